@@ -1,0 +1,32 @@
+"""neuroflow: gradient flow for MLPs, Expand-and-Cluster, memristive actor-critic agents and
+spiking voice activity detection, with an optional Julia core.
+
+Heavy submodules (torch, librosa, juliacall) are imported lazily: ``import neuroflow`` is cheap and
+never starts Julia.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (resolved on first access)
+_LAZY = {
+    "MLP": "neuroflow.mlp",
+    "train": "neuroflow.flow",
+    "TrainResult": "neuroflow.flow",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuroflow' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

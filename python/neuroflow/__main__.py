@@ -1,0 +1,5 @@
+import sys
+
+from neuroflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""Small helpers shared by every area: input validation, seeding, progress bars, JSON output."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------- validation
+def check_array(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | None = None,
+    shape: Sequence[int | None] | None = None,
+    dtype=np.float64,
+    finite: bool = True,
+) -> np.ndarray:
+    """Return ``value`` as an array, or raise ValueError naming ``name``, the value and what was expected.
+
+    ``shape`` may hold ``None`` for free dimensions. Validation happens once, at public boundaries.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected an array of numbers, got {type(value).__name__} ({exc})") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+    if finite and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entr{'y' if bad == 1 else 'ies'}")
+    return arr
+
+
+def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: bool = False):
+    """Raise ValueError unless ``value`` is a (strictly, unless allow_zero) positive number."""
+    kind = "integer" if integer else "number"
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not ok or not math.isfinite(float(value)):
+        raise ValueError(f"{name}: expected a positive {kind}, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} {kind}, got {value!r}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str]):
+    choices = list(choices)
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- randomness
+def as_rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
+    """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+# ----------------------------------------------------------------------------- progress
+def progress(iterable=None, *, enabled: bool = True, **kwargs):
+    """tqdm progress bar that can be switched off (``progress=False`` / ``--quiet``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=not enabled, dynamic_ncols=True, **kwargs)
+
+
+# ----------------------------------------------------------------------------- JSON
+def to_jsonable(obj: Any) -> Any:
+    """Convert dataclasses, numpy scalars/arrays, paths and containers into JSON-serialisable objects."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if hasattr(obj, "to_dict"):
+            return to_jsonable(obj.to_dict())
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def dumps(obj: Any, **kwargs) -> str:
+    return json.dumps(to_jsonable(obj), **kwargs)
+
+
+# ----------------------------------------------------------------------------- plots
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure (creating parent folders) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -1,0 +1,148 @@
+"""Command-line interface: ``neuroflow <area> <verb>``, plus ``neuroflow info`` and ``neuroflow demo``.
+
+Each area's verbs live beside the area's code, in modules listed in :data:`AREAS`. Such a module
+defines ``register(verbs)`` (``verbs`` is the area's argparse sub-parsers object; each verb sets
+``func=handler`` where ``handler(args) -> int``) and may define ``demo(outdir, quick, seed) -> list[str]``,
+which runs a short tour of the area, writes its plots into ``outdir`` and returns summary lines for
+``neuroflow demo``. Modules are imported only when their area is used, so ``neuroflow info`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from neuroflow import __version__
+from neuroflow._utils import dumps
+
+#: area -> (help text, modules contributing verbs/demos, in demo order)
+AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "flow": ("gradient flow for MLPs: train, infinite-data teacher-student, benchmarks",
+             ("neuroflow.flow.cli", "neuroflow.flow.gaussian_cli")),
+    "identify": ("Expand-and-Cluster: recover a network's layer sizes and weights from probes",
+                 ("neuroflow.identify.cli",)),
+    "maze": ("actor-critic TD learning on emulated memristors: T-maze and water maze",
+             ("neuroflow.rl.cli",)),
+    "vad": ("voice activity detection: corpus, baselines, spiking networks",
+            ("neuroflow.vad.cli", "neuroflow.vad.snn_cli")),
+}
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, seed: bool = True) -> None:
+    """The options every verb shares: --seed, --json, --quiet and (where a picture helps) --plot."""
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    if plot:
+        parser.add_argument("--plot", type=Path, default=None, metavar="PATH", help="save a figure to PATH")
+
+
+def emit(args, payload: dict, lines: list[str] | None = None) -> None:
+    """Print a verb's result: JSON with --json, otherwise readable lines (or key: value pairs)."""
+    if getattr(args, "json", False):
+        print(dumps(payload, indent=2))
+        return
+    if lines is None:
+        lines = [f"{k}: {v}" for k, v in payload.items() if not isinstance(v, (list, dict))]
+    print("\n".join(lines))
+
+
+def _area_modules(area: str):
+    for name in AREAS[area][1]:
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency inside the module: say so
+                raise
+
+
+# ----------------------------------------------------------------------------- info
+def _info(args) -> int:
+    from neuroflow.backend import available_backends, julia_status
+
+    ok, reason = julia_status()
+    payload = {"version": __version__, "backends": available_backends(), "julia_reason": reason,
+               "python": sys.version.split()[0]}
+    lines = [f"neuroflow {__version__} (Python {payload['python']})"]
+    lines += [f"  backend {k:<6} {'yes' if v else 'no'}" for k, v in payload["backends"].items()]
+    lines.append(f"  julia: {reason}")
+    emit(args, payload, lines)
+    return 0
+
+
+# ----------------------------------------------------------------------------- demo
+def _demo(args) -> int:
+    outdir = Path(args.out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, dict] = {}
+    print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}); plots go to {outdir.resolve()}")
+    for area in AREAS:
+        for module in _area_modules(area):
+            demo = getattr(module, "demo", None)
+            if demo is None:
+                continue
+            key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
+            print(f"\n== {area} ({module.__name__}) ==", flush=True)
+            t0 = time.perf_counter()
+            lines = demo(outdir, quick=args.quick, seed=args.seed)
+            elapsed = time.perf_counter() - t0
+            for line in lines:
+                print(f"  {line}")
+            print(f"  ({elapsed:.1f} s)", flush=True)
+            report[key] = {"summary": list(lines), "time_s": elapsed}
+    (outdir / "summary.json").write_text(dumps(report, indent=2))
+    print(f"\nplots and summary.json written to {outdir.resolve()}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neuroflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"neuroflow {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="version and usable backends (never starts Julia)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("demo", help="a short tour of every area, with plots")
+    p.add_argument("--quick", action="store_true", help="smallest sizes (about a minute)")
+    p.add_argument("--out", default="neuroflow-demo", help="folder for plots and summary.json")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    for area, (help_text, _) in AREAS.items():
+        ap = sub.add_parser(area, help=help_text)
+        verbs = ap.add_subparsers(dest="verb", metavar="VERB")
+        ap.set_defaults(func=lambda args, ap=ap: (ap.print_help(), 2)[1])
+        if areas is None or area in areas:
+            for module in _area_modules(area):
+                if hasattr(module, "register"):
+                    module.register(verbs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # import only the modules of the area being used
+    areas = [argv[0]] if argv and argv[0] in AREAS else []
+    parser = build_parser(areas)
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("\ninterrupted; finished results were kept", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"neuroflow: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
