@@ -1,0 +1,40 @@
+"""Voice activity detection: a synthetic noisy-speech corpus, log-mel features, metrics, baseline detectors
+and (in the modules of the spiking-VAD part) spiking networks.
+
+Modules are imported on use: ``neuroflow.vad.corpus`` (generate/load the corpus),
+``neuroflow.vad.features`` (``logmel``; frame alignment), ``neuroflow.vad.audio`` (``load_audio``),
+``neuroflow.vad.speech`` (eSpeak NG synthesis), ``neuroflow.vad.noise``, ``neuroflow.vad.metrics`` and
+``neuroflow.vad.systems`` (``get_system("webrtc:3")``, ``available_systems()``).
+"""
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "load_audio": "neuroflow.vad.audio",
+    "logmel": "neuroflow.vad.features",
+    "n_frames": "neuroflow.vad.features",
+    "generate_corpus": "neuroflow.vad.corpus",
+    "load_corpus": "neuroflow.vad.corpus",
+    "synthesize": "neuroflow.vad.speech",
+    "make_noise": "neuroflow.vad.noise",
+    "frame_metrics": "neuroflow.vad.metrics",
+    "evaluate": "neuroflow.vad.metrics",
+    "get_system": "neuroflow.vad.systems",
+    "available_systems": "neuroflow.vad.systems",
+    "VADSystem": "neuroflow.vad.systems",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuroflow.vad' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

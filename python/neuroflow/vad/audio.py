@@ -1,0 +1,134 @@
+"""Audio input/output for VAD: every file becomes mono float32 at 16 kHz, or a clear error naming it.
+
+:func:`load_audio` reads anything soundfile reads (WAV, FLAC, OGG, AIFF, ...) and falls back to
+librosa (audioread/ffmpeg formats such as MP3 where a decoder is installed). Stereo or multichannel
+input is averaged to mono, any sample rate is resampled to :data:`SAMPLE_RATE`, and integer sample
+formats are scaled to [-1, 1].
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: the sample rate every VAD function works at (Hz)
+SAMPLE_RATE = 16000
+
+
+class AudioError(ValueError):
+    """An audio file or array that cannot be used (unreadable, empty, wrong sample format)."""
+
+
+def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
+    """Mix (n_samples, n_channels) or (n_channels, n_samples) audio down to one channel.
+
+    A 2-d array is read as samples in rows (soundfile's layout) unless it has more than 8 columns and
+    at most 8 rows, in which case it is taken as channels in rows (librosa's layout).
+    """
+    wav = np.asarray(wav)
+    if wav.ndim == 1:
+        return wav
+    if wav.ndim != 2:
+        raise AudioError(f"{name}: expected 1-d (mono) or 2-d (multichannel) audio, got shape {wav.shape}")
+    if wav.shape[1] > 8 and wav.shape[0] <= 8:
+        return wav.mean(axis=0)
+    return wav.mean(axis=1)
+
+
+def _as_float(wav: np.ndarray, name: str) -> np.ndarray:
+    kind = wav.dtype.kind
+    if kind == "f":
+        return wav.astype(np.float32, copy=False)
+    if kind == "i":
+        return (wav.astype(np.float64) / float(-np.iinfo(wav.dtype).min)).astype(np.float32)
+    if kind == "u":
+        info = np.iinfo(wav.dtype)
+        mid = (info.max + 1) / 2.0
+        return ((wav.astype(np.float64) - mid) / mid).astype(np.float32)
+    raise AudioError(f"{name}: unsupported sample format {wav.dtype} (expected float or integer PCM samples)")
+
+
+def resample(wav: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Resample 1-d audio from ``sr`` to ``target_sr`` with a polyphase filter (exact for rational ratios)."""
+    if int(sr) == int(target_sr):
+        return wav
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(int(sr), int(target_sr))
+    return resample_poly(wav, int(target_sr) // g, int(sr) // g).astype(np.float32)
+
+
+def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
+    """Validate an in-memory signal and return it as mono float32 at 16 kHz.
+
+    ``sr`` must be a positive integer; the signal must be non-empty, numeric and finite.
+    """
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise AudioError(f"sr: expected a positive integer sample rate, got {sr!r}")
+    arr = np.asarray(wav)
+    if arr.dtype == object or arr.dtype.kind not in "fiu":
+        raise AudioError(f"{name}: expected numeric audio samples, got dtype {arr.dtype}")
+    arr = _as_float(to_mono(arr, name), name)
+    if arr.size == 0:
+        raise AudioError(f"{name}: audio is empty (0 samples)")
+    if not np.all(np.isfinite(arr)):
+        raise AudioError(f"{name}: audio contains NaN or inf samples")
+    return np.ascontiguousarray(resample(arr, int(sr)), dtype=np.float32)
+
+
+def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+    """Read an audio file as ``(wav, sr)``: mono float32 in [-1, 1] resampled to ``sr`` (16 kHz).
+
+    Raises FileNotFoundError for a missing file and :class:`AudioError` (a ValueError) for a file
+    that no decoder reads, that holds no samples, or whose samples are not finite; the message names
+    the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, expected an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
+    data = None
+    native_sr = None
+    errors = []
+    try:
+        import soundfile as sf
+
+        data, native_sr = sf.read(str(path), dtype="float32", always_2d=False)
+    except Exception as exc:  # soundfile raises its own error types; fall back to librosa
+        errors.append(f"soundfile: {exc}")
+    if data is None:
+        try:
+            import warnings
+
+            import librosa
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data, native_sr = librosa.load(str(path), sr=None, mono=False)
+        except Exception as exc:
+            errors.append(f"librosa: {type(exc).__name__}: {exc}")
+            raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)})") from None
+    try:
+        wav = prepare(data, int(native_sr), name=str(path))
+    except AudioError as exc:
+        raise AudioError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+    if int(sr) != SAMPLE_RATE:
+        wav = resample(wav, SAMPLE_RATE, int(sr))
+    return wav, int(sr)
+
+
+def write_audio(path: str | Path, wav: np.ndarray, sr: int = SAMPLE_RATE) -> Path:
+    """Write mono audio as 16-bit PCM WAV (written to a temporary name first, so a crash never leaves half a file)."""
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    sf.write(str(tmp), np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0), int(sr), subtype="PCM_16", format="WAV")
+    tmp.replace(path)
+    return path

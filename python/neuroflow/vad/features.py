@@ -1,0 +1,135 @@
+"""Log-mel filterbank features at 10 ms hop / 25 ms window, the input of every VAD model here.
+
+Frame alignment (shared by features, corpus labels, metrics and every :class:`~neuroflow.vad.systems.VADSystem`)
+------------------------------------------------------------------------------------------------
+At 16 kHz a frame is 10 ms = ``HOP = 160`` samples, and a signal of ``n`` samples has::
+
+    n_frames = n // 160
+
+frames. Frame ``t`` *labels* the samples ``[160 t, 160 (t + 1))``; its 25 ms (400-sample) analysis
+window is centred on the centre of that interval (sample ``160 t + 80``), so it starts at
+``160 t - 120``. The signal is zero-padded at both ends so that every frame has a full window. A
+trailing partial frame (``n % 160`` samples) is dropped everywhere. :func:`n_frames` computes it;
+corpus labels (``Scene.labels``) and ``VADSystem.score`` outputs have exactly this length.
+
+Normalisation
+-------------
+``norm="utterance"`` subtracts each band's mean over the whole input and divides by its standard
+deviation; ``norm="running"`` does the same with exponentially weighted (causal) statistics, as a
+streaming detector would; ``norm="none"`` leaves log energies as they are.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import check_choice, check_positive
+from neuroflow.vad.audio import SAMPLE_RATE, prepare
+
+#: samples per 10 ms frame at 16 kHz
+HOP = 160
+#: samples per 25 ms analysis window at 16 kHz
+WIN = 400
+#: frames per second
+FRAME_RATE = SAMPLE_RATE // HOP
+
+NORMS = ("none", "utterance", "running")
+
+
+def n_frames(n_samples: int, sr: int = SAMPLE_RATE) -> int:
+    """Number of 10 ms frames for ``n_samples`` at ``sr`` (after resampling to 16 kHz when ``sr`` differs)."""
+    if int(sr) != SAMPLE_RATE:
+        n_samples = int(np.ceil(int(n_samples) * SAMPLE_RATE / int(sr)))
+    return int(n_samples) // HOP
+
+
+def frame_times(n: int) -> np.ndarray:
+    """Start time (s) of each of ``n`` frames."""
+    return np.arange(int(n)) * (HOP / SAMPLE_RATE)
+
+
+def frame_signal(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
+    """(n_frames, frame_length) view of ``wav``: frame t centred on samples [160 t, 160 t + 160)."""
+    n = len(wav) // HOP
+    left = frame_length // 2 - HOP // 2
+    padded = np.pad(np.asarray(wav), (left, frame_length))
+    return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[: n * HOP : HOP]
+
+
+def frame_energy_db(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
+    """Mean-square energy (dB re full scale) of each frame's window, ``frame_signal`` alignment."""
+    frames = frame_signal(np.asarray(wav, dtype=np.float64), frame_length)
+    return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+
+
+def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = 0.995, eps: float = 1e-5) -> np.ndarray:
+    """Normalise (n_frames, n_bands) features per band: "none", "utterance" or "running" (EMA, factor ``alpha``)."""
+    check_choice(norm, "norm", NORMS)
+    feats = np.asarray(feats, dtype=np.float32)
+    if norm == "none" or len(feats) == 0:
+        return feats
+    if norm == "utterance":
+        mu = feats.mean(axis=0, keepdims=True)
+        sd = feats.std(axis=0, keepdims=True)
+        return ((feats - mu) / (sd + eps)).astype(np.float32)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha: expected a number in (0, 1), got {alpha!r}")
+    from scipy.signal import lfilter
+
+    # Exponentially weighted mean and second moment, initialised on the first frame so the start is sane.
+    x = feats.astype(np.float64)
+    b, a = [1.0 - alpha], [1.0, -alpha]
+    zi_mu = alpha * x[0]
+    mu = lfilter(b, a, x, axis=0, zi=zi_mu[None, :])[0]
+    m2 = lfilter(b, a, x * x, axis=0, zi=(alpha * (x[0] * x[0] + 1.0))[None, :])[0]
+    var = np.maximum(m2 - mu * mu, 0.0)
+    return ((x - mu) / (np.sqrt(var) + eps)).astype(np.float32)
+
+
+_MEL_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _mel_basis(n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    key = (n_fft, n_mels, float(fmin), float(fmax))
+    if key not in _MEL_CACHE:
+        import librosa
+
+        _MEL_CACHE[key] = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    return _MEL_CACHE[key]
+
+
+def logmel(
+    wav,
+    sr: int = SAMPLE_RATE,
+    n_mels: int = 40,
+    *,
+    n_fft: int = 512,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    norm: str = "none",
+    floor: float = 1e-10,
+) -> np.ndarray:
+    """Log-mel filterbank energies, shape ``(n_frames, n_mels)``, float32.
+
+    ``wav`` is any numeric 1-d or 2-d (stereo) signal at ``sr``; it is mixed down and resampled to
+    16 kHz. Each frame is a 25 ms Hann window every 10 ms (zero-padded to ``n_fft``), aligned as the
+    module docstring says, so ``len(result) == n_frames(len(wav), sr)``. The mel filters come from
+    librosa (Slaney scale), the power spectrum is summed into them and ``log(max(energy, floor))``
+    taken; ``norm`` is "none" (default), "utterance" or "running".
+    """
+    check_positive(n_mels, "n_mels", integer=True)
+    check_positive(n_fft, "n_fft", integer=True)
+    if n_fft < WIN:
+        raise ValueError(f"n_fft: expected at least the window length {WIN}, got {n_fft}")
+    check_choice(norm, "norm", NORMS)
+    x = prepare(wav, sr)
+    fmax = SAMPLE_RATE / 2 if fmax is None else float(fmax)
+    n = len(x) // HOP
+    if n == 0:
+        return np.zeros((0, n_mels), dtype=np.float32)
+    frames = frame_signal(x, WIN)
+    window = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
+    spec = np.fft.rfft(frames * window, n=n_fft, axis=1)
+    power = spec.real**2 + spec.imag**2
+    mel = power @ _mel_basis(n_fft, n_mels, fmin, fmax).T
+    feats = np.log(np.maximum(mel, floor)).astype(np.float32)
+    return normalize(feats, norm)

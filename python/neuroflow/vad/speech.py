@@ -1,0 +1,249 @@
+"""Speech synthesis with eSpeak NG, called through ctypes on the library the ``espeakng-loader`` wheel ships.
+
+No system package and no download: ``espeakng_loader.get_library_path()`` gives ``libespeak-ng`` and
+``get_data_path()`` its voice data. eSpeak NG keeps global state, so one process-wide
+:class:`ESpeak` engine (behind a lock) does all synthesis; :func:`synthesize` is the entry point.
+
+Voices are English language varieties (``en-us``, ``en-gb-scotland``, ...) combined with eSpeak's
+voice *variants* (``m3``, ``f2``, ``klatt4``, ...), each with its own pitch, pitch range and speaking
+rate. :func:`voice_pool` splits the variants into two disjoint halves for corpus groups A and B, and
+:class:`SentenceGenerator` writes random English sentences from a small built-in grammar; a sentence
+belongs to group A or B by a hash of its text, so the groups never share a sentence.
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_choice
+from neuroflow.vad.audio import SAMPLE_RATE, resample
+
+#: English varieties eSpeak NG ships (identifiers accepted by ``espeak_SetVoiceByName``)
+ENGLISH_LANGUAGES = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+                     "en-029", "en-us-nyc")
+#: variants left out: whispered voices (almost no voicing) and effects voices that hardly sound like speech
+EXCLUDED_VARIANTS = frozenset({"whisper", "whisperf", "Demonic", "UniRobot", "anikaRobot", "croak"})
+GROUPS = ("A", "B")
+
+# espeak_AUDIO_OUTPUT, espeak_PARAMETER and flag values from speak_lib.h
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class SpeechError(RuntimeError):
+    """eSpeak NG could not be loaded or refused a voice or a text."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker: language variety, variant, and prosody settings (eSpeak units)."""
+
+    language: str = "en-us"
+    variant: str = "m3"
+    pitch: int = 50  # 0..100, eSpeak's base pitch
+    pitch_range: int = 50  # 0..100, intonation range
+    rate: int = 175  # words per minute, 80..450
+    word_gap: int = 0  # extra pause between words, units of 10 ms
+
+    @property
+    def name(self) -> str:
+        return f"{self.language}+{self.variant}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ESpeak:
+    """The eSpeak NG library loaded with ctypes; produces 16 kHz float32 speech. Use :func:`engine`."""
+
+    def __init__(self):
+        try:
+            import espeakng_loader
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise SpeechError(f"espeakng-loader is not installed ({exc}); pip install espeakng-loader") from None
+        lib_path = Path(espeakng_loader.get_library_path())
+        data_path = Path(espeakng_loader.get_data_path())
+        if not lib_path.exists():
+            raise SpeechError(f"libespeak-ng not found at {lib_path}")
+        try:
+            lib = ctypes.CDLL(str(lib_path))
+        except OSError as exc:
+            raise SpeechError(f"{lib_path}: cannot load libespeak-ng ({exc})") from None
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+        lib.espeak_Synchronize.restype = ctypes.c_int
+        # the path argument is the folder that contains espeak-ng-data
+        native_sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path.parent).encode(), 0)
+        if native_sr <= 0:
+            raise SpeechError(f"espeak_Initialize failed with data at {data_path} (returned {native_sr})")
+        self.native_sr = int(native_sr)
+        self.data_path = data_path
+        self._lib = lib
+        self._chunks: list[np.ndarray] = []
+        self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
+        lib.espeak_SetSynthCallback(self._callback)
+        self._lock = threading.Lock()
+
+    def _collect(self, wav, n, events) -> int:
+        if n > 0 and wav:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    def variants(self) -> list[str]:
+        """Voice variants shipped in the data folder (sorted), minus :data:`EXCLUDED_VARIANTS`."""
+        folder = self.data_path / "voices" / "!v"
+        return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in EXCLUDED_VARIANTS
+                      and " " not in p.name)
+
+    def synthesize(self, text: str, voice: Voice = Voice(), *, sr: int = SAMPLE_RATE) -> np.ndarray:
+        """Speak ``text`` with ``voice``; returns float32 mono audio at ``sr`` (peak-normalised to 0.5)."""
+        if not isinstance(text, str) or not text.strip():
+            raise SpeechError(f"text: expected a non-empty string, got {text!r}")
+        encoded = text.encode("utf-8")
+        with self._lock:
+            lib = self._lib
+            if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+                raise SpeechError(f"voice: eSpeak NG does not know {voice.name!r}")
+            for param, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range),
+                                 (_WORDGAP, voice.word_gap), (_VOLUME, 100)):
+                lib.espeak_SetParameter(param, int(value), 0)
+            self._chunks = []
+            err = lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synchronize()
+            chunks, self._chunks = self._chunks, []
+        if err != 0:
+            raise SpeechError(f"espeak_Synth failed (error {err}) for voice {voice.name!r} and text {text[:40]!r}")
+        if not chunks:
+            raise SpeechError(f"eSpeak NG produced no audio for voice {voice.name!r} and text {text[:40]!r}")
+        wav = np.concatenate(chunks).astype(np.float32) / 32768.0
+        wav = resample(wav, self.native_sr, sr)
+        peak = float(np.max(np.abs(wav)))
+        return (wav * (0.5 / peak)).astype(np.float32) if peak > 0 else wav
+
+
+_ENGINE: ESpeak | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def engine() -> ESpeak:
+    """The process-wide eSpeak NG engine (loaded on first use)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = ESpeak()
+        return _ENGINE
+
+
+def synthesize(text: str, voice: Voice | None = None, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Speak ``text`` (default voice ``en-us+m3``) and return float32 mono audio at ``sr``."""
+    return engine().synthesize(text, voice or Voice(), sr=sr)
+
+
+def _group_of(name: str) -> str:
+    return GROUPS[zlib.crc32(name.encode()) % 2]
+
+
+def voice_pool(group: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(languages, variants) for a corpus group; groups A and B share no variant."""
+    check_choice(group, "group", GROUPS)
+    variants = tuple(v for v in engine().variants() if _group_of("variant:" + v) == group)
+    return ENGLISH_LANGUAGES, variants
+
+
+def random_voice(group: str, rng) -> Voice:
+    """A random speaker of ``group``: variety, variant, pitch 25..75, range 30..80, rate 140..230 wpm."""
+    rng = as_rng(rng)
+    languages, variants = voice_pool(group)
+    return Voice(language=str(rng.choice(languages)), variant=str(rng.choice(variants)),
+                 pitch=int(rng.integers(25, 76)), pitch_range=int(rng.integers(30, 81)),
+                 rate=int(rng.integers(140, 231)), word_gap=int(rng.integers(0, 3)))
+
+
+# ----------------------------------------------------------------------------- sentences
+_SUBJECTS = ("the old farmer", "my neighbour", "a young doctor", "the tall woman", "our teacher", "the pilot",
+             "a quiet student", "the baker", "his sister", "the new manager", "a tired nurse", "the captain",
+             "her brother", "the painter", "a small child", "the engineer", "my grandmother", "the driver",
+             "a famous singer", "the gardener", "the librarian", "a local fisherman", "the mayor", "our guide")
+_VERBS = ("carried", "painted", "found", "lost", "borrowed", "cleaned", "repaired", "sold", "bought", "moved",
+          "opened", "packed", "dropped", "washed", "checked", "collected", "described", "wrapped", "hid",
+          "measured", "counted", "delivered", "ordered", "noticed")
+_ADJECTIVES = ("red", "heavy", "wooden", "broken", "shiny", "ancient", "empty", "soft", "narrow", "yellow",
+               "strange", "warm", "plastic", "tiny", "enormous", "silver", "dusty", "fragile", "green", "round")
+_OBJECTS = ("basket", "ladder", "clock", "lamp", "bicycle", "letter", "window", "piano", "kettle", "jacket",
+            "umbrella", "suitcase", "map", "candle", "bottle", "carpet", "drum", "mirror", "boat", "chair")
+_PLACES = ("near the station", "behind the barn", "at the market", "in the kitchen", "by the river",
+           "under the bridge", "in the garden", "at the harbour", "on the hill", "beside the school",
+           "in the attic", "across the square", "at the airport", "inside the museum", "along the beach")
+_TIMES = ("yesterday", "this morning", "last winter", "after lunch", "on sunday", "before dawn", "every week",
+          "late at night", "in april", "during the storm", "two days ago", "at noon")
+_QUESTIONS = ("did you see", "who moved", "where is", "why did they sell", "when will we paint", "can you find")
+_REASONS = ("because it was raining", "so that nobody would notice", "although it was late",
+            "while the others were asleep", "before the shop closed", "as the bells were ringing")
+_NUMBERS = ("two", "three", "four", "five", "seven", "nine", "eleven", "twelve", "twenty", "forty", "ninety",
+            "a hundred")
+
+
+class SentenceGenerator:
+    """Random English sentences from a small grammar, all of one group and never repeated.
+
+    ``SentenceGenerator(group="A", seed=0).sentence()`` returns a new sentence; a sentence belongs to
+    group A or B by a CRC32 hash of its text, so sentences of A and B never coincide. ``exclude`` may
+    carry sentences already used (a resumed corpus).
+    """
+
+    def __init__(self, group: str = "A", seed=None, exclude=()):
+        self.group = check_choice(group, "group", GROUPS)
+        self.rng = as_rng(seed)
+        self.used: set[str] = set(exclude)
+
+    def _pick(self, words):
+        return words[int(self.rng.integers(len(words)))]
+
+    def _noun_phrase(self) -> str:
+        if self.rng.random() < 0.3:
+            return f"{self._pick(_NUMBERS)} {self._pick(_ADJECTIVES)} {self._pick(_OBJECTS)}s"
+        return f"the {self._pick(_ADJECTIVES)} {self._pick(_OBJECTS)}"
+
+    def _candidate(self) -> str:
+        kind = self.rng.random()
+        if kind < 0.45:
+            text = f"{self._pick(_SUBJECTS)} {self._pick(_VERBS)} {self._noun_phrase()} {self._pick(_PLACES)}"
+            if self.rng.random() < 0.5:
+                text += f" {self._pick(_TIMES)}"
+            text = text[0].upper() + text[1:] + "."
+        elif kind < 0.7:
+            text = (f"{self._pick(_TIMES)}, {self._pick(_SUBJECTS)} {self._pick(_VERBS)} {self._noun_phrase()} "
+                    f"{self._pick(_REASONS)}")
+            text = text[0].upper() + text[1:] + "."
+        elif kind < 0.85:
+            text = f"{self._pick(_QUESTIONS)} {self._noun_phrase()} {self._pick(_PLACES)}"
+            text = text[0].upper() + text[1:] + "?"
+        else:
+            text = (f"{self._pick(_SUBJECTS)} {self._pick(_VERBS)} {self._noun_phrase()}, and then "
+                    f"{self._pick(_SUBJECTS)} {self._pick(_VERBS)} {self._noun_phrase()} {self._pick(_PLACES)}")
+            text = text[0].upper() + text[1:] + "."
+        return text
+
+    def sentence(self) -> str:
+        for _ in range(10000):
+            text = self._candidate()
+            if text not in self.used and _group_of("sentence:" + text) == self.group:
+                self.used.add(text)
+                return text
+        raise SpeechError("SentenceGenerator: ran out of new sentences")  # pragma: no cover - ~10^9 combinations
