@@ -1,0 +1,38 @@
+"""Gradient flow for MLPs: integrate d(theta)/dt = -grad L(theta) with an ODE solver, then polish
+with Newton trust region / BFGS, as MLPGradientFlow.jl does.
+
+Public API: :func:`train` and :class:`TrainResult`, :func:`hessian_spectrum` / :func:`is_minimum`,
+the :func:`adam` baseline, the :class:`Objective` protocol, and ``GaussianTeacherStudent`` (the
+infinite-data teacher-student objective, from :mod:`neuroflow.flow.gaussian`).
+"""
+from __future__ import annotations
+
+import importlib
+
+from neuroflow.flow.objective import Objective
+
+# public name -> module that defines it, imported on first access
+_LAZY = {
+    "train": "neuroflow.flow.train",
+    "TrainResult": "neuroflow.flow.train",
+    "hessian_spectrum": "neuroflow.flow.spectrum",
+    "is_minimum": "neuroflow.flow.spectrum",
+    "adam": "neuroflow.flow.baselines",
+    "gradient_descent": "neuroflow.flow.baselines",
+    "AdamResult": "neuroflow.flow.baselines",
+    "GaussianTeacherStudent": "neuroflow.flow.gaussian",
+}
+
+__all__ = ["Objective", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuroflow.flow' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

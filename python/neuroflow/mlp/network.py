@@ -1,0 +1,258 @@
+"""The MLP specification, its flat parameter layout, and loss/gradient/Hessian on a chosen backend."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow.mlp import _numpy_kernels as npk
+from neuroflow.mlp.activations import get_activation
+
+__all__ = ["MLP", "BoundObjective"]
+
+
+class MLP:
+    """A multi-layer perceptron ``x -> f_L(W_L ... f_1(W_1 x + b_1) ... + b_L)``.
+
+    Parameters
+    ----------
+    input_dim : int
+        Number of inputs.
+    layers : list of (width, activation, has_bias)
+        One entry per layer, the last one being the output layer (usually ``"identity"``).
+        Activation names are those of :data:`neuroflow.mlp.activations.ACTIVATIONS`.
+    backend : "auto" | "numpy" | "torch" | "julia"
+        Where loss, gradient and Hessian are computed ("auto": Julia when usable, else NumPy).
+    device : str, optional
+        Torch device for ``backend="torch"`` (default: "cuda" when available, else "cpu").
+
+    Notes
+    -----
+    Parameters are one flat float64 vector in MLPGradientFlow.jl's layout: per layer a matrix of shape
+    ``(out, in + has_bias)`` with the bias as last column, flattened column-major, layers concatenated.
+    :meth:`pack` and :meth:`unpack` are the only code that knows it.
+
+    The loss is the (weighted) mean over samples of the summed squared error over outputs,
+    ``L = sum_n w_n sum_o (yhat_no - y_no)**2 / sum_n w_n`` (``w_n = 1`` without weights); gradient and
+    Hessian are exact derivatives of that same function.
+    """
+
+    def __init__(self, input_dim: int, layers: Sequence, backend: str = "auto", *, device: str | None = None):
+        check_positive(input_dim, "input_dim", integer=True)
+        if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or len(layers) == 0:
+            raise ValueError(f"layers: expected a non-empty list of (width, activation, has_bias), got {layers!r}")
+        spec, clean = [], []
+        d_in = int(input_dim)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)) or len(layer) != 3:
+                raise ValueError(f"layers[{i}]: expected (width, activation, has_bias), got {layer!r}")
+            width, act, bias = layer
+            check_positive(width, f"layers[{i}] width", integer=True)
+            if not isinstance(bias, (bool, np.bool_)):
+                raise ValueError(f"layers[{i}] has_bias: expected True or False, got {bias!r}")
+            try:
+                act = get_activation(act).name
+            except ValueError as exc:
+                raise ValueError(f"layers[{i}] {exc}") from None
+            spec.append((d_in, int(width), act, bool(bias)))
+            clean.append((int(width), act, bool(bias)))
+            d_in = int(width)
+        from neuroflow.backend import resolve_backend
+
+        self.input_dim = int(input_dim)
+        self.layers = clean
+        self.output_dim = clean[-1][0]
+        self.shapes = [(w, i + b) for (i, w, _, b) in spec]
+        self.n_params = int(sum(o * i for o, i in self.shapes))
+        self._spec = tuple(spec)
+        self.backend = resolve_backend(backend)
+        self.device = device
+
+    # ------------------------------------------------------------------ description
+    def __repr__(self) -> str:
+        return f"MLP(input_dim={self.input_dim}, layers={self.layers!r}, backend={self.backend!r})"
+
+    @property
+    def spec(self) -> tuple:
+        """Per layer ``(in_dim, out_dim, activation, has_bias)``."""
+        return self._spec
+
+    def to_dict(self) -> dict:
+        return {"input_dim": self.input_dim, "layers": [list(l) for l in self.layers], "n_params": self.n_params}
+
+    @classmethod
+    def from_dict(cls, d: dict, backend: str = "auto") -> "MLP":
+        return cls(int(d["input_dim"]), [tuple(l) for l in d["layers"]], backend=backend)
+
+    def with_backend(self, backend: str) -> "MLP":
+        """The same architecture on another backend."""
+        return MLP(self.input_dim, self.layers, backend=backend, device=self.device)
+
+    # ------------------------------------------------------------------ layout
+    def pack(self, matrices: Sequence) -> np.ndarray:
+        """Flat parameters from per-layer matrices of shape ``(out, in + has_bias)`` (bias last column)."""
+        if len(matrices) != len(self.shapes):
+            raise ValueError(f"matrices: expected {len(self.shapes)} layer matrices, got {len(matrices)}")
+        parts = []
+        for i, (m, shape) in enumerate(zip(matrices, self.shapes)):
+            m = check_array(m, f"matrices[{i}]", shape=shape, finite=False)
+            parts.append(m.ravel(order="F"))
+        return np.concatenate(parts)
+
+    def unpack(self, theta) -> list[np.ndarray]:
+        """Per-layer matrices ``(out, in + has_bias)`` (bias last column) from flat parameters (copies)."""
+        theta = self.check_theta(theta, finite=False)
+        return [np.array(Wt.T) for Wt in npk.views(self._spec, theta)]
+
+    def init_params(self, seed=None) -> np.ndarray:
+        """Glorot-normal weights (std ``sqrt(2 / (fan_in + fan_out))``) and zero biases."""
+        rng = as_rng(seed)
+        mats = []
+        for (d_in, d_out, _, bias) in self._spec:
+            W = rng.normal(0.0, np.sqrt(2.0 / (d_in + d_out)), size=(d_out, d_in))
+            if bias:
+                W = np.concatenate([W, np.zeros((d_out, 1))], axis=1)
+            mats.append(W)
+        return self.pack(mats)
+
+    # ------------------------------------------------------------------ validation
+    def check_theta(self, theta, *, finite: bool = True, name: str = "theta") -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64) if not isinstance(theta, np.ndarray) else theta
+        if theta.ndim != 1 or theta.size != self.n_params:
+            raise ValueError(f"{name}: expected a flat vector of length n_params={self.n_params}, got shape {theta.shape}")
+        theta = check_array(theta, name, finite=finite)
+        return np.ascontiguousarray(theta)
+
+    def check_data(self, X, Y=None, weights=None):
+        """Validate ``X`` (N, input_dim), ``Y`` (N, output_dim) and ``weights`` (N,); returns arrays and
+        the normalised weights ``wbar``."""
+        X = np.ascontiguousarray(check_array(X, "X", shape=(None, self.input_dim)))
+        N = X.shape[0]
+        if N == 0:
+            raise ValueError("X: expected at least one sample, got 0 rows")
+        if Y is not None:
+            Y = np.asarray(Y, dtype=np.float64) if not isinstance(Y, np.ndarray) else Y
+            if Y.ndim == 1 and self.output_dim == 1:
+                Y = Y[:, None]
+            Y = np.ascontiguousarray(check_array(Y, "Y", shape=(N, self.output_dim)))
+        if weights is None:
+            wbar = np.full(N, 1.0 / N)
+        else:
+            w = check_array(weights, "weights", shape=(N,))
+            if np.any(w < 0) or w.sum() <= 0:
+                raise ValueError(f"weights: expected non-negative per-sample weights with a positive sum, got min {w.min()}, sum {w.sum()}")
+            wbar = w / w.sum()
+        return X, Y, wbar
+
+    # ------------------------------------------------------------------ public kernels
+    def forward(self, theta, X) -> np.ndarray:
+        """Network outputs, shape (N, output_dim)."""
+        theta = self.check_theta(theta)
+        X, _, _ = self.check_data(X)
+        return self._forward(theta, X)
+
+    def loss(self, theta, X, Y, weights=None) -> float:
+        theta = self.check_theta(theta)
+        X, Y, wbar = self.check_data(X, Y, weights)
+        return self._loss(theta, X, Y, wbar, weights)
+
+    def gradient(self, theta, X, Y, weights=None) -> np.ndarray:
+        theta = self.check_theta(theta)
+        X, Y, wbar = self.check_data(X, Y, weights)
+        return self._loss_and_gradient(theta, X, Y, wbar, weights)[1]
+
+    def loss_and_gradient(self, theta, X, Y, weights=None) -> tuple[float, np.ndarray]:
+        theta = self.check_theta(theta)
+        X, Y, wbar = self.check_data(X, Y, weights)
+        return self._loss_and_gradient(theta, X, Y, wbar, weights)
+
+    def hessian(self, theta, X, Y, weights=None) -> np.ndarray:
+        """Exact Hessian of :meth:`loss` (P x P, symmetric)."""
+        theta = self.check_theta(theta)
+        X, Y, wbar = self.check_data(X, Y, weights)
+        return self._hessian(theta, X, Y, wbar, weights)
+
+    def objective(self, X, Y, weights=None) -> "BoundObjective":
+        """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""
+        X, Y, wbar = self.check_data(X, Y, weights)
+        if Y is None:
+            raise ValueError("Y: expected targets of shape (N, output_dim), got None")
+        return BoundObjective(self, X, Y, wbar, weights)
+
+    # ------------------------------------------------------------------ dispatch (trusted inputs)
+    def _torch(self):
+        from neuroflow.mlp import _torch_kernels
+
+        return _torch_kernels
+
+    def _forward(self, theta, X):
+        if self.backend == "torch":
+            return self._torch().forward(self, theta, X)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge
+
+            return np.asarray(bridge.mlp_forward(self, theta, X))
+        return npk.forward(self._spec, theta, X)
+
+    def _loss(self, theta, X, Y, wbar, weights=None) -> float:
+        if self.backend == "torch":
+            return self._torch().loss(self, theta, X, Y, wbar)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge
+
+            return float(bridge.mlp_loss(self, theta, X, Y, weights))
+        return npk.loss(self._spec, theta, X, Y, wbar)
+
+    def _loss_and_gradient(self, theta, X, Y, wbar, weights=None):
+        if self.backend == "torch":
+            return self._torch().loss_and_gradient(self, theta, X, Y, wbar)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge
+
+            return float(bridge.mlp_loss(self, theta, X, Y, weights)), np.asarray(
+                bridge.mlp_gradient(self, theta, X, Y, weights), dtype=np.float64)
+        from neuroflow.mlp import _fused
+
+        return _fused.loss_and_gradient(self._spec, theta, X, Y, wbar)
+
+    def _hessian(self, theta, X, Y, wbar, weights=None):
+        if self.backend == "torch":
+            return self._torch().hessian(self, theta, X, Y, wbar)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge
+
+            return np.asarray(bridge.mlp_hessian(self, theta, X, Y, weights), dtype=np.float64)
+        return npk.hessian(self._spec, theta, X, Y, wbar)
+
+
+class BoundObjective:
+    """An MLP's loss on fixed data: ``loss(theta)``, ``gradient(theta)``, ``hessian(theta)``.
+
+    Data are validated once at construction; ``theta`` is only checked for its length, so that an
+    ODE that wanders into NaN gets NaN back instead of an exception.
+    """
+
+    def __init__(self, net: MLP, X, Y, wbar, weights=None):
+        self.net = net
+        self.X, self.Y, self.wbar, self.weights = X, Y, wbar, weights
+        self.n_params = net.n_params
+        self.n_samples = X.shape[0]
+
+    def _theta(self, theta):
+        return self.net.check_theta(theta, finite=False)
+
+    def loss(self, theta) -> float:
+        return self.net._loss(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
+
+    def gradient(self, theta) -> np.ndarray:
+        return self.net._loss_and_gradient(self._theta(theta), self.X, self.Y, self.wbar, self.weights)[1]
+
+    def loss_and_gradient(self, theta):
+        return self.net._loss_and_gradient(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
+
+    def hessian(self, theta) -> np.ndarray:
+        return self.net._hessian(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
+
+    def __repr__(self) -> str:
+        return f"BoundObjective({self.net!r}, n_samples={self.n_samples})"
