@@ -1,0 +1,213 @@
+"""Frame-level VAD metrics: MR, FAR, HTER, accuracy, F1, ROC-AUC, EER and DCF, overall and per noise level.
+
+Definitions (frames of 10 ms; speech = positive class):
+
+- MR (miss rate) = speech frames called non-speech / speech frames
+- FAR (false-alarm rate) = non-speech frames called speech / non-speech frames
+- HTER = (MR + FAR) / 2
+- DCF = 0.75 MR + 0.25 FAR (the detection cost used by the spiking-VAD papers, weighting misses more)
+- AUC = area under the ROC curve of the scores; EER = the error rate where MR equals FAR as the
+  threshold moves. Both need graded scores; for hard 0/1 decisions they are still defined (a ROC
+  with one corner).
+
+Decisions are ``score >= threshold`` (0.5 by default). Per-level results pool the frames of all
+scenes at SNRs 15/10 dB ("low" noise), 5/0 dB ("medium") and -5/-10 dB ("high").
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from neuroflow._utils import check_array
+
+#: weights of the detection cost function (miss, false alarm)
+DCF_WEIGHTS = (0.75, 0.25)
+
+
+@dataclass
+class FrameMetrics:
+    """Frame-level scores of one set of frames."""
+
+    MR: float
+    FAR: float
+    HTER: float
+    accuracy: float
+    F1: float
+    AUC: float
+    EER: float
+    DCF: float
+    n_frames: int
+    n_speech: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(false-alarm rates, hit rates, thresholds), thresholds decreasing, starting at (0, 0)."""
+    order = np.argsort(-scores, kind="mergesort")
+    s = scores[order]
+    y = labels[order].astype(np.float64)
+    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp = np.cumsum(y)[distinct]
+    fp = (distinct + 1) - tp
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    tpr = np.r_[0.0, tp / n_pos] if n_pos else np.r_[0.0, np.zeros(len(tp))]
+    fpr = np.r_[0.0, fp / n_neg] if n_neg else np.r_[0.0, np.zeros(len(fp))]
+    return fpr, tpr, np.r_[np.inf, s[distinct]]
+
+
+def auc_eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC (trapezoidal; ties count half) and equal error rate. NaN when one class is absent."""
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos = int(labels.sum())
+    if n_pos == 0 or n_pos == len(labels):
+        return float("nan"), float("nan")
+    fpr, tpr, _ = roc_curve(labels, scores)
+    auc = float(np.trapezoid(tpr, fpr)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, fpr))
+    fnr = 1.0 - tpr
+    # EER: where the (piecewise linear) curves FAR(t) and MR(t) cross
+    d = fpr - fnr
+    k = int(np.flatnonzero(d >= 0)[0])
+    if k == 0 or d[k] == 0:
+        eer = float((fpr[k] + fnr[k]) / 2)
+    else:
+        w = d[k] / (d[k] - d[k - 1])  # linear interpolation between points k-1 and k
+        eer = float(fpr[k] + w * (fpr[k - 1] - fpr[k]))
+    return auc, eer
+
+
+def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
+    """All metrics for one set of frames. ``labels`` 0/1, ``scores`` speech probabilities (same length)."""
+    y = check_array(labels, "labels", ndim=1)
+    s = check_array(scores, "scores", ndim=1)
+    if len(y) != len(s):
+        raise ValueError(f"scores: expected {len(y)} frames (as many as labels), got {len(s)}")
+    if len(y) == 0:
+        raise ValueError("labels: expected at least one frame, got none")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("labels: expected only 0 and 1")
+    y = y.astype(bool)
+    decision = s >= threshold
+    n_speech = int(y.sum())
+    n_non = len(y) - n_speech
+    tp = int(np.sum(decision & y))
+    fp = int(np.sum(decision & ~y))
+    fn = n_speech - tp
+    mr = fn / n_speech if n_speech else float("nan")
+    far = fp / n_non if n_non else float("nan")
+    hter = (mr + far) / 2 if n_speech and n_non else float(np.nanmean([mr, far]))
+    dcf = DCF_WEIGHTS[0] * mr + DCF_WEIGHTS[1] * far if n_speech and n_non else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
+    auc, eer = auc_eer(y, s)
+    return FrameMetrics(MR=float(mr), FAR=float(far), HTER=float(hter), accuracy=float(np.mean(decision == y)),
+                        F1=float(f1), AUC=auc, EER=eer, DCF=float(dcf), n_frames=len(y), n_speech=n_speech)
+
+
+@dataclass
+class EvalResult:
+    """Metrics of one system on a corpus: overall, per SNR, per noise level and per noise type."""
+
+    system: str
+    overall: FrameMetrics
+    per_snr: dict[str, FrameMetrics]
+    per_level: dict[str, FrameMetrics]
+    per_noise: dict[str, FrameMetrics]
+    n_scenes: int
+    audio_seconds: float
+    seconds: float
+    threshold: float = 0.5
+    per_scene: list[dict] = field(default_factory=list)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.audio_seconds / self.seconds if self.seconds > 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        o = self.overall
+        return {"system": self.system, "HTER": o.HTER, "MR": o.MR, "FAR": o.FAR, "AUC": o.AUC, "EER": o.EER,
+                "DCF": o.DCF, "F1": o.F1, "accuracy": o.accuracy, "overall": o.to_dict(),
+                "per_level": {k: v.to_dict() for k, v in self.per_level.items()},
+                "per_snr": {k: v.to_dict() for k, v in self.per_snr.items()},
+                "per_noise": {k: v.to_dict() for k, v in self.per_noise.items()},
+                "n_scenes": self.n_scenes, "audio_seconds": self.audio_seconds, "seconds": self.seconds,
+                "realtime_factor": self.realtime_factor, "threshold": self.threshold, "per_scene": self.per_scene}
+
+
+def _snr_key(snr: float) -> str:
+    return f"{snr:g}"
+
+
+def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[float], noises: list[str],
+              *, system: str = "", threshold: float = 0.5, seconds: float = 0.0,
+              names: list[str] | None = None) -> EvalResult:
+    """Pool per-scene frame labels and scores into overall, per-SNR, per-level and per-noise metrics."""
+    from neuroflow.vad.corpus import LEVELS, noise_level
+
+    if not (len(labels) == len(scores) == len(snrs) == len(noises)):
+        raise ValueError("summarize: labels, scores, snrs and noises must have one entry per scene")
+    if not labels:
+        raise ValueError("labels: expected at least one scene, got none")
+    for i, (y, s) in enumerate(zip(labels, scores)):
+        if len(y) != len(s):
+            who = names[i] if names else f"scene {i}"
+            raise ValueError(f"scores of {who}: expected {len(y)} frames (as many as labels), got {len(s)}")
+
+    def pooled(idx):
+        return frame_metrics(np.concatenate([labels[i] for i in idx]), np.concatenate([scores[i] for i in idx]),
+                             threshold)
+
+    everything = list(range(len(labels)))
+    per_snr = {_snr_key(v): pooled([i for i in everything if snrs[i] == v]) for v in sorted(set(snrs))}
+    per_level = {}
+    for level in LEVELS:
+        idx = [i for i in everything if noise_level(snrs[i]) == level]
+        if idx:
+            per_level[level] = pooled(idx)
+    per_noise = {k: pooled([i for i in everything if noises[i] == k]) for k in sorted(set(noises))}
+    per_scene = []
+    for i in everything:
+        m = frame_metrics(labels[i], scores[i], threshold)
+        per_scene.append({"name": names[i] if names else str(i), "snr_db": snrs[i], "noise": noises[i],
+                          "HTER": m.HTER, "MR": m.MR, "FAR": m.FAR})
+    audio_seconds = sum(len(y) for y in labels) * 0.01
+    return EvalResult(system=system, overall=pooled(everything), per_snr=per_snr, per_level=per_level,
+                      per_noise=per_noise, n_scenes=len(labels), audio_seconds=audio_seconds, seconds=seconds,
+                      threshold=threshold, per_scene=per_scene)
+
+
+def evaluate(system, corpus, *, threshold: float = 0.5, progress_bar: bool = True) -> EvalResult:
+    """Run ``system`` (a :class:`~neuroflow.vad.systems.VADSystem` or a spec such as "webrtc:3") on every
+    scene of ``corpus`` (a :class:`~neuroflow.vad.corpus.Corpus` or its folder) and score it.
+
+    ``seconds`` in the result is the time spent inside ``system.score`` only (not reading files).
+    """
+    import time
+
+    from neuroflow._utils import progress
+    from neuroflow.vad.corpus import Corpus, load_corpus
+    from neuroflow.vad.systems import get_system
+
+    if isinstance(system, str):
+        system = get_system(system)
+    if not isinstance(corpus, Corpus):
+        corpus = load_corpus(corpus)
+    labels, scores, snrs, noises, names = [], [], [], [], []
+    spent = 0.0
+    for scene in progress(corpus, enabled=progress_bar, desc=f"eval {system.name}", unit="scene", total=len(corpus)):
+        wav, y = scene.wav, scene.labels
+        t0 = time.perf_counter()
+        s = np.asarray(system.score(wav, scene.sr), dtype=np.float64)
+        spent += time.perf_counter() - t0
+        if len(s) != len(y):
+            raise ValueError(f"{scene.labels_path}: {len(y)} labels, but system {system.name} gave {len(s)} "
+                             f"frames for {scene.path}")
+        labels.append(y)
+        scores.append(s)
+        snrs.append(scene.snr_db)
+        noises.append(scene.noise)
+        names.append(scene.name)
+    return summarize(labels, scores, snrs, noises, system=system.name, threshold=threshold, seconds=spent,
+                     names=names)

@@ -1,0 +1,206 @@
+"""VAD systems under one interface: ``system.score(wav, sr) -> speech probability per 10 ms frame``.
+
+Every system returns ``n_frames(len(wav), sr)`` scores in [0, 1] on the frame grid that
+:mod:`neuroflow.vad.features` defines, so scores line up with corpus labels and log-mel frames.
+
+- :class:`EnergyVAD` — frame energy against an estimated noise floor (no dependencies).
+- :class:`WebRTCVAD` — Google's WebRTC GMM detector, ``webrtcvad-wheels`` (aggressiveness modes 0-3);
+  hard 0/1 decisions.
+- :class:`SileroVAD` — the Silero VAD network; its TorchScript model ships inside the ``silero-vad``
+  wheel and is loaded from there (never from a hub).
+- ``snn[:PATH]`` / ``bin[:PATH]`` — the spiking detectors of :mod:`neuroflow.vad.detect`, imported on use.
+
+:func:`get_system` parses these specs; :func:`available_systems` builds every system that can run here
+and says in one line why each other one is skipped. Both webrtc and silero are in the ``vad`` extra:
+``pip install 'neuroflow[vad]'``.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from neuroflow._utils import check_positive
+from neuroflow.vad.audio import SAMPLE_RATE, prepare
+from neuroflow.vad.features import HOP, frame_energy_db
+
+#: the specs ``vad compare`` tries, in order
+DEFAULT_SPECS = ("energy", "webrtc:0", "webrtc:1", "webrtc:2", "webrtc:3", "silero", "snn", "bin")
+
+
+class SystemUnavailable(ImportError):
+    """A system whose optional dependency (extra) or model file is missing here."""
+
+
+class VADSystem(ABC):
+    """Base class: subclasses set ``name`` and implement ``_score16k(wav)`` on 16 kHz float32 audio."""
+
+    name = "vad"
+
+    def score(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
+        """Speech probability (float64 in [0, 1]) for each 10 ms frame: ``len(wav at 16 kHz) // 160`` values."""
+        x = prepare(wav, sr)
+        n = len(x) // HOP
+        if n == 0:
+            return np.zeros(0)
+        out = np.asarray(self._score16k(x), dtype=np.float64)
+        if len(out) != n:  # pragma: no cover - guards subclasses
+            raise RuntimeError(f"{self.name}: produced {len(out)} frames, expected {n}")
+        return np.clip(out, 0.0, 1.0)
+
+    def detect(self, wav, sr: int = SAMPLE_RATE, threshold: float = 0.5) -> np.ndarray:
+        """0/1 decision per 10 ms frame (``score >= threshold``)."""
+        return (self.score(wav, sr) >= threshold).astype(np.int8)
+
+    @abstractmethod
+    def _score16k(self, wav: np.ndarray) -> np.ndarray:
+        """Scores for ``len(wav) // 160`` frames of 16 kHz float32 audio."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class EnergyVAD(VADSystem):
+    """Energy threshold: speech where the frame energy exceeds the noise floor by ``margin_db``.
+
+    The noise floor is the ``floor_percentile``-th percentile of the frame energies of the whole input
+    (an offline estimate); the score is a logistic function of the excess over floor + margin with
+    slope ``slope_db``, held for ``hangover_frames`` frames after it falls.
+    """
+
+    def __init__(self, margin_db: float = 9.0, floor_percentile: float = 10.0, slope_db: float = 2.0,
+                 hangover_frames: int = 8):
+        self.margin_db = float(margin_db)
+        if not 0.0 <= floor_percentile <= 100.0:
+            raise ValueError(f"floor_percentile: expected a number in [0, 100], got {floor_percentile!r}")
+        self.floor_percentile = float(floor_percentile)
+        self.slope_db = float(check_positive(slope_db, "slope_db"))
+        self.hangover_frames = int(check_positive(hangover_frames, "hangover_frames", integer=True, allow_zero=True))
+        self.name = "energy"
+
+    def _score16k(self, wav):
+        energy = frame_energy_db(wav)
+        floor = np.percentile(energy, self.floor_percentile)
+        z = np.clip((energy - floor - self.margin_db) / self.slope_db, -50, 50)
+        score = 1.0 / (1.0 + np.exp(-z))
+        if self.hangover_frames:  # the score stays up for hangover_frames after speech ends
+            score = _causal_max(score, self.hangover_frames)
+        return score
+
+
+def _causal_max(x: np.ndarray, h: int) -> np.ndarray:
+    """y[t] = max(x[t-h .. t])."""
+    out = x.copy()
+    for k in range(1, h + 1):
+        np.maximum(out[k:], x[:-k], out=out[k:])
+    return out
+
+
+class WebRTCVAD(VADSystem):
+    """WebRTC VAD (``webrtcvad-wheels``) on 10 ms frames; ``mode`` 0 (least) to 3 (most aggressive)."""
+
+    def __init__(self, mode: int = 3):
+        if isinstance(mode, bool) or mode not in (0, 1, 2, 3):
+            raise ValueError(f"mode: expected 0, 1, 2 or 3, got {mode!r}")
+        try:
+            import webrtcvad
+        except ImportError:
+            raise SystemUnavailable("webrtc: needs webrtcvad-wheels (pip install 'neuroflow[vad]')") from None
+        self.mode = int(mode)
+        self._vad = webrtcvad.Vad(self.mode)
+        self.name = f"webrtc:{self.mode}"
+
+    def _score16k(self, wav):
+        pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        step = 2 * HOP
+        is_speech = self._vad.is_speech
+        n = len(wav) // HOP
+        return np.fromiter((is_speech(pcm[i * step:(i + 1) * step], SAMPLE_RATE) for i in range(n)),
+                           dtype=np.float64, count=n)
+
+
+class SileroVAD(VADSystem):
+    """Silero VAD: its TorchScript model from the ``silero-vad`` wheel, run on 32 ms chunks, mapped to 10 ms frames.
+
+    Frame t gets the probability of the 512-sample chunk that holds the centre of the frame.
+    ``threads`` limits torch's intra-op threads while scoring (None leaves torch's setting alone).
+    """
+
+    CHUNK = 512
+
+    def __init__(self, threads: int | None = None):
+        try:
+            import silero_vad
+            import torch  # noqa: F401
+        except ImportError:
+            raise SystemUnavailable("silero: needs silero-vad and torch (pip install 'neuroflow[vad]')") from None
+        try:
+            self._model = silero_vad.load_silero_vad(onnx=False)
+        except Exception as exc:
+            raise SystemUnavailable(f"silero: the model shipped with silero-vad could not be loaded ({exc})") from None
+        self.threads = threads
+        self.name = "silero"
+
+    def _score16k(self, wav):
+        import torch
+
+        previous = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(int(self.threads))
+        try:
+            with torch.no_grad():
+                probs = self._model.audio_forward(torch.from_numpy(np.ascontiguousarray(wav)), SAMPLE_RATE)
+        finally:
+            if self.threads:
+                torch.set_num_threads(previous)
+        probs = probs.reshape(-1).numpy().astype(np.float64)
+        n = len(wav) // HOP
+        chunk_of_frame = (np.arange(n) * HOP + HOP // 2) // self.CHUNK
+        return probs[np.minimum(chunk_of_frame, len(probs) - 1)]
+
+
+def get_system(spec) -> VADSystem:
+    """Build a system from a spec: "energy", "webrtc" / "webrtc:0".."webrtc:3", "silero", "snn[:PATH]", "bin[:PATH]".
+
+    A :class:`VADSystem` passes through. Raises ValueError for an unknown spec and
+    :class:`SystemUnavailable` when the system's extra or model is missing.
+    """
+    if isinstance(spec, VADSystem):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"system: expected a spec such as 'webrtc:3', got {spec!r}")
+    kind, _, arg = spec.strip().partition(":")
+    kind = kind.lower()
+    if kind == "energy":
+        if arg:
+            raise ValueError(f"system: 'energy' takes no argument, got {spec!r}")
+        return EnergyVAD()
+    if kind == "webrtc":
+        if arg and arg not in ("0", "1", "2", "3"):
+            raise ValueError(f"system: webrtc mode must be 0, 1, 2 or 3, got {spec!r}")
+        return WebRTCVAD(int(arg) if arg else 3)
+    if kind == "silero":
+        if arg:
+            raise ValueError(f"system: 'silero' takes no argument, got {spec!r}")
+        return SileroVAD()
+    if kind in ("snn", "bin"):
+        try:
+            from neuroflow.vad.detect import SpikingVADSystem
+        except ImportError as exc:
+            raise SystemUnavailable(f"{kind}: the spiking detectors (neuroflow.vad.detect) are not available ({exc})") from None
+        try:
+            return SpikingVADSystem(arg if arg else kind)
+        except FileNotFoundError as exc:
+            raise SystemUnavailable(f"{kind}: model not found ({exc})") from None
+    raise ValueError(f"system: unknown spec {spec!r}; expected energy, webrtc:0..3, silero, snn[:PATH] or bin[:PATH]")
+
+
+def available_systems(specs=DEFAULT_SPECS) -> tuple[list[VADSystem], list[str]]:
+    """Build every system in ``specs`` that can run here: ``(systems, skipped)`` with one line per skipped one."""
+    systems, skipped = [], []
+    for spec in specs:
+        try:
+            systems.append(get_system(spec))
+        except SystemUnavailable as exc:
+            skipped.append(f"skipped {spec}: {exc}")
+    return systems, skipped
