@@ -1,0 +1,603 @@
+"""Teacher–student gradient flow in the limit of infinite data, for standard Gaussian input.
+
+A bias-free two-layer student ``f(x) = sum_j a_j s(w_j . x)`` learns a teacher
+``f*(x) = sum_i b_i s(v_i . x)`` from ``x ~ N(0, I_d)``. The expected loss
+
+    L = E_x[(f(x) - f*(x))**2]
+      = a' K(W, W) a - 2 a' K(W, V) b + b' K(V, V) b,     K(w, v) = E[s(w . x) s(v . x)],
+
+depends on the weights only through norms and pairwise cosines, because ``(w . x, v . x)`` is a
+centred Gaussian pair with variances ``|w|**2``, ``|v|**2`` and correlation ``u = cos(w, v)``. So
+``K(w, v) = F(|w|, |v|, u)`` with ``F(r1, r2, u) = E[s(r1 z1) s(r2 z2)]``, ``z2 = u z1 + sqrt(1 - u**2) z3``
+and ``z1, z3`` independent standard normals. The loss is the same functional as the finite-data loss
+of :class:`neuroflow.MLP` (mean squared error), so both agree as the number of samples grows.
+
+``F`` and its derivatives with respect to ``(r1, r2, u)`` up to second order come from
+
+* closed forms for ``relu`` (the arc-cosine kernel, ``r1 r2 (sin t + (pi - t) cos t) / (2 pi)``
+  with ``t = arccos u``), ``erf`` (``(2/pi) asin(c / sqrt((1 + r1**2)(1 + r2**2)))`` with
+  ``c = r1 r2 u``) and ``normal_cdf`` (``1/4 + asin(...) / (2 pi)``, the same argument);
+* Gauss–Hermite quadrature (1-D for the self terms ``E[s(r z)**2]``, a 2-D product rule over
+  ``(z1, z3)`` for pairs) for every other smooth activation. Derivatives in ``u`` use Price's theorem,
+  ``dF/du = r1 r2 E[s'(r1 z1) s'(r2 z2)]``, so no ``1/sqrt(1 - u**2)`` appears.
+
+Gradient and Hessian with respect to the student's flat parameters follow by the chain rule through
+norms and cosines (no finite differences), vectorised over all (student, student) and (student,
+teacher) pairs at once. Parameters use the layout of
+``MLP(d, [(m, activation, False), (1, "identity", False)])``.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+
+__all__ = [
+    "GaussianTeacherStudent",
+    "CLOSED_FORM_ACTIVATIONS",
+    "QUADRATURE_ACTIVATIONS",
+    "pair_expectation",
+    "quadrature_nodes",
+]
+
+_TWO_PI = 2.0 * math.pi
+
+#: activations whose Gaussian expectations have closed forms here
+CLOSED_FORM_ACTIVATIONS = ("relu", "erf", "normal_cdf")
+
+#: smooth activations integrated by quadrature -> distance of the nearest complex singularity of
+#: s(x) from the real axis (inf for entire functions). s(r z) then has its singularity at distance
+#: ``tau / r`` in z, which sets how many nodes a rule needs for ~1e-12 accuracy.
+QUADRATURE_ACTIVATIONS = {
+    "identity": math.inf,
+    "square": math.inf,
+    "cube": math.inf,
+    "gelu": math.inf,
+    "erf": math.inf,
+    "normal_cdf": math.inf,
+    "softplus": math.pi,
+    "sigmoid": math.pi,
+    "silu": math.pi,
+    "tanh": math.pi / 2.0,
+    "g": math.pi / 4.0,  # sigmoid(4x) has poles at i pi / 4
+}
+
+_MIN_NODES, _MAX_NODES = 60, 4000
+# a 2-D quadrature block holds at most this many grid values per array (memory bound)
+_BLOCK_VALUES = 1_000_000
+
+
+# ----------------------------------------------------------------------------- quadrature rule
+@lru_cache(maxsize=32)
+def _rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n``-point Gauss–Hermite rule for E[g(z)], z ~ N(0, 1) (weights sum to 1).
+
+    Nodes with weight below 1e-32 are dropped: for the polynomially bounded integrands here they
+    change no sum, and they are most of the nodes of a large rule (an n-point rule reaches out to
+    |z| ~ 2 sqrt(n), but only |z| < 12 matters), so the work grows like sqrt(n), not n.
+    """
+    from scipy.special import roots_hermitenorm  # stable for large n, unlike numpy's hermegauss
+
+    z, w = roots_hermitenorm(n)
+    w = w / math.sqrt(_TWO_PI)
+    keep = w > 1e-32
+    z, w = z[keep], w[keep]
+    z.setflags(write=False)
+    w.setflags(write=False)
+    return z, w
+
+
+def quadrature_nodes(activation: str, max_norm: float) -> int:
+    """Gauss–Hermite nodes per dimension that integrate ``s(r z)``, ``r <= max_norm``, to about 1e-12.
+
+    For an activation analytic in the strip ``|Im x| < tau`` (:data:`QUADRATURE_ACTIVATIONS`; tau is
+    the distance of its nearest complex singularity from the real axis), the error of the n-point
+    rule for ``s(r z)`` was measured to fall like ``exp(-1.65 (tau / r) sqrt(n))``; entire activations
+    (polynomials, gelu) need few nodes. The count keeps a margin for the second derivatives;
+    between 60 and 4000 nodes.
+    """
+    tau = QUADRATURE_ACTIVATIONS.get(activation, math.pi / 4.0)
+    r = max(float(max_norm), 1e-3)
+    if math.isinf(tau):
+        n = 40.0 + 40.0 * r * r
+    else:
+        n = (36.0 * r / (1.65 * tau)) ** 2
+    n = int(math.ceil(n))
+    return int(min(max(n, _MIN_NODES), _MAX_NODES))
+
+
+# ----------------------------------------------------------------------------- pair moments
+class _Moments(NamedTuple):
+    """F(r1, r2, u) = E[s(r1 z1) s(r2 z2)] and its partial derivatives (1 = r1, 2 = r2, u = cosine).
+
+    Entries a caller did not ask for (``order`` < 2 or < 1) are None.
+    """
+
+    F: np.ndarray
+    F1: np.ndarray | None = None
+    F2: np.ndarray | None = None
+    Fu: np.ndarray | None = None
+    F11: np.ndarray | None = None
+    F22: np.ndarray | None = None
+    F12: np.ndarray | None = None
+    F1u: np.ndarray | None = None
+    F2u: np.ndarray | None = None
+    Fuu: np.ndarray | None = None
+
+    def swapped(self) -> "_Moments":
+        """The moments of F(r2, r1, u), i.e. of the same pair with the roles of the vectors exchanged."""
+        return _Moments(self.F, self.F2, self.F1, self.Fu, self.F22, self.F11, self.F12,
+                        self.F2u, self.F1u, self.Fuu)
+
+
+def _relu_pair(r1, r2, u, s, order):
+    """Arc-cosine kernel: F = r1 r2 k(u), k = (s + (pi - t) u) / (2 pi), t = atan2(s, u)."""
+    t = np.arctan2(s, u)
+    k = (s + (math.pi - t) * u) / _TWO_PI
+    F = r1 * r2 * k
+    if order == 0:
+        return _Moments(F)
+    dk = (math.pi - t) / _TWO_PI
+    F1, F2, Fu = r2 * k, r1 * k, r1 * r2 * dk
+    if order == 1:
+        return _Moments(F, F1, F2, Fu)
+    zero = np.zeros_like(F)
+    # k'' = 1 / (2 pi s) is singular at u = +-1, but the chain rule only ever multiplies it by the
+    # outer product of cosine gradients, whose norm is s**2 / r**2: the product is O(s) and vanishes
+    # at s = 0, where we set the (then unused) coefficient to 0.
+    with np.errstate(divide="ignore"):
+        d2k = np.where(s > 0.0, 1.0 / (_TWO_PI * np.where(s > 0.0, s, 1.0)), 0.0)
+    return _Moments(F, F1, F2, Fu, zero, zero, k, r2 * dk, r1 * dk, r1 * r2 * d2k)
+
+
+def _asin_pair(scale, offset):
+    """F = offset + scale * asin(A(r1) A(r2) u), A(r) = r / sqrt(1 + r**2) (erf and normal_cdf)."""
+
+    def pair(r1, r2, u, s, order):
+        q1, q2 = 1.0 + r1 * r1, 1.0 + r2 * r2
+        A1, A2 = r1 / np.sqrt(q1), r2 / np.sqrt(q2)
+        t = A1 * A2 * u  # |t| <= A1 A2 < 1
+        F = offset + scale * np.arcsin(t)
+        if order == 0:
+            return _Moments(F)
+        g = 1.0 / np.sqrt(1.0 - t * t)
+        d1 = scale * g  # dF/dt
+        dA1, dA2 = q1 ** -1.5, q2 ** -1.5
+        t1, t2, tu = dA1 * A2 * u, A1 * dA2 * u, A1 * A2
+        F1, F2, Fu = d1 * t1, d1 * t2, d1 * tu
+        if order == 1:
+            return _Moments(F, F1, F2, Fu)
+        d2 = scale * t * g ** 3  # d2F/dt2
+        ddA1, ddA2 = -3.0 * r1 * q1 ** -2.5, -3.0 * r2 * q2 ** -2.5
+        return _Moments(
+            F, F1, F2, Fu,
+            d2 * t1 * t1 + d1 * ddA1 * A2 * u,
+            d2 * t2 * t2 + d1 * A1 * ddA2 * u,
+            d2 * t1 * t2 + d1 * dA1 * dA2 * u,
+            d2 * t1 * tu + d1 * dA1 * A2,
+            d2 * t2 * tu + d1 * A1 * dA2,
+            d2 * tu * tu,
+        )
+
+    return pair
+
+
+def _relu_self(r, order):
+    out = [0.5 * r * r]
+    if order >= 1:
+        out.append(np.array(r, dtype=np.float64, copy=True))
+    if order >= 2:
+        out.append(np.ones_like(r))
+    return out
+
+
+def _asin_self(scale, offset):
+    """h(r) = F(r, r, 1) = offset + scale * asin(r**2 / (1 + r**2)) and two derivatives."""
+
+    def self_term(r, order):
+        q = 1.0 + r * r
+        t = r * r / q
+        out = [offset + scale * np.arcsin(t)]
+        if order >= 1:
+            g = 1.0 / np.sqrt(1.0 - t * t)
+            dt = 2.0 * r / (q * q)
+            out.append(scale * g * dt)
+            if order >= 2:
+                ddt = (2.0 - 6.0 * r * r) / q ** 3
+                out.append(scale * (t * g ** 3 * dt * dt + g * ddt))
+        return out
+
+    return self_term
+
+
+_CLOSED_PAIR = {
+    "relu": _relu_pair,
+    "erf": _asin_pair(2.0 / math.pi, 0.0),
+    "normal_cdf": _asin_pair(1.0 / _TWO_PI, 0.25),
+}
+_CLOSED_SELF = {
+    "relu": _relu_self,
+    "erf": _asin_self(2.0 / math.pi, 0.0),
+    "normal_cdf": _asin_self(1.0 / _TWO_PI, 0.25),
+}
+
+
+def _quadrature_pair(act, z, w, r1, r2, u, s, order):
+    """F and its derivatives by the product rule over (z1, z3), z2 = u z1 + s z3.
+
+    With X = r1 z1, Y = r2 z2 at fixed correlation u:
+      F_1 = E[z1 s'(X) s(Y)],  F_11 = E[z1^2 s''(X) s(Y)],  F_12 = E[z1 z2 s'(X) s'(Y)],
+      F_u = r1 r2 E[s'(X) s'(Y)] (Price's theorem),  F_uu = (r1 r2)^2 E[s''(X) s''(Y)],
+      F_1u = r2 E[s'(X) s'(Y)] + r1 r2 E[z1 s''(X) s'(Y)]   (and symmetrically for 2).
+    """
+    P, n = r1.shape[0], z.shape[0]
+    out = {name: np.empty(P) for name in _Moments._fields[: (1, 4, 10)[order]]}
+    block = max(1, _BLOCK_VALUES // (n * n))
+    for lo in range(0, P, block):
+        sl = slice(lo, min(P, lo + block))
+        R1, R2, U, S = r1[sl, None], r2[sl, None, None], u[sl, None, None], s[sl, None, None]
+        X = R1 * z  # (p, n)
+        z2 = U * z[:, None] + S * z  # (p, n_z1, n_z3)
+        Y = R2 * z2
+        fX = act.f(X)
+        fY = act.f(Y)
+        wz = w * z  # weights times z1
+        inner0 = fY @ w  # E_z3[s(Y)], (p, n_z1)
+        out["F"][sl] = (fX * inner0) @ w
+        if order == 0:
+            continue
+        dX, dY = act.df(X), act.df(Y)
+        dYw = dY * w
+        inner1 = dYw.sum(-1)  # E_z3[s'(Y)]
+        inner1z = (dYw * z2).sum(-1)  # E_z3[z2 s'(Y)]
+        E11 = (dX * inner1) @ w  # E[s'(X) s'(Y)]
+        out["F1"][sl] = (dX * inner0) @ wz
+        out["F2"][sl] = (fX * inner1z) @ w
+        rr = r1[sl] * r2[sl]
+        out["Fu"][sl] = rr * E11
+        if order == 1:
+            continue
+        d2X, d2Y = act.d2f(X), act.d2f(Y)
+        d2Yw = d2Y * w
+        inner2 = d2Yw.sum(-1)
+        d2Ywz = d2Yw * z2
+        inner2z = d2Ywz.sum(-1)
+        inner2zz = (d2Ywz * z2).sum(-1)
+        out["F11"][sl] = (d2X * inner0) @ (wz * z)
+        out["F22"][sl] = (fX * inner2zz) @ w
+        out["F12"][sl] = (dX * inner1z) @ wz
+        out["F1u"][sl] = r2[sl] * E11 + rr * ((d2X * inner1) @ wz)
+        out["F2u"][sl] = r1[sl] * E11 + rr * ((dX * inner2z) @ w)
+        out["Fuu"][sl] = rr * rr * ((d2X * inner2) @ w)
+    return _Moments(**out)
+
+
+def _quadrature_self(act, z, w, r, order):
+    """h(r) = E[s(r z)^2], h' = 2 E[z s s'], h'' = 2 E[z^2 (s'^2 + s s'')]."""
+    X = r[:, None] * z
+    f = act.f(X)
+    out = [(f * f) @ w]
+    if order >= 1:
+        df = act.df(X)
+        out.append(2.0 * (f * df) @ (w * z))
+        if order >= 2:
+            out.append(2.0 * (df * df + f * act.d2f(X)) @ (w * z * z))
+    return out
+
+
+# ----------------------------------------------------------------------------- kernel engine
+class _Kernel:
+    """E[s(w . x) s(v . x)] and its (r1, r2, u)-derivatives for one activation and method."""
+
+    def __init__(self, activation: str, method: str, nodes: int | None):
+        from neuroflow.mlp.activations import get_activation
+
+        self.act = get_activation(activation)
+        self.name = self.act.name
+        self.nodes = nodes
+        if method == "auto":
+            method = "closed" if self.name in _CLOSED_PAIR else "quadrature"
+        if method == "closed" and self.name not in _CLOSED_PAIR:
+            raise ValueError(f"method: no closed form for activation {self.name!r}; closed forms exist for "
+                             f"{list(CLOSED_FORM_ACTIVATIONS)} (use method='quadrature' or 'auto')")
+        if method == "quadrature" and self.name not in QUADRATURE_ACTIVATIONS:
+            hint = f"; it has a closed form: use method='closed'" if self.name in _CLOSED_PAIR else ""
+            raise ValueError(f"activation: {self.name!r} is not smooth enough for Gauss–Hermite quadrature "
+                             f"(supported: {sorted(QUADRATURE_ACTIVATIONS)}){hint}")
+        self.method = method
+
+    def _nodes(self, max_norm: float) -> tuple[np.ndarray, np.ndarray]:
+        n = self.nodes if self.nodes is not None else quadrature_nodes(self.name, max_norm)
+        return _rule(n)
+
+    def pair(self, r1, r2, u, s, order: int) -> _Moments:
+        if self.method == "closed":
+            return _CLOSED_PAIR[self.name](r1, r2, u, s, order)
+        if r1.size == 0:
+            return _Moments(*([np.empty(0)] * (1, 4, 10)[order]))
+        z, w = self._nodes(max(r1.max(), r2.max()))
+        return _quadrature_pair(self.act, z, w, r1, r2, u, s, order)
+
+    def self_term(self, r, order: int) -> list[np.ndarray]:
+        if self.method == "closed":
+            return _CLOSED_SELF[self.name](r, order)
+        z, w = self._nodes(r.max() if r.size else 0.0)
+        return _quadrature_self(self.act, z, w, r, order)
+
+
+def _directions(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row norms and unit rows (a zero row gets the zero direction)."""
+    r = np.sqrt(np.einsum("ij,ij->i", M, M))
+    safe = np.where(r > 0.0, r, 1.0)
+    return r, M / safe[:, None]
+
+
+def _geometry(Wh: np.ndarray, Vh: np.ndarray):
+    """Cosines u[j, p] = wh_j . vh_p, the components p[j, p] = vh_p - u wh_j of vh_p orthogonal to
+    wh_j, and s = |p| = sqrt(1 - u^2) computed without cancellation near u = +-1."""
+    u = np.clip(Wh @ Vh.T, -1.0, 1.0)
+    perp = Vh[None, :, :] - u[:, :, None] * Wh[:, None, :]
+    s = np.sqrt(np.einsum("jpk,jpk->jp", perp, perp))
+    return u, perp, s
+
+
+def pair_expectation(activation: str, w, v, *, method: str = "auto", nodes: int | None = None) -> float:
+    """E[s(w . x) s(v . x)] for x ~ N(0, I_d): the kernel the infinite-data loss is built from.
+
+    ``method`` is "auto" (closed form where one exists, else quadrature), "closed" or "quadrature";
+    ``nodes`` sets the Gauss–Hermite nodes per dimension (default: :func:`quadrature_nodes`).
+    """
+    check_choice(method, "method", ("auto", "closed", "quadrature"))
+    w = check_array(w, "w", ndim=1)
+    v = check_array(v, "v", shape=(w.shape[0],))
+    kernel = _Kernel(activation, method, nodes)
+    r, dirs = _directions(np.stack([w, v]))
+    u, _, s = _geometry(dirs[:1], dirs[1:])
+    return float(kernel.pair(r[:1], r[1:], u[0], s[0], 0).F[0])
+
+
+# ----------------------------------------------------------------------------- the objective
+class GaussianTeacherStudent:
+    """Infinite-data loss, gradient and Hessian of a two-layer student learning a two-layer teacher.
+
+    Parameters
+    ----------
+    teacher_W : array (k, d)
+        Teacher input weights, one row per hidden unit.
+    teacher_a : array (k,)
+        Teacher output weights.
+    student_width : int
+        Hidden units ``m`` of the student ``MLP(d, [(m, activation, False), (1, "identity", False)])``.
+    activation : str
+        Hidden activation of teacher and student (a name in ``neuroflow.mlp.activations``).
+    method : "auto" | "closed" | "quadrature"
+        Closed form (relu, erf, normal_cdf) or quadrature; "auto" picks the closed form where one exists.
+    nodes : int, optional
+        Quadrature nodes per dimension; default: chosen from the largest weight norm for ~1e-12 accuracy
+        (:func:`quadrature_nodes`).
+    backend : str
+        Backend of :attr:`student_net` / :attr:`teacher_net` (used for finite-data comparisons).
+
+    Notes
+    -----
+    ``loss(theta) = E_x[(f(x) - f*(x))**2]`` for ``x ~ N(0, I_d)``: the limit of the finite-data loss
+    (mean squared error) as the number of samples grows. The object follows the Objective protocol
+    (``n_params``, ``loss``, ``gradient``, ``hessian``, ``loss_and_gradient``), so
+    ``neuroflow.train(obj, theta0)`` integrates the infinite-data gradient flow. Gradient and Hessian
+    need every student weight vector to be non-zero (the norm/cosine chart is singular at 0).
+    Biases are not supported: with them the pre-activations are no longer centred and the relu/erf
+    closed forms no longer apply.
+    """
+
+    def __init__(self, teacher_W, teacher_a, student_width: int, activation: str = "relu", *,
+                 method: str = "auto", nodes: int | None = None,
+                 backend: str = "numpy"):
+        V = check_array(teacher_W, "teacher_W", ndim=2)
+        k, d = V.shape
+        if d < 1:
+            raise ValueError(f"teacher_W: expected input dimension d >= 1, got shape {V.shape}")
+        if k < 1:
+            raise ValueError(f"teacher_W: expected at least one teacher unit (row), got shape {V.shape}")
+        b = np.asarray(teacher_a, dtype=np.float64) if not isinstance(teacher_a, np.ndarray) else teacher_a
+        if b.ndim == 2 and b.shape[0] == 1:  # accept the (1, k) output-layer matrix as well
+            b = b[0]
+        b = check_array(b, "teacher_a", shape=(k,))
+        check_positive(student_width, "student_width", integer=True)
+        check_choice(method, "method", ("auto", "closed", "quadrature"))
+        if nodes is not None:
+            check_positive(nodes, "nodes", integer=True)
+            if nodes < 2:
+                raise ValueError(f"nodes: expected at least 2 quadrature nodes, got {nodes}")
+        from neuroflow.mlp import MLP
+
+        self._kernel = _Kernel(activation, method, nodes)
+        self.activation = self._kernel.name
+        self.method = self._kernel.method
+        self.nodes = nodes
+        self.input_dim, self.teacher_width, self.student_width = int(d), int(k), int(student_width)
+        self.teacher_W, self.teacher_a = V.copy(), b.copy()
+        self.student_net = MLP(d, [(self.student_width, self.activation, False), (1, "identity", False)],
+                               backend=backend)
+        self.teacher_net = MLP(d, [(k, self.activation, False), (1, "identity", False)], backend=backend)
+        self.teacher_params = self.teacher_net.pack([V, b[None, :]])
+        self.n_params = self.student_net.n_params
+        m = self.student_width
+        # where each (unit j, input i) weight and each output weight a_j sits in the flat vector
+        idx = self.student_net.unpack(np.arange(self.n_params, dtype=np.float64))
+        self._idx_W = idx[0].astype(np.intp)  # (m, d)
+        self._idx_a = idx[1][0].astype(np.intp)  # (m,)
+        # natural order used internally: w_1, ..., w_m, then a -> position in the flat layout
+        self._perm = np.concatenate([self._idx_W.ravel(), self._idx_a])
+        self._rV, self._Vh = _directions(V)
+        # the teacher-teacher part of the loss is a constant
+        u, _, s = _geometry(self._Vh, self._Vh)
+        iu = np.triu_indices(k, 1)
+        K = np.zeros((k, k))
+        if iu[0].size:
+            K[iu] = self._kernel.pair(self._rV[iu[0]], self._rV[iu[1]], u[iu], s[iu], 0).F
+        K = K + K.T
+        K[np.diag_indices(k)] = self._kernel.self_term(self._rV, 0)[0]
+        self.teacher_norm2 = float(b @ K @ b)  # E[f*(x)^2]
+        self._m = m
+
+    # ------------------------------------------------------------------ description
+    def __repr__(self) -> str:
+        return (f"GaussianTeacherStudent(d={self.input_dim}, teacher_width={self.teacher_width}, "
+                f"student_width={self.student_width}, activation={self.activation!r}, method={self.method!r})")
+
+    def to_dict(self) -> dict:
+        return {"input_dim": self.input_dim, "teacher_width": self.teacher_width,
+                "student_width": self.student_width, "activation": self.activation, "method": self.method,
+                "nodes": self.nodes, "teacher_W": self.teacher_W.tolist(),
+                "teacher_a": self.teacher_a.tolist(), "n_params": self.n_params}
+
+    # ------------------------------------------------------------------ helpers for users
+    def random_student(self, seed=None) -> np.ndarray:
+        """Glorot-normal student parameters (the student net's ``init_params``)."""
+        return self.student_net.init_params(seed)
+
+    def teacher_output(self, X) -> np.ndarray:
+        """f*(X) as an (N, 1) array."""
+        return self.teacher_net.forward(self.teacher_params, X)
+
+    def sample(self, n_samples: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
+        """``n_samples`` standard Gaussian inputs X (N, d) and teacher outputs Y (N, 1), for finite-data runs."""
+        check_positive(n_samples, "n_samples", integer=True)
+        X = as_rng(seed).standard_normal((int(n_samples), self.input_dim))
+        return X, self.teacher_output(X)
+
+    def split(self, theta) -> tuple[np.ndarray, np.ndarray]:
+        """Student input weights W (m, d) and output weights a (m,) from flat parameters."""
+        theta = self._theta(theta)
+        return theta[self._idx_W], theta[self._idx_a]
+
+    # ------------------------------------------------------------------ Objective protocol
+    def _theta(self, theta) -> np.ndarray:
+        # only the length is checked: an ODE that wanders into NaN gets NaN back, not an exception
+        return self.student_net.check_theta(theta, finite=False)
+
+    def loss(self, theta) -> float:
+        """E_x[(f(x) - f*(x))^2] for x ~ N(0, I_d)."""
+        return self._evaluate(self._theta(theta), 0)[0]
+
+    def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
+        loss, grad, _ = self._evaluate(self._theta(theta), 1)
+        return loss, grad
+
+    def gradient(self, theta) -> np.ndarray:
+        return self._evaluate(self._theta(theta), 1)[1]
+
+    def hessian(self, theta) -> np.ndarray:
+        """Exact Hessian of :meth:`loss` (n_params x n_params, symmetric)."""
+        return self._evaluate(self._theta(theta), 2)[2]
+
+    def loss_gradient_hessian(self, theta) -> tuple[float, np.ndarray, np.ndarray]:
+        """All three at the cost of one Hessian evaluation."""
+        return self._evaluate(self._theta(theta), 2)
+
+    # ------------------------------------------------------------------ the computation
+    def _evaluate(self, theta: np.ndarray, order: int):
+        m, d, k = self._m, self.input_dim, self.teacher_width
+        W, a = theta[self._idx_W], theta[self._idx_a]
+        b = self.teacher_a
+        rW, Wh = _directions(W)
+        if order > 0 and not np.all(rW > 0.0):
+            if not np.all(np.isfinite(W)):
+                n = self.n_params
+                return math.nan, np.full(n, math.nan), (np.full((n, n), math.nan) if order == 2 else None)
+            j = int(np.flatnonzero(rW == 0.0)[0])
+            raise ValueError(f"theta: student unit {j} has a zero weight vector; gradient and Hessian are "
+                             "taken in norm/cosine coordinates and need every |w_j| > 0")
+        kern = self._kernel
+        # (student, student) pairs j < l once, (student, teacher) pairs all
+        uS, pS, sS = _geometry(Wh, Wh)
+        uT, pT, sT = _geometry(Wh, self._Vh)
+        ju, lu = np.triu_indices(m, 1)
+        mom_ss = kern.pair(rW[ju], rW[lu], uS[ju, lu], sS[ju, lu], order)
+        jt, it = np.divmod(np.arange(m * k), k)
+        mom_st = kern.pair(np.repeat(rW, k), self._rV[it], uT.ravel(), sT.ravel(), order)
+        selfs = kern.self_term(rW, order)
+
+        # moments for ordered pairs (student j, unit p), p over students then teachers: (m, m + k)
+        def table(name):
+            M = np.zeros((m, m + k))
+            upper, lower = getattr(mom_ss, name), getattr(mom_ss.swapped(), name)
+            M[ju, lu] = upper
+            M[lu, ju] = lower
+            M[:, m:] = getattr(mom_st, name).reshape(m, k)
+            return M
+
+        c = np.concatenate([a, -b])  # f - f* = sum_p c_p s(theta_p . x)
+        F = table("F")
+        h = selfs[0]
+        Kss = F[:, :m] + np.diag(h)
+        loss = float(a @ Kss @ a - 2.0 * a @ (F[:, m:] @ b) + self.teacher_norm2)
+        if order == 0:
+            return loss, None, None
+
+        rP = np.concatenate([rW, self._rV])
+        U = np.concatenate([uS, uT], axis=1)
+        Perp = np.concatenate([pS, pT], axis=1)  # (m, m + k, d)
+        F1, Fu = table("F1"), table("Fu")
+        inv_r = 1.0 / rW
+        # D[j, p] = dK(w_j, theta_p) / dw_j = F1 wh_j + (Fu / r_j) perp_jp   (zero on the diagonal)
+        D = F1[:, :, None] * Wh[:, None, :] + (Fu * inv_r[:, None])[:, :, None] * Perp
+        h1 = selfs[1]
+        cD = np.einsum("p,jpk->jk", c, D)  # sum_p c_p D[j, p]
+        gW = 2.0 * a[:, None] * cD + (a * a * h1)[:, None] * Wh
+        ga = 2.0 * (Kss @ a - F[:, m:] @ b)
+        grad = np.empty(self.n_params)
+        grad[self._perm] = np.concatenate([gW.ravel(), ga])
+        if order == 1:
+            return loss, grad, None
+
+        # ---- Hessian in natural order (w_1 .. w_m, a), then permuted into the flat layout
+        F11, F12, F1u, F2u, Fuu = (table(n) for n in ("F11", "F12", "F1u", "F2u", "Fuu"))
+        h2 = selfs[2]
+        eye = np.eye(d)
+        nW = m * d
+        H = np.empty((nW + m, nW + m))
+        # a-a block
+        H[nW:, nW:] = 2.0 * Kss
+        # a_j - w_l blocks
+        Haw = 2.0 * a[None, :, None] * np.swapaxes(D[:, :m, :], 0, 1)  # [j, l] = 2 a_l D[l, j]
+        Haw[np.arange(m), np.arange(m)] = 2.0 * cD + (2.0 * a * h1)[:, None] * Wh
+        H[nW:, :nW] = Haw.reshape(m, nW)
+        H[:nW, nW:] = H[nW:, :nW].T
+        # w_j - w_j blocks: sum_p c_p d2K(w_j, theta_p)/dw_j^2 in terms of the projector Pj = I - wh wh'
+        ir = inv_r[:, None]
+        alpha = np.einsum("p,jp->j", c, F1 * ir - Fu * U * ir * ir)  # coefficient of Pj
+        beta = F11 @ c  # coefficient of wh wh'
+        g = np.einsum("jp,jpk->jk", c[None, :] * (F1u * ir - Fu * ir * ir), Perp)
+        Bjj = (alpha[:, None, None] * (eye - Wh[:, :, None] * Wh[:, None, :])
+               + beta[:, None, None] * Wh[:, :, None] * Wh[:, None, :]
+               + Wh[:, :, None] * g[:, None, :] + g[:, :, None] * Wh[:, None, :]
+               + np.einsum("jp,jpk,jpl->jkl", c[None, :] * Fuu * ir * ir, Perp, Perp))
+        # self term d2 h(|w|)/dw^2 = h'' wh wh' + (h' / r) (I - wh wh')
+        outer = Wh[:, :, None] * Wh[:, None, :]
+        Hself = h2[:, None, None] * outer + (h1 * inv_r)[:, None, None] * (eye - outer)
+        Hww = np.zeros((m, m, d, d))
+        # w_j - w_l blocks (j != l): 2 a_j a_l d2K(w_j, w_l)/dw_j dw_l
+        if m > 1:
+            p = Perp[:, :m]  # p[j, l] = wh_l - u wh_j
+            q = np.swapaxes(p, 0, 1)  # q[j, l] = p[l, j] = wh_j - u wh_l
+            rr = inv_r[:, None] * inv_r[None, :]
+            Vh = Wh[None, :, :]  # direction of the second vector, wh_l
+            Jh = Wh[:, None, :]
+            B = ((F12[:, :m])[..., None, None] * Jh[..., :, None] * Vh[..., None, :]
+                 + (F1u[:, :m] * inv_r[None, :] - Fu[:, :m] * rr)[..., None, None] * Jh[..., :, None] * q[..., None, :]
+                 + (F2u[:, :m] * inv_r[:, None])[..., None, None] * p[..., :, None] * Vh[..., None, :]
+                 + (Fuu[:, :m] * rr)[..., None, None] * p[..., :, None] * q[..., None, :]
+                 + (Fu[:, :m] * rr)[..., None, None] * (eye - Vh[..., :, None] * Vh[..., None, :]))
+            Hww = 2.0 * (a[:, None] * a[None, :])[..., None, None] * B
+        Hww[np.arange(m), np.arange(m)] = 2.0 * a[:, None, None] * Bjj + (a * a)[:, None, None] * Hself
+        H[:nW, :nW] = Hww.transpose(0, 2, 1, 3).reshape(nW, nW)
+        Hflat = np.empty_like(H)
+        Hflat[np.ix_(self._perm, self._perm)] = H
+        # the blocks are symmetric in exact arithmetic; remove the rounding asymmetry
+        Hflat = 0.5 * (Hflat + Hflat.T)
+        return loss, grad, Hflat
