@@ -502,13 +502,14 @@ class GaussianTeacherStudent:
     # ------------------------------------------------------------------ the computation
     def _evaluate(self, theta: np.ndarray, order: int):
         m, d, k = self._m, self.input_dim, self.teacher_width
+        if not np.all(np.isfinite(theta)):
+            n = self.n_params
+            return (math.nan, np.full(n, math.nan) if order >= 1 else None,
+                    np.full((n, n), math.nan) if order == 2 else None)
         W, a = theta[self._idx_W], theta[self._idx_a]
         b = self.teacher_a
         rW, Wh = _directions(W)
         if order > 0 and not np.all(rW > 0.0):
-            if not np.all(np.isfinite(W)):
-                n = self.n_params
-                return math.nan, np.full(n, math.nan), (np.full((n, n), math.nan) if order == 2 else None)
             j = int(np.flatnonzero(rW == 0.0)[0])
             raise ValueError(f"theta: student unit {j} has a zero weight vector; gradient and Hessian are "
                              "taken in norm/cosine coordinates and need every |w_j| > 0")
@@ -598,6 +599,4 @@ class GaussianTeacherStudent:
         H[:nW, :nW] = Hww.transpose(0, 2, 1, 3).reshape(nW, nW)
         Hflat = np.empty_like(H)
         Hflat[np.ix_(self._perm, self._perm)] = H
-        # the blocks are symmetric in exact arithmetic; remove the rounding asymmetry
-        Hflat = 0.5 * (Hflat + Hflat.T)
         return loss, grad, Hflat
