@@ -209,6 +209,9 @@ def _speech_track(plan: ScenePlan, rng, used_sentences: set[str]):
 
 def make_scene(plan: ScenePlan, used_sentences: set[str] | None = None):
     """Synthesise one scene: returns ``(mixture float32, labels int8, info dict)``."""
+    from neuroflow.vad.speech import engine
+
+    engine().reset()  # eSpeak's output depends on its history; a fresh engine makes a scene a function of its seed
     rng = np.random.default_rng(plan.seed)
     used = set() if used_sentences is None else used_sentences
     clean, utterances, n_segments = _speech_track(plan, rng, used)

@@ -62,6 +62,9 @@ def _talker_stream(n: int, rng, group: str, max_seconds: float = 20.0) -> np.nda
 
 def babble(n: int, rng, group: str = "A", talkers: int | None = None) -> np.ndarray:
     """Several eSpeak talkers of ``group`` (4 to 7 unless given) summed with random levels."""
+    from neuroflow.vad.speech import engine
+
+    engine().reset()  # synthesis then depends only on rng (see ESpeak.reset)
     k = int(rng.integers(4, 8)) if talkers is None else int(talkers)
     out = np.zeros(n, np.float64)
     for _ in range(k):

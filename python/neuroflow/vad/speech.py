@@ -12,7 +12,10 @@ belongs to group A or B by a hash of its text, so the groups never share a sente
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
+import shutil
+import tempfile
 import threading
 import zlib
 from dataclasses import asdict, dataclass
@@ -70,13 +73,28 @@ class ESpeak:
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise SpeechError(f"espeakng-loader is not installed ({exc}); pip install espeakng-loader") from None
         lib_path = Path(espeakng_loader.get_library_path())
-        data_path = Path(espeakng_loader.get_data_path())
+        self.data_path = Path(espeakng_loader.get_data_path())
         if not lib_path.exists():
             raise SpeechError(f"libespeak-ng not found at {lib_path}")
+        # eSpeak NG keeps synthesis state (pitch phase, flutter, random generator) in static variables that
+        # espeak_Initialize does not reset, so the same call gives different samples depending on what was
+        # spoken before. We load a private copy of the library, which reset() unloads and reloads: a
+        # fresh instance makes synthesis a pure function of the calls made since the reset.
+        self._dir = Path(tempfile.mkdtemp(prefix="neuroflow-espeak-"))
+        atexit.register(shutil.rmtree, self._dir, True)
+        self._lib_copy = self._dir / lib_path.name
+        shutil.copy2(lib_path, self._lib_copy)
+        self._chunks: list[np.ndarray] = []
+        self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
+        self._lock = threading.Lock()
+        self._lib = None
+        self._load()
+
+    def _load(self) -> None:
         try:
-            lib = ctypes.CDLL(str(lib_path))
+            lib = ctypes.CDLL(str(self._lib_copy), mode=ctypes.RTLD_LOCAL)
         except OSError as exc:
-            raise SpeechError(f"{lib_path}: cannot load libespeak-ng ({exc})") from None
+            raise SpeechError(f"{self._lib_copy}: cannot load libespeak-ng ({exc})") from None
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -88,17 +106,25 @@ class ESpeak:
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
         lib.espeak_Synchronize.restype = ctypes.c_int
+        lib.espeak_Terminate.restype = ctypes.c_int
         # the path argument is the folder that contains espeak-ng-data
-        native_sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path.parent).encode(), 0)
+        native_sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path.parent).encode(), 0)
         if native_sr <= 0:
-            raise SpeechError(f"espeak_Initialize failed with data at {data_path} (returned {native_sr})")
+            raise SpeechError(f"espeak_Initialize failed with data at {self.data_path} (returned {native_sr})")
         self.native_sr = int(native_sr)
-        self.data_path = data_path
-        self._lib = lib
-        self._chunks: list[np.ndarray] = []
-        self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
         lib.espeak_SetSynthCallback(self._callback)
-        self._lock = threading.Lock()
+        self._lib = lib
+
+    def reset(self) -> None:
+        """Unload and reload the library, so that what follows does not depend on what was spoken before."""
+        import _ctypes
+
+        with self._lock:
+            if self._lib is not None:
+                self._lib.espeak_Terminate()
+                _ctypes.dlclose(self._lib._handle)
+                self._lib = None
+            self._load()
 
     def _collect(self, wav, n, events) -> int:
         if n > 0 and wav:
@@ -150,9 +176,16 @@ def engine() -> ESpeak:
         return _ENGINE
 
 
-def synthesize(text: str, voice: Voice | None = None, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Speak ``text`` (default voice ``en-us+m3``) and return float32 mono audio at ``sr``."""
-    return engine().synthesize(text, voice or Voice(), sr=sr)
+def synthesize(text: str, voice: Voice | None = None, sr: int = SAMPLE_RATE, *, fresh: bool = False) -> np.ndarray:
+    """Speak ``text`` (default voice ``en-us+m3``) and return float32 mono audio at ``sr``.
+
+    eSpeak NG's output depends slightly on what it spoke before (see :meth:`ESpeak.reset`);
+    ``fresh=True`` resets the engine first, so the result depends only on the arguments.
+    """
+    eng = engine()
+    if fresh:
+        eng.reset()
+    return eng.synthesize(text, voice or Voice(), sr=sr)
 
 
 def _group_of(name: str) -> str:

@@ -1,0 +1,68 @@
+"""Metrics on hand-made cases."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroflow.vad.metrics import auc_eer, frame_metrics, summarize
+
+
+def test_hand_counted_rates():
+    y = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    s = [1, 1, 1, 0, 1, 1, 0, 0, 0, 0]
+    m = frame_metrics(y, s)
+    assert m.MR == pytest.approx(1 / 4)
+    assert m.FAR == pytest.approx(2 / 6)
+    assert m.HTER == pytest.approx((1 / 4 + 2 / 6) / 2)
+    assert m.DCF == pytest.approx(0.75 / 4 + 0.25 * 2 / 6)
+    assert m.accuracy == pytest.approx(7 / 10)
+    assert m.F1 == pytest.approx(2 * 3 / (2 * 3 + 2 + 1))
+    assert (m.n_frames, m.n_speech) == (10, 4)
+
+
+def test_auc_and_eer():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert auc_eer(y, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])) == (1.0, 0.0)
+    auc, eer = auc_eer(y, np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1]))
+    assert auc == 0.0 and eer == pytest.approx(1.0)
+    # one inversion out of 9 pairs: AUC 8/9; EER 1/3 (one of three misranked on each side)
+    auc, eer = auc_eer(y, np.array([0.1, 0.2, 0.75, 0.7, 0.8, 0.9]))
+    assert auc == pytest.approx(8 / 9)
+    assert eer == pytest.approx(1 / 3)
+    # ties count half
+    assert auc_eer(y, np.full(6, 0.5))[0] == pytest.approx(0.5)
+    # agrees with scikit-learn on random data
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    yy = rng.integers(0, 2, 500)
+    ss = np.round(rng.random(500) + 0.5 * yy, 2)
+    assert auc_eer(yy, ss)[0] == pytest.approx(roc_auc_score(yy, ss))
+    assert np.isnan(auc_eer(np.ones(4), np.ones(4))[0])
+
+
+def test_threshold_and_errors():
+    m = frame_metrics([1, 0], [0.6, 0.4], threshold=0.7)
+    assert (m.MR, m.FAR) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="scores"):
+        frame_metrics([1, 0], [0.5])
+    with pytest.raises(ValueError, match="labels"):
+        frame_metrics([2, 0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="labels"):
+        frame_metrics([], [])
+
+
+def test_summarize_groups_by_level_and_snr():
+    y = [np.array([1, 0]), np.array([1, 0]), np.array([1, 0])]
+    s = [np.array([1, 0]), np.array([0, 1]), np.array([1, 1])]
+    r = summarize(y, s, [15.0, -10.0, 0.0], ["white", "pink", "white"], system="x")
+    assert set(r.per_level) == {"low", "medium", "high"}
+    assert r.per_level["low"].HTER == 0 and r.per_level["high"].HTER == 1 and r.per_level["medium"].HTER == 0.5
+    assert set(r.per_snr) == {"15", "-10", "0"}
+    assert r.per_noise["white"].HTER == pytest.approx(0.25)
+    d = r.to_dict()
+    for key in ("HTER", "MR", "FAR", "AUC", "per_level"):
+        assert key in d
+    assert d["overall"]["n_frames"] == 6
+    with pytest.raises(ValueError, match="scene 1"):
+        summarize(y, [s[0], s[1][:1], s[2]], [0, 0, 0], ["a", "a", "a"])
