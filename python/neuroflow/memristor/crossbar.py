@@ -1,0 +1,142 @@
+"""A crossbar of VCM devices: conductance state, matrix-vector reads, pulse programming, in-memory TD error."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow.memristor import kernels
+from neuroflow.memristor.device import DeviceTable, VCMDevice, device_table
+
+__all__ = ["Crossbar", "td_error_current"]
+
+_MODES = {"ideal": kernels.MODE_IDEAL, "device": kernels.MODE_MEAN, "cycle": kernels.MODE_CYCLE}
+
+
+class Crossbar:
+    """``rows x cols`` devices holding weights ``w = (G - G0)/(G1 - G0)`` in [0, 1] (all start at G0).
+
+    Parameters
+    ----------
+    rows, cols : shape; reads compute ``x @ W`` for ``x`` of length ``rows`` (inputs drive the rows).
+    device : a :class:`VCMDevice`, a sequence of them, or a preset name ("ideal", "linear-noisy",
+        "portner2025").
+    rng : seed or ``numpy.random.Generator`` (seeds the write-noise stream and, if needed, the assignment).
+    assignment : (rows, cols) integer array choosing a device for every cell; by default cells cycle through
+        the devices in row-major order (cell k uses device ``k mod n_devices``).
+    variability : "device" (mean response + per-device noise), "cycle" (per-cycle fits and noise; needs
+        devices with a ``cycles`` table) or "ideal" (exact, noiseless writes).
+    min_update : updates with ``|dw|`` below this are dropped; default half a pulse, ``0.5 / N``.
+    backend : "numpy" (numba kernels) or "julia" (``neuroflow.julia.bridge.crossbar_program``).
+    """
+
+    def __init__(self, rows: int, cols: int, device: VCMDevice | Sequence[VCMDevice] | str = "ideal", rng=None, *,
+                 assignment=None, variability: str = "device", min_update: float | None = None,
+                 backend: str = "numpy"):
+        check_positive(rows, "rows", integer=True)
+        check_positive(cols, "cols", integer=True)
+        check_choice(variability, "variability", list(_MODES))
+        check_choice(backend, "backend", ["numpy", "julia"])
+        self.rows, self.cols = int(rows), int(cols)
+        self.table: DeviceTable = device_table(device)
+        if variability == "cycle" and not self.table.has_cycles:
+            raise ValueError("variability: 'cycle' needs devices with a cycles table (e.g. the 'portner2025' preset)")
+        self.variability = variability
+        self.backend = backend
+        n_dev = len(self.table)
+        if assignment is None:
+            assignment = np.arange(self.rows * self.cols).reshape(self.rows, self.cols) % n_dev
+        assignment = check_array(assignment, "assignment", shape=(self.rows, self.cols), dtype=np.int64)
+        if assignment.min() < 0 or assignment.max() >= n_dev:
+            raise ValueError(f"assignment: expected device indices in [0, {n_dev - 1}], got "
+                             f"[{assignment.min()}, {assignment.max()}]")
+        self.assignment = assignment
+        n = self.table.n_pulses
+        self.min_update = 0.5 / n if min_update is None else float(check_positive(min_update, "min_update",
+                                                                                      allow_zero=True))
+        gen = as_rng(rng)
+        self._rng_state = np.array([gen.integers(0, 2**63, dtype=np.int64)], dtype=np.uint64)
+        self._read_rng = np.random.default_rng(gen.integers(0, 2**63))
+        self._w = np.zeros((1, self.rows * self.cols))
+        self._cstate = np.zeros((1, self.rows * self.cols, 4), dtype=np.int64)
+        self._cstate[..., 0] = -1
+        self.pulses_total = 0
+
+    # ------------------------------------------------------------------ state
+    @property
+    def weights(self) -> np.ndarray:
+        """Stored weights (rows, cols) in [0, 1] (a copy)."""
+        return self._w.reshape(self.rows, self.cols).copy()
+
+    @property
+    def conductance_uS(self) -> np.ndarray:
+        a = self.assignment
+        g0, g1 = self.table.G0_uS[a], self.table.G1_uS[a]
+        return g0 + (g1 - g0) * self.weights
+
+    def set_weights(self, w) -> None:
+        """Place the devices at exact weights (initialisation; no noise, no pulses)."""
+        w = check_array(w, "w", shape=(self.rows, self.cols))
+        self._w[0] = np.clip(w, 0.0, 1.0).ravel()
+
+    # ------------------------------------------------------------------ reads
+    def read(self, x, *, noisy: bool = True) -> np.ndarray:
+        """Matrix-vector read ``x @ W`` (read voltages ``x`` on the rows, column currents out), with each
+        device's read noise when ``noisy``."""
+        x = check_array(x, "x", shape=(self.rows,)) if np.ndim(x) == 1 else check_array(x, "x", shape=(None, self.rows))
+        w = self.weights
+        if noisy:
+            sd = self.table.read_noise[self.assignment]
+            if np.any(sd > 0):
+                w = w + sd * self._read_rng.standard_normal(w.shape)
+        return x @ w
+
+    # ------------------------------------------------------------------ writes
+    def program(self, dw) -> np.ndarray:
+        """Apply the requested weight changes ``dw`` (rows, cols) as pulse trains; returns signed pulse counts.
+
+        Semantics (rounding, dropped half pulses, noise order, clipping): :mod:`neuroflow.memristor.kernels`."""
+        dw = check_array(dw, "dw", shape=(self.rows, self.cols))
+        mode = _MODES[self.variability]
+        t = self.table
+        args = (self._w, np.ascontiguousarray(dw.reshape(1, -1)), self.assignment.ravel().copy(), mode,
+                t.n_pulses, t.ab, t.sigma, t.cycles, self._cstate, self._rng_state, self.min_update)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge  # lazy: never import juliacall unless asked
+
+            pulses = bridge.crossbar_program(*args)
+        else:
+            pulses = kernels.crossbar_program(*args)
+        pulses = np.asarray(pulses).reshape(self.rows, self.cols)
+        self.pulses_total += int(np.abs(pulses).sum())
+        return pulses
+
+    def __repr__(self):
+        return (f"Crossbar({self.rows}x{self.cols}, {len(self.table)} device(s), variability={self.variability!r}, "
+                f"min_update={self.min_update:g})")
+
+
+def td_error_current(critic: Crossbar, x_t, x_next, reward: float, alpha: float, gamma: float, *,
+                     terminal: bool = False, column: int = 0, noisy: bool = True) -> float:
+    """The paper's eq. 3: ``alpha * delta = alpha r + alpha gamma V(s') - alpha V(s)`` as one summed current.
+
+    Read voltages ``-alpha x_t / (G1 - G0)`` drive the devices holding ``w_t`` and ``+alpha gamma x_{t+1} /
+    (G1 - G0)`` those holding ``w_{t+1}``; a fixed resistor ``G_R`` carries ``alpha r`` plus the compensation of
+    the ``G0`` offsets. The summed current, in weight units, is returned. It is computed from the *stored*
+    conductances (plus read noise), so write errors re-enter the next update: the closed loop.
+    """
+    check_positive(alpha, "alpha")
+    x_t = check_array(x_t, "x_t", shape=(critic.rows,))
+    x_next = np.zeros(critic.rows) if terminal else check_array(x_next, "x_next", shape=(critic.rows,))
+    a = critic.assignment[:, column]
+    g0, g1 = critic.table.G0_uS[a], critic.table.G1_uS[a]
+    G = critic.conductance_uS[:, column]
+    if noisy:
+        sd = critic.table.read_noise[a] * (g1 - g0)
+        if np.any(sd > 0):
+            G = G + sd * critic._read_rng.standard_normal(G.shape)
+    v_dev = (-alpha * x_t + alpha * gamma * x_next) / (g1 - g0)   # voltage on each device row
+    g_r = 1.0                                                      # fixed resistor (uS)
+    v_r = (alpha * reward - float(np.sum(v_dev * g0))) / g_r      # reward + offset compensation
+    return float(np.sum(v_dev * G) + v_r * g_r)

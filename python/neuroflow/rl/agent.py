@@ -1,0 +1,347 @@
+"""Actor-critic TD(0) agent with ideal or memristive synapses, simulated for many seeds at once."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import check_choice, check_positive, progress
+from neuroflow.memristor.device import VCMDevice, device_table, get_device
+from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_states
+from neuroflow.rl import kernels
+from neuroflow.rl.envs import TMaze, WaterMaze
+from neuroflow.rl.place_cells import PlaceCells
+
+__all__ = ["ActorCritic", "MazeResult", "SYNAPSES", "DEFAULTS", "CHECKPOINT_EPISODES"]
+
+SYNAPSES = ("ideal", "memristor", "memristor-open-loop")
+
+#: published settings (Portner et al. 2025 simulation code). T-maze: every non-zero update is written
+#: (min_update 0) through the per-cycle device fits; water maze: |update| < 0.0025 (half a pulse) dropped, mean
+#: device model with per-device noise.
+DEFAULTS = {
+    "tmaze": dict(alpha=0.2, temperature=0.3, gamma=0.9, min_update=0.0, variability="cycle"),
+    "watermaze": dict(alpha=0.04, temperature=0.15, gamma=0.975, min_update=0.0025, variability="device"),
+}
+CHECKPOINT_EPISODES = (1, 10, 50, 100, 200)
+_RULES = {"reference": 0, "softmax": 1}
+_MODES = {"ideal": MODE_IDEAL, "device": MODE_MEAN, "cycle": MODE_CYCLE}
+
+
+def _task_of(env) -> str:
+    if isinstance(env, str):
+        return check_choice(env, "env", ["tmaze", "watermaze"])
+    if isinstance(env, TMaze):
+        return "tmaze"
+    if isinstance(env, WaterMaze):
+        return "watermaze"
+    raise ValueError(f"env: expected 'tmaze', 'watermaze', a TMaze or a WaterMaze, got {env!r}")
+
+
+@dataclass
+class MazeResult:
+    """Outcome of :meth:`ActorCritic.fit` over many seeds. ``steps`` is (n_seeds, n_episodes), NaN where an
+    interrupted run did not get to."""
+
+    task: str
+    synapse: str
+    steps: np.ndarray
+    value_map: np.ndarray
+    critic_weights: np.ndarray
+    actor_weights: np.ndarray
+    time_s: float
+    seed: int
+    params: dict = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def n_seeds(self) -> int:
+        return self.steps.shape[0]
+
+    @property
+    def n_episodes(self) -> int:
+        return self.steps.shape[1]
+
+    @property
+    def completed_seeds(self) -> int:
+        return int(np.sum(np.all(np.isfinite(self.steps), axis=1)))
+
+    @property
+    def steps_mean(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.nanmean(self.steps, axis=0) if self.steps.size else np.zeros(0)
+
+    @property
+    def steps_std(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.nanstd(self.steps, axis=0) if self.steps.size else np.zeros(0)
+
+    def at_episodes(self, episodes=CHECKPOINT_EPISODES) -> dict:
+        """Mean steps at 1-based episode numbers (those within the run)."""
+        m = self.steps_mean
+        return {int(e): float(m[e - 1]) for e in episodes if 1 <= e <= m.size}
+
+    @property
+    def final_steps(self) -> tuple[float, float]:
+        """Mean and SD over seeds of the last episode's steps."""
+        last = self.steps[:, -1]
+        last = last[np.isfinite(last)]
+        return (float(last.mean()), float(last.std())) if last.size else (float("nan"), float("nan"))
+
+    @property
+    def seed_episodes_per_s(self) -> float:
+        done = float(np.isfinite(self.steps).sum())
+        return done / self.time_s if self.time_s > 0 else float("inf")
+
+    def to_dict(self) -> dict:
+        fm, fs = self.final_steps
+        return {
+            "task": self.task, "synapse": self.synapse, "n_seeds": self.n_seeds, "n_episodes": self.n_episodes,
+            "seed": self.seed, "steps_mean": self.steps_mean, "steps_std": self.steps_std,
+            "steps_at_episode": self.at_episodes(), "final_steps_mean": fm, "final_steps_std": fs,
+            "value_map": self.value_map, "time_s": self.time_s, "seed_episodes_per_s": self.seed_episodes_per_s,
+            "completed_seeds": self.completed_seeds, "interrupted": self.interrupted, "params": self.params,
+        }
+
+
+class ActorCritic:
+    """Actor-critic TD(0) learner: critic ``V = w . x``, actor ``h = theta^T x``, softmax policy with temperature T.
+
+    ``synapse`` is "ideal" (exact weights), "memristor" (weights stored on emulated VCM devices; the TD error
+    is computed from the stored conductances: closed loop, self-correcting) or "memristor-open-loop" (the
+    learning rule works on an ideal shadow copy while the devices drift: no self-correction). Weights start at
+    0 and stay in [0, 1]. Critic update ``dw = alpha delta x``; actor update on the taken action a:
+    ``dtheta_ij = alpha delta x_i (1[j = a] - h_j)`` with the raw activation h (``actor_rule="reference"``, the
+    rule of the published code and of all reference numbers) or with the policy pi_j (``"softmax"``, textbook).
+
+    Defaults (``None``) are the published ones for the task: T-maze alpha 0.2, T 0.3, gamma 0.9, every update
+    written, per-cycle device fits; water maze alpha 0.04, T 0.15, gamma 0.975, updates below 0.0025 dropped,
+    mean device model. ``device`` defaults to the 27 measured devices ("portner2025") with the published
+    device-to-weight assignment.
+    """
+
+    def __init__(self, env="tmaze", synapse: str = "ideal", device=None, *, alpha: float | None = None,
+                 temperature: float | None = None, gamma: float | None = None, actor_rule: str = "reference",
+                 min_update: float | None = None, variability: str | None = None, max_steps: int = 300,
+                 backend: str = "numpy"):
+        self.task = _task_of(env)
+        self.env = env if not isinstance(env, str) else (TMaze(max_steps) if self.task == "tmaze"
+                                                          else WaterMaze(max_steps))
+        check_choice(synapse, "synapse", SYNAPSES)
+        check_choice(actor_rule, "actor_rule", list(_RULES))
+        check_choice(backend, "backend", ["numpy", "julia"])
+        d = DEFAULTS[self.task]
+        self.synapse, self.actor_rule, self.backend = synapse, actor_rule, backend
+        self.alpha = float(check_positive(d["alpha"] if alpha is None else alpha, "alpha"))
+        self.temperature = float(check_positive(d["temperature"] if temperature is None else temperature,
+                                                "temperature"))
+        self.gamma = float(check_positive(d["gamma"] if gamma is None else gamma, "gamma", allow_zero=True))
+        if self.gamma > 1:
+            raise ValueError(f"gamma: expected a value in [0, 1], got {gamma!r}")
+        self.min_update = float(check_positive(d["min_update"] if min_update is None else min_update, "min_update",
+                                               allow_zero=True))
+        self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
+        self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
+        self.n_features = self.encoder.n_features
+        self.n_actions = self.env.action_space.n
+        if device is None:
+            device = "portner2025" if synapse != "ideal" else "ideal"
+        if isinstance(device, str):
+            self._preset = device
+            device = get_device(device)
+        else:
+            self._preset = None
+        self.devices = (device,) if isinstance(device, VCMDevice) else tuple(device)
+        self.table = device_table(self.devices)
+        if variability is None:
+            variability = d["variability"] if self.table.has_cycles else "device"
+        check_choice(variability, "variability", list(_MODES))
+        if variability == "cycle" and not self.table.has_cycles:
+            raise ValueError("variability: 'cycle' needs devices with a cycles table (e.g. 'portner2025')")
+        self.variability = variability
+        self.read_noise = float(self.table.read_noise.max())
+        self.dev_c, self.dev_a = self._assignment()
+
+    # ------------------------------------------------------------------ device assignment
+    def _assignment(self):
+        n_dev = len(self.table)
+        nf, na = self.n_features, self.n_actions
+        if self._preset == "portner2025":
+            from neuroflow.memristor.device import portner2025_roles
+
+            roles = portner2025_roles(self.task)
+            index = {r: i for i, r in enumerate(roles)}
+            if self.task == "tmaze":
+                dev_c = np.array([index[f"C{s}"] for s in range(nf)])
+                dev_a = np.array([[index[f"A{s}_{a}"] for a in range(na)] for s in range(nf)])
+            else:
+                dev_c = np.array([index[f"C{i % 27}"] for i in range(nf)])
+                # the published runs map actor weights to devices with a fixed random draw (seed 15)
+                draw = np.random.RandomState(15).randint(0, 27, size=(nf, na))
+                dev_a = np.vectorize(lambda k: index[f"C{k}"])(draw)
+            return dev_c.astype(np.int64), dev_a.astype(np.int64)
+        dev_c = np.arange(nf) % n_dev
+        dev_a = (nf + np.arange(nf * na)).reshape(nf, na) % n_dev
+        return dev_c.astype(np.int64), dev_a.astype(np.int64)
+
+    # ------------------------------------------------------------------ kernel plumbing
+    def _packed(self):
+        synapse = SYNAPSES.index(self.synapse)
+        mode = _MODES[self.variability] if synapse else MODE_IDEAL
+        fp = np.array([self.alpha, self.gamma, self.temperature, self.min_update, self.read_noise,
+                       WaterMaze.step_length, 0.75, 1.0 / (0.75 * np.sqrt(2 * np.pi)), WaterMaze.platform_radius,
+                       WaterMaze.half_size])
+        if self.task == "watermaze":
+            fp[6], fp[7] = self.encoder.sigma, self.encoder.scale
+        ip = np.array([_RULES[self.actor_rule], synapse, mode, self.table.n_pulses, self.max_steps,
+                       TMaze.reward_state, TMaze.reward_state, TMaze.start_state], dtype=np.int64)
+        return fp, ip
+
+    def _new_state(self, rng_states, n_episodes):
+        n = rng_states.shape[0]
+        nf, na = self.n_features, self.n_actions
+        st = dict(ep=np.zeros(n, np.int64), t=np.zeros(n, np.int64),
+                  wc=np.zeros((n, nf)), wa=np.zeros((n, nf, na)), wc_sh=np.zeros((n, nf)),
+                  wa_sh=np.zeros((n, nf, na)), cstate=np.zeros((n, nf * (1 + na), 4), np.int64),
+                  rng=rng_states.copy(), steps_out=np.zeros((n, n_episodes), np.int64))
+        st["cstate"][..., 0] = -1
+        st["cstate"][..., 2] = 1
+        if self.task == "tmaze":
+            st["pos"] = np.full(n, TMaze.start_state, np.int64)
+            st["rew"] = np.zeros(n)
+        else:
+            st["pos"] = np.zeros((n, 2))
+            st["feat"] = np.zeros((n, nf))
+        return st
+
+    def _args(self, e_end, st):
+        fp, ip = self._packed()
+        t = self.table
+        if self.task == "tmaze":
+            return (e_end, fp, ip, TMaze().transitions, t.ab, t.sigma, t.cycles, self.dev_c, self.dev_a, st["ep"],
+                    st["t"], st["pos"], st["rew"], st["wc"], st["wa"], st["wc_sh"], st["wa_sh"], st["cstate"],
+                    st["rng"], st["steps_out"])
+        return (e_end, fp, ip, self.encoder.centres, WaterMaze().moves, t.ab, t.sigma, t.cycles, self.dev_c,
+                self.dev_a, st["ep"], st["t"], st["pos"], st["feat"], st["wc"], st["wa"], st["wc_sh"], st["wa_sh"],
+                st["cstate"], st["rng"], st["steps_out"])
+
+    def _advance(self, e_end, st):
+        args = self._args(e_end, st)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge  # lazy: the Julia mirror of *_td_step, same arguments
+
+            while st["ep"].min() < e_end:
+                bridge.td_step(self.task, *args)
+            return
+        (kernels.tmaze_run if self.task == "tmaze" else kernels.watermaze_run)(*args)
+
+    def td_step(self, st, e_end):
+        """One batched TD step of every seed whose episode index is below ``e_end`` (state dict from
+        :meth:`init_state`); the unit the Julia ``td_step!`` mirrors."""
+        args = self._args(e_end, st)
+        if self.backend == "julia":
+            from neuroflow.julia import bridge
+
+            bridge.td_step(self.task, *args)
+        else:
+            (kernels.tmaze_td_step if self.task == "tmaze" else kernels.watermaze_td_step)(*args)
+
+    def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> dict:
+        """Fresh per-seed simulation state (weights at 0, devices at G0, cycle not drawn yet)."""
+        return self._new_state(seed_states(seed, n_seeds), n_episodes)
+
+    # ------------------------------------------------------------------ learning
+    def fit(self, n_episodes: int, n_seeds: int = 1, seed: int = 0, *, progress_bar: bool = True,
+            seed_batch: int | None = None, chunk: int | None = None, checkpoint: str | Path | None = None
+            ) -> MazeResult:
+        """Train ``n_seeds`` independent agents for ``n_episodes`` each (all seeds of a batch step together).
+
+        Seed ``i`` always uses the i-th stream derived from ``seed``, so results do not depend on
+        ``seed_batch``/``chunk`` or on threads. Ctrl-C keeps what finished (``interrupted=True``; unfinished
+        entries are NaN); ``checkpoint`` saves an ``.npz`` after every seed batch."""
+        check_positive(n_episodes, "n_episodes", integer=True)
+        check_positive(n_seeds, "n_seeds", integer=True)
+        seed_batch = n_seeds if seed_batch is None else int(check_positive(seed_batch, "seed_batch", integer=True))
+        chunk = max(1, n_episodes // 50) if chunk is None else int(check_positive(chunk, "chunk", integer=True))
+        streams = seed_states(seed, n_seeds)
+        steps = np.full((n_seeds, n_episodes), np.nan)
+        wc = np.zeros((n_seeds, self.n_features))
+        wa = np.zeros((n_seeds, self.n_features, self.n_actions))
+        interrupted = False
+        t0 = time.perf_counter()
+        bar = progress(total=n_seeds * n_episodes, enabled=progress_bar, desc=f"{self.task} {self.synapse}",
+                       unit="seed-ep")
+        try:
+            for lo in range(0, n_seeds, seed_batch):
+                hi = min(n_seeds, lo + seed_batch)
+                st = self._new_state(streams[lo:hi], n_episodes)
+                done = 0
+                try:
+                    while done < n_episodes:
+                        e_end = min(n_episodes, done + chunk)
+                        self._advance(e_end, st)
+                        bar.update((hi - lo) * (e_end - done))
+                        done = e_end
+                finally:
+                    finished = int(st["ep"].min())
+                    steps[lo:hi, :finished] = st["steps_out"][:, :finished]
+                    wc[lo:hi], wa[lo:hi] = st["wc"], st["wa"]
+                if checkpoint is not None:
+                    np.savez(checkpoint, steps=steps, critic_weights=wc, actor_weights=wa)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+        elapsed = time.perf_counter() - t0
+        self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
+        return MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
+                          critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=int(seed),
+                          params=self.get_params(), interrupted=interrupted)
+
+    def get_params(self) -> dict:
+        return {"alpha": self.alpha, "temperature": self.temperature, "gamma": self.gamma,
+                "actor_rule": self.actor_rule, "min_update": self.min_update, "variability": self.variability,
+                "device": self._preset or [d.name for d in self.devices], "max_steps": self.max_steps}
+
+    # ------------------------------------------------------------------ after fit
+    def _fitted(self):
+        if not hasattr(self, "critic_weights_"):
+            raise ValueError("this ActorCritic is not fitted yet: call fit() first")
+
+    def value_map(self, resolution: int = 25) -> np.ndarray:
+        """Mean over seeds of the learned value: per state (T-maze) or on a resolution^2 grid over the arena
+        (water maze, rows = y from -6 to 6, columns = x)."""
+        self._fitted()
+        w = self.critic_weights_.mean(0)
+        if self.task == "tmaze":
+            return w.copy()
+        axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
+        gx, gy = np.meshgrid(axis, axis)
+        return (self.encoder(np.stack([gx, gy], -1)) @ w).reshape(resolution, resolution)
+
+    def policy(self, obs, seed_index: int = 0) -> np.ndarray:
+        """Action probabilities of the stored actor weights of one seed."""
+        self._fitted()
+        h = self.encoder(obs) @ self.actor_weights_[seed_index]
+        z = np.exp((h - h.max(-1, keepdims=True)) / self.temperature)
+        return z / z.sum(-1, keepdims=True)
+
+    def rollout(self, n_episodes: int = 1, seed=None, seed_index: int = 0) -> list[np.ndarray]:
+        """Trajectories of the learned policy (no learning) in a fresh environment, via the Gym API."""
+        self._fitted()
+        rng = np.random.default_rng(seed)
+        env = TMaze(self.max_steps) if self.task == "tmaze" else WaterMaze(self.max_steps)
+        out = []
+        for _ in range(n_episodes):
+            obs, _ = env.reset(seed=int(rng.integers(2**31)))
+            path = [obs]
+            done = False
+            while not done:
+                a = int(rng.choice(self.n_actions, p=self.policy(obs, seed_index)))
+                obs, _, term, trunc, _ = env.step(a)
+                path.append(obs)
+                done = term or trunc
+            out.append(np.array(path))
+        return out

@@ -1,0 +1,158 @@
+"""The two navigation tasks, with the Gymnasium API (``reset(seed=) -> (obs, info)``, ``step(a) -> (obs, reward,
+terminated, truncated, info)``) but without requiring gymnasium. The batched learning kernels in
+:mod:`neuroflow.rl.kernels` implement the same dynamics for many seeds at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuroflow._utils import as_rng
+from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
+
+__all__ = ["Discrete", "Box", "TMaze", "WaterMaze", "TMAZE_TRANSITIONS", "WATERMAZE_MOVES"]
+
+
+@dataclass(frozen=True)
+class Discrete:
+    """Integers ``0 .. n - 1`` (as ``gymnasium.spaces.Discrete``)."""
+
+    n: int
+
+    def contains(self, x) -> bool:
+        return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 0 <= int(x) < self.n
+
+    def sample(self, rng=None) -> int:
+        return int(as_rng(rng).integers(self.n))
+
+
+@dataclass(frozen=True)
+class Box:
+    """Real vectors in ``[low, high]`` of a fixed shape (as ``gymnasium.spaces.Box``)."""
+
+    low: float
+    high: float
+    shape: tuple
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x, dtype=float)
+        return x.shape == self.shape and bool(np.all((x >= self.low) & (x <= self.high)))
+
+    def sample(self, rng=None) -> np.ndarray:
+        return as_rng(rng).uniform(self.low, self.high, self.shape)
+
+
+#: next state of the T-maze for (state, action): stem 0-4 (action 0 back / 1 forward; the start wall at 0 keeps
+#: the agent in place), junction 4 (0 = unrewarded arm 7, 1 = rewarded arm 5), arm 5 -> 6 (reward), arm 7 -> 8
+#: (dead end; 8 keeps the agent in place on "forward").
+TMAZE_TRANSITIONS = np.array([[0, 1], [0, 2], [1, 3], [2, 4], [7, 5], [4, 6], [5, 6], [4, 8], [7, 8]], dtype=np.int64)
+
+_S = np.sqrt(0.5)
+#: the eight moves of the water maze (unit vectors): N, NE, E, SE, S, SW, W, NW
+WATERMAZE_MOVES = np.array([[0, 1], [_S, _S], [1, 0], [_S, -_S], [0, -1], [-_S, -_S], [-1, 0], [-_S, _S]])
+
+
+class _Env:
+    max_steps = 300
+
+    def _check_action(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"action: expected an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        if self._done:
+            raise ValueError("action: the episode has ended; call reset() first")
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class TMaze(_Env):
+    """T-maze with 9 states: stem 0-4 from the start, junction at 4, rewarded arm 5 -> 6 (r = 1 on reaching 6,
+    which ends the episode), unrewarded arm 7 -> 8. Two actions per state; the optimal path takes 6 steps;
+    an episode is truncated after ``max_steps`` (300) steps."""
+
+    n_states = 9
+    n_actions = 2
+    start_state = 0
+    reward_state = 6
+    optimal_steps = 6
+
+    def __init__(self, max_steps: int = 300):
+        self.max_steps = int(max_steps)
+        self.observation_space = Discrete(self.n_states)
+        self.action_space = Discrete(self.n_actions)
+        self.transitions = TMAZE_TRANSITIONS
+        self.state = self.start_state
+        self._t = 0
+        self._done = False
+
+    def reset(self, *, seed=None, options=None):
+        self.state, self._t, self._done = self.start_state, 0, False
+        return self.state, {"step": 0}
+
+    def step(self, action):
+        self._check_action(action)
+        self.state = int(self.transitions[self.state, int(action)])
+        self._t += 1
+        terminated = self.state == self.reward_state
+        truncated = not terminated and self._t >= self.max_steps
+        self._done = terminated or truncated
+        return self.state, (1.0 if terminated else 0.0), terminated, truncated, {"step": self._t}
+
+
+class WaterMaze(_Env):
+    """Morris water maze: arena [-6, 6]^2, platform of radius 0.5 at the origin, U-shaped obstacle (side bars
+    1.5 <= |x| <= 2.5 for -2.5 < y < 2, bottom bar |x| <= 1.5 for -2.5 <= y <= -1.5) so the platform is reached
+    from above. Eight moves of length 1.5, checked at 10 points and cut at walls; uniform random start outside
+    obstacle and platform; r = 1 on reaching the platform; at most 300 steps."""
+
+    n_actions = 8
+    half_size = 6.0
+    platform_radius = 0.5
+    step_length = 1.5
+
+    def __init__(self, max_steps: int = 300):
+        self.max_steps = int(max_steps)
+        self.observation_space = Box(-self.half_size, self.half_size, (2,))
+        self.action_space = Discrete(self.n_actions)
+        self.moves = WATERMAZE_MOVES
+        self._rng = np.random.default_rng()
+        self.position = np.zeros(2)
+        self._t = 0
+        self._done = True
+
+    @staticmethod
+    def blocked(x: float, y: float) -> bool:
+        return bool(wm_blocked(float(x), float(y), WaterMaze.half_size))
+
+    @staticmethod
+    def on_platform(x: float, y: float) -> bool:
+        return bool(wm_in_platform(float(x), float(y), WaterMaze.platform_radius))
+
+    def sample_start(self, rng=None) -> np.ndarray:
+        rng = self._rng if rng is None else as_rng(rng)
+        while True:
+            p = rng.uniform(-self.half_size, self.half_size, 2)
+            if not self.blocked(*p) and not self.on_platform(*p):
+                return p
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        start = None if options is None else options.get("start")
+        self.position = self.sample_start() if start is None else np.asarray(start, dtype=float).copy()
+        if self.blocked(*self.position):
+            raise ValueError(f"options['start']: {self.position.tolist()} lies inside a wall")
+        self._t, self._done = 0, False
+        return self.position.copy(), {"step": 0}
+
+    def step(self, action):
+        self._check_action(action)
+        d = self.step_length * self.moves[int(action)]
+        x, y, reward, done = wm_move(float(self.position[0]), float(self.position[1]), float(d[0]), float(d[1]),
+                                     self.half_size, self.platform_radius, 10)
+        self.position = np.array([x, y])
+        self._t += 1
+        terminated = bool(done)
+        truncated = not terminated and self._t >= self.max_steps
+        self._done = terminated or truncated
+        return self.position.copy(), float(reward), terminated, truncated, {"step": self._t}
