@@ -134,8 +134,12 @@ class SileroVAD(VADSystem):
             import torch  # noqa: F401
         except ImportError:
             raise SystemUnavailable("silero: needs silero-vad and torch (pip install 'neuroflow[vad]')") from None
+        import warnings
+
         try:
-            self._model = silero_vad.load_silero_vad(onnx=False)
+            with warnings.catch_warnings():  # torch warns that TorchScript loading is deprecated
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._model = silero_vad.load_silero_vad(onnx=False)
         except Exception as exc:
             raise SystemUnavailable(f"silero: the model shipped with silero-vad could not be loaded ({exc})") from None
         self.threads = threads
