@@ -57,7 +57,21 @@ def resample(wav: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarr
     from scipy.signal import resample_poly
 
     g = gcd(int(sr), int(target_sr))
-    return resample_poly(wav, int(target_sr) // g, int(sr) // g).astype(np.float32)
+    up, down = int(target_sr) // g, int(sr) // g
+    return resample_poly(wav, up, down, window=_antialias_filter(up, down)).astype(np.float32)
+
+
+_FILTERS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _antialias_filter(up: int, down: int) -> np.ndarray:
+    """scipy's default resample_poly filter (Kaiser, beta 5), designed once per ratio instead of per call."""
+    if (up, down) not in _FILTERS:
+        from scipy.signal import firwin
+
+        max_rate = max(up, down)
+        _FILTERS[(up, down)] = firwin(20 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    return _FILTERS[(up, down)]
 
 
 def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:

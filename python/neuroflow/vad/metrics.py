@@ -180,19 +180,21 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
 
 def evaluate(system, corpus, *, threshold: float = 0.5, progress_bar: bool = True) -> EvalResult:
     """Run ``system`` (a :class:`~neuroflow.vad.systems.VADSystem` or a spec such as "webrtc:3") on every
-    scene of ``corpus`` (a :class:`~neuroflow.vad.corpus.Corpus` or its folder) and score it.
+    scene of ``corpus`` (a :class:`~neuroflow.vad.corpus.Corpus`, its folder, or any sized iterable of
+    scenes with ``wav``, ``sr``, ``labels``, ``snr_db``, ``noise`` and ``name``) and score it.
 
     ``seconds`` in the result is the time spent inside ``system.score`` only (not reading files).
     """
+    import os
     import time
 
     from neuroflow._utils import progress
-    from neuroflow.vad.corpus import Corpus, load_corpus
+    from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.systems import get_system
 
     if isinstance(system, str):
         system = get_system(system)
-    if not isinstance(corpus, Corpus):
+    if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     labels, scores, snrs, noises, names = [], [], [], [], []
     spent = 0.0

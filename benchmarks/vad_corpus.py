@@ -1,0 +1,123 @@
+"""Corpus generation speed and baseline evaluation speed/accuracy, printed as JSON.
+
+    python benchmarks/vad_corpus.py            # 30 min corpus (60/120 s scenes, group B), all baselines
+    python benchmarks/vad_corpus.py --quick    # 6 min corpus of 60 s scenes (one per SNR)
+
+Targets from the issue: generation at least 20x faster than real time; WebRTC over 30 minutes of audio
+in under a minute. Torch and BLAS are limited to one thread (set before numpy/torch load), so the
+numbers are per core. Times are wall clock on a machine that may be shared: see "cpu_count" and "load".
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="6 minutes of 60 s scenes instead of 30 min")
+    parser.add_argument("--minutes", type=float, default=None, help="corpus length (overrides --quick)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, default=None, help="write the corpus here instead of a temp folder")
+    parser.add_argument("--systems", default="energy,webrtc:0,webrtc:3,silero")
+    args = parser.parse_args()
+    minutes = args.minutes if args.minutes is not None else (6.0 if args.quick else 30.0)
+    durations = (60.0,) if args.quick else (60.0, 120.0)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from neuroflow.vad.corpus import generate_corpus, load_corpus
+    from neuroflow.vad.metrics import evaluate
+    from neuroflow.vad.speech import engine
+    from neuroflow.vad.systems import available_systems
+
+    engine()  # load eSpeak before timing, as a long-running generator would have it loaded
+    tmp = None
+    if args.keep is None:
+        tmp = tempfile.TemporaryDirectory(prefix="vad-bench-")
+        root = Path(tmp.name)
+    else:
+        root = args.keep
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    made = generate_corpus(root, minutes=minutes, group="B", seed=args.seed, durations=durations, progress_bar=False)
+    # resuming a finished corpus only reads the manifest
+    t0 = time.perf_counter()
+    generate_corpus(root, minutes=minutes, group="B", seed=args.seed, durations=durations, progress_bar=False)
+    resume_s = time.perf_counter() - t0
+
+    corpus = load_corpus(root)
+    audio_s = sum(s.duration_s for s in corpus)
+    t0 = time.perf_counter()
+    for scene in corpus:  # decode once so the system timings below exclude file reading
+        scene.wav, scene.labels
+    read_s = time.perf_counter() - t0
+    scenes = list(corpus)
+
+    systems, skipped = available_systems(args.systems.split(","))
+    evals = {}
+    for system in systems:
+        t0 = time.perf_counter()
+        result = evaluate(system, _Cached(corpus, scenes), progress_bar=False)
+        total = time.perf_counter() - t0
+        d = result.to_dict()
+        evals[system.name] = {
+            "score_seconds": d["seconds"], "total_seconds": total, "realtime_factor": d["realtime_factor"],
+            "seconds_per_30_min": d["seconds"] * 1800.0 / audio_s,
+            "HTER": d["HTER"], "MR": d["MR"], "FAR": d["FAR"], "AUC": d["AUC"], "EER": d["EER"], "DCF": d["DCF"],
+            "HTER_per_level": {k: v["HTER"] for k, v in d["per_level"].items()},
+            "HTER_per_snr": {k: v["HTER"] for k, v in d["per_snr"].items()},
+            "HTER_per_noise": {k: v["HTER"] for k, v in d["per_noise"].items()},
+        }
+    if tmp is not None:
+        tmp.cleanup()
+
+    webrtc = evals.get("webrtc:3") or next((v for k, v in evals.items() if k.startswith("webrtc")), None)
+    report = {
+        "benchmark": "vad_corpus",
+        "quick": bool(args.quick),
+        "corpus": {"minutes": made.minutes, "durations_s": list(durations), "scenes": made.n_scenes, "group": "B", "seed": args.seed,
+                   "generate_seconds": made.seconds, "realtime_factor": made.realtime_factor,
+                   "resume_seconds": resume_s, "read_seconds": read_s,
+                   "speech_fraction": sum(s.speech_fraction * s.duration_s for s in scenes) / audio_s},
+        "systems": evals,
+        "skipped": skipped,
+        "targets": {
+            "generation_realtime_factor_min": 20.0,
+            "generation_ok": made.realtime_factor >= 20.0,
+            "webrtc_seconds_per_30_min_max": 60.0,
+            "webrtc_ok": None if webrtc is None else webrtc["seconds_per_30_min"] < 60.0,
+        },
+        "threads": {"torch": torch.get_num_threads(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "load_1min_before": load_before},
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+class _Cached:
+    """A corpus whose scenes are already decoded (so evaluation time is the systems' time)."""
+
+    def __init__(self, corpus, scenes):
+        self._corpus, self._scenes = corpus, scenes
+
+    def __iter__(self):
+        return iter(self._scenes)
+
+    def __len__(self):
+        return len(self._scenes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
