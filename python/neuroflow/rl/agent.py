@@ -55,6 +55,7 @@ class MazeResult:
     seed: int
     params: dict = field(default_factory=dict)
     interrupted: bool = False
+    seed_critic_weights: np.ndarray | None = field(default=None, repr=False)   # (n_seeds, n_features)
 
     @property
     def n_seeds(self) -> int:
@@ -298,7 +299,8 @@ class ActorCritic:
         self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
         return MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
                           critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=int(seed),
-                          params=self.get_params(), interrupted=interrupted)
+                          params=self.get_params(), interrupted=interrupted,
+                          seed_critic_weights=wc)
 
     def get_params(self) -> dict:
         return {"alpha": self.alpha, "temperature": self.temperature, "gamma": self.gamma,

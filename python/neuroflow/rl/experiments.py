@@ -1,0 +1,169 @@
+"""Experiments built on :class:`~neuroflow.rl.ActorCritic`: the self-correction ablation, the write-noise sweep
+and the random-walker baseline."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow.memristor.device import VCMDevice
+from neuroflow.memristor.kernels import rng_uniform, seed_states
+from neuroflow.rl.agent import ActorCritic, MazeResult
+from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
+from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
+
+__all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
+           "AblationResult", "NoiseSweepResult"]
+
+
+def tmaze_optimal_values(gamma: float = 0.9) -> np.ndarray:
+    """Values of the optimal policy on the rewarded path 0..6 under the reference convention (the reward is
+    credited in the terminal state's own update, so V(6) = 1 and V(s) = gamma^(6 - s))."""
+    return gamma ** (TMaze.reward_state - np.arange(TMaze.reward_state + 1, dtype=float))
+
+
+def value_map_error(critic_weights, gamma: float = 0.9) -> np.ndarray:
+    """Per-seed RMS error of the stored T-maze values on the rewarded path against :func:`tmaze_optimal_values`."""
+    w = check_array(critic_weights, "critic_weights")
+    w = w.reshape(-1, w.shape[-1])
+    v = tmaze_optimal_values(gamma)
+    return np.sqrt(np.mean((w[:, : v.size] - v) ** 2, axis=1))
+
+
+def _noisy_device(sigma: float) -> VCMDevice:
+    return VCMDevice(sigma_set=sigma, sigma_reset=sigma, name=f"linear sigma={sigma:g}")
+
+
+@dataclass
+class AblationResult:
+    """Closed loop (self-correcting) against open loop at the same device noise."""
+
+    closed: MazeResult
+    open: MazeResult
+    sigma: float | None
+    tail: int
+
+    def summary(self) -> dict:
+        out = {}
+        for name, r in (("closed_loop", self.closed), ("open_loop", self.open)):
+            err = value_map_error(r.seed_critic_weights, r.params["gamma"])
+            out[name] = {"final_steps_mean": float(np.nanmean(r.steps[:, -self.tail:])),
+                         "value_map_error_mean": float(err.mean()), "value_map_error_std": float(err.std()),
+                         "steps_at_episode": r.at_episodes()}
+        return out
+
+    def to_dict(self) -> dict:
+        return {"sigma": self.sigma, "tail_episodes": self.tail, **self.summary(),
+                "closed_steps_mean": self.closed.steps_mean, "open_steps_mean": self.open.steps_mean}
+
+
+def self_correction(sigma: float | None = 0.05, *, n_seeds: int = 200, n_episodes: int = 200, seed: int = 0,
+                    tail: int = 20, progress_bar: bool = False, **agent_kwargs) -> AblationResult:
+    """T-maze with memristive synapses, TD error from the stored conductances (closed loop) against an ideal
+    shadow copy (open loop, "no self-correction"). ``sigma`` sets a linear device with that write noise; ``None``
+    uses the 27 measured devices. Both arms use the same seeds."""
+    check_positive(tail, "tail", integer=True)
+    device = "portner2025" if sigma is None else _noisy_device(float(check_positive(sigma, "sigma",
+                                                                                    allow_zero=True)))
+    res = {}
+    for synapse in ("memristor", "memristor-open-loop"):
+        agent = ActorCritic("tmaze", synapse=synapse, device=device, **agent_kwargs)
+        res[synapse] = agent.fit(n_episodes, n_seeds, seed, progress_bar=progress_bar)
+    return AblationResult(closed=res["memristor"], open=res["memristor-open-loop"], sigma=sigma,
+                          tail=min(tail, n_episodes))
+
+
+@dataclass
+class NoiseSweepResult:
+    sigmas: np.ndarray
+    closed_steps: np.ndarray      # mean steps over the last `tail` episodes, per sigma
+    open_steps: np.ndarray
+    closed_error: np.ndarray      # mean value-map error, per sigma
+    open_error: np.ndarray
+    time_s: float
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"sigmas": self.sigmas, "closed_loop_final_steps": self.closed_steps,
+                "open_loop_final_steps": self.open_steps, "closed_loop_value_error": self.closed_error,
+                "open_loop_value_error": self.open_error, "time_s": self.time_s, "params": self.params}
+
+
+def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs):
+    ab = self_correction(sigma, n_seeds=n_seeds, n_episodes=n_episodes, seed=seed, tail=tail, **kwargs)
+    s = ab.summary()
+    return (s["closed_loop"]["final_steps_mean"], s["open_loop"]["final_steps_mean"],
+            s["closed_loop"]["value_map_error_mean"], s["open_loop"]["value_map_error_mean"])
+
+
+def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 200, n_episodes: int = 200,
+                seed: int = 0, tail: int = 20, n_jobs: int = 1, **agent_kwargs) -> NoiseSweepResult:
+    """Self-correction ablation for each write-noise level (fraction of the range), in parallel with joblib."""
+    sig = check_array(sigmas, "sigmas", ndim=1)
+    if np.any(sig < 0):
+        raise ValueError(f"sigmas: expected non-negative noise levels, got {sig.tolist()}")
+    t0 = time.perf_counter()
+    if n_jobs == 1:
+        rows = [_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs) for s in sig]
+    else:
+        from joblib import Parallel, delayed
+
+        rows = Parallel(n_jobs=n_jobs)(delayed(_sweep_point)(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs)
+                                       for s in sig)
+    rows = np.array(rows)
+    return NoiseSweepResult(sigmas=sig, closed_steps=rows[:, 0], open_steps=rows[:, 1], closed_error=rows[:, 2],
+                            open_error=rows[:, 3], time_s=time.perf_counter() - t0,
+                            params={"n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed, "tail": tail,
+                                    "n_jobs": n_jobs})
+
+
+# ----------------------------------------------------------------------------- random walker
+@njit(cache=True, parallel=True)
+def _walk_watermaze(rng, n_episodes, max_steps, moves, step_len, half, radius, out):
+    for s in prange(rng.shape[0]):
+        for e in range(n_episodes):
+            while True:
+                x = -half + 2.0 * half * rng_uniform(rng, s)
+                y = -half + 2.0 * half * rng_uniform(rng, s)
+                if not wm_blocked(x, y, half) and not wm_in_platform(x, y, radius):
+                    break
+            k = 0
+            while k < max_steps:
+                a = int(rng_uniform(rng, s) * moves.shape[0])
+                x, y, r, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
+                k += 1
+                if done:
+                    break
+            out[s, e] = k
+
+
+@njit(cache=True, parallel=True)
+def _walk_tmaze(rng, n_episodes, max_steps, tmap, goal, out):
+    for s in prange(rng.shape[0]):
+        for e in range(n_episodes):
+            st, k = 0, 0
+            while st != goal and k < max_steps:
+                st = tmap[st, int(rng_uniform(rng, s) * tmap.shape[1])]
+                k += 1
+            out[s, e] = k
+
+
+def random_walker(task: str = "watermaze", *, n_seeds: int = 100, n_episodes: int = 100, seed: int = 0,
+                  max_steps: int = 100_000) -> dict:
+    """Steps to the goal of an agent choosing actions uniformly at random (no step cap unless ``max_steps``)."""
+    check_choice(task, "task", ["tmaze", "watermaze"])
+    check_positive(n_seeds, "n_seeds", integer=True)
+    check_positive(n_episodes, "n_episodes", integer=True)
+    out = np.zeros((n_seeds, n_episodes), np.int64)
+    rng = seed_states(seed, n_seeds)
+    if task == "watermaze":
+        _walk_watermaze(rng, n_episodes, int(max_steps), WATERMAZE_MOVES, WaterMaze.step_length, WaterMaze.half_size,
+                        WaterMaze.platform_radius, out)
+    else:
+        _walk_tmaze(rng, n_episodes, int(max_steps), TMAZE_TRANSITIONS, TMaze.reward_state, out)
+    return {"task": task, "steps_mean": float(out.mean()), "steps_std": float(out.std()),
+            "steps_median": float(np.median(out)), "capped_fraction": float((out >= max_steps).mean()),
+            "n_seeds": n_seeds, "n_episodes": n_episodes, "max_steps": int(max_steps)}
