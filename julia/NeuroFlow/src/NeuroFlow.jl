@@ -18,7 +18,7 @@ using Random
 
 export ActivationKind, ACTIVATION_NAMES, activation_kind, activation_name, activate, activate!
 export Layer, MLP, Workspace, n_params, output_dim, layer_matrix, glorot_init
-export forward, loss, gradient, gradient!, hessian, hessian!
+export forward, loss, gradient, gradient!, loss_and_gradient, hessian, hessian!
 export gradient_flow, newton, bfgs, train
 export MODE_IDEAL, MODE_MEAN, MODE_CYCLE, rng_uniform!, rng_normal!, program_cell!, crossbar_program!
 export MazeBuffers, td_step!, tmaze_td_step!, tmaze_run!, watermaze_td_step!, watermaze_run!

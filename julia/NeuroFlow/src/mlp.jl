@@ -290,6 +290,18 @@ function gradient(net::MLP, θ::AbstractVector{<:Real}, X::AbstractMatrix{<:Real
     return g
 end
 
+"""
+    loss_and_gradient(net, θ, X, Y; weights=nothing) -> (L, ∇L)
+
+The loss and its gradient (a new vector) from one fused forward/backward pass.
+"""
+function loss_and_gradient(net::MLP, θ::AbstractVector{<:Real}, X::AbstractMatrix{<:Real}, Y::AbstractMatrix{<:Real};
+                           weights=nothing)
+    g = zeros(n_params(net))
+    L = gradient!(g, net, θ, X, Y; weights=weights)
+    return L, g
+end
+
 # ----------------------------------------------------------------------------- Hessian
 # Column j of the Hessian is H e_j, the directional derivative of the gradient along e_j
 # (Pearlmutter's R-operator): one forward and one backward sweep of the "R" buffers, batched over

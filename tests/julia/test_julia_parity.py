@@ -1,0 +1,145 @@
+"""Parity of every NeuroFlow.jl kernel with the NumPy/numba reference on random inputs.
+
+Marked ``julia``: skipped (with the reason from ``neuroflow.julia.available()``) where no Julia runtime
+is installed. Run them alone (``pytest tests/julia``) so that Julia starts before anything imports torch.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.julia
+
+
+@pytest.fixture(scope="module")
+def nf():
+    from neuroflow.julia import bridge
+
+    try:
+        return bridge.load()
+    except RuntimeError as exc:
+        if "torch was imported" in str(exc):
+            pytest.skip("torch was imported earlier in this session; run `pytest tests/julia` on its own")
+        raise
+
+
+NETS = [
+    (3, [(4, "tanh", True), (2, "identity", True)]),
+    (2, [(3, "g", True), (3, "softplus", False), (1, "sigmoid", True)]),
+    (3, [(5, "gelu", False), (2, "square", True)]),
+    (2, [(3, "erf", True), (2, "silu", True), (2, "cube", False)]),
+    (2, [(4, "relu", True), (2, "normal_cdf", True)]),
+]
+
+
+def test_activations_match(nf):
+    from neuroflow.julia import bridge
+    from neuroflow.mlp.activations import ACTIVATIONS
+
+    x = np.linspace(-6, 6, 241) + 1e-3
+    for name, act in ACTIVATIONS.items():
+        f, df, d2f = bridge.activations(name, x)
+        np.testing.assert_allclose(f, act.f(x), rtol=1e-13, atol=1e-15, err_msg=name)
+        np.testing.assert_allclose(df, act.df(x), rtol=1e-13, atol=1e-15, err_msg=name)
+        np.testing.assert_allclose(d2f, act.d2f(x), rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+@pytest.mark.parametrize("spec", NETS, ids=lambda s: s[1][0][1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_mlp_kernels_match(nf, spec, weighted):
+    from neuroflow.mlp import MLP
+
+    d, layers = spec
+    ref, jl = MLP(d, layers, backend="numpy"), MLP(d, layers, backend="julia")
+    rng = np.random.default_rng(len(layers) + weighted)
+    theta = ref.init_params(rng) + 0.1 * rng.normal(size=ref.n_params)
+    X, Y = rng.normal(size=(31, d)), rng.normal(size=(31, ref.output_dim))
+    w = rng.uniform(0.1, 2.0, size=31) if weighted else None
+    np.testing.assert_allclose(jl.forward(theta, X), ref.forward(theta, X), rtol=1e-12, atol=1e-14)
+    assert jl.loss(theta, X, Y, w) == pytest.approx(ref.loss(theta, X, Y, w), rel=1e-12)
+    np.testing.assert_allclose(jl.gradient(theta, X, Y, w), ref.gradient(theta, X, Y, w), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(jl.hessian(theta, X, Y, w), ref.hessian(theta, X, Y, w), rtol=1e-9, atol=1e-12)
+
+
+def test_train_matches_on_linear_regression(nf):
+    """A linear model has one minimum: both backends must reach it, and the result round-trips."""
+    from neuroflow.flow import TrainResult, train
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3))
+    Y = X @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(50, 2))
+    net = MLP(3, [(2, "identity", True)], backend="numpy")
+    theta0 = net.init_params(0)
+    kw = dict(maxtime_ode=20, maxtime_optim=20, min_gnorm=1e-10)
+    ref = train(net, theta0, X, Y, method_ode="RK45", method_optim="newton", **kw)
+    jl = train(net, theta0, X, Y, method_ode="RK45", method_optim="newton", backend="julia", **kw)
+    assert isinstance(jl, TrainResult) and jl.method_ode.endswith("(julia)")
+    assert jl.converged and jl.gnorm <= 1e-10
+    np.testing.assert_allclose(jl.x, ref.x, rtol=1e-7, atol=1e-9)
+    assert jl.loss == pytest.approx(ref.loss, rel=1e-9)
+    assert jl.loss == pytest.approx(net.loss(jl.x, X, Y), rel=1e-12)
+    assert jl.trajectory.shape[1] == net.n_params and jl.loss_curve.shape[1] == 4
+    json.dumps(jl.to_dict())
+
+
+def test_train_on_a_teacher_student_problem(nf):
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(4)
+    teacher = MLP(2, [(2, "softplus", True), (1, "identity", True)], backend="numpy")
+    X = rng.normal(size=(200, 2))
+    Y = teacher.forward(teacher.init_params(1) * 2, X)
+    net = MLP(2, [(3, "softplus", True), (1, "identity", True)], backend="julia")
+    r = train(net, net.init_params(2), X, Y, maxtime_ode=20, maxtime_optim=20, min_gnorm=1e-9)
+    assert r.loss < net.loss(net.init_params(2), X, Y)
+    assert r.loss == pytest.approx(net.with_backend("numpy").loss(r.x, X, Y), rel=1e-10)
+    g = net.with_backend("numpy").gradient(r.x, X, Y)
+    assert np.max(np.abs(g)) == pytest.approx(r.gnorm, rel=1e-6, abs=1e-14)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_crossbar_program_matches_numba(nf, mode):
+    from neuroflow.julia import bridge
+    from neuroflow.memristor import kernels
+    from neuroflow.memristor.device import device_table
+
+    table = device_table("portner2025")
+    rng = np.random.default_rng(mode)
+    n_seeds, n_cells = 3, 40
+    cell_device = rng.integers(0, len(table), size=n_cells).astype(np.int64)
+    states = [dict(w=rng.uniform(0, 1, (n_seeds, n_cells)), cstate=np.full((n_seeds, n_cells, 4), -1, np.int64),
+                   rng=kernels.seed_states(7, n_seeds))]
+    states[0]["cstate"][..., 2] = 1
+    states.append({k: v.copy() for k, v in states[0].items()})
+    for step in range(25):
+        dw = rng.normal(0, 0.05, (n_seeds, n_cells))
+        dw[:, ::7] = 0.0
+        args = (cell_device, mode, table.n_pulses, table.ab, table.sigma, table.cycles)
+        p_ref = kernels.crossbar_program(states[0]["w"], dw, *args, states[0]["cstate"], states[0]["rng"], 0.5 / 200)
+        p_jl = bridge.crossbar_program(states[1]["w"], dw, *args, states[1]["cstate"], states[1]["rng"], 0.5 / 200)
+        np.testing.assert_array_equal(p_jl, p_ref)
+        np.testing.assert_allclose(states[1]["w"], states[0]["w"], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(states[1]["cstate"], states[0]["cstate"])
+        np.testing.assert_array_equal(states[1]["rng"], states[0]["rng"])
+
+
+@pytest.mark.parametrize("task,synapse", [("tmaze", "ideal"), ("tmaze", "memristor"),
+                                          ("tmaze", "memristor-open-loop"), ("watermaze", "memristor")])
+def test_td_step_matches_numba(nf, task, synapse):
+    from neuroflow.rl.agent import ActorCritic
+
+    ref = ActorCritic(task, synapse, backend="numpy", max_steps=60)
+    jl = ActorCritic(task, synapse, backend="julia", max_steps=60)
+    st_ref, st_jl = ref.init_state(3, 4, seed=5), jl.init_state(3, 4, seed=5)
+    for _ in range(150):
+        ref.td_step(st_ref, 4)
+        jl.td_step(st_jl, 4)
+    for key in st_ref:
+        if np.issubdtype(st_ref[key].dtype, np.floating):
+            np.testing.assert_allclose(st_jl[key], st_ref[key], rtol=1e-10, atol=1e-12, err_msg=key)
+        else:
+            np.testing.assert_array_equal(st_jl[key], st_ref[key], err_msg=key)

@@ -1,0 +1,265 @@
+"""Static checks of the Julia sources (no Julia runtime needed): every file parses with
+tree-sitter-julia, every call resolves to a definition or a known Base/stdlib function, every export is
+defined and documented, the bridge calls only exported functions, and package names/UUIDs agree."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+tree_sitter = pytest.importorskip("tree_sitter")
+tree_sitter_julia = pytest.importorskip("tree_sitter_julia")
+
+REPO = Path(__file__).resolve().parents[2]
+PKG = REPO / "julia" / "NeuroFlow"
+SRC = PKG / "src"
+BRIDGE = REPO / "python" / "neuroflow" / "julia" / "bridge.py"
+JULIAPKG = REPO / "python" / "neuroflow" / "julia" / "juliapkg.json"
+JL_FILES = sorted(PKG.rglob("*.jl"))
+
+# Base / standard-library functions the sources call. A name outside this list, the package's own
+# definitions and the local parameters is most likely a typo: add it here only after checking that
+# it exists in Julia 1.10.
+BASE_CALLS = {
+    "ArgumentError", "Diagonal", "Dict", "DimensionMismatch", "MersenneTwister", "Ref", "String", "Symbol",
+    "Symmetric", "abs", "all", "axes", "clamp", "collect", "copy", "copysign", "copyto!", "cos", "diag", "dot",
+    "eachindex", "eigen!", "enumerate", "exp", "fill", "fill!", "first", "floor", "get", "hcat", "include",
+    "isempty", "isfinite", "issorted", "join", "length", "log", "log1p", "lowercase", "max", "maximum", "min",
+    "mul!", "new", "norm", "ones", "print", "println", "push!", "rand", "randn", "randn!", "range", "repr",
+    "reshape", "rethrow", "round", "searchsortedlast", "similar", "size", "split", "sqrt", "startswith",
+    "string", "strip", "sum", "sum!", "tanh", "throw", "time", "transpose", "trunc", "view", "zeros", "zip",
+    "Float64", "Int", "Bool", "Vector", "Matrix", "Array", "Tuple", "UInt64",
+}
+
+
+@lru_cache(maxsize=None)
+def _parser():
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
+
+
+@lru_cache(maxsize=None)
+def _tree(path: Path):
+    return _parser().parse(path.read_bytes())
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _callee(call) -> str | None:
+    head = call.children[0]
+    return head.text.decode() if head.type == "identifier" else None
+
+
+def _signature_call(node):
+    for sig in node.children:
+        if sig.type == "signature":
+            for n in _walk(sig):
+                if n.type == "call_expression":
+                    return n
+    return None
+
+
+def _defined_name(node) -> str | None:
+    """The name a top-level definition node defines (function, short function, type, const, enum)."""
+    if node.type == "function_definition":
+        call = _signature_call(node)
+        return _callee(call) if call is not None else None
+    if node.type == "assignment" and node.children[0].type == "call_expression":
+        return _callee(node.children[0])
+    if node.type in ("struct_definition", "abstract_definition"):
+        for head in node.children:
+            if head.type == "type_head":
+                for n in _walk(head):
+                    if n.type == "identifier":
+                        return n.text.decode()
+    if node.type == "const_statement":
+        for n in node.children:
+            if n.type == "assignment" and n.children[0].type == "identifier":
+                return n.children[0].text.decode()
+    if node.type == "macrocall_expression":
+        macro = node.children[0].text.decode()
+        args = [c for c in node.children if c.type == "macro_argument_list"]
+        if args and macro == "@enum":
+            ids = [c for c in args[0].children if c.type == "identifier"]
+            return ids[0].text.decode() if ids else None
+        if args:
+            for c in args[0].children:
+                name = _defined_name(c)
+                if name:
+                    return name
+    return None
+
+
+@lru_cache(maxsize=None)
+def _inventory():
+    """(definitions, enum values, parameters and locals, calls name -> file, exports, documented names)."""
+    defs, params, exports, documented = set(), set(), set(), set()
+    calls: dict[str, str] = {}
+    for path in JL_FILES:
+        root = _tree(path).root_node
+        top = list(_walk(root))
+        for n in top:
+            name = _defined_name(n)
+            if name:
+                defs.add(name)
+            if n.type == "function_definition":
+                call = _signature_call(n)
+                if call is not None:
+                    params.update(a.text.decode() for a in _walk(call) if a.type == "identifier")
+            elif n.type == "assignment":
+                lhs = n.children[0]
+                scope = lhs.children[1] if lhs.type == "call_expression" else lhs
+                params.update(a.text.decode() for a in _walk(scope) if a.type == "identifier")
+            elif n.type == "macrocall_expression" and n.children[0].text.decode() == "@enum":
+                params.update(a.text.decode() for a in _walk(n) if a.type == "identifier")
+                defs.update(a.text.decode() for a in _walk(n) if a.type == "identifier" and a.text != b"enum")
+            elif n.type == "export_statement":
+                exports.update(c.text.decode() for c in n.children if c.type == "identifier")
+            elif n.type == "call_expression":
+                name = _callee(n)
+                if name:
+                    calls.setdefault(name, path.name)
+        # docstrings: a string literal directly followed by the definition it documents
+        for scope in [root] + [n for n in top if n.type == "module_definition"]:
+            kids = [c for c in scope.children if c.type not in ("comment", "line_comment", "block_comment")]
+            for doc, node in zip(kids, kids[1:]):
+                if doc.type == "string_literal" and doc.text.startswith(b'"""'):
+                    name = _defined_name(node)
+                    if name:
+                        documented.add(name)
+    return defs, params, calls, exports, documented
+
+
+def _bridge_calls() -> set[str]:
+    """Julia names the bridge calls: attributes of the module object ``nf`` (juliacall spells ! as _b)."""
+    tree = ast.parse(BRIDGE.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nf":
+            attr = node.attr
+            names.add(attr[:-2] + "!" if attr.endswith("_b") else attr)
+    return names
+
+
+# ----------------------------------------------------------------------------- parsing
+def test_julia_files_exist():
+    names = {p.name for p in JL_FILES}
+    assert {"NeuroFlow.jl", "runtests.jl"} <= names
+    assert len(JL_FILES) >= 8
+
+
+@pytest.mark.parametrize("path", JL_FILES, ids=lambda p: str(p.relative_to(PKG)))
+def test_julia_file_parses_without_errors(path):
+    bad = [n for n in _walk(_tree(path).root_node) if n.type == "ERROR" or n.is_missing]
+    where = [f"line {n.start_point[0] + 1}: {n.text[:60]!r}" for n in bad[:5]]
+    assert not bad, f"{path.name}: {len(bad)} ERROR/MISSING nodes, first at {where}"
+
+
+def test_module_includes_every_source_file_once():
+    text = (SRC / "NeuroFlow.jl").read_text()
+    included = re.findall(r'include\("([^"]+)"\)', text)
+    assert sorted(included) == sorted(p.name for p in SRC.glob("*.jl") if p.name != "NeuroFlow.jl")
+    assert len(included) == len(set(included))
+    assert re.search(r"^module NeuroFlow$", text, re.M) and text.rstrip().endswith("end # module")
+
+
+def test_standard_library_only():
+    used = set()
+    for path in JL_FILES:
+        if path.parent.name == "src":
+            used.update(re.findall(r"^\s*(?:using|import)\s+([A-Za-z_.]+)", path.read_text(), re.M))
+    assert used <= {"LinearAlgebra", "Printf", "Random"}, used
+
+
+# ----------------------------------------------------------------------------- names
+def test_every_call_resolves():
+    defs, params, calls, _, _ = _inventory()
+    unknown = {name: f for name, f in calls.items() if name not in defs | params | BASE_CALLS}
+    assert not unknown, f"calls to names defined nowhere (typos?): {unknown}"
+
+
+def test_internal_helpers_are_defined():
+    defs, _, calls, _, _ = _inventory()
+    missing = {n: f for n, f in calls.items() if n.startswith("_") and n not in defs}
+    assert not missing, missing
+
+
+def test_exports_are_defined_and_documented():
+    defs, _, _, exports, documented = _inventory()
+    assert exports, "no export statement found"
+    assert not exports - defs, f"exported but not defined: {sorted(exports - defs)}"
+    assert not exports - documented, f"exported without a docstring: {sorted(exports - documented)}"
+
+
+def test_issue_api_is_exported():
+    _, _, _, exports, _ = _inventory()
+    required = {"MLP", "loss", "gradient!", "hessian!", "gradient_flow", "newton", "bfgs", "train",
+                "crossbar_program!", "td_step!"}
+    assert required <= exports, required - exports
+
+
+def test_bridge_calls_only_exported_functions():
+    defs, _, _, exports, _ = _inventory()
+    called = _bridge_calls()
+    assert {"forward", "loss", "loss_and_gradient", "hessian", "train", "crossbar_program!", "MLP"} <= called
+    assert not called - exports, f"bridge calls names that NeuroFlow does not export: {sorted(called - exports)}"
+    assert called <= defs
+
+
+def test_activation_names_match_python():
+    from neuroflow.mlp.activations import ACTIVATIONS
+
+    text = (SRC / "activations.jl").read_text()
+    block = re.search(r"const ACTIVATION_NAMES = \(([^)]*)\)", text, re.S).group(1)
+    names = re.findall(r'"([a-z_]+)"', block)
+    assert names == list(ACTIVATIONS), (names, list(ACTIVATIONS))
+    enum = re.search(r"@enum ActivationKind begin(.*?)end", text, re.S).group(1).split()
+    assert len(enum) == len(names)
+    for name in names:   # every activation has its derivative triple
+        assert re.search(r"fdd\(::\w+, x::Float64\)", text)
+    assert len(re.findall(r"^@inline (?:function )?fdd\(", text, re.M)) == len(names)
+
+
+# ----------------------------------------------------------------------------- manifests
+def test_project_files_and_juliapkg_agree():
+    pkg = tomllib.loads((PKG / "Project.toml").read_text())
+    root = tomllib.loads((REPO / "Project.toml").read_text())
+    jpkg = json.loads(JULIAPKG.read_text())
+    uuid = pkg["uuid"]
+    assert pkg["name"] == "NeuroFlow"
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", uuid)
+    assert root["deps"]["NeuroFlow"] == uuid
+    assert (REPO / root["sources"]["NeuroFlow"]["path"] / "Project.toml").is_file()
+    spec = jpkg["packages"]["NeuroFlow"]
+    assert spec["uuid"] == uuid and spec["dev"] is True
+    target = (JULIAPKG.parent / spec["path"]).resolve()
+    assert target == PKG.resolve(), f"juliapkg.json path resolves to {target}, not {PKG}"
+    assert tomllib.loads((target / "Project.toml").read_text())["uuid"] == uuid
+    # compat: Julia 1.10 everywhere, stdlib deps bounded, test-only Test in extras
+    assert pkg["compat"]["julia"] == "1.10" == root["compat"]["julia"] == jpkg["julia"]
+    assert set(pkg["deps"]) == {"LinearAlgebra", "Printf", "Random"}
+    assert set(pkg["deps"]) | {"Test", "julia"} == set(pkg["compat"])
+    assert pkg["targets"]["test"] == ["Test"] and "Test" in pkg["extras"]
+
+
+def test_stdlib_uuids_are_the_registered_ones():
+    pkg = tomllib.loads((PKG / "Project.toml").read_text())
+    known = {"LinearAlgebra": "37e2e46d-f89d-539d-b4ee-838fcccc9c8e", "Printf": "de0858da-6303-5e67-8744-51eddd9d2ae7",
+             "Random": "9a3f8284-a2c9-5f02-9a11-845980a1fd5c", "Test": "8dfed614-e22c-5e08-85e1-65c5234f0b40"}
+    for name, uuid in {**pkg["deps"], **pkg["extras"]}.items():
+        assert known[name] == uuid, name
+
+
+def test_bridge_knows_the_package_sources():
+    from neuroflow.julia import bridge
+
+    assert bridge.juliapkg_file() == JULIAPKG
+    assert bridge.julia_source_dir() == PKG.resolve()
