@@ -67,6 +67,8 @@ QUADRATURE_ACTIVATIONS = {
 }
 
 _MIN_NODES, _MAX_NODES = 60, 4000
+_NODE_LADDER = tuple(sorted({int(round(_MIN_NODES * 1.25 ** i)) for i in range(30)} | {_MAX_NODES}))
+_NODE_LADDER = tuple(n for n in _NODE_LADDER if n <= _MAX_NODES)
 # a 2-D quadrature block holds at most this many grid values per array (memory bound)
 _BLOCK_VALUES = 1_000_000
 
@@ -236,24 +238,26 @@ def _quadrature_pair(act, z, w, r1, r2, u, s, order):
     """
     P, n = r1.shape[0], z.shape[0]
     out = {name: np.empty(P) for name in _Moments._fields[: (1, 4, 10)[order]]}
+    # inner sums over z3 as matrix products: sum_b w_b z3_b^k g(Y_ab) for k = 0, 1, 2; powers of
+    # z2 = u z1 + s z3 then expand into these, so no (p, n, n) array besides Y and g(Y) is formed
+    Wk = np.stack([w, w * z, w * z * z], axis=1)
+    wz, wzz = w * z, w * z * z
     block = max(1, _BLOCK_VALUES // (n * n))
     for lo in range(0, P, block):
         sl = slice(lo, min(P, lo + block))
-        R1, R2, U, S = r1[sl, None], r2[sl, None, None], u[sl, None, None], s[sl, None, None]
-        X = R1 * z  # (p, n)
-        z2 = U * z[:, None] + S * z  # (p, n_z1, n_z3)
-        Y = R2 * z2
+        U, S = u[sl, None], s[sl, None]
+        X = r1[sl, None] * z  # (p, n)
+        Y = r2[sl, None, None] * (U[:, :, None] * z[:, None] + S[:, :, None] * z)  # (p, n_z1, n_z3)
+        Uz = U * z  # u z1, (p, n)
         fX = act.f(X)
-        fY = act.f(Y)
-        wz = w * z  # weights times z1
-        inner0 = fY @ w  # E_z3[s(Y)], (p, n_z1)
+        inner0 = act.f(Y) @ w  # E_z3[s(Y)], (p, n_z1)
         out["F"][sl] = (fX * inner0) @ w
         if order == 0:
             continue
-        dX, dY = act.df(X), act.df(Y)
-        dYw = dY * w
-        inner1 = dYw.sum(-1)  # E_z3[s'(Y)]
-        inner1z = (dYw * z2).sum(-1)  # E_z3[z2 s'(Y)]
+        dX = act.df(X)
+        A = act.df(Y) @ Wk[:, :2]
+        inner1 = A[..., 0]  # E_z3[s'(Y)]
+        inner1z = Uz * A[..., 0] + S * A[..., 1]  # E_z3[z2 s'(Y)]
         E11 = (dX * inner1) @ w  # E[s'(X) s'(Y)]
         out["F1"][sl] = (dX * inner0) @ wz
         out["F2"][sl] = (fX * inner1z) @ w
@@ -261,13 +265,12 @@ def _quadrature_pair(act, z, w, r1, r2, u, s, order):
         out["Fu"][sl] = rr * E11
         if order == 1:
             continue
-        d2X, d2Y = act.d2f(X), act.d2f(Y)
-        d2Yw = d2Y * w
-        inner2 = d2Yw.sum(-1)
-        d2Ywz = d2Yw * z2
-        inner2z = d2Ywz.sum(-1)
-        inner2zz = (d2Ywz * z2).sum(-1)
-        out["F11"][sl] = (d2X * inner0) @ (wz * z)
+        d2X = act.d2f(X)
+        B = act.d2f(Y) @ Wk
+        inner2 = B[..., 0]
+        inner2z = Uz * B[..., 0] + S * B[..., 1]
+        inner2zz = Uz * Uz * B[..., 0] + 2.0 * Uz * S * B[..., 1] + S * S * B[..., 2]
+        out["F11"][sl] = (d2X * inner0) @ wzz
         out["F22"][sl] = (fX * inner2zz) @ w
         out["F12"][sl] = (dX * inner1z) @ wz
         out["F1u"][sl] = r2[sl] * E11 + rr * ((d2X * inner1) @ wz)
@@ -319,8 +322,19 @@ class _Kernel:
             return _CLOSED_PAIR[self.name](r1, r2, u, s, order)
         if r1.size == 0:
             return _Moments(*([np.empty(0)] * (1, 4, 10)[order]))
-        z, w = self._nodes(max(r1.max(), r2.max()))
-        return _quadrature_pair(self.act, z, w, r1, r2, u, s, order)
+        if self.nodes is not None:
+            return _quadrature_pair(self.act, *_rule(self.nodes), r1, r2, u, s, order)
+        # each pair gets the rule its larger norm needs, rounded up to a ladder of sizes so that
+        # pairs share rules (the grid, and the work, grows like the square of the norm)
+        need = np.array([quadrature_nodes(self.name, x) for x in np.maximum(r1, r2)])
+        sizes = np.array(_NODE_LADDER)[np.searchsorted(_NODE_LADDER, need)]
+        out = [np.empty_like(r1) for _ in range((1, 4, 10)[order])]
+        for n in np.unique(sizes):
+            sel = np.flatnonzero(sizes == n)
+            part = _quadrature_pair(self.act, *_rule(int(n)), r1[sel], r2[sel], u[sel], s[sel], order)
+            for dst, src in zip(out, part):
+                dst[sel] = src
+        return _Moments(*out)
 
     def self_term(self, r, order: int) -> list[np.ndarray]:
         if self.method == "closed":
@@ -443,6 +457,7 @@ class GaussianTeacherStudent:
         K[np.diag_indices(k)] = self._kernel.self_term(self._rV, 0)[0]
         self.teacher_norm2 = float(b @ K @ b)  # E[f*(x)^2]
         self._m = m
+        self._last = None  # (theta bytes, order, (loss, gradient, Hessian)) of the last evaluation
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
@@ -501,6 +516,19 @@ class GaussianTeacherStudent:
 
     # ------------------------------------------------------------------ the computation
     def _evaluate(self, theta: np.ndarray, order: int):
+        # optimisers often ask for the Hessian at the point whose gradient they just took (or the
+        # other way round): keep the last evaluation and reuse it when it went far enough
+        key = theta.tobytes()
+        cached = self._last
+        if cached is not None and cached[0] == key and cached[1] >= order:
+            L, g, H = cached[2]
+            return L, (None if g is None else g.copy()), (None if H is None else H.copy())
+        result = self._compute(theta, order)
+        self._last = (key, order, result)
+        L, g, H = result
+        return L, (None if g is None else g.copy()), (None if H is None else H.copy())
+
+    def _compute(self, theta: np.ndarray, order: int):
         m, d, k = self._m, self.input_dim, self.teacher_width
         if not np.all(np.isfinite(theta)):
             n = self.n_params
