@@ -111,26 +111,26 @@ end
     # L(θ) = ½ θ'Aθ: the flow is θ(t) = exp(-At) θ0
     A = Diagonal([0.5, 1.0, 3.0])
     θ0 = [1.0, -2.0, 0.5]
-    fg!(g, θ) = (mul!(g, A, θ); 0.5 * dot(θ, A * θ))
+    linear_fg!(g, θ) = (mul!(g, A, θ); 0.5 * dot(θ, A * θ))
     exact(t) = exp.(-diag(A) .* t) .* θ0
-    r = gradient_flow(fg!, θ0; method=:dp5, tmax=2.0, rtol=1e-10, atol=1e-12, min_gnorm=0.0)
+    r = gradient_flow(linear_fg!, θ0; method=:dp5, tmax=2.0, rtol=1e-10, atol=1e-12, min_gnorm=0.0)
     @test r.stopped_by == "maxT"
     @test r.t ≈ 2.0
     @test r.x ≈ exact(2.0) rtol = 1e-8
     @test issorted(r.times)
     @test r.losses[end] < r.losses[1]
-    r4 = gradient_flow(fg!, θ0; method=:rk4, dt=0.01, tmax=2.0, min_gnorm=0.0)
+    r4 = gradient_flow(linear_fg!, θ0; method=:rk4, dt=0.01, tmax=2.0, min_gnorm=0.0)
     @test r4.iterations == 200
     @test r4.x ≈ exact(2.0) rtol = 1e-7              # RK4's global error is 4e-8 here
     # the fourth order of RK4: halving dt divides the error by about 16 (17.6 for these steps)
-    e1 = norm(gradient_flow(fg!, θ0; method=:rk4, dt=0.1, tmax=2.0, min_gnorm=0.0).x - exact(2.0))
-    e2 = norm(gradient_flow(fg!, θ0; method=:rk4, dt=0.05, tmax=2.0, min_gnorm=0.0).x - exact(2.0))
+    e1 = norm(gradient_flow(linear_fg!, θ0; method=:rk4, dt=0.1, tmax=2.0, min_gnorm=0.0).x - exact(2.0))
+    e2 = norm(gradient_flow(linear_fg!, θ0; method=:rk4, dt=0.05, tmax=2.0, min_gnorm=0.0).x - exact(2.0))
     @test 15 < e1 / e2 < 20
-    rg = gradient_flow(fg!, θ0; tmax=Inf, min_gnorm=1e-6)
+    rg = gradient_flow(linear_fg!, θ0; tmax=Inf, min_gnorm=1e-6)
     @test rg.stopped_by == "min_gnorm"
     @test rg.gnorm <= 1e-6
-    @test gradient_flow(fg!, θ0; maxiterations=3).iterations == 3
-    @test_throws ArgumentError gradient_flow(fg!, θ0; method=:rk4)
+    @test gradient_flow(linear_fg!, θ0; maxiterations=3).iterations == 3
+    @test_throws ArgumentError gradient_flow(linear_fg!, θ0; method=:rk4)
 end
 
 # Rosenbrock function and its derivatives
@@ -159,9 +159,9 @@ end
         @test issorted(rb.losses; rev=true)          # line search: monotone decrease
     end
     # a saddle point: Newton's trust region leaves it along the negative curvature
-    fg!(g, x) = (g[1] = x[1]^3 - x[1]; g[2] = x[2]; x[1]^4 / 4 - x[1]^2 / 2 + x[2]^2 / 2)
-    h!(H, x) = (H .= [3x[1]^2-1 0.0; 0.0 1.0]; H)
-    rs = newton(fg!, h!, [0.0, 0.3]; min_gnorm=1e-12)
+    saddle_fg!(g, x) = (g[1] = x[1]^3 - x[1]; g[2] = x[2]; x[1]^4 / 4 - x[1]^2 / 2 + x[2]^2 / 2)
+    saddle_h!(H, x) = (H .= [3x[1]^2-1 0.0; 0.0 1.0]; H)
+    rs = newton(saddle_fg!, saddle_h!, [0.0, 0.3]; min_gnorm=1e-12)
     @test abs(rs.x[1]) ≈ 1.0 atol = 1e-8
     @test rs.loss ≈ -0.25 atol = 1e-12
 end
@@ -210,30 +210,30 @@ end
     no_cycles = zeros(1, 0, 10)
     linear = [0.0 0.0 0.0 0.0]                        # b = 0: g(p) = p/N
     quiet = [0.0 0.0]
-    run(w, dw, mode, ab, sigma; min_update=0.5 / N) = begin
+    program_once(w, dw, mode, ab, sigma; min_update=0.5 / N) = begin
         W = fill(Float64(w), 1, 1)
         p = crossbar_program!(W, fill(Float64(dw), 1, 1), [1], mode, N, ab, sigma, no_cycles,
                               fill(-1, 1, 1, 4), UInt64[7], min_update)
         (W[1, 1], p[1, 1])
     end
     # linear device: 0.2 + 0.1 -> 20 pulses -> p = 40 + 20 = 60 -> 0.3
-    @test run(0.2, 0.1, MODE_MEAN, linear, quiet)[1] ≈ 0.3 atol = 1e-12
-    @test run(0.2, 0.1, MODE_MEAN, linear, quiet)[2] == 20.0
+    @test program_once(0.2, 0.1, MODE_MEAN, linear, quiet)[1] ≈ 0.3 atol = 1e-12
+    @test program_once(0.2, 0.1, MODE_MEAN, linear, quiet)[2] == 20.0
     # RESET by 0.0125 = 2.5 pulses rounds half to even: 2 pulses
-    @test run(0.5, -0.0125, MODE_MEAN, linear, quiet) == (0.49, -2.0)
+    @test program_once(0.5, -0.0125, MODE_MEAN, linear, quiet) == (0.49, -2.0)
     # below min_update (half a pulse) nothing happens; SET on a full cell does nothing
-    @test run(0.5, 0.002, MODE_MEAN, linear, quiet) == (0.5, 0.0)
-    @test run(1.0, 0.3, MODE_MEAN, linear, quiet) == (1.0, 0.0)
+    @test program_once(0.5, 0.002, MODE_MEAN, linear, quiet) == (0.5, 0.0)
+    @test program_once(1.0, 0.3, MODE_MEAN, linear, quiet) == (1.0, 0.0)
     # ideal mode: exact and clipped
-    @test run(0.9, 0.3, MODE_IDEAL, linear, quiet) == (1.0, 0.0)
+    @test program_once(0.9, 0.3, MODE_IDEAL, linear, quiet) == (1.0, 0.0)
     # non-linear SET from w = 0: g(dp) = (1 - (a dp + e^{-b dp})) / (1 - (a N + e^{-b N}))
     a, b = 1e-4, 0.02
     ab = [a b a b]
     expected = (1 - (a * 30 + exp(-b * 30))) / (1 - (a * N + exp(-b * N)))
-    @test run(0.0, 0.15, MODE_MEAN, ab, quiet)[1] ≈ expected rtol = 1e-12
+    @test program_once(0.0, 0.15, MODE_MEAN, ab, quiet)[1] ≈ expected rtol = 1e-12
     # RESET from w = 1 (p0 = N) by 30 pulses: q = 30
     expected_reset = 1 - (1 - (a * 30 + exp(-b * 30))) / (1 - (a * N + exp(-b * N)))
-    @test run(1.0, -0.15, MODE_MEAN, ab, quiet)[1] ≈ expected_reset rtol = 1e-12
+    @test program_once(1.0, -0.15, MODE_MEAN, ab, quiet)[1] ≈ expected_reset rtol = 1e-12
     # the inverse response round-trips
     for y in (0.1, 0.37, 0.8)
         p = NF._inverse_response(0, y, a, b, 0.0, 0.0, Float64(N))
