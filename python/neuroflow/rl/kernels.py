@@ -42,6 +42,8 @@ __all__ = ["tmaze_run", "tmaze_td_step", "watermaze_run", "watermaze_td_step", "
 @njit(cache=True)
 def _write(s, k, w, w_sh, dw, synapse, mode, dev, n_pulses, ab, sigma, cycles, cstate, rng, min_update):
     """Program cell k (flat index into w[s] / w_sh[s]) following the synapse kind."""
+    if dw == 0.0 or abs(dw) < min_update:  # dropped before touching the cell (same as program_cell's rule 1)
+        return
     if synapse == 0:
         w[s, k], _ = program_cell(w[s, k], dw, 0, dev, n_pulses, ab, sigma, cycles, cstate[s, k], rng, s, min_update)
         return
@@ -122,10 +124,11 @@ def _tm_step(s, fp, ip, tmap, ab, sigma, cycles, dev_c, dev_a, ep, t, pos, rew, 
     delta = r + gamma * v_sp - v_s
     _write(s, st, wc, wc_sh, alpha * delta, synapse, mode, dev_c[st], n_pulses, ab, sigma, cycles, cstate, rng,
            min_update)
+    cst_a = cstate[:, n_states:]
     for j in range(n_act):
         hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
         _write(s, st * n_act + j, wa2, wa2_sh, alpha * delta * hebb, synapse, mode, dev_a[st, j], n_pulses, ab,
-               sigma, cycles, cstate[:, n_states:], rng, min_update)
+               sigma, cycles, cst_a, rng, min_update)
     pos[s] = sp
     rew[s] = rp
     t[s] = k + 1
@@ -267,13 +270,14 @@ def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, 
         hj = h[j] if rule == 0 else pi[j]
         if abs(hj) > hmax:
             hmax = abs(hj)
+    cst_a = cstate[:, n_feat:]
     for i in range(n_feat):
         if abs(ad * x[i]) * (1.0 + hmax) < min_update:
             continue  # no actor update of this feature can pass the threshold
         for j in range(n_act):
             hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
             _write(s, i * n_act + j, wa2, wa2_sh, ad * x[i] * hebb, synapse, mode, dev_a[i, j], n_pulses, ab,
-                   sigma, cycles, cstate[:, n_feat:], rng, min_update)
+                   sigma, cycles, cst_a, rng, min_update)
     pos[s, 0] = nx
     pos[s, 1] = ny
     for i in range(n_feat):
