@@ -171,6 +171,25 @@ def test_module_includes_every_source_file_once():
     assert re.search(r"^module NeuroFlow$", text, re.M) and text.rstrip().endswith("end # module")
 
 
+def test_inbounds_only_where_indices_are_proven():
+    """Every @inbounds loop runs over eachindex/axes of the arrays it indexes, or says why it is safe."""
+    for path in SRC.glob("*.jl"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "@inbounds" in line:
+                assert "eachindex(" in line or "axes(" in line or "#" in line.split("@inbounds", 1)[1], \
+                    f"{path.name}:{number}: @inbounds without eachindex/axes or a justification: {line.strip()}"
+
+
+def test_wheel_and_sdist_include_the_julia_sources():
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["neuroflow"]
+    assert {"julia/NeuroFlow/**/*.jl", "julia/NeuroFlow/**/*.toml", "**/*.json"} <= set(patterns)
+    link = REPO / "python" / "neuroflow" / "julia" / "NeuroFlow"
+    assert link.resolve() == PKG.resolve() and (link / "src" / "NeuroFlow.jl").is_file()
+    manifest = (REPO / "MANIFEST.in").read_text().split("\n")
+    assert "graft julia" in manifest and "include Project.toml" in manifest
+
+
 def test_standard_library_only():
     used = set()
     for path in JL_FILES:

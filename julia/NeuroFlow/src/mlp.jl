@@ -364,7 +364,7 @@ function _hessian_column!(hv::Vector{Float64}, ws::Workspace, net::MLP, θ::Vect
             if l == m && col <= k_m
                 # the direction itself moves W_m[row, col]: R{∂L/∂h_{m-1}} gains e_col ⊗ δ_m[row, :]
                 DA = ws.DA[l]
-                @inbounds for n in axes(RGH, 2)
+                @inbounds for n in axes(RGH, 2)   # RGH, DA have N columns; col ≤ fan_in, row ≤ width
                     RGH[col, n] += DA[row, n]
                 end
             end
