@@ -96,46 +96,40 @@ def _with_ones(a: np.ndarray, bias: bool) -> np.ndarray:
     return np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
 
 
-def _weighted_gram(A: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``A.T @ diag(c) @ A`` (symmetric), with a rank-k update when ``c >= 0``."""
-    if A.shape[1] == 0:
-        return np.zeros((0, 0))
-    if np.all(c >= 0):
-        B = A * np.sqrt(c)[:, None]
-        # dsyrk on the Fortran-ordered B.T computes B.T @ B into the upper triangle only
-        G = blas.dsyrk(1.0, B.T, trans=0, lower=0)
-        iu = np.tril_indices_from(G, -1)
-        G[iu] = G.T[iu]
-        return G
-    return (A * c[:, None]).T @ A
-
-
-def hessian(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
+def hessian(spec: Spec, theta, X, Y, wbar, X1=None) -> np.ndarray:
     if len(spec) == 2:
-        return _hessian_one_hidden(spec, theta, X, Y, wbar)
+        return _hessian_one_hidden(spec, theta, X, Y, wbar, X1)
     return hessian_forward_over_reverse(spec, theta, X, Y, wbar)
 
 
-def _hessian_one_hidden(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
+def _f_df_d2f(name: str, z: np.ndarray):
+    """Activation, first and second derivative at ``z`` (softplus shares one exp)."""
+    if name == "softplus" and (z.size == 0 or np.max(z) < 700.0):
+        u = np.exp(z)
+        h = np.log1p(u)
+        u /= u + 1.0  # sigmoid
+        return h, u, u * (1.0 - u)
+    act = get_activation(name)
+    return act.f(z), act.df(z), act.d2f(z)
+
+
+def _hessian_one_hidden(spec: Spec, theta, X, Y, wbar, X1=None) -> np.ndarray:
     """Closed-form Hessian of ``y = g(W2 f(W1 x + b1) + b2)``: the Gauss-Newton part from the output,
     the hidden curvature (block diagonal per hidden unit) and the W2 x W1 cross term.
     """
     (d, k, act1, b1), (_, o, act2, b2) = spec
-    f, g = get_activation(act1), get_activation(act2)
+    g = get_activation(act2)
     Wt1, Wt2 = views(spec, theta)
     d1, k2 = d + b1, k + b2
     P1 = d1 * k
     P = theta.size
-
-    z1 = _affine(X, Wt1, d, b1)
-    h = f.f(z1)
-    fp = f.df(z1)
+    Xt = X if not b1 else (X1 if X1 is not None else _with_ones(X, True))  # (N, d1)
+    z1 = Xt @ Wt1
+    h, fp, fpp = _f_df_d2f(act1, z1)
     z2 = _affine(h, Wt2, k, b2)
-    out = g.f(z2)
-    r = out - Y
+    r = (g.f(z2) if act2 != "identity" else z2) - Y
     ga2 = (2.0 * wbar)[:, None] * r
     if act2 == "identity":
-        gp2 = None
         gz2 = ga2
         c2 = np.broadcast_to((2.0 * wbar)[:, None], r.shape)
     else:
@@ -143,32 +137,52 @@ def _hessian_one_hidden(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
         gz2 = ga2 * gp2
         c2 = (2.0 * wbar)[:, None] * gp2 * gp2 + ga2 * g.d2f(z2)
     W2 = Wt2[:k]  # (k, o): W2[i, q] is the weight from hidden unit i to output q
-    ga1 = gz2 @ W2.T  # (N, k)
-    c1 = ga1 * f.d2f(z1) if act1 not in ("identity", "relu") else None
+    hidden_curv = act1 not in ("identity", "relu")
 
-    Xt = _with_ones(X, b1)  # (N, d1)
     Ht = _with_ones(h, b2)  # (N, k2)
     H = np.zeros((P, P))
-    H11 = H[:P1, :P1]
     unit_cols = np.arange(d1)[None, :] * k + np.arange(k)[:, None]  # (k, d1): unit i's incoming weights
+    cols1 = np.arange(P1)
     for q in range(o):
-        # Jacobian of output q w.r.t. layer-1 parameters, flat index j * k + i
-        A = (Xt[:, :, None] * (fp * W2[:, q])[:, None, :]).reshape(-1, P1)
-        H11 += _weighted_gram(A, c2[:, q])
-        # rows of W2's column q: flat index j * o + q, j over hidden units (+ bias)
+        cq = c2[:, q]
+        nonneg = bool(np.all(cq >= 0))
+        # Jacobian of output q w.r.t. layer-1 parameters (flat index j * k + i), pre-scaled by sqrt(c)
+        s = np.sqrt(cq) if nonneg else np.ones_like(cq)
+        u = fp * W2[:, q]
+        u *= s[:, None]
+        A = (Xt[:, :, None] * u[:, None, :]).reshape(-1, P1)
+        Hs = (Ht * s[:, None]) if nonneg else (Ht * cq[:, None])
         rows = P1 + np.arange(k2) * o + q
-        cross = (Ht * c2[:, q:q + 1]).T @ A  # (k2, P1) Gauss-Newton part
+        if nonneg:
+            J = np.concatenate([A, Hs], axis=1)  # (N, P1 + k2), one symmetric rank-N update
+            G = _syrk(J)
+            H11, cross, H22 = G[:P1, :P1], G[P1:, :P1], G[P1:, P1:]
+        else:
+            H11 = (A * cq[:, None]).T @ A
+            cross = Hs.T @ A
+            H22 = (Ht * cq[:, None]).T @ Ht
+        H[:P1, :P1] += H11
+        cross = np.array(cross)
         # second derivative of z2 = W2 h(W1): d2 z2_q / dW2[q, i] dW1[i, j] = f'(z1_i) x_j
         gf = gz2[:, q:q + 1] * fp  # (N, k)
         cross[np.arange(k)[:, None], unit_cols] += (Xt.T @ gf).T
-        H[np.ix_(rows, np.arange(P1))] = cross
-        H[np.ix_(np.arange(P1), rows)] = cross.T
-        H[np.ix_(rows, rows)] = _weighted_gram(Ht, c2[:, q])
-    if c1 is not None:
+        H[np.ix_(rows, cols1)] = cross
+        H[np.ix_(cols1, rows)] = cross.T
+        H[np.ix_(rows, rows)] = H22
+    if hidden_curv:
         # hidden curvature: unit i couples only its own incoming weights (j * k + i)
+        c1 = (gz2 @ W2.T) * fpp  # (N, k)
         blocks = np.einsum("ni,nj,nl->ijl", c1, Xt, Xt, optimize=True)  # (k, d1, d1)
         H[unit_cols[:, :, None], unit_cols[:, None, :]] += blocks
     return H
+
+
+def _syrk(A: np.ndarray) -> np.ndarray:
+    """``A.T @ A`` through BLAS dsyrk (half the flops of a GEMM), symmetrised."""
+    G = blas.dsyrk(1.0, A.T, trans=0, lower=0)  # A.T is Fortran-ordered: no copy
+    il = np.tril_indices_from(G, -1)
+    G[il] = G.T[il]
+    return G
 
 
 def hessian_forward_over_reverse(spec: Spec, theta, X, Y, wbar, *, max_chunk: int | None = None) -> np.ndarray:

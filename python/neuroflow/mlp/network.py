@@ -202,9 +202,11 @@ class MLP:
             from neuroflow.julia import bridge
 
             return float(bridge.mlp_loss(self, theta, X, Y, weights))
-        return npk.loss(self._spec, theta, X, Y, wbar)
+        from neuroflow.mlp import _fused
 
-    def _loss_and_gradient(self, theta, X, Y, wbar, weights=None):
+        return _fused.loss(self._spec, theta, X, Y, wbar)
+
+    def _loss_and_gradient(self, theta, X, Y, wbar, weights=None, X1=None):
         if self.backend == "torch":
             return self._torch().loss_and_gradient(self, theta, X, Y, wbar)
         if self.backend == "julia":
@@ -214,16 +216,16 @@ class MLP:
                 bridge.mlp_gradient(self, theta, X, Y, weights), dtype=np.float64)
         from neuroflow.mlp import _fused
 
-        return _fused.loss_and_gradient(self._spec, theta, X, Y, wbar)
+        return _fused.loss_and_gradient(self._spec, theta, X, Y, wbar, X1)
 
-    def _hessian(self, theta, X, Y, wbar, weights=None):
+    def _hessian(self, theta, X, Y, wbar, weights=None, X1=None):
         if self.backend == "torch":
             return self._torch().hessian(self, theta, X, Y, wbar)
         if self.backend == "julia":
             from neuroflow.julia import bridge
 
             return np.asarray(bridge.mlp_hessian(self, theta, X, Y, weights), dtype=np.float64)
-        return npk.hessian(self._spec, theta, X, Y, wbar)
+        return npk.hessian(self._spec, theta, X, Y, wbar, X1)
 
 
 class BoundObjective:
@@ -238,6 +240,8 @@ class BoundObjective:
         self.X, self.Y, self.wbar, self.weights = X, Y, wbar, weights
         self.n_params = net.n_params
         self.n_samples = X.shape[0]
+        # X with a ones column: lets the first layer's bias ride in the GEMMs (NumPy backend)
+        self.X1 = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1) if net.spec[0][3] else None
 
     def _theta(self, theta):
         return self.net.check_theta(theta, finite=False)
@@ -246,13 +250,13 @@ class BoundObjective:
         return self.net._loss(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
 
     def gradient(self, theta) -> np.ndarray:
-        return self.net._loss_and_gradient(self._theta(theta), self.X, self.Y, self.wbar, self.weights)[1]
+        return self.loss_and_gradient(theta)[1]
 
     def loss_and_gradient(self, theta):
-        return self.net._loss_and_gradient(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
+        return self.net._loss_and_gradient(self._theta(theta), self.X, self.Y, self.wbar, self.weights, self.X1)
 
     def hessian(self, theta) -> np.ndarray:
-        return self.net._hessian(self._theta(theta), self.X, self.Y, self.wbar, self.weights)
+        return self.net._hessian(self._theta(theta), self.X, self.Y, self.wbar, self.weights, self.X1)
 
     def __repr__(self) -> str:
         return f"BoundObjective({self.net!r}, n_samples={self.n_samples})"
