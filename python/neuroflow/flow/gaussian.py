@@ -38,6 +38,7 @@ from neuroflow._utils import as_rng, check_array, check_choice, check_positive
 
 __all__ = [
     "GaussianTeacherStudent",
+    "random_teacher",
     "CLOSED_FORM_ACTIVATIONS",
     "QUADRATURE_ACTIVATIONS",
     "pair_expectation",
@@ -372,6 +373,16 @@ def pair_expectation(activation: str, w, v, *, method: str = "auto", nodes: int 
     r, dirs = _directions(np.stack([w, v]))
     u, _, s = _geometry(dirs[:1], dirs[1:])
     return float(kernel.pair(r[:1], r[1:], u[0], s[0], 0).F[0])
+
+
+def random_teacher(input_dim: int, teacher_width: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded teacher: ``teacher_width`` random unit-norm weight vectors in ``R^input_dim`` (rows of
+    W, shape (k, d)) and output weights a = 1 (a soft committee machine)."""
+    check_positive(input_dim, "input_dim", integer=True)
+    check_positive(teacher_width, "teacher_width", integer=True)
+    W = as_rng(seed).standard_normal((int(teacher_width), int(input_dim)))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    return W, np.ones(int(teacher_width))
 
 
 # ----------------------------------------------------------------------------- the objective

@@ -1,0 +1,35 @@
+"""``neuroflow flow gaussian`` and the area demo."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neuroflow import cli
+
+
+def test_flow_gaussian_json(capsys, tmp_path):
+    plot = tmp_path / "run.png"
+    code = cli.main(["flow", "gaussian", "--input-dim", "4", "--teacher-width", "2", "--student-width", "2",
+                     "--activation", "erf", "--seed", "3", "--json", "--quiet", "--plot", str(plot)])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("loss", "gnorm", "converged", "time_s", "evaluation_ms", "teacher_best_cosines"):
+        assert key in out
+    assert out["method"] == "closed" and out["n_params"] == 10
+    if out["converged"]:
+        assert out["gnorm"] <= 1e-10
+    assert plot.stat().st_size > 0
+
+
+def test_flow_gaussian_readable_and_bad_input(capsys):
+    assert cli.main(["flow", "gaussian", "--input-dim", "3", "--teacher-width", "1", "--student-width", "1",
+                     "--activation", "softplus", "--quiet", "--maxtime", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "softplus" in out and "quadrature" in out and "gnorm" in out
+    assert cli.main(["flow", "gaussian", "--input-dim", "0", "--quiet"]) == 2
+    assert "--input-dim" in capsys.readouterr().err
+    assert cli.main(["flow", "gaussian", "--activation", "tanh", "--method", "closed", "--quiet"]) == 2
+    assert "no closed form" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["flow", "gaussian", "--activation", "swish3"])
