@@ -216,7 +216,6 @@ def make_scene(plan: ScenePlan, used_sentences: set[str] | None = None):
     used = set() if used_sentences is None else used_sentences
     clean, utterances, n_segments = _speech_track(plan, rng, used)
     labels = speech_labels(clean)
-    speech = clean
     active = np.repeat(labels.astype(bool), HOP)
     active = np.concatenate([active, np.zeros(len(clean) - len(active), bool)])
     active_rms = float(np.sqrt(np.mean(clean[active] ** 2))) if active.any() else 1.0
