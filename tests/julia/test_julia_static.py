@@ -282,3 +282,146 @@ def test_bridge_knows_the_package_sources():
 
     assert bridge.juliapkg_file() == JULIAPKG
     assert bridge.julia_source_dir() == PKG.resolve()
+
+
+# ----------------------------------------------------------------------------- call signatures
+def _params(arglist):
+    """(required positional, optional positional, has vararg, keyword names, has kw splat) of a signature."""
+    req = opt = 0
+    vararg = kwsplat = False
+    kws: set[str] = set()
+    after_semicolon = False
+    for c in arglist.children:
+        if c.type == ";":
+            after_semicolon = True
+        elif c.type in ("(", ")", ",", "comment", "line_comment"):
+            continue
+        elif after_semicolon:
+            if c.type == "splat_expression":
+                kwsplat = True
+            else:
+                ident = next(n for n in _walk(c) if n.type == "identifier")
+                kws.add(ident.text.decode())
+        elif c.type == "splat_expression":
+            vararg = True
+        elif c.type == "named_argument":
+            opt += 1
+        else:
+            req += 1
+    return req, opt, vararg, kws, kwsplat
+
+
+def _call_args(arglist):
+    """(positional count, keyword names, has splat) at a call site."""
+    npos = 0
+    kws: set[str] = set()
+    splat = False
+    after_semicolon = False
+    for c in arglist.children:
+        if c.type == ";":
+            after_semicolon = True
+        elif c.type in ("(", ")", ",", "comment", "line_comment"):
+            continue
+        elif c.type == "splat_expression":
+            splat = True
+        elif c.type == "named_argument" or after_semicolon:
+            ident = next((n for n in _walk(c) if n.type == "identifier"), None)
+            if ident is not None:
+                kws.add(ident.text.decode())
+        else:
+            npos += 1
+    return npos, kws, splat
+
+
+@lru_cache(maxsize=None)
+def _methods():
+    """Top-level function name -> list of signatures, over the package sources."""
+    methods: dict[str, list] = {}
+    for path in SRC.glob("*.jl"):
+        root = _tree(path).root_node
+        scopes = [root] + [n for n in _walk(root) if n.type == "module_definition"]
+        for scope in scopes:
+            for node in scope.children:
+                target = node
+                if node.type == "macrocall_expression":
+                    args = [c for c in node.children if c.type == "macro_argument_list"]
+                    target = args[0].children[0] if args and args[0].children else node
+                call = None
+                if target.type == "function_definition":
+                    call = _signature_call(target)
+                elif target.type == "assignment" and target.children[0].type == "call_expression":
+                    call = target.children[0]
+                if call is not None and _callee(call):
+                    methods.setdefault(_callee(call), []).append(_params(call.children[1]))
+                if node.type == "struct_definition":
+                    name = _defined_name(node)
+                    inner = [c for c in node.children if c.type == "function_definition"]
+                    for fn in inner:
+                        methods.setdefault(name, []).append(_params(_signature_call(fn).children[1]))
+                    if not inner:   # the default constructor takes every field
+                        fields = [c for c in node.children if c.type in ("identifier", "typed_expression")]
+                        methods.setdefault(name, []).append((len(fields), 0, False, set(), False))
+    return methods
+
+
+def _accepts(sig, npos, kws):
+    req, opt, vararg, kwnames, kwsplat = sig
+    arity_ok = npos >= req and (vararg or npos <= req + opt)
+    return arity_ok and (kwsplat or kws <= kwnames)
+
+
+def test_calls_match_a_method_signature():
+    """Every call of a package function (in src and test) matches some method's arity and keywords."""
+    methods = _methods()
+    assert {"gradient!", "train", "gradient_flow", "crossbar_program!"} <= set(methods)
+    bad = []
+    for path in JL_FILES:
+        for node in _walk(_tree(path).root_node):
+            if node.type != "call_expression" or _callee(node) not in methods:
+                continue
+            parent = node.parent
+            if parent is not None and parent.type in ("signature", "where_expression", "typed_expression") or \
+                    (parent is not None and parent.type == "assignment" and parent.children[0] == node):
+                continue   # a definition, not a call
+            npos, kws, splat = _call_args(node.children[1])
+            if splat:
+                continue
+            if not any(_accepts(sig, npos, kws) for sig in methods[_callee(node)]):
+                bad.append(f"{path.name}:{node.start_point[0] + 1}: {node.text.decode()[:90]}")
+    assert not bad, "calls that match no method:\n" + "\n".join(bad)
+
+
+def test_bridge_calls_match_julia_signatures():
+    """Positional counts and keyword names of the bridge's calls fit a Julia method (juliacall passes
+    Python keywords as Julia keywords)."""
+    methods = _methods()
+    tree = ast.parse(BRIDGE.read_text())
+    checked = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func, args = node.func, list(node.args)
+        if isinstance(func, ast.Name) and func.id == "_call" and args and isinstance(args[0], ast.Attribute):
+            func, args = args[0], args[1:]          # _call(nf.name, *args, **kwargs)
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "nf"):
+            continue
+        name = func.attr[:-2] + "!" if func.attr.endswith("_b") else func.attr
+        if any(isinstance(a, ast.Starred) for a in args):
+            continue
+        kws = {k.arg for k in node.keywords if k.arg is not None}
+        assert any(_accepts(sig, len(args), kws) for sig in methods[name]), \
+            f"bridge line {node.lineno}: {name} with {len(args)} positional arguments and keywords {kws}"
+        checked += 1
+    assert checked >= 8
+
+
+def test_julia_train_accepts_every_option_of_the_python_train():
+    import inspect
+
+    from neuroflow.flow.train import train
+
+    python_options = set(inspect.signature(train).parameters) - {
+        "net_or_objective", "theta0", "X", "Y", "weights", "backend"}
+    julia_kws = set().union(*(sig[3] for sig in _methods()["train"]))
+    assert python_options <= julia_kws, python_options - julia_kws
+    assert "weights" in julia_kws and "dt" in julia_kws
