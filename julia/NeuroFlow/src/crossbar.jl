@@ -137,10 +137,10 @@ Returns the new weight and the signed pulse count.
 function program_cell!(cstate::AbstractVector{<:Integer}, rng::AbstractVector{UInt64}, s::Int, w::Float64,
                        dw::Float64, mode::Int, dev::Int, n_pulses::Int, ab::AbstractMatrix{<:Real},
                        sigma::AbstractMatrix{<:Real}, cycles::AbstractArray{<:Real,3}, min_update::Float64)
-    (dw == 0.0 || abs(dw) < min_update) && return w, 0.0
-    mode == MODE_IDEAL && return _clip01(w + dw), 0.0
+    (dw == 0.0 || abs(dw) < min_update) && return (w, 0.0)
+    mode == MODE_IDEAL && return (_clip01(w + dw), 0.0)
     reset = dw < 0.0
-    ((!reset && w >= 1.0) || (reset && w <= 0.0)) && return w, 0.0
+    ((!reset && w >= 1.0) || (reset && w <= 0.0)) && return (w, 0.0)
     n = Float64(n_pulses)
     dp = round(n * dw)                     # RoundNearest: ties to even, like numpy.rint
     if mode == MODE_MEAN

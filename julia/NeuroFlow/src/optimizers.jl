@@ -152,7 +152,7 @@ end
 # returns (α, L(xnew), evaluations); α = 0 means no acceptable step was found.
 function _wolfe_search!(xnew, gnew, fg!::F, x, L0, g0, d; c1=1e-4, c2=0.9, α1=1.0, αmax=1e10, maxeval=50) where {F}
     dφ0 = dot(g0, d)
-    φ(α) = (@. xnew = x + α * d; Float64(fg!(gnew, xnew)))
+    φ(α) = (xnew .= x .+ α .* d; Float64(fg!(gnew, xnew)))
     evals = 0
     αprev, φprev, dφprev = 0.0, L0, dφ0
     α = α1
@@ -166,7 +166,7 @@ function _wolfe_search!(xnew, gnew, fg!::F, x, L0, g0, d; c1=1e-4, c2=0.9, α1=1
             break
         end
         dφα = dot(gnew, d)
-        abs(dφα) <= -c2 * dφ0 && return α, φα, evals
+        abs(dφα) <= -c2 * dφ0 && return (α, φα, evals)
         if dφα >= 0
             lo, hi, φlo, dφlo = α, αprev, φα, dφα
             bracketed = true
@@ -175,7 +175,7 @@ function _wolfe_search!(xnew, gnew, fg!::F, x, L0, g0, d; c1=1e-4, c2=0.9, α1=1
         αprev, φprev, dφprev = α, φα, dφα
         α = min(2.0 * α, αmax)
     end
-    bracketed || return 0.0, L0, evals
+    bracketed || return (0.0, L0, evals)
     while evals < maxeval
         α = 0.5 * (lo + hi)
         φα = φ(α); evals += 1
@@ -183,7 +183,7 @@ function _wolfe_search!(xnew, gnew, fg!::F, x, L0, g0, d; c1=1e-4, c2=0.9, α1=1
             hi = α
         else
             dφα = dot(gnew, d)
-            abs(dφα) <= -c2 * dφ0 && return α, φα, evals
+            abs(dφα) <= -c2 * dφ0 && return (α, φα, evals)
             if dφα * (hi - lo) >= 0
                 hi = lo
             end

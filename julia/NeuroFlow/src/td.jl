@@ -219,7 +219,7 @@ function wm_move(x::Float64, y::Float64, dx::Float64, dy::Float64, half::Float64
             g = i > 0 ? (i - 1) / (n_check - 1) : 0.0
             return x + g * dx, y + g * dy, 0.0, false
         end
-        wm_in_platform(px, py, radius) && return x + dx, y + dy, 1.0, true
+        wm_in_platform(px, py, radius) && return (x + dx, y + dy, 1.0, true)
     end
     return x + dx, y + dy, 0.0, false
 end
@@ -244,7 +244,7 @@ function _wm_start(rng, s::Int, half::Float64, radius::Float64)
     while true
         x = -half + 2.0 * half * rng_uniform!(rng, s)
         y = -half + 2.0 * half * rng_uniform!(rng, s)
-        (!wm_blocked(x, y, half) && !wm_in_platform(x, y, radius)) && return x, y
+        (!wm_blocked(x, y, half) && !wm_in_platform(x, y, radius)) && return (x, y)
     end
 end
 
