@@ -575,7 +575,9 @@ class GaussianTeacherStudent:
         F = table("F")
         h = selfs[0]
         Kss = F[:, :m] + np.diag(h)
-        loss = float(a @ Kss @ a - 2.0 * a @ (F[:, m:] @ b) + self.teacher_norm2)
+        # a difference of O(1) terms: near a perfect fit round-off could make it negative, so it is
+        # clamped at its true lower bound 0
+        loss = max(float(a @ Kss @ a - 2.0 * a @ (F[:, m:] @ b) + self.teacher_norm2), 0.0)
         if order == 0:
             return loss, None, None
 

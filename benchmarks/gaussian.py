@@ -1,0 +1,140 @@
+"""Infinite-data (Gaussian teacher–student) objective against the finite-data engine at N = 1e4.
+
+Issue 3: d = 10, teacher width k = 4 (unit-norm weight vectors, output weights 1), student widths
+m in {4, 16}. For each activation, the same teacher and the same student start on both sides:
+
+* ``eval``: median time of one loss + gradient + exact Hessian evaluation (infinite data:
+  ``loss_gradient_hessian``; finite data: ``loss_and_gradient`` + ``hessian`` of ``net.objective(X, Y)``),
+  and of one loss + gradient evaluation (what the ODE phase mostly calls);
+* ``train``: wall time of ``neuroflow.train`` (ODE, then Newton) until gnorm <= 1e-10 (a loss of 0 up
+  to round-off does not count), the wall-time budget per phase, and where each run ended.
+
+Target: infinite-data evaluation at least 10x cheaper than finite data at N = 1e4 for the closed-form
+activations (relu, erf, normal_cdf). One thread (OMP/OpenBLAS/MKL) on both sides; NumPy backend for
+the finite-data engine. Prints one JSON document on stdout.
+
+    python benchmarks/gaussian.py [--quick] [--repeats R] [--maxtime S] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import neuroflow  # noqa: E402
+from neuroflow.flow.gaussian import GaussianTeacherStudent, random_teacher  # noqa: E402
+
+
+def _median_ms(fn, theta, repeats: int, budget_s: float = 20.0) -> float:
+    fn(theta)  # warm-up
+    times, t_start = [], time.perf_counter()
+    for i in range(repeats):
+        x = theta + 1e-12 * (i + 1)  # a new point each time: no evaluation cache can answer
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - t_start > budget_s and len(times) >= 3:
+            break
+    return 1e3 * statistics.median(times)
+
+
+def _train(objective_or_net, theta0, data, maxtime):
+    X, Y = data if data is not None else (None, None)
+    t0 = time.perf_counter()
+    res = neuroflow.train(objective_or_net, theta0, X, Y, min_gnorm=1e-10, min_loss=-math.inf,
+                          maxtime_ode=maxtime, maxtime_optim=maxtime)
+    return res, time.perf_counter() - t0
+
+
+def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: int, repeats: int,
+             maxtime: float, do_train: bool) -> dict:
+    W, a = random_teacher(d, k, seed=seed)
+    inf = GaussianTeacherStudent(W, a, m, activation)
+    X, Y = inf.sample(n_samples, seed=seed + 100)
+    fin = inf.student_net.objective(X, Y)
+    theta0 = inf.random_student(seed=seed + 1)
+
+    def fin_lgh(x):
+        fin.loss_and_gradient(x)
+        fin.hessian(x)
+
+    case = {"activation": activation, "method": inf.method, "student_width": m, "n_params": inf.n_params}
+    case["infinite_lgh_ms"] = _median_ms(inf.loss_gradient_hessian, theta0, repeats)
+    case["finite_lgh_ms"] = _median_ms(fin_lgh, theta0, repeats)
+    case["lgh_speedup"] = case["finite_lgh_ms"] / case["infinite_lgh_ms"]
+    case["infinite_lg_ms"] = _median_ms(inf.loss_and_gradient, theta0, repeats)
+    case["finite_lg_ms"] = _median_ms(fin.loss_and_gradient, theta0, repeats)
+    case["lg_speedup"] = case["finite_lg_ms"] / case["infinite_lg_ms"]
+    if do_train:
+        for name, target, data in (("infinite", inf, None), ("finite", inf.student_net, (X, Y))):
+            res, wall = _train(target, theta0, data, maxtime)
+            case[f"{name}_train"] = {
+                "time_s": wall, "converged": bool(res.converged), "gnorm": res.gnorm, "loss": res.loss,
+                "expected_loss": inf.loss(res.x),  # the infinite-data loss at the run's end point
+                "ode_stopped_by": res.ode_stopped_by, "optim_stopped_by": res.optim_stopped_by,
+                "ode_iterations": res.ode_iterations, "optim_iterations": res.optim_iterations,
+            }
+        if case["infinite_train"]["converged"] and case["finite_train"]["converged"]:
+            case["train_speedup"] = case["finite_train"]["time_s"] / case["infinite_train"]["time_s"]
+    return case
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="relu, erf, tanh; m = 4 only for training; short budgets")
+    ap.add_argument("--repeats", type=int, default=15, help="timed evaluations per measurement (median)")
+    ap.add_argument("--maxtime", type=float, default=None, help="training budget per phase, s (60; quick 10)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="also write the JSON here")
+    args = ap.parse_args(argv)
+    acts = ["relu", "erf", "tanh"] if args.quick else ["relu", "erf", "normal_cdf", "tanh", "softplus"]
+    repeats = min(args.repeats, 5) if args.quick else args.repeats
+    maxtime = args.maxtime or (10.0 if args.quick else 60.0)
+    d, k, N = 10, 4, 10_000
+    cases = []
+    with threadpool_limits(1):
+        for act in acts:
+            for m in (4, 16):
+                do_train = not (args.quick and m == 16)
+                case = run_case(act, m, d=d, k=k, n_samples=N, seed=args.seed, repeats=repeats,
+                                maxtime=maxtime, do_train=do_train)
+                cases.append(case)
+                print(f"{act:>10} m={m:>2}: L+g+H {case['infinite_lgh_ms']:.2f} ms vs {case['finite_lgh_ms']:.2f} ms "
+                      f"({case['lgh_speedup']:.1f}x)" + (f", train {case['infinite_train']['time_s']:.2f} s vs "
+                                                          f"{case['finite_train']['time_s']:.2f} s" if do_train else ""),
+                      file=sys.stderr, flush=True)
+    closed = [c for c in cases if c["method"] == "closed"]
+    report = {
+        "benchmark": "gaussian teacher-student: infinite data vs finite data (N = 1e4)",
+        "setup": {"input_dim": d, "teacher_width": k, "n_samples": N, "seed": args.seed, "repeats": repeats,
+                  "maxtime_per_phase_s": maxtime, "min_gnorm": 1e-10, "threads": 1,
+                  "finite_backend": "numpy", "quick": args.quick},
+        "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
+                    "note": "shared 2-core machine, other jobs running: timings are noisy"},
+        "cases": cases,
+        "target": {"closed_form_lgh_speedup_min": min(c["lgh_speedup"] for c in closed) if closed else None,
+                   "required": 10.0,
+                   "met": bool(closed) and min(c["lgh_speedup"] for c in closed) >= 10.0},
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
