@@ -8,12 +8,25 @@ from pathlib import Path
 from neuroflow.cli import add_common_options, emit
 
 
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+
+
 def _corpus(args) -> int:
     from neuroflow.vad.corpus import generate_corpus
 
-    durations = tuple(float(d) for d in args.durations.split(",")) if args.durations else (60.0, 120.0)
+    from neuroflow.vad.corpus import SNRS_DB
+    from neuroflow.vad.noise import NOISE_TYPES
+
+    durations = _floats(args.durations, "--durations") if args.durations else (60.0, 120.0)
+    snrs = _floats(args.snrs, "--snrs") if args.snrs else SNRS_DB
+    noises = tuple(n.strip() for n in args.noises.split(",")) if args.noises else NOISE_TYPES
     result = generate_corpus(args.out, minutes=args.minutes, group=args.group, seed=args.seed,
-                             durations=durations, progress_bar=not args.quiet, overwrite=args.overwrite)
+                             durations=durations, snrs=snrs, noises=noises, progress_bar=not args.quiet,
+                             overwrite=args.overwrite)
     lines = [f"corpus {result.root}: {result.n_scenes} scenes, {result.minutes:.1f} min of group {args.group} "
              f"({result.n_generated} generated, {result.n_resumed} kept from an earlier run)",
              f"  {result.seconds:.1f} s, {result.realtime_factor:.0f}x real time"
@@ -109,6 +122,9 @@ def register(verbs) -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="total audio to generate")
     p.add_argument("--group", choices=("A", "B"), default="A", help="voice/sentence/noise group (train A, test B)")
     p.add_argument("--durations", default=None, help="scene lengths in seconds, comma-separated (default 60,120)")
+    p.add_argument("--snrs", default=None, help="SNRs in dB, comma-separated (default -10,-5,0,5,10,15)")
+    p.add_argument("--noises", default=None,
+                   help="noise types, comma-separated (default white,pink,brown,babble,cafe,street,car,reverb)")
     p.add_argument("--overwrite", action="store_true", help="start over if the folder holds another corpus")
     add_common_options(p, plot=False)
     p.set_defaults(func=_corpus)
