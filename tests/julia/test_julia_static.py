@@ -425,3 +425,22 @@ def test_julia_train_accepts_every_option_of_the_python_train():
     julia_kws = set().union(*(sig[3] for sig in _methods()["train"]))
     assert python_options <= julia_kws, python_options - julia_kws
     assert "weights" in julia_kws and "dt" in julia_kws
+
+
+def test_train_result_fields_agree():
+    """The NamedTuple NeuroFlow.train returns has every field of Python's TrainResult (and every field
+    the bridge reads)."""
+    import dataclasses
+
+    from neuroflow.flow.train import TrainResult
+
+    text = (SRC / "train.jl").read_text()
+    ret = text[text.rindex("return (loss="):]
+    julia_fields = set(re.findall(r"[(,]\s*([a-z_]+)=", ret[: ret.index("\nend")]))
+    python_fields = {f.name for f in dataclasses.fields(TrainResult)} - {"options", "net"}
+    assert python_fields <= julia_fields, python_fields - julia_fields
+    tree = ast.parse(BRIDGE.read_text())
+    read = {c.value for node in ast.walk(tree) if isinstance(node, ast.Tuple)
+            for c in node.elts if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assert {"loss", "gnorm", "trajectory", "loss_curve", "ode_stopped_by"} <= read
+    assert (read & python_fields) <= julia_fields

@@ -128,6 +128,14 @@ def _jl_net(net):
     return jnet
 
 
+def _field(result, name: str):
+    """A field of a Julia NamedTuple (juliacall wraps it and exposes the fields as attributes)."""
+    try:
+        return getattr(result, name)
+    except AttributeError:
+        return result[name]
+
+
 def _call(fn, *args, **kwargs):
     """Call into Julia; an InterruptException there becomes KeyboardInterrupt here."""
     try:
@@ -220,17 +228,21 @@ def train(net, theta0, X, Y, weights, options: dict):
     theta0 = _vec(theta0)
     r = _call(nf.train, _jl_net(net), theta0, _cols(X), _cols(Y), weights=_weights(weights), **kwargs)
     P = int(net.n_params)
+    f = {name: _field(r, name) for name in (
+        "loss", "gnorm", "converged", "x", "ode_x", "ode_stopped_by", "optim_stopped_by", "ode_time_s",
+        "optim_time_s", "ode_iterations", "optim_iterations", "trajectory", "loss_curve", "trajectory_t",
+        "ode_loss", "ode_gnorm", "ode_t", "method_ode", "method_optim")}
     return TrainResult(
-        loss=float(r.loss), gnorm=float(r.gnorm), converged=bool(r.converged), x=np.array(r.x, dtype=np.float64),
-        init=theta0.copy(), ode_x=np.array(r.ode_x, dtype=np.float64), ode_stopped_by=str(r.ode_stopped_by),
-        optim_stopped_by=str(r.optim_stopped_by), ode_time_s=float(r.ode_time_s),
-        optim_time_s=float(r.optim_time_s), ode_iterations=int(r.ode_iterations),
-        optim_iterations=int(r.optim_iterations),
-        trajectory=np.array(r.trajectory, dtype=np.float64).reshape(-1, P),
-        loss_curve=np.array(r.loss_curve, dtype=np.float64).reshape(-1, 4),
-        trajectory_t=np.array(r.trajectory_t, dtype=np.float64), ode_loss=float(r.ode_loss),
-        ode_gnorm=float(r.ode_gnorm), ode_t=float(r.ode_t), method_ode=f"{r.method_ode} (julia)",
-        method_optim=f"{r.method_optim} (julia)", n_params=P, options=dict(options), net=net.to_dict())
+        loss=float(f["loss"]), gnorm=float(f["gnorm"]), converged=bool(f["converged"]),
+        x=np.array(f["x"], dtype=np.float64), init=theta0.copy(), ode_x=np.array(f["ode_x"], dtype=np.float64),
+        ode_stopped_by=str(f["ode_stopped_by"]), optim_stopped_by=str(f["optim_stopped_by"]),
+        ode_time_s=float(f["ode_time_s"]), optim_time_s=float(f["optim_time_s"]),
+        ode_iterations=int(f["ode_iterations"]), optim_iterations=int(f["optim_iterations"]),
+        trajectory=np.array(f["trajectory"], dtype=np.float64).reshape(-1, P),
+        loss_curve=np.array(f["loss_curve"], dtype=np.float64).reshape(-1, 4),
+        trajectory_t=np.array(f["trajectory_t"], dtype=np.float64), ode_loss=float(f["ode_loss"]),
+        ode_gnorm=float(f["ode_gnorm"]), ode_t=float(f["ode_t"]), method_ode=f"{f['method_ode']} (julia)",
+        method_optim=f"{f['method_optim']} (julia)", n_params=P, options=dict(options), net=net.to_dict())
 
 
 # ----------------------------------------------------------------------------- memristors
