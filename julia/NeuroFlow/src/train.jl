@@ -12,9 +12,10 @@ mutable struct Thinned{T}
 end
 Thinned{T}(n::Integer) where {T} = Thinned{T}(max(Int(n), 1), T[], 1, 0)
 
-function add!(th::Thinned{T}, item::T; force::Bool=false) where {T}
+# `make()` builds the item only when it is kept (a trajectory point copies θ)
+function add!(make::F, th::Thinned{T}; force::Bool=false) where {F,T}
     if force || th.count % th.stride == 0
-        push!(th.items, item)
+        push!(th.items, make()::T)
         if length(th.items) >= 2 * th.n
             th.items = th.items[1:2:end]
             th.stride *= 2
@@ -23,6 +24,7 @@ function add!(th::Thinned{T}, item::T; force::Bool=false) where {T}
     th.count += 1
     return th
 end
+add!(th::Thinned{T}, item::T; force::Bool=false) where {T} = add!(() -> item, th; force=force)
 
 # Best point (lowest loss, ties broken by the smaller gradient norm) and the loss curve
 # (wall time, loss, gnorm, phase) over every recorded evaluation.
@@ -168,7 +170,7 @@ function train(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; method_ode::Abstract
     if ode_method != "none" && maxtime_ode > 0 && maxiterations_ode > 0
         on_step = (t, y, L, gnorm) -> begin
             record!(rec, y, L, gnorm)
-            add!(traj, (Float64(t), copy(y)))
+            add!(() -> (Float64(t), copy(y)), traj)
             copyto!(ode_x, y)
             ode_t[] = t
             return nothing
