@@ -444,3 +444,80 @@ def test_train_result_fields_agree():
             for c in node.elts if isinstance(c, ast.Constant) and isinstance(c.value, str)}
     assert {"loss", "gnorm", "trajectory", "loss_curve", "ode_stopped_by"} <= read
     assert (read & python_fields) <= julia_fields
+
+
+# ----------------------------------------------------------------------------- undefined variables
+# Base values and types the sources use as plain names (not calls)
+BASE_VALUES = {
+    "I", "Inf", "NaN", "nothing", "undef", "stderr", "π", "end", "abs2", "InterruptException", "NTuple", "Nothing",
+    "Union", "Any", "Real", "Integer", "AbstractFloat", "AbstractVector", "AbstractMatrix", "AbstractArray",
+    "AbstractString", "AbstractRNG", "IO", "Type", "Function", "Ref", "Symbol", "Float64", "Int", "Bool", "String",
+    "Vector", "Matrix", "Array", "Tuple", "UInt64", "Int64", "DimensionMismatch", "ArgumentError",
+}
+
+
+def _bound_targets(node) -> set[str]:
+    if node.type == "identifier":
+        return {node.text.decode()}
+    if node.type in ("tuple_expression", "open_tuple", "bare_tuple", "parenthesized_expression"):
+        return set().union(*(_bound_targets(c) for c in node.children)) if node.children else set()
+    if node.type == "typed_expression":
+        return _bound_targets(node.children[0])
+    return set()
+
+
+def _globals() -> set[str]:
+    names = set(_inventory()[0])
+    for path in JL_FILES:
+        for n in _walk(_tree(path).root_node):
+            if n.type == "const_statement":
+                for a in n.children:
+                    if a.type == "assignment":
+                        names |= _bound_targets(a.children[0])
+            elif n.type == "macrocall_expression" and n.children[0].text == b"@enum":
+                names |= {a.text.decode() for a in _walk(n) if a.type == "identifier"}
+    return names
+
+
+def test_no_undefined_variables():
+    """Inside every function, each name read is a parameter, a local assigned somewhere in the function
+    (loops, destructuring and closures included), a package global, or a known Base name: catches typos
+    in variable names, which parsing alone does not."""
+    known = _globals() | BASE_CALLS | BASE_VALUES
+    problems = []
+    for path in JL_FILES:
+        for fn in _walk(_tree(path).root_node):
+            short = fn.type == "assignment" and fn.children[0].type == "call_expression" and \
+                fn.parent is not None and fn.parent.type in ("source_file", "module_definition", "macro_argument_list")
+            if fn.type != "function_definition" and not short:
+                continue
+            bound: set[str] = set()
+            for n in _walk(fn):
+                if n.type == "signature":
+                    bound |= {a.text.decode() for a in _walk(n) if a.type == "identifier"}
+                elif n.type == "assignment":
+                    lhs = n.children[0]
+                    if lhs.type == "call_expression":
+                        bound |= {a.text.decode() for a in _walk(lhs) if a.type == "identifier"}
+                    else:
+                        bound |= _bound_targets(lhs)
+                elif n.type == "for_binding":
+                    bound |= _bound_targets(n.children[0])
+                elif n.type == "arrow_function_expression":
+                    bound |= {a.text.decode() for a in _walk(n.children[0]) if a.type == "identifier"}
+                elif n.type in ("local_statement", "catch_clause") and len(n.children) > 1:
+                    bound |= {a.text.decode() for a in _walk(n.children[1]) if a.type == "identifier"}
+            for n in _walk(fn):
+                if n.type != "identifier":
+                    continue
+                parent = n.parent
+                if parent.type == "field_expression" and parent.children[-1] == n:
+                    continue                                  # a.field
+                if parent.type in ("macro_identifier", "quote_expression"):
+                    continue                                  # @macro, :symbol
+                if parent.type in ("named_argument", "named_field") and parent.children[0] == n:
+                    continue                                  # keyword / NamedTuple key
+                name = n.text.decode()
+                if name not in bound and name not in known:
+                    problems.append(f"{path.name}:{n.start_point[0] + 1}: {name}")
+    assert not problems, "names read but never defined:\n" + "\n".join(sorted(set(problems)))
