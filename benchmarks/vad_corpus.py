@@ -86,7 +86,8 @@ def main() -> int:
     report = {
         "benchmark": "vad_corpus",
         "quick": bool(args.quick),
-        "corpus": {"minutes": made.minutes, "durations_s": list(durations), "scenes": made.n_scenes, "group": "B", "seed": args.seed,
+        "corpus": {"minutes": made.minutes, "durations_s": list(durations), "scenes": made.n_scenes, "group": "B",
+                   "seed": args.seed,
                    "generate_seconds": made.seconds, "realtime_factor": made.realtime_factor,
                    "resume_seconds": resume_s, "read_seconds": read_s,
                    "speech_fraction": sum(s.speech_fraction * s.duration_s for s in scenes) / audio_s},

@@ -387,7 +387,8 @@ def generate_corpus(out_dir: str | Path, minutes: float = 10.0, group: str = "A"
         try:
             old = json.loads(manifest_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{manifest_path}: unreadable manifest ({exc}); pass overwrite=True to start over") from None
+            raise ValueError(f"{manifest_path}: unreadable manifest ({exc}); "
+                             f"pass overwrite=True to start over") from None
         if old.get("settings") != settings:
             raise ValueError(f"{manifest_path}: holds a corpus with other settings ({old.get('settings')}); "
                              f"use another folder or overwrite=True")

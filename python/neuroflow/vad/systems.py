@@ -191,7 +191,8 @@ def get_system(spec) -> VADSystem:
         try:
             from neuroflow.vad.detect import SpikingVADSystem
         except ImportError as exc:
-            raise SystemUnavailable(f"{kind}: the spiking detectors (neuroflow.vad.detect) are not available ({exc})") from None
+            raise SystemUnavailable(f"{kind}: the spiking detectors (neuroflow.vad.detect) are not available "
+                                    f"({exc})") from None
         try:
             return SpikingVADSystem(arg if arg else kind)
         except FileNotFoundError as exc:
