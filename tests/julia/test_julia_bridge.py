@@ -236,3 +236,26 @@ def test_tmaze_wrapper_shifts_indices_and_restores_positions(stand_in):
     assert ip.tolist() == [0, 1, 2, 200, 300, 3, 3, 0]              # the caller's arrays are untouched
     with pytest.raises(ValueError, match="maze: expected one of"):
         bridge.td_step("labyrinth", *args)
+
+
+def test_available_says_no_when_torch_came_first(monkeypatch, tmp_path):
+    """So that backend="auto" falls back to NumPy instead of failing later in load()."""
+    import importlib.util
+
+    import neuroflow.julia as nj
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "juliacall" else real_find_spec(name, *a))
+    monkeypatch.setenv("PYTHON_JULIACALL_EXE", str(_fake_exe(tmp_path)))
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    monkeypatch.delitem(sys.modules, "juliacall", raising=False)
+    monkeypatch.delenv(nj.AFTER_TORCH_VAR, raising=False)
+    ok, reason = nj.available()
+    assert not ok and reason.startswith("torch was imported before juliacall")
+    from neuroflow.backend import resolve_backend
+
+    monkeypatch.delenv("NEUROFLOW_BACKEND", raising=False)
+    assert resolve_backend("auto") == "numpy"
+    monkeypatch.setenv(nj.AFTER_TORCH_VAR, "1")
+    assert nj.available()[0] is True

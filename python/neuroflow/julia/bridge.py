@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.julia import available, find_julia_executable
+from neuroflow.julia import AFTER_TORCH_VAR, available, find_julia_executable
 
 __all__ = ["load", "is_loaded", "juliapkg_file", "julia_source_dir", "mlp_forward", "mlp_loss", "mlp_gradient",
            "mlp_loss_and_gradient", "mlp_hessian", "activations", "train", "crossbar_program", "td_step", "td_run",
@@ -37,7 +37,6 @@ _HERE = Path(__file__).resolve().parent
 #: Python-side method names the Julia ``train`` understands (compared case-insensitively)
 JULIA_ODE_METHODS = ("auto", "RK45", "dp5", "rk4", "none")
 JULIA_OPTIM_METHODS = ("auto", "newton", "trust-exact", "bfgs", "none")
-_ALLOW_AFTER_TORCH = "NEUROFLOW_JULIA_AFTER_TORCH"
 
 _STATE: dict = {"module": None}
 
@@ -72,6 +71,8 @@ def load():
     if _STATE["module"] is not None:
         return _STATE["module"]
     ok, reason = available()
+    if not ok and reason.startswith("torch was imported"):
+        raise RuntimeError(reason)
     if not ok:
         raise RuntimeError(
             f"the Julia backend is not usable: {reason}. Install Julia (juliaup: "
@@ -80,8 +81,8 @@ def load():
     if "juliacall" not in sys.modules and "torch" in sys.modules:
         message = ("torch was imported before juliacall; both load LLVM and this order can crash the process. "
                    "Call neuroflow.julia.bridge.load() before anything imports torch")
-        if os.environ.get(_ALLOW_AFTER_TORCH, "") not in ("1", "yes", "true"):
-            raise RuntimeError(message + f", or set {_ALLOW_AFTER_TORCH}=1 to try anyway")
+        if os.environ.get(AFTER_TORCH_VAR, "").lower() not in ("1", "yes", "true"):
+            raise RuntimeError(message + f", or set {AFTER_TORCH_VAR}=1 to try anyway")
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     os.environ.setdefault("PYTHON_JULIAPKG_EXE", find_julia_executable() or "julia")
     os.environ.setdefault("PYTHON_JULIACALL_HANDLE_SIGNALS", "yes")
