@@ -1,0 +1,103 @@
+"""Actor-critic agent: reference behaviour, batching, interruption, bad input."""
+import numpy as np
+import pytest
+
+from neuroflow.rl import ActorCritic
+from neuroflow.rl.experiments import random_walker, self_correction, tmaze_optimal_values
+
+
+def test_tmaze_ideal_and_memristor_match_published_curves():
+    ideal = ActorCritic("tmaze", synapse="ideal").fit(200, 400, seed=1, progress_bar=False)
+    m = ideal.at_episodes()
+    assert 28 < m[1] < 40 and abs(m[50] - 7.5) < 1.0 and abs(m[200] - 6.5) < 1.0
+    mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress_bar=False)
+    s = np.where(mem.steps >= 300, 0, mem.steps).mean(0)   # published convention: capped episodes stored as 0
+    ref = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
+    for e, v in ref.items():
+        assert abs(s[e - 1] - v) <= (1.5 if e >= 50 else 0.2 * v), (e, s[e - 1])
+    # the learned values approach gamma^(6 - s) along the rewarded path
+    assert np.abs(ideal.value_map[:7] - tmaze_optimal_values(0.9)).max() < 0.1
+    assert mem.value_map[6] > 0.9
+
+
+def test_batched_run_equals_stepwise_td_steps_and_is_batch_independent():
+    for task, n_ep in (("tmaze", 20), ("watermaze", 3)):
+        agent = ActorCritic(task, synapse="memristor")
+        st = agent.init_state(3, n_ep, seed=5)
+        while st["ep"].min() < n_ep:
+            agent.td_step(st, n_ep)
+        res = agent.fit(n_ep, 3, seed=5, progress_bar=False)
+        assert np.array_equal(res.steps, st["steps_out"])
+        assert np.array_equal(agent.critic_weights_, st["wc"])
+        split = ActorCritic(task, synapse="memristor").fit(n_ep, 3, seed=5, seed_batch=2, chunk=1,
+                                                           progress_bar=False)
+        assert np.array_equal(split.steps, res.steps)
+    a = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=5, progress_bar=False)
+    b = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=6, progress_bar=False)
+    assert not np.array_equal(a.steps, b.steps)
+
+
+def test_watermaze_learns_and_beats_random_walker():
+    agent = ActorCritic("watermaze", synapse="ideal")
+    res = agent.fit(150, 4, seed=0, progress_bar=False)
+    first, last = np.mean(res.steps[:, :30]), np.mean(res.steps[:, -30:])
+    assert last < first
+    assert res.value_map.shape == (25, 25) and res.value_map.max() > 0
+    p = agent.policy(np.array([[0.0, 3.0], [4.0, -4.0]]))
+    assert p.shape == (2, 8) and np.allclose(p.sum(1), 1)
+    paths = agent.rollout(2, seed=0)
+    assert len(paths) == 2 and paths[0].shape[1] == 2
+
+
+def test_random_walker_matches_the_analytic_tmaze_hitting_time():
+    # uniform random actions: E[steps] = 20 (stem with a reflecting start) + 14 (junction region) = 34
+    r = random_walker("tmaze", n_seeds=40, n_episodes=200, seed=0)
+    assert r["steps_mean"] == pytest.approx(34.0, abs=1.5)
+
+
+def test_self_correction_lowers_value_error():
+    ab = self_correction(0.05, n_seeds=100, n_episodes=150, seed=0)
+    s = ab.summary()
+    assert s["closed_loop"]["value_map_error_mean"] < 0.6 * s["open_loop"]["value_map_error_mean"]
+
+
+def test_interrupted_run_keeps_finished_seeds(monkeypatch):
+    agent = ActorCritic("tmaze", synapse="ideal")
+    real = agent._advance
+    calls = {"n": 0}
+
+    def flaky(e_end, st):
+        calls["n"] += 1
+        if calls["n"] > 1:                   # the second seed batch is interrupted
+            raise KeyboardInterrupt
+        real(e_end, st)
+
+    monkeypatch.setattr(agent, "_advance", flaky)
+    res = agent.fit(10, 6, seed=0, seed_batch=3, chunk=10, progress_bar=False)
+    assert res.interrupted and res.completed_seeds == 3
+    assert np.all(np.isfinite(res.steps[:3])) and np.all(np.isnan(res.steps[3:]))
+    assert res.to_dict()["completed_seeds"] == 3
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(synapse="optical"), "synapse"),
+    (dict(alpha=0.0), "alpha"),
+    (dict(alpha=-0.1), "alpha"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(gamma=1.5), "gamma"),
+    (dict(device="hfo2", synapse="memristor"), "device"),
+    (dict(actor_rule="ppo"), "actor_rule"),
+    (dict(device="ideal", synapse="memristor", variability="cycle"), "variability"),
+])
+def test_bad_agent_settings_are_named(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ActorCritic("tmaze", **kwargs)
+
+
+def test_bad_env_and_episode_counts():
+    with pytest.raises(ValueError, match="env"):
+        ActorCritic("gridworld")
+    with pytest.raises(ValueError, match="n_episodes"):
+        ActorCritic("tmaze").fit(0)
+    with pytest.raises(ValueError, match="fit"):
+        ActorCritic("tmaze").value_map()
