@@ -122,7 +122,7 @@ def test_crossbar_program_matches_numba(nf, mode):
         p_ref = kernels.crossbar_program(states[0]["w"], dw, *args, states[0]["cstate"], states[0]["rng"], 0.5 / 200)
         p_jl = bridge.crossbar_program(states[1]["w"], dw, *args, states[1]["cstate"], states[1]["rng"], 0.5 / 200)
         np.testing.assert_array_equal(p_jl, p_ref)
-        np.testing.assert_allclose(states[1]["w"], states[0]["w"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(states[1]["w"], states[0]["w"], rtol=0, atol=1e-10)  # exp/log ulps
         np.testing.assert_array_equal(states[1]["cstate"], states[0]["cstate"])
         np.testing.assert_array_equal(states[1]["rng"], states[0]["rng"])
 
