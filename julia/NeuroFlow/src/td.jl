@@ -32,6 +32,7 @@ MazeBuffers(n_actions::Integer, n_features::Integer) = MazeBuffers(zeros(n_actio
 @inline function _write_synapse!(w::AbstractArray{Float64}, w_sh::AbstractArray{Float64}, s::Int, I::Tuple,
                                  cell::Int, dw::Float64, synapse::Int, mode::Int, dev::Int, n_pulses::Int, ab, sigma,
                                  cycles, cstate, rng, min_update::Float64)
+    (dw == 0.0 || abs(dw) < min_update) && return nothing   # dropped before touching the cell (rule 1)
     cs = view(cstate, s, cell, :)
     if synapse == 0
         w[s, I...] = first(program_cell!(cs, rng, s, w[s, I...], dw, MODE_IDEAL, dev, n_pulses, ab, sigma, cycles,
