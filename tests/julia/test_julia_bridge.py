@@ -259,3 +259,24 @@ def test_available_says_no_when_torch_came_first(monkeypatch, tmp_path):
     assert resolve_backend("auto") == "numpy"
     monkeypatch.setenv(nj.AFTER_TORCH_VAR, "1")
     assert nj.available()[0] is True
+
+
+def test_every_bridge_function_the_package_calls_exists():
+    """The Python modules that route to Julia call only functions the bridge defines, with arities it takes."""
+    import ast
+    import inspect
+
+    root = Path(bridge.__file__).resolve().parents[1]
+    seen = set()
+    for path in root.rglob("*.py"):
+        if path.parent.name == "julia":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "bridge"):
+                name = node.func.attr
+                assert name in bridge.__all__, f"{path.name}:{node.lineno} calls bridge.{name}, which does not exist"
+                if not any(isinstance(a, ast.Starred) for a in node.args):
+                    inspect.signature(getattr(bridge, name)).bind(*range(len(node.args)))
+                seen.add(name)
+    assert {"mlp_forward", "mlp_loss", "train"} <= seen
