@@ -116,3 +116,18 @@ def test_pair_expectation_public_helper():
         G.pair_expectation("tanh", w, v, method="closed")
     with pytest.raises(ValueError, match="not smooth enough"):
         G.pair_expectation("relu", w, v, method="quadrature")
+
+
+@pytest.mark.parametrize("name", ["tanh", "softplus", "g", "gelu", "cube"])
+def test_hermite_series_matches_2d_quadrature(name):
+    act = get_activation(name)
+    u = np.array([-1.0, -0.8, 0.0, 0.45, 0.999, 1.0])
+    r1, r2 = np.full(6, 1.2), np.full(6, 0.7)
+    n = G.quadrature_nodes(name, 1.2)
+    quad = G._quadrature_pair(act, *G._rule(n), r1, r2, u, np.sqrt(1 - u * u), 2)
+    series = G._series_pair(act, n, r1, r2, u, 2)
+    for field, a, b in zip(quad._fields, series, quad):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11 * max(1.0, np.abs(b).max()), err_msg=f"{name} {field}")
+    # at u = 1 and equal norms the series sums to the 1-D self term E[s(r z)^2]
+    same = G._series_pair(act, n, np.array([0.9]), np.array([0.9]), np.array([1.0]), 0).F
+    np.testing.assert_allclose(same, G._quadrature_self(act, *G._rule(n), np.array([0.9]), 0)[0], atol=1e-12)

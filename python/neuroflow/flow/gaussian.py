@@ -20,6 +20,10 @@ of :class:`neuroflow.MLP` (mean squared error), so both agree as the number of s
 * Gauss–Hermite quadrature (1-D for the self terms ``E[s(r z)**2]``, a 2-D product rule over
   ``(z1, z3)`` for pairs) for every other smooth activation. Derivatives in ``u`` use Price's theorem,
   ``dF/du = r1 r2 E[s'(r1 z1) s'(r2 z2)]``, so no ``1/sqrt(1 - u**2)`` appears.
+* optionally (``method="series"``) the Hermite expansion of the correlated pair,
+  ``F = sum_n c_n(r1) c_n(r2) u**n`` with ``c_n(r) = E[s(r z) He_n(z)] / sqrt(n!)`` from 1-D
+  Gauss–Hermite quadrature: the same values to ~1e-13, several times faster, because a pair costs
+  O(terms) instead of a 2-D grid.
 
 Gradient and Hessian with respect to the student's flat parameters follow by the chain rule through
 norms and cosines (no finite differences), vectorised over all (student, student) and (student,
@@ -41,11 +45,16 @@ __all__ = [
     "random_teacher",
     "CLOSED_FORM_ACTIVATIONS",
     "QUADRATURE_ACTIVATIONS",
+    "METHODS",
     "pair_expectation",
     "quadrature_nodes",
 ]
 
 _TWO_PI = 2.0 * math.pi
+
+#: ways to compute the expectations: closed form, 2-D Gauss–Hermite quadrature, or the Hermite
+#: series of the correlated pair with 1-D Gauss–Hermite coefficients ("auto": closed, else quadrature)
+METHODS = ("auto", "closed", "quadrature", "series")
 
 #: activations whose Gaussian expectations have closed forms here
 CLOSED_FORM_ACTIVATIONS = ("relu", "erf", "normal_cdf")
@@ -293,6 +302,75 @@ def _quadrature_self(act, z, w, r, order):
     return out
 
 
+_SERIES_MAX_TERMS = 1500
+
+
+@lru_cache(maxsize=8)
+def _series_rule(K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gauss–Hermite nodes z, scaled weights w e^(z^2/4) and the Hermite functions
+    psi_n(z) = He_n(z) e^(-z^2/4) / sqrt(n!), n = 0..K, at the nodes (K + 1, n_nodes).
+
+    Hermite functions obey a recurrence that stays bounded where He_n itself would overflow; the
+    rule has K + 60 nodes, enough to integrate s(r z) He_n(z) for every n <= K.
+    """
+    from scipy.special import roots_hermitenorm
+
+    z, w = roots_hermitenorm(K + 60)
+    keep = w > 0.0  # far nodes whose weight underflows contribute below e^(-350)
+    z, w = z[keep], w[keep] / math.sqrt(_TWO_PI)
+    ws = np.exp(np.log(w) + 0.25 * z * z)
+    psi = np.empty((K + 1, z.size))
+    psi[0] = np.exp(-0.25 * z * z)
+    if K >= 1:
+        psi[1] = z * psi[0]
+    for n in range(1, K):
+        psi[n + 1] = (z * psi[n] - math.sqrt(n) * psi[n - 1]) / math.sqrt(n + 1)
+    # subnormal numbers make every later product dozens of times slower; they carry nothing here
+    psi[np.abs(psi) < 1e-280] = 0.0
+    ws[ws < 1e-280] = 0.0
+    for a in (z, ws, psi):
+        a.setflags(write=False)
+    return z, ws, psi
+
+
+def _series_pair(act, K, r1, r2, u, order):
+    """F and its derivatives from the Hermite (Mehler) expansion of the correlated pair:
+
+        F(r1, r2, u) = sum_n c_n(r1) c_n(r2) u^n,    c_n(r) = E[s(r z) He_n(z)] / sqrt(n!),
+
+    with c_n' = E[z s'(r z) He_n] / sqrt(n!) and c_n'' = E[z^2 s''(r z) He_n] / sqrt(n!) from 1-D
+    Gauss–Hermite quadrature, once per distinct norm. A pair then costs O(K) instead of a 2-D grid.
+    """
+    z, ws, psi = _series_rule(K)
+    norms, inv = np.unique(np.concatenate([r1, r2]), return_inverse=True)
+    X = norms[:, None] * z
+    C = [(act.f(X) * ws) @ psi.T]
+    if order >= 1:
+        C.append((act.df(X) * (ws * z)) @ psi.T)
+    if order >= 2:
+        C.append((act.d2f(X) * (ws * z * z)) @ psi.T)
+    i1, i2 = inv[: r1.size], inv[r1.size:]
+    n = np.arange(K + 1, dtype=np.float64)
+    Un = u[:, None] ** n  # u^n (0^0 = 1)
+    Un[np.abs(Un) < 1e-280] = 0.0  # no subnormals (slow, and below any term that matters)
+    S = lambda a, b, w: np.einsum("pn,pn,pn->p", a, b, w)
+    A0, B0 = C[0][i1], C[0][i2]
+    F = S(A0, B0, Un)
+    if order == 0:
+        return _Moments(F)
+    A1, B1 = C[1][i1], C[1][i2]
+    Un1 = np.zeros_like(Un)
+    Un1[:, 1:] = n[1:] * Un[:, :-1]  # n u^(n-1)
+    moments = [F, S(A1, B0, Un), S(A0, B1, Un), S(A0, B0, Un1)]
+    if order == 1:
+        return _Moments(*moments)
+    A2, B2 = C[2][i1], C[2][i2]
+    Un2 = np.zeros_like(Un)
+    Un2[:, 2:] = n[2:] * (n[2:] - 1.0) * Un[:, :-2]  # n (n - 1) u^(n-2)
+    moments += [S(A2, B0, Un), S(A0, B2, Un), S(A1, B1, Un), S(A1, B0, Un1), S(A0, B1, Un1), S(A0, B0, Un2)]
+    return _Moments(*moments)
+
+
 # ----------------------------------------------------------------------------- kernel engine
 class _Kernel:
     """E[s(w . x) s(v . x)] and its (r1, r2, u)-derivatives for one activation and method."""
@@ -308,7 +386,7 @@ class _Kernel:
         if method == "closed" and self.name not in _CLOSED_PAIR:
             raise ValueError(f"method: no closed form for activation {self.name!r}; closed forms exist for "
                              f"{list(CLOSED_FORM_ACTIVATIONS)} (use method='quadrature' or 'auto')")
-        if method == "quadrature" and self.name not in QUADRATURE_ACTIVATIONS:
+        if method in ("quadrature", "series") and self.name not in QUADRATURE_ACTIVATIONS:
             hint = f"; it has a closed form: use method='closed'" if self.name in _CLOSED_PAIR else ""
             raise ValueError(f"activation: {self.name!r} is not smooth enough for Gauss–Hermite quadrature "
                              f"(supported: {sorted(QUADRATURE_ACTIVATIONS)}){hint}")
@@ -323,6 +401,10 @@ class _Kernel:
             return _CLOSED_PAIR[self.name](r1, r2, u, s, order)
         if r1.size == 0:
             return _Moments(*([np.empty(0)] * (1, 4, 10)[order]))
+        if self.method == "series":
+            K = self.nodes or quadrature_nodes(self.name, max(r1.max(), r2.max()))
+            K = min(_NODE_LADDER[int(np.searchsorted(_NODE_LADDER, K))], _SERIES_MAX_TERMS)
+            return _series_pair(self.act, K, r1, r2, u, order)
         if self.nodes is not None:
             return _quadrature_pair(self.act, *_rule(self.nodes), r1, r2, u, s, order)
         # each pair gets the rule its larger norm needs, rounded up to a ladder of sizes so that
@@ -363,10 +445,11 @@ def _geometry(Wh: np.ndarray, Vh: np.ndarray):
 def pair_expectation(activation: str, w, v, *, method: str = "auto", nodes: int | None = None) -> float:
     """E[s(w . x) s(v . x)] for x ~ N(0, I_d): the kernel the infinite-data loss is built from.
 
-    ``method`` is "auto" (closed form where one exists, else quadrature), "closed" or "quadrature";
+    ``method`` is "auto" (closed form where one exists, else quadrature), "closed", "quadrature" or
+    "series";
     ``nodes`` sets the Gauss–Hermite nodes per dimension (default: :func:`quadrature_nodes`).
     """
-    check_choice(method, "method", ("auto", "closed", "quadrature"))
+    check_choice(method, "method", METHODS)
     w = check_array(w, "w", ndim=1)
     v = check_array(v, "v", shape=(w.shape[0],))
     kernel = _Kernel(activation, method, nodes)
@@ -399,11 +482,13 @@ class GaussianTeacherStudent:
         Hidden units ``m`` of the student ``MLP(d, [(m, activation, False), (1, "identity", False)])``.
     activation : str
         Hidden activation of teacher and student (a name in ``neuroflow.mlp.activations``).
-    method : "auto" | "closed" | "quadrature"
-        Closed form (relu, erf, normal_cdf) or quadrature; "auto" picks the closed form where one exists.
+    method : "auto" | "closed" | "quadrature" | "series"
+        Closed form (relu, erf, normal_cdf), 2-D Gauss–Hermite quadrature, or the Hermite series of the
+        correlated pair (1-D quadrature for its coefficients; same accuracy, several times faster for
+        tanh, softplus, g, ...); "auto" picks the closed form where one exists, else "quadrature".
     nodes : int, optional
-        Quadrature nodes per dimension; default: chosen from the largest weight norm for ~1e-12 accuracy
-        (:func:`quadrature_nodes`).
+        Quadrature nodes per dimension (for "series": terms of the expansion); default: chosen from
+        the weight norms for ~1e-12 accuracy (:func:`quadrature_nodes`).
     backend : str
         Backend of :attr:`student_net` / :attr:`teacher_net` (used for finite-data comparisons).
 
@@ -432,7 +517,7 @@ class GaussianTeacherStudent:
             b = b[0]
         b = check_array(b, "teacher_a", shape=(k,))
         check_positive(student_width, "student_width", integer=True)
-        check_choice(method, "method", ("auto", "closed", "quadrature"))
+        check_choice(method, "method", METHODS)
         if nodes is not None:
             check_positive(nodes, "nodes", integer=True)
             if nodes < 2:

@@ -124,8 +124,10 @@ def register(verbs) -> None:
     p.add_argument("--student-width", type=int, default=4, metavar="M", help="student hidden units (default 4)")
     p.add_argument("--activation", default="relu", choices=names, metavar="A",
                    help=f"hidden activation, one of {', '.join(names)} (default relu)")
-    p.add_argument("--method", default="auto", choices=("auto", "closed", "quadrature"),
-                   help="closed-form expectations (relu, erf, normal_cdf) or quadrature (default auto)")
+    p.add_argument("--method", default="auto", choices=("auto", "closed", "quadrature", "series"),
+                   help="expectations in closed form (relu, erf, normal_cdf), by 2-D Gauss-Hermite quadrature, "
+                        "or by the Hermite series of the correlated pair (faster); auto: closed form where one "
+                        "exists, else quadrature")
     p.add_argument("--maxtime", type=float, default=60.0, help="wall-time budget per phase, seconds (default 60)")
     p.add_argument("--min-gnorm", type=float, default=1e-10, help="converged when the gradient inf-norm "
                    "falls to this (default 1e-10)")
