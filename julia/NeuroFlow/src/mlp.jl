@@ -50,10 +50,10 @@ struct MLP
         isempty(layers) && throw(ArgumentError("layers: expected at least one layer, got none"))
         specs = Layer[_as_layer(l) for l in layers]
         offsets = zeros(Int, length(specs) + 1)
-        fan_in = Int(input_dim)
+        d_in = Int(input_dim)
         for (l, layer) in enumerate(specs)
-            offsets[l+1] = offsets[l] + layer.width * (fan_in + layer.bias)
-            fan_in = layer.width
+            offsets[l+1] = offsets[l] + layer.width * (d_in + layer.bias)
+            d_in = layer.width
         end
         return new(Int(input_dim), specs, offsets)
     end
