@@ -521,3 +521,26 @@ def test_no_undefined_variables():
                 if name not in bound and name not in known:
                     problems.append(f"{path.name}:{n.start_point[0] + 1}: {name}")
     assert not problems, "names read but never defined:\n" + "\n".join(sorted(set(problems)))
+
+
+def test_no_local_variable_shadows_a_called_function():
+    """A function that assigns a local named like a function it also calls would call the local
+    (an UndefVarError or a MethodError at run time)."""
+    package_functions = set(_methods())
+    problems = []
+    for path in JL_FILES:
+        for fn in _walk(_tree(path).root_node):
+            if fn.type != "function_definition":
+                continue
+            assigned, called = set(), set()
+            for n in _walk(fn):
+                if n.type == "assignment" and n.children[0].type != "call_expression":
+                    assigned |= _bound_targets(n.children[0])
+                elif n.type == "for_binding":
+                    assigned |= _bound_targets(n.children[0])
+                elif n.type == "call_expression" and _callee(n):
+                    called.add(_callee(n))
+            clash = assigned & called & package_functions
+            if clash:
+                problems.append(f"{path.name}:{fn.start_point[0] + 1}: {sorted(clash)}")
+    assert not problems, problems
