@@ -71,11 +71,17 @@ def test_perfect_student_has_zero_loss_and_gradient(activation):
     assert abs(L) < 1e-13 * scale and np.abs(g).max() < 1e-13 * scale
 
 
-def test_relu_hessian_at_the_aligned_teacher_matches_finite_differences():
-    # the student units coincide with the teacher units: every cosine is exactly 1 and the
-    # arc-cosine kernel's u-derivatives are singular, yet the Hessian is finite and exact
-    obj = _problem("relu", d=3, k=2, m=2, seed=6)
-    theta = obj.teacher_params
+@pytest.mark.parametrize("case", ["teacher", "duplicates"])
+def test_relu_hessian_at_aligned_units_matches_finite_differences(case):
+    # cosines of exactly +-1 (student on a teacher unit, two identical student units, a unit opposite
+    # a teacher unit): the arc-cosine kernel's u-derivatives are singular there, yet the Hessian is
+    # finite and exact
+    obj = _problem("relu", d=3, k=2, m=2 if case == "teacher" else 3, seed=6)
+    if case == "teacher":
+        theta = obj.teacher_params
+    else:
+        V = obj.teacher_W
+        theta = obj.student_net.pack([np.vstack([1.3 * V[0], 1.3 * V[0], -V[1]]), np.array([[0.4, 0.5, 0.3]])])
     H = obj.hessian(theta)
     eps = 1e-6
     H_fd = np.array([(obj.gradient(theta + eps * e) - obj.gradient(theta - eps * e)) / (2 * eps)

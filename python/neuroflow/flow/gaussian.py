@@ -302,6 +302,8 @@ def _quadrature_self(act, z, w, r, order):
     return out
 
 
+# the series keeps at most this many terms (its table of Hermite functions is terms x (terms + 60));
+# by the node-count rule, enough for norms up to about 2.7 (tanh), 5 (softplus, sigmoid, silu), 1.3 (g)
 _SERIES_MAX_TERMS = 1500
 
 
@@ -402,9 +404,12 @@ class _Kernel:
         if r1.size == 0:
             return _Moments(*([np.empty(0)] * (1, 4, 10)[order]))
         if self.method == "series":
-            K = self.nodes or quadrature_nodes(self.name, max(r1.max(), r2.max()))
-            K = min(_NODE_LADDER[int(np.searchsorted(_NODE_LADDER, K))], _SERIES_MAX_TERMS)
-            return _series_pair(self.act, K, r1, r2, u, order)
+            if self.nodes is not None:
+                K = self.nodes
+            else:  # as many terms as the 1-D rule has nodes, on the ladder so that rules are reused
+                K = quadrature_nodes(self.name, max(r1.max(), r2.max()))
+                K = _NODE_LADDER[int(np.searchsorted(_NODE_LADDER, K))]
+            return _series_pair(self.act, min(K, _SERIES_MAX_TERMS), r1, r2, u, order)
         if self.nodes is not None:
             return _quadrature_pair(self.act, *_rule(self.nodes), r1, r2, u, s, order)
         # each pair gets the rule its larger norm needs, rounded up to a ladder of sizes so that
