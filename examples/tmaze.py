@@ -1,0 +1,25 @@
+"""T-maze actor-critic on 27 emulated VCM memristors vs ideal synapses (Portner et al. 2025, Fig. 3).
+
+    python examples/tmaze.py --quick --out plots/
+"""
+import argparse
+from pathlib import Path
+
+from neuroflow.rl import ActorCritic
+from neuroflow.rl.plots import plot_maze_result
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--quick", action="store_true", help="100 seeds instead of 1000")
+ap.add_argument("--out", type=Path, default=Path("."), help="folder for the figure")
+args = ap.parse_args()
+n_seeds = 100 if args.quick else 1000
+
+memristor = ActorCritic("tmaze", synapse="memristor")          # the 27 measured devices, published settings
+mem = memristor.fit(n_episodes=200, n_seeds=n_seeds, seed=0)
+ideal = ActorCritic("tmaze", synapse="ideal").fit(n_episodes=200, n_seeds=n_seeds, seed=0)
+
+print(f"{n_seeds} seeds; mean steps at episodes 1/10/50/100/200")
+print("  memristor:", " / ".join(f"{v:.1f}" for v in mem.at_episodes().values()), "(published 36.1/17.1/9.5/8.7/7.7)")
+print("  ideal:    ", " / ".join(f"{v:.1f}" for v in ideal.at_episodes().values()), "(published ~33 -> 7.5 -> 6.5)")
+print("  learned values along the path:", mem.value_map[:7].round(2))
+print("figure:", plot_maze_result(memristor, mem, args.out / "tmaze.png", others={"ideal": ideal}))

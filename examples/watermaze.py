@@ -1,0 +1,24 @@
+"""Morris water maze with place cells: actor-critic on emulated memristors (Portner et al. 2025, Fig. 4).
+
+    python examples/watermaze.py --quick --out plots/
+"""
+import argparse
+from pathlib import Path
+
+from neuroflow.rl import ActorCritic
+from neuroflow.rl.experiments import random_walker
+from neuroflow.rl.plots import plot_maze_result
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--quick", action="store_true", help="4 seeds x 300 episodes instead of 20 x 5000")
+ap.add_argument("--out", type=Path, default=Path("."), help="folder for the figure")
+args = ap.parse_args()
+n_seeds, n_episodes = (4, 300) if args.quick else (20, 5000)
+
+agent = ActorCritic("watermaze", synapse="memristor")   # alpha 0.04, T 0.15, gamma 0.975, |update| < 0.0025 dropped
+res = agent.fit(n_episodes=n_episodes, n_seeds=n_seeds, seed=0)
+mean, sd = res.final_steps
+walker = random_walker("watermaze", n_seeds=n_seeds, n_episodes=20)
+print(f"{n_seeds} seeds x {n_episodes} episodes in {res.time_s:.1f} s: last episode {mean:.1f} +- {sd:.1f} steps "
+      f"(random walker {walker['steps_mean']:.0f}; published memristors 15.8 after 20 000 episodes)")
+print("figure:", plot_maze_result(agent, res, args.out / "watermaze.png"))
