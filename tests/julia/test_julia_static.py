@@ -544,3 +544,34 @@ def test_no_local_variable_shadows_a_called_function():
             if clash:
                 problems.append(f"{path.name}:{fn.start_point[0] + 1}: {sorted(clash)}")
     assert not problems, problems
+
+
+def test_package_tests_use_only_defined_names():
+    """runtests.jl (one scope: the testsets) reads only names it binds, the package exports, NeuroFlow
+    internals through `NF.`, or Base/stdlib names."""
+    root = _tree(PKG / "test" / "runtests.jl").root_node
+    known = _globals() | BASE_CALLS | BASE_VALUES | _inventory()[3] | {"NeuroFlow", "LinearAlgebra", "Random", "Test"}
+    bound: set[str] = set()
+    for n in _walk(root):
+        if n.type == "signature":
+            bound |= {a.text.decode() for a in _walk(n) if a.type == "identifier"}
+        elif n.type == "assignment":
+            lhs = n.children[0]
+            bound |= ({a.text.decode() for a in _walk(lhs) if a.type == "identifier"}
+                      if lhs.type == "call_expression" else _bound_targets(lhs))
+        elif n.type == "for_binding":
+            bound |= _bound_targets(n.children[0])
+        elif n.type == "arrow_function_expression":
+            bound |= {a.text.decode() for a in _walk(n.children[0]) if a.type == "identifier"}
+    unknown = set()
+    for n in _walk(root):
+        if n.type != "identifier":
+            continue
+        parent = n.parent
+        if (parent.type == "field_expression" and parent.children[-1] == n) or \
+                parent.type in ("macro_identifier", "quote_expression") or \
+                (parent.type in ("named_argument", "named_field") and parent.children[0] == n):
+            continue
+        if n.text.decode() not in bound | known:
+            unknown.add(f"line {n.start_point[0] + 1}: {n.text.decode()}")
+    assert not unknown, sorted(unknown)
