@@ -574,4 +574,7 @@ def test_package_tests_use_only_defined_names():
             continue
         if n.text.decode() not in bound | known:
             unknown.add(f"line {n.start_point[0] + 1}: {n.text.decode()}")
+    internals = {n.children[-1].text.decode() for n in _walk(root)
+                 if n.type == "field_expression" and n.children[0].text == b"NF"}
+    assert internals and internals <= _globals(), sorted(internals - _globals())
     assert not unknown, sorted(unknown)
