@@ -1,8 +1,12 @@
 """Corpus: labels, plan balance, groups, noises, determinism, resuming and errors naming files."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -78,6 +82,20 @@ def test_synthesis_varies_with_voice():
     b = synthesize("Hello world, this is a test.", Voice("en-us", "m3", rate=300))
     assert a.dtype == np.float32 and 0.5 < len(a) / 16000 < 5
     assert len(b) < len(a)
+
+
+def test_synthesis_is_reproducible_across_processes():
+    # eSpeak seeds its random generator from the clock and keeps state between calls; variants with
+    # breath noise (f2, victor, ...) showed it. Another process, a second later, must give the same samples.
+    code = ("import hashlib; from neuroflow.vad.speech import Voice, synthesize; "
+            "print(' '.join(hashlib.md5(synthesize('Where is the red lamp?', Voice('en-us', v), fresh=True)"
+            ".tobytes()).hexdigest() for v in ('f2', 'victor', 'Alicia')))")
+    synthesize("something else first")
+    here = " ".join(hashlib.md5(synthesize("Where is the red lamp?", Voice("en-us", v), fresh=True).tobytes())
+                    .hexdigest() for v in ("f2", "victor", "Alicia"))
+    time.sleep(1.1)
+    out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True, text=True)
+    assert out.stdout.split() == here.split()
 
 
 @pytest.mark.parametrize("kind", NOISE_TYPES)

@@ -38,6 +38,7 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
+_RAND_SEED = 20260101  # eSpeak's own random generator (noise sources, flutter); fixed for reproducibility
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
@@ -76,10 +77,11 @@ class ESpeak:
         self.data_path = Path(espeakng_loader.get_data_path())
         if not lib_path.exists():
             raise SpeechError(f"libespeak-ng not found at {lib_path}")
-        # eSpeak NG keeps synthesis state (pitch phase, flutter, random generator) in static variables that
-        # espeak_Initialize does not reset, so the same call gives different samples depending on what was
-        # spoken before. We load a private copy of the library, which reset() unloads and reloads: a
-        # fresh instance makes synthesis a pure function of the calls made since the reset.
+        # eSpeak NG keeps synthesis state (pitch phase, flutter) in static variables that espeak_Initialize
+        # does not reset, so the same call gives different samples depending on what was spoken before,
+        # and it seeds its random generator from the clock. We load a private copy of the library, which
+        # reset() unloads and reloads, and fix the random seed after every load: a fresh instance makes
+        # synthesis a pure function of the calls made since the reset.
         self._dir = Path(tempfile.mkdtemp(prefix="neuroflow-espeak-"))
         atexit.register(shutil.rmtree, self._dir, True)
         self._lib_copy = self._dir / lib_path.name
@@ -107,12 +109,15 @@ class ESpeak:
         lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
         lib.espeak_Synchronize.restype = ctypes.c_int
         lib.espeak_Terminate.restype = ctypes.c_int
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed.restype = None
         # the path argument is the folder that contains espeak-ng-data
         native_sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path.parent).encode(), 0)
         if native_sr <= 0:
             raise SpeechError(f"espeak_Initialize failed with data at {self.data_path} (returned {native_sr})")
         self.native_sr = int(native_sr)
         lib.espeak_SetSynthCallback(self._callback)
+        lib.espeak_ng_SetRandSeed(_RAND_SEED)  # initialisation seeds it from the clock
         self._lib = lib
 
     def reset(self) -> None:
