@@ -9,6 +9,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def pytest_configure(config):
+    # Julia must start before any test imports torch (the reverse order can crash the process), so
+    # where a runtime is usable it is loaded here, once, before collection.
+    from neuroflow.julia import available
+
+    if available()[0]:
+        from neuroflow.julia.bridge import load
+
+        load()
+
+
 def pytest_collection_modifyitems(config, items):
     from neuroflow.julia import available
 
@@ -17,7 +28,8 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason=f"needs a Julia runtime: {reason}")
     for item in items:
-        if "julia" in item.keywords:
+        # the marker, not item.keywords: keywords also hold folder names such as tests/julia/
+        if item.get_closest_marker("julia") is not None:
             item.add_marker(skip)
 
 
