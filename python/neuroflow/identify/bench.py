@@ -1,0 +1,136 @@
+"""Running Expand-and-Cluster over a problem suite: one row per problem, written as it finishes
+(JSON lines, resumable), and a summary against the targets."""
+from __future__ import annotations
+
+import json
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import dumps
+from neuroflow.identify.problems import Problem
+
+#: estimator settings used by the suites (students short on time: many problems)
+BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5,
+                  "train_options": {"maxtime_ode": 2.0, "maxtime_optim": 3.0}}
+
+
+def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1) -> dict:
+    """Identify one problem; returns a JSON-ready row (with ``error`` set if the run failed)."""
+    from neuroflow.identify.estimator import ExpandAndCluster
+
+    settings = {**BENCH_SETTINGS, **(settings or {})}
+    row = problem.to_dict()
+    row["teacher_sizes"] = problem.teacher.hidden_sizes
+    t0 = time.perf_counter()
+    try:
+        X = problem.probes()
+        Y = problem.teacher(X)
+        est = ExpandAndCluster(activation=problem.teacher.activation, hidden_sizes=problem.teacher.hidden_sizes,
+                               random_state=seed, n_jobs=n_jobs, backend="numpy", **settings)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X, Y)
+        rep = est.report(problem.teacher, X_test=problem.probes(n=2000, seed=problem.seed + 12345))
+        losses = [f.loss for fits in est.students_ for f in fits]
+        row.update(rep.to_dict())
+        row.pop("layers", None)
+        row.update({
+            "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_),
+            "all_matched_within_1deg": bool(rep.exact_size and rep.max_angle_deg <= 1.0),
+            "max_min_angle_deg": max(l.to_dict()["max_min_angle_deg"] for l in rep.layers),
+            "student_loss_median": float(np.median(losses)), "student_loss_max": float(np.max(losses)),
+            "n_failed_students": int(sum(len(f) for f in est.failed_students_)),
+            "finetune_loss": None if est.finetune_ is None else float(est.finetune_.loss),
+            "warnings": [str(w.message)[:200] for w in caught], "error": None,
+        })
+    except Exception as exc:  # a failed problem is a row too; the suite goes on
+        row.update({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:],
+                    "exact_size": False})
+    row["time_s"] = time.perf_counter() - t0
+    return row
+
+
+def read_rows(path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by an interrupted run
+                continue
+    return rows
+
+
+def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, seed: int = 0, settings: dict | None = None,
+              progress: bool = True) -> list[dict]:
+    """Run every problem (``n_jobs`` problems at a time through joblib). With ``out`` (a .jsonl path)
+    each row is appended as soon as it is done and problems already in the file are skipped."""
+    from joblib import Parallel, delayed
+
+    from neuroflow._utils import progress as bar
+
+    done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
+    todo = [p for p in problems if p.name not in done]
+    rows = [done[p.name] for p in problems if p.name in done]
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    jobs = (delayed(run_problem)(p, seed=seed, settings=settings) for p in todo)
+    results = (Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs) if n_jobs != 1
+               else (run_problem(p, seed=seed, settings=settings) for p in todo))
+    for row in bar(results, enabled=progress, total=len(todo), desc="problems"):
+        rows.append(row)
+        if out is not None:
+            with open(out, "a") as fh:
+                fh.write(dumps(row) + "\n")
+    order = {p.name: i for i, p in enumerate(problems)}
+    return sorted(rows, key=lambda r: order.get(r["name"], 10**9))
+
+
+def summarize(rows: list[dict], n_bins: int = 5) -> dict:
+    """Rates against the targets, and success along the difficulty axis (equal-count bins)."""
+    n = len(rows)
+    if n == 0:
+        return {"n_problems": 0}
+    ok = [r for r in rows if not r.get("error")]
+    exact = [r for r in ok if r.get("exact_size")]
+    over = [max(r["overhead_pct"]) for r in ok]
+    recovered = [r for r in ok if all(o <= 10.0 + 1e-9 for o in r["overhead_pct"]) and r.get("missing", 0) == 0]
+    summary = {
+        "n_problems": n, "n_errors": n - len(ok),
+        "exact_size_rate": len(exact) / n,
+        "overhead_le_10pct_rate": sum(o <= 10.0 + 1e-9 for o in over) / n,
+        "mean_overhead_pct": float(np.mean(over)) if over else None,
+        "max_overhead_pct": float(np.max(over)) if over else None,
+        "within_1deg_rate_of_exact": (sum(r["all_matched_within_1deg"] for r in exact) / len(exact)) if exact else None,
+        "rel_mse_le_1e-8_rate": sum((r["functional_rel_mse"] or 1.0) <= 1e-8 for r in ok) / n,
+        "rel_mse_le_1e-8_rate_of_exact": (sum((r["functional_rel_mse"] or 1.0) <= 1e-8 for r in exact) / len(exact))
+        if exact else None,
+        "median_max_angle_deg_of_exact": float(np.median([r["max_angle_deg"] for r in exact])) if exact else None,
+        "median_time_s": float(np.median([r["time_s"] for r in rows])),
+        "total_time_s": float(np.sum([r["time_s"] for r in rows])),
+        "recovered_rate": len(recovered) / n,
+    }
+    by_act = {}
+    for r in rows:
+        a = r.get("activation", "?")
+        by_act.setdefault(a, []).append(bool(r.get("exact_size")))
+    summary["exact_size_rate_by_activation"] = {a: float(np.mean(v)) for a, v in sorted(by_act.items())}
+    diff = np.array([r["difficulty"] for r in rows])
+    edges = np.quantile(diff, np.linspace(0, 1, n_bins + 1))
+    bins = []
+    for i in range(n_bins):
+        lo, hi = edges[i], edges[i + 1]
+        sel = [r for r, d in zip(rows, diff) if (lo <= d <= hi if i == n_bins - 1 else lo <= d < hi)]
+        if sel:
+            bins.append({"difficulty_lo": float(lo), "difficulty_hi": float(hi), "n": len(sel),
+                         "exact_size_rate": float(np.mean([bool(r.get("exact_size")) for r in sel]))})
+    summary["difficulty_bins"] = bins
+    return summary

@@ -1,0 +1,165 @@
+"""Clustering the students' neurons: which canonical incoming vectors are shared by most students.
+
+Hierarchical clustering (SciPy, average linkage) on symmetry-aware distances, cut at the height that
+maximises the number of clusters holding neurons of at least ``gamma * n_students`` students; clusters
+whose median member-to-centre angle exceeds ``beta`` are dropped. HDBSCAN (``hdbscan`` package) on the
+same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuroflow.identify.symmetry import uses_sign, angles_deg, is_scale_free, pairwise_distances
+
+CLUSTERERS = ("hierarchical", "hdbscan")
+
+
+def min_students(gamma: float, n_students: int) -> int:
+    """The number of distinct students a cluster needs: ceil(gamma * n_students), at least 2."""
+    need = gamma * n_students
+    if need < 2:
+        raise ValueError(
+            f"gamma: gamma * n_students must be at least 2 for a cluster to mean anything "
+            f"(a neuron shared by two students), got {gamma} * {n_students} = {need:g}; "
+            f"raise gamma or n_students"
+        )
+    return int(math.ceil(need - 1e-9))
+
+
+@dataclass
+class ClusterResult:
+    """What the clustering found for one layer.
+
+    ``labels`` (per input vector: index into ``centres`` of its kept cluster, or -1), ``centres``
+    (k, dim) the sign-aligned mean of each kept cluster, ``n_students`` (distinct students per kept
+    cluster), ``median_angle_deg`` per kept cluster, ``dropped_by_beta`` (large clusters removed by the
+    angle rule, with their median angle), and for hierarchical clustering the ``linkage`` matrix, the
+    chosen ``cut_height`` and the ``cut_scan`` (height, number of large clusters) pairs.
+    """
+
+    labels: np.ndarray
+    centres: np.ndarray
+    n_students: np.ndarray
+    median_angle_deg: np.ndarray
+    dropped_by_beta: list = field(default_factory=list)
+    method: str = "hierarchical"
+    min_students: int = 2
+    linkage: np.ndarray | None = None
+    cut_height: float | None = None
+    cut_scan: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.centres.shape[0])
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "size": self.size,
+            "min_students": self.min_students,
+            "n_students": self.n_students.tolist(),
+            "median_angle_deg": self.median_angle_deg.tolist(),
+            "dropped_by_beta": self.dropped_by_beta,
+            "cut_height": self.cut_height,
+        }
+
+
+def _aligned_mean(u, members, dist, activation: str, sign) -> np.ndarray:
+    """Mean of the members after flipping each to the sign of the medoid (symmetry-aware)."""
+    sub = dist[np.ix_(members, members)]
+    medoid = u[members[np.argmin(sub.sum(axis=1))]]
+    vecs = u[members]
+    if uses_sign(activation, sign):
+        s = np.sign(vecs @ medoid)
+        s[s == 0] = 1.0
+        vecs = vecs * s[:, None]
+    centre = vecs.mean(axis=0)
+    if is_scale_free(activation):
+        centre /= max(np.linalg.norm(centre), 1e-300)
+    return centre
+
+
+def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
+    """From candidate groups (lists of indices) keep those with >= need students and median angle <= beta."""
+    labels = -np.ones(u.shape[0], dtype=int)
+    centres, counts, medians, dropped = [], [], [], []
+    for members in groups:
+        members = np.asarray(members)
+        n_st = len(np.unique(student_ids[members]))
+        if n_st < need:
+            continue
+        centre = _aligned_mean(u, members, dist, activation, sign)
+        med = float(np.median(angles_deg(u[members], centre, activation, sign=sign)))
+        if med > beta_deg:
+            dropped.append({"n_students": int(n_st), "median_angle_deg": med})
+            continue
+        labels[members] = len(centres)
+        centres.append(centre)
+        counts.append(n_st)
+        medians.append(med)
+    dim = u.shape[1]
+    return (labels, np.array(centres).reshape(-1, dim), np.array(counts, dtype=int),
+            np.array(medians, dtype=float), dropped)
+
+
+def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: float = 0.5,
+                    beta: float = np.pi / 6, method: str = "hierarchical",
+                    sign: bool | None = None) -> ClusterResult:
+    """Cluster canonical incoming vectors ``u`` (rows) from ``n_students`` students.
+
+    ``student_ids[i]`` says which student row i came from. ``beta`` is in radians. ``sign=False``
+    ignores the activation's sign symmetry (see :func:`~neuroflow.identify.symmetry.canonicalize`).
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    u = np.asarray(u, dtype=float)
+    student_ids = np.asarray(student_ids)
+    need = min_students(gamma, n_students)
+    beta_deg = float(np.degrees(beta))
+    if method not in CLUSTERERS:
+        raise ValueError(f"clusterer: expected one of {list(CLUSTERERS)}, got {method!r}")
+    if u.shape[0] < 2:
+        empty = np.zeros((0, u.shape[1]))
+        return ClusterResult(-np.ones(u.shape[0], dtype=int), empty, np.zeros(0, int), np.zeros(0), [],
+                             method, need)
+    dist = pairwise_distances(u, activation, sign=sign)
+
+    if method == "hdbscan":
+        import hdbscan
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = hdbscan.HDBSCAN(min_cluster_size=need, min_samples=max(1, need // 2), metric="precomputed",
+                                    allow_single_cluster=True)
+            raw = model.fit_predict(dist)
+        groups = [np.flatnonzero(raw == c) for c in np.unique(raw) if c >= 0]
+        labels, centres, counts, medians, dropped = _summarise(u, groups, student_ids, dist, activation, need,
+                                                               beta_deg, sign)
+        return ClusterResult(labels, centres, counts, medians, dropped, "hdbscan", need)
+
+    Z = linkage(squareform(dist, checks=False), method="average")
+    heights = np.unique(Z[:, 2])
+    # a cut just above each merge height; count clusters that hold >= need distinct students
+    scan = []
+    best_count, best_t = -1, heights[0]
+    for t in heights:
+        lab = fcluster(Z, t=t * (1 + 1e-9) + 1e-15, criterion="distance")
+        order = np.lexsort((student_ids, lab))
+        lab_s, st_s = lab[order], student_ids[order]
+        new_pair = np.ones(len(lab_s), dtype=bool)
+        new_pair[1:] = (lab_s[1:] != lab_s[:-1]) | (st_s[1:] != st_s[:-1])
+        students_per_cluster = np.bincount(lab_s[new_pair])
+        count = int(np.sum(students_per_cluster >= need))
+        scan.append((float(t), count))
+        if count > best_count:  # the lowest cut reaching the maximum: the tightest clusters
+            best_count, best_t = count, t
+    lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
+    groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
+    labels, centres, counts, medians, dropped = _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign)
+    return ClusterResult(labels, centres, counts, medians, dropped, "hierarchical", need, Z, float(best_t),
+                         np.array(scan))

@@ -1,0 +1,395 @@
+"""The Expand-and-Cluster estimator: recover a network's layer sizes and weights from input-output probes.
+
+(i) train ``n_students`` over-parameterised students (width = ``expansion`` x a width guess) to
+near-zero loss; (ii) canonicalise their neurons' incoming vectors (:mod:`.symmetry`) and cluster them
+(:mod:`.clustering`): vectors shared by at least ``gamma * n_students`` students, with a median spread
+below ``beta``, are the target's neurons; (iii) fit the output weights by least squares and fine-tune the
+reduced network to zero loss with :func:`neuroflow.train`. Deep networks go layer by layer: the
+reconstructed layer is fixed, fresh students learn the layers above it from its activations, and the
+next layer is clustered.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_array, check_choice, check_positive, progress
+from neuroflow.identify.clustering import CLUSTERERS, ClusterResult, cluster_neurons, min_students
+from neuroflow.identify.objectives import SkipObjective
+from neuroflow.identify.report import IdentificationReport, compare_layer, relative_mse
+from neuroflow.identify.students import ENGINES, StudentFit, train_students
+from neuroflow.identify.symmetry import canonicalize, is_scale_free, needs_skip, symmetry_class
+from neuroflow.identify.teacher import Teacher, check_activation
+
+#: default options for neuroflow.train when training students (small budgets: many students)
+STUDENT_TRAIN_OPTIONS = {"maxtime_ode": 6.0, "maxtime_optim": 12.0, "progress": False}
+#: default options for the final fine-tuning of the reduced network
+FINETUNE_OPTIONS = {"maxtime_ode": 5.0, "maxtime_optim": 30.0, "progress": False}
+#: options of the torch engine (large or deep students)
+TORCH_OPTIONS = {"max_iter": 4000, "maxtime": 60.0, "threads": 1}
+
+
+class ExpandAndCluster:
+    """Identify a fully connected network (hidden activation ``activation``, linear output) from probes.
+
+    Parameters follow scikit-learn: settings here, learning in :meth:`fit` / :meth:`fit_teacher`, learned
+    attributes end in ``_``.
+
+    n_students, expansion: how many students, and their width as a multiple of ``hidden_sizes``
+        (a guess of the target's widths; one int or one per hidden layer; default: the input dimension).
+    gamma: a neuron must be found in at least ``ceil(gamma * n_students)`` distinct students (>= 2).
+    beta: clusters whose median member-to-centre angle exceeds ``beta`` (radians) are dropped.
+    clusterer: "hierarchical" (SciPy average linkage, best cut) or "hdbscan".
+    train_options: options for :func:`neuroflow.train` on the students (merged into
+        :data:`STUDENT_TRAIN_OPTIONS`); ``finetune_options`` likewise for the reduced network.
+    engine: "flow" (neuroflow.train), "torch" (full-batch L-BFGS, then ``train`` polishing if
+        ``train_options`` are given) or "auto" (torch for students above 3000 parameters).
+    n_jobs: students trained in parallel through joblib. backend: MLP kernels backend.
+    loss_tol: students whose loss relative to the target's variance exceeds this are reported.
+    prune_tol: student neurons whose outgoing weight is below ``prune_tol`` x the student's largest are
+        ignored (they do not contribute to the function).
+    finetune: fine-tune the reduced network with :func:`neuroflow.train` (options ``finetune_options``).
+    prune: after fine-tuning to zero loss, greedily remove neurons (least contribution first) whose
+        removal keeps the relative loss below ``prune_tol_rel`` after a short re-fine-tune.
+
+    Learned: ``layer_sizes_``, ``net_`` (a :class:`neuroflow.MLP`), ``theta_``, ``skip_`` (d_out, d_in)
+    linear skip path or None, ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
+    (per layer, :class:`ClusterResult`), ``finetune_`` (the TrainResult), ``failed_students_``,
+    ``time_s_``.
+    """
+
+    def __init__(self, n_students=10, expansion=4, gamma=0.5, beta=np.pi / 6, clusterer="hierarchical",
+                 train_options=None, n_jobs=1, backend="auto", random_state=None, *, activation="tanh",
+                 hidden_sizes=None, engine="auto", finetune_options=None, torch_options=None,
+                 finetune=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
+                 progress=False):
+        self.n_students = n_students
+        self.expansion = expansion
+        self.gamma = gamma
+        self.beta = beta
+        self.clusterer = clusterer
+        self.train_options = train_options
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.random_state = random_state
+        self.activation = activation
+        self.hidden_sizes = hidden_sizes
+        self.engine = engine
+        self.finetune_options = finetune_options
+        self.torch_options = torch_options
+        self.finetune = finetune
+        self.prune = prune
+        self.prune_tol_rel = prune_tol_rel
+        self.loss_tol = loss_tol
+        self.prune_tol = prune_tol
+        self.progress = progress
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self, input_dim: int) -> list[int]:
+        check_positive(self.n_students, "n_students", integer=True)
+        check_positive(self.expansion, "expansion")
+        if self.expansion < 1:
+            raise ValueError(f"expansion: expected a number >= 1 (students at least as wide as the guess), "
+                             f"got {self.expansion!r}")
+        check_positive(self.gamma, "gamma")
+        if self.gamma > 1:
+            raise ValueError(f"gamma: expected a fraction in (0, 1], got {self.gamma!r}")
+        min_students(self.gamma, self.n_students)
+        check_positive(self.beta, "beta")
+        if self.beta > np.pi:
+            raise ValueError(f"beta: expected an angle in radians in (0, pi], got {self.beta!r}")
+        check_choice(self.clusterer, "clusterer", CLUSTERERS)
+        check_choice(self.engine, "engine", ENGINES)
+        check_activation(self.activation, "activation")
+        symmetry_class(self.activation)
+        if not (isinstance(self.n_jobs, (int, np.integer)) and (self.n_jobs >= 1 or self.n_jobs == -1)):
+            raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {self.n_jobs!r}")
+        guess = self.hidden_sizes
+        if guess is None:
+            guess = [input_dim]
+        elif isinstance(guess, (int, np.integer)):
+            guess = [int(guess)]
+        guess = [int(check_positive(g, "hidden_sizes", integer=True)) for g in guess]
+        if not guess:
+            raise ValueError("hidden_sizes: expected at least one hidden layer, got []")
+        return guess
+
+    @staticmethod
+    def _check_data(X, Y):
+        X = check_array(X, "X", ndim=2)
+        Y = check_array(Y, "Y")
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"Y: expected {X.shape[0]} rows (one per probe in X), got shape {Y.shape}")
+        return X, Y
+
+    # ------------------------------------------------------------------ fitting
+    def fit_teacher(self, f, input_dim: int, n_samples: int, *, probe_scale: float = 1.0):
+        """Draw ``n_samples`` Gaussian probes N(0, probe_scale^2 I) in ``input_dim`` dimensions, query
+        ``f`` (a callable X -> Y, e.g. a :class:`Teacher`) and :meth:`fit` on them."""
+        check_positive(input_dim, "input_dim", integer=True)
+        check_positive(n_samples, "n_samples", integer=True)
+        check_positive(probe_scale, "probe_scale")
+        if not callable(f):
+            raise ValueError(f"f: expected a callable X -> Y, got {type(f).__name__}")
+        rng = as_rng(self.random_state)
+        X = probe_scale * rng.standard_normal((int(n_samples), int(input_dim)))
+        Y = np.asarray(f(X), dtype=float)
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
+        return self.fit(X, Y)
+
+    def fit(self, X, Y):
+        """Identify the network that maps probes X (N, d_in) to outputs Y (N, d_out)."""
+        from neuroflow.backend import resolve_backend
+        from neuroflow.mlp import MLP
+
+        t0 = time.perf_counter()
+        X, Y = self._check_data(X, Y)
+        guess = self._check_params(X.shape[1])
+        backend = resolve_backend(self.backend)
+        act = self.activation
+        rng = as_rng(self.random_state)
+        deep = len(guess) > 1
+        # even+linear units in a deep net would need a skip path around every layer: keep their signs
+        sign = None if not (deep and needs_skip(act)) else False
+        y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+        # students stop once their loss is negligible against the target's variance
+        train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var, **(self.train_options or {})}
+        torch_opts = {**TORCH_OPTIONS, **(self.torch_options or {})}
+
+        H = X
+        self.students_, self.clusters_, self.failed_students_ = [], [], []
+        incoming: list[np.ndarray] = []
+        for layer in progress(range(len(guess)), enabled=self.progress and deep, desc="layers"):
+            widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess[layer:]]
+            layers = [(w, act, True) for w in widths] + [(Y.shape[1], "identity", True)]
+            seeds = rng.integers(0, 2**31 - 1, size=self.n_students)
+            fits = train_students(H.shape[1], layers, H, Y, seeds, engine=self.engine, train_options=train_opts,
+                                  torch_options=torch_opts, n_jobs=self.n_jobs, backend=backend,
+                                  progress=self.progress)
+            self.students_.append(fits)
+            self._flag_failed(fits, y_var, layer)
+            net = MLP(H.shape[1], layers, backend=backend)
+            u, ids = self._collect_neurons(net, fits, H, sign)
+            result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
+                                     method=self.clusterer, sign=sign)
+            self.clusters_.append(result)
+            if result.size == 0:
+                raise RuntimeError(
+                    f"layer {layer}: no neuron was shared by {result.min_students} of {self.n_students} students "
+                    f"(student losses relative to the target variance: "
+                    f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
+                    f"try more probes, more students, a lower gamma or longer training"
+                )
+            incoming.append(result.centres)
+            H = _layer_forward(H, result.centres, act)
+
+        skip = (not deep) and needs_skip(act)
+        out = _least_squares_output(H, X if skip else None, Y)
+        mats, S = incoming + [out["matrix"]], out["skip"]
+        self.cluster_sizes_ = [int(c.shape[0]) for c in incoming]
+        self.finetune_, self.pruned_ = None, []
+        if self.finetune:
+            opts = {**FINETUNE_OPTIONS, **(self.finetune_options or {})}
+            mats, S, self.finetune_ = self._finetune(mats, S, X, Y, opts, backend)
+            if self.prune and self.finetune_.loss <= self.prune_tol_rel * y_var:
+                mats, S = self._prune(mats, S, X, Y, y_var, backend)
+        self.layer_sizes_ = [int(m.shape[0]) for m in mats[:-1]]
+        self.net_ = self._net(X.shape[1], mats, backend)
+        self.theta_ = self.net_.pack(mats)
+        self.skip_ = None if S is None else np.asarray(S, dtype=float)
+        self.input_dim_, self.output_dim_ = X.shape[1], Y.shape[1]
+        self.train_rel_mse_ = relative_mse(Y, self.predict(X))
+        self.time_s_ = time.perf_counter() - t0
+        return self
+
+    # ------------------------------------------------------------------ reconstruction
+    def _net(self, input_dim, mats, backend):
+        from neuroflow.mlp import MLP
+
+        layers = [(int(m.shape[0]), self.activation, True) for m in mats[:-1]]
+        return MLP(input_dim, layers + [(int(mats[-1].shape[0]), "identity", True)], backend=backend)
+
+    def _finetune(self, mats, S, X, Y, opts, backend):
+        """Train the reduced network (and its skip path) to zero loss; returns (mats, S, TrainResult)."""
+        from neuroflow.flow import train
+
+        net = self._net(X.shape[1], mats, backend)
+        theta = net.pack(mats)
+        if S is not None:
+            obj = SkipObjective(net, X, Y)
+            res = train(obj, np.concatenate([theta, S.ravel()]), **opts)
+            theta, S = obj.split(res.x)
+        else:
+            res = train(net, theta, X, Y, **opts)
+            theta = res.x
+        return net.unpack(theta), S, res
+
+    def _prune(self, mats, S, X, Y, y_var, backend):
+        """Greedy clean-up after fine-tuning: remove the least-contributing neurons one at a time while
+        the re-fine-tuned loss stays at zero (relative loss <= prune_tol_rel). Stops a layer after two
+        failed removals. Records what it removed in ``pruned_``."""
+        opts = {**FINETUNE_OPTIONS, "maxtime_ode": 2.0, "maxtime_optim": 6.0, **(self.finetune_options or {})}
+        for layer in range(len(mats) - 1):
+            failures = 0
+            while failures < 2 and mats[layer].shape[0] > 1:
+                hidden = _hidden_activations(X, mats, self.activation)
+                h = hidden[layer]
+                contribution = np.linalg.norm(mats[layer + 1][:, :-1], axis=0) * h.std(axis=0)
+                j = int(np.argsort(contribution)[failures])
+                cand = [m.copy() for m in mats]
+                cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
+                cand[layer + 1] = np.delete(cand[layer + 1], j, axis=1)
+                cand[layer] = np.delete(cand[layer], j, axis=0)
+                cand_S = S
+                if layer == len(mats) - 2:  # last hidden layer: refit the output layer exactly
+                    hl = np.delete(h, j, axis=1)
+                    out = _least_squares_output(hl, X if S is not None else None, Y)
+                    cand[-1], cand_S = out["matrix"], out["skip"]
+                cand, cand_S, res = self._finetune(cand, cand_S, X, Y, opts, backend)
+                if res.loss <= self.prune_tol_rel * y_var:
+                    self.pruned_.append({"layer": layer, "contribution": float(contribution[j]),
+                                         "loss_after": float(res.loss)})
+                    mats, S, failures = cand, cand_S, 0
+                else:
+                    failures += 1
+        return mats, S
+
+    def _flag_failed(self, fits: list[StudentFit], y_var: float, layer: int) -> None:
+        rel = [f.loss / max(y_var, 1e-300) for f in fits]
+        bad = [(f.index, r) for f, r in zip(fits, rel) if not (r <= self.loss_tol)]
+        self.failed_students_.append([i for i, _ in bad])
+        if bad:
+            desc = ", ".join(f"#{i} ({r:.1e})" for i, r in bad)
+            warnings.warn(
+                f"layer {layer}: {len(bad)} of {len(fits)} students did not reach low loss (relative loss above "
+                f"loss_tol={self.loss_tol:g}): {desc}; their neurons are still clustered, but recovery may "
+                f"suffer (train longer via train_options, or add probes)",
+                RuntimeWarning, stacklevel=3,
+            )
+
+    def _collect_neurons(self, net, fits, H, sign):
+        """Canonical incoming vectors of every student's first hidden layer, and which student each is from."""
+        act = self.activation
+        vecs, ids = [], []
+        for f in fits:
+            mats = net.unpack(f.theta)
+            u = mats[0]
+            a = mats[1][:, : u.shape[0]].T
+            strength = np.linalg.norm(a, axis=1) * (np.linalg.norm(u, axis=1) if is_scale_free(act) else 1.0)
+            keep = strength > self.prune_tol * max(strength.max(initial=0.0), 1e-300)
+            if act == "relu":  # a unit that never fires on the probes is dead, whatever its weights
+                keep &= np.any(H @ u[:, :-1].T + u[:, -1] > 0, axis=0)
+            c = canonicalize(u[keep], a[keep], act, sign=sign)
+            vecs.append(c.u)
+            ids.append(np.full(c.u.shape[0], f.index))
+        return np.vstack(vecs), np.concatenate(ids)
+
+    # ------------------------------------------------------------------ using the result
+    def _check_fitted(self):
+        if not hasattr(self, "theta_"):
+            raise ValueError("ExpandAndCluster: not fitted yet; call fit(X, Y) or fit_teacher(f, input_dim, n_samples)")
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs of the identified network (reduced net plus skip path) on X (N, d_in)."""
+        self._check_fitted()
+        X = check_array(X, "X", shape=(None, self.net_.input_dim))
+        Y = self.net_.forward(self.theta_, X)
+        if self.skip_ is not None:
+            Y = Y + X @ self.skip_.T
+        return Y
+
+    def teacher_(self) -> Teacher:
+        """The identified network as a :class:`Teacher` (without its skip path, which a Teacher lacks)."""
+        self._check_fitted()
+        return Teacher.from_mlp(self.net_, self.theta_)
+
+    def incoming_(self, layer: int) -> np.ndarray:
+        """Identified incoming vectors [w | b] of hidden layer ``layer``."""
+        self._check_fitted()
+        return np.array(self.net_.unpack(self.theta_)[layer])
+
+    def report(self, teacher: Teacher, *, X_test=None, n_test: int = 2000, seed=0,
+               match_tol_deg: float = 10.0) -> IdentificationReport:
+        """Compare with a known ``teacher``: per teacher neuron the smallest symmetry-aware angle to a
+        recovered neuron, excess neurons, overhead per layer and the functional relative MSE on fresh
+        probes (``X_test``, or ``n_test`` Gaussian probes)."""
+        self._check_fitted()
+        if not isinstance(teacher, Teacher):
+            raise ValueError(f"teacher: expected a neuroflow.identify.Teacher, got {type(teacher).__name__}")
+        if teacher.input_dim != self.net_.input_dim or teacher.output_dim != self.net_.output_dim:
+            raise ValueError(f"teacher: expected input/output dims {self.net_.input_dim}/{self.net_.output_dim}, "
+                             f"got {teacher.input_dim}/{teacher.output_dim}")
+        if X_test is None:
+            X_test = as_rng(seed).standard_normal((int(n_test), teacher.input_dim))
+        X_test = check_array(X_test, "X_test", shape=(None, teacher.input_dim))
+        act = self.activation
+        deep = len(self.layer_sizes_) > 1
+        sign = None if not (deep and needs_skip(act)) else False
+        layers, prev = [], None
+        for l in range(min(len(teacher.hidden_sizes), len(self.layer_sizes_))):
+            t_u = teacher.incoming(l)
+            r_u = self.incoming_(l)
+            if l > 0:
+                if prev is None:
+                    break
+                t_u, r_u = _common_basis(t_u, r_u, prev, act, sign)
+            rep = compare_layer(t_u, r_u, act, match_tol_deg=match_tol_deg, sign=sign)
+            layers.append(rep)
+            prev = (teacher.incoming(l), self.incoming_(l), rep.matching) if rep.missing == 0 else None
+        rel = relative_mse(teacher.forward(X_test), self.predict(X_test))
+        losses = [[f.loss for f in fits] for fits in self.students_]
+        return IdentificationReport(layers, rel, int(X_test.shape[0]), float(match_tol_deg), losses)
+
+
+# ---------------------------------------------------------------------- helpers
+def _layer_forward(H, incoming, activation):
+    from neuroflow.mlp.activations import get_activation
+
+    return get_activation(activation).f(H @ incoming[:, :-1].T + incoming[:, -1])
+
+
+def _hidden_activations(X, mats, activation) -> list[np.ndarray]:
+    hs, h = [], X
+    for m in mats[:-1]:
+        h = _layer_forward(h, m, activation)
+        hs.append(h)
+    return hs
+
+
+def _least_squares_output(H, X_skip, Y) -> dict:
+    """Output layer [A | c] (and skip S) by least squares on features [H, 1, X_skip]."""
+    feats = [H, np.ones((H.shape[0], 1))] + ([X_skip] if X_skip is not None else [])
+    F = np.hstack(feats)
+    coef, *_ = np.linalg.lstsq(F, Y, rcond=None)
+    k = H.shape[1]
+    matrix = np.hstack([coef[:k].T, coef[k:k + 1].T])
+    skip = coef[k + 1:].T if X_skip is not None else None
+    return {"matrix": matrix, "skip": skip}
+
+
+def _common_basis(t_u, r_u, prev, activation, sign):
+    """Express layer-l incoming vectors of teacher and recovered net over the same (teacher-ordered)
+    units of layer l-1, using that layer's matching and symmetry (sign flips, relu scales)."""
+    t_prev, r_prev, matching = prev
+    cls = symmetry_class(activation)
+    cols = np.array(matching)
+    r_cols = r_u[:, cols].copy()
+    r_bias = r_u[:, -1].copy()
+    for j, m in enumerate(cols):
+        tv, rv = t_prev[j], r_prev[m]
+        s = 1.0
+        if cls != "none" and sign is not False:
+            s = 1.0 if float(tv @ rv) >= 0 else -1.0
+        if cls == "relu":
+            r_cols[:, j] *= np.linalg.norm(rv) / max(np.linalg.norm(tv), 1e-300)
+        if s < 0:
+            if cls == "odd_constant":  # f(-z) = 1 - f(z): the column's weight moves into the bias
+                r_bias += r_cols[:, j]
+            r_cols[:, j] *= -1
+    return np.hstack([t_u[:, :-1], t_u[:, -1:]]), np.hstack([r_cols, r_bias[:, None]])

@@ -1,0 +1,172 @@
+"""Synthetic identification problems of graded difficulty, and deep teachers trained on digits.
+
+A :class:`Problem` is a teacher plus the probes used to identify it. Difficulty factors: input
+dimension, width, activation, number of probes, weight scale (small: nearly linear units; large:
+saturated units) and neuron alignment (how close the teacher's incoming vectors are to each other).
+:func:`difficulty` folds them into one number, the "ease-of-identifiability" axis of the benchmark.
+
+Suites: ``quick`` (5 small problems, for CI), ``paper`` (150 problems spread over the factors, after the
+150-problem study of the Expand-and-Cluster paper), and ``digits`` (one deep 64-20-20-10 teacher with
+activation g trained on scikit-learn's bundled digits images, the offline stand-in for MNIST).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_positive
+from neuroflow.identify.teacher import Teacher, check_activation
+
+SUITES = ("quick", "paper", "digits")
+#: activations the paper suite draws from (smooth ones: students reach zero loss with Newton steps)
+PAPER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "softplus", "gelu", "g")
+
+
+@dataclass
+class Problem:
+    """A teacher to identify from ``n_samples`` probes (``probe`` = "gaussian" or "digits")."""
+
+    name: str
+    teacher: Teacher
+    n_samples: int
+    seed: int
+    factors: dict = field(default_factory=dict)
+    probe: str = "gaussian"
+
+    @property
+    def difficulty(self) -> float:
+        return difficulty(self.teacher, self.n_samples, self.factors.get("alignment", 0.0),
+                          self.factors.get("weight_scale", 1.0))
+
+    def probes(self, n: int | None = None, seed=None) -> np.ndarray:
+        """Inputs for identification (``n`` defaults to ``n_samples``; ``seed`` to the problem's)."""
+        rng = as_rng(self.seed if seed is None else seed)
+        n = self.n_samples if n is None else int(n)
+        return rng.standard_normal((n, self.teacher.input_dim))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "n_samples": self.n_samples, "seed": self.seed, "probe": self.probe,
+                "difficulty": self.difficulty, "teacher": self.teacher.to_dict(), **self.factors}
+
+
+def difficulty(teacher: Teacher, n_samples: int, alignment: float = 0.0, weight_scale: float = 1.0) -> float:
+    """Ease-of-identifiability axis (larger = harder): log10 of parameters per probe, plus the distance of
+    the weight scale from 1 in octaves, plus twice the alignment, plus log2 of the widest layer."""
+    return float(math.log10(teacher.n_params / n_samples) + abs(math.log2(weight_scale)) + 2.0 * alignment
+                 + math.log2(max(teacher.hidden_sizes)))
+
+
+def make_teacher(input_dim: int, width: int, activation: str = "tanh", *, output_dim: int = 1,
+                 weight_scale: float = 1.0, alignment: float = 0.0, seed=None) -> Teacher:
+    """A random one-hidden-layer teacher.
+
+    Incoming vectors have norm ``weight_scale`` x U(0.7, 1.3) (the pre-activation's standard deviation
+    on standard Gaussian probes); ``alignment`` in [0, 1) pulls their directions towards one shared
+    direction; biases ~ U(-0.5, 0.5) x weight_scale; output weights +-U(0.5, 1.5), zero output bias.
+    """
+    check_positive(input_dim, "input_dim", integer=True)
+    check_positive(width, "width", integer=True)
+    check_positive(weight_scale, "weight_scale")
+    check_activation(activation)
+    if not 0.0 <= alignment < 1.0:
+        raise ValueError(f"alignment: expected a number in [0, 1), got {alignment!r}")
+    rng = as_rng(seed)
+    shared = rng.standard_normal(input_dim)
+    shared /= np.linalg.norm(shared)
+    D = rng.standard_normal((width, input_dim))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    D = (1.0 - alignment) * D + alignment * shared * rng.choice([-1.0, 1.0], size=(width, 1))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    W = D * (weight_scale * rng.uniform(0.7, 1.3, size=(width, 1)))
+    b = weight_scale * rng.uniform(-0.5, 0.5, size=width)
+    A = rng.choice([-1.0, 1.0], size=(output_dim, width)) * rng.uniform(0.5, 1.5, size=(output_dim, width))
+    return Teacher(activation, [W, A], [b, np.zeros(output_dim)])
+
+
+def make_problem(input_dim: int, width: int, activation: str = "tanh", n_samples: int = 1000, *,
+                 weight_scale: float = 1.0, alignment: float = 0.0, output_dim: int = 1, seed: int = 0,
+                 name: str | None = None) -> Problem:
+    teacher = make_teacher(input_dim, width, activation, output_dim=output_dim, weight_scale=weight_scale,
+                           alignment=alignment, seed=seed)
+    factors = {"input_dim": input_dim, "width": width, "activation": activation, "output_dim": output_dim,
+               "weight_scale": weight_scale, "alignment": alignment}
+    name = name or f"{activation}-d{input_dim}-k{width}-N{n_samples}-s{weight_scale:g}-a{alignment:g}-{seed}"
+    return Problem(name, teacher, int(n_samples), int(seed), factors)
+
+
+def quick_suite(seed: int = 0) -> list[Problem]:
+    """Five small problems (d <= 3, k <= 3), one per symmetry class, for CI."""
+    specs = [(2, 2, "tanh"), (3, 2, "sigmoid"), (2, 3, "softplus"), (2, 2, "g"), (3, 3, "erf")]
+    return [make_problem(d, k, a, 500, seed=seed + i) for i, (d, k, a) in enumerate(specs)]
+
+
+def paper_suite(n_problems: int = 150, seed: int = 0, *, max_samples: int = 1000) -> list[Problem]:
+    """``n_problems`` shallow problems drawn over the difficulty factors (seeded, reproducible).
+
+    Factors: activation in :data:`PAPER_ACTIVATIONS` (in turn), input dimension {2, 3, 4, 6}, width
+    {2, 3, 4, 5}, probes {250, 500, 1000} (capped at ``max_samples``), weight scale {0.5, 1, 2},
+    alignment {0, 0.3, 0.6}. (Sizes are kept small so that 150 problems run in about an hour on two
+    cores.)
+    """
+    rng = as_rng(seed)
+    problems = []
+    for i in range(int(n_problems)):
+        act = PAPER_ACTIVATIONS[i % len(PAPER_ACTIVATIONS)]
+        d = int(rng.choice([2, 3, 4, 6]))
+        k = int(rng.choice([2, 3, 4, 5]))
+        n = int(min(rng.choice([250, 500, 1000]), max_samples))
+        scale = float(rng.choice([0.5, 1.0, 2.0]))
+        align = float(rng.choice([0.0, 0.3, 0.6]))
+        problems.append(make_problem(d, k, act, n, weight_scale=scale, alignment=align, seed=seed * 1000 + i,
+                                     name=f"p{i:03d}-{act}-d{d}-k{k}-N{n}-s{scale:g}-a{align:g}"))
+    return problems
+
+
+# ---------------------------------------------------------------------- deep digits teacher
+def digits_data() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1797 images, offline): standardised pixels (constant pixels
+    become 0) and one-hot labels."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X = data.data.astype(float)
+    std = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    Y = np.eye(10)[data.target]
+    return X, Y
+
+
+def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0, maxtime: float = 30.0) -> Teacher:
+    """A deep teacher 64-hidden...-10 trained (mean squared error on one-hot labels, full-batch L-BFGS)
+    on the digits images."""
+    from neuroflow.identify.students import torch_fit
+    from neuroflow.mlp import MLP
+
+    check_activation(activation)
+    X, Y = digits_data()
+    net = MLP(64, [(int(h), activation, True) for h in hidden] + [(10, "identity", True)], backend="numpy")
+    theta, _, _ = torch_fit(net, net.init_params(seed=seed), X, Y, max_iter=1000, maxtime=maxtime)
+    return Teacher.from_mlp(net, theta)
+
+
+def digits_problem(n_samples: int = 4000, *, seed: int = 0, maxtime: float = 30.0) -> Problem:
+    """The deep digits problem: teacher 64-20-20-10 (activation g); probes are standard Gaussian
+    (a teacher trained on standardised pixels is a function on all of R^64; Gaussian probes reach the
+    directions that constant pixels never excite)."""
+    teacher = make_digits_teacher(seed=seed, maxtime=maxtime)
+    factors = {"input_dim": 64, "width": 20, "activation": "g", "output_dim": 10, "weight_scale": 1.0,
+               "alignment": 0.0, "hidden": [20, 20]}
+    return Problem("digits-64-20-20-10-g", teacher, int(n_samples), int(seed), factors)
+
+
+def suite(name: str, seed: int = 0) -> list[Problem]:
+    """A named suite: "quick", "paper" or "digits"."""
+    if name == "quick":
+        return quick_suite(seed)
+    if name == "paper":
+        return paper_suite(150, seed)
+    if name == "digits":
+        return [digits_problem(seed=seed)]
+    raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")

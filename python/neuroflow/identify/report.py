@@ -1,0 +1,106 @@
+"""Comparing an identified network with a known teacher: angles, excess neurons, overhead, function error."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from neuroflow.identify.symmetry import angles_deg
+
+
+@dataclass
+class LayerReport:
+    """One hidden layer: sizes, per-teacher-neuron smallest angle, matched pairs and the leftovers."""
+
+    teacher_size: int
+    recovered_size: int
+    min_angle_deg: list            # per teacher neuron: smallest symmetry-aware angle to any recovered neuron
+    matched_angle_deg: list        # per teacher neuron: angle to its one-to-one partner (nan if none)
+    matching: list                 # per teacher neuron: index of its recovered partner (-1 if none)
+    excess: int                    # recovered neurons with no teacher partner
+    missing: int                   # teacher neurons with no recovered partner within the tolerance
+
+    @property
+    def overhead_pct(self) -> float:
+        return 100.0 * (self.recovered_size - self.teacher_size) / self.teacher_size
+
+    @property
+    def exact_size(self) -> bool:
+        return self.recovered_size == self.teacher_size
+
+    def to_dict(self) -> dict:
+        return {"teacher_size": self.teacher_size, "recovered_size": self.recovered_size,
+                "overhead_pct": self.overhead_pct, "exact_size": self.exact_size, "excess": self.excess,
+                "missing": self.missing, "max_min_angle_deg": _nanmax(self.min_angle_deg),
+                "max_matched_angle_deg": _nanmax(self.matched_angle_deg),
+                "min_angle_deg": self.min_angle_deg, "matching": self.matching}
+
+
+def _nanmax(values) -> float:
+    v = np.asarray(values, dtype=float)
+    return float(np.nanmax(v)) if v.size and np.any(np.isfinite(v)) else float("nan")
+
+
+@dataclass
+class IdentificationReport:
+    """What :meth:`ExpandAndCluster.report` measures against a known teacher."""
+
+    layers: list[LayerReport]
+    functional_rel_mse: float
+    n_test: int
+    match_tol_deg: float
+    student_losses: list = field(default_factory=list)
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        return [l.recovered_size for l in self.layers]
+
+    @property
+    def teacher_sizes(self) -> list[int]:
+        return [l.teacher_size for l in self.layers]
+
+    @property
+    def overhead_pct(self) -> list[float]:
+        return [l.overhead_pct for l in self.layers]
+
+    @property
+    def exact_size(self) -> bool:
+        return all(l.exact_size for l in self.layers)
+
+    @property
+    def max_angle_deg(self) -> float:
+        """Largest matched angle over all layers (nan where nothing matched)."""
+        return _nanmax([a for l in self.layers for a in l.matched_angle_deg])
+
+    def to_dict(self) -> dict:
+        return {"layer_sizes": self.layer_sizes, "teacher_sizes": self.teacher_sizes,
+                "overhead_pct": self.overhead_pct, "exact_size": self.exact_size,
+                "max_angle_deg": self.max_angle_deg, "functional_rel_mse": self.functional_rel_mse,
+                "n_test": self.n_test, "match_tol_deg": self.match_tol_deg,
+                "layers": [l.to_dict() for l in self.layers]}
+
+
+def compare_layer(teacher_u, recovered_u, activation: str, *, match_tol_deg: float = 10.0,
+                  sign: bool | None = None) -> LayerReport:
+    """Match recovered incoming vectors to the teacher's (Hungarian assignment on symmetry-aware angles)."""
+    k, m = teacher_u.shape[0], recovered_u.shape[0]
+    if m == 0:
+        nan = [float("nan")] * k
+        return LayerReport(k, 0, nan, nan, [-1] * k, 0, k)
+    A = angles_deg(teacher_u, recovered_u, activation, sign=sign)
+    rows, cols = linear_sum_assignment(A)
+    matching = [-1] * k
+    matched = [float("nan")] * k
+    for r, c in zip(rows, cols):
+        if A[r, c] <= match_tol_deg:
+            matching[r], matched[r] = int(c), float(A[r, c])
+    n_matched = sum(1 for c in matching if c >= 0)
+    return LayerReport(k, m, A.min(axis=1).tolist(), matched, matching, m - n_matched, k - n_matched)
+
+
+def relative_mse(y_true, y_pred) -> float:
+    """sum |y_pred - y_true|^2 / sum |y_true - mean(y_true)|^2."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    den = float(np.sum((y_true - y_true.mean(axis=0)) ** 2))
+    return float(np.sum((y_pred - y_true) ** 2) / max(den, 1e-300))

@@ -1,0 +1,198 @@
+"""Target ("teacher") networks: a small dataclass, conversion to the flat MLP layout, and the `.npz` file format.
+
+File format (read by :func:`load_teacher`, written by :func:`save_teacher`): an ``.npz`` holding
+``activation`` (a string, the hidden layers' activation; the last layer is linear) and
+``weight_0, bias_0, weight_1, bias_1, ...`` where ``weight_l`` has shape (out, in) and a missing
+``bias_l`` means that layer has no bias.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import check_array
+
+#: activations whose networks cannot be identified neuron by neuron (linear or polynomial units mix freely)
+NOT_IDENTIFIABLE = ("identity", "square", "cube")
+
+
+def _activation_names() -> list[str]:
+    from neuroflow.mlp.activations import ACTIVATIONS
+
+    return sorted(ACTIVATIONS)
+
+
+def check_activation(name, argname: str = "activation") -> str:
+    """Validate an activation name for identification (known to the MLP engine, not linear/polynomial)."""
+    names = _activation_names()
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"{argname}: unknown activation {name!r}; expected one of {names}")
+    if name in NOT_IDENTIFIABLE:
+        raise ValueError(
+            f"{argname}: {name!r} networks are not identifiable neuron by neuron (a linear or polynomial unit "
+            f"can be rewritten as a mix of others); use a nonlinear activation such as tanh, sigmoid, softplus, relu or g"
+        )
+    return name
+
+
+@dataclass
+class Teacher:
+    """A fully connected network: hidden layers share ``activation``, the output layer is linear.
+
+    ``weights[l]`` has shape (out, in); ``biases[l]`` is a vector of length out, or None (no bias).
+    """
+
+    activation: str
+    weights: list[np.ndarray]
+    biases: list[np.ndarray | None]
+
+    def __post_init__(self):
+        check_activation(self.activation, "teacher activation")
+        if len(self.weights) < 2:
+            raise ValueError(f"teacher weights: expected at least 2 layers (one hidden layer), got {len(self.weights)}")
+        if len(self.biases) != len(self.weights):
+            raise ValueError(f"teacher biases: expected {len(self.weights)} entries (None for no bias), got {len(self.biases)}")
+        ws, bs = [], []
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            w = check_array(w, f"weight_{l}", ndim=2)
+            if l > 0 and w.shape[1] != ws[-1].shape[0]:
+                raise ValueError(
+                    f"weight_{l}: expected {ws[-1].shape[0]} input columns (weight_{l - 1} has "
+                    f"{ws[-1].shape[0]} rows), got shape {w.shape}"
+                )
+            if b is not None:
+                b = check_array(b, f"bias_{l}").reshape(-1)
+                if b.shape[0] != w.shape[0]:
+                    raise ValueError(f"bias_{l}: expected length {w.shape[0]} (rows of weight_{l}), got {b.shape[0]}")
+            ws.append(w)
+            bs.append(b)
+        self.weights, self.biases = ws, bs
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def input_dim(self) -> int:
+        return int(self.weights[0].shape[1])
+
+    @property
+    def output_dim(self) -> int:
+        return int(self.weights[-1].shape[0])
+
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [int(w.shape[0]) for w in self.weights[:-1]]
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(w.size + (0 if b is None else b.size) for w, b in zip(self.weights, self.biases)))
+
+    def incoming(self, layer: int) -> np.ndarray:
+        """Incoming vectors of hidden layer ``layer``: rows [w | b] (b = 0 where the layer has no bias)."""
+        w, b = self.weights[layer], self.biases[layer]
+        return np.hstack([w, (np.zeros(w.shape[0]) if b is None else b)[:, None]])
+
+    # ------------------------------------------------------------------ function
+    def forward(self, X) -> np.ndarray:
+        from neuroflow.mlp.activations import get_activation
+
+        act = get_activation(self.activation)
+        h = check_array(X, "X", shape=(None, self.input_dim))
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = h @ w.T
+            if b is not None:
+                h = h + b
+            if l < len(self.weights) - 1:
+                h = act.f(h)
+        return h
+
+    __call__ = forward
+
+    def hidden(self, X, layer: int) -> np.ndarray:
+        """Post-activation values of hidden layer ``layer`` on inputs X (rows)."""
+        from neuroflow.mlp.activations import get_activation
+
+        act = get_activation(self.activation)
+        h = np.asarray(X, dtype=float)
+        for l in range(layer + 1):
+            h = h @ self.weights[l].T
+            if self.biases[l] is not None:
+                h = h + self.biases[l]
+            h = act.f(h)
+        return h
+
+    # ------------------------------------------------------------------ MLP layout
+    def mlp_layers(self) -> list[tuple[int, str, bool]]:
+        n = len(self.weights)
+        return [(int(w.shape[0]), self.activation if l < n - 1 else "identity", b is not None)
+                for l, (w, b) in enumerate(zip(self.weights, self.biases))]
+
+    def to_mlp(self, backend: str = "numpy"):
+        """``(net, theta)``: a :class:`neuroflow.MLP` and the flat parameter vector of this teacher."""
+        from neuroflow.mlp import MLP
+
+        net = MLP(self.input_dim, self.mlp_layers(), backend=backend)
+        mats = [w if b is None else np.hstack([w, b[:, None]]) for w, b in zip(self.weights, self.biases)]
+        return net, net.pack(mats)
+
+    @classmethod
+    def from_mlp(cls, net, theta) -> "Teacher":
+        acts = {a for (_, a, _) in net.layers[:-1]}
+        if len(acts) != 1 or net.layers[-1][1] != "identity":
+            raise ValueError("net: expected one hidden activation and a linear output layer, "
+                             f"got layers {net.layers}")
+        ws, bs = [], []
+        for (width, _, has_bias), m in zip(net.layers, net.unpack(theta)):
+            ws.append(np.array(m[:, :-1] if has_bias else m))
+            bs.append(np.array(m[:, -1]) if has_bias else None)
+        return cls(acts.pop(), ws, bs)
+
+    def to_dict(self) -> dict:
+        return {"activation": self.activation, "sizes": [self.input_dim, *self.hidden_sizes, self.output_dim],
+                "n_params": self.n_params}
+
+
+# ---------------------------------------------------------------------- file format
+def save_teacher(teacher: Teacher, path) -> Path:
+    """Write ``teacher`` as an ``.npz`` (activation, weight_l (out, in), bias_l where the layer has one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"activation": np.array(teacher.activation)}
+    for l, (w, b) in enumerate(zip(teacher.weights, teacher.biases)):
+        arrays[f"weight_{l}"] = w
+        if b is not None:
+            arrays[f"bias_{l}"] = b
+    with open(path, "wb") as fh:  # a file handle keeps numpy from appending a second ".npz"
+        np.savez(fh, **arrays)
+    return path
+
+
+def load_teacher(path) -> Teacher:
+    """Read a teacher ``.npz``; errors name the file and the key that is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"teacher: no such file {str(path)!r}")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:  # not a zip / corrupt file
+        raise ValueError(f"teacher: {str(path)!r} is not a readable .npz file ({exc})") from None
+    with data:
+        keys = set(data.files)
+        if "activation" not in keys:
+            raise ValueError(f"teacher: {str(path)!r} has no 'activation' entry (keys: {sorted(keys)})")
+        activation = str(data["activation"])
+        n = 0
+        while f"weight_{n}" in keys:
+            n += 1
+        if n == 0:
+            raise ValueError(f"teacher: {str(path)!r} has no 'weight_0' entry (keys: {sorted(keys)})")
+        known = {"activation"} | {f"weight_{l}" for l in range(n)} | {f"bias_{l}" for l in range(n)}
+        if keys - known:
+            raise ValueError(f"teacher: {str(path)!r} has unexpected entries {sorted(keys - known)} "
+                             f"(layers are numbered 0..{n - 1} without gaps)")
+        weights = [np.array(data[f"weight_{l}"], dtype=float) for l in range(n)]
+        biases = [np.array(data[f"bias_{l}"], dtype=float) if f"bias_{l}" in keys else None for l in range(n)]
+    try:
+        return Teacher(activation, weights, biases)
+    except ValueError as exc:
+        raise ValueError(f"teacher {str(path)!r}: {exc}") from None
