@@ -1,0 +1,474 @@
+"""Spiking networks for voice activity detection, in torch: the Spiking Neural Unit and two VAD models.
+
+The Spiking Neural Unit (SNU; Woźniak et al., "Deep learning incorporating biologically inspired
+neural dynamics and in-memory computing", Nature Machine Intelligence 2020) recasts a leaky
+integrate-and-fire neuron as a recurrent-network cell, so a spiking network trains with ordinary
+back-propagation through time::
+
+    s_t = g(W x_t [+ H y_{t-1}] + l(tau) * s_{t-1} * (1 - y_{t-1}))      membrane potential
+    y_t = h(s_t + b)                                                    output
+
+``g`` is a ReLU, ``l(tau)`` a per-neuron leak in (0, 1), ``(1 - y_{t-1})`` the reset after a spike,
+``b`` a (negative) threshold. ``h`` is a Heaviside step whose gradient is replaced by a sigmoid's
+(:class:`SpikeFunction`, the surrogate gradient) or, in the "soft SNU", the sigmoid itself.
+
+Two VAD models compose these cells over 10 ms log-mel frames, and both output a per-frame speech
+probability, the membrane of a soft output SNU read through its sigmoid:
+
+* :class:`SNUVAD` — log-mel frames (standardised) feed spiking SNU layers (Martinelli, Dellaferrera,
+  Mainar & Cernak, "Spiking neural networks trained with backpropagation for low power neuromorphic
+  implementation of voice activity detection", ICASSP 2020).
+* :class:`BinSNNVAD` — each frame is bin-encoded (:mod:`neuroflow.vad.encoding`) into one spike per
+  mel band and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
+
+Every weight matrix carries a pruning mask (a buffer of 0/1, applied in every forward pass and kept
+in saved models); see :mod:`neuroflow.vad.pruning`. :func:`save_model` / :func:`load_model` write and
+read small ``.pt`` files that hold the weights, the masks, the feature configuration and the decision
+threshold.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuroflow._utils import check_choice, check_positive
+
+MODEL_KINDS = ("snu", "bin")
+
+#: the feature configuration both models use unless told otherwise (see neuroflow.vad.features.logmel)
+DEFAULT_FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "running", "alpha": 0.995}
+
+
+# ============================================================================= spike nonlinearity
+class SpikeFunction(torch.autograd.Function):
+    """Heaviside step forward; derivative of ``sigmoid(slope * x)`` backward (the surrogate gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, slope: float):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        sig = torch.sigmoid(ctx.slope * x)
+        return grad_out * ctx.slope * sig * (1.0 - sig), None
+
+
+def spike(x: torch.Tensor, slope: float = 5.0) -> torch.Tensor:
+    """0/1 spikes where ``x > 0``, differentiable through a sigmoid surrogate of slope ``slope``."""
+    return SpikeFunction.apply(x, float(slope))
+
+
+# ============================================================================= the cell
+class SNUCell(nn.Module):
+    """A layer of Spiking Neural Units, stepping through time with explicit state ``(s, y)``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output sizes.
+    soft : bool
+        ``h`` is a sigmoid (soft SNU, outputs in (0, 1)) instead of a spiking step.
+    recurrent : bool
+        Add recurrent weights ``H y_{t-1}`` (pruned like the input weights).
+    tau : float
+        Initial membrane time constant in frames; the leak is ``l = exp(-1 / tau)``, learnt per
+        neuron through a logit so it stays in (0, 1).
+    bias : float
+        Initial ``b`` (minus the firing threshold).
+    slope : float
+        Steepness of the surrogate gradient.
+    detach_reset : bool
+        Do not back-propagate through the reset term ``(1 - y_{t-1})`` (steadier training).
+    generator : torch.Generator, optional
+        Seeds the weight initialisation.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, soft: bool = False, recurrent: bool = False, tau: float = 4.0,
+                 bias: float = -0.5, slope: float = 5.0, detach_reset: bool = True,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        check_positive(n_in, "n_in", integer=True)
+        check_positive(n_out, "n_out", integer=True)
+        check_positive(tau, "tau")
+        check_positive(slope, "slope")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.soft, self.recurrent = bool(soft), bool(recurrent)
+        self.slope, self.detach_reset = float(slope), bool(detach_reset)
+        bound = math.sqrt(3.0 / n_in)  # unit-variance pre-activation for unit-variance inputs
+        self.weight = nn.Parameter((torch.rand(n_out, n_in, generator=generator) * 2 - 1) * bound)
+        self.register_buffer("weight_mask", torch.ones(n_out, n_in))
+        if recurrent:
+            rb = math.sqrt(1.0 / n_out)
+            self.recurrent_weight = nn.Parameter((torch.rand(n_out, n_out, generator=generator) * 2 - 1) * rb)
+            self.register_buffer("recurrent_weight_mask", torch.ones(n_out, n_out))
+        self.bias = nn.Parameter(torch.full((n_out,), float(bias)))
+        leak = math.exp(-1.0 / tau)
+        self.leak_logit = nn.Parameter(torch.full((n_out,), math.log(leak / (1.0 - leak))))
+
+    # ------------------------------------------------------------------ parameters as used
+    @property
+    def leak(self) -> torch.Tensor:
+        return torch.sigmoid(self.leak_logit)
+
+    def masked_weight(self) -> torch.Tensor:
+        return self.weight * self.weight_mask
+
+    def masked_recurrent_weight(self) -> torch.Tensor | None:
+        return self.recurrent_weight * self.recurrent_weight_mask if self.recurrent else None
+
+    def prunable(self) -> list[tuple[str, str]]:
+        """(parameter name, mask buffer name) pairs of this cell's connections."""
+        pairs = [("weight", "weight_mask")]
+        if self.recurrent:
+            pairs.append(("recurrent_weight", "recurrent_weight_mask"))
+        return pairs
+
+    def output(self, s: torch.Tensor) -> torch.Tensor:
+        if self.soft:
+            return torch.sigmoid(s + self.bias)
+        return spike(s + self.bias, self.slope)
+
+    # ------------------------------------------------------------------ dynamics
+    def initial_state(self, batch: int, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.zeros(batch, self.n_out, dtype=dtype, device=self.weight.device)
+        return z, z.clone()
+
+    def step(self, drive: torch.Tensor, state):
+        """One time step from the already projected input ``drive = W x_t`` (batch, n_out)."""
+        s_prev, y_prev = state
+        reset = 1.0 - (y_prev.detach() if self.detach_reset else y_prev)
+        pre = drive + self.leak * s_prev * reset
+        if self.recurrent:
+            pre = pre + y_prev @ self.masked_recurrent_weight().T
+        s = torch.relu(pre)
+        y = self.output(s)
+        return y, (s, y)
+
+    def forward(self, x: torch.Tensor, state=None):
+        """Run a sequence ``x`` (batch, time, n_in) -> ``(y (batch, time, n_out), final state)``.
+
+        The input projection is done for all time steps at once; the loop over time is explicit.
+        """
+        batch, steps, _ = x.shape
+        if state is None:
+            state = self.initial_state(batch, x.dtype)
+        drive = x @ self.masked_weight().T
+        ys = []
+        for t in range(steps):
+            y, state = self.step(drive[:, t], state)
+            ys.append(y)
+        return torch.stack(ys, dim=1), state
+
+    def extra_repr(self) -> str:
+        return f"{self.n_in}, {self.n_out}, soft={self.soft}, recurrent={self.recurrent}"
+
+
+# ============================================================================= the VAD models
+@dataclass
+class ModelOutput:
+    """What a VAD model's forward pass returns."""
+
+    prob: torch.Tensor  # (batch, time) speech probability
+    spikes: list[torch.Tensor]  # per spiking layer (batch, time, n) 0/1 spikes
+    state: list = field(default_factory=list)  # per layer (s, y), to continue a stream
+
+
+class SpikingVAD(nn.Module):
+    """Common machinery: a stack of SNU layers (spiking hidden, soft output unit) over an input code.
+
+    Subclasses define ``encode(feats)`` (features -> network input), ``fit_input(feats)`` and ``config()``.
+    """
+
+    kind = "base"
+
+    def __init__(self, n_inputs: int, hidden: tuple[int, ...], *, recurrent: bool, tau: float, slope: float,
+                 seed: int, features: dict | None):
+        super().__init__()
+        hidden = tuple(int(h) for h in hidden)
+        if not hidden:
+            raise ValueError("hidden: expected at least one hidden layer size, got ()")
+        for h in hidden:
+            check_positive(h, "hidden", integer=True)
+        gen = torch.Generator().manual_seed(int(seed))
+        sizes = (int(n_inputs), *hidden)
+        layers = [SNUCell(a, b, recurrent=recurrent, tau=tau, slope=slope, generator=gen)
+                  for a, b in zip(sizes[:-1], sizes[1:])]
+        layers.append(SNUCell(sizes[-1], 1, soft=True, tau=tau, bias=0.0, generator=gen))
+        self.layers = nn.ModuleList(layers)
+        self.hidden, self.recurrent, self.tau, self.slope, self.seed = hidden, bool(recurrent), tau, slope, int(seed)
+        self.features = dict(DEFAULT_FEATURES if features is None else features)
+
+    # -- shared
+    @property
+    def n_mels(self) -> int:
+        return int(self.features["n_mels"])
+
+    def check_features(self, feats: torch.Tensor) -> None:
+        if feats.ndim != 3 or feats.shape[-1] != self.n_mels:
+            raise ValueError(f"feats: expected (batch, time, {self.n_mels}) log-mel frames (the model's n_mels), "
+                             f"got shape {tuple(feats.shape)}")
+
+    def forward(self, feats: torch.Tensor, state=None) -> ModelOutput:
+        """``feats`` (batch, time, n_mels) log-mel frames -> :class:`ModelOutput`."""
+        self.check_features(feats)
+        x = self.encode(feats)
+        state = [None] * len(self.layers) if state is None else list(state)
+        spikes = []
+        for i, layer in enumerate(self.layers):
+            x, state[i] = layer(x, state[i])
+            if not layer.soft:
+                spikes.append(x)
+        return ModelOutput(prob=x[..., 0], spikes=spikes, state=state)
+
+    def connections(self) -> list[tuple[str, nn.Parameter, torch.Tensor]]:
+        """Every prunable weight matrix as (name, parameter, mask)."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            for pname, mname in layer.prunable():
+                out.append((f"layers.{i}.{pname}", getattr(layer, pname), getattr(layer, mname)))
+        return out
+
+    def n_synapses(self) -> tuple[int, int]:
+        """(non-zero connections, all connections) over every weight matrix."""
+        kept = sum(int(m.sum().item()) for _, _, m in self.connections())
+        total = sum(m.numel() for _, _, m in self.connections())
+        return kept, total
+
+    def sparsity(self) -> float:
+        kept, total = self.n_synapses()
+        return 1.0 - kept / total
+
+    def n_neurons(self) -> int:
+        return sum(layer.n_out for layer in self.layers)
+
+
+class SNUVAD(SpikingVAD):
+    """SNU network over standardised log-mel frames: ``n_mels -> hidden... (spiking) -> 1 (soft)``.
+
+    ``feature_mean`` / ``feature_std`` standardise the input per band (set from the training set by
+    :meth:`fit_input`); they are buffers, so they travel with the saved model.
+    """
+
+    kind = "snu"
+
+    def __init__(self, n_mels: int = 40, hidden: tuple[int, ...] = (48,), *, recurrent: bool = False,
+                 tau: float = 4.0, slope: float = 5.0, seed: int = 0, features: dict | None = None):
+        feats = dict(DEFAULT_FEATURES if features is None else features)
+        feats["n_mels"] = int(check_positive(n_mels, "n_mels", integer=True))
+        super().__init__(n_mels, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed, features=feats)
+        self.register_buffer("feature_mean", torch.zeros(n_mels))
+        self.register_buffer("feature_std", torch.ones(n_mels))
+
+    def fit_input(self, feats: np.ndarray) -> "SNUVAD":
+        """Set the per-band standardisation from training frames (n_frames, n_mels)."""
+        x = np.asarray(feats, dtype=np.float64)
+        self.feature_mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
+        self.feature_std.copy_(torch.as_tensor(x.std(axis=0) + 1e-3, dtype=torch.float32))
+        return self
+
+    def encode(self, feats: torch.Tensor) -> torch.Tensor:
+        return (feats - self.feature_mean) / self.feature_std
+
+    def config(self) -> dict:
+        return {"kind": self.kind, "n_mels": self.n_mels, "hidden": list(self.hidden), "recurrent": self.recurrent,
+                "tau": self.tau, "slope": self.slope, "seed": self.seed, "features": dict(self.features)}
+
+
+class BinSNNVAD(SpikingVAD):
+    """Bin-encoded frames into a two-layer spiking classifier: ``n_mels * n_bins -> hidden (spiking) -> 1``.
+
+    The bin edges (a buffer, (n_mels, n_bins - 1)) come from training-set quantiles via
+    :meth:`fit_input`; encoding is the same as :class:`neuroflow.vad.encoding.BinEncoder`.
+    """
+
+    kind = "bin"
+
+    def __init__(self, n_mels: int = 40, n_bins: int = 8, hidden: tuple[int, ...] = (64,), *,
+                 recurrent: bool = False, tau: float = 4.0, slope: float = 5.0, seed: int = 0,
+                 features: dict | None = None):
+        check_positive(n_mels, "n_mels", integer=True)
+        check_positive(n_bins, "n_bins", integer=True)
+        if n_bins < 2:
+            raise ValueError(f"n_bins: expected at least 2, got {n_bins}")
+        feats = dict(DEFAULT_FEATURES if features is None else features)
+        feats["n_mels"] = int(n_mels)
+        super().__init__(n_mels * n_bins, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed,
+                         features=feats)
+        self.n_bins = int(n_bins)
+        init = torch.linspace(-2.0, 2.0, n_bins + 1)[1:-1].repeat(n_mels, 1)
+        self.register_buffer("bin_edges", init.contiguous())
+
+    def fit_input(self, feats: np.ndarray) -> "BinSNNVAD":
+        """Place the bin edges at the training frames' per-band quantiles."""
+        from neuroflow.vad.encoding import BinEncoder
+
+        enc = BinEncoder(self.n_bins).fit(feats)
+        self.bin_edges.copy_(torch.as_tensor(enc.edges_))
+        return self
+
+    def encoder(self):
+        from neuroflow.vad.encoding import BinEncoder
+
+        return BinEncoder.from_edges(self.bin_edges.cpu().numpy())
+
+    def encode(self, feats: torch.Tensor) -> torch.Tensor:
+        idx = (feats.unsqueeze(-1) > self.bin_edges).sum(-1)  # (batch, time, n_mels)
+        onehot = torch.nn.functional.one_hot(idx, self.n_bins).to(feats.dtype)
+        return onehot.reshape(*feats.shape[:-1], self.n_mels * self.n_bins)
+
+    def config(self) -> dict:
+        return {"kind": self.kind, "n_mels": self.n_mels, "n_bins": self.n_bins, "hidden": list(self.hidden),
+                "recurrent": self.recurrent, "tau": self.tau, "slope": self.slope, "seed": self.seed,
+                "features": dict(self.features)}
+
+
+def build_model(kind: str = "snu", **kwargs) -> SpikingVAD:
+    """``build_model("snu" | "bin", **constructor arguments)``."""
+    check_choice(kind, "kind", MODEL_KINDS)
+    return (SNUVAD if kind == "snu" else BinSNNVAD)(**kwargs)
+
+
+def _from_config(config: dict) -> SpikingVAD:
+    cfg = dict(config)
+    kind = cfg.pop("kind", None)
+    check_choice(kind, "model kind", MODEL_KINDS)
+    cfg["hidden"] = tuple(cfg["hidden"])
+    return build_model(kind, **cfg)
+
+
+# ============================================================================= files
+FORMAT = "neuroflow.spiking-vad/1"
+
+
+def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, smoothing: dict | None = None,
+               info: dict | None = None) -> Path:
+    """Write ``model`` (weights, masks, feature configuration), its decision ``threshold``, post-processing
+    ``smoothing`` (``{"median": k, "hangover": h}`` frames) and any JSON-able ``info`` to ``path`` (.pt).
+
+    Weights are stored as float16 where that is exact enough (halves the file); masks as bool.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in model.state_dict().items():
+        state[k] = v.bool() if k.endswith("_mask") else v.detach().clone()
+    payload = {"format": FORMAT, "config": model.config(), "state_dict": state, "threshold": float(threshold),
+               "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
+    tmp = path.with_name(path.name + ".part")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+@dataclass
+class LoadedModel:
+    """A model read from disk, with everything saved beside it."""
+
+    model: SpikingVAD
+    threshold: float
+    smoothing: dict
+    info: dict
+    path: Path
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "config": self.model.config(), "threshold": self.threshold,
+                "smoothing": self.smoothing, "info": self.info}
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Read a file written by :func:`save_model`; clear errors for a missing or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({type(exc).__name__}: {exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
+    model = _from_config(payload["config"])
+    state = {k: (v.float() if k.endswith("_mask") else v) for k, v in payload["state_dict"].items()}
+    model.load_state_dict(state)
+    model.eval()
+    return LoadedModel(model=model, threshold=float(payload["threshold"]), smoothing=dict(payload["smoothing"]),
+                       info=dict(payload.get("info", {})), path=path)
+
+
+# ============================================================================= fast inference
+class NumpySNN:
+    """The same network as a :class:`SpikingVAD`, run in NumPy for inference (no autograd, float32).
+
+    Each layer's input projection is done for the whole chunk at once; only the element-wise SNU
+    recursion loops over frames. ``run(feats, state)`` continues from ``state`` (a list of per-layer
+    ``(s, y)`` vectors), so chunks of a stream give exactly the frames of one long call.
+    """
+
+    def __init__(self, model: SpikingVAD):
+        model = model.eval()
+        self.kind = model.kind
+        self.n_mels = model.n_mels
+        with torch.no_grad():
+            self.layers = []
+            for layer in model.layers:
+                rec = layer.masked_recurrent_weight()
+                self.layers.append({
+                    "w": np.ascontiguousarray(layer.masked_weight().numpy().T, dtype=np.float32),
+                    "h": None if rec is None else np.ascontiguousarray(rec.numpy().T, dtype=np.float32),
+                    "leak": layer.leak.numpy().astype(np.float32),
+                    "bias": layer.bias.detach().numpy().astype(np.float32),
+                    "soft": layer.soft, "n": layer.n_out})
+            if model.kind == "snu":
+                self.mean = model.feature_mean.numpy().astype(np.float32)
+                self.std = model.feature_std.numpy().astype(np.float32)
+            else:
+                self.edges = model.bin_edges.numpy().astype(np.float32)
+                self.n_bins = model.n_bins
+        # a bin code is one-hot per band: the first projection is a sum of gathered weight rows
+        if self.kind == "bin":
+            w = self.layers[0]["w"]  # (n_mels * n_bins, n_hidden)
+            self.bin_rows = w.reshape(self.n_mels, self.n_bins, -1)
+
+    def initial_state(self) -> list:
+        return [(np.zeros(L["n"], np.float32), np.zeros(L["n"], np.float32)) for L in self.layers]
+
+    def _first_drive(self, feats: np.ndarray) -> np.ndarray:
+        if self.kind == "snu":
+            return ((feats - self.mean) / self.std) @ self.layers[0]["w"]
+        idx = (feats[:, :, None] > self.edges[None]).sum(axis=2)  # (T, n_mels)
+        return self.bin_rows[np.arange(self.n_mels)[None, :], idx].sum(axis=1)
+
+    def run(self, feats: np.ndarray, state: list | None = None, *, record: bool = False):
+        """``feats`` (T, n_mels) float32 -> ``(prob (T,), new state, spikes per hidden layer or None)``."""
+        feats = np.asarray(feats, dtype=np.float32)
+        state = self.initial_state() if state is None else state
+        new_state, spikes = [], []
+        x = None
+        for i, L in enumerate(self.layers):
+            drive = self._first_drive(feats) if i == 0 else x @ L["w"]
+            s, y = state[i]
+            s, y = s.copy(), y.copy()
+            out = np.empty_like(drive)
+            leak, bias, h = L["leak"], L["bias"], L["h"]
+            for t in range(drive.shape[0]):
+                pre = drive[t] + leak * s * (1.0 - y)
+                if h is not None:
+                    pre += y @ h
+                np.maximum(pre, 0.0, out=s)
+                if L["soft"]:
+                    y = 1.0 / (1.0 + np.exp(-(s + bias)))
+                else:
+                    y = (s + bias > 0).astype(np.float32)
+                out[t] = y
+            new_state.append((s, y))
+            if not L["soft"] and record:
+                spikes.append(out)
+            x = out
+        return x[:, 0].astype(np.float64), new_state, (spikes if record else None)
