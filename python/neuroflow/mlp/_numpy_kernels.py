@@ -10,10 +10,14 @@ Conventions (inputs are trusted here; :class:`neuroflow.mlp.MLP` validates them 
   ``loss = sum_n wbar_n * sum_o (yhat_no - y_no)**2``.
 
 The Hessian is exact. One hidden layer (the common teacher-student case) takes a closed form built
-from a handful of GEMMs; deeper nets use forward-over-reverse (Pearlmutter's R-operator) on batches
-of unit directions. Neither allocates more than O(N * P) besides the P x P result.
+from one BLAS ``dsyrk`` and a few small GEMMs; deeper nets use forward-over-reverse (Pearlmutter's
+R-operator) with factorised unit directions (:func:`hessian_unit_tangents`), again a handful of GEMMs
+per pair of layers. :func:`hessian_forward_over_reverse` is the plain batched version, kept as an
+independent check. Working memory stays O(N * P) besides the P x P result.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy.linalg import blas
@@ -99,7 +103,7 @@ def _with_ones(a: np.ndarray, bias: bool) -> np.ndarray:
 def hessian(spec: Spec, theta, X, Y, wbar, X1=None) -> np.ndarray:
     if len(spec) == 2:
         return _hessian_one_hidden(spec, theta, X, Y, wbar, X1)
-    return hessian_forward_over_reverse(spec, theta, X, Y, wbar)
+    return hessian_unit_tangents(spec, theta, X, Y, wbar)
 
 
 def _f_df_d2f(name: str, z: np.ndarray):
@@ -116,6 +120,9 @@ def _f_df_d2f(name: str, z: np.ndarray):
 def _hessian_one_hidden(spec: Spec, theta, X, Y, wbar, X1=None) -> np.ndarray:
     """Closed-form Hessian of ``y = g(W2 f(W1 x + b1) + b2)``: the Gauss-Newton part from the output,
     the hidden curvature (block diagonal per hidden unit) and the W2 x W1 cross term.
+
+    Works with samples in columns (features x N, contiguous along N) so that the per-sample
+    Jacobian rows are built with unit-stride broadcasts and reduced by one BLAS ``dsyrk``.
     """
     (d, k, act1, b1), (_, o, act2, b2) = spec
     g = get_activation(act2)
@@ -123,66 +130,149 @@ def _hessian_one_hidden(spec: Spec, theta, X, Y, wbar, X1=None) -> np.ndarray:
     d1, k2 = d + b1, k + b2
     P1 = d1 * k
     P = theta.size
-    Xt = X if not b1 else (X1 if X1 is not None else _with_ones(X, True))  # (N, d1)
-    z1 = Xt @ Wt1
-    h, fp, fpp = _f_df_d2f(act1, z1)
-    z2 = _affine(h, Wt2, k, b2)
-    r = (g.f(z2) if act2 != "identity" else z2) - Y
-    ga2 = (2.0 * wbar)[:, None] * r
-    if act2 == "identity":
-        gz2 = ga2
-        c2 = np.broadcast_to((2.0 * wbar)[:, None], r.shape)
-    else:
-        gp2 = g.df(z2)
-        gz2 = ga2 * gp2
-        c2 = (2.0 * wbar)[:, None] * gp2 * gp2 + ga2 * g.d2f(z2)
+    N = X.shape[0]
+    XT = np.ascontiguousarray((X1 if (b1 and X1 is not None) else _with_ones(X, b1)).T)  # (d1, N)
+    zT = Wt1.T @ XT  # (k, N)
+    hT, fpT, fppT = _f_df_d2f(act1, zT)
     W2 = Wt2[:k]  # (k, o): W2[i, q] is the weight from hidden unit i to output q
-    hidden_curv = act1 not in ("identity", "relu")
-
-    Ht = _with_ones(h, b2)  # (N, k2)
-    H = np.zeros((P, P))
+    z2T = W2.T @ hT  # (o, N)
+    if b2:
+        z2T += Wt2[k][:, None]
+    rT = (g.f(z2T) if act2 != "identity" else z2T) - Y.T
+    w2 = 2.0 * wbar
+    gz2T = rT * w2  # adjoint of the output pre-activation (identity output)
+    if act2 == "identity":
+        c2T = np.broadcast_to(w2, (o, N))
+    else:
+        gp = g.df(z2T)
+        c2T = w2 * gp * gp + gz2T * g.d2f(z2T)
+        gz2T = gz2T * gp
     unit_cols = np.arange(d1)[None, :] * k + np.arange(k)[:, None]  # (k, d1): unit i's incoming weights
-    cols1 = np.arange(P1)
+    H = np.zeros((P, P))
     for q in range(o):
-        cq = c2[:, q]
-        nonneg = bool(np.all(cq >= 0))
-        # Jacobian of output q w.r.t. layer-1 parameters (flat index j * k + i), pre-scaled by sqrt(c)
-        s = np.sqrt(cq) if nonneg else np.ones_like(cq)
-        u = fp * W2[:, q]
-        u *= s[:, None]
-        A = (Xt[:, :, None] * u[:, None, :]).reshape(-1, P1)
-        Hs = (Ht * s[:, None]) if nonneg else (Ht * cq[:, None])
-        rows = P1 + np.arange(k2) * o + q
+        c = c2T[q]
+        nonneg = bool(np.all(c >= 0))
+        # rows of J^T (one per parameter, samples along the row): d z2_q / d theta for layer 1
+        # (flat index j * k + i) and for W2's column q, scaled by sqrt(c) when c >= 0
+        JT = np.empty((P1 + k2, N))
+        uT = fpT * W2[:, q:q + 1]
+        s = np.sqrt(c) if nonneg else None
         if nonneg:
-            J = np.concatenate([A, Hs], axis=1)  # (N, P1 + k2), one symmetric rank-N update
-            G = _syrk(J)
-            H11, cross, H22 = G[:P1, :P1], G[P1:, :P1], G[P1:, P1:]
+            uT *= s
+        np.multiply(XT[:, None, :], uT[None, :, :], out=JT[:P1].reshape(d1, k, N))
+        if nonneg:
+            np.multiply(hT, s, out=JT[P1:P1 + k])
+            if b2:
+                JT[-1] = s
+            G = _syrk_rows(JT)
         else:
-            H11 = (A * cq[:, None]).T @ A
-            cross = Hs.T @ A
-            H22 = (Ht * cq[:, None]).T @ Ht
-        H[:P1, :P1] += H11
-        cross = np.array(cross)
+            JT[P1:P1 + k] = hT
+            if b2:
+                JT[-1] = 1.0
+            G = (JT * c) @ JT.T
+        rows = P1 + np.arange(k2) * o + q  # W2[q, j] sits at j * o + q
+        if o == 1:
+            H += G
+        else:
+            idx = np.concatenate([np.arange(P1), rows])
+            H[np.ix_(idx, idx)] += G
         # second derivative of z2 = W2 h(W1): d2 z2_q / dW2[q, i] dW1[i, j] = f'(z1_i) x_j
-        gf = gz2[:, q:q + 1] * fp  # (N, k)
-        cross[np.arange(k)[:, None], unit_cols] += (Xt.T @ gf).T
-        H[np.ix_(rows, cols1)] = cross
-        H[np.ix_(cols1, rows)] = cross.T
-        H[np.ix_(rows, rows)] = H22
-    if hidden_curv:
+        extra = (fpT * gz2T[q]) @ XT.T  # (k, d1)
+        H[rows[:k, None], unit_cols] += extra
+        H[unit_cols, rows[:k, None]] += extra
+    if act1 not in ("identity", "relu"):
         # hidden curvature: unit i couples only its own incoming weights (j * k + i)
-        c1 = (gz2 @ W2.T) * fpp  # (N, k)
-        blocks = np.einsum("ni,nj,nl->ijl", c1, Xt, Xt, optimize=True)  # (k, d1, d1)
+        c1T = fppT * (W2 @ gz2T)  # (k, N)
+        jj, ll = np.triu_indices(d1)
+        pairs = c1T @ (XT[jj] * XT[ll]).T  # (k, n_pairs)
+        blocks = np.empty((k, d1, d1))
+        blocks[:, jj, ll] = pairs
+        blocks[:, ll, jj] = pairs
         H[unit_cols[:, :, None], unit_cols[:, None, :]] += blocks
     return H
 
 
-def _syrk(A: np.ndarray) -> np.ndarray:
-    """``A.T @ A`` through BLAS dsyrk (half the flops of a GEMM), symmetrised."""
-    G = blas.dsyrk(1.0, A.T, trans=0, lower=0)  # A.T is Fortran-ordered: no copy
+def _syrk_rows(JT: np.ndarray) -> np.ndarray:
+    """``JT @ JT.T`` through BLAS dsyrk (half the flops of a GEMM), symmetrised."""
+    G = blas.dsyrk(1.0, JT.T, trans=1, lower=0)  # JT.T is Fortran-ordered: no copy
     il = np.tril_indices_from(G, -1)
     G[il] = G.T[il]
     return G
+
+
+def hessian_unit_tangents(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
+    """Exact Hessian for any depth by forward-over-reverse with factorised unit directions.
+
+    A unit direction on weight ``W_m[i, j]`` perturbs ``z_m`` by ``x_j e_i`` per sample, so every
+    tangent downstream is the per-sample scalar ``x_j`` times the tangent of the unit perturbation
+    ``e_i``. Only ``w_m`` unit tangents are propagated per layer; the Hessian blocks then come out of
+    two GEMMs per pair of layers (l >= m):
+
+        H[l: (p, r), m: (j, i)] = sum_n x_mj x_lp Rgz_l(i)_nr + sum_n x_mj Rx_l(i)_np gz_l,nr
+
+    with ``x_m`` the (ones-augmented) input of layer m, ``gz_l`` the adjoint of ``z_l`` and ``R``
+    the tangents. The cost is about N * P^2 multiply-adds in BLAS, whatever the depth.
+    """
+    L = len(spec)
+    mats = views(spec, theta)
+    zs, acts = forward_cache(spec, theta, X)
+    N = X.shape[0]
+    P = theta.size
+    fns = [get_activation(s[2]) for s in spec]
+    fps = [fns[l].df(zs[l]) for l in range(L)]
+    fpps = [fns[l].d2f(zs[l]) for l in range(L)]
+    tilde = [_with_ones(acts[l], spec[l][3]) for l in range(L)]
+    gas, gzs = [None] * L, [None] * L
+    ga = (2.0 * wbar)[:, None] * (acts[-1] - Y)
+    for l in range(L - 1, -1, -1):
+        gas[l] = ga
+        gzs[l] = ga * fps[l]
+        if l > 0:
+            ga = gzs[l] @ mats[l][: spec[l][0]].T
+    offsets = np.cumsum([0] + [(s[0] + s[3]) * s[1] for s in spec])
+    w2 = (2.0 * wbar)[None, :, None]
+    H = np.zeros((P, P))
+    for m in range(L):
+        wm = spec[m][1]
+        dm = tilde[m].shape[1]
+        # unit tangents of z_l and a_l, shape (wm, N, w_l)
+        Rz = {}
+        Ra = {}
+        Ra[m] = np.zeros((wm, N, wm))
+        Ra[m][np.arange(wm), :, np.arange(wm)] = fps[m].T
+        for l in range(m + 1, L):
+            dl_in = spec[l][0]
+            if l == m + 1:
+                Rz[l] = fps[m].T[:, :, None] * mats[l][:dl_in][:, None, :]
+            else:
+                Rz[l] = (Ra[l - 1].reshape(wm * N, dl_in) @ mats[l][:dl_in]).reshape(wm, N, spec[l][1])
+            Ra[l] = fps[l][None] * Rz[l]
+        Rga = w2 * Ra[L - 1]
+        for l in range(L - 1, m - 1, -1):
+            dl_in, wl, _, bl = spec[l]
+            dl = dl_in + bl
+            Rgz = Rga * fps[l][None]
+            curv = gas[l] * fpps[l]  # (N, w_l)
+            if l == m:
+                Rgz[np.arange(wm), :, np.arange(wm)] += curv.T
+            else:
+                Rgz += curv[None] * Rz[l]
+            # H1[(j, p), (i, r)] = sum_n x_mj x_lp Rgz_l(i)_nr
+            Q = (tilde[m][:, :, None] * tilde[l][:, None, :]).reshape(N, dm * dl)
+            R = Rgz.transpose(1, 0, 2).reshape(N, wm * wl)
+            blk = (Q.T @ R).reshape(dm, dl, wm, wl).transpose(1, 3, 0, 2).reshape(dl * wl, dm * wm)
+            if l > m:
+                # H2[(j, r), (i, p)] = sum_n x_mj gz_l,nr Rx_l(i)_np  (the bias input has no tangent)
+                S = (tilde[m][:, :, None] * gzs[l][:, None, :]).reshape(N, dm * wl)
+                Rx = Ra[l - 1].transpose(1, 0, 2).reshape(N, wm * dl_in)
+                H2 = (S.T @ Rx).reshape(dm, wl, wm, dl_in).transpose(3, 1, 0, 2).reshape(dl_in * wl, dm * wm)
+                blk[: dl_in * wl] += H2
+            rs, cs = slice(offsets[l], offsets[l + 1]), slice(offsets[m], offsets[m + 1])
+            H[rs, cs] = blk
+            if l > m:
+                H[cs, rs] = blk.T
+                Rga = (Rgz.reshape(wm * N, wl) @ mats[l][:dl_in].T).reshape(wm, N, dl_in)
+    return H
 
 
 def hessian_forward_over_reverse(spec: Spec, theta, X, Y, wbar, *, max_chunk: int | None = None) -> np.ndarray:
