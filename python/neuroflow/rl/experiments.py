@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from neuroflow._utils import check_array, check_choice, check_positive
 from neuroflow.memristor.device import VCMDevice
@@ -121,9 +121,9 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 20
 
 
 # ----------------------------------------------------------------------------- random walker
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _walk_watermaze(rng, n_episodes, max_steps, moves, step_len, half, radius, out):
-    for s in prange(rng.shape[0]):
+    for s in range(rng.shape[0]):
         for e in range(n_episodes):
             while True:
                 x = -half + 2.0 * half * rng_uniform(rng, s)
@@ -140,9 +140,9 @@ def _walk_watermaze(rng, n_episodes, max_steps, moves, step_len, half, radius, o
             out[s, e] = k
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _walk_tmaze(rng, n_episodes, max_steps, tmap, goal, out):
-    for s in prange(rng.shape[0]):
+    for s in range(rng.shape[0]):
         for e in range(n_episodes):
             st, k = 0, 0
             while st != goal and k < max_steps:
