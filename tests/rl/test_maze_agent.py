@@ -101,3 +101,22 @@ def test_bad_env_and_episode_counts():
         ActorCritic("tmaze").fit(0)
     with pytest.raises(ValueError, match="fit"):
         ActorCritic("tmaze").value_map()
+
+
+def test_noise_sweep_keeps_finished_levels_when_interrupted(monkeypatch):
+    from neuroflow.rl import experiments
+
+    real = experiments._sweep_point
+    seen = []
+
+    def flaky(sigma, *args):
+        if seen:
+            raise KeyboardInterrupt
+        seen.append(sigma)
+        return real(sigma, *args)
+
+    monkeypatch.setattr(experiments, "_sweep_point", flaky)
+    sw = experiments.noise_sweep((0.0, 0.1, 0.2), n_seeds=5, n_episodes=10)
+    assert sw.params["interrupted"] and sw.sigmas.tolist() == [0.0] and sw.closed_steps.shape == (1,)
+    with pytest.raises(ValueError, match="sigmas"):
+        experiments.noise_sweep((-0.1,), n_seeds=2, n_episodes=2)

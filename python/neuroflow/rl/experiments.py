@@ -106,18 +106,23 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 20
     if np.any(sig < 0):
         raise ValueError(f"sigmas: expected non-negative noise levels, got {sig.tolist()}")
     t0 = time.perf_counter()
-    if n_jobs == 1:
-        rows = [_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs) for s in sig]
-    else:
-        from joblib import Parallel, delayed
+    rows, interrupted = [], False
+    try:
+        if n_jobs == 1:
+            for s in sig:   # one noise level at a time, so an interruption keeps the finished levels
+                rows.append(_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs))
+        else:
+            from joblib import Parallel, delayed
 
-        rows = Parallel(n_jobs=n_jobs)(delayed(_sweep_point)(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs)
-                                       for s in sig)
-    rows = np.array(rows)
-    return NoiseSweepResult(sigmas=sig, closed_steps=rows[:, 0], open_steps=rows[:, 1], closed_error=rows[:, 2],
-                            open_error=rows[:, 3], time_s=time.perf_counter() - t0,
+            rows = Parallel(n_jobs=n_jobs)(delayed(_sweep_point)(float(s), n_seeds, n_episodes, seed, tail,
+                                                                 agent_kwargs) for s in sig)
+    except KeyboardInterrupt:
+        interrupted = True
+    rows = np.array(rows, dtype=float).reshape(-1, 4)
+    return NoiseSweepResult(sigmas=sig[: len(rows)], closed_steps=rows[:, 0], open_steps=rows[:, 1],
+                            closed_error=rows[:, 2], open_error=rows[:, 3], time_s=time.perf_counter() - t0,
                             params={"n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed, "tail": tail,
-                                    "n_jobs": n_jobs})
+                                    "n_jobs": n_jobs, "interrupted": interrupted})
 
 
 # ----------------------------------------------------------------------------- random walker
