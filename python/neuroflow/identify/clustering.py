@@ -69,10 +69,13 @@ class ClusterResult:
 
 
 def _aligned_mean(u, members, dist, activation: str, sign) -> np.ndarray:
-    """Mean of the members after flipping each to the sign of the medoid (symmetry-aware)."""
+    """Robust centre: the medoid, then the sign-aligned mean of the members no farther from it than the
+    median member (stray points that a density clusterer attaches do not pull the centre)."""
     sub = dist[np.ix_(members, members)]
-    medoid = u[members[np.argmin(sub.sum(axis=1))]]
-    vecs = u[members]
+    m = int(np.argmin(sub.sum(axis=1)))
+    medoid = u[members[m]]
+    close = members[sub[m] <= np.median(sub[m])]
+    vecs = u[close]
     if uses_sign(activation, sign):
         s = np.sign(vecs @ medoid)
         s[s == 0] = 1.0

@@ -217,7 +217,7 @@ class ExpandAndCluster:
 
     def _finetune(self, mats, S, X, Y, opts, backend):
         """Train the reduced network (and its skip path) to zero loss; returns (mats, S, TrainResult)."""
-        from neuroflow.flow import train
+        from neuroflow.flow.train import train
 
         net = self._net(X.shape[1], mats, backend)
         theta = net.pack(mats)

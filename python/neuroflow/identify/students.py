@@ -136,7 +136,7 @@ def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_
         theta, _, stopped = torch_fit(net, theta, X, Y, **(torch_options or {}))
         polish = dict(train_options or {})
         if polish:
-            from neuroflow.flow import train
+            from neuroflow.flow.train import train
 
             res = train(net, theta, X, Y, **polish)
             theta, stopped = res.x, f"{stopped}+{res.optim_stopped_by}"
@@ -144,7 +144,7 @@ def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_
         gnorm = float(np.max(np.abs(net.gradient(theta, X, Y))))
         converged = False
     else:
-        from neuroflow.flow import train
+        from neuroflow.flow.train import train
 
         res = train(net, theta, X, Y, **(train_options or {}))
         theta, loss, gnorm, converged = res.x, float(res.loss), float(res.gnorm), bool(res.converged)

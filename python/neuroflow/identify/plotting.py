@@ -1,0 +1,92 @@
+"""Figures for Expand-and-Cluster: dendrogram with the chosen cut, recovered vs teacher weights, and
+success along the difficulty axis of a suite."""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import pyplot, save_figure
+
+
+def plot_dendrogram(result, path, ax=None, title: str = "students' neurons"):
+    """Average-linkage dendrogram of one layer's clustering with the chosen cut (hierarchical only)."""
+    from scipy.cluster.hierarchy import dendrogram
+
+    plt = pyplot()
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+    if result.linkage is None:
+        ax.text(0.5, 0.5, f"{result.method}: no dendrogram", ha="center", va="center", transform=ax.transAxes)
+    else:
+        dendrogram(result.linkage, ax=ax, no_labels=True, color_threshold=result.cut_height,
+                   above_threshold_color="0.6")
+        ax.axhline(result.cut_height, color="crimson", ls="--", lw=1,
+                   label=f"cut (angle {np.degrees(result.cut_height):.1f} deg): {result.size} neurons")
+        ax.legend(loc="upper right", fontsize=8)
+        ax.set_ylabel("average angle (rad)")
+    ax.set_title(title)
+    if fig is not None:
+        return save_figure(fig, path)
+    return None
+
+
+def _aligned_pairs(teacher_u, recovered_u, matching, activation):
+    from neuroflow.identify.symmetry import uses_sign
+
+    t, r = [], []
+    for j, m in enumerate(matching):
+        if m < 0:
+            continue
+        tv, rv = teacher_u[j], recovered_u[m]
+        if activation == "relu":
+            rv = rv * np.linalg.norm(tv) / max(np.linalg.norm(rv), 1e-300)
+        if uses_sign(activation) and float(tv @ rv) < 0:
+            rv = -rv
+        t.append(tv)
+        r.append(rv)
+    return np.array(t).ravel(), np.array(r).ravel()
+
+
+def plot_weights(estimator, teacher, path, report=None):
+    """Recovered vs teacher incoming weights (and biases) of the first hidden layer, sign/scale-aligned
+    by the report's matching, next to the dendrogram of that layer."""
+    plt = pyplot()
+    report = report or estimator.report(teacher)
+    lay = report.layers[0]
+    t, r = _aligned_pairs(teacher.incoming(0), estimator.incoming_(0), lay.matching, estimator.activation)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.6]})
+    ax = axes[0]
+    if t.size:
+        lim = 1.1 * max(np.abs(t).max(), np.abs(r).max())
+        ax.plot([-lim, lim], [-lim, lim], color="0.7", lw=1)
+        ax.scatter(t, r, s=18, color="tab:blue")
+    ax.set_xlabel("teacher weight")
+    ax.set_ylabel("recovered weight")
+    ax.set_title(f"layer 1: {lay.recovered_size} recovered / {lay.teacher_size} teacher neurons\n"
+                 f"max matched angle {report.max_angle_deg:.2g} deg, rel. MSE {report.functional_rel_mse:.1e}",
+                 fontsize=9)
+    plot_dendrogram(estimator.clusters_[0], None, ax=axes[1], title="clustering of the students' neurons")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_difficulty(rows, path):
+    """Exact size recovery (0/1, jittered) against the difficulty score, with binned success rates."""
+    from neuroflow.identify.bench import summarize
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    rng = np.random.default_rng(0)
+    acts = sorted({r.get("activation", "?") for r in rows})
+    for a in acts:
+        sel = [r for r in rows if r.get("activation") == a]
+        ax.scatter([r["difficulty"] for r in sel], [float(bool(r.get("exact_size"))) + rng.uniform(-0.06, 0.06)
+                                                    for r in sel], s=12, alpha=0.7, label=a)
+    for b in summarize(rows).get("difficulty_bins", []):
+        ax.plot([b["difficulty_lo"], b["difficulty_hi"]], [b["exact_size_rate"]] * 2, color="k", lw=2)
+    ax.set_xlabel("difficulty (log10 params/probe + |log2 scale| + 2 alignment + log2 width)")
+    ax.set_ylabel("exact size recovered")
+    ax.set_ylim(-0.15, 1.15)
+    ax.legend(fontsize=7, ncol=3, loc="center left")
+    ax.set_title(f"Expand-and-Cluster over {len(rows)} problems (black: rate per difficulty bin)")
+    return save_figure(fig, path)

@@ -1,0 +1,166 @@
+"""Expand-and-Cluster building blocks: teacher files, symmetries, clustering, objective wrappers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroflow.identify import Teacher, load_teacher, save_teacher
+from neuroflow.identify.clustering import cluster_neurons, min_students
+from neuroflow.identify.objectives import FixedParamsObjective, SkipObjective
+from neuroflow.identify.problems import make_teacher, paper_suite, quick_suite
+from neuroflow.identify.report import compare_layer
+from neuroflow.identify.symmetry import angles_deg, canonicalize, pairwise_distances
+from neuroflow.mlp import MLP
+from neuroflow.mlp.activations import get_activation
+
+
+def test_teacher_roundtrip_and_missing_bias(tmp_path):
+    rng = np.random.default_rng(0)
+    t = Teacher("tanh", [rng.normal(size=(3, 2)), rng.normal(size=(1, 3))], [rng.normal(size=3), None])
+    path = save_teacher(t, tmp_path / "t.npz")
+    back = load_teacher(path)
+    assert back.activation == "tanh" and back.biases[1] is None
+    X = rng.normal(size=(5, 2))
+    np.testing.assert_allclose(back(X), t(X))
+    net, theta = back.to_mlp()
+    np.testing.assert_allclose(net.forward(theta, X), t(X), atol=1e-12)
+    assert Teacher.from_mlp(net, theta).hidden_sizes == [3]
+
+
+def test_teacher_file_errors_name_the_cause(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, activation="tanh", weight_0=np.ones((3, 2)), weight_1=np.ones((1, 4)))
+    with pytest.raises(ValueError, match="weight_1"):
+        load_teacher(bad)
+    np.savez(bad, activation="banana", weight_0=np.ones((3, 2)), weight_1=np.ones((1, 3)))
+    with pytest.raises(ValueError, match="banana"):
+        load_teacher(bad)
+    np.savez(bad, activation="tanh", weight_0=np.ones((3, 2)), bias_0=np.ones(4), weight_1=np.ones((1, 3)))
+    with pytest.raises(ValueError, match="bias_0"):
+        load_teacher(bad)
+    np.savez(bad, weight_0=np.ones((3, 2)), weight_1=np.ones((1, 3)))
+    with pytest.raises(ValueError, match="activation"):
+        load_teacher(bad)
+    with pytest.raises(FileNotFoundError):
+        load_teacher(tmp_path / "nope.npz")
+    with pytest.raises(ValueError, match="identifiable"):
+        Teacher("identity", [np.ones((2, 2)), np.ones((1, 2))], [None, None])
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf", "sigmoid", "normal_cdf", "softplus", "gelu", "silu", "relu", "g"])
+def test_canonicalize_keeps_the_function(act):
+    rng = np.random.default_rng(1)
+    U = rng.normal(size=(6, 4))
+    A = rng.normal(size=(6, 2))
+    X = rng.normal(size=(50, 3))
+    f = get_activation(act).f
+    y = f(X @ U[:, :-1].T + U[:, -1]) @ A
+    c = canonicalize(U, A, act, signs=np.array([1, -1, -1, 1, -1, 1.0]))
+    y2 = (f(X @ c.u[:, :-1].T + c.u[:, -1]) @ c.a + c.constant + X @ c.linear[:, :-1].T + c.linear[:, -1])
+    np.testing.assert_allclose(y2, y, atol=1e-12)
+    if act == "relu":
+        np.testing.assert_allclose(np.linalg.norm(c.u, axis=1), 1.0)
+
+
+def test_distances_and_angles_respect_symmetry():
+    u = np.array([[1.0, 2.0, 0.5], [-1.0, -2.0, -0.5], [2.0, 4.0, 1.0]])
+    assert pairwise_distances(u, "tanh")[0, 1] == pytest.approx(0.0, abs=1e-7)
+    assert pairwise_distances(u, "g")[0, 1] == pytest.approx(np.pi, abs=1e-7)
+    assert pairwise_distances(u, "g")[0, 2] == pytest.approx(0.0, abs=1e-7)
+    assert angles_deg(u[:1], u[1:2], "sigmoid")[0, 0] == pytest.approx(0.0, abs=1e-5)
+    assert angles_deg(u[:1], u[1:2], "tanh", sign=False)[0, 0] == pytest.approx(180.0, abs=1e-5)
+
+
+def _synthetic_students(rng, n_students=6, noise=0.01, junk=3):
+    centres = np.array([[1.0, 0.0, 0.2, 0.0, 0.5, 0.0], [0.0, 1.0, -0.3, 0.4, 0.0, 0.0],
+                        [0.7, -0.7, 0.0, 0.0, 0.0, 0.3]])
+    vecs, ids = [], []
+    for s in range(n_students):
+        for c in centres:
+            sign = rng.choice([-1.0, 1.0])
+            vecs.append(sign * (c + noise * rng.normal(size=6)))
+            ids.append(s)
+        for _ in range(junk):
+            vecs.append(rng.normal(size=6))
+            ids.append(s)
+    return centres, np.array(vecs), np.array(ids)
+
+
+@pytest.mark.parametrize("method", ["hierarchical", "hdbscan"])
+def test_clustering_finds_shared_neurons(method):
+    rng = np.random.default_rng(2)
+    centres, u, ids = _synthetic_students(rng)
+    res = cluster_neurons(u, ids, 6, "tanh", gamma=0.5, method=method)
+    assert res.size == 3
+    ang = angles_deg(centres, res.centres, "tanh")
+    assert np.all(ang.min(axis=1) < 2.0)
+    assert np.all(res.n_students >= 3)
+    if method == "hierarchical":
+        assert res.cut_height is not None and res.linkage is not None
+
+
+def test_beta_drops_spread_clusters_and_gamma_is_checked():
+    rng = np.random.default_rng(3)
+    _, u, ids = _synthetic_students(rng, noise=0.01)
+    assert cluster_neurons(u, ids, 6, "tanh", beta=np.radians(0.01)).size == 0
+    with pytest.raises(ValueError, match="gamma"):
+        min_students(0.3, 4)
+    with pytest.raises(ValueError, match="gamma"):
+        cluster_neurons(u, ids, 6, "tanh", gamma=0.2)
+
+
+def test_compare_layer_matches_and_counts_excess():
+    t = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    r = np.array([[0.0, -1.0, 0.0], [1.0, 0.01, 0.0], [0.5, 0.5, 0.5]])
+    rep = compare_layer(t, r, "tanh")
+    assert rep.matching == [1, 0]
+    assert rep.excess == 1 and rep.missing == 0
+    assert rep.overhead_pct == pytest.approx(50.0)
+    assert max(rep.matched_angle_deg) < 1.0
+
+
+def _fd_check(obj, x, eps=1e-6):
+    g = obj.gradient(x)
+    H = obj.hessian(x)
+    g_fd = np.array([(obj.loss(x + eps * e) - obj.loss(x - eps * e)) / (2 * eps) for e in np.eye(len(x))])
+    H_fd = np.array([(obj.gradient(x + eps * e) - obj.gradient(x - eps * e)) / (2 * eps) for e in np.eye(len(x))])
+    np.testing.assert_allclose(g, g_fd, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(H, H_fd, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
+
+
+def test_skip_objective_derivatives():
+    rng = np.random.default_rng(4)
+    net = MLP(3, [(4, "softplus", True), (2, "identity", True)], backend="numpy")
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    obj = SkipObjective(net, X, Y, weights=rng.uniform(0.5, 2, size=40))
+    x = np.concatenate([net.init_params(0), rng.normal(size=6)])
+    _fd_check(obj, x)
+    theta, S = obj.split(x)
+    np.testing.assert_allclose(obj.predict(x, X), net.forward(theta, X) + X @ S.T)
+
+
+def test_fixed_params_objective_restricts():
+    rng = np.random.default_rng(5)
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(30, 1))
+    full = net.init_params(1)
+    free = np.zeros(net.n_params, dtype=bool)
+    free[9:] = True  # the output layer
+    obj = FixedParamsObjective(net.objective(X, Y), full, free)
+    assert obj.n_params == 4
+    _fd_check(obj, full[free])
+    np.testing.assert_allclose(obj.full(full[free]), full)
+
+
+def test_problem_suites_are_seeded_and_graded():
+    a, b = paper_suite(seed=0), paper_suite(seed=0)
+    assert len(a) >= 150
+    assert [p.name for p in a] == [p.name for p in b]
+    np.testing.assert_array_equal(a[7].teacher.weights[0], b[7].teacher.weights[0])
+    assert len({round(p.difficulty, 3) for p in a}) > 50
+    assert len(quick_suite()) <= 5
+    aligned = make_teacher(4, 5, "tanh", alignment=0.9, seed=0)
+    loose = make_teacher(4, 5, "tanh", alignment=0.0, seed=0)
+    off_diag = lambda t: np.mean(angles_deg(t.weights[0], t.weights[0], "tanh")[np.triu_indices(5, 1)])
+    assert off_diag(aligned) < off_diag(loose)
