@@ -121,7 +121,8 @@ def bench_tmaze(quick: bool) -> dict:
     return out
 
 
-def bench_watermaze(quick: bool) -> dict:
+def bench_watermaze(quick: bool, seed_batch: int | None = None, checkpoint: str | None = None,
+                    progress_bar: bool = False) -> dict:
     from neuroflow.rl import ActorCritic
     from neuroflow.rl.experiments import random_walker
 
@@ -130,13 +131,16 @@ def bench_watermaze(quick: bool) -> dict:
     ActorCritic("watermaze", synapse="memristor").fit(1, 2, progress_bar=False)
     ActorCritic("watermaze", synapse="ideal").fit(1, 2, progress_bar=False)
     for syn, n_ep in (("memristor", n_mem), ("ideal", n_ideal)):
-        res = ActorCritic("watermaze", synapse=syn).fit(n_ep, n_seeds, seed=0, progress_bar=False)
+        res = ActorCritic("watermaze", synapse=syn).fit(
+            n_ep, n_seeds, seed=0, progress_bar=progress_bar, seed_batch=seed_batch,
+            checkpoint=None if checkpoint is None else f"{checkpoint}_{syn}.npz")
         fm, fs = res.final_steps
         m = res.steps_mean
         out[syn] = {"n_episodes": n_ep, "time_s": round(res.time_s, 2),
                     "seed_episodes_per_s": round(res.seed_episodes_per_s), "final_steps_mean": round(fm, 3),
                     "final_steps_std": round(fs, 3),
                     "last_100_episodes_mean": round(float(np.mean(m[-100:])), 3),
+                    "completed_seeds": res.completed_seeds, "interrupted": res.interrupted,
                     "total_steps": int(np.nansum(res.steps)),
                     "seed_steps_per_s": round(float(np.nansum(res.steps)) / res.time_s),
                     "curve_every_10pct": [round(float(m[i]), 2) for i in np.linspace(0, n_ep - 1, 11).astype(int)]}
@@ -151,6 +155,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["tmaze", "watermaze"], default=None)
     ap.add_argument("--threads", type=int, default=2, help="numba threads")
     ap.add_argument("--out", default=None, help="also write the JSON here")
+    ap.add_argument("--seed-batch", type=int, default=None, help="water maze: seeds simulated together per batch")
+    ap.add_argument("--checkpoint", default=None, help="water maze: save finished seed batches to PREFIX_*.npz")
+    ap.add_argument("--progress", action="store_true", help="progress bars on stderr")
     args = ap.parse_args(argv)
     import numba
 
@@ -161,7 +168,7 @@ def main(argv=None) -> int:
     if args.only in (None, "tmaze"):
         report["tmaze"] = bench_tmaze(args.quick)
     if args.only in (None, "watermaze"):
-        report["watermaze"] = bench_watermaze(args.quick)
+        report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(report, indent=2, default=float)
     print(text)

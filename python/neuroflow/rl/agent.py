@@ -43,7 +43,9 @@ def _task_of(env) -> str:
 @dataclass
 class MazeResult:
     """Outcome of :meth:`ActorCritic.fit` over many seeds. ``steps`` is (n_seeds, n_episodes), NaN where an
-    interrupted run did not get to."""
+    interrupted run did not get to. Steps are the moves taken until the goal; an episode that hits the cap
+    (``max_steps``) counts as the cap (the published T-maze notebook stores 0 for such episodes, which lowers
+    its early means slightly; ``benchmarks/maze.py`` reports both)."""
 
     task: str
     synapse: str
