@@ -166,7 +166,7 @@ def get_device(name: str, **overrides):
     ``"portner2025"`` (tuple of the 27 measured devices). Keyword overrides replace fields (single devices)."""
     check_choice(name, "device", PRESETS)
     if name == "ideal":
-        return VCMDevice(name="ideal", **overrides)
+        return VCMDevice(**{"name": "ideal", **overrides})
     if name == "linear-noisy":
         kw = dict(sigma_set=0.05, sigma_reset=0.05, name="linear-noisy")
         kw.update(overrides)
