@@ -27,8 +27,8 @@ def _torch_reference(net: MLP, theta, X, Y, w):
     f = lambda p: torch_loss(net.spec, p, Xt, Yt, wbar)
     L = f(th)
     (g,) = torch.autograd.grad(L, th)
-    H = torch.autograd.functional.hessian(f, th.detach())
-    return float(L), g.numpy(), H.numpy()
+    H = torch.func.hessian(f)(th.detach())
+    return float(L.detach()), g.numpy(), H.numpy()
 
 
 def _random_case(act, depth, seed, out_act="identity", n=40, d_in=3, d_out=2):
