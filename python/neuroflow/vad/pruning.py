@@ -46,6 +46,7 @@ def apply_masks(model) -> None:
 def prune_to(model, sparsity: float, *, scope: str = "layer") -> dict:
     """Mask the smallest-|w| connections until ``sparsity`` of them are removed; never revive a pruned one.
 
+    Kept counts round down, so at least ``sparsity`` is removed (each matrix keeps one connection).
     ``scope="layer"`` prunes each weight matrix to that sparsity (no layer is starved);
     ``scope="global"`` ranks all connections together. Returns per-matrix kept counts.
     """
@@ -55,7 +56,7 @@ def prune_to(model, sparsity: float, *, scope: str = "layer") -> dict:
     conns = model.connections()
     if scope == "global":
         scores = torch.cat([(w.abs() * m + (m - 1) * 1e30).flatten() for _, w, m in conns])
-        n_keep = max(1, int(round((1.0 - sparsity) * scores.numel())))
+        n_keep = max(1, math.floor((1.0 - sparsity) * scores.numel() + 1e-9))
         cut = torch.topk(scores, n_keep).values[-1]
         for _, w, m in conns:
             score = w.abs() * m + (m - 1) * 1e30
@@ -63,7 +64,7 @@ def prune_to(model, sparsity: float, *, scope: str = "layer") -> dict:
     else:
         for _, w, m in conns:
             score = (w.abs() * m + (m - 1) * 1e30).flatten()
-            n_keep = max(1, int(round((1.0 - sparsity) * score.numel())))
+            n_keep = max(1, math.floor((1.0 - sparsity) * score.numel() + 1e-9))
             keep = torch.zeros_like(score)
             keep[torch.topk(score, n_keep).indices] = 1.0
             m.copy_(keep.view_as(m) * m)

@@ -47,10 +47,10 @@ class Recipe:
     n_mels: int = 40
     norm: str = "running"
     alpha: float = 0.995
-    epochs: int = 10
+    epochs: int = 6
     prune: float = 0.85
-    prune_rate: float = 0.5
-    prune_epochs: int = 4
+    prune_rate: float = 0.62
+    prune_epochs: int = 3
     rewind_epoch: int = 1
     batch_size: int = 32
     seq_frames: int = 300

@@ -1,0 +1,122 @@
+"""SNU cell, surrogate gradient, the two VAD models, the bin encoder, NumPy inference and model files."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neuroflow.vad.encoding import BinEncoder
+from neuroflow.vad.snn import (BinSNNVAD, NumpySNN, SNUCell, SNUVAD, build_model, load_model, save_model, spike)
+
+
+def test_spike_is_a_step_with_sigmoid_surrogate_gradient():
+    x = torch.tensor([-1.0, -0.1, 0.0, 0.2, 3.0], requires_grad=True)
+    y = spike(x, 4.0)
+    assert y.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+    y.sum().backward()
+    sig = torch.sigmoid(4.0 * x.detach())
+    assert torch.allclose(x.grad, 4.0 * sig * (1 - sig))
+
+
+def test_snu_cell_follows_its_equations_by_hand():
+    cell = SNUCell(2, 1, tau=2.0, bias=-1.0)
+    with torch.no_grad():
+        cell.weight.copy_(torch.tensor([[1.0, 0.5]]))
+    leak = math.exp(-0.5)
+    x = torch.tensor([[[0.6, 0.0], [0.6, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    y, (s, _) = cell(x)
+    # s1 = 0.6 (no spike: 0.6 - 1 < 0); s2 = 0.6 + leak*0.6 = 0.964 (no spike);
+    # s3 = leak*0.964 = 0.585; s4 = leak*0.585
+    s_expected = [0.6, 0.6 + leak * 0.6]
+    s_expected += [leak * s_expected[-1], leak * leak * s_expected[-1]]
+    assert y[0, :, 0].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert s.item() == pytest.approx(s_expected[-1], rel=1e-6)
+    # a strong input spikes, and the spike resets the next step's leak term
+    x = torch.tensor([[[2.0, 0.0], [0.0, 0.0]]])
+    y, (s, _) = cell(x)
+    assert y[0, :, 0].tolist() == [1.0, 0.0]
+    assert s.item() == pytest.approx(0.0)
+    soft = SNUCell(2, 1, soft=True, bias=0.0)
+    with torch.no_grad():
+        soft.weight.copy_(torch.tensor([[1.0, 0.0]]))
+    y, _ = soft(torch.tensor([[[0.5, 0.0]]]))
+    assert y.item() == pytest.approx(1 / (1 + math.exp(-0.5)))
+
+
+def test_recurrent_cell_uses_previous_spikes():
+    cell = SNUCell(1, 2, recurrent=True, bias=-0.5, tau=1.0)
+    with torch.no_grad():
+        cell.weight.copy_(torch.tensor([[1.0], [0.0]]))
+        cell.recurrent_weight.copy_(torch.tensor([[0.0, 0.0], [2.0, 0.0]]))
+    y, _ = cell(torch.tensor([[[1.0], [0.0]]]))
+    assert y[0].tolist() == [[1.0, 0.0], [0.0, 1.0]]  # neuron 1 fires a step after neuron 0
+
+
+@pytest.mark.parametrize("kind", ["snu", "bin"])
+def test_models_run_learnable_and_numpy_matches_torch(kind):
+    model = build_model(kind, n_mels=12, hidden=(10,), seed=3, recurrent=(kind == "snu"))
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(80, 12)).astype(np.float32)
+    model.fit_input(feats)
+    out = model(torch.as_tensor(feats)[None])
+    assert out.prob.shape == (1, 80) and len(out.spikes) == 1
+    assert set(torch.unique(out.spikes[0]).tolist()) <= {0.0, 1.0}
+    out.prob.mean().backward()
+    assert model.layers[0].weight.grad.abs().sum() > 0  # gradient reaches the first layer through spikes
+    runner = NumpySNN(model)
+    p, state, spikes = runner.run(feats, record=True)
+    assert np.allclose(p, out.prob[0].detach().numpy(), atol=1e-5)
+    assert np.array_equal(spikes[0], out.spikes[0][0].detach().numpy())
+    p1, st, _ = runner.run(feats[:33])
+    p2, _, _ = runner.run(feats[33:], st)
+    assert np.array_equal(np.concatenate([p1, p2]), p)
+    # same seed, same network
+    again = build_model(kind, n_mels=12, hidden=(10,), seed=3, recurrent=(kind == "snu"))
+    assert torch.equal(again.layers[0].weight, build_model(kind, n_mels=12, hidden=(10,), seed=3,
+                                                           recurrent=(kind == "snu")).layers[0].weight)
+
+
+def test_bin_encoder_one_spike_per_band_and_quantile_edges():
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(4000, 5)) * np.arange(1, 6)
+    enc = BinEncoder(4).fit(feats)
+    code = enc.transform(feats)
+    assert code.shape == (4000, 20)
+    assert np.all(code.reshape(4000, 5, 4).sum(axis=2) == 1)  # one-hot per band
+    occupancy = code.mean(axis=0)
+    assert np.allclose(occupancy, 0.25, atol=0.01)  # quantile edges: equally used bins
+    model = BinSNNVAD(n_mels=5, n_bins=4, hidden=(3,))
+    model.fit_input(feats)
+    torch_code = model.encode(torch.as_tensor(feats, dtype=torch.float32)[None])[0].numpy()
+    assert np.array_equal(torch_code, code)
+    with pytest.raises(ValueError, match="n_bins"):
+        BinEncoder(1)
+    with pytest.raises(ValueError, match="mel bands"):
+        enc.transform(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="fit"):
+        BinEncoder(3).transform(feats)
+
+
+def test_save_load_roundtrip_and_bad_files(tmp_path):
+    model = SNUVAD(n_mels=8, hidden=(6,), seed=1)
+    model.fit_input(np.random.default_rng(0).normal(size=(50, 8)))
+    with torch.no_grad():
+        model.layers[0].weight_mask[0, :4] = 0
+    path = save_model(model, tmp_path / "m.pt", threshold=0.37, smoothing={"median": 3, "hangover": 2},
+                      info={"note": "x"})
+    loaded = load_model(path)
+    x = torch.randn(1, 20, 8)
+    assert torch.allclose(loaded.model(x).prob, model(x).prob)
+    assert loaded.threshold == pytest.approx(0.37) and loaded.smoothing["median"] == 3
+    assert loaded.model.layers[0].weight_mask[0, :4].sum() == 0
+    with pytest.raises(ValueError, match=r"\(batch, time, 8\)"):
+        loaded.model(torch.randn(1, 5, 40))  # features of another configuration
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_model(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="kind"):
+        build_model("lstm")

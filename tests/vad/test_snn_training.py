@@ -1,0 +1,103 @@
+"""A tiny BPTT recipe on a generated corpus: loss falls, pruning reaches its target, runs resume exactly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neuroflow.vad import training
+from neuroflow.vad.snn import load_model
+from neuroflow.vad.training import Recipe, apply_hangover, hter, smooth, train_vad
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    from neuroflow.vad.corpus import generate_corpus
+
+    root = tmp_path_factory.mktemp("snn_corpus")
+    generate_corpus(root, minutes=1.0, group="A", seed=3, durations=(15.0,), snrs=(10.0, 5.0), progress_bar=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_corpus):
+    return training.corpus_sequences(tiny_corpus, Recipe().features())
+
+
+def _tiny(**kw):
+    base = dict(hidden=(8,), epochs=3, prune=0.0, seq_frames=60, burn_in=5, batch_size=8, lr=0.02,
+                val_fraction=0.25, median=3, hangover=2, seed=1)
+    base.update(kw)
+    return Recipe(**base)
+
+
+def test_tiny_recipe_loss_falls_and_model_saves(tiny_corpus, tiny_data, tmp_path):
+    res = train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(), data=tiny_data, progress_bar=False)
+    losses = [h["loss"] for h in res.history]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0]
+    assert 0.0 <= res.val["hter"] <= 1.0 and 0.0 < res.threshold < 1.0
+    assert res.energy["power_uW"] > 0 and res.energy["spikes_per_neuron_per_frame"] >= 0
+    loaded = load_model(res.path)
+    assert loaded.threshold == pytest.approx(res.threshold)
+    assert loaded.info["recipe"] == res.recipe
+    assert (tmp_path / "m.json").exists() and not (tmp_path / "m.pt.ckpt").exists()
+
+
+def test_pruned_bin_model_reaches_target_sparsity(tiny_corpus, tiny_data, tmp_path):
+    res = train_vad(tiny_corpus, tmp_path / "b.pt", _tiny(kind="bin", n_bins=4, epochs=2, prune=0.85,
+                                                          prune_rate=0.62, prune_epochs=1), data=tiny_data,
+                    progress_bar=False)
+    assert res.sparsity >= 0.85
+    assert [h["round"] for h in res.history] == [0, 0, 1, 2]
+    dense = load_model(res.dense_path)
+    assert dense.model.sparsity() == 0.0
+    pruned = load_model(res.path).model
+    for _, w, m in pruned.connections():  # masks travel with the model and pruned weights are zero
+        assert torch.all(w[m == 0] == 0)
+
+
+def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_path, monkeypatch):
+    recipe = _tiny(epochs=2)
+    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress_bar=False)
+    real_epoch = training._epoch
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_epoch", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+    assert (tmp_path / "int.pt.ckpt").exists()
+    monkeypatch.setattr(training, "_epoch", real_epoch)
+    res = train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+    assert res.resumed
+    assert [h["epoch"] for h in res.history] == [1, 2]
+    a, b = load_model(ref.path).model.state_dict(), load_model(res.path).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="another recipe"):
+        torch.save({"recipe": {"kind": "bin"}}, tmp_path / "int.pt.ckpt")
+        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+
+
+def test_recipe_validation_names_the_setting():
+    with pytest.raises(ValueError, match="prune"):
+        Recipe(prune=1.0)
+    with pytest.raises(ValueError, match="kind"):
+        Recipe(kind="gru")
+    with pytest.raises(ValueError, match="median"):
+        Recipe(median=4)
+    with pytest.raises(ValueError, match="unknown settings"):
+        Recipe.from_dict({"epochz": 3})
+
+
+def test_post_processing_helpers():
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    assert smooth(p, 3).tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    assert apply_hangover(np.array([1, 0, 0, 0, 1, 0]), 2).tolist() == [True, True, True, False, True, True]
+    h, far, frr = hter(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 1]))
+    assert (far, frr, h) == (0.5, 0.5, 0.5)
