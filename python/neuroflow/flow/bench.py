@@ -1,0 +1,214 @@
+"""Benchmarks behind ``neuroflow flow bench`` and the scripts in ``benchmarks/``.
+
+* :func:`gradient_benchmark`: gradient and exact-Hessian speed of the NumPy kernels against torch
+  (``loss.backward()`` and ``torch.autograd.functional.hessian``), float64, one thread each side.
+* :func:`flow_vs_adam`: ``train`` (gradient flow + Newton) against full-batch Adam on a
+  teacher-student problem at equal wall time.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from neuroflow.mlp import MLP
+
+
+def _median_time(fn, repeats: int, budget_s: float) -> float:
+    fn()  # warm-up (allocations, caches)
+    times = []
+    t_start = time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - t_start > budget_s and len(times) >= 3:
+            break
+    return statistics.median(times)
+
+
+def _torch_loss_fn(net: MLP, X, Y):
+    """A plain torch model with separate weight tensors (not neuroflow's flat layout)."""
+    import torch
+
+    Xt = torch.as_tensor(X)
+    Yt = torch.as_tensor(Y)
+    act = torch.nn.functional.softplus
+
+    def forward(params):
+        a = Xt
+        for i, (W, b) in enumerate(zip(params[0::2], params[1::2])):
+            a = a @ W.T + b
+            if i < len(params) // 2 - 1:
+                a = act(a)
+        r = a - Yt
+        return (r * r).sum(dim=1).mean()
+
+    return forward
+
+
+def _torch_params(net: MLP, theta, requires_grad=True):
+    import torch
+
+    out = []
+    for M in net.unpack(theta):
+        W = torch.tensor(M[:, :-1].copy(), requires_grad=requires_grad)
+        b = torch.tensor(M[:, -1].copy(), requires_grad=requires_grad)
+        out += [W, b]
+    return out
+
+
+def bench_point(hidden: list[int], n: int, *, hessian: bool, repeats: int, budget_s: float, seed: int = 0) -> dict:
+    """Time gradient (and Hessian) for one architecture and sample size, both sides, same data."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    layers = [(k, "softplus", True) for k in hidden] + [(1, "identity", True)]
+    net = MLP(2, layers, backend="numpy")
+    theta = net.init_params(seed=seed)
+    X = rng.normal(size=(n, 2))
+    Y = rng.normal(size=(n, 1))
+    obj = net.objective(X, Y)
+    fwd = _torch_loss_fn(net, X, Y)
+
+    # --- gradient
+    params = _torch_params(net, theta)
+
+    def torch_grad():
+        for p in params:
+            p.grad = None
+        fwd(params).backward()
+
+    t_nf = _median_time(lambda: obj.loss_and_gradient(theta), repeats, budget_s)
+    t_th = _median_time(torch_grad, repeats, budget_s)
+    # correctness of what was timed
+    torch_grad()
+    g_torch = net.pack([np.concatenate([W.grad.numpy(), b.grad.numpy()[:, None]], axis=1)
+                        for W, b in zip(params[0::2], params[1::2])])
+    g_nf = obj.gradient(theta)
+    point = {"hidden": hidden, "n_samples": n, "n_params": net.n_params,
+             "gradient_neuroflow_s": t_nf, "gradient_torch_backward_s": t_th,
+             "gradient_speedup": t_th / t_nf,
+             "gradient_max_rel_diff": float(np.max(np.abs(g_nf - g_torch)) / np.max(np.abs(g_torch)))}
+    if hessian:
+        flat = torch.tensor(theta)
+        shapes = [(o, i) for o, i in net.shapes]
+
+        def flat_loss(v):
+            ps, start = [], 0
+            for o, i in shapes:
+                M = v[start:start + o * i].reshape(i, o).T  # column-major (out, in+1)
+                ps += [M[:, :-1], M[:, -1]]
+                start += o * i
+            return fwd(ps)
+
+        t_hnf = _median_time(lambda: obj.hessian(theta), repeats, budget_s)
+        t_hth = _median_time(lambda: torch.autograd.functional.hessian(flat_loss, flat), max(1, repeats // 3),
+                             budget_s)
+        H_t = torch.autograd.functional.hessian(flat_loss, flat).numpy()
+        H_nf = obj.hessian(theta)
+        point.update({"hessian_neuroflow_s": t_hnf, "hessian_torch_autograd_s": t_hth,
+                      "hessian_speedup": t_hth / t_hnf,
+                      "hessian_max_rel_diff": float(np.max(np.abs(H_nf - H_t)) / np.max(np.abs(H_t)))})
+    return point
+
+
+def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, progress=None) -> dict:
+    """The issue-2 grid (quick: k in {10, 50}, N in {1e2, 1e3}); one JSON-able dict."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    grid = []
+    widths = [10, 50] if quick else [10, 50, 100]
+    sizes = [100, 1000] if quick else [100, 1000, 10_000, 100_000]
+    for k in widths:
+        for n in sizes:
+            grid.append(([k], n, n <= 10_000))
+    for n in ([100, 1000] if quick else [100, 1000, 10_000]):
+        grid.append(([20, 20], n, True))
+    results = []
+    with threadpool_limits(limits=1):
+        for hidden, n, hess in grid:
+            point = bench_point(hidden, n, hessian=hess, repeats=repeats, budget_s=budget_s)
+            results.append(point)
+            if progress:
+                progress(point)
+    one = [p for p in results if len(p["hidden"]) == 1]
+    two = [p for p in results if len(p["hidden"]) == 2]
+    summary = {
+        "min_gradient_speedup": min(p["gradient_speedup"] for p in results),
+        "min_hessian_speedup_one_hidden": min(p["hessian_speedup"] for p in one if "hessian_speedup" in p),
+        "min_hessian_speedup_two_hidden": min(p["hessian_speedup"] for p in two if "hessian_speedup" in p),
+        "max_rel_diff": max(max(p["gradient_max_rel_diff"], p.get("hessian_max_rel_diff", 0.0)) for p in results),
+    }
+    summary["targets"] = {"gradient_speedup>=1.5": summary["min_gradient_speedup"] >= 1.5,
+                          "hessian_speedup_one_hidden>=20": summary["min_hessian_speedup_one_hidden"] >= 20,
+                          "hessian_speedup_two_hidden>=10": summary["min_hessian_speedup_two_hidden"] >= 10}
+    torch.set_num_threads(torch_threads)
+    return {"benchmark": "gradients", "quick": quick, "threads": {"torch": 1, "blas": 1},
+            "dtype": "float64", "torch": torch.__version__, "numpy": np.__version__,
+            "machine": platform.processor() or platform.machine(), "repeats": repeats,
+            "summary": summary, "points": results}
+
+
+# ----------------------------------------------------------------------------- flow vs Adam
+def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, activation: str = "softplus",
+                            seed: int = 0):
+    """A random one-hidden-layer teacher and Gaussian probes: ``(teacher_net, teacher_theta, X, Y)``.
+
+    Teacher weights are Glorot normal, hidden biases N(0, 0.5^2); inputs are standard normal.
+    """
+    rng = np.random.default_rng(seed)
+    teacher = MLP(input_dim, [(teacher_width, activation, True), (1, "identity", True)], backend="numpy")
+    mats = teacher.unpack(teacher.init_params(seed=rng))
+    mats[0][:, -1] = rng.normal(0.0, 0.5, size=teacher_width)
+    theta = teacher.pack(mats)
+    X = rng.normal(size=(n_samples, input_dim))
+    return teacher, theta, X, teacher.forward(theta, X)
+
+
+def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
+                 student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
+                 progress=None) -> dict:
+    """``train`` against full-batch Adam (lr ``lr``) at the same wall-time budget per seed.
+
+    ``train`` gets ``budget_s`` split evenly between the ODE and the polishing phase (it may stop
+    early at a fixed point); Adam gets the whole ``budget_s``. Both use the same NumPy kernels, one
+    BLAS thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from neuroflow.flow.baselines import adam
+    from neuroflow.flow.train import train
+
+    runs = []
+    with threadpool_limits(limits=1):
+        for seed in seeds:
+            _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
+            student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend="numpy")
+            theta0 = student.init_params(seed=10_000 + seed)
+            tr = train(student, theta0, X, Y, maxtime_ode=budget_s / 2, maxtime_optim=budget_s / 2)
+            ad = adam(student, theta0, X, Y, lr=lr, maxtime=budget_s)
+            run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
+                   "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
+                   "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
+                   "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
+                   "adam_iterations": ad.iterations,
+                   "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
+            runs.append(run)
+            if progress:
+                progress(run)
+    ratios = [r["loss_ratio_adam_over_train"] for r in runs]
+    summary = {"median_loss_ratio": float(np.median(ratios)), "min_loss_ratio": float(np.min(ratios)),
+               "fixed_points": int(sum(r["train_fixed_point"] for r in runs)), "n_seeds": len(runs),
+               "max_train_gnorm": float(max(r["train_gnorm"] for r in runs))}
+    summary["targets"] = {"all_fixed_points(gnorm<=1e-10)": summary["fixed_points"] == len(runs),
+                          "loss_ratio>=100_every_seed": summary["min_loss_ratio"] >= 100}
+    return {"benchmark": "flow_vs_adam", "n_samples": n_samples, "input_dim": input_dim,
+            "teacher_width": teacher_width, "student_width": student_width, "activation": activation,
+            "budget_s": budget_s, "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}
