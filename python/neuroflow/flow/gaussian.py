@@ -353,7 +353,11 @@ def _series_pair(act, K, r1, r2, u, order):
         C.append((act.d2f(X) * (ws * z * z)) @ psi.T)
     i1, i2 = inv[: r1.size], inv[r1.size:]
     n = np.arange(K + 1, dtype=np.float64)
-    Un = u[:, None] ** n  # u^n (0^0 = 1)
+    Un = np.empty((u.size, K + 1))  # u^n by running products (a float power is ~50x slower)
+    Un[:, 0] = 1.0
+    Un[:, 1:] = u[:, None]
+    with np.errstate(under="ignore"):
+        np.cumprod(Un, axis=1, out=Un)
     Un[np.abs(Un) < 1e-280] = 0.0  # no subnormals (slow, and below any term that matters)
     S = lambda a, b, w: np.einsum("pn,pn,pn->p", a, b, w)
     A0, B0 = C[0][i1], C[0][i2]
