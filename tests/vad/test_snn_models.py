@@ -120,3 +120,8 @@ def test_save_load_roundtrip_and_bad_files(tmp_path):
         load_model(tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="kind"):
         build_model("lstm")
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["n_mels"] = 12  # a feature configuration the weights were not made for
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="do not fit the stored configuration"):
+        load_model(tmp_path / "mismatch.pt")

@@ -5,7 +5,9 @@
 :mod:`neuroflow.vad.features`, and a frame is speech where ``score >= 0.5``. The score is the network's
 speech probability after the model's post-processing (a causal running median, then a hangover),
 rescaled so that the decision threshold chosen on validation data sits at 0.5. Frames of digital
-silence (window energy below :data:`SILENCE_DB`) score 0, so silent input gives no segments.
+silence (window energy below :data:`SILENCE_DB`) score 0, so silent input gives no segments, and so
+do frames more than :data:`GATE_BELOW_PEAK_DB` below the running peak of frame energy (the corpus's
+own labelling rule; the training data never holds such quiet pauses, clean real recordings do).
 
 Everything is causal, so :meth:`SpikingVADSystem.stream` returns a :class:`VADStream` that takes audio
 in chunks of any size, carries every state across calls (samples not yet framed, the running feature
@@ -29,6 +31,11 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 SHIPPED = {"snu": "snu.pt", "snn": "snu.pt", "bin": "bin.pt"}
 #: frames whose 25 ms window energy is below this (dB re full scale) are digital silence
 SILENCE_DB = -90.0
+#: frames this far (dB) below the running speech peak are silence, the rule the corpus labels use
+#: (speech = within 40 dB of the speech level); it only acts on clean recordings, never at SNRs <= 40 dB
+GATE_BELOW_PEAK_DB = 45.0
+#: how fast the running peak falls (dB per 10 ms frame), so a loud event is forgotten in about 10 s
+PEAK_DECAY_DB = 0.05
 
 
 def model_path(kind_or_path: str | Path) -> Path:
@@ -132,6 +139,18 @@ class _PostProcess:
     def reset(self):
         self.prev_p = None  # last median-1 probabilities
         self.prev_s = None  # last hangover scores
+        self.peak = -np.inf  # running peak of frame energy (dB)
+
+    def _gate(self, energy_db: np.ndarray) -> np.ndarray:
+        """True where a frame is silence: digital silence, or far below the decaying running peak."""
+        if len(energy_db) == 0:
+            return np.zeros(0, bool)
+        # peak_t = max(e_t, peak_{t-1} - d), unrolled: max(max_{k<=t}(e_k + d k) - d t, peak_{-1} - d (t + 1))
+        d = PEAK_DECAY_DB
+        k = np.arange(len(energy_db))
+        peak = np.maximum(np.maximum.accumulate(energy_db + d * k) - d * k, self.peak - d * (k + 1))
+        self.peak = float(peak[-1])
+        return (energy_db < SILENCE_DB) | (energy_db < peak - GATE_BELOW_PEAK_DB)
 
     def __call__(self, prob: np.ndarray, energy_db: np.ndarray) -> np.ndarray:
         if len(prob) == 0:
@@ -146,7 +165,7 @@ class _PostProcess:
             p = prob
         thr = self.threshold
         score = np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1.0 - thr))
-        score[energy_db < SILENCE_DB] = 0.0
+        score[self._gate(energy_db)] = 0.0
         h = self.hangover
         if h > 0:  # causal max over the last h frames = the decision held h frames after speech
             head = np.zeros(h) if self.prev_s is None else self.prev_s

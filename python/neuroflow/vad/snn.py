@@ -394,9 +394,13 @@ def load_model(path: str | Path) -> LoadedModel:
         raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
-    model = _from_config(payload["config"])
-    state = {k: (v.float() if k.endswith("_mask") else v) for k, v in payload["state_dict"].items()}
-    model.load_state_dict(state)
+    try:
+        model = _from_config(payload["config"])
+        state = {k: (v.float() if k.endswith("_mask") else v) for k, v in payload["state_dict"].items()}
+        model.load_state_dict(state)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"{path}: the stored weights do not fit the stored configuration "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     model.eval()
     return LoadedModel(model=model, threshold=float(payload["threshold"]), smoothing=dict(payload["smoothing"]),
                        info=dict(payload.get("info", {})), path=path)
@@ -436,6 +440,24 @@ class NumpySNN:
             w = self.layers[0]["w"]  # (n_mels * n_bins, n_hidden)
             self.bin_rows = w.reshape(self.n_mels, self.n_bins, -1)
 
+    @staticmethod
+    def _run_readout(drive: np.ndarray, state, L) -> tuple[np.ndarray, tuple]:
+        """The single soft output unit, stepped with Python floats (much cheaper than 1-element arrays)."""
+        import math
+
+        s, y = float(state[0][0]), float(state[1][0])
+        leak, bias = float(L["leak"][0]), float(L["bias"][0])
+        out = np.empty(len(drive), np.float64)
+        exp = math.exp
+        for t, d in enumerate(drive.tolist()):
+            s = d + leak * s * (1.0 - y)
+            if s < 0.0:
+                s = 0.0
+            z = s + bias
+            y = 1.0 / (1.0 + exp(-z)) if z > -700 else 0.0
+            out[t] = y
+        return out, (np.array([s], np.float32), np.array([y], np.float32))
+
     def initial_state(self) -> list:
         return [(np.zeros(L["n"], np.float32), np.zeros(L["n"], np.float32)) for L in self.layers]
 
@@ -453,19 +475,30 @@ class NumpySNN:
         x = None
         for i, L in enumerate(self.layers):
             drive = self._first_drive(feats) if i == 0 else x @ L["w"]
+            drive = np.ascontiguousarray(drive, dtype=np.float32)
+            if L["soft"] and L["n"] == 1 and L["h"] is None:
+                out, st = self._run_readout(drive[:, 0], state[i], L)
+                new_state.append(st)
+                x = out[:, None]
+                continue
             s, y = state[i]
-            s, y = s.copy(), y.copy()
+            s, y = s.astype(np.float32, copy=True), y.astype(np.float32, copy=True)
             out = np.empty_like(drive)
             leak, bias, h = L["leak"], L["bias"], L["h"]
+            keep = leak * (1.0 - y)  # leak where the neuron did not just spike, 0 where it did (reset)
             for t in range(drive.shape[0]):
-                pre = drive[t] + leak * s * (1.0 - y)
+                np.multiply(s, keep, out=s)
+                np.add(s, drive[t], out=s)
                 if h is not None:
-                    pre += y @ h
-                np.maximum(pre, 0.0, out=s)
+                    s += y @ h
+                np.maximum(s, 0.0, out=s)
                 if L["soft"]:
-                    y = 1.0 / (1.0 + np.exp(-(s + bias)))
+                    y = (1.0 / (1.0 + np.exp(-(s + bias)))).astype(np.float32)
+                    keep = leak * (1.0 - y)
                 else:
-                    y = (s + bias > 0).astype(np.float32)
+                    fired = s + bias > 0
+                    y = fired.astype(np.float32)
+                    keep = np.where(fired, np.float32(0.0), leak)
                 out[t] = y
             new_state.append((s, y))
             if not L["soft"] and record:
