@@ -11,10 +11,12 @@ import importlib
 
 from neuroflow.flow.objective import Objective
 
+# ``train`` is both a submodule and the function it defines; importing the function here makes
+# ``neuroflow.flow.train`` the function (``from neuroflow.flow.train import train`` still works).
+from neuroflow.flow.train import TrainResult, train  # noqa: E402  (after Objective: no cycle)
+
 # public name -> module that defines it, imported on first access
 _LAZY = {
-    "train": "neuroflow.flow.train",
-    "TrainResult": "neuroflow.flow.train",
     "hessian_spectrum": "neuroflow.flow.spectrum",
     "is_minimum": "neuroflow.flow.spectrum",
     "adam": "neuroflow.flow.baselines",
@@ -23,7 +25,7 @@ _LAZY = {
     "GaussianTeacherStudent": "neuroflow.flow.gaussian",
 }
 
-__all__ = ["Objective", *_LAZY]
+__all__ = ["Objective", "train", "TrainResult", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -177,6 +177,7 @@ class _Problem:
         self.cache_x = None
         self.cache = None
         self.best = (math.inf, math.inf, None)  # loss, gnorm, x
+        self.best_total = math.inf  # loss + barrier at the best point
         self.n_evals = 0
 
     def evaluate(self, x: np.ndarray):
@@ -191,11 +192,13 @@ class _Problem:
 
     def record(self, x: np.ndarray, L: float, g: np.ndarray):
         gn = float(np.max(np.abs(g))) if g.size else 0.0
-        bl, bg, _ = self.best
-        if math.isfinite(L) and math.isfinite(gn):
-            tol = 1e-12 * abs(bl) if math.isfinite(bl) else 0.0
-            if L < bl - tol or (L <= bl + tol and gn < bg):
+        total = L + self.barrier(x)[0]
+        bt, bg = self.best_total, self.best[1]
+        if math.isfinite(total) and math.isfinite(gn):
+            tol = 1e-12 * abs(bt) if math.isfinite(bt) else 0.0
+            if total < bt - tol or (total <= bt + tol and gn < bg):
                 self.best = (L, gn, np.array(x, copy=True))
+                self.best_total = total
         self.curve.add((time.perf_counter() - self.t0, L, gn, self.phase))
         return gn
 
@@ -364,7 +367,7 @@ def _optim_phase(prob: _Problem, x0, *, method, maxtime, maxiterations, min_gnor
 def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode: str = "auto",
           method_optim: str = "auto", maxT: float = 1e10, maxtime_ode: float = 60.0,
           maxtime_optim: float = 60.0, maxiterations_ode: int = 10**6, maxiterations_optim: int = 10**5,
-          min_gnorm: float = 1e-12, min_loss: float = 0.0, patience: int = 10**4, maxnorm: float = math.inf,
+          min_gnorm: float = 1e-10, min_loss: float = -math.inf, patience: int = 10**4, maxnorm: float = math.inf,
           reltol: float = 1e-3, abstol: float = 1e-6, n_trajectory: int = 100, progress: bool = False,
           backend: str | None = None) -> TrainResult:
     """Train to a fixed point: gradient-flow ODE, then Newton / BFGS polishing.
@@ -390,7 +393,8 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     maxiterations_ode, maxiterations_optim : int
         Solver steps / optimiser iterations per phase.
     min_gnorm, min_loss : float
-        Stop (and call it converged) when the gradient's infinity norm or the loss falls to these.
+        Stop (and call it converged) when the gradient's infinity norm or the loss falls to these
+        (``min_loss`` is off by default).
     patience : int
         End the ODE phase after this many steps without a lower loss.
     maxnorm : float

@@ -1,0 +1,253 @@
+"""train(): gradient-flow ODE + polishing, TrainResult, objectives, bad input, baselines, spectrum, CLI."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from neuroflow.flow import TrainResult, adam, hessian_spectrum, is_minimum, train
+from neuroflow.flow.baselines import gradient_descent
+from neuroflow.flow.objective import Objective
+from neuroflow.mlp import MLP
+
+
+def _problem(n=200, seed=0, teacher_width=2, student_width=2, act="softplus", scale=1.0):
+    rng = np.random.default_rng(seed)
+    teacher = MLP(2, [(teacher_width, act, True), (1, "identity", True)], backend="numpy")
+    tt = teacher.init_params(seed=1000 + seed) * scale
+    X = rng.normal(size=(n, 2))
+    Y = teacher.forward(tt, X)
+    student = MLP(2, [(student_width, act, True), (1, "identity", True)], backend="numpy")
+    return student, X, Y, tt
+
+
+class Quadratic:
+    """L = 0.5 (x - c)^T A (x - c): an Objective with a known minimiser."""
+
+    def __init__(self, A, c):
+        self.A, self.c = np.asarray(A, float), np.asarray(c, float)
+        self.n_params = len(c)
+
+    def loss(self, x):
+        d = x - self.c
+        return 0.5 * float(d @ self.A @ d)
+
+    def gradient(self, x):
+        return self.A @ (x - self.c)
+
+    def hessian(self, x):
+        return self.A.copy()
+
+
+@pytest.mark.parametrize("method_ode", ["RK45", "DOP853", "Radau", "BDF", "LSODA"])
+def test_every_ode_method_reaches_the_minimum_of_a_quadratic(method_ode):
+    obj = Quadratic(np.diag([1.0, 10.0, 100.0]), [1.0, -2.0, 0.5])
+    assert isinstance(obj, Objective)
+    res = train(obj, np.zeros(3), method_ode=method_ode, method_optim="newton", maxtime_ode=1, maxtime_optim=5)
+    assert res.converged and res.gnorm <= 1e-10
+    assert np.allclose(res.x, obj.c, atol=1e-9)
+    assert res.method_ode == method_ode and res.ode_iterations > 0
+
+
+def test_teacher_student_recovers_zero_loss_fixed_point():
+    # a student of the teacher's own size reaches the teacher's function: loss ~ 0, a true fixed point
+    student, X, Y, tt = _problem(n=300, seed=2, scale=2.0)
+    res = train(student, student.init_params(seed=2), X, Y, maxtime_ode=10, maxtime_optim=10, min_gnorm=1e-12)
+    assert res.loss < 1e-14
+    assert res.gnorm <= 1e-10
+    assert res.converged
+    # the reported numbers are those of x
+    assert res.loss == pytest.approx(student.loss(res.x, X, Y), rel=1e-6, abs=1e-24)
+    assert np.max(np.abs(student.gradient(res.x, X, Y))) == pytest.approx(res.gnorm, rel=1e-3, abs=1e-15)
+    assert is_minimum(student.hessian(res.x, X, Y), rtol=1e-6)
+
+
+def test_result_fields_trajectory_and_round_trip(tmp_path):
+    student, X, Y, _ = _problem()
+    theta0 = student.init_params(seed=0)
+    res = train(student, theta0, X, Y, method_ode="RK45", maxtime_ode=2, maxtime_optim=2, n_trajectory=10)
+    assert np.array_equal(res.init, theta0)
+    assert res.trajectory.shape[1] == student.n_params
+    assert 1 <= len(res.trajectory) <= 20 and len(res.trajectory_t) == len(res.trajectory)
+    assert np.array_equal(res.trajectory[0], theta0)
+    assert np.all(np.diff(res.trajectory_t) > 0)
+    assert res.loss_curve.shape[1] == 4 and set(np.unique(res.loss_curve[:, 3])) <= {1.0, 2.0}
+    assert res.loss <= res.ode_loss + 1e-15
+    assert res.time_s == pytest.approx(res.ode_time_s + res.optim_time_s)
+    d = res.to_dict()
+    json.dumps(d)  # JSON-serialisable
+    for key in ("loss", "gnorm", "converged", "x", "ode_stopped_by", "optim_stopped_by", "time_s"):
+        assert key in d
+    back = TrainResult.load(res.save(tmp_path / "r.json"))
+    assert np.array_equal(back.x, res.x) and back.loss == res.loss and back.ode_stopped_by == res.ode_stopped_by
+    assert np.array_equal(back.trajectory, res.trajectory)
+    assert np.array_equal(back.loss_curve, res.loss_curve)
+
+
+def test_budgets_stop_each_phase_with_a_reason():
+    student, X, Y, _ = _problem(n=100)
+    res = train(student, student.init_params(seed=2), X, Y, method_ode="RK45", maxiterations_ode=5,
+                method_optim="bfgs", maxiterations_optim=3, min_gnorm=0.0)
+    assert res.ode_stopped_by == "maxiterations" and res.ode_iterations == 5
+    assert res.optim_stopped_by == "maxiterations" and res.optim_iterations == 3
+    res = train(student, student.init_params(seed=2), X, Y, method_ode="none", method_optim="lbfgs",
+                maxtime_optim=0.5, min_gnorm=0.0)
+    assert res.ode_stopped_by == "skipped" and res.optim_stopped_by in ("maxtime", "maxiterations") or \
+        res.optim_stopped_by.startswith("converged")
+    res = train(student, student.init_params(seed=2), X, Y, method_ode="RK45", maxT=1e-3, method_optim="none")
+    assert res.ode_stopped_by == "maxT" and res.ode_t == pytest.approx(1e-3)
+    assert res.optim_stopped_by == "skipped"
+
+
+class Exploding:
+    """Gradient flow of L = -x^4 / 4 blows up in finite time: the ODE must stop, not crash."""
+
+    n_params = 1
+
+    def loss(self, x):
+        return -0.25 * float(x[0]) ** 4
+
+    def gradient(self, x):
+        return np.array([-float(x[0]) ** 3])
+
+    def hessian(self, x):
+        return np.array([[-3.0 * float(x[0]) ** 2]])
+
+
+def test_diverging_flow_ends_with_a_reason():
+    res = train(Exploding(), np.array([1.0]), method_ode="RK45", maxT=10.0, method_optim="none", maxtime_ode=5)
+    assert not res.converged
+    assert res.ode_stopped_by.startswith(("diverged", "solver failed", "maxtime"))
+    assert np.all(np.isfinite(res.x))
+
+
+def test_norm_barrier_keeps_parameters_bounded():
+    # L = |x - (10, 0)|^2 / 2 with the barrier (|x|^2/2 - 2)^2: the minimum of L + R solves
+    # x - 10 + 2 (x^2/2 - 2) x = 0, i.e. x^3 - 3x - 10 = 0, far inside L's own minimiser at 10
+    obj = Quadratic(np.eye(2), [10.0, 0.0])
+    res = train(obj, np.zeros(2), maxnorm=2.0, maxtime_ode=3, maxtime_optim=3)
+    root = max(r.real for r in np.roots([1.0, 0.0, -3.0, -10.0]) if abs(r.imag) < 1e-12)
+    assert res.x[0] == pytest.approx(root, rel=1e-8) and abs(res.x[1]) < 1e-8
+    assert res.loss == pytest.approx(0.5 * (10.0 - root) ** 2)  # the reported loss is L alone
+    free = train(obj, np.zeros(2), maxtime_ode=3, maxtime_optim=3)
+    assert free.x[0] == pytest.approx(10.0)
+
+
+def test_fixed_parameters_wrapper_objective():
+    # an Objective that trains only the output layer of an MLP (the rest fixed)
+    student, X, Y, _ = _problem(n=150)
+    theta = student.init_params(seed=4)
+    obj_full = student.objective(X, Y)
+    free = np.arange(student.n_params - 3, student.n_params)
+
+    class OutputOnly:
+        n_params = len(free)
+
+        def _full(self, v):
+            t = theta.copy()
+            t[free] = v
+            return t
+
+        def loss(self, v):
+            return obj_full.loss(self._full(v))
+
+        def gradient(self, v):
+            return obj_full.gradient(self._full(v))[free]
+
+        def hessian(self, v):
+            return obj_full.hessian(self._full(v))[np.ix_(free, free)]
+
+    res = train(OutputOnly(), theta[free], maxtime_ode=3, maxtime_optim=3)
+    assert res.converged  # a linear least-squares problem: exact minimum
+    assert is_minimum(OutputOnly().hessian(res.x))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(method_ode="Euler"), "method_ode"),
+        (dict(method_optim="sgd"), "method_optim"),
+        (dict(maxtime_ode=-1.0), "maxtime_ode"),
+        (dict(patience=0), "patience"),
+        (dict(maxnorm=0.0), "maxnorm"),
+        (dict(reltol=float("nan")), "reltol"),
+    ],
+)
+def test_bad_options(kwargs, match):
+    student, X, Y, _ = _problem(n=20)
+    with pytest.raises(ValueError, match=match):
+        train(student, student.init_params(0), X, Y, **kwargs)
+
+
+def test_bad_data_and_theta():
+    student, X, Y, _ = _problem(n=20)
+    th = student.init_params(0)
+    with pytest.raises(ValueError, match="theta0.*n_params"):
+        train(student, th[:3], X, Y)
+    with pytest.raises(ValueError, match="theta0.*finite"):
+        train(student, np.full_like(th, np.nan), X, Y)
+    with pytest.raises(ValueError, match="X"):
+        train(student, th, X[:, :1], Y)
+    with pytest.raises(ValueError, match="X, Y"):
+        train(student, th)
+    with pytest.raises(ValueError, match="Objective"):
+        train(Quadratic(np.eye(2), [0, 0]), np.zeros(2), X, Y)
+    with pytest.raises(ValueError, match="net_or_objective"):
+        train(object(), np.zeros(2))
+
+
+def test_adam_and_gradient_descent_baselines():
+    student, X, Y, _ = _problem(n=200)
+    th = student.init_params(seed=0)
+    L0 = student.loss(th, X, Y)
+    ad = adam(student, th, X, Y, lr=1e-2, maxiterations=300, maxtime=30)
+    assert ad.iterations == 300 and ad.stopped_by == "maxiterations"
+    assert ad.loss < 0.5 * L0
+    assert ad.loss == pytest.approx(student.loss(ad.x, X, Y), rel=1e-9)
+    gd = gradient_descent(student, th, X, Y, lr=1e-2, maxiterations=50, maxtime=30)
+    assert gd.loss < L0
+    mb = adam(student, th, X, Y, lr=1e-2, maxiterations=50, batch_size=32, seed=1)
+    mb2 = adam(student, th, X, Y, lr=1e-2, maxiterations=50, batch_size=32, seed=1)
+    assert np.array_equal(mb.x, mb2.x)  # seeded minibatches
+    json.dumps(ad.to_dict())
+    with pytest.raises(ValueError, match="lr"):
+        adam(student, th, X, Y, lr=-1.0)
+
+
+def test_hessian_spectrum_and_is_minimum():
+    ev = hessian_spectrum(np.array([[2.0, 0.0], [0.0, -1.0]]))
+    assert np.allclose(ev, [-1.0, 2.0])
+    assert not is_minimum(ev)
+    assert is_minimum(np.diag([3.0, 1e-14, 0.0]))  # flat directions allowed
+    assert not is_minimum(np.diag([3.0, -1e-3]))
+    with pytest.raises(ValueError, match="square"):
+        hessian_spectrum(np.zeros((2, 3)))
+
+
+def test_saddle_is_a_fixed_point_but_not_a_minimum():
+    # L = x^2 - y^2 starting on the stable manifold: the flow converges to the saddle at 0
+    obj = Quadratic(np.diag([2.0, -2.0]), [0.0, 0.0])
+    res = train(obj, np.array([1.0, 0.0]), method_optim="none", maxtime_ode=3)
+    assert res.gnorm <= 1e-10 and res.converged
+    assert not is_minimum(obj.hessian(res.x))
+
+
+def test_cli_train_json(capsys):
+    from neuroflow.cli import main
+
+    rc = main(["flow", "train", "--n-samples", "200", "--student-width", "3", "--teacher-width", "2",
+               "--maxtime", "2", "--json", "--quiet", "--seed", "1"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("loss", "gnorm", "converged", "time_s"):
+        assert key in out
+    assert math.isfinite(out["loss"]) and out["time_s"] <= 10
+
+
+def test_cli_bad_activation_is_an_error(capsys):
+    from neuroflow.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["flow", "train", "--activation", "swish"])
