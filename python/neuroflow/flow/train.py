@@ -178,6 +178,7 @@ class _Problem:
         self.cache = None
         self.best = (math.inf, math.inf, None)  # loss, gnorm, x
         self.best_total = math.inf  # loss + barrier at the best point
+        self.best_total_gnorm = math.inf
         self.n_evals = 0
 
     def evaluate(self, x: np.ndarray):
@@ -192,13 +193,16 @@ class _Problem:
 
     def record(self, x: np.ndarray, L: float, g: np.ndarray):
         gn = float(np.max(np.abs(g))) if g.size else 0.0
-        total = L + self.barrier(x)[0]
-        bt, bg = self.best_total, self.best[1]
-        if math.isfinite(total) and math.isfinite(gn):
+        R, gR = self.barrier(x)
+        total = L + R
+        gt = gn if gR is None else float(np.max(np.abs(g + gR)))
+        bt, bgt = self.best_total, self.best_total_gnorm
+        if math.isfinite(total) and math.isfinite(gt):
+            # lower loss wins; within round-off of the best loss, the smaller gradient wins
             tol = 1e-12 * abs(bt) if math.isfinite(bt) else 0.0
-            if total < bt - tol or (total <= bt + tol and gn < bg):
+            if total < bt - tol or (total <= bt + tol and gt < bgt):
                 self.best = (L, gn, np.array(x, copy=True))
-                self.best_total = total
+                self.best_total, self.best_total_gnorm = total, gt
         self.curve.add((time.perf_counter() - self.t0, L, gn, self.phase))
         return gn
 
