@@ -15,7 +15,7 @@ from neuroflow.identify.problems import Problem
 
 #: estimator settings used by the suites (students short on time: many problems)
 BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5,
-                  "train_options": {"maxtime_ode": 2.0, "maxtime_optim": 3.0}}
+                  "train_options": {"maxtime_ode": 1.5, "maxtime_optim": 2.5}}
 
 
 def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1) -> dict:
@@ -39,7 +39,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
         row.update(rep.to_dict())
         row.pop("layers", None)
         row.update({
-            "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_),
+            "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_), "timings": est.timings_,
             "all_matched_within_1deg": bool(rep.exact_size and rep.max_angle_deg <= 1.0),
             "max_min_angle_deg": max(l.to_dict()["max_min_angle_deg"] for l in rep.layers),
             "student_loss_median": float(np.median(losses)), "student_loss_max": float(np.max(losses)),

@@ -164,14 +164,17 @@ class ExpandAndCluster:
 
         H = X
         self.students_, self.clusters_, self.failed_students_ = [], [], []
+        self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0}
         incoming: list[np.ndarray] = []
         for layer in progress(range(len(guess)), enabled=self.progress and deep, desc="layers"):
             widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess[layer:]]
             layers = [(w, act, True) for w in widths] + [(Y.shape[1], "identity", True)]
             seeds = rng.integers(0, 2**31 - 1, size=self.n_students)
+            t_students = time.perf_counter()
             fits = train_students(H.shape[1], layers, H, Y, seeds, engine=self.engine, train_options=train_opts,
                                   torch_options=torch_opts, n_jobs=self.n_jobs, backend=backend,
                                   progress=self.progress)
+            self.timings_["students_s"] += time.perf_counter() - t_students
             self.students_.append(fits)
             self._flag_failed(fits, y_var, layer)
             net = MLP(H.shape[1], layers, backend=backend)
@@ -195,10 +198,7 @@ class ExpandAndCluster:
         self.cluster_sizes_ = [int(c.shape[0]) for c in incoming]
         self.finetune_, self.pruned_ = None, []
         if self.finetune:
-            opts = {**FINETUNE_OPTIONS, **(self.finetune_options or {})}
-            mats, S, self.finetune_ = self._finetune(mats, S, X, Y, opts, backend)
-            if self.prune and self.finetune_.loss <= self.prune_tol_rel * y_var:
-                mats, S = self._prune(mats, S, X, Y, y_var, backend)
+            mats, S = self._reconstruct(mats, S, H, X, Y, y_var, backend)
         self.layer_sizes_ = [int(m.shape[0]) for m in mats[:-1]]
         self.net_ = self._net(X.shape[1], mats, backend)
         self.theta_ = self.net_.pack(mats)
@@ -217,8 +217,9 @@ class ExpandAndCluster:
 
     def _finetune(self, mats, S, X, Y, opts, backend):
         """Train the reduced network (and its skip path) to zero loss; returns (mats, S, TrainResult)."""
-        from neuroflow.flow.train import train
+        from neuroflow.identify.students import flow_train
 
+        train = flow_train()
         net = self._net(X.shape[1], mats, backend)
         theta = net.pack(mats)
         if S is not None:
@@ -230,11 +231,46 @@ class ExpandAndCluster:
             theta = res.x
         return net.unpack(theta), S, res
 
+    def _reconstruct(self, mats, S, H, X, Y, y_var, backend):
+        """Fine-tune the reduced network; with ``prune``, first try the subset of last-layer clusters that
+        least squares says is enough (backward elimination), then remove leftovers one by one."""
+        user = self.finetune_options or {}
+        final = {**FINETUNE_OPTIONS, "min_loss": 1e-20 * y_var, **user}
+        t1 = time.perf_counter()
+        if not self.prune:
+            mats, S, self.finetune_ = self._finetune(mats, S, X, Y, final, backend)
+            self.timings_["finetune_s"] = time.perf_counter() - t1
+            return mats, S
+        enough = 1e-3 * self.prune_tol_rel * y_var  # low enough to judge a removal
+        keep = _backward_elimination(H, X if S is not None else None, Y)
+        done = False
+        if len(keep) < H.shape[1]:
+            cand = [m.copy() for m in mats[:-1]]
+            cand[-1] = cand[-1][keep]
+            out = _least_squares_output(H[:, keep], X if S is not None else None, Y)
+            cand, cand_S, res = self._finetune(cand + [out["matrix"]], out["skip"], X, Y,
+                                               {**FINETUNE_OPTIONS, **user, "maxtime_ode": 2.0, "maxtime_optim": 10.0,
+                                                "min_loss": enough}, backend)
+            if res.loss <= self.prune_tol_rel * y_var:
+                self.pruned_.extend({"layer": len(mats) - 2, "by": "least squares"} for _ in range(H.shape[1] - len(keep)))
+                mats, S, self.finetune_, done = cand, cand_S, res, True
+        if not done:
+            mats, S, self.finetune_ = self._finetune(mats, S, X, Y, {**FINETUNE_OPTIONS, **user, "min_loss": enough},
+                                                     backend)
+        t2 = time.perf_counter()
+        self.timings_["finetune_s"] = t2 - t1
+        if self.finetune_.loss <= self.prune_tol_rel * y_var:
+            mats, S = self._prune(mats, S, X, Y, y_var, backend)
+        mats, S, self.finetune_ = self._finetune(mats, S, X, Y, final, backend)
+        self.timings_["prune_s"] = time.perf_counter() - t2
+        return mats, S
+
     def _prune(self, mats, S, X, Y, y_var, backend):
         """Greedy clean-up after fine-tuning: remove the least-contributing neurons one at a time while
         the re-fine-tuned loss stays at zero (relative loss <= prune_tol_rel). Stops a layer after two
         failed removals. Records what it removed in ``pruned_``."""
-        opts = {**FINETUNE_OPTIONS, "maxtime_ode": 2.0, "maxtime_optim": 6.0, **(self.finetune_options or {})}
+        opts = {**FINETUNE_OPTIONS, "maxtime_ode": 2.0, "maxtime_optim": 6.0, **(self.finetune_options or {}),
+                "min_loss": 1e-3 * self.prune_tol_rel * y_var}
         for layer in range(len(mats) - 1):
             failures = 0
             while failures < 2 and mats[layer].shape[0] > 1:
@@ -360,6 +396,26 @@ def _hidden_activations(X, mats, activation) -> list[np.ndarray]:
         h = _layer_forward(h, m, activation)
         hs.append(h)
     return hs
+
+
+def _backward_elimination(H, X_skip, Y, factor: float = 10.0) -> list[int]:
+    """Columns of H to keep: drop, one at a time, the column whose removal raises the least-squares
+    residual least, while the residual stays within ``factor`` of the residual with every column."""
+    def residual(cols):
+        F = np.hstack([H[:, cols], np.ones((H.shape[0], 1))] + ([X_skip] if X_skip is not None else []))
+        coef, *_ = np.linalg.lstsq(F, Y, rcond=None)
+        return float(np.sum((F @ coef - Y) ** 2))
+
+    keep = list(range(H.shape[1]))
+    scale = float(np.sum((Y - Y.mean(axis=0)) ** 2))
+    limit = max(factor * residual(keep), 1e-14 * scale)
+    while len(keep) > 1:
+        trials = [(residual([c for c in keep if c != j]), j) for j in keep]
+        r, j = min(trials)
+        if r > limit:
+            break
+        keep.remove(j)
+    return keep
 
 
 def _least_squares_output(H, X_skip, Y) -> dict:

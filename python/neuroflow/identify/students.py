@@ -43,6 +43,14 @@ class StudentFit:
                 "stopped_by": self.stopped_by}
 
 
+def flow_train():
+    """:func:`neuroflow.flow.train` (robust to a submodule of the same name shadowing the function)."""
+    import neuroflow.flow as flow
+
+    fn = flow.train
+    return fn if callable(fn) else fn.train
+
+
 # ---------------------------------------------------------------------- torch engine
 def torch_activation(name: str):
     """A torch function for an activation of :mod:`neuroflow.mlp.activations` (same definitions)."""
@@ -136,17 +144,13 @@ def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_
         theta, _, stopped = torch_fit(net, theta, X, Y, **(torch_options or {}))
         polish = dict(train_options or {})
         if polish:
-            from neuroflow.flow.train import train
-
-            res = train(net, theta, X, Y, **polish)
+            res = flow_train()(net, theta, X, Y, **polish)
             theta, stopped = res.x, f"{stopped}+{res.optim_stopped_by}"
         loss = float(net.loss(theta, X, Y))
         gnorm = float(np.max(np.abs(net.gradient(theta, X, Y))))
         converged = False
     else:
-        from neuroflow.flow.train import train
-
-        res = train(net, theta, X, Y, **(train_options or {}))
+        res = flow_train()(net, theta, X, Y, **(train_options or {}))
         theta, loss, gnorm, converged = res.x, float(res.loss), float(res.gnorm), bool(res.converged)
         stopped = f"{res.ode_stopped_by}/{res.optim_stopped_by}"
     return StudentFit(index, int(seed), np.asarray(theta, dtype=float), loss, gnorm, converged, engine,
