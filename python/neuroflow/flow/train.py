@@ -33,7 +33,7 @@ __all__ = ["train", "TrainResult", "default_methods", "ODE_METHODS", "OPTIM_METH
 ODE_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA")
 _STIFF = ("Radau", "BDF", "LSODA")
 #: friendly name -> scipy.optimize.minimize method
-OPTIM_METHODS = {"newton": "trust-exact", "trust-exact": "trust-exact", "trust-krylov": "trust-krylov",
+OPTIM_METHODS = {"newton": "newton-eig", "trust-exact": "trust-exact", "trust-krylov": "trust-krylov",
                  "bfgs": "BFGS", "lbfgs": "L-BFGS-B", "none": None}
 _LOSS_CURVE_COLUMNS = ("time_s", "loss", "gnorm", "phase")
 
@@ -307,6 +307,87 @@ def _ode_phase(prob: _Problem, theta0, *, method, maxT, maxtime, maxiterations, 
                 gnorm=float(np.max(np.abs(g))) if g.size else 0.0, time=time.perf_counter() - start)
 
 
+def _tr_step(ev, c, radius):
+    """Exact trust-region step in the eigenbasis of the Hessian: minimise ``c.p + p.diag(ev).p / 2``
+    over ``|p| <= radius`` (Moré-Sorensen, solved on the secular equation)."""
+    lam_min = float(ev[0])
+    if lam_min > 0:
+        p = -c / ev
+        if np.linalg.norm(p) <= radius:
+            return p, 0.0
+    lo = max(0.0, -lam_min)
+    shifted = ev - lam_min
+    # hard case: no gradient component along the lowest eigenvector(s)
+    small = shifted <= 1e-12 * max(1.0, float(np.abs(ev).max()))
+    if lam_min <= 0 and np.all(np.abs(c[small]) <= 1e-300):
+        p = np.zeros_like(c)
+        big = ~small
+        p[big] = -c[big] / (ev[big] - lam_min)
+        rest = radius**2 - float(p @ p)
+        if rest > 0:
+            p[np.argmax(small)] = math.sqrt(rest)
+            return p, lo
+    # secular equation 1/|p(lam)| = 1/radius, monotone in lam > lo
+    def pnorm(lam):
+        return float(np.linalg.norm(c / (ev + lam)))
+
+    hi = lo + float(np.linalg.norm(c)) / radius + 1.0
+    while pnorm(hi) > radius:
+        hi *= 2.0
+    lam = hi
+    a, b = lo, hi
+    for _ in range(100):
+        lam = 0.5 * (a + b) if b - a > 1e-15 * max(1.0, b) else b
+        if pnorm(lam) > radius:
+            a = lam
+        else:
+            b = lam
+        if b - a <= 1e-14 * max(1.0, b):
+            break
+    lam = b
+    return -c / (ev + lam), lam
+
+
+def _newton_eig(fun, hess, x0, *, maxiterations, callback):
+    """Newton trust region with the exact Hessian, solved in the Hessian's eigenbasis.
+
+    Small nets only (one eigendecomposition per iteration). Where the loss no longer resolves the
+    predicted decrease (round-off near a minimum), a step is judged by the gradient norm instead, so
+    that the last quadratically convergent steps are not rejected as noise.
+    """
+    x = np.array(x0, dtype=np.float64, copy=True)
+    L, g = fun(x)
+    radius = max(1.0, float(np.linalg.norm(x))) * 0.1
+    for it in range(maxiterations):
+        H = hess(x)
+        ev, V = np.linalg.eigh(0.5 * (H + H.T))
+        c = V.T @ g
+        while True:
+            pt, _ = _tr_step(ev, c, radius)
+            p = V @ pt
+            pred = float(c @ pt + 0.5 * (ev * pt) @ pt)  # predicted change (negative)
+            Ln, gn = fun(x + p)
+            noise = 1e-9 * abs(L) + 1e-300
+            if -pred <= noise:  # the loss cannot tell: accept if the gradient shrinks
+                ok = np.max(np.abs(gn)) < np.max(np.abs(g))
+                rho = 1.0 if ok else 0.0
+            else:
+                rho = (Ln - L) / pred if math.isfinite(Ln) else -1.0
+                ok = rho > 1e-4
+            step = float(np.linalg.norm(pt))
+            if rho < 0.25:
+                radius = 0.25 * step
+            elif rho > 0.75 and step >= 0.99 * radius:
+                radius = 2.0 * radius
+            if ok:
+                x, L, g = x + p, Ln, gn
+                break
+            if radius < 1e-300:
+                raise _Stop("trust region collapsed")
+        callback(None)
+    return x
+
+
 def _optim_phase(prob: _Problem, x0, *, method, maxtime, maxiterations, min_gnorm, min_loss, show_progress):
     start = time.perf_counter()
     prob.phase = 2
@@ -345,6 +426,12 @@ def _optim_phase(prob: _Problem, x0, *, method, maxtime, maxiterations, min_gnor
         options.update(gtol=min_gnorm, ftol=0.0, maxfun=10 * int(maxiterations) + 100, maxcor=20)
     reason = None
     try:
+        if method == "newton-eig":
+            with np.errstate(all="ignore"):
+                _newton_eig(fun, prob.total_hessian, x0, maxiterations=int(maxiterations),
+                            callback=callback)
+            reason = "maxiterations"
+            raise _Stop(reason)
         with np.errstate(all="ignore"):
             res = scipy.optimize.minimize(fun, x0, jac=True, method=method, callback=callback, options=options,
                                           **kwargs)
@@ -354,8 +441,8 @@ def _optim_phase(prob: _Problem, x0, *, method, maxtime, maxiterations, min_gnor
             reason = "converged: " + str(res.message)
         else:
             reason = str(res.message)
-    except _Stop as stop:
-        reason = stop.reason
+    except (_Stop, StopIteration) as stop:
+        reason = stop.reason if isinstance(stop, _Stop) else "maxtime"
     except KeyboardInterrupt:
         reason = "interrupted"
     except np.linalg.LinAlgError as exc:
