@@ -141,5 +141,6 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
             f"(ODE stopped by {res.ode_stopped_by})",
             f"Adam (lr 1e-3, same time): loss {ad.loss:.2e} ({ad.loss / max(res.loss, 1e-300):.1e}x higher)",
             f"Hessian spectrum: min {ev[0]:.1e}, max {ev[-1]:.1e} -> "
-            f"{'minimum' if is_minimum(ev, rtol=1e-6) else 'not yet a minimum'}",
+            + (("a minimum" if is_minimum(ev) else "a saddle") if res.converged
+               else "not a fixed point yet (short budget)"),
             f"plot: {path.name}"]
