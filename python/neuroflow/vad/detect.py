@@ -12,7 +12,7 @@ own labelling rule; the training data never holds such quiet pauses, clean real 
 Everything is causal, so :meth:`SpikingVADSystem.stream` returns a :class:`VADStream` that takes audio
 in chunks of any size, carries every state across calls (samples not yet framed, the running feature
 normalisation, the neurons' membranes, the smoothing windows) and returns exactly the scores of one
-call on the concatenated audio.
+call on the concatenated audio (up to float32 rounding).
 """
 from __future__ import annotations
 

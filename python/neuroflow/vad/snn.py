@@ -412,7 +412,7 @@ class NumpySNN:
 
     Each layer's input projection is done for the whole chunk at once; only the element-wise SNU
     recursion loops over frames. ``run(feats, state)`` continues from ``state`` (a list of per-layer
-    ``(s, y)`` vectors), so chunks of a stream give exactly the frames of one long call.
+    ``(s, y)`` vectors), so chunks of a stream give the frames of one long call (up to float32 rounding).
     """
 
     def __init__(self, model: SpikingVAD):

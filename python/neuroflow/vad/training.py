@@ -33,7 +33,8 @@ class Recipe:
 
     ``epochs`` trains the dense model, ``prune_epochs`` retrains after each pruning round; ``prune``
     is the target fraction of connections removed (0 = no pruning), ``prune_rate`` the fraction of
-    the remaining ones removed per round. ``rewind_epoch`` is the epoch whose weights the surviving
+    the remaining ones removed per round, ``prune_scope`` ranks weights per matrix ("layer") or over
+    all of them ("global"). ``rewind_epoch`` is the epoch whose weights the surviving
     connections are reset to (0 = initialisation). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
     """
@@ -51,6 +52,7 @@ class Recipe:
     prune: float = 0.85
     prune_rate: float = 0.62
     prune_epochs: int = 3
+    prune_scope: str = "layer"
     rewind_epoch: int = 1
     batch_size: int = 32
     seq_frames: int = 300
@@ -68,6 +70,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", ("none", "utterance", "running"))
+        check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
         for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median"):
             check_positive(getattr(self, name), name, integer=True)
         for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover"):
@@ -108,7 +111,7 @@ class Recipe:
 
 #: the settings of the shipped models (neuroflow/vad/models/*.json) that differ from Recipe's defaults
 DEFAULT_RECIPES = {
-    "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True},
+    "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global"},
     "bin": {"kind": "bin", "hidden": (64,), "n_bins": 8, "tau": 10.0},
 }
 
@@ -373,7 +376,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     try:
         for r in range(state["round"], len(rounds)):
             if state["epoch"] == 0 and r > 0:  # start of a pruning round: prune, rewind, new optimiser
-                pruning.prune_to(model, schedule[r - 1])
+                pruning.prune_to(model, schedule[r - 1], scope=recipe.prune_scope)
                 pruning.rewind(model, state["rewind"])
                 state["optim"] = None
             opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
