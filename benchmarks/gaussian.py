@@ -6,8 +6,11 @@ m in {4, 16}. For each activation, the same teacher and the same student start o
 * ``eval``: median time of one loss + gradient + exact Hessian evaluation (infinite data:
   ``loss_gradient_hessian``; finite data: ``loss_and_gradient`` + ``hessian`` of ``net.objective(X, Y)``),
   and of one loss + gradient evaluation (what the ODE phase mostly calls);
-* ``train``: wall time of ``neuroflow.train`` (ODE, then Newton) until gnorm <= 1e-10 (a loss of 0 up
-  to round-off does not count), the wall-time budget per phase, and where each run ended.
+* ``train``: ``neuroflow.train`` (ODE, then Newton) with the same options on both sides;
+  ``time_to_gnorm_s`` is the wall time of the first evaluation with gnorm <= 1e-10 (a loss of 0 up to
+  round-off does not count), next to the run's total time and where each phase ended. The ODE budget
+  is short (20 s) because the overparameterised students (m = 16) approach their degenerate minima
+  slowly; Newton then finishes.
 
 Activations without a closed form run twice: with the 2-D Gauss–Hermite quadrature (the default)
 and with ``method="series"``.
@@ -16,7 +19,7 @@ Target: infinite-data evaluation at least 10x cheaper than finite data at N = 1e
 activations (relu, erf, normal_cdf). One thread (OMP/OpenBLAS/MKL) on both sides; NumPy backend for
 the finite-data engine. Prints one JSON document on stdout.
 
-    python benchmarks/gaussian.py [--quick] [--repeats R] [--maxtime S] [--out FILE]
+    python benchmarks/gaussian.py [--quick] [--repeats R] [--maxtime-ode S] [--maxtime-optim S] [--out FILE]
 """
 from __future__ import annotations
 
@@ -40,6 +43,9 @@ import neuroflow  # noqa: E402
 from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher  # noqa: E402
 
 
+MIN_GNORM = 1e-10
+
+
 def _median_ms(fn, theta, repeats: int, budget_s: float = 20.0) -> float:
     fn(theta)  # warm-up
     times, t_start = [], time.perf_counter()
@@ -53,16 +59,27 @@ def _median_ms(fn, theta, repeats: int, budget_s: float = 20.0) -> float:
     return 1e3 * statistics.median(times)
 
 
-def _train(objective_or_net, theta0, data, maxtime):
+def _train(objective_or_net, theta0, data, maxtime_ode, maxtime_optim):
     X, Y = data if data is not None else (None, None)
     t0 = time.perf_counter()
-    res = neuroflow.train(objective_or_net, theta0, X, Y, min_gnorm=1e-10, min_loss=-math.inf,
-                          maxtime_ode=maxtime, maxtime_optim=maxtime)
+    res = neuroflow.train(objective_or_net, theta0, X, Y, min_gnorm=MIN_GNORM, min_loss=-math.inf,
+                          maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim)
     return res, time.perf_counter() - t0
 
 
+def _time_to_gnorm(res) -> float | None:
+    """Wall time of the first recorded evaluation with gnorm <= MIN_GNORM (None: never reached).
+
+    Taken from the loss curve rather than from ``converged``, which judges the lowest-loss point:
+    near a perfect fit losses are round-off and that point need not be the one with the small gradient.
+    """
+    curve = np.asarray(res.loss_curve)
+    hit = np.flatnonzero(curve[:, 2] <= MIN_GNORM) if curve.size else []
+    return float(curve[hit[0], 0]) if len(hit) else None
+
+
 def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: int, repeats: int,
-             maxtime: float, do_train: bool, method: str = "auto") -> dict:
+             maxtime_ode: float, maxtime_optim: float, do_train: bool, method: str = "auto") -> dict:
     W, a = random_teacher(d, k, seed=seed)
     inf = GaussianTeacherStudent(W, a, m, activation, method=method)
     X, Y = inf.sample(n_samples, seed=seed + 100)
@@ -82,15 +99,17 @@ def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: i
     case["lg_speedup"] = case["finite_lg_ms"] / case["infinite_lg_ms"]
     if do_train:
         for name, target, data in (("infinite", inf, None), ("finite", inf.student_net, (X, Y))):
-            res, wall = _train(target, theta0, data, maxtime)
+            res, wall = _train(target, theta0, data, maxtime_ode, maxtime_optim)
             case[f"{name}_train"] = {
-                "time_s": wall, "converged": bool(res.converged), "gnorm": res.gnorm, "loss": res.loss,
+                "time_s": wall, "time_to_gnorm_s": _time_to_gnorm(res),
+                "converged": bool(res.converged), "gnorm": res.gnorm, "loss": res.loss,
                 "expected_loss": inf.loss(res.x),  # the infinite-data loss at the run's end point
                 "ode_stopped_by": res.ode_stopped_by, "optim_stopped_by": res.optim_stopped_by,
                 "ode_iterations": res.ode_iterations, "optim_iterations": res.optim_iterations,
             }
-        if case["infinite_train"]["converged"] and case["finite_train"]["converged"]:
-            case["train_speedup"] = case["finite_train"]["time_s"] / case["infinite_train"]["time_s"]
+        t_inf, t_fin = case["infinite_train"]["time_to_gnorm_s"], case["finite_train"]["time_to_gnorm_s"]
+        if t_inf is not None and t_fin is not None:
+            case["train_speedup"] = t_fin / t_inf
     return case
 
 
@@ -98,13 +117,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="relu, erf, tanh; m = 4 only for training; short budgets")
     ap.add_argument("--repeats", type=int, default=15, help="timed evaluations per measurement (median)")
-    ap.add_argument("--maxtime", type=float, default=None, help="training budget per phase, s (60; quick 10)")
+    ap.add_argument("--maxtime-ode", type=float, default=None, help="ODE budget per run, s (20; quick 5)")
+    ap.add_argument("--maxtime-optim", type=float, default=None, help="Newton budget per run, s (60; quick 10)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     acts = ["relu", "erf", "tanh"] if args.quick else ["relu", "erf", "normal_cdf", "tanh", "softplus"]
     repeats = min(args.repeats, 5) if args.quick else args.repeats
-    maxtime = args.maxtime or (10.0 if args.quick else 60.0)
+    maxtime_ode = args.maxtime_ode or (5.0 if args.quick else 20.0)
+    maxtime_optim = args.maxtime_optim or (10.0 if args.quick else 60.0)
     d, k, N = 10, 4, 10_000
     cases = []
     with threadpool_limits(1):
@@ -115,19 +136,20 @@ def main(argv=None) -> int:
                 for m in (4, 16):
                     do_train = not (args.quick and m == 16)
                     case = run_case(act, m, d=d, k=k, n_samples=N, seed=args.seed, repeats=repeats,
-                                    maxtime=maxtime, do_train=do_train, method=method)
+                                    maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim,
+                                    do_train=do_train, method=method)
                     cases.append(case)
                     print(f"{act:>10} {case['method']:>10} m={m:>2}: L+g+H {case['infinite_lgh_ms']:.2f} ms vs "
                           f"{case['finite_lgh_ms']:.2f} ms ({case['lgh_speedup']:.1f}x), L+g "
                           f"{case['infinite_lg_ms']:.2f} vs {case['finite_lg_ms']:.2f} ms"
-                          + (f", train {case['infinite_train']['time_s']:.2f} s vs "
-                             f"{case['finite_train']['time_s']:.2f} s" if do_train else ""),
+                          + (f", to gnorm 1e-10 {case['infinite_train']['time_to_gnorm_s']} s vs "
+                             f"{case['finite_train']['time_to_gnorm_s']} s" if do_train else ""),
                           file=sys.stderr, flush=True)
     closed = [c for c in cases if c["method"] == "closed"]
     report = {
         "benchmark": "gaussian teacher-student: infinite data vs finite data (N = 1e4)",
         "setup": {"input_dim": d, "teacher_width": k, "n_samples": N, "seed": args.seed, "repeats": repeats,
-                  "maxtime_per_phase_s": maxtime, "min_gnorm": 1e-10, "threads": 1,
+                  "maxtime_ode_s": maxtime_ode, "maxtime_optim_s": maxtime_optim, "min_gnorm": MIN_GNORM, "threads": 1,
                   "finite_backend": "numpy", "quick": args.quick},
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
                     "note": "shared 2-core machine, other jobs running: timings are noisy"},

@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from neuroflow._utils import as_rng, check_array, check_choice, check_positive
 
@@ -123,6 +124,10 @@ def quadrature_nodes(activation: str, max_norm: float) -> int:
 
 
 # ----------------------------------------------------------------------------- pair moments
+# field order of _Moments seen from the other unit of the pair: F1 <-> F2, F11 <-> F22, F1u <-> F2u
+_SWAP = np.array([0, 2, 1, 3, 5, 4, 6, 8, 7, 9])
+
+
 class _Moments(NamedTuple):
     """F(r1, r2, u) = E[s(r1 z1) s(r2 z2)] and its partial derivatives (1 = r1, 2 = r2, u = cosine).
 
@@ -335,6 +340,30 @@ def _series_rule(K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return z, ws, psi
 
 
+def _series_coefficients(act, K, norms, order):
+    """c_n(r), c_n'(r), c_n''(r) (up to ``order``) for each norm, shape (len(norms), K + 1)."""
+    z, ws, psi = _series_rule(K)
+    X = norms[:, None] * z
+    C = [(act.f(X) * ws) @ psi.T]
+    if order >= 1:
+        C.append((act.df(X) * (ws * z)) @ psi.T)
+    if order >= 2:
+        C.append((act.d2f(X) * (ws * z * z)) @ psi.T)
+    return C
+
+
+def _series_self(act, K, r, order):
+    """h(r) = F(r, r, 1) = sum_n c_n^2 and its derivatives, from the same series as the pairs (so
+    that a student unit on top of a teacher unit cancels it to round-off)."""
+    C = _series_coefficients(act, K, r, order)
+    out = [np.einsum("un,un->u", C[0], C[0])]
+    if order >= 1:
+        out.append(2.0 * np.einsum("un,un->u", C[0], C[1]))
+    if order >= 2:
+        out.append(2.0 * (np.einsum("un,un->u", C[1], C[1]) + np.einsum("un,un->u", C[0], C[2])))
+    return out
+
+
 def _series_pair(act, K, r1, r2, u, order):
     """F and its derivatives from the Hermite (Mehler) expansion of the correlated pair:
 
@@ -343,14 +372,8 @@ def _series_pair(act, K, r1, r2, u, order):
     with c_n' = E[z s'(r z) He_n] / sqrt(n!) and c_n'' = E[z^2 s''(r z) He_n] / sqrt(n!) from 1-D
     Gauss–Hermite quadrature, once per distinct norm. A pair then costs O(K) instead of a 2-D grid.
     """
-    z, ws, psi = _series_rule(K)
     norms, inv = np.unique(np.concatenate([r1, r2]), return_inverse=True)
-    X = norms[:, None] * z
-    C = [(act.f(X) * ws) @ psi.T]
-    if order >= 1:
-        C.append((act.df(X) * (ws * z)) @ psi.T)
-    if order >= 2:
-        C.append((act.d2f(X) * (ws * z * z)) @ psi.T)
+    C = _series_coefficients(act, K, norms, order)
     i1, i2 = inv[: r1.size], inv[r1.size:]
     n = np.arange(K + 1, dtype=np.float64)
     Un = np.empty((u.size, K + 1))  # u^n by running products (a float power is ~50x slower)
@@ -398,32 +421,33 @@ class _Kernel:
                              f"(supported: {sorted(QUADRATURE_ACTIVATIONS)}){hint}")
         self.method = method
 
-    def _nodes(self, max_norm: float) -> tuple[np.ndarray, np.ndarray]:
-        n = self.nodes if self.nodes is not None else quadrature_nodes(self.name, max_norm)
-        return _rule(n)
+    def _sizes(self, norms: np.ndarray) -> np.ndarray:
+        """Rule size (nodes, or series terms) for each pair or unit from its (larger) norm.
+
+        Sizes are rounded up to a ladder so that rules are shared, and depend on nothing but the
+        norms: the same pair always gets the same rule, so that at a perfect student the student and
+        teacher terms cancel to round-off.
+        """
+        if self.nodes is not None:
+            return np.full(norms.shape, int(self.nodes))
+        need = np.array([quadrature_nodes(self.name, x) for x in norms], dtype=np.intp)
+        return np.asarray(_NODE_LADDER)[np.searchsorted(_NODE_LADDER, need)]
 
     def pair(self, r1, r2, u, s, order: int) -> _Moments:
         if self.method == "closed":
             return _CLOSED_PAIR[self.name](r1, r2, u, s, order)
         if r1.size == 0:
             return _Moments(*([np.empty(0)] * (1, 4, 10)[order]))
-        if self.method == "series":
-            if self.nodes is not None:
-                K = self.nodes
-            else:  # as many terms as the 1-D rule has nodes, on the ladder so that rules are reused
-                K = quadrature_nodes(self.name, max(r1.max(), r2.max()))
-                K = _NODE_LADDER[int(np.searchsorted(_NODE_LADDER, K))]
-            return _series_pair(self.act, min(K, _SERIES_MAX_TERMS), r1, r2, u, order)
-        if self.nodes is not None:
-            return _quadrature_pair(self.act, *_rule(self.nodes), r1, r2, u, s, order)
-        # each pair gets the rule its larger norm needs, rounded up to a ladder of sizes so that
-        # pairs share rules (the grid, and the work, grows like the square of the norm)
-        need = np.array([quadrature_nodes(self.name, x) for x in np.maximum(r1, r2)])
-        sizes = np.array(_NODE_LADDER)[np.searchsorted(_NODE_LADDER, need)]
+        # each pair gets the rule its larger norm needs (the 2-D grid, and the work, grows like the
+        # square of the norm)
+        sizes = self._sizes(np.maximum(r1, r2))
         out = [np.empty_like(r1) for _ in range((1, 4, 10)[order])]
         for n in np.unique(sizes):
             sel = np.flatnonzero(sizes == n)
-            part = _quadrature_pair(self.act, *_rule(int(n)), r1[sel], r2[sel], u[sel], s[sel], order)
+            if self.method == "series":
+                part = _series_pair(self.act, min(int(n), _SERIES_MAX_TERMS), r1[sel], r2[sel], u[sel], order)
+            else:
+                part = _quadrature_pair(self.act, *_rule(int(n)), r1[sel], r2[sel], u[sel], s[sel], order)
             for dst, src in zip(out, part):
                 dst[sel] = src
         return _Moments(*out)
@@ -431,8 +455,17 @@ class _Kernel:
     def self_term(self, r, order: int) -> list[np.ndarray]:
         if self.method == "closed":
             return _CLOSED_SELF[self.name](r, order)
-        z, w = self._nodes(r.max() if r.size else 0.0)
-        return _quadrature_self(self.act, z, w, r, order)
+        sizes = self._sizes(r)
+        out = [np.empty_like(r) for _ in range(order + 1)]
+        for n in np.unique(sizes):
+            sel = np.flatnonzero(sizes == n)
+            if self.method == "series":
+                part = _series_self(self.act, min(int(n), _SERIES_MAX_TERMS), r[sel], order)
+            else:
+                part = _quadrature_self(self.act, *_rule(int(n)), r[sel], order)
+            for dst, src in zip(out, part):
+                dst[sel] = src
+        return out
 
 
 def _directions(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -465,6 +498,97 @@ def pair_expectation(activation: str, w, v, *, method: str = "auto", nodes: int 
     r, dirs = _directions(np.stack([w, v]))
     u, _, s = _geometry(dirs[:1], dirs[1:])
     return float(kernel.pair(r[:1], r[1:], u[0], s[0], 0).F[0])
+
+
+@njit(cache=True)
+def _assemble_hessian(Wh, Th, U, Perp, T, c, a, h1, h2, ir, cD, Kss, perm):  # pragma: no cover (numba)
+    """The exact Hessian from the pair moments, block by block, written straight into the flat layout.
+
+    Natural index of w_j[i] is j d + i, of a_j is m d + j; ``perm`` maps it to the flat layout.
+    With p_jq = th_q - u_jq wh_j (the part of th_q orthogonal to wh_j), the blocks are
+
+    * d2L/dw_j^2 = 2 a_j sum_q c_q d2K(w_j, th_q)/dw_j^2 + a_j^2 d2h(|w_j|)/dw_j^2, where
+      d2K/dw^2 = F11 wh wh' + (F1/r - Fu u/r^2) (I - wh wh') + (F1u/r - Fu/r^2)(wh p' + p wh')
+      + Fuu p p'/r^2 and d2h/dw^2 = h'' wh wh' + (h'/r)(I - wh wh');
+    * d2L/dw_j dw_l = 2 a_j a_l [F12 wh_j wh_l' + c2 wh_j q' + c3 p wh_l' + c4 p q' + c5 (I - wh_l wh_l')]
+      with p = p_jl, q = p_lj, c2 = F1u/r_l - Fu/(r_j r_l), c3 = F2u/r_j, c4 = Fuu/(r_j r_l),
+      c5 = Fu/(r_j r_l);
+    * d2L/da_j dw_l = 2 a_l dK(w_l, w_j)/dw_l (l != j), 2 sum_q c_q dK(w_j, th_q)/dw_j + 2 a_j h' wh_j
+      (l = j), and d2L/da_j da_l = 2 K(w_j, w_l).
+
+    The Fuu terms keep p p' and p q' as products: the relu kernel's Fuu grows like 1/|p| as two
+    units align, and only the product (of size |p|) is finite.
+    """
+    F1, Fu, F11, F12, F1u, F2u, Fuu = T[1], T[3], T[4], T[6], T[7], T[8], T[9]
+    m, d = Wh.shape
+    P = Th.shape[0]
+    nW = m * d
+    n = nW + m
+    H = np.empty((n, n))
+    g = np.empty(d)
+    vec = np.empty(d)
+    for j in range(m):
+        rj = ir[j]
+        # ---- diagonal block
+        alpha = 0.0
+        beta = 0.0
+        g[:] = 0.0
+        for q in range(P):
+            if q == j:
+                continue
+            alpha += c[q] * (F1[j, q] * rj - Fu[j, q] * U[j, q] * rj * rj)
+            beta += c[q] * F11[j, q]
+            c2 = c[q] * (F1u[j, q] * rj - Fu[j, q] * rj * rj)
+            for i in range(d):
+                g[i] += c2 * Perp[j, q, i]
+        x = 2.0 * a[j] * alpha + a[j] * a[j] * h1[j] * rj
+        y = 2.0 * a[j] * (beta - alpha) + a[j] * a[j] * (h2[j] - h1[j] * rj)
+        for i in range(d):
+            for k in range(i, d):
+                v = y * Wh[j, i] * Wh[j, k] + 2.0 * a[j] * (Wh[j, i] * g[k] + g[i] * Wh[j, k])
+                if i == k:
+                    v += x
+                for q in range(P):
+                    if q != j:
+                        v += 2.0 * a[j] * c[q] * Fuu[j, q] * rj * rj * Perp[j, q, i] * Perp[j, q, k]
+                H[perm[j * d + i], perm[j * d + k]] = v
+                H[perm[j * d + k], perm[j * d + i]] = v
+        # ---- off-diagonal student blocks
+        for l in range(m):
+            if l == j:
+                continue
+            rl = ir[l]
+            u = U[j, l]
+            Aa = 2.0 * a[j] * a[l]
+            rr = rj * rl
+            c2 = F1u[j, l] * rl - Fu[j, l] * rr
+            c3 = F2u[j, l] * rj
+            c4 = Fuu[j, l] * rr
+            c5 = Fu[j, l] * rr
+            c1 = F12[j, l] - u * (c2 + c3)
+            for i in range(d):
+                for k in range(d):
+                    v = (c1 * Wh[j, i] * Wh[l, k] + c2 * Wh[j, i] * Wh[j, k] + (c3 - c5) * Wh[l, i] * Wh[l, k]
+                         + c4 * Perp[j, l, i] * Perp[l, j, k])
+                    if i == k:
+                        v += c5
+                    H[perm[j * d + i], perm[l * d + k]] = Aa * v
+        # ---- a_j against every w_l and a_l
+        for l in range(m):
+            if l == j:
+                for i in range(d):
+                    vec[i] = 2.0 * cD[j, i] + 2.0 * a[j] * h1[j] * Wh[j, i]
+            else:
+                rl = ir[l]
+                s1 = 2.0 * a[l] * (F1[l, j] - Fu[l, j] * U[l, j] * rl)
+                s2 = 2.0 * a[l] * Fu[l, j] * rl
+                for i in range(d):
+                    vec[i] = s1 * Wh[l, i] + s2 * Wh[j, i]
+            for i in range(d):
+                H[perm[nW + j], perm[l * d + i]] = vec[i]
+                H[perm[l * d + i], perm[nW + j]] = vec[i]
+            H[perm[nW + j], perm[nW + l]] = 2.0 * Kss[j, l]
+    return H
 
 
 def random_teacher(input_dim: int, teacher_width: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
@@ -562,6 +686,10 @@ class GaussianTeacherStudent:
         K[np.diag_indices(k)] = self._kernel.self_term(self._rV, 0)[0]
         self.teacher_norm2 = float(b @ K @ b)  # E[f*(x)^2]
         self._m = m
+        ju, lu = np.triu_indices(m, 1)
+        jt, it = np.divmod(np.arange(m * k), k)
+        # pair list for the kernel: student pairs j < l, then (student j, teacher i) as unit m + i
+        self._pairs = (np.concatenate([ju, jt]), np.concatenate([lu, m + it]), ju.size)
         self._last = None  # (theta bytes, order, (loss, gradient, Hessian)) of the last evaluation
 
     # ------------------------------------------------------------------ description
@@ -646,44 +774,37 @@ class GaussianTeacherStudent:
             j = int(np.flatnonzero(rW == 0.0)[0])
             raise ValueError(f"theta: student unit {j} has a zero weight vector; gradient and Hessian are "
                              "taken in norm/cosine coordinates and need every |w_j| > 0")
-        kern = self._kernel
-        # (student, student) pairs j < l once, (student, teacher) pairs all
-        uS, pS, sS = _geometry(Wh, Wh)
-        uT, pT, sT = _geometry(Wh, self._Vh)
-        ju, lu = np.triu_indices(m, 1)
-        mom_ss = kern.pair(rW[ju], rW[lu], uS[ju, lu], sS[ju, lu], order)
-        jt, it = np.divmod(np.arange(m * k), k)
-        mom_st = kern.pair(np.repeat(rW, k), self._rV[it], uT.ravel(), sT.ravel(), order)
-        selfs = kern.self_term(rW, order)
-
-        # moments for ordered pairs (student j, unit p), p over students then teachers: (m, m + k)
-        def table(name):
-            M = np.zeros((m, m + k))
-            upper, lower = getattr(mom_ss, name), getattr(mom_ss.swapped(), name)
-            M[ju, lu] = upper
-            M[lu, ju] = lower
-            M[:, m:] = getattr(mom_st, name).reshape(m, k)
-            return M
-
-        c = np.concatenate([a, -b])  # f - f* = sum_p c_p s(theta_p . x)
-        F = table("F")
-        h = selfs[0]
-        Kss = F[:, :m] + np.diag(h)
+        # units p = students, then teachers; pair (j, p) always has a student j first
+        Th = np.concatenate([Wh, self._Vh])  # unit vectors (m + k, d)
+        rP = np.concatenate([rW, self._rV])
+        U, Perp, S = _geometry(Wh, Th)  # cosines, perp[j, p] = th_p - u wh_j, s = |perp|
+        # one kernel call for the pairs j < l of students and all (student, teacher) pairs
+        J, P, n_ss = self._pairs
+        mom = self._kernel.pair(rW[J], rP[P], U[J, P], S[J, P], order)
+        selfs = self._kernel.self_term(rW, order)
+        # moments for every ordered pair (student j, unit p), (m, m + k) each; a student pair seen
+        # from its second unit gets the swapped moments (F1 <-> F2, ...), the diagonal stays 0
+        M = np.stack(mom[: (1, 4, 10)[order]])
+        T = np.zeros((M.shape[0], m, m + k))
+        T[:, J, P] = M
+        T[:, P[:n_ss], J[:n_ss]] = M[_SWAP[: M.shape[0]], :n_ss]
+        c = np.concatenate([a, -b])  # f - f* = sum_p c_p s(th_p . x)
+        F = T[0]
+        Kss = F[:, :m].copy()
+        Kss.flat[:: m + 1] = selfs[0]
         # a difference of O(1) terms: near a perfect fit round-off could make it negative, so it is
         # clamped at its true lower bound 0
         loss = max(float(a @ Kss @ a - 2.0 * a @ (F[:, m:] @ b) + self.teacher_norm2), 0.0)
         if order == 0:
             return loss, None, None
 
-        rP = np.concatenate([rW, self._rV])
-        U = np.concatenate([uS, uT], axis=1)
-        Perp = np.concatenate([pS, pT], axis=1)  # (m, m + k, d)
-        F1, Fu = table("F1"), table("Fu")
-        inv_r = 1.0 / rW
-        # D[j, p] = dK(w_j, theta_p) / dw_j = F1 wh_j + (Fu / r_j) perp_jp   (zero on the diagonal)
-        D = F1[:, :, None] * Wh[:, None, :] + (Fu * inv_r[:, None])[:, :, None] * Perp
+        F1, Fu = T[1], T[3]
+        ir = (1.0 / rW)[:, None]
+        # dK(w_j, th_p)/dw_j = F1 wh_j + (Fu / r_j) perp_jp; its c-weighted sum over p is
+        # cD_j = (sum_p c_p F1) wh_j + sum_p G_jp (th_p - u_jp wh_j) with G = c Fu / r
+        G = c * Fu * ir
+        cD = ((F1 @ c) - np.einsum("jp,jp->j", G, U))[:, None] * Wh + G @ Th
         h1 = selfs[1]
-        cD = np.einsum("p,jpk->jk", c, D)  # sum_p c_p D[j, p]
         gW = 2.0 * a[:, None] * cD + (a * a * h1)[:, None] * Wh
         ga = 2.0 * (Kss @ a - F[:, m:] @ b)
         grad = np.empty(self.n_params)
@@ -691,47 +812,5 @@ class GaussianTeacherStudent:
         if order == 1:
             return loss, grad, None
 
-        # ---- Hessian in natural order (w_1 .. w_m, a), then permuted into the flat layout
-        F11, F12, F1u, F2u, Fuu = (table(n) for n in ("F11", "F12", "F1u", "F2u", "Fuu"))
-        h2 = selfs[2]
-        eye = np.eye(d)
-        nW = m * d
-        H = np.empty((nW + m, nW + m))
-        # a-a block
-        H[nW:, nW:] = 2.0 * Kss
-        # a_j - w_l blocks
-        Haw = 2.0 * a[None, :, None] * np.swapaxes(D[:, :m, :], 0, 1)  # [j, l] = 2 a_l D[l, j]
-        Haw[np.arange(m), np.arange(m)] = 2.0 * cD + (2.0 * a * h1)[:, None] * Wh
-        H[nW:, :nW] = Haw.reshape(m, nW)
-        H[:nW, nW:] = H[nW:, :nW].T
-        # w_j - w_j blocks: sum_p c_p d2K(w_j, theta_p)/dw_j^2 in terms of the projector Pj = I - wh wh'
-        ir = inv_r[:, None]
-        alpha = np.einsum("p,jp->j", c, F1 * ir - Fu * U * ir * ir)  # coefficient of Pj
-        beta = F11 @ c  # coefficient of wh wh'
-        g = np.einsum("jp,jpk->jk", c[None, :] * (F1u * ir - Fu * ir * ir), Perp)
-        Bjj = (alpha[:, None, None] * (eye - Wh[:, :, None] * Wh[:, None, :])
-               + beta[:, None, None] * Wh[:, :, None] * Wh[:, None, :]
-               + Wh[:, :, None] * g[:, None, :] + g[:, :, None] * Wh[:, None, :]
-               + np.einsum("jp,jpk,jpl->jkl", c[None, :] * Fuu * ir * ir, Perp, Perp))
-        # self term d2 h(|w|)/dw^2 = h'' wh wh' + (h' / r) (I - wh wh')
-        outer = Wh[:, :, None] * Wh[:, None, :]
-        Hself = h2[:, None, None] * outer + (h1 * inv_r)[:, None, None] * (eye - outer)
-        Hww = np.zeros((m, m, d, d))
-        # w_j - w_l blocks (j != l): 2 a_j a_l d2K(w_j, w_l)/dw_j dw_l
-        if m > 1:
-            p = Perp[:, :m]  # p[j, l] = wh_l - u wh_j
-            q = np.swapaxes(p, 0, 1)  # q[j, l] = p[l, j] = wh_j - u wh_l
-            rr = inv_r[:, None] * inv_r[None, :]
-            Vh = Wh[None, :, :]  # direction of the second vector, wh_l
-            Jh = Wh[:, None, :]
-            B = ((F12[:, :m])[..., None, None] * Jh[..., :, None] * Vh[..., None, :]
-                 + (F1u[:, :m] * inv_r[None, :] - Fu[:, :m] * rr)[..., None, None] * Jh[..., :, None] * q[..., None, :]
-                 + (F2u[:, :m] * inv_r[:, None])[..., None, None] * p[..., :, None] * Vh[..., None, :]
-                 + (Fuu[:, :m] * rr)[..., None, None] * p[..., :, None] * q[..., None, :]
-                 + (Fu[:, :m] * rr)[..., None, None] * (eye - Vh[..., :, None] * Vh[..., None, :]))
-            Hww = 2.0 * (a[:, None] * a[None, :])[..., None, None] * B
-        Hww[np.arange(m), np.arange(m)] = 2.0 * a[:, None, None] * Bjj + (a * a)[:, None, None] * Hself
-        H[:nW, :nW] = Hww.transpose(0, 2, 1, 3).reshape(nW, nW)
-        Hflat = np.empty_like(H)
-        Hflat[np.ix_(self._perm, self._perm)] = H
-        return loss, grad, Hflat
+        H = _assemble_hessian(Wh, Th, U, Perp, T, c, a, selfs[1], selfs[2], ir[:, 0], cD, Kss, self._perm)
+        return loss, grad, H
