@@ -78,8 +78,9 @@ QUADRATURE_ACTIVATIONS = {
 }
 
 _MIN_NODES, _MAX_NODES = 60, 4000
-_NODE_LADDER = tuple(sorted({int(round(_MIN_NODES * 1.25 ** i)) for i in range(30)} | {_MAX_NODES}))
-_NODE_LADDER = tuple(n for n in _NODE_LADDER if n <= _MAX_NODES)
+# rule sizes actually used: steps of 25% from 60 up to 4000, so that pairs and calls share rules
+_NODE_LADDER = tuple(sorted({n for n in (round(_MIN_NODES * 1.25 ** i) for i in range(19)) if n < _MAX_NODES}
+                            | {_MAX_NODES}))
 # a 2-D quadrature block holds at most this many grid values per array (memory bound)
 _BLOCK_VALUES = 1_000_000
 
@@ -144,11 +145,6 @@ class _Moments(NamedTuple):
     F1u: np.ndarray | None = None
     F2u: np.ndarray | None = None
     Fuu: np.ndarray | None = None
-
-    def swapped(self) -> "_Moments":
-        """The moments of F(r2, r1, u), i.e. of the same pair with the roles of the vectors exchanged."""
-        return _Moments(self.F, self.F2, self.F1, self.Fu, self.F22, self.F11, self.F12,
-                        self.F2u, self.F1u, self.Fuu)
 
 
 def _relu_pair(r1, r2, u, s, order):
