@@ -122,7 +122,7 @@ def bench_tmaze(quick: bool) -> dict:
 
 
 def bench_watermaze(quick: bool, seed_batch: int | None = None, checkpoint: str | None = None,
-                    progress_bar: bool = False) -> dict:
+                    progress_bar: bool = False, synapses=("memristor", "ideal")) -> dict:
     from neuroflow.rl import ActorCritic
     from neuroflow.rl.experiments import random_walker
 
@@ -131,6 +131,8 @@ def bench_watermaze(quick: bool, seed_batch: int | None = None, checkpoint: str 
     ActorCritic("watermaze", synapse="memristor").fit(1, 2, progress_bar=False)
     ActorCritic("watermaze", synapse="ideal").fit(1, 2, progress_bar=False)
     for syn, n_ep in (("memristor", n_mem), ("ideal", n_ideal)):
+        if syn not in synapses:
+            continue
         res = ActorCritic("watermaze", synapse=syn).fit(
             n_ep, n_seeds, seed=0, progress_bar=progress_bar, seed_batch=seed_batch,
             checkpoint=None if checkpoint is None else f"{checkpoint}_{syn}.npz")
@@ -158,6 +160,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed-batch", type=int, default=None, help="water maze: seeds simulated together per batch")
     ap.add_argument("--checkpoint", default=None, help="water maze: save finished seed batches to PREFIX_*.npz")
     ap.add_argument("--progress", action="store_true", help="progress bars on stderr")
+    ap.add_argument("--synapses", default="memristor,ideal", help="water maze: which synapse kinds to run")
     args = ap.parse_args(argv)
     import numba
 
@@ -168,7 +171,8 @@ def main(argv=None) -> int:
     if args.only in (None, "tmaze"):
         report["tmaze"] = bench_tmaze(args.quick)
     if args.only in (None, "watermaze"):
-        report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress)
+        report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress,
+                                              args.synapses.split(","))
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(report, indent=2, default=float)
     print(text)

@@ -19,8 +19,8 @@ __all__ = ["ActorCritic", "MazeResult", "SYNAPSES", "DEFAULTS", "CHECKPOINT_EPIS
 SYNAPSES = ("ideal", "memristor", "memristor-open-loop")
 
 #: published settings (Portner et al. 2025 simulation code). T-maze: every non-zero update is written
-#: (min_update 0) through the per-cycle device fits; water maze: |update| < 0.0025 (half a pulse) dropped, mean
-#: device model with per-device noise.
+#: (min_update 0) through the per-cycle device fits; water maze: on memristors |update| < 0.0025 (half a pulse)
+#: is dropped, mean device model with per-device noise (ideal synapses take every update).
 DEFAULTS = {
     "tmaze": dict(alpha=0.2, temperature=0.3, gamma=0.9, min_update=0.0, variability="cycle"),
     "watermaze": dict(alpha=0.04, temperature=0.15, gamma=0.975, min_update=0.0025, variability="device"),
@@ -120,8 +120,8 @@ class ActorCritic:
     rule of the published code and of all reference numbers) or with the policy pi_j (``"softmax"``, textbook).
 
     Defaults (``None``) are the published ones for the task: T-maze alpha 0.2, T 0.3, gamma 0.9, every update
-    written, per-cycle device fits; water maze alpha 0.04, T 0.15, gamma 0.975, updates below 0.0025 dropped,
-    mean device model. ``device`` defaults to the 27 measured devices ("portner2025") with the published
+    written, per-cycle device fits; water maze alpha 0.04, T 0.15, gamma 0.975, updates below 0.0025 (half a
+    pulse) dropped on memristors, mean device model. ``device`` defaults to the 27 measured devices ("portner2025") with the published
     device-to-weight assignment.
     """
 
@@ -143,8 +143,9 @@ class ActorCritic:
         self.gamma = float(check_positive(d["gamma"] if gamma is None else gamma, "gamma", allow_zero=True))
         if self.gamma > 1:
             raise ValueError(f"gamma: expected a value in [0, 1], got {gamma!r}")
-        self.min_update = float(check_positive(d["min_update"] if min_update is None else min_update, "min_update",
-                                               allow_zero=True))
+        if min_update is None:   # the half-pulse cut-off is a device constraint: ideal synapses take every update
+            min_update = d["min_update"] if synapse != "ideal" else 0.0
+        self.min_update = float(check_positive(min_update, "min_update", allow_zero=True))
         self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
         self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
         self.n_features = self.encoder.n_features
