@@ -251,3 +251,43 @@ def test_cli_bad_activation_is_an_error(capsys):
 
     with pytest.raises(SystemExit):
         main(["flow", "train", "--activation", "swish"])
+
+
+class DoubleWell:
+    """L = x^2 - y^2 + y^4: a saddle at 0, minima at (0, +-1/sqrt(2))."""
+
+    n_params = 2
+
+    def loss(self, v):
+        x, y = v
+        return float(x * x - y * y + y**4)
+
+    def gradient(self, v):
+        x, y = v
+        return np.array([2 * x, -2 * y + 4 * y**3])
+
+    def hessian(self, v):
+        _, y = v
+        return np.array([[2.0, 0.0], [0.0, -2.0 + 12 * y * y]])
+
+
+@pytest.mark.parametrize("method_optim", ["newton", "trust-exact", "bfgs", "lbfgs"])
+def test_polishers_escape_a_saddle_and_reach_the_minimum(method_optim):
+    res = train(DoubleWell(), np.array([0.5, 1e-3]), method_ode="none", method_optim=method_optim,
+                maxtime_optim=5)
+    assert res.converged and res.gnorm <= 1e-10
+    assert np.allclose(np.abs(res.x), [0.0, 1 / np.sqrt(2)], atol=1e-8)
+    assert is_minimum(DoubleWell().hessian(res.x))
+
+
+def test_newton_polishes_rosenbrock():
+    from scipy.optimize import rosen, rosen_der, rosen_hess
+
+    class Rosen:
+        n_params = 2
+        loss, gradient, hessian = staticmethod(rosen), staticmethod(rosen_der), staticmethod(rosen_hess)
+
+    res = train(Rosen(), np.array([-1.2, 1.0]), method_ode="none", method_optim="newton",
+                maxtime_optim=5)
+    assert res.converged and np.allclose(res.x, 1.0, atol=1e-9)
+    assert res.optim_iterations < 200

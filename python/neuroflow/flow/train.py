@@ -4,8 +4,9 @@ Phase 1 integrates ``d(theta)/dt = -grad (L + R)(theta)`` with one of SciPy's ``
 (RK45, DOP853, Radau, BDF, LSODA; the stiff ones get the exact Hessian as Jacobian). We drive the
 solver object step by step, as ``solve_ivp`` does internally, so that a wall-time budget, a patience
 rule, a divergence (NaN) or Ctrl-C can end the phase cleanly with the reason recorded.
-Phase 2 hands the best point to ``scipy.optimize.minimize``: Newton trust region with the exact
-Hessian (``trust-exact``) for small nets, BFGS / L-BFGS for larger ones.
+Phase 2 polishes the best point: a Newton trust-region method with the exact Hessian (solved in the
+Hessian's eigenbasis, judged by the gradient where the loss is below round-off) for small nets,
+``scipy.optimize.minimize`` BFGS / L-BFGS for larger ones.
 
 ``R`` is MLPGradientFlow.jl's norm barrier, ``R = (|theta|^2 / 2 - maxnorm)^2`` where
 ``|theta|^2 / 2 > maxnorm`` and 0 elsewhere (off by default, ``maxnorm=inf``). Reported losses and
@@ -301,6 +302,8 @@ def _ode_phase(prob: _Problem, theta0, *, method, maxT, maxtime, maxiterations, 
                     reason = "patience"
     except KeyboardInterrupt:
         reason = "interrupted"
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:  # e.g. a singular iteration matrix
+        reason = f"solver error: {type(exc).__name__}: {exc}"
     finally:
         bar.close()
     if traj.items and traj.items[-1][0] != t:
@@ -477,9 +480,10 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         Inputs (N, d_in), targets (N, d_out), optional per-sample weights (N,).
     method_ode : "auto" | "RK45" | "DOP853" | "RK23" | "Radau" | "BDF" | "LSODA" | "none"
         SciPy ``solve_ivp`` solver for phase 1 ("none" skips it). "auto" follows :func:`default_methods`.
-    method_optim : "auto" | "newton" | "bfgs" | "lbfgs" | "trust-krylov" | "none"
-        Phase 2 polisher: Newton trust region with the exact Hessian (SciPy ``trust-exact``), BFGS or
-        L-BFGS-B; "none" skips it.
+    method_optim : "auto" | "newton" | "trust-exact" | "trust-krylov" | "bfgs" | "lbfgs" | "none"
+        Phase 2 polisher: "newton" is a trust-region Newton method with the exact Hessian, solved in
+        the Hessian's eigenbasis (small nets); the others are SciPy ``minimize`` methods (BFGS and
+        L-BFGS-B for large nets); "none" skips it.
     maxT : float
         Integration horizon of the gradient flow.
     maxtime_ode, maxtime_optim : float
