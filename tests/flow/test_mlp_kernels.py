@@ -216,3 +216,24 @@ def test_bad_architecture(args, match):
 def test_unknown_backend():
     with pytest.raises(ValueError, match="backend"):
         MLP(2, [(1, "identity", True)], backend="cuda")
+
+
+@pytest.mark.parametrize("hidden", [[40], [12, 12]])
+def test_hessian_memory_is_order_n_times_p(hidden):
+    import tracemalloc
+
+    net = MLP(2, [(k, "softplus", True) for k in hidden] + [(1, "identity", True)], backend="numpy")
+    rng = np.random.default_rng(0)
+    N = 4000
+    X, Y = rng.normal(size=(N, 2)), rng.normal(size=(N, 1))
+    obj = net.objective(X, Y)
+    theta = net.init_params(seed=0)
+    obj.hessian(theta)  # warm-up
+    tracemalloc.start()
+    obj.hessian(theta)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    P = net.n_params
+    # a bounded number of (N, P)-sized buffers besides the P x P result (an O(N P^2) intermediate
+    # would be ~P / 12 times larger than this bound)
+    assert peak <= 8 * (12 * N * P + 3 * P * P)

@@ -212,6 +212,9 @@ class MLP:
         if self.backend == "julia":
             from neuroflow.julia import bridge
 
+            if hasattr(bridge, "mlp_loss_and_gradient"):  # one Julia call instead of two
+                L, g = bridge.mlp_loss_and_gradient(self, theta, X, Y, weights)
+                return float(L), np.asarray(g, dtype=np.float64)
             return float(bridge.mlp_loss(self, theta, X, Y, weights)), np.asarray(
                 bridge.mlp_gradient(self, theta, X, Y, weights), dtype=np.float64)
         from neuroflow.mlp import _fused
