@@ -291,3 +291,27 @@ def test_newton_polishes_rosenbrock():
                 maxtime_optim=5)
     assert res.converged and np.allclose(res.x, 1.0, atol=1e-9)
     assert res.optim_iterations < 200
+
+
+def test_julia_backend_routes_through_the_bridge(monkeypatch):
+    # no Julia here: replace the bridge functions and force the backend, to check the routing only
+    import neuroflow.julia.bridge as bridge
+
+    calls = []
+    student, X, Y, _ = _problem(n=30)
+    ref = student.objective(X, Y)
+    monkeypatch.setattr(bridge, "mlp_forward", lambda net, th, X: calls.append("forward") or np.zeros((len(X), 1)))
+    monkeypatch.setattr(bridge, "mlp_loss", lambda net, th, X, Y, w: calls.append("loss") or ref.loss(th))
+    monkeypatch.setattr(bridge, "mlp_loss_and_gradient",
+                        lambda net, th, X, Y, w: calls.append("loss_and_gradient") or ref.loss_and_gradient(th))
+    monkeypatch.setattr(bridge, "mlp_hessian", lambda net, th, X, Y, w: calls.append("hessian") or ref.hessian(th))
+    monkeypatch.setattr(bridge, "train", lambda net, th, X, Y, w, opts: calls.append(("train", opts["maxtime_ode"])))
+    jnet = MLP(2, student.layers, backend="numpy")
+    jnet.backend = "julia"
+    th = jnet.init_params(0)
+    jnet.forward(th, X)
+    assert jnet.loss(th, X, Y) == ref.loss(th)
+    assert np.array_equal(jnet.gradient(th, X, Y), ref.gradient(th))
+    assert np.array_equal(jnet.hessian(th, X, Y), ref.hessian(th))
+    train(jnet, th, X, Y, maxtime_ode=7.0)
+    assert calls == ["forward", "loss", "loss_and_gradient", "hessian", ("train", 7.0)]
