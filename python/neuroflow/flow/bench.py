@@ -194,9 +194,11 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
             theta0 = student.init_params(seed=10_000 + seed)
             tr = train(student, theta0, X, Y, maxtime_ode=budget_s / 2, maxtime_optim=budget_s / 2)
             ad = adam(student, theta0, X, Y, lr=lr, maxtime=budget_s)
+            ev = np.linalg.eigvalsh(student.hessian(tr.x, X, Y))
             run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
                    "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
                    "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
+                   "train_hessian_min_eig": float(ev[0]), "train_hessian_max_eig": float(ev[-1]),
                    "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
                    "adam_iterations": ad.iterations,
                    "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
