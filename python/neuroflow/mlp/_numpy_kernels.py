@@ -258,9 +258,17 @@ def hessian_unit_tangents(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
             else:
                 Rgz += curv[None] * Rz[l]
             # H1[(j, p), (i, r)] = sum_n x_mj x_lp Rgz_l(i)_nr
-            Q = (tilde[m][:, :, None] * tilde[l][:, None, :]).reshape(N, dm * dl)
             R = Rgz.transpose(1, 0, 2).reshape(N, wm * wl)
-            blk = (Q.T @ R).reshape(dm, dl, wm, wl).transpose(1, 3, 0, 2).reshape(dl * wl, dm * wm)
+            if l == m:  # x_mj x_mp is symmetric in (j, p): form each pair once
+                jj, pp = np.triu_indices(dm)
+                half = ((tilde[m][:, jj] * tilde[m][:, pp]).T @ R).reshape(-1, wm, wl)
+                H1 = np.empty((dm, dl, wm, wl))
+                H1[jj, pp] = half
+                H1[pp, jj] = half
+            else:
+                Q = (tilde[m][:, :, None] * tilde[l][:, None, :]).reshape(N, dm * dl)
+                H1 = (Q.T @ R).reshape(dm, dl, wm, wl)
+            blk = H1.transpose(1, 3, 0, 2).reshape(dl * wl, dm * wm)
             if l > m:
                 # H2[(j, r), (i, p)] = sum_n x_mj gz_l,nr Rx_l(i)_np  (the bias input has no tangent)
                 S = (tilde[m][:, :, None] * gzs[l][:, None, :]).reshape(N, dm * wl)
