@@ -170,3 +170,22 @@ def _perfect(obj):
     m, k = obj.student_width, obj.teacher_width
     W = np.vstack([obj.teacher_W, np.full((m - k, obj.input_dim), 0.4)])
     return obj.student_net.pack([W, np.concatenate([obj.teacher_a, np.zeros(m - k)])[None, :]])
+
+
+def test_train_integrates_the_infinite_data_flow_to_the_teacher():
+    import math
+
+    from neuroflow import train
+    from neuroflow.flow.gaussian import random_teacher
+
+    W, a = random_teacher(4, 2, seed=0)
+    obj = GaussianTeacherStudent(W, a, 2, "relu")
+    res = train(obj, obj.random_student(seed=1), min_gnorm=1e-10, min_loss=-math.inf, maxtime_ode=20,
+                maxtime_optim=20)
+    assert res.loss < 1e-14 and res.gnorm < 1e-8
+    Ws, as_ = obj.split(res.x)
+    cos = (W / np.linalg.norm(W, axis=1, keepdims=True)) @ (Ws / np.linalg.norm(Ws, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(np.sort(cos.max(axis=1)), [1.0, 1.0], atol=1e-6)
+    # the student's output weights times norms match the teacher's (relu is positively homogeneous)
+    np.testing.assert_allclose(np.sort(as_ * np.linalg.norm(Ws, axis=1)), np.sort(a * np.linalg.norm(W, axis=1)),
+                               atol=1e-6)
