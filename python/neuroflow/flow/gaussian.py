@@ -629,8 +629,8 @@ class GaussianTeacherStudent:
     ``neuroflow.train(obj, theta0)`` integrates the infinite-data gradient flow. Gradient and Hessian
     need every student weight vector to be non-zero (the norm/cosine chart is singular at 0). The loss
     is clamped at 0, its true lower bound, which round-off could otherwise undercut near a perfect
-    fit. The last evaluation is kept, so a Hessian asked for at the point of the last gradient reuses
-    the pair moments. The Hessian blocks are assembled by a small numba kernel (compiled on first
+    fit. The last evaluation is kept: loss or gradient at the point of the last Hessian come free.
+    The Hessian blocks are assembled by a small numba kernel (compiled on first
     use and cached on disk). Biases are not supported: with them the pre-activations are no longer centred and the relu/erf
     closed forms no longer apply.
     """
