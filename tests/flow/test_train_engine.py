@@ -234,16 +234,28 @@ def test_saddle_is_a_fixed_point_but_not_a_minimum():
     assert not is_minimum(obj.hessian(res.x))
 
 
-def test_cli_train_json(capsys):
+def test_cli_train_json(capsys, tmp_path):
     from neuroflow.cli import main
 
     rc = main(["flow", "train", "--n-samples", "200", "--student-width", "3", "--teacher-width", "2",
-               "--maxtime", "2", "--json", "--quiet", "--seed", "1"])
+               "--maxtime", "2", "--json", "--quiet", "--seed", "1", "--plot", str(tmp_path / "f.png"),
+               "--save", str(tmp_path / "r.json")])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("loss", "gnorm", "converged", "time_s"):
         assert key in out
     assert math.isfinite(out["loss"]) and out["time_s"] <= 10
+    assert (tmp_path / "f.png").stat().st_size > 0
+    assert TrainResult.load(tmp_path / "r.json").loss == out["loss"]
+
+
+def test_bench_point_measures_both_sides_on_the_same_numbers():
+    from neuroflow.flow.bench import bench_point
+
+    p = bench_point([3], 50, hessian=True, repeats=1, budget_s=0.1)
+    assert p["n_params"] == 13
+    assert p["gradient_max_rel_diff"] < 1e-12 and p["hessian_max_rel_diff"] < 1e-12
+    assert p["gradient_neuroflow_s"] > 0 and p["hessian_torch_autograd_s"] > 0
 
 
 def test_cli_bad_activation_is_an_error(capsys):
