@@ -164,3 +164,24 @@ def test_problem_suites_are_seeded_and_graded():
     loose = make_teacher(4, 5, "tanh", alignment=0.0, seed=0)
     off_diag = lambda t: np.mean(angles_deg(t.weights[0], t.weights[0], "tanh")[np.triu_indices(5, 1)])
     assert off_diag(aligned) < off_diag(loose)
+
+
+def test_suite_summary_and_resumable_rows(tmp_path):
+    from neuroflow.identify.bench import read_rows, summarize
+
+    rows = [
+        {"name": "a", "activation": "tanh", "difficulty": 0.1, "teacher_sizes": [2], "cluster_sizes": [3],
+         "layer_sizes": [2], "overhead_pct": [0.0], "exact_size": True, "all_matched_within_1deg": True,
+         "max_angle_deg": 0.01, "functional_rel_mse": 1e-12, "missing": 0, "time_s": 3.0, "error": None},
+        {"name": "b", "activation": "g", "difficulty": 0.9, "teacher_sizes": [4], "cluster_sizes": [5],
+         "layer_sizes": [5], "overhead_pct": [25.0], "exact_size": False, "all_matched_within_1deg": False,
+         "max_angle_deg": 3.0, "functional_rel_mse": 1e-6, "missing": 0, "time_s": 5.0, "error": None},
+    ]
+    s = summarize(rows, n_bins=2)
+    assert s["exact_size_rate"] == 0.5 and s["cluster_exact_size_rate"] == 0.0
+    assert s["overhead_le_10pct_rate"] == 0.5 and s["max_overhead_pct"] == 25.0
+    assert s["rel_mse_le_1e-8_rate"] == 0.5
+    assert [b["exact_size_rate"] for b in s["difficulty_bins"]] == [1.0, 0.0]
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"name": "a", "time_s": 1}\n{"name": "b", "ti')  # second line cut by an interrupt
+    assert [r["name"] for r in read_rows(path)] == ["a"]

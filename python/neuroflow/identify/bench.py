@@ -117,6 +117,11 @@ def summarize(rows: list[dict], n_bins: int = 5) -> dict:
         "median_time_s": float(np.median([r["time_s"] for r in rows])),
         "total_time_s": float(np.sum([r["time_s"] for r in rows])),
         "recovered_rate": len(recovered) / n,
+        # the clustering rule alone (before least-squares elimination / pruning of the reduced net)
+        "cluster_exact_size_rate": sum(r.get("cluster_sizes") == r.get("teacher_sizes") for r in ok) / n,
+        "cluster_mean_overhead_pct": float(np.mean([100.0 * (c - t) / t for r in ok for c, t in
+                                                    zip(r.get("cluster_sizes", []), r.get("teacher_sizes", []))]))
+        if ok else None,
     }
     by_act = {}
     for r in rows:

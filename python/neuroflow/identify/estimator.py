@@ -19,7 +19,7 @@ import numpy as np
 from neuroflow._utils import as_rng, check_array, check_choice, check_positive, progress
 from neuroflow.identify.clustering import CLUSTERERS, ClusterResult, cluster_neurons, min_students
 from neuroflow.identify.objectives import SkipObjective
-from neuroflow.identify.report import IdentificationReport, compare_layer, relative_mse
+from neuroflow.identify.report import IdentificationReport, LayerReport, compare_layer, relative_mse
 from neuroflow.identify.students import ENGINES, StudentFit, train_students
 from neuroflow.identify.symmetry import canonicalize, is_scale_free, needs_skip, symmetry_class
 from neuroflow.identify.teacher import Teacher, check_activation
@@ -371,9 +371,12 @@ class ExpandAndCluster:
         for l in range(min(len(teacher.hidden_sizes), len(self.layer_sizes_))):
             t_u = teacher.incoming(l)
             r_u = self.incoming_(l)
+            if l > 0 and prev is None:  # the layer below was not fully matched: no common basis
+                k, m = t_u.shape[0], r_u.shape[0]
+                nan = [float("nan")] * k
+                layers.append(LayerReport(k, m, nan, nan, [-1] * k, max(0, m - k), max(0, k - m)))
+                continue
             if l > 0:
-                if prev is None:
-                    break
                 t_u, r_u = _common_basis(t_u, r_u, prev, act, sign)
             rep = compare_layer(t_u, r_u, act, match_tol_deg=match_tol_deg, sign=sign)
             layers.append(rep)

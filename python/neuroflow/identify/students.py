@@ -102,7 +102,7 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
         return h
 
     free = [p for p in params if isinstance(p, torch.nn.Parameter)]
-    opt = torch.optim.LBFGS(free, lr=1.0, max_iter=50, history_size=100, line_search_fn="strong_wolfe",
+    opt = torch.optim.LBFGS(free, lr=1.0, max_iter=20, history_size=100, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-14, tolerance_change=1e-20)
 
     def closure():
@@ -112,8 +112,8 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
         return loss
 
     t0, why, last = time.perf_counter(), "max_iter", math.inf
-    for _ in range(max(1, max_iter // 50)):
-        loss = float(opt.step(closure))
+    for _ in range(max(1, max_iter // 20)):
+        loss = float(opt.step(closure).detach())
         if not math.isfinite(loss):
             why = "nonfinite"
             break
