@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         d, k, n, ns = (4, 4, 1000, 10) if args.quick else (8, 8, 2000, 10)
         prob = P.make_problem(d, k, "tanh", n, seed=args.seed)
         row = run_problem(prob, seed=args.seed, n_jobs=args.n_jobs,
-                          settings={"n_students": ns, "train_options": {"maxtime_ode": 4.0, "maxtime_optim": 8.0}})
+                          settings={"n_students": ns, "train_options": {"maxtime_ode": 3.0, "maxtime_optim": 6.0}})
         print(dumps({"benchmark": "identify-time", "target_s": 120, "env": env, "problem": prob.name,
                      "n_students": ns, "row": {k: v for k, v in row.items() if k != "traceback"}}, indent=1))
         return 0

@@ -165,6 +165,7 @@ class ExpandAndCluster:
         H = X
         self.students_, self.clusters_, self.failed_students_ = [], [], []
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0}
+        self.pruned_ = []
         incoming: list[np.ndarray] = []
         for layer in progress(range(len(guess)), enabled=self.progress and deep, desc="layers"):
             widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess[layer:]]
@@ -189,14 +190,17 @@ class ExpandAndCluster:
                     f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
                     f"try more probes, more students, a lower gamma or longer training"
                 )
-            incoming.append(result.centres)
-            H = _layer_forward(H, result.centres, act)
+            centres = result.centres
+            if self.prune and layer < len(guess) - 1:
+                centres = self._eliminate_inner(centres, net, fits, H, layer)
+            incoming.append(centres)
+            H = _layer_forward(H, centres, act)
 
         skip = (not deep) and needs_skip(act)
         out = _least_squares_output(H, X if skip else None, Y)
         mats, S = incoming + [out["matrix"]], out["skip"]
-        self.cluster_sizes_ = [int(c.shape[0]) for c in incoming]
-        self.finetune_, self.pruned_ = None, []
+        self.cluster_sizes_ = [c.size for c in self.clusters_]
+        self.finetune_ = None
         if self.finetune:
             mats, S = self._reconstruct(mats, S, H, X, Y, y_var, backend)
         self.layer_sizes_ = [int(m.shape[0]) for m in mats[:-1]]
@@ -231,6 +235,21 @@ class ExpandAndCluster:
             theta = res.x
         return net.unpack(theta), S, res
 
+    def _eliminate_inner(self, centres, net, fits, H, layer):
+        """Inner layer of a deep net: keep the clustered neurons that least squares needs to express every
+        student's next-layer pre-activations (the students' own functions of their first layer)."""
+        act = self.activation
+        feats = _layer_forward(H, centres, act)
+        targets = []
+        for f in fits:
+            mats = net.unpack(f.theta)
+            h = _layer_forward(H, mats[0], act)
+            targets.append(h @ mats[1][:, :-1].T + mats[1][:, -1])
+        keep = _backward_elimination(feats, None, np.hstack(targets))
+        for _ in range(centres.shape[0] - len(keep)):
+            self.pruned_.append({"layer": layer, "by": "least squares (students' next layer)"})
+        return centres[keep]
+
     def _reconstruct(self, mats, S, H, X, Y, y_var, backend):
         """Fine-tune the reduced network; with ``prune``, first try the subset of last-layer clusters that
         least squares says is enough (backward elimination), then remove leftovers one by one."""
@@ -251,7 +270,15 @@ class ExpandAndCluster:
             cand, cand_S, res = self._finetune(cand + [out["matrix"]], out["skip"], X, Y,
                                                {**FINETUNE_OPTIONS, **user, "maxtime_ode": 2.0, "maxtime_optim": 10.0,
                                                 "min_loss": enough}, backend)
-            if res.loss <= self.prune_tol_rel * y_var:
+            accept = res.loss <= self.prune_tol_rel * y_var
+            if not accept and len(mats) > 2:
+                # deep nets rarely reach zero loss here: keep the subset if it does about as well as all
+                full = self._finetune(mats, S, X, Y, {**FINETUNE_OPTIONS, **user, "maxtime_ode": 2.0,
+                                                      "maxtime_optim": 10.0, "min_loss": enough}, backend)
+                accept = res.loss <= 10.0 * full[2].loss
+                if not accept:
+                    mats, S, self.finetune_, done = (*full, True)
+            if accept:
                 self.pruned_.extend({"layer": len(mats) - 2, "by": "least squares"} for _ in range(H.shape[1] - len(keep)))
                 mats, S, self.finetune_, done = cand, cand_S, res, True
         if not done:

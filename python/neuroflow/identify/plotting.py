@@ -71,22 +71,33 @@ def plot_weights(estimator, teacher, path, report=None):
 
 
 def plot_difficulty(rows, path):
-    """Exact size recovery (0/1, jittered) against the difficulty score, with binned success rates."""
+    """Along the difficulty score: exact size after reconstruction (0/1, jittered, with binned rates),
+    and the clustering rule's own overhead before least-squares elimination and pruning."""
     from neuroflow.identify.bench import summarize
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
     rng = np.random.default_rng(0)
     acts = sorted({r.get("activation", "?") for r in rows})
     for a in acts:
         sel = [r for r in rows if r.get("activation") == a]
-        ax.scatter([r["difficulty"] for r in sel], [float(bool(r.get("exact_size"))) + rng.uniform(-0.06, 0.06)
-                                                    for r in sel], s=12, alpha=0.7, label=a)
+        diff = [r["difficulty"] for r in sel]
+        ax.scatter(diff, [float(bool(r.get("exact_size"))) + rng.uniform(-0.06, 0.06) for r in sel], s=12,
+                   alpha=0.7, label=a)
+        over = [100.0 * max((c - t) / t for c, t in zip(r.get("cluster_sizes") or [np.nan], r["teacher_sizes"]))
+                for r in sel]
+        ax2.scatter(diff, over, s=12, alpha=0.7, label=a)
     for b in summarize(rows).get("difficulty_bins", []):
         ax.plot([b["difficulty_lo"], b["difficulty_hi"]], [b["exact_size_rate"]] * 2, color="k", lw=2)
-    ax.set_xlabel("difficulty (log10 params/probe + |log2 scale| + 2 alignment + log2 width)")
+    label = "difficulty (log10 params/probe + |log2 scale| + 2 alignment + log2 width)"
+    ax.set_xlabel(label, fontsize=8)
     ax.set_ylabel("exact size recovered")
     ax.set_ylim(-0.15, 1.15)
     ax.legend(fontsize=7, ncol=3, loc="center left")
-    ax.set_title(f"Expand-and-Cluster over {len(rows)} problems (black: rate per difficulty bin)")
+    ax.set_title(f"after reconstruction, {len(rows)} problems (black: rate per bin)", fontsize=10)
+    ax2.axhline(10, color="crimson", ls="--", lw=1)
+    ax2.set_xlabel(label, fontsize=8)
+    ax2.set_ylabel("overhead of the clustering alone (%)")
+    ax2.set_title("clusters found (gamma, beta rules) before elimination/pruning", fontsize=10)
+    fig.tight_layout()
     return save_figure(fig, path)
