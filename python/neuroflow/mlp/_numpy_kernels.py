@@ -17,7 +17,6 @@ independent check. Working memory stays O(N * P) besides the P x P result.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from scipy.linalg import blas
