@@ -10,7 +10,8 @@ from neuroflow._utils import check_positive, pyplot, save_figure
 
 
 def teacher_student_run(input_dim: int, teacher_width: int, student_width: int, activation: str, n_samples: int,
-                        seed: int, maxtime: float, progress: bool = False, adam_too: bool = False) -> dict:
+                        seed: int, maxtime: float, progress: bool = False, adam_too: bool = False,
+                        backend: str = "numpy", method_ode: str = "auto", method_optim: str = "auto") -> dict:
     """Draw a random teacher, train a student on Gaussian probes; optionally Adam at the same budget."""
     from neuroflow.flow.baselines import adam
     from neuroflow.flow.bench import teacher_student_problem
@@ -23,9 +24,10 @@ def teacher_student_run(input_dim: int, teacher_width: int, student_width: int, 
     check_positive(n_samples, "n_samples", integer=True)
     check_positive(maxtime, "maxtime")
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
-    student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend="numpy")
+    student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)
     theta0 = student.init_params(seed=10_000 + seed)
-    result = train(student, theta0, X, Y, maxtime_ode=maxtime / 2, maxtime_optim=maxtime / 2, progress=progress)
+    result = train(student, theta0, X, Y, maxtime_ode=maxtime / 2, maxtime_optim=maxtime / 2, progress=progress,
+                   method_ode=method_ode, method_optim=method_optim)
     out = {"result": result, "student": student, "X": X, "Y": Y}
     if adam_too:
         out["adam"] = adam(student, theta0, X, Y, lr=1e-3, maxtime=max(result.time_s, 1e-3), progress=progress)
@@ -60,10 +62,11 @@ def _train(args) -> int:
 
     t0 = time.perf_counter()
     run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
-                              args.n_samples, args.seed, args.maxtime, progress=not args.quiet)
+                              args.n_samples, args.seed, args.maxtime, progress=not args.quiet,
+                              backend=args.backend, method_ode=args.method_ode, method_optim=args.method_optim)
     res = run["result"]
     payload = dict(res.summary())
-    payload.update(input_dim=args.input_dim, teacher_width=args.teacher_width, student_width=args.student_width,
+    payload.update(backend=run["student"].backend, input_dim=args.input_dim, teacher_width=args.teacher_width, student_width=args.student_width,
                    activation=args.activation, n_samples=args.n_samples, seed=args.seed,
                    wall_s=time.perf_counter() - t0)
     if args.plot:
@@ -113,6 +116,10 @@ def register(verbs) -> None:
     p.add_argument("--activation", default="softplus", choices=sorted(ACTIVATIONS))
     p.add_argument("--n-samples", type=int, default=1000)
     p.add_argument("--maxtime", type=float, default=20.0, help="wall-time budget in seconds (both phases)")
+    p.add_argument("--method-ode", default="auto", help="auto, RK45, DOP853, RK23, Radau, BDF, LSODA or none")
+    p.add_argument("--method-optim", default="auto", help="auto, newton, trust-exact, trust-krylov, bfgs, lbfgs or none")
+    p.add_argument("--backend", default="numpy", choices=["auto", "numpy", "torch", "julia"],
+                   help="where loss, gradient and Hessian are computed (default numpy)")
     p.add_argument("--save", type=Path, default=None, metavar="PATH", help="save the TrainResult as JSON")
     add_common_options(p)
     p.set_defaults(func=_train)
