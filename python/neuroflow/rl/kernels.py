@@ -44,13 +44,14 @@ def _write(s, k, w, w_sh, dw, synapse, mode, dev, n_pulses, ab, sigma, cycles, c
     """Program cell k (flat index into w[s] / w_sh[s]) following the synapse kind."""
     if dw == 0.0 or abs(dw) < min_update:  # dropped before touching the cell (same as program_cell's rule 1)
         return
-    if synapse == 0:
-        w[s, k], _ = program_cell(w[s, k], dw, 0, dev, n_pulses, ab, sigma, cycles, cstate[s, k], rng, s, min_update)
+    if synapse == 0:  # ideal write (program_cell's mode 0), inlined
+        v = w[s, k] + dw
+        w[s, k] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
         return
     w[s, k], _ = program_cell(w[s, k], dw, mode, dev, n_pulses, ab, sigma, cycles, cstate[s, k], rng, s, min_update)
     if synapse == 2:
-        w_sh[s, k], _ = program_cell(w_sh[s, k], dw, 0, dev, n_pulses, ab, sigma, cycles, cstate[s, k], rng, s,
-                                     min_update)
+        v = w_sh[s, k] + dw
+        w_sh[s, k] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
 
 
 @njit(cache=True)
@@ -187,11 +188,14 @@ def wm_move(x, y, dx, dy, half, radius, n_check):
 
 @njit(cache=True)
 def place_features(x, y, centres, pc_sigma, pc_scale, out):
+    """Gaussian place-cell activities; activities below 1e-12 are set to exactly 0 (they change nothing
+    measurable and would otherwise drive weights into subnormal numbers, which are very slow)."""
     inv = 1.0 / (2.0 * pc_sigma * pc_sigma)
     for i in range(centres.shape[0]):
         dx = centres[i, 0] - x
         dy = centres[i, 1] - y
-        out[i] = pc_scale * math.exp(-(dx * dx + dy * dy) * inv)
+        v = pc_scale * math.exp(-(dx * dx + dy * dy) * inv)
+        out[i] = v if v >= 1e-12 else 0.0
 
 
 @njit(cache=True)
@@ -263,6 +267,8 @@ def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, 
     delta = reward + gamma * v_sp - v_s
     ad = alpha * delta
     for i in range(n_feat):
+        if x[i] == 0.0:
+            continue
         _write(s, i, wc, wc_sh, ad * x[i], synapse, mode, dev_c[i], n_pulses, ab, sigma, cycles, cstate, rng,
                min_update)
     hmax = 0.0
@@ -272,7 +278,7 @@ def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, 
             hmax = abs(hj)
     cst_a = cstate[:, n_feat:]
     for i in range(n_feat):
-        if abs(ad * x[i]) * (1.0 + hmax) < min_update:
+        if x[i] == 0.0 or abs(ad * x[i]) * (1.0 + hmax) < min_update:
             continue  # no actor update of this feature can pass the threshold
         for j in range(n_act):
             hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
