@@ -327,3 +327,27 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
     assert np.array_equal(jnet.hessian(th, X, Y), ref.hessian(th))
     train(jnet, th, X, Y, maxtime_ode=7.0)
     assert calls == ["forward", "loss", "loss_and_gradient", "hessian", ("train", 7.0)]
+
+
+class InterruptAfter(Quadratic):
+    """Raises KeyboardInterrupt (Ctrl-C) on the n-th gradient evaluation."""
+
+    def __init__(self, n):
+        super().__init__(np.diag([1.0, 1e-3]), [1.0, 1.0])
+        self.calls, self.n = 0, n
+
+    def gradient(self, x):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return super().gradient(x)
+
+
+@pytest.mark.parametrize("n, phase", [(20, "ode"), (3, "optim")])
+def test_ctrl_c_keeps_what_was_found(n, phase):
+    obj = InterruptAfter(n)
+    kwargs = dict(method_ode="RK45") if phase == "ode" else dict(method_ode="none", method_optim="bfgs")
+    res = train(obj, np.zeros(2), progress=True, **kwargs)
+    stopped = res.ode_stopped_by if phase == "ode" else res.optim_stopped_by
+    assert stopped == "interrupted"
+    assert np.all(np.isfinite(res.x)) and res.loss <= obj.loss(np.zeros(2))
