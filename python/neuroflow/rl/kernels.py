@@ -21,7 +21,8 @@ Per-seed state: ``ep`` episode index, ``t`` step within the episode, position (`
 shadows ``wc_sh``/``wa_sh``, cycle state ``cstate`` (n_seeds, n_features * (1 + n_actions), 4) with critic
 cells first then actor cells row-major, and ``steps_out`` (n_seeds, n_episodes).
 
-Draw order within one step of one seed: [water maze, first step of an episode: start position, two uniforms
+Water-maze place-cell activities below 1e-12 are set to exactly 0 and such features are skipped in the
+updates. Draw order within one step of one seed: [water maze, first step of an episode: start position, two uniforms
 per attempt] -> read noise of V(s) and of each action activation (normals, only if read_noise > 0) -> one
 uniform for the action -> read noise of V(s') -> writes: critic cells ascending, then actor cells (feature,
 action) row-major, each write drawing as described in ``program_cell``.
