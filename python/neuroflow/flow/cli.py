@@ -110,11 +110,12 @@ def register(verbs) -> None:
     from neuroflow.mlp.activations import ACTIVATIONS
 
     p = verbs.add_parser("train", help="train a student MLP on a random teacher (gradient flow, then Newton)")
-    p.add_argument("--input-dim", type=int, default=2)
-    p.add_argument("--teacher-width", type=int, default=4)
-    p.add_argument("--student-width", type=int, default=8)
-    p.add_argument("--activation", default="softplus", choices=sorted(ACTIVATIONS))
-    p.add_argument("--n-samples", type=int, default=1000)
+    p.add_argument("--input-dim", type=int, default=2, help="inputs of teacher and student (default 2)")
+    p.add_argument("--teacher-width", type=int, default=4, help="hidden units of the random teacher (default 4)")
+    p.add_argument("--student-width", type=int, default=8, help="hidden units of the student (default 8)")
+    p.add_argument("--activation", default="softplus", choices=sorted(ACTIVATIONS), metavar="NAME",
+                   help=f"hidden activation of both nets: {', '.join(sorted(ACTIVATIONS))} (default softplus)")
+    p.add_argument("--n-samples", type=int, default=1000, help="standard-normal probe inputs (default 1000)")
     p.add_argument("--maxtime", type=float, default=20.0, help="wall-time budget in seconds (both phases)")
     p.add_argument("--method-ode", default="auto", help="auto, RK45, DOP853, RK23, Radau, BDF, LSODA or none")
     p.add_argument("--method-optim", default="auto", help="auto, newton, trust-exact, trust-krylov, bfgs, lbfgs or none")
