@@ -237,3 +237,15 @@ def test_hessian_memory_is_order_n_times_p(hidden):
     # a bounded number of (N, P)-sized buffers besides the P x P result (an O(N P^2) intermediate
     # would be ~P / 12 times larger than this bound)
     assert peak <= 8 * (12 * N * P + 3 * P * P)
+
+
+def test_integer_weights_equal_repeated_samples():
+    net, theta, X, Y, _ = _random_case("tanh", 2, seed=11)
+    counts = np.arange(len(X)) % 3 + 1
+    Xr, Yr = np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0)
+    w = counts.astype(float)
+    assert net.loss(theta, X, Y, w) == pytest.approx(net.loss(theta, Xr, Yr), rel=1e-13)
+    assert _rel(net.gradient(theta, X, Y, w), net.gradient(theta, Xr, Yr)) < 1e-12
+    assert _rel(net.hessian(theta, X, Y, w), net.hessian(theta, Xr, Yr)) < 1e-12
+    # weights are normalised: scaling them changes nothing
+    assert net.loss(theta, X, Y, 5 * w) == pytest.approx(net.loss(theta, X, Y, w), rel=1e-14)
