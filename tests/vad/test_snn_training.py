@@ -101,3 +101,18 @@ def test_post_processing_helpers():
     assert apply_hangover(np.array([1, 0, 0, 0, 1, 0]), 2).tolist() == [True, True, True, False, True, True]
     h, far, frr = hter(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 1]))
     assert (far, frr, h) == (0.5, 0.5, 0.5)
+
+
+def test_cli_train_pools_corpora_and_reports(tiny_corpus, tmp_path, capsys):
+    import json
+
+    from neuroflow.cli import main
+
+    out = tmp_path / "cli.pt"
+    rc = main(["vad", "train", "--corpus", str(tiny_corpus), str(tiny_corpus), "--model", "snu", "--epochs", "1",
+               "--prune", "0", "--hidden", "4", "--out", str(out), "--json", "--quiet"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["recipe"]["hidden"] == [4] and res["recipe"]["epochs"] == 1
+    assert len(res["history"]) == 1 and out.exists()
+    assert main(["vad", "train", "--corpus", str(tmp_path / "nope"), "--out", str(out), "--quiet"]) == 2

@@ -9,7 +9,8 @@ def register(verbs) -> None:
     from neuroflow.cli import add_common_options
 
     p = verbs.add_parser("train", help="train (and prune) a spiking VAD on a corpus with BPTT; resumable")
-    p.add_argument("--corpus", required=True, type=Path, help="corpus folder (from `neuroflow vad corpus`)")
+    p.add_argument("--corpus", required=True, type=Path, nargs="+",
+                   help="corpus folder(s) (from `neuroflow vad corpus`); the scenes of several are pooled")
     p.add_argument("--model", default="snu", choices=["snu", "bin"], help="SNU network or bin-encoded SNN")
     p.add_argument("--prune", type=float, default=None, help="fraction of connections to prune (default 0.85; 0 = none)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of dense training (default from the recipe)")

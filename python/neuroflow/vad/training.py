@@ -319,7 +319,8 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: bool = True,
               progress_bar: bool = True, data: SequenceSet | None = None) -> TrainResult:
-    """Train, prune and save a spiking VAD on ``corpus`` (folder or loaded corpus) into ``out`` (.pt).
+    """Train, prune and save a spiking VAD on ``corpus`` (a folder, a loaded corpus, or a list of them,
+    whose scenes are pooled) into ``out`` (.pt).
 
     Writes ``out`` (final model), ``out`` with ``.dense.pt`` (the model before pruning, when pruning),
     ``out`` with ``.json`` (recipe and results) and, during training, ``out`` + ``.ckpt``. With
@@ -338,8 +339,13 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     torch.set_num_threads(recipe.threads)
     try:
         if data is None:
-            data = corpus_sequences(corpus, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed,
-                                    progress_bar=progress_bar)
+            corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
+            if not corpora:
+                raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
+            parts = [corpus_sequences(c, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed + i,
+                                      progress_bar=progress_bar) for i, c in enumerate(corpora)]
+            data = SequenceSet(*[sum((getattr(p, f) for p in parts), []) for f in
+                                 ("feats", "labels", "names", "snr_db")])
         if data.feats[0].shape[1] != recipe.n_mels:
             raise ValueError(f"data: features have {data.feats[0].shape[1]} bands, recipe.n_mels is {recipe.n_mels}")
         train_set, val_set = split_sequences(data, recipe.val_fraction, recipe.seed)
