@@ -7,6 +7,13 @@ below ``beta``, are the target's neurons; (iii) fit the output weights by least 
 reduced network to zero loss with :func:`neuroflow.train`. Deep networks go layer by layer: the
 reconstructed layer is fixed, fresh students learn the layers above it from its activations, and the
 next layer is clustered.
+
+With imperfectly trained students the clustering rule alone often keeps a few spurious clusters (in
+the 150-problem suite about half the problems, see the benchmark). With ``prune=True`` (default) the
+reconstruction therefore (a) drops, by backward elimination, the clusters that least squares does not
+need to express the target (or, for an inner layer, the students' next-layer pre-activations), (b)
+after fine-tuning to zero loss, removes any remaining neuron whose removal keeps the loss at zero.
+``cluster_sizes_`` keeps what the clustering rule found on its own.
 """
 from __future__ import annotations
 
