@@ -182,6 +182,7 @@ class _Problem:
         self.cache_x = None
         self.cache = None
         self.best = (math.inf, math.inf, None)  # loss, gnorm, x
+        self.loss_scale = None  # |loss| at the first finite point, for the round-off floor
         self.best_total = math.inf  # loss + barrier at the best point
         self.best_total_gnorm = math.inf
         self.n_evals = 0
@@ -203,8 +204,13 @@ class _Problem:
         gt = gn if gR is None else float(np.max(np.abs(g + gR)))
         bt, bgt = self.best_total, self.best_total_gnorm
         if math.isfinite(total) and math.isfinite(gt):
-            # lower loss wins; within round-off of the best loss, the smaller gradient wins
-            tol = 1e-12 * abs(bt) if math.isfinite(bt) else 0.0
+            if self.loss_scale is None:
+                self.loss_scale = abs(total)
+            # lower loss wins; within round-off of the best loss, the smaller gradient wins. The
+            # absolute floor (round-off relative to the initial loss) matters for objectives whose
+            # loss is a difference of large terms (the infinite-data Gaussian loss): near zero loss
+            # their values are noise, and the gradient is the better judge.
+            tol = max(1e-12 * abs(bt), 64 * np.finfo(float).eps * self.loss_scale) if math.isfinite(bt) else 0.0
             if total < bt - tol or (total <= bt + tol and gt < bgt):
                 self.best = (L, gn, np.array(x, copy=True))
                 self.best_total, self.best_total_gnorm = total, gt
