@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--plot", default=None, help="PNG of success along the difficulty axis (suite)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     args = ap.parse_args(argv)
     _limit_threads(args.threads)
 
@@ -51,7 +52,8 @@ def main(argv=None) -> int:
         if args.n_problems:
             probs = probs[: args.n_problems]
         t0 = time.perf_counter()
-        rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty())
+        rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
+                         settings={"clusterer": args.clusterer})
         summary = summarize(rows)
         if args.plot:
             from neuroflow.identify.plotting import plot_difficulty
@@ -60,7 +62,8 @@ def main(argv=None) -> int:
         keep = ("name", "activation", "input_dim", "width", "n_samples", "weight_scale", "alignment", "difficulty",
                 "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size", "max_angle_deg",
                 "functional_rel_mse", "student_loss_median", "n_failed_students", "time_s", "error")
-        print(dumps({"benchmark": f"identify-suite-{name}", "settings": BENCH_SETTINGS, "env": env,
+        print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer},
+                     "env": env,
                      "wall_s": time.perf_counter() - t0, "summary": summary,
                      "rows": [{k: r.get(k) for k in keep} for r in rows]}, indent=1))
         return 0
