@@ -185,3 +185,20 @@ def test_suite_summary_and_resumable_rows(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text('{"name": "a", "time_s": 1}\n{"name": "b", "ti')  # second line cut by an interrupt
     assert [r["name"] for r in read_rows(path)] == ["a"]
+
+
+def test_torch_engine_fits_and_freezes_layers():
+    from neuroflow.identify.students import torch_fit
+
+    rng = np.random.default_rng(6)
+    teacher = make_teacher(2, 2, "g", seed=6)
+    X = rng.normal(size=(200, 2))
+    Y = teacher(X)
+    net = MLP(2, [(4, "g", True), (1, "identity", True)], backend="numpy")
+    theta0 = net.init_params(0)
+    theta, loss, why = torch_fit(net, theta0, X, Y, max_iter=100, maxtime=5.0)
+    assert loss < 1e-2 * net.loss(theta0, X, Y)
+    assert loss == pytest.approx(net.loss(theta, X, Y), rel=1e-8)
+    theta_f, _, _ = torch_fit(net, theta0, X, Y, max_iter=20, maxtime=5.0, frozen_layers=1)
+    np.testing.assert_array_equal(net.unpack(theta_f)[0], net.unpack(theta0)[0])
+    assert not np.allclose(net.unpack(theta_f)[1], net.unpack(theta0)[1])
