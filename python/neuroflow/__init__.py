@@ -15,6 +15,10 @@ _LAZY = {
     "MLP": "neuroflow.mlp",
     "train": "neuroflow.flow",
     "TrainResult": "neuroflow.flow",
+    "ExpandAndCluster": "neuroflow.identify",
+    "VCMDevice": "neuroflow.memristor",
+    "Crossbar": "neuroflow.memristor",
+    "ActorCritic": "neuroflow.rl",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -234,10 +234,9 @@ class ActorCritic:
     def _advance(self, e_end, st):
         args = self._args(e_end, st)
         if self.backend == "julia":
-            from neuroflow.julia import bridge  # lazy: the Julia mirror of *_td_step, same arguments
+            from neuroflow.julia import bridge  # lazy: the Julia mirror of *_run, same arguments
 
-            while st["ep"].min() < e_end:
-                bridge.td_step(self.task, *args)
+            bridge.td_run(self.task, *args)  # one call steps every seed to e_end inside Julia
             return
         (kernels.tmaze_run if self.task == "tmaze" else kernels.watermaze_run)(*args)
 
