@@ -142,8 +142,7 @@ def main() -> int:
                   "spikes_per_neuron_per_frame": info["spikes_per_neuron_per_frame"],
                   "spikes_per_frame": info["spikes_per_frame"], "sops_per_s": info["sops_per_s"],
                   "realtime_factor_one_core": speed[kind],
-                  "train_seconds_recorded": (info.get("recipe") and
-                                             SpikingVADSystem(kind).loaded.info.get("train_seconds"))})
+                  "train_seconds_recorded": systems[kind].loaded.info.get("train_seconds")})
         targets[kind] = t
 
     payload = {"corpus": {"root": str(root), "group": "B", "minutes": corpus.minutes, "scenes": len(corpus),
