@@ -154,7 +154,9 @@ def _info(args) -> int:
 
 
 # ----------------------------------------------------------------------------- detect
-def plot_detection(wav, det, path, title: str = "") -> Path:
+def plot_detection(wav, det, path, title: str = "", labels=None) -> Path:
+    """Waveform with detected segments (green) and the speech score; ``labels`` (0/1 per 10 ms frame),
+    when known, are drawn under the score as the reference."""
     import numpy as np
 
     from neuroflow._utils import pyplot, save_figure
@@ -170,7 +172,12 @@ def plot_detection(wav, det, path, title: str = "") -> Path:
     ax[0].set_ylabel("waveform")
     ax[0].set_title(title or f"{det.model}: {len(det.segments)} speech segment(s)")
     ft = np.arange(len(det.speech_prob)) * det.hop_s
-    ax[1].plot(ft, det.speech_prob, color="tab:blue")
+    ax[1].plot(ft, det.speech_prob, color="tab:blue", label="speech score")
+    if labels is not None:
+        lt = np.arange(len(labels)) * det.hop_s
+        ax[1].fill_between(lt, 0, np.asarray(labels, float), step="post", color="tab:orange", alpha=0.25,
+                           label="true speech")
+        ax[1].legend(loc="upper right", fontsize=8)
     ax[1].axhline(0.5, color="grey", ls="--", lw=0.8)
     ax[1].set_ylim(-0.02, 1.02)
     ax[1].set_ylabel("speech score")
@@ -204,7 +211,8 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     from neuroflow.vad.training import hter
 
     outdir = Path(outdir)
-    plan = plan_corpus(0.5, "B", seed, durations=(20.0,) if quick else (60.0,))[0]
+    # a held-out (group B) scene at a moderate noise level, where a detector's behaviour is visible
+    plan = plan_corpus(0.5, "B", seed, durations=(20.0,) if quick else (60.0,), snrs=(5.0,), noises=("street",))[0]
     wav, labels, _ = make_scene(plan)
     lines = [f"scene {plan.name}: {plan.duration_s:.0f} s, {plan.noise} noise at {plan.snr_db:+.0f} dB SNR"]
     for kind in ("snu", "bin"):
@@ -212,7 +220,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
         det = system.detect_array(wav, 16000)
         n = min(len(labels), len(det.speech_prob))
         h = hter(det.speech_prob[:n] >= 0.5, labels[:n])[0]
-        plot_detection(wav, det, outdir / f"spiking_vad_{kind}.png",
+        plot_detection(wav, det, outdir / f"spiking_vad_{kind}.png", labels=labels,
                        title=f"{system.name} on {plan.name} ({plan.noise}, {plan.snr_db:+.0f} dB): HTER {100 * h:.1f}%")
         info = model_info(kind)
         lines.append(f"{system.name}: HTER {100 * h:.1f}% on this scene, {len(det.segments)} segments; "
