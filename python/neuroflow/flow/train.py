@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,7 +271,9 @@ def _ode_phase(prob: _Problem, theta0, *, method, maxT, maxtime, maxiterations, 
     bar = _progress_bar(total=None, enabled=show_progress, desc="gradient flow", unit="step", leave=False)
     last_bar = start
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # LSODA warns on its own retries; a real failure ends the phase with its message as reason
+            warnings.filterwarnings("ignore", message="lsoda:", category=UserWarning)
             solver = solver_cls(rhs, 0.0, np.array(theta0, copy=True), maxT, **kwargs)
             while reason is None:
                 msg = solver.step()
