@@ -35,10 +35,11 @@ class Recipe:
     is the target fraction of connections removed (0 = no pruning), ``prune_rate`` the fraction of
     the remaining ones removed per round, ``prune_scope`` ranks weights per matrix ("layer") or over
     all of them ("global"; the shipped models use it: per-matrix pruning cut the bin model's 64-weight
-    readout to 9 weights and cost it 3.3 HTER points on held-out data, global ranking 0.2). ``rewind_epoch`` is the epoch whose weights the surviving
-    connections are reset to (0 = initialisation); ``prune_epochs = epochs - rewind_epoch`` (the default)
-    gives each pruned ticket as much training as the dense network had (with fewer, the pruned model
-    lost 2-4 HTER points on held-out data). Sequences are random crops of ``seq_frames``
+    readout to 9 weights and cost it 3.3 HTER points on held-out data, global ranking 0.2).
+    ``rewind_epoch`` is the epoch whose weights the surviving connections are reset to
+    (0 = initialisation); ``prune_epochs = epochs - rewind_epoch`` (the default) gives each pruned
+    ticket as much training as the dense network had (with fewer, the pruned model lost 2-4 HTER
+    points on held-out data). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
     """
 
