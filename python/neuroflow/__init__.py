@@ -6,7 +6,7 @@ never starts Julia.
 """
 from __future__ import annotations
 
-import importlib
+from neuroflow._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -24,13 +24,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroflow' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

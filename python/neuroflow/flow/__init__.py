@@ -7,8 +7,7 @@ infinite-data teacher-student objective, from :mod:`neuroflow.flow.gaussian`).
 """
 from __future__ import annotations
 
-import importlib
-
+from neuroflow._lazy import lazy_exports
 from neuroflow.flow.objective import Objective
 
 # ``train`` is both a submodule and the function it defines; importing the function here makes
@@ -28,13 +27,4 @@ _LAZY = {
 __all__ = ["Objective", "train", "TrainResult", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroflow.flow' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

@@ -8,7 +8,7 @@ Modules are imported on use: ``neuroflow.vad.corpus`` (generate/load the corpus)
 """
 from __future__ import annotations
 
-import importlib
+from neuroflow._lazy import lazy_exports
 
 _LAZY = {
     "load_audio": "neuroflow.vad.audio",
@@ -28,13 +28,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroflow.vad' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
