@@ -56,6 +56,23 @@ function _trust_region_step!(p::Vector{Float64}, pq::Vector{Float64}, gq::Vector
     return predicted, boundary
 end
 
+# The stopping rules that newton and bfgs share, checked in this order; "" while none holds.
+function _stop_reason(L::Real, gnorm::Real, iterations::Integer, start::Real; min_gnorm::Real, min_loss::Real,
+                      maxiterations::Integer, maxtime::Real)
+    if !isfinite(L) || !isfinite(gnorm)
+        return "diverged"
+    elseif gnorm <= min_gnorm
+        return "min_gnorm"
+    elseif L <= min_loss
+        return "min_loss"
+    elseif iterations >= maxiterations
+        return "maxiterations"
+    elseif time() - start >= maxtime
+        return "maxtime"
+    end
+    return ""
+end
+
 """
     newton(fg!, h!, θ0; min_gnorm=1e-12, min_loss=-Inf, maxiterations=1000, maxtime=Inf,
            radius=1.0, max_radius=1e3, eta=1e-4) -> NamedTuple
@@ -98,17 +115,9 @@ function newton(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-
     local Q::Matrix{Float64}
     while true
         gnorm = _inf_norm(g)
-        if !isfinite(L) || !isfinite(gnorm)
-            stopped_by = "diverged"
-        elseif gnorm <= min_gnorm
-            stopped_by = "min_gnorm"
-        elseif L <= min_loss
-            stopped_by = "min_loss"
-        elseif iterations >= maxiterations
-            stopped_by = "maxiterations"
-        elseif time() - start >= maxtime
-            stopped_by = "maxtime"
-        elseif Δ < 1e-14 * max(1.0, _inf_norm(x))
+        stopped_by = _stop_reason(L, gnorm, iterations, start; min_gnorm=min_gnorm, min_loss=min_loss,
+                                  maxiterations=maxiterations, maxtime=maxtime)
+        if isempty(stopped_by) && Δ < 1e-14 * max(1.0, _inf_norm(x))
             stopped_by = "no progress: trust radius collapsed"
         end
         isempty(stopped_by) || break
@@ -232,17 +241,8 @@ function bfgs(fg!::F, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_lo
     first_step = true
     while true
         gnorm = _inf_norm(g)
-        if !isfinite(L) || !isfinite(gnorm)
-            stopped_by = "diverged"
-        elseif gnorm <= min_gnorm
-            stopped_by = "min_gnorm"
-        elseif L <= min_loss
-            stopped_by = "min_loss"
-        elseif iterations >= maxiterations
-            stopped_by = "maxiterations"
-        elseif time() - start >= maxtime
-            stopped_by = "maxtime"
-        end
+        stopped_by = _stop_reason(L, gnorm, iterations, start; min_gnorm=min_gnorm, min_loss=min_loss,
+                                  maxiterations=maxiterations, maxtime=maxtime)
         isempty(stopped_by) || break
         mul!(d, Hinv, g)
         d .*= -1.0
