@@ -75,15 +75,22 @@ def _ablation(args) -> int:
     noise = "27 measured devices" if sigma is None else f"write noise {100 * sigma:g} %"
     lines = [f"T-maze self-correction, {noise}, {args.seeds} seeds x {args.episodes} episodes"]
     for name in ("closed_loop", "open_loop"):
-        lines.append(f"  {name.replace('_', ' ')}: final steps {s[name]['final_steps_mean']:.2f}, value-map error "
-                     f"{s[name]['value_map_error_mean']:.3f} +- {s[name]['value_map_error_std']:.3f}")
+        lo, hi = s[name]["final_steps_ci95"]
+        lines.append(f"  {name.replace('_', ' ')}: final steps {s[name]['final_steps_mean']:.2f} "
+                     f"[{lo:.2f}, {hi:.2f}], value-map error {s[name]['value_map_error_mean']:.3f} +- {s[name]['value_map_error_std']:.3f}")
+    d = s["difference"]
+    lines.append("  closed - open (paired, 95 % CI): steps {:+.2f} [{:+.2f}, {:+.2f}], value-map error {:+.3f} "
+                 "[{:+.3f}, {:+.3f}]".format(d["final_steps_mean"], *d["final_steps_ci95"], d["value_map_error_mean"],
+                                             *d["value_map_error_ci95"]))
     if args.sweep:
         sw = noise_sweep([float(x) for x in args.sigmas.split(",")], n_seeds=args.seeds, n_episodes=args.episodes,
                          seed=args.seed, n_jobs=args.jobs)
         payload["noise_sweep"] = sw.to_dict()
-        lines.append("  sigma   steps closed/open   value error closed/open")
+        lines.append("  sigma   steps closed/open   closed-open [95 % CI]   value error closed/open")
         for i, sg in enumerate(sw.sigmas):
-            lines.append(f"  {100 * sg:4.0f} %  {sw.closed_steps[i]:6.2f} / {sw.open_steps[i]:6.2f}      "
+            lo, hi = sw.steps_diff_ci[i]
+            lines.append(f"  {100 * sg:4.0f} %  {sw.closed_steps[i]:6.2f} / {sw.open_steps[i]:6.2f}   "
+                         f"{sw.steps_diff[i]:+.2f} [{lo:+.2f}, {hi:+.2f}]   "
                          f"{sw.closed_error[i]:.3f} / {sw.open_error[i]:.3f}")
     if args.plot:
         from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
@@ -145,6 +152,6 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     ab = self_correction(0.05, n_seeds=50 if quick else 300, seed=seed)
     plot_ablation(ab, outdir / "maze_self_correction.png")
     s = ab.summary()
-    lines.append(f"self-correction at 5 % write noise: value-map error closed {s['closed_loop']['value_map_error_mean']:.3f}"
-                 f" vs open {s['open_loop']['value_map_error_mean']:.3f}")
+    lines.append("self-correction at 5 % write noise: value-map error closed "
+                 f"{s['closed_loop']['value_map_error_mean']:.3f} vs open {s['open_loop']['value_map_error_mean']:.3f}")
     return lines

@@ -16,7 +16,7 @@ from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMa
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
 
 __all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
-           "AblationResult", "NoiseSweepResult"]
+           "AblationResult", "NoiseSweepResult", "bootstrap_ci"]
 
 
 def tmaze_optimal_values(gamma: float = 0.9) -> np.ndarray:
@@ -37,22 +37,53 @@ def _noisy_device(sigma: float) -> VCMDevice:
     return VCMDevice(sigma_set=sigma, sigma_reset=sigma, name=f"linear sigma={sigma:g}")
 
 
+def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of ``values`` (one value per seed)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(1)
+    lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
 @dataclass
 class AblationResult:
-    """Closed loop (self-correcting) against open loop at the same device noise."""
+    """Closed loop (self-correcting) against open loop at the same device noise, on the same seeds.
+
+    ``summary()`` gives, per arm, the mean over seeds of each seed's mean steps over the last ``tail`` episodes
+    with a 95 % bootstrap interval over seeds, the median seed, the share of capped episodes in the tail, and
+    the value-map error (:func:`value_map_error`); ``difference`` is closed minus open, paired by seed (negative:
+    the closed loop is better), with its interval."""
 
     closed: MazeResult
     open: MazeResult
     sigma: float | None
     tail: int
 
+    def _tail_steps(self, r: MazeResult) -> np.ndarray:
+        return np.nanmean(r.steps[:, -self.tail:], axis=1)
+
     def summary(self) -> dict:
         out = {}
+        per = {}
         for name, r in (("closed_loop", self.closed), ("open_loop", self.open)):
             err = value_map_error(r.seed_critic_weights, r.params["gamma"])
-            out[name] = {"final_steps_mean": float(np.nanmean(r.steps[:, -self.tail:])),
+            steps = self._tail_steps(r)
+            per[name] = (steps, err)
+            capped = r.steps[:, -self.tail:] >= r.params["max_steps"]
+            out[name] = {"final_steps_mean": float(np.nanmean(steps)), "final_steps_ci95": bootstrap_ci(steps),
+                         "final_steps_median_seed": float(np.nanmedian(steps)),
+                         "capped_fraction_tail": float(np.mean(capped)),
                          "value_map_error_mean": float(err.mean()), "value_map_error_std": float(err.std()),
-                         "steps_at_episode": r.at_episodes()}
+                         "value_map_error_ci95": bootstrap_ci(err), "steps_at_episode": r.at_episodes()}
+        d_steps = per["closed_loop"][0] - per["open_loop"][0]
+        d_err = per["closed_loop"][1] - per["open_loop"][1]
+        out["difference"] = {"final_steps_mean": float(np.nanmean(d_steps)),
+                             "final_steps_ci95": bootstrap_ci(d_steps), "value_map_error_mean": float(d_err.mean()),
+                             "value_map_error_ci95": bootstrap_ci(d_err)}
         return out
 
     def to_dict(self) -> dict:
@@ -78,6 +109,10 @@ def self_correction(sigma: float | None = 0.05, *, n_seeds: int = 200, n_episode
 
 @dataclass
 class NoiseSweepResult:
+    """Self-correction ablation per write-noise level. Steps are the mean over seeds of the last ``tail``
+    episodes; ``*_ci`` are 95 % bootstrap intervals over seeds, (n_sigmas, 2); ``steps_diff`` / ``error_diff``
+    are closed minus open, paired by seed."""
+
     sigmas: np.ndarray
     closed_steps: np.ndarray      # mean steps over the last `tail` episodes, per sigma
     open_steps: np.ndarray
@@ -85,18 +120,33 @@ class NoiseSweepResult:
     open_error: np.ndarray
     time_s: float
     params: dict = field(default_factory=dict)
+    closed_steps_ci: np.ndarray | None = None
+    open_steps_ci: np.ndarray | None = None
+    steps_diff: np.ndarray | None = None
+    steps_diff_ci: np.ndarray | None = None
+    error_diff: np.ndarray | None = None
+    error_diff_ci: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         return {"sigmas": self.sigmas, "closed_loop_final_steps": self.closed_steps,
                 "open_loop_final_steps": self.open_steps, "closed_loop_value_error": self.closed_error,
-                "open_loop_value_error": self.open_error, "time_s": self.time_s, "params": self.params}
+                "open_loop_value_error": self.open_error, "closed_loop_final_steps_ci95": self.closed_steps_ci,
+                "open_loop_final_steps_ci95": self.open_steps_ci, "steps_closed_minus_open": self.steps_diff,
+                "steps_closed_minus_open_ci95": self.steps_diff_ci, "value_error_closed_minus_open": self.error_diff,
+                "value_error_closed_minus_open_ci95": self.error_diff_ci, "time_s": self.time_s,
+                "params": self.params}
+
+
+_SWEEP_COLUMNS = 14
 
 
 def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs):
     ab = self_correction(sigma, n_seeds=n_seeds, n_episodes=n_episodes, seed=seed, tail=tail, **kwargs)
     s = ab.summary()
-    return (s["closed_loop"]["final_steps_mean"], s["open_loop"]["final_steps_mean"],
-            s["closed_loop"]["value_map_error_mean"], s["open_loop"]["value_map_error_mean"])
+    c, o, d = s["closed_loop"], s["open_loop"], s["difference"]
+    return (c["final_steps_mean"], o["final_steps_mean"], c["value_map_error_mean"], o["value_map_error_mean"],
+            *c["final_steps_ci95"], *o["final_steps_ci95"], d["final_steps_mean"], *d["final_steps_ci95"],
+            d["value_map_error_mean"], *d["value_map_error_ci95"])
 
 
 def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 200, n_episodes: int = 200,
@@ -118,11 +168,13 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 20
                                                                  agent_kwargs) for s in sig)
     except KeyboardInterrupt:
         interrupted = True
-    rows = np.array(rows, dtype=float).reshape(-1, 4)
+    rows = np.array(rows, dtype=float).reshape(-1, _SWEEP_COLUMNS)
     return NoiseSweepResult(sigmas=sig[: len(rows)], closed_steps=rows[:, 0], open_steps=rows[:, 1],
                             closed_error=rows[:, 2], open_error=rows[:, 3], time_s=time.perf_counter() - t0,
                             params={"n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed, "tail": tail,
-                                    "n_jobs": n_jobs, "interrupted": interrupted})
+                                    "n_jobs": n_jobs, "interrupted": interrupted, **agent_kwargs},
+                            closed_steps_ci=rows[:, 4:6], open_steps_ci=rows[:, 6:8], steps_diff=rows[:, 8],
+                            steps_diff_ci=rows[:, 9:11], error_diff=rows[:, 11], error_diff_ci=rows[:, 12:14])
 
 
 # ----------------------------------------------------------------------------- random walker
