@@ -77,7 +77,8 @@ def _ablation(args) -> int:
     for name in ("closed_loop", "open_loop"):
         lo, hi = s[name]["final_steps_ci95"]
         lines.append(f"  {name.replace('_', ' ')}: final steps {s[name]['final_steps_mean']:.2f} "
-                     f"[{lo:.2f}, {hi:.2f}], value-map error {s[name]['value_map_error_mean']:.3f} +- {s[name]['value_map_error_std']:.3f}")
+                     f"[{lo:.2f}, {hi:.2f}], value-map error {s[name]['value_map_error_mean']:.3f} "
+                     f"+- {s[name]['value_map_error_std']:.3f}")
     d = s["difference"]
     lines.append("  closed - open (paired, 95 % CI): steps {:+.2f} [{:+.2f}, {:+.2f}], value-map error {:+.3f} "
                  "[{:+.3f}, {:+.3f}]".format(d["final_steps_mean"], *d["final_steps_ci95"], d["value_map_error_mean"],
