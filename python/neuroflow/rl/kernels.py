@@ -209,6 +209,59 @@ def _wm_start(s, rng, half, radius):
 
 
 @njit(cache=True)
+def _wm_ideal_update(s, x, ad, a, h, pi, rule, min_update, wc, wa):
+    """Critic then actor updates of one water-maze step on ideal synapses: ``w <- clip(w + dw, 0, 1)`` for every
+    ``dw`` that is non-zero and not below ``min_update`` (exactly what :func:`_write` does for synapse 0)."""
+    n_feat = x.shape[0]
+    n_act = h.shape[0]
+    for i in range(n_feat):
+        if x[i] == 0.0:
+            continue
+        dw = ad * x[i]
+        if dw != 0.0 and abs(dw) >= min_update:
+            v = wc[s, i] + dw
+            wc[s, i] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+    for i in range(n_feat):
+        if x[i] == 0.0:
+            continue
+        axi = ad * x[i]
+        for j in range(n_act):
+            hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
+            dw = axi * hebb
+            if dw != 0.0 and abs(dw) >= min_update:
+                v = wa[s, i, j] + dw
+                wa[s, i, j] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+
+
+@njit(cache=True)
+def _wm_device_update(s, x, ad, a, h, pi, rule, synapse, mode, n_pulses, ab, sigma, cycles, dev_c, dev_a,
+                      min_update, wc, wa, wc_sh, wa_sh, cstate, rng):
+    """Critic then actor writes of one water-maze step on devices (closed or open loop), through :func:`_write`."""
+    n_feat = x.shape[0]
+    n_act = h.shape[0]
+    wa2 = wa.reshape(wa.shape[0], n_feat * n_act)
+    wa2_sh = wa_sh.reshape(wa.shape[0], n_feat * n_act)
+    for i in range(n_feat):
+        if x[i] == 0.0:
+            continue
+        _write(s, i, wc, wc_sh, ad * x[i], synapse, mode, dev_c[i], n_pulses, ab, sigma, cycles, cstate, rng,
+               min_update)
+    hmax = 0.0
+    for j in range(n_act):
+        hj = h[j] if rule == 0 else pi[j]
+        if abs(hj) > hmax:
+            hmax = abs(hj)
+    cst_a = cstate[:, n_feat:]
+    for i in range(n_feat):
+        if x[i] == 0.0 or abs(ad * x[i]) * (1.0 + hmax) < min_update:
+            continue  # no actor update of this feature can pass the threshold
+        for j in range(n_act):
+            hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
+            _write(s, i * n_act + j, wa2, wa2_sh, ad * x[i] * hebb, synapse, mode, dev_a[i, j], n_pulses, ab,
+                   sigma, cycles, cst_a, rng, min_update)
+
+
+@njit(cache=True)
 def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, pos, feat, wc, wa, wc_sh, wa_sh,
              cstate, rng, steps_out):
     alpha, gamma, temp, min_update, read_noise = fp[0], fp[1], fp[2], fp[3], fp[4]
@@ -216,8 +269,6 @@ def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, 
     rule, synapse, mode, n_pulses, max_steps = ip[0], ip[1], ip[2], ip[3], ip[4]
     n_feat = centres.shape[0]
     n_act = moves.shape[0]
-    wa2 = wa.reshape(wa.shape[0], n_feat * n_act)
-    wa2_sh = wa_sh.reshape(wa.shape[0], n_feat * n_act)
     k = t[s]
     if k == 0:
         x0, y0 = _wm_start(s, rng, half, radius)
@@ -267,24 +318,11 @@ def _wm_step(s, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, 
             v_sp += read_noise * math.sqrt(nn) * rng_normal(rng, s)
     delta = reward + gamma * v_sp - v_s
     ad = alpha * delta
-    for i in range(n_feat):
-        if x[i] == 0.0:
-            continue
-        _write(s, i, wc, wc_sh, ad * x[i], synapse, mode, dev_c[i], n_pulses, ab, sigma, cycles, cstate, rng,
-               min_update)
-    hmax = 0.0
-    for j in range(n_act):
-        hj = h[j] if rule == 0 else pi[j]
-        if abs(hj) > hmax:
-            hmax = abs(hj)
-    cst_a = cstate[:, n_feat:]
-    for i in range(n_feat):
-        if x[i] == 0.0 or abs(ad * x[i]) * (1.0 + hmax) < min_update:
-            continue  # no actor update of this feature can pass the threshold
-        for j in range(n_act):
-            hebb = (1.0 if j == a else 0.0) - (h[j] if rule == 0 else pi[j])
-            _write(s, i * n_act + j, wa2, wa2_sh, ad * x[i] * hebb, synapse, mode, dev_a[i, j], n_pulses, ab,
-                   sigma, cycles, cst_a, rng, min_update)
+    if synapse == 0:  # ideal synapses: the same rule as _write's ideal branch, inlined (no per-weight calls)
+        _wm_ideal_update(s, x, ad, a, h, pi, rule, min_update, wc, wa)
+    else:
+        _wm_device_update(s, x, ad, a, h, pi, rule, synapse, mode, n_pulses, ab, sigma, cycles, dev_c, dev_a,
+                          min_update, wc, wa, wc_sh, wa_sh, cstate, rng)
     pos[s, 0] = nx
     pos[s, 1] = ny
     for i in range(n_feat):
