@@ -6,8 +6,15 @@ few seeds and extrapolated by its measured per-step cost. Threads: numba uses ``
 limited to 1 thread.
 
     python benchmarks/maze.py --quick            # small sizes (about a minute)
-    python benchmarks/maze.py                    # T-maze 1000 x 200, water maze 100 x 20 000 (long)
+    python benchmarks/maze.py                    # T-maze 1000 x 200, water maze 100 x 20 000, self-correction
     python benchmarks/maze.py --only watermaze --out wm.json
+
+Scoring conventions of the published code (Portner et al. 2025, github.com/ztill/TD_learning_on_memristors):
+the T-maze notebook stores a failed (capped) episode as 0 steps, so its curves are compared here in that scoring
+(``capped="zero"``) as well as in ours (a capped episode counts as the cap); the water-maze script counts the cap
+and reports the mean over seeds of the last episode (``mean_final_steps``). Its ideal ("SW reference") line is a
+constant typed into the plotting notebook (6.65 +- 3.16 "at 5k episodes"; 6.5 +- 3.3 in the issue) whose
+producing run is not in the repository.
 """
 from __future__ import annotations
 
@@ -39,11 +46,10 @@ def _tolerance_ok(measured: dict, reference: dict) -> dict:
     return out
 
 
-def _reference_convention(res) -> dict:
-    """Mean steps with episodes that hit the step cap recorded as 0, as the published T-maze notebook stores them."""
-    s = np.where(res.steps >= res.params["max_steps"], 0.0, res.steps)
-    m = np.nanmean(s, axis=0)
-    return {e: float(m[e - 1]) for e in REF_TMAZE_MEMRISTOR if e <= m.size}
+def _ci95(values, n_boot=2000, seed=0):
+    from neuroflow.rl.experiments import bootstrap_ci
+
+    return [round(v, 3) for v in bootstrap_ci(values, n_boot=n_boot, seed=seed)]
 
 
 # ----------------------------------------------------------------------------- plain per-seed loop (peer)
@@ -98,13 +104,14 @@ def bench_tmaze(quick: bool) -> dict:
     for syn, ref in (("memristor", REF_TMAZE_MEMRISTOR), ("ideal", REF_TMAZE_IDEAL)):
         agent = ActorCritic("tmaze", synapse=syn)
         res = agent.fit(200, n_seeds, seed=0, progress_bar=False)
-        conv = _reference_convention(res)
+        cap, zero = res.at_episodes(), res.at_episodes(capped="zero")
         out[syn] = {"time_s": round(res.time_s, 3), "seed_episodes_per_s": round(res.seed_episodes_per_s),
-                    "steps_at_episode": {e: round(v, 3) for e, v in res.at_episodes().items()},
-                    "steps_at_episode_reference_convention": {e: round(v, 3) for e, v in conv.items()},
-                    "capped_fraction_at_episode": {e: float((res.steps[:, e - 1] >= 300).mean())
-                                                   for e in REF_TMAZE_MEMRISTOR},
-                    "vs_reference": _tolerance_ok(conv, ref), "variability": res.params["variability"]}
+                    "steps_at_episode": {e: round(v, 3) for e, v in cap.items()},
+                    "steps_at_episode_capped_as_zero": {e: round(v, 3) for e, v in zero.items()},
+                    "capped_fraction_at_episode": {e: float(res.capped_fraction()[e - 1]) for e in REF_TMAZE_MEMRISTOR},
+                    "vs_reference_same_scoring": _tolerance_ok(zero, ref),
+                    "vs_reference_capped_counted_as_cap": _tolerance_ok(cap, ref),
+                    "variability": res.params["variability"]}
     # plain per-seed loop, same device family (mean model), a few seeds
     agent = ActorCritic("tmaze", synapse="memristor", variability="device")
     k = 3 if quick else 5
@@ -123,10 +130,12 @@ def bench_tmaze(quick: bool) -> dict:
 
 def bench_watermaze(quick: bool, seed_batch: int | None = None, checkpoint: str | None = None,
                     progress_bar: bool = False, synapses=("memristor", "ideal")) -> dict:
+    """Memristors to 20 000 episodes and the ideal learner to 20 000 (reported at 5000, the published
+    reference point, and at the end), 100 seeds each; random walker."""
     from neuroflow.rl import ActorCritic
     from neuroflow.rl.experiments import random_walker
 
-    n_seeds, n_mem, n_ideal = (10, 500, 500) if quick else (100, 20000, 5000)
+    n_seeds, n_mem, n_ideal, window = (10, 500, 500, 100) if quick else (100, 20000, 20000, 1000)
     out = {"n_seeds": n_seeds}
     ActorCritic("watermaze", synapse="memristor").fit(1, 2, progress_bar=False)
     ActorCritic("watermaze", synapse="ideal").fit(1, 2, progress_bar=False)
@@ -138,23 +147,62 @@ def bench_watermaze(quick: bool, seed_batch: int | None = None, checkpoint: str 
             checkpoint=None if checkpoint is None else f"{checkpoint}_{syn}.npz")
         fm, fs = res.final_steps
         m = res.steps_mean
-        out[syn] = {"n_episodes": n_ep, "time_s": round(res.time_s, 2),
-                    "seed_episodes_per_s": round(res.seed_episodes_per_s), "final_steps_mean": round(fm, 3),
-                    "final_steps_std": round(fs, 3),
-                    "last_100_episodes_mean": round(float(np.mean(m[-100:])), 3),
-                    "completed_seeds": res.completed_seeds, "interrupted": res.interrupted,
-                    "total_steps": int(np.nansum(res.steps)),
-                    "seed_steps_per_s": round(float(np.nansum(res.steps)) / res.time_s),
-                    "curve_every_10pct": [round(float(m[i]), 2) for i in np.linspace(0, n_ep - 1, 11).astype(int)]}
+        last = res.steps[:, -1]
+        tail = m[-window:]     # per-episode means over seeds, last `window` episodes
+        entry = {"n_episodes": n_ep, "time_s": round(res.time_s, 2),
+                 "seed_episodes_per_s": round(res.seed_episodes_per_s),
+                 "final_steps_mean": round(fm, 3), "final_steps_std": round(fs, 3),
+                 "final_steps_ci95": _ci95(last),
+                 f"last_{window}_episodes_mean": round(float(tail.mean()), 3),
+                 f"last_{window}_episode_means_sd": round(float(tail.std()), 3),
+                 "completed_seeds": res.completed_seeds, "interrupted": res.interrupted,
+                 "total_steps": int(np.nansum(res.steps)),
+                 "seed_steps_per_s": round(float(np.nansum(res.steps)) / res.time_s),
+                 "curve_every_10pct": [round(float(m[i]), 2) for i in np.linspace(0, n_ep - 1, 11).astype(int)]}
+        if syn == "memristor":
+            ref = REF_WATERMAZE["memristor_20000"]
+            entry[f"share_of_last_{window}_episode_means_at_or_below_reference"] = round(float(np.mean(tail <= ref)), 3)
+        else:
+            e5 = min(5000, n_ep)
+            s5 = res.steps[:, e5 - 1]
+            entry[f"episode_{e5}"] = {"mean": round(float(s5.mean()), 3), "std": round(float(s5.std()), 3),
+                                      "ci95": _ci95(s5),
+                                      "mean_of_episodes_around": round(float(m[max(0, e5 - 100):e5].mean()), 3)}
+        out[syn] = entry
     out["random_walker"] = random_walker("watermaze", n_seeds=n_seeds, n_episodes=20 if quick else 100)
     out["reference"] = REF_WATERMAZE
+    return out
+
+
+def bench_self_correction(quick: bool) -> dict:
+    """T-maze closed vs open loop: linear devices with write noise 0-10 % and the 27 measured devices, 200
+    episodes (the published length) and 1000 episodes (near the steady state), paired by seed, 95 % CIs."""
+    from neuroflow.rl.experiments import noise_sweep, self_correction
+
+    n_seeds = 100 if quick else 500
+    sigmas = (0.0, 0.1) if quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
+    out = {"n_seeds": n_seeds, "note": "steps: mean over seeds of each seed's mean over the last `tail` episodes; "
+                                       "differences closed minus open, paired by seed"}
+    for n_ep, tail in ((200, 20), (1000, 100)):
+        sw = noise_sweep(sigmas, n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail)
+        ab = self_correction(None, n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail).summary()
+        out[f"{n_ep}_episodes"] = {"tail": tail, "time_s": round(sw.time_s, 1), "sweep": {
+            f"{100 * sg:g}%": {"steps_closed": round(float(sw.closed_steps[i]), 3),
+                               "steps_open": round(float(sw.open_steps[i]), 3),
+                               "steps_closed_minus_open": round(float(sw.steps_diff[i]), 3),
+                               "steps_closed_minus_open_ci95": [round(float(v), 3) for v in sw.steps_diff_ci[i]],
+                               "value_error_closed": round(float(sw.closed_error[i]), 4),
+                               "value_error_open": round(float(sw.open_error[i]), 4),
+                               "value_error_closed_minus_open_ci95": [round(float(v), 4) for v in sw.error_diff_ci[i]]}
+            for i, sg in enumerate(sw.sigmas)},
+            "measured_devices": {k: ab[k] for k in ("closed_loop", "open_loop", "difference")}}
     return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["tmaze", "watermaze"], default=None)
+    ap.add_argument("--only", choices=["tmaze", "watermaze", "selfcorr"], default=None)
     ap.add_argument("--threads", type=int, default=2, help="numba threads")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     ap.add_argument("--seed-batch", type=int, default=None, help="water maze: seeds simulated together per batch")
@@ -173,6 +221,8 @@ def main(argv=None) -> int:
     if args.only in (None, "watermaze"):
         report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress,
                                               args.synapses.split(","))
+    if args.only in (None, "selfcorr"):
+        report["self_correction"] = bench_self_correction(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(report, indent=2, default=float)
     print(text)
