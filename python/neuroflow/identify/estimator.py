@@ -4,9 +4,10 @@
 near-zero loss; (ii) canonicalise their neurons' incoming vectors (:mod:`.symmetry`) and cluster them
 (:mod:`.clustering`): vectors shared by at least ``gamma * n_students`` students, with a median spread
 below ``beta``, are the target's neurons; (iii) fit the output weights by least squares and fine-tune the
-reduced network to zero loss with :func:`neuroflow.train`. Deep networks go layer by layer: the
-reconstructed layer is fixed, fresh students learn the layers above it from its activations, and the
-next layer is clustered.
+reduced network to zero loss with :func:`neuroflow.train`. Deep networks go layer by layer with the
+same students: once a layer is clustered, it replaces that layer in every student (the next layer's
+weights re-expressed by least squares over the reconstructed units), is held fixed, the layers above are
+retrained (the fixed-parameter objective), and the next layer is clustered.
 
 With imperfectly trained students the clustering rule alone often keeps a few spurious clusters (in
 the 150-problem suite about half the problems, see the benchmark). With ``prune=True`` (default) the
@@ -36,7 +37,8 @@ STUDENT_TRAIN_OPTIONS = {"maxtime_ode": 6.0, "maxtime_optim": 12.0, "progress": 
 #: default options for the final fine-tuning of the reduced network
 FINETUNE_OPTIONS = {"maxtime_ode": 5.0, "maxtime_optim": 30.0, "progress": False}
 #: options of the torch engine (large or deep students)
-TORCH_OPTIONS = {"max_iter": 4000, "maxtime": 60.0, "threads": 1}
+TORCH_OPTIONS = {"adam_steps": 20000, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5, "max_iter": 4000,
+                 "maxtime": 60.0, "threads": 1}
 
 
 class ExpandAndCluster:
@@ -52,8 +54,9 @@ class ExpandAndCluster:
     clusterer: "hierarchical" (SciPy average linkage, best cut) or "hdbscan".
     train_options: options for :func:`neuroflow.train` on the students (merged into
         :data:`STUDENT_TRAIN_OPTIONS`); ``finetune_options`` likewise for the reduced network.
-    engine: "flow" (neuroflow.train), "torch" (full-batch L-BFGS, then ``train`` polishing if
-        ``train_options`` are given) or "auto" (torch for students above 3000 parameters).
+    engine: "flow" (neuroflow.train), "torch" (minibatch Adam, then full-batch L-BFGS, options
+        ``torch_options`` merged into :data:`TORCH_OPTIONS`; then ``train`` polishing if ``train_options``
+        are given) or "auto" (torch for students above 3000 parameters).
     n_jobs: students trained in parallel through joblib. backend: MLP kernels backend.
     loss_tol: students whose loss relative to the target's variance exceeds this are reported.
     prune_tol: student neurons whose outgoing weight is below ``prune_tol`` x the student's largest are
@@ -61,6 +64,9 @@ class ExpandAndCluster:
     finetune: fine-tune the reduced network with :func:`neuroflow.train` (options ``finetune_options``).
     prune: after fine-tuning to zero loss, greedily remove neurons (least contribution first) whose
         removal keeps the relative loss below ``prune_tol_rel`` after a short re-fine-tune.
+    checkpoint: a folder; each layer's trained students are saved there as soon as they are done, and
+        a later fit with the same data, settings and starting points loads them instead of retraining
+        (an interrupted long run resumes at the layer it was on).
 
     Learned: ``layer_sizes_``, ``net_`` (a :class:`neuroflow.MLP`), ``theta_``, ``skip_`` (d_out, d_in)
     linear skip path or None, ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
@@ -72,7 +78,7 @@ class ExpandAndCluster:
                  train_options=None, n_jobs=1, backend="auto", random_state=None, *, activation="tanh",
                  hidden_sizes=None, engine="auto", finetune_options=None, torch_options=None,
                  finetune=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
-                 progress=False):
+                 progress=False, checkpoint=None):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -93,6 +99,7 @@ class ExpandAndCluster:
         self.loss_tol = loss_tol
         self.prune_tol = prune_tol
         self.progress = progress
+        self.checkpoint = checkpoint
 
     # ------------------------------------------------------------------ validation
     def _check_params(self, input_dim: int) -> list[int]:
@@ -174,19 +181,29 @@ class ExpandAndCluster:
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0}
         self.pruned_ = []
         incoming: list[np.ndarray] = []
+        widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess]
+        starts = None
         for layer in progress(range(len(guess)), enabled=self.progress and deep, desc="layers"):
-            widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess[layer:]]
-            layers = [(w, act, True) for w in widths] + [(Y.shape[1], "identity", True)]
+            # the same students at every layer: layers below ``layer`` are the reconstructed ones (frozen),
+            # the layers from ``layer`` up keep the student's own (expanded) widths and are trained
+            sizes = [c.shape[0] for c in incoming] + widths[layer:]
+            layers = [(w, act, True) for w in sizes] + [(Y.shape[1], "identity", True)]
+            net = MLP(X.shape[1], layers, backend=backend)
             seeds = rng.integers(0, 2**31 - 1, size=self.n_students)
             t_students = time.perf_counter()
-            fits = train_students(H.shape[1], layers, H, Y, seeds, engine=self.engine, train_options=train_opts,
-                                  torch_options=torch_opts, n_jobs=self.n_jobs, backend=backend,
-                                  progress=self.progress)
+            theta0s = None if starts is None else [net.pack(m) for m in starts]
+            key = _checkpoint_key(X, Y, layers, seeds, theta0s, self.engine, train_opts, torch_opts, self.train_options)
+            fits = _load_checkpoint(self.checkpoint, layer, key)
+            if fits is None:
+                fits = train_students(X.shape[1], layers, X, Y, seeds, engine=self.engine, train_options=train_opts,
+                                      torch_options=torch_opts, n_jobs=self.n_jobs, backend=backend,
+                                      progress=self.progress, theta0s=theta0s, frozen_layers=layer,
+                                      polish_options=self.train_options)
+                _save_checkpoint(self.checkpoint, layer, key, fits)
             self.timings_["students_s"] += time.perf_counter() - t_students
             self.students_.append(fits)
             self._flag_failed(fits, y_var, layer)
-            net = MLP(H.shape[1], layers, backend=backend)
-            u, ids = self._collect_neurons(net, fits, H, sign)
+            u, ids = self._collect_neurons(net, fits, H, sign, layer)
             result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
                                      method=self.clusterer, sign=sign)
             self.clusters_.append(result)
@@ -201,7 +218,10 @@ class ExpandAndCluster:
             if self.prune and layer < len(guess) - 1:
                 centres = self._eliminate_inner(centres, net, fits, H, layer)
             incoming.append(centres)
-            H = _layer_forward(H, centres, act)
+            H_next = _layer_forward(H, centres, act)
+            if layer < len(guess) - 1:
+                starts = self._restart_students(net, fits, H, H_next, layer, incoming)
+            H = H_next
 
         skip = (not deep) and needs_skip(act)
         out = _least_squares_output(H, X if skip else None, Y)
@@ -242,20 +262,33 @@ class ExpandAndCluster:
             theta = res.x
         return net.unpack(theta), S, res
 
+    def _next_preactivations(self, net, fit, H, layer) -> np.ndarray:
+        """A student's pre-activations of layer ``layer + 1`` on the probes (``H``: input of ``layer``)."""
+        mats = net.unpack(fit.theta)
+        h = _layer_forward(H, mats[layer], self.activation)
+        return h @ mats[layer + 1][:, :-1].T + mats[layer + 1][:, -1]
+
     def _eliminate_inner(self, centres, net, fits, H, layer):
         """Inner layer of a deep net: keep the clustered neurons that least squares needs to express every
-        student's next-layer pre-activations (the students' own functions of their first layer)."""
-        act = self.activation
-        feats = _layer_forward(H, centres, act)
-        targets = []
-        for f in fits:
-            mats = net.unpack(f.theta)
-            h = _layer_forward(H, mats[0], act)
-            targets.append(h @ mats[1][:, :-1].T + mats[1][:, -1])
-        keep = _backward_elimination(feats, None, np.hstack(targets))
+        student's next-layer pre-activations (the students' own functions of this layer)."""
+        feats = _layer_forward(H, centres, self.activation)
+        targets = np.hstack([self._next_preactivations(net, f, H, layer) for f in fits])
+        keep = _backward_elimination(feats, None, targets)
         for _ in range(centres.shape[0] - len(keep)):
             self.pruned_.append({"layer": layer, "by": "least squares (students' next layer)"})
         return centres[keep]
+
+    def _restart_students(self, net, fits, H, H_next, layer, incoming) -> list[list[np.ndarray]]:
+        """Each student with its layer ``layer`` replaced by the reconstructed one (``incoming``, fixed
+        from now on): the next layer's weights become the least-squares map from the reconstructed units
+        to the student's own next-layer pre-activations; the layers above stay the student's."""
+        F = np.hstack([H_next, np.ones((H_next.shape[0], 1))])
+        starts = []
+        for f in fits:
+            coef, *_ = np.linalg.lstsq(F, self._next_preactivations(net, f, H, layer), rcond=None)
+            mats = net.unpack(f.theta)
+            starts.append([c.copy() for c in incoming] + [coef.T] + mats[layer + 2:])
+        return starts
 
     def _reconstruct(self, mats, S, H, X, Y, y_var, backend):
         """Fine-tune the reduced network; with ``prune``, first try the subset of last-layer clusters that
@@ -343,14 +376,15 @@ class ExpandAndCluster:
                 RuntimeWarning, stacklevel=3,
             )
 
-    def _collect_neurons(self, net, fits, H, sign):
-        """Canonical incoming vectors of every student's first hidden layer, and which student each is from."""
+    def _collect_neurons(self, net, fits, H, sign, layer=0):
+        """Canonical incoming vectors of every student's hidden layer ``layer`` (``H``: that layer's input),
+        and which student each is from."""
         act = self.activation
         vecs, ids = [], []
         for f in fits:
             mats = net.unpack(f.theta)
-            u = mats[0]
-            a = mats[1][:, : u.shape[0]].T
+            u = mats[layer]
+            a = mats[layer + 1][:, : u.shape[0]].T
             strength = np.linalg.norm(a, axis=1) * (np.linalg.norm(u, axis=1) if is_scale_free(act) else 1.0)
             keep = strength > self.prune_tol * max(strength.max(initial=0.0), 1e-300)
             if act == "relu":  # a unit that never fires on the probes is dead, whatever its weights
@@ -421,6 +455,51 @@ class ExpandAndCluster:
 
 
 # ---------------------------------------------------------------------- helpers
+def _checkpoint_key(X, Y, layers, seeds, theta0s, *settings) -> str:
+    """A digest of everything that determines a layer's trained students."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (X, Y, np.asarray(seeds)) + tuple(theta0s or ()):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    h.update(repr((layers, settings)).encode())
+    return h.hexdigest()
+
+
+def _checkpoint_path(folder, layer: int):
+    from pathlib import Path
+
+    return Path(folder) / f"students_layer{layer}.pkl"
+
+
+def _load_checkpoint(folder, layer: int, key: str):
+    """The students saved for ``layer`` under ``key``, or None (no folder, no file, or other settings)."""
+    import pickle
+
+    if folder is None:
+        return None
+    path = _checkpoint_path(folder, layer)
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        saved = pickle.load(fh)
+    return saved["fits"] if saved.get("key") == key else None
+
+
+def _save_checkpoint(folder, layer: int, key: str, fits) -> None:
+    import os
+    import pickle
+
+    if folder is None:
+        return
+    path = _checkpoint_path(folder, layer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump({"key": key, "fits": fits}, fh)
+    os.replace(tmp, path)  # an interrupted write never leaves a half file under the real name
+
+
 def _layer_forward(H, incoming, activation):
     from neuroflow.mlp.activations import get_activation
 
