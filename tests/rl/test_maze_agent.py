@@ -11,10 +11,10 @@ def test_tmaze_ideal_and_memristor_match_published_curves():
     m = ideal.at_episodes()
     assert 28 < m[1] < 40 and abs(m[50] - 7.5) < 1.0 and abs(m[200] - 6.5) < 1.0
     mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress_bar=False)
-    s = np.where(mem.steps >= 300, 0, mem.steps).mean(0)   # published convention: capped episodes stored as 0
+    s = mem.at_episodes(capped="zero")   # the published notebook stores capped episodes as 0
     ref = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
     for e, v in ref.items():
-        assert abs(s[e - 1] - v) <= (1.5 if e >= 50 else 0.2 * v), (e, s[e - 1])
+        assert abs(s[e] - v) <= (1.5 if e >= 50 else 0.2 * v), (e, s[e])
     # the learned values approach gamma^(6 - s) along the rewarded path
     assert np.abs(ideal.value_map[:7] - tmaze_optimal_values(0.9)).max() < 0.1
     assert mem.value_map[6] > 0.9
@@ -59,6 +59,34 @@ def test_self_correction_lowers_value_error():
     ab = self_correction(0.05, n_seeds=100, n_episodes=150, seed=0)
     s = ab.summary()
     assert s["closed_loop"]["value_map_error_mean"] < 0.6 * s["open_loop"]["value_map_error_mean"]
+    lo, hi = s["difference"]["value_map_error_ci95"]      # paired by seed: the whole interval is below zero
+    assert lo <= s["difference"]["value_map_error_mean"] <= hi < 0
+    c = s["closed_loop"]
+    assert c["final_steps_ci95"][0] <= c["final_steps_mean"] <= c["final_steps_ci95"][1]
+    assert 0.0 <= c["capped_fraction_tail"] <= 1.0
+
+
+def test_capped_episodes_scored_as_cap_or_as_zero():
+    res = ActorCritic("tmaze", synapse="ideal", max_steps=5).fit(3, 4, seed=0, progress_bar=False)
+    assert np.all(res.steps <= 5) and np.any(res.steps == 5)        # 5 moves cannot reach the goal (6 needed)
+    assert res.at_episodes((1,))[1] == pytest.approx(5.0)
+    assert res.at_episodes((1,), capped="zero")[1] == 0.0
+    assert np.all(res.capped_fraction() == 1.0)
+    assert res.to_dict()["steps_at_episode_capped_as_zero"] == {1: 0.0}
+    with pytest.raises(ValueError, match="capped"):
+        res.scored_steps("nan")
+
+
+def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_more_seeds():
+    from neuroflow.rl.experiments import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(3.0, 1.0, 20), rng.normal(3.0, 1.0, 2000)
+    lo_s, hi_s = bootstrap_ci(small)
+    lo_l, hi_l = bootstrap_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < 3.0 < hi_l
+    assert hi_l - lo_l < 0.3 * (hi_s - lo_s)
+    assert bootstrap_ci(small) == bootstrap_ci(small)        # seeded
 
 
 def test_interrupted_run_keeps_finished_seeds(monkeypatch):
