@@ -8,7 +8,9 @@ Measures, for the issue-7 targets:
 * spiking activity, synaptic operations per second and power at 100 frames/s (23.6 pJ/op, Loihi);
 * real recordings: the spoken clips of Debian's alsa-utils (/usr/share/sounds/alsa/*.wav), labelled
   from their clean signal the way corpus labels are (energy within 40 dB of the speech level), plus
-  the false-alarm rate on its Noise.wav (all non-speech);
+  the false-alarm rate on its Noise.wav (all non-speech); and the same eight clips strung into one
+  track (1 s lead-in, 0.5-1.5 s pauses), set to the corpus's -26 dBov speech level and mixed with every
+  group-B noise at 20, 10, 5 and 0 dB SNR (HTER per SNR, pooled over the noises);
 * inference speed as CPU seconds per audio second on one thread (real-time factor), and the
   training time recorded with each shipped model.
 
@@ -69,6 +71,57 @@ def real_recordings(systems: dict) -> dict:
             lab_all.append(lab)
         h, far, frr = hter(np.concatenate(dec_all), np.concatenate(lab_all))
         out[name] = {"HTER": h, "FAR": far, "MR": frr, "per_clip_HTER": per, "noise_wav_FAR": noise_far}
+    return out
+
+
+def alsa_track(seed: int = 0):
+    """The alsa-utils speech clips in one track with pauses: (speech at -26 dBov active level, labels)."""
+    from neuroflow.vad.audio import load_audio, prepare
+    from neuroflow.vad.corpus import ACTIVE_LEVEL_DBOV, speech_labels
+
+    rng = np.random.default_rng([seed, 0xA15A])
+    parts = [np.zeros(16000, np.float32)]
+    for f in sorted(ALSA.glob("*.wav")):
+        if f.stem == "Noise":
+            continue
+        wav, sr = load_audio(f)
+        parts += [prepare(wav, sr), np.zeros(int(rng.uniform(0.5, 1.5) * 16000), np.float32)]
+    track = np.concatenate(parts).astype(np.float64)
+    labels = speech_labels(track)
+    active = np.repeat(labels.astype(bool), 160)
+    rms = float(np.sqrt(np.mean(track[: len(active)][active] ** 2)))
+    return track * (10 ** (ACTIVE_LEVEL_DBOV / 20) / rms), labels
+
+
+def real_mixed(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
+    """HTER of each system on the alsa speech track mixed with every group-B noise, per SNR (pooled)."""
+    from neuroflow.vad.corpus import ACTIVE_LEVEL_DBOV
+    from neuroflow.vad.noise import NOISE_TYPES, make_noise
+    from neuroflow.vad.training import hter
+
+    if not ALSA.is_dir():
+        return {"skipped": f"{ALSA} not found (apt-get install alsa-utils)"}
+    speech, labels = alsa_track(seed)
+    n = len(labels)
+    mixes = {}
+    for snr in snrs:
+        for i, kind in enumerate(NOISE_TYPES):
+            noise = make_noise(kind, len(speech), seed=[seed, int(snr) + 100, i], group="B").astype(np.float64)
+            mixes[(snr, kind)] = (speech + noise * 10 ** ((ACTIVE_LEVEL_DBOV - snr) / 20)).astype(np.float32)
+    out: dict = {"track_s": len(speech) / 16000, "speech_fraction": float(labels.mean()), "snrs_db": list(snrs),
+                 "noises": list(NOISE_TYPES), "seed": seed}
+    for name, system in systems.items():
+        per_snr, per_noise = {}, {}
+        for snr in snrs:
+            dec, lab = [], []
+            for kind in NOISE_TYPES:
+                d = system.score(mixes[(snr, kind)], 16000)[:n] >= 0.5
+                dec.append(d)
+                lab.append(labels[: len(d)])
+                per_noise.setdefault(kind, []).append(hter(d, lab[-1])[0])
+            per_snr[str(snr)] = hter(np.concatenate(dec), np.concatenate(lab))[0]
+        out[name] = {"HTER_per_snr": per_snr, "HTER_mean": float(np.mean(list(per_snr.values()))),
+                     "HTER_per_noise_mean_over_snr": {k: float(np.mean(v)) for k, v in per_noise.items()}}
     return out
 
 
@@ -148,7 +201,8 @@ def main() -> int:
     payload = {"corpus": {"root": str(root), "group": "B", "minutes": corpus.minutes, "scenes": len(corpus),
                           "seed": args.seed},
                "threads": 1, "skipped": skipped, "systems": results, "realtime_factor_one_core": speed,
-               "targets": targets, "real_recordings": real_recordings(systems)}
+               "targets": targets, "real_recordings": real_recordings(systems),
+               "real_recordings_in_noise": real_mixed(systems, snrs=(10, 0) if args.quick else (20, 10, 5, 0))}
     text = json.dumps(payload, indent=1)
     print(text)
     if args.out:

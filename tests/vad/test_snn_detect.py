@@ -38,6 +38,30 @@ def test_shipped_model_detects_speech_in_a_generated_clip(system, clip):
     assert d["hop_s"] == 0.01 and len(d["speech_prob"]) == len(score)
 
 
+@pytest.mark.parametrize("kind", ["white", "pink", "brown"])
+def test_stationary_noise_of_any_level_gives_no_segments(system, kind):
+    # the models once standardised each band by running statistics, which blew stationary noise up
+    # to speech-like fluctuations (most of the first seconds of any steady noise came out as speech)
+    from neuroflow.vad.noise import make_noise
+
+    noise = make_noise(kind, 16000 * 3, seed=11, group="B")
+    for level_db in (-70.0, -40.0, -10.0):
+        wav = noise * np.float32(10 ** (level_db / 20))
+        assert system.segments(wav, 16000) == [], (kind, level_db)
+
+
+def test_alsa_noise_recording_is_not_speech(system):
+    from pathlib import Path
+
+    from neuroflow.vad.audio import load_audio
+
+    path = Path("/usr/share/sounds/alsa/Noise.wav")  # Debian's alsa-utils; evaluation only, never trained on
+    if not path.is_file():
+        pytest.skip("alsa-utils sounds not installed")
+    wav, sr = load_audio(path)
+    assert system.segments(wav, sr) == []
+
+
 def test_streaming_in_chunks_equals_one_call(system, clip):
     wav = clip[0][: 16000 * 6]
     whole = system.score(wav, 16000)

@@ -55,3 +55,34 @@ def test_normalisation():
         normalize(u, "running", alpha=1.5)
     with pytest.raises(ValueError, match="n_fft"):
         logmel(x, n_fft=256)
+
+
+def test_floor_normalisation_ignores_level_and_tilt_and_keeps_stationary_noise_low():
+    from neuroflow.vad.features import noise_floor
+
+    rng = np.random.default_rng(4)
+    noise = rng.standard_normal(16000 * 3).astype(np.float32)
+    raw = logmel(noise)
+    f = normalize(raw, "floor")
+    # a gain (and any per-band gain: a spectral tilt) is a constant in the log domain and cancels
+    tilt = np.linspace(-3.0, 2.0, raw.shape[1], dtype=np.float32)
+    np.testing.assert_allclose(normalize(raw + tilt - 4.0, "floor"), f, atol=1e-4)
+    # stationary noise stays within a nat or so of its floor: no frame looks loud (a z-score does not
+    # bound it: it rescales the fluctuations to unit variance)
+    assert np.percentile(f.mean(axis=1), 99) < 1.5
+    # speech-like bursts 20 dB over the noise stand far out
+    burst = noise.copy()
+    burst[16000:19200] += 10 * rng.standard_normal(3200).astype(np.float32)
+    g = logmel(burst, norm="floor")
+    assert g[105:115].mean() > f[105:115].mean() + 3.0
+    # causal, and chunk by chunk equal to one call
+    np.testing.assert_allclose(logmel(burst[:16000], norm="floor")[:99], g[:99], atol=1e-5)
+    state, parts = None, []
+    for a, b in ((0, 1), (1, 60), (60, 60), (60, raw.shape[0])):
+        fl, state = noise_floor(raw[a:b], state=state)
+        parts.append(raw[a:b] - fl)
+    np.testing.assert_allclose(np.concatenate(parts), f, atol=1e-5)
+    with pytest.raises(ValueError, match="floor_smooth"):
+        normalize(raw, "floor", floor_smooth=1.0)
+    with pytest.raises(ValueError, match="floor_window"):
+        normalize(raw, "floor", floor_window=0)

@@ -10,9 +10,9 @@ do frames more than :data:`GATE_BELOW_PEAK_DB` below the running peak of frame e
 own labelling rule; the training data never holds such quiet pauses, clean real recordings do).
 
 Everything is causal, so :meth:`SpikingVADSystem.stream` returns a :class:`VADStream` that takes audio
-in chunks of any size, carries every state across calls (samples not yet framed, the running feature
-normalisation, the neurons' membranes, the smoothing windows) and returns exactly the scores of one
-call on the concatenated audio (up to float32 rounding).
+in chunks of any size, carries every state across calls (samples not yet framed, the feature
+normalisation's noise floor or running statistics, the neurons' membranes, the smoothing windows)
+and returns exactly the scores of one call on the concatenated audio (up to float32 rounding).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from neuroflow._utils import check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, AudioError, load_audio, prepare
-from neuroflow.vad.features import HOP, NORMS, WIN
+from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, HOP, NORMS, WIN, check_floor_settings, noise_floor
 from neuroflow.vad.systems import VADSystem
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -64,9 +64,11 @@ class _FeatureStream:
         self.n_fft = int(features.get("n_fft", 512))
         self.norm = features.get("norm", "none")
         self.alpha = float(features.get("alpha", 0.995))
-        if self.norm not in ("none", "running"):
+        self.floor_window, self.floor_smooth = check_floor_settings(features.get("floor_window", FLOOR_WINDOW),
+                                                                    features.get("floor_smooth", FLOOR_SMOOTH))
+        if self.norm not in ("none", "running", "floor"):
             raise ValueError(f"model features: norm {self.norm!r} needs the whole input; streaming needs "
-                             f"'none' or 'running'")
+                             f"'none', 'running' or 'floor'")
         key = (self.n_fft, self.n_mels)
         if key not in self._BASES:  # the same Slaney mel filters as features.logmel, built once per process
             import librosa
@@ -84,6 +86,7 @@ class _FeatureStream:
         self.n_out = 0  # frames produced
         self.mu = None
         self.m2 = None
+        self.floor = None  # state of features.noise_floor
 
     def push(self, x: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Append samples; return (features, window energy in dB) of every frame now complete."""
@@ -111,6 +114,9 @@ class _FeatureStream:
     def _normalise(self, feats: np.ndarray) -> np.ndarray:
         if self.norm == "none":
             return feats
+        if self.norm == "floor":
+            floor, self.floor = noise_floor(feats, self.floor_window, self.floor_smooth, self.floor)
+            return (feats - floor).astype(np.float32)
         from scipy.signal import lfilter
 
         x = feats.astype(np.float64)

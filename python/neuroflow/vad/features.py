@@ -17,6 +17,14 @@ Normalisation
 ``norm="utterance"`` subtracts each band's mean over the whole input and divides by its standard
 deviation; ``norm="running"`` does the same with exponentially weighted (causal) statistics, as a
 streaming detector would; ``norm="none"`` leaves log energies as they are.
+
+``norm="floor"`` subtracts a causal per-band *noise floor* instead (minimum statistics: the minimum,
+over the last ``window`` frames, of the band's log energy smoothed by an exponential average with
+factor ``smooth``), so every value is a log signal-to-floor ratio. It keeps what the z-scores throw
+away: stationary noise of any level, colour or gain sits near 0 whatever its fluctuations, while a
+z-score blows those fluctuations up to unit variance, so they look like speech. The floor starts on
+the first frame (no warm-up that makes the first seconds look loud) and a constant gain or spectral
+tilt cancels exactly.
 """
 from __future__ import annotations
 
@@ -32,7 +40,10 @@ WIN = 400
 #: frames per second
 FRAME_RATE = SAMPLE_RATE // HOP
 
-NORMS = ("none", "utterance", "running")
+NORMS = ("none", "utterance", "running", "floor")
+#: defaults of the "floor" normalisation: minimum over 1.5 s of log energies smoothed over ~50 ms
+FLOOR_WINDOW = 150
+FLOOR_SMOOTH = 0.8
 
 
 def n_frames(n_samples: int, sr: int = SAMPLE_RATE) -> int:
@@ -61,12 +72,66 @@ def frame_energy_db(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
     return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
 
 
-def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = 0.995, eps: float = 1e-5) -> np.ndarray:
-    """Normalise (n_frames, n_bands) features per band: "none", "utterance" or "running" (EMA, factor ``alpha``)."""
+def check_floor_settings(window, smooth) -> tuple[int, float]:
+    """Validated ``(window, smooth)`` of the "floor" normalisation."""
+    check_positive(window, "floor_window", integer=True)
+    if not 0.0 <= float(smooth) < 1.0:
+        raise ValueError(f"floor_smooth: expected an averaging factor in [0, 1), got {smooth!r}")
+    return int(window), float(smooth)
+
+
+def floor_state(n_bands: int) -> dict:
+    """Empty state of :func:`noise_floor` (nothing seen yet)."""
+    return {"ema": np.zeros(int(n_bands)), "seen": 0, "tail": np.zeros((0, int(n_bands)))}
+
+
+def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = FLOOR_SMOOTH,
+                state: dict | None = None) -> tuple[np.ndarray, dict]:
+    """Causal per-band noise floor of (n_frames, n_bands) log energies, and the state to continue from.
+
+    ``e[t]`` is the exponential average (factor ``smooth``) of the frames so far, bias-corrected so it
+    starts as their plain mean; ``floor[t] = min(e[t - window + 1 .. t])``, leaving out the first
+    ``warm = round(1 / (1 - smooth))`` frames (an average of a few frames still has nearly a frame's
+    spread, and the lowest of those would set the floor for a whole window); before that,
+    ``floor[t] = e[t]``. Feeding a signal in pieces with the returned ``state`` gives the floor of
+    one call on the whole.
+    """
+    from scipy.ndimage import minimum_filter1d
+    from scipy.signal import lfilter
+
+    window, smooth = check_floor_settings(window, smooth)
+    x = np.asarray(feats, dtype=np.float64)
+    state = floor_state(x.shape[1]) if state is None else state
+    if len(x) == 0:
+        return np.zeros_like(x), state
+    raw = lfilter([1.0 - smooth], [1.0, -smooth], x, axis=0, zi=(smooth * state["ema"])[None, :])[0]
+    count = state["seen"] + np.arange(1, len(x) + 1)  # frames seen up to and including each one
+    e = raw / (1.0 - smooth ** np.minimum(count, 10_000))[:, None]
+    warm = int(round(1.0 / (1.0 - smooth)))
+    cand = np.where((count > warm)[:, None], e, np.inf)
+    ext = np.concatenate([state["tail"], cand])
+    # causal running minimum: pad ``window - 1`` frames of +inf in front; scipy's window for output i
+    # covers inputs [i - window // 2, i - window // 2 + window - 1], so output j + window // 2 covers
+    # exactly the padded frames j .. j + window - 1, i.e. ext[j - window + 1 .. j]
+    pad = np.full((window - 1, x.shape[1]), np.inf)
+    mins = minimum_filter1d(np.concatenate([pad, ext]), size=window, axis=0, mode="nearest")
+    floor = mins[window // 2: window // 2 + len(ext)][len(state["tail"]):]
+    floor = np.where((count > warm)[:, None], floor, e)
+    tail = ext[-(window - 1):] if window > 1 else ext[:0]
+    return floor, {"ema": raw[-1].copy(), "seen": int(count[-1]), "tail": tail.copy()}
+
+
+def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = 0.995, eps: float = 1e-5,
+              floor_window: int = FLOOR_WINDOW, floor_smooth: float = FLOOR_SMOOTH) -> np.ndarray:
+    """Normalise (n_frames, n_bands) features per band: "none", "utterance", "running" (EMA, factor
+    ``alpha``) or "floor" (minus :func:`noise_floor` with ``floor_window`` / ``floor_smooth``)."""
     check_choice(norm, "norm", NORMS)
     feats = np.asarray(feats, dtype=np.float32)
     if norm == "none" or len(feats) == 0:
         return feats
+    if norm == "floor":
+        floor, _ = noise_floor(feats, floor_window, floor_smooth)
+        return (feats - floor).astype(np.float32)
     if norm == "utterance":
         mu = feats.mean(axis=0, keepdims=True)
         sd = feats.std(axis=0, keepdims=True)

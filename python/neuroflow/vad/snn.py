@@ -41,7 +41,7 @@ from neuroflow._utils import check_choice, check_positive
 MODEL_KINDS = ("snu", "bin")
 
 #: the feature configuration both models use unless told otherwise (see neuroflow.vad.features.logmel)
-DEFAULT_FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "running", "alpha": 0.995}
+DEFAULT_FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8}
 
 
 # ============================================================================= spike nonlinearity

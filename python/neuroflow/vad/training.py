@@ -22,7 +22,9 @@ import torch
 
 from neuroflow._utils import check_choice, check_positive, progress
 from neuroflow.vad import pruning
+from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.energy import energy_report, layer_rates
+from neuroflow.vad.features import FRAME_RATE, NORMS, check_floor_settings, logmel
 from neuroflow.vad.snn import MODEL_KINDS, NumpySNN, build_model, save_model
 
 
@@ -42,6 +44,12 @@ class Recipe:
     points on held-out data; the shipped SNU retrains 10 epochs per round, which cut its held-out
     pruning loss from 0.9 to 0.3 points). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
+
+    Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
+    scene whose features start afresh at the excerpt (the start of a stream, where a causal
+    normalisation has seen little), and speech-free sequences (white, pink, brown, car and street
+    noise of group A at -80 to -10 dBFS, 2-10 s each, labelled 0) adding ``noise_only`` times the
+    corpus's length, which the corpus lacks (every scene holds 5-95% speech).
     """
 
     kind: str = "snu"
@@ -51,8 +59,10 @@ class Recipe:
     tau: float = 4.0
     slope: float = 5.0
     n_mels: int = 40
-    norm: str = "running"
+    norm: str = "floor"
     alpha: float = 0.995
+    floor_window: int = 150
+    floor_smooth: float = 0.8
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -68,21 +78,23 @@ class Recipe:
     median: int = 5
     hangover: int = 10
     gain_db: float = 12.0
+    restarts: int = 0
+    noise_only: float = 0.0
     seed: int = 0
     threads: int = 1
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
-        check_choice(self.norm, "norm", ("none", "utterance", "running"))
+        check_choice(self.norm, "norm", NORMS)
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
         for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median"):
             check_positive(getattr(self, name), name, integer=True)
-        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover"):
+        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
         for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
-        for name in ("activity_weight", "gain_db"):
+        for name in ("activity_weight", "gain_db", "noise_only"):
             check_positive(getattr(self, name), name, allow_zero=True)
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")
@@ -94,10 +106,14 @@ class Recipe:
             raise ValueError(f"burn_in: expected fewer than seq_frames={self.seq_frames} frames, got {self.burn_in}")
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
+        check_floor_settings(self.floor_window, self.floor_smooth)
         if self.median % 2 == 0:
             raise ValueError(f"median: expected an odd window length in frames, got {self.median}")
 
     def features(self) -> dict:
+        if self.norm == "floor":
+            return {"n_mels": self.n_mels, "n_fft": 512, "norm": "floor", "floor_window": self.floor_window,
+                    "floor_smooth": self.floor_smooth}
         return {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
 
     def to_dict(self) -> dict:
@@ -117,8 +133,9 @@ class Recipe:
 #: the settings of the shipped models (neuroflow/vad/models/*.json) that differ from Recipe's defaults
 DEFAULT_RECIPES = {
     "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global",
-            "prune_epochs": 10},
-    "bin": {"kind": "bin", "hidden": (64,), "n_bins": 8, "tau": 10.0, "prune_scope": "global"},
+            "prune_epochs": 10, "restarts": 2, "noise_only": 0.15},
+    "bin": {"kind": "bin", "hidden": (64,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "restarts": 2,
+            "noise_only": 0.15},
 }
 
 
@@ -131,12 +148,20 @@ def default_recipe(kind: str = "snu", **overrides) -> Recipe:
 # ============================================================================= data
 def compute_features(wav, sr: int, features: dict) -> np.ndarray:
     """Log-mel frames of ``wav`` under a model's feature configuration (see :mod:`neuroflow.vad.features`)."""
-    from neuroflow.vad.features import logmel, normalize
-
     raw = logmel(wav, sr, n_mels=int(features["n_mels"]), n_fft=int(features.get("n_fft", 512)))
+    return normalize_features(raw, features)
+
+
+def normalize_features(raw: np.ndarray, features: dict) -> np.ndarray:
+    """Apply a model's feature normalisation (``features["norm"]`` and its settings) to raw log-mel frames."""
+    from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, normalize
+
     norm = features.get("norm", "none")
     if norm == "running":
         return normalize(raw, "running", alpha=float(features.get("alpha", 0.995)))
+    if norm == "floor":
+        return normalize(raw, "floor", floor_window=int(features.get("floor_window", FLOOR_WINDOW)),
+                         floor_smooth=float(features.get("floor_smooth", FLOOR_SMOOTH)))
     return normalize(raw, norm)
 
 
@@ -161,12 +186,14 @@ class SequenceSet:
         return SequenceSet(pick(self.feats), pick(self.labels), pick(self.names), pick(self.snr_db))
 
 
-def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int = 0,
+def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int = 0, restarts: int = 0,
                      progress_bar: bool = False) -> SequenceSet:
     """Features and labels of every scene of ``corpus`` (a folder or a loaded corpus).
 
     ``gain_db`` > 0 scales each scene by a random gain in [-gain_db, +gain_db] dB first (level
-    augmentation; the log floor makes features not quite gain invariant).
+    augmentation; the log floor makes features not quite gain invariant). ``restarts`` > 0 adds that
+    many random 3-8 s excerpts of each scene, named ``<scene>@<k>``, whose features are computed from
+    the excerpt alone (so a causal normalisation starts at its first frame, as on a new recording).
     """
     from neuroflow.vad.corpus import load_corpus
 
@@ -178,26 +205,62 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
         wav = scene.wav
         if gain_db > 0:
             wav = wav * np.float32(10 ** (rng.uniform(-gain_db, gain_db) / 20))
-        f = compute_features(wav, scene.sr, features)
+        raw = logmel(wav, scene.sr, n_mels=int(features["n_mels"]), n_fft=int(features.get("n_fft", 512)))
         lab = scene.labels.astype(np.float32)
-        n = min(len(f), len(lab))
-        feats.append(f[:n])
+        n = min(len(raw), len(lab))
+        feats.append(normalize_features(raw[:n], features))
         labels.append(lab[:n])
         names.append(scene.name)
         snrs.append(float(scene.snr_db))
+        for k in range(int(restarts)):  # log-mel frames are local, so an excerpt's are a slice of the scene's
+            length = min(n, int(rng.uniform(3.0, 8.0) * FRAME_RATE))
+            start = int(rng.integers(0, n - length + 1))
+            feats.append(normalize_features(raw[start:start + length], features))
+            labels.append(lab[start:start + length])
+            names.append(f"{scene.name}@{k}")
+            snrs.append(float(scene.snr_db))
     if not feats:
         raise ValueError("corpus: holds no scenes")
     return SequenceSet(feats, labels, names, snrs)
 
 
+def noise_sequences(seconds: float, features: dict, seed: int = 0, group: str = "A") -> SequenceSet:
+    """About ``seconds`` of speech-free sequences (label 0), 2-10 s each: white, pink, brown, car or
+    street noise of ``group`` at a random level in [-80, -10] dBFS, each with its own fresh features."""
+    from neuroflow.vad.noise import make_noise
+
+    rng = np.random.default_rng([int(seed), 0x0015E])
+    kinds = ("white", "pink", "brown", "car", "street")
+    feats, labels, names, snrs = [], [], [], []
+    total, k = 0.0, 0
+    while total < seconds:
+        length = float(rng.uniform(2.0, 10.0))
+        kind = kinds[int(rng.integers(len(kinds)))]
+        wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
+        wav = wav * np.float32(10 ** (rng.uniform(-80.0, -10.0) / 20))
+        f = compute_features(wav, SAMPLE_RATE, features)
+        feats.append(f)
+        labels.append(np.zeros(len(f), np.float32))
+        names.append(f"noise_{kind}_{k}")
+        snrs.append(float("-inf"))
+        total += length
+        k += 1
+    return SequenceSet(feats, labels, names, snrs)
+
+
 def split_sequences(data: SequenceSet, val_fraction: float, seed: int) -> tuple[SequenceSet, SequenceSet]:
-    """Split by whole sequence (scene), so no validation frame was ever trained on."""
-    if len(data) < 2:
-        raise ValueError(f"corpus: need at least 2 scenes to split off a validation set, got {len(data)}")
+    """Split by whole scene (a scene's ``@k`` excerpts go with it), so no validation frame was trained on."""
+    bases = [n.split("@")[0] for n in data.names] if len(data.names) == len(data) else list(range(len(data)))
+    unique = list(dict.fromkeys(bases))
+    if len(unique) < 2:
+        raise ValueError(f"corpus: need at least 2 scenes to split off a validation set, got {len(unique)}")
     rng = np.random.default_rng([int(seed), 0x5B1])
-    order = rng.permutation(len(data))
-    n_val = min(len(data) - 1, max(1, int(round(val_fraction * len(data)))))
-    return data.subset(sorted(order[n_val:])), data.subset(sorted(order[:n_val]))
+    order = rng.permutation(len(unique))
+    n_val = min(len(unique) - 1, max(1, int(round(val_fraction * len(unique)))))
+    val_bases = {unique[i] for i in order[:n_val]}
+    val = [i for i, b in enumerate(bases) if b in val_bases]
+    train = [i for i, b in enumerate(bases) if b not in val_bases]
+    return data.subset(train), data.subset(val)
 
 
 def _batches(data: SequenceSet, recipe: Recipe, rng: np.random.Generator):
@@ -329,7 +392,8 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     Writes ``out`` (final model), ``out`` with ``.dense.pt`` (the model before pruning, when pruning),
     ``out`` with ``.json`` (recipe and results) and, during training, ``out`` + ``.ckpt``. With
     ``resume=True`` a checkpoint of the same recipe is continued; a different recipe raises
-    ValueError. ``data`` skips feature extraction (a :class:`SequenceSet` of the corpus).
+    ValueError. ``data`` skips feature extraction and the ``restarts`` / ``noise_only`` augmentations
+    (a :class:`SequenceSet` of the corpus, made the way the caller wants).
     """
     recipe = Recipe() if recipe is None else recipe
     out = Path(out)
@@ -343,19 +407,33 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     torch.set_num_threads(recipe.threads)
     try:
         if data is None:
-            corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
-            if not corpora:
-                raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
-            parts = [corpus_sequences(c, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed + i,
-                                      progress_bar=progress_bar) for i, c in enumerate(corpora)]
-            data = SequenceSet(*[sum((getattr(p, f) for p in parts), []) for f in
-                                 ("feats", "labels", "names", "snr_db")])
+            data = training_data(corpus, recipe, progress_bar=progress_bar)
         if data.feats[0].shape[1] != recipe.n_mels:
             raise ValueError(f"data: features have {data.feats[0].shape[1]} bands, recipe.n_mels is {recipe.n_mels}")
         train_set, val_set = split_sequences(data, recipe.val_fraction, recipe.seed)
         return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress_bar, t0)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def training_data(corpus, recipe: Recipe, *, progress_bar: bool = False) -> SequenceSet:
+    """The sequences :func:`train_vad` trains and validates on: every scene of ``corpus`` (a folder, a
+    loaded corpus or a list of them) with the recipe's gain and ``restarts`` augmentation, plus its
+    ``noise_only`` speech-free sequences. Scene names get a ``<corpus index>:`` prefix when several
+    corpora are pooled (their names repeat, and the validation split goes by name)."""
+    corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
+    if not corpora:
+        raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
+    parts = [corpus_sequences(c, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed + i,
+                              restarts=recipe.restarts, progress_bar=progress_bar)
+             for i, c in enumerate(corpora)]
+    if len(parts) > 1:
+        for i, p in enumerate(parts):
+            p.names = [f"{i}:{n}" for n in p.names]
+    if recipe.noise_only > 0:
+        seconds = recipe.noise_only * sum(p.n_frames for p in parts) / FRAME_RATE
+        parts.append(noise_sequences(seconds, recipe.features(), seed=recipe.seed))
+    return SequenceSet(*[sum((getattr(p, f) for p in parts), []) for f in ("feats", "labels", "names", "snr_db")])
 
 
 def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress_bar, t0) -> TrainResult:
