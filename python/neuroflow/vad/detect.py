@@ -7,7 +7,9 @@ speech probability after the model's post-processing (a causal running median, t
 rescaled so that the decision threshold chosen on validation data sits at 0.5. Frames of digital
 silence (window energy below :data:`SILENCE_DB`) score 0, so silent input gives no segments, and so
 do frames more than :data:`GATE_BELOW_PEAK_DB` below the running peak of frame energy (the corpus's
-own labelling rule; the training data never holds such quiet pauses, clean real recordings do).
+own labelling rule; the training data never holds such quiet pauses, clean real recordings do). The
+model's hangover holds a decision into such silent frames for at most :data:`GATED_HANGOVER` frames,
+the hangover of the labels themselves.
 
 Everything is causal, so :meth:`SpikingVADSystem.stream` returns a :class:`VADStream` that takes audio
 in chunks of any size, carries every state across calls (samples not yet framed, the feature
@@ -34,6 +36,9 @@ SILENCE_DB = -90.0
 #: frames this far (dB) below the running speech peak are silence, the rule the corpus labels use
 #: (speech = within 40 dB of the speech level); it only acts on clean recordings, never at SNRs <= 40 dB
 GATE_BELOW_PEAK_DB = 45.0
+#: frames a decision is held into silent (gated) frames: the corpus labels' own hangover (50 ms), so
+#: the model's longer hangover, which bridges speech buried in noise, does not fill clean pauses
+GATED_HANGOVER = 5
 #: how fast the running peak falls (dB per 10 ms frame), so a loud event is forgotten in about 10 s
 PEAK_DECAY_DB = 0.05
 
@@ -171,13 +176,19 @@ class _PostProcess:
             p = prob
         thr = self.threshold
         score = np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1.0 - thr))
-        score[self._gate(energy_db)] = 0.0
+        silent = self._gate(energy_db)
+        score[silent] = 0.0
         h = self.hangover
         if h > 0:  # causal max over the last h frames = the decision held h frames after speech
             head = np.zeros(h) if self.prev_s is None else self.prev_s
             ext = np.concatenate([head, score])
             self.prev_s = ext[-h:]
-            score = np.max(np.lib.stride_tricks.sliding_window_view(ext, h + 1), axis=1)
+            held = np.max(np.lib.stride_tricks.sliding_window_view(ext, h + 1), axis=1)
+            g = min(h, GATED_HANGOVER)
+            if g < h:  # silent frames: held no longer than the labels hold speech into silence
+                short = np.max(np.lib.stride_tricks.sliding_window_view(ext[h - g:], g + 1), axis=1)
+                held = np.where(silent, short, held)
+            score = held
         return np.clip(score, 0.0, 1.0)
 
 
