@@ -130,9 +130,14 @@ def plot_noise_sweep(sweep, path: str | Path) -> Path:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     x = 100 * sweep.sigmas
-    axes[0].plot(x, sweep.closed_steps, "o-", label="closed loop")
-    axes[0].plot(x, sweep.open_steps, "s--", label="open loop")
-    axes[0].set_ylabel(f"steps (last {sweep.params.get('tail', '')} episodes)")
+    for steps, ci, style, label in ((sweep.closed_steps, sweep.closed_steps_ci, "o-", "closed loop"),
+                                    (sweep.open_steps, sweep.open_steps_ci, "s--", "open loop")):
+        if ci is None:
+            axes[0].plot(x, steps, style, label=label)
+        else:   # 95 % bootstrap intervals over seeds
+            yerr = np.abs(np.vstack([steps - ci[:, 0], ci[:, 1] - steps]))
+            axes[0].errorbar(x, steps, yerr=yerr, fmt=style, capsize=3, label=label)
+    axes[0].set_ylabel(f"steps (last {sweep.params.get('tail', '')} episodes, 95 % CI)")
     axes[1].plot(x, sweep.closed_error, "o-", label="closed loop")
     axes[1].plot(x, sweep.open_error, "s--", label="open loop")
     axes[1].set_ylabel("value-map RMS error")
