@@ -165,3 +165,14 @@ def test_cli_corpus_resumes(tmp_path, capsys):
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert (again["n_generated"], again["n_resumed"]) == (0, 2)
+
+
+def test_webrtc_scores_each_recording_afresh():
+    pytest.importorskip("webrtcvad")
+    rng = np.random.default_rng(5)
+    loud = (0.3 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    clip = (0.01 * rng.standard_normal(16000 * 2)).astype(np.float32)
+    fresh = get_system("webrtc:3").score(clip, 16000)
+    used = get_system("webrtc:3")
+    used.score(loud, 16000)  # what one recording taught the detector must not change the next one
+    np.testing.assert_array_equal(used.score(clip, 16000), fresh)

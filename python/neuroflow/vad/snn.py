@@ -15,9 +15,10 @@ back-propagation through time::
 Two VAD models compose these cells over 10 ms log-mel frames, and both output a per-frame speech
 probability, the membrane of a soft output SNU read through its sigmoid:
 
-* :class:`SNUVAD` — log-mel frames (standardised) feed spiking SNU layers (Martinelli, Dellaferrera,
-  Mainar & Cernak, "Spiking neural networks trained with backpropagation for low power neuromorphic
-  implementation of voice activity detection", ICASSP 2020).
+* :class:`SNUVAD` — log-mel frames (each band relative to its running noise floor, see
+  :func:`neuroflow.vad.features.noise_floor`, then standardised) feed spiking SNU layers (Martinelli,
+  Dellaferrera, Mainar & Cernak, "Spiking neural networks trained with backpropagation for low power
+  neuromorphic implementation of voice activity detection", ICASSP 2020).
 * :class:`BinSNNVAD` — each frame is bin-encoded (:mod:`neuroflow.vad.encoding`) into one spike per
   mel band and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
 

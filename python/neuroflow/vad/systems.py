@@ -97,7 +97,11 @@ def _causal_max(x: np.ndarray, h: int) -> np.ndarray:
 
 
 class WebRTCVAD(VADSystem):
-    """WebRTC VAD (``webrtcvad-wheels``) on 10 ms frames; ``mode`` 0 (least) to 3 (most aggressive)."""
+    """WebRTC VAD (``webrtcvad-wheels``) on 10 ms frames; ``mode`` 0 (least) to 3 (most aggressive).
+
+    Each :meth:`score` call starts a fresh detector: WebRTC adapts its noise model as it goes, so a
+    shared one would carry what it heard in one recording into the next.
+    """
 
     def __init__(self, mode: int = 3):
         if isinstance(mode, bool) or mode not in (0, 1, 2, 3):
@@ -107,13 +111,13 @@ class WebRTCVAD(VADSystem):
         except ImportError:
             raise SystemUnavailable("webrtc: needs webrtcvad-wheels (pip install 'neuroflow[vad]')") from None
         self.mode = int(mode)
-        self._vad = webrtcvad.Vad(self.mode)
+        self._make = lambda: webrtcvad.Vad(self.mode)
         self.name = f"webrtc:{self.mode}"
 
     def _score16k(self, wav):
         pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
         step = 2 * HOP
-        is_speech = self._vad.is_speech
+        is_speech = self._make().is_speech
         n = len(wav) // HOP
         return np.fromiter((is_speech(pcm[i * step:(i + 1) * step], SAMPLE_RATE) for i in range(n)),
                            dtype=np.float64, count=n)
