@@ -116,3 +116,20 @@ def test_cli_train_pools_corpora_and_reports(tiny_corpus, tmp_path, capsys):
     assert res["recipe"]["hidden"] == [4] and res["recipe"]["epochs"] == 1
     assert len(res["history"]) == 1 and out.exists()
     assert main(["vad", "train", "--corpus", str(tmp_path / "nope"), "--out", str(out), "--quiet"]) == 2
+
+
+def test_augmentation_excerpts_follow_their_scene_and_noise_pieces_are_speech_free(tiny_corpus):
+    feats = Recipe().features()
+    data = training.corpus_sequences(tiny_corpus, feats, restarts=2, seed=4)
+    scenes = [n for n in data.names if "@" not in n]
+    assert len(data) == 3 * len(scenes)
+    for f, y, name in zip(data.feats, data.labels, data.names):
+        assert len(f) == len(y) and f.shape[1] == 40
+        if "@" in name:
+            assert 300 <= len(f) <= 800  # 3-8 s excerpts with their own, fresh features
+    train, val = training.split_sequences(data, 0.25, seed=0)
+    base = lambda names: {n.split("@")[0] for n in names}  # noqa: E731
+    assert base(train.names).isdisjoint(base(val.names)) and len(train) + len(val) == len(data)
+    noise = training.noise_sequences(30.0, feats, seed=1)
+    assert sum(len(f) for f in noise.feats) >= 30 * 100
+    assert all(200 <= len(f) <= 1000 and not y.any() for f, y in zip(noise.feats, noise.labels))

@@ -45,6 +45,12 @@ class Recipe:
     pruning loss from 0.9 to 0.3 points). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
 
+    ``norm`` is the feature normalisation (:func:`neuroflow.vad.features.normalize`): "floor" (the
+    default and the shipped models': log energy over a minimum-statistics noise floor of
+    ``floor_window`` frames, averaged with ``floor_smooth``) or "running" (per-band EMA z-scores with
+    factor ``alpha``, the earlier models'; it maps stationary noise of any level onto speech-like
+    unit-variance fluctuations, and real noise recordings came out as speech).
+
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
     normalisation has seen little), and speech-free sequences (white, pink, brown, car and street
