@@ -18,12 +18,13 @@ Normalisation
 deviation; ``norm="running"`` does the same with exponentially weighted (causal) statistics, as a
 streaming detector would; ``norm="none"`` leaves log energies as they are.
 
-``norm="floor"`` subtracts a causal per-band *noise floor* instead (minimum statistics: the minimum,
-over the last ``window`` frames, of the band's log energy smoothed by an exponential average with
-factor ``smooth``), so every value is a log signal-to-floor ratio. It keeps what the z-scores throw
-away: stationary noise of any level, colour or gain sits near 0 whatever its fluctuations, while a
-z-score blows those fluctuations up to unit variance, so they look like speech. The floor starts on
-the first frame (no warm-up that makes the first seconds look loud) and a constant gain or spectral
+``norm="floor"`` subtracts a causal per-band *noise floor* instead (minimum statistics, after R.
+Martin 2001: the minimum, over the last ``floor_window`` frames, of the band's log energy smoothed
+by an exponential average with factor ``floor_smooth``; see :func:`noise_floor`), so every value is
+a log signal-to-floor ratio. It keeps what the z-scores throw away: stationary noise of any level,
+colour or gain stays within about a nat of 0, its own fluctuations, while a z-score rescales those
+fluctuations to unit variance, where they look like speech. The floor needs no warm-up (the running
+z-score's start made the first seconds of any input look loud), and a constant gain or spectral
 tilt cancels exactly.
 """
 from __future__ import annotations
