@@ -2,7 +2,8 @@
 
 Hierarchical clustering (SciPy, average linkage) on symmetry-aware distances, cut at the height that
 maximises the number of clusters holding neurons of at least ``gamma * n_students`` students; clusters
-whose median member-to-centre angle exceeds ``beta`` are dropped. HDBSCAN (``hdbscan`` package) on the
+whose spread (median over its students of the closest member's angle to the centre) exceeds ``beta`` are
+dropped. HDBSCAN (``hdbscan`` package) on the
 same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ class ClusterResult:
 
     ``labels`` (per input vector: index into ``centres`` of its kept cluster, or -1), ``centres``
     (k, dim) the sign-aligned mean of each kept cluster, ``n_students`` (distinct students per kept
-    cluster), ``median_angle_deg`` per kept cluster, ``dropped_by_beta`` (large clusters removed by the
+    cluster), ``median_angle_deg`` per kept cluster (over its students, each student's member closest
+    to the centre), ``dropped_by_beta`` (large clusters removed by the
     angle rule, with their median angle), and for hierarchical clustering the ``linkage`` matrix, the
     chosen ``cut_height`` and the ``cut_scan`` (height, number of large clusters) pairs.
     """
@@ -86,6 +88,16 @@ def _aligned_mean(u, members, dist, activation: str, sign) -> np.ndarray:
     return centre
 
 
+def _spread(angles, students) -> float:
+    """Median, over the cluster's students, of the angle between the centre and that student's closest
+    member: how consistently the students hold this one neuron. Further members of a student (leftover
+    neurons that linkage attached to the cluster) do not widen it."""
+    order = np.lexsort((angles, students))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = students[order][1:] != students[order][:-1]
+    return float(np.median(angles[order][first]))
+
+
 def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
     """From candidate groups (lists of indices) keep those with >= need students and median angle <= beta."""
     labels = -np.ones(u.shape[0], dtype=int)
@@ -96,7 +108,7 @@ def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
         if n_st < need:
             continue
         centre = _aligned_mean(u, members, dist, activation, sign)
-        med = float(np.median(angles_deg(u[members], centre, activation, sign=sign)))
+        med = _spread(angles_deg(u[members], centre, activation, sign=sign).ravel(), student_ids[members])
         if med > beta_deg:
             dropped.append({"n_students": int(n_st), "median_angle_deg": med})
             continue

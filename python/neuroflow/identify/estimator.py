@@ -37,8 +37,8 @@ STUDENT_TRAIN_OPTIONS = {"maxtime_ode": 6.0, "maxtime_optim": 12.0, "progress": 
 #: default options for the final fine-tuning of the reduced network
 FINETUNE_OPTIONS = {"maxtime_ode": 5.0, "maxtime_optim": 30.0, "progress": False}
 #: options of the torch engine (large or deep students)
-TORCH_OPTIONS = {"adam_steps": 20000, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5, "max_iter": 4000,
-                 "maxtime": 60.0, "threads": 1}
+TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
+                 "maxtime": 20.0, "threads": 1}
 
 
 class ExpandAndCluster:
@@ -514,17 +514,30 @@ def _hidden_activations(X, mats, activation) -> list[np.ndarray]:
     return hs
 
 
-def _backward_elimination(H, X_skip, Y, factor: float = 10.0) -> list[int]:
+def _backward_elimination(H, X_skip, Y, factor: float = 10.0, max_rise: float = 1e-2) -> list[int]:
     """Columns of H to keep: drop, one at a time, the column whose removal raises the least-squares
-    residual least, while the residual stays within ``factor`` of the residual with every column."""
-    def residual(cols):
-        F = np.hstack([H[:, cols], np.ones((H.shape[0], 1))] + ([X_skip] if X_skip is not None else []))
-        coef, *_ = np.linalg.lstsq(F, Y, rcond=None)
-        return float(np.sum((F @ coef - Y) ** 2))
+    residual least, while the residual stays within ``factor`` of the residual with every column and
+    rises by at most ``max_rise`` of the targets' variance (the second bound matters when even the full
+    fit leaves a sizeable residual, as with imperfect deep students; near zero the first one rules).
 
-    keep = list(range(H.shape[1]))
+    One QR factorisation of all features; each trial is then a small least-squares problem in the
+    triangular factor (as accurate as refitting, far cheaper with many rows and many targets).
+    """
+    k = H.shape[1]
+    F = np.hstack([H, np.ones((H.shape[0], 1))] + ([X_skip] if X_skip is not None else []))
+    Q, R = np.linalg.qr(F)
+    QtY = Q.T @ Y
+    outside = float(np.sum((Y - Q @ QtY) ** 2))  # the part no subset of columns can fit
+
+    def residual(cols):
+        idx = list(cols) + list(range(k, F.shape[1]))
+        coef, *_ = np.linalg.lstsq(R[:, idx], QtY, rcond=None)
+        return outside + float(np.sum((R[:, idx] @ coef - QtY) ** 2))
+
+    keep = list(range(k))
     scale = float(np.sum((Y - Y.mean(axis=0)) ** 2))
-    limit = max(factor * residual(keep), 1e-14 * scale)
+    full = residual(keep)
+    limit = max(min(factor * full, full + max_rise * scale), 1e-14 * scale)
     while len(keep) > 1:
         trials = [(residual([c for c in keep if c != j]), j) for j in keep]
         r, j = min(trials)
