@@ -15,10 +15,10 @@ def test_deep_teacher_recovered_with_frozen_layers():
                       [np.array([[1.2, -0.4], [0.3, 1.1], [-0.9, -0.8]]),
                        np.array([[1.0, -0.8, 0.6], [-0.5, 0.9, 1.1]]), np.array([[1.0, -1.2]])],
                       [np.array([0.3, -0.2, 0.1]), np.array([0.2, -0.3]), np.zeros(1)])
-    X = np.random.default_rng(1).standard_normal((400, 2))
+    X = np.random.default_rng(1).standard_normal((300, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
                            random_state=0, engine="flow", loss_tol=1e-300,
-                           train_options={"maxiterations_ode": 100, "maxiterations_optim": 50},
+                           train_options={"maxiterations_ode": 60, "maxiterations_optim": 30},
                            finetune_options={"maxtime_ode": 0.5, "maxtime_optim": 2.0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
