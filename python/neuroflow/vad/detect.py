@@ -11,6 +11,12 @@ own labelling rule; the training data never holds such quiet pauses, clean real 
 model's hangover holds a decision into such silent frames for at most :data:`GATED_HANGOVER` frames,
 the hangover of the labels themselves.
 
+Known limit: the models see each band over its noise floor, the lowest level of the last 1.5 s, so a
+steady noise that starts right after digital silence (a file that opens with zeros, then a fan)
+reads as loud and can be called speech until that window has forgotten the silence (at most 1.5 s).
+Training with such openings fixed that but cost real speech after silent pauses (the alsa-utils
+clips' miss rate rose from 5% to 52%), so the shipped models were not trained with them.
+
 Everything is causal, so :meth:`SpikingVADSystem.stream` returns a :class:`VADStream` that takes audio
 in chunks of any size, carries every state across calls (samples not yet framed, the feature
 normalisation's noise floor or running statistics, the neurons' membranes, the smoothing windows)
