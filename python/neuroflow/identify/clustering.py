@@ -70,16 +70,24 @@ class ClusterResult:
         }
 
 
-def _aligned_mean(u, members, dist, activation: str, sign) -> np.ndarray:
-    """Robust centre: the medoid, then the sign-aligned mean of the members no farther from it than the
-    median member (stray points that a density clusterer attaches do not pull the centre)."""
+def _aligned_mean(u, members, dist, student_ids, activation: str, sign) -> np.ndarray:
+    """Robust centre of a cluster: the direction its students agree on.
+
+    The consensus member is the one with the smallest summed distance to each student's closest member
+    (a neuron that every student holds scores near zero, however many stray neurons linkage attached);
+    the centre is the sign-aligned mean of each student's member closest to it, keeping the closer half.
+    """
+    members = np.asarray(members)
     sub = dist[np.ix_(members, members)]
-    m = int(np.argmin(sub.sum(axis=1)))
-    medoid = u[members[m]]
-    close = members[sub[m] <= np.median(sub[m])]
-    vecs = u[close]
+    owners = student_ids[members]
+    per_student = [owners == s for s in np.unique(owners)]
+    score = sum(sub[:, mask].min(axis=1) for mask in per_student)
+    m = int(np.argmin(score))
+    chosen = np.array([members[mask][int(np.argmin(sub[m, mask]))] for mask in per_student])
+    d = dist[members[m], chosen]
+    vecs = u[chosen[d <= np.median(d)]]
     if uses_sign(activation, sign):
-        s = np.sign(vecs @ medoid)
+        s = np.sign(vecs @ u[members[m]])
         s[s == 0] = 1.0
         vecs = vecs * s[:, None]
     centre = vecs.mean(axis=0)
@@ -107,7 +115,7 @@ def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
         n_st = len(np.unique(student_ids[members]))
         if n_st < need:
             continue
-        centre = _aligned_mean(u, members, dist, activation, sign)
+        centre = _aligned_mean(u, members, dist, student_ids, activation, sign)
         med = _spread(angles_deg(u[members], centre, activation, sign=sign).ravel(), student_ids[members])
         if med > beta_deg:
             dropped.append({"n_students": int(n_st), "median_angle_deg": med})
