@@ -92,6 +92,7 @@ def main(argv=None) -> int:
                            beta=np.radians(cfg["beta_deg"]),
                            hidden_sizes=[20, 20], engine="torch", n_jobs=args.n_jobs, random_state=args.seed,
                            torch_options=cfg["torch_options"], finetune_options=cfg["finetune_options"],
+                           upper_torch_options=cfg.get("upper_torch_options"),
                            loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -132,6 +133,7 @@ def main(argv=None) -> int:
 DIGITS_FULL = {"n_samples": 20000, "n_students": 8, "expansion": 4, "loss_tol": 1e-2, "beta_deg": 5.0,
                "torch_options": {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4,
                                  "max_iter": 1000, "maxtime": 20.0},
+               "upper_torch_options": {"lr": 1e-3, "lr_end": 1e-4, "max_iter": 5000, "maxtime": 60.0},
                "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 300.0, "method_optim": "lbfgs"}}
 DIGITS_QUICK = {"n_samples": 4000, "n_students": 4, "expansion": 2, "loss_tol": 1e-1, "beta_deg": 5.0,
                 "torch_options": {"adam_steps": 1500, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5,
