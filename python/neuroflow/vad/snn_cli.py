@@ -232,12 +232,19 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
         from neuroflow.vad.corpus import generate_corpus
         from neuroflow.vad.training import Recipe, train_vad
 
+        # 15 min of group-A speech (about 35 s to generate and train on one thread); the small model is
+        # judged on its validation split and, like the shipped ones above, on the held-out group-B scene
         with tempfile.TemporaryDirectory() as tmp:
-            generate_corpus(Path(tmp) / "corpus", minutes=3, group="A", seed=seed, progress_bar=False)
-            recipe = Recipe(kind="snu", hidden=(32,), epochs=3, prune=0.85, prune_rate=0.6, prune_epochs=1,
-                            seq_frames=200, seed=seed)
+            generate_corpus(Path(tmp) / "corpus", minutes=15, group="A", seed=seed, snrs=(0, 5, 10, 15),
+                            progress_bar=False)
+            recipe = Recipe(kind="snu", hidden=(32,), epochs=4, prune=0.85, prune_rate=0.6, prune_epochs=1,
+                            seq_frames=100, batch_size=16, seed=seed)
             res = train_vad(Path(tmp) / "corpus", Path(tmp) / "m.pt", recipe, progress_bar=False)
+            prob = SpikingVADSystem(Path(tmp) / "m.pt").score(wav, 16000)
+        n = min(len(labels), len(prob))
+        h = hter(prob[:n] >= 0.5, labels[:n])[0]
         plot_history(res.history, outdir / "spiking_vad_training.png")
-        lines.append(f"trained a small SNU on 3 min: validation HTER {100 * res.dense_val['hter']:.1f}% dense, "
-                     f"{100 * res.val['hter']:.1f}% at {100 * res.sparsity:.0f}% pruned ({res.seconds:.0f} s)")
+        lines.append(f"trained a small SNU (32 units) on 15 min of group A in {res.seconds:.0f} s, "
+                     f"{100 * res.sparsity:.0f}% pruned: validation HTER {100 * res.val['hter']:.1f}% "
+                     f"(dense {100 * res.dense_val['hter']:.1f}%), {100 * h:.1f}% on the scene above")
     return lines
