@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="JSON-lines file for suite rows (resumable); digits: JSON file")
     ap.add_argument("--checkpoint", default=None, help="digits: folder for each layer's students (resumable)")
+    ap.add_argument("--probe-scales", type=float, nargs="+", default=None,
+                    help="digits: scale the Gaussian probes' rows by these factors in turn (default: all 1)")
     ap.add_argument("--plot", default=None, help="PNG of success along the difficulty axis (suite)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
@@ -86,13 +88,15 @@ def main(argv=None) -> int:
     cfg = DIGITS_QUICK if args.quick else DIGITS_FULL
     prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
     X = prob.probes()
+    if args.probe_scales:  # rows in turn scaled by each factor: probes that also reach the units' far ranges
+        X = X * np.resize(np.asarray(args.probe_scales, dtype=float), len(X))[:, None]
+        cfg = {**cfg, "probe_scales": args.probe_scales}
     Y = prob.teacher(X)
     Xd, _ = P.digits_data()
     est = ExpandAndCluster(n_students=cfg["n_students"], expansion=cfg["expansion"], activation="g",
                            beta=np.radians(cfg["beta_deg"]),
                            hidden_sizes=[20, 20], engine="torch", n_jobs=args.n_jobs, random_state=args.seed,
                            torch_options=cfg["torch_options"], finetune_options=cfg["finetune_options"],
-                           upper_torch_options=cfg.get("upper_torch_options"),
                            loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -133,7 +137,6 @@ def main(argv=None) -> int:
 DIGITS_FULL = {"n_samples": 20000, "n_students": 8, "expansion": 4, "loss_tol": 1e-2, "beta_deg": 5.0,
                "torch_options": {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4,
                                  "max_iter": 1000, "maxtime": 20.0},
-               "upper_torch_options": {"lr": 1e-3, "lr_end": 1e-4, "max_iter": 5000, "maxtime": 60.0},
                "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 300.0, "method_optim": "lbfgs"}}
 DIGITS_QUICK = {"n_samples": 4000, "n_students": 4, "expansion": 2, "loss_tol": 1e-1, "beta_deg": 5.0,
                 "torch_options": {"adam_steps": 1500, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5,

@@ -64,8 +64,6 @@ class ExpandAndCluster:
     finetune: fine-tune the reduced network with :func:`neuroflow.train` (options ``finetune_options``).
     prune: after fine-tuning to zero loss, greedily remove neurons (least contribution first) whose
         removal keeps the relative loss below ``prune_tol_rel`` after a short re-fine-tune.
-    upper_torch_options: deep nets, torch engine: options for retraining the layers above a reconstructed
-        layer (warm-started, smaller networks), merged over the students' torch options.
     checkpoint: a folder; each layer's trained students are saved there as soon as they are done, and
         a later fit with the same data, settings and starting points loads them instead of retraining
         (an interrupted long run resumes at the layer it was on).
@@ -80,7 +78,7 @@ class ExpandAndCluster:
                  train_options=None, n_jobs=1, backend="auto", random_state=None, *, activation="tanh",
                  hidden_sizes=None, engine="auto", finetune_options=None, torch_options=None,
                  finetune=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
-                 progress=False, checkpoint=None, upper_torch_options=None):
+                 progress=False, checkpoint=None):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -102,7 +100,6 @@ class ExpandAndCluster:
         self.prune_tol = prune_tol
         self.progress = progress
         self.checkpoint = checkpoint
-        self.upper_torch_options = upper_torch_options
 
     # ------------------------------------------------------------------ validation
     def _check_params(self, input_dim: int) -> list[int]:
@@ -195,12 +192,11 @@ class ExpandAndCluster:
             seeds = rng.integers(0, 2**31 - 1, size=self.n_students)
             t_students = time.perf_counter()
             theta0s = None if starts is None else [net.pack(m) for m in starts]
-            layer_torch = torch_opts if layer == 0 else {**torch_opts, **(self.upper_torch_options or {})}
-            key = _checkpoint_key(X, Y, layers, seeds, theta0s, self.engine, train_opts, layer_torch, self.train_options)
+            key = _checkpoint_key(X, Y, layers, seeds, theta0s, self.engine, train_opts, torch_opts, self.train_options)
             fits = _load_checkpoint(self.checkpoint, layer, key)
             if fits is None:
                 fits = train_students(X.shape[1], layers, X, Y, seeds, engine=self.engine, train_options=train_opts,
-                                      torch_options=layer_torch, n_jobs=self.n_jobs, backend=backend,
+                                      torch_options=torch_opts, n_jobs=self.n_jobs, backend=backend,
                                       progress=self.progress, theta0s=theta0s, frozen_layers=layer,
                                       polish_options=self.train_options)
                 _save_checkpoint(self.checkpoint, layer, key, fits)
