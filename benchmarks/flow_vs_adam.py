@@ -19,6 +19,7 @@ import sys
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from neuroflow._utils import print_json  # noqa: E402
 from neuroflow.flow.bench import flow_vs_adam  # noqa: E402
 
 
@@ -34,11 +35,7 @@ def main(argv=None) -> int:
     res = flow_vs_adam(tuple(range(n_seeds)), n_samples=1000 if args.quick else 10_000, budget_s=budget,
                        progress=lambda run: print(json.dumps(run), file=sys.stderr, flush=True))
     res["quick"] = args.quick
-    text = json.dumps(res, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
+    print_json(res, args.out)
     return 0
 
 

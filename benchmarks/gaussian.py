@@ -24,7 +24,6 @@ the finite-data engine. Prints one JSON document on stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -40,6 +39,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import neuroflow  # noqa: E402
+from neuroflow._utils import print_json  # noqa: E402
 from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher  # noqa: E402
 
 
@@ -158,11 +158,7 @@ def main(argv=None) -> int:
                    "required": 10.0,
                    "met": bool(closed) and min(c["lgh_speedup"] for c in closed) >= 10.0},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    print_json(report, args.out)
     return 0
 
 

@@ -21,6 +21,7 @@ import sys
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from neuroflow._utils import print_json  # noqa: E402
 from neuroflow.flow.bench import gradient_benchmark  # noqa: E402
 
 
@@ -34,11 +35,7 @@ def main(argv=None) -> int:
     res = gradient_benchmark(args.quick, args.repeats,
                              progress=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
                                                        file=sys.stderr, flush=True))
-    text = json.dumps(res, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
+    print_json(res, args.out)
     return 0
 
 

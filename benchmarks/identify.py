@@ -43,7 +43,7 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from neuroflow._utils import dumps
+    from neuroflow._utils import dumps, print_json
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_problem, run_suite, summarize
 
@@ -119,11 +119,7 @@ def main(argv=None) -> int:
            "clusters": [c.to_dict() for c in est.clusters_], "pruned": est.pruned_, "timings": est.timings_,
            "warnings": [str(w.message)[:300] for w in caught], "report": rep.to_dict(),
            "load_avg_1min_at_end": os.getloadavg()[0], "time_s": time.perf_counter() - t0}
-    text = dumps(out, indent=1)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
-    print(text)
+    print_json(out, args.out, indent=1)
     return 0
 
 

@@ -19,7 +19,6 @@ producing run is not in the repository.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -29,6 +28,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+from neuroflow._utils import print_json  # noqa: E402
 
 REF_TMAZE_MEMRISTOR = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
 REF_TMAZE_IDEAL = {1: 33.0, 50: 7.5, 200: 6.5}
@@ -224,11 +225,7 @@ def main(argv=None) -> int:
     if args.only in (None, "selfcorr"):
         report["self_correction"] = bench_self_correction(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
-    text = json.dumps(report, indent=2, default=float)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    print_json(report, args.out)
     return 0
 
 

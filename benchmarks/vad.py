@@ -21,7 +21,6 @@ torch and BLAS are limited to one thread (``threads`` in the JSON). Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,6 +31,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+from neuroflow._utils import print_json  # noqa: E402
 
 ALSA = Path("/usr/share/sounds/alsa")
 
@@ -203,10 +204,7 @@ def main() -> int:
                "threads": 1, "skipped": skipped, "systems": results, "realtime_factor_one_core": speed,
                "targets": targets, "real_recordings": real_recordings(systems),
                "real_recordings_in_noise": real_mixed(systems, snrs=(10, 0) if args.quick else (20, 10, 5, 0))}
-    text = json.dumps(payload, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    print_json(payload, args.out, indent=1)
     return 0
 
 

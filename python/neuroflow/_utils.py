@@ -100,6 +100,15 @@ def dumps(obj: Any, **kwargs) -> str:
     return json.dumps(to_jsonable(obj), **kwargs)
 
 
+def print_json(obj: Any, out: str | Path | None = None, indent: int = 2) -> str:
+    """Print ``obj`` as JSON (a benchmark's result) and, when ``out`` is given, also write it there."""
+    text = dumps(obj, indent=indent)
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+    return text
+
+
 # ----------------------------------------------------------------------------- plots
 def save_figure(fig, path: str | Path) -> Path:
     """Save a matplotlib figure (creating parent folders) and close it."""
