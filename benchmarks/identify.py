@@ -100,7 +100,13 @@ def main(argv=None) -> int:
                            loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est.fit(X, Y)
+        try:
+            est.fit(X, Y)
+        except RuntimeError as err:  # e.g. students too far from zero loss to share any neuron
+            print_json({"benchmark": "identify-digits", "env": env, "settings": cfg, "n_samples": prob.n_samples,
+                        "failed": str(err), "warnings": [str(w.message)[:300] for w in caught],
+                        "time_s": time.perf_counter() - t0}, args.out, indent=1)
+            return 1
     rep = est.report(prob.teacher, X_test=prob.probes(n=2000, seed=99))
     Td = prob.teacher(Xd)
     rel_digits = float(np.sum((est.predict(Xd) - Td) ** 2) / np.sum((Td - Td.mean(0)) ** 2))
