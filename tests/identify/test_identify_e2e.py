@@ -67,10 +67,14 @@ def test_cli_run_and_make_teacher(tmp_path, capsys):
                  "--seed", "4", "--json"]) == 0
     capsys.readouterr()
     plot = tmp_path / "w.png"
-    code = main(["identify", "run", "--teacher", str(path), "--n-samples", "300", "--n-students", "4",
-                 "--expansion", "3", "--student-time", "3", "--seed", "0", "--json", "--quiet", "--plot", str(plot)])
-    assert code == 0
+    run = ["identify", "run", "--teacher", str(path), "--n-samples", "300", "--n-students", "4", "--expansion", "3",
+           "--student-time", "3", "--seed", "0", "--json", "--quiet", "--checkpoint", str(tmp_path / "ck")]
+    assert main(run + ["--plot", str(plot)]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert (tmp_path / "ck" / "students_layer0.pkl").is_file()
+    assert main(run) == 0  # resumes from the saved students: the same clusters and angles
+    again = json.loads(capsys.readouterr().out)
+    assert again["layer_sizes"] == out["layer_sizes"] and again["max_angle_deg"] == out["max_angle_deg"]
     for key in ("layer_sizes", "teacher_sizes", "overhead_pct", "max_angle_deg", "functional_rel_mse", "time_s"):
         assert key in out
     assert out["teacher_sizes"] == [2] and out["layer_sizes"] == [2]

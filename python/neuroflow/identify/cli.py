@@ -24,6 +24,8 @@ def register(verbs) -> None:
     p.add_argument("--student-time", type=float, default=None, metavar="S",
                    help="wall-time budget per student, seconds (split 1:2 between ODE and Newton/BFGS)")
     p.add_argument("--n-jobs", type=int, default=1, help="students trained in parallel (joblib)")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
+                   help="save each layer's trained students here; a rerun with the same data resumes from them")
     add_common_options(p)
     p.set_defaults(func=_run)
 
@@ -59,7 +61,7 @@ def _run(args) -> int:
                            beta=math.radians(args.beta_deg), clusterer=args.clusterer, train_options=train_options,
                            n_jobs=args.n_jobs, random_state=args.seed, activation=teacher.activation,
                            hidden_sizes=args.width or teacher.hidden_sizes, engine=args.engine,
-                           progress=not args.quiet)
+                           checkpoint=args.checkpoint, progress=not args.quiet)
     t0 = time.perf_counter()
     est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
     elapsed = time.perf_counter() - t0
