@@ -38,12 +38,16 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
+    ap.add_argument("--beta-deg", default="auto",
+                    help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
     args = ap.parse_args(argv)
     _limit_threads(args.threads)
 
     import numpy as np
 
     from neuroflow._utils import dumps, print_json
+
+    beta = "auto" if args.beta_deg == "auto" else float(np.radians(float(args.beta_deg)))
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_problem, run_suite, summarize
 
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
             probs = probs[: args.n_problems]
         t0 = time.perf_counter()
         rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                         settings={"clusterer": args.clusterer})
+                         settings={"clusterer": args.clusterer, "beta": beta})
         summary = summarize(rows)
         if args.plot:
             from neuroflow.identify.plotting import plot_difficulty
@@ -64,8 +68,10 @@ def main(argv=None) -> int:
             plot_difficulty(rows, args.plot)
         keep = ("name", "activation", "input_dim", "width", "n_samples", "weight_scale", "alignment", "difficulty",
                 "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size", "max_angle_deg",
-                "functional_rel_mse", "student_loss_median", "n_failed_students", "time_s", "error")
-        print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer},
+                "functional_rel_mse", "student_loss_median", "n_failed_students", "beta_deg", "beta_rule",
+                "cluster_spreads_deg", "polish", "timings", "time_s", "error")
+        print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer,
+                                                                          "beta_deg": args.beta_deg},
                      "env": env,
                      "wall_s": time.perf_counter() - t0, "summary": summary,
                      "rows": [{k: r.get(k) for k in keep} for r in rows]}, indent=1))
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
     from neuroflow.identify.estimator import ExpandAndCluster
 
     t0 = time.perf_counter()
-    cfg = DIGITS_QUICK if args.quick else DIGITS_FULL
+    cfg = {**(DIGITS_QUICK if args.quick else DIGITS_FULL), "beta_deg": args.beta_deg}
     prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
     X = prob.probes()
     if args.probe_scales:  # rows in turn scaled by each factor: probes that also reach the units' far ranges
@@ -94,7 +100,7 @@ def main(argv=None) -> int:
     Y = prob.teacher(X)
     Xd, _ = P.digits_data()
     est = ExpandAndCluster(n_students=cfg["n_students"], expansion=cfg["expansion"], activation="g",
-                           beta=np.radians(cfg["beta_deg"]),
+                           beta=beta,
                            hidden_sizes=[20, 20], engine="torch", n_jobs=args.n_jobs, random_state=args.seed,
                            torch_options=cfg["torch_options"], finetune_options=cfg["finetune_options"],
                            loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty())
@@ -133,14 +139,13 @@ def main(argv=None) -> int:
 #: under-determine a 12.5k-parameter student), 8 students of width 4 x 20 trained by minibatch Adam then
 #: L-BFGS (40k Adam steps of 128 probes: per second of compute, more small steps beat fewer large ones,
 #: and a learning rate decaying only to 3e-4 keeps improving where 3e-5 stalls); the reduced 64-20-20-10
-#: net fine-tuned by L-BFGS (neuroflow.train). beta = 5 deg instead of the paper's 30 deg: chosen from
-#: this teacher's first-layer cluster spreads (shared neurons <= 0.9 deg, leftover groups >= 10.6 deg),
-#: i.e. tuned on the problem it is reported on
-DIGITS_FULL = {"n_samples": 20000, "n_students": 8, "expansion": 4, "loss_tol": 1e-2, "beta_deg": 5.0,
+#: net fine-tuned by L-BFGS (neuroflow.train). beta: "auto" by default (--beta-deg), the estimator's
+#: data-driven cut (the previous fixed 5 deg had been read off this teacher's first-layer spreads)
+DIGITS_FULL = {"n_samples": 20000, "n_students": 8, "expansion": 4, "loss_tol": 1e-2,
                "torch_options": {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4,
                                  "max_iter": 1000, "maxtime": 20.0},
                "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 300.0, "method_optim": "lbfgs"}}
-DIGITS_QUICK = {"n_samples": 4000, "n_students": 4, "expansion": 2, "loss_tol": 1e-1, "beta_deg": 5.0,
+DIGITS_QUICK = {"n_samples": 4000, "n_students": 4, "expansion": 2, "loss_tol": 1e-1,
                 "torch_options": {"adam_steps": 1500, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5,
                                   "max_iter": 100, "maxtime": 5.0},
                 "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 10.0, "method_optim": "lbfgs"}}

@@ -35,6 +35,8 @@ def main() -> None:
     report = est.report(problem.teacher, seed=args.seed + 1)
 
     print(f"teacher: {d}-{k}-1 tanh network, {n} probes, {est.n_students} students of width {est.expansion * k}")
+    clusters = est.clusters_[0]
+    print(f"cluster spread cut (beta={est.beta!r}): {clusters.beta_deg:.3g} deg ({clusters.beta_rule})")
     print(f"neurons found by clustering: {est.cluster_sizes_[0]}, after reconstruction: {report.layer_sizes[0]}")
     print(f"largest angle between matched neurons: {report.max_angle_deg:.2g} deg")
     print(f"functional relative MSE on fresh probes: {report.functional_rel_mse:.2e}")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neuroflow.identify import Teacher, load_teacher, save_teacher
-from neuroflow.identify.clustering import cluster_neurons, min_students
+from neuroflow.identify.clustering import AUTO_FALLBACK, auto_beta, cluster_neurons, min_students
 from neuroflow.identify.objectives import FixedParamsObjective, SkipObjective
 from neuroflow.identify.problems import make_teacher, paper_suite, quick_suite
 from neuroflow.identify.report import compare_layer
@@ -109,6 +109,42 @@ def test_beta_drops_spread_clusters_and_gamma_is_checked():
         cluster_neurons(u, ids, 6, "tanh", gamma=0.2)
 
 
+def test_auto_beta_cuts_in_a_clear_gap_and_falls_back_without_one():
+    tight = [0.2, 0.35, 0.5, 0.9]  # shared neurons (degrees)
+    loose = [10.6, 14.0, 25.0]  # leftover groups
+    beta, rule = auto_beta(tight + loose)
+    assert rule == "gap" and 0.9 < np.degrees(beta) < 10.6
+    assert np.degrees(beta) == pytest.approx(np.sqrt(0.9 * 10.6))
+    # a continuum of spreads (no factor >= 4 between neighbours): the paper's pi/6
+    assert auto_beta(np.geomspace(0.4, 5.6, 13)) == (AUTO_FALLBACK, "no gap")
+    # a gap among sub-degree spreads separates good from very good neurons, not neurons from leftovers
+    assert auto_beta([1e-6, 2e-6, 3e-6, 0.3, 0.5]) == (AUTO_FALLBACK, "no gap")
+    assert auto_beta([2.0]) == (AUTO_FALLBACK, "no gap")
+    assert auto_beta([]) == (AUTO_FALLBACK, "no gap")
+    # never looser than the fallback: the largest gap, 20 to 300 degrees, cuts at 30
+    assert auto_beta([1.0, 1.2, 1.5, 20.0, 300.0]) == (AUTO_FALLBACK, "gap")
+
+
+def test_auto_beta_drops_loose_groups_in_clustering():
+    rng = np.random.default_rng(5)
+    centres, u, ids = _synthetic_students(rng, noise=0.005, junk=0)
+    loose = np.array([[0.0, 0.0, 1.0, 0.0, 0.0, 0.5], [0.0, 0.3, 0.0, 1.0, -0.5, 0.0]])
+    extra = [c + 0.3 * rng.normal(size=6) for _ in range(6) for c in loose]  # one loose member per student
+    u = np.vstack([u, extra])
+    ids = np.concatenate([ids, np.repeat(np.arange(6), 2)])
+    keep_all = cluster_neurons(u, ids, 6, "tanh", beta=np.pi)
+    auto = cluster_neurons(u, ids, 6, "tanh", beta="auto")
+    assert keep_all.size == 5 and keep_all.beta_rule == "given"
+    assert auto.size == 3 and auto.beta_rule == "gap" and len(auto.dropped_by_beta) == 2
+    assert np.all(angles_deg(centres, auto.centres, "tanh").min(axis=1) < 1.0)
+    assert max(auto.median_angle_deg) < auto.beta_deg < min(d["median_angle_deg"] for d in auto.dropped_by_beta)
+    assert sorted(auto.candidate_spreads_deg) == sorted(keep_all.median_angle_deg)
+    with pytest.raises(ValueError, match="beta"):
+        cluster_neurons(u, ids, 6, "tanh", beta="tight")
+    with pytest.raises(ValueError, match="beta"):
+        cluster_neurons(u, ids, 6, "tanh", beta=4.0)
+
+
 def test_compare_layer_matches_and_counts_excess():
     t = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     r = np.array([[0.0, -1.0, 0.0], [1.0, 0.01, 0.0], [0.5, 0.5, 0.5]])
@@ -202,3 +238,35 @@ def test_torch_engine_fits_and_freezes_layers():
     theta_f, _, _ = torch_fit(net, theta0, X, Y, max_iter=20, maxtime=5.0, frozen_layers=1)
     np.testing.assert_array_equal(net.unpack(theta_f)[0], net.unpack(theta0)[0])
     assert not np.allclose(net.unpack(theta_f)[1], net.unpack(theta0)[1])
+
+
+def test_small_reduced_net_is_polished_to_the_zero_loss_point():
+    """Near-linear gelu teacher (small weights, weakly identifiable): the ordinary fine-tune stops on the
+    engine's absolute gradient-norm threshold at a relative loss ~1e-11, about a degree off; the Newton
+    polish ends at the teacher (an exact zero of the reduced net)."""
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.identify.estimator import FINETUNE_OPTIONS, POLISH_REL_LOSS
+    from neuroflow.identify.problems import make_problem
+
+    prob = make_problem(2, 3, "gelu", 300, weight_scale=0.3, alignment=0.3, seed=1)
+    X = prob.probes()
+    Y = prob.teacher(X)
+    y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
+    net, theta = prob.teacher.to_mlp()
+    rng = np.random.default_rng(0)
+    mats = [np.array(m) + 0.2 * rng.normal(size=np.shape(m)) for m in net.unpack(theta)]
+    est = ExpandAndCluster(activation="gelu")
+    est.timings_ = {}
+    mats, S, est.finetune_ = est._finetune(mats, np.zeros((1, 2)), X, Y,
+                                           {**FINETUNE_OPTIONS, "min_loss": 1e-20 * y_var}, "numpy")
+    before = max(compare_layer(prob.teacher.incoming(0), mats[0], "gelu").matched_angle_deg)
+    loss_before = est.finetune_.loss
+    mats, S = est._polish(mats, S, X, Y, y_var, "numpy")
+    after = max(compare_layer(prob.teacher.incoming(0), mats[0], "gelu").matched_angle_deg)
+    assert est.polish_ is not None and est.finetune_.loss <= min(loss_before, POLISH_REL_LOSS * y_var)
+    assert after < 1e-3 and after <= before
+    Xt = prob.probes(200, seed=5)  # the same function (a flipped gelu unit moves its linear part to S)
+    np.testing.assert_allclose(net.forward(net.pack(mats), Xt) + Xt @ S.T, prob.teacher(Xt), atol=1e-10)
+    off = ExpandAndCluster(activation="gelu", polish=False)
+    off.finetune_ = est.finetune_
+    assert off._polish(mats, S, X, Y, y_var, "numpy")[0] is mats and off.polish_ is None

@@ -84,3 +84,7 @@ def test_cli_run_and_make_teacher(tmp_path, capsys):
     np.savez(bad, activation="tanh", weight_0=np.ones((3, 2)), weight_1=np.ones((1, 4)))
     assert main(["identify", "run", "--teacher", str(bad), "--n-samples", "10"]) == 2
     assert "weight_1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--beta-deg", "tight"])
+    assert "beta-deg" in capsys.readouterr().err
+    assert out["clusters"][0]["beta_rule"] in ("gap", "no gap", "gap rejected")

@@ -14,7 +14,7 @@ from neuroflow._utils import dumps
 from neuroflow.identify.problems import Problem
 
 #: estimator settings used by the suites (students short on time: many problems)
-BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5,
+BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5, "beta": "auto",
                   "train_options": {"maxtime_ode": 1.5, "maxtime_optim": 2.5}}
 
 
@@ -40,6 +40,10 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
         row.pop("layers", None)
         row.update({
             "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_), "timings": est.timings_,
+            "beta_deg": [c.beta_deg for c in est.clusters_], "beta_rule": [c.beta_rule for c in est.clusters_],
+            "cluster_spreads_deg": [np.round(np.sort(c.candidate_spreads_deg), 8).tolist() for c in est.clusters_],
+            "polish": None if est.polish_ is None else {"optim_stopped_by": est.polish_.optim_stopped_by,
+                                                        "loss": float(est.polish_.loss)},
             "all_matched_within_1deg": bool(rep.exact_size and rep.max_angle_deg <= 1.0),
             "max_min_angle_deg": max(l.to_dict()["max_min_angle_deg"] for l in rep.layers),
             "student_loss_median": float(np.median(losses)), "student_loss_max": float(np.max(losses)),

@@ -18,7 +18,9 @@ def register(verbs) -> None:
     p.add_argument("--width", type=int, nargs="+", default=None,
                    help="width guess per hidden layer (default: the teacher file's widths)")
     p.add_argument("--gamma", type=float, default=0.5)
-    p.add_argument("--beta-deg", type=float, default=30.0, help="largest median angle within a cluster (degrees)")
+    p.add_argument("--beta-deg", type=_beta_deg, default="auto",
+                   help='largest median angle within a cluster, degrees, or "auto" (default: the cut at the clear '
+                        'gap between tight and loose clusters\' spreads, else 30)')
     p.add_argument("--clusterer", choices=["hierarchical", "hdbscan"], default="hierarchical")
     p.add_argument("--engine", choices=["auto", "flow", "torch"], default="auto")
     p.add_argument("--student-time", type=float, default=None, metavar="S",
@@ -49,6 +51,21 @@ def register(verbs) -> None:
     p.set_defaults(func=_make_teacher)
 
 
+def _beta_deg(text: str):
+    """--beta-deg: "auto" or a number of degrees in (0, 180]."""
+    import argparse
+
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected "auto" or degrees in (0, 180], got {text!r}') from None
+    if not 0 < value <= 180:
+        raise argparse.ArgumentTypeError(f'expected "auto" or degrees in (0, 180], got {text!r}')
+    return value
+
+
 def _run(args) -> int:
     from neuroflow.cli import emit
     from neuroflow.identify import ExpandAndCluster, load_teacher
@@ -57,8 +74,9 @@ def _run(args) -> int:
     train_options = None
     if args.student_time is not None:
         train_options = {"maxtime_ode": args.student_time / 3, "maxtime_optim": 2 * args.student_time / 3}
+    beta = args.beta_deg if args.beta_deg == "auto" else math.radians(args.beta_deg)
     est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma,
-                           beta=math.radians(args.beta_deg), clusterer=args.clusterer, train_options=train_options,
+                           beta=beta, clusterer=args.clusterer, train_options=train_options,
                            n_jobs=args.n_jobs, random_state=args.seed, activation=teacher.activation,
                            hidden_sizes=args.width or teacher.hidden_sizes, engine=args.engine,
                            checkpoint=args.checkpoint, progress=not args.quiet)

@@ -5,6 +5,11 @@ maximises the number of clusters holding neurons of at least ``gamma * n_student
 whose spread (median over its students of the closest member's angle to the centre) exceeds ``beta`` are
 dropped. HDBSCAN (``hdbscan`` package) on the
 same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
+
+``beta="auto"`` reads the cut off the spreads themselves (:func:`auto_beta`): neurons that the students
+share form tight clusters, leftover neurons that happen to lie near each other form loose groups, and
+the two show up as a large gap in the sorted spreads on a log scale. The cut goes in the middle of that
+gap (geometric mean of its ends) when the gap is clear; otherwise the paper's default pi/6 is used.
 """
 from __future__ import annotations
 
@@ -17,6 +22,40 @@ import numpy as np
 from neuroflow.identify.symmetry import uses_sign, angles_deg, is_scale_free, pairwise_distances
 
 CLUSTERERS = ("hierarchical", "hdbscan")
+#: beta when "auto" finds no clear gap (the paper's default)
+AUTO_FALLBACK = np.pi / 6
+#: a gap is clear when the next spread up is at least this many times the one below it ...
+AUTO_MIN_RATIO = 4.0
+#: ... and the loose side starts at or above this many degrees: leftover groups are loose by nature, while
+#: a gap among sub-degree spreads separates well-identified neurons from very well-identified ones
+AUTO_LOOSE_MIN_DEG = 1.0
+#: spreads below this (degrees) count as this: rounding level of the angle computation
+AUTO_FLOOR_DEG = 1e-6
+
+
+def auto_beta(spreads_deg, *, min_ratio: float = AUTO_MIN_RATIO, loose_min_deg: float = AUTO_LOOSE_MIN_DEG,
+              fallback: float = AUTO_FALLBACK) -> tuple[float, str]:
+    """The data-driven cut for cluster spreads (degrees in, radians out): ``(beta, rule)``.
+
+    Sort the spreads; among consecutive pairs (lo, hi) with ``hi >= loose_min_deg`` and ``lo`` below the
+    fallback, take the one with the largest ratio hi / lo. If that ratio is at least ``min_ratio``, beta is
+    the geometric mean sqrt(lo * hi), capped at ``fallback`` (rule "gap"); otherwise beta is ``fallback``
+    (rule "no gap"; also with fewer than two spreads).
+    """
+    s = np.sort(np.maximum(np.asarray(spreads_deg, dtype=float).ravel(), AUTO_FLOOR_DEG))
+    s = s[np.isfinite(s)]
+    fb_deg = float(np.degrees(fallback))
+    if s.size < 2:
+        return float(fallback), "no gap"
+    lo, hi = s[:-1], s[1:]
+    ok = (hi >= loose_min_deg) & (lo < fb_deg)
+    if not np.any(ok):
+        return float(fallback), "no gap"
+    ratio = np.where(ok, hi / lo, 0.0)
+    i = int(np.argmax(ratio))
+    if ratio[i] < min_ratio:
+        return float(fallback), "no gap"
+    return float(min(np.radians(math.sqrt(lo[i] * hi[i])), fallback)), "gap"
 
 
 def min_students(gamma: float, n_students: int) -> int:
@@ -40,7 +79,11 @@ class ClusterResult:
     cluster), ``median_angle_deg`` per kept cluster (over its students, each student's member closest
     to the centre), ``dropped_by_beta`` (large clusters removed by the
     angle rule, with their median angle), and for hierarchical clustering the ``linkage`` matrix, the
-    chosen ``cut_height`` and the ``cut_scan`` (height, number of large clusters) pairs.
+    chosen ``cut_height`` and the ``cut_scan`` (height, number of large clusters) pairs. ``beta_deg`` is
+    the cut applied to the spreads, ``beta_rule`` how it was set ("given", or for ``beta="auto"`` "gap" /
+    "no gap"), ``candidate_spreads_deg`` the spreads of every cluster with enough students (kept or not),
+    ``dropped_centres`` the centres of the clusters the beta rule dropped (rows as in ``dropped_by_beta``),
+    ``gap_check`` what the estimator's least-squares check of an automatic cut found (or None).
     """
 
     labels: np.ndarray
@@ -53,6 +96,11 @@ class ClusterResult:
     linkage: np.ndarray | None = None
     cut_height: float | None = None
     cut_scan: np.ndarray | None = None
+    beta_deg: float | None = None
+    beta_rule: str = "given"
+    candidate_spreads_deg: np.ndarray | None = None
+    dropped_centres: np.ndarray | None = None
+    gap_check: dict | None = None
 
     @property
     def size(self) -> int:
@@ -67,6 +115,10 @@ class ClusterResult:
             "median_angle_deg": self.median_angle_deg.tolist(),
             "dropped_by_beta": self.dropped_by_beta,
             "cut_height": self.cut_height,
+            "beta_deg": self.beta_deg,
+            "beta_rule": self.beta_rule,
+            "gap_check": self.gap_check,
+            "candidate_spreads_deg": None if self.candidate_spreads_deg is None else self.candidate_spreads_deg.tolist(),
         }
 
 
@@ -106,10 +158,11 @@ def _spread(angles, students) -> float:
     return float(np.median(angles[order][first]))
 
 
-def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
-    """From candidate groups (lists of indices) keep those with >= need students and median angle <= beta."""
-    labels = -np.ones(u.shape[0], dtype=int)
-    centres, counts, medians, dropped = [], [], [], []
+def _summarise(u, groups, student_ids, dist, activation, need, beta, sign):
+    """From candidate groups (lists of indices) keep those with >= need students and spread <= beta
+    (radians, or "auto": :func:`auto_beta` on the candidates' spreads). Returns (labels, centres, counts,
+    spreads, dropped, beta_deg, rule, candidate spreads)."""
+    cands = []
     for members in groups:
         members = np.asarray(members)
         n_st = len(np.unique(student_ids[members]))
@@ -117,8 +170,19 @@ def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
             continue
         centre = _aligned_mean(u, members, dist, student_ids, activation, sign)
         med = _spread(angles_deg(u[members], centre, activation, sign=sign).ravel(), student_ids[members])
+        cands.append((members, n_st, centre, med))
+    spreads = np.array([c[3] for c in cands], dtype=float)
+    if isinstance(beta, str):
+        beta, rule = auto_beta(spreads)
+    else:
+        rule = "given"
+    beta_deg = float(np.degrees(beta))
+    labels = -np.ones(u.shape[0], dtype=int)
+    centres, counts, medians, dropped, dropped_centres = [], [], [], [], []
+    for members, n_st, centre, med in cands:
         if med > beta_deg:
             dropped.append({"n_students": int(n_st), "median_angle_deg": med})
+            dropped_centres.append(centre)
             continue
         labels[members] = len(centres)
         centres.append(centre)
@@ -126,15 +190,32 @@ def _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign):
         medians.append(med)
     dim = u.shape[1]
     return (labels, np.array(centres).reshape(-1, dim), np.array(counts, dtype=int),
-            np.array(medians, dtype=float), dropped)
+            np.array(medians, dtype=float), dropped, beta_deg, rule, spreads,
+            np.array(dropped_centres).reshape(-1, dim))
+
+
+def check_beta(beta) -> float | str:
+    """``beta``: "auto" or an angle in radians in (0, pi]; returns it (a float, or "auto")."""
+    if isinstance(beta, str):
+        if beta != "auto":
+            raise ValueError(f"beta: expected \"auto\" or an angle in radians in (0, pi], got {beta!r}")
+        return beta
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta: expected \"auto\" or an angle in radians in (0, pi], got {beta!r}") from None
+    if not (0 < value <= np.pi):
+        raise ValueError(f"beta: expected \"auto\" or an angle in radians in (0, pi], got {beta!r}")
+    return value
 
 
 def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: float = 0.5,
-                    beta: float = np.pi / 6, method: str = "hierarchical",
+                    beta: float | str = "auto", method: str = "hierarchical",
                     sign: bool | None = None) -> ClusterResult:
     """Cluster canonical incoming vectors ``u`` (rows) from ``n_students`` students.
 
-    ``student_ids[i]`` says which student row i came from. ``beta`` is in radians. ``sign=False``
+    ``student_ids[i]`` says which student row i came from. ``beta`` is in radians, or "auto"
+    (:func:`auto_beta` on the spreads of the clusters with enough students). ``sign=False``
     ignores the activation's sign symmetry (see :func:`~neuroflow.identify.symmetry.canonicalize`).
     """
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -143,13 +224,16 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     u = np.asarray(u, dtype=float)
     student_ids = np.asarray(student_ids)
     need = min_students(gamma, n_students)
-    beta_deg = float(np.degrees(beta))
+    beta = check_beta(beta)
     if method not in CLUSTERERS:
         raise ValueError(f"clusterer: expected one of {list(CLUSTERERS)}, got {method!r}")
     if u.shape[0] < 2:
         empty = np.zeros((0, u.shape[1]))
+        fb = AUTO_FALLBACK if isinstance(beta, str) else beta
         return ClusterResult(-np.ones(u.shape[0], dtype=int), empty, np.zeros(0, int), np.zeros(0), [],
-                             method, need)
+                             method, need, beta_deg=float(np.degrees(fb)),
+                             beta_rule="no gap" if isinstance(beta, str) else "given",
+                             candidate_spreads_deg=np.zeros(0), dropped_centres=empty)
     dist = pairwise_distances(u, activation, sign=sign)
 
     if method == "hdbscan":
@@ -161,9 +245,10 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
                                     allow_single_cluster=True)
             raw = model.fit_predict(dist)
         groups = [np.flatnonzero(raw == c) for c in np.unique(raw) if c >= 0]
-        labels, centres, counts, medians, dropped = _summarise(u, groups, student_ids, dist, activation, need,
-                                                               beta_deg, sign)
-        return ClusterResult(labels, centres, counts, medians, dropped, "hdbscan", need)
+        labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
+            u, groups, student_ids, dist, activation, need, beta, sign)
+        return ClusterResult(labels, centres, counts, medians, dropped, "hdbscan", need, beta_deg=beta_deg,
+                             beta_rule=rule, candidate_spreads_deg=spreads, dropped_centres=gone)
 
     Z = linkage(squareform(dist, checks=False), method="average")
     heights = np.unique(Z[:, 2])
@@ -183,6 +268,7 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
             best_count, best_t = count, t
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
-    labels, centres, counts, medians, dropped = _summarise(u, groups, student_ids, dist, activation, need, beta_deg, sign)
+    labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
+        u, groups, student_ids, dist, activation, need, beta, sign)
     return ClusterResult(labels, centres, counts, medians, dropped, "hierarchical", need, Z, float(best_t),
-                         np.array(scan))
+                         np.array(scan), beta_deg, rule, spreads, gone)

@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_choice, check_positive, progress
-from neuroflow.identify.clustering import CLUSTERERS, ClusterResult, cluster_neurons, min_students
+from neuroflow.identify.clustering import (AUTO_FALLBACK, CLUSTERERS, ClusterResult, check_beta, cluster_neurons,
+                                           min_students)
 from neuroflow.identify.objectives import SkipObjective
 from neuroflow.identify.report import IdentificationReport, LayerReport, compare_layer, relative_mse
 from neuroflow.identify.students import ENGINES, StudentFit, train_students
@@ -36,6 +37,23 @@ from neuroflow.identify.teacher import Teacher, check_activation
 STUDENT_TRAIN_OPTIONS = {"maxtime_ode": 6.0, "maxtime_optim": 12.0, "progress": False}
 #: default options for the final fine-tuning of the reduced network
 FINETUNE_OPTIONS = {"maxtime_ode": 5.0, "maxtime_optim": 30.0, "progress": False}
+#: the last step for a reduced network that fine-tuned to (near) zero loss: trust-region Newton with the
+#: exact Hessian and no gradient-norm stop (the engine's default ``min_gnorm`` 1e-10 is absolute: on a flat,
+#: near-linear problem it ends a fine-tune at relative loss ~1e-11, degrees away from the zero-loss point),
+#: until the relative loss is at rounding level (``POLISH_REL_LOSS``); if Newton runs out of time or stalls
+#: (very ill-conditioned Hessians take it through long flat valleys), BFGS continues from there. The
+#: teacher is an exact zero of the reduced net, so this ends at it; it runs when the net has at most
+#: ``POLISH_MAX_PARAMS`` parameters (a dense Hessian) and its relative loss is <= ``POLISH_MAX_REL_LOSS``.
+POLISH_OPTIONS = {"method_ode": "none", "method_optim": "newton", "min_gnorm": 0.0, "maxtime_optim": 8.0,
+                  "maxiterations_optim": 10**6, "progress": False}
+POLISH_FALLBACK = {**POLISH_OPTIONS, "method_optim": "bfgs"}
+POLISH_REL_LOSS = 1e-28
+POLISH_MAX_PARAMS = 1000
+POLISH_MAX_REL_LOSS = 1e-6
+#: beta="auto": a cut at a gap is kept only if the kept clusters express the layer's targets by least squares
+#: about as well as kept plus dropped (relative residual within this factor, or below the floor)
+AUTO_LS_FACTOR = 10.0
+AUTO_LS_FLOOR = 1e-10
 #: options of the torch engine (large or deep students)
 TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
                  "maxtime": 20.0, "threads": 1}
@@ -50,7 +68,10 @@ class ExpandAndCluster:
     n_students, expansion: how many students, and their width as a multiple of ``hidden_sizes``
         (a guess of the target's widths; one int or one per hidden layer; default: the input dimension).
     gamma: a neuron must be found in at least ``ceil(gamma * n_students)`` distinct students (>= 2).
-    beta: clusters whose median member-to-centre angle exceeds ``beta`` (radians) are dropped.
+    beta: clusters whose median member-to-centre angle exceeds ``beta`` (radians) are dropped; "auto"
+        (default) puts the cut in the largest clear gap of the clusters' spreads on a log scale, between
+        the tight shared-neuron clusters and loose leftover groups, or at pi/6 (the paper's value) when
+        there is no clear gap (:func:`~neuroflow.identify.clustering.auto_beta`).
     clusterer: "hierarchical" (SciPy average linkage, best cut) or "hdbscan".
     train_options: options for :func:`neuroflow.train` on the students (merged into
         :data:`STUDENT_TRAIN_OPTIONS`); ``finetune_options`` likewise for the reduced network.
@@ -62,6 +83,9 @@ class ExpandAndCluster:
     prune_tol: student neurons whose outgoing weight is below ``prune_tol`` x the student's largest are
         ignored (they do not contribute to the function).
     finetune: fine-tune the reduced network with :func:`neuroflow.train` (options ``finetune_options``).
+    polish: then, if the reduced net is small (<= :data:`POLISH_MAX_PARAMS` parameters) and at near-zero
+        loss, run Newton to machine precision (:data:`POLISH_OPTIONS`): weakly identifiable (near-linear)
+        problems otherwise stop degrees away from the zero-loss point at a relative loss of ~1e-11.
     prune: after fine-tuning to zero loss, greedily remove neurons (least contribution first) whose
         removal keeps the relative loss below ``prune_tol_rel`` after a short re-fine-tune.
     checkpoint: a folder; each layer's trained students are saved there as soon as they are done, and
@@ -69,15 +93,15 @@ class ExpandAndCluster:
         (an interrupted long run resumes at the layer it was on).
 
     Learned: ``layer_sizes_``, ``net_`` (a :class:`neuroflow.MLP`), ``theta_``, ``skip_`` (d_out, d_in)
-    linear skip path or None, ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
+    linear skip path or None, ``polish_`` (the Newton polish's TrainResult, or None), ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
     (per layer, :class:`ClusterResult`), ``finetune_`` (the TrainResult), ``failed_students_``,
     ``time_s_``.
     """
 
-    def __init__(self, n_students=10, expansion=4, gamma=0.5, beta=np.pi / 6, clusterer="hierarchical",
+    def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
                  train_options=None, n_jobs=1, backend="auto", random_state=None, *, activation="tanh",
                  hidden_sizes=None, engine="auto", finetune_options=None, torch_options=None,
-                 finetune=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
+                 finetune=True, polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
                  progress=False, checkpoint=None):
         self.n_students = n_students
         self.expansion = expansion
@@ -94,6 +118,7 @@ class ExpandAndCluster:
         self.finetune_options = finetune_options
         self.torch_options = torch_options
         self.finetune = finetune
+        self.polish = polish
         self.prune = prune
         self.prune_tol_rel = prune_tol_rel
         self.loss_tol = loss_tol
@@ -112,9 +137,7 @@ class ExpandAndCluster:
         if self.gamma > 1:
             raise ValueError(f"gamma: expected a fraction in (0, 1], got {self.gamma!r}")
         min_students(self.gamma, self.n_students)
-        check_positive(self.beta, "beta")
-        if self.beta > np.pi:
-            raise ValueError(f"beta: expected an angle in radians in (0, pi], got {self.beta!r}")
+        check_beta(self.beta)
         check_choice(self.clusterer, "clusterer", CLUSTERERS)
         check_choice(self.engine, "engine", ENGINES)
         check_activation(self.activation, "activation")
@@ -178,7 +201,7 @@ class ExpandAndCluster:
 
         H = X
         self.students_, self.clusters_, self.failed_students_ = [], [], []
-        self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0}
+        self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
         self.pruned_ = []
         incoming: list[np.ndarray] = []
         widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess]
@@ -206,6 +229,11 @@ class ExpandAndCluster:
             u, ids = self._collect_neurons(net, fits, H, sign, layer)
             result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
                                      method=self.clusterer, sign=sign)
+            if result.beta_rule == "gap":
+                last = layer == len(guess) - 1
+                result = self._check_gap(result, u, ids, sign, H, X if (last and not deep and needs_skip(act)) else None,
+                                         Y if last else np.hstack([self._next_preactivations(net, f, H, layer)
+                                                                   for f in fits]))
             self.clusters_.append(result)
             if result.size == 0:
                 raise RuntimeError(
@@ -228,6 +256,7 @@ class ExpandAndCluster:
         mats, S = incoming + [out["matrix"]], out["skip"]
         self.cluster_sizes_ = [c.size for c in self.clusters_]
         self.finetune_ = None
+        self.polish_ = None
         if self.finetune:
             mats, S = self._reconstruct(mats, S, H, X, Y, y_var, backend)
         self.layer_sizes_ = [int(m.shape[0]) for m in mats[:-1]]
@@ -261,6 +290,29 @@ class ExpandAndCluster:
             res = train(net, theta, X, Y, **opts)
             theta = res.x
         return net.unpack(theta), S, res
+
+    def _check_gap(self, result, u, ids, sign, H, X_skip, targets) -> ClusterResult:
+        """An automatic cut (beta="auto", rule "gap") is meant to drop leftover groups, which the function
+        does not need. Check it by least squares on the layer's targets (the probes' outputs for the last
+        hidden layer, else the students' next-layer pre-activations): if the kept clusters leave a
+        relative residual above ``AUTO_LS_FACTOR`` x that of kept plus dropped (up to pi/6), and above
+        ``AUTO_LS_FLOOR``, the loose side carries part of the function (e.g. a target neuron the students
+        found only roughly): the cut is rejected and pi/6 applies (rule "gap rejected")."""
+        loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
+        if not loose:
+            return result
+        act = self.activation
+        kept = _ls_rel_residual(_layer_forward(H, result.centres, act), X_skip, targets)
+        full = _ls_rel_residual(_layer_forward(H, np.vstack([result.centres, result.dropped_centres[loose]]), act),
+                                X_skip, targets)
+        ok = kept <= max(AUTO_LS_FACTOR * full, AUTO_LS_FLOOR)
+        check = {"rel_residual_kept": kept, "rel_residual_with_dropped": full, "accepted": bool(ok)}
+        if not ok:
+            result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=AUTO_FALLBACK,
+                                     method=self.clusterer, sign=sign)
+            result.beta_rule = "gap rejected"
+        result.gap_check = check
+        return result
 
     def _next_preactivations(self, net, fit, H, layer) -> np.ndarray:
         """A student's pre-activations of layer ``layer + 1`` on the probes (``H``: input of ``layer``)."""
@@ -299,7 +351,7 @@ class ExpandAndCluster:
         if not self.prune:
             mats, S, self.finetune_ = self._finetune(mats, S, X, Y, final, backend)
             self.timings_["finetune_s"] = time.perf_counter() - t1
-            return mats, S
+            return self._polish(mats, S, X, Y, y_var, backend)
         enough = 1e-3 * self.prune_tol_rel * y_var  # low enough to judge a removal
         keep = _backward_elimination(H, X if S is not None else None, Y)
         done = False
@@ -330,6 +382,28 @@ class ExpandAndCluster:
             mats, S = self._prune(mats, S, X, Y, y_var, backend)
         mats, S, self.finetune_ = self._finetune(mats, S, X, Y, final, backend)
         self.timings_["prune_s"] = time.perf_counter() - t2
+        return self._polish(mats, S, X, Y, y_var, backend)
+
+    def _polish(self, mats, S, X, Y, y_var, backend):
+        """Newton (then BFGS if needed) to machine precision when the fine-tuned reduced net is small and at
+        near-zero loss (see :data:`POLISH_OPTIONS`); kept only if it lowers the loss. ``polish_`` holds the
+        last polishing run's TrainResult (or None)."""
+        self.polish_ = None
+        n_params = sum(m.size for m in mats) + (0 if S is None else S.size)
+        best = self.finetune_
+        if not self.polish or best is None or n_params > POLISH_MAX_PARAMS or not (best.loss <= POLISH_MAX_REL_LOSS * y_var):
+            return mats, S
+        t = time.perf_counter()
+        target = POLISH_REL_LOSS * y_var
+        for opts in (POLISH_OPTIONS, POLISH_FALLBACK):
+            cand, cand_S, res = self._finetune(mats, S, X, Y, {**opts, "min_loss": target}, backend)
+            self.polish_ = res
+            if res.loss < best.loss:
+                mats, S, best = cand, cand_S, res
+            if best.loss <= target:
+                break
+        self.finetune_ = best
+        self.timings_["polish_s"] = time.perf_counter() - t
         return mats, S
 
     def _prune(self, mats, S, X, Y, y_var, backend):
@@ -545,6 +619,13 @@ def _backward_elimination(H, X_skip, Y, factor: float = 10.0, max_rise: float = 
             break
         keep.remove(j)
     return keep
+
+
+def _ls_rel_residual(H, X_skip, T) -> float:
+    """Relative residual of the least-squares fit of targets T (N, m) on features [H, 1, X_skip]."""
+    F = np.hstack([H, np.ones((H.shape[0], 1))] + ([X_skip] if X_skip is not None else []))
+    coef, *_ = np.linalg.lstsq(F, T, rcond=None)
+    return float(np.sum((F @ coef - T) ** 2) / max(float(np.sum((T - T.mean(axis=0)) ** 2)), 1e-300))
 
 
 def _least_squares_output(H, X_skip, Y) -> dict:
