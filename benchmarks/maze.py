@@ -8,6 +8,7 @@ limited to 1 thread.
     python benchmarks/maze.py --quick            # small sizes (about a minute)
     python benchmarks/maze.py                    # T-maze 1000 x 200, water maze 100 x 20 000, self-correction
     python benchmarks/maze.py --only watermaze --out wm.json
+    python benchmarks/maze.py --only selfcorr_watermaze,floor --merge benchmarks/results/maze.json
 
 Scoring conventions of the published code (Portner et al. 2025, github.com/ztill/TD_learning_on_memristors):
 the T-maze notebook stores a failed (capped) episode as 0 steps, so its curves are compared here in that scoring
@@ -200,10 +201,110 @@ def bench_self_correction(quick: bool) -> dict:
     return out
 
 
+def _sweep_rows(sw) -> dict:
+    return {f"{100 * sg:g}%": {"steps_closed": round(float(sw.closed_steps[i]), 3),
+                               "steps_open": round(float(sw.open_steps[i]), 3),
+                               "steps_closed_ci95": [round(float(v), 3) for v in sw.closed_steps_ci[i]],
+                               "steps_open_ci95": [round(float(v), 3) for v in sw.open_steps_ci[i]],
+                               "steps_closed_minus_open": round(float(sw.steps_diff[i]), 3),
+                               "steps_closed_minus_open_ci95": [round(float(v), 3) for v in sw.steps_diff_ci[i]],
+                               "value_error_closed": round(float(sw.closed_error[i]), 4),
+                               "value_error_open": round(float(sw.open_error[i]), 4),
+                               "value_error_closed_minus_open": round(float(sw.error_diff[i]), 4),
+                               "value_error_closed_minus_open_ci95": [round(float(v), 4) for v in sw.error_diff_ci[i]]}
+            for i, sg in enumerate(sw.sigmas)}
+
+
+def bench_self_correction_watermaze(quick: bool) -> dict:
+    """Water maze closed vs open loop: linear devices with write noise 0-10 % and the 27 measured devices, the
+    published settings otherwise (alpha 0.04, T 0.15, half-pulse cut-off), paired by seed, 95 % CIs; the ideal
+    learner on the same seeds as the noise-free reference. Value-map error: RMS over the free points of the
+    25 x 25 value-map grid against the optimal values gamma^(n* - 1) (n*: exact fewest steps to the platform).
+    Besides the final ``tail`` episodes, the steps are compared in earlier windows of the run."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.experiments import bootstrap_ci, self_correction, value_map_error
+
+    n_seeds, n_ep, tail = (6, 300, 100) if quick else (50, 3000, 500)
+    sigmas = (0.0, 0.1) if quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
+    windows = [(0, tail), (n_ep // 3, n_ep // 3 + tail), (n_ep - tail, n_ep)]
+    t0 = time.perf_counter()
+    ideal = ActorCritic("watermaze", synapse="ideal").fit(n_ep, n_seeds, seed=0, progress_bar=False)
+    i_err = value_map_error(ideal.seed_critic_weights, ideal.params["gamma"], "watermaze")
+
+    def r3(x):
+        return [round(float(v), 3) for v in x] if isinstance(x, (tuple, list)) else round(float(x), 3)
+
+    i_err_self = value_map_error(ideal.seed_critic_weights, 0.975, "watermaze", target=ideal.value_map)
+    ref = {"value_error": round(float(i_err.mean()), 4), "value_error_ci95": _ci95(i_err),
+           "value_error_vs_own_mean_map": round(float(i_err_self.mean()), 4)}
+    for lo, hi in windows:
+        st = np.nanmean(ideal.steps[:, lo:hi], axis=1)
+        ref[f"steps_episodes_{lo}_{hi}"] = {"mean": r3(st.mean()), "ci95": _ci95(st)}
+    def vs_ideal(ab):
+        ec = value_map_error(ab.closed.seed_critic_weights, 0.975, "watermaze", target=ideal.value_map)
+        eo = value_map_error(ab.open.seed_critic_weights, 0.975, "watermaze", target=ideal.value_map)
+        return {"value_error_vs_ideal_closed": round(float(ec.mean()), 4),
+                "value_error_vs_ideal_open": round(float(eo.mean()), 4),
+                "value_error_vs_ideal_closed_minus_open_ci95": [round(v, 4) for v in bootstrap_ci(ec - eo)]}
+
+    rows = {}
+    for sigma in (*sigmas, None):
+        ab = self_correction(sigma, task="watermaze", n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail)
+        s = ab.summary()
+        c, o, d = s["closed_loop"], s["open_loop"], s["difference"]
+        rows["measured_devices" if sigma is None else f"{100 * sigma:g}%"] = {
+            "steps_closed": r3(c["final_steps_mean"]), "steps_open": r3(o["final_steps_mean"]),
+            "steps_closed_ci95": r3(c["final_steps_ci95"]), "steps_open_ci95": r3(o["final_steps_ci95"]),
+            "steps_closed_median_seed": r3(c["final_steps_median_seed"]),
+            "steps_open_median_seed": r3(o["final_steps_median_seed"]),
+            "capped_fraction_tail_closed": r3(c["capped_fraction_tail"]),
+            "capped_fraction_tail_open": r3(o["capped_fraction_tail"]),
+            "steps_closed_minus_open": r3(d["final_steps_mean"]),
+            "steps_closed_minus_open_ci95": r3(d["final_steps_ci95"]),
+            "value_error_closed": round(c["value_map_error_mean"], 4),
+            "value_error_open": round(o["value_map_error_mean"], 4),
+            "value_error_closed_minus_open": round(d["value_map_error_mean"], 4),
+            "value_error_closed_minus_open_ci95": [round(v, 4) for v in d["value_map_error_ci95"]],
+            **vs_ideal(ab),
+            "windows": {f"episodes_{lo}_{hi}": {k: r3(v) if k != "episodes" else v
+                                                for k, v in ab.window(lo, hi).items()} for lo, hi in windows}}
+    return {"n_seeds": n_seeds, "n_episodes": n_ep, "tail": tail, "seed": 0,
+            "note": "steps: mean over seeds of each seed's mean over the last `tail` episodes (capped episodes "
+                    "count as 300); differences closed minus open, paired by seed; value-map error: RMS over "
+                    "the free points of the 25 x 25 grid against gamma^(n*-1), n* = exact fewest steps "
+                    "(value_error_vs_ideal_*: against the ideal learner's mean value map on the same seeds and "
+                    "episodes instead); windows: the same comparison over earlier episode ranges",
+            "ideal_reference": ref, "sweep": rows, "time_s": round(time.perf_counter() - t0, 1)}
+
+
+def bench_floor(quick: bool) -> dict:
+    """Water-maze floor: exact optimal steps from uniform starts, and the best softmax(T = 0.15) policy found
+    with actor weights in {0, 1} (greedy moves, then a local search on separate starts)."""
+    from neuroflow.rl.experiments import watermaze_optimal_steps
+
+    kw = dict(n_starts=300, rollouts=2, n_samples=2, search_starts=100, sweeps=1) if quick else \
+        dict(n_starts=4000, rollouts=5, n_samples=16, search_starts=2000, sweeps=4)
+    f = watermaze_optimal_steps(seed=0, **kw).to_dict()
+    for k in ("optimal_mean", "optimal_std", "optimal_sem", "softmax_mean", "softmax_std", "softmax_sem",
+              "softmax_greedy_mean", "time_s"):
+        f[k] = round(f[k], 4)
+    f["search_history"] = [round(v, 4) for v in f["search_history"]]
+    f["reference_ideal_5000"] = REF_WATERMAZE["ideal_5000"]
+    f["published_constant"] = [6.65, 3.16]
+    return f
+
+
+SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "floor")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["tmaze", "watermaze", "selfcorr"], default=None)
+    ap.add_argument("--only", default=None,
+                    help=f"comma-separated sections to run ({', '.join(SECTIONS)}); default: all")
+    ap.add_argument("--merge", default=None,
+                    help="JSON file of an earlier run: the sections run now replace theirs there, the rest is kept, "
+                         "and the merged result is written back to it")
     ap.add_argument("--threads", type=int, default=2, help="numba threads")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     ap.add_argument("--seed-batch", type=int, default=None, help="water maze: seeds simulated together per batch")
@@ -216,15 +317,36 @@ def main(argv=None) -> int:
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     report = {"quick": args.quick, "numba_threads": numba.get_num_threads(), "blas_threads": 1,
               "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
+    only = SECTIONS if args.only is None else tuple(args.only.split(","))
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        ap.error(f"--only: unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     t0 = time.perf_counter()
-    if args.only in (None, "tmaze"):
+    if "tmaze" in only:
         report["tmaze"] = bench_tmaze(args.quick)
-    if args.only in (None, "watermaze"):
+    if "watermaze" in only:
         report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress,
                                               args.synapses.split(","))
-    if args.only in (None, "selfcorr"):
+    if "selfcorr" in only:
         report["self_correction"] = bench_self_correction(args.quick)
+    if "selfcorr_watermaze" in only:
+        report["self_correction_watermaze"] = bench_self_correction_watermaze(args.quick)
+    if "floor" in only:
+        report["watermaze_floor"] = bench_floor(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
+    if args.merge:
+        import json
+        from pathlib import Path
+
+        merged = json.loads(Path(args.merge).read_text()) if Path(args.merge).exists() else {}
+        runs = merged.setdefault("section_runs", {})
+        meta = {k: report[k] for k in ("quick", "numba_threads", "cpu_count", "load_average", "total_time_s")}
+        for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze", "watermaze_floor"):
+            if key in report:
+                merged[key] = report[key]
+                runs[key] = meta
+        print_json(merged, args.merge)
+        return 0
     print_json(report, args.out)
     return 0
 

@@ -22,6 +22,9 @@ def test_maze_watermaze_and_ablation_readable(capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     assert set(out["ablation"]) >= {"closed_loop", "open_loop"} and len(out["noise_sweep"]["sigmas"]) == 2
     assert (tmp_path / "ab_sweep.png").exists()
+    assert main(["maze", "ablation", "--task", "watermaze", "--seeds", "2", "--episodes", "4", "--tail", "2",
+                 "--quiet"]) == 0
+    assert "water maze self-correction, write noise 5 %, 2 seeds x 4 episodes" in capsys.readouterr().out
 
 
 def test_maze_bad_input_exit_codes(capsys):

@@ -68,12 +68,14 @@ def _ablation(args) -> int:
     from neuroflow.rl.experiments import noise_sweep, self_correction
 
     sigma = None if args.sigma < 0 else args.sigma
-    ab = self_correction(sigma, n_seeds=args.seeds, n_episodes=args.episodes, seed=args.seed,
-                         progress_bar=not args.quiet)
+    ab = self_correction(sigma, task=args.task, n_seeds=args.seeds, n_episodes=args.episodes, seed=args.seed,
+                         tail=args.tail, progress_bar=not args.quiet)
     payload = {"ablation": ab.to_dict()}
     s = ab.summary()
     noise = "27 measured devices" if sigma is None else f"write noise {100 * sigma:g} %"
-    lines = [f"T-maze self-correction, {noise}, {args.seeds} seeds x {args.episodes} episodes"]
+    name = "T-maze" if args.task == "tmaze" else "water maze"
+    lines = [f"{name} self-correction, {noise}, {args.seeds} seeds x {ab.closed.n_episodes} episodes "
+             f"(final steps: mean of the last {ab.tail} episodes)"]
     for name in ("closed_loop", "open_loop"):
         lo, hi = s[name]["final_steps_ci95"]
         lines.append(f"  {name.replace('_', ' ')}: final steps {s[name]['final_steps_mean']:.2f} "
@@ -84,8 +86,8 @@ def _ablation(args) -> int:
                  "[{:+.3f}, {:+.3f}]".format(d["final_steps_mean"], *d["final_steps_ci95"], d["value_map_error_mean"],
                                              *d["value_map_error_ci95"]))
     if args.sweep:
-        sw = noise_sweep([float(x) for x in args.sigmas.split(",")], n_seeds=args.seeds, n_episodes=args.episodes,
-                         seed=args.seed, n_jobs=args.jobs)
+        sw = noise_sweep([float(x) for x in args.sigmas.split(",")], task=args.task, n_seeds=args.seeds,
+                         n_episodes=args.episodes, seed=args.seed, tail=args.tail, n_jobs=args.jobs)
         payload["noise_sweep"] = sw.to_dict()
         lines.append("  sigma   steps closed/open   closed-open [95 % CI]   value error closed/open")
         for i, sg in enumerate(sw.sigmas):
@@ -116,10 +118,13 @@ def register(verbs) -> None:
         add_common_options(p)
         p.set_defaults(func=lambda args, task=task: _run_maze(args, task))
     p = verbs.add_parser("ablation", help="self-correction: closed vs open loop, and a write-noise sweep")
+    p.add_argument("--task", default="tmaze", choices=["tmaze", "watermaze"], help="maze of the ablation (tmaze)")
     p.add_argument("--sigma", type=float, default=0.05,
                    help="write noise of a linear device (fraction of range); negative = the 27 measured devices")
     p.add_argument("--seeds", type=int, default=200)
-    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--episodes", type=int, default=None, help="episodes per seed (T-maze 200, water maze 3000)")
+    p.add_argument("--tail", type=int, default=None,
+                   help="final steps = mean of the last TAIL episodes (T-maze 20, water maze 500)")
     p.add_argument("--sweep", action="store_true", help="also sweep the noise over --sigmas")
     p.add_argument("--sigmas", default="0,0.02,0.04,0.06,0.08,0.1", help="comma-separated noise levels")
     p.add_argument("--jobs", type=int, default=1, help="joblib workers for the sweep")

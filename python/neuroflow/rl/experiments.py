@@ -1,5 +1,6 @@
-"""Experiments built on :class:`~neuroflow.rl.ActorCritic`: the self-correction ablation, the write-noise sweep
-and the random-walker baseline."""
+"""Experiments built on :class:`~neuroflow.rl.ActorCritic`: the self-correction ablation and the write-noise
+sweep (T-maze or water maze), the random-walker baseline, and the water-maze floor
+(:func:`watermaze_optimal_steps`, from :mod:`neuroflow.rl.optimal`)."""
 from __future__ import annotations
 
 import time
@@ -14,9 +15,15 @@ from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.agent import ActorCritic, MazeResult
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
+from neuroflow.rl.optimal import WaterMazeFloor, watermaze_optimal_steps
+from neuroflow.rl.place_cells import PlaceCells
 
 __all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
-           "AblationResult", "NoiseSweepResult", "bootstrap_ci"]
+           "AblationResult", "NoiseSweepResult", "bootstrap_ci", "watermaze_optimal_steps", "WaterMazeFloor",
+           "ABLATION_DEFAULTS"]
+
+#: per task: episodes of one ablation run and the tail (last episodes) its final steps average over
+ABLATION_DEFAULTS = {"tmaze": dict(n_episodes=200, tail=20), "watermaze": dict(n_episodes=3000, tail=500)}
 
 
 def tmaze_optimal_values(gamma: float = 0.9) -> np.ndarray:
@@ -25,12 +32,39 @@ def tmaze_optimal_values(gamma: float = 0.9) -> np.ndarray:
     return gamma ** (TMaze.reward_state - np.arange(TMaze.reward_state + 1, dtype=float))
 
 
-def value_map_error(critic_weights, gamma: float = 0.9) -> np.ndarray:
-    """Per-seed RMS error of the stored T-maze values on the rewarded path against :func:`tmaze_optimal_values`."""
+def value_map_error(critic_weights, gamma: float | None = None, task: str = "tmaze", *,
+                    resolution: int = 25, target=None) -> np.ndarray:
+    """Per-seed RMS error of the stored values against the optimal policy's values.
+
+    T-maze (``gamma`` default 0.9): the states 0..6 of the rewarded path against :func:`tmaze_optimal_values`.
+    Water maze (``gamma`` default 0.975): the value map ``V(s) = w . x(s)`` on the ``resolution`` x
+    ``resolution`` grid of :meth:`ActorCritic.value_map`, free points off the platform only, against the exact
+    optimal values ``gamma^(n*(s) - 1)`` (:func:`neuroflow.rl.optimal.watermaze_optimal_values`; ``n*`` is the
+    fewest steps onto the platform). Even a perfect learner of its own softmax policy keeps an error here (its
+    policy is not the optimal one and 121 place cells cannot draw the map exactly): compare arms, not zero.
+    Values biased upwards (e.g. by write noise rectified at the clip bound 0) move towards the optimal values,
+    which lie above those of any softmax policy; ``target`` (a ``resolution`` x ``resolution`` map, e.g. the
+    ideal learner's :attr:`MazeResult.value_map`) replaces the optimal values as the reference."""
+    check_choice(task, "task", ["tmaze", "watermaze"])
     w = check_array(critic_weights, "critic_weights")
     w = w.reshape(-1, w.shape[-1])
-    v = tmaze_optimal_values(gamma)
-    return np.sqrt(np.mean((w[:, : v.size] - v) ** 2, axis=1))
+    if task == "tmaze":
+        v = tmaze_optimal_values(0.9 if gamma is None else gamma)
+        return np.sqrt(np.mean((w[:, : v.size] - v) ** 2, axis=1))
+    from neuroflow.rl.optimal import watermaze_optimal_values
+
+    v, mask = watermaze_optimal_values(0.975 if gamma is None else gamma, resolution)
+    if target is not None:
+        v = check_array(target, "target")
+        if v.shape != mask.shape:
+            raise ValueError(f"target: expected a {resolution} x {resolution} value map, got shape {v.shape}")
+    axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
+    gx, gy = np.meshgrid(axis, axis)
+    enc = PlaceCells.grid()
+    if w.shape[1] != enc.n_features:
+        raise ValueError(f"critic_weights: expected {enc.n_features} water-maze weights per seed, got {w.shape[1]}")
+    x = enc(np.stack([gx, gy], -1)[mask])                     # (n_points, n_features)
+    return np.sqrt(np.mean((w @ x.T - v[mask]) ** 2, axis=1))
 
 
 def _noisy_device(sigma: float) -> VCMDevice:
@@ -55,8 +89,8 @@ class AblationResult:
 
     ``summary()`` gives, per arm, the mean over seeds of each seed's mean steps over the last ``tail`` episodes
     with a 95 % bootstrap interval over seeds, the median seed, the share of capped episodes in the tail, and
-    the value-map error (:func:`value_map_error`); ``difference`` is closed minus open, paired by seed (negative:
-    the closed loop is better), with its interval."""
+    the value-map error (:func:`value_map_error` of the task); ``difference`` is closed minus open, paired by
+    seed (negative: the closed loop is better), with its interval; :meth:`window` compares earlier episodes."""
 
     closed: MazeResult
     open: MazeResult
@@ -70,7 +104,7 @@ class AblationResult:
         out = {}
         per = {}
         for name, r in (("closed_loop", self.closed), ("open_loop", self.open)):
-            err = value_map_error(r.seed_critic_weights, r.params["gamma"])
+            err = value_map_error(r.seed_critic_weights, r.params["gamma"], r.task)
             steps = self._tail_steps(r)
             per[name] = (steps, err)
             capped = r.steps[:, -self.tail:] >= r.params["max_steps"]
@@ -86,22 +120,47 @@ class AblationResult:
                              "value_map_error_ci95": bootstrap_ci(d_err)}
         return out
 
+    def window(self, start: int, stop: int) -> dict:
+        """Mean steps over episodes ``start`` .. ``stop - 1`` (0-based) per arm, each with a 95 % bootstrap
+        interval over seeds, and closed minus open paired by seed: how the arms compare earlier in learning."""
+        n = self.closed.n_episodes
+        if not 0 <= start < stop <= n:
+            raise ValueError(f"start, stop: expected 0 <= start < stop <= {n}, got {start}, {stop}")
+        c = np.nanmean(self.closed.steps[:, start:stop], axis=1)
+        o = np.nanmean(self.open.steps[:, start:stop], axis=1)
+        return {"episodes": [int(start), int(stop)], "closed_loop": float(np.nanmean(c)),
+                "closed_loop_ci95": bootstrap_ci(c), "open_loop": float(np.nanmean(o)),
+                "open_loop_ci95": bootstrap_ci(o), "closed_minus_open": float(np.nanmean(c - o)),
+                "closed_minus_open_ci95": bootstrap_ci(c - o)}
+
+    @property
+    def task(self) -> str:
+        return self.closed.task
+
     def to_dict(self) -> dict:
-        return {"sigma": self.sigma, "tail_episodes": self.tail, **self.summary(),
+        return {"task": self.task, "sigma": self.sigma, "tail_episodes": self.tail, **self.summary(),
                 "closed_steps_mean": self.closed.steps_mean, "open_steps_mean": self.open.steps_mean}
 
 
-def self_correction(sigma: float | None = 0.05, *, n_seeds: int = 200, n_episodes: int = 200, seed: int = 0,
-                    tail: int = 20, progress_bar: bool = False, **agent_kwargs) -> AblationResult:
-    """T-maze with memristive synapses, TD error from the stored conductances (closed loop) against an ideal
-    shadow copy (open loop, "no self-correction"). ``sigma`` sets a linear device with that write noise; ``None``
-    uses the 27 measured devices. Both arms use the same seeds."""
+def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds: int = 200,
+                    n_episodes: int | None = None, seed: int = 0, tail: int | None = None, progress_bar: bool = False,
+                    **agent_kwargs) -> AblationResult:
+    """Memristive synapses with the TD error from the stored conductances (closed loop) against an ideal shadow
+    copy (open loop, "no self-correction") in the T-maze or the water maze (``task``). ``sigma`` sets a linear
+    device with that write noise; ``None`` uses the 27 measured devices. Both arms use the same seeds.
+    ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task (T-maze 200 / 20, water maze
+    3000 / 500)."""
+    check_choice(task, "task", list(ABLATION_DEFAULTS))
+    d = ABLATION_DEFAULTS[task]
+    n_episodes = d["n_episodes"] if n_episodes is None else n_episodes
+    tail = d["tail"] if tail is None else tail
+    check_positive(n_episodes, "n_episodes", integer=True)
     check_positive(tail, "tail", integer=True)
     device = "portner2025" if sigma is None else _noisy_device(float(check_positive(sigma, "sigma",
                                                                                     allow_zero=True)))
     res = {}
     for synapse in ("memristor", "memristor-open-loop"):
-        agent = ActorCritic("tmaze", synapse=synapse, device=device, **agent_kwargs)
+        agent = ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
         res[synapse] = agent.fit(n_episodes, n_seeds, seed, progress_bar=progress_bar)
     return AblationResult(closed=res["memristor"], open=res["memristor-open-loop"], sigma=sigma,
                           tail=min(tail, n_episodes))
@@ -140,8 +199,8 @@ class NoiseSweepResult:
 _SWEEP_COLUMNS = 14
 
 
-def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs):
-    ab = self_correction(sigma, n_seeds=n_seeds, n_episodes=n_episodes, seed=seed, tail=tail, **kwargs)
+def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs, task="tmaze"):
+    ab = self_correction(sigma, task=task, n_seeds=n_seeds, n_episodes=n_episodes, seed=seed, tail=tail, **kwargs)
     s = ab.summary()
     c, o, d = s["closed_loop"], s["open_loop"], s["difference"]
     return (c["final_steps_mean"], o["final_steps_mean"], c["value_map_error_mean"], o["value_map_error_mean"],
@@ -149,9 +208,14 @@ def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs):
             d["value_map_error_mean"], *d["value_map_error_ci95"])
 
 
-def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 200, n_episodes: int = 200,
-                seed: int = 0, tail: int = 20, n_jobs: int = 1, **agent_kwargs) -> NoiseSweepResult:
-    """Self-correction ablation for each write-noise level (fraction of the range), in parallel with joblib."""
+def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaze", n_seeds: int = 200,
+                n_episodes: int | None = None, seed: int = 0, tail: int | None = None, n_jobs: int = 1,
+                **agent_kwargs) -> NoiseSweepResult:
+    """Self-correction ablation (:func:`self_correction`) for each write-noise level (fraction of the range), in
+    parallel with joblib; ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task."""
+    check_choice(task, "task", list(ABLATION_DEFAULTS))
+    n_episodes = ABLATION_DEFAULTS[task]["n_episodes"] if n_episodes is None else n_episodes
+    tail = ABLATION_DEFAULTS[task]["tail"] if tail is None else tail
     sig = check_array(sigmas, "sigmas", ndim=1)
     if np.any(sig < 0):
         raise ValueError(f"sigmas: expected non-negative noise levels, got {sig.tolist()}")
@@ -160,19 +224,19 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, n_seeds: int = 20
     try:
         if n_jobs == 1:
             for s in sig:   # one noise level at a time, so an interruption keeps the finished levels
-                rows.append(_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs))
+                rows.append(_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs, task))
         else:
             from joblib import Parallel, delayed
 
             rows = Parallel(n_jobs=n_jobs)(delayed(_sweep_point)(float(s), n_seeds, n_episodes, seed, tail,
-                                                                 agent_kwargs) for s in sig)
+                                                                 agent_kwargs, task) for s in sig)
     except KeyboardInterrupt:
         interrupted = True
     rows = np.array(rows, dtype=float).reshape(-1, _SWEEP_COLUMNS)
     return NoiseSweepResult(sigmas=sig[: len(rows)], closed_steps=rows[:, 0], open_steps=rows[:, 1],
                             closed_error=rows[:, 2], open_error=rows[:, 3], time_s=time.perf_counter() - t0,
-                            params={"n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed, "tail": tail,
-                                    "n_jobs": n_jobs, "interrupted": interrupted, **agent_kwargs},
+                            params={"task": task, "n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed,
+                                    "tail": tail, "n_jobs": n_jobs, "interrupted": interrupted, **agent_kwargs},
                             closed_steps_ci=rows[:, 4:6], open_steps_ci=rows[:, 6:8], steps_diff=rows[:, 8],
                             steps_diff_ci=rows[:, 9:11], error_diff=rows[:, 11], error_diff_ci=rows[:, 12:14])
 

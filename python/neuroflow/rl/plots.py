@@ -117,11 +117,12 @@ def plot_ablation(ablation, path: str | Path) -> Path:
                                    "open loop (no self-correction)": ablation.open},
                          smooth=max(1, ablation.closed.n_episodes // 50))
     noise = "27 measured devices" if ablation.sigma is None else f"write noise {100 * ablation.sigma:g} %"
-    axes[0].set_title(f"T-maze, {noise}")
-    errs = [value_map_error(r.seed_critic_weights, r.params["gamma"]) for r in (ablation.closed, ablation.open)]
+    task = ablation.closed.task
+    axes[0].set_title(f"{'T-maze' if task == 'tmaze' else 'water maze'}, {noise}")
+    errs = [value_map_error(r.seed_critic_weights, r.params["gamma"], task) for r in (ablation.closed, ablation.open)]
     axes[1].boxplot(errs)
     axes[1].set_xticks([1, 2], ["closed loop", "open loop"])
-    axes[1].set_ylabel("value-map RMS error (rewarded path)")
+    axes[1].set_ylabel("value-map RMS error " + ("(rewarded path)" if task == "tmaze" else "(vs optimal values)"))
     fig.tight_layout()
     return save_figure(fig, path)
 

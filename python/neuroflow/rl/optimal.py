@@ -1,0 +1,374 @@
+"""Exact shortest paths in the water maze, the optimal value map and the floor of a softmax policy.
+
+The water-maze moves are deterministic, so the fewest steps from a position to the platform is found exactly by
+breadth-first search over move sequences: level k holds every position reachable in k moves, and positions
+reached by several sequences are kept once (they are merged when they agree to 1e-7, far above the rounding of
+the different summation orders (1e-14); merging identical positions is exact because the future from a position does
+not depend on how it was reached). The first level at which a move touches the platform (the same 10-point
+check as the environment, the step onto the platform counted) is the optimal number of steps ``n*(s)``.
+
+From ``n*`` follow
+
+* the optimal value map under the learning convention of the agent (reward 1 credited on the step onto the
+  platform, V = 0 after it): ``V*(s) = gamma^(n*(s) - 1)``, used as the target of the water-maze value-map
+  error in the self-correction ablation;
+* the best action of every place cell: the move with the lowest mean ``1 + n*(s')`` over positions drawn from
+  that cell's Gaussian field (free positions only), i.e. the greedy action of the field it covers;
+* the floor of the agent's policy class: softmax(h / T) with ``h = theta^T x(s)`` and actor weights in [0, 1],
+  evaluated with the greedy action's weight 1 and the others 0 for every cell.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from numba import njit, prange
+
+from neuroflow._utils import check_positive
+from neuroflow.memristor.kernels import rng_uniform, seed_states
+from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
+from neuroflow.rl.kernels import place_features, wm_blocked, wm_in_platform, wm_move
+from neuroflow.rl.place_cells import PlaceCells
+
+__all__ = ["watermaze_steps_to_goal", "watermaze_optimal_values", "watermaze_greedy_actions",
+           "softmax_policy_steps", "search_softmax_policy", "sample_starts", "watermaze_optimal_steps",
+           "WaterMazeFloor"]
+
+_QUANT = 1e7   # positions that agree to 1e-7 are one search node
+
+
+@njit(cache=True)
+def _lower_bound(x, y, step_len, radius):
+    """Admissible bound on the moves left: every move advances at most ``step_len`` and the platform counts as
+    reached within ``radius``."""
+    v = (math.sqrt(x * x + y * y) - radius) / step_len
+    return max(0, int(math.ceil(v - 1e-9)))
+
+
+@njit(cache=True)
+def _bfs_bounded(x0, y0, moves, step_len, half, radius, bound, prune):
+    """Breadth-first search to depth ``bound``; with ``prune``, positions from which the platform cannot be
+    reached within ``bound`` moves (:func:`_lower_bound`) are skipped. Returns the fewest moves, or -1 if more
+    than ``bound``."""
+    seen = {np.int64(0)}
+    seen.clear()
+    fx = np.empty(1)
+    fy = np.empty(1)
+    fx[0], fy[0] = x0, y0
+    for depth in range(1, bound + 1):
+        nxs = np.empty(fx.size * moves.shape[0])
+        nys = np.empty(fx.size * moves.shape[0])
+        m = 0
+        for i in range(fx.size):
+            for a in range(moves.shape[0]):
+                nx, ny, _, done = wm_move(fx[i], fy[i], step_len * moves[a, 0], step_len * moves[a, 1], half,
+                                          radius, 10)
+                if done:
+                    return depth
+                if prune and depth + _lower_bound(nx, ny, step_len, radius) > bound:
+                    continue
+                key = np.int64(round((nx + half) * _QUANT)) * np.int64(200_000_000) + \
+                    np.int64(round((ny + half) * _QUANT))
+                if key not in seen:
+                    seen.add(key)
+                    nxs[m] = nx
+                    nys[m] = ny
+                    m += 1
+        if m == 0:
+            return -1
+        fx = nxs[:m].copy()
+        fy = nys[:m].copy()
+    return -1
+
+
+@njit(cache=True)
+def _bfs_steps(x0, y0, moves, step_len, half, radius, max_depth):
+    """Fewest moves from (x0, y0) onto the platform (exact); -1 if more than ``max_depth`` are needed. Iterative
+    deepening of the bounded search: the first bound at which it finds the platform is the optimum, because
+    every path of at most ``bound`` moves passes the bound test at each of its positions."""
+    for bound in range(max(1, _lower_bound(x0, y0, step_len, radius)), max_depth + 1):
+        n = _bfs_bounded(x0, y0, moves, step_len, half, radius, bound, True)
+        if n > 0:
+            return n
+    return -1
+
+
+@njit(cache=True)
+def _bfs_plain(x0, y0, moves, step_len, half, radius, max_depth):
+    """The same search without the bound (for checks): every position reachable in k moves, level by level."""
+    return _bfs_bounded(x0, y0, moves, step_len, half, radius, max_depth, False)
+
+
+@njit(cache=True, parallel=True)
+def _bfs_many(points, moves, step_len, half, radius, max_depth, out):
+    for i in prange(points.shape[0]):
+        out[i] = _bfs_steps(points[i, 0], points[i, 1], moves, step_len, half, radius, max_depth)
+
+
+def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
+    """Exact fewest steps from each free position (rows of ``points``, (n, 2)) onto the platform; 0 for a
+    position on the platform, -1 for one inside a wall or needing more than ``max_depth`` steps."""
+    pts = np.ascontiguousarray(np.asarray(points, dtype=float).reshape(-1, 2))
+    check_positive(max_depth, "max_depth", integer=True)
+    out = np.full(pts.shape[0], -1, np.int64)
+    free = np.array([not wm_blocked(x, y, WaterMaze.half_size) for x, y in pts], dtype=bool)
+    on = np.array([wm_in_platform(x, y, WaterMaze.platform_radius) for x, y in pts], dtype=bool)
+    idx = np.flatnonzero(free & ~on)
+    res = np.empty(idx.size, np.int64)
+    _bfs_many(pts[idx], WATERMAZE_MOVES, WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius,
+              int(max_depth), res)
+    out[idx] = res
+    out[free & on] = 0
+    return out
+
+
+@lru_cache(maxsize=8)
+def _optimal_grid(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
+    gx, gy = np.meshgrid(axis, axis)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    return pts, watermaze_steps_to_goal(pts)
+
+
+def watermaze_optimal_values(gamma: float = 0.975, resolution: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal values ``gamma^(n*(s) - 1)`` on the ``resolution`` x ``resolution`` grid of the value map (rows = y
+    from -6 to 6, columns = x) and the mask of grid points that count (free, off the platform). The agent's
+    convention credits the reward on the step onto the platform, so one step away V* = 1."""
+    check_positive(gamma, "gamma")
+    check_positive(resolution, "resolution", integer=True)
+    pts, n = _optimal_grid(int(resolution))
+    mask = n > 0
+    v = np.where(mask, float(gamma) ** (np.maximum(n, 1) - 1.0), np.nan)
+    return v.reshape(resolution, resolution), mask.reshape(resolution, resolution)
+
+
+def _field_samples(centre, sigma, n, rng):
+    out = []
+    while len(out) < n:
+        p = centre + sigma * rng.standard_normal(2)
+        if not wm_blocked(p[0], p[1], WaterMaze.half_size) and not wm_in_platform(p[0], p[1],
+                                                                                   WaterMaze.platform_radius):
+            out.append(p)
+    return np.array(out)
+
+
+def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceCells | None = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """Best move of each place cell: the action with the lowest mean ``1 + n*(s')`` over ``n_samples`` free
+    positions drawn from the cell's Gaussian field (``n*(s') = 0`` when the move reaches the platform).
+    Returns the actions (n_cells,) and the mean action costs (n_cells, 8)."""
+    check_positive(n_samples, "n_samples", integer=True)
+    enc = PlaceCells.grid() if encoder is None else encoder
+    rng = np.random.default_rng(seed)
+    samples = np.concatenate([_field_samples(c, enc.sigma, n_samples, rng) for c in enc.centres])
+    nxt, done = [], []
+    for a in range(WATERMAZE_MOVES.shape[0]):
+        d = WaterMaze.step_length * WATERMAZE_MOVES[a]
+        moved = [wm_move(x, y, d[0], d[1], WaterMaze.half_size, WaterMaze.platform_radius, 10) for x, y in samples]
+        nxt.append([(m[0], m[1]) for m in moved])
+        done.append([m[3] for m in moved])
+    nxt = np.array(nxt).reshape(-1, 2)
+    done = np.array(done).reshape(-1)
+    rest = np.zeros(nxt.shape[0])
+    rest[~done] = watermaze_steps_to_goal(nxt[~done])
+    cost = (1.0 + rest).reshape(WATERMAZE_MOVES.shape[0], enc.n_features, n_samples).mean(-1).T
+    return np.argmin(cost, axis=1), cost
+
+
+@njit(cache=True, parallel=True)
+def _softmax_rollouts(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
+                      max_steps, rng, out):
+    n_feat, n_act = theta.shape
+    for i in prange(starts.shape[0]):
+        x, y = starts[i, 0], starts[i, 1]
+        feat = np.empty(n_feat)
+        h = np.empty(n_act)
+        k = 0
+        while k < max_steps:
+            place_features(x, y, centres, pc_sigma, pc_scale, feat)
+            for j in range(n_act):
+                h[j] = 0.0
+            for f in range(n_feat):
+                if feat[f] > 0.0:
+                    for j in range(n_act):
+                        h[j] += feat[f] * theta[f, j]
+            hm = h.max()
+            tot = 0.0
+            for j in range(n_act):
+                h[j] = math.exp((h[j] - hm) / temperature)
+                tot += h[j]
+            u = rng_uniform(rng, i) * tot
+            a, acc = n_act - 1, 0.0
+            for j in range(n_act):
+                acc += h[j]
+                if u < acc:
+                    a = j
+                    break
+            x, y, _, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
+            k += 1
+            if done:
+                break
+        out[i] = k
+
+
+def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int = 0, max_steps: int = 300,
+                         encoder: PlaceCells | None = None) -> np.ndarray:
+    """Steps to the platform of the fixed softmax policy ``softmax(theta^T x(s) / T)`` from each start (rows),
+    one episode per start, no learning; capped episodes count as ``max_steps``."""
+    enc = PlaceCells.grid() if encoder is None else encoder
+    th = np.ascontiguousarray(np.asarray(theta, dtype=float))
+    if th.shape != (enc.n_features, WATERMAZE_MOVES.shape[0]):
+        raise ValueError(f"theta: expected shape {(enc.n_features, WATERMAZE_MOVES.shape[0])}, got {th.shape}")
+    check_positive(temperature, "temperature")
+    st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
+    out = np.zeros(st.shape[0], np.int64)
+    _softmax_rollouts(st, th, float(temperature), enc.centres, enc.sigma, enc.scale, WATERMAZE_MOVES,
+                      WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius, int(max_steps),
+                      seed_states(seed, st.shape[0]), out)
+    return out
+
+
+def sample_starts(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` start positions drawn like the environment's: uniform over the arena, outside walls and platform."""
+    check_positive(n, "n", integer=True)
+    rng = np.random.default_rng(seed)
+    env = WaterMaze()
+    return np.array([env.sample_start(rng) for _ in range(int(n))])
+
+
+def _candidate_rows(n_act: int) -> np.ndarray:
+    """Actor-weight rows a place cell may take in the floor search: all zero, or weight 1 on an arc of 1, 2 or 3
+    neighbouring moves (0 elsewhere)."""
+    rows = [np.zeros(n_act)]
+    for width in (1, 2, 3):
+        for a in range(n_act):
+            r = np.zeros(n_act)
+            r[[(a + k) % n_act for k in range(width)]] = 1.0
+            rows.append(r)
+    return np.array(rows)
+
+
+def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: int = 4, seed: int = 0,
+                          max_steps: int = 300, encoder: PlaceCells | None = None, progress_bar: bool = False
+                          ) -> tuple[np.ndarray, list[float]]:
+    """Coordinate descent on the actor weights of a fixed softmax policy: each place cell in turn takes the row
+    of :func:`_candidate_rows` with the lowest mean steps from ``starts`` (the same random numbers for every
+    candidate, so comparisons are paired), for ``sweeps`` passes or until a pass changes nothing. Returns the
+    weights and the mean steps after each pass (on ``starts``: optimistic, evaluate on fresh starts)."""
+    from neuroflow._utils import progress
+
+    enc = PlaceCells.grid() if encoder is None else encoder
+    theta = np.array(theta0, dtype=float, copy=True)
+    st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
+    rng0 = seed_states(seed, st.shape[0])
+    out = np.zeros(st.shape[0], np.int64)
+    cands = _candidate_rows(theta.shape[1])
+
+    def cost():
+        _softmax_rollouts(st, theta, float(temperature), enc.centres, enc.sigma, enc.scale, WATERMAZE_MOVES,
+                          WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius, int(max_steps),
+                          rng0.copy(), out)
+        return float(out.mean())
+
+    best = cost()
+    history = [best]
+    order_rng = np.random.default_rng(seed)
+    bar = progress(total=sweeps * theta.shape[0], enabled=progress_bar, desc="floor search", unit="cell")
+    try:
+        for _ in range(int(sweeps)):
+            changed = 0
+            for i in order_rng.permutation(theta.shape[0]):
+                keep = theta[i].copy()
+                for row in cands:
+                    if np.array_equal(row, keep):
+                        continue
+                    theta[i] = row
+                    c = cost()
+                    if c < best - 1e-12:
+                        best, keep, changed = c, row.copy(), changed + 1
+                theta[i] = keep
+                bar.update(1)
+            history.append(best)
+            if changed == 0:
+                break
+    finally:
+        bar.close()
+    return theta, history
+
+
+@dataclass
+class WaterMazeFloor:
+    """Mean steps of the optimal deterministic policy and of the best softmax policy found (see
+    :func:`watermaze_optimal_steps`) from the uniform start distribution. ``*_sem`` are standard errors over
+    starts; ``softmax_greedy_mean`` is the policy before the search (each cell's greedy move only)."""
+
+    n_starts: int
+    optimal_mean: float
+    optimal_std: float
+    optimal_sem: float
+    optimal_histogram: dict
+    softmax_mean: float
+    softmax_std: float
+    softmax_sem: float
+    softmax_greedy_mean: float
+    softmax_rollouts: int
+    temperature: float
+    search_history: list
+    theta: np.ndarray
+    time_s: float
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"n_starts": self.n_starts, "optimal_mean": self.optimal_mean, "optimal_std": self.optimal_std,
+                "optimal_sem": self.optimal_sem, "optimal_histogram": self.optimal_histogram,
+                "softmax_mean": self.softmax_mean, "softmax_std": self.softmax_std,
+                "softmax_sem": self.softmax_sem, "softmax_greedy_mean": self.softmax_greedy_mean,
+                "softmax_rollouts": self.softmax_rollouts, "temperature": self.temperature,
+                "search_history": self.search_history, "time_s": self.time_s, "params": self.params}
+
+
+def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, rollouts: int = 5,
+                            n_samples: int = 16, search_starts: int = 2000, sweeps: int = 4, seed: int = 0,
+                            progress_bar: bool = False) -> WaterMazeFloor:
+    """The floor of the water-maze learning curves, from ``n_starts`` starts drawn like the environment's.
+
+    (a) Optimal deterministic policy: the exact fewest steps of every start (breadth-first search, see the module
+    text). (b) Softmax policy with temperature ``temperature`` and actor weights in {0, 1}: it starts from weight 1
+    on each cell's greedy move (:func:`watermaze_greedy_actions`), then :func:`search_softmax_policy` improves the
+    rows (zero, or weight 1 on an arc of 1-3 neighbouring moves) on ``search_starts`` separate starts; the result
+    is run ``rollouts`` times from each of the ``n_starts`` starts (not used in the search). From every start no
+    policy needs fewer steps than the optimum, so (b) >= (a) start by start; (b) is an upper bound on the best
+    softmax policy of the agent's form (the search is local), (a) a lower bound on any."""
+    check_positive(n_starts, "n_starts", integer=True)
+    check_positive(rollouts, "rollouts", integer=True)
+    check_positive(temperature, "temperature")
+    check_positive(sweeps, "sweeps", integer=True, allow_zero=True)
+    t0 = time.perf_counter()
+    starts = sample_starts(n_starts, seed)
+    opt = watermaze_steps_to_goal(starts).astype(float)
+    enc = PlaceCells.grid()
+    greedy, _ = watermaze_greedy_actions(n_samples, seed, enc)
+    theta = np.zeros((enc.n_features, WATERMAZE_MOVES.shape[0]))
+    theta[np.arange(enc.n_features), greedy] = 1.0
+    many = np.repeat(starts, rollouts, axis=0)
+    greedy_steps = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
+    history = []
+    if sweeps > 0:
+        theta, history = search_softmax_policy(theta, sample_starts(search_starts, seed + 2),
+                                               temperature=temperature, sweeps=sweeps, seed=seed + 3,
+                                               progress_bar=progress_bar)
+    soft = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1).astype(float)
+    per_start = soft.reshape(n_starts, rollouts).mean(1)   # rollouts of one start are not independent draws
+    values, counts = np.unique(opt, return_counts=True)
+    return WaterMazeFloor(
+        n_starts=int(n_starts), optimal_mean=float(opt.mean()), optimal_std=float(opt.std()),
+        optimal_sem=float(opt.std() / np.sqrt(n_starts)),
+        optimal_histogram={int(v): int(c) for v, c in zip(values, counts)}, softmax_mean=float(soft.mean()),
+        softmax_std=float(soft.std()), softmax_sem=float(per_start.std() / np.sqrt(n_starts)),
+        softmax_greedy_mean=float(greedy_steps.mean()), softmax_rollouts=int(rollouts),
+        temperature=float(temperature), search_history=[float(h) for h in history], theta=theta,
+        time_s=time.perf_counter() - t0,
+        params={"seed": seed, "n_samples": n_samples, "search_starts": search_starts, "sweeps": sweeps})
