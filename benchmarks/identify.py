@@ -68,7 +68,7 @@ def main(argv=None) -> int:
             plot_difficulty(rows, args.plot)
         keep = ("name", "activation", "input_dim", "width", "n_samples", "weight_scale", "alignment", "difficulty",
                 "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size", "max_angle_deg",
-                "functional_rel_mse", "student_loss_median", "n_failed_students", "beta_deg", "beta_rule",
+                "functional_rel_mse", "student_loss_median", "n_failed_students", "beta_deg", "beta_rule", "gap_check",
                 "cluster_spreads_deg", "polish", "timings", "time_s", "error")
         print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer,
                                                                           "beta_deg": args.beta_deg},

@@ -41,6 +41,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
         row.update({
             "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_), "timings": est.timings_,
             "beta_deg": [c.beta_deg for c in est.clusters_], "beta_rule": [c.beta_rule for c in est.clusters_],
+            "gap_check": [c.gap_check for c in est.clusters_],
             "cluster_spreads_deg": [np.round(np.sort(c.candidate_spreads_deg), 8).tolist() for c in est.clusters_],
             "polish": None if est.polish_ is None else {"optim_stopped_by": est.polish_.optim_stopped_by,
                                                         "loss": float(est.polish_.loss)},

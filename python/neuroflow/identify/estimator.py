@@ -51,9 +51,9 @@ POLISH_REL_LOSS = 1e-28
 POLISH_MAX_PARAMS = 1000
 POLISH_MAX_REL_LOSS = 1e-6
 #: beta="auto": a cut at a gap is kept only if the kept clusters express the layer's targets by least squares
-#: about as well as kept plus dropped (relative residual within this factor, or below the floor)
+#: about as well as kept plus dropped, or as the students (relative residual within this factor of the lower
+#: of the two), or to ``loss_tol`` (what a student must reach to count as trained)
 AUTO_LS_FACTOR = 10.0
-AUTO_LS_FLOOR = 1e-10
 #: options of the torch engine (large or deep students)
 TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
                  "maxtime": 20.0, "threads": 1}
@@ -231,9 +231,11 @@ class ExpandAndCluster:
                                      method=self.clusterer, sign=sign)
             if result.beta_rule == "gap":
                 last = layer == len(guess) - 1
+                # last hidden layer: the targets are Y, which the students themselves fit to this level
+                level = float(np.median([f.loss for f in fits])) / max(y_var, 1e-300) if last else math.inf
                 result = self._check_gap(result, u, ids, sign, H, X if (last and not deep and needs_skip(act)) else None,
                                          Y if last else np.hstack([self._next_preactivations(net, f, H, layer)
-                                                                   for f in fits]))
+                                                                   for f in fits]), level)
             self.clusters_.append(result)
             if result.size == 0:
                 raise RuntimeError(
@@ -291,13 +293,15 @@ class ExpandAndCluster:
             theta = res.x
         return net.unpack(theta), S, res
 
-    def _check_gap(self, result, u, ids, sign, H, X_skip, targets) -> ClusterResult:
+    def _check_gap(self, result, u, ids, sign, H, X_skip, targets, level=math.inf) -> ClusterResult:
         """An automatic cut (beta="auto", rule "gap") is meant to drop leftover groups, which the function
         does not need. Check it by least squares on the layer's targets (the probes' outputs for the last
-        hidden layer, else the students' next-layer pre-activations): if the kept clusters leave a
-        relative residual above ``AUTO_LS_FACTOR`` x that of kept plus dropped (up to pi/6), and above
-        ``AUTO_LS_FLOOR``, the loose side carries part of the function (e.g. a target neuron the students
-        found only roughly): the cut is rejected and pi/6 applies (rule "gap rejected")."""
+        hidden layer, else the students' next-layer pre-activations): the kept clusters' relative residual
+        must stay within ``AUTO_LS_FACTOR`` x the reference, or below ``loss_tol``. The reference is
+        the residual with the dropped clusters (up to pi/6) added back, or ``level`` (the students' own
+        relative loss on the targets) if lower: loose clusters that merge two target neurons express the
+        targets poorly too, yet the students show that the function is there. Otherwise the loose side
+        carries part of the function, the cut is rejected and pi/6 applies (rule "gap rejected")."""
         loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
         if not loose:
             return result
@@ -305,8 +309,9 @@ class ExpandAndCluster:
         kept = _ls_rel_residual(_layer_forward(H, result.centres, act), X_skip, targets)
         full = _ls_rel_residual(_layer_forward(H, np.vstack([result.centres, result.dropped_centres[loose]]), act),
                                 X_skip, targets)
-        ok = kept <= max(AUTO_LS_FACTOR * full, AUTO_LS_FLOOR)
-        check = {"rel_residual_kept": kept, "rel_residual_with_dropped": full, "accepted": bool(ok)}
+        ok = kept <= max(AUTO_LS_FACTOR * min(full, level), self.loss_tol)
+        check = {"rel_residual_kept": kept, "rel_residual_with_dropped": full,
+                 "students_rel_loss": None if math.isinf(level) else level, "accepted": bool(ok)}
         if not ok:
             result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=AUTO_FALLBACK,
                                      method=self.clusterer, sign=sign)
