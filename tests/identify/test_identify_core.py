@@ -270,3 +270,40 @@ def test_small_reduced_net_is_polished_to_the_zero_loss_point():
     off = ExpandAndCluster(activation="gelu", polish=False)
     off.finetune_ = est.finetune_
     assert off._polish(mats, S, X, Y, y_var, "numpy")[0] is mats and off.polish_ is None
+
+
+def test_auto_beta_gap_is_checked_by_least_squares():
+    """A gap cut that drops a target neuron the students found only roughly is rejected (pi/6 applies);
+    one that drops a loose group of leftovers the function does not need is kept."""
+    from neuroflow.identify import ExpandAndCluster
+
+    rng = np.random.default_rng(7)
+    teacher = make_teacher(3, 3, "tanh", seed=2)
+    X = rng.normal(size=(400, 3))
+    Y = teacher(X)
+    t_u = teacher.incoming(0)
+
+    def students(rough, leftover, seed):
+        g = np.random.default_rng(seed)
+        vecs, ids = [], []
+        for s in range(6):
+            for j, c in enumerate(t_u):
+                vecs.append(c + (0.1 if j == rough else 1e-4) * g.normal(size=4) * np.linalg.norm(c))
+                ids.append(s)
+            if leftover is not None:
+                vecs.append(leftover + 0.4 * g.normal(size=4))
+                ids.append(s)
+        return np.array(vecs), np.array(ids)
+
+    est = ExpandAndCluster(n_students=6, activation="tanh")
+    u, ids = students(rough=0, leftover=None, seed=1)
+    res = cluster_neurons(u, ids, 6, "tanh", beta="auto")
+    assert res.beta_rule == "gap" and res.size == 2
+    checked = est._check_gap(res, u, ids, None, X, None, Y, level=1e-12)
+    assert checked.beta_rule == "gap rejected" and checked.size > 2 and not checked.gap_check["accepted"]
+    assert np.all(angles_deg(t_u, checked.centres, "tanh").min(axis=1) < 10.0)
+    u, ids = students(rough=None, leftover=np.array([0.0, 2.0, -1.0, 0.5]), seed=8)
+    res = cluster_neurons(u, ids, 6, "tanh", beta="auto")
+    assert res.beta_rule == "gap" and res.size == 3
+    checked = est._check_gap(res, u, ids, None, X, None, Y, level=1e-12)
+    assert checked.beta_rule == "gap" and checked.size == 3 and checked.gap_check["accepted"]
