@@ -178,11 +178,11 @@ def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceC
     return np.argmin(cost, axis=1), cost
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _softmax_rollouts(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
                       max_steps, rng, out):
-    n_feat, n_act = theta.shape
-    for i in prange(starts.shape[0]):
+    n_feat, n_act = theta.shape   # serial: the floor search calls this thousands of times on few starts
+    for i in range(starts.shape[0]):
         x, y = starts[i, 0], starts[i, 1]
         feat = np.empty(n_feat)
         h = np.empty(n_act)
