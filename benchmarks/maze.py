@@ -277,16 +277,34 @@ def bench_self_correction_watermaze(quick: bool) -> dict:
             "ideal_reference": ref, "sweep": rows, "time_s": round(time.perf_counter() - t0, 1)}
 
 
+def bench_self_correction_watermaze_long(quick: bool) -> dict:
+    """Water maze closed vs open loop with the 27 measured devices over the published length (20 000 episodes),
+    paired by seed, 95 % CIs, in windows along the run."""
+    from neuroflow.rl.experiments import self_correction
+
+    n_seeds, n_ep, tail = (4, 400, 100) if quick else (30, 20000, 1000)
+    ab = self_correction(None, task="watermaze", n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail)
+    s = ab.summary()
+    for arm in ("closed_loop", "open_loop"):
+        s[arm].pop("steps_at_episode", None)
+    starts = sorted({0, n_ep // 20, n_ep // 4, n_ep // 2, n_ep - tail})
+    return {"n_seeds": n_seeds, "n_episodes": n_ep, "tail": tail, "seed": 0, "device": "portner2025",
+            "time_s": round(ab.closed.time_s + ab.open.time_s, 1),
+            **{k: s[k] for k in ("closed_loop", "open_loop", "difference")},
+            "windows": {f"episodes_{lo}_{lo + tail}": ab.window(lo, lo + tail) for lo in starts}}
+
+
 def bench_floor(quick: bool) -> dict:
     """Water-maze floor: exact optimal steps from uniform starts, and the best softmax(T = 0.15) policy found
-    with actor weights in {0, 1} (greedy moves, then a local search on separate starts)."""
+    with actor weights in {0, 1} (greedy moves, then a local search on separate starts), then refined with
+    weights in {0, 0.25, ..., 1}; evaluated on starts not used in the search."""
     from neuroflow.rl.experiments import watermaze_optimal_steps
 
     kw = dict(n_starts=300, rollouts=2, n_samples=2, search_starts=100, sweeps=1) if quick else \
-        dict(n_starts=4000, rollouts=5, n_samples=16, search_starts=2000, sweeps=4)
+        dict(n_starts=4000, rollouts=5, n_samples=16, search_starts=2000, sweeps=4, graded_sweeps=3)
     f = watermaze_optimal_steps(seed=0, **kw).to_dict()
     for k in ("optimal_mean", "optimal_std", "optimal_sem", "softmax_mean", "softmax_std", "softmax_sem",
-              "softmax_greedy_mean", "time_s"):
+              "softmax_greedy_mean", "softmax_binary_mean", "time_s"):
         f[k] = round(f[k], 4)
     f["search_history"] = [round(v, 4) for v in f["search_history"]]
     f["reference_ideal_5000"] = REF_WATERMAZE["ideal_5000"]
@@ -294,7 +312,7 @@ def bench_floor(quick: bool) -> dict:
     return f
 
 
-SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "floor")
+SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_watermaze_long", "floor")
 
 
 def main(argv=None) -> int:
@@ -331,6 +349,8 @@ def main(argv=None) -> int:
         report["self_correction"] = bench_self_correction(args.quick)
     if "selfcorr_watermaze" in only:
         report["self_correction_watermaze"] = bench_self_correction_watermaze(args.quick)
+    if "selfcorr_watermaze_long" in only:
+        report["self_correction_watermaze_long"] = bench_self_correction_watermaze_long(args.quick)
     if "floor" in only:
         report["watermaze_floor"] = bench_floor(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
@@ -341,7 +361,8 @@ def main(argv=None) -> int:
         merged = json.loads(Path(args.merge).read_text()) if Path(args.merge).exists() else {}
         runs = merged.setdefault("section_runs", {})
         meta = {k: report[k] for k in ("quick", "numba_threads", "cpu_count", "load_average", "total_time_s")}
-        for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze", "watermaze_floor"):
+        for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze",
+                    "self_correction_watermaze_long", "watermaze_floor"):
             if key in report:
                 merged[key] = report[key]
                 runs[key] = meta

@@ -8,7 +8,7 @@ from neuroflow.rl.envs import WATERMAZE_MOVES
 from neuroflow.rl.experiments import noise_sweep, self_correction, value_map_error
 from neuroflow.rl.kernels import wm_move
 from neuroflow.rl.place_cells import PlaceCells
-from neuroflow.rl.optimal import (_bfs_plain, sample_starts, search_softmax_policy, softmax_policy_steps,
+from neuroflow.rl.optimal import (_bfs_plain, _graded_rows, sample_starts, search_softmax_policy, softmax_policy_steps,
                                   watermaze_optimal_values, watermaze_steps_to_goal)
 
 
@@ -78,6 +78,12 @@ def test_softmax_policy_never_beats_the_optimum_and_search_does_not_get_worse():
     theta2, hist = search_softmax_policy(theta, starts[:4], sweeps=1, max_steps=10)
     assert len(hist) == 2 and hist[1] <= hist[0]
     assert set(np.unique(theta2)) <= {0.0, 1.0} and np.all(theta2.sum(1) <= 3)
+    row = np.array([1.0, 0.5, 0, 0, 0, 0, 0, 0])
+    graded = np.array(_graded_rows(row))                  # one weight moved to another multiple of 0.25
+    assert graded.shape == (8 * 5 - 8, 8) and np.all((graded != row).sum(1) == 1)
+    assert np.all(np.isin(graded, [0.0, 0.25, 0.5, 0.75, 1.0]))
+    with pytest.raises(ValueError, match="rows"):
+        search_softmax_policy(theta, starts[:2], rows="continuous")
     with pytest.raises(ValueError, match="theta"):
         softmax_policy_steps(np.zeros((9, 2)), starts)
 

@@ -68,6 +68,8 @@ def _ablation(args) -> int:
     from neuroflow.rl.experiments import noise_sweep, self_correction
 
     sigma = None if args.sigma < 0 else args.sigma
+    if args.seeds is None:
+        args.seeds = 200 if args.task == "tmaze" else 50
     ab = self_correction(sigma, task=args.task, n_seeds=args.seeds, n_episodes=args.episodes, seed=args.seed,
                          tail=args.tail, progress_bar=not args.quiet)
     payload = {"ablation": ab.to_dict()}
@@ -121,7 +123,7 @@ def register(verbs) -> None:
     p.add_argument("--task", default="tmaze", choices=["tmaze", "watermaze"], help="maze of the ablation (tmaze)")
     p.add_argument("--sigma", type=float, default=0.05,
                    help="write noise of a linear device (fraction of range); negative = the 27 measured devices")
-    p.add_argument("--seeds", type=int, default=200)
+    p.add_argument("--seeds", type=int, default=None, help="seeds per arm (T-maze 200, water maze 50)")
     p.add_argument("--episodes", type=int, default=None, help="episodes per seed (T-maze 200, water maze 3000)")
     p.add_argument("--tail", type=int, default=None,
                    help="final steps = mean of the last TAIL episodes (T-maze 20, water maze 500)")

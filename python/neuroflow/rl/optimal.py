@@ -251,13 +251,30 @@ def _candidate_rows(n_act: int) -> np.ndarray:
     return np.array(rows)
 
 
+def _graded_rows(row: np.ndarray) -> list:
+    """Rows that differ from ``row`` in one weight, set to 0, 0.25, 0.5, 0.75 or 1."""
+    out = []
+    for j in range(row.size):
+        for v in (0.0, 0.25, 0.5, 0.75, 1.0):
+            if row[j] != v:
+                r = row.copy()
+                r[j] = v
+                out.append(r)
+    return out
+
+
 def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: int = 4, seed: int = 0,
-                          max_steps: int = 300, encoder: PlaceCells | None = None, progress_bar: bool = False
-                          ) -> tuple[np.ndarray, list[float]]:
-    """Coordinate descent on the actor weights of a fixed softmax policy: each place cell in turn takes the row
-    of :func:`_candidate_rows` with the lowest mean steps from ``starts`` (the same random numbers for every
-    candidate, so comparisons are paired), for ``sweeps`` passes or until a pass changes nothing. Returns the
-    weights and the mean steps after each pass (on ``starts``: optimistic, evaluate on fresh starts)."""
+                          max_steps: int = 300, rows: str = "binary", encoder: PlaceCells | None = None,
+                          progress_bar: bool = False) -> tuple[np.ndarray, list[float]]:
+    """Coordinate descent on the actor weights of a fixed softmax policy: each place cell in turn takes the
+    candidate row with the lowest mean steps from ``starts`` (the same random numbers for every candidate, so
+    comparisons are paired), for ``sweeps`` passes or until a pass changes nothing. Candidates: ``"binary"``,
+    the rows of :func:`_candidate_rows` (weights in {0, 1}); ``"graded"``, the current row with one weight
+    changed to a multiple of 0.25. Returns the weights and the mean steps after each pass (on ``starts``:
+    optimistic, evaluate on fresh starts)."""
+    from neuroflow._utils import check_choice
+
+    check_choice(rows, "rows", ["binary", "graded"])
     from neuroflow._utils import progress
 
     enc = PlaceCells.grid() if encoder is None else encoder
@@ -282,7 +299,7 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
             changed = 0
             for i in order_rng.permutation(theta.shape[0]):
                 keep = theta[i].copy()
-                for row in cands:
+                for row in (cands if rows == "binary" else _graded_rows(keep)):
                     if np.array_equal(row, keep):
                         continue
                     theta[i] = row
@@ -303,7 +320,8 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
 class WaterMazeFloor:
     """Mean steps of the optimal deterministic policy and of the best softmax policy found (see
     :func:`watermaze_optimal_steps`) from the uniform start distribution. ``*_sem`` are standard errors over
-    starts; ``softmax_greedy_mean`` is the policy before the search (each cell's greedy move only)."""
+    starts; ``softmax_greedy_mean`` is the policy before the search (each cell's greedy move only),
+    ``softmax_binary_mean`` the policy after the search over weights in {0, 1} (before any graded refinement)."""
 
     n_starts: int
     optimal_mean: float
@@ -314,6 +332,7 @@ class WaterMazeFloor:
     softmax_std: float
     softmax_sem: float
     softmax_greedy_mean: float
+    softmax_binary_mean: float
     softmax_rollouts: int
     temperature: float
     search_history: list
@@ -326,26 +345,29 @@ class WaterMazeFloor:
                 "optimal_sem": self.optimal_sem, "optimal_histogram": self.optimal_histogram,
                 "softmax_mean": self.softmax_mean, "softmax_std": self.softmax_std,
                 "softmax_sem": self.softmax_sem, "softmax_greedy_mean": self.softmax_greedy_mean,
+                "softmax_binary_mean": self.softmax_binary_mean,
                 "softmax_rollouts": self.softmax_rollouts, "temperature": self.temperature,
                 "search_history": self.search_history, "time_s": self.time_s, "params": self.params}
 
 
 def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, rollouts: int = 5,
-                            n_samples: int = 16, search_starts: int = 2000, sweeps: int = 4, seed: int = 0,
-                            progress_bar: bool = False) -> WaterMazeFloor:
+                            n_samples: int = 16, search_starts: int = 2000, sweeps: int = 4,
+                            graded_sweeps: int = 0, seed: int = 0, progress_bar: bool = False) -> WaterMazeFloor:
     """The floor of the water-maze learning curves, from ``n_starts`` starts drawn like the environment's.
 
     (a) Optimal deterministic policy: the exact fewest steps of every start (breadth-first search, see the module
     text). (b) Softmax policy with temperature ``temperature`` and actor weights in {0, 1}: it starts from weight 1
     on each cell's greedy move (:func:`watermaze_greedy_actions`), then :func:`search_softmax_policy` improves the
-    rows (zero, or weight 1 on an arc of 1-3 neighbouring moves) on ``search_starts`` separate starts; the result
-    is run ``rollouts`` times from each of the ``n_starts`` starts (not used in the search). From every start no
+    rows (zero, or weight 1 on an arc of 1-3 neighbouring moves) on ``search_starts`` separate starts, and
+    ``graded_sweeps`` further passes allow any weight in {0, 0.25, 0.5, 0.75, 1}; the result is run ``rollouts``
+    times from each of the ``n_starts`` starts (not used in the search). From every start no
     policy needs fewer steps than the optimum, so (b) >= (a) start by start; (b) is an upper bound on the best
     softmax policy of the agent's form (the search is local), (a) a lower bound on any."""
     check_positive(n_starts, "n_starts", integer=True)
     check_positive(rollouts, "rollouts", integer=True)
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)
+    check_positive(graded_sweeps, "graded_sweeps", integer=True, allow_zero=True)
     t0 = time.perf_counter()
     starts = sample_starts(n_starts, seed)
     opt = watermaze_steps_to_goal(starts).astype(float)
@@ -356,10 +378,15 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
     many = np.repeat(starts, rollouts, axis=0)
     greedy_steps = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
     history = []
+    search = sample_starts(search_starts, seed + 2)
     if sweeps > 0:
-        theta, history = search_softmax_policy(theta, sample_starts(search_starts, seed + 2),
-                                               temperature=temperature, sweeps=sweeps, seed=seed + 3,
+        theta, history = search_softmax_policy(theta, search, temperature=temperature, sweeps=sweeps, seed=seed + 3,
                                                progress_bar=progress_bar)
+    binary = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
+    if graded_sweeps > 0:
+        theta, more = search_softmax_policy(theta, search, temperature=temperature, sweeps=graded_sweeps,
+                                            seed=seed + 3, rows="graded", progress_bar=progress_bar)
+        history += more[1:]
     soft = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1).astype(float)
     per_start = soft.reshape(n_starts, rollouts).mean(1)   # rollouts of one start are not independent draws
     values, counts = np.unique(opt, return_counts=True)
@@ -368,7 +395,9 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
         optimal_sem=float(opt.std() / np.sqrt(n_starts)),
         optimal_histogram={int(v): int(c) for v, c in zip(values, counts)}, softmax_mean=float(soft.mean()),
         softmax_std=float(soft.std()), softmax_sem=float(per_start.std() / np.sqrt(n_starts)),
-        softmax_greedy_mean=float(greedy_steps.mean()), softmax_rollouts=int(rollouts),
+        softmax_greedy_mean=float(greedy_steps.mean()), softmax_binary_mean=float(binary.mean()),
+        softmax_rollouts=int(rollouts),
         temperature=float(temperature), search_history=[float(h) for h in history], theta=theta,
         time_s=time.perf_counter() - t0,
-        params={"seed": seed, "n_samples": n_samples, "search_starts": search_starts, "sweeps": sweeps})
+        params={"seed": seed, "n_samples": n_samples, "search_starts": search_starts, "sweeps": sweeps,
+                "graded_sweeps": graded_sweeps})
