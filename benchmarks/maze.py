@@ -5,10 +5,17 @@ simulation is written: one agent at a time, NumPy scalars, a SciPy Newton solve 
 few seeds and extrapolated by its measured per-step cost. Threads: numba uses ``--threads`` (default 2); BLAS is
 limited to 1 thread.
 
-    python benchmarks/maze.py --quick            # small sizes (about a minute)
-    python benchmarks/maze.py                    # T-maze 1000 x 200, water maze 100 x 20 000, self-correction
+    python benchmarks/maze.py --quick            # small sizes (under a minute)
+    python benchmarks/maze.py                    # everything below (about 45 minutes on one thread)
     python benchmarks/maze.py --only watermaze --out wm.json
     python benchmarks/maze.py --only selfcorr_watermaze,floor --merge benchmarks/results/maze.json
+
+Sections (``--only``, comma-separated): ``tmaze`` (1000 seeds x 200 episodes, both synapse kinds, per-seed loop
+peer), ``watermaze`` (100 x 20 000 memristors and ideal, random walker), ``selfcorr`` (T-maze closed vs open loop,
+noise sweep), ``selfcorr_watermaze`` (the same on the water maze, 50 x 3000, with windows and the ideal learner as
+reference), ``selfcorr_watermaze_long`` (27 devices, 30 x 20 000), ``floor`` (exact optimal steps and the best
+softmax policy found, :func:`neuroflow.rl.experiments.watermaze_optimal_steps`). ``--merge FILE`` replaces only
+the sections run in an earlier result and records their run conditions under ``section_runs``.
 
 Scoring conventions of the published code (Portner et al. 2025, github.com/ztill/TD_learning_on_memristors):
 the T-maze notebook stores a failed (capped) episode as 0 steps, so its curves are compared here in that scoring
