@@ -6,7 +6,7 @@ few seeds and extrapolated by its measured per-step cost. Threads: numba uses ``
 limited to 1 thread.
 
     python benchmarks/maze.py --quick            # small sizes (under a minute)
-    python benchmarks/maze.py                    # everything below (about 45 minutes on one thread)
+    python benchmarks/maze.py                    # everything below (about 25 minutes on one thread)
     python benchmarks/maze.py --only watermaze --out wm.json
     python benchmarks/maze.py --only selfcorr_watermaze,floor --merge benchmarks/results/maze.json
 
