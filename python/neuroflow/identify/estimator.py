@@ -3,8 +3,10 @@
 (i) train ``n_students`` over-parameterised students (width = ``expansion`` x a width guess) to
 near-zero loss; (ii) canonicalise their neurons' incoming vectors (:mod:`.symmetry`) and cluster them
 (:mod:`.clustering`): vectors shared by at least ``gamma * n_students`` students, with a median spread
-below ``beta``, are the target's neurons; (iii) fit the output weights by least squares and fine-tune the
-reduced network to zero loss with :func:`neuroflow.train`. Deep networks go layer by layer with the
+below ``beta``, are the target's neurons (``beta="auto"``, the default, reads the cut off a clear gap in
+the clusters' spreads, checked by least squares, else pi/6); (iii) fit the output weights by least squares,
+fine-tune the reduced network to zero loss with :func:`neuroflow.train`, and polish a small one with
+Newton to machine precision (the teacher is an exact zero of the reduced net). Deep networks go layer by layer with the
 same students: once a layer is clustered, it replaces that layer in every student (the next layer's
 weights re-expressed by least squares over the reconstructed units), is held fixed, the layers above are
 retrained (the fixed-parameter objective), and the next layer is clustered.
