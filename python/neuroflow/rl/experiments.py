@@ -42,9 +42,9 @@ def value_map_error(critic_weights, gamma: float | None = None, task: str = "tma
     optimal values ``gamma^(n*(s) - 1)`` (:func:`neuroflow.rl.optimal.watermaze_optimal_values`; ``n*`` is the
     fewest steps onto the platform). Even a perfect learner of its own softmax policy keeps an error here (its
     policy is not the optimal one and 121 place cells cannot draw the map exactly): compare arms, not zero.
-    Values biased upwards (e.g. by write noise rectified at the clip bound 0) move towards the optimal values,
-    which lie above those of any softmax policy; ``target`` (a ``resolution`` x ``resolution`` map, e.g. the
-    ideal learner's :attr:`MazeResult.value_map`) replaces the optimal values as the reference."""
+    The optimal values lie above those of any softmax policy, so values raised by storage errors can score
+    better than exact ones; ``target`` (a ``resolution`` x ``resolution`` map, e.g. the ideal learner's
+    :attr:`MazeResult.value_map`) replaces the optimal values as the reference."""
     check_choice(task, "task", ["tmaze", "watermaze"])
     w = check_array(critic_weights, "critic_weights")
     w = w.reshape(-1, w.shape[-1])
