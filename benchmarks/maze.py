@@ -13,7 +13,7 @@ limited to 1 thread.
 Sections (``--only``, comma-separated): ``tmaze`` (1000 seeds x 200 episodes, both synapse kinds, per-seed loop
 peer), ``watermaze`` (100 x 20 000 memristors and ideal, random walker), ``selfcorr`` (T-maze closed vs open loop,
 noise sweep), ``selfcorr_watermaze`` (the same on the water maze, 50 x 3000, with windows and the ideal learner as
-reference), ``selfcorr_watermaze_long`` (27 devices, 30 x 20 000), ``floor`` (exact optimal steps and the best
+reference), ``selfcorr_watermaze_long`` (27 devices, 100 x 20 000), ``floor`` (exact optimal steps and the best
 softmax policy found, :func:`neuroflow.rl.experiments.watermaze_optimal_steps`). ``--merge FILE`` replaces only
 the sections run in an earlier result and records their run conditions under ``section_runs``.
 
@@ -289,7 +289,7 @@ def bench_self_correction_watermaze_long(quick: bool) -> dict:
     paired by seed, 95 % CIs, in windows along the run."""
     from neuroflow.rl.experiments import self_correction
 
-    n_seeds, n_ep, tail = (4, 400, 100) if quick else (30, 20000, 1000)
+    n_seeds, n_ep, tail = (4, 400, 100) if quick else (100, 20000, 1000)
     ab = self_correction(None, task="watermaze", n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail)
     s = ab.summary()
     for arm in ("closed_loop", "open_loop"):
