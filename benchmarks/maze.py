@@ -13,7 +13,8 @@ limited to 1 thread.
 Sections (``--only``, comma-separated): ``tmaze`` (1000 seeds x 200 episodes, both synapse kinds, per-seed loop
 peer), ``watermaze`` (100 x 20 000 memristors and ideal, random walker), ``selfcorr`` (T-maze closed vs open loop,
 noise sweep), ``selfcorr_watermaze`` (the same on the water maze, 50 x 3000, with windows and the ideal learner as
-reference), ``selfcorr_watermaze_long`` (27 devices, 100 x 20 000), ``floor`` (exact optimal steps and the best
+reference), ``selfcorr_watermaze_long`` (27 devices, 100 x 20 000), ``selfcorr_watermaze_sweep_long`` (the
+noise sweep over 20 000 episodes, 30 seeds), ``floor`` (exact optimal steps and the best
 softmax policy found, :func:`neuroflow.rl.experiments.watermaze_optimal_steps`). ``--merge FILE`` replaces only
 the sections run in an earlier result and records their run conditions under ``section_runs``.
 
@@ -222,16 +223,18 @@ def _sweep_rows(sw) -> dict:
             for i, sg in enumerate(sw.sigmas)}
 
 
-def bench_self_correction_watermaze(quick: bool) -> dict:
+def bench_self_correction_watermaze(quick: bool, sizes: tuple | None = None, devices: bool = True) -> dict:
     """Water maze closed vs open loop: linear devices with write noise 0-10 % and the 27 measured devices, the
     published settings otherwise (alpha 0.04, T 0.15, half-pulse cut-off), paired by seed, 95 % CIs; the ideal
     learner on the same seeds as the noise-free reference. Value-map error: RMS over the free points of the
     25 x 25 value-map grid against the optimal values gamma^(n* - 1) (n*: exact fewest steps to the platform).
-    Besides the final ``tail`` episodes, the steps are compared in earlier windows of the run."""
+    Besides the final ``tail`` episodes, the steps are compared in earlier windows of the run. ``sizes``
+    (seeds, episodes, tail) replaces the default 50 x 3000 / 500 (quick 6 x 300 / 100); ``devices=False`` leaves
+    out the measured devices."""
     from neuroflow.rl import ActorCritic
     from neuroflow.rl.experiments import bootstrap_ci, self_correction, value_map_error
 
-    n_seeds, n_ep, tail = (6, 300, 100) if quick else (50, 3000, 500)
+    n_seeds, n_ep, tail = sizes if sizes is not None else ((6, 300, 100) if quick else (50, 3000, 500))
     sigmas = (0.0, 0.1) if quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
     windows = [(0, tail), (n_ep // 3, n_ep // 3 + tail), (n_ep - tail, n_ep)]
     t0 = time.perf_counter()
@@ -255,7 +258,7 @@ def bench_self_correction_watermaze(quick: bool) -> dict:
                 "value_error_vs_ideal_closed_minus_open_ci95": [round(v, 4) for v in bootstrap_ci(ec - eo)]}
 
     rows = {}
-    for sigma in (*sigmas, None):
+    for sigma in (*sigmas, None) if devices else sigmas:
         ab = self_correction(sigma, task="watermaze", n_seeds=n_seeds, n_episodes=n_ep, seed=0, tail=tail)
         s = ab.summary()
         c, o, d = s["closed_loop"], s["open_loop"], s["difference"]
@@ -319,7 +322,8 @@ def bench_floor(quick: bool) -> dict:
     return f
 
 
-SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_watermaze_long", "floor")
+SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_watermaze_long",
+            "selfcorr_watermaze_sweep_long", "floor")
 
 
 def main(argv=None) -> int:
@@ -358,6 +362,9 @@ def main(argv=None) -> int:
         report["self_correction_watermaze"] = bench_self_correction_watermaze(args.quick)
     if "selfcorr_watermaze_long" in only:
         report["self_correction_watermaze_long"] = bench_self_correction_watermaze_long(args.quick)
+    if "selfcorr_watermaze_sweep_long" in only:
+        report["self_correction_watermaze_sweep_long"] = bench_self_correction_watermaze(
+            args.quick, (4, 300, 100) if args.quick else (30, 20000, 1000), devices=False)
     if "floor" in only:
         report["watermaze_floor"] = bench_floor(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
@@ -369,7 +376,7 @@ def main(argv=None) -> int:
         runs = merged.setdefault("section_runs", {})
         meta = {k: report[k] for k in ("quick", "numba_threads", "cpu_count", "load_average", "total_time_s")}
         for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze",
-                    "self_correction_watermaze_long", "watermaze_floor"):
+                    "self_correction_watermaze_long", "self_correction_watermaze_sweep_long", "watermaze_floor"):
             if key in report:
                 merged[key] = report[key]
                 runs[key] = meta
