@@ -502,7 +502,9 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         Solver steps / optimiser iterations per phase.
     min_gnorm, min_loss : float
         Stop (and call it converged) when the gradient's infinity norm or the loss falls to these
-        (``min_loss`` is off by default).
+        (``min_loss`` is off by default). ``min_gnorm`` is absolute: on flat, nearly linear problems
+        (small weights) a gradient of 1e-10 can still mean a relative loss of ~1e-11 and parameters a
+        few degrees from the exact minimum; pass ``min_gnorm=0`` with a ``min_loss`` to polish further.
     patience : int
         End the ODE phase after this many steps without a lower loss.
     maxnorm : float
