@@ -14,8 +14,10 @@ From ``n*`` follow
   error in the self-correction ablation;
 * the best action of every place cell: the move with the lowest mean ``1 + n*(s')`` over positions drawn from
   that cell's Gaussian field (free positions only), i.e. the greedy action of the field it covers;
-* the floor of the agent's policy class: softmax(h / T) with ``h = theta^T x(s)`` and actor weights in [0, 1],
-  evaluated with the greedy action's weight 1 and the others 0 for every cell.
+* an estimate of the floor of the agent's policy class, softmax(h / T) with ``h = theta^T x(s)`` and actor
+  weights in [0, 1]: starting from weight 1 on every cell's greedy move (which alone gets trapped at walls), a
+  coordinate search over each cell's row of weights (first in {0, 1}, then in multiples of 0.25) scored on
+  fresh starts. The search is local, so the result bounds the true floor from above.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
-from neuroflow._utils import check_positive
+from neuroflow._utils import check_choice, check_positive, progress
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import place_features, wm_blocked, wm_in_platform, wm_move
@@ -272,11 +274,7 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     the rows of :func:`_candidate_rows` (weights in {0, 1}); ``"graded"``, the current row with one weight
     changed to a multiple of 0.25. Returns the weights and the mean steps after each pass (on ``starts``:
     optimistic, evaluate on fresh starts)."""
-    from neuroflow._utils import check_choice
-
     check_choice(rows, "rows", ["binary", "graded"])
-    from neuroflow._utils import progress
-
     enc = PlaceCells.grid() if encoder is None else encoder
     theta = np.array(theta0, dtype=float, copy=True)
     st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
