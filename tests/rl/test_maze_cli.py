@@ -27,6 +27,18 @@ def test_maze_watermaze_and_ablation_readable(capsys, tmp_path):
     assert "water maze self-correction, write noise 5 %, 2 seeds x 4 episodes" in capsys.readouterr().out
 
 
+def test_maze_floor_json(capsys):
+    rc = main(["maze", "floor", "--starts", "60", "--search-starts", "30", "--sweeps", "1", "--graded-sweeps", "0",
+               "--rollouts", "1", "--json", "--quiet"])
+    assert rc == 0
+    f = json.loads(capsys.readouterr().out)["floor"]
+    assert f["n_starts"] == 60 and sum(f["optimal_histogram"].values()) == 60
+    # no policy beats the exact optimum from the same starts
+    assert 1.0 <= f["optimal_mean"] <= f["softmax_mean"]
+    assert main(["maze", "floor", "--starts", "0", "--quiet"]) == 2
+    assert "n_starts" in capsys.readouterr().err
+
+
 def test_maze_bad_input_exit_codes(capsys):
     assert main(["maze", "tmaze", "--temperature", "0", "--quiet"]) == 2
     assert "temperature" in capsys.readouterr().err

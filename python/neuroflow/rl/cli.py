@@ -110,6 +110,22 @@ def _ablation(args) -> int:
     return 0
 
 
+def _floor(args) -> int:
+    from neuroflow.cli import emit
+    from neuroflow.rl.optimal import watermaze_optimal_steps
+
+    f = watermaze_optimal_steps(args.starts, temperature=args.temperature, rollouts=args.rollouts,
+                                search_starts=args.search_starts, sweeps=args.sweeps,
+                                graded_sweeps=args.graded_sweeps, seed=args.seed, progress_bar=not args.quiet)
+    payload = {"floor": f.to_dict()}
+    lines = [f"water-maze floor from {f.n_starts} uniform starts ({f.time_s:.1f} s)",
+             f"  optimal deterministic policy (exact search): {f.optimal_mean:.2f} +- {f.optimal_std:.2f} steps",
+             f"  best softmax (T = {f.temperature:g}) policy found, weights in [0, 1]: {f.softmax_mean:.2f} +- "
+             f"{f.softmax_std:.2f} steps (an upper bound on the policy class's floor; published ideal 6.65 +- 3.16)"]
+    emit(args, payload, lines)
+    return 0
+
+
 def register(verbs) -> None:
     from neuroflow.cli import add_common_options
 
@@ -132,6 +148,16 @@ def register(verbs) -> None:
     p.add_argument("--jobs", type=int, default=1, help="joblib workers for the sweep")
     add_common_options(p)
     p.set_defaults(func=_ablation)
+    text = "water-maze floor: optimal steps and the best softmax policy found from uniform starts"
+    p = verbs.add_parser("floor", help=text, description=text)
+    p.add_argument("--starts", type=int, default=4000, help="uniform starts to score on (4000)")
+    p.add_argument("--search-starts", type=int, default=2000, help="separate starts the policy search uses (2000)")
+    p.add_argument("--sweeps", type=int, default=4, help="passes of the search over weights in {0, 1} (4)")
+    p.add_argument("--graded-sweeps", type=int, default=3, help="then passes over multiples of 0.25 (3)")
+    p.add_argument("--rollouts", type=int, default=5, help="softmax rollouts per start (5)")
+    p.add_argument("--temperature", type=float, default=0.15, help="softmax temperature (0.15)")
+    add_common_options(p, plot=False)
+    p.set_defaults(func=_floor)
 
 
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
