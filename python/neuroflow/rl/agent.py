@@ -352,9 +352,7 @@ class ActorCritic:
         w = self.critic_weights_.mean(0)
         if self.task == "tmaze":
             return w.copy()
-        axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
-        gx, gy = np.meshgrid(axis, axis)
-        return (self.encoder(np.stack([gx, gy], -1)) @ w).reshape(resolution, resolution)
+        return (self.encoder(WaterMaze.grid(resolution)) @ w).reshape(resolution, resolution)
 
     def policy(self, obs, seed_index: int = 0) -> np.ndarray:
         """Action probabilities of the stored actor weights of one seed."""

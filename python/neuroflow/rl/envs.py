@@ -120,6 +120,14 @@ class WaterMaze(_Env):
         self._t = 0
         self._done = True
 
+    @classmethod
+    def grid(cls, resolution: int) -> np.ndarray:
+        """A ``resolution`` x ``resolution`` grid of positions over the arena, shape (resolution, resolution, 2):
+        rows = y from -half_size to half_size, columns = x (the layout of the value maps)."""
+        axis = np.linspace(-cls.half_size, cls.half_size, resolution)
+        gx, gy = np.meshgrid(axis, axis)
+        return np.stack([gx, gy], -1)
+
     @staticmethod
     def blocked(x: float, y: float) -> bool:
         return bool(wm_blocked(float(x), float(y), WaterMaze.half_size))

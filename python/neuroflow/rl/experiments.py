@@ -15,7 +15,7 @@ from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.agent import ActorCritic, MazeResult
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
-from neuroflow.rl.optimal import WaterMazeFloor, watermaze_optimal_steps
+from neuroflow.rl.optimal import WaterMazeFloor, watermaze_optimal_steps, watermaze_optimal_values
 from neuroflow.rl.place_cells import PlaceCells
 
 __all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
@@ -51,19 +51,15 @@ def value_map_error(critic_weights, gamma: float | None = None, task: str = "tma
     if task == "tmaze":
         v = tmaze_optimal_values(0.9 if gamma is None else gamma)
         return np.sqrt(np.mean((w[:, : v.size] - v) ** 2, axis=1))
-    from neuroflow.rl.optimal import watermaze_optimal_values
-
     v, mask = watermaze_optimal_values(0.975 if gamma is None else gamma, resolution)
     if target is not None:
         v = check_array(target, "target")
         if v.shape != mask.shape:
             raise ValueError(f"target: expected a {resolution} x {resolution} value map, got shape {v.shape}")
-    axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
-    gx, gy = np.meshgrid(axis, axis)
     enc = PlaceCells.grid()
     if w.shape[1] != enc.n_features:
         raise ValueError(f"critic_weights: expected {enc.n_features} water-maze weights per seed, got {w.shape[1]}")
-    x = enc(np.stack([gx, gy], -1)[mask])                     # (n_points, n_features)
+    x = enc(WaterMaze.grid(resolution)[mask])                     # (n_points, n_features)
     return np.sqrt(np.mean((w @ x.T - v[mask]) ** 2, axis=1))
 
 

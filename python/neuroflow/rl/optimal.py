@@ -129,9 +129,7 @@ def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _optimal_grid(resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    axis = np.linspace(-WaterMaze.half_size, WaterMaze.half_size, resolution)
-    gx, gy = np.meshgrid(axis, axis)
-    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = WaterMaze.grid(resolution).reshape(-1, 2)
     return pts, watermaze_steps_to_goal(pts)
 
 
