@@ -46,8 +46,13 @@ def main(argv=None) -> int:
     import numpy as np
 
     from neuroflow._utils import dumps, print_json
+    from neuroflow.identify.cli import parse_beta_deg
 
-    beta = "auto" if args.beta_deg == "auto" else float(np.radians(float(args.beta_deg)))
+    try:
+        beta_deg = parse_beta_deg(args.beta_deg)
+    except argparse.ArgumentTypeError as err:
+        ap.error(f"argument --beta-deg: {err}")
+    beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_problem, run_suite, summarize
 

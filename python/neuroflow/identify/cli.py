@@ -18,7 +18,7 @@ def register(verbs) -> None:
     p.add_argument("--width", type=int, nargs="+", default=None,
                    help="width guess per hidden layer (default: the teacher file's widths)")
     p.add_argument("--gamma", type=float, default=0.5)
-    p.add_argument("--beta-deg", type=_beta_deg, default="auto",
+    p.add_argument("--beta-deg", type=parse_beta_deg, default="auto",
                    help='largest median angle within a cluster, degrees, or "auto" (default: the cut at the clear '
                         'gap between tight and loose clusters\' spreads, else 30)')
     p.add_argument("--clusterer", choices=["hierarchical", "hdbscan"], default="hierarchical")
@@ -51,7 +51,7 @@ def register(verbs) -> None:
     p.set_defaults(func=_make_teacher)
 
 
-def _beta_deg(text: str):
+def parse_beta_deg(text: str):
     """--beta-deg: "auto" or a number of degrees in (0, 180]."""
     import argparse
 
