@@ -76,7 +76,7 @@ def main(argv=None) -> int:
                 "functional_rel_mse", "student_loss_median", "n_failed_students", "beta_deg", "beta_rule", "gap_check",
                 "cluster_spreads_deg", "polish", "timings", "time_s", "error")
         print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer,
-                                                                          "beta_deg": args.beta_deg},
+                                                                          "beta": beta, "beta_deg": args.beta_deg},
                      "env": env,
                      "wall_s": time.perf_counter() - t0, "summary": summary,
                      "rows": [{k: r.get(k) for k in keep} for r in rows]}, indent=1))
