@@ -42,3 +42,11 @@ def test_maze_floor_json(capsys):
 def test_maze_bad_input_exit_codes(capsys):
     assert main(["maze", "tmaze", "--temperature", "0", "--quiet"]) == 2
     assert "temperature" in capsys.readouterr().err
+
+
+def test_maze_demo_hook(tmp_path):
+    from neuroflow.rl.cli import demo
+
+    lines = demo(tmp_path, quick=True, seed=0)
+    assert any(line.startswith("water maze floor: the optimal policy needs") for line in lines)
+    assert {p.name for p in tmp_path.iterdir()} >= {"maze_tmaze.png", "maze_watermaze.png", "maze_self_correction.png"}

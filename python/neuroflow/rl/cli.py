@@ -186,6 +186,12 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     fm, fs = wres.final_steps
     lines.append(f"water maze, emulated devices, {n_w} seeds x {e_w} episodes: last episode {fm:.1f} +- {fs:.1f} "
                  f"steps ({wres.time_s:.1f} s)")
+    from neuroflow.rl.optimal import sample_starts, watermaze_steps_to_goal
+
+    n_opt = 200 if quick else 1000
+    opt = watermaze_steps_to_goal(sample_starts(n_opt, seed))
+    lines.append(f"water maze floor: the optimal policy needs {opt.mean():.2f} +- {opt.std():.2f} steps from {n_opt} "
+                 "uniform starts (exact search; `neuroflow maze floor` adds the best softmax policy)")
     ab = self_correction(0.05, n_seeds=50 if quick else 300, seed=seed)
     plot_ablation(ab, outdir / "maze_self_correction.png")
     s = ab.summary()
