@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 
 from neuroflow.identify import ExpandAndCluster
 from neuroflow.identify.teacher import Teacher
@@ -38,3 +39,53 @@ def test_deep_teacher_recovered_with_frozen_layers():
     assert second[0].theta.size == n_first + 4 * 4 + 1 * 5  # 3 -> 4 (expanded) -> 1
     y_var = float(np.var(teacher(X)))
     assert max(f.loss for f in second) < 1e-3 * y_var
+
+
+def _tiny_deep_teacher():
+    return Teacher("tanh",
+                   [np.array([[1.2, -0.4], [0.3, 1.1], [-0.9, -0.8]]),
+                    np.array([[1.0, -0.8, 0.6], [-0.5, 0.9, 1.1]]), np.array([[1.0, -1.2]])],
+                   [np.array([0.3, -0.2, 0.1]), np.array([0.2, -0.3]), np.zeros(1)])
+
+
+def test_torch_options_per_layer(monkeypatch):
+    """A list of torch_options gives each stage its own settings (here: a longer L-BFGS budget for the
+    second stage); the torch engine trains each stage with the options of its layer."""
+    import neuroflow.identify.estimator as E
+
+    seen = []
+    real = E.train_students
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["frozen_layers"], kwargs["torch_options"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(E, "train_students", spy)
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((200, 2))
+    stage1 = {"adam_steps": 300, "batch_size": 64, "max_iter": 40, "maxtime": 2.0}
+    est = ExpandAndCluster(n_students=2, gamma=1.0, expansion=2, activation="tanh", hidden_sizes=[3, 2],
+                           random_state=0, engine="torch", loss_tol=1e-300, finetune=False,
+                           torch_options=[stage1, {**stage1, "adam_steps": 0, "max_iter": 60}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            est.fit(X, teacher(X))
+        except RuntimeError:  # briefly trained students may share no second-layer neuron: not the point here
+            pass
+    assert [frozen for frozen, _ in seen][:1] == [0]
+    assert seen[0][1]["adam_steps"] == 300 and seen[0][1]["max_iter"] == 40
+    assert seen[0][1]["lr"] == E.TORCH_OPTIONS["lr"]  # merged into the defaults
+    assert len(seen) == 2, "the first layer should cluster and the second stage train"
+    assert seen[1][0] == 1 and seen[1][1]["adam_steps"] == 0 and seen[1][1]["max_iter"] == 60
+
+
+def test_torch_options_per_layer_must_match_the_layers():
+    X = np.random.default_rng(1).standard_normal((50, 2))
+    est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2], engine="torch",
+                           torch_options=[{"adam_steps": 10}])
+    with pytest.raises(ValueError, match="torch_options: expected .* list of 2 dicts"):
+        est.fit(X, _tiny_deep_teacher()(X))
+    est2 = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3], torch_options="fast")
+    with pytest.raises(ValueError, match="torch_options"):
+        est2.fit(X, _tiny_deep_teacher()(X))

@@ -79,7 +79,9 @@ class ExpandAndCluster:
         :data:`STUDENT_TRAIN_OPTIONS`); ``finetune_options`` likewise for the reduced network.
     engine: "flow" (neuroflow.train), "torch" (minibatch Adam, then full-batch L-BFGS, options
         ``torch_options`` merged into :data:`TORCH_OPTIONS`; then ``train`` polishing if ``train_options``
-        are given) or "auto" (torch for students above 3000 parameters).
+        are given) or "auto" (torch for students above 3000 parameters). ``torch_options`` may also be a
+        list with one dict per hidden layer: the students of a deep net's later stages train only the
+        layers above the frozen ones, a smaller problem that can afford a longer run.
     n_jobs: students trained in parallel through joblib. backend: MLP kernels backend.
     loss_tol: students whose loss relative to the target's variance exceeds this are reported.
     prune_tol: student neurons whose outgoing weight is below ``prune_tol`` x the student's largest are
@@ -156,6 +158,16 @@ class ExpandAndCluster:
             raise ValueError("hidden_sizes: expected at least one hidden layer, got []")
         return guess
 
+    def _torch_options(self, n_layers: int) -> list[dict]:
+        """``torch_options`` as one merged dict per hidden layer."""
+        opts = self.torch_options
+        if opts is None or isinstance(opts, dict):
+            return [{**TORCH_OPTIONS, **(opts or {})}] * n_layers
+        if isinstance(opts, (list, tuple)) and len(opts) == n_layers and all(isinstance(o, dict) for o in opts):
+            return [{**TORCH_OPTIONS, **o} for o in opts]
+        raise ValueError(f"torch_options: expected None, a dict, or a list of {n_layers} dicts (one per hidden "
+                         f"layer), got {opts!r}")
+
     @staticmethod
     def _check_data(X, Y):
         X = check_array(X, "X", ndim=2)
@@ -199,7 +211,7 @@ class ExpandAndCluster:
         y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
         # students stop once their loss is negligible against the target's variance
         train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var, **(self.train_options or {})}
-        torch_opts = {**TORCH_OPTIONS, **(self.torch_options or {})}
+        torch_per_layer = self._torch_options(len(guess))
 
         H = X
         self.students_, self.clusters_, self.failed_students_ = [], [], []
@@ -217,6 +229,7 @@ class ExpandAndCluster:
             seeds = rng.integers(0, 2**31 - 1, size=self.n_students)
             t_students = time.perf_counter()
             theta0s = None if starts is None else [net.pack(m) for m in starts]
+            torch_opts = torch_per_layer[layer]
             key = _checkpoint_key(X, Y, layers, seeds, theta0s, self.engine, train_opts, torch_opts, self.train_options)
             fits = _load_checkpoint(self.checkpoint, layer, key)
             if fits is None:
