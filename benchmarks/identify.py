@@ -101,8 +101,8 @@ def main(argv=None) -> int:
         cfg = DIGITS_QUICK if args.quick else DIGITS_FULL
         prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
         stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
-        out = digits_control(prob, {**cfg, "torch_options": stage2},
-                             widths=args.widths or [cfg["expansion"] * 20], seed=args.seed)
+        cfg = {**cfg, "torch_options": stage2}
+        out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20], seed=args.seed)
         print_json({"benchmark": "identify-digits-control", "env": env, "settings": cfg, **out}, args.out, indent=1)
         return 0
     # digits: the deep teacher, identified layer by layer (students retrained with the reconstructed
