@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--widths", type=int, nargs="+", default=None,
-                    help="digits-control: second-layer widths of the students (default: the digits run's)")
+                    help="digits-control: one student per width given (default: the digits run's students)")
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     ap.add_argument("--beta-deg", default="auto",
                     help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
@@ -102,7 +102,8 @@ def main(argv=None) -> int:
         prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
         stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
         cfg = {**cfg, "torch_options": stage2}
-        out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20], seed=args.seed)
+        out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
+                             seed=args.seed, n_jobs=args.n_jobs)
         print_json({"benchmark": "identify-digits-control", "env": env, "settings": cfg, **out}, args.out, indent=1)
         return 0
     # digits: the deep teacher, identified layer by layer (students retrained with the reconstructed
@@ -156,12 +157,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0) -> dict:
+def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dict:
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
     second-layer neuron counts as found by a student if one of its units is within ``match_deg`` degrees
-    (g has no symmetry: plain angles between incoming vectors, bias included)."""
+    (g has no symmetry: plain angles between incoming vectors, bias included). Students run in parallel
+    through joblib (``n_jobs``)."""
     import numpy as np
+    from joblib import Parallel, delayed
 
     from neuroflow.identify.students import torch_fit
     from neuroflow.mlp import MLP
@@ -184,8 +187,8 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0) -> dict:
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
     unit = second / np.linalg.norm(second, axis=1, keepdims=True)
-    students = []
-    for i, width in enumerate(widths):
+
+    def student(i, width):
         net = MLP(X.shape[1], [(first.shape[0], T.activation, True), (int(width), T.activation, True),
                                (Y.shape[1], "identity", True)], backend="numpy")
         mats = net.unpack(net.init_params(seed=seed + i))
@@ -195,9 +198,11 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0) -> dict:
         u = net.unpack(theta)[1]
         cos = (u / np.linalg.norm(u, axis=1, keepdims=True)) @ unit.T
         angles = np.degrees(np.arccos(np.clip(cos.max(axis=0), -1.0, 1.0)))
-        students.append({"width": int(width), "seed": seed + i, "rel_loss": loss / y_var, "stopped": why,
-                         "found": int(np.sum(angles <= match_deg)), "min_angle_deg": angles.round(2).tolist(),
-                         "time_s": time.perf_counter() - t1})
+        return {"width": int(width), "seed": seed + i, "rel_loss": loss / y_var, "stopped": why,
+                "found": int(np.sum(angles <= match_deg)), "min_angle_deg": angles.round(2).tolist(),
+                "time_s": time.perf_counter() - t1}
+
+    students = Parallel(n_jobs=n_jobs)(delayed(student)(i, w) for i, w in enumerate(widths))
     found = np.array([[a <= match_deg for a in s["min_angle_deg"]] for s in students])
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
             "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
