@@ -161,14 +161,14 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
     second-layer neuron counts as found by a student if one of its units is within ``match_deg`` degrees
-    (g has no symmetry: plain angles between incoming vectors, bias included). Students run in parallel
-    through joblib (``n_jobs``)."""
+    (symmetry-aware angles between incoming vectors, bias included). Students run in parallel through
+    joblib (``n_jobs``)."""
     import numpy as np
     from joblib import Parallel, delayed
 
     from neuroflow.identify.students import torch_fit
+    from neuroflow.identify.symmetry import angles_deg
     from neuroflow.mlp import MLP
-    from neuroflow.mlp.activations import get_activation
 
     t0 = time.perf_counter()
     T = prob.teacher
@@ -177,16 +177,12 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     X = prob.probes()
     Y = T(X)
     y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
-    g = get_activation(T.activation)
-    first = np.c_[T.weights[0], T.biases[0]]
-    second = np.c_[T.weights[1], T.biases[1]]
-    H1 = g.f(X @ first[:, :-1].T + first[:, -1])
+    first, second = T.incoming(0), T.incoming(1)
     # nonlinear signal: output variance (relative) of each second-layer neuron beyond a linear map of H1
-    F = np.c_[H1, np.ones(len(H1))]
-    H2 = g.f(F @ second.T)
+    F = np.c_[T.hidden(X, 0), np.ones(len(X))]
+    H2 = T.hidden(X, 1)
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
-    unit = second / np.linalg.norm(second, axis=1, keepdims=True)
 
     def student(i, width):
         net = MLP(X.shape[1], [(first.shape[0], T.activation, True), (int(width), T.activation, True),
@@ -195,15 +191,15 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
         mats[0] = first.copy()
         t1 = time.perf_counter()
         theta, loss, why = torch_fit(net, net.pack(mats), X, Y, frozen_layers=1, seed=seed + i, **cfg["torch_options"])
-        u = net.unpack(theta)[1]
-        cos = (u / np.linalg.norm(u, axis=1, keepdims=True)) @ unit.T
-        angles = np.degrees(np.arccos(np.clip(cos.max(axis=0), -1.0, 1.0)))
+        angles = angles_deg(second, net.unpack(theta)[1], T.activation).min(axis=1)
         return {"width": int(width), "seed": seed + i, "rel_loss": loss / y_var, "stopped": why,
-                "found": int(np.sum(angles <= match_deg)), "min_angle_deg": angles.round(2).tolist(),
+                "found_mask": angles <= match_deg, "min_angle_deg": angles.round(2).tolist(),
                 "time_s": time.perf_counter() - t1}
 
     students = Parallel(n_jobs=n_jobs)(delayed(student)(i, w) for i, w in enumerate(widths))
-    found = np.array([[a <= match_deg for a in s["min_angle_deg"]] for s in students])
+    found = np.array([s.pop("found_mask") for s in students])
+    for s, f in zip(students, found):
+        s["found"] = int(f.sum())
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
             "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
             "teacher_nonlinear_signal": signal.tolist(), "time_s": time.perf_counter() - t0}
