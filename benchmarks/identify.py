@@ -7,13 +7,15 @@
       one shallow problem (d = 8, k = 8, N = 2000, 10 students) timed end to end (target < 2 min).
   python benchmarks/identify.py digits --checkpoint DIR --out results/identify_digits.json
       the deep 64-20-20-10 (activation g) teacher trained on sklearn digits: overhead per layer and
-      first-layer angles (targets <= 10 %, <= 5 deg); resumable layer by layer with --checkpoint.
+      first-layer angles (targets <= 10 %, <= 5 deg); resumable layer by layer with --checkpoint. The
+      teacher answers the second stage's designed probes (--layer-probes, 0 for Gaussian probes only).
   python benchmarks/identify.py digits-control --out results/identify_digits_control.json
       a control for the digits teacher's second layer: students trained as in the digits run's second
       stage, but on the teacher's own (exact) first layer, frozen; per student the loss and which teacher
       second-layer neurons it found, and per teacher neuron its nonlinear signal (what part of the output
       it explains beyond a linear map of its layer's input). It separates first-layer error from the
-      students' optimisation of that layer.
+      students' optimisation of that layer. Its probes are mixed as in the digits run's second stage
+      (--layer-probes), with the design taken from the teacher's own first layer.
   --quick shrinks each to a small size. BLAS/torch threads are limited to --threads (default 1).
 """
 from __future__ import annotations
@@ -45,6 +47,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--widths", type=int, nargs="+", default=None,
                     help="digits-control: one student per width given (default: the digits run's students)")
+    ap.add_argument("--layer-probes", type=float, default=0.5,
+                    help="digits, digits-control: share of the probes replaced, from the second hidden layer on, "
+                         "by probes designed from the (reconstructed / teacher's) first layer (0: Gaussian only)")
+    ap.add_argument("--stage2-time", type=float, default=None, metavar="S",
+                    help="digits, digits-control: the second stage's L-BFGS wall time per student, seconds "
+                         "(default: the configuration's, 600; the earlier short stage was 20)")
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     ap.add_argument("--beta-deg", default="auto",
                     help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
@@ -98,10 +106,10 @@ def main(argv=None) -> int:
                      "n_students": ns, "row": {k: v for k, v in row.items() if k != "traceback"}}, indent=1))
         return 0
     if args.what == "digits-control":
-        cfg = DIGITS_QUICK if args.quick else DIGITS_FULL
+        cfg = _with_stage2_time(DIGITS_QUICK if args.quick else DIGITS_FULL, args.stage2_time)
         prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
         stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
-        cfg = {**cfg, "torch_options": stage2}
+        cfg = {**cfg, "torch_options": stage2, "layer_probes": args.layer_probes}
         out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
                              seed=args.seed, n_jobs=args.n_jobs)
         print_json({"benchmark": "identify-digits-control", "env": env, "settings": cfg, **out}, args.out, indent=1)
@@ -113,7 +121,8 @@ def main(argv=None) -> int:
     from neuroflow.identify.estimator import ExpandAndCluster
 
     t0 = time.perf_counter()
-    cfg = {**(DIGITS_QUICK if args.quick else DIGITS_FULL), "beta_deg": args.beta_deg}
+    cfg = {**_with_stage2_time(DIGITS_QUICK if args.quick else DIGITS_FULL, args.stage2_time), "beta_deg": args.beta_deg,
+           "layer_probes": args.layer_probes}
     prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
     X = prob.probes()
     if args.probe_scales:  # rows in turn scaled by each factor: probes that also reach the units' far ranges
@@ -125,11 +134,12 @@ def main(argv=None) -> int:
                            beta=beta,
                            hidden_sizes=[20, 20], engine="torch", n_jobs=args.n_jobs, random_state=args.seed,
                            torch_options=cfg["torch_options"], finetune_options=cfg["finetune_options"],
-                           loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty())
+                           loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty(),
+                           layer_probes=args.layer_probes)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            est.fit(X, Y)
+            est.fit(X, Y, query=prob.teacher)  # the teacher answers the second stage's designed probes
         except RuntimeError as err:  # e.g. students too far from zero loss to share any neuron
             print_json({"benchmark": "identify-digits", "env": env, "settings": cfg, "n_samples": prob.n_samples,
                         "failed": str(err), "warnings": [str(w.message)[:300] for w in caught],
@@ -141,7 +151,8 @@ def main(argv=None) -> int:
     y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
     layers = [l.to_dict() for l in rep.layers]
     out = {"benchmark": "identify-digits", "env": env, "settings": cfg, "teacher": prob.teacher.to_dict(),
-           "n_samples": prob.n_samples, "targets": {"overhead_pct_max": 10.0, "first_layer_angle_deg_max": 5.0},
+           "n_samples": prob.n_samples, "designed_probes": est.designed_probes_,
+           "targets": {"overhead_pct_max": 10.0, "first_layer_angle_deg_max": 5.0},
            "teacher_sizes": rep.teacher_sizes, "cluster_sizes": est.cluster_sizes_, "layer_sizes": est.layer_sizes_,
            "overhead_pct": rep.overhead_pct,
            "first_layer_max_matched_angle_deg": layers[0]["max_matched_angle_deg"],
@@ -157,6 +168,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def _with_stage2_time(cfg: dict, seconds) -> dict:
+    """``cfg`` with its second stage's torch ``maxtime`` set to ``seconds`` (None: unchanged)."""
+    if seconds is None:
+        return cfg
+    opts = cfg["torch_options"]
+    stages = [opts, opts] if isinstance(opts, dict) else list(opts)
+    return {**cfg, "torch_options": [stages[0], {**stages[-1], "maxtime": float(seconds)}]}
+
+
 def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dict:
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
@@ -166,6 +186,7 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     import numpy as np
     from joblib import Parallel, delayed
 
+    from neuroflow.identify.estimator import designed_probes
     from neuroflow.identify.students import torch_fit
     from neuroflow.identify.symmetry import angles_deg
     from neuroflow.mlp import MLP
@@ -174,10 +195,13 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     T = prob.teacher
     if len(T.weights) != 3:
         raise ValueError(f"digits-control: expected a teacher with two hidden layers, got {len(T.weights) - 1}")
+    first, second = T.incoming(0), T.incoming(1)
     X = prob.probes()
+    n_new = int(round(cfg.get("layer_probes", 0.0) * len(X)))
+    if n_new:  # as the estimator's second stage: a share of designed probes, here from the exact first layer
+        X = np.vstack([X[: len(X) - n_new], designed_probes(first, n_new, seed)])
     Y = T(X)
     y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
-    first, second = T.incoming(0), T.incoming(1)
     # nonlinear signal: output variance (relative) of each second-layer neuron beyond a linear map of H1
     F = np.c_[T.hidden(X, 0), np.ones(len(X))]
     H2 = T.hidden(X, 1)
@@ -201,6 +225,7 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     for s, f in zip(students, found):
         s["found"] = int(f.sum())
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
+            "designed_probes": n_new,
             "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
             "teacher_nonlinear_signal": signal.tolist(), "time_s": time.perf_counter() - t0}
 

@@ -85,3 +85,75 @@ def test_torch_options_per_layer_must_match_the_layers():
     est2 = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3], torch_options="fast")
     with pytest.raises(ValueError, match="torch_options"):
         est2.fit(X, _tiny_deep_teacher()(X))
+
+
+def test_designed_probes_give_sparse_first_layer_activity():
+    from neuroflow.identify.estimator import DESIGN_OFF, DESIGN_ON, DESIGN_P_ON, designed_probes
+
+    rng = np.random.default_rng(3)
+    first = np.hstack([rng.standard_normal((5, 9)), rng.standard_normal((5, 1))])  # 5 units, 9 inputs
+    X = designed_probes(first, 4000, seed=0)
+    assert X.shape == (4000, 9)
+    np.testing.assert_array_equal(X, designed_probes(first, 4000, seed=0))
+    Z = X @ first[:, :-1].T + first[:, -1]
+    off = np.isclose(Z, DESIGN_OFF, atol=1e-8)
+    assert abs(off.mean() - (1 - DESIGN_P_ON)) < 0.03
+    assert np.all((Z[~off] >= DESIGN_ON[0] - 1e-8) & (Z[~off] <= DESIGN_ON[1] + 1e-8))
+    # the part of the inputs the first layer cannot see is standard Gaussian (4 null-space directions)
+    _, _, Vt = np.linalg.svd(first[:, :-1])
+    null = X @ Vt[5:].T
+    assert np.allclose(null.var(axis=0), 1.0, atol=0.1) and np.allclose(null.mean(axis=0), 0.0, atol=0.1)
+
+
+def _stage_data(monkeypatch, **fit_kwargs):
+    """Fit the tiny deep teacher briefly and return what each stage's students were trained on."""
+    import neuroflow.identify.estimator as E
+
+    seen = []
+    real = E.train_students
+
+    def spy(input_dim, layers, X, Y, seeds, **kwargs):
+        seen.append((X.copy(), Y.copy()))
+        return real(input_dim, layers, X, Y, seeds, **kwargs)
+
+    monkeypatch.setattr(E, "train_students", spy)
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((200, 2))
+    est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
+                           random_state=0, engine="flow", loss_tol=1e-300, finetune=False,
+                           train_options={"maxiterations_ode": 60, "maxiterations_optim": 30})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, teacher(X), **fit_kwargs)
+    return est, teacher, X, seen
+
+
+def test_deep_fit_with_query_trains_later_stages_on_designed_probes(monkeypatch):
+    est, teacher, X, seen = _stage_data(monkeypatch, query=_tiny_deep_teacher())
+    assert len(seen) == 2 and est.designed_probes_ == 100
+    np.testing.assert_array_equal(seen[0][0], X)  # first stage: the given probes
+    X2, Y2 = seen[1]
+    np.testing.assert_array_equal(X2[:100], X[:100])  # second stage: half kept, half designed
+    assert not np.any(np.all(np.isclose(X2[100:, None, :], X[None, 100:, :]), axis=2))
+    np.testing.assert_allclose(Y2, teacher(X2))
+    # the reduced net's output layer and training error come from the last stage's data (the mix)
+    from neuroflow.identify.report import relative_mse
+
+    assert est.train_rel_mse_ == pytest.approx(relative_mse(Y2, est.predict(X2)), rel=1e-12)
+    assert est.train_rel_mse_ != pytest.approx(relative_mse(teacher(X), est.predict(X)), rel=1e-3)
+
+
+def test_deep_fit_without_query_keeps_the_probes(monkeypatch):
+    est, _, X, seen = _stage_data(monkeypatch)
+    assert est.designed_probes_ == 0 and len(seen) == 2
+    np.testing.assert_array_equal(seen[1][0], X)
+
+
+def test_layer_probes_and_query_are_checked():
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((50, 2))
+    for bad in (1.0, -0.1, "half", True):
+        with pytest.raises(ValueError, match="layer_probes: expected a fraction in \\[0, 1\\)"):
+            ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2], layer_probes=bad).fit(X, teacher(X))
+    with pytest.raises(ValueError, match="query: expected None or a callable"):
+        ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2]).fit(X, teacher(X), query="teacher")

@@ -88,3 +88,6 @@ def test_cli_run_and_make_teacher(tmp_path, capsys):
         main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--beta-deg", "tight"])
     assert "beta-deg" in capsys.readouterr().err
     assert out["clusters"][0]["beta_rule"] in ("gap", "no gap", "gap rejected")
+    assert out["designed_probes"] == 0  # one hidden layer: nothing above the first layer to design probes for
+    assert main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--layer-probes", "1.5"]) == 2
+    assert "layer_probes: expected a fraction" in capsys.readouterr().err

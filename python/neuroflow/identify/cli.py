@@ -28,6 +28,9 @@ def register(verbs) -> None:
     p.add_argument("--n-jobs", type=int, default=1, help="students trained in parallel (joblib)")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                    help="save each layer's trained students here; a rerun with the same data resumes from them")
+    p.add_argument("--layer-probes", type=float, default=0.5, metavar="SHARE",
+                   help="deep teachers: share of the probes replaced, from the second hidden layer on, by probes "
+                        "designed from the reconstructed first layer (0: Gaussian probes only)")
     add_common_options(p)
     p.set_defaults(func=_run)
 
@@ -79,7 +82,7 @@ def _run(args) -> int:
                            beta=beta, clusterer=args.clusterer, train_options=train_options,
                            n_jobs=args.n_jobs, random_state=args.seed, activation=teacher.activation,
                            hidden_sizes=args.width or teacher.hidden_sizes, engine=args.engine,
-                           checkpoint=args.checkpoint, progress=not args.quiet)
+                           checkpoint=args.checkpoint, progress=not args.quiet, layer_probes=args.layer_probes)
     t0 = time.perf_counter()
     est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
     elapsed = time.perf_counter() - t0
@@ -87,6 +90,7 @@ def _run(args) -> int:
     payload = {"layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes, "overhead_pct": rep.overhead_pct,
                "max_angle_deg": rep.max_angle_deg, "functional_rel_mse": rep.functional_rel_mse, "time_s": elapsed,
                "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_),
+               "designed_probes": est.designed_probes_,
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
                "clusters": [c.to_dict() for c in est.clusters_]}

@@ -57,6 +57,14 @@ POLISH_MAX_REL_LOSS = 1e-6
 #: of the two), or to ``loss_tol`` (what a student must reach to count as trained)
 AUTO_LS_FACTOR = 10.0
 #: options of the torch engine (large or deep students)
+#: designed probes for a deep net's later layers (``layer_probes``): each unit of the reconstructed first
+#: layer is "on" with this probability, its pre-activation uniform in ``DESIGN_ON``, else held at ``DESIGN_OFF``
+#: (g, softplus, relu, sigmoid: silent; tanh, erf: saturated). Under Gaussian probes the first layer's units are
+#: all partly active at once, so a second-layer unit with mostly positive weights and a positive bias never
+#: leaves its near-linear range; sparse first-layer activity drives it through its nonlinear range.
+DESIGN_P_ON = 0.25
+DESIGN_ON = (0.0, 8.0)
+DESIGN_OFF = -6.0
 TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
                  "maxtime": 20.0, "threads": 1}
 
@@ -92,6 +100,10 @@ class ExpandAndCluster:
         problems otherwise stop degrees away from the zero-loss point at a relative loss of ~1e-11.
     prune: after fine-tuning to zero loss, greedily remove neurons (least contribution first) whose
         removal keeps the relative loss below ``prune_tol_rel`` after a short re-fine-tune.
+    layer_probes: deep nets with query access to the target (``fit(..., query=f)`` or :meth:`fit_teacher`):
+        the share of the probes replaced, from the second hidden layer on, by probes designed from the
+        reconstructed first layer (:func:`designed_probes`: sparse first-layer activity) and answered by
+        the target; 0 keeps the original probes throughout. Default 0.5.
     checkpoint: a folder; each layer's trained students are saved there as soon as they are done, and
         a later fit with the same data, settings and starting points loads them instead of retraining
         (an interrupted long run resumes at the layer it was on).
@@ -106,7 +118,7 @@ class ExpandAndCluster:
                  train_options=None, n_jobs=1, backend="auto", random_state=None, *, activation="tanh",
                  hidden_sizes=None, engine="auto", finetune_options=None, torch_options=None,
                  finetune=True, polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10,
-                 progress=False, checkpoint=None):
+                 progress=False, checkpoint=None, layer_probes=0.5):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -129,6 +141,7 @@ class ExpandAndCluster:
         self.prune_tol = prune_tol
         self.progress = progress
         self.checkpoint = checkpoint
+        self.layer_probes = layer_probes
 
     # ------------------------------------------------------------------ validation
     def _check_params(self, input_dim: int) -> list[int]:
@@ -142,6 +155,10 @@ class ExpandAndCluster:
             raise ValueError(f"gamma: expected a fraction in (0, 1], got {self.gamma!r}")
         min_students(self.gamma, self.n_students)
         check_beta(self.beta)
+        lp = self.layer_probes
+        if isinstance(lp, bool) or not isinstance(lp, (int, float, np.integer, np.floating)) or not 0 <= lp < 1:
+            raise ValueError(f"layer_probes: expected a fraction in [0, 1) of the probes to redesign for a deep "
+                             f"net's later layers, got {lp!r}")
         check_choice(self.clusterer, "clusterer", CLUSTERERS)
         check_choice(self.engine, "engine", ENGINES)
         check_activation(self.activation, "activation")
@@ -181,7 +198,8 @@ class ExpandAndCluster:
     # ------------------------------------------------------------------ fitting
     def fit_teacher(self, f, input_dim: int, n_samples: int, *, probe_scale: float = 1.0):
         """Draw ``n_samples`` Gaussian probes N(0, probe_scale^2 I) in ``input_dim`` dimensions, query
-        ``f`` (a callable X -> Y, e.g. a :class:`Teacher`) and :meth:`fit` on them."""
+        ``f`` (a callable X -> Y, e.g. a :class:`Teacher`) and :meth:`fit` on them (with ``query=f``: a
+        deep net's later layers also see designed probes, see ``layer_probes``)."""
         check_positive(input_dim, "input_dim", integer=True)
         check_positive(n_samples, "n_samples", integer=True)
         check_positive(probe_scale, "probe_scale")
@@ -192,16 +210,22 @@ class ExpandAndCluster:
         Y = np.asarray(f(X), dtype=float)
         if not np.all(np.isfinite(Y)):
             raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
-        return self.fit(X, Y)
+        return self.fit(X, Y, query=f)
 
-    def fit(self, X, Y):
-        """Identify the network that maps probes X (N, d_in) to outputs Y (N, d_out)."""
+    def fit(self, X, Y, *, query=None):
+        """Identify the network that maps probes X (N, d_in) to outputs Y (N, d_out).
+
+        query: optionally the target itself (a callable X -> Y). A deep net's students from the second
+        hidden layer on then train on a share ``layer_probes`` of designed probes instead of the same
+        share of X (the rest of X is kept); the reduced net is fine-tuned on that mix too."""
         from neuroflow.backend import resolve_backend
         from neuroflow.mlp import MLP
 
         t0 = time.perf_counter()
         X, Y = self._check_data(X, Y)
         guess = self._check_params(X.shape[1])
+        if query is not None and not callable(query):
+            raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
         act = self.activation
         rng = as_rng(self.random_state)
@@ -217,6 +241,7 @@ class ExpandAndCluster:
         self.students_, self.clusters_, self.failed_students_ = [], [], []
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
         self.pruned_ = []
+        self.designed_probes_ = 0
         incoming: list[np.ndarray] = []
         widths = [max(1, int(math.ceil(self.expansion * g))) for g in guess]
         starts = None
@@ -267,6 +292,10 @@ class ExpandAndCluster:
             if layer < len(guess) - 1:
                 starts = self._restart_students(net, fits, H, H_next, layer, incoming)
             H = H_next
+            if layer == 0 and deep and query is not None and self.layer_probes > 0:
+                X, Y = self._with_designed_probes(X, Y, query, incoming[0], rng)
+                H = _layer_forward(X, incoming[0], act)
+                y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
 
         skip = (not deep) and needs_skip(act)
         out = _least_squares_output(H, X if skip else None, Y)
@@ -284,6 +313,20 @@ class ExpandAndCluster:
         self.train_rel_mse_ = relative_mse(Y, self.predict(X))
         self.time_s_ = time.perf_counter() - t0
         return self
+
+    def _with_designed_probes(self, X, Y, query, first, rng):
+        """Replace the last ``layer_probes`` share of the probes by designed ones, answered by ``query``."""
+        n_new = int(round(self.layer_probes * X.shape[0]))
+        if n_new == 0:
+            return X, Y
+        Xd = designed_probes(first, n_new, rng)
+        Yd = np.asarray(query(Xd), dtype=float).reshape(n_new, -1)
+        if Yd.shape[1] != Y.shape[1] or not np.all(np.isfinite(Yd)):
+            raise ValueError(f"query: expected finite outputs of shape ({n_new}, {Y.shape[1]}) on the designed "
+                             f"probes, got shape {Yd.shape}" + ("" if np.all(np.isfinite(Yd)) else " with NaN/inf"))
+        self.designed_probes_ = n_new
+        keep = X.shape[0] - n_new
+        return np.vstack([X[:keep], Xd]), np.vstack([Y[:keep], Yd])
 
     # ------------------------------------------------------------------ reconstruction
     def _net(self, input_dim, mats, backend):
@@ -598,6 +641,23 @@ def _layer_forward(H, incoming, activation):
     from neuroflow.mlp.activations import get_activation
 
     return get_activation(activation).f(H @ incoming[:, :-1].T + incoming[:, -1])
+
+
+def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=DESIGN_ON,
+                    off: float = DESIGN_OFF) -> np.ndarray:
+    """``n`` probes that give a first layer ``first`` ([W | b], shape (k, d_in + 1)) sparse activity: each
+    unit's pre-activation is, independently, uniform in ``on`` with probability ``p_on`` and ``off``
+    otherwise. The inputs are the least-norm solutions of W x = z - b plus a standard Gaussian component
+    in W's null space (exact targets when k <= d_in; the least-squares best otherwise)."""
+    rng = as_rng(seed)
+    first = check_array(first, "first", ndim=2)
+    W, b = first[:, :-1], first[:, -1]
+    k = W.shape[0]
+    Z = np.where(rng.random((n, k)) < p_on, rng.uniform(on[0], on[1], (n, k)), off)
+    pinv = np.linalg.pinv(W)
+    X = (Z - b) @ pinv.T
+    noise = rng.standard_normal((n, W.shape[1]))
+    return X + noise - (noise @ W.T) @ pinv.T
 
 
 def _hidden_activations(X, mats, activation) -> list[np.ndarray]:
