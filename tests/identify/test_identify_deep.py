@@ -113,7 +113,7 @@ def _stage_data(monkeypatch, **fit_kwargs):
     real = E.train_students
 
     def spy(input_dim, layers, X, Y, seeds, **kwargs):
-        seen.append((X.copy(), Y.copy()))
+        seen.append((X.copy(), Y.copy(), layers, list(seeds), kwargs["theta0s"]))
         return real(input_dim, layers, X, Y, seeds, **kwargs)
 
     monkeypatch.setattr(E, "train_students", spy)
@@ -132,7 +132,7 @@ def test_deep_fit_with_query_trains_later_stages_on_designed_probes(monkeypatch)
     est, teacher, X, seen = _stage_data(monkeypatch, query=_tiny_deep_teacher())
     assert len(seen) == 2 and est.designed_probes_ == 100
     np.testing.assert_array_equal(seen[0][0], X)  # first stage: the given probes
-    X2, Y2 = seen[1]
+    X2, Y2 = seen[1][:2]
     np.testing.assert_array_equal(X2[:100], X[:100])  # second stage: half kept, half designed
     assert not np.any(np.all(np.isclose(X2[100:, None, :], X[None, 100:, :]), axis=2))
     np.testing.assert_allclose(Y2, teacher(X2))
@@ -141,12 +141,25 @@ def test_deep_fit_with_query_trains_later_stages_on_designed_probes(monkeypatch)
 
     assert est.train_rel_mse_ == pytest.approx(relative_mse(Y2, est.predict(X2)), rel=1e-12)
     assert est.train_rel_mse_ != pytest.approx(relative_mse(teacher(X), est.predict(X)), rel=1e-3)
+    # new probes: the second stage's students start from random upper layers, not from the first students
+    assert _starts_are_fresh(seen[1], est)
+
+
+def _starts_are_fresh(stage, est) -> bool:
+    from neuroflow.mlp import MLP
+
+    _, _, layers, seeds, theta0s = stage
+    net = MLP(2, layers)
+    fresh = [net.pack(net.unpack(th)[:1] + net.unpack(net.init_params(seed=s))[1:]) for th, s in zip(theta0s, seeds)]
+    assert all(np.array_equal(net.unpack(th)[0], est.incoming_(0)) for th in theta0s)  # the frozen layer
+    return all(np.allclose(th, f) for th, f in zip(theta0s, fresh))
 
 
 def test_deep_fit_without_query_keeps_the_probes(monkeypatch):
     est, _, X, seen = _stage_data(monkeypatch)
     assert est.designed_probes_ == 0 and len(seen) == 2
     np.testing.assert_array_equal(seen[1][0], X)
+    assert not _starts_are_fresh(seen[1], est)  # same probes: warm starts from the first students
 
 
 def test_layer_probes_and_query_are_checked():
