@@ -110,7 +110,8 @@ class ExpandAndCluster:
         (an interrupted long run resumes at the layer it was on).
 
     Learned: ``layer_sizes_``, ``net_`` (a :class:`neuroflow.MLP`), ``theta_``, ``skip_`` (d_out, d_in)
-    linear skip path or None, ``polish_`` (the Newton polish's TrainResult, or None), ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
+    linear skip path or None, ``target_var_`` (per layer, the variance of the outputs its students were
+    trained on: relative losses divide by it), ``designed_probes_`` (how many probes were designed), ``polish_`` (the Newton polish's TrainResult, or None), ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
     (per layer, :class:`ClusterResult`), ``finetune_`` (the TrainResult), ``failed_students_``,
     ``time_s_``.
     """
@@ -241,6 +242,7 @@ class ExpandAndCluster:
         H = X
         self.students_, self.clusters_, self.failed_students_ = [], [], []
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
+        self.target_var_ = []
         self.pruned_ = []
         self.designed_probes_ = 0
         incoming: list[np.ndarray] = []
@@ -268,6 +270,7 @@ class ExpandAndCluster:
                 _save_checkpoint(self.checkpoint, layer, key, fits)
             self.timings_["students_s"] += time.perf_counter() - t_students
             self.students_.append(fits)
+            self.target_var_.append(y_var)
             self._flag_failed(fits, y_var, layer)
             u, ids = self._collect_neurons(net, fits, H, sign, layer)
             result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
