@@ -231,7 +231,8 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
 
 
 #: the digits run: 20k Gaussian probes (the teacher is queried freely; the 1797 images alone
-#: under-determine a 12.5k-parameter student), 8 students of width 4 x 20 trained by minibatch Adam then
+#: under-determine a 12.5k-parameter student), half of them replaced by designed probes for the second
+#: stage (--layer-probes; the teacher answers them), 8 students of width 4 x 20 trained by minibatch Adam then
 #: L-BFGS (40k Adam steps of 128 probes: per second of compute, more small steps beat fewer large ones,
 #: and a learning rate decaying only to 3e-4 keeps improving where 3e-5 stalls); the reduced 64-20-20-10
 #: net fine-tuned by L-BFGS (neuroflow.train). beta: "auto" by default (--beta-deg), the estimator's
