@@ -56,7 +56,6 @@ POLISH_MAX_REL_LOSS = 1e-6
 #: about as well as kept plus dropped, or as the students (relative residual within this factor of the lower
 #: of the two), or to ``loss_tol`` (what a student must reach to count as trained)
 AUTO_LS_FACTOR = 10.0
-#: options of the torch engine (large or deep students)
 #: designed probes for a deep net's later layers (``layer_probes``): each unit of the reconstructed first
 #: layer is "on" with this probability, its pre-activation uniform in ``DESIGN_ON``, else held at ``DESIGN_OFF``
 #: (g, softplus, relu, sigmoid: silent; tanh, erf: saturated). Under Gaussian probes the first layer's units are
@@ -65,6 +64,7 @@ AUTO_LS_FACTOR = 10.0
 DESIGN_P_ON = 0.25
 DESIGN_ON = (0.0, 8.0)
 DESIGN_OFF = -6.0
+#: options of the torch engine (large or deep students)
 TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
                  "maxtime": 20.0, "threads": 1}
 
@@ -111,9 +111,10 @@ class ExpandAndCluster:
 
     Learned: ``layer_sizes_``, ``net_`` (a :class:`neuroflow.MLP`), ``theta_``, ``skip_`` (d_out, d_in)
     linear skip path or None, ``target_var_`` (per layer, the variance of the outputs its students were
-    trained on: relative losses divide by it), ``designed_probes_`` (how many probes were designed), ``polish_`` (the Newton polish's TrainResult, or None), ``students_`` (per layer, list of :class:`StudentFit`), ``clusters_``
-    (per layer, :class:`ClusterResult`), ``finetune_`` (the TrainResult), ``failed_students_``,
-    ``time_s_``.
+    trained on: relative losses divide by it), ``designed_probes_`` (how many probes were designed),
+    ``polish_`` (the Newton polish's TrainResult, or None), ``students_`` (per layer, list of
+    :class:`StudentFit`), ``clusters_`` (per layer, :class:`ClusterResult`), ``finetune_`` (the
+    TrainResult), ``failed_students_``, ``time_s_``.
     """
 
     def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
