@@ -186,7 +186,7 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     import numpy as np
     from joblib import Parallel, delayed
 
-    from neuroflow.identify.estimator import designed_probes
+    from neuroflow.identify.estimator import mix_designed_probes
     from neuroflow.identify.students import torch_fit
     from neuroflow.identify.symmetry import angles_deg
     from neuroflow.mlp import MLP
@@ -197,9 +197,8 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
         raise ValueError(f"digits-control: expected a teacher with two hidden layers, got {len(T.weights) - 1}")
     first, second = T.incoming(0), T.incoming(1)
     X = prob.probes()
-    n_new = int(round(cfg.get("layer_probes", 0.0) * len(X)))
-    if n_new:  # as the estimator's second stage: a share of designed probes, here from the exact first layer
-        X = np.vstack([X[: len(X) - n_new], designed_probes(first, n_new, seed)])
+    # as the estimator's second stage: a share of designed probes, here from the exact first layer
+    X, n_new = mix_designed_probes(X, first, cfg.get("layer_probes", 0.0), seed)
     Y = T(X)
     y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
     # nonlinear signal: output variance (relative) of each second-layer neuron beyond a linear map of H1

@@ -327,17 +327,16 @@ class ExpandAndCluster:
 
     def _with_designed_probes(self, X, Y, query, first, rng):
         """Replace the last ``layer_probes`` share of the probes by designed ones, answered by ``query``."""
-        n_new = int(round(self.layer_probes * X.shape[0]))
+        X, n_new = mix_designed_probes(X, first, self.layer_probes, rng)
         if n_new == 0:
             return X, Y
-        Xd = designed_probes(first, n_new, rng)
-        Yd = np.asarray(query(Xd), dtype=float).reshape(n_new, -1)
-        if Yd.shape[1] != Y.shape[1] or not np.all(np.isfinite(Yd)):
+        Yd = np.asarray(query(X[-n_new:]), dtype=float).reshape(n_new, -1)
+        finite = bool(np.all(np.isfinite(Yd)))
+        if Yd.shape[1] != Y.shape[1] or not finite:
             raise ValueError(f"query: expected finite outputs of shape ({n_new}, {Y.shape[1]}) on the designed "
-                             f"probes, got shape {Yd.shape}" + ("" if np.all(np.isfinite(Yd)) else " with NaN/inf"))
+                             f"probes, got shape {Yd.shape}" + ("" if finite else " with NaN/inf"))
         self.designed_probes_ = n_new
-        keep = X.shape[0] - n_new
-        return np.vstack([X[:keep], Xd]), np.vstack([Y[:keep], Yd])
+        return X, np.vstack([Y[:-n_new], Yd])
 
     # ------------------------------------------------------------------ reconstruction
     def _net(self, input_dim, mats, backend):
@@ -669,6 +668,15 @@ def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=D
     X = (Z - b) @ pinv.T
     noise = rng.standard_normal((n, W.shape[1]))
     return X + noise - (noise @ W.T) @ pinv.T
+
+
+def mix_designed_probes(X, first, share: float, seed=None) -> tuple[np.ndarray, int]:
+    """``X`` with its last ``round(share * len(X))`` rows replaced by :func:`designed_probes` for the first
+    layer ``first``; returns the mixed probes and how many rows are designed (the last ones)."""
+    n_new = int(round(share * X.shape[0]))
+    if n_new == 0:
+        return X, 0
+    return np.vstack([X[: X.shape[0] - n_new], designed_probes(first, n_new, seed)]), n_new
 
 
 def _hidden_activations(X, mats, activation) -> list[np.ndarray]:
