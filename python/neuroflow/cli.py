@@ -16,6 +16,7 @@ from pathlib import Path
 
 from neuroflow import __version__
 from neuroflow._utils import dumps
+from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -28,26 +29,6 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vad": ("voice activity detection: corpus, baselines, spiking networks",
             ("neuroflow.vad.cli", "neuroflow.vad.snn_cli")),
 }
-
-
-def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, seed: bool = True) -> None:
-    """The options every verb shares: --seed, --json, --quiet and (where a picture helps) --plot."""
-    if seed:
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    if plot:
-        parser.add_argument("--plot", type=Path, default=None, metavar="PATH", help="save a figure to PATH")
-
-
-def emit(args, payload: dict, lines: list[str] | None = None) -> None:
-    """Print a verb's result: JSON with --json, otherwise readable lines (or key: value pairs)."""
-    if getattr(args, "json", False):
-        print(dumps(payload, indent=2))
-        return
-    if lines is None:
-        lines = [f"{k}: {v}" for k, v in payload.items() if not isinstance(v, (list, dict))]
-    print("\n".join(lines))
 
 
 def _area_modules(area: str):
@@ -100,7 +81,7 @@ def _demo(args) -> int:
 
 # ----------------------------------------------------------------------------- parser
 def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neuroflow", description=__doc__.splitlines()[0])
+    parser = Parser(prog="neuroflow", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"neuroflow {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -110,8 +91,9 @@ def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="a short tour of every area, with plots")
     p.add_argument("--quick", action="store_true", help="smallest sizes (about a minute)")
-    p.add_argument("--out", default="neuroflow-demo", help="folder for plots and summary.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=output_dir(), default=Path("neuroflow-demo"),
+                   help="folder for plots and summary.json (default: %(default)s)")
+    p.add_argument("--seed", type=integer(0), default=0, help="random seed (default: %(default)s)")
     p.set_defaults(func=_demo)
 
     for area, (help_text, _) in AREAS.items():
@@ -144,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
         print(f"neuroflow: error: {exc}", file=sys.stderr)
         return 2
 

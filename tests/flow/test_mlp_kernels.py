@@ -101,7 +101,7 @@ def test_many_samples_cross_row_blocks():
 def test_torch_backend_matches_numpy():
     net, theta, X, Y, w = _random_case("g", 2, seed=5)
     tnet = net.with_backend("torch")
-    assert tnet.backend == "torch"
+    assert tnet.backend.name == "torch"
     assert _rel(tnet.forward(theta, X), net.forward(theta, X)) < 1e-13
     assert abs(tnet.loss(theta, X, Y, w) - net.loss(theta, X, Y, w)) < 1e-13
     assert _rel(tnet.gradient(theta, X, Y, w), net.gradient(theta, X, Y, w)) < 1e-10

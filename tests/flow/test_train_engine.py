@@ -317,16 +317,22 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
     monkeypatch.setattr(bridge, "mlp_loss_and_gradient",
                         lambda net, th, X, Y, w: calls.append("loss_and_gradient") or ref.loss_and_gradient(th))
     monkeypatch.setattr(bridge, "mlp_hessian", lambda net, th, X, Y, w: calls.append("hessian") or ref.hessian(th))
-    monkeypatch.setattr(bridge, "train", lambda net, th, X, Y, w, opts: calls.append(("train", opts["maxtime_ode"])))
+    from neuroflow.backend import JuliaBackend
+
+    native = train(student, student.init_params(0), X, Y, maxtime_ode=7.0)
+    fields = {k: v for k, v in vars(native).items() if k not in ("init", "n_params", "options", "net")}
+    monkeypatch.setattr(bridge, "train",
+                        lambda net, th, X, Y, w, opts: calls.append(("train", opts["maxtime_ode"])) or fields)
     jnet = MLP(2, student.layers, backend="numpy")
-    jnet.backend = "julia"
+    jnet.backend = JuliaBackend()  # no Julia here: the object, not the name, which would check for a runtime
     th = jnet.init_params(0)
     jnet.forward(th, X)
     assert jnet.loss(th, X, Y) == ref.loss(th)
     assert np.array_equal(jnet.gradient(th, X, Y), ref.gradient(th))
     assert np.array_equal(jnet.hessian(th, X, Y), ref.hessian(th))
-    train(jnet, th, X, Y, maxtime_ode=7.0)
+    res = train(jnet, th, X, Y, maxtime_ode=7.0)
     assert calls == ["forward", "loss", "loss_and_gradient", "hessian", ("train", 7.0)]
+    assert res.loss == native.loss and res.net == jnet.to_dict() and np.array_equal(res.init, th)
 
 
 class InterruptAfter(Quadratic):

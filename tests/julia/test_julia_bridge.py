@@ -189,7 +189,7 @@ def test_mlp_wrappers_transpose_and_cache_the_net(stand_in):
     assert stand_in.calls[-1][1:3] == ((3, 5), (2, 5))
 
 
-def test_train_wrapper_validates_methods_and_builds_a_train_result(stand_in):
+def test_train_wrapper_validates_methods_and_returns_plain_fields(stand_in):
     from neuroflow.flow import TrainResult
 
     net = _net()
@@ -200,8 +200,9 @@ def test_train_wrapper_validates_methods_and_builds_a_train_result(stand_in):
     with pytest.raises(ValueError, match="method_optim"):
         bridge.train(net, theta0, X, Y, None, {"method_optim": "lbfgs"})
     options = dict(method_ode="RK45", method_optim="auto", maxT=10.0, maxtime_ode=5, patience=10, progress=False)
-    r = bridge.train(net, theta0, X, Y, None, options)
-    assert isinstance(r, TrainResult)
+    fields = bridge.train(net, theta0, X, Y, None, options)
+    assert isinstance(fields, dict)  # plain data: the engine builds the result
+    r = TrainResult(**fields, init=theta0.copy(), n_params=net.n_params, options=options, net=net.to_dict())
     kw = stand_in.calls[-1][2]
     assert kw["method_ode"] == "RK45" and isinstance(kw["maxtime_ode"], float) and isinstance(kw["patience"], int)
     assert stand_in.calls[-1][1] == (3, 6)

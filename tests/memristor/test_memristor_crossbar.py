@@ -93,5 +93,7 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
     import neuroflow.julia
 
     monkeypatch.setattr(neuroflow.julia, "bridge", fake, raising=False)
-    Crossbar(1, 2, "ideal", backend="julia").program([[0.1, 0.2]])
+    from neuroflow.backend import JuliaBackend
+
+    Crossbar(1, 2, "ideal", backend=JuliaBackend()).program([[0.1, 0.2]])
     assert calls == [11]

@@ -58,7 +58,7 @@ def plot_run(result, adam_result=None, path=None, title="gradient flow + Newton"
 
 # ----------------------------------------------------------------------------- verbs
 def _train(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
 
     t0 = time.perf_counter()
     run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
@@ -66,7 +66,7 @@ def _train(args) -> int:
                               backend=args.backend, method_ode=args.method_ode, method_optim=args.method_optim)
     res = run["result"]
     payload = dict(res.summary())
-    payload.update(backend=run["student"].backend, input_dim=args.input_dim, teacher_width=args.teacher_width, student_width=args.student_width,
+    payload.update(backend=run["student"].backend.name, input_dim=args.input_dim, teacher_width=args.teacher_width, student_width=args.student_width,
                    activation=args.activation, n_samples=args.n_samples, seed=args.seed,
                    wall_s=time.perf_counter() - t0)
     if args.plot:
@@ -89,7 +89,7 @@ def _train(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.flow.bench import gradient_benchmark
 
     res = gradient_benchmark(quick=not args.full, repeats=args.repeats)
@@ -106,7 +106,7 @@ def _bench(args) -> int:
 
 
 def register(verbs) -> None:
-    from neuroflow.cli import add_common_options
+    from neuroflow.cliutil import add_common_options
     from neuroflow.mlp.activations import ACTIVATIONS
 
     p = verbs.add_parser("train", help="train a student MLP on a random teacher (gradient flow, then Newton)")

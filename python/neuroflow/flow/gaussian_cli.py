@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.cli import add_common_options, emit
+from neuroflow.cliutil import add_common_options, emit
 
 
 def teacher_cosines(objective, theta) -> np.ndarray:

@@ -27,6 +27,7 @@ import scipy.integrate
 import scipy.optimize
 
 from neuroflow._utils import check_array, check_choice, check_positive, to_jsonable
+from neuroflow.backend import get_backend
 from neuroflow._utils import progress as _progress_bar
 from neuroflow.flow.objective import check_objective, loss_and_gradient
 
@@ -535,17 +536,16 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         if X is None or Y is None:
             raise ValueError("X, Y: train(net, theta0, X, Y) needs data when given an MLP; got None")
         if backend is not None:
-            from neuroflow.backend import resolve_backend
-
-            if resolve_backend(backend) != net.backend:
-                net = net.with_backend(backend)
+            chosen = get_backend(backend)
+            if chosen is not net.backend:
+                net = net.with_backend(chosen)
         net_dict = net.to_dict()
         theta0 = net.check_theta(theta0, name="theta0")
-        if net.backend == "julia":
+        if net.backend.native_train is not None:  # the whole pipeline runs in the backend (Julia)
             Xc, Yc, _ = net.check_data(X, Y, weights)
-            from neuroflow.julia import bridge
-
-            return bridge.train(net, theta0, Xc, Yc, weights, dict(options, progress=progress))
+            fields = net.backend.native_train(net, theta0, Xc, Yc, weights, dict(options, progress=progress))
+            return TrainResult(**fields, init=theta0.copy(), n_params=net.n_params, options=dict(options),
+                               net=net_dict)
         objective = net.objective(X, Y, weights)
     else:
         if X is not None or Y is not None or weights is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(verbs) -> None:
-    from neuroflow.cli import add_common_options
+    from neuroflow.cliutil import add_common_options
 
     p = verbs.add_parser("run", help="identify a teacher network (.npz) from Gaussian probes")
     p.add_argument("--teacher", type=Path, required=True, metavar="FILE.npz",
@@ -70,7 +70,7 @@ def parse_beta_deg(text: str):
 
 
 def _run(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
     teacher = load_teacher(args.teacher)
@@ -108,7 +108,7 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import run_suite, summarize
 
@@ -133,7 +133,7 @@ def _bench(args) -> int:
 
 
 def _make_teacher(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.identify import save_teacher
     from neuroflow.identify.problems import make_teacher
 

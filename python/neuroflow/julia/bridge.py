@@ -198,7 +198,8 @@ def _check_method(value, name, choices):
 
 
 def train(net, theta0, X, Y, weights, options: dict):
-    """Run ``NeuroFlow.train`` on an MLP and its data; returns a :class:`neuroflow.flow.TrainResult`.
+    """Run ``NeuroFlow.train`` on an MLP and its data; returns the fields of a
+    :class:`neuroflow.flow.TrainResult` (all but ``init``, ``n_params``, ``options`` and ``net``, which the engine adds).
 
     ``options`` are those of :func:`neuroflow.flow.train` (method_ode, method_optim, maxT,
     maxtime_ode, maxtime_optim, maxiterations_ode, maxiterations_optim, min_gnorm, min_loss, patience,
@@ -206,8 +207,6 @@ def train(net, theta0, X, Y, weights, options: dict):
     5(4) ("auto", "RK45", "dp5") or fixed-step RK4 ("rk4", with ``dt`` in options) and polishes with
     its trust-region Newton ("newton", "trust-exact") or BFGS.
     """
-    from neuroflow.flow.train import TrainResult
-
     opts = dict(options)
     opts.pop("backend", None)
     _check_method(opts.get("method_ode", "auto"), "method_ode", JULIA_ODE_METHODS)
@@ -233,9 +232,9 @@ def train(net, theta0, X, Y, weights, options: dict):
         "loss", "gnorm", "converged", "x", "ode_x", "ode_stopped_by", "optim_stopped_by", "ode_time_s",
         "optim_time_s", "ode_iterations", "optim_iterations", "trajectory", "loss_curve", "trajectory_t",
         "ode_loss", "ode_gnorm", "ode_t", "method_ode", "method_optim")}
-    return TrainResult(
+    return dict(
         loss=float(f["loss"]), gnorm=float(f["gnorm"]), converged=bool(f["converged"]),
-        x=np.array(f["x"], dtype=np.float64), init=theta0.copy(), ode_x=np.array(f["ode_x"], dtype=np.float64),
+        x=np.array(f["x"], dtype=np.float64), ode_x=np.array(f["ode_x"], dtype=np.float64),
         ode_stopped_by=str(f["ode_stopped_by"]), optim_stopped_by=str(f["optim_stopped_by"]),
         ode_time_s=float(f["ode_time_s"]), optim_time_s=float(f["optim_time_s"]),
         ode_iterations=int(f["ode_iterations"]), optim_iterations=int(f["optim_iterations"]),
@@ -243,7 +242,7 @@ def train(net, theta0, X, Y, weights, options: dict):
         loss_curve=np.array(f["loss_curve"], dtype=np.float64).reshape(-1, 4),
         trajectory_t=np.array(f["trajectory_t"], dtype=np.float64), ode_loss=float(f["ode_loss"]),
         ode_gnorm=float(f["ode_gnorm"]), ode_t=float(f["ode_t"]), method_ode=f"{f['method_ode']} (julia)",
-        method_optim=f"{f['method_optim']} (julia)", n_params=P, options=dict(options), net=net.to_dict())
+        method_optim=f"{f['method_optim']} (julia)")
 
 
 # ----------------------------------------------------------------------------- memristors

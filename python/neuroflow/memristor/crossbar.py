@@ -6,6 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow.backend import get_backend
 from neuroflow.memristor import kernels
 from neuroflow.memristor.device import DeviceTable, VCMDevice, device_table
 
@@ -28,7 +29,8 @@ class Crossbar:
     variability : "device" (mean response + per-device noise), "cycle" (per-cycle fits and noise; needs
         devices with a ``cycles`` table) or "ideal" (exact, noiseless writes).
     min_update : updates with ``|dw|`` below this are dropped; default half a pulse, ``0.5 / N``.
-    backend : "numpy" (numba kernels) or "julia" (``neuroflow.julia.bridge.crossbar_program``).
+    backend : "numpy" (numba kernels), "julia" (``NeuroFlow.crossbar_program!``) or a Backend object; see
+        :mod:`neuroflow.backend` (torch has no crossbar kernel and uses the numba one).
     """
 
     def __init__(self, rows: int, cols: int, device: VCMDevice | Sequence[VCMDevice] | str = "ideal", rng=None, *,
@@ -37,13 +39,12 @@ class Crossbar:
         check_positive(rows, "rows", integer=True)
         check_positive(cols, "cols", integer=True)
         check_choice(variability, "variability", list(_MODES))
-        check_choice(backend, "backend", ["numpy", "julia"])
         self.rows, self.cols = int(rows), int(cols)
         self.table: DeviceTable = device_table(device)
         if variability == "cycle" and not self.table.has_cycles:
             raise ValueError("variability: 'cycle' needs devices with a cycles table (e.g. the 'portner2025' preset)")
         self.variability = variability
-        self.backend = backend
+        self.backend = get_backend(backend)
         n_dev = len(self.table)
         if assignment is None:
             assignment = np.arange(self.rows * self.cols).reshape(self.rows, self.cols) % n_dev
@@ -102,12 +103,7 @@ class Crossbar:
         t = self.table
         args = (self._w, np.ascontiguousarray(dw.reshape(1, -1)), self.assignment.ravel().copy(), mode,
                 t.n_pulses, t.ab, t.sigma, t.cycles, self._cstate, self._rng_state, self.min_update)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge  # lazy: never import juliacall unless asked
-
-            pulses = bridge.crossbar_program(*args)
-        else:
-            pulses = kernels.crossbar_program(*args)
+        pulses = self.backend.crossbar_program(*args)
         pulses = np.asarray(pulses).reshape(self.rows, self.cols)
         self.pulses_total += int(np.abs(pulses).sum())
         return pulses

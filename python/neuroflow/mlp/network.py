@@ -6,6 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_positive
+from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
 
@@ -22,8 +23,9 @@ class MLP:
     layers : list of (width, activation, has_bias)
         One entry per layer, the last one being the output layer (usually ``"identity"``).
         Activation names are those of :data:`neuroflow.mlp.activations.ACTIVATIONS`.
-    backend : "auto" | "numpy" | "torch" | "julia"
-        Where loss, gradient and Hessian are computed ("auto": Julia when usable, else NumPy).
+    backend : "auto" | "numpy" | "torch" | "julia" or a :class:`neuroflow.backend.Backend`
+        Where loss, gradient and Hessian are computed ("auto": Julia when usable, else NumPy); the
+        attribute ``backend`` holds the chosen Backend object.
     device : str, optional
         Torch device for ``backend="torch"`` (default: "cuda" when available, else "cpu").
 
@@ -58,20 +60,18 @@ class MLP:
             spec.append((d_in, int(width), act, bool(bias)))
             clean.append((int(width), act, bool(bias)))
             d_in = int(width)
-        from neuroflow.backend import resolve_backend
-
         self.input_dim = int(input_dim)
         self.layers = clean
         self.output_dim = clean[-1][0]
         self.shapes = [(w, i + b) for (i, w, _, b) in spec]
         self.n_params = int(sum(o * i for o, i in self.shapes))
         self._spec = tuple(spec)
-        self.backend = resolve_backend(backend)
+        self.backend = get_backend(backend)
         self.device = device
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
-        return f"MLP(input_dim={self.input_dim}, layers={self.layers!r}, backend={self.backend!r})"
+        return f"MLP(input_dim={self.input_dim}, layers={self.layers!r}, backend={self.backend.name!r})"
 
     @property
     def spec(self) -> tuple:
@@ -181,54 +181,17 @@ class MLP:
         return BoundObjective(self, X, Y, wbar, weights)
 
     # ------------------------------------------------------------------ dispatch (trusted inputs)
-    def _torch(self):
-        from neuroflow.mlp import _torch_kernels
-
-        return _torch_kernels
-
     def _forward(self, theta, X):
-        if self.backend == "torch":
-            return self._torch().forward(self, theta, X)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge
-
-            return np.asarray(bridge.mlp_forward(self, theta, X))
-        return npk.forward(self._spec, theta, X)
+        return self.backend.mlp_forward(self, theta, X)
 
     def _loss(self, theta, X, Y, wbar, weights=None) -> float:
-        if self.backend == "torch":
-            return self._torch().loss(self, theta, X, Y, wbar)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge
-
-            return float(bridge.mlp_loss(self, theta, X, Y, weights))
-        from neuroflow.mlp import _fused
-
-        return _fused.loss(self._spec, theta, X, Y, wbar)
+        return self.backend.mlp_loss(self, theta, X, Y, wbar, weights)
 
     def _loss_and_gradient(self, theta, X, Y, wbar, weights=None, X1=None):
-        if self.backend == "torch":
-            return self._torch().loss_and_gradient(self, theta, X, Y, wbar)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge
-
-            if hasattr(bridge, "mlp_loss_and_gradient"):  # one Julia call instead of two
-                L, g = bridge.mlp_loss_and_gradient(self, theta, X, Y, weights)
-                return float(L), np.asarray(g, dtype=np.float64)
-            return float(bridge.mlp_loss(self, theta, X, Y, weights)), np.asarray(
-                bridge.mlp_gradient(self, theta, X, Y, weights), dtype=np.float64)
-        from neuroflow.mlp import _fused
-
-        return _fused.loss_and_gradient(self._spec, theta, X, Y, wbar, X1)
+        return self.backend.mlp_loss_and_gradient(self, theta, X, Y, wbar, weights, X1)
 
     def _hessian(self, theta, X, Y, wbar, weights=None, X1=None):
-        if self.backend == "torch":
-            return self._torch().hessian(self, theta, X, Y, wbar)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge
-
-            return np.asarray(bridge.mlp_hessian(self, theta, X, Y, weights), dtype=np.float64)
-        return npk.hessian(self._spec, theta, X, Y, wbar, X1)
+        return self.backend.mlp_hessian(self, theta, X, Y, wbar, weights, X1)
 
 
 class BoundObjective:

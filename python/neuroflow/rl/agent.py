@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import check_choice, check_positive, progress
+from neuroflow.backend import get_backend
 from neuroflow.memristor.device import VCMDevice, device_table, get_device
 from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_states
 from neuroflow.rl import kernels
@@ -165,9 +166,8 @@ class ActorCritic:
                                                           else WaterMaze(max_steps))
         check_choice(synapse, "synapse", SYNAPSES)
         check_choice(actor_rule, "actor_rule", list(_RULES))
-        check_choice(backend, "backend", ["numpy", "julia"])
         d = DEFAULTS[self.task]
-        self.synapse, self.actor_rule, self.backend = synapse, actor_rule, backend
+        self.synapse, self.actor_rule, self.backend = synapse, actor_rule, get_backend(backend)
         self.alpha = float(check_positive(d["alpha"] if alpha is None else alpha, "alpha"))
         self.temperature = float(check_positive(d["temperature"] if temperature is None else temperature,
                                                 "temperature"))
@@ -263,24 +263,13 @@ class ActorCritic:
                 st["cstate"], st["rng"], st["steps_out"])
 
     def _advance(self, e_end, st):
-        args = self._args(e_end, st)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge  # lazy: the Julia mirror of *_run, same arguments
-
-            bridge.td_run(self.task, *args)  # one call steps every seed to e_end inside Julia
-            return
-        (kernels.tmaze_run if self.task == "tmaze" else kernels.watermaze_run)(*args)
+        # one call steps every seed to e_end (inside Julia with the Julia backend)
+        self.backend.td_run(self.task, *self._args(e_end, st))
 
     def td_step(self, st, e_end):
         """One batched TD step of every seed whose episode index is below ``e_end`` (state dict from
         :meth:`init_state`); the unit the Julia ``td_step!`` mirrors."""
-        args = self._args(e_end, st)
-        if self.backend == "julia":
-            from neuroflow.julia import bridge
-
-            bridge.td_step(self.task, *args)
-        else:
-            (kernels.tmaze_td_step if self.task == "tmaze" else kernels.watermaze_td_step)(*args)
+        self.backend.td_step(self.task, *self._args(e_end, st))
 
     def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> dict:
         """Fresh per-seed simulation state (weights at 0, devices at G0, cycle not drawn yet)."""

@@ -57,14 +57,14 @@ def _run_maze(args, task) -> int:
         lines.append(f"  interrupted: {res.completed_seeds} seeds finished")
     if args.plot:
         lines.append(f"  plot: {payload['plot']}")
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
 
     emit(args, payload, lines)
     return 130 if res.interrupted else 0
 
 
 def _ablation(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.rl.experiments import noise_sweep, self_correction
 
     sigma = None if args.sigma < 0 else args.sigma
@@ -111,7 +111,7 @@ def _ablation(args) -> int:
 
 
 def _floor(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.rl.optimal import watermaze_optimal_steps
 
     f = watermaze_optimal_steps(args.starts, temperature=args.temperature, rollouts=args.rollouts,
@@ -127,7 +127,7 @@ def _floor(args) -> int:
 
 
 def register(verbs) -> None:
-    from neuroflow.cli import add_common_options
+    from neuroflow.cliutil import add_common_options
 
     for task, text in (("tmaze", "actor-critic in the T-maze (9 states, reward in the right arm)"),
                        ("watermaze", "actor-critic in the Morris water maze (place cells, U-shaped obstacle)")):

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from neuroflow.cli import add_common_options, emit
+from neuroflow.cliutil import add_common_options, emit
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:

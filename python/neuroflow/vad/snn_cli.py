@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def register(verbs) -> None:
-    from neuroflow.cli import add_common_options
+    from neuroflow.cliutil import add_common_options
 
     p = verbs.add_parser("train", help="train (and prune) a spiking VAD on a corpus with BPTT; resumable")
     p.add_argument("--corpus", required=True, type=Path, nargs="+",
@@ -63,7 +63,7 @@ def _recipe_from_args(args):
 
 
 def _train(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.vad.training import train_vad
 
     recipe = _recipe_from_args(args)
@@ -133,7 +133,7 @@ def model_info(model: str = "snu", audio=None, pj_per_sop: float | None = None) 
 
 
 def _info(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
 
     p = model_info(args.model, args.audio, args.pj_per_sop)
     lines = [f"{p['kind']} model {p['model']}",
@@ -187,7 +187,7 @@ def plot_detection(wav, det, path, title: str = "", labels=None) -> Path:
 
 
 def _detect(args) -> int:
-    from neuroflow.cli import emit
+    from neuroflow.cliutil import emit
     from neuroflow.vad.audio import load_audio
     from neuroflow.vad.detect import SpikingVADSystem
 

@@ -1,0 +1,233 @@
+"""What every CLI verb shares: the parser, common options, argument types and output-path checks.
+
+Every bad value ends in one line that names its flag, before any work starts. Argument types raise
+:class:`argparse.ArgumentTypeError`, which argparse reports as ``argument --flag: <message>``, and
+:class:`Parser` prints that as a single line (``neuroflow <verb>: error: ...``) with exit status 2.
+Output paths (``--out``, ``--plot``, ``--checkpoint``, ...) are checked by their types at parse time:
+a directory where a file is expected, a path under a regular file, or a folder that cannot be written
+are refused there, so a run never does minutes of work and then fails to save it.
+
+This module imports nothing from the areas, so both ``neuroflow.cli`` and every area's CLI module
+can import it.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from neuroflow._utils import dumps
+
+__all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
+           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
+           "PLOT_SUFFIXES"]
+
+#: figure formats that matplotlib's Agg backend writes
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: ``neuroflow flow train: error: argument --x: ...``.
+
+    Sub-parsers made with ``add_subparsers`` inherit the class, so every verb behaves the same. Help
+    texts show each default once: a ``%(default)s`` in the help is the only place it appears.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ----------------------------------------------------------------------------- common options and output
+def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, seed: bool = True) -> None:
+    """The options verbs share: --seed (where the verb is random), --json, --quiet and --plot PATH."""
+    if seed:
+        parser.add_argument("--seed", type=integer(0), default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    if plot:
+        parser.add_argument("--plot", type=output_file(PLOT_SUFFIXES), default=None, metavar="PATH",
+                            help="save a figure to PATH (.png, .pdf, .svg, ...)")
+
+
+def emit(args, payload: dict, lines: list[str] | None = None) -> None:
+    """Print a verb's result: JSON with --json, otherwise readable lines (or key: value pairs)."""
+    if getattr(args, "json", False):
+        print(dumps(payload, indent=2))
+        return
+    if lines is None:
+        lines = [f"{k}: {v}" for k, v in payload.items() if not isinstance(v, (list, dict))]
+    print("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- numbers
+def _interval(lo, hi, lo_open, hi_open) -> str:
+    if lo is None and hi is None:
+        return "a finite number"
+    if hi is None:
+        return f"a number {'>' if lo_open else '>='} {lo:g}"
+    if lo is None:
+        return f"a number {'<' if hi_open else '<='} {hi:g}"
+    return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+           hi_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite float within the bounds (NaN and inf are always refused)."""
+    want = _interval(lo, hi, lo_open, hi_open)
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+        bad = (not math.isfinite(value) or (lo is not None and (value < lo or (lo_open and value == lo)))
+               or (hi is not None and (value > hi or (hi_open and value == hi))))
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer within ``[lo, hi]`` (``1e3`` style spellings of integers are accepted)."""
+    if lo is not None and hi is not None:
+        want = f"an integer in [{lo}, {hi}]"
+    elif lo is not None:
+        want = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+    elif hi is not None:
+        want = f"an integer <= {hi}"
+    else:
+        want = "an integer"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+            if not math.isfinite(f) or f != int(f):
+                raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+            value = int(f)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def choice_list(choices) -> Callable[[str], str]:
+    """An argparse type for one item of a list option (``nargs="+"``) restricted to ``choices``."""
+    choices = list(choices)
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    parse.__name__ = "choice"
+    return parse
+
+
+# ----------------------------------------------------------------------------- paths
+def _first_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_creatable(path: Path, what: str) -> None:
+    """Raise ValueError unless ``path`` can be created: no ancestor is a regular file and the nearest
+    existing ancestor is a writable folder."""
+    anchor = _first_existing(path.parent if not path.exists() else path)
+    if anchor != path and not anchor.is_dir():
+        raise ValueError(f"{path}: cannot create {what} under {anchor}, which is a file, not a folder")
+    target = path if path.exists() else anchor
+    if not os.access(target, os.W_OK):
+        raise ValueError(f"{path}: {target} is not writable")
+
+
+def check_output_file(path, name: str = "path", suffixes=None) -> Path:
+    """``path`` as a Path if a file can be written there (parents may be missing), else ValueError naming ``name``."""
+    p = Path(path).expanduser()
+    try:
+        if str(path) == "" or p.is_dir() or str(path).endswith(("/", os.sep)):
+            raise ValueError(f"{path}: is a folder; expected a file path")
+        if suffixes is not None and p.suffix.lower() not in suffixes:
+            raise ValueError(f"{path}: expected a file name ending in one of {', '.join(suffixes)}")
+        _check_creatable(p, "a file")
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return p
+
+
+def check_output_dir(path, name: str = "path") -> Path:
+    """``path`` as a Path if a folder exists or can be created there, else ValueError naming ``name``."""
+    p = Path(path).expanduser()
+    try:
+        if str(path) == "":
+            raise ValueError("expected a folder path, got ''")
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"{path}: is a file; expected a folder")
+        _check_creatable(p, "a folder")
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return p
+
+
+def _as_type(check, **kw):
+    def parse(text: str) -> Path:
+        try:
+            return check(text, **kw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+    return parse
+
+
+def output_file(suffixes=None) -> Callable[[str], Path]:
+    """An argparse type for a file the verb will write (see :func:`check_output_file`)."""
+    return _as_type(check_output_file, suffixes=tuple(suffixes) if suffixes else None)
+
+
+def output_dir() -> Callable[[str], Path]:
+    """An argparse type for a folder the verb will write into (see :func:`check_output_dir`)."""
+    return _as_type(check_output_dir)
+
+
+def input_file(text: str) -> Path:
+    """An argparse type: an existing, readable regular file."""
+    p = Path(text).expanduser()
+    if not p.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if not p.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: is not a regular file")
+    if not os.access(p, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not readable")
+    return p
+
+
+def input_dir(text: str) -> Path:
+    """An argparse type: an existing folder."""
+    p = Path(text).expanduser()
+    if not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder" if not p.exists() else f"{text}: is not a folder")
+    return p
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print ``neuroflow: error: message`` on stderr and return ``code`` (for a verb's ``return``)."""
+    print(f"neuroflow: error: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,100 @@
+"""Independent jobs on local processes or a Dask cluster, with the same numbers either way.
+
+:func:`parallel_map` is the one way neuroflow runs independent jobs (students, problems, scenes, grid
+points) side by side. It goes through :class:`joblib.Parallel`; with ``scheduler="tcp://host:8786"``
+(the address of a ``dask.distributed`` scheduler) the jobs run on that cluster through joblib's Dask
+backend instead. Each job must take its randomness from its own arguments (a seed), never from global
+state, and BLAS is held to one thread inside every job, so a job gives bit-identical results wherever
+it runs.
+
+Results come back in input order. ``on_result(index, result)`` is called as each finished job is
+collected (in input order), so a caller can write it to disk at once: an interrupted or failed run
+keeps every result that was collected before the failure.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterable
+
+__all__ = ["parallel_map", "connect", "SchedulerError", "DEFAULT_TIMEOUT_S"]
+
+#: seconds to wait for a scheduler before giving up
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class SchedulerError(ValueError):
+    """The Dask scheduler could not be reached (or dask.distributed is not installed)."""
+
+
+def connect(address: str, timeout: float = DEFAULT_TIMEOUT_S):
+    """A ``distributed.Client`` connected to the scheduler at ``address``, or :class:`SchedulerError`
+    naming the address within about ``timeout`` seconds."""
+    if not isinstance(address, str) or not address.strip():
+        raise SchedulerError(f"scheduler: expected an address such as 'tcp://127.0.0.1:8786', got {address!r}")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SchedulerError('scheduler: dask.distributed is not installed (pip install "neuroflow[dask]")') from None
+    try:
+        return Client(address, timeout=f"{float(timeout)}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(f"scheduler: no Dask scheduler answered at {address!r} within {timeout:g} s "
+                             f"({type(exc).__name__}: {exc})") from None
+
+
+def _single_threaded(fn: Callable, args: tuple, kwargs: dict):
+    """Run ``fn`` with BLAS/OpenMP held to one thread (same numbers on any worker)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return fn(*args, **kwargs)
+
+
+def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, scheduler: str | None = None,
+                 on_result: Callable[[int, Any], None] | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> list:
+    """``[fn(*args, **kwargs) for args, kwargs in jobs]``, run by ``n_jobs`` local processes or on a Dask cluster.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (it is pickled to the workers).
+    jobs : iterable of tuple or (tuple, dict)
+        Positional arguments per job, or ``(args, kwargs)`` pairs.
+    n_jobs : int
+        Local worker processes (1: in this process, no pickling). Ignored with ``scheduler``, where every
+        worker of the cluster takes jobs.
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler (``tcp://host:port``).
+    on_result : callable, optional
+        Called as ``on_result(index, result)`` for each job, in input order, as soon as it is collected.
+    timeout : float
+        Seconds to wait for the scheduler.
+    """
+    from joblib import Parallel, delayed, parallel_config
+
+    items = []
+    for job in jobs:
+        if isinstance(job, tuple) and len(job) == 2 and isinstance(job[0], tuple) and isinstance(job[1], dict):
+            items.append(job)
+        else:
+            items.append((tuple(job) if isinstance(job, (tuple, list)) else (job,), {}))
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
+    results: list = []
+    client = connect(scheduler, timeout) if scheduler is not None else None
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            stack.callback(client.close)
+            stack.enter_context(parallel_config(backend="dask", client=client, wait_for_workers_timeout=timeout))
+            n = -1
+        else:
+            n = n_jobs
+        if n == 1:
+            stream = (_single_threaded(fn, a, k) for a, k in items)
+        else:
+            stream = Parallel(n_jobs=n, return_as="generator")(delayed(_single_threaded)(fn, a, k) for a, k in items)
+        for i, res in enumerate(stream):
+            results.append(res)
+            if on_result is not None:
+                on_result(i, res)
+    return results

@@ -1,0 +1,83 @@
+"""The shared CLI pieces: one-line errors naming the flag, number and path types, parallel_map."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import pytest
+
+from neuroflow import cliutil
+from neuroflow.parallel import SchedulerError, parallel_map
+
+
+def _parser():
+    p = cliutil.Parser(prog="neuroflow test")
+    p.add_argument("--x", type=cliutil.number(0, 1))
+    p.add_argument("--n", type=cliutil.integer(1))
+    p.add_argument("--plot", type=cliutil.output_file(cliutil.PLOT_SUFFIXES))
+    p.add_argument("--out", type=cliutil.output_dir())
+    return p
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--x", "nan"], "--x"), (["--x", "inf"], "--x"), (["--x", "5"], "--x"), (["--x", "a"], "--x"),
+    (["--n", "0"], "--n"), (["--n", "-3"], "--n"), (["--n", "1.5"], "--n"), (["--n", "nan"], "--n"),
+])
+def test_bad_numbers_one_line_naming_the_flag(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _parser().parse_args(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"argument {flag}:" in err and "Traceback" not in err
+
+
+def test_good_numbers():
+    a = _parser().parse_args(["--x", "0.5", "--n", "1e3"])
+    assert a.x == 0.5 and a.n == 1000
+
+
+def test_output_paths(tmp_path, capsys):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    bad = [["--plot", str(tmp_path)], ["--plot", str(f / "x.png")], ["--plot", str(tmp_path / "x.txt")],
+           ["--out", str(f)], ["--out", str(f / "sub")]]
+    for argv in bad:
+        with pytest.raises(SystemExit):
+            _parser().parse_args(argv)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"argument {argv[0]}:" in err, (argv, err)
+    ok = _parser().parse_args(["--plot", str(tmp_path / "new" / "deeper" / "a.png"), "--out", str(tmp_path / "o")])
+    assert ok.plot.name == "a.png" and not ok.plot.parent.exists()  # checked, nothing created
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    with pytest.raises(ValueError, match="not writable"):
+        cliutil.check_output_file(ro / "x.png", "--plot")
+
+
+def _job(seed, n):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, n))
+    return float(np.linalg.eigvalsh(a @ a.T).sum())
+
+
+def test_parallel_map_same_numbers_locally_and_in_order():
+    jobs = [(s, 30) for s in range(5)]
+    seen = []
+    one = parallel_map(_job, jobs, on_result=lambda i, r: seen.append(i))
+    two = parallel_map(_job, jobs, n_jobs=2)
+    assert one == two and seen == list(range(5))
+    with pytest.raises(ValueError, match="n_jobs"):
+        parallel_map(_job, jobs, n_jobs=0)
+
+
+def test_parallel_map_unreachable_scheduler_names_address():
+    pytest.importorskip("distributed")
+    with pytest.raises(SchedulerError, match="127.0.0.1:9"):
+        parallel_map(_job, [(0, 3)], scheduler="tcp://127.0.0.1:9", timeout=2)
