@@ -55,33 +55,44 @@ def _info(args) -> int:
 
 
 # ----------------------------------------------------------------------------- demo
+#: seconds each demo part takes on a quiet 2-core machine, (--quick, full); printed before the part runs
+DEMO_SECONDS: dict[str, tuple[float, float]] = {
+    "neuroflow.flow.cli": (5, 10), "neuroflow.flow.gaussian_cli": (3, 5), "neuroflow.identify.cli": (5, 15),
+    "neuroflow.rl.cli": (5, 10), "neuroflow.vad.cli": (10, 20), "neuroflow.vad.snn_cli": (10, 20),
+}
+
+
 def _demo(args) -> int:
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
+    parts = [(area, m) for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None]
+    expected = sum(DEMO_SECONDS.get(m.__name__, (10, 20))[0 if args.quick else 1] for _, m in parts)
+    print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
+          f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}", flush=True)
     report: dict[str, dict] = {}
-    print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}); plots go to {outdir.resolve()}")
-    for area in AREAS:
-        for module in _area_modules(area):
-            demo = getattr(module, "demo", None)
-            if demo is None:
-                continue
-            key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
-            print(f"\n== {area} ({module.__name__}) ==", flush=True)
-            t0 = time.perf_counter()
-            lines = demo(outdir, quick=args.quick, seed=args.seed)
-            elapsed = time.perf_counter() - t0
-            for line in lines:
-                print(f"  {line}")
-            print(f"  ({elapsed:.1f} s)", flush=True)
-            report[key] = {"summary": list(lines), "time_s": elapsed}
-    (outdir / "summary.json").write_text(dumps(report, indent=2))
+    for i, (area, module) in enumerate(parts, 1):
+        key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
+        secs = DEMO_SECONDS.get(module.__name__, (10, 20))[0 if args.quick else 1]
+        print(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        lines = module.demo(outdir, quick=args.quick, seed=args.seed)
+        elapsed = time.perf_counter() - t0
+        for line in lines:
+            print(f"  {line}")
+        print(f"  ({elapsed:.1f} s)", flush=True)
+        report[key] = {"summary": list(lines), "time_s": elapsed}
+        # after every part, so an interrupted demo keeps what it showed
+        (outdir / "summary.json").write_text(dumps(report, indent=2))
     print(f"\nplots and summary.json written to {outdir.resolve()}")
     return 0
 
 
 # ----------------------------------------------------------------------------- parser
 def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = Parser(prog="neuroflow", description=__doc__.splitlines()[0])
+    parser = Parser(prog="neuroflow", description=(
+        "neuroflow <area> <verb> [options]: gradient flow for MLPs, Expand-and-Cluster, actor-critic agents on "
+        "memristors and spiking voice activity detection. `neuroflow demo` tours every area; `neuroflow <area> "
+        "--help` lists an area's verbs."))
     parser.add_argument("--version", action="version", version=f"neuroflow {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -90,7 +101,7 @@ def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_info)
 
     p = sub.add_parser("demo", help="a short tour of every area, with plots")
-    p.add_argument("--quick", action="store_true", help="smallest sizes (about a minute)")
+    p.add_argument("--quick", action="store_true", help="smallest sizes (each part prints its expected time)")
     p.add_argument("--out", type=output_dir(), default=Path("neuroflow-demo"),
                    help="folder for plots and summary.json (default: %(default)s)")
     p.add_argument("--seed", type=integer(0), default=0, help="random seed (default: %(default)s)")
