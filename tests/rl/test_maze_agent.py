@@ -7,10 +7,10 @@ from neuroflow.rl.experiments import random_walker, self_correction, tmaze_optim
 
 
 def test_tmaze_ideal_and_memristor_match_published_curves():
-    ideal = ActorCritic("tmaze", synapse="ideal").fit(200, 400, seed=1, progress_bar=False)
+    ideal = ActorCritic("tmaze", synapse="ideal").fit(200, 400, seed=1, progress=False).result_
     m = ideal.at_episodes()
     assert 28 < m[1] < 40 and abs(m[50] - 7.5) < 1.0 and abs(m[200] - 6.5) < 1.0
-    mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress_bar=False)
+    mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress=False).result_
     s = mem.at_episodes(capped="zero")   # the published notebook stores capped episodes as 0
     ref = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
     for e, v in ref.items():
@@ -24,22 +24,23 @@ def test_batched_run_equals_stepwise_td_steps_and_is_batch_independent():
     for task, n_ep in (("tmaze", 20), ("watermaze", 3)):
         agent = ActorCritic(task, synapse="memristor")
         st = agent.init_state(3, n_ep, seed=5)
-        while st["ep"].min() < n_ep:
+        while st.ep.min() < n_ep:
             agent.td_step(st, n_ep)
-        res = agent.fit(n_ep, 3, seed=5, progress_bar=False)
-        assert np.array_equal(res.steps, st["steps_out"])
-        assert np.array_equal(agent.critic_weights_, st["wc"])
+        res = agent.fit(n_ep, 3, seed=5, progress=False).result_
+        assert np.array_equal(res.steps, st.steps_out)
+        assert np.array_equal(agent.critic_weights_, st.wc)
+        assert np.array_equal(res.op_counts, st.counts_out.sum(0))
         split = ActorCritic(task, synapse="memristor").fit(n_ep, 3, seed=5, seed_batch=2, chunk=1,
-                                                           progress_bar=False)
+                                                           progress=False).result_
         assert np.array_equal(split.steps, res.steps)
-    a = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=5, progress_bar=False)
-    b = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=6, progress_bar=False)
+    a = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=5, progress=False).result_
+    b = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=6, progress=False).result_
     assert not np.array_equal(a.steps, b.steps)
 
 
 def test_watermaze_learns_and_beats_random_walker():
     agent = ActorCritic("watermaze", synapse="ideal")
-    res = agent.fit(150, 4, seed=0, progress_bar=False)
+    res = agent.fit(150, 4, seed=0, progress=False).result_
     first, last = np.mean(res.steps[:, :30]), np.mean(res.steps[:, -30:])
     assert last < first
     assert res.value_map.shape == (25, 25) and res.value_map.max() > 0
@@ -67,7 +68,7 @@ def test_self_correction_lowers_value_error():
 
 
 def test_capped_episodes_scored_as_cap_or_as_zero():
-    res = ActorCritic("tmaze", synapse="ideal", max_steps=5).fit(3, 4, seed=0, progress_bar=False)
+    res = ActorCritic("tmaze", synapse="ideal", max_steps=5).fit(3, 4, seed=0, progress=False).result_
     assert np.all(res.steps <= 5) and np.any(res.steps == 5)        # 5 moves cannot reach the goal (6 needed)
     assert res.at_episodes((1,))[1] == pytest.approx(5.0)
     assert res.at_episodes((1,), capped="zero")[1] == 0.0
@@ -101,7 +102,7 @@ def test_interrupted_run_keeps_finished_seeds(monkeypatch):
         real(e_end, st)
 
     monkeypatch.setattr(agent, "_advance", flaky)
-    res = agent.fit(10, 6, seed=0, seed_batch=3, chunk=10, progress_bar=False)
+    res = agent.fit(10, 6, seed=0, seed_batch=3, chunk=10, progress=False).result_
     assert res.interrupted and res.completed_seeds == 3
     assert np.all(np.isfinite(res.steps[:3])) and np.all(np.isnan(res.steps[3:]))
     assert res.to_dict()["completed_seeds"] == 3
