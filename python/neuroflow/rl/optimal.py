@@ -179,40 +179,64 @@ def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceC
     return np.argmin(cost, axis=1), cost
 
 
-@njit(cache=True, parallel=True)
-def _softmax_rollouts(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
-                      max_steps, rng, out):
-    n_feat, n_act = theta.shape   # each start has its own stream, so the result does not depend on threads
-    for i in prange(starts.shape[0]):
-        x, y = starts[i, 0], starts[i, 1]
-        feat = np.empty(n_feat)
-        h = np.empty(n_act)
-        k = 0
-        while k < max_steps:
-            place_features(x, y, centres, pc_sigma, pc_scale, feat)
-            for j in range(n_act):
-                h[j] = 0.0
-            for f in range(n_feat):
-                if feat[f] > 0.0:
-                    for j in range(n_act):
-                        h[j] += feat[f] * theta[f, j]
-            hm = h.max()
-            tot = 0.0
-            for j in range(n_act):
-                h[j] = math.exp((h[j] - hm) / temperature)
-                tot += h[j]
-            u = rng_uniform(rng, i) * tot
-            a, acc = n_act - 1, 0.0
-            for j in range(n_act):
-                acc += h[j]
-                if u < acc:
-                    a = j
-                    break
-            x, y, _, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
-            k += 1
-            if done:
+@njit(cache=True)
+def _rollout(i, x, y, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius, max_steps,
+             rng):
+    """Steps of one softmax episode from (x, y) on stream ``i`` (each start has its own stream, so results do
+    not depend on the order or the threads the starts run on)."""
+    n_feat, n_act = theta.shape
+    feat = np.empty(n_feat)
+    h = np.empty(n_act)
+    k = 0
+    while k < max_steps:
+        place_features(x, y, centres, pc_sigma, pc_scale, feat)
+        for j in range(n_act):
+            h[j] = 0.0
+        for f in range(n_feat):
+            if feat[f] > 0.0:
+                for j in range(n_act):
+                    h[j] += feat[f] * theta[f, j]
+        hm = h.max()
+        tot = 0.0
+        for j in range(n_act):
+            h[j] = math.exp((h[j] - hm) / temperature)
+            tot += h[j]
+        u = rng_uniform(rng, i) * tot
+        a, acc = n_act - 1, 0.0
+        for j in range(n_act):
+            acc += h[j]
+            if u < acc:
+                a = j
                 break
-        out[i] = k
+        x, y, _, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
+        k += 1
+        if done:
+            break
+    return k
+
+
+@njit(cache=True)
+def _rollouts_serial(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
+                     max_steps, rng, out):
+    for i in range(starts.shape[0]):
+        out[i] = _rollout(i, starts[i, 0], starts[i, 1], theta, temperature, centres, pc_sigma, pc_scale, moves,
+                          step_len, half, radius, max_steps, rng)
+
+
+@njit(cache=True, parallel=True)
+def _rollouts_parallel(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
+                       max_steps, rng, out):
+    for i in prange(starts.shape[0]):
+        out[i] = _rollout(i, starts[i, 0], starts[i, 1], theta, temperature, centres, pc_sigma, pc_scale, moves,
+                          step_len, half, radius, max_steps, rng)
+
+
+#: from this many starts on, rollouts run on numba's threads (fewer: thread start-up costs more than it saves)
+_PARALLEL_STARTS = 512
+
+
+def _softmax_rollouts(starts, *args):
+    (_rollouts_parallel if starts.shape[0] >= _PARALLEL_STARTS else _rollouts_serial)(starts, *args)
 
 
 def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int = 0, max_steps: int = 300,

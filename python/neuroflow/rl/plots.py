@@ -1,4 +1,4 @@
-"""Figures: learning curves with an interquartile band over seeds, value maps, policy arrows, example trajectories, ablations."""
+"""Figures: learning curves with a 10-90 % band over seeds, value maps, policy arrows, example trajectories, ablations."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,17 +21,17 @@ def _smooth(y, k):
 
 
 def plot_learning_curves(ax, results: dict, smooth: int = 1, log: bool = False):
-    """Mean steps over seeds per episode, with the middle half of the seeds (25th-75th percentile) as a band.
+    """Mean steps over seeds per episode, with the 10th-90th percentile over seeds as a band.
 
     Steps are skewed (a few long episodes), so a mean +- SD band would reach below zero; percentiles never do."""
     for label, r in results.items():
         with np.errstate(all="ignore"):
-            q25, q75 = np.nanpercentile(r.steps, [25, 75], axis=0) if r.steps.size else (np.zeros(0), np.zeros(0))
+            q_lo, q_hi = np.nanpercentile(r.steps, [10, 90], axis=0) if r.steps.size else (np.zeros(0), np.zeros(0))
         m = _smooth(r.steps_mean, smooth)
         x = np.arange(1, m.size + 1) + (smooth - 1) / 2
         line, = ax.plot(x, m, label=f"{label}: mean")
-        ax.fill_between(x, _smooth(q25, smooth), _smooth(q75, smooth), alpha=0.2, color=line.get_color(),
-                        label=f"{label}: 25-75 % of seeds")
+        ax.fill_between(x, _smooth(q_lo, smooth), _smooth(q_hi, smooth), alpha=0.2, color=line.get_color(),
+                        label=f"{label}: 10-90 % of seeds")
     ax.set_xlabel("episode" + (f" ({smooth}-episode running mean)" if smooth > 1 else ""))
     ax.set_ylabel("steps to goal")
     if log:
@@ -51,7 +51,7 @@ def _draw_watermaze(ax):
 
 def plot_maze_result(agent, result, path: str | Path, *, others: dict | None = None, smooth: int | None = None,
                      seed: int = 0) -> Path:
-    """Four panels: learning curve (mean, 25-75 % band over seeds), value map, policy arrows of seed 0, example
+    """Four panels: learning curve (mean, 10-90 % band over seeds), value map, policy arrows of seed 0, example
     trajectories."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
