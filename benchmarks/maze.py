@@ -19,7 +19,8 @@ reference), ``selfcorr_watermaze_long`` (27 devices, 100 x 20 000), ``selfcorr_w
 noise sweep over 20 000 episodes, 30 seeds), ``floor`` (exact optimal steps and the best
 softmax policy found, :func:`neuroflow.rl.experiments.watermaze_optimal_steps`), ``min_update`` (the water-maze
 half-pulse cut-off with ideal weights, 6 x 5000), ``fit_devices`` (the 27 devices refitted from their raw pulses
-against the shipped fits, and a 1000-seed T-maze run with the refitted devices against the preset). ``--merge FILE`` replaces only
+against the shipped fits, and a 1000-seed T-maze run with the refitted devices against the preset), ``energy`` (energy
+and latency per TD update, crossbar and digital). ``--merge FILE`` replaces only
 the sections run in an earlier result and records their run conditions under ``section_runs``.
 
 Scoring conventions of the published code (Portner et al. 2025, github.com/ztill/TD_learning_on_memristors):
@@ -401,18 +402,53 @@ def bench_fit_devices(quick: bool, plot: str | None = None) -> dict:
         b = ActorCritic("tmaze", synapse="memristor", device=refit).fit(200, n_seeds, seed=0, progress=False).result_
         half = 1.96 * a.steps.std(0, ddof=1) / np.sqrt(n_seeds)
         diff = np.abs(b.steps_mean - a.steps_mean)
+        d = b.steps - a.steps                                  # paired by seed (same random streams)
+        d_half = 1.96 * d.std(0, ddof=1) / np.sqrt(n_seeds)
         out["tmaze_refit_vs_preset"] = {
-            "n_seeds": n_seeds, "n_episodes": 200,
+            "n_seeds": n_seeds, "n_episodes": 200, "seed": 0,
             "preset_steps_at_episode": {e: round(v, 3) for e, v in a.at_episodes().items()},
             "refit_steps_at_episode": {e: round(v, 3) for e, v in b.at_episodes().items()},
             "episodes_within_preset_ci95": int(np.sum(diff <= half)),
+            "note_within_preset_ci95": "two runs of one distribution land inside the other's 95 % CI band in "
+                                       "about 83 % of episodes (the difference of two means has sqrt(2) x the SD)",
+            "episodes_paired_difference_ci95_contains_0": int(np.sum(np.abs(d.mean(0)) <= d_half)),
+            "mean_over_episodes_paired_difference": round(float(d.mean()), 4),
+            "mean_over_episodes_paired_difference_ci95": _ci95(d.mean(1)),
             "max_diff_over_ci_halfwidth": round(float(np.max(diff / half)), 3),
             "mean_abs_diff_steps": round(float(diff.mean()), 4)}
     return out
 
 
+def bench_energy(quick: bool) -> dict:
+    """Energy and latency per TD update (:mod:`neuroflow.memristor.energy`, cited defaults) for the published
+    settings: T-maze 1000 seeds x 200 episodes and water maze 20 seeds x 2000 episodes on the 27 devices."""
+    from neuroflow.memristor import EnergyModel, update_cost
+    from neuroflow.rl import ActorCritic
+
+    out = {"model": EnergyModel().__dict__, "note": "devices only on the crossbar (no drivers, sense amplifiers or "
+                                                    "converters); digital: 32-bit float, SRAM cache, 1 op/ns"}
+    for task, n_seeds, n_ep in (("tmaze", 100 if quick else 1000, 200), ("watermaze", 4 if quick else 20,
+                                                                         200 if quick else 2000)):
+        res = ActorCritic(task, synapse="memristor").fit(n_ep, n_seeds, seed=0, progress=False).result_
+        rep = update_cost(res)
+        ops = res.ops_per_episode()
+        steps = float(np.nansum(ops["steps"]))
+        u = rep.per_update()
+        out[task] = {"n_seeds": n_seeds, "n_episodes": n_ep,
+                     "per_update": {k: float(f"{v:.4g}") for k, v in u.items()},
+                     "per_update_ops": {k: round(float(np.nansum(ops[k])) / steps, 3)
+                                        for k in ("set_pulses", "reset_pulses", "weight_reads", "weight_updates")},
+                     "total_per_seed": {k: float(f"{v:.4g}") for k, v in rep.to_dict()["total_per_seed"].items()},
+                     "share_of_crossbar_energy": {
+                         "set_pulses": round(float(np.nansum(ops["set_pulses"])) * EnergyModel().set_pulse_J
+                                             / float(np.nansum(rep.crossbar_energy_J)), 4),
+                         "reset_pulses": round(float(np.nansum(ops["reset_pulses"])) * EnergyModel().reset_pulse_J
+                                               / float(np.nansum(rep.crossbar_energy_J)), 4)}}
+    return out
+
+
 SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_watermaze_long",
-            "selfcorr_watermaze_sweep_long", "floor", "min_update", "fit_devices")
+            "selfcorr_watermaze_sweep_long", "floor", "min_update", "fit_devices", "energy")
 
 
 def main(argv=None) -> int:
@@ -459,6 +495,8 @@ def main(argv=None) -> int:
         report["min_update"] = bench_min_update(args.quick)
     if "fit_devices" in only:
         report["fit_devices"] = bench_fit_devices(args.quick, args.plot)
+    if "energy" in only:
+        report["energy"] = bench_energy(args.quick)
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
     if args.merge:
         import json
@@ -469,7 +507,7 @@ def main(argv=None) -> int:
         meta = {k: report[k] for k in ("quick", "numba_threads", "cpu_count", "load_average", "total_time_s")}
         for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze",
                     "self_correction_watermaze_long", "self_correction_watermaze_sweep_long", "watermaze_floor",
-                    "min_update", "fit_devices"):
+                    "min_update", "fit_devices", "energy"):
             if key in report:
                 merged[key] = report[key]
                 runs[key] = meta

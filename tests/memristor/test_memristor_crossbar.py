@@ -97,3 +97,37 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
 
     Crossbar(1, 2, "ideal", backend=JuliaBackend()).program([[0.1, 0.2]])
     assert calls == [11]
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(column=5), "column"),
+    (dict(column=-1), "column"),
+    (dict(column=0.5), "column"),
+    (dict(gamma=float("nan")), "gamma"),
+    (dict(gamma=1.5), "gamma"),
+    (dict(reward=float("inf")), "reward"),
+    (dict(reward=float("nan")), "reward"),
+    (dict(reward="1"), "reward"),
+    (dict(alpha=2.0), "alpha"),
+    (dict(alpha=float("nan")), "alpha"),
+    (dict(x_t=np.ones(3)), "x_t"),
+    (dict(x_next=[np.nan] * 9), "x_next"),
+])
+def test_td_error_current_names_bad_arguments(kwargs, word):
+    xb = Crossbar(9, 2, "ideal", seed=0)
+    args = dict(x_t=np.eye(9)[2], x_next=np.eye(9)[3], reward=0.0, alpha=0.2, gamma=0.9)
+    args.update(kwargs)
+    column = args.pop("column", 0)
+    with pytest.raises(ValueError, match=word):
+        td_error_current(xb, args["x_t"], args["x_next"], args["reward"], args["alpha"], args["gamma"], column=column)
+
+
+@pytest.mark.parametrize("name, kwargs, word", [
+    ("ideal", dict(bogus=1), "bogus"),
+    ("portner2025", dict(sigma=0.1), "sigma"),
+    ("linear-noisy", dict(sigma_set=float("nan")), "sigma_set"),
+    ("ideal", dict(G1_uS=1.0), "G1_uS"),
+])
+def test_get_device_names_bad_overrides(name, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        get_device(name, **kwargs)

@@ -149,3 +149,55 @@ def test_noise_sweep_keeps_finished_levels_when_interrupted(monkeypatch):
     assert sw.params["interrupted"] and sw.sigmas.tolist() == [0.0] and sw.closed_steps.shape == (1,)
     with pytest.raises(ValueError, match="sigmas"):
         experiments.noise_sweep((-0.1,), n_seeds=2, n_episodes=2)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(alpha=1.5), "alpha"),
+    (dict(alpha=1e308), "alpha"),
+    (dict(min_update=2.0), "min_update"),
+    (dict(min_update=float("nan")), "min_update"),
+    (dict(temperature=float("inf")), "temperature"),
+    (dict(max_steps=0), "max_steps"),
+])
+def test_more_bad_agent_settings_are_named(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ActorCritic("watermaze", **kwargs)
+
+
+def test_fit_refuses_what_cannot_fit_in_memory_and_bad_budgets():
+    with pytest.raises(ValueError, match="n_seeds, n_episodes: .* GiB"):
+        ActorCritic("tmaze").fit(200, 100_000_000)
+    for kwargs, word in ((dict(seed=-1), "seed"), (dict(first_seed=-2), "first_seed"), (dict(seed_batch=0),
+                                                                                        "seed_batch")):
+        with pytest.raises(ValueError, match=word):
+            ActorCritic("tmaze").fit(2, 2, **kwargs)
+
+
+def test_checkpoint_resume_gives_the_uninterrupted_numbers(tmp_path, monkeypatch):
+    whole = ActorCritic("tmaze", synapse="memristor").fit(15, 6, seed=2, seed_batch=2, progress=False)
+    agent = ActorCritic("tmaze", synapse="memristor")
+    real, calls = agent._advance, {"n": 0}
+
+    def flaky(e_end, st):
+        calls["n"] += 1
+        if calls["n"] == 5:                  # second chunk of the second seed batch (3 chunks a batch)
+            raise KeyboardInterrupt
+        real(e_end, st)
+
+    monkeypatch.setattr(agent, "_advance", flaky)
+    ckpt = tmp_path / "run.npz"
+    cut = agent.fit(15, 6, seed=2, seed_batch=2, chunk=7, progress=False, checkpoint=ckpt).result_
+    assert cut.interrupted and cut.completed_seeds == 2
+    monkeypatch.undo()
+    resumed = ActorCritic("tmaze", synapse="memristor").fit(15, 6, seed=2, seed_batch=2, progress=False,
+                                                            checkpoint=ckpt).result_
+    assert np.array_equal(resumed.steps, whole.result_.steps)
+    assert np.array_equal(resumed.op_counts, whole.result_.op_counts)
+    with pytest.raises(ValueError, match="checkpoint"):
+        ActorCritic("tmaze", synapse="ideal").fit(15, 6, seed=2, seed_batch=2, progress=False, checkpoint=ckpt)
+
+
+def test_a_slice_of_seeds_equals_the_rows_of_the_whole_run():
+    whole = ActorCritic("watermaze", synapse="memristor").fit(3, 5, seed=4, progress=False).result_
+    part = ActorCritic("watermaze", synapse="memristor").fit(3, 2, seed=4, first_seed=3, progress=False).result_
+    assert np.array_equal(part.steps, whole.steps[3:5])

@@ -14,8 +14,8 @@ applied in a RESET sweep (p = N is the high state). The fit, step by step (the p
    this), it is refitted with ``a <= 0``, which keeps the model increasing (an addition to the shipped
    procedure; none of the 27 measured devices needs it).
 3. Per-cycle response (cycle-to-cycle variability): ``SET alpha + beta p - gamma exp(-zeta p)`` and
-   ``RESET alpha + beta p + gamma exp(zeta p)`` fitted to each sweep with ``beta, gamma >= 0`` and
-   ``0 <= zeta <= 0.5``, which keeps every fit non-decreasing in p. For fixed zeta the model is linear in
+   ``RESET alpha + beta p + gamma exp(zeta p)`` fitted to each sweep with ``beta, gamma >= 0``, which keeps every
+   fit non-decreasing in p, and ``0 <= zeta <= 0.5`` (SET) or ``0.1`` (RESET), the ranges of the shipped fits. For fixed zeta the model is linear in
    (alpha, beta, gamma), so zeta is first chosen on a grid (a bounded linear least-squares solve per grid
    point, by enumerating the active sets of the two bounds), then all four parameters are refined with
    :func:`scipy.optimize.least_squares` (the RESET exponential is written ``gamma' exp(zeta (p - N))`` so the
@@ -61,8 +61,10 @@ __all__ = ["PulseMeasurement", "DeviceFit", "read_measurement", "write_measureme
 MIN_PULSES = 10
 #: the ``format`` tag of a device file
 DEVICE_FILE_FORMAT = "neuroflow-vcm-devices"
-_ZETA_MAX = 0.5
-_ZETA_GRID = np.linspace(_ZETA_MAX / 1000, _ZETA_MAX, 1000)
+#: largest zeta of the SET and RESET exponentials: the range of the shipped fits (their zeta values lie on grids of
+#: step 1/9990 up to 0.5 for SET and 0.0971 for RESET); a steeper RESET term would chase the first few reads
+_ZETA_MAX = {False: 0.5, True: 0.1}
+_ZETA_GRID = {r: np.linspace(z / 1000, z, 1000) for r, z in _ZETA_MAX.items()}
 _MEAN_P0 = (-0.005, 0.05)
 _CHIP_ID = re.compile(r"D\d+_R\d+_B\d+")
 
@@ -360,7 +362,8 @@ def _grid_fit(p, y, n, reset):
     For every zeta the normal equations of the columns (1, p / N, e) are built from sums (one pass over the
     exponential column), then each active set of the two bounds is solved; the best feasible one wins."""
     x = p / n
-    E = _basis(p, _ZETA_GRID, n, reset)                    # (K, m)
+    grid = _ZETA_GRID[reset]
+    E = _basis(p, grid, n, reset)                          # (K, m)
     K, m = E.shape
     S = {"11": float(m), "1x": x.sum(), "xx": x @ x, "1e": E.sum(1), "ee": np.einsum("km,km->k", E, E),
          "xe": E @ x, "1y": y.sum(), "xy": x @ y, "ey": E @ y}
@@ -385,7 +388,7 @@ def _grid_fit(p, y, n, reset):
         if sse[k] < best_sse:
             full = np.zeros(3)
             full[idx] = coef[k]
-            best_sse, best = sse[k], (full[0], full[1], full[2], _ZETA_GRID[k])
+            best_sse, best = sse[k], (full[0], full[1], full[2], grid[k])
     return best
 
 
@@ -401,7 +404,8 @@ def _fit_cycle(p, y, n, reset):
         a, b, c, z = v
         return a + b * p / n + c * _basis(p, [z], n, reset)[0] - y
 
-    sol = least_squares(resid, [a0, b0, c0, z0], bounds=([-np.inf, 0, 0, 0], [np.inf, np.inf, np.inf, _ZETA_MAX]),
+    sol = least_squares(resid, [a0, b0, c0, z0],
+                        bounds=([-np.inf, 0, 0, 0], [np.inf, np.inf, np.inf, _ZETA_MAX[reset]]),
                         x_scale=[1.0, 1.0, 1.0, 0.01], xtol=1e-12, ftol=1e-12, gtol=1e-12)
     a, b, c, z = sol.x if np.sum(sol.fun ** 2) <= np.sum(resid([a0, b0, c0, z0]) ** 2) else (a0, b0, c0, z0)
     beta = b / n
@@ -466,8 +470,8 @@ def fit_device(measurement, *, name: str | None = None, cycles: bool = True) -> 
            for g, (a, b), reset in ((gs, means[0], False), (gr, means[1], True))]
     return DeviceFit(device=dev, rms_set=rms[0], rms_reset=rms[1], cycle_rms=cycle_rms,
                      mean_curve=np.vstack([np.nanmean(gs, 0), np.nanmean(gr, 0)]), source=where,
-                     params={"n_cycles": m.n_cycles, "n_pulses": n, "zeta_grid": [float(_ZETA_GRID[0]), _ZETA_MAX,
-                                                                                   len(_ZETA_GRID)]})
+                     params={"n_cycles": m.n_cycles, "n_pulses": n, "zeta_max_set": _ZETA_MAX[False],
+                             "zeta_max_reset": _ZETA_MAX[True]})
 
 
 # ----------------------------------------------------------------------------- comparing

@@ -36,20 +36,22 @@ def plot_device_fits(fits: Sequence, path: str | Path, *, reference: dict | None
             ax.plot(p, ref.reset_response(p), "k--", lw=0.8)
         ax.set_title(dev.name, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")
+        elif k + cols >= n:                 # the lowest panel of its column: label its x-axis
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("pulse coordinate p", fontsize=8)
     handles = [plt.Line2D([], [], ls="", marker=".", color="tab:blue", label="SET reads (mean over cycles)"),
                plt.Line2D([], [], ls="", marker=".", color="tab:orange", label="RESET reads (mean over cycles)"),
                plt.Line2D([], [], color="tab:blue", label="fitted SET response"),
                plt.Line2D([], [], color="tab:orange", label="fitted RESET response")]
     if reference is not None:
         handles.append(plt.Line2D([], [], color="k", ls="--", label="reference fit"))
-    for ax in axes[-1]:
-        ax.set_xlabel("pulse coordinate p", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("(G - G0) / (G1 - G0)", fontsize=8)
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("SET: p pulses from the low state; RESET: p walks down from N (reads of each sweep on its p)",
                  fontsize=9)
-    fig.tight_layout(rect=(0, 0.12 if rows == 1 else 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.12 if rows == 1 else 0.04, 1, 1))
     return save_figure(fig, path)
