@@ -31,3 +31,25 @@ def test_bad_grids_are_named():
                          (dict(devices=("hfo2",)), "device"), (dict(n_seeds=0), "n_seeds")):
         with pytest.raises(ValueError, match=word):
             maze_sweep("tmaze", n_episodes=2, **kwargs)
+
+
+def test_an_interrupted_sweep_keeps_finished_points(tmp_path, monkeypatch):
+    from neuroflow.rl import sweep
+
+    real, calls = sweep._batch_job, {"n": 0}
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:                 # the first batch of the second grid point
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "_batch_job", flaky)
+    grid = dict(alphas=(0.1, 0.2), n_seeds=4, n_episodes=5, seed_batch=2)
+    cut = sweep.maze_sweep("tmaze", out=tmp_path, **grid)
+    assert cut.interrupted and cut.computed == [0] and np.isnan(cut.final_steps[1])
+    assert [p.name for p in tmp_path.glob("point_*.npz")] == ["point_000.npz"]
+    monkeypatch.undo()
+    again = sweep.maze_sweep("tmaze", out=tmp_path, **grid)
+    assert again.computed == [1] and not again.interrupted
+    np.testing.assert_array_equal(again.curves, sweep.maze_sweep("tmaze", **grid).curves)

@@ -228,7 +228,8 @@ def _sweep(args) -> int:
 
     from neuroflow.rl.sweep import maze_sweep
 
-    code = _memory_check(args.task, args.seed_batch or args.seeds, args.episodes)
+    code = _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) *
+                         len(args.devices))
     if code is not None:
         return code
     res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=args.devices,
