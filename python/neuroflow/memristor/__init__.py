@@ -8,8 +8,9 @@ pulse programming, in-memory TD error, energy and latency of the updates.
 from neuroflow.memristor.crossbar import Crossbar, td_error_current
 from neuroflow.memristor.device import PRESETS, DeviceTable, VCMDevice, device_table, get_device, portner2025_roles
 from neuroflow.memristor.energy import EnergyModel, EnergyReport, update_cost
-from neuroflow.memristor.fitting import (DeviceFit, PulseMeasurement, compare_fits, fit_device, load_devices,
-                                         read_measurement, save_devices, simulate_measurement, write_measurement_csv)
+from neuroflow.memristor.fitting import DeviceFit, compare_fits, fit_device, load_devices, save_devices
+from neuroflow.memristor.measurement import (PulseMeasurement, read_measurement, simulate_measurement,
+                                             write_measurement_csv)
 
 __all__ = ["VCMDevice", "Crossbar", "td_error_current", "get_device", "device_table", "DeviceTable", "PRESETS",
            "portner2025_roles", "fit_device", "read_measurement", "write_measurement_csv", "simulate_measurement",

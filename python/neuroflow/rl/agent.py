@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, WATERMAZE_MOVES, TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
+from neuroflow.rl.result import CAPPED_SCORING, CHECKPOINT_EPISODES, MazeResult
+from neuroflow.rl.runs import default_seed_batch, load_checkpoint, memory_problem, save_checkpoint
 
 __all__ = ["ActorCritic", "MazeResult", "SYNAPSES", "DEFAULTS", "CHECKPOINT_EPISODES", "CAPPED_SCORING"]
 
@@ -28,87 +29,8 @@ DEFAULTS = {
     "tmaze": dict(alpha=0.2, temperature=0.3, gamma=0.9, min_update=0.0, variability="cycle"),
     "watermaze": dict(alpha=0.04, temperature=0.15, gamma=0.975, min_update=0.0025, variability="device"),
 }
-CHECKPOINT_EPISODES = (1, 10, 50, 100, 200)
-#: ways to score an episode that hit the step cap: as the cap (default) or as 0 (published T-maze notebook)
-CAPPED_SCORING = ("cap", "zero")
 _RULES = {"reference": 0, "softmax": 1}
 _MODES = {"ideal": MODE_IDEAL, "device": MODE_MEAN, "cycle": MODE_CYCLE}
-
-
-#: per-batch state a default seed batch may take (bytes)
-_BATCH_BYTES = 64 * 2**20
-
-
-def _per_seed_bytes(task: str, n_episodes: int) -> tuple[int, int]:
-    """(bytes kept per seed in the result, bytes of batch state per seed) of :meth:`ActorCritic.fit`."""
-    nf, na = (TMaze.n_states, TMaze.n_actions) if task == "tmaze" else (PlaceCells.grid().n_features,
-                                                                       WaterMaze.n_actions)
-    weights = 8 * nf * (1 + na)
-    kept = 8 * n_episodes + weights                                   # steps, final weights
-    batch = (8 + 8 * kernels.N_COUNTS) * n_episodes + 2 * weights + 32 * nf * (1 + na) + 64 + 8 * nf
-    return kept, batch
-
-
-def default_seed_batch(task: str, n_seeds: int, n_episodes: int) -> int:
-    """Seeds simulated together by default: as many as fit in about 64 MiB of batch state (at least one)."""
-    return int(min(n_seeds, max(1, _BATCH_BYTES // _per_seed_bytes(task, n_episodes)[1])))
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can give this process now (``MemAvailable``), or None where it cannot be read."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import os
-
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def fit_memory_bytes(task: str, n_seeds: int, n_episodes: int, seed_batch: int | None = None) -> int:
-    """Estimated peak memory of ``ActorCritic(task).fit(n_episodes, n_seeds)``: the result arrays of every
-    seed plus one batch of simulation state."""
-    kept, batch = _per_seed_bytes(task, int(n_episodes))
-    b = default_seed_batch(task, n_seeds, n_episodes) if seed_batch is None else min(seed_batch, n_seeds)
-    return int(n_seeds) * kept + int(b) * batch
-
-
-def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
-    """Why a run of ``n_seeds`` x ``n_episodes`` cannot fit in the available memory, or None if it can."""
-    need = fit_memory_bytes(task, n_seeds, n_episodes)
-    have = available_memory_bytes()
-    if have is None or need <= have:
-        return None
-    return f"need about {need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available"
-
-
-def _save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> None:
-    """Write the finished seed batches atomically (a crash mid-write leaves the previous file)."""
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, key=np.array(key), steps=steps, critic_weights=wc, actor_weights=wa, op_counts=counts,
-             done_seeds=done_seeds)
-    tmp.replace(path)
-
-
-def _load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
-    try:
-        with np.load(path) as z:
-            saved = str(z["key"])
-            arrays = [z[k] for k in ("steps", "critic_weights", "actor_weights", "op_counts", "done_seeds")]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exc})") from None
-    if saved != key:
-        raise ValueError(f"checkpoint: {path} was written by a run with other settings; use another path or "
-                         "delete it")
-    if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))):
-        raise ValueError(f"checkpoint: {path} holds arrays of other shapes")
-    return arrays
 
 
 def _task_of(env) -> str:
@@ -119,113 +41,6 @@ def _task_of(env) -> str:
     if isinstance(env, WaterMaze):
         return "watermaze"
     raise ValueError(f"env: expected 'tmaze', 'watermaze', a TMaze or a WaterMaze, got {env!r}")
-
-
-@dataclass
-class MazeResult:
-    """Outcome of :meth:`ActorCritic.fit` over many seeds. ``steps`` is (n_seeds, n_episodes), NaN where an
-    interrupted run did not get to. Steps are the moves taken until the goal.
-
-    Scoring of episodes that hit the cap (``max_steps``) without reaching the goal: by default they count as
-    the cap ("cap"), a lower bound on their true length. The published T-maze notebook (Portner et al. 2025,
-    ``T-maze_emulation_and_plot.ipynb``) fills a zero-initialised array and writes the step count only when the
-    goal is reached, so its failed episodes are averaged in as 0 steps; its T-maze curves (36.1/17.1/9.5/8.7/7.7)
-    are in that scoring. ``capped="zero"`` (in :meth:`scored_steps`, :meth:`at_episodes`) reproduces it for
-    like-with-like comparisons; it is not a meaningful length. The published water-maze script counts a capped
-    episode as the cap, like the default."""
-
-    task: str
-    synapse: str
-    steps: np.ndarray
-    value_map: np.ndarray
-    critic_weights: np.ndarray
-    actor_weights: np.ndarray
-    time_s: float
-    seed: int
-    params: dict = field(default_factory=dict)
-    interrupted: bool = False
-    seed_critic_weights: np.ndarray | None = field(default=None, repr=False)   # (n_seeds, n_features)
-    #: (n_episodes, 4) operation counts summed over the seeds that finished each episode: SET pulses, RESET
-    #: pulses, weight reads, weight updates (see :mod:`neuroflow.rl.kernels`)
-    op_counts: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_seeds(self) -> int:
-        return self.steps.shape[0]
-
-    @property
-    def n_episodes(self) -> int:
-        return self.steps.shape[1]
-
-    @property
-    def completed_seeds(self) -> int:
-        return int(np.sum(np.all(np.isfinite(self.steps), axis=1)))
-
-    @property
-    def steps_mean(self) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.nanmean(self.steps, axis=0) if self.steps.size else np.zeros(0)
-
-    @property
-    def steps_std(self) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.nanstd(self.steps, axis=0) if self.steps.size else np.zeros(0)
-
-    def scored_steps(self, capped: str = "cap") -> np.ndarray:
-        """``steps`` with capped episodes scored as the cap (``"cap"``, default) or as 0 (``"zero"``, the
-        published T-maze notebook's bookkeeping)."""
-        check_choice(capped, "capped", list(CAPPED_SCORING))
-        if capped == "cap":
-            return self.steps
-        cap = self.params.get("max_steps", 300)
-        return np.where(self.steps >= cap, 0.0, self.steps)
-
-    def at_episodes(self, episodes=CHECKPOINT_EPISODES, capped: str = "cap") -> dict:
-        """Mean steps over seeds at 1-based episode numbers (those within the run); ``capped`` as in
-        :meth:`scored_steps`."""
-        with np.errstate(all="ignore"):
-            m = np.nanmean(self.scored_steps(capped), axis=0) if self.steps.size else np.zeros(0)
-        return {int(e): float(m[e - 1]) for e in episodes if 1 <= e <= m.size}
-
-    def capped_fraction(self) -> np.ndarray:
-        """Fraction of seeds whose episode hit the step cap, per episode."""
-        cap = self.params.get("max_steps", 300)
-        with np.errstate(all="ignore"):
-            return np.nanmean(np.where(np.isfinite(self.steps), self.steps >= cap, np.nan), axis=0)
-
-    @property
-    def final_steps(self) -> tuple[float, float]:
-        """Mean and SD over seeds of the last episode's steps."""
-        last = self.steps[:, -1]
-        last = last[np.isfinite(last)]
-        return (float(last.mean()), float(last.std())) if last.size else (float("nan"), float("nan"))
-
-    def ops_per_episode(self) -> dict:
-        """Mean over seeds of the operations of each episode: ``set_pulses``, ``reset_pulses``, ``weight_reads``,
-        ``weight_updates`` (arrays of length ``n_episodes``, NaN for episodes no seed finished) and ``steps``."""
-        n = np.isfinite(self.steps).sum(0).astype(float)
-        with np.errstate(all="ignore"):
-            c = self.op_counts / n[:, None] if self.op_counts is not None else np.full((self.n_episodes, 4), np.nan)
-            c[n == 0] = np.nan
-        return {"steps": self.steps_mean, "set_pulses": c[:, 0], "reset_pulses": c[:, 1], "weight_reads": c[:, 2],
-                "weight_updates": c[:, 3]}
-
-    @property
-    def seed_episodes_per_s(self) -> float:
-        done = float(np.isfinite(self.steps).sum())
-        return done / self.time_s if self.time_s > 0 else float("inf")
-
-    def to_dict(self) -> dict:
-        fm, fs = self.final_steps
-        return {
-            "task": self.task, "synapse": self.synapse, "n_seeds": self.n_seeds, "n_episodes": self.n_episodes,
-            "seed": self.seed, "steps_mean": self.steps_mean, "steps_std": self.steps_std,
-            "steps_at_episode": self.at_episodes(),
-            "steps_at_episode_capped_as_zero": self.at_episodes(capped="zero"), "final_steps_mean": fm,
-            "final_steps_std": fs,
-            "value_map": self.value_map, "time_s": self.time_s, "seed_episodes_per_s": self.seed_episodes_per_s,
-            "completed_seeds": self.completed_seeds, "interrupted": self.interrupted, "params": self.params,
-        }
 
 
 class ActorCritic:
@@ -404,7 +219,7 @@ class ActorCritic:
         if checkpoint is not None:
             checkpoint = Path(checkpoint)
             if checkpoint.exists():
-                steps, wc, wa, counts, done_seeds = _load_checkpoint(checkpoint, key, steps, wc, wa, counts)
+                steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
         interrupted = False
         t0 = time.perf_counter()
         bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
@@ -429,7 +244,7 @@ class ActorCritic:
                     wc[lo:hi], wa[lo:hi] = st.wc, st.wa
                 done_seeds[lo:hi] = True
                 if checkpoint is not None:
-                    _save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
+                    save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
         except KeyboardInterrupt:
             interrupted = True
         finally:

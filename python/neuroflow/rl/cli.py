@@ -3,13 +3,16 @@
 Every number, list and path is typed by :mod:`neuroflow.cliutil`, so a bad value ends in one line naming its
 flag before any work starts; so does a run whose arrays would not fit in memory (estimated from the seeds and
 episodes). Ctrl-C ends a run with exit status 130 and JSON that says ``interrupted: true``.
+
+(Over 400 lines on purpose: one verb per job of the area, six of them, and the demo; each handler only parses,
+calls the library and prints.)
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, input_file, integer, number, output_dir,
+from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir,
                                output_file)
 from neuroflow.memristor.device import PRESETS
 from neuroflow.rl.agent import SYNAPSES
@@ -87,7 +90,7 @@ def _agent_kwargs(args) -> dict:
 
 
 def _memory_check(task, seeds, episodes, arms=1):
-    from neuroflow.rl.agent import memory_problem
+    from neuroflow.rl.runs import memory_problem
 
     problem = memory_problem(task, seeds * arms, episodes)
     return None if problem is None else fail(f"--seeds {seeds} x --episodes {episodes}: {problem}")
@@ -386,7 +389,8 @@ def register(verbs) -> None:
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     """The maze part of ``neuroflow demo`` (under 10 s on a quiet machine)."""
     from neuroflow.memristor.energy import update_cost
-    from neuroflow.memristor.fitting import compare_fits, fit_device, simulate_measurement
+    from neuroflow.memristor.fitting import compare_fits, fit_device
+    from neuroflow.memristor.measurement import simulate_measurement
     from neuroflow.memristor.device import get_device
     from neuroflow.rl.agent import ActorCritic
     from neuroflow.rl.experiments import self_correction

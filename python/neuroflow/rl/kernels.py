@@ -41,6 +41,9 @@ action) row-major, each write drawing as described in ``program_cell``.
 
 A ``prange`` body only calls a compiled function with the records: numba's parallel loops can lose writes made
 to a record's arrays directly in the loop body.
+
+(Over 400 lines on purpose: the T-maze and water-maze kernels share the records, the write and the sampling
+helpers, and the file mirrors ``td.jl`` part for part, which keeps the two implementations comparable.)
 """
 from __future__ import annotations
 
