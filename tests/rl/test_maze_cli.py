@@ -203,9 +203,9 @@ def test_sigint_keeps_finished_seed_batches(tmp_path):
     """A real Ctrl-C: exit 130, JSON flagged, finished seed batches on disk; rerunning resumes from them."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"), NUMBA_NUM_THREADS="1")
     argv = [sys.executable, "-m", "neuroflow", "maze", "watermaze", "--synapse", "ideal", "--seeds", "40",
-            "--episodes", "400", "--seed-batch", "2", "--checkpoint", str(tmp_path), "--json", "--quiet"]
+            "--episodes", "400", "--seed-batch", "2", "--checkpoint", str(tmp_path / "new"), "--json", "--quiet"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    ckpt = tmp_path / "watermaze_ideal.npz"
+    ckpt = tmp_path / "new" / "watermaze_ideal.npz"
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
