@@ -28,7 +28,7 @@ for name, r in (("memristors", res), ("ideal     ", ideal)):
 print(f"random walker {walker['steps_mean']:.0f} steps; published: memristors 15.8 after 20 000 episodes, "
       "ideal line 6.65 +- 3.16")
 # the floor: exact optimal steps, and the best softmax (T = 0.15) policy a local search finds (small search if quick)
-floor = watermaze_optimal_steps(**(dict(n_starts=200, rollouts=1, n_samples=4, search_starts=100, sweeps=1)
+floor = watermaze_optimal_steps(**(dict(n_starts=200, rollouts=1, n_samples=4, search_starts=30, sweeps=1)
                                    if args.quick else dict(n_starts=4000, graded_sweeps=3)))
 print(f"floor: optimal policy {floor.optimal_mean:.2f} +- {floor.optimal_std:.2f} steps, best softmax policy found "
       f"{floor.softmax_mean:.2f} +- {floor.softmax_std:.2f} ({floor.time_s:.1f} s)")

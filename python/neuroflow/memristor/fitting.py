@@ -224,22 +224,28 @@ def fit_device(measurement, *, name: str | None = None, cycles: bool = True) -> 
 
 # ----------------------------------------------------------------------------- comparing
 def compare_fits(fitted: VCMDevice, reference: VCMDevice, *, step: float = 0.25) -> dict:
-    """How far two devices' response curves lie apart, on p = 0 .. N in steps of ``step`` pulses (fractions of
-    the conductance range): ``mean`` (max over SET and RESET of the mean responses), ``cycles`` / ``cycles_rms``
-    (max over cycles and both branches of the largest / RMS difference of the per-cycle responses; NaN unless both
-    have tables of one length), ``sigma`` (largest relative difference of the device write noises) and ``G_rel``
+    """How far two devices' response curves lie apart, as conductances on p = 0 .. N (steps of ``step`` pulses),
+    in fractions of the reference's range ``G1 - G0`` (so a different G0 or G1 counts too): ``mean`` (largest
+    difference of the mean SET and RESET responses), ``cycles`` / ``cycles_rms`` (largest / largest RMS difference
+    of the per-cycle responses over cycles and both branches; NaN unless both have tables of one length),
+    ``sigma`` (largest relative difference of the write noises, each in its own device's range) and ``G_rel``
     (of G0, G1)."""
     if fitted.n_pulses != reference.n_pulses:
         raise ValueError(f"fitted, reference: n_pulses differ ({fitted.n_pulses} vs {reference.n_pulses})")
     p = np.arange(0.0, fitted.n_pulses + step / 2, step)
-    mean = max(np.max(np.abs(fitted.set_response(p) - reference.set_response(p))),
-               np.max(np.abs(fitted.reset_response(p) - reference.reset_response(p))))
+    span = reference.G1_uS - reference.G0_uS
+
+    def uS(dev, g):
+        return dev.G0_uS + (dev.G1_uS - dev.G0_uS) * g
+
+    mean = max(np.max(np.abs(uS(fitted, fitted.set_response(p)) - uS(reference, reference.set_response(p)))),
+               np.max(np.abs(uS(fitted, fitted.reset_response(p)) - uS(reference, reference.reset_response(p))))) / span
     cyc = cyc_rms = float("nan")
     if fitted.cycles is not None and reference.cycles is not None and len(fitted.cycles) == len(reference.cycles):
         cyc = cyc_rms = 0.0
         for a, b in zip(np.asarray(fitted.cycles), np.asarray(reference.cycles)):
             for sl, reset in ((slice(0, 4), False), (slice(4, 8), True)):
-                d = np.abs(_g4(p, a[sl], reset) - _g4(p, b[sl], reset))
+                d = np.abs(uS(fitted, _g4(p, a[sl], reset)) - uS(reference, _g4(p, b[sl], reset))) / span
                 cyc, cyc_rms = max(cyc, float(d.max())), max(cyc_rms, float(np.sqrt(np.mean(d ** 2))))
     sig = max(abs(fitted.sigma_set / reference.sigma_set - 1) if reference.sigma_set else 0.0,
               abs(fitted.sigma_reset / reference.sigma_reset - 1) if reference.sigma_reset else 0.0)
