@@ -390,7 +390,7 @@ def bench_fit_devices(quick: bool, plot: str | None = None) -> dict:
     if plot:
         from neuroflow.memristor.plots import plot_device_fits
 
-        out["plot"] = str(plot_device_fits(fits, plot, reference=preset))
+        out["plot"] = str(plot_device_fits(fits, plot, reference=preset, reference_label="shipped fit (preset)"))
     if len(fits) == 27:
         import tempfile
         from pathlib import Path

@@ -13,10 +13,12 @@ from neuroflow._utils import pyplot, save_figure
 __all__ = ["plot_device_fits"]
 
 
-def plot_device_fits(fits: Sequence, path: str | Path, *, reference: dict | None = None) -> Path:
+def plot_device_fits(fits: Sequence, path: str | Path, *, reference: dict | None = None,
+                     reference_label: str = "reference fit") -> Path:
     """One panel per fitted device (:class:`~neuroflow.memristor.DeviceFit`): the cycle-mean normalised reads of
     the SET and RESET sweeps (dots), the fitted mean responses (lines) and, for devices named in ``reference``
-    (name -> :class:`~neuroflow.memristor.VCMDevice`), the reference responses (dashed black)."""
+    (name -> :class:`~neuroflow.memristor.VCMDevice`), the reference responses (dashed black, labelled
+    ``reference_label``)."""
     plt = pyplot()
     n = len(fits)
     cols = min(n, 6)
@@ -47,7 +49,7 @@ def plot_device_fits(fits: Sequence, path: str | Path, *, reference: dict | None
                plt.Line2D([], [], color="tab:blue", label="fitted SET response"),
                plt.Line2D([], [], color="tab:orange", label="fitted RESET response")]
     if reference is not None:
-        handles.append(plt.Line2D([], [], color="k", ls="--", label="reference fit"))
+        handles.append(plt.Line2D([], [], color="k", ls="--", label=reference_label))
     for ax in axes[:, 0]:
         ax.set_ylabel("(G - G0) / (G1 - G0)", fontsize=8)
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)

@@ -289,7 +289,8 @@ def _fit_device(args) -> int:
     if args.plot:
         from neuroflow.memristor.plots import plot_device_fits
 
-        payload["plot"] = str(plot_device_fits(fits, args.plot, reference=preset if payload["vs_preset"] else None))
+        payload["plot"] = str(plot_device_fits(fits, args.plot, reference=preset if payload["vs_preset"] else None,
+                                               reference_label="shipped fit (portner2025 preset)"))
         lines.append(f"  plot: {payload['plot']}")
     emit(args, payload, lines)
     return 0
