@@ -142,6 +142,10 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_up_front(capsys):
     assert _rc(["maze", "tmaze", "--seeds", "100000000", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--seeds 100000000 x --episodes 200" in err and "GiB" in err and "n_seeds" not in err
+    assert _rc(["maze", "floor", "--starts", "1000000", "--rollouts", "1000", "--quiet"]) == 2
+    assert "--starts 1000000 x --rollouts 1000" in capsys.readouterr().err
+    assert _rc(["maze", "sweep", "--seeds", "10000000", "--alphas", "0.1", "0.2", "--quiet"]) == 2
+    assert "--seeds 10000000 x --episodes 200" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("rows, problem", [

@@ -210,6 +210,13 @@ def _ablation(args) -> int:
 
 def _floor(args) -> int:
     from neuroflow.rl.optimal import watermaze_optimal_steps
+    from neuroflow.rl.runs import available_memory_bytes
+
+    need = 48 * args.starts * args.rollouts          # repeated starts (16 B), two step arrays and the scores
+    have = available_memory_bytes()
+    if have is not None and need > have:
+        return fail(f"--starts {args.starts} x --rollouts {args.rollouts}: need about {need / 2**30:.3g} GiB, more "
+                    f"than the {have / 2**30:.3g} GiB of memory available")
 
     f = watermaze_optimal_steps(args.starts, temperature=args.temperature, rollouts=args.rollouts,
                                 n_samples=args.field_samples,
