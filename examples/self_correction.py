@@ -13,7 +13,8 @@ from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="fewer seeds, episodes and noise levels")
-ap.add_argument("--out", type=Path, default=Path("."), help="folder for the figures")
+ap.add_argument("--out", type=Path, default=Path("neuroflow-out/self_correction"),
+                help="folder for the figures (default: %(default)s)")
 args = ap.parse_args()
 sigmas = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
 # (task, seeds, episodes, tail): the water maze is slower per episode and needs longer to learn

@@ -93,11 +93,15 @@ class Backend:
 
     # ------------------------------------------------------------------ maze actor-critic
     def td_run(self, task: str, *args) -> None:
+        """Step every seed to ``e_end`` episodes: ``args`` are ``(e_end, TDParams, tmap, MazeDevices, MazeState)``
+        (T-maze) or ``(e_end, TDParams, centres, moves, MazeDevices, MazeState)`` (water maze), the records of
+        :mod:`neuroflow.rl.kernels`; the state is updated in place."""
         from neuroflow.rl import kernels
 
         (kernels.tmaze_run if task == "tmaze" else kernels.watermaze_run)(*args)
 
     def td_step(self, task: str, *args) -> None:
+        """One step of every seed below ``e_end`` episodes (the arguments of :meth:`td_run`)."""
         from neuroflow.rl import kernels
 
         (kernels.tmaze_td_step if task == "tmaze" else kernels.watermaze_td_step)(*args)

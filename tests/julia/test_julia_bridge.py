@@ -147,10 +147,23 @@ class _StandIn:
         rng += np.uint64(1)
         return np.ones_like(w)
 
-    def tmaze_td_step_b(self, e_end, fp, ip, tmap, ab, sigma, cycles, dev_c, dev_a, ep, t, pos, *rest):
-        self.calls.append(("tmaze", list(ip), tmap.tolist(), list(dev_c), pos.tolist()))
-        pos[:] = ip[7]                  # 1-based start state
-        ep += 1
+    def TDParams(self, *fields):
+        return types.SimpleNamespace(fields=fields)
+
+    def MazeDevices(self, ab, sigma, cycles, dev_c, dev_a):
+        return types.SimpleNamespace(dev_c=dev_c, dev_a=dev_a)
+
+    def MazeState(self, *arrays):
+        return arrays
+
+    def tmaze_td_step_b(self, e_end, params, tmap, devices, state):
+        from neuroflow.rl.kernels import MazeState, TDParams
+
+        p = TDParams(*params.fields)
+        st = MazeState(*state)
+        self.calls.append(("tmaze", p, tmap.tolist(), list(devices.dev_c), st.pos.tolist()))
+        st.pos[:] = p.start             # 1-based start state
+        st.ep[:] += 1
 
     def train(self, jnet, theta0, Xc, Yc, weights=None, **kw):
         self.calls.append(("train", Xc.shape, kw))
@@ -223,20 +236,21 @@ def test_crossbar_wrapper_shifts_devices_and_updates_in_place(stand_in):
 
 
 def test_tmaze_wrapper_shifts_indices_and_restores_positions(stand_in):
-    ip = np.array([0, 1, 2, 200, 300, 3, 3, 0], dtype=np.int64)
-    tmap = np.array([[1, 0], [2, 1]])
-    pos = np.array([0, 2], dtype=np.int64)
-    ep = np.zeros(2, np.int64)
-    args = (5, np.zeros(10), ip, tmap, None, None, None, np.array([0, 1]), np.zeros((2, 2), np.int64), ep,
-            np.zeros(2, np.int64), pos, np.zeros(2), None, None, None, None, None, None, None)
-    bridge.td_step("tmaze", *args)
-    _, ip1, tmap1, devc1, pos_seen = stand_in.calls[-1]
-    assert ip1[5:] == [4, 4, 1] and ip1[:5] == [0, 1, 2, 200, 300]
-    assert tmap1 == [[2, 1], [3, 2]] and devc1 == [1, 2] and pos_seen == [1, 3]
-    assert pos.tolist() == [0, 0] and ep.tolist() == [1, 1]        # back to 0-based: the start state
-    assert ip.tolist() == [0, 1, 2, 200, 300, 3, 3, 0]              # the caller's arrays are untouched
+    from neuroflow.rl.agent import ActorCritic
+
+    agent = ActorCritic("tmaze", synapse="memristor")
+    st = agent.init_state(2, 5, seed=0)
+    st.pos[:] = [0, 2]
+    e_end, params, tmap, devices, _ = agent._args(5, st)
+    bridge.td_step("tmaze", e_end, params, tmap, devices, st)
+    _, p1, tmap1, devc1, pos_seen = stand_in.calls[-1]
+    assert (p1.terminal, p1.reward_state, p1.start) == (7, 7, 1)
+    assert (p1.alpha, p1.synapse, p1.mode) == (params.alpha, params.synapse, params.mode)
+    assert tmap1 == (tmap + 1).tolist() and devc1 == (devices.dev_c + 1).tolist() and pos_seen == [1, 3]
+    assert st.pos.tolist() == [0, 0] and st.ep.tolist() == [1, 1]    # back to 0-based: the start state
+    assert params.start == 0 and tmap.min() == 0                      # the caller's records are untouched
     with pytest.raises(ValueError, match="maze: expected one of"):
-        bridge.td_step("labyrinth", *args)
+        bridge.td_step("labyrinth", e_end, params, tmap, devices, st)
 
 
 def test_available_says_no_when_torch_came_first(monkeypatch, tmp_path):

@@ -127,19 +127,37 @@ def test_crossbar_program_matches_numba(nf, mode):
         np.testing.assert_array_equal(states[1]["rng"], states[0]["rng"])
 
 
-@pytest.mark.parametrize("task,synapse", [("tmaze", "ideal"), ("tmaze", "memristor"),
-                                          ("tmaze", "memristor-open-loop"), ("watermaze", "memristor")])
-def test_td_step_matches_numba(nf, task, synapse):
+@pytest.mark.parametrize("task,synapse,min_update", [
+    ("tmaze", "ideal", None), ("tmaze", "memristor", None), ("tmaze", "memristor-open-loop", None),
+    ("watermaze", "memristor", None),
+    # every update written: tiny place-cell activities (< 1e-12) must be skipped as in numba, or Julia writes
+    # ~1000 more cells a step and its random streams fall out of step
+    ("watermaze", "ideal", 0.0), ("watermaze", "memristor", 0.0), ("watermaze", "memristor-open-loop", 0.0)])
+def test_td_step_matches_numba(nf, task, synapse, min_update):
     from neuroflow.rl.agent import ActorCritic
 
-    ref = ActorCritic(task, synapse, backend="numpy", max_steps=60)
-    jl = ActorCritic(task, synapse, backend="julia", max_steps=60)
+    ref = ActorCritic(task, synapse, backend="numpy", max_steps=60, min_update=min_update)
+    jl = ActorCritic(task, synapse, backend="julia", max_steps=60, min_update=min_update)
     st_ref, st_jl = ref.init_state(3, 4, seed=5), jl.init_state(3, 4, seed=5)
     for _ in range(150):
         ref.td_step(st_ref, 4)
         jl.td_step(st_jl, 4)
-    for key in st_ref:
-        if np.issubdtype(st_ref[key].dtype, np.floating):
-            np.testing.assert_allclose(st_jl[key], st_ref[key], rtol=1e-10, atol=1e-12, err_msg=key)
+    for key in st_ref._fields:
+        a, b = getattr(st_jl, key), getattr(st_ref, key)
+        if np.issubdtype(b.dtype, np.floating):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=key)
         else:
-            np.testing.assert_array_equal(st_jl[key], st_ref[key], err_msg=key)
+            np.testing.assert_array_equal(a, b, err_msg=key)
+
+
+def test_place_features_match_numba_far_from_a_cell(nf):
+    from neuroflow.rl.kernels import place_features
+    from neuroflow.rl.place_cells import PlaceCells
+
+    enc = PlaceCells.grid()
+    for x, y in ((5.9, -5.9), (0.3, 2.2), (-6.0, 6.0)):
+        ref = np.empty(enc.n_features)
+        place_features(x, y, enc.centres, enc.sigma, enc.scale, ref)
+        got = np.asarray(nf.place_features_b(np.empty(enc.n_features), x, y, enc.centres, enc.sigma, enc.scale))
+        np.testing.assert_array_equal(got == 0.0, ref == 0.0)
+        np.testing.assert_allclose(got, ref, rtol=1e-14, atol=0)

@@ -7,10 +7,10 @@ from neuroflow.rl.experiments import random_walker, self_correction, tmaze_optim
 
 
 def test_tmaze_ideal_and_memristor_match_published_curves():
-    ideal = ActorCritic("tmaze", synapse="ideal").fit(200, 400, seed=1, progress_bar=False)
+    ideal = ActorCritic("tmaze", synapse="ideal").fit(200, 400, seed=1, progress=False).result_
     m = ideal.at_episodes()
     assert 28 < m[1] < 40 and abs(m[50] - 7.5) < 1.0 and abs(m[200] - 6.5) < 1.0
-    mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress_bar=False)
+    mem = ActorCritic("tmaze", synapse="memristor").fit(200, 400, seed=1, progress=False).result_
     s = mem.at_episodes(capped="zero")   # the published notebook stores capped episodes as 0
     ref = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
     for e, v in ref.items():
@@ -24,22 +24,23 @@ def test_batched_run_equals_stepwise_td_steps_and_is_batch_independent():
     for task, n_ep in (("tmaze", 20), ("watermaze", 3)):
         agent = ActorCritic(task, synapse="memristor")
         st = agent.init_state(3, n_ep, seed=5)
-        while st["ep"].min() < n_ep:
+        while st.ep.min() < n_ep:
             agent.td_step(st, n_ep)
-        res = agent.fit(n_ep, 3, seed=5, progress_bar=False)
-        assert np.array_equal(res.steps, st["steps_out"])
-        assert np.array_equal(agent.critic_weights_, st["wc"])
+        res = agent.fit(n_ep, 3, seed=5, progress=False).result_
+        assert np.array_equal(res.steps, st.steps_out)
+        assert np.array_equal(agent.critic_weights_, st.wc)
+        assert np.array_equal(res.op_counts, st.counts_out.sum(0))
         split = ActorCritic(task, synapse="memristor").fit(n_ep, 3, seed=5, seed_batch=2, chunk=1,
-                                                           progress_bar=False)
+                                                           progress=False).result_
         assert np.array_equal(split.steps, res.steps)
-    a = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=5, progress_bar=False)
-    b = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=6, progress_bar=False)
+    a = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=5, progress=False).result_
+    b = ActorCritic("tmaze", synapse="memristor").fit(20, 3, seed=6, progress=False).result_
     assert not np.array_equal(a.steps, b.steps)
 
 
 def test_watermaze_learns_and_beats_random_walker():
     agent = ActorCritic("watermaze", synapse="ideal")
-    res = agent.fit(150, 4, seed=0, progress_bar=False)
+    res = agent.fit(150, 4, seed=0, progress=False).result_
     first, last = np.mean(res.steps[:, :30]), np.mean(res.steps[:, -30:])
     assert last < first
     assert res.value_map.shape == (25, 25) and res.value_map.max() > 0
@@ -67,7 +68,7 @@ def test_self_correction_lowers_value_error():
 
 
 def test_capped_episodes_scored_as_cap_or_as_zero():
-    res = ActorCritic("tmaze", synapse="ideal", max_steps=5).fit(3, 4, seed=0, progress_bar=False)
+    res = ActorCritic("tmaze", synapse="ideal", max_steps=5).fit(3, 4, seed=0, progress=False).result_
     assert np.all(res.steps <= 5) and np.any(res.steps == 5)        # 5 moves cannot reach the goal (6 needed)
     assert res.at_episodes((1,))[1] == pytest.approx(5.0)
     assert res.at_episodes((1,), capped="zero")[1] == 0.0
@@ -101,7 +102,7 @@ def test_interrupted_run_keeps_finished_seeds(monkeypatch):
         real(e_end, st)
 
     monkeypatch.setattr(agent, "_advance", flaky)
-    res = agent.fit(10, 6, seed=0, seed_batch=3, chunk=10, progress_bar=False)
+    res = agent.fit(10, 6, seed=0, seed_batch=3, chunk=10, progress=False).result_
     assert res.interrupted and res.completed_seeds == 3
     assert np.all(np.isfinite(res.steps[:3])) and np.all(np.isnan(res.steps[3:]))
     assert res.to_dict()["completed_seeds"] == 3
@@ -148,3 +149,55 @@ def test_noise_sweep_keeps_finished_levels_when_interrupted(monkeypatch):
     assert sw.params["interrupted"] and sw.sigmas.tolist() == [0.0] and sw.closed_steps.shape == (1,)
     with pytest.raises(ValueError, match="sigmas"):
         experiments.noise_sweep((-0.1,), n_seeds=2, n_episodes=2)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(alpha=1.5), "alpha"),
+    (dict(alpha=1e308), "alpha"),
+    (dict(min_update=2.0), "min_update"),
+    (dict(min_update=float("nan")), "min_update"),
+    (dict(temperature=float("inf")), "temperature"),
+    (dict(max_steps=0), "max_steps"),
+])
+def test_more_bad_agent_settings_are_named(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ActorCritic("watermaze", **kwargs)
+
+
+def test_fit_refuses_what_cannot_fit_in_memory_and_bad_budgets():
+    with pytest.raises(ValueError, match="n_seeds, n_episodes: .* GiB"):
+        ActorCritic("tmaze").fit(200, 100_000_000)
+    for kwargs, word in ((dict(seed=-1), "seed"), (dict(first_seed=-2), "first_seed"), (dict(seed_batch=0),
+                                                                                        "seed_batch")):
+        with pytest.raises(ValueError, match=word):
+            ActorCritic("tmaze").fit(2, 2, **kwargs)
+
+
+def test_checkpoint_resume_gives_the_uninterrupted_numbers(tmp_path, monkeypatch):
+    whole = ActorCritic("tmaze", synapse="memristor").fit(15, 6, seed=2, seed_batch=2, progress=False)
+    agent = ActorCritic("tmaze", synapse="memristor")
+    real, calls = agent._advance, {"n": 0}
+
+    def flaky(e_end, st):
+        calls["n"] += 1
+        if calls["n"] == 5:                  # second chunk of the second seed batch (3 chunks a batch)
+            raise KeyboardInterrupt
+        real(e_end, st)
+
+    monkeypatch.setattr(agent, "_advance", flaky)
+    ckpt = tmp_path / "run.npz"
+    cut = agent.fit(15, 6, seed=2, seed_batch=2, chunk=7, progress=False, checkpoint=ckpt).result_
+    assert cut.interrupted and cut.completed_seeds == 2
+    monkeypatch.undo()
+    resumed = ActorCritic("tmaze", synapse="memristor").fit(15, 6, seed=2, seed_batch=2, progress=False,
+                                                            checkpoint=ckpt).result_
+    assert np.array_equal(resumed.steps, whole.result_.steps)
+    assert np.array_equal(resumed.op_counts, whole.result_.op_counts)
+    with pytest.raises(ValueError, match="checkpoint"):
+        ActorCritic("tmaze", synapse="ideal").fit(15, 6, seed=2, seed_batch=2, progress=False, checkpoint=ckpt)
+
+
+def test_a_slice_of_seeds_equals_the_rows_of_the_whole_run():
+    whole = ActorCritic("watermaze", synapse="memristor").fit(3, 5, seed=4, progress=False).result_
+    part = ActorCritic("watermaze", synapse="memristor").fit(3, 2, seed=4, first_seed=3, progress=False).result_
+    assert np.array_equal(part.steps, whole.steps[3:5])

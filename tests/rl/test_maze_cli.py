@@ -1,7 +1,25 @@
-"""`neuroflow maze ...` verbs and the demo hook."""
+"""`neuroflow maze ...` verbs: results, bad flags (one line naming the flag, before any work), Ctrl-C, the demo."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from neuroflow.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _rc(argv) -> int:
+    """Exit status of ``neuroflow ARGV`` in-process (argparse errors exit, later errors return)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
 
 
 def test_maze_tmaze_json(capsys, tmp_path):
@@ -11,37 +29,202 @@ def test_maze_tmaze_json(capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     assert len(out["steps_mean"]) == 30 and len(out["steps_std"]) == 30 and len(out["value_map"]) == 9
     assert out["time_s"] > 0 and out["synapse"] == "memristor" and (tmp_path / "t.png").stat().st_size > 0
+    e = out["energy"]
+    assert len(e["per_episode"]["crossbar_energy_J"]) == 30 and e["total_per_seed"]["crossbar_energy_J"] > 0
+    assert e["per_update"]["digital_energy_J"] > 0 and not out["interrupted"]
 
 
 def test_maze_watermaze_and_ablation_readable(capsys, tmp_path):
     assert main(["maze", "watermaze", "--synapse", "ideal", "--seeds", "2", "--episodes", "5", "--quiet"]) == 0
-    assert "watermaze, ideal synapses, 2 seeds x 5 episodes" in capsys.readouterr().out
-    rc = main(["maze", "ablation", "--seeds", "20", "--episodes", "40", "--sweep", "--sigmas", "0,0.1", "--quiet",
-               "--json", "--plot", str(tmp_path / "ab.png")])
+    out = capsys.readouterr().out
+    assert "watermaze, ideal synapses, 2 seeds x 5 episodes" in out and "digital processor" in out
+    assert "crossbar" not in out                                  # ideal synapses have no devices to count
+    rc = main(["maze", "ablation", "--seeds", "20", "--episodes", "40", "--sweep", "--sigmas", "0", "0.1", "--quiet",
+               "--json", "--plot", str(tmp_path / "ab.png"), "--min-update", "0.001"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["ablation"]) >= {"closed_loop", "open_loop"} and len(out["noise_sweep"]["sigmas"]) == 2
+    assert out["noise_sweep"]["params"]["min_update"] == 0.001
     assert (tmp_path / "ab_sweep.png").exists()
     assert main(["maze", "ablation", "--task", "watermaze", "--seeds", "2", "--episodes", "4", "--tail", "2",
                  "--quiet"]) == 0
     assert "water maze self-correction, write noise 5 %, 2 seeds x 4 episodes" in capsys.readouterr().out
 
 
+def test_min_update_flag_reaches_the_learner(capsys):
+    assert main(["maze", "watermaze", "--synapse", "ideal", "--seeds", "1", "--episodes", "1", "--quiet", "--json",
+                 "--min-update", "0.0025"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["min_update"] == 0.0025
+    assert main(["maze", "tmaze", "--seeds", "1", "--episodes", "1", "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["min_update"] == 0.0      # default as before
+
+
 def test_maze_floor_json(capsys):
-    rc = main(["maze", "floor", "--starts", "60", "--search-starts", "30", "--sweeps", "1", "--graded-sweeps", "0",
-               "--rollouts", "1", "--json", "--quiet"])
+    rc = main(["maze", "floor", "--starts", "60", "--search-starts", "8", "--sweeps", "1", "--graded-sweeps", "0",
+               "--rollouts", "1", "--field-samples", "2", "--json", "--quiet"])
     assert rc == 0
     f = json.loads(capsys.readouterr().out)["floor"]
     assert f["n_starts"] == 60 and sum(f["optimal_histogram"].values()) == 60
+    assert f["stopped_by"] in ("sweeps", "converged")
     # no policy beats the exact optimum from the same starts
     assert 1.0 <= f["optimal_mean"] <= f["softmax_mean"]
-    assert main(["maze", "floor", "--starts", "0", "--quiet"]) == 2
-    assert "n_starts" in capsys.readouterr().err
 
 
-def test_maze_bad_input_exit_codes(capsys):
-    assert main(["maze", "tmaze", "--temperature", "0", "--quiet"]) == 2
-    assert "temperature" in capsys.readouterr().err
+def _measurement_csv(tmp_path, rows):
+    path = tmp_path / "m.csv"
+    path.write_text("pulse,conductance_uS,direction\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+_SWEEP = ["maze", "sweep", "--seeds", "2", "--episodes", "2", "--quiet"]
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["maze", "tmaze", "--seeds", "0"], "--seeds"),
+    (["maze", "tmaze", "--seeds", "1.5"], "--seeds"),
+    (["maze", "tmaze", "--episodes", "-3"], "--episodes"),
+    (["maze", "tmaze", "--alpha", "1e308"], "--alpha"),
+    (["maze", "tmaze", "--alpha", "0"], "--alpha"),
+    (["maze", "tmaze", "--alpha", "nan"], "--alpha"),
+    (["maze", "tmaze", "--temperature", "0"], "--temperature"),
+    (["maze", "tmaze", "--temperature", "inf"], "--temperature"),
+    (["maze", "tmaze", "--gamma", "1.5"], "--gamma"),
+    (["maze", "tmaze", "--min-update", "-0.1"], "--min-update"),
+    (["maze", "tmaze", "--min-update", "nan"], "--min-update"),
+    (["maze", "tmaze", "--device", "hfo2"], "--device"),
+    (["maze", "tmaze", "--device", "missing.json"], "--device"),
+    (["maze", "tmaze", "--synapse", "optical"], "--synapse"),
+    (["maze", "tmaze", "--seed", "-1"], "--seed"),
+    (["maze", "tmaze", "--seed-batch", "0"], "--seed-batch"),
+    (["maze", "tmaze", "--plot", "{tmp}"], "--plot"),
+    (["maze", "tmaze", "--plot", "{file}/x.png"], "--plot"),
+    (["maze", "tmaze", "--checkpoint", "{file}"], "--checkpoint"),
+    (["maze", "watermaze", "--episodes", "0"], "--episodes"),
+    (["maze", "watermaze", "--alpha", "2"], "--alpha"),
+    (["maze", "ablation", "--sigmas", "a,b"], "--sigmas"),
+    (["maze", "ablation", "--sigmas", "0", "nan"], "--sigmas"),
+    (["maze", "ablation", "--sigma", "-0.1"], "--sigma"),
+    (["maze", "ablation", "--sigma", "0.1", "--device", "ideal"], "--sigma"),
+    (["maze", "ablation", "--seeds", "0"], "--seeds"),
+    (["maze", "ablation", "--tail", "0"], "--tail"),
+    (["maze", "ablation", "--n-jobs", "0"], "--n-jobs"),
+    (["maze", "ablation", "--min-update", "2"], "--min-update"),
+    (["maze", "floor", "--starts", "0"], "--starts"),
+    (["maze", "floor", "--search-starts", "1e9"], "--search-starts"),
+    (["maze", "floor", "--sweeps", "-1"], "--sweeps"),
+    (["maze", "floor", "--rollouts", "0"], "--rollouts"),
+    (["maze", "floor", "--temperature", "nan"], "--temperature"),
+    (["maze", "floor", "--max-time", "0"], "--max-time"),
+    (["maze", "floor", "--field-samples", "0"], "--field-samples"),
+    ([*_SWEEP, "--alphas", "0.1", "x"], "--alphas"),
+    ([*_SWEEP, "--temperatures", "-1"], "--temperatures"),
+    ([*_SWEEP, "--devices", "ideal", "bogus"], "--devices"),
+    ([*_SWEEP, "--n-jobs", "0"], "--n-jobs"),
+    ([*_SWEEP, "--out", "{file}"], "--out"),
+    ([*_SWEEP, "--min-update", "inf"], "--min-update"),
+    (["maze", "fit-device", "{tmp}/none.csv", "--out", "{tmp}/d.json"], "FILE"),
+    (["maze", "fit-device", "{file}", "--out", "{tmp}"], "--out"),
+    (["maze", "fit-device", "{file}", "--out", "{tmp}/d.txt"], "--out"),
+])
+def test_bad_flags_are_named_in_one_line(argv, flag, capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    argv = [a.format(tmp=tmp_path, file=afile) for a in argv]
+    t0 = time.perf_counter()
+    assert _rc(argv + (["--quiet"] if "--quiet" not in argv and argv[1] != "fit-device" else [])) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and flag in err and "Traceback" not in err, err
+    assert "n_seeds" not in err and "n_episodes" not in err
+    assert time.perf_counter() - t0 < 5        # refused before any work
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_up_front(capsys):
+    assert _rc(["maze", "tmaze", "--seeds", "100000000", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds 100000000 x --episodes 200" in err and "GiB" in err and "n_seeds" not in err
+    assert _rc(["maze", "floor", "--starts", "1000000", "--rollouts", "1000", "--quiet"]) == 2
+    assert "--starts 1000000 x --rollouts 1000" in capsys.readouterr().err
+    assert _rc(["maze", "sweep", "--seeds", "10000000", "--alphas", "0.1", "0.2", "--quiet"]) == 2
+    assert "--seeds 10000000 x --episodes 200" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ([f"{k},{30 + 0.1 * k},set" for k in range(5)] + [f"{k},{30.5 - 0.1 * k},reset" for k in range(5)],
+     "too few pulses"),
+    ([f"{k},{50 - 0.1 * k},set" for k in range(21)] + [f"{k},{48 - 0.1 * k},reset" for k in range(21)],
+     "non-monotone conductance"),
+    ([f"{k},{30 + 0.1 * k},set" for k in range(21)], "no RESET sweep"),
+    ([f"{k},{30 + 0.1 * k}," for k in range(21)], "direction"),
+    (["1,2"], "line 2"),
+])
+def test_bad_measurements_are_named(rows, problem, tmp_path, capsys):
+    path = _measurement_csv(tmp_path, rows)
+    assert _rc(["maze", "fit-device", path, "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert problem in err and "\n" not in err, err
+
+
+def test_fit_device_writes_a_device_file_every_verb_accepts(tmp_path, capsys):
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    csv = write_measurement_csv(simulate_measurement(get_device("portner2025")[4], seed=1), tmp_path / "dev.csv")
+    out = tmp_path / "dev.json"
+    assert main(["maze", "fit-device", str(csv), "--out", str(out), "--name", "mine", "--json",
+                 "--plot", str(tmp_path / "fit.png")]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["fits"][0]["device"]["name"] == "mine" and (tmp_path / "fit.png").exists()
+    assert main(["maze", "tmaze", "--device", str(out), "--seeds", "3", "--episodes", "3", "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["device"] == ["mine"]
+    assert main(["maze", "ablation", "--device", str(out), "--seeds", "2", "--episodes", "3", "--tail", "1",
+                 "--quiet"]) == 0
+    assert "mine" in capsys.readouterr().out
+    assert main([*_SWEEP, "--devices", str(out), "ideal", "--alphas", "0.2", "--json"]) == 0
+    assert [p["device"] for p in json.loads(capsys.readouterr().out)["points"]] == ["mine", "ideal"]
+
+
+def test_sweep_writes_points_and_resumes(tmp_path, capsys):
+    argv = [*_SWEEP, "--alphas", "0.1", "0.2", "--seed-batch", "1", "--out", str(tmp_path), "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in tmp_path.glob("point_*.npz")) == ["point_000.npz", "point_001.npz"]
+    assert first["computed_points"] == [0, 1]
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["computed_points"] == [] and again["points"] == first["points"]
+
+
+def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
+    from neuroflow.parallel import SchedulerError
+    from neuroflow.rl.sweep import maze_sweep
+
+    t0 = time.perf_counter()
+    with pytest.raises(SchedulerError, match="tcp://127.0.0.1:9"):
+        maze_sweep(n_seeds=2, n_episodes=2, scheduler="tcp://127.0.0.1:9", timeout=1, out=tmp_path)
+    assert time.perf_counter() - t0 < 10 and list(tmp_path.iterdir()) == []
+
+
+def test_sigint_keeps_finished_seed_batches(tmp_path):
+    """A real Ctrl-C: exit 130, JSON flagged, finished seed batches on disk; rerunning resumes from them."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"), NUMBA_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "neuroflow", "maze", "watermaze", "--synapse", "ideal", "--seeds", "40",
+            "--episodes", "400", "--seed-batch", "2", "--checkpoint", str(tmp_path / "new"), "--json", "--quiet"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ckpt = tmp_path / "new" / "watermaze_ideal.npz"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert ckpt.exists(), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    payload = json.loads(out)
+    assert payload["interrupted"] is True and 0 < payload["completed_seeds"] < 40
+    import numpy as np
+
+    with np.load(ckpt) as z:
+        done = z["done_seeds"]
+        assert done.sum() % 2 == 0 and done.sum() >= 2          # whole batches only
+        assert np.all(np.isfinite(z["steps"][done])) and np.all(np.isnan(z["steps"][~done]))
 
 
 def test_maze_demo_hook(tmp_path):
@@ -49,4 +232,6 @@ def test_maze_demo_hook(tmp_path):
 
     lines = demo(tmp_path, quick=True, seed=0)
     assert any(line.startswith("water maze floor: the optimal policy needs") for line in lines)
+    assert any(line.startswith("energy per TD update") for line in lines)
+    assert any(line.startswith("device fitting:") for line in lines)
     assert {p.name for p in tmp_path.iterdir()} >= {"maze_tmaze.png", "maze_watermaze.png", "maze_self_correction.png"}

@@ -21,7 +21,8 @@ export Layer, MLP, Workspace, n_params, output_dim, layer_matrix, glorot_init
 export forward, loss, gradient, gradient!, loss_and_gradient, hessian, hessian!
 export gradient_flow, newton, bfgs, train
 export MODE_IDEAL, MODE_MEAN, MODE_CYCLE, rng_uniform!, rng_normal!, program_cell!, crossbar_program!
-export MazeBuffers, td_step!, tmaze_td_step!, tmaze_run!, watermaze_td_step!, watermaze_run!
+export TDParams, MazeDevices, MazeState, MazeBuffers, td_step!, tmaze_td_step!, tmaze_run!, watermaze_td_step!,
+       watermaze_run!
 export wm_blocked, wm_move, place_features!
 
 include("activations.jl")

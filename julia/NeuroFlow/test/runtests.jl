@@ -281,32 +281,25 @@ end
     tmap = [1 2; 1 3; 3 3]
     n_states, n_act = 3, 2
     S = 2
-    fp = [0.5, 0.9, 1.0, 0.0, 0.0, 0, 0, 0, 0, 0]
-    ip = [0, 0, 1, 200, 50, 3, 3, 1]                  # ideal synapses
-    ab = zeros(1, 4); sg = zeros(1, 2); cyc = zeros(1, 0, 10)
-    dev_c = ones(Int, n_states); dev_a = ones(Int, n_states, n_act)
-    ep = zeros(Int, S); t = zeros(Int, S); pos = ones(Int, S); rew = zeros(S)
+    prm = TDParams(0.5, 0.9, 1.0, 0.0, 0.0, 0, 0, 1, 200, 50, 3, 3, 1, 0.0, 0.0, 0.0, 0.0, 0.0)   # ideal
+    devs = MazeDevices(zeros(1, 4), zeros(1, 2), zeros(1, 0, 10), ones(Int, n_states), ones(Int, n_states, n_act))
     wc = zeros(S, n_states); wa = fill(0.5, S, n_states, n_act)
-    wc_sh = copy(wc); wa_sh = copy(wa)
-    cstate = fill(-1, S, n_states * (1 + n_act), 4)
-    rng = UInt64[1, 2]
-    steps_out = zeros(Int, S, 20)
+    st = MazeState(zeros(Int, S), zeros(Int, S), ones(Int, S), zeros(S), zeros(S, 0), wc, wa, copy(wc), copy(wa),
+                   fill(-1, S, n_states * (1 + n_act), 4), UInt64[1, 2], zeros(Int, S, 21), zeros(Int, S, 21, 4))
     # put seed 2 on the terminal state with a pending reward: its critic cell gets α (r - V) = 0.5
-    pos[2] = 3; rew[2] = 1.0; t[2] = 4
-    tmaze_td_step!(20, fp, ip, tmap, ab, sg, cyc, dev_c, dev_a, ep, t, pos, rew, wc, wa, wc_sh, wa_sh, cstate,
-                   rng, steps_out)
-    @test wc[2, 3] ≈ 0.5
-    @test ep[2] == 1 && steps_out[2, 1] == 4 && pos[2] == 1 && t[2] == 0
-    @test t[1] == 1 && pos[1] in (1, 2)
-    tmaze_run!(20, fp, ip, tmap, ab, sg, cyc, dev_c, dev_a, ep, t, pos, rew, wc, wa, wc_sh, wa_sh, cstate,
-               rng, steps_out)
-    @test all(ep .== 20)
-    @test all(0 .<= wc .<= 1) && all(0 .<= wa .<= 1)
-    @test all(steps_out .>= 2)                         # the goal is two moves away
-    @test wc[2, 3] >= 0.5                              # terminal updates α(1 - V) only raise V
+    st.pos[2] = 3; st.rew[2] = 1.0; st.t[2] = 4
+    tmaze_td_step!(20, prm, tmap, devs, st)
+    @test st.wc[2, 3] ≈ 0.5
+    @test st.ep[2] == 1 && st.steps_out[2, 1] == 4 && st.pos[2] == 1 && st.t[2] == 0
+    @test st.counts_out[2, 1, :] == [0, 0, 1, 1]           # one read and one update, no pulses (ideal)
+    @test st.t[1] == 1 && st.pos[1] in (1, 2)
+    tmaze_run!(20, prm, tmap, devs, st)
+    @test all(st.ep .== 20)
+    @test all(0 .<= st.wc .<= 1) && all(0 .<= st.wa .<= 1)
+    @test all(st.steps_out[:, 1:20] .>= 2)                 # the goal is two moves away
+    @test st.wc[2, 3] >= 0.5                               # terminal updates α(1 - V) only raise V
     # td_step! forwards by maze name
-    @test td_step!(:tmaze, 21, fp, ip, tmap, ab, sg, cyc, dev_c, dev_a, ep, t, pos, rew, wc, wa, wc_sh, wa_sh,
-                   cstate, rng, hcat(steps_out, zeros(Int, S, 1))) === nothing
+    @test td_step!(:tmaze, 21, prm, tmap, devs, st) === nothing
     @test_throws ArgumentError td_step!(:labyrinth)
 end
 
@@ -321,6 +314,8 @@ end
     out = zeros(2)
     place_features!(out, 0.0, 0.0, [0.0 0.0; 1.0 0.0], 1.0, 2.0)
     @test out ≈ [2.0, 2.0 * exp(-0.5)]
+    place_features!(out, 0.0, 0.0, [0.0 0.0; 9.0 0.0], 1.0, 2.0)    # 2 exp(-40.5) < 1e-12: exactly 0
+    @test out == [2.0, 0.0]
 end
 
 end # testset NeuroFlow

@@ -268,33 +268,38 @@ _MAZES = ("tmaze", "watermaze")
 
 
 def _maze_call(maze, run, args):
+    """Call a Julia maze kernel with the arguments of the numba one: ``(e_end, params, tmap, devices, state)``
+    (T-maze) or ``(e_end, params, centres, moves, devices, state)`` (water maze), where ``params``, ``devices``
+    and ``state`` are the records of :mod:`neuroflow.rl.kernels`; they become the Julia structs of the same
+    names (fields in the same order), with the index shifts of the module text."""
     if maze not in _MAZES:
         raise ValueError(f"maze: expected one of {list(_MAZES)}, got {maze!r}")
     nf = load()
+    e_end, params, *env, devices, state = args
+    if maze == "tmaze":                    # terminal, reward and start states are 1-based in Julia
+        params = params._replace(terminal=params.terminal + 1, reward_state=params.reward_state + 1,
+                                 start=params.start + 1)
+        env = [_one_based(env[0])]
+    jl_params = nf.TDParams(*params)
+    jl_devices = nf.MazeDevices(devices.ab, devices.sigma, devices.cycles, _one_based(devices.dev_c),
+                                _one_based(devices.dev_a))
+    jl_state = nf.MazeState(*state)
     if maze == "tmaze":
-        (e_end, fp, ip, tmap, ab, sigma, cycles, dev_c, dev_a, ep, t, pos, rew, wc, wa, wc_sh, wa_sh, cstate, rng,
-         steps_out) = args
-        ip1 = np.array(ip, dtype=np.int64)
-        ip1[5:8] += 1                      # terminal, reward and start states
         fn = nf.tmaze_run_b if run else nf.tmaze_td_step_b
-        pos += 1                           # updated in place by Julia: shift there and back
-        try:
-            _call(fn, int(e_end), np.asarray(fp, dtype=np.float64), ip1, _one_based(tmap), ab, sigma, cycles,
-                  _one_based(dev_c), _one_based(dev_a), ep, t, pos, rew, wc, wa, wc_sh, wa_sh, cstate, rng, steps_out)
-        finally:
-            pos -= 1
-        return
-    (e_end, fp, ip, centres, moves, ab, sigma, cycles, dev_c, dev_a, ep, t, pos, feat, wc, wa, wc_sh, wa_sh, cstate,
-     rng, steps_out) = args
-    fn = nf.watermaze_run_b if run else nf.watermaze_td_step_b
-    _call(fn, int(e_end), np.asarray(fp, dtype=np.float64), np.asarray(ip, dtype=np.int64), centres, moves, ab,
-          sigma, cycles, _one_based(dev_c), _one_based(dev_a), ep, t, pos, feat, wc, wa, wc_sh, wa_sh, cstate, rng,
-          steps_out)
+    else:
+        fn = nf.watermaze_run_b if run else nf.watermaze_td_step_b
+    if maze == "tmaze":
+        state.pos[...] += 1                # updated in place by Julia: shift there and back
+    try:
+        _call(fn, int(e_end), jl_params, *env, jl_devices, jl_state)
+    finally:
+        if maze == "tmaze":
+            state.pos[...] -= 1
 
 
 def td_step(maze: str, *args) -> None:
     """One batched actor-critic step (``NeuroFlow.tmaze_td_step!`` / ``watermaze_td_step!``) with the
-    arguments of ``neuroflow.rl.kernels.tmaze_td_step`` / ``watermaze_td_step``; state arrays are
+    arguments of ``neuroflow.rl.kernels.tmaze_td_step`` / ``watermaze_td_step``; the state's arrays are
     updated in place."""
     _maze_call(maze, False, args)
 

@@ -23,7 +23,7 @@ class Crossbar:
     rows, cols : shape; reads compute ``x @ W`` for ``x`` of length ``rows`` (inputs drive the rows).
     device : a :class:`VCMDevice`, a sequence of them, or a preset name ("ideal", "linear-noisy",
         "portner2025").
-    rng : seed or ``numpy.random.Generator`` (seeds the write-noise stream and, if needed, the assignment).
+    seed : int, ``numpy.random.Generator`` or None (seeds the write-noise and read-noise streams).
     assignment : (rows, cols) integer array choosing a device for every cell; by default cells cycle through
         the devices in row-major order (cell k uses device ``k mod n_devices``).
     variability : "device" (mean response + per-device noise), "cycle" (per-cycle fits and noise; needs
@@ -33,7 +33,7 @@ class Crossbar:
         :mod:`neuroflow.backend` (torch has no crossbar kernel and uses the numba one).
     """
 
-    def __init__(self, rows: int, cols: int, device: VCMDevice | Sequence[VCMDevice] | str = "ideal", rng=None, *,
+    def __init__(self, rows: int, cols: int, device: VCMDevice | Sequence[VCMDevice] | str = "ideal", seed=None, *,
                  assignment=None, variability: str = "device", min_update: float | None = None,
                  backend: str = "numpy"):
         check_positive(rows, "rows", integer=True)
@@ -56,7 +56,7 @@ class Crossbar:
         n = self.table.n_pulses
         self.min_update = 0.5 / n if min_update is None else float(check_positive(min_update, "min_update",
                                                                                       allow_zero=True))
-        gen = as_rng(rng)
+        gen = as_rng(seed)
         self._rng_state = np.array([gen.integers(0, 2**63, dtype=np.int64)], dtype=np.uint64)
         self._read_rng = np.random.default_rng(gen.integers(0, 2**63))
         self._w = np.zeros((1, self.rows * self.cols))
@@ -121,8 +121,44 @@ def td_error_current(critic: Crossbar, x_t, x_next, reward: float, alpha: float,
     (G1 - G0)`` those holding ``w_{t+1}``; a fixed resistor ``G_R`` carries ``alpha r`` plus the compensation of
     the ``G0`` offsets. The summed current, in weight units, is returned. It is computed from the *stored*
     conductances (plus read noise), so write errors re-enter the next update: the closed loop.
+
+    Parameters
+    ----------
+    critic : Crossbar
+        The crossbar holding the critic weights.
+    x_t, x_next : array of shape (critic.rows,)
+        Input activities at s and s' (``x_next`` is ignored when ``terminal``).
+    reward : float
+        Finite reward r.
+    alpha : float
+        Learning rate in (0, 1].
+    gamma : float
+        Discount factor in [0, 1].
+    terminal : bool
+        s' is terminal (V(s') = 0).
+    column : int
+        Column of the crossbar that holds the critic, in [0, critic.cols).
+    noisy : bool
+        Add each device's read noise.
+
+    Returns
+    -------
+    float
+        ``alpha * delta`` in weight units.
     """
+    if not isinstance(critic, Crossbar):
+        raise ValueError(f"critic: expected a Crossbar, got {type(critic).__name__}")
     check_positive(alpha, "alpha")
+    if alpha > 1:
+        raise ValueError(f"alpha: expected a learning rate in (0, 1], got {alpha!r}")
+    check_positive(gamma, "gamma", allow_zero=True)
+    if gamma > 1:
+        raise ValueError(f"gamma: expected a discount factor in [0, 1], got {gamma!r}")
+    if isinstance(reward, bool) or not isinstance(reward, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(reward):
+        raise ValueError(f"reward: expected a finite number, got {reward!r}")
+    if isinstance(column, bool) or not isinstance(column, (int, np.integer)) or not 0 <= column < critic.cols:
+        raise ValueError(f"column: expected an integer in [0, {critic.cols - 1}], got {column!r}")
     x_t = check_array(x_t, "x_t", shape=(critic.rows,))
     x_next = np.zeros(critic.rows) if terminal else check_array(x_next, "x_next", shape=(critic.rows,))
     a = critic.assignment[:, column]

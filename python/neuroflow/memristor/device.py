@@ -132,6 +132,21 @@ class VCMDevice:
         d["cycles"] = None if self.cycles is None else [list(r) for r in self.cycles]
         return d
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "VCMDevice":
+        """The device :meth:`to_dict` describes (unknown keys are refused by name)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"device: expected a mapping of VCMDevice fields, got {type(data).__name__}")
+        _check_fields(data)
+        return cls(**data)
+
+
+def _check_fields(kwargs: dict) -> None:
+    known = [f.name for f in dataclasses.fields(VCMDevice)]
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        raise ValueError(f"{', '.join(map(str, unknown))}: not a VCMDevice field (expected some of {known})")
+
 
 # ----------------------------------------------------------------------------- presets
 def _portner2025() -> tuple[VCMDevice, ...]:
@@ -163,8 +178,10 @@ PRESETS = ("ideal", "linear-noisy", "portner2025")
 
 def get_device(name: str, **overrides):
     """A preset by name: ``"ideal"`` (linear, noiseless), ``"linear-noisy"`` (linear, 5 % write noise) or
-    ``"portner2025"`` (tuple of the 27 measured devices). Keyword overrides replace fields (single devices)."""
+    ``"portner2025"`` (tuple of the 27 measured devices). Keyword overrides replace :class:`VCMDevice` fields (of
+    every device of the preset); any other keyword is refused with a ValueError naming it."""
     check_choice(name, "device", PRESETS)
+    _check_fields(overrides)
     if name == "ideal":
         return VCMDevice(**{"name": "ideal", **overrides})
     if name == "linear-noisy":

@@ -253,12 +253,3 @@ def crossbar_program(w, dw, cell_device, mode, n_pulses, ab, sigma, cycles, csta
             w[s, k], pulses[s, k] = program_cell(w[s, k], dw[s, k], mode, cell_device[k], n_pulses, ab, sigma,
                                                  cycles, cstate[s, k], rng, s, min_update)
     return pulses
-
-
-@njit(cache=True)
-def response_curve(kind, p, c0, c1, c2, c3, n):
-    """Vectorised response over an array of pulse coordinates (for validation and plots)."""
-    out = np.empty(p.shape[0])
-    for i in range(p.shape[0]):
-        out[i] = _resp(kind, p[i], c0, c1, c2, c3, n)
-    return out

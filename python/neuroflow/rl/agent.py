@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive, progress
+from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
-from neuroflow.memristor.device import VCMDevice, device_table, get_device
+from neuroflow.memristor import _portner2025
+from neuroflow.memristor.device import VCMDevice, device_table, get_device, portner2025_roles
 from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_states
 from neuroflow.rl import kernels
-from neuroflow.rl.envs import TMaze, WaterMaze
+from neuroflow.rl.envs import TMAZE_TRANSITIONS, WATERMAZE_MOVES, TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
+from neuroflow.rl.result import CAPPED_SCORING, CHECKPOINT_EPISODES, MazeResult
+from neuroflow.rl.runs import default_seed_batch, load_checkpoint, memory_problem, save_checkpoint
 
 __all__ = ["ActorCritic", "MazeResult", "SYNAPSES", "DEFAULTS", "CHECKPOINT_EPISODES", "CAPPED_SCORING"]
 
@@ -26,9 +29,6 @@ DEFAULTS = {
     "tmaze": dict(alpha=0.2, temperature=0.3, gamma=0.9, min_update=0.0, variability="cycle"),
     "watermaze": dict(alpha=0.04, temperature=0.15, gamma=0.975, min_update=0.0025, variability="device"),
 }
-CHECKPOINT_EPISODES = (1, 10, 50, 100, 200)
-#: ways to score an episode that hit the step cap: as the cap (default) or as 0 (published T-maze notebook)
-CAPPED_SCORING = ("cap", "zero")
 _RULES = {"reference": 0, "softmax": 1}
 _MODES = {"ideal": MODE_IDEAL, "device": MODE_MEAN, "cycle": MODE_CYCLE}
 
@@ -41,100 +41,6 @@ def _task_of(env) -> str:
     if isinstance(env, WaterMaze):
         return "watermaze"
     raise ValueError(f"env: expected 'tmaze', 'watermaze', a TMaze or a WaterMaze, got {env!r}")
-
-
-@dataclass
-class MazeResult:
-    """Outcome of :meth:`ActorCritic.fit` over many seeds. ``steps`` is (n_seeds, n_episodes), NaN where an
-    interrupted run did not get to. Steps are the moves taken until the goal.
-
-    Scoring of episodes that hit the cap (``max_steps``) without reaching the goal: by default they count as
-    the cap ("cap"), a lower bound on their true length. The published T-maze notebook (Portner et al. 2025,
-    ``T-maze_emulation_and_plot.ipynb``) fills a zero-initialised array and writes the step count only when the
-    goal is reached, so its failed episodes are averaged in as 0 steps; its T-maze curves (36.1/17.1/9.5/8.7/7.7)
-    are in that scoring. ``capped="zero"`` (in :meth:`scored_steps`, :meth:`at_episodes`) reproduces it for
-    like-with-like comparisons; it is not a meaningful length. The published water-maze script counts a capped
-    episode as the cap, like the default."""
-
-    task: str
-    synapse: str
-    steps: np.ndarray
-    value_map: np.ndarray
-    critic_weights: np.ndarray
-    actor_weights: np.ndarray
-    time_s: float
-    seed: int
-    params: dict = field(default_factory=dict)
-    interrupted: bool = False
-    seed_critic_weights: np.ndarray | None = field(default=None, repr=False)   # (n_seeds, n_features)
-
-    @property
-    def n_seeds(self) -> int:
-        return self.steps.shape[0]
-
-    @property
-    def n_episodes(self) -> int:
-        return self.steps.shape[1]
-
-    @property
-    def completed_seeds(self) -> int:
-        return int(np.sum(np.all(np.isfinite(self.steps), axis=1)))
-
-    @property
-    def steps_mean(self) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.nanmean(self.steps, axis=0) if self.steps.size else np.zeros(0)
-
-    @property
-    def steps_std(self) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.nanstd(self.steps, axis=0) if self.steps.size else np.zeros(0)
-
-    def scored_steps(self, capped: str = "cap") -> np.ndarray:
-        """``steps`` with capped episodes scored as the cap (``"cap"``, default) or as 0 (``"zero"``, the
-        published T-maze notebook's bookkeeping)."""
-        check_choice(capped, "capped", list(CAPPED_SCORING))
-        if capped == "cap":
-            return self.steps
-        cap = self.params.get("max_steps", 300)
-        return np.where(self.steps >= cap, 0.0, self.steps)
-
-    def at_episodes(self, episodes=CHECKPOINT_EPISODES, capped: str = "cap") -> dict:
-        """Mean steps over seeds at 1-based episode numbers (those within the run); ``capped`` as in
-        :meth:`scored_steps`."""
-        with np.errstate(all="ignore"):
-            m = np.nanmean(self.scored_steps(capped), axis=0) if self.steps.size else np.zeros(0)
-        return {int(e): float(m[e - 1]) for e in episodes if 1 <= e <= m.size}
-
-    def capped_fraction(self) -> np.ndarray:
-        """Fraction of seeds whose episode hit the step cap, per episode."""
-        cap = self.params.get("max_steps", 300)
-        with np.errstate(all="ignore"):
-            return np.nanmean(np.where(np.isfinite(self.steps), self.steps >= cap, np.nan), axis=0)
-
-    @property
-    def final_steps(self) -> tuple[float, float]:
-        """Mean and SD over seeds of the last episode's steps."""
-        last = self.steps[:, -1]
-        last = last[np.isfinite(last)]
-        return (float(last.mean()), float(last.std())) if last.size else (float("nan"), float("nan"))
-
-    @property
-    def seed_episodes_per_s(self) -> float:
-        done = float(np.isfinite(self.steps).sum())
-        return done / self.time_s if self.time_s > 0 else float("inf")
-
-    def to_dict(self) -> dict:
-        fm, fs = self.final_steps
-        return {
-            "task": self.task, "synapse": self.synapse, "n_seeds": self.n_seeds, "n_episodes": self.n_episodes,
-            "seed": self.seed, "steps_mean": self.steps_mean, "steps_std": self.steps_std,
-            "steps_at_episode": self.at_episodes(),
-            "steps_at_episode_capped_as_zero": self.at_episodes(capped="zero"), "final_steps_mean": fm,
-            "final_steps_std": fs,
-            "value_map": self.value_map, "time_s": self.time_s, "seed_episodes_per_s": self.seed_episodes_per_s,
-            "completed_seeds": self.completed_seeds, "interrupted": self.interrupted, "params": self.params,
-        }
 
 
 class ActorCritic:
@@ -169,6 +75,8 @@ class ActorCritic:
         d = DEFAULTS[self.task]
         self.synapse, self.actor_rule, self.backend = synapse, actor_rule, get_backend(backend)
         self.alpha = float(check_positive(d["alpha"] if alpha is None else alpha, "alpha"))
+        if self.alpha > 1:   # a step size beyond 1 overshoots every TD target (and large ones overflow to NaN)
+            raise ValueError(f"alpha: expected a learning rate in (0, 1], got {alpha!r}")
         self.temperature = float(check_positive(d["temperature"] if temperature is None else temperature,
                                                 "temperature"))
         self.gamma = float(check_positive(d["gamma"] if gamma is None else gamma, "gamma", allow_zero=True))
@@ -177,6 +85,8 @@ class ActorCritic:
         if min_update is None:   # the half-pulse cut-off is a device constraint: ideal synapses take every update
             min_update = d["min_update"] if synapse != "ideal" else 0.0
         self.min_update = float(check_positive(min_update, "min_update", allow_zero=True))
+        if self.min_update > 1:
+            raise ValueError(f"min_update: expected a cut-off in [0, 1] (weights live in [0, 1]), got {min_update!r}")
         self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
         self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
         self.n_features = self.encoder.n_features
@@ -203,11 +113,11 @@ class ActorCritic:
     def _assignment(self):
         n_dev = len(self.table)
         nf, na = self.n_features, self.n_actions
-        if self._preset == "portner2025":
-            from neuroflow.memristor.device import portner2025_roles
-
+        measured = [row[0] for row in _portner2025.DEVICES]
+        names = [d.name for d in self.devices]
+        if sorted(names) == sorted(measured):   # the 27 measured devices (the preset or refits of their data)
             roles = portner2025_roles(self.task)
-            index = {r: i for i, r in enumerate(roles)}
+            index = {r: names.index(measured[i]) for i, r in enumerate(roles)}
             if self.task == "tmaze":
                 dev_c = np.array([index[f"C{s}"] for s in range(nf)])
                 dev_a = np.array([[index[f"A{s}_{a}"] for a in range(na)] for s in range(nf)])
@@ -222,83 +132,103 @@ class ActorCritic:
         return dev_c.astype(np.int64), dev_a.astype(np.int64)
 
     # ------------------------------------------------------------------ kernel plumbing
-    def _packed(self):
+    def _params(self) -> kernels.TDParams:
         synapse = SYNAPSES.index(self.synapse)
         mode = _MODES[self.variability] if synapse else MODE_IDEAL
-        fp = np.array([self.alpha, self.gamma, self.temperature, self.min_update, self.read_noise,
-                       WaterMaze.step_length, 0.75, 1.0 / (0.75 * np.sqrt(2 * np.pi)), WaterMaze.platform_radius,
-                       WaterMaze.half_size])
-        if self.task == "watermaze":
-            fp[6], fp[7] = self.encoder.sigma, self.encoder.scale
-        ip = np.array([_RULES[self.actor_rule], synapse, mode, self.table.n_pulses, self.max_steps,
-                       TMaze.reward_state, TMaze.reward_state, TMaze.start_state], dtype=np.int64)
-        return fp, ip
+        wm = self.task == "watermaze"
+        return kernels.TDParams(
+            alpha=self.alpha, gamma=self.gamma, temperature=self.temperature, min_update=self.min_update,
+            read_noise=self.read_noise, actor_rule=_RULES[self.actor_rule], synapse=synapse, mode=mode,
+            n_pulses=int(self.table.n_pulses), max_steps=self.max_steps, terminal=TMaze.reward_state,
+            reward_state=TMaze.reward_state, start=TMaze.start_state, step_len=WaterMaze.step_length,
+            pc_sigma=float(self.encoder.sigma) if wm else 0.75,
+            pc_scale=float(self.encoder.scale) if wm else 1.0 / (0.75 * np.sqrt(2 * np.pi)),
+            platform_r=WaterMaze.platform_radius, half=WaterMaze.half_size)
 
-    def _new_state(self, rng_states, n_episodes):
+    def _devices(self) -> kernels.MazeDevices:
+        t = self.table
+        return kernels.MazeDevices(t.ab, t.sigma, t.cycles, self.dev_c, self.dev_a)
+
+    def _new_state(self, rng_states, n_episodes) -> kernels.MazeState:
         n = rng_states.shape[0]
         nf, na = self.n_features, self.n_actions
-        st = dict(ep=np.zeros(n, np.int64), t=np.zeros(n, np.int64),
-                  wc=np.zeros((n, nf)), wa=np.zeros((n, nf, na)), wc_sh=np.zeros((n, nf)),
-                  wa_sh=np.zeros((n, nf, na)), cstate=np.zeros((n, nf * (1 + na), 4), np.int64),
-                  rng=rng_states.copy(), steps_out=np.zeros((n, n_episodes), np.int64))
-        st["cstate"][..., 0] = -1
-        st["cstate"][..., 2] = 1
-        if self.task == "tmaze":
-            st["pos"] = np.full(n, TMaze.start_state, np.int64)
-            st["rew"] = np.zeros(n)
-        else:
-            st["pos"] = np.zeros((n, 2))
-            st["feat"] = np.zeros((n, nf))
+        tmaze = self.task == "tmaze"
+        st = kernels.MazeState(
+            ep=np.zeros(n, np.int64), t=np.zeros(n, np.int64),
+            pos=np.full(n, TMaze.start_state, np.int64) if tmaze else np.zeros((n, 2)), rew=np.zeros(n),
+            feat=np.zeros((n, 0 if tmaze else nf)), wc=np.zeros((n, nf)), wa=np.zeros((n, nf, na)),
+            wc_sh=np.zeros((n, nf)), wa_sh=np.zeros((n, nf, na)),
+            cstate=np.zeros((n, nf * (1 + na), 4), np.int64), rng=rng_states.copy(),
+            steps_out=np.zeros((n, n_episodes), np.int64), counts_out=np.zeros((n, n_episodes, kernels.N_COUNTS),
+                                                                                np.int64))
+        st.cstate[..., 0] = -1
+        st.cstate[..., 2] = 1
         return st
 
     def _args(self, e_end, st):
-        fp, ip = self._packed()
-        t = self.table
-        if self.task == "tmaze":
-            return (e_end, fp, ip, TMaze().transitions, t.ab, t.sigma, t.cycles, self.dev_c, self.dev_a, st["ep"],
-                    st["t"], st["pos"], st["rew"], st["wc"], st["wa"], st["wc_sh"], st["wa_sh"], st["cstate"],
-                    st["rng"], st["steps_out"])
-        return (e_end, fp, ip, self.encoder.centres, WaterMaze().moves, t.ab, t.sigma, t.cycles, self.dev_c,
-                self.dev_a, st["ep"], st["t"], st["pos"], st["feat"], st["wc"], st["wa"], st["wc_sh"], st["wa_sh"],
-                st["cstate"], st["rng"], st["steps_out"])
+        env = (TMAZE_TRANSITIONS,) if self.task == "tmaze" else (self.encoder.centres, WATERMAZE_MOVES)
+        return (int(e_end), self._params(), *env, self._devices(), st)
 
     def _advance(self, e_end, st):
         # one call steps every seed to e_end (inside Julia with the Julia backend)
         self.backend.td_run(self.task, *self._args(e_end, st))
 
     def td_step(self, st, e_end):
-        """One batched TD step of every seed whose episode index is below ``e_end`` (state dict from
+        """One batched TD step of every seed whose episode index is below ``e_end`` (state from
         :meth:`init_state`); the unit the Julia ``td_step!`` mirrors."""
         self.backend.td_step(self.task, *self._args(e_end, st))
 
-    def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> dict:
-        """Fresh per-seed simulation state (weights at 0, devices at G0, cycle not drawn yet)."""
+    def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> kernels.MazeState:
+        """Fresh per-seed simulation state (weights at 0, devices at G0, cycle not drawn yet), a
+        :class:`neuroflow.rl.kernels.MazeState` of arrays updated in place by :meth:`td_step`."""
         return self._new_state(seed_states(seed, n_seeds), n_episodes)
 
     # ------------------------------------------------------------------ learning
-    def fit(self, n_episodes: int, n_seeds: int = 1, seed: int = 0, *, progress_bar: bool = True,
-            seed_batch: int | None = None, chunk: int | None = None, checkpoint: str | Path | None = None
-            ) -> MazeResult:
-        """Train ``n_seeds`` independent agents for ``n_episodes`` each (all seeds of a batch step together).
+    def fit(self, n_episodes: int, n_seeds: int = 1, seed: int = 0, *, progress: bool = True,
+            seed_batch: int | None = None, chunk: int | None = None, checkpoint: str | Path | None = None,
+            first_seed: int = 0) -> "ActorCritic":
+        """Train ``n_seeds`` independent agents for ``n_episodes`` each (all seeds of a batch step together);
+        the outcome is :attr:`result_` (a :class:`MazeResult`), the weights ``critic_weights_`` /
+        ``actor_weights_``. Returns ``self``.
 
         Seed ``i`` always uses the i-th stream derived from ``seed``, so results do not depend on
-        ``seed_batch``/``chunk`` or on threads. Ctrl-C keeps what finished (``interrupted=True``; unfinished
-        entries are NaN); ``checkpoint`` saves an ``.npz`` after every seed batch."""
+        ``seed_batch``/``chunk`` or on threads; ``first_seed`` starts at agent ``first_seed`` of that family
+        (a slice of a larger run: the agents of ``fit(.., n_seeds=k, first_seed=j)`` are rows ``j .. j + k - 1`` of
+        ``fit(.., n_seeds=j + k)``). ``seed_batch`` defaults to as many seeds as fit in about
+        64 MiB of per-batch state. A request whose arrays cannot fit in the available memory is refused before
+        any work. Ctrl-C keeps what finished (``interrupted=True``; unfinished entries are NaN). ``checkpoint``
+        (an ``.npz`` path) saves the finished seed batches after each one; a run with the same settings resumes
+        from it and gives the numbers of an uninterrupted run."""
         check_positive(n_episodes, "n_episodes", integer=True)
         check_positive(n_seeds, "n_seeds", integer=True)
-        seed_batch = n_seeds if seed_batch is None else int(check_positive(seed_batch, "seed_batch", integer=True))
+        seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+        first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
+        problem = memory_problem(self.task, n_seeds, n_episodes)
+        if problem:
+            raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
+        seed_batch = default_seed_batch(self.task, n_seeds, n_episodes) if seed_batch is None else \
+            int(check_positive(seed_batch, "seed_batch", integer=True))
         chunk = max(1, n_episodes // 50) if chunk is None else int(check_positive(chunk, "chunk", integer=True))
-        streams = seed_states(seed, n_seeds)
+        streams = seed_states(seed, first_seed + n_seeds)[first_seed:]
         steps = np.full((n_seeds, n_episodes), np.nan)
         wc = np.zeros((n_seeds, self.n_features))
         wa = np.zeros((n_seeds, self.n_features, self.n_actions))
+        counts = np.zeros((n_episodes, kernels.N_COUNTS), np.int64)   # summed over the seeds that finished
+        done_seeds = np.zeros(n_seeds, bool)
+        key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
+        if checkpoint is not None:
+            checkpoint = Path(checkpoint)
+            if checkpoint.exists():
+                steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
         interrupted = False
         t0 = time.perf_counter()
-        bar = progress(total=n_seeds * n_episodes, enabled=progress_bar, desc=f"{self.task} {self.synapse}",
-                       unit="seed-ep")
+        bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
+                        unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
         try:
             for lo in range(0, n_seeds, seed_batch):
                 hi = min(n_seeds, lo + seed_batch)
+                if done_seeds[lo:hi].all():
+                    continue
                 st = self._new_state(streams[lo:hi], n_episodes)
                 done = 0
                 try:
@@ -308,21 +238,31 @@ class ActorCritic:
                         bar.update((hi - lo) * (e_end - done))
                         done = e_end
                 finally:
-                    finished = int(st["ep"].min())
-                    steps[lo:hi, :finished] = st["steps_out"][:, :finished]
-                    wc[lo:hi], wa[lo:hi] = st["wc"], st["wa"]
+                    finished = int(st.ep.min())
+                    steps[lo:hi, :finished] = st.steps_out[:, :finished]
+                    counts[:finished] += st.counts_out[:, :finished].sum(0)
+                    wc[lo:hi], wa[lo:hi] = st.wc, st.wa
+                done_seeds[lo:hi] = True
                 if checkpoint is not None:
-                    np.savez(checkpoint, steps=steps, critic_weights=wc, actor_weights=wa)
+                    save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             bar.close()
         elapsed = time.perf_counter() - t0
         self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
-        return MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
-                          critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=int(seed),
-                          params=self.get_params(), interrupted=interrupted,
-                          seed_critic_weights=wc)
+        self.result_ = MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
+                                  critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=seed,
+                                  params=self.get_params(), interrupted=interrupted, seed_critic_weights=wc,
+                                  op_counts=counts)
+        return self
+
+    def _checkpoint_key(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> str:
+        import json
+
+        return json.dumps({"task": self.task, "synapse": self.synapse, **self.get_params(), "n_episodes": n_episodes,
+                           "n_seeds": n_seeds, "seed": seed, "seed_batch": seed_batch, "first_seed": first_seed},
+                          sort_keys=True)
 
     def get_params(self) -> dict:
         return {"alpha": self.alpha, "temperature": self.temperature, "gamma": self.gamma,

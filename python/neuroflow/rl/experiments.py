@@ -10,8 +10,10 @@ import numpy as np
 from numba import njit
 
 from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow.memristor import _portner2025
 from neuroflow.memristor.device import VCMDevice
 from neuroflow.memristor.kernels import rng_uniform, seed_states
+from neuroflow.parallel import parallel_map
 from neuroflow.rl.agent import ActorCritic, MazeResult
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
@@ -133,31 +135,49 @@ class AblationResult:
     def task(self) -> str:
         return self.closed.task
 
+    @property
+    def noise_label(self) -> str:
+        """What the devices were: "write noise 5 %", "27 measured devices" or the device names."""
+        if self.sigma is not None:
+            return f"write noise {100 * self.sigma:g} %"
+        dev = self.closed.params.get("device")
+        if dev == "portner2025" or (isinstance(dev, list) and sorted(dev) == sorted(r[0] for r in _portner2025.DEVICES)):
+            return "27 measured devices"
+        return str(dev) if isinstance(dev, str) else f"{len(dev)} device(s) {', '.join(dev[:2])}" + \
+            (", ..." if len(dev) > 2 else "")
+
     def to_dict(self) -> dict:
         return {"task": self.task, "sigma": self.sigma, "tail_episodes": self.tail, **self.summary(),
                 "closed_steps_mean": self.closed.steps_mean, "open_steps_mean": self.open.steps_mean}
 
 
 def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds: int = 200,
-                    n_episodes: int | None = None, seed: int = 0, tail: int | None = None, progress_bar: bool = False,
-                    **agent_kwargs) -> AblationResult:
+                    n_episodes: int | None = None, seed: int = 0, tail: int | None = None, progress: bool = False,
+                    device=None, **agent_kwargs) -> AblationResult:
     """Memristive synapses with the TD error from the stored conductances (closed loop) against an ideal shadow
     copy (open loop, "no self-correction") in the T-maze or the water maze (``task``). ``sigma`` sets a linear
-    device with that write noise; ``None`` uses the 27 measured devices. Both arms use the same seeds.
+    device with that write noise; ``None`` uses ``device`` (default: the 27 measured devices, "portner2025"; a
+    preset name, a :class:`VCMDevice` or a sequence of them). Both arms use the same seeds.
     ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task (T-maze 200 / 20, water maze
-    3000 / 500)."""
+    3000 / 500). Ctrl-C in either arm raises KeyboardInterrupt (a half-run comparison means nothing)."""
     check_choice(task, "task", list(ABLATION_DEFAULTS))
     d = ABLATION_DEFAULTS[task]
     n_episodes = d["n_episodes"] if n_episodes is None else n_episodes
     tail = d["tail"] if tail is None else tail
     check_positive(n_episodes, "n_episodes", integer=True)
     check_positive(tail, "tail", integer=True)
-    device = "portner2025" if sigma is None else _noisy_device(float(check_positive(sigma, "sigma",
-                                                                                    allow_zero=True)))
+    if sigma is not None and device is not None:
+        raise ValueError("sigma, device: give a write noise for a linear device or a device, not both")
+    if sigma is None:
+        device = "portner2025" if device is None else device
+    else:
+        device = _noisy_device(float(check_positive(sigma, "sigma", allow_zero=True)))
     res = {}
     for synapse in ("memristor", "memristor-open-loop"):
         agent = ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
-        res[synapse] = agent.fit(n_episodes, n_seeds, seed, progress_bar=progress_bar)
+        res[synapse] = agent.fit(n_episodes, n_seeds, seed, progress=progress).result_
+        if res[synapse].interrupted:   # a comparison needs both arms whole: stop here
+            raise KeyboardInterrupt
     return AblationResult(closed=res["memristor"], open=res["memristor-open-loop"], sigma=sigma,
                           tail=min(tail, n_episodes))
 
@@ -206,9 +226,10 @@ def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs, task="tmaze"):
 
 def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaze", n_seeds: int = 200,
                 n_episodes: int | None = None, seed: int = 0, tail: int | None = None, n_jobs: int = 1,
-                **agent_kwargs) -> NoiseSweepResult:
-    """Self-correction ablation (:func:`self_correction`) for each write-noise level (fraction of the range), in
-    parallel with joblib; ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task."""
+                scheduler: str | None = None, **agent_kwargs) -> NoiseSweepResult:
+    """Self-correction ablation (:func:`self_correction`) for each write-noise level (fraction of the range),
+    through :func:`neuroflow.parallel.parallel_map` (``n_jobs`` local processes, or a Dask ``scheduler``
+    address); ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task."""
     check_choice(task, "task", list(ABLATION_DEFAULTS))
     n_episodes = ABLATION_DEFAULTS[task]["n_episodes"] if n_episodes is None else n_episodes
     tail = ABLATION_DEFAULTS[task]["tail"] if tail is None else tail
@@ -217,15 +238,9 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaz
         raise ValueError(f"sigmas: expected non-negative noise levels, got {sig.tolist()}")
     t0 = time.perf_counter()
     rows, interrupted = [], False
-    try:
-        if n_jobs == 1:
-            for s in sig:   # one noise level at a time, so an interruption keeps the finished levels
-                rows.append(_sweep_point(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs, task))
-        else:
-            from joblib import Parallel, delayed
-
-            rows = Parallel(n_jobs=n_jobs)(delayed(_sweep_point)(float(s), n_seeds, n_episodes, seed, tail,
-                                                                 agent_kwargs, task) for s in sig)
+    jobs = [(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs, task) for s in sig]
+    try:   # results are kept as they arrive, so an interruption keeps the finished levels
+        parallel_map(_sweep_point, jobs, n_jobs=n_jobs, scheduler=scheduler, on_result=lambda i, r: rows.append(r))
     except KeyboardInterrupt:
         interrupted = True
     rows = np.array(rows, dtype=float).reshape(-1, _SWEEP_COLUMNS)

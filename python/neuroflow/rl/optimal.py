@@ -18,6 +18,9 @@ From ``n*`` follow
   weights in [0, 1]: starting from weight 1 on every cell's greedy move (which alone gets trapped at walls), a
   coordinate search over each cell's row of weights (first in {0, 1}, then in multiples of 0.25) scored on
   fresh starts. The search is local, so the result bounds the true floor from above.
+
+(Over 400 lines on purpose: the exact search and the softmax-policy search share the geometry, the rollouts and
+the start sampling, and together they are one result, the floor.)
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
-from neuroflow._utils import check_choice, check_positive, progress
+from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import progress as _progress
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import place_features, wm_blocked, wm_in_platform, wm_move
@@ -179,39 +183,63 @@ def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceC
 
 
 @njit(cache=True)
-def _softmax_rollouts(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
-                      max_steps, rng, out):
-    n_feat, n_act = theta.shape   # serial: the floor search calls this thousands of times on few starts
-    for i in range(starts.shape[0]):
-        x, y = starts[i, 0], starts[i, 1]
-        feat = np.empty(n_feat)
-        h = np.empty(n_act)
-        k = 0
-        while k < max_steps:
-            place_features(x, y, centres, pc_sigma, pc_scale, feat)
-            for j in range(n_act):
-                h[j] = 0.0
-            for f in range(n_feat):
-                if feat[f] > 0.0:
-                    for j in range(n_act):
-                        h[j] += feat[f] * theta[f, j]
-            hm = h.max()
-            tot = 0.0
-            for j in range(n_act):
-                h[j] = math.exp((h[j] - hm) / temperature)
-                tot += h[j]
-            u = rng_uniform(rng, i) * tot
-            a, acc = n_act - 1, 0.0
-            for j in range(n_act):
-                acc += h[j]
-                if u < acc:
-                    a = j
-                    break
-            x, y, _, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
-            k += 1
-            if done:
+def _rollout(i, x, y, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius, max_steps,
+             rng):
+    """Steps of one softmax episode from (x, y) on stream ``i`` (each start has its own stream, so results do
+    not depend on the order or the threads the starts run on)."""
+    n_feat, n_act = theta.shape
+    feat = np.empty(n_feat)
+    h = np.empty(n_act)
+    k = 0
+    while k < max_steps:
+        place_features(x, y, centres, pc_sigma, pc_scale, feat)
+        for j in range(n_act):
+            h[j] = 0.0
+        for f in range(n_feat):
+            if feat[f] > 0.0:
+                for j in range(n_act):
+                    h[j] += feat[f] * theta[f, j]
+        hm = h.max()
+        tot = 0.0
+        for j in range(n_act):
+            h[j] = math.exp((h[j] - hm) / temperature)
+            tot += h[j]
+        u = rng_uniform(rng, i) * tot
+        a, acc = n_act - 1, 0.0
+        for j in range(n_act):
+            acc += h[j]
+            if u < acc:
+                a = j
                 break
-        out[i] = k
+        x, y, _, done = wm_move(x, y, step_len * moves[a, 0], step_len * moves[a, 1], half, radius, 10)
+        k += 1
+        if done:
+            break
+    return k
+
+
+@njit(cache=True)
+def _rollouts_serial(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
+                     max_steps, rng, out):
+    for i in range(starts.shape[0]):
+        out[i] = _rollout(i, starts[i, 0], starts[i, 1], theta, temperature, centres, pc_sigma, pc_scale, moves,
+                          step_len, half, radius, max_steps, rng)
+
+
+@njit(cache=True, parallel=True)
+def _rollouts_parallel(starts, theta, temperature, centres, pc_sigma, pc_scale, moves, step_len, half, radius,
+                       max_steps, rng, out):
+    for i in prange(starts.shape[0]):
+        out[i] = _rollout(i, starts[i, 0], starts[i, 1], theta, temperature, centres, pc_sigma, pc_scale, moves,
+                          step_len, half, radius, max_steps, rng)
+
+
+#: from this many starts on, rollouts run on numba's threads (fewer: thread start-up costs more than it saves)
+_PARALLEL_STARTS = 512
+
+
+def _softmax_rollouts(starts, *args):
+    (_rollouts_parallel if starts.shape[0] >= _PARALLEL_STARTS else _rollouts_serial)(starts, *args)
 
 
 def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int = 0, max_steps: int = 300,
@@ -265,7 +293,7 @@ def _graded_rows(row: np.ndarray) -> list:
 
 def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: int = 4, seed: int = 0,
                           max_steps: int = 300, rows: str = "binary", encoder: PlaceCells | None = None,
-                          progress_bar: bool = False) -> tuple[np.ndarray, list[float]]:
+                          progress: bool = False) -> tuple[np.ndarray, list[float]]:
     """Coordinate descent on the actor weights of a fixed softmax policy: each place cell in turn takes the
     candidate row with the lowest mean steps from ``starts`` (the same random numbers for every candidate, so
     comparisons are paired), for ``sweeps`` passes or until a pass changes nothing. Candidates: ``"binary"``,
@@ -274,6 +302,17 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     optimistic, evaluate on fresh starts)."""
     check_choice(rows, "rows", ["binary", "graded"])
     enc = PlaceCells.grid() if encoder is None else encoder
+    bar = _progress(total=int(sweeps) * enc.n_features, enabled=progress, desc="floor search", unit="cell")
+    try:
+        theta, history, _ = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar, None)
+    finally:
+        bar.close()
+    return theta, history
+
+
+def _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar, deadline):
+    """The search of :func:`search_softmax_policy`; ``bar`` advances by one per cell, ``deadline`` (a
+    ``time.perf_counter()`` value or None) stops it between cells. Returns (theta, history, stopped_by)."""
     theta = np.array(theta0, dtype=float, copy=True)
     st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
     rng0 = seed_states(seed, st.shape[0])
@@ -289,27 +328,27 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     best = cost()
     history = [best]
     order_rng = np.random.default_rng(seed)
-    bar = progress(total=sweeps * theta.shape[0], enabled=progress_bar, desc="floor search", unit="cell")
-    try:
-        for _ in range(int(sweeps)):
-            changed = 0
-            for i in order_rng.permutation(theta.shape[0]):
-                keep = theta[i].copy()
-                for row in (cands if rows == "binary" else _graded_rows(keep)):
-                    if np.array_equal(row, keep):
-                        continue
-                    theta[i] = row
-                    c = cost()
-                    if c < best - 1e-12:
-                        best, keep, changed = c, row.copy(), changed + 1
-                theta[i] = keep
-                bar.update(1)
-            history.append(best)
-            if changed == 0:
-                break
-    finally:
-        bar.close()
-    return theta, history
+    stopped_by = "sweeps"
+    for _ in range(int(sweeps)):
+        changed = 0
+        for i in order_rng.permutation(theta.shape[0]):
+            if deadline is not None and time.perf_counter() > deadline:
+                return theta, history + [best], "max_time"
+            keep = theta[i].copy()
+            for row in (cands if rows == "binary" else _graded_rows(keep)):
+                if np.array_equal(row, keep):
+                    continue
+                theta[i] = row
+                c = cost()
+                if c < best - 1e-12:
+                    best, keep, changed = c, row.copy(), changed + 1
+            theta[i] = keep
+            bar.update(1)
+        history.append(best)
+        if changed == 0:
+            stopped_by = "converged"
+            break
+    return theta, history, stopped_by
 
 
 @dataclass
@@ -317,7 +356,9 @@ class WaterMazeFloor:
     """Mean steps of the optimal deterministic policy and of the best softmax policy found (see
     :func:`watermaze_optimal_steps`) from the uniform start distribution. ``*_sem`` are standard errors over
     starts; ``softmax_greedy_mean`` is the policy before the search (each cell's greedy move only),
-    ``softmax_binary_mean`` the policy after the search over weights in {0, 1} (before any graded refinement)."""
+    ``softmax_binary_mean`` the policy after the search over weights in {0, 1} (before any graded refinement);
+    ``stopped_by`` says what ended the search: ``"sweeps"`` (the budget of passes), ``"converged"`` (a pass changed
+    nothing) or ``"max_time"`` (the optional wall-clock cap)."""
 
     n_starts: int
     optimal_mean: float
@@ -335,6 +376,7 @@ class WaterMazeFloor:
     theta: np.ndarray
     time_s: float
     params: dict = field(default_factory=dict)
+    stopped_by: str = "sweeps"
 
     def to_dict(self) -> dict:
         return {"n_starts": self.n_starts, "optimal_mean": self.optimal_mean, "optimal_std": self.optimal_std,
@@ -343,12 +385,14 @@ class WaterMazeFloor:
                 "softmax_sem": self.softmax_sem, "softmax_greedy_mean": self.softmax_greedy_mean,
                 "softmax_binary_mean": self.softmax_binary_mean,
                 "softmax_rollouts": self.softmax_rollouts, "temperature": self.temperature,
-                "search_history": self.search_history, "time_s": self.time_s, "params": self.params}
+                "search_history": self.search_history, "time_s": self.time_s, "stopped_by": self.stopped_by,
+                "params": self.params}
 
 
 def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, rollouts: int = 5,
                             n_samples: int = 16, search_starts: int = 2000, sweeps: int = 4,
-                            graded_sweeps: int = 0, seed: int = 0, progress_bar: bool = False) -> WaterMazeFloor:
+                            graded_sweeps: int = 0, seed: int = 0, progress: bool = False,
+                            max_time_s: float | None = None) -> WaterMazeFloor:
     """The floor of the water-maze learning curves, from ``n_starts`` starts drawn like the environment's.
 
     (a) Optimal deterministic policy: the exact fewest steps of every start (breadth-first search, see the module
@@ -358,31 +402,44 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
     ``graded_sweeps`` further passes allow any weight in {0, 0.25, 0.5, 0.75, 1}; the result is run ``rollouts``
     times from each of the ``n_starts`` starts (not used in the search). From every start no
     policy needs fewer steps than the optimum, so (b) >= (a) start by start; (b) is an upper bound on the best
-    softmax policy of the agent's form (the search is local), (a) a lower bound on any."""
+    softmax policy of the agent's form (the search is local), (a) a lower bound on any.
+
+    The passes (``sweeps``, ``graded_sweeps``) are the budget; one progress bar counts the cells of all passes
+    (each cell tries up to 24 candidate rows on ``search_starts`` starts). ``max_time_s`` optionally caps the
+    search's wall-clock time (``None``: no cap); ``stopped_by`` in the result says what ended it."""
     check_positive(n_starts, "n_starts", integer=True)
     check_positive(rollouts, "rollouts", integer=True)
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)
     check_positive(graded_sweeps, "graded_sweeps", integer=True, allow_zero=True)
+    if max_time_s is not None:
+        check_positive(max_time_s, "max_time_s")
     t0 = time.perf_counter()
-    starts = sample_starts(n_starts, seed)
-    opt = watermaze_steps_to_goal(starts).astype(float)
+    deadline = None if max_time_s is None else t0 + float(max_time_s)
     enc = PlaceCells.grid()
-    greedy, _ = watermaze_greedy_actions(n_samples, seed, enc)
-    theta = np.zeros((enc.n_features, WATERMAZE_MOVES.shape[0]))
-    theta[np.arange(enc.n_features), greedy] = 1.0
-    many = np.repeat(starts, rollouts, axis=0)
-    greedy_steps = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
-    history = []
-    search = sample_starts(search_starts, seed + 2)
-    if sweeps > 0:
-        theta, history = search_softmax_policy(theta, search, temperature=temperature, sweeps=sweeps, seed=seed + 3,
-                                               progress_bar=progress_bar)
-    binary = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
-    if graded_sweeps > 0:
-        theta, more = search_softmax_policy(theta, search, temperature=temperature, sweeps=graded_sweeps,
-                                            seed=seed + 3, rows="graded", progress_bar=progress_bar)
-        history += more[1:]
+    bar = _progress(total=(int(sweeps) + int(graded_sweeps)) * enc.n_features, enabled=progress,
+                    desc="floor search", unit="cell")
+    try:
+        starts = sample_starts(n_starts, seed)
+        opt = watermaze_steps_to_goal(starts).astype(float)
+        greedy, _ = watermaze_greedy_actions(n_samples, seed, enc)
+        theta = np.zeros((enc.n_features, WATERMAZE_MOVES.shape[0]))
+        theta[np.arange(enc.n_features), greedy] = 1.0
+        many = np.repeat(starts, rollouts, axis=0)
+        greedy_steps = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
+        history = []
+        stopped_by = "sweeps"
+        search = sample_starts(search_starts, seed + 2)
+        if sweeps > 0:
+            theta, history, stopped_by = _search(theta, search, temperature, sweeps, seed + 3, 300, "binary", enc,
+                                                 bar, deadline)
+        binary = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
+        if graded_sweeps > 0 and stopped_by != "max_time":
+            theta, more, stopped_by = _search(theta, search, temperature, graded_sweeps, seed + 3, 300, "graded",
+                                              enc, bar, deadline)
+            history += more[1:]
+    finally:
+        bar.close()
     soft = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1).astype(float)
     per_start = soft.reshape(n_starts, rollouts).mean(1)   # rollouts of one start are not independent draws
     values, counts = np.unique(opt, return_counts=True)
@@ -396,4 +453,4 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
         temperature=float(temperature), search_history=[float(h) for h in history], theta=theta,
         time_s=time.perf_counter() - t0,
         params={"seed": seed, "n_samples": n_samples, "search_starts": search_starts, "sweeps": sweeps,
-                "graded_sweeps": graded_sweeps})
+                "graded_sweeps": graded_sweeps, "max_time_s": max_time_s}, stopped_by=stopped_by)

@@ -1,4 +1,4 @@
-"""Figures: learning curves with a +-SD band, value maps, policy arrows, example trajectories, ablations."""
+"""Figures: learning curves with a 10-90 % band over seeds, value maps, policy arrows, example trajectories, ablations."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 from neuroflow._utils import pyplot, save_figure
 from neuroflow.rl.envs import TMaze, WATERMAZE_MOVES, WaterMaze
 
-__all__ = ["plot_learning_curves", "plot_maze_result", "plot_ablation", "plot_noise_sweep"]
+__all__ = ["plot_learning_curves", "plot_maze_result", "plot_ablation", "plot_noise_sweep", "plot_sweep"]
 
 # (x, y) of the T-maze states for drawing: stem upwards, arms left (7, 8) and right (5, 6)
 _TMAZE_XY = np.array([[0, 0], [0, 1], [0, 2], [0, 3], [0, 4], [1, 4], [2, 4], [-1, 4], [-2, 4]], dtype=float)
@@ -21,16 +21,22 @@ def _smooth(y, k):
 
 
 def plot_learning_curves(ax, results: dict, smooth: int = 1, log: bool = False):
+    """Mean steps over seeds per episode, with the 10th-90th percentile over seeds as a band.
+
+    Steps are skewed (a few long episodes), so a mean +- SD band would reach below zero; percentiles never do."""
     for label, r in results.items():
-        m, s = _smooth(r.steps_mean, smooth), _smooth(r.steps_std, smooth)
+        with np.errstate(all="ignore"):
+            q_lo, q_hi = np.nanpercentile(r.steps, [10, 90], axis=0) if r.steps.size else (np.zeros(0), np.zeros(0))
+        m = _smooth(r.steps_mean, smooth)
         x = np.arange(1, m.size + 1) + (smooth - 1) / 2
-        ax.plot(x, m, label=label)
-        ax.fill_between(x, np.maximum(m - s, 0), m + s, alpha=0.2)
-    ax.set_xlabel("episode")
+        line, = ax.plot(x, m, label=f"{label}: mean")
+        ax.fill_between(x, _smooth(q_lo, smooth), _smooth(q_hi, smooth), alpha=0.2, color=line.get_color(),
+                        label=f"{label}: 10-90 % of seeds")
+    ax.set_xlabel("episode" + (f" ({smooth}-episode running mean)" if smooth > 1 else ""))
     ax.set_ylabel("steps to goal")
     if log:
         ax.set_xscale("log")
-    ax.legend()
+    ax.legend(fontsize=8)
 
 
 def _draw_watermaze(ax):
@@ -45,7 +51,8 @@ def _draw_watermaze(ax):
 
 def plot_maze_result(agent, result, path: str | Path, *, others: dict | None = None, smooth: int | None = None,
                      seed: int = 0) -> Path:
-    """Four panels: learning curve (+-SD), value map, policy arrows of seed 0, example trajectories."""
+    """Four panels: learning curve (mean, 10-90 % band over seeds), value map, policy arrows of seed 0, example
+    trajectories."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
     curves = {result.synapse: result, **(others or {})}
@@ -116,7 +123,7 @@ def plot_ablation(ablation, path: str | Path) -> Path:
     plot_learning_curves(axes[0], {"closed loop (self-correcting)": ablation.closed,
                                    "open loop (no self-correction)": ablation.open},
                          smooth=max(1, ablation.closed.n_episodes // 50))
-    noise = "27 measured devices" if ablation.sigma is None else f"write noise {100 * ablation.sigma:g} %"
+    noise = ablation.noise_label
     task = ablation.closed.task
     axes[0].set_title(f"{'T-maze' if task == 'tmaze' else 'water maze'}, {noise}")
     errs = [value_map_error(r.seed_critic_weights, r.params["gamma"], task) for r in (ablation.closed, ablation.open)]
@@ -145,5 +152,28 @@ def plot_noise_sweep(sweep, path: str | Path) -> Path:
     for ax in axes:
         ax.set_xlabel("write noise sigma (% of range)")
         ax.legend()
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_sweep(sweep, path: str | Path) -> Path:
+    """Final steps per grid point of :func:`neuroflow.rl.sweep.maze_sweep`: one panel per device, learning rate
+    on the x-axis, one line per temperature, 95 % bootstrap intervals over seeds."""
+    plt = pyplot()
+    devices = list(dict.fromkeys(d for _, _, d in sweep.points))
+    temps = sorted({t for _, t, _ in sweep.points})
+    fig, axes = plt.subplots(1, len(devices), figsize=(4.5 * len(devices), 3.8), squeeze=False, sharey=True)
+    for ax, dev in zip(axes[0], devices):
+        for t in temps:
+            idx = [k for k, (_, tk, dk) in enumerate(sweep.points) if tk == t and dk == dev]
+            a = np.array([sweep.points[k][0] for k in idx])
+            f, ci = sweep.final_steps[idx], sweep.final_steps_ci95[idx]
+            order = np.argsort(a)
+            yerr = np.abs(np.vstack([f - ci[:, 0], ci[:, 1] - f]))[:, order]
+            ax.errorbar(a[order], f[order], yerr=yerr, fmt="o-", capsize=3, label=f"T = {t:g}")
+        ax.set_title(f"device: {dev}")
+        ax.set_xlabel("learning rate alpha")
+        ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel(f"steps, mean of the last {sweep.params.get('tail', '')} episodes (95 % CI)")
     fig.tight_layout()
     return save_figure(fig, path)

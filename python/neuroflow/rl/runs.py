@@ -1,0 +1,92 @@
+"""What a batched maze run needs in memory (refused up front when it cannot fit), the default seed batch, and
+the checkpoint of finished seed batches that lets an interrupted run resume with identical numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow.rl import kernels
+from neuroflow.rl.envs import TMaze, WaterMaze
+from neuroflow.rl.place_cells import PlaceCells
+
+__all__ = ["default_seed_batch", "available_memory_bytes", "fit_memory_bytes", "memory_problem", "save_checkpoint",
+           "load_checkpoint"]
+
+#: per-batch state a default seed batch may take (bytes)
+_BATCH_BYTES = 64 * 2**20
+
+
+def _per_seed_bytes(task: str, n_episodes: int) -> tuple[int, int]:
+    """(bytes kept per seed in the result, bytes of batch state per seed) of :meth:`ActorCritic.fit`."""
+    nf, na = (TMaze.n_states, TMaze.n_actions) if task == "tmaze" else (PlaceCells.grid().n_features,
+                                                                       WaterMaze.n_actions)
+    weights = 8 * nf * (1 + na)
+    kept = 8 * n_episodes + weights                                   # steps, final weights
+    batch = (8 + 8 * kernels.N_COUNTS) * n_episodes + 2 * weights + 32 * nf * (1 + na) + 64 + 8 * nf
+    return kept, batch
+
+
+def default_seed_batch(task: str, n_seeds: int, n_episodes: int) -> int:
+    """Seeds simulated together by default: as many as fit in about 64 MiB of batch state (at least one)."""
+    return int(min(n_seeds, max(1, _BATCH_BYTES // _per_seed_bytes(task, n_episodes)[1])))
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give this process now (``MemAvailable``), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fit_memory_bytes(task: str, n_seeds: int, n_episodes: int, seed_batch: int | None = None) -> int:
+    """Estimated peak memory of ``ActorCritic(task).fit(n_episodes, n_seeds)``: the result arrays of every
+    seed plus one batch of simulation state."""
+    kept, batch = _per_seed_bytes(task, int(n_episodes))
+    b = default_seed_batch(task, n_seeds, n_episodes) if seed_batch is None else min(seed_batch, n_seeds)
+    return int(n_seeds) * kept + int(b) * batch
+
+
+def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
+    """Why a run of ``n_seeds`` x ``n_episodes`` cannot fit in the available memory, or None if it can."""
+    need = fit_memory_bytes(task, n_seeds, n_episodes)
+    have = available_memory_bytes()
+    if have is None or need <= have:
+        return None
+    return f"need about {need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available"
+
+
+def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> None:
+    """Write the finished seed batches atomically (a crash mid-write leaves the previous file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, key=np.array(key), steps=steps, critic_weights=wc, actor_weights=wa, op_counts=counts,
+             done_seeds=done_seeds)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
+    """The arrays a checkpoint holds, after checking it was written by a run with the settings ``key`` and
+    arrays of the shapes given."""
+    try:
+        with np.load(path) as z:
+            saved = str(z["key"])
+            arrays = [z[k] for k in ("steps", "critic_weights", "actor_weights", "op_counts", "done_seeds")]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exc})") from None
+    if saved != key:
+        raise ValueError(f"checkpoint: {path} was written by a run with other settings; use another path or "
+                         "delete it")
+    if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))):
+        raise ValueError(f"checkpoint: {path} holds arrays of other shapes")
+    return arrays
