@@ -80,6 +80,10 @@ class Speaker:
     split: str
     folder: str
     codec: str  # "g722" | "gsm" | "wav" | "festival"
+    #: the recordings' noise floor (dBFS): 1st percentile of the 25 ms frame energies over all usable prompts,
+    #: digital silence (below -90 dBFS) left out; measured with :func:`measure_noise_floor` on the packages'
+    #: versions named in the module docstring
+    noise_floor_db: float = -100.0
 
     @property
     def real(self) -> bool:
@@ -106,20 +110,20 @@ class MusicSource:
 _SOUNDS = "/usr/share/asterisk/sounds"
 SPEAKERS: tuple[Speaker, ...] = (
     Speaker("en_US_f_Allison", "Allison", "asterisk-core-sounds-en-g722", "en-US", "f", "train",
-            f"{_SOUNDS}/en_US_f_Allison", "g722"),
+            f"{_SOUNDS}/en_US_f_Allison", "g722", -80.6),
     Speaker("es_MX_f_Allison", "Allison", "asterisk-core-sounds-es-g722", "es-MX", "f", "train",
-            f"{_SOUNDS}/es_MX_f_Allison", "g722"),
+            f"{_SOUNDS}/es_MX_f_Allison", "g722", -74.5),
     Speaker("fr_CA_f_June", "June", "asterisk-core-sounds-fr-g722", "fr-CA", "f", "train",
-            f"{_SOUNDS}/fr_CA_f_June", "g722"),
+            f"{_SOUNDS}/fr_CA_f_June", "g722", -80.1),
     Speaker("it_IT_f_Menardi", "Menardi", "asterisk-prompt-it-menardi-wav", "it-IT", "f", "train",
-            f"{_SOUNDS}/it_IT_f_Menardi", "wav"),
-    Speaker("es_CO_f_July", "July", "asterisk-prompt-es-co", "es-CO", "f", "train", f"{_SOUNDS}/es", "gsm"),
+            f"{_SOUNDS}/it_IT_f_Menardi", "wav", -63.7),
+    Speaker("es_CO_f_July", "July", "asterisk-prompt-es-co", "es-CO", "f", "train", f"{_SOUNDS}/es", "gsm", -53.9),
     Speaker("fr_FR_f_Armelle", "Armelle", "asterisk-prompt-fr-armelle", "fr-FR", "f", "train", f"{_SOUNDS}/fr",
-            "gsm"),
+            "gsm", -52.7),
     Speaker("it_IT_m_Carlo", "Carlo", "asterisk-core-sounds-it-g722", "it-IT", "m", "test",
-            f"{_SOUNDS}/it_IT_m_Carlo", "g722"),
+            f"{_SOUNDS}/it_IT_m_Carlo", "g722", -69.8),
     Speaker("ru_RU_f_IvrvoiceRU", "IvrvoiceRU", "asterisk-core-sounds-ru-g722", "ru-RU", "f", "test",
-            f"{_SOUNDS}/ru_RU_f_IvrvoiceRU", "g722"),
+            f"{_SOUNDS}/ru_RU_f_IvrvoiceRU", "g722", -80.1),
 )
 FESTIVAL_VOICES: tuple[Speaker, ...] = (
     Speaker("kal_diphone", "festival-kal", "festvox-kallpc16k", "en-US", "m", "train",
@@ -183,6 +187,43 @@ def nominal_seconds(path: Path, codec: str) -> float:
     import soundfile as sf
 
     return float(sf.info(str(path)).duration)
+
+
+_USABLE: dict[tuple[str, str], list] = {}
+
+
+def usable_prompts(speaker: Speaker) -> list[Path]:
+    """The speaker's prompt files of 0.3-12 s (by nominal length) that scenes draw from, cached per source root.
+
+    Empty files and files whose length cannot be told are kept, so that loading them warns and records them.
+    """
+    key = (str(_root()), speaker.name)
+    if key not in _USABLE:
+        keep = []
+        for p in prompt_files(speaker):
+            try:
+                if MIN_PROMPT_S <= nominal_seconds(p, speaker.codec) <= MAX_PROMPT_S or p.stat().st_size == 0:
+                    keep.append(p)
+            except Exception:
+                keep.append(p)
+        _USABLE[key] = keep
+    return _USABLE[key]
+
+
+def measure_noise_floor(speaker: Speaker) -> float:
+    """The 1st percentile (dBFS) of the 25 ms frame energies of all the speaker's usable prompts, digital
+    silence (below -90 dBFS) left out: the recordings' noise floor (see :attr:`Speaker.noise_floor_db`)."""
+    from neuroflow.vad.features import frame_energy_db
+
+    energies = []
+    for p in usable_prompts(speaker):
+        wav = try_load(p, speaker.codec, [])
+        if wav is not None:
+            e = frame_energy_db(wav)
+            energies.append(e[e > -90.0])
+    if not energies:
+        raise SourceMissing(missing_message([speaker.package]))
+    return float(np.percentile(np.concatenate(energies), 1))
 
 
 def festival_available(voice: Speaker) -> bool:
