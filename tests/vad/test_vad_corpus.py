@@ -87,13 +87,14 @@ def test_synthesis_varies_with_voice():
 
 def test_synthesis_is_reproducible_across_processes():
     # eSpeak seeds its random generator from the clock and keeps state between calls; variants with
-    # breath noise (f2, victor, ...) showed it. Another process, a second later, must give the same samples.
+    # breath noise (f2, victor, ...) showed it, and the Klatt noise voices (caleb) draw from libc rand(). Another
+    # process, a second later, must give the same samples.
     code = ("import hashlib; from neuroflow.vad.speech import Voice, synthesize; "
             "print(' '.join(hashlib.md5(synthesize('Where is the red lamp?', Voice('en-us', v), fresh=True)"
-            ".tobytes()).hexdigest() for v in ('f2', 'victor', 'Alicia')))")
+            ".tobytes()).hexdigest() for v in ('f2', 'victor', 'Alicia', 'caleb')))")
     synthesize("something else first")
     here = " ".join(hashlib.md5(synthesize("Where is the red lamp?", Voice("en-us", v), fresh=True).tobytes())
-                    .hexdigest() for v in ("f2", "victor", "Alicia"))
+                    .hexdigest() for v in ("f2", "victor", "Alicia", "caleb"))
     time.sleep(1.1)
     out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True, text=True)
     assert out.stdout.split() == here.split()

@@ -34,7 +34,7 @@ class CorpusLocked(ValueError):
 
 
 @contextlib.contextmanager
-def locked(root: Path, name: str = "out"):
+def locked(root: Path, name: str = "out_dir"):
     """Hold the folder's writer lock, or raise :class:`CorpusLocked` naming ``name``, the folder and the holder."""
     import fcntl
 
@@ -112,7 +112,7 @@ def scene_intact(root: Path, entry: dict) -> bool:
         return False
 
 
-def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = "out") -> dict[str, dict]:
+def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = "out_dir") -> dict[str, dict]:
     """Entries of the folder's manifest that can be kept for a run with ``settings`` (name -> entry).
 
     Raises ValueError when the folder holds a corpus with other settings (or an unreadable manifest)
