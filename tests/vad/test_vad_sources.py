@@ -105,6 +105,14 @@ def test_split_is_by_speaker_with_both_sexes_and_an_unseen_language():
     assert len(set(sources.all_packages())) == len(sources.all_packages())
 
 
+def test_ci_installs_exactly_the_source_packages():
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    listed = re.search(r'VAD_SOURCES="([^"]*)"', text).group(1).replace("\\\n", " ").split()
+    assert listed == sources.all_packages()
+
+
 # ----------------------------------------------------------------------------- index, missing and corrupt sources
 def test_scan_counts_prompts_without_the_non_speech_files(fake_sources):
     index = sources.scan_sources()

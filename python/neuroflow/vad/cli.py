@@ -101,7 +101,7 @@ def _sources(args) -> int:
     payload: dict = {}
     lines: list[str] = []
     if args.install:
-        if not args.quiet:
+        if sources.scan_sources().missing and not args.quiet:
             print("installing the speech and music packages with apt-get (a minute or two)...", file=sys.stderr)
         result = sources.install_sources()
         payload["installed"] = result.installed
@@ -247,7 +247,7 @@ def register(verbs) -> None:
 
     p = verbs.add_parser("sources", help="list (or install) the Debian packages with real speech and music")
     p.add_argument("--install", action="store_true",
-                   help="apt-get install the missing packages (root or password-less sudo; about 130 MB)")
+                   help="apt-get install the missing packages (root or password-less sudo; about 150 MB installed)")
     add_common_options(p)
     p.set_defaults(func=_sources)
 
@@ -280,7 +280,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     outdir = Path(outdir)
     minutes, durations = (1.0, (10.0,)) if quick else (12.0, (60.0,))
     with tempfile.TemporaryDirectory(prefix="neuroflow-vad-") as tmp:
-        made = generate_corpus(tmp, minutes=minutes, group="B", seed=seed, durations=durations, progress_bar=False)
+        made = generate_corpus(tmp, minutes=minutes, split="test", seed=seed, durations=durations, progress=False)
         corpus = load_corpus(tmp)
         scene = corpus[0]
         feats = logmel(scene.wav)
@@ -308,4 +308,27 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     lines += [f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}" for r in results]
     lines += skipped
     lines.append("plots: vad_scene.png, vad_hter_vs_snr.png")
+    lines.append(_demo_real_speech(outdir, seed))
     return lines
+
+
+def _demo_real_speech(outdir: Path, seed: int) -> str:
+    """One conversation of the held-out real speakers over room tone, plotted with its labels (if installed)."""
+    import tempfile
+
+    from neuroflow.vad.corpus import generate_corpus, load_corpus
+    from neuroflow.vad.realspeech import plot_scene
+    from neuroflow.vad.sources import SourceMissing, require
+
+    try:
+        require("test", real=True)
+    except SourceMissing as exc:
+        return f"real speech: {exc}"
+    with tempfile.TemporaryDirectory(prefix="neuroflow-vad-real-") as tmp:
+        generate_corpus(tmp, minutes=0.25, split="test", speech="real", seed=seed, durations=(15.0,),
+                        noises=("none",), progress=False)
+        scene = load_corpus(tmp)[0]
+        plot_scene(scene, Path(outdir) / "vad_real_scene.png")
+        who = ", ".join(s["name"] for s in scene.info["speakers"])
+    background = {"roomtone": "room tone", "silence": "digital silence"}[scene.info["background"]]
+    return f"real speech: {who} over {background}, speech fraction {scene.speech_fraction:.2f}; plot: vad_real_scene.png"

@@ -4,7 +4,7 @@ The sources (Debian packages, the speakers of each split) are described in :mod:
 a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labelling rule in
 :mod:`neuroflow.vad.labels`. Install once, then build corpora::
 
-    neuroflow vad sources --install                     # apt-get, about 130 MB, a minute or two
+    neuroflow vad sources --install                     # apt-get, about 150 MB installed, a minute or two
     neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train
     neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train
     neuroflow vad corpus --benchmark --out corpora/real-test   # the held-out set below
@@ -213,9 +213,13 @@ def plot_scene(scene, path: str | Path) -> Path:
     top.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(wav) / 16000, 0, feats.shape[1]))
     top.set_ylabel("mel band")
     who = ", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", [])) or scene.info.get("speech", "")
-    snr = "clean" if scene.snr_db == math.inf else "no speech" if scene.snr_db == -math.inf else f"{scene.snr_db:g} dB"
-    top.set_title(f"{scene.name}: {who}; {scene.noise} noise, {snr}; background {scene.info.get('background', '-')}",
-                  fontsize=9)
+    if scene.noise == "none":
+        condition = "no added noise"
+    elif scene.snr_db == -math.inf:
+        condition = f"{scene.noise} only"
+    else:
+        condition = f"{scene.noise} at {scene.snr_db:g} dB SNR"
+    top.set_title(f"{scene.name}: {who}; {condition}; background {scene.info.get('background', 'none')}", fontsize=9)
     bottom.plot(t + 0.005, frame_energy_db(wav), lw=0.7, label="frame energy (dBFS)")
     bottom.fill_between(t, -100, -100 + 100 * labels, step="post", color="tab:green", alpha=0.25, label="speech label")
     bottom.set(ylim=(-100, 0), xlabel="time (s)", ylabel="dBFS")
