@@ -128,7 +128,7 @@ def real_speech(args) -> int:
     from neuroflow.vad.corpus import generate_corpus, load_corpus
     from neuroflow.vad.metrics import evaluate
     from neuroflow.vad.realspeech import benchmark_set
-    from neuroflow.vad.sources import scan_sources
+    from neuroflow.vad.packages import scan_sources
     from neuroflow.vad.systems import available_systems
 
     tmp = tempfile.TemporaryDirectory(prefix="vad-real-bench-") if args.keep is None else None

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from neuroflow.cli import main
-from neuroflow.vad import corpus as corpus_mod
+from neuroflow.vad import corpus_store
 from neuroflow.vad.audio import AudioError, load_audio, prepare
 from neuroflow.vad.corpus import MANIFEST, generate_corpus, plan_corpus
 from neuroflow.vad.corpus_store import CorpusLocked, locked
@@ -50,15 +50,16 @@ def test_sigkill_mid_scene_then_resume_gives_identical_bytes(tmp_path, reference
     script = textwrap.dedent(f"""
         import os, signal
         import neuroflow.vad.corpus as c
+        import neuroflow.vad.corpus_store as store
         from neuroflow.vad.audio import write_audio
-        real, calls = c.write_scene_files, []
+        real, calls = store.write_scene_files, []
         def killer(root, name, wav, labels):
             calls.append(name)
             if len(calls) == 2:  # half of the second scene's audio on disk, no labels, no manifest entry
                 write_audio(root / f"{{name}}.wav", wav[: len(wav) // 2])
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(root, name, wav, labels)
-        c.write_scene_files = killer
+        store.write_scene_files = killer
         c.generate_corpus({str(out)!r}, minutes=0.2, durations=(4.0,), split="train", seed=5, progress=False)
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"), TMPDIR=str(scratch))
@@ -85,7 +86,7 @@ def test_a_second_writer_is_refused_and_nothing_mixes(tmp_path, reference, capsy
 
 
 def test_ctrl_c_exits_130_keeps_finished_scenes_and_says_interrupted(tmp_path, monkeypatch, capsys):
-    real, calls = corpus_mod.make_scene, []
+    real, calls = corpus_store.make_scene, []
 
     def interrupted(plan):
         calls.append(plan.name)
@@ -93,7 +94,7 @@ def test_ctrl_c_exits_130_keeps_finished_scenes_and_says_interrupted(tmp_path, m
             raise KeyboardInterrupt
         return real(plan)
 
-    monkeypatch.setattr(corpus_mod, "make_scene", interrupted)
+    monkeypatch.setattr(corpus_store, "make_scene", interrupted)
     code = main(["vad", "corpus", "--out", str(tmp_path), "--minutes", "0.2", "--durations", "4", "--quiet", "--json"])
     out = capsys.readouterr()
     assert code == 130 and json.loads(out.out) == {"root": str(tmp_path), "interrupted": True, "n_finished": 1}
@@ -127,7 +128,7 @@ def test_planning_is_bounded_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"durations: expected numbers in \[10, 3600\]"):
         plan_corpus(1, "train", 0, speech="real", durations=(5.0,))
     with pytest.raises(ValueError, match="minutes: .* GB"):
-        corpus_mod.check_disk(tmp_path, 1e12 / 32100)
+        corpus_store.check_disk(tmp_path, 1e12 / 32100)
     assert not list(tmp_path.iterdir())
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from neuroflow.vad import sources
+from neuroflow.vad import packages, sources
 from neuroflow.vad.corpus import Corpus, MANIFEST, generate_corpus, load_corpus, plan_corpus
 from neuroflow.vad.features import HOP
 from neuroflow.vad.roomtone import room_tone
@@ -115,7 +115,7 @@ def test_ci_installs_exactly_the_source_packages():
 
 # ----------------------------------------------------------------------------- index, missing and corrupt sources
 def test_scan_counts_prompts_without_the_non_speech_files(fake_sources):
-    index = sources.scan_sources()
+    index = packages.scan_sources()
     rows = {r["name"]: r for r in index.speakers}
     assert all(r["installed"] and r["n_files"] == 3 for r in rows.values())
     # G.722 at 64 kbit/s is 8000 bytes per second
@@ -263,9 +263,9 @@ def test_room_tone_levels_families_and_transients():
 # ----------------------------------------------------------------------------- install
 def test_install_runs_apt_once_and_reports_failures(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", str(tmp_path))  # nothing installed there
-    monkeypatch.setattr(sources, "_package_versions", lambda: {})
-    monkeypatch.setattr(sources._package_versions, "cache_clear", lambda: None, raising=False)
-    monkeypatch.setattr(sources.shutil, "which", lambda name: "/usr/bin/" + name if name == "apt-get" else None)
+    monkeypatch.setattr(packages, "_package_versions", lambda: {})
+    monkeypatch.setattr(packages._package_versions, "cache_clear", lambda: None, raising=False)
+    monkeypatch.setattr(packages.shutil, "which", lambda name: "/usr/bin/" + name if name == "apt-get" else None)
     calls = []
 
     class Done:
@@ -275,7 +275,7 @@ def test_install_runs_apt_once_and_reports_failures(tmp_path, monkeypatch):
         calls.append(cmd)
         return Done()
 
-    result = sources.install_sources(["asc-music", "asterisk-prompt-es-co"], runner=runner)
+    result = packages.install_sources(["asc-music", "asterisk-prompt-es-co"], runner=runner)
     assert [c[c.index("apt-get") + 1] for c in calls] == ["update", "install"]
     assert calls[-1][-2:] == ["asc-music", "asterisk-prompt-es-co"] and "--no-install-recommends" in calls[-1]
     assert result.installed == [] and "asc-music" in result.index.missing
@@ -284,9 +284,9 @@ def test_install_runs_apt_once_and_reports_failures(tmp_path, monkeypatch):
         returncode, stdout, stderr = 100, "", "E: Unable to locate package asc-music"
 
     with pytest.raises(OSError, match="apt-get update.*Unable to locate"):
-        sources.install_sources(["asc-music"], runner=lambda cmd, **kw: Failed())
+        packages.install_sources(["asc-music"], runner=lambda cmd, **kw: Failed())
     with pytest.raises(ValueError, match="packages"):
-        sources.install_sources(["not-a-source"])
+        packages.install_sources(["not-a-source"])
 
 
 # ----------------------------------------------------------------------------- the installed packages

@@ -19,7 +19,7 @@ _LAZY = {
     "generate_corpus": "neuroflow.vad.corpus",
     "load_corpus": "neuroflow.vad.corpus",
     "benchmark_set": "neuroflow.vad.realspeech",
-    "scan_sources": "neuroflow.vad.sources",
+    "scan_sources": "neuroflow.vad.packages",
     "room_tone": "neuroflow.vad.roomtone",
     "synthesize": "neuroflow.vad.speech",
     "make_noise": "neuroflow.vad.noise",

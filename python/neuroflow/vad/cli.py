@@ -96,20 +96,20 @@ def _interrupted(args) -> int:
 
 
 def _sources(args) -> int:
-    from neuroflow.vad import sources
+    from neuroflow.vad import packages, sources
 
     payload: dict = {}
     lines: list[str] = []
     if args.install:
-        if sources.scan_sources().missing and not args.quiet:
+        if packages.scan_sources().missing and not args.quiet:
             print("installing the speech and music packages with apt-get (a minute or two)...", file=sys.stderr)
-        result = sources.install_sources()
+        result = packages.install_sources()
         payload["installed"] = result.installed
         payload["install_command"] = result.command
         index = result.index
         lines.append(f"installed: {' '.join(result.installed) or 'nothing (all present)'}")
     else:
-        index = sources.scan_sources()
+        index = packages.scan_sources()
     payload.update(index.to_dict())
     lines.append(f"{'speaker':<22} {'lang':<6} {'sex':<3} {'split':<6} {'files':>5} {'min':>6}  package (version)")
     for row in index.speakers + index.festival:

@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.vad.corpus import (FORMAT_VERSION, GROUPS, REAL_SNRS_DB, CorpusResult, ScenePlan, write_corpus)
+from neuroflow.vad.corpus import FORMAT_VERSION, GROUPS, REAL_SNRS_DB
+from neuroflow.vad.corpus_store import CorpusResult, write_corpus
+from neuroflow.vad.scenes import ScenePlan
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
 
 #: noises of the benchmark's speech conditions (each at every SNR of REAL_SNRS_DB), plus the clean condition
