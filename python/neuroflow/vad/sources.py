@@ -311,6 +311,12 @@ def require(split: str, *, real: bool = False, festival: bool = False, music: bo
     missing = []
     if real:
         missing += [s.package for s in speakers(split, "real") if not prompt_files(s)]
+        if any(s.codec == "g722" for s in speakers(split, "real")):
+            try:
+                import G722  # noqa: F401
+            except ImportError:
+                raise SourceMissing('decoding the G.722 prompts needs the g722 package: pip install g722 '
+                                    '(or pip install "neuroflow[vad]")') from None
     if festival:
         for v in speakers(split, "festival"):
             if not under_root(v.folder).is_dir():
