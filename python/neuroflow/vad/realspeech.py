@@ -4,10 +4,14 @@ The sources (Debian packages, the speakers of each split) are described in :mod:
 a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labelling rule in
 :mod:`neuroflow.vad.labels`. Install once, then build corpora::
 
-    neuroflow vad sources --install                     # apt-get, about 150 MB installed, a minute or two
-    neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train
-    neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train
-    neuroflow vad corpus --benchmark --out corpora/real-test   # the held-out set below
+    neuroflow vad sources --install           # apt-get, about 150 MB installed, a minute or two
+    neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train     # ~20 s
+    neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train  # ~3 min
+    neuroflow vad corpus --speech none --split train --noises music none --minutes 20 \
+        --durations 10 30 --out corpora/nonspeech-train     # music on hold, room tone, digital silence
+    neuroflow vad corpus --benchmark --out corpora/real-test  # the held-out set below, ~80 s
+
+(times measured on this project's 2-core machine; ``--n-jobs`` or ``--scheduler`` spread the scenes).
 
 :func:`benchmark_set` builds the held-out evaluation set deterministically (same seed, same bytes),
 into three corpus folders that ``neuroflow vad eval --corpus`` reads unchanged:
