@@ -218,7 +218,9 @@ def plot_scene(scene, path: str | Path) -> Path:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True, height_ratios=(1.3, 1))
     top.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(wav) / 16000, 0, feats.shape[1]))
     top.set_ylabel("mel band")
-    who = ", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", [])) or scene.info.get("speech", "")
+    speech = scene.info.get("speech", "espeak")
+    who = (", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", []))
+           or ("no speech" if speech == "none" else f"eSpeak voices {', '.join(scene.info.get('voices', []))}"))
     if scene.noise == "none":
         condition = "no added noise"
     elif scene.snr_db == -math.inf:
