@@ -37,8 +37,9 @@ test. Music: Asterisk's music on hold (``asterisk-moh-opsound-wav``, five pieces
 non-speech only; the three tracks of ``asc-music`` (the soundtrack of the strategy game ASC) are held out for
 testing.
 
-A missing package raises :class:`SourceMissing` (a ValueError) whose one-line message names the package
-and the install command; a file that cannot be read is skipped with a warning naming it, and callers
+Paths are the packages' own (``/usr/share/asterisk/sounds/...``); ``NEUROFLOW_VAD_SOURCES=DIR`` puts
+them under ``DIR`` instead (a tree laid out the same way: the tests build one). A missing package raises
+:class:`SourceMissing` (a ValueError) whose one-line message names the package and the install command; a file that cannot be read is skipped with a warning naming it, and callers
 record it (see :func:`load_recording`).
 """
 from __future__ import annotations
