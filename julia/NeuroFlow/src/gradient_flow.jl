@@ -75,8 +75,8 @@ end
 Integrate the gradient flow dθ/dt = -∇L(θ) from `θ0`, where `fg!(g, θ)` writes ∇L(θ) into `g`
 and returns L(θ).
 
-- `method = :dp5`: Dormand–Prince 5(4), adaptive steps with error control (`rtol`, `atol`; the
-  first step is chosen automatically unless `dt` is given). One step costs six gradients
+- `method = :dp5`: Dormand–Prince 5(4), adaptive steps with error control (`rtol > 0`, `atol > 0`;
+  the first step is chosen automatically unless `dt` is given). One step costs six gradients
   (first-same-as-last).
 - `method = :rk4`: classical Runge–Kutta 4 with the fixed step `dt` (required); four gradients
   per step.
@@ -101,7 +101,9 @@ function gradient_flow(fg!::F, θ0::AbstractVector{<:Real}; method::Union{Symbol
     m = Symbol(lowercase(string(method)))
     m in (:dp5, :rk4) || throw(ArgumentError("method: expected :dp5 or :rk4, got $(repr(method))"))
     tmax > 0 || throw(ArgumentError("tmax: expected a positive time, got $tmax"))
-    rtol > 0 && atol >= 0 || throw(ArgumentError("rtol, atol: expected rtol > 0 and atol ≥ 0, got $rtol, $atol"))
+    # atol = 0 would make the error scale of a zero parameter 0: a NaN first step and an endless loop
+    rtol > 0 || throw(ArgumentError("rtol: expected a positive relative tolerance, got $rtol"))
+    atol > 0 || throw(ArgumentError("atol: expected a positive absolute tolerance, got $atol"))
     record_every >= 1 || throw(ArgumentError("record_every: expected a positive integer, got $record_every"))
     if m === :rk4
         (dt === nothing || dt <= 0) && throw(ArgumentError("dt: method :rk4 needs a positive fixed step, got $(repr(dt))"))

@@ -2,8 +2,8 @@
 
 * :func:`gradient_benchmark`: gradient and exact-Hessian speed of the NumPy kernels against torch
   (``loss.backward()`` and ``torch.autograd.functional.hessian``), float64, one thread each side.
-* :func:`flow_vs_adam`: ``train`` (gradient flow + Newton) against full-batch Adam on a
-  teacher-student problem at equal wall time.
+* :func:`flow_vs_adam`: ``train`` (gradient flow + Newton, on its default step budgets) against
+  full-batch Adam given a fixed wall-time budget, on a teacher-student problem.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from neuroflow._utils import check_positive
 from neuroflow.mlp import MLP
 
 
@@ -116,7 +117,28 @@ def bench_point(hidden: list[int], n: int, *, hessian: bool, repeats: int, budge
 
 
 def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, progress=None) -> dict:
-    """The issue-2 grid (quick: k in {10, 50}, N in {1e2, 1e3}); one JSON-able dict."""
+    """Gradient and Hessian speed against torch over a grid of widths and sample sizes.
+
+    Parameters
+    ----------
+    quick : bool
+        The small grid (k in {10, 50}, N in {1e2, 1e3}) instead of the full one of
+        ``benchmarks/gradients.py``.
+    repeats : int
+        Timed repetitions per point (the median is reported).
+    budget_s : float
+        Stop repeating a point after this many seconds (at least 3 repetitions).
+    progress : callable, optional
+        Called with each finished point.
+
+    Returns
+    -------
+    dict
+        JSON-able: settings, ``summary`` (minimum speed-ups, largest relative difference, targets)
+        and ``points``.
+    """
+    check_positive(repeats, "repeats", integer=True)
+    check_positive(budget_s, "budget_s")
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -156,34 +178,25 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
 
 
 # ----------------------------------------------------------------------------- flow vs Adam
-def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, activation: str = "softplus",
-                            seed: int = 0):
-    """A random one-hidden-layer teacher and Gaussian probes: ``(teacher_net, teacher_theta, X, Y)``.
-
-    Teacher weights are Glorot normal, hidden biases N(0, 0.5^2); inputs are standard normal.
-    """
-    rng = np.random.default_rng(seed)
-    teacher = MLP(input_dim, [(teacher_width, activation, True), (1, "identity", True)], backend="numpy")
-    mats = teacher.unpack(teacher.init_params(seed=rng))
-    mats[0][:, -1] = rng.normal(0.0, 0.5, size=teacher_width)
-    theta = teacher.pack(mats)
-    X = rng.normal(size=(n_samples, input_dim))
-    return teacher, theta, X, teacher.forward(theta, X)
-
-
 def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
                  student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
                  progress=None) -> dict:
-    """``train`` against full-batch Adam (lr ``lr``) at the same wall-time budget per seed.
+    """``train`` against full-batch Adam (lr ``lr``), per seed.
 
-    ``train`` gets ``budget_s`` split evenly between the ODE and the polishing phase (it may stop
-    early at a fixed point); Adam gets the whole ``budget_s``. Both use the same NumPy kernels, one
-    BLAS thread.
+    ``train`` runs on its default step budgets (deterministic: the same numbers on any load) and
+    stops at a fixed point; Adam gets ``budget_s`` seconds of wall time. Both use the same NumPy
+    kernels, one BLAS thread.
+
+    Returns
+    -------
+    dict
+        JSON-able: settings, ``summary`` (loss ratios, fixed points reached, targets) and ``runs``.
     """
     from threadpoolctl import threadpool_limits
 
     from neuroflow.flow.baselines import adam
-    from neuroflow.flow.train import train
+    from neuroflow.flow.engine import train
+    from neuroflow.flow.teacher_student import teacher_student_problem
 
     runs = []
     with threadpool_limits(limits=1):
@@ -191,11 +204,12 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
             _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
             student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend="numpy")
             theta0 = student.init_params(seed=10_000 + seed)
-            tr = train(student, theta0, X, Y, maxtime_ode=budget_s / 2, maxtime_optim=budget_s / 2)
-            ad = adam(student, theta0, X, Y, lr=lr, maxtime=budget_s)
+            tr = train(student, theta0, X, Y)
+            ad = adam(student, theta0, X, Y, lr=lr, maxiterations=10**9, maxtime=budget_s)
             ev = np.linalg.eigvalsh(student.hessian(tr.x, X, Y))
             run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
                    "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
+                   "ode_iterations": tr.ode_iterations, "optim_iterations": tr.optim_iterations,
                    "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
                    "train_hessian_min_eig": float(ev[0]), "train_hessian_max_eig": float(ev[-1]),
                    "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
@@ -212,4 +226,4 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
                           "loss_ratio>=100_every_seed": summary["min_loss_ratio"] >= 100}
     return {"benchmark": "flow_vs_adam", "n_samples": n_samples, "input_dim": input_dim,
             "teacher_width": teacher_width, "student_width": student_width, "activation": activation,
-            "budget_s": budget_s, "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}
+            "adam_budget_s": budget_s, "train_budgets": "defaults (step budgets, no time cap)", "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}
