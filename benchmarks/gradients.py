@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     keys = ("hidden", "n_samples", "gradient_speedup", "hessian_speedup")
     res = gradient_benchmark(args.quick, args.repeats,
-                             progress=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
+                             on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
                                                        file=sys.stderr, flush=True))
     print_json(res, args.out)
     return 0

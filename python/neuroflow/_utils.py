@@ -51,6 +51,20 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     return value
 
 
+def check_memory(needed: int, name: str) -> None:
+    """Raise ValueError naming ``name`` when ``needed`` bytes exceed the machine's physical memory
+    (a request refused up front, from an estimate, instead of failing minutes later)."""
+    import os
+
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not on POSIX
+        return
+    if needed > total:
+        raise ValueError(f"{name}: this run needs about {needed / 2**30:.1f} GiB of memory, more than the "
+                         f"{total / 2**30:.1f} GiB this machine has")
+
+
 def check_choice(value: Any, name: str, choices: Iterable[str]):
     choices = list(choices)
     if value not in choices:

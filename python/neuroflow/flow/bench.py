@@ -116,7 +116,7 @@ def bench_point(hidden: list[int], n: int, *, hessian: bool, repeats: int, budge
     return point
 
 
-def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, progress=None) -> dict:
+def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, on_point=None) -> dict:
     """Gradient and Hessian speed against torch over a grid of widths and sample sizes.
 
     Parameters
@@ -128,8 +128,8 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
         Timed repetitions per point (the median is reported).
     budget_s : float
         Stop repeating a point after this many seconds (at least 3 repetitions).
-    progress : callable, optional
-        Called with each finished point.
+    on_point : callable, optional
+        Called with each finished point (e.g. to print progress).
 
     Returns
     -------
@@ -157,8 +157,8 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
         for hidden, n, hess in grid:
             point = bench_point(hidden, n, hessian=hess, repeats=repeats, budget_s=budget_s)
             results.append(point)
-            if progress:
-                progress(point)
+            if on_point is not None:
+                on_point(point)
     one = [p for p in results if len(p["hidden"]) == 1]
     two = [p for p in results if len(p["hidden"]) == 2]
     summary = {
@@ -180,12 +180,25 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
 # ----------------------------------------------------------------------------- flow vs Adam
 def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
                  student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
-                 progress=None) -> dict:
+                 on_run=None) -> dict:
     """``train`` against full-batch Adam (lr ``lr``), per seed.
 
     ``train`` runs on its default step budgets (deterministic: the same numbers on any load) and
     stops at a fixed point; Adam gets ``budget_s`` seconds of wall time. Both use the same NumPy
     kernels, one BLAS thread.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        One teacher, data set and student start per seed.
+    n_samples, input_dim, teacher_width, student_width : int
+    activation : str
+    budget_s : float
+        Adam's wall-clock budget per seed.
+    lr : float
+        Adam's step size.
+    on_run : callable, optional
+        Called with each finished seed's record.
 
     Returns
     -------
@@ -216,8 +229,8 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
                    "adam_iterations": ad.iterations,
                    "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
             runs.append(run)
-            if progress:
-                progress(run)
+            if on_run is not None:
+                on_run(run)
     ratios = [r["loss_ratio_adam_over_train"] for r in runs]
     summary = {"median_loss_ratio": float(np.median(ratios)), "min_loss_ratio": float(np.min(ratios)),
                "fixed_points": int(sum(r["train_fixed_point"] for r in runs)), "n_seeds": len(runs),

@@ -15,11 +15,12 @@ _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", 
 def _train(args) -> int:
     from neuroflow.backend import get_backend
     from neuroflow.flow.plots import plot_train
-    from neuroflow.flow.teacher_student import check_memory, estimate_bytes, teacher_student_run
+    from neuroflow._utils import check_memory
+    from neuroflow.flow.teacher_student import teacher_student_memory, teacher_student_run
 
     try:
         get_backend(args.backend)
-        check_memory(estimate_bytes(args.input_dim, args.teacher_width, args.student_width, args.n_samples),
+        check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples),
                      "n_samples")
         run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
                                   args.n_samples, seed=args.seed, backend=args.backend, progress=not args.quiet,

@@ -3,16 +3,14 @@
 and a wider student is trained by :func:`neuroflow.flow.train` (optionally against Adam)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_positive, to_jsonable
+from neuroflow._utils import as_rng, check_memory, check_positive, to_jsonable
 from neuroflow.mlp import MLP
 
-__all__ = ["teacher_student_problem", "teacher_student_run", "TeacherStudentRun", "estimate_bytes",
-           "check_memory"]
+__all__ = ["teacher_student_problem", "teacher_student_run", "TeacherStudentRun", "teacher_student_memory"]
 
 
 def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, activation: str = "softplus",
@@ -44,24 +42,13 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
     return teacher, theta, X, teacher.forward(theta, X)
 
 
-def estimate_bytes(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
+def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
     """Peak memory of :func:`teacher_student_run`, in bytes (an upper estimate): the data and one
     (N, width) array per activation, derivative and back-propagated error of both nets, plus the
     student's Hessian."""
     per_sample = 2 * input_dim + 3 + 4 * (teacher_width + student_width)
     P = student_width * (input_dim + 2) + 1
     return 8 * (n_samples * per_sample + 3 * P * P)
-
-
-def check_memory(needed: int, name: str) -> None:
-    """Raise ValueError naming ``name`` when ``needed`` bytes exceed the machine's physical memory."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not on POSIX
-        return
-    if needed > total:
-        raise ValueError(f"{name}: this run needs about {needed / 2**30:.1f} GiB of memory, more than the "
-                         f"{total / 2**30:.1f} GiB this machine has")
 
 
 @dataclass
@@ -129,7 +116,7 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width), ("n_samples", n_samples)):
         check_positive(value, name, integer=True)
-    check_memory(estimate_bytes(input_dim, teacher_width, student_width, n_samples), "n_samples")
+    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), "n_samples")
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
     student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)
     theta0 = student.init_params(seed=10_000 + seed)

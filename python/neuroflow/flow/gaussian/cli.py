@@ -25,15 +25,15 @@ def _describe(run) -> list[str]:
 
 
 def _gaussian(args) -> int:
-    from neuroflow.flow.gaussian.experiment import estimate_bytes, run_gaussian
+    from neuroflow.flow.gaussian.experiment import gaussian_run_memory, run_gaussian
     from neuroflow.flow.plots import plot_train
-    from neuroflow.flow.teacher_student import check_memory
+    from neuroflow._utils import check_memory
 
     from neuroflow.flow.gaussian.kernel import Kernel
 
     try:  # before any work: the activation/method pair, and memory
         Kernel(args.activation, args.method, None)
-        check_memory(estimate_bytes(args.input_dim, args.teacher_width, args.student_width), "input_dim")
+        check_memory(gaussian_run_memory(args.input_dim, args.teacher_width, args.student_width), "input_dim")
     except ValueError as exc:
         return fail(as_flag_error(exc, _FLAGS) or str(exc))
     run = run_gaussian(args.input_dim, args.teacher_width, args.student_width, args.activation, seed=args.seed,

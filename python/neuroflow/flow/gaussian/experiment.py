@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import check_positive, to_jsonable
+from neuroflow._utils import check_memory, check_positive, to_jsonable
 from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, random_teacher
 
-__all__ = ["GaussianRun", "run_gaussian", "estimate_bytes"]
+__all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
 
 
-def estimate_bytes(input_dim: int, teacher_width: int, student_width: int) -> int:
+def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int) -> int:
     """Peak memory of one loss + gradient + Hessian evaluation, in bytes (an upper estimate): the
     Hessian and its copies, and the per-pair moment and geometry arrays."""
     P = student_width * (input_dim + 1)
@@ -82,12 +82,11 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     GaussianRun
     """
     from neuroflow.flow.engine import train
-    from neuroflow.flow.teacher_student import check_memory
 
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width)):
         check_positive(value, name, integer=True)
-    check_memory(estimate_bytes(input_dim, teacher_width, student_width), "input_dim")
+    check_memory(gaussian_run_memory(input_dim, teacher_width, student_width), "input_dim")
     W, a = random_teacher(input_dim, teacher_width, seed=seed)
     obj = GaussianTeacherStudent(W, a, student_width, activation, method=method)
     theta0 = obj.random_student(seed=seed + 1)
