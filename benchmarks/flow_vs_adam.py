@@ -2,7 +2,7 @@
 
 Teacher: 4 softplus units, input dim 2; student: 8 softplus units; N = 1e4 Gaussian probes; 5 seeds.
 ``train`` runs on its default step budgets (no clock: the same numbers on any load), full-batch Adam
-(lr 1e-3) gets ``--budget`` seconds; one BLAS thread. Target (issue 2): ``train`` ends at a fixed point
+(lr 1e-3) gets ``--budget`` seconds; one BLAS thread. Target: ``train`` ends at a fixed point
 (gradient inf-norm <= 1e-10) with a loss at least 100x below Adam's.
 
     python benchmarks/flow_vs_adam.py [--quick] [--budget S] [--seeds N] [--out FILE]

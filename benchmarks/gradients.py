@@ -1,6 +1,6 @@
 """Gradient and exact-Hessian speed: neuroflow's NumPy kernels against torch, side by side.
 
-Grid (issue 2): input dim 2, one hidden softplus layer with bias, width k in {10, 50, 100}, linear
+Grid: input dim 2, one hidden softplus layer with bias, width k in {10, 50, 100}, linear
 output, N in {1e2, 1e3, 1e4} (and 1e5 for gradients); plus a 2-hidden-layer 20-20 softplus net.
 Float64, one thread on both sides (BLAS through threadpoolctl, torch.set_num_threads(1)).
 Peers: the gradient against torch's ``loss.backward()`` (forward included on both sides), the Hessian

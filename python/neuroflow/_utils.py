@@ -53,7 +53,15 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
 
 def check_memory(needed: int, name: str) -> None:
     """Raise ValueError naming ``name`` when ``needed`` bytes exceed the machine's physical memory
-    (a request refused up front, from an estimate, instead of failing minutes later)."""
+    (a request refused up front, from an estimate, instead of failing minutes later).
+
+    Parameters
+    ----------
+    needed : int
+        Estimated peak memory, bytes.
+    name : str
+        The argument (or flag) named in the error.
+    """
     import os
 
     try:

@@ -26,6 +26,7 @@ export wm_blocked, wm_move, place_features!
 
 include("activations.jl")
 include("mlp.jl")
+include("hessian.jl")
 include("gradient_flow.jl")
 include("optimizers.jl")
 include("train.jl")

@@ -27,7 +27,17 @@ class Objective(Protocol):
 
 
 def loss_and_gradient(objective, theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """``(loss, gradient)`` through ``objective.loss_and_gradient`` when it exists, else two calls."""
+    """``(loss, gradient)`` through ``objective.loss_and_gradient`` when it exists, else two calls.
+
+    Parameters
+    ----------
+    objective : Objective
+    theta : array (n_params,)
+
+    Returns
+    -------
+    (float, array)
+    """
     fn = getattr(objective, "loss_and_gradient", None)
     if fn is not None:
         L, g = fn(theta)
@@ -38,7 +48,19 @@ def loss_and_gradient(objective, theta: np.ndarray) -> tuple[float, np.ndarray]:
 def checked_loss_and_gradient(objective, theta: np.ndarray, name: str = "net_or_objective"):
     """:func:`loss_and_gradient`, checking what a user's objective returns: a scalar loss and a gradient of
     shape ``(n_params,)``; anything else raises ValueError naming ``name``. Call it once, on the first
-    evaluation (the shapes cannot change later)."""
+    evaluation (the shapes cannot change later).
+
+    Parameters
+    ----------
+    objective : Objective
+    theta : array (n_params,)
+    name : str
+        The argument named in errors.
+
+    Returns
+    -------
+    (float, array)
+    """
     fn = getattr(objective, "loss_and_gradient", None)
     L, g = fn(theta) if fn is not None else (objective.loss(theta), objective.gradient(theta))
     P = int(objective.n_params)
@@ -55,7 +77,18 @@ def checked_loss_and_gradient(objective, theta: np.ndarray, name: str = "net_or_
 
 
 def check_hessian(H, n_params: int, name: str = "net_or_objective") -> np.ndarray:
-    """``H`` as a float64 array, or ValueError naming ``name`` unless its shape is ``(n_params, n_params)``."""
+    """``H`` as a float64 array, or ValueError naming ``name`` unless its shape is ``(n_params, n_params)``.
+
+    Parameters
+    ----------
+    H : array-like
+    n_params : int
+    name : str
+
+    Returns
+    -------
+    array (n_params, n_params)
+    """
     H = np.asarray(H, dtype=np.float64)
     if H.shape != (n_params, n_params):
         raise ValueError(f"{name}: the Hessian must have shape ({n_params}, {n_params}) (n_params), got {H.shape}")
@@ -64,7 +97,19 @@ def check_hessian(H, n_params: int, name: str = "net_or_objective") -> np.ndarra
 
 def check_objective(objective, name: str = "net_or_objective"):
     """Raise ValueError unless ``objective`` follows the :class:`Objective` protocol (and ``n_params`` is
-    a positive integer)."""
+    a positive integer).
+
+    Parameters
+    ----------
+    objective : object
+    name : str
+        The argument named in errors.
+
+    Returns
+    -------
+    Objective
+        ``objective`` itself.
+    """
     missing = [a for a in ("n_params", "loss", "gradient", "hessian") if not hasattr(objective, a)]
     if missing:
         raise ValueError(

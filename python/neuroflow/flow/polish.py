@@ -141,8 +141,29 @@ def newton_eig(fun, hess, x0, *, maxiterations: int, callback) -> np.ndarray:
 
 def optim_phase(prob: Problem, x0, *, method: str, maxtime: float | None, maxiterations: int, min_gnorm: float,
                 min_loss: float, show_progress: bool) -> dict:
-    """Polish from ``x0`` with ``method`` (a value of :data:`OPTIM_METHODS`); returns the reason it
-    stopped, the accepted iterations and the wall time."""
+    """Polish from ``x0`` with ``method`` (a value of :data:`OPTIM_METHODS`).
+
+    Parameters
+    ----------
+    prob : Problem
+        The objective with its barrier and best-point record (phase 2 from here on).
+    x0 : array
+        Start (the best point of the gradient flow).
+    method : str
+        "newton-eig" or a ``scipy.optimize.minimize`` method.
+    maxtime : float or None
+        Optional wall-clock cap.
+    maxiterations : int
+        Accepted iterations.
+    min_gnorm, min_loss : float
+        Convergence thresholds.
+    show_progress : bool
+
+    Returns
+    -------
+    dict
+        ``reason`` (why it stopped), ``steps`` (accepted iterations) and ``time`` (seconds).
+    """
     start = time.perf_counter()
     prob.phase = 2
     iters = [0]
