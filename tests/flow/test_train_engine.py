@@ -129,6 +129,18 @@ def test_results_do_not_depend_on_the_clock(monkeypatch):
     assert _time.perf_counter() < 1e8  # the real clock was never touched
 
 
+def test_results_do_not_depend_on_the_number_of_blas_threads():
+    from threadpoolctl import threadpool_limits
+
+    student, X, Y, _ = _problem(n=2000, seed=4, student_width=4)
+    th = student.init_params(seed=4)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = train(student, th, X, Y, maxiterations_ode=60, maxiterations_optim=5)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = train(student, th, X, Y, maxiterations_ode=60, maxiterations_optim=5)
+    assert np.array_equal(one.x, two.x) and one.loss == two.loss and one.gnorm == two.gnorm
+
+
 class Exploding:
     """Gradient flow of L = -x^4 / 4 blows up in finite time: the ODE must stop, not crash."""
 

@@ -44,12 +44,19 @@ def plot_train(result, path=None, *, baseline=None, cosines=None, title: str = "
     ax_loss, ax_grad = axes[0], axes[1]
     lc = np.asarray(result.loss_curve, dtype=np.float64).reshape(-1, 4)
     t = np.maximum(lc[:, 0], 1e-4)  # log axis: the first evaluation sits at ~0 s
+    zeros = 0
     for phase, colour, label in _PHASES:
         sel = lc[:, 3] == phase
         if sel.any():
             name = label.format(result.method_ode if phase == 1 else result.method_optim)
-            ax_loss.loglog(t[sel], np.maximum(lc[sel, 1], 1e-300), ".", ms=3, color=colour, label=name)
-            ax_grad.loglog(t[sel], np.maximum(lc[sel, 2], 1e-300), ".", ms=3, color=colour, label=name)
+            # a loss (or gradient) of exactly 0 has no place on a log axis: left out, and counted below
+            pos = sel & (lc[:, 1] > 0)
+            zeros += int(np.sum(sel & (lc[:, 1] <= 0)))
+            ax_loss.loglog(t[pos], lc[pos, 1], ".", ms=3, color=colour, label=name)
+            pos = sel & (lc[:, 2] > 0)
+            ax_grad.loglog(t[pos], lc[pos, 2], ".", ms=3, color=colour, label=name)
+    if zeros:
+        ax_loss.plot([], [], " ", label=f"{zeros} evaluations with loss 0 (not drawn)")
     if baseline is not None and len(baseline.loss_curve):
         bc = np.asarray(baseline.loss_curve)
         ax_loss.loglog(np.maximum(bc[:, 0], 1e-4), np.maximum(bc[:, 1], 1e-300), "-", color="grey",
@@ -66,7 +73,7 @@ def plot_train(result, path=None, *, baseline=None, cosines=None, title: str = "
         cosines = np.asarray(cosines)
         bx = axes[2]
         im = bx.imshow(cosines, vmin=-1, vmax=1, cmap="RdBu_r")
-        bx.set(xlabel="student unit", ylabel="teacher unit", title="cos(teacher, student)")
+        bx.set(xlabel="student unit", ylabel="teacher unit", title="cos(teacher, student); ±1: matched")
         bx.set_xticks(range(cosines.shape[1]))
         bx.set_yticks(range(cosines.shape[0]))
         fig.colorbar(im, ax=bx, fraction=0.046)

@@ -125,5 +125,6 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
                     activation=activation, n_samples=n_samples, seed=seed)
     run = TeacherStudentRun(result=result, student=student, X=X, Y=Y, settings=settings)
     if adam_too:
-        run.adam = adam(student, theta0, X, Y, lr=1e-3, maxtime=max(result.time_s, 1e-3), progress=progress)
+        run.adam = adam(student, theta0, X, Y, lr=1e-3, maxiterations=10**9, maxtime=max(result.time_s, 1e-3),
+                        progress=progress)
     return run
