@@ -129,9 +129,12 @@ def test_results_do_not_depend_on_the_clock(monkeypatch):
     assert _time.perf_counter() < 1e8  # the real clock was never touched
 
 
-def test_results_do_not_depend_on_the_number_of_blas_threads():
+def test_results_do_not_depend_on_the_number_of_blas_threads(monkeypatch):
     from threadpoolctl import threadpool_limits
 
+    from neuroflow.flow import engine
+
+    monkeypatch.setattr(engine, "SERIAL_BLAS_MAX_WORK", 0)  # train would otherwise use one thread here
     student, X, Y, _ = _problem(n=2000, seed=4, student_width=4)
     th = student.init_params(seed=4)
     with threadpool_limits(limits=1, user_api="blas"):

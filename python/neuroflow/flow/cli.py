@@ -120,14 +120,12 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     from neuroflow.flow.spectrum import hessian_spectrum, is_minimum
     from neuroflow.flow.teacher_student import teacher_student_run
 
-    from threadpoolctl import threadpool_limits
+    from neuroflow._utils import serial_blas
 
     n = 1000 if quick else 2000
     print(f"  finite data: an 8-unit softplus student on {n} probes of a random 4-unit teacher, gradient flow "
           "then Newton, and Adam for as long...", flush=True)
-    # one BLAS thread: these matrices are small, and on a busy machine extra BLAS threads only wait for
-    # each other (measured 0.8 s instead of 11.7 s); the numbers are the same either way
-    with threadpool_limits(limits=1, user_api="blas"):
+    with serial_blas():  # train does this itself; Adam beside it gets the same conditions
         run = teacher_student_run(2, 4, 8, "softplus", n, seed=seed, adam_too=True)
     res, ad = run.result, run.adam
     ev = hessian_spectrum(run.student.hessian(res.x, run.X, run.Y))

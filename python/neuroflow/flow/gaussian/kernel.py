@@ -4,43 +4,19 @@
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice
+from neuroflow._utils import check_array, check_choice, serial_blas
 from neuroflow.flow.gaussian.moments import CLOSED_FORM_ACTIVATIONS, CLOSED_PAIR, CLOSED_SELF, Moments
 from neuroflow.flow.gaussian.quadrature import (NODE_LADDER, QUADRATURE_ACTIVATIONS, gauss_hermite_rule,
                                                 quadrature_nodes, quadrature_pair, quadrature_self)
 from neuroflow.flow.gaussian.series import SERIES_MAX_TERMS, series_pair, series_self
 
-__all__ = ["METHODS", "Kernel", "directions", "geometry", "pair_expectation", "serial_blas"]
+__all__ = ["METHODS", "Kernel", "directions", "geometry", "pair_expectation"]
 
 #: ways to compute the expectations: closed form, 2-D Gauss–Hermite quadrature, or the Hermite
 #: series of the correlated pair with 1-D Gauss–Hermite coefficients ("auto": closed, else quadrature)
 METHODS = ("auto", "closed", "quadrature", "series")
-
-_BLAS_CONTROLLER = []
-
-
-def serial_blas():
-    """A context that keeps BLAS on one thread for the quadrature's small matrix products.
-
-    They are a few million flops each; extra BLAS threads only add synchronisation, which on a busy
-    machine costs far more than the work (measured: 32 ms instead of 0.15 ms for an 8 x 473 x 448
-    product on a loaded 2-core machine). Without threadpoolctl it does nothing.
-    """
-    if not _BLAS_CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS_CONTROLLER.append(ThreadpoolController())
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            _BLAS_CONTROLLER.append(None)
-    ctl = _BLAS_CONTROLLER[0]
-    return ctl.limit(limits=1, user_api="blas") if ctl is not None else nullcontext()
-
-
 
 class Kernel:
     """E[s(w . x) s(v . x)] and its (r1, r2, u)-derivatives for one activation and method."""
