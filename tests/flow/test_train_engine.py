@@ -402,3 +402,18 @@ def test_ctrl_c_keeps_what_was_found(n, phase):
     stopped = res.ode_stopped_by if phase == "ode" else res.optim_stopped_by
     assert stopped == "interrupted"
     assert np.all(np.isfinite(res.x)) and res.loss <= obj.loss(np.zeros(2))
+
+
+def test_cli_bench_writes_its_json(capsys, tmp_path, monkeypatch):
+    from neuroflow.cli import main
+    from neuroflow.flow import bench
+
+    point = {"hidden": [3], "n_samples": 50, "gradient_speedup": 2.0, "hessian_speedup": 30.0}
+    fake = {"summary": {"min_gradient_speedup": 2.0, "min_hessian_speedup_one_hidden": 30.0,
+                        "min_hessian_speedup_two_hidden": 12.0}, "points": [point]}
+    seen = []
+    monkeypatch.setattr(bench, "gradient_benchmark", lambda quick, repeats: seen.append((quick, repeats)) or fake)
+    out = tmp_path / "sub" / "bench.json"
+    assert main(["flow", "bench", "--repeats", "2", "--out", str(out)]) == 0
+    assert seen == [(True, 2)] and json.loads(out.read_text()) == fake
+    assert "min speed-up: gradient 2.0x" in capsys.readouterr().out
