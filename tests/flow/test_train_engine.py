@@ -417,3 +417,22 @@ def test_cli_bench_writes_its_json(capsys, tmp_path, monkeypatch):
     assert main(["flow", "bench", "--repeats", "2", "--out", str(out)]) == 0
     assert seen == [(True, 2)] and json.loads(out.read_text()) == fake
     assert "min speed-up: gradient 2.0x" in capsys.readouterr().out
+
+
+def test_cli_ctrl_c_exits_130_with_what_was_found(capsys, monkeypatch):
+    """Ctrl-C during training: the phase ends, the best point is printed, the JSON says so, exit 130."""
+    from neuroflow.cli import main
+    from neuroflow.flow import engine
+
+    real = engine._ode_phase
+
+    def interrupted_flow(prob, theta0, **kw):
+        out = real(prob, theta0, **dict(kw, maxiterations=3))
+        out["reason"] = "interrupted"
+        return out
+
+    monkeypatch.setattr(engine, "_ode_phase", interrupted_flow)
+    assert main(["flow", "train", "--n-samples", "50", "--json", "--quiet"]) == 130
+    out = json.loads(capsys.readouterr().out)
+    assert out["interrupted"] is True and out["ode_stopped_by"] == "interrupted" and not out["reproducible"]
+    assert out["optim_stopped_by"] == "skipped (interrupted)" and math.isfinite(out["loss"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuroflow.cliutil import add_common_options, emit, fail, integer, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, as_flag_error, train_options
+from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_flag_error, exit_status,
+                                        train_options)
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",
@@ -33,6 +34,7 @@ def _train(args) -> int:
         return fail(message)
     res = run.result
     payload = run.to_dict()
+    status = exit_status(res, payload)
     lines = [f"student {args.student_width} x {args.activation} on a {args.teacher_width}-unit teacher, "
              f"N={args.n_samples}, {res.n_params} parameters",
              f"  ODE ({res.method_ode}): {res.ode_iterations} steps, {res.ode_time_s:.2f} s, stopped by "
@@ -51,7 +53,7 @@ def _train(args) -> int:
         payload["out"] = str(args.out)
         lines.append(f"  result: {args.out}")
     emit(args, payload, lines)
-    return 0
+    return status
 
 
 def _bench(args) -> int:

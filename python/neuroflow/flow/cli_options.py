@@ -6,7 +6,7 @@ import inspect
 
 from neuroflow.cliutil import integer, number
 
-__all__ = ["add_net_options", "add_train_options", "train_options", "as_flag_error"]
+__all__ = ["add_net_options", "add_train_options", "train_options", "as_flag_error", "exit_status"]
 
 
 def _default(name: str):
@@ -57,3 +57,11 @@ def as_flag_error(exc: ValueError, flags: dict[str, str]) -> str | None:
     if sep and name in flags:
         return f"{flags[name]}: {rest}"
     return None
+
+
+def exit_status(result, payload: dict) -> int:
+    """0, or 130 when Ctrl-C cut the run short (``train`` then ends the phase and keeps the best point;
+    the result says ``"interrupted"`` and the payload gets ``interrupted: true``)."""
+    interrupted = "interrupted" in (result.ode_stopped_by, result.optim_stopped_by)
+    payload["interrupted"] = interrupted
+    return 130 if interrupted else 0

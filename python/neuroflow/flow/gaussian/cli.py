@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuroflow.cliutil import add_common_options, emit, fail, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, as_flag_error, train_options
+from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_flag_error, exit_status,
+                                        train_options)
 
 #: API arguments whose ValueErrors are reported under their flag
 _FLAGS = {"method": "--method", "activation": "--activation", "input_dim": "--input-dim"}
@@ -39,6 +40,7 @@ def _gaussian(args) -> int:
     run = run_gaussian(args.input_dim, args.teacher_width, args.student_width, args.activation, seed=args.seed,
                        method=args.method, progress=not args.quiet, **train_options(args))
     payload = run.to_dict()
+    status = exit_status(run.result, payload)
     lines = _describe(run)
     if args.plot:
         plot_train(run.result, args.plot, cosines=run.teacher_cosines,
@@ -51,7 +53,7 @@ def _gaussian(args) -> int:
         lines.append(f"  result: {args.out}")
         payload["out"] = str(args.out)
     emit(args, payload, lines)
-    return 0
+    return status
 
 
 def register(verbs) -> None:
