@@ -85,7 +85,9 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
     best = (math.inf, math.inf, x.copy())
     start = time.perf_counter()
     stopped_by = "maxiterations"
-    bar = _progress_bar(total=maxiterations, enabled=progress, desc=method, unit="it", leave=False)
+    # with a wall-clock cap the step budget is usually not what ends the run: count steps, claim no total
+    bar = _progress_bar(total=maxiterations if maxtime is None else None, enabled=progress, desc=method, unit="it",
+                        leave=False)
     it = 0
     try:
         for it in range(1, maxiterations + 1):
