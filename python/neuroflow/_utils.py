@@ -81,10 +81,25 @@ def check_choice(value: Any, name: str, choices: Iterable[str]):
 
 
 # ----------------------------------------------------------------------------- randomness
-def as_rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
-    """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy)."""
+def as_rng(seed: int | np.random.Generator | None = None, name: str = "seed") -> np.random.Generator:
+    """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy).
+
+    Parameters
+    ----------
+    seed : int >= 0, None, numpy.random.Generator (or a SeedSequence / BitGenerator)
+    name : str
+        The argument named in the ValueError for anything else (a negative or non-integer seed).
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     if isinstance(seed, np.random.Generator):
         return seed
+    ok = seed is None or isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator)) or (
+        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0)
+    if not ok:
+        raise ValueError(f"{name}: expected a non-negative integer, None or a numpy Generator, got {seed!r}")
     return np.random.default_rng(seed)
 
 

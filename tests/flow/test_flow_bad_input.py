@@ -174,3 +174,21 @@ def test_a_flow_that_runs_off_still_ends_with_a_reason_on_a_strict_objective():
 def test_other_flow_functions_name_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("seed", ["x", -1, 1.5, True, [1, 2]])
+@pytest.mark.parametrize("call", ["random_teacher", "init_params", "teacher_student_problem", "sample", "adam"])
+def test_bad_seed_names_seed(call, seed):
+    from neuroflow.flow import adam, teacher_student_problem
+
+    W, a = random_teacher(3, 2, seed=0)
+    obj = GaussianTeacherStudent(W, a, 2, "erf")
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    calls = {"random_teacher": lambda: random_teacher(3, 2, seed=seed),
+             "init_params": lambda: net.init_params(seed=seed),
+             "teacher_student_problem": lambda: teacher_student_problem(2, 2, 10, seed=seed),
+             "sample": lambda: obj.sample(5, seed=seed),
+             "adam": lambda: adam(net, net.init_params(0), X, X[:, :1], batch_size=4, maxiterations=2, seed=seed)}
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        calls[call]()
