@@ -286,21 +286,37 @@ function train(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; method_ode::Abstract
     start_phase!(rec, 1, maxiterations_ode, min_gnorm)
     if ode_method != "none" && maxtime_ode != 0 && maxiterations_ode > 0
         gbuf = zeros(P)
+        best_plain = Ref(Inf)   # the patience rule, on the plain loss as in the reference
+        since_best = Ref(0)
         on_step = (t, y, L, gnorm) -> begin
-            # the integrator reports loss + barrier; record the plain values beside them
+            # the integrator reports loss + barrier; record the plain values beside them, and apply the
+            # reference's stopping rules to them (min_gnorm, min_loss, patience)
             Lp, gp, Lt, gt = plain_values(obj, y, gbuf)
             t > 0 && (rec.steps += 1)
             record!(rec, y, Lp, gp, Lt, gt)
             add!(() -> (Float64(t), copy(y)), traj)
             copyto!(ode_x, y)
             ode_t[] = t
-            return nothing
+            if t > 0
+                if Lp < best_plain[] * (1 - 1e-9) - 1e-300
+                    best_plain[] = Lp
+                    since_best[] = 0
+                else
+                    since_best[] += 1
+                end
+            else
+                best_plain[] = Lp
+            end
+            gp <= min_gnorm && return "min_gnorm"
+            Lp <= min_loss && return "min_loss"
+            since_best[] >= patience && return "patience"
+            return ""
         end
         try
+            # the stopping rules on the plain loss live in on_step: the integrator's own are switched off
             flow = gradient_flow(obj, init; method=ode_method == "dp5" ? :dp5 : :rk4, tmax=maxT, dt=dt,
-                                 rtol=reltol, atol=abstol, min_gnorm=min_gnorm, min_loss=min_loss,
-                                 maxtime=_cap(maxtime_ode), maxiterations=maxiterations_ode, patience=patience,
-                                 callback=on_step)
+                                 rtol=reltol, atol=abstol, min_gnorm=-1.0, min_loss=-Inf,
+                                 maxtime=_cap(maxtime_ode), maxiterations=maxiterations_ode, callback=on_step)
             ode_reason = flow.stopped_by == "diverged" ? "diverged (NaN/inf in loss, gradient or parameters)" :
                          flow.stopped_by
             ode_steps = flow.iterations

@@ -146,6 +146,9 @@ end
     # atol = 0 would give a zero parameter a zero error scale: a NaN first step and an endless loop
     @test_throws ArgumentError gradient_flow(linear_fg!, [0.0, 1.0]; atol=0.0)
     @test_throws ArgumentError gradient_flow(linear_fg!, θ0; rtol=0.0)
+    # a callback can end the integration with its own reason (train applies its rules this way)
+    rcb = gradient_flow(linear_fg!, θ0; tmax=10.0, min_gnorm=0.0, callback=(t, y, L, g) -> t > 0.5 ? "enough" : "")
+    @test rcb.stopped_by == "enough" && 0.5 < rcb.t < 10.0
 end
 
 # Rosenbrock function and its derivatives
