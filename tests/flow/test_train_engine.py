@@ -412,11 +412,17 @@ def test_cli_bench_writes_its_json(capsys, tmp_path, monkeypatch):
     fake = {"summary": {"min_gradient_speedup": 2.0, "min_hessian_speedup_one_hidden": 30.0,
                         "min_hessian_speedup_two_hidden": 12.0}, "points": [point]}
     seen = []
-    monkeypatch.setattr(bench, "gradient_benchmark", lambda quick, repeats: seen.append((quick, repeats)) or fake)
+    def fake_benchmark(quick, repeats, on_point):
+        seen.append((quick, repeats))
+        on_point(point)
+        return fake
+
+    monkeypatch.setattr(bench, "gradient_benchmark", fake_benchmark)
     out = tmp_path / "sub" / "bench.json"
     assert main(["flow", "bench", "--repeats", "2", "--out", str(out)]) == 0
     assert seen == [(True, 2)] and json.loads(out.read_text()) == fake
-    assert "min speed-up: gradient 2.0x" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "min speed-up: gradient 2.0x" in captured.out and "hidden 3, N=50: gradient 2.0x" in captured.err
 
 
 def test_cli_ctrl_c_exits_130_with_what_was_found(capsys, monkeypatch):

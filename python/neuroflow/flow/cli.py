@@ -60,7 +60,15 @@ def _bench(args) -> int:
     from neuroflow._utils import dumps
     from neuroflow.flow.bench import gradient_benchmark
 
-    res = gradient_benchmark(quick=not args.full, repeats=args.repeats)
+    import sys
+
+    def report(p):  # one line per grid point as it finishes: the full grid takes minutes
+        if not args.quiet:
+            hs = f", Hessian {p['hessian_speedup']:.0f}x" if "hessian_speedup" in p else ""
+            print(f"  hidden {'-'.join(map(str, p['hidden']))}, N={p['n_samples']}: gradient "
+                  f"{p['gradient_speedup']:.1f}x{hs}", file=sys.stderr, flush=True)
+
+    res = gradient_benchmark(quick=not args.full, repeats=args.repeats, on_point=report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(dumps(res, indent=2) + "\n")
