@@ -27,3 +27,15 @@ def test_flow_gaussian_readable_and_bad_input(capsys):
     assert "softplus" in out and "quadrature" in out and "gnorm" in out
     assert cli.main(["flow", "gaussian", "--activation", "tanh", "--method", "closed", "--quiet"]) == 2
     assert "no closed form" in capsys.readouterr().err
+
+
+def test_flow_demo_part_quick(tmp_path, capsys):
+    from neuroflow.flow.cli import demo
+
+    lines = demo(tmp_path, quick=True, seed=0)
+    said = capsys.readouterr().out
+    assert "finite data" in said and "infinite data" in said  # it says what it does as it goes
+    assert any("gnorm" in line and "a minimum" not in line for line in lines)
+    assert "-> a minimum" in "\n".join(lines)
+    names = {p.name for p in tmp_path.glob("*.png")}
+    assert names == {"flow_teacher_student.png", "flow_gaussian_relu_closed.png", "flow_gaussian_tanh_series.png"}
