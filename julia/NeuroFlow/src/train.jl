@@ -200,7 +200,7 @@ Every phase stops on a rule or on its step budget, so the same arguments give th
 any machine load; wall-clock caps are optional. Options, with the defaults of the Python `train`:
 `method_ode` (`"dp5"`/`"RK45"`/`"auto"`: Dormand–Prince 5(4); `"rk4"` with fixed step `dt`; `"none"`),
 `method_optim` (`"newton"`/`"trust-exact"`, `"bfgs"`, `"lbfgs"`, `"none"`; `"auto"`: Newton up to 1000
-parameters, else L-BFGS), `maxT = 1e10`, `maxiterations_ode = 10^6` (accepted steps),
+parameters, else L-BFGS), `maxT = 1e10`, `maxiterations_ode = 10^5` (accepted steps),
 `maxiterations_optim = 10^5` (accepted iterations), `maxtime_ode = nothing`, `maxtime_optim = nothing`
 (optional wall-clock caps in seconds; a phase a cap ends says `"maxtime"`), `min_gnorm = 1e-10`,
 `min_loss = -Inf`, `patience = 10^4`, `maxnorm = Inf` (norm barrier `(|θ|²/2 - maxnorm)²`),
@@ -252,7 +252,7 @@ end
 _cap(t) = t === nothing ? Inf : Float64(t)
 
 function train(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; method_ode::AbstractString="auto",
-               method_optim::AbstractString="auto", maxT::Real=1e10, maxiterations_ode::Integer=10^6,
+               method_optim::AbstractString="auto", maxT::Real=1e10, maxiterations_ode::Integer=10^5,
                maxiterations_optim::Integer=10^5, maxtime_ode::Union{Nothing,Real}=nothing,
                maxtime_optim::Union{Nothing,Real}=nothing, min_gnorm::Real=1e-10, min_loss::Real=-Inf,
                patience::Integer=10^4, maxnorm::Real=Inf, reltol::Real=1e-3, abstol::Real=1e-6,

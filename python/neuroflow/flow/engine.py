@@ -180,7 +180,7 @@ def _check_options(o: dict) -> None:
 
 # ----------------------------------------------------------------------------- public entry point
 def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode: str = "auto",
-          method_optim: str = "auto", maxT: float = 1e10, maxiterations_ode: int = 10**6,
+          method_optim: str = "auto", maxT: float = 1e10, maxiterations_ode: int = 10**5,
           maxiterations_optim: int = 10**5, maxtime_ode: float | None = None, maxtime_optim: float | None = None,
           min_gnorm: float = 1e-10, min_loss: float = -math.inf, patience: int = 10**4, maxnorm: float = math.inf,
           reltol: float = 1e-3, abstol: float = 1e-6, n_trajectory: int = 100, progress: bool = False,
@@ -212,7 +212,8 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         Integration horizon of the gradient flow.
     maxiterations_ode, maxiterations_optim : int
         Step budgets: accepted solver steps of phase 1 and accepted optimiser iterations of phase 2
-        (0 skips the phase).
+        (0 skips the phase). Converging flows need hundreds to a few thousand steps; 1e5 ends one that
+        creeps (e.g. a relu unit dying in d = 1, where the vector field jumps) within a minute or so.
     maxtime_ode, maxtime_optim : float or None
         Optional wall-clock caps per phase, seconds (None: no cap). A phase a cap ends is not
         reproducible on another machine load; its ``*_stopped_by`` says ``"maxtime"``.
