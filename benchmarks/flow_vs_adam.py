@@ -1,11 +1,11 @@
-"""Gradient flow + Newton (``neuroflow.train``) against Adam at equal wall time.
+"""Gradient flow + Newton (``neuroflow.train``) against Adam given a fixed wall-time budget.
 
 Teacher: 4 softplus units, input dim 2; student: 8 softplus units; N = 1e4 Gaussian probes; 5 seeds.
-``train`` gets the budget split between its ODE and Newton phases, full-batch Adam (lr 1e-3) the whole
-budget; one BLAS thread. Target (issue 2): ``train`` ends at a fixed point (gradient inf-norm <= 1e-10)
-with a loss at least 100x below Adam's.
+``train`` runs on its default step budgets (no clock: the same numbers on any load), full-batch Adam
+(lr 1e-3) gets ``--budget`` seconds; one BLAS thread. Target: ``train`` ends at a fixed point
+(gradient inf-norm <= 1e-10) with a loss at least 100x below Adam's.
 
-    python benchmarks/flow_vs_adam.py [--quick] [--budget S] [--out FILE]
+    python benchmarks/flow_vs_adam.py [--quick] [--budget S] [--seeds N] [--out FILE]
 
 Prints one JSON document on stdout (one progress line per seed on stderr).
 """
@@ -24,16 +24,16 @@ from neuroflow.flow.bench import flow_vs_adam  # noqa: E402
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="train() vs Adam at equal wall time")
+    p = argparse.ArgumentParser(description="train() vs Adam given a wall-time budget")
     p.add_argument("--quick", action="store_true", help="N = 1e3, 2 seeds, 5 s budget")
-    p.add_argument("--budget", type=float, default=None, help="seconds per method and seed (default 60)")
+    p.add_argument("--budget", type=float, default=None, help="Adam's seconds per seed (default 60; quick 5)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
     p.add_argument("--out", default=None, help="also write the JSON here")
     args = p.parse_args(argv)
     n_seeds = args.seeds or (2 if args.quick else 5)
     budget = args.budget or (5.0 if args.quick else 60.0)
     res = flow_vs_adam(tuple(range(n_seeds)), n_samples=1000 if args.quick else 10_000, budget_s=budget,
-                       progress=lambda run: print(json.dumps(run), file=sys.stderr, flush=True))
+                       on_run=lambda run: print(json.dumps(run), file=sys.stderr, flush=True))
     res["quick"] = args.quick
     print_json(res, args.out)
     return 0

@@ -8,9 +8,9 @@ m in {4, 16}. For each activation, the same teacher and the same student start o
   and of one loss + gradient evaluation (what the ODE phase mostly calls);
 * ``train``: ``neuroflow.train`` (ODE, then Newton) with the same options on both sides;
   ``time_to_gnorm_s`` is the wall time of the first evaluation with gnorm <= 1e-10 (a loss of 0 up to
-  round-off does not count), next to the run's total time and where each phase ended. The ODE budget
-  is short (20 s) because the overparameterised students (m = 16) approach their degenerate minima
-  slowly; Newton then finishes.
+  round-off does not count), next to the run's total time and where each phase ended. Both phases
+  stop on step budgets (the same numbers on any load): 2000 ODE steps, because the overparameterised
+  students (m = 16) approach their degenerate minima slowly, then up to 2000 Newton iterations.
 
 Activations without a closed form run twice: with the 2-D Gauss–Hermite quadrature (the default)
 and with ``method="series"``.
@@ -19,7 +19,8 @@ Target: infinite-data evaluation at least 10x cheaper than finite data at N = 1e
 activations (relu, erf, normal_cdf). One thread (OMP/OpenBLAS/MKL) on both sides; NumPy backend for
 the finite-data engine. Prints one JSON document on stdout.
 
-    python benchmarks/gaussian.py [--quick] [--repeats R] [--maxtime-ode S] [--maxtime-optim S] [--out FILE]
+    python benchmarks/gaussian.py [--quick] [--repeats R] [--max-iterations-ode N] [--max-iterations-optim N]
+                                  [--out FILE]
 """
 from __future__ import annotations
 
@@ -59,11 +60,11 @@ def _median_ms(fn, theta, repeats: int, budget_s: float = 20.0) -> float:
     return 1e3 * statistics.median(times)
 
 
-def _train(objective_or_net, theta0, data, maxtime_ode, maxtime_optim):
+def _train(objective_or_net, theta0, data, maxiterations_ode, maxiterations_optim):
     X, Y = data if data is not None else (None, None)
     t0 = time.perf_counter()
     res = neuroflow.train(objective_or_net, theta0, X, Y, min_gnorm=MIN_GNORM, min_loss=-math.inf,
-                          maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim)
+                          maxiterations_ode=maxiterations_ode, maxiterations_optim=maxiterations_optim)
     return res, time.perf_counter() - t0
 
 
@@ -79,7 +80,7 @@ def _time_to_gnorm(res) -> float | None:
 
 
 def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: int, repeats: int,
-             maxtime_ode: float, maxtime_optim: float, do_train: bool, method: str = "auto") -> dict:
+             maxiterations_ode: int, maxiterations_optim: int, do_train: bool, method: str = "auto") -> dict:
     W, a = random_teacher(d, k, seed=seed)
     inf = GaussianTeacherStudent(W, a, m, activation, method=method)
     X, Y = inf.sample(n_samples, seed=seed + 100)
@@ -99,7 +100,7 @@ def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: i
     case["lg_speedup"] = case["finite_lg_ms"] / case["infinite_lg_ms"]
     if do_train:
         for name, target, data in (("infinite", inf, None), ("finite", inf.student_net, (X, Y))):
-            res, wall = _train(target, theta0, data, maxtime_ode, maxtime_optim)
+            res, wall = _train(target, theta0, data, maxiterations_ode, maxiterations_optim)
             case[f"{name}_train"] = {
                 "time_s": wall, "time_to_gnorm_s": _time_to_gnorm(res),
                 "converged": bool(res.converged), "gnorm": res.gnorm, "loss": res.loss,
@@ -117,15 +118,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="relu, erf, tanh; m = 4 only for training; short budgets")
     ap.add_argument("--repeats", type=int, default=15, help="timed evaluations per measurement (median)")
-    ap.add_argument("--maxtime-ode", type=float, default=None, help="ODE budget per run, s (20; quick 5)")
-    ap.add_argument("--maxtime-optim", type=float, default=None, help="Newton budget per run, s (60; quick 10)")
+    ap.add_argument("--max-iterations-ode", type=int, default=None, help="ODE steps per run (2000; quick 500)")
+    ap.add_argument("--max-iterations-optim", type=int, default=None, help="Newton iterations per run (2000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     acts = ["relu", "erf", "tanh"] if args.quick else ["relu", "erf", "normal_cdf", "tanh", "softplus"]
     repeats = min(args.repeats, 5) if args.quick else args.repeats
-    maxtime_ode = args.maxtime_ode or (5.0 if args.quick else 20.0)
-    maxtime_optim = args.maxtime_optim or (10.0 if args.quick else 60.0)
+    maxiterations_ode = args.max_iterations_ode or (500 if args.quick else 2000)
+    maxiterations_optim = args.max_iterations_optim or 2000
     d, k, N = 10, 4, 10_000
     cases = []
     with threadpool_limits(1):
@@ -136,7 +137,8 @@ def main(argv=None) -> int:
                 for m in (4, 16):
                     do_train = not (args.quick and m == 16)
                     case = run_case(act, m, d=d, k=k, n_samples=N, seed=args.seed, repeats=repeats,
-                                    maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim,
+                                    maxiterations_ode=maxiterations_ode,
+                                    maxiterations_optim=maxiterations_optim,
                                     do_train=do_train, method=method)
                     cases.append(case)
                     print(f"{act:>10} {case['method']:>10} m={m:>2}: L+g+H {case['infinite_lgh_ms']:.2f} ms vs "
@@ -149,7 +151,8 @@ def main(argv=None) -> int:
     report = {
         "benchmark": "gaussian teacher-student: infinite data vs finite data (N = 1e4)",
         "setup": {"input_dim": d, "teacher_width": k, "n_samples": N, "seed": args.seed, "repeats": repeats,
-                  "maxtime_ode_s": maxtime_ode, "maxtime_optim_s": maxtime_optim, "min_gnorm": MIN_GNORM, "threads": 1,
+                  "maxiterations_ode": maxiterations_ode, "maxiterations_optim": maxiterations_optim,
+                  "min_gnorm": MIN_GNORM, "threads": 1,
                   "finite_backend": "numpy", "quick": args.quick},
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
                     "note": "shared 2-core machine, other jobs running: timings are noisy"},

@@ -1,6 +1,6 @@
 """Gradient and exact-Hessian speed: neuroflow's NumPy kernels against torch, side by side.
 
-Grid (issue 2): input dim 2, one hidden softplus layer with bias, width k in {10, 50, 100}, linear
+Grid: input dim 2, one hidden softplus layer with bias, width k in {10, 50, 100}, linear
 output, N in {1e2, 1e3, 1e4} (and 1e5 for gradients); plus a 2-hidden-layer 20-20 softplus net.
 Float64, one thread on both sides (BLAS through threadpoolctl, torch.set_num_threads(1)).
 Peers: the gradient against torch's ``loss.backward()`` (forward included on both sides), the Hessian
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     keys = ("hidden", "n_samples", "gradient_speedup", "hessian_speedup")
     res = gradient_benchmark(args.quick, args.repeats,
-                             progress=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
+                             on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
                                                        file=sys.stderr, flush=True))
     print_json(res, args.out)
     return 0

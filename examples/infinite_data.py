@@ -15,26 +15,30 @@ import math
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
 import neuroflow
-from neuroflow._utils import pyplot, save_figure
-from neuroflow.flow.gaussian import GaussianTeacherStudent, random_teacher
+from neuroflow.flow import GaussianTeacherStudent, random_teacher
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one data set per N (about 10 s)")
-    ap.add_argument("--out", type=Path, default=Path("infinite_data_out"), help="folder for the plot")
-    ap.add_argument("--activation", default="erf", help="hidden activation (default erf, a closed form)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("neuroflow-out/infinite_data"),
+                    help="folder for the plot (default: %(default)s)")
+    ap.add_argument("--activation", default="erf", help="hidden activation (default: erf, a closed form)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of teacher, student and samples (default: 0)")
     args = ap.parse_args(argv)
 
     d, k, m = 5, 3, 2  # teacher 3 units, student 2: not realisable
     W, a = random_teacher(d, k, seed=args.seed)
     infinite = GaussianTeacherStudent(W, a, m, args.activation)
     theta0 = infinite.random_student(seed=args.seed + 1)
-    opts = dict(maxtime_ode=20.0, maxtime_optim=20.0, min_gnorm=1e-10, min_loss=-math.inf)
+    opts = dict(min_gnorm=1e-10, min_loss=-math.inf)  # step budgets (the defaults): reproducible numbers
 
     t0 = time.perf_counter()
     best = neuroflow.train(infinite, theta0, **opts)
@@ -62,7 +66,6 @@ def main(argv=None) -> int:
     slope_excess = np.polyfit(np.log(Ns), np.log(np.maximum(mean_excess, 1e-300)), 1)[0]
     print(f"log-log slopes: distance {slope_dist:.2f} (1/sqrt(N): -0.5), excess loss {slope_excess:.2f} (1/N: -1)")
 
-    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.loglog(rows[:, 0], rows[:, 1], "o", color="C0", alpha=0.35)
     ax.loglog(Ns, mean_dist, "-o", color="C0", label=f"|theta_N - theta_inf| (slope {slope_dist:.2f})")
@@ -73,7 +76,10 @@ def main(argv=None) -> int:
     ax.set_xlabel("number of samples N")
     ax.set_title(f"{args.activation}: teacher k={k}, student m={m}, d={d}")
     ax.legend(fontsize=8)
-    path = save_figure(fig, args.out / "infinite_data.png")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "infinite_data.png"
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
     print(f"plot: {path}")
     return 0
 

@@ -51,6 +51,28 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     return value
 
 
+def check_memory(needed: int, name: str) -> None:
+    """Raise ValueError naming ``name`` when ``needed`` bytes exceed the machine's physical memory
+    (a request refused up front, from an estimate, instead of failing minutes later).
+
+    Parameters
+    ----------
+    needed : int
+        Estimated peak memory, bytes.
+    name : str
+        The argument (or flag) named in the error.
+    """
+    import os
+
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not on POSIX
+        return
+    if needed > total:
+        raise ValueError(f"{name}: this run needs about {needed / 2**30:.1f} GiB of memory, more than the "
+                         f"{total / 2**30:.1f} GiB this machine has")
+
+
 def check_choice(value: Any, name: str, choices: Iterable[str]):
     choices = list(choices)
     if value not in choices:
@@ -59,11 +81,51 @@ def check_choice(value: Any, name: str, choices: Iterable[str]):
 
 
 # ----------------------------------------------------------------------------- randomness
-def as_rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
-    """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy)."""
+def as_rng(seed: int | np.random.Generator | None = None, name: str = "seed") -> np.random.Generator:
+    """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy).
+
+    Parameters
+    ----------
+    seed : int >= 0, None, numpy.random.Generator (or a SeedSequence / BitGenerator)
+    name : str
+        The argument named in the ValueError for anything else (a negative or non-integer seed).
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     if isinstance(seed, np.random.Generator):
         return seed
+    ok = seed is None or isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator)) or (
+        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0)
+    if not ok:
+        raise ValueError(f"{name}: expected a non-negative integer, None or a numpy Generator, got {seed!r}")
     return np.random.default_rng(seed)
+
+
+# ----------------------------------------------------------------------------- threads
+_BLAS_CONTROLLER: list = []
+
+
+def serial_blas():
+    """A context that keeps BLAS on one thread, for code whose matrix products are small.
+
+    Products of a few million flops gain nothing from more threads, and on a busy machine the extra
+    threads only wait for each other (measured on a loaded 2-core machine: 32 ms instead of 0.15 ms for
+    an 8 x 473 x 448 product; the README's ``train`` snippet 21 s instead of 3 s). Results do not
+    depend on it. Without threadpoolctl it does nothing.
+    """
+    from contextlib import nullcontext
+
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER.append(ThreadpoolController())
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            _BLAS_CONTROLLER.append(None)
+    ctl = _BLAS_CONTROLLER[0]
+    return ctl.limit(limits=1, user_api="blas") if ctl is not None else nullcontext()
 
 
 # ----------------------------------------------------------------------------- progress

@@ -21,7 +21,7 @@ from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "flow": ("gradient flow for MLPs: train, infinite-data teacher-student, benchmarks",
-             ("neuroflow.flow.cli", "neuroflow.flow.gaussian_cli")),
+             ("neuroflow.flow.cli",)),
     "identify": ("Expand-and-Cluster: recover a network's layer sizes and weights from probes",
                  ("neuroflow.identify.cli",)),
     "maze": ("actor-critic TD learning on emulated memristors: T-maze and water maze",

@@ -45,7 +45,7 @@ class Quadratic:
 def test_every_ode_method_reaches_the_minimum_of_a_quadratic(method_ode):
     obj = Quadratic(np.diag([1.0, 10.0, 100.0]), [1.0, -2.0, 0.5])
     assert isinstance(obj, Objective)
-    res = train(obj, np.zeros(3), method_ode=method_ode, method_optim="newton", maxtime_ode=1, maxtime_optim=5)
+    res = train(obj, np.zeros(3), method_ode=method_ode, maxiterations_ode=100, method_optim="newton")
     assert res.converged and res.gnorm <= 1e-10
     assert np.allclose(res.x, obj.c, atol=1e-9)
     assert res.method_ode == method_ode and res.ode_iterations > 0
@@ -54,7 +54,7 @@ def test_every_ode_method_reaches_the_minimum_of_a_quadratic(method_ode):
 def test_teacher_student_recovers_zero_loss_fixed_point():
     # a student of the teacher's own size reaches the teacher's function: loss ~ 0, a true fixed point
     student, X, Y, tt = _problem(n=300, seed=2, scale=2.0)
-    res = train(student, student.init_params(seed=2), X, Y, maxtime_ode=10, maxtime_optim=10, min_gnorm=1e-12)
+    res = train(student, student.init_params(seed=2), X, Y, min_gnorm=1e-12)
     assert res.loss < 1e-14
     assert res.gnorm <= 1e-10
     assert res.converged
@@ -67,7 +67,7 @@ def test_teacher_student_recovers_zero_loss_fixed_point():
 def test_result_fields_trajectory_and_round_trip(tmp_path):
     student, X, Y, _ = _problem()
     theta0 = student.init_params(seed=0)
-    res = train(student, theta0, X, Y, method_ode="RK45", maxtime_ode=2, maxtime_optim=2, n_trajectory=10)
+    res = train(student, theta0, X, Y, method_ode="RK45", maxiterations_ode=300, n_trajectory=10)
     assert np.array_equal(res.init, theta0)
     assert res.trajectory.shape[1] == student.n_params
     assert 1 <= len(res.trajectory) <= 20 and len(res.trajectory_t) == len(res.trajectory)
@@ -88,17 +88,60 @@ def test_result_fields_trajectory_and_round_trip(tmp_path):
 
 def test_budgets_stop_each_phase_with_a_reason():
     student, X, Y, _ = _problem(n=100)
-    res = train(student, student.init_params(seed=2), X, Y, method_ode="RK45", maxiterations_ode=5,
-                method_optim="bfgs", maxiterations_optim=3, min_gnorm=0.0)
+    th = student.init_params(seed=2)
+    res = train(student, th, X, Y, method_ode="RK45", maxiterations_ode=5, method_optim="bfgs",
+                maxiterations_optim=3, min_gnorm=0.0)
     assert res.ode_stopped_by == "maxiterations" and res.ode_iterations == 5
     assert res.optim_stopped_by == "maxiterations" and res.optim_iterations == 3
-    res = train(student, student.init_params(seed=2), X, Y, method_ode="none", method_optim="lbfgs",
-                maxtime_optim=0.5, min_gnorm=0.0)
-    assert res.ode_stopped_by == "skipped" and res.optim_stopped_by in ("maxtime", "maxiterations") or \
-        res.optim_stopped_by.startswith("converged")
-    res = train(student, student.init_params(seed=2), X, Y, method_ode="RK45", maxT=1e-3, method_optim="none")
+    assert res.reproducible
+    res = train(student, th, X, Y, method_ode="none", method_optim="lbfgs", maxiterations_optim=4, min_gnorm=0.0)
+    assert res.ode_stopped_by == "skipped" and res.optim_stopped_by == "maxiterations"
+    assert res.optim_iterations == 4
+    res = train(student, th, X, Y, method_ode="RK45", maxT=1e-3, method_optim="none")
     assert res.ode_stopped_by == "maxT" and res.ode_t == pytest.approx(1e-3)
     assert res.optim_stopped_by == "skipped"
+    # a wall-clock cap is optional, and a phase it ends says so (1 ns expires at the first check)
+    res = train(student, th, X, Y, method_ode="RK45", maxtime_ode=1e-9, method_optim="bfgs", maxtime_optim=1e-9)
+    assert res.ode_stopped_by == "maxtime" and res.ode_iterations == 1
+    assert res.optim_stopped_by == "maxtime" and not res.reproducible
+    assert res.options["maxtime_ode"] == 1e-9 and train.__kwdefaults__["maxtime_ode"] is None
+
+
+def test_results_do_not_depend_on_the_clock(monkeypatch):
+    """A machine a thousand times slower (every clock reading 1000 s later) gives the same bits."""
+    import time as _time
+
+    from neuroflow.flow import _tracking, engine, polish
+
+    student, X, Y, _ = _problem(n=300, seed=3, student_width=3)
+    th = student.init_params(seed=3)
+    quiet = train(student, th, X, Y, method_ode="RK45", maxiterations_ode=100, maxiterations_optim=20)
+    ticks = iter(range(10**9))
+    slow = type("SlowClock", (), {"perf_counter": staticmethod(lambda: 1000.0 * next(ticks))})
+    for module in (_tracking, engine, polish):
+        monkeypatch.setattr(module, "time", slow)
+    busy = train(student, th, X, Y, method_ode="RK45", maxiterations_ode=100, maxiterations_optim=20)
+    assert busy.ode_time_s > 1000 > quiet.ode_time_s
+    assert np.array_equal(busy.x, quiet.x) and busy.loss == quiet.loss and busy.gnorm == quiet.gnorm
+    for key in ("ode_stopped_by", "optim_stopped_by", "ode_iterations", "optim_iterations"):
+        assert getattr(busy, key) == getattr(quiet, key)
+    assert np.array_equal(busy.loss_curve[:, 1:], quiet.loss_curve[:, 1:])
+    assert _time.perf_counter() < 1e8  # the real clock was never touched
+
+
+def test_results_do_not_depend_on_the_number_of_blas_threads(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from neuroflow.flow import engine
+
+    monkeypatch.setattr(engine, "SERIAL_BLAS_MAX_WORK", 0)  # train would otherwise use one thread here
+    student, X, Y, _ = _problem(n=2000, seed=4, student_width=4)
+    th = student.init_params(seed=4)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = train(student, th, X, Y, maxiterations_ode=60, maxiterations_optim=5)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = train(student, th, X, Y, maxiterations_ode=60, maxiterations_optim=5)
+    assert np.array_equal(one.x, two.x) and one.loss == two.loss and one.gnorm == two.gnorm
 
 
 class Exploding:
@@ -117,9 +160,9 @@ class Exploding:
 
 
 def test_diverging_flow_ends_with_a_reason():
-    res = train(Exploding(), np.array([1.0]), method_ode="RK45", maxT=10.0, method_optim="none", maxtime_ode=5)
+    res = train(Exploding(), np.array([1.0]), method_ode="RK45", maxT=10.0, method_optim="none")
     assert not res.converged
-    assert res.ode_stopped_by.startswith(("diverged", "solver failed", "maxtime"))
+    assert res.ode_stopped_by.startswith(("diverged", "solver failed"))
     assert np.all(np.isfinite(res.x))
 
 
@@ -127,11 +170,11 @@ def test_norm_barrier_keeps_parameters_bounded():
     # L = |x - (10, 0)|^2 / 2 with the barrier (|x|^2/2 - 2)^2: the minimum of L + R solves
     # x - 10 + 2 (x^2/2 - 2) x = 0, i.e. x^3 - 3x - 10 = 0, far inside L's own minimiser at 10
     obj = Quadratic(np.eye(2), [10.0, 0.0])
-    res = train(obj, np.zeros(2), maxnorm=2.0, maxtime_ode=3, maxtime_optim=3)
+    res = train(obj, np.zeros(2), maxnorm=2.0)
     root = max(r.real for r in np.roots([1.0, 0.0, -3.0, -10.0]) if abs(r.imag) < 1e-12)
     assert res.x[0] == pytest.approx(root, rel=1e-8) and abs(res.x[1]) < 1e-8
     assert res.loss == pytest.approx(0.5 * (10.0 - root) ** 2)  # the reported loss is L alone
-    free = train(obj, np.zeros(2), maxtime_ode=3, maxtime_optim=3)
+    free = train(obj, np.zeros(2))
     assert free.x[0] == pytest.approx(10.0)
 
 
@@ -159,7 +202,7 @@ def test_fixed_parameters_wrapper_objective():
         def hessian(self, v):
             return obj_full.hessian(self._full(v))[np.ix_(free, free)]
 
-    res = train(OutputOnly(), theta[free], maxtime_ode=3, maxtime_optim=3)
+    res = train(OutputOnly(), theta[free])
     assert res.converged  # a linear least-squares problem: exact minimum
     assert is_minimum(OutputOnly().hessian(res.x))
 
@@ -202,11 +245,11 @@ def test_adam_and_gradient_descent_baselines():
     student, X, Y, _ = _problem(n=200)
     th = student.init_params(seed=0)
     L0 = student.loss(th, X, Y)
-    ad = adam(student, th, X, Y, lr=1e-2, maxiterations=300, maxtime=30)
+    ad = adam(student, th, X, Y, lr=1e-2, maxiterations=300)
     assert ad.iterations == 300 and ad.stopped_by == "maxiterations"
     assert ad.loss < 0.5 * L0
     assert ad.loss == pytest.approx(student.loss(ad.x, X, Y), rel=1e-9)
-    gd = gradient_descent(student, th, X, Y, lr=1e-2, maxiterations=50, maxtime=30)
+    gd = gradient_descent(student, th, X, Y, lr=1e-2, maxiterations=50)
     assert gd.loss < L0
     mb = adam(student, th, X, Y, lr=1e-2, maxiterations=50, batch_size=32, seed=1)
     mb2 = adam(student, th, X, Y, lr=1e-2, maxiterations=50, batch_size=32, seed=1)
@@ -229,7 +272,7 @@ def test_hessian_spectrum_and_is_minimum():
 def test_saddle_is_a_fixed_point_but_not_a_minimum():
     # L = x^2 - y^2 starting on the stable manifold: the flow converges to the saddle at 0
     obj = Quadratic(np.diag([2.0, -2.0]), [0.0, 0.0])
-    res = train(obj, np.array([1.0, 0.0]), method_optim="none", maxtime_ode=3)
+    res = train(obj, np.array([1.0, 0.0]), method_optim="none")
     assert res.gnorm <= 1e-10 and res.converged
     assert not is_minimum(obj.hessian(res.x))
 
@@ -237,14 +280,18 @@ def test_saddle_is_a_fixed_point_but_not_a_minimum():
 def test_cli_train_json(capsys, tmp_path):
     from neuroflow.cli import main
 
-    rc = main(["flow", "train", "--n-samples", "200", "--student-width", "3", "--teacher-width", "2",
-               "--maxtime", "2", "--json", "--quiet", "--seed", "1", "--plot", str(tmp_path / "f.png"),
-               "--save", str(tmp_path / "r.json")])
-    assert rc == 0
+    argv = ["flow", "train", "--n-samples", "200", "--student-width", "3", "--teacher-width", "2",
+            "--json", "--quiet", "--seed", "1", "--plot", str(tmp_path / "f.png"), "--out", str(tmp_path / "r.json")]
+    assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("loss", "gnorm", "converged", "time_s"):
+    for key in ("loss", "gnorm", "converged", "time_s", "ode_stopped_by", "reproducible"):
         assert key in out
-    assert math.isfinite(out["loss"]) and out["time_s"] <= 10
+    assert math.isfinite(out["loss"]) and out["converged"] and out["reproducible"]
+    # the same command again (no plot): the same numbers (timings aside)
+    assert main(argv[:-4] + argv[-2:]) == 0
+    again = json.loads(capsys.readouterr().out)
+    timing = {k for k in out if k.endswith("time_s")} | {"plot", "out"}
+    assert {k: v for k, v in again.items() if k not in timing} == {k: v for k, v in out.items() if k not in timing}
     assert (tmp_path / "f.png").stat().st_size > 0
     assert TrainResult.load(tmp_path / "r.json").loss == out["loss"]
 
@@ -285,8 +332,7 @@ class DoubleWell:
 
 @pytest.mark.parametrize("method_optim", ["newton", "trust-exact", "bfgs", "lbfgs"])
 def test_polishers_escape_a_saddle_and_reach_the_minimum(method_optim):
-    res = train(DoubleWell(), np.array([0.5, 1e-3]), method_ode="none", method_optim=method_optim,
-                maxtime_optim=5)
+    res = train(DoubleWell(), np.array([0.5, 1e-3]), method_ode="none", method_optim=method_optim)
     assert res.converged and res.gnorm <= 1e-10
     assert np.allclose(np.abs(res.x), [0.0, 1 / np.sqrt(2)], atol=1e-8)
     assert is_minimum(DoubleWell().hessian(res.x))
@@ -299,8 +345,7 @@ def test_newton_polishes_rosenbrock():
         n_params = 2
         loss, gradient, hessian = staticmethod(rosen), staticmethod(rosen_der), staticmethod(rosen_hess)
 
-    res = train(Rosen(), np.array([-1.2, 1.0]), method_ode="none", method_optim="newton",
-                maxtime_optim=5)
+    res = train(Rosen(), np.array([-1.2, 1.0]), method_ode="none", method_optim="newton")
     assert res.converged and np.allclose(res.x, 1.0, atol=1e-9)
     assert res.optim_iterations < 200
 
@@ -319,10 +364,10 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
     monkeypatch.setattr(bridge, "mlp_hessian", lambda net, th, X, Y, w: calls.append("hessian") or ref.hessian(th))
     from neuroflow.backend import JuliaBackend
 
-    native = train(student, student.init_params(0), X, Y, maxtime_ode=7.0)
+    native = train(student, student.init_params(0), X, Y, maxiterations_ode=70)
     fields = {k: v for k, v in vars(native).items() if k not in ("init", "n_params", "options", "net")}
     monkeypatch.setattr(bridge, "train",
-                        lambda net, th, X, Y, w, opts: calls.append(("train", opts["maxtime_ode"])) or fields)
+                        lambda net, th, X, Y, w, opts: calls.append(("train", opts["maxiterations_ode"])) or fields)
     jnet = MLP(2, student.layers, backend="numpy")
     jnet.backend = JuliaBackend()  # no Julia here: the object, not the name, which would check for a runtime
     th = jnet.init_params(0)
@@ -330,8 +375,8 @@ def test_julia_backend_routes_through_the_bridge(monkeypatch):
     assert jnet.loss(th, X, Y) == ref.loss(th)
     assert np.array_equal(jnet.gradient(th, X, Y), ref.gradient(th))
     assert np.array_equal(jnet.hessian(th, X, Y), ref.hessian(th))
-    res = train(jnet, th, X, Y, maxtime_ode=7.0)
-    assert calls == ["forward", "loss", "loss_and_gradient", "hessian", ("train", 7.0)]
+    res = train(jnet, th, X, Y, maxiterations_ode=70)
+    assert calls == ["forward", "loss", "loss_and_gradient", "hessian", ("train", 70)]
     assert res.loss == native.loss and res.net == jnet.to_dict() and np.array_equal(res.init, th)
 
 
@@ -357,3 +402,43 @@ def test_ctrl_c_keeps_what_was_found(n, phase):
     stopped = res.ode_stopped_by if phase == "ode" else res.optim_stopped_by
     assert stopped == "interrupted"
     assert np.all(np.isfinite(res.x)) and res.loss <= obj.loss(np.zeros(2))
+
+
+def test_cli_bench_writes_its_json(capsys, tmp_path, monkeypatch):
+    from neuroflow.cli import main
+    from neuroflow.flow import bench
+
+    point = {"hidden": [3], "n_samples": 50, "gradient_speedup": 2.0, "hessian_speedup": 30.0}
+    fake = {"summary": {"min_gradient_speedup": 2.0, "min_hessian_speedup_one_hidden": 30.0,
+                        "min_hessian_speedup_two_hidden": 12.0}, "points": [point]}
+    seen = []
+    def fake_benchmark(quick, repeats, on_point):
+        seen.append((quick, repeats))
+        on_point(point)
+        return fake
+
+    monkeypatch.setattr(bench, "gradient_benchmark", fake_benchmark)
+    out = tmp_path / "sub" / "bench.json"
+    assert main(["flow", "bench", "--repeats", "2", "--out", str(out)]) == 0
+    assert seen == [(True, 2)] and json.loads(out.read_text()) == fake
+    captured = capsys.readouterr()
+    assert "min speed-up: gradient 2.0x" in captured.out and "hidden 3, N=50: gradient 2.0x" in captured.err
+
+
+def test_cli_ctrl_c_exits_130_with_what_was_found(capsys, monkeypatch):
+    """Ctrl-C during training: the phase ends, the best point is printed, the JSON says so, exit 130."""
+    from neuroflow.cli import main
+    from neuroflow.flow import engine
+
+    real = engine._ode_phase
+
+    def interrupted_flow(prob, theta0, **kw):
+        out = real(prob, theta0, **dict(kw, maxiterations=3))
+        out["reason"] = "interrupted"
+        return out
+
+    monkeypatch.setattr(engine, "_ode_phase", interrupted_flow)
+    assert main(["flow", "train", "--n-samples", "50", "--json", "--quiet"]) == 130
+    out = json.loads(capsys.readouterr().out)
+    assert out["interrupted"] is True and out["ode_stopped_by"] == "interrupted" and not out["reproducible"]
+    assert out["optim_stopped_by"] == "skipped (interrupted)" and math.isfinite(out["loss"])

@@ -211,13 +211,15 @@ def test_train_wrapper_validates_methods_and_returns_plain_fields(stand_in):
     with pytest.raises(ValueError, match="method_ode: the Julia backend offers"):
         bridge.train(net, theta0, X, Y, None, {"method_ode": "Radau"})
     with pytest.raises(ValueError, match="method_optim"):
-        bridge.train(net, theta0, X, Y, None, {"method_optim": "lbfgs"})
-    options = dict(method_ode="RK45", method_optim="auto", maxT=10.0, maxtime_ode=5, patience=10, progress=False)
+        bridge.train(net, theta0, X, Y, None, {"method_optim": "trust-krylov"})
+    options = dict(method_ode="RK45", method_optim="auto", maxT=10.0, maxtime_ode=5, maxtime_optim=None,
+                   patience=10, progress=False)
     fields = bridge.train(net, theta0, X, Y, None, options)
     assert isinstance(fields, dict)  # plain data: the engine builds the result
     r = TrainResult(**fields, init=theta0.copy(), n_params=net.n_params, options=options, net=net.to_dict())
     kw = stand_in.calls[-1][2]
     assert kw["method_ode"] == "RK45" and isinstance(kw["maxtime_ode"], float) and isinstance(kw["patience"], int)
+    assert "maxtime_optim" not in kw  # None (no cap) is Julia's default: not passed on
     assert stand_in.calls[-1][1] == (3, 6)
     assert r.converged and r.ode_iterations == 7 and r.method_ode == "dp5 (julia)"
     np.testing.assert_array_equal(r.x, theta0 + 1)

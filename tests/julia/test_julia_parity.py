@@ -161,3 +161,108 @@ def test_place_features_match_numba_far_from_a_cell(nf):
         got = np.asarray(nf.place_features_b(np.empty(enc.n_features), x, y, enc.centres, enc.sigma, enc.scale))
         np.testing.assert_array_equal(got == 0.0, ref == 0.0)
         np.testing.assert_allclose(got, ref, rtol=1e-14, atol=0)
+
+
+# ----------------------------------------------------------------------------- defects the read found
+def test_erfc_is_accurate_in_the_tail(nf):
+    """erfc was 1 - erf below 2.5, 2e-12 relative off there: normal_cdf(x) = erfc(-x/sqrt 2)/2 shows it."""
+    from scipy.special import ndtr
+
+    from neuroflow.julia import bridge
+
+    x = np.linspace(-5.5, -0.8, 301)
+    f, _, _ = bridge.activations("normal_cdf", x)
+    np.testing.assert_allclose(f, ndtr(x), rtol=2e-14, atol=0)
+
+
+def _linear_problem():
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3))
+    Y = X @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(50, 2))
+    return MLP(3, [(2, "identity", True)], backend="numpy"), X, Y
+
+
+def test_norm_barrier_reports_the_plain_loss_in_both_phases(nf):
+    """train.jl recorded loss + barrier in the ODE phase and the plain loss in polishing, then compared them."""
+    from neuroflow.flow import train
+
+    net, X, Y = _linear_problem()
+    theta0 = net.init_params(0) * 3
+    kw = dict(method_ode="RK45", method_optim="newton", maxnorm=0.5, maxiterations_ode=50)
+    ref = train(net, theta0, X, Y, **kw)
+    jl = train(net, theta0, X, Y, backend="julia", **kw)
+    assert 0.5 * float(jl.x @ jl.x) > 0.5  # the barrier is active at the end
+    assert jl.loss == pytest.approx(net.loss(jl.x, X, Y), rel=1e-12)  # plain, not loss + barrier
+    assert jl.ode_loss == pytest.approx(net.loss(jl.ode_x, X, Y), rel=1e-12)
+    np.testing.assert_allclose(jl.x, ref.x, rtol=1e-6, atol=1e-8)
+    phase1 = jl.loss_curve[jl.loss_curve[:, 3] == 1]
+    assert phase1[0, 1] == pytest.approx(net.loss(theta0, X, Y), rel=1e-12)
+
+
+def test_zero_abstol_is_refused(nf):
+    """gradient_flow accepted atol = 0: a zero parameter then gave a NaN first step and an endless loop."""
+    from juliacall import Main as jl
+
+    from neuroflow.julia import bridge
+
+    fg = jl.seval("(g, θ) -> (g .= θ; 0.5 * sum(abs2, θ))")
+    with pytest.raises(Exception, match="atol"):
+        nf.gradient_flow(fg, np.array([0.0, 1.0]), atol=0.0)
+    net, X, Y = _linear_problem()
+    with pytest.raises(Exception, match="abstol"):
+        nf.train(bridge._jl_net(net), net.init_params(0), X.T, Y.T, abstol=0.0)
+
+
+def test_auto_polisher_is_lbfgs_above_1000_parameters_on_both_sides(nf):
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(0)
+    net = MLP(2, [(400, "tanh", True), (1, "identity", True)], backend="numpy")
+    assert net.n_params > 1000
+    X, Y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
+    kw = dict(method_ode="none", maxiterations_optim=3, min_gnorm=0.0)
+    assert train(net, net.init_params(0), X, Y, **kw).method_optim == "lbfgs"
+    assert train(net, net.init_params(0), X, Y, backend="julia", **kw).method_optim == "lbfgs (julia)"
+
+
+def test_optim_iterations_count_accepted_steps_only(nf):
+    """Newton counted rejected trial steps as iterations; every accepted step lowers the loss, so the
+    count cannot exceed the number of new lowest losses in the polishing part of the loss curve."""
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(5)
+    net = MLP(2, [(4, "tanh", True), (1, "identity", True)], backend="numpy")
+    X, Y = rng.normal(size=(60, 2)), rng.normal(size=(60, 1))
+    theta0 = 3.0 * net.init_params(1)  # far from a minimum: trial steps get rejected
+    for method in ("newton", "bfgs", "lbfgs"):
+        res = train(net, theta0, X, Y, method_ode="none", method_optim=method, maxiterations_optim=40,
+                    min_gnorm=0.0, backend="julia")
+        polish = res.loss_curve[res.loss_curve[:, 3] == 2, 1]
+        new_lows = int(np.sum(polish < np.minimum.accumulate(np.r_[np.inf, polish[:-1]])))
+        assert 0 < res.optim_iterations <= new_lows, method
+
+
+def test_step_budgets_and_best_point_match_python(nf):
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(0)
+    teacher = MLP(2, [(2, "softplus", True), (1, "identity", True)], backend="numpy")
+    X = rng.normal(size=(400, 2))
+    Y = teacher.forward(teacher.init_params(seed=1), X)
+    net = MLP(2, [(4, "softplus", True), (1, "identity", True)], backend="numpy")
+    th = net.init_params(seed=2)
+    res = train(net, th, X, Y, method_ode="RK45", maxiterations_ode=5, method_optim="newton",
+                maxiterations_optim=3, min_gnorm=0.0, backend="julia")
+    assert (res.ode_stopped_by, res.ode_iterations) == ("maxiterations", 5)
+    assert (res.optim_stopped_by, res.optim_iterations) == ("maxiterations", 3)
+    assert res.reproducible and res.options["maxtime_ode"] is None
+    # polishing never reports a point worse than where it started (lower loss but larger gradient)
+    res = train(net, th, X, Y, method_ode="RK45", maxiterations_ode=300, maxiterations_optim=3, min_gnorm=0.0,
+                backend="julia")
+    assert res.gnorm <= res.ode_gnorm * (1 + 1e-12) or res.loss < res.ode_loss * (1 - 1e-9)
+    assert res.gnorm == pytest.approx(np.max(np.abs(net.gradient(res.x, X, Y))), rel=1e-9)

@@ -16,6 +16,9 @@ const _E1, _E3, _E4, _E5, _E6, _E7 = 71 / 57600, -71 / 16695, 71 / 1920, -17253 
 
 _inf_norm(v::AbstractVector{Float64}) = isempty(v) ? 0.0 : maximum(abs, v)
 
+# what a gradient_flow callback returned: a stop reason, or "" (nothing, or anything else)
+_stop_request(r) = r isa AbstractString ? String(r) : ""
+
 # y_out = y + h Σ_i a_i k_i, elementwise (no temporaries)
 function _stage!(out, y, h, a1, k1, a2, k2, a3, k3, a4, k4, a5, k5)
     @inbounds for i in eachindex(out, y, k1, k2, k3, k4, k5)
@@ -75,8 +78,8 @@ end
 Integrate the gradient flow dθ/dt = -∇L(θ) from `θ0`, where `fg!(g, θ)` writes ∇L(θ) into `g`
 and returns L(θ).
 
-- `method = :dp5`: Dormand–Prince 5(4), adaptive steps with error control (`rtol`, `atol`; the
-  first step is chosen automatically unless `dt` is given). One step costs six gradients
+- `method = :dp5`: Dormand–Prince 5(4), adaptive steps with error control (`rtol > 0`, `atol > 0`;
+  the first step is chosen automatically unless `dt` is given). One step costs six gradients
   (first-same-as-last).
 - `method = :rk4`: classical Runge–Kutta 4 with the fixed step `dt` (required); four gradients
   per step.
@@ -86,7 +89,8 @@ Stops when ‖∇L‖∞ ≤ `min_gnorm` (`"min_gnorm"`), L ≤ `min_loss` (`"mi
 (`"maxtime"`), when the loss has not improved by a relative 1e-9 for `patience` steps
 (`"patience"`), on NaN/Inf (`"diverged"`) or when the adaptive step falls below `dtmin`
 (`"stepsize"`). `callback(t, θ, L, gnorm)`, if given, is called at the start and after every
-accepted step (it must not modify θ).
+accepted step (it must not modify θ); when it returns a non-empty `String`, the integration stops with
+that reason at the next check (after a NaN check, before the rules above).
 
 Returns `(x, loss, gnorm, t, iterations, rejected, evaluations, stopped_by, time_s, times,
 losses, gnorms)`: the final point (`x`, a new vector), its loss and gradient ∞-norm, the time
@@ -101,7 +105,9 @@ function gradient_flow(fg!::F, θ0::AbstractVector{<:Real}; method::Union{Symbol
     m = Symbol(lowercase(string(method)))
     m in (:dp5, :rk4) || throw(ArgumentError("method: expected :dp5 or :rk4, got $(repr(method))"))
     tmax > 0 || throw(ArgumentError("tmax: expected a positive time, got $tmax"))
-    rtol > 0 && atol >= 0 || throw(ArgumentError("rtol, atol: expected rtol > 0 and atol ≥ 0, got $rtol, $atol"))
+    # atol = 0 would make the error scale of a zero parameter 0: a NaN first step and an endless loop
+    rtol > 0 || throw(ArgumentError("rtol: expected a positive relative tolerance, got $rtol"))
+    atol > 0 || throw(ArgumentError("atol: expected a positive absolute tolerance, got $atol"))
     record_every >= 1 || throw(ArgumentError("record_every: expected a positive integer, got $record_every"))
     if m === :rk4
         (dt === nothing || dt <= 0) && throw(ArgumentError("dt: method :rk4 needs a positive fixed step, got $(repr(dt))"))
@@ -133,7 +139,7 @@ function _integrate(fg!::F, y::Vector{Float64}, adaptive::Bool, h0::Float64, tma
     gnorm = _inf_norm(k1)
     t = 0.0
     push!(times, t); push!(losses, L); push!(gnorms, gnorm)
-    callback === nothing || callback(t, y, L, gnorm)
+    requested = callback === nothing ? "" : _stop_request(callback(t, y, L, gnorm))
     iterations = 0
     rejected = 0
     best = L
@@ -149,6 +155,8 @@ function _integrate(fg!::F, y::Vector{Float64}, adaptive::Bool, h0::Float64, tma
         # ---- stopping rules, checked at every accepted point
         if !isfinite(L) || !isfinite(gnorm)
             stopped_by = "diverged"
+        elseif !isempty(requested)
+            stopped_by = requested
         elseif gnorm <= min_gnorm
             stopped_by = "min_gnorm"
         elseif L <= min_loss
@@ -213,7 +221,7 @@ function _integrate(fg!::F, y::Vector{Float64}, adaptive::Bool, h0::Float64, tma
             iterations += 1
         end
 
-        callback === nothing || callback(t, y, L, gnorm)
+        callback === nothing || (requested = _stop_request(callback(t, y, L, gnorm)))
         if L < best * (1 - 1e-9) - 1e-300     # the reference's patience rule
             best = L
             since_best = 0

@@ -1,5 +1,5 @@
 # Second-phase optimizers that polish the end point of the gradient flow: a trust-region Newton
-# method with the exact Hessian, and BFGS with a strong-Wolfe line search. Both take
+# method with the exact Hessian, and BFGS and L-BFGS with a strong-Wolfe line search. Both take
 # `fg!(g, θ) -> L`; Newton also takes `h!(H, θ)`, which writes the Hessian into `H`.
 
 # Exact solution of the trust-region subproblem  min_p g'p + ½ p'Hp  s.t. ‖p‖ ≤ Δ, from the
@@ -84,11 +84,13 @@ curvature. The radius shrinks by 4 when the model predicts poorly (ρ < ¼) and 
 boundary step predicts well (ρ > ¾); steps with ρ ≤ `eta` are rejected.
 
 Stops when ‖∇L‖∞ ≤ `min_gnorm` (`"min_gnorm"`), L ≤ `min_loss` (`"min_loss"`), after
-`maxiterations` (`"maxiterations"`) or `maxtime` seconds (`"maxtime"`), when the radius or the
-predicted decrease vanish (`"no progress: ..."`, nothing more can be gained in floating point) or
-on NaN/Inf (`"diverged"`).
+`maxiterations` accepted steps (`"maxiterations"`; rejected trial steps do not count, as in the
+Python reference) or `maxtime` seconds (`"maxtime"`), when the radius or the predicted decrease
+vanish (`"no progress: ..."`, nothing more can be gained in floating point) or on NaN/Inf
+(`"diverged"`).
 
-Returns `(x, loss, gnorm, iterations, evaluations, stopped_by, time_s, losses)`.
+Returns `(x, loss, gnorm, iterations, evaluations, stopped_by, time_s, losses)` (`iterations`: the
+accepted steps).
 """
 function newton(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_loss::Real=-Inf,
                 maxiterations::Integer=1000, maxtime::Real=Inf, radius::Real=1.0, max_radius::Real=1e3,
@@ -130,7 +132,6 @@ function newton(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-
             need_hessian = false
         end
         predicted, boundary = _trust_region_step!(p, pq, gq, λ, Q, g, Δ)
-        iterations += 1
         if !(predicted > 0)
             stopped_by = "no progress: the quadratic model predicts no decrease"
             break
@@ -144,11 +145,12 @@ function newton(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-
         elseif ρ > 0.75 && boundary
             Δ = min(2.0 * Δ, Float64(max_radius))
         end
-        if ρ > eta
+        if ρ > eta                  # an accepted step; rejected trials only shrink the radius
             copyto!(x, xtrial)
             copyto!(g, gtrial)
             L = Ltrial
             need_hessian = true
+            iterations += 1
             push!(losses, L)
         end
     end
@@ -208,20 +210,85 @@ function _wolfe_search!(xnew, gnew, fg!::F, x, L0, g0, d; c1=1e-4, c2=0.9, α1=1
     return 0.0, L0, evals
 end
 
-"""
-    bfgs(fg!, θ0; min_gnorm=1e-12, min_loss=-Inf, maxiterations=1000, maxtime=Inf) -> NamedTuple
+# ----------------------------------------------------------------------------- quasi-Newton methods
+# BFGS and L-BFGS share one loop (stopping rules, strong-Wolfe line search, one retry from steepest
+# descent) and differ in how they keep the inverse-Hessian approximation: a state with
+# `_direction!(st, d, g)` (d = -H g; returns false when H is the initial, unscaled one),
+# `_forget!(st)` and `_remember!(st, s, y, sy)` (a pair with positive curvature sy = s'y).
 
-Quasi-Newton BFGS on `fg!(g, θ) -> L` with a dense inverse-Hessian approximation (scaled by
-y's/y'y after the first step) and a strong-Wolfe line search (c₁ = 1e-4, c₂ = 0.9). Updates
-with non-positive curvature y's are skipped; if the search direction is not a descent direction
-the approximation is reset to the identity.
+mutable struct DenseInverse
+    H::Matrix{Float64}
+    Hy::Vector{Float64}
+    fresh::Bool                 # H is still the identity (no pair seen since the last reset)
+end
+DenseInverse(P::Int) = DenseInverse(Matrix{Float64}(I, P, P), zeros(P), true)
 
-Stops like [`newton`](@ref): `"min_gnorm"`, `"min_loss"`, `"maxiterations"`, `"maxtime"`,
-`"no progress: line search failed"` (no acceptable step even along -∇L) or `"diverged"`. Returns `(x, loss, gnorm, iterations,
-evaluations, stopped_by, time_s, losses)`.
-"""
-function bfgs(fg!::F, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_loss::Real=-Inf,
-              maxiterations::Integer=1000, maxtime::Real=Inf) where {F}
+function _direction!(st::DenseInverse, d, g)
+    mul!(d, st.H, g)
+    d .*= -1.0
+    return !st.fresh
+end
+_forget!(st::DenseInverse) = (copyto!(st.H, I); st.fresh = true; st)
+function _remember!(st::DenseInverse, s, y, sy)
+    if st.fresh                 # scale the initial approximation to the observed curvature
+        st.H .*= sy / dot(y, y)
+        st.fresh = false
+    end
+    # H ← (I - ρsy')H(I - ρys') + ρss', written as rank-two updates
+    mul!(st.Hy, st.H, y)
+    a = (sy + dot(y, st.Hy)) / sy^2
+    b = 1.0 / sy
+    Hy = st.Hy
+    @inbounds for j in axes(st.H, 2), i in axes(st.H, 1)   # H is P × P; s, Hy have length P
+        st.H[i, j] += a * s[i] * s[j] - b * (Hy[i] * s[j] + s[i] * Hy[j])
+    end
+    return st
+end
+
+mutable struct LimitedMemory
+    S::Matrix{Float64}          # the last m pairs (s, y) as columns of a ring buffer
+    Y::Matrix{Float64}
+    ρ::Vector{Float64}
+    α::Vector{Float64}
+    stored::Int
+    newest::Int
+end
+LimitedMemory(P::Int, m::Int) = LimitedMemory(zeros(P, m), zeros(P, m), zeros(m), zeros(m), 0, 0)
+
+# the two-loop recursion, with H0 = (s'y / y'y) I from the newest pair
+function _direction!(st::LimitedMemory, d, g)
+    m = length(st.ρ)
+    copyto!(d, g)
+    for j in 0:st.stored-1                          # newest to oldest
+        k = mod1(st.newest - j, m)
+        st.α[k] = st.ρ[k] * dot(view(st.S, :, k), d)
+        d .-= st.α[k] .* view(st.Y, :, k)
+    end
+    if st.stored > 0
+        yk = view(st.Y, :, st.newest)
+        d .*= dot(view(st.S, :, st.newest), yk) / dot(yk, yk)
+    end
+    for j in st.stored-1:-1:0                       # oldest to newest
+        k = mod1(st.newest - j, m)
+        β = st.ρ[k] * dot(view(st.Y, :, k), d)
+        d .+= (st.α[k] - β) .* view(st.S, :, k)
+    end
+    d .*= -1.0
+    return st.stored > 0
+end
+_forget!(st::LimitedMemory) = (st.stored = 0; st)
+function _remember!(st::LimitedMemory, s, y, sy)
+    k = mod1(st.newest + 1, length(st.ρ))
+    copyto!(view(st.S, :, k), s)
+    copyto!(view(st.Y, :, k), y)
+    st.ρ[k] = 1.0 / sy
+    st.newest = k
+    st.stored = min(st.stored + 1, length(st.ρ))
+    return st
+end
+
+function _quasi_newton(fg!::F, θ0::AbstractVector{<:Real}, st; min_gnorm::Real, min_loss::Real,
+                       maxiterations::Integer, maxtime::Real) where {F}
     start = time()
     x = Vector{Float64}(θ0)
     P = length(x)
@@ -231,37 +298,31 @@ function bfgs(fg!::F, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_lo
     d = zeros(P)
     s = zeros(P)
     y = zeros(P)
-    Hy = zeros(P)
-    Hinv = Matrix{Float64}(I, P, P)
     L = Float64(fg!(g, x))
     evaluations = 1
     losses = [L]
     iterations = 0
     stopped_by = ""
-    first_step = true
     while true
         gnorm = _inf_norm(g)
         stopped_by = _stop_reason(L, gnorm, iterations, start; min_gnorm=min_gnorm, min_loss=min_loss,
                                   maxiterations=maxiterations, maxtime=maxtime)
         isempty(stopped_by) || break
-        mul!(d, Hinv, g)
-        d .*= -1.0
+        scaled = _direction!(st, d, g)
         if !(dot(d, g) < 0)                    # lost positive definiteness: restart
-            copyto!(Hinv, I)
+            _forget!(st)
             @. d = -g
-            first_step = true
+            scaled = false
         end
-        α1 = first_step ? min(1.0, 1.0 / max(_inf_norm(g), 1e-300)) : 1.0
+        α1 = scaled ? 1.0 : min(1.0, 1.0 / max(_inf_norm(g), 1e-300))
         α, Lnew, evals = _wolfe_search!(xnew, gnew, fg!, x, L, g, d; α1=α1)
         evaluations += evals
-        iterations += 1
         if α == 0.0
-            if first_step
+            if !scaled
                 stopped_by = "no progress: line search failed"
                 break
             end
-            copyto!(Hinv, I)                   # retry once from steepest descent
-            first_step = true
+            _forget!(st)                       # retry once from steepest descent
             continue
         end
         @. s = xnew - x
@@ -270,23 +331,47 @@ function bfgs(fg!::F, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_lo
         copyto!(x, xnew)
         copyto!(g, gnew)
         L = Lnew
+        iterations += 1                        # accepted steps only (a failed line search is not one)
         push!(losses, L)
-        if sy > 1e-12 * sqrt(dot(s, s) * dot(y, y))
-            if first_step
-                # scale the initial approximation to the observed curvature
-                Hinv .*= sy / dot(y, y)
-                first_step = false
-            end
-            # H ← (I - ρsy')H(I - ρys') + ρss', written as rank-two updates
-            mul!(Hy, Hinv, y)
-            yHy = dot(y, Hy)
-            a = (sy + yHy) / sy^2
-            b = 1.0 / sy
-            @inbounds for j in 1:P, i in 1:P    # Hinv is P × P; s, Hy have length P
-                Hinv[i, j] += a * s[i] * s[j] - b * (Hy[i] * s[j] + s[i] * Hy[j])
-            end
+        if sy > 1e-12 * sqrt(dot(s, s) * dot(y, y))   # skip pairs without positive curvature
+            _remember!(st, s, y, sy)
         end
     end
     return (x=x, loss=L, gnorm=_inf_norm(g), iterations=iterations, evaluations=evaluations,
             stopped_by=stopped_by, time_s=time() - start, losses=losses)
+end
+
+"""
+    bfgs(fg!, θ0; min_gnorm=1e-12, min_loss=-Inf, maxiterations=1000, maxtime=Inf) -> NamedTuple
+
+Quasi-Newton BFGS on `fg!(g, θ) -> L` with a dense inverse-Hessian approximation (scaled by
+y's/y'y after the first step) and a strong-Wolfe line search (c₁ = 1e-4, c₂ = 0.9). Updates
+with non-positive curvature y's are skipped; if the search direction is not a descent direction
+the approximation is reset to the identity. Dense: O(P²) memory and work per iteration; [`lbfgs`](@ref)
+is for large P.
+
+Stops like [`newton`](@ref): `"min_gnorm"`, `"min_loss"`, `"maxiterations"` (accepted steps),
+`"maxtime"`, `"no progress: line search failed"` (no acceptable step even along -∇L) or
+`"diverged"`. Returns `(x, loss, gnorm, iterations, evaluations, stopped_by, time_s, losses)`.
+"""
+function bfgs(fg!::F, θ0::AbstractVector{<:Real}; min_gnorm::Real=1e-12, min_loss::Real=-Inf,
+              maxiterations::Integer=1000, maxtime::Real=Inf) where {F}
+    return _quasi_newton(fg!, θ0, DenseInverse(length(θ0)); min_gnorm=min_gnorm, min_loss=min_loss,
+                         maxiterations=maxiterations, maxtime=maxtime)
+end
+
+"""
+    lbfgs(fg!, θ0; memory=20, min_gnorm=1e-12, min_loss=-Inf, maxiterations=1000, maxtime=Inf) -> NamedTuple
+
+Limited-memory BFGS on `fg!(g, θ) -> L`: the two-loop recursion over the last `memory` pairs
+(s, y) (the Python reference keeps 20 in SciPy's L-BFGS-B), the initial approximation scaled by
+y's/y'y of the newest pair, and the strong-Wolfe line search of [`bfgs`](@ref). O(memory · P) work
+and memory per iteration: what `train`'s `"auto"` picks above 1000 parameters, as the Python
+reference does. Stops like [`bfgs`](@ref) and returns the same fields.
+"""
+function lbfgs(fg!::F, θ0::AbstractVector{<:Real}; memory::Integer=20, min_gnorm::Real=1e-12,
+               min_loss::Real=-Inf, maxiterations::Integer=1000, maxtime::Real=Inf) where {F}
+    memory >= 1 || throw(ArgumentError("memory: expected a positive number of stored pairs, got $memory"))
+    return _quasi_newton(fg!, θ0, LimitedMemory(length(θ0), Int(memory)); min_gnorm=min_gnorm,
+                         min_loss=min_loss, maxiterations=maxiterations, maxtime=maxtime)
 end

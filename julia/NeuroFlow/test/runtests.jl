@@ -27,9 +27,15 @@ end
     @test NF.erf(1.0) ≈ 0.8427007929497149 rtol = 1e-14
     @test NF.erf(-2.0) ≈ -0.9953222650189527 rtol = 1e-14
     @test NF.erf(3.0) ≈ 0.9999779095030014 rtol = 1e-14
-    @test NF.erfc(3.0) ≈ 2.209049699858544e-5 rtol = 1e-12
-    @test NF.erfc(5.0) ≈ 1.5374597944280349e-12 rtol = 1e-12
-    @test NF.erfc(-1.0) ≈ 1.8427007929497148 rtol = 1e-14
+    # erfc to full relative precision where it is small (40-digit values from mpmath); 1 - erf, as
+    # before, was 2e-12 off just below 2.5
+    @test NF.erfc(3.0) ≈ 2.209049699858544e-5 rtol = 1e-15
+    @test NF.erfc(5.0) ≈ 1.537459794428035e-12 rtol = 1e-15
+    @test NF.erfc(-1.0) ≈ 1.8427007929497148 rtol = 1e-15
+    @test NF.erfc(1.0) ≈ 0.15729920705028513 rtol = 1e-15
+    @test NF.erfc(2.0) ≈ 0.004677734981047266 rtol = 1e-15
+    @test NF.erfc(2.49) ≈ 0.0004292878677339129 rtol = 1e-15
+    @test NF.erfc(0.5) ≈ 0.4795001221869535 rtol = 1e-15
     xs = collect(range(-3.0, 3.0; length=25)) .+ 0.013   # avoid relu's kink at 0
     for name in ACTIVATION_NAMES
         f, df, d2f = activate(name, xs)
@@ -137,6 +143,12 @@ end
     @test rg.gnorm <= 1e-6
     @test gradient_flow(linear_fg!, θ0; maxiterations=3).iterations == 3
     @test_throws ArgumentError gradient_flow(linear_fg!, θ0; method=:rk4)
+    # atol = 0 would give a zero parameter a zero error scale: a NaN first step and an endless loop
+    @test_throws ArgumentError gradient_flow(linear_fg!, [0.0, 1.0]; atol=0.0)
+    @test_throws ArgumentError gradient_flow(linear_fg!, θ0; rtol=0.0)
+    # a callback can end the integration with its own reason (train applies its rules this way)
+    rcb = gradient_flow(linear_fg!, θ0; tmax=10.0, min_gnorm=0.0, callback=(t, y, L, g) -> t > 0.5 ? "enough" : "")
+    @test rcb.stopped_by == "enough" && 0.5 < rcb.t < 10.0
 end
 
 # Rosenbrock function and its derivatives
@@ -159,11 +171,17 @@ end
         @test rn.stopped_by == "min_gnorm"
         @test rn.x ≈ [1.0, 1.0] atol = 1e-8
         @test rn.iterations < 100
-        rb = bfgs(rosen_fg!, x0; min_gnorm=1e-8)
-        @test rb.stopped_by == "min_gnorm"
-        @test rb.x ≈ [1.0, 1.0] atol = 1e-6
-        @test issorted(rb.losses; rev=true)          # line search: monotone decrease
+        @test rn.iterations == length(rn.losses) - 1    # accepted steps only, not rejected trials
+        for method in (bfgs, lbfgs)
+            rb = method(rosen_fg!, x0; min_gnorm=1e-8)
+            @test rb.stopped_by == "min_gnorm"
+            @test rb.x ≈ [1.0, 1.0] atol = 1e-6
+            @test issorted(rb.losses; rev=true)          # line search: monotone decrease
+            @test rb.iterations == length(rb.losses) - 1
+        end
     end
+    @test lbfgs(rosen_fg!, [-1.2, 1.0]; memory=1, min_gnorm=1e-8).stopped_by == "min_gnorm"
+    @test_throws ArgumentError lbfgs(rosen_fg!, [0.0, 0.0]; memory=0)
     # a saddle point: Newton's trust region leaves it along the negative curvature
     saddle_fg!(g, x) = (g[1] = x[1]^3 - x[1]; g[2] = x[2]; x[1]^4 / 4 - x[1]^2 / 2 + x[2]^2 / 2)
     saddle_h!(H, x) = (H .= [3x[1]^2-1 0.0; 0.0 1.0]; H)
@@ -180,7 +198,7 @@ end
     Y = forward(teacher, θt, X)
     student = MLP(2, [(3, "tanh", true), (1, "identity", true)])
     θ0 = glorot_init(student; rng=rng)
-    r = train(student, θ0, X, Y; maxtime_ode=10, maxtime_optim=10, min_gnorm=1e-10, patience=10^5)
+    r = train(student, θ0, X, Y; maxiterations_ode=2000, min_gnorm=1e-10, patience=10^5)
     @test r.loss <= loss(student, θ0, X, Y)
     @test r.loss ≈ loss(student, r.x, X, Y)
     @test r.init == θ0
@@ -188,7 +206,21 @@ end
     @test length(r.trajectory_t) == size(r.trajectory, 1)
     @test size(r.loss_curve, 2) == 4
     @test r.method_ode == "dp5" && r.method_optim == "newton"
-    @test r.converged == (r.gnorm <= 1e-10 || r.loss <= 0)
+    @test r.converged == (r.gnorm <= 1e-10)
+    # the same arguments give the same numbers (step budgets, no clock)
+    r2 = train(student, θ0, X, Y; maxiterations_ode=2000, min_gnorm=1e-10, patience=10^5)
+    @test r2.x == r.x && r2.loss == r.loss && r2.optim_iterations == r.optim_iterations
+    rs = train(student, θ0, X, Y; maxiterations_ode=5, method_optim="bfgs", maxiterations_optim=3, min_gnorm=0.0)
+    @test (rs.ode_stopped_by, rs.ode_iterations) == ("maxiterations", 5)
+    @test (rs.optim_stopped_by, rs.optim_iterations) == ("maxiterations", 3)
+    rc = train(student, θ0, X, Y; maxtime_ode=1e-9, method_optim="none")
+    @test rc.ode_stopped_by == "maxtime"                 # an optional cap, reported when it stops a phase
+    for bad in ((abstol=0.0,), (reltol=-1.0,), (maxtime_ode=-1.0,), (patience=0,), (min_gnorm=NaN,))
+        @test_throws ArgumentError train(student, θ0, X, Y; bad...)
+    end
+    big = MLP(2, [(400, "tanh", true), (1, "identity", true)])
+    rl = train(big, glorot_init(big; rng=rng), X, randn(rng, 1, 200); method_ode="none", maxiterations_optim=2)
+    @test rl.method_optim == "lbfgs"                     # "auto" above 1000 parameters, as in Python
     rb = train(student, θ0, X, Y; method_ode="none", method_optim="bfgs", maxiterations_optim=50)
     @test rb.ode_stopped_by == "skipped"
     @test rb.optim_iterations <= 50
@@ -201,8 +233,31 @@ end
     Hb = NF.barrier_hessian!(obj, zeros(2, 2), [1.0, 1.0])
     @test Hb ≈ rosen_h!(zeros(2, 2), [1.0, 1.0]) .+ [3.0 2.0; 2.0 3.0]   # + 2s·I + 2θθ'
     # the generic form trains any objective: Rosenbrock from the classic start
-    rr = train(rosen_fg!, rosen_h!, [-1.2, 1.0]; min_loss=-1.0, min_gnorm=1e-9, maxtime_ode=5, maxtime_optim=5)
+    rr = train(rosen_fg!, rosen_h!, [-1.2, 1.0]; min_gnorm=1e-9, maxiterations_ode=500)
     @test rr.x ≈ [1.0, 1.0] atol = 1e-6
+    # with the barrier active, what is recorded and reported is the plain loss in both phases
+    rbar = train(rosen_fg!, rosen_h!, [-1.2, 1.0]; maxnorm=0.5, maxiterations_ode=200, min_gnorm=1e-9)
+    @test rbar.loss ≈ rosen(rbar.x) rtol = 1e-14
+    @test rbar.loss_curve[1, 2] ≈ rosen([-1.2, 1.0]) rtol = 1e-14
+end
+
+@testset "best point" begin
+    # phase 1: the loss decides, a tie (1e-9 relative, or both below the floor) goes to the gradient
+    @test NF._better(0.5, 1.0, 1.0, 1e-3, 0.0, false)
+    @test NF._better(1.0 - 5e-10, 1e-4, 1.0, 1e-3, 0.0, false)
+    @test !NF._better(1.0 - 5e-10, 1e-2, 1.0, 1e-3, 0.0, false)
+    @test NF._better(2e-11, 1e-9, 1e-11, 1e-8, 1e-9, false)
+    # phase 2: a smaller gradient at a loss no higher; the Newton step that lowered the loss from
+    # 2.6e-8 to 2.4e-8 while raising the gradient 300-fold is not reported
+    @test !NF._better(2.44e-8, 2.9e-5, 2.61e-8, 9.9e-8, 9.3e-9, true)
+    @test NF._better(2.61e-8, 1e-9, 2.61e-8, 9.9e-8, 9.3e-9, true)
+    @test !NF._better(NaN, 0.0, 1.0, 1.0, 0.0, true)
+    rec = NF.Recorder(1, false)
+    NF.record!(rec, [0.0], 0.3, 1e-1)
+    NF.record!(rec, [1.0], 1e-11, 1e-8)
+    rec.phase = 2
+    NF.record!(rec, [2.0], 5e-12, 2.5e-7)
+    @test rec.best_x == [1.0] && rec.best_gnorm == 1e-8
 end
 
 @testset "crossbar programming: hand-computed pulse responses" begin

@@ -2,17 +2,24 @@
 with Newton trust region / BFGS, as MLPGradientFlow.jl does.
 
 Public API: :func:`train` and :class:`TrainResult`, :func:`hessian_spectrum` / :func:`is_minimum`,
-the :func:`adam` baseline, the :class:`Objective` protocol, and ``GaussianTeacherStudent`` (the
-infinite-data teacher-student objective, from :mod:`neuroflow.flow.gaussian`).
+the :func:`adam` / :func:`gradient_descent` baselines, the :class:`Objective` protocol,
+``GaussianTeacherStudent`` / ``random_teacher`` (the infinite-data teacher-student objective, from
+:mod:`neuroflow.flow.gaussian`), the finite-data teacher-student problem (``teacher_student_problem``,
+``teacher_student_run``) and ``plot_train``.
+
+Modules: :mod:`~neuroflow.flow.engine` (``train`` and its ODE phase), :mod:`~neuroflow.flow.polish`
+(Newton / BFGS), :mod:`~neuroflow.flow.result` (``TrainResult``), :mod:`~neuroflow.flow.objective`
+(the protocol), :mod:`~neuroflow.flow.baselines`, :mod:`~neuroflow.flow.spectrum`,
+:mod:`~neuroflow.flow.teacher_student`, :mod:`~neuroflow.flow.plots`, :mod:`~neuroflow.flow.bench`, the
+subpackage :mod:`~neuroflow.flow.gaussian`, and the CLI (:mod:`~neuroflow.flow.cli`).
 """
 from __future__ import annotations
 
 from neuroflow._lazy import lazy_exports
 from neuroflow.flow.objective import Objective
 
-# ``train`` is both a submodule and the function it defines; importing the function here makes
-# ``neuroflow.flow.train`` the function (``from neuroflow.flow.train import train`` still works).
-from neuroflow.flow.train import TrainResult, train  # noqa: E402  (after Objective: no cycle)
+from neuroflow.flow.engine import train
+from neuroflow.flow.result import TrainResult
 
 # public name -> module that defines it, imported on first access
 _LAZY = {
@@ -22,6 +29,10 @@ _LAZY = {
     "gradient_descent": "neuroflow.flow.baselines",
     "AdamResult": "neuroflow.flow.baselines",
     "GaussianTeacherStudent": "neuroflow.flow.gaussian",
+    "random_teacher": "neuroflow.flow.gaussian",
+    "teacher_student_problem": "neuroflow.flow.teacher_student",
+    "teacher_student_run": "neuroflow.flow.teacher_student",
+    "plot_train": "neuroflow.flow.plots",
 }
 
 __all__ = ["Objective", "train", "TrainResult", *_LAZY]

@@ -1,7 +1,8 @@
 """First-order baselines for comparisons with gradient flow: Adam and plain gradient descent.
 
 Both run full-batch by default (``batch_size=None``) on the same exact gradients as ``train`` and stop
-at a wall-time or iteration budget, so that comparisons at equal wall time are fair.
+at an iteration budget; an optional wall-clock cap (``maxtime``) makes comparisons at equal wall time
+(which then depend on the machine's load, unlike the iteration budget).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_positive, to_jsonable
 from neuroflow._utils import progress as _progress_bar
-from neuroflow.flow.objective import check_objective, loss_and_gradient
+from neuroflow.flow.objective import check_objective, checked_loss_and_gradient, loss_and_gradient
 
 __all__ = ["AdamResult", "adam", "gradient_descent"]
 
@@ -67,7 +68,8 @@ def _setup(net_or_objective, theta0, X, Y, weights):
 
 def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterations, batch_size, seed,
          progress, record_every, method, lr):
-    check_positive(maxtime, "maxtime")
+    if maxtime is not None:
+        check_positive(maxtime, "maxtime")
     check_positive(maxiterations, "maxiterations", integer=True)
     check_positive(record_every, "record_every", integer=True)
     objective, theta, data = _setup(net_or_objective, theta0, X, Y, weights)
@@ -83,12 +85,17 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
     best = (math.inf, math.inf, x.copy())
     start = time.perf_counter()
     stopped_by = "maxiterations"
-    bar = _progress_bar(total=maxiterations, enabled=progress, desc=method, unit="it", leave=False)
+    # with a wall-clock cap the step budget is usually not what ends the run: count steps, claim no total
+    bar = _progress_bar(total=maxiterations if maxtime is None else None, enabled=progress, desc=method, unit="it",
+                        leave=False)
     it = 0
     try:
         for it in range(1, maxiterations + 1):
+            if not np.all(np.isfinite(x)):
+                stopped_by = "diverged (NaN/inf)"
+                break
             if batch_size is None:
-                L, g = loss_and_gradient(objective, x)
+                L, g = (checked_loss_and_gradient if it == 1 else loss_and_gradient)(objective, x)
                 full = True
             else:
                 net, Xc, Yc, wbar = data
@@ -109,7 +116,7 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
                 bar.update(100)
                 if progress:
                     bar.set_postfix(loss=f"{L:.3e}")
-            if time.perf_counter() - start >= maxtime:
+            if maxtime is not None and time.perf_counter() - start >= maxtime:
                 stopped_by = "maxtime"
                 break
     except KeyboardInterrupt:
@@ -117,7 +124,7 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
     finally:
         bar.close()
     elapsed = time.perf_counter() - start
-    L, g = loss_and_gradient(objective, x)
+    L, g = loss_and_gradient(objective, x) if np.all(np.isfinite(x)) else (math.nan, None)
     if math.isfinite(L) and L <= best[0]:
         best = (L, float(np.max(np.abs(g))), x.copy())
     curve.append((elapsed, L))
@@ -127,12 +134,32 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
 
 
 def adam(net_or_objective, theta0, X=None, Y=None, *, weights=None, lr: float = 1e-3, beta1: float = 0.9,
-         beta2: float = 0.999, eps: float = 1e-8, maxtime: float = 10.0, maxiterations: int = 10**8,
+         beta2: float = 0.999, eps: float = 1e-8, maxiterations: int = 10_000, maxtime: float | None = None,
          batch_size: int | None = None, seed=None, progress: bool = False, record_every: int = 10) -> AdamResult:
     """Adam (Kingma & Ba) on the same loss as :func:`neuroflow.flow.train`.
 
-    Full batch unless ``batch_size`` is given (then minibatches drawn with ``seed``). Runs until
-    ``maxtime`` seconds or ``maxiterations`` steps.
+    Parameters
+    ----------
+    net_or_objective, theta0, X, Y, weights
+        As for :func:`neuroflow.flow.train`.
+    lr, beta1, beta2, eps : float
+        Adam's step size and moment constants.
+    maxiterations : int
+        Step budget.
+    maxtime : float or None
+        Optional wall-clock cap, seconds (for comparisons at equal wall time; None: no cap).
+    batch_size : int or None
+        Minibatch size (None: full batch); minibatches are drawn with ``seed``.
+    seed : int, None or numpy.random.Generator
+    progress : bool
+        A progress bar over the step budget.
+    record_every : int
+        Record the loss every this many steps.
+
+    Returns
+    -------
+    AdamResult
+        The best iterate by full-data loss.
     """
     check_positive(lr, "lr")
     for name, b in (("beta1", beta1), ("beta2", beta2)):
@@ -159,9 +186,16 @@ def adam(net_or_objective, theta0, X=None, Y=None, *, weights=None, lr: float = 
 
 
 def gradient_descent(net_or_objective, theta0, X=None, Y=None, *, weights=None, lr: float = 1e-2,
-                     maxtime: float = 10.0, maxiterations: int = 10**8, batch_size: int | None = None, seed=None,
-                     progress: bool = False, record_every: int = 10) -> AdamResult:
-    """Plain (full-batch or minibatch) gradient descent ``x <- x - lr * grad``."""
+                     maxiterations: int = 10_000, maxtime: float | None = None, batch_size: int | None = None,
+                     seed=None, progress: bool = False, record_every: int = 10) -> AdamResult:
+    """Plain (full-batch or minibatch) gradient descent ``x <- x - lr * grad``.
+
+    Parameters and result as for :func:`adam` (``lr`` is the step size).
+
+    Returns
+    -------
+    AdamResult
+    """
     check_positive(lr, "lr")
     return _run(lambda x, g, t, s: x - lr * g, net_or_objective, theta0, X, Y, weights, maxtime=maxtime,
                 maxiterations=maxiterations, batch_size=batch_size, seed=seed, progress=progress,

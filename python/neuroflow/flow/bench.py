@@ -2,8 +2,8 @@
 
 * :func:`gradient_benchmark`: gradient and exact-Hessian speed of the NumPy kernels against torch
   (``loss.backward()`` and ``torch.autograd.functional.hessian``), float64, one thread each side.
-* :func:`flow_vs_adam`: ``train`` (gradient flow + Newton) against full-batch Adam on a
-  teacher-student problem at equal wall time.
+* :func:`flow_vs_adam`: ``train`` (gradient flow + Newton, on its default step budgets) against
+  full-batch Adam given a fixed wall-time budget, on a teacher-student problem.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from neuroflow._utils import check_positive
 from neuroflow.mlp import MLP
 
 
@@ -61,7 +62,27 @@ def _torch_params(net: MLP, theta, requires_grad=True):
 
 
 def bench_point(hidden: list[int], n: int, *, hessian: bool, repeats: int, budget_s: float, seed: int = 0) -> dict:
-    """Time gradient (and Hessian) for one architecture and sample size, both sides, same data."""
+    """Time gradient (and Hessian) for one architecture and sample size, both sides, same data.
+
+    Parameters
+    ----------
+    hidden : list of int
+        Hidden widths (softplus, with biases), input dim 2, one linear output.
+    n : int
+        Samples.
+    hessian : bool
+        Also time the Hessian.
+    repeats : int
+        Timed repetitions (median).
+    budget_s : float
+        Stop repeating after this many seconds (at least 3 repetitions).
+    seed : int
+
+    Returns
+    -------
+    dict
+        Times of both sides, speed-ups and the largest relative differences of the results.
+    """
     import torch
 
     rng = np.random.default_rng(seed)
@@ -115,8 +136,29 @@ def bench_point(hidden: list[int], n: int, *, hessian: bool, repeats: int, budge
     return point
 
 
-def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, progress=None) -> dict:
-    """The issue-2 grid (quick: k in {10, 50}, N in {1e2, 1e3}); one JSON-able dict."""
+def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 3.0, on_point=None) -> dict:
+    """Gradient and Hessian speed against torch over a grid of widths and sample sizes.
+
+    Parameters
+    ----------
+    quick : bool
+        The small grid (k in {10, 50}, N in {1e2, 1e3}) instead of the full one of
+        ``benchmarks/gradients.py``.
+    repeats : int
+        Timed repetitions per point (the median is reported).
+    budget_s : float
+        Stop repeating a point after this many seconds (at least 3 repetitions).
+    on_point : callable, optional
+        Called with each finished point (e.g. to print progress).
+
+    Returns
+    -------
+    dict
+        JSON-able: settings, ``summary`` (minimum speed-ups, largest relative difference, targets)
+        and ``points``.
+    """
+    check_positive(repeats, "repeats", integer=True)
+    check_positive(budget_s, "budget_s")
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -135,8 +177,8 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
         for hidden, n, hess in grid:
             point = bench_point(hidden, n, hessian=hess, repeats=repeats, budget_s=budget_s)
             results.append(point)
-            if progress:
-                progress(point)
+            if on_point is not None:
+                on_point(point)
     one = [p for p in results if len(p["hidden"]) == 1]
     two = [p for p in results if len(p["hidden"]) == 2]
     summary = {
@@ -156,34 +198,38 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
 
 
 # ----------------------------------------------------------------------------- flow vs Adam
-def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, activation: str = "softplus",
-                            seed: int = 0):
-    """A random one-hidden-layer teacher and Gaussian probes: ``(teacher_net, teacher_theta, X, Y)``.
-
-    Teacher weights are Glorot normal, hidden biases N(0, 0.5^2); inputs are standard normal.
-    """
-    rng = np.random.default_rng(seed)
-    teacher = MLP(input_dim, [(teacher_width, activation, True), (1, "identity", True)], backend="numpy")
-    mats = teacher.unpack(teacher.init_params(seed=rng))
-    mats[0][:, -1] = rng.normal(0.0, 0.5, size=teacher_width)
-    theta = teacher.pack(mats)
-    X = rng.normal(size=(n_samples, input_dim))
-    return teacher, theta, X, teacher.forward(theta, X)
-
-
 def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
                  student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
-                 progress=None) -> dict:
-    """``train`` against full-batch Adam (lr ``lr``) at the same wall-time budget per seed.
+                 on_run=None) -> dict:
+    """``train`` against full-batch Adam (lr ``lr``), per seed.
 
-    ``train`` gets ``budget_s`` split evenly between the ODE and the polishing phase (it may stop
-    early at a fixed point); Adam gets the whole ``budget_s``. Both use the same NumPy kernels, one
-    BLAS thread.
+    ``train`` runs on its default step budgets (deterministic: the same numbers on any load) and
+    stops at a fixed point; Adam gets ``budget_s`` seconds of wall time. Both use the same NumPy
+    kernels, one BLAS thread.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        One teacher, data set and student start per seed.
+    n_samples, input_dim, teacher_width, student_width : int
+    activation : str
+    budget_s : float
+        Adam's wall-clock budget per seed.
+    lr : float
+        Adam's step size.
+    on_run : callable, optional
+        Called with each finished seed's record.
+
+    Returns
+    -------
+    dict
+        JSON-able: settings, ``summary`` (loss ratios, fixed points reached, targets) and ``runs``.
     """
     from threadpoolctl import threadpool_limits
 
     from neuroflow.flow.baselines import adam
-    from neuroflow.flow.train import train
+    from neuroflow.flow.engine import train
+    from neuroflow.flow.teacher_student import teacher_student_problem
 
     runs = []
     with threadpool_limits(limits=1):
@@ -191,19 +237,20 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
             _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
             student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend="numpy")
             theta0 = student.init_params(seed=10_000 + seed)
-            tr = train(student, theta0, X, Y, maxtime_ode=budget_s / 2, maxtime_optim=budget_s / 2)
-            ad = adam(student, theta0, X, Y, lr=lr, maxtime=budget_s)
+            tr = train(student, theta0, X, Y)
+            ad = adam(student, theta0, X, Y, lr=lr, maxiterations=10**9, maxtime=budget_s)
             ev = np.linalg.eigvalsh(student.hessian(tr.x, X, Y))
             run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
                    "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
+                   "ode_iterations": tr.ode_iterations, "optim_iterations": tr.optim_iterations,
                    "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
                    "train_hessian_min_eig": float(ev[0]), "train_hessian_max_eig": float(ev[-1]),
                    "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
                    "adam_iterations": ad.iterations,
                    "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
             runs.append(run)
-            if progress:
-                progress(run)
+            if on_run is not None:
+                on_run(run)
     ratios = [r["loss_ratio_adam_over_train"] for r in runs]
     summary = {"median_loss_ratio": float(np.median(ratios)), "min_loss_ratio": float(np.min(ratios)),
                "fixed_points": int(sum(r["train_fixed_point"] for r in runs)), "n_seeds": len(runs),
@@ -212,4 +259,4 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
                           "loss_ratio>=100_every_seed": summary["min_loss_ratio"] >= 100}
     return {"benchmark": "flow_vs_adam", "n_samples": n_samples, "input_dim": input_dim,
             "teacher_width": teacher_width, "student_width": student_width, "activation": activation,
-            "budget_s": budget_s, "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}
+            "adam_budget_s": budget_s, "train_budgets": "defaults (step budgets, no time cap)", "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}

@@ -36,7 +36,7 @@ __all__ = ["load", "is_loaded", "juliapkg_file", "julia_source_dir", "mlp_forwar
 _HERE = Path(__file__).resolve().parent
 #: Python-side method names the Julia ``train`` understands (compared case-insensitively)
 JULIA_ODE_METHODS = ("auto", "RK45", "dp5", "rk4", "none")
-JULIA_OPTIM_METHODS = ("auto", "newton", "trust-exact", "bfgs", "none")
+JULIA_OPTIM_METHODS = ("auto", "newton", "trust-exact", "bfgs", "lbfgs", "none")
 
 _STATE: dict = {"module": None}
 
@@ -203,9 +203,25 @@ def train(net, theta0, X, Y, weights, options: dict):
 
     ``options`` are those of :func:`neuroflow.flow.train` (method_ode, method_optim, maxT,
     maxtime_ode, maxtime_optim, maxiterations_ode, maxiterations_optim, min_gnorm, min_loss, patience,
-    maxnorm, reltol, abstol, n_trajectory, progress). The Julia backend integrates with Dormand–Prince
-    5(4) ("auto", "RK45", "dp5") or fixed-step RK4 ("rk4", with ``dt`` in options) and polishes with
-    its trust-region Newton ("newton", "trust-exact") or BFGS.
+    maxnorm, reltol, abstol, n_trajectory, progress), already validated by it; a ``maxtime_*`` of None
+    (no cap) is left to Julia's default, which is no cap either. The Julia backend integrates with
+    Dormand–Prince 5(4) ("auto", "RK45", "dp5") or fixed-step RK4 ("rk4", with ``dt`` in options) and
+    polishes with its trust-region Newton ("newton", "trust-exact"), BFGS or L-BFGS ("auto": Newton up
+    to 1000 parameters, else L-BFGS, as the NumPy engine).
+
+    Parameters
+    ----------
+    net : MLP
+    theta0 : array (n_params,)
+    X, Y : arrays
+        Validated data, samples in rows.
+    weights : array or None
+    options : dict
+
+    Returns
+    -------
+    dict
+        The fields of a ``TrainResult`` as plain Python values.
     """
     opts = dict(options)
     opts.pop("backend", None)
@@ -216,7 +232,7 @@ def train(net, theta0, X, Y, weights, options: dict):
         if key in opts:
             kwargs[key] = str(opts[key])
     for key in ("maxT", "maxtime_ode", "maxtime_optim", "min_gnorm", "min_loss", "maxnorm", "reltol", "abstol"):
-        if key in opts:
+        if opts.get(key) is not None:
             kwargs[key] = float(opts[key])
     for key in ("maxiterations_ode", "maxiterations_optim", "patience", "n_trajectory"):
         if key in opts:

@@ -1,0 +1,119 @@
+"""The kernel engine: ``E[s(w . x) s(v . x)]`` and its derivatives for one activation and method
+(closed form, 2-D quadrature or Hermite series), vectorised over pairs, plus the weight geometry
+(norms, directions, cosines) the objective is written in.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import check_array, check_choice, serial_blas
+from neuroflow.flow.gaussian.moments import CLOSED_FORM_ACTIVATIONS, CLOSED_PAIR, CLOSED_SELF, Moments
+from neuroflow.flow.gaussian.quadrature import (NODE_LADDER, QUADRATURE_ACTIVATIONS, gauss_hermite_rule,
+                                                quadrature_nodes, quadrature_pair, quadrature_self)
+from neuroflow.flow.gaussian.series import SERIES_MAX_TERMS, series_pair, series_self
+
+__all__ = ["METHODS", "Kernel", "directions", "geometry", "pair_expectation"]
+
+#: ways to compute the expectations: closed form, 2-D Gauss–Hermite quadrature, or the Hermite
+#: series of the correlated pair with 1-D Gauss–Hermite coefficients ("auto": closed, else quadrature)
+METHODS = ("auto", "closed", "quadrature", "series")
+
+class Kernel:
+    """E[s(w . x) s(v . x)] and its (r1, r2, u)-derivatives for one activation and method."""
+
+    def __init__(self, activation: str, method: str, nodes: int | None):
+        from neuroflow.mlp.activations import get_activation
+
+        self.act = get_activation(activation)
+        self.name = self.act.name
+        self.nodes = nodes
+        if method == "auto":
+            method = "closed" if self.name in CLOSED_PAIR else "quadrature"
+        if method == "closed" and self.name not in CLOSED_PAIR:
+            raise ValueError(f"method: no closed form for activation {self.name!r}; closed forms exist for "
+                             f"{list(CLOSED_FORM_ACTIVATIONS)} (use method='quadrature' or 'auto')")
+        if method in ("quadrature", "series") and self.name not in QUADRATURE_ACTIVATIONS:
+            hint = "; it has a closed form: use method='closed'" if self.name in CLOSED_PAIR else ""
+            raise ValueError(f"activation: {self.name!r} is not smooth enough for Gauss–Hermite quadrature "
+                             f"(supported: {sorted(QUADRATURE_ACTIVATIONS)}){hint}")
+        self.method = method
+
+    def _sizes(self, norms: np.ndarray) -> np.ndarray:
+        """Rule size (nodes, or series terms) for each pair or unit from its (larger) norm.
+
+        Sizes are rounded up to a ladder so that rules are shared, and depend on nothing but the
+        norms: the same pair always gets the same rule, so that at a perfect student the student and
+        teacher terms cancel to round-off.
+        """
+        if self.nodes is not None:
+            return np.full(norms.shape, int(self.nodes))
+        need = np.array([quadrature_nodes(self.name, x) for x in norms], dtype=np.intp)
+        return np.asarray(NODE_LADDER)[np.searchsorted(NODE_LADDER, need)]
+
+    def pair(self, r1, r2, u, s, order: int) -> Moments:
+        if self.method == "closed":
+            return CLOSED_PAIR[self.name](r1, r2, u, s, order)
+        if r1.size == 0:
+            return Moments(*([np.empty(0)] * (1, 4, 10)[order]))
+        # each pair gets the rule its larger norm needs (the 2-D grid, and the work, grows like the
+        # square of the norm)
+        sizes = self._sizes(np.maximum(r1, r2))
+        out = [np.empty_like(r1) for _ in range((1, 4, 10)[order])]
+        with serial_blas():
+            for n in np.unique(sizes):
+                sel = np.flatnonzero(sizes == n)
+                if self.method == "series":
+                    part = series_pair(self.act, min(int(n), SERIES_MAX_TERMS), r1[sel], r2[sel], u[sel], order)
+                else:
+                    part = quadrature_pair(self.act, *gauss_hermite_rule(int(n)), r1[sel], r2[sel], u[sel], s[sel], order)
+                for dst, src in zip(out, part):
+                    dst[sel] = src
+        return Moments(*out)
+
+    def self_term(self, r, order: int) -> list[np.ndarray]:
+        if self.method == "closed":
+            return CLOSED_SELF[self.name](r, order)
+        sizes = self._sizes(r)
+        out = [np.empty_like(r) for _ in range(order + 1)]
+        with serial_blas():
+            for n in np.unique(sizes):
+                sel = np.flatnonzero(sizes == n)
+                if self.method == "series":
+                    part = series_self(self.act, min(int(n), SERIES_MAX_TERMS), r[sel], order)
+                else:
+                    part = quadrature_self(self.act, *gauss_hermite_rule(int(n)), r[sel], order)
+                for dst, src in zip(out, part):
+                    dst[sel] = src
+        return out
+
+
+def directions(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row norms and unit rows (a zero row gets the zero direction)."""
+    r = np.sqrt(np.einsum("ij,ij->i", M, M))
+    safe = np.where(r > 0.0, r, 1.0)
+    return r, M / safe[:, None]
+
+
+def geometry(Wh: np.ndarray, Vh: np.ndarray):
+    """Cosines u[j, p] = wh_j . vh_p, the components p[j, p] = vh_p - u wh_j of vh_p orthogonal to
+    wh_j, and s = |p| = sqrt(1 - u^2) computed without cancellation near u = +-1."""
+    u = np.clip(Wh @ Vh.T, -1.0, 1.0)
+    perp = Vh[None, :, :] - u[:, :, None] * Wh[:, None, :]
+    s = np.sqrt(np.einsum("jpk,jpk->jp", perp, perp))
+    return u, perp, s
+
+
+def pair_expectation(activation: str, w, v, *, method: str = "auto", nodes: int | None = None) -> float:
+    """E[s(w . x) s(v . x)] for x ~ N(0, I_d): the kernel the infinite-data loss is built from.
+
+    ``method`` is "auto" (closed form where one exists, else quadrature), "closed", "quadrature" or
+    "series";
+    ``nodes`` sets the Gauss–Hermite nodes per dimension (default: :func:`quadrature_nodes`).
+    """
+    check_choice(method, "method", METHODS)
+    w = check_array(w, "w", ndim=1)
+    v = check_array(v, "v", shape=(w.shape[0],))
+    kernel = Kernel(activation, method, nodes)
+    r, dirs = directions(np.stack([w, v]))
+    u, _, s = geometry(dirs[:1], dirs[1:])
+    return float(kernel.pair(r[:1], r[1:], u[0], s[0], 0).F[0])

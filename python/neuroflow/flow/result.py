@@ -1,0 +1,164 @@
+"""``TrainResult``: what one :func:`neuroflow.flow.train` run produced, with JSON round-trip."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import to_jsonable
+
+__all__ = ["TrainResult", "LOSS_CURVE_COLUMNS"]
+
+#: columns of ``TrainResult.loss_curve``
+LOSS_CURVE_COLUMNS = ("time_s", "loss", "gnorm", "phase")
+
+#: stop reasons that depend on the clock, not on the arguments: a run that ends on one of them is
+#: not reproducible bit for bit
+_CLOCK_REASONS = ("maxtime", "interrupted")
+
+
+@dataclass
+class TrainResult:
+    """Everything a ``train`` run produced, in the spirit of SciPy's ``OptimizeResult``.
+
+    Attributes
+    ----------
+    loss, gnorm : float
+        Plain loss (no norm barrier) and infinity norm of its gradient at ``x``.
+    converged : bool
+        ``gnorm <= min_gnorm`` or ``loss <= min_loss``.
+    x : array (n_params,)
+        The best point seen (see :func:`neuroflow.flow.train` for how "best" is defined).
+    init, ode_x : array (n_params,)
+        The start, and where the ODE phase ended.
+    ode_stopped_by, optim_stopped_by : str
+        Which rule or budget ended each phase: ``"min_gnorm"``, ``"min_loss"``, ``"maxiterations"``
+        (the step budget), ``"maxtime"`` (the optional wall-clock cap), ``"maxT"``, ``"patience"``,
+        ``"interrupted"``, ``"diverged ..."``, ``"skipped ..."``, or a solver's message.
+    ode_iterations, optim_iterations : int
+        Accepted ODE steps and accepted polishing iterations.
+    ode_time_s, optim_time_s : float
+        Wall time per phase (informative only; nothing depends on it unless a ``maxtime`` cap is set).
+    trajectory, trajectory_t : arrays
+        Up to about ``2 n_trajectory`` parameter vectors of the ODE phase (rows) and their ODE times.
+    loss_curve : array (n, 4)
+        Rows ``(time_s, loss, gnorm, phase)``: wall time since the start, plain loss, gradient
+        inf-norm, phase 1 (ODE) or 2 (polishing), thinned to at most ~4000 rows.
+    ode_loss, ode_gnorm, ode_t : float
+        Loss and gradient norm at ``ode_x`` and the ODE time reached.
+    method_ode, method_optim : str
+        The methods used (after "auto" was resolved).
+    n_params : int
+    options : dict
+        The options ``train`` was called with.
+    net : dict or None
+        ``MLP.to_dict()`` of the trained net (None for an Objective).
+    """
+
+    loss: float
+    gnorm: float
+    converged: bool
+    x: np.ndarray
+    init: np.ndarray
+    ode_x: np.ndarray
+    ode_stopped_by: str
+    optim_stopped_by: str
+    ode_time_s: float
+    optim_time_s: float
+    ode_iterations: int
+    optim_iterations: int
+    trajectory: np.ndarray
+    loss_curve: np.ndarray
+    trajectory_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ode_loss: float = float("nan")
+    ode_gnorm: float = float("nan")
+    ode_t: float = 0.0
+    method_ode: str = ""
+    method_optim: str = ""
+    n_params: int = 0
+    options: dict = field(default_factory=dict)
+    net: dict | None = None
+
+    @property
+    def time_s(self) -> float:
+        return self.ode_time_s + self.optim_time_s
+
+    @property
+    def loss_curve_columns(self) -> tuple[str, ...]:
+        return LOSS_CURVE_COLUMNS
+
+    @property
+    def reproducible(self) -> bool:
+        """True when no phase ended on the clock (a ``maxtime`` cap or Ctrl-C): the same arguments
+        then give the same numbers on any load."""
+        return not any(r.startswith(c) for r in (self.ode_stopped_by, self.optim_stopped_by)
+                       for c in _CLOCK_REASONS)
+
+    def to_dict(self) -> dict:
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d["time_s"] = self.time_s
+        d["reproducible"] = self.reproducible
+        d["loss_curve_columns"] = list(LOSS_CURVE_COLUMNS)
+        return to_jsonable(d)
+
+    def summary(self) -> dict:
+        """The scalar fields only (what a CLI prints)."""
+        keep = ("loss", "gnorm", "converged", "ode_stopped_by", "optim_stopped_by", "ode_time_s",
+                "optim_time_s", "ode_iterations", "optim_iterations", "ode_loss", "ode_gnorm", "ode_t",
+                "method_ode", "method_optim", "n_params")
+        d = {k: getattr(self, k) for k in keep}
+        d["time_s"] = self.time_s
+        d["reproducible"] = self.reproducible
+        return to_jsonable(d)
+
+    def save(self, path) -> Path:
+        """Write the result as JSON (arrays as lists, floats round-trip exactly).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (parent folders are created).
+
+        Returns
+        -------
+        Path
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict()))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "TrainResult":
+        """Read a result written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        TrainResult
+        """
+        d = json.loads(Path(path).read_text())
+        for derived in ("time_s", "loss_curve_columns", "reproducible"):
+            d.pop(derived, None)
+
+        def num(v):
+            if v is None:
+                return float("nan")
+            if isinstance(v, str) and v in ("inf", "-inf"):
+                return float(v)
+            return v
+
+        for k in ("x", "init", "ode_x", "trajectory_t"):
+            d[k] = np.asarray(d[k], dtype=np.float64)
+        P = len(d["x"])
+        d["trajectory"] = np.asarray(d["trajectory"], dtype=np.float64).reshape(-1, P)
+        d["loss_curve"] = np.asarray([[num(v) for v in row] for row in d["loss_curve"]],
+                                     dtype=np.float64).reshape(-1, len(LOSS_CURVE_COLUMNS))
+        for k in ("loss", "gnorm", "ode_loss", "ode_gnorm", "ode_t"):
+            d[k] = float(num(d[k]))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})

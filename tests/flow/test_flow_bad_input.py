@@ -1,0 +1,194 @@
+"""Hostile input to the flow area: every bad flag ends in one line naming it, before any work; every
+bad API argument raises a ValueError naming it."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from neuroflow import cli
+from neuroflow.flow import GaussianTeacherStudent, train
+from neuroflow.flow.gaussian import random_teacher
+from neuroflow.mlp import MLP
+
+
+@pytest.fixture(scope="module")
+def regular_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bad") / "a_file.txt"
+    path.write_text("x")
+    return path
+
+
+# (verb, flag, value, text the one-line error must contain); values "{file}" / "{dir}" are filled in
+BAD_FLAGS = [
+    *[(verb, flag, value, flag) for verb in ("train", "gaussian")
+      for flag, value in [("--input-dim", "0"), ("--input-dim", "2.5"), ("--teacher-width", "-1"),
+                          ("--student-width", "nan"), ("--max-iterations-ode", "-1"),
+                          ("--max-iterations-ode", "1e400"), ("--max-iterations-optim", "x"),
+                          ("--max-time", "0"), ("--max-time", "nan"), ("--max-time", "inf"), ("--max-time", "-3"),
+                          ("--min-gnorm", "-1e-10"), ("--min-gnorm", "nan"), ("--seed", "-1"),
+                          ("--activation", "swish"), ("--out", "{dir}"), ("--out", "{file}/r.json"),
+                          ("--out", "result.txt"), ("--plot", "{dir}"), ("--plot", "{file}/x.png"),
+                          ("--plot", "plot.bmpx")]],
+    ("train", "--n-samples", "0", "--n-samples"),
+    ("train", "--n-samples", "inf", "--n-samples"),
+    ("train", "--method-ode", "Euler", "--method-ode"),
+    ("train", "--method-optim", "sgd", "--method-optim"),
+    ("train", "--backend", "cuda", "--backend"),
+    ("gaussian", "--method", "monte-carlo", "--method"),
+    ("bench", "--repeats", "0", "--repeats"),
+    ("bench", "--repeats", "-2", "--repeats"),
+    ("bench", "--out", "{dir}", "--out"),
+    ("bench", "--seed", "1", "unrecognized arguments: --seed"),  # bench uses no randomness
+    ("gaussian", "--maxtime", "5", "unrecognized arguments: --maxtime"),  # the old spelling is gone
+    ("train", "--save", "r.json", "unrecognized arguments: --save"),
+]
+
+
+@pytest.mark.parametrize("verb, flag, value, expected", BAD_FLAGS,
+                         ids=[f"{v}{f}={x}" for v, f, x, _ in BAD_FLAGS])
+def test_bad_flag_is_one_line_naming_it(capsys, tmp_path, regular_file, verb, flag, value, expected):
+    value = value.format(dir=tmp_path, file=regular_file)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["flow", verb, flag, value, "--quiet"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing was written
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["flow", "train", "--n-samples", "10000000000000"], "--n-samples"),
+    (["flow", "gaussian", "--input-dim", "10000000", "--student-width", "100"], "--input-dim"),
+    (["flow", "train", "--backend", "julia"], "--backend"),
+])
+def test_requests_refused_up_front_name_the_flag(capsys, argv, expected):
+    from neuroflow.backend import available_backends
+
+    if "julia" in argv and available_backends()["julia"]:
+        pytest.skip("Julia is usable here")
+    assert cli.main(argv + ["--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
+
+
+# ----------------------------------------------------------------------------- API
+class Stub:
+    """An Objective whose returned shapes are set by the test."""
+
+    def __init__(self, n_params=2, grad_len=2, hess_shape=(2, 2), loss_shape=()):
+        self.n_params, self.grad_len, self.hess_shape, self.loss_shape = n_params, grad_len, hess_shape, loss_shape
+
+    def loss(self, x):
+        return np.full(self.loss_shape, float(x @ x)) if self.loss_shape else float(x @ x)
+
+    def gradient(self, x):
+        return np.resize(2 * x, self.grad_len)
+
+    def hessian(self, x):
+        return 2 * np.eye(*self.hess_shape) if len(self.hess_shape) == 2 else np.ones(self.hess_shape)
+
+
+@pytest.mark.parametrize("stub, kwargs, match", [
+    (Stub(grad_len=5), {}, r"gradient must have shape \(2,\).*got \(5,\)"),
+    (Stub(grad_len=1), {}, r"gradient must have shape \(2,\)"),
+    (Stub(loss_shape=(3,)), {}, r"loss must be a scalar"),
+    (Stub(hess_shape=(3, 3)), {"method_ode": "LSODA"}, r"Hessian must have shape \(2, 2\)"),
+    (Stub(hess_shape=(2,)), {"method_ode": "none", "method_optim": "newton"}, r"Hessian must have shape"),
+    (Stub(n_params=0), {}, r"n_params must be a positive integer"),
+    (Stub(n_params=2.0), {}, r"n_params must be a positive integer"),
+])
+def test_objective_returning_wrong_shapes_is_refused(stub, kwargs, match):
+    theta0 = np.ones(2)
+    with pytest.raises(ValueError, match="net_or_objective: (the )?" + match):
+        train(stub, theta0, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    *[({k: v}, k) for k in ("reltol", "abstol") for v in (0.0, -1e-3, math.nan, math.inf, "1e-3", None)],
+    ({"maxtime_ode": -1.0}, "maxtime_ode"), ({"maxtime_optim": math.nan}, "maxtime_optim"),
+    ({"maxtime_ode": "10"}, "maxtime_ode"), ({"maxiterations_ode": -1}, "maxiterations_ode"),
+    ({"maxiterations_optim": 2.5}, "maxiterations_optim"), ({"maxiterations_ode": True}, "maxiterations_ode"),
+    ({"patience": 0}, "patience"), ({"n_trajectory": 0}, "n_trajectory"), ({"maxT": 0.0}, "maxT"),
+    ({"min_gnorm": -1.0}, "min_gnorm"), ({"min_gnorm": math.nan}, "min_gnorm"), ({"min_loss": math.nan}, "min_loss"),
+    ({"min_loss": math.inf}, "min_loss"), ({"maxnorm": -1.0}, "maxnorm"), ({"maxnorm": math.nan}, "maxnorm"),
+    ({"method_ode": "Euler"}, "method_ode"), ({"method_optim": "sgd"}, "method_optim"),
+    ({"progress": "yes"}, "progress"), ({"backend": "cuda"}, "backend"),
+])
+def test_bad_train_options_name_the_argument(kwargs, name):
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        train(net, net.init_params(0), X, X[:, :1], **kwargs)
+
+
+def test_options_are_checked_before_a_native_backend_sees_them(monkeypatch):
+    """``abstol=0`` once reached Julia, where a zero parameter then gave a NaN step and an endless loop."""
+    from neuroflow.backend import JuliaBackend
+
+    seen = []
+    monkeypatch.setattr(JuliaBackend, "native_train", lambda self, *a: seen.append(a) or {})
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    net.backend = JuliaBackend()
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    for bad in ({"abstol": 0.0}, {"reltol": -1.0}, {"maxtime_ode": math.nan}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            train(net, net.init_params(0), X, X[:, :1], **bad)
+    assert not seen
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_gaussian_objective_refuses_non_finite_theta(bad):
+    W, a = random_teacher(3, 2, seed=0)
+    obj = GaussianTeacherStudent(W, a, 2, "erf")
+    theta = obj.random_student(seed=1)
+    theta[1] = bad
+    for method in (obj.loss, obj.gradient, obj.hessian, obj.loss_and_gradient, obj.loss_gradient_hessian):
+        with pytest.raises(ValueError, match="^theta: expected finite values"):
+            method(theta)
+
+
+def test_a_flow_that_runs_off_still_ends_with_a_reason_on_a_strict_objective():
+    """train answers NaN itself at a non-finite trial point, so an objective that refuses NaN (the
+    Gaussian one) never sees one and a diverging flow ends with a reason, not an exception."""
+    W, a = random_teacher(3, 2, seed=0)
+    obj = GaussianTeacherStudent(W, a, 2, "relu")
+    res = train(obj, obj.random_student(seed=1) * 1e3, method_ode="RK23", maxiterations_ode=50, reltol=10.0,
+                method_optim="none")
+    assert res.ode_stopped_by in ("maxiterations", "min_gnorm") or res.ode_stopped_by.startswith(
+        ("diverged", "solver"))
+    assert np.all(np.isfinite(res.x))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).gradient_benchmark(quick=True, repeats=0), "repeats"),
+    (lambda: __import__("neuroflow.flow", fromlist=["x"]).adam(
+        Stub(), np.ones(2), maxiterations=0), "maxiterations"),
+    (lambda: __import__("neuroflow.flow", fromlist=["x"]).adam(Stub(grad_len=3), np.ones(2)), "gradient must"),
+    (lambda: __import__("neuroflow.flow", fromlist=["x"]).adam(Stub(), np.ones(2), maxtime=-1.0), "maxtime"),
+    (lambda: random_teacher(0, 2), "input_dim"),
+    (lambda: GaussianTeacherStudent(np.ones((2, 3)), np.ones(2), 0), "student_width"),
+])
+def test_other_flow_functions_name_bad_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("seed", ["x", -1, 1.5, True, [1, 2]])
+@pytest.mark.parametrize("call", ["random_teacher", "init_params", "teacher_student_problem", "sample", "adam"])
+def test_bad_seed_names_seed(call, seed):
+    from neuroflow.flow import adam, teacher_student_problem
+
+    W, a = random_teacher(3, 2, seed=0)
+    obj = GaussianTeacherStudent(W, a, 2, "erf")
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    calls = {"random_teacher": lambda: random_teacher(3, 2, seed=seed),
+             "init_params": lambda: net.init_params(seed=seed),
+             "teacher_student_problem": lambda: teacher_student_problem(2, 2, 10, seed=seed),
+             "sample": lambda: obj.sample(5, seed=seed),
+             "adam": lambda: adam(net, net.init_params(0), X, X[:, :1], batch_size=4, maxiterations=2, seed=seed)}
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        calls[call]()
