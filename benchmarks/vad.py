@@ -50,7 +50,7 @@ def cpu_speed(system, wav: np.ndarray, repeats: int = 1) -> float:
 def real_recordings(systems: dict) -> dict:
     from neuroflow.vad.audio import load_audio
     from neuroflow.vad.corpus import speech_labels
-    from neuroflow.vad.training import hter
+    from neuroflow.vad.metrics import error_rates
 
     if not ALSA.is_dir():
         return {"skipped": f"{ALSA} not found (apt-get install alsa-utils)"}
@@ -67,10 +67,10 @@ def real_recordings(systems: dict) -> dict:
                 continue
             lab = speech_labels(wav)[: len(score)]
             dec = score[: len(lab)] >= 0.5
-            per[f.stem] = round(hter(dec, lab)[0], 4)
+            per[f.stem] = round(error_rates(dec, lab)[2], 4)
             dec_all.append(dec)
             lab_all.append(lab)
-        h, far, frr = hter(np.concatenate(dec_all), np.concatenate(lab_all))
+        frr, far, h = error_rates(np.concatenate(dec_all), np.concatenate(lab_all))
         out[name] = {"HTER": h, "FAR": far, "MR": frr, "per_clip_HTER": per, "noise_wav_FAR": noise_far}
     return out
 
@@ -98,7 +98,7 @@ def real_mixed(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
     """HTER of each system on the alsa speech track mixed with every group-B noise, per SNR (pooled)."""
     from neuroflow.vad.corpus import ACTIVE_LEVEL_DBOV
     from neuroflow.vad.noise import NOISE_TYPES, make_noise
-    from neuroflow.vad.training import hter
+    from neuroflow.vad.metrics import error_rates
 
     if not ALSA.is_dir():
         return {"skipped": f"{ALSA} not found (apt-get install alsa-utils)"}
@@ -119,8 +119,8 @@ def real_mixed(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
                 d = system.score(mixes[(snr, kind)], 16000)[:n] >= 0.5
                 dec.append(d)
                 lab.append(labels[: len(d)])
-                per_noise.setdefault(kind, []).append(hter(d, lab[-1])[0])
-            per_snr[str(snr)] = hter(np.concatenate(dec), np.concatenate(lab))[0]
+                per_noise.setdefault(kind, []).append(error_rates(d, lab[-1])[2])
+            per_snr[str(snr)] = error_rates(np.concatenate(dec), np.concatenate(lab))[2]
         out[name] = {"HTER_per_snr": per_snr, "HTER_mean": float(np.mean(list(per_snr.values()))),
                      "HTER_per_noise_mean_over_snr": {k: float(np.mean(v)) for k, v in per_noise.items()}}
     return out
@@ -140,9 +140,10 @@ def main() -> int:
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus, load_corpus
     from neuroflow.vad.detect import MODELS_DIR, SpikingVADSystem
-    from neuroflow.vad.metrics import evaluate
-    from neuroflow.vad.snn_cli import model_info
-    from neuroflow.vad.systems import SystemUnavailable, get_system
+    from neuroflow.vad.energy import model_info
+    from neuroflow.vad.evaluation import evaluate_system
+    from neuroflow.vad.registry import get_system
+    from neuroflow.vad.systems import SystemUnavailable
 
     minutes = args.minutes or (3.0 if args.quick else 30.0)
     if args.corpus is None:
@@ -167,7 +168,7 @@ def main() -> int:
 
     results = {}
     for name, system in systems.items():
-        r = evaluate(system, corpus, progress_bar=False)
+        r = evaluate_system(system, corpus, progress=False)
         levels = {k: v.HTER for k, v in r.per_level.items()}
         results[name] = {"HTER_pooled": r.overall.HTER, "HTER_mean_over_levels": float(np.mean(list(levels.values()))),
                          "HTER_per_level": levels, "HTER_per_snr": {k: v.HTER for k, v in r.per_snr.items()},

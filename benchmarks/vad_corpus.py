@@ -38,9 +38,9 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus, load_corpus
-    from neuroflow.vad.metrics import evaluate
+    from neuroflow.vad.evaluation import evaluate_system
     from neuroflow.vad.speech import engine
-    from neuroflow.vad.systems import available_systems
+    from neuroflow.vad.registry import available_systems
 
     engine()  # load eSpeak before timing, as a long-running generator would have it loaded
     tmp = None
@@ -68,7 +68,7 @@ def main() -> int:
     evals = {}
     for system in systems:
         t0 = time.perf_counter()
-        result = evaluate(system, _Cached(corpus, scenes), progress_bar=False)
+        result = evaluate_system(system, _Cached(corpus, scenes), progress=False)
         total = time.perf_counter() - t0
         d = result.to_dict()
         evals[system.name] = {

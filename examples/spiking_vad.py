@@ -16,15 +16,16 @@ import numpy as np
 
 from neuroflow.vad.corpus import make_scene, plan_corpus
 from neuroflow.vad.detect import SpikingVADSystem
-from neuroflow.vad.snn_cli import model_info, plot_detection, plot_history
-from neuroflow.vad.training import hter
+from neuroflow.vad.energy import model_info
+from neuroflow.vad.metrics import error_rates
+from neuroflow.vad.plots import plot_detection, plot_history
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a 20 s scene, no training (a few seconds)")
-    ap.add_argument("--out", type=Path, default=Path("spiking_vad_out"), help="folder for the plots")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("neuroflow-out/spiking_vad"), help="folder for the plots")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the generated scene (and of the training)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -38,7 +39,7 @@ def main() -> None:
         t0 = time.perf_counter()
         det = vad.detect_array(wav, 16000)
         speed = plan.duration_s / (time.perf_counter() - t0)
-        err = hter(det.speech_prob >= 0.5, labels[: len(det.speech_prob)])[0]
+        err = error_rates(det.speech_prob >= 0.5, labels[: len(det.speech_prob)])[2]
         info = model_info(kind)
         print(f"{kind}: HTER {100 * err:.1f}%, {len(det.segments)} segments, {speed:.0f}x real time; "
               f"{100 * info['sparsity']:.0f}% of {info['synapses_total']} synapses pruned, "
@@ -55,7 +56,8 @@ def main() -> None:
         import tempfile
 
         from neuroflow.vad.corpus import generate_corpus
-        from neuroflow.vad.training import Recipe, train_vad
+        from neuroflow.vad.recipe import Recipe
+        from neuroflow.vad.training import train_vad
 
         with tempfile.TemporaryDirectory() as tmp:
             generate_corpus(Path(tmp) / "A", minutes=5, group="A", seed=args.seed, progress_bar=False)

@@ -16,8 +16,8 @@ import numpy as np
 from neuroflow._utils import pyplot, save_figure
 from neuroflow.vad.corpus import generate_corpus, load_corpus
 from neuroflow.vad.features import frame_times, logmel
-from neuroflow.vad.metrics import evaluate
-from neuroflow.vad.systems import available_systems
+from neuroflow.vad.evaluation import evaluate_system
+from neuroflow.vad.registry import available_systems
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
         systems, skipped = available_systems(("energy", "webrtc:3", "silero"))
         for line in skipped:
             print(line)
-        results = [evaluate(system, corpus, progress_bar=False) for system in systems]
+        results = [evaluate_system(system, corpus, progress=False) for system in systems]
         for r in results:
             levels = ", ".join(f"{k} {v.HTER:.3f}" for k, v in r.per_level.items())
             print(f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}  per level: {levels}")

@@ -1,0 +1,100 @@
+"""A model's feature front end: samples in, the features its network was trained on out, file-wise or chunk-wise.
+
+:class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
+causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
+:mod:`neuroflow.vad.level`. Each step is ``(input, state) -> (output, state)``, so
+:meth:`FeatureExtractor.transform` (a whole file) is :meth:`FeatureExtractor.step` over one chunk.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import check_positive
+from neuroflow.vad.audio import SAMPLE_RATE, prepare
+from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, SILENCE_DB, WIN,
+                                    check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
+                                    running_zscore, window_energy_db)
+from neuroflow.vad.level import N_LEVEL, level_inputs
+
+
+class FeatureExtractor:
+    """The features of a model's configuration (``model.features``), computed file-wise or chunk-wise.
+
+    ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
+    settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence`` and
+    ``level`` (see the module docstring). :meth:`step` is the stream's step over 16 kHz float32
+    samples; :meth:`transform` is that step over one chunk.
+    """
+
+    def __init__(self, features: dict):
+        f = dict(features)
+        self.n_mels = int(check_positive(int(f["n_mels"]), "n_mels", integer=True))
+        self.n_fft = int(f.get("n_fft", 512))
+        if self.n_fft < WIN:
+            raise ValueError(f"n_fft: expected at least the window length {WIN}, got {self.n_fft}")
+        self.norm = f.get("norm", "none")
+        if self.norm not in CAUSAL_NORMS:
+            raise ValueError(f"norm: a model's features must be causal ({', '.join(CAUSAL_NORMS)}), "
+                             f"got {self.norm!r}")
+        self.alpha = float(f.get("alpha", ALPHA))
+        self.floor_window, self.floor_smooth = check_floor_settings(f.get("floor_window", FLOOR_WINDOW),
+                                                                    f.get("floor_smooth", FLOOR_SMOOTH))
+        self.skip_silence = bool(f.get("skip_silence", False))
+        self.level = bool(f.get("level", False))
+        self.basis = mel_basis(self.n_fft, self.n_mels)
+
+    @property
+    def n_features(self) -> int:
+        """Values per frame: the mel bands, plus the absolute-level inputs where configured."""
+        return feature_width({"n_mels": self.n_mels, "level": self.level})
+
+    def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
+        """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
+        the frames now complete (all of them once ``final``)."""
+        state = {"frames": None, "norm": None, "level": None} if state is None else state
+        frames, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final)
+        energy = window_energy_db(frames)
+        raw = log_mel(frames, self.basis) if len(frames) else np.zeros((0, self.n_mels), np.float32)
+        silent = energy < SILENCE_DB if self.skip_silence else None
+        new = {"frames": fstate}
+        if self.norm == "floor":
+            floor, new["norm"] = noise_floor(raw, self.floor_window, self.floor_smooth, state["norm"], skip=silent)
+            feats = (raw - floor).astype(np.float32)
+        elif self.norm == "running":
+            feats, new["norm"] = running_zscore(raw, self.alpha, state["norm"])
+        else:
+            feats, new["norm"] = raw, None
+        new["level"] = state["level"]
+        if self.level:
+            extra, new["level"] = level_inputs(energy, state["level"], window=self.floor_window,
+                                               smooth=self.floor_smooth, silent=silent)
+            feats = np.concatenate([feats, extra], axis=1)
+        return feats, energy, new
+
+    def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
+        """Features (n_frames, n_features) of a whole signal (any rate, mono or not)."""
+        return self.step(prepare(wav, sr), final=True)[0]
+
+    def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
+        """The configured normalisation (and level inputs) of precomputed raw log-mel frames of one
+        excerpt; ``energy_db`` (the frames' window energies) is needed for ``skip_silence`` / ``level``."""
+        raw = np.asarray(raw, dtype=np.float32)
+        if (self.skip_silence or self.level) and energy_db is None:
+            raise ValueError("energy_db: this configuration needs the frames' window energies")
+        silent = np.asarray(energy_db) < SILENCE_DB if self.skip_silence else None
+        if self.norm == "floor":
+            feats = (raw - noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent)[0]).astype(np.float32)
+        elif self.norm == "running":
+            feats = running_zscore(raw, self.alpha)[0]
+        else:
+            feats = raw
+        if self.level:
+            extra, _ = level_inputs(np.asarray(energy_db, np.float64), None, window=self.floor_window,
+                                    smooth=self.floor_smooth, silent=silent)
+            feats = np.concatenate([feats, extra], axis=1)
+        return feats
+
+
+def feature_width(features: dict) -> int:
+    """Values per frame of a feature configuration (its mel bands, plus the level inputs if it has them)."""
+    return int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)
