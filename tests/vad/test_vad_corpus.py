@@ -1,4 +1,4 @@
-"""Corpus: labels, plan balance, groups, noises, determinism, resuming and errors naming files."""
+"""Corpus: labels, plan balance, groups, noises, determinism, resuming (also from changed files) and errors naming files."""
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +17,7 @@ from neuroflow.vad.corpus import (MANIFEST, SNRS_DB, generate_corpus, load_corpu
 from neuroflow.vad.noise import NOISE_TYPES, make_noise, room_impulse_response
 from neuroflow.vad.speech import SentenceGenerator, Voice, synthesize, voice_pool
 
-TINY = dict(minutes=0.2, durations=(4.0,), progress_bar=False)  # three 4-second scenes
+TINY = dict(minutes=0.2, durations=(4.0,), progress=False)  # three 4-second scenes
 
 
 def test_labels_on_tone_and_silence():
@@ -58,8 +58,9 @@ def test_plan_is_balanced_and_seeded():
         assert lo <= p.target_fraction <= hi
     assert [p.to_dict() for p in plans] == [p.to_dict() for p in plan_corpus(48, "A", 1, durations=(60.0,))]
     assert [p.snr_db for p in plan_corpus(48, "A", 2, durations=(60.0,))] != snrs
-    with pytest.raises(ValueError, match="group"):
+    with pytest.raises(ValueError, match="split"):
         plan_corpus(1, "C", 0)
+    assert [p.to_dict() for p in plan_corpus(3, "train", 1)] == [p.to_dict() for p in plan_corpus(3, "A", 1)]
     with pytest.raises(ValueError, match="minutes"):
         plan_corpus(0, "A", 0)
     with pytest.raises(ValueError, match="noises"):
@@ -132,32 +133,32 @@ def _snapshot(root):
 
 
 def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
-    r1 = generate_corpus(tmp_path / "a", group="A", seed=7, **TINY)
+    r1 = generate_corpus(tmp_path / "a", split="train", seed=7, **TINY)
     assert r1.n_scenes == 3 and r1.n_generated == 3
-    generate_corpus(tmp_path / "b", group="A", seed=7, **TINY)
+    generate_corpus(tmp_path / "b", group="A", seed=7, minutes=0.2, durations=(4.0,), progress_bar=False)  # older names
     ref = _snapshot(tmp_path / "a")
     assert len(ref) == 6 and ref == _snapshot(tmp_path / "b")
     assert (json.loads((tmp_path / "a" / MANIFEST).read_text())
             == json.loads((tmp_path / "b" / MANIFEST).read_text()))
-    generate_corpus(tmp_path / "c", group="A", seed=8, **TINY)
+    generate_corpus(tmp_path / "c", split="train", seed=8, **TINY)
     assert _snapshot(tmp_path / "c") != ref
 
     # interrupted after the second scene: the finished ones are kept, a rerun completes the same corpus
     real = corpus_mod.make_scene
     calls = []
 
-    def flaky(plan, used=None):
+    def flaky(plan):
         calls.append(plan.name)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(plan, used)
+        return real(plan)
 
     monkeypatch.setattr(corpus_mod, "make_scene", flaky)
     with pytest.raises(KeyboardInterrupt):
-        generate_corpus(tmp_path / "d", group="A", seed=7, **TINY)
+        generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert len(json.loads((tmp_path / "d" / MANIFEST).read_text())["scenes"]) == 1
     monkeypatch.setattr(corpus_mod, "make_scene", real)
-    r = generate_corpus(tmp_path / "d", group="A", seed=7, **TINY)
+    r = generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert (r.n_generated, r.n_resumed) == (2, 1)
     assert _snapshot(tmp_path / "d") == ref
     assert (json.loads((tmp_path / "d" / MANIFEST).read_text())
@@ -165,18 +166,25 @@ def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
 
     # a rerun with other settings refuses instead of mixing corpora
     with pytest.raises(ValueError, match="other settings"):
-        generate_corpus(tmp_path / "d", group="A", seed=9, **TINY)
+        generate_corpus(tmp_path / "d", split="train", seed=9, **TINY)
+
+    # a scene file changed on disk after it was finished is made again on resume
+    (tmp_path / "d" / "A_0001.wav").write_bytes(b"RIFF" + bytes(100))
+    with pytest.warns(UserWarning, match="A_0001.wav"):
+        r = generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
+    assert (r.n_generated, r.n_resumed) == (1, 2) and _snapshot(tmp_path / "d") == ref
 
     # contents: level, labels, manifest entries
     c = load_corpus(tmp_path / "a")
     assert len(c) == 3 and c.minutes == pytest.approx(0.2)
     texts = []
     for scene in c:
+        assert scene.split == "train" and scene.info["speech"] == "espeak"
         assert len(scene.wav) == 4 * 16000 and scene.labels.shape == (400,)
         assert scene.group == "A" and scene.noise in NOISE_TYPES and scene.snr_db in SNRS_DB
         assert scene.speech_fraction == pytest.approx(scene.labels.mean())
         texts += [u["text"] for u in scene.info["utterances"]]
-    assert len(texts) == len(set(texts))  # no sentence repeats across scenes
+    assert len(texts) == len(set(texts))  # sentences never repeat inside a scene, and rarely across scenes
 
 
 def test_corpus_errors_name_files(tmp_path):
@@ -188,7 +196,7 @@ def test_corpus_errors_name_files(tmp_path):
     with pytest.raises(ValueError, match=MANIFEST):
         load_corpus(tmp_path)
     root = tmp_path / "c"
-    generate_corpus(root, group="B", seed=1, **TINY)
+    generate_corpus(root, split="test", seed=1, **TINY)
     (root / "B_0001.wav").unlink()
     with pytest.raises(FileNotFoundError, match="B_0001.wav"):
         load_corpus(root)

@@ -1,18 +1,25 @@
 """Audio input/output for VAD: every file becomes mono float32 at 16 kHz, or a clear error naming it.
 
-:func:`load_audio` reads anything soundfile reads (WAV, FLAC, OGG, AIFF, ...) and falls back to
-librosa (audioread/ffmpeg formats such as MP3 where a decoder is installed). Stereo or multichannel
-input is averaged to mono, any sample rate is resampled to :data:`SAMPLE_RATE`, and integer sample
-formats are scaled to [-1, 1].
+:func:`load_audio` reads anything soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...) and falls back to
+librosa (audioread/ffmpeg formats where a decoder is installed). Stereo or multichannel input is
+averaged to mono, any sample rate from 8 kHz up is resampled to :data:`SAMPLE_RATE`, and integer
+sample formats are scaled to [-1, 1]. Rates below 8 kHz are refused: speech needs its band up to
+4 kHz, and a wrong rate (a 1 Hz header) would otherwise turn a short file into minutes of "audio".
+A WAV file whose header promises more samples than the file holds (a recording cut short) is read as
+far as it goes, with a warning that names the file and both lengths.
 """
 from __future__ import annotations
 
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
+#: the lowest input sample rate accepted (Hz)
+MIN_SAMPLE_RATE = 8000
 
 
 class AudioError(ValueError):
@@ -77,10 +84,11 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
 def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     """Validate an in-memory signal and return it as mono float32 at 16 kHz.
 
-    ``sr`` must be a positive integer; the signal must be non-empty, numeric and finite.
+    ``sr`` must be an integer of at least :data:`MIN_SAMPLE_RATE` (8000 Hz); the signal must be
+    non-empty, numeric and finite.
     """
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise AudioError(f"sr: expected a positive integer sample rate, got {sr!r}")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr < MIN_SAMPLE_RATE:
+        raise AudioError(f"sr: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz, got {sr!r}")
     arr = np.asarray(wav)
     if arr.dtype == object or arr.dtype.kind not in "fiu":
         raise AudioError(f"{name}: expected numeric audio samples, got dtype {arr.dtype}")
@@ -115,6 +123,8 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
         data, native_sr = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
         errors.append(f"soundfile: {exc}")
+    else:
+        _warn_if_truncated(path, len(data), int(native_sr))
     if data is None:
         try:
             import warnings
@@ -134,6 +144,45 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if int(sr) != SAMPLE_RATE:
         wav = resample(wav, SAMPLE_RATE, int(sr))
     return wav, int(sr)
+
+
+def wav_declared_frames(path: str | Path) -> int | None:
+    """Sample frames a RIFF/WAVE file's header declares (its ``data`` chunk size over the block size), or
+    None when the file is not a WAV file or declares no usable size (streamed files write 0 or 0xFFFFFFFF)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(size)
+                if len(fmt) < 14:
+                    return None
+                block = struct.unpack("<H", fmt[12:14])[0]
+                if size % 2:
+                    f.seek(1, 1)
+            elif cid == b"data":
+                if not block or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block
+            else:
+                f.seek(size + (size % 2), 1)
+
+
+def _warn_if_truncated(path: Path, n_read: int, sr: int) -> None:
+    try:
+        declared = wav_declared_frames(path)
+    except OSError:
+        return
+    if declared is not None and declared > n_read:
+        warnings.warn(f"{path}: truncated WAV file: the header declares {declared} samples "
+                      f"({declared / sr:.3f} s) but the file holds {n_read} ({n_read / sr:.3f} s); "
+                      f"reading what is there", stacklevel=3)
 
 
 def write_audio(path: str | Path, wav: np.ndarray, sr: int = SAMPLE_RATE) -> Path:

@@ -1,37 +1,136 @@
-"""``neuroflow vad corpus | eval | compare``: build the noisy-speech corpus and score detectors on it."""
+"""``neuroflow vad corpus | sources | eval | compare``: build the corpora, install their sources, score detectors."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, emit, input_dir, number
+from neuroflow.cliutil import add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir
 
 
-def _floats(text: str, name: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+def _n_jobs(text: str) -> int:
+    """argparse type of --n-jobs: a positive integer, or -1 for every core."""
+    value = integer(-1)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), got {text!r}")
+    return value
+
+
+#: API argument -> CLI flag, for errors raised past the parser (e.g. "out_dir: ... is being written by another run")
+_FLAGS = {"out_dir": "--out", "minutes": "--minutes", "durations": "--durations", "snrs": "--snrs",
+          "noises": "--noises", "n_jobs": "--n-jobs", "scheduler": "--scheduler", "split": "--split",
+          "speech": "--speech", "seed": "--seed"}
+
+
+def _flag_error(exc: ValueError) -> ValueError:
+    name, sep, rest = str(exc).partition(": ")
+    return type(exc)(f"{_FLAGS[name]}: {rest}") if sep and name in _FLAGS else exc
+
+
+_PLAN_FLAGS = (("minutes", "--minutes"), ("split", "--split"), ("speech", "--speech"), ("durations", "--durations"),
+               ("snrs", "--snrs"), ("noises", "--noises"))
 
 
 def _corpus(args) -> int:
     from neuroflow.vad.corpus import generate_corpus
 
-    from neuroflow.vad.corpus import SNRS_DB
-    from neuroflow.vad.noise import NOISE_TYPES
+    split = args.split
+    if args.group is not None:
+        if args.split is not None and args.split != {"A": "train", "B": "test"}[args.group]:
+            return fail("argument --group: contradicts --split (--group A is --split train, B is test)")
+        split = {"A": "train", "B": "test"}[args.group]
+    common = dict(progress=not args.quiet, overwrite=args.overwrite, n_jobs=args.n_jobs, scheduler=args.scheduler)
+    try:
+        if args.benchmark:
+            given = [flag for key, flag in _PLAN_FLAGS if getattr(args, key) is not None] + \
+                (["--group"] if args.group is not None else [])
+            if given:
+                return fail(f"argument --benchmark: fixes its own plan; drop {' '.join(given)}")
+            from neuroflow.vad.realspeech import benchmark_set
 
-    durations = _floats(args.durations, "--durations") if args.durations else (60.0, 120.0)
-    snrs = _floats(args.snrs, "--snrs") if args.snrs else SNRS_DB
-    noises = tuple(n.strip() for n in args.noises.split(",")) if args.noises else NOISE_TYPES
-    result = generate_corpus(args.out, minutes=args.minutes, group=args.group, seed=args.seed,
-                             durations=durations, snrs=snrs, noises=noises, progress_bar=not args.quiet,
-                             overwrite=args.overwrite)
-    lines = [f"corpus {result.root}: {result.n_scenes} scenes, {result.minutes:.1f} min of group {args.group} "
-             f"({result.n_generated} generated, {result.n_resumed} kept from an earlier run)",
+            made = benchmark_set(args.out, seed=args.seed, **common)
+            lines = [f"held-out real-speech benchmark in {made.root}:"]
+            for name, r in made.results.items():
+                lines.append(f"  {name + '/':<10} {r.n_scenes} files, {r.minutes:.1f} min ({r.n_generated} generated, "
+                             f"{r.n_resumed} kept)" + (f", {len(r.skipped_files)} source files skipped"
+                                                      if r.skipped_files else ""))
+            emit(args, made.to_dict(), lines)
+            return 0
+        result = generate_corpus(args.out, minutes=10.0 if args.minutes is None else args.minutes,
+                                 split=split or "train", seed=args.seed, speech=args.speech or "espeak",
+                                 durations=args.durations, snrs=args.snrs, noises=args.noises, **common)
+    except KeyboardInterrupt:
+        return _interrupted(args)
+    except ValueError as exc:
+        raise _flag_error(exc) from None
+    lines = [f"corpus {result.root}: {result.n_scenes} scenes, {result.minutes:.1f} min of {split or 'train'} "
+             f"{args.speech or 'espeak'} speech ({result.n_generated} generated, {result.n_resumed} kept from an "
+             f"earlier run)",
              f"  {result.seconds:.1f} s, {result.realtime_factor:.0f}x real time"
              if result.n_generated else f"  nothing left to generate ({result.seconds:.1f} s)"]
+    if result.skipped_files:
+        lines.append(f"  skipped {len(result.skipped_files)} unreadable source files (listed in corpus.json)")
     emit(args, result.to_dict(), lines)
+    return 0
+
+
+def _interrupted(args) -> int:
+    """Ctrl-C during `vad corpus`: say what was kept (the manifest lists every finished scene), exit 130."""
+    import json
+    import sys as _sys
+
+    from neuroflow.vad.corpus_store import MANIFEST
+
+    kept = 0
+    for path in [args.out / MANIFEST] + sorted(args.out.glob(f"*/{MANIFEST}")):
+        try:
+            kept += len(json.loads(path.read_text())["scenes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    payload = {"root": str(args.out), "interrupted": True, "n_finished": kept}
+    if args.json:
+        emit(args, payload)
+    print(f"interrupted; {kept} finished scenes kept in {args.out} (rerun the same command to resume)",
+          file=_sys.stderr)
+    return 130
+
+
+def _sources(args) -> int:
+    from neuroflow.vad import sources
+
+    payload: dict = {}
+    lines: list[str] = []
+    if args.install:
+        if not args.quiet:
+            print("installing the speech and music packages with apt-get (a minute or two)...", file=sys.stderr)
+        result = sources.install_sources()
+        payload["installed"] = result.installed
+        payload["install_command"] = result.command
+        index = result.index
+        lines.append(f"installed: {' '.join(result.installed) or 'nothing (all present)'}")
+    else:
+        index = sources.scan_sources()
+    payload.update(index.to_dict())
+    lines.append(f"{'speaker':<22} {'lang':<6} {'sex':<3} {'split':<6} {'files':>5} {'min':>6}  package (version)")
+    for row in index.speakers + index.festival:
+        files = f"{row['n_files']:>5}" if row["codec"] != "festival" else f"{'-':>5}"
+        minutes = f"{row['minutes']:>6.1f}" if row["codec"] != "festival" else f"{'-':>6}"
+        state = row["version"] if row["installed"] else "not installed"
+        lines.append(f"{row['name']:<22} {row['language']:<6} {row['sex']:<3} {row['split']:<6} {files} {minutes}  "
+                     f"{row['package']} ({state})")
+    for row in index.music:
+        state = row["version"] if row["installed"] else "not installed"
+        lines.append(f"{'music: ' + row['name']:<22} {'-':<6} {'-':<3} {row['split']:<6} {row['n_files']:>5} "
+                     f"{row['minutes']:>6.1f}  {row['package']} ({state})")
+    if index.missing:
+        lines.append(sources.missing_message(index.missing))
+    if args.plot:
+        from neuroflow.vad.realspeech import plot_prompt_labels
+
+        plot_prompt_labels(args.plot, seed=args.seed)
+        lines.append(f"plot: {args.plot}")
+        payload["plot"] = str(args.plot)
+    emit(args, payload, lines)
     return 0
 
 
@@ -105,18 +204,41 @@ def _compare(args) -> int:
 
 
 def register(verbs) -> None:
-    p = verbs.add_parser("corpus", help="generate (or resume) a noisy-speech corpus with eSpeak NG",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", type=Path, required=True, help="corpus folder")
-    p.add_argument("--minutes", type=float, default=10.0, help="total audio to generate")
-    p.add_argument("--group", choices=("A", "B"), default="A", help="voice/sentence/noise group (train A, test B)")
-    p.add_argument("--durations", default=None, help="scene lengths in seconds, comma-separated (default 60,120)")
-    p.add_argument("--snrs", default=None, help="SNRs in dB, comma-separated (default -10,-5,0,5,10,15)")
-    p.add_argument("--noises", default=None,
-                   help="noise types, comma-separated (default white,pink,brown,babble,cafe,street,car,reverb)")
+    from neuroflow.vad.corpus import CORPUS_NOISES, SPEECH_KINDS
+
+    p = verbs.add_parser("corpus", help="generate (or resume) a noisy-speech corpus: eSpeak, real or Festival speech")
+    p.add_argument("--out", type=output_dir(), required=True, metavar="DIR", help="corpus folder")
+    p.add_argument("--minutes", type=number(0, lo_open=True), default=None,
+                   help="total audio to generate (default: 10)")
+    p.add_argument("--split", choices=("train", "test"), default=None,
+                   help="speakers, voices, sentences, music and room tone of the training or the held-out test "
+                        "split (default: train)")
+    p.add_argument("--group", choices=("A", "B"), default=None, help=argparse.SUPPRESS)  # older name of --split
+    p.add_argument("--speech", choices=SPEECH_KINDS, default=None,
+                   help="espeak (QUT layout), real (recorded prompts; needs `vad sources --install`), festival, "
+                        "mixed (per scene: real 50%%, espeak 25%%, festival 25%%) or none (default: espeak)")
+    p.add_argument("--durations", type=number(1.0, 3600.0), nargs="+", default=None, metavar="S",
+                   help="scene lengths in seconds (default: 60 120 for espeak, 30 60 otherwise)")
+    p.add_argument("--snrs", type=number(-30.0, 60.0), nargs="+", default=None, metavar="DB",
+                   help="SNRs in dB (default: -10 -5 0 5 10 15 for espeak, -5 0 5 10 20 otherwise)")
+    p.add_argument("--noises", type=choice_list(CORPUS_NOISES), nargs="+", default=None, metavar="NOISE",
+                   help=f"noise types of {' '.join(CORPUS_NOISES)} ('none': clean; default: the eight generated "
+                        f"ones for espeak, all for the others)")
+    p.add_argument("--benchmark", action="store_true",
+                   help="build the held-out real-speech evaluation set (speech/, music/, roomtone/) instead")
     p.add_argument("--overwrite", action="store_true", help="start over if the folder holds another corpus")
+    p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                   help="scenes made in parallel by local processes, -1 for every core (default: %(default)s)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="make the scenes on a Dask cluster (tcp://host:port); same files as locally")
     add_common_options(p, plot=False)
     p.set_defaults(func=_corpus)
+
+    p = verbs.add_parser("sources", help="list (or install) the Debian packages with real speech and music")
+    p.add_argument("--install", action="store_true",
+                   help="apt-get install the missing packages (root or password-less sudo; about 130 MB)")
+    add_common_options(p)
+    p.set_defaults(func=_sources)
 
     p = verbs.add_parser("eval", help="score one detector on a corpus (MR, FAR, HTER, AUC per noise level)")
     p.add_argument("--corpus", type=input_dir, required=True, help="corpus folder (see `vad corpus`)")

@@ -1,40 +1,44 @@
-"""A reproducible noisy-speech corpus for VAD, built the way QUT-NOISE-TIMIT was, from eSpeak speech.
+"""A reproducible noisy-speech corpus for VAD: eSpeak scenes the way QUT-NOISE-TIMIT built them, and
+conversations of real (or Festival) speakers over real-world non-speech.
 
-Recipe for one scene (60 s or 120 s by default):
+Recipe of a corpus of ``minutes`` (:func:`plan_corpus`, then :func:`neuroflow.vad.scenes.make_scene` per scene):
 
-1. A speech proportion is drawn from three strata with probabilities 25% / 50% / 25%: below 25%
-   (U(5%, 25%)), 25-75% (U(25%, 75%)) and above 75% (U(75%, 95%)).
-2. Utterances (built-in sentences, 2-4 speakers of the scene's group) are synthesised until their total
-   length reaches that proportion. Each utterance is merged with the previous one with probability
-   0.5, overlapping it by U(0, 1) s; otherwise it starts a new segment.
-3. Gaps U(0, 1) s are drawn before, between and after the segments and scaled so the segments and
-   gaps fill the scene exactly.
-4. The speech is set to an active level of -26 dBov (RMS over speech frames, full scale = 1.0) and the
-   noise (one of :data:`neuroflow.vad.noise.NOISE_TYPES`) is scaled to the scene's SNR in
-   {-10, -5, 0, 5, 10, 15} dB relative to that active level. In the "reverb" condition the speech too
-   passes through a synthetic room response. The mixture is written as 16-bit WAV at 16 kHz (scaled
-   down as a whole if it would clip; the SNR is unchanged).
-5. Frame labels (10 ms, aligned as :mod:`neuroflow.vad.features` documents) come from the clean,
-   dry speech track: a frame is speech when its energy is within 40 dB of the active level; silent
-   gaps shorter than 150 ms inside speech are filled, and each speech run is extended by a 50 ms
-   hangover.
+1. Scenes last one of ``durations`` seconds (default 60 and 120 s for eSpeak, 30 and 60 s otherwise).
+2. A speech proportion is drawn per scene from three strata with probabilities 25% / 50% / 25%: below
+   25% (U(5%, 25%)), 25-75% (U(25%, 75%)) and above 75% (U(75%, 95%)).
+3. SNRs and noises are balanced over the scenes (each list shuffled in turn). Defaults: eSpeak scenes
+   take the eight generated noises (:data:`neuroflow.vad.noise.NOISE_TYPES`) at {-10, -5, 0, 5, 10, 15}
+   dB; the other kinds add recorded "music" and "none" (clean) at {-5, 0, 5, 10, 20} dB.
+4. ``speech`` chooses the talkers: "espeak" (QUT layout, :mod:`neuroflow.vad.synthetic`), "real"
+   (recorded prompts, :mod:`neuroflow.vad.conversation`), "festival" (Festival voices, same layout),
+   "mixed" (per scene: real 50 %, eSpeak 25 %, Festival 25 %) or "none" (no speech). Conversation scenes
+   lie over room tone (75 %) or digital silence (25 %).
+5. Labels (10 ms frames) come from the clean speech (:mod:`neuroflow.vad.labels`).
 
-SNRs and noise types are balanced over the scenes of a corpus (shuffled in turn), the strata are
-drawn per scene. Groups A and B use disjoint voice variants, disjoint sentences (see
-:mod:`neuroflow.vad.speech`) and different noise seeds: train on A, test on B.
+Splits: ``split="train"`` (group A: eSpeak voice variants and sentences of A, the training speakers
+and Festival voices, music on hold, the training room-tone recipe) and ``split="test"`` (group B: the
+held-out speakers, voices, music and room-tone recipe; see :mod:`neuroflow.vad.sources`). "A" and "B"
+are accepted for "train" and "test". :func:`neuroflow.vad.realspeech.benchmark_set` builds the whole
+held-out real-speech evaluation set.
 
 Layout of a corpus folder::
 
-    corpus.json              manifest: settings and one entry per finished scene
+    corpus.json              manifest: settings, sources (packages and versions), skipped source files,
+                             and one entry per finished scene (with the SHA-256 of its two files)
     A_0000.wav               mixture, 16-bit PCM, 16 kHz
     A_0000.labels.npy        int8 0/1 per 10 ms frame, len == wav samples // 160
 
-Generation is deterministic for a seed (each scene draws from its own child seed) and resumable: the
-manifest is rewritten after every finished scene, and a rerun with the same settings skips them.
+A scene's ``snr_db`` is a number, "inf" for a clean scene and "-inf" for a speech-free one.
+
+Generation is deterministic for a seed: each scene draws only from its own child seed, so scenes are
+made in any order, by ``n_jobs`` local processes or on a Dask cluster (``scheduler``), with the same
+bytes. It is resumable and safe (:mod:`neuroflow.vad.corpus_store`): one writer per folder, the manifest
+rewritten after every finished scene, and a rerun with the same settings keeps the scenes whose files
+match the manifest. A resumed run leaves exactly the bytes of an uninterrupted one.
 """
 from __future__ import annotations
 
-import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -42,24 +46,41 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive, progress
-from neuroflow.vad.audio import SAMPLE_RATE, load_audio, write_audio
-from neuroflow.vad.features import HOP, frame_energy_db
-from neuroflow.vad.noise import NOISE_TYPES, make_noise, reverberate, room_impulse_response
-from neuroflow.vad.speech import GROUPS, SentenceGenerator, random_voice, synthesize
+from neuroflow._utils import check_choice, check_positive, progress as progress_bar_of
+from neuroflow.vad.audio import SAMPLE_RATE, load_audio
+from neuroflow.vad.corpus_store import (MANIFEST, check_disk, finished_scenes, locked, read_manifest, write_manifest,
+                                        write_scene_files)
+from neuroflow.vad.features import HOP
+from neuroflow.vad.labels import speech_labels  # noqa: F401 (re-exported: the labelling rule's entry point)
+from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
+from neuroflow.vad.scenes import ACTIVE_LEVEL_DBOV, ScenePlan, make_scene  # noqa: F401 (re-exported)
 
-MANIFEST = "corpus.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SNRS_DB = (-10, -5, 0, 5, 10, 15)
+#: SNRs of the real-speech benchmark and default of the non-eSpeak kinds
+REAL_SNRS_DB = (-5, 0, 5, 10, 20)
 #: noise level name -> SNRs (dB) it covers
 LEVELS = {"low": (15, 10), "medium": (5, 0), "high": (-5, -10)}
 #: (probability, low, high) of the speech-proportion strata
 STRATA = ((0.25, 0.05, 0.25), (0.50, 0.25, 0.75), (0.25, 0.75, 0.95))
-ACTIVE_LEVEL_DBOV = -26.0
+SPEECH_KINDS = ("espeak", "real", "festival", "mixed", "none")
+#: probabilities of real, espeak and festival scenes in a "mixed" corpus
+MIXED_SHARES = (("real", 0.5), ("espeak", 0.25), ("festival", 0.25))
+SPLITS = ("train", "test")
+GROUPS = {"train": "A", "test": "B"}
+#: every noise a scene may take: generated, recorded, or none (clean)
+CORPUS_NOISES = NOISE_TYPES + RECORDED_NOISES + ("none",)
+#: shortest scene (s) by speech kind: eSpeak scenes need a frame, conversations a lead-in and a prompt
+MIN_DURATION_S = {"espeak": 1.0, "none": 1.0, "real": 10.0, "festival": 10.0, "mixed": 10.0}
+MAX_DURATION_S = 3600.0
+#: most scenes a corpus may plan
+MAX_SCENES = 100_000
+#: background of conversation scenes and its probability
+BACKGROUND_SHARES = (("roomtone", 0.75), ("silence", 0.25))
 
 
 def noise_level(snr_db: float) -> str:
-    """"low" (15/10 dB), "medium" (5/0 dB) or "high" (-5/-10 dB) noise for an SNR; nearest level otherwise."""
+    """"low" (15/10 dB and cleaner), "medium" (5/0 dB) or "high" (-5/-10 dB) noise for an SNR."""
     if snr_db >= 7.5:
         return "low"
     if snr_db >= -2.5:
@@ -67,86 +88,85 @@ def noise_level(snr_db: float) -> str:
     return "high"
 
 
-# ----------------------------------------------------------------------------- labels
-def speech_labels(clean: np.ndarray, *, threshold_db: float = 40.0, min_gap_s: float = 0.15,
-                  hangover_s: float = 0.05, reference_db: float | None = None) -> np.ndarray:
-    """0/1 per 10 ms frame of a clean speech track (int8, ``len(clean) // 160`` frames).
+def as_split(split: str, name: str = "split") -> str:
+    """"train" or "test" (the historical group names "A" and "B" are accepted)."""
+    split = {"A": "train", "B": "test"}.get(split, split) if isinstance(split, str) else split
+    return check_choice(split, name, SPLITS)
 
-    A frame is speech when its 25 ms energy lies within ``threshold_db`` of ``reference_db`` (default:
-    the 95th percentile of the energies of audible frames, a robust stand-in for the speech peak level). Non-speech
-    runs shorter than ``min_gap_s`` between speech are filled, then every speech run is extended by
-    ``hangover_s``.
+
+def _snr_field(snr_db: float) -> float | str:
+    """A manifest's ``snr_db``: the number, or "inf" / "-inf" (JSON has no infinities)."""
+    return snr_db if math.isfinite(snr_db) else ("inf" if snr_db > 0 else "-inf")
+
+
+# ----------------------------------------------------------------------------- plan
+def _defaults(speech: str, durations, snrs, noises):
+    synthetic = speech == "espeak"
+    if durations is None:
+        durations = (60.0, 120.0) if synthetic else (30.0, 60.0)
+    snrs = (SNRS_DB if synthetic else REAL_SNRS_DB) if snrs is None else snrs
+    if noises is None:
+        noises = NOISE_TYPES if synthetic else ("none",) if speech == "none" else NOISE_TYPES + RECORDED_NOISES + ("none",)
+    return tuple(durations), tuple(snrs), tuple(noises)
+
+
+def _check_list(values, name: str, lo: float, hi: float, unit: str) -> tuple[float, ...]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name}: expected a list of numbers, got {values!r}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) \
+                or not lo <= float(v) <= hi:
+            raise ValueError(f"{name}: expected numbers in [{lo:g}, {hi:g}] {unit}, got {v!r}")
+        out.append(float(v))
+    if not out:
+        raise ValueError(f"{name}: expected at least one value, got none")
+    return tuple(out)
+
+
+def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: str = "espeak", durations=None,
+                snrs=None, noises=None) -> list[ScenePlan]:
+    """Scene plans adding up to at least ``minutes`` of audio (the last scene may overshoot).
+
+    Parameters
+    ----------
+    minutes : float
+        Total audio, > 0; refused when it would take more than :data:`MAX_SCENES` scenes.
+    split : str
+        "train" or "test" ("A" / "B").
+    seed : int
+        Seed of the plan; scene ``i`` draws from ``[seed, group, i]`` (plus the speech kind's index for
+        the non-eSpeak kinds).
+    speech : str
+        One of :data:`SPEECH_KINDS`.
+    durations, snrs, noises : sequence, optional
+        Scene lengths (s, within [:data:`MIN_DURATION_S`, 3600]), SNRs (dB, within [-30, 60]) and noises
+        (of :data:`CORPUS_NOISES`); defaults depend on ``speech`` (module docstring).
+
+    Returns
+    -------
+    list of ScenePlan
     """
-    energy = frame_energy_db(np.asarray(clean, dtype=np.float64))
-    if len(energy) == 0:
-        return np.zeros(0, np.int8)
-    if reference_db is None:
-        # digital silence between utterances is excluded, so a scene with little speech still finds its level
-        audible = energy[energy > energy.max() - 80.0]
-        reference_db = float(np.percentile(audible, 95))
-    active = energy > max(reference_db - threshold_db, -100.0)
-    labels = active.copy()
-    frame_s = HOP / SAMPLE_RATE
-    idx = np.flatnonzero(active)
-    if len(idx):
-        gaps = np.flatnonzero(np.diff(idx) > 1)
-        for g in gaps:  # fill short pauses between speech frames
-            a, b = idx[g] + 1, idx[g + 1]
-            if (b - a) * frame_s < min_gap_s:
-                labels[a:b] = True
-        hang = int(round(hangover_s / frame_s))
-        if hang > 0:
-            ends = np.flatnonzero(labels[:-1] & ~labels[1:])
-            for e in ends:
-                labels[e + 1:e + 1 + hang] = True
-    return labels.astype(np.int8)
-
-
-def _trim_silence(wav: np.ndarray, threshold_db: float = 50.0) -> np.ndarray:
-    """Cut leading and trailing near-silence (eSpeak pads its output)."""
-    env = np.abs(wav)
-    peak = float(env.max()) if len(env) else 0.0
-    if peak == 0:
-        return wav
-    idx = np.flatnonzero(env > peak * 10 ** (-threshold_db / 20))
-    return wav[idx[0]: idx[-1] + 1]
-
-
-# ----------------------------------------------------------------------------- scene plan
-@dataclass
-class ScenePlan:
-    """What a scene will be, fixed before any audio is made (so resuming reproduces it)."""
-
-    index: int
-    name: str
-    group: str
-    duration_s: float
-    snr_db: float
-    noise: str
-    stratum: int
-    target_fraction: float
-    seed: list[int]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def plan_corpus(minutes: float, group: str, seed: int, *, durations=(60.0, 120.0), snrs=SNRS_DB,
-                noises=NOISE_TYPES) -> list[ScenePlan]:
-    """Scene plans adding up to at least ``minutes`` of audio (the last scene may overshoot)."""
     check_positive(minutes, "minutes")
-    check_choice(group, "group", GROUPS)
-    durations = [float(check_positive(d, "durations")) for d in durations]
-    if not durations:
-        raise ValueError("durations: expected at least one scene length in seconds, got none")
-    if not snrs:
-        raise ValueError("snrs: expected at least one SNR, got none")
+    split = as_split(split)
+    check_choice(speech, "speech", SPEECH_KINDS)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    durations, snrs, noises = _defaults(speech, durations, snrs, noises)
+    durations = _check_list(durations, "durations", MIN_DURATION_S[speech], MAX_DURATION_S, "seconds")
+    snrs = _check_list(snrs, "snrs", -30.0, 60.0, "dB")
+    if isinstance(noises, str) or not noises:
+        raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got {noises!r}")
     for kind in noises:
-        check_choice(kind, "noises", NOISE_TYPES)
-    if not noises:
-        raise ValueError(f"noises: expected at least one of {list(NOISE_TYPES)}, got none")
-    group_id = GROUPS.index(group)
-    rng = np.random.default_rng([int(seed), group_id, 0x5CE7E])
+        check_choice(kind, "noises", CORPUS_NOISES)
+    if minutes * 60.0 / min(durations) > MAX_SCENES:
+        raise ValueError(f"minutes: {minutes:g} minutes of {min(durations):g} s scenes would be more than "
+                         f"{MAX_SCENES} scenes; ask for fewer minutes or longer --durations")
+    group = GROUPS[split]
+    group_id = ("A", "B").index(group)
+    kind_id = SPEECH_KINDS.index(speech)
+    tail = [] if speech == "espeak" else [kind_id]
+    rng = np.random.default_rng([int(seed), group_id, 0x5CE7E] + tail)
     plans, total, i = [], 0.0, 0
     snr_bag, noise_bag = [], []
     while total < minutes * 60.0 - 1e-9:
@@ -157,82 +177,55 @@ def plan_corpus(minutes: float, group: str, seed: int, *, durations=(60.0, 120.0
         duration = float(durations[int(rng.integers(len(durations)))])
         stratum = int(rng.choice(len(STRATA), p=[s[0] for s in STRATA]))
         frac = float(rng.uniform(STRATA[stratum][1], STRATA[stratum][2]))
-        plans.append(ScenePlan(index=i, name=f"{group}_{i:04d}", group=group, duration_s=duration,
-                               snr_db=float(snr_bag.pop()), noise=str(noise_bag.pop()), stratum=stratum,
-                               target_fraction=frac, seed=[int(seed), group_id, i]))
+        kind, background = speech, "none"
+        if speech != "espeak":
+            if speech == "mixed":
+                kind = MIXED_SHARES[int(rng.choice(len(MIXED_SHARES), p=[p for _, p in MIXED_SHARES]))][0]
+            if kind != "espeak":
+                background = BACKGROUND_SHARES[int(rng.choice(2, p=[p for _, p in BACKGROUND_SHARES]))][0]
+        snr, noise = float(snr_bag.pop()), str(noise_bag.pop())
+        if noise == "none":
+            snr = math.inf
+        if kind == "none":
+            snr, frac = -math.inf, 0.0
+        plans.append(ScenePlan(index=i, name=f"{group}_{i:04d}", group=group, duration_s=duration, snr_db=snr,
+                               noise=noise, stratum=stratum, target_fraction=frac,
+                               seed=[int(seed), group_id, i] + tail, speech=kind, split=split,
+                               background=background))
         total += duration
         i += 1
     return plans
 
 
-# ----------------------------------------------------------------------------- one scene
-def _speech_track(plan: ScenePlan, rng, used_sentences: set[str]):
-    """Clean speech of the scene (float64), its utterance list, and the merge/gap layout."""
-    n = int(round(plan.duration_s * SAMPLE_RATE))
-    target = plan.target_fraction * n
-    speakers = [random_voice(plan.group, rng) for _ in range(int(rng.integers(2, 5)))]
-    sentences = SentenceGenerator(plan.group, rng, exclude=used_sentences)
-    segments: list[np.ndarray] = []
-    utterances = []
-    speech_len = 0
-    while speech_len < target:
-        voice = speakers[int(rng.integers(len(speakers)))]
-        text = sentences.sentence()
-        wav = _trim_silence(synthesize(text, voice)).astype(np.float64)
-        utterances.append({"text": text, "voice": voice.name, "pitch": voice.pitch, "rate": voice.rate})
-        if segments and rng.random() < 0.5:
-            prev = segments[-1]
-            overlap = min(int(rng.uniform(0.0, 1.0) * SAMPLE_RATE), len(prev) // 2, len(wav) // 2)
-            merged = np.zeros(len(prev) + len(wav) - overlap)
-            merged[: len(prev)] += prev
-            merged[len(prev) - overlap:] += wav
-            speech_len += len(merged) - len(prev)
-            segments[-1] = merged
-        else:
-            segments.append(wav)
-            speech_len += len(wav)
-    # never more speech than the scene holds: shorten the last segment if needed
-    excess = sum(len(s) for s in segments) - n
-    if excess > 0:
-        segments[-1] = segments[-1][: max(len(segments[-1]) - excess, 0)]
-    gaps = rng.uniform(0.0, 1.0, size=len(segments) + 1)
-    room = n - sum(len(s) for s in segments)
-    gaps = np.floor(gaps / gaps.sum() * room).astype(int)
-    track = np.zeros(n)
-    pos = 0
-    for gap, seg in zip(gaps[:-1], segments):
-        pos += int(gap)
-        track[pos:pos + len(seg)] = seg
-        pos += len(seg)
-    return track, utterances, len(segments)
+def sources_needed(plans) -> dict:
+    """Which installed sources ``plans`` use, as ``require`` keywords per split."""
+    need: dict[str, dict] = {}
+    for p in plans:
+        want = need.setdefault(p.split, {"real": False, "festival": False, "music": False})
+        want["real"] |= p.speech == "real"
+        want["festival"] |= p.speech == "festival"
+        want["music"] |= p.noise == "music"
+    return {s: w for s, w in need.items() if any(w.values())}
 
 
-def make_scene(plan: ScenePlan, used_sentences: set[str] | None = None):
-    """Synthesise one scene: returns ``(mixture float32, labels int8, info dict)``."""
-    from neuroflow.vad.speech import engine
+def check_sources(plans) -> dict[str, str | None]:
+    """Raise :class:`neuroflow.vad.sources.SourceMissing` unless every source ``plans`` use is installed;
+    return the packages used with their versions (recorded in the manifest)."""
+    need = sources_needed(plans)
+    if not need:
+        return {}
+    from neuroflow.vad import sources
 
-    engine().reset()  # eSpeak's output depends on its history; a fresh engine makes a scene a function of its seed
-    rng = np.random.default_rng(plan.seed)
-    used = set() if used_sentences is None else used_sentences
-    clean, utterances, n_segments = _speech_track(plan, rng, used)
-    labels = speech_labels(clean)
-    active = np.repeat(labels.astype(bool), HOP)
-    active = np.concatenate([active, np.zeros(len(clean) - len(active), bool)])
-    active_rms = float(np.sqrt(np.mean(clean[active] ** 2))) if active.any() else 1.0
-    gain = 10 ** (ACTIVE_LEVEL_DBOV / 20) / active_rms
-    speech = clean * gain
-    noise_rng = np.random.default_rng(plan.seed + [0xD15E])
-    if plan.noise == "reverb":
-        speech = reverberate(speech, room_impulse_response(noise_rng)).astype(np.float64)
-    noise = make_noise(plan.noise, len(clean), noise_rng, plan.group).astype(np.float64)
-    noise *= 10 ** ((ACTIVE_LEVEL_DBOV - plan.snr_db) / 20)
-    mix = speech + noise
-    peak = float(np.max(np.abs(mix)))
-    out_gain = min(1.0, 0.99 / peak) if peak > 0 else 1.0
-    info = {"speech_fraction": float(labels.mean()) if len(labels) else 0.0, "n_utterances": len(utterances),
-            "n_segments": n_segments, "output_gain_db": float(20 * np.log10(out_gain)),
-            "voices": sorted({u["voice"] for u in utterances}), "utterances": utterances}
-    return (mix * out_gain).astype(np.float32), labels, info
+    packages = []
+    for split, want in need.items():
+        sources.require(split, **want)
+        if want["real"]:
+            packages += [s.package for s in sources.speakers(split, "real")]
+        if want["festival"]:
+            packages += [sources.FESTIVAL_PACKAGE] + [v.package for v in sources.speakers(split, "festival")]
+        if want["music"]:
+            packages.append(sources.music_source(split).package)
+    return {p: sources.package_version(p) for p in sorted(set(packages))}
 
 
 # ----------------------------------------------------------------------------- corpus
@@ -249,6 +242,10 @@ class Scene:
     speech_fraction: float
     duration_s: float
     info: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def split(self) -> str:
+        return self.info.get("split", {"A": "train", "B": "test"}.get(self.group, self.group))
 
     @property
     def level(self) -> str:
@@ -276,7 +273,8 @@ class Scene:
         return SAMPLE_RATE
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "wav": self.path.name, "labels": self.labels_path.name, "snr_db": self.snr_db,
+        return {"name": self.name, "wav": self.path.name, "labels": self.labels_path.name,
+                "snr_db": _snr_field(self.snr_db),
                 "noise": self.noise, "level": self.level, "group": self.group,
                 "speech_fraction": self.speech_fraction, "duration_s": self.duration_s, **self.info}
 
@@ -291,12 +289,7 @@ class Corpus:
             raise FileNotFoundError(f"corpus folder not found: {self.root}")
         if not path.exists():
             raise FileNotFoundError(f"corpus manifest missing: {path} (generate with `neuroflow vad corpus`)")
-        try:
-            self.manifest = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
-        if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("scenes"), list):
-            raise ValueError(f"{path}: not a valid corpus manifest (no 'scenes' list)")
+        self.manifest = read_manifest(path)
         missing = []
         for entry in self.manifest["scenes"]:
             for key in ("wav", "labels"):
@@ -340,6 +333,7 @@ def load_corpus(root: str | Path) -> Corpus:
     return Corpus(root)
 
 
+# ----------------------------------------------------------------------------- write
 @dataclass
 class CorpusResult:
     """What :func:`generate_corpus` did."""
@@ -351,75 +345,127 @@ class CorpusResult:
     minutes: float
     seconds: float
     realtime_factor: float  # audio seconds made per wall-clock second (generated scenes only)
+    skipped_files: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
-def _write_manifest(path: Path, manifest: dict) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    tmp.replace(path)
+def _scene_job(plan: dict):
+    """One scene from its plan (module level, so local processes and Dask workers can run it)."""
+    return make_scene(ScenePlan(**plan))
 
 
-def generate_corpus(out_dir: str | Path, minutes: float = 10.0, group: str = "A", seed: int = 0, *,
-                    durations=(60.0, 120.0), snrs=SNRS_DB, noises=NOISE_TYPES, progress_bar: bool = True,
-                    overwrite: bool = False) -> CorpusResult:
-    """Write a corpus of about ``minutes`` of noisy speech of ``group`` ("A" or "B") into ``out_dir``.
+def _entry(plan: ScenePlan, files: dict, info: dict) -> dict:
+    entry = {"name": plan.name, **files, "snr_db": _snr_field(plan.snr_db), "noise": plan.noise,
+             "level": noise_level(plan.snr_db), "group": plan.group, "split": plan.split, "speech": plan.speech,
+             "duration_s": plan.duration_s, "stratum": plan.stratum, "target_fraction": plan.target_fraction}
+    if plan.background != "none":
+        entry["background"] = plan.background
+    return {**entry, **info}
 
-    Scenes last one of ``durations`` seconds (QUT-NOISE-TIMIT uses 60 and 120), the SNRs cycle over
-    ``snrs`` and the noise types over ``noises``. Same arguments, same files. If ``out_dir`` already
-    holds a manifest with the same settings, finished scenes are kept and generation resumes; with
-    other settings it raises ValueError unless ``overwrite=True``.
+
+def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: bool = True,
+                 overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,
+                 desc: str = "corpus") -> CorpusResult:
+    """Make the scenes of ``plans`` into ``out_dir`` (locked, resumable, checksummed; see the module docstring).
+
+    ``settings`` identify the corpus: a folder holding another corpus is refused unless ``overwrite``.
+    Used by :func:`generate_corpus` and :func:`neuroflow.vad.realspeech.benchmark_set`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed: expected an integer, got {seed!r}")
-    plans = plan_corpus(minutes, group, int(seed), durations=durations, snrs=snrs, noises=noises)
-    root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    settings = {"format": FORMAT_VERSION, "minutes": float(minutes), "group": group, "seed": int(seed),
-                "durations": [float(d) for d in durations], "snrs": [float(s) for s in snrs],
-                "noises": list(noises), "sample_rate": SAMPLE_RATE, "frame_hop_s": HOP / SAMPLE_RATE,
-                "active_level_dbov": ACTIVE_LEVEL_DBOV}
-    manifest_path = root / MANIFEST
-    done: dict[str, dict] = {}
-    if manifest_path.exists() and not overwrite:
-        try:
-            old = json.loads(manifest_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{manifest_path}: unreadable manifest ({exc}); "
-                             f"pass overwrite=True to start over") from None
-        if old.get("settings") != settings:
-            raise ValueError(f"{manifest_path}: holds a corpus with other settings ({old.get('settings')}); "
-                             f"use another folder or overwrite=True")
-        done = {e["name"]: e for e in old.get("scenes", [])
-                if (root / e["wav"]).exists() and (root / e["labels"]).exists()}
-    manifest = {"settings": settings, "levels": LEVELS, "scenes": []}
-    used: set[str] = set()
-    t0 = time.perf_counter()
-    made_seconds, n_new = 0.0, 0
-    bar = progress(plans, enabled=progress_bar, desc=f"corpus {group}", unit="scene")
-    for plan in bar:
-        if plan.name in done:
-            entry = done[plan.name]
-        else:
-            mix, labels, info = make_scene(plan, used)
-            write_audio(root / f"{plan.name}.wav", mix)
-            tmp = root / f"{plan.name}.labels.part.npy"
-            np.save(tmp, labels)
-            tmp.replace(root / f"{plan.name}.labels.npy")
-            entry = {"name": plan.name, "wav": f"{plan.name}.wav", "labels": f"{plan.name}.labels.npy",
-                     "snr_db": plan.snr_db, "noise": plan.noise, "level": noise_level(plan.snr_db),
-                     "group": plan.group, "duration_s": plan.duration_s, "stratum": plan.stratum,
-                     "target_fraction": plan.target_fraction, **info}
+    from neuroflow.cliutil import check_output_dir
+    from neuroflow.parallel import parallel_map
+
+    root = check_output_dir(out_dir, "out_dir")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
+    check_disk(root, sum(p.duration_s for p in plans))
+    sources = check_sources(plans)
+    settings = {**settings, "sources": sources} if sources else dict(settings)
+    with locked(root):
+        done = finished_scenes(root, settings, overwrite=overwrite)
+        entries: dict[int, dict] = {p.index: done[p.name] for p in plans if p.name in done}
+        todo = [p for p in plans if p.name not in done]
+        manifest_path = root / MANIFEST
+
+        def save() -> None:
+            scenes = [entries[i] for i in sorted(entries)]
+            skipped = sorted({f for e in scenes for f in e.get("skipped_files", [])})
+            write_manifest(manifest_path, {"settings": settings, "levels": LEVELS, "skipped_files": skipped,
+                                           "scenes": scenes})
+
+        save()
+        t0 = time.perf_counter()
+        bar = progress_bar_of(total=len(plans), initial=len(plans) - len(todo), enabled=progress, desc=desc,
+                              unit="scene")
+        made_seconds = 0.0
+
+        def on_result(i: int, result) -> None:
+            nonlocal made_seconds
+            plan = todo[i]
+            mix, labels, info = result
+            files = write_scene_files(root, plan.name, mix, labels)
+            entries[plan.index] = _entry(plan, files, info)
+            save()
             made_seconds += plan.duration_s
-            n_new += 1
-        used.update(u["text"] for u in entry.get("utterances", []))
-        manifest["scenes"].append(entry)
-        if plan.name not in done:
-            _write_manifest(manifest_path, manifest)
-    _write_manifest(manifest_path, manifest)
-    elapsed = time.perf_counter() - t0
-    return CorpusResult(root=root, n_scenes=len(plans), n_generated=n_new, n_resumed=len(plans) - n_new,
+            bar.update(1)
+
+        try:
+            parallel_map(_scene_job, [(p.to_dict(),) for p in todo], n_jobs=int(n_jobs), scheduler=scheduler,
+                         on_result=on_result)
+        finally:
+            bar.close()
+        elapsed = time.perf_counter() - t0
+    skipped = sorted({f for e in entries.values() for f in e.get("skipped_files", [])})
+    return CorpusResult(root=root, n_scenes=len(plans), n_generated=len(todo), n_resumed=len(plans) - len(todo),
                         minutes=sum(p.duration_s for p in plans) / 60.0, seconds=elapsed,
-                        realtime_factor=made_seconds / elapsed if elapsed > 0 and n_new else float("nan"))
+                        realtime_factor=made_seconds / elapsed if elapsed > 0 and todo else float("nan"),
+                        skipped_files=skipped)
+
+
+def generate_corpus(out_dir: str | Path, minutes: float = 10.0, split: str = "train", seed: int = 0, *,
+                    speech: str = "espeak", durations=None, snrs=None, noises=None, progress: bool = True,
+                    overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,
+                    group: str | None = None, progress_bar: bool | None = None) -> CorpusResult:
+    """Write a corpus of about ``minutes`` of noisy speech of ``split`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The corpus folder (created if missing).
+    minutes, split, seed, speech, durations, snrs, noises
+        The plan (see :func:`plan_corpus`).
+    progress : bool
+        Show a progress bar over scenes.
+    overwrite : bool
+        Start over when the folder holds a corpus with other settings (otherwise ValueError).
+    n_jobs : int
+        Local worker processes (-1: all cores).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:port``): scenes run on that cluster. Same bytes either way.
+    group, progress_bar
+        Older names of ``split`` ("A"/"B") and ``progress``, still accepted.
+
+    Returns
+    -------
+    CorpusResult
+
+    Same arguments, same files. A rerun into a folder with the same settings keeps the finished scenes
+    (those whose files match the manifest) and makes the rest; a second run into a folder that a run is
+    writing is refused (ValueError). A missing source package raises
+    :class:`neuroflow.vad.sources.SourceMissing` naming it, before any work.
+    """
+    if group is not None:
+        split = as_split(group, "group")
+    if progress_bar is not None:
+        progress = bool(progress_bar)
+    plans = plan_corpus(minutes, split, seed, speech=speech, durations=durations, snrs=snrs, noises=noises)
+    durations, snrs, noises = _defaults(speech, durations, snrs, noises)
+    split = as_split(split)
+    settings = {"format": FORMAT_VERSION, "minutes": float(minutes), "group": GROUPS[split], "split": split,
+                "seed": int(seed), "speech": speech, "durations": [float(d) for d in durations],
+                "snrs": [float(s) for s in snrs], "noises": list(noises), "sample_rate": SAMPLE_RATE,
+                "frame_hop_s": HOP / SAMPLE_RATE, "active_level_dbov": ACTIVE_LEVEL_DBOV}
+    return write_corpus(out_dir, plans, settings, progress=progress, overwrite=overwrite, n_jobs=n_jobs,
+                        scheduler=scheduler, desc=f"corpus {split} ({speech})")

@@ -1,9 +1,11 @@
-"""Generated background noises for the VAD corpus: coloured noise, babble, cafe, street, car, reverberant room.
+"""Background noises for the VAD corpus: coloured noise, babble, cafe, street, car, reverberant room, music.
 
 Every generator has the signature ``make(n_samples, rng, group) -> float32 array`` with unit RMS, at
 16 kHz, and draws only from ``rng`` (so a seed fixes it). Babble and cafe use eSpeak voices and
-sentences of the corpus ``group``, so groups A and B share no babble talker. Nothing is downloaded.
-:func:`room_impulse_response` makes the synthetic room response used by the "reverb" condition.
+sentences of the corpus ``group``, so groups A and B share no babble talker. Nothing is downloaded:
+:data:`NOISE_TYPES` are generated; "music" (:data:`RECORDED_NOISES`) is recorded music from a Debian
+package (:func:`neuroflow.vad.sources.music_excerpt`: music on hold for group A, held-out game music for
+group B). :func:`room_impulse_response` makes the synthetic room response used by the "reverb" condition.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from neuroflow._utils import as_rng, check_choice, check_positive
 from neuroflow.vad.audio import SAMPLE_RATE
 
 NOISE_TYPES = ("white", "pink", "brown", "babble", "cafe", "street", "car", "reverb")
+#: noises read from installed packages rather than generated
+RECORDED_NOISES = ("music",)
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
@@ -177,12 +181,19 @@ def reverb(n: int, rng, group: str = "A") -> np.ndarray:
     return _unit_rms(reverberate(base, rir))
 
 
+def music(n: int, rng, group: str = "A") -> np.ndarray:
+    """Recorded music: Asterisk's music on hold for group A (training), ``asc-music`` for group B (testing)."""
+    from neuroflow.vad.sources import music_excerpt
+
+    return music_excerpt("train" if group == "A" else "test", n, rng)
+
+
 _GENERATORS = {"white": white, "pink": pink, "brown": brown, "babble": babble, "cafe": cafe, "street": street,
-               "car": car, "reverb": reverb}
+               "car": car, "reverb": reverb, "music": music}
 
 
 def make_noise(kind: str, n_samples: int, seed=None, group: str = "A") -> np.ndarray:
-    """``n_samples`` of noise ``kind`` (one of :data:`NOISE_TYPES`) at 16 kHz with unit RMS, seeded."""
-    check_choice(kind, "kind", NOISE_TYPES)
+    """``n_samples`` of noise ``kind`` (one of :data:`NOISE_TYPES` or "music") at 16 kHz with unit RMS, seeded."""
+    check_choice(kind, "kind", NOISE_TYPES + RECORDED_NOISES)
     check_positive(n_samples, "n_samples", integer=True)
     return _GENERATORS[kind](int(n_samples), as_rng(seed), group)

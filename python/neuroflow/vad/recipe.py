@@ -42,7 +42,9 @@ class Recipe:
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
     normalisation has seen little), and speech-free sequences (white, pink, brown, car and street
     noise of group A at -80 to -10 dBFS, 2-10 s each, labelled 0) adding ``noise_only`` times the
-    corpus's length, which the corpus lacks (every scene holds 5-95% speech).
+    corpus's length, which the corpus lacks (every scene holds 5-95% speech). ``room_tone`` adds that
+    many times the corpus's length of quiet room tone with faint transients and hum (label 0,
+    :func:`neuroflow.vad.augment.room_tone`), where the level inputs learn that faint is not speech.
     """
 
     kind: str = "snu"
@@ -75,6 +77,7 @@ class Recipe:
     gain_db: float = 12.0
     restarts: int = 0
     noise_only: float = 0.0
+    room_tone: float = 0.0
     seed: int = 0
     threads: int = 1
 
@@ -92,7 +95,7 @@ class Recipe:
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
         for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
-        for name in ("activity_weight", "gain_db", "noise_only"):
+        for name in ("activity_weight", "gain_db", "noise_only", "room_tone"):
             check_positive(getattr(self, name), name, allow_zero=True)
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")

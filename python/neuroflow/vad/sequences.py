@@ -113,6 +113,24 @@ def noise_sequences(seconds: float, features: dict, seed: int = 0, group: str = 
     return out
 
 
+def room_tone_sequences(seconds: float, features: dict, seed: int = 0) -> SequenceSet:
+    """About ``seconds`` of speech-free room tone (:func:`neuroflow.vad.augment.room_tone`) in 3-10 s
+    pieces (label 0), each with its own fresh features, named ``room_<k>``."""
+    from neuroflow.vad.augment import room_tone
+
+    extractor = FeatureExtractor(features)
+    rng = np.random.default_rng([int(seed), 0x2007])
+    out = SequenceSet([], [], [], [])
+    total, k = 0.0, 0
+    while total < seconds:
+        length = float(rng.uniform(3.0, 10.0))
+        f = extractor.transform(room_tone(int(length * 16000), rng))
+        out.append(f, np.zeros(len(f), np.float32), f"room_{k}", float("-inf"))
+        total += length
+        k += 1
+    return out
+
+
 def split_sequences(data: SequenceSet, val_fraction: float, seed: int) -> tuple[SequenceSet, SequenceSet]:
     """Split by whole scene (a scene's ``@k`` excerpts go with it), so no validation frame was trained on."""
     bases = [n.split("@")[0] for n in data.names] if len(data.names) == len(data) else list(range(len(data)))

@@ -12,7 +12,6 @@ belongs to group A or B by a hash of its text, so the groups never share a sente
 """
 from __future__ import annotations
 
-import atexit
 import ctypes
 import shutil
 import tempfile
@@ -81,11 +80,9 @@ class ESpeak:
         # does not reset, so the same call gives different samples depending on what was spoken before,
         # and it seeds its random generator from the clock. We load a private copy of the library, which
         # reset() unloads and reloads, and fix the random seed after every load: a fresh instance makes
-        # synthesis a pure function of the calls made since the reset.
-        self._dir = Path(tempfile.mkdtemp(prefix="neuroflow-espeak-"))
-        atexit.register(shutil.rmtree, self._dir, True)
-        self._lib_copy = self._dir / lib_path.name
-        shutil.copy2(lib_path, self._lib_copy)
+        # synthesis a pure function of the calls made since the reset. The copy is deleted as soon as it
+        # is loaded (the mapping outlives the file), so no exit, not even SIGKILL, leaves it behind.
+        self._lib_path = lib_path
         self._chunks: list[np.ndarray] = []
         self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
         self._lock = threading.Lock()
@@ -93,10 +90,15 @@ class ESpeak:
         self._load()
 
     def _load(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="neuroflow-espeak-"))
         try:
-            lib = ctypes.CDLL(str(self._lib_copy), mode=ctypes.RTLD_LOCAL)
+            copy = folder / self._lib_path.name
+            shutil.copy2(self._lib_path, copy)
+            lib = ctypes.CDLL(str(copy), mode=ctypes.RTLD_LOCAL)
         except OSError as exc:
-            raise SpeechError(f"{self._lib_copy}: cannot load libespeak-ng ({exc})") from None
+            raise SpeechError(f"{self._lib_path}: cannot load a private copy of libespeak-ng ({exc})") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]

@@ -30,7 +30,8 @@ from neuroflow.vad.features import FRAME_RATE
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
-from neuroflow.vad.sequences import SequenceSet, batches, corpus_sequences, noise_sequences, split_sequences
+from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, noise_sequences, room_tone_sequences,
+                                     split_sequences)
 from neuroflow.vad.snn import build_model, save_model
 
 
@@ -114,9 +115,11 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
     if len(parts) > 1:
         for i, p in enumerate(parts):
             p.names = [f"{i}:{n}" for n in p.names]
+    corpus_seconds = sum(p.n_frames for p in parts) / FRAME_RATE
     if recipe.noise_only > 0:
-        seconds = recipe.noise_only * sum(p.n_frames for p in parts) / FRAME_RATE
-        parts.append(noise_sequences(seconds, recipe.features(), seed=recipe.seed))
+        parts.append(noise_sequences(recipe.noise_only * corpus_seconds, recipe.features(), seed=recipe.seed))
+    if recipe.room_tone > 0:
+        parts.append(room_tone_sequences(recipe.room_tone * corpus_seconds, recipe.features(), seed=recipe.seed))
     return SequenceSet.concatenate(parts)
 
 
