@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    plan = plan_corpus(0.3, "B", args.seed, durations=(20.0 if args.quick else 60.0,), snrs=(5.0,))[0]
+    plan = plan_corpus(0.3, "test", args.seed, durations=(20.0 if args.quick else 60.0,), snrs=(5.0,))[0]
     wav, labels, _ = make_scene(plan)
     print(f"scene {plan.name}: {plan.duration_s:.0f} s of {plan.noise} noise at {plan.snr_db:+.0f} dB SNR")
 
@@ -60,7 +60,7 @@ def main() -> None:
         from neuroflow.vad.training import train_vad
 
         with tempfile.TemporaryDirectory() as tmp:
-            generate_corpus(Path(tmp) / "A", minutes=5, group="A", seed=args.seed, progress_bar=False)
+            generate_corpus(Path(tmp) / "A", minutes=5, split="train", seed=args.seed, progress=False)
             recipe = Recipe(kind="snu", hidden=(32,), epochs=4, prune=0.85, prune_epochs=2, seed=args.seed)
             res = train_vad(Path(tmp) / "A", Path(tmp) / "snu.pt", recipe)
         plot_history(res.history, args.out / "training.png")

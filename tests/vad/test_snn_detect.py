@@ -16,7 +16,7 @@ from neuroflow.vad.postprocess import segments_from_scores
 def clip():
     from neuroflow.vad.corpus import make_scene, plan_corpus
 
-    plan = plan_corpus(0.3, "B", 5, durations=(20.0,), snrs=(10.0,), noises=("pink",))[0]
+    plan = plan_corpus(0.3, "test", 5, durations=(20.0,), snrs=(10.0,), noises=("pink",))[0]
     wav, labels, _ = make_scene(plan)
     return wav, labels
 

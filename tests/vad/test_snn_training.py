@@ -18,7 +18,7 @@ def tiny_corpus(tmp_path_factory):
     from neuroflow.vad.corpus import generate_corpus
 
     root = tmp_path_factory.mktemp("snn_corpus")
-    generate_corpus(root, minutes=1.0, group="A", seed=3, durations=(15.0,), snrs=(10.0, 5.0), progress_bar=False)
+    generate_corpus(root, minutes=1.0, split="train", seed=3, durations=(15.0,), snrs=(10.0, 5.0), progress=False)
     return root
 
 

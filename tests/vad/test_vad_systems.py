@@ -107,7 +107,7 @@ def one_minute_corpus(tmp_path_factory):
     from neuroflow.vad.corpus import generate_corpus
 
     root = tmp_path_factory.mktemp("vad_corpus_1min")
-    result = generate_corpus(root, minutes=1.0, group="B", seed=11, durations=(10.0,), progress_bar=False)
+    result = generate_corpus(root, minutes=1.0, split="test", seed=11, durations=(10.0,), progress=False)
     assert result.n_scenes == 6 and result.minutes == pytest.approx(1.0)
     return root
 

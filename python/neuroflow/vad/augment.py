@@ -6,9 +6,9 @@
   where a causal normalisation has seen little;
 * :func:`noise_pieces`: speech-free stretches of steady noise at any level (the corpus's scenes
   always hold 5-95 % speech);
-* :func:`room_tone`: the quiet background of a real recording, which the generated noises lack:
-  -80 to -55 dBFS of coloured noise with faint clicks, keyboard-like bursts, mains hum and, at times,
-  digital silence before it starts (a file that opens with zeros).
+* :func:`room_tone_piece`: the quiet background of a real recording, which the generated noises lack
+  (:func:`neuroflow.vad.roomtone.room_tone`, training family), at times after digital silence (a file
+  that opens with zeros).
 """
 from __future__ import annotations
 
@@ -53,55 +53,12 @@ def noise_pieces(seconds: float, seed: int = 0, group: str = "A"):
         total += length
 
 
-#: room tone level range (dBFS, RMS of the steady part)
-ROOM_TONE_DB = (-80.0, -55.0)
+def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of training-family room tone (-80 to -55 dBFS, faint transients, hum); with
+    probability 0.3 its first 0.2-3 s are digital silence."""
+    from neuroflow.vad.roomtone import room_tone
 
-
-def _click(rng: np.random.Generator) -> np.ndarray:
-    """One transient, unit peak: a 1-20 ms burst of (low- or high-passed) noise with an exponential decay."""
-    n = int(rng.uniform(0.001, 0.02) * SAMPLE_RATE) + 8
-    burst = rng.standard_normal(n) * np.exp(-np.arange(n) / (n / rng.uniform(2.0, 6.0)))
-    if rng.random() < 0.5:  # duller (a knock) or sharper (a tick)
-        burst = np.convolve(burst, np.ones(4) / 4, mode="same")
-    else:
-        burst = np.diff(burst, prepend=0.0)
-    return burst / (np.max(np.abs(burst)) + 1e-12)
-
-
-def room_tone(n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples of synthetic room tone (float32, 16 kHz; see the module docstring), no speech in it.
-
-    Steady pink or brown noise at a level drawn from :data:`ROOM_TONE_DB`; with probability 0.5 mains
-    hum (50 or 60 Hz and 2-5 harmonics, -10 to +6 dB against the noise); transients at 0.1-2 per
-    second (single clicks, or keyboard-like runs of 3-8 at 5-12 per second) peaking 10-30 dB over
-    the noise's RMS; with probability 0.3 the first 0.2-3 s are digital silence.
-    """
-    from neuroflow.vad.noise import make_noise
-
-    tone = make_noise("pink" if rng.random() < 0.5 else "brown", n, seed=rng).astype(np.float64)
-    if rng.random() < 0.5:
-        t = np.arange(n) / SAMPLE_RATE
-        f0 = 50.0 if rng.random() < 0.5 else 60.0
-        hum = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
-                  for k in range(1, int(rng.integers(3, 7))))
-        hum *= 10 ** (rng.uniform(-10.0, 6.0) / 20) / (np.sqrt(np.mean(hum ** 2)) + 1e-12)
-        tone = tone + hum
-    rate = rng.uniform(0.1, 2.0)
-    pos = 0.0
-    while True:
-        pos += rng.exponential(1.0 / rate)
-        start = int(pos * SAMPLE_RATE)
-        if start >= n:
-            break
-        clicks = int(rng.integers(3, 9)) if rng.random() < 0.3 else 1
-        gap = rng.uniform(1 / 12, 1 / 5)
-        for c in range(clicks):
-            at = start + int(c * gap * SAMPLE_RATE)
-            click = _click(rng) * 10 ** (rng.uniform(10.0, 30.0) / 20)
-            end = min(n, at + len(click))
-            if at < n:
-                tone[at:end] += click[: end - at]
-    tone *= 10 ** (rng.uniform(*ROOM_TONE_DB) / 20)
+    tone = room_tone(n, rng, family="train")
     if rng.random() < 0.3:
         tone[: min(n, int(rng.uniform(0.2, 3.0) * SAMPLE_RATE))] = 0.0
-    return tone.astype(np.float32)
+    return tone

@@ -275,7 +275,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     outdir = Path(outdir)
     minutes, durations = (1.0, (10.0,)) if quick else (12.0, (60.0,))
     with tempfile.TemporaryDirectory(prefix="neuroflow-vad-") as tmp:
-        made = generate_corpus(tmp, minutes=minutes, group="B", seed=seed, durations=durations, progress_bar=False)
+        made = generate_corpus(tmp, minutes=minutes, split="test", seed=seed, durations=durations, progress=False)
         corpus = load_corpus(tmp)
         scene = corpus[0]
         results, skipped = compare_systems(corpus, ("energy", "webrtc:3", "silero"), progress=False)

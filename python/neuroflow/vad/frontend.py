@@ -11,7 +11,7 @@ import numpy as np
 
 from neuroflow._utils import check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
-from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, SILENCE_DB, WIN,
+from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, WIN,
                                     check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import N_LEVEL, level_inputs
@@ -55,7 +55,7 @@ class FeatureExtractor:
         frames, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final)
         energy = window_energy_db(frames)
         raw = log_mel(frames, self.basis) if len(frames) else np.zeros((0, self.n_mels), np.float32)
-        silent = energy < SILENCE_DB if self.skip_silence else None
+        silent = own_energy_db(frames) < SILENCE_DB if self.skip_silence else None
         new = {"frames": fstate}
         if self.norm == "floor":
             floor, new["norm"] = noise_floor(raw, self.floor_window, self.floor_smooth, state["norm"], skip=silent)
@@ -75,13 +75,16 @@ class FeatureExtractor:
         """Features (n_frames, n_features) of a whole signal (any rate, mono or not)."""
         return self.step(prepare(wav, sr), final=True)[0]
 
-    def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
+    def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None,
+                      own_db: np.ndarray | None = None) -> np.ndarray:
         """The configured normalisation (and level inputs) of precomputed raw log-mel frames of one
-        excerpt; ``energy_db`` (the frames' window energies) is needed for ``skip_silence`` / ``level``."""
+        excerpt; ``energy_db`` (the windows' energies, :func:`~neuroflow.vad.features.window_energy_db`)
+        and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level`` and
+        ``skip_silence``."""
         raw = np.asarray(raw, dtype=np.float32)
-        if (self.skip_silence or self.level) and energy_db is None:
-            raise ValueError("energy_db: this configuration needs the frames' window energies")
-        silent = np.asarray(energy_db) < SILENCE_DB if self.skip_silence else None
+        if (self.level and energy_db is None) or (self.skip_silence and own_db is None):
+            raise ValueError("energy_db, own_db: this configuration needs the frames' energies")
+        silent = np.asarray(own_db) < SILENCE_DB if self.skip_silence else None
         if self.norm == "floor":
             feats = (raw - noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent)[0]).astype(np.float32)
         elif self.norm == "running":
@@ -93,6 +96,14 @@ class FeatureExtractor:
                                     smooth=self.floor_smooth, silent=silent)
             feats = np.concatenate([feats, extra], axis=1)
         return feats
+
+
+def own_energy_db(frames: np.ndarray) -> np.ndarray:
+    """Energy (dB re full scale) of the 10 ms each (400-sample) window is centred on: what decides
+    whether a frame is digital silence, so a frame whose window only reaches into a silent stretch is
+    not counted as silence, nor one whose window only reaches into sound as sound."""
+    left = WIN // 2 - HOP // 2
+    return window_energy_db(np.asarray(frames)[:, left:left + HOP])
 
 
 def feature_width(features: dict) -> int:

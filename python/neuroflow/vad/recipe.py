@@ -44,7 +44,7 @@ class Recipe:
     noise of group A at -80 to -10 dBFS, 2-10 s each, labelled 0) adding ``noise_only`` times the
     corpus's length, which the corpus lacks (every scene holds 5-95% speech). ``room_tone`` adds that
     many times the corpus's length of quiet room tone with faint transients and hum (label 0,
-    :func:`neuroflow.vad.augment.room_tone`), where the level inputs learn that faint is not speech.
+    :func:`neuroflow.vad.augment.room_tone_piece`), where the level inputs learn that faint is not speech.
     """
 
     kind: str = "snu"

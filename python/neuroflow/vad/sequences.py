@@ -16,7 +16,7 @@ from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.audio import prepare
 from neuroflow.vad.augment import excerpt_bounds, random_gain
 from neuroflow.vad.features import frame_signal, log_mel, window_energy_db
-from neuroflow.vad.frontend import FeatureExtractor
+from neuroflow.vad.frontend import FeatureExtractor, own_energy_db
 
 
 @dataclass
@@ -50,10 +50,11 @@ class SequenceSet:
         return cls(*[sum((getattr(p, f) for p in parts), []) for f in ("feats", "labels", "names", "snr_db")])
 
 
-def raw_frames(wav, sr: int, extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray]:
-    """Raw log-mel frames and window energies (dB) of a whole signal, before any normalisation."""
+def raw_frames(wav, sr: int, extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw log-mel frames, window energies and the frames' own 10 ms energies (dB) of a whole signal,
+    before any normalisation."""
     frames = frame_signal(prepare(wav, sr))
-    return log_mel(frames, extractor.basis), window_energy_db(frames)
+    return log_mel(frames, extractor.basis), window_energy_db(frames), own_energy_db(frames)
 
 
 def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int = 0, restarts: int = 0,
@@ -88,13 +89,14 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
     out = SequenceSet([], [], [], [])
     for scene in progress_bar(list(corpus), enabled=progress, desc="features", unit="scene"):
         wav = random_gain(scene.wav, gain_db, rng)
-        raw, energy = raw_frames(wav, scene.sr, extractor)
+        raw, energy, own = raw_frames(wav, scene.sr, extractor)
         lab = scene.labels.astype(np.float32)
         n = min(len(raw), len(lab))
-        out.append(extractor.normalize_raw(raw[:n], energy[:n]), lab[:n], scene.name, scene.snr_db)
+        out.append(extractor.normalize_raw(raw[:n], energy[:n], own[:n]), lab[:n], scene.name, scene.snr_db)
         for k in range(int(restarts)):  # log-mel frames are local, so an excerpt's are a slice of the scene's
             a, b = excerpt_bounds(n, rng)
-            out.append(extractor.normalize_raw(raw[a:b], energy[a:b]), lab[a:b], f"{scene.name}@{k}", scene.snr_db)
+            out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b]), lab[a:b], f"{scene.name}@{k}",
+                       scene.snr_db)
     if not len(out):
         raise ValueError("corpus: holds no scenes")
     return out
@@ -114,9 +116,9 @@ def noise_sequences(seconds: float, features: dict, seed: int = 0, group: str = 
 
 
 def room_tone_sequences(seconds: float, features: dict, seed: int = 0) -> SequenceSet:
-    """About ``seconds`` of speech-free room tone (:func:`neuroflow.vad.augment.room_tone`) in 3-10 s
+    """About ``seconds`` of speech-free room tone (:func:`neuroflow.vad.augment.room_tone_piece`) in 3-10 s
     pieces (label 0), each with its own fresh features, named ``room_<k>``."""
-    from neuroflow.vad.augment import room_tone
+    from neuroflow.vad.augment import room_tone_piece
 
     extractor = FeatureExtractor(features)
     rng = np.random.default_rng([int(seed), 0x2007])
@@ -124,7 +126,7 @@ def room_tone_sequences(seconds: float, features: dict, seed: int = 0) -> Sequen
     total, k = 0.0, 0
     while total < seconds:
         length = float(rng.uniform(3.0, 10.0))
-        f = extractor.transform(room_tone(int(length * 16000), rng))
+        f = extractor.transform(room_tone_piece(int(length * 16000), rng))
         out.append(f, np.zeros(len(f), np.float32), f"room_{k}", float("-inf"))
         total += length
         k += 1

@@ -169,7 +169,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
 
     outdir = Path(outdir)
     # a held-out (group B) scene at a moderate noise level, where a detector's behaviour is visible
-    plan = plan_corpus(0.5, "B", seed, durations=(20.0,) if quick else (60.0,), snrs=(5.0,), noises=("street",))[0]
+    plan = plan_corpus(0.5, "test", seed, durations=(20.0,) if quick else (60.0,), snrs=(5.0,), noises=("street",))[0]
     wav, labels, _ = make_scene(plan)
     lines = [f"scene {plan.name}: {plan.duration_s:.0f} s, {plan.noise} noise at {plan.snr_db:+.0f} dB SNR"]
     for kind in ("snu", "bin"):
@@ -194,8 +194,8 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
         # 15 min of group-A speech (about 35 s to generate and train on one thread); the small model is
         # judged on its validation split and, like the shipped ones above, on the held-out group-B scene
         with tempfile.TemporaryDirectory() as tmp:
-            generate_corpus(Path(tmp) / "corpus", minutes=15, group="A", seed=seed, snrs=(0, 5, 10, 15),
-                            progress_bar=False)
+            generate_corpus(Path(tmp) / "corpus", minutes=15, split="train", seed=seed, snrs=(0, 5, 10, 15),
+                            progress=False)
             recipe = Recipe(kind="snu", hidden=(32,), epochs=4, prune=0.85, prune_rate=0.6, prune_epochs=1,
                             seq_frames=100, batch_size=16, seed=seed)
             res = train_vad(Path(tmp) / "corpus", Path(tmp) / "m.pt", recipe, progress=False)
