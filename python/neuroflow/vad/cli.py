@@ -261,8 +261,8 @@ def register(verbs) -> None:
 
 
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
-    """Generate a small held-out (group B) corpus, plot one scene with its labels and the baselines'
-    scores, compare the baselines by SNR."""
+    """A small held-out (test-split) eSpeak corpus: one scene with its labels and every detector's score,
+    and every detector's HTER against SNR."""
     import tempfile
 
     import numpy as np
@@ -273,21 +273,22 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     from neuroflow.vad.registry import get_system
 
     outdir = Path(outdir)
-    minutes, durations = (1.0, (10.0,)) if quick else (12.0, (60.0,))
+    minutes, durations = (1.0, (10.0,)) if quick else (3.0, (30.0,))
     with tempfile.TemporaryDirectory(prefix="neuroflow-vad-") as tmp:
         made = generate_corpus(tmp, minutes=minutes, split="test", seed=seed, durations=durations, progress=False)
         corpus = load_corpus(tmp)
         scene = corpus[0]
-        results, skipped = compare_systems(corpus, ("energy", "webrtc:3", "silero"), progress=False)
+        results, skipped = compare_systems(corpus, ("energy", "webrtc:3", "silero", "snu", "bin"), progress=False)
         scores = {r.system: get_system(r.system).score(scene.wav) for r in results}
         plot_scene(scene.wav, scene.labels, scores, outdir / "vad_scene.png",
-                   title=f"generated held-out scene {scene.name} (group B, seed {seed}): {scene.noise} noise at "
+                   title=f"held-out eSpeak scene {scene.name} (test split, seed {seed}): {scene.noise} noise at "
                          f"{scene.snr_db:g} dB SNR")
         plot_hter(results, outdir / "vad_hter_vs_snr.png",
-                  title=f"HTER against SNR, {made.minutes:.0f} min of group B (seed {seed})")
+                  title=f"HTER against SNR: {made.minutes:.0f} min of held-out eSpeak speech, "
+                        f"{durations[0]:.0f} s per SNR (seed {seed})")
         fraction = float(np.mean(scene.labels))
-    lines = [f"corpus: {made.n_scenes} scenes, {made.minutes:.1f} min, {made.realtime_factor:.0f}x real time",
-             f"scene {scene.name}: speech fraction {fraction:.2f}"]
+    lines = [f"corpus: {made.n_scenes} scenes, {made.minutes:.1f} min of held-out eSpeak speech, "
+             f"{made.realtime_factor:.0f}x real time", f"scene {scene.name}: speech fraction {fraction:.2f}"]
     lines += [f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}" for r in results]
     lines += skipped
     lines.append("plots: vad_scene.png, vad_hter_vs_snr.png")

@@ -1,4 +1,5 @@
-"""Run VAD systems over a corpus and score them: :func:`evaluate_system` for one, :func:`compare_systems` for many."""
+"""Run VAD systems over a corpus and score them: :func:`evaluate_system` for one, :func:`compare_systems` for
+many, and :func:`held_out_scene` for a quick look at one scene no model was trained on."""
 from __future__ import annotations
 
 import os
@@ -69,3 +70,28 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     systems, skipped = available_systems(specs or DEFAULT_SPECS)
     results = [evaluate_system(s, corpus, threshold=threshold, progress=progress) for s in systems]
     return results, skipped
+
+
+def held_out_scene(seed: int = 0, duration_s: float = 30.0, noise: str = "street", snr_db: float = 5.0):
+    """One scene of held-out speakers (the test split's recorded prompts, :mod:`neuroflow.vad.sources`) or,
+    where those packages are not installed, of held-out eSpeak voices.
+
+    Returns
+    -------
+    tuple
+        ``(plan, wav, labels, info, note)``: the scene's plan, its mixture and 0/1 labels per frame, what it
+        holds (speakers, utterances) and ``None``, or a line saying what was skipped and how to install it.
+    """
+    from neuroflow.vad.corpus import check_sources, plan_corpus
+    from neuroflow.vad.scenes import make_scene
+
+    kw = dict(durations=(float(duration_s),), snrs=(float(snr_db),), noises=(noise,))
+    plan = plan_corpus(duration_s / 60, "test", seed, speech="real", **kw)[0]
+    note = None
+    try:
+        check_sources([plan])
+    except ValueError as exc:  # sources.SourceMissing names the packages and the install command
+        plan = plan_corpus(duration_s / 60, "test", seed, **kw)[0]
+        note = f"skipped real speech ({exc}); showing held-out eSpeak speech instead"
+    wav, labels, info = make_scene(plan)
+    return plan, wav, labels, info, note
