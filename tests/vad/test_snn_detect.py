@@ -177,3 +177,18 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     sf.write(empty, np.zeros(50, np.float32), 16000)
     assert main(["vad", "detect", str(empty)]) == 2
     assert "shorter than one 10 ms frame" in capsys.readouterr().err
+
+
+def test_held_out_scene_says_what_it_skipped_without_the_speech_packages(monkeypatch):
+    from neuroflow.vad import corpus
+    from neuroflow.vad.evaluation import held_out_scene
+    from neuroflow.vad.sources import SourceMissing
+
+    def missing(plans):
+        raise SourceMissing("not installed: asterisk-core-sounds-it-g722; install with `neuroflow vad sources "
+                            "--install`")
+
+    monkeypatch.setattr(corpus, "check_sources", missing)
+    plan, wav, labels, info, note = held_out_scene(seed=0, duration_s=10.0)
+    assert plan.speech == "espeak" and plan.split == "test" and len(labels) == len(wav) // 160 == 1000
+    assert "skipped real speech" in note and "vad sources --install" in note and "eSpeak" in note

@@ -118,9 +118,10 @@ def _train(args) -> int:
 # ----------------------------------------------------------------------------- info
 def _info(args) -> int:
     from neuroflow.vad.energy import model_info
+    from neuroflow.vad.frontend import feature_width
 
     p = model_info(args.model, args.audio, args.pj_per_sop)
-    width = p["config"]["n_mels"] + (2 if p["config"]["features"].get("level") else 0)
+    width = feature_width(p["config"]["features"])
     lines = [f"{p['kind']} model {p['model']}",
              f"  layers: {str(p['config']['n_bins']) + 'x' if p['kind'] == 'bin' else ''}{width} "
              f"-> {' -> '.join(str(h) for h in p['config']['hidden'])} -> 1",
