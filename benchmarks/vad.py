@@ -85,7 +85,7 @@ def real_speech(systems: dict, root: Path) -> dict:
     conditions = sorted({condition_of(s) for s in scenes}, key=lambda c: (c != "clean", c.split("@")[0],
                                                                           -float(c.split("@")[1]) if "@" in c else 0))
     out: dict = {"root": str(root), "scenes": len(scenes), "minutes": speech.minutes, "conditions": conditions,
-                 "speakers": sorted({sp for s in scenes for sp in s.info.get("speakers", [])}), "systems": {}}
+                 "speakers": sorted({sp["name"] for s in scenes for sp in s.info.get("speakers", [])}), "systems": {}}
     nonspeech = {name: list(load_corpus(root / name)) for name in ("music", "roomtone")}
     for name, system in systems.items():
         t0 = time.perf_counter()

@@ -118,3 +118,31 @@ def test_front_end_with_level_inputs_and_silence_skipping():
         parts.append(feats)
     parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
     assert np.array_equal(np.concatenate(parts), ex.transform(x))
+
+
+def test_peak_input_says_how_far_below_the_loudest_recent_sound():
+    from neuroflow.vad.frontend import FeatureExtractor
+    from neuroflow.vad.level import DB_TO_LOG
+
+    rng = np.random.default_rng(6)
+    loud = (0.1 * rng.standard_normal(16000)).astype(np.float32)  # -20 dBFS
+    quiet = (0.01 * rng.standard_normal(16000)).astype(np.float32)  # -40 dBFS
+    ex = FeatureExtractor({"n_mels": 40, "norm": "floor", "level": True, "peak": True})
+    f = ex.transform(np.concatenate([loud, quiet]))
+    assert f.shape == (200, 43)
+    assert np.all(f[:, 42] <= 0) and abs(float(np.median(f[20:90, 42]))) < 0.5  # at the peak while loud
+    # 20 dB under the peak once quiet, minus the peak's slow fall (0.05 dB per frame)
+    assert float(f[150, 42]) == pytest.approx(-(20 - 0.05 * 50) * DB_TO_LOG, abs=0.6)
+    with pytest.raises(ValueError, match="peak"):
+        FeatureExtractor({"n_mels": 40, "peak": True})
+
+
+def test_synthetic_music_is_music_not_silence():
+    from neuroflow.vad.augment import music_piece
+
+    x = music_piece(16000 * 4, np.random.default_rng(1))
+    assert x.dtype == np.float32 and len(x) == 64000
+    assert float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) == pytest.approx(1.0, rel=1e-3)
+    assert np.array_equal(x, music_piece(16000 * 4, np.random.default_rng(1)))  # a seed fixes it
+    active = frame_energy_db(x) > -30
+    assert active.mean() > 0.5

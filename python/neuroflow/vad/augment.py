@@ -6,6 +6,8 @@
   where a causal normalisation has seen little;
 * :func:`noise_pieces`: speech-free stretches of steady noise at any level (the corpus's scenes
   always hold 5-95 % speech);
+* :func:`music_piece`: synthetic music (melody, chords, bass and drums of random timbres, keys and
+  tempi), speech-free, for variety beside the few recorded pieces of training music;
 * :func:`room_tone_piece`: the quiet background of a real recording, which the generated noises lack
   (:func:`neuroflow.vad.roomtone.room_tone`, training family), at times after digital silence (a file
   that opens with zeros).
@@ -62,3 +64,83 @@ def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.3:
         tone[: min(n, int(rng.uniform(0.2, 3.0) * SAMPLE_RATE))] = 0.0
     return tone
+
+
+_SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10), (0, 2, 4, 7, 9), (0, 3, 5, 7, 10))
+
+
+def _tone(freq: float, n: int, rng: np.random.Generator, timbre: dict) -> np.ndarray:
+    """One note: harmonic partials (amplitude k^-rolloff, up to 7.5 kHz), optional vibrato, ADSR envelope."""
+    t = np.arange(n) / SAMPLE_RATE
+    vib = 1.0 + timbre["vibrato"] * np.sin(2 * np.pi * 5.5 * t + rng.uniform(0, 2 * np.pi))
+    phase = 2 * np.pi * freq * np.cumsum(vib) / SAMPLE_RATE
+    note = np.zeros(n)
+    for k in range(1, max(2, min(timbre["partials"], int(7500 / freq))) + 1):
+        note += k ** -timbre["rolloff"] * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    a, r = max(1, int(timbre["attack"] * SAMPLE_RATE)), max(1, int(timbre["release"] * SAMPLE_RATE))
+    env = np.full(n, timbre["sustain"])
+    env[: min(a, n)] = np.linspace(0, 1, min(a, n))
+    tail = min(r, n)
+    env[n - tail:] *= np.linspace(1, 0, tail)
+    if timbre["decay"]:  # plucked: an exponential decay instead of a sustain
+        env *= np.exp(-t / timbre["decay"])
+    return note * env
+
+
+def _timbre(rng: np.random.Generator) -> dict:
+    return {"partials": int(rng.integers(1, 16)), "rolloff": float(rng.uniform(0.5, 2.5)),
+            "vibrato": float(rng.choice([0.0, rng.uniform(0.002, 0.01)])), "attack": float(rng.uniform(0.003, 0.15)),
+            "release": float(rng.uniform(0.02, 0.3)), "sustain": float(rng.uniform(0.4, 1.0)),
+            "decay": float(rng.choice([0.0, rng.uniform(0.15, 1.0)]))}
+
+
+def _drum(kind: str, rng: np.random.Generator) -> np.ndarray:
+    n = int((0.25 if kind == "kick" else 0.15 if kind == "snare" else 0.05) * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    if kind == "kick":
+        f = rng.uniform(45, 80) * (1 + 2 * np.exp(-t / 0.02))
+        return np.sin(2 * np.pi * np.cumsum(f) / SAMPLE_RATE) * np.exp(-t / 0.08)
+    noise = rng.standard_normal(n)
+    if kind == "hat":
+        noise = np.diff(noise, prepend=0.0)
+    return noise * np.exp(-t / (0.04 if kind == "snare" else 0.012))
+
+
+def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples (float32, 16 kHz, unit RMS) of synthetic music: a key and scale, a tempo of 60-180
+    beats per minute, a melody, sustained chords and a bass line (each present with probability 0.5-0.9,
+    each with its own random timbre) and, with probability 0.5, a drum pattern. No voice in it."""
+    out = np.zeros(n)
+    beat = 60.0 / rng.uniform(60, 180)
+    root = rng.uniform(40, 60)  # MIDI note of the key
+    scale = _SCALES[int(rng.integers(len(_SCALES)))]
+    midi = lambda degree, octave: root + 12 * octave + scale[degree % len(scale)] + 12 * (degree // len(scale))  # noqa: E731
+    hz = lambda m: 440.0 * 2 ** ((m - 69) / 12)  # noqa: E731
+    parts = [("melody", 0.9, 1), ("chords", 0.6, 0), ("bass", 0.6, -1)]
+    for role, p, octave in parts:
+        if rng.random() > p:
+            continue
+        timbre, gain, pos = _timbre(rng), rng.uniform(0.3, 1.0), 0.0
+        degree = int(rng.integers(0, len(scale)))
+        while pos * SAMPLE_RATE < n:
+            length = beat * float(rng.choice([0.5, 1, 1, 2, 4] if role != "melody" else [0.25, 0.5, 0.5, 1, 2]))
+            m = int(length * SAMPLE_RATE)
+            start = int(pos * SAMPLE_RATE)
+            end = min(n, start + m)
+            degrees = [degree, degree + 2, degree + 4] if role == "chords" else [degree]
+            for d in degrees:
+                out[start:end] += gain * _tone(hz(midi(d, octave)), m, rng, timbre)[: end - start]
+            degree = max(-3, min(10, degree + int(rng.integers(-2, 3))))
+            pos += length
+    if rng.random() < 0.5:
+        pattern = [("kick", 0.0), ("hat", 0.5), ("snare", 1.0), ("hat", 1.5)]
+        gain, pos = rng.uniform(0.2, 1.0), 0.0
+        while pos * SAMPLE_RATE < n:
+            for kind, off in pattern:
+                start = int((pos + off * beat) * SAMPLE_RATE)
+                if start < n:
+                    hit = _drum(kind, rng)
+                    out[start:start + len(hit)] += gain * hit[: n - start]
+            pos += 2 * beat
+    rms = float(np.sqrt(np.mean(out ** 2)))
+    return (out / rms).astype(np.float32) if rms > 0 else out.astype(np.float32)

@@ -35,8 +35,8 @@ class Recipe:
     ``floor_window`` frames, averaged with ``floor_smooth``) or "running" (per-band EMA z-scores with
     factor ``alpha``, the earlier models'; it maps stationary noise of any level onto speech-like
     unit-variance fluctuations, and real noise recordings came out as speech). ``skip_silence``
-    keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs
-    (:mod:`neuroflow.vad.level`).
+    keeps digital silence out of the noise floors, ``level`` adds the absolute-level inputs and
+    ``peak`` the level under the running peak (:mod:`neuroflow.vad.level`).
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -44,7 +44,9 @@ class Recipe:
     noise of group A at -80 to -10 dBFS, 2-10 s each, labelled 0) adding ``noise_only`` times the
     corpus's length, which the corpus lacks (every scene holds 5-95% speech). ``room_tone`` adds that
     many times the corpus's length of quiet room tone with faint transients and hum (label 0,
-    :func:`neuroflow.vad.augment.room_tone_piece`), where the level inputs learn that faint is not speech.
+    :func:`neuroflow.vad.augment.room_tone_piece`), where the level inputs learn that faint is not speech,
+    and ``music`` as much synthetic music (label 0, :func:`neuroflow.vad.augment.music_piece`): the few
+    recorded training pieces alone left held-out music called speech.
     """
 
     kind: str = "snu"
@@ -60,6 +62,7 @@ class Recipe:
     floor_smooth: float = 0.8
     skip_silence: bool = False
     level: bool = False
+    peak: bool = False
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -78,6 +81,7 @@ class Recipe:
     restarts: int = 0
     noise_only: float = 0.0
     room_tone: float = 0.0
+    music: float = 0.0
     seed: int = 0
     threads: int = 1
 
@@ -85,7 +89,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level"):
+        for name in ("recurrent", "skip_silence", "level", "peak"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
@@ -95,7 +99,7 @@ class Recipe:
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
         for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
-        for name in ("activity_weight", "gain_db", "noise_only", "room_tone"):
+        for name in ("activity_weight", "gain_db", "noise_only", "room_tone", "music"):
             check_positive(getattr(self, name), name, allow_zero=True)
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")
@@ -108,6 +112,8 @@ class Recipe:
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
+        if self.peak and not self.level:
+            raise ValueError("peak: the peak input comes with the level inputs (set level=True too)")
         if self.median % 2 == 0:
             raise ValueError(f"median: expected an odd window length in frames, got {self.median}")
 
@@ -118,7 +124,7 @@ class Recipe:
                    "floor_smooth": self.floor_smooth}
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
-        out.update({k: True for k in ("skip_silence", "level") if getattr(self, k)})
+        out.update({k: True for k in ("skip_silence", "level", "peak") if getattr(self, k)})
         return out
 
     def to_dict(self) -> dict:

@@ -133,6 +133,30 @@ def room_tone_sequences(seconds: float, features: dict, seed: int = 0) -> Sequen
     return out
 
 
+def music_sequences(seconds: float, features: dict, seed: int = 0) -> SequenceSet:
+    """About ``seconds`` of speech-free synthetic music (:func:`neuroflow.vad.augment.music_piece`) in 4-12 s
+    pieces at -45 to -15 dBFS, half of them over training-family room tone, each with fresh features
+    (label 0), named ``music_<k>``."""
+    from neuroflow.vad.augment import music_piece
+    from neuroflow.vad.roomtone import room_tone
+
+    extractor = FeatureExtractor(features)
+    rng = np.random.default_rng([int(seed), 0x3051C])
+    out = SequenceSet([], [], [], [])
+    total, k = 0.0, 0
+    while total < seconds:
+        length = float(rng.uniform(4.0, 12.0))
+        n = int(length * 16000)
+        wav = music_piece(n, rng) * np.float32(10 ** (rng.uniform(-45.0, -15.0) / 20))
+        if rng.random() < 0.5:
+            wav = wav + room_tone(n, rng, family="train")
+        f = extractor.transform(wav)
+        out.append(f, np.zeros(len(f), np.float32), f"music_{k}", float("-inf"))
+        total += length
+        k += 1
+    return out
+
+
 def split_sequences(data: SequenceSet, val_fraction: float, seed: int) -> tuple[SequenceSet, SequenceSet]:
     """Split by whole scene (a scene's ``@k`` excerpts go with it), so no validation frame was trained on."""
     bases = [n.split("@")[0] for n in data.names] if len(data.names) == len(data) else list(range(len(data)))

@@ -30,8 +30,8 @@ from neuroflow.vad.features import FRAME_RATE
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
-from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, noise_sequences, room_tone_sequences,
-                                     split_sequences)
+from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, music_sequences, noise_sequences,
+                                     room_tone_sequences, split_sequences)
 from neuroflow.vad.snn import build_model, save_model
 
 
@@ -120,6 +120,8 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
         parts.append(noise_sequences(recipe.noise_only * corpus_seconds, recipe.features(), seed=recipe.seed))
     if recipe.room_tone > 0:
         parts.append(room_tone_sequences(recipe.room_tone * corpus_seconds, recipe.features(), seed=recipe.seed))
+    if recipe.music > 0:
+        parts.append(music_sequences(recipe.music * corpus_seconds, recipe.features(), seed=recipe.seed))
     return SequenceSet.concatenate(parts)
 
 
