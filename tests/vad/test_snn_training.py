@@ -132,6 +132,9 @@ def test_augmentation_excerpts_follow_their_scene_and_noise_pieces_are_speech_fr
     train, val = sequences.split_sequences(data, 0.25, seed=0)
     base = lambda names: {n.split("@")[0] for n in names}  # noqa: E731
     assert base(train.names).isdisjoint(base(val.names)) and len(train) + len(val) == len(data)
-    noise = sequences.noise_sequences(30.0, feats, seed=1)
+    noise = sequences.speech_free_sequences("noise", 30.0, feats, seed=1)
     assert sum(len(f) for f in noise.feats) >= 30 * 100
     assert all(200 <= len(f) <= 1000 and not y.any() for f, y in zip(noise.feats, noise.labels))
+    for kind, (lo, hi) in (("room", (300, 1000)), ("music", (400, 1200))):
+        pieces = sequences.speech_free_sequences(kind, 12.0, {**feats, "level": True, "skip_silence": True}, seed=2)
+        assert all(lo <= len(f) <= hi and f.shape[1] == 42 and not y.any() for f, y in zip(pieces.feats, pieces.labels))

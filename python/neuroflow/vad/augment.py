@@ -4,7 +4,7 @@
   features not quite gain invariant);
 * :func:`excerpt_bounds`: 3-8 s excerpts whose features start afresh, as at the start of a stream,
   where a causal normalisation has seen little;
-* :func:`noise_pieces`: speech-free stretches of steady noise at any level (the corpus's scenes
+* :func:`speech_free_pieces` ``"noise"``: stretches of steady noise at any level (the corpus's scenes
   always hold 5-95 % speech);
 * :func:`music_piece`: synthetic music (melody, chords, bass and drums of random timbres, keys and
   tempi), speech-free, for variety beside the few recorded pieces of training music;
@@ -38,21 +38,6 @@ def excerpt_bounds(n: int, rng: np.random.Generator) -> tuple[int, int]:
     length = min(n, int(rng.uniform(*EXCERPT_S) * FRAME_RATE))
     start = int(rng.integers(0, n - length + 1))
     return start, start + length
-
-
-def noise_pieces(seconds: float, seed: int = 0, group: str = "A"):
-    """About ``seconds`` of speech-free audio in 2-10 s pieces: white, pink, brown, car or street noise of
-    ``group`` at a random level in [-80, -10] dBFS. Yields ``(wav float32 at 16 kHz, kind)``."""
-    from neuroflow.vad.noise import make_noise
-
-    rng = np.random.default_rng([int(seed), 0x0015E])
-    total = 0.0
-    while total < seconds:
-        length = float(rng.uniform(2.0, 10.0))
-        kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
-        wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
-        yield wav * np.float32(10 ** (rng.uniform(*NOISE_LEVELS_DB) / 20)), kind
-        total += length
 
 
 def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -144,3 +129,54 @@ def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
             pos += 2 * beat
     rms = float(np.sqrt(np.mean(out ** 2)))
     return (out / rms).astype(np.float32) if rms > 0 else out.astype(np.float32)
+
+
+def _noise_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.noise import make_noise
+
+    length = float(rng.uniform(2.0, 10.0))
+    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
+    return wav * np.float32(10 ** (rng.uniform(*NOISE_LEVELS_DB) / 20)), kind
+
+
+def _room_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    return room_tone_piece(int(rng.uniform(3.0, 10.0) * SAMPLE_RATE), rng), "room"
+
+
+def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.roomtone import room_tone
+
+    n = int(rng.uniform(4.0, 12.0) * SAMPLE_RATE)
+    wav = music_piece(n, rng) * np.float32(10 ** (rng.uniform(-45.0, -15.0) / 20))
+    if rng.random() < 0.5:
+        wav = wav + room_tone(n, rng, family="train")
+    return wav, "music"
+
+
+#: kind -> (piece maker, seed tag)
+_PIECES = {"noise": (_noise_piece, 0x0015E), "room": (_room_piece, 0x2007), "music": (_music_piece, 0x3051C)}
+#: the kinds of speech-free piece
+SPEECH_FREE = tuple(_PIECES)
+
+
+def speech_free_pieces(kind: str, seconds: float, seed: int = 0, group: str = "A"):
+    """About ``seconds`` of speech-free audio in pieces, yielding ``(wav float32 at 16 kHz, name)``:
+
+    ``"noise"``
+        2-10 s of white, pink, brown, car or street noise of ``group`` at -80 to -10 dBFS;
+    ``"room"``
+        3-10 s of :func:`room_tone_piece`;
+    ``"music"``
+        4-12 s of :func:`music_piece` at -45 to -15 dBFS, half of them over training-family room tone.
+    """
+    from neuroflow._utils import check_choice
+
+    check_choice(kind, "kind", SPEECH_FREE)
+    make, tag = _PIECES[kind]
+    rng = np.random.default_rng([int(seed), tag])
+    total = 0.0
+    while total < seconds:
+        wav, name = make(rng, group)
+        yield wav, name
+        total += len(wav) / SAMPLE_RATE

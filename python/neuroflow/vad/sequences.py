@@ -1,7 +1,7 @@
 """Training data of a spiking VAD: feature sequences with frame labels, their split and their batches.
 
 :func:`corpus_sequences` turns every scene of a corpus into the features of the model's
-configuration (with the gains and excerpts of :mod:`neuroflow.vad.augment`), :func:`noise_sequences`
+configuration (with the gains and excerpts of :mod:`neuroflow.vad.augment`), :func:`speech_free_sequences`
 adds speech-free ones, :func:`split_sequences` splits by whole scene, and :func:`batches` cuts one
 epoch of random crops.
 """
@@ -102,58 +102,16 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
     return out
 
 
-def noise_sequences(seconds: float, features: dict, seed: int = 0, group: str = "A") -> SequenceSet:
-    """Speech-free sequences (label 0) of :func:`neuroflow.vad.augment.noise_pieces`, each with its own
-    fresh features, named ``noise_<kind>_<k>``."""
-    from neuroflow.vad.augment import noise_pieces
+def speech_free_sequences(kind: str, seconds: float, features: dict, seed: int = 0, group: str = "A") -> SequenceSet:
+    """Speech-free sequences (label 0) of :func:`neuroflow.vad.augment.speech_free_pieces` (``kind`` "noise",
+    "room" or "music"), each with its own fresh features, named ``<kind>_<what>_<k>``."""
+    from neuroflow.vad.augment import speech_free_pieces
 
     extractor = FeatureExtractor(features)
     out = SequenceSet([], [], [], [])
-    for k, (wav, kind) in enumerate(noise_pieces(seconds, seed, group)):
+    for k, (wav, name) in enumerate(speech_free_pieces(kind, seconds, seed, group)):
         f = extractor.transform(wav)
-        out.append(f, np.zeros(len(f), np.float32), f"noise_{kind}_{k}", float("-inf"))
-    return out
-
-
-def room_tone_sequences(seconds: float, features: dict, seed: int = 0) -> SequenceSet:
-    """About ``seconds`` of speech-free room tone (:func:`neuroflow.vad.augment.room_tone_piece`) in 3-10 s
-    pieces (label 0), each with its own fresh features, named ``room_<k>``."""
-    from neuroflow.vad.augment import room_tone_piece
-
-    extractor = FeatureExtractor(features)
-    rng = np.random.default_rng([int(seed), 0x2007])
-    out = SequenceSet([], [], [], [])
-    total, k = 0.0, 0
-    while total < seconds:
-        length = float(rng.uniform(3.0, 10.0))
-        f = extractor.transform(room_tone_piece(int(length * 16000), rng))
-        out.append(f, np.zeros(len(f), np.float32), f"room_{k}", float("-inf"))
-        total += length
-        k += 1
-    return out
-
-
-def music_sequences(seconds: float, features: dict, seed: int = 0) -> SequenceSet:
-    """About ``seconds`` of speech-free synthetic music (:func:`neuroflow.vad.augment.music_piece`) in 4-12 s
-    pieces at -45 to -15 dBFS, half of them over training-family room tone, each with fresh features
-    (label 0), named ``music_<k>``."""
-    from neuroflow.vad.augment import music_piece
-    from neuroflow.vad.roomtone import room_tone
-
-    extractor = FeatureExtractor(features)
-    rng = np.random.default_rng([int(seed), 0x3051C])
-    out = SequenceSet([], [], [], [])
-    total, k = 0.0, 0
-    while total < seconds:
-        length = float(rng.uniform(4.0, 12.0))
-        n = int(length * 16000)
-        wav = music_piece(n, rng) * np.float32(10 ** (rng.uniform(-45.0, -15.0) / 20))
-        if rng.random() < 0.5:
-            wav = wav + room_tone(n, rng, family="train")
-        f = extractor.transform(wav)
-        out.append(f, np.zeros(len(f), np.float32), f"music_{k}", float("-inf"))
-        total += length
-        k += 1
+        out.append(f, np.zeros(len(f), np.float32), f"{kind}_{name}_{k}", float("-inf"))
     return out
 
 

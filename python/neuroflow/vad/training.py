@@ -30,8 +30,7 @@ from neuroflow.vad.features import FRAME_RATE
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
-from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, music_sequences, noise_sequences,
-                                     room_tone_sequences, split_sequences)
+from neuroflow.vad.sequences import SequenceSet, batches, corpus_sequences, speech_free_sequences, split_sequences
 from neuroflow.vad.snn import build_model, save_model
 
 
@@ -116,12 +115,9 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
         for i, p in enumerate(parts):
             p.names = [f"{i}:{n}" for n in p.names]
     corpus_seconds = sum(p.n_frames for p in parts) / FRAME_RATE
-    if recipe.noise_only > 0:
-        parts.append(noise_sequences(recipe.noise_only * corpus_seconds, recipe.features(), seed=recipe.seed))
-    if recipe.room_tone > 0:
-        parts.append(room_tone_sequences(recipe.room_tone * corpus_seconds, recipe.features(), seed=recipe.seed))
-    if recipe.music > 0:
-        parts.append(music_sequences(recipe.music * corpus_seconds, recipe.features(), seed=recipe.seed))
+    for kind, share in (("noise", recipe.noise_only), ("room", recipe.room_tone), ("music", recipe.music)):
+        if share > 0:
+            parts.append(speech_free_sequences(kind, share * corpus_seconds, recipe.features(), seed=recipe.seed))
     return SequenceSet.concatenate(parts)
 
 
