@@ -1,70 +1,72 @@
-"""Build a small noisy-speech corpus with eSpeak NG and compare the baseline VAD systems on it.
+"""Build small VAD corpora (eSpeak speech, and real recorded speech where installed) and score the baselines on them.
 
     python examples/vad_corpus.py --quick --out /tmp/vad_example
 
-Writes vad_example_scene.png (log-mel features, labels and detector scores of one scene) and
-vad_example_hter.png (HTER against SNR, one line per system).
+Writes under --out: the corpora (corpus_espeak/, corpus_real/), vad_example_hter.png (HTER against SNR,
+one line per system and speech kind), vad_example_scene.png (a real-speech scene of the held-out
+speakers with its labels) and vad_example_prompt_labels.png (prompts of every real speaker with the
+labels the corpus gives them). Real speech needs the Debian packages: `neuroflow vad sources --install`.
 """
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
-import numpy as np
+import matplotlib
 
-from neuroflow._utils import pyplot, save_figure
-from neuroflow.vad.corpus import generate_corpus, load_corpus
-from neuroflow.vad.features import frame_times, logmel
-from neuroflow.vad.evaluation import evaluate_system
-from neuroflow.vad.registry import available_systems
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from neuroflow.vad.corpus import generate_corpus, load_corpus  # noqa: E402
+from neuroflow.vad.evaluation import evaluate_system  # noqa: E402
+from neuroflow.vad.realspeech import plot_prompt_labels, plot_scene  # noqa: E402
+from neuroflow.vad.sources import SourceMissing, require  # noqa: E402
+from neuroflow.vad.registry import available_systems  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 s of 5 s scenes instead of 6 min of 60 s")
-    parser.add_argument("--out", type=Path, default=Path("vad_example"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="30 s of each corpus instead of 6 minutes")
+    parser.add_argument("--out", type=Path, default=Path("neuroflow-out/vad_corpus"), help="output folder")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    minutes, durations = (0.5, (5.0,)) if args.quick else (6.0, (60.0,))
+    minutes, espeak_s, real_s = (0.5, 5.0, 15.0) if args.quick else (6.0, 60.0, 30.0)
 
-    with tempfile.TemporaryDirectory() as root:
-        made = generate_corpus(root, minutes=minutes, group="B", seed=args.seed, durations=durations,
-                               progress_bar=False)
-        print(f"corpus: {made.n_scenes} scenes, {made.minutes:.1f} min, {made.realtime_factor:.0f}x real time")
+    systems, skipped = available_systems(("energy", "webrtc:3", "silero"))
+    for line in skipped:
+        print(line)
+    corpora = {"espeak": generate_corpus(args.out / "corpus_espeak", minutes=minutes, split="test", seed=args.seed,
+                                         durations=(espeak_s,), snrs=(15, 5, -5), progress=False).root}
+    try:
+        require("test", real=True, music=True)
+    except SourceMissing as exc:
+        print(f"real speech skipped: {exc}")
+    else:
+        corpora["real"] = generate_corpus(args.out / "corpus_real", minutes=minutes, split="test", speech="real",
+                                          seed=args.seed, durations=(real_s,), snrs=(20, 5, -5),
+                                          noises=("pink", "babble", "music", "none"), progress=False).root
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for kind, root in corpora.items():
         corpus = load_corpus(root)
-        systems, skipped = available_systems(("energy", "webrtc:3", "silero"))
-        for line in skipped:
-            print(line)
-        results = [evaluate_system(system, corpus, progress=False) for system in systems]
-        for r in results:
-            levels = ", ".join(f"{k} {v.HTER:.3f}" for k, v in r.per_level.items())
-            print(f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}  per level: {levels}")
-
-        # one scene: features, reference labels and each detector's speech probability
-        scene = max(corpus, key=lambda s: s.snr_db)
-        feats = logmel(scene.wav, norm="utterance")
-        t = frame_times(len(feats))
-        plt = pyplot()
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-        top.imshow(feats.T, origin="lower", aspect="auto", extent=(0, t[-1] + 0.01, 0, feats.shape[1]))
-        top.set(ylabel="mel band", title=f"{scene.name}: {scene.noise} noise, SNR {scene.snr_db:g} dB")
-        bottom.fill_between(t, scene.labels, step="post", alpha=0.3, label="label")
+        print(f"{kind}: {len(corpus)} scenes, {corpus.minutes:.1f} min")
         for system in systems:
-            bottom.plot(t, system.score(scene.wav, scene.sr), lw=0.8, label=system.name)
-        bottom.set(xlabel="time (s)", ylabel="P(speech)")
-        bottom.legend(fontsize=7, loc="upper right")
-        save_figure(fig, args.out / "vad_example_scene.png")
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        snrs = sorted(r.per_snr, key=float)
-        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o", label=r.system)
-    ax.set(xlabel="SNR (dB)", ylabel="HTER (%)", title="Baselines on the synthetic corpus")
-    ax.legend()
-    save_figure(fig, args.out / "vad_example_hter.png")
-    print(f"plots in {args.out} (speech fraction of the plotted scene {np.mean(scene.labels):.2f})")
+            r = evaluate_system(system, corpus, progress=False)
+            print(f"  {r.system:<9} HTER {r.overall.HTER:.3f}  MR {r.overall.MR:.3f}  FAR {r.overall.FAR:.3f}")
+            snrs = sorted(r.per_snr, key=float)
+            ax.plot([min(float(s), 30.0) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o",
+                    ls="-" if kind == "real" else "--", label=f"{r.system}, {kind}")
+    ax.set(xlabel="SNR (dB; clean drawn at 30)", ylabel="HTER (%)", title="Baselines on eSpeak and real speech")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.savefig(args.out / "vad_example_hter.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    if "real" in corpora:
+        scene = max(load_corpus(corpora["real"]), key=lambda s: s.snr_db)
+        plot_scene(scene, args.out / "vad_example_scene.png")
+        plot_prompt_labels(args.out / "vad_example_prompt_labels.png", per_speaker=1 if args.quick else 2,
+                           seed=args.seed)
+    print(f"plots and corpora in {args.out}")
 
 
 if __name__ == "__main__":

@@ -180,7 +180,7 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
 
 
 def test_held_out_scene_says_what_it_skipped_without_the_speech_packages(monkeypatch):
-    from neuroflow.vad import corpus
+    from neuroflow.vad import corpus_store
     from neuroflow.vad.evaluation import held_out_scene
     from neuroflow.vad.sources import SourceMissing
 
@@ -188,7 +188,7 @@ def test_held_out_scene_says_what_it_skipped_without_the_speech_packages(monkeyp
         raise SourceMissing("not installed: asterisk-core-sounds-it-g722; install with `neuroflow vad sources "
                             "--install`")
 
-    monkeypatch.setattr(corpus, "check_sources", missing)
+    monkeypatch.setattr(corpus_store, "check_sources", missing)
     plan, wav, labels, info, note = held_out_scene(seed=0, duration_s=10.0)
     assert plan.speech == "espeak" and plan.split == "test" and len(labels) == len(wav) // 160 == 1000
     assert "skipped real speech" in note and "vad sources --install" in note and "eSpeak" in note

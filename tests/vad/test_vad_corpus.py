@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neuroflow.vad import corpus as corpus_mod
+from neuroflow.vad import corpus_store
 from neuroflow.vad.corpus import (MANIFEST, SNRS_DB, generate_corpus, load_corpus, noise_level, plan_corpus,
                                   speech_labels)
 from neuroflow.vad.noise import NOISE_TYPES, make_noise, room_impulse_response
@@ -87,13 +88,14 @@ def test_synthesis_varies_with_voice():
 
 def test_synthesis_is_reproducible_across_processes():
     # eSpeak seeds its random generator from the clock and keeps state between calls; variants with
-    # breath noise (f2, victor, ...) showed it. Another process, a second later, must give the same samples.
+    # breath noise (f2, victor, ...) showed it, and the Klatt noise voices (caleb) draw from libc rand(). Another
+    # process, a second later, must give the same samples.
     code = ("import hashlib; from neuroflow.vad.speech import Voice, synthesize; "
             "print(' '.join(hashlib.md5(synthesize('Where is the red lamp?', Voice('en-us', v), fresh=True)"
-            ".tobytes()).hexdigest() for v in ('f2', 'victor', 'Alicia')))")
+            ".tobytes()).hexdigest() for v in ('f2', 'victor', 'Alicia', 'caleb')))")
     synthesize("something else first")
     here = " ".join(hashlib.md5(synthesize("Where is the red lamp?", Voice("en-us", v), fresh=True).tobytes())
-                    .hexdigest() for v in ("f2", "victor", "Alicia"))
+                    .hexdigest() for v in ("f2", "victor", "Alicia", "caleb"))
     time.sleep(1.1)
     out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True, text=True)
     assert out.stdout.split() == here.split()
@@ -144,7 +146,7 @@ def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
     assert _snapshot(tmp_path / "c") != ref
 
     # interrupted after the second scene: the finished ones are kept, a rerun completes the same corpus
-    real = corpus_mod.make_scene
+    real = corpus_store.make_scene
     calls = []
 
     def flaky(plan):
@@ -153,11 +155,11 @@ def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(plan)
 
-    monkeypatch.setattr(corpus_mod, "make_scene", flaky)
+    monkeypatch.setattr(corpus_store, "make_scene", flaky)
     with pytest.raises(KeyboardInterrupt):
         generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert len(json.loads((tmp_path / "d" / MANIFEST).read_text())["scenes"]) == 1
-    monkeypatch.setattr(corpus_mod, "make_scene", real)
+    monkeypatch.setattr(corpus_store, "make_scene", real)
     r = generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert (r.n_generated, r.n_resumed) == (2, 1)
     assert _snapshot(tmp_path / "d") == ref

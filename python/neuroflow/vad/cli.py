@@ -96,20 +96,20 @@ def _interrupted(args) -> int:
 
 
 def _sources(args) -> int:
-    from neuroflow.vad import sources
+    from neuroflow.vad import packages, sources
 
     payload: dict = {}
     lines: list[str] = []
     if args.install:
-        if not args.quiet:
+        if packages.scan_sources().missing and not args.quiet:
             print("installing the speech and music packages with apt-get (a minute or two)...", file=sys.stderr)
-        result = sources.install_sources()
+        result = packages.install_sources()
         payload["installed"] = result.installed
         payload["install_command"] = result.command
         index = result.index
         lines.append(f"installed: {' '.join(result.installed) or 'nothing (all present)'}")
     else:
-        index = sources.scan_sources()
+        index = packages.scan_sources()
     payload.update(index.to_dict())
     lines.append(f"{'speaker':<22} {'lang':<6} {'sex':<3} {'split':<6} {'files':>5} {'min':>6}  package (version)")
     for row in index.speakers + index.festival:
@@ -236,7 +236,7 @@ def register(verbs) -> None:
 
     p = verbs.add_parser("sources", help="list (or install) the Debian packages with real speech and music")
     p.add_argument("--install", action="store_true",
-                   help="apt-get install the missing packages (root or password-less sudo; about 130 MB)")
+                   help="apt-get install the missing packages (root or password-less sudo; about 150 MB installed)")
     add_common_options(p)
     p.set_defaults(func=_sources)
 
@@ -292,4 +292,27 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     lines += [f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}" for r in results]
     lines += skipped
     lines.append("plots: vad_scene.png, vad_hter_vs_snr.png")
+    lines.append(_demo_real_speech(outdir, seed))
     return lines
+
+
+def _demo_real_speech(outdir: Path, seed: int) -> str:
+    """One conversation of the held-out real speakers over room tone, plotted with its labels (if installed)."""
+    import tempfile
+
+    from neuroflow.vad.corpus import generate_corpus, load_corpus
+    from neuroflow.vad.realspeech import plot_scene
+    from neuroflow.vad.sources import SourceMissing, require
+
+    try:
+        require("test", real=True)
+    except SourceMissing as exc:
+        return f"real speech: {exc}"
+    with tempfile.TemporaryDirectory(prefix="neuroflow-vad-real-") as tmp:
+        generate_corpus(tmp, minutes=0.25, split="test", speech="real", seed=seed, durations=(15.0,),
+                        noises=("none",), progress=False)
+        scene = load_corpus(tmp)[0]
+        plot_scene(scene, Path(outdir) / "vad_real_scene.png")
+        who = ", ".join(s["name"] for s in scene.info["speakers"])
+    background = {"roomtone": "room tone", "silence": "digital silence"}[scene.info["background"]]
+    return f"real speech: {who} over {background}, speech fraction {scene.speech_fraction:.2f}; plot: vad_real_scene.png"

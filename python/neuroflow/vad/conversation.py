@@ -13,7 +13,8 @@ Layout of one scene of ``n`` samples:
    three longer lulls at random turn boundaries (or to the end), so most pauses stay 0.2-2 s.
 4. *Placement and labels.* Each prompt starts on a frame boundary (a multiple of 160 samples), gets
    5 ms fades, and its activity comes from the prompt alone (:mod:`neuroflow.vad.labels`: within 35 dB
-   of its own reference); the 150 ms gap filling and 50 ms hangover then run over the scene's frames.
+   of its own reference and 10 dB above its speaker's noise floor); the 150 ms gap filling and 50 ms
+   hangover then run over the scene's frames.
 
 Prompts are drawn without replacement within a scene, from 0.3-12 s prompts of the speaker. A prompt
 that cannot be read is skipped with a warning and listed in the scene's ``skipped_files``; the scene
@@ -26,27 +27,10 @@ import numpy as np
 from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.features import HOP
 from neuroflow.vad.labels import PROMPT_THRESHOLD_DB, frame_activity, smooth_activity, trim_silence
-from neuroflow.vad.sources import (MAX_PROMPT_S, MIN_PROMPT_S, Speaker, nominal_seconds, prompt_files, speakers,
-                                   try_load, under_root)
+from neuroflow.vad.sources import Speaker, speakers, try_load, under_root, usable_prompts
 
 GROUP_OF_SPLIT = {"train": "A", "test": "B"}
 _FADE = int(0.005 * SAMPLE_RATE)
-_PROMPTS: dict[tuple[str, str], list] = {}
-
-
-def usable_prompts(speaker: Speaker) -> list:
-    """The speaker's prompt files of 0.3-12 s (by nominal length), cached per source root."""
-    key = (str(under_root("/")), speaker.name)
-    if key not in _PROMPTS:
-        keep = []
-        for p in prompt_files(speaker):
-            try:
-                if MIN_PROMPT_S <= nominal_seconds(p, speaker.codec) <= MAX_PROMPT_S:
-                    keep.append(p)
-            except Exception:  # unreadable header: kept, so that loading it warns and records it
-                keep.append(p)
-        _PROMPTS[key] = keep
-    return _PROMPTS[key]
 
 
 class _Talker:
@@ -67,18 +51,22 @@ class _Talker:
             self.queue = None
             self.sentences = SentenceGenerator(group, rng)
 
-    def next(self):
-        """``(wav float64, description)`` of the next utterance, or None when the speaker has none left."""
+    def next(self, max_samples: int):
+        """``(wav float64, description)`` of the next utterance no longer than ``max_samples``, or None when the
+        speaker has none left."""
         if self.sentences is not None:
             from neuroflow.vad.festival import synthesize_festival
 
-            text = self.sentences.sentence()
-            wav = trim_silence(synthesize_festival(text, self.speaker.name))
-            return wav.astype(np.float64), {"speaker": self.speaker.name, "text": text}
+            for _ in range(5):
+                text = self.sentences.sentence()
+                wav = trim_silence(synthesize_festival(text, self.speaker.name))
+                if len(wav) <= max_samples:
+                    return wav.astype(np.float64), {"speaker": self.speaker.name, "text": text}
+            return None
         while self.queue:
             path = self.queue.pop(0)
             wav = try_load(path, self.speaker.codec, self.skipped)
-            if wav is None or len(wav) < HOP * 3 or not np.any(wav):
+            if wav is None or len(wav) < HOP * 3 or len(wav) > max_samples or not np.any(wav):
                 continue
             rel = path.relative_to(under_root(self.speaker.folder)).as_posix()
             return wav.astype(np.float64), {"speaker": self.speaker.name, "file": f"{self.speaker.name}/{rel}"}
@@ -115,7 +103,7 @@ def conversation_track(n: int, target_fraction: float, split: str, kind: str, rn
     while speech < target and len(exhausted) < len(talkers):
         turn = []
         for _ in range(int(rng.integers(1, 4))):
-            utt = talkers[current].next()
+            utt = talkers[current].next(room - HOP)
             if utt is None:
                 exhausted.add(current)
                 break
@@ -148,8 +136,6 @@ def conversation_track(n: int, target_fraction: float, split: str, kind: str, rn
             inner.pop()
             if between:
                 between.pop()
-    if not turns:  # a single prompt longer than the scene: cut it
-        raise ValueError(f"scene of {duration:g} s is too short for its first prompt; use longer --durations")
     lulls = np.zeros(len(turns))  # extra pause after turn i (the last entry: before the tail)
     spare = room - used()
     k = int(rng.integers(1, 4))
@@ -164,7 +150,7 @@ def conversation_track(n: int, target_fraction: float, split: str, kind: str, rn
         gain = 10 ** (talker.offset_db / 20)
         for j, (wav, desc) in enumerate(turn):
             pos = -(-pos // HOP) * HOP  # start on a frame boundary
-            act = frame_activity(wav, PROMPT_THRESHOLD_DB)
+            act = frame_activity(wav, PROMPT_THRESHOLD_DB, floor_db=talker.speaker.noise_floor_db)
             level = float(np.sqrt(np.mean(wav[: len(act) * HOP].reshape(-1, HOP)[act] ** 2))) if act.any() else 0.0
             w = wav * (gain * 0.1 / level if level > 0 else 0.0)
             ramp = min(_FADE, len(w) // 2)

@@ -39,28 +39,26 @@ match the manifest. A resumed run leaves exactly the bytes of an uninterrupted o
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive, progress as progress_bar_of
+from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, load_audio
-from neuroflow.vad.corpus_store import (MANIFEST, check_disk, finished_scenes, locked, read_manifest, write_manifest,
-                                        write_scene_files)
+from neuroflow.vad.corpus_store import MANIFEST, CorpusResult, read_manifest, write_corpus  # noqa: F401
 from neuroflow.vad.features import HOP
 from neuroflow.vad.labels import speech_labels  # noqa: F401 (re-exported: the labelling rule's entry point)
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
-from neuroflow.vad.scenes import ACTIVE_LEVEL_DBOV, ScenePlan, make_scene  # noqa: F401 (re-exported)
+# re-exported here, where callers have always found them
+from neuroflow.vad.scenes import (ACTIVE_LEVEL_DBOV, LEVELS, ScenePlan, make_scene, noise_level,  # noqa: F401
+                                  snr_field)
 
 FORMAT_VERSION = 2
 SNRS_DB = (-10, -5, 0, 5, 10, 15)
 #: SNRs of the real-speech benchmark and default of the non-eSpeak kinds
 REAL_SNRS_DB = (-5, 0, 5, 10, 20)
-#: noise level name -> SNRs (dB) it covers
-LEVELS = {"low": (15, 10), "medium": (5, 0), "high": (-5, -10)}
 #: (probability, low, high) of the speech-proportion strata
 STRATA = ((0.25, 0.05, 0.25), (0.50, 0.25, 0.75), (0.25, 0.75, 0.95))
 SPEECH_KINDS = ("espeak", "real", "festival", "mixed", "none")
@@ -79,24 +77,10 @@ MAX_SCENES = 100_000
 BACKGROUND_SHARES = (("roomtone", 0.75), ("silence", 0.25))
 
 
-def noise_level(snr_db: float) -> str:
-    """"low" (15/10 dB and cleaner), "medium" (5/0 dB) or "high" (-5/-10 dB) noise for an SNR."""
-    if snr_db >= 7.5:
-        return "low"
-    if snr_db >= -2.5:
-        return "medium"
-    return "high"
-
-
 def as_split(split: str, name: str = "split") -> str:
     """"train" or "test" (the historical group names "A" and "B" are accepted)."""
     split = {"A": "train", "B": "test"}.get(split, split) if isinstance(split, str) else split
     return check_choice(split, name, SPLITS)
-
-
-def _snr_field(snr_db: float) -> float | str:
-    """A manifest's ``snr_db``: the number, or "inf" / "-inf" (JSON has no infinities)."""
-    return snr_db if math.isfinite(snr_db) else ("inf" if snr_db > 0 else "-inf")
 
 
 # ----------------------------------------------------------------------------- plan
@@ -197,37 +181,6 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
     return plans
 
 
-def sources_needed(plans) -> dict:
-    """Which installed sources ``plans`` use, as ``require`` keywords per split."""
-    need: dict[str, dict] = {}
-    for p in plans:
-        want = need.setdefault(p.split, {"real": False, "festival": False, "music": False})
-        want["real"] |= p.speech == "real"
-        want["festival"] |= p.speech == "festival"
-        want["music"] |= p.noise == "music"
-    return {s: w for s, w in need.items() if any(w.values())}
-
-
-def check_sources(plans) -> dict[str, str | None]:
-    """Raise :class:`neuroflow.vad.sources.SourceMissing` unless every source ``plans`` use is installed;
-    return the packages used with their versions (recorded in the manifest)."""
-    need = sources_needed(plans)
-    if not need:
-        return {}
-    from neuroflow.vad import sources
-
-    packages = []
-    for split, want in need.items():
-        sources.require(split, **want)
-        if want["real"]:
-            packages += [s.package for s in sources.speakers(split, "real")]
-        if want["festival"]:
-            packages += [sources.FESTIVAL_PACKAGE] + [v.package for v in sources.speakers(split, "festival")]
-        if want["music"]:
-            packages.append(sources.music_source(split).package)
-    return {p: sources.package_version(p) for p in sorted(set(packages))}
-
-
 # ----------------------------------------------------------------------------- corpus
 @dataclass
 class Scene:
@@ -274,7 +227,7 @@ class Scene:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "wav": self.path.name, "labels": self.labels_path.name,
-                "snr_db": _snr_field(self.snr_db),
+                "snr_db": snr_field(self.snr_db),
                 "noise": self.noise, "level": self.level, "group": self.group,
                 "speech_fraction": self.speech_fraction, "duration_s": self.duration_s, **self.info}
 
@@ -334,96 +287,6 @@ def load_corpus(root: str | Path) -> Corpus:
 
 
 # ----------------------------------------------------------------------------- write
-@dataclass
-class CorpusResult:
-    """What :func:`generate_corpus` did."""
-
-    root: Path
-    n_scenes: int
-    n_generated: int
-    n_resumed: int
-    minutes: float
-    seconds: float
-    realtime_factor: float  # audio seconds made per wall-clock second (generated scenes only)
-    skipped_files: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-    def to_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
-
-
-def _scene_job(plan: dict):
-    """One scene from its plan (module level, so local processes and Dask workers can run it)."""
-    return make_scene(ScenePlan(**plan))
-
-
-def _entry(plan: ScenePlan, files: dict, info: dict) -> dict:
-    entry = {"name": plan.name, **files, "snr_db": _snr_field(plan.snr_db), "noise": plan.noise,
-             "level": noise_level(plan.snr_db), "group": plan.group, "split": plan.split, "speech": plan.speech,
-             "duration_s": plan.duration_s, "stratum": plan.stratum, "target_fraction": plan.target_fraction}
-    if plan.background != "none":
-        entry["background"] = plan.background
-    return {**entry, **info}
-
-
-def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: bool = True,
-                 overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,
-                 desc: str = "corpus") -> CorpusResult:
-    """Make the scenes of ``plans`` into ``out_dir`` (locked, resumable, checksummed; see the module docstring).
-
-    ``settings`` identify the corpus: a folder holding another corpus is refused unless ``overwrite``.
-    Used by :func:`generate_corpus` and :func:`neuroflow.vad.realspeech.benchmark_set`.
-    """
-    from neuroflow.cliutil import check_output_dir
-    from neuroflow.parallel import parallel_map
-
-    root = check_output_dir(out_dir, "out_dir")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
-    check_disk(root, sum(p.duration_s for p in plans))
-    sources = check_sources(plans)
-    settings = {**settings, "sources": sources} if sources else dict(settings)
-    with locked(root):
-        done = finished_scenes(root, settings, overwrite=overwrite)
-        entries: dict[int, dict] = {p.index: done[p.name] for p in plans if p.name in done}
-        todo = [p for p in plans if p.name not in done]
-        manifest_path = root / MANIFEST
-
-        def save() -> None:
-            scenes = [entries[i] for i in sorted(entries)]
-            skipped = sorted({f for e in scenes for f in e.get("skipped_files", [])})
-            write_manifest(manifest_path, {"settings": settings, "levels": LEVELS, "skipped_files": skipped,
-                                           "scenes": scenes})
-
-        save()
-        t0 = time.perf_counter()
-        bar = progress_bar_of(total=len(plans), initial=len(plans) - len(todo), enabled=progress, desc=desc,
-                              unit="scene")
-        made_seconds = 0.0
-
-        def on_result(i: int, result) -> None:
-            nonlocal made_seconds
-            plan = todo[i]
-            mix, labels, info = result
-            files = write_scene_files(root, plan.name, mix, labels)
-            entries[plan.index] = _entry(plan, files, info)
-            save()
-            made_seconds += plan.duration_s
-            bar.update(1)
-
-        try:
-            parallel_map(_scene_job, [(p.to_dict(),) for p in todo], n_jobs=int(n_jobs), scheduler=scheduler,
-                         on_result=on_result)
-        finally:
-            bar.close()
-        elapsed = time.perf_counter() - t0
-    skipped = sorted({f for e in entries.values() for f in e.get("skipped_files", [])})
-    return CorpusResult(root=root, n_scenes=len(plans), n_generated=len(todo), n_resumed=len(plans) - len(todo),
-                        minutes=sum(p.duration_s for p in plans) / 60.0, seconds=elapsed,
-                        realtime_factor=made_seconds / elapsed if elapsed > 0 and todo else float("nan"),
-                        skipped_files=skipped)
-
-
 def generate_corpus(out_dir: str | Path, minutes: float = 10.0, split: str = "train", seed: int = 0, *,
                     speech: str = "espeak", durations=None, snrs=None, noises=None, progress: bool = True,
                     overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,

@@ -1,5 +1,13 @@
-"""A corpus folder on disk: one writer at a time, files that match the manifest, and resumption.
+"""Writing a corpus folder: one writer at a time, files that match the manifest, resumption, scenes in parallel.
 
+:func:`write_corpus` makes the scenes of a list of plans into a folder (used by
+:func:`neuroflow.vad.corpus.generate_corpus` and :func:`neuroflow.vad.realspeech.benchmark_set`):
+
+* *Sources.* Every Debian package the plans need is checked before any work (one line naming the
+  missing ones), and the manifest records the packages' versions.
+* *Parallel.* Scenes are independent (each draws from its own seed), so they run through
+  :func:`neuroflow.parallel.parallel_map` on local processes or a Dask cluster; results are written in
+  plan order as they arrive, so the files are the same however they were made.
 * *Lock.* A writer holds an exclusive ``flock`` on ``.corpus.lock`` in the folder for its whole run, so a
   second run into the same folder is refused at once (naming the first one's pid). The kernel drops the
   lock when the process dies, even by SIGKILL, so a killed run never blocks the next.
@@ -18,10 +26,15 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from neuroflow._utils import progress as progress_bar_of
+from neuroflow.vad.scenes import LEVELS, ScenePlan, make_scene, noise_level, snr_field
 
 MANIFEST = "corpus.json"
 LOCK = ".corpus.lock"
@@ -34,7 +47,7 @@ class CorpusLocked(ValueError):
 
 
 @contextlib.contextmanager
-def locked(root: Path, name: str = "out"):
+def locked(root: Path, name: str = "out_dir"):
     """Hold the folder's writer lock, or raise :class:`CorpusLocked` naming ``name``, the folder and the holder."""
     import fcntl
 
@@ -112,7 +125,7 @@ def scene_intact(root: Path, entry: dict) -> bool:
         return False
 
 
-def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = "out") -> dict[str, dict]:
+def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = "out_dir") -> dict[str, dict]:
     """Entries of the folder's manifest that can be kept for a run with ``settings`` (name -> entry).
 
     Raises ValueError when the folder holds a corpus with other settings (or an unreadable manifest)
@@ -143,3 +156,126 @@ def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = 
             warnings.warn(f"{root / entry.get('wav', entry.get('name', '?'))}: missing or different from the "
                           f"manifest; making the scene again", stacklevel=3)
     return done
+
+
+# ----------------------------------------------------------------------------- writing a corpus
+def sources_needed(plans) -> dict:
+    """Which installed sources ``plans`` use, as ``require`` keywords per split."""
+    need: dict[str, dict] = {}
+    for p in plans:
+        want = need.setdefault(p.split, {"real": False, "festival": False, "music": False})
+        want["real"] |= p.speech == "real"
+        want["festival"] |= p.speech == "festival"
+        want["music"] |= p.noise == "music"
+    return {s: w for s, w in need.items() if any(w.values())}
+
+
+def check_sources(plans) -> dict[str, str | None]:
+    """Raise :class:`neuroflow.vad.sources.SourceMissing` unless every source ``plans`` use is installed;
+    return the packages used with their versions (recorded in the manifest)."""
+    need = sources_needed(plans)
+    if not need:
+        return {}
+    from neuroflow.vad import sources
+    from neuroflow.vad.packages import package_version
+
+    packages = []
+    for split, want in need.items():
+        sources.require(split, **want)
+        if want["real"]:
+            packages += [s.package for s in sources.speakers(split, "real")]
+        if want["festival"]:
+            packages += [sources.FESTIVAL_PACKAGE] + [v.package for v in sources.speakers(split, "festival")]
+        if want["music"]:
+            packages.append(sources.music_source(split).package)
+    return {p: package_version(p) for p in sorted(set(packages))}
+
+
+@dataclass
+class CorpusResult:
+    """What :func:`generate_corpus` did."""
+
+    root: Path
+    n_scenes: int
+    n_generated: int
+    n_resumed: int
+    minutes: float
+    seconds: float
+    realtime_factor: float  # audio seconds made per wall-clock second (generated scenes only)
+    skipped_files: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def _scene_job(plan: dict):
+    """One scene from its plan (module level, so local processes and Dask workers can run it)."""
+    return make_scene(ScenePlan(**plan))
+
+
+def _entry(plan: ScenePlan, files: dict, info: dict) -> dict:
+    entry = {"name": plan.name, **files, "snr_db": snr_field(plan.snr_db), "noise": plan.noise,
+             "level": noise_level(plan.snr_db), "group": plan.group, "split": plan.split, "speech": plan.speech,
+             "duration_s": plan.duration_s, "stratum": plan.stratum, "target_fraction": plan.target_fraction}
+    if plan.background != "none":
+        entry["background"] = plan.background
+    return {**entry, **info}
+
+
+def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: bool = True,
+                 overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,
+                 desc: str = "corpus") -> CorpusResult:
+    """Make the scenes of ``plans`` into ``out_dir`` (locked, resumable, checksummed; see the module docstring).
+
+    ``settings`` identify the corpus: a folder holding another corpus is refused unless ``overwrite``.
+    Used by :func:`generate_corpus` and :func:`neuroflow.vad.realspeech.benchmark_set`.
+    """
+    from neuroflow.cliutil import check_output_dir
+    from neuroflow.parallel import parallel_map
+
+    root = check_output_dir(out_dir, "out_dir")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
+    check_disk(root, sum(p.duration_s for p in plans))
+    sources = check_sources(plans)
+    settings = {**settings, "sources": sources} if sources else dict(settings)
+    with locked(root):
+        done = finished_scenes(root, settings, overwrite=overwrite)
+        entries: dict[int, dict] = {p.index: done[p.name] for p in plans if p.name in done}
+        todo = [p for p in plans if p.name not in done]
+        manifest_path = root / MANIFEST
+
+        def save() -> None:
+            scenes = [entries[i] for i in sorted(entries)]
+            skipped = sorted({f for e in scenes for f in e.get("skipped_files", [])})
+            write_manifest(manifest_path, {"settings": settings, "levels": LEVELS, "skipped_files": skipped,
+                                           "scenes": scenes})
+
+        save()
+        t0 = time.perf_counter()
+        bar = progress_bar_of(total=len(plans), initial=len(plans) - len(todo), enabled=progress, desc=desc,
+                              unit="scene")
+        made_seconds = 0.0
+
+        def on_result(i: int, result) -> None:
+            nonlocal made_seconds
+            plan = todo[i]
+            mix, labels, info = result
+            files = write_scene_files(root, plan.name, mix, labels)
+            entries[plan.index] = _entry(plan, files, info)
+            save()
+            made_seconds += plan.duration_s
+            bar.update(1)
+
+        try:
+            parallel_map(_scene_job, [(p.to_dict(),) for p in todo], n_jobs=int(n_jobs), scheduler=scheduler,
+                         on_result=on_result)
+        finally:
+            bar.close()
+        elapsed = time.perf_counter() - t0
+    skipped = sorted({f for e in entries.values() for f in e.get("skipped_files", [])})
+    return CorpusResult(root=root, n_scenes=len(plans), n_generated=len(todo), n_resumed=len(plans) - len(todo),
+                        minutes=sum(p.duration_s for p in plans) / 60.0, seconds=elapsed,
+                        realtime_factor=made_seconds / elapsed if elapsed > 0 and todo else float("nan"),
+                        skipped_files=skipped)

@@ -82,7 +82,8 @@ def held_out_scene(seed: int = 0, duration_s: float = 30.0, noise: str = "street
         ``(plan, wav, labels, info, note)``: the scene's plan, its mixture and 0/1 labels per frame, what it
         holds (speakers, utterances) and ``None``, or a line saying what was skipped and how to install it.
     """
-    from neuroflow.vad.corpus import check_sources, plan_corpus
+    from neuroflow.vad.corpus import plan_corpus
+    from neuroflow.vad.corpus_store import check_sources
     from neuroflow.vad.scenes import make_scene
 
     kw = dict(durations=(float(duration_s),), snrs=(float(snr_db),), noises=(noise,))

@@ -4,7 +4,7 @@ The sources (Debian packages, the speakers of each split) are described in :mod:
 a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labelling rule in
 :mod:`neuroflow.vad.labels`. Install once, then build corpora::
 
-    neuroflow vad sources --install                     # apt-get, about 130 MB, a minute or two
+    neuroflow vad sources --install                     # apt-get, about 150 MB installed, a minute or two
     neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train
     neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train
     neuroflow vad corpus --benchmark --out corpora/real-test   # the held-out set below
@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.vad.corpus import (FORMAT_VERSION, GROUPS, REAL_SNRS_DB, CorpusResult, ScenePlan, write_corpus)
+from neuroflow.vad.corpus import FORMAT_VERSION, GROUPS, REAL_SNRS_DB
+from neuroflow.vad.corpus_store import CorpusResult, write_corpus
+from neuroflow.vad.scenes import ScenePlan
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
 
 #: noises of the benchmark's speech conditions (each at every SNR of REAL_SNRS_DB), plus the clean condition
@@ -60,9 +62,14 @@ class BenchmarkSet:
 
 
 def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s: float = 30.0,
-                    nonspeech_files: int = 6) -> dict[str, list[ScenePlan]]:
-    """The scene plans of :func:`benchmark_set`: ``{"speech": [...], "music": [...], "roomtone": [...]}``."""
-    from neuroflow._utils import check_positive
+                    nonspeech_files: int = 6, noises=BENCHMARK_NOISES, snrs=REAL_SNRS_DB) -> dict[str, list[ScenePlan]]:
+    """The scene plans of :func:`benchmark_set`: ``{"speech": [...], "music": [...], "roomtone": [...]}``.
+
+    The speech conditions are clean plus every noise of ``noises`` at every SNR of ``snrs``; a scene's seed
+    depends on its condition, not on its position, so a smaller set (fewer noises or SNRs) holds exactly
+    the same scenes as the full one for the conditions it keeps.
+    """
+    from neuroflow._utils import check_choice, check_positive
 
     check_positive(scenes_per_condition, "scenes_per_condition", integer=True)
     check_positive(nonspeech_files, "nonspeech_files", integer=True)
@@ -71,18 +78,24 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
         raise ValueError(f"duration_s: expected at least 10 s (a lead-in and a few prompts), got {duration_s!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    rng = np.random.default_rng([int(seed), _BENCHMARK_TAG])
-    conditions = [("none", math.inf)] + [(k, float(s)) for k in BENCHMARK_NOISES for s in REAL_SNRS_DB]
+    for kind in noises:
+        check_choice(kind, "noises", BENCHMARK_NOISES)
+    for snr in snrs:
+        if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not -30 <= snr <= 60:
+            raise ValueError(f"snrs: expected numbers in [-30, 60] dB, got {snr!r}")
+    conditions = [("none", math.inf)] + [(k, float(s)) for k in noises for s in snrs]
     group = GROUPS["test"]
     speech, i = [], 0
     strata = ((1, 0.25, 0.5), (1, 0.5, 0.75))  # moderate speech proportions: every scene has both classes
     for noise, snr in conditions:
+        tag = [BENCHMARK_NOISES.index(noise) + 1, int(round(snr * 10)) + 1000] if noise != "none" else [0, 0]
         for k in range(int(scenes_per_condition)):
+            rng = np.random.default_rng([int(seed), _BENCHMARK_TAG, 1] + tag + [k])
             stratum, lo, hi = strata[k % 2]
             speech.append(ScenePlan(index=i, name=f"{group}_{i:04d}", group=group, duration_s=float(duration_s),
                                     snr_db=snr, noise=noise, stratum=stratum,
                                     target_fraction=float(rng.uniform(lo, hi)),
-                                    seed=[int(seed), _BENCHMARK_TAG, 1, i], speech="real", split="test",
+                                    seed=[int(seed), _BENCHMARK_TAG, 1] + tag + [k], speech="real", split="test",
                                     background="silence" if rng.random() < 0.25 else "roomtone"))
             i += 1
     nonspeech = {}
@@ -96,8 +109,8 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
 
 
 def benchmark_set(out_dir: str | Path, seed: int = 0, *, scenes_per_condition: int = 2, duration_s: float = 30.0,
-                  nonspeech_files: int = 6, progress: bool = True, overwrite: bool = False, n_jobs: int = 1,
-                  scheduler: str | None = None) -> BenchmarkSet:
+                  nonspeech_files: int = 6, noises=BENCHMARK_NOISES, snrs=REAL_SNRS_DB, progress: bool = True,
+                  overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None) -> BenchmarkSet:
     """Build the held-out real-speech evaluation set (module docstring) into ``out_dir``.
 
     Parameters
@@ -112,6 +125,8 @@ def benchmark_set(out_dir: str | Path, seed: int = 0, *, scenes_per_condition: i
         Length of every scene and file (s, at least 10).
     nonspeech_files : int
         Files in each of ``music/`` and ``roomtone/``.
+    noises, snrs : sequence
+        The speech conditions besides clean (default: all nine noises at 20/10/5/0/-5 dB).
     progress, overwrite, n_jobs, scheduler
         As in :func:`neuroflow.vad.corpus.generate_corpus`; resumable the same way.
 
@@ -124,12 +139,13 @@ def benchmark_set(out_dir: str | Path, seed: int = 0, *, scenes_per_condition: i
 
     root = check_output_dir(out_dir, "out_dir")
     plans = benchmark_plans(seed, scenes_per_condition=scenes_per_condition, duration_s=duration_s,
-                            nonspeech_files=nonspeech_files)
+                            nonspeech_files=nonspeech_files, noises=noises, snrs=snrs)
     results: dict[str, CorpusResult] = {}
     for name, part in plans.items():
         settings = {"format": FORMAT_VERSION, "benchmark": name, "split": "test", "group": GROUPS["test"],
                     "seed": int(seed), "scenes_per_condition": int(scenes_per_condition),
-                    "duration_s": float(duration_s), "nonspeech_files": int(nonspeech_files)}
+                    "duration_s": float(duration_s), "nonspeech_files": int(nonspeech_files),
+                    "noises": list(noises), "snrs": [float(x) for x in snrs]}
         results[name] = write_corpus(root / name, part, settings, progress=progress, overwrite=overwrite,
                                      n_jobs=n_jobs, scheduler=scheduler, desc=f"benchmark {name}")
     return BenchmarkSet(root=root, speech=root / "speech", music=root / "music", roomtone=root / "roomtone",
@@ -142,9 +158,8 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
     the activity threshold and the labels the corpus gives them (a check by eye of the labelling rule)."""
     from neuroflow._utils import pyplot, save_figure
     from neuroflow.vad.features import frame_energy_db, frame_times
-    from neuroflow.vad.labels import PROMPT_THRESHOLD_DB, frame_activity, smooth_activity
-    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording
-    from neuroflow.vad.conversation import usable_prompts
+    from neuroflow.vad.labels import FLOOR_MARGIN_DB, PROMPT_THRESHOLD_DB, frame_activity, smooth_activity
+    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, usable_prompts
 
     rng = np.random.default_rng([int(seed), 0x91A7])
     pool = [s for s in SPEAKERS if split is None or s.split == split]
@@ -164,12 +179,13 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
         energy = frame_energy_db(wav)
         audible = energy[energy > energy.max() - 80.0]
         ref = float(np.percentile(audible, 95))
-        labels = smooth_activity(frame_activity(wav, PROMPT_THRESHOLD_DB))
+        labels = smooth_activity(frame_activity(wav, PROMPT_THRESHOLD_DB, floor_db=speaker.noise_floor_db))
+        limit = max(ref - PROMPT_THRESHOLD_DB, speaker.noise_floor_db + FLOOR_MARGIN_DB)
         t = frame_times(len(energy))
         ts = np.arange(len(wav)) / 16000
         ax.plot(ts, 20 * np.log10(np.abs(wav) + 1e-5), color="0.8", lw=0.3, label="|sample| (dBFS)")
         ax.plot(t + 0.005, energy, lw=1.0, label="frame energy (dBFS)")
-        ax.axhline(ref - PROMPT_THRESHOLD_DB, color="tab:red", lw=0.8, ls="--", label="threshold")
+        ax.axhline(limit, color="tab:red", lw=0.8, ls="--", label="threshold")
         ax.fill_between(t, -100, -100 + 90 * labels, step="post", color="tab:green", alpha=0.25, label="speech label")
         ax.set(ylim=(-100, 0), xlim=(0, len(wav) / 16000), title=f"{speaker.name}: {file.name}")
         ax.title.set_fontsize(8)
@@ -179,8 +195,9 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
     for ax in axes[-1]:
         ax.set_xlabel("time (s)", fontsize=8)
     axes[0][0].legend(fontsize=6, loc="lower right", ncol=2)
-    fig.suptitle(f"Prompt labels: frames within {PROMPT_THRESHOLD_DB:g} dB of the prompt's 95th-percentile "
-                 f"energy, gaps < 150 ms filled, 50 ms hangover", fontsize=9)
+    fig.suptitle(f"Prompt labels: frames within {PROMPT_THRESHOLD_DB:g} dB of the prompt's 95th-percentile energy "
+                 f"and {FLOOR_MARGIN_DB:g} dB above the speaker's noise floor; gaps < 150 ms filled, 50 ms hangover",
+                 fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -198,9 +215,13 @@ def plot_scene(scene, path: str | Path) -> Path:
     top.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(wav) / 16000, 0, feats.shape[1]))
     top.set_ylabel("mel band")
     who = ", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", [])) or scene.info.get("speech", "")
-    snr = "clean" if scene.snr_db == math.inf else "no speech" if scene.snr_db == -math.inf else f"{scene.snr_db:g} dB"
-    top.set_title(f"{scene.name}: {who}; {scene.noise} noise, {snr}; background {scene.info.get('background', '-')}",
-                  fontsize=9)
+    if scene.noise == "none":
+        condition = "no added noise"
+    elif scene.snr_db == -math.inf:
+        condition = f"{scene.noise} only"
+    else:
+        condition = f"{scene.noise} at {scene.snr_db:g} dB SNR"
+    top.set_title(f"{scene.name}: {who}; {condition}; background {scene.info.get('background', 'none')}", fontsize=9)
     bottom.plot(t + 0.005, frame_energy_db(wav), lw=0.7, label="frame energy (dBFS)")
     bottom.fill_between(t, -100, -100 + 100 * labels, step="post", color="tab:green", alpha=0.25, label="speech label")
     bottom.set(ylim=(-100, 0), xlabel="time (s)", ylabel="dBFS")

@@ -9,16 +9,20 @@ Two recipe families, so that a test on room tone is not a test on the training r
 
 ``"train"``
     Pink-to-brown floor (spectral slope drawn per file); 50 Hz mains hum with a few harmonics;
-    single clicks (1-4 ms decaying bursts, 0.1-1 per second); breaths (0.3-0.8 s of band-passed
-    noise, 300-3500 Hz, smooth envelope); bursts of keyboard typing (3-15 keystrokes 70-250 ms
-    apart, each a press and a release with a 2-6 kHz resonance).
+    single clicks (1-4 ms decaying bursts, 0.1-1 per second); taps (10-40 ms knocks on a table,
+    resonant at 200-2000 Hz); breaths (0.3-0.8 s of band-passed noise, 300-3500 Hz, smooth
+    envelope); bursts of keyboard typing (3-15 keystrokes 70-250 ms apart, each a press and a
+    release with a 2-6 kHz resonance).
 ``"test"``
     Floor of white noise through a random three-band equaliser plus a ventilation fan (a rumble
     with blade-pass tones at 20-120 Hz); 60 Hz hum with a buzz (a clipped sine, rich in odd
     harmonics); mouse clicks (pairs of 0.5-2 ms ticks 60-150 ms apart); chair creaks (0.1-0.4 s
-    gliding resonances at 150-900 Hz); soft thumps (low-passed 20-60 ms knocks).
+    gliding resonances at 150-900 Hz); soft thumps (low-passed 20-60 ms knocks); paper rustles
+    (0.2-1 s of high-passed crackle).
 
-Transients sit 8-30 dB above the floor's RMS, as the issue's -70 dBFS tone with -54 dBFS clicks does.
+In both the floor is not stationary: its level wanders by a few dB over seconds (a slow random gain,
+2-6 dB standard deviation, correlated over 0.5-4 s), as air conditioning and distant traffic make it.
+Transients sit 8-35 dB above the floor's RMS, as the issue's -70 dBFS tone with -54 dBFS clicks does.
 :func:`room_tone` returns float32 at 16 kHz with the requested RMS level; it draws only from ``seed``.
 """
 from __future__ import annotations
@@ -51,6 +55,17 @@ def _filter(x: np.ndarray, kind: str, freq, order: int = 2) -> np.ndarray:
     from scipy.signal import butter, sosfilt
 
     return sosfilt(butter(order, freq, btype=kind, fs=SAMPLE_RATE, output="sos"), x)
+
+
+def _wander(n: int, rng) -> np.ndarray:
+    """A slowly wandering gain: exp of Gaussian noise smoothed over 0.5-4 s, 2-6 dB standard deviation."""
+    from scipy.ndimage import gaussian_filter1d
+
+    hop = 160  # draw the curve at 100 Hz, then interpolate
+    m = n // hop + 2
+    curve = gaussian_filter1d(rng.standard_normal(m), sigma=rng.uniform(0.5, 4.0) * SAMPLE_RATE / hop / 2.0)
+    curve *= rng.uniform(2.0, 6.0) / (np.std(curve) or 1.0)
+    return 10 ** (np.interp(np.arange(n) / hop, np.arange(m), curve) / 20)
 
 
 def _place(out: np.ndarray, event: np.ndarray, start: int, gain: float) -> None:
@@ -104,6 +119,14 @@ def _keystroke(rng) -> np.ndarray:
     return out
 
 
+def _tap(rng) -> np.ndarray:
+    m = int(rng.uniform(0.01, 0.04) * SAMPLE_RATE)
+    t = np.arange(m) / SAMPLE_RATE
+    x = np.sin(2 * np.pi * rng.uniform(200, 2000) * t) * np.exp(-t / (t[-1] / 5 + 1e-4))
+    x = x + 0.3 * rng.standard_normal(m) * np.exp(-t / 0.002)
+    return x / (_rms(x) or 1.0)
+
+
 def _typing(rng) -> np.ndarray:
     """A burst of 3-15 keystrokes, 70-250 ms apart, each 8-25 dB above the floor (relative gains)."""
     gaps = (rng.uniform(0.07, 0.25, size=int(rng.integers(3, 16))) * SAMPLE_RATE).astype(int)
@@ -124,11 +147,11 @@ def _scatter(events: np.ndarray, rng, kinds) -> np.ndarray:
 
 
 def _train_family(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    floor = _coloured(n, rng, rng.uniform(1.0, 2.0))
+    floor = _coloured(n, rng, rng.uniform(1.0, 2.0)) * _wander(n, rng)
     if rng.random() < 0.7:
         floor = floor + 10 ** (rng.uniform(-12, 3) / 20) * _hum(n, rng, 50.0, range(1, int(rng.integers(2, 6))))
-    events = _scatter(np.zeros(n), rng, (((0.1, 1.0), _click, (8, 30)), ((0.0, 0.15), _breath, (0, 15)),
-                                         ((0.0, 0.1), _typing, (8, 8))))
+    events = _scatter(np.zeros(n), rng, (((0.1, 1.0), _click, (8, 35)), ((0.0, 0.3), _tap, (5, 25)),
+                                         ((0.0, 0.15), _breath, (0, 15)), ((0.0, 0.1), _typing, (8, 8))))
     return floor, events
 
 
@@ -177,12 +200,19 @@ def _thump(rng) -> np.ndarray:
     return x / (_rms(x) or 1.0)
 
 
+def _rustle(rng) -> np.ndarray:
+    m = int(rng.uniform(0.2, 1.0) * SAMPLE_RATE)
+    crackle = rng.standard_normal(m) * (rng.random(m) < rng.uniform(0.02, 0.2))
+    x = _filter(crackle, "high", rng.uniform(1000, 3000)) * np.hanning(m)
+    return x / (_rms(x) or 1.0)
+
+
 def _test_family(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    floor = _equalised_white(n, rng) + 10 ** (rng.uniform(-6, 6) / 20) * _fan(n, rng)
+    floor = (_equalised_white(n, rng) + 10 ** (rng.uniform(-6, 6) / 20) * _fan(n, rng)) * _wander(n, rng)
     if rng.random() < 0.7:
         floor = floor + 10 ** (rng.uniform(-12, 3) / 20) * _hum(n, rng, 60.0, (), buzz=True)
-    events = _scatter(np.zeros(n), rng, (((0.05, 0.6), _mouse_click, (10, 30)), ((0.0, 0.1), _creak, (5, 20)),
-                                         ((0.0, 0.2), _thump, (10, 25))))
+    events = _scatter(np.zeros(n), rng, (((0.05, 0.6), _mouse_click, (10, 35)), ((0.0, 0.1), _creak, (5, 20)),
+                                         ((0.0, 0.2), _thump, (10, 25)), ((0.0, 0.1), _rustle, (0, 15))))
     return floor, events
 
 

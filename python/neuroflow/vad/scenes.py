@@ -26,6 +26,7 @@ would clip (the SNR is unchanged; ``output_gain_db`` records it).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -39,6 +40,22 @@ CONVERSATION_LEVEL_DBOV = (-36.0, -18.0)
 #: level range of the noise in speech-free scenes (dBFS RMS)
 NOISE_ONLY_LEVEL_DBFS = (-40.0, -20.0)
 BACKGROUNDS = ("roomtone", "silence", "none")
+#: noise level name -> SNRs (dB) it covers
+LEVELS = {"low": (15, 10), "medium": (5, 0), "high": (-5, -10)}
+
+
+def noise_level(snr_db: float) -> str:
+    """"low" (15/10 dB and cleaner), "medium" (5/0 dB) or "high" (-5/-10 dB) noise for an SNR."""
+    if snr_db >= 7.5:
+        return "low"
+    if snr_db >= -2.5:
+        return "medium"
+    return "high"
+
+
+def snr_field(snr_db: float) -> float | str:
+    """A manifest's ``snr_db``: the number, or "inf" / "-inf" (JSON has no infinities)."""
+    return snr_db if math.isfinite(snr_db) else ("inf" if snr_db > 0 else "-inf")
 
 
 @dataclass

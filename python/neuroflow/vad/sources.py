@@ -1,8 +1,9 @@
 """Real speech and real music for the VAD corpus, from Debian packages the project installs itself.
 
-Nothing is downloaded at run time: ``neuroflow vad sources --install`` (:func:`install_sources`) runs
-``apt-get install`` for the packages below, once, and :func:`scan_sources` indexes what is installed
-(files, minutes, package versions from ``dpkg-query``). The corpus manifest records that index, so a
+Nothing is downloaded at run time: ``neuroflow vad sources --install``
+(:func:`neuroflow.vad.packages.install_sources`) runs ``apt-get install`` for the packages below, once,
+and :func:`neuroflow.vad.packages.scan_sources` indexes what is installed (files, minutes, package
+versions from ``dpkg-query``). The corpus manifest records that index, so a
 corpus says which recordings (and which versions of them) it was built from.
 
 Speakers and the split by speaker
@@ -44,10 +45,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import warnings
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +79,10 @@ class Speaker:
     split: str
     folder: str
     codec: str  # "g722" | "gsm" | "wav" | "festival"
+    #: the recordings' noise floor (dBFS): 1st percentile of the 25 ms frame energies over all usable prompts,
+    #: digital silence (below -90 dBFS) left out; measured with :func:`measure_noise_floor` on the packages'
+    #: versions named in the module docstring
+    noise_floor_db: float = -100.0
 
     @property
     def real(self) -> bool:
@@ -106,20 +109,20 @@ class MusicSource:
 _SOUNDS = "/usr/share/asterisk/sounds"
 SPEAKERS: tuple[Speaker, ...] = (
     Speaker("en_US_f_Allison", "Allison", "asterisk-core-sounds-en-g722", "en-US", "f", "train",
-            f"{_SOUNDS}/en_US_f_Allison", "g722"),
+            f"{_SOUNDS}/en_US_f_Allison", "g722", -80.6),
     Speaker("es_MX_f_Allison", "Allison", "asterisk-core-sounds-es-g722", "es-MX", "f", "train",
-            f"{_SOUNDS}/es_MX_f_Allison", "g722"),
+            f"{_SOUNDS}/es_MX_f_Allison", "g722", -74.5),
     Speaker("fr_CA_f_June", "June", "asterisk-core-sounds-fr-g722", "fr-CA", "f", "train",
-            f"{_SOUNDS}/fr_CA_f_June", "g722"),
+            f"{_SOUNDS}/fr_CA_f_June", "g722", -80.1),
     Speaker("it_IT_f_Menardi", "Menardi", "asterisk-prompt-it-menardi-wav", "it-IT", "f", "train",
-            f"{_SOUNDS}/it_IT_f_Menardi", "wav"),
-    Speaker("es_CO_f_July", "July", "asterisk-prompt-es-co", "es-CO", "f", "train", f"{_SOUNDS}/es", "gsm"),
+            f"{_SOUNDS}/it_IT_f_Menardi", "wav", -63.7),
+    Speaker("es_CO_f_July", "July", "asterisk-prompt-es-co", "es-CO", "f", "train", f"{_SOUNDS}/es", "gsm", -53.9),
     Speaker("fr_FR_f_Armelle", "Armelle", "asterisk-prompt-fr-armelle", "fr-FR", "f", "train", f"{_SOUNDS}/fr",
-            "gsm"),
+            "gsm", -52.7),
     Speaker("it_IT_m_Carlo", "Carlo", "asterisk-core-sounds-it-g722", "it-IT", "m", "test",
-            f"{_SOUNDS}/it_IT_m_Carlo", "g722"),
+            f"{_SOUNDS}/it_IT_m_Carlo", "g722", -69.8),
     Speaker("ru_RU_f_IvrvoiceRU", "IvrvoiceRU", "asterisk-core-sounds-ru-g722", "ru-RU", "f", "test",
-            f"{_SOUNDS}/ru_RU_f_IvrvoiceRU", "g722"),
+            f"{_SOUNDS}/ru_RU_f_IvrvoiceRU", "g722", -80.1),
 )
 FESTIVAL_VOICES: tuple[Speaker, ...] = (
     Speaker("kal_diphone", "festival-kal", "festvox-kallpc16k", "en-US", "m", "train",
@@ -138,7 +141,7 @@ FESTIVAL_PACKAGE = "festival"
 
 
 def all_packages() -> list[str]:
-    """Every Debian package :func:`install_sources` installs, in a fixed order."""
+    """Every Debian package ``neuroflow vad sources --install`` installs, in a fixed order."""
     names = [s.package for s in SPEAKERS] + [FESTIVAL_PACKAGE] + [v.package for v in FESTIVAL_VOICES]
     names += [m.package for m in MUSIC]
     return list(dict.fromkeys(names))
@@ -183,6 +186,43 @@ def nominal_seconds(path: Path, codec: str) -> float:
     import soundfile as sf
 
     return float(sf.info(str(path)).duration)
+
+
+_USABLE: dict[tuple[str, str], list] = {}
+
+
+def usable_prompts(speaker: Speaker) -> list[Path]:
+    """The speaker's prompt files of 0.3-12 s (by nominal length) that scenes draw from, cached per source root.
+
+    Empty files and files whose length cannot be told are kept, so that loading them warns and records them.
+    """
+    key = (str(_root()), speaker.name)
+    if key not in _USABLE:
+        keep = []
+        for p in prompt_files(speaker):
+            try:
+                if MIN_PROMPT_S <= nominal_seconds(p, speaker.codec) <= MAX_PROMPT_S or p.stat().st_size == 0:
+                    keep.append(p)
+            except Exception:
+                keep.append(p)
+        _USABLE[key] = keep
+    return _USABLE[key]
+
+
+def measure_noise_floor(speaker: Speaker) -> float:
+    """The 1st percentile (dBFS) of the 25 ms frame energies of all the speaker's usable prompts, digital
+    silence (below -90 dBFS) left out: the recordings' noise floor (see :attr:`Speaker.noise_floor_db`)."""
+    from neuroflow.vad.features import frame_energy_db
+
+    energies = []
+    for p in usable_prompts(speaker):
+        wav = try_load(p, speaker.codec, [])
+        if wav is not None:
+            e = frame_energy_db(wav)
+            energies.append(e[e > -90.0])
+    if not energies:
+        raise SourceMissing(missing_message([speaker.package]))
+    return float(np.percentile(np.concatenate(energies), 1))
 
 
 def festival_available(voice: Speaker) -> bool:
@@ -246,83 +286,6 @@ def try_load(path: Path, codec: str, skipped: list[str]) -> np.ndarray | None:
         return None
 
 
-# ----------------------------------------------------------------------------- index
-def package_version(package: str) -> str | None:
-    """The installed version of a Debian package (``dpkg-query``), or None."""
-    return _package_versions().get(package)
-
-
-@lru_cache(maxsize=1)
-def _package_versions() -> dict[str, str]:
-    exe = shutil.which("dpkg-query")
-    if exe is None:
-        return {}
-    try:
-        out = subprocess.run([exe, "-W", "-f", "${Package}\t${Version}\t${db:Status-Abbrev}\n"] + all_packages(),
-                             capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    versions = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[2].startswith("ii"):
-            versions[parts[0]] = parts[1]
-    return versions
-
-
-@dataclass
-class SourceIndex:
-    """What :func:`scan_sources` found: per speaker and music package, files, minutes and version."""
-
-    speakers: list[dict] = field(default_factory=list)
-    festival: list[dict] = field(default_factory=list)
-    music: list[dict] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def packages(self) -> dict[str, str | None]:
-        """Package -> installed version, for the packages found."""
-        rows = self.speakers + self.festival + self.music
-        return {r["package"]: r["version"] for r in rows if r["installed"]}
-
-
-def _row(kind: dict, package: str, files: list[Path], seconds: float, installed: bool) -> dict:
-    return {**kind, "installed": installed, "version": package_version(package) if installed else None,
-            "n_files": len(files), "minutes": round(seconds / 60.0, 2)}
-
-
-def scan_sources() -> SourceIndex:
-    """Index the installed sources: files, nominal minutes and package version of every speaker and music set."""
-    _package_versions.cache_clear()
-    index = SourceIndex()
-    for s in SPEAKERS:
-        files = prompt_files(s)
-        seconds = sum(nominal_seconds(p, s.codec) for p in files if p.stat().st_size > 0) if files else 0.0
-        index.speakers.append(_row(s.to_dict(), s.package, files, seconds, bool(files)))
-        if not files:
-            index.missing.append(s.package)
-    for v in FESTIVAL_VOICES:
-        ok = festival_available(v)
-        index.festival.append(_row(v.to_dict(), v.package, [], 0.0, ok))
-        if not ok:
-            index.missing.append(v.package if under_root(v.folder).is_dir() is False else FESTIVAL_PACKAGE)
-    for m in MUSIC:
-        files = music_files(m)
-        seconds = 0.0
-        for p in files:
-            try:
-                seconds += nominal_seconds(p, "wav")
-            except Exception:  # an unreadable track is reported when it is used
-                pass
-        index.music.append(_row(m.to_dict(), m.package, files, seconds, bool(files)))
-        if not files:
-            index.missing.append(m.package)
-    index.missing = list(dict.fromkeys(index.missing))
-    return index
-
-
 def speakers(split: str, kind: str = "real") -> tuple[Speaker, ...]:
     """The speakers of ``split`` ("train"/"test") of ``kind`` ("real" or "festival")."""
     check_choice(split, "split", SPLITS)
@@ -360,72 +323,6 @@ def require(split: str, *, real: bool = False, festival: bool = False, music: bo
             missing.append(m.package)
     if missing:
         raise SourceMissing(missing_message(missing))
-
-
-# ----------------------------------------------------------------------------- install
-@dataclass
-class InstallResult:
-    packages: list[str]
-    installed: list[str]
-    command: str
-    index: SourceIndex
-
-    def to_dict(self) -> dict:
-        return {"packages": self.packages, "installed": self.installed, "command": self.command,
-                "index": self.index.to_dict()}
-
-
-def _sudo() -> list[str]:
-    return [] if os.geteuid() == 0 else ["sudo", "-n"]
-
-
-def install_command(packages) -> list[str]:
-    """``apt-get install`` for ``packages`` (with ``sudo -n`` when not root)."""
-    return _sudo() + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
-
-
-def install_sources(packages=None, *, update: bool = True, runner=subprocess.run) -> InstallResult:
-    """Install the Debian packages with speech and music (all of :func:`all_packages` by default).
-
-    Runs ``apt-get update`` once (``update=True``) and then one ``apt-get install``; packages already
-    installed are left alone. Raises OSError with the command and apt's last message when apt-get is
-    missing or fails (not root and no password-less sudo, no network to the Debian mirror, ...).
-    """
-    wanted = list(all_packages() if packages is None else packages)
-    for p in wanted:
-        check_choice(p, "packages", all_packages())
-    before = set(_installed_now(wanted))
-    todo = [p for p in wanted if p not in before]
-    cmd = install_command(todo)
-    if todo:
-        if shutil.which("apt-get") is None:
-            raise OSError(f"apt-get not found: install {' '.join(todo)} with this system's package manager")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        steps = ([_sudo() + ["apt-get", "update", "-qq"]] if update else []) + [cmd]
-        for step in steps:
-            proc = runner(step, capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-                raise OSError(f"`{' '.join(step)}` failed (exit {proc.returncode}): {tail[0]}")
-    after = set(_installed_now(wanted))
-    return InstallResult(packages=wanted, installed=sorted(after - before), command=" ".join(cmd),
-                         index=scan_sources())
-
-
-def _installed_now(packages) -> list[str]:
-    _package_versions.cache_clear()
-    versions = _package_versions()
-    if versions:
-        return [p for p in packages if p in versions]
-    index_rows = {}  # no dpkg: judge by the files
-    for s in SPEAKERS:
-        index_rows[s.package] = bool(prompt_files(s))
-    for m in MUSIC:
-        index_rows[m.package] = bool(music_files(m))
-    for v in FESTIVAL_VOICES:
-        index_rows[v.package] = under_root(v.folder).is_dir()
-    index_rows[FESTIVAL_PACKAGE] = shutil.which("text2wave") is not None
-    return [p for p in packages if index_rows.get(p)]
 
 
 # ----------------------------------------------------------------------------- music

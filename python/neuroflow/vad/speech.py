@@ -120,6 +120,10 @@ class ESpeak:
         self.native_sr = int(native_sr)
         lib.espeak_SetSynthCallback(self._callback)
         lib.espeak_ng_SetRandSeed(_RAND_SEED)  # initialisation seeds it from the clock
+        # the Klatt voices' noise sources (breath, voicing 0: "caleb", ...) draw from the C library's rand(),
+        # whose state lives in libc, not in the private copy: seed it too, or a scene depends on what the
+        # process synthesised before (a corpus resumed or made on another worker came out different)
+        ctypes.CDLL(None).srand(_RAND_SEED)
         self._lib = lib
 
     def reset(self) -> None:
