@@ -138,3 +138,26 @@ def test_augmentation_excerpts_follow_their_scene_and_noise_pieces_are_speech_fr
     for kind, (lo, hi) in (("room", (300, 1000)), ("music", (400, 1200))):
         pieces = sequences.speech_free_sequences(kind, 12.0, {**feats, "level": True, "skip_silence": True}, seed=2)
         assert all(lo <= len(f) <= hi and f.shape[1] == 42 and not y.any() for f, y in zip(pieces.feats, pieces.labels))
+
+
+def test_cli_train_ctrl_c_keeps_finished_epochs_and_says_so(tiny_corpus, tmp_path, capsys, monkeypatch):
+    import json
+
+    from neuroflow.cli import main
+
+    real_epoch = training._epoch
+    calls = {"n": 0}
+
+    def interrupted_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_epoch", interrupted_second_epoch)
+    out = tmp_path / "c.pt"
+    argv = ["vad", "train", "--corpus", str(tiny_corpus), "--model", "bin", "--epochs", "2", "--prune", "0",
+            "--hidden", "4", "--out", str(out), "--json", "--quiet"]
+    assert main(argv) == 130
+    d = json.loads(capsys.readouterr().out)
+    assert d["interrupted"] is True and d["checkpoint"].endswith("c.pt.ckpt") and not out.exists()

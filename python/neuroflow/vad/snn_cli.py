@@ -98,7 +98,14 @@ def _train(args) -> int:
     from neuroflow.vad.training import train_vad
 
     recipe = _recipe_from_args(args)
-    result = train_vad(args.corpus, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
+    try:
+        result = train_vad(args.corpus, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
+    except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
+        ckpt = args.out.with_name(args.out.name + ".ckpt")
+        emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},
+             [f"interrupted; finished epochs kept in {ckpt} (rerun the same command to resume)"
+              if ckpt.exists() else "interrupted before the first epoch finished; nothing kept"])
+        return 130
     if args.plot is not None:
         from neuroflow.vad.plots import plot_history
 
