@@ -93,7 +93,7 @@ def test_front_end_with_level_inputs_and_silence_skipping():
     from neuroflow.vad.level import DB_TO_LOG
 
     rng = np.random.default_rng(5)
-    noise = (0.01 * rng.standard_normal(16000 * 3)).astype(np.float32)  # -40 dBFS
+    noise = (0.001 * rng.standard_normal(16000 * 3)).astype(np.float32)  # -60 dBFS, under the level ceiling
     config = {"n_mels": 40, "norm": "floor", "skip_silence": True, "level": True}
     ex = FeatureExtractor(config)
     assert ex.n_features == feature_width(config) == 42
@@ -103,7 +103,7 @@ def test_front_end_with_level_inputs_and_silence_skipping():
     g = ex.transform(noise * np.float32(0.1))
     np.testing.assert_allclose(g[:, :40], f[:, :40], atol=1e-3)
     np.testing.assert_allclose(g[:, 40:], f[:, 40:] - 20 * DB_TO_LOG, atol=1e-3)
-    assert abs(float(np.median(f[:, 40])) - (-40 * DB_TO_LOG)) < 0.5
+    assert abs(float(np.median(f[:, 40])) - (-60 * DB_TO_LOG)) < 0.5
     # steady noise after digital silence reads as steady noise from its first frame: the silence is skipped
     late = ex.transform(np.concatenate([np.zeros(16000, np.float32), noise]))
     np.testing.assert_allclose(late[100:], f, atol=1e-4)
@@ -120,21 +120,20 @@ def test_front_end_with_level_inputs_and_silence_skipping():
     assert np.array_equal(np.concatenate(parts), ex.transform(x))
 
 
-def test_peak_input_says_how_far_below_the_loudest_recent_sound():
+def test_level_inputs_tell_only_how_quiet():
     from neuroflow.vad.frontend import FeatureExtractor
     from neuroflow.vad.level import DB_TO_LOG
 
     rng = np.random.default_rng(6)
-    loud = (0.1 * rng.standard_normal(16000)).astype(np.float32)  # -20 dBFS
-    quiet = (0.01 * rng.standard_normal(16000)).astype(np.float32)  # -40 dBFS
-    ex = FeatureExtractor({"n_mels": 40, "norm": "floor", "level": True, "peak": True})
-    f = ex.transform(np.concatenate([loud, quiet]))
-    assert f.shape == (200, 43)
-    assert np.all(f[:, 42] <= 0) and abs(float(np.median(f[20:90, 42]))) < 0.5  # at the peak while loud
-    # 20 dB under the peak once quiet, minus the peak's slow fall (0.05 dB per frame)
-    assert float(f[150, 42]) == pytest.approx(-(20 - 0.05 * 50) * DB_TO_LOG, abs=0.6)
-    with pytest.raises(ValueError, match="peak"):
-        FeatureExtractor({"n_mels": 40, "peak": True})
+    noise = rng.standard_normal(16000).astype(np.float32)
+    ex = FeatureExtractor({"n_mels": 40, "norm": "floor", "level": True})
+    loud, louder = ex.transform(noise * np.float32(0.03)), ex.transform(noise * np.float32(0.3))  # -30, -10 dBFS
+    np.testing.assert_allclose(loud[:, 40:], -45 * DB_TO_LOG, atol=1e-5)  # above the ceiling: all alike
+    np.testing.assert_allclose(louder[:, 40:], loud[:, 40:])
+    quiet = ex.transform(noise * np.float32(0.001))  # -60 dBFS
+    assert abs(float(np.median(quiet[:, 40])) + 60 * DB_TO_LOG) < 0.3
+    with pytest.raises(ValueError, match="level_ceiling_db"):
+        FeatureExtractor({"n_mels": 40, "level": True, "level_ceiling_db": 3.0})
 
 
 def test_synthetic_music_is_music_not_silence():

@@ -14,7 +14,7 @@ from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, WIN,
                                     check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
-from neuroflow.vad.level import N_LEVEL, N_LEVEL_PEAK, level_inputs
+from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 
 
 class FeatureExtractor:
@@ -41,15 +41,16 @@ class FeatureExtractor:
                                                                     f.get("floor_smooth", FLOOR_SMOOTH))
         self.skip_silence = bool(f.get("skip_silence", False))
         self.level = bool(f.get("level", False))
-        self.peak = bool(f.get("peak", False))
-        if self.peak and not self.level:
-            raise ValueError("peak: the peak input comes with the level inputs (set level too)")
+        self.level_ceiling_db = float(f.get("level_ceiling_db", LEVEL_CEILING_DB))
+        if not MIN_LEVEL_DB < self.level_ceiling_db <= 0.0:
+            raise ValueError(f"level_ceiling_db: expected a level in ({MIN_LEVEL_DB:g}, 0] dBFS, "
+                             f"got {self.level_ceiling_db!r}")
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
     @property
     def n_features(self) -> int:
         """Values per frame: the mel bands, plus the absolute-level inputs where configured."""
-        return feature_width({"n_mels": self.n_mels, "level": self.level, "peak": self.peak})
+        return feature_width({"n_mels": self.n_mels, "level": self.level})
 
     def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
         """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
@@ -70,7 +71,8 @@ class FeatureExtractor:
         new["level"] = state["level"]
         if self.level:
             extra, new["level"] = level_inputs(energy, state["level"], window=self.floor_window,
-                                               smooth=self.floor_smooth, silent=silent, peak=self.peak)
+                                               smooth=self.floor_smooth, silent=silent,
+                                               ceiling_db=self.level_ceiling_db)
             feats = np.concatenate([feats, extra], axis=1)
         return feats, energy, new
 
@@ -96,7 +98,7 @@ class FeatureExtractor:
             feats = raw
         if self.level:
             extra, _ = level_inputs(np.asarray(energy_db, np.float64), None, window=self.floor_window,
-                                    smooth=self.floor_smooth, silent=silent, peak=self.peak)
+                                    smooth=self.floor_smooth, silent=silent, ceiling_db=self.level_ceiling_db)
             feats = np.concatenate([feats, extra], axis=1)
         return feats
 
@@ -111,6 +113,4 @@ def own_energy_db(frames: np.ndarray) -> np.ndarray:
 
 def feature_width(features: dict) -> int:
     """Values per frame of a feature configuration (its mel bands, plus the level inputs if it has them)."""
-    if not features.get("level", False):
-        return int(features["n_mels"])
-    return int(features["n_mels"]) + (N_LEVEL_PEAK if features.get("peak", False) else N_LEVEL)
+    return int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)

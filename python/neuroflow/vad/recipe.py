@@ -35,8 +35,8 @@ class Recipe:
     ``floor_window`` frames, averaged with ``floor_smooth``) or "running" (per-band EMA z-scores with
     factor ``alpha``, the earlier models'; it maps stationary noise of any level onto speech-like
     unit-variance fluctuations, and real noise recordings came out as speech). ``skip_silence``
-    keeps digital silence out of the noise floors, ``level`` adds the absolute-level inputs and
-    ``peak`` the level under the running peak (:mod:`neuroflow.vad.level`).
+    keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs, clipped
+    at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`).
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -62,7 +62,7 @@ class Recipe:
     floor_smooth: float = 0.8
     skip_silence: bool = False
     level: bool = False
-    peak: bool = False
+    level_ceiling_db: float = -45.0
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -89,7 +89,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level", "peak"):
+        for name in ("recurrent", "skip_silence", "level"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
@@ -112,8 +112,8 @@ class Recipe:
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
-        if self.peak and not self.level:
-            raise ValueError("peak: the peak input comes with the level inputs (set level=True too)")
+        if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
+            raise ValueError(f"level_ceiling_db: expected a level in (-100, 0] dBFS, got {self.level_ceiling_db!r}")
         if self.median % 2 == 0:
             raise ValueError(f"median: expected an odd window length in frames, got {self.median}")
 
@@ -124,7 +124,9 @@ class Recipe:
                    "floor_smooth": self.floor_smooth}
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
-        out.update({k: True for k in ("skip_silence", "level", "peak") if getattr(self, k)})
+        out.update({k: True for k in ("skip_silence", "level") if getattr(self, k)})
+        if self.level:
+            out["level_ceiling_db"] = self.level_ceiling_db
         return out
 
     def to_dict(self) -> dict:
