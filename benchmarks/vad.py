@@ -10,6 +10,9 @@ Measures, for the targets of issue 15:
   WebRTC-3 in every condition and how far its mean is from Silero's; the clean false-alarm rate;
 * **speech-free files**: the fraction of frames called speech on held-out music (asc-music, never the
   training music on hold) and on test-family room tone;
+* **steady noise after digital silence** (a file that opens with zeros, then a fan): the fraction of
+  frames called speech in 4 s of white, pink, brown or car noise at -60, -40 and -20 dBFS that start
+  after 1.5 s of zeros (the earlier models called it speech for up to 1.5 s);
 * **Debian's alsa-utils clips** (/usr/share/sounds/alsa): the spoken clips labelled from their clean
   signal, Noise.wav (all non-speech), and the spoken clips strung into one track mixed with every
   generated noise at 20 / 10 / 5 / 0 dB SNR;
@@ -134,6 +137,23 @@ def real_targets(real: dict) -> dict:
             t["mean_HTER_minus_silero_points"] = 100 * (r["mean_HTER"] - sil["mean_HTER"])
             t["within_2_points_of_silero"] = t["mean_HTER_minus_silero_points"] <= 2.0
         out[name] = t
+    return out
+
+
+# ============================================================================= noise after digital silence
+def after_silence(systems: dict) -> dict:
+    from neuroflow.vad.noise import make_noise
+
+    clips = []
+    for kind in ("white", "pink", "brown", "car"):
+        for db in (-60, -40, -20):
+            noise = make_noise(kind, 4 * 16000, seed=[5, db + 100], group="B") * np.float32(10 ** (db / 20))
+            clips.append(np.concatenate([np.zeros(24000, np.float32), noise.astype(np.float32)]))
+    out: dict = {"clips": "white/pink/brown/car noise at -60/-40/-20 dBFS, 4 s after 1.5 s of zeros"}
+    for name, system in systems.items():
+        scores = [system.score(c, 16000)[150:] for c in clips]
+        out[name] = {"speech_fraction": float(np.mean(np.concatenate(scores) >= 0.5)),
+                     "speech_fraction_first_0.5s": float(np.mean(np.concatenate([s[:50] for s in scores]) >= 0.5))}
     return out
 
 
@@ -279,6 +299,7 @@ def main() -> int:
         payload["real_targets"] = real_targets(payload["real_speech"])
     else:
         payload["real_speech"] = {"skipped": real_root}
+    payload["noise_after_digital_silence"] = after_silence(systems)
     payload["alsa_clips"] = alsa_clips(systems)
     payload["alsa_in_noise"] = alsa_in_noise(systems, snrs=(10, 0) if args.quick else (20, 10, 5, 0))
     payload["synthetic_group_B"] = synthetic({**systems, **unpruned}, syn_root)

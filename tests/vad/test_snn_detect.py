@@ -192,3 +192,15 @@ def test_held_out_scene_says_what_it_skipped_without_the_speech_packages(monkeyp
     plan, wav, labels, info, note = held_out_scene(seed=0, duration_s=10.0)
     assert plan.speech == "espeak" and plan.split == "test" and len(labels) == len(wav) // 160 == 1000
     assert "skipped real speech" in note and "vad sources --install" in note and "eSpeak" in note
+
+
+def test_steady_noise_after_digital_silence_is_not_speech(system):
+    # the earlier models saw the zeros in every band's noise floor and called the noise after them speech
+    # for up to 1.5 s; the floors now skip digital silence
+    from neuroflow.vad.noise import make_noise
+
+    for kind, level_db in (("white", -40.0), ("pink", -20.0), ("brown", -60.0)):
+        noise = (make_noise(kind, 16000 * 2, seed=3, group="B") * np.float32(10 ** (level_db / 20))).astype(np.float32)
+        after = np.mean(system.score(np.concatenate([np.zeros(16000, np.float32), noise]), 16000)[100:] >= 0.5)
+        alone = np.mean(system.score(noise, 16000) >= 0.5)
+        assert after <= min(alone + 0.02, 0.1), (kind, level_db, after, alone)  # as if the file started there
