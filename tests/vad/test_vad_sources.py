@@ -23,8 +23,6 @@ from neuroflow.vad.features import HOP
 from neuroflow.vad.roomtone import room_tone
 from neuroflow.vad.scenes import ScenePlan, make_scene
 
-G722 = pytest.importorskip("G722", reason="the g722 package decodes the Asterisk prompts (pip install g722)")
-
 _SENTENCES = ("Please enter your number.", "The party you are calling is not available.",
               "Goodbye and thank you for calling.", "Press one to continue.")
 
@@ -46,6 +44,7 @@ def _music(seconds: float, sr: int, seed: int) -> np.ndarray:
 
 
 def _build_tree(root: Path, prompts_per_speaker: int = 3) -> Path:
+    G722 = pytest.importorskip("G722", reason="the g722 package decodes the Asterisk prompts (pip install g722)")
     speech = [_speech(i) for i in range(4)]
     for s in sources.SPEAKERS:
         folder = root / s.folder.lstrip("/")
@@ -85,11 +84,14 @@ def fake_sources(tree, monkeypatch):
 
 
 def _installed() -> bool:
-    return all(sources.prompt_files(s) for s in sources.SPEAKERS) and all(sources.music_files(m) for m in sources.MUSIC)
+    import importlib.util
+
+    return (importlib.util.find_spec("G722") is not None and all(sources.prompt_files(s) for s in sources.SPEAKERS)
+            and all(sources.music_files(m) for m in sources.MUSIC))
 
 
-needs_real = pytest.mark.skipif(not _installed(), reason="real speech packages not installed "
-                                                         "(run `neuroflow vad sources --install`)")
+needs_real = pytest.mark.skipif(not _installed(), reason="real speech packages (or the g722 decoder) not installed: "
+                                                         "run `neuroflow vad sources --install`, pip install g722")
 
 
 # ----------------------------------------------------------------------------- registry (no files needed)

@@ -63,9 +63,9 @@ def _corpus(args) -> int:
         return _interrupted(args)
     except ValueError as exc:
         raise _flag_error(exc) from None
+    speech = {"none": "speech-free", "mixed": "mixed-speech"}.get(args.speech, f"{args.speech or 'espeak'} speech")
     lines = [f"corpus {result.root}: {result.n_scenes} scenes, {result.minutes:.1f} min of {split or 'train'} "
-             f"{args.speech or 'espeak'} speech ({result.n_generated} generated, {result.n_resumed} kept from an "
-             f"earlier run)",
+             f"{speech} audio ({result.n_generated} generated, {result.n_resumed} kept from an earlier run)",
              f"  {result.seconds:.1f} s, {result.realtime_factor:.0f}x real time"
              if result.n_generated else f"  nothing left to generate ({result.seconds:.1f} s)"]
     if result.skipped_files:

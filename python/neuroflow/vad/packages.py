@@ -133,6 +133,8 @@ def install_sources(packages=None, *, update: bool = True, runner=subprocess.run
     if todo:
         if shutil.which("apt-get") is None:
             raise OSError(f"apt-get not found: install {' '.join(todo)} with this system's package manager")
+        if os.geteuid() != 0 and shutil.which("sudo") is None:
+            raise OSError(f"installing needs root (or sudo): as root, run `{' '.join(cmd)}`")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         steps = ([_sudo() + ["apt-get", "update", "-qq"]] if update else []) + [cmd]
         for step in steps:

@@ -4,10 +4,14 @@ The sources (Debian packages, the speakers of each split) are described in :mod:
 a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labelling rule in
 :mod:`neuroflow.vad.labels`. Install once, then build corpora::
 
-    neuroflow vad sources --install                     # apt-get, about 150 MB installed, a minute or two
-    neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train
-    neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train
-    neuroflow vad corpus --benchmark --out corpora/real-test   # the held-out set below
+    neuroflow vad sources --install           # apt-get, about 150 MB installed, a minute or two
+    neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train     # ~20 s
+    neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train  # ~3 min
+    neuroflow vad corpus --speech none --split train --noises music none --minutes 20 \
+        --durations 10 30 --out corpora/nonspeech-train     # music on hold, room tone, digital silence
+    neuroflow vad corpus --benchmark --out corpora/real-test  # the held-out set below, ~80 s
+
+(times measured on this project's 2-core machine; ``--n-jobs`` or ``--scheduler`` spread the scenes).
 
 :func:`benchmark_set` builds the held-out evaluation set deterministically (same seed, same bytes),
 into three corpus folders that ``neuroflow vad eval --corpus`` reads unchanged:
@@ -214,7 +218,9 @@ def plot_scene(scene, path: str | Path) -> Path:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True, height_ratios=(1.3, 1))
     top.imshow(feats.T, origin="lower", aspect="auto", extent=(0, len(wav) / 16000, 0, feats.shape[1]))
     top.set_ylabel("mel band")
-    who = ", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", [])) or scene.info.get("speech", "")
+    speech = scene.info.get("speech", "espeak")
+    who = (", ".join(f"{s['name']} ({s['sex']})" for s in scene.info.get("speakers", []))
+           or ("no speech" if speech == "none" else f"eSpeak voices {', '.join(scene.info.get('voices', []))}"))
     if scene.noise == "none":
         condition = "no added noise"
     elif scene.snr_db == -math.inf:

@@ -156,8 +156,11 @@ def make_scene(plan: ScenePlan):
     out_gain = min(1.0, 0.99 / peak) if peak > 0 else 1.0
     info = {"speech_fraction": float(labels.mean()) if len(labels) else 0.0,
             "output_gain_db": float(20 * np.log10(out_gain)), **info}
+    if plan.speech not in ("espeak", "none"):
+        info["speech_level_dbov"] = round(level_db, 2)
+    elif plan.speech == "none" and plan.noise != "none":
+        info["noise_level_dbfs"] = round(level_db, 2)
     if plan.speech != "espeak":
-        info["speech_level_dbov" if plan.speech != "none" else "noise_level_dbfs"] = round(level_db, 2)
         if onset_s:
             info["noise_onset_s"] = round(onset_s, 3)
         info["skipped_files"] = sorted(set(skipped))

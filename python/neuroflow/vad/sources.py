@@ -37,8 +37,9 @@ test. Music: Asterisk's music on hold (``asterisk-moh-opsound-wav``, five pieces
 non-speech only; the three tracks of ``asc-music`` (the soundtrack of the strategy game ASC) are held out for
 testing.
 
-A missing package raises :class:`SourceMissing` (a ValueError) whose one-line message names the package
-and the install command; a file that cannot be read is skipped with a warning naming it, and callers
+Paths are the packages' own (``/usr/share/asterisk/sounds/...``); ``NEUROFLOW_VAD_SOURCES=DIR`` puts
+them under ``DIR`` instead (a tree laid out the same way: the tests build one). A missing package raises
+:class:`SourceMissing` (a ValueError) whose one-line message names the package and the install command; a file that cannot be read is skipped with a warning naming it, and callers
 record it (see :func:`load_recording`).
 """
 from __future__ import annotations
@@ -311,6 +312,12 @@ def require(split: str, *, real: bool = False, festival: bool = False, music: bo
     missing = []
     if real:
         missing += [s.package for s in speakers(split, "real") if not prompt_files(s)]
+        if any(s.codec == "g722" for s in speakers(split, "real")):
+            try:
+                import G722  # noqa: F401
+            except ImportError:
+                raise SourceMissing('decoding the G.722 prompts needs the g722 package: pip install g722 '
+                                    '(or pip install "neuroflow[vad]")') from None
     if festival:
         for v in speakers(split, "festival"):
             if not under_root(v.folder).is_dir():
