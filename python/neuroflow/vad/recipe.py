@@ -154,7 +154,7 @@ DEFAULT_RECIPES = {
     "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global",
             "prune_epochs": 5, "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True,
             "level": True},
-    "bin": {"kind": "bin", "hidden": (64,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "prune_epochs": 5,
+    "bin": {"kind": "bin", "hidden": (128,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "prune_epochs": 5,
             "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True, "level": True},
 }
 
