@@ -75,6 +75,10 @@ def plot_history(history: list[dict], path) -> Path:
     ax[1].set_xlabel("epoch (all rounds)")
     ax[1].set_ylabel("spikes / neuron / frame")
     ax[1].set_title("hidden activity (training)", fontsize=9)
+    from matplotlib.ticker import MaxNLocator
+
+    for a in ax:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return save_figure(fig, path)
 
