@@ -20,7 +20,11 @@ probability, the membrane of a soft output SNU read through its sigmoid:
   Dellaferrera, Mainar & Cernak, "Spiking neural networks trained with backpropagation for low power
   neuromorphic implementation of voice activity detection", ICASSP 2020).
 * :class:`BinSNNVAD` — each frame is bin-encoded (:mod:`neuroflow.vad.encoding`) into one spike per
-  mel band and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
+  input (mel band or level input) and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
+
+Each model's input per frame is its feature configuration's (``model.features``, computed by
+:class:`neuroflow.vad.frontend.FeatureExtractor`): ``n_mels`` floor-relative bands and, with
+``"level": True``, the two absolute-level inputs of :mod:`neuroflow.vad.level` (``n_features`` values).
 
 Every weight matrix carries a pruning mask (a buffer of 0/1, applied in every forward pass and kept
 in saved models); see :mod:`neuroflow.vad.pruning`. :func:`save_model` / :func:`load_model` write and
@@ -224,7 +228,7 @@ class SpikingVAD(nn.Module):
                              f"feature width), got shape {tuple(feats.shape)}")
 
     def forward(self, feats: torch.Tensor, state=None) -> ModelOutput:
-        """``feats`` (batch, time, n_mels) log-mel frames -> :class:`ModelOutput`."""
+        """``feats`` (batch, time, n_features) feature frames -> :class:`ModelOutput`."""
         self.check_features(feats)
         x = self.encode(feats)
         state = [None] * len(self.layers) if state is None else list(state)
@@ -258,7 +262,7 @@ class SpikingVAD(nn.Module):
 
 
 class SNUVAD(SpikingVAD):
-    """SNU network over standardised log-mel frames: ``n_mels -> hidden... (spiking) -> 1 (soft)``.
+    """SNU network over standardised feature frames: ``n_features -> hidden... (spiking) -> 1 (soft)``.
 
     ``feature_mean`` / ``feature_std`` standardise the input per band (set from the training set by
     :meth:`fit_input`); they are buffers, so they travel with the saved model.
@@ -276,7 +280,7 @@ class SNUVAD(SpikingVAD):
         self.register_buffer("feature_std", torch.ones(width))
 
     def fit_input(self, feats: np.ndarray) -> "SNUVAD":
-        """Set the per-band standardisation from training frames (n_frames, n_mels)."""
+        """Set the per-input standardisation from training frames (n_frames, n_features)."""
         x = np.asarray(feats, dtype=np.float64)
         self.feature_mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
         self.feature_std.copy_(torch.as_tensor(x.std(axis=0) + 1e-3, dtype=torch.float32))
@@ -291,9 +295,9 @@ class SNUVAD(SpikingVAD):
 
 
 class BinSNNVAD(SpikingVAD):
-    """Bin-encoded frames into a two-layer spiking classifier: ``n_mels * n_bins -> hidden (spiking) -> 1``.
+    """Bin-encoded frames into a two-layer spiking classifier: ``n_features * n_bins -> hidden (spiking) -> 1``.
 
-    The bin edges (a buffer, (n_mels, n_bins - 1)) come from training-set quantiles via
+    The bin edges (a buffer, (n_features, n_bins - 1)) come from training-set quantiles via
     :meth:`fit_input`; encoding is the same as :class:`neuroflow.vad.encoding.BinEncoder`.
     """
 
