@@ -46,9 +46,9 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus, load_corpus
-    from neuroflow.vad.metrics import evaluate
+    from neuroflow.vad.evaluation import evaluate_system
     from neuroflow.vad.speech import engine
-    from neuroflow.vad.systems import available_systems
+    from neuroflow.vad.registry import available_systems
 
     engine()  # load eSpeak before timing, as a long-running generator would have it loaded
     tmp = None
@@ -76,7 +76,7 @@ def main() -> int:
     evals = {}
     for system in systems:
         t0 = time.perf_counter()
-        result = evaluate(system, _Cached(corpus, scenes), progress_bar=False)
+        result = evaluate_system(system, _Cached(corpus, scenes), progress=False)
         total = time.perf_counter() - t0
         d = result.to_dict()
         evals[system.name] = {
@@ -126,10 +126,10 @@ def real_speech(args) -> int:
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus, load_corpus
-    from neuroflow.vad.metrics import evaluate
+    from neuroflow.vad.evaluation import evaluate_system
     from neuroflow.vad.realspeech import benchmark_set
     from neuroflow.vad.packages import scan_sources
-    from neuroflow.vad.systems import available_systems
+    from neuroflow.vad.registry import available_systems
 
     tmp = tempfile.TemporaryDirectory(prefix="vad-real-bench-") if args.keep is None else None
     root = Path(tmp.name) if tmp else args.keep
@@ -149,8 +149,8 @@ def real_speech(args) -> int:
     speech = load_corpus(made.speech)
     scores = {}
     for system in systems:
-        r = evaluate(system, speech, progress_bar=False).to_dict()
-        nonspeech = {name: evaluate(system, load_corpus(getattr(made, name)), progress_bar=False).to_dict()["FAR"]
+        r = evaluate_system(system, speech, progress=False).to_dict()
+        nonspeech = {name: evaluate_system(system, load_corpus(getattr(made, name)), progress=False).to_dict()["FAR"]
                      for name in ("music", "roomtone")}
         scores[system.name] = {
             "HTER": r["HTER"], "MR": r["MR"], "FAR": r["FAR"], "realtime_factor": r["realtime_factor"],

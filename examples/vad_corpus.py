@@ -18,10 +18,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from neuroflow.vad.corpus import generate_corpus, load_corpus  # noqa: E402
-from neuroflow.vad.metrics import evaluate  # noqa: E402
+from neuroflow.vad.evaluation import evaluate_system  # noqa: E402
 from neuroflow.vad.realspeech import plot_prompt_labels, plot_scene  # noqa: E402
 from neuroflow.vad.sources import SourceMissing, require  # noqa: E402
-from neuroflow.vad.systems import available_systems  # noqa: E402
+from neuroflow.vad.registry import available_systems  # noqa: E402
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
         corpus = load_corpus(root)
         print(f"{kind}: {len(corpus)} scenes, {corpus.minutes:.1f} min")
         for system in systems:
-            r = evaluate(system, corpus, progress_bar=False)
+            r = evaluate_system(system, corpus, progress=False)
             print(f"  {r.system:<9} HTER {r.overall.HTER:.3f}  MR {r.overall.MR:.3f}  FAR {r.overall.FAR:.3f}")
             snrs = sorted(r.per_snr, key=float)
             ax.plot([min(float(s), 30.0) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o",

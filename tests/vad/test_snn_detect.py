@@ -6,16 +6,17 @@ import json
 import numpy as np
 import pytest
 
-from neuroflow.vad.detect import SpikingVADSystem, segments_from_scores
+from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.features import n_frames
-from neuroflow.vad.training import hter
+from neuroflow.vad.metrics import error_rates
+from neuroflow.vad.postprocess import segments_from_scores
 
 
 @pytest.fixture(scope="module")
 def clip():
     from neuroflow.vad.corpus import make_scene, plan_corpus
 
-    plan = plan_corpus(0.3, "B", 5, durations=(20.0,), snrs=(10.0,), noises=("pink",))[0]
+    plan = plan_corpus(0.3, "test", 5, durations=(20.0,), snrs=(10.0,), noises=("pink",))[0]
     wav, labels, _ = make_scene(plan)
     return wav, labels
 
@@ -30,7 +31,7 @@ def test_shipped_model_detects_speech_in_a_generated_clip(system, clip):
     score = system.score(wav, 16000)
     assert len(score) == n_frames(len(wav)) == len(labels)
     assert np.all((score >= 0) & (score <= 1))
-    assert hter(score >= 0.5, labels)[0] < 0.35  # a useless detector sits at 0.5
+    assert error_rates(score >= 0.5, labels)[2] < 0.35  # a useless detector sits at 0.5
     det = system.detect_array(wav, 16000)
     assert det.segments == segments_from_scores(score)
     assert all(0 <= a < b <= 20.0 for a, b in det.segments)
@@ -62,23 +63,45 @@ def test_alsa_noise_recording_is_not_speech(system):
     assert system.segments(wav, sr) == []
 
 
-def test_streaming_in_chunks_equals_one_call(system, clip):
+@pytest.mark.parametrize("rules", [{}, {"threshold": 0.4, "min_speech_s": 0.1, "min_silence_s": 0.3, "pad_s": 0.05}])
+def test_streaming_in_chunks_equals_one_call(system, clip, rules):
     wav = clip[0][: 16000 * 6]
-    whole = system.score(wav, 16000)
-    stream = system.stream()
-    rng = np.random.default_rng(0)
-    out, i = [], 0
+    whole = system.detect_array(wav, 16000, **rules)
+    assert whole.segments, "the clip holds speech"
+    stream = system.stream(**rules)
+    rng = np.random.default_rng(len(rules))
+    out, popped, i = [], [], 0
     while i < len(wav):
-        n = int(rng.choice([0, 1, 7, 160, 399, 512, 3000]))
-        out.append(stream.process(wav[i:i + n]))
+        if rng.random() < 0.1:  # a stretch of single samples
+            n = int(rng.integers(1, 400))
+            out += [stream.process(wav[j:j + 1]) for j in range(i, min(i + n, len(wav)))]
+        else:
+            n = int(rng.choice([0, 1, 7, 160, 399, 512, 3000]))
+            out.append(stream.process(wav[i:i + n]))
         i += n
+        popped += stream.pop_segments()
     out.append(stream.flush())
-    assert np.allclose(np.concatenate(out), whole, atol=1e-6)  # equal up to float32 rounding
-    assert stream.frames_done == len(whole)
+    popped += stream.pop_segments()
+    assert np.array_equal(np.concatenate(out), whole.speech_prob)  # bit for bit: one path
+    assert stream.segments == popped == whole.segments
+    assert stream.frames_done == len(whole.speech_prob)
     with pytest.raises(ValueError, match="flushed"):
         stream.process(wav[:160])
     stream.reset()
-    assert len(stream.process(wav[:1600])) > 0
+    assert len(stream.process(wav[:1600])) > 0 and stream.segments == []
+
+
+def test_segment_options_change_segments_as_documented(system, clip):
+    wav = clip[0][: 16000 * 6]
+    plain = system.detect_array(wav, 16000).segments
+    padded = system.detect_array(wav, 16000, pad_s=0.1).segments
+    bridged = system.detect_array(wav, 16000, min_silence_s=1.0).segments
+    long_only = system.detect_array(wav, 16000, min_speech_s=0.5).segments
+    assert len(bridged) <= len(plain) and len(padded) <= len(plain)
+    assert all(b - a >= 0.5 - 1e-9 for a, b in long_only)
+    assert padded[0][0] == pytest.approx(max(0.0, plain[0][0] - 0.1))
+    strict = system.detect_array(wav, 16000, threshold=0.9)
+    assert strict.to_dict()["speech_fraction"] <= system.detect_array(wav, 16000).to_dict()["speech_fraction"]
 
 
 def test_other_sample_rates_and_stereo(system, clip):
@@ -108,7 +131,7 @@ def test_silence_gives_no_segments_and_bad_input_clear_errors(system, tmp_path):
         system.detect_file(junk)
     with pytest.raises(FileNotFoundError):
         system.detect_file(tmp_path / "missing.wav")
-    with pytest.raises(ValueError, match="n_mels"):
+    with pytest.raises(ValueError, match="feature width"):
         system.score_features(np.zeros((10, 13), np.float32))
     with pytest.raises(ValueError, match="16000"):
         from neuroflow.vad.detect import VADStream
@@ -126,9 +149,9 @@ def test_model_lookup_errors(tmp_path):
 
 
 def test_systems_registry_builds_both_spiking_models():
-    from neuroflow.vad.systems import get_system
+    from neuroflow.vad.registry import get_system
 
-    assert get_system("snn").name == "snn"
+    assert get_system("snu").name == "snu"
     assert get_system("bin").name == "bin"
 
 
@@ -145,11 +168,39 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     path = tmp_path / "clip.flac"
     sf.write(path, clip[0][: 16000 * 4], 16000)
     png = tmp_path / "det.png"
-    assert main(["vad", "detect", str(path), "--json", "--plot", str(png)]) == 0
+    assert main(["vad", "detect", str(path), "--json", "--plot", str(png), "--min-silence", "0.3", "--pad", "0.05"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["hop_s"] == 0.01 and len(out["speech_prob"]) == 400
+    assert out["rules"] == {"threshold": 0.5, "min_speech_s": 0.0, "min_silence_s": 0.3, "pad_s": 0.05}
     assert isinstance(out["segments"], list) and png.stat().st_size > 0
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros(50, np.float32), 16000)
     assert main(["vad", "detect", str(empty)]) == 2
     assert "shorter than one 10 ms frame" in capsys.readouterr().err
+
+
+def test_held_out_scene_says_what_it_skipped_without_the_speech_packages(monkeypatch):
+    from neuroflow.vad import corpus_store
+    from neuroflow.vad.evaluation import held_out_scene
+    from neuroflow.vad.sources import SourceMissing
+
+    def missing(plans):
+        raise SourceMissing("not installed: asterisk-core-sounds-it-g722; install with `neuroflow vad sources "
+                            "--install`")
+
+    monkeypatch.setattr(corpus_store, "check_sources", missing)
+    plan, wav, labels, info, note = held_out_scene(seed=0, duration_s=10.0)
+    assert plan.speech == "espeak" and plan.split == "test" and len(labels) == len(wav) // 160 == 1000
+    assert "skipped real speech" in note and "vad sources --install" in note and "eSpeak" in note
+
+
+def test_steady_noise_after_digital_silence_is_not_speech(system):
+    # the earlier models saw the zeros in every band's noise floor and called the noise after them speech
+    # for up to 1.5 s; the floors now skip digital silence
+    from neuroflow.vad.noise import make_noise
+
+    for kind, level_db in (("white", -40.0), ("pink", -20.0), ("brown", -60.0)):
+        noise = (make_noise(kind, 16000 * 2, seed=3, group="B") * np.float32(10 ** (level_db / 20))).astype(np.float32)
+        after = np.mean(system.score(np.concatenate([np.zeros(16000, np.float32), noise]), 16000)[100:] >= 0.5)
+        alone = np.mean(system.score(noise, 16000) >= 0.5)
+        assert after <= min(alone + 0.02, 0.1), (kind, level_db, after, alone)  # as if the file started there

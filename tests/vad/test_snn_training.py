@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuroflow.vad import training
+from neuroflow.vad import sequences, training
+from neuroflow.vad.metrics import error_rates
+from neuroflow.vad.postprocess import causal_max, causal_median
+from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.snn import load_model
-from neuroflow.vad.training import Recipe, apply_hangover, hter, smooth, train_vad
+from neuroflow.vad.training import train_vad
 
 
 @pytest.fixture(scope="module")
@@ -15,13 +18,13 @@ def tiny_corpus(tmp_path_factory):
     from neuroflow.vad.corpus import generate_corpus
 
     root = tmp_path_factory.mktemp("snn_corpus")
-    generate_corpus(root, minutes=1.0, group="A", seed=3, durations=(15.0,), snrs=(10.0, 5.0), progress_bar=False)
+    generate_corpus(root, minutes=1.0, split="train", seed=3, durations=(15.0,), snrs=(10.0, 5.0), progress=False)
     return root
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tiny_corpus):
-    return training.corpus_sequences(tiny_corpus, Recipe().features())
+    return sequences.corpus_sequences(tiny_corpus, Recipe().features())
 
 
 def _tiny(**kw):
@@ -32,7 +35,7 @@ def _tiny(**kw):
 
 
 def test_tiny_recipe_loss_falls_and_model_saves(tiny_corpus, tiny_data, tmp_path):
-    res = train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(), data=tiny_data, progress_bar=False)
+    res = train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(), data=tiny_data, progress=False)
     losses = [h["loss"] for h in res.history]
     assert len(losses) == 3
     assert losses[-1] < losses[0]
@@ -47,7 +50,7 @@ def test_tiny_recipe_loss_falls_and_model_saves(tiny_corpus, tiny_data, tmp_path
 def test_pruned_bin_model_reaches_target_sparsity(tiny_corpus, tiny_data, tmp_path):
     res = train_vad(tiny_corpus, tmp_path / "b.pt", _tiny(kind="bin", n_bins=4, epochs=2, prune=0.85,
                                                           prune_rate=0.62, prune_epochs=1), data=tiny_data,
-                    progress_bar=False)
+                    progress=False)
     assert res.sparsity >= 0.85
     assert [h["round"] for h in res.history] == [0, 0, 1, 2]
     dense = load_model(res.dense_path)
@@ -59,7 +62,7 @@ def test_pruned_bin_model_reaches_target_sparsity(tiny_corpus, tiny_data, tmp_pa
 
 def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_path, monkeypatch):
     recipe = _tiny(epochs=2)
-    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress_bar=False)
+    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress=False)
     real_epoch = training._epoch
     calls = {"n": 0}
 
@@ -71,17 +74,17 @@ def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_p
 
     monkeypatch.setattr(training, "_epoch", flaky)
     with pytest.raises(KeyboardInterrupt):
-        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
     assert (tmp_path / "int.pt.ckpt").exists()
     monkeypatch.setattr(training, "_epoch", real_epoch)
-    res = train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+    res = train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
     assert res.resumed
     assert [h["epoch"] for h in res.history] == [1, 2]
     a, b = load_model(ref.path).model.state_dict(), load_model(res.path).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="another recipe"):
         torch.save({"recipe": {"kind": "bin"}}, tmp_path / "int.pt.ckpt")
-        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress_bar=False)
+        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
 
 
 def test_recipe_validation_names_the_setting():
@@ -97,10 +100,10 @@ def test_recipe_validation_names_the_setting():
 
 def test_post_processing_helpers():
     p = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
-    assert smooth(p, 3).tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
-    assert apply_hangover(np.array([1, 0, 0, 0, 1, 0]), 2).tolist() == [True, True, True, False, True, True]
-    h, far, frr = hter(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 1]))
-    assert (far, frr, h) == (0.5, 0.5, 0.5)
+    assert causal_median(p, 3)[0].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    assert causal_max(np.array([1, 0, 0, 0, 1, 0]), 2)[0].tolist() == [1, 1, 1, 0, 1, 1]
+    mr, far, h = error_rates(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 1]))
+    assert (far, mr, h) == (0.5, 0.5, 0.5)
 
 
 def test_cli_train_pools_corpora_and_reports(tiny_corpus, tmp_path, capsys):
@@ -115,21 +118,46 @@ def test_cli_train_pools_corpora_and_reports(tiny_corpus, tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["recipe"]["hidden"] == [4] and res["recipe"]["epochs"] == 1
     assert len(res["history"]) == 1 and out.exists()
-    assert main(["vad", "train", "--corpus", str(tmp_path / "nope"), "--out", str(out), "--quiet"]) == 2
 
 
 def test_augmentation_excerpts_follow_their_scene_and_noise_pieces_are_speech_free(tiny_corpus):
     feats = Recipe().features()
-    data = training.corpus_sequences(tiny_corpus, feats, restarts=2, seed=4)
+    data = sequences.corpus_sequences(tiny_corpus, feats, restarts=2, seed=4)
     scenes = [n for n in data.names if "@" not in n]
     assert len(data) == 3 * len(scenes)
     for f, y, name in zip(data.feats, data.labels, data.names):
         assert len(f) == len(y) and f.shape[1] == 40
         if "@" in name:
             assert 300 <= len(f) <= 800  # 3-8 s excerpts with their own, fresh features
-    train, val = training.split_sequences(data, 0.25, seed=0)
+    train, val = sequences.split_sequences(data, 0.25, seed=0)
     base = lambda names: {n.split("@")[0] for n in names}  # noqa: E731
     assert base(train.names).isdisjoint(base(val.names)) and len(train) + len(val) == len(data)
-    noise = training.noise_sequences(30.0, feats, seed=1)
+    noise = sequences.speech_free_sequences("noise", 30.0, feats, seed=1)
     assert sum(len(f) for f in noise.feats) >= 30 * 100
     assert all(200 <= len(f) <= 1000 and not y.any() for f, y in zip(noise.feats, noise.labels))
+    for kind, (lo, hi) in (("room", (300, 1000)), ("music", (400, 1200))):
+        pieces = sequences.speech_free_sequences(kind, 12.0, {**feats, "level": True, "skip_silence": True}, seed=2)
+        assert all(lo <= len(f) <= hi and f.shape[1] == 42 and not y.any() for f, y in zip(pieces.feats, pieces.labels))
+
+
+def test_cli_train_ctrl_c_keeps_finished_epochs_and_says_so(tiny_corpus, tmp_path, capsys, monkeypatch):
+    import json
+
+    from neuroflow.cli import main
+
+    real_epoch = training._epoch
+    calls = {"n": 0}
+
+    def interrupted_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_epoch", interrupted_second_epoch)
+    out = tmp_path / "c.pt"
+    argv = ["vad", "train", "--corpus", str(tiny_corpus), "--model", "bin", "--epochs", "2", "--prune", "0",
+            "--hidden", "4", "--out", str(out), "--json", "--quiet"]
+    assert main(argv) == 130
+    d = json.loads(capsys.readouterr().out)
+    assert d["interrupted"] is True and d["checkpoint"].endswith("c.pt.ckpt") and not out.exists()

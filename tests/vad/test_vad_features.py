@@ -86,3 +86,62 @@ def test_floor_normalisation_ignores_level_and_tilt_and_keeps_stationary_noise_l
         normalize(raw, "floor", floor_smooth=1.0)
     with pytest.raises(ValueError, match="floor_window"):
         normalize(raw, "floor", floor_window=0)
+
+
+def test_front_end_with_level_inputs_and_silence_skipping():
+    from neuroflow.vad.frontend import FeatureExtractor, feature_width
+    from neuroflow.vad.level import DB_TO_LOG
+
+    rng = np.random.default_rng(5)
+    noise = (0.001 * rng.standard_normal(16000 * 3)).astype(np.float32)  # -60 dBFS, under the level ceiling
+    config = {"n_mels": 40, "norm": "floor", "skip_silence": True, "level": True}
+    ex = FeatureExtractor(config)
+    assert ex.n_features == feature_width(config) == 42
+    f = ex.transform(noise)
+    assert f.shape == (300, 42)
+    # the level inputs carry the absolute level (the bands do not): 20 dB quieter moves both by 20 dB
+    g = ex.transform(noise * np.float32(0.1))
+    np.testing.assert_allclose(g[:, :40], f[:, :40], atol=1e-3)
+    np.testing.assert_allclose(g[:, 40:], f[:, 40:] - 20 * DB_TO_LOG, atol=1e-3)
+    assert abs(float(np.median(f[:, 40])) - (-60 * DB_TO_LOG)) < 0.5
+    # steady noise after digital silence reads as steady noise from its first frame: the silence is skipped
+    late = ex.transform(np.concatenate([np.zeros(16000, np.float32), noise]))
+    np.testing.assert_allclose(late[100:], f, atol=1e-4)
+    plain = FeatureExtractor({"n_mels": 40, "norm": "floor"}).transform(np.concatenate([np.zeros(16000, np.float32),
+                                                                                         noise]))
+    assert plain[100:150, :40].mean() > 5.0  # without skipping, the silence sets the floor: noise looks loud
+    # chunk by chunk equals the whole file, bit for bit
+    state, parts = None, []
+    x = np.concatenate([np.zeros(3000, np.float32), noise[:20000]])
+    for a, b in ((0, 1), (1, 161), (161, 2999), (2999, 3000), (3000, 9000), (9000, len(x))):
+        feats, _, state = ex.step(x[a:b], state)
+        parts.append(feats)
+    parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
+    assert np.array_equal(np.concatenate(parts), ex.transform(x))
+
+
+def test_level_inputs_tell_only_how_quiet():
+    from neuroflow.vad.frontend import FeatureExtractor
+    from neuroflow.vad.level import DB_TO_LOG
+
+    rng = np.random.default_rng(6)
+    noise = rng.standard_normal(16000).astype(np.float32)
+    ex = FeatureExtractor({"n_mels": 40, "norm": "floor", "level": True})
+    loud, louder = ex.transform(noise * np.float32(0.03)), ex.transform(noise * np.float32(0.3))  # -30, -10 dBFS
+    np.testing.assert_allclose(loud[:, 40:], -45 * DB_TO_LOG, atol=1e-5)  # above the ceiling: all alike
+    np.testing.assert_allclose(louder[:, 40:], loud[:, 40:])
+    quiet = ex.transform(noise * np.float32(0.001))  # -60 dBFS
+    assert abs(float(np.median(quiet[:, 40])) + 60 * DB_TO_LOG) < 0.3
+    with pytest.raises(ValueError, match="level_ceiling_db"):
+        FeatureExtractor({"n_mels": 40, "level": True, "level_ceiling_db": 3.0})
+
+
+def test_synthetic_music_is_music_not_silence():
+    from neuroflow.vad.augment import music_piece
+
+    x = music_piece(16000 * 4, np.random.default_rng(1))
+    assert x.dtype == np.float32 and len(x) == 64000
+    assert float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) == pytest.approx(1.0, rel=1e-3)
+    assert np.array_equal(x, music_piece(16000 * 4, np.random.default_rng(1)))  # a seed fixes it
+    active = frame_energy_db(x) > -30
+    assert active.mean() > 0.5

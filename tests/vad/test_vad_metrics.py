@@ -38,7 +38,9 @@ def test_auc_and_eer():
     yy = rng.integers(0, 2, 500)
     ss = np.round(rng.random(500) + 0.5 * yy, 2)
     assert auc_eer(yy, ss)[0] == pytest.approx(roc_auc_score(yy, ss))
-    assert np.isnan(auc_eer(np.ones(4), np.ones(4))[0])
+    # one class only: a per-scene row still gets its rates, AUC and EER are NaN there
+    m = frame_metrics(np.zeros(4), np.array([0.1, 0.9, 0.2, 0.3]))
+    assert m.FAR == 0.25 and m.HTER == 0.25 and np.isnan(m.MR) and np.isnan(m.AUC)
 
 
 def test_threshold_and_errors():
@@ -66,3 +68,17 @@ def test_summarize_groups_by_level_and_snr():
     assert d["overall"]["n_frames"] == 6
     with pytest.raises(ValueError, match="scene 1"):
         summarize(y, [s[0], s[1][:1], s[2]], [0, 0, 0], ["a", "a", "a"])
+
+
+@pytest.mark.parametrize("labels, scores, match", [
+    (np.ones(4), np.ones(4), "labels: AUC and EER need both classes"),
+    (np.zeros(4), np.ones(4), "labels: AUC and EER need both classes"),
+    (np.r_[np.zeros(50), np.ones(50)], np.ones(50), "scores: expected 100 frames"),
+    (np.array([0, 2, 1]), np.ones(3), "labels: expected only 0 and 1"),
+    (np.array([0, 1]), np.array([0.5, np.nan]), "scores: expected finite"),
+    (np.zeros((2, 2)), np.ones(4), "labels: expected a 1-d"),
+    ([], [], "labels: expected at least one frame"),
+])
+def test_auc_eer_refuses_bad_input_naming_the_argument(labels, scores, match):
+    with pytest.raises(ValueError, match=match):
+        auc_eer(labels, scores)

@@ -5,8 +5,10 @@ Modules are imported on use: ``neuroflow.vad.corpus`` (generate/load the corpus)
 ``neuroflow.vad.sources`` (the real-speech packages and the split by speaker), ``neuroflow.vad.realspeech``
 (``benchmark_set``: the held-out real-speech evaluation set), ``neuroflow.vad.roomtone``,
 ``neuroflow.vad.features`` (``logmel``; frame alignment), ``neuroflow.vad.audio`` (``load_audio``),
-``neuroflow.vad.speech`` (eSpeak NG synthesis), ``neuroflow.vad.noise``, ``neuroflow.vad.metrics`` and
-``neuroflow.vad.systems`` (``get_system("webrtc:3")``, ``available_systems()``).
+``neuroflow.vad.speech`` (eSpeak NG synthesis), ``neuroflow.vad.noise``, ``neuroflow.vad.metrics``,
+``neuroflow.vad.evaluation`` (``evaluate_system``, ``compare_systems``), ``neuroflow.vad.registry``
+(``get_system("webrtc:3")``, ``available_systems()``) and ``neuroflow.vad.detect`` (``detect``,
+``SpikingVADSystem``, streams).
 """
 from __future__ import annotations
 
@@ -24,10 +26,13 @@ _LAZY = {
     "synthesize": "neuroflow.vad.speech",
     "make_noise": "neuroflow.vad.noise",
     "frame_metrics": "neuroflow.vad.metrics",
-    "evaluate": "neuroflow.vad.metrics",
-    "get_system": "neuroflow.vad.systems",
-    "available_systems": "neuroflow.vad.systems",
+    "evaluate_system": "neuroflow.vad.evaluation",
+    "compare_systems": "neuroflow.vad.evaluation",
+    "get_system": "neuroflow.vad.registry",
+    "available_systems": "neuroflow.vad.registry",
     "VADSystem": "neuroflow.vad.systems",
+    "detect": "neuroflow.vad.detect",
+    "SpikingVADSystem": "neuroflow.vad.detect",
 }
 
 __all__ = list(_LAZY)

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, choice_list, emit, fail, integer, number, output_dir
+from neuroflow.cliutil import add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir
 
 
 def _n_jobs(text: str) -> int:
@@ -139,16 +139,30 @@ def _level_lines(d: dict) -> list[str]:
     return ["  per level: " + ", ".join(parts)] if parts else []
 
 
+def _system_spec(text: str) -> str:
+    """argparse type of a system spec: its syntax, and for a model path that the file exists."""
+    from neuroflow.vad.registry import parse_spec
+
+    try:
+        kind, arg = parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    if arg and kind in ("snu", "bin") and not Path(arg).is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no model file {arg}")
+    return text
+
+
 def _eval(args) -> int:
-    from neuroflow.vad.metrics import evaluate
-    from neuroflow.vad.systems import SystemUnavailable, get_system
+    from neuroflow.cliutil import fail
+    from neuroflow.vad.evaluation import evaluate_system
+    from neuroflow.vad.registry import get_system
+    from neuroflow.vad.systems import SystemUnavailable
 
     try:
         system = get_system(args.system)
     except SystemUnavailable as exc:
-        print(f"neuroflow: error: {exc}", file=sys.stderr)
-        return 3
-    result = evaluate(system, args.corpus, threshold=args.threshold, progress_bar=not args.quiet)
+        return fail(str(exc), 3)
+    result = evaluate_system(system, args.corpus, threshold=args.threshold, progress=not args.quiet)
     d = result.to_dict()
     if not args.per_scene:
         d.pop("per_scene")
@@ -157,47 +171,22 @@ def _eval(args) -> int:
              f"  HTER {d['HTER']:.3f}  MR {d['MR']:.3f}  FAR {d['FAR']:.3f}  AUC {d['AUC']:.3f}  EER {d['EER']:.3f}  "
              f"DCF {d['DCF']:.3f}  F1 {d['F1']:.3f}"] + _level_lines(d)
     if args.plot:
+        from neuroflow.vad.plots import plot_hter
+
         plot_hter([result], args.plot)
         lines.append(f"  plot: {args.plot}")
     emit(args, d, lines)
     return 0
 
 
-def plot_hter(results, path) -> Path:
-    """HTER against SNR, one line per system."""
-    from neuroflow._utils import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        snrs = sorted(r.per_snr, key=float)
-        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o", label=r.system)
-    ax.set_xlabel("SNR (dB)")
-    ax.set_ylabel("HTER (%)")
-    ax.set_title("Frame-level HTER against SNR")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
-
-
-def compare(corpus, specs=None, *, threshold: float = 0.5, progress_bar: bool = True):
-    """Evaluate every available system on ``corpus``: ``(results, skipped lines)``."""
-    from neuroflow.vad.corpus import load_corpus
-    from neuroflow.vad.metrics import evaluate
-    from neuroflow.vad.systems import DEFAULT_SPECS, available_systems
-
-    corpus = load_corpus(corpus)
-    systems, skipped = available_systems(specs or DEFAULT_SPECS)
-    results = [evaluate(s, corpus, threshold=threshold, progress_bar=progress_bar) for s in systems]
-    return results, skipped
-
-
 def _compare(args) -> int:
-    specs = args.systems.split(",") if args.systems else None
-    results, skipped = compare(args.corpus, specs, threshold=args.threshold, progress_bar=not args.quiet)
+    from neuroflow.vad.evaluation import compare_systems
+    from neuroflow.vad.plots import plot_hter
+
+    results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold, progress=not args.quiet)
     for line in skipped:
         print(line, file=sys.stderr)
-    payload = {"corpus": str(args.corpus), "skipped": skipped, "systems": {}}
+    payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}
     lines = [f"{'system':<10} {'HTER':>6} {'MR':>6} {'FAR':>6} {'AUC':>6} {'EER':>6} {'low':>6} {'medium':>6} "
              f"{'high':>6} {'x RT':>7}"]
     for r in results:
@@ -252,59 +241,54 @@ def register(verbs) -> None:
     p.set_defaults(func=_sources)
 
     p = verbs.add_parser("eval", help="score one detector on a corpus (MR, FAR, HTER, AUC per noise level)")
-    p.add_argument("--corpus", type=Path, required=True, help="corpus folder (see `vad corpus`)")
-    p.add_argument("--system", default="webrtc:3", help="energy | webrtc[:0-3] | silero | snn[:PATH] | bin[:PATH]")
-    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold on the speech probability")
+    p.add_argument("--corpus", type=input_dir, required=True, help="corpus folder (see `vad corpus`)")
+    p.add_argument("--system", type=_system_spec, default="webrtc:3",
+                   help="energy | webrtc[:0-3] | silero | snu[:PATH] | bin[:PATH] (default: %(default)s)")
+    p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
+                   help="a frame is speech where its score is at least this (default: %(default)s)")
     p.add_argument("--per-scene", action="store_true", help="include per-scene results in the JSON")
-    add_common_options(p)
+    add_common_options(p, seed=False)
     p.set_defaults(func=_eval)
 
     p = verbs.add_parser("compare", help="score every available detector on a corpus; plot HTER against SNR")
-    p.add_argument("--corpus", type=Path, required=True, help="corpus folder (see `vad corpus`)")
-    p.add_argument("--systems", default=None, help="comma-separated specs (default: all that can run here)")
-    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold on the speech probability")
-    add_common_options(p)
+    p.add_argument("--corpus", type=input_dir, required=True, help="corpus folder (see `vad corpus`)")
+    p.add_argument("--systems", type=_system_spec, nargs="+", default=None, metavar="SPEC",
+                   help="systems to score, space-separated (default: all that can run here)")
+    p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
+                   help="a frame is speech where its score is at least this (default: %(default)s)")
+    add_common_options(p, seed=False)
     p.set_defaults(func=_compare)
 
 
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
-    """Generate a small corpus, plot one scene with its labels, compare the baselines by SNR."""
+    """A small held-out (test-split) eSpeak corpus: one scene with its labels and every detector's score,
+    and every detector's HTER against SNR."""
     import tempfile
 
     import numpy as np
 
-    from neuroflow._utils import pyplot, save_figure
     from neuroflow.vad.corpus import generate_corpus, load_corpus
-    from neuroflow.vad.features import frame_times, logmel
+    from neuroflow.vad.evaluation import compare_systems
+    from neuroflow.vad.plots import plot_hter, plot_scene
+    from neuroflow.vad.registry import get_system
 
     outdir = Path(outdir)
-    minutes, durations = (1.0, (10.0,)) if quick else (12.0, (60.0,))
+    minutes, durations = (1.0, (10.0,)) if quick else (3.0, (30.0,))
     with tempfile.TemporaryDirectory(prefix="neuroflow-vad-") as tmp:
         made = generate_corpus(tmp, minutes=minutes, split="test", seed=seed, durations=durations, progress=False)
         corpus = load_corpus(tmp)
         scene = corpus[0]
-        feats = logmel(scene.wav)
-        plt = pyplot()
-        fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
-        t = frame_times(len(feats))
-        a1.imshow(feats.T, origin="lower", aspect="auto", extent=(0, t[-1] + 0.01, 0, feats.shape[1]))
-        a1.set_ylabel("mel band")
-        a1.set_title(f"{scene.name}: {scene.noise} noise at {scene.snr_db:g} dB SNR")
-        a2.fill_between(t, scene.labels, step="post", alpha=0.4, label="label")
-        specs = ("energy", "webrtc:3", "silero")
-        results, skipped = compare(tmp, specs, progress_bar=False)
-        from neuroflow.vad.systems import get_system
-
-        for r in results:
-            a2.plot(t, get_system(r.system).score(scene.wav), lw=0.8, label=r.system)
-        a2.set_xlabel("time (s)")
-        a2.set_ylabel("speech")
-        a2.legend(fontsize=7, loc="upper right")
-        save_figure(fig, outdir / "vad_scene.png")
-        plot_hter(results, outdir / "vad_hter_vs_snr.png")
+        results, skipped = compare_systems(corpus, ("energy", "webrtc:3", "silero", "snu", "bin"), progress=False)
+        scores = {r.system: get_system(r.system).score(scene.wav) for r in results}
+        plot_scene(scene.wav, scene.labels, scores, outdir / "vad_scene.png",
+                   title=f"held-out eSpeak scene {scene.name} (test split, seed {seed}): {scene.noise} noise at "
+                         f"{scene.snr_db:g} dB SNR")
+        plot_hter(results, outdir / "vad_hter_vs_snr.png",
+                  title=f"HTER against SNR: {made.minutes:.0f} min of held-out eSpeak speech, "
+                        f"{durations[0]:.0f} s per SNR (seed {seed})")
         fraction = float(np.mean(scene.labels))
-    lines = [f"corpus: {made.n_scenes} scenes, {made.minutes:.1f} min, {made.realtime_factor:.0f}x real time",
-             f"scene {scene.name}: speech fraction {fraction:.2f}"]
+    lines = [f"corpus: {made.n_scenes} scenes, {made.minutes:.1f} min of held-out eSpeak speech, "
+             f"{made.realtime_factor:.0f}x real time", f"scene {scene.name}: speech fraction {fraction:.2f}"]
     lines += [f"{r.system:<9} HTER {r.overall.HTER:.3f}  AUC {r.overall.AUC:.3f}" for r in results]
     lines += skipped
     lines.append("plots: vad_scene.png, vad_hter_vs_snr.png")

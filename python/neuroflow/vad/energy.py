@@ -17,6 +17,7 @@ Table 2); charging neuron updates the same price keeps the estimate a single, st
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,3 +130,52 @@ def energy_report(model, rates: dict, *, frame_rate: float = 100.0,
         input_events_per_frame=float(inputs[0].sum()), synaptic_ops_per_frame=syn_ops,
         neuron_updates_per_frame=float(neurons), sops_per_frame=ops, sops_per_s=sops_s,
         power_uW=sops_s * pj_per_sop * 1e-12 * 1e6, frame_rate=float(frame_rate), pj_per_sop=float(pj_per_sop))
+
+
+def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict:
+    """Size, sparsity, activity and estimated power of a saved spiking VAD.
+
+    Parameters
+    ----------
+    model : str or Path
+        "snu", "bin" or a model file.
+    audio : str or Path, optional
+        Measure the activity on this audio file instead of the training data stored with the model.
+    pj_per_sop : float, optional
+        Energy per operation in pJ (default :data:`LOIHI_PJ_PER_SOP`).
+
+    Returns
+    -------
+    dict
+        :class:`EnergyReport` fields plus the model's configuration, threshold, smoothing, validation
+        HTER and recipe.
+    """
+    from neuroflow.vad.detect import model_path
+    from neuroflow.vad.snn import load_model
+
+    if pj_per_sop is not None and not (isinstance(pj_per_sop, (int, float)) and math.isfinite(pj_per_sop)
+                                       and pj_per_sop > 0):
+        raise ValueError(f"pj_per_sop: expected a positive energy per operation in pJ, got {pj_per_sop!r}")
+    loaded = load_model(model_path(model))
+    if audio is not None:
+        from neuroflow.vad.audio import load_audio
+        from neuroflow.vad.frontend import FeatureExtractor
+
+        wav, sr = load_audio(audio)
+        feats = FeatureExtractor(loaded.model.features).transform(wav, sr)
+        if len(feats) == 0:
+            raise ValueError(f"audio: {audio} is shorter than one 10 ms frame")
+        rates, source = layer_rates(loaded.model, [feats]), str(audio)
+    elif "rates" in loaded.info:
+        rates, source = loaded.info["rates"], "training data (stored with the model)"
+    else:
+        raise ValueError(f"{loaded.path}: holds no measured activity; pass audio to measure it")
+    report = energy_report(loaded.model, rates, pj_per_sop=LOIHI_PJ_PER_SOP if pj_per_sop is None else pj_per_sop)
+    payload = report.to_dict()
+    val = loaded.info.get("val") or {}
+    dense = loaded.info.get("dense_val") or {}
+    payload.update({"model": str(loaded.path), "kind": loaded.model.kind, "config": loaded.model.config(),
+                    "threshold": loaded.threshold, "smoothing": loaded.smoothing, "activity_source": source,
+                    "val_hter": val.get("hter"), "dense_val_hter": dense.get("hter"),
+                    "recipe": loaded.info.get("recipe"), "train_seconds": loaded.info.get("train_seconds")})
+    return payload

@@ -12,6 +12,15 @@ window is centred on the centre of that interval (sample ``160 t + 80``), so it 
 trailing partial frame (``n % 160`` samples) is dropped everywhere. :func:`n_frames` computes it;
 corpus labels (``Scene.labels``) and ``VADSystem.score`` outputs have exactly this length.
 
+One path for files and streams
+------------------------------
+Every stateful step is a function ``step(input, state) -> (output, state)`` (``state=None`` starts
+afresh): :func:`frame_step` cuts samples into windows, :func:`noise_floor` and :func:`running_zscore`
+normalise, and :class:`neuroflow.vad.frontend.FeatureExtractor` chains them (with :func:`log_mel` in
+between) for a model's feature configuration. The batch functions (:func:`frame_signal`,
+:func:`logmel`, :func:`normalize`, ``FeatureExtractor.transform``) are those steps over one chunk, so a stream fed in pieces gives the
+numbers of one call on the whole.
+
 Normalisation
 -------------
 ``norm="utterance"`` subtracts each band's mean over the whole input and divides by its standard
@@ -26,6 +35,15 @@ colour or gain stays within about a nat of 0, its own fluctuations, while a z-sc
 fluctuations to unit variance, where they look like speech. The floor needs no warm-up (the running
 z-score's start made the first seconds of any input look loud), and a constant gain or spectral
 tilt cancels exactly.
+
+Absolute level
+--------------
+The floor-relative bands are blind to how loud a sound is: a faint click in near-silent room tone
+stands as far above *its* floor as a word does above a noisy one. A model configuration with
+``"level": True`` adds inputs that carry the absolute level (:mod:`neuroflow.vad.level`), and with
+``"skip_silence": True`` frames of digital silence neither enter the noise floor nor age it, so
+steady noise that starts after digital silence reads as steady noise from its first frame
+(:mod:`neuroflow.vad.frontend` chains these for a model).
 """
 from __future__ import annotations
 
@@ -40,11 +58,19 @@ HOP = 160
 WIN = 400
 #: frames per second
 FRAME_RATE = SAMPLE_RATE // HOP
+#: frames whose 25 ms window energy is below this (dB re full scale) are digital silence
+SILENCE_DB = -90.0
 
 NORMS = ("none", "utterance", "running", "floor")
+#: the normalisations a stream can compute (the utterance z-score needs the whole input)
+CAUSAL_NORMS = ("none", "running", "floor")
 #: defaults of the "floor" normalisation: minimum over 1.5 s of log energies smoothed over ~50 ms
 FLOOR_WINDOW = 150
 FLOOR_SMOOTH = 0.8
+#: default factor of the running z-score's exponential averages
+ALPHA = 0.995
+#: log(max(mel energy, LOG_FLOOR)) keeps log-mel finite in digital silence
+LOG_FLOOR = 1e-10
 
 
 def n_frames(n_samples: int, sr: int = SAMPLE_RATE) -> int:
@@ -59,20 +85,111 @@ def frame_times(n: int) -> np.ndarray:
     return np.arange(int(n)) * (HOP / SAMPLE_RATE)
 
 
+# ============================================================================= framing
+def frame_step(x: np.ndarray, state: dict | None = None, *, final: bool = False,
+               frame_length: int = WIN) -> tuple[np.ndarray, dict]:
+    """Windows of the frames that ``x`` completes, and the state to continue from.
+
+    Frame ``t``'s window (``frame_length`` samples) is centred on samples ``[160 t, 160 t + 160)``;
+    the signal is zero-padded in front. A frame is complete once its window is full; with
+    ``final=True`` the input ends, the window is zero-padded behind, and every one of the
+    ``n_samples // 160`` frames has been returned. Returns ``(frames (n, frame_length), state)``;
+    ``frames`` views the state's buffer, so use it before the next call.
+    """
+    x = np.asarray(x)
+    if state is None:
+        state = {"buf": np.zeros(frame_length // 2 - HOP // 2, x.dtype), "n_in": 0, "n_out": 0}
+    buf = np.concatenate([state["buf"], x]) if len(x) else state["buf"]
+    n_in = state["n_in"] + len(x)
+    due = n_in // HOP - state["n_out"]  # frames whose labelled samples have all arrived
+    if final:
+        n = due
+        need = n * HOP + frame_length - HOP
+        if len(buf) < need:
+            buf = np.concatenate([buf, np.zeros(need - len(buf), buf.dtype)])
+    else:
+        n = max(0, min((len(buf) - frame_length) // HOP + 1, due))
+    if n <= 0:
+        return np.zeros((0, frame_length), buf.dtype), {"buf": buf, "n_in": n_in, "n_out": state["n_out"]}
+    frames = np.lib.stride_tricks.sliding_window_view(buf[: (n - 1) * HOP + frame_length], frame_length)[::HOP]
+    return frames, {"buf": buf[n * HOP:], "n_in": n_in, "n_out": state["n_out"] + n}
+
+
 def frame_signal(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
-    """(n_frames, frame_length) view of ``wav``: frame t centred on samples [160 t, 160 t + 160)."""
-    n = len(wav) // HOP
-    left = frame_length // 2 - HOP // 2
-    padded = np.pad(np.asarray(wav), (left, frame_length))
-    return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[: n * HOP : HOP]
+    """(n_frames, frame_length) windows of ``wav``: frame t centred on samples [160 t, 160 t + 160)."""
+    return frame_step(np.asarray(wav), final=True, frame_length=frame_length)[0]
+
+
+def window_energy_db(frames: np.ndarray) -> np.ndarray:
+    """Mean-square energy (dB re full scale) of each row of ``frames``, in float64."""
+    f = np.asarray(frames, dtype=np.float64)
+    return 10.0 * np.log10(np.mean(f * f, axis=1) + 1e-12)
 
 
 def frame_energy_db(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
     """Mean-square energy (dB re full scale) of each frame's window, ``frame_signal`` alignment."""
-    frames = frame_signal(np.asarray(wav, dtype=np.float64), frame_length)
-    return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+    return window_energy_db(frame_signal(np.asarray(wav, dtype=np.float64), frame_length))
 
 
+# ============================================================================= log-mel
+_MEL_CACHE: dict[tuple, np.ndarray] = {}
+_HANN = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
+
+
+def mel_basis(n_fft: int = 512, n_mels: int = 40, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+    """librosa's Slaney mel filters (n_mels, n_fft // 2 + 1) at 16 kHz, built once per setting."""
+    fmax = SAMPLE_RATE / 2 if fmax is None else float(fmax)
+    key = (int(n_fft), int(n_mels), float(fmin), fmax)
+    if key not in _MEL_CACHE:
+        import librosa
+
+        _MEL_CACHE[key] = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=key[0], n_mels=key[1], fmin=key[2], fmax=fmax)
+    return _MEL_CACHE[key]
+
+
+def log_mel(frames: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Log mel energies (n, n_mels) float32 of (n, 400) windows: Hann, power spectrum, mel filters, log.
+
+    Each row is computed on its own (``einsum``, not BLAS, whose blocking rounds a row differently
+    depending on how many rows come with it), so a stream's frames equal a file's bit for bit.
+    """
+    n_fft = 2 * (basis.shape[1] - 1)
+    spec = np.fft.rfft(frames * _HANN, n=n_fft, axis=1)
+    power = spec.real ** 2 + spec.imag ** 2
+    return np.log(np.maximum(np.einsum("tf,mf->tm", power, basis), LOG_FLOOR)).astype(np.float32)
+
+
+def logmel(
+    wav,
+    sr: int = SAMPLE_RATE,
+    n_mels: int = 40,
+    *,
+    n_fft: int = 512,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    norm: str = "none",
+) -> np.ndarray:
+    """Log-mel filterbank energies, shape ``(n_frames, n_mels)``, float32.
+
+    ``wav`` is any numeric 1-d or 2-d (stereo) signal at ``sr``; it is mixed down and resampled to
+    16 kHz. Each frame is a 25 ms Hann window every 10 ms (zero-padded to ``n_fft``), aligned as the
+    module docstring says, so ``len(result) == n_frames(len(wav), sr)``. The mel filters come from
+    librosa (Slaney scale), the power spectrum is summed into them and ``log(max(energy, 1e-10))``
+    taken; ``norm`` is "none" (default), "utterance", "running" or "floor" (:func:`normalize`).
+    """
+    check_positive(n_mels, "n_mels", integer=True)
+    check_positive(n_fft, "n_fft", integer=True)
+    if n_fft < WIN:
+        raise ValueError(f"n_fft: expected at least the window length {WIN}, got {n_fft}")
+    check_choice(norm, "norm", NORMS)
+    x = prepare(wav, sr)
+    frames = frame_signal(x, WIN)
+    if len(frames) == 0:
+        return np.zeros((0, n_mels), dtype=np.float32)
+    return normalize(log_mel(frames, mel_basis(n_fft, n_mels, fmin, fmax)), norm)
+
+
+# ============================================================================= normalisation steps
 def check_floor_settings(window, smooth) -> tuple[int, float]:
     """Validated ``(window, smooth)`` of the "floor" normalisation."""
     check_positive(window, "floor_window", integer=True)
@@ -87,7 +204,7 @@ def floor_state(n_bands: int) -> dict:
 
 
 def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = FLOOR_SMOOTH,
-                state: dict | None = None) -> tuple[np.ndarray, dict]:
+                state: dict | None = None, *, skip: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Causal per-band noise floor of (n_frames, n_bands) log energies, and the state to continue from.
 
     ``e[t]`` is the exponential average (factor ``smooth``) of the frames so far, bias-corrected so it
@@ -96,6 +213,10 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     spread, and the lowest of those would set the floor for a whole window); before that,
     ``floor[t] = e[t]``. Feeding a signal in pieces with the returned ``state`` gives the floor of
     one call on the whole.
+
+    ``skip`` (bool per frame) marks frames that are not part of the signal (digital silence): they
+    neither enter the average nor the window, as if they had been cut out, and their floor is their
+    own value (a level of 0 over the floor).
     """
     from scipy.ndimage import minimum_filter1d
     from scipy.signal import lfilter
@@ -103,6 +224,12 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     window, smooth = check_floor_settings(window, smooth)
     x = np.asarray(feats, dtype=np.float64)
     state = floor_state(x.shape[1]) if state is None else state
+    if skip is not None and np.any(skip):
+        keep = ~np.asarray(skip, bool)
+        floor = x.copy()
+        if keep.any():
+            floor[keep], state = noise_floor(x[keep], window, smooth, state)
+        return floor, state
     if len(x) == 0:
         return np.zeros_like(x), state
     raw = lfilter([1.0 - smooth], [1.0, -smooth], x, axis=0, zi=(smooth * state["ema"])[None, :])[0]
@@ -122,10 +249,33 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     return floor, {"ema": raw[-1].copy(), "seen": int(count[-1]), "tail": tail.copy()}
 
 
-def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = 0.995, eps: float = 1e-5,
+def running_zscore(feats: np.ndarray, alpha: float = ALPHA, state: dict | None = None,
+                   eps: float = 1e-5) -> tuple[np.ndarray, dict]:
+    """Causal per-band z-scores of (n_frames, n_bands) features with exponentially weighted mean and
+    second moment (factor ``alpha``), initialised on the first frame; returns ``(z float32, state)``."""
+    from scipy.signal import lfilter
+
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha: expected a number in (0, 1), got {alpha!r}")
+    x = np.asarray(feats, dtype=np.float64)
+    if len(x) == 0:
+        return x.astype(np.float32), state
+    if state is None:  # y[0] = (1 - a) x0 + a x0 = x0: the start is the first frame, not 0
+        zmu, zm2 = alpha * x[0], alpha * (x[0] * x[0] + 1.0)
+    else:
+        zmu, zm2 = alpha * state["mu"], alpha * state["m2"]
+    b, a = [1.0 - alpha], [1.0, -alpha]
+    mu = lfilter(b, a, x, axis=0, zi=zmu[None, :])[0]
+    m2 = lfilter(b, a, x * x, axis=0, zi=zm2[None, :])[0]
+    var = np.maximum(m2 - mu * mu, 0.0)
+    return ((x - mu) / (np.sqrt(var) + eps)).astype(np.float32), {"mu": mu[-1], "m2": m2[-1]}
+
+
+def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = ALPHA, eps: float = 1e-5,
               floor_window: int = FLOOR_WINDOW, floor_smooth: float = FLOOR_SMOOTH) -> np.ndarray:
     """Normalise (n_frames, n_bands) features per band: "none", "utterance", "running" (EMA, factor
-    ``alpha``) or "floor" (minus :func:`noise_floor` with ``floor_window`` / ``floor_smooth``)."""
+    ``alpha``, :func:`running_zscore`) or "floor" (minus :func:`noise_floor` with ``floor_window`` /
+    ``floor_smooth``)."""
     check_choice(norm, "norm", NORMS)
     feats = np.asarray(feats, dtype=np.float32)
     if norm == "none" or len(feats) == 0:
@@ -137,65 +287,4 @@ def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = 0.99
         mu = feats.mean(axis=0, keepdims=True)
         sd = feats.std(axis=0, keepdims=True)
         return ((feats - mu) / (sd + eps)).astype(np.float32)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    from scipy.signal import lfilter
-
-    # Exponentially weighted mean and second moment, initialised on the first frame so the start is sane.
-    x = feats.astype(np.float64)
-    b, a = [1.0 - alpha], [1.0, -alpha]
-    zi_mu = alpha * x[0]
-    mu = lfilter(b, a, x, axis=0, zi=zi_mu[None, :])[0]
-    m2 = lfilter(b, a, x * x, axis=0, zi=(alpha * (x[0] * x[0] + 1.0))[None, :])[0]
-    var = np.maximum(m2 - mu * mu, 0.0)
-    return ((x - mu) / (np.sqrt(var) + eps)).astype(np.float32)
-
-
-_MEL_CACHE: dict[tuple, np.ndarray] = {}
-
-
-def _mel_basis(n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    key = (n_fft, n_mels, float(fmin), float(fmax))
-    if key not in _MEL_CACHE:
-        import librosa
-
-        _MEL_CACHE[key] = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return _MEL_CACHE[key]
-
-
-def logmel(
-    wav,
-    sr: int = SAMPLE_RATE,
-    n_mels: int = 40,
-    *,
-    n_fft: int = 512,
-    fmin: float = 0.0,
-    fmax: float | None = None,
-    norm: str = "none",
-    floor: float = 1e-10,
-) -> np.ndarray:
-    """Log-mel filterbank energies, shape ``(n_frames, n_mels)``, float32.
-
-    ``wav`` is any numeric 1-d or 2-d (stereo) signal at ``sr``; it is mixed down and resampled to
-    16 kHz. Each frame is a 25 ms Hann window every 10 ms (zero-padded to ``n_fft``), aligned as the
-    module docstring says, so ``len(result) == n_frames(len(wav), sr)``. The mel filters come from
-    librosa (Slaney scale), the power spectrum is summed into them and ``log(max(energy, floor))``
-    taken; ``norm`` is "none" (default), "utterance" or "running".
-    """
-    check_positive(n_mels, "n_mels", integer=True)
-    check_positive(n_fft, "n_fft", integer=True)
-    if n_fft < WIN:
-        raise ValueError(f"n_fft: expected at least the window length {WIN}, got {n_fft}")
-    check_choice(norm, "norm", NORMS)
-    x = prepare(wav, sr)
-    fmax = SAMPLE_RATE / 2 if fmax is None else float(fmax)
-    n = len(x) // HOP
-    if n == 0:
-        return np.zeros((0, n_mels), dtype=np.float32)
-    frames = frame_signal(x, WIN)
-    window = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
-    spec = np.fft.rfft(frames * window, n=n_fft, axis=1)
-    power = spec.real**2 + spec.imag**2
-    mel = power @ _mel_basis(n_fft, n_mels, fmin, fmax).T
-    feats = np.log(np.maximum(mel, floor)).astype(np.float32)
-    return normalize(feats, norm)
+    return running_zscore(feats, alpha, None, eps)[0]

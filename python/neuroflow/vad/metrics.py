@@ -58,14 +58,31 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     return fpr, tpr, np.r_[np.inf, s[distinct]]
 
 
-def auc_eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """ROC-AUC (trapezoidal; ties count half) and equal error rate. NaN when one class is absent."""
-    labels = np.asarray(labels)
-    scores = np.asarray(scores, dtype=np.float64)
-    n_pos = int(labels.sum())
-    if n_pos == 0 or n_pos == len(labels):
-        return float("nan"), float("nan")
-    fpr, tpr, _ = roc_curve(labels, scores)
+def _check_frames(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 ``labels`` as bool and ``scores`` as float64, one per frame, or ValueError naming the argument."""
+    y = check_array(labels, "labels", ndim=1)
+    s = check_array(scores, "scores", ndim=1)
+    if len(y) != len(s):
+        raise ValueError(f"scores: expected {len(y)} frames (as many as labels), got {len(s)}")
+    if len(y) == 0:
+        raise ValueError("labels: expected at least one frame, got none")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("labels: expected only 0 and 1")
+    return y.astype(bool), s
+
+
+def auc_eer(labels, scores) -> tuple[float, float]:
+    """ROC-AUC (trapezoidal; ties count half) and equal error rate of ``scores`` against 0/1 ``labels``.
+
+    Raises ValueError naming the argument when the lengths differ, a label is not 0/1, or only one
+    class is present (neither number is defined then).
+    """
+    y, scores = _check_frames(labels, scores)
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        raise ValueError(f"labels: AUC and EER need both classes, got only {'speech' if n_pos else 'non-speech'} "
+                         f"({len(y)} frames)")
+    fpr, tpr, _ = roc_curve(y, scores)
     auc = float(np.trapezoid(tpr, fpr)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, fpr))
     fnr = 1.0 - tpr
     # EER: where the (piecewise linear) curves FAR(t) and MR(t) cross
@@ -79,29 +96,40 @@ def auc_eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return auc, eer
 
 
+def error_rates(decision, labels) -> tuple[float, float, float]:
+    """``(MR, FAR, HTER)`` of 0/1 (or bool) frame decisions against 0/1 labels.
+
+    MR is NaN without speech frames and FAR without non-speech frames; HTER is then the other rate.
+    Inputs are trusted (one array per argument, same length): the public functions validate them.
+    """
+    d = np.asarray(decision, dtype=bool)
+    y = np.asarray(labels, dtype=bool)
+    n_speech = int(y.sum())
+    n_non = len(y) - n_speech
+    mr = float(np.sum(~d & y) / n_speech) if n_speech else float("nan")
+    far = float(np.sum(d & ~y) / n_non) if n_non else float("nan")
+    hter = (mr + far) / 2 if n_speech and n_non else (far if n_non else mr)
+    return mr, far, float(hter)
+
+
 def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
-    """All metrics for one set of frames. ``labels`` 0/1, ``scores`` speech probabilities (same length)."""
-    y = check_array(labels, "labels", ndim=1)
-    s = check_array(scores, "scores", ndim=1)
-    if len(y) != len(s):
-        raise ValueError(f"scores: expected {len(y)} frames (as many as labels), got {len(s)}")
-    if len(y) == 0:
-        raise ValueError("labels: expected at least one frame, got none")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("labels: expected only 0 and 1")
-    y = y.astype(bool)
+    """All metrics for one set of frames. ``labels`` 0/1, ``scores`` speech probabilities (same length).
+
+    With one class only, the rates of the missing class, DCF, AUC and EER are NaN.
+    """
+    y, s = _check_frames(labels, scores)
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold: expected a finite number, got {threshold!r}")
     decision = s >= threshold
     n_speech = int(y.sum())
     n_non = len(y) - n_speech
     tp = int(np.sum(decision & y))
     fp = int(np.sum(decision & ~y))
     fn = n_speech - tp
-    mr = fn / n_speech if n_speech else float("nan")
-    far = fp / n_non if n_non else float("nan")
-    hter = (mr + far) / 2 if n_speech and n_non else float(np.nanmean([mr, far]))
+    mr, far, hter = error_rates(decision, y)
     dcf = DCF_WEIGHTS[0] * mr + DCF_WEIGHTS[1] * far if n_speech and n_non else float("nan")
     f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
-    auc, eer = auc_eer(y, s)
+    auc, eer = auc_eer(y, s) if n_speech and n_non else (float("nan"), float("nan"))
     return FrameMetrics(MR=float(mr), FAR=float(far), HTER=float(hter), accuracy=float(np.mean(decision == y)),
                         F1=float(f1), AUC=auc, EER=eer, DCF=float(dcf), n_frames=len(y), n_speech=n_speech)
 
@@ -176,40 +204,3 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
     return EvalResult(system=system, overall=pooled(everything), per_snr=per_snr, per_level=per_level,
                       per_noise=per_noise, n_scenes=len(labels), audio_seconds=audio_seconds, seconds=seconds,
                       threshold=threshold, per_scene=per_scene)
-
-
-def evaluate(system, corpus, *, threshold: float = 0.5, progress_bar: bool = True) -> EvalResult:
-    """Run ``system`` (a :class:`~neuroflow.vad.systems.VADSystem` or a spec such as "webrtc:3") on every
-    scene of ``corpus`` (a :class:`~neuroflow.vad.corpus.Corpus`, its folder, or any sized iterable of
-    scenes with ``wav``, ``sr``, ``labels``, ``snr_db``, ``noise`` and ``name``) and score it.
-
-    ``seconds`` in the result is the time spent inside ``system.score`` only (not reading files).
-    """
-    import os
-    import time
-
-    from neuroflow._utils import progress
-    from neuroflow.vad.corpus import load_corpus
-    from neuroflow.vad.systems import get_system
-
-    if isinstance(system, str):
-        system = get_system(system)
-    if isinstance(corpus, (str, os.PathLike)):
-        corpus = load_corpus(corpus)
-    labels, scores, snrs, noises, names = [], [], [], [], []
-    spent = 0.0
-    for scene in progress(corpus, enabled=progress_bar, desc=f"eval {system.name}", unit="scene", total=len(corpus)):
-        wav, y = scene.wav, scene.labels
-        t0 = time.perf_counter()
-        s = np.asarray(system.score(wav, scene.sr), dtype=np.float64)
-        spent += time.perf_counter() - t0
-        if len(s) != len(y):
-            raise ValueError(f"{scene.labels_path}: {len(y)} labels, but system {system.name} gave {len(s)} "
-                             f"frames for {scene.path}")
-        labels.append(y)
-        scores.append(s)
-        snrs.append(scene.snr_db)
-        noises.append(scene.noise)
-        names.append(scene.name)
-    return summarize(labels, scores, snrs, noises, system=system.name, threshold=threshold, seconds=spent,
-                     names=names)

@@ -20,12 +20,16 @@ probability, the membrane of a soft output SNU read through its sigmoid:
   Dellaferrera, Mainar & Cernak, "Spiking neural networks trained with backpropagation for low power
   neuromorphic implementation of voice activity detection", ICASSP 2020).
 * :class:`BinSNNVAD` — each frame is bin-encoded (:mod:`neuroflow.vad.encoding`) into one spike per
-  mel band and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
+  input (mel band or level input) and feeds a two-layer spiking classifier (Dellaferrera et al., ICASSP 2020).
+
+Each model's input per frame is its feature configuration's (``model.features``, computed by
+:class:`neuroflow.vad.frontend.FeatureExtractor`): ``n_mels`` floor-relative bands and, with
+``"level": True``, the two absolute-level inputs of :mod:`neuroflow.vad.level` (``n_features`` values).
 
 Every weight matrix carries a pruning mask (a buffer of 0/1, applied in every forward pass and kept
 in saved models); see :mod:`neuroflow.vad.pruning`. :func:`save_model` / :func:`load_model` write and
 read small ``.pt`` files that hold the weights, the masks, the feature configuration and the decision
-threshold.
+threshold; :mod:`neuroflow.vad.inference` runs a trained model in NumPy.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import torch
 from torch import nn
 
 from neuroflow._utils import check_choice, check_positive
+from neuroflow.vad.frontend import feature_width
 
 MODEL_KINDS = ("snu", "bin")
 
@@ -212,13 +217,18 @@ class SpikingVAD(nn.Module):
     def n_mels(self) -> int:
         return int(self.features["n_mels"])
 
+    @property
+    def n_features(self) -> int:
+        """Input values per frame: the mel bands and, if the features have them, the level inputs."""
+        return feature_width(self.features)
+
     def check_features(self, feats: torch.Tensor) -> None:
-        if feats.ndim != 3 or feats.shape[-1] != self.n_mels:
-            raise ValueError(f"feats: expected (batch, time, {self.n_mels}) log-mel frames (the model's n_mels), "
-                             f"got shape {tuple(feats.shape)}")
+        if feats.ndim != 3 or feats.shape[-1] != self.n_features:
+            raise ValueError(f"feats: expected (batch, time, {self.n_features}) feature frames (the model's "
+                             f"feature width), got shape {tuple(feats.shape)}")
 
     def forward(self, feats: torch.Tensor, state=None) -> ModelOutput:
-        """``feats`` (batch, time, n_mels) log-mel frames -> :class:`ModelOutput`."""
+        """``feats`` (batch, time, n_features) feature frames -> :class:`ModelOutput`."""
         self.check_features(feats)
         x = self.encode(feats)
         state = [None] * len(self.layers) if state is None else list(state)
@@ -252,7 +262,7 @@ class SpikingVAD(nn.Module):
 
 
 class SNUVAD(SpikingVAD):
-    """SNU network over standardised log-mel frames: ``n_mels -> hidden... (spiking) -> 1 (soft)``.
+    """SNU network over standardised feature frames: ``n_features -> hidden... (spiking) -> 1 (soft)``.
 
     ``feature_mean`` / ``feature_std`` standardise the input per band (set from the training set by
     :meth:`fit_input`); they are buffers, so they travel with the saved model.
@@ -264,12 +274,13 @@ class SNUVAD(SpikingVAD):
                  tau: float = 4.0, slope: float = 5.0, seed: int = 0, features: dict | None = None):
         feats = dict(DEFAULT_FEATURES if features is None else features)
         feats["n_mels"] = int(check_positive(n_mels, "n_mels", integer=True))
-        super().__init__(n_mels, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed, features=feats)
-        self.register_buffer("feature_mean", torch.zeros(n_mels))
-        self.register_buffer("feature_std", torch.ones(n_mels))
+        width = feature_width(feats)
+        super().__init__(width, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed, features=feats)
+        self.register_buffer("feature_mean", torch.zeros(width))
+        self.register_buffer("feature_std", torch.ones(width))
 
     def fit_input(self, feats: np.ndarray) -> "SNUVAD":
-        """Set the per-band standardisation from training frames (n_frames, n_mels)."""
+        """Set the per-input standardisation from training frames (n_frames, n_features)."""
         x = np.asarray(feats, dtype=np.float64)
         self.feature_mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
         self.feature_std.copy_(torch.as_tensor(x.std(axis=0) + 1e-3, dtype=torch.float32))
@@ -284,9 +295,9 @@ class SNUVAD(SpikingVAD):
 
 
 class BinSNNVAD(SpikingVAD):
-    """Bin-encoded frames into a two-layer spiking classifier: ``n_mels * n_bins -> hidden (spiking) -> 1``.
+    """Bin-encoded frames into a two-layer spiking classifier: ``n_features * n_bins -> hidden (spiking) -> 1``.
 
-    The bin edges (a buffer, (n_mels, n_bins - 1)) come from training-set quantiles via
+    The bin edges (a buffer, (n_features, n_bins - 1)) come from training-set quantiles via
     :meth:`fit_input`; encoding is the same as :class:`neuroflow.vad.encoding.BinEncoder`.
     """
 
@@ -301,10 +312,11 @@ class BinSNNVAD(SpikingVAD):
             raise ValueError(f"n_bins: expected at least 2, got {n_bins}")
         feats = dict(DEFAULT_FEATURES if features is None else features)
         feats["n_mels"] = int(n_mels)
-        super().__init__(n_mels * n_bins, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed,
+        width = feature_width(feats)
+        super().__init__(width * n_bins, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed,
                          features=feats)
         self.n_bins = int(n_bins)
-        init = torch.linspace(-2.0, 2.0, n_bins + 1)[1:-1].repeat(n_mels, 1)
+        init = torch.linspace(-2.0, 2.0, n_bins + 1)[1:-1].repeat(width, 1)
         self.register_buffer("bin_edges", init.contiguous())
 
     def fit_input(self, feats: np.ndarray) -> "BinSNNVAD":
@@ -321,9 +333,9 @@ class BinSNNVAD(SpikingVAD):
         return BinEncoder.from_edges(self.bin_edges.cpu().numpy())
 
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
-        idx = (feats.unsqueeze(-1) > self.bin_edges).sum(-1)  # (batch, time, n_mels)
+        idx = (feats.unsqueeze(-1) > self.bin_edges).sum(-1)  # (batch, time, n_features)
         onehot = torch.nn.functional.one_hot(idx, self.n_bins).to(feats.dtype)
-        return onehot.reshape(*feats.shape[:-1], self.n_mels * self.n_bins)
+        return onehot.reshape(*feats.shape[:-1], self.n_features * self.n_bins)
 
     def config(self) -> dict:
         return {"kind": self.kind, "n_mels": self.n_mels, "n_bins": self.n_bins, "hidden": list(self.hidden),
@@ -405,104 +417,3 @@ def load_model(path: str | Path) -> LoadedModel:
     model.eval()
     return LoadedModel(model=model, threshold=float(payload["threshold"]), smoothing=dict(payload["smoothing"]),
                        info=dict(payload.get("info", {})), path=path)
-
-
-# ============================================================================= fast inference
-class NumpySNN:
-    """The same network as a :class:`SpikingVAD`, run in NumPy for inference (no autograd, float32).
-
-    Each layer's input projection is done for the whole chunk at once; only the element-wise SNU
-    recursion loops over frames. ``run(feats, state)`` continues from ``state`` (a list of per-layer
-    ``(s, y)`` vectors), so chunks of a stream give the frames of one long call (up to float32 rounding).
-    """
-
-    def __init__(self, model: SpikingVAD):
-        model = model.eval()
-        self.kind = model.kind
-        self.n_mels = model.n_mels
-        with torch.no_grad():
-            self.layers = []
-            for layer in model.layers:
-                rec = layer.masked_recurrent_weight()
-                self.layers.append({
-                    "w": np.ascontiguousarray(layer.masked_weight().numpy().T, dtype=np.float32),
-                    "h": None if rec is None else np.ascontiguousarray(rec.numpy().T, dtype=np.float32),
-                    "leak": layer.leak.numpy().astype(np.float32),
-                    "bias": layer.bias.detach().numpy().astype(np.float32),
-                    "soft": layer.soft, "n": layer.n_out})
-            if model.kind == "snu":
-                self.mean = model.feature_mean.numpy().astype(np.float32)
-                self.std = model.feature_std.numpy().astype(np.float32)
-            else:
-                self.edges = model.bin_edges.numpy().astype(np.float32)
-                self.n_bins = model.n_bins
-        # a bin code is one-hot per band: the first projection is a sum of gathered weight rows
-        if self.kind == "bin":
-            w = self.layers[0]["w"]  # (n_mels * n_bins, n_hidden)
-            self.bin_rows = w.reshape(self.n_mels, self.n_bins, -1)
-
-    @staticmethod
-    def _run_readout(drive: np.ndarray, state, L) -> tuple[np.ndarray, tuple]:
-        """The single soft output unit, stepped with Python floats (much cheaper than 1-element arrays)."""
-        import math
-
-        s, y = float(state[0][0]), float(state[1][0])
-        leak, bias = float(L["leak"][0]), float(L["bias"][0])
-        out = np.empty(len(drive), np.float64)
-        exp = math.exp
-        for t, d in enumerate(drive.tolist()):
-            s = d + leak * s * (1.0 - y)
-            if s < 0.0:
-                s = 0.0
-            z = s + bias
-            y = 1.0 / (1.0 + exp(-z)) if z > -700 else 0.0
-            out[t] = y
-        return out, (np.array([s], np.float32), np.array([y], np.float32))
-
-    def initial_state(self) -> list:
-        return [(np.zeros(L["n"], np.float32), np.zeros(L["n"], np.float32)) for L in self.layers]
-
-    def _first_drive(self, feats: np.ndarray) -> np.ndarray:
-        if self.kind == "snu":
-            return ((feats - self.mean) / self.std) @ self.layers[0]["w"]
-        idx = (feats[:, :, None] > self.edges[None]).sum(axis=2)  # (T, n_mels)
-        return self.bin_rows[np.arange(self.n_mels)[None, :], idx].sum(axis=1)
-
-    def run(self, feats: np.ndarray, state: list | None = None, *, record: bool = False):
-        """``feats`` (T, n_mels) float32 -> ``(prob (T,), new state, spikes per hidden layer or None)``."""
-        feats = np.asarray(feats, dtype=np.float32)
-        state = self.initial_state() if state is None else state
-        new_state, spikes = [], []
-        x = None
-        for i, L in enumerate(self.layers):
-            drive = self._first_drive(feats) if i == 0 else x @ L["w"]
-            drive = np.ascontiguousarray(drive, dtype=np.float32)
-            if L["soft"] and L["n"] == 1 and L["h"] is None:
-                out, st = self._run_readout(drive[:, 0], state[i], L)
-                new_state.append(st)
-                x = out[:, None]
-                continue
-            s, y = state[i]
-            s, y = s.astype(np.float32, copy=True), y.astype(np.float32, copy=True)
-            out = np.empty_like(drive)
-            leak, bias, h = L["leak"], L["bias"], L["h"]
-            keep = leak * (1.0 - y)  # leak where the neuron did not just spike, 0 where it did (reset)
-            for t in range(drive.shape[0]):
-                np.multiply(s, keep, out=s)
-                np.add(s, drive[t], out=s)
-                if h is not None:
-                    s += y @ h
-                np.maximum(s, 0.0, out=s)
-                if L["soft"]:
-                    y = (1.0 / (1.0 + np.exp(-(s + bias)))).astype(np.float32)
-                    keep = leak * (1.0 - y)
-                else:
-                    fired = s + bias > 0
-                    y = fired.astype(np.float32)
-                    keep = np.where(fired, np.float32(0.0), leak)
-                out[t] = y
-            new_state.append((s, y))
-            if not L["soft"] and record:
-                spikes.append(out)
-            x = out
-        return x[:, 0].astype(np.float64), new_state, (spikes if record else None)

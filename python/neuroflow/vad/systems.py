@@ -8,11 +8,10 @@ Every system returns ``n_frames(len(wav), sr)`` scores in [0, 1] on the frame gr
   hard 0/1 decisions.
 - :class:`SileroVAD` — the Silero VAD network; its TorchScript model ships inside the ``silero-vad``
   wheel and is loaded from there (never from a hub).
-- ``snn[:PATH]`` / ``bin[:PATH]`` — the spiking detectors of :mod:`neuroflow.vad.detect`, imported on use.
+- :class:`~neuroflow.vad.detect.SpikingVADSystem` — the spiking detectors (``snu[:PATH]`` / ``bin[:PATH]``).
 
-:func:`get_system` parses these specs; :func:`available_systems` builds every system that can run here
-and says in one line why each other one is skipped. Both webrtc and silero are in the ``vad`` extra:
-``pip install 'neuroflow[vad]'``.
+:mod:`neuroflow.vad.registry` parses specs such as ``"webrtc:3"`` into these systems. Both webrtc and
+silero are in the ``vad`` extra: ``pip install 'neuroflow[vad]'``.
 """
 from __future__ import annotations
 
@@ -23,10 +22,7 @@ import numpy as np
 from neuroflow._utils import check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import HOP, frame_energy_db
-
-#: the specs ``vad compare`` tries, in order
-DEFAULT_SPECS = ("energy", "webrtc:0", "webrtc:1", "webrtc:2", "webrtc:3", "silero", "snn", "bin")
-
+from neuroflow.vad.postprocess import causal_max
 
 class SystemUnavailable(ImportError):
     """A system whose optional dependency (extra) or model file is missing here."""
@@ -84,16 +80,8 @@ class EnergyVAD(VADSystem):
         z = np.clip((energy - floor - self.margin_db) / self.slope_db, -50, 50)
         score = 1.0 / (1.0 + np.exp(-z))
         if self.hangover_frames:  # the score stays up for hangover_frames after speech ends
-            score = _causal_max(score, self.hangover_frames)
+            score = causal_max(score, self.hangover_frames)[0]
         return score
-
-
-def _causal_max(x: np.ndarray, h: int) -> np.ndarray:
-    """y[t] = max(x[t-h .. t])."""
-    out = x.copy()
-    for k in range(1, h + 1):
-        np.maximum(out[k:], x[:-k], out=out[k:])
-    return out
 
 
 class WebRTCVAD(VADSystem):
@@ -165,51 +153,3 @@ class SileroVAD(VADSystem):
         n = len(wav) // HOP
         chunk_of_frame = (np.arange(n) * HOP + HOP // 2) // self.CHUNK
         return probs[np.minimum(chunk_of_frame, len(probs) - 1)]
-
-
-def get_system(spec) -> VADSystem:
-    """Build a system from a spec: "energy", "webrtc" / "webrtc:0".."webrtc:3", "silero", "snn[:PATH]", "bin[:PATH]".
-
-    A :class:`VADSystem` passes through. Raises ValueError for an unknown spec and
-    :class:`SystemUnavailable` when the system's extra or model is missing.
-    """
-    if isinstance(spec, VADSystem):
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"system: expected a spec such as 'webrtc:3', got {spec!r}")
-    kind, _, arg = spec.strip().partition(":")
-    kind = kind.lower()
-    if kind == "energy":
-        if arg:
-            raise ValueError(f"system: 'energy' takes no argument, got {spec!r}")
-        return EnergyVAD()
-    if kind == "webrtc":
-        if arg and arg not in ("0", "1", "2", "3"):
-            raise ValueError(f"system: webrtc mode must be 0, 1, 2 or 3, got {spec!r}")
-        return WebRTCVAD(int(arg) if arg else 3)
-    if kind == "silero":
-        if arg:
-            raise ValueError(f"system: 'silero' takes no argument, got {spec!r}")
-        return SileroVAD()
-    if kind in ("snn", "bin"):
-        try:
-            from neuroflow.vad.detect import SpikingVADSystem
-        except ImportError as exc:
-            raise SystemUnavailable(f"{kind}: the spiking detectors (neuroflow.vad.detect) are not available "
-                                    f"({exc})") from None
-        try:
-            return SpikingVADSystem(arg if arg else kind)
-        except FileNotFoundError as exc:
-            raise SystemUnavailable(f"{kind}: model not found ({exc})") from None
-    raise ValueError(f"system: unknown spec {spec!r}; expected energy, webrtc:0..3, silero, snn[:PATH] or bin[:PATH]")
-
-
-def available_systems(specs=DEFAULT_SPECS) -> tuple[list[VADSystem], list[str]]:
-    """Build every system in ``specs`` that can run here: ``(systems, skipped)`` with one line per skipped one."""
-    systems, skipped = [], []
-    for spec in specs:
-        try:
-            systems.append(get_system(spec))
-        except SystemUnavailable as exc:
-            skipped.append(f"skipped {spec}: {exc}")
-    return systems, skipped

@@ -1,0 +1,182 @@
+"""Augmentations that teach a spiking VAD what real recordings hold and the corpus lacks.
+
+* :func:`random_gain`: every scene at a random level (the log floor and the level inputs make the
+  features not quite gain invariant);
+* :func:`excerpt_bounds`: 3-8 s excerpts whose features start afresh, as at the start of a stream,
+  where a causal normalisation has seen little;
+* :func:`speech_free_pieces` ``"noise"``: stretches of steady noise at any level (the corpus's scenes
+  always hold 5-95 % speech);
+* :func:`music_piece`: synthetic music (melody, chords, bass and drums of random timbres, keys and
+  tempi), speech-free, for variety beside the few recorded pieces of training music;
+* :func:`room_tone_piece`: the quiet background of a real recording, which the generated noises lack
+  (:func:`neuroflow.vad.roomtone.room_tone`, training family), at times after digital silence (a file
+  that opens with zeros).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow.vad.audio import SAMPLE_RATE
+from neuroflow.vad.features import FRAME_RATE
+
+#: noises of the speech-free sequences, and their level range (dBFS)
+NOISE_KINDS = ("white", "pink", "brown", "car", "street")
+NOISE_LEVELS_DB = (-80.0, -10.0)
+#: excerpt lengths (s)
+EXCERPT_S = (3.0, 8.0)
+
+
+def random_gain(wav: np.ndarray, gain_db: float, rng: np.random.Generator) -> np.ndarray:
+    """``wav`` scaled by a random gain, uniform in [-gain_db, +gain_db] dB (unchanged for ``gain_db <= 0``)."""
+    if gain_db <= 0:
+        return wav
+    return wav * np.float32(10 ** (rng.uniform(-gain_db, gain_db) / 20))
+
+
+def excerpt_bounds(n: int, rng: np.random.Generator) -> tuple[int, int]:
+    """``(start, stop)`` frames of a random 3-8 s excerpt of ``n`` frames (all of it if shorter)."""
+    length = min(n, int(rng.uniform(*EXCERPT_S) * FRAME_RATE))
+    start = int(rng.integers(0, n - length + 1))
+    return start, start + length
+
+
+def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of training-family room tone (-80 to -55 dBFS, faint transients, hum); with
+    probability 0.3 its first 0.2-3 s are digital silence."""
+    from neuroflow.vad.roomtone import room_tone
+
+    tone = room_tone(n, rng, family="train")
+    if rng.random() < 0.3:
+        tone[: min(n, int(rng.uniform(0.2, 3.0) * SAMPLE_RATE))] = 0.0
+    return tone
+
+
+_SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10), (0, 2, 4, 7, 9), (0, 3, 5, 7, 10))
+
+
+def _tone(freq: float, n: int, rng: np.random.Generator, timbre: dict) -> np.ndarray:
+    """One note: harmonic partials (amplitude k^-rolloff, up to 7.5 kHz), optional vibrato, ADSR envelope."""
+    t = np.arange(n) / SAMPLE_RATE
+    vib = 1.0 + timbre["vibrato"] * np.sin(2 * np.pi * 5.5 * t + rng.uniform(0, 2 * np.pi))
+    phase = 2 * np.pi * freq * np.cumsum(vib) / SAMPLE_RATE
+    note = np.zeros(n)
+    for k in range(1, max(2, min(timbre["partials"], int(7500 / freq))) + 1):
+        note += k ** -timbre["rolloff"] * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    a, r = max(1, int(timbre["attack"] * SAMPLE_RATE)), max(1, int(timbre["release"] * SAMPLE_RATE))
+    env = np.full(n, timbre["sustain"])
+    env[: min(a, n)] = np.linspace(0, 1, min(a, n))
+    tail = min(r, n)
+    env[n - tail:] *= np.linspace(1, 0, tail)
+    if timbre["decay"]:  # plucked: an exponential decay instead of a sustain
+        env *= np.exp(-t / timbre["decay"])
+    return note * env
+
+
+def _timbre(rng: np.random.Generator) -> dict:
+    return {"partials": int(rng.integers(1, 16)), "rolloff": float(rng.uniform(0.5, 2.5)),
+            "vibrato": float(rng.choice([0.0, rng.uniform(0.002, 0.01)])), "attack": float(rng.uniform(0.003, 0.15)),
+            "release": float(rng.uniform(0.02, 0.3)), "sustain": float(rng.uniform(0.4, 1.0)),
+            "decay": float(rng.choice([0.0, rng.uniform(0.15, 1.0)]))}
+
+
+def _drum(kind: str, rng: np.random.Generator) -> np.ndarray:
+    n = int((0.25 if kind == "kick" else 0.15 if kind == "snare" else 0.05) * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    if kind == "kick":
+        f = rng.uniform(45, 80) * (1 + 2 * np.exp(-t / 0.02))
+        return np.sin(2 * np.pi * np.cumsum(f) / SAMPLE_RATE) * np.exp(-t / 0.08)
+    noise = rng.standard_normal(n)
+    if kind == "hat":
+        noise = np.diff(noise, prepend=0.0)
+    return noise * np.exp(-t / (0.04 if kind == "snare" else 0.012))
+
+
+def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples (float32, 16 kHz, unit RMS) of synthetic music: a key and scale, a tempo of 60-180
+    beats per minute, a melody, sustained chords and a bass line (each present with probability 0.5-0.9,
+    each with its own random timbre) and, with probability 0.5, a drum pattern. No voice in it."""
+    out = np.zeros(n)
+    beat = 60.0 / rng.uniform(60, 180)
+    root = rng.uniform(40, 60)  # MIDI note of the key
+    scale = _SCALES[int(rng.integers(len(_SCALES)))]
+    midi = lambda degree, octave: root + 12 * octave + scale[degree % len(scale)] + 12 * (degree // len(scale))  # noqa: E731
+    hz = lambda m: 440.0 * 2 ** ((m - 69) / 12)  # noqa: E731
+    parts = [("melody", 0.9, 1), ("chords", 0.6, 0), ("bass", 0.6, -1)]
+    for role, p, octave in parts:
+        if rng.random() > p:
+            continue
+        timbre, gain, pos = _timbre(rng), rng.uniform(0.3, 1.0), 0.0
+        degree = int(rng.integers(0, len(scale)))
+        while pos * SAMPLE_RATE < n:
+            length = beat * float(rng.choice([0.5, 1, 1, 2, 4] if role != "melody" else [0.25, 0.5, 0.5, 1, 2]))
+            m = int(length * SAMPLE_RATE)
+            start = int(pos * SAMPLE_RATE)
+            end = min(n, start + m)
+            degrees = [degree, degree + 2, degree + 4] if role == "chords" else [degree]
+            for d in degrees:
+                out[start:end] += gain * _tone(hz(midi(d, octave)), m, rng, timbre)[: end - start]
+            degree = max(-3, min(10, degree + int(rng.integers(-2, 3))))
+            pos += length
+    if rng.random() < 0.5:
+        pattern = [("kick", 0.0), ("hat", 0.5), ("snare", 1.0), ("hat", 1.5)]
+        gain, pos = rng.uniform(0.2, 1.0), 0.0
+        while pos * SAMPLE_RATE < n:
+            for kind, off in pattern:
+                start = int((pos + off * beat) * SAMPLE_RATE)
+                if start < n:
+                    hit = _drum(kind, rng)
+                    out[start:start + len(hit)] += gain * hit[: n - start]
+            pos += 2 * beat
+    rms = float(np.sqrt(np.mean(out ** 2)))
+    return (out / rms).astype(np.float32) if rms > 0 else out.astype(np.float32)
+
+
+def _noise_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.noise import make_noise
+
+    length = float(rng.uniform(2.0, 10.0))
+    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
+    return wav * np.float32(10 ** (rng.uniform(*NOISE_LEVELS_DB) / 20)), kind
+
+
+def _room_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    return room_tone_piece(int(rng.uniform(3.0, 10.0) * SAMPLE_RATE), rng), "room"
+
+
+def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.roomtone import room_tone
+
+    n = int(rng.uniform(4.0, 12.0) * SAMPLE_RATE)
+    wav = music_piece(n, rng) * np.float32(10 ** (rng.uniform(-45.0, -15.0) / 20))
+    if rng.random() < 0.5:
+        wav = wav + room_tone(n, rng, family="train")
+    return wav, "music"
+
+
+#: kind -> (piece maker, seed tag)
+_PIECES = {"noise": (_noise_piece, 0x0015E), "room": (_room_piece, 0x2007), "music": (_music_piece, 0x3051C)}
+#: the kinds of speech-free piece
+SPEECH_FREE = tuple(_PIECES)
+
+
+def speech_free_pieces(kind: str, seconds: float, seed: int = 0, group: str = "A"):
+    """About ``seconds`` of speech-free audio in pieces, yielding ``(wav float32 at 16 kHz, name)``:
+
+    ``"noise"``
+        2-10 s of white, pink, brown, car or street noise of ``group`` at -80 to -10 dBFS;
+    ``"room"``
+        3-10 s of :func:`room_tone_piece`;
+    ``"music"``
+        4-12 s of :func:`music_piece` at -45 to -15 dBFS, half of them over training-family room tone.
+    """
+    from neuroflow._utils import check_choice
+
+    check_choice(kind, "kind", SPEECH_FREE)
+    make, tag = _PIECES[kind]
+    rng = np.random.default_rng([int(seed), tag])
+    total = 0.0
+    while total < seconds:
+        wav, name = make(rng, group)
+        yield wav, name
+        total += len(wav) / SAMPLE_RATE

@@ -1,0 +1,98 @@
+"""Run VAD systems over a corpus and score them: :func:`evaluate_system` for one, :func:`compare_systems` for
+many, and :func:`held_out_scene` for a quick look at one scene no model was trained on."""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from neuroflow._utils import progress as progress_bar
+from neuroflow.vad.metrics import EvalResult, summarize
+
+
+def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = True) -> EvalResult:
+    """Run ``system`` on every scene of ``corpus`` and score it (:func:`neuroflow.vad.metrics.summarize`).
+
+    Parameters
+    ----------
+    system : VADSystem or str
+        A system or a spec such as "webrtc:3" (:func:`neuroflow.vad.registry.get_system`).
+    corpus : Corpus, str or Path
+        A loaded corpus, its folder, or any sized iterable of scenes with ``wav``, ``sr``, ``labels``,
+        ``snr_db``, ``noise`` and ``name``.
+    threshold : float
+        A frame is speech where its score is at least this, in [0, 1].
+    progress : bool
+        Show a progress bar over the scenes.
+
+    Returns
+    -------
+    EvalResult
+        ``seconds`` is the time spent inside ``system.score`` only (not reading files).
+    """
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.registry import get_system
+
+    if not (isinstance(threshold, (int, float, np.integer, np.floating)) and 0.0 <= float(threshold) <= 1.0):
+        raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
+    system = get_system(system)
+    if isinstance(corpus, (str, os.PathLike)):
+        corpus = load_corpus(corpus)
+    labels, scores, snrs, noises, names = [], [], [], [], []
+    spent = 0.0
+    for scene in progress_bar(corpus, enabled=progress, desc=f"eval {system.name}", unit="scene", total=len(corpus)):
+        wav, y = scene.wav, scene.labels
+        t0 = time.perf_counter()
+        s = np.asarray(system.score(wav, scene.sr), dtype=np.float64)
+        spent += time.perf_counter() - t0
+        if len(s) != len(y):
+            raise ValueError(f"{scene.labels_path}: {len(y)} labels, but system {system.name} gave {len(s)} "
+                             f"frames for {scene.path}")
+        labels.append(y)
+        scores.append(s)
+        snrs.append(scene.snr_db)
+        noises.append(scene.noise)
+        names.append(scene.name)
+    return summarize(labels, scores, snrs, noises, system=system.name, threshold=threshold, seconds=spent,
+                     names=names)
+
+
+def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
+                    progress: bool = True) -> tuple[list[EvalResult], list[str]]:
+    """Evaluate every system of ``specs`` that can run here (default: all of
+    :data:`neuroflow.vad.registry.DEFAULT_SPECS`) on ``corpus``: ``(results, skipped lines)``."""
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.registry import DEFAULT_SPECS, available_systems
+
+    if isinstance(corpus, (str, os.PathLike)):
+        corpus = load_corpus(corpus)
+    systems, skipped = available_systems(specs or DEFAULT_SPECS)
+    results = [evaluate_system(s, corpus, threshold=threshold, progress=progress) for s in systems]
+    return results, skipped
+
+
+def held_out_scene(seed: int = 0, duration_s: float = 30.0, noise: str = "street", snr_db: float = 5.0):
+    """One scene of held-out speakers (the test split's recorded prompts, :mod:`neuroflow.vad.sources`) or,
+    where those packages are not installed, of held-out eSpeak voices.
+
+    Returns
+    -------
+    tuple
+        ``(plan, wav, labels, info, note)``: the scene's plan, its mixture and 0/1 labels per frame, what it
+        holds (speakers, utterances) and ``None``, or a line saying what was skipped and how to install it.
+    """
+    from neuroflow.vad.corpus import plan_corpus
+    from neuroflow.vad.corpus_store import check_sources
+    from neuroflow.vad.scenes import make_scene
+
+    kw = dict(durations=(float(duration_s),), snrs=(float(snr_db),), noises=(noise,))
+    plan = plan_corpus(duration_s / 60, "test", seed, speech="real", **kw)[0]
+    note = None
+    try:
+        check_sources([plan])
+    except ValueError as exc:  # sources.SourceMissing names the packages and the install command
+        plan = plan_corpus(duration_s / 60, "test", seed, **kw)[0]
+        note = f"skipped real speech ({exc}); showing held-out eSpeak speech instead"
+    wav, labels, info = make_scene(plan)
+    return plan, wav, labels, info, note

@@ -1,0 +1,116 @@
+"""A model's feature front end: samples in, the features its network was trained on out, file-wise or chunk-wise.
+
+:class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
+causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
+:mod:`neuroflow.vad.level`. Each step is ``(input, state) -> (output, state)``, so
+:meth:`FeatureExtractor.transform` (a whole file) is :meth:`FeatureExtractor.step` over one chunk.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import check_positive
+from neuroflow.vad.audio import SAMPLE_RATE, prepare
+from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, WIN,
+                                    check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
+                                    running_zscore, window_energy_db)
+from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
+
+
+class FeatureExtractor:
+    """The features of a model's configuration (``model.features``), computed file-wise or chunk-wise.
+
+    ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
+    settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence`` and
+    ``level`` (see the module docstring). :meth:`step` is the stream's step over 16 kHz float32
+    samples; :meth:`transform` is that step over one chunk.
+    """
+
+    def __init__(self, features: dict):
+        f = dict(features)
+        self.n_mels = int(check_positive(int(f["n_mels"]), "n_mels", integer=True))
+        self.n_fft = int(f.get("n_fft", 512))
+        if self.n_fft < WIN:
+            raise ValueError(f"n_fft: expected at least the window length {WIN}, got {self.n_fft}")
+        self.norm = f.get("norm", "none")
+        if self.norm not in CAUSAL_NORMS:
+            raise ValueError(f"norm: a model's features must be causal ({', '.join(CAUSAL_NORMS)}), "
+                             f"got {self.norm!r}")
+        self.alpha = float(f.get("alpha", ALPHA))
+        self.floor_window, self.floor_smooth = check_floor_settings(f.get("floor_window", FLOOR_WINDOW),
+                                                                    f.get("floor_smooth", FLOOR_SMOOTH))
+        self.skip_silence = bool(f.get("skip_silence", False))
+        self.level = bool(f.get("level", False))
+        self.level_ceiling_db = float(f.get("level_ceiling_db", LEVEL_CEILING_DB))
+        if not MIN_LEVEL_DB < self.level_ceiling_db <= 0.0:
+            raise ValueError(f"level_ceiling_db: expected a level in ({MIN_LEVEL_DB:g}, 0] dBFS, "
+                             f"got {self.level_ceiling_db!r}")
+        self.basis = mel_basis(self.n_fft, self.n_mels)
+
+    @property
+    def n_features(self) -> int:
+        """Values per frame: the mel bands, plus the absolute-level inputs where configured."""
+        return feature_width({"n_mels": self.n_mels, "level": self.level})
+
+    def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
+        """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
+        the frames now complete (all of them once ``final``)."""
+        state = {"frames": None, "norm": None, "level": None} if state is None else state
+        frames, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final)
+        energy = window_energy_db(frames)
+        raw = log_mel(frames, self.basis) if len(frames) else np.zeros((0, self.n_mels), np.float32)
+        silent = own_energy_db(frames) < SILENCE_DB if self.skip_silence else None
+        new = {"frames": fstate}
+        if self.norm == "floor":
+            floor, new["norm"] = noise_floor(raw, self.floor_window, self.floor_smooth, state["norm"], skip=silent)
+            feats = (raw - floor).astype(np.float32)
+        elif self.norm == "running":
+            feats, new["norm"] = running_zscore(raw, self.alpha, state["norm"])
+        else:
+            feats, new["norm"] = raw, None
+        new["level"] = state["level"]
+        if self.level:
+            extra, new["level"] = level_inputs(energy, state["level"], window=self.floor_window,
+                                               smooth=self.floor_smooth, silent=silent,
+                                               ceiling_db=self.level_ceiling_db)
+            feats = np.concatenate([feats, extra], axis=1)
+        return feats, energy, new
+
+    def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
+        """Features (n_frames, n_features) of a whole signal (any rate, mono or not)."""
+        return self.step(prepare(wav, sr), final=True)[0]
+
+    def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None,
+                      own_db: np.ndarray | None = None) -> np.ndarray:
+        """The configured normalisation (and level inputs) of precomputed raw log-mel frames of one
+        excerpt; ``energy_db`` (the windows' energies, :func:`~neuroflow.vad.features.window_energy_db`)
+        and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level`` and
+        ``skip_silence``."""
+        raw = np.asarray(raw, dtype=np.float32)
+        if (self.level and energy_db is None) or (self.skip_silence and own_db is None):
+            raise ValueError("energy_db, own_db: this configuration needs the frames' energies")
+        silent = np.asarray(own_db) < SILENCE_DB if self.skip_silence else None
+        if self.norm == "floor":
+            feats = (raw - noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent)[0]).astype(np.float32)
+        elif self.norm == "running":
+            feats = running_zscore(raw, self.alpha)[0]
+        else:
+            feats = raw
+        if self.level:
+            extra, _ = level_inputs(np.asarray(energy_db, np.float64), None, window=self.floor_window,
+                                    smooth=self.floor_smooth, silent=silent, ceiling_db=self.level_ceiling_db)
+            feats = np.concatenate([feats, extra], axis=1)
+        return feats
+
+
+def own_energy_db(frames: np.ndarray) -> np.ndarray:
+    """Energy (dB re full scale) of the 10 ms each (400-sample) window is centred on: what decides
+    whether a frame is digital silence, so a frame whose window only reaches into a silent stretch is
+    not counted as silence, nor one whose window only reaches into sound as sound."""
+    left = WIN // 2 - HOP // 2
+    return window_energy_db(np.asarray(frames)[:, left:left + HOP])
+
+
+def feature_width(features: dict) -> int:
+    """Values per frame of a feature configuration (its mel bands, plus the level inputs if it has them)."""
+    return int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)

@@ -1,0 +1,235 @@
+"""From a network's speech probability to frame scores and speech segments, chunk by chunk.
+
+Every step here is causal and written once as ``step(input, state) -> (output, state)``
+(``state=None`` starts afresh); the batch functions are the same step over one chunk, so a stream fed
+in pieces of any size gives the numbers of one call on the whole.
+
+Frame scores (:class:`PostProcessor`)
+-------------------------------------
+1. a causal running median over ``median`` frames (:func:`causal_median`);
+2. the decision threshold chosen on validation data is mapped to 0.5 (:func:`rescale`), so every
+   model's score reads the same way;
+3. a silence gate sets frames of digital silence (window energy below
+   :data:`~neuroflow.vad.features.SILENCE_DB`) and frames more than :data:`GATE_BELOW_PEAK_DB` below
+   the running peak of frame energy (:func:`running_peak`) to 0: the corpus's own labelling rule;
+4. a hangover holds a score for ``hangover`` frames (:func:`causal_max`), but for at most
+   :data:`GATED_HANGOVER` frames into gated (silent) frames, the hangover of the labels themselves.
+
+Segments (:class:`SegmentTracker`, :func:`segments_from_scores`)
+---------------------------------------------------------------
+Frames with ``score >= threshold`` are speech. Speech runs separated by less than ``min_silence_s``
+of non-speech are joined; joined runs shorter than ``min_speech_s`` are dropped; each kept run is
+widened by ``pad_s`` on both sides (within the signal) and runs that then touch or overlap are
+merged. All durations are rounded to whole 10 ms frames. A stream reports a segment as soon as no
+later audio can change it (``min_silence_s + 2 pad_s`` after its last speech frame at most).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from neuroflow.vad.features import HOP, SILENCE_DB
+from neuroflow.vad.audio import SAMPLE_RATE
+
+#: seconds per frame
+HOP_S = HOP / SAMPLE_RATE
+#: frames this far (dB) below the running speech peak are silence, the rule the corpus labels use
+#: (speech = within 40 dB of the speech level); it only acts on clean recordings, never at SNRs <= 40 dB
+GATE_BELOW_PEAK_DB = 45.0
+#: frames a decision is held into silent (gated) frames: the corpus labels' own hangover (50 ms), so
+#: the model's longer hangover, which bridges speech buried in noise, does not fill clean pauses
+GATED_HANGOVER = 5
+#: how fast the running peak falls (dB per 10 ms frame), so a loud event is forgotten in about 10 s
+PEAK_DECAY_DB = 0.05
+
+
+# ============================================================================= causal filters
+def causal_median(x: np.ndarray, k: int, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Running median over the last ``k`` values; the first frames of a fresh start repeat ``x[0]``.
+
+    Returns ``(y float64, state)``; the state is the last ``k - 1`` inputs.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if k <= 1 or len(x) == 0:
+        return x, state
+    head = np.full(k - 1, x[0]) if state is None else state
+    ext = np.concatenate([head, x])
+    return np.median(np.lib.stride_tricks.sliding_window_view(ext, k), axis=1), ext[-(k - 1):]
+
+
+def causal_max(x: np.ndarray, h: int, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``y[t] = max(x[t - h .. t])`` (a hangover of ``h`` frames), with nothing (``-inf``) before a fresh start.
+
+    Returns ``(y float64, state)``; the state is the last ``h`` inputs.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if h <= 0 or len(x) == 0:
+        return x, state
+    head = np.full(h, -np.inf) if state is None else state
+    ext = np.concatenate([head, x])
+    return np.max(np.lib.stride_tricks.sliding_window_view(ext, h + 1), axis=1), ext[-h:]
+
+
+def running_peak(energy_db: np.ndarray, decay_db: float = PEAK_DECAY_DB,
+                 state: float | None = None) -> tuple[np.ndarray, float | None]:
+    """``peak[t] = max(e[t], peak[t-1] - decay_db)`` (``-inf`` before a fresh start); returns ``(peak, state)``."""
+    e = np.asarray(energy_db, dtype=np.float64)
+    if len(e) == 0:
+        return e, state
+    prev = -np.inf if state is None else state
+    # unrolled: max(max_{k<=t}(e_k + d k) - d t, peak_{-1} - d (t + 1))
+    k = np.arange(len(e))
+    peak = np.maximum(np.maximum.accumulate(e + decay_db * k) - decay_db * k, prev - decay_db * (k + 1))
+    return peak, float(peak[-1])
+
+
+def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
+    """Map probabilities piecewise linearly so that ``threshold`` goes to 0.5 (0 and 1 stay)."""
+    thr = min(max(float(threshold), 1e-6), 1 - 1e-6)
+    p = np.asarray(p, dtype=np.float64)
+    return np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1.0 - thr))
+
+
+def silence_gate(energy_db: np.ndarray, state: float | None = None) -> tuple[np.ndarray, float | None]:
+    """True where a frame is silence: digital silence, or :data:`GATE_BELOW_PEAK_DB` below the running peak."""
+    e = np.asarray(energy_db, dtype=np.float64)
+    peak, state = running_peak(e, PEAK_DECAY_DB, state)
+    return (e < SILENCE_DB) | (e < peak - GATE_BELOW_PEAK_DB), state
+
+
+# ============================================================================= frame scores
+class PostProcessor:
+    """A model's post-processing (median, threshold to 0.5, silence gate, hangover), as a step.
+
+    ``step(prob, energy_db, state)`` takes the network's probabilities of consecutive frames and
+    their window energies (``None``: no silence gate, as on precomputed features) and returns
+    ``(scores in [0, 1], state)``.
+    """
+
+    def __init__(self, threshold: float, median: int = 1, hangover: int = 0):
+        self.threshold, self.median, self.hangover = float(threshold), int(median), int(hangover)
+
+    def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
+        state = {"median": None, "hold": None, "peak": None} if state is None else state
+        if len(prob) == 0:
+            return np.zeros(0), state
+        p, med = causal_median(prob, self.median, state["median"])
+        score = rescale(p, self.threshold)
+        peak = state["peak"]
+        silent = None
+        if energy_db is not None:
+            silent, peak = silence_gate(energy_db, peak)
+            score[silent] = 0.0
+        h, hold = self.hangover, state["hold"]
+        if h > 0:
+            held, new_hold = causal_max(score, h, hold)
+            g = min(h, GATED_HANGOVER)
+            if silent is not None and g < h:  # silent frames: held no longer than the labels hold speech
+                short, _ = causal_max(score, g, None if hold is None else hold[-g:])
+                held = np.where(silent, short, held)
+            score, hold = held, new_hold
+        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak}
+
+    def __call__(self, prob: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
+        """Scores of one whole sequence (the step over one chunk)."""
+        return self.step(prob, energy_db)[0]
+
+
+# ============================================================================= segments
+@dataclass(frozen=True)
+class SegmentRules:
+    """How frame scores become speech segments (see the module docstring); validated on creation."""
+
+    threshold: float = 0.5
+    min_speech_s: float = 0.0
+    min_silence_s: float = 0.0
+    pad_s: float = 0.0
+
+    def __post_init__(self):
+        for name in ("threshold", "min_speech_s", "min_silence_s", "pad_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(float(value)):
+                raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold: expected a score threshold in [0, 1], got {self.threshold!r}")
+        for name in ("min_speech_s", "min_silence_s", "pad_s"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 3600.0:
+                raise ValueError(f"{name}: expected a duration in [0, 3600] s, got {value!r}")
+
+    @property
+    def frames(self) -> tuple[int, int, int]:
+        """(min speech, min silence, padding) in whole frames."""
+        return (math.ceil(self.min_speech_s / HOP_S - 1e-9), math.ceil(self.min_silence_s / HOP_S - 1e-9),
+                int(round(self.pad_s / HOP_S)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SegmentTracker:
+    """Speech segments of a stream of frame scores: ``step(scores, state) -> (finished segments, state)``
+    and ``finish(state)`` at the end of the input. Segments are ``[start_frame, end_frame)`` pairs."""
+
+    def __init__(self, rules: SegmentRules | None = None):
+        self.rules = SegmentRules() if rules is None else rules
+        self.min_speech, min_silence, self.pad = self.rules.frames
+        self.join = max(min_silence, 1)  # a gap of 0 frames is the same run
+
+    def _close(self, run, pending, out):
+        """A joined run is final: keep it if long enough, pad it, merge it into or emit ``pending``."""
+        if run is None or run[1] - run[0] < self.min_speech:
+            return pending
+        seg = [max(0, run[0] - self.pad), run[1] + self.pad]
+        if pending is not None and seg[0] <= pending[1]:
+            return [pending[0], max(pending[1], seg[1])]
+        if pending is not None:
+            out.append(pending)
+        return seg
+
+    def step(self, scores: np.ndarray, state: dict | None = None) -> tuple[list[list[int]], dict]:
+        state = {"t": 0, "run": None, "pending": None} if state is None else state
+        t0, run, pending = state["t"], state["run"], state["pending"]
+        d = np.asarray(scores) >= self.rules.threshold
+        out: list[list[int]] = []
+        if len(d):
+            edges = np.diff(np.concatenate([[0], d.astype(np.int8), [0]]))
+            for a, b in zip(np.flatnonzero(edges == 1) + t0, np.flatnonzero(edges == -1) + t0):
+                if run is not None and a - run[1] < self.join:
+                    run = [run[0], int(b)]
+                else:
+                    pending = self._close(run, pending, out)
+                    run = [int(a), int(b)]
+        t = t0 + len(d)
+        if run is not None and t - run[1] >= self.join:  # enough silence: the run cannot grow any more
+            pending = self._close(run, pending, out)
+            run = None
+        if pending is not None and (run[0] if run is not None else t) - self.pad > pending[1]:
+            out.append(pending)  # no later run can reach it
+            pending = None
+        return out, {"t": t, "run": run, "pending": pending}
+
+    def finish(self, state: dict | None) -> list[list[int]]:
+        """The segments still open at the end of the input (padding stops at its last frame)."""
+        if state is None:
+            return []
+        out: list[list[int]] = []
+        pending = self._close(state["run"], state["pending"], out)
+        if pending is not None:
+            out.append(pending)
+        return [[a, min(b, state["t"])] for a, b in out]
+
+
+def to_seconds(segments: list[list[int]]) -> list[list[float]]:
+    """``[start_frame, end_frame)`` pairs as ``[start_s, end_s]``."""
+    return [[float(a * HOP_S), float(b * HOP_S)] for a, b in segments]
+
+
+def segments_from_scores(scores: np.ndarray, rules: SegmentRules | None = None) -> list[list[float]]:
+    """``[start_s, end_s]`` of every speech segment of a whole signal's frame scores (the tracker over one chunk)."""
+    tracker = SegmentTracker(rules)
+    done, state = tracker.step(scores)
+    return to_seconds(done + tracker.finish(state))

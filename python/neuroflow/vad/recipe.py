@@ -1,0 +1,165 @@
+"""The recipe of a spiking-VAD training run: every setting, validated, saved beside the model.
+
+:class:`Recipe` is what :func:`neuroflow.vad.training.train_vad` runs; :func:`default_recipe` gives
+the settings that made the shipped models (``neuroflow/vad/models/recipe.json`` records the corpora
+and commands as well).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from neuroflow._utils import check_choice, check_positive
+from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
+from neuroflow.vad.snn import MODEL_KINDS
+
+
+@dataclass
+class Recipe:
+    """Every setting of a training run; saved beside the model so it can be made again.
+
+    ``epochs`` trains the dense model, ``prune_epochs`` retrains after each pruning round; ``prune``
+    is the target fraction of connections removed (0 = no pruning), ``prune_rate`` the fraction of
+    the remaining ones removed per round, ``prune_scope`` ranks weights per matrix ("layer") or over
+    all of them ("global"; the shipped models use it: per-matrix pruning cut the bin model's 64-weight
+    readout to 9 weights and cost it 3.3 HTER points on held-out data, global ranking 0.2).
+    ``rewind_epoch`` is the epoch whose weights the surviving connections are reset to
+    (0 = initialisation); ``prune_epochs = epochs - rewind_epoch`` (the default) gives each pruned
+    ticket as much training as the dense network had (with fewer, the pruned model lost 2-4 HTER
+    points on held-out data; the earlier SNU retrained 10 epochs per round, which cut its held-out
+    pruning loss from 0.9 to 0.3 points; the shipped models retrain 5 per round on 2.5 times that data). Sequences are random crops of ``seq_frames``
+    frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
+
+    ``norm`` is the feature normalisation (:func:`neuroflow.vad.features.normalize`): "floor" (the
+    default and the shipped models': log energy over a minimum-statistics noise floor of
+    ``floor_window`` frames, averaged with ``floor_smooth``) or "running" (per-band EMA z-scores with
+    factor ``alpha``, the earlier models'; it maps stationary noise of any level onto speech-like
+    unit-variance fluctuations, and real noise recordings came out as speech). ``skip_silence``
+    keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs, clipped
+    at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`).
+
+    Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
+    scene whose features start afresh at the excerpt (the start of a stream, where a causal
+    normalisation has seen little), and speech-free sequences (white, pink, brown, car and street
+    noise of group A at -80 to -10 dBFS, 2-10 s each, labelled 0) adding ``noise_only`` times the
+    corpus's length, which the corpus lacks (every scene holds 5-95% speech). ``room_tone`` adds that
+    many times the corpus's length of quiet room tone with faint transients and hum (label 0,
+    :func:`neuroflow.vad.augment.room_tone_piece`), where the level inputs learn that faint is not speech,
+    and ``music`` as much synthetic music (label 0, :func:`neuroflow.vad.augment.music_piece`). The
+    shipped models use no synthetic music: with it (and 20 more minutes of recorded training music) they
+    still called 62-70 % of held-out music frames speech and lost 0.5-4 HTER points on held-out speech.
+    """
+
+    kind: str = "snu"
+    hidden: tuple[int, ...] = (48,)
+    n_bins: int = 8
+    recurrent: bool = False
+    tau: float = 4.0
+    slope: float = 5.0
+    n_mels: int = 40
+    norm: str = "floor"
+    alpha: float = 0.995
+    floor_window: int = 150
+    floor_smooth: float = 0.8
+    skip_silence: bool = False
+    level: bool = False
+    level_ceiling_db: float = -45.0
+    epochs: int = 6
+    prune: float = 0.85
+    prune_rate: float = 0.62
+    prune_epochs: int = 5
+    prune_scope: str = "layer"
+    rewind_epoch: int = 1
+    batch_size: int = 32
+    seq_frames: int = 300
+    burn_in: int = 20
+    lr: float = 3e-3
+    activity_weight: float = 0.05
+    val_fraction: float = 0.15
+    median: int = 5
+    hangover: int = 10
+    gain_db: float = 12.0
+    restarts: int = 0
+    noise_only: float = 0.0
+    room_tone: float = 0.0
+    music: float = 0.0
+    seed: int = 0
+    threads: int = 1
+
+    def __post_init__(self):
+        self.hidden = tuple(int(h) for h in self.hidden)
+        check_choice(self.kind, "kind", MODEL_KINDS)
+        check_choice(self.norm, "norm", CAUSAL_NORMS)
+        for name in ("recurrent", "skip_silence", "level"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+        check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
+        for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median"):
+            check_positive(getattr(self, name), name, integer=True)
+        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
+            check_positive(getattr(self, name), name, integer=True, allow_zero=True)
+        for name in ("lr", "tau", "slope"):
+            check_positive(getattr(self, name), name)
+        for name in ("activity_weight", "gain_db", "noise_only", "room_tone", "music"):
+            check_positive(getattr(self, name), name, allow_zero=True)
+        if not 0.0 <= self.prune < 1.0:
+            raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")
+        if not 0.0 < self.prune_rate < 1.0:
+            raise ValueError(f"prune_rate: expected a fraction in (0, 1), got {self.prune_rate!r}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: expected a fraction in (0, 1), got {self.val_fraction!r}")
+        if self.burn_in >= self.seq_frames:
+            raise ValueError(f"burn_in: expected fewer than seq_frames={self.seq_frames} frames, got {self.burn_in}")
+        if self.rewind_epoch > self.epochs:
+            raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
+        check_floor_settings(self.floor_window, self.floor_smooth)
+        if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
+            raise ValueError(f"level_ceiling_db: expected a level in (-100, 0] dBFS, got {self.level_ceiling_db!r}")
+        if self.median % 2 == 0:
+            raise ValueError(f"median: expected an odd window length in frames, got {self.median}")
+
+    def features(self) -> dict:
+        """The feature configuration the model is built with (:class:`~neuroflow.vad.frontend.FeatureExtractor`)."""
+        if self.norm == "floor":
+            out = {"n_mels": self.n_mels, "n_fft": 512, "norm": "floor", "floor_window": self.floor_window,
+                   "floor_smooth": self.floor_smooth}
+        else:
+            out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
+        out.update({k: True for k in ("skip_silence", "level") if getattr(self, k)})
+        if self.level:
+            out["level_ceiling_db"] = self.level_ceiling_db
+        return out
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"recipe: unknown settings {unknown}")
+        if not isinstance(d, dict):
+            raise ValueError(f"recipe: expected a dict of settings, got {type(d).__name__}")
+        try:
+            return cls(**d)
+        except TypeError as exc:  # e.g. hidden given as a number
+            raise ValueError(f"recipe: {exc}") from None
+
+
+#: the settings of the shipped models (neuroflow/vad/models/*.json) that differ from Recipe's defaults
+DEFAULT_RECIPES = {
+    "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global",
+            "prune_epochs": 5, "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True,
+            "level": True},
+    "bin": {"kind": "bin", "hidden": (128,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "prune_epochs": 5,
+            "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True, "level": True},
+}
+
+
+def default_recipe(kind: str = "snu", **overrides) -> Recipe:
+    """The recipe that made the shipped model of ``kind`` ("snu" or "bin"), with ``overrides`` applied."""
+    check_choice(kind, "kind", MODEL_KINDS)
+    return Recipe(**{**DEFAULT_RECIPES[kind], **overrides})

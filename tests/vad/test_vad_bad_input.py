@@ -1,0 +1,166 @@
+"""Every flag of `vad eval | compare | train | info | detect` and every argument of their API refuses a bad
+value in one line naming it, before any work starts (in-process: no subprocess, no import of torch per row)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neuroflow.cli import main
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vad_bad")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "corpus.json").write_text(json.dumps({"scenes": []}))
+    a_file = root / "file.txt"
+    a_file.write_text("x")
+    wav = root / "clip.wav"
+    import soundfile as sf
+
+    sf.write(wav, (0.01 * np.random.default_rng(0).standard_normal(1600)).astype(np.float32), 16000)
+    bad_json = root / "recipe.json"
+    bad_json.write_text("{not json")
+    bad_recipe = root / "recipe2.json"
+    bad_recipe.write_text(json.dumps({"epochz": 3}))
+    return {"C": str(corpus), "F": str(a_file), "W": str(wav), "D": str(root), "J": str(bad_json),
+            "R": str(bad_recipe)}
+
+
+def _argv(template: list[str], paths: dict) -> list[str]:
+    return [a.format(**paths) for a in template]
+
+
+PARSE_ERRORS = [
+    # eval
+    (["vad", "eval", "--corpus", "{D}/absent"], "--corpus"),
+    (["vad", "eval", "--corpus", "{F}"], "--corpus"),
+    (["vad", "eval", "--corpus", "{C}", "--system", "bogus"], "--system"),
+    (["vad", "eval", "--corpus", "{C}", "--system", "webrtc:9"], "--system"),
+    (["vad", "eval", "--corpus", "{C}", "--system", "snu:{D}/none.pt"], "--system"),
+    (["vad", "eval", "--corpus", "{C}", "--threshold", "nan"], "--threshold"),
+    (["vad", "eval", "--corpus", "{C}", "--threshold", "5"], "--threshold"),
+    (["vad", "eval", "--corpus", "{C}", "--threshold", "-0.1"], "--threshold"),
+    (["vad", "eval", "--corpus", "{C}", "--plot", "{D}"], "--plot"),
+    (["vad", "eval", "--corpus", "{C}", "--plot", "{F}/x.png"], "--plot"),
+    (["vad", "eval", "--corpus", "{C}", "--plot", "{D}/x.txt"], "--plot"),
+    (["vad", "eval", "--corpus", "{C}", "--seed", "1"], "--seed"),
+    # compare
+    (["vad", "compare", "--corpus", "{D}/absent"], "--corpus"),
+    (["vad", "compare", "--corpus", "{C}", "--systems", "energy", "nope"], "--systems"),
+    (["vad", "compare", "--corpus", "{C}", "--systems", "energy,webrtc:3"], "--systems"),
+    (["vad", "compare", "--corpus", "{C}", "--threshold", "inf"], "--threshold"),
+    (["vad", "compare", "--corpus", "{C}", "--plot", "{D}"], "--plot"),
+    (["vad", "compare", "--corpus", "{C}", "--seed", "1"], "--seed"),
+    # train
+    (["vad", "train", "--corpus", "{D}/absent", "--out", "{D}/m.pt"], "--corpus"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--model", "gru"], "--model"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--prune", "1"], "--prune"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--prune", "nan"], "--prune"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--prune", "-0.1"], "--prune"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--epochs", "0"], "--epochs"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--epochs", "1.5"], "--epochs"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--prune-epochs", "-1"], "--prune-epochs"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--hidden", "0"], "--hidden"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--hidden", "8,8"], "--hidden"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{D}/none.json"], "--recipe"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{D}"], "--recipe"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}"], "--out"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.txt"], "--out"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{F}/m.pt"], "--out"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--seed", "-1"], "--seed"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--plot", "{D}"], "--plot"),
+    # info
+    (["vad", "info", "--model", "{D}/none.pt"], "--model"),
+    (["vad", "info", "--model", "gru"], "--model"),
+    (["vad", "info", "--audio", "{D}/none.wav"], "--audio"),
+    (["vad", "info", "--pj-per-sop", "nan"], "--pj-per-sop"),
+    (["vad", "info", "--pj-per-sop", "0"], "--pj-per-sop"),
+    (["vad", "info", "--pj-per-sop", "-1"], "--pj-per-sop"),
+    (["vad", "info", "--pj-per-sop", "inf"], "--pj-per-sop"),
+    (["vad", "info", "--seed", "1"], "--seed"),
+    # detect
+    (["vad", "detect", "{D}/none.wav"], "file"),
+    (["vad", "detect", "{D}"], "file"),
+    (["vad", "detect", "{W}", "--model", "{D}/none.pt"], "--model"),
+    (["vad", "detect", "{W}", "--threshold", "nan"], "--threshold"),
+    (["vad", "detect", "{W}", "--threshold", "2"], "--threshold"),
+    (["vad", "detect", "{W}", "--min-speech", "-1"], "--min-speech"),
+    (["vad", "detect", "{W}", "--min-speech", "nan"], "--min-speech"),
+    (["vad", "detect", "{W}", "--min-silence", "inf"], "--min-silence"),
+    (["vad", "detect", "{W}", "--pad", "-0.1"], "--pad"),
+    (["vad", "detect", "{W}", "--plot", "{D}"], "--plot"),
+    (["vad", "detect", "{W}", "--plot", "{F}/x.png"], "--plot"),
+    (["vad", "detect", "{W}", "--plot", "{D}/x.wav"], "--plot"),
+    (["vad", "detect", "{W}", "--seed", "1"], "--seed"),
+]
+
+
+@pytest.mark.parametrize("template, flag", PARSE_ERRORS, ids=[" ".join(t[1:3]) + " " + f for t, f in PARSE_ERRORS])
+def test_bad_flag_one_line_naming_it(template, flag, paths, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(_argv(template, paths))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err, err
+
+
+LATER_ERRORS = [  # values only the content of a file reveals: still one line naming the flag, exit 2
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{J}", "--quiet"], "--recipe"),
+    (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{R}", "--quiet"], "--recipe"),
+    (["vad", "info", "--audio", "{F}"], "file.txt"),
+    (["vad", "detect", "{F}"], "file.txt"),
+]
+
+
+@pytest.mark.parametrize("template, name", LATER_ERRORS, ids=[" ".join(t[1:2]) + " " + n for t, n in LATER_ERRORS])
+def test_bad_file_content_one_line(template, name, paths, capsys):
+    assert main(_argv(template, paths)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and name in err, err
+
+
+def _clip():
+    return (0.01 * np.random.default_rng(1).standard_normal(3200)).astype(np.float32)
+
+
+API_ERRORS = [
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, threshold=float("nan")),
+     "threshold"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, pad_s=-1.0), "pad_s"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, min_speech_s=float("inf")),
+     "min_speech_s"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, min_silence_s=-2),
+     "min_silence_s"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip()), "sr"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 0), "sr"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").stream(threshold=2.0),
+     "threshold"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").stream().process(
+        np.zeros((2, 160))), "chunk"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").stream().process(
+        np.full(160, np.nan)), "chunk"),
+    (lambda: __import__("neuroflow.vad.energy", fromlist=["x"]).model_info("bin", pj_per_sop=float("nan")),
+     "pj_per_sop"),
+    (lambda: __import__("neuroflow.vad.energy", fromlist=["x"]).model_info("bin", pj_per_sop=0), "pj_per_sop"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", [], threshold=2),
+     "threshold"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("nope", []), "system"),
+    (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor(
+        {"n_mels": 40, "norm": "utterance"}), "norm"),
+    (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor({"n_mels": 0}), "n_mels"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(level="yes"), "level"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(norm="utterance"), "norm"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe.from_dict({"hidden": 5}), "recipe"),
+    (lambda: __import__("neuroflow.vad.metrics", fromlist=["x"]).frame_metrics([0, 1], [0.1, 0.9],
+                                                                                float("nan")), "threshold"),
+]
+
+
+@pytest.mark.parametrize("call, name", API_ERRORS, ids=[f"{i}-{n}" for i, (_, n) in enumerate(API_ERRORS)])
+def test_api_refuses_bad_arguments_naming_them(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -1,0 +1,117 @@
+"""Post-processing steps: each one chunk by chunk equals one call, and segments follow their rules (an
+independent, frame-by-frame reading of the rules is the oracle)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroflow.vad.postprocess import (PostProcessor, SegmentRules, SegmentTracker, causal_max, causal_median,
+                                       running_peak, segments_from_scores)
+
+
+def _chunks(n: int, rng, sizes=(0, 1, 2, 3, 7, 50)):
+    i = 0
+    while i < n:
+        k = int(rng.choice(sizes))
+        yield i, i + k
+        i += k
+
+
+def _same(a, b) -> bool:
+    return np.allclose(np.array(a, float).reshape(-1, 2), np.array(b, float).reshape(-1, 2))
+
+
+def _oracle(decision: np.ndarray, min_speech: int, min_silence: int, pad: int) -> list[list[int]]:
+    """The rules read literally: runs, bridge short gaps, drop short runs, pad, merge touching ones."""
+    runs, start = [], None
+    for t, d in enumerate(list(decision) + [False]):
+        if d and start is None:
+            start = t
+        elif not d and start is not None:
+            runs.append([start, t])
+            start = None
+    joined = []
+    for a, b in runs:
+        if joined and a - joined[-1][1] < max(min_silence, 1):
+            joined[-1][1] = b
+        else:
+            joined.append([a, b])
+    kept = [[max(0, a - pad), min(len(decision), b + pad)] for a, b in joined if b - a >= min_speech]
+    merged = []
+    for a, b in kept:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_segments_follow_the_rules_offline_and_in_any_chunking(case):
+    rng = np.random.default_rng(case)
+    n = int(rng.integers(1, 400))
+    # bursty decisions: runs and gaps of 1-30 frames
+    scores = np.repeat(rng.random(n) < 0.5, rng.integers(1, 30, n))[:n] * rng.uniform(0.5, 1.0, n)
+    rules = SegmentRules(threshold=float(rng.choice([0.5, 0.7])), min_speech_s=float(rng.choice([0, 0.03, 0.12])),
+                         min_silence_s=float(rng.choice([0, 0.02, 0.1, 0.25])), pad_s=float(rng.choice([0, 0.01, 0.05])))
+    want = [[a * 0.01, b * 0.01] for a, b in _oracle(scores >= rules.threshold, *rules.frames)]
+    got = segments_from_scores(scores, rules)
+    assert _same(got, want), (got, want)
+    tracker, state, streamed = SegmentTracker(rules), None, []
+    for a, b in _chunks(n, rng):
+        done, state = tracker.step(scores[a:b], state)
+        for seg in done:  # a finished segment never reaches past the frames seen
+            assert seg[1] <= state["t"]
+        streamed += done
+    streamed += tracker.finish(state)
+    assert _same([[a * 0.01, b * 0.01] for a, b in streamed], got)
+
+
+def test_segment_rules_by_hand():
+    s = np.array([0, 1, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0], float)
+    assert _same(segments_from_scores(s), [[0.01, 0.03], [0.04, 0.05], [0.09, 0.10]])
+    assert _same(segments_from_scores(s, SegmentRules(min_silence_s=0.02)), [[0.01, 0.05], [0.09, 0.10]])
+    assert _same(segments_from_scores(s, SegmentRules(min_silence_s=0.02, min_speech_s=0.03)), [[0.01, 0.05]])
+    # padding stops at the signal's ends, and segments it makes touch are merged
+    assert _same(segments_from_scores(s, SegmentRules(pad_s=0.01)), [[0.0, 0.06], [0.08, 0.11]])
+    assert _same(segments_from_scores(s, SegmentRules(pad_s=0.02)), [[0.0, 0.12]])
+    assert _same(segments_from_scores(s, SegmentRules(threshold=1.0)), [[0.01, 0.03], [0.04, 0.05], [0.09, 0.10]])
+    assert segments_from_scores(np.zeros(5)) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"threshold": float("nan")}, "threshold"), ({"threshold": 1.5}, "threshold"), ({"threshold": -0.1}, "threshold"),
+    ({"threshold": "0.5"}, "threshold"), ({"min_speech_s": -1.0}, "min_speech_s"),
+    ({"min_speech_s": float("inf")}, "min_speech_s"), ({"min_silence_s": -0.5}, "min_silence_s"),
+    ({"min_silence_s": 1e9}, "min_silence_s"), ({"pad_s": float("nan")}, "pad_s"), ({"pad_s": True}, "pad_s"),
+])
+def test_segment_rules_refuse_bad_values_naming_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SegmentRules(**kwargs)
+
+
+def test_filters_and_post_processor_chunked_equal_one_call():
+    rng = np.random.default_rng(3)
+    p = rng.random(500)
+    energy = np.where(rng.random(500) < 0.1, -120.0, rng.uniform(-80, -10, 500))
+    post = PostProcessor(0.6, median=5, hangover=10)
+    whole = post(p, energy)
+    assert np.all((whole >= 0) & (whole <= 1))
+    assert np.all(whole[energy < -90][:0] == 0)
+    for fn, arg in ((causal_median, 5), (causal_max, 7)):
+        ref, st, parts = fn(p, arg)[0], None, []
+        for a, b in _chunks(len(p), rng):
+            y, st = fn(p[a:b], arg, st)
+            parts.append(y)
+        assert np.array_equal(np.concatenate(parts), ref)
+    st, parts = None, []
+    for a, b in _chunks(len(p), rng):
+        y, st = post.step(p[a:b], energy[a:b], st)
+        parts.append(y)
+    assert np.array_equal(np.concatenate(parts), whole)
+    peak, _ = running_peak(np.array([0.0, -1.0, -10.0, 5.0]), 0.5)
+    assert peak.tolist() == [0.0, -0.5, -1.0, 5.0]
+    # the threshold lands at 0.5, the hangover holds a decision for exactly `hangover` frames
+    post = PostProcessor(0.3, median=1, hangover=3)
+    out = post(np.array([0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0]))
+    assert out.tolist() == [0.0, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
