@@ -22,9 +22,9 @@ def test_deep_teacher_recovered_with_frozen_layers():
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((300, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="flow", loss_tol=1e-300,
+                           seed=0, engine="flow", loss_tol=1e-300,
                            train_options={"maxiterations_ode": 60, "maxiterations_optim": 30},
-                           finetune_options={"maxtime_ode": 0.5, "maxtime_optim": 2.0})
+                           finetune_options={"maxiterations_ode": 500, "maxiterations_optim": 1000})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         est.fit(X, teacher(X))
@@ -60,9 +60,9 @@ def test_torch_options_per_layer(monkeypatch):
     monkeypatch.setattr(E, "train_students", spy)
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((200, 2))
-    stage1 = {"adam_steps": 300, "batch_size": 64, "max_iter": 40, "maxtime": 2.0}
+    stage1 = {"adam_steps": 300, "batch_size": 64, "max_iter": 40}
     est = ExpandAndCluster(n_students=2, gamma=1.0, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="torch", loss_tol=1e-300, finetune=False,
+                           seed=0, engine="torch", loss_tol=1e-300, finetune=False,
                            torch_options=[stage1, {**stage1, "adam_steps": 0, "max_iter": 60}])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -88,7 +88,7 @@ def test_torch_options_per_layer_must_match_the_layers():
 
 
 def test_designed_probes_give_sparse_first_layer_activity():
-    from neuroflow.identify.estimator import DESIGN_OFF, DESIGN_ON, DESIGN_P_ON, designed_probes
+    from neuroflow.identify.probes import DESIGN_OFF, DESIGN_ON, DESIGN_P_ON, designed_probes
 
     rng = np.random.default_rng(3)
     first = np.hstack([rng.standard_normal((5, 9)), rng.standard_normal((5, 1))])  # 5 units, 9 inputs
@@ -112,15 +112,15 @@ def _stage_data(monkeypatch, **fit_kwargs):
     seen = []
     real = E.train_students
 
-    def spy(input_dim, layers, X, Y, seeds, **kwargs):
-        seen.append((X.copy(), Y.copy(), layers, list(seeds), kwargs["theta0s"]))
-        return real(input_dim, layers, X, Y, seeds, **kwargs)
+    def spy(input_dim, layers, X, Y, seeds, theta0s, **kwargs):
+        seen.append((X.copy(), Y.copy(), layers, list(seeds), theta0s))
+        return real(input_dim, layers, X, Y, seeds, theta0s, **kwargs)
 
     monkeypatch.setattr(E, "train_students", spy)
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((200, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="flow", loss_tol=1e-300, finetune=False,
+                           seed=0, engine="flow", loss_tol=1e-300, finetune=False,
                            train_options={"maxiterations_ode": 60, "maxiterations_optim": 30})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -151,7 +151,7 @@ def _starts_are_fresh(stage, est) -> bool:
     _, _, layers, seeds, theta0s = stage
     net = MLP(2, layers)
     fresh = [net.pack(net.unpack(th)[:1] + net.unpack(net.init_params(seed=s))[1:]) for th, s in zip(theta0s, seeds)]
-    assert all(np.array_equal(net.unpack(th)[0], est.incoming_(0)) for th in theta0s)  # the frozen layer
+    assert all(np.array_equal(net.unpack(th)[0], est.incoming(0)) for th in theta0s)  # the frozen layer
     return all(np.allclose(th, f) for th, f in zip(theta0s, fresh))
 
 

@@ -8,7 +8,11 @@ from neuroflow._utils import pyplot, save_figure
 
 
 def plot_dendrogram(result, path, ax=None, title: str = "students' neurons"):
-    """Average-linkage dendrogram of one layer's clustering with the chosen cut (hierarchical only)."""
+    """Average-linkage dendrogram of one layer's clustering with the chosen cut (hierarchical only).
+
+    Merge heights are angles in degrees on a symmetric-log axis: clusters of shared neurons merge at tiny
+    angles (often below 1e-4 deg) and leftovers at tens of degrees, so on a linear axis the cut would lie on
+    the axis itself."""
     from scipy.cluster.hierarchy import dendrogram
 
     plt = pyplot()
@@ -18,12 +22,17 @@ def plot_dendrogram(result, path, ax=None, title: str = "students' neurons"):
     if result.linkage is None:
         ax.text(0.5, 0.5, f"{result.method}: no dendrogram", ha="center", va="center", transform=ax.transAxes)
     else:
-        dendrogram(result.linkage, ax=ax, no_labels=True, color_threshold=result.cut_height,
-                   above_threshold_color="0.6")
-        ax.axhline(result.cut_height, color="crimson", ls="--", lw=1,
-                   label=f"cut (angle {np.degrees(result.cut_height):.1f} deg): {result.size} neurons")
-        ax.legend(loc="upper right", fontsize=8)
-        ax.set_ylabel("average angle (rad)")
+        Z = np.array(result.linkage, dtype=float, copy=True)
+        Z[:, 2] = np.degrees(Z[:, 2])
+        cut = float(np.degrees(result.cut_height))
+        dendrogram(Z, ax=ax, no_labels=True, color_threshold=cut * (1 + 1e-9) + 1e-15, above_threshold_color="0.6")
+        positive = Z[:, 2][Z[:, 2] > 0]
+        ax.set_yscale("symlog", linthresh=float(max(min(positive.min(initial=1.0), max(cut, 1e-12)), 1e-12)))
+        ax.axhline(cut, color="crimson", ls="--", lw=1.2,
+                   label=f"cut at {cut:.2g} deg: {result.size} clusters kept")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("merge angle (deg, symlog scale)")
+        ax.set_xlabel(f"{Z.shape[0] + 1} student neurons")
     ax.set_title(title)
     if fig is not None:
         return save_figure(fig, path)
@@ -53,7 +62,7 @@ def plot_weights(estimator, teacher, path, report=None):
     plt = pyplot()
     report = report or estimator.report(teacher)
     lay = report.layers[0]
-    t, r = _aligned_pairs(teacher.incoming(0), estimator.incoming_(0), lay.matching, estimator.activation)
+    t, r = _aligned_pairs(teacher.incoming(0), estimator.incoming(0), lay.matching, estimator.activation)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.6]})
     ax = axes[0]
     if t.size:
