@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuroflow.identify import ExpandAndCluster
+from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.teacher import Teacher
 
 
@@ -71,7 +72,7 @@ def test_torch_options_per_layer(monkeypatch):
         except RuntimeError:  # briefly trained students may share no second-layer neuron: not the point here
             pass
     assert seen[0][0] == 0 and seen[0][1]["adam_steps"] == 300 and seen[0][1]["max_iter"] == 40
-    assert seen[0][1]["lr"] == E.TORCH_OPTIONS["lr"]  # merged into the defaults
+    assert seen[0][1]["lr"] == TORCH_OPTIONS["lr"]  # merged into the defaults
     assert len(seen) == 2, "the first layer should cluster and the second stage train"
     assert seen[1][0] == 1 and seen[1][1]["adam_steps"] == 0 and seen[1][1]["max_iter"] == 60
 

@@ -28,18 +28,19 @@ import warnings
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_positive, progress
-from neuroflow.identify.budgets import STUDENT_TRAIN_OPTIONS, TORCH_OPTIONS
+from neuroflow.identify.budgets import STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import cluster_neurons, min_students
-from neuroflow.identify.params import check_estimator_params
+from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
 from neuroflow.identify.lstsq import layer_forward, least_squares_output
-from neuroflow.identify.probes import gaussian_probes, mix_designed_probes
+from neuroflow.identify.probes import gaussian_probes, query_designed_probes
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
-from neuroflow.identify.report import IdentificationReport, LayerReport, compare_layer, relative_mse
+from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
 from neuroflow.identify.search import search_sizes, width_schedule
 from neuroflow.identify.selection import check_gap, eliminate_inner, next_preactivations
-from neuroflow.identify.students import train_students
-from neuroflow.identify.symmetry import canonicalize, is_scale_free, needs_skip, symmetry_class
+from neuroflow.identify.students import train_students, warm_starts
+from neuroflow.identify.clustering import student_neurons
+from neuroflow.identify.symmetry import needs_skip
 from neuroflow.identify.teacher import Teacher
 
 #: the floor a width search must reach (relative loss; see :mod:`neuroflow.identify.search`)
@@ -172,26 +173,6 @@ class ExpandAndCluster:
             return None
         return [int(guess)] if isinstance(guess, (int, np.integer)) else [int(g) for g in guess]
 
-    def _torch_options(self, n_layers: int) -> list[dict]:
-        """``torch_options`` as one merged dict per hidden layer."""
-        opts = self.torch_options
-        if opts is None or isinstance(opts, dict):
-            return [{**TORCH_OPTIONS, **(opts or {})}] * n_layers
-        if isinstance(opts, (list, tuple)) and len(opts) == n_layers and all(isinstance(o, dict) for o in opts):
-            return [{**TORCH_OPTIONS, **o} for o in opts]
-        raise ValueError(f"torch_options: expected None, a dict, or a list of {n_layers} dicts (one per hidden "
-                         f"layer), got {opts!r}")
-
-    @staticmethod
-    def _check_data(X, Y):
-        X = check_array(X, "X", ndim=2)
-        Y = check_array(Y, "Y")
-        if Y.ndim == 1:
-            Y = Y[:, None]
-        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-            raise ValueError(f"Y: expected {X.shape[0]} rows (one per probe in X), got shape {Y.shape}")
-        return X, Y
-
     # ------------------------------------------------------------------ fitting
     def fit_teacher(self, f, input_dim: int, n_samples: int, *, probe_scale: float = 1.0):
         """Draw ``n_samples`` Gaussian probes N(0, probe_scale^2 I) in ``input_dim`` dimensions, query ``f``
@@ -223,7 +204,7 @@ class ExpandAndCluster:
         from neuroflow.backend import resolve_backend
 
         t0 = time.perf_counter()
-        X, Y = self._check_data(X, Y)
+        X, Y = check_data(X, Y)
         if query is not None and not callable(query):
             raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
@@ -238,7 +219,7 @@ class ExpandAndCluster:
         deep = depth > 1
         # even+linear units in a deep net would need a skip path around every layer: keep their signs
         sign = None if not (deep and needs_skip(act)) else False
-        torch_opts = self._torch_options(depth)
+        torch_opts = torch_options_per_layer(self.torch_options, depth)
         H, incoming = X, []
         seeds, starts = first if first is not None else self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
         for layer in progress(range(depth), enabled=self.progress and deep, desc="layers", unit="layer"):
@@ -263,10 +244,10 @@ class ExpandAndCluster:
                 H = layer_forward(H, centres, act)
                 break
             H_next = layer_forward(H, centres, act)
-            warm = self._warm_starts(net, fits, H, H_next, layer, incoming)
+            warm = warm_starts([net.unpack(f.theta) for f in fits], H, H_next, layer, incoming, act)
             fresh = False
             if layer == 0 and query is not None and self.layer_probes > 0:
-                X, Y = self._with_designed_probes(X, Y, query, incoming[0], rng)
+                X, Y, self.designed_probes_ = query_designed_probes(X, Y, query, incoming[0], self.layer_probes, rng)
                 H_next = layer_forward(X, incoming[0], act)
                 y_var = _variance(Y)
                 # the first students' upper layers fit the Gaussian probes only, where near-linear units have
@@ -338,7 +319,7 @@ class ExpandAndCluster:
             sizes = [int(width)] * int(depth)
             seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
             net = self._stage_net(X.shape[1], [], sizes, Y.shape[1], backend)
-            fits = self._train_stage(0, net, X, Y, seeds, starts, backend, self._torch_options(depth)[0])
+            fits = self._train_stage(0, net, X, Y, seeds, starts, backend, torch_options_per_layer(self.torch_options, depth)[0])
             self.students_.pop()
             chosen[(depth, width)] = (seeds, starts, fits)
             return fits
@@ -353,7 +334,8 @@ class ExpandAndCluster:
     def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth):
         """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares."""
         act = self.activation
-        u, ids = self._collect_neurons(net, fits, H, sign, layer)
+        u, ids = student_neurons([net.unpack(f.theta) for f in fits], [f.index for f in fits], H, layer,
+                                 self.activation, sign=sign, prune_tol=self.prune_tol)
         result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
                                  method=self.clusterer, sign=sign)
         last = layer == depth - 1
@@ -372,31 +354,6 @@ class ExpandAndCluster:
                 f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
                 f"try more probes, more students, a lower gamma or longer training")
         return result
-
-    def _with_designed_probes(self, X, Y, query, first, rng):
-        """Replace the last ``layer_probes`` share of the probes by designed ones, answered by ``query``."""
-        X, n_new = mix_designed_probes(X, first, self.layer_probes, rng)
-        if n_new == 0:
-            return X, Y
-        Yd = np.asarray(query(X[-n_new:]), dtype=float).reshape(n_new, -1)
-        finite = bool(np.all(np.isfinite(Yd)))
-        if Yd.shape[1] != Y.shape[1] or not finite:
-            raise ValueError(f"query: expected finite outputs of shape ({n_new}, {Y.shape[1]}) on the designed "
-                             f"probes, got shape {Yd.shape}" + ("" if finite else " with NaN/inf"))
-        self.designed_probes_ = n_new
-        return X, np.vstack([Y[:-n_new], Yd])
-
-    def _warm_starts(self, net, fits, H, H_next, layer, incoming) -> list[list[np.ndarray]]:
-        """Each student with its layer ``layer`` replaced by the reconstructed one (``incoming``, fixed from
-        now on): the next layer's weights become the least-squares map from the reconstructed units to the
-        student's own next-layer pre-activations; the layers above stay the student's."""
-        F = np.hstack([H_next, np.ones((H_next.shape[0], 1))])
-        starts = []
-        for f in fits:
-            mats = net.unpack(f.theta)
-            coef, *_ = np.linalg.lstsq(F, next_preactivations(mats, H, layer, self.activation), rcond=None)
-            starts.append([c.copy() for c in incoming] + [coef.T] + mats[layer + 2:])
-        return starts
 
     def _finish(self, incoming, H, X, Y, y_var, deep, backend) -> None:
         """The reduced network: output layer by least squares, then :func:`reconstruct`."""
@@ -433,24 +390,6 @@ class ExpandAndCluster:
                 RuntimeWarning, stacklevel=4,
             )
 
-    def _collect_neurons(self, net, fits, H, sign, layer=0):
-        """Canonical incoming vectors of every student's hidden layer ``layer`` (``H``: that layer's input),
-        and which student each is from."""
-        act = self.activation
-        vecs, ids = [], []
-        for f in fits:
-            mats = net.unpack(f.theta)
-            u = mats[layer]
-            a = mats[layer + 1][:, : u.shape[0]].T
-            strength = np.linalg.norm(a, axis=1) * (np.linalg.norm(u, axis=1) if is_scale_free(act) else 1.0)
-            keep = strength > self.prune_tol * max(strength.max(initial=0.0), 1e-300)
-            if act == "relu":  # a unit that never fires on the probes is dead, whatever its weights
-                keep &= np.any(H @ u[:, :-1].T + u[:, -1] > 0, axis=0)
-            c = canonicalize(u[keep], a[keep], act, sign=sign)
-            vecs.append(c.u)
-            ids.append(np.full(c.u.shape[0], f.index))
-        return np.vstack(vecs), np.concatenate(ids)
-
     # ------------------------------------------------------------------ using the result
     def _check_fitted(self):
         if not hasattr(self, "theta_"):
@@ -482,7 +421,8 @@ class ExpandAndCluster:
                match_tol_deg: float = 10.0) -> IdentificationReport:
         """Compare with a known ``teacher``: per teacher neuron the smallest symmetry-aware angle to a
         recovered neuron, excess neurons, overhead per layer and the functional relative MSE on fresh
-        probes (``X_test``, or ``n_test`` Gaussian probes drawn with ``seed``)."""
+        probes (``X_test``, or ``n_test`` Gaussian probes drawn with ``seed``); see
+        :func:`~neuroflow.identify.report.compare_networks`."""
         self._check_fitted()
         if not isinstance(teacher, Teacher):
             raise ValueError(f"teacher: expected a neuroflow.identify.Teacher, got {type(teacher).__name__}")
@@ -494,54 +434,14 @@ class ExpandAndCluster:
             check_positive(n_test, "n_test", integer=True)
             X_test = gaussian_probes(n_test, teacher.input_dim, seed)
         X_test = check_array(X_test, "X_test", shape=(None, teacher.input_dim))
-        act = self.activation
-        sign = None if not (len(self.layer_sizes_) > 1 and needs_skip(act)) else False
-        layers, prev = [], None
-        for l in range(min(len(teacher.hidden_sizes), len(self.layer_sizes_))):
-            t_u, r_u = teacher.incoming(l), self.incoming(l)
-            if l > 0 and prev is None:  # the layer below was not fully matched: no common basis
-                k, m = t_u.shape[0], r_u.shape[0]
-                nan = [float("nan")] * k
-                layers.append(LayerReport(k, m, nan, nan, [-1] * k, max(0, m - k), max(0, k - m)))
-                continue
-            if l > 0:
-                t_u, r_u = _common_basis(t_u, r_u, prev, act, sign)
-            rep = compare_layer(t_u, r_u, act, match_tol_deg=match_tol_deg, sign=sign)
-            layers.append(rep)
-            prev = (teacher.incoming(l), self.incoming(l), rep.matching) if rep.missing == 0 else None
-        # a depth that differs from the teacher's: the layers one has and the other lacks count as missing/excess
-        for l in range(len(layers), max(len(teacher.hidden_sizes), len(self.layer_sizes_))):
-            k = teacher.hidden_sizes[l] if l < len(teacher.hidden_sizes) else 0
-            m = self.layer_sizes_[l] if l < len(self.layer_sizes_) else 0
-            nan = [float("nan")] * k
-            layers.append(LayerReport(k, m, nan, nan, [-1] * k, m, k))
+        recovered = [self.incoming(l) for l in range(len(self.layer_sizes_))]
+        sign = None if not (len(self.layer_sizes_) > 1 and needs_skip(self.activation)) else False
+        rep = compare_networks(teacher, recovered, self.activation, match_tol_deg=match_tol_deg, sign=sign)
         rel = relative_mse(teacher.forward(X_test), self.predict(X_test))
         losses = [[f.loss for f in fits] for fits in self.students_]
-        return IdentificationReport(layers, rel, int(X_test.shape[0]), float(match_tol_deg), losses)
+        return IdentificationReport(rep, rel, int(X_test.shape[0]), float(match_tol_deg), losses)
 
 
 def _variance(Y) -> float:
     """Mean over probes of the summed squared deviation of the outputs (what relative losses divide by)."""
     return float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-
-
-def _common_basis(t_u, r_u, prev, activation, sign):
-    """Express layer-l incoming vectors of teacher and recovered net over the same (teacher-ordered)
-    units of layer l-1, using that layer's matching and symmetry (sign flips, relu scales)."""
-    t_prev, r_prev, matching = prev
-    cls = symmetry_class(activation)
-    cols = np.array(matching)
-    r_cols = r_u[:, cols].copy()
-    r_bias = r_u[:, -1].copy()
-    for j, m in enumerate(cols):
-        tv, rv = t_prev[j], r_prev[m]
-        s = 1.0
-        if cls != "none" and sign is not False:
-            s = 1.0 if float(tv @ rv) >= 0 else -1.0
-        if cls == "relu":
-            r_cols[:, j] *= np.linalg.norm(rv) / max(np.linalg.norm(tv), 1e-300)
-        if s < 0:
-            if cls == "odd_constant":  # f(-z) = 1 - f(z): the column's weight moves into the bias
-                r_bias += r_cols[:, j]
-            r_cols[:, j] *= -1
-    return np.hstack([t_u[:, :-1], t_u[:, -1:]]), np.hstack([r_cols, r_bias[:, None]])

@@ -8,13 +8,14 @@ import inspect
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
 from neuroflow.identify.students import ENGINES
 from neuroflow.identify.symmetry import symmetry_class
 from neuroflow.identify.teacher import check_activation
 
-__all__ = ["check_estimator_params"]
+__all__ = ["check_estimator_params", "check_data", "torch_options_per_layer"]
 
 _TORCH_KEYS = ("adam_steps", "batch_size", "lr", "lr_end", "max_iter", "maxtime", "threads")
 
@@ -114,3 +115,25 @@ def check_estimator_params(est) -> None:
     if est.scheduler is not None and (not isinstance(est.scheduler, str) or not est.scheduler.strip()):
         raise ValueError(f"scheduler: expected None or a Dask scheduler address such as 'tcp://127.0.0.1:8786', "
                          f"got {est.scheduler!r}")
+
+
+def check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """Probes X (N, d_in) and targets Y (N, d_out) (a vector Y is one output), finite."""
+    X = check_array(X, "X", ndim=2)
+    Y = check_array(Y, "Y")
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+        raise ValueError(f"Y: expected {X.shape[0]} rows (one per probe in X), got shape {Y.shape}")
+    return X, Y
+
+
+def torch_options_per_layer(options, n_layers: int) -> list[dict]:
+    """``torch_options`` (None, a dict, or one dict per hidden layer) as one dict per hidden layer, merged
+    into :data:`~neuroflow.identify.budgets.TORCH_OPTIONS`."""
+    if options is None or isinstance(options, dict):
+        return [{**TORCH_OPTIONS, **(options or {})}] * n_layers
+    if isinstance(options, (list, tuple)) and len(options) == n_layers and all(isinstance(o, dict) for o in options):
+        return [{**TORCH_OPTIONS, **o} for o in options]
+    raise ValueError(f"torch_options: expected None, a dict, or a list of {n_layers} dicts (one per hidden "
+                     f"layer), got {options!r}")

@@ -19,7 +19,8 @@ import numpy as np
 
 from neuroflow._utils import as_rng, check_array
 
-__all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "gaussian_probes", "designed_probes", "mix_designed_probes"]
+__all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "gaussian_probes", "designed_probes", "mix_designed_probes",
+           "query_designed_probes"]
 
 DESIGN_P_ON = 0.25
 DESIGN_ON = (0.0, 8.0)
@@ -69,3 +70,18 @@ def mix_designed_probes(X, first, share: float, seed=None) -> tuple[np.ndarray, 
     if n_new == 0:
         return X, 0
     return np.vstack([X[: X.shape[0] - n_new], designed_probes(first, n_new, seed)]), n_new
+
+
+def query_designed_probes(X, Y, query, first, share: float, seed=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Replace the last ``share`` of the probes by :func:`designed_probes` for the first layer ``first``
+    and ask ``query`` (the target, X -> Y) for their outputs; returns the probes, targets and how many
+    rows are designed."""
+    X, n_new = mix_designed_probes(X, first, share, seed)
+    if n_new == 0:
+        return X, Y, 0
+    Yd = np.asarray(query(X[-n_new:]), dtype=float).reshape(n_new, -1)
+    finite = bool(np.all(np.isfinite(Yd)))
+    if Yd.shape[1] != Y.shape[1] or not finite:
+        raise ValueError(f"query: expected finite outputs of shape ({n_new}, {Y.shape[1]}) on the designed "
+                         f"probes, got shape {Yd.shape}" + ("" if finite else " with NaN/inf"))
+    return X, np.vstack([Y[:-n_new], Yd]), n_new

@@ -178,6 +178,21 @@ def free_mask(net, frozen_layers: int) -> np.ndarray:
     return mask
 
 
+def warm_starts(student_mats, H, H_next, layer: int, incoming, activation: str) -> list[list[np.ndarray]]:
+    """Each student (its layers ``student_mats``) with hidden layer ``layer`` replaced by the reconstructed
+    layers ``incoming`` (fixed from now on; ``H`` and ``H_next``: that layer's input and reconstructed units
+    on the probes): the next layer's weights become the least-squares map from the reconstructed units to the
+    student's own next-layer pre-activations; the layers above stay the student's."""
+    from neuroflow.identify.selection import next_preactivations
+
+    F = np.hstack([H_next, np.ones((H_next.shape[0], 1))])
+    starts = []
+    for mats in student_mats:
+        coef, *_ = np.linalg.lstsq(F, next_preactivations(mats, H, layer, activation), rcond=None)
+        starts.append([c.copy() for c in incoming] + [coef.T] + mats[layer + 2:])
+    return starts
+
+
 # ---------------------------------------------------------------------- one student
 def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_options, backend, theta0,
              frozen_layers=0, polish_options=None) -> StudentFit:
