@@ -171,3 +171,46 @@ def test_layer_probes_and_query_are_checked():
             ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2], layer_probes=bad).fit(X, teacher(X))
     with pytest.raises(ValueError, match="query: expected None or a callable"):
         ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2]).fit(X, teacher(X), query="teacher")
+
+
+def test_deep_teacher_identified_end_to_end_with_designed_probes():
+    """fit_teacher on a two-hidden-layer teacher: the second stage trains on half designed probes, and both
+    layers come out exact, every neuron within 1 degree, the function to rounding level."""
+    from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
+
+    teacher = _tiny_deep_teacher()
+    est = ExpandAndCluster(n_students=4, expansion=2, activation="tanh", hidden_sizes=[3, 2], seed=0, engine="flow",
+                           train_options=QUICK_STUDENT_OPTIONS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit_teacher(teacher, 2, 400)
+    rep = est.report(teacher, seed=1)
+    assert est.designed_probes_ == 200 and rep.layer_sizes == [3, 2]
+    assert rep.max_angle_deg < 1.0 and rep.functional_rel_mse < 1e-8
+    record = est.selection_[0]
+    assert record["floor"] >= record["students_rel_loss"] and record["refused"] is not None
+
+
+def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_neuron():
+    """Students that hold the teacher's first layer plus a leftover unit with no effect on the output: the
+    leftover cluster goes, every real neuron stays -- also one whose share of the next layer is 30x smaller
+    than the others'."""
+    from neuroflow.identify.selection import eliminate_inner
+
+    teacher = _tiny_deep_teacher()
+    teacher.weights[1][:, 2] *= 1 / 30  # neuron 2 of the first layer barely reaches the next layer
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    rng = np.random.default_rng(3)
+    students = []
+    for s in range(4):  # teacher + one leftover unit whose outgoing weights cancel (zero) at every next unit
+        extra = rng.standard_normal((1, 3))
+        students.append([np.vstack([mats[0], extra]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
+                         mats[2]])
+    leftover = np.mean([st[0][3] for st in students], axis=0)
+    centres = np.vstack([mats[0], leftover])
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.zeros(4), "tanh")
+    assert keep == [0, 1, 2] and record["dropped"][0]["cluster"] == 3
+    assert record["refused"]["rel_loss_without"] > 1e-6 > record["floor"]

@@ -57,24 +57,43 @@ def _aligned_pairs(teacher_u, recovered_u, matching, activation):
 
 
 def plot_weights(estimator, teacher, path, report=None):
-    """Recovered vs teacher incoming weights (and biases) of the first hidden layer, sign/scale-aligned
-    by the report's matching, next to the dendrogram of that layer."""
+    """Per hidden layer: recovered vs teacher incoming weights (and biases), sign/scale-aligned by the
+    report's matching (a deeper layer over the teacher's units of the layer below, when that one was fully
+    matched), next to the dendrogram of that layer's clustering."""
+    from neuroflow.identify.report import _common_basis
+
     plt = pyplot()
     report = report or estimator.report(teacher)
-    lay = report.layers[0]
-    t, r = _aligned_pairs(teacher.incoming(0), estimator.incoming(0), lay.matching, estimator.activation)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.6]})
-    ax = axes[0]
-    if t.size:
-        lim = 1.1 * max(np.abs(t).max(), np.abs(r).max())
-        ax.plot([-lim, lim], [-lim, lim], color="0.7", lw=1)
-        ax.scatter(t, r, s=18, color="tab:blue")
-    ax.set_xlabel("teacher weight")
-    ax.set_ylabel("recovered weight")
-    ax.set_title(f"layer 1: {lay.recovered_size} recovered / {lay.teacher_size} teacher neurons\n"
-                 f"max matched angle {report.max_angle_deg:.2g} deg, rel. MSE {report.functional_rel_mse:.1e}",
-                 fontsize=9)
-    plot_dendrogram(estimator.clusters_[0], None, ax=axes[1], title="clustering of the students' neurons")
+    act = estimator.activation
+    n = len(report.layers)
+    fig, axes = plt.subplots(n, 2, figsize=(11, 4 * n), gridspec_kw={"width_ratios": [1, 1.6]}, squeeze=False)
+    for l, lay in enumerate(report.layers):
+        ax = axes[l, 0]
+        t_u = teacher.incoming(l) if l < len(teacher.hidden_sizes) else None
+        r_u = estimator.incoming(l) if l < len(estimator.layer_sizes_) else None
+        prev = report.layers[l - 1] if l > 0 else None
+        t = r = np.zeros(0)
+        if t_u is not None and r_u is not None and (prev is None or prev.missing == 0):
+            if prev is not None:
+                t_u, r_u = _common_basis(t_u, r_u, (teacher.incoming(l - 1), estimator.incoming(l - 1),
+                                                    prev.matching), act, None)
+            t, r = _aligned_pairs(t_u, r_u, lay.matching, act)
+        if t.size:
+            lim = 1.1 * max(np.abs(t).max(), np.abs(r).max())
+            ax.plot([-lim, lim], [-lim, lim], color="0.7", lw=1, label="recovered = teacher")
+            ax.scatter(t, r, s=18, color="tab:blue", label="weights and biases of matched neurons")
+            ax.legend(fontsize=7, loc="upper left")
+        else:
+            ax.text(0.5, 0.5, "no common basis\n(the layer below was not fully matched)", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=9)
+        ax.set_xlabel("teacher weight")
+        ax.set_ylabel("recovered weight")
+        ax.set_title(f"hidden layer {l + 1}: {lay.recovered_size} recovered / {lay.teacher_size} teacher neurons\n"
+                     f"max matched angle {np.nanmax(np.asarray(lay.matched_angle_deg, float), initial=np.nan):.2g}"
+                     f" deg" + (f", rel. MSE {report.functional_rel_mse:.1e}" if l == 0 else ""), fontsize=9)
+        if l < len(estimator.clusters_):
+            plot_dendrogram(estimator.clusters_[l], None, ax=axes[l, 1],
+                            title=f"hidden layer {l + 1}: clustering of the students' neurons")
     fig.tight_layout()
     return save_figure(fig, path)
 
