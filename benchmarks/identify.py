@@ -107,7 +107,7 @@ def _suite(args, beta) -> int:
         from neuroflow.identify.plotting import plot_difficulty
 
         plot_difficulty(rows, args.plot)
-    keep = ("name", "activation", "input_dim", "width", "hidden", "n_samples", "weight_scale", "alignment",
+    keep = ("name", "activation", "input_dim", "width", "width_guess", "hidden", "n_samples", "teacher", "weight_scale", "alignment",
             "difficulty", "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size",
             "max_angle_deg", "all_matched_within_1deg", "functional_rel_mse", "student_loss_median",
             "n_failed_students", "beta_deg", "beta_rule", "gap_check", "width_search", "inner_selection", "polish",
@@ -278,14 +278,6 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
 
 
 # ---------------------------------------------------------------------- reproducibility and budgets
-def _strip_timing(d):
-    if isinstance(d, dict):
-        return {k: _strip_timing(v) for k, v in d.items() if k not in ("time_s", "timings")}
-    if isinstance(d, list):
-        return [_strip_timing(v) for v in d]
-    return d
-
-
 def _repro(args, beta) -> int:
     """`neuroflow identify run` twice with one seed: on the machine as it is, then beside two busy processes
     (`yes > /dev/null`); the JSON must be identical apart from timing fields."""
@@ -295,6 +287,7 @@ def _repro(args, beta) -> int:
 
     from neuroflow._utils import print_json
     from neuroflow.identify import save_teacher
+    from neuroflow.identify.bench import without_timing
     from neuroflow.identify.problems import make_deep_teacher, make_teacher
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,7 +310,7 @@ def _repro(args, beta) -> int:
                     for h in hogs:
                         h.kill()
             (a, ta, la), (b, tb, lb) = runs
-            results[name] = {"identical_apart_from_timing": _strip_timing(a) == _strip_timing(b),
+            results[name] = {"identical_apart_from_timing": without_timing(a) == without_timing(b),
                              "layer_sizes": a["layer_sizes"], "teacher_sizes": a["teacher_sizes"],
                              "max_angle_deg": a["max_angle_deg"], "functional_rel_mse": a["functional_rel_mse"],
                              "wall_s": [ta, tb], "load_avg_1min_after": [la, lb]}

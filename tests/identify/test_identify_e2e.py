@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from neuroflow.identify import ExpandAndCluster, save_teacher
+from neuroflow.identify.bench import without_timing
 from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS as FAST
 from neuroflow.identify.problems import make_problem, make_teacher
 
@@ -142,15 +143,6 @@ def test_bad_fit_report_and_method_arguments_are_named(tmp_path, tiny):
 
 
 # ---------------------------------------------------------------------- CLI
-def _strip_timing(d):
-    """The JSON without wall-clock fields (all that may differ between two runs with one seed)."""
-    if isinstance(d, dict):
-        return {k: _strip_timing(v) for k, v in d.items() if k not in ("time_s", "timings")}
-    if isinstance(d, list):
-        return [_strip_timing(v) for v in d]
-    return d
-
-
 @pytest.fixture(scope="module")
 def teacher_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("teacher") / "t.npz"
@@ -170,9 +162,9 @@ def test_cli_run_is_reproducible_and_resumes(tmp_path, capsys, teacher_file):
     assert main(run) == 0  # the same seed: the same JSON, timing aside
     again = json.loads(capsys.readouterr().out)
     out.pop("plot")
-    assert _strip_timing(again) == _strip_timing(out)
+    assert without_timing(again) == without_timing(out)
     assert main(run + ["--checkpoint", str(tmp_path / "ck")]) == 0  # resumed from the saved students
-    assert _strip_timing(json.loads(capsys.readouterr().out)) == _strip_timing(out)
+    assert without_timing(json.loads(capsys.readouterr().out)) == without_timing(out)
     assert out["interrupted"] is False and out["teacher_sizes"] == [2] and out["layer_sizes"] == [2]
     assert out["functional_rel_mse"] < 1e-8 and out["width_search"] is None and out["designed_probes"] == 0
     assert out["clusters"][0]["beta_rule"] in ("gap", "no gap", "gap rejected")

@@ -41,7 +41,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     width = settings.pop("width")
     row = problem.to_dict()
     row["teacher_sizes"] = problem.teacher.hidden_sizes
-    row["width"] = width
+    row["width_guess"] = width
     t0 = time.perf_counter()
     try:
         X = problem.probes()
@@ -79,6 +79,16 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
                     "exact_size": False})
     row["time_s"] = time.perf_counter() - t0
     return row
+
+
+def without_timing(payload):
+    """``payload`` (nested dicts and lists) without its wall-clock fields (``time_s``, ``timings``): what two
+    runs with one seed must agree on exactly."""
+    if isinstance(payload, dict):
+        return {k: without_timing(v) for k, v in payload.items() if k not in ("time_s", "timings")}
+    if isinstance(payload, list):
+        return [without_timing(v) for v in payload]
+    return payload
 
 
 def read_rows(path) -> list[dict]:

@@ -129,3 +129,33 @@ def plot_difficulty(rows, path):
     ax2.set_title("clusters found (gamma, beta rules) before elimination/pruning", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_features(rows, path):
+    """Recovery against each problem feature of a suite (input dimension, width, probes per parameter,
+    activation): the share of problems recovered at the exact size (bars) and with every neuron within 1 deg
+    and functional relative MSE <= 1e-8 (dots); the number of problems above each bar."""
+    from neuroflow.identify.report import recovery_by_feature
+
+    plt = pyplot()
+    table = recovery_by_feature(rows)["by_feature"]
+    labels = {"input_dim": "input dimension", "width": "hidden width", "probes_per_parameter": "probes per parameter",
+              "activation": "activation"}
+    fig, axes = plt.subplots(1, len(table), figsize=(4 * len(table), 3.6), sharey=True)
+    for ax, (feature, entries) in zip(np.atleast_1d(axes), table.items()):
+        x = np.arange(len(entries))
+        ax.bar(x, [e["exact_size_rate"] for e in entries], color="tab:blue", alpha=0.7, label="exact size")
+        ax.plot(x, [e["exact_within_1deg_mse_1e-8_rate"] for e in entries], "o", color="k",
+                label="exact, all within 1 deg, rel. MSE <= 1e-8")
+        for xi, e in zip(x, entries):
+            ax.text(xi, 1.02, f"n={e['n']}", ha="center", fontsize=7)
+        ax.set_xticks(x, [str(e["value"]) for e in entries], rotation=45 if feature == "activation" else 0,
+                      fontsize=8)
+        ax.set_xlabel(labels.get(feature, feature))
+        ax.set_ylim(0, 1.12)
+    np.atleast_1d(axes)[0].set_ylabel("share of problems")
+    handles, names = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle(f"recovery against problem features ({len(rows)} problems)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return save_figure(fig, path)

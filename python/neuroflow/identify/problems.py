@@ -127,6 +127,28 @@ def paper_suite(n_problems: int = 150, seed: int = 0, *, max_samples: int = 1000
     return problems
 
 
+def widened_paper_suite(n_problems: int = 60, seed: int = 0, *, max_probe_values: float = 1.5e6) -> list[Problem]:
+    """Shallow problems over the paper's wider ranges: input dimension {2, 4, 6, 8, 10, 12, 16}, width {2, 3,
+    4, 6, 8, 10}, probes {1k, 2k, 5k, 10k, 20k} (the largest count with probes x teacher parameters <=
+    ``max_probe_values``, so that the suite runs in about an hour on two cores), weight scale {0.5, 1, 2},
+    alignment {0, 0.3, 0.6}, activation in turn from :data:`PAPER_ACTIVATIONS`."""
+    rng = as_rng(seed + 7919)  # a stream of its own: not the paper suite's problems
+    problems = []
+    for i in range(int(n_problems)):
+        act = PAPER_ACTIVATIONS[i % len(PAPER_ACTIVATIONS)]
+        d = int(rng.choice([2, 4, 6, 8, 10, 12, 16]))
+        k = int(rng.choice([2, 3, 4, 6, 8, 10]))
+        n = int(rng.choice([1000, 2000, 5000, 10000, 20000]))
+        params = (d + 2) * k + 1
+        n = int(max([c for c in (1000, 2000, 5000, 10000, 20000) if c <= n and c * params <= max_probe_values],
+                    default=1000))
+        scale = float(rng.choice([0.5, 1.0, 2.0]))
+        align = float(rng.choice([0.0, 0.3, 0.6]))
+        problems.append(make_problem(d, k, act, n, weight_scale=scale, alignment=align, seed=seed * 1000 + 500 + i,
+                                     name=f"w{i:03d}-{act}-d{d}-k{k}-N{n}-s{scale:g}-a{align:g}"))
+    return problems
+
+
 # ---------------------------------------------------------------------- deep digits teacher
 def digits_data() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled 8x8 digits (1797 images, offline): standardised pixels (constant pixels

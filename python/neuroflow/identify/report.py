@@ -106,6 +106,41 @@ def relative_mse(y_true, y_pred) -> float:
     return float(np.sum((y_pred - y_true) ** 2) / max(den, 1e-300))
 
 
+def _feature_value(row: dict, feature: str):
+    if feature == "probes_per_parameter":
+        ratio = row["n_samples"] / row["teacher"]["n_params"]
+        edges = (0, 10, 20, 50, 100, 200, float("inf"))
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if lo <= ratio < hi:
+                return f"{lo:g}-{hi:g}"
+    if feature == "width":
+        return max(row["teacher_sizes"])
+    return row.get(feature)
+
+
+def recovery_by_feature(rows, features=("input_dim", "width", "probes_per_parameter", "activation")) -> dict:
+    """Recovery of suite rows (:func:`neuroflow.identify.bench.run_problem`) against each problem feature:
+    per value, the number of problems, the share recovered at the exact size, and the share with every neuron
+    within 1 deg and functional relative MSE <= 1e-8. Probes per parameter are binned (0-10, 10-20, 20-50,
+    50-100, 100-200, 200+); the width is the teacher's widest hidden layer."""
+    table = {}
+    for feature in features:
+        groups: dict = {}
+        for r in rows:
+            groups.setdefault(_feature_value(r, feature), []).append(r)
+        entries = []
+        for value, sel in groups.items():
+            entries.append({"value": value, "n": len(sel),
+                            "exact_size_rate": float(np.mean([bool(r.get("exact_size")) for r in sel])),
+                            "exact_within_1deg_mse_1e-8_rate": float(np.mean([
+                                bool(r.get("exact_size") and r.get("all_matched_within_1deg")
+                                     and (r.get("functional_rel_mse") or 1.0) <= 1e-8) for r in sel]))})
+        order = (lambda e: float(str(e["value"]).split("-")[0])) if feature == "probes_per_parameter" else \
+            (lambda e: (isinstance(e["value"], str), e["value"]))
+        table[feature] = sorted(entries, key=order)
+    return {"by_feature": table}
+
+
 def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: float = 10.0,
                      sign: bool | None = None) -> list[LayerReport]:
     """Layer by layer, match a recovered network's incoming vectors (``recovered``: one (m, d + 1) array per
