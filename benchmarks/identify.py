@@ -321,7 +321,6 @@ def _repro(args, beta) -> int:
 
 def _budgets(args, beta) -> int:
     """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
-    import importlib
     import types
 
     import numpy as np
@@ -331,10 +330,9 @@ def _budgets(args, beta) -> int:
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import run_problem
 
-    engine = sys.modules.get("neuroflow.flow.train") or importlib.import_module("neuroflow.flow.train")
-    if not isinstance(engine, types.ModuleType):
-        engine = sys.modules["neuroflow.flow.train"]
-    engine.time = types.SimpleNamespace(perf_counter=time.process_time)  # budget checks count CPU seconds
+    for name, module in list(sys.modules.items()):  # budget checks count CPU seconds in every engine module
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            module.time = types.SimpleNamespace(perf_counter=time.process_time)
     real, calls, label = flow.train, [], ["?"]
 
     def recording(*a, **k):

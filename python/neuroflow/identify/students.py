@@ -87,10 +87,10 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float | None 
 
     Two phases: ``adam_steps`` steps of minibatch Adam in float32 (``batch_size`` probes per step,
     learning rate decaying geometrically from ``lr`` to ``lr_end``; minibatches drawn with ``seed``),
-    then full-batch float64 L-BFGS (strong Wolfe line search) for up to ``max_iter`` iterations (and, only
-    if given, ``maxtime`` seconds: an optional cap that makes the result depend on the machine's load). Minibatch Adam does the bulk of the work on large students: from a random start
-    it finds the target's neurons many times faster per second than full-batch L-BFGS, which then
-    polishes. ``frozen_layers`` keeps the first that many layers at ``theta0``'s values (their output
+    then full-batch float64 L-BFGS (strong Wolfe line search) for up to ``max_iter`` iterations (in
+    blocks of 20; and, only if given, ``maxtime`` seconds: an optional cap, which makes the result depend on
+    the machine's load). Minibatch Adam does the bulk of the work on large students: from a random start it
+    finds the target's neurons many times faster per second than full-batch L-BFGS, which then polishes. ``frozen_layers`` keeps the first that many layers at ``theta0``'s values (their output
     is computed once).
     """
     import torch
