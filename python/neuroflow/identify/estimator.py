@@ -88,7 +88,8 @@ class ExpandAndCluster:
     engine : "auto", "flow" or "torch"
         "flow" (:func:`neuroflow.train`), "torch" (minibatch Adam, then full-batch L-BFGS, options
         ``torch_options`` merged into :data:`~neuroflow.identify.budgets.TORCH_OPTIONS`; then ``train``
-        polishing if ``train_options`` are given) or "auto" (torch for students above 3000 parameters).
+        polishing if ``train_options`` are given) or "auto" (torch, without that polish, for students above
+        3000 parameters).
     finetune_options : dict, optional
         Options of :func:`neuroflow.train` for the reduced network, merged into
         :data:`~neuroflow.identify.budgets.FINETUNE_OPTIONS`.
@@ -285,8 +286,11 @@ class ExpandAndCluster:
         starts = [[c.copy() for c in incoming] + net.unpack(net.init_params(seed=s))[len(incoming):] for s in seeds]
         return seeds, starts
 
-    def _train_stage(self, layer, net, X, Y, seeds, starts, backend, torch_opts):
-        """Train (or load from the checkpoint) one stage's students; ``students_`` grows as each finishes."""
+    def _train_stage(self, layer, net, X, Y, seeds, starts, backend, torch_opts, hopeless=None):
+        """Train (or load from the checkpoint) one stage's students; ``students_`` grows as each finishes.
+        With ``hopeless`` = (k, test), the first k students are trained first, and the rest only if
+        ``test(fits)`` is False (the width search: a width whose first students cannot reach the floor
+        often enough is decided without the rest)."""
         train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * _variance(Y), **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
@@ -301,11 +305,17 @@ class ExpandAndCluster:
             saved.add(fit)
             fits.append(fit)
 
-        train_students(X.shape[1], net.layers, X, Y, seeds, theta0s, indices=todo, engine=self.engine,
-                       train_options=train_opts, torch_options=torch_opts, n_jobs=self.n_jobs,
-                       scheduler=self.scheduler, backend=backend, progress=self.progress, frozen_layers=layer,
-                       polish_options=self.train_options, on_result=finished)
-        fits.sort(key=lambda f: f.index)
+        chunks = [todo] if hopeless is None else [[i for i in todo if i < hopeless[0]],
+                                                  [i for i in todo if i >= hopeless[0]]]
+        for chunk in chunks:
+            if hopeless is not None and chunk is chunks[-1] and hopeless[1](fits):
+                break
+            train_students(X.shape[1], net.layers, X, Y, seeds, theta0s, indices=chunk, engine=self.engine,
+                           train_options=train_opts, torch_options=torch_opts, n_jobs=self.n_jobs,
+                           scheduler=self.scheduler, backend=backend, progress=self.progress, frozen_layers=layer,
+                           polish_options=self.train_options if self.engine == "torch" else None,
+                           on_result=finished)
+            fits.sort(key=lambda f: f.index)
         self.timings_["students_s"] += time.perf_counter() - t
         return fits
 
@@ -313,20 +323,25 @@ class ExpandAndCluster:
         """The width (and depth) search; returns the chosen sizes and (seeds, starts) of its students, whose
         fits become ``students_[0]``."""
         depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
+        need = min_students(self.gamma, self.n_students)
         chosen = {}
+
+        def cannot_pass(fits):  # none of the first n - need + 1 students reached the floor
+            return not any(f.loss <= self.search_tol * y_var for f in fits)
 
         def train(depth, width):
             sizes = [int(width)] * int(depth)
             seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
             net = self._stage_net(X.shape[1], [], sizes, Y.shape[1], backend)
-            fits = self._train_stage(0, net, X, Y, seeds, starts, backend, torch_options_per_layer(self.torch_options, depth)[0])
+            fits = self._train_stage(0, net, X, Y, seeds, starts, backend,
+                                     torch_options_per_layer(self.torch_options, depth)[0],
+                                     hopeless=(self.n_students - need + 1, cannot_pass))
             self.students_.pop()
             chosen[(depth, width)] = (seeds, starts, fits)
             return fits
 
-        self.search_, fits = search_sizes(train, depths, width_schedule(int(self.max_width)),
-                                          need=min_students(self.gamma, self.n_students), floor=self.search_tol,
-                                          y_var=y_var)
+        self.search_, fits = search_sizes(train, depths, width_schedule(int(self.max_width)), need=need,
+                                          floor=self.search_tol, y_var=y_var)
         seeds, starts, fits = chosen[(self.search_.depth, self.search_.width)]
         self.students_.append(fits)
         return [self.search_.width] * self.search_.depth, (seeds, starts)

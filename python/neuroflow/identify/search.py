@@ -10,6 +10,9 @@ lies below what a narrower student reaches on the near-linear problems of the pa
 students at the target's width reach when they find it (median 2e-12, worst 1e-9 over the 150 problems'
 recorded students, whose training stops at 1e-14 relative loss).
 
+A width is given up as soon as its first ``n_students - need + 1`` students all miss the floor (the rest
+could not make up the count), which spares the failing widths a third or more of their training.
+
 With the depth unknown too (``depth=None``), depths 1, 2, ..., ``max_depth`` are tried in turn, each with
 its width search, and the smallest depth whose students reach the floor is chosen.
 
