@@ -22,6 +22,7 @@ from neuroflow.identify.budgets import (FINETUNE_OPTIONS, POLISH_FALLBACK, POLIS
                                         SUBSET_SHARE, run_train, shorter)
 from neuroflow.identify.lstsq import backward_elimination, hidden_activations, least_squares_output
 from neuroflow.identify.objectives import SkipObjective
+from neuroflow.identify.symmetry import angles_deg, needs_skip, symmetry_class, uses_sign
 
 __all__ = ["Reconstruction", "reconstruct", "finetune", "polish", "reduced_net", "POLISH_REL_LOSS",
            "POLISH_MAX_PARAMS", "POLISH_MAX_REL_LOSS"]
@@ -88,19 +89,46 @@ def polish(mats, S, X, Y, y_var, activation, backend, best):
     return mats, S, best, res
 
 
+def _merge_into(nxt, u, i, j, activation, sign):
+    """Move neuron j's outgoing weights (columns of the next layer ``nxt``) onto neuron i, which has (up to
+    the activation's symmetry) the same incoming vector: exact when the two coincide."""
+    cls = symmetry_class(activation)
+    flipped = uses_sign(activation, sign) and float(u[i] @ u[j]) < 0
+    if not flipped:
+        nxt[:, i] += nxt[:, j]
+    elif cls == "odd":  # f(-z) = -f(z)
+        nxt[:, i] -= nxt[:, j]
+    elif cls == "odd_constant":  # f(-z) = 1 - f(z)
+        nxt[:, i] -= nxt[:, j]
+        nxt[:, -1] += nxt[:, j]
+    return nxt
+
+
 def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
-    """Greedy clean-up after fine-tuning: remove the least-contributing neurons one at a time while the
-    re-fine-tuned loss stays at zero (relative loss <= ``prune_tol_rel``). Stops a layer after two failed
-    removals. Appends what it removed to ``pruned``."""
+    """Greedy clean-up after fine-tuning: remove neurons one at a time while the re-fine-tuned loss stays at
+    zero (relative loss <= ``prune_tol_rel``); stop a layer after two failed removals. The first candidate is
+    the most redundant neuron -- the one nearest (symmetry-aware angle) to another neuron of its layer, whose
+    outgoing weights it takes over: students often split one target neuron into two near copies whose
+    outgoing weights add up, each with a large contribution of its own -- then the least-contributing ones.
+    Appends what it removed to ``pruned``."""
     opts = {**shorter(options, PRUNE_SHARE), "min_loss": 1e-3 * prune_tol_rel * y_var}
+    sign = None if len(mats) == 2 or not needs_skip(activation) else False
     for layer in range(len(mats) - 1):
         failures = 0
         while failures < 2 and mats[layer].shape[0] > 1:
             h = hidden_activations(X, mats, activation)[layer]
             contribution = np.linalg.norm(mats[layer + 1][:, :-1], axis=0) * h.std(axis=0)
-            j = int(np.argsort(contribution)[failures])
+            near = angles_deg(mats[layer], mats[layer], activation, sign=sign)
+            np.fill_diagonal(near, np.inf)
+            a, b = np.unravel_index(int(np.argmin(near)), near.shape)
+            dup = int(a if contribution[a] <= contribution[b] else b)
+            order = [dup] + [int(j) for j in np.argsort(contribution) if j != dup]
+            j = order[failures]
             cand = [m.copy() for m in mats]
-            cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
+            if j == dup:
+                cand[layer + 1] = _merge_into(cand[layer + 1], mats[layer], int(a + b - dup), j, activation, sign)
+            else:
+                cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
             cand[layer + 1] = np.delete(cand[layer + 1], j, axis=1)
             cand[layer] = np.delete(cand[layer], j, axis=0)
             cand_S = S
@@ -108,9 +136,17 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
                 out = least_squares_output(np.delete(h, j, axis=1), X if S is not None else None, Y)
                 cand[-1], cand_S = out["matrix"], out["skip"]
             cand, cand_S, res = finetune(cand, cand_S, X, Y, activation, opts, backend)
+            n_params = sum(m.size for m in cand) + (0 if cand_S is None else cand_S.size)
+            if prune_tol_rel * y_var < res.loss <= POLISH_MAX_REL_LOSS * y_var and n_params <= POLISH_MAX_PARAMS:
+                # near zero, but the fine-tune's absolute gradient-norm stop may have ended it short of the
+                # zero-loss point (flat, near-linear problems): Newton without that stop decides
+                newton = {**POLISH_OPTIONS, "maxiterations_optim": opts["maxiterations_optim"], "min_loss": opts["min_loss"]}
+                polished = finetune(cand, cand_S, X, Y, activation, newton, backend)
+                if polished[2].loss < res.loss:
+                    cand, cand_S, res = polished
             if res.loss <= prune_tol_rel * y_var:
-                pruned.append({"layer": layer, "by": "pruning", "contribution": float(contribution[j]),
-                               "loss_after": float(res.loss)})
+                pruned.append({"layer": layer, "by": "pruning" + (" (merged with a near copy)" if j == dup else ""),
+                               "contribution": float(contribution[j]), "loss_after": float(res.loss)})
                 mats, S, failures = cand, cand_S, 0
             else:
                 failures += 1
