@@ -14,7 +14,7 @@ on the machine's load; only the recorded seconds do).
       second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
       neurons each finds, and each neuron's nonlinear signal (separates first-layer error from the second
       layer's optimisation).
-  python benchmarks/identify.py difficulty ROWS.jsonl... --plot results/identify_difficulty.png
+  python benchmarks/identify.py difficulty results/identify_paper.json --plot results/identify_difficulty.png
       recovery against the paper's problem features (input dimension, width, probes per parameter,
       activation): a table (JSON) and a plot.
   python benchmarks/identify.py repro
@@ -48,7 +48,7 @@ def _env(args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["suite", "time", "digits", "digits-control", "difficulty", "repro", "budgets"])
-    ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl)")
+    ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
                     help="suite: students from the teacher's widths, or grown until they reach the floor")
@@ -140,7 +140,9 @@ def _difficulty(args, beta) -> int:
     from neuroflow.identify.plotting import plot_features
     from neuroflow.identify.report import recovery_by_feature
 
-    rows = [r for path in args.rows for r in read_rows(path)]
+    import json
+
+    rows = [r for path in args.rows for r in (json.load(open(path))["rows"] if path.endswith(".json") else read_rows(path))]
     table = recovery_by_feature(rows)
     if args.plot:
         plot_features(rows, args.plot)
