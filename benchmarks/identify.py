@@ -10,6 +10,10 @@ on the machine's load; only the recorded seconds do).
   python benchmarks/identify.py digits --seed S --checkpoint DIR --out results/identify_digits_seedS.json
       a deep 64-20-20-10 (activation g) teacher trained on sklearn digits with seed S: overhead per layer and
       angles (targets <= 10 %, <= 5 deg); resumable student by student with --checkpoint.
+  python benchmarks/identify.py digits-inner --seed S --checkpoint DIR --out results/identify_digits_inner_seedS.json
+      the first stage of the digits run only (the same students, saved to --checkpoint, which a later
+      digits run reuses): which first-layer clusters the inner-layer rule keeps, against the teacher, and
+      what the earlier rule (pre-activation residual within 10x) would have kept.
   python benchmarks/identify.py digits-control --out results/identify_digits_control.json
       second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
       neurons each finds, and each neuron's nonlinear signal (separates first-layer error from the second
@@ -47,7 +51,8 @@ def _env(args) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "time", "digits", "digits-control", "difficulty", "repro", "budgets"])
+    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "difficulty", "repro",
+                                     "budgets"])
     ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
@@ -81,7 +86,8 @@ def main(argv=None) -> int:
     except argparse.ArgumentTypeError as err:
         ap.error(f"argument --beta-deg: {err}")
     beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
-    run = {"suite": _suite, "time": _time, "digits": _digits, "digits-control": _digits_control,
+    run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
+           "digits-control": _digits_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets}[args.what]
     return run(args, beta)
 
@@ -211,6 +217,65 @@ def _digits(args, beta) -> int:
     return 0
 
 
+def _digits_inner(args, beta) -> int:
+    """The digits run's first stage and the inner-layer decision, new rule against the earlier one."""
+    import warnings
+
+    import numpy as np
+
+    from neuroflow._utils import as_rng, print_json
+    from neuroflow.backend import resolve_backend
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.estimator import ExpandAndCluster
+    from neuroflow.identify.lstsq import backward_elimination, layer_forward
+    from neuroflow.identify.params import torch_options_per_layer
+    from neuroflow.identify.selection import eliminate_inner, next_preactivations
+    from neuroflow.identify.symmetry import angles_deg
+
+    t0 = time.perf_counter()
+    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    prob = P.digits_problem(n_samples=n, seed=args.seed)
+    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
+    X = prob.probes()
+    Y = prob.teacher(X)
+    est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=args.seed,
+                           checkpoint=args.checkpoint, progress=sys.stderr.isatty(), **cfg)
+    est._check_params()  # the steps of fit's first stage, with fit's seeds: a later digits run reuses the students
+    est._reset()
+    backend = resolve_backend(est.backend)
+    sizes = [int(np.ceil(est.expansion * 20))] * 2
+    seeds, starts = est._fresh_starts(X.shape[1], sizes, Y, as_rng(args.seed), backend, [])
+    net = est._stage_net(X.shape[1], [], sizes, Y.shape[1], backend)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        fits = est._train_stage(0, net, X, Y, seeds, starts, backend, torch_options_per_layer(est.torch_options, 2)[0])
+        y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
+        try:
+            result = est._cluster(0, net, fits, X, X, Y, y_var, None, 2)
+        except RuntimeError as err:  # students too far from zero loss to share a neuron (e.g. --quick)
+            print_json({"benchmark": "identify-digits-inner", "seed": args.seed, "failed": str(err)}, args.out)
+            return 1
+    mats = [net.unpack(f.theta) for f in fits]
+    keep, record = eliminate_inner(result.centres, mats, X, 0, Y, [f.loss for f in fits], "g")
+    old_keep = backward_elimination(layer_forward(X, result.centres, "g"), None,
+                                    np.hstack([next_preactivations(m, X, 0, "g") for m in mats]))
+    t_u = prob.teacher.incoming(0)
+
+    def matched(cols):
+        ang = angles_deg(t_u, result.centres[cols], "g").min(axis=1) if len(cols) else np.full(20, np.nan)
+        return {"kept": len(cols), "teacher_neurons_within_5deg": int(np.sum(ang <= 5.0)),
+                "max_min_angle_deg": float(np.nanmax(ang))}
+
+    print_json({"benchmark": "identify-digits-inner", "env": _env(args), "seed": args.seed, "settings": cfg,
+                "student_rel_losses": [f.loss / y_var for f in fits], "student_steps": [list(f.steps) for f in fits],
+                "clusters": result.size, "cluster_spreads_deg": sorted(result.median_angle_deg.tolist()),
+                "beta_rule": result.beta_rule, "all_clusters": matched(list(range(result.size))),
+                "new_rule": {**matched(keep), "record": record},
+                "earlier_rule_preactivations_10x": matched(old_keep), "time_s": time.perf_counter() - t0},
+               args.out, indent=1)
+    return 0
+
+
 def _digits_control(args, beta) -> int:
     from neuroflow._utils import print_json
     from neuroflow.identify import problems as P
@@ -293,13 +358,15 @@ def _repro(args, beta) -> int:
     from neuroflow.identify.problems import make_deep_teacher, make_teacher
 
     with tempfile.TemporaryDirectory() as tmp:
-        cases = {"shallow": (make_teacher(4, 4, "tanh", seed=args.seed), "1000"),
-                 "deep": (make_deep_teacher(4, [5, 4], "tanh", seed=args.seed), "3000")}
+        cases = {"shallow": (make_teacher(4, 4, "tanh", seed=args.seed), ["--n-samples", "1000", "--n-students", "6"]),
+                 "deep": (make_deep_teacher(3, [4, 3], "tanh", seed=args.seed),
+                          ["--n-samples", "600", "--n-students", "4", "--expansion", "2", "--student-steps", "1000",
+                           "--student-iterations", "500"])}
         results = {}
-        for name, (teacher, n) in cases.items():
+        for name, (teacher, options) in cases.items():
             path = os.path.join(tmp, f"{name}.npz")
             save_teacher(teacher, path)
-            cmd = [sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", path, "--n-samples", n,
+            cmd = [sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", path, *options,
                    "--width", "teacher", "--seed", str(args.seed), "--json", "--quiet"]
             runs = []
             for busy in (0, 2):
