@@ -186,7 +186,7 @@ def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0
 #: a quiet machine: 119 per 20 s (first stage), 660 per 30 s (second stage), 1458 per 60 s (fine-tuning;
 #: results/identify_budgets.json).
 DIGITS_TORCH = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 120}
-DIGITS_SETTINGS = {"n_students": 8, "expansion": 4, "loss_tol": 1e-2, "engine": "torch",
+DIGITS_SETTINGS = {"n_students": 8, "expansion": 4, "loss_tol": 1e-2, "engine": "torch", "train_options": None,
                    "torch_options": [DIGITS_TORCH, {**DIGITS_TORCH, "max_iter": 2640}],
                    "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 7300, "method_optim": "lbfgs"}}
 DIGITS_N_SAMPLES = 20000
@@ -217,8 +217,9 @@ DEEP_ACTIVATIONS = ("tanh", "g", "softplus", "sigmoid", "gelu")
 #: Newton) cost 0.1-2 s each on these students, 40 s to minutes per student -- and the later stages on half
 #: designed probes (the teacher answers them). The reduced net's fine-tunes get smaller budgets than the
 #: shallow default for the same reason: a Newton iteration on it costs ~0.2 s, and a fine-tune that converges
-#: does so in far fewer steps
-DEEP_SETTINGS = {"n_students": 6, "expansion": 2, "engine": "torch",
+#: does so in far fewer steps. No ``train_options``: with engine="torch" they would add a flow polish of
+#: every student (exact Hessians again)
+DEEP_SETTINGS = {"n_students": 6, "expansion": 2, "engine": "torch", "train_options": None,
                  "torch_options": {"adam_steps": 10000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000},
                  "finetune_options": {"maxiterations_ode": 1000, "maxiterations_optim": 200}}
 
