@@ -390,6 +390,7 @@ def _repro(args, beta) -> int:
 
 def _budgets(args, beta) -> int:
     """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
+    import functools
     import types
 
     import numpy as np
@@ -404,6 +405,7 @@ def _budgets(args, beta) -> int:
             module.time = types.SimpleNamespace(perf_counter=time.process_time)
     real, calls, label = flow.train, [], ["?"]
 
+    @functools.wraps(real)
     def recording(*a, **k):
         res = real(*a, **k)
         calls.append({"problem": label[0], "caps": [k.get("maxtime_ode"), k.get("maxtime_optim")],

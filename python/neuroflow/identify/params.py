@@ -49,7 +49,7 @@ def _check_options(options, name, allowed) -> None:
 def _train_keys() -> list[str]:
     from neuroflow.flow import train
 
-    return [k for k, p in inspect.signature(train).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    return [k for k, p in inspect.signature(inspect.unwrap(train)).parameters.items() if p.kind is p.KEYWORD_ONLY]
 
 
 def check_estimator_params(est) -> None:
