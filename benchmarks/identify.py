@@ -1,21 +1,34 @@
-"""Expand-and-Cluster benchmarks, printing JSON.
+"""Expand-and-Cluster benchmarks, printing JSON (every stage stops on step budgets: the numbers do not depend
+on the machine's load; only the recorded seconds do).
 
   python benchmarks/identify.py suite --suite paper --n-jobs 2 --out results/identify_paper.jsonl
-      150 synthetic problems (resumable: rows already in --out are skipped); summary vs the targets:
-      exact size on >= 90 %, <= 10 % overhead, matched neurons within 1 deg, functional rel. MSE <= 1e-8.
+      a problem suite (quick, paper: 150 shallow problems, deep: 24 teachers with 2-3 hidden layers);
+      resumable (rows already in --out are skipped); summary vs the targets. --width search: no width guess
+      (depth and widths searched); --widen: the paper suite widened towards the paper's ranges.
   python benchmarks/identify.py time
       one shallow problem (d = 8, k = 8, N = 2000, 10 students) timed end to end (target < 2 min).
-  python benchmarks/identify.py digits --checkpoint DIR --out results/identify_digits.json
-      the deep 64-20-20-10 (activation g) teacher trained on sklearn digits: overhead per layer and
-      first-layer angles (targets <= 10 %, <= 5 deg); resumable layer by layer with --checkpoint. The
-      teacher answers the second stage's designed probes (--layer-probes, 0 for Gaussian probes only).
+  python benchmarks/identify.py digits --seed S --checkpoint DIR --out results/identify_digits_seedS.json
+      a deep 64-20-20-10 (activation g) teacher trained on sklearn digits with seed S: overhead per layer and
+      angles (targets <= 10 %, <= 5 deg); resumable student by student with --checkpoint.
+  python benchmarks/identify.py digits-inner --seed S --checkpoint DIR --out results/identify_digits_inner_seedS.json
+      the first stage of the digits run only (the same students, saved to --checkpoint, which a later
+      digits run reuses): which first-layer clusters the inner-layer rule keeps, against the teacher, and
+      what the earlier rule (pre-activation residual within 10x) would have kept.
   python benchmarks/identify.py digits-control --out results/identify_digits_control.json
-      a control for the digits teacher's second layer: students trained as in the digits run's second
-      stage, but on the teacher's own (exact) first layer, frozen; per student the loss and which teacher
-      second-layer neurons it found, and per teacher neuron its nonlinear signal (what part of the output
-      it explains beyond a linear map of its layer's input). It separates first-layer error from the
-      students' optimisation of that layer. Its probes are mixed as in the digits run's second stage
-      (--layer-probes), with the design taken from the teacher's own first layer.
+      second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
+      neurons each finds, and each neuron's nonlinear signal (separates first-layer error from the second
+      layer's optimisation).
+  python benchmarks/identify.py difficulty results/identify_paper.json --plot results/identify_difficulty.png
+      recovery against the paper's problem features (input dimension, width, probes per parameter,
+      activation): a table (JSON) and a plot.
+  python benchmarks/identify.py repro
+      `neuroflow identify run` twice with one seed, the second time beside two busy processes: identical
+      JSON apart from timing fields.
+  python benchmarks/identify.py budgets --out results/identify_budgets_remeasured.json
+      how many steps each stage takes within given CPU seconds (a quiet machine's wall time): the clock of
+      neuroflow.train's budget checks is patched to count this process's CPU time, and the step budgets are
+      lifted. (The step budgets were chosen from the same measurement of the earlier time budgets,
+      results/identify_budgets.json.)
   --quick shrinks each to a small size. BLAS/torch threads are limited to --threads (default 1).
 """
 from __future__ import annotations
@@ -31,18 +44,26 @@ def _limit_threads(n: int) -> None:
         os.environ[var] = str(n)
 
 
+def _env(args) -> dict:
+    return {"threads": args.threads, "n_jobs": args.n_jobs, "cpu_count": os.cpu_count(),
+            "load_avg_1min_at_start": os.getloadavg()[0]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "time", "digits", "digits-control"])
-    ap.add_argument("--suite", default="paper", choices=["quick", "paper"])
+    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "difficulty", "repro",
+                                     "budgets"])
+    ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
+    ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
+    ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
+                    help="suite: students from the teacher's widths, or grown until they reach the floor")
+    ap.add_argument("--widen", action="store_true", help="suite paper: the widened factor ranges")
     ap.add_argument("--n-problems", type=int, default=None, help="first N problems of the suite")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=None, help="JSON-lines file for suite rows (resumable); digits: JSON file")
-    ap.add_argument("--checkpoint", default=None, help="digits: folder for each layer's students (resumable)")
-    ap.add_argument("--probe-scales", type=float, nargs="+", default=None,
-                    help="digits: scale the Gaussian probes' rows by these factors in turn (default: all 1)")
-    ap.add_argument("--plot", default=None, help="PNG of success along the difficulty axis (suite)")
+    ap.add_argument("--out", default=None, help="suite: JSON-lines rows (resumable); otherwise a JSON file")
+    ap.add_argument("--checkpoint", default=None, help="digits: folder for finished students (resumable)")
+    ap.add_argument("--plot", default=None, help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--widths", type=int, nargs="+", default=None,
@@ -50,9 +71,6 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-probes", type=float, default=0.5,
                     help="digits, digits-control: share of the probes replaced, from the second hidden layer on, "
                          "by probes designed from the (reconstructed / teacher's) first layer (0: Gaussian only)")
-    ap.add_argument("--stage2-time", type=float, default=None, metavar="S",
-                    help="digits, digits-control: the second stage's L-BFGS wall time per student, seconds "
-                         "(default: the configuration's, 120)")
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     ap.add_argument("--beta-deg", default="auto",
                     help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
@@ -61,7 +79,6 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from neuroflow._utils import dumps, print_json
     from neuroflow.identify.cli import parse_beta_deg
 
     try:
@@ -69,127 +86,249 @@ def main(argv=None) -> int:
     except argparse.ArgumentTypeError as err:
         ap.error(f"argument --beta-deg: {err}")
     beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
+    run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
+           "digits-control": _digits_control,
+           "difficulty": _difficulty, "repro": _repro, "budgets": _budgets}[args.what]
+    return run(args, beta)
+
+
+# ---------------------------------------------------------------------- suites
+def _suite(args, beta) -> int:
+    from neuroflow._utils import dumps
     from neuroflow.identify import problems as P
-    from neuroflow.identify.bench import BENCH_SETTINGS, run_problem, run_suite, summarize
+    from neuroflow.identify.bench import BENCH_SETTINGS, run_suite, summarize
 
-    env = {"threads": args.threads, "n_jobs": args.n_jobs, "cpu_count": os.cpu_count(),
-           "load_avg_1min_at_start": os.getloadavg()[0]}
-    if args.what == "suite":
-        name = "quick" if args.quick else args.suite
-        probs = P.suite(name, seed=args.seed)
-        if args.n_problems:
-            probs = probs[: args.n_problems]
-        t0 = time.perf_counter()
-        rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                         settings={"clusterer": args.clusterer, "beta": beta})
-        summary = summarize(rows)
-        if args.plot:
-            from neuroflow.identify.plotting import plot_difficulty
+    name = "quick" if args.quick else args.suite
+    if name == "paper" and args.widen:
+        probs = P.widened_paper_suite(seed=args.seed)
+        probs = probs[: args.n_problems] if args.n_problems else probs
+    else:
+        probs = P.suite(name, seed=args.seed, n_problems=args.n_problems)
+    t0 = time.perf_counter()
+    settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
+    rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
+                     settings=settings)
+    summary = summarize(rows)
+    if args.plot:
+        from neuroflow.identify.plotting import plot_difficulty
 
-            plot_difficulty(rows, args.plot)
-        keep = ("name", "activation", "input_dim", "width", "n_samples", "weight_scale", "alignment", "difficulty",
-                "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size", "max_angle_deg",
-                "functional_rel_mse", "student_loss_median", "n_failed_students", "beta_deg", "beta_rule", "gap_check",
-                "cluster_spreads_deg", "polish", "timings", "time_s", "error")
-        print(dumps({"benchmark": f"identify-suite-{name}", "settings": {**BENCH_SETTINGS, "clusterer": args.clusterer,
-                                                                          "beta": beta, "beta_deg": args.beta_deg},
-                     "env": env,
-                     "wall_s": time.perf_counter() - t0, "summary": summary,
-                     "rows": [{k: r.get(k) for k in keep} for r in rows]}, indent=1))
-        return 0
-    if args.what == "time":
-        d, k, n, ns = (4, 4, 1000, 10) if args.quick else (8, 8, 2000, 10)
-        prob = P.make_problem(d, k, "tanh", n, seed=args.seed)
-        row = run_problem(prob, seed=args.seed, n_jobs=args.n_jobs,
-                          settings={"n_students": ns, "train_options": {"maxtime_ode": 3.0, "maxtime_optim": 6.0}})
-        print(dumps({"benchmark": "identify-time", "target_s": 120, "env": env, "problem": prob.name,
-                     "n_students": ns, "row": {k: v for k, v in row.items() if k != "traceback"}}, indent=1))
-        return 0
-    if args.what == "digits-control":
-        cfg = _with_stage2_time(DIGITS_QUICK if args.quick else DIGITS_FULL, args.stage2_time)
-        prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
-        stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
-        cfg = {**cfg, "torch_options": stage2, "layer_probes": args.layer_probes}
-        out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
-                             seed=args.seed, n_jobs=args.n_jobs)
-        print_json({"benchmark": "identify-digits-control", "env": env, "settings": cfg, **out}, args.out, indent=1)
-        return 0
-    # digits: the deep teacher, identified layer by layer (students retrained with the reconstructed
-    # layers frozen); --checkpoint keeps each layer's students so an interrupted run resumes
+        plot_difficulty(rows, args.plot)
+    keep = ("name", "activation", "input_dim", "width", "width_guess", "hidden", "n_samples", "teacher", "weight_scale", "alignment",
+            "difficulty", "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size",
+            "max_angle_deg", "all_matched_within_1deg", "functional_rel_mse", "student_loss_median",
+            "n_failed_students", "beta_deg", "beta_rule", "gap_check", "width_search", "inner_selection", "polish",
+            "timings", "time_s", "error")
+    print(dumps({"benchmark": f"identify-suite-{name}" + ("-widened" if args.widen else "")
+                 + ("-search" if args.width == "search" else ""),
+                 "settings": {**BENCH_SETTINGS, **settings, "beta_deg": args.beta_deg}, "env": _env(args),
+                 "wall_s": time.perf_counter() - t0, "summary": summary,
+                 "rows": [{k: r.get(k) for k in keep} for r in rows]}, indent=1))
+    return 0
+
+
+def _time(args, beta) -> int:
+    from neuroflow._utils import dumps
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.bench import run_problem
+
+    import resource
+
+    def cpu_s():  # this process and its finished children (the worker processes, once they exit)
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    d, k, n, ns = (4, 4, 1000, 10) if args.quick else (8, 8, 2000, 10)
+    prob = P.make_problem(d, k, "tanh", n, seed=args.seed)
+    c0 = cpu_s()
+    row = run_problem(prob, seed=args.seed, n_jobs=args.n_jobs, settings={"n_students": ns, "beta": beta})
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # the workers exit, so their CPU time is counted
+    cpu = cpu_s() - c0
+    print(dumps({"benchmark": "identify-time", "target_s": 120, "env": _env(args), "problem": prob.name,
+                 "n_students": ns, "cpu_s": cpu, "note": "on a quiet machine the wall time is at most cpu_s (one core)",
+                 "row": {k: v for k, v in row.items() if k != "traceback"}}, indent=1))
+    return 0
+
+
+def _difficulty(args, beta) -> int:
+    """Recovery against the paper's problem features, from one or more suites' row files."""
+    from neuroflow._utils import print_json
+    from neuroflow.identify.bench import read_rows
+    from neuroflow.identify.plotting import plot_features
+    from neuroflow.identify.report import recovery_by_feature
+
+    import json
+
+    rows = [r for path in args.rows for r in (json.load(open(path))["rows"] if path.endswith(".json") else read_rows(path))]
+    table = recovery_by_feature(rows)
+    if args.plot:
+        plot_features(rows, args.plot)
+    print_json({"benchmark": "identify-difficulty", "sources": args.rows, "n_problems": len(rows), **table},
+               args.out, indent=1)
+    return 0
+
+
+# ---------------------------------------------------------------------- digits
+#: a small digits configuration for --quick (a smoke test of the path, not a result)
+DIGITS_QUICK = {"n_students": 4, "expansion": 2, "loss_tol": 1e-1, "engine": "torch",
+                "torch_options": {"adam_steps": 1500, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5, "max_iter": 60},
+                "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 300, "method_optim": "lbfgs"}}
+
+
+def _digits(args, beta) -> int:
+    """The deep digits teacher of ``--seed``, identified layer by layer (students retrained with the
+    reconstructed layers frozen; the teacher answers the second stage's designed probes)."""
     import warnings
 
+    import numpy as np
+
+    from neuroflow._utils import print_json
+    from neuroflow.identify import problems as P
     from neuroflow.identify.estimator import ExpandAndCluster
 
     t0 = time.perf_counter()
-    cfg = {**_with_stage2_time(DIGITS_QUICK if args.quick else DIGITS_FULL, args.stage2_time), "beta_deg": args.beta_deg,
-           "layer_probes": args.layer_probes}
-    prob = P.digits_problem(n_samples=cfg["n_samples"], seed=args.seed)
+    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    prob = P.digits_problem(n_samples=n, seed=args.seed)
+    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
     X = prob.probes()
-    if args.probe_scales:  # rows in turn scaled by each factor: probes that also reach the units' far ranges
-        X = X * np.resize(np.asarray(args.probe_scales, dtype=float), len(X))[:, None]
-        cfg = {**cfg, "probe_scales": args.probe_scales}
     Y = prob.teacher(X)
     Xd, _ = P.digits_data()
-    est = ExpandAndCluster(n_students=cfg["n_students"], expansion=cfg["expansion"], activation="g",
-                           beta=beta,
-                           hidden_sizes=[20, 20], engine="torch", n_jobs=args.n_jobs, random_state=args.seed,
-                           torch_options=cfg["torch_options"], finetune_options=cfg["finetune_options"],
-                           loss_tol=cfg["loss_tol"], checkpoint=args.checkpoint, progress=sys.stderr.isatty(),
-                           layer_probes=args.layer_probes)
+    est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=args.seed,
+                           checkpoint=args.checkpoint, progress=sys.stderr.isatty(), **cfg)
+    base = {"benchmark": "identify-digits", "env": _env(args), "settings": cfg, "seed": args.seed,
+            "teacher": prob.teacher.to_dict(), "n_samples": n}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            est.fit(X, Y, query=prob.teacher)  # the teacher answers the second stage's designed probes
+            est.fit(X, Y, query=prob.teacher)
         except RuntimeError as err:  # e.g. students too far from zero loss to share any neuron
-            print_json({"benchmark": "identify-digits", "env": env, "settings": cfg, "n_samples": prob.n_samples,
-                        "failed": str(err), "warnings": [str(w.message)[:300] for w in caught],
+            print_json({**base, "failed": str(err), "warnings": [str(w.message)[:300] for w in caught],
                         "time_s": time.perf_counter() - t0}, args.out, indent=1)
             return 1
     rep = est.report(prob.teacher, X_test=prob.probes(n=2000, seed=99))
     Td = prob.teacher(Xd)
     rel_digits = float(np.sum((est.predict(Xd) - Td) ** 2) / np.sum((Td - Td.mean(0)) ** 2))
-    y_var = est.target_var_[-1]  # the outputs' variance on the last stage's probes (designed ones included)
     layers = [l.to_dict() for l in rep.layers]
-    out = {"benchmark": "identify-digits", "env": env, "settings": cfg, "teacher": prob.teacher.to_dict(),
-           "n_samples": prob.n_samples, "designed_probes": est.designed_probes_,
-           "targets": {"overhead_pct_max": 10.0, "first_layer_angle_deg_max": 5.0},
-           "teacher_sizes": rep.teacher_sizes, "cluster_sizes": est.cluster_sizes_, "layer_sizes": est.layer_sizes_,
-           "overhead_pct": rep.overhead_pct,
-           "first_layer_max_matched_angle_deg": layers[0]["max_matched_angle_deg"],
+    recovered = all(l["overhead_pct"] <= 10.0 and l["missing"] == 0 for l in layers) and all(
+        np.nanmax(np.asarray(l["min_angle_deg"], dtype=float)) <= 5.0 for l in layers)
+    out = {**base, "designed_probes": est.designed_probes_,
+           "targets": {"overhead_pct_max": 10.0, "angle_deg_max": 5.0},
+           "recovered": bool(recovered), "teacher_sizes": rep.teacher_sizes, "cluster_sizes": est.cluster_sizes_,
+           "layer_sizes": est.layer_sizes_, "overhead_pct": rep.overhead_pct,
            "max_matched_angle_deg_per_layer": [l["max_matched_angle_deg"] for l in layers],
            "missing_per_layer": [l["missing"] for l in layers], "excess_per_layer": [l["excess"] for l in layers],
            "functional_rel_mse": rep.functional_rel_mse, "functional_rel_mse_on_digits": rel_digits,
-           "finetune_rel_loss": None if est.finetune_ is None else float(est.finetune_.loss) / y_var,
+           "finetune_rel_loss": None if est.finetune_ is None else float(est.finetune_.loss) / est.target_var_[-1],
            "student_rel_losses": [[f.loss / v for f in fits] for fits, v in zip(est.students_, est.target_var_)],
-           "clusters": [c.to_dict() for c in est.clusters_], "pruned": est.pruned_, "timings": est.timings_,
-           "warnings": [str(w.message)[:300] for w in caught], "report": rep.to_dict(),
-           "load_avg_1min_at_end": os.getloadavg()[0], "time_s": time.perf_counter() - t0}
+           "student_steps": [[list(f.steps) for f in fits] for fits in est.students_],
+           "inner_selection": est.selection_, "clusters": [c.to_dict() for c in est.clusters_],
+           "pruned": est.pruned_, "timings": est.timings_, "warnings": [str(w.message)[:300] for w in caught],
+           "report": rep.to_dict(), "load_avg_1min_at_end": os.getloadavg()[0], "time_s": time.perf_counter() - t0}
     print_json(out, args.out, indent=1)
     return 0
 
 
-def _with_stage2_time(cfg: dict, seconds) -> dict:
-    """``cfg`` with its second stage's torch ``maxtime`` set to ``seconds`` (None: unchanged)."""
-    if seconds is None:
-        return cfg
-    opts = cfg["torch_options"]
-    stages = [opts, opts] if isinstance(opts, dict) else list(opts)
-    return {**cfg, "torch_options": [stages[0], {**stages[-1], "maxtime": float(seconds)}]}
+def _digits_inner(args, beta) -> int:
+    """The digits run's first stage and the inner-layer decision, new rule against the earlier one."""
+    import warnings
+
+    import numpy as np
+
+    from neuroflow._utils import as_rng, print_json
+    from neuroflow.backend import resolve_backend
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.estimator import ExpandAndCluster
+    from neuroflow.identify.lstsq import backward_elimination, layer_forward
+    from neuroflow.identify.params import torch_options_per_layer
+    from neuroflow.identify.selection import eliminate_inner, next_preactivations
+    from neuroflow.identify.symmetry import angles_deg
+
+    t0 = time.perf_counter()
+    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    prob = P.digits_problem(n_samples=n, seed=args.seed)
+    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
+    X = prob.probes()
+    Y = prob.teacher(X)
+    est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=args.seed,
+                           checkpoint=args.checkpoint, progress=sys.stderr.isatty(), **cfg)
+    est._check_params()  # the steps of fit's first stage, with fit's seeds: a later digits run reuses the students
+    est._reset()
+    backend = resolve_backend(est.backend)
+    sizes = [int(np.ceil(est.expansion * 20))] * 2
+    seeds, starts = est._fresh_starts(X.shape[1], sizes, Y, as_rng(args.seed), backend, [])
+    net = est._stage_net(X.shape[1], [], sizes, Y.shape[1], backend)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        fits = est._train_stage(0, net, X, Y, seeds, starts, backend, torch_options_per_layer(est.torch_options, 2)[0])
+        y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
+        try:
+            result = est._cluster(0, net, fits, X, X, Y, y_var, None, 2)
+        except RuntimeError as err:  # students too far from zero loss to share a neuron (e.g. --quick)
+            print_json({"benchmark": "identify-digits-inner", "seed": args.seed, "failed": str(err)}, args.out)
+            return 1
+    mats = [net.unpack(f.theta) for f in fits]
+    keep, record = eliminate_inner(result.centres, mats, X, 0, Y, [f.loss for f in fits], "g")
+    old_keep = backward_elimination(layer_forward(X, result.centres, "g"), None,
+                                    np.hstack([next_preactivations(m, X, 0, "g") for m in mats]))
+    t_u = prob.teacher.incoming(0)
+
+    def matched(cols):
+        ang = angles_deg(t_u, result.centres[cols], "g").min(axis=1) if len(cols) else np.full(20, np.nan)
+        return {"kept": len(cols), "teacher_neurons_within_5deg": int(np.sum(ang <= 5.0)),
+                "max_min_angle_deg": float(np.nanmax(ang))}
+
+    print_json({"benchmark": "identify-digits-inner", "env": _env(args), "seed": args.seed, "settings": cfg,
+                "student_rel_losses": [f.loss / y_var for f in fits], "student_steps": [list(f.steps) for f in fits],
+                "clusters": result.size, "cluster_spreads_deg": sorted(result.median_angle_deg.tolist()),
+                "beta_rule": result.beta_rule, "all_clusters": matched(list(range(result.size))),
+                "new_rule": {**matched(keep), "record": record},
+                "earlier_rule_preactivations_10x": matched(old_keep), "time_s": time.perf_counter() - t0},
+               args.out, indent=1)
+    return 0
+
+
+def _digits_control(args, beta) -> int:
+    from neuroflow._utils import print_json
+    from neuroflow.identify import problems as P
+
+    cfg = DIGITS_QUICK if args.quick else P.DIGITS_SETTINGS
+    prob = P.digits_problem(n_samples=4000 if args.quick else P.DIGITS_N_SAMPLES, seed=args.seed)
+    stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
+    cfg = {**cfg, "torch_options": stage2, "layer_probes": args.layer_probes}
+    out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
+                         seed=args.seed, n_jobs=args.n_jobs)
+    print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
+               indent=1)
+    return 0
+
+
+def _control_student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
+    from neuroflow.identify.students import torch_fit
+    from neuroflow.identify.symmetry import angles_deg
+    from neuroflow.mlp import MLP
+
+    net = MLP(X.shape[1], [(first.shape[0], activation, True), (int(width), activation, True),
+                           (Y.shape[1], "identity", True)], backend="numpy")
+    mats = net.unpack(net.init_params(seed=seed + i))
+    mats[0] = first.copy()
+    t1 = time.perf_counter()
+    theta, loss, why, steps = torch_fit(net, net.pack(mats), X, Y, frozen_layers=1, seed=seed + i, **torch_options)
+    angles = angles_deg(second, net.unpack(theta)[1], activation).min(axis=1)
+    return {"width": int(width), "seed": seed + i, "loss": loss, "stopped": why, "steps": list(steps),
+            "found_mask": angles <= match_deg, "min_angle_deg": angles.round(2).tolist(),
+            "time_s": time.perf_counter() - t1}
 
 
 def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dict:
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
     second-layer neuron counts as found by a student if one of its units is within ``match_deg`` degrees
-    (symmetry-aware angles between incoming vectors, bias included). Students run in parallel through
-    joblib (``n_jobs``)."""
+    (symmetry-aware angles between incoming vectors, bias included)."""
     import numpy as np
-    from joblib import Parallel, delayed
 
-    from neuroflow.identify.estimator import mix_designed_probes
-    from neuroflow.identify.students import torch_fit
-    from neuroflow.identify.symmetry import angles_deg
-    from neuroflow.mlp import MLP
+    from neuroflow.identify.probes import mix_designed_probes
+    from neuroflow.parallel import parallel_map
 
     t0 = time.perf_counter()
     T = prob.teacher
@@ -206,45 +345,102 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     H2 = T.hidden(X, 1)
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
-
-    def student(i, width):
-        net = MLP(X.shape[1], [(first.shape[0], T.activation, True), (int(width), T.activation, True),
-                               (Y.shape[1], "identity", True)], backend="numpy")
-        mats = net.unpack(net.init_params(seed=seed + i))
-        mats[0] = first.copy()
-        t1 = time.perf_counter()
-        theta, loss, why = torch_fit(net, net.pack(mats), X, Y, frozen_layers=1, seed=seed + i, **cfg["torch_options"])
-        angles = angles_deg(second, net.unpack(theta)[1], T.activation).min(axis=1)
-        return {"width": int(width), "seed": seed + i, "rel_loss": loss / y_var, "stopped": why,
-                "found_mask": angles <= match_deg, "min_angle_deg": angles.round(2).tolist(),
-                "time_s": time.perf_counter() - t1}
-
-    students = Parallel(n_jobs=n_jobs)(delayed(student)(i, w) for i, w in enumerate(widths))
+    students = parallel_map(_control_student, [(i, w, X, Y, first, second, T.activation, seed, cfg["torch_options"],
+                                                match_deg) for i, w in enumerate(widths)], n_jobs=n_jobs)
     found = np.array([s.pop("found_mask") for s in students])
     for s, f in zip(students, found):
         s["found"] = int(f.sum())
+        s["rel_loss"] = s.pop("loss") / y_var
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
-            "designed_probes": n_new,
-            "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
+            "designed_probes": n_new, "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
             "teacher_nonlinear_signal": signal.tolist(), "time_s": time.perf_counter() - t0}
 
 
-#: the digits run: 20k Gaussian probes (the teacher is queried freely; the 1797 images alone
-#: under-determine a 12.5k-parameter student), half of them replaced by designed probes for the second
-#: stage (--layer-probes; the teacher answers them), 8 students of width 4 x 20 trained by minibatch Adam then
-#: L-BFGS (40k Adam steps of 128 probes: per second of compute, more small steps beat fewer large ones,
-#: and a learning rate decaying only to 3e-4 keeps improving where 3e-5 stalls); the reduced 64-20-20-10
-#: net fine-tuned by L-BFGS (neuroflow.train). beta: "auto" by default (--beta-deg), the estimator's
-#: data-driven cut (the previous fixed 5 deg had been read off this teacher's first-layer spreads)
-_DIGITS_TORCH = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000, "maxtime": 20.0}
-DIGITS_FULL = {"n_samples": 20000, "n_students": 8, "expansion": 4, "loss_tol": 1e-2,
-               # second stage (first layer frozen: 2 490 free parameters instead of 12 570): 2 min of L-BFGS
-               "torch_options": [_DIGITS_TORCH, {**_DIGITS_TORCH, "max_iter": 10**7, "maxtime": 120.0}],
-               "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 300.0, "method_optim": "lbfgs"}}
-DIGITS_QUICK = {"n_samples": 4000, "n_students": 4, "expansion": 2, "loss_tol": 1e-1,
-                "torch_options": {"adam_steps": 1500, "batch_size": 256, "lr": 3e-3, "lr_end": 3e-5,
-                                  "max_iter": 100, "maxtime": 5.0},
-                "finetune_options": {"maxtime_ode": 0.0, "maxtime_optim": 10.0, "method_optim": "lbfgs"}}
+# ---------------------------------------------------------------------- reproducibility and budgets
+def _repro(args, beta) -> int:
+    """`neuroflow identify run` twice with one seed: on the machine as it is, then beside two busy processes
+    (`yes > /dev/null`); the JSON must be identical apart from timing fields."""
+    import json
+    import subprocess
+    import tempfile
+
+    from neuroflow._utils import print_json
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.bench import without_timing
+    from neuroflow.identify.problems import make_deep_teacher, make_teacher
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = {"shallow": (make_teacher(4, 4, "tanh", seed=args.seed), ["--n-samples", "1000", "--n-students", "6"]),
+                 "deep": (make_deep_teacher(3, [4, 3], "tanh", seed=args.seed),
+                          ["--n-samples", "600", "--n-students", "4", "--expansion", "2", "--student-steps", "1000",
+                           "--student-iterations", "500"])}
+        results = {}
+        for name, (teacher, options) in cases.items():
+            path = os.path.join(tmp, f"{name}.npz")
+            save_teacher(teacher, path)
+            cmd = [sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", path, *options,
+                   "--width", "teacher", "--seed", str(args.seed), "--json", "--quiet"]
+            runs = []
+            for busy in (0, 2):
+                hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(busy)]
+                try:
+                    t = time.perf_counter()
+                    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                    runs.append((json.loads(proc.stdout), time.perf_counter() - t, os.getloadavg()[0]))
+                finally:
+                    for h in hogs:
+                        h.kill()
+            (a, ta, la), (b, tb, lb) = runs
+            results[name] = {"identical_apart_from_timing": without_timing(a) == without_timing(b),
+                             "layer_sizes": a["layer_sizes"], "teacher_sizes": a["teacher_sizes"],
+                             "max_angle_deg": a["max_angle_deg"], "functional_rel_mse": a["functional_rel_mse"],
+                             "wall_s": [ta, tb], "load_avg_1min_after": [la, lb]}
+    print_json({"benchmark": "identify-repro", "busy_processes": [0, 2], "seed": args.seed, **results}, args.out,
+               indent=1)
+    return 0 if all(r["identical_apart_from_timing"] for r in results.values()) else 1
+
+
+def _budgets(args, beta) -> int:
+    """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
+    import functools
+    import types
+
+    import numpy as np
+
+    import neuroflow.flow as flow
+    from neuroflow._utils import print_json
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.bench import run_problem
+
+    for name, module in list(sys.modules.items()):  # budget checks count CPU seconds in every engine module
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            module.time = types.SimpleNamespace(perf_counter=time.process_time)
+    real, calls, label = flow.train, [], ["?"]
+
+    @functools.wraps(real)
+    def recording(*a, **k):
+        res = real(*a, **k)
+        calls.append({"problem": label[0], "caps": [k.get("maxtime_ode"), k.get("maxtime_optim")],
+                      "method_optim": res.method_optim, "steps": [res.ode_iterations, res.optim_iterations],
+                      "stopped_by": [res.ode_stopped_by, res.optim_stopped_by]})
+        return res
+
+    flow.train = recording
+    huge = {"maxiterations_ode": 10**9, "maxiterations_optim": 10**9}
+    settings = {"train_options": {**huge, "maxtime_ode": 1.5, "maxtime_optim": 2.5},
+                "finetune_options": {**huge, "maxtime_ode": 5.0, "maxtime_optim": 30.0}}
+    probs = P.paper_suite(150, seed=args.seed)[:: 3 if not args.quick else 50]
+    for p in probs:
+        label[0] = p.name
+        run_problem(p, seed=args.seed, settings=settings)
+    at_cap = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5] and c["stopped_by"][0] == "maxtime"]
+    all_ode = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5]]
+    print_json({"benchmark": "identify-budgets", "method": "CPU-second caps, step budgets lifted",
+                "students": {"ode_steps_percentiles_10_50_90_100": np.percentile(all_ode, [10, 50, 90, 100]).tolist(),
+                             "ode_steps_of_students_stopped_by_the_cap": at_cap},
+                "calls": calls}, args.out, indent=1)
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from neuroflow.identify import ExpandAndCluster
+from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
 from neuroflow.identify.plotting import plot_weights
 from neuroflow.identify.problems import make_problem
 
@@ -19,7 +20,7 @@ from neuroflow.identify.problems import make_problem
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tiny problem (a few seconds)")
-    ap.add_argument("--out", default="expand_and_cluster_out", help="folder for the plot")
+    ap.add_argument("--out", default="neuroflow-out/expand_and_cluster", help="folder for the plot")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -29,8 +30,8 @@ def main() -> None:
     Y = problem.teacher(X)  # all we may use: the target's outputs on our probes
 
     est = ExpandAndCluster(n_students=4 if args.quick else 10, expansion=3 if args.quick else 4,
-                           activation="tanh", hidden_sizes=k, random_state=args.seed,
-                           train_options={"maxtime_ode": 1.0, "maxtime_optim": 2.0} if args.quick else None)
+                           activation="tanh", hidden_sizes=k, seed=args.seed,
+                           train_options=QUICK_STUDENT_OPTIONS if args.quick else None)
     est.fit(X, Y)
     report = est.report(problem.teacher, seed=args.seed + 1)
 

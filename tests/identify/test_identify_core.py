@@ -232,10 +232,11 @@ def test_torch_engine_fits_and_freezes_layers():
     Y = teacher(X)
     net = MLP(2, [(4, "g", True), (1, "identity", True)], backend="numpy")
     theta0 = net.init_params(0)
-    theta, loss, why = torch_fit(net, theta0, X, Y, max_iter=100, maxtime=5.0)
+    theta, loss, why, steps = torch_fit(net, theta0, X, Y, max_iter=100)
+    assert steps[0] == 0 and 0 < steps[1] <= 100 and why in ("max_iter", "converged")
     assert loss < 1e-2 * net.loss(theta0, X, Y)
     assert loss == pytest.approx(net.loss(theta, X, Y), rel=1e-8)
-    theta_f, _, _ = torch_fit(net, theta0, X, Y, max_iter=20, maxtime=5.0, frozen_layers=1)
+    theta_f, *_ = torch_fit(net, theta0, X, Y, max_iter=20, frozen_layers=1)
     np.testing.assert_array_equal(net.unpack(theta_f)[0], net.unpack(theta0)[0])
     assert not np.allclose(net.unpack(theta_f)[1], net.unpack(theta0)[1])
 
@@ -244,9 +245,9 @@ def test_small_reduced_net_is_polished_to_the_zero_loss_point():
     """Near-linear gelu teacher (small weights, weakly identifiable): the ordinary fine-tune stops on the
     engine's absolute gradient-norm threshold at a relative loss ~1e-11, about a degree off; the Newton
     polish ends at the teacher (an exact zero of the reduced net)."""
-    from neuroflow.identify import ExpandAndCluster
-    from neuroflow.identify.estimator import FINETUNE_OPTIONS, POLISH_REL_LOSS
+    from neuroflow.identify.budgets import FINETUNE_OPTIONS
     from neuroflow.identify.problems import make_problem
+    from neuroflow.identify.reconstruct import POLISH_REL_LOSS, finetune, polish
 
     prob = make_problem(2, 3, "gelu", 300, weight_scale=0.3, alignment=0.3, seed=1)
     X = prob.probes()
@@ -255,27 +256,24 @@ def test_small_reduced_net_is_polished_to_the_zero_loss_point():
     net, theta = prob.teacher.to_mlp()
     rng = np.random.default_rng(0)
     mats = [np.array(m) + 0.2 * rng.normal(size=np.shape(m)) for m in net.unpack(theta)]
-    est = ExpandAndCluster(activation="gelu")
-    est.timings_ = {}
-    mats, S, est.finetune_ = est._finetune(mats, np.zeros((1, 2)), X, Y,
-                                           {**FINETUNE_OPTIONS, "min_loss": 1e-20 * y_var}, "numpy")
+    mats, S, fine = finetune(mats, np.zeros((1, 2)), X, Y, "gelu", {**FINETUNE_OPTIONS, "min_loss": 1e-20 * y_var},
+                             "numpy")
     before = max(compare_layer(prob.teacher.incoming(0), mats[0], "gelu").matched_angle_deg)
-    loss_before = est.finetune_.loss
-    mats, S = est._polish(mats, S, X, Y, y_var, "numpy")
+    mats, S, best, pol = polish(mats, S, X, Y, y_var, "gelu", "numpy", fine)
     after = max(compare_layer(prob.teacher.incoming(0), mats[0], "gelu").matched_angle_deg)
-    assert est.polish_ is not None and est.finetune_.loss <= min(loss_before, POLISH_REL_LOSS * y_var)
+    assert pol is not None and best.loss <= min(fine.loss, POLISH_REL_LOSS * y_var)
     assert after < 1e-3 and after <= before
     Xt = prob.probes(200, seed=5)  # the same function (a flipped gelu unit moves its linear part to S)
     np.testing.assert_allclose(net.forward(net.pack(mats), Xt) + Xt @ S.T, prob.teacher(Xt), atol=1e-10)
-    off = ExpandAndCluster(activation="gelu", polish=False)
-    off.finetune_ = est.finetune_
-    assert off._polish(mats, S, X, Y, y_var, "numpy")[0] is mats and off.polish_ is None
+    # a net far from zero loss is not polished
+    far = type(fine)(**{**fine.__dict__, "loss": 1.0})
+    assert polish(mats, S, X, Y, y_var, "gelu", "numpy", far)[3] is None
 
 
 def test_auto_beta_gap_is_checked_by_least_squares():
     """A gap cut that drops a target neuron the students found only roughly is rejected (pi/6 applies);
     one that drops a loose group of leftovers the function does not need is kept."""
-    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.identify.selection import check_gap
 
     rng = np.random.default_rng(7)
     teacher = make_teacher(3, 3, "tanh", seed=2)
@@ -295,15 +293,15 @@ def test_auto_beta_gap_is_checked_by_least_squares():
                 ids.append(s)
         return np.array(vecs), np.array(ids)
 
-    est = ExpandAndCluster(n_students=6, activation="tanh")
+    opts = dict(activation="tanh", n_students=6, gamma=0.5, clusterer="hierarchical", sign=None, loss_tol=1e-6)
     u, ids = students(rough=0, leftover=None, seed=1)
     res = cluster_neurons(u, ids, 6, "tanh", beta="auto")
     assert res.beta_rule == "gap" and res.size == 2
-    checked = est._check_gap(res, u, ids, None, X, None, Y, level=1e-12)
+    checked = check_gap(res, u, ids, X, None, Y, 1e-12, **opts)
     assert checked.beta_rule == "gap rejected" and checked.size > 2 and not checked.gap_check["accepted"]
     assert np.all(angles_deg(t_u, checked.centres, "tanh").min(axis=1) < 10.0)
     u, ids = students(rough=None, leftover=np.array([0.0, 2.0, -1.0, 0.5]), seed=8)
     res = cluster_neurons(u, ids, 6, "tanh", beta="auto")
     assert res.beta_rule == "gap" and res.size == 3
-    checked = est._check_gap(res, u, ids, None, X, None, Y, level=1e-12)
+    checked = check_gap(res, u, ids, X, None, Y, 1e-12, **opts)
     assert checked.beta_rule == "gap" and checked.size == 3 and checked.gap_check["accepted"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuroflow.identify import ExpandAndCluster
+from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.teacher import Teacher
 
 
@@ -22,9 +23,9 @@ def test_deep_teacher_recovered_with_frozen_layers():
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((300, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="flow", loss_tol=1e-300,
+                           seed=0, engine="flow", loss_tol=1e-300,
                            train_options={"maxiterations_ode": 60, "maxiterations_optim": 30},
-                           finetune_options={"maxtime_ode": 0.5, "maxtime_optim": 2.0})
+                           finetune_options={"maxiterations_ode": 500, "maxiterations_optim": 1000})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         est.fit(X, teacher(X))
@@ -36,11 +37,13 @@ def test_deep_teacher_recovered_with_frozen_layers():
     # expanded 6) held fixed, and their upper layers retrained to a low loss
     first, second = est.students_
     assert [f.seed for f in first] != [f.seed for f in second] and len(second) == 3
-    n_first = 3 * 3  # (3 units) x (2 inputs + bias)
+    kept = est.cluster_sizes_[0] - len(est.selection_[0]["dropped"])  # the first layer the second stage froze
+    assert kept >= 3
+    n_first = kept * 3  # (kept units) x (2 inputs + bias)
     frozen = [f.theta[:n_first] for f in second]
     for th in frozen[1:]:
         np.testing.assert_array_equal(th, frozen[0])
-    assert second[0].theta.size == n_first + 4 * 4 + 1 * 5  # 3 -> 4 (expanded) -> 1
+    assert second[0].theta.size == n_first + 4 * (kept + 1) + 1 * 5  # kept -> 4 (expanded) -> 1
     y_var = float(np.var(teacher(X)))
     assert max(f.loss for f in second) < 1e-3 * y_var
 
@@ -60,9 +63,9 @@ def test_torch_options_per_layer(monkeypatch):
     monkeypatch.setattr(E, "train_students", spy)
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((200, 2))
-    stage1 = {"adam_steps": 300, "batch_size": 64, "max_iter": 40, "maxtime": 2.0}
+    stage1 = {"adam_steps": 300, "batch_size": 64, "max_iter": 40}
     est = ExpandAndCluster(n_students=2, gamma=1.0, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="torch", loss_tol=1e-300, finetune=False,
+                           seed=0, engine="torch", loss_tol=1e-300, finetune=False,
                            torch_options=[stage1, {**stage1, "adam_steps": 0, "max_iter": 60}])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -71,7 +74,7 @@ def test_torch_options_per_layer(monkeypatch):
         except RuntimeError:  # briefly trained students may share no second-layer neuron: not the point here
             pass
     assert seen[0][0] == 0 and seen[0][1]["adam_steps"] == 300 and seen[0][1]["max_iter"] == 40
-    assert seen[0][1]["lr"] == E.TORCH_OPTIONS["lr"]  # merged into the defaults
+    assert seen[0][1]["lr"] == TORCH_OPTIONS["lr"]  # merged into the defaults
     assert len(seen) == 2, "the first layer should cluster and the second stage train"
     assert seen[1][0] == 1 and seen[1][1]["adam_steps"] == 0 and seen[1][1]["max_iter"] == 60
 
@@ -88,7 +91,7 @@ def test_torch_options_per_layer_must_match_the_layers():
 
 
 def test_designed_probes_give_sparse_first_layer_activity():
-    from neuroflow.identify.estimator import DESIGN_OFF, DESIGN_ON, DESIGN_P_ON, designed_probes
+    from neuroflow.identify.probes import DESIGN_OFF, DESIGN_ON, DESIGN_P_ON, designed_probes
 
     rng = np.random.default_rng(3)
     first = np.hstack([rng.standard_normal((5, 9)), rng.standard_normal((5, 1))])  # 5 units, 9 inputs
@@ -112,15 +115,15 @@ def _stage_data(monkeypatch, **fit_kwargs):
     seen = []
     real = E.train_students
 
-    def spy(input_dim, layers, X, Y, seeds, **kwargs):
-        seen.append((X.copy(), Y.copy(), layers, list(seeds), kwargs["theta0s"]))
-        return real(input_dim, layers, X, Y, seeds, **kwargs)
+    def spy(input_dim, layers, X, Y, seeds, theta0s, **kwargs):
+        seen.append((X.copy(), Y.copy(), layers, list(seeds), theta0s))
+        return real(input_dim, layers, X, Y, seeds, theta0s, **kwargs)
 
     monkeypatch.setattr(E, "train_students", spy)
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((200, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           random_state=0, engine="flow", loss_tol=1e-300, finetune=False,
+                           seed=0, engine="flow", loss_tol=1e-300, finetune=False,
                            train_options={"maxiterations_ode": 60, "maxiterations_optim": 30})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -151,7 +154,7 @@ def _starts_are_fresh(stage, est) -> bool:
     _, _, layers, seeds, theta0s = stage
     net = MLP(2, layers)
     fresh = [net.pack(net.unpack(th)[:1] + net.unpack(net.init_params(seed=s))[1:]) for th, s in zip(theta0s, seeds)]
-    assert all(np.array_equal(net.unpack(th)[0], est.incoming_(0)) for th in theta0s)  # the frozen layer
+    assert all(np.array_equal(net.unpack(th)[0], est.incoming(0)) for th in theta0s)  # the frozen layer
     return all(np.allclose(th, f) for th, f in zip(theta0s, fresh))
 
 
@@ -170,3 +173,46 @@ def test_layer_probes_and_query_are_checked():
             ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2], layer_probes=bad).fit(X, teacher(X))
     with pytest.raises(ValueError, match="query: expected None or a callable"):
         ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2]).fit(X, teacher(X), query="teacher")
+
+
+def test_deep_teacher_identified_end_to_end_with_designed_probes():
+    """fit_teacher on a two-hidden-layer teacher: the second stage trains on half designed probes, and both
+    layers come out exact, every neuron within 1 degree, the function to rounding level."""
+    from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
+
+    teacher = _tiny_deep_teacher()
+    est = ExpandAndCluster(n_students=4, expansion=2, activation="tanh", hidden_sizes=[3, 2], seed=0, engine="flow",
+                           train_options=QUICK_STUDENT_OPTIONS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit_teacher(teacher, 2, 400)
+    rep = est.report(teacher, seed=1)
+    assert est.designed_probes_ == 200 and rep.layer_sizes == [3, 2]
+    assert rep.max_angle_deg < 1.0 and rep.functional_rel_mse < 1e-8
+    record = est.selection_[0]
+    assert record["refused"]["rel_loss_without"] - record["rel_loss_all"] > record["floor"]
+
+
+def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_neuron():
+    """Students that hold the teacher's first layer plus a leftover unit with no effect on the output: the
+    leftover cluster goes, every real neuron stays -- also one whose share of the next layer is 30x smaller
+    than the others'."""
+    from neuroflow.identify.selection import eliminate_inner
+
+    teacher = _tiny_deep_teacher()
+    teacher.weights[1][:, 2] *= 1 / 30  # neuron 2 of the first layer barely reaches the next layer
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    rng = np.random.default_rng(3)
+    students = []
+    for s in range(4):  # teacher + one leftover unit whose outgoing weights cancel (zero) at every next unit
+        extra = rng.standard_normal((1, 3))
+        students.append([np.vstack([mats[0], extra]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
+                         mats[2]])
+    leftover = np.mean([st[0][3] for st in students], axis=0)
+    centres = np.vstack([mats[0], leftover])
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.zeros(4), "tanh")
+    assert keep == [0, 1, 2] and record["dropped"][0]["cluster"] == 3
+    assert record["refused"]["rel_loss_without"] > 1e-6 > record["floor"]

@@ -1,5 +1,11 @@
 """Running Expand-and-Cluster over a problem suite: one row per problem, written as it finishes
-(JSON lines, resumable), and a summary against the targets."""
+(JSON lines, resumable), and a summary against the targets.
+
+Problems run through :func:`neuroflow.parallel.parallel_map` (``n_jobs`` local processes or a Dask
+``scheduler``); each takes its randomness from its own seed, so a row is the same wherever it ran. A row is
+written only when its problem finished: Ctrl-C (``KeyboardInterrupt``) leaves the file with the finished rows
+and no partial one, and a rerun skips them.
+"""
 from __future__ import annotations
 
 import json
@@ -11,29 +17,41 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import dumps
+from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
-#: estimator settings used by the suites (students short on time: many problems)
-BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5, "beta": "auto",
-                  "train_options": {"maxtime_ode": 1.5, "maxtime_optim": 2.5}}
+#: estimator settings used by the suites (short step budgets: many problems); a problem's own ``settings``
+#: and the caller's are merged over them. "width": "teacher" (the guess is the teacher's widths) or
+#: "search" (no guess: depth and widths searched, see :mod:`neuroflow.identify.search`)
+BENCH_SETTINGS = {"n_students": 8, "expansion": 4, "gamma": 0.5, "beta": "auto", "width": "teacher",
+                  "train_options": BENCH_STUDENT_OPTIONS}
+
+
+def problem_settings(problem: Problem, settings: dict | None = None) -> dict:
+    """The estimator settings a problem runs with (``BENCH_SETTINGS``, the problem's, then ``settings``)."""
+    return {**BENCH_SETTINGS, **problem.settings, **(settings or {})}
 
 
 def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1) -> dict:
-    """Identify one problem; returns a JSON-ready row (with ``error`` set if the run failed)."""
+    """Identify one problem (the teacher answers designed probes for a deep net's later layers); returns a
+    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt`` is not caught)."""
     from neuroflow.identify.estimator import ExpandAndCluster
 
-    settings = {**BENCH_SETTINGS, **(settings or {})}
+    settings = problem_settings(problem, settings)
+    width = settings.pop("width")
     row = problem.to_dict()
     row["teacher_sizes"] = problem.teacher.hidden_sizes
+    row["width_guess"] = width
     t0 = time.perf_counter()
     try:
         X = problem.probes()
         Y = problem.teacher(X)
-        est = ExpandAndCluster(activation=problem.teacher.activation, hidden_sizes=problem.teacher.hidden_sizes,
-                               random_state=seed, n_jobs=n_jobs, backend="numpy", **settings)
+        guess = problem.teacher.hidden_sizes if width == "teacher" else None
+        est = ExpandAndCluster(activation=problem.teacher.activation, hidden_sizes=guess, seed=seed, n_jobs=n_jobs,
+                               backend="numpy", **settings)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            est.fit(X, Y)
+            est.fit(X, Y, query=problem.teacher)
         rep = est.report(problem.teacher, X_test=problem.probes(n=2000, seed=problem.seed + 12345))
         losses = [f.loss for fits in est.students_ for f in fits]
         row.update(rep.to_dict())
@@ -50,6 +68,10 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "student_loss_median": float(np.median(losses)), "student_loss_max": float(np.max(losses)),
             "n_failed_students": int(sum(len(f) for f in est.failed_students_)),
             "finetune_loss": None if est.finetune_ is None else float(est.finetune_.loss),
+            "width_search": None if est.search_ is None else est.search_.to_dict(),
+            "inner_selection": est.selection_, "designed_probes": est.designed_probes_,
+            "student_steps": [[list(f.steps) for f in fits] for fits in est.students_],
+            "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],
             "warnings": [str(w.message)[:200] for w in caught], "error": None,
         })
     except Exception as exc:  # a failed problem is a row too; the suite goes on
@@ -57,6 +79,16 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
                     "exact_size": False})
     row["time_s"] = time.perf_counter() - t0
     return row
+
+
+def without_timing(payload):
+    """``payload`` (nested dicts and lists) without its wall-clock fields (``time_s``, ``timings``): what two
+    runs with one seed must agree on exactly."""
+    if isinstance(payload, dict):
+        return {k: without_timing(v) for k, v in payload.items() if k not in ("time_s", "timings")}
+    if isinstance(payload, list):
+        return [without_timing(v) for v in payload]
+    return payload
 
 
 def read_rows(path) -> list[dict]:
@@ -74,29 +106,34 @@ def read_rows(path) -> list[dict]:
     return rows
 
 
-def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, seed: int = 0, settings: dict | None = None,
-              progress: bool = True) -> list[dict]:
-    """Run every problem (``n_jobs`` problems at a time through joblib). With ``out`` (a .jsonl path)
-    each row is appended as soon as it is done and problems already in the file are skipped."""
-    from joblib import Parallel, delayed
-
+def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: str | None = None, seed: int = 0,
+              settings: dict | None = None, progress: bool = True, rows: list | None = None) -> list[dict]:
+    """Run every problem (``n_jobs`` at a time, or on a Dask ``scheduler``) and return the rows in the
+    problems' order. With ``out`` (a .jsonl path) each row is appended as soon as it is collected, and
+    problems already in the file are skipped. ``rows`` (a list), if given, is filled as rows come in, so a
+    caller still holds the finished ones when ``KeyboardInterrupt`` ends the run."""
     from neuroflow._utils import progress as bar
+    from neuroflow.parallel import parallel_map
 
+    rows = [] if rows is None else rows
     done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
+    rows.extend(done[p.name] for p in problems if p.name in done)
     todo = [p for p in problems if p.name not in done]
-    rows = [done[p.name] for p in problems if p.name in done]
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-    jobs = (delayed(run_problem)(p, seed=seed, settings=settings) for p in todo)
-    results = (Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs) if n_jobs != 1
-               else (run_problem(p, seed=seed, settings=settings) for p in todo))
-    for row in bar(results, enabled=progress, total=len(todo), desc="problems"):
-        rows.append(row)
-        if out is not None:
-            with open(out, "a") as fh:
-                fh.write(dumps(row) + "\n")
+    with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
+        def collected(_, row):
+            rows.append(row)
+            pbar.update(1)
+            if out is not None:
+                with open(out, "a") as fh:
+                    fh.write(dumps(row) + "\n")
+
+        parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings}) for p in todo], n_jobs=n_jobs,
+                     scheduler=scheduler, on_result=collected)
     order = {p.name: i for i, p in enumerate(problems)}
-    return sorted(rows, key=lambda r: order.get(r["name"], 10**9))
+    rows.sort(key=lambda r: order.get(r["name"], 10**9))
+    return rows
 
 
 def summarize(rows: list[dict], n_bins: int = 5) -> dict:

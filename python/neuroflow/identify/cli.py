@@ -1,72 +1,150 @@
-"""`neuroflow identify run | bench | make-teacher`, and the identify part of `neuroflow demo`."""
+"""`neuroflow identify run | bench | make-teacher`, and the identify part of `neuroflow demo`.
+
+Every flag is checked by its argparse type before any work starts (one line naming the flag). Ctrl-C
+ends `run` and `bench` promptly with exit status 130: finished students (`run --checkpoint DIR`) and
+finished problems (`bench --out FILE`) are on disk, a student or problem cut short is never stored as
+finished, and the JSON printed says `"interrupted": true`.
+"""
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from pathlib import Path
 
+from neuroflow.cliutil import add_common_options, input_file, integer, number, output_dir, output_file
+
+#: identifiable activations a random teacher can have
+TEACHER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "normal_cdf", "softplus", "gelu", "silu", "relu", "g")
+SUITE_NAMES = ("quick", "paper", "deep", "digits")
+
+
+def n_jobs_type(text: str) -> int:
+    """--n-jobs: a positive integer, or -1 for every core."""
+    value = integer(-1)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), got {text!r}")
+    return value
+
+
+def width_item(text: str):
+    """--width: "teacher" or a positive integer (one per hidden layer)."""
+    if text == "teacher":
+        return text
+    try:
+        return integer(1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f'expected "teacher" or positive integers (one per hidden layer), '
+                                         f'got {text!r}') from None
+
+
+def scheduler_type(text: str) -> str:
+    """--scheduler: a Dask scheduler address (host:port, optionally with a scheme such as tcp://)."""
+    rest = text.split("://", 1)[-1]
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://127.0.0.1:8786, "
+                                         f"got {text!r}")
+    return text
+
+
+def parse_beta_deg(text: str):
+    """--beta-deg: "auto" or a number of degrees in (0, 180]."""
+    if text == "auto":
+        return text
+    try:
+        return number(0, 180, lo_open=True)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f'expected "auto" or degrees in (0, 180], got {text!r}') from None
+
+
+def _add_parallel(p, what: str) -> None:
+    p.add_argument("--n-jobs", type=n_jobs_type, default=1,
+                   help=f"{what} run in parallel on this machine, -1 for every core (default: %(default)s)")
+    p.add_argument("--scheduler", type=scheduler_type, default=None, metavar="ADDRESS",
+                   help=f"run the {what} on a Dask cluster, e.g. tcp://127.0.0.1:8786 (same numbers as locally)")
+
 
 def register(verbs) -> None:
-    from neuroflow.cliutil import add_common_options
-
     p = verbs.add_parser("run", help="identify a teacher network (.npz) from Gaussian probes")
-    p.add_argument("--teacher", type=Path, required=True, metavar="FILE.npz",
+    p.add_argument("--teacher", type=input_file, required=True, metavar="FILE.npz",
                    help="teacher file: activation, weight_0, bias_0, weight_1, ... (see neuroflow.identify.teacher)")
-    p.add_argument("--n-samples", type=int, required=True, help="number of Gaussian probes")
-    p.add_argument("--n-students", type=int, default=10)
-    p.add_argument("--expansion", type=float, default=4.0, help="student width = expansion x width guess")
-    p.add_argument("--width", type=int, nargs="+", default=None,
-                   help="width guess per hidden layer (default: the teacher file's widths)")
-    p.add_argument("--gamma", type=float, default=0.5)
+    p.add_argument("--n-samples", type=integer(1), required=True, help="number of Gaussian probes")
+    p.add_argument("--n-students", type=integer(2), default=10, help="students per stage (default: %(default)s)")
+    p.add_argument("--width", type=width_item, nargs="+", default=None, metavar="W",
+                   help='width guess per hidden layer; "teacher" reads the teacher file\'s widths (benchmarks); '
+                        'omitted, the widths are unknown: the students grow until they reach the loss floor')
+    p.add_argument("--expansion", type=number(1), default=4.0,
+                   help="with a width guess: student width = expansion x guess (default: %(default)s)")
+    p.add_argument("--depth", type=integer(1), default=None,
+                   help="without a width guess: the number of hidden layers (default: the smallest depth whose "
+                        "students reach the floor, up to --max-depth)")
+    p.add_argument("--max-width", type=integer(2), default=64,
+                   help="without a width guess: the widest students tried (default: %(default)s)")
+    p.add_argument("--max-depth", type=integer(1), default=3,
+                   help="without a width guess or --depth: the deepest students tried (default: %(default)s)")
+    p.add_argument("--gamma", type=number(0, 1, lo_open=True), default=0.5,
+                   help="a neuron must be found by this share of the students (default: %(default)s)")
     p.add_argument("--beta-deg", type=parse_beta_deg, default="auto",
-                   help='largest median angle within a cluster, degrees, or "auto" (default: the cut at the clear '
-                        'gap between tight and loose clusters\' spreads, else 30)')
-    p.add_argument("--clusterer", choices=["hierarchical", "hdbscan"], default="hierarchical")
-    p.add_argument("--engine", choices=["auto", "flow", "torch"], default="auto")
-    p.add_argument("--student-time", type=float, default=None, metavar="S",
-                   help="wall-time budget per student, seconds (split 1:2 between ODE and Newton/BFGS)")
-    p.add_argument("--n-jobs", type=int, default=1, help="students trained in parallel (joblib)")
-    p.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
-                   help="save each layer's trained students here; a rerun with the same data resumes from them")
-    p.add_argument("--layer-probes", type=float, default=0.5, metavar="SHARE",
+                   help='largest median angle within a cluster, degrees, or "auto" (the cut at the clear gap '
+                        'between tight and loose clusters\' spreads, else 30; default: %(default)s)')
+    p.add_argument("--clusterer", choices=["hierarchical", "hdbscan"], default="hierarchical",
+                   help="how the students' neurons are clustered (default: %(default)s)")
+    p.add_argument("--engine", choices=["auto", "flow", "torch"], default="auto",
+                   help="student trainer: neuroflow.train (flow), minibatch Adam + L-BFGS (torch), or torch "
+                        "above 3000 parameters (auto; default: %(default)s)")
+    p.add_argument("--student-steps", type=integer(1), default=None, metavar="N",
+                   help="per student: gradient-flow ODE steps (torch engine: Adam steps); default: the "
+                        "estimator's step budgets")
+    p.add_argument("--student-iterations", type=integer(0), default=None, metavar="N",
+                   help="per student: Newton/BFGS iterations (torch engine: L-BFGS iterations); default: the "
+                        "estimator's step budgets")
+    _add_parallel(p, "students")
+    p.add_argument("--checkpoint", type=output_dir(), default=None, metavar="DIR",
+                   help="save every finished student here; a rerun with the same data and settings resumes")
+    p.add_argument("--layer-probes", type=number(0, 1, hi_open=True), default=0.5, metavar="SHARE",
                    help="deep teachers: share of the probes replaced, from the second hidden layer on, by probes "
-                        "designed from the reconstructed first layer (0: Gaussian probes only)")
+                        "designed from the reconstructed first layer (0: Gaussian probes only; default: %(default)s)")
     add_common_options(p)
     p.set_defaults(func=_run)
 
     p = verbs.add_parser("bench", help="run a problem suite (one row per problem, and a summary)")
-    p.add_argument("--suite", choices=["quick", "paper"], default="quick")
-    p.add_argument("--n-jobs", type=int, default=1, help="problems run in parallel (joblib)")
-    p.add_argument("--n-problems", type=int, default=None, help="only the first N problems")
-    p.add_argument("--out", type=Path, default=None, metavar="ROWS.jsonl",
+    p.add_argument("--suite", choices=SUITE_NAMES, default="quick",
+                   help="quick (5 small), paper (150 shallow), deep (24 with 2-3 hidden layers) or digits "
+                        "(64-20-20-10 teachers trained on digits, seeds 0-4; long) (default: %(default)s)")
+    p.add_argument("--n-problems", type=integer(1), default=None, metavar="N", help="only the first N problems")
+    p.add_argument("--width", choices=["teacher", "search"], default="teacher",
+                   help="students from the teacher's widths (teacher) or grown until they reach the loss floor "
+                        "(search) (default: %(default)s)")
+    _add_parallel(p, "problems")
+    p.add_argument("--out", type=output_file((".jsonl",)), default=None, metavar="ROWS.jsonl",
                    help="append each row as it finishes; rows already there are skipped (resume)")
     add_common_options(p)
     p.set_defaults(func=_bench)
 
     p = verbs.add_parser("make-teacher", help="write a random one-hidden-layer teacher .npz")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.npz")
-    p.add_argument("--input-dim", type=int, default=4)
-    p.add_argument("--width", type=int, default=4)
-    p.add_argument("--activation", default="tanh")
-    p.add_argument("--weight-scale", type=float, default=1.0)
-    p.add_argument("--alignment", type=float, default=0.0)
+    p.add_argument("--out", type=output_file((".npz",)), required=True, metavar="FILE.npz",
+                   help="where to write the teacher")
+    p.add_argument("--input-dim", type=integer(1), default=4, help="inputs (default: %(default)s)")
+    p.add_argument("--width", type=integer(1), default=4, help="hidden units (default: %(default)s)")
+    p.add_argument("--activation", choices=TEACHER_ACTIVATIONS, default="tanh",
+                   help="hidden activation (default: %(default)s)")
+    p.add_argument("--weight-scale", type=number(0, lo_open=True), default=1.0,
+                   help="norm of the incoming vectors: small is near-linear, large saturated (default: %(default)s)")
+    p.add_argument("--alignment", type=number(0, 1, hi_open=True), default=0.0,
+                   help="how close the incoming vectors are to one shared direction (default: %(default)s)")
     add_common_options(p, plot=False)
     p.set_defaults(func=_make_teacher)
 
 
-def parse_beta_deg(text: str):
-    """--beta-deg: "auto" or a number of degrees in (0, 180]."""
-    import argparse
-
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected "auto" or degrees in (0, 180], got {text!r}') from None
-    if not 0 < value <= 180:
-        raise argparse.ArgumentTypeError(f'expected "auto" or degrees in (0, 180], got {text!r}')
-    return value
+def _guess(width, teacher):
+    if width is None:
+        return None
+    if "teacher" in width:
+        if width != ["teacher"]:
+            raise ValueError(f'--width: "teacher" stands alone, got {" ".join(map(str, width))}')
+        return teacher.hidden_sizes
+    return [int(w) for w in width]
 
 
 def _run(args) -> int:
@@ -74,35 +152,50 @@ def _run(args) -> int:
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
     teacher = load_teacher(args.teacher)
-    train_options = None
-    if args.student_time is not None:
-        train_options = {"maxtime_ode": args.student_time / 3, "maxtime_optim": 2 * args.student_time / 3}
+    guess = _guess(args.width, teacher)
+    train_options, torch_options = {}, {}
+    if args.student_steps is not None:
+        train_options["maxiterations_ode"] = torch_options["adam_steps"] = args.student_steps
+    if args.student_iterations is not None:
+        train_options["maxiterations_optim"] = torch_options["max_iter"] = args.student_iterations
     beta = args.beta_deg if args.beta_deg == "auto" else math.radians(args.beta_deg)
-    est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma,
-                           beta=beta, clusterer=args.clusterer, train_options=train_options,
-                           n_jobs=args.n_jobs, random_state=args.seed, activation=teacher.activation,
-                           hidden_sizes=args.width or teacher.hidden_sizes, engine=args.engine,
-                           checkpoint=args.checkpoint, progress=not args.quiet, layer_probes=args.layer_probes)
+    est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma, beta=beta,
+                           clusterer=args.clusterer, train_options=train_options or None, n_jobs=args.n_jobs,
+                           seed=args.seed, activation=teacher.activation, hidden_sizes=guess, depth=args.depth,
+                           max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
+                           torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
+                           layer_probes=args.layer_probes, scheduler=args.scheduler)
     t0 = time.perf_counter()
-    est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+    try:
+        est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+    except KeyboardInterrupt:
+        done = [len(fits) for fits in getattr(est, "students_", [])]
+        kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
+        payload = {"interrupted": True, "finished_students": done, "checkpoint": args.checkpoint,
+                   "time_s": time.perf_counter() - t0}
+        emit(args, payload, [f"interrupted: {sum(done)} finished students per stage {done} ({kept})"])
+        return 130
     elapsed = time.perf_counter() - t0
     rep = est.report(teacher, seed=args.seed + 1)
-    payload = {"layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes, "overhead_pct": rep.overhead_pct,
-               "max_angle_deg": rep.max_angle_deg, "functional_rel_mse": rep.functional_rel_mse, "time_s": elapsed,
-               "cluster_sizes": est.cluster_sizes_, "n_pruned": len(est.pruned_),
-               "designed_probes": est.designed_probes_,
+    search = None if est.search_ is None else est.search_.to_dict()
+    payload = {"interrupted": False, "layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes,
+               "overhead_pct": rep.overhead_pct, "max_angle_deg": rep.max_angle_deg,
+               "functional_rel_mse": rep.functional_rel_mse, "time_s": elapsed, "cluster_sizes": est.cluster_sizes_,
+               "width_search": search, "n_pruned": len(est.pruned_), "designed_probes": est.designed_probes_,
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
-               "clusters": [c.to_dict() for c in est.clusters_]}
+               "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_}
     if args.plot:
         from neuroflow.identify.plotting import plot_weights
 
         plot_weights(est, teacher, args.plot, report=rep)
         payload["plot"] = str(args.plot)
     lines = [f"teacher sizes {rep.teacher_sizes}, recovered {rep.layer_sizes} "
-             f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})",
-             f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE {rep.functional_rel_mse:.2e}",
-             f"time {elapsed:.1f} s"]
+             f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
+    if est.search_ is not None:
+        lines.append(f"width search: {est.search_.message}")
+    lines += [f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE "
+              f"{rep.functional_rel_mse:.2e}", f"time {elapsed:.1f} s"]
     emit(args, payload, lines)
     return 0
 
@@ -112,24 +205,34 @@ def _bench(args) -> int:
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import run_suite, summarize
 
-    probs = P.suite(args.suite, seed=args.seed)
-    if args.n_problems:
-        probs = probs[: args.n_problems]
-    rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=not args.quiet)
+    probs = P.suite(args.suite, seed=args.seed, n_problems=args.n_problems)
+    settings = {"width": args.width}
+    rows, interrupted = [], False
+    t0 = time.perf_counter()
+    try:
+        run_suite(probs, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler, seed=args.seed,
+                  settings=settings, progress=not args.quiet, rows=rows)
+    except KeyboardInterrupt:
+        interrupted = True
     summary = summarize(rows)
-    if args.plot:
+    if args.plot and rows:
         from neuroflow.identify.plotting import plot_difficulty
 
         plot_difficulty(rows, args.plot)
-    payload = {"suite": args.suite, "summary": summary,
+    payload = {"suite": args.suite, "interrupted": interrupted, "n_finished": len(rows), "n_problems": len(probs),
+               "summary": summary, "time_s": time.perf_counter() - t0,
                "rows": [{k: v for k, v in r.items() if k not in ("traceback", "warnings")} for r in rows]}
     lines = [f"{r['name']}: sizes {r.get('teacher_sizes')} -> {r.get('layer_sizes')} "
              f"angle {r.get('max_angle_deg', float('nan')):.2g} deg, rel MSE {r.get('functional_rel_mse') or float('nan'):.1e}, "
              f"{r['time_s']:.0f} s" + (f" ERROR {r['error']}" if r.get("error") else "") for r in rows]
-    lines.append(f"exact size on {summary['exact_size_rate']:.0%} of {summary['n_problems']} problems; "
-                 f"rel. MSE <= 1e-8 on {summary['rel_mse_le_1e-8_rate']:.0%}")
+    if rows:
+        lines.append(f"exact size on {summary['exact_size_rate']:.0%} of {summary['n_problems']} problems; "
+                     f"rel. MSE <= 1e-8 on {summary['rel_mse_le_1e-8_rate']:.0%}")
+    if interrupted:
+        lines.append(f"interrupted: {len(rows)} of {len(probs)} problems finished"
+                     + (f" (kept in {args.out})" if args.out else ""))
     emit(args, payload, lines)
-    return 0
+    return 130 if interrupted else 0
 
 
 def _make_teacher(args) -> int:
@@ -145,8 +248,10 @@ def _make_teacher(args) -> int:
 
 
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
-    """Identify a small tanh teacher (quick) or a tanh and a softplus teacher (full)."""
+    """Identify a small tanh teacher of unknown width (the students grow until they reach the loss floor);
+    the full demo adds a softplus teacher."""
     from neuroflow.identify import ExpandAndCluster
+    from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
     from neuroflow.identify.plotting import plot_weights
     from neuroflow.identify.problems import make_problem
 
@@ -154,14 +259,15 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     lines = []
     for d, k, act, n in specs:
         prob = make_problem(d, k, act, n, seed=seed)
-        est = ExpandAndCluster(n_students=4 if quick else 8, expansion=3 if quick else 4, activation=act,
-                               hidden_sizes=k, random_state=seed,
-                               train_options={"maxtime_ode": 1.0, "maxtime_optim": 2.0} if quick else None)
+        est = ExpandAndCluster(n_students=4 if quick else 8, activation=act, depth=1, max_width=8, seed=seed,
+                               train_options=QUICK_STUDENT_OPTIONS if quick else None)
         X = prob.probes()
         est.fit(X, prob.teacher(X))
         rep = est.report(prob.teacher, seed=seed + 1)
         path = plot_weights(est, prob.teacher, Path(outdir) / f"identify_{act}_d{d}_k{k}.png", report=rep)
-        lines.append(f"{act} teacher {d}-{k}-1 from {n} probes: recovered width {rep.layer_sizes[0]} "
-                     f"(clusters {est.cluster_sizes_[0]}), max angle {rep.max_angle_deg:.2g} deg, "
-                     f"rel. MSE {rep.functional_rel_mse:.1e}, {est.time_s_:.0f} s -> {path.name}")
+        tried = ", ".join(str(s.width) for s in est.search_.steps)
+        lines.append(f"{act} teacher {d}-{k}-1 of unknown width, {n} probes: students of width {tried} tried, "
+                     f"{est.search_.width} reached the floor; recovered width {rep.layer_sizes[0]} (clusters "
+                     f"{est.cluster_sizes_[0]}), max angle {rep.max_angle_deg:.2g} deg, rel. MSE "
+                     f"{rep.functional_rel_mse:.1e}, {est.time_s_:.0f} s -> {path.name}")
     return lines

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuroflow.identify.symmetry import uses_sign, angles_deg, is_scale_free, pairwise_distances
+from neuroflow.identify.symmetry import angles_deg, canonicalize, is_scale_free, pairwise_distances, uses_sign
 
 CLUSTERERS = ("hierarchical", "hdbscan")
 #: beta when "auto" finds no clear gap (the paper's default)
@@ -120,6 +120,26 @@ class ClusterResult:
             "gap_check": self.gap_check,
             "candidate_spreads_deg": None if self.candidate_spreads_deg is None else self.candidate_spreads_deg.tolist(),
         }
+
+
+def student_neurons(student_mats, student_ids, H, layer: int, activation: str, *, sign=None,
+                    prune_tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical incoming vectors of every student's hidden layer ``layer`` (``student_mats``: each student's
+    layers; ``H``: that layer's input on the probes), and which student each is from. Neurons whose outgoing
+    strength is below ``prune_tol`` x the student's largest do not contribute to its function and are left
+    out, as are relu units that never fire on the probes."""
+    vecs, ids = [], []
+    for mats, sid in zip(student_mats, student_ids):
+        u = mats[layer]
+        a = mats[layer + 1][:, : u.shape[0]].T
+        strength = np.linalg.norm(a, axis=1) * (np.linalg.norm(u, axis=1) if is_scale_free(activation) else 1.0)
+        keep = strength > prune_tol * max(strength.max(initial=0.0), 1e-300)
+        if activation == "relu":  # a unit that never fires on the probes is dead, whatever its weights
+            keep &= np.any(H @ u[:, :-1].T + u[:, -1] > 0, axis=0)
+        c = canonicalize(u[keep], a[keep], activation, sign=sign)
+        vecs.append(c.u)
+        ids.append(np.full(c.u.shape[0], sid))
+    return np.vstack(vecs), np.concatenate(ids)
 
 
 def _aligned_mean(u, members, dist, student_ids, activation: str, sign) -> np.ndarray:

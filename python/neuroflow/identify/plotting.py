@@ -8,7 +8,11 @@ from neuroflow._utils import pyplot, save_figure
 
 
 def plot_dendrogram(result, path, ax=None, title: str = "students' neurons"):
-    """Average-linkage dendrogram of one layer's clustering with the chosen cut (hierarchical only)."""
+    """Average-linkage dendrogram of one layer's clustering with the chosen cut (hierarchical only).
+
+    Merge heights are angles in degrees on a symmetric-log axis: clusters of shared neurons merge at tiny
+    angles (often below 1e-4 deg) and leftovers at tens of degrees, so on a linear axis the cut would lie on
+    the axis itself."""
     from scipy.cluster.hierarchy import dendrogram
 
     plt = pyplot()
@@ -18,12 +22,17 @@ def plot_dendrogram(result, path, ax=None, title: str = "students' neurons"):
     if result.linkage is None:
         ax.text(0.5, 0.5, f"{result.method}: no dendrogram", ha="center", va="center", transform=ax.transAxes)
     else:
-        dendrogram(result.linkage, ax=ax, no_labels=True, color_threshold=result.cut_height,
-                   above_threshold_color="0.6")
-        ax.axhline(result.cut_height, color="crimson", ls="--", lw=1,
-                   label=f"cut (angle {np.degrees(result.cut_height):.1f} deg): {result.size} neurons")
-        ax.legend(loc="upper right", fontsize=8)
-        ax.set_ylabel("average angle (rad)")
+        Z = np.array(result.linkage, dtype=float, copy=True)
+        Z[:, 2] = np.degrees(Z[:, 2])
+        cut = float(np.degrees(result.cut_height))
+        dendrogram(Z, ax=ax, no_labels=True, color_threshold=cut * (1 + 1e-9) + 1e-15, above_threshold_color="0.6")
+        positive = Z[:, 2][Z[:, 2] > 0]
+        ax.set_yscale("symlog", linthresh=float(max(min(positive.min(initial=1.0), max(cut, 1e-12)), 1e-12)))
+        ax.axhline(cut, color="crimson", ls="--", lw=1.2,
+                   label=f"cut at {cut:.2g} deg: {result.size} clusters kept")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("merge angle (deg, symlog scale)")
+        ax.set_xlabel(f"{Z.shape[0] + 1} student neurons")
     ax.set_title(title)
     if fig is not None:
         return save_figure(fig, path)
@@ -48,24 +57,43 @@ def _aligned_pairs(teacher_u, recovered_u, matching, activation):
 
 
 def plot_weights(estimator, teacher, path, report=None):
-    """Recovered vs teacher incoming weights (and biases) of the first hidden layer, sign/scale-aligned
-    by the report's matching, next to the dendrogram of that layer."""
+    """Per hidden layer: recovered vs teacher incoming weights (and biases), sign/scale-aligned by the
+    report's matching (a deeper layer over the teacher's units of the layer below, when that one was fully
+    matched), next to the dendrogram of that layer's clustering."""
+    from neuroflow.identify.report import _common_basis
+
     plt = pyplot()
     report = report or estimator.report(teacher)
-    lay = report.layers[0]
-    t, r = _aligned_pairs(teacher.incoming(0), estimator.incoming_(0), lay.matching, estimator.activation)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.6]})
-    ax = axes[0]
-    if t.size:
-        lim = 1.1 * max(np.abs(t).max(), np.abs(r).max())
-        ax.plot([-lim, lim], [-lim, lim], color="0.7", lw=1)
-        ax.scatter(t, r, s=18, color="tab:blue")
-    ax.set_xlabel("teacher weight")
-    ax.set_ylabel("recovered weight")
-    ax.set_title(f"layer 1: {lay.recovered_size} recovered / {lay.teacher_size} teacher neurons\n"
-                 f"max matched angle {report.max_angle_deg:.2g} deg, rel. MSE {report.functional_rel_mse:.1e}",
-                 fontsize=9)
-    plot_dendrogram(estimator.clusters_[0], None, ax=axes[1], title="clustering of the students' neurons")
+    act = estimator.activation
+    n = len(report.layers)
+    fig, axes = plt.subplots(n, 2, figsize=(11, 4 * n), gridspec_kw={"width_ratios": [1, 1.6]}, squeeze=False)
+    for l, lay in enumerate(report.layers):
+        ax = axes[l, 0]
+        t_u = teacher.incoming(l) if l < len(teacher.hidden_sizes) else None
+        r_u = estimator.incoming(l) if l < len(estimator.layer_sizes_) else None
+        prev = report.layers[l - 1] if l > 0 else None
+        t = r = np.zeros(0)
+        if t_u is not None and r_u is not None and (prev is None or prev.missing == 0):
+            if prev is not None:
+                t_u, r_u = _common_basis(t_u, r_u, (teacher.incoming(l - 1), estimator.incoming(l - 1),
+                                                    prev.matching), act, None)
+            t, r = _aligned_pairs(t_u, r_u, lay.matching, act)
+        if t.size:
+            lim = 1.1 * max(np.abs(t).max(), np.abs(r).max())
+            ax.plot([-lim, lim], [-lim, lim], color="0.7", lw=1, label="recovered = teacher")
+            ax.scatter(t, r, s=18, color="tab:blue", label="weights and biases of matched neurons")
+            ax.legend(fontsize=7, loc="upper left")
+        else:
+            ax.text(0.5, 0.5, "no common basis\n(the layer below was not fully matched)", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=9)
+        ax.set_xlabel("teacher weight")
+        ax.set_ylabel("recovered weight")
+        ax.set_title(f"hidden layer {l + 1}: {lay.recovered_size} recovered / {lay.teacher_size} teacher neurons\n"
+                     f"max matched angle {np.nanmax(np.asarray(lay.matched_angle_deg, float), initial=np.nan):.2g}"
+                     f" deg" + (f", rel. MSE {report.functional_rel_mse:.1e}" if l == 0 else ""), fontsize=9)
+        if l < len(estimator.clusters_):
+            plot_dendrogram(estimator.clusters_[l], None, ax=axes[l, 1],
+                            title=f"hidden layer {l + 1}: clustering of the students' neurons")
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -100,4 +128,34 @@ def plot_difficulty(rows, path):
     ax2.set_ylabel("overhead of the clustering alone (%)")
     ax2.set_title("clusters found (gamma, beta rules) before elimination/pruning", fontsize=10)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_features(rows, path):
+    """Recovery against each problem feature of a suite (input dimension, width, probes per parameter,
+    activation): the share of problems recovered at the exact size (bars) and with every neuron within 1 deg
+    and functional relative MSE <= 1e-8 (dots); the number of problems above each bar."""
+    from neuroflow.identify.report import recovery_by_feature
+
+    plt = pyplot()
+    table = recovery_by_feature(rows)["by_feature"]
+    labels = {"input_dim": "input dimension", "width": "hidden width", "probes_per_parameter": "probes per parameter",
+              "activation": "activation"}
+    fig, axes = plt.subplots(1, len(table), figsize=(4 * len(table), 3.6), sharey=True)
+    for ax, (feature, entries) in zip(np.atleast_1d(axes), table.items()):
+        x = np.arange(len(entries))
+        ax.bar(x, [e["exact_size_rate"] for e in entries], color="tab:blue", alpha=0.7, label="exact size")
+        ax.plot(x, [e["exact_within_1deg_mse_1e-8_rate"] for e in entries], "o", color="k",
+                label="exact, all within 1 deg, rel. MSE <= 1e-8")
+        for xi, e in zip(x, entries):
+            ax.text(xi, 1.02, f"n={e['n']}", ha="center", fontsize=7)
+        ax.set_xticks(x, [str(e["value"]) for e in entries], rotation=45 if feature == "activation" else 0,
+                      fontsize=8)
+        ax.set_xlabel(labels.get(feature, feature))
+        ax.set_ylim(0, 1.12)
+    np.atleast_1d(axes)[0].set_ylabel("share of problems")
+    handles, names = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle(f"recovery against problem features ({len(rows)} problems)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return save_figure(fig, path)

@@ -6,8 +6,10 @@ saturated units) and neuron alignment (how close the teacher's incoming vectors 
 :func:`difficulty` folds them into one number, the "ease-of-identifiability" axis of the benchmark.
 
 Suites: ``quick`` (5 small problems, for CI), ``paper`` (150 problems spread over the factors, after the
-150-problem study of the Expand-and-Cluster paper), and ``digits`` (one deep 64-20-20-10 teacher with
-activation g trained on scikit-learn's bundled digits images, the offline stand-in for MNIST).
+150-problem study of the Expand-and-Cluster paper), ``deep`` (24 random teachers with 2-3 hidden layers of
+3-10 units, 4-16 inputs, five activations) and ``digits`` (deep 64-20-20-10 teachers with activation g
+trained on scikit-learn's bundled digits images, the offline stand-in for MNIST, seeds 0-4). A problem may
+carry estimator ``settings`` of its own (the deep and digits suites do), merged over the suite runner's.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np
 from neuroflow._utils import as_rng, check_positive
 from neuroflow.identify.teacher import Teacher, check_activation
 
-SUITES = ("quick", "paper", "digits")
+SUITES = ("quick", "paper", "deep", "digits")
 #: activations the paper suite draws from (smooth ones: students reach zero loss with Newton steps)
 PAPER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "softplus", "gelu", "g")
 
@@ -34,6 +36,7 @@ class Problem:
     seed: int
     factors: dict = field(default_factory=dict)
     probe: str = "gaussian"
+    settings: dict = field(default_factory=dict)
 
     @property
     def difficulty(self) -> float:
@@ -124,6 +127,28 @@ def paper_suite(n_problems: int = 150, seed: int = 0, *, max_samples: int = 1000
     return problems
 
 
+def widened_paper_suite(n_problems: int = 60, seed: int = 0, *, max_probe_values: float = 1.5e6) -> list[Problem]:
+    """Shallow problems over the paper's wider ranges: input dimension {2, 4, 6, 8, 10, 12, 16}, width {2, 3,
+    4, 6, 8, 10}, probes {1k, 2k, 5k, 10k, 20k} (the largest count with probes x teacher parameters <=
+    ``max_probe_values``, so that the suite runs in about an hour on two cores), weight scale {0.5, 1, 2},
+    alignment {0, 0.3, 0.6}, activation in turn from :data:`PAPER_ACTIVATIONS`."""
+    rng = as_rng(seed + 7919)  # a stream of its own: not the paper suite's problems
+    problems = []
+    for i in range(int(n_problems)):
+        act = PAPER_ACTIVATIONS[i % len(PAPER_ACTIVATIONS)]
+        d = int(rng.choice([2, 4, 6, 8, 10, 12, 16]))
+        k = int(rng.choice([2, 3, 4, 6, 8, 10]))
+        n = int(rng.choice([1000, 2000, 5000, 10000, 20000]))
+        params = (d + 2) * k + 1
+        n = int(max([c for c in (1000, 2000, 5000, 10000, 20000) if c <= n and c * params <= max_probe_values],
+                    default=1000))
+        scale = float(rng.choice([0.5, 1.0, 2.0]))
+        align = float(rng.choice([0.0, 0.3, 0.6]))
+        problems.append(make_problem(d, k, act, n, weight_scale=scale, alignment=align, seed=seed * 1000 + 500 + i,
+                                     name=f"w{i:03d}-{act}-d{d}-k{k}-N{n}-s{scale:g}-a{align:g}"))
+    return problems
+
+
 # ---------------------------------------------------------------------- deep digits teacher
 def digits_data() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled 8x8 digits (1797 images, offline): standardised pixels (constant pixels
@@ -138,35 +163,130 @@ def digits_data() -> tuple[np.ndarray, np.ndarray]:
     return X, Y
 
 
-def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0, maxtime: float = 600.0) -> Teacher:
+def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0) -> Teacher:
     """A deep teacher 64-hidden...-10 trained (mean squared error on one-hot labels, 1000 iterations of
-    full-batch L-BFGS; ``maxtime`` is only a safety net, so the teacher does not depend on the load)."""
+    full-batch L-BFGS from a Glorot start drawn with ``seed``)."""
     from neuroflow.identify.students import torch_fit
     from neuroflow.mlp import MLP
 
     check_activation(activation)
     X, Y = digits_data()
     net = MLP(64, [(int(h), activation, True) for h in hidden] + [(10, "identity", True)], backend="numpy")
-    theta, _, _ = torch_fit(net, net.init_params(seed=seed), X, Y, max_iter=1000, maxtime=maxtime)
+    theta, *_ = torch_fit(net, net.init_params(seed=seed), X, Y, max_iter=1000)
     return Teacher.from_mlp(net, theta)
 
 
-def digits_problem(n_samples: int = 20000, *, seed: int = 0, maxtime: float = 600.0) -> Problem:
-    """The deep digits problem: teacher 64-20-20-10 (activation g); probes are standard Gaussian
-    (a teacher trained on standardised pixels is a function on all of R^64; Gaussian probes reach the
-    directions that constant pixels never excite)."""
-    teacher = make_digits_teacher(seed=seed, maxtime=maxtime)
+#: estimator settings of the digits runs: 20k Gaussian probes (the teacher is queried freely; the 1797 images
+#: alone under-determine a 12.5k-parameter student), half of them replaced by designed probes for the second
+#: stage (the teacher answers them), 8 students of width 4 x 20 trained by minibatch Adam then L-BFGS (40k Adam
+#: steps of 128 probes: per second of compute, more small steps beat fewer large ones, and a learning rate
+#: decaying only to 3e-4 keeps improving where 3e-5 stalls); the second stage (first layer frozen: 2 490 free
+#: parameters instead of 12 570) gets a longer L-BFGS run; the reduced 64-20-20-10 net is fine-tuned by
+#: L-BFGS. The L-BFGS budgets are the iterations the earlier wall-time budgets (20 s, 120 s, 300 s) reached on
+#: a quiet machine: 119 per 20 s (first stage), 660 per 30 s (second stage), 1458 per 60 s (fine-tuning;
+#: results/identify_budgets.json).
+DIGITS_TORCH = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 120}
+DIGITS_SETTINGS = {"n_students": 8, "expansion": 4, "loss_tol": 1e-2, "engine": "torch", "train_options": None,
+                   "torch_options": [DIGITS_TORCH, {**DIGITS_TORCH, "max_iter": 2640}],
+                   "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 7300, "method_optim": "lbfgs"}}
+DIGITS_N_SAMPLES = 20000
+
+
+def digits_problem(n_samples: int = DIGITS_N_SAMPLES, *, seed: int = 0) -> Problem:
+    """The deep digits problem: teacher 64-20-20-10 (activation g) trained with ``seed``; probes are standard
+    Gaussian (a teacher trained on standardised pixels is a function on all of R^64; Gaussian probes reach the
+    directions that constant pixels never excite). Carries :data:`DIGITS_SETTINGS`."""
+    teacher = make_digits_teacher(seed=seed)
     factors = {"input_dim": 64, "width": 20, "activation": "g", "output_dim": 10, "weight_scale": 1.0,
                "alignment": 0.0, "hidden": [20, 20]}
-    return Problem("digits-64-20-20-10-g", teacher, int(n_samples), int(seed), factors)
+    return Problem(f"digits-64-20-20-10-g-seed{seed}", teacher, int(n_samples), int(seed), factors,
+                   settings=dict(DIGITS_SETTINGS))
 
 
-def suite(name: str, seed: int = 0) -> list[Problem]:
-    """A named suite: "quick", "paper" or "digits"."""
+def digits_suite(seed: int = 0, n_problems: int = 5) -> list[Problem]:
+    """Digits teachers with seeds ``seed``, ``seed + 1``, ... (seed 0 is the one the designed probes' numbers
+    were picked on; the others test them)."""
+    return [digits_problem(seed=seed + i) for i in range(int(n_problems))]
+
+
+# ---------------------------------------------------------------------- random deep teachers
+#: activations of the deep suite
+DEEP_ACTIVATIONS = ("tanh", "g", "softplus", "sigmoid", "gelu")
+#: estimator settings of the deep suite: 6 students twice the teacher's widths, trained by minibatch Adam
+#: (10k steps) then float64 L-BFGS (1000 iterations) -- the flow engine's exact Hessians (ODE Jacobians,
+#: Newton) cost 0.1-2 s each on these students, 40 s to minutes per student -- and the later stages on half
+#: designed probes (the teacher answers them). The reduced net's fine-tunes get smaller budgets than the
+#: shallow default for the same reason: a Newton iteration on it costs ~0.2 s, and a fine-tune that converges
+#: does so in far fewer steps. No ``train_options``: with engine="torch" they would add a flow polish of
+#: every student (exact Hessians again)
+DEEP_SETTINGS = {"n_students": 6, "expansion": 2, "engine": "torch", "train_options": None,
+                 "torch_options": {"adam_steps": 10000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000},
+                 "finetune_options": {"maxiterations_ode": 1000, "maxiterations_optim": 200}}
+
+
+def make_deep_teacher(input_dim: int, hidden, activation: str = "tanh", *, output_dim: int = 1,
+                      seed=None) -> Teacher:
+    """A random teacher with hidden layers ``hidden`` whose every unit is in its useful range.
+
+    Each layer's incoming directions are random unit vectors; on standard Gaussian probes each unit's
+    pre-activation is then rescaled to standard deviation U(0.7, 1.3) and centred at U(-0.5, 0.5) of it (the
+    first layer's analogue of :func:`make_teacher`'s scale 1): no unit is dead, saturated or a copy of a
+    constant, whatever the depth. Output weights +-U(0.5, 1.5), zero output bias.
+    """
+    check_positive(input_dim, "input_dim", integer=True)
+    hidden = [int(check_positive(h, "hidden", integer=True)) for h in hidden]
+    check_activation(activation)
+    from neuroflow.mlp.activations import get_activation
+
+    f = get_activation(activation).f
+    rng = as_rng(seed)
+    X = rng.standard_normal((4000, input_dim))  # to set each unit's range on the probes' distribution
+    weights, biases, h = [], [], X
+    for k in hidden:
+        D = rng.standard_normal((k, h.shape[1]))
+        D /= np.linalg.norm(D, axis=1, keepdims=True)
+        z = h @ D.T
+        scale = rng.uniform(0.7, 1.3, size=k) / np.maximum(z.std(axis=0), 1e-12)
+        W = D * scale[:, None]
+        b = -z.mean(axis=0) * scale + rng.uniform(-0.5, 0.5, size=k) * rng.uniform(0.7, 1.3, size=k)
+        weights.append(W)
+        biases.append(b)
+        h = f(h @ W.T + b)
+    A = rng.choice([-1.0, 1.0], size=(output_dim, hidden[-1])) * rng.uniform(0.5, 1.5, size=(output_dim, hidden[-1]))
+    return Teacher(activation, weights + [A], biases + [np.zeros(output_dim)])
+
+
+def deep_suite(seed: int = 0, n_problems: int = 24) -> list[Problem]:
+    """``n_problems`` random deep teachers (:func:`make_deep_teacher`): activation in turn from
+    :data:`DEEP_ACTIVATIONS`, two hidden layers (two in three) or three, widths 3-10 (non-increasing: later
+    layers no wider than earlier ones, as in the digits teacher), inputs 4-16, probes 20 per teacher parameter
+    (2000-8000). Seed 0 is the reported suite; seed 1 the development set."""
+    rng = as_rng(seed)
+    problems = []
+    for i in range(int(n_problems)):
+        act = DEEP_ACTIVATIONS[i % len(DEEP_ACTIVATIONS)]
+        depth = 3 if i % 3 == 2 else 2
+        d = int(rng.integers(4, 17))
+        widths = sorted((int(w) for w in rng.integers(3, 11, size=depth)), reverse=True)
+        teacher = make_deep_teacher(d, widths, act, seed=seed * 1000 + i)
+        n = int(np.clip(20 * teacher.n_params, 2000, 8000))
+        name = f"d{i:02d}-{act}-{d}-{'-'.join(map(str, widths))}-1-N{n}"
+        factors = {"input_dim": d, "width": max(widths), "hidden": widths, "activation": act, "output_dim": 1,
+                   "weight_scale": 1.0, "alignment": 0.0}
+        problems.append(Problem(name, teacher, n, seed * 1000 + i, factors, settings=dict(DEEP_SETTINGS)))
+    return problems
+
+
+def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Problem]:
+    """A named suite ("quick", "paper", "deep" or "digits"), or its first ``n_problems`` problems."""
     if name == "quick":
-        return quick_suite(seed)
-    if name == "paper":
-        return paper_suite(150, seed)
-    if name == "digits":
-        return [digits_problem(seed=seed)]
-    raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
+        probs = quick_suite(seed)
+    elif name == "paper":
+        probs = paper_suite(150 if n_problems is None else min(150, n_problems), seed)
+    elif name == "deep":
+        probs = deep_suite(seed)
+    elif name == "digits":
+        return digits_suite(seed, 5 if n_problems is None else min(5, n_problems))  # each teacher trains ~1 min
+    else:
+        raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
+    return probs if n_problems is None else probs[: int(n_problems)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from neuroflow.identify.symmetry import angles_deg
+from neuroflow.identify.symmetry import angles_deg, symmetry_class
 
 
 @dataclass
@@ -104,3 +104,86 @@ def relative_mse(y_true, y_pred) -> float:
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     den = float(np.sum((y_true - y_true.mean(axis=0)) ** 2))
     return float(np.sum((y_pred - y_true) ** 2) / max(den, 1e-300))
+
+
+def _feature_value(row: dict, feature: str):
+    if feature == "probes_per_parameter":
+        ratio = row["n_samples"] / row["teacher"]["n_params"]
+        edges = (0, 10, 20, 50, 100, 200, float("inf"))
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if lo <= ratio < hi:
+                return f"{lo:g}-{hi:g}"
+    if feature == "width":
+        return max(row["teacher_sizes"])
+    return row.get(feature)
+
+
+def recovery_by_feature(rows, features=("input_dim", "width", "probes_per_parameter", "activation")) -> dict:
+    """Recovery of suite rows (:func:`neuroflow.identify.bench.run_problem`) against each problem feature:
+    per value, the number of problems, the share recovered at the exact size, and the share with every neuron
+    within 1 deg and functional relative MSE <= 1e-8. Probes per parameter are binned (0-10, 10-20, 20-50,
+    50-100, 100-200, 200+); the width is the teacher's widest hidden layer."""
+    table = {}
+    for feature in features:
+        groups: dict = {}
+        for r in rows:
+            groups.setdefault(_feature_value(r, feature), []).append(r)
+        entries = []
+        for value, sel in groups.items():
+            entries.append({"value": value, "n": len(sel),
+                            "exact_size_rate": float(np.mean([bool(r.get("exact_size")) for r in sel])),
+                            "exact_within_1deg_mse_1e-8_rate": float(np.mean([
+                                bool(r.get("exact_size") and r.get("all_matched_within_1deg")
+                                     and (r.get("functional_rel_mse") or 1.0) <= 1e-8) for r in sel]))})
+        order = (lambda e: float(str(e["value"]).split("-")[0])) if feature == "probes_per_parameter" else \
+            (lambda e: (isinstance(e["value"], str), e["value"]))
+        table[feature] = sorted(entries, key=order)
+    return {"by_feature": table}
+
+
+def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: float = 10.0,
+                     sign: bool | None = None) -> list[LayerReport]:
+    """Layer by layer, match a recovered network's incoming vectors (``recovered``: one (m, d + 1) array per
+    hidden layer) to a ``teacher``'s. Layer l > 0 is compared over the same units of layer l - 1 (the
+    teacher's, in its order, with the matching's sign flips and relu scales), so only when layer l - 1 was
+    fully matched; otherwise, and for layers one network has and the other lacks, every teacher neuron of
+    the layer counts as missing and every recovered one as excess."""
+    layers, prev = [], None
+    for l in range(max(len(teacher.hidden_sizes), len(recovered))):
+        t_u = teacher.incoming(l) if l < len(teacher.hidden_sizes) else np.zeros((0, 1))
+        r_u = recovered[l] if l < len(recovered) else np.zeros((0, 1))
+        k, m = t_u.shape[0], r_u.shape[0]
+        if m == 0 or k == 0 or (l > 0 and prev is None):  # no common basis
+            nan = [float("nan")] * k
+            layers.append(LayerReport(k, m, nan, nan, [-1] * k, m if k == 0 or m == 0 else max(0, m - k),
+                                      k if k == 0 or m == 0 else max(0, k - m)))
+            prev = None
+            continue
+        if l > 0:
+            t_u, r_u = _common_basis(t_u, r_u, prev, activation, sign)
+        rep = compare_layer(t_u, r_u, activation, match_tol_deg=match_tol_deg, sign=sign)
+        layers.append(rep)
+        prev = (teacher.incoming(l), recovered[l], rep.matching) if rep.missing == 0 else None
+    return layers
+
+
+def _common_basis(t_u, r_u, prev, activation, sign):
+    """Express layer-l incoming vectors of teacher and recovered net over the same (teacher-ordered)
+    units of layer l-1, using that layer's matching and symmetry (sign flips, relu scales)."""
+    t_prev, r_prev, matching = prev
+    cls = symmetry_class(activation)
+    cols = np.array(matching)
+    r_cols = r_u[:, cols].copy()
+    r_bias = r_u[:, -1].copy()
+    for j, m in enumerate(cols):
+        tv, rv = t_prev[j], r_prev[m]
+        s = 1.0
+        if cls != "none" and sign is not False:
+            s = 1.0 if float(tv @ rv) >= 0 else -1.0
+        if cls == "relu":
+            r_cols[:, j] *= np.linalg.norm(rv) / max(np.linalg.norm(tv), 1e-300)
+        if s < 0:
+            if cls == "odd_constant":  # f(-z) = 1 - f(z): the column's weight moves into the bias
+                r_bias += r_cols[:, j]
+            r_cols[:, j] *= -1
+    return np.hstack([t_u[:, :-1], t_u[:, -1:]]), np.hstack([r_cols, r_bias[:, None]])

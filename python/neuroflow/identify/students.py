@@ -11,8 +11,11 @@ Deep identification re-trains the same students with their lower, already recons
 (``frozen_layers``): :class:`~neuroflow.identify.objectives.FixedParamsObjective` for the flow engine,
 frozen tensors for torch.
 
-Work is dispatched with ``joblib.Parallel(n_jobs=...)``, so a Dask or Ray cluster can take over through
-``joblib.parallel_backend`` when one machine is not enough.
+Every phase stops on a step budget (:mod:`neuroflow.identify.budgets`), so a student is the same on any
+machine. Students run through :func:`neuroflow.parallel.parallel_map`: ``n_jobs`` local processes, or the
+workers of a Dask cluster (``scheduler``); each one takes its randomness from its own seed and starting point,
+so the numbers do not depend on where it ran. ``on_result`` sees each student as soon as it is collected (the
+estimator's checkpoint saves it there).
 """
 from __future__ import annotations
 
@@ -40,19 +43,14 @@ class StudentFit:
     engine: str
     time_s: float
     stopped_by: str = ""
+    steps: tuple = ()
 
     def to_dict(self) -> dict:
+        """JSON-ready fields; ``steps`` are the counts per phase (flow: ODE steps, optimiser iterations;
+        torch: Adam steps, L-BFGS iterations) and ``stopped_by`` what ended each phase."""
         return {"index": self.index, "seed": self.seed, "loss": self.loss, "gnorm": self.gnorm,
-                "converged": self.converged, "engine": self.engine, "time_s": self.time_s,
-                "stopped_by": self.stopped_by}
-
-
-def flow_train():
-    """:func:`neuroflow.flow.train` (robust to a submodule of the same name shadowing the function)."""
-    import neuroflow.flow as flow
-
-    fn = flow.train
-    return fn if callable(fn) else fn.train
+                "converged": self.converged, "engine": self.engine, "stopped_by": self.stopped_by,
+                "steps": list(self.steps), "time_s": self.time_s}
 
 
 # ---------------------------------------------------------------------- torch engine
@@ -81,17 +79,18 @@ def torch_activation(name: str):
     return table[name]
 
 
-def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0, threads: int = 1,
+def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float | None = None, threads: int = 1,
               frozen_layers: int = 0, adam_steps: int = 0, batch_size: int = 256, lr: float = 3e-3,
-              lr_end: float = 3e-5, seed: int = 0) -> tuple[np.ndarray, float, str]:
-    """Train the MLP loss in torch; returns (theta, loss, why the last phase stopped).
+              lr_end: float = 3e-5, seed: int = 0) -> tuple[np.ndarray, float, str, tuple]:
+    """Train the MLP loss in torch; returns (theta, loss, why the last phase stopped, (Adam steps, L-BFGS
+    iterations)).
 
     Two phases: ``adam_steps`` steps of minibatch Adam in float32 (``batch_size`` probes per step,
     learning rate decaying geometrically from ``lr`` to ``lr_end``; minibatches drawn with ``seed``),
-    then full-batch float64 L-BFGS (strong Wolfe line search) for up to ``max_iter`` iterations or
-    ``maxtime`` seconds. Minibatch Adam does the bulk of the work on large students: from a random start
-    it finds the target's neurons many times faster per second than full-batch L-BFGS, which then
-    polishes. ``frozen_layers`` keeps the first that many layers at ``theta0``'s values (their output
+    then full-batch float64 L-BFGS (strong Wolfe line search) for up to ``max_iter`` iterations (in
+    blocks of 20; and, only if given, ``maxtime`` seconds: an optional cap, which makes the result depend on
+    the machine's load). Minibatch Adam does the bulk of the work on large students: from a random start it
+    finds the target's neurons many times faster per second than full-batch L-BFGS, which then polishes. ``frozen_layers`` keeps the first that many layers at ``theta0``'s values (their output
     is computed once).
     """
     import torch
@@ -112,7 +111,7 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
                   [torch.tensor(m, dtype=torch.float64) for m in mats[:frozen_layers]], 0)
     Yt = torch.tensor(np.asarray(Y), dtype=torch.float64)
     n = H.shape[0]
-    t0, why = time.perf_counter(), "adam"
+    why, n_adam, n_lbfgs = "adam", 0, 0
     if adam_steps > 0:
         gen = torch.Generator().manual_seed(int(seed))
         free32 = [torch.nn.Parameter(torch.tensor(m, dtype=torch.float32)) for m in mats[frozen_layers:]]
@@ -131,6 +130,7 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
             loss = ((apply(H32[idx], free32, frozen_layers) - Y32[idx]) ** 2).sum() / bs
             loss.backward()
             opt.step()
+            n_adam += 1
         if all(bool(torch.isfinite(p).all()) for p in free32):
             mats[frozen_layers:] = [p.detach().double().numpy() for p in free32]
         else:
@@ -153,6 +153,7 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
         t1, why, last = time.perf_counter(), "max_iter", math.inf
         for _ in range(max(1, max_iter // 20)):
             loss = float(opt.step(closure).detach())
+            n_lbfgs = int(opt.state[free[0]].get("n_iter", 0))
             if not math.isfinite(loss):
                 why = "nonfinite"
                 break
@@ -160,13 +161,13 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float = 60.0,
                 why = "converged"
                 break
             last = loss
-            if time.perf_counter() - t1 > maxtime:
+            if maxtime is not None and time.perf_counter() - t1 > maxtime:
                 why = "maxtime"
                 break
     with torch.no_grad():
         final = float(objective())
     theta = net.pack(mats[:frozen_layers] + [p.detach().numpy().copy() for p in free])
-    return theta, final, why
+    return theta, final, why, (n_adam, n_lbfgs)
 
 
 def free_mask(net, frozen_layers: int) -> np.ndarray:
@@ -177,15 +178,31 @@ def free_mask(net, frozen_layers: int) -> np.ndarray:
     return mask
 
 
+def warm_starts(student_mats, H, H_next, layer: int, incoming, activation: str) -> list[list[np.ndarray]]:
+    """Each student (its layers ``student_mats``) with hidden layer ``layer`` replaced by the reconstructed
+    layers ``incoming`` (fixed from now on; ``H`` and ``H_next``: that layer's input and reconstructed units
+    on the probes): the next layer's weights become the least-squares map from the reconstructed units to the
+    student's own next-layer pre-activations; the layers above stay the student's."""
+    from neuroflow.identify.selection import next_preactivations
+
+    F = np.hstack([H_next, np.ones((H_next.shape[0], 1))])
+    starts = []
+    for mats in student_mats:
+        coef, *_ = np.linalg.lstsq(F, next_preactivations(mats, H, layer, activation), rcond=None)
+        starts.append([c.copy() for c in incoming] + [coef.T] + mats[layer + 2:])
+    return starts
+
+
 # ---------------------------------------------------------------------- one student
-def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_options, backend,
-             theta0=None, frozen_layers=0, polish_options=None):
+def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_options, backend, theta0,
+             frozen_layers=0, polish_options=None) -> StudentFit:
+    from neuroflow.identify.budgets import run_train
     from neuroflow.identify.objectives import FixedParamsObjective
     from neuroflow.mlp import MLP
 
     t0 = time.perf_counter()
     net = MLP(input_dim, layers, backend=backend)
-    theta = net.init_params(seed=seed) if theta0 is None else np.array(theta0, dtype=float)
+    theta = np.array(theta0, dtype=float)
     if engine == "auto":
         engine = "torch" if net.n_params > TORCH_THRESHOLD else "flow"
     free = free_mask(net, frozen_layers)
@@ -193,19 +210,19 @@ def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_
     def flow_fit(theta, options):
         """neuroflow.train on the free parameters (the fixed-parameter objective when layers are frozen)."""
         if not frozen_layers:
-            res = flow_train()(net, theta, X, Y, **options)
+            res = run_train(net, theta, X, Y, **options)
             return res.x, res
         obj = FixedParamsObjective(net.objective(X, Y), theta, free)
-        res = flow_train()(obj, theta[free], **options)
+        res = run_train(obj, theta[free], **options)
         return obj.full(res.x), res
 
-    stopped = ""
     if engine == "torch":
         opts = {"seed": int(seed), **(torch_options or {})}
-        theta, _, stopped = torch_fit(net, theta, X, Y, frozen_layers=frozen_layers, **opts)
+        theta, _, stopped, steps = torch_fit(net, theta, X, Y, frozen_layers=frozen_layers, **opts)
         if polish_options:
             theta, res = flow_fit(theta, dict(polish_options))
             stopped = f"{stopped}+{res.optim_stopped_by}"
+            steps = (*steps, res.optim_iterations)
         loss = float(net.loss(theta, X, Y))
         gnorm = float(np.max(np.abs(net.gradient(theta, X, Y)[free])))
         converged = False
@@ -213,32 +230,59 @@ def _fit_one(index, seed, input_dim, layers, X, Y, engine, train_options, torch_
         theta, res = flow_fit(theta, dict(train_options or {}))
         loss, gnorm, converged = float(res.loss), float(res.gnorm), bool(res.converged)
         stopped = f"{res.ode_stopped_by}/{res.optim_stopped_by}"
+        steps = (res.ode_iterations, res.optim_iterations)
     return StudentFit(index, int(seed), np.asarray(theta, dtype=float), loss, gnorm, converged, engine,
-                      time.perf_counter() - t0, str(stopped))
+                      time.perf_counter() - t0, str(stopped), tuple(int(s) for s in steps))
 
 
-def train_students(input_dim: int, layers, X, Y, seeds, *, engine: str = "auto", train_options=None,
-                   torch_options=None, n_jobs: int = 1, backend: str = "numpy", progress: bool = False,
-                   theta0s=None, frozen_layers: int = 0, polish_options=None) -> list[StudentFit]:
-    """Train one student per seed (network ``MLP(input_dim, layers)``) on (X, Y), ``n_jobs`` in parallel.
+def train_students(input_dim: int, layers, X, Y, seeds, theta0s, *, indices=None, engine: str = "auto",
+                   train_options=None, torch_options=None, n_jobs: int = 1, scheduler: str | None = None,
+                   backend: str = "numpy", progress: bool = False, frozen_layers: int = 0, polish_options=None,
+                   on_result=None) -> list[StudentFit]:
+    """Train one student per seed (network ``MLP(input_dim, layers)``, starting at ``theta0s``) on (X, Y).
 
-    ``theta0s`` (one flat vector per student) replaces the random initialisation; ``frozen_layers``
-    keeps the first that many layers of each student fixed and trains the rest (the fixed-parameter
-    objective). ``polish_options`` (torch engine only): a final :func:`neuroflow.train` run with them.
+    Parameters
+    ----------
+    input_dim, layers
+        The students' network (:class:`neuroflow.MLP` arguments).
+    X, Y : arrays
+        Probes and targets.
+    seeds : list of int
+        One per student (the torch engine's minibatches).
+    theta0s : list of arrays
+        Each student's starting point (flat MLP layout).
+    indices : list of int, optional
+        The students' numbers (default 0, 1, ...): which of them to train, e.g. the ones a checkpoint lacks.
+    engine : "auto", "flow" or "torch"
+    train_options, torch_options : dict
+        Options of :func:`neuroflow.train` and :func:`torch_fit`.
+    n_jobs, scheduler
+        Where students run (:func:`neuroflow.parallel.parallel_map`).
+    frozen_layers : int
+        Keep the first that many layers at their starting values (the fixed-parameter objective).
+    polish_options : dict, optional
+        Torch engine only: a final :func:`neuroflow.train` run with them.
+    on_result : callable, optional
+        ``on_result(fit)`` as each student is collected.
+
+    Returns
+    -------
+    list of StudentFit, in the order of ``indices``.
     """
-    from joblib import Parallel, delayed
-
     from neuroflow._utils import progress as bar
+    from neuroflow.parallel import parallel_map
 
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {list(ENGINES)}, got {engine!r}")
-    if theta0s is not None and len(theta0s) != len(seeds):
+    if len(theta0s) != len(seeds):
         raise ValueError(f"theta0s: expected one initial vector per seed ({len(seeds)}), got {len(theta0s)}")
-    starts = [None] * len(seeds) if theta0s is None else list(theta0s)
-    jobs = (delayed(_fit_one)(i, s, input_dim, layers, X, Y, engine, train_options, torch_options, backend,
-                              starts[i], frozen_layers, polish_options)
-            for i, s in enumerate(seeds))
-    if n_jobs == 1:
-        return [job[0](*job[1], **job[2]) for job in bar(list(jobs), enabled=progress, desc="students")]
-    out = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    return list(bar(out, enabled=progress, total=len(seeds), desc="students"))
+    indices = list(range(len(seeds))) if indices is None else list(indices)
+    jobs = [(i, int(seeds[i]), input_dim, layers, X, Y, engine, train_options, torch_options, backend,
+             theta0s[i], frozen_layers, polish_options) for i in indices]
+    with bar(total=len(jobs), enabled=progress, desc="students", unit="student") as pbar:
+        def collected(_, fit):
+            pbar.update(1)
+            if on_result is not None:
+                on_result(fit)
+
+        return parallel_map(_fit_one, jobs, n_jobs=n_jobs, scheduler=scheduler, on_result=collected)

@@ -1,0 +1,55 @@
+"""Resumable student training: each finished student is saved at once, under a key of everything that
+determines it.
+
+A stage's file (``students_layer<l>_<key prefix>.pkl`` in the checkpoint folder; one per configuration, so
+the stages of a width search keep theirs side by side) holds ``{"key": ..., "fits": {index:
+StudentFit}}``. A student is written only after it finished its whole budget: one cut short by Ctrl-C
+raises ``KeyboardInterrupt`` before it reaches :meth:`StudentCheckpoint.add`, so a resumed run retrains it
+from the start. The file is replaced atomically (write, then rename), so a crash mid-write leaves the
+previous version. A file saved under another key (other data, settings or starting points) is ignored.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["StudentCheckpoint", "checkpoint_key"]
+
+
+def checkpoint_key(arrays, settings) -> str:
+    """A digest of the arrays (probes, targets, seeds, starting points) and the settings' ``repr``."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    h.update(repr(settings).encode())
+    return h.hexdigest()
+
+
+class StudentCheckpoint:
+    """The finished students of one stage (hidden layer ``layer``, settings digest ``key``) in ``folder``
+    (None: keep nothing); ``fits`` maps a student's index to its StudentFit."""
+
+    def __init__(self, folder, layer: int, key: str):
+        self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.pkl"
+        self.key = key
+        self.fits: dict = {}
+        if self.path is not None and self.path.is_file():
+            with open(self.path, "rb") as fh:
+                saved = pickle.load(fh)
+            if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("fits"), dict):
+                self.fits = dict(saved["fits"])
+
+    def add(self, fit) -> None:
+        """Record one finished student (and rewrite the file)."""
+        self.fits[int(fit.index)] = fit
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({"key": self.key, "fits": self.fits}, fh)
+        os.replace(tmp, self.path)  # an interrupted write never leaves a half file under the real name

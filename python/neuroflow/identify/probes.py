@@ -1,0 +1,87 @@
+"""Probes: Gaussian inputs, and inputs designed from a reconstructed first layer for a deep net's later layers.
+
+Under Gaussian probes every first-layer unit is partly active at once, so a second-layer unit with mostly
+positive weights and a positive bias never leaves its near-linear range, where other units can stand in for
+it. :func:`designed_probes` gives the first layer *sparse* activity instead: each unit is, independently,
+"on" with probability :data:`DESIGN_P_ON`, its pre-activation uniform in :data:`DESIGN_ON`, and otherwise
+held at :data:`DESIGN_OFF` (g, softplus, relu, sigmoid: silent; tanh, erf: saturated), which drives the
+second layer's units through their nonlinear range. The input is solved for: the least-norm solution of
+``W x = z - b`` plus a standard Gaussian component in ``W``'s null space (exact targets when the layer is
+no wider than the input, the least-squares best otherwise).
+
+The three numbers were picked on the seed-0 digits teacher, by comparing, without training, how much
+nonlinear signal each of its second-layer neurons carries under a few designs; every other teacher
+(digits seeds 1-4, the deep suite) is a test of them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow._utils import as_rng, check_array
+
+__all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "gaussian_probes", "designed_probes", "mix_designed_probes",
+           "query_designed_probes"]
+
+DESIGN_P_ON = 0.25
+DESIGN_ON = (0.0, 8.0)
+DESIGN_OFF = -6.0
+
+
+def gaussian_probes(n: int, input_dim: int, seed=None, *, scale: float = 1.0) -> np.ndarray:
+    """``n`` probes drawn from N(0, scale^2 I) in ``input_dim`` dimensions."""
+    return scale * as_rng(seed).standard_normal((int(n), int(input_dim)))
+
+
+def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=DESIGN_ON,
+                    off: float = DESIGN_OFF) -> np.ndarray:
+    """``n`` probes that give a first layer ``first`` sparse activity.
+
+    Parameters
+    ----------
+    first : array (k, d_in + 1)
+        The layer's incoming vectors [W | b].
+    n : int
+        Number of probes.
+    seed : int, Generator or None
+        Randomness.
+    p_on, on, off : float, (float, float), float
+        Each unit's pre-activation is, independently, uniform in ``on`` with probability ``p_on`` and
+        ``off`` otherwise.
+
+    Returns
+    -------
+    array (n, d_in)
+    """
+    rng = as_rng(seed)
+    first = check_array(first, "first", ndim=2)
+    W, b = first[:, :-1], first[:, -1]
+    k = W.shape[0]
+    Z = np.where(rng.random((n, k)) < p_on, rng.uniform(on[0], on[1], (n, k)), off)
+    pinv = np.linalg.pinv(W)
+    X = (Z - b) @ pinv.T
+    noise = rng.standard_normal((n, W.shape[1]))
+    return X + noise - (noise @ W.T) @ pinv.T
+
+
+def mix_designed_probes(X, first, share: float, seed=None) -> tuple[np.ndarray, int]:
+    """``X`` with its last ``round(share * len(X))`` rows replaced by :func:`designed_probes` for the first
+    layer ``first``; returns the mixed probes and how many rows are designed (the last ones)."""
+    n_new = int(round(share * X.shape[0]))
+    if n_new == 0:
+        return X, 0
+    return np.vstack([X[: X.shape[0] - n_new], designed_probes(first, n_new, seed)]), n_new
+
+
+def query_designed_probes(X, Y, query, first, share: float, seed=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Replace the last ``share`` of the probes by :func:`designed_probes` for the first layer ``first``
+    and ask ``query`` (the target, X -> Y) for their outputs; returns the probes, targets and how many
+    rows are designed."""
+    X, n_new = mix_designed_probes(X, first, share, seed)
+    if n_new == 0:
+        return X, Y, 0
+    Yd = np.asarray(query(X[-n_new:]), dtype=float).reshape(n_new, -1)
+    finite = bool(np.all(np.isfinite(Yd)))
+    if Yd.shape[1] != Y.shape[1] or not finite:
+        raise ValueError(f"query: expected finite outputs of shape ({n_new}, {Y.shape[1]}) on the designed "
+                         f"probes, got shape {Yd.shape}" + ("" if finite else " with NaN/inf"))
+    return X, np.vstack([Y[:-n_new], Yd]), n_new

@@ -1,0 +1,203 @@
+"""The reduced network from the clusters: output layer by least squares, elimination of unneeded last-layer
+clusters, fine-tuning, pruning and a Newton polish.
+
+With imperfectly trained students the clustering rule alone often keeps a few spurious clusters (in the
+150-problem suite about half the problems). With ``prune=True`` the reconstruction therefore (a) drops, by
+backward elimination, the last-layer clusters that least squares does not need to express the target,
+and keeps that subset if the network fine-tuned on it still reaches the loss floor: relative loss
+``prune_tol_rel`` (zero, for a shallow net), or for a deep net, which rarely reaches zero here, within 10x of
+the loss the network with every cluster reaches under the same budget; (b) after fine-tuning to zero loss,
+removes any remaining neuron whose removal keeps the re-fine-tuned loss at zero. A small reduced network at
+near-zero loss is finally polished with Newton to machine precision: the teacher is an exact zero of it, and
+weakly identifiable (near-linear) problems otherwise stop degrees away at a relative loss of ~1e-11.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuroflow.identify.budgets import (FINETUNE_OPTIONS, POLISH_FALLBACK, POLISH_OPTIONS, PRUNE_SHARE,
+                                        SUBSET_SHARE, run_train, shorter)
+from neuroflow.identify.lstsq import backward_elimination, hidden_activations, least_squares_output
+from neuroflow.identify.objectives import SkipObjective
+from neuroflow.identify.symmetry import angles_deg, needs_skip, symmetry_class, uses_sign
+
+__all__ = ["Reconstruction", "reconstruct", "finetune", "polish", "reduced_net", "POLISH_REL_LOSS",
+           "POLISH_MAX_PARAMS", "POLISH_MAX_REL_LOSS"]
+
+#: the polish stops at this relative loss (rounding level) ...
+POLISH_REL_LOSS = 1e-28
+#: ... and runs when the net has at most this many parameters (a dense Hessian) ...
+POLISH_MAX_PARAMS = 1000
+#: ... and its fine-tuned relative loss is at most this
+POLISH_MAX_REL_LOSS = 1e-6
+
+
+@dataclass
+class Reconstruction:
+    """The reduced network's layers ``mats`` (MLP layout per layer) and linear ``skip`` path (or None), the
+    last fine-tuning's and polish's TrainResults, what was pruned, and seconds per stage."""
+
+    mats: list
+    skip: np.ndarray | None
+    finetune: object = None
+    polish: object = None
+    pruned: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+def reduced_net(input_dim: int, mats, activation: str, backend):
+    """The :class:`neuroflow.MLP` whose layers have the shapes of ``mats``."""
+    from neuroflow.mlp import MLP
+
+    layers = [(int(m.shape[0]), activation, True) for m in mats[:-1]]
+    return MLP(input_dim, layers + [(int(mats[-1].shape[0]), "identity", True)], backend=backend)
+
+
+def finetune(mats, S, X, Y, activation, options, backend):
+    """Train the reduced network (and its skip path ``S``, if any) with ``options``; returns
+    ``(mats, S, TrainResult)``."""
+    net = reduced_net(X.shape[1], mats, activation, backend)
+    theta = net.pack(mats)
+    if S is not None:
+        obj = SkipObjective(net, X, Y)
+        res = run_train(obj, np.concatenate([theta, S.ravel()]), **options)
+        theta, S = obj.split(res.x)
+    else:
+        res = run_train(net, theta, X, Y, **options)
+        theta = res.x
+    return net.unpack(theta), S, res
+
+
+def polish(mats, S, X, Y, y_var, activation, backend, best):
+    """Newton (then BFGS if needed) to machine precision when the fine-tuned reduced net (TrainResult
+    ``best``) is small and at near-zero loss; kept only if it lowers the loss. Returns ``(mats, S, best,
+    polish_result)``, the last one None when the polish did not run."""
+    n_params = sum(m.size for m in mats) + (0 if S is None else S.size)
+    if best is None or n_params > POLISH_MAX_PARAMS or not (best.loss <= POLISH_MAX_REL_LOSS * y_var):
+        return mats, S, best, None
+    target = POLISH_REL_LOSS * y_var
+    res = None
+    for opts in (POLISH_OPTIONS, POLISH_FALLBACK):
+        cand, cand_S, res = finetune(mats, S, X, Y, activation, {**opts, "min_loss": target}, backend)
+        if res.loss < best.loss:
+            mats, S, best = cand, cand_S, res
+        if best.loss <= target:
+            break
+    return mats, S, best, res
+
+
+def _merge_into(nxt, u, i, j, activation, sign):
+    """Move neuron j's outgoing weights (columns of the next layer ``nxt``) onto neuron i, which has (up to
+    the activation's symmetry) the same incoming vector: exact when the two coincide."""
+    cls = symmetry_class(activation)
+    flipped = uses_sign(activation, sign) and float(u[i] @ u[j]) < 0
+    if not flipped:
+        nxt[:, i] += nxt[:, j]
+    elif cls == "odd":  # f(-z) = -f(z)
+        nxt[:, i] -= nxt[:, j]
+    elif cls == "odd_constant":  # f(-z) = 1 - f(z)
+        nxt[:, i] -= nxt[:, j]
+        nxt[:, -1] += nxt[:, j]
+    return nxt
+
+
+def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
+    """Greedy clean-up after fine-tuning: remove neurons one at a time while the re-fine-tuned loss stays at
+    zero (relative loss <= ``prune_tol_rel``); stop a layer after two failed removals. The first candidate is
+    the most redundant neuron -- the one nearest (symmetry-aware angle) to another neuron of its layer, whose
+    outgoing weights it takes over: students often split one target neuron into two near copies whose
+    outgoing weights add up, each with a large contribution of its own -- then the least-contributing ones.
+    Appends what it removed to ``pruned``."""
+    opts = {**shorter(options, PRUNE_SHARE), "min_loss": 1e-3 * prune_tol_rel * y_var}
+    sign = None if len(mats) == 2 or not needs_skip(activation) else False
+    for layer in range(len(mats) - 1):
+        failures = 0
+        while failures < 2 and mats[layer].shape[0] > 1:
+            h = hidden_activations(X, mats, activation)[layer]
+            contribution = np.linalg.norm(mats[layer + 1][:, :-1], axis=0) * h.std(axis=0)
+            near = angles_deg(mats[layer], mats[layer], activation, sign=sign)
+            np.fill_diagonal(near, np.inf)
+            a, b = np.unravel_index(int(np.argmin(near)), near.shape)
+            dup = int(a if contribution[a] <= contribution[b] else b)
+            order = [dup] + [int(j) for j in np.argsort(contribution) if j != dup]
+            j = order[failures]
+            cand = [m.copy() for m in mats]
+            if j == dup:
+                cand[layer + 1] = _merge_into(cand[layer + 1], mats[layer], int(a + b - dup), j, activation, sign)
+            else:
+                cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
+            cand[layer + 1] = np.delete(cand[layer + 1], j, axis=1)
+            cand[layer] = np.delete(cand[layer], j, axis=0)
+            cand_S = S
+            if layer == len(mats) - 2:  # last hidden layer: refit the output layer exactly
+                out = least_squares_output(np.delete(h, j, axis=1), X if S is not None else None, Y)
+                cand[-1], cand_S = out["matrix"], out["skip"]
+            cand, cand_S, res = finetune(cand, cand_S, X, Y, activation, opts, backend)
+            n_params = sum(m.size for m in cand) + (0 if cand_S is None else cand_S.size)
+            if prune_tol_rel * y_var < res.loss <= POLISH_MAX_REL_LOSS * y_var and n_params <= POLISH_MAX_PARAMS:
+                # near zero, but the fine-tune's absolute gradient-norm stop may have ended it short of the
+                # zero-loss point (flat, near-linear problems): Newton without that stop decides
+                newton = {**POLISH_OPTIONS, "maxiterations_optim": opts["maxiterations_optim"], "min_loss": opts["min_loss"]}
+                polished = finetune(cand, cand_S, X, Y, activation, newton, backend)
+                if polished[2].loss < res.loss:
+                    cand, cand_S, res = polished
+            if res.loss <= prune_tol_rel * y_var:
+                pruned.append({"layer": layer, "by": "pruning" + (" (merged with a near copy)" if j == dup else ""),
+                               "contribution": float(contribution[j]), "loss_after": float(res.loss)})
+                mats, S, failures = cand, cand_S, 0
+            else:
+                failures += 1
+    return mats, S
+
+
+def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=None, prune: bool = True,
+                polish_small: bool = True, prune_tol_rel: float = 1e-10) -> Reconstruction:
+    """Fine-tune the reduced network ``mats`` (skip path ``S``; ``H``: the last hidden layer's clustered
+    units on the probes ``X``); with ``prune``, first try the subset of last-layer clusters that least
+    squares says is enough, then remove leftovers one by one; then polish (module docstring).
+
+    ``finetune_options`` are merged into :data:`~neuroflow.identify.budgets.FINETUNE_OPTIONS`; the shorter
+    fine-tunes of the subset check and of pruning get a share of its iteration budgets."""
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    base = {**FINETUNE_OPTIONS, **(finetune_options or {})}
+    final = {**base, "min_loss": 1e-20 * y_var}
+    rec = Reconstruction(mats, S, timings={"finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0})
+    t1 = time.perf_counter()
+    if prune:
+        enough = 1e-3 * prune_tol_rel * y_var  # low enough to judge a removal
+        keep = backward_elimination(H, X if S is not None else None, Y)
+        done = False
+        if len(keep) < H.shape[1]:
+            check = {**shorter(base, SUBSET_SHARE), "min_loss": enough}
+            cand = [m.copy() for m in mats[:-1]]
+            cand[-1] = cand[-1][keep]
+            out = least_squares_output(H[:, keep], X if S is not None else None, Y)
+            cand, cand_S, res = finetune(cand + [out["matrix"]], out["skip"], X, Y, activation, check, backend)
+            accept = res.loss <= prune_tol_rel * y_var
+            if not accept and len(mats) > 2:
+                # deep nets rarely reach zero loss here: keep the subset if it does about as well as all
+                full = finetune(mats, S, X, Y, activation, check, backend)
+                accept = res.loss <= 10.0 * full[2].loss
+                if not accept:
+                    mats, S, rec.finetune, done = (*full, True)
+            if accept:
+                rec.pruned.extend({"layer": len(mats) - 2, "by": "least squares"} for _ in range(H.shape[1] - len(keep)))
+                mats, S, rec.finetune, done = cand, cand_S, res, True
+        if not done:
+            mats, S, rec.finetune = finetune(mats, S, X, Y, activation, {**base, "min_loss": enough}, backend)
+        t2 = time.perf_counter()
+        rec.timings["finetune_s"] = t2 - t1
+        if rec.finetune.loss <= prune_tol_rel * y_var:
+            mats, S = _prune(mats, S, X, Y, y_var, activation, backend, base, prune_tol_rel, rec.pruned)
+        t1 = t2
+    mats, S, rec.finetune = finetune(mats, S, X, Y, activation, final, backend)
+    rec.timings["prune_s" if prune else "finetune_s"] = time.perf_counter() - t1
+    if polish_small:
+        t = time.perf_counter()
+        mats, S, rec.finetune, rec.polish = polish(mats, S, X, Y, y_var, activation, backend, rec.finetune)
+        rec.timings["polish_s"] = time.perf_counter() - t
+    rec.mats, rec.skip = mats, S
+    return rec
