@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from neuroflow import __version__
@@ -118,6 +119,11 @@ def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line: one line naming what they are about, no source excerpt."""
+    return f"neuroflow: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # import only the modules of the area being used
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -140,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
         print(f"neuroflow: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

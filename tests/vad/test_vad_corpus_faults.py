@@ -244,3 +244,19 @@ def test_low_rate_file_is_refused_and_truncated_wav_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(load_audio(whole)[0]) == 16000  # an intact file reads without a warning
+
+
+def test_cli_reports_a_truncated_wav_in_one_warning_line(tmp_path):
+    import subprocess
+    import sys
+
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000,
+             subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: 44 + 16000])
+    run = subprocess.run([sys.executable, "-m", "neuroflow", "vad", "detect", str(cut), "--quiet"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    err = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("neuroflow: warning: ") and "cut.wav: truncated WAV file" in err[0], err
