@@ -25,3 +25,11 @@ def test_unknown_backend_is_a_clear_error():
 
     with pytest.raises(ValueError, match="backend: expected one of"):
         resolve_backend("fortran")
+
+
+def test_every_demo_part_has_its_expected_time_and_no_stale_entries():
+    from neuroflow.cli import AREAS, DEMO_SECONDS, _area_modules
+
+    parts = {m.__name__ for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None}
+    assert parts == set(DEMO_SECONDS)
+    assert all(0 < quick <= full for quick, full in DEMO_SECONDS.values())

@@ -57,9 +57,9 @@ def _info(args) -> int:
 
 # ----------------------------------------------------------------------------- demo
 #: seconds each demo part takes on a quiet 2-core machine, (--quick, full); printed before the part runs
-DEMO_SECONDS: dict[str, tuple[float, float]] = {
-    "neuroflow.flow.cli": (5, 10), "neuroflow.flow.gaussian_cli": (3, 5), "neuroflow.identify.cli": (5, 15),
-    "neuroflow.rl.cli": (5, 10), "neuroflow.vad.cli": (10, 20), "neuroflow.vad.snn_cli": (10, 20),
+DEMO_SECONDS: dict[str, tuple[float, float]] = {  # (quick, full), measured 2026-12-02 on 2 shared cores
+    "neuroflow.flow.cli": (5, 6), "neuroflow.identify.cli": (2, 8), "neuroflow.rl.cli": (4, 9),
+    "neuroflow.vad.cli": (7, 9), "neuroflow.vad.snn_cli": (3, 3),
 }
 
 
