@@ -153,6 +153,7 @@ API_ERRORS = [
         {"n_mels": 40, "norm": "utterance"}), "norm"),
     (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor({"n_mels": 0}), "n_mels"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(level="yes"), "level"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation=1), "modulation"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(norm="utterance"), "norm"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe.from_dict({"hidden": 5}), "recipe"),
     (lambda: __import__("neuroflow.vad.metrics", fromlist=["x"]).frame_metrics([0, 1], [0.1, 0.9],

@@ -2,7 +2,8 @@
 
 :class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
 causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
-:mod:`neuroflow.vad.level`. Each step is ``(input, state) -> (output, state)``, so
+:mod:`neuroflow.vad.level` and the modulation inputs of :mod:`neuroflow.vad.modulation` (in that
+order after the bands). Each step is ``(input, state) -> (output, state)``, so
 :meth:`FeatureExtractor.transform` (a whole file) is :meth:`FeatureExtractor.step` over one chunk.
 """
 from __future__ import annotations
@@ -15,14 +16,15 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
                                     check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
+from neuroflow.vad.modulation import N_MOD, modulation_inputs
 
 
 class FeatureExtractor:
     """The features of a model's configuration (``model.features``), computed file-wise or chunk-wise.
 
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
-    settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence`` and
-    ``level`` (see the module docstring). :meth:`step` is the stream's step over 16 kHz float32
+    settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
+    ``level`` and ``modulation`` (see the module docstring). :meth:`step` is the stream's step over 16 kHz float32
     samples; :meth:`transform` is that step over one chunk.
     """
 
@@ -45,17 +47,18 @@ class FeatureExtractor:
         if not MIN_LEVEL_DB < self.level_ceiling_db <= 0.0:
             raise ValueError(f"level_ceiling_db: expected a level in ({MIN_LEVEL_DB:g}, 0] dBFS, "
                              f"got {self.level_ceiling_db!r}")
+        self.modulation = bool(f.get("modulation", False))
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
     @property
     def n_features(self) -> int:
-        """Values per frame: the mel bands, plus the absolute-level inputs where configured."""
-        return feature_width({"n_mels": self.n_mels, "level": self.level})
+        """Values per frame: the mel bands, plus the absolute-level and modulation inputs where configured."""
+        return feature_width({"n_mels": self.n_mels, "level": self.level, "modulation": self.modulation})
 
     def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
         """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
         the frames now complete (all of them once ``final``)."""
-        state = {"frames": None, "norm": None, "level": None} if state is None else state
+        state = {"frames": None, "norm": None, "level": None, "modulation": None} if state is None else state
         frames, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final)
         energy = window_energy_db(frames)
         raw = log_mel(frames, self.basis) if len(frames) else np.zeros((0, self.n_mels), np.float32)
@@ -74,6 +77,10 @@ class FeatureExtractor:
                                                smooth=self.floor_smooth, silent=silent,
                                                ceiling_db=self.level_ceiling_db)
             feats = np.concatenate([feats, extra], axis=1)
+        new["modulation"] = state.get("modulation")
+        if self.modulation:
+            extra, new["modulation"] = modulation_inputs(raw, energy, new["modulation"], silent=silent)
+            feats = np.concatenate([feats, extra], axis=1)
         return feats, energy, new
 
     def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -84,10 +91,10 @@ class FeatureExtractor:
                       own_db: np.ndarray | None = None) -> np.ndarray:
         """The configured normalisation (and level inputs) of precomputed raw log-mel frames of one
         excerpt; ``energy_db`` (the windows' energies, :func:`~neuroflow.vad.features.window_energy_db`)
-        and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level`` and
-        ``skip_silence``."""
+        and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level``,
+        ``modulation`` and ``skip_silence``."""
         raw = np.asarray(raw, dtype=np.float32)
-        if (self.level and energy_db is None) or (self.skip_silence and own_db is None):
+        if ((self.level or self.modulation) and energy_db is None) or (self.skip_silence and own_db is None):
             raise ValueError("energy_db, own_db: this configuration needs the frames' energies")
         silent = np.asarray(own_db) < SILENCE_DB if self.skip_silence else None
         if self.norm == "floor":
@@ -100,6 +107,8 @@ class FeatureExtractor:
             extra, _ = level_inputs(np.asarray(energy_db, np.float64), None, window=self.floor_window,
                                     smooth=self.floor_smooth, silent=silent, ceiling_db=self.level_ceiling_db)
             feats = np.concatenate([feats, extra], axis=1)
+        if self.modulation:
+            feats = np.concatenate([feats, modulation_inputs(raw, energy_db, silent=silent)[0]], axis=1)
         return feats
 
 
@@ -112,5 +121,7 @@ def own_energy_db(frames: np.ndarray) -> np.ndarray:
 
 
 def feature_width(features: dict) -> int:
-    """Values per frame of a feature configuration (its mel bands, plus the level inputs if it has them)."""
-    return int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)
+    """Values per frame of a feature configuration (its mel bands, plus the level and modulation inputs if
+    it has them)."""
+    return (int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)
+            + (N_MOD if features.get("modulation", False) else 0))

@@ -36,7 +36,10 @@ class Recipe:
     factor ``alpha``, the earlier models'; it maps stationary noise of any level onto speech-like
     unit-variance fluctuations, and real noise recordings came out as speech). ``skip_silence``
     keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs, clipped
-    at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`).
+    at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`). ``modulation`` adds four inputs that say how
+    the sound moves over half a second (syllabic 2-8 Hz modulation of level and bands, spectral flux and
+    spread, :mod:`neuroflow.vad.modulation`), meant to tell music from speech; the shipped models are
+    trained without them (``benchmarks/results/vad_music.json`` records what they did).
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -64,6 +67,7 @@ class Recipe:
     skip_silence: bool = False
     level: bool = False
     level_ceiling_db: float = -45.0
+    modulation: bool = False
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -90,7 +94,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level"):
+        for name in ("recurrent", "skip_silence", "level", "modulation"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
@@ -125,7 +129,7 @@ class Recipe:
                    "floor_smooth": self.floor_smooth}
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
-        out.update({k: True for k in ("skip_silence", "level") if getattr(self, k)})
+        out.update({k: True for k in ("skip_silence", "level", "modulation") if getattr(self, k)})
         if self.level:
             out["level_ceiling_db"] = self.level_ceiling_db
         return out

@@ -1,0 +1,106 @@
+"""Modulation inputs: they tell a syllable-rate sound from a steady one, ignore gain, skip digital
+silence, and a stream in any pieces gives one call's numbers (features and a model's scores)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroflow.vad.frontend import FeatureExtractor, feature_width
+from neuroflow.vad.modulation import MOD_FLOOR, N_MOD
+
+CONFIG = {"n_mels": 40, "norm": "floor", "skip_silence": True, "level": True, "modulation": True}
+SR = 16000
+
+
+def harmonic_tone(seconds: float, f0: float = 150.0, am_hz: float | None = None) -> np.ndarray:
+    """Ten equal harmonics of ``f0`` at -20 dBFS; with ``am_hz``, gated on and off at that rate
+    (raised-cosine envelope with troughs 26 dB down: syllables and the short pauses between them)."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * k * f0 * t + k) for k in range(1, 11))
+    if am_hz is not None:
+        x = x * (0.05 + 0.95 * (0.5 - 0.5 * np.cos(2 * np.pi * am_hz * t)))
+    return (0.1 * x / np.sqrt(np.mean(x * x))).astype(np.float32)
+
+
+def modulation_of(wav: np.ndarray) -> np.ndarray:
+    return FeatureExtractor(CONFIG).transform(wav)[:, -N_MOD:]
+
+
+def test_width_and_defaults():
+    assert feature_width(CONFIG) == FeatureExtractor(CONFIG).n_features == 46
+    assert feature_width({"n_mels": 40, "modulation": True}) == 44
+    off = FeatureExtractor({"n_mels": 40, "norm": "floor", "level": True})  # the shipped models' configuration
+    assert off.n_features == 42 and not off.modulation
+
+
+def test_syllable_rate_modulation_stands_apart_from_a_steady_tone():
+    steady = modulation_of(harmonic_tone(3.0))[100:]  # after a second of settling
+    syllabic = modulation_of(harmonic_tone(3.0, am_hz=4.0))[100:]
+    # every input is higher for the 4 Hz gated tone at every frame (the two do not overlap at all), and
+    # typically by more than 4 nats (a factor 50 in mean square)
+    assert np.all(syllabic.min(axis=0) > steady.max(axis=0)), (steady.max(axis=0), syllabic.min(axis=0))
+    assert np.all(np.median(syllabic, axis=0) > np.median(steady, axis=0) + 4.0)
+    # the steady tone's partials do not move: level and band modulation sit near the "nothing moves" value
+    assert np.all(np.median(steady[:, :2], axis=0) < MOD_FLOOR + 3.0)
+    # the band-pass is the syllabic band: a 40 Hz flutter of the same depth moves the level far less
+    flutter = modulation_of(harmonic_tone(3.0, am_hz=40.0))[100:]
+    assert np.median(flutter[:, 0]) < np.median(syllabic[:, 0]) - 2.0
+
+
+def test_gain_cancels_and_digital_silence_is_skipped():
+    x = harmonic_tone(2.0, am_hz=4.0)
+    f = modulation_of(x)
+    np.testing.assert_allclose(modulation_of(x * np.float32(0.05)), f, atol=0.1)  # -26 dB: the same inputs
+    gap = modulation_of(np.concatenate([x[:SR], np.zeros(SR // 2, np.float32), x[SR:]]))
+    assert np.all(gap[100:150] == np.float32(MOD_FLOOR))  # silence reads "nothing moves"
+    # ... and neither enters nor ages the filters: after it, the inputs go on as if it had been cut out (up
+    # to the few frames whose windows reach into it), not from the start-up value nor a 100 dB jump
+    np.testing.assert_allclose(gap[150:], f[100:], atol=0.3)
+    unskipped = FeatureExtractor({**CONFIG, "skip_silence": False}).transform(
+        np.concatenate([x[:SR], np.zeros(SR // 2, np.float32), x[SR:]]))[:, -N_MOD:]
+    assert np.abs(unskipped[150:] - f[100:]).max() > 1.0
+
+
+def test_stream_in_random_chunks_equals_one_call_and_training_path():
+    from neuroflow.vad.sequences import raw_frames
+
+    rng = np.random.default_rng(7)
+    noise = (0.01 * rng.standard_normal(24000)).astype(np.float32)
+    x = np.concatenate([np.zeros(2000, np.float32), harmonic_tone(1.5, am_hz=4.0) + noise,
+                        np.zeros(3000, np.float32), harmonic_tone(1.0) + noise[:16000]])
+    ex = FeatureExtractor(CONFIG)
+    whole = ex.transform(x)
+    for trial in range(3):
+        state, parts, i = None, [], 0
+        while i < len(x):
+            n = int(rng.choice([0, 1, 7, 159, 160, 161, 400, 1234, 5000]))
+            feats, _, state = ex.step(x[i:i + n], state)
+            parts.append(feats)
+            i += n
+        parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
+        assert np.array_equal(np.concatenate(parts), whole), trial  # bit for bit
+    raw, energy, own = raw_frames(x, SR, ex)  # the path training takes
+    assert np.array_equal(ex.normalize_raw(raw, energy, own), whole)
+    with pytest.raises(ValueError, match="energy_db"):
+        ex.normalize_raw(raw)
+
+
+def test_a_model_with_modulation_inputs_streams_like_one_call(tmp_path):
+    from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.snn import build_model, save_model
+
+    x = np.concatenate([harmonic_tone(1.0, am_hz=4.0), np.zeros(800, np.float32), harmonic_tone(1.0)])
+    ex = FeatureExtractor(CONFIG)
+    model = build_model("bin", n_mels=40, hidden=(16,), n_bins=4, seed=1, features=CONFIG)
+    model.fit_input(ex.transform(x))
+    path = save_model(model, tmp_path / "mod.pt", threshold=0.5)
+    system = SpikingVADSystem(path)
+    whole = system.score(x, SR)
+    stream, out, i = system.stream(), [], 0
+    rng = np.random.default_rng(3)
+    while i < len(x):
+        n = int(rng.integers(0, 3000))
+        out.append(stream.process(x[i:i + n]))
+        i += n
+    out.append(stream.flush())
+    assert np.array_equal(np.concatenate(out), whole)
