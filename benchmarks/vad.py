@@ -151,7 +151,7 @@ def after_silence(systems: dict) -> dict:
     clips = []
     for kind in ("white", "pink", "brown", "car"):
         for db in (-60, -40, -20):
-            noise = make_noise(kind, 4 * 16000, seed=[5, db + 100], group="B") * np.float32(10 ** (db / 20))
+            noise = make_noise(kind, 4 * 16000, seed=np.random.SeedSequence([5, db + 100]), group="B") * np.float32(10 ** (db / 20))
             clips.append(np.concatenate([np.zeros(24000, np.float32), noise.astype(np.float32)]))
     out: dict = {"clips": "white/pink/brown/car noise at -60/-40/-20 dBFS, 4 s after 1.5 s of zeros"}
     for name, system in systems.items():
@@ -216,7 +216,7 @@ def alsa_in_noise(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
     mixes = {}
     for snr in snrs:
         for i, kind in enumerate(NOISE_TYPES):
-            noise = make_noise(kind, len(speech), seed=[seed, int(snr) + 100, i], group="B").astype(np.float64)
+            noise = make_noise(kind, len(speech), seed=np.random.SeedSequence([seed, int(snr) + 100, i]), group="B").astype(np.float64)
             mixes[(snr, kind)] = (speech + noise * 10 ** ((ACTIVE_LEVEL_DBOV - snr) / 20)).astype(np.float32)
     out: dict = {"track_s": len(speech) / 16000, "speech_fraction": float(labels.mean()), "snrs_db": list(snrs),
                  "noises": list(NOISE_TYPES), "seed": seed}
