@@ -216,3 +216,111 @@ def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_ne
     keep, record = eliminate_inner(centres, students, X, 0, Y, np.zeros(4), "tanh")
     assert keep == [0, 1, 2] and record["dropped"][0]["cluster"] == 3
     assert record["refused"]["rel_loss_without"] > 1e-6 > record["floor"]
+
+
+def _deep_reduced_net(seed, widths):
+    """Random 3-input probes and targets, their target variance, a random reduced net with hidden ``widths``
+    (tanh) and its last hidden layer's units: inputs for scripted reconstructions."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((100, 3))
+    Y = rng.standard_normal((100, 1))
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    sizes = [3, *widths, 1]
+    mats = [rng.standard_normal((k, d + 1)) for d, k in zip(sizes[:-1], sizes[1:])]
+    H = X
+    for m in mats[:-1]:
+        H = np.tanh(H @ m[:, :-1].T + m[:, -1])
+    return X, Y, y_var, mats, H
+
+
+@pytest.mark.parametrize("subset_reaches_zero", [True, False])
+def test_deep_last_layer_subset_is_kept_only_at_zero_loss(monkeypatch, subset_reaches_zero):
+    """A deep reduced net's least-squares subset of last-layer clusters is kept only if fine-tuning it
+    reaches zero loss -- under the full budget when the check's short one is not enough (deep-suite d03) --
+    and is otherwise given up for every cluster (d06: a subset that does almost as well as every cluster
+    above zero had lost three real neurons). Either way pruning then judges the net at zero loss. The
+    fine-tunes are scripted (losses as measured on d03 and d06), so only the decisions are tested."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(0, [5, 4])
+    monkeypatch.setattr(R, "backward_elimination", lambda *a, **k: [0, 1, 2])  # drops cluster 3
+    calls = []
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        width, full = m[-2].shape[0], options["maxiterations_optim"] == 200
+        calls.append((width, full))
+        if width == 3:  # the subset
+            rel = (0.0 if subset_reaches_zero else 3.75e-3) if full else 2.2e-3
+        else:
+            rel = 0.0 if full else 1.8e-3
+        return m, S, SimpleNamespace(loss=rel * y_var, optim_stopped_by="scripted")
+
+    judged = []
+    monkeypatch.setattr(R, "finetune", scripted)
+    monkeypatch.setattr(R, "_prune", lambda m, S, *a: (judged.append([x.shape[0] for x in m[:-1]]), (m, S))[1])
+    rec = R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
+                        finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
+    sizes = [5, 3] if subset_reaches_zero else [5, 4]
+    assert [m.shape[0] for m in rec.mats[:-1]] == sizes and judged == [sizes]
+    assert calls[:2] == [(3, False), (3, True)]  # short check, then the full budget
+    assert len(rec.pruned) == (1 if subset_reaches_zero else 0)
+
+
+def test_deep_pruning_tries_every_neuron_of_a_layer_before_it_stops(monkeypatch):
+    """At zero loss a deep net's leftover is removed even when it is the last candidate of its layer (a
+    shallow net's layer stops after two misses). Scripted fine-tunes: only a removal of the leftover (row 4
+    of the first layer, with the largest outgoing weights, so tried last) stays at zero loss."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((100, 3))
+    Y = rng.standard_normal((100, 1))
+    first = np.array([[1.0, 0, 0, 0.1], [0, 1, 0, -0.1], [0, 0, 1, 0.2], [0.6, 0.6, 0.6, 0], [0.8, -0.8, -0.8, 0]])
+    second = rng.standard_normal((2, 6)) * 0.1
+    second[:, 4] = 10.0  # the leftover's outgoing weights: the largest contribution
+    mats = [first, second, rng.standard_normal((1, 3))]
+    leftover = tuple(first[4])
+    tried = []
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        removed = {tuple(r) for r in mats[0]} - {tuple(r) for r in m[0]}
+        tried.append(removed)
+        ok = m[0].shape[0] == 4 and m[1].shape[0] == 2 and removed == {leftover}
+        return m, S, SimpleNamespace(loss=0.0 if ok else 1.0, optim_stopped_by="scripted")
+
+    monkeypatch.setattr(R, "finetune", scripted)
+    pruned = []
+    out, _ = R._prune(mats, None, X, Y, 1.0, "tanh", "numpy", {"maxiterations_ode": 10, "maxiterations_optim": 10},
+                      1e-10, pruned)
+    assert out[0].shape[0] == 4 and leftover not in {tuple(r) for r in out[0]}
+    assert len(pruned) == 1 and pruned[0]["layer"] == 0
+    assert len(tried) > 2 and tried[:2] != [{leftover}] * 2, tried  # the leftover came after two misses
+
+
+@pytest.mark.parametrize("newton_reaches_zero", [True, False])
+def test_deep_net_stopped_just_short_of_zero_is_judged_by_newton(monkeypatch, newton_reaches_zero):
+    """A deep reduced net whose full fine-tune stops on the gradient-norm threshold just above zero loss
+    (deep-suite d13: relative 3.3e-10 > 1e-10, where pruning never ran) is judged by Newton: pruning runs if
+    Newton reaches zero, and not otherwise. Scripted fine-tunes."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(2, [4, 2])
+    monkeypatch.setattr(R, "backward_elimination", lambda H_, *a, **k: list(range(H_.shape[1])))  # no subset
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        newton = options.get("method_optim") == "newton"
+        rel = (0.0 if newton_reaches_zero else 3e-10) if newton else 3.3e-10
+        return m, S, SimpleNamespace(loss=rel * y_var, optim_stopped_by="scripted")
+
+    judged = []
+    monkeypatch.setattr(R, "finetune", scripted)
+    monkeypatch.setattr(R, "_prune", lambda m, S, *a: (judged.append(True), (m, S))[1])
+    R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
+                  finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
+    assert judged == ([True] if newton_reaches_zero else [])
