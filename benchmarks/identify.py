@@ -176,6 +176,17 @@ DIGITS_QUICK = {"n_students": 4, "expansion": 2, "loss_tol": 1e-1, "engine": "to
                 "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 300, "method_optim": "lbfgs"}}
 
 
+def _digits_setup(args):
+    """The digits teacher of ``--seed``: probe count, problem, estimator settings, probes and answers."""
+    from neuroflow.identify import problems as P
+
+    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    prob = P.digits_problem(n_samples=n, seed=args.seed)
+    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
+    X = prob.probes()
+    return n, prob, cfg, X, prob.teacher(X)
+
+
 def _digits(args, beta) -> int:
     """The deep digits teacher of ``--seed``, identified layer by layer (students retrained with the
     reconstructed layers frozen; the teacher answers the second stage's designed probes)."""
@@ -188,11 +199,7 @@ def _digits(args, beta) -> int:
     from neuroflow.identify.estimator import ExpandAndCluster
 
     t0 = time.perf_counter()
-    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
-    prob = P.digits_problem(n_samples=n, seed=args.seed)
-    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
-    X = prob.probes()
-    Y = prob.teacher(X)
+    n, prob, cfg, X, Y = _digits_setup(args)
     Xd, _ = P.digits_data()
     est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=args.seed,
                            checkpoint=args.checkpoint, progress=sys.stderr.isatty(), **cfg)
@@ -237,7 +244,6 @@ def _digits_inner(args, beta) -> int:
 
     from neuroflow._utils import as_rng, print_json
     from neuroflow.backend import resolve_backend
-    from neuroflow.identify import problems as P
     from neuroflow.identify.estimator import ExpandAndCluster
     from neuroflow.identify.lstsq import backward_elimination, layer_forward
     from neuroflow.identify.params import torch_options_per_layer
@@ -245,11 +251,7 @@ def _digits_inner(args, beta) -> int:
     from neuroflow.identify.symmetry import angles_deg
 
     t0 = time.perf_counter()
-    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
-    prob = P.digits_problem(n_samples=n, seed=args.seed)
-    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
-    X = prob.probes()
-    Y = prob.teacher(X)
+    n, prob, cfg, X, Y = _digits_setup(args)
     est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=args.seed,
                            checkpoint=args.checkpoint, progress=sys.stderr.isatty(), **cfg)
     est._check_params()  # the steps of fit's first stage, with fit's seeds: a later digits run reuses the students
