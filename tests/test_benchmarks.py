@@ -1,0 +1,39 @@
+"""The benchmark scripts' small modes run end to end and print the JSON they promise (their full runs are too
+long for the suite; a script that stopped working would otherwise go unnoticed until someone reruns it)."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _finite_numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _finite_numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _finite_numbers(v)
+    elif isinstance(obj, float):
+        yield obj
+
+
+def test_vad_benchmark_quick_mode_scores_every_system(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "vad.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad.py"), "--quick", "--out", str(out)],
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert json.loads(run.stdout) == result
+    systems = result["synthetic_group_B"]["systems"]
+    assert {"energy", "snu", "bin"} <= set(systems)
+    for name in ("snu", "bin"):
+        assert 0.0 <= systems[name]["HTER_mean_over_levels"] <= 0.5
+        assert result["models"][name]["sparsity"] >= 0.85
+    assert result["noise_after_digital_silence"]["snu"]["speech_fraction"] <= 0.05
+    assert not any(math.isnan(x) for x in _finite_numbers(result))
