@@ -11,13 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _finite_numbers(obj):
+def _floats(obj):
     if isinstance(obj, dict):
         for v in obj.values():
-            yield from _finite_numbers(v)
+            yield from _floats(v)
     elif isinstance(obj, list):
         for v in obj:
-            yield from _finite_numbers(v)
+            yield from _floats(v)
     elif isinstance(obj, float):
         yield obj
 
@@ -36,4 +36,4 @@ def test_vad_benchmark_quick_mode_scores_every_system(tmp_path):
         assert 0.0 <= systems[name]["HTER_mean_over_levels"] <= 0.5
         assert result["models"][name]["sparsity"] >= 0.85
     assert result["noise_after_digital_silence"]["snu"]["speech_fraction"] <= 0.05
-    assert not any(math.isnan(x) for x in _finite_numbers(result))
+    assert not any(math.isnan(x) for x in _floats(result))

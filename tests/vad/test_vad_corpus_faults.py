@@ -226,16 +226,22 @@ def test_prepare_refuses_bad_arrays(bad):
         prepare(bad, 16000)
 
 
+def _whole_and_cut_wav(tmp_path):
+    """A 1 s 16-bit WAV, and a copy cut after half its data: the header still says 16000 samples, 8000 remain."""
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000,
+             subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: 44 + 16000])
+    return whole, cut
+
+
 def test_low_rate_file_is_refused_and_truncated_wav_warns(tmp_path):
     low = tmp_path / "one_hertz.wav"
     sf.write(low, np.zeros(100, np.float32), 1000)
     with pytest.raises(AudioError, match="one_hertz.wav.*8000 Hz"):
         load_audio(low)
-    whole = tmp_path / "whole.wav"
-    sf.write(whole, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000,
-             subtype="PCM_16")
-    cut = tmp_path / "cut.wav"
-    cut.write_bytes(whole.read_bytes()[: 44 + 16000])  # the header still says 16000 samples: 8000 remain
+    whole, cut = _whole_and_cut_wav(tmp_path)
     with pytest.warns(UserWarning, match=r"cut.wav: truncated WAV file: the header declares 16000 samples .* holds 8000"):
         wav, _ = load_audio(cut)
     assert len(wav) == 8000
@@ -250,11 +256,7 @@ def test_cli_reports_a_truncated_wav_in_one_warning_line(tmp_path):
     import subprocess
     import sys
 
-    whole = tmp_path / "whole.wav"
-    sf.write(whole, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000,
-             subtype="PCM_16")
-    cut = tmp_path / "cut.wav"
-    cut.write_bytes(whole.read_bytes()[: 44 + 16000])
+    _, cut = _whole_and_cut_wav(tmp_path)
     run = subprocess.run([sys.executable, "-m", "neuroflow", "vad", "detect", str(cut), "--quiet"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
