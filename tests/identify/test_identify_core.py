@@ -7,8 +7,8 @@ import pytest
 from neuroflow.identify import Teacher, load_teacher, save_teacher
 from neuroflow.identify.clustering import AUTO_FALLBACK, auto_beta, cluster_neurons, min_students
 from neuroflow.identify.objectives import FixedParamsObjective, SkipObjective
-from neuroflow.identify.problems import make_teacher, paper_suite, quick_suite
-from neuroflow.identify.report import compare_layer
+from neuroflow.identify.problems import make_deep_teacher, make_teacher, paper_suite, quick_suite
+from neuroflow.identify.report import compare_layer, compare_networks
 from neuroflow.identify.symmetry import angles_deg, canonicalize, pairwise_distances
 from neuroflow.mlp import MLP
 from neuroflow.mlp.activations import get_activation
@@ -153,6 +153,31 @@ def test_compare_layer_matches_and_counts_excess():
     assert rep.excess == 1 and rep.missing == 0
     assert rep.overhead_pct == pytest.approx(50.0)
     assert max(rep.matched_angle_deg) < 1.0
+
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_compare_networks_sees_through_permutations_and_sign_flips_in_every_layer(act):
+    """A three-hidden-layer teacher with every hidden layer permuted and half its units sign-flipped (the
+    same function) is the teacher at 0 deg in every layer, however the flips of one layer re-express the next."""
+    teacher = make_deep_teacher(6, [5, 4, 3], act, seed=3)
+    rng = np.random.default_rng(0)
+    W = [w.copy() for w in teacher.weights]
+    b = [v.copy() for v in teacher.biases]
+    for l in range(3):
+        perm = rng.permutation(W[l].shape[0])
+        W[l], b[l], W[l + 1] = W[l][perm], b[l][perm], W[l + 1][:, perm]
+        for j in rng.choice(W[l].shape[0], size=2, replace=False):  # tanh(-z) = -tanh(z); sigmoid(-z) = 1 - sigmoid(z)
+            W[l][j], b[l][j] = -W[l][j], -b[l][j]
+            if act == "sigmoid":
+                b[l + 1] = b[l + 1] + W[l + 1][:, j]
+            W[l + 1][:, j] = -W[l + 1][:, j]
+    twin = Teacher(act, W, b)
+    X = np.random.default_rng(1).standard_normal((200, 6))
+    np.testing.assert_allclose(twin(X), teacher(X), atol=1e-12)
+    layers = compare_networks(teacher, [twin.incoming(l) for l in range(3)], act)
+    assert [l.missing for l in layers] == [0, 0, 0] and [l.excess for l in layers] == [0, 0, 0]
+    assert max(a for l in layers for a in l.matched_angle_deg) < 1e-4  # arccos near 1: ~1e-6 deg of rounding
 
 
 def _fd_check(obj, x, eps=1e-6):

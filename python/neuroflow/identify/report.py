@@ -146,7 +146,7 @@ def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: floa
     """Layer by layer, match a recovered network's incoming vectors (``recovered``: one (m, d + 1) array per
     hidden layer) to a ``teacher``'s. Layer l > 0 is compared over the same units of layer l - 1 (the
     teacher's, in its order, with the matching's sign flips and relu scales), so only when layer l - 1 was
-    fully matched; otherwise, and for layers one network has and the other lacks, every teacher neuron of
+    fully matched (the flips judged in that layer's common basis); otherwise, and for layers one network has and the other lacks, every teacher neuron of
     the layer counts as missing and every recovered one as excess."""
     layers, prev = [], None
     for l in range(max(len(teacher.hidden_sizes), len(recovered))):
@@ -163,7 +163,10 @@ def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: floa
             t_u, r_u = _common_basis(t_u, r_u, prev, activation, sign)
         rep = compare_layer(t_u, r_u, activation, match_tol_deg=match_tol_deg, sign=sign)
         layers.append(rep)
-        prev = (teacher.incoming(l), recovered[l], rep.matching) if rep.missing == 0 else None
+        # the next layer's sign flips are read off this layer's vectors in the common basis: raw vectors of
+        # a layer above the first list their inputs in different orders and signs (a 3-hidden-layer tanh
+        # teacher recovered exactly, to relative MSE 1e-29, read as 7.4 deg off in its third layer)
+        prev = (t_u, r_u, rep.matching) if rep.missing == 0 else None
     return layers
 
 
