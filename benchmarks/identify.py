@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="suite: JSON-lines rows (resumable); otherwise a JSON file")
-    ap.add_argument("--checkpoint", default=None, help="digits: folder for finished students (resumable)")
+    ap.add_argument("--checkpoint", default=None, help="suite, digits: folder for finished students (resumable)")
     ap.add_argument("--plot", default=None, help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
@@ -107,7 +107,7 @@ def _suite(args, beta) -> int:
     t0 = time.perf_counter()
     settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
     rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                     settings=settings)
+                     settings=settings, checkpoint=args.checkpoint)
     summary = summarize(rows)
     if args.plot:
         from neuroflow.identify.plotting import plot_difficulty

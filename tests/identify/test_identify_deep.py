@@ -213,10 +213,32 @@ def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_ne
                          mats[2]])
     leftover = np.mean([st[0][3] for st in students], axis=0)
     centres = np.vstack([mats[0], leftover])
-    keep, record = eliminate_inner(centres, students, X, 0, Y, np.zeros(4), "tanh")
-    assert keep == [0, 1, 2] and record["dropped"][0]["cluster"] == 3
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, 1e-12 * y_var), "tanh")
+    assert record["judged"] and keep == [0, 1, 2] and record["dropped"][0]["cluster"] == 3
     assert record["refused"]["rel_loss_without"] > 1e-6 > record["floor"]
 
+
+
+def test_inner_rule_drops_nothing_when_the_clusters_do_not_express_the_students():
+    """Clusters far off the students' layer (a substituted loss more than one floor above the floor): no
+    removal can be judged against the students' error, so every cluster stays, the leftover too, and the
+    record says so."""
+    from neuroflow.identify.selection import eliminate_inner
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    students = [[np.vstack([mats[0], np.ones((1, 3))]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
+                 mats[2]] for _ in range(4)]
+    rough = mats[0] + 0.5 * np.random.default_rng(4).standard_normal(mats[0].shape)  # poorly clustered neurons
+    centres = np.vstack([rough, np.ones((1, 3))])
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, 1e-4 * y_var), "tanh")
+    assert record["rel_loss_all"] > 2 * record["floor"] and record["judged"] is False
+    assert keep == [0, 1, 2, 3] and record["dropped"] == [] and record["refused"] is None
 
 def _deep_reduced_net(seed, widths):
     """Random 3-input probes and targets, their target variance, a random reduced net with hidden ``widths``

@@ -209,7 +209,8 @@ def _bad_flag_rows():
                 ("--plot", "FILE/x.png"), ("--seed", "-1"), ("--teacher", "missing.npz"), ("--teacher", "DIR")],
         "bench": [("--suite", "huge"), ("--n-problems", "0"), ("--n-problems", "-3"), ("--width", "4"),
                   ("--out", "DIR"), ("--out", "rows.txt"), ("--out", "FILE/rows.jsonl"), ("--n-jobs", "0"),
-                  ("--scheduler", ":8786"), ("--plot", "DIR"), ("--seed", "x")],
+                  ("--scheduler", ":8786"), ("--plot", "DIR"), ("--seed", "x"), ("--checkpoint", "FILE"),
+                  ("--checkpoint", "FILE/sub")],
         "make-teacher": [("--out", "DIR"), ("--out", "FILE/t.npz"), ("--out", "t.txt"), ("--input-dim", "0"),
                          ("--width", "-1"), ("--activation", "identity"), ("--weight-scale", "0"),
                          ("--weight-scale", "nan"), ("--alignment", "1"), ("--seed", "1.5")],
@@ -239,8 +240,8 @@ def test_bad_flags_end_in_one_line_naming_the_flag(verb, flag, value, tmp_path, 
 
 
 def test_bench_is_resumable_and_keeps_finished_rows_on_ctrl_c(tmp_path, capsys, monkeypatch):
-    """Ctrl-C during the second problem: exit 130, the first row kept in --out, none for the second, the JSON
-    flagged; a rerun skips the finished row."""
+    """Ctrl-C during the second problem: exit 130, the first row kept in --out (and its students in its
+    --checkpoint subfolder), none for the second, the JSON flagged; a rerun skips the finished row."""
     import neuroflow.identify.bench as B
     from neuroflow.cli import main
 
@@ -254,11 +255,13 @@ def test_bench_is_resumable_and_keeps_finished_rows_on_ctrl_c(tmp_path, capsys, 
 
     monkeypatch.setattr(B, "run_problem", interrupted_second)
     out = tmp_path / "rows.jsonl"
-    argv = ["identify", "bench", "--suite", "quick", "--n-problems", "2", "--out", str(out), "--json", "--quiet"]
+    argv = ["identify", "bench", "--suite", "quick", "--n-problems", "2", "--out", str(out), "--json", "--quiet",
+            "--checkpoint", str(tmp_path / "ck")]
     assert main(argv) == 130
     payload = json.loads(capsys.readouterr().out)
     assert payload["interrupted"] is True and payload["n_finished"] == 1 and payload["n_problems"] == 2
     assert [json.loads(line)["name"] for line in out.read_text().splitlines()] == [calls[0]]
+    assert [p.parent.name for p in (tmp_path / "ck").glob("*/*.pkl")] == [calls[0]]
     calls.clear()
     monkeypatch.setattr(B, "run_problem", lambda p, **kw: (calls.append(p.name), real(p, **kw))[1])
     assert main(argv) == 0

@@ -32,12 +32,17 @@ def problem_settings(problem: Problem, settings: dict | None = None) -> dict:
     return {**BENCH_SETTINGS, **problem.settings, **(settings or {})}
 
 
-def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1) -> dict:
+def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1,
+                checkpoint=None) -> dict:
     """Identify one problem (the teacher answers designed probes for a deep net's later layers); returns a
-    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt`` is not caught)."""
+    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt`` is not caught). With
+    ``checkpoint`` (a folder), the problem's finished students are kept in its subfolder named after the
+    problem, and a rerun loads them (:mod:`.checkpoint`)."""
     from neuroflow.identify.estimator import ExpandAndCluster
 
     settings = problem_settings(problem, settings)
+    if checkpoint is not None:
+        settings["checkpoint"] = str(Path(checkpoint) / problem.name)
     width = settings.pop("width")
     row = problem.to_dict()
     row["teacher_sizes"] = problem.teacher.hidden_sizes
@@ -107,11 +112,14 @@ def read_rows(path) -> list[dict]:
 
 
 def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: str | None = None, seed: int = 0,
-              settings: dict | None = None, progress: bool = True, rows: list | None = None) -> list[dict]:
+              settings: dict | None = None, progress: bool = True, rows: list | None = None,
+              checkpoint=None) -> list[dict]:
     """Run every problem (``n_jobs`` at a time, or on a Dask ``scheduler``) and return the rows in the
     problems' order. With ``out`` (a .jsonl path) each row is appended as soon as it is collected, and
     problems already in the file are skipped. ``rows`` (a list), if given, is filled as rows come in, so a
-    caller still holds the finished ones when ``KeyboardInterrupt`` ends the run."""
+    caller still holds the finished ones when ``KeyboardInterrupt`` ends the run. ``checkpoint`` (a folder):
+    every problem's finished students too (:func:`run_problem`), so a problem cut short resumes student by
+    student (the workers must see the folder)."""
     from neuroflow._utils import progress as bar
     from neuroflow.parallel import parallel_map
 
@@ -129,7 +137,8 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
                 with open(out, "a") as fh:
                     fh.write(dumps(row) + "\n")
 
-        parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings}) for p in todo], n_jobs=n_jobs,
+        parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
+                                    for p in todo], n_jobs=n_jobs,
                      scheduler=scheduler, on_result=collected)
     order = {p.name: i for i, p in enumerate(problems)}
     rows.sort(key=lambda r: order.get(r["name"], 10**9))

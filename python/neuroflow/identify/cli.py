@@ -2,7 +2,7 @@
 
 Every flag is checked by its argparse type before any work starts (one line naming the flag). Ctrl-C
 ends `run` and `bench` promptly with exit status 130: finished students (`run --checkpoint DIR`) and
-finished problems (`bench --out FILE`) are on disk, a student or problem cut short is never stored as
+finished problems (`bench --out FILE`, and their students with `--checkpoint DIR`) are on disk, a student or problem cut short is never stored as
 finished, and the JSON printed says `"interrupted": true`.
 """
 from __future__ import annotations
@@ -119,6 +119,9 @@ def register(verbs) -> None:
     _add_parallel(p, "problems")
     p.add_argument("--out", type=output_file((".jsonl",)), default=None, metavar="ROWS.jsonl",
                    help="append each row as it finishes; rows already there are skipped (resume)")
+    p.add_argument("--checkpoint", type=output_dir(), default=None, metavar="DIR",
+                   help="save every problem's finished students here (a subfolder per problem); a problem cut "
+                        "short resumes student by student")
     add_common_options(p)
     p.set_defaults(func=_bench)
 
@@ -211,7 +214,7 @@ def _bench(args) -> int:
     t0 = time.perf_counter()
     try:
         run_suite(probs, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler, seed=args.seed,
-                  settings=settings, progress=not args.quiet, rows=rows)
+                  settings=settings, progress=not args.quiet, rows=rows, checkpoint=args.checkpoint)
     except KeyboardInterrupt:
         interrupted = True
     summary = summarize(rows)

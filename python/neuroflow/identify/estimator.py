@@ -238,7 +238,7 @@ class ExpandAndCluster:
             centres = result.centres
             if self.prune and layer < depth - 1:
                 keep, record = eliminate_inner(centres, [net.unpack(f.theta) for f in fits], H, layer, Y,
-                                               [f.loss for f in fits], act)
+                                               [f.loss for f in fits], act, loss_tol=self.loss_tol)
                 self.selection_.append(record)
                 self.pruned_.extend({"layer": layer, "by": "students' substituted loss"}
                                     for _ in range(centres.shape[0] - len(keep)))
