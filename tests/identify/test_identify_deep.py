@@ -346,3 +346,34 @@ def test_deep_net_stopped_just_short_of_zero_is_judged_by_newton(monkeypatch, ne
     R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
                   finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
     assert judged == ([True] if newton_reaches_zero else [])
+
+
+def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
+    """A deep gelu net at zero loss whose last hidden layer holds a teacher neuron as its mirror image -u
+    (gelu(-z) = gelu(z) - z) and a unit parked in gelu's linear range carrying the linear term: reconstruction
+    drops the linear unit and flips the mirrored neuron back, to the teacher's sizes at zero loss."""
+    from neuroflow.backend import resolve_backend
+    from neuroflow.identify.lstsq import hidden_activations
+    from neuroflow.identify.reconstruct import reconstruct
+
+    t = _tiny_deep_teacher()
+    teacher = Teacher("gelu", t.weights, t.biases)
+    X = np.random.default_rng(5).standard_normal((400, 2))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = [m.copy() for m in net.unpack(theta)]
+    u, a, scale, shift = mats[1][0].copy(), mats[2][0, 0], 0.5, 40.0
+    mats[1][0] = -u  # the mirror image: a * gelu(-z) = a * gelu(z) - a * z
+    linear = np.append(scale * u[:-1], scale * u[-1] + shift)  # gelu(scale * z + 40) = scale * z + 40 exactly
+    mats[1] = np.vstack([mats[1], linear])
+    mats[2] = np.array([[a, mats[2][0, 1], a / scale, mats[2][0, 2] - a * shift / scale]])
+    H = hidden_activations(X, mats, "gelu")[-1]
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    assert np.mean(np.sum((H @ mats[2][:, :-1].T + mats[2][:, -1] - Y) ** 2, axis=1)) < 1e-28 * y_var
+    rec = reconstruct(mats, None, H, X, Y, activation="gelu", backend=resolve_backend("numpy"),
+                      finetune_options={"maxiterations_ode": 200, "maxiterations_optim": 200}, polish_small=False)
+    assert [m.shape[0] for m in rec.mats[:-1]] == [3, 2]
+    assert any("linear unit; 1 mirrored neurons flipped" in p["by"] for p in rec.pruned)
+    assert rec.finetune.loss < 1e-10 * y_var
+    flipped = rec.mats[1][np.argmax(np.abs(rec.mats[1] @ u))]
+    np.testing.assert_allclose(flipped, u, atol=1e-6)

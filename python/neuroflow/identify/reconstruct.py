@@ -122,6 +122,54 @@ def _newton_decides(mats, S, res, X, Y, y_var, activation, options, backend, pru
     return mats, S, res
 
 
+def _unflip(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
+    """Even+linear units in a deep net (no skip path to carry the linear term, so signs are kept): a student
+    that learned a target neuron as its mirror image -u pays for it with a linear term, f(-z) = f(z) - z,
+    which units parked in their linear range (pre-activations far out on the affine side of f, on every
+    probe) carry to the next layer. At zero loss, per hidden layer: the units whose outputs are affine in the
+    layer's input to the zero level (least-squares relative residual <= ``prune_tol_rel``) are dropped, and
+    the units whose sign flips take over their linear term (least squares over the flips' linear terms,
+    coefficients rounded to 0 or 1) are flipped; kept, like every pruning step, only if the re-fine-tuned
+    loss stays at zero (deep-suite d19, gelu: two mirrored neurons and two linear units, [10, 6] for the
+    teacher's [10, 4], all at relative loss 1e-30). Appends what it removed to ``pruned``."""
+    from neuroflow.mlp.activations import get_activation
+
+    f = get_activation(activation).f
+    for layer in range(len(mats) - 1):
+        h_in = X if layer == 0 else hidden_activations(X, mats, activation)[layer - 1]
+        F = np.hstack([h_in, np.ones((h_in.shape[0], 1))])
+        Z = F @ mats[layer].T
+        H = f(Z)
+        coef, *_ = np.linalg.lstsq(F, H, rcond=None)
+        spread = np.maximum(np.sum((H - H.mean(axis=0)) ** 2, axis=0), 1e-300)
+        linear = np.flatnonzero(np.sum((F @ coef - H) ** 2, axis=0) <= prune_tol_rel * spread)
+        others = np.setdiff1d(np.arange(H.shape[1]), linear)
+        if linear.size == 0 or others.size == 0:
+            continue
+        A = mats[layer + 1][:, :-1]
+        carried = H[:, linear] @ A[:, linear].T  # (N, next): the linear units' share of the next layer
+        terms = np.stack([np.outer(Z[:, j], A[:, j]).ravel() for j in others], axis=1)
+        centre = lambda M: M - M.mean(axis=0)  # noqa: E731  (constants go into the next layer's bias)
+        c, *_ = np.linalg.lstsq(centre(terms.reshape(Z.shape[0], -1, others.size)).reshape(-1, others.size),
+                                -centre(carried).ravel(), rcond=None)
+        flips = others[c > 0.5]
+        cand = [m.copy() for m in mats]
+        change = -carried - sum((np.outer(Z[:, j], A[:, j]) for j in flips), np.zeros_like(carried))
+        cand[layer + 1][:, -1] -= change.mean(axis=0)  # f(-z) = f(z) - z per flip, minus the dropped units
+        cand[layer][flips] *= -1
+        cand[layer] = np.delete(cand[layer], linear, axis=0)
+        cand[layer + 1] = np.delete(cand[layer + 1], linear, axis=1)
+        if layer == len(mats) - 2:  # last hidden layer: refit the output layer exactly
+            cand[-1] = least_squares_output(hidden_activations(X, cand, activation)[-1], None, Y)["matrix"]
+        cand, _, res = finetune(cand, None, X, Y, activation, options, backend)
+        cand, _, res = _newton_decides(cand, None, res, X, Y, y_var, activation, options, backend, prune_tol_rel)
+        if res.loss <= prune_tol_rel * y_var:
+            pruned.extend({"layer": layer, "by": f"pruning (a linear unit; {flips.size} mirrored neurons flipped)",
+                           "loss_after": float(res.loss)} for _ in linear)
+            mats = cand
+    return mats
+
+
 def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
     """Greedy clean-up after fine-tuning: remove neurons one at a time while the re-fine-tuned loss stays at
     zero (relative loss <= ``prune_tol_rel``). The first candidate is the most redundant neuron -- the one
@@ -135,6 +183,8 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
     more candidates costs time, never a neuron. Appends what it removed to ``pruned``."""
     opts = {**shorter(options, PRUNE_SHARE), "min_loss": 1e-3 * prune_tol_rel * y_var}
     sign = None if len(mats) == 2 or not needs_skip(activation) else False
+    if sign is False and symmetry_class(activation) == "even_linear":
+        mats = _unflip(mats, S, X, Y, y_var, activation, backend, opts, prune_tol_rel, pruned)
     for layer in range(len(mats) - 1):
         failures = 0
         while failures < (2 if len(mats) == 2 else mats[layer].shape[0]) and mats[layer].shape[0] > 1:
