@@ -290,6 +290,42 @@ def test_deep_last_layer_subset_is_kept_only_at_zero_loss(monkeypatch, subset_re
     assert len(rec.pruned) == (1 if subset_reaches_zero else 0)
 
 
+
+@pytest.mark.parametrize("prune_removes", [False, True])
+def test_net_short_of_zero_gets_the_final_finetune_before_pruning_is_judged(monkeypatch, prune_removes):
+    """A reduced net the first fine-tune leaves above zero loss, which the final fine-tune brings to zero
+    (deep-suite d03: 3e-29 there, [15, 10] kept unpruned for the teacher's [10, 7]): pruning judges it, and
+    the final fine-tune runs again only if pruning removed something. Fine-tunes and pruning are scripted."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(0, [5, 4])
+    monkeypatch.setattr(R, "backward_elimination", lambda *a, **k: [0, 1, 2, 3])  # no subset to try
+    finals = []
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        final = options["min_loss"] == 1e-20 * y_var
+        finals.extend([[x.shape[0] for x in m[:-1]]] if final else [])
+        return m, S, SimpleNamespace(loss=(0.0 if final else 1e-3) * y_var, optim_stopped_by="scripted")
+
+    def pruning(m, S, X_, Y_, y_var_, activation, backend, options, tol, pruned):
+        judged.append([x.shape[0] for x in m[:-1]])
+        if not prune_removes:
+            return m, S
+        pruned.append({"layer": 1, "by": "pruning"})
+        return [m[0], m[1][:3], np.delete(m[2], 3, axis=1)], S
+
+    judged = []
+    monkeypatch.setattr(R, "finetune", scripted)
+    monkeypatch.setattr(R, "_prune", pruning)
+    rec = R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
+                        finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
+    assert judged == [[5, 4]]
+    assert finals == ([[5, 4], [5, 3]] if prune_removes else [[5, 4]])
+    assert [m.shape[0] for m in rec.mats[:-1]] == ([5, 3] if prune_removes else [5, 4])
+    assert rec.finetune.loss == 0.0
+
 def test_deep_pruning_tries_every_neuron_of_a_layer_before_it_stops(monkeypatch):
     """At zero loss a deep net's leftover is removed even when it is the last candidate of its layer (a
     shallow net's layer stops after two misses). Scripted fine-tunes: only a removal of the leftover (row 4
