@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from neuroflow.vad import corpus as corpus_mod
-from neuroflow.vad import corpus_store
 from neuroflow.vad.corpus import (MANIFEST, SNRS_DB, generate_corpus, load_corpus, noise_level, plan_corpus,
                                   speech_labels)
 from neuroflow.vad.noise import NOISE_TYPES, make_noise, room_impulse_response
@@ -134,7 +133,7 @@ def _snapshot(root):
     return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.suffix in (".wav", ".npy")}
 
 
-def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
+def test_generation_is_deterministic_and_resumes(tmp_path, interrupt_second_scene):
     r1 = generate_corpus(tmp_path / "a", split="train", seed=7, **TINY)
     assert r1.n_scenes == 3 and r1.n_generated == 3
     generate_corpus(tmp_path / "b", group="A", seed=7, minutes=0.2, durations=(4.0,), progress_bar=False)  # older names
@@ -145,21 +144,12 @@ def test_generation_is_deterministic_and_resumes(tmp_path, monkeypatch):
     generate_corpus(tmp_path / "c", split="train", seed=8, **TINY)
     assert _snapshot(tmp_path / "c") != ref
 
-    # interrupted after the second scene: the finished ones are kept, a rerun completes the same corpus
-    real = corpus_store.make_scene
-    calls = []
-
-    def flaky(plan):
-        calls.append(plan.name)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(plan)
-
-    monkeypatch.setattr(corpus_store, "make_scene", flaky)
+    # interrupted as the second scene starts: the finished one is kept, a rerun completes the same corpus
+    calls = interrupt_second_scene()
     with pytest.raises(KeyboardInterrupt):
         generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert len(json.loads((tmp_path / "d" / MANIFEST).read_text())["scenes"]) == 1
-    monkeypatch.setattr(corpus_store, "make_scene", real)
+    calls.restore()
     r = generate_corpus(tmp_path / "d", split="train", seed=7, **TINY)
     assert (r.n_generated, r.n_resumed) == (2, 1)
     assert _snapshot(tmp_path / "d") == ref

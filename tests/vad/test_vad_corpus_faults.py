@@ -85,16 +85,8 @@ def test_a_second_writer_is_refused_and_nothing_mixes(tmp_path, reference, capsy
     assert made.n_generated == 3 and _files(root) == reference
 
 
-def test_ctrl_c_exits_130_keeps_finished_scenes_and_says_interrupted(tmp_path, monkeypatch, capsys):
-    real, calls = corpus_store.make_scene, []
-
-    def interrupted(plan):
-        calls.append(plan.name)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(plan)
-
-    monkeypatch.setattr(corpus_store, "make_scene", interrupted)
+def test_ctrl_c_exits_130_keeps_finished_scenes_and_says_interrupted(tmp_path, interrupt_second_scene, capsys):
+    interrupt_second_scene()
     code = main(["vad", "corpus", "--out", str(tmp_path), "--minutes", "0.2", "--durations", "4", "--quiet", "--json"])
     out = capsys.readouterr()
     assert code == 130 and json.loads(out.out) == {"root": str(tmp_path), "interrupted": True, "n_finished": 1}

@@ -1,0 +1,35 @@
+"""Fixtures shared by the VAD tests."""
+from __future__ import annotations
+
+import pytest
+
+
+class _SceneCalls(list):
+    """The scene names corpus generation asked for; ``restore()`` puts the real scene maker back."""
+
+    def __init__(self, restore):
+        super().__init__()
+        self.restore = restore
+
+
+@pytest.fixture
+def interrupt_second_scene(monkeypatch):
+    """``arm()``: from then on corpus generation raises KeyboardInterrupt as the second scene starts (the
+    first one finished); returns the scene names asked for, with ``restore()``."""
+    import neuroflow.vad.corpus_store as corpus_store
+
+    real = corpus_store.make_scene
+
+    def arm() -> _SceneCalls:
+        calls = _SceneCalls(lambda: monkeypatch.setattr(corpus_store, "make_scene", real))
+
+        def interrupted(plan):
+            calls.append(plan.name)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(plan)
+
+        monkeypatch.setattr(corpus_store, "make_scene", interrupted)
+        return calls
+
+    return arm
