@@ -124,7 +124,7 @@ def _newton_decides(mats, S, res, X, Y, y_var, activation, options, backend, pru
     return mats, S, res
 
 
-def _unflip(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
+def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
     """Even+linear units in a deep net (no skip path to carry the linear term, so signs are kept): a student
     that learned a target neuron as its mirror image -u pays for it with a linear term, f(-z) = f(z) - z,
     which units parked in their linear range (pre-activations far out on the affine side of f, on every
@@ -150,14 +150,15 @@ def _unflip(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, p
             continue
         A = mats[layer + 1][:, :-1]
         carried = H[:, linear] @ A[:, linear].T  # (N, next): the linear units' share of the next layer
-        terms = np.stack([np.outer(Z[:, j], A[:, j]).ravel() for j in others], axis=1)
-        centre = lambda M: M - M.mean(axis=0)  # noqa: E731  (constants go into the next layer's bias)
-        c, *_ = np.linalg.lstsq(centre(terms.reshape(Z.shape[0], -1, others.size)).reshape(-1, others.size),
-                                -centre(carried).ravel(), rcond=None)
-        flips = others[c > 0.5]
+        # flipping unit j changes the next layer by -z_j a_j^T (f(-z) = f(z) - z); constants go to its bias
+        terms = Z[:, others, None] * A[:, others].T[None]  # (N, k, next)
+        centred = (terms - terms.mean(axis=0)).transpose(0, 2, 1).reshape(-1, others.size)
+        c, *_ = np.linalg.lstsq(centred, -(carried - carried.mean(axis=0)).ravel(), rcond=None)
+        flip = c > 0.5
+        flips = others[flip]
+        change = -carried - terms[:, flip].sum(axis=1)  # what the move does to the next layer
         cand = [m.copy() for m in mats]
-        change = -carried - sum((np.outer(Z[:, j], A[:, j]) for j in flips), np.zeros_like(carried))
-        cand[layer + 1][:, -1] -= change.mean(axis=0)  # f(-z) = f(z) - z per flip, minus the dropped units
+        cand[layer + 1][:, -1] -= change.mean(axis=0)
         cand[layer][flips] *= -1
         cand[layer] = np.delete(cand[layer], linear, axis=0)
         cand[layer + 1] = np.delete(cand[layer + 1], linear, axis=1)
@@ -186,7 +187,7 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
     opts = {**shorter(options, PRUNE_SHARE), "min_loss": 1e-3 * prune_tol_rel * y_var}
     sign = None if len(mats) == 2 or not needs_skip(activation) else False
     if sign is False and symmetry_class(activation) == "even_linear":
-        mats = _unflip(mats, S, X, Y, y_var, activation, backend, opts, prune_tol_rel, pruned)
+        mats = _unflip(mats, X, Y, y_var, activation, backend, opts, prune_tol_rel, pruned)
     for layer in range(len(mats) - 1):
         failures = 0
         while failures < (2 if len(mats) == 2 else mats[layer].shape[0]) and mats[layer].shape[0] > 1:
