@@ -2,8 +2,8 @@
 
 Every flag is checked by its argparse type before any work starts (one line naming the flag). Ctrl-C
 ends `run` and `bench` promptly with exit status 130: finished students (`run --checkpoint DIR`) and
-finished problems (`bench --out FILE`, and their students with `--checkpoint DIR`) are on disk, a student or problem cut short is never stored as
-finished, and the JSON printed says `"interrupted": true`.
+finished problems (`bench --out FILE`, and their students with `--checkpoint DIR`) are on disk, a student
+or problem cut short is never stored as finished, and the JSON printed says `"interrupted": true`.
 """
 from __future__ import annotations
 

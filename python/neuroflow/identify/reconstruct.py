@@ -12,9 +12,8 @@ budget dropped three real neurons of a deep-suite teacher's last layer, d06, and
 loss, where pruning never ran); (b) after fine-tuning to zero loss, removes any remaining neuron whose
 removal keeps the re-fine-tuned loss at zero; a net short of zero after the first fine-tune gets the final
 fine-tune and the polish first, and is pruned if they bring it there. A net that never reaches zero loss is
-not pruned: a
-removal judged against a loss above zero (within one students' floor of the full net's, say) let real neurons
-go on the deep suite (d01: [5, 3] came out as [3, 1]; d03: [10, 5]). A small reduced network at
+not pruned: a removal judged against a loss above zero (within one students' floor of the full net's, say)
+let real neurons go on the deep suite (d01: [5, 3] came out as [3, 1]; d03: [10, 5]). A small reduced network at
 near-zero loss is finally polished with Newton to machine precision: the teacher is an exact zero of it, and
 weakly identifiable (near-linear) problems otherwise stop degrees away at a relative loss of ~1e-11.
 """
@@ -27,7 +26,7 @@ import numpy as np
 
 from neuroflow.identify.budgets import (FINETUNE_OPTIONS, POLISH_FALLBACK, POLISH_OPTIONS, PRUNE_SHARE,
                                         SUBSET_SHARE, run_train, shorter)
-from neuroflow.identify.lstsq import backward_elimination, hidden_activations, least_squares_output
+from neuroflow.identify.lstsq import backward_elimination, features, hidden_activations, least_squares_output
 from neuroflow.identify.objectives import SkipObjective
 from neuroflow.identify.symmetry import angles_deg, needs_skip, symmetry_class, uses_sign
 
@@ -139,7 +138,7 @@ def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, prun
     f = get_activation(activation).f
     for layer in range(len(mats) - 1):
         h_in = X if layer == 0 else hidden_activations(X, mats, activation)[layer - 1]
-        F = np.hstack([h_in, np.ones((h_in.shape[0], 1))])
+        F = features(h_in)
         Z = F @ mats[layer].T
         H = f(Z)
         coef, *_ = np.linalg.lstsq(F, H, rcond=None)

@@ -146,8 +146,9 @@ def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: floa
     """Layer by layer, match a recovered network's incoming vectors (``recovered``: one (m, d + 1) array per
     hidden layer) to a ``teacher``'s. Layer l > 0 is compared over the same units of layer l - 1 (the
     teacher's, in its order, with the matching's sign flips and relu scales), so only when layer l - 1 was
-    fully matched (the flips judged in that layer's common basis); otherwise, and for layers one network has and the other lacks, every teacher neuron of
-    the layer counts as missing and every recovered one as excess."""
+    fully matched (the flips judged in that layer's common basis); otherwise, and for layers one network has
+    and the other lacks, every teacher neuron of the layer counts as missing and every recovered one as
+    excess."""
     layers, prev = [], None
     for l in range(max(len(teacher.hidden_sizes), len(recovered))):
         t_u = teacher.incoming(l) if l < len(teacher.hidden_sizes) else np.zeros((0, 1))

@@ -23,13 +23,12 @@ The test means something only when the clusters express the students' layer to w
 the substituted loss with every cluster at most one floor above the floor itself -- or as well as a student
 must fit the target to count as trained (``loss_tol``: near-perfect students have floors of 1e-13, and
 centres averaged over them substitute to 1e-10, with every removal of a real neuron still far above both).
-When it is further up (the
-clusters express the layer poorly, as with roughly trained students), a removal moves an already poor fit
-little -- on the deep suite the second hidden layers of d02, d11, d17 and d23 lost real neurons that way,
-their removal changing a substituted loss of 0.06-0.6 by less than one floor of 1e-3 -- so nothing is
-dropped, and leftovers are left to the reduced network's pruning, which removes what fine-tuning shows is not
-needed (``record["judged"]`` is False). (A floor that grew with that substitution error let rough students
-drop real neurons too: two teachers of the deep suite lost 3 and 2 in a first trial.)
+When it is further up (the clusters express the layer poorly, as with roughly trained students), a removal
+moves an already poor fit little -- on the deep suite the second hidden layers of d02, d11, d17 and d23 lost
+real neurons that way, their removal changing a substituted loss of 0.06-0.6 by less than one floor of 1e-3
+-- so nothing is dropped, and leftovers are left to the reduced network's pruning, which removes what
+fine-tuning shows is not needed (``record["judged"]`` is False). (A floor that grew with that substitution
+error let rough students drop real neurons too: two teachers of the deep suite lost 3 and 2 in a first trial.)
 
 (The earlier rule -- keep the least-squares residual of the next-layer pre-activations within 10x of its
 value with every cluster -- dropped a real neuron of the seed-1 digits teacher, whose removal raised that
@@ -134,9 +133,9 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
     record : dict
         ``floor`` (the students' median relative loss), ``rel_loss_all`` (the median substituted loss with
         every cluster), ``judged`` (whether that is within one floor of the floor, or at most ``loss_tol``, so
-        that removals were tried), ``dropped`` (per dropped cluster, its index and the loss after dropping it) and ``refused``
-        (the least-needed cluster that was kept, with the loss without it; None if every cluster but one was
-        dropped or nothing was judged).
+        that removals were tried), ``dropped`` (per dropped cluster, its index and the loss after dropping
+        it) and ``refused`` (the least-needed cluster that was kept, with the loss without it; None if every
+        cluster but one was dropped or nothing was judged).
     """
     y_var = max(float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1))), 1e-300)
     k = centres.shape[0]
