@@ -99,6 +99,23 @@ def test_clustering_finds_shared_neurons(method):
         assert res.cut_height is not None and res.linkage is not None
 
 
+def test_clustering_does_not_let_fragments_of_one_neuron_stand_in_for_another():
+    """Neuron A is held by all 8 students, in two exact halves a rounding-level angle apart; neuron C's
+    copies are spread 1e-3 rad. Below the height where A's halves merge, A's halves and B make three
+    clusters of >= 4 students while C is still in pieces; the cut must come where A, B and C are each
+    one cluster of all 8 (p068 of the paper suite came out with A twice and C missing)."""
+    rng = np.random.default_rng(0)
+    a, b, c = np.array([1.0, 0.2, -0.3, 0.1]), np.array([0.1, 1.0, 0.4, -0.2]), np.array([-0.3, 0.2, 1.0, 0.5])
+    a2 = a + 1e-9 * np.array([0.0, 1.0, 0.0, 0.0])
+    u, ids = [], []
+    for s in range(8):
+        u += [a if s < 4 else a2, b, c + 1e-3 * rng.normal(size=4)]
+        ids += [s] * 3
+    res = cluster_neurons(np.array(u), np.array(ids), 8, "tanh", gamma=0.5)
+    assert res.size == 3 and list(res.n_students) == [8, 8, 8]
+    assert np.all(angles_deg(np.array([a, b, c]), res.centres, "tanh").min(axis=1) < 0.2)
+
+
 def test_beta_drops_spread_clusters_and_gamma_is_checked():
     rng = np.random.default_rng(3)
     _, u, ids = _synthetic_students(rng, noise=0.01)

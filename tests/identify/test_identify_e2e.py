@@ -72,6 +72,51 @@ def test_width_search_grows_students_until_they_reach_the_floor():
     assert not narrow.search_.reached_floor and narrow.search_.width == 2 and narrow.layer_sizes_
 
 
+def test_width_search_reaches_the_floor_on_a_small_target():
+    """The students' gradient stop scales with a small target's variance: the same teacher with outputs
+    scaled by 1/100 reaches the floor at the same width (with the engine's absolute default, 1 of 4 students
+    did, too few)."""
+    prob = make_problem(2, 3, "tanh", 400, seed=0)
+    X = prob.probes()
+    est = ExpandAndCluster(n_students=4, activation="tanh", depth=1, max_width=4, seed=0, train_options=FAST,
+                           finetune=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, 1e-2 * prob.teacher(X))
+    assert est.search_.reached_floor and est.search_.width == 4
+
+
+class _Fit:
+    def __init__(self, loss):
+        self.loss = loss
+
+
+def test_width_search_skips_students_with_more_parameters_than_equations():
+    """A configuration whose students could fit any data is never trained; it is listed, and the message of a
+    search that fails says so. Too few probes for any configuration is an error naming X."""
+    from neuroflow.identify.search import search_sizes
+
+    trained = []
+
+    def train(depth, width):
+        trained.append((depth, width))
+        return [_Fit(1e-3)] * 4
+
+    def n_params(depth, width):
+        return 10 * depth * width
+
+    with pytest.warns(RuntimeWarning, match="not tried, having more parameters than the 100 probe outputs: 1x16, 2x8"):
+        res, _ = search_sizes(train, [1, 2], [2, 4, 8, 16], need=2, floor=1e-10, y_var=1.0, n_params=n_params,
+                              max_params=100)
+    assert trained == [(1, 2), (1, 4), (1, 8), (2, 2), (2, 4)] and not res.reached_floor
+    assert res.to_dict()["skipped"] == [[1, 16], [2, 8], [2, 16]]
+    with pytest.raises(ValueError, match="X: 15 probe outputs are fewer than the 20 parameters"):
+        search_sizes(train, [1], [2, 4], need=2, floor=1e-10, y_var=1.0, n_params=n_params, max_params=15)
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    with pytest.raises(ValueError, match="X: 8 probe outputs are fewer than the 11 parameters"):
+        ExpandAndCluster(activation="tanh", max_width=4, seed=0).fit(X, X[:, :1] ** 2)
+
+
 def test_depth_search_picks_the_smallest_depth_that_reaches_the_floor():
     prob = make_problem(2, 2, "tanh", 300, seed=3)
     X = prob.probes()

@@ -1,7 +1,11 @@
 """Clustering the students' neurons: which canonical incoming vectors are shared by most students.
 
 Hierarchical clustering (SciPy, average linkage) on symmetry-aware distances, cut at the height that
-maximises the number of clusters holding neurons of at least ``gamma * n_students`` students; clusters
+maximises the number of clusters holding neurons of at least ``gamma * n_students`` students, and among
+those heights the lowest where those clusters hold the most students: a neuron that every student holds
+can split into fragments that each have enough students at a cut far below its spread (rounding-level
+distances), and those fragments must not stand in for the neuron while another neuron is still split into
+too-small pieces; clusters
 whose spread (median over its students of the closest member's angle to the centre) exceeds ``beta`` are
 dropped. HDBSCAN (``hdbscan`` package) on the
 same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
@@ -274,7 +278,7 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     heights = np.unique(Z[:, 2])
     # a cut just above each merge height; count clusters that hold >= need distinct students
     scan = []
-    best_count, best_t = -1, heights[0]
+    best, best_t = (-1, -1), heights[0]
     for t in heights:
         lab = fcluster(Z, t=t * (1 + 1e-9) + 1e-15, criterion="distance")
         order = np.lexsort((student_ids, lab))
@@ -282,10 +286,11 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         new_pair = np.ones(len(lab_s), dtype=bool)
         new_pair[1:] = (lab_s[1:] != lab_s[:-1]) | (st_s[1:] != st_s[:-1])
         students_per_cluster = np.bincount(lab_s[new_pair])
-        count = int(np.sum(students_per_cluster >= need))
+        held = students_per_cluster[students_per_cluster >= need]
+        count = int(held.size)
         scan.append((float(t), count))
-        if count > best_count:  # the lowest cut reaching the maximum: the tightest clusters
-            best_count, best_t = count, t
+        if (count, int(held.sum())) > best:  # the lowest cut reaching the maximum: the tightest clusters
+            best, best_t = (count, int(held.sum())), t
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
     labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(

@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_positive, progress
-from neuroflow.identify.budgets import STUDENT_TRAIN_OPTIONS
+from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
@@ -294,7 +294,9 @@ class ExpandAndCluster:
         With ``hopeless`` = (k, test), the first k students are trained first, and the rest only if
         ``test(fits)`` is False (the width search: a width whose first students cannot reach the floor
         often enough is decided without the rest)."""
-        train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * _variance(Y), **(self.train_options or {})}
+        y_var = _variance(Y)
+        train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var, "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var),
+                      **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
                              (net.layers, self.engine, train_opts, torch_opts, self.train_options))
@@ -343,8 +345,13 @@ class ExpandAndCluster:
             chosen[(depth, width)] = (seeds, starts, fits)
             return fits
 
+        def n_params(depth, width):
+            sizes = [X.shape[1]] + [int(width)] * int(depth) + [Y.shape[1]]
+            return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
         self.search_, fits = search_sizes(train, depths, width_schedule(int(self.max_width)), need=need,
-                                          floor=self.search_tol, y_var=y_var)
+                                          floor=self.search_tol, y_var=y_var, n_params=n_params,
+                                          max_params=Y.size)
         seeds, starts, fits = chosen[(self.search_.depth, self.search_.width)]
         self.students_.append(fits)
         return [self.search_.width] * self.search_.depth, (seeds, starts)
