@@ -289,7 +289,8 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         held = students_per_cluster[students_per_cluster >= need]
         count = int(held.size)
         scan.append((float(t), count))
-        if (count, int(held.sum())) > best:  # the lowest cut reaching the maximum: the tightest clusters
+        # the lowest cut with the most clusters and, among those, the most students in them
+        if (count, int(held.sum())) > best:
             best, best_t = (count, int(held.sum())), t
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]

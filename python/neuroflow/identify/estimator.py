@@ -295,8 +295,8 @@ class ExpandAndCluster:
         ``test(fits)`` is False (the width search: a width whose first students cannot reach the floor
         often enough is decided without the rest)."""
         y_var = _variance(Y)
-        train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var, "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var),
-                      **(self.train_options or {})}
+        train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var,
+                      "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var), **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
                              (net.layers, self.engine, train_opts, torch_opts, self.train_options))
@@ -346,8 +346,7 @@ class ExpandAndCluster:
             return fits
 
         def n_params(depth, width):
-            sizes = [X.shape[1]] + [int(width)] * int(depth) + [Y.shape[1]]
-            return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+            return self._stage_net(X.shape[1], [], [int(width)] * int(depth), Y.shape[1], backend).n_params
 
         self.search_, fits = search_sizes(train, depths, width_schedule(int(self.max_width)), need=need,
                                           floor=self.search_tol, y_var=y_var, n_params=n_params,
