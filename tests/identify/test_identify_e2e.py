@@ -72,17 +72,23 @@ def test_width_search_grows_students_until_they_reach_the_floor():
     assert not narrow.search_.reached_floor and narrow.search_.width == 2 and narrow.layer_sizes_
 
 
+def _searched(X, Y, **settings):
+    """A tanh estimator with no width guess (4 students, widths up to 4, no fine-tune) fitted to X, Y."""
+    est = ExpandAndCluster(n_students=4, activation="tanh", max_width=4, seed=0, train_options=FAST, finetune=False,
+                           **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, Y)
+    return est
+
+
 def test_width_search_reaches_the_floor_on_a_small_target():
     """The students' gradient stop scales with a small target's variance: the same teacher with outputs
     scaled by 1/100 reaches the floor at the same width (with the engine's absolute default, 1 of 4 students
     did, too few)."""
     prob = make_problem(2, 3, "tanh", 400, seed=0)
     X = prob.probes()
-    est = ExpandAndCluster(n_students=4, activation="tanh", depth=1, max_width=4, seed=0, train_options=FAST,
-                           finetune=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        est.fit(X, 1e-2 * prob.teacher(X))
+    est = _searched(X, 1e-2 * prob.teacher(X), depth=1)
     assert est.search_.reached_floor and est.search_.width == 4
 
 
@@ -120,11 +126,7 @@ def test_width_search_skips_students_with_more_parameters_than_equations():
 def test_depth_search_picks_the_smallest_depth_that_reaches_the_floor():
     prob = make_problem(2, 2, "tanh", 300, seed=3)
     X = prob.probes()
-    est = ExpandAndCluster(n_students=4, activation="tanh", max_width=4, max_depth=2, seed=0, train_options=FAST,
-                           finetune=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        est.fit(X, prob.teacher(X))
+    est = _searched(X, prob.teacher(X), max_depth=2)
     assert est.search_.depth == 1 and est.search_.reached_floor and {st.depth for st in est.search_.steps} == {1}
 
 
