@@ -287,11 +287,10 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         new_pair[1:] = (lab_s[1:] != lab_s[:-1]) | (st_s[1:] != st_s[:-1])
         students_per_cluster = np.bincount(lab_s[new_pair])
         held = students_per_cluster[students_per_cluster >= need]
-        count = int(held.size)
-        scan.append((float(t), count))
-        # the lowest cut with the most clusters and, among those, the most students in them
-        if (count, int(held.sum())) > best:
-            best, best_t = (count, int(held.sum())), t
+        score = (int(held.size), int(held.sum()))  # clusters with enough students, then students in them
+        scan.append((float(t), score[0]))
+        if score > best:  # the lowest cut with the highest score
+            best, best_t = score, t
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
     labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
