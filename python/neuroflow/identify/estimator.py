@@ -35,7 +35,7 @@ from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
-from neuroflow.identify.lstsq import layer_forward, least_squares_output
+from neuroflow.identify.lstsq import layer_forward, least_squares_output, output_variance
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
@@ -213,7 +213,7 @@ class ExpandAndCluster:
             raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
         self._reset()
-        y_var = _variance(Y)
+        y_var = output_variance(Y)
         guess = self._guess()
         if guess is None:
             sizes, first = self._search(X, Y, y_var, rng, backend)
@@ -253,7 +253,7 @@ class ExpandAndCluster:
             if layer == 0 and query is not None and self.layer_probes > 0:
                 X, Y, self.designed_probes_ = query_designed_probes(X, Y, query, incoming[0], self.layer_probes, rng)
                 H_next = layer_forward(X, incoming[0], act)
-                y_var = _variance(Y)
+                y_var = output_variance(Y)
                 # the first students' upper layers fit the Gaussian probes only, where near-linear units have
                 # many stand-ins: warm-started from them, the next students keep those stand-ins (measured on
                 # the digits teacher: 15 of its 20 second-layer neurons found, against 18 from fresh starts)
@@ -294,7 +294,7 @@ class ExpandAndCluster:
         With ``hopeless`` = (k, test), the first k students are trained first, and the rest only if
         ``test(fits)`` is False (the width search: a width whose first students cannot reach the floor
         often enough is decided without the rest)."""
-        y_var = _variance(Y)
+        y_var = output_variance(Y)
         train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var,
                       "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var), **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
@@ -464,8 +464,3 @@ class ExpandAndCluster:
         rel = relative_mse(teacher.forward(X_test), self.predict(X_test))
         losses = [[f.loss for f in fits] for fits in self.students_]
         return IdentificationReport(rep, rel, int(X_test.shape[0]), float(match_tol_deg), losses)
-
-
-def _variance(Y) -> float:
-    """Mean over probes of the summed squared deviation of the outputs (what relative losses divide by)."""
-    return float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))

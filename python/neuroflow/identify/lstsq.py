@@ -42,6 +42,11 @@ def least_squares_output(H, X_skip, Y) -> dict:
             "skip": coef[k + 1:].T if X_skip is not None else None}
 
 
+def output_variance(Y) -> float:
+    """Mean over probes of the summed squared deviation of the outputs (what relative losses divide by)."""
+    return float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+
+
 def ls_rel_residual(H, X_skip, T) -> float:
     """Relative residual of the least-squares fit of targets ``T`` (N, m) on ``[H, 1, X_skip]``."""
     F = features(H, X_skip)

@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from neuroflow.identify.clustering import AUTO_FALLBACK, ClusterResult, cluster_neurons
-from neuroflow.identify.lstsq import features, layer_forward, ls_rel_residual
+from neuroflow.identify.lstsq import features, layer_forward, ls_rel_residual, output_variance
 
 __all__ = ["AUTO_LS_FACTOR", "check_gap", "next_preactivations", "forward_from", "eliminate_inner"]
 
@@ -137,7 +137,7 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
         it) and ``refused`` (the least-needed cluster that was kept, with the loss without it; None if every
         cluster but one was dropped or nothing was judged).
     """
-    y_var = max(float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1))), 1e-300)
+    y_var = max(output_variance(Y), 1e-300)
     k = centres.shape[0]
     F = features(layer_forward(H, centres, activation))
     Q, R = np.linalg.qr(F)
