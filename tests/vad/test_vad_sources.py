@@ -2,7 +2,7 @@
 scene layout and labels, music, room tone, the held-out benchmark set.
 
 Most tests run on a small tree built like the Debian packages (``NEUROFLOW_VAD_SOURCES``): eSpeak speech
-encoded as G.722, raw GSM 6.10 and 8 kHz WAV prompts, music as WAV and MP3. The tests marked by
+encoded as G.722, raw GSM 6.10 and 8 kHz WAV prompts, music as WAV, Ogg and MP3. The tests marked by
 ``needs_real`` use the installed packages (``neuroflow vad sources --install``; CI installs them) and skip
 with the reason where they are missing.
 """
@@ -62,13 +62,15 @@ def _build_tree(root: Path, prompts_per_speaker: int = 3) -> Path:
         (folder / f"beep.{s.codec}").write_bytes((folder / f"prompt-0.{s.codec}").read_bytes())
         (folder / "silence").mkdir(exist_ok=True)
         (folder / "silence" / f"1.{s.codec}").write_bytes((folder / f"prompt-0.{s.codec}").read_bytes())
-    moh = root / "usr/share/asterisk/moh"
-    moh.mkdir(parents=True)
-    for k in range(2):
-        sf.write(moh / f"track{k}.wav", _music(12.0, 8000, k), 8000, subtype="PCM_16")
-    asc = root / "usr/share/games/asc/music"
-    asc.mkdir(parents=True)
-    sf.write(asc / "held-out.mp3", np.stack([_music(12.0, 22050, 9)] * 2, axis=1), 22050, format="MP3")
+    for j, m in enumerate(sources.MUSIC):  # every music set: two tracks in its own format, plus its excluded ones
+        folder = root / m.folder.lstrip("/")
+        folder.mkdir(parents=True)
+        ext = m.pattern.rsplit(".", 1)[1]
+        sr = {"wav": 8000, "mp3": 22050, "ogg": 44100}[ext]
+        fmt = {"wav": "WAV", "mp3": "MP3", "ogg": "OGG"}[ext]
+        for k, stem in enumerate(("a", "b") + m.exclude):
+            x = _music(12.0, sr, 10 * j + k)
+            sf.write(folder / f"{stem}.{ext}", x if ext == "wav" else np.stack([x] * 2, axis=1), sr, format=fmt)
     return root
 
 
@@ -103,7 +105,9 @@ def test_split_is_by_speaker_with_both_sexes_and_an_unseen_language():
     assert unseen == {"ru"}
     assert {v.name for v in sources.speakers("train", "festival")}.isdisjoint(
         v.name for v in sources.speakers("test", "festival"))
-    assert sources.music_source("train").package != sources.music_source("test").package
+    train_music, test_music = sources.music_sources("train"), sources.music_sources("test")
+    assert len(train_music) >= 2 and len(test_music) >= 1
+    assert {m.package for m in train_music}.isdisjoint(m.package for m in test_music)
     assert len(set(sources.all_packages())) == len(sources.all_packages())
 
 
@@ -124,7 +128,7 @@ def test_scan_counts_prompts_without_the_non_speech_files(fake_sources):
     carlo = sources.prompt_files(sources.SPEAKERS[6])
     assert rows["it_IT_m_Carlo"]["minutes"] == pytest.approx(sum(p.stat().st_size for p in carlo) / 8000 / 60, abs=0.01)
     assert not any(p.stem == "beep" or "silence" in p.parts for p in carlo)
-    assert [m["n_files"] for m in index.music] == [2, 1]
+    assert [m["n_files"] for m in index.music] == [2] * len(sources.MUSIC)
     assert set(index.missing) >= {"festvox-kdlpc16k"}  # no Festival voices in the test tree
     assert json.loads(json.dumps(index.to_dict()))["speakers"][0]["codec"] == "g722"
 
@@ -206,6 +210,13 @@ def test_music_is_recorded_and_split(fake_sources):
     assert np.sqrt(np.mean(train.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
     assert not np.allclose(train[:1000], test[:1000])
     np.testing.assert_array_equal(sources.music_excerpt("test", 40000, np.random.default_rng(0)), test)
+
+
+def test_music_with_singing_is_left_out(fake_sources):
+    drascula = next(m for m in sources.MUSIC if m.package == "drascula-music")
+    names = {p.stem for p in sources.music_files(drascula)}
+    assert names == {"a", "b"} and drascula.exclude and names.isdisjoint(drascula.exclude)
+    assert len(list((fake_sources / drascula.folder.lstrip("/")).glob("*.ogg"))) == 2 + len(drascula.exclude)
 
 
 def test_speech_free_scenes_and_real_corpus_roundtrip(fake_sources, tmp_path):

@@ -16,7 +16,7 @@ Recipe of a corpus of ``minutes`` (:func:`plan_corpus`, then :func:`neuroflow.va
 5. Labels (10 ms frames) come from the clean speech (:mod:`neuroflow.vad.labels`).
 
 Splits: ``split="train"`` (group A: eSpeak voice variants and sentences of A, the training speakers
-and Festival voices, music on hold, the training room-tone recipe) and ``split="test"`` (group B: the
+and Festival voices, the training music, the training room-tone recipe) and ``split="test"`` (group B: the
 held-out speakers, voices, music and room-tone recipe; see :mod:`neuroflow.vad.sources`). "A" and "B"
 are accepted for "train" and "test". :func:`neuroflow.vad.realspeech.benchmark_set` builds the whole
 held-out real-speech evaluation set.

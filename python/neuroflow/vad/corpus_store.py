@@ -187,7 +187,7 @@ def check_sources(plans) -> dict[str, str | None]:
         if want["festival"]:
             packages += [sources.FESTIVAL_PACKAGE] + [v.package for v in sources.speakers(split, "festival")]
         if want["music"]:
-            packages.append(sources.music_source(split).package)
+            packages += [m.package for m in sources.music_sources(split)]
     return {p: package_version(p) for p in sorted(set(packages))}
 
 

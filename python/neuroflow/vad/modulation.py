@@ -5,7 +5,7 @@ the sound moves. That is what tells speech from music: speech is a train of syll
 spectral envelope rise and fall 2-8 times a second (the "4 Hz" syllabic modulation) with pauses
 between words, while music holds its partials steady across frames and moves in other rhythms.
 Both models, trained on the 42 frame inputs, called 67-70 % of the frames of held-out music speech.
-A logistic regression trained on training speech against training music (music on hold) could not
+A logistic regression trained on training speech against the music on hold (then the only training music) could not
 tell held-out speech (all conditions) from held-out music with those 42 inputs (frame AUC 0.52); with
 the four inputs below added it reached 0.79, and the four alone 0.82; against clean held-out speech
 each input alone reaches 0.99 (``benchmarks/results/vad_music.json``). Trained into the models

@@ -4,8 +4,8 @@ Every generator has the signature ``make(n_samples, rng, group) -> float32 array
 16 kHz, and draws only from ``rng`` (so a seed fixes it). Babble and cafe use eSpeak voices and
 sentences of the corpus ``group``, so groups A and B share no babble talker. Nothing is downloaded:
 :data:`NOISE_TYPES` are generated; "music" (:data:`RECORDED_NOISES`) is recorded music from a Debian
-package (:func:`neuroflow.vad.sources.music_excerpt`: music on hold for group A, held-out game music for
-group B). :func:`room_impulse_response` makes the synthetic room response used by the "reverb" condition.
+package (:func:`neuroflow.vad.sources.music_excerpt`: music on hold and four game soundtracks for group
+A, the held-out asc-music soundtrack for group B). :func:`room_impulse_response` makes the synthetic room response used by the "reverb" condition.
 """
 from __future__ import annotations
 
@@ -182,7 +182,7 @@ def reverb(n: int, rng, group: str = "A") -> np.ndarray:
 
 
 def music(n: int, rng, group: str = "A") -> np.ndarray:
-    """Recorded music: Asterisk's music on hold for group A (training), ``asc-music`` for group B (testing)."""
+    """Recorded music: the training music of :mod:`neuroflow.vad.sources` for group A, ``asc-music`` for group B."""
     from neuroflow.vad.sources import music_excerpt
 
     return music_excerpt("train" if group == "A" else "test", n, rng)

@@ -8,7 +8,7 @@ a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labellin
     neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train     # ~20 s
     neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train  # ~3 min
     neuroflow vad corpus --speech none --split train --noises music none --minutes 20 \
-        --durations 10 30 --out corpora/nonspeech-train     # music on hold, room tone, digital silence
+        --durations 10 30 --out corpora/nonspeech-train     # training music, room tone, digital silence
     neuroflow vad corpus --benchmark --out corpora/real-test  # the held-out set below, ~80 s
 
 (times measured on this project's 2-core machine; ``--n-jobs`` or ``--scheduler`` spread the scenes).

@@ -33,9 +33,18 @@ together in the training split. Non-speech files among the prompts (``beep``, th
 
 Festival voices (synthetic, English, driven by ``text2wave`` from the ``festival`` package) add
 speakers beside eSpeak: ``kal_diphone`` (m) and ``cmu_us_slt_arctic_hts`` (f) train, ``ked_diphone`` (m)
-test. Music: Asterisk's music on hold (``asterisk-moh-opsound-wav``, five pieces) is training
-non-speech only; the three tracks of ``asc-music`` (the soundtrack of the strategy game ASC) are held out for
-testing.
+test.
+
+Music
+-----
+Training non-speech only: Asterisk's music on hold (``asterisk-moh-opsound-wav``, five pieces, 18 min,
+8 kHz) and the instrumental soundtracks of four games, recorded at 44.1-48 kHz (``drascula-music``,
+``hyperrogue-music``, ``singularity-music``, ``planetblupi-music-ogg``: 26 + 17 + 13 + 10 tracks,
+about 290 min). Held out for testing: the three tracks of ``asc-music`` (the soundtrack of the strategy
+game ASC, 18 min, 22 kHz). Music on hold alone taught the models that music has no energy above 4 kHz:
+they called 30-97 % of every wideband soundtrack speech. Tracks with singing are left out
+(``MusicSource.exclude``): five Drascula tracks on which Silero VAD marks 17-92 % of the first two minutes
+as speech; every kept track is under 3 %. :func:`music_excerpt` draws a source at random, then a track.
 
 Paths are the packages' own (``/usr/share/asterisk/sounds/...``); ``NEUROFLOW_VAD_SOURCES=DIR`` puts
 them under ``DIR`` instead (a tree laid out the same way: the tests build one). A missing package raises
@@ -102,6 +111,8 @@ class MusicSource:
     split: str
     folder: str
     pattern: str
+    #: file stems left out (tracks with singing)
+    exclude: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,6 +146,11 @@ FESTIVAL_VOICES: tuple[Speaker, ...] = (
 )
 MUSIC: tuple[MusicSource, ...] = (
     MusicSource("asterisk-moh", "asterisk-moh-opsound-wav", "train", "/usr/share/asterisk/moh", "*.wav"),
+    MusicSource("drascula", "drascula-music", "train", "/usr/share/scummvm/drascula/audio", "*.ogg",
+                exclude=("track1", "track2", "track29", "track30", "track31")),
+    MusicSource("hyperrogue", "hyperrogue-music", "train", "/usr/share/hyperrogue/music", "*.ogg"),
+    MusicSource("singularity", "singularity-music", "train", "/usr/share/games/singularity/music", "*.ogg"),
+    MusicSource("planetblupi", "planetblupi-music-ogg", "train", "/usr/share/planetblupi/music", "*.ogg"),
     MusicSource("asc-music", "asc-music", "test", "/usr/share/games/asc/music", "*.mp3"),
 )
 #: the synthesiser Festival voices need besides their own package
@@ -174,8 +190,11 @@ def prompt_files(speaker: Speaker) -> list[Path]:
 
 
 def music_files(source: MusicSource) -> list[Path]:
+    """The source's tracks (sorted), without the excluded ones; [] when the package is absent."""
     folder = under_root(source.folder)
-    return sorted(folder.glob(source.pattern)) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(source.pattern) if p.stem not in source.exclude)
 
 
 def nominal_seconds(path: Path, codec: str) -> float:
@@ -295,9 +314,10 @@ def speakers(split: str, kind: str = "real") -> tuple[Speaker, ...]:
     return tuple(s for s in pool if s.split == split)
 
 
-def music_source(split: str) -> MusicSource:
+def music_sources(split: str) -> tuple[MusicSource, ...]:
+    """The music sets of ``split`` ("train"/"test")."""
     check_choice(split, "split", SPLITS)
-    return next(m for m in MUSIC if m.split == split)
+    return tuple(m for m in MUSIC if m.split == split)
 
 
 def missing_message(packages) -> str:
@@ -325,9 +345,7 @@ def require(split: str, *, real: bool = False, festival: bool = False, music: bo
             elif shutil.which("text2wave") is None:
                 missing.append(FESTIVAL_PACKAGE)
     if music:
-        m = music_source(split)
-        if not music_files(m):
-            missing.append(m.package)
+        missing += [m.package for m in music_sources(split) if not music_files(m)]
     if missing:
         raise SourceMissing(missing_message(missing))
 
@@ -336,22 +354,24 @@ def require(split: str, *, real: bool = False, festival: bool = False, music: bo
 def music_excerpt(split: str, n_samples: int, rng, skipped: list[str] | None = None) -> np.ndarray:
     """``n_samples`` (16 kHz, float32, unit RMS) of the split's recorded music, from random places.
 
-    A random track and a random start within it; when the track ends first, another track follows.
-    The training split takes Asterisk's music on hold, the test split the held-out ``asc-music``.
-    Unreadable tracks are skipped with a warning (and appended to ``skipped``).
+    A random source of the split (:func:`music_sources`), a random track of it and a random start within
+    it; when the track ends first, another draw follows. Training music is the music on hold and the four
+    game soundtracks, test music the held-out ``asc-music``. Unreadable tracks are skipped with a warning
+    (and appended to ``skipped``).
     """
     import soundfile as sf
 
     require(split, music=True)
     skipped = [] if skipped is None else skipped
-    files = music_files(music_source(split))
+    pools = [music_files(m) for m in music_sources(split)]
+    n_files = sum(len(f) for f in pools)
     parts, total, bad = [], 0, set()
-    for _ in range(16 * len(files)):
-        if total >= n_samples or len(bad) == len(files):
+    for _ in range(16 * n_files):
+        if total >= n_samples or len(bad) == n_files:
             break
-        i = int(rng.integers(len(files)))
-        path = files[i]
-        if i in bad:
+        files = pools[int(rng.integers(len(pools)))]
+        path = files[int(rng.integers(len(files)))]
+        if path in bad:
             continue
         need_s = (n_samples - total) / SAMPLE_RATE
         try:
@@ -365,12 +385,13 @@ def music_excerpt(split: str, n_samples: int, rng, skipped: list[str] | None = N
         except Exception as exc:
             warnings.warn(f"skipping unreadable source file: {path}: {exc}", stacklevel=2)
             skipped.append(str(path))
-            bad.add(i)
+            bad.add(path)
             continue
         parts.append(x)
         total += len(x)
     if total < n_samples:
-        raise AudioError(f"no readable music in {music_source(split).package} (see the warnings)")
+        names = " ".join(m.package for m in music_sources(split))
+        raise AudioError(f"no readable music in {names} (see the warnings)")
     x = np.concatenate(parts)[:n_samples].astype(np.float64)
     rms = float(np.sqrt(np.mean(x * x)))
     return (x / rms).astype(np.float32) if rms > 0 else x.astype(np.float32)
