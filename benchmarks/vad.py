@@ -9,7 +9,7 @@ Measures, for the targets of issue 15:
   condition's scenes) and the mean HTER over the 46 conditions; whether each spiking model beats
   WebRTC-3 in every condition and how far its mean is from Silero's; the clean false-alarm rate;
 * **speech-free files**: the fraction of frames called speech on held-out music (asc-music, never the
-  training music on hold) and on test-family room tone;
+  training music) and on test-family room tone;
 * **steady noise after digital silence** (a file that opens with zeros, then a fan): the fraction of
   frames called speech in 4 s of white, pink, brown or car noise at -60, -40 and -20 dBFS that start
   after 1.5 s of zeros (the earlier models called it speech for up to 1.5 s);
