@@ -216,7 +216,10 @@ def test_sigint_keeps_finished_seed_batches(tmp_path):
         time.sleep(0.1)
     assert ckpt.exists(), proc.communicate()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:  # a run that ignores the signal must not go on eating a core under the rest of the suite
+        proc.kill()
     assert proc.returncode == 130, err
     payload = json.loads(out)
     assert payload["interrupted"] is True and 0 < payload["completed_seeds"] < 4000
