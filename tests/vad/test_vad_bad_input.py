@@ -152,6 +152,8 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor(
         {"n_mels": 40, "norm": "utterance"}), "norm"),
     (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor({"n_mels": 0}), "n_mels"),
+    (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor(
+        {"n_mels": 40, "modulation": True, "modulation_window": 0}), "modulation_window"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(level="yes"), "level"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation=1), "modulation"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(norm="utterance"), "norm"),

@@ -16,7 +16,7 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
                                     check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
-from neuroflow.vad.modulation import N_MOD, modulation_inputs
+from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, modulation_inputs
 
 
 class FeatureExtractor:
@@ -24,8 +24,8 @@ class FeatureExtractor:
 
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
     settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
-    ``level`` and ``modulation`` (see the module docstring). :meth:`step` is the stream's step over 16 kHz float32
-    samples; :meth:`transform` is that step over one chunk.
+    ``level`` and ``modulation`` (with ``modulation_window``, seconds; see the module docstring).
+    :meth:`step` is the stream's step over 16 kHz float32 samples; :meth:`transform` is that step over one chunk.
     """
 
     def __init__(self, features: dict):
@@ -48,6 +48,7 @@ class FeatureExtractor:
             raise ValueError(f"level_ceiling_db: expected a level in ({MIN_LEVEL_DB:g}, 0] dBFS, "
                              f"got {self.level_ceiling_db!r}")
         self.modulation = bool(f.get("modulation", False))
+        self.modulation_window = float(check_positive(f.get("modulation_window", MOD_WINDOW), "modulation_window"))
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
     @property
@@ -79,7 +80,8 @@ class FeatureExtractor:
             feats = np.concatenate([feats, extra], axis=1)
         new["modulation"] = state.get("modulation")
         if self.modulation:
-            extra, new["modulation"] = modulation_inputs(raw, energy, new["modulation"], silent=silent)
+            extra, new["modulation"] = modulation_inputs(raw, energy, new["modulation"], silent=silent,
+                                                        window=self.modulation_window)
             feats = np.concatenate([feats, extra], axis=1)
         return feats, energy, new
 
@@ -108,7 +110,8 @@ class FeatureExtractor:
                                     smooth=self.floor_smooth, silent=silent, ceiling_db=self.level_ceiling_db)
             feats = np.concatenate([feats, extra], axis=1)
         if self.modulation:
-            feats = np.concatenate([feats, modulation_inputs(raw, energy_db, silent=silent)[0]], axis=1)
+            feats = np.concatenate([feats, modulation_inputs(raw, energy_db, silent=silent,
+                                                                     window=self.modulation_window)[0]], axis=1)
         return feats
 
 

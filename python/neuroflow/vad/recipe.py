@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
+from neuroflow.vad.modulation import MOD_WINDOW
 from neuroflow.vad.snn import MODEL_KINDS
 
 
@@ -37,9 +38,9 @@ class Recipe:
     unit-variance fluctuations, and real noise recordings came out as speech). ``skip_silence``
     keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs, clipped
     at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`). ``modulation`` adds four inputs that say how
-    the sound moves over half a second (syllabic 2-8 Hz modulation of level and bands, spectral flux and
-    spread, :mod:`neuroflow.vad.modulation`), meant to tell music from speech; the shipped models are
-    trained without them (``benchmarks/results/vad_music.json`` records what they did).
+    the sound moves over the last ``modulation_window`` seconds (syllabic 2-8 Hz modulation of level and bands, spectral flux and
+    spread, :mod:`neuroflow.vad.modulation`), meant to tell music from speech; the shipped bin model
+    uses them over 0.2 s, the shipped SNU does not (the README's known limits say what they did).
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -68,6 +69,7 @@ class Recipe:
     level: bool = False
     level_ceiling_db: float = -45.0
     modulation: bool = False
+    modulation_window: float = MOD_WINDOW
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -102,7 +104,7 @@ class Recipe:
             check_positive(getattr(self, name), name, integer=True)
         for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
-        for name in ("lr", "tau", "slope"):
+        for name in ("lr", "tau", "slope", "modulation_window"):
             check_positive(getattr(self, name), name)
         for name in ("activity_weight", "gain_db", "noise_only", "room_tone", "music"):
             check_positive(getattr(self, name), name, allow_zero=True)
@@ -132,6 +134,8 @@ class Recipe:
         out.update({k: True for k in ("skip_silence", "level", "modulation") if getattr(self, k)})
         if self.level:
             out["level_ceiling_db"] = self.level_ceiling_db
+        if self.modulation:
+            out["modulation_window"] = self.modulation_window
         return out
 
     def to_dict(self) -> dict:
