@@ -154,6 +154,11 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor({"n_mels": 0}), "n_mels"),
     (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor(
         {"n_mels": 40, "modulation": True, "modulation_window": 0}), "modulation_window"),
+    (lambda: __import__("neuroflow.vad.frontend", fromlist=["x"]).FeatureExtractor(
+        {"n_mels": 40, "modulation": True, "modulation_window": 0.01}), "modulation_window"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation_window=float("nan")),
+     "modulation_window"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation_window="0.2"), "modulation_window"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(level="yes"), "level"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation=1), "modulation"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(norm="utterance"), "norm"),

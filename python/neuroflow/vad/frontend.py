@@ -16,7 +16,7 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
                                     check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
-from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, modulation_inputs
+from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
 
 
 class FeatureExtractor:
@@ -48,7 +48,7 @@ class FeatureExtractor:
             raise ValueError(f"level_ceiling_db: expected a level in ({MIN_LEVEL_DB:g}, 0] dBFS, "
                              f"got {self.level_ceiling_db!r}")
         self.modulation = bool(f.get("modulation", False))
-        self.modulation_window = float(check_positive(f.get("modulation_window", MOD_WINDOW), "modulation_window"))
+        self.modulation_window = check_window(f.get("modulation_window", MOD_WINDOW))
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
     @property

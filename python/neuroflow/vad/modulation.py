@@ -71,6 +71,16 @@ _MIN_DB = -100.0
 _FRAME_RATE = 100.0
 
 
+def check_window(window) -> float:
+    """``window`` (seconds) as a float, if it spans at least two 10 ms frames; else a ValueError naming
+    ``modulation_window``."""
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not math.isfinite(window) \
+            or round(float(window) * _FRAME_RATE) < 2:
+        raise ValueError(f"modulation_window: expected seconds spanning at least two 10 ms frames (>= 0.02), "
+                         f"got {window!r}")
+    return float(window)
+
+
 def _bandpass() -> tuple[np.ndarray, np.ndarray]:
     from scipy.signal import butter
 
@@ -98,7 +108,7 @@ def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None
     bands = np.maximum(raw, raw.max(axis=1, keepdims=True) - MOD_RANGE_DB * math.log(10.0) / 10.0)
     x = np.concatenate([level[:, None], bands], axis=1)[keep]  # (kept, 1 + n_bands)
     b, a = _bandpass()
-    width = max(1, int(round(float(window) * _FRAME_RATE)))
+    width = int(round(check_window(window) * _FRAME_RATE))
     box = np.full(width, 1.0 / width)
     if state is None:  # band-pass in its steady state for the first frame; the reference window full of
         # that frame, the windows of squares empty
@@ -113,7 +123,7 @@ def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None
     before = np.concatenate([state["mean"][None], mean[:-1]])
     sq = np.concatenate([bp * bp, np.mean(diff * diff, axis=1, keepdims=True), (bands - before) ** 2], axis=1)
     avg, avg_z = lfilter(box, [1.0], sq, axis=0, zi=state["avg_z"])
-    logs = np.log(np.maximum(avg, 0.0) + MOD_EPS)
+    logs = np.log(avg + MOD_EPS)
     out[keep] = np.column_stack([logs[:, 0], logs[:, 1:1 + n_bands].mean(axis=1), logs[:, 1 + n_bands],
                                  logs[:, 2 + n_bands:].mean(axis=1)])
     new = {"bp": bp_z, "prev": bands[-1].copy(), "mean": mean[-1].copy(), "mean_z": mean_z, "avg_z": avg_z}

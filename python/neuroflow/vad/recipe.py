@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
-from neuroflow.vad.modulation import MOD_WINDOW
+from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.snn import MODEL_KINDS
 
 
@@ -104,7 +104,7 @@ class Recipe:
             check_positive(getattr(self, name), name, integer=True)
         for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
-        for name in ("lr", "tau", "slope", "modulation_window"):
+        for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
         for name in ("activity_weight", "gain_db", "noise_only", "room_tone", "music"):
             check_positive(getattr(self, name), name, allow_zero=True)
@@ -119,6 +119,7 @@ class Recipe:
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
+        check_window(self.modulation_window)
         if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
             raise ValueError(f"level_ceiling_db: expected a level in (-100, 0] dBFS, got {self.level_ceiling_db!r}")
         if self.median % 2 == 0:
