@@ -413,3 +413,80 @@ def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
     assert rec.finetune.loss < 1e-10 * y_var
     flipped = rec.mats[1][np.argmax(np.abs(rec.mats[1] @ u))]
     np.testing.assert_allclose(flipped, u, atol=1e-6)
+
+
+def _perturbed_deep_net_with_leftovers(seed):
+    """A 4-5-4-2 tanh teacher, its probes and targets, and a reduced net for it short of zero loss: the
+    teacher's layers perturbed by 1e-3 and two leftover units appended to the last hidden layer with small
+    outgoing weights (what stands in for a digits teacher's spurious second-layer clusters)."""
+    from neuroflow.identify.problems import make_deep_teacher
+
+    teacher = make_deep_teacher(4, [5, 4], "tanh", output_dim=2, seed=seed)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((600, 4))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = [m + 1e-3 * rng.standard_normal(m.shape) for m in net.unpack(theta)]
+    mats[1] = np.vstack([mats[1], rng.standard_normal((2, 6))])
+    mats[2] = np.hstack([mats[2][:, :-1], 1e-3 * rng.standard_normal((2, 2)), mats[2][:, -1:]])
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    return teacher, X, Y, y_var, mats
+
+
+@pytest.mark.parametrize("elimination_drops_a_real_unit", [False, True])
+def test_last_layer_of_a_net_short_of_zero_is_judged_at_its_own_floor(monkeypatch, elimination_drops_a_real_unit):
+    """A net that stops short of zero loss (here: an L-BFGS budget too short to get there) has its last
+    hidden layer judged at the floor it reached: the least-squares subset of its fine-tuned units is kept
+    only if, fine-tuned with the same budget, it does no worse than the full net. The two leftovers go and
+    the teacher's four units stay; a subset that lacks a real unit (forced here) cannot reach the floor and
+    is refused, and nothing is removed."""
+    from neuroflow.backend import resolve_backend
+    import neuroflow.identify.reconstruct as R
+
+    teacher, X, Y, y_var, mats = _perturbed_deep_net_with_leftovers(3)
+    backend = resolve_backend("numpy")
+    final = {"maxiterations_ode": 0, "maxiterations_optim": 60, "method_optim": "lbfgs", "min_loss": 1e-20 * y_var,
+             "progress": False}
+    mats, _, res = R.finetune(mats, None, X, Y, "tanh", final, backend)
+    assert 1e-10 * y_var < res.loss < 1e-4 * y_var  # short of zero
+    if elimination_drops_a_real_unit:
+        elimination = R.backward_elimination
+        monkeypatch.setattr(R, "backward_elimination", lambda H, *a: [j for j in elimination(H, *a) if j != 0])
+    rec = R.Reconstruction(mats, None, finetune=res)
+    out, _ = R._eliminate_at_floor(rec, mats, None, X, Y, y_var, "tanh", backend, final, False)
+    if elimination_drops_a_real_unit:
+        assert out[1].shape[0] == 6 and rec.pruned == [] and rec.finetune is res
+        return
+    assert [m.shape[0] for m in out[:-1]] == [5, 4]
+    assert len(rec.pruned) == 2 and all(p["by"] == "least squares at the reduced net's floor" for p in rec.pruned)
+    assert rec.finetune.loss <= res.loss
+    from neuroflow.identify.symmetry import angles_deg
+
+    net, theta = teacher.to_mlp()
+    assert np.max(np.min(angles_deg(net.unpack(theta)[1], out[1], "tanh", sign=None), axis=1)) < 1.0
+
+
+@pytest.mark.parametrize("final_reaches_zero", [False, True])
+def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_of_zero(monkeypatch, final_reaches_zero):
+    """The reconstruction asks for the elimination at the net's own floor only after the final fine-tune
+    has had its go and left the net above zero loss; a net at zero goes to pruning instead."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(0, [5, 4])
+    monkeypatch.setattr(R, "backward_elimination", lambda *a, **k: [0, 1, 2, 3])
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        final = options["min_loss"] == 1e-20 * y_var
+        return m, S, SimpleNamespace(loss=(0.0 if final and final_reaches_zero else 1e-3) * y_var,
+                                     optim_stopped_by="scripted")
+
+    asked, judged = [], []
+    monkeypatch.setattr(R, "finetune", scripted)
+    monkeypatch.setattr(R, "_eliminate_at_floor", lambda rec, m, S, *a: (asked.append(rec.finetune.loss), (m, S))[1])
+    monkeypatch.setattr(R, "_prune", lambda m, S, *a: (judged.append(True), (m, S))[1])
+    R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
+                  finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
+    assert asked == ([] if final_reaches_zero else [1e-3 * y_var])
+    assert judged == ([True] if final_reaches_zero else [])
