@@ -437,7 +437,7 @@ def _perturbed_deep_net_with_leftovers(seed):
 def test_last_layer_of_a_net_short_of_zero_is_judged_at_its_own_floor(monkeypatch, elimination_drops_a_real_unit):
     """A net that stops short of zero loss (here: an L-BFGS budget too short to get there) has its last
     hidden layer judged at the floor it reached: the least-squares subset of its fine-tuned units is kept
-    only if, fine-tuned with the same budget, it does no worse than the full net. The two leftovers go and
+    only if, fine-tuned with the same budget, it gets down to the full net's loss. The two leftovers go and
     the teacher's four units stay; a subset that lacks a real unit (forced here) cannot reach the floor and
     is refused, and nothing is removed."""
     from neuroflow.backend import resolve_backend

@@ -285,29 +285,39 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
 def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small):
     """The last hidden layer of a net that stopped short of zero loss, judged at the floor the net itself
     reached: least-squares backward elimination on its fine-tuned units (the residual may grow to 10x the
-    residual with every unit, as for the clusters), and the subset is kept if, fine-tuned with the final
-    budget, its loss is no higher than the full net's. Repeated while it removes units. No tolerance above
-    the net's own loss. On the fine-tuned reduced nets of two digits teachers (64-20-20-10, g; 36 and 46
-    second-layer clusters for 20 neurons, relative loss 6e-8 and 1e-6), removing any one unit that matches
-    a teacher neuron (correlation > 0.9998) raised the least-squares residual 220x or more, removing a
-    spurious one at most 33x: there the units separate, while at the clusters' stage, judged at the
-    students' floor (2e-4), the same elimination dropped real neurons of small contribution. Updates ``rec``
-    and returns ``(mats, S)``."""
+    residual with every unit, as for the clusters), and the subset is kept if it fine-tunes down to the full
+    net's loss (the fine-tune stops there; a subset that the whole ``final`` budget leaves above it is
+    refused and ends the search). When the elimination finds nothing more to drop at a floor that a subset
+    reached, the net gets the whole ``final`` budget to lower its floor, and is judged again there.
+
+    No tolerance above the net's own loss. On the fine-tuned reduced nets of two digits teachers (64-20-20-10,
+    g; 36 and 46 second-layer clusters for 20 neurons, relative loss 6e-8 and 1e-6), removing any one unit
+    that matches a teacher neuron (correlation > 0.9998) raised the least-squares residual 220x or more,
+    removing a spurious one at most 33x: there the units separate, while at the clusters' stage, judged at
+    the students' floor (2e-4), the same elimination dropped real neurons of small contribution. Updates
+    ``rec`` and returns ``(mats, S)``."""
     skip = X if S is not None else None
+    lowered = True  # the floor comes from a whole final fine-tune
     while True:
         h = hidden_activations(X, mats, activation)[-1]
         keep = backward_elimination(h, skip, Y)
         if len(keep) == h.shape[1]:
-            return mats, S
+            if lowered:
+                return mats, S
+            mats, S, rec.finetune = finetune(mats, S, X, Y, activation, final, backend)
+            lowered = True
+            continue
         cand = [m.copy() for m in mats[:-1]]
         cand[-1] = cand[-1][keep]
         out = least_squares_output(h[:, keep], skip, Y)
-        cand, cand_S, res = finetune(cand + [out["matrix"]], out["skip"], X, Y, activation, final, backend)
-        if not res.loss <= rec.finetune.loss:
-            return mats, S
+        floor = rec.finetune.loss
+        cand, cand_S, res = finetune(cand + [out["matrix"]], out["skip"], X, Y, activation,
+                                     {**final, "min_loss": max(floor, final.get("min_loss", 0.0))}, backend)
+        if not (res.loss <= floor or "min_loss" in (str(res.ode_stopped_by), str(res.optim_stopped_by))):
+            return mats, S  # (the engine may report a point of smaller gradient just above the one that got there)
         rec.pruned.extend({"layer": len(mats) - 2, "by": "least squares at the reduced net's floor",
                            "loss_after": float(res.loss)} for _ in range(h.shape[1] - len(keep)))
-        mats, S, rec.finetune = cand, cand_S, res
+        mats, S, rec.finetune, lowered = cand, cand_S, res, False
         if polish_small:
             mats, S, rec.finetune, rec.polish = polish(mats, S, X, Y, y_var, activation, backend, rec.finetune)
 
