@@ -14,7 +14,7 @@ removal keeps the re-fine-tuned loss at zero; a net short of zero after the firs
 fine-tune and the polish first, and is pruned if they bring it there; (c) a net they leave short of zero
 has its last hidden layer judged at the floor it reached itself: least-squares elimination on its fine-tuned
 units, and the subset is kept only if it fine-tunes to a loss no higher than the full net's
-(:func:`_eliminate_at_floor`; digits teachers, whose reduced nets stop at relative loss 1e-8..1e-6, four
+(:func:`_eliminate_at_floor`; digits teachers, whose reduced nets stop at relative loss 1e-8..1e-6, 2-4
 orders below their students, with spurious second-layer clusters). No removal is judged against a loss
 above the net's own: a tolerance above it (within one students' floor of the full net's, say) let real
 neurons go on the deep suite (d01: [5, 3] came out as [3, 1]; d03: [10, 5]). A small reduced network at
@@ -297,7 +297,7 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
     the students' floor (2e-4), the same elimination dropped real neurons of small contribution. Updates
     ``rec`` and returns ``(mats, S)``."""
     skip = X if S is not None else None
-    lowered = True  # the floor comes from a whole final fine-tune
+    floor, lowered = rec.finetune.loss, True  # the floor comes from a whole final fine-tune
     while True:
         h = hidden_activations(X, mats, activation)[-1]
         keep = backward_elimination(h, skip, Y)
@@ -305,19 +305,21 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
             if lowered:
                 return mats, S
             mats, S, rec.finetune = finetune(mats, S, X, Y, activation, final, backend)
-            lowered = True
+            floor, lowered = min(floor, rec.finetune.loss), True
             continue
         cand = [m.copy() for m in mats[:-1]]
         cand[-1] = cand[-1][keep]
         out = least_squares_output(h[:, keep], skip, Y)
-        floor = rec.finetune.loss
         cand, cand_S, res = finetune(cand + [out["matrix"]], out["skip"], X, Y, activation,
                                      {**final, "min_loss": max(floor, final.get("min_loss", 0.0))}, backend)
+        # reached: the engine stops on min_loss at a point at or below the floor, but reports the best point
+        # by its own rule (a smaller gradient), which may sit just above; the floor itself never moves up
         if not (res.loss <= floor or "min_loss" in (str(res.ode_stopped_by), str(res.optim_stopped_by))):
-            return mats, S  # (the engine may report a point of smaller gradient just above the one that got there)
+            return mats, S
         rec.pruned.extend({"layer": len(mats) - 2, "by": "least squares at the reduced net's floor",
                            "loss_after": float(res.loss)} for _ in range(h.shape[1] - len(keep)))
         mats, S, rec.finetune, lowered = cand, cand_S, res, False
+        floor = min(floor, res.loss)
         if polish_small:
             mats, S, rec.finetune, rec.polish = polish(mats, S, X, Y, y_var, activation, backend, rec.finetune)
 
