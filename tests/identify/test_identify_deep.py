@@ -490,3 +490,31 @@ def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_o
                   finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
     assert asked == ([] if final_reaches_zero else [1e-3 * y_var])
     assert judged == ([True] if final_reaches_zero else [])
+
+
+def test_floor_elimination_never_raises_the_floor(monkeypatch):
+    """The engine stops a subset's fine-tune on reaching the floor but reports its best point by gradient,
+    which may sit a little above it (digits seed 4: the floor crept from 1.0e-6 to 2.1e-6 over seven
+    subsets when each reported loss became the next floor). Every subset must reach the first floor."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(0, [5, 6])
+    monkeypatch.setattr(R, "backward_elimination", lambda h, *a: list(range(h.shape[1] - 1)) if h.shape[1] > 3 else
+                        list(range(h.shape[1])))
+    targets = []
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        targets.append(options["min_loss"])
+        stopped = "min_loss" if options["min_loss"] > 1e-20 * y_var else "maxiterations"
+        return m, S, SimpleNamespace(loss=options["min_loss"] * 1.2 if stopped == "min_loss" else 1e-7 * y_var,
+                                     optim_stopped_by=stopped, ode_stopped_by="skipped")
+
+    monkeypatch.setattr(R, "finetune", scripted)
+    rec = R.Reconstruction(mats, None, finetune=SimpleNamespace(loss=1e-6 * y_var))
+    final = {"maxiterations_ode": 0, "maxiterations_optim": 50, "min_loss": 1e-20 * y_var}
+    out, _ = R._eliminate_at_floor(rec, mats, None, X, Y, y_var, "tanh", "numpy", final, False)
+    assert [m.shape[0] for m in out[:-1]] == [5, 3] and len(rec.pruned) == 3
+    assert targets[:3] == [1e-6 * y_var] * 3  # three subsets, each held to the first floor
+    assert targets[3] == 1e-20 * y_var  # then the whole final budget, which finds nothing more to drop
