@@ -13,7 +13,7 @@ loss, where pruning never ran); (b) after fine-tuning to zero loss, removes any 
 removal keeps the re-fine-tuned loss at zero; a net short of zero after the first fine-tune gets the final
 fine-tune and the polish first, and is pruned if they bring it there; (c) a net they leave short of zero
 has its last hidden layer judged at the floor it reached itself: least-squares elimination on its fine-tuned
-units, and the subset is kept only if it fine-tunes to a loss no higher than the full net's
+units, and the subset is kept only if its fine-tune gets down to the full net's loss
 (:func:`_eliminate_at_floor`; digits teachers, whose reduced nets stop at relative loss 1e-8..1e-6, 2-4
 orders below their students, with spurious second-layer clusters). No removal is judged against a loss
 above the net's own: a tolerance above it (within one students' floor of the full net's, say) let real
