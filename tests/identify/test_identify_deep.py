@@ -466,10 +466,14 @@ def test_last_layer_of_a_net_short_of_zero_is_judged_at_its_own_floor(monkeypatc
     assert np.max(np.min(angles_deg(net.unpack(theta)[1], out[1], "tanh", sign=None), axis=1)) < 1.0
 
 
-@pytest.mark.parametrize("final_reaches_zero", [False, True])
-def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_of_zero(monkeypatch, final_reaches_zero):
+@pytest.mark.parametrize("final_reaches_zero, students_rel_loss", [(False, None), (True, None), (False, 1e-2),
+                                                                    (False, 1e-4)])
+def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_of_zero(monkeypatch, final_reaches_zero,
+                                                                                       students_rel_loss):
     """The reconstruction asks for the elimination at the net's own floor only after the final fine-tune
-    has had its go and left the net above zero loss; a net at zero goes to pruning instead."""
+    has had its go and left the net above zero loss, and only where that floor is below the students' (here
+    1e-3 against students at 1e-2: judged; at 1e-4: the net fits worse than its students, nothing judged);
+    a net at zero goes to pruning instead."""
     from types import SimpleNamespace
 
     import neuroflow.identify.reconstruct as R
@@ -487,8 +491,10 @@ def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_o
     monkeypatch.setattr(R, "_eliminate_at_floor", lambda rec, m, S, *a: (asked.append(rec.finetune.loss), (m, S))[1])
     monkeypatch.setattr(R, "_prune", lambda m, S, *a: (judged.append(True), (m, S))[1])
     R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
-                  finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200})
-    assert asked == ([] if final_reaches_zero else [1e-3 * y_var])
+                  finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200},
+                  students_rel_loss=students_rel_loss)
+    below = students_rel_loss is None or students_rel_loss > 1e-3
+    assert asked == ([] if final_reaches_zero or not below else [1e-3 * y_var])
     assert judged == ([True] if final_reaches_zero else [])
 
 

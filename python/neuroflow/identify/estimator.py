@@ -389,7 +389,9 @@ class ExpandAndCluster:
         if self.finetune:
             rec = reconstruct(mats, S, H, X, Y, activation=self.activation, backend=backend,
                               finetune_options=self.finetune_options, prune=self.prune, polish_small=self.polish,
-                              prune_tol_rel=self.prune_tol_rel)
+                              prune_tol_rel=self.prune_tol_rel,
+                              students_rel_loss=min(float(np.median([f.loss for f in fits])) / max(v, 1e-300)
+                                                    for fits, v in zip(self.students_, self.target_var_)))
             mats, S = rec.mats, rec.skip
             self.finetune_, self.polish_ = rec.finetune, rec.polish
             self.pruned_.extend(rec.pruned)

@@ -15,7 +15,12 @@ fine-tune and the polish first, and is pruned if they bring it there; (c) a net 
 has its last hidden layer judged at the floor it reached itself: least-squares elimination on its fine-tuned
 units, and the subset is kept only if its fine-tune gets down to the full net's loss
 (:func:`_eliminate_at_floor`; digits teachers, whose reduced nets stop at relative loss 1e-8..1e-6, 2-4
-orders below their students, with spurious second-layer clusters). No removal is judged against a loss
+orders below their students, with spurious second-layer clusters). That judgement needs a net that fits the
+target better than its students did (median relative loss, at the stage where it is lowest): a net whose floor
+is above theirs is made of clusters that do not express the target, and nothing is removed (deep-suite d01, g:
+first-layer clusters 12-65 deg off the teacher's neurons, a net stopped at relative loss ~1e-3, the first
+students at 1e-4, the last ones at 1e-2; judged there it lost a real last-layer neuron, [7, 4] -> [7, 2] for
+the teacher's [5, 3]). No removal is judged against a loss
 above the net's own: a tolerance above it (within one students' floor of the full net's, say) let real
 neurons go on the deep suite (d01: [5, 3] came out as [3, 1]; d03: [10, 5]). A small reduced network at
 near-zero loss is finally polished with Newton to machine precision: the teacher is an exact zero of it, and
@@ -225,13 +230,16 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
 
 
 def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=None, prune: bool = True,
-                polish_small: bool = True, prune_tol_rel: float = 1e-10) -> Reconstruction:
+                polish_small: bool = True, prune_tol_rel: float = 1e-10,
+                students_rel_loss: float | None = None) -> Reconstruction:
     """Fine-tune the reduced network ``mats`` (skip path ``S``; ``H``: the last hidden layer's clustered
     units on the probes ``X``); with ``prune``, first try the subset of last-layer clusters that least
     squares says is enough, then remove leftovers one by one; then polish (module docstring).
 
     ``finetune_options`` are merged into :data:`~neuroflow.identify.budgets.FINETUNE_OPTIONS`; the shorter
-    fine-tunes of the subset check and of pruning get a share of its iteration budgets."""
+    fine-tunes of the subset check and of pruning get a share of its iteration budgets.
+    ``students_rel_loss``: the lowest relative loss the students reached (their median, at the stage where it
+    is lowest); a net that stops short of zero is judged at its own floor only below it (None: at any floor)."""
     y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
     base = {**FINETUNE_OPTIONS, **(finetune_options or {})}
     final = {**base, "min_loss": 1e-20 * y_var}
@@ -265,7 +273,7 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
             # pruned too (deep-suite d03 reached 3e-29 only there, and kept [15, 10] for the teacher's [10, 7])
             mats, S = _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
             settled = True
-            if rec.finetune.loss > prune_tol_rel * y_var:
+            if prune_tol_rel < rec.finetune.loss / y_var < (np.inf if students_rel_loss is None else students_rel_loss):
                 mats, S = _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
         t2 = time.perf_counter()
         rec.timings["finetune_s"] = t2 - t1 - rec.timings["polish_s"]
