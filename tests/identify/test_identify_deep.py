@@ -488,7 +488,7 @@ def test_floor_elimination_runs_only_for_a_net_the_final_finetune_leaves_short_o
 
     asked, judged = [], []
     monkeypatch.setattr(R, "finetune", scripted)
-    monkeypatch.setattr(R, "_eliminate_at_floor", lambda rec, m, S, *a: (asked.append(rec.finetune.loss), (m, S))[1])
+    monkeypatch.setattr(R, "_eliminate_at_floor", lambda rec, m, S, *a, **k: (asked.append(rec.finetune.loss), (m, S))[1])
     monkeypatch.setattr(R, "_prune", lambda m, S, *a: (judged.append(True), (m, S))[1])
     R.reconstruct(mats, None, H, X, Y, activation="tanh", backend="numpy", polish_small=False,
                   finetune_options={"maxiterations_ode": 1000, "maxiterations_optim": 200},
@@ -524,3 +524,39 @@ def test_floor_elimination_never_raises_the_floor(monkeypatch):
     assert [m.shape[0] for m in out[:-1]] == [5, 3] and len(rec.pruned) == 3
     assert targets[:3] == [1e-6 * y_var] * 3  # three subsets, each held to the first floor
     assert targets[3] == 1e-20 * y_var  # then the whole final budget, which finds nothing more to drop
+
+
+def test_floor_elimination_stops_where_the_polish_reaches_zero(monkeypatch):
+    """When nothing more can be dropped, the net gets the final fine-tune and the polish to lower its floor;
+    if that brings it to zero loss the judging at a floor ends there (pruning takes over): no further
+    subset is fine-tuned against a floor of zero."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    X, Y, y_var, mats, H = _deep_reduced_net(0, [5, 6])
+    asked = []
+
+    def elimination(h, *a):  # drops the sixth unit, then finds nothing, then (if asked again) another one
+        asked.append(h.shape[1])
+        return list(range(h.shape[1] - (len(asked) != 2)))
+
+    monkeypatch.setattr(R, "backward_elimination", elimination)
+    calls = []
+
+    def scripted(m, S, X_, Y_, activation, options, backend):
+        calls.append(options["min_loss"])
+        return m, S, SimpleNamespace(loss=1e-6 * y_var, optim_stopped_by="min_loss", ode_stopped_by="skipped")
+
+    def polished(m, S, X_, Y_, y_var_, activation, backend, best):
+        zero = len(calls) > 1  # the polish after the floor-lowering fine-tune reaches zero
+        return m, S, (SimpleNamespace(loss=1e-30 * y_var) if zero else best), None
+
+    monkeypatch.setattr(R, "finetune", scripted)
+    monkeypatch.setattr(R, "polish", polished)
+    rec = R.Reconstruction(mats, None, finetune=SimpleNamespace(loss=1e-6 * y_var))
+    final = {"maxiterations_ode": 0, "maxiterations_optim": 50, "min_loss": 1e-20 * y_var}
+    out, _ = R._eliminate_at_floor(rec, mats, None, X, Y, y_var, "tanh", "numpy", final, True, zero=1e-10 * y_var)
+    assert [m.shape[0] for m in out[:-1]] == [5, 5] and len(rec.pruned) == 1
+    assert calls == [1e-6 * y_var, 1e-20 * y_var]  # the subset, then the final budget; nothing after zero
+    assert rec.finetune.loss == 1e-30 * y_var and asked == [6, 5]

@@ -60,7 +60,7 @@ class Reconstruction:
     finetune: object = None
     polish: object = None
     pruned: list = field(default_factory=list)
-    timings: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=lambda: {"finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0})
 
 
 def reduced_net(input_dim: int, mats, activation: str, backend):
@@ -243,7 +243,7 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
     y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
     base = {**FINETUNE_OPTIONS, **(finetune_options or {})}
     final = {**base, "min_loss": 1e-20 * y_var}
-    rec = Reconstruction(mats, S, timings={"finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0})
+    rec = Reconstruction(mats, S)
     t1 = time.perf_counter()
     if prune:
         enough = 1e-3 * prune_tol_rel * y_var  # low enough to judge a removal
@@ -274,7 +274,8 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
             mats, S = _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
             settled = True
             if prune_tol_rel < rec.finetune.loss / y_var < (np.inf if students_rel_loss is None else students_rel_loss):
-                mats, S = _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
+                mats, S = _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small,
+                                              zero=prune_tol_rel * y_var)
         t2 = time.perf_counter()
         rec.timings["finetune_s"] = t2 - t1 - rec.timings["polish_s"]
         if rec.finetune.loss <= prune_tol_rel * y_var:
@@ -290,13 +291,14 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
     return rec
 
 
-def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small):
+def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small, zero=0.0):
     """The last hidden layer of a net that stopped short of zero loss, judged at the floor the net itself
     reached: least-squares backward elimination on its fine-tuned units (the residual may grow to 10x the
     residual with every unit, as for the clusters), and the subset is kept if it fine-tunes down to the full
     net's loss (the fine-tune stops there; a subset that the whole ``final`` budget leaves above it is
     refused and ends the search). When the elimination finds nothing more to drop at a floor that a subset
-    reached, the net gets the whole ``final`` budget to lower its floor, and is judged again there.
+    reached, the net gets the whole ``final`` budget (and the polish, :func:`_settle`) to lower its floor, and
+    is judged again there, unless that brought it to ``zero`` (an absolute loss), where pruning takes over.
 
     No tolerance above the net's own loss. On the fine-tuned reduced nets of two digits teachers (64-20-20-10,
     g; 36 and 46 second-layer clusters for 20 neurons, relative loss 6e-8 and 1e-6), removing any one unit
@@ -306,13 +308,13 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
     ``rec`` and returns ``(mats, S)``."""
     skip = X if S is not None else None
     floor, lowered = rec.finetune.loss, True  # the floor comes from a whole final fine-tune
-    while True:
+    while rec.finetune.loss > zero:  # at zero loss (the polish may get there), pruning judges the rest
         h = hidden_activations(X, mats, activation)[-1]
         keep = backward_elimination(h, skip, Y)
         if len(keep) == h.shape[1]:
             if lowered:
                 return mats, S
-            mats, S, rec.finetune = finetune(mats, S, X, Y, activation, final, backend)
+            mats, S = _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
             floor, lowered = min(floor, rec.finetune.loss), True
             continue
         cand = [m.copy() for m in mats[:-1]]
@@ -330,6 +332,7 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
         floor = min(floor, res.loss)
         if polish_small:
             mats, S, rec.finetune, rec.polish = polish(mats, S, X, Y, y_var, activation, backend, rec.finetune)
+    return mats, S
 
 
 def _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small):
