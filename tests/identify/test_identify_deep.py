@@ -513,6 +513,8 @@ def test_floor_elimination_never_raises_the_floor(monkeypatch):
 
     def scripted(m, S, X_, Y_, activation, options, backend):
         targets.append(options["min_loss"])
+        if m[-2].shape[0] < 3:  # a merge of two of the last three units cannot reach the floor
+            return m, S, SimpleNamespace(loss=1e-5 * y_var, optim_stopped_by="maxiterations", ode_stopped_by="skipped")
         stopped = "min_loss" if options["min_loss"] > 1e-20 * y_var else "maxiterations"
         return m, S, SimpleNamespace(loss=options["min_loss"] * 1.2 if stopped == "min_loss" else 1e-7 * y_var,
                                      optim_stopped_by=stopped, ode_stopped_by="skipped")
@@ -524,6 +526,7 @@ def test_floor_elimination_never_raises_the_floor(monkeypatch):
     assert [m.shape[0] for m in out[:-1]] == [5, 3] and len(rec.pruned) == 3
     assert targets[:3] == [1e-6 * y_var] * 3  # three subsets, each held to the first floor
     assert targets[3] == 1e-20 * y_var  # then the whole final budget, which finds nothing more to drop
+    assert targets[4:] == [1e-7 * y_var]  # then a merge of the nearest pair, held to the lowered floor: refused
 
 
 def test_floor_elimination_stops_where_the_polish_reaches_zero(monkeypatch):
@@ -560,3 +563,43 @@ def test_floor_elimination_stops_where_the_polish_reaches_zero(monkeypatch):
     assert [m.shape[0] for m in out[:-1]] == [5, 5] and len(rec.pruned) == 1
     assert calls == [1e-6 * y_var, 1e-20 * y_var]  # the subset, then the final budget; nothing after zero
     assert rec.finetune.loss == 1e-30 * y_var and asked == [6, 5]
+
+
+@pytest.mark.parametrize("seed, split_deg", [(3, 3.0), (1, 5.0)])
+def test_floor_elimination_merges_a_split_neuron(seed, split_deg):
+    """A teacher neuron split into two near copies (a few degrees apart, outgoing weights 0.6 and 0.4 of
+    its own) is needed twice by least squares (neither copy alone is the neuron); at the net's floor the
+    nearest pair is merged, the fine-tune gets back down to the floor, and the merge is kept. The next
+    merge, of two real neurons, cannot get there: the teacher's four units stay, within 1 deg."""
+    from neuroflow.backend import resolve_backend
+    from neuroflow.identify.problems import make_deep_teacher
+    from neuroflow.identify.symmetry import angles_deg
+    import neuroflow.identify.reconstruct as R
+
+    teacher = make_deep_teacher(4, [5, 4], "tanh", output_dim=2, seed=seed)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((600, 4))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = [m + 1e-3 * rng.standard_normal(m.shape) for m in net.unpack(theta)]
+    u = mats[1][0].copy()
+    d = rng.standard_normal(u.shape)
+    d -= d @ u / (u @ u) * u
+    d *= np.linalg.norm(u) / np.linalg.norm(d)
+    copy = u * np.cos(np.radians(split_deg)) + d * np.sin(np.radians(split_deg))
+    mats[1] = np.vstack([mats[1], copy])
+    mats[2] = np.hstack([0.6 * mats[2][:, :1], mats[2][:, 1:-1], 0.4 * mats[2][:, :1], mats[2][:, -1:]])
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    backend = resolve_backend("numpy")
+    final = {"maxiterations_ode": 0, "maxiterations_optim": 60, "method_optim": "lbfgs", "min_loss": 1e-20 * y_var,
+             "progress": False}
+    mats, _, res = R.finetune(mats, None, X, Y, "tanh", final, backend)
+    assert 1e-10 * y_var < res.loss < 1e-4 * y_var  # short of zero
+    h = R.hidden_activations(X, mats, "tanh")[-1]
+    assert len(R.backward_elimination(h, None, Y)) == 5  # least squares needs both copies
+    rec = R.Reconstruction(mats, None, finetune=res)
+    out, _ = R._eliminate_at_floor(rec, mats, None, X, Y, y_var, "tanh", backend, final, False)
+    assert [m.shape[0] for m in out[:-1]] == [5, 4]
+    assert [p["by"] for p in rec.pruned] == ["merged with a near copy at the reduced net's floor"]
+    assert rec.finetune.loss <= res.loss
+    assert np.max(np.min(angles_deg(net.unpack(theta)[1], out[1], "tanh", sign=None), axis=1)) < 1.0

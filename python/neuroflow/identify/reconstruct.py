@@ -13,7 +13,7 @@ loss, where pruning never ran); (b) after fine-tuning to zero loss, removes any 
 removal keeps the re-fine-tuned loss at zero; a net short of zero after the first fine-tune gets the final
 fine-tune and the polish first, and is pruned if they bring it there; (c) a net they leave short of zero
 has its last hidden layer judged at the floor it reached itself: least-squares elimination on its fine-tuned
-units, and the subset is kept only if its fine-tune gets down to the full net's loss
+units, then merges of near copies, each kept only if its fine-tune gets down to the full net's loss
 (:func:`_eliminate_at_floor`; digits teachers, whose reduced nets stop at relative loss 1e-8..1e-6, 2-4
 orders below their students, with spurious second-layer clusters). That judgement needs a net that fits the
 target better than its students did (median relative loss, at the stage where it is lowest): a net whose floor
@@ -181,6 +181,18 @@ def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, prun
     return mats
 
 
+def _nearest_copy(mats, h, layer, activation, sign):
+    """Hidden layer ``layer`` (``h``: its units on the probes): of its two nearest neurons (symmetry-aware
+    angle), the one of smaller contribution (outgoing weight norm x output spread) and its partner, and every
+    unit's contribution."""
+    contribution = np.linalg.norm(mats[layer + 1][:, :-1], axis=0) * h.std(axis=0)
+    near = angles_deg(mats[layer], mats[layer], activation, sign=sign)
+    np.fill_diagonal(near, np.inf)
+    a, b = (int(i) for i in np.unravel_index(int(np.argmin(near)), near.shape))
+    dup = a if contribution[a] <= contribution[b] else b
+    return dup, a + b - dup, contribution
+
+
 def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
     """Greedy clean-up after fine-tuning: remove neurons one at a time while the re-fine-tuned loss stays at
     zero (relative loss <= ``prune_tol_rel``). The first candidate is the most redundant neuron -- the one
@@ -200,16 +212,12 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
         failures = 0
         while failures < (2 if len(mats) == 2 else mats[layer].shape[0]) and mats[layer].shape[0] > 1:
             h = hidden_activations(X, mats, activation)[layer]
-            contribution = np.linalg.norm(mats[layer + 1][:, :-1], axis=0) * h.std(axis=0)
-            near = angles_deg(mats[layer], mats[layer], activation, sign=sign)
-            np.fill_diagonal(near, np.inf)
-            a, b = np.unravel_index(int(np.argmin(near)), near.shape)
-            dup = int(a if contribution[a] <= contribution[b] else b)
+            dup, partner, contribution = _nearest_copy(mats, h, layer, activation, sign)
             order = [dup] + [int(j) for j in np.argsort(contribution) if j != dup]
             j = order[failures]
             cand = [m.copy() for m in mats]
             if j == dup:
-                cand[layer + 1] = _merge_into(cand[layer + 1], mats[layer], int(a + b - dup), j, activation, sign)
+                cand[layer + 1] = _merge_into(cand[layer + 1], mats[layer], partner, j, activation, sign)
             else:
                 cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
             cand[layer + 1] = np.delete(cand[layer + 1], j, axis=1)
@@ -299,6 +307,11 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
     refused and ends the search). When the elimination finds nothing more to drop at a floor that a subset
     reached, the net gets the whole ``final`` budget (and the polish, :func:`_settle`) to lower its floor, and
     is judged again there, unless that brought it to ``zero`` (an absolute loss), where pruning takes over.
+    When it finds nothing at the lowered floor either, the layer's two nearest neurons (symmetry-aware angle)
+    are merged: the one of smaller contribution goes, its partner takes its share through the least-squares
+    output layer, and the merge is kept by the same test. Students split a teacher neuron into near copies
+    (digits seed 1: [20, 21], one neuron as two units), which least squares needs both of, neither alone
+    being the neuron; merging two real neurons cannot get back to the floor, which ends the search.
 
     No tolerance above the net's own loss. On the fine-tuned reduced nets of two digits teachers (64-20-20-10,
     g; 36 and 46 second-layer clusters for 20 neurons, relative loss 6e-8 and 1e-6), removing any one unit
@@ -307,16 +320,20 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
     the students' floor (2e-4), the same elimination dropped real neurons of small contribution. Updates
     ``rec`` and returns ``(mats, S)``."""
     skip = X if S is not None else None
+    sign = None if len(mats) == 2 or not needs_skip(activation) else False
     floor, lowered = rec.finetune.loss, True  # the floor comes from a whole final fine-tune
     while rec.finetune.loss > zero:  # at zero loss (the polish may get there), pruning judges the rest
         h = hidden_activations(X, mats, activation)[-1]
-        keep = backward_elimination(h, skip, Y)
+        keep, by = backward_elimination(h, skip, Y), "least squares at the reduced net's floor"
         if len(keep) == h.shape[1]:
-            if lowered:
+            if not lowered:
+                mats, S = _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
+                floor, lowered = min(floor, rec.finetune.loss), True
+                continue
+            if h.shape[1] < 2:
                 return mats, S
-            mats, S = _settle(rec, mats, S, X, Y, y_var, activation, backend, final, polish_small)
-            floor, lowered = min(floor, rec.finetune.loss), True
-            continue
+            dup = _nearest_copy(mats, h, len(mats) - 2, activation, sign)[0]
+            keep, by = [i for i in range(h.shape[1]) if i != dup], "merged with a near copy at the reduced net's floor"
         cand = [m.copy() for m in mats[:-1]]
         cand[-1] = cand[-1][keep]
         out = least_squares_output(h[:, keep], skip, Y)
@@ -326,8 +343,8 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
         # by its own rule (a smaller gradient), which may sit just above; the floor itself never moves up
         if not (res.loss <= floor or "min_loss" in (str(res.ode_stopped_by), str(res.optim_stopped_by))):
             return mats, S
-        rec.pruned.extend({"layer": len(mats) - 2, "by": "least squares at the reduced net's floor",
-                           "loss_after": float(res.loss)} for _ in range(h.shape[1] - len(keep)))
+        rec.pruned.extend({"layer": len(mats) - 2, "by": by, "loss_after": float(res.loss)}
+                          for _ in range(h.shape[1] - len(keep)))
         mats, S, rec.finetune, lowered = cand, cand_S, res, False
         floor = min(floor, res.loss)
         if polish_small:
