@@ -415,18 +415,22 @@ def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
     np.testing.assert_allclose(flipped, u, atol=1e-6)
 
 
-def _perturbed_deep_net_with_leftovers(seed):
-    """A 4-5-4-2 tanh teacher, its probes and targets, and a reduced net for it short of zero loss: the
-    teacher's layers perturbed by 1e-3 and two leftover units appended to the last hidden layer with small
-    outgoing weights (what stands in for a digits teacher's spurious second-layer clusters)."""
+def _perturbed_deep_teacher(seed):
+    """A 4-5-4-2 tanh teacher, 600 probes, its targets, its layers perturbed by 1e-3, and the generator."""
     from neuroflow.identify.problems import make_deep_teacher
 
     teacher = make_deep_teacher(4, [5, 4], "tanh", output_dim=2, seed=seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((600, 4))
-    Y = teacher(X)
     net, theta = teacher.to_mlp()
-    mats = [m + 1e-3 * rng.standard_normal(m.shape) for m in net.unpack(theta)]
+    return teacher, X, teacher(X), [m + 1e-3 * rng.standard_normal(m.shape) for m in net.unpack(theta)], rng
+
+
+def _perturbed_deep_net_with_leftovers(seed):
+    """A 4-5-4-2 tanh teacher, its probes and targets, and a reduced net for it short of zero loss: the
+    teacher's layers perturbed by 1e-3 and two leftover units appended to the last hidden layer with small
+    outgoing weights (what stands in for a digits teacher's spurious second-layer clusters)."""
+    teacher, X, Y, mats, rng = _perturbed_deep_teacher(seed)
     mats[1] = np.vstack([mats[1], rng.standard_normal((2, 6))])
     mats[2] = np.hstack([mats[2][:, :-1], 1e-3 * rng.standard_normal((2, 2)), mats[2][:, -1:]])
     y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
@@ -572,16 +576,11 @@ def test_floor_elimination_merges_a_split_neuron(seed, split_deg):
     nearest pair is merged, the fine-tune gets back down to the floor, and the merge is kept. The next
     merge, of two real neurons, cannot get there: the teacher's four units stay, within 1 deg."""
     from neuroflow.backend import resolve_backend
-    from neuroflow.identify.problems import make_deep_teacher
     from neuroflow.identify.symmetry import angles_deg
     import neuroflow.identify.reconstruct as R
 
-    teacher = make_deep_teacher(4, [5, 4], "tanh", output_dim=2, seed=seed)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((600, 4))
-    Y = teacher(X)
+    teacher, X, Y, mats, rng = _perturbed_deep_teacher(seed)
     net, theta = teacher.to_mlp()
-    mats = [m + 1e-3 * rng.standard_normal(m.shape) for m in net.unpack(theta)]
     u = mats[1][0].copy()
     d = rng.standard_normal(u.shape)
     d -= d @ u / (u @ u) * u
