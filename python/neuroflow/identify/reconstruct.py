@@ -20,11 +20,11 @@ target better than its students did (median relative loss, at the stage where it
 is above theirs is made of clusters that do not express the target, and nothing is removed (deep-suite d01, g:
 first-layer clusters 12-65 deg off the teacher's neurons, a net stopped at relative loss ~1e-3, the first
 students at 1e-4, the last ones at 1e-2; judged there it lost a real last-layer neuron, [7, 4] -> [7, 2] for
-the teacher's [5, 3]). No removal is judged against a loss
-above the net's own: a tolerance above it (within one students' floor of the full net's, say) let real
-neurons go on the deep suite (d01: [5, 3] came out as [3, 1]; d03: [10, 5]). A small reduced network at
-near-zero loss is finally polished with Newton to machine precision: the teacher is an exact zero of it, and
-weakly identifiable (near-linear) problems otherwise stop degrees away at a relative loss of ~1e-11.
+the teacher's [5, 3]). No removal is judged against a loss above the net's own: a tolerance above it (within
+one students' floor of the full net's, say) let real neurons go on the deep suite (d01: [5, 3] came out as
+[3, 1]; d03: [10, 5]). A small reduced network at near-zero loss is finally polished with Newton to machine
+precision: the teacher is an exact zero of it, and weakly identifiable (near-linear) problems otherwise stop
+degrees away at a relative loss of ~1e-11.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ import numpy as np
 
 from neuroflow.identify.budgets import (FINETUNE_OPTIONS, POLISH_FALLBACK, POLISH_OPTIONS, PRUNE_SHARE,
                                         SUBSET_SHARE, run_train, shorter)
-from neuroflow.identify.lstsq import backward_elimination, features, hidden_activations, least_squares_output
+from neuroflow.identify.lstsq import (backward_elimination, features, hidden_activations, least_squares_output,
+                                      output_variance)
 from neuroflow.identify.objectives import SkipObjective
 from neuroflow.identify.symmetry import angles_deg, needs_skip, symmetry_class, uses_sign
 
@@ -248,7 +249,7 @@ def reconstruct(mats, S, H, X, Y, *, activation: str, backend, finetune_options=
     fine-tunes of the subset check and of pruning get a share of its iteration budgets.
     ``students_rel_loss``: the lowest relative loss the students reached (their median, at the stage where it
     is lowest); a net that stops short of zero is judged at its own floor only below it (None: at any floor)."""
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    y_var = output_variance(Y)
     base = {**FINETUNE_OPTIONS, **(finetune_options or {})}
     final = {**base, "min_loss": 1e-20 * y_var}
     rec = Reconstruction(mats, S)
