@@ -442,3 +442,19 @@ def test_cli_ctrl_c_exits_130_with_what_was_found(capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert out["interrupted"] is True and out["ode_stopped_by"] == "interrupted" and not out["reproducible"]
     assert out["optim_stopped_by"] == "skipped (interrupted)" and math.isfinite(out["loss"])
+
+
+def test_ctrl_c_after_the_last_iteration_is_still_an_interrupt(monkeypatch):
+    """Ctrl-C that lands once the optimiser has used its whole iteration budget (here: in the progress update
+    after the last accepted iteration) is reported as "interrupted", never as "maxiterations": callers that
+    stop on an interrupt (Expand-and-Cluster's students) must see it."""
+    from neuroflow.flow import polish
+
+    def update(self, step, *args):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(polish.PhaseProgress, "update", update)
+    res = train(Quadratic(np.diag([1.0, 1e-3]), [1.0, 1.0]), np.zeros(2), method_ode="none", method_optim="bfgs",
+                maxiterations_optim=2, min_gnorm=0.0)
+    assert res.optim_stopped_by == "interrupted"

@@ -225,6 +225,6 @@ def optim_phase(prob: Problem, x0, *, method: str, maxtime: float | None, maxite
         reason = f"linear algebra failure: {exc}"
     finally:
         bar.close()
-    if iters[0] >= maxiterations and reason and not reason.startswith(("min_", "converged", "maxtime")):
+    if iters[0] >= maxiterations and reason and not reason.startswith(("min_", "converged", "maxtime", "interrupted")):
         reason = "maxiterations"
     return dict(reason=reason, steps=iters[0], time=time.perf_counter() - start)
