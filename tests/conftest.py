@@ -44,3 +44,17 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present beside the checkout")
     return SHARED
+
+
+@pytest.fixture
+def interruptible_popen():
+    """``subprocess.Popen`` for a command that a test stops with SIGINT, as Ctrl-C in a terminal would: the
+    child starts with SIGINT at its default whatever the runner inherited (a suite started as a background
+    job of a non-interactive shell ignores SIGINT, and Python then never turns it into KeyboardInterrupt)."""
+    import signal
+    import subprocess
+
+    def popen(argv, **kwargs):
+        return subprocess.Popen(argv, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
+
+    return popen

@@ -315,7 +315,7 @@ def test_bench_is_resumable_and_keeps_finished_rows_on_ctrl_c(tmp_path, capsys, 
     assert len(calls) == 1 and json.loads(capsys.readouterr().out)["n_finished"] == 2
 
 
-def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path):
+def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path, interruptible_popen):
     """SIGINT once the first student is on disk: exit 130 within seconds, the JSON says interrupted and how
     many students finished, the checkpoint holds exactly those, and none of them was cut short."""
     import pickle
@@ -324,9 +324,9 @@ def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path):
     save_teacher(make_teacher(3, 4, "tanh", seed=1), teacher)
     ck = tmp_path / "ck"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "python"), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", str(teacher),
-                             "--n-samples", "2000", "--n-students", "40", "--width", "teacher", "--checkpoint", str(ck),
-                             "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = interruptible_popen([sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", str(teacher),
+                               "--n-samples", "2000", "--n-students", "40", "--width", "teacher", "--checkpoint", str(ck),
+                               "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not list(ck.glob("*.pkl")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

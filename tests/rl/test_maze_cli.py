@@ -203,13 +203,13 @@ def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
     assert time.perf_counter() - t0 < 10 and list(tmp_path.iterdir()) == []
 
 
-def test_sigint_keeps_finished_seed_batches(tmp_path):
+def test_sigint_keeps_finished_seed_batches(tmp_path, interruptible_popen):
     """A real Ctrl-C: exit 130, JSON flagged, finished seed batches on disk; rerunning resumes from them."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"), NUMBA_NUM_THREADS="1")
     # 2000 batches: far more work than the time a signal takes to arrive, however fast the machine
     argv = [sys.executable, "-m", "neuroflow", "maze", "watermaze", "--synapse", "ideal", "--seeds", "4000",
             "--episodes", "400", "--seed-batch", "2", "--checkpoint", str(tmp_path / "new"), "--json", "--quiet"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = interruptible_popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     ckpt = tmp_path / "new" / "watermaze_ideal.npz"
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
