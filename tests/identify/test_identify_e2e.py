@@ -324,9 +324,9 @@ def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path, interru
     save_teacher(make_teacher(3, 4, "tanh", seed=1), teacher)
     ck = tmp_path / "ck"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "python"), OMP_NUM_THREADS="1")
-    proc = interruptible_popen([sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", str(teacher),
-                               "--n-samples", "2000", "--n-students", "40", "--width", "teacher", "--checkpoint", str(ck),
-                               "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    argv = [sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", str(teacher), "--n-samples", "2000",
+            "--n-students", "40", "--width", "teacher", "--checkpoint", str(ck), "--json", "--quiet"]
+    proc = interruptible_popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not list(ck.glob("*.pkl")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
