@@ -43,7 +43,7 @@ from neuroflow.identify.search import search_sizes, width_schedule
 from neuroflow.identify.selection import check_gap, eliminate_inner, next_preactivations
 from neuroflow.identify.students import train_students, warm_starts
 from neuroflow.identify.clustering import student_neurons
-from neuroflow.identify.symmetry import needs_skip
+from neuroflow.identify.symmetry import needs_skip, sign_mode
 from neuroflow.identify.teacher import Teacher
 
 #: the floor a width search must reach (relative loss; see :mod:`neuroflow.identify.search`)
@@ -222,7 +222,7 @@ class ExpandAndCluster:
         depth, act = len(sizes), self.activation
         deep = depth > 1
         # even+linear units in a deep net would need a skip path around every layer: keep their signs
-        sign = None if not (deep and needs_skip(act)) else False
+        sign = sign_mode(depth, act)
         torch_opts = torch_options_per_layer(self.torch_options, depth)
         H, incoming = X, []
         seeds, starts = first if first is not None else self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
@@ -461,7 +461,7 @@ class ExpandAndCluster:
             X_test = gaussian_probes(n_test, teacher.input_dim, seed)
         X_test = check_array(X_test, "X_test", shape=(None, teacher.input_dim))
         recovered = [self.incoming(l) for l in range(len(self.layer_sizes_))]
-        sign = None if not (len(self.layer_sizes_) > 1 and needs_skip(self.activation)) else False
+        sign = sign_mode(len(self.layer_sizes_), self.activation)
         rep = compare_networks(teacher, recovered, self.activation, match_tol_deg=match_tol_deg, sign=sign)
         rel = relative_mse(teacher.forward(X_test), self.predict(X_test))
         losses = [[f.loss for f in fits] for fits in self.students_]

@@ -38,7 +38,7 @@ from neuroflow.identify.budgets import (FINETUNE_OPTIONS, POLISH_FALLBACK, POLIS
 from neuroflow.identify.lstsq import (backward_elimination, features, hidden_activations, least_squares_output,
                                       output_variance)
 from neuroflow.identify.objectives import SkipObjective
-from neuroflow.identify.symmetry import angles_deg, needs_skip, symmetry_class, uses_sign
+from neuroflow.identify.symmetry import angles_deg, sign_mode, symmetry_class, uses_sign
 
 __all__ = ["Reconstruction", "reconstruct", "finetune", "polish", "reduced_net", "POLISH_REL_LOSS",
            "POLISH_MAX_PARAMS", "POLISH_MAX_REL_LOSS"]
@@ -206,7 +206,7 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
     extra neurons at zero loss after two misses). A real neuron's removal cannot reach zero loss, so trying
     more candidates costs time, never a neuron. Appends what it removed to ``pruned``."""
     opts = {**shorter(options, PRUNE_SHARE), "min_loss": 1e-3 * prune_tol_rel * y_var}
-    sign = None if len(mats) == 2 or not needs_skip(activation) else False
+    sign = sign_mode(len(mats) - 1, activation)
     if sign is False and symmetry_class(activation) == "even_linear":
         mats = _unflip(mats, X, Y, y_var, activation, backend, opts, prune_tol_rel, pruned)
     for layer in range(len(mats) - 1):
@@ -321,7 +321,7 @@ def _eliminate_at_floor(rec, mats, S, X, Y, y_var, activation, backend, final, p
     the students' floor (2e-4), the same elimination dropped real neurons of small contribution. Updates
     ``rec`` and returns ``(mats, S)``."""
     skip = X if S is not None else None
-    sign = None if len(mats) == 2 or not needs_skip(activation) else False
+    sign = sign_mode(len(mats) - 1, activation)
     floor, lowered = rec.finetune.loss, True  # the floor comes from a whole final fine-tune
     while rec.finetune.loss > zero:  # at zero loss (the polish may get there), pruning judges the rest
         h = hidden_activations(X, mats, activation)[-1]

@@ -55,6 +55,14 @@ def needs_skip(activation: str) -> bool:
     return symmetry_class(activation) in ("even_linear", "relu")
 
 
+def sign_mode(depth: int, activation: str):
+    """The ``sign`` argument of the angle and clustering functions for a net with ``depth`` hidden layers:
+    False (signs kept) where a flipped neuron would leave a linear term that only a skip path could carry --
+    a deep net with such an activation has none around its inner layers -- else None (the activation's own
+    symmetry)."""
+    return False if depth > 1 and needs_skip(activation) else None
+
+
 def is_scale_free(activation: str) -> bool:
     return symmetry_class(activation) == "relu"
 
