@@ -7,7 +7,7 @@ import pytest
 from neuroflow.identify import Teacher, load_teacher, save_teacher
 from neuroflow.identify.clustering import AUTO_FALLBACK, auto_beta, cluster_neurons, min_students
 from neuroflow.identify.objectives import FixedParamsObjective, SkipObjective
-from neuroflow.identify.problems import make_deep_teacher, make_teacher, paper_suite, quick_suite
+from neuroflow.identify.problems import make_deep_teacher, make_teacher, paper_suite, quick_suite, widened_paper_suite
 from neuroflow.identify.report import compare_layer, compare_networks
 from neuroflow.identify.symmetry import angles_deg, canonicalize, pairwise_distances
 from neuroflow.mlp import MLP
@@ -242,6 +242,19 @@ def test_problem_suites_are_seeded_and_graded():
     loose = make_teacher(4, 5, "tanh", alignment=0.0, seed=0)
     off_diag = lambda t: np.mean(angles_deg(t.weights[0], t.weights[0], "tanh")[np.triu_indices(5, 1)])
     assert off_diag(aligned) < off_diag(loose)
+
+
+def test_widened_suite_reaches_the_paper_ranges_within_its_cost_caps():
+    suite = widened_paper_suite(seed=0)
+    assert [p.name for p in suite] == [p.name for p in widened_paper_suite(seed=0)]
+    dims = {(p.factors["input_dim"], p.factors["width"], p.n_samples) for p in suite}
+    assert max(d for d, _, _ in dims) == 16 and max(k for _, k, _ in dims) == 10
+    assert {n for *_, n in dims} == {1000, 2000, 5000, 10000, 20000}
+    for d, k, n in dims:  # the probe count is the largest allowed by both caps (1000 at least)
+        ok = lambda c: c * ((d + 2) * k + 1) <= 1.5e6 and c * ((d + 2) * 4 * k + 1) ** 2 <= 2e9
+        assert n == 1000 or ok(n)
+    capped = widened_paper_suite(seed=0, max_hessian_cost=1e12)
+    assert sum(a.name != b.name for a, b in zip(suite, capped)) == 4  # only the Hessian cap moved these
 
 
 def test_suite_summary_and_resumable_rows(tmp_path):
