@@ -602,3 +602,29 @@ def test_floor_elimination_merges_a_split_neuron(seed, split_deg):
     assert [p["by"] for p in rec.pruned] == ["merged with a near copy at the reduced net's floor"]
     assert rec.finetune.loss <= res.loss
     assert np.max(np.min(angles_deg(net.unpack(theta)[1], out[1], "tanh", sign=None), axis=1)) < 1.0
+
+
+@pytest.mark.parametrize("layer, kept", [(0, 3), (1, 5)])
+def test_later_layers_keep_loose_clusters_when_no_gap_sets_the_cut(monkeypatch, layer, kept):
+    """Five neurons shared by all six students at spreads 12-45 deg (no clear gap: the cut falls back to 30 deg).
+    The first layer drops the two loosest; a later layer of a deep net keeps them for the zero-loss judgement."""
+    import neuroflow.identify.estimator as E
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(0)
+    dirs = np.linalg.qr(rng.standard_normal((8, 5)))[0].T  # five orthonormal neurons in R^8
+    rows, ids = [], []
+    for s in range(6):
+        for c, deg in enumerate((12, 18, 24, 38, 45)):
+            v = rng.standard_normal(8)
+            v -= (v @ dirs[c]) * dirs[c]
+            rows.append(np.cos(np.radians(deg)) * dirs[c] + np.sin(np.radians(deg)) * v / np.linalg.norm(v))
+            ids.append(s)
+    monkeypatch.setattr(E, "student_neurons", lambda *a, **k: (np.array(rows), np.array(ids)))
+    est = ExpandAndCluster(n_students=6, activation="tanh", hidden_sizes=[5, 5])
+    est._reset()
+    net = MLP(7, [(5, "tanh", True), (5, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = rng.standard_normal((30, 7))
+    result = est._cluster(layer, net, [], X, X, X[:, :1], 1.0, True, 2)
+    assert result.size == kept
+    assert result.beta_rule == ("no gap" if layer == 0 else "no gap: kept (later layer)")

@@ -363,6 +363,15 @@ class ExpandAndCluster:
         result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
                                  method=self.clusterer, sign=sign)
         last = layer == depth - 1
+        if layer > 0 and result.beta_rule == "no gap" and result.dropped_by_beta:
+            # a deep net's later layer: its students' neurons are loose because the layer below holds spare
+            # units that share their inputs, not because they are not shared. The reduced net is judged neuron
+            # by neuron at zero loss (least squares, fine-tunes, pruning of every layer), so a loose cluster
+            # kept costs a pruning trial while a real neuron dropped never comes back: with no clear gap,
+            # none is dropped for its spread
+            result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=math.pi,
+                                     method=self.clusterer, sign=sign)
+            result.beta_rule = "no gap: kept (later layer)"
         if result.beta_rule == "gap":
             # last hidden layer: the targets are Y, which the students themselves fit to this level
             level = float(np.median([f.loss for f in fits])) / max(y_var, 1e-300) if last else math.inf
