@@ -68,7 +68,8 @@ class ExpandAndCluster:
         Clusters whose median member-to-centre angle exceeds ``beta`` (radians) are dropped; "auto" puts the
         cut in the largest clear gap of the clusters' spreads on a log scale, between the tight shared-neuron
         clusters and loose leftover groups, or at pi/6 (the paper's value) when there is no clear gap
-        (:func:`~neuroflow.identify.clustering.auto_beta`).
+        (:func:`~neuroflow.identify.clustering.auto_beta`); with no clear gap in a deep net's second or later
+        hidden layer, no cluster is dropped for its spread (the zero-loss judgement of the reduced net decides).
     clusterer : "hierarchical" or "hdbscan"
     train_options : dict, optional
         Options of :func:`neuroflow.train` for the students, merged into
