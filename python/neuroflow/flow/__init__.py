@@ -1,17 +1,18 @@
 """Gradient flow for MLPs: integrate d(theta)/dt = -grad L(theta) with an ODE solver, then polish
 with Newton trust region / BFGS, as MLPGradientFlow.jl does.
 
-Public API: :func:`train` and :class:`TrainResult`, :func:`hessian_spectrum` / :func:`is_minimum`,
-the :func:`adam` / :func:`gradient_descent` baselines, the :class:`Objective` protocol,
-``GaussianTeacherStudent`` / ``random_teacher`` (the infinite-data teacher-student objective, from
-:mod:`neuroflow.flow.gaussian`), the finite-data teacher-student problem (``teacher_student_problem``,
-``teacher_student_run``) and ``plot_train``.
+Public API: :func:`train` and :class:`TrainResult`, :func:`levenberg_marquardt` and
+:func:`mlp_least_squares`, :func:`hessian_spectrum` / :func:`is_minimum`, the :func:`adam` /
+:func:`gradient_descent` baselines, the :class:`Objective` protocol, ``GaussianTeacherStudent`` /
+``random_teacher`` (the infinite-data teacher-student objective, from :mod:`neuroflow.flow.gaussian`), the
+finite-data teacher-student problem (``teacher_student_problem``, ``teacher_student_run``) and ``plot_train``.
 
 Modules: :mod:`~neuroflow.flow.engine` (``train`` and its ODE phase), :mod:`~neuroflow.flow.polish`
-(Newton / BFGS), :mod:`~neuroflow.flow.result` (``TrainResult``), :mod:`~neuroflow.flow.objective`
-(the protocol), :mod:`~neuroflow.flow.baselines`, :mod:`~neuroflow.flow.spectrum`,
-:mod:`~neuroflow.flow.teacher_student`, :mod:`~neuroflow.flow.plots`, :mod:`~neuroflow.flow.bench`, the
-subpackage :mod:`~neuroflow.flow.gaussian`, and the CLI (:mod:`~neuroflow.flow.cli`).
+(Newton / BFGS), :mod:`~neuroflow.flow.lm` (Levenberg-Marquardt on an MLP's squared error),
+:mod:`~neuroflow.flow.result` (``TrainResult``), :mod:`~neuroflow.flow.objective` (the protocol),
+:mod:`~neuroflow.flow.baselines`, :mod:`~neuroflow.flow.spectrum`, :mod:`~neuroflow.flow.teacher_student`,
+:mod:`~neuroflow.flow.plots`, :mod:`~neuroflow.flow.bench`, the subpackage :mod:`~neuroflow.flow.gaussian`,
+and the CLI (:mod:`~neuroflow.flow.cli`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ _LAZY = {
     "teacher_student_problem": "neuroflow.flow.teacher_student",
     "teacher_student_run": "neuroflow.flow.teacher_student",
     "plot_train": "neuroflow.flow.plots",
+    "levenberg_marquardt": "neuroflow.flow.lm",
+    "mlp_least_squares": "neuroflow.flow.lm",
 }
 
 __all__ = ["Objective", "train", "TrainResult", *_LAZY]

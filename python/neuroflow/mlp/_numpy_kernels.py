@@ -93,6 +93,37 @@ def gradient(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- Hessian
+def jacobian(spec: Spec, theta, X) -> np.ndarray:
+    """Per-sample Jacobian of the outputs, shape ``(N, out_dim, P)``: ``J[n, o] = d yhat_no / d theta``.
+
+    Reverse mode for every output at once: ``delta`` (N, out_dim, units) is d yhat / d z of a layer, and
+    the layer's block is the outer product of ``delta`` with the layer's input (plus ones for the bias),
+    written straight into its columns (the flat layout's block is the C-order ``(in + b, out)`` array).
+    """
+    zs, acts = forward_cache(spec, theta, X)
+    N, d_out = X.shape[0], spec[-1][1]
+    J = np.empty((N, d_out, theta.size))
+    offsets = np.cumsum([0] + [(d_in + b) * o for d_in, o, _, b in spec])
+    delta = None
+    for k in range(len(spec) - 1, -1, -1):
+        d_in, o, act, bias = spec[k]
+        dz = get_activation(act).df(zs[k])  # (N, o)
+        if delta is None:  # output layer: d yhat_o / d z_o' is diagonal
+            delta = np.zeros((N, d_out, o))
+            idx = np.arange(o)
+            delta[:, idx, idx] = dz
+        else:
+            delta *= dz[:, None, :]
+        block = J[:, :, offsets[k]:offsets[k + 1]].reshape(N, d_out, d_in + bias, o)
+        np.multiply(acts[k][:, None, :, None], delta[:, :, None, :], out=block[:, :, :d_in, :])
+        if bias:
+            block[:, :, d_in, :] = delta
+        if k > 0:
+            W = views(spec, theta)[k][:d_in]  # (in, out)
+            delta = delta @ W.T  # (N, d_out, in)
+    return J
+
+
 def _with_ones(a: np.ndarray, bias: bool) -> np.ndarray:
     if not bias:
         return a

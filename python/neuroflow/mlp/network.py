@@ -173,6 +173,14 @@ class MLP:
         X, Y, wbar = self.check_data(X, Y, weights)
         return self._hessian(theta, X, Y, wbar, weights)
 
+    def jacobian(self, theta, X) -> np.ndarray:
+        """Per-sample Jacobian of the outputs, shape ``(N, output_dim, n_params)``: ``J[n, o, p]`` is the
+        derivative of output ``o`` on sample ``n`` by parameter ``p`` (NumPy, whatever the backend; what a
+        Gauss-Newton or Levenberg-Marquardt step needs, see :func:`neuroflow.flow.levenberg_marquardt`)."""
+        theta = self.check_theta(theta)
+        X, _, _ = self.check_data(X)
+        return npk.jacobian(self._spec, theta, X)
+
     def objective(self, X, Y, weights=None) -> "BoundObjective":
         """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""
         X, Y, wbar = self.check_data(X, Y, weights)
