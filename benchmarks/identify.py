@@ -29,6 +29,10 @@ on the machine's load; only the recorded seconds do).
       neuroflow.train's budget checks is patched to count this process's CPU time, and the step budgets are
       lifted. (The step budgets were chosen from the same measurement of the earlier time budgets,
       results/identify_budgets.json.)
+  python benchmarks/identify.py lm --out results/identify_deep_lm.json
+      students of the deep development teacher d01 (g 16-4-3-1) after Adam and L-BFGS, then polished from the
+      same point by Levenberg-Marquardt (neuroflow.flow.lm) and by MINPACK's lmder (scipy least_squares,
+      method "lm"), the same step budget: relative loss and seconds of each.
   --quick shrinks each to a small size. BLAS/torch threads are limited to --threads (default 1).
 """
 from __future__ import annotations
@@ -52,7 +56,7 @@ def _env(args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "difficulty", "repro",
-                                     "budgets"])
+                                     "budgets", "lm"])
     ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
@@ -88,7 +92,7 @@ def main(argv=None) -> int:
     beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
            "digits-control": _digits_control,
-           "difficulty": _difficulty, "repro": _repro, "budgets": _budgets}[args.what]
+           "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
     return run(args, beta)
 
 
@@ -441,6 +445,53 @@ def _budgets(args, beta) -> int:
                 "students": {"ode_steps_percentiles_10_50_90_100": np.percentile(all_ode, [10, 50, 90, 100]).tolist(),
                              "ode_steps_of_students_stopped_by_the_cap": at_cap},
                 "calls": calls}, args.out, indent=1)
+    return 0
+
+# ---------------------------------------------------------------------- Levenberg-Marquardt polish
+def _lm(args, beta) -> int:
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from neuroflow._utils import dumps
+    from neuroflow.flow.lm import mlp_least_squares
+    from neuroflow.identify.problems import DEEP_SETTINGS, deep_suite
+    from neuroflow.identify.students import torch_fit
+    from neuroflow.mlp import MLP
+
+    prob = deep_suite(1)[1]
+    X, Y = prob.probes(), prob.teacher(prob.probes())
+    n_students, steps = (1, 100) if args.quick else (2, 2000)
+    torch_opts = {k: v for k, v in DEEP_SETTINGS["torch_options"].items() if k != "lm_steps"}
+    if args.quick:
+        torch_opts.update(adam_steps=500, max_iter=100)
+    act = prob.teacher.activation
+    net = MLP(X.shape[1], [(2 * w, act, True) for w in prob.teacher.hidden_sizes] + [(1, "identity", True)],
+              backend="numpy")
+    y_var = float(Y.var())
+    rows = []
+    for s in range(n_students):
+        t0 = time.perf_counter()
+        theta, loss, _, _ = torch_fit(net, net.init_params(seed=100 + s), X, Y, seed=100 + s, **torch_opts)
+        t1 = time.perf_counter()
+        ours = mlp_least_squares(net, theta, X, Y, max_iter=steps)
+        t2 = time.perf_counter()
+        mp = least_squares(lambda th: net.forward(th, X)[:, 0] - Y[:, 0], theta,
+                           jac=lambda th: net.jacobian(th, X)[:, 0, :], method="lm", max_nfev=steps,
+                           ftol=1e-15, xtol=1e-15, gtol=1e-15)
+        t3 = time.perf_counter()
+        rows.append({"student": s, "torch_rel_loss": loss / y_var, "torch_s": t1 - t0,
+                     "lm_rel_loss": ours.value / y_var, "lm_s": t2 - t1, "lm_steps": ours.iterations,
+                     "lm_stopped_by": ours.stopped_by,
+                     "minpack_rel_loss": float(net.loss(mp.x, X, Y)) / y_var, "minpack_s": t3 - t2,
+                     "minpack_evaluations": int(mp.nfev)})
+    out = {"benchmark": "identify-lm-polish", "env": _env(args), "problem": prob.name, "n_params": net.n_params,
+           "student_widths": [2 * w for w in prob.teacher.hidden_sizes], "torch_options": torch_opts,
+           "step_budget": steps, "students": rows}
+    text = dumps(out, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
     return 0
 
 

@@ -37,3 +37,15 @@ def test_vad_benchmark_quick_mode_scores_every_system(tmp_path):
         assert result["models"][name]["sparsity"] >= 0.85
     assert result["noise_after_digital_silence"]["snu"]["speech_fraction"] <= 0.05
     assert not any(math.isnan(x) for x in _floats(result))
+
+
+def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_path):
+    pytest.importorskip("torch")
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "identify.py"), "lm", "--quick"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    (student,) = result["students"]
+    assert student["lm_steps"] <= result["step_budget"] == 100
+    assert student["lm_rel_loss"] < 1e-2 * student["torch_rel_loss"]
+    assert student["minpack_rel_loss"] < student["torch_rel_loss"]

@@ -116,6 +116,24 @@ def test_clustering_does_not_let_fragments_of_one_neuron_stand_in_for_another():
     assert np.all(angles_deg(np.array([a, b, c]), res.centres, "tanh").min(axis=1) < 0.2)
 
 
+def test_clustering_never_cuts_below_the_angles_rounding_level():
+    """Students polished to rounding-level loss: neuron A in two exact halves 8.5e-7 deg apart (one quantum of
+    arccos), every other neuron exact. Cut between the two levels, A's halves are two clusters of 3 students
+    each (deep suite d15 came out with two such duplicates); the cut floor keeps A one neuron."""
+    from neuroflow.identify.clustering import CUT_FLOOR_DEG
+
+    a, b = np.array([1.0, 0.2, -0.3, 0.1]), np.array([0.1, 1.0, 0.4, -0.2])
+    t = np.array([0.0, 1.0, 0.0, 0.0]) - a * a[1] / (a @ a)
+    a2 = a + np.linalg.norm(a) * np.radians(8.5e-7) * t / np.linalg.norm(t)
+    assert 0 < angles_deg(a[None], a2[None], "tanh")[0, 0] < CUT_FLOOR_DEG
+    u, ids = [], []
+    for s in range(6):
+        u += [a if s < 3 else a2, b]
+        ids += [s] * 2
+    res = cluster_neurons(np.array(u), np.array(ids), 6, "tanh", gamma=0.5)
+    assert res.size == 2 and list(res.n_students) == [6, 6]
+
+
 def test_beta_drops_spread_clusters_and_gamma_is_checked():
     rng = np.random.default_rng(3)
     _, u, ids = _synthetic_students(rng, noise=0.01)
@@ -294,6 +312,25 @@ def test_torch_engine_fits_and_freezes_layers():
     theta_f, *_ = torch_fit(net, theta0, X, Y, max_iter=20, frozen_layers=1)
     np.testing.assert_array_equal(net.unpack(theta_f)[0], net.unpack(theta0)[0])
     assert not np.allclose(net.unpack(theta_f)[1], net.unpack(theta0)[1])
+
+
+def test_torch_engine_levenberg_marquardt_phase_goes_below_lbfgs():
+    """The third phase takes a student L-BFGS leaves short of zero further down, on the free layers only."""
+    from neuroflow.identify.students import torch_fit
+
+    rng = np.random.default_rng(6)
+    teacher = make_teacher(2, 2, "g", seed=6)
+    X = rng.normal(size=(200, 2))
+    Y = teacher(X)
+    net = MLP(2, [(4, "g", True), (1, "identity", True)], backend="numpy")
+    theta0 = net.init_params(0)
+    _, loss, _, steps = torch_fit(net, theta0, X, Y, max_iter=20)
+    theta, loss_lm, why, steps_lm = torch_fit(net, theta0, X, Y, max_iter=20, lm_steps=200)
+    assert len(steps) == 2 and len(steps_lm) == 3 and 0 < steps_lm[2] <= 200 and "+lm:" in why
+    assert loss_lm < 1e-3 * loss
+    assert loss_lm == pytest.approx(net.loss(theta, X, Y), rel=1e-6, abs=1e-30)
+    theta_f, *_ = torch_fit(net, theta0, X, Y, max_iter=20, frozen_layers=1, lm_steps=50)
+    np.testing.assert_array_equal(net.unpack(theta_f)[0], net.unpack(theta0)[0])
 
 
 def test_small_reduced_net_is_polished_to_the_zero_loss_point():

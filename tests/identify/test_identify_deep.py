@@ -108,6 +108,22 @@ def test_designed_probes_give_sparse_first_layer_activity():
     assert np.allclose(null.var(axis=0), 1.0, atol=0.1) and np.allclose(null.mean(axis=0), 0.0, atol=0.1)
 
 
+def test_designed_probes_leave_out_a_constant_unit():
+    """A spare unit with weights ~1e-8 (a student at rounding-level loss parks one there) is a constant to
+    the input: designing for it would need inputs ~1e9 long. The other units keep their exact design."""
+    from neuroflow.identify.probes import DESIGN_OFF, DESIGN_ON, designed_probes
+
+    rng = np.random.default_rng(4)
+    real = np.hstack([rng.standard_normal((4, 9)), rng.standard_normal((4, 1))])
+    spare = np.r_[1e-8 * rng.standard_normal(9), 0.7][None]
+    first = np.vstack([real[:2], spare, real[2:]])
+    X = designed_probes(first, 2000, seed=0)
+    assert np.all(np.isfinite(X)) and np.abs(X).max() < 50
+    Z = X @ real[:, :-1].T + real[:, -1]
+    off = np.isclose(Z, DESIGN_OFF, atol=1e-8)
+    assert np.all((Z[~off] >= DESIGN_ON[0] - 1e-8) & (Z[~off] <= DESIGN_ON[1] + 1e-8))
+
+
 def _stage_data(monkeypatch, **fit_kwargs):
     """Fit the tiny deep teacher briefly and return what each stage's students were trained on."""
     import neuroflow.identify.estimator as E

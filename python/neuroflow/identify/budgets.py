@@ -52,7 +52,8 @@ PRUNE_SHARE = (0.4, 0.1)
 POLISH_OPTIONS = {"method_ode": "none", "method_optim": "newton", "min_gnorm": 0.0, "maxiterations_optim": 1500,
                   "progress": False}
 POLISH_FALLBACK = {**POLISH_OPTIONS, "method_optim": "bfgs"}
-#: the torch engine (large or deep students): Adam steps, then L-BFGS iterations
+#: the torch engine (large or deep students): Adam steps, then L-BFGS iterations (and, only when
+#: ``lm_steps`` is given, Levenberg-Marquardt steps: the deep suite's setting)
 TORCH_OPTIONS = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 200, "threads": 1}
 
 

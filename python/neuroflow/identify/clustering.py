@@ -5,7 +5,7 @@ maximises the number of clusters holding neurons of at least ``gamma * n_student
 those heights the lowest where those clusters hold the most students: a neuron that every student holds
 can split into fragments that each have enough students at a cut far below its spread (rounding-level
 distances), and those fragments must not stand in for the neuron while another neuron is still split into
-too-small pieces; clusters
+too-small pieces (no cut goes below the angles' rounding level, ``CUT_FLOOR_DEG``); clusters
 whose spread (median over its students of the closest member's angle to the centre) exceeds ``beta`` are
 dropped. HDBSCAN (``hdbscan`` package) on the
 same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
@@ -35,6 +35,12 @@ AUTO_MIN_RATIO = 4.0
 AUTO_LOOSE_MIN_DEG = 1.0
 #: spreads below this (degrees) count as this: rounding level of the angle computation
 AUTO_FLOOR_DEG = 1e-6
+#: the hierarchical cut is never put below this (degrees): an angle computed from a cosine is quantised at
+#: sqrt(2 k eps) rad (8.5e-7 deg for k = 1), so members closer than this are one neuron. Students polished to
+#: rounding-level loss hold a neuron at 0 and 8.5e-7 deg from each other, and a cut between those levels split
+#: it into fragments that each had enough students (deep suite d15: 8 clusters for 6 neurons, two of them
+#: duplicates at 0 deg, with a Levenberg-Marquardt polish of the students)
+CUT_FLOOR_DEG = 1e-5
 
 
 def auto_beta(spreads_deg, *, min_ratio: float = AUTO_MIN_RATIO, loose_min_deg: float = AUTO_LOOSE_MIN_DEG,
@@ -275,7 +281,7 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
                              beta_rule=rule, candidate_spreads_deg=spreads, dropped_centres=gone)
 
     Z = linkage(squareform(dist, checks=False), method="average")
-    heights = np.unique(Z[:, 2])
+    heights = np.unique(np.maximum(Z[:, 2], math.radians(CUT_FLOOR_DEG)))
     # a cut just above each merge height; count clusters that hold >= need distinct students
     scan = []
     best, best_t = (-1, -1), heights[0]

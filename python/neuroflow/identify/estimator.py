@@ -90,7 +90,8 @@ class ExpandAndCluster:
     depth, max_width, max_depth, search_tol
         The search's settings (used only with ``hidden_sizes=None``).
     engine : "auto", "flow" or "torch"
-        "flow" (:func:`neuroflow.train`), "torch" (minibatch Adam, then full-batch L-BFGS, options
+        "flow" (:func:`neuroflow.train`), "torch" (minibatch Adam, then full-batch L-BFGS, then with
+        ``lm_steps`` Levenberg-Marquardt, options
         ``torch_options`` merged into :data:`~neuroflow.identify.budgets.TORCH_OPTIONS`; then ``train``
         polishing if ``train_options`` are given) or "auto" (torch, without that polish, for students above
         3000 parameters).

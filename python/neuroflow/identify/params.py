@@ -17,7 +17,7 @@ from neuroflow.identify.teacher import check_activation
 
 __all__ = ["check_estimator_params", "check_data", "torch_options_per_layer"]
 
-_TORCH_KEYS = ("adam_steps", "batch_size", "lr", "lr_end", "max_iter", "maxtime", "threads")
+_TORCH_KEYS = ("adam_steps", "batch_size", "lr", "lr_end", "max_iter", "maxtime", "threads", "lm_steps")
 
 
 def _is_int(v) -> bool:

@@ -81,9 +81,9 @@ def torch_activation(name: str):
 
 def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float | None = None, threads: int = 1,
               frozen_layers: int = 0, adam_steps: int = 0, batch_size: int = 256, lr: float = 3e-3,
-              lr_end: float = 3e-5, seed: int = 0) -> tuple[np.ndarray, float, str, tuple]:
+              lr_end: float = 3e-5, seed: int = 0, lm_steps: int = 0) -> tuple[np.ndarray, float, str, tuple]:
     """Train the MLP loss in torch; returns (theta, loss, why the last phase stopped, (Adam steps, L-BFGS
-    iterations)).
+    iterations[, Levenberg-Marquardt steps])).
 
     Two phases: ``adam_steps`` steps of minibatch Adam in float32 (``batch_size`` probes per step,
     learning rate decaying geometrically from ``lr`` to ``lr_end``; minibatches drawn with ``seed``),
@@ -91,7 +91,9 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float | None 
     blocks of 20; and, only if given, ``maxtime`` seconds: an optional cap, which makes the result depend on
     the machine's load). Minibatch Adam does the bulk of the work on large students: from a random start it
     finds the target's neurons many times faster per second than full-batch L-BFGS, which then polishes. ``frozen_layers`` keeps the first that many layers at ``theta0``'s values (their output
-    is computed once).
+    is computed once). ``lm_steps`` > 0 adds a third phase, Levenberg-Marquardt on the free layers
+    (:func:`neuroflow.flow.lm.mlp_least_squares`, NumPy, float64) until the loss is 1e-20 of the targets'
+    variance: it takes students that L-BFGS leaves in a flat valley at relative loss 1e-6..1e-4 to zero.
     """
     import torch
 
@@ -164,10 +166,24 @@ def torch_fit(net, theta0, X, Y, *, max_iter: int = 5000, maxtime: float | None 
             if maxtime is not None and time.perf_counter() - t1 > maxtime:
                 why = "maxtime"
                 break
+    upper = [p.detach().numpy().copy() for p in free]
+    steps = (n_adam, n_lbfgs)
+    if lm_steps > 0 and why != "nonfinite":
+        from neuroflow.flow.lm import mlp_least_squares
+        from neuroflow.mlp import MLP
+
+        sub = MLP(H.shape[1], net.layers[frozen_layers:], backend="numpy")
+        Yn = np.asarray(Y, dtype=float).reshape(H.shape[0], -1)
+        res = mlp_least_squares(sub, sub.pack(upper), H.numpy(), Yn, max_iter=int(lm_steps),
+                                min_loss=1e-20 * float(np.mean(np.var(Yn, axis=0))))
+        upper, why, steps = sub.unpack(res.x), f"{why}+lm:{res.stopped_by}", (*steps, res.iterations)
+        with torch.no_grad():
+            for p, m in zip(free, upper):
+                p.copy_(torch.tensor(m, dtype=torch.float64))
     with torch.no_grad():
         final = float(objective())
-    theta = net.pack(mats[:frozen_layers] + [p.detach().numpy().copy() for p in free])
-    return theta, final, why, (n_adam, n_lbfgs)
+    theta = net.pack(mats[:frozen_layers] + upper)
+    return theta, final, why, steps
 
 
 def free_mask(net, frozen_layers: int) -> np.ndarray:
