@@ -296,15 +296,19 @@ def test_suite_summary_and_resumable_rows(tmp_path):
     assert [r["name"] for r in read_rows(path)] == ["a"]
 
 
-def test_torch_engine_fits_and_freezes_layers():
-    from neuroflow.identify.students import torch_fit
-
+def _g_student():
+    """A 2-2-1 g teacher's probes and a width-4 student's start: (net, theta0, X, Y)."""
     rng = np.random.default_rng(6)
     teacher = make_teacher(2, 2, "g", seed=6)
     X = rng.normal(size=(200, 2))
-    Y = teacher(X)
     net = MLP(2, [(4, "g", True), (1, "identity", True)], backend="numpy")
-    theta0 = net.init_params(0)
+    return net, net.init_params(0), X, teacher(X)
+
+
+def test_torch_engine_fits_and_freezes_layers():
+    from neuroflow.identify.students import torch_fit
+
+    net, theta0, X, Y = _g_student()
     theta, loss, why, steps = torch_fit(net, theta0, X, Y, max_iter=100)
     assert steps[0] == 0 and 0 < steps[1] <= 100 and why in ("max_iter", "converged")
     assert loss < 1e-2 * net.loss(theta0, X, Y)
@@ -318,12 +322,7 @@ def test_torch_engine_levenberg_marquardt_phase_goes_below_lbfgs():
     """The third phase takes a student L-BFGS leaves short of zero further down, on the free layers only."""
     from neuroflow.identify.students import torch_fit
 
-    rng = np.random.default_rng(6)
-    teacher = make_teacher(2, 2, "g", seed=6)
-    X = rng.normal(size=(200, 2))
-    Y = teacher(X)
-    net = MLP(2, [(4, "g", True), (1, "identity", True)], backend="numpy")
-    theta0 = net.init_params(0)
+    net, theta0, X, Y = _g_student()
     _, loss, _, steps = torch_fit(net, theta0, X, Y, max_iter=20)
     theta, loss_lm, why, steps_lm = torch_fit(net, theta0, X, Y, max_iter=20, lm_steps=200)
     assert len(steps) == 2 and len(steps_lm) == 3 and 0 < steps_lm[2] <= 200 and "+lm:" in why
