@@ -118,9 +118,9 @@ def mlp_least_squares(net, theta, X, Y, *, max_iter: int, min_loss: float = 0.0)
         P = net.n_params
         A, g, F = np.zeros((P, P)), np.zeros(P), 0.0
         for s in range(0, N, rows):
-            Xs = X[s:s + rows]
-            J = net.jacobian(th, Xs).reshape(-1, P)
-            r = (net._forward(th, Xs) - Y[s:s + rows]).ravel()
+            J, out = net._jacobian(th, X[s:s + rows])
+            J = J.reshape(-1, P)
+            r = (out - Y[s:s + rows]).ravel()
             A += J.T @ J
             g += J.T @ r
             F += 0.5 * float(r @ r)

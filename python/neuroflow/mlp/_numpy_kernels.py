@@ -93,8 +93,9 @@ def gradient(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- Hessian
-def jacobian(spec: Spec, theta, X) -> np.ndarray:
-    """Per-sample Jacobian of the outputs, shape ``(N, out_dim, P)``: ``J[n, o] = d yhat_no / d theta``.
+def jacobian(spec: Spec, theta, X) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample Jacobian of the outputs, shape ``(N, out_dim, P)``: ``J[n, o] = d yhat_no / d theta``, and
+    the outputs ``yhat`` (N, out_dim) of the same forward pass.
 
     Reverse mode for every output at once: ``delta`` (N, out_dim, units) is d yhat / d z of a layer, and
     the layer's block is the outer product of ``delta`` with the layer's input (plus ones for the bias),
@@ -121,7 +122,7 @@ def jacobian(spec: Spec, theta, X) -> np.ndarray:
         if k > 0:
             W = views(spec, theta)[k][:d_in]  # (in, out)
             delta = delta @ W.T  # (N, d_out, in)
-    return J
+    return J, acts[-1]
 
 
 def _with_ones(a: np.ndarray, bias: bool) -> np.ndarray:

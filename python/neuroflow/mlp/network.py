@@ -179,7 +179,7 @@ class MLP:
         Gauss-Newton or Levenberg-Marquardt step needs, see :func:`neuroflow.flow.levenberg_marquardt`)."""
         theta = self.check_theta(theta)
         X, _, _ = self.check_data(X)
-        return npk.jacobian(self._spec, theta, X)
+        return self._jacobian(theta, X)[0]
 
     def objective(self, X, Y, weights=None) -> "BoundObjective":
         """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""
@@ -200,6 +200,10 @@ class MLP:
 
     def _hessian(self, theta, X, Y, wbar, weights=None, X1=None):
         return self.backend.mlp_hessian(self, theta, X, Y, wbar, weights, X1)
+
+    def _jacobian(self, theta, X):
+        """(per-sample Jacobian, outputs) of one forward pass, NumPy (:meth:`jacobian`)."""
+        return npk.jacobian(self._spec, theta, X)
 
 
 class BoundObjective:
