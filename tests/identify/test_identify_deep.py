@@ -88,6 +88,10 @@ def test_torch_options_per_layer_must_match_the_layers():
     est2 = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3], torch_options="fast")
     with pytest.raises(ValueError, match="torch_options"):
         est2.fit(X, _tiny_deep_teacher()(X))
+    for bad in (-1, 2.5, "many"):
+        est3 = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3], torch_options={"lm_steps": bad})
+        with pytest.raises(ValueError, match="torch_options lm_steps: expected a (non-negative|positive) integer"):
+            est3.fit(X, _tiny_deep_teacher()(X))
 
 
 def test_designed_probes_give_sparse_first_layer_activity():

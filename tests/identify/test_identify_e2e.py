@@ -243,6 +243,19 @@ def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):
     assert '--width: "teacher" stands alone' in capsys.readouterr().err
 
 
+def test_cli_student_lm_steps_reach_the_torch_students(capsys, teacher_file):
+    import json
+
+    from neuroflow.cli import main
+
+    argv = ["identify", "run", "--teacher", str(teacher_file), "--n-samples", "200", "--n-students", "4",
+            "--engine", "torch", "--student-steps", "200", "--student-iterations", "20", "--student-lm-steps", "30",
+            "--json", "--quiet"]
+    assert main(argv) == 0
+    students = json.loads(capsys.readouterr().out)["students"][0]
+    assert all("+lm:" in s["stopped_by"] and 0 < s["steps"][2] <= 30 for s in students)
+
+
 def _bad_flag_rows():
     rows = {
         "run": [("--n-samples", "0"), ("--n-samples", "abc"), ("--n-samples", "nan"), ("--n-students", "1"),
@@ -250,7 +263,7 @@ def _bad_flag_rows():
                 ("--depth", "0"), ("--max-width", "1"), ("--max-depth", "0"), ("--gamma", "0"), ("--gamma", "1.5"),
                 ("--gamma", "nan"), ("--beta-deg", "0"), ("--beta-deg", "200"), ("--beta-deg", "tight"),
                 ("--clusterer", "kmeans"), ("--engine", "jax"), ("--student-steps", "0"),
-                ("--student-iterations", "-1"), ("--n-jobs", "0"), ("--n-jobs", "-2"), ("--scheduler", "nohost"),
+                ("--student-iterations", "-1"), ("--student-lm-steps", "-1"), ("--n-jobs", "0"), ("--n-jobs", "-2"), ("--scheduler", "nohost"),
                 ("--scheduler", "tcp://h:99999"), ("--checkpoint", "FILE"), ("--checkpoint", "FILE/sub"),
                 ("--layer-probes", "1.5"), ("--layer-probes", "-0.1"), ("--plot", "DIR"), ("--plot", "x.txt"),
                 ("--plot", "FILE/x.png"), ("--seed", "-1"), ("--teacher", "missing.npz"), ("--teacher", "DIR")],

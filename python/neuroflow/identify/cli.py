@@ -99,6 +99,8 @@ def register(verbs) -> None:
     p.add_argument("--student-iterations", type=integer(0), default=None, metavar="N",
                    help="per student: Newton/BFGS iterations (torch engine: L-BFGS iterations); default: the "
                         "estimator's step budgets")
+    p.add_argument("--student-lm-steps", type=integer(0), default=None, metavar="N",
+                   help="per student, torch engine: Levenberg-Marquardt steps after L-BFGS (default: none)")
     _add_parallel(p, "students")
     p.add_argument("--checkpoint", type=output_dir(), default=None, metavar="DIR",
                    help="save every finished student here; a rerun with the same data and settings resumes")
@@ -161,6 +163,8 @@ def _run(args) -> int:
         train_options["maxiterations_ode"] = torch_options["adam_steps"] = args.student_steps
     if args.student_iterations is not None:
         train_options["maxiterations_optim"] = torch_options["max_iter"] = args.student_iterations
+    if args.student_lm_steps is not None:
+        torch_options["lm_steps"] = args.student_lm_steps
     beta = args.beta_deg if args.beta_deg == "auto" else math.radians(args.beta_deg)
     est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma, beta=beta,
                            clusterer=args.clusterer, train_options=train_options or None, n_jobs=args.n_jobs,

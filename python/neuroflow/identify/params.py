@@ -105,6 +105,8 @@ def check_estimator_params(est) -> None:
             raise ValueError(f"torch_options: expected None, a dict, or a list of dicts (one per hidden layer), "
                              f"got {opts!r}")
         _check_options(o, "torch_options", _TORCH_KEYS)
+        if o is not None and "lm_steps" in o:
+            check_positive(o["lm_steps"], "torch_options lm_steps", integer=True, allow_zero=True)
     from neuroflow.backend import resolve_backend
 
     resolve_backend(est.backend)
