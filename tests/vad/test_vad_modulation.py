@@ -108,7 +108,7 @@ def test_stream_in_random_chunks_equals_one_call_and_training_path():
             i += n
         parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
         assert np.array_equal(np.concatenate(parts), whole), trial  # bit for bit
-    raw, energy, own = raw_frames(x, SR, ex)  # the path training takes
+    raw, energy, own, _ = raw_frames(x, SR, ex)  # the path training takes
     assert np.array_equal(ex.normalize_raw(raw, energy, own), whole)
     with pytest.raises(ValueError, match="energy_db"):
         ex.normalize_raw(raw)

@@ -87,37 +87,41 @@ def frame_times(n: int) -> np.ndarray:
 
 # ============================================================================= framing
 def frame_step(x: np.ndarray, state: dict | None = None, *, final: bool = False,
-               frame_length: int = WIN) -> tuple[np.ndarray, dict]:
+               frame_length: int = WIN, history: int = 0) -> tuple[np.ndarray, dict]:
     """Windows of the frames that ``x`` completes, and the state to continue from.
 
     Frame ``t``'s window (``frame_length`` samples) is centred on samples ``[160 t, 160 t + 160)``;
-    the signal is zero-padded in front. A frame is complete once its window is full; with
+    ``history`` more samples before it extend the window into the past (rows of ``history +
+    frame_length`` samples that end where the centred window ends, so a longer look back costs no
+    latency). The signal is zero-padded in front. A frame is complete once its window is full; with
     ``final=True`` the input ends, the window is zero-padded behind, and every one of the
-    ``n_samples // 160`` frames has been returned. Returns ``(frames (n, frame_length), state)``;
+    ``n_samples // 160`` frames has been returned. Returns ``(frames (n, history + frame_length), state)``;
     ``frames`` views the state's buffer, so use it before the next call.
     """
     x = np.asarray(x)
+    length = int(frame_length) + int(history)
     if state is None:
-        state = {"buf": np.zeros(frame_length // 2 - HOP // 2, x.dtype), "n_in": 0, "n_out": 0}
+        state = {"buf": np.zeros(frame_length // 2 - HOP // 2 + int(history), x.dtype), "n_in": 0, "n_out": 0}
     buf = np.concatenate([state["buf"], x]) if len(x) else state["buf"]
     n_in = state["n_in"] + len(x)
     due = n_in // HOP - state["n_out"]  # frames whose labelled samples have all arrived
     if final:
         n = due
-        need = n * HOP + frame_length - HOP
+        need = n * HOP + length - HOP
         if len(buf) < need:
             buf = np.concatenate([buf, np.zeros(need - len(buf), buf.dtype)])
     else:
-        n = max(0, min((len(buf) - frame_length) // HOP + 1, due))
+        n = max(0, min((len(buf) - length) // HOP + 1, due))
     if n <= 0:
-        return np.zeros((0, frame_length), buf.dtype), {"buf": buf, "n_in": n_in, "n_out": state["n_out"]}
-    frames = np.lib.stride_tricks.sliding_window_view(buf[: (n - 1) * HOP + frame_length], frame_length)[::HOP]
+        return np.zeros((0, length), buf.dtype), {"buf": buf, "n_in": n_in, "n_out": state["n_out"]}
+    frames = np.lib.stride_tricks.sliding_window_view(buf[: (n - 1) * HOP + length], length)[::HOP]
     return frames, {"buf": buf[n * HOP:], "n_in": n_in, "n_out": state["n_out"] + n}
 
 
-def frame_signal(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
-    """(n_frames, frame_length) windows of ``wav``: frame t centred on samples [160 t, 160 t + 160)."""
-    return frame_step(np.asarray(wav), final=True, frame_length=frame_length)[0]
+def frame_signal(wav: np.ndarray, frame_length: int = WIN, history: int = 0) -> np.ndarray:
+    """(n_frames, history + frame_length) windows of ``wav``: frame t's centred on samples [160 t, 160 t + 160),
+    with ``history`` samples of the past before it (:func:`frame_step`)."""
+    return frame_step(np.asarray(wav), final=True, frame_length=frame_length, history=history)[0]
 
 
 def window_energy_db(frames: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 :class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
 causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
 :mod:`neuroflow.vad.level` and the modulation inputs of :mod:`neuroflow.vad.modulation` (in that
-order after the bands). Each step is ``(input, state) -> (output, state)``, so
+order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`. Each step is ``(input, state) -> (output, state)``, so
 :meth:`FeatureExtractor.transform` (a whole file) is :meth:`FeatureExtractor.step` over one chunk.
 """
 from __future__ import annotations
@@ -17,6 +17,9 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
+from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, detail_similarity, excerpt_similarity,
+                                    spectral_detail, tonality_inputs)
+from neuroflow.vad.tonality import check_window as check_tonality_window
 
 
 class FeatureExtractor:
@@ -24,7 +27,8 @@ class FeatureExtractor:
 
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
     settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
-    ``level`` and ``modulation`` (with ``modulation_window``, seconds; see the module docstring).
+    ``level``, ``modulation`` (with ``modulation_window``, seconds) and ``tonality`` (with
+    ``tonality_window``, seconds; see the module docstring).
     :meth:`step` is the stream's step over 16 kHz float32 samples; :meth:`transform` is that step over one chunk.
     """
 
@@ -49,18 +53,27 @@ class FeatureExtractor:
                              f"got {self.level_ceiling_db!r}")
         self.modulation = bool(f.get("modulation", False))
         self.modulation_window = check_window(f.get("modulation_window", MOD_WINDOW))
+        self.tonality = bool(f.get("tonality", False))
+        self.tonality_window = check_tonality_window(f.get("tonality_window", TONAL_WINDOW))
         self.basis = mel_basis(self.n_fft, self.n_mels)
+
+    @property
+    def history(self) -> int:
+        """Samples of the past each frame's window reaches back beyond the 25 ms one (the tonality input's)."""
+        return TONAL_HISTORY if self.tonality else 0
 
     @property
     def n_features(self) -> int:
         """Values per frame: the mel bands, plus the absolute-level and modulation inputs where configured."""
-        return feature_width({"n_mels": self.n_mels, "level": self.level, "modulation": self.modulation})
+        return feature_width({"n_mels": self.n_mels, "level": self.level, "modulation": self.modulation,
+                              "tonality": self.tonality})
 
     def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
         """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
         the frames now complete (all of them once ``final``)."""
         state = {"frames": None, "norm": None, "level": None, "modulation": None} if state is None else state
-        frames, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final)
+        long, fstate = frame_step(np.asarray(x, np.float32), state["frames"], final=final, history=self.history)
+        frames = long[:, self.history:]
         energy = window_energy_db(frames)
         raw = log_mel(frames, self.basis) if len(frames) else np.zeros((0, self.n_mels), np.float32)
         silent = own_energy_db(frames) < SILENCE_DB if self.skip_silence else None
@@ -83,6 +96,11 @@ class FeatureExtractor:
             extra, new["modulation"] = modulation_inputs(raw, energy, new["modulation"], silent=silent,
                                                         window=self.modulation_window)
             feats = np.concatenate([feats, extra], axis=1)
+        new["similarity"], new["tonality"] = state.get("similarity"), state.get("tonality")
+        if self.tonality:
+            sim, new["similarity"] = detail_similarity(spectral_detail(long), new["similarity"])
+            extra, new["tonality"] = tonality_inputs(sim, new["tonality"], silent=silent, window=self.tonality_window)
+            feats = np.concatenate([feats, extra], axis=1)
         return feats, energy, new
 
     def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -90,14 +108,17 @@ class FeatureExtractor:
         return self.step(prepare(wav, sr), final=True)[0]
 
     def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None,
-                      own_db: np.ndarray | None = None) -> np.ndarray:
+                      own_db: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
         """The configured normalisation (and level inputs) of precomputed raw log-mel frames of one
         excerpt; ``energy_db`` (the windows' energies, :func:`~neuroflow.vad.features.window_energy_db`)
         and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level``,
-        ``modulation`` and ``skip_silence``."""
+        ``modulation`` and ``skip_silence``, ``similarity`` (the frames' detail similarities, sliced like
+        ``raw`` from the whole signal's, :func:`neuroflow.vad.tonality.similarity_of`) for ``tonality``."""
         raw = np.asarray(raw, dtype=np.float32)
         if ((self.level or self.modulation) and energy_db is None) or (self.skip_silence and own_db is None):
             raise ValueError("energy_db, own_db: this configuration needs the frames' energies")
+        if self.tonality and (similarity is None or len(similarity) != len(raw)):
+            raise ValueError("similarity: this configuration (tonality) needs one detail similarity per frame")
         silent = np.asarray(own_db) < SILENCE_DB if self.skip_silence else None
         if self.norm == "floor":
             feats = (raw - noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent)[0]).astype(np.float32)
@@ -112,6 +133,9 @@ class FeatureExtractor:
         if self.modulation:
             feats = np.concatenate([feats, modulation_inputs(raw, energy_db, silent=silent,
                                                                      window=self.modulation_window)[0]], axis=1)
+        if self.tonality:
+            feats = np.concatenate([feats, tonality_inputs(excerpt_similarity(similarity), silent=silent,
+                                                           window=self.tonality_window)[0]], axis=1)
         return feats
 
 
@@ -124,7 +148,7 @@ def own_energy_db(frames: np.ndarray) -> np.ndarray:
 
 
 def feature_width(features: dict) -> int:
-    """Values per frame of a feature configuration (its mel bands, plus the level and modulation inputs if
-    it has them)."""
+    """Values per frame of a feature configuration (its mel bands, plus the level, modulation and tonality
+    inputs if it has them)."""
     return (int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)
-            + (N_MOD if features.get("modulation", False) else 0))
+            + (N_MOD if features.get("modulation", False) else 0) + (N_TONAL if features.get("tonality", False) else 0))

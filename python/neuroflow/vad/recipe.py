@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
+from neuroflow.vad.tonality import TONAL_WINDOW
+from neuroflow.vad.tonality import check_window as check_tonality_window
 from neuroflow.vad.snn import MODEL_KINDS
 
 
@@ -41,6 +43,9 @@ class Recipe:
     the sound moves over the last ``modulation_window`` seconds (syllabic 2-8 Hz modulation of level and bands, spectral flux and
     spread, :mod:`neuroflow.vad.modulation`), meant to tell music from speech; the shipped bin model
     uses them over 0.2 s, the shipped SNU does not (the README's known limits say what they did).
+    ``tonality`` adds one input, how much of the fine spectral detail of each frame was there 0.1 s before,
+    averaged over the last ``tonality_window`` seconds (:mod:`neuroflow.vad.tonality`): steady partials,
+    i.e. music.
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -70,6 +75,8 @@ class Recipe:
     level_ceiling_db: float = -45.0
     modulation: bool = False
     modulation_window: float = MOD_WINDOW
+    tonality: bool = False
+    tonality_window: float = TONAL_WINDOW
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -96,7 +103,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level", "modulation"):
+        for name in ("recurrent", "skip_silence", "level", "modulation", "tonality"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
@@ -120,6 +127,7 @@ class Recipe:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
         check_window(self.modulation_window)
+        check_tonality_window(self.tonality_window)
         if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
             raise ValueError(f"level_ceiling_db: expected a level in (-100, 0] dBFS, got {self.level_ceiling_db!r}")
         if self.median % 2 == 0:
@@ -132,11 +140,13 @@ class Recipe:
                    "floor_smooth": self.floor_smooth}
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
-        out.update({k: True for k in ("skip_silence", "level", "modulation") if getattr(self, k)})
+        out.update({k: True for k in ("skip_silence", "level", "modulation", "tonality") if getattr(self, k)})
         if self.level:
             out["level_ceiling_db"] = self.level_ceiling_db
         if self.modulation:
             out["modulation_window"] = self.modulation_window
+        if self.tonality:
+            out["tonality_window"] = self.tonality_window
         return out
 
     def to_dict(self) -> dict:

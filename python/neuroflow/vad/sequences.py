@@ -17,6 +17,7 @@ from neuroflow.vad.audio import prepare
 from neuroflow.vad.augment import excerpt_bounds, random_gain
 from neuroflow.vad.features import frame_signal, log_mel, window_energy_db
 from neuroflow.vad.frontend import FeatureExtractor, own_energy_db
+from neuroflow.vad.tonality import similarity_of
 
 
 @dataclass
@@ -50,11 +51,14 @@ class SequenceSet:
         return cls(*[sum((getattr(p, f) for p in parts), []) for f in ("feats", "labels", "names", "snr_db")])
 
 
-def raw_frames(wav, sr: int, extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw log-mel frames, window energies and the frames' own 10 ms energies (dB) of a whole signal,
-    before any normalisation."""
-    frames = frame_signal(prepare(wav, sr))
-    return log_mel(frames, extractor.basis), window_energy_db(frames), own_energy_db(frames)
+def raw_frames(wav, sr: int, extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Raw log-mel frames, window energies, the frames' own 10 ms energies (dB) and, if the extractor has
+    the tonality input, the frames' detail similarities (else None) of a whole signal, before any
+    normalisation; slices of them are what :meth:`FeatureExtractor.normalize_raw` takes."""
+    wav = prepare(wav, sr)
+    frames = frame_signal(wav)
+    sim = similarity_of(wav) if extractor.tonality else None
+    return log_mel(frames, extractor.basis), window_energy_db(frames), own_energy_db(frames), sim
 
 
 def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int = 0, restarts: int = 0,
@@ -89,13 +93,14 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
     out = SequenceSet([], [], [], [])
     for scene in progress_bar(list(corpus), enabled=progress, desc="features", unit="scene"):
         wav = random_gain(scene.wav, gain_db, rng)
-        raw, energy, own = raw_frames(wav, scene.sr, extractor)
+        raw, energy, own, sim = raw_frames(wav, scene.sr, extractor)
         lab = scene.labels.astype(np.float32)
         n = min(len(raw), len(lab))
-        out.append(extractor.normalize_raw(raw[:n], energy[:n], own[:n]), lab[:n], scene.name, scene.snr_db)
+        cut = lambda a, b: None if sim is None else sim[a:b]  # noqa: E731
+        out.append(extractor.normalize_raw(raw[:n], energy[:n], own[:n], cut(0, n)), lab[:n], scene.name, scene.snr_db)
         for k in range(int(restarts)):  # log-mel frames are local, so an excerpt's are a slice of the scene's
             a, b = excerpt_bounds(n, rng)
-            out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b]), lab[a:b], f"{scene.name}@{k}",
+            out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b], cut(a, b)), lab[a:b], f"{scene.name}@{k}",
                        scene.snr_db)
     if not len(out):
         raise ValueError("corpus: holds no scenes")

@@ -1,0 +1,122 @@
+"""Tonality input: held notes read high, gliding voice-like harmonics and noise low, digital silence 0; gain
+does not matter; the window forgets; a stream in any pieces and the training path give one call's numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroflow.vad.frontend import FeatureExtractor, feature_width
+from neuroflow.vad.tonality import TONAL_HISTORY, TONAL_LAG, TONAL_WINDOW, N_TONAL, spectral_detail
+
+CONFIG = {"n_mels": 40, "norm": "floor", "skip_silence": True, "level": True, "modulation": True, "tonality": True}
+SR = 16000
+
+
+def harmonics(f0: np.ndarray, n: int = 10) -> np.ndarray:
+    """``n`` equal harmonics of a (per-sample) fundamental ``f0`` (Hz) at -20 dBFS."""
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    x = sum(np.sin(k * phase + k) for k in range(1, n + 1))
+    return (0.1 * x / np.sqrt(np.mean(x * x))).astype(np.float32)
+
+
+def notes(seconds: float, note_s: float = 0.4) -> np.ndarray:
+    """Held notes (a new pitch every ``note_s`` seconds): what a melody does."""
+    t = np.arange(int(seconds * SR)) / SR
+    scale = 220.0 * 2 ** (np.array([0, 2, 4, 5, 7, 9, 11, 12]) / 12)
+    return harmonics(scale[(t // note_s).astype(int) % len(scale)])
+
+
+def gliding(seconds: float) -> np.ndarray:
+    """A voice-like fundamental that never holds still: 120-200 Hz, swept up and down 3 times a second."""
+    t = np.arange(int(seconds * SR)) / SR
+    return harmonics(160.0 + 40.0 * np.sin(2 * np.pi * 3.0 * t))
+
+
+def tonality_of(wav: np.ndarray, config: dict = CONFIG) -> np.ndarray:
+    return FeatureExtractor(config).transform(wav)[:, -1]
+
+
+def test_width_and_recipe():
+    assert N_TONAL == 1
+    assert feature_width(CONFIG) == FeatureExtractor(CONFIG).n_features == 47
+    assert FeatureExtractor(CONFIG).history == TONAL_HISTORY
+    assert FeatureExtractor({"n_mels": 40}).history == 0
+    from neuroflow.vad.recipe import Recipe
+
+    assert Recipe(tonality=True).features()["tonality_window"] == TONAL_WINDOW
+    assert "tonality" not in Recipe().features()
+    # the other inputs do not change when the tonality input is added
+    wav = notes(2.0)
+    without = FeatureExtractor({k: v for k, v in CONFIG.items() if k != "tonality"}).transform(wav)
+    assert np.array_equal(FeatureExtractor(CONFIG).transform(wav)[:, :-1], without)
+
+
+def test_held_notes_stand_apart_from_gliding_harmonics_and_noise():
+    rng = np.random.default_rng(0)
+    held = tonality_of(notes(4.0))[80:-5]
+    glide = tonality_of(gliding(4.0))[80:-5]
+    noise = tonality_of((0.05 * rng.standard_normal(4 * SR)).astype(np.float32))[80:-5]
+    # every frame of the melody above every frame of the glide and of the noise, by a wide margin at the median
+    assert held.min() > max(glide.max(), noise.max()), (held.min(), glide.max(), noise.max())
+    assert np.median(held) > np.median(glide) + 0.2
+    assert np.median(held) > 0.7 and np.median(glide) < 0.5 and np.median(noise) < 0.5
+    # a gain changes nothing but rounding
+    loud = tonality_of(notes(4.0) * np.float32(10 ** (-30 / 20)))[80:-5]
+    np.testing.assert_allclose(loud, held, atol=1e-3)
+
+
+def test_starts_from_nothing_forgets_and_skips_digital_silence():
+    width = int(round(TONAL_WINDOW * 100))
+    x = notes(3.0)
+    tone = tonality_of(x)
+    assert np.all(tone[:TONAL_LAG] == 0.0)  # nothing to compare with yet
+    assert tone[TONAL_LAG + 5] < tone[width + TONAL_LAG + 5] / 2  # the window fills up over TONAL_WINDOW
+    # music, then noise: one window (plus the lag) after the music ends the input is the noise's
+    rng = np.random.default_rng(1)
+    noise = (0.05 * rng.standard_normal(3 * SR)).astype(np.float32)
+    both = tonality_of(np.concatenate([x, noise]))
+    np.testing.assert_allclose(both[300 + width + TONAL_LAG + 5:-5], tonality_of(noise)[width + TONAL_LAG + 5:-5],
+                               atol=0.1)
+    # digital silence reads 0 and leaves the window as it was: music, a second of zeros, music again
+    gap = tonality_of(np.concatenate([x, np.zeros(SR, np.float32), x]))
+    assert np.all(gap[305:395] == 0.0)
+    assert gap[410] > 0.5  # the window still holds the music before the gap
+
+
+def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers():
+    from neuroflow.vad.sequences import raw_frames
+
+    rng = np.random.default_rng(2)
+    x = np.concatenate([notes(1.5), np.zeros(4000, np.float32), gliding(1.0)])
+    x = x + np.float32(1e-3) * rng.standard_normal(len(x)).astype(np.float32)
+    ex = FeatureExtractor(CONFIG)
+    whole = ex.transform(x)
+    for trial in range(3):
+        state, parts, i = None, [], 0
+        while i < len(x):
+            k = int(rng.integers(1, 5000))
+            f, _, state = ex.step(x[i:i + k], state)
+            parts.append(f)
+            i += k
+        parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
+        assert np.array_equal(np.concatenate(parts), whole)
+    raw, energy, own, sim = raw_frames(x, SR, ex)
+    assert np.array_equal(ex.normalize_raw(raw, energy, own, sim), whole)
+    # an excerpt's inputs start afresh, as a stream starting there would: its first TONAL_LAG frames read 0
+    part = ex.normalize_raw(raw[100:200], energy[100:200], own[100:200], sim[100:200])
+    assert np.all(part[:TONAL_LAG, -1] == 0.0) and part[TONAL_LAG:, -1].max() > 0.0
+    with pytest.raises(ValueError, match="similarity"):
+        ex.normalize_raw(raw, energy, own)
+
+
+def test_bad_settings_and_windows_are_named():
+    with pytest.raises(ValueError, match="tonality_window"):
+        FeatureExtractor({**CONFIG, "tonality_window": 0.0})
+    from neuroflow.vad.recipe import Recipe
+
+    with pytest.raises(ValueError, match="tonality_window"):
+        Recipe(tonality=True, tonality_window=float("nan"))
+    with pytest.raises(ValueError, match="tonality"):
+        Recipe(tonality="yes")
+    with pytest.raises(ValueError, match="windows"):
+        spectral_detail(np.zeros((3, 400)))
