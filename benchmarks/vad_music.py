@@ -93,7 +93,7 @@ def separability(train_speech, train_music, test_speech, test_clean, test_music,
                         "heldout_clean": auc(test_clean[:, c], test_music[:, c])}
     rng = np.random.default_rng(seed)
     logistic = {}
-    for label, cols in (("42 shipped inputs", slice(0, N_BASE)), ("42 + 4 modulation", slice(0, N_BASE + 4)),
+    for label, cols in (("42 band and level inputs", slice(0, N_BASE)), ("42 + 4 modulation", slice(0, N_BASE + 4)),
                         ("4 modulation alone", slice(N_BASE, N_BASE + 4)),
                         ("42 + 4 modulation + tonality", slice(0, N_BASE + 5)),
                         ("tonality alone", slice(N_BASE + 4, N_BASE + 5))):

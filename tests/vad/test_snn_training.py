@@ -98,6 +98,20 @@ def test_recipe_validation_names_the_setting():
         Recipe.from_dict({"epochz": 3})
 
 
+@pytest.mark.parametrize("kind", ["snu", "bin"])
+def test_default_recipe_is_the_shipped_models(kind):
+    # `neuroflow vad train --model KIND` without --recipe trains the shipped model's recipe, and the shipped model
+    # was made with it: its feature configuration is the recipe's
+    import json
+
+    from neuroflow.vad.detect import MODELS_DIR
+    from neuroflow.vad.recipe import default_recipe
+
+    shipped = json.loads((MODELS_DIR / f"{kind}.json").read_text())["recipe"]
+    assert default_recipe(kind).to_dict() == shipped
+    assert load_model(MODELS_DIR / f"{kind}.pt").model.features == default_recipe(kind).features()
+
+
 def test_post_processing_helpers():
     p = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
     assert causal_median(p, 3)[0].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]

@@ -3,8 +3,9 @@
 :class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
 causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
 :mod:`neuroflow.vad.level` and the modulation inputs of :mod:`neuroflow.vad.modulation` (in that
-order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`. Each step is ``(input, state) -> (output, state)``, so
-:meth:`FeatureExtractor.transform` (a whole file) is :meth:`FeatureExtractor.step` over one chunk.
+order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`. Each step is
+``(input, state) -> (output, state)``, so :meth:`FeatureExtractor.transform` (a whole file) is
+:meth:`FeatureExtractor.step` over one chunk.
 """
 from __future__ import annotations
 

@@ -42,10 +42,10 @@ class Recipe:
     at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`). ``modulation`` adds four inputs that say how
     the sound moves over the last ``modulation_window`` seconds (syllabic 2-8 Hz modulation of level and bands, spectral flux and
     spread, :mod:`neuroflow.vad.modulation`), meant to tell music from speech; the shipped bin model
-    uses them over 0.2 s, the shipped SNU does not (the README's known limits say what they did).
+    uses them over 0.1 s, the shipped SNU does not (the README's known limits say what they did).
     ``tonality`` adds one input, how much of the fine spectral detail of each frame was there 0.1 s before,
     averaged over the last ``tonality_window`` seconds (:mod:`neuroflow.vad.tonality`): steady partials,
-    i.e. music.
+    i.e. music; both shipped models have it.
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -172,9 +172,10 @@ class Recipe:
 DEFAULT_RECIPES = {
     "snu": {"kind": "snu", "hidden": (64,), "tau": 10.0, "recurrent": True, "prune_scope": "global",
             "prune_epochs": 5, "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True,
-            "level": True},
+            "level": True, "tonality": True},
     "bin": {"kind": "bin", "hidden": (128,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "prune_epochs": 5,
-            "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True, "level": True},
+            "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True, "level": True,
+            "modulation": True, "modulation_window": 0.1, "tonality": True},
 }
 
 

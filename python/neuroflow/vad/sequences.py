@@ -51,7 +51,8 @@ class SequenceSet:
         return cls(*[sum((getattr(p, f) for p in parts), []) for f in ("feats", "labels", "names", "snr_db")])
 
 
-def raw_frames(wav, sr: int, extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def raw_frames(wav, sr: int,
+               extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Raw log-mel frames, window energies, the frames' own 10 ms energies (dB) and, if the extractor has
     the tonality input, the frames' detail similarities (else None) of a whole signal, before any
     normalisation; slices of them are what :meth:`FeatureExtractor.normalize_raw` takes."""
@@ -100,8 +101,8 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
         out.append(extractor.normalize_raw(raw[:n], energy[:n], own[:n], cut(0, n)), lab[:n], scene.name, scene.snr_db)
         for k in range(int(restarts)):  # log-mel frames are local, so an excerpt's are a slice of the scene's
             a, b = excerpt_bounds(n, rng)
-            out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b], cut(a, b)), lab[a:b], f"{scene.name}@{k}",
-                       scene.snr_db)
+            out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b], cut(a, b)), lab[a:b],
+                       f"{scene.name}@{k}", scene.snr_db)
     if not len(out):
         raise ValueError("corpus: holds no scenes")
     return out
