@@ -118,6 +118,16 @@ def frame_step(x: np.ndarray, state: dict | None = None, *, final: bool = False,
     return frames, {"buf": buf[n * HOP:], "n_in": n_in, "n_out": state["n_out"] + n}
 
 
+def check_window_seconds(window, name: str, min_frames: int) -> float:
+    """``window`` (seconds) as a float, if it spans at least ``min_frames`` 10 ms frames; else a ValueError
+    naming ``name``."""
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not np.isfinite(window) \
+            or round(float(window) * FRAME_RATE) < min_frames:
+        raise ValueError(f"{name}: expected seconds spanning at least {min_frames} 10 ms frame"
+                         f"{'s' if min_frames > 1 else ''} (>= {min_frames / FRAME_RATE:g}), got {window!r}")
+    return float(window)
+
+
 def frame_signal(wav: np.ndarray, frame_length: int = WIN, history: int = 0) -> np.ndarray:
     """(n_frames, history + frame_length) windows of ``wav``: frame t's centred on samples [160 t, 160 t + 160),
     with ``history`` samples of the past before it (:func:`frame_step`)."""

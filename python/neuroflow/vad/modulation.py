@@ -56,6 +56,8 @@ import math
 
 import numpy as np
 
+from neuroflow.vad.features import check_window_seconds
+
 #: number of modulation inputs per frame (level_mod, band_mod, flux, spread)
 N_MOD = 4
 #: default length (s) of the sliding window the inputs average over (a model records its own, ``modulation_window``;
@@ -78,11 +80,7 @@ _FRAME_RATE = 100.0
 def check_window(window) -> float:
     """``window`` (seconds) as a float, if it spans at least two 10 ms frames; else a ValueError naming
     ``modulation_window``."""
-    if isinstance(window, bool) or not isinstance(window, (int, float)) or not math.isfinite(window) \
-            or round(float(window) * _FRAME_RATE) < 2:
-        raise ValueError(f"modulation_window: expected seconds spanning at least two 10 ms frames (>= 0.02), "
-                         f"got {window!r}")
-    return float(window)
+    return check_window_seconds(window, "modulation_window", 2)
 
 
 def _bandpass() -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from neuroflow.vad.features import WIN
+from neuroflow.vad.features import WIN, check_window_seconds
 
 #: number of tonality inputs per frame
 N_TONAL = 1
@@ -68,11 +68,7 @@ _BINS = (int(round(TONAL_BAND_HZ[0] * TONAL_FFT / 16000)), int(round(TONAL_BAND_
 def check_window(window) -> float:
     """``window`` (seconds) as a float, if it spans at least one 10 ms frame; else a ValueError naming
     ``tonality_window``."""
-    if isinstance(window, bool) or not isinstance(window, (int, float)) or not math.isfinite(window) \
-            or round(float(window) * _FRAME_RATE) < 1:
-        raise ValueError(f"tonality_window: expected seconds spanning at least one 10 ms frame (>= 0.01), "
-                         f"got {window!r}")
-    return float(window)
+    return check_window_seconds(window, "tonality_window", 1)
 
 
 def spectral_detail(windows: np.ndarray) -> np.ndarray:
