@@ -65,7 +65,7 @@ class FeatureExtractor:
 
     @property
     def n_features(self) -> int:
-        """Values per frame: the mel bands, plus the absolute-level and modulation inputs where configured."""
+        """Values per frame: the mel bands, plus the absolute-level, modulation and tonality inputs where configured."""
         return feature_width({"n_mels": self.n_mels, "level": self.level, "modulation": self.modulation,
                               "tonality": self.tonality})
 
@@ -114,7 +114,7 @@ class FeatureExtractor:
         excerpt; ``energy_db`` (the windows' energies, :func:`~neuroflow.vad.features.window_energy_db`)
         and ``own_db`` (the frames' own 10 ms, :func:`own_energy_db`) are needed for ``level``,
         ``modulation`` and ``skip_silence``, ``similarity`` (the frames' detail similarities, sliced like
-        ``raw`` from the whole signal's, :func:`neuroflow.vad.tonality.similarity_of`) for ``tonality``."""
+        ``raw`` from the whole signal's, :func:`neuroflow.vad.sequences.raw_frames`) for ``tonality``."""
         raw = np.asarray(raw, dtype=np.float32)
         if ((self.level or self.modulation) and energy_db is None) or (self.skip_silence and own_db is None):
             raise ValueError("energy_db, own_db: this configuration needs the frames' energies")

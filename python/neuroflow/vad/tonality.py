@@ -117,13 +117,6 @@ def tonality_inputs(similarity: np.ndarray, state: dict | None = None, *, silent
     return out.astype(np.float32), {"z": zi}
 
 
-def similarity_of(wav: np.ndarray) -> np.ndarray:
-    """The per-frame similarity of a whole 16 kHz signal (:func:`detail_similarity` over its windows)."""
-    from neuroflow.vad.features import frame_signal
-
-    return detail_similarity(spectral_detail(frame_signal(wav, WIN, TONAL_HISTORY)))[0]
-
-
 def excerpt_similarity(similarity: np.ndarray) -> np.ndarray:
     """The similarities of an excerpt sliced from a longer signal's, as a stream starting at the excerpt
     computes them: its first :data:`TONAL_LAG` frames compare with nothing (0)."""
