@@ -105,6 +105,7 @@ def jacobian(spec: Spec, theta, X) -> tuple[np.ndarray, np.ndarray]:
     N, d_out = X.shape[0], spec[-1][1]
     J = np.empty((N, d_out, theta.size))
     offsets = np.cumsum([0] + [(d_in + b) * o for d_in, o, _, b in spec])
+    mats = views(spec, theta)
     delta = None
     for k in range(len(spec) - 1, -1, -1):
         d_in, o, act, bias = spec[k]
@@ -120,8 +121,7 @@ def jacobian(spec: Spec, theta, X) -> tuple[np.ndarray, np.ndarray]:
         if bias:
             block[:, :, d_in, :] = delta
         if k > 0:
-            W = views(spec, theta)[k][:d_in]  # (in, out)
-            delta = delta @ W.T  # (N, d_out, in)
+            delta = delta @ mats[k][:d_in].T  # (N, d_out, in)
     return J, acts[-1]
 
 
