@@ -2,15 +2,15 @@
 
 Measures, for the music target of issue 15 (held-out music called speech on <= 5 % of frames):
 
-* **single inputs**: the frame AUC of each modulation input (:mod:`neuroflow.vad.modulation`) and of the
-  tonality input (:mod:`neuroflow.vad.tonality`) between
+* **single inputs**: the frame AUC of each modulation input (:mod:`neuroflow.vad.modulation`), of the
+  tonality input (:mod:`neuroflow.vad.tonality`) and of the rhythm input (:mod:`neuroflow.vad.rhythm`) between
   speech frames and music frames, on training data (real speech of the training speakers against the
   training music on hold) and on held-out data (the benchmark set's speech of the test speakers, in
   every condition and clean only, against its held-out music, asc-music);
 * **logistic regressions** trained on training speech (``--train`` corpora, speech frames) against
   training music (``--music`` corpora, all frames) and scored on the held-out frames: with the 42
   frame inputs (bands and level), with the four modulation inputs added, with those four alone, with the
-  tonality input added to the 46, and with it alone; the
+  tonality input added to the 46, with it alone, with the rhythm input added to the 47, and with it alone; the
   AUC and, at the decision value that keeps 95 % of the training speech, the share of held-out speech
   kept and of held-out music called speech;
 * **models** (``--models SPEC ...``, e.g. ``bin:/tmp/bin_mod.pt``): the held-out real-speech benchmark of
@@ -45,15 +45,16 @@ from neuroflow._utils import print_json  # noqa: E402
 
 #: the shipped models' feature configuration, with the modulation inputs
 FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8, "skip_silence": True,
-            "level": True, "level_ceiling_db": -45.0, "modulation": True, "tonality": True}
+            "level": True, "level_ceiling_db": -45.0, "modulation": True, "modulation_window": 0.1, "tonality": True,
+            "rhythm": True}
 N_BASE = 42
-INPUTS = ("level_mod", "band_mod", "flux", "spread", "tonality")
+INPUTS = ("level_mod", "band_mod", "flux", "spread", "tonality", "rhythm")
 #: frames drawn per class to fit each regression
 N_FIT = 60000
 
 
 def frames(folders, *, speech_only: bool, noise: str | None = None) -> np.ndarray:
-    """Feature frames (n, 47) of every scene of ``folders``: their speech frames, or all of them; digital
+    """Feature frames (n, 48) of every scene of ``folders``: their speech frames, or all of them; digital
     silence left out; ``noise`` keeps only scenes of that noise condition."""
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.frontend import FeatureExtractor
@@ -96,7 +97,9 @@ def separability(train_speech, train_music, test_speech, test_clean, test_music,
     for label, cols in (("42 band and level inputs", slice(0, N_BASE)), ("42 + 4 modulation", slice(0, N_BASE + 4)),
                         ("4 modulation alone", slice(N_BASE, N_BASE + 4)),
                         ("42 + 4 modulation + tonality", slice(0, N_BASE + 5)),
-                        ("tonality alone", slice(N_BASE + 4, N_BASE + 5))):
+                        ("tonality alone", slice(N_BASE + 4, N_BASE + 5)),
+                        ("42 + 4 modulation + tonality + rhythm", slice(0, N_BASE + 6)),
+                        ("rhythm alone", slice(N_BASE + 5, N_BASE + 6))):
         n = min(N_FIT, len(train_speech), len(train_music))
         i = rng.choice(len(train_speech), n, replace=False)
         j = rng.choice(len(train_music), n, replace=False)

@@ -3,7 +3,8 @@
 :class:`FeatureExtractor` chains the steps of :mod:`neuroflow.vad.features` (framing, log-mel, the
 causal normalisation) and, where the configuration asks for them, the absolute-level inputs of
 :mod:`neuroflow.vad.level` and the modulation inputs of :mod:`neuroflow.vad.modulation` (in that
-order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`. Each step is
+order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality` and the rhythm input of
+:mod:`neuroflow.vad.rhythm`. Each step is
 ``(input, state) -> (output, state)``, so :meth:`FeatureExtractor.transform` (a whole file) is
 :meth:`FeatureExtractor.step` over one chunk.
 """
@@ -18,6 +19,7 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
                                     running_zscore, window_energy_db)
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
+from neuroflow.vad.rhythm import N_RHYTHM, rhythm_inputs
 from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, detail_similarity, excerpt_similarity,
                                     spectral_detail, tonality_inputs)
 from neuroflow.vad.tonality import check_window as check_tonality_window
@@ -28,8 +30,8 @@ class FeatureExtractor:
 
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
     settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
-    ``level``, ``modulation`` (with ``modulation_window``, seconds) and ``tonality`` (with
-    ``tonality_window``, seconds; see the module docstring).
+    ``level``, ``modulation`` (with ``modulation_window``, seconds), ``tonality`` (with
+    ``tonality_window``, seconds) and ``rhythm`` (see the module docstring).
     :meth:`step` is the stream's step over 16 kHz float32 samples; :meth:`transform` is that step over one chunk.
     """
 
@@ -56,6 +58,7 @@ class FeatureExtractor:
         self.modulation_window = check_window(f.get("modulation_window", MOD_WINDOW))
         self.tonality = bool(f.get("tonality", False))
         self.tonality_window = check_tonality_window(f.get("tonality_window", TONAL_WINDOW))
+        self.rhythm = bool(f.get("rhythm", False))
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
     @property
@@ -65,9 +68,10 @@ class FeatureExtractor:
 
     @property
     def n_features(self) -> int:
-        """Values per frame: the mel bands, plus the absolute-level, modulation and tonality inputs where configured."""
+        """Values per frame: the mel bands, plus the absolute-level, modulation, tonality and rhythm inputs where
+        configured."""
         return feature_width({"n_mels": self.n_mels, "level": self.level, "modulation": self.modulation,
-                              "tonality": self.tonality})
+                              "tonality": self.tonality, "rhythm": self.rhythm})
 
     def step(self, x: np.ndarray, state: dict | None = None, *, final: bool = False):
         """Feed 16 kHz float32 samples: ``(features (n, n_features), window energy dB (n,), state)`` of
@@ -101,6 +105,10 @@ class FeatureExtractor:
         if self.tonality:
             sim, new["similarity"] = detail_similarity(spectral_detail(long), new["similarity"])
             extra, new["tonality"] = tonality_inputs(sim, new["tonality"], silent=silent, window=self.tonality_window)
+            feats = np.concatenate([feats, extra], axis=1)
+        new["rhythm"] = state.get("rhythm")
+        if self.rhythm:
+            extra, new["rhythm"] = rhythm_inputs(raw, new["rhythm"], silent=silent)
             feats = np.concatenate([feats, extra], axis=1)
         return feats, energy, new
 
@@ -137,6 +145,8 @@ class FeatureExtractor:
         if self.tonality:
             feats = np.concatenate([feats, tonality_inputs(excerpt_similarity(similarity), silent=silent,
                                                            window=self.tonality_window)[0]], axis=1)
+        if self.rhythm:
+            feats = np.concatenate([feats, rhythm_inputs(raw, silent=silent)[0]], axis=1)
         return feats
 
 
@@ -149,7 +159,8 @@ def own_energy_db(frames: np.ndarray) -> np.ndarray:
 
 
 def feature_width(features: dict) -> int:
-    """Values per frame of a feature configuration (its mel bands, plus the level, modulation and tonality
+    """Values per frame of a feature configuration (its mel bands, plus the level, modulation, tonality and rhythm
     inputs if it has them)."""
     return (int(features["n_mels"]) + (N_LEVEL if features.get("level", False) else 0)
-            + (N_MOD if features.get("modulation", False) else 0) + (N_TONAL if features.get("tonality", False) else 0))
+            + (N_MOD if features.get("modulation", False) else 0) + (N_TONAL if features.get("tonality", False) else 0)
+            + (N_RHYTHM if features.get("rhythm", False) else 0))

@@ -45,7 +45,8 @@ class Recipe:
     uses them over 0.1 s, the shipped SNU does not (the README's known limits say what they did).
     ``tonality`` adds one input, how much of the fine spectral detail of each frame was there 0.1 s before,
     averaged over the last ``tonality_window`` seconds (:mod:`neuroflow.vad.tonality`): steady partials,
-    i.e. music; both shipped models have it.
+    i.e. music; both shipped models have it. ``rhythm`` adds one input, how regularly the onsets of the last
+    3 s repeat at lags of 0.25-1.5 s (:mod:`neuroflow.vad.rhythm`): a beat, the music that tonality misses.
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
@@ -77,6 +78,7 @@ class Recipe:
     modulation_window: float = MOD_WINDOW
     tonality: bool = False
     tonality_window: float = TONAL_WINDOW
+    rhythm: bool = False
     epochs: int = 6
     prune: float = 0.85
     prune_rate: float = 0.62
@@ -103,7 +105,7 @@ class Recipe:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level", "modulation", "tonality"):
+        for name in ("recurrent", "skip_silence", "level", "modulation", "tonality", "rhythm"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
@@ -140,7 +142,7 @@ class Recipe:
                    "floor_smooth": self.floor_smooth}
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
-        out.update({k: True for k in ("skip_silence", "level", "modulation", "tonality") if getattr(self, k)})
+        out.update({k: True for k in ("skip_silence", "level", "modulation", "tonality", "rhythm") if getattr(self, k)})
         if self.level:
             out["level_ceiling_db"] = self.level_ceiling_db
         if self.modulation:

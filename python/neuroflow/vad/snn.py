@@ -25,8 +25,9 @@ probability, the membrane of a soft output SNU read through its sigmoid:
 Each model's input per frame is its feature configuration's (``model.features``, computed by
 :class:`neuroflow.vad.frontend.FeatureExtractor`): ``n_mels`` floor-relative bands and, with
 ``"level": True``, the two absolute-level inputs of :mod:`neuroflow.vad.level` and, with
-``"modulation": True``, the four modulation inputs of :mod:`neuroflow.vad.modulation` and, with ``"tonality": True``,
-the tonality input of :mod:`neuroflow.vad.tonality` (``n_features`` values).
+``"modulation": True``, the four modulation inputs of :mod:`neuroflow.vad.modulation`, with ``"tonality": True``,
+the tonality input of :mod:`neuroflow.vad.tonality` and, with ``"rhythm": True``, the rhythm input of
+:mod:`neuroflow.vad.rhythm` (``n_features`` values).
 
 Every weight matrix carries a pruning mask (a buffer of 0/1, applied in every forward pass and kept
 in saved models); see :mod:`neuroflow.vad.pruning`. :func:`save_model` / :func:`load_model` write and
@@ -221,8 +222,8 @@ class SpikingVAD(nn.Module):
 
     @property
     def n_features(self) -> int:
-        """Input values per frame: the mel bands and, if the features have them, the level, modulation and tonality
-        inputs."""
+        """Input values per frame: the mel bands and, if the features have them, the level, modulation, tonality and
+        rhythm inputs."""
         return feature_width(self.features)
 
     def check_features(self, feats: torch.Tensor) -> None:
