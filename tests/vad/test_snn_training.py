@@ -105,10 +105,11 @@ def test_default_recipe_is_the_shipped_models(kind):
     import json
 
     from neuroflow.vad.detect import MODELS_DIR
-    from neuroflow.vad.recipe import default_recipe
+    from neuroflow.vad.recipe import Recipe, default_recipe
 
     shipped = json.loads((MODELS_DIR / f"{kind}.json").read_text())["recipe"]
-    assert default_recipe(kind).to_dict() == shipped
+    # a report written before a setting existed trains with that setting's default (e.g. the SNU's, before rhythm)
+    assert default_recipe(kind).to_dict() == Recipe.from_dict(shipped).to_dict()
     assert load_model(MODELS_DIR / f"{kind}.pt").model.features == default_recipe(kind).features()
 
 

@@ -177,7 +177,7 @@ DEFAULT_RECIPES = {
             "level": True, "tonality": True},
     "bin": {"kind": "bin", "hidden": (128,), "n_bins": 8, "tau": 10.0, "prune_scope": "global", "prune_epochs": 5,
             "restarts": 2, "noise_only": 0.15, "room_tone": 0.05, "skip_silence": True, "level": True,
-            "modulation": True, "modulation_window": 0.1, "tonality": True},
+            "modulation": True, "modulation_window": 0.1, "tonality": True, "rhythm": True},
 }
 
 
