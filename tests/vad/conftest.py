@@ -1,6 +1,7 @@
 """Fixtures shared by the VAD tests."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -33,3 +34,19 @@ def interrupt_second_scene(monkeypatch):
         return calls
 
     return arm
+
+
+@pytest.fixture
+def stream_in_pieces():
+    """``feed(extractor, x, rng, max_chunk)``: the extractor's features of ``x`` fed in random pieces of 1 to
+    ``max_chunk`` samples, then flushed."""
+    def feed(ex, x, rng, max_chunk):
+        state, parts, i = None, [], 0
+        while i < len(x):
+            k = int(rng.integers(1, max_chunk))
+            f, _, state = ex.step(x[i:i + k], state)
+            parts.append(f)
+            i += k
+        parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
+        return np.concatenate(parts)
+    return feed

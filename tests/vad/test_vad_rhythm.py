@@ -85,7 +85,7 @@ def test_starts_from_nothing_forgets_and_skips_digital_silence():
     np.testing.assert_allclose(gap[1000:1100], rhythm_of(np.concatenate([x, x]))[800:900], atol=1e-3)
 
 
-def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers():
+def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(stream_in_pieces):
     from neuroflow.vad.sequences import raw_frames
 
     rng = np.random.default_rng(5)
@@ -94,14 +94,7 @@ def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers():
     ex = FeatureExtractor(CONFIG)
     whole = ex.transform(x)
     for trial in range(3):
-        state, parts, i = None, [], 0
-        while i < len(x):
-            k = int(rng.integers(1, 9000))
-            f, _, state = ex.step(x[i:i + k], state)
-            parts.append(f)
-            i += k
-        parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
-        assert np.array_equal(np.concatenate(parts), whole)
+        assert np.array_equal(stream_in_pieces(ex, x, rng, 9000), whole)
     raw, energy, own, sim = raw_frames(x, SR, ex)
     assert np.array_equal(ex.normalize_raw(raw, energy, own, sim), whole)
     # an excerpt's input starts afresh, as a stream starting there would

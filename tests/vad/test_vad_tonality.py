@@ -83,7 +83,7 @@ def test_starts_from_nothing_forgets_and_skips_digital_silence():
     assert gap[410] > 0.5  # the window still holds the music before the gap
 
 
-def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers():
+def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(stream_in_pieces):
     from neuroflow.vad.sequences import raw_frames
 
     rng = np.random.default_rng(2)
@@ -92,14 +92,7 @@ def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers():
     ex = FeatureExtractor(CONFIG)
     whole = ex.transform(x)
     for trial in range(3):
-        state, parts, i = None, [], 0
-        while i < len(x):
-            k = int(rng.integers(1, 5000))
-            f, _, state = ex.step(x[i:i + k], state)
-            parts.append(f)
-            i += k
-        parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
-        assert np.array_equal(np.concatenate(parts), whole)
+        assert np.array_equal(stream_in_pieces(ex, x, rng, 5000), whole)
     raw, energy, own, sim = raw_frames(x, SR, ex)
     assert np.array_equal(ex.normalize_raw(raw, energy, own, sim), whole)
     # an excerpt's inputs start afresh, as a stream starting there would: its first TONAL_LAG frames read 0
