@@ -47,6 +47,8 @@ steady noise that starts after digital silence reads as steady noise from its fi
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from neuroflow._utils import check_choice, check_positive
@@ -116,6 +118,12 @@ def frame_step(x: np.ndarray, state: dict | None = None, *, final: bool = False,
         return np.zeros((0, length), buf.dtype), {"buf": buf, "n_in": n_in, "n_out": state["n_out"]}
     frames = np.lib.stride_tricks.sliding_window_view(buf[: (n - 1) * HOP + length], length)[::HOP]
     return frames, {"buf": buf[n * HOP:], "n_in": n_in, "n_out": state["n_out"] + n}
+
+
+def clip_below_peak(raw: np.ndarray, range_db: float) -> np.ndarray:
+    """Log-mel frames (natural-log power, (n, bands)) with every band raised to at most ``range_db`` dB below
+    its frame's loudest band, so leakage and rounding noise in the quiet bands do not count as movement."""
+    return np.maximum(raw, raw.max(axis=1, keepdims=True) - range_db * math.log(10.0) / 10.0)
 
 
 def check_window_seconds(window, name: str, min_frames: int) -> float:

@@ -56,7 +56,7 @@ import math
 
 import numpy as np
 
-from neuroflow.vad.features import check_window_seconds
+from neuroflow.vad.features import check_window_seconds, clip_below_peak
 
 #: number of modulation inputs per frame (level_mod, band_mod, flux, spread)
 N_MOD = 4
@@ -107,7 +107,7 @@ def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None
     if not keep.any():
         return out.astype(np.float32), state
     level = math.log(10.0) / 10.0 * np.maximum(np.asarray(energy_db, dtype=np.float64), _MIN_DB)
-    bands = np.maximum(raw, raw.max(axis=1, keepdims=True) - MOD_RANGE_DB * math.log(10.0) / 10.0)
+    bands = clip_below_peak(raw, MOD_RANGE_DB)
     x = np.concatenate([level[:, None], bands], axis=1)[keep]  # (kept, 1 + n_bands)
     b, a = _bandpass()
     width = int(round(check_window(window) * _FRAME_RATE))

@@ -31,9 +31,9 @@ the whole, bit for bit. Digital silence (``silent`` frames) neither enters the w
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from neuroflow.vad.features import clip_below_peak
 
 #: number of rhythm inputs per frame
 N_RHYTHM = 1
@@ -58,7 +58,7 @@ def onset_strength(raw: np.ndarray, prev: np.ndarray | None) -> tuple[np.ndarray
     """``(o (n,), last clipped bands)``: the mean rise of the clipped log-mel bands since the frame before
     (``prev``: the last frame's clipped bands; None: the first frame rises from itself, 0)."""
     raw = np.asarray(raw, dtype=np.float64)
-    bands = np.maximum(raw, raw.max(axis=1, keepdims=True) - RHYTHM_RANGE_DB * math.log(10.0) / 10.0)
+    bands = clip_below_peak(raw, RHYTHM_RANGE_DB)
     before = np.concatenate([(bands[:1] if prev is None else prev[None]), bands[:-1]])
     return np.maximum(bands - before, 0.0).mean(axis=1), bands[-1].copy()
 
