@@ -120,8 +120,8 @@ def _suite(args, beta) -> int:
     keep = ("name", "activation", "input_dim", "width", "width_guess", "hidden", "n_samples", "teacher", "weight_scale", "alignment",
             "difficulty", "teacher_sizes", "cluster_sizes", "layer_sizes", "overhead_pct", "exact_size",
             "max_angle_deg", "all_matched_within_1deg", "functional_rel_mse", "student_loss_median",
-            "n_failed_students", "beta_deg", "beta_rule", "gap_check", "width_search", "inner_selection", "polish",
-            "timings", "time_s", "error")
+            "n_failed_students", "beta_deg", "beta_rule", "gap_check", "width_search", "expansion", "inner_selection",
+            "polish", "timings", "time_s", "error")
     print(dumps({"benchmark": f"identify-suite-{name}" + ("-widened" if args.widen else "")
                  + ("-search" if args.width == "search" else ""),
                  "settings": {**BENCH_SETTINGS, **settings, "beta_deg": args.beta_deg}, "env": _env(args),

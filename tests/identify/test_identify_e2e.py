@@ -72,6 +72,31 @@ def test_width_search_grows_students_until_they_reach_the_floor():
     assert not narrow.search_.reached_floor and narrow.search_.width == 2 and narrow.layer_sizes_
 
 
+def test_expansion_grows_until_the_students_reach_the_floor():
+    """A width guess too small for the teacher (2 for 3 units) at expansion 1: its students stall above the
+    floor, so with max_expansion 2 they are retrained twice as wide (the same rule as the width search), which
+    reach it; the reconstruction finds the 3 neurons. Without max_expansion nothing grows."""
+    prob = make_problem(2, 3, "tanh", 400, seed=0)
+    X = prob.probes()
+    est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, max_expansion=2, seed=0,
+                           train_options=FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, prob.teacher(X))
+    s = est.search_
+    assert [st.sizes for st in s.steps] == [(2,), (4,)] and not s.steps[0].reached and s.reached_floor
+    assert est.expansion_ == 2 and "(2 x the guess [2])" in s.message
+    assert est.layer_sizes_ == [3] and est.report(prob.teacher).max_angle_deg < 1.0
+    fixed = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, seed=0,
+                             train_options=FAST, finetune=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fixed.fit(X, prob.teacher(X))
+    assert fixed.search_ is None and fixed.expansion_ == 1 and len(fixed.students_[0][0].theta) == 2 * 3 + 3
+    with pytest.raises(ValueError, match=r"max_expansion: expected None \(no growth\) or a number >= expansion"):
+        ExpandAndCluster(activation="tanh", hidden_sizes=[2], expansion=2, max_expansion=1).fit(X, prob.teacher(X))
+
+
 def _searched(X, Y, **settings):
     """A tanh estimator with no width guess (4 students, widths up to 4, no fine-tune) fitted to X, Y."""
     est = ExpandAndCluster(n_students=4, activation="tanh", max_width=4, seed=0, train_options=FAST, finetune=False,
@@ -104,19 +129,20 @@ def test_width_search_skips_students_with_more_parameters_than_equations():
 
     trained = []
 
-    def train(depth, width):
-        trained.append((depth, width))
+    def train(sizes):
+        trained.append((len(sizes), sizes[0]))
         return [_Fit(1e-3)] * 4
 
-    def n_params(depth, width):
-        return 10 * depth * width
+    def n_params(sizes):
+        return 10 * sum(sizes)
 
     with pytest.warns(RuntimeWarning, match="not tried, having more parameters than the 100 probe outputs: 1x16, 2x8"):
         res, _ = search_sizes(train, [1, 2], [2, 4, 8, 16], need=2, floor=1e-10, y_var=1.0, n_params=n_params,
                               max_params=100)
     assert trained == [(1, 2), (1, 4), (1, 8), (2, 2), (2, 4)] and not res.reached_floor
-    assert res.to_dict()["skipped"] == [[1, 16], [2, 8], [2, 16]]
-    with pytest.raises(ValueError, match="X: 15 probe outputs are fewer than the 20 parameters"):
+    assert res.to_dict()["skipped"] == [[16], [8, 8], [16, 16]]
+    with pytest.raises(ValueError, match=r"X: 15 probe outputs are fewer than the 20 parameters of the narrowest "
+                                         r"student \(1 hidden layer\(s\) of 2 units\)"):
         search_sizes(train, [1], [2, 4], need=2, floor=1e-10, y_var=1.0, n_params=n_params, max_params=15)
     X = np.random.default_rng(0).normal(size=(8, 3))
     with pytest.raises(ValueError, match="X: 8 probe outputs are fewer than the 11 parameters"):

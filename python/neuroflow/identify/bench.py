@@ -73,7 +73,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "student_loss_median": float(np.median(losses)), "student_loss_max": float(np.max(losses)),
             "n_failed_students": int(sum(len(f) for f in est.failed_students_)),
             "finetune_loss": None if est.finetune_ is None else float(est.finetune_.loss),
-            "width_search": None if est.search_ is None else est.search_.to_dict(),
+            "width_search": None if est.search_ is None else est.search_.to_dict(), "expansion": est.expansion_,
             "inner_selection": est.selection_, "designed_probes": est.designed_probes_,
             "student_steps": [[list(f.steps) for f in fits] for fits in est.students_],
             "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],

@@ -76,6 +76,9 @@ def register(verbs) -> None:
                         'omitted, the widths are unknown: the students grow until they reach the loss floor')
     p.add_argument("--expansion", type=number(1), default=4.0,
                    help="with a width guess: student width = expansion x guess (default: %(default)s)")
+    p.add_argument("--max-expansion", type=number(1), default=None,
+                   help="with a width guess: while too few first-stage students reach the loss floor, retrain "
+                        "them twice as wide, up to this expansion (default: no growth)")
     p.add_argument("--depth", type=integer(1), default=None,
                    help="without a width guess: the number of hidden layers (default: the smallest depth whose "
                         "students reach the floor, up to --max-depth)")
@@ -168,7 +171,8 @@ def _run(args) -> int:
     beta = args.beta_deg if args.beta_deg == "auto" else math.radians(args.beta_deg)
     est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma, beta=beta,
                            clusterer=args.clusterer, train_options=train_options or None, n_jobs=args.n_jobs,
-                           seed=args.seed, activation=teacher.activation, hidden_sizes=guess, depth=args.depth,
+                           seed=args.seed, activation=teacher.activation, hidden_sizes=guess,
+                           max_expansion=args.max_expansion, depth=args.depth,
                            max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
                            layer_probes=args.layer_probes, scheduler=args.scheduler)
@@ -188,7 +192,7 @@ def _run(args) -> int:
     payload = {"interrupted": False, "layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes,
                "overhead_pct": rep.overhead_pct, "max_angle_deg": rep.max_angle_deg,
                "functional_rel_mse": rep.functional_rel_mse, "time_s": elapsed, "cluster_sizes": est.cluster_sizes_,
-               "width_search": search, "n_pruned": len(est.pruned_), "designed_probes": est.designed_probes_,
+               "width_search": search, "expansion": est.expansion_, "n_pruned": len(est.pruned_), "designed_probes": est.designed_probes_,
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
                "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_}
@@ -200,7 +204,7 @@ def _run(args) -> int:
     lines = [f"teacher sizes {rep.teacher_sizes}, recovered {rep.layer_sizes} "
              f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
     if est.search_ is not None:
-        lines.append(f"width search: {est.search_.message}")
+        lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {est.search_.message}")
     lines += [f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE "
               f"{rep.functional_rel_mse:.2e}", f"time {elapsed:.1f} s"]
     emit(args, payload, lines)

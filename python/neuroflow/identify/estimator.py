@@ -39,7 +39,7 @@ from neuroflow.identify.lstsq import layer_forward, least_squares_output, output
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
-from neuroflow.identify.search import search_sizes, width_schedule
+from neuroflow.identify.search import describe_sizes, expansion_schedule, first_at_floor, width_schedule
 from neuroflow.identify.selection import check_gap, eliminate_inner, next_preactivations
 from neuroflow.identify.students import train_students, warm_starts
 from neuroflow.identify.clustering import student_neurons
@@ -87,8 +87,15 @@ class ExpandAndCluster:
         A guess of the target's widths (one per hidden layer). None: unknown; the students grow (widths 2, 4,
         8, ... up to ``max_width``) until they reach the loss floor ``search_tol``, and with ``depth=None``
         the depth too (1, 2, ... ``max_depth``, the smallest that reaches it); see :mod:`.search`.
+    max_expansion : float or None
+        With a guess: when fewer than ``ceil(gamma * n_students)`` first-stage students reach the loss floor
+        ``search_tol``, retrain them twice as wide (``2 expansion``, ``4 expansion``, ... up to
+        ``max_expansion``) and keep the first expansion whose students reach it for every layer (``expansion_``;
+        what was tried in ``search_``); none does: the one whose students came closest, with a warning. None:
+        the students stay ``expansion`` times as wide as the guess.
     depth, max_width, max_depth, search_tol
-        The search's settings (used only with ``hidden_sizes=None``).
+        The search's settings (``depth`` and ``max_*`` used only with ``hidden_sizes=None``; ``search_tol``
+        also by ``max_expansion``).
     engine : "auto", "flow" or "torch"
         "flow" (:func:`neuroflow.train`), "torch" (minibatch Adam, then full-batch L-BFGS, then with
         ``lm_steps`` Levenberg-Marquardt, options
@@ -129,17 +136,18 @@ class ExpandAndCluster:
     cluster_sizes_ (what the clustering rule found on its own), clusters_ (per layer, a ClusterResult),
     selection_ (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided),
     students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
-    the outputs its students were trained on), designed_probes_ (how many), search_ (a SearchResult, or None
-    with a width guess), finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
+    the outputs its students were trained on), designed_probes_ (how many), search_ (a SearchResult of the
+    width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
+    finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
     train_rel_mse_.
     """
 
     def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
                  train_options=None, n_jobs=1, backend="auto", seed=None, *, activation="tanh",
-                 hidden_sizes=None, depth=None, max_width=64, max_depth=3, search_tol=SEARCH_TOL, engine="auto",
-                 finetune_options=None, torch_options=None, finetune=True, polish=True, prune=True, loss_tol=1e-6,
-                 prune_tol=1e-3, prune_tol_rel=1e-10, progress=False, checkpoint=None, layer_probes=0.5,
-                 scheduler=None):
+                 hidden_sizes=None, max_expansion=None, depth=None, max_width=64, max_depth=3,
+                 search_tol=SEARCH_TOL, engine="auto", finetune_options=None, torch_options=None, finetune=True,
+                 polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10, progress=False,
+                 checkpoint=None, layer_probes=0.5, scheduler=None):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -151,6 +159,7 @@ class ExpandAndCluster:
         self.seed = seed
         self.activation = activation
         self.hidden_sizes = hidden_sizes
+        self.max_expansion = max_expansion
         self.depth = depth
         self.max_width = max_width
         self.max_depth = max_depth
@@ -217,10 +226,11 @@ class ExpandAndCluster:
         self._reset()
         y_var = output_variance(Y)
         guess = self._guess()
-        if guess is None:
-            sizes, first = self._search(X, Y, y_var, rng, backend)
+        if guess is None or (self.max_expansion is not None and self.max_expansion > self.expansion):
+            sizes, first = self._search(X, Y, y_var, rng, backend, guess)
         else:
-            sizes, first = [max(1, int(math.ceil(self.expansion * g))) for g in guess], None
+            sizes, first = list(self._expanded(guess, self.expansion)), None
+            self.expansion_ = float(self.expansion)
         depth, act = len(sizes), self.activation
         deep = depth > 1
         # even+linear units in a deep net would need a skip path around every layer: keep their signs
@@ -273,7 +283,7 @@ class ExpandAndCluster:
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
         self.target_var_, self.pruned_ = [], []
         self.designed_probes_ = 0
-        self.search_ = None
+        self.search_, self.expansion_ = None, None
 
     def _stage_net(self, input_dim, incoming, upper_widths, output_dim, backend):
         """A stage's students: the reconstructed layers below (their sizes), the expanded widths above."""
@@ -326,36 +336,54 @@ class ExpandAndCluster:
         self.timings_["students_s"] += time.perf_counter() - t
         return fits
 
-    def _search(self, X, Y, y_var, rng, backend):
-        """The width (and depth) search; returns the chosen sizes and (seeds, starts) of its students, whose
-        fits become ``students_[0]``."""
-        depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
+    def _search(self, X, Y, y_var, rng, backend, guess=None):
+        """The first stage's search: with no guess the width (and depth), with one the expansion (up to
+        ``max_expansion``), the first configuration whose students reach the floor (:mod:`.search`); returns the
+        chosen sizes and (seeds, starts) of its students, whose fits become ``students_[0]``."""
         need = min_students(self.gamma, self.n_students)
         chosen = {}
 
         def cannot_pass(fits):  # none of the first n - need + 1 students reached the floor
             return not any(f.loss <= self.search_tol * y_var for f in fits)
 
-        def train(depth, width):
-            sizes = [int(width)] * int(depth)
-            seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
-            net = self._stage_net(X.shape[1], [], sizes, Y.shape[1], backend)
-            fits = self._train_stage(0, net, X, Y, seeds, starts, backend,
-                                     torch_options_per_layer(self.torch_options, depth)[0],
+        def stage_net(sizes):
+            return self._stage_net(X.shape[1], [], list(sizes), Y.shape[1], backend)
+
+        def train(sizes):
+            seeds, starts = self._fresh_starts(X.shape[1], list(sizes), Y, rng, backend, [])
+            fits = self._train_stage(0, stage_net(sizes), X, Y, seeds, starts, backend,
+                                     torch_options_per_layer(self.torch_options, len(sizes))[0],
                                      hopeless=(self.n_students - need + 1, cannot_pass))
             self.students_.pop()
-            chosen[(depth, width)] = (seeds, starts, fits)
+            chosen[sizes] = (seeds, starts, fits)
             return fits
 
-        def n_params(depth, width):
-            return self._stage_net(X.shape[1], [], [int(width)] * int(depth), Y.shape[1], backend).n_params
+        if guess is None:
+            depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
+            configs = [(w,) * d for d in depths for w in width_schedule(int(self.max_width))]
+            describe, advice = describe_sizes, "raise max_width / max_depth, train longer or add probes"
+        else:
+            factor = {}
+            for e in expansion_schedule(self.expansion, self.max_expansion):
+                factor.setdefault(self._expanded(guess, e), e)
+            configs = list(factor)
 
-        self.search_, fits = search_sizes(train, depths, width_schedule(int(self.max_width)), need=need,
-                                          floor=self.search_tol, y_var=y_var, n_params=n_params,
-                                          max_params=Y.size)
-        seeds, starts, fits = chosen[(self.search_.depth, self.search_.width)]
+            def describe(sizes):
+                return f"{describe_sizes(sizes)} ({factor[tuple(sizes)]:g} x the guess {guess})"
+
+            advice = "raise max_expansion, train longer or add probes"
+        self.search_, _ = first_at_floor(train, configs, need=need, floor=self.search_tol, y_var=y_var,
+                                         n_params=lambda c: stage_net(c).n_params, max_params=Y.size,
+                                         describe=describe, advice=advice)
+        sizes = self.search_.sizes
+        if guess is not None:
+            self.expansion_ = factor[sizes]
+        seeds, starts, fits = chosen[sizes]
         self.students_.append(fits)
-        return [self.search_.width] * self.search_.depth, (seeds, starts)
+        return list(sizes), (seeds, starts)
+
+    def _expanded(self, guess, expansion) -> tuple:
+        return tuple(max(1, int(math.ceil(expansion * g))) for g in guess)
 
     def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth):
         """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares."""

@@ -59,6 +59,11 @@ def check_estimator_params(est) -> None:
             and np.isfinite(est.expansion) and est.expansion >= 1):
         raise ValueError(f"expansion: expected a number >= 1 (students at least as wide as the guess), "
                          f"got {est.expansion!r}")
+    v = est.max_expansion
+    if v is not None and not (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                              and np.isfinite(v) and v >= est.expansion):
+        raise ValueError(f"max_expansion: expected None (no growth) or a number >= expansion ({est.expansion!r}), "
+                         f"got {v!r}")
     _check_fraction(est.gamma, "gamma")
     min_students(est.gamma, est.n_students)
     check_beta(est.beta)

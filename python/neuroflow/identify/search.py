@@ -21,6 +21,14 @@ outputs) is not tried: such students can fit any data, so reaching the floor wou
 target, and their clusters would not be identifiable. The widths a depth skips for this are listed in
 :attr:`SearchResult.skipped`; too few probes for even the narrowest configuration is an error.
 
+With a width guess, the same rule can grow the expansion (``max_expansion`` above ``expansion``): the
+students, ``expansion`` times as wide as the guess, are retrained twice as wide (up to ``max_expansion``)
+while fewer than ``need`` of them reach the floor. Students that stall above it sit in local minima that more
+training does not leave (on the deep suite's failing teachers, 8000 more Levenberg-Marquardt steps took their
+first-stage students from relative loss 3e-7 to 2e-7); wider students find the zero-loss manifold, whose
+neurons are the ones that cluster (a softplus 4-9-4-3-1 teacher: 2e-7 at twice its widths, 6e-11 at four
+times). Only the first stage grows, as the width search does; the later stages keep its expansion.
+
 A search that never reaches the floor warns, says so in :attr:`SearchResult.message`, and goes on with the
 configuration whose students came closest (lowest median relative loss): the best result so far, never a
 silent guess.
@@ -32,33 +40,41 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SearchStep", "SearchResult", "width_schedule", "search_sizes"]
+__all__ = ["SearchStep", "SearchResult", "width_schedule", "expansion_schedule", "search_sizes", "first_at_floor",
+           "describe_sizes"]
 
 
 @dataclass
 class SearchStep:
-    """One configuration tried: ``depth`` hidden layers of ``width`` units, the students' relative losses,
-    and how many reached the floor."""
+    """One configuration tried: its hidden layers' widths ``sizes``, the students' relative losses, and how many
+    reached the floor."""
 
-    depth: int
-    width: int
+    sizes: tuple
     rel_losses: list
     n_reached: int
     reached: bool
 
+    @property
+    def depth(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def width(self) -> int:
+        return max(self.sizes)
+
     def to_dict(self) -> dict:
-        return {"depth": self.depth, "width": self.width, "n_reached": self.n_reached, "reached": self.reached,
-                "median_rel_loss": float(np.median(self.rel_losses)), "rel_losses": list(self.rel_losses)}
+        return {"sizes": list(self.sizes), "depth": self.depth, "width": self.width, "n_reached": self.n_reached,
+                "reached": self.reached, "median_rel_loss": float(np.median(self.rel_losses)),
+                "rel_losses": list(self.rel_losses)}
 
 
 @dataclass
 class SearchResult:
-    """What the search tried (``steps``), what it chose (``depth``, ``width``), whether the chosen students
-    reached the floor, and a sentence saying so (``message``)."""
+    """What the search tried (``steps``), what it chose (``sizes``), whether the chosen students reached the
+    floor, and a sentence saying so (``message``)."""
 
     steps: list = field(default_factory=list)
-    depth: int = 0
-    width: int = 0
+    sizes: tuple = ()
     reached_floor: bool = False
     floor: float = 0.0
     need: int = 0
@@ -66,12 +82,21 @@ class SearchResult:
     skipped: list = field(default_factory=list)
 
     @property
+    def depth(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def width(self) -> int:
+        return max(self.sizes) if self.sizes else 0
+
+    @property
     def widths_tried(self) -> list:
         return [(s.depth, s.width) for s in self.steps]
 
     def to_dict(self) -> dict:
-        return {"depth": self.depth, "width": self.width, "reached_floor": self.reached_floor, "floor": self.floor,
-                "students_needed": self.need, "message": self.message, "steps": [s.to_dict() for s in self.steps],
+        return {"sizes": list(self.sizes), "depth": self.depth, "width": self.width,
+                "reached_floor": self.reached_floor, "floor": self.floor, "students_needed": self.need,
+                "message": self.message, "steps": [s.to_dict() for s in self.steps],
                 "skipped": [list(c) for c in self.skipped]}
 
 
@@ -84,16 +109,49 @@ def width_schedule(max_width: int, start: int = 2) -> list[int]:
     return widths + [int(max_width)]
 
 
+def expansion_schedule(expansion: float, max_expansion: float) -> list[float]:
+    """Expansions ``expansion, 2 expansion, 4 expansion, ...`` up to ``max_expansion`` (always the last one)."""
+    out, e = [], float(expansion)
+    while e < float(max_expansion):
+        out.append(e)
+        e *= 2.0
+    return out + [float(max_expansion)]
+
+
+def describe_sizes(sizes) -> str:
+    """``"2 hidden layer(s) of 8 units"`` for equal widths, else ``"hidden layers of 8, 4 units"``."""
+    sizes = [int(s) for s in sizes]
+    if len(set(sizes)) == 1:
+        return f"{len(sizes)} hidden layer(s) of {sizes[0]} units"
+    return f"hidden layers of {', '.join(map(str, sizes))} units"
+
+
+def _short(sizes) -> str:
+    sizes = [int(s) for s in sizes]
+    return f"{len(sizes)}x{sizes[0]}" if len(set(sizes)) == 1 else "-".join(map(str, sizes))
+
+
 def search_sizes(train, depths, widths, *, need: int, floor: float, y_var: float, n_params=None,
                  max_params: int | None = None):
-    """Find the smallest depth, and at it the smallest width, whose students reach the floor.
+    """Find the smallest depth, and at it the smallest width, whose students reach the floor:
+    :func:`first_at_floor` over ``depth`` hidden layers of ``width`` units (depths outer); ``train`` and
+    ``n_params`` take the sizes, a tuple of widths."""
+    configs = [(int(w),) * int(d) for d in depths for w in widths]
+    return first_at_floor(train, configs, need=need, floor=floor, y_var=y_var, n_params=n_params,
+                          max_params=max_params)
+
+
+def first_at_floor(train, configs, *, need: int, floor: float, y_var: float, n_params=None,
+                   max_params: int | None = None, describe=describe_sizes, advice: str = "raise max_width / "
+                   "max_depth, train longer or add probes"):
+    """The first configuration (in the order given) whose students reach the floor.
 
     Parameters
     ----------
     train : callable
-        ``train(depth, width) -> list of StudentFit``: the students of that configuration.
-    depths, widths : lists of int
-        Tried in this order (depths outer).
+        ``train(sizes) -> list of StudentFit``: the students whose hidden layers have widths ``sizes``.
+    configs : list of tuples of int
+        The hidden sizes to try, in order.
     need : int
         How many students must reach the floor.
     floor : float
@@ -101,44 +159,48 @@ def search_sizes(train, depths, widths, *, need: int, floor: float, y_var: float
     y_var : float
         The targets' variance.
     n_params, max_params : callable and int, optional
-        ``n_params(depth, width)``, a student's parameter count; configurations above ``max_params`` (the
-        number of equations the probes give) are skipped.
+        ``n_params(sizes)``, a student's parameter count; configurations above ``max_params`` (the number of
+        equations the probes give) are skipped.
+    describe : callable
+        ``describe(sizes) -> str`` for the messages.
+    advice : str
+        What to do when no configuration reaches the floor (ends the warning).
 
     Returns
     -------
     (SearchResult, fits) : the search and the chosen configuration's students.
     """
     result = SearchResult(floor=float(floor), need=int(need))
-    configs = [(int(d), int(w)) for d in depths for w in widths]
+    configs = [tuple(int(w) for w in c) for c in configs]
     if max_params is not None:
-        result.skipped = [c for c in configs if n_params(*c) > max_params]
+        result.skipped = [c for c in configs if n_params(c) > max_params]
         configs = [c for c in configs if c not in result.skipped]
         if not configs:
-            d, w = result.skipped[0]
-            raise ValueError(f"X: {max_params} probe outputs are fewer than the {n_params(d, w)} parameters of the "
-                             f"narrowest student ({d} hidden layer(s) of {w} units); give more probes")
+            c = result.skipped[0]
+            raise ValueError(f"X: {max_params} probe outputs are fewer than the {n_params(c)} parameters of the "
+                             f"narrowest student ({describe(c)}); give more probes")
     best = None
-    for depth, width in configs:
-        fits = train(depth, width)
+    for sizes in configs:
+        fits = train(sizes)
         rel = [float(f.loss) / max(y_var, 1e-300) for f in fits]
         n_ok = int(sum(r <= floor for r in rel))
-        step = SearchStep(depth, width, rel, n_ok, n_ok >= need)
+        step = SearchStep(sizes, rel, n_ok, n_ok >= need)
         result.steps.append(step)
         if best is None or np.median(rel) < np.median(best[0].rel_losses):
             best = (step, fits)
         if step.reached:
-            result.depth, result.width, result.reached_floor = step.depth, step.width, True
-            result.message = (f"chose {depth} hidden layer(s) of {width} units: the first configuration "
-                              f"where {n_ok} of {len(fits)} students reached relative loss <= {floor:g} "
-                              f"(tried {', '.join(f'{d}x{w}' for d, w in result.widths_tried)})")
+            result.sizes, result.reached_floor = sizes, True
+            result.message = (f"chose {describe(sizes)}: the first configuration where {n_ok} of {len(fits)} "
+                              f"students reached relative loss <= {floor:g} "
+                              f"(tried {', '.join(_short(s.sizes) for s in result.steps)})")
             return result, fits
     step, fits = best
-    result.depth, result.width = step.depth, step.width
+    result.sizes = step.sizes
     skipped = (f"; not tried, having more parameters than the {max_params} probe outputs: "
-               f"{', '.join(f'{d}x{w}' for d, w in result.skipped)}" if result.skipped else "")
+               f"{', '.join(_short(c) for c in result.skipped)}" if result.skipped else "")
     result.message = (f"no configuration reached the floor (relative loss <= {floor:g} for {need} students; "
-                      f"tried {', '.join(f'{d}x{w}' for d, w in result.widths_tried)}{skipped}); continuing with "
-                      f"the best, {step.depth} hidden layer(s) of {step.width} units (median relative loss "
-                      f"{np.median(step.rel_losses):.2e}): raise max_width / max_depth, train longer or add probes")
+                      f"tried {', '.join(_short(s.sizes) for s in result.steps)}{skipped}); continuing with "
+                      f"the best, {describe(step.sizes)} (median relative loss "
+                      f"{np.median(step.rel_losses):.2e}): {advice}")
     warnings.warn(result.message, RuntimeWarning, stacklevel=3)
     return result, fits
