@@ -4,7 +4,9 @@ on the machine's load; only the recorded seconds do).
   python benchmarks/identify.py suite --suite paper --n-jobs 2 --out results/identify_paper.jsonl
       a problem suite (quick, paper: 150 shallow problems, deep: 24 teachers with 2-3 hidden layers);
       resumable (rows already in --out are skipped); summary vs the targets. --width search: no width guess
-      (depth and widths searched); --widen: the paper suite widened towards the paper's ranges.
+      (depth and widths searched); --widen: the paper suite widened towards the paper's ranges;
+      --max-expansion E: first-stage students of which too few reach the floor are retrained wider, up to E
+      times the teacher's widths.
   python benchmarks/identify.py time
       one shallow problem (d = 8, k = 8, N = 2000, 10 students) timed end to end (target < 2 min).
   python benchmarks/identify.py digits --seed S --checkpoint DIR --out results/identify_digits_seedS.json
@@ -62,6 +64,8 @@ def main(argv=None) -> int:
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
                     help="suite: students from the teacher's widths, or grown until they reach the floor")
     ap.add_argument("--widen", action="store_true", help="suite paper: the widened factor ranges")
+    ap.add_argument("--max-expansion", type=float, default=None,
+                    help="suite, --width teacher: grow the first stage's students up to this expansion")
     ap.add_argument("--n-problems", type=int, default=None, help="first N problems of the suite")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
@@ -110,6 +114,8 @@ def _suite(args, beta) -> int:
         probs = P.suite(name, seed=args.seed, n_problems=args.n_problems)
     t0 = time.perf_counter()
     settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
+    if args.max_expansion is not None:
+        settings["max_expansion"] = args.max_expansion
     rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
                      settings=settings, checkpoint=args.checkpoint)
     summary = summarize(rows)

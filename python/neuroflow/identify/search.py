@@ -25,9 +25,11 @@ With a width guess, the same rule can grow the expansion (``max_expansion`` abov
 students, ``expansion`` times as wide as the guess, are retrained twice as wide (up to ``max_expansion``)
 while fewer than ``need`` of them reach the floor. Students that stall above it sit in local minima that more
 training does not leave (on the deep suite's failing teachers, 8000 more Levenberg-Marquardt steps took their
-first-stage students from relative loss 3e-7 to 2e-7); wider students find the zero-loss manifold, whose
-neurons are the ones that cluster (a softplus 4-9-4-3-1 teacher: 2e-7 at twice its widths, 6e-11 at four
-times). Only the first stage grows, as the width search does; the later stages keep its expansion.
+first-stage students from relative loss 3e-7 to 2e-7); wider ones reach it (a softplus 4-9-4-3-1 teacher:
+median 5.6e-7 at twice its widths, 4.0e-11 at four times). Reaching the floor is necessary, not sufficient:
+on that teacher the wider students' neurons did not coincide
+(``benchmarks/results/identify_deep_growth.json``). Only the first stage grows, as the width search does;
+the later stages keep its expansion.
 
 A search that never reaches the floor warns, says so in :attr:`SearchResult.message`, and goes on with the
 configuration whose students came closest (lowest median relative loss): the best result so far, never a
