@@ -192,7 +192,8 @@ def _run(args) -> int:
     payload = {"interrupted": False, "layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes,
                "overhead_pct": rep.overhead_pct, "max_angle_deg": rep.max_angle_deg,
                "functional_rel_mse": rep.functional_rel_mse, "time_s": elapsed, "cluster_sizes": est.cluster_sizes_,
-               "width_search": search, "expansion": est.expansion_, "n_pruned": len(est.pruned_), "designed_probes": est.designed_probes_,
+               "width_search": search, "expansion": est.expansion_, "n_pruned": len(est.pruned_),
+               "designed_probes": est.designed_probes_,
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
                "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_}

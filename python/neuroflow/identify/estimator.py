@@ -39,7 +39,7 @@ from neuroflow.identify.lstsq import layer_forward, least_squares_output, output
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
-from neuroflow.identify.search import describe_sizes, expansion_schedule, first_at_floor, width_schedule
+from neuroflow.identify.search import describe_sizes, doubling, first_at_floor
 from neuroflow.identify.selection import check_gap, eliminate_inner, next_preactivations
 from neuroflow.identify.students import train_students, warm_starts
 from neuroflow.identify.clustering import student_neurons
@@ -360,11 +360,11 @@ class ExpandAndCluster:
 
         if guess is None:
             depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
-            configs = [(w,) * d for d in depths for w in width_schedule(int(self.max_width))]
+            configs = [(w,) * d for d in depths for w in doubling(2, int(self.max_width))]
             describe, advice = describe_sizes, "raise max_width / max_depth, train longer or add probes"
         else:
             factor = {}
-            for e in expansion_schedule(self.expansion, self.max_expansion):
+            for e in doubling(float(self.expansion), float(self.max_expansion)):
                 factor.setdefault(self._expanded(guess, e), e)
             configs = list(factor)
 

@@ -42,8 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SearchStep", "SearchResult", "width_schedule", "expansion_schedule", "search_sizes", "first_at_floor",
-           "describe_sizes"]
+__all__ = ["SearchStep", "SearchResult", "doubling", "search_sizes", "first_at_floor", "describe_sizes"]
 
 
 @dataclass
@@ -102,22 +101,14 @@ class SearchResult:
                 "skipped": [list(c) for c in self.skipped]}
 
 
-def width_schedule(max_width: int, start: int = 2) -> list[int]:
-    """Widths ``start, 2 start, 4 start, ...`` up to ``max_width`` (which is always the last one)."""
-    widths, w = [], int(start)
-    while w < max_width:
-        widths.append(w)
-        w *= 2
-    return widths + [int(max_width)]
-
-
-def expansion_schedule(expansion: float, max_expansion: float) -> list[float]:
-    """Expansions ``expansion, 2 expansion, 4 expansion, ...`` up to ``max_expansion`` (always the last one)."""
-    out, e = [], float(expansion)
-    while e < float(max_expansion):
-        out.append(e)
-        e *= 2.0
-    return out + [float(max_expansion)]
+def doubling(start, stop) -> list:
+    """``start, 2 start, 4 start, ...`` below ``stop``, then ``stop`` itself: the widths of the width search
+    (``doubling(2, max_width)``) and the expansions of the expansion search."""
+    out, v = [], start
+    while v < stop:
+        out.append(v)
+        v *= 2
+    return out + [stop]
 
 
 def describe_sizes(sizes) -> str:
