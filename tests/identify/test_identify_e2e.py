@@ -267,6 +267,10 @@ def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):
     assert "weight_1" in capsys.readouterr().err
     assert main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--width", "teacher", "3"]) == 2
     assert '--width: "teacher" stands alone' in capsys.readouterr().err
+    assert main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--width", "2", "--expansion", "4",
+                 "--max-expansion", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-expansion: expected a number >= --expansion (4), got 2" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_student_lm_steps_reach_the_torch_students(capsys, teacher_file):

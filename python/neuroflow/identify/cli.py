@@ -159,6 +159,9 @@ def _run(args) -> int:
     from neuroflow.cliutil import emit
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
+    if args.max_expansion is not None and args.max_expansion < args.expansion:
+        raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
+                         f"got {args.max_expansion:g}")
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
     train_options, torch_options = {}, {}
