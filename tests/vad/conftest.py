@@ -37,9 +37,14 @@ def interrupt_second_scene(monkeypatch):
 
 
 @pytest.fixture
-def stream_in_pieces():
-    """``feed(extractor, x, rng, max_chunk)``: the extractor's features of ``x`` fed in random pieces of 1 to
-    ``max_chunk`` samples, then flushed."""
+def streams_match_one_call():
+    """``check(extractor, x, rng, max_chunk)``: asserts that the extractor's features of ``x`` (16 kHz) fed
+    three times in random pieces of 1 to ``max_chunk`` samples (then flushed), and the training path
+    (``raw_frames`` then ``normalize_raw``), equal one call's bit for bit; returns ``raw_frames``'s
+    (raw, energy, own, sim)."""
+    from neuroflow.vad.features import SAMPLE_RATE
+    from neuroflow.vad.sequences import raw_frames
+
     def feed(ex, x, rng, max_chunk):
         state, parts, i = None, [], 0
         while i < len(x):
@@ -49,4 +54,12 @@ def stream_in_pieces():
             i += k
         parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
         return np.concatenate(parts)
-    return feed
+
+    def check(ex, x, rng, max_chunk):
+        whole = ex.transform(x)
+        for _ in range(3):
+            assert np.array_equal(feed(ex, x, rng, max_chunk), whole)
+        frames = raw_frames(x, SAMPLE_RATE, ex)
+        assert np.array_equal(ex.normalize_raw(*frames), whole)
+        return frames
+    return check

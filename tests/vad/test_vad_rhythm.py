@@ -85,18 +85,12 @@ def test_starts_from_nothing_forgets_and_skips_digital_silence():
     np.testing.assert_allclose(gap[1000:1100], rhythm_of(np.concatenate([x, x]))[800:900], atol=1e-3)
 
 
-def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(stream_in_pieces):
-    from neuroflow.vad.sequences import raw_frames
-
+def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(streams_match_one_call):
     rng = np.random.default_rng(5)
     x = np.concatenate([beat(5.0), np.zeros(4000, np.float32), irregular(3.0)])
     x = x + np.float32(1e-3) * rng.standard_normal(len(x)).astype(np.float32)
     ex = FeatureExtractor(CONFIG)
-    whole = ex.transform(x)
-    for trial in range(3):
-        assert np.array_equal(stream_in_pieces(ex, x, rng, 9000), whole)
-    raw, energy, own, sim = raw_frames(x, SR, ex)
-    assert np.array_equal(ex.normalize_raw(raw, energy, own, sim), whole)
+    raw, energy, own, sim = streams_match_one_call(ex, x, rng, 9000)
     # an excerpt's input starts afresh, as a stream starting there would
     part = ex.normalize_raw(raw[300:500], energy[300:500], own[300:500], sim[300:500])
     fresh, _ = rhythm_inputs(raw[300:500])

@@ -83,18 +83,12 @@ def test_starts_from_nothing_forgets_and_skips_digital_silence():
     assert gap[410] > 0.5  # the window still holds the music before the gap
 
 
-def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(stream_in_pieces):
-    from neuroflow.vad.sequences import raw_frames
-
+def test_a_stream_in_any_pieces_and_the_training_path_give_one_calls_numbers(streams_match_one_call):
     rng = np.random.default_rng(2)
     x = np.concatenate([notes(1.5), np.zeros(4000, np.float32), gliding(1.0)])
     x = x + np.float32(1e-3) * rng.standard_normal(len(x)).astype(np.float32)
     ex = FeatureExtractor(CONFIG)
-    whole = ex.transform(x)
-    for trial in range(3):
-        assert np.array_equal(stream_in_pieces(ex, x, rng, 5000), whole)
-    raw, energy, own, sim = raw_frames(x, SR, ex)
-    assert np.array_equal(ex.normalize_raw(raw, energy, own, sim), whole)
+    raw, energy, own, sim = streams_match_one_call(ex, x, rng, 5000)
     # an excerpt's inputs start afresh, as a stream starting there would: its first TONAL_LAG frames read 0
     part = ex.normalize_raw(raw[100:200], energy[100:200], own[100:200], sim[100:200])
     assert np.all(part[:TONAL_LAG, -1] == 0.0) and part[TONAL_LAG:, -1].max() > 0.0
