@@ -32,7 +32,6 @@ with the same seeds every time. ``--extra`` adds systems (e.g. ``snu:old.pt``) t
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -77,11 +76,6 @@ def _rates(decisions: list[np.ndarray], labels: list[np.ndarray]) -> dict:
     return {"MR": mr, "FAR": far, "HTER": hter}
 
 
-def condition_of(scene) -> str:
-    """"clean" or "<noise>@<snr>" of a benchmark scene."""
-    return "clean" if scene.noise == "none" or not math.isfinite(scene.snr_db) else f"{scene.noise}@{scene.snr_db:g}"
-
-
 # ============================================================================= real speech
 def real_speech(systems: dict, root: Path) -> dict:
     """Per-condition rates of every system on ``root/speech``, speech fractions on ``music`` and ``roomtone``."""
@@ -89,7 +83,7 @@ def real_speech(systems: dict, root: Path) -> dict:
 
     speech = load_corpus(root / "speech")
     scenes = list(speech)
-    conditions = sorted({condition_of(s) for s in scenes}, key=lambda c: (c != "clean", c.split("@")[0],
+    conditions = sorted({s.condition for s in scenes}, key=lambda c: (c != "clean", c.split("@")[0],
                                                                           -float(c.split("@")[1]) if "@" in c else 0))
     out: dict = {"root": str(root), "scenes": len(scenes), "minutes": speech.minutes, "conditions": conditions,
                  "speakers": sorted({sp["name"] for s in scenes for sp in s.info.get("speakers", [])}), "systems": {}}
@@ -100,8 +94,8 @@ def real_speech(systems: dict, root: Path) -> dict:
         lab = {c: [] for c in conditions}
         for s in scenes:
             score = system.score(s.wav, s.sr)
-            dec[condition_of(s)].append(score >= 0.5)
-            lab[condition_of(s)].append(s.labels[: len(score)])
+            dec[s.condition].append(score >= 0.5)
+            lab[s.condition].append(s.labels[: len(score)])
         per = {c: _rates(dec[c], lab[c]) for c in conditions}
         snrs = sorted({c.split("@")[1] for c in conditions if "@" in c}, key=float, reverse=True)
         per_snr = {snr: _rates(sum((dec[c] for c in conditions if c.endswith(f"@{snr}")), []),

@@ -1,4 +1,4 @@
-"""Every flag of `vad eval | compare | train | info | detect` and every argument of their API refuses a bad
+"""Every flag of `vad eval | compare | train | calibrate | info | detect` and every argument of their API refuses a bad
 value in one line naming it, before any work starts (in-process: no subprocess, no import of torch per row)."""
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ PARSE_ERRORS = [
     (["vad", "train", "--corpus", "{C}", "--out", "{F}/m.pt"], "--out"),
     (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--seed", "-1"], "--seed"),
     (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--plot", "{D}"], "--plot"),
+    # calibrate
+    (["vad", "calibrate", "--model", "bin", "--corpus", "{D}/absent", "--out", "{D}/m.pt"], "--corpus"),
+    (["vad", "calibrate", "--model", "{D}/none.pt", "--corpus", "{C}", "--out", "{D}/m.pt"], "--model"),
+    (["vad", "calibrate", "--model", "bin", "--corpus", "{C}", "--out", "{D}/m.txt"], "--out"),
+    (["vad", "calibrate", "--model", "bin", "--corpus", "{C}"], "--out"),
+    (["vad", "calibrate", "--model", "bin", "--corpus", "{C}", "--out", "{D}/m.pt", "--seed", "1"], "--seed"),
     # info
     (["vad", "info", "--model", "{D}/none.pt"], "--model"),
     (["vad", "info", "--model", "gru"], "--model"),
@@ -112,6 +118,7 @@ LATER_ERRORS = [  # values only the content of a file reveals: still one line na
     (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{J}", "--quiet"], "--recipe"),
     (["vad", "train", "--corpus", "{C}", "--out", "{D}/m.pt", "--recipe", "{R}", "--quiet"], "--recipe"),
     (["vad", "info", "--audio", "{F}"], "file.txt"),
+    (["vad", "calibrate", "--model", "bin", "--corpus", "{C}", "--out", "{D}/m.pt", "--quiet"], "--corpus"),
     (["vad", "detect", "{F}"], "file.txt"),
 ]
 

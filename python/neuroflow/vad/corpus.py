@@ -204,6 +204,11 @@ class Scene:
     def level(self) -> str:
         return noise_level(self.snr_db)
 
+    @property
+    def condition(self) -> str:
+        """``"clean"`` or ``"<noise>@<snr dB>"``: what the benchmarks average error rates over."""
+        return "clean" if self.noise == "none" or not math.isfinite(self.snr_db) else f"{self.noise}@{self.snr_db:g}"
+
     @cached_property
     def wav(self) -> np.ndarray:
         wav, _ = load_audio(self.path)

@@ -4,8 +4,9 @@
 ``score(wav, sr)`` gives one score in [0, 1] per 10 ms frame, on the frame grid of
 :mod:`neuroflow.vad.features`, and a frame is speech where ``score >= threshold`` (0.5 by default).
 The score is the network's speech probability after the model's post-processing
-(:class:`~neuroflow.vad.postprocess.PostProcessor`: a causal running median, the validation
-threshold mapped to 0.5, a silence gate, a hangover). Speech segments follow the rules of
+(:class:`~neuroflow.vad.postprocess.PostProcessor`: a causal running median, the model's decision
+threshold mapped to 0.5, a silence gate, a hangover; the shipped models' threshold, median and hangover were
+chosen on real speech of the training speakers by :mod:`neuroflow.vad.calibration`). Speech segments follow the rules of
 :class:`~neuroflow.vad.postprocess.SegmentRules` (threshold, minimum speech and silence durations,
 padding).
 
@@ -100,7 +101,7 @@ class SpikingVADSystem(VADSystem):
         Parameters
         ----------
         threshold : float
-            A frame is speech where its score is at least this (0.5: the model's validation threshold).
+            A frame is speech where its score is at least this (0.5: the model's own decision threshold).
         min_speech_s, min_silence_s, pad_s : float
             Segments shorter than ``min_speech_s`` are dropped, pauses shorter than ``min_silence_s``
             bridged, and each segment widened by ``pad_s`` on both sides (see

@@ -7,8 +7,9 @@ in pieces of any size gives the numbers of one call on the whole.
 Frame scores (:class:`PostProcessor`)
 -------------------------------------
 1. a causal running median over ``median`` frames (:func:`causal_median`);
-2. the decision threshold chosen on validation data is mapped to 0.5 (:func:`rescale`), so every
-   model's score reads the same way;
+2. the model's decision threshold (from training's validation split, or chosen by
+   :mod:`neuroflow.vad.calibration`) is mapped to 0.5 (:func:`rescale`), so every model's score reads
+   the same way;
 3. a silence gate sets frames of digital silence (window energy below
    :data:`~neuroflow.vad.features.SILENCE_DB`) and frames more than :data:`GATE_BELOW_PEAK_DB` below
    the running peak of frame energy (:func:`running_peak`) to 0: the corpus's own labelling rule;

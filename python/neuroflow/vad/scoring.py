@@ -3,7 +3,8 @@
 The decisions are those of detection (:mod:`neuroflow.vad.postprocess`): the causal median of the
 network's probability, ``>= threshold``, then the hangover; only the silence gate is missing, as
 precomputed features carry no window energies. :func:`pick_threshold` chooses the threshold with the
-lowest pooled HTER on a grid of 99 values.
+lowest pooled HTER on a grid of 99 values. The shipped models' rule is chosen afterwards on real speech,
+through detection's own path, by :mod:`neuroflow.vad.calibration`.
 """
 from __future__ import annotations
 

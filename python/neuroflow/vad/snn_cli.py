@@ -1,8 +1,9 @@
-"""CLI verbs of the spiking VAD: ``neuroflow vad train | info | detect``, and its part of ``neuroflow demo``."""
+"""CLI verbs of the spiking VAD: ``neuroflow vad train | calibrate | info | detect``, and its part of ``neuroflow demo``."""
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, emit, input_dir, input_file, integer, number,
@@ -47,6 +48,17 @@ def register(verbs) -> None:
     p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     add_common_options(p, plot=True)
     p.set_defaults(func=_train)
+
+    p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, median and hangover on real speech "
+                                           "of the training speakers")
+    p.add_argument("--model", type=_model_spec, required=True, help="snu | bin | PATH of a model file")
+    p.add_argument("--corpus", required=True, type=input_dir, nargs="+",
+                   help="corpus folder(s) of training-split scenes with labels (`neuroflow vad corpus --speech real "
+                        "--split train`); the scenes of several are pooled")
+    p.add_argument("--out", required=True, type=output_file((".pt",)),
+                   help="model file to write (.pt): the same network with the chosen rule")
+    add_common_options(p, plot=False, seed=False)
+    p.set_defaults(func=_calibrate)
 
     p = verbs.add_parser("info", help="a spiking VAD's size, sparsity, activity and estimated power")
     p.add_argument("--model", type=_model_spec, default="snu", help="snu | bin | PATH of a model file (default: %(default)s)")
@@ -119,6 +131,38 @@ def _train(args) -> int:
              f"{e['sops_per_s']:.0f} SOP/s -> {e['power_uW']:.2f} uW",
              f"{result.seconds:.0f} s" + (" (resumed)" if result.resumed else "")]
     emit(args, result.to_dict(), lines)
+    return 0
+
+
+# ----------------------------------------------------------------------------- calibrate
+def _calibrate(args) -> int:
+    from neuroflow.vad.calibration import calibrate, calibrated_copy
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    scenes = []
+    for folder in args.corpus:
+        corpus = load_corpus(folder)
+        held_out = [s.name for s in corpus if s.split != "train"]
+        if held_out:
+            raise ValueError(f"--corpus: {folder} holds held-out (test-split) scenes ({held_out[0]}, ...); "
+                             f"calibrate on training speakers (`neuroflow vad corpus --split train`)")
+        scenes += list(corpus)
+    if not scenes:
+        raise ValueError(f"--corpus: {' '.join(str(f) for f in args.corpus)}: no scenes to calibrate on")
+    system = SpikingVADSystem(args.model)
+    cal = calibrate(system, scenes, progress=not args.quiet)
+    cal = replace(cal, corpus=[str(f) for f in args.corpus])
+    calibrated_copy(system.path, cal, args.out)
+    b = cal.before
+    lines = [f"{system.name}: {cal.scenes} scenes, {len(cal.conditions)} conditions"
+             + (f" ({len(cal.left_out)} without both classes left out)" if cal.left_out else ""),
+             f"  before: threshold {b['threshold']:.2f}, median {b['median']}, hangover {b['hangover']}: "
+             f"mean HTER {100 * b['hter']:.2f}% (MR {100 * b['mr']:.2f}%, FAR {100 * b['far']:.2f}%)",
+             f"  chosen: threshold {cal.threshold:.2f}, median {cal.median}, hangover {cal.hangover}: "
+             f"mean HTER {100 * cal.hter:.2f}% (MR {100 * cal.mr:.2f}%, FAR {100 * cal.far:.2f}%)",
+             f"model written to {args.out}"]
+    emit(args, {**cal.to_dict(), "model": str(system.path), "out": str(args.out)}, lines)
     return 0
 
 

@@ -1,0 +1,142 @@
+"""Choosing a spiking VAD's decision rule on real speech: its threshold, median and hangover.
+
+Training picks a threshold on held-back training sequences (:mod:`neuroflow.vad.scoring`): their
+speech is mostly eSpeak and Festival, the error rates are pooled over all frames, and the silence gate of
+detection is missing. :func:`calibrate` chooses the rule instead on a corpus of *real* speech of the
+training speakers (``neuroflow vad corpus --speech real --split train``, never the held-out speakers), through
+exactly the path detection takes — features, network, :class:`~neuroflow.vad.postprocess.PostProcessor` with
+its silence gate — and minimises the benchmark's figure of merit: the mean over conditions of each condition's
+HTER, so a condition counts the same whatever its length. A condition is a corpus folder and a noise at an SNR
+(:attr:`neuroflow.vad.corpus.Scene.condition`), e.g. ``real-dev/white@5``: with an eSpeak corpus beside the
+real one, each kind of speech keeps its own conditions.
+
+The search is exhaustive over :data:`MEDIANS` x :data:`HANGOVERS` x :data:`~neuroflow.vad.scoring.THRESHOLDS`.
+Thresholds cost nothing extra: :func:`~neuroflow.vad.postprocess.rescale` is increasing and keeps 0, so it
+commutes with the median, the gate and the hangover's running maximum, and a frame's score reaches 0.5 under
+threshold ``t`` exactly when the rule's output at threshold 0.5 (no rescaling) reaches ``t``. One pass of the
+post-processor per (median, hangover) and a sort give every threshold's error counts.
+
+Ties go to the first best in the order of the grids (shorter median, shorter hangover, lower threshold).
+:func:`calibrated_copy` writes a model file with the chosen rule and the search's record in its ``info``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow._utils import progress as progress_bar
+from neuroflow.vad.audio import prepare
+from neuroflow.vad.postprocess import PostProcessor
+from neuroflow.vad.scoring import THRESHOLDS
+
+#: causal median lengths (frames) the search tries
+MEDIANS = (1, 3, 5, 7)
+#: hangovers (frames) the search tries
+HANGOVERS = (0, 3, 5, 7, 10, 15, 20, 25, 30)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The chosen rule and how it was chosen. Rates are fractions; ``hter`` is the mean over ``conditions``."""
+
+    threshold: float
+    median: int
+    hangover: int
+    hter: float
+    mr: float
+    far: float
+    before: dict
+    conditions: list
+    scenes: int
+    left_out: list = field(default_factory=list)
+    corpus: list = field(default_factory=list)
+
+    @property
+    def smoothing(self) -> dict:
+        return {"median": self.median, "hangover": self.hangover}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
+    """``(probability, window energy dB, labels, condition)`` per scene: the network's output and what the
+    post-processor needs, computed once for the whole search."""
+    out = []
+    for scene in progress_bar(list(scenes), enabled=progress, desc="calibrate: scenes", unit="scene"):
+        feats, energy, _ = system.extractor.step(prepare(scene.wav, scene.sr), final=True)
+        prob = system.runner.run(feats)[0]
+        out.append((prob, energy, np.asarray(scene.labels[:len(prob)], dtype=bool), condition_of(scene)))
+    return out
+
+
+def condition_of(scene) -> str:
+    """``"<corpus folder name>/<condition>"`` of a corpus scene."""
+    return f"{Path(scene.path).parent.name}/{scene.condition}"
+
+
+def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray) -> dict:
+    """Per condition: (misses, speech frames, false alarms, non-speech frames), the first and third per threshold."""
+    post = PostProcessor(0.5, median, hangover)
+    counts: dict = {}
+    for prob, energy, labels, condition in outputs:
+        score = post(prob, energy)
+        speech, other = np.sort(score[labels]), np.sort(score[~labels])
+        c = counts.setdefault(condition, [np.zeros(len(thresholds)), 0, np.zeros(len(thresholds)), 0])
+        c[0] += np.searchsorted(speech, thresholds, side="left")  # speech frames below the threshold
+        c[1] += len(speech)
+        c[2] += len(other) - np.searchsorted(other, thresholds, side="left")  # others at or above it
+        c[3] += len(other)
+    return counts
+
+
+def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]:
+    mr = np.mean([counts[c][0] / counts[c][1] for c in conditions], axis=0)
+    far = np.mean([counts[c][2] / counts[c][3] for c in conditions], axis=0)
+    return mr, far
+
+
+def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
+              progress: bool = False) -> Calibration:
+    """The (threshold, median, hangover) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
+    with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels).
+
+    Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
+    ValueError if none is left.
+    """
+    outputs = network_outputs(system, scenes, progress=progress)
+    if not outputs:
+        raise ValueError("scenes: expected at least one scene, got none")
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    counts = _error_counts(outputs, 1, 0, thresholds)
+    conditions = sorted(c for c, v in counts.items() if v[1] > 0 and v[3] > 0)
+    left_out = sorted(set(counts) - set(conditions))
+    if not conditions:
+        raise ValueError("scenes: no condition has both speech and non-speech frames; the rule cannot be chosen")
+    best = None
+    for median in medians:
+        for hangover in hangovers:
+            mr, far = _mean_rates(_error_counts(outputs, int(median), int(hangover), thresholds), conditions)
+            i = int(np.argmin((mr + far) / 2))
+            if best is None or (mr[i] + far[i]) / 2 < best[0]:
+                best = ((mr[i] + far[i]) / 2, float(thresholds[i]), int(median), int(hangover), mr[i], far[i])
+    own = np.array([system.threshold])
+    mr0, far0 = _mean_rates(_error_counts(outputs, int(system.smoothing.get("median", 1)),
+                                          int(system.smoothing.get("hangover", 0)), own), conditions)
+    before = {"threshold": float(system.threshold), **{k: int(v) for k, v in system.smoothing.items()},
+              "hter": float((mr0[0] + far0[0]) / 2), "mr": float(mr0[0]), "far": float(far0[0])}
+    return Calibration(threshold=round(best[1], 6), median=best[2], hangover=best[3], hter=float(best[0]),
+                       mr=float(best[4]), far=float(best[5]), before=before, conditions=conditions,
+                       scenes=len(outputs), left_out=left_out)
+
+
+def calibrated_copy(model_path: str | Path, calibration: Calibration, out: str | Path) -> Path:
+    """Write the model of ``model_path`` to ``out`` with the rule of ``calibration`` (its record in
+    ``info["calibration"]``); weights, masks and every other setting unchanged."""
+    from neuroflow.vad.snn import load_model, save_model
+
+    loaded = load_model(model_path)
+    info = {**loaded.info, "calibration": calibration.to_dict()}
+    return save_model(loaded.model, out, threshold=calibration.threshold, smoothing=calibration.smoothing, info=info)

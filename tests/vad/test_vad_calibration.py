@@ -1,0 +1,113 @@
+"""Calibration chooses the rule with the lowest mean HTER over conditions, as detection itself scores it."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from neuroflow.vad.calibration import calibrate, calibrated_copy, condition_of
+from neuroflow.vad.detect import SpikingVADSystem
+from neuroflow.vad.metrics import error_rates
+from neuroflow.vad.postprocess import PostProcessor
+
+MEDIANS, HANGOVERS = (1, 5), (0, 10)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    from neuroflow.vad.corpus import generate_corpus
+
+    root = tmp_path_factory.mktemp("calibration")
+    for split in ("train", "test"):
+        generate_corpus(root / split, minutes=1.0, split=split, seed=5, durations=(15.0,), snrs=(20.0, 5.0),
+                        noises=("white", "babble"), progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scenes(corpora):
+    from neuroflow.vad.corpus import load_corpus
+
+    return list(load_corpus(corpora / "train"))
+
+
+@pytest.fixture(scope="module")
+def chosen(scenes):
+    return calibrate(SpikingVADSystem("bin"), scenes, medians=MEDIANS, hangovers=HANGOVERS)
+
+
+def _mean_hter(scores, scenes, threshold=0.5):
+    per = {}
+    for score, s in zip(scores, scenes):
+        d, lab = per.setdefault(condition_of(s), ([], []))
+        d.append(score >= threshold)
+        lab.append(s.labels[:len(score)])
+    return float(np.mean([error_rates(np.concatenate(d), np.concatenate(lab))[2] for d, lab in per.values()]))
+
+
+def test_the_chosen_rule_scores_what_detection_scores(chosen, scenes):
+    system = SpikingVADSystem("bin")
+    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover)
+    assert _mean_hter([system.score(s.wav) for s in scenes], scenes) == pytest.approx(chosen.hter, abs=1e-12)
+    assert chosen.conditions == sorted({f"train/{s.condition}" for s in scenes}) and chosen.scenes == len(scenes)
+    own = SpikingVADSystem("bin")  # the model's own rule, as shipped
+    assert _mean_hter([own.score(s.wav) for s in scenes], scenes) == pytest.approx(chosen.before["hter"], abs=1e-12)
+
+
+def test_no_rule_of_the_grid_does_better(chosen, scenes):
+    system = SpikingVADSystem("bin")
+    probs = []
+    for s in scenes:
+        feats, energy, _ = system.extractor.step(s.wav, final=True)
+        probs.append((system.runner.run(feats)[0], energy))
+    for median in MEDIANS:
+        for hangover in HANGOVERS:
+            for threshold in np.linspace(0.05, 0.95, 19):
+                post = PostProcessor(threshold, median, hangover)
+                h = _mean_hter([post(p, e) for p, e in probs], scenes)
+                assert h >= chosen.hter - 1e-12, (median, hangover, threshold)
+
+
+def test_calibrated_copy_keeps_the_network_and_carries_the_rule(chosen, tmp_path):
+    out = calibrated_copy(SpikingVADSystem("bin").path, chosen, tmp_path / "bin_cal.pt")
+    a, b = SpikingVADSystem("bin"), SpikingVADSystem(out)
+    assert all(np.array_equal(x.detach().numpy(), y.detach().numpy())
+               for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    assert b.threshold == chosen.threshold and b.smoothing == chosen.smoothing
+    assert b.loaded.info["calibration"]["hter"] == chosen.hter and "recipe" in b.loaded.info
+
+
+def test_each_corpus_keeps_its_own_conditions(corpora, scenes):
+    from neuroflow.vad.corpus import load_corpus
+
+    other = list(load_corpus(corpora / "test"))
+    cal = calibrate(SpikingVADSystem("bin"), scenes + other, medians=(5,), hangovers=(10,))
+    assert sorted(cal.conditions + cal.left_out) == sorted({f"train/{s.condition}" for s in scenes}
+                                                          | {f"test/{s.condition}" for s in other})
+
+
+def test_conditions_without_both_classes_are_left_out_or_refused():
+    rng = np.random.default_rng(0)
+    quiet = SimpleNamespace(wav=(0.01 * rng.standard_normal(16000)).astype(np.float32), sr=16000,
+                            labels=np.zeros(100, np.int8), condition="white@5",
+                            path="quiet/q.wav")
+    with pytest.raises(ValueError, match="scenes: no condition"):
+        calibrate(SpikingVADSystem("bin"), [quiet], medians=(1,), hangovers=(0,))
+    with pytest.raises(ValueError, match="scenes: expected at least one"):
+        calibrate(SpikingVADSystem("bin"), [], medians=(1,), hangovers=(0,))
+
+
+def test_cli_writes_the_calibrated_model_and_refuses_held_out_speakers(corpora, tmp_path, capsys):
+    from neuroflow.cli import main
+
+    out = tmp_path / "snu_cal.pt"
+    assert main(["vad", "calibrate", "--model", "snu", "--corpus", str(corpora / "train"), "--out", str(out),
+                 "--json", "--quiet"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert SpikingVADSystem(out).threshold == res["threshold"] and res["hter"] <= res["before"]["hter"]
+    assert main(["vad", "calibrate", "--model", "snu", "--corpus", str(corpora / "test"), "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--corpus" in err and "held-out" in err, err
