@@ -109,7 +109,7 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     outputs = network_outputs(system, scenes, progress=progress)
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
-    thresholds = np.asarray(thresholds, dtype=np.float64)
+    thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
     counts = _error_counts(outputs, 1, 0, thresholds)
     conditions = sorted(c for c, v in counts.items() if v[1] > 0 and v[3] > 0)
     left_out = sorted(set(counts) - set(conditions))
@@ -127,7 +127,7 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
                                           int(system.smoothing.get("hangover", 0)), own), conditions)
     before = {"threshold": float(system.threshold), **{k: int(v) for k, v in system.smoothing.items()},
               "hter": float((mr0[0] + far0[0]) / 2), "mr": float(mr0[0]), "far": float(far0[0])}
-    return Calibration(threshold=round(best[1], 6), median=best[2], hangover=best[3], hter=float(best[0]),
+    return Calibration(threshold=best[1], median=best[2], hangover=best[3], hter=float(best[0]),
                        mr=float(best[4]), far=float(best[5]), before=before, conditions=conditions,
                        scenes=len(outputs), left_out=left_out)
 
