@@ -435,6 +435,43 @@ def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
     np.testing.assert_allclose(flipped, u, atol=1e-6)
 
 
+def test_mirror_pairs_of_softplus_neurons_are_merged_back_into_the_teacher():
+    """A deep softplus net at zero loss whose first layer holds every teacher neuron twice, as u and as its
+    mirror image -u, with the outgoing weights split between them (a f(z) + b f(-z) = (a + b) f(z) - b z; the
+    split's linear terms cancel because the four incoming vectors are dependent in 2 + 1 dimensions), one pair
+    led by the mirror image: reconstruction merges the pairs, flips that neuron back, and ends at the teacher."""
+    from neuroflow.backend import resolve_backend
+    from neuroflow.identify.lstsq import hidden_activations
+    from neuroflow.identify.reconstruct import mirror_pairs, reconstruct
+
+    W1 = np.array([[1.2, -0.4, 0.3], [0.3, 1.1, -0.2], [-0.9, -0.8, 0.1], [0.5, -1.0, -0.4]])  # [w, bias] rows
+    teacher = Teacher("softplus", [W1[:, :2], np.array([[1.0, -0.8, 0.6, 0.9], [-0.5, 0.9, 1.1, -0.7]]),
+                                   np.array([[1.0, -1.2]])], [W1[:, 2], np.array([0.2, -0.3]), np.zeros(1)])
+    X = np.random.default_rng(5).standard_normal((400, 2))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    mats = [m.copy() for m in net.unpack(theta)]
+    alpha = np.linalg.svd(W1.T)[2][-1]  # sum_k alpha_k [w_k, b_k] = 0
+    split = np.outer([0.7, -0.4], alpha)  # (next, 4): the mirror images' outgoing weights
+    A = mats[1][:, :-1]
+    rows = [-W1[0], W1[1], W1[2], W1[3], W1[0], -W1[1], -W1[2], -W1[3]]
+    out = [split[:, 0], A[:, 1] - split[:, 1], A[:, 2] - split[:, 2], A[:, 3] - split[:, 3],
+           A[:, 0] - split[:, 0], split[:, 1], split[:, 2], split[:, 3]]
+    mats[0] = np.array(rows)
+    mats[1] = np.c_[np.array(out).T, mats[1][:, -1]]
+    assert sorted(mirror_pairs(mats[0])) == [(0, 4), (1, 5), (2, 6), (3, 7)]
+    H = hidden_activations(X, mats, "softplus")[-1]
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    assert np.mean(np.sum((H @ mats[2][:, :-1].T + mats[2][:, -1] - Y) ** 2, axis=1)) < 1e-28 * y_var
+    rec = reconstruct(mats, None, H, X, Y, activation="softplus", backend=resolve_backend("numpy"),
+                      finetune_options={"maxiterations_ode": 200, "maxiterations_optim": 200}, polish_small=False)
+    assert [m.shape[0] for m in rec.mats[:-1]] == [4, 2]
+    assert sum("merged with its mirror image; 1 mirrored neurons flipped" in p["by"] for p in rec.pruned) == 4
+    assert rec.finetune.loss < 1e-10 * y_var
+    for u in W1:  # each teacher neuron back in its own orientation
+        assert np.min(np.linalg.norm(rec.mats[0] - u, axis=1)) < 1e-6
+
+
 def _perturbed_deep_teacher(seed):
     """A 4-5-4-2 tanh teacher, 600 probes, its targets, its layers perturbed by 1e-3, and the generator."""
     from neuroflow.identify.problems import make_deep_teacher

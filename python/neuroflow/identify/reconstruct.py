@@ -49,6 +49,8 @@ POLISH_REL_LOSS = 1e-28
 POLISH_MAX_PARAMS = 1000
 #: ... and its fine-tuned relative loss is at most this
 POLISH_MAX_REL_LOSS = 1e-6
+#: two units of an even+linear activation within this many degrees of opposite are tried as one mirror pair
+MIRROR_DEG = 1.0
 
 
 @dataclass
@@ -133,16 +135,37 @@ def _newton_decides(mats, S, res, X, Y, y_var, activation, options, backend, pru
     return mats, S, res
 
 
+def mirror_pairs(W: np.ndarray, max_deg: float = MIRROR_DEG) -> list[tuple[int, int]]:
+    """Disjoint pairs ``(keep, drop)`` of rows of ``W`` (a layer's incoming vectors, bias last) that are each
+    other's mirror images, ``W[drop] ~ -W[keep]``: within ``max_deg`` of opposite and of equal length within
+    10 %; the most nearly opposite pairs first. Candidates only: a merge is kept only if the loss stays at zero."""
+    norms = np.linalg.norm(W, axis=1)
+    cos = (W @ W.T) / np.maximum(np.outer(norms, norms), 1e-300)
+    ratio = np.minimum.outer(norms, norms) / np.maximum(np.maximum.outer(norms, norms), 1e-300)
+    ok = (cos <= -np.cos(np.radians(max_deg))) & (ratio >= 0.9)
+    ok = np.triu(ok, 1)
+    pairs, used = [], set()
+    for a, b in sorted(zip(*np.nonzero(ok)), key=lambda ab: cos[ab]):
+        if a not in used and b not in used:
+            pairs.append((int(a), int(b)))
+            used |= {a, b}
+    return pairs
+
+
 def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, pruned):
     """Even+linear units in a deep net (no skip path to carry the linear term, so signs are kept): a student
     that learned a target neuron as its mirror image -u pays for it with a linear term, f(-z) = f(z) - z,
-    which units parked in their linear range (pre-activations far out on the affine side of f, on every
-    probe) carry to the next layer. At zero loss, per hidden layer: the units whose outputs are affine in the
-    layer's input to the zero level (least-squares relative residual <= ``prune_tol_rel``) are dropped, and
-    the units whose sign flips take over their linear term (least squares over the flips' linear terms,
-    coefficients rounded to 0 or 1) are flipped; kept, like every pruning step, only if the re-fine-tuned
-    loss stays at zero (deep-suite d19, gelu: two mirrored neurons and two linear units, [10, 6] for the
-    teacher's [10, 4], all at relative loss 1e-30). Appends what it removed to ``pruned``."""
+    which other units carry to the next layer: units parked in their linear range (pre-activations far out on
+    the affine side of f, on every probe), or a second copy of a neuron as its mirror image, the pair u, -u
+    together giving the neuron plus a linear term. At zero loss, per hidden layer: the units whose outputs are
+    affine in the layer's input to the zero level (least-squares relative residual <= ``prune_tol_rel``) are
+    dropped, each mirror pair (:func:`mirror_pairs`) is merged into one unit (a f(z) + b f(-z) = (a + b) f(z)
+    - b z), and the units whose sign flips take over the linear terms so left (least squares over the flips'
+    linear terms, coefficients rounded to 0 or 1) are flipped; kept, like every pruning step, only if the
+    re-fine-tuned loss stays at zero, else the same without the merges is tried (deep-suite d19, gelu: two
+    mirrored neurons and two linear units, [10, 6] for the teacher's [10, 4], all at relative loss 1e-30;
+    d07, softplus, grown to 4x: four mirror pairs and a mirrored neuron, [13, 6] for [9, 6] at 1e-31).
+    Appends what it removed to ``pruned``."""
     from neuroflow.mlp.activations import get_activation
 
     f = get_activation(activation).f
@@ -154,31 +177,43 @@ def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, prun
         coef, *_ = np.linalg.lstsq(F, H, rcond=None)
         spread = np.maximum(np.sum((H - H.mean(axis=0)) ** 2, axis=0), 1e-300)
         linear = np.flatnonzero(np.sum((F @ coef - H) ** 2, axis=0) <= prune_tol_rel * spread)
-        others = np.setdiff1d(np.arange(H.shape[1]), linear)
-        if linear.size == 0 or others.size == 0:
-            continue
-        A = mats[layer + 1][:, :-1]
-        carried = H[:, linear] @ A[:, linear].T  # (N, next): the linear units' share of the next layer
-        # flipping unit j changes the next layer by -z_j a_j^T (f(-z) = f(z) - z); constants go to its bias
-        terms = Z[:, others, None] * A[:, others].T[None]  # (N, k, next)
-        centred = (terms - terms.mean(axis=0)).transpose(0, 2, 1).reshape(-1, others.size)
-        c, *_ = np.linalg.lstsq(centred, -(carried - carried.mean(axis=0)).ravel(), rcond=None)
-        flip = c > 0.5
-        flips = others[flip]
-        change = -carried - terms[:, flip].sum(axis=1)  # what the move does to the next layer
-        cand = [m.copy() for m in mats]
-        cand[layer + 1][:, -1] -= change.mean(axis=0)
-        cand[layer][flips] *= -1
-        cand[layer] = np.delete(cand[layer], linear, axis=0)
-        cand[layer + 1] = np.delete(cand[layer + 1], linear, axis=1)
-        if layer == len(mats) - 2:  # last hidden layer: refit the output layer exactly
-            cand[-1] = least_squares_output(hidden_activations(X, cand, activation)[-1], None, Y)["matrix"]
-        cand, _, res = finetune(cand, None, X, Y, activation, options, backend)
-        cand, _, res = _newton_decides(cand, None, res, X, Y, y_var, activation, options, backend, prune_tol_rel)
-        if res.loss <= prune_tol_rel * y_var:
-            pruned.extend({"layer": layer, "by": f"pruning (a linear unit; {flips.size} mirrored neurons flipped)",
-                           "loss_after": float(res.loss)} for _ in linear)
-            mats = cand
+        pairs = [(a, b) for a, b in mirror_pairs(mats[layer]) if a not in linear and b not in linear]
+        for merges in ([pairs, []] if pairs and linear.size else [pairs] if pairs else [[]]):
+            if linear.size == 0 and not merges:
+                continue
+            A = mats[layer + 1][:, :-1].copy()
+            carried = H[:, linear] @ A[:, linear].T  # (N, next): what leaves the next layer with the linear units
+            for keep, drop in merges:  # f(z_drop) = f(-z_drop) + z_drop ~ f(z_keep) + z_drop
+                carried += Z[:, drop, None] * A[:, drop][None]
+                A[:, keep] += A[:, drop]
+            gone = np.r_[linear, [drop for _, drop in merges]].astype(int)
+            others = np.setdiff1d(np.arange(H.shape[1]), gone)
+            if others.size == 0:
+                continue
+            # flipping unit j changes the next layer by -z_j a_j^T (f(-z) = f(z) - z); constants go to its bias
+            terms = Z[:, others, None] * A[:, others].T[None]  # (N, k, next)
+            centred = (terms - terms.mean(axis=0)).transpose(0, 2, 1).reshape(-1, others.size)
+            c, *_ = np.linalg.lstsq(centred, -(carried - carried.mean(axis=0)).ravel(), rcond=None)
+            flip = c > 0.5
+            flips = others[flip]
+            change = -carried - terms[:, flip].sum(axis=1)  # what the move does to the next layer
+            cand = [m.copy() for m in mats]
+            cand[layer + 1][:, :-1] = A
+            cand[layer + 1][:, -1] -= change.mean(axis=0)
+            cand[layer][flips] *= -1
+            cand[layer] = np.delete(cand[layer], gone, axis=0)
+            cand[layer + 1] = np.delete(cand[layer + 1], gone, axis=1)
+            if layer == len(mats) - 2:  # last hidden layer: refit the output layer exactly
+                cand[-1] = least_squares_output(hidden_activations(X, cand, activation)[-1], None, Y)["matrix"]
+            cand, _, res = finetune(cand, None, X, Y, activation, options, backend)
+            cand, _, res = _newton_decides(cand, None, res, X, Y, y_var, activation, options, backend, prune_tol_rel)
+            if res.loss <= prune_tol_rel * y_var:
+                pruned.extend({"layer": layer, "by": f"pruning (a linear unit; {flips.size} mirrored neurons flipped)",
+                               "loss_after": float(res.loss)} for _ in linear)
+                pruned.extend({"layer": layer, "by": f"pruning (merged with its mirror image; {flips.size} mirrored "
+                                                     f"neurons flipped)", "loss_after": float(res.loss)} for _ in merges)
+                mats = cand
+                break
     return mats
 
 
