@@ -404,14 +404,24 @@ def test_deep_net_stopped_just_short_of_zero_is_judged_by_newton(monkeypatch, ne
     assert judged == ([True] if newton_reaches_zero else [])
 
 
-def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
-    """A deep gelu net at zero loss whose last hidden layer holds a teacher neuron as its mirror image -u
-    (gelu(-z) = gelu(z) - z) and a unit parked in gelu's linear range carrying the linear term: reconstruction
-    drops the linear unit and flips the mirrored neuron back, to the teacher's sizes at zero loss."""
+def _reconstruct_exact_net(mats, X, Y, activation):
+    """``(reconstruction, output variance)`` of a deep net ``mats`` that is exact on ``(X, Y)`` (checked)."""
     from neuroflow.backend import resolve_backend
     from neuroflow.identify.lstsq import hidden_activations
     from neuroflow.identify.reconstruct import reconstruct
 
+    H = hidden_activations(X, mats, activation)[-1]
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    assert np.mean(np.sum((H @ mats[-1][:, :-1].T + mats[-1][:, -1] - Y) ** 2, axis=1)) < 1e-28 * y_var
+    rec = reconstruct(mats, None, H, X, Y, activation=activation, backend=resolve_backend("numpy"),
+                      finetune_options={"maxiterations_ode": 200, "maxiterations_optim": 200}, polish_small=False)
+    return rec, y_var
+
+
+def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
+    """A deep gelu net at zero loss whose last hidden layer holds a teacher neuron as its mirror image -u
+    (gelu(-z) = gelu(z) - z) and a unit parked in gelu's linear range carrying the linear term: reconstruction
+    drops the linear unit and flips the mirrored neuron back, to the teacher's sizes at zero loss."""
     t = _tiny_deep_teacher()
     teacher = Teacher("gelu", t.weights, t.biases)
     X = np.random.default_rng(5).standard_normal((400, 2))
@@ -423,11 +433,7 @@ def test_mirrored_gelu_neurons_and_their_linear_units_are_undone():
     linear = np.append(scale * u[:-1], scale * u[-1] + shift)  # gelu(scale * z + 40) = scale * z + 40 exactly
     mats[1] = np.vstack([mats[1], linear])
     mats[2] = np.array([[a, mats[2][0, 1], a / scale, mats[2][0, 2] - a * shift / scale]])
-    H = hidden_activations(X, mats, "gelu")[-1]
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    assert np.mean(np.sum((H @ mats[2][:, :-1].T + mats[2][:, -1] - Y) ** 2, axis=1)) < 1e-28 * y_var
-    rec = reconstruct(mats, None, H, X, Y, activation="gelu", backend=resolve_backend("numpy"),
-                      finetune_options={"maxiterations_ode": 200, "maxiterations_optim": 200}, polish_small=False)
+    rec, y_var = _reconstruct_exact_net(mats, X, Y, "gelu")
     assert [m.shape[0] for m in rec.mats[:-1]] == [3, 2]
     assert any("linear unit; 1 mirrored neurons flipped" in p["by"] for p in rec.pruned)
     assert rec.finetune.loss < 1e-10 * y_var
@@ -440,9 +446,7 @@ def test_mirror_pairs_of_softplus_neurons_are_merged_back_into_the_teacher():
     mirror image -u, with the outgoing weights split between them (a f(z) + b f(-z) = (a + b) f(z) - b z; the
     split's linear terms cancel because the four incoming vectors are dependent in 2 + 1 dimensions), one pair
     led by the mirror image: reconstruction merges the pairs, flips that neuron back, and ends at the teacher."""
-    from neuroflow.backend import resolve_backend
-    from neuroflow.identify.lstsq import hidden_activations
-    from neuroflow.identify.reconstruct import mirror_pairs, reconstruct
+    from neuroflow.identify.reconstruct import mirror_pairs
 
     W1 = np.array([[1.2, -0.4, 0.3], [0.3, 1.1, -0.2], [-0.9, -0.8, 0.1], [0.5, -1.0, -0.4]])  # [w, bias] rows
     teacher = Teacher("softplus", [W1[:, :2], np.array([[1.0, -0.8, 0.6, 0.9], [-0.5, 0.9, 1.1, -0.7]]),
@@ -460,11 +464,7 @@ def test_mirror_pairs_of_softplus_neurons_are_merged_back_into_the_teacher():
     mats[0] = np.array(rows)
     mats[1] = np.c_[np.array(out).T, mats[1][:, -1]]
     assert sorted(mirror_pairs(mats[0])) == [(0, 4), (1, 5), (2, 6), (3, 7)]
-    H = hidden_activations(X, mats, "softplus")[-1]
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    assert np.mean(np.sum((H @ mats[2][:, :-1].T + mats[2][:, -1] - Y) ** 2, axis=1)) < 1e-28 * y_var
-    rec = reconstruct(mats, None, H, X, Y, activation="softplus", backend=resolve_backend("numpy"),
-                      finetune_options={"maxiterations_ode": 200, "maxiterations_optim": 200}, polish_small=False)
+    rec, y_var = _reconstruct_exact_net(mats, X, Y, "softplus")
     assert [m.shape[0] for m in rec.mats[:-1]] == [4, 2]
     assert sum("merged with its mirror image; 1 mirrored neurons flipped" in p["by"] for p in rec.pruned) == 4
     assert rec.finetune.loss < 1e-10 * y_var

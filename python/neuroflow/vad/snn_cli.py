@@ -154,14 +154,13 @@ def _calibrate(args) -> int:
     cal = calibrate(system, scenes, progress=not args.quiet)
     cal = replace(cal, corpus=[str(f) for f in args.corpus])
     calibrated_copy(system.path, cal, args.out)
-    b = cal.before
+    def rule(label: str, r: dict) -> str:
+        return (f"  {label}: threshold {r['threshold']:.2f}, median {r['median']}, hangover {r['hangover']}: "
+                f"mean HTER {100 * r['hter']:.2f}% (MR {100 * r['mr']:.2f}%, FAR {100 * r['far']:.2f}%)")
+
     lines = [f"{system.name}: {cal.scenes} scenes, {len(cal.conditions)} conditions"
              + (f" ({len(cal.left_out)} without both classes left out)" if cal.left_out else ""),
-             f"  before: threshold {b['threshold']:.2f}, median {b['median']}, hangover {b['hangover']}: "
-             f"mean HTER {100 * b['hter']:.2f}% (MR {100 * b['mr']:.2f}%, FAR {100 * b['far']:.2f}%)",
-             f"  chosen: threshold {cal.threshold:.2f}, median {cal.median}, hangover {cal.hangover}: "
-             f"mean HTER {100 * cal.hter:.2f}% (MR {100 * cal.mr:.2f}%, FAR {100 * cal.far:.2f}%)",
-             f"model written to {args.out}"]
+             rule("before", cal.before), rule("chosen", cal.to_dict()), f"model written to {args.out}"]
     emit(args, {**cal.to_dict(), "model": str(system.path), "out": str(args.out)}, lines)
     return 0
 
