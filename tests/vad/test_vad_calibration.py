@@ -111,3 +111,18 @@ def test_cli_writes_the_calibrated_model_and_refuses_held_out_speakers(corpora, 
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--corpus" in err and "held-out" in err, err
+
+
+@pytest.mark.parametrize("kind", ["snu", "bin"])
+def test_shipped_models_carry_the_rule_their_calibration_chose(kind):
+    from neuroflow.vad.detect import MODELS_DIR
+    from neuroflow.vad.snn import load_model
+
+    recipe = json.loads((MODELS_DIR / "recipe.json").read_text())["models"][kind]["calibration"]
+    for name, record in ((f"{kind}.pt", recipe), (f"{kind}.dense.pt", recipe["dense"])):
+        loaded = load_model(MODELS_DIR / name)
+        cal = loaded.info["calibration"]
+        assert loaded.threshold == cal["threshold"] == record["threshold"]
+        assert loaded.smoothing == {"median": cal["median"], "hangover": cal["hangover"]}
+        assert (cal["median"], cal["hangover"]) == (record["median"], record["hangover"])
+        assert cal["hter"] == record["mean_hter"] and cal["corpus"] == ["corpora/real-dev"]
