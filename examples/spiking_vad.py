@@ -3,8 +3,9 @@
 Detects speech in a scene of speakers no model was trained on (the test split's recorded prompts when
 `neuroflow vad sources --install` has installed them, held-out eSpeak voices otherwise) with both
 shipped spiking models and with WebRTC and Silero where installed, streams the same audio in 32 ms
-chunks with segment rules to show the real-time API, prints the estimated power on Loihi, and (without
---quick) trains and prunes a small SNU from scratch on a generated corpus.
+chunks with segment rules to show the real-time API, prints the estimated power on Loihi, chooses the bin
+model's decision rule again on generated scenes of training voices (`neuroflow.vad.calibration`), and
+(without --quick) trains and prunes a small SNU from scratch on a generated corpus.
 
     python examples/spiking_vad.py --quick --out /tmp/spiking_vad
 """
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow.vad.calibration import calibrate
+from neuroflow.vad.corpus import generate_corpus, load_corpus
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.energy import model_info
 from neuroflow.vad.evaluation import held_out_scene
@@ -59,6 +62,16 @@ def main() -> None:
         chunks = [stream.process(wav[i:i + 512]) for i in range(0, len(wav), 512)] + [stream.flush()]
         assert np.array_equal(np.concatenate(chunks), det.speech_prob) and stream.segments == det.segments
     print("streaming in 512-sample chunks gives the same scores and segments as one call")
+    # the decision rule (threshold, median, hangover) chosen again on scenes of training voices, as the shipped
+    # models' was on real speech of the training speakers (`neuroflow vad calibrate`)
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_corpus(Path(tmp) / "cal", minutes=1.0 if args.quick else 5.0, split="train", seed=args.seed + 1,
+                        durations=(15.0,), progress=False)
+        cal = calibrate(SpikingVADSystem("bin"), load_corpus(Path(tmp) / "cal"))
+    b = cal.before
+    print(f"bin rule on {cal.scenes} eSpeak scenes of training voices: shipped (threshold {b['threshold']:.2f}, "
+          f"median {b['median']}, hangover {b['hangover']}) mean HTER {100 * b['hter']:.1f}%; chosen there (threshold "
+          f"{cal.threshold:.2f}, median {cal.median}, hangover {cal.hangover}) {100 * cal.hter:.1f}%")
     systems, skipped = available_systems(("webrtc:3", "silero"))
     for system in systems:
         mr, far, hter = error_rates(system.score(wav, 16000) >= 0.5, labels)
@@ -67,7 +80,6 @@ def main() -> None:
         print(line)
 
     if not args.quick:
-        from neuroflow.vad.corpus import generate_corpus
         from neuroflow.vad.recipe import Recipe
         from neuroflow.vad.training import train_vad
 

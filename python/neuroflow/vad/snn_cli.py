@@ -243,6 +243,11 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
                      f"{len(det.segments)} segments; {100 * e['sparsity']:.0f}% pruned, "
                      f"{e['spikes_per_neuron_per_frame']:.3f} spikes/neuron/frame, {e['power_uW']:.2f} uW at 23.6 pJ/op; "
                      f"streamed in 32 ms chunks: {'identical' if same else 'DIFFERENT'} scores and segments")
+        cal = system.loaded.info.get("calibration")
+        if cal:
+            lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}, median {cal['median']}, hangover "
+                         f"{cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
+                         f"speakers (mean HTER there {100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
     baselines, skipped = available_systems(("webrtc:3", "silero"))
     for system in baselines:
         mr, far, h = error_rates(system.score(wav, 16000) >= 0.5, labels)
