@@ -96,6 +96,24 @@ def test_recipe_validation_names_the_setting():
         Recipe(median=4)
     with pytest.raises(ValueError, match="unknown settings"):
         Recipe.from_dict({"epochz": 3})
+    with pytest.raises(ValueError, match="offset_weight"):
+        Recipe(offset_weight=-1.0)
+    with pytest.raises(ValueError, match="offset_frames"):
+        Recipe(offset_frames=0)
+
+
+def test_offset_weights_fall_on_the_non_speech_after_speech():
+    y = torch.tensor([[0, 1, 1, 0, 0, 0, 0, 1, 0, 0], [1, 0, 0, 0, 1, 1, 0, 0, 0, 0]], dtype=torch.float32)
+    w = training.offset_weights(y, 2, 2.0)
+    assert w.tolist() == [[1, 1, 1, 3, 3, 1, 1, 1, 3, 3], [1, 3, 3, 1, 1, 1, 3, 3, 1, 1]]
+    assert training.offset_weights(y, 2, 0.0) is None
+
+
+def test_offset_weighted_training_differs_and_stays_reproducible(tiny_corpus, tiny_data, tmp_path):
+    a = train_vad(tiny_corpus, tmp_path / "a.pt", _tiny(offset_weight=2.0), data=tiny_data, progress=False)
+    b = train_vad(tiny_corpus, tmp_path / "b.pt", _tiny(offset_weight=2.0), data=tiny_data, progress=False)
+    c = train_vad(tiny_corpus, tmp_path / "c.pt", _tiny(), data=tiny_data, progress=False)
+    assert a.history == b.history and a.history != c.history
 
 
 @pytest.mark.parametrize("kind", ["snu", "bin"])

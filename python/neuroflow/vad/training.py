@@ -205,6 +205,15 @@ def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None)
     return energy
 
 
+def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor | None:
+    """Loss weights of label crops ``y`` (batch, time): ``1 + weight`` on the non-speech frames that follow a
+    speech frame of the same crop by at most ``frames`` frames, 1 elsewhere; None where ``weight`` is 0."""
+    if weight <= 0:
+        return None
+    recent = torch.nn.functional.max_pool1d(torch.nn.functional.pad(y[:, None], (frames, 0)), frames + 1, stride=1)[:, 0]
+    return 1.0 + weight * ((y == 0) & (recent > 0)).float()
+
+
 def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng) -> tuple[float, float]:
     """One pass of BPTT over random crops; returns (mean loss, mean hidden spike rate)."""
     model.train()
@@ -214,7 +223,9 @@ def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng) -> tuple[float, f
         out = model(x)
         p = out.prob[:, recipe.burn_in:].clamp(1e-6, 1 - 1e-6)
         target = y[:, recipe.burn_in:]
-        bce = torch.nn.functional.binary_cross_entropy(p, target)
+        weight = offset_weights(y, recipe.offset_frames, recipe.offset_weight)
+        bce = torch.nn.functional.binary_cross_entropy(p, target, weight=None if weight is None
+                                                       else weight[:, recipe.burn_in:])
         rate = torch.stack([s[:, recipe.burn_in:].mean() for s in out.spikes]).mean()
         loss = bce + recipe.activity_weight * rate
         opt.zero_grad()
