@@ -178,7 +178,7 @@ def _unflip(mats, X, Y, y_var, activation, backend, options, prune_tol_rel, prun
         spread = np.maximum(np.sum((H - H.mean(axis=0)) ** 2, axis=0), 1e-300)
         linear = np.flatnonzero(np.sum((F @ coef - H) ** 2, axis=0) <= prune_tol_rel * spread)
         pairs = [(a, b) for a, b in mirror_pairs(mats[layer]) if a not in linear and b not in linear]
-        for merges in ([pairs, []] if pairs and linear.size else [pairs] if pairs else [[]]):
+        for merges in ([pairs, []] if pairs else [[]]):  # with the merges, then (failing those) without
             if linear.size == 0 and not merges:
                 continue
             A = mats[layer + 1][:, :-1].copy()
