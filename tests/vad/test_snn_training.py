@@ -100,6 +100,8 @@ def test_recipe_validation_names_the_setting():
         Recipe(offset_weight=-1.0)
     with pytest.raises(ValueError, match="offset_frames"):
         Recipe(offset_frames=0)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        Recipe(lr_schedule="step")
 
 
 def test_offset_weights_fall_on_the_non_speech_after_speech():
@@ -114,6 +116,50 @@ def test_offset_weighted_training_differs_and_stays_reproducible(tiny_corpus, ti
     b = train_vad(tiny_corpus, tmp_path / "b.pt", _tiny(offset_weight=2.0), data=tiny_data, progress=False)
     c = train_vad(tiny_corpus, tmp_path / "c.pt", _tiny(), data=tiny_data, progress=False)
     assert a.history == b.history and a.history != c.history
+
+
+def test_cosine_schedule_runs_from_lr_to_zero_within_each_round(tiny_data, monkeypatch):
+    r = Recipe(lr=0.01, lr_schedule="cosine")
+    assert training.round_lr(r, 0, 40) == pytest.approx(0.01)
+    assert training.round_lr(r, 20, 40) == pytest.approx(0.005)
+    assert training.round_lr(r, 40, 40) == pytest.approx(0.0, abs=1e-12)
+    assert training.round_lr(Recipe(lr=0.01), 30, 40) == 0.01
+    # Adam takes each step of epoch 1 of a 2-epoch round at the schedule's size: from lr/2 down towards zero
+    recipe = _tiny(lr_schedule="cosine")
+    model = training.build_model("snu", n_mels=recipe.n_mels, hidden=recipe.hidden, seed=0,
+                                 features=recipe.features())
+    model.fit_input(np.concatenate(tiny_data.feats))
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    seen, real_step = [], opt.step
+    monkeypatch.setattr(opt, "step", lambda: (seen.append(opt.param_groups[0]["lr"]), real_step())[1])
+    training._epoch(model, opt, tiny_data, recipe, np.random.default_rng(0), progress=(1, 2))
+    n = sequences.n_crop_batches(tiny_data, recipe.seq_frames, recipe.batch_size)
+    assert len(seen) == n == sum(1 for _ in sequences.batches(tiny_data, recipe.seq_frames, recipe.batch_size,
+                                                               np.random.default_rng(0)))
+    assert seen == pytest.approx([training.round_lr(recipe, n + b, 2 * n) for b in range(n)])
+    assert seen[0] == pytest.approx(recipe.lr / 2) and all(x > y for x, y in zip(seen, seen[1:]))
+
+
+def test_cosine_training_resumes_exactly_and_differs_from_constant(tiny_corpus, tiny_data, tmp_path, monkeypatch):
+    recipe = _tiny(epochs=2, lr_schedule="cosine")
+    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress=False)
+    const = train_vad(tiny_corpus, tmp_path / "c.pt", _tiny(epochs=2), data=tiny_data, progress=False)
+    assert ref.history != const.history
+    real_epoch = training._epoch
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_epoch", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
+    monkeypatch.setattr(training, "_epoch", real_epoch)
+    res = train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
+    assert res.resumed and res.history == ref.history
 
 
 @pytest.mark.parametrize("kind", ["snu", "bin"])

@@ -17,6 +17,10 @@ from neuroflow.vad.tonality import check_window as check_tonality_window
 from neuroflow.vad.snn import MODEL_KINDS
 
 
+#: Adam step-size schedules within a training round (Recipe.lr_schedule)
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass
 class Recipe:
     """Every setting of a training run; saved beside the model so it can be made again.
@@ -32,6 +36,9 @@ class Recipe:
     points on held-out data; the earlier SNU retrained 10 epochs per round, which cut its held-out
     pruning loss from 0.9 to 0.3 points; the shipped models retrain 5 per round on 2.5 times that data). Sequences are random crops of ``seq_frames``
     frames; the first ``burn_in`` frames of a crop carry no loss (the network's state settles).
+    ``lr_schedule`` is Adam's step size within each round (the dense one and every retraining): "constant"
+    (``lr`` throughout) or "cosine" (from ``lr`` down to zero over the round's steps, so a round ends at a
+    settled point rather than wherever its last minibatch left it).
 
     ``norm`` is the feature normalisation (:func:`neuroflow.vad.features.normalize`): "floor" (the
     default and the shipped models': log energy over a minimum-statistics noise floor of
@@ -96,6 +103,7 @@ class Recipe:
     seq_frames: int = 300
     burn_in: int = 20
     lr: float = 3e-3
+    lr_schedule: str = "constant"
     activity_weight: float = 0.05
     offset_weight: float = 0.0
     offset_frames: int = 30
@@ -118,6 +126,7 @@ class Recipe:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
+        check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
         for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median", "offset_frames"):
             check_positive(getattr(self, name), name, integer=True)
         for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):

@@ -136,6 +136,12 @@ def split_sequences(data: SequenceSet, val_fraction: float, seed: int) -> tuple[
     return data.subset(train), data.subset(val)
 
 
+def n_crop_batches(data: SequenceSet, seq_frames: int, batch_size: int) -> int:
+    """How many minibatches :func:`batches` yields per epoch."""
+    n_crops = max(batch_size, int(np.ceil(sum(len(f) for f in data.feats) / seq_frames)))
+    return int(np.ceil(n_crops / batch_size))
+
+
 def batches(data: SequenceSet, seq_frames: int, batch_size: int, rng: np.random.Generator):
     """One epoch of random crops of ``seq_frames`` frames, ``batch_size`` at a time: as many crops as it
     takes to cover the frames once; sequences are drawn in proportion to their length. Yields
@@ -143,9 +149,7 @@ def batches(data: SequenceSet, seq_frames: int, batch_size: int, rng: np.random.
     L = seq_frames
     lengths = np.array([len(f) for f in data.feats])
     weights = np.maximum(lengths - L, 1).astype(float)
-    n_crops = max(batch_size, int(np.ceil(lengths.sum() / L)))
-    n_batches = int(np.ceil(n_crops / batch_size))
-    for _ in range(n_batches):
+    for _ in range(n_crop_batches(data, seq_frames, batch_size)):
         seqs = rng.choice(len(data), size=batch_size, p=weights / weights.sum())
         xs, ys = [], []
         for i in seqs:

@@ -30,7 +30,8 @@ from neuroflow.vad.features import FRAME_RATE
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
-from neuroflow.vad.sequences import SequenceSet, batches, corpus_sequences, speech_free_sequences, split_sequences
+from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
+                                     split_sequences)
 from neuroflow.vad.snn import build_model, save_model
 
 
@@ -160,7 +161,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             if r == 0 and recipe.rewind_epoch == 0 and state["rewind"] is None:
                 state["rewind"] = pruning.snapshot(model)
             for e in range(state["epoch"], rounds[r]):
-                loss, rate = _epoch(model, opt, train_set, recipe, rng)
+                loss, rate = _epoch(model, opt, train_set, recipe, rng, progress=(e, rounds[r]))
                 val = validation_metrics(model, val_set, median=recipe.median, hangover=recipe.hangover)
                 sp = model.sparsity()
                 state["history"].append({"round": r, "epoch": e + 1, "loss": loss, "train_spike_rate": rate,
@@ -214,11 +215,22 @@ def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor 
     return 1.0 + weight * ((y == 0) & (recent > 0)).float()
 
 
-def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng) -> tuple[float, float]:
-    """One pass of BPTT over random crops; returns (mean loss, mean hidden spike rate)."""
+def round_lr(recipe: Recipe, step: float, steps: float) -> float:
+    """Adam's step size ``step`` steps into a round of ``steps`` (``Recipe.lr_schedule``)."""
+    if recipe.lr_schedule == "cosine":
+        return recipe.lr * 0.5 * (1.0 + np.cos(np.pi * step / steps))
+    return recipe.lr
+
+
+def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, progress=(0, 1)) -> tuple[float, float]:
+    """One pass of BPTT over random crops, epoch ``progress[0]`` of a round of ``progress[1]``; returns
+    (mean loss, mean hidden spike rate)."""
     model.train()
     losses, rates = [], []
-    for xb, yb in batches(data, recipe.seq_frames, recipe.batch_size, rng):
+    n_batches = n_crop_batches(data, recipe.seq_frames, recipe.batch_size)
+    for b, (xb, yb) in enumerate(batches(data, recipe.seq_frames, recipe.batch_size, rng)):
+        for group in opt.param_groups:
+            group["lr"] = round_lr(recipe, progress[0] * n_batches + b, progress[1] * n_batches)
         x, y = torch.as_tensor(xb), torch.as_tensor(yb)
         out = model(x)
         p = out.prob[:, recipe.burn_in:].clamp(1e-6, 1 - 1e-6)
