@@ -133,7 +133,7 @@ def test_cosine_schedule_runs_from_lr_to_zero_within_each_round(tiny_data, monke
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     seen, real_step = [], opt.step
     monkeypatch.setattr(opt, "step", lambda: (seen.append(opt.param_groups[0]["lr"]), real_step())[1])
-    training._epoch(model, opt, tiny_data, recipe, np.random.default_rng(0), progress=(1, 2))
+    training._epoch(model, opt, tiny_data, recipe, np.random.default_rng(0), round_position=(1, 2))
     n = sequences.n_crop_batches(tiny_data, recipe.seq_frames, recipe.batch_size)
     assert len(seen) == n == sum(1 for _ in sequences.batches(tiny_data, recipe.seq_frames, recipe.batch_size,
                                                                np.random.default_rng(0)))

@@ -161,7 +161,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             if r == 0 and recipe.rewind_epoch == 0 and state["rewind"] is None:
                 state["rewind"] = pruning.snapshot(model)
             for e in range(state["epoch"], rounds[r]):
-                loss, rate = _epoch(model, opt, train_set, recipe, rng, progress=(e, rounds[r]))
+                loss, rate = _epoch(model, opt, train_set, recipe, rng, round_position=(e, rounds[r]))
                 val = validation_metrics(model, val_set, median=recipe.median, hangover=recipe.hangover)
                 sp = model.sparsity()
                 state["history"].append({"round": r, "epoch": e + 1, "loss": loss, "train_spike_rate": rate,
@@ -222,15 +222,15 @@ def round_lr(recipe: Recipe, step: float, steps: float) -> float:
     return recipe.lr
 
 
-def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, progress=(0, 1)) -> tuple[float, float]:
-    """One pass of BPTT over random crops, epoch ``progress[0]`` of a round of ``progress[1]``; returns
-    (mean loss, mean hidden spike rate)."""
+def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, round_position=(0, 1)) -> tuple[float, float]:
+    """One pass of BPTT over random crops, epoch ``round_position[0]`` of a round of ``round_position[1]``
+    epochs (where ``Recipe.lr_schedule`` stands); returns (mean loss, mean hidden spike rate)."""
     model.train()
     losses, rates = [], []
     n_batches = n_crop_batches(data, recipe.seq_frames, recipe.batch_size)
     for b, (xb, yb) in enumerate(batches(data, recipe.seq_frames, recipe.batch_size, rng)):
         for group in opt.param_groups:
-            group["lr"] = round_lr(recipe, progress[0] * n_batches + b, progress[1] * n_batches)
+            group["lr"] = round_lr(recipe, round_position[0] * n_batches + b, round_position[1] * n_batches)
         x, y = torch.as_tensor(xb), torch.as_tensor(yb)
         out = model(x)
         p = out.prob[:, recipe.burn_in:].clamp(1e-6, 1 - 1e-6)
