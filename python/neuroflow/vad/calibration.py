@@ -110,9 +110,12 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
-    counts = _error_counts(outputs, 1, 0, thresholds)
-    conditions = sorted(c for c, v in counts.items() if v[1] > 0 and v[3] > 0)
-    left_out = sorted(set(counts) - set(conditions))
+    classes: dict = {}  # per condition: (has speech frames, has non-speech frames)
+    for _, _, labels, condition in outputs:
+        seen = classes.get(condition, (False, False))
+        classes[condition] = (seen[0] or bool(labels.any()), seen[1] or bool((~labels).any()))
+    conditions = sorted(c for c, (speech, other) in classes.items() if speech and other)
+    left_out = sorted(set(classes) - set(conditions))
     if not conditions:
         raise ValueError("scenes: no condition has both speech and non-speech frames; the rule cannot be chosen")
     best = None
