@@ -13,6 +13,8 @@ Measures, for the music target of issue 15 (held-out music called speech on <= 5
   tonality input added to the 46, with it alone, with the rhythm input added to the 47, and with it alone; the
   AUC and, at the decision value that keeps 95 % of the training speech, the share of held-out speech
   kept and of held-out music called speech;
+* **the partials' persistence** (``tonality_measure="partials"``, :mod:`neuroflow.vad.tonality`, over 1 s) in
+  place of the detail similarity: the same single-input AUCs and regressions (``with_partials``);
 * **models** (``--models SPEC ...``, e.g. ``bin:/tmp/bin_mod.pt``): the held-out real-speech benchmark of
   ``benchmarks/vad.py`` (mean HTER over the 46 conditions, clean MR/FAR, music-only and room-tone-only
   speech fractions, per-noise mean HTER, real-time factor on one core) and what each one's training report
@@ -47,20 +49,22 @@ from neuroflow._utils import print_json  # noqa: E402
 FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8, "skip_silence": True,
             "level": True, "level_ceiling_db": -45.0, "modulation": True, "modulation_window": 0.1, "tonality": True,
             "rhythm": True}
+#: the same with the partials' persistence over 1 s as the tonality input
+PARTIALS = {**FEATURES, "tonality_measure": "partials", "tonality_window": 1.0}
 N_BASE = 42
 INPUTS = ("level_mod", "band_mod", "flux", "spread", "tonality", "rhythm")
 #: frames drawn per class to fit each regression
 N_FIT = 60000
 
 
-def frames(folders, *, speech_only: bool, noise: str | None = None) -> np.ndarray:
+def frames(folders, *, speech_only: bool, noise: str | None = None, features: dict = FEATURES) -> np.ndarray:
     """Feature frames (n, 48) of every scene of ``folders``: their speech frames, or all of them; digital
     silence left out; ``noise`` keeps only scenes of that noise condition."""
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.frontend import FeatureExtractor
     from neuroflow.vad.sequences import raw_frames
 
-    ex = FeatureExtractor(FEATURES)
+    ex = FeatureExtractor(features)
     out = []
     for folder in folders:
         for scene in load_corpus(folder):
@@ -167,16 +171,20 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    train_speech = frames(args.train, speech_only=True)
-    train_music = frames(args.music, speech_only=False)
-    test_speech = frames([args.real / "speech"], speech_only=True)
-    test_clean = frames([args.real / "speech"], speech_only=True, noise="none")
-    test_music = frames([args.real / "music"], speech_only=False)
+    def all_frames(features):
+        return (frames(args.train, speech_only=True, features=features),
+                frames(args.music, speech_only=False, features=features),
+                frames([args.real / "speech"], speech_only=True, features=features),
+                frames([args.real / "speech"], speech_only=True, noise="none", features=features),
+                frames([args.real / "music"], speech_only=False, features=features))
+
+    sets = all_frames(FEATURES)
     result = {"features": FEATURES, "inputs": list(INPUTS),
-              "frames": {"train_speech": len(train_speech), "train_music": len(train_music),
-                         "heldout_speech": len(test_speech), "heldout_clean_speech": len(test_clean),
-                         "heldout_music": len(test_music)},
-              **separability(train_speech, train_music, test_speech, test_clean, test_music)}
+              "frames": dict(zip(("train_speech", "train_music", "heldout_speech", "heldout_clean_speech",
+                                  "heldout_music"), (len(x) for x in sets))),
+              **separability(*sets)}
+    result["with_partials"] = {"features": PARTIALS, "note": "the 'tonality' input is the partials' persistence",
+                               **separability(*all_frames(PARTIALS))}
     if args.models:
         result["models"] = models(args.models, args.real)
     if args.note:

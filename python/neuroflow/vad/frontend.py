@@ -20,8 +20,8 @@ from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WIN
 from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
 from neuroflow.vad.rhythm import N_RHYTHM, rhythm_inputs
-from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, detail_similarity, excerpt_similarity,
-                                    spectral_detail, tonality_inputs)
+from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, check_measure, excerpt_similarity,
+                                    tonality_inputs, tonality_step)
 from neuroflow.vad.tonality import check_window as check_tonality_window
 
 
@@ -31,7 +31,8 @@ class FeatureExtractor:
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
     settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
     ``level``, ``modulation`` (with ``modulation_window``, seconds), ``tonality`` (with
-    ``tonality_window``, seconds) and ``rhythm`` (see the module docstring).
+    ``tonality_window``, seconds, and ``tonality_measure``, "detail" by default) and ``rhythm`` (see the
+    module docstring).
     :meth:`step` is the stream's step over 16 kHz float32 samples; :meth:`transform` is that step over one chunk.
     """
 
@@ -58,6 +59,7 @@ class FeatureExtractor:
         self.modulation_window = check_window(f.get("modulation_window", MOD_WINDOW))
         self.tonality = bool(f.get("tonality", False))
         self.tonality_window = check_tonality_window(f.get("tonality_window", TONAL_WINDOW))
+        self.tonality_measure = check_measure(f.get("tonality_measure", "detail"))
         self.rhythm = bool(f.get("rhythm", False))
         self.basis = mel_basis(self.n_fft, self.n_mels)
 
@@ -103,7 +105,7 @@ class FeatureExtractor:
             feats = np.concatenate([feats, extra], axis=1)
         new["similarity"], new["tonality"] = state.get("similarity"), state.get("tonality")
         if self.tonality:
-            sim, new["similarity"] = detail_similarity(spectral_detail(long), new["similarity"])
+            sim, new["similarity"] = tonality_step(long, new["similarity"], self.tonality_measure)
             extra, new["tonality"] = tonality_inputs(sim, new["tonality"], silent=silent, window=self.tonality_window)
             feats = np.concatenate([feats, extra], axis=1)
         new["rhythm"] = state.get("rhythm")
@@ -143,8 +145,8 @@ class FeatureExtractor:
             feats = np.concatenate([feats, modulation_inputs(raw, energy_db, silent=silent,
                                                                      window=self.modulation_window)[0]], axis=1)
         if self.tonality:
-            feats = np.concatenate([feats, tonality_inputs(excerpt_similarity(similarity), silent=silent,
-                                                           window=self.tonality_window)[0]], axis=1)
+            values = excerpt_similarity(similarity, self.tonality_measure)
+            feats = np.concatenate([feats, tonality_inputs(values, silent=silent, window=self.tonality_window)[0]], axis=1)
         if self.rhythm:
             feats = np.concatenate([feats, rhythm_inputs(raw, silent=silent)[0]], axis=1)
         return feats

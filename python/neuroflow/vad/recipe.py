@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
-from neuroflow.vad.tonality import TONAL_WINDOW
+from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
 from neuroflow.vad.tonality import check_window as check_tonality_window
 from neuroflow.vad.snn import MODEL_KINDS
 
@@ -52,7 +52,8 @@ class Recipe:
     uses them over 0.1 s, the shipped SNU does not (the README's known limits say what they did).
     ``tonality`` adds one input, how much of the fine spectral detail of each frame was there 0.1 s before,
     averaged over the last ``tonality_window`` seconds (:mod:`neuroflow.vad.tonality`): steady partials,
-    i.e. music; both shipped models have it. ``rhythm`` adds one input, how regularly the onsets of the last
+    i.e. music; both shipped models have it. ``tonality_measure="partials"`` makes that input the share of the
+    spectral peaks held at the same frequency for 0.2 s instead. ``rhythm`` adds one input, how regularly the onsets of the last
     3 s repeat at lags of 0.25-1.5 s (:mod:`neuroflow.vad.rhythm`): a beat, the music that tonality misses.
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
@@ -93,6 +94,7 @@ class Recipe:
     modulation_window: float = MOD_WINDOW
     tonality: bool = False
     tonality_window: float = TONAL_WINDOW
+    tonality_measure: str = "detail"
     rhythm: bool = False
     epochs: int = 6
     prune: float = 0.85
@@ -128,6 +130,7 @@ class Recipe:
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
         check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        check_choice(self.tonality_measure, "tonality_measure", TONAL_MEASURES)
         for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median", "offset_frames"):
             check_positive(getattr(self, name), name, integer=True)
         for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
@@ -168,6 +171,8 @@ class Recipe:
             out["modulation_window"] = self.modulation_window
         if self.tonality:
             out["tonality_window"] = self.tonality_window
+            if self.tonality_measure != "detail":
+                out["tonality_measure"] = self.tonality_measure
         return out
 
     def to_dict(self) -> dict:

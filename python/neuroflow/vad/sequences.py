@@ -17,7 +17,7 @@ from neuroflow.vad.audio import prepare
 from neuroflow.vad.augment import excerpt_bounds, random_gain
 from neuroflow.vad.features import frame_signal, log_mel, window_energy_db
 from neuroflow.vad.frontend import FeatureExtractor, own_energy_db
-from neuroflow.vad.tonality import detail_similarity, spectral_detail
+from neuroflow.vad.tonality import tonality_step
 
 
 @dataclass
@@ -54,11 +54,11 @@ class SequenceSet:
 def raw_frames(wav, sr: int,
                extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Raw log-mel frames, window energies, the frames' own 10 ms energies (dB) and, if the extractor has
-    the tonality input, the frames' detail similarities (else None) of a whole signal, before any
+    the tonality input, the frames' values it averages (detail similarities or the partials' persistence; else None) of a whole signal, before any
     normalisation; slices of them are what :meth:`FeatureExtractor.normalize_raw` takes."""
     long = frame_signal(prepare(wav, sr), history=extractor.history)  # the windows FeatureExtractor.step takes
     frames = long[:, extractor.history:]
-    sim = detail_similarity(spectral_detail(long))[0] if extractor.tonality else None
+    sim = tonality_step(long, None, extractor.tonality_measure)[0] if extractor.tonality else None
     return log_mel(frames, extractor.basis), window_energy_db(frames), own_energy_db(frames), sim
 
 

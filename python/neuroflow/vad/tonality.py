@@ -29,6 +29,17 @@ frames speech instead of 75 %. Every noise of the benchmark (white to babble, ro
 does (median 0.38-0.48; held-out music 0.60), so the input says "music", never "speech": it cannot hold a
 detector on after speech ends.
 
+A second measure, ``measure="partials"`` (:func:`spectral_peaks`, :func:`partial_persistence`), asks the
+same question of the spectral peaks themselves: per frame, the share of its peak amplitude (peaks standing
+:data:`PEAK_PROMINENCE_DB` above the bins two away, within :data:`PEAK_RANGE_DB` of the frame's loudest bin)
+at frequencies (within one bin) that were peaks :data:`PARTIAL_LAGS` frames before too -- a partial held for
+0.2 s, between :data:`PARTIAL_BAND_HZ` (above most voices' fundamental). Averaged over 1 s it separates
+training speech from training music with a frame AUC of 0.954 and held-out speech (every condition) from held-out
+music with 0.969 (0.983 against clean speech); a logistic regression on the bin model's 48 inputs with it in
+place of the detail similarity calls 5.6 % of the held-out music frames speech instead of 12.3 % at the decision
+value that keeps 95 % of the training speech (held-out speech kept: 97.6 against 97.8 %; 12 min of development
+music, training-family: 6.4 against 6.2 %; the detail similarity averaged over 1 s instead: 12.3 %).
+
 Every step is ``(input, state) -> (output, state)``: a stream fed in any pieces gives the numbers of one
 call on the whole. The first :data:`TONAL_LAG` frames of a stream compare with nothing (similarity 0),
 and the window starts empty. Digital silence (``silent`` frames) reads 0 and neither enters nor ages the
@@ -60,9 +71,20 @@ TONAL_RANGE_DB = 50.0
 TONAL_LAG = 10
 #: length (s) of the sliding window the similarities are averaged over
 TONAL_WINDOW = 0.5
+#: what the tonality input measures (module docstring)
+TONAL_MEASURES = ("detail", "partials")
+#: "partials": a peak counts as held if the frames this many frames earlier had a peak within one bin
+PARTIAL_LAGS = (10, 20)
+#: "partials": a peak stands this far (dB) above the bins two away on both sides
+PEAK_PROMINENCE_DB = 3.0
+#: "partials": peaks further than this (dB) below the frame's loudest bin do not count
+PEAK_RANGE_DB = 30.0
+#: "partials": the frequency range (Hz) of the peaks (above most voices' fundamental)
+PARTIAL_BAND_HZ = (150.0, 3000.0)
 _FRAME_RATE = 100.0
 _HANN = np.hanning(WIN + TONAL_HISTORY + 1)[:-1]  # periodic Hann
 _BINS = (int(round(TONAL_BAND_HZ[0] * TONAL_FFT / 16000)), int(round(TONAL_BAND_HZ[1] * TONAL_FFT / 16000)))
+_PEAK_BINS = (int(round(PARTIAL_BAND_HZ[0] * TONAL_FFT / 16000)), int(round(PARTIAL_BAND_HZ[1] * TONAL_FFT / 16000)))
 
 
 def check_window(window) -> float:
@@ -87,6 +109,62 @@ def spectral_detail(windows: np.ndarray) -> np.ndarray:
     detail *= logp > logp.max(axis=1, keepdims=True) - TONAL_RANGE_DB * math.log(10.0) / 10.0
     norm = np.sqrt(np.einsum("tf,tf->t", detail, detail))
     return (detail / np.maximum(norm, 1e-12)[:, None]).astype(np.float32)
+
+
+def check_measure(measure) -> str:
+    """``measure`` if it is one of :data:`TONAL_MEASURES`; else a ValueError naming ``tonality_measure``."""
+    if measure not in TONAL_MEASURES:
+        raise ValueError(f"tonality_measure: expected one of {list(TONAL_MEASURES)}, got {measure!r}")
+    return measure
+
+
+def _log_power(windows: np.ndarray) -> np.ndarray:
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != WIN + TONAL_HISTORY:
+        raise ValueError(f"windows: expected (n, {WIN + TONAL_HISTORY}) samples, got shape {w.shape}")
+    spec = np.fft.rfft(w * _HANN, n=TONAL_FFT, axis=1)
+    return np.log(np.maximum(spec.real ** 2 + spec.imag ** 2, 1e-20))
+
+
+def spectral_peaks(windows: np.ndarray) -> np.ndarray:
+    """(n, n_bins) float32: each spectral peak's amplitude relative to the frame's loudest bin (0 where no
+    peak) of (n, 1024) windows, between :data:`PARTIAL_BAND_HZ`. Rows are computed on their own."""
+    full = _log_power(windows)
+    logp = full[:, _PEAK_BINS[0] - 2:_PEAK_BINS[1] + 2]
+    c = logp[:, 2:-2]
+    to_db = 10.0 / math.log(10.0)
+    top = full.max(axis=1, keepdims=True) if len(c) else c[:, :1]
+    peak = ((c > logp[:, 1:-3]) & (c >= logp[:, 3:-1])
+            & ((c - np.maximum(logp[:, :-4], logp[:, 4:])) * to_db > PEAK_PROMINENCE_DB)
+            & ((top - c) * to_db < PEAK_RANGE_DB) & (top > math.log(1e-20)))
+    return np.where(peak, np.exp(0.5 * (c - top)), 0.0).astype(np.float32)
+
+
+def partial_persistence(peaks: np.ndarray, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(values (n,) float64, state)``: per frame, the share of its peak amplitude (:func:`spectral_peaks`)
+    at bins that held a peak (within one bin) :data:`PARTIAL_LAGS` frames before as well; 0 without peaks.
+    ``state``: the last ``max(PARTIAL_LAGS)`` frames' widened peak masks (None: a fresh stream, no peaks)."""
+    p = np.asarray(peaks, dtype=np.float32)
+    lag = max(PARTIAL_LAGS)
+    near = p > 0
+    near[:, 1:] |= p[:, :-1] > 0
+    near[:, :-1] |= p[:, 1:] > 0
+    past = np.zeros((lag, p.shape[1]), bool) if state is None else state
+    both = np.concatenate([past, near])
+    held = np.ones(p.shape, bool)
+    for L in PARTIAL_LAGS:
+        held &= both[lag - L:lag - L + len(p)]
+    total = p.astype(np.float64).sum(axis=1)
+    kept = np.where(held, p, 0.0).astype(np.float64).sum(axis=1)
+    return np.where(total > 0, kept / np.maximum(total, 1e-300), 0.0), both[-lag:].copy()
+
+
+def tonality_step(windows: np.ndarray, state=None, measure: str = "detail") -> tuple[np.ndarray, np.ndarray]:
+    """The per-frame value the tonality input averages, from (n, 1024) windows: the detail similarity
+    (``"detail"``) or the partials' persistence (``"partials"``); ``(values (n,), state)``."""
+    if check_measure(measure) == "partials":
+        return partial_persistence(spectral_peaks(windows), state)
+    return detail_similarity(spectral_detail(windows), state)
 
 
 def detail_similarity(detail: np.ndarray, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -117,10 +195,11 @@ def tonality_inputs(similarity: np.ndarray, state: dict | None = None, *, silent
     return out.astype(np.float32), {"z": zi}
 
 
-def excerpt_similarity(similarity: np.ndarray) -> np.ndarray:
-    """The similarities of an excerpt sliced from a longer signal's, as a stream starting at the excerpt
-    computes them: its first :data:`TONAL_LAG` frames compare with nothing (0)."""
+def excerpt_similarity(similarity: np.ndarray, measure: str = "detail") -> np.ndarray:
+    """The per-frame values (:func:`tonality_step`) of an excerpt sliced from a longer signal's, as a stream
+    starting at the excerpt computes them: its first frames compare with nothing (0) -- :data:`TONAL_LAG` of
+    them for ``"detail"``, ``max(PARTIAL_LAGS)`` for ``"partials"``."""
     out = np.array(similarity, dtype=np.float64)
-    out[:TONAL_LAG] = 0.0
+    out[:TONAL_LAG if check_measure(measure) == "detail" else max(PARTIAL_LAGS)] = 0.0
     return out
 
