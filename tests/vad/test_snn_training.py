@@ -163,6 +163,27 @@ def test_default_recipe_is_the_shipped_models(kind):
     assert load_model(MODELS_DIR / f"{kind}.pt").model.features == default_recipe(kind).features()
 
 
+def test_train_seed_defaults_to_the_recipes(tmp_path):
+    # without --seed, `vad train` keeps the recipe's seed: the shipped model's without --recipe (the SNU's is 2),
+    # the recipe file's with one; --seed overrides either
+    import json
+
+    from neuroflow.cli import build_parser
+    from neuroflow.vad.recipe import default_recipe
+    from neuroflow.vad.snn_cli import _recipe_from_args
+
+    def recipe(*extra):
+        return _recipe_from_args(build_parser().parse_args(["vad", "train", "--corpus", str(tmp_path), "--out",
+                                                            str(tmp_path / "m.pt"), *extra]))
+
+    assert recipe("--model", "snu").seed == default_recipe("snu").seed == 2
+    assert recipe("--model", "bin").seed == default_recipe("bin").seed == 0
+    assert recipe("--model", "snu", "--seed", "5").seed == 5
+    (tmp_path / "r.json").write_text(json.dumps({"recipe": {"hidden": [8], "seed": 3}}))
+    assert recipe("--model", "snu", "--recipe", str(tmp_path / "r.json")).seed == 3
+    assert recipe("--model", "snu", "--recipe", str(tmp_path / "r.json"), "--seed", "1").seed == 1
+
+
 def test_post_processing_helpers():
     p = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
     assert causal_median(p, 3)[0].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]

@@ -46,7 +46,9 @@ def register(verbs) -> None:
     p.add_argument("--out", required=True, type=output_file((".pt",)),
                    help="model file to write (.pt); a .json report goes beside it")
     p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
-    add_common_options(p, plot=True)
+    p.add_argument("--seed", type=integer(0), default=None,
+                   help="random seed (default: the recipe's; without --recipe, the shipped model's)")
+    add_common_options(p, plot=True, seed=False)
     p.set_defaults(func=_train)
 
     p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, median and hangover on real speech "
@@ -93,7 +95,8 @@ def _recipe_from_args(args):
             raise ValueError(f"--recipe: {args.recipe} holds no recipe (expected a JSON object)")
         settings = dict(loaded.get("recipe", loaded))
     settings["kind"] = args.model
-    settings["seed"] = args.seed
+    if args.seed is not None:
+        settings["seed"] = args.seed
     for key, value in (("prune", args.prune), ("epochs", args.epochs), ("prune_epochs", args.prune_epochs),
                        ("hidden", args.hidden)):
         if value is not None:
