@@ -36,9 +36,10 @@ at frequencies (within one bin) that were peaks :data:`PARTIAL_LAGS` frames befo
 0.2 s, between :data:`PARTIAL_BAND_HZ` (above most voices' fundamental). Averaged over 1 s it separates
 training speech from training music with a frame AUC of 0.954 and held-out speech (every condition) from held-out
 music with 0.969 (0.983 against clean speech); a logistic regression on the bin model's 48 inputs with it in
-place of the detail similarity calls 5.6 % of the held-out music frames speech instead of 12.3 % at the decision
-value that keeps 95 % of the training speech (held-out speech kept: 97.6 against 97.8 %; 12 min of development
-music, training-family: 6.4 against 6.2 %; the detail similarity averaged over 1 s instead: 12.3 %).
+place of the detail similarity calls 5.8 % of the held-out music frames speech instead of 12.9 % at the decision
+value that keeps 95 % of the training speech (held-out speech kept: 97.7 against 97.9 %;
+``benchmarks/vad_music.py``, ``with_partials``). The bin model trained with it in place of the detail similarity
+did not gain (``neuroflow/vad/models/recipe.json``, ``not_shipped``): the shipped models keep "detail".
 
 Every step is ``(input, state) -> (output, state)``: a stream fed in any pieces gives the numbers of one
 call on the whole. The first :data:`TONAL_LAG` frames of a stream compare with nothing (similarity 0),
