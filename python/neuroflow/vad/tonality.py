@@ -94,6 +94,15 @@ def check_window(window) -> float:
     return check_window_seconds(window, "tonality_window", 1)
 
 
+def _log_power(windows: np.ndarray) -> np.ndarray:
+    """Log power spectrum (n, 513) of (n, 1024) windows, Hann, one row at a time (no BLAS)."""
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != WIN + TONAL_HISTORY:
+        raise ValueError(f"windows: expected (n, {WIN + TONAL_HISTORY}) samples, got shape {w.shape}")
+    spec = np.fft.rfft(w * _HANN, n=TONAL_FFT, axis=1)
+    return np.log(np.maximum(spec.real ** 2 + spec.imag ** 2, 1e-20))
+
+
 def spectral_detail(windows: np.ndarray) -> np.ndarray:
     """(n, n_bins) float32 unit-length spectral detail of (n, 1024) windows (zero rows for silence).
 
@@ -101,11 +110,7 @@ def spectral_detail(windows: np.ndarray) -> np.ndarray:
     """
     from scipy.ndimage import uniform_filter1d
 
-    w = np.asarray(windows, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != WIN + TONAL_HISTORY:
-        raise ValueError(f"windows: expected (n, {WIN + TONAL_HISTORY}) samples, got shape {w.shape}")
-    spec = np.fft.rfft(w * _HANN, n=TONAL_FFT, axis=1)[:, _BINS[0]:_BINS[1]]
-    logp = np.log(np.maximum(spec.real ** 2 + spec.imag ** 2, 1e-20))
+    logp = _log_power(windows)[:, _BINS[0]:_BINS[1]]
     detail = np.maximum(logp - uniform_filter1d(logp, DETAIL_SMOOTH_BINS, axis=1, mode="nearest"), 0.0)
     detail *= logp > logp.max(axis=1, keepdims=True) - TONAL_RANGE_DB * math.log(10.0) / 10.0
     norm = np.sqrt(np.einsum("tf,tf->t", detail, detail))
@@ -117,14 +122,6 @@ def check_measure(measure) -> str:
     if measure not in TONAL_MEASURES:
         raise ValueError(f"tonality_measure: expected one of {list(TONAL_MEASURES)}, got {measure!r}")
     return measure
-
-
-def _log_power(windows: np.ndarray) -> np.ndarray:
-    w = np.asarray(windows, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != WIN + TONAL_HISTORY:
-        raise ValueError(f"windows: expected (n, {WIN + TONAL_HISTORY}) samples, got shape {w.shape}")
-    spec = np.fft.rfft(w * _HANN, n=TONAL_FFT, axis=1)
-    return np.log(np.maximum(spec.real ** 2 + spec.imag ** 2, 1e-20))
 
 
 def spectral_peaks(windows: np.ndarray) -> np.ndarray:
