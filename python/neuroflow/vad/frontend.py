@@ -146,7 +146,8 @@ class FeatureExtractor:
                                                                      window=self.modulation_window)[0]], axis=1)
         if self.tonality:
             values = excerpt_similarity(similarity, self.tonality_measure)
-            feats = np.concatenate([feats, tonality_inputs(values, silent=silent, window=self.tonality_window)[0]], axis=1)
+            extra = tonality_inputs(values, silent=silent, window=self.tonality_window)[0]
+            feats = np.concatenate([feats, extra], axis=1)
         if self.rhythm:
             feats = np.concatenate([feats, rhythm_inputs(raw, silent=silent)[0]], axis=1)
         return feats

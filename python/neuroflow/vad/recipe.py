@@ -53,8 +53,9 @@ class Recipe:
     ``tonality`` adds one input, how much of the fine spectral detail of each frame was there 0.1 s before,
     averaged over the last ``tonality_window`` seconds (:mod:`neuroflow.vad.tonality`): steady partials,
     i.e. music; both shipped models have it. ``tonality_measure="partials"`` makes that input the share of the
-    spectral peaks held at the same frequency for 0.2 s instead. ``rhythm`` adds one input, how regularly the onsets of the last
-    3 s repeat at lags of 0.25-1.5 s (:mod:`neuroflow.vad.rhythm`): a beat, the music that tonality misses.
+    spectral peaks held at the same frequency for 0.2 s instead. ``rhythm`` adds one input, how regularly the
+    onsets of the last 3 s repeat at lags of 0.25-1.5 s (:mod:`neuroflow.vad.rhythm`): a beat, the music that
+    tonality misses.
 
     Two augmentations teach what real recordings start with: ``restarts`` excerpts of 3-8 s per
     scene whose features start afresh at the excerpt (the start of a stream, where a causal
