@@ -42,8 +42,8 @@ value that keeps 95 % of the training speech (held-out speech kept: 97.7 against
 did not gain (``neuroflow/vad/models/recipe.json``, ``not_shipped``): the shipped models keep "detail".
 
 Every step is ``(input, state) -> (output, state)``: a stream fed in any pieces gives the numbers of one
-call on the whole. The first :data:`TONAL_LAG` frames of a stream compare with nothing (similarity 0),
-and the window starts empty. Digital silence (``silent`` frames) reads 0 and neither enters nor ages the
+call on the whole. The first :data:`TONAL_LAG` frames of a stream (``max(PARTIAL_LAGS)`` for "partials")
+compare with nothing (0), and the window starts empty. Digital silence (``silent`` frames) reads 0 and neither enters nor ages the
 window; its similarity pairs are kept, so the first frames after a silence compare with silence (0).
 """
 from __future__ import annotations
@@ -131,7 +131,7 @@ def spectral_peaks(windows: np.ndarray) -> np.ndarray:
     logp = full[:, _PEAK_BINS[0] - 2:_PEAK_BINS[1] + 2]
     c = logp[:, 2:-2]
     to_db = 10.0 / math.log(10.0)
-    top = full.max(axis=1, keepdims=True) if len(c) else c[:, :1]
+    top = full.max(axis=1, keepdims=True)
     peak = ((c > logp[:, 1:-3]) & (c >= logp[:, 3:-1])
             & ((c - np.maximum(logp[:, :-4], logp[:, 4:])) * to_db > PEAK_PROMINENCE_DB)
             & ((top - c) * to_db < PEAK_RANGE_DB) & (top > math.log(1e-20)))
