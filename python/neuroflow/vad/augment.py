@@ -6,6 +6,8 @@
   where a causal normalisation has seen little;
 * :func:`speech_free_pieces` ``"noise"``: stretches of steady noise at any level (the corpus's scenes
   always hold 5-95 % speech);
+* :func:`speech_free_pieces` ``"talk"``: background talk alone (babble or cafe noise), quieter than the
+  corpus's speech: in the corpus it is only ever heard under a foreground talker;
 * :func:`music_piece`: synthetic music (melody, chords, bass and drums of random timbres, keys and
   tempi), speech-free, for variety beside the few recorded pieces of training music;
 * :func:`room_tone_piece`: the quiet background of a real recording, which the generated noises lack
@@ -22,6 +24,10 @@ from neuroflow.vad.features import FRAME_RATE
 #: noises of the speech-free sequences, and their level range (dBFS)
 NOISE_KINDS = ("white", "pink", "brown", "car", "street")
 NOISE_LEVELS_DB = (-80.0, -10.0)
+#: background talk of the speech-free sequences, and its level range (dBFS): at most 4 dB under the corpus's
+#: active speech level (-26 dBov), as in its scenes at 5 dB SNR and above
+TALK_KINDS = ("babble", "cafe")
+TALK_LEVELS_DB = (-70.0, -30.0)
 #: excerpt lengths (s)
 EXCERPT_S = (3.0, 8.0)
 
@@ -140,6 +146,15 @@ def _noise_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]
     return wav * np.float32(10 ** (rng.uniform(*NOISE_LEVELS_DB) / 20)), kind
 
 
+def _talk_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.noise import make_noise
+
+    length = float(rng.uniform(2.0, 10.0))
+    kind = TALK_KINDS[int(rng.integers(len(TALK_KINDS)))]
+    wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
+    return wav * np.float32(10 ** (rng.uniform(*TALK_LEVELS_DB) / 20)), kind
+
+
 def _room_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
     return room_tone_piece(int(rng.uniform(3.0, 10.0) * SAMPLE_RATE), rng), "room"
 
@@ -155,7 +170,8 @@ def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]
 
 
 #: kind -> (piece maker, seed tag)
-_PIECES = {"noise": (_noise_piece, 0x0015E), "room": (_room_piece, 0x2007), "music": (_music_piece, 0x3051C)}
+_PIECES = {"noise": (_noise_piece, 0x0015E), "room": (_room_piece, 0x2007), "music": (_music_piece, 0x3051C),
+           "talk": (_talk_piece, 0x7A1C)}
 #: the kinds of speech-free piece
 SPEECH_FREE = tuple(_PIECES)
 
@@ -168,7 +184,9 @@ def speech_free_pieces(kind: str, seconds: float, seed: int = 0, group: str = "A
     ``"room"``
         3-10 s of :func:`room_tone_piece`;
     ``"music"``
-        4-12 s of :func:`music_piece` at -45 to -15 dBFS, half of them over training-family room tone.
+        4-12 s of :func:`music_piece` at -45 to -15 dBFS, half of them over training-family room tone;
+    ``"talk"``
+        2-10 s of babble or cafe noise (eSpeak talkers of ``group``) at -70 to -30 dBFS.
     """
     from neuroflow._utils import check_choice
 

@@ -104,7 +104,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
 def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> SequenceSet:
     """The sequences :func:`train_vad` trains and validates on: every scene of ``corpus`` (a folder, a
     loaded corpus or a list of them) with the recipe's gain and ``restarts`` augmentation, plus its
-    ``noise_only`` speech-free sequences. Scene names get a ``<corpus index>:`` prefix when several
+    speech-free sequences (``noise_only``, ``room_tone``, ``music``, ``background_talk``). Scene names get a ``<corpus index>:`` prefix when several
     corpora are pooled (their names repeat, and the validation split goes by name)."""
     corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
     if not corpora:
@@ -116,7 +116,8 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
         for i, p in enumerate(parts):
             p.names = [f"{i}:{n}" for n in p.names]
     corpus_seconds = sum(p.n_frames for p in parts) / FRAME_RATE
-    for kind, share in (("noise", recipe.noise_only), ("room", recipe.room_tone), ("music", recipe.music)):
+    for kind, share in (("noise", recipe.noise_only), ("room", recipe.room_tone), ("music", recipe.music),
+                        ("talk", recipe.background_talk)):
         if share > 0:
             parts.append(speech_free_sequences(kind, share * corpus_seconds, recipe.features(), seed=recipe.seed))
     return SequenceSet.concatenate(parts)
