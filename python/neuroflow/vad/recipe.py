@@ -144,7 +144,8 @@ class Recipe:
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
         for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
-        for name in ("activity_weight", "offset_weight", "gain_db", "noise_only", "room_tone", "music", "background_talk"):
+        for name in ("activity_weight", "offset_weight", "gain_db", "noise_only", "room_tone", "music",
+                     "background_talk"):
             check_positive(getattr(self, name), name, allow_zero=True)
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")
