@@ -49,3 +49,35 @@ def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_pat
     assert student["lm_steps"] <= result["step_budget"] == 100
     assert student["lm_rel_loss"] < 1e-2 * student["torch_rel_loss"]
     assert student["minpack_rel_loss"] < student["torch_rel_loss"]
+
+
+def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
+    pytest.importorskip("torch")
+    from neuroflow.vad.corpus import generate_corpus
+
+    for folder, split in ((tmp_path / "dev", "train"), (tmp_path / "bench" / "speech", "test")):
+        generate_corpus(folder, minutes=1.0, split=split, seed=3, durations=(15.0,), snrs=(20.0, 5.0),
+                        noises=("white", "babble"), progress=False)
+    script = str(ROOT / "benchmarks" / "vad_rule_bound.py")
+    out = tmp_path / "bound.json"
+    run = subprocess.run([sys.executable, script, "--calibration", str(tmp_path / "dev"), "--real",
+                          str(tmp_path / "bench"), "--systems", "bin", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert json.loads(run.stdout) == result
+    bin_ = result["systems"]["bin"]
+    shipped = bin_["shipped_rule"]
+    for name in ("threshold_per_snr", "whole_rule_per_snr"):
+        rules = bin_[name]["rules"]
+        assert set(rules) == {"20", "5"} and 0.0 <= bin_[name]["mean_hter"] <= 0.5
+        for snr, (before, after) in bin_[name]["by_snr [shipped rule, this]"].items():
+            assert 0.0 <= before <= 0.5 and 0.0 <= after <= 0.5
+    assert all((r["median"], r["hangover"]) == (shipped["median"], shipped["hangover"])
+               for r in bin_["threshold_per_snr"]["rules"].values())
+    for noise, fa in bin_["false_alarms_at_20_db"].items():
+        shares = fa["share_by_distance [<0.1, 0.1-0.3, 0.3-1, 1-3, >3 s]"]
+        assert noise.endswith("@20") and len(shares) == 5 and sum(shares) in (0.0, pytest.approx(1.0, abs=5e-3))
+    bad = subprocess.run([sys.executable, script, "--calibration", str(tmp_path / "dev"), "--real", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert bad.returncode == 2 and "--real" in bad.stderr and "speech/" in bad.stderr.strip().splitlines()[-1]

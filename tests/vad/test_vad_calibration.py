@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from neuroflow.vad.calibration import calibrate, calibrated_copy, condition_of
+from neuroflow.vad.calibration import (calibrate, calibrated_copy, condition_hter, condition_of, network_outputs,
+                                       search_rule)
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.metrics import error_rates
 from neuroflow.vad.postprocess import PostProcessor
@@ -68,6 +69,21 @@ def test_no_rule_of_the_grid_does_better(chosen, scenes):
                 post = PostProcessor(threshold, median, hangover)
                 h = _mean_hter([post(p, e) for p, e in probs], scenes)
                 assert h >= chosen.hter - 1e-12, (median, hangover, threshold)
+
+
+def test_search_and_per_condition_scores_agree_with_detection(chosen, scenes):
+    system = SpikingVADSystem("bin")
+    outputs = network_outputs(system, scenes)
+    rule = search_rule(outputs, medians=MEDIANS, hangovers=HANGOVERS)
+    assert {k: rule[k] for k in ("threshold", "median", "hangover")} == {
+        "threshold": chosen.threshold, "median": chosen.median, "hangover": chosen.hangover}
+    per = condition_hter(outputs, chosen.threshold, chosen.median, chosen.hangover)
+    assert sorted(per) == chosen.conditions and np.mean(list(per.values())) == pytest.approx(chosen.hter, abs=1e-12)
+    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover)
+    one = [s for s in scenes if condition_of(s) == chosen.conditions[0]]
+    assert _mean_hter([system.score(s.wav) for s in one], one) == pytest.approx(per[chosen.conditions[0]], abs=1e-12)
+    fixed = search_rule(outputs, medians=(5,), hangovers=(0,))  # a fixed median and hangover: threshold only
+    assert (fixed["median"], fixed["hangover"]) == (5, 0) and fixed["hter"] >= chosen.hter - 1e-12
 
 
 def test_calibrated_copy_keeps_the_network_and_carries_the_rule(chosen, tmp_path):

@@ -98,15 +98,11 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
     return mr, far
 
 
-def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
-              progress: bool = False) -> Calibration:
-    """The (threshold, median, hangover) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
-    with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels).
-
-    Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
-    ValueError if none is left.
-    """
-    outputs = network_outputs(system, scenes, progress=progress)
+def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS) -> dict:
+    """The rule with the lowest mean HTER over the conditions of ``outputs`` (:func:`network_outputs`): a dict of
+    ``threshold``, ``median``, ``hangover``, ``hter``, ``mr``, ``far`` (means over ``conditions``) and the
+    ``conditions`` scored and ``left_out`` (those without both speech and non-speech frames, which have no HTER).
+    ValueError if no condition is left."""
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
@@ -115,7 +111,6 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
         seen = classes.get(condition, (False, False))
         classes[condition] = (seen[0] or bool(labels.any()), seen[1] or bool((~labels).any()))
     conditions = sorted(c for c, (speech, other) in classes.items() if speech and other)
-    left_out = sorted(set(classes) - set(conditions))
     if not conditions:
         raise ValueError("scenes: no condition has both speech and non-speech frames; the rule cannot be chosen")
     best = None
@@ -123,16 +118,37 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
         for hangover in hangovers:
             mr, far = _mean_rates(_error_counts(outputs, int(median), int(hangover), thresholds), conditions)
             i = int(np.argmin((mr + far) / 2))
-            if best is None or (mr[i] + far[i]) / 2 < best[0]:
-                best = ((mr[i] + far[i]) / 2, float(thresholds[i]), int(median), int(hangover), mr[i], far[i])
+            if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
+                best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
+                        "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
+    return {**best, "conditions": conditions, "left_out": sorted(set(classes) - set(conditions))}
+
+
+def condition_hter(outputs, threshold: float, median: int, hangover: int) -> dict:
+    """HTER per condition of ``outputs`` (:func:`network_outputs`) under one rule (conditions with both classes)."""
+    counts = _error_counts(outputs, int(median), int(hangover), np.array([float(threshold)]))
+    return {c: float((k[0][0] / k[1] + k[2][0] / k[3]) / 2) for c, k in sorted(counts.items()) if k[1] and k[3]}
+
+
+def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
+              progress: bool = False) -> Calibration:
+    """The (threshold, median, hangover) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
+    with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels; :func:`search_rule`).
+
+    Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
+    ValueError if none is left.
+    """
+    outputs = network_outputs(system, scenes, progress=progress)
+    best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds)
+    conditions = best["conditions"]
     own = np.array([system.threshold])
     mr0, far0 = _mean_rates(_error_counts(outputs, int(system.smoothing.get("median", 1)),
                                           int(system.smoothing.get("hangover", 0)), own), conditions)
     before = {"threshold": float(system.threshold), **{k: int(v) for k, v in system.smoothing.items()},
               "hter": float((mr0[0] + far0[0]) / 2), "mr": float(mr0[0]), "far": float(far0[0])}
-    return Calibration(threshold=best[1], median=best[2], hangover=best[3], hter=float(best[0]),
-                       mr=float(best[4]), far=float(best[5]), before=before, conditions=conditions,
-                       scenes=len(outputs), left_out=left_out)
+    return Calibration(threshold=best["threshold"], median=best["median"], hangover=best["hangover"],
+                       hter=best["hter"], mr=best["mr"], far=best["far"], before=before, conditions=conditions,
+                       scenes=len(outputs), left_out=best["left_out"])
 
 
 def calibrated_copy(model_path: str | Path, calibration: Calibration, out: str | Path) -> Path:

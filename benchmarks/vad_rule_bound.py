@@ -1,0 +1,141 @@
+"""How much can a spiking VAD's decision rule do? Bounds for SNR-dependent rules on held-out speakers; prints JSON.
+
+Issue 15 asks the spiking models for a mean HTER within 2 points of Silero's on the held-out real speakers. A
+model's decision rule (threshold, causal median, hangover; :mod:`neuroflow.vad.calibration`) is chosen once on
+the calibration corpus (real speech of the training speakers) for every condition. This measures, per model,
+what rules that know each condition's SNR could do at best:
+
+* **shipped**: the model's own rule on the held-out benchmark speech (the number ``benchmarks/vad.py`` reports);
+* **threshold per SNR**: the model's median and hangover, a threshold chosen on the calibration corpus's
+  conditions of each SNR (clean, 20, 10, 5, 0, -5 dB), applied to the held-out conditions of that SNR;
+* **whole rule per SNR**: threshold, median and hangover chosen per SNR the same way.
+
+The held-out SNR is known here, which no detector knows, so these bound any rule driven by an SNR estimate
+from above. It also reports, per noise at 20 dB, where the shipped rule's false alarms lie: the share of
+false-alarm frames within 0.1 s, 0.1-0.3 s, 0.3-1 s, 1-3 s and beyond 3 s of the nearest speech frame (a
+hangover's false alarms sit just after speech; a noise taken for speech anywhere). One thread. Usage::
+
+    python benchmarks/vad_rule_bound.py --calibration corpora/real-dev --real corpora/benchmark [--systems snu bin]
+                                        [--out result.json]
+
+The folders are those of ``neuroflow/vad/models/recipe.json`` (the calibration corpus) and ``neuroflow vad
+corpus --benchmark --seed 0`` (held-out speech in ``speech/``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from neuroflow._utils import print_json  # noqa: E402
+
+#: false-alarm distances to the nearest speech frame (frames), bin edges
+FA_EDGES = (0, 10, 30, 100, 300, np.inf)
+
+
+def snr_of(condition: str) -> str:
+    """"20", "-5", ... of a condition such as ``speech/white@20``; "clean" without an SNR."""
+    m = re.search(r"@(-?\d+(?:\.\d+)?)$", condition)
+    return m.group(1) if m else "clean"
+
+
+def per_snr(outputs) -> dict:
+    groups: dict = {}
+    for o in outputs:
+        groups.setdefault(snr_of(o[3]), []).append(o)
+    return groups
+
+
+def bounds(system, dev, held) -> dict:
+    """The three rules' held-out mean HTER (module docstring) from the network outputs on both sets."""
+    from neuroflow.vad.calibration import condition_hter, search_rule
+
+    median, hangover = int(system.smoothing.get("median", 1)), int(system.smoothing.get("hangover", 0))
+    shipped = condition_hter(held, system.threshold, median, hangover)
+    out = {"shipped_rule": {"threshold": system.threshold, "median": median, "hangover": hangover},
+           "shipped_mean_hter": float(np.mean(list(shipped.values())))}
+    dev_groups, held_groups = per_snr(dev), per_snr(held)
+    for name, grid in (("threshold_per_snr", {"medians": (median,), "hangovers": (hangover,)}),
+                       ("whole_rule_per_snr", {})):
+        per, rules, by_snr = {}, {}, {}
+        for snr in sorted(held_groups):
+            if snr not in dev_groups:
+                raise ValueError(f"calibration: no condition at SNR {snr} to choose its rule on")
+            rule = search_rule(dev_groups[snr], **grid)
+            rules[snr] = {k: rule[k] for k in ("threshold", "median", "hangover")}
+            h = condition_hter(held_groups[snr], rule["threshold"], rule["median"], rule["hangover"])
+            per.update(h)
+            by_snr[snr] = [float(np.mean([shipped[c] for c in h])), float(np.mean(list(h.values())))]
+        out[name] = {"mean_hter": float(np.mean(list(per.values()))), "rules": rules,
+                     "by_snr [shipped rule, this]": by_snr}
+    return out
+
+
+def false_alarm_distances(system, held, snr: str = "20") -> dict:
+    """Per noise at ``snr`` dB, the shipped rule's false-alarm rate and the share of its false-alarm frames by
+    distance to the nearest speech frame (:data:`FA_EDGES`)."""
+    from scipy.ndimage import distance_transform_edt
+
+    from neuroflow.vad.postprocess import PostProcessor
+
+    post = PostProcessor(system.threshold, int(system.smoothing.get("median", 1)),
+                         int(system.smoothing.get("hangover", 0)))
+    acc: dict = {}
+    for prob, energy, labels, condition in held:
+        if snr_of(condition) != snr:
+            continue
+        speech = post(prob, energy) >= 0.5
+        far = distance_transform_edt(~labels) if labels.any() else np.full(len(labels), np.inf)
+        a = acc.setdefault(condition.split("/")[-1], [np.zeros(len(FA_EDGES) - 1), 0])
+        a[0] += np.histogram(far[speech & ~labels], bins=FA_EDGES)[0]
+        a[1] += int((~labels).sum())
+    return {c: {"far": float(h.sum() / max(n, 1)),
+                "share_by_distance [<0.1, 0.1-0.3, 0.3-1, 1-3, >3 s]": np.round(h / max(h.sum(), 1), 3).tolist()}
+            for c, (h, n) in sorted(acc.items())}
+
+
+def main(argv=None) -> dict:
+    from neuroflow.vad.calibration import network_outputs
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.registry import get_system
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--calibration", type=Path, required=True, metavar="DIR",
+                   help="the calibration corpus (real speech of the training speakers)")
+    p.add_argument("--real", type=Path, required=True, metavar="DIR",
+                   help="the held-out benchmark folder (neuroflow vad corpus --benchmark), with speech/")
+    p.add_argument("--systems", nargs="+", default=["snu", "bin"], metavar="SPEC",
+                   help="spiking models (snu[:PATH], bin[:PATH])")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the JSON here")
+    args = p.parse_args(argv)
+    if not args.calibration.is_dir():
+        p.error(f"argument --calibration: {args.calibration}: no such folder")
+    speech = args.real / "speech"
+    if not speech.is_dir():
+        p.error(f"argument --real: {args.real}: no speech/ folder (build it with neuroflow vad corpus --benchmark)")
+    dev_scenes, held_scenes = list(load_corpus(args.calibration)), list(load_corpus(speech))
+    t0 = time.perf_counter()
+    result = {"benchmark": "vad-rule-bound", "calibration": str(args.calibration), "real": str(speech),
+              "systems": {}}
+    for spec in args.systems:
+        system = get_system(spec)
+        dev, held = network_outputs(system, dev_scenes), network_outputs(system, held_scenes)
+        result["systems"][spec] = {**bounds(system, dev, held),
+                                   "false_alarms_at_20_db": false_alarm_distances(system, held)}
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    print_json(result, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()
