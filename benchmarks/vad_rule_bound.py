@@ -54,13 +54,18 @@ def per_snr(outputs) -> dict:
     return groups
 
 
+def own_rule(system) -> tuple[float, int, int]:
+    """(threshold, median, hangover) a model file carries."""
+    return float(system.threshold), int(system.smoothing.get("median", 1)), int(system.smoothing.get("hangover", 0))
+
+
 def bounds(system, dev, held) -> dict:
     """The three rules' held-out mean HTER (module docstring) from the network outputs on both sets."""
     from neuroflow.vad.calibration import condition_hter, search_rule
 
-    median, hangover = int(system.smoothing.get("median", 1)), int(system.smoothing.get("hangover", 0))
-    shipped = condition_hter(held, system.threshold, median, hangover)
-    out = {"shipped_rule": {"threshold": system.threshold, "median": median, "hangover": hangover},
+    threshold, median, hangover = own_rule(system)
+    shipped = condition_hter(held, threshold, median, hangover)
+    out = {"shipped_rule": {"threshold": threshold, "median": median, "hangover": hangover},
            "shipped_mean_hter": float(np.mean(list(shipped.values())))}
     dev_groups, held_groups = per_snr(dev), per_snr(held)
     for name, grid in (("threshold_per_snr", {"medians": (median,), "hangovers": (hangover,)}),
@@ -86,8 +91,7 @@ def false_alarm_distances(system, held, snr: str = "20") -> dict:
 
     from neuroflow.vad.postprocess import PostProcessor
 
-    post = PostProcessor(system.threshold, int(system.smoothing.get("median", 1)),
-                         int(system.smoothing.get("hangover", 0)))
+    post = PostProcessor(*own_rule(system))
     acc: dict = {}
     for prob, energy, labels, condition in held:
         if snr_of(condition) != snr:

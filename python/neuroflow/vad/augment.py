@@ -24,7 +24,7 @@ from neuroflow.vad.features import FRAME_RATE
 #: noises of the speech-free sequences, and their level range (dBFS)
 NOISE_KINDS = ("white", "pink", "brown", "car", "street")
 NOISE_LEVELS_DB = (-80.0, -10.0)
-#: background talk of the speech-free sequences, and its level range (dBFS): at most 4 dB under the corpus's
+#: background talk of the speech-free sequences, and its level range (dBFS): at least 4 dB under the corpus's
 #: active speech level (-26 dBov), as in its scenes at 5 dB SNR and above
 TALK_KINDS = ("babble", "cafe")
 TALK_LEVELS_DB = (-70.0, -30.0)
@@ -137,22 +137,22 @@ def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     return (out / rms).astype(np.float32) if rms > 0 else out.astype(np.float32)
 
 
-def _noise_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+def _generated_piece(rng: np.random.Generator, group: str, kinds, levels_db) -> tuple[np.ndarray, str]:
+    """2-10 s of one of the generated noises ``kinds`` of ``group`` at a level drawn from ``levels_db`` (dBFS)."""
     from neuroflow.vad.noise import make_noise
 
     length = float(rng.uniform(2.0, 10.0))
-    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    kind = kinds[int(rng.integers(len(kinds)))]
     wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
-    return wav * np.float32(10 ** (rng.uniform(*NOISE_LEVELS_DB) / 20)), kind
+    return wav * np.float32(10 ** (rng.uniform(*levels_db) / 20)), kind
+
+
+def _noise_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    return _generated_piece(rng, group, NOISE_KINDS, NOISE_LEVELS_DB)
 
 
 def _talk_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
-    from neuroflow.vad.noise import make_noise
-
-    length = float(rng.uniform(2.0, 10.0))
-    kind = TALK_KINDS[int(rng.integers(len(TALK_KINDS)))]
-    wav = make_noise(kind, int(length * SAMPLE_RATE), seed=rng, group=group)
-    return wav * np.float32(10 ** (rng.uniform(*TALK_LEVELS_DB) / 20)), kind
+    return _generated_piece(rng, group, TALK_KINDS, TALK_LEVELS_DB)
 
 
 def _room_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
