@@ -55,8 +55,8 @@ def per_snr(outputs) -> dict:
 
 
 def own_rule(system) -> tuple[float, int, int]:
-    """(threshold, median, hangover) a model file carries."""
-    return float(system.threshold), int(system.smoothing.get("median", 1)), int(system.smoothing.get("hangover", 0))
+    """(threshold, median, hangover) of the post-processor a model file sets up."""
+    return system.post.threshold, system.post.median, system.post.hangover
 
 
 def bounds(system, dev, held) -> dict:
@@ -89,9 +89,7 @@ def false_alarm_distances(system, held, snr: str = "20") -> dict:
     distance to the nearest speech frame (:data:`FA_EDGES`)."""
     from scipy.ndimage import distance_transform_edt
 
-    from neuroflow.vad.postprocess import PostProcessor
-
-    post = PostProcessor(*own_rule(system))
+    post = system.post
     acc: dict = {}
     for prob, energy, labels, condition in held:
         if snr_of(condition) != snr:

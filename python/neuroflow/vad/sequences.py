@@ -55,7 +55,8 @@ def raw_frames(wav, sr: int,
                extractor: FeatureExtractor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Raw log-mel frames, window energies, the frames' own 10 ms energies (dB) and, if the extractor has
     the tonality input, the frames' values it averages (detail similarities or the partials' persistence; else
-    None) of a whole signal, before any normalisation; slices of them are what :meth:`FeatureExtractor.normalize_raw` takes."""
+    None) of a whole signal, before any normalisation; slices of them are what
+    :meth:`FeatureExtractor.normalize_raw` takes."""
     long = frame_signal(prepare(wav, sr), history=extractor.history)  # the windows FeatureExtractor.step takes
     frames = long[:, extractor.history:]
     sim = tonality_step(long, None, extractor.tonality_measure)[0] if extractor.tonality else None

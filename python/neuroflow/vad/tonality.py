@@ -43,8 +43,8 @@ did not gain (``neuroflow/vad/models/recipe.json``, ``not_shipped``): the shippe
 
 Every step is ``(input, state) -> (output, state)``: a stream fed in any pieces gives the numbers of one
 call on the whole. The first :data:`TONAL_LAG` frames of a stream (``max(PARTIAL_LAGS)`` for "partials")
-compare with nothing (0), and the window starts empty. Digital silence (``silent`` frames) reads 0 and neither enters nor ages the
-window; its similarity pairs are kept, so the first frames after a silence compare with silence (0).
+compare with nothing (0), and the window starts empty. Digital silence (``silent`` frames) reads 0 and neither
+enters nor ages the window; its similarity pairs are kept, so the first frames after a silence compare with silence (0).
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ import math
 
 import numpy as np
 
+from neuroflow._utils import check_choice
 from neuroflow.vad.features import WIN, check_window_seconds
 
 #: number of tonality inputs per frame
@@ -119,9 +120,7 @@ def spectral_detail(windows: np.ndarray) -> np.ndarray:
 
 def check_measure(measure) -> str:
     """``measure`` if it is one of :data:`TONAL_MEASURES`; else a ValueError naming ``tonality_measure``."""
-    if measure not in TONAL_MEASURES:
-        raise ValueError(f"tonality_measure: expected one of {list(TONAL_MEASURES)}, got {measure!r}")
-    return measure
+    return check_choice(measure, "tonality_measure", TONAL_MEASURES)
 
 
 def spectral_peaks(windows: np.ndarray) -> np.ndarray:
