@@ -271,3 +271,48 @@ def test_cli_train_ctrl_c_keeps_finished_epochs_and_says_so(tiny_corpus, tmp_pat
     assert main(argv) == 130
     d = json.loads(capsys.readouterr().out)
     assert d["interrupted"] is True and d["checkpoint"].endswith("c.pt.ckpt") and not out.exists()
+
+
+def test_teacher_targets_blend_labels_with_the_teachers_probability(tiny_data, tmp_path):
+    recipe = _tiny()
+    teacher = training.build_model("bin", n_mels=recipe.n_mels, hidden=(6,), n_bins=4, seed=0,
+                                   features=recipe.features())
+    teacher.fit_input(np.concatenate(tiny_data.feats))
+    x = torch.as_tensor(tiny_data.feats[0][None, :50])
+    y = torch.as_tensor(tiny_data.labels[0][None, :50]).float()
+    assert training.frame_targets(y, x, None, 0.3) is y
+    p = teacher(x).prob.detach()
+    assert torch.allclose(training.frame_targets(y, x, teacher, 0.3), 0.7 * y + 0.3 * p)
+    assert torch.allclose(training.frame_targets(y, x, teacher, 1.0), p)
+
+
+def test_training_with_a_teacher_differs_and_stays_reproducible(tiny_corpus, tiny_data, tmp_path):
+    teacher = train_vad(tiny_corpus, tmp_path / "t.pt", _tiny(kind="bin", n_bins=4, epochs=1), data=tiny_data,
+                        progress=False)
+    kd = _tiny(teacher=str(teacher.path), teacher_weight=0.5)
+    a = train_vad(tiny_corpus, tmp_path / "a.pt", kd, data=tiny_data, progress=False)
+    b = train_vad(tiny_corpus, tmp_path / "b.pt", kd, data=tiny_data, progress=False)
+    c = train_vad(tiny_corpus, tmp_path / "c.pt", _tiny(), data=tiny_data, progress=False)
+    assert a.history == b.history and a.history != c.history
+    assert load_model(a.path).info["recipe"]["teacher_weight"] == 0.5
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"teacher_weight": 0.5}, "teacher: a teacher model and a positive teacher_weight"),
+    ({"teacher": "t.pt"}, "teacher: a teacher model and a positive teacher_weight"),
+    ({"teacher": "t.pt", "teacher_weight": 1.5}, r"teacher_weight: expected a share in \[0, 1\]"),
+    ({"teacher": 3, "teacher_weight": 0.5}, "teacher: expected the path"),
+])
+def test_bad_teacher_settings_are_named(settings, match):
+    with pytest.raises(ValueError, match=match):
+        Recipe(**settings)
+
+
+def test_a_missing_or_mismatched_teacher_is_named(tiny_corpus, tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="teacher: model file not found"):
+        train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(teacher=str(tmp_path / "none.pt"), teacher_weight=0.5),
+                  data=tiny_data, progress=False)
+    other = train_vad(tiny_corpus, tmp_path / "o.pt", _tiny(epochs=1, level=True), progress=False)
+    with pytest.raises(ValueError, match="teacher: .*o.pt was trained on other features"):
+        train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(teacher=str(other.path), teacher_weight=0.5),
+                  data=tiny_data, progress=False)

@@ -81,6 +81,11 @@ class Recipe:
     shipped bin model uses 2.0 over 30 frames (chosen on the calibration set, two seeds: mean HTER 14.02 ->
     13.55 % and 14.50 -> 13.99 %), the shipped SNU the same with the cosine step size (three seeds: 15.69 /
     15.59 / 15.98 -> 14.81 / 15.23 / 15.33 %).
+
+    ``teacher`` (a trained model file with the same features) and ``teacher_weight`` distil: each frame's target
+    is ``(1 - teacher_weight) * label + teacher_weight * p``, ``p`` the teacher's speech probability on the same
+    training crop (no gradient through the teacher). The model learns the teacher's soft judgement of the frames
+    the labels call hard (word edges, background talk) alongside the labels.
     """
 
     kind: str = "snu"
@@ -126,6 +131,8 @@ class Recipe:
     room_tone: float = 0.0
     music: float = 0.0
     background_talk: float = 0.0
+    teacher: str = ""
+    teacher_weight: float = 0.0
     seed: int = 0
     threads: int = 1
 
@@ -148,6 +155,13 @@ class Recipe:
         for name in ("activity_weight", "offset_weight", "gain_db", "noise_only", "room_tone", "music",
                      "background_talk"):
             check_positive(getattr(self, name), name, allow_zero=True)
+        if not isinstance(self.teacher, str):
+            raise ValueError(f"teacher: expected the path of a trained model (.pt) or '', got {self.teacher!r}")
+        if not (isinstance(self.teacher_weight, (int, float)) and 0.0 <= self.teacher_weight <= 1.0):
+            raise ValueError(f"teacher_weight: expected a share in [0, 1], got {self.teacher_weight!r}")
+        if (self.teacher_weight > 0) != bool(self.teacher):
+            raise ValueError(f"teacher: a teacher model and a positive teacher_weight go together, got "
+                             f"teacher={self.teacher!r}, teacher_weight={self.teacher_weight!r}")
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune: expected a fraction of connections in [0, 1), got {self.prune!r}")
         if not 0.0 < self.prune_rate < 1.0:

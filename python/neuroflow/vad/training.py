@@ -32,7 +32,7 @@ from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
 from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
                                      split_sequences)
-from neuroflow.vad.snn import build_model, save_model
+from neuroflow.vad.snn import build_model, load_model, save_model
 
 
 # ============================================================================= result
@@ -132,6 +132,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         kwargs["n_bins"] = recipe.n_bins
     model = build_model(recipe.kind, **kwargs)
     model.fit_input(np.concatenate(train_set.feats))
+    teacher = load_teacher(recipe)
     schedule = pruning.prune_schedule(recipe.prune, recipe.prune_rate) if recipe.prune > 0 else []
     rounds = [recipe.epochs] + [recipe.prune_epochs] * len(schedule)
     rng = np.random.default_rng([recipe.seed, 0x7A1])
@@ -163,7 +164,8 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             if r == 0 and recipe.rewind_epoch == 0 and state["rewind"] is None:
                 state["rewind"] = pruning.snapshot(model)
             for e in range(state["epoch"], rounds[r]):
-                loss, rate = _epoch(model, opt, train_set, recipe, rng, round_position=(e, rounds[r]))
+                loss, rate = _epoch(model, opt, train_set, recipe, rng, round_position=(e, rounds[r]),
+                                    teacher=teacher)
                 val = validation_metrics(model, val_set, median=recipe.median, hangover=recipe.hangover)
                 sp = model.sparsity()
                 state["history"].append({"round": r, "epoch": e + 1, "loss": loss, "train_spike_rate": rate,
@@ -208,6 +210,31 @@ def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None)
     return energy
 
 
+def load_teacher(recipe: Recipe):
+    """The model ``recipe.teacher`` names (None without one); its features must be the recipe's."""
+    if recipe.teacher_weight <= 0:
+        return None
+    try:
+        teacher = load_model(recipe.teacher).model
+    except (FileNotFoundError, ValueError) as exc:
+        raise ValueError(f"teacher: {exc}") from None
+    if teacher.features != recipe.features():
+        raise ValueError(f"teacher: {recipe.teacher} was trained on other features ({teacher.features}) than the "
+                         f"recipe's ({recipe.features()})")
+    teacher.eval()
+    return teacher
+
+
+def frame_targets(y: torch.Tensor, x: torch.Tensor, teacher, weight: float) -> torch.Tensor:
+    """Each frame's training target: the label ``y`` (batch, time), blended with the ``teacher``'s speech
+    probability on the features ``x`` by ``weight`` when there is a teacher."""
+    if teacher is None:
+        return y
+    with torch.no_grad():
+        p = teacher(x).prob
+    return (1.0 - weight) * y + weight * p
+
+
 def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor | None:
     """Loss weights of label crops ``y`` (batch, time): ``1 + weight`` on the non-speech frames that follow a
     speech frame of the same crop by at most ``frames`` frames, 1 elsewhere; None where ``weight`` is 0."""
@@ -224,9 +251,11 @@ def round_lr(recipe: Recipe, step: float, steps: float) -> float:
     return recipe.lr
 
 
-def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, round_position=(0, 1)) -> tuple[float, float]:
+def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, round_position=(0, 1),
+           teacher=None) -> tuple[float, float]:
     """One pass of BPTT over random crops, epoch ``round_position[0]`` of a round of ``round_position[1]``
-    epochs (where ``Recipe.lr_schedule`` stands); returns (mean loss, mean hidden spike rate)."""
+    epochs (where ``Recipe.lr_schedule`` stands), towards :func:`frame_targets`; returns (mean loss, mean hidden
+    spike rate)."""
     model.train()
     losses, rates = [], []
     n_batches = n_crop_batches(data, recipe.seq_frames, recipe.batch_size)
@@ -236,7 +265,7 @@ def _epoch(model, opt, data: SequenceSet, recipe: Recipe, rng, round_position=(0
         x, y = torch.as_tensor(xb), torch.as_tensor(yb)
         out = model(x)
         p = out.prob[:, recipe.burn_in:].clamp(1e-6, 1 - 1e-6)
-        target = y[:, recipe.burn_in:]
+        target = frame_targets(y, x, teacher, recipe.teacher_weight)[:, recipe.burn_in:]
         weight = offset_weights(y, recipe.offset_frames, recipe.offset_weight)
         bce = torch.nn.functional.binary_cross_entropy(p, target, weight=None if weight is None
                                                        else weight[:, recipe.burn_in:])
