@@ -1,6 +1,8 @@
 """A tiny BPTT recipe on a generated corpus: loss falls, pruning reaches its target, runs resume exactly."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -294,14 +296,24 @@ def test_training_with_a_teacher_differs_and_stays_reproducible(tiny_corpus, tin
     b = train_vad(tiny_corpus, tmp_path / "b.pt", kd, data=tiny_data, progress=False)
     c = train_vad(tiny_corpus, tmp_path / "c.pt", _tiny(), data=tiny_data, progress=False)
     assert a.history == b.history and a.history != c.history
-    assert load_model(a.path).info["recipe"]["teacher_weight"] == 0.5
+    info = load_model(a.path).info
+    assert info["recipe"]["teacher_weight"] == 0.5
+    assert info["teacher_sha256"] == hashlib.sha256(teacher.path.read_bytes()).hexdigest()
+    assert load_model(c.path).info["teacher_sha256"] is None
+
+
+def test_a_shipped_model_is_a_teacher_by_name():
+    from neuroflow.vad.recipe import default_recipe
+
+    teacher = training.load_teacher(default_recipe("snu", teacher="bin", teacher_weight=0.5))
+    assert teacher.kind == "bin" and not teacher.training
 
 
 @pytest.mark.parametrize("settings, match", [
     ({"teacher_weight": 0.5}, "teacher: a teacher model and a positive teacher_weight"),
     ({"teacher": "t.pt"}, "teacher: a teacher model and a positive teacher_weight"),
     ({"teacher": "t.pt", "teacher_weight": 1.5}, r"teacher_weight: expected a share in \[0, 1\]"),
-    ({"teacher": 3, "teacher_weight": 0.5}, "teacher: expected the path"),
+    ({"teacher": 3, "teacher_weight": 0.5}, "teacher: expected 'snu', 'bin', a model file"),
 ])
 def test_bad_teacher_settings_are_named(settings, match):
     with pytest.raises(ValueError, match=match):
@@ -309,7 +321,7 @@ def test_bad_teacher_settings_are_named(settings, match):
 
 
 def test_a_missing_or_mismatched_teacher_is_named(tiny_corpus, tiny_data, tmp_path):
-    with pytest.raises(ValueError, match="teacher: model file not found"):
+    with pytest.raises(ValueError, match="teacher: expected 'snu', 'bin' or a model file, got .*none.pt"):
         train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(teacher=str(tmp_path / "none.pt"), teacher_weight=0.5),
                   data=tiny_data, progress=False)
     other = train_vad(tiny_corpus, tmp_path / "o.pt", _tiny(epochs=1, level=True), progress=False)

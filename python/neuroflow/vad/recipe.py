@@ -82,7 +82,8 @@ class Recipe:
     13.55 % and 14.50 -> 13.99 %), the shipped SNU the same with the cosine step size (three seeds: 15.69 /
     15.59 / 15.98 -> 14.81 / 15.23 / 15.33 %).
 
-    ``teacher`` (a trained model file with the same features) and ``teacher_weight`` distil: each frame's target
+    ``teacher`` (a shipped model's name, "snu" or "bin", or a trained model's file; same features) and
+    ``teacher_weight`` distil: each frame's target
     is ``(1 - teacher_weight) * label + teacher_weight * p``, ``p`` the teacher's speech probability on the same
     training crop (no gradient through the teacher). The model learns the teacher's soft judgement of the frames
     the labels call hard (word edges, background talk) alongside the labels.
@@ -156,7 +157,7 @@ class Recipe:
                      "background_talk"):
             check_positive(getattr(self, name), name, allow_zero=True)
         if not isinstance(self.teacher, str):
-            raise ValueError(f"teacher: expected the path of a trained model (.pt) or '', got {self.teacher!r}")
+            raise ValueError(f"teacher: expected 'snu', 'bin', a model file or '', got {self.teacher!r}")
         if not (isinstance(self.teacher_weight, (int, float)) and 0.0 <= self.teacher_weight <= 1.0):
             raise ValueError(f"teacher_weight: expected a share in [0, 1], got {self.teacher_weight!r}")
         if (self.teacher_weight > 0) != bool(self.teacher):

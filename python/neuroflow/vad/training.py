@@ -15,6 +15,7 @@ to hide).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import torch
 
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
+from neuroflow.vad.detect import model_path
 from neuroflow.vad.energy import energy_report, layer_rates
 from neuroflow.vad.features import FRAME_RATE
 from neuroflow.vad.frontend import feature_width
@@ -203,11 +205,20 @@ def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None)
     """Save with the measured activity (on up to 20 training sequences) and energy estimate."""
     rates = layer_rates(model, train_set.feats[:20])
     energy = energy_report(model, rates).to_dict()
-    info = {"recipe": recipe.to_dict(), "val": val, "dense_val": dense_val, "rates": rates, "energy": energy,
+    info = {"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe), "val": val, "dense_val": dense_val, "rates": rates, "energy": energy,
             "train_seconds": seconds, "history": history}
     save_model(model, path, threshold=val["threshold"],
                smoothing={"median": recipe.median, "hangover": recipe.hangover}, info=info)
     return energy
+
+
+def teacher_file(recipe: Recipe) -> Path:
+    """The file of ``recipe.teacher``: a shipped model's name ("snu", "bin") or a model path."""
+    try:
+        return model_path(recipe.teacher)
+    except FileNotFoundError:
+        raise ValueError(f"teacher: expected 'snu', 'bin' or a model file, got {recipe.teacher!r} "
+                         f"(no such file)") from None
 
 
 def load_teacher(recipe: Recipe):
@@ -215,9 +226,9 @@ def load_teacher(recipe: Recipe):
     if recipe.teacher_weight <= 0:
         return None
     try:
-        teacher = load_model(recipe.teacher).model
-    except (FileNotFoundError, ValueError) as exc:
-        raise ValueError(f"teacher: {exc}") from None
+        teacher = load_model(teacher_file(recipe)).model
+    except ValueError as exc:
+        raise ValueError(exc if str(exc).startswith("teacher:") else f"teacher: {exc}") from None
     if teacher.features != recipe.features():
         raise ValueError(f"teacher: {recipe.teacher} was trained on other features ({teacher.features}) than the "
                          f"recipe's ({recipe.features()})")
@@ -233,6 +244,13 @@ def frame_targets(y: torch.Tensor, x: torch.Tensor, teacher, weight: float) -> t
     with torch.no_grad():
         p = teacher(x).prob
     return (1.0 - weight) * y + weight * p
+
+
+def _teacher_digest(recipe: Recipe) -> str | None:
+    """SHA-256 of the teacher's file (the recipe names it; this says which one it was)."""
+    if recipe.teacher_weight <= 0:
+        return None
+    return hashlib.sha256(teacher_file(recipe).read_bytes()).hexdigest()
 
 
 def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor | None:
