@@ -91,6 +91,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     old_threads = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
     try:
+        teacher = load_teacher(recipe)  # before the features: a bad teacher fails in a second, not minutes later
         if data is None:
             data = training_data(corpus, recipe, progress=progress)
         width = feature_width(recipe.features())
@@ -98,7 +99,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
             raise ValueError(f"data: features have {data.feats[0].shape[1]} values per frame, the recipe's "
                              f"configuration {width}")
         train_set, val_set = split_sequences(data, recipe.val_fraction, recipe.seed)
-        return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0)
+        return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher)
     finally:
         torch.set_num_threads(old_threads)
 
@@ -126,7 +127,7 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
     return SequenceSet.concatenate(parts)
 
 
-def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0) -> TrainingReport:
+def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher) -> TrainingReport:
     torch.manual_seed(recipe.seed)
     kwargs = dict(n_mels=recipe.n_mels, hidden=recipe.hidden, recurrent=recipe.recurrent, tau=recipe.tau,
                   slope=recipe.slope, seed=recipe.seed, features=recipe.features())
@@ -134,7 +135,6 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         kwargs["n_bins"] = recipe.n_bins
     model = build_model(recipe.kind, **kwargs)
     model.fit_input(np.concatenate(train_set.feats))
-    teacher = load_teacher(recipe)
     schedule = pruning.prune_schedule(recipe.prune, recipe.prune_rate) if recipe.prune > 0 else []
     rounds = [recipe.epochs] + [recipe.prune_epochs] * len(schedule)
     rng = np.random.default_rng([recipe.seed, 0x7A1])
