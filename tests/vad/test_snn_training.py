@@ -329,3 +329,33 @@ def test_a_missing_or_mismatched_teacher_is_named(tiny_corpus, tiny_data, tmp_pa
     with pytest.raises(ValueError, match="teacher: .*o.pt was trained on other features"):
         train_vad(tiny_corpus, tmp_path / "m.pt", _tiny(teacher=str(other.path), teacher_weight=0.5),
                   data=tiny_data, progress=False)
+
+
+def test_a_checkpoint_resumes_only_with_the_same_teacher_file(tiny_corpus, tiny_data, tmp_path, monkeypatch):
+    import shutil
+
+    first = train_vad(tiny_corpus, tmp_path / "t1.pt", _tiny(kind="bin", n_bins=4, epochs=1), data=tiny_data,
+                      progress=False)
+    other = train_vad(tiny_corpus, tmp_path / "t2.pt", _tiny(kind="bin", n_bins=4, epochs=1, seed=7),
+                      data=tiny_data, progress=False)
+    teacher = tmp_path / "teacher.pt"
+    shutil.copy(first.path, teacher)
+    recipe = _tiny(epochs=2, teacher=str(teacher), teacher_weight=0.5)
+    real_epoch, calls = training._epoch, {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_epoch", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
+    monkeypatch.setattr(training, "_epoch", real_epoch)
+    shutil.copy(other.path, teacher)  # same path and features, other weights
+    with pytest.raises(ValueError, match="another teacher file"):
+        train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
+    shutil.copy(first.path, teacher)
+    res = train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
+    assert res.resumed and [h["epoch"] for h in res.history] == [1, 2]

@@ -145,6 +145,9 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         if ck.get("recipe") != recipe.to_dict():
             raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({ck.get('recipe')}); delete it or "
                              f"train with resume=False")
+        if ck.get("teacher_sha256") != _teacher_digest(recipe):
+            raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher file than {recipe.teacher!r} "
+                             f"is now; delete it or train with resume=False")
         model.load_state_dict(ck["model"])
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
@@ -180,7 +183,8 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                     state["dense_val"] = val
                     if dense_path is not None:
                         _save(model, dense_path, recipe, val, train_set, state["history"], time.perf_counter() - t0)
-                _atomic_torch_save({"recipe": recipe.to_dict(), "model": model.state_dict(),
+                _atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe),
+                                    "model": model.state_dict(),
                                     "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), **state},
                                    ckpt_path)
                 bar.update(1)
