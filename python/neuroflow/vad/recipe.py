@@ -83,10 +83,11 @@ class Recipe:
     15.59 / 15.98 -> 14.81 / 15.23 / 15.33 %).
 
     ``teacher`` (a shipped model's name, "snu" or "bin", or a trained model's file; same features) and
-    ``teacher_weight`` distil: each frame's target
-    is ``(1 - teacher_weight) * label + teacher_weight * p``, ``p`` the teacher's speech probability on the same
-    training crop (no gradient through the teacher). The model learns the teacher's soft judgement of the frames
-    the labels call hard (word edges, background talk) alongside the labels.
+    ``teacher_weight`` distil: each frame's target is ``(1 - teacher_weight) * label + teacher_weight * p``, ``p``
+    the teacher's speech probability on the same training crop (no gradient through the teacher). The model learns
+    the teacher's soft judgement of the frames the labels call hard (word edges, background talk) alongside the
+    labels. The shipped SNU learns from the shipped bin model with weight 0.5 (six seeds on the calibration set:
+    mean HTER 14.81 against 15.13 % without a teacher; 0.3 gave 15.12 %, 0.8 15.03 %).
     """
 
     kind: str = "snu"

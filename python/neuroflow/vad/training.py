@@ -5,8 +5,9 @@
 :mod:`neuroflow.vad.sequences` and :mod:`neuroflow.vad.augment`), dense training, then prune ->
 rewind -> retrain rounds until the target sparsity, a decision threshold chosen on the validation
 split (:mod:`neuroflow.vad.scoring`), the activity and power estimate measured, and the model saved.
-The loss per frame is binary cross-entropy on the speech probability plus ``activity_weight`` times
-the mean spike count of the hidden neurons (which keeps spiking sparse).
+The loss per frame is binary cross-entropy on the speech probability (against the label, or against its blend
+with a teacher model's probability: :func:`frame_targets`) plus ``activity_weight`` times the mean spike count of
+the hidden neurons (which keeps spiking sparse).
 
 Long runs are safe to stop: a checkpoint (``<out>.ckpt``) is written after every epoch and a rerun
 with the same recipe continues from it. Progress shows as a tqdm bar over epochs (``progress=False``
@@ -209,8 +210,8 @@ def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None)
     """Save with the measured activity (on up to 20 training sequences) and energy estimate."""
     rates = layer_rates(model, train_set.feats[:20])
     energy = energy_report(model, rates).to_dict()
-    info = {"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe), "val": val, "dense_val": dense_val, "rates": rates, "energy": energy,
-            "train_seconds": seconds, "history": history}
+    info = {"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe), "val": val, "dense_val": dense_val,
+            "rates": rates, "energy": energy, "train_seconds": seconds, "history": history}
     save_model(model, path, threshold=val["threshold"],
                smoothing={"median": recipe.median, "hangover": recipe.hangover}, info=info)
     return energy
