@@ -304,10 +304,13 @@ def test_training_with_a_teacher_differs_and_stays_reproducible(tiny_corpus, tin
 
 
 def test_a_shipped_model_is_a_teacher_by_name():
+    from neuroflow.vad.detect import MODELS_DIR
     from neuroflow.vad.recipe import default_recipe
 
     teacher = training.load_teacher(default_recipe("snu", teacher="bin", teacher_weight=0.5))
-    assert teacher.kind == "bin" and not teacher.training
+    assert teacher.model.kind == "bin" and not teacher.model.training
+    assert teacher.sha256 == hashlib.sha256((MODELS_DIR / "bin.pt").read_bytes()).hexdigest()
+    assert training.load_teacher(default_recipe("bin")) is None
 
 
 @pytest.mark.parametrize("settings, match", [

@@ -146,7 +146,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         if ck.get("recipe") != recipe.to_dict():
             raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({ck.get('recipe')}); delete it or "
                              f"train with resume=False")
-        if ck.get("teacher_sha256") != _teacher_digest(recipe):
+        if ck.get("teacher_sha256") != _digest(teacher):
             raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher file than {recipe.teacher!r} "
                              f"is now; delete it or train with resume=False")
         model.load_state_dict(ck["model"])
@@ -171,7 +171,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                 state["rewind"] = pruning.snapshot(model)
             for e in range(state["epoch"], rounds[r]):
                 loss, rate = _epoch(model, opt, train_set, recipe, rng, round_position=(e, rounds[r]),
-                                    teacher=teacher)
+                                    teacher=None if teacher is None else teacher.model)
                 val = validation_metrics(model, val_set, median=recipe.median, hangover=recipe.hangover)
                 sp = model.sparsity()
                 state["history"].append({"round": r, "epoch": e + 1, "loss": loss, "train_spike_rate": rate,
@@ -183,8 +183,9 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                 if r == 0 and e + 1 == rounds[0]:
                     state["dense_val"] = val
                     if dense_path is not None:
-                        _save(model, dense_path, recipe, val, train_set, state["history"], time.perf_counter() - t0)
-                _atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe),
+                        _save(model, dense_path, recipe, val, train_set, state["history"], time.perf_counter() - t0,
+                              teacher=teacher)
+                _atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _digest(teacher),
                                     "model": model.state_dict(),
                                     "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), **state},
                                    ckpt_path)
@@ -196,7 +197,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         bar.close()
     val = validation_metrics(model, val_set, median=recipe.median, hangover=recipe.hangover)
     energy = _save(model, out, recipe, val, train_set, state["history"], time.perf_counter() - t0,
-                   dense_val=state["dense_val"])
+                   dense_val=state["dense_val"], teacher=teacher)
     seconds = time.perf_counter() - t0
     result = TrainingReport(path=out, recipe=recipe.to_dict(), threshold=val["threshold"], val=val,
                          dense_val=state["dense_val"] or val, sparsity=model.sparsity(), energy=energy,
@@ -206,11 +207,11 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     return result
 
 
-def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None) -> dict:
+def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None, teacher=None) -> dict:
     """Save with the measured activity (on up to 20 training sequences) and energy estimate."""
     rates = layer_rates(model, train_set.feats[:20])
     energy = energy_report(model, rates).to_dict()
-    info = {"recipe": recipe.to_dict(), "teacher_sha256": _teacher_digest(recipe), "val": val, "dense_val": dense_val,
+    info = {"recipe": recipe.to_dict(), "teacher_sha256": _digest(teacher), "val": val, "dense_val": dense_val,
             "rates": rates, "energy": energy, "train_seconds": seconds, "history": history}
     save_model(model, path, threshold=val["threshold"],
                smoothing={"median": recipe.median, "hangover": recipe.hangover}, info=info)
@@ -226,19 +227,29 @@ def teacher_file(recipe: Recipe) -> Path:
                          f"(no such file)") from None
 
 
-def load_teacher(recipe: Recipe):
+@dataclass
+class Teacher:
+    """The model a recipe distils, and the SHA-256 of the file it was read from (recorded with the student)."""
+
+    model: torch.nn.Module
+    sha256: str
+
+
+def load_teacher(recipe: Recipe) -> Teacher | None:
     """The model ``recipe.teacher`` names (None without one); its features must be the recipe's."""
     if recipe.teacher_weight <= 0:
         return None
+    path = teacher_file(recipe)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        teacher = load_model(teacher_file(recipe)).model
+        teacher = load_model(path).model
     except ValueError as exc:
         raise ValueError(exc if str(exc).startswith("teacher:") else f"teacher: {exc}") from None
     if teacher.features != recipe.features():
         raise ValueError(f"teacher: {recipe.teacher} was trained on other features ({teacher.features}) than the "
                          f"recipe's ({recipe.features()})")
     teacher.eval()
-    return teacher
+    return Teacher(teacher, sha256)
 
 
 def frame_targets(y: torch.Tensor, x: torch.Tensor, teacher, weight: float) -> torch.Tensor:
@@ -251,11 +262,8 @@ def frame_targets(y: torch.Tensor, x: torch.Tensor, teacher, weight: float) -> t
     return (1.0 - weight) * y + weight * p
 
 
-def _teacher_digest(recipe: Recipe) -> str | None:
-    """SHA-256 of the teacher's file (the recipe names it; this says which one it was)."""
-    if recipe.teacher_weight <= 0:
-        return None
-    return hashlib.sha256(teacher_file(recipe).read_bytes()).hexdigest()
+def _digest(teacher: Teacher | None) -> str | None:
+    return None if teacher is None else teacher.sha256
 
 
 def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor | None:
