@@ -1,12 +1,13 @@
 """The shipped spiking models out of the box: scores, segments, streaming, CLI, and bad input."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from neuroflow.vad.detect import SpikingVADSystem
+from neuroflow.vad.detect import SpikingVADSystem, model_path
 from neuroflow.vad.features import n_frames
 from neuroflow.vad.metrics import error_rates
 from neuroflow.vad.postprocess import segments_from_scores
@@ -165,6 +166,10 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     for key in ("synapses", "sparsity", "spikes_per_frame", "sops_per_s", "power_uW"):
         assert key in info
     assert info["sparsity"] >= 0.85 and info["power_uW"] <= 5.0
+    assert info["teacher_sha256"] is None  # the bin model learnt from labels alone; the shipped SNU from it
+    assert main(["vad", "info", "--model", "snu"]) == 0
+    assert f"teacher 'bin' (file SHA-256 {hashlib.sha256(model_path('bin').read_bytes()).hexdigest()[:12]}" in \
+        capsys.readouterr().out
     path = tmp_path / "clip.flac"
     sf.write(path, clip[0][: 16000 * 4], 16000)
     png = tmp_path / "det.png"

@@ -177,5 +177,6 @@ def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict
     payload.update({"model": str(loaded.path), "kind": loaded.model.kind, "config": loaded.model.config(),
                     "threshold": loaded.threshold, "smoothing": loaded.smoothing, "activity_source": source,
                     "val_hter": val.get("hter"), "dense_val_hter": dense.get("hter"),
-                    "recipe": loaded.info.get("recipe"), "train_seconds": loaded.info.get("train_seconds")})
+                    "recipe": loaded.info.get("recipe"), "train_seconds": loaded.info.get("train_seconds"),
+                    "teacher_sha256": loaded.info.get("teacher_sha256")})
     return payload

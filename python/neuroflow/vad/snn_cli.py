@@ -188,6 +188,10 @@ def _info(args) -> int:
     if p.get("val_hter") is not None:
         lines.append(f"  validation HTER {100 * p['val_hter']:.2f}%"
                      + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if p.get("dense_val_hter") is not None else ""))
+    recipe = p.get("recipe") or {}
+    if recipe.get("teacher_weight"):
+        lines.append(f"  teacher {recipe['teacher']!r} (file SHA-256 {str(p.get('teacher_sha256'))[:12]}...): its "
+                     f"speech probability blended {recipe['teacher_weight']:g} into the training targets")
     emit(args, p, lines)
     return 0
 
