@@ -62,12 +62,9 @@ def test_pruned_bin_model_reaches_target_sparsity(tiny_corpus, tiny_data, tmp_pa
         assert torch.all(w[m == 0] == 0)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "cosine"])
-def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_path, monkeypatch, schedule):
-    recipe = _tiny(epochs=2, lr_schedule=schedule)
-    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress=False)
-    real_epoch = training._epoch
-    calls = {"n": 0}
+def _stopped_in_second_epoch(monkeypatch, corpus, data, out, recipe):
+    """Train ``recipe`` into ``out`` and stop it with Ctrl-C in its second epoch (a checkpoint of the first stays)."""
+    real_epoch, calls = training._epoch, {"n": 0}
 
     def flaky(*args, **kwargs):
         calls["n"] += 1
@@ -77,9 +74,16 @@ def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_p
 
     monkeypatch.setattr(training, "_epoch", flaky)
     with pytest.raises(KeyboardInterrupt):
-        train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
-    assert (tmp_path / "int.pt.ckpt").exists()
+        train_vad(corpus, out, recipe, data=data, progress=False)
     monkeypatch.setattr(training, "_epoch", real_epoch)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_path, monkeypatch, schedule):
+    recipe = _tiny(epochs=2, lr_schedule=schedule)
+    ref = train_vad(tiny_corpus, tmp_path / "ref.pt", recipe, data=tiny_data, progress=False)
+    _stopped_in_second_epoch(monkeypatch, tiny_corpus, tiny_data, tmp_path / "int.pt", recipe)
+    assert (tmp_path / "int.pt.ckpt").exists()
     res = train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
     assert res.resumed and res.history == ref.history
     assert [h["epoch"] for h in res.history] == [1, 2]
@@ -344,18 +348,7 @@ def test_a_checkpoint_resumes_only_with_the_same_teacher_file(tiny_corpus, tiny_
     teacher = tmp_path / "teacher.pt"
     shutil.copy(first.path, teacher)
     recipe = _tiny(epochs=2, teacher=str(teacher), teacher_weight=0.5)
-    real_epoch, calls = training._epoch, {"n": 0}
-
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(training, "_epoch", flaky)
-    with pytest.raises(KeyboardInterrupt):
-        train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
-    monkeypatch.setattr(training, "_epoch", real_epoch)
+    _stopped_in_second_epoch(monkeypatch, tiny_corpus, tiny_data, tmp_path / "m.pt", recipe)
     shutil.copy(other.path, teacher)  # same path and features, other weights
     with pytest.raises(ValueError, match="another teacher file"):
         train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
