@@ -209,3 +209,12 @@ def test_steady_noise_after_digital_silence_is_not_speech(system):
         after = np.mean(system.score(np.concatenate([np.zeros(16000, np.float32), noise]), 16000)[100:] >= 0.5)
         alone = np.mean(system.score(noise, 16000) >= 0.5)
         assert after <= min(alone + 0.02, 0.1), (kind, level_db, after, alone)  # as if the file started there
+
+
+def test_demo_part_says_what_each_shipped_model_learnt_from(tmp_path):
+    from neuroflow.vad.snn_cli import demo
+
+    lines = demo(tmp_path, True, 0)
+    assert any(line.startswith("  snu trained towards its labels blended 0.5 with the bin model's") for line in lines)
+    assert not any(line.startswith("  bin trained towards") for line in lines)
+    assert (tmp_path / "spiking_vad_snu.png").stat().st_size > 0

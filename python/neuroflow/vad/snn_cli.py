@@ -255,6 +255,10 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
             lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}, median {cal['median']}, hangover "
                          f"{cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
                          f"speakers (mean HTER there {100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
+        recipe = e.get("recipe") or {}
+        if recipe.get("teacher_weight"):
+            lines.append(f"  {kind} trained towards its labels blended {recipe['teacher_weight']:g} with the "
+                         f"{recipe['teacher']} model's speech probability (Recipe.teacher)")
     baselines, skipped = available_systems(("webrtc:3", "silero"))
     for system in baselines:
         mr, far, h = error_rates(system.score(wav, 16000) >= 0.5, labels)
