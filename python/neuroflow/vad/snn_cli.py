@@ -169,6 +169,15 @@ def _calibrate(args) -> int:
 
 
 # ----------------------------------------------------------------------------- info
+def _teacher_lines(info: dict, prefix: str) -> list[str]:
+    """What a model (its :func:`~neuroflow.vad.energy.model_info`) learnt from besides its labels, if anything."""
+    recipe = info.get("recipe") or {}
+    if not recipe.get("teacher_weight"):
+        return []
+    return [f"  {prefix}trained towards its labels blended {recipe['teacher_weight']:g} with the {recipe['teacher']} "
+            f"model's speech probability (Recipe.teacher; file SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
+
+
 def _info(args) -> int:
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.frontend import feature_width
@@ -188,10 +197,7 @@ def _info(args) -> int:
     if p.get("val_hter") is not None:
         lines.append(f"  validation HTER {100 * p['val_hter']:.2f}%"
                      + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if p.get("dense_val_hter") is not None else ""))
-    recipe = p.get("recipe") or {}
-    if recipe.get("teacher_weight"):
-        lines.append(f"  teacher {recipe['teacher']!r} (file SHA-256 {str(p.get('teacher_sha256'))[:12]}...): its "
-                     f"speech probability blended {recipe['teacher_weight']:g} into the training targets")
+    lines += _teacher_lines(p, "")
     emit(args, p, lines)
     return 0
 
@@ -255,10 +261,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
             lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}, median {cal['median']}, hangover "
                          f"{cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
                          f"speakers (mean HTER there {100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
-        recipe = e.get("recipe") or {}
-        if recipe.get("teacher_weight"):
-            lines.append(f"  {kind} trained towards its labels blended {recipe['teacher_weight']:g} with the "
-                         f"{recipe['teacher']} model's speech probability (Recipe.teacher)")
+        lines += _teacher_lines(e, f"{kind} ")
     baselines, skipped = available_systems(("webrtc:3", "silero"))
     for system in baselines:
         mr, far, h = error_rates(system.score(wav, 16000) >= 0.5, labels)

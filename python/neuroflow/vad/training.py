@@ -244,7 +244,7 @@ def load_teacher(recipe: Recipe) -> Teacher | None:
     try:
         teacher = load_model(path).model
     except ValueError as exc:
-        raise ValueError(exc if str(exc).startswith("teacher:") else f"teacher: {exc}") from None
+        raise ValueError(f"teacher: {exc}") from None
     if teacher.features != recipe.features():
         raise ValueError(f"teacher: {recipe.teacher} was trained on other features ({teacher.features}) than the "
                          f"recipe's ({recipe.features()})")
