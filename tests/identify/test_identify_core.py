@@ -296,6 +296,22 @@ def test_suite_summary_and_resumable_rows(tmp_path):
     assert [r["name"] for r in read_rows(path)] == ["a"]
 
 
+def test_recovery_by_feature_bins_first_layer_width_per_input():
+    from neuroflow.identify.report import recovery_by_feature
+
+    def row(d, sizes, exact):
+        return {"input_dim": d, "teacher_sizes": sizes, "n_samples": 1000, "teacher": {"n_params": 50},
+                "activation": "tanh", "exact_size": exact, "all_matched_within_1deg": exact,
+                "functional_rel_mse": 1e-20 if exact else 1e-3}
+
+    # first-layer width over input dimension: 4/16, 8/10, 9/4 and 10/4; the deeper layers do not count
+    rows = [row(16, [4, 30], True), row(10, [8, 3], True), row(4, [9, 6], False), row(4, [10, 7, 5], True)]
+    table = recovery_by_feature(rows)["by_feature"]["width_per_input"]
+    assert [(e["value"], e["n"], e["exact_size_rate"]) for e in table] == [("0-0.5", 1, 1.0), ("0.5-1", 1, 1.0),
+                                                                          ("2-3", 2, 0.5)]
+    assert table[-1]["exact_within_1deg_mse_1e-8_rate"] == 0.5
+
+
 def _g_student():
     """A 2-2-1 g teacher's probes and a width-4 student's start: (net, theta0, X, Y)."""
     rng = np.random.default_rng(6)

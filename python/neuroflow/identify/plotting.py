@@ -132,15 +132,15 @@ def plot_difficulty(rows, path):
 
 
 def plot_features(rows, path):
-    """Recovery against each problem feature of a suite (input dimension, width, probes per parameter,
-    activation): the share of problems recovered at the exact size (bars) and with every neuron within 1 deg
-    and functional relative MSE <= 1e-8 (dots); the number of problems above each bar."""
+    """Recovery against each problem feature of a suite (input dimension, width, first-layer width per input,
+    probes per parameter, activation): the share of problems recovered at the exact size (bars) and with every
+    neuron within 1 deg and functional relative MSE <= 1e-8 (dots); the number of problems above each bar."""
     from neuroflow.identify.report import recovery_by_feature
 
     plt = pyplot()
     table = recovery_by_feature(rows)["by_feature"]
-    labels = {"input_dim": "input dimension", "width": "hidden width", "probes_per_parameter": "probes per parameter",
-              "activation": "activation"}
+    labels = {"input_dim": "input dimension", "width": "hidden width", "width_per_input": "first width / input dim.",
+              "probes_per_parameter": "probes per parameter", "activation": "activation"}
     fig, axes = plt.subplots(1, len(table), figsize=(4 * len(table), 3.6), sharey=True)
     for ax, (feature, entries) in zip(np.atleast_1d(axes), table.items()):
         x = np.arange(len(entries))

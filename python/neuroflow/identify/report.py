@@ -106,10 +106,18 @@ def relative_mse(y_true, y_pred) -> float:
     return float(np.sum((y_pred - y_true) ** 2) / max(den, 1e-300))
 
 
+#: bin edges of the binned features (a value goes to the bin ``lo <= value < hi``, named "lo-hi")
+FEATURE_BINS = {"probes_per_parameter": (0, 10, 20, 50, 100, 200, float("inf")),
+                "width_per_input": (0, 0.5, 1, 1.5, 2, 3, float("inf"))}
+
+
 def _feature_value(row: dict, feature: str):
-    if feature == "probes_per_parameter":
-        ratio = row["n_samples"] / row["teacher"]["n_params"]
-        edges = (0, 10, 20, 50, 100, 200, float("inf"))
+    if feature in FEATURE_BINS:
+        if feature == "probes_per_parameter":
+            ratio = row["n_samples"] / row["teacher"]["n_params"]
+        else:
+            ratio = row["teacher_sizes"][0] / row["input_dim"]
+        edges = FEATURE_BINS[feature]
         for lo, hi in zip(edges[:-1], edges[1:]):
             if lo <= ratio < hi:
                 return f"{lo:g}-{hi:g}"
@@ -118,11 +126,14 @@ def _feature_value(row: dict, feature: str):
     return row.get(feature)
 
 
-def recovery_by_feature(rows, features=("input_dim", "width", "probes_per_parameter", "activation")) -> dict:
+def recovery_by_feature(rows, features=("input_dim", "width", "width_per_input", "probes_per_parameter",
+                                        "activation")) -> dict:
     """Recovery of suite rows (:func:`neuroflow.identify.bench.run_problem`) against each problem feature:
     per value, the number of problems, the share recovered at the exact size, and the share with every neuron
-    within 1 deg and functional relative MSE <= 1e-8. Probes per parameter are binned (0-10, 10-20, 20-50,
-    50-100, 100-200, 200+); the width is the teacher's widest hidden layer."""
+    within 1 deg and functional relative MSE <= 1e-8. The width is the teacher's widest hidden layer; the
+    width per input is its first hidden layer's width over the input dimension (an overcomplete first layer,
+    more neurons than inputs, is where deep students stall); it and the probes per parameter are binned
+    (:data:`FEATURE_BINS`)."""
     table = {}
     for feature in features:
         groups: dict = {}
@@ -135,7 +146,7 @@ def recovery_by_feature(rows, features=("input_dim", "width", "probes_per_parame
                             "exact_within_1deg_mse_1e-8_rate": float(np.mean([
                                 bool(r.get("exact_size") and r.get("all_matched_within_1deg")
                                      and (r.get("functional_rel_mse") or 1.0) <= 1e-8) for r in sel]))})
-        order = (lambda e: float(str(e["value"]).split("-")[0])) if feature == "probes_per_parameter" else \
+        order = (lambda e: float(str(e["value"]).split("-")[0])) if feature in FEATURE_BINS else \
             (lambda e: (isinstance(e["value"], str), e["value"]))
         table[feature] = sorted(entries, key=order)
     return {"by_feature": table}
