@@ -81,3 +81,22 @@ def test_parallel_map_unreachable_scheduler_names_address():
     pytest.importorskip("distributed")
     with pytest.raises(SchedulerError, match="127.0.0.1:9"):
         parallel_map(_job, [(0, 3)], scheduler="tcp://127.0.0.1:9", timeout=2)
+
+
+def test_errors_and_warnings_reach_the_terminal_on_one_line(capsys, monkeypatch):
+    from neuroflow import cli
+
+    assert cliutil.one_line("model.pt: bad\n\nPlease file an issue:\n  details") == \
+        "model.pt: bad Please file an issue: details"
+    assert cliutil.fail("x.wav: cut\nshort") == 2
+    assert capsys.readouterr().err == "neuroflow: error: x.wav: cut short\n"
+    assert cli._one_line_warning("skipping a.ogg:\nheader", UserWarning, "f.py", 1) == \
+        "neuroflow: warning: skipping a.ogg: header\n"
+
+    def raises(args):  # a verb that meets bad input whose library message runs to two lines
+        raise ValueError("corpus: broken\nsecond line")
+
+    parser = argparse.Namespace(func=raises)
+    monkeypatch.setattr(cli, "build_parser", lambda areas: type("P", (), {"parse_args": lambda self, a: parser})())
+    assert cli.main(["anything"]) == 2
+    assert capsys.readouterr().err == "neuroflow: error: corpus: broken second line\n"

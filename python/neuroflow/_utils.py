@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -78,6 +79,18 @@ def check_choice(value: Any, name: str, choices: Iterable[str]):
     if value not in choices:
         raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
     return value
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a file ("no such file", "is not a regular file", "not readable"), or None."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        return "no such file"
+    if not p.is_file():
+        return "is not a regular file"
+    if not os.access(p, os.R_OK):
+        return "not readable"
+    return None
 
 
 # ----------------------------------------------------------------------------- randomness

@@ -18,6 +18,7 @@ from pathlib import Path
 from neuroflow import __version__
 from neuroflow._utils import dumps
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
+from neuroflow.cliutil import fail, one_line
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -121,7 +122,7 @@ def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """Warnings on the command line: one line naming what they are about, no source excerpt."""
-    return f"neuroflow: warning: {message}\n"
+    return f"neuroflow: warning: {one_line(message)}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
-        print(f"neuroflow: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     finally:
         warnings.formatwarning = previous
 

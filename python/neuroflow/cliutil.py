@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from neuroflow._utils import dumps
+from neuroflow._utils import dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
@@ -209,14 +209,10 @@ def output_dir() -> Callable[[str], Path]:
 
 def input_file(text: str) -> Path:
     """An argparse type: an existing, readable regular file."""
-    p = Path(text).expanduser()
-    if not p.exists():
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
-    if not p.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: is not a regular file")
-    if not os.access(p, os.R_OK):
-        raise argparse.ArgumentTypeError(f"{text}: not readable")
-    return p
+    problem = file_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
+    return Path(text).expanduser()
 
 
 def input_dir(text: str) -> Path:
@@ -227,7 +223,12 @@ def input_dir(text: str) -> Path:
     return p
 
 
+def one_line(message) -> str:
+    """``message`` on one line: line breaks (a library's multi-paragraph error) become spaces."""
+    return " ".join(str(message).split())
+
+
 def fail(message: str, code: int = 2) -> int:
-    """Print ``neuroflow: error: message`` on stderr and return ``code`` (for a verb's ``return``)."""
-    print(f"neuroflow: error: {message}", file=sys.stderr)
+    """Print ``neuroflow: error: message`` (on one line) on stderr and return ``code`` (for a verb's ``return``)."""
+    print(f"neuroflow: error: {one_line(message)}", file=sys.stderr)
     return code

@@ -147,6 +147,26 @@ def test_model_lookup_errors(tmp_path):
     bad.write_bytes(b"\x00" * 10)
     with pytest.raises(ValueError, match="bad.pt"):
         SpikingVADSystem(bad)
+    with pytest.raises(FileNotFoundError, match="is not a regular file"):
+        SpikingVADSystem(tmp_path)
+
+
+def test_cli_says_in_one_line_that_a_model_file_is_corrupt(tmp_path, capsys, clip):
+    import soundfile as sf
+
+    from neuroflow.cli import main
+
+    audio = tmp_path / "clip.wav"
+    sf.write(audio, clip[0][:16000], 16000)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes())
+    assert main(["vad", "detect", str(audio), "--model", str(bad)]) == 2
+    err = capsys.readouterr().err
+    # torch's own message runs to several paragraphs; the user gets one line naming the file
+    assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: {bad}: not a readable neuroflow spiking-VAD model")
+    with pytest.raises(SystemExit) as stop:  # a folder is refused while the arguments are parsed
+        main(["vad", "detect", str(audio), "--model", str(tmp_path)])
+    assert stop.value.code == 2 and "(is not a regular file)" in capsys.readouterr().err
 
 
 def test_systems_registry_builds_both_spiking_models():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import file_problem
 from neuroflow.vad.audio import SAMPLE_RATE, AudioError, load_audio, prepare
 from neuroflow.vad.features import HOP
 from neuroflow.vad.frontend import FeatureExtractor
@@ -42,9 +43,9 @@ def model_path(kind_or_path: str | Path) -> Path:
             raise FileNotFoundError(f"shipped model {kind_or_path!r} is missing from the package ({path})")
         return path
     path = Path(kind_or_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model: expected 'snu', 'bin' or a model file, got {str(kind_or_path)!r} "
-                                f"(no such file)")
+    problem = file_problem(path)
+    if problem:
+        raise FileNotFoundError(f"model: expected 'snu', 'bin' or a model file, got {str(kind_or_path)!r} ({problem})")
     return path
 
 

@@ -407,8 +407,10 @@ def load_model(path: str | Path) -> LoadedModel:
         raise FileNotFoundError(f"model file not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # torch's own message runs to paragraphs: its first sentence is enough
+        reason = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:100]
+        raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({type(exc).__name__}: {reason})") \
+            from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
     try:

@@ -6,15 +6,17 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from neuroflow._utils import file_problem
 from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, emit, input_dir, input_file, integer, number,
                                output_file)
 
 
 def _model_spec(text: str) -> str:
     """argparse type: "snu", "bin" or an existing model file."""
-    if text.lower() in ("snu", "bin") or Path(text).is_file():
-        return text
-    raise argparse.ArgumentTypeError(f"expected snu, bin or a model file, got {text!r} (no such file)")
+    problem = None if text.lower() in ("snu", "bin") else file_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"expected snu, bin or a model file, got {text!r} ({problem})")
+    return text
 
 
 def _add_rules(p) -> None:

@@ -222,9 +222,8 @@ def teacher_file(recipe: Recipe) -> Path:
     """The file of ``recipe.teacher``: a shipped model's name ("snu", "bin") or a model path."""
     try:
         return model_path(recipe.teacher)
-    except FileNotFoundError:
-        raise ValueError(f"teacher: expected 'snu', 'bin' or a model file, got {recipe.teacher!r} "
-                         f"(no such file)") from None
+    except FileNotFoundError as exc:  # the same reason, named after the recipe's field
+        raise ValueError(f"teacher: {str(exc).removeprefix('model: ')}") from None
 
 
 @dataclass
