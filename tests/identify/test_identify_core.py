@@ -412,3 +412,25 @@ def test_auto_beta_gap_is_checked_by_least_squares():
     assert res.beta_rule == "gap" and res.size == 3
     checked = check_gap(res, u, ids, X, None, Y, 1e-12, **opts)
     assert checked.beta_rule == "gap" and checked.size == 3 and checked.gap_check["accepted"]
+
+
+def test_a_damaged_student_checkpoint_is_retrained_after_a_warning(tmp_path):
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+    from neuroflow.identify.students import StudentFit
+
+    fit = StudentFit(index=0, seed=1, theta=np.zeros(3), loss=1e-12, gnorm=0.0, converged=True, engine="numpy",
+                     time_s=0.1)
+    saved = StudentCheckpoint(tmp_path, 0, "k" * 64)
+    saved.add(fit)
+    assert list(StudentCheckpoint(tmp_path, 0, "k" * 64).fits) == [0]
+    assert StudentCheckpoint(tmp_path, 0, "x" * 64).fits == {}  # another key: another file, nothing loaded
+    good = saved.path.read_bytes()
+    for damaged in (b"", good[: len(good) // 2]):
+        saved.path.write_bytes(damaged)
+        with pytest.warns(UserWarning, match="unreadable checkpoint .* trained again"):
+            assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}
+    import pickle
+
+    saved.path.write_bytes(pickle.dumps({"key": "k" * 64, "fits": {0: "abc"}}))
+    with pytest.warns(UserWarning, match="holds what no run writes"):
+        assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}

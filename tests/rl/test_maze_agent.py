@@ -197,6 +197,22 @@ def test_checkpoint_resume_gives_the_uninterrupted_numbers(tmp_path, monkeypatch
         ActorCritic("tmaze", synapse="ideal").fit(15, 6, seed=2, seed_batch=2, progress=False, checkpoint=ckpt)
 
 
+def test_a_damaged_checkpoint_is_refused_in_one_line(tmp_path):
+    agent = ActorCritic("tmaze", synapse="memristor")
+    ckpt = tmp_path / "run.npz"
+    agent.fit(4, 2, seed=1, progress=False, checkpoint=ckpt)
+    good = ckpt.read_bytes()
+    z = dict(np.load(ckpt))
+    for name, damage in [("empty", lambda: ckpt.write_bytes(b"")), ("cut", lambda: ckpt.write_bytes(good[:300])),
+                         ("negative counts", lambda: np.savez(ckpt, **{**z, "op_counts": -z["op_counts"] - 1})),
+                         ("seeds as text", lambda: np.savez(ckpt, **{**z, "done_seeds": np.array(["a", "b"])}))]:
+        damage()
+        with pytest.raises(ValueError) as err:
+            ActorCritic("tmaze", synapse="memristor").fit(4, 2, seed=1, progress=False, checkpoint=ckpt)
+        msg = str(err.value)
+        assert msg.startswith(f"checkpoint: {ckpt}") and "\n" not in msg and "delete it" in msg, (name, msg)
+
+
 def test_a_slice_of_seeds_equals_the_rows_of_the_whole_run():
     whole = ActorCritic("watermaze", synapse="memristor").fit(3, 5, seed=4, progress=False).result_
     part = ActorCritic("watermaze", synapse="memristor").fit(3, 2, seed=4, first_seed=3, progress=False).result_

@@ -53,3 +53,17 @@ def test_an_interrupted_sweep_keeps_finished_points(tmp_path, monkeypatch):
     again = sweep.maze_sweep("tmaze", out=tmp_path, **grid)
     assert again.computed == [1] and not again.interrupted
     np.testing.assert_array_equal(again.curves, sweep.maze_sweep("tmaze", **grid).curves)
+
+
+def test_a_damaged_point_file_is_computed_again(tmp_path):
+    from neuroflow.rl import sweep
+
+    grid = dict(alphas=(0.1,), n_seeds=2, n_episodes=4)
+    first = sweep.maze_sweep("tmaze", out=tmp_path, **grid)
+    point = tmp_path / "point_000.npz"
+    for damaged in (b"", point.read_bytes()[:200]):
+        point.write_bytes(damaged)
+        with pytest.warns(UserWarning, match="point_000.npz: not a finished sweep point"):
+            again = sweep.maze_sweep("tmaze", out=tmp_path, **grid)
+        assert again.computed == [0]
+        np.testing.assert_array_equal(again.curves, first.curves)

@@ -94,6 +94,23 @@ def test_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_data, tmp_p
         train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
 
 
+def test_a_damaged_training_checkpoint_is_refused_in_one_line(tiny_corpus, tiny_data, tmp_path, monkeypatch):
+    recipe = _tiny(epochs=2, lr_schedule="cosine")
+    ckpt = tmp_path / "int.pt.ckpt"
+    _stopped_in_second_epoch(monkeypatch, tiny_corpus, tiny_data, tmp_path / "int.pt", recipe)
+    good = torch.load(ckpt, weights_only=True)  # tensors and plain types only: loading it cannot run code
+    assert good["epoch"] == 1
+    bad_state = {**good, "model": {"nonsense": torch.zeros(1)}}
+    damages = [("empty", lambda: ckpt.write_bytes(b"")), ("random", lambda: ckpt.write_bytes(bytes(range(256)))),
+               ("a list", lambda: torch.save([1, 2], ckpt)), ("other weights", lambda: torch.save(bad_state, ckpt))]
+    for name, write in damages:
+        write()
+        with pytest.raises(ValueError) as err:
+            train_vad(tiny_corpus, tmp_path / "int.pt", recipe, data=tiny_data, progress=False)
+        msg = str(err.value)
+        assert msg.startswith(str(ckpt)) and "\n" not in msg and "resume=False" in msg, (name, msg)
+
+
 def test_recipe_validation_names_the_setting():
     with pytest.raises(ValueError, match="prune"):
         Recipe(prune=1.0)

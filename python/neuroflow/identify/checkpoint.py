@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +39,22 @@ class StudentCheckpoint:
         self.key = key
         self.fits: dict = {}
         if self.path is not None and self.path.is_file():
-            with open(self.path, "rb") as fh:
-                saved = pickle.load(fh)
+            try:
+                with open(self.path, "rb") as fh:
+                    saved = pickle.load(fh)
+            except Exception as exc:  # empty or truncated (EOFError, UnpicklingError, ...): retrained, not fatal
+                warnings.warn(f"{self.path}: unreadable checkpoint ({type(exc).__name__}); its students are "
+                              f"trained again", stacklevel=2)
+                return
             if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("fits"), dict):
-                self.fits = dict(saved["fits"])
+                fits = saved["fits"]
+                if all(isinstance(i, int) and getattr(f, "index", None) == i
+                       and isinstance(getattr(f, "loss", None), (float, np.floating))
+                       and isinstance(getattr(f, "theta", None), np.ndarray) for i, f in fits.items()):
+                    self.fits = dict(fits)
+                else:
+                    warnings.warn(f"{self.path}: checkpoint holds what no run writes; its students are trained "
+                                  f"again", stacklevel=2)
 
     def add(self, fit) -> None:
         """Record one finished student (and rewrite the file)."""

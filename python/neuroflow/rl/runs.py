@@ -78,15 +78,20 @@ def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> 
 def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
     """The arrays a checkpoint holds, after checking it was written by a run with the settings ``key`` and
     arrays of the shapes given."""
-    try:
+    try:  # an empty, truncated or foreign file raises whatever its reader meets first (EOFError, BadZipFile, ...)
         with np.load(path) as z:
             saved = str(z["key"])
             arrays = [z[k] for k in ("steps", "critic_weights", "actor_weights", "op_counts", "done_seeds")]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exc})") from None
+    except Exception as exc:
+        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); delete it") from None
     if saved != key:
         raise ValueError(f"checkpoint: {path} was written by a run with other settings; use another path or "
                          "delete it")
-    if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))):
+    if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))) or arrays[4].shape != (len(steps),):
         raise ValueError(f"checkpoint: {path} holds arrays of other shapes")
+    if arrays[4].dtype != bool or any(a.dtype.kind not in "fiu" for a in arrays[:4]) \
+            or (arrays[3] < 0).any() or not all(np.isfinite(a[arrays[4]]).all() for a in arrays[:3]):
+        raise ValueError(f"checkpoint: {path} holds values no run writes (wrong types, negative counts or "
+                         f"non-finite results of finished seeds); delete it")
     return arrays

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -76,6 +77,23 @@ def _device_label(device) -> str:
 
     devs = (device,) if isinstance(device, VCMDevice) else tuple(device)
     return devs[0].name if len(devs) == 1 else f"{len(devs)} devices ({devs[0].name}, ...)"
+
+
+def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
+    """The steps a finished point's file holds, or None when it was written under other settings; a file
+    that is unreadable or holds what no sweep writes is recomputed, after a warning naming it."""
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) != key:
+                return None
+            steps = np.asarray(z["steps"], dtype=float)
+        if steps.shape != shape or not np.isfinite(steps).all() or (steps < 0).any():
+            raise ValueError(f"steps of shape {steps.shape}, expected {shape}, finite and non-negative")
+    except Exception as exc:  # empty, truncated or foreign: EOFError, BadZipFile, KeyError, ...
+        warnings.warn(f"{path}: not a finished sweep point ({type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); computing it again", stacklevel=3)
+        return None
+    return steps
 
 
 def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), temperatures: Sequence[float] = (0.3,),
@@ -152,12 +170,11 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     for k, (alpha, temp, d) in enumerate(points):
         key = json.dumps({**settings, "alpha": alpha, "temperature": temp, "device": labels[d]}, sort_keys=True)
         path = None if out is None else out / f"point_{k:03d}.npz"
-        if path is not None and path.exists():
-            with np.load(path) as z:
-                if str(z["key"]) == key:
-                    steps[k] = z["steps"].astype(float)
-                    finished[k] = True
-                    continue
+        saved = None if path is None or not path.exists() else _saved_point(path, key, steps[k].shape)
+        if saved is not None:
+            steps[k] = saved
+            finished[k] = True
+            continue
         for lo in range(0, n_seeds, seed_batch):
             hi = min(n_seeds, lo + seed_batch)
             jobs.append((task, synapse, devices[d], alpha, temp, min_update, n_episodes, seed, lo, hi - lo))

@@ -142,17 +142,22 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     state = {"round": 0, "epoch": 0, "history": [], "rewind": None, "dense_val": None, "optim": None}
     resumed = False
     if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ck = _read_checkpoint(ckpt_path)
         if ck.get("recipe") != recipe.to_dict():
             raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({ck.get('recipe')}); delete it or "
                              f"train with resume=False")
         if ck.get("teacher_sha256") != _digest(teacher):
             raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher file than {recipe.teacher!r} "
                              f"is now; delete it or train with resume=False")
-        model.load_state_dict(ck["model"])
-        rng.bit_generator.state = ck["rng"]
-        torch.set_rng_state(ck["torch_rng"])
-        state = {k: ck[k] for k in state}
+        try:
+            model.load_state_dict(ck["model"])
+            rng.bit_generator.state = ck["rng"]
+            torch.set_rng_state(ck["torch_rng"])
+            state = {k: ck[k] for k in state}
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"{ckpt_path}: checkpoint does not fit this recipe's model ({type(exc).__name__}: "
+                             f"{(str(exc).splitlines() or [''])[0][:80]}); delete it or train with resume=False") \
+                from None
         resumed = True
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
@@ -205,6 +210,20 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     out.with_suffix(".json").write_text(json.dumps(result.to_dict(), indent=1))
     ckpt_path.unlink(missing_ok=True)
     return result
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """A training checkpoint's contents (tensors and plain types only: nothing in it can run code); ValueError
+    naming the file when it is unreadable or lacks what :func:`_run` writes."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ck, dict):
+            raise ValueError(f"holds a {type(ck).__name__}, not the dict a training run writes")
+    except Exception as exc:  # empty, truncated or foreign: EOFError, UnpicklingError, RuntimeError, ...
+        reason = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:100]
+        raise ValueError(f"{path}: not a readable training checkpoint ({type(exc).__name__}: {reason}); delete it "
+                         f"or train with resume=False") from None
+    return ck
 
 
 def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None, teacher=None) -> dict:
@@ -276,8 +295,8 @@ def offset_weights(y: torch.Tensor, frames: int, weight: float) -> torch.Tensor 
 
 def round_lr(recipe: Recipe, step: float, steps: float) -> float:
     """Adam's step size ``step`` steps into a round of ``steps`` (``Recipe.lr_schedule``)."""
-    if recipe.lr_schedule == "cosine":
-        return recipe.lr * 0.5 * (1.0 + np.cos(np.pi * step / steps))
+    if recipe.lr_schedule == "cosine":  # a Python float: checkpoints hold no NumPy scalars (weights_only loading)
+        return float(recipe.lr * 0.5 * (1.0 + np.cos(np.pi * step / steps)))
     return recipe.lr
 
 
