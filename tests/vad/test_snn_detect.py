@@ -151,6 +151,30 @@ def test_model_lookup_errors(tmp_path):
         SpikingVADSystem(tmp_path)
 
 
+def test_a_model_file_with_damaged_fields_is_refused_naming_the_field(tmp_path):
+    import torch
+
+    def damaged(edit):
+        payload = torch.load(model_path("snu"), weights_only=True)
+        edit(payload)
+        path = tmp_path / "m.pt"
+        torch.save(payload, path)
+        return path
+
+    weight = "layers.0.weight"
+    for edit, field in [(lambda p: p.pop("threshold"), "threshold None"),
+                        (lambda p: p.update(threshold=float("nan")), "threshold nan"),
+                        (lambda p: p.update(smoothing={"median": 10**9, "hangover": 3}), "smoothing median"),
+                        (lambda p: p.update(smoothing="abc"), "smoothing 'abc'"),
+                        (lambda p: p.update(info=[1, 2]), "info is a list"),
+                        (lambda p: p["info"].update(recipe="abc"), "info recipe is a str"),
+                        (lambda p: p["state_dict"].update({weight: p["state_dict"][weight] * float("nan")}),
+                         f"NaN or infinite values in {weight}")]:
+        with pytest.raises(ValueError, match="damaged spiking-VAD model") as err:
+            SpikingVADSystem(damaged(edit))
+        assert field in str(err.value)
+
+
 def test_cli_says_in_one_line_that_a_model_file_is_corrupt(tmp_path, capsys, clip):
     import soundfile as sf
 

@@ -400,6 +400,32 @@ class LoadedModel:
                 "smoothing": self.smoothing, "info": self.info}
 
 
+#: the longest median and hangover (frames) a model file may ask for: 10 s
+MAX_SMOOTHING_FRAMES = 1000
+
+
+def _payload_problem(payload: dict) -> str | None:
+    """What in a model file's fields no :func:`save_model` writes (None: nothing)."""
+    thr = payload.get("threshold")
+    if not (isinstance(thr, (int, float)) and not isinstance(thr, bool) and 0.0 < thr < 1.0):
+        return f"threshold {thr!r}, expected a number in (0, 1)"
+    smoothing = payload.get("smoothing")
+    if not isinstance(smoothing, dict):
+        return f"smoothing {smoothing!r}, expected a dict of median and hangover"
+    for name, lo in (("median", 1), ("hangover", 0)):
+        v = smoothing.get(name, lo)
+        if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= MAX_SMOOTHING_FRAMES):
+            return f"smoothing {name} {v!r}, expected a whole number of frames in [{lo}, {MAX_SMOOTHING_FRAMES}]"
+    for name in ("config", "state_dict", "info"):
+        if not isinstance(payload.get(name, {}), dict):
+            return f"{name} is a {type(payload.get(name)).__name__}, expected a dict"
+    info = payload.get("info", {})
+    for name in ("recipe", "val", "dense_val", "rates", "calibration"):  # what vad info and calibrate read
+        if info.get(name) is not None and not isinstance(info[name], dict):
+            return f"info {name} is a {type(info[name]).__name__}, expected a dict"
+    return None
+
+
 def load_model(path: str | Path) -> LoadedModel:
     """Read a file written by :func:`save_model`; clear errors for a missing or foreign file."""
     path = Path(path)
@@ -413,13 +439,19 @@ def load_model(path: str | Path) -> LoadedModel:
             from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
+    problem = _payload_problem(payload)
+    if problem:
+        raise ValueError(f"{path}: damaged spiking-VAD model ({problem})")
     try:
         model = _from_config(payload["config"])
         state = {k: (v.float() if k.endswith("_mask") else v) for k, v in payload["state_dict"].items()}
         model.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+    except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored weights do not fit the stored configuration "
                          f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{path}: damaged spiking-VAD model (NaN or infinite values in {', '.join(bad[:3])})")
     model.eval()
     return LoadedModel(model=model, threshold=float(payload["threshold"]), smoothing=dict(payload["smoothing"]),
                        info=dict(payload.get("info", {})), path=path)
