@@ -254,3 +254,44 @@ def test_cli_reports_a_truncated_wav_in_one_warning_line(tmp_path):
     assert run.returncode == 0, run.stderr
     err = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith("neuroflow: warning: ") and "cut.wav: truncated WAV file" in err[0], err
+
+
+def _hand_made_corpus(root, **changes):
+    """A one-scene corpus folder written by hand, its entry changed by ``changes`` (None: the key removed)."""
+    from neuroflow.vad.corpus_store import MANIFEST, write_scene_files
+
+    root.mkdir(exist_ok=True)
+    files = write_scene_files(root, "A_0000", np.zeros(16000, np.float32), np.zeros(100, np.int8))
+    entry = {"name": "A_0000", **files, "snr_db": 5.0, "noise": "white", "level": "medium", "group": "A",
+             "speech_fraction": 0.0, "duration_s": 1.0}
+    entry.update(changes)
+    entry = {k: v for k, v in entry.items() if v is not None}
+    (root / MANIFEST).write_text(json.dumps({"settings": {}, "scenes": [entry]}))
+    return root
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"wav": 5}, "wav 5"), ({"wav": None}, "wav None"), ({"wav": "../../x.wav"}, "inside the corpus folder"),
+    ({"noise": 5}, "noise 5"), ({"snr_db": "abc"}, "must be numbers"), ({"snr_db": float("nan")}, "out of range"),
+    ({"speech_fraction": 2.0}, "out of range"), ({"level": "ultra"}, "level 'ultra'")])
+def test_a_manifest_entry_of_the_wrong_shape_is_named(tmp_path, capsys, changes, says):
+    from neuroflow.cli import main
+    from neuroflow.vad.corpus import load_corpus
+
+    assert len(load_corpus(_hand_made_corpus(tmp_path / "ok"))) == 1
+    root = _hand_made_corpus(tmp_path / "bad", **changes)
+    with pytest.raises(ValueError, match="corpus.json: scene 0 \\(A_0000\\): ") as err:
+        load_corpus(root)
+    assert says in str(err.value)
+    assert main(["vad", "eval", "--quiet", "--system", "energy", "--corpus", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err
+
+
+def test_a_manifest_whose_scenes_are_not_objects_is_named(tmp_path):
+    from neuroflow.vad.corpus import load_corpus
+
+    root = _hand_made_corpus(tmp_path / "c")
+    (root / "corpus.json").write_text(json.dumps({"scenes": [1, 2]}))
+    with pytest.raises(ValueError, match="scene 0: expected an object, got int"):
+        load_corpus(root)

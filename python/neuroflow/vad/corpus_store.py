@@ -100,7 +100,34 @@ def read_manifest(path: Path) -> dict:
         raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
         raise ValueError(f"{path}: not a valid corpus manifest (no 'scenes' list)")
+    for i, entry in enumerate(data["scenes"]):
+        problem = entry_problem(entry)
+        if problem:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            raise ValueError(f"{path}: scene {i}{f' ({name})' if isinstance(name, str) else ''}: {problem}")
     return data
+
+
+def entry_problem(entry) -> str | None:
+    """What in a manifest's scene entry no corpus run writes (None: nothing)."""
+    if not isinstance(entry, dict):
+        return f"expected an object, got {type(entry).__name__}"
+    for key in ("name", "wav", "labels", "noise", "group"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            return f"{key} {entry.get(key)!r}, expected a name"
+    for key in ("wav", "labels"):
+        if Path(entry[key]).is_absolute() or ".." in Path(entry[key]).parts:
+            return f"{key} {entry[key]!r}, expected a file inside the corpus folder"
+    try:
+        snr = float(entry.get("snr_db"))  # "inf" for clean speech, "-inf" for no speech
+        fraction, duration = float(entry.get("speech_fraction")), float(entry.get("duration_s"))
+    except (TypeError, ValueError):
+        return "snr_db, speech_fraction and duration_s must be numbers"
+    if np.isnan(snr) or not 0.0 <= fraction <= 1.0 or not (0.0 < duration < np.inf):
+        return f"snr_db {snr}, speech_fraction {fraction}, duration_s {duration} out of range"
+    if "level" in entry and entry["level"] not in LEVELS:
+        return f"level {entry['level']!r}, expected one of {sorted(LEVELS)}"
+    return None
 
 
 def write_scene_files(root: Path, name: str, wav: np.ndarray, labels: np.ndarray) -> dict:
