@@ -100,3 +100,13 @@ def test_errors_and_warnings_reach_the_terminal_on_one_line(capsys, monkeypatch)
     monkeypatch.setattr(cli, "build_parser", lambda areas: type("P", (), {"parse_args": lambda self, a: parser})())
     assert cli.main(["anything"]) == 2
     assert capsys.readouterr().err == "neuroflow: error: corpus: broken second line\n"
+
+
+def test_a_size_past_the_memory_ends_in_one_line(capsys):
+    from neuroflow import cli
+
+    # numpy refuses 71 PiB at once (no allocation is attempted): the CLI says so in one line
+    assert cli.main(["identify", "make-teacher", "--out", "unused.npz", "--input-dim", "100000000",
+                     "--width", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("neuroflow: error: not enough memory (Unable to allocate")

@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
         return fail(exc)
+    except MemoryError as exc:  # sizes past this machine's memory that no check caught before the work
+        return fail(f"not enough memory ({exc or 'MemoryError'}); ask for less (fewer samples, seeds, units or "
+                    f"frames)")
     finally:
         warnings.formatwarning = previous
 

@@ -434,3 +434,12 @@ def test_a_damaged_student_checkpoint_is_retrained_after_a_warning(tmp_path):
     saved.path.write_bytes(pickle.dumps({"key": "k" * 64, "fits": {0: "abc"}}))
     with pytest.warns(UserWarning, match="holds what no run writes"):
         assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}
+
+
+def test_a_recovered_layer_the_teacher_lacks_counts_as_infinite_overhead():
+    from neuroflow.identify.report import LayerReport
+
+    extra = LayerReport(teacher_size=0, recovered_size=5, min_angle_deg=[], matched_angle_deg=[], matching=[],
+                        excess=5, missing=0)
+    assert extra.overhead_pct == float("inf") and not extra.exact_size
+    assert LayerReport(0, 0, [], [], [], 0, 0).overhead_pct == 0.0

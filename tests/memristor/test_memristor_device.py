@@ -52,6 +52,8 @@ def test_inverse_round_trips_every_measured_curve():
     (dict(G0_uS=50.0, G1_uS=40.0), "G1_uS"),
     (dict(sigma_set=-0.1), "sigma_set"),
     (dict(n_pulses=0), "n_pulses"),
+    (dict(n_pulses=10**12), "n_pulses: expected at most"),  # its response tables would need terabytes
+    (dict(read_noise=1e300), "read_noise"),                  # a read noise past the whole range
     (dict(cycles=[[0.0] * 10]), "cycles"),
     (dict(G0_uS=float("nan")), "G0_uS"),
 ])

@@ -151,6 +151,22 @@ def test_model_lookup_errors(tmp_path):
         SpikingVADSystem(tmp_path)
 
 
+def test_a_model_that_cannot_be_written_names_the_path(tmp_path, monkeypatch):
+    import torch
+
+    from neuroflow.vad.snn import load_model, save_model
+
+    def refused(obj, path):  # what torch raises where the file cannot be opened (a read-only mount)
+        open(path, "wb").close()
+        raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: "
+                           "Permission denied\nException raised from ... (most recent call first):\nframe #0")
+
+    monkeypatch.setattr(torch, "save", refused)
+    with pytest.raises(OSError, match="m.pt: cannot write .*Permission denied\\)$"):
+        save_model(load_model(model_path("snu")).model, tmp_path / "m.pt")
+    assert not list(tmp_path.iterdir())  # no half file left behind
+
+
 def test_a_model_file_with_damaged_fields_is_refused_naming_the_field(tmp_path):
     import torch
 

@@ -1,6 +1,7 @@
 """Comparing an identified network with a known teacher: angles, excess neurons, overhead, function error."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,9 @@ class LayerReport:
 
     @property
     def overhead_pct(self) -> float:
+        """Recovered neurons beyond the teacher's, in % of the teacher's; inf for a layer the teacher lacks."""
+        if self.teacher_size == 0:
+            return 0.0 if self.recovered_size == 0 else math.inf
         return 100.0 * (self.recovered_size - self.teacher_size) / self.teacher_size
 
     @property

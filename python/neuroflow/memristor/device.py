@@ -47,6 +47,10 @@ def _g4(p, coeffs, reset):
     return alpha + beta * p - gamma * np.exp(-zeta * p)
 
 
+#: most pulses a device may take for its full range (the memory of its response tables grows with it)
+MAX_PULSES = 100_000
+
+
 @dataclass(frozen=True)
 class VCMDevice:
     """One analogue VCM memristor (configuration only; state lives in :class:`~neuroflow.memristor.Crossbar`).
@@ -86,8 +90,14 @@ class VCMDevice:
         if not self.G1_uS > self.G0_uS:
             raise ValueError(f"G1_uS: expected a value above G0_uS={self.G0_uS}, got {self.G1_uS!r}")
         check_positive(self.n_pulses, "n_pulses", integer=True)
+        if self.n_pulses > MAX_PULSES:
+            raise ValueError(f"n_pulses: expected at most {MAX_PULSES} pulses for the full range (the measured "
+                             f"devices take 200), got {self.n_pulses!r}")
         for key in ("sigma_set", "sigma_reset", "read_noise"):
             check_positive(getattr(self, key), key, allow_zero=True)
+            if getattr(self, key) > 1.0:
+                raise ValueError(f"{key}: expected a standard deviation of at most the whole range (1.0), "
+                                 f"got {getattr(self, key)!r}")
         grid = np.linspace(0.0, self.n_pulses, 8 * self.n_pulses + 1)
         for kind, reset, a, b in (("SET", False, self.a_set, self.b_set), ("RESET", True, self.a_reset, self.b_reset)):
             g = _g2(grid, a, b, self.n_pulses, reset)

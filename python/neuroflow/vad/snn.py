@@ -365,6 +365,19 @@ def _from_config(config: dict) -> SpikingVAD:
 FORMAT = "neuroflow.spiking-vad/1"
 
 
+def atomic_torch_save(obj, path: Path) -> None:
+    """``torch.save`` to ``path.part``, then rename: a crash mid-write never leaves a half file under ``path``.
+    OSError naming ``path`` when it cannot be written (torch raises RuntimeError with its C++ trace)."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        torch.save(obj, tmp)
+        tmp.replace(path)
+    except (RuntimeError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        reason = (str(exc).strip().splitlines() or [""])[0][-120:]
+        raise OSError(f"{path}: cannot write ({reason})") from None
+
+
 def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, smoothing: dict | None = None,
                info: dict | None = None) -> Path:
     """Write ``model`` (weights, masks, feature configuration), its decision ``threshold``, post-processing
@@ -379,9 +392,7 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
         state[k] = v.bool() if k.endswith("_mask") else v.detach().clone()
     payload = {"format": FORMAT, "config": model.config(), "state_dict": state, "threshold": float(threshold),
                "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
-    tmp = path.with_name(path.name + ".part")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    atomic_torch_save(payload, path)
     return path
 
 

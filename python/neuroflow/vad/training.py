@@ -35,7 +35,7 @@ from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
 from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
                                      split_sequences)
-from neuroflow.vad.snn import build_model, load_model, save_model
+from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, save_model
 
 
 # ============================================================================= result
@@ -64,12 +64,6 @@ class TrainingReport:
 
 
 # ============================================================================= training
-def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".part")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-
 def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: bool = True,
               progress: bool = True, data: SequenceSet | None = None) -> TrainingReport:
     """Train, prune and save a spiking VAD on ``corpus`` (a folder, a loaded corpus, or a list of them,
@@ -190,7 +184,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                     if dense_path is not None:
                         _save(model, dense_path, recipe, val, train_set, state["history"], time.perf_counter() - t0,
                               teacher=teacher)
-                _atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _digest(teacher),
+                atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _digest(teacher),
                                     "model": model.state_dict(),
                                     "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), **state},
                                    ckpt_path)
