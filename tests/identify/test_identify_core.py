@@ -443,3 +443,28 @@ def test_a_recovered_layer_the_teacher_lacks_counts_as_infinite_overhead():
                         excess=5, missing=0)
     assert extra.overhead_pct == float("inf") and not extra.exact_size
     assert LayerReport(0, 0, [], [], [], 0, 0).overhead_pct == 0.0
+
+
+def test_rows_files_skip_what_is_not_a_row_and_keep_new_rows_on_their_own_line(tmp_path):
+    import json
+
+    from neuroflow.identify.bench import read_rows, run_suite, summarize
+
+    good = {"name": "a", "overhead_pct": [0.0, "inf"], "exact_size": False, "time_s": 1.0, "difficulty": 1.0,
+            "activation": "tanh", "all_matched_within_1deg": False, "functional_rel_mse": 1e-3, "teacher_sizes": [2],
+            "cluster_sizes": [3]}
+    path = tmp_path / "rows.jsonl"
+    lines = [json.dumps(good), "[1, 2, 3]", "null", json.dumps({"foo": 1}),
+             json.dumps({**good, "name": "b", "overhead_pct": None}), json.dumps({"name": "c", "error": "boom"})]
+    path.write_text("\n".join(lines) + '\n{"name": "d", "ti')  # the last line cut short by an interrupt
+    with pytest.warns(UserWarning) as caught:
+        rows = read_rows(path)
+    assert [r["name"] for r in rows] == ["a", "c"]
+    assert [str(w.message).split(": ")[0] for w in caught] == [f"{path}:{i}" for i in (2, 3, 4, 5)]
+    assert summarize(rows[:1])["max_overhead_pct"] == float("inf")  # a layer the teacher lacks
+    with pytest.warns(UserWarning, match="skipped"):
+        run_suite([], out=path, progress=False)  # nothing to run: only the cut line is closed
+    assert path.read_text().endswith('{"name": "d", "ti\n')
+    path.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match="rows.jsonl: not a rows file"):
+        read_rows(path)

@@ -96,18 +96,45 @@ def without_timing(payload):
     return payload
 
 
+def _row_problem(row) -> str | None:
+    """What in a suite row no :func:`run_problem` writes (None: nothing)."""
+    if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+        return "not a row (an object with a name)"
+    try:  # the fields the summary reads, where present
+        if "overhead_pct" in row and not all(isinstance(o, (int, float, str)) and float(o) == float(o)
+                                             for o in row["overhead_pct"]):
+            raise TypeError
+        if not isinstance(row.get("exact_size", False), bool) or not isinstance(row.get("time_s", 0.0), (int, float)):
+            raise TypeError
+    except (TypeError, ValueError):
+        return "overhead_pct, exact_size or time_s of the wrong type"
+    return None
+
+
 def read_rows(path) -> list[dict]:
+    """The rows of a suite's .jsonl file, one JSON object per line. A line cut short by an interrupted run is
+    skipped; so is a line that is not a row, after a warning naming it (its problem runs again). ValueError
+    when the file is not text."""
     path = Path(path)
     if not path.is_file():
         return []
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a rows file (JSON lines); use another --out or delete it") from None
     rows = []
-    for line in path.read_text().splitlines():
+    for i, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if line:
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by an interrupted run
                 continue
+            problem = _row_problem(row)
+            if problem:
+                warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
+                continue
+            rows.append(row)
     return rows
 
 
@@ -129,6 +156,9 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
     todo = [p for p in problems if p.name not in done]
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if Path(out).is_file() and Path(out).stat().st_size and not Path(out).read_bytes().endswith(b"\n"):
+            with open(out, "a") as fh:  # a line cut short by an interrupt: the next row starts on its own line
+                fh.write("\n")
     with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
         def collected(_, row):
             rows.append(row)
@@ -152,8 +182,10 @@ def summarize(rows: list[dict], n_bins: int = 5) -> dict:
         return {"n_problems": 0}
     ok = [r for r in rows if not r.get("error")]
     exact = [r for r in ok if r.get("exact_size")]
-    over = [max(r["overhead_pct"]) for r in ok]
-    recovered = [r for r in ok if all(o <= 10.0 + 1e-9 for o in r["overhead_pct"]) and r.get("missing", 0) == 0]
+    # overheads as floats: a layer the teacher lacks is "inf" in JSON
+    over = [max(float(o) for o in r["overhead_pct"]) for r in ok]
+    recovered = [r for r in ok if all(float(o) <= 10.0 + 1e-9 for o in r["overhead_pct"])
+                 and r.get("missing", 0) == 0]
     summary = {
         "n_problems": n, "n_errors": n - len(ok),
         "exact_size_rate": len(exact) / n,
