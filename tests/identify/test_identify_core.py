@@ -41,6 +41,9 @@ def test_teacher_file_errors_name_the_cause(tmp_path):
     np.savez(bad, weight_0=np.ones((3, 2)), weight_1=np.ones((1, 3)))
     with pytest.raises(ValueError, match="activation"):
         load_teacher(bad)
+    np.savez(bad, activation="tanh", weight_0=np.array([["a"] * 2] * 3), weight_1=np.ones((1, 3)))
+    with pytest.raises(ValueError, match="bad.npz' holds weights that are not numbers"):
+        load_teacher(bad)
     with pytest.raises(FileNotFoundError):
         load_teacher(tmp_path / "nope.npz")
     with pytest.raises(ValueError, match="identifiable"):

@@ -164,6 +164,22 @@ def test_bad_measurements_are_named(rows, problem, tmp_path, capsys):
     assert problem in err and "\n" not in err, err
 
 
+def test_fit_device_refuses_to_write_over_its_input_and_names_binary_files(tmp_path, capsys):
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    raw = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], seed=1), tmp_path / "raw.csv")
+    kept = tmp_path / "raw.json"  # any .json given as input, a measurement or not, is never written over
+    assert _rc(["maze", "fit-device", str(raw), "--out", str(kept), "--quiet"]) == 0
+    before = kept.read_bytes()
+    assert _rc(["maze", "fit-device", str(kept), "--out", str(tmp_path / "." / "raw.json"), "--quiet"]) == 2
+    assert "is one of the measurement files" in capsys.readouterr().err and kept.read_bytes() == before
+    for name in ("bytes.json", "bytes.csv"):
+        (tmp_path / name).write_bytes(bytes(range(128, 256)))
+        assert _rc(["maze", "fit-device", str(tmp_path / name), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{name}: not a text file" in err
+
+
 def test_fit_device_writes_a_device_file_every_verb_accepts(tmp_path, capsys):
     from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
 

@@ -169,7 +169,7 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(level="yes"), "level"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(modulation=1), "modulation"),
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe(norm="utterance"), "norm"),
-    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe.from_dict({"hidden": 5}), "recipe"),
+    (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe.from_dict({"hidden": 5}), "hidden"),
     (lambda: __import__("neuroflow.vad.metrics", fromlist=["x"]).frame_metrics([0, 1], [0.1, 0.9],
                                                                                 float("nan")), "threshold"),
 ]

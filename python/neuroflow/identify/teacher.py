@@ -190,8 +190,11 @@ def load_teacher(path) -> Teacher:
         if keys - known:
             raise ValueError(f"teacher: {str(path)!r} has unexpected entries {sorted(keys - known)} "
                              f"(layers are numbered 0..{n - 1} without gaps)")
-        weights = [np.array(data[f"weight_{l}"], dtype=float) for l in range(n)]
-        biases = [np.array(data[f"bias_{l}"], dtype=float) if f"bias_{l}" in keys else None for l in range(n)]
+        try:  # text or object arrays instead of numbers
+            weights = [np.array(data[f"weight_{l}"], dtype=float) for l in range(n)]
+            biases = [np.array(data[f"bias_{l}"], dtype=float) if f"bias_{l}" in keys else None for l in range(n)]
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"teacher: {str(path)!r} holds weights that are not numbers ({exc})") from None
     try:
         return Teacher(activation, weights, biases)
     except ValueError as exc:

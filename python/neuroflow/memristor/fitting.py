@@ -278,7 +278,7 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
         data = json.loads(path.read_text())
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != DEVICE_FILE_FORMAT or not isinstance(data.get("devices"),
                                                                                                  list):

@@ -79,6 +79,8 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
         text = path.read_text()
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (expected JSON or CSV)") from None
     n, g_set, g_reset = (_parse_json if path.suffix.lower() == ".json" else _parse_csv)(text, str(path))
     meas = PulseMeasurement(n_pulses=n, g_set=g_set, g_reset=g_reset, name=name or _default_name(path),
                             source=str(path))

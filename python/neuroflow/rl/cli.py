@@ -274,6 +274,8 @@ def _fit_device(args) -> int:
 
     if args.name is not None and len(args.files) > 1:
         return fail("--name: only with one measurement file (each of several files names its device)")
+    if any(Path(f).resolve() == Path(args.out).resolve() for f in args.files):
+        return fail(f"--out: {args.out} is one of the measurement files; writing the fit there would erase it")
     fits = [fit_device(f, name=args.name) for f in args.files]
     names = [f.device.name for f in fits]
     if len(set(names)) < len(names):

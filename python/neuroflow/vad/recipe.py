@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
@@ -19,6 +21,8 @@ from neuroflow.vad.snn import MODEL_KINDS
 
 #: Adam step-size schedules within a training round (Recipe.lr_schedule)
 LR_SCHEDULES = ("constant", "cosine")
+#: widest hidden layer a recipe may ask for (the shipped models have 64 and 128 units)
+MAX_HIDDEN = 4096
 
 
 @dataclass
@@ -139,7 +143,14 @@ class Recipe:
     threads: int = 1
 
     def __post_init__(self):
-        self.hidden = tuple(int(h) for h in self.hidden)
+        try:
+            self.hidden = tuple(int(h) for h in self.hidden)
+        except (TypeError, ValueError):
+            raise ValueError(f"hidden: expected a list of layer widths, got {self.hidden!r}") from None
+        if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
+            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {list(self.hidden)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed: expected a non-negative whole number, got {self.seed!r}")
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
         for name in ("recurrent", "skip_silence", "level", "modulation", "tonality", "rhythm"):
