@@ -110,3 +110,15 @@ def test_a_size_past_the_memory_ends_in_one_line(capsys):
                      "--width", "100000000"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("neuroflow: error: not enough memory (Unable to allocate")
+
+
+def test_ctrl_c_in_a_verb_exits_130_with_one_line(capsys, monkeypatch):
+    from neuroflow import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = argparse.Namespace(func=interrupted)
+    monkeypatch.setattr(cli, "build_parser", lambda areas: type("P", (), {"parse_args": lambda self, a: parser})())
+    assert cli.main(["anything"]) == 130
+    assert capsys.readouterr().err == "interrupted; finished results were kept\n"  # not a terminal: no blank line

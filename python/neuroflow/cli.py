@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("\ninterrupted; finished results were kept", file=sys.stderr)
+        # on a terminal a progress bar may hold the line: start a new one; in a log, one line
+        print(("\n" if sys.stderr.isatty() else "") + "interrupted; finished results were kept", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
