@@ -242,6 +242,12 @@ def test_low_rate_file_is_refused_and_truncated_wav_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(load_audio(whole)[0]) == 16000  # an intact file reads without a warning
+    header_only = tmp_path / "header.wav"
+    header_only.write_bytes(whole.read_bytes()[:44])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one message, the error, not a truncation warning before it
+        with pytest.raises(AudioError, match="header.wav: audio is empty"):
+            load_audio(header_only)
 
 
 def test_cli_reports_a_truncated_wav_in_one_warning_line(tmp_path):

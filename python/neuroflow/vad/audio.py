@@ -179,7 +179,7 @@ def _warn_if_truncated(path: Path, n_read: int, sr: int) -> None:
         declared = wav_declared_frames(path)
     except OSError:
         return
-    if declared is not None and declared > n_read:
+    if declared is not None and declared > n_read and n_read > 0:  # nothing read: the empty-audio error says it
         warnings.warn(f"{path}: truncated WAV file: the header declares {declared} samples "
                       f"({declared / sr:.3f} s) but the file holds {n_read} ({n_read / sr:.3f} s); "
                       f"reading what is there", stacklevel=3)
