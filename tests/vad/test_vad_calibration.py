@@ -142,3 +142,11 @@ def test_shipped_models_carry_the_rule_their_calibration_chose(kind):
         assert loaded.smoothing == {"median": cal["median"], "hangover": cal["hangover"]}
         assert (cal["median"], cal["hangover"]) == (record["median"], record["hangover"])
         assert cal["hter"] == record["mean_hter"] and cal["corpus"] == ["corpora/real-dev"]
+
+
+def test_a_scene_whose_audio_and_labels_disagree_is_named(tmp_path):
+    # 1 s of audio is 100 frames; 600 labels mean the scene's files do not belong together (eval says the same)
+    scene = SimpleNamespace(wav=np.zeros(16000, np.float32), sr=16000, labels=np.zeros(600, np.int8),
+                            path=tmp_path / "A_0000.wav", labels_path=tmp_path / "A_0000.labels.npy")
+    with pytest.raises(ValueError, match="A_0000.labels.npy: 600 labels, but .*A_0000.wav has 100 frames"):
+        network_outputs(SpikingVADSystem("bin"), [scene])

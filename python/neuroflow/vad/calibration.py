@@ -68,7 +68,10 @@ def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
     for scene in progress_bar(list(scenes), enabled=progress, desc="calibrate: scenes", unit="scene"):
         feats, energy, _ = system.extractor.step(prepare(scene.wav, scene.sr), final=True)
         prob = system.runner.run(feats)[0]
-        out.append((prob, energy, np.asarray(scene.labels[:len(prob)], dtype=bool), condition_of(scene)))
+        if len(scene.labels) != len(prob):  # a damaged scene: its audio and labels disagree (as eval says)
+            raise ValueError(f"{scene.labels_path}: {len(scene.labels)} labels, but {scene.path} has {len(prob)} "
+                             f"frames")
+        out.append((prob, energy, np.asarray(scene.labels, dtype=bool), condition_of(scene)))
     return out
 
 
