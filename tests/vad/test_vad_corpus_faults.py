@@ -211,8 +211,8 @@ def test_prepare_refuses_bad_sample_rates(sr):
         prepare(np.zeros(100), sr)
 
 
-@pytest.mark.parametrize("bad", [np.zeros(0), np.array([0.0, np.inf]), np.zeros((2, 2, 2)), np.array(["a"]),
-                                 np.array([None, 1.0], dtype=object)])
+@pytest.mark.parametrize("bad", [np.zeros(0), np.array([0.0, np.inf]), np.array([0.0, 1e20]), np.zeros((2, 2, 2)),
+                                 np.array(["a"]), np.array([None, 1.0], dtype=object)])
 def test_prepare_refuses_bad_arrays(bad):
     with pytest.raises(AudioError):
         prepare(bad, 16000)
@@ -301,3 +301,8 @@ def test_a_manifest_whose_scenes_are_not_objects_is_named(tmp_path):
     (root / "corpus.json").write_text(json.dumps({"scenes": [1, 2]}))
     with pytest.raises(ValueError, match="scene 0: expected an object, got int"):
         load_corpus(root)
+
+
+def test_prepare_keeps_integer_valued_float_audio():
+    # float arrays holding int16 or int32 sample values are audio too (only magnitudes past 1e10 are refused)
+    assert prepare(np.array([0.0, 32767.0, -2.0**31] * 100), 16000).shape == (300,)

@@ -81,11 +81,15 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
     return _FILTERS[(up, down)]
 
 
+#: the largest sample magnitude accepted (float audio is nominally within [-1, 1]; int32 values reach 2.1e9)
+MAX_SAMPLE = 1e10
+
+
 def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     """Validate an in-memory signal and return it as mono float32 at 16 kHz.
 
     ``sr`` must be an integer of at least :data:`MIN_SAMPLE_RATE` (8000 Hz); the signal must be
-    non-empty, numeric and finite.
+    non-empty, numeric, finite and at most :data:`MAX_SAMPLE` in magnitude.
     """
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr < MIN_SAMPLE_RATE:
         raise AudioError(f"sr: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz, got {sr!r}")
@@ -97,6 +101,9 @@ def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
         raise AudioError(f"{name}: audio is empty (0 samples)")
     if not np.all(np.isfinite(arr)):
         raise AudioError(f"{name}: audio contains NaN or inf samples")
+    peak = float(np.max(np.abs(arr)))
+    if peak > MAX_SAMPLE:  # the frames' power would overflow float32; even 32-bit integer values stay below
+        raise AudioError(f"{name}: samples reach {peak:.3g}; expected audio in [-1, 1] (or integer sample values)")
     return np.ascontiguousarray(resample(arr, int(sr)), dtype=np.float32)
 
 
