@@ -306,3 +306,17 @@ def test_a_manifest_whose_scenes_are_not_objects_is_named(tmp_path):
 def test_prepare_keeps_integer_valued_float_audio():
     # float arrays holding int16 or int32 sample values are audio too (only magnitudes past 1e10 are refused)
     assert prepare(np.array([0.0, 32767.0, -2.0**31] * 100), 16000).shape == (300,)
+
+
+def test_disk_check_names_the_folder_or_the_minutes(tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    from neuroflow.vad import corpus_store
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(corpus_store.shutil, "disk_usage", lambda p: usage(0, 0, 0))
+    with pytest.raises(ValueError, match="out_dir: .* has no free space to write a corpus into"):
+        corpus_store.check_disk(tmp_path / "corpus", 12.0)
+    monkeypatch.setattr(corpus_store.shutil, "disk_usage", lambda p: usage(0, 0, 100_000))
+    with pytest.raises(ValueError, match=r"minutes: 0.2 minutes of audio need about 0.4 MB, but only 0.1 MB are free"):
+        corpus_store.check_disk(tmp_path / "corpus", 12.0)

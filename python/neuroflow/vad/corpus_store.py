@@ -75,8 +75,14 @@ def check_disk(root: Path, seconds: float, name: str = "minutes") -> None:
     need = seconds * BYTES_PER_SECOND
     free = shutil.disk_usage(anchor).free
     if need > free:
-        raise ValueError(f"{name}: {seconds / 60:g} minutes of audio need about {need / 1e9:.1f} GB, but only "
-                         f"{free / 1e9:.1f} GB are free at {anchor}")
+        if free == 0:  # nothing can be written there at all (a full disk, or a read-only or virtual file system)
+            raise ValueError(f"out_dir: {anchor} has no free space to write a corpus into")
+        raise ValueError(f"{name}: {seconds / 60:g} minutes of audio need about {_size(need)}, but only "
+                         f"{_size(free)} are free at {anchor}")
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e8 else f"{n_bytes / 1e6:.1f} MB"
 
 
 def file_hash(path: Path) -> str:
