@@ -201,6 +201,7 @@ def test_bad_fit_report_and_method_arguments_are_named(tmp_path, tiny):
         (lambda: ExpandAndCluster().fit_teacher("teacher", 2, 10), "f: expected a callable"),
         (lambda: ExpandAndCluster().fit_teacher(prob.teacher, 0, 10), "input_dim"),
         (lambda: ExpandAndCluster().fit_teacher(prob.teacher, 2, 0), "n_samples"),
+        (lambda: ExpandAndCluster().fit_teacher(prob.teacher, 2, 10**30), "n_samples: this run needs about"),
         (lambda: ExpandAndCluster().fit_teacher(prob.teacher, 2, 10, probe_scale=-1.0), "probe_scale"),
         (lambda: ExpandAndCluster().predict(X20), "not fitted"),
         (lambda: est.report("teacher"), "teacher: expected"),

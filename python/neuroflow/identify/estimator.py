@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_positive, progress
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive, progress
 from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import cluster_neurons, min_students
@@ -199,6 +199,8 @@ class ExpandAndCluster:
         if not callable(f):
             raise ValueError(f"f: expected a callable X -> Y, got {type(f).__name__}")
         self._check_params()
+        # the probes, their answers and a few working copies: a lower bound, so absurd sizes fail here, named
+        check_memory(4 * 8 * int(n_samples) * (int(input_dim) + 1), "n_samples")
         rng = as_rng(self.seed)
         X = gaussian_probes(n_samples, input_dim, rng, scale=probe_scale)
         Y = np.asarray(f(X), dtype=float)
