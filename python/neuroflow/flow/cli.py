@@ -9,7 +9,7 @@ from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_f
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",
-                "n_samples": "--n-samples", "activation": "--activation"}
+                "n_samples": "--n-samples", "activation": "--activation", "student_width": "--student-width"}
 
 
 # ----------------------------------------------------------------------------- verbs
@@ -17,12 +17,12 @@ def _train(args) -> int:
     from neuroflow.backend import get_backend
     from neuroflow.flow.plots import plot_train
     from neuroflow._utils import check_memory
-    from neuroflow.flow.teacher_student import teacher_student_memory, teacher_student_run
+    from neuroflow.flow.teacher_student import TEACHER_STUDENT_SIZES, teacher_student_memory, teacher_student_run
 
     try:
         get_backend(args.backend)
         check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples),
-                     "n_samples")
+                     TEACHER_STUDENT_SIZES)
         run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
                                   args.n_samples, seed=args.seed, backend=args.backend, progress=not args.quiet,
                                   method_ode=args.method_ode, method_optim=args.method_optim,

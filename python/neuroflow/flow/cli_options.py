@@ -51,11 +51,12 @@ def train_options(args) -> dict:
 
 def as_flag_error(exc: ValueError, flags: dict[str, str]) -> str | None:
     """The one-line message for a ValueError that names an API argument behind a flag
-    (``"method_ode: ..."`` -> ``"--method-ode: ..."``), or None when it names none of ``flags``
-    (an argument name -> flag mapping)."""
+    (``"method_ode: ..."`` -> ``"--method-ode: ..."``; several names joined by ", " too), or None when it names
+    an argument outside ``flags`` (an argument name -> flag mapping)."""
     name, sep, rest = str(exc).partition(": ")
-    if sep and name in flags:
-        return f"{flags[name]}: {rest}"
+    names = name.split(", ")  # "n_samples, student_width: ..." names every size behind an estimate
+    if sep and all(n in flags for n in names):
+        return f"{', '.join(flags[n] for n in names)}: {rest}"
     return None
 
 

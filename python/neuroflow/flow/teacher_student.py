@@ -42,6 +42,10 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
     return teacher, theta, X, teacher.forward(theta, X)
 
 
+#: the sizes a memory refusal of :func:`teacher_student_run` names (the samples and the student's Hessian dominate)
+TEACHER_STUDENT_SIZES = "n_samples, student_width"
+
+
 def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
     """Peak memory of :func:`teacher_student_run`, in bytes (an upper estimate): the data and one
     (N, width) array per activation, derivative and back-propagated error of both nets, plus the
@@ -116,7 +120,7 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width), ("n_samples", n_samples)):
         check_positive(value, name, integer=True)
-    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), "n_samples")
+    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), TEACHER_STUDENT_SIZES)
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
     student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)
     theta0 = student.init_params(seed=10_000 + seed)

@@ -12,6 +12,10 @@ from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, random_tea
 __all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
 
 
+#: the sizes a memory refusal of :func:`run_gaussian` names (the student's Hessian has (width (d + 1))^2 entries)
+GAUSSIAN_SIZES = "input_dim, student_width"
+
+
 def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int) -> int:
     """Peak memory of one loss + gradient + Hessian evaluation, in bytes (an upper estimate): the
     Hessian and its copies, and the per-pair moment and geometry arrays."""
@@ -86,7 +90,7 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width)):
         check_positive(value, name, integer=True)
-    check_memory(gaussian_run_memory(input_dim, teacher_width, student_width), "input_dim")
+    check_memory(gaussian_run_memory(input_dim, teacher_width, student_width), GAUSSIAN_SIZES)
     W, a = random_teacher(input_dim, teacher_width, seed=seed)
     obj = GaussianTeacherStudent(W, a, student_width, activation, method=method)
     theta0 = obj.random_student(seed=seed + 1)
