@@ -164,6 +164,15 @@ def test_bad_measurements_are_named(rows, problem, tmp_path, capsys):
     assert problem in err and "\n" not in err, err
 
 
+def test_microsiemens_in_a_siemens_column_are_named(tmp_path, capsys):
+    path = tmp_path / "units.csv"  # the values of a conductance_uS column under the siemens header
+    path.write_text("pulse,conductance,direction\n" + "\n".join(
+        [f"{k},{30 + 0.5 * k},set" for k in range(21)] + [f"{k},{40 - 0.5 * k},reset" for k in range(21)]) + "\n")
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "units.csv: conductances around 35 S" in err and "conductance_uS" in err
+
+
 def test_fit_device_refuses_to_write_over_its_input_and_names_binary_files(tmp_path, capsys):
     from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
 

@@ -58,6 +58,10 @@ def _default_name(path: Path) -> str:
     return found.group(0) if found else path.stem
 
 
+#: conductances above this (siemens) are refused as mislabelled units
+MAX_CONDUCTANCE_S = 1.0
+
+
 def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
     """Read a measured pulse sequence from a JSON (the shipped raw layout) or CSV file (see the module text).
 
@@ -82,6 +86,10 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file (expected JSON or CSV)") from None
     n, g_set, g_reset = (_parse_json if path.suffix.lower() == ".json" else _parse_csv)(text, str(path))
+    typical = float(np.nanmedian(np.abs(np.concatenate([np.ravel(g_set), np.ravel(g_reset)]))))
+    if typical > MAX_CONDUCTANCE_S:  # microsiemens read as siemens: fitted, it gave G0 = 3.8e7 uS
+        raise ValueError(f"{path}: conductances around {typical:.3g} S, far above any memristor's (the measured "
+                         f"devices: 10-500 uS); if they are microsiemens, name the column conductance_uS")
     meas = PulseMeasurement(n_pulses=n, g_set=g_set, g_reset=g_reset, name=name or _default_name(path),
                             source=str(path))
     check_measurement(meas)
