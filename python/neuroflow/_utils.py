@@ -93,6 +93,13 @@ def file_problem(path: str | Path) -> str | None:
     return None
 
 
+def exception_reason(exc: BaseException, limit: int = 100) -> str:
+    """``"Type: first sentence"`` of an exception, for a one-line message: a library's own text may run to
+    paragraphs (torch's unpickling advice, a C++ trace); its first sentence, cut to ``limit`` characters, is enough."""
+    first = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:limit]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 # ----------------------------------------------------------------------------- randomness
 def as_rng(seed: int | np.random.Generator | None = None, name: str = "seed") -> np.random.Generator:
     """A numpy Generator from a seed, an existing Generator (returned as is) or None (fresh entropy).

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import exception_reason
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
@@ -83,8 +84,8 @@ def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
             saved = str(z["key"])
             arrays = [z[k] for k in ("steps", "critic_weights", "actor_weights", "op_counts", "done_seeds")]
     except Exception as exc:
-        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); delete it") from None
+        raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exception_reason(exc)}); delete it") \
+            from None
     if saved != key:
         raise ValueError(f"checkpoint: {path} was written by a run with other settings; use another path or "
                          "delete it")

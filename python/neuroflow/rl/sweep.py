@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_positive, exception_reason
 from neuroflow._utils import progress as _progress
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
@@ -90,8 +90,8 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
         if steps.shape != shape or not np.isfinite(steps).all() or (steps < 0).any():
             raise ValueError(f"steps of shape {steps.shape}, expected {shape}, finite and non-negative")
     except Exception as exc:  # empty, truncated or foreign: EOFError, BadZipFile, KeyError, ...
-        warnings.warn(f"{path}: not a finished sweep point ({type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); computing it again", stacklevel=3)
+        warnings.warn(f"{path}: not a finished sweep point ({exception_reason(exc)}); computing it again",
+                      stacklevel=3)
         return None
     return steps
 

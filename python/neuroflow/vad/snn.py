@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_choice, check_positive, exception_reason
 from neuroflow.vad.frontend import feature_width
 
 MODEL_KINDS = ("snu", "bin")
@@ -444,10 +444,8 @@ def load_model(path: str | Path) -> LoadedModel:
         raise FileNotFoundError(f"model file not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch's own message runs to paragraphs: its first sentence is enough
-        reason = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:100]
-        raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({type(exc).__name__}: {reason})") \
-            from None
+    except Exception as exc:  # torch's own message runs to paragraphs
+        raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({exception_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
     problem = _payload_problem(payload)
@@ -459,7 +457,7 @@ def load_model(path: str | Path) -> LoadedModel:
         model.load_state_dict(state)
     except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored weights do not fit the stored configuration "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+                         f"({exception_reason(exc)})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise ValueError(f"{path}: damaged spiking-VAD model (NaN or infinite values in {', '.join(bad[:3])})")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuroflow._utils import exception_reason
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -149,9 +150,8 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             torch.set_rng_state(ck["torch_rng"])
             state = {k: ck[k] for k in state}
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ValueError(f"{ckpt_path}: checkpoint does not fit this recipe's model ({type(exc).__name__}: "
-                             f"{(str(exc).splitlines() or [''])[0][:80]}); delete it or train with resume=False") \
-                from None
+            raise ValueError(f"{ckpt_path}: checkpoint does not fit this recipe's model ({exception_reason(exc)}); "
+                             f"delete it or train with resume=False") from None
         resumed = True
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
@@ -214,8 +214,7 @@ def _read_checkpoint(path: Path) -> dict:
         if not isinstance(ck, dict):
             raise ValueError(f"holds a {type(ck).__name__}, not the dict a training run writes")
     except Exception as exc:  # empty, truncated or foreign: EOFError, UnpicklingError, RuntimeError, ...
-        reason = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:100]
-        raise ValueError(f"{path}: not a readable training checkpoint ({type(exc).__name__}: {reason}); delete it "
+        raise ValueError(f"{path}: not a readable training checkpoint ({exception_reason(exc)}); delete it "
                          f"or train with resume=False") from None
     return ck
 
