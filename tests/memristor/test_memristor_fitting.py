@@ -70,6 +70,11 @@ def test_device_files_round_trip_and_refuse_bad_content(tmp_path):
             load_devices(tmp_path / name)
     with pytest.raises(ValueError, match="color"):
         load_devices(tmp_path / "field.json")
+    newer = json.loads(path.read_text())
+    newer["version"] = 99
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    with pytest.raises(ValueError, match="newer.json: device file version 99; this neuroflow reads version 1"):
+        load_devices(tmp_path / "newer.json")
 
 
 def _json(tmp_path, **changes):
