@@ -46,7 +46,7 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     kind = "integer" if integer else "number"
     ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
     if isinstance(value, bool) or not ok or not math.isfinite(float(value)):
-        raise ValueError(f"{name}: expected a positive {kind}, got {value!r}")
+        raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} {kind}, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} {kind}, got {value!r}")
     return value

@@ -126,7 +126,7 @@ def test_recipe_validation_names_the_setting():
         Recipe(offset_frames=0)
     with pytest.raises(ValueError, match="lr_schedule"):
         Recipe(lr_schedule="step")
-    with pytest.raises(ValueError, match="seed: expected a non-negative whole number, got 'x'"):
+    with pytest.raises(ValueError, match="seed: expected a non-negative integer, got 'x'"):
         Recipe(seed="x")
     with pytest.raises(ValueError, match="hidden: expected layers of 1 to 4096 units"):
         Recipe(hidden=(10_000_000,))

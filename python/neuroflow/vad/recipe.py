@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
@@ -149,8 +147,6 @@ class Recipe:
             raise ValueError(f"hidden: expected a list of layer widths, got {self.hidden!r}") from None
         if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
             raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {list(self.hidden)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed: expected a non-negative whole number, got {self.seed!r}")
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
         for name in ("recurrent", "skip_silence", "level", "modulation", "tonality", "rhythm"):
@@ -161,7 +157,7 @@ class Recipe:
         check_choice(self.tonality_measure, "tonality_measure", TONAL_MEASURES)
         for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median", "offset_frames"):
             check_positive(getattr(self, name), name, integer=True)
-        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts"):
+        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts", "seed"):
             check_positive(getattr(self, name), name, integer=True, allow_zero=True)
         for name in ("lr", "tau", "slope"):
             check_positive(getattr(self, name), name)
