@@ -6,7 +6,8 @@ on the machine's load; only the recorded seconds do).
       resumable (rows already in --out are skipped); summary vs the targets. --width search: no width guess
       (depth and widths searched); --widen: the paper suite widened towards the paper's ranges;
       --max-expansion E: first-stage students of which too few reach the floor are retrained wider, up to E
-      times the teacher's widths.
+      times the teacher's widths; --max-students N: a fit whose reduced net misses the floor is repeated
+      clustering only the students at the floor, up to N students per stage.
   python benchmarks/identify.py time
       one shallow problem (d = 8, k = 8, N = 2000, 10 students) timed end to end (target < 2 min).
   python benchmarks/identify.py digits --seed S --checkpoint DIR --out results/identify_digits_seedS.json
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     ap.add_argument("--widen", action="store_true", help="suite paper: the widened factor ranges")
     ap.add_argument("--max-expansion", type=float, default=None,
                     help="suite, --width teacher: grow the first stage's students up to this expansion")
+    ap.add_argument("--max-students", type=int, default=None,
+                    help="suite: a fit that misses the floor is repeated on the students at the floor (up to N)")
     ap.add_argument("--n-problems", type=int, default=None, help="first N problems of the suite")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
@@ -116,6 +119,8 @@ def _suite(args, beta) -> int:
     settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
     if args.max_expansion is not None:
         settings["max_expansion"] = args.max_expansion
+    if args.max_students is not None:
+        settings["max_students"] = args.max_students
     rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
                      settings=settings, checkpoint=args.checkpoint)
     summary = summarize(rows)

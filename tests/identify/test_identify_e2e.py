@@ -97,6 +97,41 @@ def test_expansion_grows_until_the_students_reach_the_floor():
         ExpandAndCluster(activation="tanh", hidden_sizes=[2], expansion=2, max_expansion=1).fit(X, prob.teacher(X))
 
 
+def test_second_fit_clusters_the_students_at_the_floor():
+    """A sigmoid 2-6-1 teacher at expansion 1: of four students, two stop in local minima (relative loss 1e-7)
+    and their neurons leave the reduced net above the floor. With max_students 8 the fit is repeated: four
+    more students are trained (too few had reached the floor), the three that reached it are clustered, and
+    that net reaches rounding level; without max_students there is no second fit."""
+    prob = make_problem(2, 6, "sigmoid", 400, seed=1)
+    X = prob.probes()
+    Y = prob.teacher(X)
+
+    def fitted(**extra):
+        est = ExpandAndCluster(n_students=4, activation="sigmoid", hidden_sizes=[6], expansion=1, seed=0,
+                               train_options=FAST, **extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return est.fit(X, Y)
+
+    once = fitted()
+    assert once.retry_ is None and once.floor_students_ == [None] and len(once.students_[0]) == 4
+    assert once.train_rel_mse_ > once.search_tol
+    est = fitted(max_students=8)
+    floor = 1e-10 * est.target_var_[0]
+    students = est.students_[0]
+    assert [f.index for f in students] == list(range(8))  # one id per student: they are clustered by it
+    assert [f.theta.tolist() for f in students[:4]] == [f.theta.tolist() for f in once.students_[0]]
+    at = [f.index for f in students if f.loss <= floor]
+    assert len(at) >= 2 and est.floor_students_ == [{"trained": 8, "at_floor": at, "clustered": "students at the floor"}]
+    assert est.retry_["kept"] == "students at the floor"
+    assert est.retry_["rel_loss_all_students"] == pytest.approx(once.train_rel_mse_, rel=1e-6)
+    assert est.retry_["rel_loss_students_at_floor"] < 1e-20 and est.train_rel_mse_ < 1e-20
+    rep = est.report(prob.teacher)
+    assert rep.exact_size and rep.max_angle_deg < 1e-3
+    with pytest.raises(ValueError, match=r"max_students: expected None \(no second fit\) or an integer >= n_students"):
+        ExpandAndCluster(n_students=4, activation="tanh", max_students=3).fit(X, Y)
+
+
 def _searched(X, Y, **settings):
     """A tanh estimator with no width guess (4 students, widths up to 4, no fine-tune) fitted to X, Y."""
     est = ExpandAndCluster(n_students=4, activation="tanh", max_width=4, seed=0, train_options=FAST, finetune=False,
@@ -272,6 +307,10 @@ def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):
                  "--max-expansion", "2"]) == 2
     err = capsys.readouterr().err
     assert "--max-expansion: expected a number >= --expansion (4), got 2" in err and len(err.strip().splitlines()) == 1
+    assert main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--n-students", "6",
+                 "--max-students", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-students: expected an integer >= --n-students (6), got 4" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_student_lm_steps_reach_the_torch_students(capsys, teacher_file):

@@ -79,6 +79,10 @@ def register(verbs) -> None:
     p.add_argument("--max-expansion", type=number(1), default=None,
                    help="with a width guess: while too few first-stage students reach the loss floor, retrain "
                         "them twice as wide, up to this expansion (default: no growth)")
+    p.add_argument("--max-students", type=integer(2), default=None,
+                   help="when the reduced network misses the loss floor, fit again clustering only the students at "
+                        "the floor, training more per stage (up to this many) while too few reach it "
+                        "(default: no second fit)")
     p.add_argument("--depth", type=integer(1), default=None,
                    help="without a width guess: the number of hidden layers (default: the smallest depth whose "
                         "students reach the floor, up to --max-depth)")
@@ -162,6 +166,9 @@ def _run(args) -> int:
     if args.max_expansion is not None and args.max_expansion < args.expansion:
         raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
                          f"got {args.max_expansion:g}")
+    if args.max_students is not None and args.max_students < args.n_students:
+        raise ValueError(f"--max-students: expected an integer >= --n-students ({args.n_students}), "
+                         f"got {args.max_students}")
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
     train_options, torch_options = {}, {}
@@ -175,7 +182,7 @@ def _run(args) -> int:
     est = ExpandAndCluster(n_students=args.n_students, expansion=args.expansion, gamma=args.gamma, beta=beta,
                            clusterer=args.clusterer, train_options=train_options or None, n_jobs=args.n_jobs,
                            seed=args.seed, activation=teacher.activation, hidden_sizes=guess,
-                           max_expansion=args.max_expansion, depth=args.depth,
+                           max_expansion=args.max_expansion, max_students=args.max_students, depth=args.depth,
                            max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
                            layer_probes=args.layer_probes, scheduler=args.scheduler)

@@ -15,6 +15,11 @@ layer's weights re-expressed by least squares over the reconstructed units), is 
 are retrained (the fixed-parameter objective), and the next layer is clustered. With query access to the
 target, the later stages train on probes designed from the reconstructed first layer (:mod:`.probes`).
 
+A fit whose reduced network misses the loss floor can be repeated on the students at the floor only
+(``max_students``): students stopped in local minima hold neurons that are not the target's, and with them in
+the clusters the target's neurons may never gather enough students (a softplus 9-3-3-1 teacher: 5 of 6 first-stage
+students at relative loss 1e-7, the sixth at 1e-15 holding the teacher's three neurons).
+
 Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
 on any machine. Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
 student is on disk, and a student cut short is never stored (:mod:`.checkpoint`).
@@ -24,6 +29,8 @@ coordinates lives in the module named above.)
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 import warnings
@@ -93,6 +100,16 @@ class ExpandAndCluster:
         ``max_expansion``) and keep the first expansion whose students reach it for every layer (``expansion_``;
         what was tried in ``search_``); none does: the one whose students came closest, with a warning. None:
         the students stay ``expansion`` times as wide as the guess.
+    max_students : int or None
+        Students at the floor, for a fit that misses it. When the reduced network's relative loss on the
+        probes stays above ``search_tol``, its clusters missed or misplaced neurons, and the usual cause is
+        students stopped in local minima, whose neurons are not the target's but still enter the clusters. The
+        fit is then repeated with the same students, clustering at every stage only those at the floor
+        (relative loss ``<= search_tol``); a stage where fewer than ``ceil(gamma * n_students)`` reach it trains
+        more, ``n_students`` at a time from fresh starts, up to ``max_students`` in all, and its clusters need
+        ``ceil(gamma * k)`` (at least 2) of its k students at the floor. Of the two fits, the one with the lower
+        loss on the probes is kept (``retry_`` says what each reached, and the second fit's ``floor_students_``).
+        None: no second fit.
     depth, max_width, max_depth, search_tol
         The search's settings (``depth`` and ``max_*`` used only with ``hidden_sizes=None``; ``search_tol``
         also by ``max_expansion``).
@@ -136,7 +153,9 @@ class ExpandAndCluster:
     cluster_sizes_ (what the clustering rule found on its own), clusters_ (per layer, a ClusterResult),
     selection_ (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided),
     students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
-    the outputs its students were trained on), designed_probes_ (how many), search_ (a SearchResult of the
+    the outputs its students were trained on), floor_students_ (per layer, with ``max_students``' second fit:
+    how many students were trained and which reached the floor, else None), retry_ (None, or the two fits'
+    losses and which was kept), designed_probes_ (how many), search_ (a SearchResult of the
     width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
     finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
     train_rel_mse_.
@@ -144,7 +163,7 @@ class ExpandAndCluster:
 
     def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
                  train_options=None, n_jobs=1, backend="auto", seed=None, *, activation="tanh",
-                 hidden_sizes=None, max_expansion=None, depth=None, max_width=64, max_depth=3,
+                 hidden_sizes=None, max_expansion=None, max_students=None, depth=None, max_width=64, max_depth=3,
                  search_tol=SEARCH_TOL, engine="auto", finetune_options=None, torch_options=None, finetune=True,
                  polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10, progress=False,
                  checkpoint=None, layer_probes=0.5, scheduler=None):
@@ -160,6 +179,7 @@ class ExpandAndCluster:
         self.activation = activation
         self.hidden_sizes = hidden_sizes
         self.max_expansion = max_expansion
+        self.max_students = max_students
         self.depth = depth
         self.max_width = max_width
         self.max_depth = max_depth
@@ -225,6 +245,26 @@ class ExpandAndCluster:
         if query is not None and not callable(query):
             raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
+        self._trained = {}  # students of this fit by stage and checkpoint key: the second fit reuses them
+        again = copy.deepcopy(rng)
+        self._fit_once(X, Y, query, rng, backend, at_floor=False)
+        self.retry_ = None
+        first_loss = relative_mse(Y, self.predict(X))
+        if self.max_students is not None and not first_loss <= self.search_tol:
+            first = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+            self._fit_once(X, Y, query, again, backend, at_floor=True)
+            second_loss, second_floor = relative_mse(Y, self.predict(X)), self.floor_students_
+            kept = "students at the floor" if second_loss < first_loss else "all students"
+            if kept == "all students":
+                vars(self).update(first)
+            self.retry_ = {"rel_loss_all_students": first_loss, "rel_loss_students_at_floor": second_loss,
+                           "kept": kept, "floor_students": second_floor}
+        vars(self).pop("_trained", None)
+        self.time_s_ = time.perf_counter() - t0
+        return self
+
+    def _fit_once(self, X, Y, query, rng, backend, *, at_floor: bool) -> None:
+        """One pass of Expand-and-Cluster; ``at_floor``: cluster only students at the floor (``max_students``)."""
         self._reset()
         y_var = output_variance(Y)
         guess = self._guess()
@@ -238,7 +278,7 @@ class ExpandAndCluster:
         # even+linear units in a deep net would need a skip path around every layer: keep their signs
         sign = sign_mode(depth, act)
         torch_opts = torch_options_per_layer(self.torch_options, depth)
-        H, incoming = X, []
+        H, incoming, clustered = X, [], []
         seeds, starts = first if first is not None else self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
         for layer in progress(range(depth), enabled=self.progress and deep, desc="layers", unit="layer"):
             net = self._stage_net(X.shape[1], incoming, sizes[layer:], Y.shape[1], backend)
@@ -248,7 +288,13 @@ class ExpandAndCluster:
                 fits = self._train_stage(layer, net, X, Y, seeds, starts, backend, torch_opts[layer])
             self.target_var_.append(y_var)
             self._flag_failed(fits, y_var, layer)
-            result = self._cluster(layer, net, fits, H, X, Y, y_var, sign, depth)
+            if at_floor:
+                fits = self._students_at_floor(layer, net, X, Y, sizes, incoming, backend, torch_opts[layer], rng)
+            else:
+                self.floor_students_.append(None)
+            clustered.append(fits)
+            result = self._cluster(layer, net, fits, H, X, Y, y_var, sign, depth,
+                                   None if self.floor_students_[layer] is None else len(fits))
             centres = result.centres
             if self.prune and layer < depth - 1:
                 keep, record = eliminate_inner(centres, [net.unpack(f.theta) for f in fits], H, layer, Y,
@@ -274,16 +320,14 @@ class ExpandAndCluster:
                 fresh = self.designed_probes_ > 0
             H = H_next
             seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, incoming)
-            if not fresh:
-                starts = warm
-        self._finish(incoming, H, X, Y, y_var, deep, backend)
-        self.time_s_ = time.perf_counter() - t0
-        return self
+            if not fresh:  # (students at the floor: theirs first, then fresh ones)
+                starts = (warm + starts[len(warm):])[:len(starts)]
+        self._finish(incoming, H, X, Y, y_var, deep, backend, clustered)
 
     def _reset(self) -> None:
         self.students_, self.clusters_, self.failed_students_, self.selection_ = [], [], [], []
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
-        self.target_var_, self.pruned_ = [], []
+        self.target_var_, self.pruned_, self.floor_students_ = [], [], []
         self.designed_probes_ = 0
         self.search_, self.expansion_ = None, None
 
@@ -315,6 +359,8 @@ class ExpandAndCluster:
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
                              (net.layers, self.engine, train_opts, torch_opts, self.train_options))
         saved = StudentCheckpoint(self.checkpoint, layer, key)
+        memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
+        saved.fits.update(memo)
         fits = [saved.fits[i] for i in sorted(saved.fits) if i < len(seeds)]
         self.students_.append(fits)
         todo = [i for i in range(len(seeds)) if i not in saved.fits]
@@ -322,6 +368,7 @@ class ExpandAndCluster:
 
         def finished(fit):
             saved.add(fit)
+            memo[fit.index] = fit
             fits.append(fit)
 
         chunks = [todo] if hopeless is None else [[i for i in todo if i < hopeless[0]],
@@ -337,6 +384,24 @@ class ExpandAndCluster:
             fits.sort(key=lambda f: f.index)
         self.timings_["students_s"] += time.perf_counter() - t
         return fits
+
+    def _students_at_floor(self, layer, net, X, Y, sizes, incoming, backend, torch_opts, rng) -> list:
+        """The second fit's students of one stage: those at the floor, more trained (fresh starts, ``n_students``
+        at a time, up to ``max_students``) while fewer than ``ceil(gamma * n_students)`` are; all of them if
+        fewer than two get there. ``students_[layer]`` holds every student trained, ``floor_students_`` which."""
+        floor = self.search_tol * output_variance(Y)
+        need = min_students(self.gamma, self.n_students)
+        pool = self.students_[layer]
+        while sum(f.loss <= floor for f in pool) < need and len(pool) < self.max_students:
+            seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, incoming)
+            n = min(len(seeds), self.max_students - len(pool))
+            more = self._train_stage(layer, net, X, Y, seeds[:n], starts[:n], backend, torch_opts)
+            self.students_.pop()
+            pool.extend([dataclasses.replace(f, index=len(pool) + i) for i, f in enumerate(more)])
+        at = [f for f in pool if f.loss <= floor]
+        self.floor_students_.append({"trained": len(pool), "at_floor": [f.index for f in at],
+                                     "clustered": "students at the floor" if len(at) >= 2 else "all students"})
+        return at if len(at) >= 2 else pool
 
     def _search(self, X, Y, y_var, rng, backend, guess=None):
         """The first stage's search: with no guess the width (and depth), with one the expansion (up to
@@ -387,13 +452,16 @@ class ExpandAndCluster:
     def _expanded(self, guess, expansion) -> tuple:
         return tuple(max(1, int(math.ceil(expansion * g))) for g in guess)
 
-    def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth):
-        """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares."""
+    def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth, n=None):
+        """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares. ``n``: the
+        students a cluster's share is counted of (``n_students``; the second fit: the k at the floor, so a
+        cluster needs ceil(gamma * k) of them, at least two)."""
         act = self.activation
         u, ids = student_neurons([net.unpack(f.theta) for f in fits], [f.index for f in fits], H, layer,
                                  self.activation, sign=sign, prune_tol=self.prune_tol)
-        result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=self.beta,
-                                 method=self.clusterer, sign=sign)
+        n = self.n_students if n is None else n
+        gamma = max(self.gamma, 2.0 / n)
+        result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=self.beta, method=self.clusterer, sign=sign)
         last = layer == depth - 1
         if layer > 0 and result.beta_rule == "no gap" and result.dropped_by_beta:
             # a deep net's later layer: its students' neurons are loose because the layer below holds spare
@@ -401,26 +469,25 @@ class ExpandAndCluster:
             # by neuron at zero loss (least squares, fine-tunes, pruning of every layer), so a loose cluster
             # kept costs a pruning trial while a real neuron dropped never comes back: with no clear gap,
             # none is dropped for its spread
-            result = cluster_neurons(u, ids, self.n_students, act, gamma=self.gamma, beta=math.pi,
-                                     method=self.clusterer, sign=sign)
+            result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=math.pi, method=self.clusterer, sign=sign)
             result.beta_rule = "no gap: kept (later layer)"
         if result.beta_rule == "gap":
             # last hidden layer: the targets are Y, which the students themselves fit to this level
             level = float(np.median([f.loss for f in fits])) / max(y_var, 1e-300) if last else math.inf
             targets = Y if last else np.hstack([next_preactivations(net.unpack(f.theta), H, layer, act) for f in fits])
             result = check_gap(result, u, ids, H, X if (last and depth == 1 and needs_skip(act)) else None, targets,
-                               level, activation=act, n_students=self.n_students, gamma=self.gamma,
+                               level, activation=act, n_students=n, gamma=gamma,
                                clusterer=self.clusterer, sign=sign, loss_tol=self.loss_tol)
         self.clusters_.append(result)
         if result.size == 0:
             raise RuntimeError(
-                f"layer {layer}: no neuron was shared by {result.min_students} of {self.n_students} students "
+                f"layer {layer}: no neuron was shared by {result.min_students} of {n} students "
                 f"(student losses relative to the target variance: "
                 f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
                 f"try more probes, more students, a lower gamma or longer training")
         return result
 
-    def _finish(self, incoming, H, X, Y, y_var, deep, backend) -> None:
+    def _finish(self, incoming, H, X, Y, y_var, deep, backend, clustered) -> None:
         """The reduced network: output layer by least squares, then :func:`reconstruct`."""
         skip = (not deep) and needs_skip(self.activation)
         out = least_squares_output(H, X if skip else None, Y)
@@ -432,7 +499,7 @@ class ExpandAndCluster:
                               finetune_options=self.finetune_options, prune=self.prune, polish_small=self.polish,
                               prune_tol_rel=self.prune_tol_rel,
                               students_rel_loss=min(float(np.median([f.loss for f in fits])) / max(v, 1e-300)
-                                                    for fits, v in zip(self.students_, self.target_var_)))
+                                                    for fits, v in zip(clustered, self.target_var_)))
             mats, S = rec.mats, rec.skip
             self.finetune_, self.polish_ = rec.finetune, rec.polish
             self.pruned_.extend(rec.pruned)

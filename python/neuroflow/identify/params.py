@@ -64,6 +64,10 @@ def check_estimator_params(est) -> None:
                               and np.isfinite(v) and v >= est.expansion):
         raise ValueError(f"max_expansion: expected None (no growth) or a number >= expansion ({est.expansion!r}), "
                          f"got {v!r}")
+    v = est.max_students
+    if v is not None and not (_is_int(v) and v >= est.n_students):
+        raise ValueError(f"max_students: expected None (no second fit) or an integer >= n_students "
+                         f"({est.n_students!r}), got {v!r}")
     _check_fraction(est.gamma, "gamma")
     min_students(est.gamma, est.n_students)
     check_beta(est.beta)
