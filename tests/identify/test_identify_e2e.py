@@ -123,13 +123,31 @@ def test_second_fit_clusters_the_students_at_the_floor():
     assert [f.theta.tolist() for f in students[:4]] == [f.theta.tolist() for f in once.students_[0]]
     at = [f.index for f in students if f.loss <= floor]
     assert len(at) >= 2 and est.floor_students_ == [{"trained": 8, "at_floor": at, "clustered": "students at the floor"}]
-    assert est.retry_["kept"] == "students at the floor"
-    assert est.retry_["rel_loss_all_students"] == pytest.approx(once.train_rel_mse_, rel=1e-6)
-    assert est.retry_["rel_loss_students_at_floor"] < 1e-20 and est.train_rel_mse_ < 1e-20
+    assert est.retry_["kept"] == "second" and est.retry_["second_fit_floor_students"] == est.floor_students_
+    assert est.retry_["rel_loss_first_fit"] == pytest.approx(once.train_rel_mse_, rel=1e-6)
+    assert est.retry_["rel_loss_second_fit"] < 1e-20 and est.train_rel_mse_ < 1e-20
     rep = est.report(prob.teacher)
     assert rep.exact_size and rep.max_angle_deg < 1e-3
     with pytest.raises(ValueError, match=r"max_students: expected None \(no second fit\) or an integer >= n_students"):
         ExpandAndCluster(n_students=4, activation="tanh", max_students=3).fit(X, Y)
+
+
+def test_second_fit_that_does_no_better_leaves_the_first():
+    """Students too narrow for the target (width 2 for 3 units) never reach the floor: the second fit trains up to
+    max_students, clusters them all, does no better, and the first fit is kept as it was, with the second's
+    record in retry_."""
+    prob = make_problem(2, 3, "tanh", 400, seed=0)
+    X = prob.probes()
+    est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, seed=0, train_options=FAST,
+                           max_students=8, finetune=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, prob.teacher(X))
+    r = est.retry_
+    assert r["kept"] == "first" and not r["rel_loss_second_fit"] < r["rel_loss_first_fit"]
+    assert r["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
+    assert len(est.students_[0]) == 4 and est.floor_students_ == [None]
+    assert r["rel_loss_first_fit"] == pytest.approx(est.train_rel_mse_, rel=1e-12)
 
 
 def _searched(X, Y, **settings):

@@ -108,8 +108,8 @@ class ExpandAndCluster:
         (relative loss ``<= search_tol``); a stage where fewer than ``ceil(gamma * n_students)`` reach it trains
         more, ``n_students`` at a time from fresh starts, up to ``max_students`` in all, and its clusters need
         ``ceil(gamma * k)`` (at least 2) of its k students at the floor. Of the two fits, the one with the lower
-        loss on the probes is kept (``retry_`` says what each reached, and the second fit's ``floor_students_``).
-        None: no second fit.
+        loss on the probes is kept (``retry_``: each fit's relative loss, which was kept, and the second fit's
+        ``floor_students_``). None: no second fit.
     depth, max_width, max_depth, search_tol
         The search's settings (``depth`` and ``max_*`` used only with ``hidden_sizes=None``; ``search_tol``
         also by ``max_expansion``).
@@ -254,11 +254,11 @@ class ExpandAndCluster:
             first = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
             self._fit_once(X, Y, query, again, backend, at_floor=True)
             second_loss, second_floor = relative_mse(Y, self.predict(X)), self.floor_students_
-            kept = "students at the floor" if second_loss < first_loss else "all students"
-            if kept == "all students":
+            kept = "second" if second_loss < first_loss else "first"
+            if kept == "first":
                 vars(self).update(first)
-            self.retry_ = {"rel_loss_all_students": first_loss, "rel_loss_students_at_floor": second_loss,
-                           "kept": kept, "floor_students": second_floor}
+            self.retry_ = {"rel_loss_first_fit": first_loss, "rel_loss_second_fit": second_loss, "kept": kept,
+                           "second_fit_floor_students": second_floor}
         vars(self).pop("_trained", None)
         self.time_s_ = time.perf_counter() - t0
         return self

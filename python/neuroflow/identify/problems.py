@@ -227,8 +227,11 @@ DEEP_ACTIVATIONS = ("tanh", "g", "softplus", "sigmoid", "gelu")
 #: shallow default for the same reason: a Newton iteration on it costs ~0.2 s, and a fine-tune that converges
 #: does so in far fewer steps. No ``train_options``: with engine="torch" they would add a flow polish of
 #: every student (exact Hessians again). Growing the students that miss the floor to four times the teacher's
-#: widths (``max_expansion=4``) was tried and not adopted (``benchmarks/results/identify_deep_growth.json``)
-DEEP_SETTINGS = {"n_students": 6, "expansion": 2, "engine": "torch", "train_options": None,
+#: widths (``max_expansion=4``) was tried and not adopted (``benchmarks/results/identify_deep_growth.json``). A fit
+#: whose reduced net misses the floor is repeated on the students at the floor, up to 24 per stage
+#: (``max_students``): on a softplus 9-3-3-1 teacher one first-stage student in six reaches it, and the three of
+#: eighteen that do hold the teacher's neurons
+DEEP_SETTINGS = {"n_students": 6, "expansion": 2, "max_students": 24, "engine": "torch", "train_options": None,
                  "torch_options": {"adam_steps": 10000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 1000,
                                    "lm_steps": 2000},
                  "finetune_options": {"maxiterations_ode": 1000, "maxiterations_optim": 200}}
