@@ -147,7 +147,28 @@ def test_second_fit_that_does_no_better_leaves_the_first():
     assert r["kept"] == "first" and not r["rel_loss_second_fit"] < r["rel_loss_first_fit"]
     assert r["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
     assert len(est.students_[0]) == 4 and est.floor_students_ == [None]
-    assert r["rel_loss_first_fit"] == pytest.approx(est.train_rel_mse_, rel=1e-12)
+    assert r["rel_loss_first_fit"] == pytest.approx(est.train_rel_mse_, rel=1e-12) and r["second_fit_error"] is None
+
+
+def test_second_fit_that_fails_leaves_the_first(monkeypatch):
+    """A second fit that ends in the estimator's RuntimeError (no neuron shared by enough of the few students at
+    the floor) does not lose the first fit: it is kept, and retry_ says why the second has no loss."""
+    prob = make_problem(2, 3, "tanh", 400, seed=0)
+    X = prob.probes()
+
+    def fails(self, layer, *args):
+        raise RuntimeError(f"layer {layer}: no neuron was shared by 2 of 2 students")
+
+    monkeypatch.setattr(ExpandAndCluster, "_students_at_floor", fails)
+    est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, seed=0, train_options=FAST,
+                           max_students=8, finetune=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, prob.teacher(X))
+    r = est.retry_
+    assert r["kept"] == "first" and r["rel_loss_second_fit"] == np.inf
+    assert r["second_fit_error"] == "layer 0: no neuron was shared by 2 of 2 students"
+    assert est.layer_sizes_ == [2] and len(est.students_[0]) == 4 and est.floor_students_ == [None]
 
 
 def _searched(X, Y, **settings):

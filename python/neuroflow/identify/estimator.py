@@ -252,13 +252,18 @@ class ExpandAndCluster:
         first_loss = relative_mse(Y, self.predict(X))
         if self.max_students is not None and not first_loss <= self.search_tol:
             first = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-            self._fit_once(X, Y, query, again, backend, at_floor=True)
-            second_loss, second_floor = relative_mse(Y, self.predict(X)), self.floor_students_
+            error = None
+            try:
+                self._fit_once(X, Y, query, again, backend, at_floor=True)
+                second_loss = relative_mse(Y, self.predict(X))
+            except RuntimeError as exc:  # e.g. no neuron shared by enough of the few students at the floor
+                second_loss, error = math.inf, str(exc)
+            second_floor = self.floor_students_
             kept = "second" if second_loss < first_loss else "first"
             if kept == "first":
                 vars(self).update(first)
             self.retry_ = {"rel_loss_first_fit": first_loss, "rel_loss_second_fit": second_loss, "kept": kept,
-                           "second_fit_floor_students": second_floor}
+                           "second_fit_floor_students": second_floor, "second_fit_error": error}
         vars(self).pop("_trained", None)
         self.time_s_ = time.perf_counter() - t0
         return self
