@@ -329,6 +329,22 @@ def test_cli_run_without_width_searches(capsys, teacher_file):
     assert "width search: chose 1 hidden layer(s) of" in out and "recovered [2]" in out
 
 
+def test_cli_run_second_fit_on_students_at_the_floor(capsys, teacher_file):
+    """Students of width 1 cannot fit the 2-unit teacher: the first fit misses the floor, --max-students runs the
+    second, which finds no student at the floor either; the JSON and the text say so."""
+    from neuroflow.cli import main
+
+    run = ["identify", "run", "--teacher", str(teacher_file), "--n-samples", "200", "--n-students", "4",
+           "--width", "1", "--expansion", "1", "--student-steps", "300", "--max-students", "8", "--quiet"]
+    assert main(run + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["retry"]["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
+    assert out["retry"]["kept"] in ("first", "second") and out["retry"]["second_fit_error"] is None
+    assert len(out["students"][0]) == (4 if out["retry"]["kept"] == "first" else 8)
+    assert main(run) == 0
+    assert "second fit on the students at the floor: relative loss" in capsys.readouterr().out
+
+
 def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):
     from neuroflow.cli import main
 

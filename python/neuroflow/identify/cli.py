@@ -206,7 +206,8 @@ def _run(args) -> int:
                "designed_probes": est.designed_probes_,
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
-               "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_}
+               "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_,
+               "retry": est.retry_, "floor_students": est.floor_students_}
     if args.plot:
         from neuroflow.identify.plotting import plot_weights
 
@@ -216,6 +217,10 @@ def _run(args) -> int:
              f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
     if est.search_ is not None:
         lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {est.search_.message}")
+    if est.retry_ is not None:
+        r = est.retry_
+        lines.append(f"second fit on the students at the floor: relative loss {r['rel_loss_second_fit']:.2e} against "
+                     f"{r['rel_loss_first_fit']:.2e}; kept the {r['kept']}")
     lines += [f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE "
               f"{rep.functional_rel_mse:.2e}", f"time {elapsed:.1f} s"]
     emit(args, payload, lines)
