@@ -132,17 +132,22 @@ def test_second_fit_clusters_the_students_at_the_floor():
         ExpandAndCluster(n_students=4, activation="tanh", max_students=3).fit(X, Y)
 
 
-def test_second_fit_that_does_no_better_leaves_the_first():
-    """Students too narrow for the target (width 2 for 3 units) never reach the floor: the second fit trains up to
-    max_students, clusters them all, does no better, and the first fit is kept as it was, with the second's
-    record in retry_."""
+def _too_narrow_with_second_fit():
+    """Four tanh students of width 2 (expansion 1, no fine-tune) fitted to a 2-3-1 teacher, max_students 8."""
     prob = make_problem(2, 3, "tanh", 400, seed=0)
     X = prob.probes()
     est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, seed=0, train_options=FAST,
                            max_students=8, finetune=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        est.fit(X, prob.teacher(X))
+        return est.fit(X, prob.teacher(X))
+
+
+def test_second_fit_that_does_no_better_leaves_the_first():
+    """Students too narrow for the target (width 2 for 3 units) never reach the floor: the second fit trains up to
+    max_students, clusters them all, does no better, and the first fit is kept as it was, with the second's
+    record in retry_."""
+    est = _too_narrow_with_second_fit()
     r = est.retry_
     assert r["kept"] == "first" and not r["rel_loss_second_fit"] < r["rel_loss_first_fit"]
     assert r["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
@@ -153,18 +158,11 @@ def test_second_fit_that_does_no_better_leaves_the_first():
 def test_second_fit_that_fails_leaves_the_first(monkeypatch):
     """A second fit that ends in the estimator's RuntimeError (no neuron shared by enough of the few students at
     the floor) does not lose the first fit: it is kept, and retry_ says why the second has no loss."""
-    prob = make_problem(2, 3, "tanh", 400, seed=0)
-    X = prob.probes()
-
     def fails(self, layer, *args):
         raise RuntimeError(f"layer {layer}: no neuron was shared by 2 of 2 students")
 
     monkeypatch.setattr(ExpandAndCluster, "_students_at_floor", fails)
-    est = ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[2], expansion=1, seed=0, train_options=FAST,
-                           max_students=8, finetune=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        est.fit(X, prob.teacher(X))
+    est = _too_narrow_with_second_fit()
     r = est.retry_
     assert r["kept"] == "first" and r["rel_loss_second_fit"] == np.inf
     assert r["second_fit_error"] == "layer 0: no neuron was shared by 2 of 2 students"
@@ -329,6 +327,7 @@ def test_cli_run_without_width_searches(capsys, teacher_file):
     assert "width search: chose 1 hidden layer(s) of" in out and "recovered [2]" in out
 
 
+@pytest.mark.filterwarnings("ignore:layer 0. 4 of 4 students did not reach low loss:RuntimeWarning")
 def test_cli_run_second_fit_on_students_at_the_floor(capsys, teacher_file):
     """Students of width 1 cannot fit the 2-unit teacher: the first fit misses the floor, --max-students runs the
     second, which finds no student at the floor either; the JSON and the text say so."""
