@@ -213,6 +213,40 @@ def test_deep_teacher_identified_end_to_end_with_designed_probes():
     assert record["refused"]["rel_loss_without"] - record["rel_loss_all"] > record["floor"]
 
 
+def test_second_fit_trains_on_the_given_probes_where_no_student_fits_the_designed_ones():
+    """A target whose answers to the designed probes carry noise (relative 1e-7, as a measured black box would):
+    no second-stage student fits them to the floor, so the first fit misses it (7e-9 on the given probes). The
+    second fit's second stage, finding none of its four designed-probe students at the floor, trains on the given
+    probes instead, reaches rounding level and is kept; both layers exact."""
+    from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((400, 2))
+    noise = np.random.default_rng(5)
+    asked = []
+
+    def noisy(Z):
+        asked.append(len(Z))
+        return teacher(Z) + 1e-3 * noise.standard_normal((len(Z), 1))
+
+    est = ExpandAndCluster(n_students=4, expansion=2, activation="tanh", hidden_sizes=[3, 2], seed=0, engine="flow",
+                           train_options=QUICK_STUDENT_OPTIONS, max_students=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, teacher(X), query=noisy)
+    r = est.retry_
+    assert asked == [200, 200]  # each fit designed its probes once
+    assert r["kept"] == "second" and r["rel_loss_first_fit"] > est.search_tol > r["rel_loss_second_fit"]
+    first, second = est.floor_students_
+    assert first["probes"] == "given" and first["clustered"] == "students at the floor"
+    assert second["probes"] == "given (none of 4 students at the floor on the designed probes)"
+    assert second["clustered"] == "students at the floor" and est.designed_probes_ == 0
+    assert all(f.loss <= est.search_tol * est.target_var_[1] for f in est.students_[1])
+    assert est.target_var_[1] == pytest.approx(float(np.var(teacher(X))), rel=1e-12)
+    rep = est.report(teacher, seed=1)
+    assert rep.layer_sizes == [3, 2] and rep.max_angle_deg < 1.0 and rep.functional_rel_mse < 1e-20
+
+
 def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_neuron():
     """Students that hold the teacher's first layer plus a leftover unit with no effect on the output: the
     leftover cluster goes, every real neuron stays -- also one whose share of the next layer is 30x smaller

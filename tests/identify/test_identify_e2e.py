@@ -122,7 +122,8 @@ def test_second_fit_clusters_the_students_at_the_floor():
     assert [f.index for f in students] == list(range(8))  # one id per student: they are clustered by it
     assert [f.theta.tolist() for f in students[:4]] == [f.theta.tolist() for f in once.students_[0]]
     at = [f.index for f in students if f.loss <= floor]
-    assert len(at) >= 2 and est.floor_students_ == [{"trained": 8, "at_floor": at, "clustered": "students at the floor"}]
+    assert len(at) >= 2 and est.floor_students_ == [{"trained": 8, "at_floor": at, "clustered": "students at the floor",
+                                                  "probes": "given"}]
     assert est.retry_["kept"] == "second" and est.retry_["second_fit_floor_students"] == est.floor_students_
     assert est.retry_["rel_loss_first_fit"] == pytest.approx(once.train_rel_mse_, rel=1e-6)
     assert est.retry_["rel_loss_second_fit"] < 1e-20 and est.train_rel_mse_ < 1e-20
@@ -150,7 +151,8 @@ def test_second_fit_that_does_no_better_leaves_the_first():
     est = _too_narrow_with_second_fit()
     r = est.retry_
     assert r["kept"] == "first" and not r["rel_loss_second_fit"] < r["rel_loss_first_fit"]
-    assert r["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
+    assert r["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students",
+                                          "probes": "given"}]
     assert len(est.students_[0]) == 4 and est.floor_students_ == [None]
     assert r["rel_loss_first_fit"] == pytest.approx(est.train_rel_mse_, rel=1e-12) and r["second_fit_error"] is None
 
@@ -337,7 +339,8 @@ def test_cli_run_second_fit_on_students_at_the_floor(capsys, teacher_file):
            "--width", "1", "--expansion", "1", "--student-steps", "300", "--max-students", "8", "--quiet"]
     assert main(run + ["--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["retry"]["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students"}]
+    assert out["retry"]["second_fit_floor_students"] == [{"trained": 8, "at_floor": [], "clustered": "all students",
+                                                          "probes": "given"}]
     assert out["retry"]["kept"] in ("first", "second") and out["retry"]["second_fit_error"] is None
     assert len(out["students"][0]) == (4 if out["retry"]["kept"] == "first" else 8)
     assert main(run) == 0

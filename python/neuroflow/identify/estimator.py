@@ -18,7 +18,8 @@ target, the later stages train on probes designed from the reconstructed first l
 A fit whose reduced network misses the loss floor can be repeated on the students at the floor only
 (``max_students``): students stopped in local minima hold neurons that are not the target's, and with them in
 the clusters the target's neurons may never gather enough students (a softplus 9-3-3-1 teacher: 5 of 6 first-stage
-students at relative loss 1e-7, the sixth at 1e-15 holding the teacher's three neurons).
+students at relative loss 1e-7, the sixth at 1e-15 holding the teacher's three neurons). Its later stages
+leave designed probes that no student fits to the floor for the given ones.
 
 Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
 on any machine. Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
@@ -107,9 +108,11 @@ class ExpandAndCluster:
         fit is then repeated with the same students, clustering at every stage only those at the floor
         (relative loss ``<= search_tol``); a stage where fewer than ``ceil(gamma * n_students)`` reach it trains
         more, ``n_students`` at a time from fresh starts, up to ``max_students`` in all, and its clusters need
-        ``ceil(gamma * k)`` (at least 2) of its k students at the floor. Of the two fits, the one with the lower
-        loss on the probes is kept (``retry_``: each fit's relative loss, which was kept, and the second fit's
-        ``floor_students_``). None: no second fit.
+        ``ceil(gamma * k)`` (at least 2) of its k students at the floor. A later stage on designed probes
+        (``layer_probes``) where none of its first ``n_students`` reaches the floor trains, from that stage
+        on, on the given probes instead (``floor_students_[layer]["probes"]``). Of the two fits, the one with
+        the lower loss on the given probes is kept (``retry_``: each fit's relative loss, which was kept, and the
+        second fit's ``floor_students_``). None: no second fit.
     depth, max_width, max_depth, search_tol
         The search's settings (``depth`` and ``max_*`` used only with ``hidden_sizes=None``; ``search_tol``
         also by ``max_expansion``).
@@ -154,7 +157,7 @@ class ExpandAndCluster:
     selection_ (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided),
     students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
     the outputs its students were trained on), floor_students_ (per layer, with ``max_students``' second fit:
-    how many students were trained and which reached the floor, else None), retry_ (None, or the two fits'
+    how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or the two fits'
     losses and which was kept), designed_probes_ (how many), search_ (a SearchResult of the
     width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
     finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
@@ -284,6 +287,7 @@ class ExpandAndCluster:
         sign = sign_mode(depth, act)
         torch_opts = torch_options_per_layer(self.torch_options, depth)
         H, incoming, clustered = X, [], []
+        given = (X, Y)  # the probes given to fit: the second fit's fallback from designed probes
         seeds, starts = first if first is not None else self._fresh_starts(X.shape[1], sizes, Y, rng, backend, [])
         for layer in progress(range(depth), enabled=self.progress and deep, desc="layers", unit="layer"):
             net = self._stage_net(X.shape[1], incoming, sizes[layer:], Y.shape[1], backend)
@@ -291,10 +295,24 @@ class ExpandAndCluster:
                 fits = self.students_[0]
             else:
                 fits = self._train_stage(layer, net, X, Y, seeds, starts, backend, torch_opts[layer])
+            probes = "designed" if self.designed_probes_ else "given"
+            if at_floor and probes == "designed" and not any(f.loss <= self.search_tol * y_var for f in fits):
+                # no student of this stage fits the designed probes to the floor (a gelu 10-8-7-5-1 teacher: with
+                # its own first layer frozen, students stop at relative loss 1e-4..3e-3 there and reach 1e-14 on
+                # the given probes), so students at the floor can only come from the given probes: this stage
+                # and the ones above train on them, from fresh starts
+                X, Y = given
+                H, y_var = self._forward(X, incoming), output_variance(Y)
+                probes = f"given (none of {len(fits)} students at the floor on the designed probes)"
+                self.students_.pop()
+                seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, incoming)
+                fits = self._train_stage(layer, net, X, Y, seeds, starts, backend, torch_opts[layer])
+                self.designed_probes_ = 0
             self.target_var_.append(y_var)
             self._flag_failed(fits, y_var, layer)
             if at_floor:
                 fits = self._students_at_floor(layer, net, X, Y, sizes, incoming, backend, torch_opts[layer], rng)
+                self.floor_students_[-1]["probes"] = probes
             else:
                 self.floor_students_.append(None)
             clustered.append(fits)
@@ -335,6 +353,12 @@ class ExpandAndCluster:
         self.target_var_, self.pruned_, self.floor_students_ = [], [], []
         self.designed_probes_ = 0
         self.search_, self.expansion_ = None, None
+
+    def _forward(self, X, incoming) -> np.ndarray:
+        """The reconstructed layers ``incoming`` applied to ``X``."""
+        for centres in incoming:
+            X = layer_forward(X, centres, self.activation)
+        return X
 
     def _stage_net(self, input_dim, incoming, upper_widths, output_dim, backend):
         """A stage's students: the reconstructed layers below (their sizes), the expanded widths above."""
