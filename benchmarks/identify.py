@@ -21,6 +21,11 @@ on the machine's load; only the recorded seconds do).
       second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
       neurons each finds, and each neuron's nonlinear signal (separates first-layer error from the second
       layer's optimisation).
+  python benchmarks/identify.py deep-control --problem d14 --out results/identify_deep_control.json
+      second-stage students of a deep-suite teacher (deep_suite(0), the suite's student settings) with the
+      teacher's own first layer frozen, on the given probes and on half designed probes (--layer-probes): their
+      relative losses, i.e. whether the designed probes, not the first layer's reconstruction, keep them from
+      the floor.
   python benchmarks/identify.py difficulty results/identify_paper.json --plot results/identify_difficulty.png
       recovery against the paper's problem features (input dimension, width, probes per parameter,
       activation): a table (JSON) and a plot.
@@ -58,8 +63,8 @@ def _env(args) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "difficulty", "repro",
-                                     "budgets", "lm"])
+    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "deep-control",
+                                     "difficulty", "repro", "budgets", "lm"])
     ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
@@ -82,6 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-probes", type=float, default=0.5,
                     help="digits, digits-control: share of the probes replaced, from the second hidden layer on, "
                          "by probes designed from the (reconstructed / teacher's) first layer (0: Gaussian only)")
+    ap.add_argument("--problem", default="d14", help="deep-control: the deep-suite problem (name prefix)")
+    ap.add_argument("--n-students", type=int, default=3, help="deep-control: students per kind of probes")
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     ap.add_argument("--beta-deg", default="auto",
                     help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
@@ -98,7 +105,7 @@ def main(argv=None) -> int:
         ap.error(f"argument --beta-deg: {err}")
     beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
-           "digits-control": _digits_control,
+           "digits-control": _digits_control, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
     return run(args, beta)
 
@@ -371,6 +378,50 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
             "designed_probes": n_new, "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
             "teacher_nonlinear_signal": signal.tolist(), "time_s": time.perf_counter() - t0}
+
+
+def _deep_control(args, beta) -> int:
+    import numpy as np
+
+    from neuroflow._utils import print_json
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.lstsq import output_variance
+    from neuroflow.identify.probes import query_designed_probes
+    from neuroflow.identify.students import train_students
+    from neuroflow.mlp import MLP
+
+    probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
+    if len(probs) != 1:
+        raise SystemExit(f"--problem: expected a prefix of one deep-suite problem name, got {args.problem!r}")
+    prob, cfg = probs[0], P.DEEP_SETTINGS
+    T = prob.teacher
+    topts = {**cfg["torch_options"], **({"adam_steps": 500, "max_iter": 50, "lm_steps": 50} if args.quick else {})}
+    first = T.incoming(0)
+    sizes = [first.shape[0]] + [int(np.ceil(cfg["expansion"] * w)) for w in T.hidden_sizes[1:]]
+    layers = [(w, T.activation, True) for w in sizes] + [(T.output_dim, "identity", True)]
+    X0 = prob.probes()
+    runs = []
+    for share in (0.0, args.layer_probes):
+        X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
+        net = MLP(X.shape[1], layers, backend="numpy")
+        seeds = list(range(args.n_students))
+        starts = []
+        for s in seeds:
+            mats = net.unpack(net.init_params(seed=100 + s))
+            mats[0] = first.copy()
+            starts.append(net.pack(mats))
+        y_var = output_variance(Y)
+        t0 = time.perf_counter()
+        fits = train_students(X.shape[1], layers, X, Y, seeds, starts, engine="torch", frozen_layers=1,
+                              train_options={"min_loss": 1e-14 * y_var}, torch_options=topts, n_jobs=args.n_jobs)
+        rel = [f.loss / y_var for f in fits]
+        runs.append({"designed_probes": n_new, "target_variance": y_var, "rel_losses": rel,
+                     "at_floor_1e-10": int(sum(r <= 1e-10 for r in rel)), "stopped_by": [f.stopped_by for f in fits],
+                     "time_s": time.perf_counter() - t0})
+    print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
+                "first_layer": "teacher's own, frozen", "student_sizes": sizes, "torch_options": topts,
+                "runs": runs}, args.out, indent=1)
+    return 0
 
 
 # ---------------------------------------------------------------------- reproducibility and budgets

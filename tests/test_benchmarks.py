@@ -51,6 +51,27 @@ def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_pat
     assert student["minpack_rel_loss"] < student["torch_rel_loss"]
 
 
+def test_identify_deep_control_trains_on_given_and_designed_probes(tmp_path):
+    """deep-control: the same students (the teacher's first layer frozen) on the given probes and on half designed
+    ones; a prefix that names no single problem ends in one line naming --problem."""
+    pytest.importorskip("torch")
+    script = str(ROOT / "benchmarks" / "identify.py")
+    run = subprocess.run([sys.executable, script, "deep-control", "--quick", "--n-students", "2", "--n-jobs", "1"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["problem"].startswith("d14") and result["student_sizes"] == [8, 14, 10]
+    given, designed = result["runs"]
+    assert given["designed_probes"] == 0 and designed["designed_probes"] == 1970
+    assert designed["target_variance"] > given["target_variance"]  # the design drives the units far out
+    for r in (given, designed):
+        assert len(r["rel_losses"]) == 2 and all(0.0 <= x < 1.0 for x in r["rel_losses"])
+    for bad in ("d99", "d09-x", "d1"):
+        run = subprocess.run([sys.executable, script, "deep-control", "--quick", "--problem", bad],
+                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert run.returncode != 0 and run.stderr.strip().count("\n") == 0 and "--problem" in run.stderr, bad
+
+
 def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
     pytest.importorskip("torch")
     from neuroflow.vad.corpus import generate_corpus
