@@ -413,6 +413,45 @@ def test_deep_pruning_tries_every_neuron_of_a_layer_before_it_stops(monkeypatch)
     assert len(tried) > 2 and tried[:2] != [{leftover}] * 2, tried  # the leftover came after two misses
 
 
+def test_pruning_folds_a_constant_unit_into_the_next_biases(monkeypatch):
+    """A first-layer unit with zero incoming weights (a spare parked by a student at rounding level) is a bias of
+    the next layer, also when it is the nearest "copy" of another unit: it is folded into the next layer's biases
+    (exact), never merged into that unit (deep-suite d14 kept one that way: [9, 7, 5] for [8, 7, 5]). The
+    fine-tunes are replaced by evaluating the candidate as it is, so only an exact removal reaches zero."""
+    from types import SimpleNamespace
+
+    import neuroflow.identify.reconstruct as R
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((300, 2))
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    spare = np.array([[0.0, 0.0, 0.45]])  # constant tanh(0.45); nearest to the weak unit below
+    weak = np.array([[0.02, 0.01, 0.5]])
+    mats = [np.vstack([mats[0], weak, spare]), np.hstack([mats[1][:, :3], np.zeros((2, 1)),
+                                                          np.array([[0.8], [-1.1]]), mats[1][:, 3:]]), mats[2]]
+    mats[1][:, -1] -= mats[1][:, 4] * np.tanh(0.45)  # the spare's output, taken back out of the biases
+    mats[1][:, 3] = [1e-3, -2e-3]  # the weak unit is real, barely: removing it misses zero
+
+    def as_is(m, S, X_, Y_, activation, options, backend):
+        out = R.reduced_net(2, m, "tanh", "numpy")
+        return m, S, SimpleNamespace(loss=float(np.mean((out.forward(out.pack(m), X_) - Y_) ** 2)),
+                                     optim_stopped_by="as is")
+
+    net = R.reduced_net(2, mats, "tanh", "numpy")
+    Y = net.forward(net.pack(mats), X)  # the target: this net (the weak unit's share of it is ~1e-6)
+    monkeypatch.setattr(R, "finetune", as_is)
+    monkeypatch.setattr(R, "_newton_decides", lambda m, S, res, *a: (m, S, res))
+    h = R.hidden_activations(X, mats, "tanh")[0]
+    assert R._nearest_copy(mats, h, 0, "tanh", R.sign_mode(2, "tanh"))[0] == 4  # the spare is the "copy"
+    pruned = []
+    out, _ = R._prune(mats, None, X, Y, float(np.var(Y)), "tanh", "numpy", {"maxiterations_ode": 10,
+                                                                             "maxiterations_optim": 10}, 1e-10, pruned)
+    assert [m.shape[0] for m in out[:-1]] == [4, 2] and spare.tolist()[0] not in out[0].tolist()
+    assert pruned[0] == {"layer": 0, "by": "pruning", "contribution": pytest.approx(0.0, abs=1e-12),
+                         "loss_after": pytest.approx(0.0, abs=1e-28)}
+
+
 @pytest.mark.parametrize("newton_reaches_zero", [True, False])
 def test_deep_net_stopped_just_short_of_zero_is_judged_by_newton(monkeypatch, newton_reaches_zero):
     """A deep reduced net whose full fine-tune stops on the gradient-norm threshold just above zero loss

@@ -251,8 +251,12 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
             dup, partner, contribution = _nearest_copy(mats, h, layer, activation, sign)
             order = [dup] + [int(j) for j in np.argsort(contribution) if j != dup]
             j = order[failures]
+            # a unit whose output cannot move the loss by prune_tol_rel is a constant (weights ~1e-15, a spare
+            # parked by a student at rounding level): folded into the next layer's biases, never merged with a
+            # "near copy" -- its angle to the others means nothing (deep-suite d14 kept one that way)
+            merge = j == dup and contribution[j] ** 2 > prune_tol_rel * y_var
             cand = [m.copy() for m in mats]
-            if j == dup:
+            if merge:
                 cand[layer + 1] = _merge_into(cand[layer + 1], mats[layer], partner, j, activation, sign)
             else:
                 cand[layer + 1][:, -1] += cand[layer + 1][:, j] * h[:, j].mean()
@@ -265,7 +269,7 @@ def _prune(mats, S, X, Y, y_var, activation, backend, options, prune_tol_rel, pr
             cand, cand_S, res = finetune(cand, cand_S, X, Y, activation, opts, backend)
             cand, cand_S, res = _newton_decides(cand, cand_S, res, X, Y, y_var, activation, opts, backend, prune_tol_rel)
             if res.loss <= prune_tol_rel * y_var:
-                pruned.append({"layer": layer, "by": "pruning" + (" (merged with a near copy)" if j == dup else ""),
+                pruned.append({"layer": layer, "by": "pruning" + (" (merged with a near copy)" if merge else ""),
                                "contribution": float(contribution[j]), "loss_after": float(res.loss)})
                 mats, S, failures = cand, cand_S, 0
             else:
