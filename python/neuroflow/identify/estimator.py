@@ -157,8 +157,8 @@ class ExpandAndCluster:
     selection_ (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided),
     students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
     the outputs its students were trained on), floor_students_ (per layer, with ``max_students``' second fit:
-    how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or the two fits'
-    losses and which was kept), designed_probes_ (how many), search_ (a SearchResult of the
+    how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or
+    the two fits' losses and which was kept), designed_probes_ (how many), search_ (a SearchResult of the
     width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
     finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
     train_rel_mse_.
