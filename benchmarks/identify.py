@@ -390,6 +390,10 @@ def _deep_control(args, beta) -> int:
     from neuroflow.identify.students import train_students
     from neuroflow.mlp import MLP
 
+    if args.n_students < 1:
+        raise SystemExit(f"--n-students: expected a positive integer, got {args.n_students}")
+    if not 0.0 < args.layer_probes < 1.0:
+        raise SystemExit(f"--layer-probes: expected a share in (0, 1), got {args.layer_probes}")
     probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
     if len(probs) != 1:
         raise SystemExit(f"--problem: expected a prefix of one deep-suite problem name, got {args.problem!r}")

@@ -53,7 +53,8 @@ def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_pat
 
 def test_identify_deep_control_trains_on_given_and_designed_probes(tmp_path):
     """deep-control: the same students (the teacher's first layer frozen) on the given probes and on half designed
-    ones; a prefix that names no single problem ends in one line naming --problem."""
+    ones; a prefix that names no single problem, no students or a share outside (0, 1) ends in one line naming
+    the flag."""
     pytest.importorskip("torch")
     script = str(ROOT / "benchmarks" / "identify.py")
     run = subprocess.run([sys.executable, script, "deep-control", "--quick", "--n-students", "2", "--n-jobs", "1"],
@@ -66,10 +67,11 @@ def test_identify_deep_control_trains_on_given_and_designed_probes(tmp_path):
     assert designed["target_variance"] > given["target_variance"]  # the design drives the units far out
     for r in (given, designed):
         assert len(r["rel_losses"]) == 2 and all(0.0 <= x < 1.0 for x in r["rel_losses"])
-    for bad in ("d99", "d09-x", "d1"):
-        run = subprocess.run([sys.executable, script, "deep-control", "--quick", "--problem", bad],
+    for flag, bad in (("--problem", "d99"), ("--problem", "d09-x"), ("--problem", "d1"), ("--n-students", "0"),
+                      ("--layer-probes", "1.5"), ("--layer-probes", "0")):
+        run = subprocess.run([sys.executable, script, "deep-control", "--quick", flag, bad],
                              capture_output=True, text=True, timeout=600, cwd=tmp_path)
-        assert run.returncode != 0 and run.stderr.strip().count("\n") == 0 and "--problem" in run.stderr, bad
+        assert run.returncode != 0 and run.stderr.strip().count("\n") == 0 and flag in run.stderr, (flag, bad)
 
 
 def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
