@@ -22,7 +22,8 @@ students at relative loss 1e-7, the sixth at 1e-15 holding the teacher's three n
 leave designed probes that no student fits to the floor for the given ones.
 
 Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
-on any machine. Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
+on a busy or a quiet machine. (Not across CPU types: float32 torch arithmetic differs there in the last bits,
+and a student's run can end elsewhere -- deep-suite d14 and d23 came out differently on two machines.) Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
 student is on disk, and a student cut short is never stored (:mod:`.checkpoint`).
 
 (This module runs past 400 lines because one class documents all its settings here; every job it
