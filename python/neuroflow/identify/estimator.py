@@ -23,8 +23,9 @@ leave designed probes that no student fits to the floor for the given ones.
 
 Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
 on a busy or a quiet machine. (Not across CPU types: float32 torch arithmetic differs there in the last bits,
-and a student's run can end elsewhere -- deep-suite d14 and d23 came out differently on two machines.) Ctrl-C ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished
-student is on disk, and a student cut short is never stored (:mod:`.checkpoint`).
+and a student's run can end elsewhere -- deep-suite d14 and d23 came out differently on two machines.) Ctrl-C
+ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished student is on disk, and a
+student cut short is never stored (:mod:`.checkpoint`).
 
 (This module runs past 400 lines because one class documents all its settings here; every job it
 coordinates lives in the module named above.)
@@ -44,7 +45,7 @@ from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
-from neuroflow.identify.lstsq import layer_forward, least_squares_output, output_variance
+from neuroflow.identify.lstsq import hidden_activations, layer_forward, least_squares_output, output_variance
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
@@ -303,7 +304,7 @@ class ExpandAndCluster:
                 # the given probes), so students at the floor can only come from the given probes: this stage
                 # and the ones above train on them, from fresh starts
                 X, Y = given
-                H, y_var = self._forward(X, incoming), output_variance(Y)
+                H, y_var = hidden_activations(X, [*incoming, None], act)[-1], output_variance(Y)  # (None: the output)
                 probes = f"given (none of {len(fits)} students at the floor on the designed probes)"
                 self.students_.pop()
                 seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, incoming)
@@ -354,12 +355,6 @@ class ExpandAndCluster:
         self.target_var_, self.pruned_, self.floor_students_ = [], [], []
         self.designed_probes_ = 0
         self.search_, self.expansion_ = None, None
-
-    def _forward(self, X, incoming) -> np.ndarray:
-        """The reconstructed layers ``incoming`` applied to ``X``."""
-        for centres in incoming:
-            X = layer_forward(X, centres, self.activation)
-        return X
 
     def _stage_net(self, input_dim, incoming, upper_widths, output_dim, backend):
         """A stage's students: the reconstructed layers below (their sizes), the expanded widths above."""
