@@ -3,6 +3,7 @@ objective), on a tiny two-hidden-layer teacher."""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -293,6 +294,91 @@ def test_inner_rule_drops_nothing_when_the_clusters_do_not_express_the_students(
     keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, 1e-4 * y_var), "tanh")
     assert record["rel_loss_all"] > 2 * record["floor"] and record["judged"] is False
     assert keep == [0, 1, 2, 3] and record["dropped"] == [] and record["refused"] is None
+
+def _inner_cut(kept, loose, loose_deg=2.0):
+    """A first-layer clustering cut at a gap: ``kept`` clusters, ``loose`` ones dropped for their spread."""
+    from neuroflow.identify.clustering import ClusterResult
+
+    return ClusterResult(labels=np.zeros(0, int), centres=np.asarray(kept), n_students=np.full(len(kept), 4),
+                         median_angle_deg=np.zeros(len(kept)), beta_rule="gap",
+                         dropped_by_beta=[{"n_students": 4, "median_angle_deg": loose_deg} for _ in loose],
+                         dropped_centres=np.asarray(loose, dtype=float).reshape(len(loose), np.shape(kept)[1]))
+
+
+@pytest.mark.parametrize("dropped", ["real", "leftover"])
+def test_inner_cut_is_judged_by_the_students_output(dropped):
+    """A gap cut in the first layer of a deep net: dropping a real neuron (loosely clustered, 2 deg) is refused,
+    because the students' substituted loss leaves their floor; dropping a leftover unit they do not use stands."""
+    from neuroflow.identify.selection import judge_inner_cut
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    leftover = np.array([[0.7, 0.7, -0.2]])
+    students = [[np.vstack([mats[0], leftover]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
+                 mats[2]] for _ in range(4)]
+    cut = _inner_cut(mats[0][:2], mats[0][2:]) if dropped == "real" else _inner_cut(mats[0], leftover)
+    record = judge_inner_cut(cut, students, X, 0, Y, np.full(4, 1e-12 * y_var), "tanh")
+    assert record["accepted"] is (dropped == "leftover")
+    assert record["rel_loss_with_dropped"] < 1e-10
+    assert (record["rel_loss_kept"] > 1e-3) is (dropped == "real")
+
+
+def test_inner_cut_is_left_to_check_gap_where_the_students_are_rough():
+    """Students whose own loss is far above what the clusters substitute for them, or no loose cluster: nothing
+    to judge on the output (None), and the estimator's least-squares check decides as before."""
+    from neuroflow.identify.selection import judge_inner_cut
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    rough = mats[0] + 0.5 * np.random.default_rng(4).standard_normal(mats[0].shape)
+    students = [mats] * 4
+    assert judge_inner_cut(_inner_cut(rough[:2], rough[2:]), students, X, 0, Y, np.full(4, 1e-12 * y_var),
+                           "tanh") is None
+    assert judge_inner_cut(_inner_cut(mats[0], []), students, X, 0, Y, np.zeros(4), "tanh") is None
+    far = _inner_cut(mats[0][:2], mats[0][2:], loose_deg=40.0)  # beyond pi/6: not a loose cluster of the cut
+    assert judge_inner_cut(far, students, X, 0, Y, np.zeros(4), "tanh") is None
+
+
+@pytest.mark.parametrize("accepted", [True, False, None])
+def test_estimator_inner_gap_cut_follows_the_output_judgement(monkeypatch, accepted):
+    """The estimator's inner layer with a gap cut: a refused cut falls back to pi/6 ("gap rejected"), an accepted
+    one stands, and where the output cannot judge (None) the least-squares check decides."""
+    import neuroflow.identify.estimator as E
+    from neuroflow.mlp import MLP
+
+    rng = np.random.default_rng(0)
+    dirs = np.linalg.qr(rng.standard_normal((8, 5)))[0].T
+    rows, ids = [], []
+    for s in range(6):  # four tight neurons and one at 5 deg: a clear gap
+        for c, deg in enumerate((0.01, 0.01, 0.02, 0.01, 5.0)):
+            v = rng.standard_normal(8)
+            v -= (v @ dirs[c]) * dirs[c]
+            rows.append(np.cos(np.radians(deg)) * dirs[c] + np.sin(np.radians(deg)) * v / np.linalg.norm(v))
+            ids.append(s)
+    monkeypatch.setattr(E, "student_neurons", lambda *a, **k: (np.array(rows), np.array(ids)))
+    record = None if accepted is None else {"accepted": accepted}
+    monkeypatch.setattr(E, "judge_inner_cut", lambda *a, **k: record)
+    checked = []
+    monkeypatch.setattr(E, "check_gap", lambda result, *a, **k: checked.append(result.size) or result)
+    est = ExpandAndCluster(n_students=6, activation="tanh", hidden_sizes=[5, 5])
+    est._reset()
+    net = MLP(7, [(5, "tanh", True), (5, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = rng.standard_normal((30, 7))
+    fits = [SimpleNamespace(index=0, theta=net.init_params(0), loss=1.0)]  # only its next-layer inputs are read
+    result = est._cluster(0, net, fits, X, X, X[:, :1], 1.0, True, 2)
+    assert result.size == (5 if accepted is False else 4)
+    assert result.beta_rule == ("gap rejected" if accepted is False else "gap")
+    assert checked == ([4] if accepted is None else [])
+    assert result.gap_check == record
+
 
 def _deep_reduced_net(seed, widths):
     """Random 3-input probes and targets, their target variance, a random reduced net with hidden ``widths``

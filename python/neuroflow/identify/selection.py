@@ -2,6 +2,10 @@
 
 **The automatic cut** (``beta="auto"``, rule "gap") is meant to drop leftover groups, which the function
 does not need; :func:`check_gap` tests that by least squares on the layer's targets (see its docstring).
+In an inner layer the cut is judged first by the inner layers' own test below (:func:`judge_inner_cut`): it
+stands if the kept clusters substitute for the students' layer within one floor of the kept plus the loose
+dropped ones; only where the students are too rough for that test does :func:`check_gap` decide, on their
+next-layer pre-activations.
 
 **Inner layers** (every hidden layer but the last of a deep net). Dropping a real neuron there is fatal --
 the layers above are then retrained on a first layer that cannot express the target, stall far from zero
@@ -47,7 +51,8 @@ import numpy as np
 from neuroflow.identify.clustering import AUTO_FALLBACK, ClusterResult, cluster_neurons
 from neuroflow.identify.lstsq import features, layer_forward, ls_rel_residual, output_variance
 
-__all__ = ["AUTO_LS_FACTOR", "check_gap", "next_preactivations", "forward_from", "eliminate_inner"]
+__all__ = ["AUTO_LS_FACTOR", "check_gap", "judge_inner_cut", "next_preactivations", "forward_from", "substitution",
+           "eliminate_inner"]
 
 #: beta="auto": a cut at a gap is kept only if the kept clusters express the layer's targets by least squares
 #: about as well as kept plus dropped, or as the students (relative residual within this factor of the lower
@@ -103,6 +108,51 @@ def forward_from(pre, mats_above, activation) -> np.ndarray:
     return h @ mats_above[-1][:, :-1].T + mats_above[-1][:, -1]
 
 
+def substitution(centres, student_mats, H, layer: int, Y, activation):
+    """The students' substituted loss (module docstring) as a function of which rows of ``centres`` stand in
+    for their hidden layer ``layer``: ``f(cols) -> median relative loss`` (the constant column always stays)."""
+    y_var = max(output_variance(Y), 1e-300)
+    k = centres.shape[0]
+    F = features(layer_forward(H, centres, activation))
+    Q, R = np.linalg.qr(F)
+    per_student = []
+    for mats in student_mats:
+        T = next_preactivations(mats, H, layer, activation)
+        per_student.append((Q.T @ T, mats[layer + 2:]))
+
+    def substituted(cols) -> float:
+        idx = list(cols) + [k]
+        losses = []
+        for QtT, above in per_student:
+            coef, *_ = np.linalg.lstsq(R[:, idx], QtT, rcond=None)
+            out = forward_from(F[:, idx] @ coef, above, activation)
+            losses.append(float(np.mean(np.sum((out - Y) ** 2, axis=1))) / y_var)
+        return float(np.median(losses))
+
+    return substituted
+
+
+def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, student_losses, activation,
+                    loss_tol: float = 1e-6) -> dict | None:
+    """An automatic cut of an inner layer judged by the students' substituted loss (module docstring), the
+    inner layers' own test: the cut stands if the kept clusters substitute for the students' layer within one
+    floor of the kept plus the loose dropped ones (spreads up to pi/6). Returns the record (``accepted``), or
+    None when there is nothing to judge or the substitution with every cluster is not within one floor of the
+    floor (nor at most ``loss_tol``): the students are too rough to tell, and :func:`check_gap` decides."""
+    loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
+    if not loose or result.size == 0:
+        return None
+    centres = np.vstack([result.centres, result.dropped_centres[loose]])
+    substituted = substitution(centres, student_mats, H, layer, Y, activation)
+    floor = float(np.median(np.asarray(student_losses, dtype=float))) / max(output_variance(Y), 1e-300)
+    full = substituted(range(centres.shape[0]))
+    if not (full - floor <= floor or full <= loss_tol):
+        return None
+    kept = substituted(range(result.size))
+    return {"rule": "substituted students' loss within one floor", "rel_loss_kept": kept,
+            "rel_loss_with_dropped": full, "floor": floor, "accepted": bool(kept - full <= floor)}
+
+
 def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, activation,
                     loss_tol: float = 1e-6) -> tuple[list[int], dict]:
     """The rule for an inner layer (module docstring): which of ``centres`` (k, d + 1) to keep.
@@ -137,25 +187,9 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
         it) and ``refused`` (the least-needed cluster that was kept, with the loss without it; None if every
         cluster but one was dropped or nothing was judged).
     """
-    y_var = max(output_variance(Y), 1e-300)
+    substituted = substitution(centres, student_mats, H, layer, Y, activation)
     k = centres.shape[0]
-    F = features(layer_forward(H, centres, activation))
-    Q, R = np.linalg.qr(F)
-    per_student = []
-    for mats in student_mats:
-        T = next_preactivations(mats, H, layer, activation)
-        per_student.append((Q.T @ T, mats[layer + 2:]))
-
-    def substituted(cols) -> float:
-        idx = list(cols) + [k]  # the constant column always stays
-        losses = []
-        for QtT, above in per_student:
-            coef, *_ = np.linalg.lstsq(R[:, idx], QtT, rcond=None)
-            out = forward_from(F[:, idx] @ coef, above, activation)
-            losses.append(float(np.mean(np.sum((out - Y) ** 2, axis=1))) / y_var)
-        return float(np.median(losses))
-
-    floor = float(np.median(np.asarray(student_losses, dtype=float))) / y_var
+    floor = float(np.median(np.asarray(student_losses, dtype=float))) / max(output_variance(Y), 1e-300)
     keep = list(range(k))
     base = substituted(keep)
     judged = base - floor <= floor or base <= loss_tol
