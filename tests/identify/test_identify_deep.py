@@ -275,6 +275,27 @@ def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_ne
 
 
 
+def test_inner_rule_drops_a_spare_unit_within_the_substitutions_own_error():
+    """Near-perfect students (floor 1e-16) whose clusters substitute for their layer only to about 1e-10 (centres
+    off by 1e-5): a spare unit that changes the output by less than that is dropped, a real neuron is not."""
+    from neuroflow.identify.selection import eliminate_inner
+
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    net, theta = teacher.to_mlp()
+    mats = net.unpack(theta)
+    spare = np.array([[0.7, 0.7, -0.2]])
+    students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), 1e-7), mats[1][:, 3:]]),
+                 mats[2]] for _ in range(4)]
+    centres = np.vstack([mats[0], spare]) + 1e-5 * np.random.default_rng(5).standard_normal((4, 3))
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, 1e-16 * y_var), "tanh")
+    assert record["judged"] and record["rel_loss_all"] > 1e3 * record["floor"]  # judged through loss_tol
+    assert keep == [0, 1, 2] and record["dropped"][0]["rel_loss_without"] - record["rel_loss_all"] > record["floor"]
+    assert record["refused"]["rel_loss_without"] > 1e-6
+
+
 def test_inner_rule_drops_nothing_when_the_clusters_do_not_express_the_students():
     """Clusters far off the students' layer (a substituted loss more than one floor above the floor): no
     removal can be judged against the students' error, so every cluster stays, the leftover too, and the
