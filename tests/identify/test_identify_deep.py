@@ -20,6 +20,15 @@ def _tiny_deep_teacher():
                    [np.array([0.3, -0.2, 0.1]), np.array([0.2, -0.3]), np.zeros(1)])
 
 
+def _tiny_deep_data():
+    """The tiny deep teacher on 500 Gaussian probes: ``(X, Y, target variance, the teacher's layer matrices)``."""
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(2).standard_normal((500, 2))
+    Y = teacher(X)
+    net, theta = teacher.to_mlp()
+    return X, Y, float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1))), net.unpack(theta)
+
+
 def test_deep_teacher_recovered_with_frozen_layers():
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((300, 2))
@@ -280,12 +289,7 @@ def test_inner_rule_drops_a_spare_unit_within_the_substitutions_own_error():
     off by 1e-5): a spare unit that changes the output by less than that is dropped, a real neuron is not."""
     from neuroflow.identify.selection import eliminate_inner
 
-    teacher = _tiny_deep_teacher()
-    X = np.random.default_rng(2).standard_normal((500, 2))
-    Y = teacher(X)
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    net, theta = teacher.to_mlp()
-    mats = net.unpack(theta)
+    X, Y, y_var, mats = _tiny_deep_data()
     spare = np.array([[0.7, 0.7, -0.2]])
     students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), 1e-7), mats[1][:, 3:]]),
                  mats[2]] for _ in range(4)]
@@ -302,12 +306,7 @@ def test_inner_rule_drops_nothing_when_the_clusters_do_not_express_the_students(
     record says so."""
     from neuroflow.identify.selection import eliminate_inner
 
-    teacher = _tiny_deep_teacher()
-    X = np.random.default_rng(2).standard_normal((500, 2))
-    Y = teacher(X)
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    net, theta = teacher.to_mlp()
-    mats = net.unpack(theta)
+    X, Y, y_var, mats = _tiny_deep_data()
     students = [[np.vstack([mats[0], np.ones((1, 3))]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
                  mats[2]] for _ in range(4)]
     rough = mats[0] + 0.5 * np.random.default_rng(4).standard_normal(mats[0].shape)  # poorly clustered neurons
@@ -332,12 +331,7 @@ def test_inner_cut_is_judged_by_the_students_output(dropped):
     because the students' substituted loss leaves their floor; dropping a leftover unit they do not use stands."""
     from neuroflow.identify.selection import judge_inner_cut
 
-    teacher = _tiny_deep_teacher()
-    X = np.random.default_rng(2).standard_normal((500, 2))
-    Y = teacher(X)
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    net, theta = teacher.to_mlp()
-    mats = net.unpack(theta)
+    X, Y, y_var, mats = _tiny_deep_data()
     leftover = np.array([[0.7, 0.7, -0.2]])
     students = [[np.vstack([mats[0], leftover]), np.hstack([mats[1][:, :3], np.zeros((2, 1)), mats[1][:, 3:]]),
                  mats[2]] for _ in range(4)]
@@ -353,12 +347,7 @@ def test_inner_cut_is_left_to_check_gap_where_the_students_are_rough():
     to judge on the output (None), and the estimator's least-squares check decides as before."""
     from neuroflow.identify.selection import judge_inner_cut
 
-    teacher = _tiny_deep_teacher()
-    X = np.random.default_rng(2).standard_normal((500, 2))
-    Y = teacher(X)
-    y_var = float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
-    net, theta = teacher.to_mlp()
-    mats = net.unpack(theta)
+    X, Y, y_var, mats = _tiny_deep_data()
     rough = mats[0] + 0.5 * np.random.default_rng(4).standard_normal(mats[0].shape)
     students = [mats] * 4
     assert judge_inner_cut(_inner_cut(rough[:2], rough[2:]), students, X, 0, Y, np.full(4, 1e-12 * y_var),
@@ -368,6 +357,24 @@ def test_inner_cut_is_left_to_check_gap_where_the_students_are_rough():
     assert judge_inner_cut(far, students, X, 0, Y, np.zeros(4), "tanh") is None
 
 
+def _six_students_at(monkeypatch, spreads_deg):
+    """Let the estimator's ``student_neurons`` return six students' neurons in R^8, one per orthonormal direction,
+    each ``spreads_deg[c]`` away from its direction on a random side; returns the generator, for more draws."""
+    import neuroflow.identify.estimator as E
+
+    rng = np.random.default_rng(0)
+    dirs = np.linalg.qr(rng.standard_normal((8, len(spreads_deg))))[0].T
+    rows, ids = [], []
+    for s in range(6):
+        for c, deg in enumerate(spreads_deg):
+            v = rng.standard_normal(8)
+            v -= (v @ dirs[c]) * dirs[c]
+            rows.append(np.cos(np.radians(deg)) * dirs[c] + np.sin(np.radians(deg)) * v / np.linalg.norm(v))
+            ids.append(s)
+    monkeypatch.setattr(E, "student_neurons", lambda *a, **k: (np.array(rows), np.array(ids)))
+    return rng
+
+
 @pytest.mark.parametrize("accepted", [True, False, None])
 def test_estimator_inner_gap_cut_follows_the_output_judgement(monkeypatch, accepted):
     """The estimator's inner layer with a gap cut: a refused cut falls back to pi/6 ("gap rejected"), an accepted
@@ -375,16 +382,7 @@ def test_estimator_inner_gap_cut_follows_the_output_judgement(monkeypatch, accep
     import neuroflow.identify.estimator as E
     from neuroflow.mlp import MLP
 
-    rng = np.random.default_rng(0)
-    dirs = np.linalg.qr(rng.standard_normal((8, 5)))[0].T
-    rows, ids = [], []
-    for s in range(6):  # four tight neurons and one at 5 deg: a clear gap
-        for c, deg in enumerate((0.01, 0.01, 0.02, 0.01, 5.0)):
-            v = rng.standard_normal(8)
-            v -= (v @ dirs[c]) * dirs[c]
-            rows.append(np.cos(np.radians(deg)) * dirs[c] + np.sin(np.radians(deg)) * v / np.linalg.norm(v))
-            ids.append(s)
-    monkeypatch.setattr(E, "student_neurons", lambda *a, **k: (np.array(rows), np.array(ids)))
+    rng = _six_students_at(monkeypatch, (0.01, 0.01, 0.02, 0.01, 5.0))  # four tight neurons, one at 5 deg: a gap
     record = None if accepted is None else {"accepted": accepted}
     monkeypatch.setattr(E, "judge_inner_cut", lambda *a, **k: record)
     checked = []
@@ -845,19 +843,9 @@ def test_floor_elimination_merges_a_split_neuron(seed, split_deg):
 def test_later_layers_keep_loose_clusters_when_no_gap_sets_the_cut(monkeypatch, layer, kept):
     """Five neurons shared by all six students at spreads 12-45 deg (no clear gap: the cut falls back to 30 deg).
     The first layer drops the two loosest; a later layer of a deep net keeps them for the zero-loss judgement."""
-    import neuroflow.identify.estimator as E
     from neuroflow.mlp import MLP
 
-    rng = np.random.default_rng(0)
-    dirs = np.linalg.qr(rng.standard_normal((8, 5)))[0].T  # five orthonormal neurons in R^8
-    rows, ids = [], []
-    for s in range(6):
-        for c, deg in enumerate((12, 18, 24, 38, 45)):
-            v = rng.standard_normal(8)
-            v -= (v @ dirs[c]) * dirs[c]
-            rows.append(np.cos(np.radians(deg)) * dirs[c] + np.sin(np.radians(deg)) * v / np.linalg.norm(v))
-            ids.append(s)
-    monkeypatch.setattr(E, "student_neurons", lambda *a, **k: (np.array(rows), np.array(ids)))
+    rng = _six_students_at(monkeypatch, (12, 18, 24, 38, 45))
     est = ExpandAndCluster(n_students=6, activation="tanh", hidden_sizes=[5, 5])
     est._reset()
     net = MLP(7, [(5, "tanh", True), (5, "tanh", True), (1, "identity", True)], backend="numpy")
