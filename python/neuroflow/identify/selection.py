@@ -113,9 +113,10 @@ def forward_from(pre, mats_above, activation) -> np.ndarray:
     return h @ mats_above[-1][:, :-1].T + mats_above[-1][:, -1]
 
 
-def substitution(centres, student_mats, H, layer: int, Y, activation):
+def substitution(centres, student_mats, H, layer: int, Y, student_losses, activation):
     """The students' substituted loss (module docstring) as a function of which rows of ``centres`` stand in
-    for their hidden layer ``layer``: ``f(cols) -> median relative loss`` (the constant column always stays)."""
+    for their hidden layer ``layer``, and their floor: ``(f(cols) -> median relative loss, floor)`` (the
+    constant column always stays)."""
     y_var = max(output_variance(Y), 1e-300)
     k = centres.shape[0]
     F = features(layer_forward(H, centres, activation))
@@ -134,28 +135,40 @@ def substitution(centres, student_mats, H, layer: int, Y, activation):
             losses.append(float(np.mean(np.sum((out - Y) ** 2, axis=1))) / y_var)
         return float(np.median(losses))
 
-    return substituted
+    return substituted, float(np.median(np.asarray(student_losses, dtype=float))) / y_var
+
+
+def _judged(base: float, floor: float, loss_tol: float) -> bool:
+    """Whether a substitution with every cluster can judge removals: within one floor of the floor, or at
+    most ``loss_tol``."""
+    return base - floor <= floor or base <= loss_tol
+
+
+def _not_needed(loss: float, base: float, floor: float) -> bool:
+    """Whether a removal that takes the substituted loss from ``base`` to ``loss`` stays within the students'
+    error: one floor, or the substitution's own error where that is larger."""
+    return loss - base <= max(floor, base)
 
 
 def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, student_losses, activation,
                     loss_tol: float = 1e-6) -> dict | None:
     """An automatic cut of an inner layer judged by the students' substituted loss (module docstring), the
-    inner layers' own test: the cut stands if the kept clusters substitute for the students' layer within one
-    floor of the kept plus the loose dropped ones (spreads up to pi/6). Returns the record (``accepted``), or
+    inner layers' own test: the cut stands if the kept clusters substitute for the students' layer as well as
+    the kept plus the loose dropped ones (spreads up to pi/6), within the tolerance of :func:`eliminate_inner`.
+    Returns the record (``accepted``), or
     None when there is nothing to judge or the substitution with every cluster is not within one floor of the
     floor (nor at most ``loss_tol``): the students are too rough to tell, and :func:`check_gap` decides."""
     loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
     if not loose or result.size == 0:
         return None
     centres = np.vstack([result.centres, result.dropped_centres[loose]])
-    substituted = substitution(centres, student_mats, H, layer, Y, activation)
-    floor = float(np.median(np.asarray(student_losses, dtype=float))) / max(output_variance(Y), 1e-300)
+    substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
     full = substituted(range(centres.shape[0]))
-    if not (full - floor <= floor or full <= loss_tol):
+    if not _judged(full, floor, loss_tol):
         return None
     kept = substituted(range(result.size))
     return {"rule": "substituted students' loss within one floor", "rel_loss_kept": kept,
-            "rel_loss_with_dropped": full, "floor": floor, "accepted": bool(kept - full <= max(floor, full))}
+            "rel_loss_with_dropped": full, "floor": floor, "accepted": _not_needed(kept, full, floor)}
 
 
 def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, activation,
@@ -192,17 +205,15 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
         it) and ``refused`` (the least-needed cluster that was kept, with the loss without it; None if every
         cluster but one was dropped or nothing was judged).
     """
-    substituted = substitution(centres, student_mats, H, layer, Y, activation)
-    k = centres.shape[0]
-    floor = float(np.median(np.asarray(student_losses, dtype=float))) / max(output_variance(Y), 1e-300)
-    keep = list(range(k))
+    substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
+    keep = list(range(centres.shape[0]))
     base = substituted(keep)
-    judged = base - floor <= floor or base <= loss_tol
+    judged = _judged(base, floor, loss_tol)
     record = {"rule": "substituted students' loss within one floor", "floor": floor, "rel_loss_all": base,
               "judged": bool(judged), "dropped": [], "refused": None}
     while judged and len(keep) > 1:
         loss, j = min((substituted([c for c in keep if c != j]), j) for j in keep)
-        if not loss - base <= max(floor, base):
+        if not _not_needed(loss, base, floor):
             record["refused"] = {"cluster": int(j), "rel_loss_without": loss}
             break
         keep.remove(j)
