@@ -66,6 +66,11 @@ __all__ = ["AUTO_LS_FACTOR", "check_gap", "judge_inner_cut", "next_preactivation
 AUTO_LS_FACTOR = 10.0
 
 
+def _loose(result: ClusterResult) -> list[int]:
+    """The clusters an automatic cut dropped that pi/6 would keep (indices into ``result.dropped_by_beta``)."""
+    return [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
+
+
 def check_gap(result: ClusterResult, u, ids, H, X_skip, targets, level=math.inf, *, activation, n_students,
               gamma, clusterer, sign, loss_tol) -> ClusterResult:
     """Check an automatic cut by least squares on the layer's targets (the probes' outputs for the last
@@ -77,7 +82,7 @@ def check_gap(result: ClusterResult, u, ids, H, X_skip, targets, level=math.inf,
     function, the cut is rejected and pi/6 applies (rule "gap rejected")."""
     if result.beta_rule != "gap":
         return result
-    loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
+    loose = _loose(result)
     if not loose:
         return result
     kept = ls_rel_residual(layer_forward(H, result.centres, activation), X_skip, targets)
@@ -155,10 +160,10 @@ def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, stude
     """An automatic cut of an inner layer judged by the students' substituted loss (module docstring), the
     inner layers' own test: the cut stands if the kept clusters substitute for the students' layer as well as
     the kept plus the loose dropped ones (spreads up to pi/6), within the tolerance of :func:`eliminate_inner`.
-    Returns the record (``accepted``), or
-    None when there is nothing to judge or the substitution with every cluster is not within one floor of the
-    floor (nor at most ``loss_tol``): the students are too rough to tell, and :func:`check_gap` decides."""
-    loose = [i for i, d in enumerate(result.dropped_by_beta) if d["median_angle_deg"] <= np.degrees(AUTO_FALLBACK)]
+    Returns the record (``accepted``), or None when there is nothing to judge or the substitution with every
+    cluster is not within one floor of the floor (nor at most ``loss_tol``): the students are too rough to
+    tell, and :func:`check_gap` decides."""
+    loose = _loose(result)
     if not loose or result.size == 0:
         return None
     centres = np.vstack([result.centres, result.dropped_centres[loose]])
