@@ -300,6 +300,27 @@ def test_inner_rule_drops_a_spare_unit_within_the_substitutions_own_error():
     assert record["refused"]["rel_loss_without"] > 1e-6
 
 
+@pytest.mark.parametrize("floor, spare_dropped", [(1e-12, True), (1e-8, False)])
+def test_inner_rule_takes_the_substitutions_own_error_only_for_students_at_the_loss_floor(floor, spare_dropped):
+    """A spare unit whose removal raises the substituted loss (2.5e-7) by 1e-7, less than that loss itself: dropped
+    for students at the loss floor (search_tol, 1e-10), kept for students above it, whose tolerance is one floor
+    (the digits teachers' students, at 4e-4..1.5e-3, fit part of the target with leftover units)."""
+    from neuroflow.identify.selection import eliminate_inner
+
+    X, Y, y_var, mats = _tiny_deep_data()
+    spare = np.array([[0.7, 0.7, -0.2]])
+    students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), 1e-4), mats[1][:, 3:]]),
+                 mats[2]] for _ in range(4)]
+    centres = np.vstack([mats[0], spare]) + 1e-3 * np.random.default_rng(5).standard_normal((4, 3))
+    keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, floor * y_var), "tanh", floor_tol=1e-10)
+    assert record["judged"] and 1e-7 < record["rel_loss_all"] < 1e-6  # judged through loss_tol
+    if spare_dropped:
+        assert keep == [0, 1, 2] and record["refused"]["rel_loss_without"] > 1e-6
+    else:
+        assert keep == [0, 1, 2, 3] and record["refused"]["cluster"] == 3
+        assert record["refused"]["rel_loss_without"] - record["rel_loss_all"] > floor
+
+
 def test_inner_rule_drops_nothing_when_the_clusters_do_not_express_the_students():
     """Clusters far off the students' layer (a substituted loss more than one floor above the floor): no
     removal can be judged against the students' error, so every cluster stays, the leftover too, and the
@@ -357,6 +378,20 @@ def test_inner_cut_is_left_to_check_gap_where_the_students_are_rough():
     assert judge_inner_cut(far, students, X, 0, Y, np.zeros(4), "tanh") is None
 
 
+def test_inner_cut_is_left_to_check_gap_for_students_above_the_loss_floor():
+    """The cut that drops a real neuron, which students at the loss floor refuse (above), is not judged on the
+    output for students above the floor (search_tol): their leftover units carry part of the target, so the
+    output would call those needed too (digits seeds 1 and 3: refused cuts kept units 57-73 deg from any
+    teacher neuron); the least-squares check decides."""
+    from neuroflow.identify.selection import judge_inner_cut
+
+    X, Y, y_var, mats = _tiny_deep_data()
+    students = [mats] * 4
+    cut = _inner_cut(mats[0][:2], mats[0][2:])
+    assert judge_inner_cut(cut, students, X, 0, Y, np.full(4, 1e-10 * y_var), "tanh", floor_tol=1e-10) is not None
+    assert judge_inner_cut(cut, students, X, 0, Y, np.full(4, 1e-4 * y_var), "tanh", floor_tol=1e-10) is None
+
+
 def _six_students_at(monkeypatch, spreads_deg):
     """Let the estimator's ``student_neurons`` return six students' neurons in R^8, one per orthonormal direction,
     each ``spreads_deg[c]`` away from its direction on a random side; returns the generator, for more draws."""
@@ -384,7 +419,7 @@ def test_estimator_inner_gap_cut_follows_the_output_judgement(monkeypatch, accep
 
     rng = _six_students_at(monkeypatch, (0.01, 0.01, 0.02, 0.01, 5.0))  # four tight neurons, one at 5 deg: a gap
     record = None if accepted is None else {"accepted": accepted}
-    monkeypatch.setattr(E, "judge_inner_cut", lambda *a, **k: record)
+    monkeypatch.setattr(E, "judge_inner_cut", lambda *a, **k: k["floor_tol"] == est.search_tol and record)
     checked = []
     monkeypatch.setattr(E, "check_gap", lambda result, *a, **k: checked.append(result.size) or result)
     est = ExpandAndCluster(n_students=6, activation="tanh", hidden_sizes=[5, 5])

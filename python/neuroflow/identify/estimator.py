@@ -323,7 +323,8 @@ class ExpandAndCluster:
             centres = result.centres
             if self.prune and layer < depth - 1:
                 keep, record = eliminate_inner(centres, [net.unpack(f.theta) for f in fits], H, layer, Y,
-                                               [f.loss for f in fits], act, loss_tol=self.loss_tol)
+                                               [f.loss for f in fits], act, loss_tol=self.loss_tol,
+                                               floor_tol=self.search_tol)
                 self.selection_.append(record)
                 self.pruned_.extend({"layer": layer, "by": "students' substituted loss"}
                                     for _ in range(centres.shape[0] - len(keep)))
@@ -497,13 +498,13 @@ class ExpandAndCluster:
             result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=math.pi, method=self.clusterer, sign=sign)
             result.beta_rule = "no gap: kept (later layer)"
         if result.beta_rule == "gap" and not last:
-            # an inner layer: the cut is judged, where the students are precise enough, by the inner layers' own
+            # an inner layer: the cut is judged, where the students are at the loss floor, by the inner layers' own
             # test on the output (their pre-activations carry leftover neurons that cancel only at the output: the
             # softplus 4-9-4-3-1 teacher of the deep suite lost a first-layer neuron whose removal raised the
             # least-squares residual of those pre-activations 3.3x, inside check_gap's factor, and the students'
             # substituted loss from 3e-7 to 7e-4, against their own floor of 1.5e-13)
             judged = judge_inner_cut(result, [net.unpack(f.theta) for f in fits], H, layer, Y, [f.loss for f in fits],
-                                     act, loss_tol=self.loss_tol)
+                                     act, loss_tol=self.loss_tol, floor_tol=self.search_tol)
             if judged is not None and not judged["accepted"]:
                 result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=AUTO_FALLBACK, method=self.clusterer,
                                          sign=sign)

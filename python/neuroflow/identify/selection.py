@@ -4,7 +4,7 @@
 does not need; :func:`check_gap` tests that by least squares on the layer's targets (see its docstring).
 In an inner layer the cut is judged first by the inner layers' own test below (:func:`judge_inner_cut`): it
 stands if the kept clusters substitute for the students' layer within one floor of the kept plus the loose
-dropped ones; only where the students are too rough for that test does :func:`check_gap` decide, on their
+dropped ones. That needs students at the loss floor (below): elsewhere :func:`check_gap` decides, on their
 next-layer pre-activations.
 
 **Inner layers** (every hidden layer but the last of a deep net). Dropping a real neuron there is fatal --
@@ -20,12 +20,21 @@ against their own residual floor, with no tolerance of its own:
 * the *floor* is the students' median relative loss: the part of the target they leave unexplained
   themselves, below which they cannot tell a neuron from nothing;
 * backward elimination: drop, one at a time, the cluster whose removal raises the students' median
-  substituted loss least, while that loss stays within one floor of its value with every cluster -- or
-  within that value itself, where the substitution is further from zero than the floor: a removal that
+  substituted loss least, while that loss stays within one floor of its value with every cluster -- or,
+  for students at the loss floor, within that value itself, where the substitution is further from zero
+  than the floor: a removal that
   changes the loss by less than the substitution's own error cannot be told from it (deep suite d20: the
   clusters of a second layer substituted to 7.6e-14 against a floor of 5e-18; a spare unit's removal took
   that to 7.9e-14 and was refused, a real neuron's to 5e-2). A cluster whose removal changes the function
   by more than the students' own error is one they need.
+
+The cut's judgement on the output and the wider tolerance hold only for students *at the loss floor* (median
+relative loss at most ``floor_tol``, the estimator's ``search_tol``, 1e-10): there the students' units are
+the target's and leftovers cancel. Students above it fit part of the target with leftover units, so the
+output calls those needed too: the digits teachers' first-stage students (4e-4 and 1.5e-3) refused their
+first layers' gap cuts (substituted loss 1.5e-3 with the loose clusters, 8.0e-3 without; 3.1e-3 and 1.4e-2),
+and the layers kept one and two units 57-73 deg from any teacher neuron; seed 1 then ended [21, 38] with a
+teacher neuron 25 deg off, where the least-squares check accepts the cut.
 
 The test means something only when the clusters express the students' layer to within their own error --
 the substituted loss with every cluster at most one floor above the floor itself -- or as well as a student
@@ -149,35 +158,47 @@ def _judged(base: float, floor: float, loss_tol: float) -> bool:
     return base - floor <= floor or base <= loss_tol
 
 
-def _not_needed(loss: float, base: float, floor: float) -> bool:
+def _at_floor(floor: float, floor_tol: float) -> bool:
+    """Whether the students are at the loss floor (median relative loss at most ``floor_tol``), where their
+    units are the target's and leftovers cancel: the regime the output-judged cut and the wider tolerance
+    are for."""
+    return floor <= floor_tol
+
+
+def _not_needed(loss: float, base: float, floor: float, floor_tol: float) -> bool:
     """Whether a removal that takes the substituted loss from ``base`` to ``loss`` stays within the students'
-    error: one floor, or the substitution's own error where that is larger."""
-    return loss - base <= max(floor, base)
+    error: one floor, or, for students at the loss floor, the substitution's own error where that is larger."""
+    return loss - base <= (max(floor, base) if _at_floor(floor, floor_tol) else floor)
 
 
 def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, student_losses, activation,
-                    loss_tol: float = 1e-6) -> dict | None:
+                    loss_tol: float = 1e-6, floor_tol: float = 1e-10) -> dict | None:
     """An automatic cut of an inner layer judged by the students' substituted loss (module docstring), the
     inner layers' own test: the cut stands if the kept clusters substitute for the students' layer as well as
     the kept plus the loose dropped ones (spreads up to pi/6), within the tolerance of :func:`eliminate_inner`.
-    Returns the record (``accepted``), or None when there is nothing to judge or the substitution with every
-    cluster is not within one floor of the floor (nor at most ``loss_tol``): the students are too rough to
-    tell, and :func:`check_gap` decides."""
+    Returns the record (``accepted``), or None when there is nothing to judge, the students are not at the
+    loss floor (median relative loss above ``floor_tol``, the estimator's ``search_tol``), or the substitution
+    with every cluster is not within one floor of the floor (nor at most ``loss_tol``): then :func:`check_gap`
+    decides. Students above the floor fit part of the target with leftover units, so dropping those raises
+    their substituted loss although the target does not need them (module docstring)."""
     loose = _loose(result)
     if not loose or result.size == 0:
         return None
     centres = np.vstack([result.centres, result.dropped_centres[loose]])
     substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
+    if not _at_floor(floor, floor_tol):
+        return None
     full = substituted(range(centres.shape[0]))
     if not _judged(full, floor, loss_tol):
         return None
     kept = substituted(range(result.size))
     return {"rule": "substituted students' loss within one floor", "rel_loss_kept": kept,
-            "rel_loss_with_dropped": full, "floor": floor, "accepted": _not_needed(kept, full, floor)}
+            "rel_loss_with_dropped": full, "floor": floor,
+            "accepted": _not_needed(kept, full, floor, floor_tol)}
 
 
 def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, activation,
-                    loss_tol: float = 1e-6) -> tuple[list[int], dict]:
+                    loss_tol: float = 1e-6, floor_tol: float = 1e-10) -> tuple[list[int], dict]:
     """The rule for an inner layer (module docstring): which of ``centres`` (k, d + 1) to keep.
 
     Parameters
@@ -198,6 +219,9 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
     loss_tol : float
         The relative loss a student must reach to count as trained (the estimator's ``loss_tol``): a
         substitution at or below it is judged whatever the floor.
+    floor_tol : float
+        The loss floor (the estimator's ``search_tol``): only students at it (median relative loss at most
+        this) get the substitution's own error as tolerance; others get one floor.
 
     Returns
     -------
@@ -218,7 +242,7 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
               "judged": bool(judged), "dropped": [], "refused": None}
     while judged and len(keep) > 1:
         loss, j = min((substituted([c for c in keep if c != j]), j) for j in keep)
-        if not _not_needed(loss, base, floor):
+        if not _not_needed(loss, base, floor, floor_tol):
             record["refused"] = {"cluster": int(j), "rel_loss_without": loss}
             break
         keep.remove(j)
