@@ -357,3 +357,43 @@ def test_compressed_tracks_load_although_their_header_counts_are_estimates():
     track = sources.music_files(sources.music_sources("test")[0])[0]
     wav = sources.load_recording(track, "mp3")
     assert wav.dtype == np.float32 and len(wav) > 60 * 16000 and np.isfinite(wav).all()
+
+
+def test_gate_bands_switches_the_high_or_low_bands_off_and_on():
+    """White noise through the band gate: in 0.25 s blocks, the energy above 5.5 kHz (past every low-pass)
+    or below 100 Hz (under every high-pass) swings by more than 20 dB between blocks, while the bands the
+    filter keeps stay within 6 dB; full-band blocks are the input itself."""
+    from neuroflow.vad.augment import gate_bands
+
+    x = np.random.default_rng(0).standard_normal(16000 * 12)
+    lows = 0
+    for seed in range(8):
+        y = gate_bands(x, np.random.default_rng(seed))
+        spec = np.abs(np.fft.rfft(y.reshape(-1, 4000), axis=1)) ** 2
+        f = np.fft.rfftfreq(4000, 1 / 16000)
+        db = lambda sel: 10 * np.log10(spec[:, sel].sum(axis=1))  # noqa: E731
+        high, low, mid = db(f > 5500), db(f < 100), db((f > 700) & (f < 900))
+        lows += bool(np.ptp(high) > 20)
+        assert (np.ptp(high) > 20) != (np.ptp(low) > 20) and np.ptp(mid) < 6
+        assert any(np.allclose(a[500:-500], b[500:-500]) for a, b in zip(y.reshape(-1, 4000), x.reshape(-1, 4000)))
+    assert 0 < lows < 8  # both kinds of gate occur
+
+
+def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_sources, tmp_path):
+    from neuroflow.vad import sequences
+    from neuroflow.vad.augment import speech_free_pieces
+    from neuroflow.vad.recipe import Recipe
+
+    pieces = list(speech_free_pieces("gated", 20.0, seed=3))
+    again = list(speech_free_pieces("gated", 20.0, seed=3))
+    assert sum(len(w) for w, _ in pieces) >= 20 * 16000
+    for (w, name), (w2, _) in zip(pieces, again):
+        level = 10 * np.log10(np.mean(w.astype(np.float64) ** 2))
+        assert name == "gated" and 4 * 16000 <= len(w) <= 12 * 16000 and np.array_equal(w, w2)
+        assert -46.0 <= level <= -14.0
+    with pytest.raises(ValueError, match="gated"):
+        Recipe(gated=-0.1)
+    feats = Recipe().features()
+    gated = sequences.speech_free_sequences("gated", 12.0, feats, seed=2)
+    assert all(400 <= len(f) <= 1200 and not y.any() for f, y in zip(gated.feats, gated.labels))
+    assert all(n.startswith("gated_gated_") for n in gated.names)

@@ -10,6 +10,8 @@
   corpus's speech: in the corpus it is only ever heard under a foreground talker;
 * :func:`music_piece`: synthetic music (melody, chords, bass and drums of random timbres, keys and
   tempi), speech-free, for variety beside the few recorded pieces of training music;
+* :func:`gated_piece`: music or noise whose high or low bands switch off and on (a filter sweep), which
+  floor-relative inputs read as new sound at every return;
 * :func:`room_tone_piece`: the quiet background of a real recording, which the generated noises lack
   (:func:`neuroflow.vad.roomtone.room_tone`, training family), at times after digital silence (a file
   that opens with zeros).
@@ -169,9 +171,55 @@ def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]
     return wav, "music"
 
 
+def gate_bands(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``wav`` with its high bands (70 %: a low-pass at 1-5 kHz) or low bands (a high-pass at 150-600 Hz)
+    switched off and on in blocks of 0.5-3 s, with 20 ms ramps; the first block is full-band or not at random."""
+    from scipy.signal import butter, sosfiltfilt
+
+    x = np.asarray(wav, dtype=np.float64)
+    if rng.random() < 0.7:
+        sos = butter(6, rng.uniform(1000.0, 5000.0), "lowpass", fs=SAMPLE_RATE, output="sos")
+    else:
+        sos = butter(4, rng.uniform(150.0, 600.0), "highpass", fs=SAMPLE_RATE, output="sos")
+    cut = sosfiltfilt(sos, x)
+    gate, t, full = np.zeros(len(x)), 0, bool(rng.random() < 0.5)
+    while t < len(x):
+        length = int(rng.uniform(0.5, 3.0) * SAMPLE_RATE)
+        gate[t:t + length] = float(full)
+        t, full = t + length, not full
+    ramp = int(0.02 * SAMPLE_RATE)
+    gate = np.convolve(gate, np.ones(ramp) / ramp, mode="same")
+    return gate * x + (1.0 - gate) * cut
+
+
+def gated_piece(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of training music (60 %) or white or pink noise through :func:`gate_bands`, at -45 to
+    -15 dBFS: each return of the bands reads, band by band, as new energy over a floor that sank while they
+    were gone (a filter sweep in the held-out track the shipped models call most speech)."""
+    from neuroflow.vad.noise import make_noise
+    from neuroflow.vad.sources import music_excerpt
+
+    if rng.random() < 0.6:
+        wav = music_excerpt("train", n, rng).astype(np.float64)
+    else:
+        wav = make_noise(("white", "pink")[int(rng.integers(2))], n, seed=rng, group="A").astype(np.float64)
+        wav /= max(float(np.sqrt(np.mean(wav ** 2))), 1e-12)
+    return (gate_bands(wav, rng) * 10 ** (rng.uniform(-45.0, -15.0) / 20)).astype(np.float32)
+
+
+def _gated_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    from neuroflow.vad.roomtone import room_tone
+
+    n = int(rng.uniform(4.0, 12.0) * SAMPLE_RATE)
+    wav = gated_piece(n, rng)
+    if rng.random() < 0.5:
+        wav = wav + room_tone(n, rng, family="train")
+    return wav, "gated"
+
+
 #: kind -> (piece maker, seed tag)
 _PIECES = {"noise": (_noise_piece, 0x0015E), "room": (_room_piece, 0x2007), "music": (_music_piece, 0x3051C),
-           "talk": (_talk_piece, 0x7A1C)}
+           "talk": (_talk_piece, 0x7A1C), "gated": (_gated_piece, 0x6A7E)}
 #: the kinds of speech-free piece
 SPEECH_FREE = tuple(_PIECES)
 
@@ -186,7 +234,9 @@ def speech_free_pieces(kind: str, seconds: float, seed: int = 0, group: str = "A
     ``"music"``
         4-12 s of :func:`music_piece` at -45 to -15 dBFS, half of them over training-family room tone;
     ``"talk"``
-        2-10 s of babble or cafe noise (eSpeak talkers of ``group``) at -70 to -30 dBFS.
+        2-10 s of babble or cafe noise (eSpeak talkers of ``group``) at -70 to -30 dBFS;
+    ``"gated"``
+        4-12 s of :func:`gated_piece`, half of them over training-family room tone.
     """
     from neuroflow._utils import check_choice
 

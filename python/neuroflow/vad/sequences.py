@@ -111,7 +111,7 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
 
 def speech_free_sequences(kind: str, seconds: float, features: dict, seed: int = 0, group: str = "A") -> SequenceSet:
     """Speech-free sequences (label 0) of :func:`neuroflow.vad.augment.speech_free_pieces` (``kind`` "noise",
-    "room", "music" or "talk"), each with its own fresh features, named ``<kind>_<what>_<k>``."""
+    "room", "music", "talk" or "gated"), each with its own fresh features, named ``<kind>_<what>_<k>``."""
     from neuroflow.vad.augment import speech_free_pieces
 
     extractor = FeatureExtractor(features)

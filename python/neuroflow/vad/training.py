@@ -103,9 +103,9 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
 def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> SequenceSet:
     """The sequences :func:`train_vad` trains and validates on: every scene of ``corpus`` (a folder, a
     loaded corpus or a list of them) with the recipe's gain and ``restarts`` augmentation, plus its
-    speech-free sequences (``noise_only``, ``room_tone``, ``music``, ``background_talk``). Scene names get a
-    ``<corpus index>:`` prefix when several corpora are pooled (their names repeat, and the validation split goes
-    by name)."""
+    speech-free sequences (``noise_only``, ``room_tone``, ``music``, ``background_talk``, ``gated``). Scene
+    names get a ``<corpus index>:`` prefix when several corpora are pooled (their names repeat, and the
+    validation split goes by name)."""
     corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
     if not corpora:
         raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
@@ -117,7 +117,7 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
             p.names = [f"{i}:{n}" for n in p.names]
     corpus_seconds = sum(p.n_frames for p in parts) / FRAME_RATE
     for kind, share in (("noise", recipe.noise_only), ("room", recipe.room_tone), ("music", recipe.music),
-                        ("talk", recipe.background_talk)):
+                        ("talk", recipe.background_talk), ("gated", recipe.gated)):
         if share > 0:
             parts.append(speech_free_sequences(kind, share * corpus_seconds, recipe.features(), seed=recipe.seed))
     return SequenceSet.concatenate(parts)
