@@ -22,11 +22,10 @@ against their own residual floor, with no tolerance of its own:
 * backward elimination: drop, one at a time, the cluster whose removal raises the students' median
   substituted loss least, while that loss stays within one floor of its value with every cluster -- or,
   for students at the loss floor, within that value itself, where the substitution is further from zero
-  than the floor: a removal that
-  changes the loss by less than the substitution's own error cannot be told from it (deep suite d20: the
-  clusters of a second layer substituted to 7.6e-14 against a floor of 5e-18; a spare unit's removal took
-  that to 7.9e-14 and was refused, a real neuron's to 5e-2). A cluster whose removal changes the function
-  by more than the students' own error is one they need.
+  than the floor: a removal that changes the loss by less than the substitution's own error cannot be told
+  from it (deep suite d20: the clusters of a second layer substituted to 7.6e-14 against a floor of 5e-18; a
+  spare unit's removal took that to 7.9e-14 and was refused, a real neuron's to 5e-2). A cluster whose
+  removal changes the function by more than the students' own error is one they need.
 
 The cut's judgement on the output and the wider tolerance hold only for students *at the loss floor* (median
 relative loss at most ``floor_tol``, the estimator's ``search_tol``, 1e-10): there the students' units are
@@ -149,7 +148,12 @@ def substitution(centres, student_mats, H, layer: int, Y, student_losses, activa
             losses.append(float(np.mean(np.sum((out - Y) ** 2, axis=1))) / y_var)
         return float(np.median(losses))
 
-    return substituted, float(np.median(np.asarray(student_losses, dtype=float))) / y_var
+    return substituted, _students_floor(Y, student_losses)
+
+
+def _students_floor(Y, student_losses) -> float:
+    """The students' floor: their median loss relative to the variance of the targets ``Y``."""
+    return float(np.median(np.asarray(student_losses, dtype=float))) / max(output_variance(Y), 1e-300)
 
 
 def _judged(base: float, floor: float, loss_tol: float) -> bool:
@@ -182,12 +186,10 @@ def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, stude
     decides. Students above the floor fit part of the target with leftover units, so dropping those raises
     their substituted loss although the target does not need them (module docstring)."""
     loose = _loose(result)
-    if not loose or result.size == 0:
+    if not loose or result.size == 0 or not _at_floor(_students_floor(Y, student_losses), floor_tol):
         return None
     centres = np.vstack([result.centres, result.dropped_centres[loose]])
     substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
-    if not _at_floor(floor, floor_tol):
-        return None
     full = substituted(range(centres.shape[0]))
     if not _judged(full, floor, loss_tol):
         return None
