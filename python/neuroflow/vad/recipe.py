@@ -79,8 +79,8 @@ class Recipe:
     or low bands switch off and on every 0.5-3 s (label 0, :func:`neuroflow.vad.augment.gated_piece`): each
     return of the bands stands above floors that sank while they were gone, as in the held-out track the
     models call most speech. It is the one measured way to the music target (SNU, 0.15: held-out music 12.1 ->
-    3.0 %), at a price in speech (mean HTER 13.75 -> 15.45 %; 0.05: 7.2 % and 14.69 %), so the shipped models
-    use none.
+    3.0 %, seed 1 13.8 -> 2.5 %), at a price in speech (mean HTER 13.75 -> 15.45 %, seed 1 13.56 -> 15.82 %;
+    0.05: 7.2 % and 14.69 %), so the shipped models use none.
 
     ``offset_weight`` weighs the loss of the non-speech frames within ``offset_frames`` frames after speech
     (in the training crop) ``1 + offset_weight`` times. That is where the false alarms in steady noise sit: the
