@@ -126,10 +126,9 @@ def forward_from(pre, mats_above, activation) -> np.ndarray:
     return h @ mats_above[-1][:, :-1].T + mats_above[-1][:, -1]
 
 
-def substitution(centres, student_mats, H, layer: int, Y, student_losses, activation):
+def substitution(centres, student_mats, H, layer: int, Y, activation):
     """The students' substituted loss (module docstring) as a function of which rows of ``centres`` stand in
-    for their hidden layer ``layer``, and their floor: ``(f(cols) -> median relative loss, floor)`` (the
-    constant column always stays)."""
+    for their hidden layer ``layer``: ``f(cols) -> median relative loss`` (the constant column always stays)."""
     y_var = max(output_variance(Y), 1e-300)
     k = centres.shape[0]
     F = features(layer_forward(H, centres, activation))
@@ -148,7 +147,7 @@ def substitution(centres, student_mats, H, layer: int, Y, student_losses, activa
             losses.append(float(np.mean(np.sum((out - Y) ** 2, axis=1))) / y_var)
         return float(np.median(losses))
 
-    return substituted, _students_floor(Y, student_losses)
+    return substituted
 
 
 def _students_floor(Y, student_losses) -> float:
@@ -186,10 +185,11 @@ def judge_inner_cut(result: ClusterResult, student_mats, H, layer: int, Y, stude
     decides. Students above the floor fit part of the target with leftover units, so dropping those raises
     their substituted loss although the target does not need them (module docstring)."""
     loose = _loose(result)
-    if not loose or result.size == 0 or not _at_floor(_students_floor(Y, student_losses), floor_tol):
+    floor = _students_floor(Y, student_losses)
+    if not loose or result.size == 0 or not _at_floor(floor, floor_tol):
         return None
     centres = np.vstack([result.centres, result.dropped_centres[loose]])
-    substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
+    substituted = substitution(centres, student_mats, H, layer, Y, activation)
     full = substituted(range(centres.shape[0]))
     if not _judged(full, floor, loss_tol):
         return None
@@ -236,7 +236,8 @@ def eliminate_inner(centres, student_mats, H, layer: int, Y, student_losses, act
         it) and ``refused`` (the least-needed cluster that was kept, with the loss without it; None if every
         cluster but one was dropped or nothing was judged).
     """
-    substituted, floor = substitution(centres, student_mats, H, layer, Y, student_losses, activation)
+    substituted = substitution(centres, student_mats, H, layer, Y, activation)
+    floor = _students_floor(Y, student_losses)
     keep = list(range(centres.shape[0]))
     base = substituted(keep)
     judged = _judged(base, floor, loss_tol)
