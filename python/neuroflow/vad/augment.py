@@ -161,14 +161,20 @@ def _room_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
     return room_tone_piece(int(rng.uniform(3.0, 10.0) * SAMPLE_RATE), rng), "room"
 
 
-def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+def _half_over_room_tone(make, rng: np.random.Generator) -> np.ndarray:
+    """4-12 s of ``make(n, rng)``, over training-family room tone with probability 0.5."""
     from neuroflow.vad.roomtone import room_tone
 
     n = int(rng.uniform(4.0, 12.0) * SAMPLE_RATE)
-    wav = music_piece(n, rng) * np.float32(10 ** (rng.uniform(-45.0, -15.0) / 20))
+    wav = make(n, rng)
     if rng.random() < 0.5:
         wav = wav + room_tone(n, rng, family="train")
-    return wav, "music"
+    return wav
+
+
+def _music_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
+    return _half_over_room_tone(
+        lambda n, r: music_piece(n, r) * np.float32(10 ** (r.uniform(-45.0, -15.0) / 20)), rng), "music"
 
 
 def gate_bands(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -208,13 +214,7 @@ def gated_piece(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _gated_piece(rng: np.random.Generator, group: str) -> tuple[np.ndarray, str]:
-    from neuroflow.vad.roomtone import room_tone
-
-    n = int(rng.uniform(4.0, 12.0) * SAMPLE_RATE)
-    wav = gated_piece(n, rng)
-    if rng.random() < 0.5:
-        wav = wav + room_tone(n, rng, family="train")
-    return wav, "gated"
+    return _half_over_room_tone(gated_piece, rng), "gated"
 
 
 #: kind -> (piece maker, seed tag)
