@@ -284,16 +284,23 @@ def test_inner_rule_drops_what_the_students_do_not_need_and_keeps_a_weak_real_ne
 
 
 
+def _spare_unit(weight, off):
+    """Four students holding the tiny deep teacher's first layer plus a spare unit whose outgoing weights are
+    ``weight``, and clusters off their units by about ``off``: ``(X, Y, target variance, students, centres)``."""
+    X, Y, y_var, mats = _tiny_deep_data()
+    spare = np.array([[0.7, 0.7, -0.2]])
+    students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), weight), mats[1][:, 3:]]),
+                 mats[2]] for _ in range(4)]
+    centres = np.vstack([mats[0], spare]) + off * np.random.default_rng(5).standard_normal((4, 3))
+    return X, Y, y_var, students, centres
+
+
 def test_inner_rule_drops_a_spare_unit_within_the_substitutions_own_error():
     """Near-perfect students (floor 1e-16) whose clusters substitute for their layer only to about 1e-10 (centres
     off by 1e-5): a spare unit that changes the output by less than that is dropped, a real neuron is not."""
     from neuroflow.identify.selection import eliminate_inner
 
-    X, Y, y_var, mats = _tiny_deep_data()
-    spare = np.array([[0.7, 0.7, -0.2]])
-    students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), 1e-7), mats[1][:, 3:]]),
-                 mats[2]] for _ in range(4)]
-    centres = np.vstack([mats[0], spare]) + 1e-5 * np.random.default_rng(5).standard_normal((4, 3))
+    X, Y, y_var, students, centres = _spare_unit(weight=1e-7, off=1e-5)
     keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, 1e-16 * y_var), "tanh")
     assert record["judged"] and record["rel_loss_all"] > 1e3 * record["floor"]  # judged through loss_tol
     assert keep == [0, 1, 2] and record["dropped"][0]["rel_loss_without"] - record["rel_loss_all"] > record["floor"]
@@ -307,11 +314,7 @@ def test_inner_rule_takes_the_substitutions_own_error_only_for_students_at_the_l
     (the digits teachers' students, at 4e-4..1.5e-3, fit part of the target with leftover units)."""
     from neuroflow.identify.selection import eliminate_inner
 
-    X, Y, y_var, mats = _tiny_deep_data()
-    spare = np.array([[0.7, 0.7, -0.2]])
-    students = [[np.vstack([mats[0], spare]), np.hstack([mats[1][:, :3], np.full((2, 1), 1e-4), mats[1][:, 3:]]),
-                 mats[2]] for _ in range(4)]
-    centres = np.vstack([mats[0], spare]) + 1e-3 * np.random.default_rng(5).standard_normal((4, 3))
+    X, Y, y_var, students, centres = _spare_unit(weight=1e-4, off=1e-3)
     keep, record = eliminate_inner(centres, students, X, 0, Y, np.full(4, floor * y_var), "tanh", floor_tol=1e-10)
     assert record["judged"] and 1e-7 < record["rel_loss_all"] < 1e-6  # judged through loss_tol
     if spare_dropped:

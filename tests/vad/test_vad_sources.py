@@ -366,20 +366,20 @@ def test_gate_bands_switches_the_high_or_low_bands_off_and_on():
     from neuroflow.vad.augment import gate_bands
 
     x = np.random.default_rng(0).standard_normal(16000 * 12)
-    lows = 0
+    highs = 0
     for seed in range(8):
         y = gate_bands(x, np.random.default_rng(seed))
         spec = np.abs(np.fft.rfft(y.reshape(-1, 4000), axis=1)) ** 2
         f = np.fft.rfftfreq(4000, 1 / 16000)
         db = lambda sel: 10 * np.log10(spec[:, sel].sum(axis=1))  # noqa: E731
         high, low, mid = db(f > 5500), db(f < 100), db((f > 700) & (f < 900))
-        lows += bool(np.ptp(high) > 20)
+        highs += bool(np.ptp(high) > 20)
         assert (np.ptp(high) > 20) != (np.ptp(low) > 20) and np.ptp(mid) < 6
         assert any(np.allclose(a[500:-500], b[500:-500]) for a, b in zip(y.reshape(-1, 4000), x.reshape(-1, 4000)))
-    assert 0 < lows < 8  # both kinds of gate occur
+    assert 0 < highs < 8  # both kinds of gate occur
 
 
-def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_sources, tmp_path):
+def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_sources):
     from neuroflow.vad import sequences
     from neuroflow.vad.augment import speech_free_pieces
     from neuroflow.vad.recipe import Recipe
