@@ -88,6 +88,79 @@ def test_floor_normalisation_ignores_level_and_tilt_and_keeps_stationary_noise_l
         normalize(raw, "floor", floor_window=0)
 
 
+def test_floor_fall_limit_keeps_a_faded_band_s_floor_and_follows_a_quieter_background():
+    from neuroflow.vad.features import noise_floor
+
+    rng = np.random.default_rng(7)
+    n, window, fall = 600, 150, 0.01
+    steady = rng.normal(0.0, 0.1, (n, 3))
+    bands = steady.copy()
+    bands[300:400, 2] -= 7.0  # one band fades out for a second and comes back: the others stay
+    level = np.log(np.exp(bands).sum(axis=1))
+    free, _ = noise_floor(bands, window)
+    held, _ = noise_floor(bands, window, fall=fall, reference=level)
+    # without a limit the band's floor sinks to its absent level, and its return reads as a new sound
+    assert free[420:500, 2].mean() < -6.0
+    # limited, it sank about ``fall`` a frame (and as far as the whole level's floor) in the 1.5 s after
+    assert held[299, 2] - 2.5 < held[300:450, 2].min() < held[299, 2] - fall * 90
+    assert np.all(held >= free - 1e-12) and np.allclose(held[:, :2], free[:, :2], atol=0.05)
+    # the whole background 7 nats quieter: the floors follow it as fast as the unlimited ones
+    quiet = steady - 7.0 * (np.arange(n) >= 300)[:, None]
+    down, _ = noise_floor(quiet, window, fall=fall, reference=np.log(np.exp(quiet).sum(axis=1)))
+    np.testing.assert_allclose(down[460:], noise_floor(quiet, window)[0][460:], atol=0.05)
+    # without a reference the same limit holds the floors of a quieter background up (fall per frame)
+    slow, _ = noise_floor(quiet, window, fall=fall)
+    assert slow[460:, 0].mean() > down[460:, 0].mean() + 4.0
+    # the first window is free: a stream that starts loud finds its background at the first quiet stretch
+    start = steady + 5.0 * (np.arange(n) < 60)[:, None]
+    np.testing.assert_allclose(noise_floor(start, window, fall=fall, reference=np.log(np.exp(start).sum(axis=1)))[0],
+                               noise_floor(start, window)[0], atol=0.05)
+    # chunk by chunk, digital silence skipped, equal to one call bit for bit
+    skip = np.zeros(n, bool)
+    skip[200:230] = True
+    whole, _ = noise_floor(bands, window, fall=fall, reference=level, skip=skip)
+    state, parts = None, []
+    for a, b in ((0, 1), (1, 149), (149, 151), (151, 215), (215, 215), (215, 401), (401, n)):
+        fl, state = noise_floor(bands[a:b], window, fall=fall, reference=level[a:b], skip=skip[a:b], state=state)
+        parts.append(fl)
+    assert np.array_equal(np.concatenate(parts), whole)
+    with pytest.raises(ValueError, match="reference"):
+        noise_floor(bands, window, fall=fall, reference=level[:10])
+    with pytest.raises(ValueError, match="reference"):
+        noise_floor(bands, window, reference=level)
+    with pytest.raises(ValueError, match="fall"):
+        noise_floor(bands, window, fall=-0.1)
+
+
+def test_front_end_floor_fall_streams_exactly_and_rejects_bad_rates():
+    from neuroflow.vad.frontend import FeatureExtractor
+    from neuroflow.vad.recipe import Recipe
+
+    rng = np.random.default_rng(8)
+    t = np.arange(16000 * 6) / 16000
+    hiss = rng.standard_normal(len(t)) * 0.02 * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    hiss[16000 * 2:16000 * 3] *= 0.001  # the high band drops out for a second; the tone under it goes on
+    x = (0.1 * np.sin(2 * np.pi * 200 * t) + hiss).astype(np.float32)
+    config = {"n_mels": 40, "norm": "floor", "skip_silence": True, "level": True}
+    plain, held = FeatureExtractor(config), FeatureExtractor({**config, "floor_fall_db": 4.0})
+    # after the drop-out the hiss bands read far over a sunk floor without the limit, near theirs with it
+    assert plain.transform(x)[310:400, 30:40].mean() > held.transform(x)[310:400, 30:40].mean() + 3.0
+    state, parts = None, []
+    cuts = np.sort(rng.integers(0, len(x), 20))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(x)]):
+        feats, _, state = held.step(x[a:b], state)
+        parts.append(feats)
+    parts.append(held.step(np.zeros(0, np.float32), state, final=True)[0])
+    assert np.array_equal(np.concatenate(parts), held.transform(x))
+    assert Recipe(floor_fall_db=4.0).features()["floor_fall_db"] == 4.0
+    assert "floor_fall_db" not in Recipe().features()
+    for bad in (0.0, -1.0, float("inf"), True, "4"):
+        with pytest.raises(ValueError, match="floor_fall_db"):
+            FeatureExtractor({**config, "floor_fall_db": bad})
+        with pytest.raises(ValueError, match="floor_fall_db"):
+            Recipe(floor_fall_db=bad)
+
+
 def test_front_end_with_level_inputs_and_silence_skipping():
     from neuroflow.vad.frontend import FeatureExtractor, feature_width
     from neuroflow.vad.level import DB_TO_LOG

@@ -36,6 +36,12 @@ fluctuations to unit variance, where they look like speech. The floor needs no w
 z-score's start made the first seconds of any input look loud), and a constant gain or spectral
 tilt cancels exactly.
 
+A minimum over 1.5 s also sinks with a band that fades out alone (a synthesiser's filter sweep, a
+held note released) and reads its return as a new sound for the whole window. ``floor_fall_db``
+(dB per second) bounds that: a band's floor sinks at most that fast, and only while the band is
+below it, unless the whole signal's floor sinks too (a quieter background), which the bands follow
+at once (the ``fall`` and ``reference`` of :func:`noise_floor`).
+
 Absolute level
 --------------
 The floor-relative bands are blind to how loud a sound is: a faint click in near-silent room tone
@@ -226,7 +232,8 @@ def floor_state(n_bands: int) -> dict:
 
 
 def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = FLOOR_SMOOTH,
-                state: dict | None = None, *, skip: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+                state: dict | None = None, *, skip: np.ndarray | None = None, fall: float | None = None,
+                reference: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Causal per-band noise floor of (n_frames, n_bands) log energies, and the state to continue from.
 
     ``e[t]`` is the exponential average (factor ``smooth``) of the frames so far, bias-corrected so it
@@ -239,21 +246,45 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     ``skip`` (bool per frame) marks frames that are not part of the signal (digital silence): they
     neither enter the average nor the window, as if they had been cut out, and their floor is their
     own value (a level of 0 over the floor).
+
+    ``fall`` (natural-log units per frame; None: no limit) bounds how fast a band's floor may sink,
+    once the floors have seen a full window: from then on the floor holds while the band's level
+    ``e[t]`` stands above it and sinks by at most ``fall`` plus the fall of ``reference``'s floor
+    (a log level per frame, e.g. the whole signal's, by the same statistics) while ``e[t]`` is below
+    it, and it rises with ``m`` (the minimum above) as before::
+
+        floor[t] = max(m[t], floor[t - 1] - [e[t] < floor[t - 1]] (fall + max(0, r[t - 1] - r[t])))
+
+    When the whole background gets quieter the bands' floors follow it at once; a band that fades out
+    alone (a filter sweep, a released note) keeps most of its floor, so its return does not read as a
+    new sound for a whole window. The first window is left free, so a stream that starts in speech
+    finds its background at the first pause.
     """
     from scipy.ndimage import minimum_filter1d
     from scipy.signal import lfilter
 
     window, smooth = check_floor_settings(window, smooth)
     x = np.asarray(feats, dtype=np.float64)
+    n_bands = x.shape[1]
+    if fall is not None and not float(fall) >= 0.0:
+        raise ValueError(f"fall: expected a non-negative fall per frame, got {fall!r}")
+    if reference is not None:
+        ref = np.asarray(reference, dtype=np.float64).reshape(-1)
+        if len(ref) != len(x):
+            raise ValueError(f"reference: expected one level per frame ({len(x)}), got {len(ref)}")
+        if fall is None:
+            raise ValueError("reference: only used with a fall limit (fall)")
+        x = np.column_stack([x, ref])
     state = floor_state(x.shape[1]) if state is None else state
     if skip is not None and np.any(skip):
         keep = ~np.asarray(skip, bool)
-        floor = x.copy()
+        floor = x[:, :n_bands].copy()
         if keep.any():
-            floor[keep], state = noise_floor(x[keep], window, smooth, state)
+            floor[keep], state = noise_floor(x[keep, :n_bands], window, smooth, state, fall=fall,
+                                             reference=None if reference is None else x[keep, -1])
         return floor, state
     if len(x) == 0:
-        return np.zeros_like(x), state
+        return np.zeros_like(x[:, :n_bands]), state
     raw = lfilter([1.0 - smooth], [1.0, -smooth], x, axis=0, zi=(smooth * state["ema"])[None, :])[0]
     count = state["seen"] + np.arange(1, len(x) + 1)  # frames seen up to and including each one
     e = raw / (1.0 - smooth ** np.minimum(count, 10_000))[:, None]
@@ -268,7 +299,30 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     floor = mins[window // 2: window // 2 + len(ext)][len(state["tail"]):]
     floor = np.where((count > warm)[:, None], floor, e)
     tail = ext[-(window - 1):] if window > 1 else ext[:0]
-    return floor, {"ema": raw[-1].copy(), "seen": int(count[-1]), "tail": tail.copy()}
+    new = {"ema": raw[-1].copy(), "seen": int(count[-1]), "tail": tail.copy()}
+    if fall is not None:
+        allowed = np.full(len(x), float(fall))
+        if reference is not None:
+            ref_floor, floor, e = floor[:, -1], floor[:, :-1], e[:, :-1]
+            before = np.concatenate([[state.get("reference", ref_floor[0])], ref_floor[:-1]])
+            allowed += np.maximum(before - ref_floor, 0.0)
+            new["reference"] = float(ref_floor[-1])
+        floor, new["last"] = _limit_fall(floor, e, allowed, count > window, state.get("last"))
+    return floor, new
+
+
+def _limit_fall(floor: np.ndarray, level: np.ndarray, allowed: np.ndarray, on: np.ndarray,
+                last: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``floor`` (the minimum statistics) sinking at most ``allowed`` per frame, and only while ``level`` is below
+    it, on the frames ``on``; ``last`` is the floor of the frame before (None: none yet). A loop over frames: the
+    fall of each frame depends on the floor of the one before."""
+    out = floor.copy()
+    prev = None if last is None else np.array(last, dtype=np.float64)
+    for t in range(len(out)):
+        if on[t] and prev is not None:
+            out[t] = np.maximum(floor[t], np.where(level[t] < prev, prev - allowed[t], prev))
+        prev = out[t]
+    return out, (last if prev is None else prev.copy())
 
 
 def running_zscore(feats: np.ndarray, alpha: float = ALPHA, state: dict | None = None,

@@ -10,14 +10,16 @@ order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from neuroflow._utils import check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
-from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, WIN,
-                                    check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
+from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, FRAME_RATE, HOP, SILENCE_DB,
+                                    WIN, check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
                                     running_zscore, window_energy_db)
-from neuroflow.vad.level import LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
+from neuroflow.vad.level import DB_TO_LOG, LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
 from neuroflow.vad.rhythm import N_RHYTHM, rhythm_inputs
 from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, check_measure, excerpt_similarity,
@@ -29,7 +31,7 @@ class FeatureExtractor:
     """The features of a model's configuration (``model.features``), computed file-wise or chunk-wise.
 
     ``features`` holds ``n_mels``, ``n_fft`` (512), ``norm`` (one of :data:`CAUSAL_NORMS`) and its
-    settings (``floor_window``, ``floor_smooth`` or ``alpha``), and optionally ``skip_silence``,
+    settings (``floor_window``, ``floor_smooth``, ``floor_fall_db`` or ``alpha``), and optionally ``skip_silence``,
     ``level``, ``modulation`` (with ``modulation_window``, seconds), ``tonality`` (with
     ``tonality_window``, seconds, and ``tonality_measure``, "detail" by default) and ``rhythm`` (see the
     module docstring).
@@ -49,6 +51,11 @@ class FeatureExtractor:
         self.alpha = float(f.get("alpha", ALPHA))
         self.floor_window, self.floor_smooth = check_floor_settings(f.get("floor_window", FLOOR_WINDOW),
                                                                     f.get("floor_smooth", FLOOR_SMOOTH))
+        self.floor_fall_db = f.get("floor_fall_db")
+        if self.floor_fall_db is not None and (isinstance(self.floor_fall_db, bool) or not (
+                isinstance(self.floor_fall_db, (int, float)) and 0.0 < self.floor_fall_db < math.inf)):
+            raise ValueError(f"floor_fall_db: expected a positive rate in dB per second or None, "
+                             f"got {self.floor_fall_db!r}")
         self.skip_silence = bool(f.get("skip_silence", False))
         self.level = bool(f.get("level", False))
         self.level_ceiling_db = float(f.get("level_ceiling_db", LEVEL_CEILING_DB))
@@ -62,6 +69,19 @@ class FeatureExtractor:
         self.tonality_measure = check_measure(f.get("tonality_measure", "detail"))
         self.rhythm = bool(f.get("rhythm", False))
         self.basis = mel_basis(self.n_fft, self.n_mels)
+
+    @property
+    def fall(self) -> float | None:
+        """The bands' floors' largest fall per frame in natural-log units (``floor_fall_db`` dB per second), or
+        None (no limit)."""
+        return None if self.floor_fall_db is None else DB_TO_LOG * self.floor_fall_db / FRAME_RATE
+
+    def reference(self, energy_db) -> np.ndarray | None:
+        """The whole signal's log level (window energy, natural-log units) whose floor the bands' floors may follow
+        down at any speed (with ``floor_fall_db``; None without)."""
+        if self.fall is None:
+            return None
+        return DB_TO_LOG * np.clip(np.asarray(energy_db, dtype=np.float64), MIN_LEVEL_DB, 0.0)
 
     @property
     def history(self) -> int:
@@ -86,7 +106,8 @@ class FeatureExtractor:
         silent = own_energy_db(frames) < SILENCE_DB if self.skip_silence else None
         new = {"frames": fstate}
         if self.norm == "floor":
-            floor, new["norm"] = noise_floor(raw, self.floor_window, self.floor_smooth, state["norm"], skip=silent)
+            floor, new["norm"] = noise_floor(raw, self.floor_window, self.floor_smooth, state["norm"], skip=silent,
+                                             fall=self.fall, reference=self.reference(energy))
             feats = (raw - floor).astype(np.float32)
         elif self.norm == "running":
             feats, new["norm"] = running_zscore(raw, self.alpha, state["norm"])
@@ -126,13 +147,16 @@ class FeatureExtractor:
         ``modulation`` and ``skip_silence``, ``similarity`` (the frames' detail similarities, sliced like
         ``raw`` from the whole signal's, :func:`neuroflow.vad.sequences.raw_frames`) for ``tonality``."""
         raw = np.asarray(raw, dtype=np.float32)
-        if ((self.level or self.modulation) and energy_db is None) or (self.skip_silence and own_db is None):
+        if (((self.level or self.modulation or self.fall is not None) and energy_db is None)
+                or (self.skip_silence and own_db is None)):
             raise ValueError("energy_db, own_db: this configuration needs the frames' energies")
         if self.tonality and (similarity is None or len(similarity) != len(raw)):
             raise ValueError("similarity: this configuration (tonality) needs one detail similarity per frame")
         silent = np.asarray(own_db) < SILENCE_DB if self.skip_silence else None
         if self.norm == "floor":
-            feats = (raw - noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent)[0]).astype(np.float32)
+            floor = noise_floor(raw, self.floor_window, self.floor_smooth, skip=silent, fall=self.fall,
+                                reference=self.reference(energy_db))[0]
+            feats = (raw - floor).astype(np.float32)
         elif self.norm == "running":
             feats = running_zscore(raw, self.alpha)[0]
         else:

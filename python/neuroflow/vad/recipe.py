@@ -109,6 +109,7 @@ class Recipe:
     alpha: float = 0.995
     floor_window: int = 150
     floor_smooth: float = 0.8
+    floor_fall_db: float | None = None
     skip_silence: bool = False
     level: bool = False
     level_ceiling_db: float = -45.0
@@ -189,6 +190,10 @@ class Recipe:
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
+        if self.floor_fall_db is not None and (isinstance(self.floor_fall_db, bool) or not (
+                isinstance(self.floor_fall_db, (int, float)) and 0.0 < self.floor_fall_db < float("inf"))):
+            raise ValueError(f"floor_fall_db: expected a positive rate in dB per second or None, "
+                             f"got {self.floor_fall_db!r}")
         check_window(self.modulation_window)
         check_tonality_window(self.tonality_window)
         if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
@@ -201,6 +206,8 @@ class Recipe:
         if self.norm == "floor":
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": "floor", "floor_window": self.floor_window,
                    "floor_smooth": self.floor_smooth}
+            if self.floor_fall_db is not None:
+                out["floor_fall_db"] = float(self.floor_fall_db)
         else:
             out = {"n_mels": self.n_mels, "n_fft": 512, "norm": self.norm, "alpha": self.alpha}
         out.update({k: True for k in ("skip_silence", "level", "modulation", "tonality", "rhythm") if getattr(self, k)})
