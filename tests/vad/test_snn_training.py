@@ -203,9 +203,9 @@ def test_train_seed_defaults_to_the_recipes(tmp_path):
         return _recipe_from_args(build_parser().parse_args(["vad", "train", "--corpus", str(tmp_path), "--out",
                                                             str(tmp_path / "m.pt"), *extra]))
 
-    assert recipe("--model", "snu").seed == default_recipe("snu").seed == 0
+    assert recipe("--model", "snu").seed == default_recipe("snu").seed == 1  # the shipped SNU is seed 1
     assert recipe("--model", "bin").seed == default_recipe("bin").seed == 0
-    assert recipe("--model", "snu", "--seed", "5").seed == 5
+    assert recipe("--model", "snu", "--seed", "5").seed == 5 and recipe("--model", "snu", "--seed", "0").seed == 0
     assert recipe("--model", "bin", "--seed", "2").seed == 2
     (tmp_path / "r.json").write_text(json.dumps({"recipe": {"hidden": [8], "seed": 3}}))
     assert recipe("--model", "snu", "--recipe", str(tmp_path / "r.json")).seed == 3
