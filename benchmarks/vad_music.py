@@ -44,11 +44,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
+from neuroflow.vad.recipe import default_recipe  # noqa: E402
 
-#: the shipped models' feature configuration, with the modulation inputs
-FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8, "skip_silence": True,
-            "level": True, "level_ceiling_db": -45.0, "modulation": True, "modulation_window": 0.1, "tonality": True,
-            "rhythm": True}
+#: the shipped models' feature configuration (the bin model's recipe: bands, level, modulation, tonality, rhythm)
+FEATURES = default_recipe("bin").features()
 #: the same with the partials' persistence over 1 s as the tonality input
 PARTIALS = {**FEATURES, "tonality_measure": "partials", "tonality_window": 1.0}
 N_BASE = 42
