@@ -226,6 +226,14 @@ def check_floor_settings(window, smooth) -> tuple[int, float]:
     return int(window), float(smooth)
 
 
+def check_floor_fall(rate) -> float | None:
+    """Validated ``floor_fall_db``: a positive, finite rate in dB per second, or None (no limit)."""
+    if rate is not None and (isinstance(rate, bool) or not (isinstance(rate, (int, float))
+                                                            and 0.0 < rate < math.inf)):
+        raise ValueError(f"floor_fall_db: expected a positive rate in dB per second or None, got {rate!r}")
+    return None if rate is None else float(rate)
+
+
 def floor_state(n_bands: int) -> dict:
     """Empty state of :func:`noise_floor` (nothing seen yet)."""
     return {"ema": np.zeros(int(n_bands)), "seen": 0, "tail": np.zeros((0, int(n_bands)))}

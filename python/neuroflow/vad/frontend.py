@@ -10,15 +10,13 @@ order after the bands), then the tonality input of :mod:`neuroflow.vad.tonality`
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from neuroflow._utils import check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, FRAME_RATE, HOP, SILENCE_DB,
-                                    WIN, check_floor_settings, frame_step, log_mel, mel_basis, noise_floor,
-                                    running_zscore, window_energy_db)
+                                    WIN, check_floor_fall, check_floor_settings, frame_step, log_mel, mel_basis,
+                                    noise_floor, running_zscore, window_energy_db)
 from neuroflow.vad.level import DB_TO_LOG, LEVEL_CEILING_DB, MIN_LEVEL_DB, N_LEVEL, level_inputs
 from neuroflow.vad.modulation import MOD_WINDOW, N_MOD, check_window, modulation_inputs
 from neuroflow.vad.rhythm import N_RHYTHM, rhythm_inputs
@@ -51,11 +49,7 @@ class FeatureExtractor:
         self.alpha = float(f.get("alpha", ALPHA))
         self.floor_window, self.floor_smooth = check_floor_settings(f.get("floor_window", FLOOR_WINDOW),
                                                                     f.get("floor_smooth", FLOOR_SMOOTH))
-        self.floor_fall_db = f.get("floor_fall_db")
-        if self.floor_fall_db is not None and (isinstance(self.floor_fall_db, bool) or not (
-                isinstance(self.floor_fall_db, (int, float)) and 0.0 < self.floor_fall_db < math.inf)):
-            raise ValueError(f"floor_fall_db: expected a positive rate in dB per second or None, "
-                             f"got {self.floor_fall_db!r}")
+        self.floor_fall_db = check_floor_fall(f.get("floor_fall_db"))
         self.skip_silence = bool(f.get("skip_silence", False))
         self.level = bool(f.get("level", False))
         self.level_ceiling_db = float(f.get("level_ceiling_db", LEVEL_CEILING_DB))

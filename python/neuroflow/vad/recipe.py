@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from neuroflow._utils import check_choice, check_positive
-from neuroflow.vad.features import CAUSAL_NORMS, check_floor_settings
+from neuroflow.vad.features import CAUSAL_NORMS, check_floor_fall, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
 from neuroflow.vad.tonality import check_window as check_tonality_window
@@ -200,10 +200,7 @@ class Recipe:
         if self.rewind_epoch > self.epochs:
             raise ValueError(f"rewind_epoch: expected at most epochs={self.epochs}, got {self.rewind_epoch}")
         check_floor_settings(self.floor_window, self.floor_smooth)
-        if self.floor_fall_db is not None and (isinstance(self.floor_fall_db, bool) or not (
-                isinstance(self.floor_fall_db, (int, float)) and 0.0 < self.floor_fall_db < float("inf"))):
-            raise ValueError(f"floor_fall_db: expected a positive rate in dB per second or None, "
-                             f"got {self.floor_fall_db!r}")
+        check_floor_fall(self.floor_fall_db)
         check_window(self.modulation_window)
         check_tonality_window(self.tonality_window)
         if not (isinstance(self.level_ceiling_db, (int, float)) and -100.0 < self.level_ceiling_db <= 0.0):
