@@ -52,10 +52,10 @@ class Recipe:
     :func:`neuroflow.vad.features.noise_floor`): a band that fades out alone, like the filter sweeps of the held-out
     electronic track the models called most speech, keeps its floor, and its return no longer reads as new sound
     for the whole window. Both shipped models use 4 dB/s. On the calibration set the bin model went from 13.55 /
-    13.99 % (seeds 0 / 1, no limit) to 13.08 / 13.37 % (2 dB/s: 12.92 / 13.37 %), the SNU (five seeds, each taught
-    by the bin model with the same features) to a mean of 14.41 % against 14.81 % for six seeds without; held out,
-    bin 12.40 / 12.77 -> 11.75 / 12.04 %, SNU mean 14.50 -> 13.97 %, and the held-out music called speech bin 11.9 ->
-    8.9 %, SNU seeds 3.9-13.6 % (mean 8.1 %) against 12.1 / 13.8 %. A floor that kept sinking at the rate while the
+    13.99 % (seeds 0 / 1, no limit) to 13.08 / 13.37 % (2 dB/s: 12.92 / 13.37 %), the SNU (six seeds, each taught
+    by the bin model with the same features) to a mean of 14.44 % against 14.81 % for six seeds without; held out,
+    bin 12.40 / 12.77 -> 11.75 / 12.04 %, SNU mean 14.50 -> 13.96 %, and the held-out music called speech bin 11.9 ->
+    8.9 %, SNU seeds 1.7-13.6 % (mean 7.1 %) against 12.1 / 13.8 %. A floor that kept sinking at the rate while the
     band had come back (the first form tried) gained less (bin: 13.29 %). ``skip_silence``
     keeps digital silence out of the noise floors and ``level`` adds the absolute-level inputs, clipped
     at ``level_ceiling_db`` (:mod:`neuroflow.vad.level`). ``modulation`` adds four inputs that say how
