@@ -63,3 +63,22 @@ def streams_match_one_call():
         assert np.array_equal(ex.normalize_raw(*frames), whole)
         return frames
     return check
+
+
+@pytest.fixture
+def check_speech_free_pieces():
+    """``check(kind, names, seconds, levels_db)``: ``speech_free_pieces(kind, 20 s, seed=3)`` covers 20 s, is the same
+    twice with one seed, and every piece is named one of ``names``, lasts ``seconds`` (lo, hi) and has its RMS level
+    (dB re full scale) within ``levels_db`` (lo, hi)."""
+    from neuroflow.vad.augment import speech_free_pieces
+
+    def check(kind, names, seconds, levels_db):
+        pieces = list(speech_free_pieces(kind, 20.0, seed=3))
+        again = list(speech_free_pieces(kind, 20.0, seed=3))
+        assert sum(len(w) for w, _ in pieces) >= 20 * 16000
+        for (w, name), (w2, _) in zip(pieces, again):
+            level = 10 * np.log10(np.mean(w.astype(np.float64) ** 2))
+            assert name in names and seconds[0] * 16000 <= len(w) <= seconds[1] * 16000 and np.array_equal(w, w2)
+            assert levels_db[0] <= level <= levels_db[1]
+
+    return check

@@ -379,18 +379,11 @@ def test_gate_bands_switches_the_high_or_low_bands_off_and_on():
     assert 0 < highs < 8  # both kinds of gate occur
 
 
-def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_sources):
+def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_sources, check_speech_free_pieces):
     from neuroflow.vad import sequences
-    from neuroflow.vad.augment import speech_free_pieces
     from neuroflow.vad.recipe import Recipe
 
-    pieces = list(speech_free_pieces("gated", 20.0, seed=3))
-    again = list(speech_free_pieces("gated", 20.0, seed=3))
-    assert sum(len(w) for w, _ in pieces) >= 20 * 16000
-    for (w, name), (w2, _) in zip(pieces, again):
-        level = 10 * np.log10(np.mean(w.astype(np.float64) ** 2))
-        assert name == "gated" and 4 * 16000 <= len(w) <= 12 * 16000 and np.array_equal(w, w2)
-        assert -46.0 <= level <= -14.0
+    check_speech_free_pieces("gated", ("gated",), (4, 12), (-46.0, -14.0))
     with pytest.raises(ValueError, match="gated"):
         Recipe(gated=-0.1)
     feats = Recipe().features()
