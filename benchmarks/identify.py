@@ -19,8 +19,8 @@ on the machine's load; only the recorded seconds do).
       what the earlier rule (pre-activation residual within 10x) would have kept.
   python benchmarks/identify.py digits-control --out results/identify_digits_control.json
       second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
-      neurons each finds, and each neuron's nonlinear signal (separates first-layer error from the second
-      layer's optimisation).
+      neurons each finds, each neuron's nonlinear signal (separates first-layer error from the second
+      layer's optimisation), and its nearest neuron by incoming weights with their pre-activations' correlation.
   python benchmarks/identify.py deep-control --problem d14 --out results/identify_deep_control.json
       second-stage students of a deep-suite teacher (deep_suite(0), the suite's student settings) with the
       teacher's own first layer frozen, on the given probes and on half designed probes (--layer-probes): their
@@ -369,6 +369,7 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     H2 = T.hidden(X, 1)
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
+    near = near_parallel(second, T.hidden(X, 0))
     students = parallel_map(_control_student, [(i, w, X, Y, first, second, T.activation, seed, cfg["torch_options"],
                                                 match_deg) for i, w in enumerate(widths)], n_jobs=n_jobs)
     found = np.array([s.pop("found_mask") for s in students])
@@ -377,7 +378,27 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
         s["rel_loss"] = s.pop("loss") / y_var
     return {"first_layer": "teacher's own, frozen", "match_deg": match_deg, "n_samples": prob.n_samples,
             "designed_probes": n_new, "students": students, "found_by_n_students": found.sum(axis=0).tolist(),
-            "teacher_nonlinear_signal": signal.tolist(), "time_s": time.perf_counter() - t0}
+            "teacher_nonlinear_signal": signal.tolist(), "teacher_nearest_neuron": near,
+            "time_s": time.perf_counter() - t0}
+
+
+def near_parallel(U, H) -> list[dict]:
+    """For each neuron of a layer (incoming vectors ``U`` = [W | b], rows; ``H`` its input on the probes): the other
+    neuron whose incoming weights (bias left out) are nearest in angle, that angle, and the correlation of the two
+    pre-activations on the probes. Neurons of one direction that differ mainly in bias and scale (correlation near 1)
+    are what students merge: their pre-activations rise and fall together under any probes."""
+    import numpy as np
+
+    W = U[:, :-1] / np.linalg.norm(U[:, :-1], axis=1, keepdims=True)
+    ang = np.degrees(np.arccos(np.clip(np.abs(W @ W.T), 0.0, 1.0)))
+    np.fill_diagonal(ang, np.inf)
+    corr = np.corrcoef((H @ U[:, :-1].T + U[:, -1]).T)
+    out = []
+    for i in range(U.shape[0]):
+        j = int(np.argmin(ang[i]))
+        out.append({"neuron": i, "nearest": j, "weight_angle_deg": round(float(ang[i, j]), 2),
+                    "preactivation_corr": round(float(corr[i, j]), 4)})
+    return out
 
 
 def _deep_control(args, beta) -> int:

@@ -104,3 +104,22 @@ def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
     bad = subprocess.run([sys.executable, script, "--calibration", str(tmp_path / "dev"), "--real", str(tmp_path)],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert bad.returncode == 2 and "--real" in bad.stderr and "speech/" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_identify_near_parallel_names_the_neurons_students_merge():
+    """digits-control's group check: two neurons of one weight direction that differ in bias and scale are each
+    other's nearest (0 deg) with pre-activations correlated 1, whatever the probes; a third, orthogonal one is not."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("identify_bench", ROOT / "benchmarks" / "identify.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    w = np.array([1.0, 2.0, 0.0, -1.0])
+    U = np.array([[*w, 0.5], [*(-2.0 * w), 0.7], [2.0, -1.0, 3.0, 0.0, 0.2]])
+    H = np.random.default_rng(0).random((500, 4))
+    near = bench.near_parallel(U, H)
+    assert [n["nearest"] for n in near[:2]] == [1, 0]
+    assert near[0]["weight_angle_deg"] == 0.0 and abs(near[0]["preactivation_corr"]) == 1.0
+    assert near[2]["weight_angle_deg"] > 45.0 and abs(near[2]["preactivation_corr"]) < 0.9
