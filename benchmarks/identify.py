@@ -365,11 +365,11 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     Y = T(X)
     y_var = float(np.mean(np.sum((Y - Y.mean(0)) ** 2, axis=1)))
     # nonlinear signal: output variance (relative) of each second-layer neuron beyond a linear map of H1
-    F = np.c_[T.hidden(X, 0), np.ones(len(X))]
-    H2 = T.hidden(X, 1)
+    H1, H2 = T.hidden(X, 0), T.hidden(X, 1)
+    F = np.c_[H1, np.ones(len(X))]
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
-    near = near_parallel(second, T.hidden(X, 0))
+    near = near_parallel(second, H1)
     students = parallel_map(_control_student, [(i, w, X, Y, first, second, T.activation, seed, cfg["torch_options"],
                                                 match_deg) for i, w in enumerate(widths)], n_jobs=n_jobs)
     found = np.array([s.pop("found_mask") for s in students])
