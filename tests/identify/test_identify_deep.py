@@ -153,12 +153,35 @@ def _stage_data(monkeypatch, **fit_kwargs):
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((200, 2))
     est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2],
-                           seed=0, engine="flow", loss_tol=1e-300, finetune=False,
+                           seed=0, engine="flow", loss_tol=1e-300, finetune=False, refine_rounds=1,
                            train_options={"maxiterations_ode": 60, "maxiterations_optim": 30})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         est.fit(X, teacher(X), **fit_kwargs)
     return est, teacher, X, seen
+
+
+def test_designed_probes_do_not_steer_a_near_duplicate_pair_apart():
+    """Two reconstructed units 0.5 deg apart (a teacher neuron split over two clusters) cannot take independent
+    pre-activations without inputs ~100x the probes' scale; that direction is not steered, so the probes keep the
+    scale of a well-conditioned layer's, the other units keep their exact design and the pair moves together."""
+    from neuroflow.identify.probes import DESIGN_OFF, DESIGN_ON, designed_probes
+
+    rng = np.random.default_rng(5)
+    real = np.hstack([rng.standard_normal((4, 9)), rng.standard_normal((4, 1))])
+    w, turn = real[0, :-1], rng.standard_normal(9)
+    turn -= (turn @ w) / (w @ w) * w
+    twin = np.r_[w + np.tan(np.radians(0.5)) * np.linalg.norm(w) * turn / np.linalg.norm(turn), real[0, -1]]
+    first = np.vstack([real, twin])
+    X, X_real = designed_probes(first, 2000, seed=0), designed_probes(real, 2000, seed=0)
+    norms, norms_real = np.linalg.norm(X, axis=1), np.linalg.norm(X_real, axis=1)
+    assert np.median(norms) < 1.5 * np.median(norms_real) and norms.max() < 2 * norms_real.max()
+    Z = X @ first[:, :-1].T + first[:, -1]
+    others = Z[:, 1:4]  # the least-squares design: within 0.05 of a designed value
+    off = np.isclose(others, DESIGN_OFF, atol=0.05)
+    assert abs(off.mean() - 0.75) < 0.03
+    assert np.all((others[~off] >= DESIGN_ON[0] - 0.05) & (others[~off] <= DESIGN_ON[1] + 0.05))
+    assert np.abs(Z[:, 0] - Z[:, 4]).max() < 0.2
 
 
 def test_deep_fit_with_query_trains_later_stages_on_designed_probes(monkeypatch):
@@ -193,6 +216,70 @@ def test_deep_fit_without_query_keeps_the_probes(monkeypatch):
     assert est.designed_probes_ == 0 and len(seen) == 2
     np.testing.assert_array_equal(seen[1][0], X)
     assert not _starts_are_fresh(seen[1], est)  # same probes: warm starts from the first students
+
+
+def test_unsteered_directions_counts_nearly_parallel_units():
+    from neuroflow.identify.probes import unsteered_directions
+
+    rng = np.random.default_rng(6)
+    real = np.hstack([rng.standard_normal((4, 9)), rng.standard_normal((4, 1))])
+    assert unsteered_directions(real) == 0
+    twin = real[0] + np.r_[0.003 * rng.standard_normal(9), 0.5]  # ~0.1 deg from unit 0, another bias
+    assert unsteered_directions(np.vstack([real, twin])) == 1
+    spare = np.r_[1e-8 * rng.standard_normal(9), 0.7]  # a constant unit is not steered at all: not counted
+    assert unsteered_directions(np.vstack([real, spare])) == 0
+
+
+def test_refine_rounds_continue_an_inner_layers_students_and_cluster_again(monkeypatch):
+    """When the first layer's clusters are nearly degenerate (forced here) and its students stopped above the
+    floor, ``refine_rounds=1`` trains the same students another budget from where they stopped (same seeds),
+    clusters them again, and the second stage starts from the refined layer; records replace, not add."""
+    import neuroflow.identify.estimator as E
+
+    calls = []
+    monkeypatch.setattr(E, "unsteered_directions", lambda first: 1 if not calls.append(1) and len(calls) == 1 else 0)
+    seen, results = [], []
+    real = E.train_students
+
+    def spy(input_dim, layers, X, Y, seeds, theta0s, **kwargs):
+        seen.append((list(seeds), [np.array(t) for t in theta0s], layers))
+        out = real(input_dim, layers, X, Y, seeds, theta0s, **kwargs)
+        results.append(out)
+        return out
+
+    monkeypatch.setattr(E, "train_students", spy)
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((200, 2))
+    est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2], seed=0,
+                           engine="flow", loss_tol=1e-300, finetune=False, refine_rounds=1,
+                           train_options={"maxiterations_ode": 60, "maxiterations_optim": 30})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, teacher(X))
+    assert len(seen) == 3  # first stage, its refinement, second stage
+    assert seen[1][0] == seen[0][0]
+    for th0, fit in zip(seen[1][1], sorted(results[0], key=lambda f: f.index)):
+        np.testing.assert_array_equal(th0, fit.theta)
+    record = est.refined_[0]
+    assert record["rounds"] == 1 and record["unsteered"] == [1, 0]
+    assert record["rel_loss"][1] < record["rel_loss"][0] and record["rel_loss"][0] > est.search_tol
+    assert est.refined_[1]["rounds"] == 0  # the last hidden layer is never refined
+    np.testing.assert_array_equal([f.theta for f in est.students_[0]],
+                                  [f.theta for f in sorted(results[1], key=lambda f: f.index)])
+    assert len(est.students_) == len(est.clusters_) == len(est.failed_students_) == 2 and len(est.selection_) == 1
+    from neuroflow.mlp import MLP
+
+    second = MLP(2, seen[2][2])  # the second stage starts on the refined students' first layer
+    assert all(np.array_equal(second.unpack(th)[0], est.incoming(0)) for th in seen[2][1])
+
+
+def test_refine_rounds_leave_a_layer_of_distinct_neurons_alone(monkeypatch):
+    est, _, _, seen = _stage_data(monkeypatch)
+    assert len(seen) == 2 and [r["rounds"] for r in est.refined_] == [0, 0]
+    for bad in (-1, 1.5, True, "once"):
+        with pytest.raises(ValueError, match="refine_rounds: expected a non-negative integer"):
+            ExpandAndCluster(n_students=4, activation="tanh", hidden_sizes=[3, 2], refine_rounds=bad).fit(
+                np.zeros((10, 2)), np.zeros((10, 1)))
 
 
 def test_layer_probes_and_query_are_checked():

@@ -14,6 +14,8 @@ the clusters its students need, :mod:`.selection`), it replaces that layer in ev
 layer's weights re-expressed by least squares over the reconstructed units), is held fixed, the layers above
 are retrained (the fixed-parameter objective), and the next layer is clustered. With query access to the
 target, the later stages train on probes designed from the reconstructed first layer (:mod:`.probes`).
+Students stopped by their budget above the loss floor may smear a neuron over two nearly parallel clusters;
+with ``refine_rounds`` such an inner layer's students get another budget before the layer is frozen.
 
 A fit whose reduced network misses the loss floor can be repeated on the students at the floor only
 (``max_students``): students stopped in local minima hold neurons that are not the target's, and with them in
@@ -46,7 +48,7 @@ from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import AUTO_FALLBACK, cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
 from neuroflow.identify.lstsq import hidden_activations, layer_forward, least_squares_output, output_variance
-from neuroflow.identify.probes import gaussian_probes, query_designed_probes
+from neuroflow.identify.probes import gaussian_probes, query_designed_probes, unsteered_directions
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
 from neuroflow.identify.search import describe_sizes, doubling, first_at_floor
@@ -151,6 +153,17 @@ class ExpandAndCluster:
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:port``): students run on its workers
         (:func:`neuroflow.parallel.parallel_map`), with the same numbers as locally.
+    refine_rounds : int
+        Deep nets: how many times an inner layer's students may be trained another budget, from where they
+        stopped, and clustered again, while they stopped above the floor (median relative loss above
+        ``search_tol``) and the layer's kept clusters are nearly degenerate (a design would leave directions
+        unsteered, :func:`~neuroflow.identify.probes.unsteered_directions`). Students stopped by their budget
+        place each neuron only roughly, and a neuron smeared over the students comes out as two clusters a few
+        degrees apart; the layers above, trained on top of those, can fit no better than the imprecise layer
+        allows (the seed-2 digits teacher: first-stage students at relative loss 1e-3, placing its neurons
+        0.7-1.1 deg off (median per student), kept 23 clusters for 20 neurons, three pairs 3.5-5.3 deg apart, and
+        every second-stage student stopped at 1.5e-3; one more budget: students at 1.9e-4, 0.13-0.30 deg off).
+        0: never.
 
     Attributes
     ----------
@@ -160,7 +173,9 @@ class ExpandAndCluster:
     students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
     the outputs its students were trained on), floor_students_ (per layer, with ``max_students``' second fit:
     how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or
-    the two fits' losses and which was kept), designed_probes_ (how many), search_ (a SearchResult of the
+    the two fits' losses and which was kept), designed_probes_ (how many), refined_ (per layer, the rounds of
+    ``refine_rounds`` taken, and the unsteered directions and students' median relative loss before each and
+    after the last), search_ (a SearchResult of the
     width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
     finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
     train_rel_mse_.
@@ -171,7 +186,7 @@ class ExpandAndCluster:
                  hidden_sizes=None, max_expansion=None, max_students=None, depth=None, max_width=64, max_depth=3,
                  search_tol=SEARCH_TOL, engine="auto", finetune_options=None, torch_options=None, finetune=True,
                  polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10, progress=False,
-                 checkpoint=None, layer_probes=0.5, scheduler=None):
+                 checkpoint=None, layer_probes=0.5, scheduler=None, refine_rounds=0):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -202,6 +217,7 @@ class ExpandAndCluster:
         self.checkpoint = checkpoint
         self.layer_probes = layer_probes
         self.scheduler = scheduler
+        self.refine_rounds = refine_rounds
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -317,18 +333,11 @@ class ExpandAndCluster:
                 self.floor_students_[-1]["probes"] = probes
             else:
                 self.floor_students_.append(None)
+            n_at_floor = None if self.floor_students_[layer] is None else len(fits)
+            centres = self._reduce_layer(layer, net, fits, H, X, Y, y_var, sign, depth, n_at_floor)
+            fits, centres = self._refine(layer, net, fits, centres, H, X, Y, y_var, sign, depth, n_at_floor, backend,
+                                         torch_opts[layer])
             clustered.append(fits)
-            result = self._cluster(layer, net, fits, H, X, Y, y_var, sign, depth,
-                                   None if self.floor_students_[layer] is None else len(fits))
-            centres = result.centres
-            if self.prune and layer < depth - 1:
-                keep, record = eliminate_inner(centres, [net.unpack(f.theta) for f in fits], H, layer, Y,
-                                               [f.loss for f in fits], act, loss_tol=self.loss_tol,
-                                               floor_tol=self.search_tol)
-                self.selection_.append(record)
-                self.pruned_.extend({"layer": layer, "by": "students' substituted loss"}
-                                    for _ in range(centres.shape[0] - len(keep)))
-                centres = centres[keep]
             incoming.append(centres)
             if layer == depth - 1:
                 H = layer_forward(H, centres, act)
@@ -353,7 +362,7 @@ class ExpandAndCluster:
     def _reset(self) -> None:
         self.students_, self.clusters_, self.failed_students_, self.selection_ = [], [], [], []
         self.timings_ = {"students_s": 0.0, "finetune_s": 0.0, "prune_s": 0.0, "polish_s": 0.0}
-        self.target_var_, self.pruned_, self.floor_students_ = [], [], []
+        self.target_var_, self.pruned_, self.floor_students_, self.refined_ = [], [], [], []
         self.designed_probes_ = 0
         self.search_, self.expansion_ = None, None
 
@@ -526,6 +535,44 @@ class ExpandAndCluster:
                 f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
                 f"try more probes, more students, a lower gamma or longer training")
         return result
+
+    def _reduce_layer(self, layer, net, fits, H, X, Y, y_var, sign, depth, n):
+        """One layer's neurons: the clusters of its students' neurons (:meth:`_cluster`), and below the last
+        hidden layer only those its students need (:func:`~neuroflow.identify.selection.eliminate_inner`)."""
+        centres = self._cluster(layer, net, fits, H, X, Y, y_var, sign, depth, n).centres
+        if self.prune and layer < depth - 1:
+            keep, record = eliminate_inner(centres, [net.unpack(f.theta) for f in fits], H, layer, Y,
+                                           [f.loss for f in fits], self.activation, loss_tol=self.loss_tol,
+                                           floor_tol=self.search_tol)
+            self.selection_.append(record)
+            self.pruned_.extend({"layer": layer, "by": "students' substituted loss"}
+                                for _ in range(centres.shape[0] - len(keep)))
+            centres = centres[keep]
+        return centres
+
+    def _refine(self, layer, net, fits, centres, H, X, Y, y_var, sign, depth, n, backend, torch_opts):
+        """``refine_rounds``: while an inner layer's kept clusters are nearly degenerate and its students stopped
+        above the floor, train the students another budget from where they stopped and cluster again; returns the
+        fits and centres to go on with. ``refined_[layer]`` records the rounds."""
+        record = {"rounds": 0, "unsteered": [unsteered_directions(centres)],
+                  "rel_loss": [float(np.median([f.loss for f in fits])) / max(y_var, 1e-300)]}
+        self.refined_.append(record)
+        while (layer < depth - 1 and record["rounds"] < self.refine_rounds and record["unsteered"][-1] > 0
+               and record["rel_loss"][-1] > self.search_tol):
+            self.students_.pop()
+            fits = self._train_stage(layer, net, X, Y, [f.seed for f in fits], [net.unpack(f.theta) for f in fits],
+                                     backend, torch_opts)
+            self.failed_students_.pop()
+            self._flag_failed(fits, y_var, layer)
+            self.clusters_.pop()
+            if self.prune:
+                self.selection_.pop()
+                self.pruned_ = [p for p in self.pruned_ if p["layer"] != layer]
+            centres = self._reduce_layer(layer, net, fits, H, X, Y, y_var, sign, depth, n)
+            record["rounds"] += 1
+            record["unsteered"].append(unsteered_directions(centres))
+            record["rel_loss"].append(float(np.median([f.loss for f in fits])) / max(y_var, 1e-300))
+        return fits, centres
 
     def _finish(self, incoming, H, X, Y, y_var, deep, backend, clustered) -> None:
         """The reduced network: output layer by least squares, then :func:`reconstruct`."""

@@ -103,6 +103,8 @@ def check_estimator_params(est) -> None:
         raise ValueError(f"prune_tol: expected a number in [0, 1), got {v!r}")
     _check_fraction(est.layer_probes, "layer_probes", lo_open=False, hi_open=True,
                     what="a fraction in [0, 1) of the probes to redesign for a deep net's later layers")
+    if not (_is_int(est.refine_rounds) and est.refine_rounds >= 0):
+        raise ValueError(f"refine_rounds: expected a non-negative integer (0: never), got {est.refine_rounds!r}")
     for name in ("finetune", "polish", "prune", "progress"):
         _check_bool(getattr(est, name), name)
     keys = _train_keys()

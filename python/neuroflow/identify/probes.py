@@ -14,6 +14,15 @@ it is a constant to the input (students that reach rounding-level loss park spar
 ~1e-8), and the least-norm input that moved its pre-activation by the design's range would be ~1e9 long (deep
 suite d18: probes that overflowed ``exp`` and second-stage students that stopped at relative loss 1e-2).
 
+Nor are directions in which the layer's weights are nearly degenerate: singular values under
+:data:`DESIGN_RCOND` of the largest are left out of the pseudo-inverse. Two clusters that split one neuron lie a
+few degrees apart, and steering them independently takes inputs along their small difference: the seed-2 digits
+teacher's first layer came out with three such pairs (3.5-5.3 deg; smallest singular value 0.005 of the largest,
+0.11-0.15 for every digits teacher and 0.05-0.51 for the deep suite's), its designed probes were ~10x as long as
+the other teachers' (median norm 196 against 20) and every second-stage student stopped at relative loss
+2e-2; not steering those three directions gives probes of the usual length, the pair the least-squares compromise
+of its two targets, and students at 1.5e-3.
+
 The three numbers were picked on the seed-0 digits teacher, by comparing, without training, how much
 nonlinear signal each of its second-layer neurons carries under a few designs; every other teacher
 (digits seeds 1-4, the deep suite) is a test of them.
@@ -24,14 +33,16 @@ import numpy as np
 
 from neuroflow._utils import as_rng, check_array
 
-__all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "DESIGN_MIN_NORM", "gaussian_probes", "designed_probes",
-           "mix_designed_probes", "query_designed_probes"]
+__all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "DESIGN_MIN_NORM", "DESIGN_RCOND", "gaussian_probes",
+           "designed_probes", "unsteered_directions", "mix_designed_probes", "query_designed_probes"]
 
 DESIGN_P_ON = 0.25
 DESIGN_ON = (0.0, 8.0)
 DESIGN_OFF = -6.0
 #: units with incoming weights below this share of the layer's largest are constants, left out of the design
 DESIGN_MIN_NORM = 1e-3
+#: directions of the layer's weights with a singular value under this share of the largest are not steered
+DESIGN_RCOND = 0.02
 
 
 def gaussian_probes(n: int, input_dim: int, seed=None, *, scale: float = 1.0) -> np.ndarray:
@@ -53,7 +64,8 @@ def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=D
         Randomness.
     p_on, on, off : float, (float, float), float
         Each unit's pre-activation is, independently, uniform in ``on`` with probability ``p_on`` and
-        ``off`` otherwise (units with weights under ``DESIGN_MIN_NORM`` of the largest are left out).
+        ``off`` otherwise (units with weights under ``DESIGN_MIN_NORM`` of the largest are left out, and so
+        are directions with singular values under ``DESIGN_RCOND`` of the largest).
 
     Returns
     -------
@@ -64,13 +76,28 @@ def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=D
     W, b = first[:, :-1], first[:, -1]
     k = W.shape[0]
     Z = np.where(rng.random((n, k)) < p_on, rng.uniform(on[0], on[1], (n, k)), off)
-    norms = np.linalg.norm(W, axis=1)
-    steer = norms >= DESIGN_MIN_NORM * norms.max()
+    steer = _steered(W)
     W, Z, b = W[steer], Z[:, steer], b[steer]
-    pinv = np.linalg.pinv(W)
+    pinv = np.linalg.pinv(W, rcond=DESIGN_RCOND)
     X = (Z - b) @ pinv.T
     noise = rng.standard_normal((n, W.shape[1]))
     return X + noise - (noise @ W.T) @ pinv.T
+
+
+def _steered(W) -> np.ndarray:
+    """Which units (rows of W) a design steers: those not under ``DESIGN_MIN_NORM`` of the largest norm."""
+    norms = np.linalg.norm(W, axis=1)
+    return norms >= DESIGN_MIN_NORM * norms.max()
+
+
+def unsteered_directions(first) -> int:
+    """How many directions of a layer ``first`` (k, d_in + 1) a design leaves unsteered: singular values of the
+    steered units' weights under ``DESIGN_RCOND`` of the largest (nearly parallel units; 0 for a layer of
+    distinct neurons, and for a layer wider than its input, whose d_in singular values say nothing of that)."""
+    first = check_array(first, "first", ndim=2)
+    W = first[:, :-1][_steered(first[:, :-1])]
+    sv = np.linalg.svd(W, compute_uv=False)
+    return int(np.sum(sv < DESIGN_RCOND * sv[0]))
 
 
 def mix_designed_probes(X, first, share: float, seed=None) -> tuple[np.ndarray, int]:
