@@ -368,6 +368,10 @@ def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):
                  "--max-students", "4"]) == 2
     err = capsys.readouterr().err
     assert "--max-students: expected an integer >= --n-students (6), got 4" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_:
+        main(["identify", "run", "--teacher", str(path), "--n-samples", "10", "--refine-rounds", "-1"])
+    assert exit_.value.code == 2
+    assert "argument --refine-rounds: expected an integer >= 0, got '-1'" in capsys.readouterr().err
 
 
 def test_cli_student_lm_steps_reach_the_torch_students(capsys, teacher_file):

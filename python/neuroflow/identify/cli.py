@@ -83,6 +83,9 @@ def register(verbs) -> None:
                    help="when the reduced network misses the loss floor, fit again clustering only the students at "
                         "the floor, training more per stage (up to this many) while too few reach it "
                         "(default: no second fit)")
+    p.add_argument("--refine-rounds", type=integer(0), default=0,
+                   help="deep nets: times an inner layer's students, stopped above the loss floor with nearly "
+                        "degenerate clusters, are trained another budget and clustered again (default: %(default)s)")
     p.add_argument("--depth", type=integer(1), default=None,
                    help="without a width guess: the number of hidden layers (default: the smallest depth whose "
                         "students reach the floor, up to --max-depth)")
@@ -185,7 +188,7 @@ def _run(args) -> int:
                            max_expansion=args.max_expansion, max_students=args.max_students, depth=args.depth,
                            max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
-                           layer_probes=args.layer_probes, scheduler=args.scheduler)
+                           layer_probes=args.layer_probes, scheduler=args.scheduler, refine_rounds=args.refine_rounds)
     t0 = time.perf_counter()
     try:
         est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
@@ -207,7 +210,7 @@ def _run(args) -> int:
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
                "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_,
-               "retry": est.retry_, "floor_students": est.floor_students_}
+               "retry": est.retry_, "floor_students": est.floor_students_, "refined": est.refined_}
     if args.plot:
         from neuroflow.identify.plotting import plot_weights
 
