@@ -175,10 +175,9 @@ class ExpandAndCluster:
     how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or
     the two fits' losses and which was kept), designed_probes_ (how many), refined_ (per layer, the rounds of
     ``refine_rounds`` taken, and the unsteered directions and students' median relative loss before each and
-    after the last), search_ (a SearchResult of the
-    width or expansion search, or None), expansion_ (the students' expansion; None after a width search),
-    finetune_ and polish_ (TrainResults or None), pruned_, timings_, time_s_,
-    train_rel_mse_.
+    after the last), search_ (a SearchResult of the width or expansion search, or None), expansion_ (the
+    students' expansion; None after a width search), finetune_ and polish_ (TrainResults or None), pruned_,
+    timings_, time_s_, train_rel_mse_.
     """
 
     def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
