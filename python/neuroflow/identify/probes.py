@@ -93,7 +93,8 @@ def _steered(W) -> np.ndarray:
 def unsteered_directions(first) -> int:
     """How many directions of a layer ``first`` (k, d_in + 1) a design leaves unsteered: singular values of the
     steered units' weights under ``DESIGN_RCOND`` of the largest (nearly parallel units; 0 for a layer of
-    distinct neurons, and for a layer wider than its input, whose d_in singular values say nothing of that)."""
+    distinct neurons). For a layer wider than its input the count is over its d_in singular values only, which
+    need not reveal nearly parallel units."""
     first = check_array(first, "first", ndim=2)
     W = first[:, :-1][_steered(first[:, :-1])]
     sv = np.linalg.svd(W, compute_uv=False)
