@@ -137,6 +137,31 @@ def test_clustering_never_cuts_below_the_angles_rounding_level():
     assert res.size == 2 and list(res.n_students) == [6, 6]
 
 
+def test_persistent_cut_keeps_the_neurons_and_leaves_chance_pairs_of_leftover_units():
+    """Eight students each hold four neurons (0.6 deg noise) and twelve leftover units at random. The most clusters
+    with enough students come at a height where leftovers of different students have paired up by chance; the
+    count that holds over a range of heights is the four neurons'."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        true = rng.standard_normal((4, 4))
+        true /= np.linalg.norm(true, axis=1, keepdims=True)
+        u = np.vstack([np.vstack([true + 0.01 * rng.standard_normal((4, 4)), rng.standard_normal((12, 4))])
+                       for _ in range(8)])
+        ids = np.repeat(np.arange(8), 16)
+        most = cluster_neurons(u, ids, 8, "tanh", beta=np.pi)
+        held = cluster_neurons(u, ids, 8, "tanh", beta=np.pi, cut="persistent")
+        assert most.size > 8 and np.degrees(most.cut_height) > 20
+        assert held.size == 4 and np.degrees(held.cut_height) < 5
+        assert np.all(angles_deg(held.centres, true, "tanh").min(axis=1) < 1.0)
+    # students holding the neurons exactly (and three stray units each): both rules keep the same three neurons
+    centres, u, ids = _synthetic_students(np.random.default_rng(3), noise=0.0)
+    a, b = cluster_neurons(u, ids, 6, "tanh"), cluster_neurons(u, ids, 6, "tanh", cut="persistent")
+    assert a.size == b.size == 3
+    assert np.all(angles_deg(a.centres, b.centres, "tanh").min(axis=1) < 1e-5)
+    with pytest.raises(ValueError, match="cut: expected one of \\['most', 'persistent'\\], got 'lowest'"):
+        cluster_neurons(u, ids, 6, "tanh", cut="lowest")
+
+
 def test_beta_drops_spread_clusters_and_gamma_is_checked():
     rng = np.random.default_rng(3)
     _, u, ids = _synthetic_students(rng, noise=0.01)

@@ -282,6 +282,56 @@ def test_refine_rounds_leave_a_layer_of_distinct_neurons_alone(monkeypatch):
                 np.zeros((10, 2)), np.zeros((10, 1)))
 
 
+def _recut_fit(**kwargs):
+    teacher = _tiny_deep_teacher()
+    X = np.random.default_rng(1).standard_normal((200, 2))
+    est = ExpandAndCluster(n_students=3, gamma=0.67, expansion=2, activation="tanh", hidden_sizes=[3, 2], seed=0,
+                           engine="flow", loss_tol=1e-300,
+                           train_options={"maxiterations_ode": 60, "maxiterations_optim": 30},
+                           finetune_options={"maxiterations_ode": 50, "maxiterations_optim": 20}, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return est.fit(X, teacher(X))
+
+
+def test_recut_only_acts_on_a_network_that_misses_the_floor_and_keeps_the_better_one(monkeypatch):
+    """``recut``: a reduced network at the floor is left alone; one above it (the floor lowered here to 1e-300) is
+    rebuilt from the persistent cut of its last hidden layer, and the lower loss is kept, with every attribute of
+    the network kept (a worse second network leaves the first exactly as it was)."""
+    import neuroflow.identify.clustering as C
+
+    plain = _recut_fit()
+    assert plain.recut_ is None and plain.train_rel_mse_ <= plain.search_tol
+    same = _recut_fit(recut=True)
+    assert same.recut_ is None and np.array_equal(same.theta_, plain.theta_)
+    below = _recut_fit(search_tol=1e-300)
+    forced = _recut_fit(search_tol=1e-300, recut=True)
+    r = forced.recut_
+    assert r["error"] is None and r["clusters"][0] == below.cluster_sizes_[-1]
+    assert r["cut_deg"][0] == pytest.approx(np.degrees(below.clusters_[-1].cut_height))
+    kept = 0 if r["kept"] == "first" else 1
+    assert forced.train_rel_mse_ == min(x for x in r["rel_loss"] if x is not None) == r["rel_loss"][kept]
+    assert np.degrees(forced.clusters_[-1].cut_height) == pytest.approx(r["cut_deg"][kept])
+    assert len(forced.clusters_) == 2 and forced.cluster_sizes_[-1] == r["clusters"][kept]
+    # a persistent cut that keeps one cluster of two neurons: the second network fits worse, the first is kept
+    def one_cluster(scan, ratio=C.PERSIST_RATIO):
+        return next(t for t, count, _ in scan if count == 1)
+
+    monkeypatch.setattr(C, "_persistent_cut", one_cluster)
+    worse = _recut_fit(search_tol=1e-300, recut=True)
+    r = worse.recut_
+    assert r["clusters"] == [below.cluster_sizes_[-1], 1] and r["rel_loss"][1] > r["rel_loss"][0]
+    assert r["kept"] == "first" and np.array_equal(worse.theta_, below.theta_)
+    assert worse.layer_sizes_ == below.layer_sizes_ and worse.pruned_ == below.pruned_
+    # no cluster at that cut: said so, the first network kept
+    monkeypatch.setattr(C, "_persistent_cut", lambda scan, ratio=C.PERSIST_RATIO: scan[0][0] / 2)
+    none = _recut_fit(search_tol=1e-300, recut=True)
+    assert "no neuron was shared" in none.recut_["error"] and none.recut_["kept"] == "first"
+    assert np.array_equal(none.theta_, below.theta_)
+    with pytest.raises(ValueError, match="recut: expected True or False, got 'yes'"):
+        _recut_fit(recut="yes")
+
+
 def test_layer_probes_and_query_are_checked():
     teacher = _tiny_deep_teacher()
     X = np.random.default_rng(1).standard_normal((50, 2))

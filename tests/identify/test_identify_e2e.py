@@ -345,6 +345,12 @@ def test_cli_run_second_fit_on_students_at_the_floor(capsys, teacher_file):
     assert len(out["students"][0]) == (4 if out["retry"]["kept"] == "first" else 8)
     assert main(run) == 0
     assert "second fit on the students at the floor: relative loss" in capsys.readouterr().out
+    assert out["recut"] is None  # not asked for
+    assert main(run + ["--recut", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["recut"]["kept"] in ("first", "second") and len(out["recut"]["cut_deg"]) == 2
+    assert main(run + ["--recut"]) == 0
+    assert "last hidden layer cut again" in capsys.readouterr().out
 
 
 def test_cli_make_teacher_and_bad_teacher_file(tmp_path, capsys):

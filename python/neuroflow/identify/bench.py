@@ -76,6 +76,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "width_search": None if est.search_ is None else est.search_.to_dict(), "expansion": est.expansion_,
             "inner_selection": est.selection_, "designed_probes": est.designed_probes_,
             "floor_students": est.floor_students_, "retry": est.retry_, "refined": est.refined_,
+            "recut": est.recut_,
             "student_steps": [[list(f.steps) for f in fits] for fits in est.students_],
             "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],
             "warnings": [str(w.message)[:200] for w in caught], "error": None,

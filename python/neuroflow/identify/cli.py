@@ -86,6 +86,10 @@ def register(verbs) -> None:
     p.add_argument("--refine-rounds", type=integer(0), default=0,
                    help="deep nets: times an inner layer's students, stopped above the loss floor with nearly "
                         "degenerate clusters, are trained another budget and clustered again (default: %(default)s)")
+    p.add_argument("--recut", action="store_true",
+                   help="when the fine-tuned network misses the loss floor, cluster the last hidden layer again at "
+                        "the persistent cut (the most clusters that hold over a range of cut heights) and fine-tune "
+                        "again; the lower loss is kept")
     p.add_argument("--depth", type=integer(1), default=None,
                    help="without a width guess: the number of hidden layers (default: the smallest depth whose "
                         "students reach the floor, up to --max-depth)")
@@ -188,7 +192,8 @@ def _run(args) -> int:
                            max_expansion=args.max_expansion, max_students=args.max_students, depth=args.depth,
                            max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
-                           layer_probes=args.layer_probes, scheduler=args.scheduler, refine_rounds=args.refine_rounds)
+                           layer_probes=args.layer_probes, scheduler=args.scheduler, refine_rounds=args.refine_rounds,
+                           recut=args.recut)
     t0 = time.perf_counter()
     try:
         est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
@@ -210,7 +215,8 @@ def _run(args) -> int:
                "failed_students": est.failed_students_, "report": rep.to_dict(),
                "students": [[f.to_dict() for f in fits] for fits in est.students_],
                "clusters": [c.to_dict() for c in est.clusters_], "inner_selection": est.selection_,
-               "retry": est.retry_, "floor_students": est.floor_students_, "refined": est.refined_}
+               "retry": est.retry_, "floor_students": est.floor_students_, "refined": est.refined_,
+               "recut": est.recut_}
     if args.plot:
         from neuroflow.identify.plotting import plot_weights
 
@@ -224,6 +230,15 @@ def _run(args) -> int:
         r = est.retry_
         lines.append(f"second fit on the students at the floor: relative loss {r['rel_loss_second_fit']:.2e} against "
                      f"{r['rel_loss_first_fit']:.2e}; kept the {r['kept']}")
+    if est.recut_ is not None:
+        r = est.recut_
+        if r["error"] is not None:
+            lines.append(f"last hidden layer cut again: {r['error']}; kept the first cut")
+        else:
+            second = "the same cut" if r["rel_loss"][1] is None else f"relative loss {r['rel_loss'][1]:.2e}"
+            lines.append(f"last hidden layer cut again at {r['cut_deg'][1]:.3g} deg ({r['clusters'][1]} clusters, "
+                         f"first {r['cut_deg'][0]:.3g} deg, {r['clusters'][0]}): {second} against "
+                         f"{r['rel_loss'][0]:.2e}; kept the {r['kept']}")
     lines += [f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE "
               f"{rep.functional_rel_mse:.2e}", f"time {elapsed:.1f} s"]
     emit(args, payload, lines)

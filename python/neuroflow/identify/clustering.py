@@ -26,6 +26,8 @@ import numpy as np
 from neuroflow.identify.symmetry import angles_deg, canonicalize, is_scale_free, pairwise_distances, uses_sign
 
 CLUSTERERS = ("hierarchical", "hdbscan")
+#: how the hierarchical cut is chosen (:func:`cluster_neurons`)
+CUTS = ("most", "persistent")
 #: beta when "auto" finds no clear gap (the paper's default)
 AUTO_FALLBACK = np.pi / 6
 #: a gap is clear when the next spread up is at least this many times the one below it ...
@@ -41,6 +43,14 @@ AUTO_FLOOR_DEG = 1e-6
 #: it into fragments that each had enough students (deep suite d15: 8 clusters for 6 neurons, two of them
 #: duplicates at 0 deg, with a Levenberg-Marquardt polish of the students)
 CUT_FLOOR_DEG = 1e-5
+#: ``cut="persistent"``: a number of clusters counts when it holds while the cut height grows by this factor.
+#: Students short of the floor hold a layer's neurons within a degree or two and their leftover units at
+#: 5-30 deg, where leftovers of different students pair up by chance; the count of clusters with enough
+#: students then peaks at a height where such chance groups join it (digits teachers: 31-43 clusters at
+#: 15-26 deg for 20 neurons), while the neurons' own count holds over a wider range (seed 2: 21 clusters
+#: from 5.6 to 12.6 deg). Chosen on the last hidden layers of the digits teachers of seeds 0-4: 1.5 gives
+#: 20-22 clusters for all five, 2 already lets a count of a few tight neurons win (18 and 8 for seeds 0, 4)
+PERSIST_RATIO = 1.5
 
 
 def auto_beta(spreads_deg, *, min_ratio: float = AUTO_MIN_RATIO, loose_min_deg: float = AUTO_LOOSE_MIN_DEG,
@@ -241,12 +251,15 @@ def check_beta(beta) -> float | str:
 
 def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: float = 0.5,
                     beta: float | str = "auto", method: str = "hierarchical",
-                    sign: bool | None = None) -> ClusterResult:
+                    sign: bool | None = None, cut: str = "most") -> ClusterResult:
     """Cluster canonical incoming vectors ``u`` (rows) from ``n_students`` students.
 
     ``student_ids[i]`` says which student row i came from. ``beta`` is in radians, or "auto"
     (:func:`auto_beta` on the spreads of the clusters with enough students). ``sign=False``
     ignores the activation's sign symmetry (see :func:`~neuroflow.identify.symmetry.canonicalize`).
+    ``cut`` (hierarchical only): "most", the height with the most clusters of enough students (the module's
+    rule), or "persistent", the most clusters that hold over a range of heights spanning a factor
+    :data:`PERSIST_RATIO` (:func:`_persistent_cut`).
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -257,6 +270,8 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     beta = check_beta(beta)
     if method not in CLUSTERERS:
         raise ValueError(f"clusterer: expected one of {list(CLUSTERERS)}, got {method!r}")
+    if cut not in CUTS:
+        raise ValueError(f"cut: expected one of {list(CUTS)}, got {cut!r}")
     if u.shape[0] < 2:
         empty = np.zeros((0, u.shape[1]))
         fb = AUTO_FALLBACK if isinstance(beta, str) else beta
@@ -284,7 +299,6 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     heights = np.unique(np.maximum(Z[:, 2], math.radians(CUT_FLOOR_DEG)))
     # a cut just above each merge height; count clusters that hold >= need distinct students
     scan = []
-    best, best_t = (-1, -1), heights[0]
     for t in heights:
         lab = fcluster(Z, t=t * (1 + 1e-9) + 1e-15, criterion="distance")
         order = np.lexsort((student_ids, lab))
@@ -293,13 +307,38 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         new_pair[1:] = (lab_s[1:] != lab_s[:-1]) | (st_s[1:] != st_s[:-1])
         students_per_cluster = np.bincount(lab_s[new_pair])
         held = students_per_cluster[students_per_cluster >= need]
-        score = (int(held.size), int(held.sum()))  # clusters with enough students, then students in them
-        scan.append((float(t), score[0]))
-        if score > best:  # the lowest cut with the highest score
-            best, best_t = score, t
+        scan.append((float(t), int(held.size), int(held.sum())))  # clusters with enough students, students in them
+    best_t = _persistent_cut(scan) if cut == "persistent" else _most_clusters_cut(scan)
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
     labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
         u, groups, student_ids, dist, activation, need, beta, sign)
     return ClusterResult(labels, centres, counts, medians, dropped, "hierarchical", need, Z, float(best_t),
-                         np.array(scan), beta_deg, rule, spreads, gone)
+                         np.array(scan)[:, :2], beta_deg, rule, spreads, gone)
+
+
+def _most_clusters_cut(scan) -> float:
+    """The lowest height of ``scan`` ((height, clusters, students) rows, heights rising) with the most clusters,
+    and among those the most students in them."""
+    best, best_t = (-1, -1), scan[0][0]
+    for t, count, students in scan:
+        if (count, students) > best:
+            best, best_t = (count, students), t
+    return best_t
+
+
+def _persistent_cut(scan, ratio: float = PERSIST_RATIO) -> float:
+    """The most clusters that hold over cut heights spanning at least ``ratio`` (from the first height with that
+    count to the next merge that changes it; the last run reaches pi), and within that run the height where they
+    hold the most students (the lowest first); :func:`_most_clusters_cut` when no count holds that long."""
+    best = None
+    i = 0
+    while i < len(scan):
+        j = i
+        while j + 1 < len(scan) and scan[j + 1][1] == scan[i][1]:
+            j += 1
+        end = scan[j + 1][0] if j + 1 < len(scan) else math.pi
+        if scan[i][1] > 0 and end >= ratio * scan[i][0] and (best is None or scan[i][1] > best[0][1]):
+            best = scan[i:j + 1]
+        i = j + 1
+    return _most_clusters_cut(scan) if best is None else _most_clusters_cut(best)

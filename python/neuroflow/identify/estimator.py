@@ -15,7 +15,8 @@ layer's weights re-expressed by least squares over the reconstructed units), is 
 are retrained (the fixed-parameter objective), and the next layer is clustered. With query access to the
 target, the later stages train on probes designed from the reconstructed first layer (:mod:`.probes`).
 Students stopped by their budget above the loss floor may smear a neuron over two nearly parallel clusters;
-with ``refine_rounds`` such an inner layer's students get another budget before the layer is frozen.
+with ``refine_rounds`` such an inner layer's students get another budget before the layer is frozen, and with
+``recut`` a reduced network that misses the floor is rebuilt once from another cut of its last hidden layer.
 
 A fit whose reduced network misses the loss floor can be repeated on the students at the floor only
 (``max_students``): students stopped in local minima hold neurons that are not the target's, and with them in
@@ -164,20 +165,30 @@ class ExpandAndCluster:
         0.7-1.1 deg off (median per student), kept 23 clusters for 20 neurons, three pairs 3.5-5.3 deg apart, and
         every second-stage student stopped at 1.5e-3; one more budget: students at 2.1e-4, 0.13-0.33 deg off, 20
         clusters each within 0.45 deg of a teacher neuron, second-stage students at 3.7e-5). 0: never.
+    recut : bool
+        When the fine-tuned reduced network stops above the loss floor (relative loss above ``search_tol``),
+        cluster the last hidden layer again at the persistent cut (``cut="persistent"`` of
+        :func:`~neuroflow.identify.clustering.cluster_neurons`: the most clusters that hold over a range of cut
+        heights, instead of the most at any one height), rebuild and fine-tune again, and keep the network with
+        the lower loss on the probes (``recut_``). Students stopped short of the floor place their leftover units
+        5-30 deg apart, where units of different students pair up by chance; the usual cut then lands where such
+        chance groups count as neurons and may swallow a real one (the seed-2 digits teacher: 31 clusters at 26
+        deg, one teacher neuron 19 deg from any; 21 clusters from 5.6 to 12.6 deg, none over 5.3 deg off).
 
     Attributes
     ----------
     layer_sizes_, net_ (a :class:`neuroflow.MLP`), theta_, skip_ ((d_out, d_in) linear skip path or None),
-    cluster_sizes_ (what the clustering rule found on its own), clusters_ (per layer, a ClusterResult),
-    selection_ (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided),
-    students_ (per layer, list of StudentFit), failed_students_, target_var_ (per layer, the variance of
-    the outputs its students were trained on), floor_students_ (per layer, with ``max_students``' second fit:
-    how many students were trained, which reached the floor, and on which probes, else None), retry_ (None, or
-    the two fits' losses and which was kept), designed_probes_ (how many), refined_ (per layer, the rounds of
-    ``refine_rounds`` taken, and the unsteered directions and students' median relative loss before each and
-    after the last), search_ (a SearchResult of the width or expansion search, or None), expansion_ (the
-    students' expansion; None after a width search), finetune_ and polish_ (TrainResults or None), pruned_,
-    timings_, time_s_, train_rel_mse_.
+    cluster_sizes_ (what the clustering rule found on its own), clusters_ (per layer, a ClusterResult), selection_
+    (per inner layer, what :func:`~neuroflow.identify.selection.eliminate_inner` decided), students_ (per layer,
+    list of StudentFit), failed_students_, target_var_ (per layer, the variance of the outputs its students were
+    trained on), floor_students_ (per layer, with ``max_students``' second fit: how many students were trained,
+    which reached the floor, and on which probes, else None), retry_ (None, or the two fits' losses and which was
+    kept), designed_probes_ (how many), refined_ (per layer, the rounds of ``refine_rounds`` taken, and the
+    unsteered directions and students' median relative loss before each and after the last), recut_ (None when
+    ``recut`` was not needed, else both cuts in degrees, their numbers of clusters, the two networks' relative
+    losses on the probes and which was kept), search_ (a SearchResult of the width or expansion search, or None),
+    expansion_ (the students' expansion; None after a width search), finetune_ and polish_ (TrainResults or None),
+    pruned_, timings_, time_s_, train_rel_mse_.
     """
 
     def __init__(self, n_students=10, expansion=4, gamma=0.5, beta="auto", clusterer="hierarchical",
@@ -185,7 +196,7 @@ class ExpandAndCluster:
                  hidden_sizes=None, max_expansion=None, max_students=None, depth=None, max_width=64, max_depth=3,
                  search_tol=SEARCH_TOL, engine="auto", finetune_options=None, torch_options=None, finetune=True,
                  polish=True, prune=True, loss_tol=1e-6, prune_tol=1e-3, prune_tol_rel=1e-10, progress=False,
-                 checkpoint=None, layer_probes=0.5, scheduler=None, refine_rounds=0):
+                 checkpoint=None, layer_probes=0.5, scheduler=None, refine_rounds=0, recut=False):
         self.n_students = n_students
         self.expansion = expansion
         self.gamma = gamma
@@ -217,6 +228,7 @@ class ExpandAndCluster:
         self.layer_probes = layer_probes
         self.scheduler = scheduler
         self.refine_rounds = refine_rounds
+        self.recut = recut
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -339,6 +351,7 @@ class ExpandAndCluster:
             clustered.append(fits)
             incoming.append(centres)
             if layer == depth - 1:
+                last_stage = (layer, net, fits, H, X, Y, y_var, sign, depth, n_at_floor)
                 H = layer_forward(H, centres, act)
                 break
             H_next = layer_forward(H, centres, act)
@@ -356,7 +369,42 @@ class ExpandAndCluster:
             seeds, starts = self._fresh_starts(X.shape[1], sizes, Y, rng, backend, incoming)
             if not fresh:  # (students at the floor: theirs first, then fresh ones)
                 starts = (warm + starts[len(warm):])[:len(starts)]
+        pruned = list(self.pruned_)
         self._finish(incoming, H, X, Y, y_var, deep, backend, clustered)
+        self.recut_ = None
+        if self.recut and self.finetune and self.clusterer == "hierarchical" \
+                and not self.train_rel_mse_ <= self.search_tol:
+            self._recut(last_stage, incoming, X, Y, y_var, deep, backend, clustered, pruned)
+
+    def _recut(self, last_stage, incoming, X, Y, y_var, deep, backend, clustered, pruned) -> None:
+        """``recut``: the last hidden layer clustered again at the persistent cut, the reduced network rebuilt and
+        fine-tuned again; the one with the lower loss on the probes is kept (``recut_`` records both)."""
+        layer, net, fits, H, _, _, _, sign, depth, n = last_stage
+        first = {k: copy.copy(v) for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        self.clusters_.pop()
+        record = {"cut_deg": [math.degrees(first["clusters_"][-1].cut_height), None],
+                  "clusters": [first["clusters_"][-1].size, None], "rel_loss": [self.train_rel_mse_, None],
+                  "kept": "first", "error": None}
+        try:
+            result = self._cluster(layer, net, fits, H, X, Y, y_var, sign, depth, n, cut="persistent")
+            record["cut_deg"][1], record["clusters"][1] = math.degrees(result.cut_height), result.size
+        except RuntimeError as exc:  # no cluster with enough students at that cut
+            result, record["error"] = None, str(exc)
+        if result is not None and result.cut_height != first["clusters_"][-1].cut_height:
+            self.pruned_ = list(pruned)
+            self.timings_ = {k: v for k, v in self.timings_.items() if k == "students_s"}
+            self._finish([*incoming[:-1], result.centres], layer_forward(H, result.centres, self.activation), X, Y,
+                         y_var, deep, backend, clustered)
+            record["rel_loss"][1] = self.train_rel_mse_
+            record["kept"] = "second" if self.train_rel_mse_ < record["rel_loss"][0] else "first"
+            timings = {k: v + first["timings_"].get(k, 0.0) if k != "students_s" else v
+                       for k, v in self.timings_.items()}
+        else:
+            timings = first["timings_"]
+        if record["kept"] == "first":
+            vars(self).update(first)
+        self.timings_ = timings
+        self.recut_ = record
 
     def _reset(self) -> None:
         self.students_, self.clusters_, self.failed_students_, self.selection_ = [], [], [], []
@@ -486,7 +534,7 @@ class ExpandAndCluster:
     def _expanded(self, guess, expansion) -> tuple:
         return tuple(max(1, int(math.ceil(expansion * g))) for g in guess)
 
-    def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth, n=None):
+    def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth, n=None, cut="most"):
         """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares. ``n``: the
         students a cluster's share is counted of (``n_students``; the second fit: the k at the floor, so a
         cluster needs ceil(gamma * k) of them, at least two)."""
@@ -495,7 +543,8 @@ class ExpandAndCluster:
                                  self.activation, sign=sign, prune_tol=self.prune_tol)
         n = self.n_students if n is None else n
         gamma = max(self.gamma, 2.0 / n)
-        result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=self.beta, method=self.clusterer, sign=sign)
+        result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=self.beta, method=self.clusterer, sign=sign,
+                                 cut=cut)
         last = layer == depth - 1
         if layer > 0 and result.beta_rule == "no gap" and result.dropped_by_beta:
             # a deep net's later layer: its students' neurons are loose because the layer below holds spare
@@ -503,7 +552,8 @@ class ExpandAndCluster:
             # by neuron at zero loss (least squares, fine-tunes, pruning of every layer), so a loose cluster
             # kept costs a pruning trial while a real neuron dropped never comes back: with no clear gap,
             # none is dropped for its spread
-            result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=math.pi, method=self.clusterer, sign=sign)
+            result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=math.pi, method=self.clusterer, sign=sign,
+                                     cut=cut)
             result.beta_rule = "no gap: kept (later layer)"
         if result.beta_rule == "gap" and not last:
             # an inner layer: the cut is judged, where the students are at the loss floor, by the inner layers' own
@@ -515,7 +565,7 @@ class ExpandAndCluster:
                                      act, loss_tol=self.loss_tol, floor_tol=self.search_tol)
             if judged is not None and not judged["accepted"]:
                 result = cluster_neurons(u, ids, n, act, gamma=gamma, beta=AUTO_FALLBACK, method=self.clusterer,
-                                         sign=sign)
+                                         sign=sign, cut=cut)
                 result.beta_rule = "gap rejected"
             if judged is not None:
                 result.gap_check = judged
@@ -525,7 +575,7 @@ class ExpandAndCluster:
             targets = Y if last else np.hstack([next_preactivations(net.unpack(f.theta), H, layer, act) for f in fits])
             result = check_gap(result, u, ids, H, X if (last and depth == 1 and needs_skip(act)) else None, targets,
                                level, activation=act, n_students=n, gamma=gamma,
-                               clusterer=self.clusterer, sign=sign, loss_tol=self.loss_tol)
+                               clusterer=self.clusterer, sign=sign, loss_tol=self.loss_tol, cut=cut)
         self.clusters_.append(result)
         if result.size == 0:
             raise RuntimeError(

@@ -105,7 +105,7 @@ def check_estimator_params(est) -> None:
                     what="a fraction in [0, 1) of the probes to redesign for a deep net's later layers")
     if not (_is_int(est.refine_rounds) and est.refine_rounds >= 0):
         raise ValueError(f"refine_rounds: expected a non-negative integer (0: never), got {est.refine_rounds!r}")
-    for name in ("finetune", "polish", "prune", "progress"):
+    for name in ("finetune", "polish", "prune", "progress", "recut"):
         _check_bool(getattr(est, name), name)
     keys = _train_keys()
     _check_options(est.train_options, "train_options", keys)

@@ -195,7 +195,7 @@ def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0
 #: seeds 0, 1, 3 and 4 are well conditioned, smallest singular value 0.11-0.15 of the largest).
 DIGITS_TORCH = {"adam_steps": 40000, "batch_size": 128, "lr": 3e-3, "lr_end": 3e-4, "max_iter": 120}
 DIGITS_SETTINGS = {"n_students": 8, "expansion": 4, "loss_tol": 1e-2, "engine": "torch", "train_options": None,
-                   "refine_rounds": 1,
+                   "refine_rounds": 1, "recut": True,
                    "torch_options": [DIGITS_TORCH, {**DIGITS_TORCH, "max_iter": 2640}],
                    "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 7300, "method_optim": "lbfgs"}}
 DIGITS_N_SAMPLES = 20000

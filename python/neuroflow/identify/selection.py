@@ -80,7 +80,7 @@ def _loose(result: ClusterResult) -> list[int]:
 
 
 def check_gap(result: ClusterResult, u, ids, H, X_skip, targets, level=math.inf, *, activation, n_students,
-              gamma, clusterer, sign, loss_tol) -> ClusterResult:
+              gamma, clusterer, sign, loss_tol, cut: str = "most") -> ClusterResult:
     """Check an automatic cut by least squares on the layer's targets (the probes' outputs for the last
     hidden layer, else the students' next-layer pre-activations): the kept clusters' relative residual
     must stay within :data:`AUTO_LS_FACTOR` x the reference, or below ``loss_tol``. The reference is the
@@ -101,7 +101,7 @@ def check_gap(result: ClusterResult, u, ids, H, X_skip, targets, level=math.inf,
              "students_rel_loss": None if math.isinf(level) else level, "accepted": bool(ok)}
     if not ok:
         result = cluster_neurons(u, ids, n_students, activation, gamma=gamma, beta=AUTO_FALLBACK,
-                                 method=clusterer, sign=sign)
+                                 method=clusterer, sign=sign, cut=cut)
         result.beta_rule = "gap rejected"
     result.gap_check = check
     return result
