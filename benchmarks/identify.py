@@ -21,6 +21,10 @@ on the machine's load; only the recorded seconds do).
       second-stage students on the teacher's own (exact) first layer, frozen: which teacher second-layer
       neurons each finds, each neuron's nonlinear signal (separates first-layer error from the second
       layer's optimisation), and its nearest neuron by incoming weights with their pre-activations' correlation.
+  python benchmarks/identify.py digits-cuts --seeds 0 1 2 3 4 5 --checkpoint DIR --out results/identify_digits_cuts.json
+      the digits runs up to the last hidden layer's clusters (no fine-tune; students from --checkpoint, trained
+      if missing), that layer cut again by each rule: the most clusters at one height, and the persistent cut
+      with ratios 1.5, 2 and 3 (clusters, cut height, each teacher neuron's angle to the nearest cluster).
   python benchmarks/identify.py deep-control --problem d14 --out results/identify_deep_control.json
       second-stage students of a deep-suite teacher (deep_suite(0), the suite's student settings) with the
       teacher's own first layer frozen, on the given probes and on half designed probes (--layer-probes): their
@@ -63,8 +67,8 @@ def _env(args) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "deep-control",
-                                     "difficulty", "repro", "budgets", "lm"])
+    ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "digits-cuts",
+                                     "deep-control", "difficulty", "repro", "budgets", "lm"])
     ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
@@ -82,6 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--plot", default=None, help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                    help="digits-cuts: the teachers' seeds")
     ap.add_argument("--widths", type=int, nargs="+", default=None,
                     help="digits-control: one student per width given (default: the digits run's students)")
     ap.add_argument("--layer-probes", type=float, default=0.5,
@@ -105,7 +111,7 @@ def main(argv=None) -> int:
         ap.error(f"argument --beta-deg: {err}")
     beta = "auto" if beta_deg == "auto" else float(np.radians(beta_deg))
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
-           "digits-control": _digits_control, "deep-control": _deep_control,
+           "digits-control": _digits_control, "digits-cuts": _digits_cuts, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
     return run(args, beta)
 
@@ -255,6 +261,55 @@ def _digits(args, beta) -> int:
            "pruned": est.pruned_, "timings": est.timings_, "warnings": [str(w.message)[:300] for w in caught],
            "report": rep.to_dict(), "load_avg_1min_at_end": os.getloadavg()[0], "time_s": time.perf_counter() - t0}
     print_json(out, args.out, indent=1)
+    return 0
+
+
+def _digits_cuts(args, beta) -> int:
+    """Each digits teacher's last hidden layer, clustered from the same students by each cut rule."""
+    import math
+    import warnings
+
+    import numpy as np
+
+    from neuroflow._utils import print_json
+    from neuroflow.identify.clustering import cluster_neurons
+    from neuroflow.identify.estimator import ExpandAndCluster
+    from neuroflow.identify.report import compare_networks
+    from neuroflow.identify.symmetry import sign_mode
+
+    if any(seed < 0 for seed in args.seeds):
+        raise SystemExit(f"--seeds: expected non-negative integers, got {args.seeds}")
+    t0 = time.perf_counter()
+    rows = []
+    for seed in args.seeds:
+        args.seed = seed
+        n, prob, cfg, X, Y = _digits_setup(args)
+        ck = None if args.checkpoint is None else os.path.join(args.checkpoint, prob.name)
+        est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=0,
+                               checkpoint=ck, progress=sys.stderr.isatty(), **{**cfg, "finetune": False})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            est.fit(X, Y, query=prob.teacher)
+        last, sign = est.clusters_[-1], sign_mode(2, "g")
+        n_st = len(est.students_[-1])
+        row = {"seed": seed, "problem": prob.name, "first_layer_clusters": est.clusters_[0].size,
+               "student_rel_losses": [f.loss / est.target_var_[-1] for f in est.students_[-1]], "rules": {}}
+        for rule, ratio in (("most", None), ("persistent 1.5", 1.5), ("persistent 2", 2.0), ("persistent 3", 3.0)):
+            res = cluster_neurons(last.vectors, last.student_ids, n_st, "g", gamma=max(est.gamma, 2.0 / n_st),
+                                  beta=math.pi, sign=sign, cut="most" if ratio is None else "persistent",
+                                  **({} if ratio is None else {"persist_ratio": ratio}))
+            rep = compare_networks(prob.teacher, [est.incoming(0), res.centres], "g", match_tol_deg=180.0, sign=sign)
+            nearest = np.asarray(rep[1].to_dict()["min_angle_deg"], dtype=float)
+            row["rules"][rule] = {"clusters": res.size, "cut_deg": math.degrees(res.cut_height),
+                                  "max_angle_deg": float(np.nanmax(nearest)),
+                                  "teacher_neurons_over_5deg": int(np.sum(nearest > 5.0)),
+                                  "nearest_cluster_deg": nearest.round(4).tolist()}
+        rows.append(row)
+        log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
+        print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
+    print_json({"benchmark": "identify-digits-cuts", "env": _env(args), "layer": "last hidden (second)",
+                "clusters_of": "clusters of at least ceil(gamma * n) students, no spread cut (beta = pi)",
+                "rows": rows, "time_s": time.perf_counter() - t0}, args.out, indent=1)
     return 0
 
 

@@ -51,6 +51,25 @@ def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_pat
     assert student["minpack_rel_loss"] < student["torch_rel_loss"]
 
 
+def test_identify_digits_cuts_recuts_the_same_students_by_each_rule(tmp_path):
+    """digits-cuts (quick): one teacher's last hidden layer cut by each rule from the same students; no rule finds
+    more clusters than the most at any one height; a negative seed ends in one line naming the flag."""
+    pytest.importorskip("torch")
+    script = str(ROOT / "benchmarks" / "identify.py")
+    out = tmp_path / "cuts.json"
+    run = subprocess.run([sys.executable, script, "digits-cuts", "--quick", "--seeds", "0", "--n-jobs", "1",
+                          "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["rows"]
+    rules = row["rules"]
+    assert list(rules) == ["most", "persistent 1.5", "persistent 2", "persistent 3"]
+    assert all(0 < r["clusters"] <= rules["most"]["clusters"] and len(r["nearest_cluster_deg"]) == 20
+               for r in rules.values())
+    run = subprocess.run([sys.executable, script, "digits-cuts", "--quick", "--seeds", "0", "-1"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode != 0 and run.stderr.strip().count("\n") == 0 and "--seeds" in run.stderr
+
+
 def test_identify_deep_control_trains_on_given_and_designed_probes(tmp_path):
     """deep-control: the same students (the teacher's first layer frozen) on the given probes and on half designed
     ones; a prefix that names no single problem, no students or a share outside (0, 1) ends in one line naming

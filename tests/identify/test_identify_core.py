@@ -160,6 +160,10 @@ def test_persistent_cut_keeps_the_neurons_and_leaves_chance_pairs_of_leftover_un
     assert np.all(angles_deg(a.centres, b.centres, "tanh").min(axis=1) < 1e-5)
     with pytest.raises(ValueError, match="cut: expected one of \\['most', 'persistent'\\], got 'lowest'"):
         cluster_neurons(u, ids, 6, "tanh", cut="lowest")
+    for bad in (1.0, 0.5, True, "2"):
+        with pytest.raises(ValueError, match="persist_ratio: expected a number above 1"):
+            cluster_neurons(u, ids, 6, "tanh", cut="persistent", persist_ratio=bad)
+    assert np.array_equal(a.vectors, u) and np.array_equal(a.student_ids, ids)  # kept, to be cut again
 
 
 def test_beta_drops_spread_clusters_and_gamma_is_checked():

@@ -103,7 +103,8 @@ class ClusterResult:
     the cut applied to the spreads, ``beta_rule`` how it was set ("given", or for ``beta="auto"`` "gap" /
     "no gap"), ``candidate_spreads_deg`` the spreads of every cluster with enough students (kept or not),
     ``dropped_centres`` the centres of the clusters the beta rule dropped (rows as in ``dropped_by_beta``),
-    ``gap_check`` what the estimator's least-squares check of an automatic cut found (or None).
+    ``gap_check`` what the estimator's least-squares check of an automatic cut found (or None); ``vectors`` and
+    ``student_ids`` what was clustered (so it can be cut again, e.g. by another rule).
     """
 
     labels: np.ndarray
@@ -121,6 +122,8 @@ class ClusterResult:
     candidate_spreads_deg: np.ndarray | None = None
     dropped_centres: np.ndarray | None = None
     gap_check: dict | None = None
+    vectors: np.ndarray | None = None
+    student_ids: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -251,7 +254,8 @@ def check_beta(beta) -> float | str:
 
 def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: float = 0.5,
                     beta: float | str = "auto", method: str = "hierarchical",
-                    sign: bool | None = None, cut: str = "most") -> ClusterResult:
+                    sign: bool | None = None, cut: str = "most",
+                    persist_ratio: float = PERSIST_RATIO) -> ClusterResult:
     """Cluster canonical incoming vectors ``u`` (rows) from ``n_students`` students.
 
     ``student_ids[i]`` says which student row i came from. ``beta`` is in radians, or "auto"
@@ -259,7 +263,7 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     ignores the activation's sign symmetry (see :func:`~neuroflow.identify.symmetry.canonicalize`).
     ``cut`` (hierarchical only): "most", the height with the most clusters of enough students (the module's
     rule), or "persistent", the most clusters that hold over a range of heights spanning a factor
-    :data:`PERSIST_RATIO` (:func:`_persistent_cut`).
+    ``persist_ratio`` (:func:`_persistent_cut`).
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -272,13 +276,16 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         raise ValueError(f"clusterer: expected one of {list(CLUSTERERS)}, got {method!r}")
     if cut not in CUTS:
         raise ValueError(f"cut: expected one of {list(CUTS)}, got {cut!r}")
+    if isinstance(persist_ratio, bool) or not (isinstance(persist_ratio, (int, float)) and persist_ratio > 1):
+        raise ValueError(f"persist_ratio: expected a number above 1, got {persist_ratio!r}")
     if u.shape[0] < 2:
         empty = np.zeros((0, u.shape[1]))
         fb = AUTO_FALLBACK if isinstance(beta, str) else beta
         return ClusterResult(-np.ones(u.shape[0], dtype=int), empty, np.zeros(0, int), np.zeros(0), [],
                              method, need, beta_deg=float(np.degrees(fb)),
                              beta_rule="no gap" if isinstance(beta, str) else "given",
-                             candidate_spreads_deg=np.zeros(0), dropped_centres=empty)
+                             candidate_spreads_deg=np.zeros(0), dropped_centres=empty, vectors=u,
+                             student_ids=student_ids)
     dist = pairwise_distances(u, activation, sign=sign)
 
     if method == "hdbscan":
@@ -293,7 +300,8 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
             u, groups, student_ids, dist, activation, need, beta, sign)
         return ClusterResult(labels, centres, counts, medians, dropped, "hdbscan", need, beta_deg=beta_deg,
-                             beta_rule=rule, candidate_spreads_deg=spreads, dropped_centres=gone)
+                             beta_rule=rule, candidate_spreads_deg=spreads, dropped_centres=gone, vectors=u,
+                             student_ids=student_ids)
 
     Z = linkage(squareform(dist, checks=False), method="average")
     heights = np.unique(np.maximum(Z[:, 2], math.radians(CUT_FLOOR_DEG)))
@@ -308,13 +316,13 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
         students_per_cluster = np.bincount(lab_s[new_pair])
         held = students_per_cluster[students_per_cluster >= need]
         scan.append((float(t), int(held.size), int(held.sum())))  # clusters with enough students, students in them
-    best_t = _persistent_cut(scan) if cut == "persistent" else _most_clusters_cut(scan)
+    best_t = _persistent_cut(scan, persist_ratio) if cut == "persistent" else _most_clusters_cut(scan)
     lab = fcluster(Z, t=best_t * (1 + 1e-9) + 1e-15, criterion="distance")
     groups = [np.flatnonzero(lab == c) for c in np.unique(lab)]
     labels, centres, counts, medians, dropped, beta_deg, rule, spreads, gone = _summarise(
         u, groups, student_ids, dist, activation, need, beta, sign)
     return ClusterResult(labels, centres, counts, medians, dropped, "hierarchical", need, Z, float(best_t),
-                         np.array(scan)[:, :2], beta_deg, rule, spreads, gone)
+                         np.array(scan)[:, :2], beta_deg, rule, spreads, gone, vectors=u, student_ids=student_ids)
 
 
 def _most_clusters_cut(scan) -> float:
