@@ -51,6 +51,8 @@ SPIKING = ("snu", "bin")
 #: real-speech benchmark settings (full, quick)
 REAL_SETTINGS = {False: {"scenes_per_condition": 2, "duration_s": 30.0, "nonspeech_files": 6},
                  True: {"scenes_per_condition": 1, "duration_s": 10.0, "nonspeech_files": 2}}
+#: scene resamplings behind each lost condition's bootstrap share (:func:`loss_share`)
+BOOTSTRAPS = 2000
 
 
 def log(msg: str) -> None:
@@ -92,10 +94,13 @@ def real_speech(systems: dict, root: Path) -> dict:
         t0 = time.perf_counter()
         dec = {c: [] for c in conditions}
         lab = {c: [] for c in conditions}
+        counts = {c: [] for c in conditions}  # per scene: misses, speech frames, false alarms, non-speech frames
         for s in scenes:
             score = system.score(s.wav, s.sr)
-            dec[s.condition].append(score >= 0.5)
-            lab[s.condition].append(s.labels[: len(score)])
+            d, lb = score >= 0.5, np.asarray(s.labels[: len(score)], dtype=bool)
+            dec[s.condition].append(d)
+            lab[s.condition].append(lb)
+            counts[s.condition].append([int((~d & lb).sum()), int(lb.sum()), int((d & ~lb).sum()), int((~lb).sum())])
         per = {c: _rates(dec[c], lab[c]) for c in conditions}
         snrs = sorted({c.split("@")[1] for c in conditions if "@" in c}, key=float, reverse=True)
         per_snr = {snr: _rates(sum((dec[c] for c in conditions if c.endswith(f"@{snr}")), []),
@@ -107,11 +112,27 @@ def real_speech(systems: dict, root: Path) -> dict:
         out["systems"][name] = {"mean_HTER": float(np.mean([per[c]["HTER"] for c in conditions])),
                                 "clean": per["clean"], "per_condition": per, "per_snr_pooled": per_snr,
                                 "per_noise_mean_HTER": per_noise, "music_speech_fraction": fractions["music"],
-                                "roomtone_speech_fraction": fractions["roomtone"]}
+                                "roomtone_speech_fraction": fractions["roomtone"], "scene_counts": counts}
         log(f"real {name}: mean HTER {100 * out['systems'][name]['mean_HTER']:.1f}%, clean FAR "
             f"{100 * per['clean']['FAR']:.1f}%, music {100 * fractions['music']:.1f}%, room tone "
             f"{100 * fractions['roomtone']:.1f}% ({time.perf_counter() - t0:.0f} s)")
     return out
+
+
+def loss_share(model_counts, reference_counts, n_boot: int = BOOTSTRAPS, seed: int = 0) -> float | None:
+    """In how many of ``n_boot`` resamplings of a condition's scenes (with replacement, the same scenes for both
+    systems) the model's HTER is at least the reference's: near 1, a loss the scenes agree on; near 0.5, a loss
+    the draw of scenes decides. None with a single scene."""
+    a, b = np.asarray(model_counts, dtype=float), np.asarray(reference_counts, dtype=float)
+    if len(a) < 2:
+        return None
+    idx = np.random.default_rng(seed).integers(0, len(a), (n_boot, len(a)))
+
+    def hter(k):
+        k = k[idx].sum(axis=1)
+        return (k[:, 0] / np.maximum(k[:, 1], 1) + k[:, 2] / np.maximum(k[:, 3], 1)) / 2
+
+    return float(np.mean(hter(a) >= hter(b)))
 
 
 def real_targets(real: dict) -> dict:
@@ -131,6 +152,10 @@ def real_targets(real: dict) -> dict:
             t["beats_webrtc3_every_condition"] = not lost
             t["conditions_not_beating_webrtc3"] = {c: [r["per_condition"][c]["HTER"], web["per_condition"][c]["HTER"]]
                                                    for c in lost}
+            if "scene_counts" in r and "scene_counts" in web:
+                p = {c: loss_share(r["scene_counts"][c], web["scene_counts"][c]) for c in lost}
+                t["lost_conditions_bootstrap_share"] = p
+                t["conditions_lost_in_95pct_of_bootstraps"] = [c for c in lost if p[c] is not None and p[c] > 0.95]
         if sil:
             t["mean_HTER_minus_silero_points"] = 100 * (r["mean_HTER"] - sil["mean_HTER"])
             t["within_2_points_of_silero"] = t["mean_HTER_minus_silero_points"] <= 2.0
@@ -242,13 +267,14 @@ def synthetic(systems: dict, root: Path) -> dict:
 
 
 # ============================================================================= main
-def _build_real(root: Path, quick: bool) -> Path | str:
+def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
     from neuroflow.vad.realspeech import benchmark_set
 
     if (root / "speech" / "corpus.json").exists() and (root / "roomtone" / "corpus.json").exists():
         return root
+    settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
     try:
-        benchmark_set(root, seed=0, progress=False, **REAL_SETTINGS[quick])
+        benchmark_set(root, seed=seed, progress=False, **settings)
     except ValueError as exc:  # a missing source package: one line naming it and the install command
         return f"skipped: {exc}"
     return root
@@ -259,10 +285,18 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true",
                     help="a small real set (1 scene of 10 s per condition) and 3 min of group B")
     ap.add_argument("--real", type=Path, default=None, help="an existing benchmark set (vad corpus --benchmark)")
+    ap.add_argument("--real-seed", type=int, default=0,
+                    help="without --real: the seed of the held-out set built (another draw of scenes; default 0)")
+    ap.add_argument("--real-scenes", type=int, default=None,
+                    help="without --real: scenes per condition of the set built (default 2, --quick 1)")
     ap.add_argument("--synthetic", type=Path, default=None, help="an existing test-split eSpeak corpus")
     ap.add_argument("--extra", nargs="+", default=[], metavar="SPEC", help="more systems to compare (e.g. snu:old.pt)")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args()
+    if args.real_seed < 0:
+        ap.error(f"argument --real-seed: expected a non-negative integer, got {args.real_seed}")
+    if args.real_scenes is not None and args.real_scenes < 1:
+        ap.error(f"argument --real-scenes: expected a positive integer, got {args.real_scenes}")
 
     import torch
 
@@ -274,8 +308,9 @@ def main() -> int:
     from neuroflow.vad.systems import SystemUnavailable
 
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    real_root = args.real or tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}_seed0"
-    real_root = _build_real(real_root, args.quick)
+    draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
+    real_root = args.real or tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
+    real_root = _build_real(real_root, args.quick, args.real_seed, args.real_scenes)
     minutes = 3.0 if args.quick else 30.0
     syn_root = args.synthetic or tmp / f"neuroflow_vad_bench_test_{minutes:g}min_seed1"
     if args.synthetic is None:

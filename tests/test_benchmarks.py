@@ -142,3 +142,20 @@ def test_identify_near_parallel_names_the_neurons_students_merge():
     assert [n["nearest"] for n in near[:2]] == [1, 0]
     assert near[0]["weight_angle_deg"] == 0.0 and abs(near[0]["preactivation_corr"]) == 1.0
     assert near[2]["weight_angle_deg"] > 45.0 and abs(near[2]["preactivation_corr"]) < 0.9
+
+
+def test_vad_loss_share_says_whether_the_scenes_agree_on_a_lost_condition():
+    """loss_share: a model behind the reference in every scene loses in every resampling; one behind in a single
+    scene of six, ahead in the others, loses in few; a single scene cannot be resampled."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vad_bench", ROOT / "benchmarks" / "vad.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ref = [[5, 100, 5, 100]] * 6
+    assert bench.loss_share([[6, 100, 6, 100]] * 6, ref) == 1.0
+    mixed = [[30, 100, 30, 100]] + [[4, 100, 4, 100]] * 5  # pooled: 50/600 each, one scene decides
+    share = bench.loss_share(mixed, ref)
+    assert 0.3 < share < 0.9
+    assert bench.loss_share([[1, 100, 1, 100]] * 6, ref) == 0.0
+    assert bench.loss_share([[6, 100, 6, 100]], [[5, 100, 5, 100]]) is None
