@@ -7,7 +7,8 @@ Measures, for the targets of issue 15:
   over test-family room tone or digital silence), clean and mixed with the eight generated noises and
   held-out music at 20 / 10 / 5 / 0 / -5 dB SNR: MR, FAR and HTER per condition (frames pooled over the
   condition's scenes) and the mean HTER over the 46 conditions; whether each spiking model beats
-  WebRTC-3 in every condition and how far its mean is from Silero's; the clean false-alarm rate;
+  WebRTC-3 in every condition (and, for each condition lost, in how many resamplings of its scenes it still
+  loses) and how far its mean is from Silero's; the clean false-alarm rate;
 * **speech-free files**: the fraction of frames called speech on held-out music (asc-music, never the
   training music) and on test-family room tone;
 * **steady noise after digital silence** (a file that opens with zeros, then a fan): the fraction of
@@ -24,10 +25,11 @@ Measures, for the targets of issue 15:
 
 torch and BLAS use one thread. Usage::
 
-    python benchmarks/vad.py [--quick] [--real DIR] [--synthetic DIR] [--extra SPEC ...] [--out result.json]
+    python benchmarks/vad.py [--quick] [--real DIR | --real-seed S --real-scenes N] [--synthetic DIR]
+                             [--extra SPEC ...] [--out result.json]
 
 ``--real`` / ``--synthetic`` reuse corpus folders; without them the script builds them (in $TMPDIR)
-with the same seeds every time. ``--extra`` adds systems (e.g. ``snu:old.pt``) to every comparison.
+with the same seeds every time (``--real-seed`` / ``--real-scenes``: another draw of held-out scenes). ``--extra`` adds systems (e.g. ``snu:old.pt``) to every comparison.
 """
 from __future__ import annotations
 
