@@ -117,6 +117,11 @@ def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
             assert 0.0 <= before <= 0.5 and 0.0 <= after <= 0.5
     assert all((r["median"], r["hangover"]) == (shipped["median"], shipped["hangover"])
                for r in bin_["threshold_per_snr"]["rules"].values())
+    oracle = bin_["rule_per_condition"]
+    assert result["reference"] == "webrtc:3" and oracle["rules"]
+    assert set(oracle["rules"]) <= {"white@20", "white@5", "babble@20", "babble@5"}
+    assert oracle["mean_hter"] <= bin_["whole_rule_per_snr"]["mean_hter"] + 1e-12  # chosen on the conditions
+    assert all(best >= ref for best, ref in oracle["not_won_by_any_rule"].values())
     for noise, fa in bin_["false_alarms_at_20_db"].items():
         shares = fa["share_by_distance [<0.1, 0.1-0.3, 0.3-1, 1-3, >3 s]"]
         assert noise.endswith("@20") and len(shares) == 5 and sum(shares) in (0.0, pytest.approx(1.0, abs=5e-3))
