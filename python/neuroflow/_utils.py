@@ -127,12 +127,14 @@ _BLAS_CONTROLLER: list = []
 
 
 def serial_blas():
-    """A context that keeps BLAS on one thread, for code whose matrix products are small.
+    """A context that keeps BLAS on one thread: the same numbers on every machine, and no waiting.
 
-    Products of a few million flops gain nothing from more threads, and on a busy machine the extra
-    threads only wait for each other (measured on a loaded 2-core machine: 32 ms instead of 0.15 ms for
-    an 8 x 473 x 448 product; the README's ``train`` snippet 21 s instead of 3 s). Results do not
-    depend on it. Without threadpoolctl it does nothing.
+    A large product's sums run in an order that depends on the thread count, so its last bits do, and an
+    iterative solver turns those into another result (:func:`neuroflow.train` on 20 000 probes: another end
+    point after 300 L-BFGS steps on two threads than on one). Products of a few million flops gain nothing
+    from more threads, and on a busy machine the extra threads only wait for each other (measured on a
+    loaded 2-core machine: 32 ms instead of 0.15 ms for an 8 x 473 x 448 product; the README's ``train``
+    snippet 21 s instead of 3 s). Without threadpoolctl it does nothing.
     """
     from contextlib import nullcontext
 

@@ -25,7 +25,6 @@ import warnings
 import numpy as np
 import scipy.integrate
 
-from contextlib import nullcontext
 
 from neuroflow._utils import check_array, check_choice, check_positive, serial_blas
 from neuroflow.backend import get_backend
@@ -42,11 +41,6 @@ _STIFF = ("Radau", "BDF", "LSODA")
 AUTO_STIFF_MAX_PARAMS = 500
 #: above this many parameters "auto" polishes with L-BFGS instead of Newton (mirrored in Julia)
 AUTO_NEWTON_MAX_PARAMS = 1000
-#: data objectives with at most this many (samples x parameters) train on one BLAS thread: their
-#: matrix products are too small to gain from more, and on a busy machine extra threads only wait for
-#: each other (the README snippet, N x P = 3.3e5: 3.0 s instead of 21 s at load 12 on 2 cores). The
-#: numbers do not depend on the thread count (tested).
-SERIAL_BLAS_MAX_WORK = 10**6
 
 
 def default_methods(n_params: int) -> tuple[str, str]:
@@ -281,9 +275,12 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     method_optim = auto_optim if method_optim == "auto" else method_optim
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
-    n_samples = getattr(objective, "n_samples", None)
-    small = isinstance(n_samples, (int, np.integer)) and n_samples * P <= SERIAL_BLAS_MAX_WORK
-    with serial_blas() if small else nullcontext():
+    # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over
+    # hundreds of steps last-bit differences grow into another end point (20 000 probes, a 64-40-20-10 net:
+    # relative loss 0.86 on one thread and 0.77 on two after 300 L-BFGS steps), so a run would differ from one
+    # machine to the next; on a busy machine extra threads only wait for each other (the README snippet: 3.0 s
+    # instead of 21 s at load 12 on 2 cores)
+    with serial_blas():
         return _run(objective, theta0, P, options, net_dict, method_ode=method_ode, method_optim=method_optim,
                     maxT=maxT, maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim,
                     maxiterations_ode=maxiterations_ode, maxiterations_optim=maxiterations_optim,

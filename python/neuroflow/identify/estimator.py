@@ -24,11 +24,12 @@ the clusters the target's neurons may never gather enough students (a softplus 9
 students at relative loss 1e-7, the sixth at 1e-15 holding the teacher's three neurons). Its later stages
 leave designed probes that no student fits to the floor for the given ones.
 
-Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result
-on a busy or a quiet machine. (Not across CPU types: float32 torch arithmetic differs there in the last bits,
-and a student's run can end elsewhere -- deep-suite d14 and d23 came out differently on two machines.) Ctrl-C
-ends a fit promptly (``KeyboardInterrupt``); with ``checkpoint`` every finished student is on disk, and a
-student cut short is never stored (:mod:`.checkpoint`).
+Every stage stops on step budgets (:mod:`.budgets`): the same data, settings and seed give the same result on
+a busy or a quiet machine, and BLAS runs on one thread, so on a machine with more cores too. (Not across CPU
+types: float32 torch arithmetic differs there in the last bits, and a student's run can end elsewhere -- deep-
+suite d14 and d23 came out differently on two machines.) Ctrl-C ends a fit promptly (``KeyboardInterrupt``);
+with ``checkpoint`` every finished student is on disk, and a student cut short is never stored
+(:mod:`.checkpoint`).
 
 (This module runs past 400 lines because one class documents all its settings here; every job it
 coordinates lives in the module named above.)
@@ -43,7 +44,7 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_memory, check_positive, progress
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive, progress, serial_blas
 from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import AUTO_FALLBACK, cluster_neurons, min_students
@@ -267,7 +268,8 @@ class ExpandAndCluster:
         hidden layer on then train on a share ``layer_probes`` of designed probes instead of the same share
         of X (the rest of X is kept); the reduced net is fine-tuned on that mix too."""
         self._check_params()
-        return self._fit(X, Y, query, as_rng(self.seed))
+        with serial_blas():  # the same numbers on every machine (least squares, fine-tunes; students run so too)
+            return self._fit(X, Y, query, as_rng(self.seed))
 
     def _fit(self, X, Y, query, rng):
         from neuroflow.backend import resolve_backend
