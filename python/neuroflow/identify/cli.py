@@ -234,11 +234,13 @@ def _run(args) -> int:
         r = est.recut_
         if r["error"] is not None:
             lines.append(f"last hidden layer cut again: {r['error']}; kept the first cut")
+        elif r["rel_loss"][1] is None:
+            lines.append(f"last hidden layer: the persistent cut is the first one ({r['cut_deg'][0]:.3g} deg); "
+                         f"nothing to rebuild")
         else:
-            second = "the same cut" if r["rel_loss"][1] is None else f"relative loss {r['rel_loss'][1]:.2e}"
             lines.append(f"last hidden layer cut again at {r['cut_deg'][1]:.3g} deg ({r['clusters'][1]} clusters, "
-                         f"first {r['cut_deg'][0]:.3g} deg, {r['clusters'][0]}): {second} against "
-                         f"{r['rel_loss'][0]:.2e}; kept the {r['kept']}")
+                         f"first {r['cut_deg'][0]:.3g} deg, {r['clusters'][0]}): relative loss "
+                         f"{r['rel_loss'][1]:.2e} against {r['rel_loss'][0]:.2e}; kept the {r['kept']}")
     lines += [f"largest matched angle {rep.max_angle_deg:.3g} deg, functional relative MSE "
               f"{rep.functional_rel_mse:.2e}", f"time {elapsed:.1f} s"]
     emit(args, payload, lines)

@@ -7,8 +7,9 @@ can split into fragments that each have enough students at a cut far below its s
 distances), and those fragments must not stand in for the neuron while another neuron is still split into
 too-small pieces (no cut goes below the angles' rounding level, ``CUT_FLOOR_DEG``); clusters
 whose spread (median over its students of the closest member's angle to the centre) exceeds ``beta`` are
-dropped. HDBSCAN (``hdbscan`` package) on the
-same distances is the alternative. Each surviving cluster becomes one neuron of the reduced network.
+dropped. ``cut="persistent"`` takes instead the most clusters that hold while the cut height grows by
+:data:`PERSIST_RATIO` (the estimator's ``recut``). HDBSCAN (``hdbscan`` package) on the same distances is the
+alternative. Each surviving cluster becomes one neuron of the reduced network.
 
 ``beta="auto"`` reads the cut off the spreads themselves (:func:`auto_beta`): neurons that the students
 share form tight clusters, leftover neurons that happen to lie near each other form loose groups, and
