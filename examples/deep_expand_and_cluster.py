@@ -7,8 +7,10 @@ at a time with the same students: the first layer's neurons are clustered, that 
 fixed in every student, the layers above are retrained -- on probes half of which are designed from the
 rebuilt first layer (sparse activity drives the second layer's units through their nonlinear range) and
 answered by the teacher -- and the second layer is clustered in turn. A fit that misses the loss floor is
-repeated on the students that reach it (``max_students``, three times as many students at most). Every
-stage stops on step budgets, so the run gives the same numbers on any machine.
+repeated on the students that reach it (``max_students``, three times as many students at most), and a
+reduced network that misses it is rebuilt once from another cut of its last hidden layer (``recut``: the
+most clusters that hold over a range of cut heights). Every stage stops on step budgets, so the run gives
+the same numbers on any machine.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def main() -> None:
     teacher = make_deep_teacher(d, hidden, "tanh", seed=args.seed)
     n_students = 4 if args.quick else 8
     est = ExpandAndCluster(n_students=n_students, expansion=2, max_students=3 * n_students, activation="tanh",
-                           hidden_sizes=hidden, seed=args.seed,
+                           hidden_sizes=hidden, seed=args.seed, recut=True,
                            train_options=QUICK_STUDENT_OPTIONS if args.quick else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # students far from zero loss are listed below anyway
@@ -52,6 +54,10 @@ def main() -> None:
         r = est.retry_
         print(f"second fit on the students at the floor: relative loss {r['rel_loss_second_fit']:.2e} against "
               f"{r['rel_loss_first_fit']:.2e}, kept the {r['kept']}")
+    if est.recut_ is not None and est.recut_["rel_loss"][1] is not None:
+        r = est.recut_
+        print(f"last hidden layer cut again ({r['clusters'][1]} clusters for {r['clusters'][0]}): relative loss "
+              f"{r['rel_loss'][1]:.2e} against {r['rel_loss'][0]:.2e}, kept the {r['kept']}")
     print(f"functional relative MSE on fresh probes: {report.functional_rel_mse:.2e}")
     print(f"time: {est.time_s_:.1f} s")
     path = plot_weights(est, teacher, Path(args.out) / "deep_expand_and_cluster.png", report=report)
