@@ -29,7 +29,8 @@ torch and BLAS use one thread. Usage::
                              [--extra SPEC ...] [--out result.json]
 
 ``--real`` / ``--synthetic`` reuse corpus folders; without them the script builds them (in $TMPDIR)
-with the same seeds every time (``--real-seed`` / ``--real-scenes``: another draw of held-out scenes). ``--extra`` adds systems (e.g. ``snu:old.pt``) to every comparison.
+with the same seeds every time (``--real-seed`` / ``--real-scenes``: another draw of held-out scenes).
+``--extra`` adds systems (e.g. ``snu:old.pt``) to every comparison.
 """
 from __future__ import annotations
 
@@ -299,6 +300,8 @@ def main() -> int:
         ap.error(f"argument --real-seed: expected a non-negative integer, got {args.real_seed}")
     if args.real_scenes is not None and args.real_scenes < 1:
         ap.error(f"argument --real-scenes: expected a positive integer, got {args.real_scenes}")
+    if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
+        ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
 
     import torch
 

@@ -164,3 +164,11 @@ def test_vad_loss_share_says_whether_the_scenes_agree_on_a_lost_condition():
     assert 0.3 < share < 0.9
     assert bench.loss_share([[1, 100, 1, 100]] * 6, ref) == 0.0
     assert bench.loss_share([[6, 100, 6, 100]], [[5, 100, 5, 100]]) is None
+
+
+def test_vad_benchmark_rejects_a_bad_draw_in_one_line(tmp_path):
+    script = str(ROOT / "benchmarks" / "vad.py")
+    for argv, flag in ((["--real-seed", "-1"], "--real-seed"), (["--real-scenes", "0"], "--real-scenes"),
+                       (["--real", str(tmp_path), "--real-scenes", "6"], "--real-scenes")):
+        run = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert run.returncode == 2 and flag in run.stderr.strip().splitlines()[-1], argv
