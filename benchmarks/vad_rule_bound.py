@@ -92,16 +92,18 @@ def reference_hter(spec: str, scenes) -> dict:
     """HTER per condition (frames pooled over its scenes, threshold 0.5) of a baseline such as "webrtc:3", keyed
     like :func:`neuroflow.vad.calibration.condition_of`."""
     from neuroflow.vad.calibration import condition_of
+    from neuroflow.vad.metrics import error_rates
     from neuroflow.vad.registry import get_system
 
-    system, counts = get_system(spec), {}
+    system, pooled = get_system(spec), {}
     for s in scenes:
         d = system.score(s.wav, s.sr) >= 0.5
         lab = np.asarray(s.labels[: len(d)], dtype=bool)
-        k = counts.setdefault(condition_of(s), [0, 0, 0, 0])
-        for i, n in enumerate(((~d & lab).sum(), lab.sum(), (d & ~lab).sum(), (~lab).sum())):
-            k[i] += int(n)
-    return {c: (k[0] / k[1] + k[2] / k[3]) / 2 for c, k in counts.items() if k[1] and k[3]}
+        decisions, labels = pooled.setdefault(condition_of(s), ([], []))
+        decisions.append(d)
+        labels.append(lab)
+    return {c: error_rates(np.concatenate(d), np.concatenate(lab))[2] for c, (d, lab) in pooled.items()
+            if np.concatenate(lab).any() and not np.concatenate(lab).all()}
 
 
 def rule_per_condition(held, reference: dict | None = None) -> dict:

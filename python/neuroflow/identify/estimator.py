@@ -353,7 +353,7 @@ class ExpandAndCluster:
             clustered.append(fits)
             incoming.append(centres)
             if layer == depth - 1:
-                last_stage = (layer, net, fits, H, X, Y, y_var, sign, depth, n_at_floor)
+                last_stage = (layer, net, fits, H, sign, depth, n_at_floor)
                 H = layer_forward(H, centres, act)
                 break
             H_next = layer_forward(H, centres, act)
@@ -381,7 +381,7 @@ class ExpandAndCluster:
     def _recut(self, last_stage, incoming, X, Y, y_var, deep, backend, clustered, pruned) -> None:
         """``recut``: the last hidden layer clustered again at the persistent cut, the reduced network rebuilt and
         fine-tuned again; the one with the lower loss on the probes is kept (``recut_`` records both)."""
-        layer, net, fits, H, _, _, _, sign, depth, n = last_stage
+        layer, net, fits, H, sign, depth, n = last_stage
         first = {k: copy.copy(v) for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
         self.clusters_.pop()
         record = {"cut_deg": [math.degrees(first["clusters_"][-1].cut_height), None],
