@@ -83,13 +83,34 @@ def check_choice(value: Any, name: str, choices: Iterable[str]):
 def file_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as a file ("no such file", "is not a regular file", "not readable"), or None."""
     p = Path(path).expanduser()
-    if not p.exists():
-        return "no such file"
-    if not p.is_file():
-        return "is not a regular file"
+    try:
+        if not p.exists():
+            return "no such file"
+        if not p.is_file():
+            return "is not a regular file"
+    except OSError as exc:  # a name the system refuses (a component over 255 bytes, a loop of links)
+        return f"cannot be looked up ({exc.strerror or exc})"
     if not os.access(p, os.R_OK):
         return "not readable"
     return None
+
+
+def read_json(path: str | Path, what: str = "file"):
+    """The JSON value in the file at ``path``, or ValueError naming the file (``what`` says what it was meant to
+    be): unreadable, not UTF-8, not JSON, or nested too deeply to read."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: {what} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: {what} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ValueError(f"{p}: {what} is nested too deeply to read") from None
 
 
 def exception_reason(exc: BaseException, limit: int = 100) -> str:

@@ -130,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     # import only the modules of the area being used
     areas = [argv[0]] if argv and argv[0] in AREAS else []
     parser = build_parser(areas)
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
+    # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
+        args = parser.parse_args(argv)
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return 2
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
         return fail(exc)
+    except RecursionError:  # a structure nested past Python's limit that no reader caught (JSON, pickles)
+        return fail("input nested too deeply to read (a JSON or pickled file of thousands of levels?)")
     except MemoryError as exc:  # sizes past this machine's memory that no check caught before the work
         return fail(f"not enough memory ({exc or 'MemoryError'}); ask for less (fewer samples, seeds, units or "
                     f"frames)")

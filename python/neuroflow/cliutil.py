@@ -16,6 +16,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -140,6 +141,17 @@ def choice_list(choices) -> Callable[[str], str]:
     return parse
 
 
+def scheduler_address(text: str) -> str:
+    """An argparse type for --scheduler: a Dask scheduler address (host:port, optionally with a scheme such as
+    tcp://)."""
+    rest = text.split("://", 1)[-1]
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://127.0.0.1:8786, "
+                                         f"got {text!r}")
+    return text
+
+
 # ----------------------------------------------------------------------------- paths
 def _first_existing(path: Path) -> Path:
     p = path
@@ -151,23 +163,35 @@ def _first_existing(path: Path) -> Path:
 def _check_creatable(path: Path, what: str) -> None:
     """Raise ValueError unless ``path`` can be created: no ancestor is a regular file and the nearest
     existing ancestor is a writable folder."""
-    anchor = _first_existing(path.parent if not path.exists() else path)
+    try:
+        anchor = _first_existing(path.parent if not path.exists() else path)
+    except OSError as exc:  # a name the system refuses, e.g. a component over 255 bytes
+        raise ValueError(f"{path}: not a usable path ({exc.strerror or exc})") from None
     if anchor != path and not anchor.is_dir():
         raise ValueError(f"{path}: cannot create {what} under {anchor}, which is a file, not a folder")
     target = path if path.exists() else anchor
     if not os.access(target, os.W_OK):
         raise ValueError(f"{path}: {target} is not writable")
+    if target.is_dir():  # os.access says yes to root everywhere (/proc too): try it
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".neuroflow-probe-", dir=target))
+        except OSError as exc:
+            raise ValueError(f"{path}: nothing can be created in {target} ({exc.strerror or exc})") from None
 
 
 def check_output_file(path, name: str = "path", suffixes=None) -> Path:
     """``path`` as a Path if a file can be written there (parents may be missing), else ValueError naming ``name``."""
     p = Path(path).expanduser()
     try:
-        if str(path) == "" or p.is_dir() or str(path).endswith(("/", os.sep)):
+        if str(path) == "":
+            raise ValueError("expected a file path, got ''")
+        if p.is_dir() or str(path).endswith(("/", os.sep)):
             raise ValueError(f"{path}: is a folder; expected a file path")
         if suffixes is not None and p.suffix.lower() not in suffixes:
             raise ValueError(f"{path}: expected a file name ending in one of {', '.join(suffixes)}")
         _check_creatable(p, "a file")
+    except OSError as exc:
+        raise ValueError(f"{name}: {path}: not a usable path ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
     return p
@@ -182,6 +206,8 @@ def check_output_dir(path, name: str = "path") -> Path:
         if p.exists() and not p.is_dir():
             raise ValueError(f"{path}: is a file; expected a folder")
         _check_creatable(p, "a folder")
+    except OSError as exc:
+        raise ValueError(f"{name}: {path}: not a usable path ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
     return p
@@ -217,9 +243,14 @@ def input_file(text: str) -> Path:
 
 def input_dir(text: str) -> Path:
     """An argparse type: an existing folder."""
+    if text == "":
+        raise argparse.ArgumentTypeError("expected a folder, got ''")
     p = Path(text).expanduser()
-    if not p.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: no such folder" if not p.exists() else f"{text}: is not a folder")
+    try:
+        if not p.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: no such folder" if not p.exists() else f"{text}: is not a folder")
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text}: not a usable path ({exc.strerror or exc})") from None
     return p
 
 

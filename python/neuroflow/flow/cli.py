@@ -9,7 +9,8 @@ from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_f
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",
-                "n_samples": "--n-samples", "activation": "--activation", "student_width": "--student-width"}
+                "n_samples": "--n-samples", "activation": "--activation", "student_width": "--student-width",
+                "input_dim": "--input-dim", "teacher_width": "--teacher-width"}
 
 
 # ----------------------------------------------------------------------------- verbs

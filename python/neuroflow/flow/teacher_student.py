@@ -43,7 +43,7 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
 
 
 #: the sizes a memory refusal of :func:`teacher_student_run` names (the samples and the student's Hessian dominate)
-TEACHER_STUDENT_SIZES = "n_samples, student_width"
+TEACHER_STUDENT_SIZES = "input_dim, teacher_width, student_width, n_samples"
 
 
 def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:

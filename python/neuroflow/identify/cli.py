@@ -12,7 +12,8 @@ import math
 import time
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, input_file, integer, number, output_dir, output_file
+from neuroflow.cliutil import (add_common_options, input_file, integer, number, output_dir, output_file,
+                               scheduler_address)
 
 #: identifiable activations a random teacher can have
 TEACHER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "normal_cdf", "softplus", "gelu", "silu", "relu", "g")
@@ -38,16 +39,6 @@ def width_item(text: str):
                                          f'got {text!r}') from None
 
 
-def scheduler_type(text: str) -> str:
-    """--scheduler: a Dask scheduler address (host:port, optionally with a scheme such as tcp://)."""
-    rest = text.split("://", 1)[-1]
-    host, _, port = rest.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://127.0.0.1:8786, "
-                                         f"got {text!r}")
-    return text
-
-
 def parse_beta_deg(text: str):
     """--beta-deg: "auto" or a number of degrees in (0, 180]."""
     if text == "auto":
@@ -61,7 +52,7 @@ def parse_beta_deg(text: str):
 def _add_parallel(p, what: str) -> None:
     p.add_argument("--n-jobs", type=n_jobs_type, default=1,
                    help=f"{what} run in parallel on this machine, -1 for every core (default: %(default)s)")
-    p.add_argument("--scheduler", type=scheduler_type, default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help=f"run the {what} on a Dask cluster, e.g. tcp://127.0.0.1:8786 (same numbers as locally)")
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir,
-                               output_file)
+from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir, output_file,
+                               scheduler_address)
 from neuroflow.memristor.device import PRESETS
 from neuroflow.rl.agent import SYNAPSES
 
@@ -329,7 +329,7 @@ def register(verbs) -> None:
                    help="noise levels of the sweep, space-separated (default: %(default)s)")
     p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                    help="local processes for the sweep, -1 = all cores (default: %(default)s)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="run the sweep on a Dask scheduler, e.g. tcp://host:8786")
     add_common_options(p)
     p.set_defaults(func=_ablation)
@@ -377,7 +377,7 @@ def register(verbs) -> None:
     p.add_argument("--min-update", type=number(0, 1), default=None, metavar="DW", help=_MIN_UPDATE_HELP)
     p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                    help="local processes, -1 = all cores (default: %(default)s)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="address of a Dask scheduler (tcp://host:8786); its workers run the jobs")
     p.add_argument("--out", type=output_dir(), default=None, metavar="DIR",
                    help="write every finished grid point here; a rerun skips them")

@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir
+from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir,
+                               scheduler_address)
 
 
 def _n_jobs(text: str) -> int:
@@ -229,7 +230,7 @@ def register(verbs) -> None:
     p.add_argument("--overwrite", action="store_true", help="start over if the folder holds another corpus")
     p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                    help="scenes made in parallel by local processes, -1 for every core (default: %(default)s)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="make the scenes on a Dask cluster (tcp://host:port); same files as locally")
     add_common_options(p, plot=False)
     p.set_defaults(func=_corpus)

@@ -1,0 +1,109 @@
+"""Hostile input met by every area's command line: paths the system refuses, folders nothing can be created in,
+scheduler addresses, JSON nested past Python's limit, memory estimates that must name the right flags."""
+import os
+import sys
+
+import pytest
+
+from neuroflow._utils import file_problem, read_json
+from neuroflow.cli import main
+from neuroflow.cliutil import check_output_dir, check_output_file
+
+LONG = "a" * 300  # one path component over the 255-byte limit of Linux file systems
+
+
+def _one_error_line(capsys, code: int, flag: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert flag in err, err
+    return err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["flow", "train", "--out", LONG + ".json"], "--out"),
+    (["flow", "bench", "--out", LONG + ".json"], "--out"),
+    (["vad", "corpus", "--out", LONG], "--out"),
+    (["vad", "detect", LONG + ".wav"], "file"),
+    (["identify", "run", "--teacher", LONG + ".npz"], "--teacher"),
+    (["maze", "sweep", "--out", LONG], "--out"),
+])
+def test_a_path_component_over_255_bytes_is_one_line(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    _one_error_line(capsys, exit_.value.code, flag)
+
+
+def test_path_checks_turn_the_systems_refusal_into_value_errors():
+    assert file_problem(LONG).startswith("cannot be looked up")
+    with pytest.raises(ValueError, match="^out: .*not a usable path"):
+        check_output_file(LONG + "/x.json", "out")
+    with pytest.raises(ValueError, match="^out: .*not a usable path"):
+        check_output_dir(LONG, "out")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.path.isdir("/proc/self"),
+                    reason="needs Linux's /proc, where nothing can be created even by root")
+def test_an_output_under_proc_is_refused_before_any_work(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["flow", "bench", "--repeats", "1", "--out", "/proc/neuroflow-x/y.json"])
+    err = _one_error_line(capsys, exit_.value.code, "--out")
+    assert "nothing can be created in /proc" in err
+    check_output_file(tmp_path / "new" / "y.json", "out")  # a writable folder passes, and the probe leaves nothing
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_output_path_says_so():
+    with pytest.raises(ValueError, match="^out: expected a file path, got ''"):
+        check_output_file("", "out")
+
+
+@pytest.mark.parametrize("argv", [
+    ["maze", "sweep", "--seeds", "2", "--episodes", "5", "--scheduler", "foo"],
+    ["maze", "ablation", "--seeds", "2", "--episodes", "5", "--sweep", "--scheduler", "foo"],
+    ["vad", "corpus", "--out", "c", "--scheduler", "foo"],
+    ["identify", "bench", "--scheduler", "host:99999"],
+])
+def test_a_scheduler_address_is_checked_while_parsing(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = _one_error_line(capsys, exit_.value.code, "--scheduler")
+    assert "tcp://127.0.0.1:8786" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_json_nested_past_pythons_limit_names_the_file(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match=r"deep\.json: recipe is nested too deeply"):
+        read_json(deep, "recipe")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe{")
+    with pytest.raises(ValueError, match=r"bad\.json: recipe is not UTF-8"):
+        read_json(bad, "recipe")
+    bad.write_text("{")
+    with pytest.raises(ValueError, match=r"bad\.json: recipe is not valid JSON"):
+        read_json(bad, "recipe")
+
+
+def test_a_recursion_error_no_reader_caught_is_one_line(capsys, monkeypatch):
+    import argparse
+
+    import neuroflow.cli as cli
+
+    def deep(args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    parser = argparse.ArgumentParser(prog="neuroflow")
+    parser.set_defaults(func=deep)
+    monkeypatch.setattr(cli, "build_parser", lambda areas: parser)
+    assert main([]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neuroflow: error: input nested too deeply") and len(err.splitlines()) == 1
+
+
+def test_the_memory_estimate_of_flow_train_names_every_size_behind_it(capsys):
+    code = main(["flow", "train", "--quiet", "--input-dim", "100000"])
+    err = _one_error_line(capsys, code, "--input-dim")
+    assert "--n-samples" in err and "GiB" in err
