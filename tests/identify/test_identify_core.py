@@ -1,6 +1,8 @@
 """Expand-and-Cluster building blocks: teacher files, symmetries, clustering, objective wrappers."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -324,7 +326,7 @@ def test_suite_summary_and_resumable_rows(tmp_path):
     assert s["rel_mse_le_1e-8_rate"] == 0.5
     assert [b["exact_size_rate"] for b in s["difficulty_bins"]] == [1.0, 0.0]
     path = tmp_path / "rows.jsonl"
-    path.write_text('{"name": "a", "time_s": 1}\n{"name": "b", "ti')  # second line cut by an interrupt
+    path.write_text(json.dumps(rows[0]) + '\n{"name": "b", "ti')  # second line cut by an interrupt
     assert [r["name"] for r in read_rows(path)] == ["a"]
 
 

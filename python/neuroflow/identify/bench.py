@@ -98,25 +98,74 @@ def without_timing(payload):
     return payload
 
 
+def _number(value, *, none: bool = False) -> bool:
+    """``value`` is a number (``none``: or null, what a NaN is written as); numpy's too (a row before JSON)."""
+    return (none and value is None) or (isinstance(value, (int, float, np.integer, np.floating))
+                                        and not isinstance(value, bool))
+
+
+def _flag(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _sizes(value, low: int) -> bool:
+    return isinstance(value, list) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+                                           for v in value)
+
+
+def _overheads(value) -> bool:
+    """Per-layer overheads: numbers, or "inf" where a layer the teacher lacks was recovered (never NaN)."""
+    if not isinstance(value, list) or not value:
+        return False
+    try:
+        return all(isinstance(o, (int, float, str, np.integer, np.floating)) and not isinstance(o, bool)
+                   and float(o) == float(o) for o in value)
+    except (ValueError, OverflowError):
+        return False
+
+
+#: what :func:`summarize` and the CLI read of every finished row (no ``error``): field -> check
+_FINISHED_FIELDS = {"time_s": _number, "difficulty": _number, "exact_size": _flag,
+                    "overhead_pct": _overheads, "functional_rel_mse": lambda v: _number(v, none=True),
+                    "teacher_sizes": lambda v: _sizes(v, 1) and bool(v)}
+#: ... and of a finished row of the exact size
+_EXACT_FIELDS = {"max_angle_deg": lambda v: _number(v, none=True),
+                 "all_matched_within_1deg": _flag}
+#: fields a row may lack (a failed problem's row: only its name and error are sure), checked where present
+_OPTIONAL_FIELDS = {"time_s": _number, "difficulty": _number, "exact_size": _flag,
+                    "teacher_sizes": lambda v: _sizes(v, 1), "cluster_sizes": lambda v: _sizes(v, 0),
+                    "missing": _number}
+
+
 def _row_problem(row) -> str | None:
-    """What in a suite row no :func:`run_problem` writes (None: nothing)."""
+    """What in a suite row no :func:`run_problem` writes (None: nothing): a finished row (``error`` null or
+    absent) must hold every field :func:`summarize` reads, a failed one (``error`` a message) its name and error;
+    fields present are of the types :func:`run_problem` writes."""
     if not isinstance(row, dict) or not isinstance(row.get("name"), str):
         return "not a row (an object with a name)"
-    try:  # the fields the summary reads, where present
-        if "overhead_pct" in row and not all(isinstance(o, (int, float, str)) and float(o) == float(o)
-                                             for o in row["overhead_pct"]):
-            raise TypeError
-        if not isinstance(row.get("exact_size", False), bool) or not isinstance(row.get("time_s", 0.0), (int, float)):
-            raise TypeError
-    except (TypeError, ValueError):
-        return "overhead_pct, exact_size or time_s of the wrong type"
+    error = row.get("error")
+    if error is not None and not (isinstance(error, str) and error):
+        return "error: expected null or a message"
+    need = {} if error else {**_FINISHED_FIELDS, **(_EXACT_FIELDS if row.get("exact_size") else {})}
+    missing = [k for k in need if k not in row]
+    if missing:
+        return f"a finished row without {', '.join(missing)}"
+    wrong = [k for k, ok in {**_OPTIONAL_FIELDS, **need}.items() if k in row and not ok(row[k])]
+    if wrong:
+        return f"{', '.join(wrong)} of the wrong type"
     return None
+
+
+#: how every row starts (:func:`run_problem`'s row opens with the problem's name): a line that does not parse
+#: but starts so (or is cut before that) was cut short by an interrupted run
+_ROW_START = '{"name": '
 
 
 def read_rows(path) -> list[dict]:
     """The rows of a suite's .jsonl file, one JSON object per line. A line cut short by an interrupted run is
-    skipped; so is a line that is not a row, after a warning naming it (its problem runs again). ValueError
-    when the file is not text."""
+    skipped; so is a row that lacks fields or holds what no run writes, after a warning naming its line (its
+    problem runs again). ValueError when the file is not a rows file: not text, a line that is neither JSON nor a
+    row cut short, or no line that is a row."""
     path = Path(path)
     if not path.is_file():
         return []
@@ -124,19 +173,28 @@ def read_rows(path) -> list[dict]:
         text = path.read_text()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a rows file (JSON lines); use another --out or delete it") from None
-    rows = []
+    rows, rowlike = [], 0
     for i, line in enumerate(text.splitlines(), 1):
         line = line.strip()
-        if line:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by an interrupted run
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            if line.startswith(_ROW_START) or _ROW_START.startswith(line):   # cut short by an interrupted run
+                rowlike += 1
                 continue
-            problem = _row_problem(row)
-            if problem:
-                warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
-                continue
-            rows.append(row)
+            raise ValueError(f"{path}: not a rows file of `identify bench` (line {i} is not JSON); use another "
+                             "--out or delete it") from None
+        problem = _row_problem(row)
+        rowlike += isinstance(row, dict) and isinstance(row.get("name"), str)
+        if problem:
+            warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
+            continue
+        rows.append(row)
+    if text.strip() and not rowlike:
+        raise ValueError(f"{path}: not a rows file of `identify bench` (none of its lines is a row); use another "
+                         "--out or delete it")
     return rows
 
 
@@ -182,12 +240,19 @@ def summarize(rows: list[dict], n_bins: int = 5) -> dict:
     n = len(rows)
     if n == 0:
         return {"n_problems": 0}
+    for i, r in enumerate(rows):
+        problem = _row_problem(r)
+        if problem:
+            name = f" ({r['name']})" if isinstance(r, dict) and isinstance(r.get("name"), str) else ""
+            raise ValueError(f"rows[{i}]{name}: {problem}")
     ok = [r for r in rows if not r.get("error")]
     exact = [r for r in ok if r.get("exact_size")]
     # overheads as floats: a layer the teacher lacks is "inf" in JSON
     over = [max(float(o) for o in r["overhead_pct"]) for r in ok]
+    times = [r["time_s"] for r in rows if "time_s" in r]   # a failed problem's row may lack it
     recovered = [r for r in ok if all(float(o) <= 10.0 + 1e-9 for o in r["overhead_pct"])
                  and r.get("missing", 0) == 0]
+    cluster_over = [100.0 * (c - t) / t for r in ok for c, t in zip(r.get("cluster_sizes", []), r["teacher_sizes"])]
     summary = {
         "n_problems": n, "n_errors": n - len(ok),
         "exact_size_rate": len(exact) / n,
@@ -198,27 +263,27 @@ def summarize(rows: list[dict], n_bins: int = 5) -> dict:
         "rel_mse_le_1e-8_rate": sum((r["functional_rel_mse"] or 1.0) <= 1e-8 for r in ok) / n,
         "rel_mse_le_1e-8_rate_of_exact": (sum((r["functional_rel_mse"] or 1.0) <= 1e-8 for r in exact) / len(exact))
         if exact else None,
-        "median_max_angle_deg_of_exact": float(np.median([r["max_angle_deg"] for r in exact])) if exact else None,
-        "median_time_s": float(np.median([r["time_s"] for r in rows])),
-        "total_time_s": float(np.sum([r["time_s"] for r in rows])),
+        "median_max_angle_deg_of_exact": float(np.median([np.nan if r["max_angle_deg"] is None else r["max_angle_deg"]
+                                                          for r in exact])) if exact else None,
+        "median_time_s": float(np.median(times)) if times else None,
+        "total_time_s": float(np.sum(times)),
         "recovered_rate": len(recovered) / n,
         # the clustering rule alone (before least-squares elimination / pruning of the reduced net)
         "cluster_exact_size_rate": sum(r.get("cluster_sizes") == r.get("teacher_sizes") for r in ok) / n,
-        "cluster_mean_overhead_pct": float(np.mean([100.0 * (c - t) / t for r in ok for c, t in
-                                                    zip(r.get("cluster_sizes", []), r.get("teacher_sizes", []))]))
-        if ok else None,
+        "cluster_mean_overhead_pct": float(np.mean(cluster_over)) if cluster_over else None,
     }
     by_act = {}
     for r in rows:
         a = r.get("activation", "?")
         by_act.setdefault(a, []).append(bool(r.get("exact_size")))
     summary["exact_size_rate_by_activation"] = {a: float(np.mean(v)) for a, v in sorted(by_act.items())}
-    diff = np.array([r["difficulty"] for r in rows])
-    edges = np.quantile(diff, np.linspace(0, 1, n_bins + 1))
+    placed = [r for r in rows if "difficulty" in r]   # a failed problem's row may lack it
+    diff = np.array([r["difficulty"] for r in placed], dtype=float)
+    edges = np.quantile(diff, np.linspace(0, 1, n_bins + 1)) if placed else []
     bins = []
-    for i in range(n_bins):
+    for i in range(n_bins if placed else 0):
         lo, hi = edges[i], edges[i + 1]
-        sel = [r for r, d in zip(rows, diff) if (lo <= d <= hi if i == n_bins - 1 else lo <= d < hi)]
+        sel = [r for r, d in zip(placed, diff) if (lo <= d <= hi if i == n_bins - 1 else lo <= d < hi)]
         if sel:
             bins.append({"difficulty_lo": float(lo), "difficulty_hi": float(hi), "n": len(sel),
                          "exact_size_rate": float(np.mean([bool(r.get("exact_size")) for r in sel]))})

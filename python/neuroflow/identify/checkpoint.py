@@ -38,6 +38,9 @@ class StudentCheckpoint:
         self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.pkl"
         self.key = key
         self.fits: dict = {}
+        if self.path is not None and self.path.exists() and not self.path.is_file():
+            raise ValueError(f"checkpoint: {self.path} is a folder (or another non-file); expected this stage's "
+                             "checkpoint file there: move it away or use another checkpoint folder")
         if self.path is not None and self.path.is_file():
             try:
                 with open(self.path, "rb") as fh:
@@ -63,6 +66,11 @@ class StudentCheckpoint:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump({"key": self.key, "fits": self.fits}, fh)
-        os.replace(tmp, self.path)  # an interrupted write never leaves a half file under the real name
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump({"key": self.key, "fits": self.fits}, fh)
+            os.replace(tmp, self.path)  # an interrupted write never leaves a half file under the real name
+        except BaseException:  # a failed or interrupted write leaves nothing behind
+            if tmp.is_file():
+                tmp.unlink()
+            raise

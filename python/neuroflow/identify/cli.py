@@ -18,6 +18,8 @@ from neuroflow.cliutil import (add_common_options, input_file, integer, number, 
 #: identifiable activations a random teacher can have
 TEACHER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "normal_cdf", "softplus", "gelu", "silu", "relu", "g")
 SUITE_NAMES = ("quick", "paper", "deep", "digits")
+#: defaults of --max-width / --max-depth (the width and depth search without a width guess)
+MAX_WIDTH, MAX_DEPTH = 64, 3
 
 
 def n_jobs_type(text: str) -> int:
@@ -84,10 +86,10 @@ def register(verbs) -> None:
     p.add_argument("--depth", type=integer(1), default=None,
                    help="without a width guess: the number of hidden layers (default: the smallest depth whose "
                         "students reach the floor, up to --max-depth)")
-    p.add_argument("--max-width", type=integer(2), default=64,
-                   help="without a width guess: the widest students tried (default: %(default)s)")
-    p.add_argument("--max-depth", type=integer(1), default=3,
-                   help="without a width guess or --depth: the deepest students tried (default: %(default)s)")
+    p.add_argument("--max-width", type=integer(2), default=None,
+                   help=f"without a width guess: the widest students tried (default: {MAX_WIDTH})")
+    p.add_argument("--max-depth", type=integer(1), default=None,
+                   help=f"without a width guess or --depth: the deepest students tried (default: {MAX_DEPTH})")
     p.add_argument("--gamma", type=number(0, 1, lo_open=True), default=0.5,
                    help="a neuron must be found by this share of the students (default: %(default)s)")
     p.add_argument("--beta-deg", type=parse_beta_deg, default="auto",
@@ -157,10 +159,53 @@ def _guess(width, teacher):
     return [int(w) for w in width]
 
 
+def _conflicts(args) -> str | None:
+    """Flags of ``identify run`` that cannot act together with the others given (one message naming them)."""
+    if args.width is not None:
+        search = [f for f, v in (("--depth", args.depth), ("--max-width", args.max_width),
+                                 ("--max-depth", args.max_depth)) if v is not None]
+        if search:
+            return (f"--width, {', '.join(search)}: {' and '.join(search)} only steer the search for the students' "
+                    "widths and depth, which a width guess (--width) replaces; give one or the other")
+    elif args.max_expansion is not None:
+        return ("--max-expansion, --width: --max-expansion widens the students of a width guess; without --width "
+                "the widths are searched (--max-width); add --width or drop --max-expansion")
+    if args.depth is not None and args.max_depth is not None:
+        return "--depth, --max-depth: --depth fixes the number of hidden layers that --max-depth would search; give one"
+    if args.engine == "flow" and args.student_lm_steps is not None:
+        return ("--engine flow, --student-lm-steps: Levenberg-Marquardt steps belong to the torch engine only; "
+                "use --engine torch (or auto) or drop --student-lm-steps")
+    return None
+
+
+def _student_memory(args, teacher, guess) -> None:
+    """Refuse (ValueError naming the flags) students whose parameters and activations alone cannot fit in memory:
+    widths of --expansion (and --max-expansion) x the --width guess, before any work."""
+    from neuroflow._utils import check_memory
+
+    if guess is None:
+        return
+    for flag, e in (("--expansion", args.expansion), ("--max-expansion", args.max_expansion)):
+        if e is None:
+            continue
+        widths = [max(1, math.ceil(e * g)) for g in guess]
+        sizes = [teacher.input_dim, *widths, teacher.output_dim]
+        params = sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+        need = 8 * (args.n_students * params + args.n_samples * sum(widths))  # weights, one pass: a lower bound
+        name = f"--width, {flag}"
+        if need > 2**60:   # beyond any machine (and too long a number for check_memory's message)
+            raise ValueError(f"{name}: students of {e:g} x the guess {guess} would need about {need / 2**30:.3g} GiB "
+                             "of memory")
+        check_memory(need, name)
+
+
 def _run(args) -> int:
-    from neuroflow.cliutil import emit
+    from neuroflow.cliutil import emit, fail
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
+    conflict = _conflicts(args)
+    if conflict:
+        return fail(conflict)
     if args.max_expansion is not None and args.max_expansion < args.expansion:
         raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
                          f"got {args.max_expansion:g}")
@@ -169,6 +214,7 @@ def _run(args) -> int:
                          f"got {args.max_students}")
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
+    _student_memory(args, teacher, guess)
     train_options, torch_options = {}, {}
     if args.student_steps is not None:
         train_options["maxiterations_ode"] = torch_options["adam_steps"] = args.student_steps
@@ -181,7 +227,8 @@ def _run(args) -> int:
                            clusterer=args.clusterer, train_options=train_options or None, n_jobs=args.n_jobs,
                            seed=args.seed, activation=teacher.activation, hidden_sizes=guess,
                            max_expansion=args.max_expansion, max_students=args.max_students, depth=args.depth,
-                           max_width=args.max_width, max_depth=args.max_depth, engine=args.engine,
+                           max_width=args.max_width or MAX_WIDTH, max_depth=args.max_depth or MAX_DEPTH,
+                           engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
                            layer_probes=args.layer_probes, scheduler=args.scheduler, refine_rounds=args.refine_rounds,
                            recut=args.recut)
@@ -260,9 +307,11 @@ def _bench(args) -> int:
     payload = {"suite": args.suite, "interrupted": interrupted, "n_finished": len(rows), "n_problems": len(probs),
                "summary": summary, "time_s": time.perf_counter() - t0,
                "rows": [{k: v for k, v in r.items() if k not in ("traceback", "warnings")} for r in rows]}
+    nan = float("nan")
     lines = [f"{r['name']}: sizes {r.get('teacher_sizes')} -> {r.get('layer_sizes')} "
-             f"angle {r.get('max_angle_deg', float('nan')):.2g} deg, rel MSE {r.get('functional_rel_mse') or float('nan'):.1e}, "
-             f"{r['time_s']:.0f} s" + (f" ERROR {r['error']}" if r.get("error") else "") for r in rows]
+             f"angle {nan if r.get('max_angle_deg') is None else r['max_angle_deg']:.2g} deg, "
+             f"rel MSE {r.get('functional_rel_mse') or nan:.1e}, "
+             f"{r.get('time_s', nan):.0f} s" + (f" ERROR {r['error']}" if r.get("error") else "") for r in rows]
     if rows:
         lines.append(f"exact size on {summary['exact_size_rate']:.0%} of {summary['n_problems']} problems; "
                      f"rel. MSE <= 1e-8 on {summary['rel_mse_le_1e-8_rate']:.0%}")
@@ -274,10 +323,13 @@ def _bench(args) -> int:
 
 
 def _make_teacher(args) -> int:
+    from neuroflow._utils import check_memory
     from neuroflow.cliutil import emit
     from neuroflow.identify import save_teacher
     from neuroflow.identify.problems import make_teacher
 
+    # the weights and a few working copies of the (width, input-dim) matrix, before any is drawn
+    check_memory(32 * args.width * (args.input_dim + 3), "--input-dim, --width")
     t = make_teacher(args.input_dim, args.width, args.activation, weight_scale=args.weight_scale,
                      alignment=args.alignment, seed=args.seed)
     save_teacher(t, args.out)

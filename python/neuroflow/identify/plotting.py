@@ -108,7 +108,8 @@ def plot_difficulty(rows, path):
     rng = np.random.default_rng(0)
     acts = sorted({r.get("activation", "?") for r in rows})
     for a in acts:
-        sel = [r for r in rows if r.get("activation") == a]
+        # a failed problem's row may lack its difficulty and sizes (rows read back by bench.read_rows)
+        sel = [r for r in rows if r.get("activation") == a and "difficulty" in r and "teacher_sizes" in r]
         diff = [r["difficulty"] for r in sel]
         ax.scatter(diff, [float(bool(r.get("exact_size"))) + rng.uniform(-0.06, 0.06) for r in sel], s=12,
                    alpha=0.7, label=a)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_array
+from neuroflow._utils import check_array, exception_reason
 
 #: activations whose networks cannot be identified neuron by neuron (linear or polynomial units mix freely)
 NOT_IDENTIFIABLE = ("identity", "square", "cube")
@@ -167,6 +167,15 @@ def save_teacher(teacher: Teacher, path) -> Path:
     return path
 
 
+def _entry(data, key: str, path: Path) -> np.ndarray:
+    """One entry of an open teacher ``.npz``; members are decoded only now, so a damaged one (bad CRC,
+    broken compression, not an array, an object array) fails here, named."""
+    try:
+        return data[key]
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, ValueError of the .npy reader, ...
+        raise ValueError(f"teacher: {str(path)!r}: entry {key!r} cannot be read ({exception_reason(exc)})") from None
+
+
 def load_teacher(path) -> Teacher:
     """Read a teacher ``.npz``; errors name the file and the key that is wrong."""
     path = Path(path)
@@ -180,7 +189,6 @@ def load_teacher(path) -> Teacher:
         keys = set(data.files)
         if "activation" not in keys:
             raise ValueError(f"teacher: {str(path)!r} has no 'activation' entry (keys: {sorted(keys)})")
-        activation = str(data["activation"])
         n = 0
         while f"weight_{n}" in keys:
             n += 1
@@ -190,11 +198,20 @@ def load_teacher(path) -> Teacher:
         if keys - known:
             raise ValueError(f"teacher: {str(path)!r} has unexpected entries {sorted(keys - known)} "
                              f"(layers are numbered 0..{n - 1} without gaps)")
-        try:  # text or object arrays instead of numbers
-            weights = [np.array(data[f"weight_{l}"], dtype=float) for l in range(n)]
-            biases = [np.array(data[f"bias_{l}"], dtype=float) if f"bias_{l}" in keys else None for l in range(n)]
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"teacher: {str(path)!r} holds weights that are not numbers ({exc})") from None
+        act = _entry(data, "activation", path)
+        if act.ndim != 0 or act.dtype.kind != "U":
+            raise ValueError(f"teacher: {str(path)!r}: entry 'activation': expected a string (the hidden layers' "
+                             f"activation), got an array of dtype {act.dtype} and shape {act.shape}")
+        activation = str(act)
+        arrays = {k: _entry(data, k, path) for k in sorted(keys - {"activation"})}
+    for key, a in arrays.items():
+        if a.dtype.kind == "c":
+            raise ValueError(f"teacher: {str(path)!r}: entry {key!r} holds complex numbers; expected real weights")
+    try:  # text arrays instead of numbers
+        weights = [np.array(arrays[f"weight_{l}"], dtype=float) for l in range(n)]
+        biases = [np.array(arrays[f"bias_{l}"], dtype=float) if f"bias_{l}" in arrays else None for l in range(n)]
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"teacher: {str(path)!r} holds weights that are not numbers ({exc})") from None
     try:
         return Teacher(activation, weights, biases)
     except ValueError as exc:

@@ -100,20 +100,29 @@ class VCMDevice:
                                  f"got {getattr(self, key)!r}")
         grid = np.linspace(0.0, self.n_pulses, 8 * self.n_pulses + 1)
         for kind, reset, a, b in (("SET", False, self.a_set, self.b_set), ("RESET", True, self.a_reset, self.b_reset)):
-            g = _g2(grid, a, b, self.n_pulses, reset)
+            with np.errstate(all="ignore"):   # an overflow is refused below, by name, not warned about
+                g = _g2(grid, a, b, self.n_pulses, reset)
             if not np.all(np.isfinite(g)) or np.any(np.diff(g) <= 0.0):
                 raise ValueError(
                     f"a_{kind.lower()}, b_{kind.lower()}: the {kind} response with a={a!r}, b={b!r} is not strictly "
                     f"increasing on p in [0, {self.n_pulses}] (expected a monotonic device)")
         if self.cycles is not None:
-            table = np.asarray(self.cycles, dtype=float)
+            try:
+                table = np.asarray(self.cycles, dtype=float)
+            except (TypeError, ValueError):   # text, a mapping, rows of different lengths
+                raise ValueError(f"cycles: expected a table of numbers, n_cycles >= 2 rows of 10, got "
+                                 f"{type(self.cycles).__name__} {_excerpt(self.cycles)}") from None
             if table.ndim != 2 or table.shape[1] != 10 or table.shape[0] < 2:
                 raise ValueError(f"cycles: expected shape (n_cycles >= 2, 10), got {table.shape}")
             if not np.all(np.isfinite(table)) or np.any(table[:, 8:] < 0):
                 raise ValueError("cycles: expected finite values and non-negative noise columns")
             for i, row in enumerate(table):
                 for kind, reset, coeffs in (("SET", False, row[0:4]), ("RESET", True, row[4:8])):
-                    g = _g4(grid, coeffs, reset)
+                    with np.errstate(all="ignore"):   # huge coefficients overflow: refused below, not warned about
+                        g = _g4(grid, coeffs, reset)
+                    if not np.all(np.isfinite(g)):
+                        raise ValueError(f"cycles: the {kind} fit of cycle {i} overflows (conductances beyond the "
+                                         f"floating-point range on p in [0, {self.n_pulses}])")
                     if np.any(np.diff(g) <= 0.0):
                         raise ValueError(f"cycles: the {kind} fit of cycle {i} is not strictly increasing in p")
             object.__setattr__(self, "cycles", tuple(map(tuple, table.tolist())))
@@ -149,6 +158,12 @@ class VCMDevice:
             raise ValueError(f"device: expected a mapping of VCMDevice fields, got {type(data).__name__}")
         _check_fields(data)
         return cls(**data)
+
+
+def _excerpt(value, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters, for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_fields(kwargs: dict) -> None:

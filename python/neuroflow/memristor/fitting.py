@@ -280,6 +280,8 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be a device file") from None
     if not isinstance(data, dict) or data.get("format") != DEVICE_FILE_FORMAT or not isinstance(data.get("devices"),
                                                                                                  list):
         raise ValueError(f"{path}: not a device file (expected a JSON object with format {DEVICE_FILE_FORMAT!r} and "
@@ -293,5 +295,6 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
         try:
             out.append(VCMDevice.from_dict(d))
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: device {i + 1}: {exc}") from None
+            name = f" ({d['name']})" if isinstance(d, dict) and isinstance(d.get("name"), str) else ""
+            raise ValueError(f"{path}: device {i + 1}{name}: {exc}") from None
     return tuple(out)

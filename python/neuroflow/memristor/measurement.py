@@ -101,6 +101,8 @@ def _parse_json(text: str, where: str):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply to be a measurement") from None
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a JSON object with N, repeats, Gset and Greset")
     missing = [k for k in ("N", "repeats", "Gset", "Greset") if k not in data]
@@ -117,12 +119,19 @@ def _parse_json(text: str, where: str):
             g = np.asarray(data[key], dtype=float)
         except (TypeError, ValueError):
             raise ValueError(f"{where}: {key}: expected a list of conductances in siemens") from None
-        if g.ndim != 1 or g.size != reps * (n + 1):
+        if g.ndim != 1:
+            raise ValueError(f"{where}: {key}: expected a flat list of repeats x (N + 1) = {reps * (n + 1)} reads, "
+                             f"got nested lists of shape {g.shape}")
+        if g.size != reps * (n + 1):
             raise ValueError(f"{where}: {key}: expected repeats x (N + 1) = {reps * (n + 1)} reads, got {g.size}")
         g = g.reshape(reps, n + 1)
         if pkey in data:
-            p = np.asarray(data[pkey], dtype=float)
-            if p.size != g.size or not np.array_equal(p.reshape(reps, n + 1), np.tile(np.arange(n + 1.0), (reps, 1))):
+            try:
+                p = np.asarray(data[pkey], dtype=float)
+            except (TypeError, ValueError):   # text, a mapping, lists of different lengths
+                p = None
+            if p is None or p.size != g.size \
+                    or not np.array_equal(p.reshape(reps, n + 1), np.tile(np.arange(n + 1.0), (reps, 1))):
                 raise ValueError(f"{where}: {pkey}: expected the pulse coordinates 0 .. N in every cycle")
         out.append(g)
     return n, out[0], out[1]

@@ -17,6 +17,8 @@ from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integ
 from neuroflow.memristor.device import PRESETS
 from neuroflow.rl.agent import SYNAPSES
 
+#: write-noise levels of ``maze ablation --sweep`` unless --sigmas
+_SIGMAS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]
 _TASK_DEFAULTS = {"tmaze": (100, 200), "watermaze": (10, 1000)}
 _MIN_UPDATE_HELP = ("drop weight updates smaller than this (default: the task's, 0.0025 = half a pulse on memristors "
                     "in the water maze, else 0). Measured, water maze, ideal weights, 6 seeds x 5000 episodes, "
@@ -85,6 +87,27 @@ def _add_agent_options(p, task):
     p.add_argument("--compare", action="store_true", help="also run ideal synapses and plot both curves")
 
 
+def _unused_devices(synapse, devices, flag):
+    """``fail`` naming ``--synapse`` and ``flag`` when ``devices`` (presets or device tuples) cannot change a run of
+    ``synapse`` synapses: ideal synapses store exact weights and take from a device only its read noise."""
+    from neuroflow.memristor.device import VCMDevice, get_device
+
+    if synapse != "ideal" or not devices or all(dev == "ideal" for dev in devices):
+        return None
+    for dev in devices:
+        devs = get_device(dev) if isinstance(dev, str) else dev
+        devs = (devs,) if isinstance(devs, VCMDevice) else tuple(devs)
+        if any(d.read_noise > 0 for d in devs):
+            return None
+    return fail(f"--synapse ideal, {flag}: ideal synapses store exact weights and take from a device only its read "
+                f"noise, which the {flag} given lacks; use --synapse memristor or drop {flag}")
+
+
+def _tail_check(tail, episodes):
+    return None if tail is None or tail <= episodes else \
+        fail(f"--tail, --episodes: expected a tail of at most the {episodes} episodes, got --tail {tail}")
+
+
 def _agent_kwargs(args) -> dict:
     return dict(alpha=args.alpha, temperature=args.temperature, gamma=args.gamma, min_update=args.min_update)
 
@@ -111,7 +134,8 @@ def _run_maze(args, task) -> int:
     from neuroflow.rl.agent import ActorCritic
 
     arms = 2 if args.compare and args.synapse != "ideal" else 1
-    code = _memory_check(task, args.seeds, args.episodes, arms)
+    code = _unused_devices(args.synapse, None if args.device is None else [args.device], "--device") or \
+        _memory_check(task, args.seeds, args.episodes, arms)
     if code is not None:
         return code
     kw = dict(device=args.device, actor_rule=args.actor_rule, variability=args.variability, **_agent_kwargs(args))
@@ -158,10 +182,15 @@ def _ablation(args) -> int:
 
     if args.sigma is not None and args.device is not None:
         return fail("--sigma, --device: give the write noise of a linear device or a device, not both")
+    if not args.sweep:
+        unused = [flag for flag, value in (("--sigmas", args.sigmas), ("--n-jobs", args.n_jobs),
+                                           ("--scheduler", args.scheduler)) if value is not None]
+        if unused:
+            return fail(f"{', '.join(unused)}: only used by the noise sweep; add --sweep or drop {' '.join(unused)}")
     sigma = 0.05 if args.sigma is None and args.device is None else args.sigma
     seeds = args.seeds if args.seeds is not None else (200 if args.task == "tmaze" else 50)
     episodes = args.episodes if args.episodes is not None else ABLATION_DEFAULTS[args.task]["n_episodes"]
-    code = _memory_check(args.task, seeds, episodes, 2)
+    code = _tail_check(args.tail, episodes) or _memory_check(args.task, seeds, episodes, 2)
     if code is not None:
         return code
     kw = _agent_kwargs(args)
@@ -183,8 +212,9 @@ def _ablation(args) -> int:
                                              *d["value_map_error_ci95"]))
     sw = None
     if args.sweep:
-        sw = noise_sweep(args.sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
-                         tail=args.tail, n_jobs=args.n_jobs, scheduler=args.scheduler, **kw)
+        sigmas = _SIGMAS if args.sigmas is None else args.sigmas
+        sw = noise_sweep(sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
+                         tail=args.tail, n_jobs=args.n_jobs or 1, scheduler=args.scheduler, **kw)
         payload["noise_sweep"] = sw.to_dict()
         payload["interrupted"] = sw.params["interrupted"]
         lines.append("  sigma   steps closed/open   closed-open [95 % CI]   value error closed/open")
@@ -194,7 +224,7 @@ def _ablation(args) -> int:
                          f"{sw.steps_diff[i]:+.2f} [{lo:+.2f}, {hi:+.2f}]   "
                          f"{sw.closed_error[i]:.3f} / {sw.open_error[i]:.3f}")
         if payload["interrupted"]:
-            lines.append(f"  interrupted: {len(sw.sigmas)} of {len(args.sigmas)} noise levels finished")
+            lines.append(f"  interrupted: {len(sw.sigmas)} of {len(sigmas)} noise levels finished")
     if args.plot:
         from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
@@ -238,11 +268,12 @@ def _sweep(args) -> int:
 
     from neuroflow.rl.sweep import maze_sweep
 
-    code = _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) *
-                         len(args.devices))
+    devices = ["portner2025"] if args.devices is None else args.devices
+    code = _unused_devices(args.synapse, args.devices, "--devices") or _tail_check(args.tail, args.episodes) or \
+        _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) * len(devices))
     if code is not None:
         return code
-    res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=args.devices,
+    res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=devices,
                      synapse=args.synapse, n_seeds=args.seeds, n_episodes=args.episodes, seed_batch=args.seed_batch,
                      seed=args.seed, tail=args.tail, min_update=args.min_update, n_jobs=args.n_jobs,
                      scheduler=args.scheduler, out=args.out, progress=not args.quiet)
@@ -325,10 +356,10 @@ def register(verbs) -> None:
                    help="final steps = mean of the last TAIL episodes (default: T-maze 20, water maze 500)")
     _add_learning_options(p, device_default_help="a linear device with --sigma write noise")
     p.add_argument("--sweep", action="store_true", help="also sweep the write noise over --sigmas")
-    p.add_argument("--sigmas", type=number(0, 1), nargs="+", default=[0.0, 0.02, 0.04, 0.06, 0.08, 0.1], metavar="S",
-                   help="noise levels of the sweep, space-separated (default: %(default)s)")
-    p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
-                   help="local processes for the sweep, -1 = all cores (default: %(default)s)")
+    p.add_argument("--sigmas", type=number(0, 1), nargs="+", default=None, metavar="S",
+                   help=f"noise levels of the sweep, space-separated (default: {_SIGMAS})")
+    p.add_argument("--n-jobs", type=_n_jobs, default=None, metavar="N",
+                   help="local processes for the sweep, -1 = all cores (default: 1)")
     p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="run the sweep on a Dask scheduler, e.g. tcp://host:8786")
     add_common_options(p)
@@ -366,7 +397,7 @@ def register(verbs) -> None:
                    help="learning rates, space-separated (default: %(default)s)")
     p.add_argument("--temperatures", type=number(0, lo_open=True), nargs="+", default=[0.3], metavar="T",
                    help="softmax temperatures, space-separated (default: %(default)s)")
-    p.add_argument("--devices", type=_device, nargs="+", default=["portner2025"], metavar="NAME|FILE",
+    p.add_argument("--devices", type=_device, nargs="+", default=None, metavar="NAME|FILE",
                    help="device presets or device files, space-separated (default: portner2025)")
     p.add_argument("--seeds", type=integer(1), default=100, help="agents per grid point (default: %(default)s)")
     p.add_argument("--episodes", type=integer(1), default=200, help="episodes per agent (default: %(default)s)")

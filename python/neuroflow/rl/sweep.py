@@ -37,6 +37,8 @@ def _batch_job(task, synapse, device, alpha, temperature, min_update, n_episodes
     agent = ActorCritic(task, synapse=synapse, device=device, alpha=alpha, temperature=temperature,
                         min_update=min_update)
     res = agent.fit(n_episodes, n_seeds, seed, first_seed=first_seed, progress=False).result_
+    if res.interrupted:   # Ctrl-C inside fit: the batch is unfinished (NaN steps), never a result
+        raise KeyboardInterrupt
     return res.steps.astype(np.int32), agent.critic_weights_
 
 
@@ -87,8 +89,11 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
             if str(z["key"]) != key:
                 return None
             steps = np.asarray(z["steps"], dtype=float)
-        if steps.shape != shape or not np.isfinite(steps).all() or (steps < 0).any():
-            raise ValueError(f"steps of shape {steps.shape}, expected {shape}, finite and non-negative")
+        if steps.shape != shape:
+            raise ValueError(f"steps of shape {steps.shape}, expected {shape}")
+        bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0)))
+        if bad:
+            raise ValueError(f"{bad} of its {steps.size} step counts are negative or not finite")
     except Exception as exc:  # empty, truncated or foreign: EOFError, BadZipFile, KeyError, ...
         warnings.warn(f"{path}: not a finished sweep point ({exception_reason(exc)}); computing it again",
                       stacklevel=3)

@@ -1,0 +1,323 @@
+"""Hostile input to `neuroflow maze ...` and `neuroflow identify ...` (CLI fuzz findings): Ctrl-C inside a sweep,
+damaged teacher files, foreign and incomplete bench rows, damaged measurements and device files, absurd sizes,
+a checkpoint path taken by a folder, and flags that cannot act together. Each ends in one line naming the file or
+the flags (exit 2), or in exit 130 with only finished results kept."""
+import io
+import json
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+from neuroflow.cli import main
+
+
+def _rc(argv) -> int:
+    """Exit status of ``neuroflow ARGV`` in-process (argparse errors exit, later errors return)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error:" in err and "Traceback" not in err, err
+    return err
+
+
+# ----------------------------------------------------------------------------- maze sweep: Ctrl-C
+def test_ctrl_c_inside_a_sweep_point_stops_the_sweep_and_keeps_only_finished_points(tmp_path, capsys, monkeypatch):
+    """ActorCritic.fit turns Ctrl-C into an interrupted result (NaN steps); the sweep must not save that as a
+    finished point (NaN cast to int32) nor go on: exit 130, the finished point kept, and a rerun resumes."""
+    from neuroflow.rl.agent import ActorCritic
+
+    real = ActorCritic._advance
+
+    def ctrl_c_at_alpha_02(self, e_end, st):
+        if self.alpha == 0.2:
+            raise KeyboardInterrupt
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c_at_alpha_02)
+    out = tmp_path / "sw"
+    argv = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "0.3", "--out", str(out),
+            "--quiet", "--json"]
+    assert main(argv) == 130
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["interrupted"] is True and payload["computed_points"] == [0]
+    assert payload["best"]["alpha"] == 0.1
+    assert sorted(p.name for p in out.iterdir()) == ["point_000.npz"]
+    monkeypatch.undo()
+    assert main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["computed_points"] == [1, 2] and all(p["final_steps"] > 0 for p in payload["points"])
+
+
+def test_a_point_file_with_negative_steps_is_named_clearly_on_rerun(tmp_path):
+    from neuroflow.rl.sweep import maze_sweep
+
+    grid = dict(alphas=(0.1,), n_seeds=2, n_episodes=4)
+    maze_sweep("tmaze", out=tmp_path, **grid)
+    point = tmp_path / "point_000.npz"
+    with np.load(point) as z:
+        key, steps = z["key"], z["steps"].copy()
+    steps[:, 1:] = np.iinfo(np.int32).min     # what a NaN cast to int32 gives
+    np.savez(point, key=key, steps=steps)
+    with pytest.warns(UserWarning, match=r"point_000.npz: not a finished sweep point \(ValueError: 6 of its 8 step "
+                                         r"counts are negative or not finite\)"):
+        again = maze_sweep("tmaze", out=tmp_path, **grid)
+    assert again.computed == [0]
+
+
+def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
+    from neuroflow.rl.agent import ActorCritic
+
+    def ctrl_c(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
+    assert main(["maze", "ablation", "--seeds", "2", "--episodes", "3", "--quiet"]) == 130
+    assert "interrupted; finished results were kept" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- maze: flags that cannot act
+@pytest.mark.parametrize("argv, flags", [
+    (["maze", "ablation", "--sigmas", "0.1", "0.2"], "--sigmas"),
+    (["maze", "ablation", "--n-jobs", "2"], "--n-jobs"),
+    (["maze", "ablation", "--scheduler", "tcp://127.0.0.1:8786"], "--scheduler"),
+    (["maze", "ablation", "--tail", "10", "--episodes", "5"], "--tail, --episodes"),
+    (["maze", "ablation", "--tail", "300"], "--tail, --episodes"),          # more than T-maze's 200 episodes
+    (["maze", "sweep", "--tail", "10", "--episodes", "5"], "--tail, --episodes"),
+    (["maze", "tmaze", "--synapse", "ideal", "--device", "linear-noisy"], "--synapse ideal, --device"),
+    (["maze", "watermaze", "--synapse", "ideal", "--device", "portner2025"], "--synapse ideal, --device"),
+    (["maze", "sweep", "--synapse", "ideal", "--devices", "ideal", "linear-noisy"], "--synapse ideal, --devices"),
+])
+def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
+    assert _rc(argv + ["--quiet", "--seeds", "2"]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}")
+
+
+def test_ideal_synapses_refuse_only_devices_that_cannot_change_them(tmp_path, capsys):
+    from neuroflow.memristor import VCMDevice
+    from neuroflow.memristor.fitting import save_devices
+    from neuroflow.rl.cli import _unused_devices
+
+    quiet = save_devices(VCMDevice(sigma_set=0.1, sigma_reset=0.1, name="q"), tmp_path / "quiet.json")
+    assert _rc(["maze", "tmaze", "--synapse", "ideal", "--device", str(quiet), "--quiet"]) == 2
+    assert "--synapse ideal, --device" in _one_error_line(capsys)
+    noisy = (VCMDevice(read_noise=0.02, name="n"),)   # read noise does reach ideal synapses' reads
+    assert _unused_devices("ideal", [noisy], "--device") is None
+    assert _unused_devices("ideal", ["ideal"], "--device") is None
+    assert _unused_devices("memristor", ["linear-noisy"], "--device") is None
+
+
+# ----------------------------------------------------------------------------- device and measurement files
+def _device_file(tmp_path, name, **changes):
+    from neuroflow.memristor.device import get_device
+    from neuroflow.memristor.fitting import save_devices
+
+    path = save_devices(get_device("portner2025")[:2], tmp_path / f"{name}.json")
+    data = json.loads(path.read_text())
+    data["devices"][0].update(changes)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("cycles, words", [
+    ([[1e308] * 10] * 3, "overflows"),
+    ("abc", "expected a table of numbers"),
+    ({"a": 1}, "expected a table of numbers"),
+    ([[1.0, 2.0], [3.0]], "expected a table of numbers"),
+])
+def test_device_file_cycles_errors_name_file_device_and_field(cycles, words, tmp_path, capsys):
+    from neuroflow.memristor.fitting import load_devices
+
+    path = _device_file(tmp_path, "dev", cycles=cycles)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no raw RuntimeWarning of an overflow on the way
+        with pytest.raises(ValueError) as exc:
+            load_devices(path)
+    assert str(exc.value).startswith(f"{path}: device 1 (D") and "cycles: " in str(exc.value)
+    assert words in str(exc.value)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "5", "--quiet", "--device", str(path)]) == 2
+    err = _one_error_line(capsys)
+    assert "--device" in err and "dev.json: device 1" in err and "cycles" in err
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"pset": {"a": 1}}, "pset", "pulse coordinates"),
+    ({"preset": "x"}, "preset", "pulse coordinates"),
+    ({"pset": [[0], [1, 2]]}, "pset", "pulse coordinates"),
+    ({"Gset": [[1e-5], [2e-5]]}, "Gset", "flat list"),
+])
+def test_fit_device_json_errors_name_file_and_field(body, field, words, tmp_path, capsys):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"N": 1, "repeats": 1, "Gset": [1e-5, 2e-5], "Greset": [1e-5, 2e-5], **body}))
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"m.json: {field}: " in err and words in err
+
+
+def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "5", "--quiet", "--device", str(deep)]) == 2
+    assert "deep.json: JSON nested too deeply to be a device file" in _one_error_line(capsys)
+    assert _rc(["maze", "fit-device", str(deep), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    assert "deep.json: JSON nested too deeply to be a measurement" in _one_error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- identify run --teacher
+@pytest.fixture
+def teacher(tmp_path):
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    path = tmp_path / "t.npz"
+    save_teacher(make_teacher(4, 3, "tanh", seed=0), path)
+    return path
+
+
+def _members(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _zip_of(path, members, raw=None):
+    """An .npz of ``members`` (arrays) and ``raw`` (name -> bytes written as is)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for k, v in members.items():
+            buf = io.BytesIO()
+            np.save(buf, v)
+            z.writestr(f"{k}.npy", buf.getvalue())
+        for k, v in (raw or {}).items():
+            z.writestr(f"{k}.npy", v)
+    return path
+
+
+def _damaged_teachers(teacher, tmp_path):
+    t = _members(teacher)
+    crc = tmp_path / "crc.npz"
+    np.savez(crc, **t)
+    b = bytearray(crc.read_bytes())
+    i = b.find(b"weight_0.npy")
+    b[i + 200] ^= 0xFF
+    b[i + 201] ^= 0xFF
+    crc.write_bytes(bytes(b))
+    comp = tmp_path / "comp.npz"
+    np.savez_compressed(comp, **t)
+    b = bytearray(comp.read_bytes())
+    i = b.find(b"weight_0.npy")
+    for j in range(60, 80):
+        b[i + j] ^= 0x55
+    comp.write_bytes(bytes(b))
+    actobj = tmp_path / "actobj.npz"
+    np.savez(actobj, **{**t, "activation": np.array({"a": 1}, dtype=object)})
+    actgarb = _zip_of(tmp_path / "actgarb.npz", {k: v for k, v in t.items() if k != "activation"},
+                      {"activation": b"\x93NUMPY garbage"})
+    actnum = tmp_path / "actnum.npz"
+    np.savez(actnum, **{**t, "activation": np.array(5)})
+    wcomplex = tmp_path / "wcomplex.npz"
+    np.savez(wcomplex, **{**t, "weight_0": t["weight_0"].astype(complex) + 1j})
+    return [(crc, "weight_0"), (comp, "weight_0"), (actobj, "activation"), (actgarb, "activation"),
+            (actnum, "activation"), (wcomplex, "weight_0")]
+
+
+def test_damaged_teacher_files_end_in_one_line_naming_file_and_entry(teacher, tmp_path, capsys):
+    for path, key in _damaged_teachers(teacher, tmp_path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")    # complex weights: no ComplexWarning, a refusal
+            rc = _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--width", "3",
+                      "--teacher", str(path)])
+        assert rc == 2, path
+        err = _one_error_line(capsys)
+        assert f"teacher: {str(path)!r}: entry {key!r}" in err, err
+
+
+# ----------------------------------------------------------------------------- identify: sizes, flags
+def test_absurd_sizes_are_refused_naming_the_flags(teacher, tmp_path, capsys):
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "t2.npz"), "--width", "1e12"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --input-dim, --width: ")
+    assert not (tmp_path / "t2.npz").exists()
+    base = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
+    assert _rc(base + ["--width", "3", "--expansion", "1e300"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --width, --expansion: ")
+    assert _rc(base + ["--width", "3", "--max-expansion", "1e15"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --width, --max-expansion: ")
+
+
+@pytest.mark.parametrize("extra, flags", [
+    (["--width", "3", "--depth", "2"], "--width, --depth"),
+    (["--width", "3", "--max-width", "5"], "--width, --max-width"),
+    (["--width", "teacher", "--max-depth", "2"], "--width, --max-depth"),
+    (["--max-expansion", "8"], "--max-expansion, --width"),
+    (["--depth", "1", "--max-depth", "2"], "--depth, --max-depth"),
+    (["--width", "3", "--engine", "flow", "--student-lm-steps", "5"], "--engine flow, --student-lm-steps"),
+])
+def test_identify_run_flags_without_effect_end_in_one_line_naming_them(extra, flags, teacher, capsys):
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}: ")
+
+
+# ----------------------------------------------------------------------------- identify run --checkpoint
+def test_a_folder_where_a_checkpoint_file_goes_is_refused_and_leaves_nothing(tmp_path):
+    from types import SimpleNamespace
+
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    key = "ab" * 32
+    ck = StudentCheckpoint(tmp_path, 0, key)
+    ck.path.mkdir()                      # taken by a folder after the stage started: the write fails, cleanly
+    fit = SimpleNamespace(index=0, loss=0.0, theta=np.zeros(2))
+    with pytest.raises(OSError):
+        ck.add(fit)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ck.path.name]
+    with pytest.raises(ValueError, match=r"checkpoint: .*students_layer0_abab.*\.pkl is a folder"):
+        StudentCheckpoint(tmp_path, 0, key)   # found at the start of a stage: refused before any training
+
+
+# ----------------------------------------------------------------------------- identify bench --out rows
+_ROW = {"name": "a", "activation": "tanh", "difficulty": 0.1, "teacher_sizes": [2], "cluster_sizes": [3],
+        "layer_sizes": [2], "overhead_pct": [0.0], "exact_size": True, "all_matched_within_1deg": True,
+        "max_angle_deg": 0.01, "functional_rel_mse": 1e-12, "time_s": 3.0, "error": None}
+
+
+def test_rows_without_the_fields_the_summary_reads_are_skipped_with_a_warning(tmp_path):
+    from neuroflow.identify.bench import read_rows, summarize
+
+    path = tmp_path / "rows.jsonl"
+    lines = [json.dumps(_ROW), json.dumps({"name": "tanh-d2-k2-N500-s1-a0-0"}),
+             json.dumps({k: v for k, v in _ROW.items() if k != "all_matched_within_1deg"} | {"name": "b"}),
+             json.dumps({"name": "c", "error": "boom"})]
+    path.write_text("\n".join(lines) + '\n{"name": "d", "ti')      # the last line cut short by an interrupt
+    with pytest.warns(UserWarning) as caught:
+        rows = read_rows(path)
+    assert [r["name"] for r in rows] == ["a", "c"]
+    assert [str(w.message).split(": ")[0] for w in caught] == [f"{path}:2", f"{path}:3"]
+    assert "without time_s" in str(caught[0].message) and "all_matched_within_1deg" in str(caught[1].message)
+    s = summarize(rows)
+    assert s["n_problems"] == 2 and s["n_errors"] == 1 and s["median_time_s"] == 3.0
+    with pytest.raises(ValueError, match=r"rows\[1\] \(x\): a finished row without"):
+        summarize([_ROW, {"name": "x"}])
+
+
+@pytest.mark.filterwarnings("ignore:.*skipped:UserWarning")   # the row-like lines before the foreign one
+def test_bench_refuses_an_out_file_that_is_not_a_rows_file(tmp_path, capsys):
+    for text in ("garbage\n", '{"name": "a", "time_s": 1}\nnot json at all\n', "null\n[1, 2]\n"):
+        path = tmp_path / "rows.jsonl"
+        path.write_text(text)
+        assert _rc(["identify", "bench", "--quiet", "--n-problems", "1", "--out", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"{path}: not a rows file" in err
+        assert path.read_text() == text           # nothing appended
+
+
+def test_bench_resumes_from_rows_with_a_cut_line_in_the_middle(tmp_path):
+    from neuroflow.identify.bench import read_rows
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(_ROW) + '\n{"name": "b", "ti\n' + json.dumps({**_ROW, "name": "c"}) + "\n{")
+    assert [r["name"] for r in read_rows(path)] == ["a", "c"]
