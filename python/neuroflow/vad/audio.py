@@ -10,7 +10,10 @@ far as it goes, with a warning that names the file and both lengths.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
 import warnings
 from pathlib import Path
 
@@ -127,20 +130,20 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     try:
         import soundfile as sf
 
-        data, native_sr = sf.read(str(path), dtype="float32", always_2d=False)
+        data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
         errors.append(f"soundfile: {exc}")
     else:
         _warn_if_truncated(path, len(data), int(native_sr))
     if data is None:
         try:
-            import warnings
-
             import librosa
 
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), contextlib.ExitStack() as stack:
                 warnings.simplefilter("ignore")
-                data, native_sr = librosa.load(str(path), sr=None, mono=False)
+                # librosa falls back to audioread only for a name; one that soundfile cannot encode goes in open
+                source = str(path) if _encodable(path) else stack.enter_context(open(path, "rb"))
+                data, native_sr = librosa.load(source, sr=None, mono=False)
         except Exception as exc:
             errors.append(f"librosa: {type(exc).__name__}: {exc}")
             raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)})") from None
@@ -151,6 +154,21 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if int(sr) != SAMPLE_RATE:
         wav = resample(wav, SAMPLE_RATE, int(sr))
     return wav, int(sr)
+
+
+def _encodable(path: Path) -> bool:
+    """Whether ``str(path)`` encodes strictly in the file-system encoding (a name read from a non-UTF-8 folder
+    listing or command line carries surrogate escapes, which do not)."""
+    try:
+        str(path).encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _sf_name(path: Path) -> str | bytes:
+    """``path`` for soundfile, which encodes a str strictly: as bytes where that fails (a non-UTF-8 name)."""
+    return str(path) if _encodable(path) else os.fsencode(path)
 
 
 def wav_declared_frames(path: str | Path) -> int | None:
@@ -199,6 +217,7 @@ def write_audio(path: str | Path, wav: np.ndarray, sr: int = SAMPLE_RATE) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    sf.write(str(tmp), np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0), int(sr), subtype="PCM_16", format="WAV")
+    sf.write(_sf_name(tmp), np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0), int(sr), subtype="PCM_16",
+             format="WAV")
     tmp.replace(path)
     return path

@@ -101,11 +101,12 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
     return mr, far
 
 
-def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS) -> dict:
+def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
+                source: str | None = None) -> dict:
     """The rule with the lowest mean HTER over the conditions of ``outputs`` (:func:`network_outputs`): a dict of
     ``threshold``, ``median``, ``hangover``, ``hter``, ``mr``, ``far`` (means over ``conditions``) and the
     ``conditions`` scored and ``left_out`` (those without both speech and non-speech frames, which have no HTER).
-    ValueError if no condition is left."""
+    ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
@@ -115,7 +116,11 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
         classes[condition] = (seen[0] or bool(labels.any()), seen[1] or bool((~labels).any()))
     conditions = sorted(c for c, (speech, other) in classes.items() if speech and other)
     if not conditions:
-        raise ValueError("scenes: no condition has both speech and non-speech frames; the rule cannot be chosen")
+        kinds = "no speech" if not any(speech for speech, _ in classes.values()) else \
+            "no non-speech" if not any(other for _, other in classes.values()) else "one class per condition"
+        where = f" in {source}" if source else ""
+        raise ValueError(f"scenes: no condition has both speech and non-speech frames{where} ({kinds}: "
+                         f"{', '.join(sorted(classes))}); the rule cannot be chosen")
     best = None
     for median in medians:
         for hangover in hangovers:
@@ -139,10 +144,13 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels; :func:`search_rule`).
 
     Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
-    ValueError if none is left.
+    ValueError naming the scenes' folders (the corpora) if none is left.
     """
+    scenes = list(scenes)
+    folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)
-    best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds)
+    best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds,
+                       source=" ".join(folders))
     conditions = best["conditions"]
     own = np.array([system.threshold])
     mr0, far0 = _mean_rates(_error_counts(outputs, int(system.smoothing.get("median", 1)),

@@ -222,8 +222,16 @@ class Scene:
             raise FileNotFoundError(f"labels file missing: {self.labels_path}") from None
         except Exception as exc:
             raise ValueError(f"{self.labels_path}: cannot read labels ({exc})") from None
-        if labels.ndim != 1 or not np.isin(labels, (0, 1)).all():
+        if labels.ndim != 1:
             raise ValueError(f"{self.labels_path}: expected a 1-d array of 0/1 labels, got shape {labels.shape}")
+        if labels.dtype.kind not in "biuf":
+            raise ValueError(f"{self.labels_path}: expected 0/1 labels, got an array of {labels.dtype}")
+        bad = ~np.isin(labels, (0, 1))
+        if bad.any():
+            values = np.unique(labels[bad])
+            shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+            raise ValueError(f"{self.labels_path}: expected 0/1 labels, got {int(bad.sum())} of {len(labels)} "
+                             f"frames with other values ({shown})")
         return labels.astype(np.int8)
 
     @property

@@ -106,10 +106,16 @@ def read_manifest(path: Path) -> dict:
         raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
         raise ValueError(f"{path}: not a valid corpus manifest (no 'scenes' list)")
+    seen: dict[tuple[str, str], int] = {}  # (field, value) -> first scene with it
     for i, entry in enumerate(data["scenes"]):
         problem = entry_problem(entry)
+        name = entry.get("name") if isinstance(entry, dict) else None
+        for key in ("name", "wav", "labels") if problem is None else ():  # a scene listed twice would count twice
+            first = seen.setdefault((key, entry[key] if key == "name" else os.path.normpath(entry[key])), i)
+            if first != i:
+                problem = f"{key} {entry[key]!r} is already that of scene {first}; expected each scene once"
+                break
         if problem:
-            name = entry.get("name") if isinstance(entry, dict) else None
             raise ValueError(f"{path}: scene {i}{f' ({name})' if isinstance(name, str) else ''}: {problem}")
     return data
 
@@ -273,6 +279,10 @@ def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: b
     check_disk(root, sum(p.duration_s for p in plans))
     sources = check_sources(plans)
     settings = {**settings, "sources": sources} if sources else dict(settings)
+    if scheduler is not None:  # an unreachable scheduler is refused before the folder or its manifest is made
+        from neuroflow.parallel import connect
+
+        connect(scheduler).close()
     with locked(root):
         done = finished_scenes(root, settings, overwrite=overwrite)
         entries: dict[int, dict] = {p.index: done[p.name] for p in plans if p.name in done}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -30,15 +31,38 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
     -------
     EvalResult
         ``seconds`` is the time spent inside ``system.score`` only (not reading files).
+
+    A corpus folder without scenes is refused (ValueError naming it); one holding fewer scenes than its settings
+    plan (an interrupted ``vad corpus``) is scored with a warning naming it.
     """
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.registry import get_system
 
-    if not (isinstance(threshold, (int, float, np.integer, np.floating)) and 0.0 <= float(threshold) <= 1.0):
-        raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
+    _check_threshold(threshold)
     system = get_system(system)
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
+    _check_corpus(corpus)
+    return _evaluate(system, corpus, threshold, progress)
+
+
+def _check_corpus(corpus) -> None:
+    """Refuse a corpus folder without scenes and warn about one whose generation was not finished, naming it."""
+    from neuroflow.vad.corpus import Corpus
+    from neuroflow.vad.realspeech import planned_scenes
+
+    if not isinstance(corpus, Corpus):
+        return
+    if len(corpus) == 0:
+        raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
+    planned = planned_scenes(corpus)
+    if planned is not None and len(corpus) < planned:
+        warnings.warn(f"{corpus.root}: the corpus holds {len(corpus)} of its {planned} planned scenes (its "
+                      f"generation was interrupted; rerun `neuroflow vad corpus` with the same arguments to finish "
+                      f"it); scoring those", stacklevel=3)
+
+
+def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:
     labels, scores, snrs, noises, names = [], [], [], [], []
     spent = 0.0
     for scene in progress_bar(corpus, enabled=progress, desc=f"eval {system.name}", unit="scene", total=len(corpus)):
@@ -58,6 +82,11 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
                      names=names)
 
 
+def _check_threshold(threshold) -> None:
+    if not (isinstance(threshold, (int, float, np.integer, np.floating)) and 0.0 <= float(threshold) <= 1.0):
+        raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
+
+
 def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
                     progress: bool = True) -> tuple[list[EvalResult], list[str]]:
     """Evaluate every system of ``specs`` that can run here (default: all of
@@ -67,8 +96,10 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
 
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
+    _check_threshold(threshold)
+    _check_corpus(corpus)  # once, not per system
     systems, skipped = available_systems(specs or DEFAULT_SPECS)
-    results = [evaluate_system(s, corpus, threshold=threshold, progress=progress) for s in systems]
+    results = [_evaluate(s, corpus, threshold, progress) for s in systems]
     return results, skipped
 
 

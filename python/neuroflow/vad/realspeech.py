@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.vad.corpus import FORMAT_VERSION, GROUPS, REAL_SNRS_DB
+from neuroflow.vad.corpus import FORMAT_VERSION, GROUPS, REAL_SNRS_DB, plan_corpus
 from neuroflow.vad.corpus_store import CorpusResult, write_corpus
 from neuroflow.vad.scenes import ScenePlan
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
@@ -233,3 +233,21 @@ def plot_scene(scene, path: str | Path) -> Path:
     bottom.set(ylim=(-100, 0), xlabel="time (s)", ylabel="dBFS")
     bottom.legend(fontsize=7, loc="lower right")
     return save_figure(fig, path)
+
+
+def planned_scenes(corpus) -> int | None:
+    """Scenes the settings in a corpus's manifest plan: more than ``len(corpus)`` when the run that wrote it was
+    interrupted. None for a manifest whose settings no corpus run of this format wrote."""
+    settings = corpus.manifest.get("settings")
+    try:
+        if settings["format"] != FORMAT_VERSION:  # another version may have planned otherwise
+            return None
+        if "benchmark" in settings:
+            plans = benchmark_plans(settings["seed"], scenes_per_condition=settings["scenes_per_condition"],
+                                    duration_s=settings["duration_s"], nonspeech_files=settings["nonspeech_files"],
+                                    noises=tuple(settings["noises"]), snrs=tuple(settings["snrs"]))
+            return len(plans[settings["benchmark"]])
+        return len(plan_corpus(settings["minutes"], settings["split"], settings["seed"], speech=settings["speech"],
+                               durations=settings["durations"], snrs=settings["snrs"], noises=settings["noises"]))
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return None

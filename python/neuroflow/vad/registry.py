@@ -20,14 +20,17 @@ def parse_spec(spec) -> tuple[str, str]:
     """``(kind, argument)`` of a spec, checked without building the system (ValueError names ``system``)."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"system: expected a spec such as 'webrtc:3' ({SPEC_HELP}), got {spec!r}")
-    kind, _, arg = spec.strip().partition(":")
+    kind, colon, arg = spec.strip().partition(":")
     kind = kind.lower()
-    if kind in ("energy", "silero") and arg:
-        raise ValueError(f"system: {kind!r} takes no argument, got {spec!r}")
-    if kind == "webrtc" and arg and arg not in ("0", "1", "2", "3"):
-        raise ValueError(f"system: webrtc mode must be 0, 1, 2 or 3, got {spec!r}")
     if kind not in ("energy", "webrtc", "silero", "snu", "bin"):
         raise ValueError(f"system: unknown spec {spec!r}; expected {SPEC_HELP}")
+    if kind in ("energy", "silero") and colon:
+        raise ValueError(f"system: {kind!r} takes no argument, got {spec!r}")
+    if colon and not arg.strip():
+        raise ValueError(f"system: {spec!r} has nothing after the colon; expected "
+                         f"{'a mode 0-3' if kind == 'webrtc' else 'a model path'} there, or {kind!r} alone")
+    if kind == "webrtc" and arg and arg not in ("0", "1", "2", "3"):
+        raise ValueError(f"system: webrtc mode must be 0, 1, 2 or 3, got {spec!r}")
     return kind, arg
 
 

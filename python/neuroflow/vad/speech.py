@@ -12,8 +12,10 @@ belongs to group A or B by a hash of its text, so the groups never share a sente
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import shutil
+import signal
 import tempfile
 import threading
 import zlib
@@ -84,6 +86,8 @@ class ESpeak:
         # is loaded (the mapping outlives the file), so no exit, not even SIGKILL, leaves it behind.
         self._lib_path = lib_path
         self._chunks: list[np.ndarray] = []
+        self._failure: BaseException | None = None  # what went wrong inside the callback, raised after the call
+        self._interrupted = False  # Ctrl-C came while eSpeak was speaking
         self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
         self._lock = threading.Lock()
         self._lib = None
@@ -138,9 +142,46 @@ class ESpeak:
             self._load()
 
     def _collect(self, wav, n, events) -> int:
-        if n > 0 and wav:
-            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        # eSpeak calls this from inside espeak_Synth. ctypes prints and drops an exception raised here (a Ctrl-C
+        # was lost and the utterance came out short), so nothing may escape: a failure is kept for synthesize()
+        # to raise, and returning 1 tells eSpeak to stop speaking.
+        try:
+            if self._failure is not None:
+                return 1
+            if n > 0 and wav:
+                self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        except BaseException as exc:  # KeyboardInterrupt included: it must reach synthesize()
+            self._failure = exc
+            return 1
         return 0
+
+    def _on_interrupt(self, signum, frame) -> None:
+        self._interrupted = True
+
+    @contextlib.contextmanager
+    def _interrupts_held(self):
+        """Run the body with Ctrl-C held back, then act on it: Python runs a signal handler between any two
+        bytecodes, which inside :meth:`_collect` (the first line included) would raise where ctypes drops it. The
+        handler only records the interrupt, and the previous handler gets it once eSpeak has returned (with the
+        whole utterance, should that handler not raise). Only the main thread receives signals, so elsewhere (and
+        where SIGINT is ignored or left to the system) nothing changes."""
+        previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+        self._interrupted = False
+        if callable(previous):  # not SIG_IGN, SIG_DFL or a handler installed outside Python
+            try:
+                signal.signal(signal.SIGINT, self._on_interrupt)
+            except ValueError:  # a subinterpreter: signals go to the main one
+                previous = None
+        if not callable(previous):
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            interrupted, self._interrupted = self._interrupted, False
+        if interrupted:
+            previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt
 
     def variants(self) -> list[str]:
         """Voice variants shipped in the data folder (sorted), minus :data:`EXCLUDED_VARIANTS`."""
@@ -160,10 +201,14 @@ class ESpeak:
             for param, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range),
                                  (_WORDGAP, voice.word_gap), (_VOLUME, 100)):
                 lib.espeak_SetParameter(param, int(value), 0)
-            self._chunks = []
-            err = lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            lib.espeak_Synchronize()
+            self._chunks, self._failure = [], None
+            with self._interrupts_held():
+                err = lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+                lib.espeak_Synchronize()
             chunks, self._chunks = self._chunks, []
+            failure, self._failure = self._failure, None
+        if failure is not None:  # raised inside the callback (a Ctrl-C there included): the audio is incomplete
+            raise failure
         if err != 0:
             raise SpeechError(f"espeak_Synth failed (error {err}) for voice {voice.name!r} and text {text[:40]!r}")
         if not chunks:

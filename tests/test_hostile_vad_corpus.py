@@ -1,0 +1,200 @@
+"""Hostile input met by the VAD corpus verbs: Ctrl-C inside eSpeak, audio at names that are not UTF-8, empty,
+duplicated or unfinished corpora, labels with other values, empty system arguments, an unreachable scheduler."""
+import json
+import os
+import shutil
+import signal
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from neuroflow.cli import main
+
+#: three 2 s eSpeak scenes of white noise at 0 dB
+TINY = ["--quiet", "--minutes", "0.1", "--durations", "2", "--snrs", "0", "--noises", "white", "--seed", "3"]
+#: a callback call inside the second scene (a scene takes about 60 of them)
+NTH_CALL = 100
+
+
+def _files(folder) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+
+
+def _one_error_line(capsys, code: int, *words: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A finished three-scene corpus, made without interruption."""
+    root = tmp_path_factory.mktemp("vad_hostile") / "ref"
+    assert main(["vad", "corpus", "--out", str(root)] + TINY) == 0
+    return root
+
+
+def _copy(reference, folder):
+    shutil.copytree(reference, folder)
+    return folder
+
+
+def _manifest(folder) -> dict:
+    return json.loads((folder / "corpus.json").read_text())
+
+
+# ----------------------------------------------------------------------------- Ctrl-C inside eSpeak's callback
+def _in_callback(monkeypatch, action):
+    """Run ``action()`` inside eSpeak's audio callback on its NTH_CALL-th call (the callback copies each chunk
+    with ``numpy.ctypeslib.as_array``)."""
+    real, calls = np.ctypeslib.as_array, []
+
+    def as_array(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == NTH_CALL:
+            action()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np.ctypeslib, "as_array", as_array)
+    return calls
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def _send_sigint():  # the C handler records it; Python runs its handler at the callback's next bytecode
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32", reason="needs POSIX signals")
+@pytest.mark.parametrize("action", [_raise_keyboard_interrupt, _send_sigint], ids=["raised", "signal"])
+def test_ctrl_c_during_espeak_synthesis_stops_the_run_and_keeps_no_partial_scene(action, reference, tmp_path,
+                                                                                 monkeypatch, capsys):
+    out = tmp_path / "c"
+    calls = _in_callback(monkeypatch, action)
+    code = main(["vad", "corpus", "--out", str(out)] + TINY)
+    err = capsys.readouterr().err
+    assert len(calls) >= NTH_CALL
+    assert code == 130, err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+    assert [e["name"] for e in _manifest(out)["scenes"]] == ["A_0000"]  # the scene being made is not recorded
+    monkeypatch.undo()
+    assert main(["vad", "corpus", "--out", str(out)] + TINY) == 0
+    assert "(2 generated, 1 kept" in capsys.readouterr().out
+    assert _files(out) == _files(reference)
+
+
+def test_the_engine_speaks_normally_after_an_interrupted_utterance(monkeypatch):
+    from neuroflow.vad.speech import synthesize
+
+    whole = synthesize("The baker found the red basket.", fresh=True)
+    _in_callback(monkeypatch, _raise_keyboard_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(20):  # several utterances reach the NTH_CALL-th callback
+            synthesize("The baker found the red basket.", fresh=True)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(synthesize("The baker found the red basket.", fresh=True), whole)
+
+
+# ----------------------------------------------------------------------------- names that are not UTF-8
+def test_audio_at_a_name_that_is_not_utf8_is_read(reference, tmp_path, capsys):
+    from neuroflow.vad.audio import load_audio
+
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xffname.wav")
+    shutil.copy(reference / "A_0000.wav", odd)
+    wav, _ = load_audio(odd)
+    np.testing.assert_array_equal(wav, load_audio(reference / "A_0000.wav")[0])
+    assert main(["vad", "detect", "--quiet", "--json", odd]) == 0
+    assert main(["vad", "info", "--json", "--audio", odd]) == 0
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/corpus\xff")
+    shutil.copytree(reference, folder)
+    assert main(["vad", "eval", "--quiet", "--corpus", folder, "--system", "energy", "--json"]) == 0
+    capsys.readouterr()
+
+
+# ----------------------------------------------------------------------------- corpora
+@pytest.mark.parametrize("verb", [["vad", "eval"], ["vad", "compare"],
+                                  ["vad", "calibrate", "--model", "bin", "--out", "x.pt"],
+                                  ["vad", "train", "--out", "x.pt"]])
+def test_an_empty_corpus_path_is_refused(verb, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(verb + ["--corpus", ""])
+    _one_error_line(capsys, exit_.value.code, "--corpus")
+
+
+@pytest.mark.parametrize("verb", [["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy"]])
+def test_a_corpus_without_scenes_is_named(verb, reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "empty")
+    manifest = _manifest(folder)
+    (folder / "corpus.json").write_text(json.dumps({**manifest, "scenes": []}))
+    _one_error_line(capsys, main(verb + ["--quiet", "--corpus", str(folder)]), str(folder), "no scenes")
+
+
+def test_labels_with_other_values_say_so(reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "fives")
+    labels = np.load(folder / "A_0001.labels.npy")
+    np.save(folder / "A_0001.labels.npy", np.where(labels > 0, 5, 0).astype(np.int8))
+    err = _one_error_line(capsys, main(["vad", "eval", "--quiet", "--corpus", str(folder), "--system", "energy"]),
+                          "A_0001.labels.npy", "expected 0/1 labels", "other values (5)")
+    assert "shape" not in err
+
+
+def test_duplicate_scenes_are_refused(reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "dup")
+    manifest = _manifest(folder)
+    manifest["scenes"].append(dict(manifest["scenes"][1]))
+    (folder / "corpus.json").write_text(json.dumps(manifest))
+    _one_error_line(capsys, main(["vad", "eval", "--quiet", "--corpus", str(folder), "--system", "energy"]),
+                    str(folder / "corpus.json"), "A_0001", "scene 3", "already that of scene 1")
+
+
+def test_an_unfinished_corpus_is_scored_with_a_warning(reference, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a finished corpus: no word
+        assert main(["vad", "eval", "--quiet", "--corpus", str(reference), "--system", "energy"]) == 0
+    folder = _copy(reference, tmp_path / "part")
+    manifest = _manifest(folder)
+    (folder / "corpus.json").write_text(json.dumps({**manifest, "scenes": manifest["scenes"][:2]}))
+    for verb in (["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy", "webrtc:3"]):
+        with pytest.warns(UserWarning) as record:
+            assert main(verb + ["--quiet", "--corpus", str(folder)]) == 0
+        assert len(record) == 1, [str(w.message) for w in record]  # once, not once per system
+        message = str(record[0].message)
+        assert message.startswith(f"{folder}: ") and "2 of its 3 planned scenes" in message, message
+
+
+def test_calibrating_on_a_speech_free_corpus_names_it(tmp_path, capsys):
+    folder = tmp_path / "quiet"
+    assert main(["vad", "corpus", "--quiet", "--out", str(folder), "--speech", "none", "--minutes", "0.05",
+                 "--durations", "2"]) == 0
+    code = main(["vad", "calibrate", "--quiet", "--model", "bin", "--corpus", str(folder),
+                 "--out", str(tmp_path / "cal.pt")])
+    _one_error_line(capsys, code, f"in {folder} (no speech", "no condition has both")
+    assert not (tmp_path / "cal.pt").exists()
+
+
+# ----------------------------------------------------------------------------- system specs, scheduler
+@pytest.mark.parametrize("spec", ["webrtc:", "bin:", "snu:", "energy:", "silero:", "webrtc: "])
+def test_a_system_with_nothing_after_the_colon_is_refused(spec, reference, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["vad", "eval", "--corpus", str(reference), "--system", spec])
+    _one_error_line(capsys, exit_.value.code, "--system", repr(spec))
+
+
+def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
+    import neuroflow.parallel as parallel
+
+    def unreachable(address, timeout=parallel.DEFAULT_TIMEOUT_S):
+        raise parallel.SchedulerError(f"scheduler: no Dask scheduler answered at {address!r} within {timeout:g} s")
+
+    monkeypatch.setattr(parallel, "connect", unreachable)
+    out = tmp_path / "new" / "c"
+    code = main(["vad", "corpus", "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"] + TINY)
+    _one_error_line(capsys, code, "--scheduler", "127.0.0.1:9")
+    assert not (tmp_path / "new").exists()
