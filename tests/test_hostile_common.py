@@ -107,3 +107,56 @@ def test_the_memory_estimate_of_flow_train_names_every_size_behind_it(capsys):
     code = main(["flow", "train", "--quiet", "--input-dim", "100000"])
     err = _one_error_line(capsys, code, "--input-dim")
     assert "--n-samples" in err and "GiB" in err
+
+
+def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(capsys, tmp_path, monkeypatch):
+    """`train` and the maze agents end their own work on Ctrl-C and return what they have; the demo must still stop,
+    exit 130 and keep only the parts that finished."""
+    import signal
+    import types
+
+    import neuroflow.cli as cli
+
+    ran = []
+
+    def finished(outdir, quick, seed):
+        ran.append("first")
+        return ["first part done"]
+
+    def caught(outdir, quick, seed):  # like train: Ctrl-C ends the work, partial numbers come back
+        ran.append("second")
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        return ["numbers of an interrupted run"]
+
+    def never(outdir, quick, seed):
+        ran.append("third")
+        return []
+
+    modules = {"flow": [types.SimpleNamespace(__name__="neuroflow.flow.cli", demo=finished)],
+               "identify": [types.SimpleNamespace(__name__="neuroflow.identify.cli", demo=caught)],
+               "maze": [types.SimpleNamespace(__name__="neuroflow.rl.cli", demo=never)]}
+    monkeypatch.setattr(cli, "_area_modules", lambda area: iter(modules.get(area, [])))
+    assert main(["demo", "--out", str(tmp_path)]) == 130
+    assert ran == ["first", "second"]
+    summary = (tmp_path / "summary.json").read_text()
+    assert "first part done" in summary and "interrupted run" not in summary
+    assert "interrupted; finished results were kept" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the demo's handler is gone
+
+
+def test_a_scheduler_address_where_nothing_listens_fails_fast():
+    import socket
+    import time
+
+    from neuroflow.parallel import SchedulerError, connect
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(SchedulerError, match=f"no Dask scheduler answered at 'tcp://127.0.0.1:{port}'"):
+        connect(f"tcp://127.0.0.1:{port}", timeout=5)
+    assert time.perf_counter() - t0 < 4

@@ -9,8 +9,11 @@ which runs a short tour of the area, writes its plots into ``outdir`` and return
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -72,21 +75,47 @@ def _demo(args) -> int:
     print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
           f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}", flush=True)
     report: dict[str, dict] = {}
-    for i, (area, module) in enumerate(parts, 1):
-        key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
-        secs = DEMO_SECONDS.get(module.__name__, (10, 20))[0 if args.quick else 1]
-        print(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)", flush=True)
-        t0 = time.perf_counter()
-        lines = module.demo(outdir, quick=args.quick, seed=args.seed)
-        elapsed = time.perf_counter() - t0
-        for line in lines:
-            print(f"  {line}")
-        print(f"  ({elapsed:.1f} s)", flush=True)
-        report[key] = {"summary": list(lines), "time_s": elapsed}
-        # after every part, so an interrupted demo keeps what it showed
-        (outdir / "summary.json").write_text(dumps(report, indent=2))
+    with _interrupt_noted() as interrupted:
+        for i, (area, module) in enumerate(parts, 1):
+            key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
+            secs = DEMO_SECONDS.get(module.__name__, (10, 20))[0 if args.quick else 1]
+            print(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)",
+                  flush=True)
+            t0 = time.perf_counter()
+            lines = module.demo(outdir, quick=args.quick, seed=args.seed)
+            if interrupted():  # a part that ends its own work on Ctrl-C (train, the agents) returns early:
+                raise KeyboardInterrupt  # its numbers are not the demo's, and the parts after it do not run
+            elapsed = time.perf_counter() - t0
+            for line in lines:
+                print(f"  {line}")
+            print(f"  ({elapsed:.1f} s)", flush=True)
+            report[key] = {"summary": list(lines), "time_s": elapsed}
+            # after every part, so an interrupted demo keeps what it showed
+            (outdir / "summary.json").write_text(dumps(report, indent=2))
     print(f"\nplots and summary.json written to {outdir.resolve()}")
     return 0
+
+
+@contextlib.contextmanager
+def _interrupt_noted():
+    """While inside: Ctrl-C raises KeyboardInterrupt as usual and is also remembered, so a caller can tell that
+    code which catches the interrupt to end its own work early (``train``) was interrupted. Yields a function
+    that says whether Ctrl-C came. Outside the main thread nothing changes (signals are the main thread's)."""
+    came = [False]
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):  # another thread, or Ctrl-C ignored / left to the system: leave it so
+        yield lambda: came[0]
+        return
+
+    def note(signum, frame):
+        came[0] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: came[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ----------------------------------------------------------------------------- parser

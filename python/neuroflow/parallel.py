@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Iterable
 
+from neuroflow._utils import exception_reason
+
 __all__ = ["parallel_map", "connect", "SchedulerError", "DEFAULT_TIMEOUT_S"]
 
 #: seconds to wait for a scheduler before giving up
@@ -35,11 +37,33 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT_S):
         from distributed import Client
     except ImportError:
         raise SchedulerError('scheduler: dask.distributed is not installed (pip install "neuroflow[dask]")') from None
+    _check_listening(address, timeout)
     try:
         return Client(address, timeout=f"{float(timeout)}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever answered there, it is not a usable scheduler
         raise SchedulerError(f"scheduler: no Dask scheduler answered at {address!r} within {timeout:g} s "
-                             f"({type(exc).__name__}: {exc})") from None
+                             f"({exception_reason(exc)})") from None
+
+
+def _check_listening(address: str, timeout: float) -> None:
+    """SchedulerError unless something accepts a TCP connection at ``address`` (``[scheme://]host:port``; other
+    schemes, e.g. ``inproc://``, are left to Dask). A Dask client given an address where nothing listens, or
+    where another service answers, can be left half-built, and its clean-up then hangs and prints a traceback."""
+    import socket
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in ("tcp", "tls"):
+        return
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise SchedulerError(f"scheduler: expected an address such as 'tcp://127.0.0.1:8786', got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=float(timeout)).close()
+    except (OSError, ValueError) as exc:
+        raise SchedulerError(f"scheduler: no Dask scheduler answered at {address!r} within {timeout:g} s "
+                             f"({exception_reason(exc)})") from None
 
 
 def _single_threaded(fn: Callable, args: tuple, kwargs: dict):
