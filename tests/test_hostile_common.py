@@ -27,6 +27,7 @@ def _one_error_line(capsys, code: int, flag: str) -> str:
     (["vad", "detect", LONG + ".wav"], "file"),
     (["identify", "run", "--teacher", LONG + ".npz"], "--teacher"),
     (["maze", "sweep", "--out", LONG], "--out"),
+    (["maze", "tmaze", "--device", LONG + ".json"], "--device"),
 ])
 def test_a_path_component_over_255_bytes_is_one_line(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neuroflow._utils import file_problem
 from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir, output_file,
                                scheduler_address)
 from neuroflow.memristor.device import PRESETS
@@ -30,7 +31,7 @@ def _device(text: str):
     if text in PRESETS:
         return text
     path = Path(text).expanduser()
-    if path.suffix.lower() != ".json" or not path.is_file():
+    if path.suffix.lower() != ".json" or file_problem(path):
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a device file (.json) written by "
                                          f"`neuroflow maze fit-device`, got {text!r}")
     from neuroflow.memristor.fitting import load_devices
