@@ -222,11 +222,13 @@ def test_post_processing_helpers():
 
 def test_cli_train_pools_corpora_and_reports(tiny_corpus, tmp_path, capsys):
     import json
+    import shutil
 
     from neuroflow.cli import main
 
     out = tmp_path / "cli.pt"
-    rc = main(["vad", "train", "--corpus", str(tiny_corpus), str(tiny_corpus), "--model", "snu", "--epochs", "1",
+    copy = shutil.copytree(tiny_corpus, tmp_path / "copy")  # two folders (the same one twice is refused)
+    rc = main(["vad", "train", "--corpus", str(tiny_corpus), str(copy), "--model", "snu", "--epochs", "1",
                "--prune", "0", "--hidden", "4", "--out", str(out), "--json", "--quiet"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)

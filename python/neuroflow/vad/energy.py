@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuroflow._utils import exception_reason
+
 #: energy per synaptic operation, Intel Loihi (Davies et al., IEEE Micro 2018, Table 2), picojoule
 LOIHI_PJ_PER_SOP = 23.6
 #: where that figure comes from, repeated in every report
@@ -170,7 +172,15 @@ def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict
         rates, source = loaded.info["rates"], "training data (stored with the model)"
     else:
         raise ValueError(f"{loaded.path}: holds no measured activity; pass audio to measure it")
-    report = energy_report(loaded.model, rates, pj_per_sop=LOIHI_PJ_PER_SOP if pj_per_sop is None else pj_per_sop)
+    pj = LOIHI_PJ_PER_SOP if pj_per_sop is None else pj_per_sop
+    if audio is None:  # the record stored in the file: damage there is the file's, not the caller's
+        try:
+            report = energy_report(loaded.model, rates, pj_per_sop=pj)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{loaded.path}: its stored activity record is damaged ({exception_reason(exc)}); "
+                             f"pass audio to measure the activity instead") from None
+    else:
+        report = energy_report(loaded.model, rates, pj_per_sop=pj)
     payload = report.to_dict()
     val = loaded.info.get("val") or {}
     dense = loaded.info.get("dense_val") or {}

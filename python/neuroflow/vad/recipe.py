@@ -7,25 +7,101 @@ and commands as well).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
-from neuroflow._utils import check_choice, check_positive
+import numpy as np
+
+from neuroflow._utils import check_choice
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_fall, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
 from neuroflow.vad.tonality import check_window as check_tonality_window
-from neuroflow.vad.snn import MODEL_KINDS
+from neuroflow.vad.snn import MAX_SMOOTHING_FRAMES, MODEL_KINDS
 
 
 #: Adam step-size schedules within a training round (Recipe.lr_schedule)
 LR_SCHEDULES = ("constant", "cosine")
 #: widest hidden layer a recipe may ask for (the shipped models have 64 and 128 units)
 MAX_HIDDEN = 4096
+#: most hidden layers a recipe may ask for (the shipped models have one)
+MAX_LAYERS = 8
+
+#: the range ``(lowest, highest)`` of every numeric setting (None: no bound; the settings of :data:`ABOVE_LOWEST`
+#: must lie above their lowest value, the others may equal it). The bounds sit far beyond what any training run of
+#: these models uses (the shipped recipes, ``neuroflow/vad/models/recipe.json``: n_mels 40, 6 epochs, batches of
+#: 32 crops of 300 frames, gain 12 dB, 2 restarts, 0.15 noise_only, 1 thread), so that a slip of the keyboard is
+#: refused at once, naming the setting, instead of running for hours or failing late with another library's
+#: message. n_mels stops at 128: a 512-point FFT at 16 kHz has 257 bins, and past about 195 bands librosa leaves
+#: filters empty. tau (frames) keeps a membrane's leak exp(-1 / tau) strictly between 0 and 1. median and hangover
+#: stop where a model file's smoothing does (:data:`neuroflow.vad.snn.MAX_SMOOTHING_FRAMES`). The fractions
+#: (``prune``, ``prune_rate``, ``val_fraction``, ``teacher_weight``, ``alpha``) have checks of their own, and so
+#: have the feature windows' shortest lengths (seconds; at most 10 here); what a minibatch needs in memory is
+#: checked when training starts (:func:`neuroflow.vad.training.batch_bytes`).
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "n_bins": (2, 64), "tau": (0.01, 1000), "slope": (0, None), "n_mels": (1, 128), "floor_window": (1, 6000),
+    "epochs": (1, 1000), "prune_epochs": (0, 1000), "rewind_epoch": (0, 1000), "batch_size": (1, 4096),
+    "seq_frames": (1, 60_000), "burn_in": (0, None), "lr": (0, 1), "activity_weight": (0, 1000),
+    "offset_weight": (0, 1000), "offset_frames": (1, 1000), "median": (1, MAX_SMOOTHING_FRAMES),
+    "hangover": (0, MAX_SMOOTHING_FRAMES), "gain_db": (0, 60), "restarts": (0, 50), "noise_only": (0, 10),
+    "room_tone": (0, 10), "music": (0, 10), "background_talk": (0, 10), "gated": (0, 10),
+    "seed": (0, 2**64 - 1), "threads": (1, 256), "modulation_window": (None, 10), "tonality_window": (None, 10),
+}
+#: settings of :data:`RANGES` that must lie above their lowest value
+ABOVE_LOWEST = ("slope", "lr")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return _is_int(v) or (isinstance(v, (float, np.floating)) and math.isfinite(v))
+
+
+#: what a value of each type a Recipe field is declared with must be: (test, description)
+_TYPES = {
+    "int": (_is_int, "an integer"),
+    "float": (_is_number, "a number"),
+    "float | None": (lambda v: v is None or _is_number(v), "a number or None"),
+    "bool": (lambda v: isinstance(v, bool), "True or False"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "tuple[int, ...]": (lambda v: isinstance(v, (list, tuple, np.ndarray)) and all(_is_int(h) for h in v),
+                        "a list of layer widths (whole numbers of units)"),
+}
+
+
+def _shown(value) -> str:
+    """``repr(value)``, cut to 60 characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(name: str, kind: str, *, upper: bool = True) -> str:
+    """How a message names what setting ``name`` (of declared type ``kind``) expects: its type and its range of
+    :data:`RANGES` (only the lower bound, as "positive" or "non-negative", without ``upper``)."""
+    if name == "teacher":
+        return "'snu', 'bin', a model file or ''"
+    described = _TYPES[kind][1]
+    lo, hi = RANGES.get(name, (None, None))
+    if kind not in ("int", "float") or (lo is None and (hi is None or not upper)):
+        return described
+    if lo is None:
+        return f"{described} <= {hi}"
+    noun = "integer" if kind == "int" else "number"
+    if upper and hi is not None:
+        return f"{'an' if kind == 'int' else 'a'} {noun} in {'(' if name in ABOVE_LOWEST else '['}{lo}, {hi}]"
+    if lo == 0:
+        return f"a {'positive' if name in ABOVE_LOWEST else 'non-negative'} {noun}"
+    return f"a positive {noun}" if lo == 1 else f"{described} >= {lo}"
 
 
 @dataclass
 class Recipe:
     """Every setting of a training run; saved beside the model so it can be made again.
+
+    Each setting must have its field's type (an int field takes no 6.0, a float field no string, ``hidden`` a
+    list of whole numbers), and each numeric one lie within :data:`RANGES`; ValueError names the first that does not.
 
     ``epochs`` trains the dense model, ``prune_epochs`` retrains after each pruning round; ``prune``
     is the target fraction of connections removed (0 = no pruning), ``prune_rate`` the fraction of
@@ -159,32 +235,15 @@ class Recipe:
     threads: int = 1
 
     def __post_init__(self):
-        try:
-            self.hidden = tuple(int(h) for h in self.hidden)
-        except (TypeError, ValueError):
-            raise ValueError(f"hidden: expected a list of layer widths, got {self.hidden!r}") from None
-        if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
-            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {list(self.hidden)}")
+        self._check_types_and_ranges()
         check_choice(self.kind, "kind", MODEL_KINDS)
         check_choice(self.norm, "norm", CAUSAL_NORMS)
-        for name in ("recurrent", "skip_silence", "level", "modulation", "tonality", "rhythm"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         check_choice(self.prune_scope, "prune_scope", ("layer", "global"))
         check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
         check_choice(self.tonality_measure, "tonality_measure", TONAL_MEASURES)
-        for name in ("epochs", "batch_size", "seq_frames", "n_mels", "n_bins", "threads", "median", "offset_frames"):
-            check_positive(getattr(self, name), name, integer=True)
-        for name in ("prune_epochs", "rewind_epoch", "burn_in", "hangover", "restarts", "seed"):
-            check_positive(getattr(self, name), name, integer=True, allow_zero=True)
-        for name in ("lr", "tau", "slope"):
-            check_positive(getattr(self, name), name)
-        for name in ("activity_weight", "offset_weight", "gain_db", "noise_only", "room_tone", "music",
-                     "background_talk", "gated"):
-            check_positive(getattr(self, name), name, allow_zero=True)
-        if not isinstance(self.teacher, str):
-            raise ValueError(f"teacher: expected 'snu', 'bin', a model file or '', got {self.teacher!r}")
-        if not (isinstance(self.teacher_weight, (int, float)) and 0.0 <= self.teacher_weight <= 1.0):
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha: expected a number in (0, 1), got {self.alpha!r}")
+        if not 0.0 <= self.teacher_weight <= 1.0:
             raise ValueError(f"teacher_weight: expected a share in [0, 1], got {self.teacher_weight!r}")
         if (self.teacher_weight > 0) != bool(self.teacher):
             raise ValueError(f"teacher: a teacher model and a positive teacher_weight go together, got "
@@ -207,6 +266,23 @@ class Recipe:
             raise ValueError(f"level_ceiling_db: expected a level in (-100, 0] dBFS, got {self.level_ceiling_db!r}")
         if self.median % 2 == 0:
             raise ValueError(f"median: expected an odd window length in frames, got {self.median}")
+
+    def _check_types_and_ranges(self) -> None:
+        """Every setting of the type its field declares, and every numeric one within :data:`RANGES`; ValueError
+        naming the first setting that is not. ``hidden`` becomes a tuple of ints."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not _TYPES[f.type][0](value):
+                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type, upper=False)}, got {_shown(value)}")
+            lo, hi = RANGES.get(f.name, (None, None))
+            low = lo is not None and (value <= lo if f.name in ABOVE_LOWEST else value < lo)
+            if low or (hi is not None and value > hi):
+                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type)}, got {_shown(value)}")
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
+            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {_shown(list(self.hidden))}")
+        if len(self.hidden) > MAX_LAYERS:
+            raise ValueError(f"hidden: expected at most {MAX_LAYERS} layers, got {len(self.hidden)}")
 
     def features(self) -> dict:
         """The feature configuration the model is built with (:class:`~neuroflow.vad.frontend.FeatureExtractor`)."""
@@ -235,12 +311,12 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"recipe: unknown settings {unknown}")
         if not isinstance(d, dict):
             raise ValueError(f"recipe: expected a dict of settings, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names, key=str)
+        if unknown:
+            raise ValueError(f"recipe: unknown settings {unknown}")
         try:
             return cls(**d)
         except TypeError as exc:  # e.g. hidden given as a number

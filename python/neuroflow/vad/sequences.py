@@ -97,7 +97,9 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
         wav = random_gain(scene.wav, gain_db, rng)
         raw, energy, own, sim = raw_frames(wav, scene.sr, extractor)
         lab = scene.labels.astype(np.float32)
-        n = min(len(raw), len(lab))
+        if len(lab) != len(raw):  # a damaged scene (a truncated WAV): refused as eval and calibrate refuse it
+            raise ValueError(f"{scene.labels_path}: {len(lab)} labels, but {scene.path} has {len(raw)} frames")
+        n = len(raw)
         cut = lambda a, b: None if sim is None else sim[a:b]  # noqa: E731
         out.append(extractor.normalize_raw(raw[:n], energy[:n], own[:n], cut(0, n)), lab[:n], scene.name, scene.snr_db)
         for k in range(int(restarts)):  # log-mel frames are local, so an excerpt's are a slice of the scene's

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
-from neuroflow._utils import file_problem
+from neuroflow._utils import file_problem, read_json
 from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, emit, input_dir, input_file, integer, number,
                                output_file)
 
@@ -84,39 +84,77 @@ def register(verbs) -> None:
 
 
 # ----------------------------------------------------------------------------- train
+#: the recipe settings that `vad train`'s flags set, and the flag of each
+_FLAGS = {"kind": "--model", "seed": "--seed", "prune": "--prune", "epochs": "--epochs",
+          "prune_epochs": "--prune-epochs", "hidden": "--hidden"}
+
+
+def _json_type(value) -> str:
+    """What a JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
+
+
 def _recipe_from_args(args):
     from neuroflow.vad.recipe import Recipe, default_recipe
 
     settings: dict = {}
     if args.recipe is not None:
         try:
-            loaded = json.loads(args.recipe.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"--recipe: {args.recipe} is not JSON ({exc})") from None
+            loaded = read_json(args.recipe, "recipe")
+        except ValueError as exc:
+            raise ValueError(f"--recipe: {exc}") from None
         if not isinstance(loaded, dict):
-            raise ValueError(f"--recipe: {args.recipe} holds no recipe (expected a JSON object)")
-        settings = dict(loaded.get("recipe", loaded))
-    settings["kind"] = args.model
+            raise ValueError(f"--recipe: {args.recipe}: expected a JSON object of settings (or a model's report "
+                             f"with one under \"recipe\"), got {_json_type(loaded)}")
+        settings = loaded.get("recipe", loaded)
+        if not isinstance(settings, dict):
+            raise ValueError(f"--recipe: {args.recipe}: expected a JSON object of settings under \"recipe\", got "
+                             f"{_json_type(settings)}")
+        settings = dict(settings)
+    flagged = {"kind": args.model}
     if args.seed is not None:
-        settings["seed"] = args.seed
+        flagged["seed"] = args.seed
     for key, value in (("prune", args.prune), ("epochs", args.epochs), ("prune_epochs", args.prune_epochs),
                        ("hidden", args.hidden)):
         if value is not None:
-            settings[key] = value
+            flagged[key] = value
+    settings.update(flagged)
     if args.recipe is None:  # start from the recipe of the shipped model of that kind
         settings = {**default_recipe(args.model).to_dict(), **settings}
     try:
         return Recipe.from_dict(settings)
-    except ValueError as exc:
-        raise ValueError(f"--recipe: {exc}" if args.recipe is not None else str(exc)) from None
+    except ValueError as exc:  # named after the flag that set the setting, else the recipe file
+        name, _, reason = str(exc).partition(": ")
+        if name in flagged:
+            raise ValueError(f"{_FLAGS[name]}: {reason}") from None
+        via = [f"{k} from {_FLAGS[k]}" for k in flagged if k != "kind" and f"{k}=" in reason]  # a bound a flag set
+        message = str(exc) + (f" ({', '.join(via)})" if via else "")
+        raise ValueError(f"--recipe: {args.recipe}: {message}" if args.recipe is not None else message) from None
+
+
+def _distinct_folders(folders) -> list:
+    """``folders`` (--corpus), or ValueError naming one given twice (its scenes would be pooled twice)."""
+    seen = {}
+    for folder in folders:
+        key = Path(folder).resolve()
+        if key in seen:
+            same = "" if str(seen[key]) == str(folder) else f" (the same folder as {seen[key]})"
+            raise ValueError(f"--corpus: {folder}{same} is given twice; give each corpus folder once")
+        seen[key] = folder
+    return list(folders)
 
 
 def _train(args) -> int:
     from neuroflow.vad.training import train_vad
 
+    corpora = _distinct_folders(args.corpus)
     recipe = _recipe_from_args(args)
     try:
-        result = train_vad(args.corpus, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
+        result = train_vad(corpora, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},
@@ -146,7 +184,7 @@ def _calibrate(args) -> int:
     from neuroflow.vad.detect import SpikingVADSystem
 
     scenes = []
-    for folder in args.corpus:
+    for folder in _distinct_folders(args.corpus):
         corpus = load_corpus(folder)
         held_out = [s.name for s in corpus if s.split != "train"]
         if held_out:
@@ -171,12 +209,23 @@ def _calibrate(args) -> int:
 
 
 # ----------------------------------------------------------------------------- info
+def _real(value) -> bool:
+    """Whether a model's informational field holds a plain finite number (what the lines below format)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _teacher_lines(info: dict, prefix: str) -> list[str]:
-    """What a model (its :func:`~neuroflow.vad.energy.model_info`) learnt from besides its labels, if anything."""
-    recipe = info.get("recipe") or {}
-    if not recipe.get("teacher_weight"):
+    """What a model (its :func:`~neuroflow.vad.energy.model_info`) learnt from besides its labels, if anything; a
+    damaged record of it (informational only: the weights are what detect uses) is shown as it stands."""
+    recipe = info.get("recipe")
+    weight = recipe.get("teacher_weight") if isinstance(recipe, dict) else None
+    if not weight:
         return []
-    return [f"  {prefix}trained towards its labels blended {recipe['teacher_weight']:g} with the {recipe['teacher']} "
+    teacher = recipe.get("teacher")
+    if not (_real(weight) and isinstance(teacher, str)):
+        return [f"  {prefix}recorded teacher settings are damaged (teacher {teacher!r:.40}, teacher_weight "
+                f"{weight!r:.40})"]
+    return [f"  {prefix}trained towards its labels blended {weight:g} with the {teacher} "
             f"model's speech probability (Recipe.teacher; file SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
 
 
@@ -196,9 +245,9 @@ def _info(args) -> int:
              f"  {p['sops_per_s']:.0f} operations/s at {p['frame_rate']:.0f} frames/s -> {p['power_uW']:.2f} uW "
              f"at {p['pj_per_sop']:g} pJ/op",
              f"  ({p['source']})"]
-    if p.get("val_hter") is not None:
+    if _real(p.get("val_hter")):  # informational fields: a damaged one is left out, never fatal
         lines.append(f"  validation HTER {100 * p['val_hter']:.2f}%"
-                     + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if p.get("dense_val_hter") is not None else ""))
+                     + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if _real(p.get("dense_val_hter")) else ""))
     lines += _teacher_lines(p, "")
     emit(args, p, lines)
     return 0

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import exception_reason
+from neuroflow._utils import check_memory, exception_reason
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -37,6 +37,9 @@ from neuroflow.vad.scoring import validation_metrics
 from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
                                      split_sequences)
 from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, save_model
+
+#: how a message about a checkpoint that cannot be resumed ends
+START_OVER = "delete it, or start over with --no-resume (resume=False)"
 
 
 # ============================================================================= result
@@ -83,6 +86,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     out.parent.mkdir(parents=True, exist_ok=True)
     ckpt_path = out.with_name(out.name + ".ckpt")
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
+    check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     t0 = time.perf_counter()
     old_threads = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
@@ -98,6 +102,14 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
         return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def batch_bytes(recipe: Recipe) -> int:
+    """About the memory one minibatch of ``recipe`` takes through BPTT (float32): its crops of input frames (bin
+    coded for the bin model) and, per frame and crop, the 11 values each hidden unit keeps for the backward pass
+    (measured: 1.06 GiB for 32 crops of 3000 frames through 256 SNU units, 1.13 GiB for the bin model)."""
+    inputs = feature_width(recipe.features()) * (recipe.n_bins if recipe.kind == "bin" else 1)
+    return 4 * recipe.batch_size * recipe.seq_frames * (inputs + 11 * sum(recipe.hidden) + 16)
 
 
 def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> SequenceSet:
@@ -139,11 +151,11 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     if resume and ckpt_path.exists():
         ck = _read_checkpoint(ckpt_path)
         if ck.get("recipe") != recipe.to_dict():
-            raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({ck.get('recipe')}); delete it or "
-                             f"train with resume=False")
+            raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({str(ck.get('recipe'))[:200]}); "
+                             f"{START_OVER}")
         if ck.get("teacher_sha256") != _digest(teacher):
             raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher file than {recipe.teacher!r} "
-                             f"is now; delete it or train with resume=False")
+                             f"is now; {START_OVER}")
         try:
             model.load_state_dict(ck["model"])
             rng.bit_generator.state = ck["rng"]
@@ -151,7 +163,10 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             state = {k: ck[k] for k in state}
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{ckpt_path}: checkpoint does not fit this recipe's model ({exception_reason(exc)}); "
-                             f"delete it or train with resume=False") from None
+                             f"{START_OVER}") from None
+        problem = _checkpoint_problem(state, model, rounds, recipe)
+        if problem:
+            raise ValueError(f"{ckpt_path}: damaged training checkpoint ({problem}); {START_OVER}")
         resumed = True
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
@@ -214,9 +229,67 @@ def _read_checkpoint(path: Path) -> dict:
         if not isinstance(ck, dict):
             raise ValueError(f"holds a {type(ck).__name__}, not the dict a training run writes")
     except Exception as exc:  # empty, truncated or foreign: EOFError, UnpicklingError, RuntimeError, ...
-        raise ValueError(f"{path}: not a readable training checkpoint ({exception_reason(exc)}); delete it "
-                         f"or train with resume=False") from None
+        raise ValueError(f"{path}: not a readable training checkpoint ({exception_reason(exc)}); "
+                         f"{START_OVER}") from None
     return ck
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite_tensors(d) -> bool:
+    """Whether ``d`` is a dict of tensors whose floating values are all finite."""
+    return isinstance(d, dict) and all(isinstance(v, torch.Tensor) and (not v.is_floating_point()
+                                                                        or bool(torch.isfinite(v).all()))
+                                       for v in d.values())
+
+
+def _numbers(d, keys) -> bool:
+    """Whether ``d`` is a dict holding a finite number under each of ``keys``."""
+    return isinstance(d, dict) and all(isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool)
+                                       and np.isfinite(d[k]) for k in keys)
+
+
+#: what every epoch's record in a checkpoint's history holds (numbers), and every validation result
+_HISTORY_KEYS = ("round", "epoch", "loss", "train_spike_rate", "sparsity", "val_hter")
+_VAL_KEYS = ("hter", "far", "mr", "threshold")
+
+
+def _checkpoint_problem(state: dict, model, rounds: list[int], recipe: Recipe) -> str | None:
+    """What in a checkpoint's training ``state`` (its weights already in ``model``) no run of ``recipe`` writes
+    (None: nothing): it holds the round and epoch a run stopped after, one history record per finished epoch,
+    the dense model's validation once the first round is done, the rewind weights once they are taken, finite
+    weights and an optimiser state of the model's parameters."""
+    r, e = state["round"], state["epoch"]
+    if not (_is_count(r) and 0 <= r < len(rounds)):
+        return f"round {r!r:.40}, expected a whole number in [0, {len(rounds) - 1}]"
+    if not (_is_count(e) and 1 <= e <= rounds[r]):
+        return f"epoch {e!r:.40} of round {r}, expected a whole number in [1, {rounds[r]}]"
+    done = sum(rounds[:r]) + e
+    history = state["history"]
+    if not (isinstance(history, list) and len(history) == done and all(_numbers(h, _HISTORY_KEYS) for h in history)):
+        return f"history is not {done} epoch records"
+    if done >= rounds[0] and not _numbers(state["dense_val"], _VAL_KEYS):
+        return "the dense model's validation result is missing"
+    params = dict(model.named_parameters())
+    if not _finite_tensors(model.state_dict()):
+        return "NaN or infinite weights"
+    rewind = state["rewind"]
+    if rewind is not None or recipe.rewind_epoch == 0 or done >= recipe.rewind_epoch:
+        if not (_finite_tensors(rewind) and rewind.keys() == params.keys()
+                and all(rewind[k].shape == v.shape for k, v in params.items())):
+            return "the rewind weights do not fit the model"
+    try:
+        torch.optim.Adam(model.parameters(), lr=recipe.lr).load_state_dict(state["optim"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+        return f"optimiser state: {exception_reason(exc)}"
+    plist, moments = list(model.parameters()), state["optim"]["state"]
+    if not (isinstance(moments, dict) and all(
+            _is_count(k) and 0 <= k < len(plist) and _finite_tensors(m)
+            and all(v.shape == plist[k].shape for n, v in m.items() if n != "step") for k, m in moments.items())):
+        return "optimiser state: its moments are not finite tensors of the model's parameter shapes"
+    return None
 
 
 def _save(model, path, recipe, val, train_set, history, seconds, dense_val=None, teacher=None) -> dict:

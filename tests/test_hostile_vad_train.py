@@ -1,0 +1,298 @@
+"""Hostile input to `vad train | calibrate | info` and their recipes and checkpoints (a CLI fuzz's findings): every
+bad recipe setting, recipe file, checkpoint, corpus list and model record ends in one line naming what is wrong."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neuroflow.cli import main
+from neuroflow.vad import training
+from neuroflow.vad.recipe import Recipe
+
+#: a recipe that trains in about a second on the tiny corpus
+FAST = {"hidden": [4], "epochs": 3, "prune": 0.0, "seq_frames": 60, "burn_in": 5, "batch_size": 4,
+        "rewind_epoch": 0, "val_fraction": 0.34, "median": 3, "hangover": 2}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from neuroflow.vad.corpus import generate_corpus
+
+    root = tmp_path_factory.mktemp("hostile_train") / "corpus"
+    generate_corpus(root, minutes=0.5, split="train", seed=3, durations=(10.0,), snrs=(10.0,), progress=False)
+    return root
+
+
+@pytest.fixture
+def recipe_file(tmp_path):
+    def write(content, name="r.json") -> str:
+        path = tmp_path / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        return str(path)
+
+    return write
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neuroflow: error: "), err
+    return lines[0]
+
+
+def _train(corpus, out, *extra) -> int:
+    return main(["vad", "train", "--quiet", "--corpus", str(corpus), "--out", str(out), *extra])
+
+
+# ----------------------------------------------------------------------------- recipe files (items 8, 12)
+def test_a_deeply_nested_recipe_file_is_one_line(corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file("[" * 100_000 + "]" * 100_000)
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path) == 2
+    line = _error_line(capsys)
+    assert "--recipe" in line and path in line and "nested too deeply" in line
+
+
+@pytest.mark.parametrize("value, kind", [(None, "null"), (5, "a number"), ([1, 2], "an array"), ("ab", "a string"),
+                                         ([{"a": 1}], "an array")])
+def test_a_recipe_key_that_is_no_object_names_the_file(value, kind, corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file({"recipe": value})
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: --recipe: {path}: expected a JSON object of settings")
+    assert line.endswith(f"got {kind}")
+
+
+# ----------------------------------------------------------------------------- recipe settings (items 13-16)
+@pytest.mark.parametrize("hidden", ["64", [8.7], [True], [8, "8"]])
+def test_hidden_must_be_a_list_of_whole_numbers(hidden, corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file({**FAST, "hidden": hidden})
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path) == 2
+    assert f"--recipe: {path}: hidden: expected a list of layer widths" in _error_line(capsys)
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("setting, value, expected", [
+    ("gain_db", 1e308, "a number in [0, 60]"), ("offset_frames", 10**9, "an integer in [1, 1000]"),
+    ("threads", 100_000, "an integer in [1, 256]"), ("n_mels", 100_000, "an integer in [1, 128]"),
+    ("noise_only", 1e6, "a number in [0, 10]"), ("room_tone", 11.0, "a number in [0, 10]"),
+    ("restarts", 10**6, "an integer in [0, 50]"), ("batch_size", 10**9, "an integer in [1, 4096]"),
+    ("seq_frames", 10**9, "an integer in [1, 60000]"), ("epochs", 10**9, "an integer in [1, 1000]"),
+    ("hangover", 10**18, "an integer in [0, 1000]"), ("lr", 1e30, "a number in (0, 1]"),
+    ("seed", 2**64, "an integer in [0, 18446744073709551615]"), ("gain_db", 10**400, "a number in [0, 60]"),
+    ("tau", 1e300, "a number in [0.01, 1000]"), ("tau", 1e-300, "a number in [0.01, 1000]"),
+    ("floor_window", 10**9, "an integer in [1, 6000]"), ("modulation_window", 1e6, "a number <= 10"),
+    ("tonality_window", 1e6, "a number <= 10"), ("n_bins", 100_000, "an integer in [2, 64]"),
+])
+def test_numeric_extremes_are_refused_naming_the_setting_and_range(setting, value, expected):
+    with pytest.raises(ValueError) as err:
+        Recipe(**{setting: value})
+    msg = str(err.value)
+    assert msg.startswith(f"{setting}: expected {expected}, got ") and len(msg) < 150, msg
+
+
+def test_extremes_in_a_recipe_file_end_before_any_work(corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file({**FAST, "threads": 100_000})
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path) == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --recipe: {path}: threads: expected an integer in [1, 256], "
+                                   f"got 100000")
+
+
+def test_too_many_hidden_layers_are_refused():
+    with pytest.raises(ValueError, match="hidden: expected at most 8 layers, got 9"):
+        Recipe(hidden=[4] * 9)
+
+
+def test_a_batch_past_this_machines_memory_is_refused_at_once(tmp_path):
+    recipe = Recipe(batch_size=4096, seq_frames=60_000, hidden=(4096,) * 8)
+    with pytest.raises(ValueError, match=r"^batch_size, seq_frames: this run needs about .* GiB of memory"):
+        training.train_vad(tmp_path / "no_corpus", tmp_path / "m.pt", recipe, progress=False)
+
+
+def test_the_batch_estimate_of_the_shipped_recipes_is_small():
+    from neuroflow.vad.recipe import default_recipe
+
+    assert all(training.batch_bytes(default_recipe(kind)) < 2**28 for kind in ("snu", "bin"))
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Recipe)])
+def test_every_setting_of_a_wrong_type_is_named(field):
+    with pytest.raises(ValueError) as err:
+        Recipe(**{field: {"a": 1}})  # a JSON object is the wrong type for every setting
+    assert str(err.value).startswith(f"{field}: expected "), str(err.value)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"alpha": "x", "norm": "running"}, "alpha: expected a number, got 'x'"),
+    ({"prune": "x"}, "prune: expected a number, got 'x'"),
+    ({"tau": 10.0, "slope": "5"}, "slope: expected a positive number, got '5'"),
+    ({"epochs": 6.0}, "epochs: expected a positive integer, got 6.0"),
+    ({"teacher": "bin", "teacher_weight": True}, "teacher_weight: expected a number, got True"),
+    ({"floor_fall_db": "4"}, "floor_fall_db: expected a number or None, got '4'"),
+])
+def test_type_errors_in_a_recipe_file_name_the_setting(settings, message, corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file(settings)
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path) == 2
+    assert _error_line(capsys) == f"neuroflow: error: --recipe: {path}: {message}"
+
+
+# ----------------------------------------------------------------------------- flags (item 17)
+@pytest.mark.parametrize("flag, value", [("--hidden", "99999"), ("--seed", str(2**64)), ("--epochs", "5000"),
+                                         ("--prune-epochs", "5000")])
+def test_a_bad_value_from_a_flag_names_the_flag(flag, value, corpus, tmp_path, recipe_file, capsys):
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe_file(FAST), flag, value) == 2
+    assert _error_line(capsys).startswith(f"neuroflow: error: {flag}: expected ")
+    assert _train(corpus, tmp_path / "m.pt", flag, value) == 2  # the same without --recipe
+    assert _error_line(capsys).startswith(f"neuroflow: error: {flag}: expected ")
+
+
+def test_a_bound_set_by_a_flag_is_named_with_the_setting_it_bounds(corpus, tmp_path, recipe_file, capsys):
+    path = recipe_file({**FAST, "rewind_epoch": 3})
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", path, "--epochs", "2") == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --recipe: {path}: rewind_epoch: expected at most epochs=2, "
+                                   f"got 3 (epochs from --epochs)")
+
+
+# ----------------------------------------------------------------------------- checkpoints (item 18)
+@pytest.fixture(scope="module")
+def checkpoint(corpus, tmp_path_factory):
+    """A real checkpoint of FAST, stopped by Ctrl-C in its second epoch (the first is kept): (recipe file, contents)."""
+    root = tmp_path_factory.mktemp("hostile_ckpt")
+    path = root / "r.json"
+    path.write_text(json.dumps(FAST))
+    real_epoch, calls = training._epoch, {"n": 0}
+
+    def stopped(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    training._epoch = stopped
+    try:
+        assert _train(corpus, root / "m.pt", "--recipe", str(path)) == 130
+    finally:
+        training._epoch = real_epoch
+    ck = torch.load(root / "m.pt.ckpt", weights_only=True)
+    assert ck["epoch"] == 1 and len(ck["history"]) == 1
+    return str(path), ck
+
+
+def _nan_weights(ck):
+    ck["model"] = {k: v * float("nan") if v.is_floating_point() else v for k, v in ck["model"].items()}
+
+
+DAMAGES = {
+    "string epoch": lambda ck: ck.update(epoch="abc"),
+    "null history": lambda ck: ck.update(history=None),
+    "empty optimiser state": lambda ck: ck.update(optim={}),
+    "NaN weights": _nan_weights,
+    "epoch 1e9": lambda ck: ck.update(epoch=10**9),
+    "round 99": lambda ck: ck.update(round=99),
+    "history of another length": lambda ck: ck.update(history=ck["history"] * 2),
+    "rewind weights of another model": lambda ck: ck.update(rewind={"x": torch.zeros(1)}),
+    "optimiser moments of another shape": lambda ck: ck["optim"]["state"][0].update(exp_avg=torch.zeros(3)),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_checkpoint_is_one_line_naming_it(damage, checkpoint, corpus, tmp_path, capsys):
+    import copy
+
+    recipe, good = checkpoint
+    ck = copy.deepcopy(good)
+    DAMAGES[damage](ck)
+    out = tmp_path / "m.pt"
+    torch.save(ck, tmp_path / "m.pt.ckpt")
+    assert _train(corpus, out, "--recipe", recipe) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: {out}.ckpt: damaged training checkpoint ("), line
+    assert line.endswith("delete it, or start over with --no-resume (resume=False)")
+    assert not out.exists()
+
+
+def test_an_intact_checkpoint_still_resumes(checkpoint, corpus, tmp_path, capsys):
+    recipe, good = checkpoint
+    torch.save(good, tmp_path / "m.pt.ckpt")
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe, "--json") == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["resumed"] and len(res["history"]) == 3 and res["history"][0] == good["history"][0]
+
+
+# ----------------------------------------------------------------------------- vad info (item 19)
+@pytest.mark.parametrize("recipe", [{"teacher_weight": 0.5}, {"teacher_weight": "x", "teacher": "bin"},
+                                    {"teacher_weight": [1], "teacher": None}, {}])
+def test_vad_info_shows_a_model_whose_recipe_record_is_damaged(recipe, tmp_path, capsys):
+    from neuroflow.vad.detect import MODELS_DIR
+
+    payload = torch.load(MODELS_DIR / "bin.pt", weights_only=True)
+    payload["info"]["recipe"] = recipe
+    payload["info"]["val"] = {"hter": "x"}
+    torch.save(payload, tmp_path / "m.pt")
+    assert main(["vad", "info", "--model", str(tmp_path / "m.pt")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith(f"bin model {tmp_path / 'm.pt'}") and "validation HTER" not in out
+    assert ("teacher settings are damaged" in out) == ("teacher_weight" in recipe)
+
+
+# ----------------------------------------------------------------------------- corpora (item 26)
+def test_training_refuses_a_wav_truncated_against_its_labels(corpus, tmp_path, recipe_file, capsys):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(corpus, damaged)
+    wav = damaged / "A_0000.wav"
+    wav.write_bytes(wav.read_bytes()[: wav.stat().st_size // 2])
+    with pytest.warns(UserWarning, match="truncated WAV file"):
+        assert _train(damaged, tmp_path / "m.pt", "--recipe", recipe_file(FAST)) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"neuroflow: error: {damaged / 'A_0000.labels.npy'}: 1000 labels, but {wav} has ")
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("verb", [["vad", "train", "--recipe", "{R}"], ["vad", "calibrate", "--model", "bin"]])
+def test_the_same_corpus_twice_is_refused(verb, corpus, tmp_path, recipe_file, capsys):
+    argv = [a.replace("{R}", recipe_file(FAST)) for a in verb]
+    for twice in ([str(corpus), str(corpus)], [str(corpus), f"{corpus}/../{corpus.name}/"]):
+        assert main([*argv, "--quiet", "--corpus", *twice, "--out", str(tmp_path / "m.pt")]) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"neuroflow: error: --corpus: {twice[1].rstrip('/')}") and "given twice" in line
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_two_different_corpus_folders_are_still_pooled(corpus, tmp_path, recipe_file, capsys):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(corpus, other)
+    assert main(["vad", "train", "--quiet", "--corpus", str(corpus), str(other), "--out", str(tmp_path / "m.pt"),
+                 "--recipe", recipe_file({**FAST, "epochs": 1}), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["history"]) == 1
+
+
+def test_valid_scenes_have_as_many_labels_as_frames(corpus):
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.sequences import corpus_sequences
+
+    data = corpus_sequences(corpus, Recipe().features())
+    assert [len(f) for f in data.feats] == [len(s.labels) for s in load_corpus(corpus)]
+    assert all(np.array_equal(y, s.labels) for y, s in zip(data.labels, load_corpus(corpus)))
+
+
+def test_vad_info_names_a_model_whose_stored_activity_record_is_damaged(tmp_path, capsys):
+    import torch
+
+    from neuroflow.cli import main
+    from neuroflow.vad.detect import model_path
+
+    saved = torch.load(model_path("bin"), weights_only=False)
+    saved["info"]["rates"] = {"input": [0.1]}  # the hidden layer's activity lost
+    damaged = tmp_path / "rates.pt"
+    torch.save(saved, damaged)
+    assert main(["vad", "info", "--model", str(damaged)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"neuroflow: error: {damaged}: its stored activity record is damaged")
+    assert len(err.splitlines()) == 1 and "pass audio to measure" in err
