@@ -102,12 +102,25 @@ def test_errors_and_warnings_reach_the_terminal_on_one_line(capsys, monkeypatch)
     assert capsys.readouterr().err == "neuroflow: error: corpus: broken second line\n"
 
 
-def test_a_size_past_the_memory_ends_in_one_line(capsys):
+def test_a_size_past_the_memory_ends_in_one_line(capsys, monkeypatch):
+    import argparse
+
     from neuroflow import cli
 
-    # numpy refuses 71 PiB at once (no allocation is attempted): the CLI says so in one line
+    # refused up front from an estimate, naming the flags behind it
     assert cli.main(["identify", "make-teacher", "--out", "unused.npz", "--input-dim", "100000000",
                      "--width", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("neuroflow: error: --input-dim, --width: this run needs about")
+
+    # a MemoryError no estimate caught: one line too
+    def huge(args):
+        raise MemoryError("Unable to allocate 71.1 PiB for an array")
+
+    parser = argparse.ArgumentParser(prog="neuroflow")
+    parser.set_defaults(func=huge)
+    monkeypatch.setattr(cli, "build_parser", lambda areas: parser)
+    assert cli.main([]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("neuroflow: error: not enough memory (Unable to allocate")
 
