@@ -321,3 +321,42 @@ def test_bench_resumes_from_rows_with_a_cut_line_in_the_middle(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps(_ROW) + '\n{"name": "b", "ti\n' + json.dumps({**_ROW, "name": "c"}) + "\n{")
     assert [r["name"] for r in read_rows(path)] == ["a", "c"]
+
+
+def test_a_sweep_interrupted_before_any_point_finished_claims_nothing(tmp_path, capsys, monkeypatch):
+    from neuroflow.rl.agent import ActorCritic
+
+    def ctrl_c(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
+    out, plot = tmp_path / "sw", tmp_path / "sw.png"
+    assert main(["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "--out", str(out),
+                 "--plot", str(plot)]) == 130
+    text = capsys.readouterr().out
+    assert "not finished" in text and "saved in" not in text and "no plot: no grid point finished" in text
+    assert not plot.exists() and not any(out.iterdir())
+
+
+def test_expansion_without_a_width_guess_is_refused(tmp_path, capsys):
+    teacher = tmp_path / "t.npz"
+    assert main(["identify", "make-teacher", "--out", str(teacher), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["identify", "run", "--teacher", str(teacher), "--n-samples", "200", "--expansion", "8",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neuroflow: error: --expansion, --width:") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("header, message", [
+    ("pulse,conductance_uS,direction,conductance", "conductance and conductance_us both give the conductance"),
+    ("pulse,conductance_uS,direction,pulse", "column(s) pulse appear more than once"),
+])
+def test_a_measurement_with_ambiguous_columns_is_refused(tmp_path, capsys, header, message):
+    csv = tmp_path / "m.csv"
+    rows = [f"{i},{30 + i},set,{i}" for i in range(4)] + [f"{i},{34 - i},reset,{i}" for i in range(4)]
+    csv.write_text(header + "\n" + "\n".join(rows) + "\n")
+    assert main(["maze", "fit-device", str(csv), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(csv) in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "d.json").exists()

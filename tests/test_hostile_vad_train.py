@@ -86,6 +86,7 @@ def test_hidden_must_be_a_list_of_whole_numbers(hidden, corpus, tmp_path, recipe
     ("tau", 1e300, "a number in [0.01, 1000]"), ("tau", 1e-300, "a number in [0.01, 1000]"),
     ("floor_window", 10**9, "an integer in [1, 6000]"), ("modulation_window", 1e6, "a number <= 10"),
     ("tonality_window", 1e6, "a number <= 10"), ("n_bins", 100_000, "an integer in [2, 64]"),
+    ("slope", 1e308, "a number in (0, 100]"),
 ])
 def test_numeric_extremes_are_refused_naming_the_setting_and_range(setting, value, expected):
     with pytest.raises(ValueError) as err:
@@ -296,3 +297,38 @@ def test_vad_info_names_a_model_whose_stored_activity_record_is_damaged(tmp_path
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"neuroflow: error: {damaged}: its stored activity record is damaged")
     assert len(err.splitlines()) == 1 and "pass audio to measure" in err
+
+
+def test_the_recipe_files_kind_is_trained_and_a_different_model_flag_refused(corpus, tmp_path, recipe_file, capsys):
+    small = {"hidden": [4], "epochs": 1, "prune": 0, "seq_frames": 100, "burn_in": 10, "batch_size": 4,
+             "rewind_epoch": 0}
+    path = recipe_file({**small, "kind": "bin"})
+    assert _train(corpus, tmp_path / "b.pt", "--recipe", path, "--json") == 0  # no --model: the file's kind
+    assert json.loads(capsys.readouterr().out)["recipe"]["kind"] == "bin"
+    assert _train(corpus, tmp_path / "s.pt", "--recipe", path, "--model", "snu") == 2
+    line = _error_line(capsys)
+    assert line.startswith("neuroflow: error: --model, --recipe: --model snu, but ") and "'bin' model" in line
+    assert not (tmp_path / "s.pt").exists()
+    assert _train(corpus, tmp_path / "x.pt", "--recipe", recipe_file({**small, "kind": "x"}, "x.json")) == 2
+    assert "kind: expected one of" in _error_line(capsys)
+
+
+def test_training_on_a_corpus_without_scenes_names_it(tmp_path):
+    from neuroflow.vad.sequences import corpus_sequences
+
+    class Empty:
+        root = tmp_path / "empty"
+
+        def __iter__(self):
+            return iter(())
+
+    with pytest.raises(ValueError, match=f"^corpus: {tmp_path / 'empty'} holds no scenes"):
+        corpus_sequences(Empty(), Recipe().features())
+
+
+def test_a_model_path_the_system_refuses_is_one_line_naming_system(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["vad", "eval", "--corpus", str(tmp_path), "--system", "snu:" + "a" * 300 + ".pt"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "argument --system" in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -20,6 +20,8 @@ TEACHER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "normal_cdf", "softplus", "gelu
 SUITE_NAMES = ("quick", "paper", "deep", "digits")
 #: defaults of --max-width / --max-depth (the width and depth search without a width guess)
 MAX_WIDTH, MAX_DEPTH = 64, 3
+#: default of --expansion (students of a width guess)
+EXPANSION = 4.0
 
 
 def n_jobs_type(text: str) -> int:
@@ -67,8 +69,8 @@ def register(verbs) -> None:
     p.add_argument("--width", type=width_item, nargs="+", default=None, metavar="W",
                    help='width guess per hidden layer; "teacher" reads the teacher file\'s widths (benchmarks); '
                         'omitted, the widths are unknown: the students grow until they reach the loss floor')
-    p.add_argument("--expansion", type=number(1), default=4.0,
-                   help="with a width guess: student width = expansion x guess (default: %(default)s)")
+    p.add_argument("--expansion", type=number(1), default=None,
+                   help=f"with a width guess: student width = expansion x guess (default: {EXPANSION:g})")
     p.add_argument("--max-expansion", type=number(1), default=None,
                    help="with a width guess: while too few first-stage students reach the loss floor, retrain "
                         "them twice as wide, up to this expansion (default: no growth)")
@@ -165,11 +167,13 @@ def _conflicts(args) -> str | None:
         search = [f for f, v in (("--depth", args.depth), ("--max-width", args.max_width),
                                  ("--max-depth", args.max_depth)) if v is not None]
         if search:
-            return (f"--width, {', '.join(search)}: {' and '.join(search)} only steer the search for the students' "
+            verb = "steers" if len(search) == 1 else "steer"
+            return (f"--width, {', '.join(search)}: {' and '.join(search)} only {verb} the search for the students' "
                     "widths and depth, which a width guess (--width) replaces; give one or the other")
-    elif args.max_expansion is not None:
-        return ("--max-expansion, --width: --max-expansion widens the students of a width guess; without --width "
-                "the widths are searched (--max-width); add --width or drop --max-expansion")
+    elif args.expansion is not None or args.max_expansion is not None:
+        flag = "--expansion" if args.expansion is not None else "--max-expansion"
+        return (f"{flag}, --width: {flag} sets the students' width from a width guess; without --width the widths "
+                f"are searched (--max-width); add --width or drop {flag}")
     if args.depth is not None and args.max_depth is not None:
         return "--depth, --max-depth: --depth fixes the number of hidden layers that --max-depth would search; give one"
     if args.engine == "flow" and args.student_lm_steps is not None:
@@ -206,6 +210,8 @@ def _run(args) -> int:
     conflict = _conflicts(args)
     if conflict:
         return fail(conflict)
+    if args.expansion is None:
+        args.expansion = EXPANSION
     if args.max_expansion is not None and args.max_expansion < args.expansion:
         raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
                          f"got {args.max_expansion:g}")

@@ -145,6 +145,12 @@ def _parse_csv(text: str, where: str):
     if not rows:
         raise ValueError(f"{where}: empty file (expected a header pulse, conductance, direction and one row per read)")
     header = [h.strip().lower() for h in rows[0]]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        raise ValueError(f"{where}: column(s) {', '.join(repeated)} appear more than once in the header {rows[0]}")
+    units = [h for h in ("conductance", "conductance_s", "conductance_us") if h in header]
+    if len(units) > 1:
+        raise ValueError(f"{where}: columns {' and '.join(units)} both give the conductance; keep one")
     scale = 1.0
     if "conductance_us" in header:
         gcol, scale = header.index("conductance_us"), 1e-6

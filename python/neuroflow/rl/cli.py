@@ -282,18 +282,22 @@ def _sweep(args) -> int:
     lines = [f"{args.task} sweep, {args.synapse} synapses, {len(res.points)} grid points x {args.seeds} seeds x "
              f"{args.episodes} episodes ({res.time_s:.1f} s; final steps = mean of the last "
              f"{res.params['tail']} episodes, 95 % CI)"]
-    for (a, t, d), fsteps, (lo, hi) in zip(res.points, res.final_steps, res.final_steps_ci95):
-        lines.append(f"  alpha {a:<6g} T {t:<6g} {d:<14s} {fsteps:7.2f} [{lo:.2f}, {hi:.2f}]")
-    if np.isfinite(res.final_steps).any():
+    finished = np.isfinite(res.final_steps)  # points an interrupt cut short have no numbers (NaN)
+    for (a, t, d), fsteps, (lo, hi), done in zip(res.points, res.final_steps, res.final_steps_ci95, finished):
+        lines.append(f"  alpha {a:<6g} T {t:<6g} {d:<14s} "
+                     + (f"{fsteps:7.2f} [{lo:.2f}, {hi:.2f}]" if done else "not finished"))
+    if finished.any():
         b = res.best()
         lines.append(f"  best: alpha {b['alpha']:g}, T {b['temperature']:g}, {b['device']}: {b['final_steps']:.2f}")
-    if args.out is not None:
-        lines.append(f"  grid points saved in {args.out} (a rerun skips them)")
-    if args.plot:
+    if args.out is not None and finished.any():
+        lines.append(f"  {int(finished.sum())} finished grid points saved in {args.out} (a rerun skips them)")
+    if args.plot and finished.any():
         from neuroflow.rl.plots import plot_sweep
 
         payload["plot"] = str(plot_sweep(res, args.plot))
         lines.append(f"  plot: {payload['plot']}")
+    elif args.plot:
+        lines.append("  no plot: no grid point finished")
     if res.interrupted:
         lines.append(f"  interrupted: {len(res.computed)} grid points finished in this run")
     emit(args, payload, lines)

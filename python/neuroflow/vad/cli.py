@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from neuroflow._utils import file_problem
 from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir,
                                scheduler_address)
 
@@ -148,8 +149,9 @@ def _system_spec(text: str) -> str:
         kind, arg = parse_spec(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
-    if arg and kind in ("snu", "bin") and not Path(arg).is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no model file {arg}")
+    problem = file_problem(arg) if arg and kind in ("snu", "bin") else None
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: model file {arg}: {problem}")
     return text
 
 

@@ -39,7 +39,7 @@ MAX_LAYERS = 8
 #: have the feature windows' shortest lengths (seconds; at most 10 here); what a minibatch needs in memory is
 #: checked when training starts (:func:`neuroflow.vad.training.batch_bytes`).
 RANGES: dict[str, tuple[float | None, float | None]] = {
-    "n_bins": (2, 64), "tau": (0.01, 1000), "slope": (0, None), "n_mels": (1, 128), "floor_window": (1, 6000),
+    "n_bins": (2, 64), "tau": (0.01, 1000), "slope": (0, 100), "n_mels": (1, 128), "floor_window": (1, 6000),
     "epochs": (1, 1000), "prune_epochs": (0, 1000), "rewind_epoch": (0, 1000), "batch_size": (1, 4096),
     "seq_frames": (1, 60_000), "burn_in": (0, None), "lr": (0, 1), "activity_weight": (0, 1000),
     "offset_weight": (0, 1000), "offset_frames": (1, 1000), "median": (1, MAX_SMOOTHING_FRAMES),

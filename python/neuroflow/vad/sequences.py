@@ -107,7 +107,7 @@ def corpus_sequences(corpus, features: dict, *, gain_db: float = 0.0, seed: int 
             out.append(extractor.normalize_raw(raw[a:b], energy[a:b], own[a:b], cut(a, b)), lab[a:b],
                        f"{scene.name}@{k}", scene.snr_db)
     if not len(out):
-        raise ValueError("corpus: holds no scenes")
+        raise ValueError(f"corpus: {getattr(corpus, 'root', corpus)} holds no scenes")
     return out
 
 

@@ -35,8 +35,8 @@ def register(verbs) -> None:
     p = verbs.add_parser("train", help="train (and prune) a spiking VAD on a corpus with BPTT; resumable")
     p.add_argument("--corpus", required=True, type=input_dir, nargs="+",
                    help="corpus folder(s) (from `neuroflow vad corpus`); the scenes of several are pooled")
-    p.add_argument("--model", default="snu", choices=["snu", "bin"],
-                   help="SNU network or bin-encoded SNN (default: %(default)s)")
+    p.add_argument("--model", default=None, choices=["snu", "bin"],
+                   help="SNU network or bin-encoded SNN (default: the kind of the --recipe, else snu)")
     p.add_argument("--prune", type=number(0.0, 1.0, hi_open=True), default=None,
                    help="fraction of connections to prune, 0 = none (default: the recipe's, 0.85)")
     p.add_argument("--epochs", type=integer(1), default=None, help="epochs of dense training (default: the recipe's)")
@@ -115,7 +115,13 @@ def _recipe_from_args(args):
             raise ValueError(f"--recipe: {args.recipe}: expected a JSON object of settings under \"recipe\", got "
                              f"{_json_type(settings)}")
         settings = dict(settings)
-    flagged = {"kind": args.model}
+    in_file = settings.get("kind")
+    if args.model is not None and in_file is not None and in_file != args.model:
+        raise ValueError(f"--model, --recipe: --model {args.model}, but {args.recipe} is a recipe for a "
+                         f"{in_file!r} model; give one kind")
+    kind = args.model or in_file or "snu"
+    flagged = {"kind": kind} if args.model is not None else {}
+    settings["kind"] = kind
     if args.seed is not None:
         flagged["seed"] = args.seed
     for key, value in (("prune", args.prune), ("epochs", args.epochs), ("prune_epochs", args.prune_epochs),
@@ -124,7 +130,7 @@ def _recipe_from_args(args):
             flagged[key] = value
     settings.update(flagged)
     if args.recipe is None:  # start from the recipe of the shipped model of that kind
-        settings = {**default_recipe(args.model).to_dict(), **settings}
+        settings = {**default_recipe(kind).to_dict(), **settings}
     try:
         return Recipe.from_dict(settings)
     except ValueError as exc:  # named after the flag that set the setting, else the recipe file
