@@ -360,3 +360,15 @@ def test_a_measurement_with_ambiguous_columns_is_refused(tmp_path, capsys, heade
     err = capsys.readouterr().err.strip()
     assert message in err and str(csv) in err and len(err.splitlines()) == 1
     assert not (tmp_path / "d.json").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["sweep", "--alphas", "0.1", "0.1"], "--alphas"),
+    (["sweep", "--temperatures", "0.3", "0.30"], "--temperatures"),
+    (["sweep", "--devices", "portner2025", "portner2025"], "--devices"),
+    (["ablation", "--sweep", "--sigmas", "0.1", "0.1"], "--sigmas"),
+])
+def test_a_grid_value_given_twice_is_refused(argv, flag, capsys):
+    assert main(["maze", *argv, "--seeds", "2", "--episodes", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"neuroflow: error: {flag}: ") and "appears twice" in err and len(err.splitlines()) == 1

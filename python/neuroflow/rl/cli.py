@@ -104,6 +104,18 @@ def _unused_devices(synapse, devices, flag):
                 f"noise, which the {flag} given lacks; use --synapse memristor or drop {flag}")
 
 
+def _repeated(**grids):
+    """``fail`` naming the first flag (``--alphas`` from ``alphas=...``) whose values repeat one (a grid point would
+    be computed and reported twice), else None; preset names and numbers are compared, device files are not."""
+    for name, values in grids.items():
+        seen = []
+        for v in values or ():
+            if isinstance(v, (int, float, str)) and v in seen:
+                return fail(f"--{name}: {v!r} appears twice; give each value once")
+            seen.append(v)
+    return None
+
+
 def _tail_check(tail, episodes):
     return None if tail is None or tail <= episodes else \
         fail(f"--tail, --episodes: expected a tail of at most the {episodes} episodes, got --tail {tail}")
@@ -191,7 +203,8 @@ def _ablation(args) -> int:
     sigma = 0.05 if args.sigma is None and args.device is None else args.sigma
     seeds = args.seeds if args.seeds is not None else (200 if args.task == "tmaze" else 50)
     episodes = args.episodes if args.episodes is not None else ABLATION_DEFAULTS[args.task]["n_episodes"]
-    code = _tail_check(args.tail, episodes) or _memory_check(args.task, seeds, episodes, 2)
+    code = _repeated(sigmas=args.sigmas) or _tail_check(args.tail, episodes) or \
+        _memory_check(args.task, seeds, episodes, 2)
     if code is not None:
         return code
     kw = _agent_kwargs(args)
@@ -270,7 +283,8 @@ def _sweep(args) -> int:
     from neuroflow.rl.sweep import maze_sweep
 
     devices = ["portner2025"] if args.devices is None else args.devices
-    code = _unused_devices(args.synapse, args.devices, "--devices") or _tail_check(args.tail, args.episodes) or \
+    code = _repeated(alphas=args.alphas, temperatures=args.temperatures, devices=args.devices) or \
+        _unused_devices(args.synapse, args.devices, "--devices") or _tail_check(args.tail, args.episodes) or \
         _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) * len(devices))
     if code is not None:
         return code
