@@ -161,3 +161,24 @@ def test_a_scheduler_address_where_nothing_listens_fails_fast():
     with pytest.raises(SchedulerError, match=f"no Dask scheduler answered at 'tcp://127.0.0.1:{port}'"):
         connect(f"tcp://127.0.0.1:{port}", timeout=5)
     assert time.perf_counter() - t0 < 4
+
+
+def test_a_ctrl_c_python_cannot_raise_in_the_demo_is_noted_not_printed(capsys):
+    import signal
+
+    from neuroflow.cli import _interrupt_noted
+
+    class Finaliser:
+        def __del__(self):  # where Python can only report an exception ("Exception ignored in ...")
+            raise KeyboardInterrupt
+
+    hook = sys.unraisablehook
+    with _interrupt_noted() as interrupted:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        Finaliser()
+        assert interrupted()
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert sys.unraisablehook is hook

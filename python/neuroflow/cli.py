@@ -111,11 +111,19 @@ def _interrupt_noted():
         came[0] = True
         previous(signum, frame)
 
+    hook = sys.unraisablehook
+
+    def quiet(unraisable):  # Ctrl-C landing where Python cannot raise it (a finaliser): noted above, not printed
+        if not (came[0] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            hook(unraisable)
+
     signal.signal(signal.SIGINT, note)
+    sys.unraisablehook = quiet
     try:
         yield lambda: came[0]
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
 
 
 # ----------------------------------------------------------------------------- parser
