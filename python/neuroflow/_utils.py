@@ -41,6 +41,18 @@ def check_array(
     return arr
 
 
+def is_integer(value) -> bool:
+    """Whether ``value`` is a whole number of a Python or NumPy integer type (a bool is not one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_number(value, *, finite: bool = False) -> bool:
+    """Whether ``value`` is a number of a Python or NumPy integer or float type (a bool is not one), and with
+    ``finite`` neither infinite nor NaN."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    return ok and (not finite or is_integer(value) or math.isfinite(value))  # an int is finite (and may be 10**400)
+
+
 def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: bool = False):
     """Raise ValueError unless ``value`` is a (strictly, unless allow_zero) positive number."""
     kind = "integer" if integer else "number"

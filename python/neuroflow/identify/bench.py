@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import dumps
+from neuroflow._utils import dumps, is_integer, is_number
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -100,8 +100,7 @@ def without_timing(payload):
 
 def _number(value, *, none: bool = False) -> bool:
     """``value`` is a number (``none``: or null, what a NaN is written as); numpy's too (a row before JSON)."""
-    return (none and value is None) or (isinstance(value, (int, float, np.integer, np.floating))
-                                        and not isinstance(value, bool))
+    return (none and value is None) or is_number(value)
 
 
 def _flag(value) -> bool:
@@ -109,8 +108,7 @@ def _flag(value) -> bool:
 
 
 def _sizes(value, low: int) -> bool:
-    return isinstance(value, list) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
-                                           for v in value)
+    return isinstance(value, list) and all(is_integer(v) and v >= low for v in value)
 
 
 def _overheads(value) -> bool:

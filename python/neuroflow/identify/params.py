@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_positive, is_integer, is_number
 from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
 from neuroflow.identify.students import ENGINES
@@ -20,18 +20,14 @@ __all__ = ["check_estimator_params", "check_data", "torch_options_per_layer"]
 _TORCH_KEYS = ("adam_steps", "batch_size", "lr", "lr_end", "max_iter", "maxtime", "threads", "lm_steps")
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name}: expected True or False, got {value!r}")
 
 
 def _check_fraction(value, name, *, lo_open=True, hi_open=False, what="a fraction in (0, 1]"):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > 0 if lo_open else value >= 0) and (value < 1 if hi_open else value <= 1)
+    ok = (is_number(value, finite=True) and (value > 0 if lo_open else value >= 0)
+          and (value < 1 if hi_open else value <= 1))
     if not ok:
         raise ValueError(f"{name}: expected {what}, got {value!r}")
 
@@ -55,17 +51,15 @@ def _train_keys() -> list[str]:
 def check_estimator_params(est) -> None:
     """Raise ValueError naming the first bad setting of ``est``."""
     check_positive(est.n_students, "n_students", integer=True)
-    if not (isinstance(est.expansion, (int, float, np.integer, np.floating)) and not isinstance(est.expansion, bool)
-            and np.isfinite(est.expansion) and est.expansion >= 1):
+    if not (is_number(est.expansion, finite=True) and est.expansion >= 1):
         raise ValueError(f"expansion: expected a number >= 1 (students at least as wide as the guess), "
                          f"got {est.expansion!r}")
     v = est.max_expansion
-    if v is not None and not (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                              and np.isfinite(v) and v >= est.expansion):
+    if v is not None and not (is_number(v, finite=True) and v >= est.expansion):
         raise ValueError(f"max_expansion: expected None (no growth) or a number >= expansion ({est.expansion!r}), "
                          f"got {v!r}")
     v = est.max_students
-    if v is not None and not (_is_int(v) and v >= est.n_students):
+    if v is not None and not (is_integer(v) and v >= est.n_students):
         raise ValueError(f"max_students: expected None (no second fit) or an integer >= n_students "
                          f"({est.n_students!r}), got {v!r}")
     _check_fraction(est.gamma, "gamma")
@@ -75,35 +69,35 @@ def check_estimator_params(est) -> None:
     check_choice(est.engine, "engine", ENGINES)
     check_activation(est.activation, "activation")
     symmetry_class(est.activation)
-    if not (_is_int(est.n_jobs) and (est.n_jobs >= 1 or est.n_jobs == -1)):
+    if not (is_integer(est.n_jobs) and (est.n_jobs >= 1 or est.n_jobs == -1)):
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {est.n_jobs!r}")
     seed = est.seed
-    if not (seed is None or isinstance(seed, np.random.Generator) or (_is_int(seed) and seed >= 0)):
+    if not (seed is None or isinstance(seed, np.random.Generator) or (is_integer(seed) and seed >= 0)):
         raise ValueError(f"seed: expected None, a non-negative integer or a numpy Generator, got {seed!r}")
     guess = est.hidden_sizes
     if guess is not None:
-        items = [guess] if _is_int(guess) else guess
-        if not isinstance(items, (list, tuple)) or not items or not all(_is_int(g) and g >= 1 for g in items):
+        items = [guess] if is_integer(guess) else guess
+        if not isinstance(items, (list, tuple)) or not items or not all(is_integer(g) and g >= 1 for g in items):
             raise ValueError(f"hidden_sizes: expected None (unknown: search), a positive integer or a non-empty "
                              f"list of positive integers (one per hidden layer), got {guess!r}")
     for name in ("depth",):
         v = getattr(est, name)
-        if v is not None and not (_is_int(v) and v >= 1):
+        if v is not None and not (is_integer(v) and v >= 1):
             raise ValueError(f"{name}: expected None (search) or a positive integer, got {v!r}")
     for name in ("max_width", "max_depth"):
         v = getattr(est, name)
-        if not (_is_int(v) and v >= 1):
+        if not (is_integer(v) and v >= 1):
             raise ValueError(f"{name}: expected a positive integer, got {v!r}")
     if est.max_width < 2:
         raise ValueError(f"max_width: expected an integer >= 2 (the search starts at width 2), got {est.max_width!r}")
     for name in ("search_tol", "loss_tol", "prune_tol_rel"):
         check_positive(getattr(est, name), name)
     v = est.prune_tol
-    if not (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and 0 <= v < 1):
+    if not (is_number(v) and 0 <= v < 1):
         raise ValueError(f"prune_tol: expected a number in [0, 1), got {v!r}")
     _check_fraction(est.layer_probes, "layer_probes", lo_open=False, hi_open=True,
                     what="a fraction in [0, 1) of the probes to redesign for a deep net's later layers")
-    if not (_is_int(est.refine_rounds) and est.refine_rounds >= 0):
+    if not (is_integer(est.refine_rounds) and est.refine_rounds >= 0):
         raise ValueError(f"refine_rounds: expected a non-negative integer (0: never), got {est.refine_rounds!r}")
     for name in ("finetune", "polish", "prune", "progress", "recut"):
         _check_bool(getattr(est, name), name)

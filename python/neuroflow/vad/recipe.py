@@ -7,12 +7,11 @@ and commands as well).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import check_choice
+from neuroflow._utils import check_choice, is_integer, is_number
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_fall, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
@@ -51,22 +50,14 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 ABOVE_LOWEST = ("slope", "lr")
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return _is_int(v) or (isinstance(v, (float, np.floating)) and math.isfinite(v))
-
-
 #: what a value of each type a Recipe field is declared with must be: (test, description)
 _TYPES = {
-    "int": (_is_int, "an integer"),
-    "float": (_is_number, "a number"),
-    "float | None": (lambda v: v is None or _is_number(v), "a number or None"),
+    "int": (is_integer, "an integer"),
+    "float": (lambda v: is_number(v, finite=True), "a number"),
+    "float | None": (lambda v: v is None or is_number(v, finite=True), "a number or None"),
     "bool": (lambda v: isinstance(v, bool), "True or False"),
     "str": (lambda v: isinstance(v, str), "a string"),
-    "tuple[int, ...]": (lambda v: isinstance(v, (list, tuple, np.ndarray)) and all(_is_int(h) for h in v),
+    "tuple[int, ...]": (lambda v: isinstance(v, (list, tuple, np.ndarray)) and all(is_integer(h) for h in v),
                         "a list of layer widths (whole numbers of units)"),
 }
 
