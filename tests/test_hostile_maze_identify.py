@@ -164,7 +164,7 @@ def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, ca
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
     assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "5", "--quiet", "--device", str(deep)]) == 2
-    assert "deep.json: JSON nested too deeply to be a device file" in _one_error_line(capsys)
+    assert "deep.json: device file is nested too deeply to read" in _one_error_line(capsys)
     assert _rc(["maze", "fit-device", str(deep), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
     assert "deep.json: JSON nested too deeply to be a measurement" in _one_error_line(capsys)
 

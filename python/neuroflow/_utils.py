@@ -125,6 +125,12 @@ def read_json(path: str | Path, what: str = "file"):
         raise ValueError(f"{p}: {what} is nested too deeply to read") from None
 
 
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (ending in "..." when cut), for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def exception_reason(exc: BaseException, limit: int = 100) -> str:
     """``"Type: first sentence"`` of an exception, for a one-line message: a library's own text may run to
     paragraphs (torch's unpickling advice, a C++ trace); its first sentence, cut to ``limit`` characters, is enough."""

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_choice, check_positive, short_repr
 
 __all__ = ["VCMDevice", "DeviceTable", "PRESETS", "get_device", "device_table", "portner2025_roles"]
 
@@ -111,7 +111,7 @@ class VCMDevice:
                 table = np.asarray(self.cycles, dtype=float)
             except (TypeError, ValueError):   # text, a mapping, rows of different lengths
                 raise ValueError(f"cycles: expected a table of numbers, n_cycles >= 2 rows of 10, got "
-                                 f"{type(self.cycles).__name__} {_excerpt(self.cycles)}") from None
+                                 f"{type(self.cycles).__name__} {short_repr(self.cycles, 40)}") from None
             if table.ndim != 2 or table.shape[1] != 10 or table.shape[0] < 2:
                 raise ValueError(f"cycles: expected shape (n_cycles >= 2, 10), got {table.shape}")
             if not np.all(np.isfinite(table)) or np.any(table[:, 8:] < 0):
@@ -158,12 +158,6 @@ class VCMDevice:
             raise ValueError(f"device: expected a mapping of VCMDevice fields, got {type(data).__name__}")
         _check_fields(data)
         return cls(**data)
-
-
-def _excerpt(value, limit: int = 40) -> str:
-    """``repr(value)``, cut to ``limit`` characters, for a one-line message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_fields(kwargs: dict) -> None:

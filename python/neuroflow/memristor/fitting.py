@@ -30,7 +30,6 @@ Device files (:func:`save_devices`, :func:`load_devices`) hold one or more devic
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
+from neuroflow._utils import read_json
 from neuroflow.memristor.device import VCMDevice, _g2, _g4
 from neuroflow.memristor.measurement import PulseMeasurement, check_measurement, read_measurement
 
@@ -274,14 +274,7 @@ def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequen
 def load_devices(path) -> tuple[VCMDevice, ...]:
     """The devices of a device file written by :func:`save_devices` (``neuroflow maze fit-device``)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply to be a device file") from None
+    data = read_json(path, "device file")
     if not isinstance(data, dict) or data.get("format") != DEVICE_FILE_FORMAT or not isinstance(data.get("devices"),
                                                                                                  list):
         raise ValueError(f"{path}: not a device file (expected a JSON object with format {DEVICE_FILE_FORMAT!r} and "

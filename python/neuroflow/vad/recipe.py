@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import check_choice, is_integer, is_number
+from neuroflow._utils import check_choice, is_integer, is_number, short_repr
 from neuroflow.vad.features import CAUSAL_NORMS, check_floor_fall, check_floor_settings
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
@@ -60,12 +60,6 @@ _TYPES = {
     "tuple[int, ...]": (lambda v: isinstance(v, (list, tuple, np.ndarray)) and all(is_integer(h) for h in v),
                         "a list of layer widths (whole numbers of units)"),
 }
-
-
-def _shown(value) -> str:
-    """``repr(value)``, cut to 60 characters (a message stays one readable line)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _expected(name: str, kind: str, *, upper: bool = True) -> str:
@@ -264,14 +258,14 @@ class Recipe:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if not _TYPES[f.type][0](value):
-                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type, upper=False)}, got {_shown(value)}")
+                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type, upper=False)}, got {short_repr(value)}")
             lo, hi = RANGES.get(f.name, (None, None))
             low = lo is not None and (value <= lo if f.name in ABOVE_LOWEST else value < lo)
             if low or (hi is not None and value > hi):
-                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type)}, got {_shown(value)}")
+                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type)}, got {short_repr(value)}")
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
-            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {_shown(list(self.hidden))}")
+            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {short_repr(list(self.hidden))}")
         if len(self.hidden) > MAX_LAYERS:
             raise ValueError(f"hidden: expected at most {MAX_LAYERS} layers, got {len(self.hidden)}")
 
