@@ -1,16 +1,16 @@
 """How much can a spiking VAD's decision rule do? Bounds for SNR-dependent rules on held-out speakers; prints JSON.
 
 Issue 15 asks the spiking models for a mean HTER within 2 points of Silero's on the held-out real speakers. A
-model's decision rule (threshold, causal median, hangover; :mod:`neuroflow.vad.calibration`) is chosen once on
+model's decision rule (threshold, release, causal median, hangover; :mod:`neuroflow.vad.calibration`) is chosen once on
 the calibration corpus (real speech of the training speakers) for every condition. This measures, per model,
 what rules that know each condition's SNR could do at best:
 
 * **shipped**: the model's own rule on the held-out benchmark speech (the number ``benchmarks/vad.py`` reports);
-* **threshold per SNR**: the model's median and hangover, a threshold chosen on the calibration corpus's
+* **threshold per SNR**: the model's median, hangover and release, a threshold chosen on the calibration corpus's
   conditions of each SNR (clean, 20, 10, 5, 0, -5 dB), applied to the held-out conditions of that SNR;
-* **whole rule per SNR**: threshold, median and hangover chosen per SNR the same way.
+* **whole rule per SNR**: threshold, release, median and hangover chosen per SNR the same way.
 
-* **rule per condition**: threshold, median and hangover chosen on each held-out condition itself, an oracle
+* **rule per condition**: threshold, release, median and hangover chosen on each held-out condition itself, an oracle
   no deployed rule can match, beside WebRTC-3's HTER there: the conditions that no decision rule can win
   against WebRTC-3 (issue 15 asks for every condition), where only the network's output can.
 
@@ -58,29 +58,31 @@ def per_snr(outputs) -> dict:
     return groups
 
 
-def own_rule(system) -> tuple[float, int, int]:
-    """(threshold, median, hangover) of the post-processor a model file sets up."""
-    return system.post.threshold, system.post.median, system.post.hangover
+RULE = ("threshold", "median", "hangover", "release")
+
+
+def own_rule(system) -> tuple[float, int, int, float | None]:
+    """(threshold, median, hangover, release) of the post-processor a model file sets up."""
+    return system.post.threshold, system.post.median, system.post.hangover, system.post.release
 
 
 def bounds(system, dev, held) -> dict:
     """The three rules' held-out mean HTER (module docstring) from the network outputs on both sets."""
     from neuroflow.vad.calibration import condition_hter, search_rule
 
-    threshold, median, hangover = own_rule(system)
-    shipped = condition_hter(held, threshold, median, hangover)
-    out = {"shipped_rule": {"threshold": threshold, "median": median, "hangover": hangover},
-           "shipped_mean_hter": float(np.mean(list(shipped.values())))}
+    threshold, median, hangover, release = own = own_rule(system)
+    shipped = condition_hter(held, *own)
+    out = {"shipped_rule": dict(zip(RULE, own)), "shipped_mean_hter": float(np.mean(list(shipped.values())))}
     dev_groups, held_groups = per_snr(dev), per_snr(held)
-    for name, grid in (("threshold_per_snr", {"medians": (median,), "hangovers": (hangover,)}),
+    for name, grid in (("threshold_per_snr", {"medians": (median,), "hangovers": (hangover,), "releases": (release,)}),
                        ("whole_rule_per_snr", {})):
         per, rules, by_snr = {}, {}, {}
         for snr in sorted(held_groups):
             if snr not in dev_groups:
                 raise ValueError(f"calibration: no condition at SNR {snr} to choose its rule on")
             rule = search_rule(dev_groups[snr], **grid)
-            rules[snr] = {k: rule[k] for k in ("threshold", "median", "hangover")}
-            h = condition_hter(held_groups[snr], rule["threshold"], rule["median"], rule["hangover"])
+            rules[snr] = {k: rule[k] for k in RULE}
+            h = condition_hter(held_groups[snr], *(rule[k] for k in RULE))
             per.update(h)
             by_snr[snr] = [float(np.mean([shipped[c] for c in h])), float(np.mean(list(h.values())))]
         out[name] = {"mean_hter": float(np.mean(list(per.values()))), "rules": rules,
@@ -119,7 +121,7 @@ def rule_per_condition(held, reference: dict | None = None) -> dict:
         if not any(o[2].any() for o in outs) or all(o[2].all() for o in outs):
             continue  # a condition without both classes has no HTER
         r = search_rule(outs)
-        rules[c] = {k: r[k] for k in ("hter", "threshold", "median", "hangover")}
+        rules[c] = {k: r[k] for k in ("hter", *RULE)}
     out = {"mean_hter": float(np.mean([r["hter"] for r in rules.values()])),
            "rules": {c.split("/")[-1]: r for c, r in rules.items()}}
     if reference is not None:

@@ -1,7 +1,6 @@
 """The shipped spiking models out of the box: scores, segments, streaming, CLI, and bad input."""
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -11,6 +10,7 @@ from neuroflow.vad.detect import SpikingVADSystem, model_path
 from neuroflow.vad.features import n_frames
 from neuroflow.vad.metrics import error_rates
 from neuroflow.vad.postprocess import segments_from_scores
+from neuroflow.vad.snn import load_model, network_sha256
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +182,9 @@ def test_a_model_file_with_damaged_fields_is_refused_naming_the_field(tmp_path):
                         (lambda p: p.update(threshold=float("nan")), "threshold nan"),
                         (lambda p: p.update(smoothing={"median": 10**9, "hangover": 3}), "smoothing median"),
                         (lambda p: p.update(smoothing="abc"), "smoothing 'abc'"),
+                        (lambda p: p.update(smoothing={"median": 1, "hangover": 3, "release": 1.5}),
+                         "smoothing release 1.5"),
+                        (lambda p: p.update(smoothing={"median": 1, "release": "0.4"}), "smoothing release '0.4'"),
                         (lambda p: p.update(info=[1, 2]), "info is a list"),
                         (lambda p: p["info"].update(recipe="abc"), "info recipe is a str"),
                         (lambda p: p["state_dict"].update({weight: p["state_dict"][weight] * float("nan")}),
@@ -230,7 +233,7 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     assert main(["vad", "info", "--model", "snu"]) == 0
     out = capsys.readouterr().out
     assert "trained towards its labels blended 0.5 with the bin model's speech probability" in out
-    assert f"file SHA-256 {hashlib.sha256(model_path('bin').read_bytes()).hexdigest()[:12]}" in out
+    assert f"network SHA-256 {network_sha256(load_model(model_path('bin')).model)[:12]}" in out
     path = tmp_path / "clip.flac"
     sf.write(path, clip[0][: 16000 * 4], 16000)
     png = tmp_path / "det.png"

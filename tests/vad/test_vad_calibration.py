@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from neuroflow.vad.calibration import (calibrate, calibrated_copy, condition_hter, condition_of, network_outputs,
-                                       search_rule)
+from neuroflow.vad.calibration import (RELEASES, calibrate, calibrated_copy, condition_hter, condition_of,
+                                       network_outputs, search_rule)
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.metrics import error_rates
 from neuroflow.vad.postprocess import PostProcessor
@@ -50,7 +50,7 @@ def _mean_hter(scores, scenes, threshold=0.5):
 
 def test_the_chosen_rule_scores_what_detection_scores(chosen, scenes):
     system = SpikingVADSystem("bin")
-    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover)
+    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover, chosen.release)
     assert _mean_hter([system.score(s.wav) for s in scenes], scenes) == pytest.approx(chosen.hter, abs=1e-12)
     assert chosen.conditions == sorted({f"train/{s.condition}" for s in scenes}) and chosen.scenes == len(scenes)
     own = SpikingVADSystem("bin")  # the model's own rule, as shipped
@@ -65,21 +65,22 @@ def test_no_rule_of_the_grid_does_better(chosen, scenes):
         probs.append((system.runner.run(feats)[0], energy))
     for median in MEDIANS:
         for hangover in HANGOVERS:
-            for threshold in np.linspace(0.05, 0.95, 19):
-                post = PostProcessor(threshold, median, hangover)
-                h = _mean_hter([post(p, e) for p, e in probs], scenes)
-                assert h >= chosen.hter - 1e-12, (median, hangover, threshold)
+            for release in RELEASES:
+                for threshold in np.linspace(0.05, 0.95, 19):
+                    post = PostProcessor(threshold, median, hangover, release)
+                    h = _mean_hter([post(p, e) for p, e in probs], scenes)
+                    assert h >= chosen.hter - 1e-12, (median, hangover, release, threshold)
 
 
 def test_search_and_per_condition_scores_agree_with_detection(chosen, scenes):
     system = SpikingVADSystem("bin")
     outputs = network_outputs(system, scenes)
     rule = search_rule(outputs, medians=MEDIANS, hangovers=HANGOVERS)
-    assert {k: rule[k] for k in ("threshold", "median", "hangover")} == {
-        "threshold": chosen.threshold, "median": chosen.median, "hangover": chosen.hangover}
-    per = condition_hter(outputs, chosen.threshold, chosen.median, chosen.hangover)
+    assert {k: rule[k] for k in ("threshold", "median", "hangover", "release")} == {
+        "threshold": chosen.threshold, "median": chosen.median, "hangover": chosen.hangover, "release": chosen.release}
+    per = condition_hter(outputs, chosen.threshold, chosen.median, chosen.hangover, chosen.release)
     assert sorted(per) == chosen.conditions and np.mean(list(per.values())) == pytest.approx(chosen.hter, abs=1e-12)
-    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover)
+    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover, chosen.release)
     one = [s for s in scenes if condition_of(s) == chosen.conditions[0]]
     assert _mean_hter([system.score(s.wav) for s in one], one) == pytest.approx(per[chosen.conditions[0]], abs=1e-12)
     fixed = search_rule(outputs, medians=(5,), hangovers=(0,))  # a fixed median and hangover: threshold only
@@ -139,8 +140,9 @@ def test_shipped_models_carry_the_rule_their_calibration_chose(kind):
         loaded = load_model(MODELS_DIR / name)
         cal = loaded.info["calibration"]
         assert loaded.threshold == cal["threshold"] == record["threshold"]
-        assert loaded.smoothing == {"median": cal["median"], "hangover": cal["hangover"]}
-        assert (cal["median"], cal["hangover"]) == (record["median"], record["hangover"])
+        assert loaded.smoothing == {"median": cal["median"], "hangover": cal["hangover"], "release": cal["release"]}
+        assert (cal["median"], cal["hangover"], cal["release"]) == (record["median"], record["hangover"],
+                                                                    record["release"])
         assert cal["hter"] == record["mean_hter"] and cal["corpus"] == ["corpora/real-dev"]
 
 

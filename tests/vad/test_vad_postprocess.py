@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuroflow.vad.postprocess import (PostProcessor, SegmentRules, SegmentTracker, causal_max, causal_median,
-                                       running_peak, segments_from_scores)
+                                       release_peak, running_peak, segments_from_scores)
 
 
 def _chunks(n: int, rng, sizes=(0, 1, 2, 3, 7, 50)):
@@ -115,3 +115,48 @@ def test_filters_and_post_processor_chunked_equal_one_call():
     post = PostProcessor(0.3, median=1, hangover=3)
     out = post(np.array([0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0]))
     assert out.tolist() == [0.0, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
+
+
+def _hysteresis(p, on, off):
+    """Reference decisions: speech from a frame at or above `on` until the first frame below `off`."""
+    out, speech = [], False
+    for x in p:
+        speech = x >= on or (speech and x >= off)
+        out.append(speech)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_release_is_hysteresis_and_streams_exactly(seed):
+    rng = np.random.default_rng(seed)
+    p = np.clip(np.cumsum(rng.normal(0, 0.15, 800)) % 1.0, 0, 1)  # slow wandering, crossing both levels often
+    energy = np.where(rng.random(800) < 0.05, -120.0, rng.uniform(-70, -20, 800))
+    for on, off in ((0.7, 0.3), (0.5, 0.5), (0.8, 0.1)):
+        scores = PostProcessor(on, median=1, hangover=0, release=off)(p)
+        assert np.array_equal(scores >= 0.5, _hysteresis(p, on, off)), (on, off)
+        assert np.array_equal(release_peak(p, off)[0] >= on, _hysteresis(p, on, off))
+    # a release at or above the threshold changes no decision
+    assert np.array_equal(PostProcessor(0.4, 3, 5, release=0.9)(p, energy) >= 0.5,
+                          PostProcessor(0.4, 3, 5)(p, energy) >= 0.5)
+    post = PostProcessor(0.75, median=3, hangover=6, release=0.35)
+    whole = post(p, energy)
+    # a gated (silent) frame ends a stretch: what follows must reach the threshold again
+    gated = PostProcessor(0.75, release=0.35)(np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.8]),
+                                              np.array([-30.0, -30, -30, -120, -30, -30]))
+    assert (gated >= 0.5).tolist() == [True, True, True, False, False, True]
+    st, parts = None, []
+    for a, b in _chunks(len(p), rng):
+        y, st = post.step(p[a:b], energy[a:b], st)
+        parts.append(y)
+    assert np.array_equal(np.concatenate(parts), whole)
+    st, parts = None, []
+    for a, b in _chunks(len(p), rng):
+        y, st = release_peak(p[a:b], 0.35, st)
+        parts.append(y)
+    assert np.array_equal(np.concatenate(parts), release_peak(p, 0.35)[0])
+
+
+@pytest.mark.parametrize("release", [0.0, -0.2, 1.5, float("nan"), True, "0.3"])
+def test_release_refuses_values_outside_0_1(release):
+    with pytest.raises(ValueError, match="release"):
+        PostProcessor(0.5, release=release)

@@ -1,4 +1,4 @@
-"""Choosing a spiking VAD's decision rule on real speech: its threshold, median and hangover.
+"""Choosing a spiking VAD's decision rule on real speech: its threshold, median, hangover and release.
 
 Training picks a threshold on held-back training sequences (:mod:`neuroflow.vad.scoring`): their
 speech is mostly eSpeak and Festival, the error rates are pooled over all frames, and the silence gate of
@@ -10,13 +10,16 @@ HTER, so a condition counts the same whatever its length. A condition is a corpu
 (:attr:`neuroflow.vad.corpus.Scene.condition`), e.g. ``real-dev/white@5``: with an eSpeak corpus beside the
 real one, each kind of speech keeps its own conditions.
 
-The search is exhaustive over :data:`MEDIANS` x :data:`HANGOVERS` x :data:`~neuroflow.vad.scoring.THRESHOLDS`.
-Thresholds cost nothing extra: :func:`~neuroflow.vad.postprocess.rescale` is increasing and keeps 0, so it
-commutes with the median, the gate and the hangover's running maximum, and a frame's score reaches 0.5 under
-threshold ``t`` exactly when the rule's output at threshold 0.5 (no rescaling) reaches ``t``. One pass of the
-post-processor per (median, hangover) and a sort give every threshold's error counts.
+The search is exhaustive over :data:`MEDIANS` x :data:`HANGOVERS` x :data:`RELEASES` x
+:data:`~neuroflow.vad.scoring.THRESHOLDS`. Thresholds cost nothing extra: the release step
+(:func:`~neuroflow.vad.postprocess.release_peak`) does not depend on the threshold, and
+:func:`~neuroflow.vad.postprocess.rescale` is increasing and keeps 0, so it commutes with the hangover's running
+maximum, and a frame's score reaches 0.5 under threshold ``t`` exactly when the rule's output at threshold 0.5 (no
+rescaling) reaches ``t``. One pass of the post-processor per (median, hangover, release) and a sort give every
+threshold's error counts. A threshold below the release decides as if there were no release.
 
-Ties go to the first best in the order of the grids (shorter median, shorter hangover, lower threshold).
+Ties go to the first best in the order of the grids (shorter median, shorter hangover, no release before a
+lower one, lower threshold), so a release is only kept where it lowers the error.
 :func:`calibrated_copy` writes a model file with the chosen rule and the search's record in its ``info``.
 """
 from __future__ import annotations
@@ -35,11 +38,14 @@ from neuroflow.vad.scoring import THRESHOLDS
 MEDIANS = (1, 3, 5, 7)
 #: hangovers (frames) the search tries
 HANGOVERS = (0, 3, 5, 7, 10, 15, 20, 25, 30)
+#: release thresholds (hysteresis; None: none) the search tries
+RELEASES = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The chosen rule and how it was chosen. Rates are fractions; ``hter`` is the mean over ``conditions``."""
+    """The chosen rule and how it was chosen. Rates are fractions; ``hter`` is the mean over ``conditions``;
+    ``release`` is the hysteresis threshold (None: none, :class:`~neuroflow.vad.postprocess.PostProcessor`)."""
 
     threshold: float
     median: int
@@ -52,10 +58,13 @@ class Calibration:
     scenes: int
     left_out: list = field(default_factory=list)
     corpus: list = field(default_factory=list)
+    release: float | None = None
 
     @property
     def smoothing(self) -> dict:
-        return {"median": self.median, "hangover": self.hangover}
+        """The model file's post-processing settings (``release`` only where there is one)."""
+        return {"median": self.median, "hangover": self.hangover,
+                **({} if self.release is None else {"release": self.release})}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,9 +89,9 @@ def condition_of(scene) -> str:
     return f"{Path(scene.path).parent.name}/{scene.condition}"
 
 
-def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray) -> dict:
+def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, release: float | None = None) -> dict:
     """Per condition: (misses, speech frames, false alarms, non-speech frames), the first and third per threshold."""
-    post = PostProcessor(0.5, median, hangover)
+    post = PostProcessor(0.5, median, hangover, release)
     counts: dict = {}
     for prob, energy, labels, condition in outputs:
         score = post(prob, energy)
@@ -101,10 +110,10 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
     return mr, far
 
 
-def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
+def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
                 source: str | None = None) -> dict:
     """The rule with the lowest mean HTER over the conditions of ``outputs`` (:func:`network_outputs`): a dict of
-    ``threshold``, ``median``, ``hangover``, ``hter``, ``mr``, ``far`` (means over ``conditions``) and the
+    ``threshold``, ``median``, ``hangover``, ``release``, ``hter``, ``mr``, ``far`` (means over ``conditions``) and the
     ``conditions`` scored and ``left_out`` (those without both speech and non-speech frames, which have no HTER).
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
@@ -124,23 +133,26 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
     best = None
     for median in medians:
         for hangover in hangovers:
-            mr, far = _mean_rates(_error_counts(outputs, int(median), int(hangover), thresholds), conditions)
-            i = int(np.argmin((mr + far) / 2))
-            if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
-                best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
-                        "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
+            for release in releases:
+                counts = _error_counts(outputs, int(median), int(hangover), thresholds, release)
+                mr, far = _mean_rates(counts, conditions)
+                i = int(np.argmin((mr + far) / 2))
+                if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
+                    best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
+                            "release": None if release is None else float(release),
+                            "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
     return {**best, "conditions": conditions, "left_out": sorted(set(classes) - set(conditions))}
 
 
-def condition_hter(outputs, threshold: float, median: int, hangover: int) -> dict:
+def condition_hter(outputs, threshold: float, median: int, hangover: int, release: float | None = None) -> dict:
     """HTER per condition of ``outputs`` (:func:`network_outputs`) under one rule (conditions with both classes)."""
-    counts = _error_counts(outputs, int(median), int(hangover), np.array([float(threshold)]))
+    counts = _error_counts(outputs, int(median), int(hangover), np.array([float(threshold)]), release)
     return {c: float((k[0][0] / k[1] + k[2][0] / k[3]) / 2) for c, k in sorted(counts.items()) if k[1] and k[3]}
 
 
-def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS,
+def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
               progress: bool = False) -> Calibration:
-    """The (threshold, median, hangover) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
+    """The (threshold, median, hangover, release) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
     with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels; :func:`search_rule`).
 
     Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
@@ -149,17 +161,18 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     scenes = list(scenes)
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)
-    best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds,
+    best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds, releases=releases,
                        source=" ".join(folders))
     conditions = best["conditions"]
-    own = np.array([system.threshold])
-    mr0, far0 = _mean_rates(_error_counts(outputs, int(system.smoothing.get("median", 1)),
-                                          int(system.smoothing.get("hangover", 0)), own), conditions)
-    before = {"threshold": float(system.threshold), **{k: int(v) for k, v in system.smoothing.items()},
+    post = system.post
+    mr0, far0 = _mean_rates(_error_counts(outputs, post.median, post.hangover, np.array([post.threshold]),
+                                          post.release), conditions)
+    before = {"threshold": post.threshold, "median": post.median, "hangover": post.hangover,
+              **({} if post.release is None else {"release": post.release}),
               "hter": float((mr0[0] + far0[0]) / 2), "mr": float(mr0[0]), "far": float(far0[0])}
     return Calibration(threshold=best["threshold"], median=best["median"], hangover=best["hangover"],
                        hter=best["hter"], mr=best["mr"], far=best["far"], before=before, conditions=conditions,
-                       scenes=len(outputs), left_out=best["left_out"])
+                       scenes=len(outputs), left_out=best["left_out"], release=best["release"])
 
 
 def calibrated_copy(model_path: str | Path, calibration: Calibration, out: str | Path) -> Path:

@@ -4,9 +4,10 @@
 ``score(wav, sr)`` gives one score in [0, 1] per 10 ms frame, on the frame grid of
 :mod:`neuroflow.vad.features`, and a frame is speech where ``score >= threshold`` (0.5 by default).
 The score is the network's speech probability after the model's post-processing
-(:class:`~neuroflow.vad.postprocess.PostProcessor`: a causal running median, the model's decision
-threshold mapped to 0.5, a silence gate, a hangover; the shipped models' threshold, median and hangover were
-chosen on real speech of the training speakers by :mod:`neuroflow.vad.calibration`). Speech segments follow the rules of
+(:class:`~neuroflow.vad.postprocess.PostProcessor`: a causal running median, a silence gate, a release threshold
+below which a stretch of speech ends, the model's decision threshold mapped to 0.5, a hangover; the shipped models'
+threshold, release, median and hangover were chosen on real speech of the training speakers by
+:mod:`neuroflow.vad.calibration`). Speech segments follow the rules of
 :class:`~neuroflow.vad.postprocess.SegmentRules` (threshold, minimum speech and silence durations,
 padding).
 
@@ -91,7 +92,7 @@ class SpikingVADSystem(VADSystem):
         self.threshold = self.loaded.threshold
         self.smoothing = dict(self.loaded.smoothing)
         self.post = PostProcessor(self.threshold, int(self.smoothing.get("median", 1)),
-                                  int(self.smoothing.get("hangover", 0)))
+                                  int(self.smoothing.get("hangover", 0)), self.smoothing.get("release"))
         shipped = isinstance(kind_or_path, str) and kind_or_path.lower() in SHIPPED
         self.name = self.model.kind if shipped else f"{self.model.kind}:{self.path.stem}"
 

@@ -7,13 +7,17 @@ in pieces of any size gives the numbers of one call on the whole.
 Frame scores (:class:`PostProcessor`)
 -------------------------------------
 1. a causal running median over ``median`` frames (:func:`causal_median`);
-2. the model's decision threshold (from training's validation split, or chosen by
-   :mod:`neuroflow.vad.calibration`) is mapped to 0.5 (:func:`rescale`), so every model's score reads
-   the same way;
-3. a silence gate sets frames of digital silence (window energy below
+2. a silence gate sets frames of digital silence (window energy below
    :data:`~neuroflow.vad.features.SILENCE_DB`) and frames more than :data:`GATE_BELOW_PEAK_DB` below
    the running peak of frame energy (:func:`running_peak`) to 0: the corpus's own labelling rule;
-4. a hangover holds a score for ``hangover`` frames (:func:`causal_max`), but for at most
+3. with a ``release`` threshold (hysteresis, as Silero's ``neg_threshold``): while the probability stays at or
+   above ``release``, it is held at its peak since it rose above ``release`` (:func:`release_peak`), so a
+   stretch of speech that once reached the decision threshold ends only when the probability falls below
+   ``release``; a release at or above the threshold changes no decision;
+4. the model's decision threshold (from training's validation split, or chosen by
+   :mod:`neuroflow.vad.calibration`) is mapped to 0.5 (:func:`rescale`), so every model's score reads
+   the same way;
+5. a hangover holds a score for ``hangover`` frames (:func:`causal_max`), but for at most
    :data:`GATED_HANGOVER` frames into gated (silent) frames, the hangover of the labels themselves.
 
 Segments (:class:`SegmentTracker`, :func:`segments_from_scores`)
@@ -86,6 +90,32 @@ def running_peak(energy_db: np.ndarray, decay_db: float = PEAK_DECAY_DB,
     return peak, float(peak[-1])
 
 
+def release_peak(p: np.ndarray, release: float, state: float | None = None) -> tuple[np.ndarray, float | None]:
+    """Hysteresis as a score: ``p`` where ``p < release``; elsewhere the largest ``p`` since the current stretch of
+    frames at or above ``release`` began. Thresholding the result at ``t >= release`` enters speech where ``p``
+    reaches ``t`` and leaves it where ``p`` falls below ``release``.
+
+    Returns ``(held float64, state)``; the state is the open stretch's peak (None: no stretch open).
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if len(p) == 0:
+        return p, state
+    above = p >= release
+    stretch = np.cumsum(np.concatenate([[0], above[1:] & ~above[:-1]]))  # stretch number of each frame
+    if not above[0]:
+        stretch += 1  # the stretch open before this chunk (if any) ended before frame 0
+    # a running maximum that restarts with each stretch, exactly: over integer keys (stretch, rank of the value)
+    values = p if state is None else np.append(p, state)
+    ordered = np.sort(values)
+    rank = np.searchsorted(ordered, values)
+    n = len(values)
+    key = np.where(above, stretch * n + rank[:len(p)], -1)
+    if state is not None and above[0]:
+        key[0] = max(key[0], rank[-1])  # the first stretch goes on from the previous chunk (stretch 0)
+    held = np.where(above, ordered[np.maximum.accumulate(key) % n], p)
+    return held, (float(held[-1]) if above[-1] else None)
+
+
 def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
     """Map probabilities piecewise linearly so that ``threshold`` goes to 0.5 (0 and 1 stay)."""
     thr = min(max(float(threshold), 1e-6), 1 - 1e-6)
@@ -102,27 +132,35 @@ def silence_gate(energy_db: np.ndarray, state: float | None = None) -> tuple[np.
 
 # ============================================================================= frame scores
 class PostProcessor:
-    """A model's post-processing (median, threshold to 0.5, silence gate, hangover), as a step.
+    """A model's post-processing (median, silence gate, release, threshold to 0.5, hangover), as a step.
 
     ``step(prob, energy_db, state)`` takes the network's probabilities of consecutive frames and
     their window energies (``None``: no silence gate, as on precomputed features) and returns
-    ``(scores in [0, 1], state)``.
+    ``(scores in [0, 1], state)``. ``release`` (None: none) is the hysteresis threshold of step 3 of
+    the module docstring, in (0, 1].
     """
 
-    def __init__(self, threshold: float, median: int = 1, hangover: int = 0):
+    def __init__(self, threshold: float, median: int = 1, hangover: int = 0, release: float | None = None):
         self.threshold, self.median, self.hangover = float(threshold), int(median), int(hangover)
+        if release is not None and (isinstance(release, bool) or not isinstance(release, (int, float))
+                                    or not 0.0 < release <= 1.0):
+            raise ValueError(f"release: expected a probability in (0, 1] or None, got {release!r}")
+        self.release = None if release is None else float(release)
 
     def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
-        state = {"median": None, "hold": None, "peak": None} if state is None else state
+        state = {"median": None, "hold": None, "peak": None, "stretch": None} if state is None else state
         if len(prob) == 0:
             return np.zeros(0), state
         p, med = causal_median(prob, self.median, state["median"])
-        score = rescale(p, self.threshold)
         peak = state["peak"]
         silent = None
         if energy_db is not None:
             silent, peak = silence_gate(energy_db, peak)
-            score[silent] = 0.0
+            p = np.where(silent, 0.0, p)
+        stretch = state.get("stretch")
+        if self.release is not None:
+            p, stretch = release_peak(p, self.release, stretch)
+        score = rescale(p, self.threshold)
         h, hold = self.hangover, state["hold"]
         if h > 0:
             held, new_hold = causal_max(score, h, hold)
@@ -131,7 +169,7 @@ class PostProcessor:
                 short, _ = causal_max(score, g, None if hold is None else hold[-g:])
                 held = np.where(silent, short, held)
             score, hold = held, new_hold
-        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak}
+        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak, "stretch": stretch}
 
     def __call__(self, prob: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
         """Scores of one whole sequence (the step over one chunk)."""

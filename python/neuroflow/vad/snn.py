@@ -36,6 +36,8 @@ threshold; :mod:`neuroflow.vad.inference` runs a trained model in NumPy.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,7 +383,8 @@ def atomic_torch_save(obj, path: Path) -> None:
 def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, smoothing: dict | None = None,
                info: dict | None = None) -> Path:
     """Write ``model`` (weights, masks, feature configuration), its decision ``threshold``, post-processing
-    ``smoothing`` (``{"median": k, "hangover": h}`` frames) and any JSON-able ``info`` to ``path`` (.pt).
+    ``smoothing`` (``{"median": k, "hangover": h}`` frames, and ``"release"``: a hysteresis threshold, see
+    :class:`~neuroflow.vad.postprocess.PostProcessor`) and any JSON-able ``info`` to ``path`` (.pt).
 
     Weights are stored as float16 where that is exact enough (halves the file); masks as bool.
     """
@@ -394,6 +397,16 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
                "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
     atomic_torch_save(payload, path)
     return path
+
+
+def network_sha256(model: SpikingVAD) -> str:
+    """SHA-256 of a network: its configuration and every weight and mask, not the decision rule or the record
+    saved beside them (recalibrating a model file keeps its network's digest)."""
+    h = hashlib.sha256(json.dumps(model.config(), sort_keys=True, default=str).encode())
+    for key, value in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().float().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 @dataclass
@@ -427,6 +440,10 @@ def _payload_problem(payload: dict) -> str | None:
         v = smoothing.get(name, lo)
         if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= MAX_SMOOTHING_FRAMES):
             return f"smoothing {name} {v!r}, expected a whole number of frames in [{lo}, {MAX_SMOOTHING_FRAMES}]"
+    release = smoothing.get("release")
+    if release is not None and not (isinstance(release, (int, float)) and not isinstance(release, bool)
+                                    and 0.0 < release <= 1.0):
+        return f"smoothing release {release!r}, expected a probability in (0, 1]"
     for name in ("config", "state_dict", "info"):
         if not isinstance(payload.get(name, {}), dict):
             return f"{name} is a {type(payload.get(name)).__name__}, expected a dict"

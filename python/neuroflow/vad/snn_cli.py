@@ -53,8 +53,8 @@ def register(verbs) -> None:
     add_common_options(p, plot=True, seed=False)
     p.set_defaults(func=_train)
 
-    p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, median and hangover on real speech "
-                                           "of the training speakers")
+    p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, release, median and hangover on "
+                                           "real speech of the training speakers")
     p.add_argument("--model", type=_model_spec, required=True, help="snu | bin | PATH of a model file")
     p.add_argument("--corpus", required=True, type=input_dir, nargs="+",
                    help="corpus folder(s) of training-split scenes with labels (`neuroflow vad corpus --speech real "
@@ -204,7 +204,8 @@ def _calibrate(args) -> int:
     cal = replace(cal, corpus=[str(f) for f in args.corpus])
     calibrated_copy(system.path, cal, args.out)
     def rule(label: str, r: dict) -> str:
-        return (f"  {label}: threshold {r['threshold']:.2f}, median {r['median']}, hangover {r['hangover']}: "
+        release = "" if r.get("release") is None else f", release {r['release']:.2f}"
+        return (f"  {label}: threshold {r['threshold']:.2f}{release}, median {r['median']}, hangover {r['hangover']}: "
                 f"mean HTER {100 * r['hter']:.2f}% (MR {100 * r['mr']:.2f}%, FAR {100 * r['far']:.2f}%)")
 
     lines = [f"{system.name}: {cal.scenes} scenes, {len(cal.conditions)} conditions"
@@ -232,7 +233,7 @@ def _teacher_lines(info: dict, prefix: str) -> list[str]:
         return [f"  {prefix}recorded teacher settings are damaged (teacher {teacher!r:.40}, teacher_weight "
                 f"{weight!r:.40})"]
     return [f"  {prefix}trained towards its labels blended {weight:g} with the {teacher} "
-            f"model's speech probability (Recipe.teacher; file SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
+            f"model's speech probability (Recipe.teacher; network SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
 
 
 def _info(args) -> int:
@@ -315,8 +316,9 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
                      f"streamed in 32 ms chunks: {'identical' if same else 'DIFFERENT'} scores and segments")
         cal = system.loaded.info.get("calibration")
         if cal:
-            lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}, median {cal['median']}, hangover "
-                         f"{cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
+            release = "" if cal.get("release") is None else f", release {cal['release']:.2f}"
+            lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}{release}, median {cal['median']}, "
+                         f"hangover {cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
                          f"speakers (mean HTER there {100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
         lines += _teacher_lines(e, f"{kind} ")
     baselines, skipped = available_systems(("webrtc:3", "silero"))

@@ -16,7 +16,6 @@ to hide).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
 from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
                                      split_sequences)
-from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, save_model
+from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, network_sha256, save_model
 
 #: how a message about a checkpoint that cannot be resumed ends
 START_OVER = "delete it, or start over with --no-resume (resume=False)"
@@ -154,7 +153,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
             raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({str(ck.get('recipe'))[:200]}); "
                              f"{START_OVER}")
         if ck.get("teacher_sha256") != _digest(teacher):
-            raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher file than {recipe.teacher!r} "
+            raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher network than {recipe.teacher!r} "
                              f"is now; {START_OVER}")
         try:
             model.load_state_dict(ck["model"])
@@ -313,7 +312,8 @@ def teacher_file(recipe: Recipe) -> Path:
 
 @dataclass
 class Teacher:
-    """The model a recipe distils, and the SHA-256 of the file it was read from (recorded with the student)."""
+    """The model a recipe distils, and the SHA-256 of its network (:func:`~neuroflow.vad.snn.network_sha256`,
+    recorded with the student): the same network with another decision rule teaches the same."""
 
     model: torch.nn.Module
     sha256: str
@@ -324,11 +324,11 @@ def load_teacher(recipe: Recipe) -> Teacher | None:
     if recipe.teacher_weight <= 0:
         return None
     path = teacher_file(recipe)
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         teacher = load_model(path).model
     except ValueError as exc:
         raise ValueError(f"teacher: {exc}") from None
+    sha256 = network_sha256(teacher)
     if teacher.features != recipe.features():
         raise ValueError(f"teacher: {recipe.teacher} was trained on other features ({teacher.features}) than the "
                          f"recipe's ({recipe.features()})")
