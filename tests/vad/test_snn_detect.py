@@ -234,6 +234,9 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     out = capsys.readouterr().out
     assert "trained towards its labels blended 0.5 with the bin model's speech probability" in out
     assert f"network SHA-256 {network_sha256(load_model(model_path('bin')).model)[:12]}" in out
+    snu = load_model(model_path("snu"))
+    assert (f"decision rule: threshold {snu.threshold:.2f}, release {snu.smoothing['release']:.2f}, median "
+            f"{snu.smoothing['median']}, hangover {snu.smoothing['hangover']} frames") in out
     path = tmp_path / "clip.flac"
     sf.write(path, clip[0][: 16000 * 4], 16000)
     png = tmp_path / "det.png"

@@ -204,8 +204,7 @@ def _calibrate(args) -> int:
     cal = replace(cal, corpus=[str(f) for f in args.corpus])
     calibrated_copy(system.path, cal, args.out)
     def rule(label: str, r: dict) -> str:
-        release = "" if r.get("release") is None else f", release {r['release']:.2f}"
-        return (f"  {label}: threshold {r['threshold']:.2f}{release}, median {r['median']}, hangover {r['hangover']}: "
+        return (f"  {label}: {rule_text(r['threshold'], r)}: "
                 f"mean HTER {100 * r['hter']:.2f}% (MR {100 * r['mr']:.2f}%, FAR {100 * r['far']:.2f}%)")
 
     lines = [f"{system.name}: {cal.scenes} scenes, {len(cal.conditions)} conditions"
@@ -236,6 +235,13 @@ def _teacher_lines(info: dict, prefix: str) -> list[str]:
             f"model's speech probability (Recipe.teacher; network SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
 
 
+def rule_text(threshold: float, smoothing: dict) -> str:
+    """A decision rule in words: ``threshold 0.87, release 0.40, median 3, hangover 10``."""
+    release = "" if smoothing.get("release") is None else f", release {smoothing['release']:.2f}"
+    return (f"threshold {threshold:.2f}{release}, median {smoothing.get('median', 1)}, "
+            f"hangover {smoothing.get('hangover', 0)}")
+
+
 def _info(args) -> int:
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.frontend import feature_width
@@ -255,6 +261,8 @@ def _info(args) -> int:
     if _real(p.get("val_hter")):  # informational fields: a damaged one is left out, never fatal
         lines.append(f"  validation HTER {100 * p['val_hter']:.2f}%"
                      + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if _real(p.get("dense_val_hter")) else ""))
+    if isinstance(p.get("smoothing"), dict):  # validated when the model was read
+        lines.append(f"  decision rule: {rule_text(p['threshold'], p['smoothing'])} frames")
     lines += _teacher_lines(p, "")
     emit(args, p, lines)
     return 0
@@ -316,10 +324,9 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
                      f"streamed in 32 ms chunks: {'identical' if same else 'DIFFERENT'} scores and segments")
         cal = system.loaded.info.get("calibration")
         if cal:
-            release = "" if cal.get("release") is None else f", release {cal['release']:.2f}"
-            lines.append(f"  {kind} decision rule: threshold {cal['threshold']:.2f}{release}, median {cal['median']}, "
-                         f"hangover {cal['hangover']} frames, chosen by `neuroflow vad calibrate` on real speech of the training "
-                         f"speakers (mean HTER there {100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
+            lines.append(f"  {kind} decision rule: {rule_text(cal['threshold'], cal)} frames, chosen by `neuroflow vad "
+                         f"calibrate` on real speech of the training speakers (mean HTER there "
+                         f"{100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
         lines += _teacher_lines(e, f"{kind} ")
     baselines, skipped = available_systems(("webrtc:3", "silero"))
     for system in baselines:
