@@ -70,7 +70,7 @@ def bounds(system, dev, held) -> dict:
     """The three rules' held-out mean HTER (module docstring) from the network outputs on both sets."""
     from neuroflow.vad.calibration import condition_hter, search_rule
 
-    threshold, median, hangover, release = own = own_rule(system)
+    _, median, hangover, release = own = own_rule(system)
     shipped = condition_hter(held, *own)
     out = {"shipped_rule": dict(zip(RULE, own)), "shipped_mean_hter": float(np.mean(list(shipped.values())))}
     dev_groups, held_groups = per_snr(dev), per_snr(held)

@@ -116,6 +116,14 @@ def release_peak(p: np.ndarray, release: float, state: float | None = None) -> t
     return held, (float(held[-1]) if above[-1] else None)
 
 
+def release_problem(release) -> str | None:
+    """What is wrong with a release threshold (None: nothing; None itself means no release)."""
+    if release is None or (isinstance(release, (int, float)) and not isinstance(release, bool)
+                           and 0.0 < release <= 1.0):
+        return None
+    return f"expected a probability in (0, 1] or None, got {release!r}"
+
+
 def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
     """Map probabilities piecewise linearly so that ``threshold`` goes to 0.5 (0 and 1 stay)."""
     thr = min(max(float(threshold), 1e-6), 1 - 1e-6)
@@ -142,9 +150,9 @@ class PostProcessor:
 
     def __init__(self, threshold: float, median: int = 1, hangover: int = 0, release: float | None = None):
         self.threshold, self.median, self.hangover = float(threshold), int(median), int(hangover)
-        if release is not None and (isinstance(release, bool) or not isinstance(release, (int, float))
-                                    or not 0.0 < release <= 1.0):
-            raise ValueError(f"release: expected a probability in (0, 1] or None, got {release!r}")
+        problem = release_problem(release)
+        if problem:
+            raise ValueError(f"release: {problem}")
         self.release = None if release is None else float(release)
 
     def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):

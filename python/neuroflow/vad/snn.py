@@ -48,6 +48,7 @@ from torch import nn
 
 from neuroflow._utils import check_choice, check_positive, exception_reason
 from neuroflow.vad.frontend import feature_width
+from neuroflow.vad.postprocess import release_problem
 
 MODEL_KINDS = ("snu", "bin")
 
@@ -440,10 +441,8 @@ def _payload_problem(payload: dict) -> str | None:
         v = smoothing.get(name, lo)
         if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= MAX_SMOOTHING_FRAMES):
             return f"smoothing {name} {v!r}, expected a whole number of frames in [{lo}, {MAX_SMOOTHING_FRAMES}]"
-    release = smoothing.get("release")
-    if release is not None and not (isinstance(release, (int, float)) and not isinstance(release, bool)
-                                    and 0.0 < release <= 1.0):
-        return f"smoothing release {release!r}, expected a probability in (0, 1]"
+    if release_problem(smoothing.get("release")):
+        return f"smoothing release {smoothing['release']!r}, expected a probability in (0, 1]"
     for name in ("config", "state_dict", "info"):
         if not isinstance(payload.get(name, {}), dict):
             return f"{name} is a {type(payload.get(name)).__name__}, expected a dict"
