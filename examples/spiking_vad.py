@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.vad.calibration import calibrate
+from neuroflow.vad.calibration import calibrate, rule_text
 from neuroflow.vad.corpus import generate_corpus, load_corpus
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.energy import model_info
@@ -63,16 +63,16 @@ def main() -> None:
         chunks = [stream.process(wav[i:i + 512]) for i in range(0, len(wav), 512)] + [stream.flush()]
         assert np.array_equal(np.concatenate(chunks), det.speech_prob) and stream.segments == det.segments
     print("streaming in 512-sample chunks gives the same scores and segments as one call")
-    # the decision rule (threshold, median, hangover) chosen again on scenes of training voices, as the shipped
-    # models' was on real speech of the training speakers (`neuroflow vad calibrate`)
+    # the decision rule (threshold, release, median, hangover) chosen again on scenes of training voices, as the
+    # shipped models' was on real speech of the training speakers (`neuroflow vad calibrate`)
     with tempfile.TemporaryDirectory() as tmp:
         generate_corpus(Path(tmp) / "cal", minutes=1.0 if args.quick else 5.0, split="train", seed=args.seed + 1,
                         durations=(15.0,), progress=False)
         cal = calibrate(SpikingVADSystem("bin"), load_corpus(Path(tmp) / "cal"))
     b = cal.before
-    print(f"bin rule on {cal.scenes} eSpeak scenes of training voices: shipped (threshold {b['threshold']:.2f}, "
-          f"median {b['median']}, hangover {b['hangover']}) mean HTER {100 * b['hter']:.1f}%; chosen there (threshold "
-          f"{cal.threshold:.2f}, median {cal.median}, hangover {cal.hangover}) {100 * cal.hter:.1f}%")
+    print(f"bin rule on {cal.scenes} eSpeak scenes of training voices: shipped ({rule_text(b['threshold'], b)}) "
+          f"mean HTER {100 * b['hter']:.1f}%; chosen there ({rule_text(cal.threshold, cal.smoothing)}) "
+          f"{100 * cal.hter:.1f}%")
     systems, skipped = available_systems(("webrtc:3", "silero"))
     for system in systems:
         mr, far, hter = error_rates(system.score(wav, 16000) >= 0.5, labels)

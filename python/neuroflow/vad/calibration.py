@@ -70,6 +70,13 @@ class Calibration:
         return asdict(self)
 
 
+def rule_text(threshold: float, smoothing: dict) -> str:
+    """A decision rule in words: ``threshold 0.87, release 0.40, median 3, hangover 10``."""
+    release = "" if smoothing.get("release") is None else f", release {smoothing['release']:.2f}"
+    return (f"threshold {threshold:.2f}{release}, median {smoothing.get('median', 1)}, "
+            f"hangover {smoothing.get('hangover', 0)}")
+
+
 def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
     """``(probability, window energy dB, labels, condition)`` per scene: the network's output and what the
     post-processor needs, computed once for the whole search."""

@@ -185,7 +185,7 @@ def _train(args) -> int:
 
 # ----------------------------------------------------------------------------- calibrate
 def _calibrate(args) -> int:
-    from neuroflow.vad.calibration import calibrate, calibrated_copy
+    from neuroflow.vad.calibration import calibrate, calibrated_copy, rule_text
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.detect import SpikingVADSystem
 
@@ -235,14 +235,8 @@ def _teacher_lines(info: dict, prefix: str) -> list[str]:
             f"model's speech probability (Recipe.teacher; network SHA-256 {str(info.get('teacher_sha256'))[:12]}...)"]
 
 
-def rule_text(threshold: float, smoothing: dict) -> str:
-    """A decision rule in words: ``threshold 0.87, release 0.40, median 3, hangover 10``."""
-    release = "" if smoothing.get("release") is None else f", release {smoothing['release']:.2f}"
-    return (f"threshold {threshold:.2f}{release}, median {smoothing.get('median', 1)}, "
-            f"hangover {smoothing.get('hangover', 0)}")
-
-
 def _info(args) -> int:
+    from neuroflow.vad.calibration import rule_text
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.frontend import feature_width
 
@@ -294,6 +288,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     the true labels, error rates beside WebRTC-3 and Silero, power estimate, and streaming = one call."""
     import numpy as np
 
+    from neuroflow.vad.calibration import rule_text
     from neuroflow.vad.detect import SpikingVADSystem
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.metrics import error_rates
