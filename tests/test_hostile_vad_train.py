@@ -240,11 +240,42 @@ def test_vad_info_shows_a_model_whose_recipe_record_is_damaged(recipe, tmp_path,
 
 
 # ----------------------------------------------------------------------------- corpora (item 26)
-def test_training_refuses_a_wav_truncated_against_its_labels(corpus, tmp_path, recipe_file, capsys):
+@pytest.mark.parametrize("verb", ["train", "eval"])
+@pytest.mark.parametrize("damage", ["cut", "labels"])
+def test_a_corpus_file_changed_after_it_was_written_is_one_error_line(corpus, tmp_path, recipe_file, capsys, verb,
+                                                                       damage):
+    import shutil
+    import warnings
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(corpus, damaged)
+    if damage == "cut":
+        path = damaged / "A_0000.wav"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        path = damaged / "A_0000.labels.npy"
+        np.save(path, 1 - np.load(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no truncation warning before the error
+        if verb == "train":
+            assert _train(damaged, tmp_path / "m.pt", "--recipe", recipe_file(FAST)) == 2
+        else:
+            assert main(["vad", "eval", "--quiet", "--corpus", str(damaged), "--system", "energy"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == [f"neuroflow: error: {path}: differs from the corpus manifest (SHA-256), changed or cut short after "
+                   "it was written; run the same `neuroflow vad corpus` command again to remake it"]
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_wav_truncated_against_its_labels_without_recorded_hashes_is_named(corpus, tmp_path, recipe_file, capsys):
     import shutil
 
     damaged = tmp_path / "damaged"
     shutil.copytree(corpus, damaged)
+    manifest = json.loads((damaged / "corpus.json").read_text())
+    for entry in manifest["scenes"]:
+        entry.pop("sha256")  # a corpus written by hand: nothing to compare with
+    (damaged / "corpus.json").write_text(json.dumps(manifest))
     wav = damaged / "A_0000.wav"
     wav.write_bytes(wav.read_bytes()[: wav.stat().st_size // 2])
     with pytest.warns(UserWarning, match="truncated WAV file"):

@@ -47,7 +47,7 @@ import numpy as np
 
 from neuroflow._utils import check_choice, check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, load_audio
-from neuroflow.vad.corpus_store import MANIFEST, CorpusResult, read_manifest, write_corpus  # noqa: F401
+from neuroflow.vad.corpus_store import MANIFEST, CorpusResult, file_hash, read_manifest, write_corpus  # noqa: F401
 from neuroflow.vad.features import HOP
 from neuroflow.vad.labels import speech_labels  # noqa: F401 (re-exported: the labelling rule's entry point)
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
@@ -209,13 +209,29 @@ class Scene:
         """``"clean"`` or ``"<noise>@<snr dB>"``: what the benchmarks average error rates over."""
         return "clean" if self.noise == "none" or not math.isfinite(self.snr_db) else f"{self.noise}@{self.snr_db:g}"
 
+    def _check_intact(self, key: str, path: Path) -> None:
+        """Raise ValueError (one line) when the manifest records a SHA-256 for ``key`` and ``path`` differs.
+
+        A corpus file that was cut short or changed after it was written would otherwise be read as far as
+        it goes and fail later, far from its cause (frame counts that disagree with the labels).
+        """
+        want = self.info.get("sha256")
+        want = want.get(key) if isinstance(want, dict) else None
+        if want is None or not path.is_file():
+            return
+        if file_hash(path) != want:
+            raise ValueError(f"{path}: differs from the corpus manifest (SHA-256), changed or cut short after it "
+                             f"was written; run the same `neuroflow vad corpus` command again to remake it")
+
     @cached_property
     def wav(self) -> np.ndarray:
+        self._check_intact("wav", self.path)
         wav, _ = load_audio(self.path)
         return wav
 
     @cached_property
     def labels(self) -> np.ndarray:
+        self._check_intact("labels", self.labels_path)
         try:
             labels = np.load(self.labels_path, allow_pickle=False)
         except FileNotFoundError:
