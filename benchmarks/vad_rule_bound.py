@@ -1,14 +1,16 @@
 """How much can a spiking VAD's decision rule do? Bounds for SNR-dependent rules on held-out speakers; prints JSON.
 
 Issue 15 asks the spiking models for a mean HTER within 2 points of Silero's on the held-out real speakers. A
-model's decision rule (threshold, release, causal median, hangover; :mod:`neuroflow.vad.calibration`) is chosen once on
+model's decision rule (threshold, release, causal median, hangover and its SNR-dependent length;
+:mod:`neuroflow.vad.calibration`) is chosen once on
 the calibration corpus (real speech of the training speakers) for every condition. This measures, per model,
 what rules that know each condition's SNR could do at best:
 
 * **shipped**: the model's own rule on the held-out benchmark speech (the number ``benchmarks/vad.py`` reports);
-* **threshold per SNR**: the model's median, hangover and release, a threshold chosen on the calibration corpus's
-  conditions of each SNR (clean, 20, 10, 5, 0, -5 dB), applied to the held-out conditions of that SNR;
-* **whole rule per SNR**: threshold, release, median and hangover chosen per SNR the same way.
+* **threshold per SNR**: the model's median, hangover(s) and release, a threshold chosen on the calibration corpus's
+  conditions of each SNR (clean, 20, 10, 5, 0, -5 dB), applied to the held-out conditions of that SNR (with or
+  without the rule's low-SNR hangover, whichever does better there);
+* **whole rule per SNR**: threshold, release, median and hangover(s) chosen per SNR the same way.
 
 * **rule per condition**: threshold, release, median and hangover chosen on each held-out condition itself, an oracle
   no deployed rule can match, beside WebRTC-3's HTER there: the conditions that no decision rule can win
@@ -58,24 +60,26 @@ def per_snr(outputs) -> dict:
     return groups
 
 
-RULE = ("threshold", "median", "hangover", "release")
+RULE = ("threshold", "median", "hangover", "release", "low_snr_db", "low_snr_hangover")
 
 
-def own_rule(system) -> tuple[float, int, int, float | None]:
-    """(threshold, median, hangover, release) of the post-processor a model file sets up."""
-    return system.post.threshold, system.post.median, system.post.hangover, system.post.release
+def own_rule(system) -> tuple:
+    """The rule (:data:`RULE`) of the post-processor a model file sets up."""
+    post = system.post
+    return post.threshold, post.median, post.hangover, post.release, post.low_snr_db, post.low_snr_hangover
 
 
 def bounds(system, dev, held) -> dict:
     """The three rules' held-out mean HTER (module docstring) from the network outputs on both sets."""
     from neuroflow.vad.calibration import condition_hter, search_rule
 
-    _, median, hangover, release = own = own_rule(system)
+    _, median, hangover, release, low_db, low_hangover = own = own_rule(system)
     shipped = condition_hter(held, *own)
     out = {"shipped_rule": dict(zip(RULE, own)), "shipped_mean_hter": float(np.mean(list(shipped.values())))}
     dev_groups, held_groups = per_snr(dev), per_snr(held)
-    for name, grid in (("threshold_per_snr", {"medians": (median,), "hangovers": (hangover,), "releases": (release,)}),
-                       ("whole_rule_per_snr", {})):
+    fixed = {"medians": (median,), "hangovers": (hangover,), "releases": (release,),
+             "low_snr_dbs": () if low_db is None else (low_db,), "low_snr_hangovers": (low_hangover,)}
+    for name, grid in (("threshold_per_snr", fixed), ("whole_rule_per_snr", {})):
         per, rules, by_snr = {}, {}, {}
         for snr in sorted(held_groups):
             if snr not in dev_groups:

@@ -185,6 +185,10 @@ def test_a_model_file_with_damaged_fields_is_refused_naming_the_field(tmp_path):
                         (lambda p: p.update(smoothing={"median": 1, "hangover": 3, "release": 1.5}),
                          "smoothing release 1.5"),
                         (lambda p: p.update(smoothing={"median": 1, "release": "0.4"}), "smoothing release '0.4'"),
+                        (lambda p: p.update(smoothing={"median": 1, "hangover": 3, "low_snr_db": 10.0}),
+                         "smoothing low_snr_db and low_snr_hangover: expected both or neither"),
+                        (lambda p: p.update(smoothing={"median": 1, "low_snr_db": 10.0, "low_snr_hangover": -4}),
+                         "smoothing low_snr_hangover: expected a whole number"),
                         (lambda p: p.update(info=[1, 2]), "info is a list"),
                         (lambda p: p["info"].update(recipe="abc"), "info recipe is a str"),
                         (lambda p: p["state_dict"].update({weight: p["state_dict"][weight] * float("nan")}),
@@ -235,8 +239,10 @@ def test_cli_info_and_detect(tmp_path, capsys, clip):
     assert "trained towards its labels blended 0.5 with the bin model's speech probability" in out
     assert f"network SHA-256 {network_sha256(load_model(model_path('bin')).model)[:12]}" in out
     snu = load_model(model_path("snu"))
-    assert (f"decision rule: threshold {snu.threshold:.2f}, release {snu.smoothing['release']:.2f}, median "
-            f"{snu.smoothing['median']}, hangover {snu.smoothing['hangover']} frames") in out
+    sm = snu.smoothing
+    low = f" ({sm['low_snr_hangover']} below an estimated SNR of {sm['low_snr_db']:g} dB)" if "low_snr_db" in sm else ""
+    assert (f"decision rule: threshold {snu.threshold:.2f}, release {sm['release']:.2f}, median "
+            f"{sm['median']}, hangover {sm['hangover']} frames{low}\n") in out
     path = tmp_path / "clip.flac"
     sf.write(path, clip[0][: 16000 * 4], 16000)
     png = tmp_path / "det.png"

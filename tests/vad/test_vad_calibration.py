@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from neuroflow.vad.calibration import (RELEASES, calibrate, calibrated_copy, condition_hter, condition_of,
+from neuroflow.vad.calibration import (LOW_SNR_DBS, RELEASES, calibrate, calibrated_copy, condition_hter, condition_of,
                                        network_outputs, search_rule)
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.metrics import error_rates
@@ -50,7 +50,7 @@ def _mean_hter(scores, scenes, threshold=0.5):
 
 def test_the_chosen_rule_scores_what_detection_scores(chosen, scenes):
     system = SpikingVADSystem("bin")
-    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover, chosen.release)
+    system.post = PostProcessor(chosen.threshold, **chosen.smoothing)
     assert _mean_hter([system.score(s.wav) for s in scenes], scenes) == pytest.approx(chosen.hter, abs=1e-12)
     assert chosen.conditions == sorted({f"train/{s.condition}" for s in scenes}) and chosen.scenes == len(scenes)
     own = SpikingVADSystem("bin")  # the model's own rule, as shipped
@@ -70,21 +70,34 @@ def test_no_rule_of_the_grid_does_better(chosen, scenes):
                     post = PostProcessor(threshold, median, hangover, release)
                     h = _mean_hter([post(p, e) for p, e in probs], scenes)
                     assert h >= chosen.hter - 1e-12, (median, hangover, release, threshold)
+    # nor an SNR-dependent hangover with the chosen median and release (the second stage of the search)
+    for db in LOW_SNR_DBS:
+        for hangover in HANGOVERS:
+            for low in HANGOVERS:
+                for threshold in np.linspace(0.05, 0.95, 19):
+                    post = PostProcessor(threshold, chosen.median, hangover, chosen.release, low_snr_db=db,
+                                         low_snr_hangover=low)
+                    h = _mean_hter([post(p, e) for p, e in probs], scenes)
+                    assert h >= chosen.hter - 1e-12, (db, hangover, low, threshold)
 
 
 def test_search_and_per_condition_scores_agree_with_detection(chosen, scenes):
     system = SpikingVADSystem("bin")
     outputs = network_outputs(system, scenes)
     rule = search_rule(outputs, medians=MEDIANS, hangovers=HANGOVERS)
-    assert {k: rule[k] for k in ("threshold", "median", "hangover", "release")} == {
-        "threshold": chosen.threshold, "median": chosen.median, "hangover": chosen.hangover, "release": chosen.release}
-    per = condition_hter(outputs, chosen.threshold, chosen.median, chosen.hangover, chosen.release)
+    assert {k: rule[k] for k in ("threshold", "median", "hangover", "release", "low_snr_db", "low_snr_hangover")} \
+        == {"threshold": chosen.threshold, "median": chosen.median, "hangover": chosen.hangover,
+            "release": chosen.release, "low_snr_db": chosen.low_snr_db, "low_snr_hangover": chosen.low_snr_hangover}
+    per = condition_hter(outputs, chosen.threshold, **chosen.smoothing)
     assert sorted(per) == chosen.conditions and np.mean(list(per.values())) == pytest.approx(chosen.hter, abs=1e-12)
-    system.post = PostProcessor(chosen.threshold, chosen.median, chosen.hangover, chosen.release)
+    system.post = PostProcessor(chosen.threshold, **chosen.smoothing)
     one = [s for s in scenes if condition_of(s) == chosen.conditions[0]]
     assert _mean_hter([system.score(s.wav) for s in one], one) == pytest.approx(per[chosen.conditions[0]], abs=1e-12)
     fixed = search_rule(outputs, medians=(5,), hangovers=(0,))  # a fixed median and hangover: threshold only
-    assert (fixed["median"], fixed["hangover"]) == (5, 0) and fixed["hter"] >= chosen.hter - 1e-12
+    assert (fixed["median"], fixed["hangover"], fixed["low_snr_db"]) == (5, 0, None)
+    assert fixed["hter"] >= chosen.hter - 1e-12
+    plain = search_rule(outputs, medians=MEDIANS, hangovers=HANGOVERS, low_snr_dbs=())  # one hangover only
+    assert plain["low_snr_db"] is None and plain["hter"] >= chosen.hter - 1e-12
 
 
 def test_calibrated_copy_keeps_the_network_and_carries_the_rule(chosen, tmp_path):
@@ -140,9 +153,9 @@ def test_shipped_models_carry_the_rule_their_calibration_chose(kind):
         loaded = load_model(MODELS_DIR / name)
         cal = loaded.info["calibration"]
         assert loaded.threshold == cal["threshold"] == record["threshold"]
-        assert loaded.smoothing == {"median": cal["median"], "hangover": cal["hangover"], "release": cal["release"]}
-        assert (cal["median"], cal["hangover"], cal["release"]) == (record["median"], record["hangover"],
-                                                                    record["release"])
+        keys = ("median", "hangover", "release", "low_snr_db", "low_snr_hangover")
+        assert loaded.smoothing == {k: cal[k] for k in keys if cal.get(k) is not None}
+        assert {k: cal.get(k) for k in keys} == {k: record.get(k) for k in keys}
         assert cal["hter"] == record["mean_hter"] and cal["corpus"] == ["corpora/real-dev"]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuroflow.vad.postprocess import (PostProcessor, SegmentRules, SegmentTracker, causal_max, causal_median,
-                                       release_peak, running_peak, segments_from_scores)
+                                       release_peak, running_peak, segments_from_scores, snr_estimate)
 
 
 def _chunks(n: int, rng, sizes=(0, 1, 2, 3, 7, 50)):
@@ -160,3 +160,62 @@ def test_release_is_hysteresis_and_streams_exactly(seed):
 def test_release_refuses_values_outside_0_1(release):
     with pytest.raises(ValueError, match="release"):
         PostProcessor(0.5, release=release)
+
+
+def _noisy_then_quiet(rng, n=1200):
+    """Energies of a scene whose second half is in loud noise (estimated SNR low), with some digital silence."""
+    energy = np.concatenate([rng.uniform(-70, -20, n // 2), rng.uniform(-32, -20, n - n // 2)])
+    energy[rng.random(n) < 0.03] = -120.0
+    return energy
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_snr_dependent_hangover_streams_exactly_and_picks_each_frames_hangover(seed):
+    rng = np.random.default_rng(seed)
+    n = 1200
+    p = np.clip(np.cumsum(rng.normal(0, 0.15, n)) % 1.0, 0, 1)
+    energy = _noisy_then_quiet(rng, n)
+    post = PostProcessor(0.7, median=3, hangover=4, release=0.4, low_snr_db=15.0, low_snr_hangover=25)
+    assert post.smoothing == {"median": 3, "hangover": 4, "release": 0.4, "low_snr_db": 15.0, "low_snr_hangover": 25}
+    whole = post(p, energy)
+    st, parts = None, []
+    for a, b in _chunks(n, rng):
+        y, st = post.step(p[a:b], energy[a:b], st)
+        parts.append(y)
+    assert np.array_equal(np.concatenate(parts), whole)
+    # frame by frame it is the one-hangover rule of its own SNR class (silent frames: at most 5 frames)
+    snr = snr_estimate(energy)[0]
+    short, long_ = (PostProcessor(0.7, 3, h, 0.4)(p, energy) for h in (4, 25))
+    assert 0.1 < np.mean(snr < 15.0) < 0.9
+    assert np.array_equal(whole, np.where(snr < 15.0, long_, short))
+    # equal hangovers are one hangover; without energies there is no SNR estimate and the first one holds
+    same = PostProcessor(0.7, 3, 4, 0.4, low_snr_db=15.0, low_snr_hangover=4)
+    assert np.array_equal(same(p, energy), short)
+    assert np.array_equal(post(p), PostProcessor(0.7, 3, 4, 0.4)(p))
+
+
+def test_snr_estimate_is_peak_over_floor_and_streams():
+    rng = np.random.default_rng(7)
+    energy = np.concatenate([np.full(300, -60.0), np.full(100, -20.0), np.full(600, -60.0)])
+    energy += rng.normal(0, 0.5, len(energy))
+    snr = snr_estimate(energy)[0]
+    assert abs(np.median(snr[100:300])) < 3  # steady noise: peak and floor meet
+    assert snr[400] > 35 and snr[390] > 35  # 40 dB above the floor, the peak remembered after it
+    assert snr[-1] < snr[400] - 15  # the peak falls 0.05 dB per frame, 30 dB over the last 600 frames
+    st, parts = None, []
+    for a, b in _chunks(len(energy), rng):
+        y, st = snr_estimate(energy[a:b], st)
+        parts.append(y)
+    assert np.allclose(np.concatenate(parts), snr, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"low_snr_db": 10.0}, "both or neither"), ({"low_snr_hangover": 20}, "both or neither"),
+    ({"low_snr_db": float("nan"), "low_snr_hangover": 20}, "low_snr_db: expected an SNR"),
+    ({"low_snr_db": "10", "low_snr_hangover": 20}, "low_snr_db: expected an SNR"),
+    ({"low_snr_db": 10.0, "low_snr_hangover": -1}, "low_snr_hangover: expected a whole number"),
+    ({"low_snr_db": 10.0, "low_snr_hangover": 2.5}, "low_snr_hangover: expected a whole number"),
+    ({"low_snr_db": 10.0, "low_snr_hangover": True}, "low_snr_hangover: expected a whole number")])
+def test_snr_dependent_hangover_refuses_bad_settings_naming_them(kwargs, says):
+    with pytest.raises(ValueError, match=says):
+        PostProcessor(0.5, **kwargs)

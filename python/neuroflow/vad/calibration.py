@@ -1,4 +1,4 @@
-"""Choosing a spiking VAD's decision rule on real speech: its threshold, median, hangover and release.
+"""Choosing a spiking VAD's decision rule on real speech: its threshold, median, hangover(s) and release.
 
 Training picks a threshold on held-back training sequences (:mod:`neuroflow.vad.scoring`): their
 speech is mostly eSpeak and Festival, the error rates are pooled over all frames, and the silence gate of
@@ -18,8 +18,13 @@ maximum, and a frame's score reaches 0.5 under threshold ``t`` exactly when the 
 rescaling) reaches ``t``. One pass of the post-processor per (median, hangover, release) and a sort give every
 threshold's error counts. A threshold below the release decides as if there were no release.
 
+Then, with the chosen median and release, an SNR-dependent hangover
+(:class:`~neuroflow.vad.postprocess.PostProcessor`'s ``low_snr_db`` and ``low_snr_hangover``): every pair of
+different hangovers from the grid, the second held where the estimated SNR lies below each of :data:`LOW_SNR_DBS`.
+
 Ties go to the first best in the order of the grids (shorter median, shorter hangover, no release before a
-lower one, lower threshold), so a release is only kept where it lowers the error.
+lower one, lower threshold, one hangover before two), so a release or a second hangover is only kept where it
+lowers the error.
 :func:`calibrated_copy` writes a model file with the chosen rule and the search's record in its ``info``.
 """
 from __future__ import annotations
@@ -40,6 +45,8 @@ MEDIANS = (1, 3, 5, 7)
 HANGOVERS = (0, 3, 5, 7, 10, 15, 20, 25, 30)
 #: release thresholds (hysteresis; None: none) the search tries
 RELEASES = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+#: estimated SNRs (dB) below which an SNR-dependent hangover may switch to its low-SNR length
+LOW_SNR_DBS = (5.0, 10.0, 15.0, 20.0, 25.0)
 
 
 @dataclass(frozen=True)
@@ -59,22 +66,27 @@ class Calibration:
     left_out: list = field(default_factory=list)
     corpus: list = field(default_factory=list)
     release: float | None = None
+    low_snr_db: float | None = None
+    low_snr_hangover: int | None = None
 
     @property
     def smoothing(self) -> dict:
-        """The model file's post-processing settings (``release`` only where there is one)."""
-        return {"median": self.median, "hangover": self.hangover,
-                **({} if self.release is None else {"release": self.release})}
+        """The model file's post-processing settings (``release`` and the SNR-dependent hangover only where set)."""
+        return PostProcessor(self.threshold, self.median, self.hangover, self.release, low_snr_db=self.low_snr_db,
+                             low_snr_hangover=self.low_snr_hangover).smoothing
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def rule_text(threshold: float, smoothing: dict) -> str:
-    """A decision rule in words: ``threshold 0.87, release 0.40, median 3, hangover 10``."""
+    """A decision rule in words: ``threshold 0.84, release 0.50, median 1, hangover 10 frames (25 below an estimated
+    SNR of 10 dB)``."""
     release = "" if smoothing.get("release") is None else f", release {smoothing['release']:.2f}"
+    low = "" if smoothing.get("low_snr_db") is None else \
+        f" ({smoothing['low_snr_hangover']} below an estimated SNR of {smoothing['low_snr_db']:g} dB)"
     return (f"threshold {threshold:.2f}{release}, median {smoothing.get('median', 1)}, "
-            f"hangover {smoothing.get('hangover', 0)}")
+            f"hangover {smoothing.get('hangover', 0)} frames{low}")
 
 
 def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
@@ -96,9 +108,12 @@ def condition_of(scene) -> str:
     return f"{Path(scene.path).parent.name}/{scene.condition}"
 
 
-def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, release: float | None = None) -> dict:
-    """Per condition: (misses, speech frames, false alarms, non-speech frames), the first and third per threshold."""
-    post = PostProcessor(0.5, median, hangover, release)
+def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, release: float | None = None,
+                  low_snr: tuple | None = None) -> dict:
+    """Per condition: (misses, speech frames, false alarms, non-speech frames), the first and third per threshold.
+    ``low_snr``: None or ``(low_snr_db, low_snr_hangover)``."""
+    db, frames = (None, None) if low_snr is None else low_snr
+    post = PostProcessor(0.5, median, hangover, release, low_snr_db=db, low_snr_hangover=frames)
     counts: dict = {}
     for prob, energy, labels, condition in outputs:
         score = post(prob, energy)
@@ -118,9 +133,10 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
 
 
 def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
-                source: str | None = None) -> dict:
+                low_snr_dbs=LOW_SNR_DBS, low_snr_hangovers=None, source: str | None = None) -> dict:
     """The rule with the lowest mean HTER over the conditions of ``outputs`` (:func:`network_outputs`): a dict of
-    ``threshold``, ``median``, ``hangover``, ``release``, ``hter``, ``mr``, ``far`` (means over ``conditions``) and the
+    ``threshold``, ``median``, ``hangover``, ``release``, ``low_snr_db``, ``low_snr_hangover`` (None: one hangover),
+    ``hter``, ``mr``, ``far`` (means over ``conditions``; ``low_snr_hangovers`` None: the ``hangovers``) and the
     ``conditions`` scored and ``left_out`` (those without both speech and non-speech frames, which have no HTER).
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
@@ -138,28 +154,43 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
         raise ValueError(f"scenes: no condition has both speech and non-speech frames{where} ({kinds}: "
                          f"{', '.join(sorted(classes))}); the rule cannot be chosen")
     best = None
+
+    def consider(median, hangover, release, low_snr=None):
+        nonlocal best
+        mr, far = _mean_rates(_error_counts(outputs, int(median), int(hangover), thresholds, release, low_snr),
+                              conditions)
+        i = int(np.argmin((mr + far) / 2))
+        if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
+            best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
+                    "release": None if release is None else float(release),
+                    "low_snr_db": None if low_snr is None else float(low_snr[0]),
+                    "low_snr_hangover": None if low_snr is None else int(low_snr[1]),
+                    "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
+
     for median in medians:
         for hangover in hangovers:
             for release in releases:
-                counts = _error_counts(outputs, int(median), int(hangover), thresholds, release)
-                mr, far = _mean_rates(counts, conditions)
-                i = int(np.argmin((mr + far) / 2))
-                if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
-                    best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
-                            "release": None if release is None else float(release),
-                            "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
+                consider(median, hangover, release)
+    median, release = best["median"], best["release"]
+    for db in low_snr_dbs:  # then an SNR-dependent hangover, with the chosen median and release
+        for hangover in hangovers:
+            for low in hangovers if low_snr_hangovers is None else low_snr_hangovers:
+                if low != hangover:
+                    consider(median, hangover, release, (db, low))
     return {**best, "conditions": conditions, "left_out": sorted(set(classes) - set(conditions))}
 
 
-def condition_hter(outputs, threshold: float, median: int, hangover: int, release: float | None = None) -> dict:
+def condition_hter(outputs, threshold: float, median: int, hangover: int, release: float | None = None,
+                   low_snr_db: float | None = None, low_snr_hangover: int | None = None) -> dict:
     """HTER per condition of ``outputs`` (:func:`network_outputs`) under one rule (conditions with both classes)."""
-    counts = _error_counts(outputs, int(median), int(hangover), np.array([float(threshold)]), release)
+    low_snr = None if low_snr_db is None else (low_snr_db, low_snr_hangover)
+    counts = _error_counts(outputs, int(median), int(hangover), np.array([float(threshold)]), release, low_snr)
     return {c: float((k[0][0] / k[1] + k[2][0] / k[3]) / 2) for c, k in sorted(counts.items()) if k[1] and k[3]}
 
 
 def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
-              progress: bool = False) -> Calibration:
-    """The (threshold, median, hangover, release) of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
+              low_snr_dbs=LOW_SNR_DBS, progress: bool = False) -> Calibration:
+    """The decision rule of ``system`` (a :class:`~neuroflow.vad.detect.SpikingVADSystem`)
     with the lowest mean HTER over the conditions of ``scenes`` (corpus scenes with labels; :func:`search_rule`).
 
     Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
@@ -169,17 +200,18 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)
     best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds, releases=releases,
-                       source=" ".join(folders))
+                       low_snr_dbs=low_snr_dbs, source=" ".join(folders))
     conditions = best["conditions"]
     post = system.post
+    low_snr = None if post.low_snr_db is None else (post.low_snr_db, post.low_snr_hangover)
     mr0, far0 = _mean_rates(_error_counts(outputs, post.median, post.hangover, np.array([post.threshold]),
-                                          post.release), conditions)
-    before = {"threshold": post.threshold, "median": post.median, "hangover": post.hangover,
-              **({} if post.release is None else {"release": post.release}),
+                                          post.release, low_snr), conditions)
+    before = {"threshold": post.threshold, **post.smoothing,
               "hter": float((mr0[0] + far0[0]) / 2), "mr": float(mr0[0]), "far": float(far0[0])}
     return Calibration(threshold=best["threshold"], median=best["median"], hangover=best["hangover"],
                        hter=best["hter"], mr=best["mr"], far=best["far"], before=before, conditions=conditions,
-                       scenes=len(outputs), left_out=best["left_out"], release=best["release"])
+                       scenes=len(outputs), left_out=best["left_out"], release=best["release"],
+                       low_snr_db=best["low_snr_db"], low_snr_hangover=best["low_snr_hangover"])
 
 
 def calibrated_copy(model_path: str | Path, calibration: Calibration, out: str | Path) -> Path:

@@ -92,7 +92,9 @@ class SpikingVADSystem(VADSystem):
         self.threshold = self.loaded.threshold
         self.smoothing = dict(self.loaded.smoothing)
         self.post = PostProcessor(self.threshold, int(self.smoothing.get("median", 1)),
-                                  int(self.smoothing.get("hangover", 0)), self.smoothing.get("release"))
+                                  int(self.smoothing.get("hangover", 0)), self.smoothing.get("release"),
+                                  low_snr_db=self.smoothing.get("low_snr_db"),
+                                  low_snr_hangover=self.smoothing.get("low_snr_hangover"))
         shipped = isinstance(kind_or_path, str) and kind_or_path.lower() in SHIPPED
         self.name = self.model.kind if shipped else f"{self.model.kind}:{self.path.stem}"
 

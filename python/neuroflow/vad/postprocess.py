@@ -18,7 +18,11 @@ Frame scores (:class:`PostProcessor`)
    :mod:`neuroflow.vad.calibration`) is mapped to 0.5 (:func:`rescale`), so every model's score reads
    the same way;
 5. a hangover holds a score for ``hangover`` frames (:func:`causal_max`), but for at most
-   :data:`GATED_HANGOVER` frames into gated (silent) frames, the hangover of the labels themselves.
+   :data:`GATED_HANGOVER` frames into gated (silent) frames, the hangover of the labels themselves. With
+   ``low_snr_db`` and ``low_snr_hangover`` (an SNR-dependent hangover, as in the AMR and G.729 Annex B
+   detectors), frames whose estimated SNR (:func:`snr_estimate`) lies below ``low_snr_db`` are held
+   ``low_snr_hangover`` frames instead: in loud noise speech sinks into the noise for longer stretches, in
+   quiet noise a long hangover only calls the end of every utterance speech.
 
 Segments (:class:`SegmentTracker`, :func:`segments_from_scores`)
 ---------------------------------------------------------------
@@ -35,7 +39,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neuroflow.vad.features import HOP, SILENCE_DB
+from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, noise_floor
 from neuroflow.vad.audio import SAMPLE_RATE
 
 #: seconds per frame
@@ -48,6 +52,8 @@ GATE_BELOW_PEAK_DB = 45.0
 GATED_HANGOVER = 5
 #: how fast the running peak falls (dB per 10 ms frame), so a loud event is forgotten in about 10 s
 PEAK_DECAY_DB = 0.05
+#: the longest median and hangover (frames) a model file may ask for: 10 s
+MAX_SMOOTHING_FRAMES = 1000
 
 
 # ============================================================================= causal filters
@@ -124,6 +130,23 @@ def release_problem(release) -> str | None:
     return f"expected a probability in (0, 1] or None, got {release!r}"
 
 
+def low_snr_problem(low_snr_db, low_snr_hangover) -> str | None:
+    """What is wrong with an SNR-dependent hangover's two settings (None: nothing; both None: none)."""
+    if low_snr_db is None and low_snr_hangover is None:
+        return None
+    if low_snr_db is None or low_snr_hangover is None:
+        return (f"low_snr_db and low_snr_hangover: expected both or neither, got {low_snr_db!r} and "
+                f"{low_snr_hangover!r}")
+    if isinstance(low_snr_db, bool) or not isinstance(low_snr_db, (int, float)) \
+            or not -100.0 <= float(low_snr_db) <= 100.0:
+        return f"low_snr_db: expected an SNR in [-100, 100] dB, got {low_snr_db!r}"
+    if isinstance(low_snr_hangover, bool) or not isinstance(low_snr_hangover, (int, np.integer)) \
+            or not 0 <= low_snr_hangover <= MAX_SMOOTHING_FRAMES:
+        return (f"low_snr_hangover: expected a whole number of frames in [0, {MAX_SMOOTHING_FRAMES}], got "
+                f"{low_snr_hangover!r}")
+    return None
+
+
 def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
     """Map probabilities piecewise linearly so that ``threshold`` goes to 0.5 (0 and 1 stay)."""
     thr = min(max(float(threshold), 1e-6), 1 - 1e-6)
@@ -135,7 +158,30 @@ def silence_gate(energy_db: np.ndarray, state: float | None = None) -> tuple[np.
     """True where a frame is silence: digital silence, or :data:`GATE_BELOW_PEAK_DB` below the running peak."""
     e = np.asarray(energy_db, dtype=np.float64)
     peak, state = running_peak(e, PEAK_DECAY_DB, state)
-    return (e < SILENCE_DB) | (e < peak - GATE_BELOW_PEAK_DB), state
+    return _silent(e, peak), state
+
+
+def _silent(e: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    return (e < SILENCE_DB) | (e < peak - GATE_BELOW_PEAK_DB)
+
+
+def snr_estimate(energy_db: np.ndarray, state: dict | None = None) -> tuple[np.ndarray, dict]:
+    """Estimated SNR of each frame (dB): the running peak of the frame energy (:func:`running_peak`, falling
+    :data:`PEAK_DECAY_DB` per frame) minus its noise floor (minimum statistics over the features' window,
+    :func:`~neuroflow.vad.features.noise_floor`; frames of digital silence are left out of the floor).
+
+    Returns ``(snr float64, state)``; fed in pieces with the state it gives the numbers of one call.
+    """
+    e = np.asarray(energy_db, dtype=np.float64)
+    state = {"peak": None, "floor": None} if state is None else state
+    peak, peak_state = running_peak(e, PEAK_DECAY_DB, state["peak"])
+    floor, floor_state = _floor(e, state["floor"])
+    return peak - floor, {"peak": peak_state, "floor": floor_state}
+
+
+def _floor(e: np.ndarray, state: dict | None) -> tuple[np.ndarray, dict]:
+    floor, state = noise_floor(e[:, None], FLOOR_WINDOW, FLOOR_SMOOTH, state, skip=e < SILENCE_DB)
+    return floor[:, 0], state
 
 
 # ============================================================================= frame scores
@@ -143,41 +189,80 @@ class PostProcessor:
     """A model's post-processing (median, silence gate, release, threshold to 0.5, hangover), as a step.
 
     ``step(prob, energy_db, state)`` takes the network's probabilities of consecutive frames and
-    their window energies (``None``: no silence gate, as on precomputed features) and returns
-    ``(scores in [0, 1], state)``. ``release`` (None: none) is the hysteresis threshold of step 3 of
-    the module docstring, in (0, 1].
+    their window energies (``None``: no silence gate and no SNR estimate, as on precomputed features) and
+    returns ``(scores in [0, 1], state)``. ``release`` (None: none) is the hysteresis threshold of step 3 of
+    the module docstring, in (0, 1]; ``low_snr_db`` and ``low_snr_hangover`` (both None: one hangover) the
+    SNR-dependent hangover of step 5.
     """
 
-    def __init__(self, threshold: float, median: int = 1, hangover: int = 0, release: float | None = None):
+    def __init__(self, threshold: float, median: int = 1, hangover: int = 0, release: float | None = None, *,
+                 low_snr_db: float | None = None, low_snr_hangover: int | None = None):
         self.threshold, self.median, self.hangover = float(threshold), int(median), int(hangover)
         problem = release_problem(release)
         if problem:
             raise ValueError(f"release: {problem}")
         self.release = None if release is None else float(release)
+        problem = low_snr_problem(low_snr_db, low_snr_hangover)
+        if problem:
+            raise ValueError(problem)
+        self.low_snr_db = None if low_snr_db is None else float(low_snr_db)
+        self.low_snr_hangover = None if low_snr_hangover is None else int(low_snr_hangover)
+
+    @property
+    def smoothing(self) -> dict:
+        """The settings as a model file's ``smoothing`` (``release`` and the SNR-dependent hangover only where set);
+        ``PostProcessor(threshold, **smoothing)`` rebuilds it."""
+        return {"median": self.median, "hangover": self.hangover,
+                **({} if self.release is None else {"release": self.release}),
+                **({} if self.low_snr_db is None else {"low_snr_db": self.low_snr_db,
+                                                       "low_snr_hangover": self.low_snr_hangover})}
+
+    @property
+    def _span(self) -> int:
+        """Frames of pre-hangover scores a stream keeps: the longest hangover."""
+        return max(self.hangover, self.low_snr_hangover or 0)
 
     def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
-        state = {"median": None, "hold": None, "peak": None, "stretch": None} if state is None else state
+        state = {"median": None, "hold": None, "peak": None, "stretch": None, "floor": None} if state is None \
+            else state
         if len(prob) == 0:
             return np.zeros(0), state
         p, med = causal_median(prob, self.median, state["median"])
-        peak = state["peak"]
-        silent = None
+        peak, floor = state["peak"], state.get("floor")
+        silent = low = None
         if energy_db is not None:
-            silent, peak = silence_gate(energy_db, peak)
+            e = np.asarray(energy_db, dtype=np.float64)
+            peaks, peak = running_peak(e, PEAK_DECAY_DB, peak)
+            silent = _silent(e, peaks)
             p = np.where(silent, 0.0, p)
+            if self.low_snr_db is not None:
+                floors, floor = _floor(e, floor)
+                low = peaks - floors < self.low_snr_db
         stretch = state.get("stretch")
         if self.release is not None:
             p, stretch = release_peak(p, self.release, stretch)
         score = rescale(p, self.threshold)
-        h, hold = self.hangover, state["hold"]
-        if h > 0:
-            held, new_hold = causal_max(score, h, hold)
-            g = min(h, GATED_HANGOVER)
-            if silent is not None and g < h:  # silent frames: held no longer than the labels hold speech
-                short, _ = causal_max(score, g, None if hold is None else hold[-g:])
-                held = np.where(silent, short, held)
-            score, hold = held, new_hold
-        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak, "stretch": stretch}
+        hold = state["hold"]
+        span = self._span
+        if span > 0:
+
+            def held(frames):  # the hangover of `frames` frames, continuing the stream
+                if frames <= 0:
+                    return score
+                return causal_max(score, frames, None if hold is None else hold[len(hold) - frames:])[0]
+
+            out = held(self.hangover)
+            if low is not None:
+                out = np.where(low, held(self.low_snr_hangover), out)
+            if silent is not None:  # silent frames: held no longer than the labels hold speech
+                gated = held(min(self.hangover, GATED_HANGOVER))
+                if low is not None:
+                    gated = np.where(low, held(min(self.low_snr_hangover, GATED_HANGOVER)), gated)
+                out = np.where(silent, gated, out)
+            head = np.full(span, -np.inf) if hold is None else hold
+            score, hold = out, np.concatenate([head, score])[-span:]
+        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak, "stretch": stretch,
+                                          "floor": floor}
 
     def __call__(self, prob: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
         """Scores of one whole sequence (the step over one chunk)."""

@@ -48,7 +48,7 @@ from torch import nn
 
 from neuroflow._utils import check_choice, check_positive, exception_reason
 from neuroflow.vad.frontend import feature_width
-from neuroflow.vad.postprocess import release_problem
+from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
 
 MODEL_KINDS = ("snu", "bin")
 
@@ -425,9 +425,6 @@ class LoadedModel:
                 "smoothing": self.smoothing, "info": self.info}
 
 
-#: the longest median and hangover (frames) a model file may ask for: 10 s
-MAX_SMOOTHING_FRAMES = 1000
-
 
 def _payload_problem(payload: dict) -> str | None:
     """What in a model file's fields no :func:`save_model` writes (None: nothing)."""
@@ -443,6 +440,9 @@ def _payload_problem(payload: dict) -> str | None:
             return f"smoothing {name} {v!r}, expected a whole number of frames in [{lo}, {MAX_SMOOTHING_FRAMES}]"
     if release_problem(smoothing.get("release")):
         return f"smoothing release {smoothing['release']!r}, expected a probability in (0, 1]"
+    problem = low_snr_problem(smoothing.get("low_snr_db"), smoothing.get("low_snr_hangover"))
+    if problem:
+        return f"smoothing {problem}"
     for name in ("config", "state_dict", "info"):
         if not isinstance(payload.get(name, {}), dict):
             return f"{name} is a {type(payload.get(name)).__name__}, expected a dict"

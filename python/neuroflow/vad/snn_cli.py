@@ -256,7 +256,7 @@ def _info(args) -> int:
         lines.append(f"  validation HTER {100 * p['val_hter']:.2f}%"
                      + (f" (unpruned {100 * p['dense_val_hter']:.2f}%)" if _real(p.get("dense_val_hter")) else ""))
     if isinstance(p.get("smoothing"), dict):  # validated when the model was read
-        lines.append(f"  decision rule: {rule_text(p['threshold'], p['smoothing'])} frames")
+        lines.append(f"  decision rule: {rule_text(p['threshold'], p['smoothing'])}")
     lines += _teacher_lines(p, "")
     emit(args, p, lines)
     return 0
@@ -319,7 +319,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
                      f"streamed in 32 ms chunks: {'identical' if same else 'DIFFERENT'} scores and segments")
         cal = system.loaded.info.get("calibration")
         if cal:
-            lines.append(f"  {kind} decision rule: {rule_text(cal['threshold'], cal)} frames, chosen by `neuroflow vad "
+            lines.append(f"  {kind} decision rule: {rule_text(cal['threshold'], cal)}, chosen by `neuroflow vad "
                          f"calibrate` on real speech of the training speakers (mean HTER there "
                          f"{100 * cal['before']['hter']:.1f} -> {100 * cal['hter']:.1f}%)")
         lines += _teacher_lines(e, f"{kind} ")
