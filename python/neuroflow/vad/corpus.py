@@ -209,29 +209,22 @@ class Scene:
         """``"clean"`` or ``"<noise>@<snr dB>"``: what the benchmarks average error rates over."""
         return "clean" if self.noise == "none" or not math.isfinite(self.snr_db) else f"{self.noise}@{self.snr_db:g}"
 
-    def _check_intact(self, key: str, path: Path) -> None:
-        """Raise ValueError (one line) when the manifest records a SHA-256 for ``key`` and ``path`` differs.
-
-        A corpus file that was cut short or changed after it was written would otherwise be read as far as
-        it goes and fail later, far from its cause (frame counts that disagree with the labels).
-        """
-        want = self.info.get("sha256")
-        want = want.get(key) if isinstance(want, dict) else None
-        if want is None or not path.is_file():
-            return
-        if file_hash(path) != want:
-            raise ValueError(f"{path}: differs from the corpus manifest (SHA-256), changed or cut short after it "
-                             f"was written; run the same `neuroflow vad corpus` command again to remake it")
-
     @cached_property
     def wav(self) -> np.ndarray:
-        self._check_intact("wav", self.path)
+        """The scene's audio. Where the manifest records the WAV's SHA-256 and the file differs (cut short or
+        changed after it was written), one-line ValueError: read as far as it goes, it would fail later, far from
+        its cause (frame counts that disagree with the labels). Labels are checked by their content instead, so a
+        hand-corrected labels file is used as it is."""
+        want = self.info.get("sha256")
+        want = want.get("wav") if isinstance(want, dict) else None
+        if want is not None and self.path.is_file() and file_hash(self.path) != want:
+            raise ValueError(f"{self.path}: differs from the corpus manifest (SHA-256), changed or cut short after "
+                             f"it was written; run the same `neuroflow vad corpus` command again to remake it")
         wav, _ = load_audio(self.path)
         return wav
 
     @cached_property
     def labels(self) -> np.ndarray:
-        self._check_intact("labels", self.labels_path)
         try:
             labels = np.load(self.labels_path, allow_pickle=False)
         except FileNotFoundError:
