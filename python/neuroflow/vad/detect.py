@@ -5,9 +5,9 @@
 :mod:`neuroflow.vad.features`, and a frame is speech where ``score >= threshold`` (0.5 by default).
 The score is the network's speech probability after the model's post-processing
 (:class:`~neuroflow.vad.postprocess.PostProcessor`: a causal running median, a silence gate, a release threshold
-below which a stretch of speech ends, the model's decision threshold mapped to 0.5, a hangover; the shipped models'
-threshold, release, median and hangover were chosen on real speech of the training speakers by
-:mod:`neuroflow.vad.calibration`). Speech segments follow the rules of
+below which a stretch of speech ends, the model's decision threshold mapped to 0.5, a hangover whose length may
+depend on an SNR estimate; the shipped models' threshold, release, median and hangovers were chosen on real speech of
+the training speakers by :mod:`neuroflow.vad.calibration`). Speech segments follow the rules of
 :class:`~neuroflow.vad.postprocess.SegmentRules` (threshold, minimum speech and silence durations,
 padding).
 
