@@ -206,7 +206,13 @@ def test_snr_estimate_is_peak_over_floor_and_streams():
     for a, b in _chunks(len(energy), rng):
         y, st = snr_estimate(energy[a:b], st)
         parts.append(y)
-    assert np.allclose(np.concatenate(parts), snr, rtol=0, atol=1e-9)
+    assert np.array_equal(np.concatenate(parts), snr)  # bit for bit: the peak runs on the absolute frame index
+    long_run = rng.uniform(-80, -10, 50_000)
+    st, parts = None, []
+    for a in range(0, len(long_run), 777):
+        y, st = running_peak(long_run[a:a + 777], 0.05, st)
+        parts.append(y)
+    assert np.array_equal(np.concatenate(parts), running_peak(long_run, 0.05)[0])
 
 
 @pytest.mark.parametrize("kwargs, says", [

@@ -84,16 +84,20 @@ def causal_max(x: np.ndarray, h: int, state: np.ndarray | None = None) -> tuple[
 
 
 def running_peak(energy_db: np.ndarray, decay_db: float = PEAK_DECAY_DB,
-                 state: float | None = None) -> tuple[np.ndarray, float | None]:
-    """``peak[t] = max(e[t], peak[t-1] - decay_db)`` (``-inf`` before a fresh start); returns ``(peak, state)``."""
+                 state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
+    """``peak[t] = max(e[t], peak[t-1] - decay_db)`` (``-inf`` before a fresh start); returns ``(peak, state)``.
+
+    Unrolled over the absolute frame index ``t``: ``peak[t] = max_{k<=t}(e[k] + decay_db k) - decay_db t``, so a
+    signal fed in pieces (the state is the running maximum and the frames seen) gives the same floats, bit for bit,
+    as one call.
+    """
     e = np.asarray(energy_db, dtype=np.float64)
     if len(e) == 0:
         return e, state
-    prev = -np.inf if state is None else state
-    # unrolled: max(max_{k<=t}(e_k + d k) - d t, peak_{-1} - d (t + 1))
-    k = np.arange(len(e))
-    peak = np.maximum(np.maximum.accumulate(e + decay_db * k) - decay_db * k, prev - decay_db * (k + 1))
-    return peak, float(peak[-1])
+    best, seen = (-np.inf, 0) if state is None else state
+    k = seen + np.arange(len(e), dtype=np.float64)
+    top = np.maximum(np.maximum.accumulate(e + decay_db * k), best)
+    return top - decay_db * k, (float(top[-1]), seen + len(e))
 
 
 def release_peak(p: np.ndarray, release: float, state: float | None = None) -> tuple[np.ndarray, float | None]:
@@ -154,7 +158,7 @@ def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1.0 - thr))
 
 
-def silence_gate(energy_db: np.ndarray, state: float | None = None) -> tuple[np.ndarray, float | None]:
+def silence_gate(energy_db: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
     """True where a frame is silence: digital silence, or :data:`GATE_BELOW_PEAK_DB` below the running peak."""
     e = np.asarray(energy_db, dtype=np.float64)
     peak, state = running_peak(e, PEAK_DECAY_DB, state)
