@@ -15,8 +15,10 @@ The search is exhaustive over :data:`MEDIANS` x :data:`HANGOVERS` x :data:`RELEA
 (:func:`~neuroflow.vad.postprocess.release_peak`) does not depend on the threshold, and
 :func:`~neuroflow.vad.postprocess.rescale` is increasing and keeps 0, so it commutes with the hangover's running
 maximum, and a frame's score reaches 0.5 under threshold ``t`` exactly when the rule's output at threshold 0.5 (no
-rescaling) reaches ``t``. One pass of the post-processor per (median, hangover, release) and a sort give every
-threshold's error counts. A threshold below the release decides as if there were no release.
+rescaling) reaches ``t``. The post-processor's steps before the hangover
+(:meth:`~neuroflow.vad.postprocess.PostProcessor.front`) run once per (median, release), the hangover
+(:func:`~neuroflow.vad.postprocess.hold_scores`) and a sort once per rule, and give every threshold's error counts.
+A threshold below the release decides as if there were no release.
 
 Then, with the chosen median and release, an SNR-dependent hangover
 (:class:`~neuroflow.vad.postprocess.PostProcessor`'s ``low_snr_db`` and ``low_snr_hangover``): every pair of
@@ -36,7 +38,7 @@ import numpy as np
 
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.audio import prepare
-from neuroflow.vad.postprocess import PostProcessor
+from neuroflow.vad.postprocess import PostProcessor, hold_scores
 from neuroflow.vad.scoring import THRESHOLDS
 
 #: causal median lengths (frames) the search tries
@@ -108,15 +110,20 @@ def condition_of(scene) -> str:
     return f"{Path(scene.path).parent.name}/{scene.condition}"
 
 
-def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, release: float | None = None,
-                  low_snr: tuple | None = None) -> dict:
+def _fronts(outputs, median: int, release: float | None, snr: bool = False) -> list:
+    """Per scene of ``outputs``, the post-processor's work before the hangover (``PostProcessor.front`` at threshold
+    0.5: score, silent frames, SNR estimate), which a search over hangovers shares."""
+    post = PostProcessor(0.5, median, 0, release)
+    return [post.front(prob, energy, snr=snr)[:3] for prob, energy, _, _ in outputs]
+
+
+def _counts(outputs, fronts, thresholds: np.ndarray, hangover: int, low_snr: tuple | None = None) -> dict:
     """Per condition: (misses, speech frames, false alarms, non-speech frames), the first and third per threshold.
     ``low_snr``: None or ``(low_snr_db, low_snr_hangover)``."""
-    db, frames = (None, None) if low_snr is None else low_snr
-    post = PostProcessor(0.5, median, hangover, release, low_snr_db=db, low_snr_hangover=frames)
     counts: dict = {}
-    for prob, energy, labels, condition in outputs:
-        score = post(prob, energy)
+    for (score, silent, snr), (_, _, labels, condition) in zip(fronts, outputs):
+        low = None if low_snr is None else snr < low_snr[0]
+        score = np.clip(hold_scores(score, silent, low, hangover, None if low_snr is None else low_snr[1]), 0.0, 1.0)
         speech, other = np.sort(score[labels]), np.sort(score[~labels])
         c = counts.setdefault(condition, [np.zeros(len(thresholds)), 0, np.zeros(len(thresholds)), 0])
         c[0] += np.searchsorted(speech, thresholds, side="left")  # speech frames below the threshold
@@ -124,6 +131,12 @@ def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, r
         c[2] += len(other) - np.searchsorted(other, thresholds, side="left")  # others at or above it
         c[3] += len(other)
     return counts
+
+
+def _error_counts(outputs, median: int, hangover: int, thresholds: np.ndarray, release: float | None = None,
+                  low_snr: tuple | None = None) -> dict:
+    """:func:`_counts` of one rule."""
+    return _counts(outputs, _fronts(outputs, median, release, snr=low_snr is not None), thresholds, hangover, low_snr)
 
 
 def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]:
@@ -155,10 +168,9 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
                          f"{', '.join(sorted(classes))}); the rule cannot be chosen")
     best = None
 
-    def consider(median, hangover, release, low_snr=None):
+    def consider(fronts, median, hangover, release, low_snr=None):
         nonlocal best
-        mr, far = _mean_rates(_error_counts(outputs, int(median), int(hangover), thresholds, release, low_snr),
-                              conditions)
+        mr, far = _mean_rates(_counts(outputs, fronts, thresholds, int(hangover), low_snr), conditions)
         i = int(np.argmin((mr + far) / 2))
         if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
             best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
@@ -168,15 +180,17 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
                     "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
 
     for median in medians:
+        fronts = {release: _fronts(outputs, int(median), release) for release in releases}
         for hangover in hangovers:
             for release in releases:
-                consider(median, hangover, release)
+                consider(fronts[release], median, hangover, release)
     median, release = best["median"], best["release"]
+    fronts = _fronts(outputs, median, release, snr=True) if len(low_snr_dbs) else None
     for db in low_snr_dbs:  # then an SNR-dependent hangover, with the chosen median and release
         for hangover in hangovers:
             for low in hangovers if low_snr_hangovers is None else low_snr_hangovers:
                 if low != hangover:
-                    consider(median, hangover, release, (db, low))
+                    consider(fronts, median, hangover, release, (db, low))
     return {**best, "conditions": conditions, "left_out": sorted(set(classes) - set(conditions))}
 
 

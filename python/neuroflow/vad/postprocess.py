@@ -75,12 +75,17 @@ def causal_max(x: np.ndarray, h: int, state: np.ndarray | None = None) -> tuple[
 
     Returns ``(y float64, state)``; the state is the last ``h`` inputs.
     """
+    from scipy.ndimage import maximum_filter1d
+
     x = np.asarray(x, dtype=np.float64)
     if h <= 0 or len(x) == 0:
         return x, state
     head = np.full(h, -np.inf) if state is None else state
     ext = np.concatenate([head, x])
-    return np.max(np.lib.stride_tricks.sliding_window_view(ext, h + 1), axis=1), ext[-h:]
+    # scipy's window for output i covers ext[i - (h + 1) // 2 .. i - (h + 1) // 2 + h]: output t + (h + 1) // 2 is
+    # the maximum over ext[t .. t + h], i.e. x[t - h .. t]
+    first = (h + 1) // 2
+    return maximum_filter1d(ext, size=h + 1)[first:first + len(x)], ext[-h:]
 
 
 def running_peak(energy_db: np.ndarray, decay_db: float = PEAK_DECAY_DB,
@@ -188,6 +193,28 @@ def _floor(e: np.ndarray, state: dict | None) -> tuple[np.ndarray, dict]:
     return floor[:, 0], state
 
 
+def hold_scores(score: np.ndarray, silent: np.ndarray | None, low: np.ndarray | None, hangover: int,
+                low_snr_hangover: int | None = None, hold: np.ndarray | None = None) -> np.ndarray:
+    """Step 5 of the module docstring: ``score`` held ``hangover`` frames, ``low_snr_hangover`` where ``low`` (the
+    frames of low estimated SNR; None: none), at most :data:`GATED_HANGOVER` into ``silent`` frames (None: none).
+    ``hold`` is the stream's last pre-hangover scores, at least the longest hangover (None: a fresh start)."""
+
+    def held(frames):
+        if frames <= 0:
+            return score
+        return causal_max(score, frames, None if hold is None else hold[len(hold) - frames:])[0]
+
+    out = held(hangover)
+    if low is not None:
+        out = np.where(low, held(low_snr_hangover), out)
+    if silent is not None:  # silent frames: held no longer than the labels hold speech
+        gated = held(min(hangover, GATED_HANGOVER))
+        if low is not None:
+            gated = np.where(low, held(min(low_snr_hangover, GATED_HANGOVER)), gated)
+        out = np.where(silent, gated, out)
+    return out
+
+
 # ============================================================================= frame scores
 class PostProcessor:
     """A model's post-processing (median, silence gate, release, threshold to 0.5, hangover), as a step.
@@ -226,47 +253,42 @@ class PostProcessor:
         """Frames of pre-hangover scores a stream keeps: the longest hangover."""
         return max(self.hangover, self.low_snr_hangover or 0)
 
-    def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
+    def front(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None, *,
+              snr: bool = False) -> tuple:
+        """Steps 1-4 of the module docstring: ``(score before the hangover, silent frames, estimated SNR, state)``.
+
+        ``silent`` is None without energies; the SNR estimate (:func:`snr_estimate`) is None unless ``snr`` and
+        energies are given. The hangover (:func:`hold_scores`) depends on nothing else, so a search over hangovers
+        (:mod:`neuroflow.vad.calibration`) computes this part once.
+        """
         state = {"median": None, "hold": None, "peak": None, "stretch": None, "floor": None} if state is None \
-            else state
-        if len(prob) == 0:
-            return np.zeros(0), state
-        p, med = causal_median(prob, self.median, state["median"])
-        peak, floor = state["peak"], state.get("floor")
-        silent = low = None
-        if energy_db is not None:
+            else dict(state)
+        p, state["median"] = causal_median(prob, self.median, state["median"])
+        silent = estimate = None
+        if energy_db is not None and len(p):
             e = np.asarray(energy_db, dtype=np.float64)
-            peaks, peak = running_peak(e, PEAK_DECAY_DB, peak)
+            peaks, state["peak"] = running_peak(e, PEAK_DECAY_DB, state["peak"])
             silent = _silent(e, peaks)
             p = np.where(silent, 0.0, p)
-            if self.low_snr_db is not None:
-                floors, floor = _floor(e, floor)
-                low = peaks - floors < self.low_snr_db
-        stretch = state.get("stretch")
-        if self.release is not None:
-            p, stretch = release_peak(p, self.release, stretch)
-        score = rescale(p, self.threshold)
-        hold = state["hold"]
+            if snr:
+                floors, state["floor"] = _floor(e, state.get("floor"))
+                estimate = peaks - floors
+        if self.release is not None and len(p):
+            p, state["stretch"] = release_peak(p, self.release, state.get("stretch"))
+        return rescale(p, self.threshold), silent, estimate, state
+
+    def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
+        if len(prob) == 0:
+            return np.zeros(0), self.front(prob, None, state)[3]
+        score, silent, estimate, state = self.front(prob, energy_db, state, snr=self.low_snr_db is not None)
         span = self._span
         if span > 0:
-
-            def held(frames):  # the hangover of `frames` frames, continuing the stream
-                if frames <= 0:
-                    return score
-                return causal_max(score, frames, None if hold is None else hold[len(hold) - frames:])[0]
-
-            out = held(self.hangover)
-            if low is not None:
-                out = np.where(low, held(self.low_snr_hangover), out)
-            if silent is not None:  # silent frames: held no longer than the labels hold speech
-                gated = held(min(self.hangover, GATED_HANGOVER))
-                if low is not None:
-                    gated = np.where(low, held(min(self.low_snr_hangover, GATED_HANGOVER)), gated)
-                out = np.where(silent, gated, out)
-            head = np.full(span, -np.inf) if hold is None else hold
-            score, hold = out, np.concatenate([head, score])[-span:]
-        return np.clip(score, 0.0, 1.0), {"median": med, "hold": hold, "peak": peak, "stretch": stretch,
-                                          "floor": floor}
+            hold = state["hold"]
+            low = None if estimate is None else estimate < self.low_snr_db
+            held = hold_scores(score, silent, low, self.hangover, self.low_snr_hangover, hold)
+            state["hold"] = np.concatenate([np.full(span, -np.inf) if hold is None else hold, score])[-span:]
+            score = held
+        return np.clip(score, 0.0, 1.0), state
 
     def __call__(self, prob: np.ndarray, energy_db: np.ndarray | None = None) -> np.ndarray:
         """Scores of one whole sequence (the step over one chunk)."""
