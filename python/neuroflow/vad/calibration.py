@@ -166,31 +166,34 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
         where = f" in {source}" if source else ""
         raise ValueError(f"scenes: no condition has both speech and non-speech frames{where} ({kinds}: "
                          f"{', '.join(sorted(classes))}); the rule cannot be chosen")
-    best = None
+    best, best_key = None, None
 
-    def consider(fronts, median, hangover, release, low_snr=None):
-        nonlocal best
+    def consider(key, fronts, median, hangover, release, low_snr=None):
+        """Keep the rule if it errs less, or as little and comes first in the grids' order (``key``)."""
+        nonlocal best, best_key
         mr, far = _mean_rates(_counts(outputs, fronts, thresholds, int(hangover), low_snr), conditions)
-        i = int(np.argmin((mr + far) / 2))
-        if best is None or (mr[i] + far[i]) / 2 < best["hter"]:
+        i = int(np.argmin((mr + far) / 2))  # the lowest threshold among equals
+        hter = float((mr[i] + far[i]) / 2)
+        if best is None or (hter, key) < (best["hter"], best_key):
+            best_key = key
             best = {"threshold": float(thresholds[i]), "median": int(median), "hangover": int(hangover),
                     "release": None if release is None else float(release),
                     "low_snr_db": None if low_snr is None else float(low_snr[0]),
                     "low_snr_hangover": None if low_snr is None else int(low_snr[1]),
-                    "hter": float((mr[i] + far[i]) / 2), "mr": float(mr[i]), "far": float(far[i])}
+                    "hter": hter, "mr": float(mr[i]), "far": float(far[i])}
 
-    for median in medians:
-        fronts = {release: _fronts(outputs, int(median), release) for release in releases}
-        for hangover in hangovers:
-            for release in releases:
-                consider(fronts[release], median, hangover, release)
+    for m, median in enumerate(medians):
+        for r, release in enumerate(releases):
+            fronts = _fronts(outputs, int(median), release)  # once per median and release
+            for h, hangover in enumerate(hangovers):
+                consider((0, m, h, r), fronts, median, hangover, release)
     median, release = best["median"], best["release"]
     fronts = _fronts(outputs, median, release, snr=True) if len(low_snr_dbs) else None
-    for db in low_snr_dbs:  # then an SNR-dependent hangover, with the chosen median and release
-        for hangover in hangovers:
-            for low in hangovers if low_snr_hangovers is None else low_snr_hangovers:
+    for d, db in enumerate(low_snr_dbs):  # then an SNR-dependent hangover, with the chosen median and release
+        for h, hangover in enumerate(hangovers):
+            for k, low in enumerate(hangovers if low_snr_hangovers is None else low_snr_hangovers):
                 if low != hangover:
-                    consider(fronts, median, hangover, release, (db, low))
+                    consider((1, d, h, k), fronts, median, hangover, release, (db, low))
     return {**best, "conditions": conditions, "left_out": sorted(set(classes) - set(conditions))}
 
 
