@@ -12,6 +12,7 @@ from neuroflow.vad.calibration import (LOW_SNR_DBS, RELEASES, calibrate, calibra
 from neuroflow.vad.detect import SpikingVADSystem
 from neuroflow.vad.metrics import error_rates
 from neuroflow.vad.postprocess import PostProcessor
+from neuroflow.vad.scoring import THRESHOLDS
 
 MEDIANS, HANGOVERS = (1, 5), (0, 10)
 
@@ -165,3 +166,17 @@ def test_a_scene_whose_audio_and_labels_disagree_is_named(tmp_path):
                             path=tmp_path / "A_0000.wav", labels_path=tmp_path / "A_0000.labels.npy")
     with pytest.raises(ValueError, match="A_0000.labels.npy: 600 labels, but .*A_0000.wav has 100 frames"):
         network_outputs(SpikingVADSystem("bin"), [scene])
+
+
+def test_ties_go_to_the_first_rule_in_the_grids_order():
+    # a perfect detector: many rules make no error; the search keeps the first in order (shortest median and
+    # hangover, no release, one hangover, lowest threshold)
+    rng = np.random.default_rng(2)
+    outputs = []
+    for condition in ("a/white@5", "a/white@20"):
+        labels = np.repeat(rng.random(40) < 0.5, 25)
+        outputs.append((labels.astype(float), np.full(len(labels), -30.0), labels, condition))
+    rule = search_rule(outputs, medians=(1, 3), hangovers=(0, 5), releases=(None, 0.5), low_snr_dbs=(10.0,))
+    assert rule["hter"] == 0.0
+    assert (rule["median"], rule["hangover"], rule["release"], rule["low_snr_db"]) == (1, 0, None, None)
+    assert rule["threshold"] == min(t for t in np.round(THRESHOLDS, 6) if t > 0)
