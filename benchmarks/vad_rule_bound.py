@@ -19,7 +19,10 @@ what rules that know each condition's SNR could do at best:
 The held-out SNR is known here, which no detector knows, so these bound any rule driven by an SNR estimate
 from above. It also reports, per noise at 20 dB, where the shipped rule's false alarms lie: the share of
 false-alarm frames within 0.1 s, 0.1-0.3 s, 0.3-1 s, 1-3 s and beyond 3 s of the nearest speech frame (a
-hangover's false alarms sit just after speech; a noise taken for speech anywhere). One thread. Usage::
+hangover's false alarms sit just after speech; a noise taken for speech anywhere), and, over clean and 20 dB, per
+held-out speaker the errors after that speaker's utterances, with the false-alarm rate by time since speech
+(``after_each_speaker``: whether a speaker's gap to the reference lies in the model's ear or in how much of the
+speaker's non-speech lies right after speech). One thread. Usage::
 
     python benchmarks/vad_rule_bound.py --calibration corpora/real-dev --real corpora/benchmark [--systems snu bin]
                                         [--reference webrtc:3] [--out result.json]
@@ -154,6 +157,61 @@ def false_alarm_distances(system, held, snr: str = "20") -> dict:
             for c, (h, n) in sorted(acc.items())}
 
 
+#: frames after the last speech frame, the bins of :func:`after_each_speaker` (0-50 ms, 50-100 ms, ..., beyond 2 s)
+AFTER_EDGES = (0, 5, 10, 15, 20, 30, 50, 100, 200, np.inf)
+
+
+def _after_speech(labels: np.ndarray) -> np.ndarray:
+    """Frames since the last speech frame (a large number before the first)."""
+    idx = np.arange(len(labels))
+    return idx - np.maximum.accumulate(np.where(labels, idx, -10**9))
+
+
+def after_each_speaker(system, held, scenes, reference: str | None = None) -> dict:
+    """Clean and 20 dB scenes, per held-out speaker: the shipped rule's (and ``reference``'s) misses, false alarms and
+    HTER over the frames from each of that speaker's utterances to the next utterance, and the false-alarm rate by
+    frames after the last speech frame (:data:`AFTER_EDGES`); ``far_at_others_rates``: the false-alarm rate the
+    speaker's non-speech frames would draw at the other speakers' rate at each distance (a speaker effect shows there,
+    a difference in how much non-speech lies right after speech does not)."""
+    systems = {"model": None}
+    if reference is not None:
+        from neuroflow.vad.registry import get_system
+
+        systems["reference"] = get_system(reference)
+    acc: dict = {}
+    for (prob, energy, labels, condition), scene in zip(held, scenes):
+        if snr_of(condition) not in ("clean", "20"):
+            continue
+        owner = np.full(len(labels), "", dtype=object)
+        for u in sorted(scene.info.get("utterances", []), key=lambda u: u["start_s"]):
+            owner[int(round(u["start_s"] * 100)):] = u["speaker"]
+        after = _after_speech(labels)
+        for name, other in systems.items():
+            d = (system.post(prob, energy) if other is None else other.score(scene.wav, scene.sr)[: len(labels)]) >= 0.5
+            for speaker in set(owner) - {""}:
+                mine = owner == speaker
+                a = acc.setdefault(name, {}).setdefault(speaker, [np.zeros(len(AFTER_EDGES) - 1), np.zeros(
+                    len(AFTER_EDGES) - 1), 0, 0])
+                a[0] += np.histogram(after[mine & ~labels], bins=AFTER_EDGES)[0]
+                a[1] += np.histogram(after[mine & ~labels & d], bins=AFTER_EDGES)[0]
+                a[2] += int((mine & labels & ~d).sum())
+                a[3] += int((mine & labels).sum())
+    out: dict = {}
+    for name, per in acc.items():
+        res = {}
+        for speaker, (n, fa, miss, speech) in sorted(per.items()):
+            others = [v for k, v in per.items() if k != speaker]
+            rate_o = sum(v[1] for v in others) / np.maximum(sum(v[0] for v in others), 1) if others else None
+            far, mr = fa.sum() / max(n.sum(), 1), miss / max(speech, 1)
+            res[speaker] = {"far": float(far), "mr": float(mr), "hter": float((far + mr) / 2),
+                            "far_by_frames_after_speech": np.round(fa / np.maximum(n, 1), 3).tolist(),
+                            "nonspeech_share_by_frames_after_speech": np.round(n / max(n.sum(), 1), 3).tolist(),
+                            **({} if rate_o is None else
+                               {"far_at_others_rates": float((n * rate_o).sum() / max(n.sum(), 1))})}
+        out["shipped_rule" if name == "model" else reference] = res
+    return {"bins (frames after speech)": [str(e) for e in AFTER_EDGES], **out}
+
+
 def main(argv=None) -> dict:
     from neuroflow.vad.calibration import network_outputs
     from neuroflow.vad.corpus import load_corpus
@@ -193,7 +251,9 @@ def main(argv=None) -> dict:
         dev, held = network_outputs(system, dev_scenes), network_outputs(system, held_scenes)
         result["systems"][spec] = {**bounds(system, dev, held),
                                    "rule_per_condition": rule_per_condition(held, reference),
-                                   "false_alarms_at_20_db": false_alarm_distances(system, held)}
+                                   "false_alarms_at_20_db": false_alarm_distances(system, held),
+                                   "after_each_speaker": after_each_speaker(
+                                       system, held, held_scenes, None if reference is None else args.reference)}
     result["seconds"] = round(time.perf_counter() - t0, 1)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
