@@ -157,14 +157,15 @@ def false_alarm_distances(system, held, snr: str = "20") -> dict:
             for c, (h, n) in sorted(acc.items())}
 
 
-#: frames after the last speech frame, the bins of :func:`after_each_speaker` (0-50 ms, 50-100 ms, ..., beyond 2 s)
+#: frames after speech ended, the bins of :func:`after_each_speaker` (0-50 ms, 50-100 ms, ..., 2 s and later)
 AFTER_EDGES = (0, 5, 10, 15, 20, 30, 50, 100, 200, np.inf)
 
 
 def _after_speech(labels: np.ndarray) -> np.ndarray:
-    """Frames since the last speech frame (a large number before the first)."""
+    """Per non-speech frame, the frames since speech ended (0: the first frame after it; a large number before the
+    first speech frame); -1 on speech frames."""
     idx = np.arange(len(labels))
-    return idx - np.maximum.accumulate(np.where(labels, idx, -10**9))
+    return idx - np.maximum.accumulate(np.where(labels, idx, -10**9)) - 1
 
 
 def after_each_speaker(system, held, scenes, reference: str | None = None) -> dict:
@@ -183,7 +184,8 @@ def after_each_speaker(system, held, scenes, reference: str | None = None) -> di
         if snr_of(condition) not in ("clean", "20"):
             continue
         owner = np.full(len(labels), "", dtype=object)
-        for u in sorted(scene.info.get("utterances", []), key=lambda u: u["start_s"]):
+        timed = [u for u in scene.info.get("utterances", []) if "speaker" in u and "start_s" in u]  # real speech
+        for u in sorted(timed, key=lambda u: u["start_s"]):
             owner[int(round(u["start_s"] * 100)):] = u["speaker"]
         after = _after_speech(labels)
         for name, other in systems.items():

@@ -125,6 +125,8 @@ def test_vad_rule_bound_scores_per_snr_rules_on_a_small_set(tmp_path):
     for noise, fa in bin_["false_alarms_at_20_db"].items():
         shares = fa["share_by_distance [<0.1, 0.1-0.3, 0.3-1, 1-3, >3 s]"]
         assert noise.endswith("@20") and len(shares) == 5 and sum(shares) in (0.0, pytest.approx(1.0, abs=5e-3))
+    assert bin_["after_each_speaker"] == {"bins (frames after speech)": [str(e) for e in (0, 5, 10, 15, 20, 30, 50,
+                                                                                          100, 200, float("inf"))]}
     bad = subprocess.run([sys.executable, script, "--calibration", str(tmp_path / "dev"), "--real", str(tmp_path)],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert bad.returncode == 2 and "--real" in bad.stderr and "speech/" in bad.stderr.strip().splitlines()[-1]
@@ -172,3 +174,33 @@ def test_vad_benchmark_rejects_a_bad_draw_in_one_line(tmp_path):
                        (["--real", str(tmp_path), "--real-scenes", "6"], "--real-scenes")):
         run = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert run.returncode == 2 and flag in run.stderr.strip().splitlines()[-1], argv
+
+
+def test_vad_rule_bound_splits_errors_by_the_speaker_of_the_last_utterance():
+    import importlib.util
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("vad_rule_bound", ROOT / "benchmarks" / "vad_rule_bound.py")
+    bound = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bound)
+    # 3 s: A speaks 0.0-0.5 s, silence to 1.5 s; B speaks 1.5-2.0 s, silence to 3 s. The "model" holds speech 10
+    # frames after A and 3 frames after B, and misses B's first 5 frames.
+    labels = np.zeros(300, bool)
+    labels[0:50] = labels[150:200] = True
+    decision = labels.copy()
+    decision[50:60] = decision[200:203] = True
+    decision[150:155] = False
+    scene = SimpleNamespace(info={"utterances": [{"speaker": "A", "start_s": 0.0}, {"speaker": "B", "start_s": 1.5}]})
+    system = SimpleNamespace(post=lambda prob, energy: prob)
+    held = [(decision.astype(float), np.full(300, -30.0), labels, "speech/white@20")]
+    out = bound.after_each_speaker(system, held, [scene])["shipped_rule"]
+    a, b = out["A"], out["B"]
+    assert a["far"] == pytest.approx(10 / 100) and a["mr"] == 0.0 and b["far"] == pytest.approx(3 / 100)
+    assert b["mr"] == pytest.approx(5 / 50) and b["hter"] == pytest.approx((0.03 + 0.1) / 2)
+    assert a["far_by_frames_after_speech"][:3] == [1.0, 1.0, 0.0] and b["far_by_frames_after_speech"][:2] == [0.6, 0.0]
+    # the same distances after both, so at the other's rates each draws the other's false alarms
+    assert a["far_at_others_rates"] == pytest.approx(0.03) and b["far_at_others_rates"] == pytest.approx(0.10)
+    assert held and bound.after_each_speaker(system, [(*held[0][:3], "speech/white@5")], [scene]) == {
+        "bins (frames after speech)": [str(e) for e in bound.AFTER_EDGES]}  # only clean and 20 dB count
