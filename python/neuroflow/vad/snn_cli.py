@@ -53,8 +53,8 @@ def register(verbs) -> None:
     add_common_options(p, plot=True, seed=False)
     p.set_defaults(func=_train)
 
-    p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, release, median and hangover on "
-                                           "real speech of the training speakers")
+    p = verbs.add_parser("calibrate", help="choose a spiking VAD's threshold, release, median and hangover (and its "
+                                           "length at low SNR) on real speech of the training speakers")
     p.add_argument("--model", type=_model_spec, required=True, help="snu | bin | PATH of a model file")
     p.add_argument("--corpus", required=True, type=input_dir, nargs="+",
                    help="corpus folder(s) of training-split scenes with labels (`neuroflow vad corpus --speech real "
