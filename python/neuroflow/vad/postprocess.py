@@ -163,14 +163,8 @@ def rescale(p: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1.0 - thr))
 
 
-def silence_gate(energy_db: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
-    """True where a frame is silence: digital silence, or :data:`GATE_BELOW_PEAK_DB` below the running peak."""
-    e = np.asarray(energy_db, dtype=np.float64)
-    peak, state = running_peak(e, PEAK_DECAY_DB, state)
-    return _silent(e, peak), state
-
-
 def _silent(e: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """The silence gate: digital silence, or :data:`GATE_BELOW_PEAK_DB` below the running peak ``peak``."""
     return (e < SILENCE_DB) | (e < peak - GATE_BELOW_PEAK_DB)
 
 
