@@ -15,7 +15,7 @@ training music: the four alone 0.76, with the 42 other inputs 0.79). The bin mod
 used them over a 0.2 s window (``Recipe.modulation``, ``Recipe.modulation_window``): trained on the same
 corpora as the bin model before it, it called 38.0 % of the held-out music frames speech instead of 48.5 % (a second seed: 39.5
 against 48.2 %) at no cost in mean HTER on held-out speech (15.6 against 15.9 %; 17.2 and 17.2 % with the
-second seed), better in babble and worse in stationary noise (README, "Known limits"). The shipped bin
+second seed), better in babble and worse in stationary noise (docs/vad.md, "Known limits"). The shipped bin
 model has the tonality input of :mod:`neuroflow.vad.tonality` for music and these inputs over 0.1 s
 (with the tonality input, 0.1 s beat 0.2 s on the validation split and on held-out speech with two seeds).
 
