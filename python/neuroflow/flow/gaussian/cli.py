@@ -27,7 +27,7 @@ def _describe(run) -> list[str]:
 
 
 def _gaussian(args) -> int:
-    from neuroflow.flow.gaussian.experiment import GAUSSIAN_SIZES, gaussian_run_memory, run_gaussian
+    from neuroflow.flow.gaussian.experiment import gaussian_run_memory, run_gaussian
     from neuroflow.flow.plots import plot_train
     from neuroflow._utils import check_memory
 
@@ -35,7 +35,8 @@ def _gaussian(args) -> int:
 
     try:  # before any work: the activation/method pair, and memory
         Kernel(args.activation, args.method, None)
-        check_memory(gaussian_run_memory(args.input_dim, args.teacher_width, args.student_width), GAUSSIAN_SIZES)
+        check_memory(gaussian_run_memory(args.input_dim, args.teacher_width, args.student_width),
+                     "--input-dim, --teacher-width, --student-width")
     except ValueError as exc:
         return fail(as_flag_error(exc, _FLAGS) or str(exc))
     run = run_gaussian(args.input_dim, args.teacher_width, args.student_width, args.activation, seed=args.seed,

@@ -12,16 +12,19 @@ from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, random_tea
 __all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
 
 
-#: the sizes a memory refusal of :func:`run_gaussian` names (the student's Hessian has (width (d + 1))^2 entries)
-GAUSSIAN_SIZES = "input_dim, student_width"
+#: the sizes a memory refusal of :func:`run_gaussian` names (the student's Hessian has (width (d + 1))^2 entries, the
+#: constant teacher-teacher term k^2 pairs)
+GAUSSIAN_SIZES = "input_dim, teacher_width, student_width"
 
 
 def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int) -> int:
     """Peak memory of one loss + gradient + Hessian evaluation, in bytes (an upper estimate): the
-    Hessian and its copies, and the per-pair moment and geometry arrays."""
+    Hessian and its copies, the per-pair moment and geometry arrays, and the teacher-teacher term
+    computed once (about a dozen k x k arrays: measured 81 bytes per pair at k = 4000)."""
     P = student_width * (input_dim + 1)
     pairs = student_width * (student_width + teacher_width)
-    return 8 * (4 * P * P + pairs * (12 + 2 * input_dim))
+    return 8 * (4 * P * P + pairs * (12 + 2 * input_dim) + 12 * teacher_width * teacher_width
+                + 2 * teacher_width * input_dim)
 
 
 @dataclass
