@@ -97,7 +97,8 @@ def test_errors_and_warnings_reach_the_terminal_on_one_line(capsys, monkeypatch)
         raise ValueError("corpus: broken\nsecond line")
 
     parser = argparse.Namespace(func=raises)
-    monkeypatch.setattr(cli, "build_parser", lambda areas: type("P", (), {"parse_args": lambda self, a: parser})())
+    monkeypatch.setattr(cli, "build_parser",
+                        lambda areas: type("P", (), {"parse_known_args": lambda self, a: (parser, [])})())
     assert cli.main(["anything"]) == 2
     assert capsys.readouterr().err == "neuroflow: error: corpus: broken second line\n"
 
@@ -132,6 +133,10 @@ def test_ctrl_c_in_a_verb_exits_130_with_one_line(capsys, monkeypatch):
         raise KeyboardInterrupt
 
     parser = argparse.Namespace(func=interrupted)
-    monkeypatch.setattr(cli, "build_parser", lambda areas: type("P", (), {"parse_args": lambda self, a: parser})())
+    monkeypatch.setattr(cli, "build_parser",
+                        lambda areas: type("P", (), {"parse_known_args": lambda self, a: (parser, [])})())
     assert cli.main(["anything"]) == 130
-    assert capsys.readouterr().err == "interrupted; finished results were kept\n"  # not a terminal: no blank line
+    # not a terminal: no blank line; a verb that reaches this handler kept nothing (verbs that keep partial results
+    # catch Ctrl-C themselves and say what they kept)
+    assert capsys.readouterr().err == ("interrupted; nothing written (this command writes its results only when it "
+                                       "finishes)\n")

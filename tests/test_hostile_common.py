@@ -144,7 +144,8 @@ def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(capsys, tmp_path, m
     assert ran == ["first", "second"]
     summary = (tmp_path / "summary.json").read_text()
     assert "first part done" in summary and "interrupted run" not in summary
-    assert "interrupted; finished results were kept" in capsys.readouterr().err
+    assert f"interrupted; the plots and summary.json of the 1 finished part are in {tmp_path.resolve()}" in \
+        capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the demo's handler is gone
 
 
@@ -182,3 +183,45 @@ def test_a_ctrl_c_python_cannot_raise_in_the_demo_is_noted_not_printed(capsys):
         assert interrupted()
     assert "Exception ignored" not in capsys.readouterr().err
     assert sys.unraisablehook is hook
+
+
+@pytest.mark.parametrize("make_argv, flag", [
+    (lambda tmp: ["flow", "train", "--n-samples", "50", "--plot", str(tmp / "link.png")], "--plot"),
+    (lambda tmp: ["flow", "train", "--n-samples", "50", "--out", str(tmp / "link.json")], "--out"),
+    (lambda tmp: ["vad", "corpus", "--out", str(tmp / "link" / "corpus")], "--out"),
+    (lambda tmp: ["identify", "make-teacher", "--out", str(tmp / "link.npz")], "--out"),
+])
+def test_an_output_through_a_broken_symbolic_link_is_refused_before_any_work(make_argv, flag, capsys, tmp_path):
+    for name in ("link", "link.png", "link.json", "link.npz"):
+        (tmp_path / name).symlink_to(tmp_path / "missing" / name)  # a write through it fails, and a mkdir of it too
+    with pytest.raises(SystemExit) as exit_:
+        main(make_argv(tmp_path) + ["--quiet"])
+    err = _one_error_line(capsys, exit_.value.code, flag)
+    assert "broken symbolic link" in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_unknown_option_names_the_verb_whose_help_to_read(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["flow", "bench", "--plot", "x.png"])
+    err = _one_error_line(capsys, exit_.value.code, "--plot")
+    assert err == "neuroflow flow bench: error: unrecognized arguments: --plot x.png (see neuroflow flow bench --help)"
+
+
+def test_parallel_map_starts_no_more_processes_than_jobs(monkeypatch):
+    import joblib
+
+    import neuroflow.parallel as parallel
+
+    asked = []
+
+    class Spy(joblib.Parallel):
+        def __init__(self, n_jobs=None, **kw):
+            asked.append(n_jobs)
+            super().__init__(n_jobs=n_jobs, **kw)
+
+    monkeypatch.setattr(joblib, "Parallel", Spy)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 8)
+    assert parallel.parallel_map(abs, [-1, -2, -3], n_jobs=1000) == [1, 2, 3]
+    assert asked == [3]
+    assert parallel.parallel_map(abs, [-1], n_jobs=-1) == [1] and asked == [3]  # one job: no pool at all

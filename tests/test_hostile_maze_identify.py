@@ -79,7 +79,7 @@ def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
 
     monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
     assert main(["maze", "ablation", "--seeds", "2", "--episodes", "3", "--quiet"]) == 130
-    assert "interrupted; finished results were kept" in capsys.readouterr().err
+    assert "interrupted; nothing written" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- maze: flags that cannot act

@@ -75,6 +75,19 @@ def _demo(args) -> int:
     print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
           f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}", flush=True)
     report: dict[str, dict] = {}
+    try:
+        _demo_parts(parts, outdir, args, report)
+    except KeyboardInterrupt:
+        kept = (f"the plots and summary.json of the {len(report)} finished part{'s' if len(report) != 1 else ''} "
+                f"are in {outdir.resolve()}" if report else "no part had finished")
+        print(("\n" if sys.stderr.isatty() else "") + f"interrupted; {kept}", file=sys.stderr)
+        return 130
+    print(f"\nplots and summary.json written to {outdir.resolve()}")
+    return 0
+
+
+def _demo_parts(parts, outdir: Path, args, report: dict) -> None:
+    """Run the demo's parts in order, writing summary.json after each (``report`` holds the finished ones)."""
     with _interrupt_noted() as interrupted:
         for i, (area, module) in enumerate(parts, 1):
             key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
@@ -92,8 +105,6 @@ def _demo(args) -> int:
             report[key] = {"summary": list(lines), "time_s": elapsed}
             # after every part, so an interrupted demo keeps what it showed
             (outdir / "summary.json").write_text(dumps(report, indent=2))
-    print(f"\nplots and summary.json written to {outdir.resolve()}")
-    return 0
 
 
 @contextlib.contextmanager
@@ -157,6 +168,18 @@ def build_parser(areas: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _innermost_parser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:
+    """The parser of the area or verb that ``args`` chose (``parser`` itself if none)."""
+    while True:
+        chosen = None
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+        if chosen is None:
+            return parser
+        parser = chosen
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """Warnings on the command line: one line naming what they are about, no source excerpt."""
     return f"neuroflow: warning: {one_line(message)}\n"
@@ -170,14 +193,19 @@ def main(argv: list[str] | None = None) -> int:
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # argparse would name the top-level parser: name the verb whose options these are not
+            _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
         if not hasattr(args, "func"):
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
-        print(("\n" if sys.stderr.isatty() else "") + "interrupted; finished results were kept", file=sys.stderr)
+        # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
+        # kept; the rest write their results only at the end
+        print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
+              "only when it finishes)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os

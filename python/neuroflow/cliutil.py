@@ -154,8 +154,13 @@ def scheduler_address(text: str) -> str:
 
 # ----------------------------------------------------------------------------- paths
 def _first_existing(path: Path) -> Path:
+    """The nearest ancestor of ``path`` (itself included) that exists; ValueError at a broken symbolic link on
+    the way, which every later write or mkdir through it would fail on (after the work was done)."""
     p = path
     while not p.exists() and p != p.parent:
+        if p.is_symlink():
+            raise ValueError(f"{path}: {p} is a broken symbolic link (to {os.readlink(p)}); expected a path "
+                             f"that can be written")
         p = p.parent
     return p
 
@@ -164,7 +169,7 @@ def _check_creatable(path: Path, what: str) -> None:
     """Raise ValueError unless ``path`` can be created: no ancestor is a regular file and the nearest
     existing ancestor is a writable folder."""
     try:
-        anchor = _first_existing(path.parent if not path.exists() else path)
+        anchor = _first_existing(path if path.is_symlink() or path.exists() else path.parent)
     except OSError as exc:  # a name the system refuses, e.g. a component over 255 bytes
         raise ValueError(f"{path}: not a usable path ({exc.strerror or exc})") from None
     if anchor != path and not anchor.is_dir():

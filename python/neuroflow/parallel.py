@@ -14,6 +14,7 @@ keeps every result that was collected before the failure.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, Callable, Iterable
 
 from neuroflow._utils import exception_reason
@@ -111,8 +112,8 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
             stack.callback(client.close)
             stack.enter_context(parallel_config(backend="dask", client=client, wait_for_workers_timeout=timeout))
             n = -1
-        else:
-            n = n_jobs
+        else:  # more processes than jobs or cores only cost start-up time and memory (results are the same)
+            n = max(1, min(len(items), os.cpu_count() or 1, len(items) if n_jobs == -1 else n_jobs))
         if n == 1:
             stream = (_single_threaded(fn, a, k) for a, k in items)
         else:

@@ -62,8 +62,13 @@ def test_bad_flag_is_one_line_naming_it(capsys, tmp_path, regular_file, verb, fl
 @pytest.mark.parametrize("argv, expected", [
     (["flow", "train", "--n-samples", "10000000000000"], "--student-width, --n-samples: this run needs"),
     (["flow", "train", "--n-samples", "50", "--student-width", "10000000000"], "--student-width, --n-samples"),
-    (["flow", "gaussian", "--input-dim", "10000000", "--student-width", "100"], "--input-dim, --student-width"),
-    (["flow", "gaussian", "--student-width", "99999999999"], "--input-dim, --student-width: this run needs"),
+    (["flow", "gaussian", "--input-dim", "10000000", "--student-width", "100"],
+     "--input-dim, --teacher-width, --student-width"),
+    (["flow", "gaussian", "--student-width", "99999999999"],
+     "--input-dim, --teacher-width, --student-width: this run needs"),
+    # the constant teacher-teacher term: k^2 pairs (a run like this was killed by the kernel at 24 GB before)
+    (["flow", "gaussian", "--input-dim", "4", "--teacher-width", "50000", "--student-width", "2"],
+     "--input-dim, --teacher-width, --student-width: this run needs"),
     (["flow", "train", "--backend", "julia"], "--backend"),
 ])
 def test_requests_refused_up_front_name_the_flag(capsys, argv, expected):

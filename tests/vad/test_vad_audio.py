@@ -76,3 +76,14 @@ def test_prepare_rejects_bad_arrays():
     assert out.tolist() == [-1.0, 0.0, 0.5]
     # channels-first stereo (librosa layout) is mixed down too
     assert to_mono(np.ones((2, 100))).shape == (100,)
+
+
+def test_a_damaged_mp3_is_one_error_and_no_decoder_chatter(tmp_path, capfd):
+    bad = tmp_path / "song.mp3"
+    bad.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x0a" + bytes(range(256)) * 40)  # a tag, then no MPEG frames
+    with pytest.raises(AudioError) as exc:
+        load_audio(bad)
+    message = str(exc.value)
+    assert message.startswith(f"{bad}: cannot read audio") and "\n" not in message
+    assert "not a regular file" not in message  # libsndfile's words for "no decoder", about a file that is one
+    assert capfd.readouterr().err == ""  # libmpg123's resync notes went nowhere

@@ -130,22 +130,24 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     try:
         import soundfile as sf
 
-        data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
+        with _c_stderr_silenced():  # libsndfile's MP3 decoder prints resync notes on a damaged file
+            data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
-        errors.append(f"soundfile: {exc}")
+        # libsndfile says "does not exist or is not a regular file" of a file it has no decoder for
+        errors.append("soundfile: " + ("not a format it reads" if "not a regular file" in str(exc) else str(exc)))
     else:
         _warn_if_truncated(path, len(data), int(native_sr))
     if data is None:
         try:
             import librosa
 
-            with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+            with warnings.catch_warnings(), contextlib.ExitStack() as stack, _c_stderr_silenced():
                 warnings.simplefilter("ignore")
                 # librosa falls back to audioread only for a name; one that soundfile cannot encode goes in open
                 source = str(path) if _encodable(path) else stack.enter_context(open(path, "rb"))
                 data, native_sr = librosa.load(source, sr=None, mono=False)
         except Exception as exc:
-            errors.append(f"librosa: {type(exc).__name__}: {exc}")
+            errors.append(f"librosa: {type(exc).__name__}" + (f": {exc}" if str(exc) else " (no decoder for it)"))
             raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)})") from None
     try:
         wav = prepare(data, int(native_sr), name=str(path))
@@ -154,6 +156,25 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if int(sr) != SAMPLE_RATE:
         wav = resample(wav, SAMPLE_RATE, int(sr))
     return wav, int(sr)
+
+
+@contextlib.contextmanager
+def _c_stderr_silenced():
+    """Inside: what C libraries write to file descriptor 2 (decoders' notes) goes nowhere; Python's own
+    warnings and errors are raised as usual and reported by the caller in one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable descriptor 2 (an embedding host): leave it
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _encodable(path: Path) -> bool:
