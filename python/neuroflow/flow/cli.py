@@ -44,15 +44,15 @@ def _train(args) -> int:
              f"stopped by {res.optim_stopped_by}",
              f"  loss {res.loss:.3e}  gnorm {res.gnorm:.2e}  converged {res.converged}  time {res.time_s:.2f} s"
              + ("" if res.reproducible else "  (stopped by the clock: not reproducible)")]
+    if args.out:  # the result first: a plot that fails to write must not lose it
+        res.save(args.out)
+        payload["out"] = str(args.out)
+        lines.append(f"  result: {args.out}")
     if args.plot:
         plot_train(res, args.plot, title=f"student {args.student_width} on teacher {args.teacher_width}, "
                                          f"N={args.n_samples}")
         payload["plot"] = str(args.plot)
         lines.append(f"  plot: {args.plot}")
-    if args.out:
-        res.save(args.out)
-        payload["out"] = str(args.out)
-        lines.append(f"  result: {args.out}")
     emit(args, payload, lines)
     return status
 
