@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import pytest
 
@@ -140,3 +141,21 @@ def test_ctrl_c_in_a_verb_exits_130_with_one_line(capsys, monkeypatch):
     # catch Ctrl-C themselves and say what they kept)
     assert capsys.readouterr().err == ("interrupted; nothing written (this command writes its results only when it "
                                        "finishes)\n")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".eps"])
+def test_a_plot_is_the_same_bytes_every_time(tmp_path, suffix):
+    from neuroflow._utils import pyplot, save_figure
+
+    plt = pyplot()
+
+    def draw(name):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [2, 0, 1], label="curve")
+        ax.fill_between([0, 1, 2], 0, 1, alpha=0.3)  # clip paths: SVG ids from a salt
+        ax.legend()
+        return save_figure(fig, tmp_path / name / f"plot{suffix}").read_bytes()  # EPS holds its file name
+
+    first = draw("a")
+    time.sleep(1.1)  # a creation date would now differ
+    assert draw("b") == first

@@ -233,13 +233,26 @@ def print_json(obj: Any, out: str | Path | None = None, indent: int = 2) -> str:
 
 # ----------------------------------------------------------------------------- plots
 def save_figure(fig, path: str | Path) -> Path:
-    """Save a matplotlib figure (creating parent folders) and close it."""
+    """Save a matplotlib figure (creating parent folders) and close it. The same figure gives the same bytes in
+    every format: vector formats are dated 1970-01-01 (the reproducible-builds ``SOURCE_DATE_EPOCH``, which
+    matplotlib honours; one already set is kept) instead of now, and SVG's element ids come from a fixed salt instead of a random one."""
+    import os
+
+    import matplotlib
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
+    if ours:
+        os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "neuroflow"}):
+            fig.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        if ours:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        plt.close(fig)
     return path
 
 
