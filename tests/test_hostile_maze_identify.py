@@ -236,6 +236,39 @@ def test_damaged_teacher_files_end_in_one_line_naming_file_and_entry(teacher, tm
         assert f"teacher: {str(path)!r}: entry {key!r}" in err, err
 
 
+def test_teacher_files_that_are_not_npz_archives_or_have_empty_layers_end_in_one_line(teacher, tmp_path, capsys):
+    """A plain .npy renamed (np.load hands back an array), a text file (numpy's unpickling advice), and a hidden
+    layer with no units: one line naming the file and what it is."""
+    npy = tmp_path / "npy.npz"
+    with open(npy, "wb") as fh:
+        np.save(fh, np.ones(3))
+    text = tmp_path / "text.npz"
+    text.write_text("hello world\n")
+    zero = tmp_path / "zero.npz"
+    np.savez(zero, activation=np.array("tanh"), weight_0=np.zeros((0, 2)), bias_0=np.zeros(0),
+             weight_1=np.zeros((1, 0)), bias_1=np.zeros(1))
+    for path, words in [(npy, ": not a teacher .npz archive (a single .npy array)"),
+                        (text, ": not a valid .npz archive"), (zero, ": weight_0: hidden layer 0 has no units")]:
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "teacher",
+                    "--teacher", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"{str(path)!r}{words}" in err and "allow_pickle" not in err, err
+
+
+def test_a_teacher_whose_outputs_overflow_is_refused_naming_the_file(teacher, tmp_path, capsys):
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "big.npz"),
+                "--weight-scale", "1e308"]) == 2
+    assert "argument --weight-scale: expected a number in (0, 100], got '1e308'" in _one_error_line(capsys)
+    big = tmp_path / "big.npz"
+    np.savez(big, **{**_members(teacher), "weight_0": _members(teacher)["weight_0"] * 1e307})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no raw RuntimeWarning of an overflow on the way
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "3",
+                    "--teacher", str(big)]) == 2
+    err = _one_error_line(capsys)
+    assert f"teacher: {str(big)!r}: weights too large" in err and "overflow" in err
+
+
 # ----------------------------------------------------------------------------- identify: sizes, flags
 def test_absurd_sizes_are_refused_naming_the_flags(teacher, tmp_path, capsys):
     assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "t2.npz"), "--width", "1e12"]) == 2

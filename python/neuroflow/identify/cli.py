@@ -143,8 +143,9 @@ def register(verbs) -> None:
     p.add_argument("--width", type=integer(1), default=4, help="hidden units (default: %(default)s)")
     p.add_argument("--activation", choices=TEACHER_ACTIVATIONS, default="tanh",
                    help="hidden activation (default: %(default)s)")
-    p.add_argument("--weight-scale", type=number(0, lo_open=True), default=1.0,
-                   help="norm of the incoming vectors: small is near-linear, large saturated (default: %(default)s)")
+    p.add_argument("--weight-scale", type=number(0, 100, lo_open=True), default=1.0,
+                   help="norm of the incoming vectors (the pre-activation's standard deviation on Gaussian probes), "
+                        "in (0, 100]: small is near-linear, large saturated (default: %(default)s)")
     p.add_argument("--alignment", type=number(0, 1, hi_open=True), default=0.0,
                    help="how close the incoming vectors are to one shared direction (default: %(default)s)")
     add_common_options(p, plot=False)
