@@ -71,6 +71,24 @@ def test_a_point_file_with_negative_steps_is_named_clearly_on_rerun(tmp_path):
     assert again.computed == [0]
 
 
+def test_a_sweep_refuses_points_of_a_sweep_with_other_settings_and_resumes_its_own(tmp_path, capsys):
+    """Point files are named by index only: another sweep's point_000.npz must not be silently replaced."""
+    out = tmp_path / "sw"
+    first = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "--quiet", "--json",
+             "--out", str(out)]
+    assert _rc(first) == 0
+    capsys.readouterr()
+    before = (out / "point_000.npz").read_bytes()
+    assert _rc(["maze", "sweep", "--task", "watermaze", "--seeds", "2", "--episodes", "3", "--alphas", "0.1",
+                "--quiet", "--out", str(out)]) == 2
+    err = _one_error_line(capsys)
+    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings; use another path or " \
+           "delete it" in err
+    assert (out / "point_000.npz").read_bytes() == before
+    assert _rc(first) == 0                       # the same settings still resume
+    assert json.loads(capsys.readouterr().out)["computed_points"] == []
+
+
 def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
     from neuroflow.rl.agent import ActorCritic
 

@@ -280,6 +280,7 @@ def _floor(args) -> int:
 def _sweep(args) -> int:
     import numpy as np
 
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.rl.sweep import maze_sweep
 
     devices = ["portner2025"] if args.devices is None else args.devices
@@ -288,10 +289,16 @@ def _sweep(args) -> int:
         _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) * len(devices))
     if code is not None:
         return code
-    res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=devices,
-                     synapse=args.synapse, n_seeds=args.seeds, n_episodes=args.episodes, seed_batch=args.seed_batch,
-                     seed=args.seed, tail=args.tail, min_update=args.min_update, n_jobs=args.n_jobs,
-                     scheduler=args.scheduler, out=args.out, progress=not args.quiet)
+    try:
+        res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=devices,
+                         synapse=args.synapse, n_seeds=args.seeds, n_episodes=args.episodes,
+                         seed_batch=args.seed_batch, seed=args.seed, tail=args.tail, min_update=args.min_update,
+                         n_jobs=args.n_jobs, scheduler=args.scheduler, out=args.out, progress=not args.quiet)
+    except ValueError as exc:  # a point file of another sweep in --out
+        message = as_flag_error(exc, {"out": "--out"})
+        if message is None:
+            raise
+        return fail(message)
     payload = res.to_dict()
     lines = [f"{args.task} sweep, {args.synapse} synapses, {len(res.points)} grid points x {args.seeds} seeds x "
              f"{args.episodes} episodes ({res.time_s:.1f} s; final steps = mean of the last "
@@ -430,7 +437,8 @@ def register(verbs) -> None:
     p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="address of a Dask scheduler (tcp://host:8786); its workers run the jobs")
     p.add_argument("--out", type=output_dir(), default=None, metavar="DIR",
-                   help="write every finished grid point here; a rerun skips them")
+                   help="write every finished grid point here; a rerun with the same settings skips them (points "
+                        "of a sweep with other settings there are refused, never overwritten)")
     add_common_options(p)
     p.set_defaults(func=_sweep)
 
