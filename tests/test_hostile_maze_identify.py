@@ -178,6 +178,41 @@ def test_fit_device_json_errors_name_file_and_field(body, field, words, tmp_path
     assert f"m.json: {field}: " in err and words in err
 
 
+def test_a_device_file_missing_a_field_is_refused_naming_it(tmp_path, capsys):
+    """save_devices writes every field; a missing one must not silently take the default (a_set = 0.0)."""
+    import dataclasses
+
+    from neuroflow.memristor import VCMDevice
+    from neuroflow.memristor.fitting import load_devices
+
+    path = _device_file(tmp_path, "dev")
+    full = json.loads(path.read_text())
+    for key in [f.name for f in dataclasses.fields(VCMDevice)]:
+        data = json.loads(json.dumps(full))
+        del data["devices"][0][key]
+        path.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=rf"dev.json: device 1( \(\w+\))?: missing {key}$"):
+            load_devices(path)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--variability", "device",
+                "--device", str(path)]) == 2
+    assert "--device" in (err := _one_error_line(capsys)) and "dev.json: device 1" in err and "missing name" in err
+
+
+def test_conductances_far_below_any_memristor_are_refused_by_fit_device_and_device_files(tmp_path, capsys):
+    path = tmp_path / "m.json"
+    n = 20
+    path.write_text(json.dumps({"N": n, "repeats": 2, "Gset": [1e-300 * (1 + p) for p in range(n + 1)] * 2,
+                                "Greset": [1e-300 * (1 + p) for p in range(n + 1)] * 2}))
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    assert "m.json: conductances around 1.1e-299 S, far below any memristor's" in _one_error_line(capsys)
+    assert not (tmp_path / "fd.json").exists()
+    for g0, g1, words in [(1e-300, 2e-300, "G1_uS: 2e-300 uS, far below"), (10.0, 1e300, "G1_uS: 1e+300 uS, far above")]:
+        dev = _device_file(tmp_path, "dev", G0_uS=g0, G1_uS=g1)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", str(dev)]) == 2
+        err = _one_error_line(capsys)
+        assert "--device" in err and f"dev.json: device 1 (D" in err and words in err, err
+
+
 def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, capsys):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
