@@ -213,6 +213,16 @@ def test_conductances_far_below_any_memristor_are_refused_by_fit_device_and_devi
         assert "--device" in err and f"dev.json: device 1 (D" in err and words in err, err
 
 
+def test_a_device_file_that_is_not_there_or_a_folder_says_so(tmp_path, capsys):
+    (tmp_path / "dir.json").mkdir()
+    for name, words in [("nonexist.json", "nonexist.json: no such file; expected one of"),
+                        ("dir.json", "dir.json: is a folder; expected one of"), ("", "is a folder; expected one of")]:
+        path = str(tmp_path / name)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", path]) == 2
+        err = _one_error_line(capsys)
+        assert "argument --device: " in err and words in err and "got " not in err, err
+
+
 def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, capsys):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
@@ -346,6 +356,24 @@ def test_identify_run_flags_without_effect_end_in_one_line_naming_them(extra, fl
     argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
     assert _rc(argv + extra) == 2
     assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}: ")
+
+
+@pytest.mark.parametrize("extra, start, words", [
+    (["--n-students", "2"], "--gamma, --n-students: ", "got --gamma 0.5 x --n-students 2 = 1; raise --gamma or "
+                                                       "--n-students"),
+    (["--n-samples", "1"], "--n-samples: ", "1 probe outputs are fewer than the"),
+])
+def test_identify_run_errors_of_the_library_name_the_flags(extra, start, words, teacher, capsys):
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"neuroflow: error: {start}") and words in err, err
+    assert "gamma *" not in err and "X: " not in err
+
+
+def test_an_empty_teacher_path_is_named_as_such(capsys):
+    assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""]) == 2
+    assert "argument --teacher: expected a file path, got ''" in _one_error_line(capsys)
 
 
 # ----------------------------------------------------------------------------- identify run --checkpoint
