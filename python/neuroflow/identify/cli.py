@@ -32,6 +32,13 @@ def n_jobs_type(text: str) -> int:
     return value
 
 
+def teacher_file(text: str):
+    """--teacher: an existing, readable file (an empty path would name the current folder)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
+    return input_file(text)
+
+
 def width_item(text: str):
     """--width: "teacher" or a positive integer (one per hidden layer)."""
     if text == "teacher":
@@ -62,7 +69,7 @@ def _add_parallel(p, what: str) -> None:
 
 def register(verbs) -> None:
     p = verbs.add_parser("run", help="identify a teacher network (.npz) from Gaussian probes")
-    p.add_argument("--teacher", type=input_file, required=True, metavar="FILE.npz",
+    p.add_argument("--teacher", type=teacher_file, required=True, metavar="FILE.npz",
                    help="teacher file: activation, weight_0, bias_0, weight_1, ... (see neuroflow.identify.teacher)")
     p.add_argument("--n-samples", type=integer(1), required=True, help="number of Gaussian probes")
     p.add_argument("--n-students", type=integer(2), default=10, help="students per stage (default: %(default)s)")
@@ -204,8 +211,13 @@ def _student_memory(args, teacher, guess) -> None:
         check_memory(need, name)
 
 
+#: API arguments of ExpandAndCluster.fit_teacher behind the flags of ``identify run`` (X: the probes drawn)
+_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples"}
+
+
 def _run(args) -> int:
     from neuroflow.cliutil import emit, fail
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
     conflict = _conflicts(args)
@@ -216,6 +228,10 @@ def _run(args) -> int:
     if args.max_expansion is not None and args.max_expansion < args.expansion:
         raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
                          f"got {args.max_expansion:g}")
+    if args.gamma * args.n_students < 2:  # the library's check (clustering.min_students), in flags
+        raise ValueError(f"--gamma, --n-students: a neuron must be found by at least 2 students for a cluster to mean "
+                         f"anything, got --gamma {args.gamma:g} x --n-students {args.n_students} = "
+                         f"{args.gamma * args.n_students:g}; raise --gamma or --n-students")
     if args.max_students is not None and args.max_students < args.n_students:
         raise ValueError(f"--max-students: expected an integer >= --n-students ({args.n_students}), "
                          f"got {args.max_students}")
@@ -242,6 +258,11 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     try:
         est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+    except ValueError as exc:  # "X: too few probe outputs ...": the probes are --n-samples
+        message = as_flag_error(exc, _RUN_FLAGS)
+        if message is None:
+            raise
+        return fail(message)
     except KeyboardInterrupt:
         done = [len(fits) for fits in getattr(est, "students_", [])]
         kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
