@@ -31,9 +31,14 @@ def _device(text: str):
     if text in PRESETS:
         return text
     path = Path(text).expanduser()
-    if path.suffix.lower() != ".json" or file_problem(path):
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a device file (.json) written by "
-                                         f"`neuroflow maze fit-device`, got {text!r}")
+    want = f"one of {', '.join(PRESETS)} or a device file (.json) written by `neuroflow maze fit-device`"
+    problem = file_problem(path) if text else None
+    if problem == "is not a regular file" and path.is_dir():
+        problem = "is a folder"
+    if path.suffix.lower() != ".json" and problem != "is a folder":
+        raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+    if problem:  # a device file that is not there (or a folder): say so, not just what is expected
+        raise argparse.ArgumentTypeError(f"{text}: {problem}; expected {want}")
     from neuroflow.memristor.fitting import load_devices
 
     try:
