@@ -117,6 +117,15 @@ def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
     assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}")
 
 
+@pytest.mark.parametrize("extra, start", [
+    (["--synapse", "ideal"], "--variability cycle, --synapse ideal: ideal synapses use the 'ideal' device"),
+    (["--device", "linear-noisy"], "--variability cycle, --device: 'cycle' needs devices with a cycles table"),
+])
+def test_cycle_variability_without_a_cycles_table_names_the_flags(extra, start, capsys):
+    assert _rc(["maze", "tmaze", "--variability", "cycle", "--seeds", "2", "--episodes", "2", "--quiet", *extra]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+
+
 def test_ideal_synapses_refuse_only_devices_that_cannot_change_them(tmp_path, capsys):
     from neuroflow.memristor import VCMDevice
     from neuroflow.memristor.fitting import save_devices

@@ -148,6 +148,7 @@ def _energy_lines(report) -> list[str]:
 
 
 def _run_maze(args, task) -> int:
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
 
@@ -157,7 +158,18 @@ def _run_maze(args, task) -> int:
     if code is not None:
         return code
     kw = dict(device=args.device, actor_rule=args.actor_rule, variability=args.variability, **_agent_kwargs(args))
-    agent = ActorCritic(task, synapse=args.synapse, **kw)
+    try:
+        agent = ActorCritic(task, synapse=args.synapse, **kw)
+    except ValueError as exc:  # --variability cycle on devices without a cycles table: name what chose them
+        chosen = "--device" if args.device is not None else f"--synapse {args.synapse}"
+        message = as_flag_error(exc, {"variability": f"--variability {args.variability}, {chosen}"})
+        if message is None:
+            raise
+        if args.device is None and args.synapse == "ideal":
+            message = (f"--variability {args.variability}, --synapse ideal: ideal synapses use the 'ideal' device, "
+                       "which has no cycles table; use --synapse memristor (its portner2025 devices have one) or "
+                       "drop --variability")
+        return fail(message)
 
     def checkpoint(synapse):
         return None if args.checkpoint is None else Path(args.checkpoint) / f"{task}_{synapse}.npz"
