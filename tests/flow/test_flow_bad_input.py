@@ -27,7 +27,7 @@ BAD_FLAGS = [
                           ("--student-width", "nan"), ("--max-iterations-ode", "-1"),
                           ("--max-iterations-ode", "1e400"), ("--max-iterations-optim", "x"),
                           ("--max-time", "0"), ("--max-time", "nan"), ("--max-time", "inf"), ("--max-time", "-3"),
-                          ("--min-gnorm", "-1e-10"), ("--min-gnorm", "nan"), ("--seed", "-1"),
+                          ("--min-gnorm", "-1e-10"), ("--min-gnorm", "nan"), ("--min-gnorm", "0"), ("--seed", "-1"),
                           ("--activation", "swish"), ("--out", "{dir}"), ("--out", "{file}/r.json"),
                           ("--out", "result.txt"), ("--plot", "{dir}"), ("--plot", "{file}/x.png"),
                           ("--plot", "plot.bmpx")]],
@@ -62,8 +62,10 @@ def test_bad_flag_is_one_line_naming_it(capsys, tmp_path, regular_file, verb, fl
 @pytest.mark.parametrize("argv, expected", [
     (["flow", "train", "--n-samples", "10000000000000"], "--student-width, --n-samples: this run needs"),
     (["flow", "train", "--n-samples", "50", "--student-width", "10000000000"], "--student-width, --n-samples"),
-    (["flow", "gaussian", "--input-dim", "10000000", "--student-width", "100"], "--input-dim, --student-width"),
-    (["flow", "gaussian", "--student-width", "99999999999"], "--input-dim, --student-width: this run needs"),
+    (["flow", "gaussian", "--input-dim", "10000000", "--student-width", "100"],
+     "--input-dim, --teacher-width, --student-width"),
+    (["flow", "gaussian", "--student-width", "99999999999"],
+     "--input-dim, --teacher-width, --student-width: this run needs"),
     (["flow", "train", "--backend", "julia"], "--backend"),
 ])
 def test_requests_refused_up_front_name_the_flag(capsys, argv, expected):
