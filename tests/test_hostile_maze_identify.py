@@ -380,6 +380,20 @@ def test_identify_run_errors_of_the_library_name_the_flags(extra, start, words, 
     assert "gamma *" not in err and "X: " not in err
 
 
+def test_identify_run_warnings_give_their_advice_in_flags(tmp_path, capsys):
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    path = tmp_path / "t4.npz"
+    save_teacher(make_teacher(4, 4, "tanh", seed=0), path)
+    with pytest.warns(RuntimeWarning) as caught:
+        assert _rc(["identify", "run", "--quiet", "--teacher", str(path), "--n-samples", "200", "--n-students", "4",
+                    "--depth", "1", "--max-width", "2", "--student-steps", "50", "--student-iterations", "5"]) == 0
+    said = " | ".join(str(w.message) for w in caught)
+    assert "raise --max-width / --max-depth" in said and "(--student-steps, --student-iterations)" in said, said
+    assert "max_width" not in said and "train_options" not in said
+
+
 def test_an_empty_teacher_path_is_named_as_such(capsys):
     assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""]) == 2
     assert "argument --teacher: expected a file path, got ''" in _one_error_line(capsys)

@@ -8,8 +8,10 @@ or problem cut short is never stored as finished, and the JSON printed says `"in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
+import warnings
 from pathlib import Path
 
 from neuroflow.cliutil import (add_common_options, input_file, integer, number, output_dir, output_file,
@@ -213,6 +215,30 @@ def _student_memory(args, teacher, guess) -> None:
 
 #: API arguments of ExpandAndCluster.fit_teacher behind the flags of ``identify run`` (X: the probes drawn)
 _RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples"}
+#: the estimator's advice in its warnings (neuroflow.identify.estimator.ADVICE), in flags
+_ADVICE_FLAGS = {"search": "raise --max-width / --max-depth", "expansion": "raise --max-expansion",
+                 "budgets": "raise the step budgets (--student-steps, --student-iterations)",
+                 "probes": "add probes (--n-samples)"}
+
+
+@contextlib.contextmanager
+def _advice_in_flags():
+    """Warnings shown meanwhile give the estimator's advice (ADVICE) in flags, not in its argument names."""
+    from neuroflow.identify.estimator import ADVICE
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        for key, phrase in ADVICE.items():
+            text = text.replace(phrase, _ADVICE_FLAGS[key])
+        shown(category(text) if text != str(message) else message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _run(args) -> int:
@@ -228,16 +254,16 @@ def _run(args) -> int:
     if args.max_expansion is not None and args.max_expansion < args.expansion:
         raise ValueError(f"--max-expansion: expected a number >= --expansion ({args.expansion:g}), "
                          f"got {args.max_expansion:g}")
-    if args.gamma * args.n_students < 2:  # the library's check (clustering.min_students), in flags
-        raise ValueError(f"--gamma, --n-students: a neuron must be found by at least 2 students for a cluster to mean "
-                         f"anything, got --gamma {args.gamma:g} x --n-students {args.n_students} = "
-                         f"{args.gamma * args.n_students:g}; raise --gamma or --n-students")
     if args.max_students is not None and args.max_students < args.n_students:
         raise ValueError(f"--max-students: expected an integer >= --n-students ({args.n_students}), "
                          f"got {args.max_students}")
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
     _student_memory(args, teacher, guess)
+    if args.gamma * args.n_students < 2:  # the library's check (clustering.min_students), in flags
+        raise ValueError(f"--gamma, --n-students: a neuron must be found by at least 2 students for a cluster to mean "
+                         f"anything, got --gamma {args.gamma:g} x --n-students {args.n_students} = "
+                         f"{args.gamma * args.n_students:g}; raise --gamma or --n-students")
     train_options, torch_options = {}, {}
     if args.student_steps is not None:
         train_options["maxiterations_ode"] = torch_options["adam_steps"] = args.student_steps
@@ -257,7 +283,8 @@ def _run(args) -> int:
                            recut=args.recut)
     t0 = time.perf_counter()
     try:
-        est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+        with _advice_in_flags():
+            est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
     except ValueError as exc:  # "X: too few probe outputs ...": the probes are --n-samples
         message = as_flag_error(exc, _RUN_FLAGS)
         if message is None:
