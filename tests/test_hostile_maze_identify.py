@@ -215,7 +215,8 @@ def test_conductances_far_below_any_memristor_are_refused_by_fit_device_and_devi
     assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
     assert "m.json: conductances around 1.1e-299 S, far below any memristor's" in _one_error_line(capsys)
     assert not (tmp_path / "fd.json").exists()
-    for g0, g1, words in [(1e-300, 2e-300, "G1_uS: 2e-300 uS, far below"), (10.0, 1e300, "G1_uS: 1e+300 uS, far above")]:
+    for g0, g1, words in [(1e-300, 2e-300, "G1_uS: 2e-300 uS, far below"),
+                          (10.0, 1e300, "G1_uS: 1e+300 uS, far above")]:
         dev = _device_file(tmp_path, "dev", G0_uS=g0, G1_uS=g1)
         assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", str(dev)]) == 2
         err = _one_error_line(capsys)

@@ -47,8 +47,9 @@ class Kernel:
         problem = method_problem(self.name, method)
         if problem is not None:
             arg, reason, instead = problem
-            raise ValueError(f"{arg}: {reason} (use method={instead!r} or 'auto')" if instead == "quadrature" else
-                             f"{arg}: {reason}" + (f"; it has a closed form: use method={instead!r}" if instead else ""))
+            if instead == "quadrature":
+                raise ValueError(f"{arg}: {reason} (use method={instead!r} or 'auto')")
+            raise ValueError(f"{arg}: {reason}" + (f"; it has a closed form: use method={instead!r}" if instead else ""))
         self.method = method
 
     def _sizes(self, norms: np.ndarray) -> np.ndarray:
