@@ -71,6 +71,24 @@ def test_a_point_file_with_negative_steps_is_named_clearly_on_rerun(tmp_path):
     assert again.computed == [0]
 
 
+def test_a_sweep_refuses_points_of_a_sweep_with_other_settings_and_resumes_its_own(tmp_path, capsys):
+    """Point files are named by index only: another sweep's point_000.npz must not be silently replaced."""
+    out = tmp_path / "sw"
+    first = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "--quiet", "--json",
+             "--out", str(out)]
+    assert _rc(first) == 0
+    capsys.readouterr()
+    before = (out / "point_000.npz").read_bytes()
+    assert _rc(["maze", "sweep", "--task", "watermaze", "--seeds", "2", "--episodes", "3", "--alphas", "0.1",
+                "--quiet", "--out", str(out)]) == 2
+    err = _one_error_line(capsys)
+    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings; use another path or " \
+           "delete it" in err
+    assert (out / "point_000.npz").read_bytes() == before
+    assert _rc(first) == 0                       # the same settings still resume
+    assert json.loads(capsys.readouterr().out)["computed_points"] == []
+
+
 def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
     from neuroflow.rl.agent import ActorCritic
 
@@ -97,6 +115,15 @@ def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
 def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
     assert _rc(argv + ["--quiet", "--seeds", "2"]) == 2
     assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}")
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--synapse", "ideal"], "--variability cycle, --synapse ideal: ideal synapses use the 'ideal' device"),
+    (["--device", "linear-noisy"], "--variability cycle, --device: 'cycle' needs devices with a cycles table"),
+])
+def test_cycle_variability_without_a_cycles_table_names_the_flags(extra, start, capsys):
+    assert _rc(["maze", "tmaze", "--variability", "cycle", "--seeds", "2", "--episodes", "2", "--quiet", *extra]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
 
 
 def test_ideal_synapses_refuse_only_devices_that_cannot_change_them(tmp_path, capsys):
@@ -158,6 +185,52 @@ def test_fit_device_json_errors_name_file_and_field(body, field, words, tmp_path
     assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
     err = _one_error_line(capsys)
     assert f"m.json: {field}: " in err and words in err
+
+
+def test_a_device_file_missing_a_field_is_refused_naming_it(tmp_path, capsys):
+    """save_devices writes every field; a missing one must not silently take the default (a_set = 0.0)."""
+    import dataclasses
+
+    from neuroflow.memristor import VCMDevice
+    from neuroflow.memristor.fitting import load_devices
+
+    path = _device_file(tmp_path, "dev")
+    full = json.loads(path.read_text())
+    for key in [f.name for f in dataclasses.fields(VCMDevice)]:
+        data = json.loads(json.dumps(full))
+        del data["devices"][0][key]
+        path.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=rf"dev.json: device 1( \(\w+\))?: missing {key}$"):
+            load_devices(path)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--variability", "device",
+                "--device", str(path)]) == 2
+    assert "--device" in (err := _one_error_line(capsys)) and "dev.json: device 1" in err and "missing name" in err
+
+
+def test_conductances_far_below_any_memristor_are_refused_by_fit_device_and_device_files(tmp_path, capsys):
+    path = tmp_path / "m.json"
+    n = 20
+    path.write_text(json.dumps({"N": n, "repeats": 2, "Gset": [1e-300 * (1 + p) for p in range(n + 1)] * 2,
+                                "Greset": [1e-300 * (1 + p) for p in range(n + 1)] * 2}))
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    assert "m.json: conductances around 1.1e-299 S, far below any memristor's" in _one_error_line(capsys)
+    assert not (tmp_path / "fd.json").exists()
+    for g0, g1, words in [(1e-300, 2e-300, "G1_uS: 2e-300 uS, far below"),
+                          (10.0, 1e300, "G1_uS: 1e+300 uS, far above")]:
+        dev = _device_file(tmp_path, "dev", G0_uS=g0, G1_uS=g1)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", str(dev)]) == 2
+        err = _one_error_line(capsys)
+        assert "--device" in err and f"dev.json: device 1 (D" in err and words in err, err
+
+
+def test_a_device_file_that_is_not_there_or_a_folder_says_so(tmp_path, capsys):
+    (tmp_path / "dir.json").mkdir()
+    for name, words in [("nonexist.json", "nonexist.json: no such file; expected one of"),
+                        ("dir.json", "dir.json: is a folder; expected one of"), ("", "is a folder; expected one of")]:
+        path = str(tmp_path / name)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", path]) == 2
+        err = _one_error_line(capsys)
+        assert "argument --device: " in err and words in err and "got " not in err, err
 
 
 def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, capsys):
@@ -236,6 +309,39 @@ def test_damaged_teacher_files_end_in_one_line_naming_file_and_entry(teacher, tm
         assert f"teacher: {str(path)!r}: entry {key!r}" in err, err
 
 
+def test_teacher_files_that_are_not_npz_archives_or_have_empty_layers_end_in_one_line(teacher, tmp_path, capsys):
+    """A plain .npy renamed (np.load hands back an array), a text file (numpy's unpickling advice), and a hidden
+    layer with no units: one line naming the file and what it is."""
+    npy = tmp_path / "npy.npz"
+    with open(npy, "wb") as fh:
+        np.save(fh, np.ones(3))
+    text = tmp_path / "text.npz"
+    text.write_text("hello world\n")
+    zero = tmp_path / "zero.npz"
+    np.savez(zero, activation=np.array("tanh"), weight_0=np.zeros((0, 2)), bias_0=np.zeros(0),
+             weight_1=np.zeros((1, 0)), bias_1=np.zeros(1))
+    for path, words in [(npy, ": not a teacher .npz archive (a single .npy array)"),
+                        (text, ": not a valid .npz archive"), (zero, ": weight_0: hidden layer 0 has no units")]:
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "teacher",
+                    "--teacher", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"{str(path)!r}{words}" in err and "allow_pickle" not in err, err
+
+
+def test_a_teacher_whose_outputs_overflow_is_refused_naming_the_file(teacher, tmp_path, capsys):
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "big.npz"),
+                "--weight-scale", "1e308"]) == 2
+    assert "argument --weight-scale: expected a number in (0, 100], got '1e308'" in _one_error_line(capsys)
+    big = tmp_path / "big.npz"
+    np.savez(big, **{**_members(teacher), "weight_0": _members(teacher)["weight_0"] * 1e307})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no raw RuntimeWarning of an overflow on the way
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "3",
+                    "--teacher", str(big)]) == 2
+    err = _one_error_line(capsys)
+    assert f"teacher: {str(big)!r}: weights too large" in err and "overflow" in err
+
+
 # ----------------------------------------------------------------------------- identify: sizes, flags
 def test_absurd_sizes_are_refused_naming_the_flags(teacher, tmp_path, capsys):
     assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "t2.npz"), "--width", "1e12"]) == 2
@@ -260,6 +366,38 @@ def test_identify_run_flags_without_effect_end_in_one_line_naming_them(extra, fl
     argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
     assert _rc(argv + extra) == 2
     assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}: ")
+
+
+@pytest.mark.parametrize("extra, start, words", [
+    (["--n-students", "2"], "--gamma, --n-students: ", "got --gamma 0.5 x --n-students 2 = 1; raise --gamma or "
+                                                       "--n-students"),
+    (["--n-samples", "1"], "--n-samples: ", "1 probe outputs are fewer than the"),
+])
+def test_identify_run_errors_of_the_library_name_the_flags(extra, start, words, teacher, capsys):
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"neuroflow: error: {start}") and words in err, err
+    assert "gamma *" not in err and "X: " not in err
+
+
+def test_identify_run_warnings_give_their_advice_in_flags(tmp_path, capsys):
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    path = tmp_path / "t4.npz"
+    save_teacher(make_teacher(4, 4, "tanh", seed=0), path)
+    with pytest.warns(RuntimeWarning) as caught:
+        assert _rc(["identify", "run", "--quiet", "--teacher", str(path), "--n-samples", "200", "--n-students", "4",
+                    "--depth", "1", "--max-width", "2", "--student-steps", "50", "--student-iterations", "5"]) == 0
+    said = " | ".join(str(w.message) for w in caught)
+    assert "raise --max-width / --max-depth" in said and "(--student-steps, --student-iterations)" in said, said
+    assert "max_width" not in said and "train_options" not in said
+
+
+def test_an_empty_teacher_path_is_named_as_such(capsys):
+    assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""]) == 2
+    assert "argument --teacher: expected a file path, got ''" in _one_error_line(capsys)
 
 
 # ----------------------------------------------------------------------------- identify run --checkpoint

@@ -27,7 +27,7 @@ BAD_FLAGS = [
                           ("--student-width", "nan"), ("--max-iterations-ode", "-1"),
                           ("--max-iterations-ode", "1e400"), ("--max-iterations-optim", "x"),
                           ("--max-time", "0"), ("--max-time", "nan"), ("--max-time", "inf"), ("--max-time", "-3"),
-                          ("--min-gnorm", "-1e-10"), ("--min-gnorm", "nan"), ("--seed", "-1"),
+                          ("--min-gnorm", "-1e-10"), ("--min-gnorm", "nan"), ("--min-gnorm", "0"), ("--seed", "-1"),
                           ("--activation", "swish"), ("--out", "{dir}"), ("--out", "{file}/r.json"),
                           ("--out", "result.txt"), ("--plot", "{dir}"), ("--plot", "{file}/x.png"),
                           ("--plot", "plot.bmpx")]],

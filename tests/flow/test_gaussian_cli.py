@@ -29,6 +29,17 @@ def test_flow_gaussian_readable_and_bad_input(capsys):
     assert "no closed form" in capsys.readouterr().err
 
 
+def test_an_activation_the_method_cannot_integrate_names_the_method_asked_and_the_flag_to_use(capsys):
+    for act, method, words in [("relu", "series", "not smooth enough for the Hermite series"),
+                               ("relu", "quadrature", "not smooth enough for Gauss–Hermite quadrature"),
+                               ("tanh", "closed", "no closed form for activation 'tanh'")]:
+        assert cli.main(["flow", "gaussian", "--activation", act, "--method", method, "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"neuroflow: error: --activation {act}, --method {method}: ") and words in err, err
+        assert err.endswith(f"use --method {'quadrature' if act == 'tanh' else 'closed'}") and "method=" not in err
+        assert len(err.splitlines()) == 1
+
+
 def test_flow_demo_part_quick(tmp_path, capsys):
     from neuroflow.flow.cli import demo
 

@@ -39,8 +39,9 @@ def add_train_options(p) -> None:
     p.add_argument("--max-time", type=number(0, lo_open=True), default=None, metavar="SECONDS",
                    help="optional wall-clock cap on each phase (so at most about twice this in all); a phase "
                         "it stops says maxtime and the run is no longer reproducible (default: no cap)")
-    p.add_argument("--min-gnorm", type=number(0), default=_default("min_gnorm"), metavar="G",
-                   help="converged when the gradient's inf-norm falls to G (default: %(default)s)")
+    p.add_argument("--min-gnorm", type=number(0, lo_open=True), default=_default("min_gnorm"), metavar="G",
+                   help="converged when the gradient's inf-norm falls to G > 0 (0 is never reached in floating "
+                        "point; default: %(default)s)")
 
 
 def train_options(args) -> dict:

@@ -8,8 +8,10 @@ or problem cut short is never stored as finished, and the JSON printed says `"in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
+import warnings
 from pathlib import Path
 
 from neuroflow.cliutil import (add_common_options, input_file, integer, number, output_dir, output_file,
@@ -30,6 +32,13 @@ def n_jobs_type(text: str) -> int:
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), got {text!r}")
     return value
+
+
+def teacher_file(text: str):
+    """--teacher: an existing, readable file (an empty path would name the current folder)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
+    return input_file(text)
 
 
 def width_item(text: str):
@@ -62,7 +71,7 @@ def _add_parallel(p, what: str) -> None:
 
 def register(verbs) -> None:
     p = verbs.add_parser("run", help="identify a teacher network (.npz) from Gaussian probes")
-    p.add_argument("--teacher", type=input_file, required=True, metavar="FILE.npz",
+    p.add_argument("--teacher", type=teacher_file, required=True, metavar="FILE.npz",
                    help="teacher file: activation, weight_0, bias_0, weight_1, ... (see neuroflow.identify.teacher)")
     p.add_argument("--n-samples", type=integer(1), required=True, help="number of Gaussian probes")
     p.add_argument("--n-students", type=integer(2), default=10, help="students per stage (default: %(default)s)")
@@ -143,8 +152,9 @@ def register(verbs) -> None:
     p.add_argument("--width", type=integer(1), default=4, help="hidden units (default: %(default)s)")
     p.add_argument("--activation", choices=TEACHER_ACTIVATIONS, default="tanh",
                    help="hidden activation (default: %(default)s)")
-    p.add_argument("--weight-scale", type=number(0, lo_open=True), default=1.0,
-                   help="norm of the incoming vectors: small is near-linear, large saturated (default: %(default)s)")
+    p.add_argument("--weight-scale", type=number(0, 100, lo_open=True), default=1.0,
+                   help="norm of the incoming vectors (the pre-activation's standard deviation on Gaussian probes), "
+                        "in (0, 100]: small is near-linear, large saturated (default: %(default)s)")
     p.add_argument("--alignment", type=number(0, 1, hi_open=True), default=0.0,
                    help="how close the incoming vectors are to one shared direction (default: %(default)s)")
     add_common_options(p, plot=False)
@@ -203,8 +213,37 @@ def _student_memory(args, teacher, guess) -> None:
         check_memory(need, name)
 
 
+#: API arguments of ExpandAndCluster.fit_teacher behind the flags of ``identify run`` (X: the probes drawn)
+_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples"}
+#: the estimator's advice in its warnings (neuroflow.identify.estimator.ADVICE), in flags
+_ADVICE_FLAGS = {"search": "raise --max-width / --max-depth", "expansion": "raise --max-expansion",
+                 "budgets": "raise the step budgets (--student-steps, --student-iterations)",
+                 "probes": "add probes (--n-samples)"}
+
+
+@contextlib.contextmanager
+def _advice_in_flags():
+    """Warnings shown meanwhile give the estimator's advice (ADVICE) in flags, not in its argument names."""
+    from neuroflow.identify.estimator import ADVICE
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        for key, phrase in ADVICE.items():
+            text = text.replace(phrase, _ADVICE_FLAGS[key])
+        shown(category(text) if text != str(message) else message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def _run(args) -> int:
     from neuroflow.cliutil import emit, fail
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
     conflict = _conflicts(args)
@@ -221,6 +260,10 @@ def _run(args) -> int:
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
     _student_memory(args, teacher, guess)
+    if args.gamma * args.n_students < 2:  # the library's check (clustering.min_students), in flags
+        raise ValueError(f"--gamma, --n-students: a neuron must be found by at least 2 students for a cluster to mean "
+                         f"anything, got --gamma {args.gamma:g} x --n-students {args.n_students} = "
+                         f"{args.gamma * args.n_students:g}; raise --gamma or --n-students")
     train_options, torch_options = {}, {}
     if args.student_steps is not None:
         train_options["maxiterations_ode"] = torch_options["adam_steps"] = args.student_steps
@@ -240,7 +283,13 @@ def _run(args) -> int:
                            recut=args.recut)
     t0 = time.perf_counter()
     try:
-        est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+        with _advice_in_flags():
+            est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
+    except ValueError as exc:  # "X: too few probe outputs ...": the probes are --n-samples
+        message = as_flag_error(exc, _RUN_FLAGS)
+        if message is None:
+            raise
+        return fail(message)
     except KeyboardInterrupt:
         done = [len(fits) for fits in getattr(est, "students_", [])]
         kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"

@@ -62,6 +62,10 @@ from neuroflow.identify.teacher import Teacher
 
 #: the floor a width search must reach (relative loss; see :mod:`neuroflow.identify.search`)
 SEARCH_TOL = 1e-10
+#: the advice that ends the warnings of a weak fit, in this class's argument names; a front end with other names
+#: for these settings (the CLI's flags) respells exactly these phrases
+ADVICE = {"search": "raise max_width / max_depth", "expansion": "raise max_expansion",
+          "budgets": "raise the step budgets in train_options", "probes": "add probes"}
 
 
 class ExpandAndCluster:
@@ -512,7 +516,7 @@ class ExpandAndCluster:
         if guess is None:
             depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
             configs = [(w,) * d for d in depths for w in doubling(2, int(self.max_width))]
-            describe, advice = describe_sizes, "raise max_width / max_depth, train longer or add probes"
+            describe, advice = describe_sizes, f"{ADVICE['search']}, train longer or {ADVICE['probes']}"
         else:
             factor = {}
             for e in doubling(float(self.expansion), float(self.max_expansion)):
@@ -522,7 +526,7 @@ class ExpandAndCluster:
             def describe(sizes):
                 return f"{describe_sizes(sizes)} ({factor[tuple(sizes)]:g} x the guess {guess})"
 
-            advice = "raise max_expansion, train longer or add probes"
+            advice = f"{ADVICE['expansion']}, train longer or {ADVICE['probes']}"
         self.search_, _ = first_at_floor(train, configs, need=need, floor=self.search_tol, y_var=y_var,
                                          n_params=lambda c: stage_net(c).n_params, max_params=Y.size,
                                          describe=describe, advice=advice)
@@ -658,7 +662,7 @@ class ExpandAndCluster:
             warnings.warn(
                 f"layer {layer}: {len(bad)} of {len(fits)} students did not reach low loss (relative loss above "
                 f"loss_tol={self.loss_tol:g}): {desc}; their neurons are still clustered, but recovery may "
-                f"suffer (raise the step budgets in train_options, or add probes)",
+                f"suffer ({ADVICE['budgets']}, or {ADVICE['probes']})",
                 RuntimeWarning, stacklevel=4,
             )
 

@@ -57,6 +57,11 @@ class Teacher:
         ws, bs = [], []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             w = check_array(w, f"weight_{l}", ndim=2)
+            if w.shape[0] == 0:
+                what = "the output layer" if l == len(self.weights) - 1 else f"hidden layer {l}"
+                raise ValueError(f"weight_{l}: {what} has no units (shape {w.shape})")
+            if l == 0 and w.shape[1] == 0:
+                raise ValueError(f"weight_0: the network has no inputs (shape {w.shape})")
             if l > 0 and w.shape[1] != ws[-1].shape[0]:
                 raise ValueError(
                     f"weight_{l}: expected {ws[-1].shape[0]} input columns (weight_{l - 1} has "
@@ -182,9 +187,18 @@ def load_teacher(path) -> Teacher:
     if not path.is_file():
         raise FileNotFoundError(f"teacher: no such file {str(path)!r}")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise ValueError(f"teacher: {str(path)!r}: cannot be read ({exc.strerror or exc})") from None
+    if magic == b"\x93NUMPY":  # np.load would hand back the array itself
+        raise ValueError(f"teacher: {str(path)!r}: not a teacher .npz archive (a single .npy array)")
+    if not magic.startswith(b"PK"):  # np.load would try pickle and suggest allow_pickle
+        raise ValueError(f"teacher: {str(path)!r}: not a valid .npz archive (a zip of .npy arrays)")
+    try:
         data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # not a zip / corrupt file
-        raise ValueError(f"teacher: {str(path)!r} is not a readable .npz file ({exc})") from None
+    except Exception as exc:  # a damaged zip
+        raise ValueError(f"teacher: {str(path)!r} is not a readable .npz file ({exception_reason(exc)})") from None
     with data:
         keys = set(data.files)
         if "activation" not in keys:
@@ -213,6 +227,25 @@ def load_teacher(path) -> Teacher:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"teacher: {str(path)!r} holds weights that are not numbers ({exc})") from None
     try:
-        return Teacher(activation, weights, biases)
+        teacher = Teacher(activation, weights, biases)
     except ValueError as exc:
         raise ValueError(f"teacher {str(path)!r}: {exc}") from None
+    _check_overflow(teacher, path)
+    return teacher
+
+
+def _check_overflow(teacher: Teacher, path: Path) -> None:
+    """Refuse (ValueError naming the file) weights so large that the teacher's outputs on Gaussian probes, or the
+    norms of its incoming vectors (which the report's angles divide by), overflow."""
+    X = np.random.default_rng(0).standard_normal((64, teacher.input_dim))
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            Y = teacher.forward(X)
+            for l in range(len(teacher.weights) - 1):
+                np.sum(teacher.incoming(l) ** 2, axis=1)
+    except FloatingPointError:
+        Y = None
+    if Y is None or not np.all(np.isfinite(Y)):
+        big = max(float(np.max(np.abs(a), initial=0.0)) for a in teacher.weights + teacher.biases if a is not None)
+        raise ValueError(f"teacher: {str(path)!r}: weights too large (largest magnitude {big:.3g}): its outputs "
+                         "on Gaussian probes or the norms of its incoming vectors overflow")

@@ -31,7 +31,7 @@ Device files (:func:`save_devices`, :func:`load_devices`) hold one or more devic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as dataclass_fields
 from pathlib import Path
 from typing import Sequence
 
@@ -39,7 +39,8 @@ import numpy as np
 
 from neuroflow._utils import read_json
 from neuroflow.memristor.device import VCMDevice, _g2, _g4
-from neuroflow.memristor.measurement import PulseMeasurement, check_measurement, read_measurement
+from neuroflow.memristor.measurement import (MAX_CONDUCTANCE_S, MIN_CONDUCTANCE_S, PulseMeasurement, check_measurement,
+                                             read_measurement)
 
 __all__ = ["DeviceFit", "fit_device", "save_devices", "load_devices", "compare_fits", "DEVICE_FILE_FORMAT"]
 
@@ -283,10 +284,21 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
         raise ValueError(f"{path}: device file version {data.get('version')!r}; this neuroflow reads version 1")
     if not data["devices"]:
         raise ValueError(f"{path}: the device file holds no devices")
+    fields = [f.name for f in dataclass_fields(VCMDevice)]
+    lo_uS, hi_uS = 1e6 * MIN_CONDUCTANCE_S, 1e6 * MAX_CONDUCTANCE_S
     out = []
     for i, d in enumerate(data["devices"]):
         try:
-            out.append(VCMDevice.from_dict(d))
+            dev = VCMDevice.from_dict(d)
+            missing = [k for k in fields if k not in d]   # save_devices writes every field: a default would hide it
+            if missing:
+                raise ValueError(f"missing {', '.join(missing)}")
+            for key in ("G0_uS", "G1_uS"):  # the range read_measurement accepts, so fit-device and --device agree
+                value = getattr(dev, key)
+                if abs(value) > hi_uS or (key == "G1_uS" and value < lo_uS):
+                    raise ValueError(f"{key}: {value:.3g} uS, far {'above' if abs(value) > hi_uS else 'below'} any "
+                                     f"memristor's conductance (expected {lo_uS:g} to {hi_uS:g} uS)")
+            out.append(dev)
         except (TypeError, ValueError) as exc:
             name = f" ({d['name']})" if isinstance(d, dict) and isinstance(d.get("name"), str) else ""
             raise ValueError(f"{path}: device {i + 1}{name}: {exc}") from None

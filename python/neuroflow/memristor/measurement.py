@@ -60,6 +60,8 @@ def _default_name(path: Path) -> str:
 
 #: conductances above this (siemens) are refused as mislabelled units
 MAX_CONDUCTANCE_S = 1.0
+#: conductances below this (siemens; 1 nS, a 1 GOhm device) are refused as mislabelled units or noise
+MIN_CONDUCTANCE_S = 1e-9
 
 
 def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
@@ -90,6 +92,11 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
     if typical > MAX_CONDUCTANCE_S:  # microsiemens read as siemens: fitted, it gave G0 = 3.8e7 uS
         raise ValueError(f"{path}: conductances around {typical:.3g} S, far above any memristor's (the measured "
                          f"devices: 10-500 uS); if they are microsiemens, name the column conductance_uS")
+    if not typical >= MIN_CONDUCTANCE_S:  # siemens read as microsiemens, or a column of zeros and noise
+        raise ValueError(f"{path}: conductances around {typical:.3g} S, far below any memristor's (the measured "
+                         f"devices: 10-500 uS; expected at least {MIN_CONDUCTANCE_S:g} S)"
+                         + ("; if they are siemens, name the column conductance" if path.suffix.lower() == ".csv"
+                            else ""))
     meas = PulseMeasurement(n_pulses=n, g_set=g_set, g_reset=g_reset, name=name or _default_name(path),
                             source=str(path))
     check_measurement(meas)

@@ -31,9 +31,14 @@ def _device(text: str):
     if text in PRESETS:
         return text
     path = Path(text).expanduser()
-    if path.suffix.lower() != ".json" or file_problem(path):
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRESETS)} or a device file (.json) written by "
-                                         f"`neuroflow maze fit-device`, got {text!r}")
+    want = f"one of {', '.join(PRESETS)} or a device file (.json) written by `neuroflow maze fit-device`"
+    problem = file_problem(path) if text else None
+    if problem == "is not a regular file" and path.is_dir():
+        problem = "is a folder"
+    if path.suffix.lower() != ".json" and problem != "is a folder":
+        raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+    if problem:  # a device file that is not there (or a folder): say so, not just what is expected
+        raise argparse.ArgumentTypeError(f"{text}: {problem}; expected {want}")
     from neuroflow.memristor.fitting import load_devices
 
     try:
@@ -143,6 +148,7 @@ def _energy_lines(report) -> list[str]:
 
 
 def _run_maze(args, task) -> int:
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
 
@@ -152,7 +158,18 @@ def _run_maze(args, task) -> int:
     if code is not None:
         return code
     kw = dict(device=args.device, actor_rule=args.actor_rule, variability=args.variability, **_agent_kwargs(args))
-    agent = ActorCritic(task, synapse=args.synapse, **kw)
+    try:
+        agent = ActorCritic(task, synapse=args.synapse, **kw)
+    except ValueError as exc:  # --variability cycle on devices without a cycles table: name what chose them
+        chosen = "--device" if args.device is not None else f"--synapse {args.synapse}"
+        message = as_flag_error(exc, {"variability": f"--variability {args.variability}, {chosen}"})
+        if message is None:
+            raise
+        if args.device is None and args.synapse == "ideal":
+            message = (f"--variability {args.variability}, --synapse ideal: ideal synapses use the 'ideal' device, "
+                       "which has no cycles table; use --synapse memristor (its portner2025 devices have one) or "
+                       "drop --variability")
+        return fail(message)
 
     def checkpoint(synapse):
         return None if args.checkpoint is None else Path(args.checkpoint) / f"{task}_{synapse}.npz"
@@ -280,6 +297,7 @@ def _floor(args) -> int:
 def _sweep(args) -> int:
     import numpy as np
 
+    from neuroflow.flow.cli_options import as_flag_error
     from neuroflow.rl.sweep import maze_sweep
 
     devices = ["portner2025"] if args.devices is None else args.devices
@@ -288,10 +306,16 @@ def _sweep(args) -> int:
         _memory_check(args.task, args.seeds, args.episodes, len(args.alphas) * len(args.temperatures) * len(devices))
     if code is not None:
         return code
-    res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=devices,
-                     synapse=args.synapse, n_seeds=args.seeds, n_episodes=args.episodes, seed_batch=args.seed_batch,
-                     seed=args.seed, tail=args.tail, min_update=args.min_update, n_jobs=args.n_jobs,
-                     scheduler=args.scheduler, out=args.out, progress=not args.quiet)
+    try:
+        res = maze_sweep(args.task, alphas=args.alphas, temperatures=args.temperatures, devices=devices,
+                         synapse=args.synapse, n_seeds=args.seeds, n_episodes=args.episodes,
+                         seed_batch=args.seed_batch, seed=args.seed, tail=args.tail, min_update=args.min_update,
+                         n_jobs=args.n_jobs, scheduler=args.scheduler, out=args.out, progress=not args.quiet)
+    except ValueError as exc:  # a point file of another sweep in --out
+        message = as_flag_error(exc, {"out": "--out"})
+        if message is None:
+            raise
+        return fail(message)
     payload = res.to_dict()
     lines = [f"{args.task} sweep, {args.synapse} synapses, {len(res.points)} grid points x {args.seeds} seeds x "
              f"{args.episodes} episodes ({res.time_s:.1f} s; final steps = mean of the last "
@@ -430,7 +454,8 @@ def register(verbs) -> None:
     p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="address of a Dask scheduler (tcp://host:8786); its workers run the jobs")
     p.add_argument("--out", type=output_dir(), default=None, metavar="DIR",
-                   help="write every finished grid point here; a rerun skips them")
+                   help="write every finished grid point here; a rerun with the same settings skips them (points "
+                        "of a sweep with other settings there are refused, never overwritten)")
     add_common_options(p)
     p.set_defaults(func=_sweep)
 

@@ -9,7 +9,8 @@ workers or where the jobs ran, and equal those of one ``fit`` over all its seeds
 
 With ``out``, every grid point is written to ``out/point_<k>.npz`` as soon as its last batch arrives, and a
 later run with the same settings skips the points already there: an interrupted or failed sweep (Ctrl-C, a lost
-scheduler) keeps every finished point.
+scheduler) keeps every finished point. A point file written by a sweep with other settings is refused before any
+work (ValueError naming ``out``), never overwritten.
 """
 from __future__ import annotations
 
@@ -81,19 +82,28 @@ def _device_label(device) -> str:
     return devs[0].name if len(devs) == 1 else f"{len(devs)} devices ({devs[0].name}, ...)"
 
 
+class _OtherSettings(Exception):
+    """A sweep point file whose key is not this sweep's."""
+
+
 def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
-    """The steps a finished point's file holds, or None when it was written under other settings; a file
-    that is unreadable or holds what no sweep writes is recomputed, after a warning naming it."""
+    """The steps a finished point's file holds; a file that is unreadable or holds what no sweep writes is
+    recomputed (None), after a warning naming it. A point written by a sweep with other settings is refused
+    (ValueError naming ``out``): computing it again would overwrite that sweep's result."""
     try:
         with np.load(path) as z:
-            if str(z["key"]) != key:
-                return None
-            steps = np.asarray(z["steps"], dtype=float)
+            saved = str(z["key"])
+            steps = np.asarray(z["steps"], dtype=float) if saved == key else None
+        if saved != key:
+            raise _OtherSettings
         if steps.shape != shape:
             raise ValueError(f"steps of shape {steps.shape}, expected {shape}")
         bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0)))
         if bad:
             raise ValueError(f"{bad} of its {steps.size} step counts are negative or not finite")
+    except _OtherSettings:
+        raise ValueError(f"out: {path} was written by a sweep with other settings; use another path or delete "
+                         "it") from None
     except Exception as exc:  # empty, truncated or foreign: EOFError, BadZipFile, KeyError, ...
         warnings.warn(f"{path}: not a finished sweep point ({exception_reason(exc)}); computing it again",
                       stacklevel=3)
@@ -133,7 +143,8 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); the jobs then run on its workers.
     out : str or Path, optional
-        Folder for one file per finished grid point (and resuming from them).
+        Folder for one file per finished grid point (and resuming from them); a point file of a sweep with
+        other settings there is refused (ValueError naming ``out``).
     progress : bool
         Show a progress bar over the jobs.
     timeout : float

@@ -31,8 +31,14 @@ def _gaussian(args) -> int:
     from neuroflow.flow.plots import plot_train
     from neuroflow._utils import check_memory
 
-    from neuroflow.flow.gaussian.kernel import Kernel
+    from neuroflow.flow.gaussian.kernel import Kernel, method_problem
 
+    problem = None if args.method == "auto" else method_problem(args.activation, args.method)
+    if problem is not None:  # the library's message, in flags
+        arg, reason, instead = problem
+        flags = f"--activation {args.activation}, --method {args.method}"
+        return fail(f"{flags}: {reason}" + (f"; use --method {instead}" if instead else "; use another --method "
+                                                                                             "or --activation"))
     try:  # before any work: the activation/method pair, and memory
         Kernel(args.activation, args.method, None)
         check_memory(gaussian_run_memory(args.input_dim, args.teacher_width, args.student_width),

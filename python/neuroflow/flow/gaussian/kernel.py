@@ -12,11 +12,26 @@ from neuroflow.flow.gaussian.quadrature import (NODE_LADDER, QUADRATURE_ACTIVATI
                                                 quadrature_nodes, quadrature_pair, quadrature_self)
 from neuroflow.flow.gaussian.series import SERIES_MAX_TERMS, series_pair, series_self
 
-__all__ = ["METHODS", "Kernel", "directions", "geometry", "pair_expectation"]
+__all__ = ["METHODS", "Kernel", "method_problem", "directions", "geometry", "pair_expectation"]
 
 #: ways to compute the expectations: closed form, 2-D Gauss–Hermite quadrature, or the Hermite
 #: series of the correlated pair with 1-D Gauss–Hermite coefficients ("auto": closed, else quadrature)
 METHODS = ("auto", "closed", "quadrature", "series")
+
+def method_problem(activation: str, method: str) -> tuple[str, str, str | None] | None:
+    """Why ``method`` cannot compute the expectations of ``activation`` (a name; ``method`` not "auto"), or None:
+    ``(argument at fault, reason, the method to use instead or None)``, for messages in any spelling (the API's
+    ``method='closed'``, the CLI's ``--method closed``)."""
+    if method == "closed" and activation not in CLOSED_PAIR:
+        return ("method", f"no closed form for activation {activation!r}; closed forms exist for "
+                          f"{list(CLOSED_FORM_ACTIVATIONS)}", "quadrature")
+    if method in ("quadrature", "series") and activation not in QUADRATURE_ACTIVATIONS:
+        what = ("Gauss–Hermite quadrature" if method == "quadrature" else
+                "the Hermite series, whose coefficients are Gauss–Hermite integrals")
+        return ("activation", f"{activation!r} is not smooth enough for {what} (supported: "
+                              f"{sorted(QUADRATURE_ACTIVATIONS)})", "closed" if activation in CLOSED_PAIR else None)
+    return None
+
 
 class Kernel:
     """E[s(w . x) s(v . x)] and its (r1, r2, u)-derivatives for one activation and method."""
@@ -29,13 +44,12 @@ class Kernel:
         self.nodes = nodes
         if method == "auto":
             method = "closed" if self.name in CLOSED_PAIR else "quadrature"
-        if method == "closed" and self.name not in CLOSED_PAIR:
-            raise ValueError(f"method: no closed form for activation {self.name!r}; closed forms exist for "
-                             f"{list(CLOSED_FORM_ACTIVATIONS)} (use method='quadrature' or 'auto')")
-        if method in ("quadrature", "series") and self.name not in QUADRATURE_ACTIVATIONS:
-            hint = "; it has a closed form: use method='closed'" if self.name in CLOSED_PAIR else ""
-            raise ValueError(f"activation: {self.name!r} is not smooth enough for Gauss–Hermite quadrature "
-                             f"(supported: {sorted(QUADRATURE_ACTIVATIONS)}){hint}")
+        problem = method_problem(self.name, method)
+        if problem is not None:
+            arg, reason, instead = problem
+            if instead == "quadrature":
+                raise ValueError(f"{arg}: {reason} (use method={instead!r} or 'auto')")
+            raise ValueError(f"{arg}: {reason}" + (f"; it has a closed form: use method={instead!r}" if instead else ""))
         self.method = method
 
     def _sizes(self, norms: np.ndarray) -> np.ndarray:
