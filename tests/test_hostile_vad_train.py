@@ -211,8 +211,47 @@ def test_a_damaged_checkpoint_is_one_line_naming_it(damage, checkpoint, corpus, 
     assert _train(corpus, out, "--recipe", recipe) == 2
     line = _error_line(capsys)
     assert line.startswith(f"neuroflow: error: {out}.ckpt: damaged training checkpoint ("), line
-    assert line.endswith("delete it, or start over with --no-resume (resume=False)")
+    assert line.endswith(f"; {START_OVER_CLI.format(out=out)}"), line
     assert not out.exists()
+
+
+#: how `vad train` ends a message about a checkpoint it cannot resume (its own flags, no API phrase)
+START_OVER_CLI = "write to another --out, delete {out}.ckpt, or start over with --no-resume"
+
+
+def test_a_checkpoint_of_other_training_data_is_refused_naming_it(checkpoint, corpus, tmp_path, capsys):
+    import shutil
+
+    recipe, good = checkpoint
+    other = tmp_path / "other"
+    shutil.copytree(corpus, other)
+    manifest = json.loads((other / "corpus.json").read_text())
+    manifest["scenes"] = manifest["scenes"][:-1]  # a scene fewer: other data
+    (other / "corpus.json").write_text(json.dumps(manifest))
+    out = tmp_path / "m.pt"
+    for ck, reason in ((good, f"checkpoint of training on other data than {other} ("),
+                       ({k: v for k, v in good.items() if k != "data_sha256"}, "checkpoint records no training data")):
+        torch.save(ck, tmp_path / "m.pt.ckpt")
+        assert _train(other, out, "--recipe", recipe) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"neuroflow: error: {out}.ckpt: {reason}"), line
+        assert line.endswith(START_OVER_CLI.format(out=out)) and not out.exists()
+    torch.save(good, tmp_path / "m.pt.ckpt")  # the checkpoint's own corpus, copied elsewhere: the same data
+    shutil.rmtree(other)
+    shutil.copytree(corpus, other)
+    assert _train(other, out, "--recipe", recipe, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["resumed"]
+
+
+def test_a_checkpoint_of_another_recipe_says_which_settings_differ(checkpoint, corpus, tmp_path, capsys):
+    recipe, good = checkpoint
+    out = tmp_path / "m.pt"
+    torch.save({**good, "recipe": {**good["recipe"], "seed": 7, "notes": "x" * 500}}, tmp_path / "m.pt.ckpt")
+    assert _train(corpus, out, "--recipe", recipe, "--seed", "8") == 2
+    line = _error_line(capsys)
+    assert line == (f"neuroflow: error: {out}.ckpt: checkpoint of another recipe (seed 7 in the checkpoint, 8 now; "
+                    f"notes '{'x' * 36}... in the checkpoint, no such setting now); "
+                    + START_OVER_CLI.format(out=out)), line
 
 
 def test_an_intact_checkpoint_still_resumes(checkpoint, corpus, tmp_path, capsys):

@@ -155,12 +155,15 @@ def _distinct_folders(folders) -> list:
 
 
 def _train(args) -> int:
-    from neuroflow.vad.training import train_vad
+    from neuroflow.vad.training import CheckpointRefused, train_vad
 
     corpora = _distinct_folders(args.corpus)
     recipe = _recipe_from_args(args)
     try:
         result = train_vad(corpora, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
+    except CheckpointRefused as exc:  # what to do, in the CLI's words
+        raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
+                         f"over with --no-resume") from None
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},
