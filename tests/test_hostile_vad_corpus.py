@@ -187,6 +187,40 @@ def test_a_system_with_nothing_after_the_colon_is_refused(spec, reference, capsy
     _one_error_line(capsys, exit_.value.code, "--system", repr(spec))
 
 
+def test_the_same_system_twice_is_refused_naming_both(reference, capsys):
+    for systems, words in ((["energy", "energy"], ["--systems: 'energy' is given twice"]),
+                           (["webrtc", "webrtc:3"], ["--systems: 'webrtc:3' and 'webrtc' name the same system"]),
+                           (["snu", "snu"], ["--systems: 'snu' is given twice"])):
+        code = main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems", *systems])
+        _one_error_line(capsys, code, *words)
+
+
+def test_model_files_of_one_name_are_compared_under_distinct_names(reference, tmp_path, capsys):
+    from neuroflow.vad.detect import MODELS_DIR
+
+    specs = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(MODELS_DIR / "bin.pt", tmp_path / folder / "x.pt")
+        specs.append(f"bin:{tmp_path / folder / 'x.pt'}")
+    assert main(["vad", "compare", "--quiet", "--json", "--corpus", str(reference), "--systems", *specs]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)["systems"]) == sorted(specs)
+    assert main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems", specs[0], "bin"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == ["bin:x", "bin"]  # names that differ are kept
+
+
+def test_a_model_of_the_other_kind_is_refused_under_a_kinds_spec(reference, capsys):
+    from neuroflow.vad.detect import MODELS_DIR
+
+    for kind, other in (("snu", "bin"), ("bin", "snu")):
+        path = MODELS_DIR / f"{other}.pt"
+        for argv in (["eval", "--system"], ["compare", "--systems"]):
+            code = main(["vad", argv[0], "--quiet", "--corpus", str(reference), argv[1], f"{kind}:{path}"])
+            line = _one_error_line(capsys, code)
+            assert line == f"neuroflow: error: {path}: a {other} model, not {kind}; use {other}:{path}", line
+
+
 def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
     import neuroflow.parallel as parallel
 

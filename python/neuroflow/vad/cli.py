@@ -186,7 +186,12 @@ def _compare(args) -> int:
     from neuroflow.vad.evaluation import compare_systems
     from neuroflow.vad.plots import plot_hter
 
-    results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold, progress=not args.quiet)
+    try:
+        results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold,
+                                           progress=not args.quiet)
+    except ValueError as exc:  # the same system twice: named after the flag
+        name, sep, rest = str(exc).partition(": ")
+        raise type(exc)(f"--systems: {rest}") if sep and name == "specs" else exc from None
     for line in skipped:
         print(line, file=sys.stderr)
     payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}

@@ -92,8 +92,9 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     """Evaluate every system of ``specs`` that can run here (default: all of
     :data:`neuroflow.vad.registry.DEFAULT_SPECS`) on ``corpus``: ``(results, skipped lines)``."""
     from neuroflow.vad.corpus import load_corpus
-    from neuroflow.vad.registry import DEFAULT_SPECS, available_systems
+    from neuroflow.vad.registry import DEFAULT_SPECS, available_systems, distinct_systems
 
+    distinct_systems(specs or DEFAULT_SPECS)  # before the corpus is read
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_threshold(threshold)
