@@ -63,29 +63,27 @@ def get_system(spec) -> VADSystem:
         system = SpikingVADSystem(arg if arg else kind)
     except FileNotFoundError as exc:
         raise SystemUnavailable(f"{kind}: model not found ({exc})") from None
-    if system.model.kind != kind:  # snu:PATH of a bin model would run and be reported as bin
-        raise ValueError(f"{arg}: a {system.model.kind} model, not {kind}; use {system.model.kind}:{arg}")
+    actual = getattr(getattr(system, "model", None), "kind", kind)
+    if actual != kind:  # snu:PATH of a bin model would run and be reported as bin
+        raise ValueError(f"{arg}: a {actual} model, not {kind}; use {actual}:{arg}")
     return system
 
 
 def spec_key(spec) -> tuple:
     """What system a spec names, for finding the same one given twice: ``("webrtc", "3")`` for both "webrtc" and
-    "webrtc:3", the resolved model file for "snu", "snu:PATH" and "bin:PATH"."""
+    "webrtc:3", the kind and the resolved model file for "snu:PATH" and "bin:PATH"."""
     if isinstance(spec, VADSystem):
         return ("system", id(spec))
     kind, arg = parse_spec(spec)
     if kind == "webrtc":
         return kind, arg or "3"
-    if kind in ("snu", "bin"):
+    if kind in ("snu", "bin") and arg:
         from pathlib import Path
 
-        from neuroflow.vad.detect import MODELS_DIR, SHIPPED
-
-        path = MODELS_DIR / SHIPPED[kind] if not arg else Path(arg)
         try:
-            return "model", str(path.resolve())
+            return kind, str(Path(arg).resolve())
         except (OSError, RuntimeError):
-            return "model", str(path)
+            return kind, arg
     return kind, ""
 
 
