@@ -164,8 +164,9 @@ def test_an_unfinished_corpus_is_scored_with_a_warning(reference, tmp_path):
     for verb in (["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy", "webrtc:3"]):
         with pytest.warns(UserWarning) as record:
             assert main(verb + ["--quiet", "--corpus", str(folder)]) == 0
-        assert len(record) == 1, [str(w.message) for w in record]  # once, not once per system
-        message = str(record[0].message)
+        planned = [w for w in record if "planned" in str(w.message)]  # (its two scenes are all speech: a warning too)
+        assert len(planned) == 1, [str(w.message) for w in record]  # once, not once per system
+        message = str(planned[0].message)
         assert message.startswith(f"{folder}: ") and "2 of its 3 planned scenes" in message, message
 
 
@@ -177,6 +178,25 @@ def test_calibrating_on_a_speech_free_corpus_names_it(tmp_path, capsys):
                  "--out", str(tmp_path / "cal.pt")])
     _one_error_line(capsys, code, f"in {folder} (no speech", "no condition has both")
     assert not (tmp_path / "cal.pt").exists()
+
+
+def test_a_speech_free_corpus_has_no_hter_and_says_so(tmp_path, capsys):
+    folder = tmp_path / "quiet"
+    assert main(["vad", "corpus", "--quiet", "--out", str(folder), "--speech", "none", "--minutes", "0.05",
+                 "--durations", "2"]) == 0
+    capsys.readouterr()
+    for verb in (["eval", "--system", "energy"], ["compare", "--systems", "energy", "webrtc:3"]):
+        with pytest.warns(UserWarning) as record:
+            assert main(["vad", *verb, "--quiet", "--corpus", str(folder)]) == 0
+        assert [str(w.message) for w in record] == [f"{folder}: the corpus holds no speech frames, so HTER is "
+                                                    f"undefined (reported as n/a); only FAR means something there"]
+        out = capsys.readouterr().out
+        assert "HTER n/a" in out if verb[0] == "eval" else out.splitlines()[1].split()[1:3] == ["n/a", "n/a"], out
+        with pytest.warns(UserWarning):
+            assert main(["vad", *verb, "--quiet", "--json", "--corpus", str(folder)]) == 0
+        d = json.loads(capsys.readouterr().out)
+        for r in [d] if verb[0] == "eval" else list(d["systems"].values()):
+            assert r["HTER"] is None and r["MR"] is None and r["FAR"] is not None, r
 
 
 # ----------------------------------------------------------------------------- system specs, scheduler

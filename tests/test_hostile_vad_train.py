@@ -390,6 +390,23 @@ def test_the_recipe_files_kind_is_trained_and_a_different_model_flag_refused(cor
     assert "kind: expected one of" in _error_line(capsys)
 
 
+def test_training_on_one_class_of_frames_is_refused_naming_the_corpus(corpus, tmp_path, capsys):
+    from neuroflow.vad.sequences import SequenceSet, corpus_sequences
+
+    quiet = tmp_path / "quiet"
+    assert main(["vad", "corpus", "--quiet", "--out", str(quiet), "--speech", "none", "--minutes", "0.05",
+                 "--durations", "2"]) == 0
+    assert _train(quiet, tmp_path / "m.pt", "--epochs", "1", "--hidden", "4", "--prune", "0") == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --corpus: {quiet} holds no speech frames (every label is 0); "
+                                   f"training needs speech and non-speech frames")
+    assert not (tmp_path / "m.pt").exists()
+    recipe = Recipe(**FAST)
+    data = corpus_sequences(corpus, recipe.features())
+    speech_only = SequenceSet(data.feats, [np.ones_like(y) for y in data.labels], data.names, data.snr_db)
+    with pytest.raises(ValueError, match=f"^corpus: {corpus} holds no non-speech frames"):
+        training.train_vad(corpus, tmp_path / "s.pt", recipe, data=speech_only, progress=False)
+
+
 def test_training_on_a_corpus_without_scenes_names_it(tmp_path):
     from neuroflow.vad.sequences import corpus_sequences
 

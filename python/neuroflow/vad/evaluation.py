@@ -43,7 +43,20 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_corpus(corpus)
-    return _evaluate(system, corpus, threshold, progress)
+    result = _evaluate(system, corpus, threshold, progress)
+    _warn_one_class(corpus, result)
+    return result
+
+
+def _warn_one_class(corpus, result: EvalResult) -> None:
+    """Warn, naming the corpus, when its frames are all speech or all non-speech: HTER (and MR or FAR, AUC, EER,
+    DCF) is undefined there, and reported as NaN (null in JSON)."""
+    o = result.overall
+    if 0 < o.n_speech < o.n_frames:
+        return
+    missing, kept = ("speech", "FAR") if o.n_speech == 0 else ("non-speech", "MR")
+    warnings.warn(f"{getattr(corpus, 'root', 'corpus')}: the corpus holds no {missing} frames, so HTER is undefined "
+                  f"(reported as n/a); only {kept} means something there", stacklevel=3)
 
 
 def _check_corpus(corpus) -> None:
@@ -101,6 +114,8 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     _check_corpus(corpus)  # once, not per system
     systems, skipped = available_systems(specs or DEFAULT_SPECS)
     results = [_evaluate(s, corpus, threshold, progress) for s in systems]
+    if results:  # once, not per system
+        _warn_one_class(corpus, results[0])
     return results, skipped
 
 

@@ -164,6 +164,10 @@ def _train(args) -> int:
     except CheckpointRefused as exc:  # what to do, in the CLI's words
         raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
                          f"over with --no-resume") from None
+    except ValueError as exc:  # the training data itself (no speech frames, ...): named after the flag
+        if str(exc).startswith("corpus: "):
+            raise ValueError(f"--corpus: {str(exc).removeprefix('corpus: ')}") from None
+        raise
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},

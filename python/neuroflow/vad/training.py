@@ -105,6 +105,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
         data_id = (data_sha256(corpus), _corpus_names(corpus))
         if data is None:
             data = training_data(corpus, recipe, progress=progress)
+        _check_classes(data, data_id[1])
         width = feature_width(recipe.features())
         if data.feats[0].shape[1] != width:
             raise ValueError(f"data: features have {data.feats[0].shape[1]} values per frame, the recipe's "
@@ -113,6 +114,18 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
         return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher, data_id)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _check_classes(data: SequenceSet, corpora: str) -> None:
+    """ValueError naming the ``corpora`` when the training data holds no speech frames or no non-speech frames: a
+    detector learns nothing from one class, and its validation HTER would be the other class's rate alone."""
+    n_speech = sum(int(np.count_nonzero(y)) for y in data.labels)
+    if n_speech == 0:
+        raise ValueError(f"corpus: {corpora} holds no speech frames (every label is 0); training needs speech "
+                         f"and non-speech frames")
+    if n_speech == data.n_frames:
+        raise ValueError(f"corpus: {corpora} holds no non-speech frames (every label is 1, and the recipe adds no "
+                         f"speech-free sequences); training needs speech and non-speech frames")
 
 
 def batch_bytes(recipe: Recipe) -> int:
