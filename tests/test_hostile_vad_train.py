@@ -390,6 +390,23 @@ def test_the_recipe_files_kind_is_trained_and_a_different_model_flag_refused(cor
     assert "kind: expected one of" in _error_line(capsys)
 
 
+@pytest.mark.parametrize("verb", ["train", "calibrate"])
+def test_an_unfinished_corpus_is_trained_or_calibrated_on_with_a_warning(verb, corpus, tmp_path, recipe_file):
+    import shutil
+
+    part = tmp_path / "part"
+    shutil.copytree(corpus, part)
+    manifest = json.loads((part / "corpus.json").read_text())
+    (part / "corpus.json").write_text(json.dumps({**manifest, "scenes": manifest["scenes"][:2]}))
+    argv = (["--recipe", recipe_file({**FAST, "epochs": 1})] if verb == "train" else ["--model", "bin"])
+    with pytest.warns(UserWarning) as record:
+        assert main(["vad", verb, "--quiet", "--corpus", str(part), "--out", str(tmp_path / "m.pt"), *argv]) == 0
+    planned = [str(w.message) for w in record if "planned" in str(w.message)]
+    doing = {"train": "training on those", "calibrate": "calibrating on those"}[verb]
+    assert planned == [f"{part}: the corpus holds 2 of its 3 planned scenes (its generation was interrupted; rerun "
+                       f"`neuroflow vad corpus` with the same arguments to finish it); {doing}"], planned
+
+
 def test_training_on_one_class_of_frames_is_refused_naming_the_corpus(corpus, tmp_path, capsys):
     from neuroflow.vad.sequences import SequenceSet, corpus_sequences
 

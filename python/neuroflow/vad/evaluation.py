@@ -62,17 +62,27 @@ def _warn_one_class(corpus, result: EvalResult) -> None:
 def _check_corpus(corpus) -> None:
     """Refuse a corpus folder without scenes and warn about one whose generation was not finished, naming it."""
     from neuroflow.vad.corpus import Corpus
-    from neuroflow.vad.realspeech import planned_scenes
 
     if not isinstance(corpus, Corpus):
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
+    warn_unfinished(corpus, "scoring those", stacklevel=4)
+
+
+def warn_unfinished(corpus, doing: str, *, stacklevel: int = 3) -> None:
+    """Warn, naming the corpus, when a loaded corpus holds fewer scenes than its settings plan (its ``vad corpus``
+    run was interrupted), saying what is ``doing`` with them ("scoring those", "training on those", ...)."""
+    from neuroflow.vad.corpus import Corpus
+    from neuroflow.vad.realspeech import planned_scenes
+
+    if not isinstance(corpus, Corpus):
+        return
     planned = planned_scenes(corpus)
     if planned is not None and len(corpus) < planned:
         warnings.warn(f"{corpus.root}: the corpus holds {len(corpus)} of its {planned} planned scenes (its "
                       f"generation was interrupted; rerun `neuroflow vad corpus` with the same arguments to finish "
-                      f"it); scoring those", stacklevel=3)
+                      f"it); {doing}", stacklevel=stacklevel)
 
 
 def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:

@@ -195,10 +195,12 @@ def _calibrate(args) -> int:
     from neuroflow.vad.calibration import calibrate, calibrated_copy, rule_text
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.evaluation import warn_unfinished
 
     scenes = []
     for folder in _distinct_folders(args.corpus):
         corpus = load_corpus(folder)
+        warn_unfinished(corpus, "calibrating on those")
         held_out = [s.name for s in corpus if s.split != "train"]
         if held_out:
             raise ValueError(f"--corpus: {folder} holds held-out (test-split) scenes ({held_out[0]}, ...); "

@@ -142,9 +142,15 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
     speech-free sequences (``noise_only``, ``room_tone``, ``music``, ``background_talk``, ``gated``). Scene
     names get a ``<corpus index>:`` prefix when several corpora are pooled (their names repeat, and the
     validation split goes by name)."""
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.evaluation import warn_unfinished
+
     corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
     if not corpora:
         raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
+    corpora = [load_corpus(c) if isinstance(c, (str, os.PathLike)) else c for c in corpora]
+    for c in corpora:
+        warn_unfinished(c, "training on those")
     parts = [corpus_sequences(c, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed + i,
                               restarts=recipe.restarts, progress=progress)
              for i, c in enumerate(corpora)]
