@@ -68,8 +68,8 @@ def register(verbs) -> None:
     p.add_argument("--model", type=_model_spec, default="snu", help="snu | bin | PATH of a model file (default: %(default)s)")
     p.add_argument("--audio", type=input_file, default=None,
                    help="measure activity on this audio file (default: the training data stored with the model)")
-    p.add_argument("--pj-per-sop", type=number(0.0, lo_open=True), default=23.6,
-                   help="energy per operation in pJ (default: %(default)s, Loihi)")
+    p.add_argument("--pj-per-sop", type=number(0.0, 1e6, lo_open=True), default=23.6,
+                   help="energy per operation in pJ, in (0, 1e6] (default: %(default)s, Loihi)")
     add_common_options(p, plot=False, seed=False)
     p.set_defaults(func=_info)
 
