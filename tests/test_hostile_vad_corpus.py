@@ -164,8 +164,9 @@ def test_an_unfinished_corpus_is_scored_with_a_warning(reference, tmp_path):
     for verb in (["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy", "webrtc:3"]):
         with pytest.warns(UserWarning) as record:
             assert main(verb + ["--quiet", "--corpus", str(folder)]) == 0
-        assert len(record) == 1, [str(w.message) for w in record]  # once, not once per system
-        message = str(record[0].message)
+        planned = [w for w in record if "planned" in str(w.message)]  # (its two scenes are all speech: a warning too)
+        assert len(planned) == 1, [str(w.message) for w in record]  # once, not once per system
+        message = str(planned[0].message)
         assert message.startswith(f"{folder}: ") and "2 of its 3 planned scenes" in message, message
 
 
@@ -179,12 +180,65 @@ def test_calibrating_on_a_speech_free_corpus_names_it(tmp_path, capsys):
     assert not (tmp_path / "cal.pt").exists()
 
 
+def test_a_speech_free_corpus_has_no_hter_and_says_so(tmp_path, capsys):
+    folder = tmp_path / "quiet"
+    assert main(["vad", "corpus", "--quiet", "--out", str(folder), "--speech", "none", "--minutes", "0.05",
+                 "--durations", "2"]) == 0
+    capsys.readouterr()
+    for verb in (["eval", "--system", "energy"], ["compare", "--systems", "energy", "webrtc:3"]):
+        with pytest.warns(UserWarning) as record:
+            assert main(["vad", *verb, "--quiet", "--corpus", str(folder)]) == 0
+        assert [str(w.message) for w in record] == [f"{folder}: the corpus holds no speech frames, so HTER is "
+                                                    f"undefined (reported as n/a); only FAR means something there"]
+        out = capsys.readouterr().out
+        assert "HTER n/a" in out if verb[0] == "eval" else out.splitlines()[1].split()[1:3] == ["n/a", "n/a"], out
+        with pytest.warns(UserWarning):
+            assert main(["vad", *verb, "--quiet", "--json", "--corpus", str(folder)]) == 0
+        d = json.loads(capsys.readouterr().out)
+        for r in [d] if verb[0] == "eval" else list(d["systems"].values()):
+            assert r["HTER"] is None and r["MR"] is None and r["FAR"] is not None, r
+
+
 # ----------------------------------------------------------------------------- system specs, scheduler
 @pytest.mark.parametrize("spec", ["webrtc:", "bin:", "snu:", "energy:", "silero:", "webrtc: "])
 def test_a_system_with_nothing_after_the_colon_is_refused(spec, reference, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["vad", "eval", "--corpus", str(reference), "--system", spec])
     _one_error_line(capsys, exit_.value.code, "--system", repr(spec))
+
+
+def test_the_same_system_twice_is_refused_naming_both(reference, capsys):
+    for systems, words in ((["energy", "energy"], ["--systems: 'energy' is given twice"]),
+                           (["webrtc", "webrtc:3"], ["--systems: 'webrtc:3' and 'webrtc' name the same system"]),
+                           (["snu", "snu"], ["--systems: 'snu' is given twice"])):
+        code = main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems", *systems])
+        _one_error_line(capsys, code, *words)
+
+
+def test_model_files_of_one_name_are_compared_under_distinct_names(reference, tmp_path, capsys):
+    from neuroflow.vad.detect import MODELS_DIR
+
+    specs = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(MODELS_DIR / "bin.pt", tmp_path / folder / "x.pt")
+        specs.append(f"bin:{tmp_path / folder / 'x.pt'}")
+    assert main(["vad", "compare", "--quiet", "--json", "--corpus", str(reference), "--systems", *specs]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)["systems"]) == sorted(specs)
+    assert main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems", specs[0], "bin"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == ["bin:x", "bin"]  # names that differ are kept
+
+
+def test_a_model_of_the_other_kind_is_refused_under_a_kinds_spec(reference, capsys):
+    from neuroflow.vad.detect import MODELS_DIR
+
+    for kind, other in (("snu", "bin"), ("bin", "snu")):
+        path = MODELS_DIR / f"{other}.pt"
+        for argv in (["eval", "--system"], ["compare", "--systems"]):
+            code = main(["vad", argv[0], "--quiet", "--corpus", str(reference), argv[1], f"{kind}:{path}"])
+            line = _one_error_line(capsys, code)
+            assert line == f"neuroflow: error: {path}: a {other} model, not {kind}; use {other}:{path}", line
 
 
 def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):

@@ -211,8 +211,48 @@ def test_a_damaged_checkpoint_is_one_line_naming_it(damage, checkpoint, corpus, 
     assert _train(corpus, out, "--recipe", recipe) == 2
     line = _error_line(capsys)
     assert line.startswith(f"neuroflow: error: {out}.ckpt: damaged training checkpoint ("), line
-    assert line.endswith("delete it, or start over with --no-resume (resume=False)")
+    assert line.endswith(f"; {START_OVER_CLI.format(out=out)}"), line
     assert not out.exists()
+
+
+#: how `vad train` ends a message about a checkpoint it cannot resume (its own flags, no API phrase)
+START_OVER_CLI = "write to another --out, delete {out}.ckpt, or start over with --no-resume"
+
+
+@pytest.mark.filterwarnings("ignore:.*planned scenes")  # the other corpus holds a scene fewer than planned
+def test_a_checkpoint_of_other_training_data_is_refused_naming_it(checkpoint, corpus, tmp_path, capsys):
+    import shutil
+
+    recipe, good = checkpoint
+    other = tmp_path / "other"
+    shutil.copytree(corpus, other)
+    manifest = json.loads((other / "corpus.json").read_text())
+    manifest["scenes"] = manifest["scenes"][:-1]  # a scene fewer: other data
+    (other / "corpus.json").write_text(json.dumps(manifest))
+    out = tmp_path / "m.pt"
+    for ck, reason in ((good, f"checkpoint of training on other data than {other} ("),
+                       ({k: v for k, v in good.items() if k != "data_sha256"}, "checkpoint records no training data")):
+        torch.save(ck, tmp_path / "m.pt.ckpt")
+        assert _train(other, out, "--recipe", recipe) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"neuroflow: error: {out}.ckpt: {reason}"), line
+        assert line.endswith(START_OVER_CLI.format(out=out)) and not out.exists()
+    torch.save(good, tmp_path / "m.pt.ckpt")  # the checkpoint's own corpus, copied elsewhere: the same data
+    shutil.rmtree(other)
+    shutil.copytree(corpus, other)
+    assert _train(other, out, "--recipe", recipe, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["resumed"]
+
+
+def test_a_checkpoint_of_another_recipe_says_which_settings_differ(checkpoint, corpus, tmp_path, capsys):
+    recipe, good = checkpoint
+    out = tmp_path / "m.pt"
+    torch.save({**good, "recipe": {**good["recipe"], "seed": 7, "notes": "x" * 500}}, tmp_path / "m.pt.ckpt")
+    assert _train(corpus, out, "--recipe", recipe, "--seed", "8") == 2
+    line = _error_line(capsys)
+    assert line == (f"neuroflow: error: {out}.ckpt: checkpoint of another recipe (seed 7 in the checkpoint, 8 now; "
+                    f"notes '{'x' * 36}... in the checkpoint, no such setting now); "
+                    + START_OVER_CLI.format(out=out)), line
 
 
 def test_an_intact_checkpoint_still_resumes(checkpoint, corpus, tmp_path, capsys):
@@ -349,6 +389,40 @@ def test_the_recipe_files_kind_is_trained_and_a_different_model_flag_refused(cor
     assert not (tmp_path / "s.pt").exists()
     assert _train(corpus, tmp_path / "x.pt", "--recipe", recipe_file({**small, "kind": "x"}, "x.json")) == 2
     assert "kind: expected one of" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("verb", ["train", "calibrate"])
+def test_an_unfinished_corpus_is_trained_or_calibrated_on_with_a_warning(verb, corpus, tmp_path, recipe_file):
+    import shutil
+
+    part = tmp_path / "part"
+    shutil.copytree(corpus, part)
+    manifest = json.loads((part / "corpus.json").read_text())
+    (part / "corpus.json").write_text(json.dumps({**manifest, "scenes": manifest["scenes"][:2]}))
+    argv = (["--recipe", recipe_file({**FAST, "epochs": 1})] if verb == "train" else ["--model", "bin"])
+    with pytest.warns(UserWarning) as record:
+        assert main(["vad", verb, "--quiet", "--corpus", str(part), "--out", str(tmp_path / "m.pt"), *argv]) == 0
+    planned = [str(w.message) for w in record if "planned" in str(w.message)]
+    doing = {"train": "training on those", "calibrate": "calibrating on those"}[verb]
+    assert planned == [f"{part}: the corpus holds 2 of its 3 planned scenes (its generation was interrupted; rerun "
+                       f"`neuroflow vad corpus` with the same arguments to finish it); {doing}"], planned
+
+
+def test_training_on_one_class_of_frames_is_refused_naming_the_corpus(corpus, tmp_path, capsys):
+    from neuroflow.vad.sequences import SequenceSet, corpus_sequences
+
+    quiet = tmp_path / "quiet"
+    assert main(["vad", "corpus", "--quiet", "--out", str(quiet), "--speech", "none", "--minutes", "0.05",
+                 "--durations", "2"]) == 0
+    assert _train(quiet, tmp_path / "m.pt", "--epochs", "1", "--hidden", "4", "--prune", "0") == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --corpus: {quiet} holds no speech frames (every label is 0); "
+                                   f"training needs speech and non-speech frames")
+    assert not (tmp_path / "m.pt").exists()
+    recipe = Recipe(**FAST)
+    data = corpus_sequences(corpus, recipe.features())
+    speech_only = SequenceSet(data.feats, [np.ones_like(y) for y in data.labels], data.names, data.snr_db)
+    with pytest.raises(ValueError, match=f"^corpus: {corpus} holds no non-speech frames"):
+        training.train_vad(corpus, tmp_path / "s.pt", recipe, data=speech_only, progress=False)
 
 
 def test_training_on_a_corpus_without_scenes_names_it(tmp_path):

@@ -127,3 +127,59 @@ def test_save_load_roundtrip_and_bad_files(tmp_path):
     torch.save(payload, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="do not fit the stored configuration"):
         load_model(tmp_path / "mismatch.pt")
+
+
+def _damaged(tmp_path, name, change, kind="snu"):
+    """The shipped ``kind`` model with ``change(payload)`` applied, saved as ``name``."""
+    from neuroflow.vad.detect import MODELS_DIR
+
+    payload = torch.load(MODELS_DIR / f"{kind}.pt", weights_only=True)
+    change(payload)
+    torch.save(payload, tmp_path / name)
+    return tmp_path / name
+
+
+def _set(where: str, key: str, value):
+    def change(payload):
+        d = payload
+        for part in where.split("."):
+            d = d[part] if part else d
+        d[key] = value(d[key]) if callable(value) else value
+    return change
+
+
+@pytest.mark.parametrize("kind, where, key, value, field", [
+    ("snu", "state_dict", "feature_std", torch.zeros_like, "state_dict feature_std holds 48 values <= 0"),
+    ("snu", "state_dict", "feature_std", lambda v: -v, "state_dict feature_std holds 48 values <= 0"),
+    ("snu", "state_dict", "feature_mean", lambda v: v * float("inf"), "NaN or infinite values in feature_mean"),
+    ("snu", "state_dict", "layers.0.weight_mask", lambda v: 0.5 * v.float(),
+     "state_dict layers.0.weight_mask holds values other than 0 and 1"),
+    ("bin", "state_dict", "bin_edges", lambda v: v.flip(1), "state_dict bin_edges are not in increasing order"),
+    ("snu", "state_dict", "layers.1.weight", lambda v: v * float("nan"), "NaN or infinite values in layers.1.weight"),
+])
+def test_a_damaged_model_file_is_refused_naming_the_field(tmp_path, kind, where, key, value, field):
+    path = _damaged(tmp_path, "d.pt", _set(where, key, value), kind)
+    with pytest.raises(ValueError) as err:
+        load_model(path)
+    assert str(err.value).startswith(f"{path}: damaged spiking-VAD model ({field}"), str(err.value)
+
+
+@pytest.mark.parametrize("where, key, value, field", [
+    ("config.features", "tonality_window", 1e9, "config features tonality_window 1000000000.0, expected a number <= 10"),
+    ("config.features", "modulation_window", 1e9, "config features modulation_window 1000000000.0, expected"),
+    ("config.features", "modulation_window", -1.0, "config features modulation_window -1.0, expected seconds"),
+    ("config.features", "floor_window", 10**9, "config features floor_window 1000000000, expected a whole number in"),
+    ("config.features", "n_fft", 10**9, "config features n_fft 1000000000, expected a whole number in [400, 4096]"),
+    ("config.features", "n_mels", 10**6, "config features n_mels 1000000, expected a whole number in [1, 128]"),
+    ("config", "hidden", [10**7], "config hidden [10000000], expected 1 to 8 layers of 1 to 4096 units"),
+    ("config", "hidden", [64] * 100, "config hidden [64, 64"),
+    ("config", "n_mels", 10**6, "config n_mels 1000000, expected a whole number in [1, 128]"),
+    ("config", "tau", float("nan"), "config tau nan, expected a number in [0.01, 1000]"),
+    ("config", "slope", 0.0, "config slope 0.0, expected a number in (0, 100]"),
+    ("config", "features", "x", "config features is a str, expected a dict"),
+])
+def test_sizes_and_windows_of_a_model_file_are_range_checked_naming_the_field(tmp_path, where, key, value, field):
+    path = _damaged(tmp_path, "d.pt", _set(where, key, value))
+    with pytest.raises(ValueError) as err:
+        load_model(path)
+    assert str(err.value).startswith(f"{path}: damaged spiking-VAD model ({field}"), str(err.value)

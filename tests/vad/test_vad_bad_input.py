@@ -87,6 +87,8 @@ PARSE_ERRORS = [
     (["vad", "info", "--pj-per-sop", "0"], "--pj-per-sop"),
     (["vad", "info", "--pj-per-sop", "-1"], "--pj-per-sop"),
     (["vad", "info", "--pj-per-sop", "inf"], "--pj-per-sop"),
+    (["vad", "info", "--pj-per-sop", "1e308"], "--pj-per-sop"),
+    (["vad", "info", "--pj-per-sop", "1000001"], "--pj-per-sop"),
     (["vad", "info", "--seed", "1"], "--seed"),
     # detect
     (["vad", "detect", "{D}/none.wav"], "file"),
@@ -153,6 +155,7 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.energy", fromlist=["x"]).model_info("bin", pj_per_sop=float("nan")),
      "pj_per_sop"),
     (lambda: __import__("neuroflow.vad.energy", fromlist=["x"]).model_info("bin", pj_per_sop=0), "pj_per_sop"),
+    (lambda: __import__("neuroflow.vad.energy", fromlist=["x"]).model_info("bin", pj_per_sop=1e308), "pj_per_sop"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", [], threshold=2),
      "threshold"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("nope", []), "system"),

@@ -38,9 +38,13 @@ def test_auc_and_eer():
     yy = rng.integers(0, 2, 500)
     ss = np.round(rng.random(500) + 0.5 * yy, 2)
     assert auc_eer(yy, ss)[0] == pytest.approx(roc_auc_score(yy, ss))
-    # one class only: a per-scene row still gets its rates, AUC and EER are NaN there
+    # one class only: a per-scene row still gets the rate of the class there is; HTER, AUC and EER are NaN there
     m = frame_metrics(np.zeros(4), np.array([0.1, 0.9, 0.2, 0.3]))
-    assert m.FAR == 0.25 and m.HTER == 0.25 and np.isnan(m.MR) and np.isnan(m.AUC)
+    assert m.FAR == 0.25 and np.isnan(m.HTER) and np.isnan(m.MR) and np.isnan(m.AUC)
+    m = frame_metrics(np.zeros(4), np.zeros(4))  # no false alarm on a speech-free corpus is no HTER of 0
+    assert m.FAR == 0 and np.isnan(m.HTER) and np.isnan(m.DCF)
+    m = frame_metrics(np.ones(4), np.array([0.1, 0.9, 0.8, 0.7]))
+    assert m.MR == 0.25 and np.isnan(m.HTER) and np.isnan(m.FAR)
 
 
 def test_threshold_and_errors():

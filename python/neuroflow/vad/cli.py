@@ -136,8 +136,13 @@ def _sources(args) -> int:
     return 0
 
 
+def _rate(value, width: int = 0) -> str:
+    """A rate of a result for a line: three decimals, or "n/a" where it is undefined (NaN: a class is missing)."""
+    return f"{'n/a' if value is None or value != value else f'{value:.3f}':>{width}}"
+
+
 def _level_lines(d: dict) -> list[str]:
-    parts = [f"{k} HTER {v['HTER']:.3f}" for k, v in d["per_level"].items()]
+    parts = [f"{k} HTER {_rate(v['HTER'])}" for k, v in d["per_level"].items()]
     return ["  per level: " + ", ".join(parts)] if parts else []
 
 
@@ -171,8 +176,8 @@ def _eval(args) -> int:
         d.pop("per_scene")
     lines = [f"{d['system']} on {args.corpus} ({d['n_scenes']} scenes, {d['audio_seconds'] / 60:.1f} min, "
              f"{d['realtime_factor']:.0f}x real time)",
-             f"  HTER {d['HTER']:.3f}  MR {d['MR']:.3f}  FAR {d['FAR']:.3f}  AUC {d['AUC']:.3f}  EER {d['EER']:.3f}  "
-             f"DCF {d['DCF']:.3f}  F1 {d['F1']:.3f}"] + _level_lines(d)
+             "  " + "  ".join(f"{k} {_rate(d[k])}" for k in ("HTER", "MR", "FAR", "AUC", "EER", "DCF", "F1"))
+             ] + _level_lines(d)
     if args.plot:
         from neuroflow.vad.plots import plot_hter
 
@@ -186,7 +191,12 @@ def _compare(args) -> int:
     from neuroflow.vad.evaluation import compare_systems
     from neuroflow.vad.plots import plot_hter
 
-    results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold, progress=not args.quiet)
+    try:
+        results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold,
+                                           progress=not args.quiet)
+    except ValueError as exc:  # the same system twice: named after the flag
+        name, sep, rest = str(exc).partition(": ")
+        raise type(exc)(f"--systems: {rest}") if sep and name == "specs" else exc from None
     for line in skipped:
         print(line, file=sys.stderr)
     payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}
@@ -197,8 +207,9 @@ def _compare(args) -> int:
         d.pop("per_scene")
         payload["systems"][r.system] = d
         lv = [d["per_level"].get(k, {}).get("HTER", float("nan")) for k in ("low", "medium", "high")]
-        lines.append(f"{r.system:<10} {d['HTER']:6.3f} {d['MR']:6.3f} {d['FAR']:6.3f} {d['AUC']:6.3f} "
-                     f"{d['EER']:6.3f} {lv[0]:6.3f} {lv[1]:6.3f} {lv[2]:6.3f} {d['realtime_factor']:7.0f}")
+        lines.append(f"{r.system:<10} " + " ".join(_rate(v, 6) for v in [d[k] for k in ("HTER", "MR", "FAR", "AUC",
+                                                                                        "EER")] + lv)
+                     + f" {d['realtime_factor']:7.0f}")
     if args.plot:
         plot_hter(results, args.plot)
         lines.append(f"plot: {args.plot}")

@@ -26,6 +26,9 @@ from neuroflow._utils import exception_reason
 
 #: energy per synaptic operation, Intel Loihi (Davies et al., IEEE Micro 2018, Table 2), picojoule
 LOIHI_PJ_PER_SOP = 23.6
+#: the largest energy per operation (pJ) :func:`model_info` takes: a microjoule, far past any chip's (Loihi 23.6 pJ),
+#: so that a slip of the keyboard is refused instead of giving an infinite power
+MAX_PJ_PER_SOP = 1e6
 #: where that figure comes from, repeated in every report
 LOIHI_SOURCE = ("Davies et al., 'Loihi: A Neuromorphic Manycore Processor with On-Chip Learning', "
                 "IEEE Micro 38(1):82-99, 2018, Table 2: 23.6 pJ per synaptic spike operation")
@@ -105,8 +108,9 @@ def energy_report(model, rates: dict, *, frame_rate: float = 100.0,
     """Count operations and estimate power of ``model`` given its activity ``rates`` (:func:`layer_rates`)."""
     if frame_rate <= 0:
         raise ValueError(f"frame_rate: expected a positive number of frames per second, got {frame_rate!r}")
-    if pj_per_sop <= 0:
-        raise ValueError(f"pj_per_sop: expected a positive energy per operation, got {pj_per_sop!r}")
+    if not 0 < pj_per_sop <= MAX_PJ_PER_SOP:  # NaN too
+        raise ValueError(f"pj_per_sop: expected an energy per operation in (0, {MAX_PJ_PER_SOP:g}] pJ, "
+                         f"got {pj_per_sop!r}")
     layers = list(model.layers)
     hidden = [np.asarray(h, dtype=np.float64) for h in rates["hidden"]]
     inputs = [np.asarray(rates["input"], dtype=np.float64), *hidden]
@@ -155,9 +159,10 @@ def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict
     from neuroflow.vad.detect import model_path
     from neuroflow.vad.snn import load_model
 
-    if pj_per_sop is not None and not (isinstance(pj_per_sop, (int, float)) and math.isfinite(pj_per_sop)
-                                       and pj_per_sop > 0):
-        raise ValueError(f"pj_per_sop: expected a positive energy per operation in pJ, got {pj_per_sop!r}")
+    if pj_per_sop is not None and not (isinstance(pj_per_sop, (int, float)) and not isinstance(pj_per_sop, bool)
+                                       and 0 < pj_per_sop <= MAX_PJ_PER_SOP):
+        raise ValueError(f"pj_per_sop: expected an energy per operation in (0, {MAX_PJ_PER_SOP:g}] pJ, "
+                         f"got {pj_per_sop!r}")
     loaded = load_model(model_path(model))
     if audio is not None:
         from neuroflow.vad.audio import load_audio

@@ -43,23 +43,46 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_corpus(corpus)
-    return _evaluate(system, corpus, threshold, progress)
+    result = _evaluate(system, corpus, threshold, progress)
+    _warn_one_class(corpus, result)
+    return result
+
+
+def _warn_one_class(corpus, result: EvalResult) -> None:
+    """Warn, naming the corpus, when its frames are all speech or all non-speech: HTER (and MR or FAR, AUC, EER,
+    DCF) is undefined there, and reported as NaN (null in JSON)."""
+    o = result.overall
+    if 0 < o.n_speech < o.n_frames:
+        return
+    missing, kept = ("speech", "FAR") if o.n_speech == 0 else ("non-speech", "MR")
+    warnings.warn(f"{getattr(corpus, 'root', 'corpus')}: the corpus holds no {missing} frames, so HTER is undefined "
+                  f"(reported as n/a); only {kept} means something there", stacklevel=3)
 
 
 def _check_corpus(corpus) -> None:
     """Refuse a corpus folder without scenes and warn about one whose generation was not finished, naming it."""
     from neuroflow.vad.corpus import Corpus
-    from neuroflow.vad.realspeech import planned_scenes
 
     if not isinstance(corpus, Corpus):
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
+    warn_unfinished(corpus, "scoring those", stacklevel=4)
+
+
+def warn_unfinished(corpus, doing: str, *, stacklevel: int = 3) -> None:
+    """Warn, naming the corpus, when a loaded corpus holds fewer scenes than its settings plan (its ``vad corpus``
+    run was interrupted), saying what is ``doing`` with them ("scoring those", "training on those", ...)."""
+    from neuroflow.vad.corpus import Corpus
+    from neuroflow.vad.realspeech import planned_scenes
+
+    if not isinstance(corpus, Corpus):
+        return
     planned = planned_scenes(corpus)
     if planned is not None and len(corpus) < planned:
         warnings.warn(f"{corpus.root}: the corpus holds {len(corpus)} of its {planned} planned scenes (its "
                       f"generation was interrupted; rerun `neuroflow vad corpus` with the same arguments to finish "
-                      f"it); scoring those", stacklevel=3)
+                      f"it); {doing}", stacklevel=stacklevel)
 
 
 def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:
@@ -92,14 +115,17 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     """Evaluate every system of ``specs`` that can run here (default: all of
     :data:`neuroflow.vad.registry.DEFAULT_SPECS`) on ``corpus``: ``(results, skipped lines)``."""
     from neuroflow.vad.corpus import load_corpus
-    from neuroflow.vad.registry import DEFAULT_SPECS, available_systems
+    from neuroflow.vad.registry import DEFAULT_SPECS, available_systems, distinct_systems
 
+    distinct_systems(specs or DEFAULT_SPECS)  # before the corpus is read
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_threshold(threshold)
     _check_corpus(corpus)  # once, not per system
     systems, skipped = available_systems(specs or DEFAULT_SPECS)
     results = [_evaluate(s, corpus, threshold, progress) for s in systems]
+    if results:  # once, not per system
+        _warn_one_class(corpus, results[0])
     return results, skipped
 
 

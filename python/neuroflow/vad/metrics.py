@@ -115,7 +115,9 @@ def error_rates(decision, labels) -> tuple[float, float, float]:
 def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
     """All metrics for one set of frames. ``labels`` 0/1, ``scores`` speech probabilities (same length).
 
-    With one class only, the rates of the missing class, DCF, AUC and EER are NaN.
+    With one class only, the rate of the missing class, HTER, DCF, AUC and EER are NaN (undefined: an HTER of
+    the one rate there is would read as a detector's overall error, 0 for a speech-free corpus without false
+    alarms); the other rate is kept.
     """
     y, s = _check_frames(labels, scores)
     if not np.isfinite(threshold):
@@ -127,6 +129,7 @@ def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
     fp = int(np.sum(decision & ~y))
     fn = n_speech - tp
     mr, far, hter = error_rates(decision, y)
+    hter = hter if n_speech and n_non else float("nan")
     dcf = DCF_WEIGHTS[0] * mr + DCF_WEIGHTS[1] * far if n_speech and n_non else float("nan")
     f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
     auc, eer = auc_eer(y, s) if n_speech and n_non else (float("nan"), float("nan"))

@@ -2,7 +2,7 @@
 
 Specs: ``energy``, ``webrtc`` / ``webrtc:0`` .. ``webrtc:3`` (aggressiveness), ``silero``, and the
 spiking detectors ``snu`` and ``bin`` (the shipped models) or ``snu:PATH`` / ``bin:PATH`` (a saved
-model; the part before the colon only names it, the file says what it is). This module sits above
+model of that kind: a file of the other kind is refused). This module sits above
 :mod:`neuroflow.vad.systems` (the baselines) and :mod:`neuroflow.vad.detect` (the spiking systems),
 so neither needs the other.
 """
@@ -60,17 +60,73 @@ def get_system(spec) -> VADSystem:
     from neuroflow.vad.detect import SpikingVADSystem  # torch: imported only when asked for
 
     try:
-        return SpikingVADSystem(arg if arg else kind)
+        system = SpikingVADSystem(arg if arg else kind)
     except FileNotFoundError as exc:
         raise SystemUnavailable(f"{kind}: model not found ({exc})") from None
+    actual = getattr(getattr(system, "model", None), "kind", kind)
+    if actual != kind:  # snu:PATH of a bin model would run and be reported as bin
+        raise ValueError(f"{arg}: a {actual} model, not {kind}; use {actual}:{arg}")
+    return system
+
+
+def spec_key(spec) -> tuple:
+    """What system a spec names, for finding the same one given twice: ``("webrtc", "3")`` for both "webrtc" and
+    "webrtc:3", the kind and the resolved model file for "snu:PATH" and "bin:PATH"."""
+    if isinstance(spec, VADSystem):
+        return ("system", id(spec))
+    kind, arg = parse_spec(spec)
+    if kind == "webrtc":
+        return kind, arg or "3"
+    if kind in ("snu", "bin") and arg:
+        from pathlib import Path
+
+        try:
+            return kind, str(Path(arg).resolve())
+        except (OSError, RuntimeError):
+            return kind, arg
+    return kind, ""
+
+
+def distinct_systems(specs) -> None:
+    """ValueError naming ``specs`` when two of them name the same system (its rows would be the same twice, and a
+    report keyed by system name would keep one)."""
+    seen = {}
+    for spec in specs:
+        key = spec_key(spec)
+        if key in seen:
+            same = "is given twice" if seen[key] == spec else f"and {seen[key]!r} name the same system"
+            raise ValueError(f"specs: {spec!r} {same}; give each system once")
+        seen[key] = spec
+
+
+def _name_apart(systems: list, specs: list) -> None:
+    """Give systems whose names collide (two model files of one stem, "snu:a/x.pt" and "snu:b/x.pt") their specs as
+    names; ValueError naming both when those collide too."""
+    names = [s.name for s in systems]
+    for i, s in enumerate(systems):
+        if names.count(s.name) > 1 and isinstance(specs[i], str):
+            s.name = specs[i].strip()
+    final = [s.name for s in systems]
+    for i, name in enumerate(final):
+        if final.count(name) > 1:
+            j = final.index(name, i + 1)
+            raise ValueError(f"specs: {specs[i]!r} and {specs[j]!r} would both be reported as {name!r}; "
+                             f"give one of them another name (e.g. copy its model file to another name)")
 
 
 def available_systems(specs=DEFAULT_SPECS) -> tuple[list[VADSystem], list[str]]:
-    """Build every system in ``specs`` that can run here: ``(systems, skipped)`` with one line per skipped one."""
-    systems, skipped = [], []
+    """Build every system in ``specs`` that can run here: ``(systems, skipped)`` with one line per skipped one.
+
+    The same system given twice is refused (ValueError naming ``specs``); systems whose names would collide (model
+    files of one name in two folders) are named by their specs instead."""
+    specs = list(specs)
+    distinct_systems(specs)
+    systems, built, skipped = [], [], []
     for spec in specs:
         try:
             systems.append(get_system(spec))
+            built.append(spec)
         except SystemUnavailable as exc:
             skipped.append(f"skipped {spec}: {exc}")
+    _name_apart(systems, built)
     return systems, skipped

@@ -453,6 +453,97 @@ def _payload_problem(payload: dict) -> str | None:
     return None
 
 
+#: the largest FFT a model's features may ask for (every model uses 512 points; past a few thousand the mel basis
+#: and the spectra of every frame take gigabytes)
+MAX_N_FFT = 4096
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _range_problem(where: str, name: str, value, lo, hi, *, integer: bool = False, above: bool = False) -> str | None:
+    """``"<where><name> <value>, expected ..."`` when ``value`` is no (whole) number in [lo, hi] ((lo, hi] with
+    ``above``; None: no bound), else None."""
+    ok = _real(value) and (not integer or float(value).is_integer())
+    if ok and lo is not None:
+        ok = value > lo if above else value >= lo
+    if ok and hi is not None:
+        ok = value <= hi
+    if ok:
+        return None
+    noun = "a whole number" if integer else "a number"
+    if lo is None:
+        want = f"{noun} <= {hi}"
+    elif hi is None:
+        want = f"{noun} {'>' if above else '>='} {lo}"
+    else:
+        want = f"{noun} in {'(' if above else '['}{lo}, {hi}]"
+    return f"{where}{name} {value!r:.40}, expected {want}"
+
+
+def _config_problem(config: dict) -> str | None:
+    """What in a model file's configuration no training run writes, within the bounds of a recipe
+    (:data:`neuroflow.vad.recipe.RANGES`): sizes and windows past them would build networks or feature buffers of
+    gigabytes, or none at all (None: nothing)."""
+    from neuroflow.vad.features import WIN
+    from neuroflow.vad.modulation import check_window
+    from neuroflow.vad.recipe import ABOVE_LOWEST, MAX_HIDDEN, MAX_LAYERS, RANGES
+    from neuroflow.vad.tonality import check_window as check_tonality_window
+
+    hidden = config.get("hidden")
+    if not (isinstance(hidden, (list, tuple)) and 1 <= len(hidden) <= MAX_LAYERS
+            and all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN for h in hidden)):
+        return f"config hidden {hidden!r:.60}, expected 1 to {MAX_LAYERS} layers of 1 to {MAX_HIDDEN} units"
+    for name in ("n_mels", "n_bins", "tau", "slope"):
+        if name in config:
+            lo, hi = RANGES[name]
+            problem = _range_problem("config ", name, config[name], lo, hi, integer=name in ("n_mels", "n_bins"),
+                                     above=name in ABOVE_LOWEST)
+            if problem:
+                return problem
+    features = config.get("features")
+    if not isinstance(features, dict):
+        return f"config features is a {type(features).__name__}, expected a dict"
+    where = "config features "
+    for name, lo, hi, integer in (("n_mels", *RANGES["n_mels"], True), ("n_fft", WIN, MAX_N_FFT, True),
+                                  ("floor_window", *RANGES["floor_window"], True)):
+        if name in features:
+            problem = _range_problem(where, name, features[name], lo, hi, integer=integer)
+            if problem:
+                return problem
+    for name, check in (("modulation_window", check_window), ("tonality_window", check_tonality_window)):
+        if name in features:
+            try:
+                check(features[name])
+            except ValueError as exc:
+                return where + str(exc).replace(": ", f" {features[name]!r:.40}, ", 1).split(", got ")[0]
+            problem = _range_problem(where, name, features[name], None, RANGES[name][1])
+            if problem:
+                return problem
+    return None
+
+
+def _state_problem(state: dict) -> str | None:
+    """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
+    nothing): every value finite, every mask 0 or 1, the input scales positive and the bin edges of each input in
+    increasing order."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        return f"NaN or infinite values in {', '.join(bad[:3])}"
+    masks = [k for k, v in state.items() if k.endswith("_mask") and not bool(((v == 0) | (v == 1)).all())]
+    if masks:
+        return f"state_dict {', '.join(masks[:3])} holds values other than 0 and 1 (a pruning mask)"
+    std = state.get("feature_std")
+    if std is not None and not bool((std > 0).all()):
+        return (f"state_dict feature_std holds {int((std <= 0).sum())} values <= 0 (min {float(std.min()):.3g}), "
+                f"expected positive input scales")
+    edges = state.get("bin_edges")
+    if edges is not None and edges.ndim == 2 and bool((torch.diff(edges, dim=1) < 0).any()):
+        return "state_dict bin_edges are not in increasing order along each input"
+    return None
+
+
 def load_model(path: str | Path) -> LoadedModel:
     """Read a file written by :func:`save_model`; clear errors for a missing or foreign file."""
     path = Path(path)
@@ -464,7 +555,7 @@ def load_model(path: str | Path) -> LoadedModel:
         raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({exception_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
-    problem = _payload_problem(payload)
+    problem = _payload_problem(payload) or _config_problem(payload.get("config", {}))
     if problem:
         raise ValueError(f"{path}: damaged spiking-VAD model ({problem})")
     try:
@@ -474,9 +565,9 @@ def load_model(path: str | Path) -> LoadedModel:
     except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored weights do not fit the stored configuration "
                          f"({exception_reason(exc)})") from None
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"{path}: damaged spiking-VAD model (NaN or infinite values in {', '.join(bad[:3])})")
+    problem = _state_problem(state)
+    if problem:
+        raise ValueError(f"{path}: damaged spiking-VAD model ({problem})")
     model.eval()
     return LoadedModel(model=model, threshold=float(payload["threshold"]), smoothing=dict(payload["smoothing"]),
                        info=dict(payload.get("info", {})), path=path)

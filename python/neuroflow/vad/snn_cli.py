@@ -68,8 +68,8 @@ def register(verbs) -> None:
     p.add_argument("--model", type=_model_spec, default="snu", help="snu | bin | PATH of a model file (default: %(default)s)")
     p.add_argument("--audio", type=input_file, default=None,
                    help="measure activity on this audio file (default: the training data stored with the model)")
-    p.add_argument("--pj-per-sop", type=number(0.0, lo_open=True), default=23.6,
-                   help="energy per operation in pJ (default: %(default)s, Loihi)")
+    p.add_argument("--pj-per-sop", type=number(0.0, 1e6, lo_open=True), default=23.6,
+                   help="energy per operation in pJ, in (0, 1e6] (default: %(default)s, Loihi)")
     add_common_options(p, plot=False, seed=False)
     p.set_defaults(func=_info)
 
@@ -155,12 +155,19 @@ def _distinct_folders(folders) -> list:
 
 
 def _train(args) -> int:
-    from neuroflow.vad.training import train_vad
+    from neuroflow.vad.training import CheckpointRefused, train_vad
 
     corpora = _distinct_folders(args.corpus)
     recipe = _recipe_from_args(args)
     try:
         result = train_vad(corpora, args.out, recipe, resume=not args.no_resume, progress=not args.quiet)
+    except CheckpointRefused as exc:  # what to do, in the CLI's words
+        raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
+                         f"over with --no-resume") from None
+    except ValueError as exc:  # the training data itself (no speech frames, ...): named after the flag
+        if str(exc).startswith("corpus: "):
+            raise ValueError(f"--corpus: {str(exc).removeprefix('corpus: ')}") from None
+        raise
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},
@@ -188,10 +195,12 @@ def _calibrate(args) -> int:
     from neuroflow.vad.calibration import calibrate, calibrated_copy, rule_text
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.evaluation import warn_unfinished
 
     scenes = []
     for folder in _distinct_folders(args.corpus):
         corpus = load_corpus(folder)
+        warn_unfinished(corpus, "calibrating on those")
         held_out = [s.name for s in corpus if s.split != "train"]
         if held_out:
             raise ValueError(f"--corpus: {folder} holds held-out (test-split) scenes ({held_out[0]}, ...); "

@@ -16,7 +16,9 @@ to hide).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason
+from neuroflow._utils import check_memory, exception_reason, short_repr
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -37,8 +39,17 @@ from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_c
                                      split_sequences)
 from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, network_sha256, save_model
 
-#: how a message about a checkpoint that cannot be resumed ends
-START_OVER = "delete it, or start over with --no-resume (resume=False)"
+#: how a message about a checkpoint that cannot be resumed ends (the CLI names its own flags instead)
+START_OVER = "delete it, or start over with resume=False"
+
+
+class CheckpointRefused(ValueError):
+    """A training checkpoint that cannot be resumed: ``path`` and what is wrong (``reason``); the message names both
+    and ends with :data:`START_OVER` (``neuroflow vad train`` says what to do in its own words)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}; {START_OVER}")
 
 
 # ============================================================================= result
@@ -74,8 +85,8 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
 
     Writes ``out`` (final model), ``out`` with ``.dense.pt`` (the model before pruning, when pruning),
     ``out`` with ``.json`` (recipe and results) and, during training, ``out`` + ``.ckpt``. With
-    ``resume=True`` a checkpoint of the same recipe is continued; a different recipe raises
-    ValueError. ``data`` skips feature extraction and the ``restarts`` / ``noise_only`` augmentations
+    ``resume=True`` a checkpoint of the same recipe, teacher and training data (:func:`data_sha256` of
+    ``corpus``) is continued; any other raises :class:`CheckpointRefused` (a ValueError). ``data`` skips feature extraction and the ``restarts`` / ``noise_only`` augmentations
     (a :class:`SequenceSet` of the corpus, made the way the caller wants).
     """
     recipe = Recipe() if recipe is None else recipe
@@ -91,16 +102,30 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     torch.set_num_threads(recipe.threads)
     try:
         teacher = load_teacher(recipe)  # before the features: a bad teacher fails in a second, not minutes later
+        data_id = (data_sha256(corpus), _corpus_names(corpus))
         if data is None:
             data = training_data(corpus, recipe, progress=progress)
+        _check_classes(data, data_id[1])
         width = feature_width(recipe.features())
         if data.feats[0].shape[1] != width:
             raise ValueError(f"data: features have {data.feats[0].shape[1]} values per frame, the recipe's "
                              f"configuration {width}")
         train_set, val_set = split_sequences(data, recipe.val_fraction, recipe.seed)
-        return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher)
+        return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher, data_id)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _check_classes(data: SequenceSet, corpora: str) -> None:
+    """ValueError naming the ``corpora`` when the training data holds no speech frames or no non-speech frames: a
+    detector learns nothing from one class, and its validation HTER would be the other class's rate alone."""
+    n_speech = sum(int(np.count_nonzero(y)) for y in data.labels)
+    if n_speech == 0:
+        raise ValueError(f"corpus: {corpora} holds no speech frames (every label is 0); training needs speech "
+                         f"and non-speech frames")
+    if n_speech == data.n_frames:
+        raise ValueError(f"corpus: {corpora} holds no non-speech frames (every label is 1, and the recipe adds no "
+                         f"speech-free sequences); training needs speech and non-speech frames")
 
 
 def batch_bytes(recipe: Recipe) -> int:
@@ -117,9 +142,15 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
     speech-free sequences (``noise_only``, ``room_tone``, ``music``, ``background_talk``, ``gated``). Scene
     names get a ``<corpus index>:`` prefix when several corpora are pooled (their names repeat, and the
     validation split goes by name)."""
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.evaluation import warn_unfinished
+
     corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
     if not corpora:
         raise ValueError("corpus: expected a corpus folder or a list of them, got an empty list")
+    corpora = [load_corpus(c) if isinstance(c, (str, os.PathLike)) else c for c in corpora]
+    for c in corpora:
+        warn_unfinished(c, "training on those")
     parts = [corpus_sequences(c, recipe.features(), gain_db=recipe.gain_db, seed=recipe.seed + i,
                               restarts=recipe.restarts, progress=progress)
              for i, c in enumerate(corpora)]
@@ -134,7 +165,61 @@ def training_data(corpus, recipe: Recipe, *, progress: bool = False) -> Sequence
     return SequenceSet.concatenate(parts)
 
 
-def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher) -> TrainingReport:
+def data_sha256(corpus) -> str:
+    """SHA-256 of what training data ``corpus`` (a folder, a loaded corpus, a list of scenes, or a list of any of
+    these, pooled in that order) is: each corpus's place in the list, and its scenes' names and the SHA-256s of
+    their audio and labels that its manifest records (a scene without them: its SNR, noise and duration). A
+    checkpoint records it, so a run never resumes on other data. None for no corpus (``data`` given alone)."""
+    from neuroflow.vad.corpus import Corpus, load_corpus
+
+    if corpus is None:
+        return None
+    corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
+    h = hashlib.sha256()
+    for i, c in enumerate(corpora):
+        if isinstance(c, (str, os.PathLike)):
+            c = load_corpus(c)
+        if isinstance(c, Corpus):
+            entries = [(e["name"], e.get("sha256") or [e.get("snr_db"), e.get("noise"), e.get("duration_s")])
+                       for e in c.manifest["scenes"]]
+        else:
+            entries = [(getattr(s, "name", None), getattr(s, "info", {}).get("sha256")
+                        or [getattr(s, k, None) for k in ("snr_db", "noise", "duration_s")]) for s in c]
+        h.update(json.dumps([i, entries], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _corpus_names(corpus) -> str:
+    """The corpora of ``corpus`` for a message: their folders (or, for scenes in memory, how many)."""
+    if corpus is None:
+        return "the data given"
+    corpora = list(corpus) if isinstance(corpus, (list, tuple)) else [corpus]
+    from neuroflow.vad.corpus import Corpus
+
+    return ", ".join(str(c) if isinstance(c, (str, os.PathLike)) else str(c.root) if isinstance(c, Corpus)
+                     else f"{len(list(c))} scenes" for c in corpora)
+
+
+def _recipe_difference(old, new: dict, limit: int = 4) -> str:
+    """Which settings of the recipe ``new`` a checkpoint's recorded recipe ``old`` holds otherwise, as "seed 7 in
+    the checkpoint, 8 now" (up to ``limit`` of them, then how many more)."""
+    if not isinstance(old, dict):
+        return f"it records no recipe but {short_repr(old, 40)}"
+    missing = object()
+    keys = list(new) + sorted((k for k in old if k not in new), key=str)
+    diffs = []
+    for k in keys:
+        a, b = old.get(k, missing), new.get(k, missing)
+        if a != b:
+            then = "not set" if a is missing else short_repr(a, 40)
+            now = "no such setting" if b is missing else short_repr(b, 40)
+            diffs.append(f"{k} {then} in the checkpoint, {now} now")
+    more = f"; and {len(diffs) - limit} more" if len(diffs) > limit else ""
+    return "; ".join(diffs[:limit]) + more
+
+
+def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher,
+         data_id=(None, "the data given")) -> TrainingReport:
     torch.manual_seed(recipe.seed)
     kwargs = dict(n_mels=recipe.n_mels, hidden=recipe.hidden, recurrent=recipe.recurrent, tau=recipe.tau,
                   slope=recipe.slope, seed=recipe.seed, features=recipe.features())
@@ -150,22 +235,27 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     if resume and ckpt_path.exists():
         ck = _read_checkpoint(ckpt_path)
         if ck.get("recipe") != recipe.to_dict():
-            raise ValueError(f"{ckpt_path}: checkpoint of another recipe ({str(ck.get('recipe'))[:200]}); "
-                             f"{START_OVER}")
+            raise CheckpointRefused(ckpt_path, f"checkpoint of another recipe "
+                                               f"({_recipe_difference(ck.get('recipe'), recipe.to_dict())})")
         if ck.get("teacher_sha256") != _digest(teacher):
-            raise ValueError(f"{ckpt_path}: checkpoint trained with another teacher network than {recipe.teacher!r} "
-                             f"is now; {START_OVER}")
+            raise CheckpointRefused(ckpt_path, f"checkpoint trained with another teacher network than "
+                                               f"{recipe.teacher!r} is now")
+        if ck.get("data_sha256") != data_id[0]:
+            raise CheckpointRefused(ckpt_path, f"checkpoint of training on other data than {data_id[1]} (its "
+                                               f"corpora's scene names or SHA-256s differ)" if ck.get("data_sha256")
+                                    else "checkpoint records no training data (written by an older neuroflow), so "
+                                         "it may be of other data")
         try:
             model.load_state_dict(ck["model"])
             rng.bit_generator.state = ck["rng"]
             torch.set_rng_state(ck["torch_rng"])
             state = {k: ck[k] for k in state}
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ValueError(f"{ckpt_path}: checkpoint does not fit this recipe's model ({exception_reason(exc)}); "
-                             f"{START_OVER}") from None
+            raise CheckpointRefused(ckpt_path, f"checkpoint does not fit this recipe's model "
+                                               f"({exception_reason(exc)})") from None
         problem = _checkpoint_problem(state, model, rounds, recipe)
         if problem:
-            raise ValueError(f"{ckpt_path}: damaged training checkpoint ({problem}); {START_OVER}")
+            raise CheckpointRefused(ckpt_path, f"damaged training checkpoint ({problem})")
         resumed = True
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
@@ -199,7 +289,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                         _save(model, dense_path, recipe, val, train_set, state["history"], time.perf_counter() - t0,
                               teacher=teacher)
                 atomic_torch_save({"recipe": recipe.to_dict(), "teacher_sha256": _digest(teacher),
-                                    "model": model.state_dict(),
+                                    "data_sha256": data_id[0], "model": model.state_dict(),
                                     "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), **state},
                                    ckpt_path)
                 bar.update(1)
@@ -228,8 +318,7 @@ def _read_checkpoint(path: Path) -> dict:
         if not isinstance(ck, dict):
             raise ValueError(f"holds a {type(ck).__name__}, not the dict a training run writes")
     except Exception as exc:  # empty, truncated or foreign: EOFError, UnpicklingError, RuntimeError, ...
-        raise ValueError(f"{path}: not a readable training checkpoint ({exception_reason(exc)}); "
-                         f"{START_OVER}") from None
+        raise CheckpointRefused(path, f"not a readable training checkpoint ({exception_reason(exc)})") from None
     return ck
 
 
