@@ -16,7 +16,10 @@ from neuroflow.vad.features import CAUSAL_NORMS, check_floor_fall, check_floor_s
 from neuroflow.vad.modulation import MOD_WINDOW, check_window
 from neuroflow.vad.tonality import TONAL_MEASURES, TONAL_WINDOW
 from neuroflow.vad.tonality import check_window as check_tonality_window
-from neuroflow.vad.snn import MAX_SMOOTHING_FRAMES, MODEL_KINDS
+from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES
+
+#: the spiking models a recipe trains: SNU networks and bin-encoded two-layer networks (neuroflow.vad.snn)
+MODEL_KINDS = ("snu", "bin")
 
 
 #: Adam step-size schedules within a training round (Recipe.lr_schedule)

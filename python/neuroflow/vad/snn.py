@@ -49,8 +49,7 @@ from torch import nn
 from neuroflow._utils import check_choice, check_positive, exception_reason
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
-
-MODEL_KINDS = ("snu", "bin")
+from neuroflow.vad.recipe import ABOVE_LOWEST, MAX_HIDDEN, MAX_LAYERS, MODEL_KINDS, RANGES
 
 #: the feature configuration both models use unless told otherwise (see neuroflow.vad.features.logmel)
 DEFAULT_FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8}
@@ -488,7 +487,6 @@ def _config_problem(config: dict) -> str | None:
     gigabytes, or none at all (None: nothing)."""
     from neuroflow.vad.features import WIN
     from neuroflow.vad.modulation import check_window
-    from neuroflow.vad.recipe import ABOVE_LOWEST, MAX_HIDDEN, MAX_LAYERS, RANGES
     from neuroflow.vad.tonality import check_window as check_tonality_window
 
     hidden = config.get("hidden")
