@@ -395,9 +395,13 @@ def test_identify_run_warnings_give_their_advice_in_flags(tmp_path, capsys):
     assert "max_width" not in said and "train_options" not in said
 
 
-def test_an_empty_teacher_path_is_named_as_such(capsys):
-    assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""]) == 2
-    assert "argument --teacher: expected a file path, got ''" in _one_error_line(capsys)
+@pytest.mark.parametrize("argv, argument", [
+    (["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""], "--teacher"),
+    (["maze", "fit-device", ""], "FILE"),  # every verb's input files share the argparse type
+])
+def test_an_empty_input_path_is_named_as_such(argv, argument, capsys):
+    assert _rc(argv) == 2
+    assert f"argument {argument}: expected a file path, got ''" in _one_error_line(capsys)
 
 
 # ----------------------------------------------------------------------------- identify run --checkpoint

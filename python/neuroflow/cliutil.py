@@ -240,6 +240,8 @@ def output_dir() -> Callable[[str], Path]:
 
 def input_file(text: str) -> Path:
     """An argparse type: an existing, readable regular file."""
+    if text == "":  # Path("") is the current folder: "is not a regular file" would say nothing useful
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
     problem = file_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(f"{text}: {problem}")

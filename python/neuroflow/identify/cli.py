@@ -34,13 +34,6 @@ def n_jobs_type(text: str) -> int:
     return value
 
 
-def teacher_file(text: str):
-    """--teacher: an existing, readable file (an empty path would name the current folder)."""
-    if text == "":
-        raise argparse.ArgumentTypeError("expected a file path, got ''")
-    return input_file(text)
-
-
 def width_item(text: str):
     """--width: "teacher" or a positive integer (one per hidden layer)."""
     if text == "teacher":
@@ -71,7 +64,7 @@ def _add_parallel(p, what: str) -> None:
 
 def register(verbs) -> None:
     p = verbs.add_parser("run", help="identify a teacher network (.npz) from Gaussian probes")
-    p.add_argument("--teacher", type=teacher_file, required=True, metavar="FILE.npz",
+    p.add_argument("--teacher", type=input_file, required=True, metavar="FILE.npz",
                    help="teacher file: activation, weight_0, bias_0, weight_1, ... (see neuroflow.identify.teacher)")
     p.add_argument("--n-samples", type=integer(1), required=True, help="number of Gaussian probes")
     p.add_argument("--n-students", type=integer(2), default=10, help="students per stage (default: %(default)s)")
