@@ -164,18 +164,19 @@ def test_a_damaged_model_file_is_refused_naming_the_field(tmp_path, kind, where,
     assert str(err.value).startswith(f"{path}: damaged spiking-VAD model ({field}"), str(err.value)
 
 
-@pytest.mark.parametrize("where, key, value, field", [
-    ("config.features", "tonality_window", 1e9, "config features tonality_window 1000000000.0, expected a number <= 10"),
-    ("config.features", "modulation_window", 1e9, "config features modulation_window 1000000000.0, expected"),
-    ("config.features", "modulation_window", -1.0, "config features modulation_window -1.0, expected seconds"),
-    ("config.features", "floor_window", 10**9, "config features floor_window 1000000000, expected a whole number in"),
-    ("config.features", "n_fft", 10**9, "config features n_fft 1000000000, expected a whole number in [400, 4096]"),
-    ("config.features", "n_mels", 10**6, "config features n_mels 1000000, expected a whole number in [1, 128]"),
-    ("config", "hidden", [10**7], "config hidden [10000000], expected 1 to 8 layers of 1 to 4096 units"),
-    ("config", "hidden", [64] * 100, "config hidden [64, 64"),
-    ("config", "n_mels", 10**6, "config n_mels 1000000, expected a whole number in [1, 128]"),
-    ("config", "tau", float("nan"), "config tau nan, expected a number in [0.01, 1000]"),
-    ("config", "slope", 0.0, "config slope 0.0, expected a number in (0, 100]"),
+@pytest.mark.parametrize("where, key, value, field", [  # the recipe's own checks (recipe.setting_problem)
+    ("config.features", "tonality_window", 1e9,
+     "config features tonality_window: expected a number <= 10, got 1000000000.0"),
+    ("config.features", "modulation_window", 1e9, "config features modulation_window: expected a number <= 10, got"),
+    ("config.features", "modulation_window", -1.0, "config features modulation_window: expected seconds spanning"),
+    ("config.features", "floor_window", 10**9, "config features floor_window: expected an integer in [1, 6000], got"),
+    ("config.features", "n_fft", 10**9, "config features n_fft: expected a whole number of samples in [400, 4096]"),
+    ("config.features", "n_mels", 10**6, "config features n_mels: expected an integer in [1, 128], got 1000000"),
+    ("config", "hidden", [10**7], "config hidden: expected layers of 1 to 4096 units, got [10000000]"),
+    ("config", "hidden", [64] * 100, "config hidden: expected at most 8 layers, got 100"),
+    ("config", "n_mels", 10**6, "config n_mels: expected an integer in [1, 128], got 1000000"),
+    ("config", "tau", float("nan"), "config tau: expected a number >= 0.01, got nan"),
+    ("config", "slope", 0.0, "config slope: expected a number in (0, 100], got 0.0"),
     ("config", "features", "x", "config features is a str, expected a dict"),
 ])
 def test_sizes_and_windows_of_a_model_file_are_range_checked_naming_the_field(tmp_path, where, key, value, field):

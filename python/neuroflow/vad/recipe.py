@@ -257,20 +257,12 @@ class Recipe:
 
     def _check_types_and_ranges(self) -> None:
         """Every setting of the type its field declares, and every numeric one within :data:`RANGES`; ValueError
-        naming the first setting that is not. ``hidden`` becomes a tuple of ints."""
+        naming the first setting that is not (:func:`setting_problem`). ``hidden`` becomes a tuple of ints."""
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if not _TYPES[f.type][0](value):
-                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type, upper=False)}, got {short_repr(value)}")
-            lo, hi = RANGES.get(f.name, (None, None))
-            low = lo is not None and (value <= lo if f.name in ABOVE_LOWEST else value < lo)
-            if low or (hi is not None and value > hi):
-                raise ValueError(f"{f.name}: expected {_expected(f.name, f.type)}, got {short_repr(value)}")
+            problem = setting_problem(f.name, getattr(self, f.name))
+            if problem:
+                raise ValueError(f"{f.name}: {problem}")
         self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.hidden or not all(1 <= h <= MAX_HIDDEN for h in self.hidden):
-            raise ValueError(f"hidden: expected layers of 1 to {MAX_HIDDEN} units, got {short_repr(list(self.hidden))}")
-        if len(self.hidden) > MAX_LAYERS:
-            raise ValueError(f"hidden: expected at most {MAX_LAYERS} layers, got {len(self.hidden)}")
 
     def features(self) -> dict:
         """The feature configuration the model is built with (:class:`~neuroflow.vad.frontend.FeatureExtractor`)."""
@@ -325,6 +317,29 @@ DEFAULT_RECIPES = {
             "level": True, "modulation": True, "modulation_window": 0.1, "tonality": True, "rhythm": True,
             "offset_weight": 2.0},
 }
+
+
+def setting_problem(name: str, value) -> str | None:
+    """Why ``value`` cannot be the recipe setting ``name`` ("expected ..., got ..."): not of the type the field
+    declares, outside :data:`RANGES`, or (``hidden``) not 1 to :data:`MAX_LAYERS` layers of 1 to :data:`MAX_HIDDEN`
+    units; None if it can. Recipes check every setting with it, and model files the settings they record."""
+    kind = _FIELD_TYPES[name]
+    if not _TYPES[kind][0](value):
+        return f"expected {_expected(name, kind, upper=False)}, got {short_repr(value)}"
+    lo, hi = RANGES.get(name, (None, None))
+    low = lo is not None and (value <= lo if name in ABOVE_LOWEST else value < lo)
+    if low or (hi is not None and value > hi):
+        return f"expected {_expected(name, kind)}, got {short_repr(value)}"
+    if name == "hidden":
+        if not len(value) or not all(1 <= h <= MAX_HIDDEN for h in value):
+            return f"expected layers of 1 to {MAX_HIDDEN} units, got {short_repr(list(value))}"
+        if len(value) > MAX_LAYERS:
+            return f"expected at most {MAX_LAYERS} layers, got {len(value)}"
+    return None
+
+
+#: the declared type of every Recipe field, by name
+_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Recipe)}
 
 
 def default_recipe(kind: str = "snu", **overrides) -> Recipe:

@@ -46,10 +46,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import check_choice, check_positive, exception_reason
+from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
-from neuroflow.vad.recipe import ABOVE_LOWEST, MAX_HIDDEN, MAX_LAYERS, MODEL_KINDS, RANGES
+from neuroflow.vad.recipe import MODEL_KINDS, setting_problem
 
 #: the feature configuration both models use unless told otherwise (see neuroflow.vad.features.logmel)
 DEFAULT_FEATURES = {"n_mels": 40, "n_fft": 512, "norm": "floor", "floor_window": 150, "floor_smooth": 0.8}
@@ -457,68 +457,37 @@ def _payload_problem(payload: dict) -> str | None:
 MAX_N_FFT = 4096
 
 
-def _real(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _range_problem(where: str, name: str, value, lo, hi, *, integer: bool = False, above: bool = False) -> str | None:
-    """``"<where><name> <value>, expected ..."`` when ``value`` is no (whole) number in [lo, hi] ((lo, hi] with
-    ``above``; None: no bound), else None."""
-    ok = _real(value) and (not integer or float(value).is_integer())
-    if ok and lo is not None:
-        ok = value > lo if above else value >= lo
-    if ok and hi is not None:
-        ok = value <= hi
-    if ok:
-        return None
-    noun = "a whole number" if integer else "a number"
-    if lo is None:
-        want = f"{noun} <= {hi}"
-    elif hi is None:
-        want = f"{noun} {'>' if above else '>='} {lo}"
-    else:
-        want = f"{noun} in {'(' if above else '['}{lo}, {hi}]"
-    return f"{where}{name} {value!r:.40}, expected {want}"
-
-
 def _config_problem(config: dict) -> str | None:
-    """What in a model file's configuration no training run writes, within the bounds of a recipe
-    (:data:`neuroflow.vad.recipe.RANGES`): sizes and windows past them would build networks or feature buffers of
-    gigabytes, or none at all (None: nothing)."""
+    """What in a model file's configuration no training run writes: the settings a recipe also has, checked as a
+    recipe checks them (:func:`neuroflow.vad.recipe.setting_problem`: sizes and windows past :data:`RANGES` would
+    build networks or feature buffers of gigabytes, or none at all), and the FFT size (None: nothing)."""
     from neuroflow.vad.features import WIN
     from neuroflow.vad.modulation import check_window
     from neuroflow.vad.tonality import check_window as check_tonality_window
 
-    hidden = config.get("hidden")
-    if not (isinstance(hidden, (list, tuple)) and 1 <= len(hidden) <= MAX_LAYERS
-            and all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN for h in hidden)):
-        return f"config hidden {hidden!r:.60}, expected 1 to {MAX_LAYERS} layers of 1 to {MAX_HIDDEN} units"
-    for name in ("n_mels", "n_bins", "tau", "slope"):
-        if name in config:
-            lo, hi = RANGES[name]
-            problem = _range_problem("config ", name, config[name], lo, hi, integer=name in ("n_mels", "n_bins"),
-                                     above=name in ABOVE_LOWEST)
+    for name in ("hidden", "n_mels", "n_bins", "tau", "slope"):
+        if name in config or name == "hidden":
+            value = config.get(name)
+            problem = setting_problem(name, list(value) if isinstance(value, tuple) else value)
             if problem:
-                return problem
+                return f"config {name}: {problem}"
     features = config.get("features")
     if not isinstance(features, dict):
         return f"config features is a {type(features).__name__}, expected a dict"
-    where = "config features "
-    for name, lo, hi, integer in (("n_mels", *RANGES["n_mels"], True), ("n_fft", WIN, MAX_N_FFT, True),
-                                  ("floor_window", *RANGES["floor_window"], True)):
+    for name, check in (("n_mels", None), ("floor_window", None), ("modulation_window", check_window),
+                        ("tonality_window", check_tonality_window)):
         if name in features:
-            problem = _range_problem(where, name, features[name], lo, hi, integer=integer)
+            problem = setting_problem(name, features[name])
+            if problem is None and check is not None:
+                try:
+                    check(features[name])
+                except ValueError as exc:
+                    problem = str(exc).split(": ", 1)[-1]
             if problem:
-                return problem
-    for name, check in (("modulation_window", check_window), ("tonality_window", check_tonality_window)):
-        if name in features:
-            try:
-                check(features[name])
-            except ValueError as exc:
-                return where + str(exc).replace(": ", f" {features[name]!r:.40}, ", 1).split(", got ")[0]
-            problem = _range_problem(where, name, features[name], None, RANGES[name][1])
-            if problem:
-                return problem
+                return f"config features {name}: {problem}"
+    n_fft = features.get("n_fft", WIN)
+    if not (is_integer(n_fft) and WIN <= n_fft <= MAX_N_FFT):
+        return f"config features n_fft: expected a whole number of samples in [{WIN}, {MAX_N_FFT}], got {n_fft!r:.40}"
     return None
 
 
