@@ -102,6 +102,11 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     torch.set_num_threads(recipe.threads)
     try:
         teacher = load_teacher(recipe)  # before the features: a bad teacher fails in a second, not minutes later
+        if corpus is not None:  # each manifest read once, for the data's identity and for its features
+            from neuroflow.vad.corpus import load_corpus
+
+            corpus = [load_corpus(c) if isinstance(c, (str, os.PathLike)) else c
+                      for c in (corpus if isinstance(corpus, (list, tuple)) else [corpus])]
         data_id = (data_sha256(corpus), _corpus_names(corpus))
         if data is None:
             data = training_data(corpus, recipe, progress=progress)
