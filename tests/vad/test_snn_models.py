@@ -184,3 +184,16 @@ def test_sizes_and_windows_of_a_model_file_are_range_checked_naming_the_field(tm
     with pytest.raises(ValueError) as err:
         load_model(path)
     assert str(err.value).startswith(f"{path}: damaged spiking-VAD model ({field}"), str(err.value)
+
+
+def test_a_plain_pickle_is_one_error_without_torchs_protocol_warning(tmp_path):
+    import pickle
+    import warnings
+
+    path = tmp_path / "p.pt"
+    path.write_bytes(pickle.dumps({"format": "not ours", "x": [1, 2, 3]}, protocol=4))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="not a readable neuroflow spiking-VAD model"):
+            load_model(path)
+    assert not seen, [str(w.message) for w in seen]

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -367,6 +368,14 @@ def _from_config(config: dict) -> SpikingVAD:
 FORMAT = "neuroflow.spiking-vad/1"
 
 
+def torch_load_tensors(path: Path):
+    """``torch.load`` of tensors and plain types only (nothing in the file can run code), without torch's own
+    warnings (a foreign pickle draws one about its protocol before the error that the caller reports in one line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def atomic_torch_save(obj, path: Path) -> None:
     """``torch.save`` to ``path.part``, then rename: a crash mid-write never leaves a half file under ``path``.
     OSError naming ``path`` when it cannot be written (torch raises RuntimeError with its C++ trace)."""
@@ -517,7 +526,7 @@ def load_model(path: str | Path) -> LoadedModel:
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch_load_tensors(path)
     except Exception as exc:  # torch's own message runs to paragraphs
         raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({exception_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

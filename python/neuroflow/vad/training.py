@@ -37,7 +37,8 @@ from neuroflow.vad.recipe import Recipe
 from neuroflow.vad.scoring import validation_metrics
 from neuroflow.vad.sequences import (SequenceSet, batches, corpus_sequences, n_crop_batches, speech_free_sequences,
                                      split_sequences)
-from neuroflow.vad.snn import atomic_torch_save, build_model, load_model, network_sha256, save_model
+from neuroflow.vad.snn import (atomic_torch_save, build_model, load_model, network_sha256, save_model,
+                               torch_load_tensors)
 
 #: how a message about a checkpoint that cannot be resumed ends (the CLI names its own flags instead)
 START_OVER = "delete it, or start over with resume=False"
@@ -319,7 +320,7 @@ def _read_checkpoint(path: Path) -> dict:
     """A training checkpoint's contents (tensors and plain types only: nothing in it can run code); ValueError
     naming the file when it is unreadable or lacks what :func:`_run` writes."""
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = torch_load_tensors(path)
         if not isinstance(ck, dict):
             raise ValueError(f"holds a {type(ck).__name__}, not the dict a training run writes")
     except Exception as exc:  # empty, truncated or foreign: EOFError, UnpicklingError, RuntimeError, ...
