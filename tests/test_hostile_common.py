@@ -225,3 +225,18 @@ def test_parallel_map_starts_no_more_processes_than_jobs(monkeypatch):
     assert parallel.parallel_map(abs, [-1, -2, -3], n_jobs=1000) == [1, 2, 3]
     assert asked == [3]
     assert parallel.parallel_map(abs, [-1], n_jobs=-1) == [1] and asked == [3]  # one job: no pool at all
+
+
+def test_parallel_map_stopped_early_says_nothing_of_unused_jobs(recwarn):
+    from neuroflow.parallel import parallel_map
+
+    def stop(i, result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        parallel_map(abs, list(range(-8, 0)), n_jobs=2, on_result=stop)
+    import gc
+
+    gc.collect()  # joblib warns of unused or cancelled jobs when its generator is closed or collected
+    said = [str(w.message) for w in recwarn]
+    assert not [m for m in said if "not used" in m or "cancelled" in m], said

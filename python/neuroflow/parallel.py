@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from typing import Any, Callable, Iterable
 
 from neuroflow._utils import exception_reason
@@ -118,8 +119,13 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
             stream = (_single_threaded(fn, a, k) for a, k in items)
         else:
             stream = Parallel(n_jobs=n, return_as="generator")(delayed(_single_threaded)(fn, a, k) for a, k in items)
-        for i, res in enumerate(stream):
-            results.append(res)
-            if on_result is not None:
-                on_result(i, res)
+        try:
+            for i, res in enumerate(stream):
+                results.append(res)
+                if on_result is not None:
+                    on_result(i, res)
+        finally:  # stopped early (Ctrl-C, a failed job): joblib would warn of jobs unused or cancelled
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"(?s).*(but not used|have been cancelled)")
+                stream.close()
     return results
