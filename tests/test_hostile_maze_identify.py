@@ -372,6 +372,9 @@ def test_identify_run_flags_without_effect_end_in_one_line_naming_them(extra, fl
     (["--n-students", "2"], "--gamma, --n-students: ", "got --gamma 0.5 x --n-students 2 = 1; raise --gamma or "
                                                        "--n-students"),
     (["--n-samples", "1"], "--n-samples: ", "1 probe outputs are fewer than the"),
+    # with a width guess too: students 4x as wide would fit 1 probe exactly and recover nothing
+    (["--n-samples", "1", "--width", "teacher"], "--n-samples: ", "1 probe outputs are fewer than the"),
+    (["--n-samples", "1", "--width", "2"], "--n-samples: ", "parameters of the guessed network"),
 ])
 def test_identify_run_errors_of_the_library_name_the_flags(extra, start, words, teacher, capsys):
     argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]

@@ -314,6 +314,10 @@ class ExpandAndCluster:
         if guess is None or (self.max_expansion is not None and self.max_expansion > self.expansion):
             sizes, first = self._search(X, Y, y_var, rng, backend, guess)
         else:
+            target = self._stage_net(X.shape[1], [], list(guess), Y.shape[1], backend)
+            if target.n_params > Y.size:  # the probes cannot pin down the network guessed, let alone find it
+                raise ValueError(f"X: {Y.size} probe outputs are fewer than the {target.n_params} parameters of the "
+                                 f"guessed network (hidden sizes {list(guess)}); give more probes")
             sizes, first = list(self._expanded(guess, self.expansion)), None
             self.expansion_ = float(self.expansion)
         depth, act = len(sizes), self.activation
