@@ -390,3 +390,19 @@ def test_gated_pieces_are_speech_free_seeded_and_enter_training_data(fake_source
     gated = sequences.speech_free_sequences("gated", 12.0, feats, seed=2)
     assert all(400 <= len(f) <= 1200 and not y.any() for f, y in zip(gated.feats, gated.labels))
     assert all(n.startswith("gated_gated_") for n in gated.names)
+
+
+def test_a_decoders_notes_on_a_damaged_frame_stay_off_the_terminal(fake_sources, monkeypatch, capfd):
+    import os
+
+    import soundfile
+
+    class Noisy(soundfile.SoundFile):  # like libmpg123, which writes to descriptor 2 and decodes on
+        def read(self, *args, **kwargs):
+            os.write(2, b"[src/libmpg123/layer3.c] error: part2_3_length too large\n")
+            return super().read(*args, **kwargs)
+
+    monkeypatch.setattr(soundfile, "SoundFile", Noisy)
+    x = sources.music_excerpt("train", 16000, np.random.default_rng(0))
+    assert len(x) == 16000
+    assert "libmpg123" not in capfd.readouterr().err

@@ -130,7 +130,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     try:
         import soundfile as sf
 
-        with _c_stderr_silenced():  # libsndfile's MP3 decoder prints resync notes on a damaged file
+        with c_stderr_silenced():  # libsndfile's MP3 decoder prints resync notes on a damaged file
             data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
         # libsndfile says "does not exist or is not a regular file" of a file it has no decoder for
@@ -141,7 +141,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
         try:
             import librosa
 
-            with warnings.catch_warnings(), contextlib.ExitStack() as stack, _c_stderr_silenced():
+            with warnings.catch_warnings(), contextlib.ExitStack() as stack, c_stderr_silenced():
                 warnings.simplefilter("ignore")
                 # librosa falls back to audioread only for a name; one that soundfile cannot encode goes in open
                 source = str(path) if _encodable(path) else stack.enter_context(open(path, "rb"))
@@ -159,7 +159,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
 
 
 @contextlib.contextmanager
-def _c_stderr_silenced():
+def c_stderr_silenced():
     """Inside: what C libraries write to file descriptor 2 (decoders' notes) goes nowhere; Python's own
     warnings and errors are raised as usual and reported by the caller in one line."""
     try:

@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import check_choice
-from neuroflow.vad.audio import SAMPLE_RATE, AudioError, prepare
+from neuroflow.vad.audio import SAMPLE_RATE, AudioError, c_stderr_silenced, prepare
 
 SPLITS = ("train", "test")
 INSTALL_HINT = "neuroflow vad sources --install"
@@ -270,9 +270,10 @@ def _decode(path: Path, codec: str) -> tuple[np.ndarray, int]:
             raise AudioError(f"{path}: {size} bytes is not a whole number of 33-byte GSM 6.10 frames")
         data, sr = sf.read(str(path), format="RAW", subtype="GSM610", samplerate=8000, channels=1, dtype="int16")
         return data, sr
-    info = sf.info(str(path))
-    pcm = info.subtype.startswith("PCM")
-    data, sr = sf.read(str(path), dtype="int16" if pcm else "float32")
+    with c_stderr_silenced():  # an MP3 decoder's notes on a damaged frame: the decode goes on, or fails below
+        info = sf.info(str(path))
+        pcm = info.subtype.startswith("PCM")
+        data, sr = sf.read(str(path), dtype="int16" if pcm else "float32")
     # an uncompressed file's header counts its samples exactly: fewer means it was cut short; an MP3's or an
     # Ogg's count is an estimate (8359 samples more than the decoder yields in one asc-music track)
     if pcm and len(data) < info.frames:
@@ -377,7 +378,7 @@ def music_excerpt(split: str, n_samples: int, rng, skipped: list[str] | None = N
             continue
         need_s = (n_samples - total) / SAMPLE_RATE
         try:
-            with sf.SoundFile(str(path)) as f:
+            with c_stderr_silenced(), sf.SoundFile(str(path)) as f:  # libmpg123's notes on a damaged frame
                 sr = f.samplerate
                 length_s = f.frames / sr
                 start = int(rng.uniform(0.0, max(length_s - need_s, 0.0)) * sr)
