@@ -82,10 +82,6 @@ def _device_label(device) -> str:
     return devs[0].name if len(devs) == 1 else f"{len(devs)} devices ({devs[0].name}, ...)"
 
 
-class _OtherSettings(Exception):
-    """A sweep point file whose key is not this sweep's."""
-
-
 def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
     """The steps a finished point's file holds; a file that is unreadable or holds what no sweep writes is
     recomputed (None), after a warning naming it. A point written by a sweep with other settings is refused
@@ -94,21 +90,21 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
         with np.load(path) as z:
             saved = str(z["key"])
             steps = np.asarray(z["steps"], dtype=float) if saved == key else None
-        if saved != key:
-            raise _OtherSettings
-        if steps.shape != shape:
-            raise ValueError(f"steps of shape {steps.shape}, expected {shape}")
-        bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0)))
-        if bad:
-            raise ValueError(f"{bad} of its {steps.size} step counts are negative or not finite")
-    except _OtherSettings:
-        raise ValueError(f"out: {path} was written by a sweep with other settings; use another path or delete "
-                         "it") from None
     except Exception as exc:  # empty, truncated or foreign: EOFError, BadZipFile, KeyError, ...
-        warnings.warn(f"{path}: not a finished sweep point ({exception_reason(exc)}); computing it again",
-                      stacklevel=3)
-        return None
-    return steps
+        problem = exception_reason(exc)
+    else:
+        if saved != key:
+            raise ValueError(f"out: {path} was written by a sweep with other settings; use another path or delete "
+                             "it")
+        bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0))) if steps.shape == shape else 0
+        if steps.shape != shape:
+            problem = f"ValueError: steps of shape {steps.shape}, expected {shape}"
+        elif bad:
+            problem = f"ValueError: {bad} of its {steps.size} step counts are negative or not finite"
+        else:
+            return steps
+    warnings.warn(f"{path}: not a finished sweep point ({problem}); computing it again", stacklevel=3)
+    return None
 
 
 def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), temperatures: Sequence[float] = (0.3,),
