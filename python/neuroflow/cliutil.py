@@ -152,6 +152,17 @@ def scheduler_address(text: str) -> str:
     return text
 
 
+def as_flag_error(exc: ValueError, flags: dict[str, str]) -> str | None:
+    """The one-line message for a ValueError that names an API argument behind a flag of any area
+    (``"method_ode: ..."`` -> ``"--method-ode: ..."``; several names joined by ", " too), or None when it names
+    an argument outside ``flags`` (an argument name -> flag mapping)."""
+    name, sep, rest = str(exc).partition(": ")
+    names = name.split(", ")  # "n_samples, student_width: ..." names every size behind an estimate
+    if sep and all(n in flags for n in names):
+        return f"{', '.join(flags[n] for n in names)}: {rest}"
+    return None
+
+
 # ----------------------------------------------------------------------------- paths
 def _first_existing(path: Path) -> Path:
     """The nearest ancestor of ``path`` (itself included) that exists; ValueError at a broken symbolic link on

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, emit, fail, integer, output_file
-from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_flag_error, exit_status,
-                                        train_options)
+from neuroflow.cliutil import add_common_options, as_flag_error, emit, fail, integer, output_file
+from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",

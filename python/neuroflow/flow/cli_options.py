@@ -6,7 +6,7 @@ import inspect
 
 from neuroflow.cliutil import integer, number
 
-__all__ = ["add_net_options", "add_train_options", "train_options", "as_flag_error", "exit_status"]
+__all__ = ["add_net_options", "add_train_options", "train_options", "exit_status"]
 
 
 def _default(name: str):
@@ -48,17 +48,6 @@ def train_options(args) -> dict:
     """The keyword arguments of :func:`neuroflow.flow.train` that the options above set."""
     return dict(maxiterations_ode=args.max_iterations_ode, maxiterations_optim=args.max_iterations_optim,
                 maxtime_ode=args.max_time, maxtime_optim=args.max_time, min_gnorm=args.min_gnorm)
-
-
-def as_flag_error(exc: ValueError, flags: dict[str, str]) -> str | None:
-    """The one-line message for a ValueError that names an API argument behind a flag
-    (``"method_ode: ..."`` -> ``"--method-ode: ..."``; several names joined by ", " too), or None when it names
-    an argument outside ``flags`` (an argument name -> flag mapping)."""
-    name, sep, rest = str(exc).partition(": ")
-    names = name.split(", ")  # "n_samples, student_width: ..." names every size behind an estimate
-    if sep and all(n in flags for n in names):
-        return f"{', '.join(flags[n] for n in names)}: {rest}"
-    return None
 
 
 def exit_status(result, payload: dict) -> int:

@@ -236,7 +236,7 @@ def _advice_in_flags():
 
 def _run(args) -> int:
     from neuroflow.cliutil import emit, fail
-    from neuroflow.flow.cli_options import as_flag_error
+    from neuroflow.cliutil import as_flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
 
     conflict = _conflicts(args)

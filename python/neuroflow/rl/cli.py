@@ -148,7 +148,7 @@ def _energy_lines(report) -> list[str]:
 
 
 def _run_maze(args, task) -> int:
-    from neuroflow.flow.cli_options import as_flag_error
+    from neuroflow.cliutil import as_flag_error
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
 
@@ -297,7 +297,7 @@ def _floor(args) -> int:
 def _sweep(args) -> int:
     import numpy as np
 
-    from neuroflow.flow.cli_options import as_flag_error
+    from neuroflow.cliutil import as_flag_error
     from neuroflow.rl.sweep import maze_sweep
 
     devices = ["portner2025"] if args.devices is None else args.devices

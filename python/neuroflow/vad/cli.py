@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from neuroflow._utils import file_problem
-from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, input_dir, integer, number, output_dir,
-                               scheduler_address)
+from neuroflow.cliutil import (add_common_options, as_flag_error, choice_list, emit, fail, input_dir, integer, number,
+                               output_dir, scheduler_address)
 
 
 def _n_jobs(text: str) -> int:
@@ -24,9 +24,11 @@ _FLAGS = {"out_dir": "--out", "minutes": "--minutes", "durations": "--durations"
           "speech": "--speech", "seed": "--seed"}
 
 
-def _flag_error(exc: ValueError) -> ValueError:
-    name, sep, rest = str(exc).partition(": ")
-    return type(exc)(f"{_FLAGS[name]}: {rest}") if sep and name in _FLAGS else exc
+def _flag_error(exc: ValueError, flags: dict = _FLAGS) -> ValueError:
+    """``exc`` with the API argument it names spelled as its flag (:func:`~neuroflow.cliutil.as_flag_error`), or
+    ``exc`` itself when it names none of ``flags``."""
+    message = as_flag_error(exc, flags)
+    return exc if message is None else type(exc)(message)
 
 
 _PLAN_FLAGS = (("minutes", "--minutes"), ("split", "--split"), ("speech", "--speech"), ("durations", "--durations"),
@@ -195,8 +197,7 @@ def _compare(args) -> int:
         results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold,
                                            progress=not args.quiet)
     except ValueError as exc:  # the same system twice: named after the flag
-        name, sep, rest = str(exc).partition(": ")
-        raise type(exc)(f"--systems: {rest}") if sep and name == "specs" else exc from None
+        raise _flag_error(exc, {"specs": "--systems"}) from None
     for line in skipped:
         print(line, file=sys.stderr)
     payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}

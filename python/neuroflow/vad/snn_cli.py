@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from neuroflow._utils import file_problem, read_json
-from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, emit, input_dir, input_file, integer, number,
-                               output_file)
+from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, as_flag_error, emit, input_dir, input_file, integer,
+                               number, output_file)
 
 
 def _model_spec(text: str) -> str:
@@ -165,9 +165,10 @@ def _train(args) -> int:
         raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
                          f"over with --no-resume") from None
     except ValueError as exc:  # the training data itself (no speech frames, ...): named after the flag
-        if str(exc).startswith("corpus: "):
-            raise ValueError(f"--corpus: {str(exc).removeprefix('corpus: ')}") from None
-        raise
+        message = as_flag_error(exc, {"corpus": "--corpus"})
+        if message is None:
+            raise
+        raise ValueError(message) from None
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, emit, fail, output_file
-from neuroflow.flow.cli_options import (add_net_options, add_train_options, as_flag_error, exit_status,
-                                        train_options)
+from neuroflow.cliutil import add_common_options, as_flag_error, emit, fail, output_file
+from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
 
 #: API arguments whose ValueErrors are reported under their flag
 _FLAGS = {"method": "--method", "activation": "--activation", "input_dim": "--input-dim",
