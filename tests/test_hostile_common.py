@@ -240,3 +240,84 @@ def test_parallel_map_stopped_early_says_nothing_of_unused_jobs(recwarn):
     gc.collect()  # joblib warns of unused or cancelled jobs when its generator is closed or collected
     said = [str(w.message) for w in recwarn]
     assert not [m for m in said if "not used" in m or "cancelled" in m], said
+
+
+def _writers():
+    """Every library function that writes a result file, as (file name, call writing it to a path)."""
+    import numpy as np
+
+    from neuroflow._utils import print_json, pyplot, save_figure
+    from neuroflow.flow import train
+    from neuroflow.flow.baselines import adam
+    from neuroflow.identify import Teacher, save_teacher
+    from neuroflow.memristor import get_device, save_devices, simulate_measurement, write_measurement_csv
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X, Y = np.ones((4, 2)), np.zeros((4, 1))
+    res = train(net, net.init_params(0), X, Y, maxiterations_ode=2, maxiterations_optim=0)
+    ad = adam(net, net.init_params(0), X, Y, maxiterations=2)
+    teacher = Teacher("tanh", [np.ones((2, 2)), np.ones((1, 2))], [None, None])
+    device = get_device("portner2025")[0]
+    meas = simulate_measurement(device, n_cycles=2, seed=0)
+
+    def figure(path):
+        fig, ax = pyplot().subplots()
+        ax.plot([0, 1])
+        save_figure(fig, path)
+
+    return [("r.json", res.save), ("a.json", ad.save), ("t.npz", lambda p: save_teacher(teacher, p)),
+            ("d.json", lambda p: save_devices(device, p)), ("m.csv", lambda p: write_measurement_csv(meas, p)),
+            ("f.png", figure), ("b.json", lambda p: print_json({"a": 1}, out=p))]
+
+
+def test_a_write_cut_short_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):
+    """A full disk (or Ctrl-C, or a crash) in the middle of writing a result must not leave half a file where the
+    previous result was: every writer goes through one temporary file and a rename."""
+    import builtins
+    import errno
+    import io
+
+    real_open = builtins.open
+
+    class DiskFull:
+        def __init__(self, fh):
+            self._fh = fh
+
+        def write(self, data):
+            self._fh.write(data[:max(1, len(data) // 2)])
+            self._fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self._fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+        def __iter__(self):
+            return iter(self._fh)
+
+    def full_open(file, mode="r", *args, **kwargs):
+        fh = real_open(file, mode, *args, **kwargs)
+        return DiskFull(fh) if any(c in mode for c in "wxa") else fh
+
+    for name, write in _writers():
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(b"previous result")
+        monkeypatch.setattr(builtins, "open", full_open)
+        monkeypatch.setattr(io, "open", full_open)
+        with pytest.raises(OSError):
+            write(path)
+        monkeypatch.undo()
+        assert path.read_bytes() == b"previous result", name
+        assert sorted(p.name for p in folder.iterdir()) == [name], name
+        write(path)  # and with room on the disk, the new file replaces it
+        assert path.read_bytes() != b"previous result" and path.stat().st_size > 0, name
+        assert sorted(p.name for p in folder.iterdir()) == [name], name
+    capsys.readouterr()

@@ -57,7 +57,7 @@ def _train(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow._utils import dumps
+    from neuroflow._utils import dumps, write_text_atomic
     from neuroflow.flow.bench import gradient_benchmark
 
     import sys
@@ -70,8 +70,7 @@ def _bench(args) -> int:
 
     res = gradient_benchmark(quick=not args.full, repeats=args.repeats, on_point=report)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(dumps(res, indent=2) + "\n")
+        write_text_atomic(args.out, dumps(res, indent=2) + "\n")
     lines = ["gradient / Hessian speed against torch (float64, one thread each side)",
              f"  {'hidden':>8} {'N':>7} {'grad x':>8} {'hess x':>8}"]
     for p in res["points"]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import to_jsonable
+from neuroflow._utils import to_jsonable, write_text_atomic
 
 __all__ = ["TrainResult", "LOSS_CURVE_COLUMNS"]
 
@@ -126,8 +126,7 @@ class TrainResult:
         Path
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict()))
+        write_text_atomic(path, json.dumps(self.to_dict()))
         return path
 
     @classmethod

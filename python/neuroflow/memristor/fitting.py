@@ -258,7 +258,7 @@ def compare_fits(fitted: VCMDevice, reference: VCMDevice, *, step: float = 0.25)
 # ----------------------------------------------------------------------------- device files
 def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequence[DeviceFit] | None = None) -> Path:
     """Write one or more devices (and, optionally, their fit diagnostics) as a device file (JSON)."""
-    from neuroflow._utils import dumps
+    from neuroflow._utils import dumps, write_text_atomic
 
     devs = [devices] if isinstance(devices, VCMDevice) else list(devices)
     if not devs or not all(isinstance(d, VCMDevice) for d in devs):
@@ -266,10 +266,7 @@ def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequen
     payload = {"format": DEVICE_FILE_FORMAT, "version": 1, "devices": [d.to_dict() for d in devs]}
     if fits is not None:
         payload["fits"] = [{k: v for k, v in f.to_dict().items() if k != "device"} for f in fits]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(payload, indent=1))
-    return path
+    return write_text_atomic(path, dumps(payload, indent=1))
 
 
 def load_devices(path) -> tuple[VCMDevice, ...]:

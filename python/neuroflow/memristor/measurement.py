@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import write_text_atomic
 from neuroflow.memristor.device import VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
@@ -259,8 +260,7 @@ def write_measurement_csv(measurement: PulseMeasurement, path) -> Path:
     for gs, gr in zip(measurement.g_set, measurement.g_reset):
         lines += [f"{k},{1e6 * gs[k]:.9g},set" for k in range(n + 1) if np.isfinite(gs[k])]
         lines += [f"{k},{1e6 * gr[n - k]:.9g},reset" for k in range(n + 1) if np.isfinite(gr[n - k])]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def simulate_measurement(device: VCMDevice, *, n_cycles: int | None = None, seed=None) -> PulseMeasurement:
