@@ -263,6 +263,10 @@ def print_json(obj: Any, out: str | Path | None = None, indent: int = 2) -> str:
 
 
 # ----------------------------------------------------------------------------- plots
+#: figure formats that matplotlib's Agg backend writes (the command line's --plot takes the same)
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Save a matplotlib figure (creating parent folders) and close it. The same figure gives the same bytes in
     every format: vector formats are dated 1970-01-01 (the reproducible-builds ``SOURCE_DATE_EPOCH``, which
@@ -273,13 +277,16 @@ def save_figure(fig, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:  # matplotlib's own error names neither the path nor the argument
+        plt.close(fig)
+        raise ValueError(f"path: {path}: expected a file name ending in one of {', '.join(FIGURE_SUFFIXES)}")
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
         with matplotlib.rc_context({"svg.hashsalt": "neuroflow"}):
             with atomic_output(path, "wb") as fh:  # a plot cut short (Ctrl-C, a full disk) never replaces one
-                fig.savefig(fh, format=path.suffix[1:].lower() or None, dpi=120, bbox_inches="tight")
+                fig.savefig(fh, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     finally:
         if ours:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -199,3 +199,17 @@ def test_bad_seed_names_seed(call, seed):
              "adam": lambda: adam(net, net.init_params(0), X, X[:, :1], batch_size=4, maxiterations=2, seed=seed)}
     with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
         calls[call]()
+
+
+@pytest.mark.parametrize("name", ["plot.foo", "plot", "plot.json"])
+def test_plot_train_names_a_path_without_a_figure_suffix(tmp_path, name):
+    """matplotlib's own error ("Format 'foo' is not supported") named neither the path nor the argument, and a
+    name without a suffix was written as PNG under it."""
+    from neuroflow.flow import plot_train
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    res = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0)
+    with pytest.raises(ValueError, match=rf"^path: .*{name}: expected a file name ending in one of \.png"):
+        plot_train(res, tmp_path / name)
+    assert not list(tmp_path.iterdir())
