@@ -321,3 +321,29 @@ def test_a_write_cut_short_keeps_the_previous_file_and_leaves_no_temporary(tmp_p
         assert path.read_bytes() != b"previous result" and path.stat().st_size > 0, name
         assert sorted(p.name for p in folder.iterdir()) == [name], name
     capsys.readouterr()
+
+
+def test_complex_arrays_are_refused_naming_the_argument():
+    """numpy turns a complex array into floats with only a ComplexWarning, dropping the imaginary parts: a complex
+    X trained a network on the real parts, a complex probe set identified one, a complex state gave a TD error."""
+    import warnings
+
+    import numpy as np
+
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.memristor import Crossbar, td_error_current
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.ones((6, 2)) + 1j
+    critic = Crossbar(3, 1, device="ideal", seed=0)
+    calls = {"X": [lambda: net.forward(net.init_params(0), X),
+                   lambda: ExpandAndCluster(n_students=4, hidden_sizes=[2]).fit(X, np.ones((6, 1)))],
+             "theta": [lambda: net.loss(net.init_params(0) + 0j, X.real, np.ones((6, 1)))],
+             "x_t": [lambda: td_error_current(critic, np.ones(3) + 1j, np.ones(3), 1.0, 0.1, 0.9)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning either
+        for name, fns in calls.items():
+            for call in fns:
+                with pytest.raises(ValueError, match=f"^{name}: expected real numbers, got a complex array"):
+                    call()

@@ -26,6 +26,9 @@ def check_array(
 
     ``shape`` may hold ``None`` for free dimensions. Validation happens once, at public boundaries.
     """
+    if getattr(getattr(value, "dtype", None), "kind", "") == "c" and np.dtype(dtype).kind in "biuf":
+        # numpy would drop the imaginary parts with only a ComplexWarning
+        raise ValueError(f"{name}: expected real numbers, got a complex array")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
