@@ -213,3 +213,26 @@ def test_plot_train_names_a_path_without_a_figure_suffix(tmp_path, name):
     with pytest.raises(ValueError, match=rf"^path: .*{name}: expected a file name ending in one of \.png"):
         plot_train(res, tmp_path / name)
     assert not list(tmp_path.iterdir())
+
+
+def test_only_the_ratios_of_sample_weights_count_even_near_the_float_limit():
+    """Weights of 1e308 summed to inf, so every normalised weight was 0 and the loss 0 (and the gradient 0: a
+    'converged' train at the start)."""
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    theta = net.init_params(0)
+    plain = net.loss_and_gradient(theta, X, X[:, :1])
+    for scale in (1e308, 1e-310):
+        L, g = net.loss_and_gradient(theta, X, X[:, :1], weights=np.full(10, scale))
+        assert L == pytest.approx(plain[0], rel=1e-12) and np.allclose(g, plain[1], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("theta", ["abc", ["a", "b"], [[1, 2], [3]]])
+def test_parameters_that_are_no_numbers_are_named_as_theta(theta):
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    for call in (lambda: net.loss(theta, X, X[:, :1]), lambda: net.forward(theta, X)):
+        with pytest.raises(ValueError, match="^theta: expected an array of numbers"):
+            call()
+    with pytest.raises(ValueError, match="^theta0: expected an array of numbers"):
+        train(net, theta, X, X[:, :1], maxiterations_ode=2)

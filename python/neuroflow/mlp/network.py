@@ -118,7 +118,7 @@ class MLP:
 
     # ------------------------------------------------------------------ validation
     def check_theta(self, theta, *, finite: bool = True, name: str = "theta") -> np.ndarray:
-        theta = np.asarray(theta, dtype=np.float64) if not isinstance(theta, np.ndarray) else theta
+        theta = check_array(theta, name, finite=False) if not isinstance(theta, np.ndarray) else theta
         if theta.ndim != 1 or theta.size != self.n_params:
             raise ValueError(f"{name}: expected a flat vector of length n_params={self.n_params}, got shape {theta.shape}")
         theta = check_array(theta, name, finite=finite)
@@ -140,8 +140,9 @@ class MLP:
             wbar = np.full(N, 1.0 / N)
         else:
             w = check_array(weights, "weights", shape=(N,))
-            if np.any(w < 0) or w.sum() <= 0:
+            if np.any(w < 0) or not np.any(w > 0):
                 raise ValueError(f"weights: expected non-negative per-sample weights with a positive sum, got min {w.min()}, sum {w.sum()}")
+            w = w / w.max()  # only the ratios count: weights of 1e308 must not sum to inf (every wbar 0, loss 0)
             wbar = w / w.sum()
         return X, Y, wbar
 
