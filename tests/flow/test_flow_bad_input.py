@@ -236,3 +236,28 @@ def test_parameters_that_are_no_numbers_are_named_as_theta(theta):
             call()
     with pytest.raises(ValueError, match="^theta0: expected an array of numbers"):
         train(net, theta, X, X[:, :1], maxiterations_ode=2)
+
+
+@pytest.mark.parametrize("content", [None, "", "garbage", "[1, 2]", "{}", '{"x": "abc"}', "damaged-x", "cut"])
+def test_a_result_file_that_is_not_one_is_named_by_train_result_load(tmp_path, content):
+    """TrainResult.load raised FileNotFoundError, IsADirectoryError, JSONDecodeError, KeyError 'x' or numpy's
+    'could not convert string to float', none naming the file."""
+    import json
+
+    from neuroflow.flow import TrainResult
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    good = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0).to_dict()
+    path = tmp_path / "r.json"
+    if content == "damaged-x":
+        path.write_text(json.dumps({**good, "x": [[1, 2], [3]]}))
+    elif content == "cut":
+        path.write_text(json.dumps(good)[:200])
+    elif content is not None:
+        path.write_text(content)
+    for p in (path, tmp_path):  # the file, and a folder where the file should be
+        with pytest.raises(ValueError, match=f"^{p}: "):
+            TrainResult.load(p)
+    path.write_text(json.dumps(good))
+    assert TrainResult.load(path).loss == good["loss"]
