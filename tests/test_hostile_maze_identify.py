@@ -4,6 +4,7 @@ a checkpoint path taken by a folder, and flags that cannot act together. Each en
 the flags (exit 2), or in exit 130 with only finished results kept."""
 import io
 import json
+import re
 import warnings
 import zipfile
 
@@ -517,3 +518,20 @@ def test_a_grid_value_given_twice_is_refused(argv, flag, capsys):
     assert main(["maze", *argv, "--seeds", "2", "--episodes", "5", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"neuroflow: error: {flag}: ") and "appears twice" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("u, ids, n, kw, start", [
+    (np.full((8, 3), np.nan), np.arange(8) % 4, 4, {}, "u: expected finite values"),   # scipy's condensed-matrix error
+    (np.zeros(8), np.arange(8) % 4, 4, {}, "u: expected a 2-d array"),                   # scipy's empty-matrix error
+    (None, np.arange(4), 4, {}, "student_ids: expected one student index per row of u"),  # 'keys need the same shape'
+    (None, np.arange(8) % 4 + 0.5, 4, {}, "student_ids: expected whole numbers"),       # was clustered
+    (None, np.arange(8), 4, {}, "student_ids, n_students: the rows of u come from 8 students"),  # was clustered
+    (None, np.arange(8) % 4, 4.5, {}, "n_students: expected a positive integer"),         # was clustered
+    (None, np.arange(8) % 4, 4, {"sign": "x"}, "sign: expected None"),                    # was taken as True
+])
+def test_cluster_neurons_names_bad_neurons_and_student_ids(u, ids, n, kw, start):
+    from neuroflow.identify import cluster_neurons
+
+    u = np.random.default_rng(0).normal(size=(8, 3)) if u is None else u
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        cluster_neurons(u, ids, n, "tanh", **kw)
