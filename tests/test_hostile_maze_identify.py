@@ -535,3 +535,20 @@ def test_cluster_neurons_names_bad_neurons_and_student_ids(u, ids, n, kw, start)
     u = np.random.default_rng(0).normal(size=(8, 3)) if u is None else u
     with pytest.raises(ValueError, match="^" + re.escape(start)):
         cluster_neurons(u, ids, n, "tanh", **kw)
+
+
+def test_maze_api_output_paths_are_named_before_any_work(tmp_path):
+    """ActorCritic.fit(checkpoint=FOLDER or '') read the folder as a damaged checkpoint and advised deleting it
+    ('checkpoint: . is not a maze checkpoint ...; delete it'); maze_sweep(out=FILE) raised FileExistsError."""
+    from neuroflow.rl import ActorCritic, maze_sweep
+
+    (tmp_path / "keep.txt").write_text("x")
+    agent = ActorCritic("tmaze")
+    for bad, words in [(tmp_path, "is a folder; expected a file path"), ("", "expected a file path, got ''"),
+                       (tmp_path / "keep.txt" / "c.npz", "which is a file, not a folder")]:
+        with pytest.raises(ValueError, match="^checkpoint: ") as exc:
+            agent.fit(3, n_seeds=2, checkpoint=bad, progress=False)
+        assert words in str(exc.value) and "delete" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"^out: .*keep\.txt: is a file; expected a folder"):
+        maze_sweep(alphas=[0.1], n_seeds=2, n_episodes=3, out=tmp_path / "keep.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

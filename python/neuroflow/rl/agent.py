@@ -217,7 +217,11 @@ class ActorCritic:
         done_seeds = np.zeros(n_seeds, bool)
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
         if checkpoint is not None:
-            checkpoint = Path(checkpoint)
+            from neuroflow.cliutil import check_output_file
+
+            # a folder, '' (the current folder) or a path under a file is refused here, before it is read as a
+            # damaged checkpoint ("...; delete it") or written after the first batch
+            checkpoint = check_output_file(checkpoint, "checkpoint")
             if checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
         interrupted = False

@@ -171,8 +171,10 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     labels = [_device_label(d) for d in devices]
     settings = {"task": task, "synapse": synapse, "n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed,
                 "min_update": min_update}
-    out = None if out is None else Path(out)
     if out is not None:
+        from neuroflow.cliutil import check_output_dir
+
+        out = check_output_dir(out, "out")  # a file there, '', a path under a file: ValueError naming out
         out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     steps = {k: np.full((n_seeds, n_episodes), np.nan) for k in range(len(points))}
