@@ -42,7 +42,8 @@ def _train(args) -> int:
              f"  polish ({res.method_optim}): {res.optim_iterations} iterations, {res.optim_time_s:.2f} s, "
              f"stopped by {res.optim_stopped_by}",
              f"  loss {res.loss:.3e}  gnorm {res.gnorm:.2e}  converged {res.converged}  time {res.time_s:.2f} s"
-             + ("" if res.reproducible else "  (stopped by the clock: not reproducible)")]
+             + ("" if res.reproducible else "  (interrupted: not reproducible)" if "interrupted" in
+                (res.ode_stopped_by + res.optim_stopped_by) else "  (stopped by the clock: not reproducible)")]
     if args.out:  # the result first: a plot that fails to write must not lose it
         res.save(args.out)
         payload["out"] = str(args.out)
