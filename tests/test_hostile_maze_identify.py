@@ -552,3 +552,32 @@ def test_maze_api_output_paths_are_named_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"^out: .*keep\.txt: is a file; expected a folder"):
         maze_sweep(alphas=[0.1], n_seeds=2, n_episodes=3, out=tmp_path / "keep.txt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_bench_refuses_rows_of_the_same_problems_run_with_another_width(tmp_path, capsys, monkeypatch):
+    """A rows file written with --width teacher was resumed by --width search: every problem was skipped and the
+    teacher-width rows were reported as the search's result, exit 0."""
+    from neuroflow.identify import bench
+
+    monkeypatch.setattr(bench, "run_problem", lambda p, *, seed=0, settings=None, n_jobs=1, checkpoint=None: {
+        **_ROW, "name": p.name, "width_guess": bench.problem_settings(p, settings)["width"], "run_seed": seed})
+    path = tmp_path / "rows.jsonl"
+    argv = ["identify", "bench", "--quiet", "--n-problems", "1", "--out", str(path)]
+    assert _rc(argv) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    assert _rc(argv + ["--width", "search"]) == 2
+    err = _one_error_line(capsys)
+    assert "computed with width_guess 'teacher', this run has 'search'" in err and "use another --out" in err
+    assert path.read_text() == text                # nothing appended
+    assert _rc(argv) == 0 and path.read_text() == text  # the same run still resumes
+
+
+def test_run_suite_refuses_rows_of_another_seed(tmp_path):
+    from neuroflow.identify import bench, problems
+
+    probs = problems.suite("quick", seed=0, n_problems=1)
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({**_ROW, "name": probs[0].name, "width_guess": "teacher", "run_seed": 3}) + "\n")
+    with pytest.raises(ValueError, match="computed with run_seed 3, this run has 0"):
+        bench.run_suite(probs, out=path, seed=0, progress=False)
