@@ -581,3 +581,17 @@ def test_run_suite_refuses_rows_of_another_seed(tmp_path):
     path.write_text(json.dumps({**_ROW, "name": probs[0].name, "width_guess": "teacher", "run_seed": 3}) + "\n")
     with pytest.raises(ValueError, match="computed with run_seed 3, this run has 0"):
         bench.run_suite(probs, out=path, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a\nb"])
+def test_fit_device_refuses_a_device_name_that_is_no_line_of_text(name, tmp_path, capsys):
+    """--name '' silently fell back to the file's name; a name with a line break was written to the device file and
+    broke every report line that names the device."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(meas), "--name", name, "--out", str(out), "--quiet"]) == 2
+    assert "argument --name: expected a non-empty name" in _one_error_line(capsys)
+    assert not out.exists()

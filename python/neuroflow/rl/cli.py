@@ -379,6 +379,13 @@ def _fit_device(args) -> int:
     return 0
 
 
+def _device_name(text: str) -> str:
+    """An argparse type for --name: a device name as VCMDevice takes it (non-empty, one printable line)."""
+    if not text.strip() or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"expected a non-empty name on one line of printable text, got {text!r}")
+    return text
+
+
 def register(verbs) -> None:
     for task, text in (("tmaze", "actor-critic in the T-maze (9 states, reward in the right arm)"),
                        ("watermaze", "actor-critic in the Morris water maze (place cells, U-shaped obstacle)")):
@@ -466,7 +473,7 @@ def register(verbs) -> None:
     p.add_argument("files", type=input_file, nargs="+", metavar="FILE", help="measurement files (.json or .csv)")
     p.add_argument("--out", type=output_file((".json",)), required=True, metavar="PATH",
                    help="device file to write (.json); give it to any maze verb as --device PATH")
-    p.add_argument("--name", default=None, help="device name (one file only; default: the chip id in the file "
+    p.add_argument("--name", type=_device_name, default=None, help="device name (one file only; default: the chip id in the file "
                    "name, e.g. D600_R6_B12, or the file's stem)")
     add_common_options(p, seed=False)
     p.set_defaults(func=_fit_device)
