@@ -595,3 +595,17 @@ def test_fit_device_refuses_a_device_name_that_is_no_line_of_text(name, tmp_path
     assert _rc(["maze", "fit-device", str(meas), "--name", name, "--out", str(out), "--quiet"]) == 2
     assert "argument --name: expected a non-empty name" in _one_error_line(capsys)
     assert not out.exists()
+
+
+def test_identify_run_that_finds_no_shared_neuron_ends_in_one_line_with_flags(teacher, capsys):
+    """Students trained one step and a tight --beta-deg share no neuron: the estimator's RuntimeError ended the run
+    in a traceback."""
+    argv = ["identify", "run", "--teacher", str(teacher), "--n-samples", "200", "--n-students", "4", "--width",
+            "teacher", "--student-steps", "1", "--student-iterations", "1", "--gamma", "1", "--beta-deg", "1",
+            "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the students' own warning (they did not reach low loss)
+        assert _rc(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Traceback" not in err and err.startswith("neuroflow: error: layer 0: no neuron was shared by 4 of 4")
+    assert "more students (--n-students), a lower --gamma, a wider --beta-deg" in err
