@@ -261,3 +261,44 @@ def test_a_result_file_that_is_not_one_is_named_by_train_result_load(tmp_path, c
             TrainResult.load(p)
     path.write_text(json.dumps(good))
     assert TrainResult.load(path).loss == good["loss"]
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"max_iter": 1.5}, "max_iter: expected a non-negative integer"),     # ran int(1.5) = 1 iteration
+    ({"max_iter": "3"}, "max_iter: expected a non-negative integer"),     # ran 3
+    ({"min_loss": math.nan}, "min_loss: expected a number"),              # never stopped on it, silently
+])
+def test_mlp_least_squares_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import mlp_least_squares
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="^" + start):
+        mlp_least_squares(net, net.init_params(0), X, X[:, :1], **{"max_iter": 3, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"mu0": 0.0}, "mu0: expected a finite number > 0"),        # no damping: a singular system, 'stalled'
+    ({"xtol": -1.0}, "xtol: expected a finite number >= 0"),
+    ({"min_value": math.nan}, "min_value: expected a number"),
+    ({"x0": "abc"}, "x0: expected an array of numbers"),
+])
+def test_levenberg_marquardt_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import levenberg_marquardt
+
+    args = {"x0": np.ones(2), "max_iter": 3, **kwargs}
+    with pytest.raises(ValueError, match="^" + start):
+        levenberg_marquardt(lambda x: (float(x @ x), np.eye(2), x), lambda x: float(x @ x), args.pop("x0"), **args)
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"rtol": -1.0}, "rtol: expected a finite number >= 0"),    # a saddle called a minimum
+    ({"atol": math.nan}, "atol: expected a finite number >= 0"),
+    ({"H_or_eigenvalues": "abc"}, "H_or_eigenvalues: expected an array of numbers"),  # numpy's bare error
+])
+def test_is_minimum_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import is_minimum
+
+    args = {"H_or_eigenvalues": np.array([-1.0, 1.0]), **kwargs}
+    with pytest.raises(ValueError, match="^" + start):
+        is_minimum(args.pop("H_or_eigenvalues"), **args)
