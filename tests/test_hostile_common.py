@@ -347,3 +347,27 @@ def test_complex_arrays_are_refused_naming_the_argument():
             for call in fns:
                 with pytest.raises(ValueError, match=f"^{name}: expected real numbers, got a complex array"):
                     call()
+
+
+def test_library_functions_name_an_argument_of_the_wrong_kind(tmp_path):
+    """plot_train(5), save_teacher(5, path) and update_cost(5) ended in AttributeErrors deep inside (plot_train's
+    after opening a figure it never closed)."""
+    import numpy as np
+
+    from neuroflow.flow import plot_train, train
+    from neuroflow.identify import save_teacher
+    from neuroflow.memristor import update_cost
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.ones((4, 2))
+    res = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=2, maxiterations_optim=0)
+    for call, start in [(lambda: plot_train(5, tmp_path / "p.png"), "result: expected a TrainResult, got int"),
+                        (lambda: plot_train(res, tmp_path / "p.png", baseline=res), "baseline: expected None or an "
+                                                                                    "AdamResult, got TrainResult"),
+                        (lambda: plot_train(res, tmp_path / "p.png", cosines="x"), "cosines: expected an array"),
+                        (lambda: save_teacher(5, tmp_path / "t.npz"), "teacher: expected a Teacher, got int"),
+                        (lambda: update_cost(5), "result: expected a maze run")]:
+        with pytest.raises(ValueError, match="^" + start):
+            call()
+    assert not list(tmp_path.iterdir())

@@ -160,6 +160,8 @@ class Teacher:
 # ---------------------------------------------------------------------- file format
 def save_teacher(teacher: Teacher, path) -> Path:
     """Write ``teacher`` as an ``.npz`` (activation, weight_l (out, in), bias_l where the layer has one)."""
+    if not isinstance(teacher, Teacher):
+        raise ValueError(f"teacher: expected a Teacher, got {type(teacher).__name__}")
     path = Path(path)
     arrays = {"activation": np.array(teacher.activation)}
     for l, (w, b) in enumerate(zip(teacher.weights, teacher.biases)):
