@@ -609,3 +609,23 @@ def test_identify_run_that_finds_no_shared_neuron_ends_in_one_line_with_flags(te
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "Traceback" not in err and err.startswith("neuroflow: error: layer 0: no neuron was shared by 4 of 4")
     assert "more students (--n-students), a lower --gamma, a wider --beta-deg" in err
+
+
+def test_a_measurement_row_with_more_fields_than_its_header_is_refused(tmp_path, capsys):
+    """A CSV written with decimal commas ("set,0,34,129") was read with the conductance cut at the comma (34) and
+    the rest dropped: a device fitted to wrong numbers, exit 0. Empty trailing fields stay accepted."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    lines = meas.read_text().splitlines()
+    euro = tmp_path / "euro.csv"
+    euro.write_text("direction,pulse,conductance_uS\n" + "\n".join(
+        f"{d},{p},{g.replace('.', ',')}" for p, g, d in (line.split(",") for line in lines[1:])) + "\n")
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(euro), "--out", str(out), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"{euro}: line 2: expected 3 fields, got 4 (a decimal comma" in err and not out.exists()
+    assert _rc(["maze", "fit-device", str(trailing), "--out", str(out), "--quiet"]) == 0 and out.exists()

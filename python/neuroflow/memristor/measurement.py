@@ -174,8 +174,9 @@ def _parse_csv(text: str, where: str):
     pcol, dcol = header.index("pulse"), header.index("direction")
     sweeps: list[tuple[int, list, list]] = []     # (direction, pulses, conductances)
     for i, row in enumerate(rows[1:], start=2):
-        if len(row) < len(header):
-            raise ValueError(f"{where}: line {i}: expected {len(header)} fields, got {len(row)}")
+        if len(row) < len(header) or any(f.strip() for f in row[len(header):]):  # empty trailing fields are fine
+            extra = " (a decimal comma, or a column without a header?)" if len(row) > len(header) else ""
+            raise ValueError(f"{where}: line {i}: expected {len(header)} fields, got {len(row)}{extra}")
         d = _DIRECTIONS.get(row[dcol].strip().lower())
         if d is None:
             raise ValueError(f"{where}: line {i}: direction {row[dcol]!r} is missing or not one of set, reset, "
