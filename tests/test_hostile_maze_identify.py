@@ -629,3 +629,16 @@ def test_a_measurement_row_with_more_fields_than_its_header_is_refused(tmp_path,
     err = _one_error_line(capsys)
     assert f"{euro}: line 2: expected 3 fields, got 4 (a decimal comma" in err and not out.exists()
     assert _rc(["maze", "fit-device", str(trailing), "--out", str(out), "--quiet"]) == 0 and out.exists()
+
+
+def test_a_sweep_refuses_devices_it_could_not_tell_apart(tmp_path, capsys):
+    """The same device file twice (spelled two ways), or two files of devices with one name, were swept as separate
+    grid points and reported under one label (two 'meas' rows, exit 0)."""
+    from neuroflow.memristor import get_device, save_devices
+
+    a = save_devices(get_device("portner2025")[0].replace(name="meas"), tmp_path / "a.json")
+    b = save_devices(get_device("portner2025")[1].replace(name="meas"), tmp_path / "b.json")
+    for devices in ([str(a), str(b)], [str(a), str(tmp_path / "." / "a.json")]):
+        argv = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--quiet", "--devices", *devices]
+        assert _rc(argv) == 2
+        assert "--devices: 2 devices are labelled 'meas'" in _one_error_line(capsys)

@@ -312,7 +312,7 @@ def _sweep(args) -> int:
                          seed_batch=args.seed_batch, seed=args.seed, tail=args.tail, min_update=args.min_update,
                          n_jobs=args.n_jobs, scheduler=args.scheduler, out=args.out, progress=not args.quiet)
     except ValueError as exc:  # a point file of another sweep in --out
-        message = as_flag_error(exc, {"out": "--out"})
+        message = as_flag_error(exc, {"out": "--out", "devices": "--devices"})
         if message is None:
             raise
         return fail(message)

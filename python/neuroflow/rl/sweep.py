@@ -169,6 +169,11 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     for dev in devices:    # validate each device once, here, not in the workers
         ActorCritic(task, synapse=synapse, device=dev, min_update=min_update)
     labels = [_device_label(d) for d in devices]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # the points would be reported (and plotted) under one label, not to be told apart
+        raise ValueError(f"devices: {labels.count(twice[0])} devices are labelled {twice[0]!r} (the same "
+                         "device file twice, or files of devices with one name); give each device once, under its "
+                         "own name (maze fit-device --name)")
     settings = {"task": task, "synapse": synapse, "n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed,
                 "min_update": min_update}
     if out is not None:
