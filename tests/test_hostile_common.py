@@ -371,3 +371,17 @@ def test_library_functions_name_an_argument_of_the_wrong_kind(tmp_path):
         with pytest.raises(ValueError, match="^" + start):
             call()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_result_written_through_a_symbolic_link_goes_where_it_points(tmp_path):
+    """Writing through a temporary file and a rename must not replace a link the user made with a plain file."""
+    from neuroflow._utils import write_text_atomic
+
+    target = tmp_path / "data" / "real.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["real.json"]

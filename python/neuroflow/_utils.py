@@ -211,6 +211,8 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     if mode not in ("w", "wb"):
         raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
     path = Path(path)
+    if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name[:100]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
     try:
