@@ -76,6 +76,10 @@ def test_device_files_round_trip_and_refuse_bad_content(tmp_path):
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     with pytest.raises(ValueError, match="newer.json: device file version 99; this neuroflow reads version 1"):
         load_devices(tmp_path / "newer.json")
+    newer["version"] = True   # JSON true equals 1 in Python: it was read as version 1
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    with pytest.raises(ValueError, match="newer.json: device file version True; this neuroflow reads version 1"):
+        load_devices(tmp_path / "newer.json")
 
 
 def _json(tmp_path, **changes):

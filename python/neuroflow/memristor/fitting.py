@@ -287,7 +287,8 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
                                                                                                  list):
         raise ValueError(f"{path}: not a device file (expected a JSON object with format {DEVICE_FILE_FORMAT!r} and "
                          "a list of devices, as `neuroflow maze fit-device` writes)")
-    if data.get("version", 1) != 1:  # a file from a newer neuroflow: its fields may mean other things
+    version = data.get("version", 1)
+    if isinstance(version, bool) or version != 1:  # a file from a newer neuroflow: its fields may mean other things
         raise ValueError(f"{path}: device file version {data.get('version')!r}; this neuroflow reads version 1")
     if not data["devices"]:
         raise ValueError(f"{path}: the device file holds no devices")
