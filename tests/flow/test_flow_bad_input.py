@@ -3,6 +3,7 @@ bad API argument raises a ValueError naming it."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -302,3 +303,17 @@ def test_is_minimum_names_bad_arguments(kwargs, start):
     args = {"H_or_eigenvalues": np.array([-1.0, 1.0]), **kwargs}
     with pytest.raises(ValueError, match="^" + start):
         is_minimum(args.pop("H_or_eigenvalues"), **args)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "tanh"])
+@pytest.mark.parametrize("W, a, start", [
+    (np.full((2, 3), 1e200), np.ones(2), "teacher_W: the norms of its rows overflow"),   # NaN loss / OverflowError
+    (np.ones((2, 3)), np.full(2, 1e300), "teacher_W, teacher_a: the teacher's mean squared output"),  # inf loss
+])
+def test_a_gaussian_teacher_that_overflows_is_refused_naming_it(W, a, start, activation):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no overflow warnings on the way either
+        with pytest.raises(ValueError, match="^" + re.escape(start)):
+            GaussianTeacherStudent(W, a, 2, activation)
