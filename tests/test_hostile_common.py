@@ -252,6 +252,7 @@ def _writers():
     from neuroflow.identify import Teacher, save_teacher
     from neuroflow.memristor import get_device, save_devices, simulate_measurement, write_measurement_csv
     from neuroflow.mlp import MLP
+    from neuroflow.rl.runs import save_checkpoint
 
     net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
     X, Y = np.ones((4, 2)), np.zeros((4, 1))
@@ -268,7 +269,8 @@ def _writers():
 
     return [("r.json", res.save), ("a.json", ad.save), ("t.npz", lambda p: save_teacher(teacher, p)),
             ("d.json", lambda p: save_devices(device, p)), ("m.csv", lambda p: write_measurement_csv(meas, p)),
-            ("f.png", figure), ("b.json", lambda p: print_json({"a": 1}, out=p))]
+            ("f.png", figure), ("b.json", lambda p: print_json({"a": 1}, out=p)),
+            ("c.npz", lambda p: save_checkpoint(p, "key", *(np.zeros((2, 3)),) * 4, np.zeros(2, bool)))]
 
 
 def test_a_write_cut_short_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):

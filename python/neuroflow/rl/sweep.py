@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive, exception_reason
+from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason
 from neuroflow._utils import progress as _progress
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
@@ -210,9 +210,8 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
             finished[k] = True
             computed.append(k)
             if path is not None:
-                tmp = path.with_name(path.name + ".tmp.npz")
-                np.savez(tmp, key=np.array(key), steps=steps[k].astype(np.int32))
-                tmp.replace(path)
+                with atomic_output(path, "wb") as fh:  # whole or not there, and no temporary left by Ctrl-C
+                    np.savez(fh, key=np.array(key), steps=steps[k].astype(np.int32))
 
     interrupted = False
     try:
