@@ -77,9 +77,12 @@ class Crossbar:
         return g0 + (g1 - g0) * self.weights
 
     def set_weights(self, w) -> None:
-        """Place the devices at exact weights (initialisation; no noise, no pulses)."""
+        """Place the devices at exact weights in [0, 1], the devices' range (initialisation; no noise, no pulses)."""
         w = check_array(w, "w", shape=(self.rows, self.cols))
-        self._w[0] = np.clip(w, 0.0, 1.0).ravel()
+        if np.any(w < 0.0) or np.any(w > 1.0):  # they were clipped without a word: not the weights asked for
+            raise ValueError(f"w: expected weights in [0, 1] (the devices' range from G0 to G1), got values in "
+                             f"[{w.min():g}, {w.max():g}]")
+        self._w[0] = w.ravel()
 
     # ------------------------------------------------------------------ reads
     def read(self, x, *, noisy: bool = True) -> np.ndarray:
