@@ -314,9 +314,10 @@ def test_a_write_cut_short_keeps_the_previous_file_and_leaves_no_temporary(tmp_p
         path.write_bytes(b"previous result")
         monkeypatch.setattr(builtins, "open", full_open)
         monkeypatch.setattr(io, "open", full_open)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as exc:
             write(path)
         monkeypatch.undo()
+        assert exc.value.filename == str(path) and "No space left" in str(exc.value), (name, exc.value)
         assert path.read_bytes() == b"previous result", name
         assert sorted(p.name for p in folder.iterdir()) == [name], name
         write(path)  # and with room on the disk, the new file replaces it

@@ -219,9 +219,12 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
         with open(tmp, mode.replace("w", "x"), **open_kwargs) as fh:
             yield fh
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, str(tmp)):
+            # a full disk mid-write says only "No space left on device": name the file it was writing
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
 
 
