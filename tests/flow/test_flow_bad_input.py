@@ -317,3 +317,13 @@ def test_a_gaussian_teacher_that_overflows_is_refused_naming_it(W, a, start, act
         warnings.simplefilter("error")   # no overflow warnings on the way either
         with pytest.raises(ValueError, match="^" + re.escape(start)):
             GaussianTeacherStudent(W, a, 2, activation)
+
+
+@pytest.mark.parametrize("device, words", [("nonsense", "is not a torch device"), ("cuda:99", "is not available here"),
+                                           (5, "expected a torch device string"), ("meta", "expected 'cpu' or a CUDA")])
+def test_a_torch_device_that_cannot_compute_is_named_when_the_net_is_made(device, words):
+    """A bad device reached torch only at the first loss: a RuntimeError listing torch's device types, an
+    AssertionError 'Torch not compiled with CUDA enabled', or 'Cannot access accelerator device'."""
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=f"^device: .*{words}"):
+        MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="torch", device=device)

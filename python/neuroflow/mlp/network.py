@@ -13,6 +13,25 @@ from neuroflow.mlp.activations import get_activation
 __all__ = ["MLP", "BoundObjective"]
 
 
+def _check_device(device) -> str:
+    """``device`` if torch can compute there (a device string torch reads, of a kind this machine has), else
+    ValueError naming it: torch itself fails only at the first evaluation, with an error about neither."""
+    import torch
+
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device: expected a torch device string such as 'cpu' or 'cuda:0', got {device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device: {device!r} is not a torch device ({str(exc).splitlines()[0][:120]})") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ValueError(f"device: {device!r} is not available here ({have} CUDA device{'s' if have != 1 else ''})")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu' or a CUDA device such as 'cuda:0', got {device!r}")
+    return device
+
+
 class MLP:
     """A multi-layer perceptron ``x -> f_L(W_L ... f_1(W_1 x + b_1) ... + b_L)``.
 
@@ -67,7 +86,7 @@ class MLP:
         self.n_params = int(sum(o * i for o, i in self.shapes))
         self._spec = tuple(spec)
         self.backend = get_backend(backend)
-        self.device = device
+        self.device = _check_device(device) if device is not None and self.backend.name == "torch" else device
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
