@@ -388,3 +388,13 @@ def test_a_result_written_through_a_symbolic_link_goes_where_it_points(tmp_path)
     write_text_atomic(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
     assert sorted(p.name for p in target.parent.iterdir()) == ["real.json"]
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), "10"])
+def test_a_scheduler_timeout_that_is_no_positive_number_is_named(timeout):
+    """timeout=-1 or NaN was passed to the socket and reported as 'no Dask scheduler answered ... within -1 s'
+    (blaming the scheduler); a text timeout ended in a format error."""
+    from neuroflow.parallel import parallel_map
+
+    with pytest.raises(ValueError, match="^timeout: expected a positive number of seconds"):
+        parallel_map(abs, [-1], scheduler="tcp://127.0.0.1:1", timeout=timeout)
