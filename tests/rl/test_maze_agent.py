@@ -217,3 +217,13 @@ def test_a_slice_of_seeds_equals_the_rows_of_the_whole_run():
     whole = ActorCritic("watermaze", synapse="memristor").fit(3, 5, seed=4, progress=False).result_
     part = ActorCritic("watermaze", synapse="memristor").fit(3, 2, seed=4, first_seed=3, progress=False).result_
     assert np.array_equal(part.steps, whole.steps[3:5])
+
+
+@pytest.mark.parametrize("episodes", [(1.5,), ("a",), [1, 2.0]])
+def test_at_episodes_names_episode_numbers_that_are_not_whole(episodes):
+    from neuroflow.rl import ActorCritic
+
+    res = ActorCritic("tmaze").fit(3, n_seeds=2, progress=False).result_
+    with pytest.raises(ValueError, match="^episodes: expected whole 1-based episode numbers"):
+        res.at_episodes(episodes)
+    assert res.at_episodes((1, 3, 99)).keys() == {1, 3}
