@@ -642,3 +642,21 @@ def test_a_sweep_refuses_devices_it_could_not_tell_apart(tmp_path, capsys):
         argv = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--quiet", "--devices", *devices]
         assert _rc(argv) == 2
         assert "--devices: 2 devices are labelled 'meas'" in _one_error_line(capsys)
+
+
+def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path):
+    """Two identify runs sharing a --checkpoint folder wrote one fixed temporary name: the second truncated the
+    first's temporary and renamed it away, and the first then failed with FileNotFoundError."""
+    from types import SimpleNamespace
+
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    first, second = StudentCheckpoint(tmp_path, 0, "k" * 40), StudentCheckpoint(tmp_path, 0, "k" * 40)
+
+    class WritesTheOtherMidway:  # pickled inside the first write: the second run writes meanwhile
+        def __reduce__(self):
+            second.add(SimpleNamespace(index=1, loss=0.5, theta=np.ones(2)))
+            return (str, ("x",))
+
+    first.add(SimpleNamespace(index=0, loss=0.25, theta=np.zeros(2), extra=WritesTheOtherMidway()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]
