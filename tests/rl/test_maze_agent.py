@@ -227,3 +227,12 @@ def test_at_episodes_names_episode_numbers_that_are_not_whole(episodes):
     with pytest.raises(ValueError, match="^episodes: expected whole 1-based episode numbers"):
         res.at_episodes(episodes)
     assert res.at_episodes((1, 3, 99)).keys() == {1, 3}
+
+
+def test_an_episode_cap_past_what_the_kernels_count_is_refused():
+    """max_steps=1e20 was taken and ended in numba's TypingError ('non-precise type pyobject') inside fit."""
+    from neuroflow.rl import ActorCritic
+
+    with pytest.raises(ValueError, match="^max_steps: expected at most 1e[+]09 steps per episode"):
+        ActorCritic("tmaze", max_steps=10**20)
+    assert ActorCritic("tmaze", max_steps=10**9).max_steps == 10**9

@@ -43,6 +43,10 @@ def _task_of(env) -> str:
     raise ValueError(f"env: expected 'tmaze', 'watermaze', a TMaze or a WaterMaze, got {env!r}")
 
 
+#: the most steps an episode may be capped at (the kernels count steps in 64-bit integers; 1e9 takes hours)
+MAX_EPISODE_STEPS = 10**9
+
+
 class ActorCritic:
     """Actor-critic TD(0) learner: critic ``V = w . x``, actor ``h = theta^T x``, softmax policy with temperature T.
 
@@ -88,6 +92,9 @@ class ActorCritic:
         if self.min_update > 1:
             raise ValueError(f"min_update: expected a cut-off in [0, 1] (weights live in [0, 1]), got {min_update!r}")
         self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
+        if self.max_steps > MAX_EPISODE_STEPS:  # 1e20 ended in numba's TypingError inside fit
+            raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode (the published "
+                             f"tasks cap at 300; one capped episode of more runs for hours), got {max_steps!r}")
         self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
         self.n_features = self.encoder.n_features
         self.n_actions = self.env.action_space.n
