@@ -236,3 +236,11 @@ def test_an_episode_cap_past_what_the_kernels_count_is_refused():
     with pytest.raises(ValueError, match="^max_steps: expected at most 1e[+]09 steps per episode"):
         ActorCritic("tmaze", max_steps=10**20)
     assert ActorCritic("tmaze", max_steps=10**9).max_steps == 10**9
+
+
+def test_a_first_seed_whose_streams_cannot_be_drawn_is_named():
+    """first_seed=1e20 ended in numpy's 'Maximum allowed dimension exceeded', naming neither argument."""
+    from neuroflow.rl import ActorCritic
+
+    with pytest.raises(ValueError, match="^first_seed, n_seeds: this run needs about"):
+        ActorCritic("tmaze").fit(3, n_seeds=2, first_seed=10**20, progress=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_choice, check_memory, check_positive
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -210,6 +210,9 @@ class ActorCritic:
         check_positive(n_seeds, "n_seeds", integer=True)
         seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
         first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
+        # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
+        # whole family (16 bytes each while drawn): 1e20 ended in numpy's 'Maximum allowed dimension exceeded'
+        check_memory(16 * (first_seed + int(n_seeds)), "first_seed, n_seeds")
         problem = memory_problem(self.task, n_seeds, n_episodes)
         if problem:
             raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
