@@ -89,3 +89,13 @@ def test_place_cells():
 def test_environments_and_spaces_name_bad_arguments(make, start):
     with pytest.raises(ValueError, match="^" + re.escape(start)):
         make()
+
+
+def test_sizes_past_the_memory_are_named_before_allocating():
+    """PlaceCells(n=1e6) and Crossbar(1e6, 1e6) ended in numpy's MemoryError ('Unable to allocate 7.28 TiB')."""
+    from neuroflow.memristor import Crossbar
+
+    with pytest.raises(ValueError, match="^n: this run needs about"):
+        PlaceCells(n=10**6)
+    with pytest.raises(ValueError, match="^rows, cols: this run needs about"):
+        Crossbar(10**6, 10**6)

@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.memristor import kernels
 from neuroflow.memristor.device import DeviceTable, VCMDevice, device_table
@@ -40,6 +40,7 @@ class Crossbar:
         check_positive(cols, "cols", integer=True)
         check_choice(variability, "variability", list(_MODES))
         self.rows, self.cols = int(rows), int(cols)
+        check_memory(4 * 8 * self.rows * self.cols, "rows, cols")  # weights, assignment, cycle states, a copy
         self.table: DeviceTable = device_table(device)
         if variability == "cycle" and not self.table.has_cycles:
             raise ValueError("variability: 'cycle' needs devices with a cycles table (e.g. the 'portner2025' preset)")
