@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_memory, check_positive
+from neuroflow._utils import as_rng, check_array, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
@@ -84,8 +84,6 @@ class MLP:
         self.output_dim = clean[-1][0]
         self.shapes = [(w, i + b) for (i, w, _, b) in spec]
         self.n_params = int(sum(o * i for o, i in self.shapes))
-        # every use holds at least a parameter vector and a gradient: sizes past the memory end here, named
-        check_memory(2 * 8 * self.n_params, "input_dim, layers")
         self._spec = tuple(spec)
         self.backend = get_backend(backend)
         self.device = _check_device(device) if device is not None and self.backend.name == "torch" else device
