@@ -327,3 +327,11 @@ def test_a_torch_device_that_cannot_compute_is_named_when_the_net_is_made(device
     pytest.importorskip("torch")
     with pytest.raises(ValueError, match=f"^device: .*{words}"):
         MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="torch", device=device)
+
+
+def test_parameters_that_cannot_fit_in_memory_are_named_by_init_params():
+    """init_params of an MLP of 1e12 parameters ended in numpy's MemoryError; the MLP itself, a size
+    specification (the width search builds ones it never trains), is still made."""
+    net = MLP(10**6, [(10**6, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^input_dim, layers: this run needs about"):
+        net.init_params(0)

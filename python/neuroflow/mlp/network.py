@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_positive
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
@@ -127,6 +127,7 @@ class MLP:
     def init_params(self, seed=None) -> np.ndarray:
         """Glorot-normal weights (std ``sqrt(2 / (fan_in + fan_out))``) and zero biases."""
         rng = as_rng(seed)
+        check_memory(2 * 8 * self.n_params, "input_dim, layers")  # the matrices and the packed vector
         mats = []
         for (d_in, d_out, _, bias) in self._spec:
             W = rng.normal(0.0, np.sqrt(2.0 / (d_in + d_out)), size=(d_out, d_in))
