@@ -240,3 +240,161 @@ def test_parallel_map_stopped_early_says_nothing_of_unused_jobs(recwarn):
     gc.collect()  # joblib warns of unused or cancelled jobs when its generator is closed or collected
     said = [str(w.message) for w in recwarn]
     assert not [m for m in said if "not used" in m or "cancelled" in m], said
+
+
+def _writers():
+    """Every library function that writes a result file, as (file name, call writing it to a path)."""
+    import numpy as np
+
+    from neuroflow._utils import print_json, pyplot, save_figure
+    from neuroflow.flow import train
+    from neuroflow.flow.baselines import adam
+    from neuroflow.identify import Teacher, save_teacher
+    from neuroflow.memristor import get_device, save_devices, simulate_measurement, write_measurement_csv
+    from neuroflow.mlp import MLP
+    from neuroflow.rl.runs import save_checkpoint
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X, Y = np.ones((4, 2)), np.zeros((4, 1))
+    res = train(net, net.init_params(0), X, Y, maxiterations_ode=2, maxiterations_optim=0)
+    ad = adam(net, net.init_params(0), X, Y, maxiterations=2)
+    teacher = Teacher("tanh", [np.ones((2, 2)), np.ones((1, 2))], [None, None])
+    device = get_device("portner2025")[0]
+    meas = simulate_measurement(device, n_cycles=2, seed=0)
+
+    def figure(path):
+        fig, ax = pyplot().subplots()
+        ax.plot([0, 1])
+        save_figure(fig, path)
+
+    return [("r.json", res.save), ("a.json", ad.save), ("t.npz", lambda p: save_teacher(teacher, p)),
+            ("d.json", lambda p: save_devices(device, p)), ("m.csv", lambda p: write_measurement_csv(meas, p)),
+            ("f.png", figure), ("b.json", lambda p: print_json({"a": 1}, out=p)),
+            ("c.npz", lambda p: save_checkpoint(p, "key", *(np.zeros((2, 3)),) * 4, np.zeros(2, bool)))]
+
+
+def test_a_write_cut_short_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):
+    """A full disk (or Ctrl-C, or a crash) in the middle of writing a result must not leave half a file where the
+    previous result was: every writer goes through one temporary file and a rename."""
+    import builtins
+    import errno
+    import io
+
+    real_open = builtins.open
+
+    class DiskFull:
+        def __init__(self, fh):
+            self._fh = fh
+
+        def write(self, data):
+            self._fh.write(data[:max(1, len(data) // 2)])
+            self._fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self._fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+        def __iter__(self):
+            return iter(self._fh)
+
+    def full_open(file, mode="r", *args, **kwargs):
+        fh = real_open(file, mode, *args, **kwargs)
+        return DiskFull(fh) if any(c in mode for c in "wxa") else fh
+
+    for name, write in _writers():
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(b"previous result")
+        monkeypatch.setattr(builtins, "open", full_open)
+        monkeypatch.setattr(io, "open", full_open)
+        with pytest.raises(OSError) as exc:
+            write(path)
+        monkeypatch.undo()
+        assert exc.value.filename == str(path) and "No space left" in str(exc.value), (name, exc.value)
+        assert path.read_bytes() == b"previous result", name
+        assert sorted(p.name for p in folder.iterdir()) == [name], name
+        write(path)  # and with room on the disk, the new file replaces it
+        assert path.read_bytes() != b"previous result" and path.stat().st_size > 0, name
+        assert sorted(p.name for p in folder.iterdir()) == [name], name
+    capsys.readouterr()
+
+
+def test_complex_arrays_are_refused_naming_the_argument():
+    """numpy turns a complex array into floats with only a ComplexWarning, dropping the imaginary parts: a complex
+    X trained a network on the real parts, a complex probe set identified one, a complex state gave a TD error."""
+    import warnings
+
+    import numpy as np
+
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.memristor import Crossbar, td_error_current
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.ones((6, 2)) + 1j
+    critic = Crossbar(3, 1, device="ideal", seed=0)
+    calls = {"X": [lambda: net.forward(net.init_params(0), X),
+                   lambda: ExpandAndCluster(n_students=4, hidden_sizes=[2]).fit(X, np.ones((6, 1)))],
+             "theta": [lambda: net.loss(net.init_params(0) + 0j, X.real, np.ones((6, 1)))],
+             "x_t": [lambda: td_error_current(critic, np.ones(3) + 1j, np.ones(3), 1.0, 0.1, 0.9)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning either
+        for name, fns in calls.items():
+            for call in fns:
+                with pytest.raises(ValueError, match=f"^{name}: expected real numbers, got a complex array"):
+                    call()
+
+
+def test_library_functions_name_an_argument_of_the_wrong_kind(tmp_path):
+    """plot_train(5), save_teacher(5, path) and update_cost(5) ended in AttributeErrors deep inside (plot_train's
+    after opening a figure it never closed)."""
+    import numpy as np
+
+    from neuroflow.flow import plot_train, train
+    from neuroflow.identify import save_teacher
+    from neuroflow.memristor import update_cost
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.ones((4, 2))
+    res = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=2, maxiterations_optim=0)
+    for call, start in [(lambda: plot_train(5, tmp_path / "p.png"), "result: expected a TrainResult, got int"),
+                        (lambda: plot_train(res, tmp_path / "p.png", baseline=res), "baseline: expected None or an "
+                                                                                    "AdamResult, got TrainResult"),
+                        (lambda: plot_train(res, tmp_path / "p.png", cosines="x"), "cosines: expected an array"),
+                        (lambda: save_teacher(5, tmp_path / "t.npz"), "teacher: expected a Teacher, got int"),
+                        (lambda: update_cost(5), "result: expected a maze run")]:
+        with pytest.raises(ValueError, match="^" + start):
+            call()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_result_written_through_a_symbolic_link_goes_where_it_points(tmp_path):
+    """Writing through a temporary file and a rename must not replace a link the user made with a plain file."""
+    from neuroflow._utils import write_text_atomic
+
+    target = tmp_path / "data" / "real.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["real.json"]
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), "10"])
+def test_a_scheduler_timeout_that_is_no_positive_number_is_named(timeout):
+    """timeout=-1 or NaN was passed to the socket and reported as 'no Dask scheduler answered ... within -1 s'
+    (blaming the scheduler); a text timeout ended in a format error."""
+    from neuroflow.parallel import parallel_map
+
+    with pytest.raises(ValueError, match="^timeout: expected a positive number of seconds"):
+        parallel_map(abs, [-1], scheduler="tcp://127.0.0.1:1", timeout=timeout)

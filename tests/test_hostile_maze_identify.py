@@ -4,6 +4,7 @@ a checkpoint path taken by a folder, and flags that cannot act together. Each en
 the flags (exit 2), or in exit 130 with only finished results kept."""
 import io
 import json
+import re
 import warnings
 import zipfile
 
@@ -517,3 +518,145 @@ def test_a_grid_value_given_twice_is_refused(argv, flag, capsys):
     assert main(["maze", *argv, "--seeds", "2", "--episodes", "5", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"neuroflow: error: {flag}: ") and "appears twice" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("u, ids, n, kw, start", [
+    (np.full((8, 3), np.nan), np.arange(8) % 4, 4, {}, "u: expected finite values"),   # scipy's condensed-matrix error
+    (np.zeros(8), np.arange(8) % 4, 4, {}, "u: expected a 2-d array"),                   # scipy's empty-matrix error
+    (None, np.arange(4), 4, {}, "student_ids: expected one student index per row of u"),  # 'keys need the same shape'
+    (None, np.arange(8) % 4 + 0.5, 4, {}, "student_ids: expected whole numbers"),       # was clustered
+    (None, np.arange(8), 4, {}, "student_ids, n_students: the rows of u come from 8 students"),  # was clustered
+    (None, np.arange(8) % 4, 4.5, {}, "n_students: expected a positive integer"),         # was clustered
+    (None, np.arange(8) % 4, 4, {"sign": "x"}, "sign: expected None"),                    # was taken as True
+])
+def test_cluster_neurons_names_bad_neurons_and_student_ids(u, ids, n, kw, start):
+    from neuroflow.identify import cluster_neurons
+
+    u = np.random.default_rng(0).normal(size=(8, 3)) if u is None else u
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        cluster_neurons(u, ids, n, "tanh", **kw)
+
+
+def test_maze_api_output_paths_are_named_before_any_work(tmp_path):
+    """ActorCritic.fit(checkpoint=FOLDER or '') read the folder as a damaged checkpoint and advised deleting it
+    ('checkpoint: . is not a maze checkpoint ...; delete it'); maze_sweep(out=FILE) raised FileExistsError."""
+    from neuroflow.rl import ActorCritic, maze_sweep
+
+    (tmp_path / "keep.txt").write_text("x")
+    agent = ActorCritic("tmaze")
+    for bad, words in [(tmp_path, "is a folder; expected a file path"), ("", "expected a file path, got ''"),
+                       (tmp_path / "keep.txt" / "c.npz", "which is a file, not a folder")]:
+        with pytest.raises(ValueError, match="^checkpoint: ") as exc:
+            agent.fit(3, n_seeds=2, checkpoint=bad, progress=False)
+        assert words in str(exc.value) and "delete" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"^out: .*keep\.txt: is a file; expected a folder"):
+        maze_sweep(alphas=[0.1], n_seeds=2, n_episodes=3, out=tmp_path / "keep.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_bench_refuses_rows_of_the_same_problems_run_with_another_width(tmp_path, capsys, monkeypatch):
+    """A rows file written with --width teacher was resumed by --width search: every problem was skipped and the
+    teacher-width rows were reported as the search's result, exit 0."""
+    from neuroflow.identify import bench
+
+    monkeypatch.setattr(bench, "run_problem", lambda p, *, seed=0, settings=None, n_jobs=1, checkpoint=None: {
+        **_ROW, "name": p.name, "width_guess": bench.problem_settings(p, settings)["width"], "run_seed": seed})
+    path = tmp_path / "rows.jsonl"
+    argv = ["identify", "bench", "--quiet", "--n-problems", "1", "--out", str(path)]
+    assert _rc(argv) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    assert _rc(argv + ["--width", "search"]) == 2
+    err = _one_error_line(capsys)
+    assert "computed with width_guess 'teacher', this run has 'search'" in err and "use another --out" in err
+    assert path.read_text() == text                # nothing appended
+    assert _rc(argv) == 0 and path.read_text() == text  # the same run still resumes
+
+
+def test_run_suite_refuses_rows_of_another_seed(tmp_path):
+    from neuroflow.identify import bench, problems
+
+    probs = problems.suite("quick", seed=0, n_problems=1)
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({**_ROW, "name": probs[0].name, "width_guess": "teacher", "run_seed": 3}) + "\n")
+    with pytest.raises(ValueError, match="computed with run_seed 3, this run has 0"):
+        bench.run_suite(probs, out=path, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a\nb"])
+def test_fit_device_refuses_a_device_name_that_is_no_line_of_text(name, tmp_path, capsys):
+    """--name '' silently fell back to the file's name; a name with a line break was written to the device file and
+    broke every report line that names the device."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(meas), "--name", name, "--out", str(out), "--quiet"]) == 2
+    assert "argument --name: expected a non-empty name" in _one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_identify_run_that_finds_no_shared_neuron_ends_in_one_line_with_flags(teacher, capsys):
+    """Students trained one step and a tight --beta-deg share no neuron: the estimator's RuntimeError ended the run
+    in a traceback."""
+    argv = ["identify", "run", "--teacher", str(teacher), "--n-samples", "200", "--n-students", "4", "--width",
+            "teacher", "--student-steps", "1", "--student-iterations", "1", "--gamma", "1", "--beta-deg", "1",
+            "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the students' own warning (they did not reach low loss)
+        assert _rc(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Traceback" not in err and err.startswith("neuroflow: error: layer 0: no neuron was shared by 4 of 4")
+    assert "more students (--n-students), a lower --gamma, a wider --beta-deg" in err
+
+
+def test_a_measurement_row_with_more_fields_than_its_header_is_refused(tmp_path, capsys):
+    """A CSV written with decimal commas ("set,0,34,129") was read with the conductance cut at the comma (34) and
+    the rest dropped: a device fitted to wrong numbers, exit 0. Empty trailing fields stay accepted."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    lines = meas.read_text().splitlines()
+    euro = tmp_path / "euro.csv"
+    euro.write_text("direction,pulse,conductance_uS\n" + "\n".join(
+        f"{d},{p},{g.replace('.', ',')}" for p, g, d in (line.split(",") for line in lines[1:])) + "\n")
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(euro), "--out", str(out), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"{euro}: line 2: expected 3 fields, got 4 (a decimal comma" in err and not out.exists()
+    assert _rc(["maze", "fit-device", str(trailing), "--out", str(out), "--quiet"]) == 0 and out.exists()
+
+
+def test_a_sweep_refuses_devices_it_could_not_tell_apart(tmp_path, capsys):
+    """The same device file twice (spelled two ways), or two files of devices with one name, were swept as separate
+    grid points and reported under one label (two 'meas' rows, exit 0)."""
+    from neuroflow.memristor import get_device, save_devices
+
+    a = save_devices(get_device("portner2025")[0].replace(name="meas"), tmp_path / "a.json")
+    b = save_devices(get_device("portner2025")[1].replace(name="meas"), tmp_path / "b.json")
+    for devices in ([str(a), str(b)], [str(a), str(tmp_path / "." / "a.json")]):
+        argv = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--quiet", "--devices", *devices]
+        assert _rc(argv) == 2
+        assert "--devices: 2 devices are labelled 'meas'" in _one_error_line(capsys)
+
+
+def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path):
+    """Two identify runs sharing a --checkpoint folder wrote one fixed temporary name: the second truncated the
+    first's temporary and renamed it away, and the first then failed with FileNotFoundError."""
+    from types import SimpleNamespace
+
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    first, second = StudentCheckpoint(tmp_path, 0, "k" * 40), StudentCheckpoint(tmp_path, 0, "k" * 40)
+
+    class WritesTheOtherMidway:  # pickled inside the first write: the second run writes meanwhile
+        def __reduce__(self):
+            second.add(SimpleNamespace(index=1, loss=0.5, theta=np.ones(2)))
+            return (str, ("x",))
+
+    first.add(SimpleNamespace(index=0, loss=0.25, theta=np.zeros(2), extra=WritesTheOtherMidway()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]

@@ -1,6 +1,7 @@
 """Small helpers shared by every area: input validation, seeding, progress bars, JSON output."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -25,6 +26,9 @@ def check_array(
 
     ``shape`` may hold ``None`` for free dimensions. Validation happens once, at public boundaries.
     """
+    if getattr(getattr(value, "dtype", None), "kind", "") == "c" and np.dtype(dtype).kind in "biuf":
+        # numpy would drop the imaginary parts with only a ComplexWarning
+        raise ValueError(f"{name}: expected real numbers, got a complex array")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -196,6 +200,41 @@ def progress(iterable=None, *, enabled: bool = True, **kwargs):
     return tqdm(iterable, disable=not enabled, dynamic_ncols=True, **kwargs)
 
 
+# ----------------------------------------------------------------------------- files
+@contextlib.contextmanager
+def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
+    """Open a file that appears at ``path`` only once it is whole: the with-block writes a temporary file beside
+    ``path``, which replaces ``path`` (in one rename) when the block ends without an exception. An error inside,
+    a full disk or Ctrl-C leaves ``path`` as it was (the previous result, or nothing) and no temporary behind.
+    Parent folders are created. ``mode`` is "w" (text) or "wb"; the file gets the permissions of any new file.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
+        path = Path(os.path.realpath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name[:100]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
+    try:
+        with open(tmp, mode.replace("w", "x"), **open_kwargs) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, str(tmp)):
+            # a full disk mid-write says only "No space left on device": name the file it was writing
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`: the file is whole or unchanged."""
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(path)
+
+
 # ----------------------------------------------------------------------------- JSON
 def to_jsonable(obj: Any) -> Any:
     """Convert dataclasses, numpy scalars/arrays, paths and containers into JSON-serialisable objects."""
@@ -227,11 +266,15 @@ def print_json(obj: Any, out: str | Path | None = None, indent: int = 2) -> str:
     text = dumps(obj, indent=indent)
     print(text)
     if out:
-        Path(out).write_text(text + "\n")
+        write_text_atomic(out, text + "\n")
     return text
 
 
 # ----------------------------------------------------------------------------- plots
+#: figure formats that matplotlib's Agg backend writes (the command line's --plot takes the same)
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Save a matplotlib figure (creating parent folders) and close it. The same figure gives the same bytes in
     every format: vector formats are dated 1970-01-01 (the reproducible-builds ``SOURCE_DATE_EPOCH``, which
@@ -242,13 +285,16 @@ def save_figure(fig, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:  # matplotlib's own error names neither the path nor the argument
+        plt.close(fig)
+        raise ValueError(f"path: {path}: expected a file name ending in one of {', '.join(FIGURE_SUFFIXES)}")
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
         with matplotlib.rc_context({"svg.hashsalt": "neuroflow"}):
-            fig.savefig(path, dpi=120, bbox_inches="tight")
+            with atomic_output(path, "wb") as fh:  # a plot cut short (Ctrl-C, a full disk) never replaces one
+                fig.savefig(fh, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     finally:
         if ours:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from neuroflow import __version__
-from neuroflow._utils import dumps
+from neuroflow._utils import dumps, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
 from neuroflow.cliutil import fail, one_line
 
@@ -104,7 +104,7 @@ def _demo_parts(parts, outdir: Path, args, report: dict) -> None:
             print(f"  ({elapsed:.1f} s)", flush=True)
             report[key] = {"summary": list(lines), "time_s": elapsed}
             # after every part, so an interrupted demo keeps what it showed
-            (outdir / "summary.json").write_text(dumps(report, indent=2))
+            write_text_atomic(outdir / "summary.json", dumps(report, indent=2))
 
 
 @contextlib.contextmanager

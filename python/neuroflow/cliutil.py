@@ -20,14 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from neuroflow._utils import dumps, file_problem
+from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
            "PLOT_SUFFIXES"]
 
-#: figure formats that matplotlib's Agg backend writes
-PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+#: figure formats that matplotlib's Agg backend writes (the library's save_figure takes the same)
+PLOT_SUFFIXES = FIGURE_SUFFIXES
 
 
 class Parser(argparse.ArgumentParser):

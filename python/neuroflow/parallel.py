@@ -18,7 +18,7 @@ import os
 import warnings
 from typing import Any, Callable, Iterable
 
-from neuroflow._utils import exception_reason
+from neuroflow._utils import exception_reason, is_number
 
 __all__ = ["parallel_map", "connect", "SchedulerError", "DEFAULT_TIMEOUT_S"]
 
@@ -35,6 +35,8 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT_S):
     naming the address within about ``timeout`` seconds."""
     if not isinstance(address, str) or not address.strip():
         raise SchedulerError(f"scheduler: expected an address such as 'tcp://127.0.0.1:8786', got {address!r}")
+    if not is_number(timeout, finite=True) or timeout <= 0:  # 0, -1 or NaN said "no scheduler answered within -1 s"
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
     try:
         from distributed import Client
     except ImportError:

@@ -3,6 +3,7 @@ bad API argument raises a ValueError naming it."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -199,3 +200,138 @@ def test_bad_seed_names_seed(call, seed):
              "adam": lambda: adam(net, net.init_params(0), X, X[:, :1], batch_size=4, maxiterations=2, seed=seed)}
     with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
         calls[call]()
+
+
+@pytest.mark.parametrize("name", ["plot.foo", "plot", "plot.json"])
+def test_plot_train_names_a_path_without_a_figure_suffix(tmp_path, name):
+    """matplotlib's own error ("Format 'foo' is not supported") named neither the path nor the argument, and a
+    name without a suffix was written as PNG under it."""
+    from neuroflow.flow import plot_train
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    res = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0)
+    with pytest.raises(ValueError, match=rf"^path: .*{name}: expected a file name ending in one of \.png"):
+        plot_train(res, tmp_path / name)
+    assert not list(tmp_path.iterdir())
+
+
+def test_only_the_ratios_of_sample_weights_count_even_near_the_float_limit():
+    """Weights of 1e308 summed to inf, so every normalised weight was 0 and the loss 0 (and the gradient 0: a
+    'converged' train at the start)."""
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    theta = net.init_params(0)
+    plain = net.loss_and_gradient(theta, X, X[:, :1])
+    for scale in (1e308, 1e-310):
+        L, g = net.loss_and_gradient(theta, X, X[:, :1], weights=np.full(10, scale))
+        assert L == pytest.approx(plain[0], rel=1e-12) and np.allclose(g, plain[1], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("theta", ["abc", ["a", "b"], [[1, 2], [3]]])
+def test_parameters_that_are_no_numbers_are_named_as_theta(theta):
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    for call in (lambda: net.loss(theta, X, X[:, :1]), lambda: net.forward(theta, X)):
+        with pytest.raises(ValueError, match="^theta: expected an array of numbers"):
+            call()
+    with pytest.raises(ValueError, match="^theta0: expected an array of numbers"):
+        train(net, theta, X, X[:, :1], maxiterations_ode=2)
+
+
+@pytest.mark.parametrize("content", [None, "", "garbage", "[1, 2]", "{}", '{"x": "abc"}', "damaged-x", "cut"])
+def test_a_result_file_that_is_not_one_is_named_by_train_result_load(tmp_path, content):
+    """TrainResult.load raised FileNotFoundError, IsADirectoryError, JSONDecodeError, KeyError 'x' or numpy's
+    'could not convert string to float', none naming the file."""
+    import json
+
+    from neuroflow.flow import TrainResult
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    good = train(net, net.init_params(0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0).to_dict()
+    path = tmp_path / "r.json"
+    if content == "damaged-x":
+        path.write_text(json.dumps({**good, "x": [[1, 2], [3]]}))
+    elif content == "cut":
+        path.write_text(json.dumps(good)[:200])
+    elif content is not None:
+        path.write_text(content)
+    for p in (path, tmp_path):  # the file, and a folder where the file should be
+        with pytest.raises(ValueError, match=f"^{p}: "):
+            TrainResult.load(p)
+    path.write_text(json.dumps(good))
+    assert TrainResult.load(path).loss == good["loss"]
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"max_iter": 1.5}, "max_iter: expected a non-negative integer"),     # ran int(1.5) = 1 iteration
+    ({"max_iter": "3"}, "max_iter: expected a non-negative integer"),     # ran 3
+    ({"min_loss": math.nan}, "min_loss: expected a number"),              # never stopped on it, silently
+])
+def test_mlp_least_squares_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import mlp_least_squares
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="^" + start):
+        mlp_least_squares(net, net.init_params(0), X, X[:, :1], **{"max_iter": 3, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"mu0": 0.0}, "mu0: expected a finite number > 0"),        # no damping: a singular system, 'stalled'
+    ({"xtol": -1.0}, "xtol: expected a finite number >= 0"),
+    ({"min_value": math.nan}, "min_value: expected a number"),
+    ({"x0": "abc"}, "x0: expected an array of numbers"),
+])
+def test_levenberg_marquardt_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import levenberg_marquardt
+
+    args = {"x0": np.ones(2), "max_iter": 3, **kwargs}
+    with pytest.raises(ValueError, match="^" + start):
+        levenberg_marquardt(lambda x: (float(x @ x), np.eye(2), x), lambda x: float(x @ x), args.pop("x0"), **args)
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"rtol": -1.0}, "rtol: expected a finite number >= 0"),    # a saddle called a minimum
+    ({"atol": math.nan}, "atol: expected a finite number >= 0"),
+    ({"H_or_eigenvalues": "abc"}, "H_or_eigenvalues: expected an array of numbers"),  # numpy's bare error
+])
+def test_is_minimum_names_bad_arguments(kwargs, start):
+    from neuroflow.flow import is_minimum
+
+    args = {"H_or_eigenvalues": np.array([-1.0, 1.0]), **kwargs}
+    with pytest.raises(ValueError, match="^" + start):
+        is_minimum(args.pop("H_or_eigenvalues"), **args)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "tanh"])
+@pytest.mark.parametrize("W, a, start", [
+    (np.full((2, 3), 1e200), np.ones(2), "teacher_W: the norms of its rows overflow"),   # NaN loss / OverflowError
+    (np.ones((2, 3)), np.full(2, 1e300), "teacher_W, teacher_a: the teacher's mean squared output"),  # inf loss
+])
+def test_a_gaussian_teacher_that_overflows_is_refused_naming_it(W, a, start, activation):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no overflow warnings on the way either
+        with pytest.raises(ValueError, match="^" + re.escape(start)):
+            GaussianTeacherStudent(W, a, 2, activation)
+
+
+@pytest.mark.parametrize("device, words", [("nonsense", "is not a torch device"), ("cuda:99", "is not available here"),
+                                           (5, "expected a torch device string"), ("meta", "expected 'cpu' or a CUDA")])
+def test_a_torch_device_that_cannot_compute_is_named_when_the_net_is_made(device, words):
+    """A bad device reached torch only at the first loss: a RuntimeError listing torch's device types, an
+    AssertionError 'Torch not compiled with CUDA enabled', or 'Cannot access accelerator device'."""
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=f"^device: .*{words}"):
+        MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="torch", device=device)
+
+
+def test_parameters_that_cannot_fit_in_memory_are_named_by_init_params():
+    """init_params of an MLP of 1e12 parameters ended in numpy's MemoryError; the MLP itself, a size
+    specification (the width search builds ones it never trains), is still made."""
+    net = MLP(10**6, [(10**6, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^input_dim, layers: this run needs about"):
+        net.init_params(0)

@@ -446,6 +446,9 @@ def test_cli_ctrl_c_exits_130_with_what_was_found(capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert out["interrupted"] is True and out["ode_stopped_by"] == "interrupted" and not out["reproducible"]
     assert out["optim_stopped_by"] == "skipped (interrupted)" and math.isfinite(out["loss"])
+    assert main(["flow", "train", "--n-samples", "50", "--quiet"]) == 130  # the text says why, not 'the clock'
+    text = capsys.readouterr().out
+    assert "(interrupted: not reproducible)" in text and "clock" not in text, text
 
 
 def test_ctrl_c_after_the_last_iteration_is_still_an_interrupt(monkeypatch):

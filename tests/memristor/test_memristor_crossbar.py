@@ -131,3 +131,13 @@ def test_td_error_current_names_bad_arguments(kwargs, word):
 def test_get_device_names_bad_overrides(name, kwargs, word):
     with pytest.raises(ValueError, match=word):
         get_device(name, **kwargs)
+
+
+@pytest.mark.parametrize("w", [5.0, -0.1, 1.0 + 1e-9])
+def test_set_weights_outside_the_device_range_is_refused(w):
+    """set_weights promises exact weights; values outside [0, 1] were clipped to the range without a word."""
+    xb = Crossbar(3, 2, "ideal", seed=0)
+    with pytest.raises(ValueError, match=r"^w: expected weights in \[0, 1\]"):
+        xb.set_weights(np.full((3, 2), w))
+    xb.set_weights(np.array([[0.0, 1.0], [0.25, 0.5], [0.75, 1.0]]))
+    assert xb.weights[2, 0] == 0.75

@@ -56,6 +56,9 @@ def test_inverse_round_trips_every_measured_curve():
     (dict(read_noise=1e300), "read_noise"),                  # a read noise past the whole range
     (dict(cycles=[[0.0] * 10]), "cycles"),
     (dict(G0_uS=float("nan")), "G0_uS"),
+    (dict(name=""), "^name: expected a non-empty name"),    # reports, plots and device files are labelled by it
+    (dict(name="a\nb"), "^name: expected a non-empty name"),
+    (dict(name=5), "^name: expected a non-empty name"),
 ])
 def test_bad_device_parameters_are_named(kwargs, word):
     with pytest.raises(ValueError, match=word):

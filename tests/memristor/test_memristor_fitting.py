@@ -1,5 +1,6 @@
 """Device fitting from measured pulse sequences, device files, and bad measurement input."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -75,6 +76,10 @@ def test_device_files_round_trip_and_refuse_bad_content(tmp_path):
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     with pytest.raises(ValueError, match="newer.json: device file version 99; this neuroflow reads version 1"):
         load_devices(tmp_path / "newer.json")
+    newer["version"] = True   # JSON true equals 1 in Python: it was read as version 1
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    with pytest.raises(ValueError, match="newer.json: device file version True; this neuroflow reads version 1"):
+        load_devices(tmp_path / "newer.json")
 
 
 def _json(tmp_path, **changes):
@@ -117,3 +122,20 @@ def test_a_fit_is_a_valid_device_for_the_crossbar(tmp_path):
     assert isinstance(fit.device, VCMDevice)
     xb = Crossbar(2, 1, fit.device, seed=0, variability="cycle")
     assert np.all(np.abs(xb.program([[0.1], [0.2]])) > 0)
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"step": 0}, "step: expected a number of pulses in [0.0002, 200], got 0"),      # ZeroDivisionError
+    ({"step": -1.0}, "step: expected a number of pulses"),                          # numpy's empty-reduction error
+    ({"step": float("nan")}, "step: expected a number of pulses"),                  # 'arange: cannot compute length'
+    ({"step": 1e-9}, "step: expected a number of pulses"),                          # a 1.5 TiB array
+    ({"step": "1"}, "step: expected a number of pulses"),                           # TypeError
+    ({"fitted": "portner2025"}, "fitted: expected a VCMDevice, got str"),          # AttributeError
+])
+def test_compare_fits_names_bad_arguments(kwargs, start):
+    from neuroflow.memristor import compare_fits, get_device
+
+    d = get_device("portner2025")[0]
+    args = {"fitted": d, "reference": d, **kwargs}
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        compare_fits(args.pop("fitted"), args.pop("reference"), **args)

@@ -217,3 +217,30 @@ def test_a_slice_of_seeds_equals_the_rows_of_the_whole_run():
     whole = ActorCritic("watermaze", synapse="memristor").fit(3, 5, seed=4, progress=False).result_
     part = ActorCritic("watermaze", synapse="memristor").fit(3, 2, seed=4, first_seed=3, progress=False).result_
     assert np.array_equal(part.steps, whole.steps[3:5])
+
+
+@pytest.mark.parametrize("episodes", [(1.5,), ("a",), [1, 2.0]])
+def test_at_episodes_names_episode_numbers_that_are_not_whole(episodes):
+    from neuroflow.rl import ActorCritic
+
+    res = ActorCritic("tmaze").fit(3, n_seeds=2, progress=False).result_
+    with pytest.raises(ValueError, match="^episodes: expected whole 1-based episode numbers"):
+        res.at_episodes(episodes)
+    assert res.at_episodes((1, 3, 99)).keys() == {1, 3}
+
+
+def test_an_episode_cap_past_what_the_kernels_count_is_refused():
+    """max_steps=1e20 was taken and ended in numba's TypingError ('non-precise type pyobject') inside fit."""
+    from neuroflow.rl import ActorCritic
+
+    with pytest.raises(ValueError, match="^max_steps: expected at most 1e[+]09 steps per episode"):
+        ActorCritic("tmaze", max_steps=10**20)
+    assert ActorCritic("tmaze", max_steps=10**9).max_steps == 10**9
+
+
+def test_a_first_seed_whose_streams_cannot_be_drawn_is_named():
+    """first_seed=1e20 ended in numpy's 'Maximum allowed dimension exceeded', naming neither argument."""
+    from neuroflow.rl import ActorCritic
+
+    with pytest.raises(ValueError, match="^first_seed, n_seeds: this run needs about"):
+        ActorCritic("tmaze").fit(3, n_seeds=2, first_seed=10**20, progress=False)

@@ -1,8 +1,10 @@
 """T-maze, water maze and place cells."""
+import re
+
 import numpy as np
 import pytest
 
-from neuroflow.rl import Discrete, PlaceCells, TMaze, WaterMaze
+from neuroflow.rl import Box, Discrete, PlaceCells, TMaze, WaterMaze
 
 
 def test_tmaze_optimal_path_and_gym_api():
@@ -74,3 +76,26 @@ def test_place_cells():
         oh(9)
     with pytest.raises(ValueError, match="obs"):
         pc([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("make, start", [
+    (lambda: TMaze(0), "max_steps: expected a positive integer"),        # truncated every episode after one step
+    (lambda: TMaze(2.7), "max_steps: expected a positive integer"),      # silently 2
+    (lambda: WaterMaze("300"), "max_steps: expected a positive integer"),  # int()'s bare 'invalid literal'
+    (lambda: Discrete(0), "n: expected a positive integer"),             # sample() failed in numpy
+    (lambda: Box(float("nan"), 1.0, (2,)), "low: expected a finite number"),
+    (lambda: Box(2.0, 1.0, (2,)), "low, high: expected low <= high"),   # contains() was False for everything
+])
+def test_environments_and_spaces_name_bad_arguments(make, start):
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        make()
+
+
+def test_sizes_past_the_memory_are_named_before_allocating():
+    """PlaceCells(n=1e6) and Crossbar(1e6, 1e6) ended in numpy's MemoryError ('Unable to allocate 7.28 TiB')."""
+    from neuroflow.memristor import Crossbar
+
+    with pytest.raises(ValueError, match="^n: this run needs about"):
+        PlaceCells(n=10**6)
+    with pytest.raises(ValueError, match="^rows, cols: this run needs about"):
+        Crossbar(10**6, 10**6)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_positive, to_jsonable
+from neuroflow._utils import as_rng, check_array, check_positive, to_jsonable, write_text_atomic
 from neuroflow._utils import progress as _progress_bar
 from neuroflow.flow.objective import check_objective, checked_loss_and_gradient, loss_and_gradient
 
@@ -45,8 +45,7 @@ class AdamResult:
 
     def save(self, path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict()))
+        write_text_atomic(path, json.dumps(self.to_dict()))
         return path
 
 

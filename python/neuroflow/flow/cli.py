@@ -42,7 +42,8 @@ def _train(args) -> int:
              f"  polish ({res.method_optim}): {res.optim_iterations} iterations, {res.optim_time_s:.2f} s, "
              f"stopped by {res.optim_stopped_by}",
              f"  loss {res.loss:.3e}  gnorm {res.gnorm:.2e}  converged {res.converged}  time {res.time_s:.2f} s"
-             + ("" if res.reproducible else "  (stopped by the clock: not reproducible)")]
+             + ("" if res.reproducible else "  (interrupted: not reproducible)" if "interrupted" in
+                (res.ode_stopped_by + res.optim_stopped_by) else "  (stopped by the clock: not reproducible)")]
     if args.out:  # the result first: a plot that fails to write must not lose it
         res.save(args.out)
         payload["out"] = str(args.out)
@@ -57,7 +58,7 @@ def _train(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow._utils import dumps
+    from neuroflow._utils import dumps, write_text_atomic
     from neuroflow.flow.bench import gradient_benchmark
 
     import sys
@@ -70,8 +71,7 @@ def _bench(args) -> int:
 
     res = gradient_benchmark(quick=not args.full, repeats=args.repeats, on_point=report)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(dumps(res, indent=2) + "\n")
+        write_text_atomic(args.out, dumps(res, indent=2) + "\n")
     lines = ["gradient / Hessian speed against torch (float64, one thread each side)",
              f"  {'hidden':>8} {'N':>7} {'grad x':>8} {'hess x':>8}"]
     for p in res["points"]:

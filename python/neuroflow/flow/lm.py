@@ -17,10 +17,13 @@ the whole ``N x P`` Jacobian by QR at every step: 4.2-4.7x slower in that benchm
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+from neuroflow._utils import check_array, is_integer, is_number
 
 __all__ = ["LMResult", "levenberg_marquardt", "mlp_least_squares"]
 
@@ -61,9 +64,15 @@ def levenberg_marquardt(normal, value, x0, *, max_iter: int, min_value: float = 
     mu0 : float
         Initial damping, relative to Marquardt's scaling.
     """
-    if int(max_iter) < 0:
+    if not is_integer(max_iter) or max_iter < 0:
         raise ValueError(f"max_iter: expected a non-negative integer, got {max_iter!r}")
-    x = np.array(x0, dtype=float)
+    if not is_number(min_value) or math.isnan(min_value):
+        raise ValueError(f"min_value: expected a number (or -inf), got {min_value!r}")
+    if not is_number(xtol, finite=True) or xtol < 0:
+        raise ValueError(f"xtol: expected a finite number >= 0, got {xtol!r}")
+    if not is_number(mu0, finite=True) or mu0 <= 0:
+        raise ValueError(f"mu0: expected a finite number > 0, got {mu0!r}")
+    x = np.array(check_array(x0, "x0", ndim=1), dtype=float)
     F, A, g = normal(x)
     mu, nu, it, accepted, why = float(mu0), 2.0, 0, 0, "max_iter"
     while it < int(max_iter):
@@ -106,6 +115,8 @@ def levenberg_marquardt(normal, value, x0, *, max_iter: int, min_value: float = 
 def mlp_least_squares(net, theta, X, Y, *, max_iter: int, min_loss: float = 0.0) -> LMResult:
     """:func:`levenberg_marquardt` on ``net``'s loss on (X, Y) from ``theta``; ``min_loss`` is in the
     loss's own units (mean over samples of the summed squared error), and so is the result's ``value``."""
+    if not is_number(min_loss) or math.isnan(min_loss):  # checked here: levenberg_marquardt sees it rescaled
+        raise ValueError(f"min_loss: expected a number (or -inf), got {min_loss!r}")
     X, Y, _ = net.check_data(X, Y)
     N = X.shape[0]
     rows = max(1, CHUNK_ENTRIES // max(1, net.n_params * net.output_dim))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import pyplot, save_figure
+from neuroflow._utils import check_array, pyplot, save_figure
 
 __all__ = ["plot_train"]
 
@@ -37,6 +37,15 @@ def plot_train(result, path=None, *, baseline=None, cosines=None, title: str = "
     matplotlib.figure.Figure or Path
         The figure, or the path it was saved to.
     """
+    from neuroflow.flow.baselines import AdamResult
+    from neuroflow.flow.result import TrainResult
+
+    if not isinstance(result, TrainResult):
+        raise ValueError(f"result: expected a TrainResult, got {type(result).__name__}")
+    if baseline is not None and not isinstance(baseline, AdamResult):
+        raise ValueError(f"baseline: expected None or an AdamResult, got {type(baseline).__name__}")
+    if cosines is not None:
+        cosines = check_array(cosines, "cosines", ndim=2)
     plt = pyplot()
     n = 3 if cosines is not None else 2
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 0.6, 3.8),

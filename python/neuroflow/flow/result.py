@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import to_jsonable
+from neuroflow._utils import exception_reason, read_json, to_jsonable, write_text_atomic
 
 __all__ = ["TrainResult", "LOSS_CURVE_COLUMNS"]
 
@@ -126,8 +126,7 @@ class TrainResult:
         Path
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict()))
+        write_text_atomic(path, json.dumps(self.to_dict()))
         return path
 
     @classmethod
@@ -142,7 +141,18 @@ class TrainResult:
         -------
         TrainResult
         """
-        d = json.loads(Path(path).read_text())
+        d = read_json(path, "result file")  # unreadable, not UTF-8 or not JSON: ValueError naming the file
+        try:
+            return cls._from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # another JSON file, or a damaged one
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else exception_reason(exc)
+            raise ValueError(f"{path}: not a TrainResult file written by save ({what})") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "TrainResult":
+        if not isinstance(d, dict):
+            raise TypeError(f"expected a JSON object, got {type(d).__name__}")
+        d = dict(d)
         for derived in ("time_s", "loss_curve_columns", "reproducible"):
             d.pop(derived, None)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import check_array
+from neuroflow._utils import check_array, is_number
 
 __all__ = ["hessian_spectrum", "is_minimum"]
 
@@ -27,7 +27,10 @@ def is_minimum(H_or_eigenvalues, *, rtol: float = 1e-8, atol: float = 0.0) -> bo
     Minima of over-parameterised networks have flat directions (zero eigenvalues up to round-off),
     hence the tolerance; a saddle has a clearly negative eigenvalue.
     """
-    arr = np.asarray(H_or_eigenvalues, dtype=np.float64)
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not is_number(value, finite=True) or value < 0:
+            raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    arr = check_array(H_or_eigenvalues, "H_or_eigenvalues", finite=False)
     ev = hessian_spectrum(arr) if arr.ndim == 2 else check_array(arr, "H_or_eigenvalues", ndim=1)
     if ev.size == 0:
         raise ValueError("H_or_eigenvalues: expected a non-empty matrix or eigenvalue list, got size 0")

@@ -8,9 +8,9 @@ blocks (:mod:`.symmetry`, :mod:`.clustering`).
 from __future__ import annotations
 
 from neuroflow.identify.clustering import ClusterResult, cluster_neurons
-from neuroflow.identify.estimator import ExpandAndCluster
+from neuroflow.identify.estimator import ExpandAndCluster, IdentificationError
 from neuroflow.identify.report import IdentificationReport, LayerReport
 from neuroflow.identify.teacher import Teacher, load_teacher, save_teacher
 
 __all__ = ["ExpandAndCluster", "Teacher", "load_teacher", "save_teacher", "IdentificationReport", "LayerReport",
-           "ClusterResult", "cluster_neurons"]
+           "ClusterResult", "cluster_neurons", "IdentificationError"]

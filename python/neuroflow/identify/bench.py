@@ -47,6 +47,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     row = problem.to_dict()
     row["teacher_sizes"] = problem.teacher.hidden_sizes
     row["width_guess"] = width
+    row["run_seed"] = seed  # with width_guess: what a rerun appending to the same file must share (run_suite)
     t0 = time.perf_counter()
     try:
         X = problem.probes()
@@ -210,6 +211,14 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
 
     rows = [] if rows is None else rows
     done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
+    for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
+        r = done.get(p.name)
+        if r is None:
+            continue
+        for field, now in (("width_guess", problem_settings(p, settings)["width"]), ("run_seed", seed)):
+            if field in r and r[field] != now:
+                raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
+                                 f"{now!r} (--width / --seed); use another --out or delete it")
     rows.extend(done[p.name] for p in problems if p.name in done)
     todo = [p for p in problems if p.name not in done]
     if out is not None:

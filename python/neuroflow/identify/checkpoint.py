@@ -11,12 +11,13 @@ previous version. A file saved under another key (other data, settings or starti
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from neuroflow._utils import atomic_output
 
 __all__ = ["StudentCheckpoint", "checkpoint_key"]
 
@@ -64,13 +65,7 @@ class StudentCheckpoint:
         self.fits[int(fit.index)] = fit
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            with open(tmp, "wb") as fh:
-                pickle.dump({"key": self.key, "fits": self.fits}, fh)
-            os.replace(tmp, self.path)  # an interrupted write never leaves a half file under the real name
-        except BaseException:  # a failed or interrupted write leaves nothing behind
-            if tmp.is_file():
-                tmp.unlink()
-            raise
+        # the shared atomic write: an interrupted one never leaves a half file under the real name, nor a temporary,
+        # and two runs writing one checkpoint at once never take each other's temporary
+        with atomic_output(self.path, "wb") as fh:
+            pickle.dump({"key": self.key, "fits": self.fits}, fh)

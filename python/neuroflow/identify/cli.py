@@ -212,6 +212,9 @@ _RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples"}
 _ADVICE_FLAGS = {"search": "raise --max-width / --max-depth", "expansion": "raise --max-expansion",
                  "budgets": "raise the step budgets (--student-steps, --student-iterations)",
                  "probes": "add probes (--n-samples)"}
+#: the estimator's NO_NEURON_ADVICE, in flags
+_NO_NEURON_FLAGS = ("try more probes (--n-samples), more students (--n-students), a lower --gamma, a wider "
+                    "--beta-deg or longer training (--student-steps, --student-iterations)")
 
 
 @contextlib.contextmanager
@@ -238,6 +241,7 @@ def _run(args) -> int:
     from neuroflow.cliutil import emit, fail
     from neuroflow.cliutil import as_flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
+    from neuroflow.identify.estimator import NO_NEURON_ADVICE, IdentificationError
 
     conflict = _conflicts(args)
     if conflict:
@@ -283,6 +287,8 @@ def _run(args) -> int:
         if message is None:
             raise
         return fail(message)
+    except IdentificationError as exc:  # the run failed on these data and settings: one line, what to try, exit 1
+        return fail(str(exc).replace(NO_NEURON_ADVICE, _NO_NEURON_FLAGS), code=1)
     except KeyboardInterrupt:
         done = [len(fits) for fits in getattr(est, "students_", [])]
         kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"

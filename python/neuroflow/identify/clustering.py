@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neuroflow._utils import check_array, is_integer, short_repr
 from neuroflow.identify.symmetry import angles_deg, canonicalize, is_scale_free, pairwise_distances, uses_sign
 
 CLUSTERERS = ("hierarchical", "hdbscan")
@@ -253,6 +254,26 @@ def check_beta(beta) -> float | str:
     return value
 
 
+def _check_neurons(u, student_ids, n_students):
+    """``u`` as a finite (neurons, inputs) float array and ``student_ids`` as whole numbers, one per row, from at
+    most ``n_students`` students; ValueError naming the argument otherwise."""
+    u = check_array(u, "u", ndim=2)
+    ids = check_array(student_ids, "student_ids", dtype=None, finite=False)
+    if ids.shape != (u.shape[0],):
+        raise ValueError(f"student_ids: expected one student index per row of u, shape ({u.shape[0]},), got shape "
+                         f"{ids.shape}")
+    if ids.dtype.kind not in "iu":
+        if ids.dtype.kind != "f" or not np.all(np.isfinite(ids)) or not np.all(ids == np.round(ids)):
+            raise ValueError(f"student_ids: expected whole numbers (student indices), got {short_repr(student_ids)}")
+        ids = ids.astype(np.int64)
+    if not is_integer(n_students) or n_students < 1:
+        raise ValueError(f"n_students: expected a positive integer, got {n_students!r}")
+    if np.unique(ids).size > n_students:
+        raise ValueError(f"student_ids, n_students: the rows of u come from {np.unique(ids).size} students, more than "
+                         f"n_students={n_students}")
+    return u, ids
+
+
 def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: float = 0.5,
                     beta: float | str = "auto", method: str = "hierarchical",
                     sign: bool | None = None, cut: str = "most",
@@ -269,8 +290,9 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    u = np.asarray(u, dtype=float)
-    student_ids = np.asarray(student_ids)
+    u, student_ids = _check_neurons(u, student_ids, n_students)
+    if sign is not None and not isinstance(sign, (bool, np.bool_)):
+        raise ValueError(f"sign: expected None (the activation's rule), True or False, got {sign!r}")
     need = min_students(gamma, n_students)
     beta = check_beta(beta)
     if method not in CLUSTERERS:

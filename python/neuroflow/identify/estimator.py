@@ -66,6 +66,13 @@ SEARCH_TOL = 1e-10
 #: for these settings (the CLI's flags) respells exactly these phrases
 ADVICE = {"search": "raise max_width / max_depth", "expansion": "raise max_expansion",
           "budgets": "raise the step budgets in train_options", "probes": "add probes"}
+#: what to try when no neuron is shared by enough students (IdentificationError's advice)
+NO_NEURON_ADVICE = "try more probes, more students, a lower gamma, a wider beta or longer training"
+
+
+class IdentificationError(RuntimeError):
+    """The students gave no network to identify: in some layer no neuron was shared by enough of them. The message
+    names the layer, the students' losses and what to try (:data:`NO_NEURON_ADVICE`)."""
 
 
 class ExpandAndCluster:
@@ -588,11 +595,10 @@ class ExpandAndCluster:
                                clusterer=self.clusterer, sign=sign, loss_tol=self.loss_tol, cut=cut)
         self.clusters_.append(result)
         if result.size == 0:
-            raise RuntimeError(
+            raise IdentificationError(
                 f"layer {layer}: no neuron was shared by {result.min_students} of {n} students "
                 f"(student losses relative to the target variance: "
-                f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); "
-                f"try more probes, more students, a lower gamma or longer training")
+                f"{[float(f'{s.loss / max(y_var, 1e-300):.2e}') for s in fits]}); {NO_NEURON_ADVICE}")
         return result
 
     def _reduce_layer(self, layer, net, fits, H, X, Y, y_var, sign, depth, n):

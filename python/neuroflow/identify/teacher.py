@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_array, exception_reason
+from neuroflow._utils import atomic_output, check_array, exception_reason
 
 #: activations whose networks cannot be identified neuron by neuron (linear or polynomial units mix freely)
 NOT_IDENTIFIABLE = ("identity", "square", "cube")
@@ -160,14 +160,15 @@ class Teacher:
 # ---------------------------------------------------------------------- file format
 def save_teacher(teacher: Teacher, path) -> Path:
     """Write ``teacher`` as an ``.npz`` (activation, weight_l (out, in), bias_l where the layer has one)."""
+    if not isinstance(teacher, Teacher):
+        raise ValueError(f"teacher: expected a Teacher, got {type(teacher).__name__}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"activation": np.array(teacher.activation)}
     for l, (w, b) in enumerate(zip(teacher.weights, teacher.biases)):
         arrays[f"weight_{l}"] = w
         if b is not None:
             arrays[f"bias_{l}"] = b
-    with open(path, "wb") as fh:  # a file handle keeps numpy from appending a second ".npz"
+    with atomic_output(path, "wb") as fh:  # a file handle keeps numpy from appending a second ".npz"
         np.savez(fh, **arrays)
     return path
 

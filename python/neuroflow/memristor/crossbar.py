@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.memristor import kernels
 from neuroflow.memristor.device import DeviceTable, VCMDevice, device_table
@@ -40,6 +40,7 @@ class Crossbar:
         check_positive(cols, "cols", integer=True)
         check_choice(variability, "variability", list(_MODES))
         self.rows, self.cols = int(rows), int(cols)
+        check_memory(4 * 8 * self.rows * self.cols, "rows, cols")  # weights, assignment, cycle states, a copy
         self.table: DeviceTable = device_table(device)
         if variability == "cycle" and not self.table.has_cycles:
             raise ValueError("variability: 'cycle' needs devices with a cycles table (e.g. the 'portner2025' preset)")
@@ -77,9 +78,12 @@ class Crossbar:
         return g0 + (g1 - g0) * self.weights
 
     def set_weights(self, w) -> None:
-        """Place the devices at exact weights (initialisation; no noise, no pulses)."""
+        """Place the devices at exact weights in [0, 1], the devices' range (initialisation; no noise, no pulses)."""
         w = check_array(w, "w", shape=(self.rows, self.cols))
-        self._w[0] = np.clip(w, 0.0, 1.0).ravel()
+        if np.any(w < 0.0) or np.any(w > 1.0):  # they were clipped without a word: not the weights asked for
+            raise ValueError(f"w: expected weights in [0, 1] (the devices' range from G0 to G1), got values in "
+                             f"[{w.min():g}, {w.max():g}]")
+        self._w[0] = w.ravel()
 
     # ------------------------------------------------------------------ reads
     def read(self, x, *, noisy: bool = True) -> np.ndarray:

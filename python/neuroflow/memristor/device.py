@@ -81,6 +81,9 @@ class VCMDevice:
     name: str = "custom"
 
     def __post_init__(self):
+        # the name labels reports, plots and device files: one printable line of text
+        if not isinstance(self.name, str) or not self.name.strip() or not self.name.isprintable():
+            raise ValueError(f"name: expected a non-empty name on one line of printable text, got {self.name!r}")
         for key in ("G0_uS", "G1_uS", "a_set", "b_set", "a_reset", "b_reset"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \

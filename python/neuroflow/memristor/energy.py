@@ -136,6 +136,8 @@ def update_cost(result, model: EnergyModel | None = None) -> EnergyReport:
     m = EnergyModel() if model is None else model
     if not isinstance(m, EnergyModel):
         raise ValueError(f"model: expected an EnergyModel, got {type(model).__name__}")
+    if not callable(getattr(result, "ops_per_episode", None)):
+        raise ValueError(f"result: expected a maze run (neuroflow.rl.MazeResult), got {type(result).__name__}")
     ops = result.ops_per_episode()
     steps = ops["steps"]
     reads, updates = ops["weight_reads"], ops["weight_updates"]

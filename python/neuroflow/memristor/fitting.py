@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import read_json
+from neuroflow._utils import is_number, read_json
 from neuroflow.memristor.device import VCMDevice, _g2, _g4
 from neuroflow.memristor.measurement import (MAX_CONDUCTANCE_S, MIN_CONDUCTANCE_S, PulseMeasurement, check_measurement,
                                              read_measurement)
@@ -224,6 +224,10 @@ def fit_device(measurement, *, name: str | None = None, cycles: bool = True) -> 
 
 
 # ----------------------------------------------------------------------------- comparing
+#: compare_fits: the most points on p = 0 .. N its curves are compared at
+MAX_COMPARE_POINTS = 10**6
+
+
 def compare_fits(fitted: VCMDevice, reference: VCMDevice, *, step: float = 0.25) -> dict:
     """How far two devices' response curves lie apart, as conductances on p = 0 .. N (steps of ``step`` pulses),
     in fractions of the reference's range ``G1 - G0`` (so a different G0 or G1 counts too): ``mean`` (largest
@@ -231,8 +235,14 @@ def compare_fits(fitted: VCMDevice, reference: VCMDevice, *, step: float = 0.25)
     of the per-cycle responses over cycles and both branches; NaN unless both have tables of one length),
     ``sigma`` (largest relative difference of the write noises, each in its own device's range) and ``G_rel``
     (of G0, G1)."""
+    for name, dev in (("fitted", fitted), ("reference", reference)):
+        if not isinstance(dev, VCMDevice):
+            raise ValueError(f"{name}: expected a VCMDevice, got {type(dev).__name__}")
     if fitted.n_pulses != reference.n_pulses:
         raise ValueError(f"fitted, reference: n_pulses differ ({fitted.n_pulses} vs {reference.n_pulses})")
+    lo = fitted.n_pulses / MAX_COMPARE_POINTS  # a finer grid only costs memory (step 1e-9: a 1.5 TiB array)
+    if not is_number(step, finite=True) or not lo <= step <= fitted.n_pulses:
+        raise ValueError(f"step: expected a number of pulses in [{lo:g}, {fitted.n_pulses}], got {step!r}")
     p = np.arange(0.0, fitted.n_pulses + step / 2, step)
     span = reference.G1_uS - reference.G0_uS
 
@@ -258,7 +268,7 @@ def compare_fits(fitted: VCMDevice, reference: VCMDevice, *, step: float = 0.25)
 # ----------------------------------------------------------------------------- device files
 def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequence[DeviceFit] | None = None) -> Path:
     """Write one or more devices (and, optionally, their fit diagnostics) as a device file (JSON)."""
-    from neuroflow._utils import dumps
+    from neuroflow._utils import dumps, write_text_atomic
 
     devs = [devices] if isinstance(devices, VCMDevice) else list(devices)
     if not devs or not all(isinstance(d, VCMDevice) for d in devs):
@@ -266,10 +276,7 @@ def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequen
     payload = {"format": DEVICE_FILE_FORMAT, "version": 1, "devices": [d.to_dict() for d in devs]}
     if fits is not None:
         payload["fits"] = [{k: v for k, v in f.to_dict().items() if k != "device"} for f in fits]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(payload, indent=1))
-    return path
+    return write_text_atomic(path, dumps(payload, indent=1))
 
 
 def load_devices(path) -> tuple[VCMDevice, ...]:
@@ -280,7 +287,8 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
                                                                                                  list):
         raise ValueError(f"{path}: not a device file (expected a JSON object with format {DEVICE_FILE_FORMAT!r} and "
                          "a list of devices, as `neuroflow maze fit-device` writes)")
-    if data.get("version", 1) != 1:  # a file from a newer neuroflow: its fields may mean other things
+    version = data.get("version", 1)
+    if isinstance(version, bool) or version != 1:  # a file from a newer neuroflow: its fields may mean other things
         raise ValueError(f"{path}: device file version {data.get('version')!r}; this neuroflow reads version 1")
     if not data["devices"]:
         raise ValueError(f"{path}: the device file holds no devices")

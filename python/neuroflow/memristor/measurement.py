@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import write_text_atomic
 from neuroflow.memristor.device import VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
@@ -173,8 +174,9 @@ def _parse_csv(text: str, where: str):
     pcol, dcol = header.index("pulse"), header.index("direction")
     sweeps: list[tuple[int, list, list]] = []     # (direction, pulses, conductances)
     for i, row in enumerate(rows[1:], start=2):
-        if len(row) < len(header):
-            raise ValueError(f"{where}: line {i}: expected {len(header)} fields, got {len(row)}")
+        if len(row) < len(header) or any(f.strip() for f in row[len(header):]):  # empty trailing fields are fine
+            extra = " (a decimal comma, or a column without a header?)" if len(row) > len(header) else ""
+            raise ValueError(f"{where}: line {i}: expected {len(header)} fields, got {len(row)}{extra}")
         d = _DIRECTIONS.get(row[dcol].strip().lower())
         if d is None:
             raise ValueError(f"{where}: line {i}: direction {row[dcol]!r} is missing or not one of set, reset, "
@@ -259,8 +261,7 @@ def write_measurement_csv(measurement: PulseMeasurement, path) -> Path:
     for gs, gr in zip(measurement.g_set, measurement.g_reset):
         lines += [f"{k},{1e6 * gs[k]:.9g},set" for k in range(n + 1) if np.isfinite(gs[k])]
         lines += [f"{k},{1e6 * gr[n - k]:.9g},reset" for k in range(n + 1) if np.isfinite(gr[n - k])]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def simulate_measurement(device: VCMDevice, *, n_cycles: int | None = None, seed=None) -> PulseMeasurement:

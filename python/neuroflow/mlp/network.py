@@ -5,12 +5,31 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_positive
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
 
 __all__ = ["MLP", "BoundObjective"]
+
+
+def _check_device(device) -> str:
+    """``device`` if torch can compute there (a device string torch reads, of a kind this machine has), else
+    ValueError naming it: torch itself fails only at the first evaluation, with an error about neither."""
+    import torch
+
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device: expected a torch device string such as 'cpu' or 'cuda:0', got {device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device: {device!r} is not a torch device ({str(exc).splitlines()[0][:120]})") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ValueError(f"device: {device!r} is not available here ({have} CUDA device{'s' if have != 1 else ''})")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu' or a CUDA device such as 'cuda:0', got {device!r}")
+    return device
 
 
 class MLP:
@@ -67,7 +86,7 @@ class MLP:
         self.n_params = int(sum(o * i for o, i in self.shapes))
         self._spec = tuple(spec)
         self.backend = get_backend(backend)
-        self.device = device
+        self.device = _check_device(device) if device is not None and self.backend.name == "torch" else device
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
@@ -108,6 +127,7 @@ class MLP:
     def init_params(self, seed=None) -> np.ndarray:
         """Glorot-normal weights (std ``sqrt(2 / (fan_in + fan_out))``) and zero biases."""
         rng = as_rng(seed)
+        check_memory(2 * 8 * self.n_params, "input_dim, layers")  # the matrices and the packed vector
         mats = []
         for (d_in, d_out, _, bias) in self._spec:
             W = rng.normal(0.0, np.sqrt(2.0 / (d_in + d_out)), size=(d_out, d_in))
@@ -118,7 +138,7 @@ class MLP:
 
     # ------------------------------------------------------------------ validation
     def check_theta(self, theta, *, finite: bool = True, name: str = "theta") -> np.ndarray:
-        theta = np.asarray(theta, dtype=np.float64) if not isinstance(theta, np.ndarray) else theta
+        theta = check_array(theta, name, finite=False) if not isinstance(theta, np.ndarray) else theta
         if theta.ndim != 1 or theta.size != self.n_params:
             raise ValueError(f"{name}: expected a flat vector of length n_params={self.n_params}, got shape {theta.shape}")
         theta = check_array(theta, name, finite=finite)
@@ -140,8 +160,9 @@ class MLP:
             wbar = np.full(N, 1.0 / N)
         else:
             w = check_array(weights, "weights", shape=(N,))
-            if np.any(w < 0) or w.sum() <= 0:
+            if np.any(w < 0) or not np.any(w > 0):
                 raise ValueError(f"weights: expected non-negative per-sample weights with a positive sum, got min {w.min()}, sum {w.sum()}")
+            w = w / w.max()  # only the ratios count: weights of 1e308 must not sum to inf (every wbar 0, loss 0)
             wbar = w / w.sum()
         return X, Y, wbar
 

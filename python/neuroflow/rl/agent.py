@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_choice, check_memory, check_positive
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -41,6 +41,10 @@ def _task_of(env) -> str:
     if isinstance(env, WaterMaze):
         return "watermaze"
     raise ValueError(f"env: expected 'tmaze', 'watermaze', a TMaze or a WaterMaze, got {env!r}")
+
+
+#: the most steps an episode may be capped at (the kernels count steps in 64-bit integers; 1e9 takes hours)
+MAX_EPISODE_STEPS = 10**9
 
 
 class ActorCritic:
@@ -88,6 +92,9 @@ class ActorCritic:
         if self.min_update > 1:
             raise ValueError(f"min_update: expected a cut-off in [0, 1] (weights live in [0, 1]), got {min_update!r}")
         self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
+        if self.max_steps > MAX_EPISODE_STEPS:  # 1e20 ended in numba's TypingError inside fit
+            raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode (the published "
+                             f"tasks cap at 300; one capped episode of more runs for hours), got {max_steps!r}")
         self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
         self.n_features = self.encoder.n_features
         self.n_actions = self.env.action_space.n
@@ -203,6 +210,9 @@ class ActorCritic:
         check_positive(n_seeds, "n_seeds", integer=True)
         seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
         first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
+        # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
+        # whole family (16 bytes each while drawn): 1e20 ended in numpy's 'Maximum allowed dimension exceeded'
+        check_memory(16 * (first_seed + int(n_seeds)), "first_seed, n_seeds")
         problem = memory_problem(self.task, n_seeds, n_episodes)
         if problem:
             raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
@@ -217,7 +227,11 @@ class ActorCritic:
         done_seeds = np.zeros(n_seeds, bool)
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
         if checkpoint is not None:
-            checkpoint = Path(checkpoint)
+            from neuroflow.cliutil import check_output_file
+
+            # a folder, '' (the current folder) or a path under a file is refused here, before it is read as a
+            # damaged checkpoint ("...; delete it") or written after the first batch
+            checkpoint = check_output_file(checkpoint, "checkpoint")
             if checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
         interrupted = False

@@ -312,7 +312,7 @@ def _sweep(args) -> int:
                          seed_batch=args.seed_batch, seed=args.seed, tail=args.tail, min_update=args.min_update,
                          n_jobs=args.n_jobs, scheduler=args.scheduler, out=args.out, progress=not args.quiet)
     except ValueError as exc:  # a point file of another sweep in --out
-        message = as_flag_error(exc, {"out": "--out"})
+        message = as_flag_error(exc, {"out": "--out", "devices": "--devices"})
         if message is None:
             raise
         return fail(message)
@@ -377,6 +377,13 @@ def _fit_device(args) -> int:
         lines.append(f"  plot: {payload['plot']}")
     emit(args, payload, lines)
     return 0
+
+
+def _device_name(text: str) -> str:
+    """An argparse type for --name: a device name as VCMDevice takes it (non-empty, one printable line)."""
+    if not text.strip() or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"expected a non-empty name on one line of printable text, got {text!r}")
+    return text
 
 
 def register(verbs) -> None:
@@ -466,7 +473,7 @@ def register(verbs) -> None:
     p.add_argument("files", type=input_file, nargs="+", metavar="FILE", help="measurement files (.json or .csv)")
     p.add_argument("--out", type=output_file((".json",)), required=True, metavar="PATH",
                    help="device file to write (.json); give it to any maze verb as --device PATH")
-    p.add_argument("--name", default=None, help="device name (one file only; default: the chip id in the file "
+    p.add_argument("--name", type=_device_name, default=None, help="device name (one file only; default: the chip id in the file "
                    "name, e.g. D600_R6_B12, or the file's stem)")
     add_common_options(p, seed=False)
     p.set_defaults(func=_fit_device)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import as_rng
+from neuroflow._utils import as_rng, check_positive, is_number
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
 
 __all__ = ["Discrete", "Box", "TMaze", "WaterMaze", "TMAZE_TRANSITIONS", "WATERMAZE_MOVES"]
@@ -18,6 +18,9 @@ class Discrete:
     """Integers ``0 .. n - 1`` (as ``gymnasium.spaces.Discrete``)."""
 
     n: int
+
+    def __post_init__(self):
+        check_positive(self.n, "n", integer=True)
 
     def contains(self, x) -> bool:
         return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 0 <= int(x) < self.n
@@ -33,6 +36,13 @@ class Box:
     low: float
     high: float
     shape: tuple
+
+    def __post_init__(self):
+        for name in ("low", "high"):
+            if not is_number(getattr(self, name), finite=True):
+                raise ValueError(f"{name}: expected a finite number, got {getattr(self, name)!r}")
+        if not self.low <= self.high:
+            raise ValueError(f"low, high: expected low <= high, got {self.low!r} > {self.high!r}")
 
     def contains(self, x) -> bool:
         x = np.asarray(x, dtype=float)
@@ -77,7 +87,7 @@ class TMaze(_Env):
     optimal_steps = 6
 
     def __init__(self, max_steps: int = 300):
-        self.max_steps = int(max_steps)
+        self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
         self.observation_space = Discrete(self.n_states)
         self.action_space = Discrete(self.n_actions)
         self.transitions = TMAZE_TRANSITIONS
@@ -111,7 +121,7 @@ class WaterMaze(_Env):
     step_length = 1.5
 
     def __init__(self, max_steps: int = 300):
-        self.max_steps = int(max_steps)
+        self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
         self.observation_space = Box(-self.half_size, self.half_size, (2,))
         self.action_space = Discrete(self.n_actions)
         self.moves = WATERMAZE_MOVES

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive
 
 __all__ = ["PlaceCells"]
 
@@ -25,6 +25,7 @@ class PlaceCells:
         check_positive(n, "n", integer=True)
         check_positive(extent, "extent")
         check_positive(sigma, "sigma")
+        check_memory(3 * 8 * int(n) ** 2, "n")  # n x n centres (and the meshgrid's two grids): n = 1e6 asked for 7 TiB
         axis = np.linspace(-extent, extent, n)
         gx, gy = np.meshgrid(axis, axis, indexing="xy")
         self.centres = np.column_stack([gx.ravel(), gy.ravel()])

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import check_choice
+from neuroflow._utils import check_choice, is_integer
 
 __all__ = ["MazeResult", "CHECKPOINT_EPISODES", "CAPPED_SCORING"]
 
@@ -76,6 +76,10 @@ class MazeResult:
     def at_episodes(self, episodes=CHECKPOINT_EPISODES, capped: str = "cap") -> dict:
         """Mean steps over seeds at 1-based episode numbers (those within the run); ``capped`` as in
         :meth:`scored_steps`."""
+        episodes = list(episodes) if isinstance(episodes, (list, tuple, range, np.ndarray)) else [episodes]
+        bad = [e for e in episodes if not is_integer(e)]
+        if bad:  # 1.5 ended in numpy's IndexError, "a" in a TypeError
+            raise ValueError(f"episodes: expected whole 1-based episode numbers, got {bad[0]!r}")
         with np.errstate(all="ignore"):
             m = np.nanmean(self.scored_steps(capped), axis=0) if self.steps.size else np.zeros(0)
         return {int(e): float(m[e - 1]) for e in episodes if 1 <= e <= m.size}

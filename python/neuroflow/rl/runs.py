@@ -69,11 +69,11 @@ def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
 
 def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> None:
     """Write the finished seed batches atomically (a crash mid-write leaves the previous file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, key=np.array(key), steps=steps, critic_weights=wc, actor_weights=wa, op_counts=counts,
-             done_seeds=done_seeds)
-    tmp.replace(path)
+    from neuroflow._utils import atomic_output
+
+    with atomic_output(path, "wb") as fh:  # Ctrl-C mid-write leaves no temporary behind either
+        np.savez(fh, key=np.array(key), steps=steps, critic_weights=wc, actor_weights=wa, op_counts=counts,
+                 done_seeds=done_seeds)
 
 
 def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):

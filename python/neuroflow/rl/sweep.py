@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive, exception_reason
+from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason
 from neuroflow._utils import progress as _progress
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
@@ -169,10 +169,17 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     for dev in devices:    # validate each device once, here, not in the workers
         ActorCritic(task, synapse=synapse, device=dev, min_update=min_update)
     labels = [_device_label(d) for d in devices]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # the points would be reported (and plotted) under one label, not to be told apart
+        raise ValueError(f"devices: {labels.count(twice[0])} devices are labelled {twice[0]!r} (the same "
+                         "device file twice, or files of devices with one name); give each device once, under its "
+                         "own name (maze fit-device --name)")
     settings = {"task": task, "synapse": synapse, "n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed,
                 "min_update": min_update}
-    out = None if out is None else Path(out)
     if out is not None:
+        from neuroflow.cliutil import check_output_dir
+
+        out = check_output_dir(out, "out")  # a file there, '', a path under a file: ValueError naming out
         out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     steps = {k: np.full((n_seeds, n_episodes), np.nan) for k in range(len(points))}
@@ -203,9 +210,8 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
             finished[k] = True
             computed.append(k)
             if path is not None:
-                tmp = path.with_name(path.name + ".tmp.npz")
-                np.savez(tmp, key=np.array(key), steps=steps[k].astype(np.int32))
-                tmp.replace(path)
+                with atomic_output(path, "wb") as fh:  # whole or not there, and no temporary left by Ctrl-C
+                    np.savez(fh, key=np.array(key), steps=steps[k].astype(np.int32))
 
     interrupted = False
     try:

@@ -2,6 +2,8 @@
 and ``random_teacher``."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_choice, check_positive
@@ -100,7 +102,11 @@ class GaussianTeacherStudent:
         self._idx_a = idx[1][0].astype(np.intp)  # (m,)
         # natural order used internally: w_1, ..., w_m, then a -> position in the flat layout
         self._perm = np.concatenate([self._idx_W.ravel(), self._idx_a])
-        self._rV, self._Vh = directions(V)
+        with np.errstate(over="ignore"):  # an overflow is refused below, by name
+            self._rV, self._Vh = directions(V)
+        if not np.all(np.isfinite(self._rV)):
+            raise ValueError(f"teacher_W: the norms of its rows overflow (largest entry {np.max(np.abs(V)):.3g}); "
+                             "scale the teacher down")
         # the teacher-teacher part of the loss is a constant
         u, _, s = geometry(self._Vh, self._Vh)
         iu = np.triu_indices(k, 1)
@@ -109,7 +115,11 @@ class GaussianTeacherStudent:
             K[iu] = self._kernel.pair(self._rV[iu[0]], self._rV[iu[1]], u[iu], s[iu], 0).F
         K = K + K.T
         K[np.diag_indices(k)] = self._kernel.self_term(self._rV, 0)[0]
-        self.teacher_norm2 = float(b @ K @ b)  # E[f*(x)^2]
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.teacher_norm2 = float(b @ K @ b)  # E[f*(x)^2]
+        if not math.isfinite(self.teacher_norm2):
+            raise ValueError(f"teacher_W, teacher_a: the teacher's mean squared output E[f*(x)^2] is not finite "
+                             f"({self.teacher_norm2}); scale the teacher down")
         self._m = m
         ju, lu = np.triu_indices(m, 1)
         jt, it = np.divmod(np.arange(m * k), k)
