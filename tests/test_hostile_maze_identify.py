@@ -410,18 +410,18 @@ def test_an_empty_input_path_is_named_as_such(argv, argument, capsys):
 
 # ----------------------------------------------------------------------------- identify run --checkpoint
 def test_a_folder_where_a_checkpoint_file_goes_is_refused_and_leaves_nothing(tmp_path):
-    from types import SimpleNamespace
-
     from neuroflow.identify.checkpoint import StudentCheckpoint
+    from neuroflow.identify.students import StudentFit
 
     key = "ab" * 32
     ck = StudentCheckpoint(tmp_path, 0, key)
     ck.path.mkdir()                      # taken by a folder after the stage started: the write fails, cleanly
-    fit = SimpleNamespace(index=0, loss=0.0, theta=np.zeros(2))
+    fit = StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True, engine="numpy",
+                     time_s=0.0)
     with pytest.raises(OSError):
         ck.add(fit)
     assert sorted(p.name for p in tmp_path.iterdir()) == [ck.path.name]
-    with pytest.raises(ValueError, match=r"checkpoint: .*students_layer0_abab.*\.pkl is a folder"):
+    with pytest.raises(ValueError, match=r"checkpoint: .*students_layer0_abab.*\.npz is a folder"):
         StudentCheckpoint(tmp_path, 0, key)   # found at the start of a stage: refused before any training
 
 
@@ -644,19 +644,24 @@ def test_a_sweep_refuses_devices_it_could_not_tell_apart(tmp_path, capsys):
         assert "--devices: 2 devices are labelled 'meas'" in _one_error_line(capsys)
 
 
-def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path):
+def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path, monkeypatch):
     """Two identify runs sharing a --checkpoint folder wrote one fixed temporary name: the second truncated the
     first's temporary and renamed it away, and the first then failed with FileNotFoundError."""
-    from types import SimpleNamespace
+    from neuroflow.identify import checkpoint as C
+    from neuroflow.identify.students import StudentFit
 
-    from neuroflow.identify.checkpoint import StudentCheckpoint
+    first, second = C.StudentCheckpoint(tmp_path, 0, "k" * 40), C.StudentCheckpoint(tmp_path, 0, "k" * 40)
+    real_savez, writing = np.savez, []
 
-    first, second = StudentCheckpoint(tmp_path, 0, "k" * 40), StudentCheckpoint(tmp_path, 0, "k" * 40)
+    def savez_while_the_other_writes(fh, **arrays):  # inside the first write, the second run writes meanwhile
+        if not writing:
+            writing.append(1)
+            second.add(StudentFit(index=1, seed=1, theta=np.ones(2), loss=0.5, gnorm=0.0, converged=True,
+                                  engine="numpy", time_s=0.0))
+        real_savez(fh, **arrays)
 
-    class WritesTheOtherMidway:  # pickled inside the first write: the second run writes meanwhile
-        def __reduce__(self):
-            second.add(SimpleNamespace(index=1, loss=0.5, theta=np.ones(2)))
-            return (str, ("x",))
-
-    first.add(SimpleNamespace(index=0, loss=0.25, theta=np.zeros(2), extra=WritesTheOtherMidway()))
+    monkeypatch.setattr(C.np, "savez", savez_while_the_other_writes)
+    first.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.25, gnorm=0.0, converged=True, engine="numpy",
+                         time_s=0.0))
+    assert writing == [1]
     assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]

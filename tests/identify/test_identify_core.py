@@ -463,11 +463,44 @@ def test_a_damaged_student_checkpoint_is_retrained_after_a_warning(tmp_path):
         saved.path.write_bytes(damaged)
         with pytest.warns(UserWarning, match="unreadable checkpoint .* trained again"):
             assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}
-    import pickle
+    import json
 
-    saved.path.write_bytes(pickle.dumps({"key": "k" * 64, "fits": {0: "abc"}}))
+    np.savez(saved.path.with_suffix(""), meta=np.array(json.dumps({"key": "k" * 64, "fits": [{"index": 0}]})))
     with pytest.warns(UserWarning, match="holds what no run writes"):
         assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}
+
+
+def test_a_student_checkpoint_round_trips_every_field_and_never_unpickles(tmp_path):
+    """The checkpoint is plain data (JSON and float arrays in an npz): every field comes back exactly, and a file
+    holding a pickled object array, which np.load would only read by running pickle, is refused unread."""
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+    from neuroflow.identify.students import StudentFit
+
+    fits = [StudentFit(index=3, seed=7, theta=np.array([0.1, -2.5e-300, np.pi]), loss=float("nan"), gnorm=np.inf,
+                       converged=False, engine="torch", time_s=1.25, stopped_by="budget+lm:gtol", steps=(10, 2, 1)),
+            StudentFit(index=0, seed=5, theta=np.linspace(-1, 1, 4), loss=1e-17, gnorm=3.0, converged=True,
+                       engine="numpy", time_s=0.5)]
+    saved = StudentCheckpoint(tmp_path, 1, "c" * 64)
+    for fit in fits:
+        saved.add(fit)
+    assert saved.path.suffix == ".npz"
+    back = StudentCheckpoint(tmp_path, 1, "c" * 64).fits
+    assert sorted(back) == [0, 3]
+    for fit in fits:
+        got = back[fit.index]
+        np.testing.assert_array_equal(got.theta, fit.theta)
+        assert got.to_dict() == pytest.approx(fit.to_dict(), nan_ok=True)
+        assert (got.seed, got.engine, got.stopped_by, got.steps) == (fit.seed, fit.engine, fit.stopped_by, fit.steps)
+    ran = []
+
+    class Runs:
+        def __reduce__(self):
+            return (ran.append, ("ran",))
+
+    np.savez(saved.path.with_suffix(""), meta=np.array(["x", Runs()], dtype=object))
+    with pytest.warns(UserWarning, match="unreadable checkpoint"):
+        assert StudentCheckpoint(tmp_path, 1, "c" * 64).fits == {}
+    assert ran == []
 
 
 def test_a_recovered_layer_the_teacher_lacks_counts_as_infinite_overhead():

@@ -306,7 +306,7 @@ def test_cli_run_is_reproducible_and_resumes(tmp_path, capsys, teacher_file):
            "--expansion", "3", "--width", "teacher", "--student-steps", "1000", "--seed", "0", "--json", "--quiet"]
     assert main(run + ["--checkpoint", str(tmp_path / "ck"), "--plot", str(plot)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert len(list((tmp_path / "ck").glob("students_layer0_*.pkl"))) == 1
+    assert len(list((tmp_path / "ck").glob("students_layer0_*.npz"))) == 1
     assert main(run) == 0  # the same seed: the same JSON, timing aside
     again = json.loads(capsys.readouterr().out)
     out.pop("plot")
@@ -458,7 +458,7 @@ def test_bench_is_resumable_and_keeps_finished_rows_on_ctrl_c(tmp_path, capsys, 
     payload = json.loads(capsys.readouterr().out)
     assert payload["interrupted"] is True and payload["n_finished"] == 1 and payload["n_problems"] == 2
     assert [json.loads(line)["name"] for line in out.read_text().splitlines()] == [calls[0]]
-    assert [p.parent.name for p in (tmp_path / "ck").glob("*/*.pkl")] == [calls[0]]
+    assert [p.parent.name for p in (tmp_path / "ck").glob("*/*.npz")] == [calls[0]]
     calls.clear()
     monkeypatch.setattr(B, "run_problem", lambda p, **kw: (calls.append(p.name), real(p, **kw))[1])
     assert main(argv) == 0
@@ -468,7 +468,7 @@ def test_bench_is_resumable_and_keeps_finished_rows_on_ctrl_c(tmp_path, capsys, 
 def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path, interruptible_popen):
     """SIGINT once the first student is on disk: exit 130 within seconds, the JSON says interrupted and how
     many students finished, the checkpoint holds exactly those, and none of them was cut short."""
-    import pickle
+    from types import SimpleNamespace
 
     teacher = tmp_path / "t.npz"
     save_teacher(make_teacher(3, 4, "tanh", seed=1), teacher)
@@ -478,7 +478,7 @@ def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path, interru
             "--n-students", "40", "--width", "teacher", "--checkpoint", str(ck), "--json", "--quiet"]
     proc = interruptible_popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while not list(ck.glob("*.pkl")) and proc.poll() is None and time.monotonic() < deadline:
+    while not list(ck.glob("*.npz")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before the first student was saved"
     sent = time.monotonic()
@@ -492,7 +492,8 @@ def test_ctrl_c_stops_run_promptly_and_keeps_finished_students(tmp_path, interru
     assert waited < 15, f"took {waited:.1f} s to stop"  # it used to run on for 20-40 s
     payload = json.loads(stdout)
     assert payload["interrupted"] is True
-    (saved_file,) = ck.glob("*.pkl")
-    saved = pickle.loads(saved_file.read_bytes())["fits"]
+    (saved_file,) = ck.glob("*.npz")
+    with np.load(saved_file) as data:
+        saved = {f["index"]: SimpleNamespace(**f) for f in json.loads(str(data["meta"][()]))["fits"]}
     assert 1 <= len(saved) == sum(payload["finished_students"]) < 40
     assert all("interrupted" not in f.stopped_by for f in saved.values())

@@ -1,23 +1,27 @@
 """Resumable student training: each finished student is saved at once, under a key of everything that
 determines it.
 
-A stage's file (``students_layer<l>_<key prefix>.pkl`` in the checkpoint folder; one per configuration, so
-the stages of a width search keep theirs side by side) holds ``{"key": ..., "fits": {index:
-StudentFit}}``. A student is written only after it finished its whole budget: one cut short by Ctrl-C
-raises ``KeyboardInterrupt`` before it reaches :meth:`StudentCheckpoint.add`, so a resumed run retrains it
-from the start. The file is replaced atomically (write, then rename), so a crash mid-write leaves the
-previous version. A file saved under another key (other data, settings or starting points) is ignored.
+A stage's file (``students_layer<l>_<key prefix>.npz`` in the checkpoint folder; one per configuration, so
+the stages of a width search keep theirs side by side) holds the key and each student's record as JSON
+(``meta``) and each student's parameters as an array (``theta_<index>``): plain data, read without pickle, so a
+file put in the folder by someone else can be wrong but never runs code. A student is written only after it
+finished its whole budget: one cut short by Ctrl-C raises ``KeyboardInterrupt`` before it reaches
+:meth:`StudentCheckpoint.add`, so a resumed run retrains it from the start. The file is replaced atomically
+(write, then rename), so a crash mid-write leaves the previous version. A file saved under another key (other
+data, settings or starting points) is ignored.
 """
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from neuroflow._utils import atomic_output
+from neuroflow.identify.students import StudentFit
 
 __all__ = ["StudentCheckpoint", "checkpoint_key"]
 
@@ -36,7 +40,7 @@ class StudentCheckpoint:
     (None: keep nothing); ``fits`` maps a student's index to its StudentFit."""
 
     def __init__(self, folder, layer: int, key: str):
-        self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.pkl"
+        self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.npz"
         self.key = key
         self.fits: dict = {}
         if self.path is not None and self.path.exists() and not self.path.is_file():
@@ -44,21 +48,21 @@ class StudentCheckpoint:
                              "checkpoint file there: move it away or use another checkpoint folder")
         if self.path is not None and self.path.is_file():
             try:
-                with open(self.path, "rb") as fh:
-                    saved = pickle.load(fh)
-            except Exception as exc:  # empty or truncated (EOFError, UnpicklingError, ...): retrained, not fatal
+                with np.load(self.path, allow_pickle=False) as data:
+                    meta = json.loads(str(data["meta"][()]))
+                    thetas = {name: np.array(data[name]) for name in data.files if name.startswith("theta_")}
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                # empty, truncated, not an npz, or an array only pickle could read: retrained, not fatal
                 warnings.warn(f"{self.path}: unreadable checkpoint ({type(exc).__name__}); its students are "
                               f"trained again", stacklevel=2)
                 return
-            if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("fits"), dict):
-                fits = saved["fits"]
-                if all(isinstance(i, int) and getattr(f, "index", None) == i
-                       and isinstance(getattr(f, "loss", None), (float, np.floating))
-                       and isinstance(getattr(f, "theta", None), np.ndarray) for i, f in fits.items()):
-                    self.fits = dict(fits)
-                else:
+            if isinstance(meta, dict) and meta.get("key") == key:
+                fits = _fits(meta.get("fits"), thetas)
+                if fits is None:
                     warnings.warn(f"{self.path}: checkpoint holds what no run writes; its students are trained "
                                   f"again", stacklevel=2)
+                else:
+                    self.fits = fits
 
     def add(self, fit) -> None:
         """Record one finished student (and rewrite the file)."""
@@ -67,5 +71,40 @@ class StudentCheckpoint:
             return
         # the shared atomic write: an interrupted one never leaves a half file under the real name, nor a temporary,
         # and two runs writing one checkpoint at once never take each other's temporary
+        meta = json.dumps({"key": self.key, "fits": [_record(fit) for fit in self.fits.values()]})
+        thetas = {f"theta_{i}": np.asarray(fit.theta, dtype=np.float64) for i, fit in self.fits.items()}
         with atomic_output(self.path, "wb") as fh:
-            pickle.dump({"key": self.key, "fits": self.fits}, fh)
+            np.savez(fh, meta=np.array(meta), **thetas)
+
+
+def _record(fit) -> dict:
+    """A StudentFit's fields but ``theta`` as plain JSON values (floats exactly, NaN and infinities included)."""
+    return {"index": int(fit.index), "seed": int(fit.seed), "loss": float(fit.loss), "gnorm": float(fit.gnorm),
+            "converged": bool(fit.converged), "engine": str(fit.engine), "stopped_by": str(fit.stopped_by),
+            "steps": [int(s) for s in fit.steps], "time_s": float(fit.time_s)}
+
+
+def _fits(records, thetas: dict) -> dict | None:
+    """The StudentFits of a checkpoint's records and parameter arrays, or None if they are not what
+    :meth:`StudentCheckpoint.add` writes."""
+    if not isinstance(records, list):
+        return None
+    fits = {}
+    for r in records:
+        if not isinstance(r, dict) or set(r) != _FIELDS:
+            return None
+        index, theta = r["index"], thetas.get(f"theta_{r['index']}")
+        if not (isinstance(index, int) and isinstance(r["seed"], int) and isinstance(r["loss"], float)
+                and isinstance(r["gnorm"], float) and isinstance(r["converged"], bool)
+                and isinstance(r["engine"], str) and isinstance(r["stopped_by"], str)
+                and isinstance(r["steps"], list) and all(isinstance(s, int) for s in r["steps"])
+                and isinstance(r["time_s"], float)
+                and isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1):
+            return None
+        fits[index] = StudentFit(index=index, seed=r["seed"], theta=theta, loss=r["loss"], gnorm=r["gnorm"],
+                                 converged=r["converged"], engine=r["engine"], time_s=r["time_s"],
+                                 stopped_by=r["stopped_by"], steps=tuple(r["steps"]))
+    return fits
+
+
+_FIELDS = {"index", "seed", "loss", "gnorm", "converged", "engine", "stopped_by", "steps", "time_s"}
