@@ -175,6 +175,16 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.recipe", fromlist=["x"]).Recipe.from_dict({"hidden": 5}), "hidden"),
     (lambda: __import__("neuroflow.vad.metrics", fromlist=["x"]).frame_metrics([0, 1], [0.1, 0.9],
                                                                                 float("nan")), "threshold"),
+    # a sample rate whose resampling filter alone would not fit in memory
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 10 ** 12), "sr: .*at most 768000"),
+    (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).prepare(_clip(), 2 ** 31 - 1), "sr: .*at most"),
+    (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(__file__, sr=0), "sr: "),
+    (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(__file__, sr="16k"), "sr: "),
+    (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(""), "path: .*''"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(np.zeros((2, 0)), 16000), "empty"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, model=""), "model: .*''"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").stream().process(
+        np.full(160, 1e20)), "chunk: samples reach"),
 ]
 
 
@@ -182,3 +192,27 @@ API_ERRORS = [
 def test_api_refuses_bad_arguments_naming_them(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+TYPE_ERRORS = [
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(None, 16000), "path_or_wav"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, model=None), "model"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem(3), "model"),
+    (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(None), "path"),
+]
+
+
+@pytest.mark.parametrize("call, name", TYPE_ERRORS, ids=[f"{i}-{n}" for i, (_, n) in enumerate(TYPE_ERRORS)])
+def test_api_refuses_arguments_of_the_wrong_type_naming_them(call, name):
+    with pytest.raises(TypeError, match=f"^{name}: "):
+        call()
+
+
+def test_a_wav_header_with_an_absurd_sample_rate_is_one_line_naming_it(tmp_path, capsys):
+    import soundfile as sf
+
+    wav = tmp_path / "ghz.wav"
+    sf.write(wav, np.zeros(100, np.float32), 2 ** 31 - 1)  # resampling it would ask for 320 GiB
+    assert main(["vad", "detect", str(wav)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ghz.wav" in err and "2147483647" in err and "memory" not in err, err

@@ -23,6 +23,9 @@ import numpy as np
 SAMPLE_RATE = 16000
 #: the lowest input sample rate accepted (Hz)
 MIN_SAMPLE_RATE = 8000
+#: the highest input sample rate accepted (Hz): above the fastest audio interfaces, below rates whose resampling
+#: filter alone would not fit in memory (a damaged header can declare 4 GHz)
+MAX_SAMPLE_RATE = 768000
 
 
 class AudioError(ValueError):
@@ -88,20 +91,29 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
 MAX_SAMPLE = 1e10
 
 
+def check_sample_rate(sr, name: str = "sr") -> int:
+    """``sr`` as an int, or AudioError naming ``name`` unless it is an integer sample rate within
+    [:data:`MIN_SAMPLE_RATE`, :data:`MAX_SAMPLE_RATE`]."""
+    if (isinstance(sr, bool) or not isinstance(sr, (int, np.integer))
+            or not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE):
+        raise AudioError(f"{name}: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz and at most "
+                         f"{MAX_SAMPLE_RATE} Hz, got {sr!r}")
+    return int(sr)
+
+
 def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     """Validate an in-memory signal and return it as mono float32 at 16 kHz.
 
-    ``sr`` must be an integer of at least :data:`MIN_SAMPLE_RATE` (8000 Hz); the signal must be
-    non-empty, numeric, finite and at most :data:`MAX_SAMPLE` in magnitude.
+    ``sr`` must be an integer in [:data:`MIN_SAMPLE_RATE`, :data:`MAX_SAMPLE_RATE`] (8 to 768 kHz); the signal
+    must be non-empty, numeric, finite and at most :data:`MAX_SAMPLE` in magnitude.
     """
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr < MIN_SAMPLE_RATE:
-        raise AudioError(f"sr: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz, got {sr!r}")
+    check_sample_rate(sr)
     arr = np.asarray(wav)
     if arr.dtype == object or arr.dtype.kind not in "fiu":
         raise AudioError(f"{name}: expected numeric audio samples, got dtype {arr.dtype}")
-    arr = _as_float(to_mono(arr, name), name)
-    if arr.size == 0:
+    if arr.size == 0:  # before the mix-down: channels of no samples would average to NaN
         raise AudioError(f"{name}: audio is empty (0 samples)")
+    arr = _as_float(to_mono(arr, name), name)
     if not np.all(np.isfinite(arr)):
         raise AudioError(f"{name}: audio contains NaN or inf samples")
     peak = float(np.max(np.abs(arr)))
@@ -117,6 +129,11 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     that no decoder reads, that holds no samples, or whose samples are not finite; the message names
     the file.
     """
+    check_sample_rate(sr)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected an audio file path, got {type(path).__name__}")
+    if str(path) == "":  # Path("") is the current folder: "is a folder" would say nothing useful
+        raise AudioError("path: expected an audio file path, got ''")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"audio file not found: {path}")

@@ -19,13 +19,14 @@ the whole file as one chunk. So chunked streaming gives exactly the scores and s
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from neuroflow._utils import file_problem
-from neuroflow.vad.audio import SAMPLE_RATE, AudioError, load_audio, prepare
+from neuroflow.vad.audio import MAX_SAMPLE, SAMPLE_RATE, AudioError, load_audio, prepare
 from neuroflow.vad.features import HOP
 from neuroflow.vad.frontend import FeatureExtractor
 from neuroflow.vad.postprocess import HOP_S, PostProcessor, SegmentRules, SegmentTracker, to_seconds
@@ -43,6 +44,10 @@ def model_path(kind_or_path: str | Path) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"shipped model {kind_or_path!r} is missing from the package ({path})")
         return path
+    if not isinstance(kind_or_path, (str, os.PathLike)):
+        raise TypeError(f"model: expected 'snu', 'bin' or a model file path, got {type(kind_or_path).__name__}")
+    if str(kind_or_path) == "":  # Path("") is the current folder
+        raise ValueError("model: expected 'snu', 'bin' or a model file path, got ''")
     path = Path(kind_or_path)
     problem = file_problem(path)
     if problem:
@@ -199,6 +204,8 @@ class VADStream:
             raise ValueError(f"chunk: expected 1-d numeric mono audio at 16 kHz, got shape {x.shape} dtype {x.dtype}")
         if x.size and not np.all(np.isfinite(x)):
             raise ValueError("chunk: contains NaN or inf samples")
+        if x.size and x.dtype.kind == "f" and float(np.max(np.abs(x))) > MAX_SAMPLE:  # as prepare() refuses
+            raise ValueError(f"chunk: samples reach {float(np.max(np.abs(x))):.3g}; expected audio in [-1, 1]")
         if x.dtype.kind in "iu":
             x = prepare(x, SAMPLE_RATE) if x.size else np.zeros(0, np.float32)
         return self._advance(x.astype(np.float32, copy=False), final=False)
@@ -238,6 +245,8 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
     """
     rules = dict(threshold=threshold, min_speech_s=min_speech_s, min_silence_s=min_silence_s, pad_s=pad_s)
     SegmentRules(**rules)  # bad options are refused before the model loads
+    if path_or_wav is None:
+        raise TypeError("path_or_wav: expected an audio file path or an array of samples, got None")
     system = SpikingVADSystem(model)
     if isinstance(path_or_wav, (str, Path)):
         return system.detect_file(path_or_wav, **rules)
