@@ -136,6 +136,17 @@ def test_a_corpus_without_scenes_is_named(verb, reference, tmp_path, capsys):
     _one_error_line(capsys, main(verb + ["--quiet", "--corpus", str(folder)]), str(folder), "no scenes")
 
 
+def test_a_rerun_removes_only_its_own_temporary_files(reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "mine")
+    (folder / "thesis.part1.docx").write_text("not the corpus's")  # a user's file that matched "*.part*"
+    (folder / "old.parts").mkdir()  # a folder that matched it (unlink raised IsADirectoryError)
+    (folder / "A_0001.wav.part").write_bytes(b"half a scene")  # what a killed run leaves
+    (folder / "A_0001.labels.part.npy").write_bytes(b"half")
+    assert main(["vad", "corpus", "--out", str(folder)] + TINY) == 0, capsys.readouterr().err
+    assert (folder / "thesis.part1.docx").read_text() == "not the corpus's" and (folder / "old.parts").is_dir()
+    assert not (folder / "A_0001.wav.part").exists() and not (folder / "A_0001.labels.part.npy").exists()
+
+
 def test_labels_with_other_values_say_so(reference, tmp_path, capsys):
     folder = _copy(reference, tmp_path / "fives")
     labels = np.load(folder / "A_0001.labels.npy")

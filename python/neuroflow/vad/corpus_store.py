@@ -142,6 +142,16 @@ def entry_problem(entry) -> str | None:
     return None
 
 
+#: the temporary names this module writes before renaming (audio, labels, manifest): the only files a run removes
+PART_PATTERNS = ("*.wav.part", "*.labels.part.npy", f"{MANIFEST}.part")
+
+
+def leftover_parts(root: Path) -> list[Path]:
+    """Temporary files a killed run left in ``root``: regular files under :data:`PART_PATTERNS` only, so a folder's
+    other files (``notes.part1.txt``, a folder ``old.parts``) are never touched."""
+    return sorted({p for pattern in PART_PATTERNS for p in root.glob(pattern) if p.is_file() or p.is_symlink()})
+
+
 def write_scene_files(root: Path, name: str, wav: np.ndarray, labels: np.ndarray) -> dict:
     """Write ``<name>.wav`` and ``<name>.labels.npy`` atomically; the manifest fields naming them, with hashes."""
     from neuroflow.vad.audio import write_audio
@@ -172,7 +182,7 @@ def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = 
     with a warning, so they are made again.
     """
     path = root / MANIFEST
-    for leftover in root.glob("*.part*"):
+    for leftover in leftover_parts(root):
         leftover.unlink()
     if not path.exists():
         return {}
