@@ -147,6 +147,26 @@ def test_a_rerun_removes_only_its_own_temporary_files(reference, tmp_path, capsy
     assert not (folder / "A_0001.wav.part").exists() and not (folder / "A_0001.labels.part.npy").exists()
 
 
+@pytest.mark.parametrize("argv", [["vad", "eval", "--system", "energy", "--corpus"], ["vad", "corpus"] + TINY + ["--out"],
+                                  ["vad", "corpus"] + TINY + ["--overwrite", "--out"]],
+                         ids=["eval", "corpus", "corpus --overwrite"])
+def test_a_folder_named_corpus_json_is_named(argv, reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "dir")
+    (folder / "corpus.json").unlink()
+    (folder / "corpus.json").mkdir()  # was "[Errno 21] Is a directory"; --overwrite left corpus.json.part behind
+    err = _one_error_line(capsys, main(argv + [str(folder)]), str(folder / "corpus.json"), "is a folder")
+    assert "Errno" not in err, err
+    assert not (folder / "corpus.json.part").exists()
+
+
+def test_a_labels_file_that_is_not_npy_says_so(reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "text")
+    (folder / "A_0001.labels.npy").write_text("0 1 1 0\n")  # numpy called it "pickled (object) data"
+    err = _one_error_line(capsys, main(["vad", "eval", "--quiet", "--corpus", str(folder), "--system", "energy"]),
+                          "A_0001.labels.npy", "expected a NumPy .npy file")
+    assert "pickle" not in err, err
+
+
 def test_labels_with_other_values_say_so(reference, tmp_path, capsys):
     folder = _copy(reference, tmp_path / "fives")
     labels = np.load(folder / "A_0001.labels.npy")

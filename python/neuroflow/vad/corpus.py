@@ -226,11 +226,16 @@ class Scene:
     @cached_property
     def labels(self) -> np.ndarray:
         try:
-            labels = np.load(self.labels_path, allow_pickle=False)
+            with open(self.labels_path, "rb") as f:  # np.load calls any other file "pickled (object) data"
+                npy = f.read(6) == b"\x93NUMPY"
+            labels = np.load(self.labels_path, allow_pickle=False) if npy else None
         except FileNotFoundError:
             raise FileNotFoundError(f"labels file missing: {self.labels_path}") from None
         except Exception as exc:
             raise ValueError(f"{self.labels_path}: cannot read labels ({exc})") from None
+        if labels is None:
+            raise ValueError(f"{self.labels_path}: expected a NumPy .npy file of 0/1 labels, got a file of another "
+                             f"format")
         if labels.ndim != 1:
             raise ValueError(f"{self.labels_path}: expected a 1-d array of 0/1 labels, got shape {labels.shape}")
         if labels.dtype.kind not in "biuf":

@@ -104,6 +104,9 @@ def read_manifest(path: Path) -> dict:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
+    except OSError as exc:  # a folder (or another non-file) under the manifest's name
+        problem = "is a folder" if path.is_dir() else f"cannot be read ({exc.strerror or exc})"
+        raise ValueError(f"{path}: {problem}; expected a corpus manifest (a JSON file)") from None
     if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
         raise ValueError(f"{path}: not a valid corpus manifest (no 'scenes' list)")
     seen: dict[tuple[str, str], int] = {}  # (field, value) -> first scene with it
@@ -186,6 +189,9 @@ def finished_scenes(root: Path, settings: dict, *, overwrite: bool, name: str = 
         leftover.unlink()
     if not path.exists():
         return {}
+    if not path.is_file():  # --overwrite could not replace it either
+        raise ValueError(f"{name}: {path} is {'a folder' if path.is_dir() else 'not a regular file'}, where the "
+                         f"corpus manifest goes; remove it or use another folder")
     try:
         old = read_manifest(path)
     except ValueError as exc:
