@@ -119,8 +119,7 @@ class SpikingVADSystem(VADSystem):
         return VADStream(self, SegmentRules(threshold, min_speech_s, min_silence_s, pad_s))
 
     def _score16k(self, wav: np.ndarray) -> np.ndarray:
-        s = self.stream()
-        return np.concatenate([s.process(wav), s.flush()])
+        return _feed(self.stream(), wav)
 
     def score_features(self, feats: np.ndarray) -> np.ndarray:
         """Raw network speech probability for precomputed (n_frames, n_features) features of this model."""
@@ -143,7 +142,7 @@ class SpikingVADSystem(VADSystem):
         x = prepare(wav, sr)
         if len(x) < HOP:
             raise AudioError(f"wav: {len(x)} samples at 16 kHz is shorter than one 10 ms frame ({HOP} samples)")
-        score = np.concatenate([stream.process(x), stream.flush()])
+        score = _feed(stream, x)
         return Detection(speech_prob=score, segments=stream.segments, duration_s=len(x) / SAMPLE_RATE,
                          model=self.name, rules=stream.rules)
 
@@ -154,6 +153,18 @@ class SpikingVADSystem(VADSystem):
             raise AudioError(f"{path}: {len(wav) / SAMPLE_RATE * 1000:.1f} ms of audio is shorter than one "
                              f"10 ms frame")
         return self.detect_array(wav, sr, **rules)
+
+
+#: samples fed to a stream at a time when scoring a whole signal (10 s): the features and the network's
+#: intermediate arrays of one chunk take a few tens of MB, where the whole of an hour-long file at once took ~10 GB
+#: (chunks give the same scores bit for bit: the stream carries every state)
+FEED_CHUNK = 10 * SAMPLE_RATE
+
+
+def _feed(stream: "VADStream", x: np.ndarray) -> np.ndarray:
+    """The scores of the whole of ``x`` (16 kHz), fed to ``stream`` in chunks of :data:`FEED_CHUNK`, then flushed."""
+    return np.concatenate([stream.process(x[i:i + FEED_CHUNK]) for i in range(0, len(x), FEED_CHUNK)]
+                          + [stream.flush()])
 
 
 class VADStream:
