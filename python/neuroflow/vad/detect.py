@@ -28,7 +28,7 @@ import numpy as np
 from neuroflow._utils import file_problem
 from neuroflow.vad.audio import MAX_SAMPLE, SAMPLE_RATE, AudioError, load_audio, prepare
 from neuroflow.vad.features import HOP
-from neuroflow.vad.frontend import FeatureExtractor
+from neuroflow.vad.frontend import FEED_CHUNK, FeatureExtractor
 from neuroflow.vad.postprocess import HOP_S, PostProcessor, SegmentRules, SegmentTracker, to_seconds
 from neuroflow.vad.systems import VADSystem
 
@@ -155,14 +155,9 @@ class SpikingVADSystem(VADSystem):
         return self.detect_array(wav, sr, **rules)
 
 
-#: samples fed to a stream at a time when scoring a whole signal (10 s): the features and the network's
-#: intermediate arrays of one chunk take a few tens of MB, where the whole of an hour-long file at once took ~10 GB
-#: (chunks give the same scores bit for bit: the stream carries every state)
-FEED_CHUNK = 10 * SAMPLE_RATE
-
-
 def _feed(stream: "VADStream", x: np.ndarray) -> np.ndarray:
-    """The scores of the whole of ``x`` (16 kHz), fed to ``stream`` in chunks of :data:`FEED_CHUNK`, then flushed."""
+    """The scores of the whole of ``x`` (16 kHz), fed to ``stream`` in chunks of
+    :data:`~neuroflow.vad.frontend.FEED_CHUNK` samples (the memory of one chunk, the same scores), then flushed."""
     return np.concatenate([stream.process(x[i:i + FEED_CHUNK]) for i in range(0, len(x), FEED_CHUNK)]
                           + [stream.flush()])
 

@@ -24,6 +24,11 @@ from neuroflow.vad.tonality import (N_TONAL, TONAL_HISTORY, TONAL_WINDOW, check_
                                     tonality_inputs, tonality_step)
 from neuroflow.vad.tonality import check_window as check_tonality_window
 
+#: samples processed at a time when a whole signal is featurised or scored (10 s): a chunk's spectra and
+#: intermediate arrays take a few tens of MB, where the whole of an hour-long file at once took ~10 GB (the state
+#: carried from chunk to chunk makes the result the same bit for bit)
+FEED_CHUNK = 10 * SAMPLE_RATE
+
 
 class FeatureExtractor:
     """The features of a model's configuration (``model.features``), computed file-wise or chunk-wise.
@@ -130,8 +135,15 @@ class FeatureExtractor:
         return feats, energy, new
 
     def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
-        """Features (n_frames, n_features) of a whole signal (any rate, mono or not)."""
-        return self.step(prepare(wav, sr), final=True)[0]
+        """Features (n_frames, n_features) of a whole signal (any rate, mono or not), computed :data:`FEED_CHUNK`
+        samples at a time (the same features bit for bit, in the memory of one chunk)."""
+        x = prepare(wav, sr)
+        parts, state = [], None
+        for i in range(0, len(x), FEED_CHUNK):
+            feats, _, state = self.step(x[i:i + FEED_CHUNK], state)
+            parts.append(feats)
+        parts.append(self.step(np.zeros(0, np.float32), state, final=True)[0])
+        return np.concatenate(parts)
 
     def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None,
                       own_db: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
