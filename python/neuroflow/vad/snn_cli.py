@@ -165,7 +165,7 @@ def _train(args) -> int:
         raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
                          f"over with --no-resume") from None
     except ValueError as exc:  # the training data itself (no speech frames, ...): named after the flag
-        message = as_flag_error(exc, {"corpus": "--corpus"})
+        message = as_flag_error(exc, {"corpus": "--corpus", "out": "--out"})
         if message is None:
             raise
         raise ValueError(message) from None

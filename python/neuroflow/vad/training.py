@@ -94,9 +94,10 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     out = Path(out)
     if out.suffix != ".pt":
         raise ValueError(f"out: expected a .pt model path, got {str(out)!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
     ckpt_path = out.with_name(out.name + ".ckpt")
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
+    _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
+    out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     t0 = time.perf_counter()
     old_threads = torch.get_num_threads()
@@ -120,6 +121,21 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
         return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher, data_id)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _check_outputs(out: Path, ckpt_path: Path, dense_path: Path | None) -> None:
+    """ValueError naming ``out`` unless every file a run writes (the model, its report, checkpoint and unpruned
+    model beside it, and the temporary name each is written under first) can be written."""
+    from neuroflow.cliutil import check_output_file
+
+    for path, what in ((out, "model"), (out.with_suffix(".json"), "report"), (ckpt_path, "checkpoint"),
+                       (dense_path, "unpruned model")):
+        for p in () if path is None else (path, path.with_name(path.name + ".part")):
+            try:
+                check_output_file(p, "out")
+            except ValueError as exc:
+                raise ValueError(f"{exc} (where training writes its {what}{'' if p == out else ' for ' + out.name})"
+                                 ) from None
 
 
 def _check_classes(data: SequenceSet, corpora: str) -> None:
@@ -311,7 +327,10 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
     result = TrainingReport(path=out, recipe=recipe.to_dict(), threshold=val["threshold"], val=val,
                          dense_val=state["dense_val"] or val, sparsity=model.sparsity(), energy=energy,
                          history=state["history"], seconds=seconds, resumed=resumed, dense_path=dense_path)
-    out.with_suffix(".json").write_text(json.dumps(result.to_dict(), indent=1))
+    report = out.with_suffix(".json")
+    tmp = report.with_name(report.name + ".part")  # written whole or not at all, as the model files are
+    tmp.write_text(json.dumps(result.to_dict(), indent=1))
+    tmp.replace(report)
     ckpt_path.unlink(missing_ok=True)
     return result
 
