@@ -197,6 +197,8 @@ def _check_creatable(path: Path, what: str) -> None:
 
 def check_output_file(path, name: str = "path", suffixes=None) -> Path:
     """``path`` as a Path if a file can be written there (parents may be missing), else ValueError naming ``name``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a path, got {type(path).__name__}")
     p = Path(path).expanduser()
     try:
         if str(path) == "":
@@ -215,6 +217,8 @@ def check_output_file(path, name: str = "path", suffixes=None) -> Path:
 
 def check_output_dir(path, name: str = "path") -> Path:
     """``path`` as a Path if a folder exists or can be created there, else ValueError naming ``name``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a path, got {type(path).__name__}")
     p = Path(path).expanduser()
     try:
         if str(path) == "":

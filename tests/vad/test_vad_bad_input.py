@@ -185,6 +185,13 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, model=""), "model: .*''"),
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").stream().process(
         np.full(160, 1e20)), "chunk: samples reach"),
+    # a scalar or a string where a list goes: named, not iterated ("'float' object is not iterable", "got 'w'")
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, durations=30.0), "durations: .*list"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, snrs=5), "snrs: .*list"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, noises="white"), "noises: .*got 'white'"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", "energy"), "specs: .*list"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", []), "specs: .*none"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).load_corpus(""), "root: .*''"),
 ]
 
 
@@ -199,7 +206,19 @@ TYPE_ERRORS = [
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 16000, model=None), "model"),
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem(3), "model"),
     (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(None), "path"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).generate_corpus(None, minutes=0.1), "out_dir"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).load_corpus(None), "root"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", None), "corpus"),
+    (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", 3), "corpus"),
 ]
+
+
+def test_a_file_given_as_a_corpus_folder_is_called_a_file(tmp_path):
+    from neuroflow.vad.corpus import load_corpus
+
+    (tmp_path / "corpus.json").write_text("{}")
+    with pytest.raises(NotADirectoryError, match="is a file; expected a corpus folder"):  # was "folder not found"
+        load_corpus(tmp_path / "corpus.json")
 
 
 @pytest.mark.parametrize("call, name", TYPE_ERRORS, ids=[f"{i}-{n}" for i, (_, n) in enumerate(TYPE_ERRORS)])

@@ -39,6 +39,7 @@ match the manifest. A resumed run leaves exactly the bytes of an uninterrupted o
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -91,7 +92,7 @@ def _defaults(speech: str, durations, snrs, noises):
     snrs = (SNRS_DB if synthetic else REAL_SNRS_DB) if snrs is None else snrs
     if noises is None:
         noises = NOISE_TYPES if synthetic else ("none",) if speech == "none" else NOISE_TYPES + RECORDED_NOISES + ("none",)
-    return tuple(durations), tuple(snrs), tuple(noises)
+    return durations, snrs, noises  # as given: a scalar or a string is refused by name, not iterated
 
 
 def _check_list(values, name: str, lo: float, hi: float, unit: str) -> tuple[float, ...]:
@@ -139,7 +140,7 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
     durations, snrs, noises = _defaults(speech, durations, snrs, noises)
     durations = _check_list(durations, "durations", MIN_DURATION_S[speech], MAX_DURATION_S, "seconds")
     snrs = _check_list(snrs, "snrs", -30.0, 60.0, "dB")
-    if isinstance(noises, str) or not noises:
+    if isinstance(noises, (str, bytes)) or not hasattr(noises, "__iter__") or not list(noises):
         raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got {noises!r}")
     for kind in noises:
         check_choice(kind, "noises", CORPUS_NOISES)
@@ -263,8 +264,14 @@ class Corpus:
     """A corpus folder read through its manifest; iterate for :class:`Scene` objects (loaded lazily)."""
 
     def __init__(self, root: str | Path):
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"root: expected a corpus folder path, got {type(root).__name__}")
+        if str(root) == "":  # Path("") is the current folder
+            raise ValueError("root: expected a corpus folder path, got ''")
         self.root = Path(root)
         path = self.root / MANIFEST
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"{self.root}: is a file; expected a corpus folder")
         if not self.root.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.root}")
         if not path.exists():

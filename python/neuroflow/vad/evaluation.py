@@ -64,6 +64,9 @@ def _check_corpus(corpus) -> None:
     from neuroflow.vad.corpus import Corpus
 
     if not isinstance(corpus, Corpus):
+        if isinstance(corpus, (str, bytes)) or not (hasattr(corpus, "__iter__") and hasattr(corpus, "__len__")):
+            raise TypeError(f"corpus: expected a Corpus, a corpus folder or a list of scenes, got "
+                            f"{type(corpus).__name__}")
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
@@ -117,12 +120,17 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.registry import DEFAULT_SPECS, available_systems, distinct_systems
 
-    distinct_systems(specs or DEFAULT_SPECS)  # before the corpus is read
+    if specs is not None:
+        distinct_systems(specs)  # before the corpus is read
+        specs = list(specs)
+        if not specs:  # None is every system; an empty list is none, not all
+            raise ValueError("specs: expected at least one system spec, got none (None: every system)")
+    specs = DEFAULT_SPECS if specs is None else specs
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_threshold(threshold)
     _check_corpus(corpus)  # once, not per system
-    systems, skipped = available_systems(specs or DEFAULT_SPECS)
+    systems, skipped = available_systems(specs)
     results = [_evaluate(s, corpus, threshold, progress) for s in systems]
     if results:  # once, not per system
         _warn_one_class(corpus, results[0])

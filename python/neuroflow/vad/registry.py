@@ -90,6 +90,8 @@ def spec_key(spec) -> tuple:
 def distinct_systems(specs) -> None:
     """ValueError naming ``specs`` when two of them name the same system (its rows would be the same twice, and a
     report keyed by system name would keep one)."""
+    if isinstance(specs, (str, bytes)) or not hasattr(specs, "__iter__"):  # a string would be read letter by letter
+        raise ValueError(f"specs: expected a list of system specs such as ['energy', 'webrtc:3'], got {specs!r:.60}")
     seen = {}
     for spec in specs:
         key = spec_key(spec)
