@@ -147,7 +147,8 @@ def test_a_rerun_removes_only_its_own_temporary_files(reference, tmp_path, capsy
     assert not (folder / "A_0001.wav.part").exists() and not (folder / "A_0001.labels.part.npy").exists()
 
 
-@pytest.mark.parametrize("argv", [["vad", "eval", "--system", "energy", "--corpus"], ["vad", "corpus"] + TINY + ["--out"],
+@pytest.mark.parametrize("argv", [["vad", "eval", "--system", "energy", "--corpus"],
+                                  ["vad", "corpus"] + TINY + ["--out"],
                                   ["vad", "corpus"] + TINY + ["--overwrite", "--out"]],
                          ids=["eval", "corpus", "corpus --overwrite"])
 def test_a_folder_named_corpus_json_is_named(argv, reference, tmp_path, capsys):

@@ -188,7 +188,8 @@ API_ERRORS = [
     # a scalar or a string where a list goes: named, not iterated ("'float' object is not iterable", "got 'w'")
     (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, durations=30.0), "durations: .*list"),
     (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, snrs=5), "snrs: .*list"),
-    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, noises="white"), "noises: .*got 'white'"),
+    (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).plan_corpus(1, noises="white"),
+     "noises: .*got 'white'"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", "energy"), "specs: .*list"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", []), "specs: .*none"),
     (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).load_corpus(""), "root: .*''"),
