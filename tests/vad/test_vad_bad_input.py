@@ -193,6 +193,13 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", "energy"), "specs: .*list"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).compare_systems("x", []), "specs: .*none"),
     (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).load_corpus(""), "root: .*''"),
+    # NaN thresholds and margins gave all-silence decisions and NaN scores
+    (lambda: __import__("neuroflow.vad.registry", fromlist=["x"]).get_system("energy").detect(
+        _clip(), 16000, threshold=float("nan")), "threshold"),
+    (lambda: __import__("neuroflow.vad.registry", fromlist=["x"]).get_system("energy").detect(
+        _clip(), 16000, threshold=-1), "threshold"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(margin_db=float("nan")), "margin_db"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(floor_percentile="10"), "floor_percentile"),
 ]
 
 

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from neuroflow._utils import check_positive
+from neuroflow._utils import check_positive, is_number
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import HOP, frame_energy_db
 from neuroflow.vad.postprocess import causal_max
@@ -46,6 +46,8 @@ class VADSystem(ABC):
 
     def detect(self, wav, sr: int = SAMPLE_RATE, threshold: float = 0.5) -> np.ndarray:
         """0/1 decision per 10 ms frame (``score >= threshold``)."""
+        if not (is_number(threshold, finite=True) and 0.0 <= threshold <= 1.0):  # NaN: silence everywhere
+            raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
         return (self.score(wav, sr) >= threshold).astype(np.int8)
 
     @abstractmethod
@@ -66,8 +68,10 @@ class EnergyVAD(VADSystem):
 
     def __init__(self, margin_db: float = 9.0, floor_percentile: float = 10.0, slope_db: float = 2.0,
                  hangover_frames: int = 8):
+        if not is_number(margin_db, finite=True):  # NaN made every score NaN
+            raise ValueError(f"margin_db: expected a finite number of dB, got {margin_db!r}")
         self.margin_db = float(margin_db)
-        if not 0.0 <= floor_percentile <= 100.0:
+        if not (is_number(floor_percentile) and 0.0 <= floor_percentile <= 100.0):
             raise ValueError(f"floor_percentile: expected a number in [0, 100], got {floor_percentile!r}")
         self.floor_percentile = float(floor_percentile)
         self.slope_db = float(check_positive(slope_db, "slope_db"))
