@@ -200,6 +200,9 @@ API_ERRORS = [
         _clip(), 16000, threshold=-1), "threshold"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(margin_db=float("nan")), "margin_db"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(floor_percentile="10"), "floor_percentile"),
+    (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(-1600), "n_samples"),  # was -10 frames
+    (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600.5), "n_samples"),
+    (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600, sr=0), "sr"),  # ZeroDivisionError
 ]
 
 

@@ -57,8 +57,8 @@ import math
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
-from neuroflow.vad.audio import SAMPLE_RATE, prepare
+from neuroflow._utils import check_choice, check_positive, is_integer
+from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, prepare
 
 #: samples per 10 ms frame at 16 kHz
 HOP = 160
@@ -83,6 +83,9 @@ LOG_FLOOR = 1e-10
 
 def n_frames(n_samples: int, sr: int = SAMPLE_RATE) -> int:
     """Number of 10 ms frames for ``n_samples`` at ``sr`` (after resampling to 16 kHz when ``sr`` differs)."""
+    if not is_integer(n_samples) or n_samples < 0:  # -1600 gave -10 frames, "1600" and 1600.5 were taken
+        raise ValueError(f"n_samples: expected a non-negative whole number of samples, got {n_samples!r}")
+    check_sample_rate(sr)
     if int(sr) != SAMPLE_RATE:
         n_samples = int(np.ceil(int(n_samples) * SAMPLE_RATE / int(sr)))
     return int(n_samples) // HOP
