@@ -176,7 +176,7 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.metrics", fromlist=["x"]).frame_metrics([0, 1], [0.1, 0.9],
                                                                                 float("nan")), "threshold"),
     # a sample rate whose resampling filter alone would not fit in memory
-    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 10 ** 12), "sr: .*at most 768000"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).detect(_clip(), 10 ** 15), "sr: .*at most 768000"),
     (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).prepare(_clip(), 2 ** 31 - 1), "sr: .*at most"),
     (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(__file__, sr=0), "sr: "),
     (lambda: __import__("neuroflow.vad.audio", fromlist=["x"]).load_audio(__file__, sr="16k"), "sr: "),
@@ -203,6 +203,11 @@ API_ERRORS = [
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(-1600), "n_samples"),  # was -10 frames
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600.5), "n_samples"),
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600, sr=0), "sr"),  # ZeroDivisionError
+    (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize("hello", sr=10 ** 15), "sr"),  # was killed
+    (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize(
+        "hello", __import__("neuroflow.vad.speech", fromlist=["x"]).Voice(rate=float("nan"))), "voice: rate"),
+    (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize(
+        "hello", __import__("neuroflow.vad.speech", fromlist=["x"]).Voice(pitch=1000)), "voice: pitch"),
 ]
 
 
@@ -221,7 +226,15 @@ TYPE_ERRORS = [
     (lambda: __import__("neuroflow.vad.corpus", fromlist=["x"]).load_corpus(None), "root"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", None), "corpus"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", 3), "corpus"),
+    (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize("hello", "en-us"), "voice"),
 ]
+
+
+def test_text_with_a_nul_character_is_refused_not_cut_short():
+    from neuroflow.vad.speech import SpeechError, synthesize
+
+    with pytest.raises(SpeechError, match="text: contains a NUL"):  # eSpeak spoke only "hel"
+        synthesize("hel\0lo")
 
 
 def test_a_file_given_as_a_corpus_folder_is_called_a_file(tmp_path):

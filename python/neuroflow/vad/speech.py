@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice
-from neuroflow.vad.audio import SAMPLE_RATE, resample
+from neuroflow._utils import as_rng, check_choice, is_integer
+from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, resample
 
 #: English varieties eSpeak NG ships (identifiers accepted by ``espeak_SetVoiceByName``)
 ENGLISH_LANGUAGES = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -64,6 +64,21 @@ class Voice:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: the prosody settings of a :class:`Voice` and the whole numbers eSpeak NG takes for each
+VOICE_RANGES = {"pitch": (0, 100), "pitch_range": (0, 100), "rate": (80, 450), "word_gap": (0, 100)}
+
+
+def check_voice(voice) -> None:
+    """TypeError unless ``voice`` is a :class:`Voice`; ValueError naming the setting unless each prosody setting is a
+    whole number within :data:`VOICE_RANGES` (eSpeak NG would truncate NaN or 1.5, or clamp -5, without a word)."""
+    if not isinstance(voice, Voice):
+        raise TypeError(f"voice: expected a Voice, got {type(voice).__name__}")
+    for name, (lo, hi) in VOICE_RANGES.items():
+        value = getattr(voice, name)
+        if not (is_integer(value) and lo <= value <= hi):
+            raise ValueError(f"voice: {name} expected a whole number in [{lo}, {hi}], got {value!r}")
 
 
 class ESpeak:
@@ -193,6 +208,10 @@ class ESpeak:
         """Speak ``text`` with ``voice``; returns float32 mono audio at ``sr`` (peak-normalised to 0.5)."""
         if not isinstance(text, str) or not text.strip():
             raise SpeechError(f"text: expected a non-empty string, got {text!r}")
+        if "\0" in text:  # eSpeak reads a C string: it would speak only what comes before the NUL
+            raise SpeechError(f"text: contains a NUL character (at {text.index(chr(0))}), got {text[:40]!r}")
+        check_sample_rate(sr)  # before any work: resampling to 1 GHz asked for more memory than any machine has
+        check_voice(voice)
         encoded = text.encode("utf-8")
         with self._lock:
             lib = self._lib
