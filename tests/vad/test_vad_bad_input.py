@@ -208,6 +208,11 @@ API_ERRORS = [
         "hello", __import__("neuroflow.vad.speech", fromlist=["x"]).Voice(rate=float("nan"))), "voice: rate"),
     (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize(
         "hello", __import__("neuroflow.vad.speech", fromlist=["x"]).Voice(pitch=1000)), "voice: pitch"),
+    # NaN features came out as ordinary-looking probabilities
+    (lambda: (lambda s: s.score_features(np.full((10, s.extractor.n_features), np.nan)))(
+        __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin")), "feats: 480 NaN"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").score_features("abc"),
+     "feats: "),
 ]
 
 
@@ -227,6 +232,8 @@ TYPE_ERRORS = [
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", None), "corpus"),
     (lambda: __import__("neuroflow.vad.evaluation", fromlist=["x"]).evaluate_system("energy", 3), "corpus"),
     (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize("hello", "en-us"), "voice"),
+    (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).VADStream(
+        __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin"), rules="x"), "rules"),
 ]
 
 

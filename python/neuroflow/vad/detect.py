@@ -123,11 +123,18 @@ class SpikingVADSystem(VADSystem):
 
     def score_features(self, feats: np.ndarray) -> np.ndarray:
         """Raw network speech probability for precomputed (n_frames, n_features) features of this model."""
-        feats = np.asarray(feats, dtype=np.float32)
         width = self.extractor.n_features
+        try:
+            feats = np.asarray(feats, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"feats: expected (n_frames, {width}) numeric features, got {type(feats).__name__} "
+                             f"({exc})") from None
         if feats.ndim != 2 or feats.shape[1] != width:
             raise ValueError(f"feats: expected (n_frames, {width}) features (the model's feature width), "
                              f"got shape {feats.shape}")
+        if not np.all(np.isfinite(feats)):  # the network would turn them into ordinary-looking probabilities
+            raise ValueError(f"feats: {int(np.sum(~np.isfinite(feats)))} NaN or infinite values; expected finite "
+                             f"features")
         return self.runner.run(feats)[0]
 
     def segments(self, wav, sr: int = SAMPLE_RATE, **rules) -> list[list[float]]:
@@ -174,6 +181,8 @@ class VADStream:
     def __init__(self, system: SpikingVADSystem, rules: SegmentRules | None = None, sr: int = SAMPLE_RATE):
         if sr != SAMPLE_RATE:
             raise ValueError(f"sr: streams take {SAMPLE_RATE} Hz audio (resample upstream), got {sr!r}")
+        if rules is not None and not isinstance(rules, SegmentRules):
+            raise TypeError(f"rules: expected a SegmentRules (or None), got {type(rules).__name__}")
         self.system = system
         self.rules = SegmentRules() if rules is None else rules
         self._tracker = SegmentTracker(self.rules)
