@@ -284,3 +284,16 @@ def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tmp_path
     code = main(["vad", "corpus", "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"] + TINY)
     _one_error_line(capsys, code, "--scheduler", "127.0.0.1:9")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_model_path_with_a_tilde_is_found_where_the_parser_found_it(reference, tmp_path, monkeypatch, capsys):
+    from neuroflow.vad.detect import model_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copy(model_path("bin"), tmp_path / "m.pt")
+    # the parser's check expanded "~"; loading did not: "model file not found: ~/m.pt"
+    assert main(["vad", "eval", "--quiet", "--corpus", str(reference), "--system", "bin:~/m.pt"]) == 0, \
+        capsys.readouterr().err
+    assert main(["vad", "info", "--model", "~/m.pt"]) == 0, capsys.readouterr().err
+    _one_error_line(capsys, main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems",
+                                  "bin:~/m.pt", f"bin:{tmp_path / 'm.pt'}"]), "same system")

@@ -48,7 +48,7 @@ def model_path(kind_or_path: str | Path) -> Path:
         raise TypeError(f"model: expected 'snu', 'bin' or a model file path, got {type(kind_or_path).__name__}")
     if str(kind_or_path) == "":  # Path("") is the current folder
         raise ValueError("model: expected 'snu', 'bin' or a model file path, got ''")
-    path = Path(kind_or_path)
+    path = Path(kind_or_path).expanduser()  # as file_problem and the CLI's checks read it: "~/m.pt" is found
     problem = file_problem(path)
     if problem:
         raise FileNotFoundError(f"model: expected 'snu', 'bin' or a model file, got {str(kind_or_path)!r} ({problem})")

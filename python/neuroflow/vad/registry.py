@@ -81,7 +81,7 @@ def spec_key(spec) -> tuple:
         from pathlib import Path
 
         try:
-            return kind, str(Path(arg).resolve())
+            return kind, str(Path(arg).expanduser().resolve())
         except (OSError, RuntimeError):
             return kind, arg
     return kind, ""

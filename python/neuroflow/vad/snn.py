@@ -522,7 +522,7 @@ def _state_problem(state: dict) -> str | None:
 
 def load_model(path: str | Path) -> LoadedModel:
     """Read a file written by :func:`save_model`; clear errors for a missing or foreign file."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     try:
