@@ -292,3 +292,16 @@ def test_a_long_signal_takes_memory_of_one_chunk_not_of_the_signal(what):
         assert np.array_equal(np.concatenate(parts), whole)
     else:
         assert np.array_equal(system.extractor.step(wav, None, final=True)[0], whole)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_a_pipe_or_device_given_as_audio_is_called_that_not_empty(tmp_path):
+    import os
+
+    from neuroflow.vad.audio import AudioError, load_audio
+
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "zero.wav").symlink_to("/dev/zero")
+    for name in ("pipe.wav", "zero.wav"):  # both were "file is empty (0 bytes)"
+        with pytest.raises(AudioError, match=f"{name}: is not a regular file"):
+            load_audio(tmp_path / name)

@@ -139,6 +139,8 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
         raise FileNotFoundError(f"audio file not found: {path}")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, expected an audio file")
+    if not path.is_file():  # a pipe or a device (/dev/zero): never "empty", and a pipe would block the read
+        raise AudioError(f"{path}: is not a regular file (a pipe, socket or device), expected an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
     data = None
