@@ -297,3 +297,21 @@ def test_a_model_path_with_a_tilde_is_found_where_the_parser_found_it(reference,
     assert main(["vad", "info", "--model", "~/m.pt"]) == 0, capsys.readouterr().err
     _one_error_line(capsys, main(["vad", "compare", "--quiet", "--corpus", str(reference), "--systems",
                                   "bin:~/m.pt", f"bin:{tmp_path / 'm.pt'}"]), "same system")
+
+
+def test_a_validation_split_of_one_class_is_warned_about(reference, monkeypatch):
+    from neuroflow.vad import training
+    from neuroflow.vad.recipe import Recipe
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(training, "_run", stop)  # the check comes before any epoch
+    # three scenes of speech only: the split drew one, and the report said "validation HTER 0.00%" with a threshold
+    # chosen on one class (with the shipped recipe's speech-free sequences it drew one of those: no speech at all)
+    with pytest.warns(UserWarning, match=r"validation split \(1 of 3 sequences.*holds no non-speech frames"):
+        with pytest.raises(Stop):
+            training.train_vad(reference, reference.parent / "m.pt", Recipe(hidden=(8,), prune=0.0), progress=False)

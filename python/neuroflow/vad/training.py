@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
             raise ValueError(f"data: features have {data.feats[0].shape[1]} values per frame, the recipe's "
                              f"configuration {width}")
         train_set, val_set = split_sequences(data, recipe.val_fraction, recipe.seed)
+        _check_validation_classes(val_set, len(data), recipe, data_id[1])
         return _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progress, t0, teacher, data_id)
     finally:
         torch.set_num_threads(old_threads)
@@ -148,6 +150,19 @@ def _check_classes(data: SequenceSet, corpora: str) -> None:
     if n_speech == data.n_frames:
         raise ValueError(f"corpus: {corpora} holds no non-speech frames (every label is 1, and the recipe adds no "
                          f"speech-free sequences); training needs speech and non-speech frames")
+
+
+def _check_validation_classes(val_set: SequenceSet, n_sequences: int, recipe: Recipe, corpora: str) -> None:
+    """Warn, naming the ``corpora``, when the validation split holds one class only (a small corpus whose split drew
+    a speech-free sequence): the decision threshold is chosen there and its HTER reported, and with one class those
+    are one rate alone (a "validation HTER" of 0 % for a split without speech)."""
+    n_speech = sum(int(np.count_nonzero(y)) for y in val_set.labels)
+    missing = "speech" if n_speech == 0 else "non-speech" if n_speech == val_set.n_frames else None
+    if missing:
+        warnings.warn(f"{corpora}: the validation split ({len(val_set)} of {n_sequences} sequences, val_fraction "
+                      f"{recipe.val_fraction:g}) holds no {missing} frames, so the decision threshold chosen there "
+                      f"and the validation HTER reported mean little; use more or longer scenes, or a larger "
+                      f"val_fraction", stacklevel=3)
 
 
 def batch_bytes(recipe: Recipe) -> int:
