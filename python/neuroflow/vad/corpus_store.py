@@ -168,6 +168,19 @@ def write_scene_files(root: Path, name: str, wav: np.ndarray, labels: np.ndarray
             "sha256": {"wav": file_hash(wav_path), "labels": file_hash(labels_path)}}
 
 
+def _check_scene_paths(root: Path, plans) -> None:
+    """ValueError naming ``out_dir`` when something other than a file (a folder) sits where a scene of ``plans``
+    or its temporary files will be written."""
+    for plan in plans:
+        for name in (f"{plan.name}.wav", f"{plan.name}.labels.npy", f"{plan.name}.wav.part",
+                     f"{plan.name}.labels.part.npy"):
+            path = root / name
+            if path.exists() and not path.is_file():
+                what = "a folder" if path.is_dir() else "not a regular file"
+                raise ValueError(f"out_dir: {path} is {what}, where the corpus writes scene {plan.name}; remove it "
+                                 f"or use another folder")
+
+
 def scene_intact(root: Path, entry: dict) -> bool:
     """Whether a manifest entry's files exist and match its recorded hashes."""
     try:
@@ -303,6 +316,7 @@ def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: b
         done = finished_scenes(root, settings, overwrite=overwrite)
         entries: dict[int, dict] = {p.index: done[p.name] for p in plans if p.name in done}
         todo = [p for p in plans if p.name not in done]
+        _check_scene_paths(root, todo)  # a folder under a scene's name would fail the run after that scene's work
         manifest_path = root / MANIFEST
 
         def save() -> None:
