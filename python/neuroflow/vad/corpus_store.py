@@ -52,7 +52,11 @@ def locked(root: Path, name: str = "out_dir"):
     import fcntl
 
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a folder under the lock's name, say
+        raise ValueError(f"{name}: {root / LOCK}, the corpus's lock file, cannot be opened ({exc.strerror or exc}); "
+                         f"remove it or use another folder") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -169,16 +173,17 @@ def write_scene_files(root: Path, name: str, wav: np.ndarray, labels: np.ndarray
 
 
 def _check_scene_paths(root: Path, plans) -> None:
-    """ValueError naming ``out_dir`` when something other than a file (a folder) sits where a scene of ``plans``
-    or its temporary files will be written."""
-    for plan in plans:
-        for name in (f"{plan.name}.wav", f"{plan.name}.labels.npy", f"{plan.name}.wav.part",
-                     f"{plan.name}.labels.part.npy"):
-            path = root / name
-            if path.exists() and not path.is_file():
-                what = "a folder" if path.is_dir() else "not a regular file"
-                raise ValueError(f"out_dir: {path} is {what}, where the corpus writes scene {plan.name}; remove it "
-                                 f"or use another folder")
+    """ValueError naming ``out_dir`` when something other than a file (a folder) sits where a scene of ``plans``,
+    its temporary files or the manifest's temporary file will be written."""
+    names = [(f"{MANIFEST}.part", "its manifest")] + [
+        (f"{plan.name}{suffix}", f"scene {plan.name}") for plan in plans
+        for suffix in (".wav", ".labels.npy", ".wav.part", ".labels.part.npy")]
+    for name, what in names:
+        path = root / name
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise ValueError(f"out_dir: {path} is {kind}, where the corpus writes {what}; remove it or use another "
+                             f"folder")
 
 
 def scene_intact(root: Path, entry: dict) -> bool:
