@@ -234,6 +234,11 @@ TYPE_ERRORS = [
     (lambda: __import__("neuroflow.vad.speech", fromlist=["x"]).synthesize("hello", "en-us"), "voice"),
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).VADStream(
         __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin"), rules="x"), "rules"),
+    # were AttributeError ('dict' object has no attribute 'prune') and "'NoneType' object is not iterable"
+    (lambda: __import__("neuroflow.vad.training", fromlist=["x"]).train_vad("c", "m.pt", {"hidden": [8]}), "recipe"),
+    (lambda: __import__("neuroflow.vad.training", fromlist=["x"]).train_vad("c", None), "out"),
+    (lambda: __import__("neuroflow.vad.training", fromlist=["x"]).train_vad(None, "m.pt"), "corpus"),
+    (lambda: __import__("neuroflow.vad.training", fromlist=["x"]).train_vad(5, "m.pt"), "corpus"),
 ]
 
 

@@ -91,6 +91,17 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     ``corpus``) is continued; any other raises :class:`CheckpointRefused` (a ValueError). ``data`` skips feature extraction and the ``restarts`` / ``noise_only`` augmentations
     (a :class:`SequenceSet` of the corpus, made the way the caller wants).
     """
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe: expected a Recipe (Recipe.from_dict makes one of a dict of settings), got "
+                        f"{type(recipe).__name__}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out: expected a .pt model path, got {type(out).__name__}")
+    if corpus is None and data is None:
+        raise TypeError("corpus: expected a corpus folder, a loaded corpus or a list of them (or data), got None")
+    for c in [] if corpus is None else corpus if isinstance(corpus, (list, tuple)) else [corpus]:
+        if not isinstance(c, (str, os.PathLike)) and not (hasattr(c, "__iter__") and hasattr(c, "__len__")):
+            raise TypeError(f"corpus: expected a corpus folder, a loaded corpus or a list of them, got "
+                            f"{type(c).__name__}")
     recipe = Recipe() if recipe is None else recipe
     out = Path(out)
     if out.suffix != ".pt":
