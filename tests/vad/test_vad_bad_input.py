@@ -213,6 +213,15 @@ API_ERRORS = [
         __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin")), "feats: 480 NaN"),
     (lambda: __import__("neuroflow.vad.detect", fromlist=["x"]).SpikingVADSystem("bin").score_features("abc"),
      "feats: "),
+    # the benchmark's plan: 10**9 scenes per condition hung while planning, "music" was read letter by letter
+    (lambda: __import__("neuroflow.vad.realspeech", fromlist=["x"]).benchmark_plans(scenes_per_condition=10 ** 9),
+     "scenes_per_condition"),
+    (lambda: __import__("neuroflow.vad.realspeech", fromlist=["x"]).benchmark_plans(nonspeech_files=10 ** 9),
+     "nonspeech_files"),
+    (lambda: __import__("neuroflow.vad.realspeech", fromlist=["x"]).benchmark_plans(duration_s=1e9), "duration_s"),
+    (lambda: __import__("neuroflow.vad.realspeech", fromlist=["x"]).benchmark_plans(noises="music"),
+     "noises: .*got 'music'"),
+    (lambda: __import__("neuroflow.vad.realspeech", fromlist=["x"]).benchmark_plans(snrs=5), "snrs: .*list"),
 ]
 
 
@@ -310,3 +319,22 @@ def test_a_pipe_or_device_given_as_audio_is_called_that_not_empty(tmp_path):
     for name in ("pipe.wav", "zero.wav"):  # both were "file is empty (0 bytes)"
         with pytest.raises(AudioError, match=f"{name}: is not a regular file"):
             load_audio(tmp_path / name)
+
+
+def test_a_benchmark_too_large_for_the_disk_names_out_not_minutes(tmp_path, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 10 ** 6, 10 ** 6))  # 1 MB free
+    assert main(["vad", "corpus", "--benchmark", "--quiet", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    # was "--minutes: ...", a flag --benchmark refuses
+    assert err.count("\n") == 1 and "--out: " in err and "--minutes" not in err and "1.0 MB" in err, err
+
+
+def test_the_benchmark_plan_keeps_its_scenes_with_numpy_snrs():
+    from neuroflow.vad.realspeech import benchmark_plans
+
+    plans = benchmark_plans(snrs=[np.int64(5)])  # was refused: not an int or float
+    assert [p.snr_db for p in plans["speech"]][-1] == 5.0 and len(plans["speech"]) == 2 * (1 + 9)

@@ -298,10 +298,11 @@ def _entry(plan: ScenePlan, files: dict, info: dict) -> dict:
 
 def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: bool = True,
                  overwrite: bool = False, n_jobs: int = 1, scheduler: str | None = None,
-                 desc: str = "corpus") -> CorpusResult:
+                 desc: str = "corpus", size_name: str = "minutes") -> CorpusResult:
     """Make the scenes of ``plans`` into ``out_dir`` (locked, resumable, checksummed; see the module docstring).
 
-    ``settings`` identify the corpus: a folder holding another corpus is refused unless ``overwrite``.
+    ``settings`` identify the corpus: a folder holding another corpus is refused unless ``overwrite``. A corpus
+    too large for the disk is refused naming ``size_name`` (the argument that sets its size).
     Used by :func:`generate_corpus` and :func:`neuroflow.vad.realspeech.benchmark_set`.
     """
     from neuroflow.cliutil import check_output_dir
@@ -310,7 +311,7 @@ def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: b
     root = check_output_dir(out_dir, "out_dir")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
-    check_disk(root, sum(p.duration_s for p in plans))
+    check_disk(root, sum(p.duration_s for p in plans), size_name)
     sources = check_sources(plans)
     settings = {**settings, "sources": sources} if sources else dict(settings)
     if scheduler is not None:  # an unreachable scheduler is refused before the folder or its manifest is made

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.vad.corpus import FORMAT_VERSION, GROUPS, REAL_SNRS_DB, plan_corpus
+from neuroflow.vad.corpus import (FORMAT_VERSION, GROUPS, MAX_DURATION_S, MAX_SCENES, REAL_SNRS_DB, _check_list,
+                                  plan_corpus)
 from neuroflow.vad.corpus_store import CorpusResult, write_corpus
 from neuroflow.vad.scenes import ScenePlan
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
@@ -80,14 +81,22 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
     check_positive(duration_s, "duration_s")
     if duration_s < 10.0:
         raise ValueError(f"duration_s: expected at least 10 s (a lead-in and a few prompts), got {duration_s!r}")
+    if duration_s > MAX_DURATION_S:  # as a corpus's scenes: an hour at most
+        raise ValueError(f"duration_s: expected at most {MAX_DURATION_S:g} s, got {duration_s!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if isinstance(noises, (str, bytes)) or not hasattr(noises, "__iter__"):  # "music" would be read letter by letter
+        raise ValueError(f"noises: expected a list of noise names from {list(BENCHMARK_NOISES)}, got {noises!r}")
     for kind in noises:
         check_choice(kind, "noises", BENCHMARK_NOISES)
-    for snr in snrs:
-        if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not -30 <= snr <= 60:
-            raise ValueError(f"snrs: expected numbers in [-30, 60] dB, got {snr!r}")
+    empty = hasattr(snrs, "__len__") and not isinstance(snrs, (str, bytes)) and len(snrs) == 0  # clean speech only
+    snrs = () if empty else _check_list(snrs, "snrs", -30.0, 60.0, "dB")
     conditions = [("none", math.inf)] + [(k, float(s)) for k in noises for s in snrs]
+    n_scenes = len(conditions) * scenes_per_condition + 2 * nonspeech_files
+    if n_scenes > MAX_SCENES:  # each a plan in memory and a file on disk: 10**9 hung while planning
+        raise ValueError(f"scenes_per_condition, nonspeech_files: {len(conditions)} conditions x "
+                         f"{scenes_per_condition} + 2 x {nonspeech_files} would be {n_scenes} scenes, more than "
+                         f"{MAX_SCENES}")
     group = GROUPS["test"]
     speech, i = [], 0
     strata = ((1, 0.25, 0.5), (1, 0.5, 0.75))  # moderate speech proportions: every scene has both classes
@@ -151,7 +160,8 @@ def benchmark_set(out_dir: str | Path, seed: int = 0, *, scenes_per_condition: i
                     "duration_s": float(duration_s), "nonspeech_files": int(nonspeech_files),
                     "noises": list(noises), "snrs": [float(x) for x in snrs]}
         results[name] = write_corpus(root / name, part, settings, progress=progress, overwrite=overwrite,
-                                     n_jobs=n_jobs, scheduler=scheduler, desc=f"benchmark {name}")
+                                     n_jobs=n_jobs, scheduler=scheduler, desc=f"benchmark {name}",
+                                     size_name="out_dir")  # its size is fixed: the disk at out_dir is too small
     return BenchmarkSet(root=root, speech=root / "speech", music=root / "music", roomtone=root / "roomtone",
                         results=results)
 
