@@ -338,3 +338,26 @@ def test_the_benchmark_plan_keeps_its_scenes_with_numpy_snrs():
 
     plans = benchmark_plans(snrs=[np.int64(5)])  # was refused: not an int or float
     assert [p.snr_db for p in plans["speech"]][-1] == 5.0 and len(plans["speech"]) == 2 * (1 + 9)
+
+
+@pytest.fixture(scope="module")
+def calibration_scenes(tmp_path_factory):
+    from neuroflow.vad.corpus import generate_corpus, load_corpus
+
+    root = tmp_path_factory.mktemp("cal_grid")
+    generate_corpus(root, minutes=0.05, durations=(2.0,), snrs=(0.0,), noises=("white",), progress=False)
+    return list(load_corpus(root))
+
+
+@pytest.mark.parametrize("grid, value", [("thresholds", [float("nan")]), ("thresholds", [5.0]), ("thresholds", []),
+                                         ("medians", [0]), ("hangovers", [-3]), ("hangovers", [1.5]),
+                                         ("low_snr_dbs", [float("nan")]), ("releases", "0.5")])
+def test_calibration_grids_refuse_values_no_model_may_hold(grid, value, calibration_scenes):
+    from neuroflow.vad.calibration import calibrate
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    # were chosen and written into a model file that load_model then refused (threshold nan, median 0, hangover -3)
+    with pytest.raises(ValueError, match=f"^{grid}: "):
+        calibrate(SpikingVADSystem("bin"), calibration_scenes, **{grid: value})
+    with pytest.raises(TypeError, match="^system: "):
+        calibrate("bin", calibration_scenes)

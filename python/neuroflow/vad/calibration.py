@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import is_integer, is_number
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.audio import prepare
-from neuroflow.vad.postprocess import PostProcessor, hold_scores
+from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, PostProcessor, hold_scores, release_problem
 from neuroflow.vad.scoring import THRESHOLDS
 
 #: causal median lengths (frames) the search tries
@@ -145,6 +146,38 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
     return mr, far
 
 
+def _grid(values, name: str, *, empty: bool = False) -> list:
+    """``values`` as a list (non-empty unless ``empty``), or ValueError naming ``name``."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name}: expected a list of candidate values, got {values!r:.60}")
+    values = list(values)
+    if not values and not empty:
+        raise ValueError(f"{name}: expected at least one candidate value, got none")
+    return values
+
+
+def _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers) -> None:
+    """ValueError naming the first search grid holding a value no model may hold (:func:`~neuroflow.vad.snn.
+    load_model` refuses it): a NaN or out-of-range threshold, a median or hangover that is no whole number of frames
+    in range; such a rule would be written into a model file that no detector can then read."""
+    for value in _grid(thresholds, "thresholds"):
+        if not (is_number(value, finite=True) and 0.0 < value < 1.0):
+            raise ValueError(f"thresholds: expected numbers in (0, 1), got {value!r}")
+    for name, grid, lo in (("medians", medians, 1), ("hangovers", hangovers, 0),
+                           ("low_snr_hangovers", low_snr_hangovers, 0)):
+        for value in _grid(grid, name):
+            if not (is_integer(value) and lo <= value <= MAX_SMOOTHING_FRAMES):
+                raise ValueError(f"{name}: expected whole numbers of frames in [{lo}, {MAX_SMOOTHING_FRAMES}], "
+                                 f"got {value!r}")
+    for value in _grid(releases, "releases"):
+        problem = release_problem(value)
+        if problem:
+            raise ValueError(f"releases: {problem}")
+    for value in _grid(low_snr_dbs, "low_snr_dbs", empty=True):  # none: one hangover whatever the SNR
+        if not (is_number(value, finite=True) and -100.0 <= value <= 100.0):
+            raise ValueError(f"low_snr_dbs: expected SNRs in [-100, 100] dB, got {value!r}")
+
+
 def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
                 low_snr_dbs=LOW_SNR_DBS, low_snr_hangovers=None, source: str | None = None) -> dict:
     """The rule with the lowest mean HTER over the conditions of ``outputs`` (:func:`network_outputs`): a dict of
@@ -154,6 +187,8 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
+    _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs,
+                 hangovers if low_snr_hangovers is None else low_snr_hangovers)
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
     classes: dict = {}  # per condition: (has speech frames, has non-speech frames)
     for _, _, labels, condition in outputs:
@@ -213,6 +248,12 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     Conditions without both speech and non-speech frames have no HTER and are left out (``left_out``);
     ValueError naming the scenes' folders (the corpora) if none is left.
     """
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    if not isinstance(system, SpikingVADSystem):
+        raise TypeError(f"system: expected a SpikingVADSystem (SpikingVADSystem('bin') or a model path), got "
+                        f"{type(system).__name__}")
+    _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs, hangovers)  # before the network runs
     scenes = list(scenes)
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)
