@@ -361,3 +361,16 @@ def test_calibration_grids_refuse_values_no_model_may_hold(grid, value, calibrat
         calibrate(SpikingVADSystem("bin"), calibration_scenes, **{grid: value})
     with pytest.raises(TypeError, match="^system: "):
         calibrate("bin", calibration_scenes)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"threshold": float("nan")}, "threshold"), ({"threshold": 2}, "threshold"),
+                                          ({"smoothing": {"median": 0}}, "smoothing"),
+                                          ({"info": {"recipe": 5}}, "info"), ({"smoothing": "x"}, "smoothing")])
+def test_save_model_never_writes_a_file_load_model_refuses(kwargs, name, tmp_path):
+    from neuroflow.vad.detect import model_path
+    from neuroflow.vad.snn import load_model, save_model
+
+    model = load_model(model_path("bin")).model
+    with pytest.raises((ValueError, TypeError), match=f"^{name}: "):  # was written, then "damaged" on every load
+        save_model(model, tmp_path / "m.pt", **kwargs)
+    assert not (tmp_path / "m.pt").exists()

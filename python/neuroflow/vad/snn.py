@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer
+from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer, is_number
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
 from neuroflow.vad.recipe import MODEL_KINDS, setting_problem
@@ -397,13 +397,21 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
 
     Weights are stored as float16 where that is exact enough (halves the file); masks as bool.
     """
+    if smoothing is not None and not isinstance(smoothing, dict):
+        raise TypeError(f"smoothing: expected a dict of median and hangover (frames), got {type(smoothing).__name__}")
+    if info is not None and not isinstance(info, dict):
+        raise TypeError(f"info: expected a dict, got {type(info).__name__}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {}
     for k, v in model.state_dict().items():
         state[k] = v.bool() if k.endswith("_mask") else v.detach().clone()
-    payload = {"format": FORMAT, "config": model.config(), "state_dict": state, "threshold": float(threshold),
+    payload = {"format": FORMAT, "config": model.config(), "state_dict": state,
+               "threshold": float(threshold) if is_number(threshold) else threshold,
                "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
+    problem = _payload_problem(payload)  # what load_model would refuse: never write a file no detector can read
+    if problem:
+        raise ValueError(f"{problem.split()[0]}: {problem}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(payload, path)
     return path
 
