@@ -665,3 +665,18 @@ def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path, m
                          time_s=0.0))
     assert writing == [1]
     assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]
+
+
+def test_bench_names_more_problems_than_the_suite_has(tmp_path, capsys):
+    """`identify bench --suite quick --n-problems 1000` ran the suite's 5 problems as if asked for them."""
+    from neuroflow.cli import main
+    from neuroflow.identify import problems as P
+
+    out = tmp_path / "rows.jsonl"
+    assert main(["identify", "bench", "--suite", "quick", "--n-problems", "1000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--n-problems: the quick suite has 5 problems; expected 1 to 5, got 1000"), err
+    assert "\n" not in err and not out.exists()
+    with pytest.raises(ValueError, match="n_problems: the digits suite has 5 problems"):
+        P.suite("digits", n_problems=6)
+    assert [len(P.suite(s, n_problems=2)) for s in ("quick", "paper", "deep")] == [2, 2, 2]  # digits trains teachers

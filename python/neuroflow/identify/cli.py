@@ -340,11 +340,17 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow.cliutil import emit
+    from neuroflow.cliutil import as_flag_error, emit, fail
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import run_suite, summarize
 
-    probs = P.suite(args.suite, seed=args.seed, n_problems=args.n_problems)
+    try:
+        probs = P.suite(args.suite, seed=args.seed, n_problems=args.n_problems)
+    except ValueError as exc:  # more problems than the suite has: named, not run quietly as fewer
+        message = as_flag_error(exc, {"n_problems": "--n-problems"})
+        if message is None:
+            raise
+        return fail(message)
     settings = {"width": args.width}
     rows, interrupted = [], False
     t0 = time.perf_counter()
