@@ -244,6 +244,7 @@ def test_a_checkpoint_of_other_training_data_is_refused_naming_it(checkpoint, co
     assert json.loads(capsys.readouterr().out)["resumed"]
 
 
+@pytest.mark.filterwarnings("ignore:.*the validation split .* holds no:UserWarning")  # a tiny corpus
 def test_a_checkpoint_of_another_recipe_says_which_settings_differ(checkpoint, corpus, tmp_path, capsys):
     recipe, good = checkpoint
     out = tmp_path / "m.pt"

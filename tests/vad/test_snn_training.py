@@ -272,6 +272,7 @@ def test_background_talk_pieces_are_quiet_babble_or_cafe_and_enter_training_data
     assert all(n.split("_")[0] == "talk" and n.split("_")[1] in TALK_KINDS for n in talk.names)
 
 
+@pytest.mark.filterwarnings("ignore:.*the validation split .* holds no:UserWarning")  # a tiny corpus
 def test_cli_train_ctrl_c_keeps_finished_epochs_and_says_so(tiny_corpus, tmp_path, capsys, monkeypatch):
     import json
 
