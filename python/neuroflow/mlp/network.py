@@ -162,8 +162,10 @@ class MLP:
             w = check_array(weights, "weights", shape=(N,))
             if np.any(w < 0) or not np.any(w > 0):
                 raise ValueError(f"weights: expected non-negative per-sample weights with a positive sum, got min {w.min()}, sum {w.sum()}")
-            if not np.isfinite(w.sum()):  # only the ratios count: weights of 1e308 must not sum to inf (every
-                w = w / w.max()           # wbar 0, loss 0); other weights keep their exact earlier result
+            with np.errstate(over="ignore"):
+                overflows = not np.isfinite(w.sum())
+            if overflows:  # only the ratios count: weights of 1e308 must not sum to inf (every wbar 0, loss 0);
+                w = w / w.max()  # other weights keep their exact earlier result
             wbar = w / w.sum()
         return X, Y, wbar
 
