@@ -296,18 +296,15 @@ def deep_suite(seed: int = 0, n_problems: int = 24) -> list[Problem]:
 def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Problem]:
     """A named suite ("quick", "paper", "deep" or "digits"), or its first ``n_problems`` problems (ValueError if
     it has fewer)."""
-    sizes = {"quick": None, "paper": 150, "deep": 24, "digits": 5}
-    if name not in sizes:
+    if name not in SUITES:
         raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
-    if name == "quick":
-        probs = quick_suite(seed)
-        sizes["quick"] = len(probs)
-    if n_problems is not None and not 1 <= n_problems <= sizes[name]:
-        raise ValueError(f"n_problems: the {name} suite has {sizes[name]} problems; expected 1 to {sizes[name]}, "
-                         f"got {n_problems}")
-    n = sizes[name] if n_problems is None else int(n_problems)
+    quick = quick_suite(seed) if name == "quick" else None
+    size = len(quick) if quick is not None else {"paper": 150, "deep": 24, "digits": 5}[name]
+    if n_problems is not None and not 1 <= n_problems <= size:
+        raise ValueError(f"n_problems: the {name} suite has {size} problems; expected 1 to {size}, got {n_problems}")
+    n = size if n_problems is None else int(n_problems)
     if name == "paper":
         return paper_suite(n, seed)
     if name == "digits":
         return digits_suite(seed, n)  # each teacher trains ~1 min
-    return (probs if name == "quick" else deep_suite(seed))[:n]
+    return (quick if quick is not None else deep_suite(seed))[:n]
