@@ -8,6 +8,7 @@ import time
 import pytest
 
 from neuroflow import cliutil
+from neuroflow._utils import FIGURE_SUFFIXES
 from neuroflow.parallel import SchedulerError, parallel_map
 
 
@@ -15,7 +16,7 @@ def _parser():
     p = cliutil.Parser(prog="neuroflow test")
     p.add_argument("--x", type=cliutil.number(0, 1))
     p.add_argument("--n", type=cliutil.integer(1))
-    p.add_argument("--plot", type=cliutil.output_file(cliutil.PLOT_SUFFIXES))
+    p.add_argument("--plot", type=cliutil.output_file(FIGURE_SUFFIXES))
     p.add_argument("--out", type=cliutil.output_dir())
     return p
 

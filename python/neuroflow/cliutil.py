@@ -23,11 +23,7 @@ from typing import Callable
 from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
-           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
-           "PLOT_SUFFIXES"]
-
-#: figure formats that matplotlib's Agg backend writes (the library's save_figure takes the same)
-PLOT_SUFFIXES = FIGURE_SUFFIXES
+           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,7 +49,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, se
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     if plot:
-        parser.add_argument("--plot", type=output_file(PLOT_SUFFIXES), default=None, metavar="PATH",
+        parser.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None, metavar="PATH",
                             help="save a figure to PATH (.png, .pdf, .svg, ...)")
 
 

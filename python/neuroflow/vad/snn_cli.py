@@ -6,9 +6,9 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from neuroflow._utils import file_problem, read_json
-from neuroflow.cliutil import (PLOT_SUFFIXES, add_common_options, as_flag_error, emit, input_dir, input_file, integer,
-                               number, output_file)
+from neuroflow._utils import FIGURE_SUFFIXES, file_problem, read_json
+from neuroflow.cliutil import (add_common_options, as_flag_error, emit, input_dir, input_file, integer, number,
+                               output_file)
 
 
 def _model_spec(text: str) -> str:
@@ -78,7 +78,7 @@ def register(verbs) -> None:
     p.add_argument("--model", type=_model_spec, default="snu", help="snu | bin | PATH of a model file (default: %(default)s)")
     _add_rules(p)
     add_common_options(p, plot=False, seed=False)
-    p.add_argument("--plot", type=output_file(PLOT_SUFFIXES), default=None, metavar="PATH",
+    p.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None, metavar="PATH",
                    help="save the waveform, detected segments and scores to PATH (.png, .pdf, .svg, ...)")
     p.set_defaults(func=_detect)
 
