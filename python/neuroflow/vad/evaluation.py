@@ -10,6 +10,7 @@ import numpy as np
 
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.metrics import EvalResult, summarize
+from neuroflow.vad.systems import check_threshold
 
 
 def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = True) -> EvalResult:
@@ -38,7 +39,7 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.registry import get_system
 
-    _check_threshold(threshold)
+    check_threshold(threshold)
     system = get_system(system)
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
@@ -108,11 +109,6 @@ def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:
                      names=names)
 
 
-def _check_threshold(threshold) -> None:
-    if not (isinstance(threshold, (int, float, np.integer, np.floating)) and 0.0 <= float(threshold) <= 1.0):
-        raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
-
-
 def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
                     progress: bool = True) -> tuple[list[EvalResult], list[str]]:
     """Evaluate every system of ``specs`` that can run here (default: all of
@@ -128,7 +124,7 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     specs = DEFAULT_SPECS if specs is None else specs
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
-    _check_threshold(threshold)
+    check_threshold(threshold)
     _check_corpus(corpus)  # once, not per system
     systems, skipped = available_systems(specs)
     results = [_evaluate(s, corpus, threshold, progress) for s in systems]

@@ -24,6 +24,12 @@ from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import HOP, frame_energy_db
 from neuroflow.vad.postprocess import causal_max
 
+def check_threshold(threshold) -> None:
+    """ValueError unless ``threshold`` is a score threshold: a number in [0, 1] (NaN would call nothing speech)."""
+    if not (is_number(threshold, finite=True) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
+
+
 class SystemUnavailable(ImportError):
     """A system whose optional dependency (extra) or model file is missing here."""
 
@@ -46,8 +52,7 @@ class VADSystem(ABC):
 
     def detect(self, wav, sr: int = SAMPLE_RATE, threshold: float = 0.5) -> np.ndarray:
         """0/1 decision per 10 ms frame (``score >= threshold``)."""
-        if not (is_number(threshold, finite=True) and 0.0 <= threshold <= 1.0):  # NaN: silence everywhere
-            raise ValueError(f"threshold: expected a score threshold in [0, 1], got {threshold!r}")
+        check_threshold(threshold)
         return (self.score(wav, sr) >= threshold).astype(np.int8)
 
     @abstractmethod
