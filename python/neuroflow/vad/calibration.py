@@ -38,7 +38,6 @@ import numpy as np
 
 from neuroflow._utils import is_integer, is_number
 from neuroflow._utils import progress as progress_bar
-from neuroflow.vad.audio import prepare
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, PostProcessor, hold_scores, release_problem
 from neuroflow.vad.scoring import THRESHOLDS
 
@@ -97,7 +96,7 @@ def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
     post-processor needs, computed once for the whole search."""
     out = []
     for scene in progress_bar(list(scenes), enabled=progress, desc="calibrate: scenes", unit="scene"):
-        feats, energy, _ = system.extractor.step(prepare(scene.wav, scene.sr), final=True)
+        feats, energy = system.extractor.features_and_energy(scene.wav, scene.sr)  # a chunk's memory at a time
         prob = system.runner.run(feats)[0]
         if len(scene.labels) != len(prob):  # a damaged scene: its audio and labels disagree (as eval says)
             raise ValueError(f"{scene.labels_path}: {len(scene.labels)} labels, but {scene.path} has {len(prob)} "

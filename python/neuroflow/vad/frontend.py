@@ -137,13 +137,19 @@ class FeatureExtractor:
     def transform(self, wav, sr: int = SAMPLE_RATE) -> np.ndarray:
         """Features (n_frames, n_features) of a whole signal (any rate, mono or not), computed :data:`FEED_CHUNK`
         samples at a time (the same features bit for bit, in the memory of one chunk)."""
+        return self.features_and_energy(wav, sr)[0]
+
+    def features_and_energy(self, wav, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`transform`'s features and each frame's window energy (dB), which the post-processor takes, of a
+        whole signal, :data:`FEED_CHUNK` samples at a time."""
         x = prepare(wav, sr)
-        parts, state = [], None
+        feats, energy, state = [], [], None
         for i in range(0, len(x), FEED_CHUNK):
-            feats, _, state = self.step(x[i:i + FEED_CHUNK], state)
-            parts.append(feats)
-        parts.append(self.step(np.zeros(0, np.float32), state, final=True)[0])
-        return np.concatenate(parts)
+            f, e, state = self.step(x[i:i + FEED_CHUNK], state)
+            feats.append(f)
+            energy.append(e)
+        f, e, _ = self.step(np.zeros(0, np.float32), state, final=True)
+        return np.concatenate(feats + [f]), np.concatenate(energy + [e])
 
     def normalize_raw(self, raw: np.ndarray, energy_db: np.ndarray | None = None,
                       own_db: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
