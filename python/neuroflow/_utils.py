@@ -85,8 +85,30 @@ def check_memory(needed: int, name: str) -> None:
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not on POSIX
         return
     if needed > total:
-        raise ValueError(f"{name}: this run needs about {needed / 2**30:.1f} GiB of memory, more than the "
+        raise ValueError(f"{name}: this run needs about {_gib(needed)} GiB of memory, more than the "
                          f"{total / 2**30:.1f} GiB this machine has")
+
+
+def _gib(n_bytes) -> str:
+    """``n_bytes`` in GiB for a message: "24.0", "9.3e+20", or "10^690" past the float range (sizes such as
+    --width 1e308 multiply to one)."""
+    try:
+        gib = n_bytes / 2**30
+    except OverflowError:
+        return short_count(int(n_bytes) >> 30)
+    return f"{gib:.1f}" if gib < 1e6 else f"{gib:.2g}"
+
+
+def short_count(n) -> str:
+    """A whole number for a one-line message: as is up to 15 digits, else "6e+308" or, past the float range,
+    "10^1000" (a size of 1e308 multiplied out is a number of hundreds of digits)."""
+    n = int(n)
+    if abs(n) < 10**15:
+        return str(n)
+    try:
+        return f"{float(n):.3g}"
+    except OverflowError:
+        return f"10^{int((abs(n).bit_length() - 1) * math.log10(2))}"
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]):

@@ -1,0 +1,79 @@
+"""Hostile input, fifth pass, to `flow`, `identify`, `maze` and `memristor` (CLI and Python API): sizes of 1e308,
+teachers whose outputs never vary, targets of the wrong kind, hostile environments (MPLBACKEND, MPLCONFIGDIR) and
+weight changes past the float range. Each ends in one line naming the flag, file or argument (exit 2), or in a
+ValueError naming the argument, before any long work."""
+import contextlib
+import warnings
+
+import numpy as np
+import pytest
+
+from neuroflow.cli import main
+
+
+def _rc(argv) -> int:
+    """Exit status of ``neuroflow ARGV`` in-process (argparse errors exit, later errors return)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error:" in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def teacher(tmp_path):
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    path = tmp_path / "t.npz"
+    save_teacher(make_teacher(4, 3, "tanh", seed=0), path)
+    return path
+
+
+# ----------------------------------------------------------------------------- sizes of 1e308
+@pytest.mark.parametrize("argv, start", [
+    (["flow", "train", "--student-width", "1e308"], "--input-dim, --teacher-width, --student-width, --n-samples: "),
+    (["identify", "run", "--n-samples", "100", "--width", "1e308"], "--width, --expansion: "),
+    (["identify", "run", "--n-samples", "100", "--width", "4", "--expansion", "1e308"], "--width, --expansion: "),
+    (["identify", "run", "--n-samples", "100", "--width", "4", "--max-expansion", "1e308"],
+     "--width, --max-expansion: "),
+])
+def test_a_size_of_1e308_is_a_memory_refusal_not_an_overflow(argv, start, teacher, capsys):
+    """--student-width 1e308 is the integer 10^308: the memory estimate's bytes / 2**30 overflowed a float, and
+    expansion x 1e308 rounded up to an infinite width (OverflowError tracebacks)."""
+    if argv[0] == "identify":
+        argv = argv + ["--teacher", str(teacher)]
+    assert _rc(argv + ["--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"neuroflow: error: {start}this run needs about ") and "GiB of memory, more than" in err, err
+
+
+def test_a_depth_of_1e308_is_refused_naming_the_flags(teacher, capsys):
+    assert _rc(["identify", "run", "--quiet", "--n-samples", "100", "--depth", "1e308", "--teacher", str(teacher)]) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith("neuroflow: error: --n-samples, --depth: 100 probe outputs are fewer than the 10^308 "
+                          "parameters of the narrowest student of depth=1e+308"), err
+
+
+def test_a_max_depth_of_1e308_searches_only_the_depths_the_probes_can_fit():
+    """The width search built every configuration up front, (2,) * 10^308 among them (OverflowError); a max_depth of
+    1e5 would have built tuples of 10^10 widths. Depths whose narrowest students have more parameters than the
+    probe outputs are never tried, so the search stops listing them after the first."""
+    from neuroflow.identify import ExpandAndCluster, IdentificationError
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 1))
+    Y = np.tanh(2 * X) + 0.1 * X   # 12 outputs: depth 1 of width 2 has 7 parameters, depth 2 has 13
+    est = ExpandAndCluster(n_students=2, gamma=1.0, max_width=2, max_depth=10**308, seed=0, engine="flow",
+                           train_options={"maxiterations_ode": 5, "maxiterations_optim": 2}, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # students this short miss the floor: the search says so
+        with contextlib.suppress(IdentificationError):  # students this short may share no neuron: the search ran
+            est.fit(X, Y)
+    assert [s.sizes for s in est.search_.steps] == [(2,)]
+    assert est.search_.skipped == [(2, 2)]
