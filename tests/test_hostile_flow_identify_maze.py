@@ -77,3 +77,31 @@ def test_a_max_depth_of_1e308_searches_only_the_depths_the_probes_can_fit():
             est.fit(X, Y)
     assert [s.sizes for s in est.search_.steps] == [(2,)]
     assert est.search_.skipped == [(2, 2)]
+
+
+# ----------------------------------------------------------------------------- identify: targets that never vary
+def test_a_teacher_whose_outputs_never_vary_is_refused_naming_the_file(teacher, tmp_path, capsys):
+    """Weights rounded to integers (all zero), zero weights or subnormal ones make a constant teacher: relative
+    losses divided by its zero variance were reported as 1e30, the angles as NaN, with exit status 0."""
+    with np.load(teacher) as z:
+        members = {k: z[k] for k in z.files}
+    for name, w0 in [("zero", members["weight_0"] * 0), ("sub", members["weight_0"] * 1e-320),
+                     ("int", np.trunc(members["weight_0"] / 10))]:
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **{**members, "weight_0": w0})
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "60", "--n-students", "4", "--width", "3",
+                    "--teacher", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"teacher: {str(path)!r}: its outputs are the same on every Gaussian probe" in err, err
+
+
+def test_constant_targets_are_refused_by_fit_and_fit_teacher():
+    from neuroflow.identify import ExpandAndCluster
+
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    est = ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0)
+    for Y in (np.full((50, 1), 3.0), np.full(50, 5e-320), 1e6 + 1e-12 * X[:, :1]):
+        with pytest.raises(ValueError, match="^Y: the targets are the same on all 50 probes"):
+            est.fit(X, Y)
+    with pytest.raises(ValueError, match="^f: the target's outputs are the same on all 40 Gaussian probes"):
+        est.fit_teacher(lambda x: np.zeros((len(x), 2)), 3, 40)

@@ -50,7 +50,8 @@ from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import AUTO_FALLBACK, cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
-from neuroflow.identify.lstsq import hidden_activations, layer_forward, least_squares_output, output_variance
+from neuroflow.identify.lstsq import (constant_outputs, hidden_activations, layer_forward, least_squares_output,
+                                     output_variance)
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes, unsteered_directions
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
@@ -271,6 +272,9 @@ class ExpandAndCluster:
         Y = np.asarray(f(X), dtype=float)
         if not np.all(np.isfinite(Y)):
             raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
+        if constant_outputs(Y):
+            raise ValueError(f"f: the target's outputs are the same on all {len(Y)} Gaussian probes (to float "
+                             "precision); a constant function has no neurons to identify")
         return self._fit(X, Y, f, rng)
 
     def fit(self, X, Y, *, query=None):

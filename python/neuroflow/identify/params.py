@@ -11,6 +11,7 @@ import numpy as np
 from neuroflow._utils import check_array, check_choice, check_positive, is_integer, is_number
 from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
+from neuroflow.identify.lstsq import constant_outputs
 from neuroflow.identify.students import ENGINES
 from neuroflow.identify.symmetry import symmetry_class
 from neuroflow.identify.teacher import check_activation
@@ -132,6 +133,9 @@ def check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
         Y = Y[:, None]
     if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
         raise ValueError(f"Y: expected {X.shape[0]} rows (one per probe in X), got shape {Y.shape}")
+    if constant_outputs(Y):
+        raise ValueError(f"Y: the targets are the same on all {Y.shape[0]} probes (to float precision); a constant "
+                         "function has no neurons to identify")
     return X, Y
 
 

@@ -237,7 +237,8 @@ def load_teacher(path) -> Teacher:
 
 def _check_overflow(teacher: Teacher, path: Path) -> None:
     """Refuse (ValueError naming the file) weights so large that the teacher's outputs on Gaussian probes, or the
-    norms of its incoming vectors (which the report's angles divide by), overflow."""
+    norms of its incoming vectors (which the report's angles divide by), overflow, and a teacher whose outputs
+    do not vary over the probes."""
     X = np.random.default_rng(0).standard_normal((64, teacher.input_dim))
     try:
         with np.errstate(over="raise", invalid="raise"):
@@ -250,3 +251,9 @@ def _check_overflow(teacher: Teacher, path: Path) -> None:
         big = max(float(np.max(np.abs(a), initial=0.0)) for a in teacher.weights + teacher.biases if a is not None)
         raise ValueError(f"teacher: {str(path)!r}: weights too large (largest magnitude {big:.3g}): its outputs "
                          "on Gaussian probes or the norms of its incoming vectors overflow")
+    from neuroflow.identify.lstsq import constant_outputs
+
+    if constant_outputs(Y):  # zero weights, or every unit dead: relative losses would divide by a zero variance
+        raise ValueError(f"teacher: {str(path)!r}: its outputs are the same on every Gaussian probe (to float "
+                         "precision; weights of zero or every unit dead?): a constant function has no neurons to "
+                         "identify")
