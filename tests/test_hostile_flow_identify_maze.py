@@ -105,3 +105,23 @@ def test_constant_targets_are_refused_by_fit_and_fit_teacher():
             est.fit(X, Y)
     with pytest.raises(ValueError, match="^f: the target's outputs are the same on all 40 Gaussian probes"):
         est.fit_teacher(lambda x: np.zeros((len(x), 2)), 3, 40)
+
+
+# ----------------------------------------------------------------------------- hostile environments
+def test_a_plot_is_written_whatever_mplbackend_and_mplconfigdir_say(tmp_path):
+    """MPLBACKEND=nonsense failed every --plot after the work was done (matplotlib refuses it at import, and the
+    message named no variable); a config folder that cannot be written (MPLCONFIGDIR a file, HOME read-only)
+    printed matplotlib's two-line warning. Figures only go to files: both are now ignored, silently."""
+    import os
+    import subprocess
+    import sys
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    env = {**os.environ, "MPLBACKEND": "nonsense", "MPLCONFIGDIR": str(not_a_folder)}
+    code = ("import sys; from neuroflow._utils import pyplot, save_figure\n"
+            "fig, ax = pyplot().subplots(); ax.plot([0, 1]); save_figure(fig, sys.argv[1])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.png")], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert (tmp_path / "p.png").stat().st_size > 0

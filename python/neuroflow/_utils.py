@@ -303,7 +303,7 @@ def save_figure(fig, path: str | Path) -> Path:
     matplotlib honours; one already set is kept) instead of now, and SVG's element ids come from a fixed salt instead of a random one."""
     import os
 
-    import matplotlib
+    matplotlib = _import_matplotlib()
     import matplotlib.pyplot as plt
 
     path = Path(path)
@@ -324,10 +324,48 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
+def _usable_folder(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return path.is_dir() and os.access(path, os.W_OK)
+
+
+def _import_matplotlib():
+    """``import matplotlib``, untroubled by its environment: figures are only ever written to files (Agg), so an
+    MPLBACKEND that names no backend must not fail a plot after the work (matplotlib refuses it at import), and a
+    config or cache folder that cannot be written (MPLCONFIGDIR, HOME read-only or unset) gets a temporary one
+    without matplotlib's two-line warning."""
+    import sys
+
+    if "matplotlib" in sys.modules:
+        return sys.modules["matplotlib"]
+    if os.environ.get("MPLCONFIGDIR"):
+        folders = [Path(os.environ["MPLCONFIGDIR"])]
+    else:
+        home = Path(os.path.expanduser("~"))
+        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    if not all(_usable_folder(f) for f in folders):
+        import atexit
+        import shutil
+        import tempfile
+
+        os.environ["MPLCONFIGDIR"] = tmp = tempfile.mkdtemp(prefix="matplotlib-")  # what matplotlib itself does
+        atexit.register(shutil.rmtree, tmp, True)
+    backend = os.environ.pop("MPLBACKEND", None)
+    try:
+        import matplotlib
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+    return matplotlib
+
+
 def pyplot():
     """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI)."""
-    import matplotlib
-
+    matplotlib = _import_matplotlib()
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
