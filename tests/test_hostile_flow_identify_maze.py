@@ -125,3 +125,34 @@ def test_a_plot_is_written_whatever_mplbackend_and_mplconfigdir_say(tmp_path):
                          text=True, timeout=120)
     assert out.returncode == 0 and out.stderr == "", out.stderr
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- memristor crossbars
+def test_a_crossbar_names_weight_changes_past_any_pulse_count():
+    """Crossbar.program(1e308) ended in "OverflowError: cannot convert float infinity to integer" (the pulse
+    count N x dw), after writing the cells."""
+    from neuroflow.memristor import Crossbar
+
+    xb = Crossbar(2, 2, "linear-noisy", seed=0)
+    for dw in (1e308, -1e308, 1e14):
+        with pytest.raises(ValueError, match=r"^dw: a change of 1e\+(308|14) asks for more than 2\*\*53 pulses"):
+            xb.program(np.full((2, 2), dw))
+    assert xb.pulses_total == 0 and np.all(xb.weights == 0)
+    assert np.all(xb.program(np.full((2, 2), 5.0)) == 1000)  # past 1 the cells saturate; the pulses are counted
+
+
+@pytest.mark.parametrize("assignment", [np.full((3, 2), np.nan), np.full((3, 2), 1e308), np.full((3, 2), 0.5),
+                                        [[0.0, 2.0 ** 63]] * 3])
+def test_a_crossbar_assignment_of_no_whole_numbers_is_refused(assignment):
+    """Device indices were cast to int64 as numpy does: 0.5 read as device 0 silently, NaN and 1e308 as
+    -2**63 (only a RuntimeWarning of the cast), which the range check then reported as the indices given."""
+    import warnings
+
+    from neuroflow.memristor import Crossbar
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="^assignment: expected whole numbers, found 6 entries|"
+                                             "^assignment: expected whole numbers, found 3 entries"):
+            Crossbar(3, 2, "portner2025", assignment=assignment)
+    assert Crossbar(3, 2, "portner2025", assignment=np.ones((3, 2))).assignment.dtype == np.int64  # 1.0 is whole

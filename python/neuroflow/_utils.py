@@ -29,6 +29,16 @@ def check_array(
     if getattr(getattr(value, "dtype", None), "kind", "") == "c" and np.dtype(dtype).kind in "biuf":
         # numpy would drop the imaginary parts with only a ComplexWarning
         raise ValueError(f"{name}: expected real numbers, got a complex array")
+    if np.dtype(dtype).kind in "iu":  # numpy casts 2.7 to 2 and NaN to -2**63 (with a RuntimeWarning at most)
+        src = value if isinstance(value, np.ndarray) else np.asarray(value) if _is_numeric_list(value) else None
+        if src is not None and src.dtype.kind == "f":
+            info = np.iinfo(dtype)
+            with np.errstate(invalid="ignore"):  # float(max) + 1: 2**63 exactly for int64 (max itself rounds up)
+                ok = np.isfinite(src) & (src == np.trunc(src)) & (src >= info.min) & (src < float(info.max) + 1)
+            bad = np.size(src) - np.count_nonzero(ok)
+            if bad:
+                raise ValueError(f"{name}: expected whole numbers, found {bad} entr{'y' if bad == 1 else 'ies'} with "
+                                 f"a fraction, NaN or inf, or beyond {np.dtype(dtype).name}")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -43,6 +53,16 @@ def check_array(
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entr{'y' if bad == 1 else 'ies'}")
     return arr
+
+
+def _is_numeric_list(value) -> bool:
+    """Whether ``value`` is a list or tuple numpy reads as an array of numbers (no text, no ragged rows)."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        return False
 
 
 def is_integer(value) -> bool:
