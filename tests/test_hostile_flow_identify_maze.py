@@ -156,3 +156,80 @@ def test_a_crossbar_assignment_of_no_whole_numbers_is_refused(assignment):
                                              "^assignment: expected whole numbers, found 3 entries"):
             Crossbar(3, 2, "portner2025", assignment=assignment)
     assert Crossbar(3, 2, "portner2025", assignment=np.ones((3, 2))).assignment.dtype == np.int64  # 1.0 is whole
+
+
+# ----------------------------------------------------------------------------- JSON and CSV inputs
+def _device_file_text():
+    from neuroflow.memristor import get_device, save_devices
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_devices(get_device("linear-noisy"), Path(tmp) / "d.json").read_text()
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t.replace('"G0_uS": 10.0,', '"G0_uS": 10.0, "G0_uS": 50.0,'), "gives 'G0_uS' twice in one object"),
+    (lambda t: t.replace('"n_pulses": 200', '"n_pulses": ' + "9" * 5000), "holds a number of more than 4300 digits"),
+    (lambda t: t.replace('"linear-noisy"', '"a\\nb"'), "device 1 ('a\\nb'): name: expected a non-empty name"),
+])
+def test_device_files_with_keys_twice_or_numbers_too_long_are_refused_naming_the_file(edit, words, tmp_path, capsys):
+    """A field given twice was read as its last value silently; a 5000-digit number ended in Python's advice to
+    call sys.set_int_max_str_digits, naming no file; a device name with a line break split the error in two."""
+    path = tmp_path / "dev.json"
+    path.write_text(edit(_device_file_text()))
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "2", "--quiet", "--device", str(path)]) == 2
+    err = _one_error_line(capsys)
+    assert f"argument --device: {path}: " in err and words in err, err
+
+
+def test_a_byte_order_mark_is_skipped_in_device_and_measurement_files(tmp_path, capsys):
+    """Excel's "CSV UTF-8" and some editors begin a file with a byte-order mark: a measurement's header was read as
+    '\\ufeffpulse' ("missing column(s) pulse"), a device file as invalid JSON."""
+    from neuroflow.memristor import get_device, load_devices, read_measurement, simulate_measurement
+    from neuroflow.memristor import write_measurement_csv
+
+    csv_path = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=3, seed=0),
+                                     tmp_path / "m.csv")
+    bom = tmp_path / "bom.csv"
+    bom.write_text(csv_path.read_text(), encoding="utf-8-sig")
+    a, b = read_measurement(csv_path), read_measurement(bom)
+    assert np.array_equal(a.g_set, b.g_set) and np.array_equal(a.g_reset, b.g_reset)
+    dev = tmp_path / "dev.json"
+    dev.write_text(_device_file_text(), encoding="utf-8-sig")
+    assert load_devices(dev)[0] == get_device("linear-noisy")
+
+
+def test_a_measurement_json_with_keys_twice_or_numbers_too_long_is_refused(tmp_path):
+    from neuroflow.memristor import read_measurement
+
+    for name, text, words in [("dup.json", '{"N": 200, "N": 100, "repeats": 1, "Gset": [], "Greset": []}',
+                               "gives 'N' twice in one object"),
+                              ("long.json", '{"N": ' + "9" * 5000 + ', "repeats": 1, "Gset": [], "Greset": []}',
+                               "holds a number of more than 4300 digits")]:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueError, match=f"^{tmp_path / name}: {words}"):
+            read_measurement(tmp_path / name)
+
+
+def test_bench_rows_with_a_key_twice_are_refused_naming_the_line(tmp_path):
+    from neuroflow.identify.bench import read_rows
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"name": "a", "name": "b"}\n')
+    with pytest.raises(ValueError, match=r"rows\.jsonl: line 1 gives 'name' twice in one object"):
+        read_rows(rows)
+
+
+def test_a_student_checkpoint_nested_too_deeply_is_trained_again(tmp_path):
+    """Only a RecursionError escaped the checkpoint reader's net: a damaged checkpoint ended the run (as "input
+    nested too deeply") instead of being recomputed after a warning naming it."""
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    key = "ab" * 32
+    path = StudentCheckpoint(tmp_path, 0, key).path
+    np.savez(path, meta=np.array("[" * 100_000 + "]" * 100_000))
+    with pytest.warns(UserWarning, match="unreadable checkpoint"):
+        ck = StudentCheckpoint(tmp_path, 0, key)
+    assert ck.fits == {}

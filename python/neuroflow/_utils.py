@@ -153,20 +153,51 @@ def file_problem(path: str | Path) -> str | None:
     return None
 
 
+class JSONContentError(ValueError):
+    """JSON that parses but cannot be read as meant: a key given twice in one object, or a number too long to read."""
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise JSONContentError(f"gives {short_repr(key, 40)} twice in one object (which one was meant?)")
+        seen[key] = value
+    return seen
+
+
+def loads_json(text: str):
+    """``json.loads(text)``, refusing (:class:`JSONContentError`) an object that gives a key twice, which json
+    reads as the last one silently, and a number of thousands of digits, which Python refuses with a message
+    about ``sys.set_int_max_str_digits``. JSONDecodeError and RecursionError pass as json raises them."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (JSONContentError, json.JSONDecodeError):
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion ..."
+        import sys
+
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        raise JSONContentError(f"holds a number of more than {limit} digits, too long to read") from None
+
+
 def read_json(path: str | Path, what: str = "file"):
     """The JSON value in the file at ``path``, or ValueError naming the file (``what`` says what it was meant to
-    be): unreadable, not UTF-8, not JSON, or nested too deeply to read."""
+    be): unreadable, not UTF-8, not JSON, nested too deeply to read, a key given twice or a number too long
+    (:func:`loads_json`). A byte-order mark, as some editors write, is skipped."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{p}: {what} is not UTF-8 text") from None
     except OSError as exc:
         raise ValueError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: {what} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except JSONContentError as exc:
+        raise ValueError(f"{p}: {what} {exc}") from None
     except RecursionError:
         raise ValueError(f"{p}: {what} is nested too deeply to read") from None
 
