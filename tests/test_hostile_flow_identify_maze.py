@@ -233,3 +233,26 @@ def test_a_student_checkpoint_nested_too_deeply_is_trained_again(tmp_path):
     with pytest.warns(UserWarning, match="unreadable checkpoint"):
         ck = StudentCheckpoint(tmp_path, 0, key)
     assert ck.fits == {}
+
+
+# ----------------------------------------------------------------------------- output paths
+@pytest.mark.parametrize("make_argv, flags", [
+    (lambda tmp, t: ["identify", "run", "--teacher", t, "--n-samples", "100", "--n-students", "4", "--width", "4",
+                     "--checkpoint", f"{tmp}/q.png", "--plot", f"{tmp}/q.png"], "--checkpoint, --plot"),
+    (lambda tmp, t: ["identify", "bench", "--n-problems", "1", "--out", f"{tmp}/r.jsonl",
+                     "--checkpoint", f"{tmp}/./r.jsonl"], "--out, --checkpoint"),
+    (lambda tmp, t: ["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--checkpoint", f"{tmp}/c.png",
+                     "--plot", f"{tmp}/c.png"], "--checkpoint, --plot"),
+    (lambda tmp, t: ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--alphas", "0.1", "--out", f"{tmp}/s.png",
+                     "--plot", f"{tmp}/s.png"], "--out, --plot"),
+])
+def test_two_outputs_on_one_path_are_refused_before_any_work(make_argv, flags, teacher, tmp_path, capsys):
+    """`identify run --checkpoint q.png --plot q.png` trained every student, then failed on "[Errno 21] Is a
+    directory: 'q.png'" (the plot went where the checkpoint folder was); `identify bench --out r.jsonl
+    --checkpoint r.jsonl` lost its first problem the same way."""
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _rc(make_argv(out, str(teacher)) + ["--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"error: {flags}: both name {out}/" in err and "give each output its own path" in err, err
+    assert list(out.iterdir()) == []
