@@ -256,3 +256,34 @@ def test_two_outputs_on_one_path_are_refused_before_any_work(make_argv, flags, t
     err = _one_error_line(capsys)
     assert f"error: {flags}: both name {out}/" in err and "give each output its own path" in err, err
     assert list(out.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- signals
+def test_sigterm_inside_a_sweep_keeps_the_finished_points_says_so_and_a_rerun_resumes(tmp_path, capsys, monkeypatch):
+    """SIGTERM (kill, a batch system's time limit) killed the process on the spot: no word of what was kept, no
+    JSON, a temporary file of a write under way left behind. It now ends the verb as Ctrl-C does, exit 143."""
+    import json
+    import os
+    import signal
+
+    from neuroflow.rl.agent import ActorCritic
+
+    real = ActorCritic._advance
+
+    def term_at_alpha_02(self, e_end, st):
+        if self.alpha == 0.2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", term_at_alpha_02)
+    out = tmp_path / "sw"
+    argv = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "0.3", "--out", str(out),
+            "--quiet", "--json"]
+    assert main(argv) == 143
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["interrupted"] is True and payload["computed_points"] == [0]
+    assert sorted(p.name for p in out.iterdir()) == ["point_000.npz"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # main's handler is gone
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["computed_points"] == [1, 2]

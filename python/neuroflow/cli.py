@@ -185,6 +185,26 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"neuroflow: warning: {one_line(message)}\n"
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c(terminated: list):
+    """SIGTERM (``kill``, a batch system's time limit) ends a verb as Ctrl-C does: finished results kept and said,
+    nothing cut short left behind (a temporary file of an atomic write included); the exit status is then 143.
+    Without it the process died on the spot, silently. ``terminated`` gets an entry when it fired."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # import only the modules of the area being used
@@ -192,21 +212,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(areas)
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    terminated = []
     try:
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # argparse would name the top-level parser: name the verb whose options these are not
-            _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
-        if not hasattr(args, "func"):
-            parser.print_help()
-            return 2
-        return int(args.func(args) or 0)
+        with _sigterm_as_ctrl_c(terminated):
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # argparse would name the top-level parser: name the verb whose options these are not
+                _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+            if not hasattr(args, "func"):
+                parser.print_help()
+                return 2
+            code = int(args.func(args) or 0)
+        return 128 + signal.SIGTERM if terminated and code == 130 else code
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
         # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
         # kept; the rest write their results only at the end
         print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
               "only when it finishes)", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if terminated else 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
 
