@@ -3,6 +3,8 @@ teachers whose outputs never vary, targets of the wrong kind, hostile environmen
 weight changes past the float range. Each ends in one line naming the flag, file or argument (exit 2), or in a
 ValueError naming the argument, before any long work."""
 import contextlib
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -287,3 +289,17 @@ def test_sigterm_inside_a_sweep_keeps_the_finished_points_says_so_and_a_rerun_re
     monkeypatch.undo()
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["computed_points"] == [1, 2]
+
+
+@pytest.mark.skipif(not hasattr(os, "fsencode") or sys.platform == "win32", reason="POSIX file names are bytes")
+def test_an_output_file_name_that_is_not_utf8_is_printed_not_an_error(tmp_path):
+    """Under a UTF-8 locale (stdout strict), `identify make-teacher --out $'t\\xff.npz'` wrote the teacher and then
+    failed printing its name: "error: 'utf-8' codec can't encode character '\\udcff'", exit 2."""
+    import subprocess
+
+    name = os.fsdecode(b"t\xff.npz")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    out = subprocess.run([sys.executable, "-m", "neuroflow", "identify", "make-teacher", "--out", name],
+                         cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+    assert out.stdout.startswith(b"wrote t\xff.npz: ") and (tmp_path / name).is_file()

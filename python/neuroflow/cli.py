@@ -186,6 +186,24 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 
 @contextlib.contextmanager
+def _file_names_printable():
+    """stdout writes a file name that is not UTF-8 (Python holds its bytes as surrogates) as those bytes, as it
+    does in the C locale. Under a UTF-8 locale stdout is strict: `identify make-teacher --out $'t\\xff.npz'` wrote
+    the teacher and then failed printing its name ("'utf-8' codec can't encode character '\\udcff'"), exit 2."""
+    stream = sys.stdout
+    errors = getattr(stream, "errors", None)
+    if errors != "strict" or not hasattr(stream, "reconfigure"):
+        yield
+        return
+    stream.reconfigure(errors="surrogateescape")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # closed meanwhile
+            stream.reconfigure(errors=errors)
+
+
+@contextlib.contextmanager
 def _sigterm_as_ctrl_c(terminated: list):
     """SIGTERM (``kill``, a batch system's time limit) ends a verb as Ctrl-C does: finished results kept and said,
     nothing cut short left behind (a temporary file of an atomic write included); the exit status is then 143.
@@ -214,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     terminated = []
     try:
-        with _sigterm_as_ctrl_c(terminated):
+        with _sigterm_as_ctrl_c(terminated), _file_names_printable():
             args, extra = parser.parse_known_args(argv)
             if extra:  # argparse would name the top-level parser: name the verb whose options these are not
                 _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
