@@ -303,3 +303,54 @@ def test_an_output_file_name_that_is_not_utf8_is_printed_not_an_error(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, timeout=120)
     assert out.returncode == 0 and out.stderr == b"", out.stderr
     assert out.stdout.startswith(b"wrote t\xff.npz: ") and (tmp_path / name).is_file()
+
+
+# ----------------------------------------------------------------------------- identify API settings and data
+def test_a_width_past_the_float_range_is_a_memory_refusal_not_an_overflow():
+    """check_positive took float() of every number: a width of 2**1100 ended in "OverflowError: int too large to
+    convert to float" (MLP, ExpandAndCluster with expansion=1e308)."""
+    from neuroflow._utils import check_positive
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.mlp import MLP
+
+    assert check_positive(2**1100, "n", integer=True) == 2**1100
+    with pytest.raises(ValueError, match=r"^input_dim, layers: this run needs about 10\^"):
+        MLP(2, [(2**1100, "tanh", True), (1, "identity", True)]).init_params(0)
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    with pytest.raises(ValueError, match=r"^X: 50 probe outputs are fewer than the 10\^331 parameters of the guessed "
+                                         r"network \(hidden sizes \[10\^331\]\)"):
+        ExpandAndCluster(n_students=4, hidden_sizes=[2**1100], seed=0).fit(X, np.tanh(X[:, :1]))
+    with pytest.raises(ValueError, match="^input_dim, layers: this run needs about"):
+        ExpandAndCluster(n_students=4, hidden_sizes=[2], expansion=1e308, seed=0).fit(X, np.tanh(X[:, :1]))
+
+
+@pytest.mark.parametrize("options, start", [({"lr": float("nan")}, "torch_options lr: expected a positive number"),
+                                            ({"lr_end": -1.0}, "torch_options lr_end: expected a positive number"),
+                                            ({"batch_size": 0}, "torch_options batch_size: expected a positive int"),
+                                            ({"threads": 2.0}, "torch_options threads: expected a positive integer"),
+                                            ({"adam_steps": -1}, "torch_options adam_steps: expected a non-negative"),
+                                            ({"maxtime": 0}, "torch_options maxtime: expected a positive number")])
+def test_torch_options_of_no_use_are_named_before_any_student_trains(options, start):
+    """Only torch_options' keys were checked: lr=NaN ended in torch's "Invalid learning rate: nan" at the first
+    student, naming no option, and batch_size=0 trained every student on 0/0 = NaN losses."""
+    from neuroflow.identify import ExpandAndCluster
+
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    with pytest.raises(ValueError, match="^" + start):
+        ExpandAndCluster(n_students=4, hidden_sizes=[2], engine="torch", torch_options=options, seed=0).fit(
+            X, np.tanh(X[:, :1]))
+
+
+def test_targets_whose_squares_overflow_are_refused():
+    """Y of 1e154 and more: the targets' variance, which every relative loss divides by, overflowed (only a
+    RuntimeWarning), and the fit went on with infinite or NaN losses."""
+    import warnings
+
+    from neuroflow.identify import ExpandAndCluster
+
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^Y: targets too large \(largest magnitude .*\): their squared deviations "
+                                             "overflow"):
+            ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0).fit(X, 1e154 * np.tanh(X[:, :1]))

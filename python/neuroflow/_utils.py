@@ -81,7 +81,8 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     """Raise ValueError unless ``value`` is a (strictly, unless allow_zero) positive number."""
     kind = "integer" if integer else "number"
     ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
-    if (isinstance(value, bool) or not ok or not math.isfinite(float(value)) or value < 0
+    # an int is finite however long (float(10**400) would raise OverflowError)
+    if (isinstance(value, bool) or not ok or (not is_integer(value) and not math.isfinite(float(value))) or value < 0
             or (value == 0 and not allow_zero)):
         raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} {kind}, got {value!r}")
     return value

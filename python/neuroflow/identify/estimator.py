@@ -328,8 +328,9 @@ class ExpandAndCluster:
         else:
             target = self._stage_net(X.shape[1], [], list(guess), Y.shape[1], backend)
             if target.n_params > Y.size:  # the probes cannot pin down the network guessed, let alone find it
-                raise ValueError(f"X: {Y.size} probe outputs are fewer than the {target.n_params} parameters of the "
-                                 f"guessed network (hidden sizes {list(guess)}); give more probes")
+                raise ValueError(f"X: {Y.size} probe outputs are fewer than the {short_count(target.n_params)} "
+                                 f"parameters of the guessed network (hidden sizes "
+                                 f"[{', '.join(short_count(g) for g in guess)}]); give more probes")
             sizes, first = list(self._expanded(guess, self.expansion)), None
             self.expansion_ = float(self.expansion)
         depth, act = len(sizes), self.activation
