@@ -351,6 +351,6 @@ def test_targets_whose_squares_overflow_are_refused():
     X = np.random.default_rng(0).standard_normal((50, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=r"^Y: targets too large \(largest magnitude .*\): their squared deviations "
-                                             "overflow"):
+        with pytest.raises(ValueError, match=r"^Y: targets too large \(largest magnitude .*\): their squared "
+                                             "deviations overflow"):
             ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0).fit(X, 1e154 * np.tanh(X[:, :1]))
