@@ -354,3 +354,33 @@ def test_targets_whose_squares_overflow_are_refused():
         with pytest.raises(ValueError, match=r"^Y: targets too large \(largest magnitude .*\): their squared "
                                              "deviations overflow"):
             ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0).fit(X, 1e154 * np.tanh(X[:, :1]))
+
+
+@pytest.mark.parametrize("var, value, words", [("NUMBA_NUM_THREADS", "0", "is not a positive integer"),
+                                               ("NUMBA_NUM_THREADS", "100000", "asks for far more threads than"),
+                                               ("OMP_NUM_THREADS", "abc", "is not a positive integer"),
+                                               ("OMP_NUM_THREADS", "2,0", "is not a positive integer")])
+def test_thread_count_variables_of_no_use_are_ignored_after_one_warning(var, value, words, monkeypatch):
+    """NUMBA_NUM_THREADS=0 ended every maze, flow and identify command in numba's import-time traceback,
+    NUMBA_NUM_THREADS=100000 in a segmentation fault, OMP_NUM_THREADS=abc in libgomp's own warning line."""
+    from neuroflow.cli import _check_thread_variables
+
+    monkeypatch.setenv(var, value)
+    with pytest.warns(UserWarning, match=f"^{var}='{value}' {words}"):
+        _check_thread_variables()
+    assert var not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "2,1")   # nested parallelism: a list is what OpenMP reads
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    _check_thread_variables()
+    assert os.environ["OMP_NUM_THREADS"] == "2,1" and os.environ["NUMBA_NUM_THREADS"] == "2"
+
+
+def test_numba_num_threads_zero_is_one_warning_line_not_a_traceback(tmp_path):
+    import subprocess
+
+    env = {**os.environ, "NUMBA_NUM_THREADS": "0"}
+    out = subprocess.run([sys.executable, "-m", "neuroflow", "maze", "tmaze", "--seeds", "2", "--episodes", "2",
+                          "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == ("neuroflow: warning: NUMBA_NUM_THREADS='0' is not a positive integer; ignored (the "
+                                  "default thread count is used)")

@@ -185,6 +185,37 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"neuroflow: warning: {one_line(message)}\n"
 
 
+#: thread counts the libraries read when they are first imported: numba refuses 0 with a traceback and crashes
+#: (SIGSEGV) starting 100 000 threads; libgomp prints its own line for a value it cannot read
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _check_thread_variables() -> None:
+    """A thread-count variable that is no positive integer (OMP_NUM_THREADS: a comma-separated list of them), or
+    asks for far more threads than the machine has cores, is ignored (removed before anything reads it) after a
+    one-line warning naming it: the run then uses the library's default."""
+    import os
+
+    cores = os.cpu_count() or 1
+    for var in _THREAD_VARIABLES:
+        text = os.environ.get(var)
+        if text is None or not text.strip():
+            continue
+        items = text.split(",") if var == "OMP_NUM_THREADS" else [text]
+        try:
+            counts = [int(item) for item in items]
+        except ValueError:
+            counts = []
+        if not counts or min(counts) < 1:
+            why = "is not a positive integer"
+        elif max(counts) > max(256, 16 * cores):
+            why = f"asks for far more threads than this machine's {cores} cores"
+        else:
+            continue
+        warnings.warn(f"{var}={text!r} {why}; ignored (the default thread count is used)", stacklevel=2)
+        del os.environ[var]
+
+
 @contextlib.contextmanager
 def _file_names_printable():
     """stdout writes a file name that is not UTF-8 (Python holds its bytes as surrogates) as those bytes, as it
@@ -227,11 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # import only the modules of the area being used
     areas = [argv[0]] if argv and argv[0] in AREAS else []
-    parser = build_parser(areas)
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     terminated = []
     try:
+        _check_thread_variables()  # before the areas' modules import numba, which reads them once
+        parser = build_parser(areas)
         with _sigterm_as_ctrl_c(terminated), _file_names_printable():
             args, extra = parser.parse_known_args(argv)
             if extra:  # argparse would name the top-level parser: name the verb whose options these are not
