@@ -384,3 +384,22 @@ def test_numba_num_threads_zero_is_one_warning_line_not_a_traceback(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip() == ("neuroflow: warning: NUMBA_NUM_THREADS='0' is not a positive integer; ignored (the "
                                   "default thread count is used)")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_result_written_to_a_named_pipe_goes_into_the_pipe(tmp_path):
+    """`flow train --out results.fifo.json` replaced the user's named pipe with a regular file (the atomic write's
+    rename), and the process reading the pipe waited for ever."""
+    import threading
+
+    from neuroflow._utils import write_text_atomic
+
+    fifo = tmp_path / "r.json"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_text_atomic(fifo, '{"loss": 1}\n')
+    reader.join(timeout=10)
+    assert got == ['{"loss": 1}\n']
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]

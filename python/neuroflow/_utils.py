@@ -281,12 +281,19 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     ``path``, which replaces ``path`` (in one rename) when the block ends without an exception. An error inside,
     a full disk or Ctrl-C leaves ``path`` as it was (the previous result, or nothing) and no temporary behind.
     Parent folders are created. ``mode`` is "w" (text) or "wb"; the file gets the permissions of any new file.
+    A named pipe or a device at ``path`` is written into directly.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
     path = Path(path)
     if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
         path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a named pipe, a device, a socket: a stream to write into, not a file to replace (a rename put a regular
+        # file where the pipe was, and its reader waited for ever)
+        with open(path, mode, **open_kwargs) as fh:
+            yield fh
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name[:100]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
     try:
