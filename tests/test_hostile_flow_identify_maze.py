@@ -403,3 +403,20 @@ def test_a_result_written_to_a_named_pipe_goes_into_the_pipe(tmp_path):
     reader.join(timeout=10)
     assert got == ['{"loss": 1}\n']
     assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_library_readers_refuse_a_named_pipe_instead_of_waiting_for_ever(tmp_path):
+    """TrainResult.load, load_devices and read_measurement opened a named pipe with no writer and waited for
+    ever (the command line's input types refuse it); load_teacher called it "no such file"."""
+    from neuroflow.flow import TrainResult
+    from neuroflow.identify import load_teacher
+    from neuroflow.memristor import load_devices, read_measurement
+
+    for name, read, words in [("r.json", TrainResult.load, "result file is not a regular file"),
+                              ("d.json", load_devices, "device file is not a regular file"),
+                              ("m.csv", read_measurement, "measurement file is not a regular file"),
+                              ("t.npz", load_teacher, "is not a regular file")]:
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(ValueError, match=words):
+            read(tmp_path / name)

@@ -182,11 +182,23 @@ def loads_json(text: str):
         raise JSONContentError(f"holds a number of more than {limit} digits, too long to read") from None
 
 
+def check_regular_file(path: Path, what: str = "file") -> None:
+    """ValueError naming ``path`` when it exists but is neither a regular file nor a folder: reading a named pipe
+    with no writer (or a device) waits for ever, as the command line's input types already refuse."""
+    try:
+        odd = path.exists() and not path.is_file() and not path.is_dir()
+    except OSError:  # a name the system refuses: the read says why
+        return
+    if odd:
+        raise ValueError(f"{path}: {what} is not a regular file (a named pipe, a device or a socket)")
+
+
 def read_json(path: str | Path, what: str = "file"):
     """The JSON value in the file at ``path``, or ValueError naming the file (``what`` says what it was meant to
     be): unreadable, not UTF-8, not JSON, nested too deeply to read, a key given twice or a number too long
     (:func:`loads_json`). A byte-order mark, as some editors write, is skipped."""
     p = Path(path)
+    check_regular_file(p, what)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

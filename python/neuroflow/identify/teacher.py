@@ -186,6 +186,8 @@ def load_teacher(path) -> Teacher:
     """Read a teacher ``.npz``; errors name the file and the key that is wrong."""
     path = Path(path)
     if not path.is_file():
+        if path.exists() and not path.is_dir():  # a named pipe would be read for ever; "no such file" was wrong
+            raise ValueError(f"teacher: {str(path)!r} is not a regular file (a named pipe, a device or a socket)")
         raise FileNotFoundError(f"teacher: no such file {str(path)!r}")
     try:
         with open(path, "rb") as fh:

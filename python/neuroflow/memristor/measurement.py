@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, loads_json, write_text_atomic
+from neuroflow._utils import JSONContentError, check_regular_file, loads_json, write_text_atomic
 from neuroflow.memristor.device import VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
@@ -82,6 +82,7 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
     path = Path(path)
     if path.suffix.lower() not in (".json", ".csv"):
         raise ValueError(f"{path}: expected a .json or .csv measurement file")
+    check_regular_file(path, "measurement file")
     try:
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is skipped
     except OSError as exc:
