@@ -420,3 +420,20 @@ def test_library_readers_refuse_a_named_pipe_instead_of_waiting_for_ever(tmp_pat
         os.mkfifo(tmp_path / name)
         with pytest.raises(ValueError, match=words):
             read(tmp_path / name)
+
+
+def test_a_teacher_bias_that_is_a_matrix_is_refused_naming_file_and_entry(teacher, tmp_path, capsys):
+    """A (2, 2) bias_0 of a 4-unit layer was flattened row by row and read as the 4 units' biases; a column or a
+    row vector of the right length is still a vector."""
+    from neuroflow.identify import load_teacher
+
+    with np.load(teacher) as z:
+        members = {k: z[k] for k in z.files}
+    bad, column = tmp_path / "b22.npz", tmp_path / "b31.npz"
+    np.savez(bad, **{**members, "bias_0": np.arange(4.0).reshape(2, 2), "weight_0": np.ones((4, 4)),
+                     "weight_1": np.ones((1, 4))})
+    np.savez(column, **{**members, "bias_0": members["bias_0"][:, None]})
+    assert _rc(["identify", "run", "--quiet", "--n-samples", "60", "--width", "3", "--teacher", str(bad)]) == 2
+    err = _one_error_line(capsys)
+    assert f"teacher {str(bad)!r}: bias_0: expected a vector of length 4 (rows of weight_0), got shape (2, 2)" in err
+    assert np.array_equal(load_teacher(column).biases[0], members["bias_0"])

@@ -68,7 +68,11 @@ class Teacher:
                     f"{ws[-1].shape[0]} rows), got shape {w.shape}"
                 )
             if b is not None:
-                b = check_array(b, f"bias_{l}").reshape(-1)
+                b = check_array(b, f"bias_{l}")
+                if sum(d != 1 for d in b.shape) > 1:  # a (2, 2) bias was read as 4 units' biases, row by row
+                    raise ValueError(f"bias_{l}: expected a vector of length {w.shape[0]} (rows of weight_{l}), got "
+                                     f"shape {b.shape}")
+                b = b.reshape(-1)
                 if b.shape[0] != w.shape[0]:
                     raise ValueError(f"bias_{l}: expected length {w.shape[0]} (rows of weight_{l}), got {b.shape[0]}")
             ws.append(w)
