@@ -113,14 +113,17 @@ def _interrupt_noted():
     code which catches the interrupt to end its own work early (``train``) was interrupted. Yields a function
     that says whether Ctrl-C came. Outside the main thread nothing changes (signals are the main thread's)."""
     came = [False]
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if not callable(previous):  # another thread, or Ctrl-C ignored / left to the system: leave it so
+    main_thread = threading.current_thread() is threading.main_thread()
+    # SIGTERM too where main() turned it into Ctrl-C (_sigterm_as_ctrl_c): a demo part that caught it must end the demo
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    previous = {sig: handler for sig, handler in previous.items() if callable(handler)}
+    if signal.SIGINT not in previous:  # another thread, or Ctrl-C ignored / left to the system: leave it so
         yield lambda: came[0]
         return
 
     def note(signum, frame):
         came[0] = True
-        previous(signum, frame)
+        previous[signum](signum, frame)
 
     hook = sys.unraisablehook
 
@@ -128,12 +131,14 @@ def _interrupt_noted():
         if not (came[0] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             hook(unraisable)
 
-    signal.signal(signal.SIGINT, note)
+    for sig in previous:
+        signal.signal(sig, note)
     sys.unraisablehook = quiet
     try:
         yield lambda: came[0]
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sys.unraisablehook = hook
 
 
