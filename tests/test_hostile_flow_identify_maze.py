@@ -475,3 +475,22 @@ def test_sigterm_that_a_demo_part_catches_still_ends_the_demo(tmp_path, capsys, 
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGINT) is \
         signal.default_int_handler
     capsys.readouterr()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_maze_checkpoint_or_sweep_point_that_is_no_regular_file_is_refused(tmp_path, capsys):
+    """A named pipe where a sweep point or a maze checkpoint goes was opened by np.load and read for ever; a folder
+    named point_000.npz was "recomputed" and the point then failed to replace it, after the work."""
+    for name, make in [("fifo", os.mkfifo), ("folder", os.mkdir)]:
+        sweep, check = tmp_path / f"sw_{name}", tmp_path / f"ck_{name}"
+        sweep.mkdir()
+        check.mkdir()
+        make(sweep / "point_000.npz")
+        make(check / "tmaze_memristor.npz")
+        assert _rc(["maze", "sweep", "--seeds", "2", "--episodes", "2", "--alphas", "0.1", "--quiet",
+                    "--out", str(sweep)]) == 2
+        assert f"--out: {sweep / 'point_000.npz'} is not a regular file" in _one_error_line(capsys)
+        if name == "fifo":  # the checkpoint path itself, a folder there, is refused by the CLI type already
+            assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "2", "--quiet", "--checkpoint",
+                        str(check)]) == 2
+            assert f"checkpoint: {check / 'tmaze_memristor.npz'} is not a regular file" in _one_error_line(capsys)
