@@ -29,6 +29,16 @@ def check_array(
     if getattr(getattr(value, "dtype", None), "kind", "") == "c" and np.dtype(dtype).kind in "biuf":
         # numpy would drop the imaginary parts with only a ComplexWarning
         raise ValueError(f"{name}: expected real numbers, got a complex array")
+    if np.dtype(dtype).kind in "iu":  # numpy casts 2.7 to 2 and NaN to -2**63 (with a RuntimeWarning at most)
+        src = value if isinstance(value, np.ndarray) else np.asarray(value) if _is_numeric_list(value) else None
+        if src is not None and src.dtype.kind == "f":
+            info = np.iinfo(dtype)
+            with np.errstate(invalid="ignore"):  # float(max) + 1: 2**63 exactly for int64 (max itself rounds up)
+                ok = np.isfinite(src) & (src == np.trunc(src)) & (src >= info.min) & (src < float(info.max) + 1)
+            bad = np.size(src) - np.count_nonzero(ok)
+            if bad:
+                raise ValueError(f"{name}: expected whole numbers, found {bad} entr{'y' if bad == 1 else 'ies'} with "
+                                 f"a fraction, NaN or inf, or beyond {np.dtype(dtype).name}")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -43,6 +53,16 @@ def check_array(
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entr{'y' if bad == 1 else 'ies'}")
     return arr
+
+
+def _is_numeric_list(value) -> bool:
+    """Whether ``value`` is a list or tuple numpy reads as an array of numbers (no text, no ragged rows)."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        return False
 
 
 def is_integer(value) -> bool:
@@ -61,7 +81,8 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     """Raise ValueError unless ``value`` is a (strictly, unless allow_zero) positive number."""
     kind = "integer" if integer else "number"
     ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
-    if (isinstance(value, bool) or not ok or not math.isfinite(float(value)) or value < 0
+    # an int is finite however long (float(10**400) would raise OverflowError)
+    if (isinstance(value, bool) or not ok or (not is_integer(value) and not math.isfinite(float(value))) or value < 0
             or (value == 0 and not allow_zero)):
         raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} {kind}, got {value!r}")
     return value
@@ -85,8 +106,30 @@ def check_memory(needed: int, name: str) -> None:
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not on POSIX
         return
     if needed > total:
-        raise ValueError(f"{name}: this run needs about {needed / 2**30:.1f} GiB of memory, more than the "
+        raise ValueError(f"{name}: this run needs about {_gib(needed)} GiB of memory, more than the "
                          f"{total / 2**30:.1f} GiB this machine has")
+
+
+def _gib(n_bytes) -> str:
+    """``n_bytes`` in GiB for a message: "24.0", "9.3e+20", or "10^690" past the float range (sizes such as
+    --width 1e308 multiply to one)."""
+    try:
+        gib = n_bytes / 2**30
+    except OverflowError:
+        return short_count(int(n_bytes) >> 30)
+    return f"{gib:.1f}" if gib < 1e6 else f"{gib:.2g}"
+
+
+def short_count(n) -> str:
+    """A whole number for a one-line message: as is up to 15 digits, else "6e+308" or, past the float range,
+    "10^1000" (a size of 1e308 multiplied out is a number of hundreds of digits)."""
+    n = int(n)
+    if abs(n) < 10**15:
+        return str(n)
+    try:
+        return f"{float(n):.3g}"
+    except OverflowError:
+        return f"10^{int((abs(n).bit_length() - 1) * math.log10(2))}"
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]):
@@ -111,20 +154,63 @@ def file_problem(path: str | Path) -> str | None:
     return None
 
 
+class JSONContentError(ValueError):
+    """JSON that parses but cannot be read as meant: a key given twice in one object, or a number too long to read."""
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise JSONContentError(f"gives {short_repr(key, 40)} twice in one object (which one was meant?)")
+        seen[key] = value
+    return seen
+
+
+def loads_json(text: str):
+    """``json.loads(text)``, refusing (:class:`JSONContentError`) an object that gives a key twice, which json
+    reads as the last one silently, and a number of thousands of digits, which Python refuses with a message
+    about ``sys.set_int_max_str_digits``. JSONDecodeError and RecursionError pass as json raises them."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (JSONContentError, json.JSONDecodeError):
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion ..."
+        import sys
+
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        raise JSONContentError(f"holds a number of more than {limit} digits, too long to read") from None
+
+
+def check_regular_file(path: Path, what: str = "file") -> None:
+    """ValueError naming ``path`` when it exists but is neither a regular file nor a folder: reading a named pipe
+    with no writer (or a device) waits for ever, as the command line's input types already refuse."""
+    try:
+        odd = path.exists() and not path.is_file() and not path.is_dir()
+    except OSError:  # a name the system refuses: the read says why
+        return
+    if odd:
+        raise ValueError(f"{path}: {what} is not a regular file (a named pipe, a device or a socket)")
+
+
 def read_json(path: str | Path, what: str = "file"):
     """The JSON value in the file at ``path``, or ValueError naming the file (``what`` says what it was meant to
-    be): unreadable, not UTF-8, not JSON, or nested too deeply to read."""
+    be): unreadable, not UTF-8, not JSON, nested too deeply to read, a key given twice or a number too long
+    (:func:`loads_json`). A byte-order mark, as some editors write, is skipped."""
     p = Path(path)
+    check_regular_file(p, what)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{p}: {what} is not UTF-8 text") from None
     except OSError as exc:
         raise ValueError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: {what} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except JSONContentError as exc:
+        raise ValueError(f"{p}: {what} {exc}") from None
     except RecursionError:
         raise ValueError(f"{p}: {what} is nested too deeply to read") from None
 
@@ -207,12 +293,19 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     ``path``, which replaces ``path`` (in one rename) when the block ends without an exception. An error inside,
     a full disk or Ctrl-C leaves ``path`` as it was (the previous result, or nothing) and no temporary behind.
     Parent folders are created. ``mode`` is "w" (text) or "wb"; the file gets the permissions of any new file.
+    A named pipe or a device at ``path`` is written into directly.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
     path = Path(path)
     if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
         path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a named pipe, a device, a socket: a stream to write into, not a file to replace (a rename put a regular
+        # file where the pipe was, and its reader waited for ever)
+        with open(path, mode, **open_kwargs) as fh:
+            yield fh
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name[:100]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
     try:
@@ -281,7 +374,7 @@ def save_figure(fig, path: str | Path) -> Path:
     matplotlib honours; one already set is kept) instead of now, and SVG's element ids come from a fixed salt instead of a random one."""
     import os
 
-    import matplotlib
+    matplotlib = _import_matplotlib()
     import matplotlib.pyplot as plt
 
     path = Path(path)
@@ -302,10 +395,48 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
+def _usable_folder(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return path.is_dir() and os.access(path, os.W_OK)
+
+
+def _import_matplotlib():
+    """``import matplotlib``, untroubled by its environment: figures are only ever written to files (Agg), so an
+    MPLBACKEND that names no backend must not fail a plot after the work (matplotlib refuses it at import), and a
+    config or cache folder that cannot be written (MPLCONFIGDIR, HOME read-only or unset) gets a temporary one
+    without matplotlib's two-line warning."""
+    import sys
+
+    if "matplotlib" in sys.modules:
+        return sys.modules["matplotlib"]
+    if os.environ.get("MPLCONFIGDIR"):
+        folders = [Path(os.environ["MPLCONFIGDIR"])]
+    else:
+        home = Path(os.path.expanduser("~"))
+        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    if not all(_usable_folder(f) for f in folders):
+        import atexit
+        import shutil
+        import tempfile
+
+        os.environ["MPLCONFIGDIR"] = tmp = tempfile.mkdtemp(prefix="matplotlib-")  # what matplotlib itself does
+        atexit.register(shutil.rmtree, tmp, True)
+    backend = os.environ.pop("MPLBACKEND", None)
+    try:
+        import matplotlib
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+    return matplotlib
+
+
 def pyplot():
     """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI)."""
-    import matplotlib
-
+    matplotlib = _import_matplotlib()
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

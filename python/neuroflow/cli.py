@@ -113,14 +113,17 @@ def _interrupt_noted():
     code which catches the interrupt to end its own work early (``train``) was interrupted. Yields a function
     that says whether Ctrl-C came. Outside the main thread nothing changes (signals are the main thread's)."""
     came = [False]
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if not callable(previous):  # another thread, or Ctrl-C ignored / left to the system: leave it so
+    main_thread = threading.current_thread() is threading.main_thread()
+    # SIGTERM too where main() turned it into Ctrl-C (_sigterm_as_ctrl_c): a demo part that caught it must end the demo
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    previous = {sig: handler for sig, handler in previous.items() if callable(handler)}
+    if signal.SIGINT not in previous:  # another thread, or Ctrl-C ignored / left to the system: leave it so
         yield lambda: came[0]
         return
 
     def note(signum, frame):
         came[0] = True
-        previous(signum, frame)
+        previous[signum](signum, frame)
 
     hook = sys.unraisablehook
 
@@ -128,12 +131,14 @@ def _interrupt_noted():
         if not (came[0] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             hook(unraisable)
 
-    signal.signal(signal.SIGINT, note)
+    for sig in previous:
+        signal.signal(sig, note)
     sys.unraisablehook = quiet
     try:
         yield lambda: came[0]
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sys.unraisablehook = hook
 
 
@@ -185,28 +190,101 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"neuroflow: warning: {one_line(message)}\n"
 
 
+#: thread counts the libraries read when they are first imported: numba refuses 0 with a traceback and crashes
+#: (SIGSEGV) starting 100 000 threads; libgomp prints its own line for a value it cannot read
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _check_thread_variables() -> None:
+    """A thread-count variable that is no positive integer (OMP_NUM_THREADS: a comma-separated list of them), or
+    asks for far more threads than the machine has cores, is ignored (removed before anything reads it) after a
+    one-line warning naming it: the run then uses the library's default."""
+    import os
+
+    cores = os.cpu_count() or 1
+    for var in _THREAD_VARIABLES:
+        text = os.environ.get(var)
+        if text is None or not text.strip():
+            continue
+        items = text.split(",") if var == "OMP_NUM_THREADS" else [text]
+        try:
+            counts = [int(item) for item in items]
+        except ValueError:
+            counts = []
+        if not counts or min(counts) < 1:
+            why = "is not a positive integer"
+        elif max(counts) > max(256, 16 * cores):
+            why = f"asks for far more threads than this machine's {cores} cores"
+        else:
+            continue
+        warnings.warn(f"{var}={text!r} {why}; ignored (the default thread count is used)", stacklevel=2)
+        del os.environ[var]
+
+
+@contextlib.contextmanager
+def _file_names_printable():
+    """stdout writes a file name that is not UTF-8 (Python holds its bytes as surrogates) as those bytes, as it
+    does in the C locale. Under a UTF-8 locale stdout is strict: `identify make-teacher --out $'t\\xff.npz'` wrote
+    the teacher and then failed printing its name ("'utf-8' codec can't encode character '\\udcff'"), exit 2."""
+    stream = sys.stdout
+    errors = getattr(stream, "errors", None)
+    if errors != "strict" or not hasattr(stream, "reconfigure"):
+        yield
+        return
+    stream.reconfigure(errors="surrogateescape")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # closed meanwhile
+            stream.reconfigure(errors=errors)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c(terminated: list):
+    """SIGTERM (``kill``, a batch system's time limit) ends a verb as Ctrl-C does: finished results kept and said,
+    nothing cut short left behind (a temporary file of an atomic write included); the exit status is then 143.
+    Without it the process died on the spot, silently. ``terminated`` gets an entry when it fired."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # import only the modules of the area being used
     areas = [argv[0]] if argv and argv[0] in AREAS else []
-    parser = build_parser(areas)
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    terminated = []
     try:
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # argparse would name the top-level parser: name the verb whose options these are not
-            _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
-        if not hasattr(args, "func"):
-            parser.print_help()
-            return 2
-        return int(args.func(args) or 0)
+        _check_thread_variables()  # before the areas' modules import numba, which reads them once
+        parser = build_parser(areas)
+        with _sigterm_as_ctrl_c(terminated), _file_names_printable():
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # argparse would name the top-level parser: name the verb whose options these are not
+                _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+            if not hasattr(args, "func"):
+                parser.print_help()
+                return 2
+            code = int(args.func(args) or 0)
+        return 128 + signal.SIGTERM if terminated and code == 130 else code
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
         # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
         # kept; the rest write their results only at the end
         print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
               "only when it finishes)", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if terminated else 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
 

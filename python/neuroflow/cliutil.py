@@ -37,8 +37,29 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        self._check_outputs_apart(namespace)
+        return namespace, extras
+
+    def _check_outputs_apart(self, namespace) -> None:
+        """Two output flags naming one path (``--checkpoint q.png --plot q.png``, ``--out x --checkpoint x``) would
+        fail, or write one output over the other, only after the work: refused here, naming both flags."""
+        seen = {}
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None)
+            if value is None or not getattr(action.type, "writes_output", False):
+                continue
+            for path in value if isinstance(value, list) else [value]:
+                flag = action.option_strings[-1] if action.option_strings else action.metavar or action.dest
+                key = os.path.realpath(path)
+                if key in seen and seen[key] != flag:
+                    self.error(f"{seen[key]}, {flag}: both name {path}; give each output its own path")
+                seen.setdefault(key, flag)
+
     def error(self, message: str):  # noqa: D401 - argparse's hook
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # one line even when a type's message quotes a file's text with a line break in it
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 # ----------------------------------------------------------------------------- common options and output
@@ -236,6 +257,7 @@ def _as_type(check, **kw):
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
 
+    parse.writes_output = True  # Parser checks that no two output flags name one path
     return parse
 
 

@@ -239,6 +239,19 @@ def test_parameters_that_are_no_numbers_are_named_as_theta(theta):
         train(net, theta, X, X[:, :1], maxiterations_ode=2)
 
 
+@pytest.mark.parametrize("Y, start", [(None, "Y: expected targets of shape (N, 1), got None"),
+                                      ("abc", "Y: expected an array of numbers, got str"),
+                                      ([["a"]] * 10, "Y: expected an array of numbers, got list")])
+def test_targets_that_are_no_numbers_are_named_as_y(Y, start):
+    """net.loss(theta, X, None) ended in "'NoneType' object is not subscriptable" (net.hessian in an
+    AttributeError), and text targets in numpy's "could not convert string to float", neither naming Y."""
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    theta, X = net.init_params(0), np.random.default_rng(0).normal(size=(10, 2))
+    for call in (net.loss, net.gradient, net.loss_and_gradient, net.hessian):
+        with pytest.raises(ValueError, match="^" + re.escape(start)):
+            call(theta, X, Y)
+
+
 @pytest.mark.parametrize("content", [None, "", "garbage", "[1, 2]", "{}", '{"x": "abc"}', "damaged-x", "cut"])
 def test_a_result_file_that_is_not_one_is_named_by_train_result_load(tmp_path, content):
     """TrainResult.load raised FileNotFoundError, IsADirectoryError, JSONDecodeError, KeyError 'x' or numpy's

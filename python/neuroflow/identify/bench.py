@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import dumps, is_integer, is_number
+from neuroflow._utils import JSONContentError, dumps, is_integer, is_number, loads_json
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -178,7 +178,9 @@ def read_rows(path) -> list[dict]:
         if not line:
             continue
         try:
-            row = json.loads(line)
+            row = loads_json(line)
+        except JSONContentError as exc:
+            raise ValueError(f"{path}: line {i} {exc}; use another --out or delete it") from None
         except (json.JSONDecodeError, RecursionError):
             if line.startswith(_ROW_START) or _ROW_START.startswith(line):   # cut short by an interrupted run
                 rowlike += 1

@@ -51,7 +51,7 @@ class StudentCheckpoint:
                 with np.load(self.path, allow_pickle=False) as data:
                     meta = json.loads(str(data["meta"][()]))
                     thetas = {name: np.array(data[name]) for name in data.files if name.startswith("theta_")}
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile) as exc:
                 # empty, truncated, not an npz, or an array only pickle could read: retrained, not fatal
                 warnings.warn(f"{self.path}: unreadable checkpoint ({type(exc).__name__}); its students are "
                               f"trained again", stacklevel=2)

@@ -189,25 +189,22 @@ def _student_memory(args, teacher, guess) -> None:
     """Refuse (ValueError naming the flags) students whose parameters and activations alone cannot fit in memory:
     widths of --expansion (and --max-expansion) x the --width guess, before any work."""
     from neuroflow._utils import check_memory
+    from neuroflow.identify.search import expanded_width
 
     if guess is None:
         return
     for flag, e in (("--expansion", args.expansion), ("--max-expansion", args.max_expansion)):
         if e is None:
             continue
-        widths = [max(1, math.ceil(e * g)) for g in guess]
+        widths = [expanded_width(e, g) for g in guess]
         sizes = [teacher.input_dim, *widths, teacher.output_dim]
         params = sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
         need = 8 * (args.n_students * params + args.n_samples * sum(widths))  # weights, one pass: a lower bound
-        name = f"--width, {flag}"
-        if need > 2**60:   # beyond any machine (and too long a number for check_memory's message)
-            raise ValueError(f"{name}: students of {e:g} x the guess {guess} would need about {need / 2**30:.3g} GiB "
-                             "of memory")
-        check_memory(need, name)
+        check_memory(need, f"--width, {flag}")
 
 
 #: API arguments of ExpandAndCluster.fit_teacher behind the flags of ``identify run`` (X: the probes drawn)
-_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples"}
+_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples", "depth": "--depth"}
 #: the estimator's advice in its warnings (neuroflow.identify.estimator.ADVICE), in flags
 _ADVICE_FLAGS = {"search": "raise --max-width / --max-depth", "expansion": "raise --max-expansion",
                  "budgets": "raise the step budgets (--student-steps, --student-iterations)",

@@ -44,16 +44,18 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_memory, check_positive, progress, serial_blas
+from neuroflow._utils import (as_rng, check_array, check_memory, check_positive, progress, serial_blas,
+                             short_count)
 from neuroflow.identify.budgets import STUDENT_MIN_GNORM, STUDENT_TRAIN_OPTIONS
 from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
 from neuroflow.identify.clustering import AUTO_FALLBACK, cluster_neurons, min_students
 from neuroflow.identify.params import check_data, check_estimator_params, torch_options_per_layer
-from neuroflow.identify.lstsq import hidden_activations, layer_forward, least_squares_output, output_variance
+from neuroflow.identify.lstsq import (constant_outputs, hidden_activations, layer_forward, least_squares_output,
+                                     output_variance)
 from neuroflow.identify.probes import gaussian_probes, query_designed_probes, unsteered_directions
 from neuroflow.identify.reconstruct import reconstruct, reduced_net
 from neuroflow.identify.report import IdentificationReport, compare_networks, relative_mse
-from neuroflow.identify.search import describe_sizes, doubling, first_at_floor
+from neuroflow.identify.search import describe_sizes, doubling, expanded_width, first_at_floor
 from neuroflow.identify.selection import check_gap, eliminate_inner, judge_inner_cut, next_preactivations
 from neuroflow.identify.students import train_students, warm_starts
 from neuroflow.identify.clustering import student_neurons
@@ -270,6 +272,9 @@ class ExpandAndCluster:
         Y = np.asarray(f(X), dtype=float)
         if not np.all(np.isfinite(Y)):
             raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
+        if constant_outputs(Y):
+            raise ValueError(f"f: the target's outputs are the same on all {len(Y)} Gaussian probes (to float "
+                             "precision); a constant function has no neurons to identify")
         return self._fit(X, Y, f, rng)
 
     def fit(self, X, Y, *, query=None):
@@ -323,8 +328,9 @@ class ExpandAndCluster:
         else:
             target = self._stage_net(X.shape[1], [], list(guess), Y.shape[1], backend)
             if target.n_params > Y.size:  # the probes cannot pin down the network guessed, let alone find it
-                raise ValueError(f"X: {Y.size} probe outputs are fewer than the {target.n_params} parameters of the "
-                                 f"guessed network (hidden sizes {list(guess)}); give more probes")
+                raise ValueError(f"X: {Y.size} probe outputs are fewer than the {short_count(target.n_params)} "
+                                 f"parameters of the guessed network (hidden sizes "
+                                 f"[{', '.join(short_count(g) for g in guess)}]); give more probes")
             sizes, first = list(self._expanded(guess, self.expansion)), None
             self.expansion_ = float(self.expansion)
         depth, act = len(sizes), self.activation
@@ -525,8 +531,15 @@ class ExpandAndCluster:
             return fits
 
         if guess is None:
-            depths = [int(self.depth)] if self.depth is not None else list(range(1, int(self.max_depth) + 1))
-            configs = [(w,) * d for d in depths for w in doubling(2, int(self.max_width))]
+            deepest, narrowest = self._deepest_fitting(X, Y, backend)
+            if self.depth is not None and self.depth > deepest:
+                raise ValueError(f"X, depth: {Y.size} probe outputs are fewer than the "
+                                 f"{short_count(narrowest(self.depth))} parameters of the narrowest student of "
+                                 f"depth={short_count(self.depth)} (hidden layers of 2 units); give more probes or "
+                                 "fewer layers")
+            depths = range(int(self.depth), int(self.depth) + 1) if self.depth is not None else \
+                range(1, min(int(self.max_depth), deepest + 1) + 1)
+            configs = ((w,) * d for d in depths for w in doubling(2, int(self.max_width)))
             describe, advice = describe_sizes, f"{ADVICE['search']}, train longer or {ADVICE['probes']}"
         else:
             factor = {}
@@ -549,7 +562,20 @@ class ExpandAndCluster:
         return list(sizes), (seeds, starts)
 
     def _expanded(self, guess, expansion) -> tuple:
-        return tuple(max(1, int(math.ceil(expansion * g))) for g in guess)
+        return tuple(expanded_width(expansion, g) for g in guess)
+
+    def _deepest_fitting(self, X, Y, backend):
+        """``(deepest, narrowest)``: the most hidden layers whose narrowest students (2 units each) have no more
+        parameters than the probe outputs ``Y.size``, and ``narrowest(depth)``, those students' parameter count.
+        Every deeper configuration of the width search would be skipped, so none is built (a max_depth of 1e308
+        is searched up to ``deepest + 1``, not as tuples of 1e308 widths)."""
+        one = self._stage_net(X.shape[1], [], [2], Y.shape[1], backend).n_params
+        per_layer = self._stage_net(X.shape[1], [], [2, 2], Y.shape[1], backend).n_params - one
+
+        def narrowest(depth):
+            return one + per_layer * (int(depth) - 1)
+
+        return (0 if one > Y.size else 1 + (Y.size - one) // per_layer), narrowest
 
     def _cluster(self, layer, net, fits, H, X, Y, y_var, sign, depth, n=None, cut="most"):
         """Cluster one layer's student neurons; an automatic cut at a gap is checked by least squares. ``n``: the

@@ -47,6 +47,17 @@ def output_variance(Y) -> float:
     return float(np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
 
 
+def constant_outputs(Y) -> bool:
+    """Whether targets ``Y`` (N >= 2 rows) are the same on every probe to float precision: their spread within a
+    few rounding steps of their size, or a variance that underflows (subnormal targets). Relative losses divide
+    by that variance, so such targets give losses of 1e30 and angles of NaN instead of a network."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.shape[0] < 2:
+        return False
+    spread = np.sqrt(output_variance(Y.reshape(Y.shape[0], -1)))
+    return not spread > 64 * np.finfo(float).eps * float(np.max(np.abs(Y)))
+
+
 def ls_rel_residual(H, X_skip, T) -> float:
     """Relative residual of the least-squares fit of targets ``T`` (N, m) on ``[H, 1, X_skip]``."""
     F = features(H, X_skip)

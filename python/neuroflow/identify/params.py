@@ -11,6 +11,7 @@ import numpy as np
 from neuroflow._utils import check_array, check_choice, check_positive, is_integer, is_number
 from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
+from neuroflow.identify.lstsq import constant_outputs, output_variance
 from neuroflow.identify.students import ENGINES
 from neuroflow.identify.symmetry import symmetry_class
 from neuroflow.identify.teacher import check_activation
@@ -110,8 +111,12 @@ def check_estimator_params(est) -> None:
             raise ValueError(f"torch_options: expected None, a dict, or a list of dicts (one per hidden layer), "
                              f"got {opts!r}")
         _check_options(o, "torch_options", _TORCH_KEYS)
-        if o is not None and "lm_steps" in o:
-            check_positive(o["lm_steps"], "torch_options lm_steps", integer=True, allow_zero=True)
+        for key, value in (o or {}).items():  # torch said "Invalid learning rate: nan"; a batch of 0 gave NaN losses
+            if key == "maxtime" and value is None:
+                continue
+            integer = key in ("adam_steps", "batch_size", "max_iter", "threads", "lm_steps")
+            check_positive(value, f"torch_options {key}", integer=integer,
+                           allow_zero=key in ("adam_steps", "max_iter", "lm_steps"))
     from neuroflow.backend import resolve_backend
 
     resolve_backend(est.backend)
@@ -132,6 +137,14 @@ def check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
         Y = Y[:, None]
     if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
         raise ValueError(f"Y: expected {X.shape[0]} rows (one per probe in X), got shape {Y.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflows = not np.isfinite(output_variance(Y))
+    if overflows:  # relative losses divide by it: every student would look perfect, or NaN
+        raise ValueError(f"Y: targets too large (largest magnitude {float(np.max(np.abs(Y))):.3g}): their squared "
+                         "deviations overflow")
+    if constant_outputs(Y):
+        raise ValueError(f"Y: the targets are the same on all {Y.shape[0]} probes (to float precision); a constant "
+                         "function has no neurons to identify")
     return X, Y
 
 

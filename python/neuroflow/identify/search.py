@@ -37,8 +37,10 @@ silent guess.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -111,6 +113,13 @@ def doubling(start, stop) -> list:
     return out + [stop]
 
 
+def expanded_width(expansion, width) -> int:
+    """A student's width for ``expansion`` x the guessed ``width``: ``ceil(expansion * width)``, at least 1; a product
+    past the float range (an expansion of 1e308) is still that whole number (exactly), not an OverflowError."""
+    v = expansion * width
+    return max(1, int(math.ceil(v)) if math.isfinite(v) else math.ceil(Fraction(expansion) * width))
+
+
 def describe_sizes(sizes) -> str:
     """``"2 hidden layer(s) of 8 units"`` for equal widths, else ``"hidden layers of 8, 4 units"``."""
     sizes = [int(s) for s in sizes]
@@ -164,16 +173,13 @@ def first_at_floor(train, configs, *, need: int, floor: float, y_var: float, n_p
     (SearchResult, fits) : the search and the chosen configuration's students.
     """
     result = SearchResult(floor=float(floor), need=int(need))
-    configs = [tuple(int(w) for w in c) for c in configs]
-    if max_params is not None:
-        result.skipped = [c for c in configs if n_params(c) > max_params]
-        configs = [c for c in configs if c not in result.skipped]
-        if not configs:
-            c = result.skipped[0]
-            raise ValueError(f"X: {max_params} probe outputs are fewer than the {n_params(c)} parameters of the "
-                             f"narrowest student ({describe(c)}); give more probes")
+    # configurations are taken one at a time (a long search is never held as a list), those with more parameters
+    # than the probe outputs listed as skipped
     best = None
-    for sizes in configs:
+    for sizes in (tuple(int(w) for w in c) for c in configs):
+        if max_params is not None and n_params(sizes) > max_params:
+            result.skipped.append(sizes)
+            continue
         fits = train(sizes)
         rel = [float(f.loss) / max(y_var, 1e-300) for f in fits]
         n_ok = int(sum(r <= floor for r in rel))
@@ -187,6 +193,12 @@ def first_at_floor(train, configs, *, need: int, floor: float, y_var: float, n_p
                               f"students reached relative loss <= {floor:g} "
                               f"(tried {', '.join(_short(s.sizes) for s in result.steps)})")
             return result, fits
+    if best is None:
+        if not result.skipped:
+            raise ValueError("configs: expected at least one configuration of hidden sizes to try, got none")
+        c = result.skipped[0]
+        raise ValueError(f"X: {max_params} probe outputs are fewer than the {n_params(c)} parameters of the "
+                         f"narrowest student ({describe(c)}); give more probes")
     step, fits = best
     result.sizes = step.sizes
     skipped = (f"; not tried, having more parameters than the {max_params} probe outputs: "

@@ -68,7 +68,11 @@ class Teacher:
                     f"{ws[-1].shape[0]} rows), got shape {w.shape}"
                 )
             if b is not None:
-                b = check_array(b, f"bias_{l}").reshape(-1)
+                b = check_array(b, f"bias_{l}")
+                if sum(d != 1 for d in b.shape) > 1:  # a (2, 2) bias was read as 4 units' biases, row by row
+                    raise ValueError(f"bias_{l}: expected a vector of length {w.shape[0]} (rows of weight_{l}), got "
+                                     f"shape {b.shape}")
+                b = b.reshape(-1)
                 if b.shape[0] != w.shape[0]:
                     raise ValueError(f"bias_{l}: expected length {w.shape[0]} (rows of weight_{l}), got {b.shape[0]}")
             ws.append(w)
@@ -186,6 +190,8 @@ def load_teacher(path) -> Teacher:
     """Read a teacher ``.npz``; errors name the file and the key that is wrong."""
     path = Path(path)
     if not path.is_file():
+        if path.exists() and not path.is_dir():  # a named pipe would be read for ever; "no such file" was wrong
+            raise ValueError(f"teacher: {str(path)!r} is not a regular file (a named pipe, a device or a socket)")
         raise FileNotFoundError(f"teacher: no such file {str(path)!r}")
     try:
         with open(path, "rb") as fh:
@@ -237,7 +243,8 @@ def load_teacher(path) -> Teacher:
 
 def _check_overflow(teacher: Teacher, path: Path) -> None:
     """Refuse (ValueError naming the file) weights so large that the teacher's outputs on Gaussian probes, or the
-    norms of its incoming vectors (which the report's angles divide by), overflow."""
+    norms of its incoming vectors (which the report's angles divide by), overflow, and a teacher whose outputs
+    do not vary over the probes."""
     X = np.random.default_rng(0).standard_normal((64, teacher.input_dim))
     try:
         with np.errstate(over="raise", invalid="raise"):
@@ -250,3 +257,9 @@ def _check_overflow(teacher: Teacher, path: Path) -> None:
         big = max(float(np.max(np.abs(a), initial=0.0)) for a in teacher.weights + teacher.biases if a is not None)
         raise ValueError(f"teacher: {str(path)!r}: weights too large (largest magnitude {big:.3g}): its outputs "
                          "on Gaussian probes or the norms of its incoming vectors overflow")
+    from neuroflow.identify.lstsq import constant_outputs
+
+    if constant_outputs(Y):  # zero weights, or every unit dead: relative losses would divide by a zero variance
+        raise ValueError(f"teacher: {str(path)!r}: its outputs are the same on every Gaussian probe (to float "
+                         "precision; weights of zero or every unit dead?): a constant function has no neurons to "
+                         "identify")

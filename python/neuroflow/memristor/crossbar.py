@@ -105,6 +105,10 @@ class Crossbar:
         dw = check_array(dw, "dw", shape=(self.rows, self.cols))
         mode = _MODES[self.variability]
         t = self.table
+        most = float(np.max(np.abs(dw), initial=0.0))
+        if mode != kernels.MODE_IDEAL and most * t.n_pulses > 2.0**53:  # rint(N dw) pulses: past 2**53, or inf
+            raise ValueError(f"dw: a change of {most:g} asks for more than 2**53 pulses ({t.n_pulses} per full range); "
+                             "expected weight changes that can be counted in pulses (any beyond 1 saturates)")
         args = (self._w, np.ascontiguousarray(dw.reshape(1, -1)), self.assignment.ravel().copy(), mode,
                 t.n_pulses, t.ab, t.sigma, t.cycles, self._cstate, self._rng_state, self.min_update)
         pulses = self.backend.crossbar_program(*args)

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import is_number, read_json
+from neuroflow._utils import is_number, read_json, short_repr
 from neuroflow.memristor.device import VCMDevice, _g2, _g4
 from neuroflow.memristor.measurement import (MAX_CONDUCTANCE_S, MIN_CONDUCTANCE_S, PulseMeasurement, check_measurement,
                                              read_measurement)
@@ -308,6 +308,7 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
                                      f"memristor's conductance (expected {lo_uS:g} to {hi_uS:g} uS)")
             out.append(dev)
         except (TypeError, ValueError) as exc:
-            name = f" ({d['name']})" if isinstance(d, dict) and isinstance(d.get("name"), str) else ""
+            name = d.get("name") if isinstance(d, dict) else None
+            name = "" if not isinstance(name, str) else f" ({name if name.isprintable() else short_repr(name, 40)})"
             raise ValueError(f"{path}: device {i + 1}{name}: {exc}") from None
     return tuple(out)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import write_text_atomic
+from neuroflow._utils import JSONContentError, check_regular_file, loads_json, write_text_atomic
 from neuroflow.memristor.device import VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
@@ -82,8 +82,9 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
     path = Path(path)
     if path.suffix.lower() not in (".json", ".csv"):
         raise ValueError(f"{path}: expected a .json or .csv measurement file")
+    check_regular_file(path, "measurement file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is skipped
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -106,9 +107,11 @@ def read_measurement(path, *, name: str | None = None) -> PulseMeasurement:
 
 def _parse_json(text: str, where: str):
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    except JSONContentError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     except RecursionError:
         raise ValueError(f"{where}: JSON nested too deeply to be a measurement") from None
     if not isinstance(data, dict):

@@ -152,7 +152,7 @@ class MLP:
         if N == 0:
             raise ValueError("X: expected at least one sample, got 0 rows")
         if Y is not None:
-            Y = np.asarray(Y, dtype=np.float64) if not isinstance(Y, np.ndarray) else Y
+            Y = check_array(Y, "Y", finite=False) if not isinstance(Y, np.ndarray) else Y
             if Y.ndim == 1 and self.output_dim == 1:
                 Y = Y[:, None]
             Y = np.ascontiguousarray(check_array(Y, "Y", shape=(N, self.output_dim)))
@@ -178,23 +178,23 @@ class MLP:
 
     def loss(self, theta, X, Y, weights=None) -> float:
         theta = self.check_theta(theta)
-        X, Y, wbar = self.check_data(X, Y, weights)
+        X, Y, wbar = self._check_targets(X, Y, weights)
         return self._loss(theta, X, Y, wbar, weights)
 
     def gradient(self, theta, X, Y, weights=None) -> np.ndarray:
         theta = self.check_theta(theta)
-        X, Y, wbar = self.check_data(X, Y, weights)
+        X, Y, wbar = self._check_targets(X, Y, weights)
         return self._loss_and_gradient(theta, X, Y, wbar, weights)[1]
 
     def loss_and_gradient(self, theta, X, Y, weights=None) -> tuple[float, np.ndarray]:
         theta = self.check_theta(theta)
-        X, Y, wbar = self.check_data(X, Y, weights)
+        X, Y, wbar = self._check_targets(X, Y, weights)
         return self._loss_and_gradient(theta, X, Y, wbar, weights)
 
     def hessian(self, theta, X, Y, weights=None) -> np.ndarray:
         """Exact Hessian of :meth:`loss` (P x P, symmetric)."""
         theta = self.check_theta(theta)
-        X, Y, wbar = self.check_data(X, Y, weights)
+        X, Y, wbar = self._check_targets(X, Y, weights)
         return self._hessian(theta, X, Y, wbar, weights)
 
     def jacobian(self, theta, X) -> np.ndarray:
@@ -207,10 +207,14 @@ class MLP:
 
     def objective(self, X, Y, weights=None) -> "BoundObjective":
         """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""
-        X, Y, wbar = self.check_data(X, Y, weights)
-        if Y is None:
-            raise ValueError("Y: expected targets of shape (N, output_dim), got None")
+        X, Y, wbar = self._check_targets(X, Y, weights)
         return BoundObjective(self, X, Y, wbar, weights)
+
+    def _check_targets(self, X, Y, weights):
+        """:meth:`check_data` where targets are needed (the loss and its derivatives): Y=None is refused by name."""
+        if Y is None:
+            raise ValueError(f"Y: expected targets of shape (N, {self.output_dim}), got None")
+        return self.check_data(X, Y, weights)
 
     # ------------------------------------------------------------------ dispatch (trusted inputs)
     def _forward(self, theta, X):

@@ -79,6 +79,8 @@ def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> 
 def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
     """The arrays a checkpoint holds, after checking it was written by a run with the settings ``key`` and
     arrays of the shapes given."""
+    if path.exists() and not path.is_file():  # a named pipe would be read (and later written) for ever
+        raise ValueError(f"checkpoint: {path} is not a regular file; move it away or use another path")
     try:  # an empty, truncated or foreign file raises whatever its reader meets first (EOFError, BadZipFile, ...)
         with np.load(path) as z:
             saved = str(z["key"])

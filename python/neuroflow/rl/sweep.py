@@ -86,6 +86,8 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
     """The steps a finished point's file holds; a file that is unreadable or holds what no sweep writes is
     recomputed (None), after a warning naming it. A point written by a sweep with other settings is refused
     (ValueError naming ``out``): computing it again would overwrite that sweep's result."""
+    if not path.is_file():  # a named pipe (or a folder) there would be read, or written, for ever
+        raise ValueError(f"out: {path} is not a regular file; move it away or use another path")
     try:
         with np.load(path) as z:
             saved = str(z["key"])
