@@ -280,6 +280,39 @@ def test_vad_info_shows_a_model_whose_recipe_record_is_damaged(recipe, tmp_path,
     assert ("teacher settings are damaged" in out) == ("teacher_weight" in recipe)
 
 
+MODEL_DAMAGES = {  # fields no training run writes: were read silently (a string "false" as true), or at detection
+    "switch a string": (lambda p: p["config"]["features"].update(level="false"), "config features level: "),
+    "switch a number": (lambda p: p["config"]["features"].update(skip_silence=1), "config features skip_silence: "),
+    "NaN alpha": (lambda p: p["config"]["features"].update(norm="running", alpha=float("nan")),
+                  "config features alpha: "),
+    "ceiling a string": (lambda p: p["config"]["features"].update(level_ceiling_db="-45"),
+                         "config features level_ceiling_db: "),
+    "complex bin edges": (lambda p: p["state_dict"].update(bin_edges=p["state_dict"]["bin_edges"].to(torch.complex64)),
+                          "state_dict bin_edges (complex64): "),  # was a NotImplementedError traceback
+    "integer weights": (lambda p: p["state_dict"].update({"layers.0.weight": p["state_dict"]["layers.0.weight"].int()}),
+                        "state_dict layers.0.weight (int32): "),
+}
+
+
+@pytest.mark.parametrize("damage", list(MODEL_DAMAGES))
+@pytest.mark.parametrize("verb", ["info", "detect"])
+def test_a_model_file_with_a_field_of_the_wrong_type_is_refused_naming_it(damage, verb, tmp_path, capsys):
+    import soundfile as sf
+
+    from neuroflow.vad.detect import MODELS_DIR
+
+    payload = torch.load(MODELS_DIR / "bin.pt", weights_only=True)
+    change, field = MODEL_DAMAGES[damage]
+    change(payload)
+    torch.save(payload, tmp_path / "m.pt")
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    argv = ["vad", "info", "--model", str(tmp_path / "m.pt")] if verb == "info" else \
+        ["vad", "detect", str(tmp_path / "a.wav"), "--model", str(tmp_path / "m.pt")]
+    assert main(argv) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: {tmp_path / 'm.pt'}: damaged spiking-VAD model ({field}"), line
+
+
 # ----------------------------------------------------------------------------- corpora (item 26)
 @pytest.mark.parametrize("verb", ["train", "eval"])
 def test_a_corpus_wav_cut_short_after_it_was_written_is_one_error_line(corpus, tmp_path, recipe_file, capsys, verb):

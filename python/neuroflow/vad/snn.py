@@ -505,6 +505,14 @@ def _config_problem(config: dict) -> str | None:
     n_fft = features.get("n_fft", WIN)
     if not (is_integer(n_fft) and WIN <= n_fft <= MAX_N_FFT):
         return f"config features n_fft: expected a whole number of samples in [{WIN}, {MAX_N_FFT}], got {n_fft!r:.40}"
+    from neuroflow.vad.frontend import FeatureExtractor
+
+    try:  # the rest as the detector reads them (a switch "false", a NaN alpha: once read silently or at detection)
+        FeatureExtractor(features)
+    except KeyError as exc:
+        return f"config features: no {exc}"
+    except (TypeError, ValueError) as exc:
+        return f"config features {exc}"
     return None
 
 
@@ -512,6 +520,10 @@ def _state_problem(state: dict) -> str | None:
     """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
     nothing): every value finite, every mask 0 or 1, the input scales positive and the bin edges of each input in
     increasing order."""
+    odd = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
+           if v.dtype not in (torch.float16, torch.float32, torch.float64) and not k.endswith("_mask")]
+    if odd:  # complex bin edges failed with a NotImplementedError, integer or bfloat16 weights were read rounded
+        return f"state_dict {', '.join(odd[:3])}: expected float16, float32 or float64 weights"
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         return f"NaN or infinite values in {', '.join(bad[:3])}"
