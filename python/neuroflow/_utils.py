@@ -302,6 +302,12 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
+def plain_text(text) -> str:
+    """``text`` for a figure's title or legend as it is: matplotlib reads what stands between two ``$`` as TeX math,
+    so a file named ``a$\\frac$b.wav`` stopped the figure with a parse error (and ``$x$`` came out in italics)."""
+    return str(text).replace("$", r"\$")
+
+
 def pyplot():
     """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI)."""
     import matplotlib
