@@ -37,3 +37,26 @@ def test_a_system_name_with_dollar_signs_is_drawn_as_it_is(tmp_path):
     result = SimpleNamespace(system=r"snu:m$\sqrt$", per_snr={"0": SimpleNamespace(HTER=0.1)})
     plot_hter([result], tmp_path / "h.png", title=r"on $\frac$")  # `vad compare --plot` of a model file so named
     assert (tmp_path / "h.png").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- environment
+def _run(code: str, **env) -> "subprocess.CompletedProcess":
+    import os
+    import subprocess
+    import sys
+
+    from neuroflow import __file__ as package
+
+    paths = [os.path.dirname(os.path.dirname(package))] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(paths), **env})
+
+
+def test_a_matplotlib_backend_variable_it_does_not_know_draws_the_figure_all_the_same(tmp_path):
+    # figures are drawn with Agg whatever MPLBACKEND says; a name matplotlib refuses at import ended every --plot
+    # after the work with "Key backend: 'nonsense' is not a valid value for backend; supported values are [...]"
+    code = ("from neuroflow._utils import pyplot, save_figure; import os; plt = pyplot(); fig, ax = plt.subplots(); "
+            f"save_figure(fig, {str(tmp_path / 'f.png')!r}); print(os.environ['MPLBACKEND'])")
+    proc = _run(code, MPLBACKEND="nonsense")
+    assert proc.returncode == 0 and proc.stdout == "nonsense\n", proc.stderr  # the variable is left as it was
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -309,7 +309,18 @@ def plain_text(text) -> str:
 
 
 def pyplot():
-    """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI)."""
+    """matplotlib.pyplot with a non-interactive backend (safe on headless machines and in CI).
+
+    Figures are always drawn with Agg, so ``MPLBACKEND`` plays no part: while matplotlib is first imported it is
+    left out (matplotlib refuses a name it does not know at import, which ended every ``--plot`` after the work)."""
+    import sys
+
+    if "matplotlib" not in sys.modules and "MPLBACKEND" in os.environ:
+        saved = os.environ.pop("MPLBACKEND")
+        try:
+            import matplotlib
+        finally:
+            os.environ["MPLBACKEND"] = saved
     import matplotlib
 
     matplotlib.use("Agg", force=False)
