@@ -60,3 +60,16 @@ def test_a_matplotlib_backend_variable_it_does_not_know_draws_the_figure_all_the
     proc = _run(code, MPLBACKEND="nonsense")
     assert proc.returncode == 0 and proc.stdout == "nonsense\n", proc.stderr  # the variable is left as it was
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "99999"])
+def test_a_numba_thread_count_it_cannot_use_is_one_line_naming_the_variable(value, clip, monkeypatch, capsys):
+    # 0 stopped numba's import with "Number of threads specified must be > 0." (once blamed on the shipped model's
+    # feature configuration), "abc" printed a traceback as a warning, 99999 crashed the process in a maze kernel
+    monkeypatch.setenv("NUMBA_NUM_THREADS", value)
+    assert main(["vad", "detect", clip("a.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"neuroflow: error: environment variable NUMBA_NUM_THREADS: expected a whole number of threads "
+                   f"from 1 to 1024, got {value!r}\n")
+    assert main(["info"]) == 0  # the command that shows the set-up lists it instead
+    assert "NUMBA_NUM_THREADS" in capsys.readouterr().out

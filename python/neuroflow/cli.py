@@ -21,7 +21,7 @@ from pathlib import Path
 from neuroflow import __version__
 from neuroflow._utils import dumps, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
-from neuroflow.cliutil import fail, one_line
+from neuroflow.cliutil import environment_problems, fail, one_line
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -50,11 +50,13 @@ def _info(args) -> int:
     from neuroflow.backend import available_backends, julia_status
 
     ok, reason = julia_status()
+    problems = environment_problems()  # every other command refuses to start with these
     payload = {"version": __version__, "backends": available_backends(), "julia_reason": reason,
-               "python": sys.version.split()[0]}
+               "python": sys.version.split()[0], "environment_problems": problems}
     lines = [f"neuroflow {__version__} (Python {payload['python']})"]
     lines += [f"  backend {k:<6} {'yes' if v else 'no'}" for k, v in payload["backends"].items()]
     lines.append(f"  julia: {reason}")
+    lines += [f"  {problem}" for problem in problems]
     emit(args, payload, lines)
     return 0
 
@@ -187,6 +189,9 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    problems = environment_problems() if argv[:1] != ["info"] else []  # `info` lists them
+    if problems:  # before any area is imported: the library reads the variable as it is imported
+        return fail(problems[0])
     # import only the modules of the area being used
     areas = [argv[0]] if argv and argv[0] in AREAS else []
     parser = build_parser(areas)

@@ -23,7 +23,8 @@ from typing import Callable
 from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
-           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail"]
+           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
+           "environment_problems"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -281,3 +282,36 @@ def fail(message: str, code: int = 2) -> int:
     """Print ``neuroflow: error: message`` (on one line) on stderr and return ``code`` (for a verb's ``return``)."""
     print(f"neuroflow: error: {one_line(message)}", file=sys.stderr)
     return code
+
+
+# ----------------------------------------------------------------------------- environment
+#: the most threads NUMBA_NUM_THREADS may ask for (numba crashed the process starting 99 999)
+MAX_NUMBA_THREADS = 1024
+
+
+def _numba_threads_problem(value: str) -> str | None:
+    try:
+        n = int(value)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_NUMBA_THREADS:
+        return f"expected a whole number of threads from 1 to {MAX_NUMBA_THREADS}, got {value!r}"
+    return None
+
+
+#: environment variables a library reads when it is imported, and what is wrong with a value it cannot use: numba
+#: stopped its import at NUMBA_NUM_THREADS=0 with "Number of threads specified must be > 0." (naming no variable),
+#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999
+ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem}
+
+
+def environment_problems(environ=None) -> list[str]:
+    """One line per variable of :data:`ENVIRONMENT_CHECKS` set to a value its library cannot use (``VAR: ...``)."""
+    environ = os.environ if environ is None else environ
+    problems = []
+    for name, check in ENVIRONMENT_CHECKS.items():
+        value = environ.get(name)
+        problem = check(value) if value is not None else None
+        if problem:
+            problems.append(f"environment variable {name}: {problem}")
+    return problems
