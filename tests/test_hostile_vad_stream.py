@@ -85,3 +85,23 @@ def test_sources_missing_under_the_sources_variable_name_it(tmp_path, monkeypatc
         f"looked for under environment variable NEUROFLOW_VAD_SOURCES={str(tmp_path / 'absent')!r}, which is no "
         f"folder"), err
     assert not (tmp_path / "c").exists()
+
+
+# ----------------------------------------------------------------------------- the API
+def test_a_path_object_that_is_no_pathlib_path_is_read_as_a_file(clip):
+    from pathlib import PurePosixPath
+
+    from neuroflow.vad.detect import detect
+
+    path = clip("a.wav")
+    # a PurePath was taken for an array of samples: "sr: required when detecting on an array"
+    assert detect(PurePosixPath(path), model="bin").segments == detect(path, model="bin").segments
+    with pytest.raises(TypeError, match="^path_or_wav: .*got bytes"):
+        detect(path.encode())
+
+
+def test_a_stream_of_a_model_name_instead_of_a_system_is_named():
+    from neuroflow.vad.detect import VADStream
+
+    with pytest.raises(TypeError, match="^system: expected a SpikingVADSystem"):  # was an AttributeError later
+        VADStream("bin")

@@ -181,6 +181,9 @@ class VADStream:
     def __init__(self, system: SpikingVADSystem, rules: SegmentRules | None = None, sr: int = SAMPLE_RATE):
         if sr != SAMPLE_RATE:
             raise ValueError(f"sr: streams take {SAMPLE_RATE} Hz audio (resample upstream), got {sr!r}")
+        if not isinstance(system, SpikingVADSystem):  # "bin" failed at the first chunk with an AttributeError
+            raise TypeError(f"system: expected a SpikingVADSystem (SpikingVADSystem({system!r:.40}).stream() makes "
+                            f"a stream), got {type(system).__name__}")
         if rules is not None and not isinstance(rules, SegmentRules):
             raise TypeError(f"rules: expected a SegmentRules (or None), got {type(rules).__name__}")
         self.system = system
@@ -262,8 +265,11 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
     SegmentRules(**rules)  # bad options are refused before the model loads
     if path_or_wav is None:
         raise TypeError("path_or_wav: expected an audio file path or an array of samples, got None")
+    if isinstance(path_or_wav, bytes):  # as an array it was one "sample" of dtype S, "sr: required"
+        raise TypeError("path_or_wav: expected an audio file path (str or path object) or an array of samples, "
+                        "got bytes")
     system = SpikingVADSystem(model)
-    if isinstance(path_or_wav, (str, Path)):
+    if isinstance(path_or_wav, (str, os.PathLike)):  # a PurePath or DirEntry was taken for an array of samples
         return system.detect_file(path_or_wav, **rules)
     if sr is None:
         raise ValueError("sr: required when detecting on an array")
