@@ -105,3 +105,12 @@ def test_a_stream_of_a_model_name_instead_of_a_system_is_named():
 
     with pytest.raises(TypeError, match="^system: expected a SpikingVADSystem"):  # was an AttributeError later
         VADStream("bin")
+
+
+@pytest.mark.parametrize("target", ["loop.wav", "absent.wav"])
+def test_a_symbolic_link_to_nothing_is_called_that_not_missing(target, tmp_path, capsys):
+    (tmp_path / "loop.wav").symlink_to(tmp_path / target)  # a loop of one link, or a link to no file
+    with pytest.raises(SystemExit):
+        main(["vad", "detect", str(tmp_path / "loop.wav")])
+    err = capsys.readouterr().err  # was "loop.wav: no such file", of a name `ls` lists
+    assert err.count("\n") == 1 and "loop.wav: is a symbolic link that leads to no file (" in err, err

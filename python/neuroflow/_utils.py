@@ -101,6 +101,11 @@ def file_problem(path: str | Path) -> str | None:
     p = Path(path).expanduser()
     try:
         if not p.exists():
+            if p.is_symlink():  # exists() is False for a link to nothing, and for a loop of links, which is there
+                try:
+                    os.stat(p)
+                except OSError as exc:
+                    return f"is a symbolic link that leads to no file ({exc.strerror or exc})"
             return "no such file"
         if not p.is_file():
             return "is not a regular file"
