@@ -114,3 +114,22 @@ def test_a_symbolic_link_to_nothing_is_called_that_not_missing(target, tmp_path,
         main(["vad", "detect", str(tmp_path / "loop.wav")])
     err = capsys.readouterr().err  # was "loop.wav: no such file", of a name `ls` lists
     assert err.count("\n") == 1 and "loop.wav: is a symbolic link that leads to no file (" in err, err
+
+
+def test_a_long_chunk_takes_the_memory_of_ten_seconds_and_gives_the_same_scores():
+    import tracemalloc
+
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    system = SpikingVADSystem("bin")
+    wav = (0.05 * np.random.default_rng(2).standard_normal(16000 * 25)).astype(np.float32)  # 25 s: 1.6 MB
+    whole = system.detect_array(wav, 16000).speech_prob
+    stream = system.stream()
+    tracemalloc.start()
+    try:
+        scores = np.concatenate([stream.process(wav), stream.flush()])  # a whole file as one chunk
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 45e6, f"{peak / 1e6:.0f} MB"  # was 67 MB, ~2.7 MB per second of audio (an hour: ~10 GB)
+    assert np.array_equal(scores, whole)
