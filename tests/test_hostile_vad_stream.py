@@ -133,3 +133,26 @@ def test_a_long_chunk_takes_the_memory_of_ten_seconds_and_gives_the_same_scores(
         tracemalloc.stop()
     assert peak < 45e6, f"{peak / 1e6:.0f} MB"  # was 67 MB, ~2.7 MB per second of audio (an hour: ~10 GB)
     assert np.array_equal(scores, whole)
+
+
+# ----------------------------------------------------------------------------- standard output
+class _Full:
+    """Standard output on a full disk (/dev/full)."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("stdout", [None, _Full()], ids=["closed", "full"])
+@pytest.mark.parametrize("argv", [["vad", "detect"], ["info"]], ids=["detect", "info"])
+def test_a_result_that_cannot_be_printed_is_an_error_naming_standard_output(stdout, argv, clip, monkeypatch, capsys):
+    import sys
+
+    # closed (`>&-`): print() dropped the result and the command said 0; full: "[Errno 28] No space left on device"
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(argv + ([clip("a.wav")] if argv[0] == "vad" else [])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuroflow: error: standard output: ") and err.count("\n") == 1, err

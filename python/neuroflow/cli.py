@@ -21,7 +21,7 @@ from pathlib import Path
 from neuroflow import __version__
 from neuroflow._utils import dumps, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
-from neuroflow.cliutil import environment_problems, fail, one_line
+from neuroflow.cliutil import environment_problems, fail, one_line, say
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -74,8 +74,8 @@ def _demo(args) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     parts = [(area, m) for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None]
     expected = sum(DEMO_SECONDS.get(m.__name__, (10, 20))[0 if args.quick else 1] for _, m in parts)
-    print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
-          f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}", flush=True)
+    say(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
+        f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}")
     report: dict[str, dict] = {}
     try:
         _demo_parts(parts, outdir, args, report)
@@ -84,7 +84,7 @@ def _demo(args) -> int:
                 f"are in {outdir.resolve()}" if report else "no part had finished")
         print(("\n" if sys.stderr.isatty() else "") + f"interrupted; {kept}", file=sys.stderr)
         return 130
-    print(f"\nplots and summary.json written to {outdir.resolve()}")
+    say(f"\nplots and summary.json written to {outdir.resolve()}")
     return 0
 
 
@@ -94,16 +94,13 @@ def _demo_parts(parts, outdir: Path, args, report: dict) -> None:
         for i, (area, module) in enumerate(parts, 1):
             key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
             secs = DEMO_SECONDS.get(module.__name__, (10, 20))[0 if args.quick else 1]
-            print(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)",
-                  flush=True)
+            say(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)")
             t0 = time.perf_counter()
             lines = module.demo(outdir, quick=args.quick, seed=args.seed)
             if interrupted():  # a part that ends its own work on Ctrl-C (train, the agents) returns early:
                 raise KeyboardInterrupt  # its numbers are not the demo's, and the parts after it do not run
             elapsed = time.perf_counter() - t0
-            for line in lines:
-                print(f"  {line}")
-            print(f"  ({elapsed:.1f} s)", flush=True)
+            say("\n".join([f"  {line}" for line in lines] + [f"  ({elapsed:.1f} s)"]))
             report[key] = {"summary": list(lines), "time_s": elapsed}
             # after every part, so an interrupted demo keeps what it showed
             write_text_atomic(outdir / "summary.json", dumps(report, indent=2))

@@ -24,7 +24,7 @@ from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
-           "environment_problems"]
+           "environment_problems", "say"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,12 +56,26 @@ def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, se
 
 def emit(args, payload: dict, lines: list[str] | None = None) -> None:
     """Print a verb's result: JSON with --json, otherwise readable lines (or key: value pairs)."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`): print() would drop the result, exit 0
+        raise OSError("standard output: closed, so the result cannot be printed")
     if getattr(args, "json", False):
-        print(dumps(payload, indent=2))
+        say(dumps(payload, indent=2))
         return
     if lines is None:
         lines = [f"{k}: {v}" for k, v in payload.items() if not isinstance(v, (list, dict))]
-    print("\n".join(lines))
+    say("\n".join(lines))
+
+
+def say(text: str) -> None:
+    """``print(text)`` to standard output, flushed: a write that fails (a full disk, /dev/full) raises OSError naming
+    standard output (the system's "[Errno 28] No space left on device" named nothing). A closed pipe's
+    BrokenPipeError is left as it is (the command line stops quietly)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OSError(f"standard output: cannot print ({exc.strerror or exc})") from None
 
 
 # ----------------------------------------------------------------------------- numbers
