@@ -156,3 +156,20 @@ def test_a_result_that_cannot_be_printed_is_an_error_naming_standard_output(stdo
     assert main(argv + ([clip("a.wav")] if argv[0] == "vad" else [])) == 2
     err = capsys.readouterr().err
     assert err.startswith("neuroflow: error: standard output: ") and err.count("\n") == 1, err
+
+
+# ----------------------------------------------------------------------------- audio only ffmpeg reads
+@pytest.mark.parametrize("name, head, kind", [
+    ("song.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00", "MP4/M4A"),
+    ("clip.webm", b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    ("raw.aac", b"\xff\xf1\x50\x80\x00\x1f\xfc", "AAC"),
+])
+def test_audio_only_ffmpeg_reads_names_ffmpeg_and_its_install_command(name, head, kind, tmp_path, monkeypatch,
+                                                                      capsys):
+    (tmp_path / name).write_bytes(head + bytes(2000))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg
+    assert main(["vad", "detect", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err  # was "...; librosa: NoBackendError (no decoder for it))", naming no program
+    assert err.count("\n") == 1 and err.rstrip().endswith(
+        f"; it is {kind} audio, which needs ffmpeg, and no ffmpeg is on PATH: install it (apt-get install ffmpeg) or "
+        f"convert the file to WAV or FLAC"), err

@@ -167,7 +167,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
                 data, native_sr = librosa.load(source, sr=None, mono=False)
         except Exception as exc:
             errors.append(f"librosa: {type(exc).__name__}" + (f": {exc}" if str(exc) else " (no decoder for it)"))
-            raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)})") from None
+            raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)}){_ffmpeg_hint(path)}") from None
     try:
         wav = prepare(data, int(native_sr), name=str(path))
     except AudioError as exc:
@@ -175,6 +175,32 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if int(sr) != SAMPLE_RATE:
         wav = resample(wav, SAMPLE_RATE, int(sr))
     return wav, int(sr)
+
+
+#: the first bytes of containers that only ffmpeg (through librosa's audioread) decodes: (offset, bytes, name)
+FFMPEG_FORMATS = ((4, b"ftyp", "MP4/M4A"), (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+                  (0, bytes.fromhex("3026b2758e66cf11"), "WMA/ASF"), (0, b"#!AMR", "AMR"), (0, b".RMF", "RealMedia"))
+
+
+def _ffmpeg_hint(path: Path) -> str:
+    """What to do about a file of a format only ffmpeg reads where no ffmpeg is on PATH ("" otherwise): the readers'
+    own "NoBackendError (no decoder for it)" named neither the program nor how to install it."""
+    import shutil
+
+    if shutil.which("ffmpeg") is not None:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return ""
+    names = [name for offset, magic, name in FFMPEG_FORMATS if head[offset:offset + len(magic)] == magic]
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame header: raw AAC
+        names.append("AAC")
+    if not names:
+        return ""
+    return (f"; it is {names[0]} audio, which needs ffmpeg, and no ffmpeg is on PATH: install it (apt-get install "
+            f"ffmpeg) or convert the file to WAV or FLAC")
 
 
 @contextlib.contextmanager
