@@ -489,3 +489,32 @@ def test_a_folder_where_training_writes_beside_out_is_refused_before_any_work(si
     line = _error_line(capsys)
     assert f"--out: {tmp_path / side}: is a folder" in line, line
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_second_training_run_into_the_same_out_is_refused_at_once(corpus, tmp_path, recipe_file, capsys):
+    import os
+
+    from neuroflow._utils import exclusive_lock
+
+    out = tmp_path / "m.pt"
+    lock = tmp_path / ".m.pt.lock"
+    # both ran: one checkpoint written by two, and the later model replaced the earlier run's, which said success
+    with exclusive_lock(lock, "held"):  # a run in progress
+        assert _train(corpus, out, "--recipe", recipe_file(FAST)) == 2
+    line = _error_line(capsys)
+    assert line == (f"neuroflow: error: --out: {out} is being written by another training run (pid {os.getpid()}); "
+                    f"wait for it to finish or write to another path"), line
+    assert not out.exists() and not lock.exists()  # the lock file goes with its run
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    from neuroflow._utils import exclusive_lock
+
+    lock = tmp_path / ".m.pt.lock"
+    lock.write_text("12345\n")  # a holder killed with SIGKILL leaves its file, not its lock
+    with exclusive_lock(lock, "held by {pid}"):
+        assert lock.read_text().strip() == str(__import__("os").getpid())
+        with pytest.raises(ValueError, match=f"^held by {__import__('os').getpid()}$"):
+            with exclusive_lock(lock, "held by {pid}"):
+                pass
+    assert not lock.exists()

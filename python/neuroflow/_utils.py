@@ -233,6 +233,39 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
         raise
 
 
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path, busy: str):
+    """Hold an exclusive lock for the with-block, on the file ``path`` (made for it and removed at the end), or raise
+    ValueError ``busy`` (its ``{pid}`` replaced by the holder's process id) at once when another process holds it.
+    The system lets go of the lock when its holder ends, even by SIGKILL; the file such a holder leaves is taken
+    over by the next run."""
+    import fcntl
+
+    path = Path(path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(busy.replace("{pid}", holder)) from None
+        try:  # the holder that just let go may have removed the file: a lock on that one would lock nothing
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # while still holding it, so no other run locks the removed file
+        os.close(fd)
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`: the file is whole or unchanged."""
     with atomic_output(path, "w", encoding="utf-8") as fh:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, short_repr
+from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -111,6 +111,14 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
+    # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
+    with exclusive_lock(out.with_name(f".{out.name}.lock"),
+                        f"out: {out} is being written by another training run (pid {{pid}}); wait for it to finish "
+                        f"or write to another path"):
+        return _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path)
+
+
+def _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path) -> TrainingReport:
     t0 = time.perf_counter()
     old_threads = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
