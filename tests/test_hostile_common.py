@@ -398,3 +398,14 @@ def test_a_scheduler_timeout_that_is_no_positive_number_is_named(timeout):
 
     with pytest.raises(ValueError, match="^timeout: expected a positive number of seconds"):
         parallel_map(abs, [-1], scheduler="tcp://127.0.0.1:1", timeout=timeout)
+
+
+def test_a_second_demo_into_the_same_folder_is_refused_at_once(capsys, tmp_path):
+    from neuroflow._utils import exclusive_lock
+
+    # both ran: summary.json listed one run's parts beside plots the other had drawn
+    with exclusive_lock(tmp_path / ".neuroflow-demo.lock", "held"):  # a demo in progress
+        assert main(["demo", "--quick", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path} is being written by another demo (pid "
+                                       f"{os.getpid()}); wait for it to finish or use another folder\n")
+    assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from neuroflow import __version__
-from neuroflow._utils import dumps, write_text_atomic
+from neuroflow._utils import dumps, exclusive_lock, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
 from neuroflow.cliutil import environment_problems, fail, one_line, say
 
@@ -72,6 +72,13 @@ DEMO_SECONDS: dict[str, tuple[float, float]] = {  # (quick, full), measured 2026
 def _demo(args) -> int:
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
+    # two demos into one folder: its summary.json would list one run's parts beside the other's plots
+    with exclusive_lock(outdir / ".neuroflow-demo.lock", f"--out: {outdir} is being written by another demo (pid "
+                                                         f"{{pid}}); wait for it to finish or use another folder"):
+        return _demo_locked(args, outdir)
+
+
+def _demo_locked(args, outdir: Path) -> int:
     parts = [(area, m) for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None]
     expected = sum(DEMO_SECONDS.get(m.__name__, (10, 20))[0 if args.quick else 1] for _, m in parts)
     say(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
