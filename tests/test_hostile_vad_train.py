@@ -502,7 +502,7 @@ def test_a_second_training_run_into_the_same_out_is_refused_at_once(corpus, tmp_
     with exclusive_lock(lock, "held"):  # a run in progress
         assert _train(corpus, out, "--recipe", recipe_file(FAST)) == 2
     line = _error_line(capsys)
-    assert line == (f"neuroflow: error: --out: {out} is being written by another training run (pid {os.getpid()}); "
+    assert line == (f"neuroflow: error: --out: {out} is being written by another run (pid {os.getpid()}); "
                     f"wait for it to finish or write to another path"), line
     assert not out.exists() and not lock.exists()  # the lock file goes with its run
 
@@ -518,3 +518,16 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
             with exclusive_lock(lock, "held by {pid}"):
                 pass
     assert not lock.exists()
+
+
+def test_a_calibration_into_a_model_being_written_is_refused_at_once(corpus, tmp_path, capsys):
+    import os
+
+    from neuroflow._utils import exclusive_lock
+
+    out = tmp_path / "m.pt"
+    with exclusive_lock(tmp_path / ".m.pt.lock", "held"):  # a training or calibration run writing m.pt
+        assert main(["vad", "calibrate", "--quiet", "--model", "bin", "--corpus", str(corpus), "--out", str(out)]) == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --out: {out} is being written by another run (pid "
+                                   f"{os.getpid()}); wait for it to finish or write to another path")
+    assert not out.exists()

@@ -112,10 +112,16 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
-    with exclusive_lock(out.with_name(f".{out.name}.lock"),
-                        f"out: {out} is being written by another training run (pid {{pid}}); wait for it to finish "
-                        f"or write to another path"):
+    with out_lock(out):
         return _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path)
+
+
+def out_lock(out: Path, name: str = "out"):
+    """The lock a run writing the model ``out`` holds (training, calibration): a second run into the same file is
+    refused at once (ValueError naming ``name``, ``out`` and the holder's process id)."""
+    return exclusive_lock(out.with_name(f".{out.name}.lock"),
+                          f"{name}: {out} is being written by another run (pid {{pid}}); wait for it to finish or "
+                          f"write to another path")
 
 
 def _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path) -> TrainingReport:
