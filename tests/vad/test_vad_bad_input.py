@@ -251,6 +251,16 @@ TYPE_ERRORS = [
 ]
 
 
+def test_audio_shorter_than_a_frame_for_vad_info_names_the_flag(paths, tmp_path, capsys):
+    import soundfile as sf
+
+    sf.write(tmp_path / "one.wav", np.zeros(1, np.float32), 16000)
+    assert main(["vad", "info", "--model", "bin", "--audio", str(tmp_path / "one.wav")]) == 2
+    # was "audio: ... is shorter than one 10 ms frame", the API argument's name
+    assert capsys.readouterr().err == (f"neuroflow: error: --audio: {tmp_path / 'one.wav'} is shorter than one 10 ms "
+                                       f"frame\n")
+
+
 def test_text_with_a_nul_character_is_refused_not_cut_short():
     from neuroflow.vad.speech import SpeechError, synthesize
 

@@ -252,7 +252,13 @@ def _info(args) -> int:
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.frontend import feature_width
 
-    p = model_info(args.model, args.audio, args.pj_per_sop)
+    try:
+        p = model_info(args.model, args.audio, args.pj_per_sop)
+    except ValueError as exc:  # "audio: x.wav is shorter than one 10 ms frame" named the API argument
+        message = as_flag_error(exc, {"audio": "--audio", "pj_per_sop": "--pj-per-sop"})
+        if message is None:
+            raise
+        raise ValueError(message) from None
     width = feature_width(p["config"]["features"])
     lines = [f"{p['kind']} model {p['model']}",
              f"  layers: {str(p['config']['n_bins']) + 'x' if p['kind'] == 'bin' else ''}{width} "
