@@ -251,7 +251,7 @@ TYPE_ERRORS = [
 ]
 
 
-def test_audio_shorter_than_a_frame_for_vad_info_names_the_flag(paths, tmp_path, capsys):
+def test_audio_shorter_than_a_frame_for_vad_info_names_the_flag(tmp_path, capsys):
     import soundfile as sf
 
     sf.write(tmp_path / "one.wav", np.zeros(1, np.float32), 16000)
