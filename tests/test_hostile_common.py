@@ -409,3 +409,24 @@ def test_a_second_demo_into_the_same_folder_is_refused_at_once(capsys, tmp_path)
     assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path} is being written by another demo (pid "
                                        f"{os.getpid()}); wait for it to finish or use another folder\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_an_output_at_a_pipe_or_device_is_refused_and_left_as_it_is(tmp_path, capsys):
+    import stat
+
+    import soundfile as sf
+
+    from neuroflow._utils import write_text_atomic
+
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "link.png").symlink_to(tmp_path / "pipe.png")  # as a link to /dev/null would be
+    sf.write(tmp_path / "a.wav", [0.0] * 1600, 16000)
+    for name in ("pipe.png", "link.png"):
+        # the rename put a PNG in the pipe's place (through a link to /dev/null, run as root: the device itself)
+        with pytest.raises(SystemExit):
+            main(["vad", "detect", str(tmp_path / "a.wav"), "--plot", str(tmp_path / name)])
+        _one_error_line(capsys, 2, f"--plot: {tmp_path / name}: is not a regular file")
+    with pytest.raises(ValueError, match="pipe.png: is not a regular file"):
+        write_text_atomic(tmp_path / "link.png", "x")
+    assert stat.S_ISFIFO((tmp_path / "pipe.png").stat().st_mode)

@@ -531,3 +531,22 @@ def test_a_calibration_into_a_model_being_written_is_refused_at_once(corpus, tmp
     assert _error_line(capsys) == (f"neuroflow: error: --out: {out} is being written by another run (pid "
                                    f"{os.getpid()}); wait for it to finish or write to another path")
     assert not out.exists()
+
+
+def test_a_pipe_where_the_checkpoint_goes_is_refused_not_waited_on(corpus, tmp_path, recipe_file, capsys):
+    import os
+    import signal
+
+    os.mkfifo(tmp_path / "m.pt.ckpt")  # the resume read waited on it forever
+
+    def hung(signum, frame):
+        raise TimeoutError("training waited on its checkpoint")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe_file(FAST)) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert _error_line(capsys).startswith(f"neuroflow: error: --out: {tmp_path / 'm.pt.ckpt'}: is not a regular file")

@@ -216,6 +216,8 @@ def check_output_file(path, name: str = "path", suffixes=None) -> Path:
             raise ValueError("expected a file path, got ''")
         if p.is_dir() or str(path).endswith(("/", os.sep)):
             raise ValueError(f"{path}: is a folder; expected a file path")
+        if p.exists() and not p.is_file():  # a write would replace it (a link to /dev/null: the device), a read wait
+            raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a file path")
         if suffixes is not None and p.suffix.lower() not in suffixes:
             raise ValueError(f"{path}: expected a file name ending in one of {', '.join(suffixes)}")
         _check_creatable(p, "a file")
