@@ -325,3 +325,27 @@ def test_a_validation_split_of_one_class_is_warned_about(reference, monkeypatch)
     with pytest.warns(UserWarning, match=r"validation split \(1 of 3 sequences.*holds no non-speech frames"):
         with pytest.raises(Stop):
             training.train_vad(reference, reference.parent / "m.pt", Recipe(hidden=(8,), prune=0.0), progress=False)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name, words", [("corpus.json", ("corpus.json: is not a regular file",)),
+                                         ("A_0001.labels.npy", ("not regular files", "A_0001.labels.npy"))])
+@pytest.mark.parametrize("verb", ["eval", "train"])
+def test_a_pipe_in_a_corpus_is_refused_not_waited_on(name, words, verb, reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "c")
+    (folder / name).unlink()
+    os.mkfifo(folder / name)  # its read waited forever
+
+    def hung(signum, frame):
+        raise TimeoutError("the command waited on a pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        argv = ["vad", "eval", "--system", "energy"] if verb == "eval" else ["vad", "train", "--out",
+                                                                            str(tmp_path / "m.pt")]
+        code = main(argv + ["--quiet", "--corpus", str(folder)])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    _one_error_line(capsys, code, *words)

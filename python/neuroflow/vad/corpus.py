@@ -277,14 +277,20 @@ class Corpus:
         if not path.exists():
             raise FileNotFoundError(f"corpus manifest missing: {path} (generate with `neuroflow vad corpus`)")
         self.manifest = read_manifest(path)
-        missing = []
+        missing, odd = [], []
         for entry in self.manifest["scenes"]:
             for key in ("wav", "labels"):
-                if not (self.root / entry[key]).exists():
-                    missing.append(str(self.root / entry[key]))
-        if missing:
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise FileNotFoundError(f"corpus {self.root}: missing files {', '.join(missing[:3])}{more}")
+                path = self.root / entry[key]
+                if not path.exists():
+                    missing.append(str(path))
+                elif not path.is_file():  # a pipe would be waited on forever, a device read without end
+                    odd.append(str(path))
+        for paths, what, error in ((missing, "missing files", FileNotFoundError),
+                                   (odd, "scene files that are not regular files (devices, pipes, folders)",
+                                    ValueError)):
+            if paths:
+                more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+                raise error(f"corpus {self.root}: {what} {', '.join(paths[:3])}{more}")
 
     def __len__(self) -> int:
         return len(self.manifest["scenes"])

@@ -104,6 +104,9 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 
 def read_manifest(path: Path) -> dict:
+    if path.exists() and not path.is_file() and not path.is_dir():  # a pipe: the read would wait forever
+        raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a corpus manifest "
+                         f"(a JSON file)")
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
