@@ -430,3 +430,11 @@ def test_an_output_at_a_pipe_or_device_is_refused_and_left_as_it_is(tmp_path, ca
     with pytest.raises(ValueError, match="pipe.png: is not a regular file"):
         write_text_atomic(tmp_path / "link.png", "x")
     assert stat.S_ISFIFO((tmp_path / "pipe.png").stat().st_mode)
+
+
+@pytest.mark.parametrize("argv", [["vad", "detect", "no\nsuch.wav"], ["vad", "eval", "--corpus", "no\nsuch"],
+                                  ["flow", "train", "--out", "a\nb.txt"]])
+def test_a_value_with_a_line_break_is_still_one_error_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:  # the parser's message was cut in two at the name's line break
+        main(argv)
+    _one_error_line(capsys, exit_.value.code, "error: argument")
