@@ -384,3 +384,13 @@ def test_save_model_never_writes_a_file_load_model_refuses(kwargs, name, tmp_pat
     with pytest.raises((ValueError, TypeError), match=f"^{name}: "):  # was written, then "damaged" on every load
         save_model(model, tmp_path / "m.pt", **kwargs)
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_systems_given_as_a_generator_are_compared_and_no_scenes_named_as_the_corpus(calibration_scenes):
+    from neuroflow.vad.evaluation import compare_systems, evaluate_system
+
+    # the check for repeated systems read the generator, which came to the evaluation empty: "got none"
+    results, _ = compare_systems(calibration_scenes, (s for s in ["energy"]), progress=False)
+    assert [r.system for r in results] == ["energy"]
+    with pytest.raises(ValueError, match="^corpus: expected at least one scene"):  # was "labels: ..."
+        evaluate_system("energy", [], progress=False)
