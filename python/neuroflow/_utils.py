@@ -89,6 +89,15 @@ def check_memory(needed: int, name: str) -> None:
                          f"{total / 2**30:.1f} GiB this machine has")
 
 
+def as_list(values, name: str, what: str) -> list:
+    """``values`` (any iterable but a string) read once into a list, or ValueError naming ``name`` (``what``: what the
+    list holds). A generator that a check read first came to its use empty (a plan of 2 scenes for 12, "got none"),
+    and a string would be read letter by letter."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name}: expected a list of {what}, got {values!r:.60}")
+    return list(values)
+
+
 def check_choice(value: Any, name: str, choices: Iterable[str]):
     choices = list(choices)
     if value not in choices:

@@ -394,3 +394,28 @@ def test_systems_given_as_a_generator_are_compared_and_no_scenes_named_as_the_co
     assert [r.system for r in results] == ["energy"]
     with pytest.raises(ValueError, match="^corpus: expected at least one scene"):  # was "labels: ..."
         evaluate_system("energy", [], progress=False)
+
+
+def test_lists_given_as_generators_are_read_once(calibration_scenes, tmp_path):
+    import json
+
+    from neuroflow.vad.calibration import calibrate
+    from neuroflow.vad.corpus import generate_corpus, plan_corpus
+    from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.realspeech import benchmark_plans
+
+    def gen(values):
+        return (v for v in values)
+
+    # each generator was read by a check first and came to its use empty
+    assert len(benchmark_plans(noises=gen(["white"]))["speech"]) == len(benchmark_plans(noises=["white"])["speech"])
+    plan = dict(durations=[10.0], snrs=[5.0])
+    assert [p.noise for p in plan_corpus(1, noises=gen(["white", "pink"]), **plan)] == \
+        [p.noise for p in plan_corpus(1, noises=["white", "pink"], **plan)]  # was "generator has no len()"
+    generate_corpus(tmp_path / "c", minutes=0.1, durations=gen([6.0]), snrs=gen([5.0]), noises=gen(["white"]),
+                    progress=False)
+    settings = json.loads((tmp_path / "c" / "corpus.json").read_text())["settings"]
+    assert (settings["durations"], settings["snrs"], settings["noises"]) == ([6.0], [5.0], ["white"])  # were []
+    # these scenes have no non-speech frames: the search is reached (was "thresholds: ... got none" before it)
+    with pytest.raises(ValueError, match="^scenes: no condition has both"):
+        calibrate(SpikingVADSystem("bin"), calibration_scenes, thresholds=gen([0.5, 0.6]))
