@@ -438,3 +438,24 @@ def test_a_value_with_a_line_break_is_still_one_error_line(argv, capsys):
     with pytest.raises(SystemExit) as exit_:  # the parser's message was cut in two at the name's line break
         main(argv)
     _one_error_line(capsys, exit_.value.code, "error: argument")
+
+
+@pytest.mark.skipif(__import__("signal").getsignal(__import__("signal").SIGTERM) is not __import__("signal").SIG_DFL,
+                    reason="the test runner handles SIGTERM itself")
+def test_sigterm_inside_a_command_is_handled_by_whatever_handles_ctrl_c():
+    import signal
+
+    from neuroflow.cli import _terminate_as_interrupt
+
+    noted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))  # eSpeak's, the demo's
+    try:
+        with _terminate_as_interrupt() as terminated:
+            os.kill(os.getpid(), signal.SIGTERM)  # ended the process at once: nothing said what was kept
+        assert noted == [signal.SIGINT] and terminated()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(KeyboardInterrupt):
+        with _terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -186,6 +186,34 @@ def _innermost_parser(parser: argparse.ArgumentParser, args) -> argparse.Argumen
         parser = chosen
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """While inside: SIGTERM (``kill``, ``timeout``, a service manager or CI stopping the command) is handled as
+    Ctrl-C is, by whatever handles SIGINT at that moment, so each verb keeps and reports what it finished, and worker
+    processes are stopped (the default handler ended the process at once: its joblib workers ran on as orphans,
+    nothing said what was kept). Yields a function saying whether SIGTERM came. Outside the main thread, or where
+    SIGTERM is already handled, nothing changes."""
+    came = [False]
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not main_thread or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield lambda: came[0]
+        return
+
+    def terminate(signum, frame):
+        came[0] = True
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # Ctrl-C ignored or left to the system: end as the default SIGINT handler would
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield lambda: came[0]
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """Warnings on the command line: one line naming what they are about, no source excerpt."""
     return f"neuroflow: warning: {one_line(message)}\n"
@@ -201,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(areas)
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    terminated = lambda: False  # noqa: E731
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:  # argparse would name the top-level parser: name the verb whose options these are not
@@ -208,14 +237,16 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, "func"):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        with _terminate_as_interrupt() as terminated:
+            code = int(args.func(args) or 0)
+        return 128 + signal.SIGTERM if terminated() and code == 130 else code
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
         # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
         # kept; the rest write their results only at the end
         print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
               "only when it finishes)", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if terminated() else 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
 
