@@ -47,10 +47,14 @@ def _area_modules(area: str):
 
 # ----------------------------------------------------------------------------- info
 def _info(args) -> int:
-    from neuroflow.backend import available_backends, julia_status
+    from neuroflow.backend import available_backends, julia_status, resolve_backend
 
     ok, reason = julia_status()
     problems = environment_problems()  # every other command refuses to start with these
+    try:
+        resolve_backend(None)  # what NEUROFLOW_BACKEND asks for, where a command takes no --backend
+    except ValueError as exc:
+        problems.append(str(exc))
     payload = {"version": __version__, "backends": available_backends(), "julia_reason": reason,
                "python": sys.version.split()[0], "environment_problems": problems}
     lines = [f"neuroflow {__version__} (Python {payload['python']})"]
