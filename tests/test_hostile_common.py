@@ -459,3 +459,15 @@ def test_sigterm_inside_a_command_is_handled_by_whatever_handles_ctrl_c():
     with pytest.raises(KeyboardInterrupt):
         with _terminate_as_interrupt():
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_folder_where_the_demo_writes_is_named_and_summary_json_checked_first(tmp_path, capsys):
+    from neuroflow._utils import write_text_atomic
+
+    (tmp_path / "summary.json").mkdir()  # was "[Errno 21] Is a directory" after the first part's work
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path / 'summary.json'}: is a folder; expected a "
+                                       f"file path\n")
+    (tmp_path / "plot.png").mkdir()  # a part's plot: the same, in words
+    with pytest.raises(ValueError, match="plot.png: is a folder; expected a file path"):
+        write_text_atomic(tmp_path / "plot.png", "x")

@@ -74,7 +74,10 @@ DEMO_SECONDS: dict[str, tuple[float, float]] = {  # (quick, full), measured 2026
 
 
 def _demo(args) -> int:
+    from neuroflow.cliutil import check_output_file
+
     outdir = Path(args.out)
+    check_output_file(outdir / "summary.json", "--out")  # written after the first part: a folder there failed then
     outdir.mkdir(parents=True, exist_ok=True)
     # two demos into one folder: its summary.json would list one run's parts beside the other's plots
     with exclusive_lock(outdir / ".neuroflow-demo.lock", f"--out: {outdir} is being written by another demo (pid "
