@@ -471,3 +471,22 @@ def test_a_folder_where_the_demo_writes_is_named_and_summary_json_checked_first(
     (tmp_path / "plot.png").mkdir()  # a part's plot: the same, in words
     with pytest.raises(ValueError, match="plot.png: is a folder; expected a file path"):
         write_text_atomic(tmp_path / "plot.png", "x")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_json_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
+    import signal
+
+    os.mkfifo(tmp_path / "recipe.json")
+
+    def hung(signum, frame):
+        raise TimeoutError("read_json waited on a pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ValueError, match="recipe.json: recipe is not a regular file"):  # the read waited forever
+            read_json(tmp_path / "recipe.json", "recipe")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -129,6 +129,8 @@ def read_json(path: str | Path, what: str = "file"):
     """The JSON value in the file at ``path``, or ValueError naming the file (``what`` says what it was meant to
     be): unreadable, not UTF-8, not JSON, or nested too deeply to read."""
     p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():  # a pipe: the read would wait for a writer forever
+        raise ValueError(f"{p}: {what} is not a regular file (a device, pipe or socket)")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
