@@ -173,3 +173,17 @@ def test_audio_only_ffmpeg_reads_names_ffmpeg_and_its_install_command(name, head
     assert err.count("\n") == 1 and err.rstrip().endswith(
         f"; it is {kind} audio, which needs ffmpeg, and no ffmpeg is on PATH: install it (apt-get install ffmpeg) or "
         f"convert the file to WAV or FLAC"), err
+
+
+def test_many_channels_in_rows_are_refused_not_averaged_over_time():
+    from neuroflow.vad.audio import AudioError
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    x = (0.05 * np.random.default_rng(4).standard_normal((16, 16000))).astype(np.float32)  # 16 channels, 1 s
+    system = SpikingVADSystem("bin")
+    # (16, 16000) was read as 16000 channels of 16 samples: "shorter than one frame", or, from 160 channels on,
+    # a frame or two of averages over time
+    with pytest.raises(AudioError, match=r"^wav: shape \(200, 16000\) would be 16000 channels of 200 samples"):
+        system.detect_array(np.zeros((200, 16000), np.float32), 16000)
+    assert np.array_equal(system.detect_array(x.T, 16000).speech_prob,  # samples in rows: as it was
+                          system.detect_array(x.T.mean(axis=1), 16000).speech_prob)

@@ -36,7 +36,9 @@ def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
     """Mix (n_samples, n_channels) or (n_channels, n_samples) audio down to one channel.
 
     A 2-d array is read as samples in rows (soundfile's layout) unless it has more than 8 columns and
-    at most 8 rows, in which case it is taken as channels in rows (librosa's layout).
+    at most 8 rows, in which case it is taken as channels in rows (librosa's layout). More than 8 rows and
+    more columns than rows is refused: read as samples in rows it would be more channels than samples (a
+    16-channel recording in librosa's layout came out as 16 samples of averages over time).
     """
     wav = np.asarray(wav)
     if wav.ndim == 1:
@@ -45,6 +47,10 @@ def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
         raise AudioError(f"{name}: expected 1-d (mono) or 2-d (multichannel) audio, got shape {wav.shape}")
     if wav.shape[1] > 8 and wav.shape[0] <= 8:
         return wav.mean(axis=0)
+    if wav.shape[0] > 8 and wav.shape[1] > wav.shape[0]:
+        raise AudioError(f"{name}: shape {wav.shape} would be {wav.shape[1]} channels of {wav.shape[0]} samples; "
+                         f"expected (n_samples, n_channels), or (n_channels, n_samples) with at most 8 channels "
+                         f"(transpose it)")
     return wav.mean(axis=1)
 
 
@@ -151,6 +157,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
 
         with c_stderr_silenced():  # libsndfile's MP3 decoder prints resync notes on a damaged file
             data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
+        from_soundfile = True
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
         # libsndfile says "does not exist or is not a regular file" of a file it has no decoder for
         errors.append("soundfile: " + ("not a format it reads" if "not a regular file" in str(exc) else str(exc)))
@@ -165,9 +172,12 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
                 # librosa falls back to audioread only for a name; one that soundfile cannot encode goes in open
                 source = str(path) if _encodable(path) else stack.enter_context(open(path, "rb"))
                 data, native_sr = librosa.load(source, sr=None, mono=False)
+            from_soundfile = False
         except Exception as exc:
             errors.append(f"librosa: {type(exc).__name__}" + (f": {exc}" if str(exc) else " (no decoder for it)"))
             raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)}){_ffmpeg_hint(path)}") from None
+    if np.ndim(data) == 2:  # the layout is known here: soundfile's (frames, channels), librosa's (channels, frames)
+        data = data.mean(axis=1 if from_soundfile else 0)
     try:
         wav = prepare(data, int(native_sr), name=str(path))
     except AudioError as exc:
