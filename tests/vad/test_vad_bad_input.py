@@ -419,3 +419,14 @@ def test_lists_given_as_generators_are_read_once(calibration_scenes, tmp_path):
     # these scenes have no non-speech frames: the search is reached (was "thresholds: ... got none" before it)
     with pytest.raises(ValueError, match="^scenes: no condition has both"):
         calibrate(SpikingVADSystem("bin"), calibration_scenes, thresholds=gen([0.5, 0.6]))
+
+
+@pytest.mark.parametrize("kwargs, name", [({"fmin": -100.0}, "fmin"), ({"fmax": 20000.0}, "fmax"),
+                                          ({"fmin": 5000.0, "fmax": 1000.0}, "fmax"), ({"fmax": float("nan")}, "fmax"),
+                                          ({"n_fft": 10 ** 9}, "n_fft")])
+def test_logmel_refuses_filters_of_nothing_and_sizes_past_memory(kwargs, name):
+    from neuroflow.vad.features import logmel
+
+    # fmin/fmax out of the band gave empty or NaN filters read as features; 10**9 points asked for 75 GiB
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        logmel(_clip(), 16000, **kwargs)

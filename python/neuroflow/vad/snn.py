@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer, is_number
+from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
 from neuroflow.vad.recipe import MODEL_KINDS, setting_problem
@@ -467,11 +468,6 @@ def _payload_problem(payload: dict) -> str | None:
         if info.get(name) is not None and not isinstance(info[name], dict):
             return f"info {name} is a {type(info[name]).__name__}, expected a dict"
     return None
-
-
-#: the largest FFT a model's features may ask for (every model uses 512 points; past a few thousand the mel basis
-#: and the spectra of every frame take gigabytes)
-MAX_N_FFT = 4096
 
 
 def _config_problem(config: dict) -> str | None:
