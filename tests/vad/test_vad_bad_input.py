@@ -430,3 +430,18 @@ def test_logmel_refuses_filters_of_nothing_and_sizes_past_memory(kwargs, name):
     # fmin/fmax out of the band gave empty or NaN filters read as features; 10**9 points asked for 75 GiB
     with pytest.raises(ValueError, match=f"^{name}: "):
         logmel(_clip(), 16000, **kwargs)
+
+
+def test_save_model_refuses_info_a_model_file_cannot_hold_and_takes_numpy_frame_counts(tmp_path):
+    from pathlib import Path
+
+    from neuroflow.vad.detect import model_path
+    from neuroflow.vad.snn import load_model, save_model
+
+    model = load_model(model_path("bin")).model
+    for info in ({"hter": np.float64(0.1)}, {"corpus": Path("c")}):  # were written; every load then refused them
+        with pytest.raises(TypeError, match="^info: holds values a model file cannot store"):
+            save_model(model, tmp_path / "m.pt", info=info)
+        assert not (tmp_path / "m.pt").exists()
+    save_model(model, tmp_path / "m.pt", smoothing={"median": np.int64(3), "hangover": 2})  # was "expected a whole
+    assert load_model(tmp_path / "m.pt").smoothing == {"median": 3, "hangover": 2}  # number of frames"

@@ -37,6 +37,7 @@ threshold; :mod:`neuroflow.vad.inference` runs a trained model in NumPy.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import warnings
@@ -369,6 +370,12 @@ def _from_config(config: dict) -> SpikingVAD:
 FORMAT = "neuroflow.spiking-vad/1"
 
 
+def _saved_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def torch_load_tensors(path: Path):
     """``torch.load`` of tensors and plain types only (nothing in the file can run code), without torch's own
     warnings (a foreign pickle draws one about its protocol before the error that the caller reports in one line)."""
@@ -408,10 +415,17 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
         state[k] = v.bool() if k.endswith("_mask") else v.detach().clone()
     payload = {"format": FORMAT, "config": model.config(), "state_dict": state,
                "threshold": float(threshold) if is_number(threshold) else threshold,
-               "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
+               "smoothing": {k: int(v) if is_integer(v) else v for k, v in (smoothing or {"median": 1,
+                                                                                      "hangover": 0}).items()},
+               "info": info or {}}  # a NumPy whole number of frames is one (it was refused as none)
     problem = _payload_problem(payload)  # what load_model would refuse: never write a file no detector can read
     if problem:
         raise ValueError(f"{problem.split()[0]}: {problem}")
+    try:  # info holding what the tensors-only reader refuses (a NumPy scalar, a Path) made a file no load reads
+        torch_load_tensors(io.BytesIO(_saved_bytes({"info": payload["info"]})))
+    except Exception as exc:
+        raise TypeError(f"info: holds values a model file cannot store ({exception_reason(exc)}); expected JSON-able "
+                        f"values (plain numbers, strings, lists, dicts)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(payload, path)
     return path
