@@ -187,3 +187,13 @@ def test_many_channels_in_rows_are_refused_not_averaged_over_time():
         system.detect_array(np.zeros((200, 16000), np.float32), 16000)
     assert np.array_equal(system.detect_array(x.T, 16000).speech_prob,  # samples in rows: as it was
                           system.detect_array(x.T.mean(axis=1), 16000).speech_prob)
+
+
+def test_a_postscript_plots_note_is_a_warning_naming_it(clip, tmp_path, capsys):
+    import re
+
+    # was matplotlib's own bare log line on stderr, naming neither the file nor --plot
+    with pytest.warns(UserWarning, match=re.escape(f"{tmp_path / 'p.eps'}: The PostScript backend does not support "
+                                                   f"transparency")):
+        assert main(["vad", "detect", clip("a.wav"), "--plot", str(tmp_path / "p.eps")]) == 0
+    assert capsys.readouterr().err == ""

@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -345,15 +347,34 @@ def save_figure(fig, path: str | Path) -> Path:
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"
+    notes = _LogNotes()  # matplotlib logs its notes (PostScript has no transparency) bare, naming no file
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(notes)
+    propagate, logger.propagate = logger.propagate, False
     try:
         with matplotlib.rc_context({"svg.hashsalt": "neuroflow"}):
             with atomic_output(path, "wb") as fh:  # a plot cut short (Ctrl-C, a full disk) never replaces one
                 fig.savefig(fh, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     finally:
+        logger.removeHandler(notes)
+        logger.propagate = propagate
         if ours:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         plt.close(fig)
+    for note in dict.fromkeys(notes.messages):  # as warnings naming the figure (one line on the command line)
+        warnings.warn(f"{path}: {note}", stacklevel=2)
     return path
+
+
+class _LogNotes(logging.Handler):
+    """Keeps the messages of the log records (warnings and worse) it is given."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record) -> None:
+        self.messages.append(record.getMessage())
 
 
 def plain_text(text) -> str:
