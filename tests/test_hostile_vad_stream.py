@@ -197,3 +197,22 @@ def test_a_postscript_plots_note_is_a_warning_naming_it(clip, tmp_path, capsys):
                                                    f"transparency")):
         assert main(["vad", "detect", clip("a.wav"), "--plot", str(tmp_path / "p.eps")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_an_unusable_matplotlib_config_folder_is_noted_in_warning_lines(clip, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from neuroflow import __file__ as package
+
+    (tmp_path / "file").write_text("")
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "file" / "mpl"),
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(package))]
+                                         + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    run = subprocess.run([sys.executable, "-m", "neuroflow.cli", "vad", "detect", clip("a.wav"), "--plot",
+                          str(tmp_path / "p.png")], capture_output=True, text=True, env=env, timeout=120)
+    lines = run.stderr.splitlines()
+    # were matplotlib's own bare log lines
+    assert run.returncode == 0 and lines and all(line.startswith("neuroflow: warning: ") for line in lines), run.stderr
+    assert any("MPLCONFIGDIR" in line for line in lines), run.stderr

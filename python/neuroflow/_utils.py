@@ -390,12 +390,21 @@ def pyplot():
     left out (matplotlib refuses a name it does not know at import, which ended every ``--plot`` after the work)."""
     import sys
 
-    if "matplotlib" not in sys.modules and "MPLBACKEND" in os.environ:
-        saved = os.environ.pop("MPLBACKEND")
+    if "matplotlib" not in sys.modules:
+        saved = os.environ.pop("MPLBACKEND", None)
+        notes = _LogNotes()  # what it logs while imported (an unwritable MPLCONFIGDIR): bare lines on stderr
+        logger = logging.getLogger("matplotlib")
+        logger.addHandler(notes)
+        propagate, logger.propagate = logger.propagate, False
         try:
             import matplotlib
         finally:
-            os.environ["MPLBACKEND"] = saved
+            logger.removeHandler(notes)
+            logger.propagate = propagate
+            if saved is not None:
+                os.environ["MPLBACKEND"] = saved
+        for note in dict.fromkeys(notes.messages):
+            warnings.warn(note, stacklevel=2)
     import matplotlib
 
     matplotlib.use("Agg", force=False)
