@@ -75,11 +75,13 @@ def test_a_numba_thread_count_it_cannot_use_is_one_line_naming_the_variable(valu
     assert "NUMBA_NUM_THREADS" in capsys.readouterr().out
 
 
-def test_sources_missing_under_the_sources_variable_name_it(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("argv", [["vad", "corpus", "--out", "{tmp}/c", "--speech", "real", "--quiet"],
+                                  ["vad", "sources", "--plot", "{tmp}/p.png"]], ids=["corpus", "sources --plot"])
+def test_sources_missing_under_the_sources_variable_name_it(argv, tmp_path, monkeypatch, capsys):
     # the packages were called "not installed", and installing them could not help: the files were looked for
     # under a folder the variable named, one that did not even exist
     monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", str(tmp_path / "absent"))
-    assert main(["vad", "corpus", "--out", str(tmp_path / "c"), "--speech", "real", "--quiet"]) == 2
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.rstrip().endswith(
         f"looked for under environment variable NEUROFLOW_VAD_SOURCES={str(tmp_path / 'absent')!r}, which is no "

@@ -172,7 +172,7 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
     from neuroflow._utils import pyplot, save_figure
     from neuroflow.vad.features import frame_energy_db, frame_times
     from neuroflow.vad.labels import FLOOR_MARGIN_DB, PROMPT_THRESHOLD_DB, frame_activity, smooth_activity
-    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, usable_prompts
+    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, root_note, usable_prompts
 
     rng = np.random.default_rng([int(seed), 0x91A7])
     pool = [s for s in SPEAKERS if split is None or s.split == split]
@@ -182,7 +182,8 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
         for i in rng.choice(len(files), size=min(per_speaker, len(files)), replace=False) if files else []:
             picks.append((s, files[int(i)]))
     if not picks:
-        raise SourceMissing("no real speaker is installed; install with `neuroflow vad sources --install`")
+        raise SourceMissing(f"no real speaker is installed; install with `neuroflow vad sources --install`"
+                            f"{root_note()}")
     plt = pyplot()
     cols = 2
     rows = -(-len(picks) // cols)

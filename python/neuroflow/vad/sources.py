@@ -335,13 +335,18 @@ def music_sources(split: str) -> tuple[MusicSource, ...]:
 
 def missing_message(packages) -> str:
     names = " ".join(dict.fromkeys(packages))
-    message = (f"not installed: {names}; install with `{INSTALL_HINT}` "
-               f"(or apt-get install --no-install-recommends {names})")
+    return (f"not installed: {names}; install with `{INSTALL_HINT}` "
+            f"(or apt-get install --no-install-recommends {names}){root_note()}")
+
+
+def root_note() -> str:
+    """What a message about missing sources adds while ``NEUROFLOW_VAD_SOURCES`` is set ("" otherwise): installed
+    packages are not seen while the files are looked for elsewhere."""
     root = os.environ.get("NEUROFLOW_VAD_SOURCES")
-    if root is not None:  # installed packages are not seen while the files are looked for elsewhere
-        where = "" if Path(root).is_dir() else ", which is no folder"
-        message += f"; looked for under environment variable NEUROFLOW_VAD_SOURCES={root!r}{where}"
-    return message
+    if root is None:
+        return ""
+    where = "" if Path(root).is_dir() else ", which is no folder"
+    return f"; looked for under environment variable NEUROFLOW_VAD_SOURCES={root!r}{where}"
 
 
 def require(split: str, *, real: bool = False, festival: bool = False, music: bool = False) -> None:
