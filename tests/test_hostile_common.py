@@ -490,3 +490,14 @@ def test_a_json_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two worker processes")
+def test_warnings_raised_in_worker_processes_are_raised_in_the_caller():
+    import warnings
+
+    from neuroflow.parallel import parallel_map
+
+    # a worker printed them itself in Python's two-line format, once per job, past the command line's one-line form
+    with pytest.warns(UserWarning, match="^skipping unreadable source file: a.g722$"):
+        assert parallel_map(warnings.warn, [("skipping unreadable source file: a.g722",)] * 2, n_jobs=2) == [None] * 2
