@@ -469,7 +469,7 @@ def test_a_folder_where_the_demo_writes_is_named_and_summary_json_checked_first(
     assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path / 'summary.json'}: is a folder; expected a "
                                        f"file path\n")
     (tmp_path / "plot.png").mkdir()  # a part's plot: the same, in words
-    with pytest.raises(ValueError, match="plot.png: is a folder; expected a file path"):
+    with pytest.raises(IsADirectoryError, match="plot.png: is a folder; expected a file path"):
         write_text_atomic(tmp_path / "plot.png", "x")
 
 

@@ -232,7 +232,7 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
         path = Path(os.path.realpath(path))
     if path.is_dir():  # before the write: the rename failed after it, "[Errno 21] Is a directory"
-        raise ValueError(f"{path}: is a folder; expected a file path")
+        raise IsADirectoryError(f"{path}: is a folder; expected a file path")
     if path.exists() and not path.is_file():
         # the rename would put a regular file in place of a device or pipe (as root: /dev/null itself)
         raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a file path")
