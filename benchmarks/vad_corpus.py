@@ -37,7 +37,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=number(0.0, 600.0, lo_open=True), default=None,
                         help="corpus length (overrides --quick)")
     parser.add_argument("--seed", type=integer(0), default=0)
-    parser.add_argument("--keep", type=output_dir(), default=None, help="write the corpus here instead of a temp folder")
+    parser.add_argument("--keep", type=output_dir(), default=None,
+                        help="write the corpus here instead of a temp folder")
     parser.add_argument("--systems", default="energy,webrtc:0,webrtc:3,silero")
     parser.add_argument("--real", action="store_true", help="benchmark the real-speech corpora instead")
     parser.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")

@@ -20,7 +20,8 @@ def plot_hter(results, path, title: str = "Frame-level HTER against SNR") -> Pat
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in results:
         snrs = sorted(r.per_snr, key=float)
-        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o", label=plain_text(r.system))
+        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o",
+                label=plain_text(r.system))
     ax.set_xlabel("SNR (dB)")
     ax.set_ylabel("HTER (%)")
     ax.set_title(plain_text(title))
