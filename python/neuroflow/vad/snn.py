@@ -421,11 +421,16 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
     problem = _payload_problem(payload)  # what load_model would refuse: never write a file no detector can read
     if problem:
         raise ValueError(f"{problem.split()[0]}: {problem}")
-    try:  # info holding what the tensors-only reader refuses (a NumPy scalar, a Path) made a file no load reads
-        torch_load_tensors(io.BytesIO(_saved_bytes({"info": payload["info"]})))
-    except Exception as exc:
-        raise TypeError(f"info: holds values a model file cannot store ({exception_reason(exc)}); expected JSON-able "
-                        f"values (plain numbers, strings, lists, dicts)") from None
+    try:
+        saved = _saved_bytes({"info": payload["info"]})
+    except Exception:  # a save that fails fails below too, and says why there
+        saved = None
+    if saved is not None:  # info holding what the tensors-only reader refuses (a NumPy scalar, a Path): no load read it
+        try:
+            torch_load_tensors(io.BytesIO(saved))
+        except Exception as exc:
+            raise TypeError(f"info: holds values a model file cannot store ({exception_reason(exc)}); expected "
+                            f"JSON-able values (plain numbers, strings, lists, dicts)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(payload, path)
     return path
