@@ -218,3 +218,17 @@ def test_an_unusable_matplotlib_config_folder_is_noted_in_warning_lines(clip, tm
     # were matplotlib's own bare log lines
     assert run.returncode == 0 and lines and all(line.startswith("neuroflow: warning: ") for line in lines), run.stderr
     assert any("MPLCONFIGDIR" in line for line in lines), run.stderr
+
+
+def test_whole_numbers_in_a_list_are_not_taken_for_64_bit_samples():
+    from neuroflow.vad.audio import AudioError
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    system = SpikingVADSystem("bin")
+    pcm = [int(v) for v in np.random.default_rng(5).integers(-3000, 3000, 1600)]  # int16 values in a list
+    # read as int64 and scaled by 2**63: silence, "0 speech segments", without a word
+    with pytest.raises(AudioError, match="^wav: 64-bit integer samples"):
+        system.detect_array(pcm, 16000)
+    with pytest.raises(AudioError, match="^chunk: 64-bit integer samples"):
+        system.stream().process(pcm)
+    assert len(system.stream().process(np.asarray(pcm, np.int16))) == 9  # said as int16: read as ever

@@ -117,6 +117,11 @@ def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     arr = np.asarray(wav)
     if arr.dtype == object or arr.dtype.kind not in "fiu":
         raise AudioError(f"{name}: expected numeric audio samples, got dtype {arr.dtype}")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
+        # no audio format has 64-bit integer samples: this is a list of ints (int16 values, say), which scaled by
+        # 2**63 came out as silence
+        raise AudioError(f"{name}: 64-bit integer samples ({arr.dtype}; a list of whole numbers is read so); expected "
+                         f"float samples in [-1, 1] or an int8/int16/int32 array (np.asarray(samples, np.int16))")
     if arr.size == 0:  # before the mix-down: channels of no samples would average to NaN
         raise AudioError(f"{name}: audio is empty (0 samples)")
     arr = _as_float(to_mono(arr, name), name)

@@ -225,7 +225,7 @@ class VADStream:
         if x.size and x.dtype.kind == "f" and float(np.max(np.abs(x))) > MAX_SAMPLE:  # as prepare() refuses
             raise ValueError(f"chunk: samples reach {float(np.max(np.abs(x))):.3g}; expected audio in [-1, 1]")
         if x.dtype.kind in "iu":
-            x = prepare(x, SAMPLE_RATE) if x.size else np.zeros(0, np.float32)
+            x = prepare(x, SAMPLE_RATE, name="chunk") if x.size else np.zeros(0, np.float32)
         x = x.astype(np.float32, copy=False)
         if len(x) <= FEED_CHUNK:
             return self._advance(x, final=False)
