@@ -445,3 +445,15 @@ def test_save_model_refuses_info_a_model_file_cannot_hold_and_takes_numpy_frame_
         assert not (tmp_path / "m.pt").exists()
     save_model(model, tmp_path / "m.pt", smoothing={"median": np.int64(3), "hangover": 2})  # was "expected a whole
     assert load_model(tmp_path / "m.pt").smoothing == {"median": 3, "hangover": 2}  # number of frames"
+
+
+def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tmp_path):
+    from neuroflow.vad.corpus import generate_corpus
+    from neuroflow.vad.training import train_vad
+
+    # "no" is true: overwrite started over on the corpus in the folder, resume continued its checkpoint
+    with pytest.raises(TypeError, match="^overwrite: expected True or False, got 'no'"):
+        generate_corpus(tmp_path / "c", minutes=0.1, overwrite="no", progress=False)
+    assert not (tmp_path / "c" / "corpus.json").exists()
+    with pytest.raises(TypeError, match="^resume: expected True or False, got 'no'"):
+        train_vad(tmp_path / "c", tmp_path / "m.pt", resume="no")

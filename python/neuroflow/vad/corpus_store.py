@@ -312,6 +312,8 @@ def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: b
     from neuroflow.parallel import parallel_map
 
     root = check_output_dir(out_dir, "out_dir")
+    if not isinstance(overwrite, (bool, np.bool_)):  # overwrite="no" is true: it started over on the corpus there
+        raise TypeError(f"overwrite: expected True or False, got {overwrite!r:.40}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
     check_disk(root, sum(p.duration_s for p in plans), size_name)

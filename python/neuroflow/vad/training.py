@@ -96,6 +96,8 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
                         f"{type(recipe).__name__}")
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out: expected a .pt model path, got {type(out).__name__}")
+    if not isinstance(resume, (bool, np.bool_)):  # resume="no" is true: it continued the checkpoint there
+        raise TypeError(f"resume: expected True or False, got {resume!r:.40}")
     if corpus is None and data is None:
         raise TypeError("corpus: expected a corpus folder, a loaded corpus or a list of them (or data), got None")
     for c in [] if corpus is None else corpus if isinstance(corpus, (list, tuple)) else [corpus]:
