@@ -550,3 +550,18 @@ def test_a_pipe_where_the_checkpoint_goes_is_refused_not_waited_on(corpus, tmp_p
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert _error_line(capsys).startswith(f"neuroflow: error: --out: {tmp_path / 'm.pt.ckpt'}: is not a regular file")
+
+
+def test_a_recipe_or_manifest_with_a_key_twice_is_refused_naming_the_key(corpus, tmp_path, recipe_file, capsys):
+    import shutil
+
+    recipe = recipe_file(json.dumps(FAST)[:-1] + ', "epochs": 30}')  # the last one was trained, without a word
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe) == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --recipe: {recipe}: recipe has the key 'epochs' twice in one "
+                                   f"object; expected each key once")
+    other = tmp_path / "c"
+    shutil.copytree(corpus, other)
+    text = (other / "corpus.json").read_text()
+    (other / "corpus.json").write_text(text.replace('"scenes": [', '"scenes": [], "scenes": [', 1))
+    assert main(["vad", "eval", "--quiet", "--system", "energy", "--corpus", str(other)]) == 2
+    assert "the key 'scenes' twice in one object" in _error_line(capsys)

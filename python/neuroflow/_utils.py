@@ -140,11 +140,29 @@ def read_json(path: str | Path, what: str = "file"):
     except OSError as exc:
         raise ValueError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: {what} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except DuplicateKey as exc:
+        raise ValueError(f"{p}: {what} has the key {exc.args[0]!r} twice in one object; expected each key once") \
+            from None
     except RecursionError:
         raise ValueError(f"{p}: {what} is nested too deeply to read") from None
+
+
+class DuplicateKey(ValueError):
+    """A JSON object with a key twice (its ``args[0]``)."""
+
+
+def unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` of :func:`json.loads` that raises :class:`DuplicateKey` for a key given twice: the
+    reader kept the last of them without a word (a hand-edited recipe with two "epochs" trained for one of them)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def short_repr(value, limit: int = 60) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import DuplicateKey, unique_keys
 from neuroflow._utils import progress as progress_bar_of
 from neuroflow.vad.scenes import LEVELS, ScenePlan, make_scene, noise_level, snr_field
 
@@ -108,7 +109,10 @@ def read_manifest(path: Path) -> dict:
         raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a corpus manifest "
                          f"(a JSON file)")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), object_pairs_hook=unique_keys)
+    except DuplicateKey as exc:  # the last of them was kept: a hand-edited scene listed under a key it overrode
+        raise ValueError(f"{path}: not a valid corpus manifest (the key {exc.args[0]!r} twice in one object)") \
+            from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
     except OSError as exc:  # a folder (or another non-file) under the manifest's name
