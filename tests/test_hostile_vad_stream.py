@@ -232,3 +232,13 @@ def test_whole_numbers_in_a_list_are_not_taken_for_64_bit_samples():
     with pytest.raises(AudioError, match="^chunk: 64-bit integer samples"):
         system.stream().process(pcm)
     assert len(system.stream().process(np.asarray(pcm, np.int16))) == 9  # said as int16: read as ever
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999"])
+def test_a_source_date_no_library_can_read_is_one_line_naming_the_variable(value, clip, monkeypatch, capsys):
+    # read by NumPy's f2py (under SciPy) and matplotlib: "abc" stopped every vad command with "invalid literal for
+    # int()", naming nothing; a date past the year 9999 ended in an OverflowError traceback
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert main(["vad", "detect", clip("a.wav")]) == 2
+    assert capsys.readouterr().err == (f"neuroflow: error: environment variable SOURCE_DATE_EPOCH: expected seconds "
+                                       f"since 1970 (a whole number from 0 to 253402300799), got {value!r}\n")

@@ -316,10 +316,27 @@ def _numba_threads_problem(value: str) -> str | None:
     return None
 
 
+#: the latest date SOURCE_DATE_EPOCH may give (9999-12-31 23:59:59 UTC, the last a time_t converts everywhere)
+MAX_SOURCE_DATE = 253402300799
+
+
+def _source_date_problem(value: str) -> str | None:
+    try:
+        n = int(value)
+    except ValueError:
+        n = None
+    if n is None or not 0 <= n <= MAX_SOURCE_DATE:
+        return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {value!r}"
+    return None
+
+
 #: environment variables a library reads when it is imported, and what is wrong with a value it cannot use: numba
 #: stopped its import at NUMBA_NUM_THREADS=0 with "Number of threads specified must be > 0." (naming no variable),
-#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999
-ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem}
+#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999; NumPy's f2py
+#: (imported by SciPy) and matplotlib's PDF and SVG dates read SOURCE_DATE_EPOCH: "abc" stopped every vad command
+#: with "invalid literal for int()", a date past the year 9999 with an OverflowError traceback
+ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem,
+                                                              "SOURCE_DATE_EPOCH": _source_date_problem}
 
 
 def environment_problems(environ=None) -> list[str]:
