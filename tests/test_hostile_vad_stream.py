@@ -242,3 +242,15 @@ def test_a_source_date_no_library_can_read_is_one_line_naming_the_variable(value
     assert main(["vad", "detect", clip("a.wav")]) == 2
     assert capsys.readouterr().err == (f"neuroflow: error: environment variable SOURCE_DATE_EPOCH: expected seconds "
                                        f"since 1970 (a whole number from 0 to 253402300799), got {value!r}\n")
+
+
+def test_a_result_naming_a_file_the_output_encoding_cannot_spell_is_printed_escaped(clip, monkeypatch):
+    import io
+    import sys
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")  # PYTHONIOENCODING=ascii
+    monkeypatch.setattr(sys, "stdout", out)
+    # was "error: 'ascii' codec can't encode character '\xe9'", the result lost, exit 2
+    assert main(["vad", "detect", clip("h\xe9llo.wav")]) == 0
+    out.flush()
+    assert "h\\xe9llo.wav: 0.20 s, " in out.buffer.getvalue().decode("ascii")

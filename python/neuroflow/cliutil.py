@@ -72,7 +72,11 @@ def say(text: str) -> None:
     standard output (the system's "[Errno 28] No space left on device" named nothing). A closed pipe's
     BrokenPipeError is left as it is (the command line stops quietly)."""
     try:
-        print(text, flush=True)
+        try:
+            print(text, flush=True)
+        except UnicodeEncodeError:  # an encoding without the name's letters (PYTHONIOENCODING=ascii): the result was
+            encoding = getattr(sys.stdout, "encoding", None) or "ascii"  # lost; written as stderr writes them
+            print(text.encode(encoding, "backslashreplace").decode(encoding), flush=True)
     except BrokenPipeError:
         raise
     except OSError as exc:
