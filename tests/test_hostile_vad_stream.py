@@ -254,3 +254,13 @@ def test_a_result_naming_a_file_the_output_encoding_cannot_spell_is_printed_esca
     assert main(["vad", "detect", clip("h\xe9llo.wav")]) == 0
     out.flush()
     assert "h\\xe9llo.wav: 0.20 s, " in out.buffer.getvalue().decode("ascii")
+
+
+def test_a_warning_made_an_error_is_one_line(clip, tmp_path, capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PYTHONWARNINGS=error: the warning came out as a traceback
+        assert main(["vad", "detect", clip("a.wav"), "--plot", str(tmp_path / "p.eps")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: {tmp_path / 'p.eps'}: The PostScript"), err

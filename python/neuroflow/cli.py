@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
         return fail(exc)
+    except Warning as exc:  # a warning made an error (PYTHONWARNINGS=error, -W error): one line too
+        return fail(exc)
     except RecursionError:  # a structure nested past Python's limit that no reader caught (JSON, pickles)
         return fail("input nested too deeply to read (a JSON or pickled file of thousands of levels?)")
     except MemoryError as exc:  # sizes past this machine's memory that no check caught before the work
