@@ -284,22 +284,23 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from neuroflow.cliutil import Parser, input_dir, integer, output_file
+    from neuroflow.vad.cli import _system_spec
+
+    # flags checked while parsing: a bad --out, --extra or --real ended the run after minutes of work
+    ap = Parser(prog="benchmarks/vad.py", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="a small real set (1 scene of 10 s per condition) and 3 min of group B")
-    ap.add_argument("--real", type=Path, default=None, help="an existing benchmark set (vad corpus --benchmark)")
-    ap.add_argument("--real-seed", type=int, default=0,
+    ap.add_argument("--real", type=input_dir, default=None, help="an existing benchmark set (vad corpus --benchmark)")
+    ap.add_argument("--real-seed", type=integer(0), default=0,
                     help="without --real: the seed of the held-out set built (another draw of scenes; default 0)")
-    ap.add_argument("--real-scenes", type=int, default=None,
+    ap.add_argument("--real-scenes", type=integer(1), default=None,
                     help="without --real: scenes per condition of the set built (default 2, --quick 1)")
-    ap.add_argument("--synthetic", type=Path, default=None, help="an existing test-split eSpeak corpus")
-    ap.add_argument("--extra", nargs="+", default=[], metavar="SPEC", help="more systems to compare (e.g. snu:old.pt)")
-    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    ap.add_argument("--synthetic", type=input_dir, default=None, help="an existing test-split eSpeak corpus")
+    ap.add_argument("--extra", type=_system_spec, nargs="+", default=[], metavar="SPEC",
+                    help="more systems to compare (e.g. snu:old.pt)")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = ap.parse_args()
-    if args.real_seed < 0:
-        ap.error(f"argument --real-seed: expected a non-negative integer, got {args.real_seed}")
-    if args.real_scenes is not None and args.real_scenes < 1:
-        ap.error(f"argument --real-scenes: expected a positive integer, got {args.real_scenes}")
     if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
         ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
 

@@ -19,23 +19,29 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from neuroflow._utils import print_json  # noqa: E402
+
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from neuroflow.cliutil import Parser, integer, number, output_dir, output_file
+
+    # flags checked while parsing (the cliutil types): a bad --out or --minutes ended the run with a traceback
+    parser = Parser(prog="benchmarks/vad_corpus.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 minutes of 60 s scenes instead of 30 min")
-    parser.add_argument("--minutes", type=float, default=None, help="corpus length (overrides --quick)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keep", type=Path, default=None, help="write the corpus here instead of a temp folder")
+    parser.add_argument("--minutes", type=number(0.0, 600.0, lo_open=True), default=None,
+                        help="corpus length (overrides --quick)")
+    parser.add_argument("--seed", type=integer(0), default=0)
+    parser.add_argument("--keep", type=output_dir(), default=None,
+                        help="write the corpus here instead of a temp folder")
     parser.add_argument("--systems", default="energy,webrtc:0,webrtc:3,silero")
     parser.add_argument("--real", action="store_true", help="benchmark the real-speech corpora instead")
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = parser.parse_args()
     if args.real:
         return real_speech(args)
@@ -111,7 +117,7 @@ def main() -> int:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
                     "load_1min_before": load_before},
     }
-    print(json.dumps(report, indent=2))
+    print_json(report, args.out)  # --out was left unwritten here
     return 0
 
 
@@ -177,11 +183,8 @@ def real_speech(args) -> int:
     }
     if tmp is not None:
         tmp.cleanup()
-    text = json.dumps(report, indent=2)
-    print(text)
     out = args.out or (Path(__file__).resolve().parent / "results" / "vad_corpus_real.json" if not args.quick else None)
-    if out:
-        Path(out).write_text(text + "\n")
+    print_json(report, out)  # written whole or not at all
     return 0
 
 

@@ -204,3 +204,27 @@ def test_vad_rule_bound_splits_errors_by_the_speaker_of_the_last_utterance():
     assert a["far_at_others_rates"] == pytest.approx(0.03) and b["far_at_others_rates"] == pytest.approx(0.10)
     assert held and bound.after_each_speaker(system, [(*held[0][:3], "speech/white@5")], [scene]) == {
         "bins (frames after speech)": [str(e) for e in bound.AFTER_EDGES]}  # only clean and 20 dB count
+
+
+def test_vad_corpus_benchmark_writes_its_out_and_refuses_a_bad_flag_at_once(tmp_path):
+    pytest.importorskip("torch")
+    script = str(ROOT / "benchmarks" / "vad_corpus.py")
+    out = tmp_path / "r.json"
+    run = subprocess.run([sys.executable, script, "--minutes", "0.05", "--systems", "energy", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(out.read_text()) == json.loads(run.stdout)  # --out was left unwritten without --real
+    for argv, flag in [(["--out", str(tmp_path)], "--out"), (["--minutes", "nan"], "--minutes")]:
+        # were tracebacks, --out one after the whole run
+        run = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and f"argument {flag}: " in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("argv, flag", [(["--out", "{tmp}"], "--out"), (["--extra", "snu:{tmp}/none.pt"], "--extra"),
+                                        (["--real", "{tmp}/none"], "--real")])
+def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
+    # were found only when used: --out after the whole benchmark, --extra after its corpora were built
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad.py"),
+                          *[a.format(tmp=tmp_path) for a in argv]], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and f"argument {flag}: " in run.stderr, run.stderr

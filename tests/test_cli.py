@@ -33,3 +33,15 @@ def test_every_demo_part_has_its_expected_time_and_no_stale_entries():
     parts = {m.__name__ for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None}
     assert parts == set(DEMO_SECONDS)
     assert all(0 < quick <= full for quick, full in DEMO_SECONDS.values())
+
+
+def test_a_backend_variable_of_no_backend_is_named_not_called_an_argument(monkeypatch, capsys):
+    import pytest
+
+    from neuroflow.backend import resolve_backend
+
+    monkeypatch.setenv("NEUROFLOW_BACKEND", "fortran")
+    with pytest.raises(ValueError, match="^environment variable NEUROFLOW_BACKEND: expected one of"):  # "backend:"
+        resolve_backend(None)
+    assert main(["info"]) == 0  # the command that shows the set-up says so too
+    assert "environment variable NEUROFLOW_BACKEND: expected one of" in capsys.readouterr().out

@@ -398,3 +398,102 @@ def test_a_scheduler_timeout_that_is_no_positive_number_is_named(timeout):
 
     with pytest.raises(ValueError, match="^timeout: expected a positive number of seconds"):
         parallel_map(abs, [-1], scheduler="tcp://127.0.0.1:1", timeout=timeout)
+
+
+def test_a_second_demo_into_the_same_folder_is_refused_at_once(capsys, tmp_path):
+    from neuroflow._utils import exclusive_lock
+
+    # both ran: summary.json listed one run's parts beside plots the other had drawn
+    with exclusive_lock(tmp_path / ".neuroflow-demo.lock", "held"):  # a demo in progress
+        assert main(["demo", "--quick", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path} is being written by another demo (pid "
+                                       f"{os.getpid()}); wait for it to finish or use another folder\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_an_output_flag_at_a_pipe_or_device_is_refused_and_left_as_it_is(tmp_path, capsys):
+    import stat
+
+    import soundfile as sf
+
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "link.png").symlink_to(tmp_path / "pipe.png")  # as a link to /dev/null would be
+    sf.write(tmp_path / "a.wav", [0.0] * 1600, 16000)
+    for name in ("pipe.png", "link.png"):
+        # the rename put a PNG in the pipe's place (through a link to /dev/null, run as root: the device itself)
+        with pytest.raises(SystemExit):
+            main(["vad", "detect", str(tmp_path / "a.wav"), "--plot", str(tmp_path / name)])
+        _one_error_line(capsys, 2, f"--plot: {tmp_path / name}: is not a regular file")
+    assert stat.S_ISFIFO((tmp_path / "pipe.png").stat().st_mode)  # (the API writes into it: atomic_output)
+
+
+@pytest.mark.parametrize("argv", [["vad", "detect", "no\nsuch.wav"], ["vad", "eval", "--corpus", "no\nsuch"],
+                                  ["flow", "train", "--out", "a\nb.txt"]])
+def test_a_value_with_a_line_break_is_still_one_error_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:  # the parser's message was cut in two at the name's line break
+        main(argv)
+    _one_error_line(capsys, exit_.value.code, "error: argument")
+
+
+@pytest.mark.skipif(__import__("signal").getsignal(__import__("signal").SIGTERM) is not __import__("signal").SIG_DFL,
+                    reason="the test runner handles SIGTERM itself")
+def test_sigterm_inside_a_command_is_handled_by_whatever_handles_ctrl_c():
+    import signal
+
+    from neuroflow.cli import _terminate_as_interrupt
+
+    noted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))  # eSpeak's, the demo's
+    try:
+        with _terminate_as_interrupt() as terminated:
+            os.kill(os.getpid(), signal.SIGTERM)  # ended the process at once: nothing said what was kept
+        assert noted == [signal.SIGINT] and terminated()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(KeyboardInterrupt):
+        with _terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_folder_where_the_demo_writes_is_named_and_summary_json_checked_first(tmp_path, capsys):
+    from neuroflow._utils import write_text_atomic
+
+    (tmp_path / "summary.json").mkdir()  # was "[Errno 21] Is a directory" after the first part's work
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", f"neuroflow: error: --out: {tmp_path / 'summary.json'}: is a folder; expected a "
+                                       f"file path\n")
+    (tmp_path / "plot.png").mkdir()  # a part's plot: the same, in words
+    with pytest.raises(IsADirectoryError, match="plot.png: is a folder; expected a file path"):
+        write_text_atomic(tmp_path / "plot.png", "x")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_json_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
+    import signal
+
+    os.mkfifo(tmp_path / "recipe.json")
+
+    def hung(signum, frame):
+        raise TimeoutError("read_json waited on a pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ValueError, match="recipe.json: recipe is not a regular file"):  # the read waited forever
+            read_json(tmp_path / "recipe.json", "recipe")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two worker processes")
+def test_warnings_raised_in_worker_processes_are_raised_in_the_caller():
+    import warnings
+
+    from neuroflow.parallel import parallel_map
+
+    # a worker printed them itself in Python's two-line format, once per job, past the command line's one-line form
+    with pytest.warns(UserWarning, match="^skipping unreadable source file: a.g722$"):
+        assert parallel_map(warnings.warn, [("skipping unreadable source file: a.g722",)] * 2, n_jobs=2) == [None] * 2

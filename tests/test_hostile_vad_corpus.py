@@ -325,3 +325,78 @@ def test_a_validation_split_of_one_class_is_warned_about(reference, monkeypatch)
     with pytest.warns(UserWarning, match=r"validation split \(1 of 3 sequences.*holds no non-speech frames"):
         with pytest.raises(Stop):
             training.train_vad(reference, reference.parent / "m.pt", Recipe(hidden=(8,), prune=0.0), progress=False)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name, words", [("corpus.json", ("corpus.json: is not a regular file",)),
+                                         ("A_0001.labels.npy", ("not regular files", "A_0001.labels.npy"))])
+@pytest.mark.parametrize("verb", ["eval", "train"])
+def test_a_pipe_in_a_corpus_is_refused_not_waited_on(name, words, verb, reference, tmp_path, capsys):
+    folder = _copy(reference, tmp_path / "c")
+    (folder / name).unlink()
+    os.mkfifo(folder / name)  # its read waited forever
+
+    def hung(signum, frame):
+        raise TimeoutError("the command waited on a pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        argv = ["vad", "eval", "--system", "energy"] if verb == "eval" else ["vad", "train", "--out",
+                                                                            str(tmp_path / "m.pt")]
+        code = main(argv + ["--quiet", "--corpus", str(folder)])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    _one_error_line(capsys, code, *words)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in __import__("glob").glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.split("/")[2]))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes through /proc")
+def test_sigterm_stops_a_corpus_run_as_ctrl_c_does_workers_included(tmp_path):
+    import subprocess
+    import time
+
+    from neuroflow import __file__ as package
+
+    out = tmp_path / "c"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(package))]
+                                                       + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    proc = subprocess.Popen([sys.executable, "-m", "neuroflow.cli", "vad", "corpus", "--out", str(out), "--quiet",
+                             "--minutes", "20", "--durations", "10", "--snrs", "10", "--n-jobs", "2"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        t0 = time.time()
+        while not (out / "A_0000.wav").exists() and time.time() - t0 < 120:
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
+    # the default handler ended the run without a word, and its two workers ran on as orphans
+    assert proc.returncode == 143 and err.startswith("interrupted; ") and "finished scenes kept in" in err, err
+    t0 = time.time()
+    while any(_alive(pid) for pid in workers) and time.time() - t0 < 20:
+        time.sleep(0.2)
+    assert workers and not any(_alive(pid) for pid in workers)
+    assert _manifest(out)["scenes"]  # what was finished is kept

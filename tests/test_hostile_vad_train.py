@@ -280,6 +280,39 @@ def test_vad_info_shows_a_model_whose_recipe_record_is_damaged(recipe, tmp_path,
     assert ("teacher settings are damaged" in out) == ("teacher_weight" in recipe)
 
 
+MODEL_DAMAGES = {  # fields no training run writes: were read silently (a string "false" as true), or at detection
+    "switch a string": (lambda p: p["config"]["features"].update(level="false"), "config features level: "),
+    "switch a number": (lambda p: p["config"]["features"].update(skip_silence=1), "config features skip_silence: "),
+    "NaN alpha": (lambda p: p["config"]["features"].update(norm="running", alpha=float("nan")),
+                  "config features alpha: "),
+    "ceiling a string": (lambda p: p["config"]["features"].update(level_ceiling_db="-45"),
+                         "config features level_ceiling_db: "),
+    "complex bin edges": (lambda p: p["state_dict"].update(bin_edges=p["state_dict"]["bin_edges"].to(torch.complex64)),
+                          "state_dict bin_edges (complex64): "),  # was a NotImplementedError traceback
+    "integer weights": (lambda p: p["state_dict"].update({"layers.0.weight": p["state_dict"]["layers.0.weight"].int()}),
+                        "state_dict layers.0.weight (int32): "),
+}
+
+
+@pytest.mark.parametrize("damage", list(MODEL_DAMAGES))
+@pytest.mark.parametrize("verb", ["info", "detect"])
+def test_a_model_file_with_a_field_of_the_wrong_type_is_refused_naming_it(damage, verb, tmp_path, capsys):
+    import soundfile as sf
+
+    from neuroflow.vad.detect import MODELS_DIR
+
+    payload = torch.load(MODELS_DIR / "bin.pt", weights_only=True)
+    change, field = MODEL_DAMAGES[damage]
+    change(payload)
+    torch.save(payload, tmp_path / "m.pt")
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    argv = ["vad", "info", "--model", str(tmp_path / "m.pt")] if verb == "info" else \
+        ["vad", "detect", str(tmp_path / "a.wav"), "--model", str(tmp_path / "m.pt")]
+    assert main(argv) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: {tmp_path / 'm.pt'}: damaged spiking-VAD model ({field}"), line
+
+
 # ----------------------------------------------------------------------------- corpora (item 26)
 @pytest.mark.parametrize("verb", ["train", "eval"])
 def test_a_corpus_wav_cut_short_after_it_was_written_is_one_error_line(corpus, tmp_path, recipe_file, capsys, verb):
@@ -456,3 +489,79 @@ def test_a_folder_where_training_writes_beside_out_is_refused_before_any_work(si
     line = _error_line(capsys)
     assert f"--out: {tmp_path / side}: is a folder" in line, line
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_second_training_run_into_the_same_out_is_refused_at_once(corpus, tmp_path, recipe_file, capsys):
+    import os
+
+    from neuroflow._utils import exclusive_lock
+
+    out = tmp_path / "m.pt"
+    lock = tmp_path / ".m.pt.lock"
+    # both ran: one checkpoint written by two, and the later model replaced the earlier run's, which said success
+    with exclusive_lock(lock, "held"):  # a run in progress
+        assert _train(corpus, out, "--recipe", recipe_file(FAST)) == 2
+    line = _error_line(capsys)
+    assert line == (f"neuroflow: error: --out: {out} is being written by another run (pid {os.getpid()}); "
+                    f"wait for it to finish or write to another path"), line
+    assert not out.exists() and not lock.exists()  # the lock file goes with its run
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    from neuroflow._utils import exclusive_lock
+
+    lock = tmp_path / ".m.pt.lock"
+    lock.write_text("12345\n")  # a holder killed with SIGKILL leaves its file, not its lock
+    with exclusive_lock(lock, "held by {pid}"):
+        assert lock.read_text().strip() == str(__import__("os").getpid())
+        with pytest.raises(ValueError, match=f"^held by {__import__('os').getpid()}$"):
+            with exclusive_lock(lock, "held by {pid}"):
+                pass
+    assert not lock.exists()
+
+
+def test_a_calibration_into_a_model_being_written_is_refused_at_once(corpus, tmp_path, capsys):
+    import os
+
+    from neuroflow._utils import exclusive_lock
+
+    out = tmp_path / "m.pt"
+    with exclusive_lock(tmp_path / ".m.pt.lock", "held"):  # a training or calibration run writing m.pt
+        assert main(["vad", "calibrate", "--quiet", "--model", "bin", "--corpus", str(corpus), "--out", str(out)]) == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --out: {out} is being written by another run (pid "
+                                   f"{os.getpid()}); wait for it to finish or write to another path")
+    assert not out.exists()
+
+
+def test_a_pipe_where_the_checkpoint_goes_is_refused_not_waited_on(corpus, tmp_path, recipe_file, capsys):
+    import os
+    import signal
+
+    os.mkfifo(tmp_path / "m.pt.ckpt")  # the resume read waited on it forever
+
+    def hung(signum, frame):
+        raise TimeoutError("training waited on its checkpoint")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe_file(FAST)) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert _error_line(capsys).startswith(f"neuroflow: error: --out: {tmp_path / 'm.pt.ckpt'}: is not a regular file")
+
+
+def test_a_recipe_or_manifest_with_a_key_twice_is_refused_naming_the_key(corpus, tmp_path, recipe_file, capsys):
+    import shutil
+
+    recipe = recipe_file(json.dumps(FAST)[:-1] + ', "epochs": 30}')  # the last one was trained, without a word
+    assert _train(corpus, tmp_path / "m.pt", "--recipe", recipe) == 2
+    assert _error_line(capsys) == (f"neuroflow: error: --recipe: {recipe}: recipe gives 'epochs' twice in one object "
+                                   f"(which one was meant?)")
+    other = tmp_path / "c"
+    shutil.copytree(corpus, other)
+    text = (other / "corpus.json").read_text()
+    (other / "corpus.json").write_text(text.replace('"scenes": [', '"scenes": [], "scenes": [', 1))
+    assert main(["vad", "eval", "--quiet", "--system", "energy", "--corpus", str(other)]) == 2
+    assert "gives 'scenes' twice in one object" in _error_line(capsys)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -130,6 +132,13 @@ def short_count(n) -> str:
         return f"{float(n):.3g}"
     except OverflowError:
         return f"10^{int((abs(n).bit_length() - 1) * math.log10(2))}"
+def as_list(values, name: str, what: str) -> list:
+    """``values`` (any iterable but a string) read once into a list, or ValueError naming ``name`` (``what``: what the
+    list holds). A generator that a check read first came to its use empty (a plan of 2 scenes for 12, "got none"),
+    and a string would be read letter by letter."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name}: expected a list of {what}, got {values!r:.60}")
+    return list(values)
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]):
@@ -144,6 +153,11 @@ def file_problem(path: str | Path) -> str | None:
     p = Path(path).expanduser()
     try:
         if not p.exists():
+            if p.is_symlink():  # exists() is False for a link to nothing, and for a loop of links, which is there
+                try:
+                    os.stat(p)
+                except OSError as exc:
+                    return f"is a symbolic link that leads to no file ({exc.strerror or exc})"
             return "no such file"
         if not p.is_file():
             return "is not a regular file"
@@ -300,7 +314,9 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     path = Path(path)
     if path.is_symlink():  # write where the link points, as a plain open() would; the link stays
         path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file() and not path.is_dir():
+    if path.is_dir():  # before the write: the rename failed after it, "[Errno 21] Is a directory"
+        raise IsADirectoryError(f"{path}: is a folder; expected a file path")
+    if path.exists() and not path.is_file():
         # a named pipe, a device, a socket: a stream to write into, not a file to replace (a rename put a regular
         # file where the pipe was, and its reader waited for ever)
         with open(path, mode, **open_kwargs) as fh:
@@ -319,6 +335,39 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
             # a full disk mid-write says only "No space left on device": name the file it was writing
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path, busy: str):
+    """Hold an exclusive lock for the with-block, on the file ``path`` (made for it and removed at the end), or raise
+    ValueError ``busy`` (its ``{pid}`` replaced by the holder's process id) at once when another process holds it.
+    The system lets go of the lock when its holder ends, even by SIGKILL; the file such a holder leaves is taken
+    over by the next run."""
+    import fcntl
+
+    path = Path(path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(busy.replace("{pid}", holder)) from None
+        try:  # the holder that just let go may have removed the file: a lock on that one would lock nothing
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # while still holding it, so no other run locks the removed file
+        os.close(fd)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -384,14 +433,22 @@ def save_figure(fig, path: str | Path) -> Path:
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"
+    notes = _LogNotes()  # matplotlib logs its notes (PostScript has no transparency) bare, naming no file
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(notes)
+    propagate, logger.propagate = logger.propagate, False
     try:
         with matplotlib.rc_context({"svg.hashsalt": "neuroflow"}):
             with atomic_output(path, "wb") as fh:  # a plot cut short (Ctrl-C, a full disk) never replaces one
                 fig.savefig(fh, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     finally:
+        logger.removeHandler(notes)
+        logger.propagate = propagate
         if ours:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         plt.close(fig)
+    for note in dict.fromkeys(notes.messages):  # as warnings naming the figure (one line on the command line)
+        warnings.warn(f"{path}: {note}", stacklevel=2)
     return path
 
 
@@ -432,6 +489,23 @@ def _import_matplotlib():
         if backend is not None:
             os.environ["MPLBACKEND"] = backend
     return matplotlib
+
+
+class _LogNotes(logging.Handler):
+    """Keeps the messages of the log records (warnings and worse) it is given."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record) -> None:
+        self.messages.append(record.getMessage())
+
+
+def plain_text(text) -> str:
+    """``text`` for a figure's title or legend as it is: matplotlib reads what stands between two ``$`` as TeX math,
+    so a file named ``a$\\frac$b.wav`` stopped the figure with a parse error (and ``$x$`` came out in italics)."""
+    return str(text).replace("$", r"\$")
 
 
 def pyplot():

@@ -192,19 +192,21 @@ def resolve_backend(backend: str | None = "auto") -> str:
     """
     if isinstance(backend, Backend):
         return backend.name
+    name = "backend"
     if backend is None or backend == "auto":
         backend = os.environ.get("NEUROFLOW_BACKEND", "auto") or "auto"
         if backend == "auto":
             return "julia" if julia_status()[0] else "numpy"
+        name = "environment variable NEUROFLOW_BACKEND"  # what set it: the caller gave no backend
     if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {['auto', *BACKENDS]}, got {backend!r}")
+        raise ValueError(f"{name}: expected one of {['auto', *BACKENDS]}, got {backend!r}")
     if backend == "torch" and not torch_available():
-        raise ValueError("backend: 'torch' was requested but torch is not installed (pip install torch==2.13.0)")
+        raise ValueError(f"{name}: 'torch' was requested but torch is not installed (pip install torch==2.13.0)")
     if backend == "julia":
         ok, reason = julia_status()
         if not ok:
             raise ValueError(
-                f"backend: 'julia' was requested but is not usable: {reason}. "
+                f"{name}: 'julia' was requested but is not usable: {reason}. "
                 'Install Julia (https://julialang.org/install, juliaup), then pip install "neuroflow[julia]"; '
                 "`neuroflow info` shows what was found"
             )

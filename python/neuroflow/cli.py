@@ -19,9 +19,9 @@ import warnings
 from pathlib import Path
 
 from neuroflow import __version__
-from neuroflow._utils import dumps, write_text_atomic
+from neuroflow._utils import dumps, exclusive_lock, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
-from neuroflow.cliutil import fail, one_line
+from neuroflow.cliutil import environment_problems, fail, one_line, say
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -47,14 +47,20 @@ def _area_modules(area: str):
 
 # ----------------------------------------------------------------------------- info
 def _info(args) -> int:
-    from neuroflow.backend import available_backends, julia_status
+    from neuroflow.backend import available_backends, julia_status, resolve_backend
 
     ok, reason = julia_status()
+    problems = environment_problems()  # every other command refuses to start with these
+    try:
+        resolve_backend(None)  # what NEUROFLOW_BACKEND asks for, where a command takes no --backend
+    except ValueError as exc:
+        problems.append(str(exc))
     payload = {"version": __version__, "backends": available_backends(), "julia_reason": reason,
-               "python": sys.version.split()[0]}
+               "python": sys.version.split()[0], "environment_problems": problems}
     lines = [f"neuroflow {__version__} (Python {payload['python']})"]
     lines += [f"  backend {k:<6} {'yes' if v else 'no'}" for k, v in payload["backends"].items()]
     lines.append(f"  julia: {reason}")
+    lines += [f"  {problem}" for problem in problems]
     emit(args, payload, lines)
     return 0
 
@@ -68,12 +74,22 @@ DEMO_SECONDS: dict[str, tuple[float, float]] = {  # (quick, full), measured 2026
 
 
 def _demo(args) -> int:
+    from neuroflow.cliutil import check_output_file
+
     outdir = Path(args.out)
+    check_output_file(outdir / "summary.json", "--out")  # written after the first part: a folder there failed then
     outdir.mkdir(parents=True, exist_ok=True)
+    # two demos into one folder: its summary.json would list one run's parts beside the other's plots
+    with exclusive_lock(outdir / ".neuroflow-demo.lock", f"--out: {outdir} is being written by another demo (pid "
+                                                         f"{{pid}}); wait for it to finish or use another folder"):
+        return _demo_locked(args, outdir)
+
+
+def _demo_locked(args, outdir: Path) -> int:
     parts = [(area, m) for area in AREAS for m in _area_modules(area) if getattr(m, "demo", None) is not None]
     expected = sum(DEMO_SECONDS.get(m.__name__, (10, 20))[0 if args.quick else 1] for _, m in parts)
-    print(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
-          f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}", flush=True)
+    say(f"neuroflow {__version__} demo ({'quick' if args.quick else 'full'}, {len(parts)} parts, about "
+        f"{expected:.0f} s on a quiet 2-core machine); plots go to {outdir.resolve()}")
     report: dict[str, dict] = {}
     try:
         _demo_parts(parts, outdir, args, report)
@@ -82,7 +98,7 @@ def _demo(args) -> int:
                 f"are in {outdir.resolve()}" if report else "no part had finished")
         print(("\n" if sys.stderr.isatty() else "") + f"interrupted; {kept}", file=sys.stderr)
         return 130
-    print(f"\nplots and summary.json written to {outdir.resolve()}")
+    say(f"\nplots and summary.json written to {outdir.resolve()}")
     return 0
 
 
@@ -92,16 +108,13 @@ def _demo_parts(parts, outdir: Path, args, report: dict) -> None:
         for i, (area, module) in enumerate(parts, 1):
             key = module.__name__.rsplit(".", 1)[0].split(".", 1)[1] + ":" + module.__name__.rsplit(".", 1)[1]
             secs = DEMO_SECONDS.get(module.__name__, (10, 20))[0 if args.quick else 1]
-            print(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)",
-                  flush=True)
+            say(f"\n[{i}/{len(parts)}] {area}: {AREAS[area][0]} ({module.__name__}, about {secs:.0f} s)")
             t0 = time.perf_counter()
             lines = module.demo(outdir, quick=args.quick, seed=args.seed)
             if interrupted():  # a part that ends its own work on Ctrl-C (train, the agents) returns early:
                 raise KeyboardInterrupt  # its numbers are not the demo's, and the parts after it do not run
             elapsed = time.perf_counter() - t0
-            for line in lines:
-                print(f"  {line}")
-            print(f"  ({elapsed:.1f} s)", flush=True)
+            say("\n".join([f"  {line}" for line in lines] + [f"  ({elapsed:.1f} s)"]))
             report[key] = {"summary": list(lines), "time_s": elapsed}
             # after every part, so an interrupted demo keeps what it showed
             write_text_atomic(outdir / "summary.json", dumps(report, indent=2))
@@ -113,17 +126,14 @@ def _interrupt_noted():
     code which catches the interrupt to end its own work early (``train``) was interrupted. Yields a function
     that says whether Ctrl-C came. Outside the main thread nothing changes (signals are the main thread's)."""
     came = [False]
-    main_thread = threading.current_thread() is threading.main_thread()
-    # SIGTERM too where main() turned it into Ctrl-C (_sigterm_as_ctrl_c): a demo part that caught it must end the demo
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
-    previous = {sig: handler for sig, handler in previous.items() if callable(handler)}
-    if signal.SIGINT not in previous:  # another thread, or Ctrl-C ignored / left to the system: leave it so
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):  # another thread, or Ctrl-C ignored / left to the system: leave it so
         yield lambda: came[0]
         return
 
     def note(signum, frame):
         came[0] = True
-        previous[signum](signum, frame)
+        previous(signum, frame)
 
     hook = sys.unraisablehook
 
@@ -131,14 +141,12 @@ def _interrupt_noted():
         if not (came[0] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             hook(unraisable)
 
-    for sig in previous:
-        signal.signal(sig, note)
+    signal.signal(signal.SIGINT, note)
     sys.unraisablehook = quiet
     try:
         yield lambda: came[0]
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGINT, previous)
         sys.unraisablehook = hook
 
 
@@ -185,40 +193,37 @@ def _innermost_parser(parser: argparse.ArgumentParser, args) -> argparse.Argumen
         parser = chosen
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """While inside: SIGTERM (``kill``, ``timeout``, a service manager or CI stopping the command) is handled as
+    Ctrl-C is, by whatever handles SIGINT at that moment, so each verb keeps and reports what it finished, and worker
+    processes are stopped (the default handler ended the process at once: its joblib workers ran on as orphans,
+    nothing said what was kept). Yields a function saying whether SIGTERM came. Outside the main thread, or where
+    SIGTERM is already handled, nothing changes."""
+    came = [False]
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not main_thread or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield lambda: came[0]
+        return
+
+    def terminate(signum, frame):
+        came[0] = True
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # Ctrl-C ignored or left to the system: end as the default SIGINT handler would
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield lambda: came[0]
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """Warnings on the command line: one line naming what they are about, no source excerpt."""
     return f"neuroflow: warning: {one_line(message)}\n"
-
-
-#: thread counts the libraries read when they are first imported: numba refuses 0 with a traceback and crashes
-#: (SIGSEGV) starting 100 000 threads; libgomp prints its own line for a value it cannot read
-_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
-
-
-def _check_thread_variables() -> None:
-    """A thread-count variable that is no positive integer (OMP_NUM_THREADS: a comma-separated list of them), or
-    asks for far more threads than the machine has cores, is ignored (removed before anything reads it) after a
-    one-line warning naming it: the run then uses the library's default."""
-    import os
-
-    cores = os.cpu_count() or 1
-    for var in _THREAD_VARIABLES:
-        text = os.environ.get(var)
-        if text is None or not text.strip():
-            continue
-        items = text.split(",") if var == "OMP_NUM_THREADS" else [text]
-        try:
-            counts = [int(item) for item in items]
-        except ValueError:
-            counts = []
-        if not counts or min(counts) < 1:
-            why = "is not a positive integer"
-        elif max(counts) > max(256, 16 * cores):
-            why = f"asks for far more threads than this machine's {cores} cores"
-        else:
-            continue
-        warnings.warn(f"{var}={text!r} {why}; ignored (the default thread count is used)", stacklevel=2)
-        del os.environ[var]
 
 
 @contextlib.contextmanager
@@ -239,58 +244,43 @@ def _file_names_printable():
             stream.reconfigure(errors=errors)
 
 
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c(terminated: list):
-    """SIGTERM (``kill``, a batch system's time limit) ends a verb as Ctrl-C does: finished results kept and said,
-    nothing cut short left behind (a temporary file of an atomic write included); the exit status is then 143.
-    Without it the process died on the spot, silently. ``terminated`` gets an entry when it fired."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        terminated.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    problems = environment_problems() if argv[:1] != ["info"] else []  # `info` lists them
+    if problems:  # before any area is imported: the library reads the variable as it is imported
+        return fail(problems[0])
     # import only the modules of the area being used
     areas = [argv[0]] if argv and argv[0] in AREAS else []
     # warnings on one line from the start: argument types read files (a device, a model) while parsing
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
-    terminated = []
+    terminated = lambda: False  # noqa: E731
     try:
-        _check_thread_variables()  # before the areas' modules import numba, which reads them once
-        parser = build_parser(areas)
-        with _sigterm_as_ctrl_c(terminated), _file_names_printable():
+        parser = build_parser(areas)  # inside: an area's import that fails is one line too
+        with _file_names_printable():
             args, extra = parser.parse_known_args(argv)
             if extra:  # argparse would name the top-level parser: name the verb whose options these are not
                 _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
             if not hasattr(args, "func"):
                 parser.print_help()
                 return 2
-            code = int(args.func(args) or 0)
-        return 128 + signal.SIGTERM if terminated and code == 130 else code
+            with _terminate_as_interrupt() as terminated:
+                code = int(args.func(args) or 0)
+        return 128 + signal.SIGTERM if terminated() and code == 130 else code
     except KeyboardInterrupt:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
         # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
         # kept; the rest write their results only at the end
         print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
               "only when it finishes)", file=sys.stderr)
-        return 128 + signal.SIGTERM if terminated else 130
+        return 128 + signal.SIGTERM if terminated() else 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, OSError) as exc:  # bad input met after parsing: one line, never a traceback
+        return fail(exc)
+    except Warning as exc:  # a warning made an error (PYTHONWARNINGS=error, -W error): one line too
         return fail(exc)
     except RecursionError:  # a structure nested past Python's limit that no reader caught (JSON, pickles)
         return fail("input nested too deeply to read (a JSON or pickled file of thousands of levels?)")

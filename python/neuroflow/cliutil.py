@@ -23,7 +23,8 @@ from typing import Callable
 from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
-           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail"]
+           "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
+           "environment_problems", "say"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,12 +77,30 @@ def add_common_options(parser: argparse.ArgumentParser, *, plot: bool = True, se
 
 def emit(args, payload: dict, lines: list[str] | None = None) -> None:
     """Print a verb's result: JSON with --json, otherwise readable lines (or key: value pairs)."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`): print() would drop the result, exit 0
+        raise OSError("standard output: closed, so the result cannot be printed")
     if getattr(args, "json", False):
-        print(dumps(payload, indent=2))
+        say(dumps(payload, indent=2))
         return
     if lines is None:
         lines = [f"{k}: {v}" for k, v in payload.items() if not isinstance(v, (list, dict))]
-    print("\n".join(lines))
+    say("\n".join(lines))
+
+
+def say(text: str) -> None:
+    """``print(text)`` to standard output, flushed: a write that fails (a full disk, /dev/full) raises OSError naming
+    standard output (the system's "[Errno 28] No space left on device" named nothing). A closed pipe's
+    BrokenPipeError is left as it is (the command line stops quietly)."""
+    try:
+        try:
+            print(text, flush=True)
+        except UnicodeEncodeError:  # an encoding without the name's letters (PYTHONIOENCODING=ascii): the result was
+            encoding = getattr(sys.stdout, "encoding", None) or "ascii"  # lost; written as stderr writes them
+            print(text.encode(encoding, "backslashreplace").decode(encoding), flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OSError(f"standard output: cannot print ({exc.strerror or exc})") from None
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -222,6 +241,8 @@ def check_output_file(path, name: str = "path", suffixes=None) -> Path:
             raise ValueError("expected a file path, got ''")
         if p.is_dir() or str(path).endswith(("/", os.sep)):
             raise ValueError(f"{path}: is a folder; expected a file path")
+        if p.exists() and not p.is_file():  # a write would replace it (a link to /dev/null: the device), a read wait
+            raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a file path")
         if suffixes is not None and p.suffix.lower() not in suffixes:
             raise ValueError(f"{path}: expected a file name ending in one of {', '.join(suffixes)}")
         _check_creatable(p, "a file")
@@ -303,3 +324,69 @@ def fail(message: str, code: int = 2) -> int:
     """Print ``neuroflow: error: message`` (on one line) on stderr and return ``code`` (for a verb's ``return``)."""
     print(f"neuroflow: error: {one_line(message)}", file=sys.stderr)
     return code
+
+
+# ----------------------------------------------------------------------------- environment
+#: the most threads NUMBA_NUM_THREADS or OMP_NUM_THREADS may ask for (numba crashed the process starting 99 999)
+MAX_THREADS = 1024
+
+
+def _numba_threads_problem(value: str) -> str | None:
+    try:
+        n = int(value)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_THREADS:
+        return f"expected a whole number of threads from 1 to {MAX_THREADS}, got {value!r}"
+    return None
+
+
+def _omp_threads_problem(value: str) -> str | None:
+    """OpenMP reads a comma-separated list, one count per level of nested parallelism."""
+    if not value.strip():
+        return None  # set but empty: OpenMP's default
+    try:
+        counts = [int(item) for item in value.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or not all(1 <= n <= MAX_THREADS for n in counts):
+        return (f"expected a whole number of threads from 1 to {MAX_THREADS} (or a comma-separated list of them), "
+                f"got {value!r}")
+    return None
+
+
+#: the latest date SOURCE_DATE_EPOCH may give (9999-12-31 23:59:59 UTC, the last a time_t converts everywhere)
+MAX_SOURCE_DATE = 253402300799
+
+
+def _source_date_problem(value: str) -> str | None:
+    try:
+        n = int(value)
+    except ValueError:
+        n = None
+    if n is None or not 0 <= n <= MAX_SOURCE_DATE:
+        return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {value!r}"
+    return None
+
+
+#: environment variables a library reads when it is imported, and what is wrong with a value it cannot use: numba
+#: stopped its import at NUMBA_NUM_THREADS=0 with "Number of threads specified must be > 0." (naming no variable),
+#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999; libgomp
+#: printed its own unprefixed line for OMP_NUM_THREADS=abc; NumPy's f2py
+#: (imported by SciPy) and matplotlib's PDF and SVG dates read SOURCE_DATE_EPOCH: "abc" stopped every vad command
+#: with "invalid literal for int()", a date past the year 9999 with an OverflowError traceback
+ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem,
+                                                              "OMP_NUM_THREADS": _omp_threads_problem,
+                                                              "SOURCE_DATE_EPOCH": _source_date_problem}
+
+
+def environment_problems(environ=None) -> list[str]:
+    """One line per variable of :data:`ENVIRONMENT_CHECKS` set to a value its library cannot use (``VAR: ...``)."""
+    environ = os.environ if environ is None else environ
+    problems = []
+    for name, check in ENVIRONMENT_CHECKS.items():
+        value = environ.get(name)
+        problem = check(value) if value is not None else None
+        if problem:
+            problems.append(f"environment variable {name}: {problem}")
+    return problems

@@ -78,6 +78,14 @@ def _single_threaded(fn: Callable, args: tuple, kwargs: dict):
         return fn(*args, **kwargs)
 
 
+def _in_worker(fn: Callable, args: tuple, kwargs: dict):
+    """:func:`_single_threaded` in a worker process: ``(result, warnings)``, the warnings it raised as ``(message,
+    category)`` for this process to raise again (a worker printed them itself, in Python's two-line format)."""
+    with warnings.catch_warnings(record=True) as caught:
+        result = _single_threaded(fn, args, kwargs)
+    return result, [(str(w.message), w.category) for w in caught]
+
+
 def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, scheduler: str | None = None,
                  on_result: Callable[[int, Any], None] | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> list:
     """``[fn(*args, **kwargs) for args, kwargs in jobs]``, run by ``n_jobs`` local processes or on a Dask cluster.
@@ -120,9 +128,13 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
         if n == 1:
             stream = (_single_threaded(fn, a, k) for a, k in items)
         else:
-            stream = Parallel(n_jobs=n, return_as="generator")(delayed(_single_threaded)(fn, a, k) for a, k in items)
+            stream = Parallel(n_jobs=n, return_as="generator")(delayed(_in_worker)(fn, a, k) for a, k in items)
         try:
             for i, res in enumerate(stream):
+                if n != 1:  # a worker's warnings, raised here: one line each on the command line, like this process's
+                    res, notes = res
+                    for message, category in notes:
+                        warnings.warn(message, category, stacklevel=2)
                 results.append(res)
                 if on_result is not None:
                     on_result(i, res)

@@ -297,3 +297,24 @@ def test_every_bridge_function_the_package_calls_exists():
                     inspect.signature(getattr(bridge, name)).bind(*range(len(node.args)))
                 seen.add(name)
     assert {"mlp_forward", "mlp_loss", "train"} <= seen
+
+
+@pytest.mark.parametrize("value", ["missing", "not-executable"])
+def test_a_julia_variable_set_to_no_program_is_named(value, monkeypatch, tmp_path):
+    import importlib.util
+
+    exe = _fake_exe(tmp_path)  # `julia` on PATH: the variable was passed over for it without a word
+    (tmp_path / "not-executable").write_text("")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYTHON_JULIACALL_EXE", str(tmp_path / value))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "juliacall" else
+                        real(name, *a))  # as if juliacall were installed (it is never imported)
+    before = "juliacall" in sys.modules
+    ok, reason = available()
+    assert not ok and reason == (f"environment variable PYTHON_JULIACALL_EXE={str(tmp_path / value)!r} is not an "
+                                 f"executable file; point it at the julia program or unset it"), reason
+    assert ("juliacall" in sys.modules) == before
+    monkeypatch.setenv("PYTHON_JULIACALL_EXE", str(exe))
+    monkeypatch.setenv("NEUROFLOW_JULIA_AFTER_TORCH", "1")  # whether or not another test imported torch
+    assert available()[1] == f"juliacall with Julia at {exe}"

@@ -251,6 +251,16 @@ TYPE_ERRORS = [
 ]
 
 
+def test_audio_shorter_than_a_frame_for_vad_info_names_the_flag(tmp_path, capsys):
+    import soundfile as sf
+
+    sf.write(tmp_path / "one.wav", np.zeros(1, np.float32), 16000)
+    assert main(["vad", "info", "--model", "bin", "--audio", str(tmp_path / "one.wav")]) == 2
+    # was "audio: ... is shorter than one 10 ms frame", the API argument's name
+    assert capsys.readouterr().err == (f"neuroflow: error: --audio: {tmp_path / 'one.wav'} is shorter than one 10 ms "
+                                       f"frame\n")
+
+
 def test_text_with_a_nul_character_is_refused_not_cut_short():
     from neuroflow.vad.speech import SpeechError, synthesize
 
@@ -374,3 +384,76 @@ def test_save_model_never_writes_a_file_load_model_refuses(kwargs, name, tmp_pat
     with pytest.raises((ValueError, TypeError), match=f"^{name}: "):  # was written, then "damaged" on every load
         save_model(model, tmp_path / "m.pt", **kwargs)
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_systems_given_as_a_generator_are_compared_and_no_scenes_named_as_the_corpus(calibration_scenes):
+    from neuroflow.vad.evaluation import compare_systems, evaluate_system
+
+    # the check for repeated systems read the generator, which came to the evaluation empty: "got none"
+    results, _ = compare_systems(calibration_scenes, (s for s in ["energy"]), progress=False)
+    assert [r.system for r in results] == ["energy"]
+    with pytest.raises(ValueError, match="^corpus: expected at least one scene"):  # was "labels: ..."
+        evaluate_system("energy", [], progress=False)
+
+
+def test_lists_given_as_generators_are_read_once(calibration_scenes, tmp_path):
+    import json
+
+    from neuroflow.vad.calibration import calibrate
+    from neuroflow.vad.corpus import generate_corpus, plan_corpus
+    from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.realspeech import benchmark_plans
+
+    def gen(values):
+        return (v for v in values)
+
+    # each generator was read by a check first and came to its use empty
+    assert len(benchmark_plans(noises=gen(["white"]))["speech"]) == len(benchmark_plans(noises=["white"])["speech"])
+    plan = dict(durations=[10.0], snrs=[5.0])
+    assert [p.noise for p in plan_corpus(1, noises=gen(["white", "pink"]), **plan)] == \
+        [p.noise for p in plan_corpus(1, noises=["white", "pink"], **plan)]  # was "generator has no len()"
+    generate_corpus(tmp_path / "c", minutes=0.1, durations=gen([6.0]), snrs=gen([5.0]), noises=gen(["white"]),
+                    progress=False)
+    settings = json.loads((tmp_path / "c" / "corpus.json").read_text())["settings"]
+    assert (settings["durations"], settings["snrs"], settings["noises"]) == ([6.0], [5.0], ["white"])  # were []
+    # these scenes have no non-speech frames: the search is reached (was "thresholds: ... got none" before it)
+    with pytest.raises(ValueError, match="^scenes: no condition has both"):
+        calibrate(SpikingVADSystem("bin"), calibration_scenes, thresholds=gen([0.5, 0.6]))
+
+
+@pytest.mark.parametrize("kwargs, name", [({"fmin": -100.0}, "fmin"), ({"fmax": 20000.0}, "fmax"),
+                                          ({"fmin": 5000.0, "fmax": 1000.0}, "fmax"), ({"fmax": float("nan")}, "fmax"),
+                                          ({"n_fft": 10 ** 9}, "n_fft")])
+def test_logmel_refuses_filters_of_nothing_and_sizes_past_memory(kwargs, name):
+    from neuroflow.vad.features import logmel
+
+    # fmin/fmax out of the band gave empty or NaN filters read as features; 10**9 points asked for 75 GiB
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        logmel(_clip(), 16000, **kwargs)
+
+
+def test_save_model_refuses_info_a_model_file_cannot_hold_and_takes_numpy_frame_counts(tmp_path):
+    from pathlib import Path
+
+    from neuroflow.vad.detect import model_path
+    from neuroflow.vad.snn import load_model, save_model
+
+    model = load_model(model_path("bin")).model
+    for info in ({"hter": np.float64(0.1)}, {"corpus": Path("c")}):  # were written; every load then refused them
+        with pytest.raises(TypeError, match="^info: holds values a model file cannot store"):
+            save_model(model, tmp_path / "m.pt", info=info)
+        assert not (tmp_path / "m.pt").exists()
+    save_model(model, tmp_path / "m.pt", smoothing={"median": np.int64(3), "hangover": 2})  # was "expected a whole
+    assert load_model(tmp_path / "m.pt").smoothing == {"median": 3, "hangover": 2}  # number of frames"
+
+
+def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tmp_path):
+    from neuroflow.vad.corpus import generate_corpus
+    from neuroflow.vad.training import train_vad
+
+    # "no" is true: overwrite started over on the corpus in the folder, resume continued its checkpoint
+    with pytest.raises(TypeError, match="^overwrite: expected True or False, got 'no'"):
+        generate_corpus(tmp_path / "c", minutes=0.1, overwrite="no", progress=False)
+    assert not (tmp_path / "c" / "corpus.json").exists()
+    with pytest.raises(TypeError, match="^resume: expected True or False, got 'no'"):
+        train_vad(tmp_path / "c", tmp_path / "m.pt", resume="no")

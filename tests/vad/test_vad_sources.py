@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -163,6 +164,31 @@ def test_corrupt_source_file_is_skipped_with_a_warning_and_listed(tmp_path, monk
     manifest = json.loads((tmp_path / "c" / MANIFEST).read_text())
     assert made.n_scenes == 1 and sorted(Path(f).name for f in manifest["skipped_files"]) == ["broken.g722"] * 2
     assert manifest["scenes"][0]["n_utterances"] >= 1 and manifest["skipped_files"] == made.skipped_files
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_or_device_among_the_source_files_is_skipped_not_waited_on(tmp_path, monkeypatch):
+    import signal
+
+    root = _build_tree(tmp_path / "t", prompts_per_speaker=1)
+    ru = root / "usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU"
+    os.mkfifo(ru / "pipe.g722")  # the decoders waited forever on its open,
+    (ru / "zero.g722").symlink_to("/dev/zero")  # and read this until the memory ran out
+    monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", str(root))
+
+    def hung(signum, frame):
+        raise TimeoutError("the corpus run waited on a source file")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.warns(UserWarning, match="is not a regular file"):
+            made = generate_corpus(tmp_path / "c", minutes=0.25, split="test", speech="real", durations=(15.0,),
+                                   noises=("white",), progress=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert made.n_scenes == 1 and sorted(Path(f).name for f in made.skipped_files) == ["pipe.g722", "zero.g722"]
 
 
 # ----------------------------------------------------------------------------- conversation scenes

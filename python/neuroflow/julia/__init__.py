@@ -29,12 +29,17 @@ def torch_came_first() -> bool:
     return "torch" in sys.modules and "juliacall" not in sys.modules
 
 
+def _executable(exe: str) -> str | None:
+    """``exe`` (a path or a name on PATH) as the path of an executable file, or None."""
+    return shutil.which(exe) or (exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None)
+
+
 def find_julia_executable() -> str | None:
     """Path of a Julia executable from the juliacall variables or PATH, or None."""
     for var in _ENV_VARS:
         exe = os.environ.get(var)
         if exe:
-            found = shutil.which(exe) or (exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None)
+            found = _executable(exe)
             if found:
                 return found
     return shutil.which("julia")
@@ -47,6 +52,11 @@ def available() -> tuple[bool, str]:
     """
     if importlib.util.find_spec("juliacall") is None:
         return False, 'the juliacall package is not installed (pip install "neuroflow[julia]")'
+    for var in _ENV_VARS:  # one set to no usable program was passed over for `julia` on PATH, or for nothing
+        value = os.environ.get(var)
+        if value and not _executable(value):
+            return False, (f"environment variable {var}={value!r} is not an executable file; point it at the "
+                           f"julia program or unset it")
     exe = find_julia_executable()
     if exe is None:
         return False, (

@@ -36,7 +36,9 @@ def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
     """Mix (n_samples, n_channels) or (n_channels, n_samples) audio down to one channel.
 
     A 2-d array is read as samples in rows (soundfile's layout) unless it has more than 8 columns and
-    at most 8 rows, in which case it is taken as channels in rows (librosa's layout).
+    at most 8 rows, in which case it is taken as channels in rows (librosa's layout). More than 8 rows and
+    more columns than rows is refused: read as samples in rows it would be more channels than samples (a
+    16-channel recording in librosa's layout came out as 16 samples of averages over time).
     """
     wav = np.asarray(wav)
     if wav.ndim == 1:
@@ -45,6 +47,10 @@ def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
         raise AudioError(f"{name}: expected 1-d (mono) or 2-d (multichannel) audio, got shape {wav.shape}")
     if wav.shape[1] > 8 and wav.shape[0] <= 8:
         return wav.mean(axis=0)
+    if wav.shape[0] > 8 and wav.shape[1] > wav.shape[0]:
+        raise AudioError(f"{name}: shape {wav.shape} would be {wav.shape[1]} channels of {wav.shape[0]} samples; "
+                         f"expected (n_samples, n_channels), or (n_channels, n_samples) with at most 8 channels "
+                         f"(transpose it)")
     return wav.mean(axis=1)
 
 
@@ -111,6 +117,11 @@ def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     arr = np.asarray(wav)
     if arr.dtype == object or arr.dtype.kind not in "fiu":
         raise AudioError(f"{name}: expected numeric audio samples, got dtype {arr.dtype}")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
+        # no audio format has 64-bit integer samples: this is a list of ints (int16 values, say), which scaled by
+        # 2**63 came out as silence
+        raise AudioError(f"{name}: 64-bit integer samples ({arr.dtype}; a list of whole numbers is read so); expected "
+                         f"float samples in [-1, 1] or an int8/int16/int32 array (np.asarray(samples, np.int16))")
     if arr.size == 0:  # before the mix-down: channels of no samples would average to NaN
         raise AudioError(f"{name}: audio is empty (0 samples)")
     arr = _as_float(to_mono(arr, name), name)
@@ -151,6 +162,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
 
         with c_stderr_silenced():  # libsndfile's MP3 decoder prints resync notes on a damaged file
             data, native_sr = sf.read(_sf_name(path), dtype="float32", always_2d=False)
+        from_soundfile = True
     except Exception as exc:  # soundfile raises its own error types; fall back to librosa
         # libsndfile says "does not exist or is not a regular file" of a file it has no decoder for
         errors.append("soundfile: " + ("not a format it reads" if "not a regular file" in str(exc) else str(exc)))
@@ -165,9 +177,12 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
                 # librosa falls back to audioread only for a name; one that soundfile cannot encode goes in open
                 source = str(path) if _encodable(path) else stack.enter_context(open(path, "rb"))
                 data, native_sr = librosa.load(source, sr=None, mono=False)
+            from_soundfile = False
         except Exception as exc:
             errors.append(f"librosa: {type(exc).__name__}" + (f": {exc}" if str(exc) else " (no decoder for it)"))
-            raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)})") from None
+            raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)}){_ffmpeg_hint(path)}") from None
+    if np.ndim(data) == 2:  # the layout is known here: soundfile's (frames, channels), librosa's (channels, frames)
+        data = data.mean(axis=1 if from_soundfile else 0)
     try:
         wav = prepare(data, int(native_sr), name=str(path))
     except AudioError as exc:
@@ -175,6 +190,32 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if int(sr) != SAMPLE_RATE:
         wav = resample(wav, SAMPLE_RATE, int(sr))
     return wav, int(sr)
+
+
+#: the first bytes of containers that only ffmpeg (through librosa's audioread) decodes: (offset, bytes, name)
+FFMPEG_FORMATS = ((4, b"ftyp", "MP4/M4A"), (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+                  (0, bytes.fromhex("3026b2758e66cf11"), "WMA/ASF"), (0, b"#!AMR", "AMR"), (0, b".RMF", "RealMedia"))
+
+
+def _ffmpeg_hint(path: Path) -> str:
+    """What to do about a file of a format only ffmpeg reads where no ffmpeg is on PATH ("" otherwise): the readers'
+    own "NoBackendError (no decoder for it)" named neither the program nor how to install it."""
+    import shutil
+
+    if shutil.which("ffmpeg") is not None:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return ""
+    names = [name for offset, magic, name in FFMPEG_FORMATS if head[offset:offset + len(magic)] == magic]
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame header: raw AAC
+        names.append("AAC")
+    if not names:
+        return ""
+    return (f"; it is {names[0]} audio, which needs ffmpeg, and no ffmpeg is on PATH: install it (apt-get install "
+            f"ffmpeg) or convert the file to WAV or FLAC")
 
 
 @contextlib.contextmanager

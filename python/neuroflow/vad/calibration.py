@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import is_integer, is_number
+from neuroflow._utils import as_list, is_integer, is_number
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, PostProcessor, hold_scores, release_problem
 from neuroflow.vad.scoring import THRESHOLDS
@@ -147,9 +147,7 @@ def _mean_rates(counts: dict, conditions: list) -> tuple[np.ndarray, np.ndarray]
 
 def _grid(values, name: str, *, empty: bool = False) -> list:
     """``values`` as a list (non-empty unless ``empty``), or ValueError naming ``name``."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"{name}: expected a list of candidate values, got {values!r:.60}")
-    values = list(values)
+    values = as_list(values, name, "candidate values")
     if not values and not empty:
         raise ValueError(f"{name}: expected at least one candidate value, got none")
     return values
@@ -186,6 +184,11 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
+    medians, hangovers, thresholds, releases = (_grid(v, n) for v, n in ((medians, "medians"), (
+        hangovers, "hangovers"), (thresholds, "thresholds"), (releases, "releases")))
+    low_snr_dbs = _grid(low_snr_dbs, "low_snr_dbs", empty=True)
+    if low_snr_hangovers is not None:
+        low_snr_hangovers = _grid(low_snr_hangovers, "low_snr_hangovers")
     _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs,
                  hangovers if low_snr_hangovers is None else low_snr_hangovers)
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
@@ -252,6 +255,10 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     if not isinstance(system, SpikingVADSystem):
         raise TypeError(f"system: expected a SpikingVADSystem (SpikingVADSystem('bin') or a model path), got "
                         f"{type(system).__name__}")
+    # each grid read once: a generator checked here came to the search empty ("got none")
+    medians, hangovers, thresholds, releases = (_grid(v, n) for v, n in ((medians, "medians"), (
+        hangovers, "hangovers"), (thresholds, "thresholds"), (releases, "releases")))
+    low_snr_dbs = _grid(low_snr_dbs, "low_snr_dbs", empty=True)
     _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs, hangovers)  # before the network runs
     scenes = list(scenes)
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import as_list, check_choice, check_positive
 from neuroflow.vad.audio import SAMPLE_RATE, load_audio
 from neuroflow.vad.corpus_store import MANIFEST, CorpusResult, file_hash, read_manifest, write_corpus  # noqa: F401
 from neuroflow.vad.features import HOP
@@ -96,10 +96,8 @@ def _defaults(speech: str, durations, snrs, noises):
 
 
 def _check_list(values, name: str, lo: float, hi: float, unit: str) -> tuple[float, ...]:
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"{name}: expected a list of numbers, got {values!r}")
     out = []
-    for v in values:
+    for v in as_list(values, name, "numbers"):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) \
                 or not lo <= float(v) <= hi:
             raise ValueError(f"{name}: expected numbers in [{lo:g}, {hi:g}] {unit}, got {v!r}")
@@ -140,8 +138,9 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
     durations, snrs, noises = _defaults(speech, durations, snrs, noises)
     durations = _check_list(durations, "durations", MIN_DURATION_S[speech], MAX_DURATION_S, "seconds")
     snrs = _check_list(snrs, "snrs", -30.0, 60.0, "dB")
-    if isinstance(noises, (str, bytes)) or not hasattr(noises, "__iter__") or not list(noises):
-        raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got {noises!r}")
+    noises = as_list(noises, "noises", f"noise names from {list(CORPUS_NOISES)}")
+    if not noises:
+        raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got none")
     for kind in noises:
         check_choice(kind, "noises", CORPUS_NOISES)
     if minutes * 60.0 / min(durations) > MAX_SCENES:
@@ -277,14 +276,20 @@ class Corpus:
         if not path.exists():
             raise FileNotFoundError(f"corpus manifest missing: {path} (generate with `neuroflow vad corpus`)")
         self.manifest = read_manifest(path)
-        missing = []
+        missing, odd = [], []
         for entry in self.manifest["scenes"]:
             for key in ("wav", "labels"):
-                if not (self.root / entry[key]).exists():
-                    missing.append(str(self.root / entry[key]))
-        if missing:
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise FileNotFoundError(f"corpus {self.root}: missing files {', '.join(missing[:3])}{more}")
+                path = self.root / entry[key]
+                if not path.exists():
+                    missing.append(str(path))
+                elif not path.is_file():  # a pipe would be waited on forever, a device read without end
+                    odd.append(str(path))
+        for paths, what, error in ((missing, "missing files", FileNotFoundError),
+                                   (odd, "scene files that are not regular files (devices, pipes, folders)",
+                                    ValueError)):
+            if paths:
+                more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+                raise error(f"corpus {self.root}: {what} {', '.join(paths[:3])}{more}")
 
     def __len__(self) -> int:
         return len(self.manifest["scenes"])
@@ -357,6 +362,9 @@ def generate_corpus(out_dir: str | Path, minutes: float = 10.0, split: str = "tr
         split = as_split(group, "group")
     if progress_bar is not None:
         progress = bool(progress_bar)
+    # read once: the plan and the manifest's settings both read them (a generator left the settings empty)
+    durations, snrs, noises = (None if v is None else as_list(v, n, w) for v, n, w in (
+        (durations, "durations", "numbers"), (snrs, "snrs", "numbers"), (noises, "noises", "noise names")))
     plans = plan_corpus(minutes, split, seed, speech=speech, durations=durations, snrs=snrs, noises=noises)
     durations, snrs, noises = _defaults(speech, durations, snrs, noises)
     split = as_split(split)

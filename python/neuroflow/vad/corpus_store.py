@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import JSONContentError, loads_json
 from neuroflow._utils import progress as progress_bar_of
 from neuroflow.vad.scenes import LEVELS, ScenePlan, make_scene, noise_level, snr_field
 
@@ -104,8 +105,13 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 
 def read_manifest(path: Path) -> dict:
+    if path.exists() and not path.is_file() and not path.is_dir():  # a pipe: the read would wait forever
+        raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a corpus manifest "
+                         f"(a JSON file)")
     try:
-        data = json.loads(path.read_text())
+        data = loads_json(path.read_text())
+    except JSONContentError as exc:  # a key twice: json kept the last (a hand-edited scene under a key it overrode)
+        raise ValueError(f"{path}: not a valid corpus manifest (it {exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a valid corpus manifest ({exc})") from None
     except OSError as exc:  # a folder (or another non-file) under the manifest's name
@@ -309,6 +315,8 @@ def write_corpus(out_dir, plans: list[ScenePlan], settings: dict, *, progress: b
     from neuroflow.parallel import parallel_map
 
     root = check_output_dir(out_dir, "out_dir")
+    if not isinstance(overwrite, (bool, np.bool_)):  # overwrite="no" is true: it started over on the corpus there
+        raise TypeError(f"overwrite: expected True or False, got {overwrite!r:.40}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
     check_disk(root, sum(p.duration_s for p in plans), size_name)

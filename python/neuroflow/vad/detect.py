@@ -181,6 +181,9 @@ class VADStream:
     def __init__(self, system: SpikingVADSystem, rules: SegmentRules | None = None, sr: int = SAMPLE_RATE):
         if sr != SAMPLE_RATE:
             raise ValueError(f"sr: streams take {SAMPLE_RATE} Hz audio (resample upstream), got {sr!r}")
+        if not isinstance(system, SpikingVADSystem):  # "bin" failed at the first chunk with an AttributeError
+            raise TypeError(f"system: expected a SpikingVADSystem (SpikingVADSystem({system!r:.40}).stream() makes "
+                            f"a stream), got {type(system).__name__}")
         if rules is not None and not isinstance(rules, SegmentRules):
             raise TypeError(f"rules: expected a SegmentRules (or None), got {type(rules).__name__}")
         self.system = system
@@ -222,8 +225,13 @@ class VADStream:
         if x.size and x.dtype.kind == "f" and float(np.max(np.abs(x))) > MAX_SAMPLE:  # as prepare() refuses
             raise ValueError(f"chunk: samples reach {float(np.max(np.abs(x))):.3g}; expected audio in [-1, 1]")
         if x.dtype.kind in "iu":
-            x = prepare(x, SAMPLE_RATE) if x.size else np.zeros(0, np.float32)
-        return self._advance(x.astype(np.float32, copy=False), final=False)
+            x = prepare(x, SAMPLE_RATE, name="chunk") if x.size else np.zeros(0, np.float32)
+        x = x.astype(np.float32, copy=False)
+        if len(x) <= FEED_CHUNK:
+            return self._advance(x, final=False)
+        # a long chunk (a whole file) in FEED_CHUNK pieces: the same scores, in the memory of one piece (at once,
+        # ~2.7 MB per second of audio: 10 GB for an hour)
+        return np.concatenate([self._advance(x[i:i + FEED_CHUNK], final=False) for i in range(0, len(x), FEED_CHUNK)])
 
     def flush(self) -> np.ndarray:
         """End of input: scores of the remaining frames (``n_samples // 160`` frames in all); closes the
@@ -262,8 +270,11 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
     SegmentRules(**rules)  # bad options are refused before the model loads
     if path_or_wav is None:
         raise TypeError("path_or_wav: expected an audio file path or an array of samples, got None")
+    if isinstance(path_or_wav, bytes):  # as an array it was one "sample" of dtype S, "sr: required"
+        raise TypeError("path_or_wav: expected an audio file path (str or path object) or an array of samples, "
+                        "got bytes")
     system = SpikingVADSystem(model)
-    if isinstance(path_or_wav, (str, Path)):
+    if isinstance(path_or_wav, (str, os.PathLike)):  # a PurePath or DirEntry was taken for an array of samples
         return system.detect_file(path_or_wav, **rules)
     if sr is None:
         raise ValueError("sr: required when detecting on an array")

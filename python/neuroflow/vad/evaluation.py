@@ -68,6 +68,8 @@ def _check_corpus(corpus) -> None:
         if isinstance(corpus, (str, bytes)) or not (hasattr(corpus, "__iter__") and hasattr(corpus, "__len__")):
             raise TypeError(f"corpus: expected a Corpus, a corpus folder or a list of scenes, got "
                             f"{type(corpus).__name__}")
+        if len(corpus) == 0:  # was "labels: expected at least one scene", an argument no caller passes
+            raise ValueError("corpus: expected at least one scene, got an empty list")
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
@@ -117,8 +119,9 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     from neuroflow.vad.registry import DEFAULT_SPECS, available_systems, distinct_systems
 
     if specs is not None:
+        if not isinstance(specs, (str, bytes)) and hasattr(specs, "__iter__"):
+            specs = list(specs)  # once: a generator read by the check below came to the evaluation empty
         distinct_systems(specs)  # before the corpus is read
-        specs = list(specs)
         if not specs:  # None is every system; an empty list is none, not all
             raise ValueError("specs: expected at least one system spec, got none (None: every system)")
     specs = DEFAULT_SPECS if specs is None else specs

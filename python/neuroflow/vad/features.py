@@ -57,7 +57,7 @@ import math
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive, is_integer
+from neuroflow._utils import check_choice, check_positive, is_integer, is_number
 from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, prepare
 
 #: samples per 10 ms frame at 16 kHz
@@ -163,6 +163,9 @@ def frame_energy_db(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
 
 
 # ============================================================================= log-mel
+#: the largest FFT a feature configuration may ask for (every model uses 512 points; past a few thousand the mel
+#: basis and the spectra of every frame take gigabytes)
+MAX_N_FFT = 4096
 _MEL_CACHE: dict[tuple, np.ndarray] = {}
 _HANN = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
 
@@ -212,6 +215,14 @@ def logmel(
     check_positive(n_fft, "n_fft", integer=True)
     if n_fft < WIN:
         raise ValueError(f"n_fft: expected at least the window length {WIN}, got {n_fft}")
+    if n_fft > MAX_N_FFT:  # the mel filters alone: 75 GiB at 10**9 points
+        raise ValueError(f"n_fft: expected at most {MAX_N_FFT} points, got {n_fft}")
+    # a NaN, a negative fmin or one above fmax, an fmax past the Nyquist frequency: filters of nothing, read silently
+    nyquist = SAMPLE_RATE / 2
+    if not (is_number(fmin, finite=True) and 0.0 <= fmin < nyquist):
+        raise ValueError(f"fmin: expected a frequency in [0, {nyquist:g}) Hz, got {fmin!r}")
+    if fmax is not None and not (is_number(fmax, finite=True) and fmin < fmax <= nyquist):
+        raise ValueError(f"fmax: expected a frequency in (fmin={fmin:g}, {nyquist:g}] Hz or None, got {fmax!r}")
     check_choice(norm, "norm", NORMS)
     x = prepare(wav, sr)
     frames = frame_signal(x, WIN)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import check_positive
+from neuroflow._utils import check_positive, is_number
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import (ALPHA, CAUSAL_NORMS, FLOOR_SMOOTH, FLOOR_WINDOW, FRAME_RATE, HOP, SILENCE_DB,
                                     WIN, check_floor_fall, check_floor_settings, frame_step, log_mel, mel_basis,
@@ -28,6 +28,8 @@ from neuroflow.vad.tonality import check_window as check_tonality_window
 #: intermediate arrays take a few tens of MB, where the whole of an hour-long file at once took ~10 GB (the state
 #: carried from chunk to chunk makes the result the same bit for bit)
 FEED_CHUNK = 10 * SAMPLE_RATE
+#: the on/off settings of a feature configuration
+SWITCHES = ("skip_silence", "level", "modulation", "tonality", "rhythm")
 
 
 class FeatureExtractor:
@@ -43,6 +45,12 @@ class FeatureExtractor:
 
     def __init__(self, features: dict):
         f = dict(features)
+        for name in SWITCHES:  # bool("false") is True: a model file's "false" would switch an input on
+            if not isinstance(f.get(name, False), (bool, np.bool_)):
+                raise ValueError(f"{name}: expected true or false, got {f[name]!r:.40}")
+        for name in ("alpha", "floor_smooth", "level_ceiling_db"):  # float("0.8") would read a string as a number
+            if name in f and not is_number(f[name], finite=True):
+                raise ValueError(f"{name}: expected a finite number, got {f[name]!r:.40}")
         self.n_mels = int(check_positive(int(f["n_mels"]), "n_mels", integer=True))
         self.n_fft = int(f.get("n_fft", 512))
         if self.n_fft < WIN:
@@ -52,6 +60,8 @@ class FeatureExtractor:
             raise ValueError(f"norm: a model's features must be causal ({', '.join(CAUSAL_NORMS)}), "
                              f"got {self.norm!r}")
         self.alpha = float(f.get("alpha", ALPHA))
+        if not 0.0 < self.alpha < 1.0:  # running_zscore refuses it, but only once the first frames come
+            raise ValueError(f"alpha: expected a number in (0, 1), got {self.alpha!r}")
         self.floor_window, self.floor_smooth = check_floor_settings(f.get("floor_window", FLOOR_WINDOW),
                                                                     f.get("floor_smooth", FLOOR_SMOOTH))
         self.floor_fall_db = check_floor_fall(f.get("floor_fall_db"))
@@ -67,7 +77,15 @@ class FeatureExtractor:
         self.tonality_window = check_tonality_window(f.get("tonality_window", TONAL_WINDOW))
         self.tonality_measure = check_measure(f.get("tonality_measure", "detail"))
         self.rhythm = bool(f.get("rhythm", False))
-        self.basis = mel_basis(self.n_fft, self.n_mels)
+        self._basis = None
+
+    @property
+    def basis(self) -> np.ndarray:
+        """The mel filters (n_mels, n_fft // 2 + 1), built on first use: checking a configuration (a model file's,
+        :func:`neuroflow.vad.snn.load_model`) imports no signal library."""
+        if self._basis is None:
+            self._basis = mel_basis(self.n_fft, self.n_mels)
+        return self._basis
 
     @property
     def fall(self) -> float | None:

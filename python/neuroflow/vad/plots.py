@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import pyplot, save_figure
+from neuroflow._utils import plain_text, pyplot, save_figure
 from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.features import frame_times
 
@@ -20,10 +20,11 @@ def plot_hter(results, path, title: str = "Frame-level HTER against SNR") -> Pat
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in results:
         snrs = sorted(r.per_snr, key=float)
-        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o", label=r.system)
+        ax.plot([float(s) for s in snrs], [100 * r.per_snr[s].HTER for s in snrs], marker="o",
+                label=plain_text(r.system))
     ax.set_xlabel("SNR (dB)")
     ax.set_ylabel("HTER (%)")
-    ax.set_title(title)
+    ax.set_title(plain_text(title))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
@@ -42,7 +43,7 @@ def plot_detection(wav, det, path, title: str = "", labels=None) -> Path:
         ax[0].axvspan(a, b, color="tab:green", alpha=0.25, label="detected speech" if i == 0 else None)
         ax[1].axvspan(a, b, color="tab:green", alpha=0.15)
     ax[0].set_ylabel("amplitude")
-    ax[0].set_title(title or f"{det.model}: {len(det.segments)} speech segment(s)")
+    ax[0].set_title(plain_text(title or f"{det.model}: {len(det.segments)} speech segment(s)"))
     ax[0].legend(loc="upper right", fontsize=8)
     ft = np.arange(len(det.speech_prob)) * det.hop_s
     if labels is not None:
@@ -93,11 +94,11 @@ def plot_scene(wav, labels, scores: dict, path, title: str) -> Path:
     t = frame_times(len(feats))
     a1.imshow(feats.T, origin="lower", aspect="auto", extent=(0, t[-1] + 0.01, 0, feats.shape[1]))
     a1.set_ylabel("mel band")
-    a1.set_title(title)
+    a1.set_title(plain_text(title))
     a2.fill_between(t, np.asarray(labels[: len(t)], float), step="post", alpha=0.3, color="tab:orange",
                     label="true speech")
     for name, s in scores.items():
-        a2.plot(t[: len(s)], s, lw=0.8, label=name)
+        a2.plot(t[: len(s)], s, lw=0.8, label=plain_text(name))
     a2.set_xlabel("time (s)")
     a2.set_ylabel("speech score")
     a2.legend(fontsize=7, loc="upper right", ncol=2)

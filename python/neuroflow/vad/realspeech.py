@@ -74,7 +74,7 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
     depends on its condition, not on its position, so a smaller set (fewer noises or SNRs) holds exactly
     the same scenes as the full one for the conditions it keeps.
     """
-    from neuroflow._utils import check_choice, check_positive
+    from neuroflow._utils import as_list, check_choice, check_positive
 
     check_positive(scenes_per_condition, "scenes_per_condition", integer=True)
     check_positive(nonspeech_files, "nonspeech_files", integer=True)
@@ -85,12 +85,11 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
         raise ValueError(f"duration_s: expected at most {MAX_DURATION_S:g} s, got {duration_s!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    if isinstance(noises, (str, bytes)) or not hasattr(noises, "__iter__"):  # "music" would be read letter by letter
-        raise ValueError(f"noises: expected a list of noise names from {list(BENCHMARK_NOISES)}, got {noises!r}")
+    noises = as_list(noises, "noises", f"noise names from {list(BENCHMARK_NOISES)}")  # "music": not letter by letter
     for kind in noises:
         check_choice(kind, "noises", BENCHMARK_NOISES)
-    empty = hasattr(snrs, "__len__") and not isinstance(snrs, (str, bytes)) and len(snrs) == 0  # clean speech only
-    snrs = () if empty else _check_list(snrs, "snrs", -30.0, 60.0, "dB")
+    snrs = as_list(snrs, "snrs", "numbers")
+    snrs = _check_list(snrs, "snrs", -30.0, 60.0, "dB") if snrs else ()  # none: clean speech only
     conditions = [("none", math.inf)] + [(k, float(s)) for k in noises for s in snrs]
     n_scenes = len(conditions) * scenes_per_condition + 2 * nonspeech_files
     if n_scenes > MAX_SCENES:  # each a plan in memory and a file on disk: 10**9 hung while planning
@@ -173,7 +172,7 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
     from neuroflow._utils import pyplot, save_figure
     from neuroflow.vad.features import frame_energy_db, frame_times
     from neuroflow.vad.labels import FLOOR_MARGIN_DB, PROMPT_THRESHOLD_DB, frame_activity, smooth_activity
-    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, usable_prompts
+    from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, root_note, usable_prompts
 
     rng = np.random.default_rng([int(seed), 0x91A7])
     pool = [s for s in SPEAKERS if split is None or s.split == split]
@@ -183,7 +182,8 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
         for i in rng.choice(len(files), size=min(per_speaker, len(files)), replace=False) if files else []:
             picks.append((s, files[int(i)]))
     if not picks:
-        raise SourceMissing("no real speaker is installed; install with `neuroflow vad sources --install`")
+        raise SourceMissing(f"no real speaker is installed; install with `neuroflow vad sources --install`"
+                            f"{root_note()}")
     plt = pyplot()
     cols = 2
     rows = -(-len(picks) // cols)

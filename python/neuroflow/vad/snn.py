@@ -37,6 +37,7 @@ threshold; :mod:`neuroflow.vad.inference` runs a trained model in NumPy.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import warnings
@@ -48,6 +49,7 @@ import torch
 from torch import nn
 
 from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer, is_number
+from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
 from neuroflow.vad.recipe import MODEL_KINDS, setting_problem
@@ -368,6 +370,12 @@ def _from_config(config: dict) -> SpikingVAD:
 FORMAT = "neuroflow.spiking-vad/1"
 
 
+def _saved_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def torch_load_tensors(path: Path):
     """``torch.load`` of tensors and plain types only (nothing in the file can run code), without torch's own
     warnings (a foreign pickle draws one about its protocol before the error that the caller reports in one line)."""
@@ -407,10 +415,22 @@ def save_model(model: SpikingVAD, path: str | Path, *, threshold: float = 0.5, s
         state[k] = v.bool() if k.endswith("_mask") else v.detach().clone()
     payload = {"format": FORMAT, "config": model.config(), "state_dict": state,
                "threshold": float(threshold) if is_number(threshold) else threshold,
-               "smoothing": dict(smoothing or {"median": 1, "hangover": 0}), "info": info or {}}
+               "smoothing": {k: int(v) if is_integer(v) else v for k, v in (smoothing or {"median": 1,
+                                                                                      "hangover": 0}).items()},
+               "info": info or {}}  # a NumPy whole number of frames is one (it was refused as none)
     problem = _payload_problem(payload)  # what load_model would refuse: never write a file no detector can read
     if problem:
         raise ValueError(f"{problem.split()[0]}: {problem}")
+    try:
+        saved = _saved_bytes({"info": payload["info"]})
+    except Exception:  # a save that fails fails below too, and says why there
+        saved = None
+    if saved is not None:  # info holding what the tensors-only reader refuses (a NumPy scalar, a Path): no load read it
+        try:
+            torch_load_tensors(io.BytesIO(saved))
+        except Exception as exc:
+            raise TypeError(f"info: holds values a model file cannot store ({exception_reason(exc)}); expected "
+                            f"JSON-able values (plain numbers, strings, lists, dicts)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(payload, path)
     return path
@@ -469,11 +489,6 @@ def _payload_problem(payload: dict) -> str | None:
     return None
 
 
-#: the largest FFT a model's features may ask for (every model uses 512 points; past a few thousand the mel basis
-#: and the spectra of every frame take gigabytes)
-MAX_N_FFT = 4096
-
-
 def _config_problem(config: dict) -> str | None:
     """What in a model file's configuration no training run writes: the settings a recipe also has, checked as a
     recipe checks them (:func:`neuroflow.vad.recipe.setting_problem`: sizes and windows past :data:`RANGES` would
@@ -505,6 +520,14 @@ def _config_problem(config: dict) -> str | None:
     n_fft = features.get("n_fft", WIN)
     if not (is_integer(n_fft) and WIN <= n_fft <= MAX_N_FFT):
         return f"config features n_fft: expected a whole number of samples in [{WIN}, {MAX_N_FFT}], got {n_fft!r:.40}"
+    from neuroflow.vad.frontend import FeatureExtractor
+
+    try:  # the rest as the detector reads them (a switch "false", a NaN alpha: once read silently or at detection)
+        FeatureExtractor(features)
+    except KeyError as exc:
+        return f"config features: no {exc}"
+    except (TypeError, ValueError) as exc:
+        return f"config features {exc}"
     return None
 
 
@@ -512,6 +535,10 @@ def _state_problem(state: dict) -> str | None:
     """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
     nothing): every value finite, every mask 0 or 1, the input scales positive and the bin edges of each input in
     increasing order."""
+    odd = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
+           if v.dtype not in (torch.float16, torch.float32, torch.float64) and not k.endswith("_mask")]
+    if odd:  # complex bin edges failed with a NotImplementedError, integer or bfloat16 weights were read rounded
+        return f"state_dict {', '.join(odd[:3])}: expected float16, float32 or float64 weights"
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         return f"NaN or infinite values in {', '.join(bad[:3])}"

@@ -197,6 +197,7 @@ def _calibrate(args) -> int:
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.detect import SpikingVADSystem
     from neuroflow.vad.evaluation import warn_unfinished
+    from neuroflow.vad.training import out_lock
 
     scenes = []
     for folder in _distinct_folders(args.corpus):
@@ -210,9 +211,10 @@ def _calibrate(args) -> int:
     if not scenes:
         raise ValueError(f"--corpus: {' '.join(str(f) for f in args.corpus)}: no scenes to calibrate on")
     system = SpikingVADSystem(args.model)
-    cal = calibrate(system, scenes, progress=not args.quiet)
-    cal = replace(cal, corpus=[str(f) for f in args.corpus])
-    calibrated_copy(system.path, cal, args.out)
+    with out_lock(args.out, "--out"):  # another run's model would replace this one's, or this one the other's
+        cal = calibrate(system, scenes, progress=not args.quiet)
+        cal = replace(cal, corpus=[str(f) for f in args.corpus])
+        calibrated_copy(system.path, cal, args.out)
     def rule(label: str, r: dict) -> str:
         return (f"  {label}: {rule_text(r['threshold'], r)}: "
                 f"mean HTER {100 * r['hter']:.2f}% (MR {100 * r['mr']:.2f}%, FAR {100 * r['far']:.2f}%)")
@@ -250,7 +252,13 @@ def _info(args) -> int:
     from neuroflow.vad.energy import model_info
     from neuroflow.vad.frontend import feature_width
 
-    p = model_info(args.model, args.audio, args.pj_per_sop)
+    try:
+        p = model_info(args.model, args.audio, args.pj_per_sop)
+    except ValueError as exc:  # "audio: x.wav is shorter than one 10 ms frame" named the API argument
+        message = as_flag_error(exc, {"audio": "--audio", "pj_per_sop": "--pj-per-sop"})
+        if message is None:
+            raise
+        raise ValueError(message) from None
     width = feature_width(p["config"]["features"])
     lines = [f"{p['kind']} model {p['model']}",
              f"  layers: {str(p['config']['n_bins']) + 'x' if p['kind'] == 'bin' else ''}{width} "

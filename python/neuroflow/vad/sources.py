@@ -199,6 +199,7 @@ def music_files(source: MusicSource) -> list[Path]:
 
 def nominal_seconds(path: Path, codec: str) -> float:
     """A prompt's length from its size (G.722: 8000 bytes/s; GSM 6.10: 33 bytes per 20 ms) or header."""
+    _check_regular(path)
     if codec == "g722":
         return path.stat().st_size / 8000.0
     if codec == "gsm":
@@ -250,7 +251,16 @@ def festival_available(voice: Speaker) -> bool:
 
 
 # ----------------------------------------------------------------------------- decoding
+def _check_regular(path: Path) -> None:
+    """AudioError unless ``path`` is a regular file: the decoders wait forever on a pipe's open and read a device
+    (/dev/zero) until the memory runs out."""
+    if not path.is_file():
+        raise AudioError(f"{path}: is not a regular file (a pipe, socket or device)" if path.exists() else
+                         f"{path}: no such file")
+
+
 def _decode(path: Path, codec: str) -> tuple[np.ndarray, int]:
+    _check_regular(path)
     if codec == "g722":
         try:
             import G722
@@ -326,7 +336,17 @@ def music_sources(split: str) -> tuple[MusicSource, ...]:
 def missing_message(packages) -> str:
     names = " ".join(dict.fromkeys(packages))
     return (f"not installed: {names}; install with `{INSTALL_HINT}` "
-            f"(or apt-get install --no-install-recommends {names})")
+            f"(or apt-get install --no-install-recommends {names}){root_note()}")
+
+
+def root_note() -> str:
+    """What a message about missing sources adds while ``NEUROFLOW_VAD_SOURCES`` is set ("" otherwise): installed
+    packages are not seen while the files are looked for elsewhere."""
+    root = os.environ.get("NEUROFLOW_VAD_SOURCES")
+    if root is None:
+        return ""
+    where = "" if Path(root).is_dir() else ", which is no folder"
+    return f"; looked for under environment variable NEUROFLOW_VAD_SOURCES={root!r}{where}"
 
 
 def require(split: str, *, real: bool = False, festival: bool = False, music: bool = False) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, short_repr
+from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -96,6 +96,8 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
                         f"{type(recipe).__name__}")
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out: expected a .pt model path, got {type(out).__name__}")
+    if not isinstance(resume, (bool, np.bool_)):  # resume="no" is true: it continued the checkpoint there
+        raise TypeError(f"resume: expected True or False, got {resume!r:.40}")
     if corpus is None and data is None:
         raise TypeError("corpus: expected a corpus folder, a loaded corpus or a list of them (or data), got None")
     for c in [] if corpus is None else corpus if isinstance(corpus, (list, tuple)) else [corpus]:
@@ -111,6 +113,20 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
+    # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
+    with out_lock(out):
+        return _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path)
+
+
+def out_lock(out: Path, name: str = "out"):
+    """The lock a run writing the model ``out`` holds (training, calibration): a second run into the same file is
+    refused at once (ValueError naming ``name``, ``out`` and the holder's process id)."""
+    return exclusive_lock(out.with_name(f".{out.name}.lock"),
+                          f"{name}: {out} is being written by another run (pid {{pid}}); wait for it to finish or "
+                          f"write to another path")
+
+
+def _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path) -> TrainingReport:
     t0 = time.perf_counter()
     old_threads = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
