@@ -48,7 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import check_choice, check_positive, exception_reason, is_integer, is_number
+from neuroflow._utils import (atomic_output, check_choice, check_positive, exception_reason, is_integer,
+                              is_number)
 from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
@@ -385,14 +386,12 @@ def torch_load_tensors(path: Path):
 
 
 def atomic_torch_save(obj, path: Path) -> None:
-    """``torch.save`` to ``path.part``, then rename: a crash mid-write never leaves a half file under ``path``.
-    OSError naming ``path`` when it cannot be written (torch raises RuntimeError with its C++ trace)."""
-    tmp = path.with_name(path.name + ".part")
+    """``torch.save`` through :func:`~neuroflow._utils.atomic_output`: a crash mid-write never leaves a half file
+    under ``path``. OSError naming ``path`` when it cannot be written (torch raises RuntimeError with its C++ trace)."""
     try:
-        torch.save(obj, tmp)
-        tmp.replace(path)
+        with atomic_output(path, "wb") as fh:
+            torch.save(obj, fh)
     except (RuntimeError, OSError) as exc:
-        tmp.unlink(missing_ok=True)
         reason = (str(exc).strip().splitlines() or [""])[0][-120:]
         raise OSError(f"{path}: cannot write ({reason})") from None
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr
+from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr, write_text_atomic
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -153,18 +153,19 @@ def _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_
 
 
 def _check_outputs(out: Path, ckpt_path: Path, dense_path: Path | None) -> None:
-    """ValueError naming ``out`` unless every file a run writes (the model, its report, checkpoint and unpruned
-    model beside it, and the temporary name each is written under first) can be written."""
+    """ValueError naming ``out`` unless every file a run writes (the model, its report, and the checkpoint and
+    unpruned model beside it) can be written."""
     from neuroflow.cliutil import check_output_file
 
     for path, what in ((out, "model"), (out.with_suffix(".json"), "report"), (ckpt_path, "checkpoint"),
                        (dense_path, "unpruned model")):
-        for p in () if path is None else (path, path.with_name(path.name + ".part")):
-            try:
-                check_output_file(p, "out")
-            except ValueError as exc:
-                raise ValueError(f"{exc} (where training writes its {what}{'' if p == out else ' for ' + out.name})"
-                                 ) from None
+        if path is None:
+            continue
+        try:
+            check_output_file(path, "out")
+        except ValueError as exc:
+            raise ValueError(f"{exc} (where training writes its {what}{'' if path == out else ' for ' + out.name})"
+                             ) from None
 
 
 def _check_classes(data: SequenceSet, corpora: str) -> None:
@@ -370,9 +371,7 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
                          dense_val=state["dense_val"] or val, sparsity=model.sparsity(), energy=energy,
                          history=state["history"], seconds=seconds, resumed=resumed, dense_path=dense_path)
     report = out.with_suffix(".json")
-    tmp = report.with_name(report.name + ".part")  # written whole or not at all, as the model files are
-    tmp.write_text(json.dumps(result.to_dict(), indent=1))
-    tmp.replace(report)
+    write_text_atomic(report, json.dumps(result.to_dict(), indent=1))  # whole or not at all, as the model files are
     ckpt_path.unlink(missing_ok=True)
     return result
 
