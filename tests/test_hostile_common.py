@@ -110,9 +110,11 @@ def test_the_memory_estimate_of_flow_train_names_every_size_behind_it(capsys):
     assert "--n-samples" in err and "GiB" in err
 
 
-def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize("signum, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(signum, code, capsys, tmp_path, monkeypatch):
     """`train` and the maze agents end their own work on Ctrl-C and return what they have; the demo must still stop,
-    exit 130 and keep only the parts that finished."""
+    exit 130 and keep only the parts that finished. SIGTERM (kill, a batch system's time limit) likewise, exit 143:
+    it killed the demo on the spot."""
     import signal
     import types
 
@@ -127,7 +129,7 @@ def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(capsys, tmp_path, m
     def caught(outdir, quick, seed):  # like train: Ctrl-C ends the work, partial numbers come back
         ran.append("second")
         try:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), getattr(signal, signum))
         except KeyboardInterrupt:
             pass
         return ["numbers of an interrupted run"]
@@ -140,13 +142,14 @@ def test_ctrl_c_that_a_demo_part_catches_still_ends_the_demo(capsys, tmp_path, m
                "identify": [types.SimpleNamespace(__name__="neuroflow.identify.cli", demo=caught)],
                "maze": [types.SimpleNamespace(__name__="neuroflow.rl.cli", demo=never)]}
     monkeypatch.setattr(cli, "_area_modules", lambda area: iter(modules.get(area, [])))
-    assert main(["demo", "--out", str(tmp_path)]) == 130
+    assert main(["demo", "--out", str(tmp_path)]) == code
     assert ran == ["first", "second"]
     summary = (tmp_path / "summary.json").read_text()
     assert "first part done" in summary and "interrupted run" not in summary
     assert f"interrupted; the plots and summary.json of the 1 finished part are in {tmp_path.resolve()}" in \
         capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the demo's handler is gone
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_a_scheduler_address_where_nothing_listens_fails_fast():

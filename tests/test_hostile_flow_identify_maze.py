@@ -435,44 +435,6 @@ def test_a_teacher_bias_that_is_a_matrix_is_refused_naming_file_and_entry(teache
     assert np.array_equal(load_teacher(column).biases[0], members["bias_0"])
 
 
-def test_sigterm_that_a_demo_part_catches_still_ends_the_demo(tmp_path, capsys, monkeypatch):
-    """Like Ctrl-C (test_hostile_common): a part that ends its own work on the interrupt (train) must still end
-    the demo, which then keeps only the finished parts, exit 143."""
-    import signal
-    import types
-
-    import neuroflow.cli as cli
-
-    ran = []
-
-    def finished(outdir, quick, seed):
-        ran.append("first")
-        return ["first part done"]
-
-    def caught(outdir, quick, seed):
-        ran.append("second")
-        try:
-            os.kill(os.getpid(), signal.SIGTERM)
-        except KeyboardInterrupt:
-            pass
-        return ["numbers of an interrupted run"]
-
-    def never(outdir, quick, seed):
-        ran.append("third")
-        return []
-
-    modules = {"flow": [types.SimpleNamespace(__name__="neuroflow.flow.cli", demo=finished)],
-               "identify": [types.SimpleNamespace(__name__="neuroflow.identify.cli", demo=caught)],
-               "maze": [types.SimpleNamespace(__name__="neuroflow.rl.cli", demo=never)]}
-    monkeypatch.setattr(cli, "_area_modules", lambda area: iter(modules.get(area, [])))
-    assert main(["demo", "--out", str(tmp_path)]) == 143
-    assert ran == ["first", "second"]
-    assert "interrupted run" not in (tmp_path / "summary.json").read_text()
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGINT) is \
-        signal.default_int_handler
-    capsys.readouterr()
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_maze_checkpoint_or_sweep_point_that_is_no_regular_file_is_refused(tmp_path, capsys):
     """A named pipe where a sweep point or a maze checkpoint goes was opened by np.load and read for ever; a folder
