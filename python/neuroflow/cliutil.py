@@ -329,42 +329,34 @@ def fail(message: str, code: int = 2) -> int:
 # ----------------------------------------------------------------------------- environment
 #: the most threads NUMBA_NUM_THREADS or OMP_NUM_THREADS may ask for (numba crashed the process starting 99 999)
 MAX_THREADS = 1024
+#: the latest date SOURCE_DATE_EPOCH may give (9999-12-31 23:59:59 UTC, the last a time_t converts everywhere)
+MAX_SOURCE_DATE = 253402300799
+
+
+def _whole_numbers_in(text: str, low: int, high: int) -> bool:
+    """Whether ``text`` is a comma-separated list of one or more whole numbers, each in ``[low, high]``."""
+    try:
+        return all(low <= int(item) <= high for item in text.split(","))
+    except ValueError:
+        return False
 
 
 def _numba_threads_problem(value: str) -> str | None:
-    try:
-        n = int(value)
-    except ValueError:
-        n = None
-    if n is None or not 1 <= n <= MAX_THREADS:
+    if not _whole_numbers_in(value, 1, MAX_THREADS) or "," in value:
         return f"expected a whole number of threads from 1 to {MAX_THREADS}, got {value!r}"
     return None
 
 
 def _omp_threads_problem(value: str) -> str | None:
-    """OpenMP reads a comma-separated list, one count per level of nested parallelism."""
-    if not value.strip():
-        return None  # set but empty: OpenMP's default
-    try:
-        counts = [int(item) for item in value.split(",")]
-    except ValueError:
-        counts = []
-    if not counts or not all(1 <= n <= MAX_THREADS for n in counts):
+    """OpenMP reads a comma-separated list, one count per level of nested parallelism (empty: its default)."""
+    if value.strip() and not _whole_numbers_in(value, 1, MAX_THREADS):
         return (f"expected a whole number of threads from 1 to {MAX_THREADS} (or a comma-separated list of them), "
                 f"got {value!r}")
     return None
 
 
-#: the latest date SOURCE_DATE_EPOCH may give (9999-12-31 23:59:59 UTC, the last a time_t converts everywhere)
-MAX_SOURCE_DATE = 253402300799
-
-
 def _source_date_problem(value: str) -> str | None:
-    try:
-        n = int(value)
-    except ValueError:
-        n = None
-    if n is None or not 0 <= n <= MAX_SOURCE_DATE:
+    if not _whole_numbers_in(value, 0, MAX_SOURCE_DATE) or "," in value:
         return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {value!r}"
     return None
 
