@@ -156,8 +156,8 @@ def test_a_model_that_cannot_be_written_names_the_path(tmp_path, monkeypatch):
 
     from neuroflow.vad.snn import load_model, save_model
 
-    def refused(obj, path):  # what torch raises where the file cannot be opened (a read-only mount)
-        open(path, "wb").close()
+    def refused(obj, fh):  # what torch raises where the file cannot be written, after half of it was
+        fh.write(b"PK")
         raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: "
                            "Permission denied\nException raised from ... (most recent call first):\nframe #0")
 
