@@ -363,10 +363,10 @@ def _source_date_problem(value: str) -> str | None:
 
 #: environment variables a library reads when it is imported, and what is wrong with a value it cannot use: numba
 #: stopped its import at NUMBA_NUM_THREADS=0 with "Number of threads specified must be > 0." (naming no variable),
-#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999; libgomp
-#: printed its own unprefixed line for OMP_NUM_THREADS=abc; NumPy's f2py
-#: (imported by SciPy) and matplotlib's PDF and SVG dates read SOURCE_DATE_EPOCH: "abc" stopped every vad command
-#: with "invalid literal for int()", a date past the year 9999 with an OverflowError traceback
+#: printed a traceback as a warning at "abc", and crashed the process in a parallel kernel at 99999; libgomp printed its
+#: own unprefixed line for OMP_NUM_THREADS=abc; NumPy's f2py (imported by SciPy) and matplotlib's PDF and SVG dates read
+#: SOURCE_DATE_EPOCH: "abc" stopped every vad command with "invalid literal for int()", a date past the year 9999 with
+#: an OverflowError traceback
 ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem,
                                                               "OMP_NUM_THREADS": _omp_threads_problem,
                                                               "SOURCE_DATE_EPOCH": _source_date_problem}
