@@ -500,3 +500,30 @@ def test_warnings_raised_in_worker_processes_are_raised_in_the_caller():
     # a worker printed them itself in Python's two-line format, once per job, past the command line's one-line form
     with pytest.warns(UserWarning, match="^skipping unreadable source file: a.g722$"):
         assert parallel_map(warnings.warn, [("skipping unreadable source file: a.g722",)] * 2, n_jobs=2) == [None] * 2
+
+
+def test_a_temporary_left_by_a_write_killed_outright_is_removed_by_the_next_write(tmp_path):
+    """kill -9 during an atomic write left its hidden temporary beside the output for good."""
+    import signal
+    import subprocess
+
+    from neuroflow import __file__ as package
+    from neuroflow._utils import _temporary_prefix, write_text_atomic
+
+    out = tmp_path / "r.json"
+    code = ("import sys, time; from neuroflow._utils import atomic_output\n"
+            "with atomic_output(sys.argv[1]) as fh:\n    fh.write('half'); fh.flush(); print('writing', flush=True)"
+            "; time.sleep(60)")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(package))}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline() == "writing\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(_temporary_prefix(out)), left
+    busy = tmp_path / f"{_temporary_prefix(out)}{os.getpid()}.0123abcd.tmp"  # a write under way: stays
+    elsewhere = tmp_path / f".r.json.another-host.{proc.pid}.0123abcd.tmp"  # another machine's: stays
+    busy.write_text("")
+    elsewhere.write_text("")
+    write_text_atomic(out, "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json", busy.name, elsewhere.name])

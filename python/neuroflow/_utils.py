@@ -307,7 +307,8 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
     ``path``, which replaces ``path`` (in one rename) when the block ends without an exception. An error inside,
     a full disk or Ctrl-C leaves ``path`` as it was (the previous result, or nothing) and no temporary behind.
     Parent folders are created. ``mode`` is "w" (text) or "wb"; the file gets the permissions of any new file.
-    A named pipe or a device at ``path`` is written into directly.
+    A named pipe or a device at ``path`` is written into directly. A temporary that a write killed outright
+    (SIGKILL, a power cut) left beside ``path`` is removed by the next write to ``path`` on the same machine.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
@@ -323,7 +324,8 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
             yield fh
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name[:100]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f"{_temporary_prefix(path)}{os.getpid()}.{os.urandom(4).hex()}.tmp")  # within 255 bytes
     try:
         with open(tmp, mode.replace("w", "x"), **open_kwargs) as fh:
             yield fh
@@ -335,6 +337,37 @@ def atomic_output(path: str | Path, mode: str = "w", **open_kwargs):
             # a full disk mid-write says only "No space left on device": name the file it was writing
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
+
+
+def _temporary_prefix(path: Path) -> str:
+    """How :func:`atomic_output`'s temporaries beside ``path`` begin: ``.NAME.HOST.`` (then ``PID.RANDOM.tmp``). The
+    host tells a temporary of this machine from one of another machine writing into a shared folder."""
+    import re
+    import socket
+
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+    return f".{path.name[:100]}.{host}."
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporaries beside ``path`` that a write killed outright (SIGKILL, a power cut) left behind: those
+    of this machine whose process is gone. Those of a running process, or of another machine, stay."""
+    prefix = _temporary_prefix(path)
+    try:
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return
+    for p in candidates:
+        pid, _, rest = p.name[len(prefix):-len(".tmp")].partition(".")
+        if not pid.isdigit() or len(rest) != 8:
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # no such process: the writer is dead
+            with contextlib.suppress(OSError):
+                p.unlink()
+        except (PermissionError, OverflowError, ValueError):  # alive (another user's), or no pid at all
+            pass
 
 
 @contextlib.contextmanager
