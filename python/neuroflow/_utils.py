@@ -196,6 +196,11 @@ def loads_json(text: str):
         raise JSONContentError(f"holds a number of more than {limit} digits, too long to read") from None
 
 
+#: what every reader and writer says of a path that is there but no regular file or folder (reading a named pipe
+#: with no writer waits for ever; a rename onto a device replaces it)
+NOT_A_REGULAR_FILE = "is not a regular file (a named pipe, a device or a socket)"
+
+
 def check_regular_file(path: Path, what: str = "file") -> None:
     """ValueError naming ``path`` when it exists but is neither a regular file nor a folder: reading a named pipe
     with no writer (or a device) waits for ever, as the command line's input types already refuse."""
@@ -204,7 +209,7 @@ def check_regular_file(path: Path, what: str = "file") -> None:
     except OSError:  # a name the system refuses: the read says why
         return
     if odd:
-        raise ValueError(f"{path}: {what} is not a regular file (a named pipe, a device or a socket)")
+        raise ValueError(f"{path}: {what} {NOT_A_REGULAR_FILE}")
 
 
 def read_json(path: str | Path, what: str = "file"):

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from neuroflow._utils import FIGURE_SUFFIXES, dumps, file_problem
+from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
@@ -242,7 +242,7 @@ def check_output_file(path, name: str = "path", suffixes=None) -> Path:
         if p.is_dir() or str(path).endswith(("/", os.sep)):
             raise ValueError(f"{path}: is a folder; expected a file path")
         if p.exists() and not p.is_file():  # a write would replace it (a link to /dev/null: the device), a read wait
-            raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a file path")
+            raise ValueError(f"{path}: {NOT_A_REGULAR_FILE}; expected a file path")
         if suffixes is not None and p.suffix.lower() not in suffixes:
             raise ValueError(f"{path}: expected a file name ending in one of {', '.join(suffixes)}")
         _check_creatable(p, "a file")

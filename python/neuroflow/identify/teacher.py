@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import atomic_output, check_array, exception_reason
+from neuroflow._utils import NOT_A_REGULAR_FILE, atomic_output, check_array, exception_reason
 
 #: activations whose networks cannot be identified neuron by neuron (linear or polynomial units mix freely)
 NOT_IDENTIFIABLE = ("identity", "square", "cube")
@@ -191,7 +191,7 @@ def load_teacher(path) -> Teacher:
     path = Path(path)
     if not path.is_file():
         if path.exists() and not path.is_dir():  # a named pipe would be read for ever; "no such file" was wrong
-            raise ValueError(f"teacher: {str(path)!r} is not a regular file (a named pipe, a device or a socket)")
+            raise ValueError(f"teacher: {str(path)!r} {NOT_A_REGULAR_FILE}")
         raise FileNotFoundError(f"teacher: no such file {str(path)!r}")
     try:
         with open(path, "rb") as fh:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import NOT_A_REGULAR_FILE
+
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
 #: the lowest input sample rate accepted (Hz)
@@ -151,7 +153,7 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, expected an audio file")
     if not path.is_file():  # a pipe or a device (/dev/zero): never "empty", and a pipe would block the read
-        raise AudioError(f"{path}: is not a regular file (a pipe, socket or device), expected an audio file")
+        raise AudioError(f"{path}: {NOT_A_REGULAR_FILE}, expected an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
     data = None

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, loads_json
+from neuroflow._utils import NOT_A_REGULAR_FILE, JSONContentError, loads_json
 from neuroflow._utils import progress as progress_bar_of
 from neuroflow.vad.scenes import LEVELS, ScenePlan, make_scene, noise_level, snr_field
 
@@ -106,8 +106,7 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 def read_manifest(path: Path) -> dict:
     if path.exists() and not path.is_file() and not path.is_dir():  # a pipe: the read would wait forever
-        raise ValueError(f"{path}: is not a regular file (a device, pipe or socket); expected a corpus manifest "
-                         f"(a JSON file)")
+        raise ValueError(f"{path}: {NOT_A_REGULAR_FILE}; expected a corpus manifest (a JSON file)")
     try:
         data = loads_json(path.read_text())
     except JSONContentError as exc:  # a key twice: json kept the last (a hand-edited scene under a key it overrode)

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice
+from neuroflow._utils import NOT_A_REGULAR_FILE, check_choice
 from neuroflow.vad.audio import SAMPLE_RATE, AudioError, c_stderr_silenced, prepare
 
 SPLITS = ("train", "test")
@@ -255,7 +255,7 @@ def _check_regular(path: Path) -> None:
     """AudioError unless ``path`` is a regular file: the decoders wait forever on a pipe's open and read a device
     (/dev/zero) until the memory runs out."""
     if not path.is_file():
-        raise AudioError(f"{path}: is not a regular file (a pipe, socket or device)" if path.exists() else
+        raise AudioError(f"{path}: {NOT_A_REGULAR_FILE}" if path.exists() else
                          f"{path}: no such file")
 
 
