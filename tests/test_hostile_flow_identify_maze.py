@@ -1,11 +1,17 @@
-"""Hostile input, fifth pass, to `flow`, `identify`, `maze` and `memristor` (CLI and Python API): sizes of 1e308,
-teachers whose outputs never vary, targets of the wrong kind, hostile environments (MPLBACKEND, MPLCONFIGDIR) and
-weight changes past the float range. Each ends in one line naming the flag, file or argument (exit 2), or in a
-ValueError naming the argument, before any long work."""
+"""Hostile input to `neuroflow flow ...`, `maze ...` and `identify ...` and to the memristor API (CLI fuzz findings):
+Ctrl-C and SIGTERM inside a sweep, damaged teacher files, foreign and incomplete bench rows, damaged measurements and
+device files, sizes of 1e308, teachers whose outputs never vary, JSON with a key twice, hostile environments
+(MPLBACKEND, MPLCONFIGDIR, thread counts), a checkpoint path taken by a folder or a named pipe, and flags that cannot
+act together. Each ends in one line naming the file, flag or argument (exit 2), a ValueError naming the argument
+before any long work, or exit 130 / 143 with only finished results kept."""
 import contextlib
+import io
+import json
 import os
+import re
 import sys
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -35,6 +41,650 @@ def teacher(tmp_path):
     path = tmp_path / "t.npz"
     save_teacher(make_teacher(4, 3, "tanh", seed=0), path)
     return path
+
+
+# ----------------------------------------------------------------------------- maze sweep: Ctrl-C
+def test_ctrl_c_inside_a_sweep_point_stops_the_sweep_and_keeps_only_finished_points(tmp_path, capsys, monkeypatch):
+    """ActorCritic.fit turns Ctrl-C into an interrupted result (NaN steps); the sweep must not save that as a
+    finished point (NaN cast to int32) nor go on: exit 130, the finished point kept, and a rerun resumes."""
+    from neuroflow.rl.agent import ActorCritic
+
+    real = ActorCritic._advance
+
+    def ctrl_c_at_alpha_02(self, e_end, st):
+        if self.alpha == 0.2:
+            raise KeyboardInterrupt
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c_at_alpha_02)
+    out = tmp_path / "sw"
+    argv = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "0.3", "--out", str(out),
+            "--quiet", "--json"]
+    assert main(argv) == 130
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["interrupted"] is True and payload["computed_points"] == [0]
+    assert payload["best"]["alpha"] == 0.1
+    assert sorted(p.name for p in out.iterdir()) == ["point_000.npz"]
+    monkeypatch.undo()
+    assert main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["computed_points"] == [1, 2] and all(p["final_steps"] > 0 for p in payload["points"])
+
+
+def test_a_point_file_with_negative_steps_is_named_clearly_on_rerun(tmp_path):
+    from neuroflow.rl.sweep import maze_sweep
+
+    grid = dict(alphas=(0.1,), n_seeds=2, n_episodes=4)
+    maze_sweep("tmaze", out=tmp_path, **grid)
+    point = tmp_path / "point_000.npz"
+    with np.load(point) as z:
+        key, steps = z["key"], z["steps"].copy()
+    steps[:, 1:] = np.iinfo(np.int32).min     # what a NaN cast to int32 gives
+    np.savez(point, key=key, steps=steps)
+    with pytest.warns(UserWarning, match=r"point_000.npz: not a finished sweep point \(ValueError: 6 of its 8 step "
+                                         r"counts are negative or not finite\)"):
+        again = maze_sweep("tmaze", out=tmp_path, **grid)
+    assert again.computed == [0]
+
+
+def test_a_sweep_refuses_points_of_a_sweep_with_other_settings_and_resumes_its_own(tmp_path, capsys):
+    """Point files are named by index only: another sweep's point_000.npz must not be silently replaced."""
+    out = tmp_path / "sw"
+    first = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "--quiet", "--json",
+             "--out", str(out)]
+    assert _rc(first) == 0
+    capsys.readouterr()
+    before = (out / "point_000.npz").read_bytes()
+    assert _rc(["maze", "sweep", "--task", "watermaze", "--seeds", "2", "--episodes", "3", "--alphas", "0.1",
+                "--quiet", "--out", str(out)]) == 2
+    err = _one_error_line(capsys)
+    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings; use another path or " \
+           "delete it" in err
+    assert (out / "point_000.npz").read_bytes() == before
+    assert _rc(first) == 0                       # the same settings still resume
+    assert json.loads(capsys.readouterr().out)["computed_points"] == []
+
+
+def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
+    from neuroflow.rl.agent import ActorCritic
+
+    def ctrl_c(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
+    assert main(["maze", "ablation", "--seeds", "2", "--episodes", "3", "--quiet"]) == 130
+    assert "interrupted; nothing written" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- maze: flags that cannot act
+@pytest.mark.parametrize("argv, flags", [
+    (["maze", "ablation", "--sigmas", "0.1", "0.2"], "--sigmas"),
+    (["maze", "ablation", "--n-jobs", "2"], "--n-jobs"),
+    (["maze", "ablation", "--scheduler", "tcp://127.0.0.1:8786"], "--scheduler"),
+    (["maze", "ablation", "--tail", "10", "--episodes", "5"], "--tail, --episodes"),
+    (["maze", "ablation", "--tail", "300"], "--tail, --episodes"),          # more than T-maze's 200 episodes
+    (["maze", "sweep", "--tail", "10", "--episodes", "5"], "--tail, --episodes"),
+    (["maze", "tmaze", "--synapse", "ideal", "--device", "linear-noisy"], "--synapse ideal, --device"),
+    (["maze", "watermaze", "--synapse", "ideal", "--device", "portner2025"], "--synapse ideal, --device"),
+    (["maze", "sweep", "--synapse", "ideal", "--devices", "ideal", "linear-noisy"], "--synapse ideal, --devices"),
+])
+def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
+    assert _rc(argv + ["--quiet", "--seeds", "2"]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}")
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--synapse", "ideal"], "--variability cycle, --synapse ideal: ideal synapses use the 'ideal' device"),
+    (["--device", "linear-noisy"], "--variability cycle, --device: 'cycle' needs devices with a cycles table"),
+])
+def test_cycle_variability_without_a_cycles_table_names_the_flags(extra, start, capsys):
+    assert _rc(["maze", "tmaze", "--variability", "cycle", "--seeds", "2", "--episodes", "2", "--quiet", *extra]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+
+
+def test_ideal_synapses_refuse_only_devices_that_cannot_change_them(tmp_path, capsys):
+    from neuroflow.memristor import VCMDevice
+    from neuroflow.memristor.fitting import save_devices
+    from neuroflow.rl.cli import _unused_devices
+
+    quiet = save_devices(VCMDevice(sigma_set=0.1, sigma_reset=0.1, name="q"), tmp_path / "quiet.json")
+    assert _rc(["maze", "tmaze", "--synapse", "ideal", "--device", str(quiet), "--quiet"]) == 2
+    assert "--synapse ideal, --device" in _one_error_line(capsys)
+    noisy = (VCMDevice(read_noise=0.02, name="n"),)   # read noise does reach ideal synapses' reads
+    assert _unused_devices("ideal", [noisy], "--device") is None
+    assert _unused_devices("ideal", ["ideal"], "--device") is None
+    assert _unused_devices("memristor", ["linear-noisy"], "--device") is None
+
+
+# ----------------------------------------------------------------------------- device and measurement files
+def _device_file(tmp_path, name, **changes):
+    from neuroflow.memristor.device import get_device
+    from neuroflow.memristor.fitting import save_devices
+
+    path = save_devices(get_device("portner2025")[:2], tmp_path / f"{name}.json")
+    data = json.loads(path.read_text())
+    data["devices"][0].update(changes)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("cycles, words", [
+    ([[1e308] * 10] * 3, "overflows"),
+    ("abc", "expected a table of numbers"),
+    ({"a": 1}, "expected a table of numbers"),
+    ([[1.0, 2.0], [3.0]], "expected a table of numbers"),
+])
+def test_device_file_cycles_errors_name_file_device_and_field(cycles, words, tmp_path, capsys):
+    from neuroflow.memristor.fitting import load_devices
+
+    path = _device_file(tmp_path, "dev", cycles=cycles)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no raw RuntimeWarning of an overflow on the way
+        with pytest.raises(ValueError) as exc:
+            load_devices(path)
+    assert str(exc.value).startswith(f"{path}: device 1 (D") and "cycles: " in str(exc.value)
+    assert words in str(exc.value)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "5", "--quiet", "--device", str(path)]) == 2
+    err = _one_error_line(capsys)
+    assert "--device" in err and "dev.json: device 1" in err and "cycles" in err
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"pset": {"a": 1}}, "pset", "pulse coordinates"),
+    ({"preset": "x"}, "preset", "pulse coordinates"),
+    ({"pset": [[0], [1, 2]]}, "pset", "pulse coordinates"),
+    ({"Gset": [[1e-5], [2e-5]]}, "Gset", "flat list"),
+])
+def test_fit_device_json_errors_name_file_and_field(body, field, words, tmp_path, capsys):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"N": 1, "repeats": 1, "Gset": [1e-5, 2e-5], "Greset": [1e-5, 2e-5], **body}))
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"m.json: {field}: " in err and words in err
+
+
+def test_a_device_file_missing_a_field_is_refused_naming_it(tmp_path, capsys):
+    """save_devices writes every field; a missing one must not silently take the default (a_set = 0.0)."""
+    import dataclasses
+
+    from neuroflow.memristor import VCMDevice
+    from neuroflow.memristor.fitting import load_devices
+
+    path = _device_file(tmp_path, "dev")
+    full = json.loads(path.read_text())
+    for key in [f.name for f in dataclasses.fields(VCMDevice)]:
+        data = json.loads(json.dumps(full))
+        del data["devices"][0][key]
+        path.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=rf"dev.json: device 1( \(\w+\))?: missing {key}$"):
+            load_devices(path)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--variability", "device",
+                "--device", str(path)]) == 2
+    assert "--device" in (err := _one_error_line(capsys)) and "dev.json: device 1" in err and "missing name" in err
+
+
+def test_conductances_far_below_any_memristor_are_refused_by_fit_device_and_device_files(tmp_path, capsys):
+    path = tmp_path / "m.json"
+    n = 20
+    path.write_text(json.dumps({"N": n, "repeats": 2, "Gset": [1e-300 * (1 + p) for p in range(n + 1)] * 2,
+                                "Greset": [1e-300 * (1 + p) for p in range(n + 1)] * 2}))
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    assert "m.json: conductances around 1.1e-299 S, far below any memristor's" in _one_error_line(capsys)
+    assert not (tmp_path / "fd.json").exists()
+    for g0, g1, words in [(1e-300, 2e-300, "G1_uS: 2e-300 uS, far below"),
+                          (10.0, 1e300, "G1_uS: 1e+300 uS, far above")]:
+        dev = _device_file(tmp_path, "dev", G0_uS=g0, G1_uS=g1)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", str(dev)]) == 2
+        err = _one_error_line(capsys)
+        assert "--device" in err and f"dev.json: device 1 (D" in err and words in err, err
+
+
+def test_a_device_file_that_is_not_there_or_a_folder_says_so(tmp_path, capsys):
+    (tmp_path / "dir.json").mkdir()
+    for name, words in [("nonexist.json", "nonexist.json: no such file; expected one of"),
+                        ("dir.json", "dir.json: is a folder; expected one of"), ("", "is a folder; expected one of")]:
+        path = str(tmp_path / name)
+        assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "3", "--quiet", "--device", path]) == 2
+        err = _one_error_line(capsys)
+        assert "argument --device: " in err and words in err and "got " not in err, err
+
+
+def test_deeply_nested_device_and_measurement_files_end_in_one_line(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "5", "--quiet", "--device", str(deep)]) == 2
+    assert "deep.json: device file is nested too deeply to read" in _one_error_line(capsys)
+    assert _rc(["maze", "fit-device", str(deep), "--out", str(tmp_path / "fd.json"), "--quiet"]) == 2
+    assert "deep.json: JSON nested too deeply to be a measurement" in _one_error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- identify run --teacher
+def _members(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _zip_of(path, members, raw=None):
+    """An .npz of ``members`` (arrays) and ``raw`` (name -> bytes written as is)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for k, v in members.items():
+            buf = io.BytesIO()
+            np.save(buf, v)
+            z.writestr(f"{k}.npy", buf.getvalue())
+        for k, v in (raw or {}).items():
+            z.writestr(f"{k}.npy", v)
+    return path
+
+
+def _damaged_teachers(teacher, tmp_path):
+    t = _members(teacher)
+    crc = tmp_path / "crc.npz"
+    np.savez(crc, **t)
+    b = bytearray(crc.read_bytes())
+    i = b.find(b"weight_0.npy")
+    b[i + 200] ^= 0xFF
+    b[i + 201] ^= 0xFF
+    crc.write_bytes(bytes(b))
+    comp = tmp_path / "comp.npz"
+    np.savez_compressed(comp, **t)
+    b = bytearray(comp.read_bytes())
+    i = b.find(b"weight_0.npy")
+    for j in range(60, 80):
+        b[i + j] ^= 0x55
+    comp.write_bytes(bytes(b))
+    actobj = tmp_path / "actobj.npz"
+    np.savez(actobj, **{**t, "activation": np.array({"a": 1}, dtype=object)})
+    actgarb = _zip_of(tmp_path / "actgarb.npz", {k: v for k, v in t.items() if k != "activation"},
+                      {"activation": b"\x93NUMPY garbage"})
+    actnum = tmp_path / "actnum.npz"
+    np.savez(actnum, **{**t, "activation": np.array(5)})
+    wcomplex = tmp_path / "wcomplex.npz"
+    np.savez(wcomplex, **{**t, "weight_0": t["weight_0"].astype(complex) + 1j})
+    return [(crc, "weight_0"), (comp, "weight_0"), (actobj, "activation"), (actgarb, "activation"),
+            (actnum, "activation"), (wcomplex, "weight_0")]
+
+
+def test_damaged_teacher_files_end_in_one_line_naming_file_and_entry(teacher, tmp_path, capsys):
+    for path, key in _damaged_teachers(teacher, tmp_path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")    # complex weights: no ComplexWarning, a refusal
+            rc = _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--width", "3",
+                      "--teacher", str(path)])
+        assert rc == 2, path
+        err = _one_error_line(capsys)
+        assert f"teacher: {str(path)!r}: entry {key!r}" in err, err
+
+
+def test_teacher_files_that_are_not_npz_archives_or_have_empty_layers_end_in_one_line(teacher, tmp_path, capsys):
+    """A plain .npy renamed (np.load hands back an array), a text file (numpy's unpickling advice), and a hidden
+    layer with no units: one line naming the file and what it is."""
+    npy = tmp_path / "npy.npz"
+    with open(npy, "wb") as fh:
+        np.save(fh, np.ones(3))
+    text = tmp_path / "text.npz"
+    text.write_text("hello world\n")
+    zero = tmp_path / "zero.npz"
+    np.savez(zero, activation=np.array("tanh"), weight_0=np.zeros((0, 2)), bias_0=np.zeros(0),
+             weight_1=np.zeros((1, 0)), bias_1=np.zeros(1))
+    for path, words in [(npy, ": not a teacher .npz archive (a single .npy array)"),
+                        (text, ": not a valid .npz archive"), (zero, ": weight_0: hidden layer 0 has no units")]:
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "teacher",
+                    "--teacher", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"{str(path)!r}{words}" in err and "allow_pickle" not in err, err
+
+
+def test_a_teacher_whose_outputs_overflow_is_refused_naming_the_file(teacher, tmp_path, capsys):
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "big.npz"),
+                "--weight-scale", "1e308"]) == 2
+    assert "argument --weight-scale: expected a number in (0, 100], got '1e308'" in _one_error_line(capsys)
+    big = tmp_path / "big.npz"
+    np.savez(big, **{**_members(teacher), "weight_0": _members(teacher)["weight_0"] * 1e307})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no raw RuntimeWarning of an overflow on the way
+        assert _rc(["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--width", "3",
+                    "--teacher", str(big)]) == 2
+    err = _one_error_line(capsys)
+    assert f"teacher: {str(big)!r}: weights too large" in err and "overflow" in err
+
+
+# ----------------------------------------------------------------------------- identify: sizes, flags
+def test_absurd_sizes_are_refused_naming_the_flags(teacher, tmp_path, capsys):
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "t2.npz"), "--width", "1e12"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --input-dim, --width: ")
+    assert not (tmp_path / "t2.npz").exists()
+    base = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
+    assert _rc(base + ["--width", "3", "--expansion", "1e300"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --width, --expansion: ")
+    assert _rc(base + ["--width", "3", "--max-expansion", "1e15"]) == 2
+    assert _one_error_line(capsys).startswith("neuroflow: error: --width, --max-expansion: ")
+
+
+@pytest.mark.parametrize("extra, flags", [
+    (["--width", "3", "--depth", "2"], "--width, --depth"),
+    (["--width", "3", "--max-width", "5"], "--width, --max-width"),
+    (["--width", "teacher", "--max-depth", "2"], "--width, --max-depth"),
+    (["--max-expansion", "8"], "--max-expansion, --width"),
+    (["--depth", "1", "--max-depth", "2"], "--depth, --max-depth"),
+    (["--width", "3", "--engine", "flow", "--student-lm-steps", "5"], "--engine flow, --student-lm-steps"),
+])
+def test_identify_run_flags_without_effect_end_in_one_line_naming_them(extra, flags, teacher, capsys):
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "2", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {flags}: ")
+
+
+@pytest.mark.parametrize("extra, start, words", [
+    (["--n-students", "2"], "--gamma, --n-students: ", "got --gamma 0.5 x --n-students 2 = 1; raise --gamma or "
+                                                       "--n-students"),
+    (["--n-samples", "1"], "--n-samples: ", "1 probe outputs are fewer than the"),
+    # with a width guess too: students 4x as wide would fit 1 probe exactly and recover nothing
+    (["--n-samples", "1", "--width", "teacher"], "--n-samples: ", "1 probe outputs are fewer than the"),
+    (["--n-samples", "1", "--width", "2"], "--n-samples: ", "parameters of the guessed network"),
+])
+def test_identify_run_errors_of_the_library_name_the_flags(extra, start, words, teacher, capsys):
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"neuroflow: error: {start}") and words in err, err
+    assert "gamma *" not in err and "X: " not in err
+
+
+def test_identify_run_warnings_give_their_advice_in_flags(tmp_path, capsys):
+    from neuroflow.identify import save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    path = tmp_path / "t4.npz"
+    save_teacher(make_teacher(4, 4, "tanh", seed=0), path)
+    with pytest.warns(RuntimeWarning) as caught:
+        assert _rc(["identify", "run", "--quiet", "--teacher", str(path), "--n-samples", "200", "--n-students", "4",
+                    "--depth", "1", "--max-width", "2", "--student-steps", "50", "--student-iterations", "5"]) == 0
+    said = " | ".join(str(w.message) for w in caught)
+    assert "raise --max-width / --max-depth" in said and "(--student-steps, --student-iterations)" in said, said
+    assert "max_width" not in said and "train_options" not in said
+
+
+@pytest.mark.parametrize("argv, argument", [
+    (["identify", "run", "--quiet", "--n-samples", "50", "--teacher", ""], "--teacher"),
+    (["maze", "fit-device", ""], "FILE"),  # every verb's input files share the argparse type
+])
+def test_an_empty_input_path_is_named_as_such(argv, argument, capsys):
+    assert _rc(argv) == 2
+    assert f"argument {argument}: expected a file path, got ''" in _one_error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- identify run --checkpoint
+def test_a_folder_where_a_checkpoint_file_goes_is_refused_and_leaves_nothing(tmp_path):
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+    from neuroflow.identify.students import StudentFit
+
+    key = "ab" * 32
+    ck = StudentCheckpoint(tmp_path, 0, key)
+    ck.path.mkdir()                      # taken by a folder after the stage started: the write fails, cleanly
+    fit = StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True, engine="numpy",
+                     time_s=0.0)
+    with pytest.raises(OSError):
+        ck.add(fit)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ck.path.name]
+    with pytest.raises(ValueError, match=r"checkpoint: .*students_layer0_abab.*\.npz is a folder"):
+        StudentCheckpoint(tmp_path, 0, key)   # found at the start of a stage: refused before any training
+
+
+# ----------------------------------------------------------------------------- identify bench --out rows
+_ROW = {"name": "a", "activation": "tanh", "difficulty": 0.1, "teacher_sizes": [2], "cluster_sizes": [3],
+        "layer_sizes": [2], "overhead_pct": [0.0], "exact_size": True, "all_matched_within_1deg": True,
+        "max_angle_deg": 0.01, "functional_rel_mse": 1e-12, "time_s": 3.0, "error": None}
+
+
+def test_rows_without_the_fields_the_summary_reads_are_skipped_with_a_warning(tmp_path):
+    from neuroflow.identify.bench import read_rows, summarize
+
+    path = tmp_path / "rows.jsonl"
+    lines = [json.dumps(_ROW), json.dumps({"name": "tanh-d2-k2-N500-s1-a0-0"}),
+             json.dumps({k: v for k, v in _ROW.items() if k != "all_matched_within_1deg"} | {"name": "b"}),
+             json.dumps({"name": "c", "error": "boom"})]
+    path.write_text("\n".join(lines) + '\n{"name": "d", "ti')      # the last line cut short by an interrupt
+    with pytest.warns(UserWarning) as caught:
+        rows = read_rows(path)
+    assert [r["name"] for r in rows] == ["a", "c"]
+    assert [str(w.message).split(": ")[0] for w in caught] == [f"{path}:2", f"{path}:3"]
+    assert "without time_s" in str(caught[0].message) and "all_matched_within_1deg" in str(caught[1].message)
+    s = summarize(rows)
+    assert s["n_problems"] == 2 and s["n_errors"] == 1 and s["median_time_s"] == 3.0
+    with pytest.raises(ValueError, match=r"rows\[1\] \(x\): a finished row without"):
+        summarize([_ROW, {"name": "x"}])
+
+
+@pytest.mark.filterwarnings("ignore:.*skipped:UserWarning")   # the row-like lines before the foreign one
+def test_bench_refuses_an_out_file_that_is_not_a_rows_file(tmp_path, capsys):
+    for text in ("garbage\n", '{"name": "a", "time_s": 1}\nnot json at all\n', "null\n[1, 2]\n"):
+        path = tmp_path / "rows.jsonl"
+        path.write_text(text)
+        assert _rc(["identify", "bench", "--quiet", "--n-problems", "1", "--out", str(path)]) == 2
+        err = _one_error_line(capsys)
+        assert f"{path}: not a rows file" in err
+        assert path.read_text() == text           # nothing appended
+
+
+def test_bench_resumes_from_rows_with_a_cut_line_in_the_middle(tmp_path):
+    from neuroflow.identify.bench import read_rows
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(_ROW) + '\n{"name": "b", "ti\n' + json.dumps({**_ROW, "name": "c"}) + "\n{")
+    assert [r["name"] for r in read_rows(path)] == ["a", "c"]
+
+
+def test_a_sweep_interrupted_before_any_point_finished_claims_nothing(tmp_path, capsys, monkeypatch):
+    from neuroflow.rl.agent import ActorCritic
+
+    def ctrl_c(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
+    out, plot = tmp_path / "sw", tmp_path / "sw.png"
+    assert main(["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "--out", str(out),
+                 "--plot", str(plot)]) == 130
+    text = capsys.readouterr().out
+    assert "not finished" in text and "saved in" not in text and "no plot: no grid point finished" in text
+    assert not plot.exists() and not any(out.iterdir())
+
+
+def test_expansion_without_a_width_guess_is_refused(tmp_path, capsys):
+    teacher = tmp_path / "t.npz"
+    assert main(["identify", "make-teacher", "--out", str(teacher), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["identify", "run", "--teacher", str(teacher), "--n-samples", "200", "--expansion", "8",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neuroflow: error: --expansion, --width:") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("header, message", [
+    ("pulse,conductance_uS,direction,conductance", "conductance and conductance_us both give the conductance"),
+    ("pulse,conductance_uS,direction,pulse", "column(s) pulse appear more than once"),
+])
+def test_a_measurement_with_ambiguous_columns_is_refused(tmp_path, capsys, header, message):
+    csv = tmp_path / "m.csv"
+    rows = [f"{i},{30 + i},set,{i}" for i in range(4)] + [f"{i},{34 - i},reset,{i}" for i in range(4)]
+    csv.write_text(header + "\n" + "\n".join(rows) + "\n")
+    assert main(["maze", "fit-device", str(csv), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(csv) in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "d.json").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["sweep", "--alphas", "0.1", "0.1"], "--alphas"),
+    (["sweep", "--temperatures", "0.3", "0.30"], "--temperatures"),
+    (["sweep", "--devices", "portner2025", "portner2025"], "--devices"),
+    (["ablation", "--sweep", "--sigmas", "0.1", "0.1"], "--sigmas"),
+])
+def test_a_grid_value_given_twice_is_refused(argv, flag, capsys):
+    assert main(["maze", *argv, "--seeds", "2", "--episodes", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"neuroflow: error: {flag}: ") and "appears twice" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("u, ids, n, kw, start", [
+    (np.full((8, 3), np.nan), np.arange(8) % 4, 4, {}, "u: expected finite values"),   # scipy's condensed-matrix error
+    (np.zeros(8), np.arange(8) % 4, 4, {}, "u: expected a 2-d array"),                   # scipy's empty-matrix error
+    (None, np.arange(4), 4, {}, "student_ids: expected one student index per row of u"),  # 'keys need the same shape'
+    (None, np.arange(8) % 4 + 0.5, 4, {}, "student_ids: expected whole numbers"),       # was clustered
+    (None, np.arange(8), 4, {}, "student_ids, n_students: the rows of u come from 8 students"),  # was clustered
+    (None, np.arange(8) % 4, 4.5, {}, "n_students: expected a positive integer"),         # was clustered
+    (None, np.arange(8) % 4, 4, {"sign": "x"}, "sign: expected None"),                    # was taken as True
+])
+def test_cluster_neurons_names_bad_neurons_and_student_ids(u, ids, n, kw, start):
+    from neuroflow.identify import cluster_neurons
+
+    u = np.random.default_rng(0).normal(size=(8, 3)) if u is None else u
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        cluster_neurons(u, ids, n, "tanh", **kw)
+
+
+def test_maze_api_output_paths_are_named_before_any_work(tmp_path):
+    """ActorCritic.fit(checkpoint=FOLDER or '') read the folder as a damaged checkpoint and advised deleting it
+    ('checkpoint: . is not a maze checkpoint ...; delete it'); maze_sweep(out=FILE) raised FileExistsError."""
+    from neuroflow.rl import ActorCritic, maze_sweep
+
+    (tmp_path / "keep.txt").write_text("x")
+    agent = ActorCritic("tmaze")
+    for bad, words in [(tmp_path, "is a folder; expected a file path"), ("", "expected a file path, got ''"),
+                       (tmp_path / "keep.txt" / "c.npz", "which is a file, not a folder")]:
+        with pytest.raises(ValueError, match="^checkpoint: ") as exc:
+            agent.fit(3, n_seeds=2, checkpoint=bad, progress=False)
+        assert words in str(exc.value) and "delete" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"^out: .*keep\.txt: is a file; expected a folder"):
+        maze_sweep(alphas=[0.1], n_seeds=2, n_episodes=3, out=tmp_path / "keep.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_bench_refuses_rows_of_the_same_problems_run_with_another_width(tmp_path, capsys, monkeypatch):
+    """A rows file written with --width teacher was resumed by --width search: every problem was skipped and the
+    teacher-width rows were reported as the search's result, exit 0."""
+    from neuroflow.identify import bench
+
+    monkeypatch.setattr(bench, "run_problem", lambda p, *, seed=0, settings=None, n_jobs=1, checkpoint=None: {
+        **_ROW, "name": p.name, "width_guess": bench.problem_settings(p, settings)["width"], "run_seed": seed})
+    path = tmp_path / "rows.jsonl"
+    argv = ["identify", "bench", "--quiet", "--n-problems", "1", "--out", str(path)]
+    assert _rc(argv) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    assert _rc(argv + ["--width", "search"]) == 2
+    err = _one_error_line(capsys)
+    assert "computed with width_guess 'teacher', this run has 'search'" in err and "use another --out" in err
+    assert path.read_text() == text                # nothing appended
+    assert _rc(argv) == 0 and path.read_text() == text  # the same run still resumes
+
+
+def test_run_suite_refuses_rows_of_another_seed(tmp_path):
+    from neuroflow.identify import bench, problems
+
+    probs = problems.suite("quick", seed=0, n_problems=1)
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({**_ROW, "name": probs[0].name, "width_guess": "teacher", "run_seed": 3}) + "\n")
+    with pytest.raises(ValueError, match="computed with run_seed 3, this run has 0"):
+        bench.run_suite(probs, out=path, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a\nb"])
+def test_fit_device_refuses_a_device_name_that_is_no_line_of_text(name, tmp_path, capsys):
+    """--name '' silently fell back to the file's name; a name with a line break was written to the device file and
+    broke every report line that names the device."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(meas), "--name", name, "--out", str(out), "--quiet"]) == 2
+    assert "argument --name: expected a non-empty name" in _one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_identify_run_that_finds_no_shared_neuron_ends_in_one_line_with_flags(teacher, capsys):
+    """Students trained one step and a tight --beta-deg share no neuron: the estimator's RuntimeError ended the run
+    in a traceback."""
+    argv = ["identify", "run", "--teacher", str(teacher), "--n-samples", "200", "--n-students", "4", "--width",
+            "teacher", "--student-steps", "1", "--student-iterations", "1", "--gamma", "1", "--beta-deg", "1",
+            "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the students' own warning (they did not reach low loss)
+        assert _rc(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Traceback" not in err and err.startswith("neuroflow: error: layer 0: no neuron was shared by 4 of 4")
+    assert "more students (--n-students), a lower --gamma, a wider --beta-deg" in err
+
+
+def test_a_measurement_row_with_more_fields_than_its_header_is_refused(tmp_path, capsys):
+    """A CSV written with decimal commas ("set,0,34,129") was read with the conductance cut at the comma (34) and
+    the rest dropped: a device fitted to wrong numbers, exit 0. Empty trailing fields stay accepted."""
+    from neuroflow.memristor import get_device, simulate_measurement, write_measurement_csv
+
+    meas = write_measurement_csv(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=0),
+                                 tmp_path / "m.csv")
+    lines = meas.read_text().splitlines()
+    euro = tmp_path / "euro.csv"
+    euro.write_text("direction,pulse,conductance_uS\n" + "\n".join(
+        f"{d},{p},{g.replace('.', ',')}" for p, g, d in (line.split(",") for line in lines[1:])) + "\n")
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n")
+    out = tmp_path / "d.json"
+    assert _rc(["maze", "fit-device", str(euro), "--out", str(out), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert f"{euro}: line 2: expected 3 fields, got 4 (a decimal comma" in err and not out.exists()
+    assert _rc(["maze", "fit-device", str(trailing), "--out", str(out), "--quiet"]) == 0 and out.exists()
+
+
+def test_a_sweep_refuses_devices_it_could_not_tell_apart(tmp_path, capsys):
+    """The same device file twice (spelled two ways), or two files of devices with one name, were swept as separate
+    grid points and reported under one label (two 'meas' rows, exit 0)."""
+    from neuroflow.memristor import get_device, save_devices
+
+    a = save_devices(get_device("portner2025")[0].replace(name="meas"), tmp_path / "a.json")
+    b = save_devices(get_device("portner2025")[1].replace(name="meas"), tmp_path / "b.json")
+    for devices in ([str(a), str(b)], [str(a), str(tmp_path / "." / "a.json")]):
+        argv = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--quiet", "--devices", *devices]
+        assert _rc(argv) == 2
+        assert "--devices: 2 devices are labelled 'meas'" in _one_error_line(capsys)
+
+
+def test_two_runs_writing_one_student_checkpoint_at_once_both_finish(tmp_path, monkeypatch):
+    """Two identify runs sharing a --checkpoint folder wrote one fixed temporary name: the second truncated the
+    first's temporary and renamed it away, and the first then failed with FileNotFoundError."""
+    from neuroflow.identify import checkpoint as C
+    from neuroflow.identify.students import StudentFit
+
+    first, second = C.StudentCheckpoint(tmp_path, 0, "k" * 40), C.StudentCheckpoint(tmp_path, 0, "k" * 40)
+    real_savez, writing = np.savez, []
+
+    def savez_while_the_other_writes(fh, **arrays):  # inside the first write, the second run writes meanwhile
+        if not writing:
+            writing.append(1)
+            second.add(StudentFit(index=1, seed=1, theta=np.ones(2), loss=0.5, gnorm=0.0, converged=True,
+                                  engine="numpy", time_s=0.0))
+        real_savez(fh, **arrays)
+
+    monkeypatch.setattr(C.np, "savez", savez_while_the_other_writes)
+    first.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.25, gnorm=0.0, converged=True, engine="numpy",
+                         time_s=0.0))
+    assert writing == [1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]
+
+
+def test_bench_names_more_problems_than_the_suite_has(tmp_path, capsys):
+    """`identify bench --suite quick --n-problems 1000` ran the suite's 5 problems as if asked for them."""
+    from neuroflow.cli import main
+    from neuroflow.identify import problems as P
+
+    out = tmp_path / "rows.jsonl"
+    assert main(["identify", "bench", "--suite", "quick", "--n-problems", "1000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--n-problems: the quick suite has 5 problems; expected 1 to 5, got 1000"), err
+    assert "\n" not in err and not out.exists()
+    with pytest.raises(ValueError, match="n_problems: the digits suite has 5 problems"):
+        P.suite("digits", n_problems=6)
+    assert [len(P.suite(s, n_problems=2)) for s in ("quick", "paper", "deep")] == [2, 2, 2]  # digits trains teachers
 
 
 # ----------------------------------------------------------------------------- sizes of 1e308
