@@ -44,27 +44,36 @@ def teacher(tmp_path):
 
 
 # ----------------------------------------------------------------------------- maze sweep: Ctrl-C
-def test_ctrl_c_inside_a_sweep_point_stops_the_sweep_and_keeps_only_finished_points(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("signum, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_inside_a_sweep_point_stops_the_sweep_and_keeps_only_finished_points(signum, code, tmp_path, capsys,
+                                                                                   monkeypatch):
     """ActorCritic.fit turns Ctrl-C into an interrupted result (NaN steps); the sweep must not save that as a
-    finished point (NaN cast to int32) nor go on: exit 130, the finished point kept, and a rerun resumes."""
+    finished point (NaN cast to int32) nor go on: exit 130, the finished point kept, and a rerun resumes. SIGTERM
+    (kill, a batch system's time limit) likewise, exit 143: it killed the process on the spot, saying nothing."""
+    import signal
+
     from neuroflow.rl.agent import ActorCritic
 
     real = ActorCritic._advance
 
-    def ctrl_c_at_alpha_02(self, e_end, st):
+    def interrupt_at_alpha_02(self, e_end, st):
         if self.alpha == 0.2:
-            raise KeyboardInterrupt
+            if signum == "SIGTERM":
+                os.kill(os.getpid(), signal.SIGTERM)
+            else:
+                raise KeyboardInterrupt  # what Ctrl-C raises
         real(self, e_end, st)
 
-    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c_at_alpha_02)
+    monkeypatch.setattr(ActorCritic, "_advance", interrupt_at_alpha_02)
     out = tmp_path / "sw"
     argv = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "0.3", "--out", str(out),
             "--quiet", "--json"]
-    assert main(argv) == 130
+    assert main(argv) == code
     payload = json.loads(capsys.readouterr().out)
     assert payload["interrupted"] is True and payload["computed_points"] == [0]
     assert payload["best"]["alpha"] == 0.1
     assert sorted(p.name for p in out.iterdir()) == ["point_000.npz"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # main's handler is gone
     monkeypatch.undo()
     assert main(argv) == 0
     payload = json.loads(capsys.readouterr().out)
@@ -908,37 +917,6 @@ def test_two_outputs_on_one_path_are_refused_before_any_work(make_argv, flags, t
     err = _one_error_line(capsys)
     assert f"error: {flags}: both name {out}/" in err and "give each output its own path" in err, err
     assert list(out.iterdir()) == []
-
-
-# ----------------------------------------------------------------------------- signals
-def test_sigterm_inside_a_sweep_keeps_the_finished_points_says_so_and_a_rerun_resumes(tmp_path, capsys, monkeypatch):
-    """SIGTERM (kill, a batch system's time limit) killed the process on the spot: no word of what was kept, no
-    JSON, a temporary file of a write under way left behind. It now ends the verb as Ctrl-C does, exit 143."""
-    import json
-    import os
-    import signal
-
-    from neuroflow.rl.agent import ActorCritic
-
-    real = ActorCritic._advance
-
-    def term_at_alpha_02(self, e_end, st):
-        if self.alpha == 0.2:
-            os.kill(os.getpid(), signal.SIGTERM)
-        real(self, e_end, st)
-
-    monkeypatch.setattr(ActorCritic, "_advance", term_at_alpha_02)
-    out = tmp_path / "sw"
-    argv = ["maze", "sweep", "--seeds", "2", "--episodes", "4", "--alphas", "0.1", "0.2", "0.3", "--out", str(out),
-            "--quiet", "--json"]
-    assert main(argv) == 143
-    payload = json.loads(capsys.readouterr().out)
-    assert payload["interrupted"] is True and payload["computed_points"] == [0]
-    assert sorted(p.name for p in out.iterdir()) == ["point_000.npz"]
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # main's handler is gone
-    monkeypatch.undo()
-    assert main(argv) == 0
-    assert json.loads(capsys.readouterr().out)["computed_points"] == [1, 2]
 
 
 @pytest.mark.skipif(not hasattr(os, "fsencode") or sys.platform == "win32", reason="POSIX file names are bytes")
