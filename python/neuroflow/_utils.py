@@ -132,6 +132,8 @@ def short_count(n) -> str:
         return f"{float(n):.3g}"
     except OverflowError:
         return f"10^{int((abs(n).bit_length() - 1) * math.log10(2))}"
+
+
 def as_list(values, name: str, what: str) -> list:
     """``values`` (any iterable but a string) read once into a list, or ValueError naming ``name`` (``what``: what the
     list holds). A generator that a check read first came to its use empty (a plan of 2 scenes for 12, "got none"),

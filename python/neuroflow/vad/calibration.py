@@ -153,26 +153,34 @@ def _grid(values, name: str, *, empty: bool = False) -> list:
     return values
 
 
-def _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers) -> None:
-    """ValueError naming the first search grid holding a value no model may hold (:func:`~neuroflow.vad.snn.
-    load_model` refuses it): a NaN or out-of-range threshold, a median or hangover that is no whole number of frames
-    in range; such a rule would be written into a model file that no detector can then read."""
-    for value in _grid(thresholds, "thresholds"):
+def _read_grids(medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers=None) -> tuple:
+    """The search grids, each read once into a list (a generator checked first came to the search empty), or
+    ValueError naming the first grid holding a value no model may hold (:func:`~neuroflow.vad.snn.load_model` refuses
+    it): a NaN or out-of-range threshold, a median or hangover that is no whole number of frames in range; such a
+    rule would be written into a model file that no detector can then read. ``low_snr_hangovers`` None stays None
+    (the ``hangovers`` serve)."""
+    medians, hangovers, thresholds, releases = (_grid(v, n) for v, n in (
+        (medians, "medians"), (hangovers, "hangovers"), (thresholds, "thresholds"), (releases, "releases")))
+    low_snr_dbs = _grid(low_snr_dbs, "low_snr_dbs", empty=True)  # none: one hangover whatever the SNR
+    if low_snr_hangovers is not None:
+        low_snr_hangovers = _grid(low_snr_hangovers, "low_snr_hangovers")
+    for value in thresholds:
         if not (is_number(value, finite=True) and 0.0 < value < 1.0):
             raise ValueError(f"thresholds: expected numbers in (0, 1), got {value!r}")
     for name, grid, lo in (("medians", medians, 1), ("hangovers", hangovers, 0),
-                           ("low_snr_hangovers", low_snr_hangovers, 0)):
-        for value in _grid(grid, name):
+                           ("low_snr_hangovers", hangovers if low_snr_hangovers is None else low_snr_hangovers, 0)):
+        for value in grid:
             if not (is_integer(value) and lo <= value <= MAX_SMOOTHING_FRAMES):
                 raise ValueError(f"{name}: expected whole numbers of frames in [{lo}, {MAX_SMOOTHING_FRAMES}], "
                                  f"got {value!r}")
-    for value in _grid(releases, "releases"):
+    for value in releases:
         problem = release_problem(value)
         if problem:
             raise ValueError(f"releases: {problem}")
-    for value in _grid(low_snr_dbs, "low_snr_dbs", empty=True):  # none: one hangover whatever the SNR
+    for value in low_snr_dbs:
         if not (is_number(value, finite=True) and -100.0 <= value <= 100.0):
             raise ValueError(f"low_snr_dbs: expected SNRs in [-100, 100] dB, got {value!r}")
+    return medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers
 
 
 def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THRESHOLDS, releases=RELEASES,
@@ -184,13 +192,8 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
         raise ValueError("scenes: expected at least one scene, got none")
-    medians, hangovers, thresholds, releases = (_grid(v, n) for v, n in ((medians, "medians"), (
-        hangovers, "hangovers"), (thresholds, "thresholds"), (releases, "releases")))
-    low_snr_dbs = _grid(low_snr_dbs, "low_snr_dbs", empty=True)
-    if low_snr_hangovers is not None:
-        low_snr_hangovers = _grid(low_snr_hangovers, "low_snr_hangovers")
-    _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs,
-                 hangovers if low_snr_hangovers is None else low_snr_hangovers)
+    medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers = _read_grids(
+        medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers)
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
     classes: dict = {}  # per condition: (has speech frames, has non-speech frames)
     for _, _, labels, condition in outputs:
@@ -255,11 +258,9 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     if not isinstance(system, SpikingVADSystem):
         raise TypeError(f"system: expected a SpikingVADSystem (SpikingVADSystem('bin') or a model path), got "
                         f"{type(system).__name__}")
-    # each grid read once: a generator checked here came to the search empty ("got none")
-    medians, hangovers, thresholds, releases = (_grid(v, n) for v, n in ((medians, "medians"), (
-        hangovers, "hangovers"), (thresholds, "thresholds"), (releases, "releases")))
-    low_snr_dbs = _grid(low_snr_dbs, "low_snr_dbs", empty=True)
-    _check_grids(medians, hangovers, thresholds, releases, low_snr_dbs, hangovers)  # before the network runs
+    # before the network runs; each grid read once (a generator checked here came to the search empty, "got none")
+    medians, hangovers, thresholds, releases, low_snr_dbs, _ = _read_grids(medians, hangovers, thresholds, releases,
+                                                                           low_snr_dbs)
     scenes = list(scenes)
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)

@@ -24,6 +24,7 @@ from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import HOP, frame_energy_db
 from neuroflow.vad.postprocess import causal_max
 
+
 def check_threshold(threshold) -> None:
     """ValueError unless ``threshold`` is a score threshold: a number in [0, 1] (NaN would call nothing speech)."""
     if not (is_number(threshold, finite=True) and 0.0 <= threshold <= 1.0):
