@@ -24,7 +24,7 @@ from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, file_pr
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
-           "environment_problems", "say"]
+           "environment_problems", "say", "as_flag_error", "flag_error"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -197,6 +197,13 @@ def as_flag_error(exc: ValueError, flags: dict[str, str]) -> str | None:
     if sep and all(n in flags for n in names):
         return f"{', '.join(flags[n] for n in names)}: {rest}"
     return None
+
+
+def flag_error(exc: ValueError, flags: dict[str, str]) -> ValueError:
+    """``exc`` with the API argument it names spelled as its flag (:func:`as_flag_error`), or ``exc`` itself when it
+    names none of ``flags``: a verb's ``except ValueError as exc: raise flag_error(exc, {...}) from None``."""
+    message = as_flag_error(exc, flags)
+    return exc if message is None else ValueError(message)
 
 
 # ----------------------------------------------------------------------------- paths

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, as_flag_error, emit, fail, integer, output_file
+from neuroflow.cliutil import add_common_options, emit, flag_error, integer, output_file
 from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
@@ -28,10 +28,7 @@ def _train(args) -> int:
                                   method_ode=args.method_ode, method_optim=args.method_optim,
                                   **train_options(args))
     except ValueError as exc:  # checked before any work: an option the backend cannot honour, or memory
-        message = as_flag_error(exc, _TRAIN_FLAGS)
-        if message is None:
-            raise
-        return fail(message)
+        raise flag_error(exc, _TRAIN_FLAGS) from None
     res = run.result
     payload = run.to_dict()
     status = exit_status(res, payload)

@@ -235,8 +235,7 @@ def _advice_in_flags():
 
 
 def _run(args) -> int:
-    from neuroflow.cliutil import emit, fail
-    from neuroflow.cliutil import as_flag_error
+    from neuroflow.cliutil import emit, fail, flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
     from neuroflow.identify.estimator import NO_NEURON_ADVICE, IdentificationError
 
@@ -280,10 +279,7 @@ def _run(args) -> int:
         with _advice_in_flags():
             est.fit_teacher(teacher, teacher.input_dim, args.n_samples)
     except ValueError as exc:  # "X: too few probe outputs ...": the probes are --n-samples
-        message = as_flag_error(exc, _RUN_FLAGS)
-        if message is None:
-            raise
-        return fail(message)
+        raise flag_error(exc, _RUN_FLAGS) from None
     except IdentificationError as exc:  # the run failed on these data and settings: one line, what to try, exit 1
         return fail(str(exc).replace(NO_NEURON_ADVICE, _NO_NEURON_FLAGS), code=1)
     except KeyboardInterrupt:
@@ -337,17 +333,14 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from neuroflow.cliutil import as_flag_error, emit, fail
+    from neuroflow.cliutil import emit, flag_error
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import run_suite, summarize
 
     try:
         probs = P.suite(args.suite, seed=args.seed, n_problems=args.n_problems)
     except ValueError as exc:  # more problems than the suite has: named, not run quietly as fewer
-        message = as_flag_error(exc, {"n_problems": "--n-problems"})
-        if message is None:
-            raise
-        return fail(message)
+        raise flag_error(exc, {"n_problems": "--n-problems"}) from None
     settings = {"width": args.width}
     rows, interrupted = [], False
     t0 = time.perf_counter()

@@ -297,7 +297,7 @@ def _floor(args) -> int:
 def _sweep(args) -> int:
     import numpy as np
 
-    from neuroflow.cliutil import as_flag_error
+    from neuroflow.cliutil import flag_error
     from neuroflow.rl.sweep import maze_sweep
 
     devices = ["portner2025"] if args.devices is None else args.devices
@@ -312,10 +312,7 @@ def _sweep(args) -> int:
                          seed_batch=args.seed_batch, seed=args.seed, tail=args.tail, min_update=args.min_update,
                          n_jobs=args.n_jobs, scheduler=args.scheduler, out=args.out, progress=not args.quiet)
     except ValueError as exc:  # a point file of another sweep in --out
-        message = as_flag_error(exc, {"out": "--out", "devices": "--devices"})
-        if message is None:
-            raise
-        return fail(message)
+        raise flag_error(exc, {"out": "--out", "devices": "--devices"}) from None
     payload = res.to_dict()
     lines = [f"{args.task} sweep, {args.synapse} synapses, {len(res.points)} grid points x {args.seeds} seeds x "
              f"{args.episodes} episodes ({res.time_s:.1f} s; final steps = mean of the last "

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from neuroflow._utils import file_problem
-from neuroflow.cliutil import (add_common_options, as_flag_error, choice_list, emit, fail, input_dir, integer, number,
+from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, flag_error, input_dir, integer, number,
                                output_dir, scheduler_address)
 
 
@@ -22,13 +22,6 @@ def _n_jobs(text: str) -> int:
 _FLAGS = {"out_dir": "--out", "minutes": "--minutes", "durations": "--durations", "snrs": "--snrs",
           "noises": "--noises", "n_jobs": "--n-jobs", "scheduler": "--scheduler", "split": "--split",
           "speech": "--speech", "seed": "--seed"}
-
-
-def _flag_error(exc: ValueError, flags: dict = _FLAGS) -> ValueError:
-    """``exc`` with the API argument it names spelled as its flag (:func:`~neuroflow.cliutil.as_flag_error`), or
-    ``exc`` itself when it names none of ``flags``."""
-    message = as_flag_error(exc, flags)
-    return exc if message is None else type(exc)(message)
 
 
 _PLAN_FLAGS = (("minutes", "--minutes"), ("split", "--split"), ("speech", "--speech"), ("durations", "--durations"),
@@ -66,7 +59,7 @@ def _corpus(args) -> int:
     except KeyboardInterrupt:
         return _interrupted(args)
     except ValueError as exc:
-        raise _flag_error(exc) from None
+        raise flag_error(exc, _FLAGS) from None
     speech = {"none": "speech-free", "mixed": "mixed-speech"}.get(args.speech, f"{args.speech or 'espeak'} speech")
     lines = [f"corpus {result.root}: {result.n_scenes} scenes, {result.minutes:.1f} min of {split or 'train'} "
              f"{speech} audio ({result.n_generated} generated, {result.n_resumed} kept from an earlier run)",
@@ -197,7 +190,7 @@ def _compare(args) -> int:
         results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold,
                                            progress=not args.quiet)
     except ValueError as exc:  # the same system twice: named after the flag
-        raise _flag_error(exc, {"specs": "--systems"}) from None
+        raise flag_error(exc, {"specs": "--systems"}) from None
     for line in skipped:
         print(line, file=sys.stderr)
     payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from neuroflow._utils import FIGURE_SUFFIXES, file_problem, read_json
-from neuroflow.cliutil import (add_common_options, as_flag_error, emit, input_dir, input_file, integer, number,
+from neuroflow.cliutil import (add_common_options, emit, flag_error, input_dir, input_file, integer, number,
                                output_file)
 
 
@@ -165,10 +165,7 @@ def _train(args) -> int:
         raise ValueError(f"{exc.path}: {exc.reason}; write to another --out, delete {exc.path}, or start "
                          f"over with --no-resume") from None
     except ValueError as exc:  # the training data itself (no speech frames, ...): named after the flag
-        message = as_flag_error(exc, {"corpus": "--corpus", "out": "--out"})
-        if message is None:
-            raise
-        raise ValueError(message) from None
+        raise flag_error(exc, {"corpus": "--corpus", "out": "--out"}) from None
     except KeyboardInterrupt:  # every finished epoch is in the checkpoint; the same command resumes from it
         ckpt = args.out.with_name(args.out.name + ".ckpt")
         emit(args, {"interrupted": True, "checkpoint": str(ckpt) if ckpt.exists() else None},
@@ -255,10 +252,7 @@ def _info(args) -> int:
     try:
         p = model_info(args.model, args.audio, args.pj_per_sop)
     except ValueError as exc:  # "audio: x.wav is shorter than one 10 ms frame" named the API argument
-        message = as_flag_error(exc, {"audio": "--audio", "pj_per_sop": "--pj-per-sop"})
-        if message is None:
-            raise
-        raise ValueError(message) from None
+        raise flag_error(exc, {"audio": "--audio", "pj_per_sop": "--pj-per-sop"}) from None
     width = feature_width(p["config"]["features"])
     lines = [f"{p['kind']} model {p['model']}",
              f"  layers: {str(p['config']['n_bins']) + 'x' if p['kind'] == 'bin' else ''}{width} "
