@@ -532,12 +532,13 @@ def _config_problem(config: dict) -> str | None:
 
 def _state_problem(state: dict) -> str | None:
     """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
-    nothing): every value finite, every mask 0 or 1, the input scales positive and the bin edges of each input in
-    increasing order."""
-    odd = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
-           if v.dtype not in (torch.float16, torch.float32, torch.float64) and not k.endswith("_mask")]
-    if odd:  # complex bin edges failed with a NotImplementedError, integer or bfloat16 weights were read rounded
-        return f"state_dict {', '.join(odd[:3])}: expected float16, float32 or float64 weights"
+    nothing): every weight of a float type, every value finite, every mask 0 or 1, the input scales positive and the
+    bin edges of each input in increasing order."""
+    # complex bin edges stopped detection with a NotImplementedError; integer or bfloat16 weights were read rounded
+    not_float = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
+                 if v.dtype not in (torch.float16, torch.float32, torch.float64) and not k.endswith("_mask")]
+    if not_float:
+        return f"state_dict {', '.join(not_float[:3])}: expected float16, float32 or float64 weights"
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         return f"NaN or infinite values in {', '.join(bad[:3])}"
