@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import NOT_A_REGULAR_FILE, atomic_output, check_array, exception_reason
+from neuroflow.identify.lstsq import constant_outputs
 
 #: activations whose networks cannot be identified neuron by neuron (linear or polynomial units mix freely)
 NOT_IDENTIFIABLE = ("identity", "square", "cube")
@@ -237,11 +238,11 @@ def load_teacher(path) -> Teacher:
         teacher = Teacher(activation, weights, biases)
     except ValueError as exc:
         raise ValueError(f"teacher {str(path)!r}: {exc}") from None
-    _check_overflow(teacher, path)
+    _check_outputs(teacher, path)
     return teacher
 
 
-def _check_overflow(teacher: Teacher, path: Path) -> None:
+def _check_outputs(teacher: Teacher, path: Path) -> None:
     """Refuse (ValueError naming the file) weights so large that the teacher's outputs on Gaussian probes, or the
     norms of its incoming vectors (which the report's angles divide by), overflow, and a teacher whose outputs
     do not vary over the probes."""
@@ -257,8 +258,6 @@ def _check_overflow(teacher: Teacher, path: Path) -> None:
         big = max(float(np.max(np.abs(a), initial=0.0)) for a in teacher.weights + teacher.biases if a is not None)
         raise ValueError(f"teacher: {str(path)!r}: weights too large (largest magnitude {big:.3g}): its outputs "
                          "on Gaussian probes or the norms of its incoming vectors overflow")
-    from neuroflow.identify.lstsq import constant_outputs
-
     if constant_outputs(Y):  # zero weights, or every unit dead: relative losses would divide by a zero variance
         raise ValueError(f"teacher: {str(path)!r}: its outputs are the same on every Gaussian probe (to float "
                          "precision; weights of zero or every unit dead?): a constant function has no neurons to "
