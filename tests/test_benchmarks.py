@@ -168,6 +168,30 @@ def test_vad_loss_share_says_whether_the_scenes_agree_on_a_lost_condition():
     assert bench.loss_share([[6, 100, 6, 100]], [[5, 100, 5, 100]]) is None
 
 
+def test_vad_real_targets_score_silero_as_a_reference_against_the_same_bars():
+    """real_targets: each spiking model and Silero get the issue's bars (conditions lost to WebRTC-3, clean false
+    alarms, music); only the spiking models are measured against Silero; other baselines get none."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vad_bench", ROOT / "benchmarks" / "vad.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def system(clean_far, hters, mean):
+        return {"clean": {"FAR": clean_far}, "music_speech_fraction": 0.01, "roomtone_speech_fraction": 0.0,
+                "mean_HTER": mean, "per_condition": {c: {"HTER": h} for c, h in zip(("clean", "white@20"), hters)}}
+
+    real = {"conditions": ["clean", "white@20"],
+            "systems": {"webrtc:3": system(0.01, (0.02, 0.03), 0.025), "energy": system(0.1, (0.1, 0.1), 0.1),
+                        "silero": system(0.0, (0.01, 0.04), 0.02), "bin": system(0.06, (0.03, 0.02), 0.025)}}
+    t = bench.real_targets(real)
+    assert set(t) == {"silero", "bin"}
+    assert t["silero"]["conditions_not_beating_webrtc3"] == {"white@20": [0.04, 0.03]}
+    assert "mean_HTER_minus_silero_points" not in t["silero"]
+    assert t["bin"]["conditions_not_beating_webrtc3"] == {"clean": [0.03, 0.02]}
+    assert not t["bin"]["clean_FAR_ok"] and abs(t["bin"]["mean_HTER_minus_silero_points"] - 0.5) < 1e-9
+
+
 def test_vad_benchmark_rejects_a_bad_draw_in_one_line(tmp_path):
     script = str(ROOT / "benchmarks" / "vad.py")
     for argv, flag in ((["--real-seed", "-1"], "--real-seed"), (["--real-scenes", "0"], "--real-scenes"),
