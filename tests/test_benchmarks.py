@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,13 @@ def test_vad_benchmark_quick_mode_scores_every_system(tmp_path):
         assert result["models"][name]["sparsity"] >= 0.85
     assert result["noise_after_digital_silence"]["snu"]["speech_fraction"] <= 0.05
     assert not any(math.isnan(x) for x in _floats(result))
+    real = result["real_speech"]
+    if "systems" in real:  # the real-speech packages are installed
+        for name in ("snu", "bin", "webrtc:3"):
+            collar = real["systems"][name]["collar"]
+            assert collar["collar_s"] == 0.25 and set(collar["per_condition"]) == set(real["conditions"])
+            assert collar["mean_HTER"] == pytest.approx(np.mean([v["HTER"] for v in collar["per_condition"].values()]))
+        assert "conditions_not_beating_webrtc3_with_collar" in result["real_targets"]["bin"]
 
 
 def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuroflow.vad.metrics import auc_eer, frame_metrics, summarize
+from neuroflow.vad.metrics import auc_eer, collar_mask, frame_metrics, summarize
 
 
 def test_hand_counted_rates():
@@ -72,6 +72,28 @@ def test_summarize_groups_by_level_and_snr():
     assert d["overall"]["n_frames"] == 6
     with pytest.raises(ValueError, match="scene 1"):
         summarize(y, [s[0], s[1][:1], s[2]], [0, 0, 0], ["a", "a", "a"])
+
+
+def test_collar_leaves_the_frames_around_each_label_change_unscored():
+    """A collar of 0.03 s masks 3 frames either side of each change (the change frame is the first of the after
+    side); collars that overlap merge; 0 masks nothing. A detector late by 3 frames at each end loses nothing under
+    that collar and 3 of 10 speech frames without it."""
+    y = np.r_[np.zeros(10), np.ones(10), np.zeros(10)]
+    keep = collar_mask(y, 0.03)
+    assert np.flatnonzero(~keep).tolist() == [*range(7, 13), *range(17, 23)]
+    assert collar_mask(y, 0).all() and collar_mask(np.ones(5), 1.0).all()
+    assert (~collar_mask(np.r_[0, 1, 0, 1], 0.02)).all()  # overlapping collars
+    late = np.r_[np.zeros(13), np.ones(10), np.zeros(7)]
+    plain = summarize([y], [late], [20.0], ["white"])
+    forgiving = summarize([y], [late], [20.0], ["white"], collar=0.03)
+    assert plain.overall.MR == pytest.approx(0.3) and plain.overall.FAR == pytest.approx(0.15)
+    assert forgiving.overall.HTER == 0 and forgiving.overall.n_frames == 18
+    assert forgiving.audio_seconds == plain.audio_seconds and forgiving.to_dict()["collar_s"] == 0.03
+    for bad in (-0.1, float("nan"), "0.25", None):
+        with pytest.raises(ValueError, match="collar: expected a number of seconds"):
+            collar_mask(y, bad)
+    with pytest.raises(ValueError, match="collar: 1 s leaves no frame"):
+        summarize([y], [late], [20.0], ["white"], collar=1.0)
 
 
 @pytest.mark.parametrize("labels, scores, match", [

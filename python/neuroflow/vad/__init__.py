@@ -26,6 +26,7 @@ _LAZY = {
     "synthesize": "neuroflow.vad.speech",
     "make_noise": "neuroflow.vad.noise",
     "frame_metrics": "neuroflow.vad.metrics",
+    "collar_mask": "neuroflow.vad.metrics",
     "evaluate_system": "neuroflow.vad.evaluation",
     "compare_systems": "neuroflow.vad.evaluation",
     "get_system": "neuroflow.vad.registry",

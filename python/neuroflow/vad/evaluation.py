@@ -9,11 +9,12 @@ import warnings
 import numpy as np
 
 from neuroflow._utils import progress as progress_bar
-from neuroflow.vad.metrics import EvalResult, summarize
+from neuroflow.vad.metrics import EvalResult, check_collar, summarize
 from neuroflow.vad.systems import check_threshold
 
 
-def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = True) -> EvalResult:
+def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = True,
+                    collar: float = 0.0) -> EvalResult:
     """Run ``system`` on every scene of ``corpus`` and score it (:func:`neuroflow.vad.metrics.summarize`).
 
     Parameters
@@ -27,6 +28,9 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
         A frame is speech where its score is at least this, in [0, 1].
     progress : bool
         Show a progress bar over the scenes.
+    collar : float
+        Seconds either side of each label change left unscored (:func:`neuroflow.vad.metrics.collar_mask`);
+        0 scores every frame.
 
     Returns
     -------
@@ -40,11 +44,12 @@ def evaluate_system(system, corpus, *, threshold: float = 0.5, progress: bool = 
     from neuroflow.vad.registry import get_system
 
     check_threshold(threshold)
+    check_collar(collar)
     system = get_system(system)
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     _check_corpus(corpus)
-    result = _evaluate(system, corpus, threshold, progress)
+    result = _evaluate(system, corpus, threshold, progress, collar)
     _warn_one_class(corpus, result)
     return result
 
@@ -91,7 +96,7 @@ def warn_unfinished(corpus, doing: str, *, stacklevel: int = 3) -> None:
                       f"it); {doing}", stacklevel=stacklevel)
 
 
-def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:
+def _evaluate(system, corpus, threshold: float, progress: bool, collar: float = 0.0) -> EvalResult:
     labels, scores, snrs, noises, names = [], [], [], [], []
     spent = 0.0
     for scene in progress_bar(corpus, enabled=progress, desc=f"eval {system.name}", unit="scene", total=len(corpus)):
@@ -108,13 +113,14 @@ def _evaluate(system, corpus, threshold: float, progress: bool) -> EvalResult:
         noises.append(scene.noise)
         names.append(scene.name)
     return summarize(labels, scores, snrs, noises, system=system.name, threshold=threshold, seconds=spent,
-                     names=names)
+                     names=names, collar=collar)
 
 
-def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
-                    progress: bool = True) -> tuple[list[EvalResult], list[str]]:
+def compare_systems(corpus, specs=None, *, threshold: float = 0.5, progress: bool = True,
+                    collar: float = 0.0) -> tuple[list[EvalResult], list[str]]:
     """Evaluate every system of ``specs`` that can run here (default: all of
-    :data:`neuroflow.vad.registry.DEFAULT_SPECS`) on ``corpus``: ``(results, skipped lines)``."""
+    :data:`neuroflow.vad.registry.DEFAULT_SPECS`) on ``corpus``: ``(results, skipped lines)``; ``threshold``,
+    ``progress`` and ``collar`` as for :func:`evaluate_system`."""
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.registry import DEFAULT_SPECS, available_systems, distinct_systems
 
@@ -128,9 +134,10 @@ def compare_systems(corpus, specs=None, *, threshold: float = 0.5,
     if isinstance(corpus, (str, os.PathLike)):
         corpus = load_corpus(corpus)
     check_threshold(threshold)
+    check_collar(collar)
     _check_corpus(corpus)  # once, not per system
     systems, skipped = available_systems(specs)
-    results = [_evaluate(s, corpus, threshold, progress) for s in systems]
+    results = [_evaluate(s, corpus, threshold, progress, collar) for s in systems]
     if results:  # once, not per system
         _warn_one_class(corpus, results[0])
     return results, skipped

@@ -12,6 +12,10 @@ Definitions (frames of 10 ms; speech = positive class):
 
 Decisions are ``score >= threshold`` (0.5 by default). Per-level results pool the frames of all
 scenes at SNRs 15/10 dB ("low" noise), 5/0 dB ("medium") and -5/-10 dB ("high").
+
+A *collar* (:func:`collar_mask`) leaves the frames within ``collar`` seconds either side of every label change
+unscored, as NIST's md-eval does: where exactly an utterance starts and ends (a breath, a reverberant tail) is a
+matter of labelling convention, and a collar scores detection rather than boundary placement. 0 scores every frame.
 """
 from __future__ import annotations
 
@@ -19,10 +23,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import check_array
+from neuroflow._utils import check_array, is_number, short_repr
 
 #: weights of the detection cost function (miss, false alarm)
 DCF_WEIGHTS = (0.75, 0.25)
+#: seconds per frame
+FRAME_SECONDS = 0.01
 
 
 @dataclass
@@ -112,6 +118,36 @@ def error_rates(decision, labels) -> tuple[float, float, float]:
     return mr, far, float(hter)
 
 
+def check_collar(collar) -> float:
+    """``collar`` as a float number of seconds (finite, at least 0), or ValueError naming it."""
+    if not is_number(collar, finite=True) or collar < 0:
+        raise ValueError(f"collar: expected a number of seconds, at least 0, got {short_repr(collar)}")
+    return float(collar)
+
+
+def collar_mask(labels, collar: float) -> np.ndarray:
+    """True for the frames scored with a collar of ``collar`` seconds: False within ``collar`` seconds (rounded to
+    whole 10 ms frames) either side of every change of the 0/1 ``labels``; all True for a collar of 0."""
+    y = check_array(labels, "labels", ndim=1) != 0
+    frames = int(round(check_collar(collar) / FRAME_SECONDS))
+    keep = np.ones(len(y), dtype=bool)
+    if frames == 0:
+        return keep
+    changes = np.flatnonzero(y[1:] != y[:-1]) + 1  # first frame of each new run
+    cover = np.zeros(len(y) + 1, dtype=np.int64)  # +1 at each collar's start, -1 past its end
+    np.add.at(cover, np.maximum(changes - frames, 0), 1)
+    np.add.at(cover, np.minimum(changes + frames, len(y)), -1)
+    keep[np.cumsum(cover[:-1]) > 0] = False
+    return keep
+
+
+def _no_frames() -> FrameMetrics:
+    """The metrics of an empty set of frames (a group of scenes a collar covered whole): every rate undefined."""
+    nan = float("nan")
+    return FrameMetrics(MR=nan, FAR=nan, HTER=nan, accuracy=nan, F1=nan, AUC=nan, EER=nan, DCF=nan, n_frames=0,
+                        n_speech=0)
+
+
 def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
     """All metrics for one set of frames. ``labels`` 0/1, ``scores`` speech probabilities (same length).
 
@@ -151,6 +187,7 @@ class EvalResult:
     seconds: float
     threshold: float = 0.5
     per_scene: list[dict] = field(default_factory=list)
+    collar: float = 0.0
 
     @property
     def realtime_factor(self) -> float:
@@ -164,7 +201,8 @@ class EvalResult:
                 "per_snr": {k: v.to_dict() for k, v in self.per_snr.items()},
                 "per_noise": {k: v.to_dict() for k, v in self.per_noise.items()},
                 "n_scenes": self.n_scenes, "audio_seconds": self.audio_seconds, "seconds": self.seconds,
-                "realtime_factor": self.realtime_factor, "threshold": self.threshold, "per_scene": self.per_scene}
+                "realtime_factor": self.realtime_factor, "threshold": self.threshold, "collar_s": self.collar,
+                "per_scene": self.per_scene}
 
 
 def _snr_key(snr: float) -> str:
@@ -173,9 +211,15 @@ def _snr_key(snr: float) -> str:
 
 def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[float], noises: list[str],
               *, system: str = "", threshold: float = 0.5, seconds: float = 0.0,
-              names: list[str] | None = None) -> EvalResult:
-    """Pool per-scene frame labels and scores into overall, per-SNR, per-level and per-noise metrics."""
+              names: list[str] | None = None, collar: float = 0.0) -> EvalResult:
+    """Pool per-scene frame labels and scores into overall, per-SNR, per-level and per-noise metrics.
+
+    With ``collar`` > 0 (seconds), the frames within it of each scene's label changes are left out
+    (:func:`collar_mask`); ``audio_seconds`` still counts every frame.
+    """
     from neuroflow.vad.corpus import LEVELS, noise_level
+
+    collar = check_collar(collar)
 
     if not (len(labels) == len(scores) == len(snrs) == len(noises)):
         raise ValueError("summarize: labels, scores, snrs and noises must have one entry per scene")
@@ -186,9 +230,17 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
             who = names[i] if names else f"scene {i}"
             raise ValueError(f"scores of {who}: expected {len(y)} frames (as many as labels), got {len(s)}")
 
+    audio_seconds = sum(len(y) for y in labels) * FRAME_SECONDS
+    if collar:
+        masks = [collar_mask(y, collar) for y in labels]
+        labels = [np.asarray(y)[m] for y, m in zip(labels, masks)]
+        scores = [np.asarray(s)[m] for s, m in zip(scores, masks)]
+        if not any(len(y) for y in labels):
+            raise ValueError(f"collar: {collar:g} s leaves no frame of any scene to score")
+
     def pooled(idx):
-        return frame_metrics(np.concatenate([labels[i] for i in idx]), np.concatenate([scores[i] for i in idx]),
-                             threshold)
+        y = np.concatenate([labels[i] for i in idx])
+        return frame_metrics(y, np.concatenate([scores[i] for i in idx]), threshold) if len(y) else _no_frames()
 
     everything = list(range(len(labels)))
     per_snr = {_snr_key(v): pooled([i for i in everything if snrs[i] == v]) for v in sorted(set(snrs))}
@@ -200,10 +252,9 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
     per_noise = {k: pooled([i for i in everything if noises[i] == k]) for k in sorted(set(noises))}
     per_scene = []
     for i in everything:
-        m = frame_metrics(labels[i], scores[i], threshold)
+        m = frame_metrics(labels[i], scores[i], threshold) if len(labels[i]) else _no_frames()
         per_scene.append({"name": names[i] if names else str(i), "snr_db": snrs[i], "noise": noises[i],
                           "HTER": m.HTER, "MR": m.MR, "FAR": m.FAR})
-    audio_seconds = sum(len(y) for y in labels) * 0.01
     return EvalResult(system=system, overall=pooled(everything), per_snr=per_snr, per_level=per_level,
                       per_noise=per_noise, n_scenes=len(labels), audio_seconds=audio_seconds, seconds=seconds,
-                      threshold=threshold, per_scene=per_scene)
+                      threshold=threshold, per_scene=per_scene, collar=collar)
