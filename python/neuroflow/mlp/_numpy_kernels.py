@@ -231,6 +231,18 @@ def _syrk_rows(JT: np.ndarray) -> np.ndarray:
     return G
 
 
+def _second_order_cache(spec: Spec, theta, X):
+    """What both any-depth Hessians start from: the layer matrices, the activations, the first and second
+    derivatives of each layer's activation at its pre-activations, and each layer's input with ones (bias)."""
+    mats = views(spec, theta)
+    zs, acts = forward_cache(spec, theta, X)
+    fns = [get_activation(s[2]) for s in spec]
+    fps = [f.df(z) for f, z in zip(fns, zs)]
+    fpps = [f.d2f(z) for f, z in zip(fns, zs)]
+    tilde = [_with_ones(a, s[3]) for a, s in zip(acts, spec)]  # the input of layer l, with ones
+    return mats, acts, fps, fpps, tilde
+
+
 def hessian_unit_tangents(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
     """Exact Hessian for any depth by forward-over-reverse with factorised unit directions.
 
@@ -245,14 +257,9 @@ def hessian_unit_tangents(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
     the tangents. The cost is about N * P^2 multiply-adds in BLAS, whatever the depth.
     """
     L = len(spec)
-    mats = views(spec, theta)
-    zs, acts = forward_cache(spec, theta, X)
+    mats, acts, fps, fpps, tilde = _second_order_cache(spec, theta, X)
     N = X.shape[0]
     P = theta.size
-    fns = [get_activation(s[2]) for s in spec]
-    fps = [fns[l].df(zs[l]) for l in range(L)]
-    fpps = [fns[l].d2f(zs[l]) for l in range(L)]
-    tilde = [_with_ones(acts[l], spec[l][3]) for l in range(L)]
     gas, gzs = [None] * L, [None] * L
     ga = (2.0 * wbar)[:, None] * (acts[-1] - Y)
     for l in range(L - 1, -1, -1):
@@ -321,14 +328,9 @@ def hessian_forward_over_reverse(spec: Spec, theta, X, Y, wbar, *, max_chunk: in
     are formed; the rest of the matrix follows by symmetry.
     """
     L = len(spec)
-    mats = views(spec, theta)
-    zs, acts = forward_cache(spec, theta, X)
+    mats, acts, fps, fpps, tilde = _second_order_cache(spec, theta, X)
     N = X.shape[0]
     P = theta.size
-    acts_fn = [get_activation(s[2]) for s in spec]
-    fps = [acts_fn[l].df(zs[l]) for l in range(L)]
-    fpps = [acts_fn[l].d2f(zs[l]) for l in range(L)]
-    tilde = [_with_ones(acts[l], spec[l][3]) for l in range(L)]  # input of layer l, with ones
     # ordinary backward pass, keeping the adjoints
     r = acts[-1] - Y
     gas = [None] * L
