@@ -214,20 +214,6 @@ def bench_self_correction(quick: bool) -> dict:
     return out
 
 
-def _sweep_rows(sw) -> dict:
-    return {f"{100 * sg:g}%": {"steps_closed": round(float(sw.closed_steps[i]), 3),
-                               "steps_open": round(float(sw.open_steps[i]), 3),
-                               "steps_closed_ci95": [round(float(v), 3) for v in sw.closed_steps_ci[i]],
-                               "steps_open_ci95": [round(float(v), 3) for v in sw.open_steps_ci[i]],
-                               "steps_closed_minus_open": round(float(sw.steps_diff[i]), 3),
-                               "steps_closed_minus_open_ci95": [round(float(v), 3) for v in sw.steps_diff_ci[i]],
-                               "value_error_closed": round(float(sw.closed_error[i]), 4),
-                               "value_error_open": round(float(sw.open_error[i]), 4),
-                               "value_error_closed_minus_open": round(float(sw.error_diff[i]), 4),
-                               "value_error_closed_minus_open_ci95": [round(float(v), 4) for v in sw.error_diff_ci[i]]}
-            for i, sg in enumerate(sw.sigmas)}
-
-
 def bench_self_correction_watermaze(quick: bool, sizes: tuple | None = None, devices: bool = True) -> dict:
     """Water maze closed vs open loop: linear devices with write noise 0-10 % and the 27 measured devices, the
     published settings otherwise (alpha 0.04, T 0.15, half-pulse cut-off), paired by seed, 95 % CIs; the ideal
