@@ -150,6 +150,27 @@ def test_cli_eval_and_compare(one_minute_corpus, tmp_path, capsys):
         assert any("webrtc" in line for line in d["skipped"])
 
 
+def test_cli_eval_and_compare_take_a_collar(one_minute_corpus, capsys):
+    """--collar leaves the frames around label changes unscored: fewer frames, the collar in the JSON and the text;
+    a negative one is refused naming the flag."""
+    from neuroflow.cli import main
+
+    corpus = str(one_minute_corpus)
+    assert main(["vad", "eval", "--corpus", corpus, "--system", "energy", "--json", "--quiet"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["vad", "eval", "--corpus", corpus, "--system", "energy", "--json", "--quiet", "--collar", "0.25"]) == 0
+    collared = json.loads(capsys.readouterr().out)
+    assert plain["collar_s"] == 0 and collared["collar_s"] == 0.25
+    assert collared["overall"]["n_frames"] < plain["overall"]["n_frames"] == 6000
+    assert collared["audio_seconds"] == plain["audio_seconds"]
+    assert main(["vad", "compare", "--corpus", corpus, "--systems", "energy", "--quiet", "--collar", "0.25"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "frames within 0.25 s of each label change not scored"
+    with pytest.raises(SystemExit) as exit_:
+        main(["vad", "eval", "--corpus", corpus, "--collar", "-1"])
+    assert exit_.value.code == 2 and "--collar: expected a number in [0, 10], got '-1'" in capsys.readouterr().err
+
+
 def test_cli_corpus_resumes(tmp_path, capsys):
     from neuroflow.cli import main
 

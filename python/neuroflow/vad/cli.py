@@ -155,6 +155,16 @@ def _system_spec(text: str) -> str:
     return text
 
 
+def _collar_note(collar: float) -> str:
+    return f"; frames within {collar:g} s of each label change not scored" if collar else ""
+
+
+def _add_collar(p) -> None:
+    p.add_argument("--collar", type=number(0.0, 10.0), default=0.0, metavar="S",
+                   help="leave the frames within S seconds either side of each label change unscored (NIST md-eval "
+                        "uses 0.25; default: %(default)s, every frame)")
+
+
 def _eval(args) -> int:
     from neuroflow.cliutil import fail
     from neuroflow.vad.evaluation import evaluate_system
@@ -165,12 +175,16 @@ def _eval(args) -> int:
         system = get_system(args.system)
     except SystemUnavailable as exc:
         return fail(str(exc), 3)
-    result = evaluate_system(system, args.corpus, threshold=args.threshold, progress=not args.quiet)
+    try:
+        result = evaluate_system(system, args.corpus, threshold=args.threshold, progress=not args.quiet,
+                                 collar=args.collar)
+    except ValueError as exc:  # a collar that covers every frame: named after the flag
+        raise flag_error(exc, {"collar": "--collar"}) from None
     d = result.to_dict()
     if not args.per_scene:
         d.pop("per_scene")
     lines = [f"{d['system']} on {args.corpus} ({d['n_scenes']} scenes, {d['audio_seconds'] / 60:.1f} min, "
-             f"{d['realtime_factor']:.0f}x real time)",
+             f"{d['realtime_factor']:.0f}x real time{_collar_note(args.collar)})",
              "  " + "  ".join(f"{k} {_rate(d[k])}" for k in ("HTER", "MR", "FAR", "AUC", "EER", "DCF", "F1"))
              ] + _level_lines(d)
     if args.plot:
@@ -188,14 +202,17 @@ def _compare(args) -> int:
 
     try:
         results, skipped = compare_systems(args.corpus, args.systems, threshold=args.threshold,
-                                           progress=not args.quiet)
-    except ValueError as exc:  # the same system twice: named after the flag
-        raise flag_error(exc, {"specs": "--systems"}) from None
+                                           progress=not args.quiet, collar=args.collar)
+    except ValueError as exc:  # the same system twice, or a collar that covers everything: named after the flag
+        raise flag_error(exc, {"specs": "--systems", "collar": "--collar"}) from None
     for line in skipped:
         print(line, file=sys.stderr)
-    payload = {"corpus": str(args.corpus), "threshold": args.threshold, "skipped": skipped, "systems": {}}
+    payload = {"corpus": str(args.corpus), "threshold": args.threshold, "collar_s": args.collar, "skipped": skipped,
+               "systems": {}}
     lines = [f"{'system':<10} {'HTER':>6} {'MR':>6} {'FAR':>6} {'AUC':>6} {'EER':>6} {'low':>6} {'medium':>6} "
              f"{'high':>6} {'x RT':>7}"]
+    if args.collar:
+        lines.insert(0, _collar_note(args.collar)[2:])
     for r in results:
         d = r.to_dict()
         d.pop("per_scene")
@@ -255,6 +272,7 @@ def register(verbs) -> None:
     p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
                    help="a frame is speech where its score is at least this (default: %(default)s)")
     p.add_argument("--per-scene", action="store_true", help="include per-scene results in the JSON")
+    _add_collar(p)
     add_common_options(p, seed=False)
     p.set_defaults(func=_eval)
 
@@ -264,6 +282,7 @@ def register(verbs) -> None:
                    help="systems to score, space-separated (default: all that can run here)")
     p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
                    help="a frame is speech where its score is at least this (default: %(default)s)")
+    _add_collar(p)
     add_common_options(p, seed=False)
     p.set_defaults(func=_compare)
 
