@@ -119,9 +119,9 @@ def error_rates(decision, labels) -> tuple[float, float, float]:
 
 
 def check_collar(collar) -> float:
-    """``collar`` as a float number of seconds (finite, at least 0), or ValueError naming it."""
-    if not is_number(collar, finite=True) or collar < 0:
-        raise ValueError(f"collar: expected a number of seconds, at least 0, got {short_repr(collar)}")
+    """``collar`` as a float number of seconds (0 to an hour), or ValueError naming it."""
+    if not is_number(collar, finite=True) or not 0 <= collar <= 3600:  # also keeps 10**400 from float()
+        raise ValueError(f"collar: expected a number of seconds from 0 to 3600, got {short_repr(collar)}")
     return float(collar)
 
 
