@@ -42,3 +42,20 @@ def test_every_size_of_the_speech_sources_is_the_same():
             sizes.setdefault(name, set()).add(match.group(1) or match.group(2))
     assert set(sizes) == set(texts), sizes
     assert len(set().union(*sizes.values())) == 1, sizes
+
+
+def test_the_area_table_names_every_verb():
+    """The README's first table lists each area's CLI verbs: all of them (it left out maze floor, sweep and
+    fit-device, identify make-teacher and vad sources)."""
+    import argparse
+
+    from neuroflow.cli import build_parser
+
+    def verbs(parser):
+        return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+    table = (ROOT / "README.md").read_text().split("## Quick start", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    missing = [f"{area} {verb}" for area, parser in verbs(build_parser()).items() for verb in verbs(parser)
+               if not any(f"`{area} {verb}`" in row or f"`neuroflow {area} {verb}`" in row for row in rows)]
+    assert not missing, f"README's area table leaves out {missing}"
