@@ -263,3 +263,27 @@ def test_a_warning_made_an_error_is_one_line(clip, tmp_path, capsys):
         assert main(["vad", "detect", clip("a.wav"), "--plot", str(tmp_path / "p.eps")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: {tmp_path / 'p.eps'}: The PostScript"), err
+
+
+# ----------------------------------------------------------------------------- a sixth pass
+@pytest.mark.parametrize("rate", [7999, 0])
+def test_a_file_whose_header_gives_a_rate_out_of_range_is_named_not_an_argument_sr(rate, clip, capsys):
+    import struct
+
+    path = clip("rate.wav")
+    with open(path, "r+b") as f:  # the fmt chunk's sample rate (a 0 Hz header is read by libsndfile as it stands)
+        f.seek(24)
+        f.write(struct.pack("<I", rate))
+    assert main(["vad", "detect", path, "--quiet"]) == 2
+    err = capsys.readouterr().err  # was "rate.wav: sr: expected an integer sample rate ...", of no flag --sr
+    assert err.count("\n") == 1, err
+    assert f"rate.wav: its header gives a sample rate of {rate} Hz; expected 8000 to 768000 Hz" in err, err
+
+
+def test_a_sample_rate_given_with_a_file_is_refused_not_ignored(clip):
+    from neuroflow.vad.detect import detect
+
+    path = clip("a.wav")
+    with pytest.raises(ValueError, match="^sr: is the sample rate of an array of samples; a file's rate comes from"):
+        detect(path, 8000)  # was read at the header's 16 kHz, the 8000 dropped without a word
+    assert detect(path).duration_s == pytest.approx(0.2)

@@ -273,8 +273,12 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
     if isinstance(path_or_wav, bytes):  # as an array it was one "sample" of dtype S, "sr: required"
         raise TypeError("path_or_wav: expected an audio file path (str or path object) or an array of samples, "
                         "got bytes")
+    is_path = isinstance(path_or_wav, (str, os.PathLike))  # a PurePath or DirEntry was taken for an array of samples
+    if is_path and sr is not None:  # was ignored: the file's header gives its rate, and the file is resampled from it
+        raise ValueError(f"sr: is the sample rate of an array of samples; a file's rate comes from its header, got "
+                         f"sr={sr!r} with the file {path_or_wav}")
     system = SpikingVADSystem(model)
-    if isinstance(path_or_wav, (str, os.PathLike)):  # a PurePath or DirEntry was taken for an array of samples
+    if is_path:
         return system.detect_file(path_or_wav, **rules)
     if sr is None:
         raise ValueError("sr: required when detecting on an array")
