@@ -287,3 +287,45 @@ def test_a_sample_rate_given_with_a_file_is_refused_not_ignored(clip):
     with pytest.raises(ValueError, match="^sr: is the sample rate of an array of samples; a file's rate comes from"):
         detect(path, 8000)  # was read at the header's 16 kHz, the 8000 dropped without a word
     assert detect(path).duration_s == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("stage", ["extractor", "runner", "post"])
+@pytest.mark.parametrize("long", [False, True], ids=["chunk", "long-chunk"])
+def test_ctrl_c_inside_a_chunk_leaves_the_stream_where_it_stood(stage, long, monkeypatch):
+    """Ctrl-C inside process() had advanced part of the stream (the features, not the network; or the first pieces of a
+    long chunk): fed again, the chunk gave other scores and segments (27 segments for 15). Now the chunk goes through
+    whole or not at all."""
+    from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.frontend import FEED_CHUNK
+
+    rng = np.random.default_rng(0)
+    loud = np.repeat(rng.random(24) < 0.5, 8000)[: FEED_CHUNK + 32000]  # 0.5 s bursts of loud noise
+    wav = (rng.standard_normal(len(loud)) * np.where(loud, 0.3, 0.003)).astype(np.float32)
+    system = SpikingVADSystem("bin")
+    ref = system.stream(min_silence_s=0.1)
+    want = np.concatenate([ref.process(wav[:16000]), ref.process(wav[16000:]), ref.flush()])
+    cuts = [0, 16000, len(wav)] if long else list(range(0, len(wav), 4000)) + [len(wav)]
+    target, name = {"extractor": (system.extractor, "step"), "runner": (system.runner, "run"),
+                    "post": (system.post, "step")}[stage]
+    calls = {"n": 0}
+    step = getattr(target, name)
+
+    def interrupted(*args, **kwargs):
+        out = step(*args, **kwargs)  # the work done, then Ctrl-C before the stream takes it
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return out
+
+    stream = system.stream(min_silence_s=0.1)
+    got = [stream.process(wav[:cuts[1]])]
+    monkeypatch.setattr(target, name, interrupted)
+    for a, b in zip(cuts[1:], cuts[2:]):
+        try:
+            got.append(stream.process(wav[a:b]))
+        except KeyboardInterrupt:
+            got.append(stream.process(wav[a:b]))  # the same chunk again
+    got.append(stream.flush())
+    assert calls["n"] > 2
+    np.testing.assert_array_equal(np.concatenate(got), want)
+    assert stream.segments == ref.segments and len(ref.segments) > 2

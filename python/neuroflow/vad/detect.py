@@ -19,6 +19,7 @@ the whole file as one chunk. So chunked streaming gives exactly the scores and s
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,8 @@ class VADStream:
     Chunks are mono audio at 16 kHz (resample upstream). Each call returns the scores of the frames
     completed so far (a frame is complete 17.5 ms after its start, when its window is full);
     ``frames_done`` counts them. ``segments`` lists the speech segments (seconds) that no later audio
-    can change, and :meth:`pop_segments` returns those finished since its last call.
+    can change, and :meth:`pop_segments` returns those finished since its last call. A chunk goes through whole
+    or not at all: after Ctrl-C or an error inside ``process``, the stream stands where it stood before that chunk.
     """
 
     def __init__(self, system: SpikingVADSystem, rules: SegmentRules | None = None, sr: int = SAMPLE_RATE):
@@ -227,18 +229,34 @@ class VADStream:
         if x.dtype.kind in "iu":
             x = prepare(x, SAMPLE_RATE, name="chunk") if x.size else np.zeros(0, np.float32)
         x = x.astype(np.float32, copy=False)
-        if len(x) <= FEED_CHUNK:
-            return self._advance(x, final=False)
-        # a long chunk (a whole file) in FEED_CHUNK pieces: the same scores, in the memory of one piece (at once,
-        # ~2.7 MB per second of audio: 10 GB for an hour)
-        return np.concatenate([self._advance(x[i:i + FEED_CHUNK], final=False) for i in range(0, len(x), FEED_CHUNK)])
+        with self._whole_or_nothing():
+            if len(x) <= FEED_CHUNK:
+                return self._advance(x, final=False)
+            # a long chunk (a whole file) in FEED_CHUNK pieces: the same scores, in the memory of one piece (at once,
+            # ~2.7 MB per second of audio: 10 GB for an hour)
+            return np.concatenate([self._advance(x[i:i + FEED_CHUNK], final=False)
+                                   for i in range(0, len(x), FEED_CHUNK)])
 
     def flush(self) -> np.ndarray:
         """End of input: scores of the remaining frames (``n_samples // 160`` frames in all); closes the
         last segment."""
-        out = self._advance(np.zeros(0, np.float32), final=True)
+        with self._whole_or_nothing():
+            out = self._advance(np.zeros(0, np.float32), final=True)
         self._closed = True
         return out
+
+    @contextlib.contextmanager
+    def _whole_or_nothing(self):
+        """A chunk goes through whole or not at all: Ctrl-C (or an error) inside it puts the stream back where it
+        stood before it (every step returns a new state and leaves the old one as it was), so feeding the same
+        chunk again gives the scores and segments of an uninterrupted stream (it had half-advanced the stream)."""
+        saved = self._front, self._net, self._post, self._seg, self.frames_done, len(self.segments)
+        try:
+            yield
+        except BaseException:
+            self._front, self._net, self._post, self._seg, self.frames_done, n_segments = saved
+            del self.segments[n_segments:]
+            raise
 
     def pop_segments(self) -> list[list[float]]:
         """Segments finished since the last call."""
