@@ -400,3 +400,21 @@ def test_sigterm_stops_a_corpus_run_as_ctrl_c_does_workers_included(tmp_path):
         time.sleep(0.2)
     assert workers and not any(_alive(pid) for pid in workers)
     assert _manifest(out)["scenes"]  # what was finished is kept
+
+
+# ----------------------------------------------------------------------------- a sixth pass
+@pytest.mark.parametrize("plan, why", [(["--noises", "none"], "every scene is clean (the only noise is 'none')"),
+                                       (["--speech", "none"], "a speech-free corpus (speech is 'none') has no SNR"),
+                                       (["--speech", "none", "--noises", "music", "none"], "speech is 'none'")])
+def test_snrs_that_would_do_nothing_are_refused_naming_both(plan, why, tmp_path, capsys):
+    code = main(["vad", "corpus", "--out", str(tmp_path / "c"), "--quiet", "--minutes", "0.05", "--durations", "3",
+                 "--snrs", "5", "10"] + plan)  # the SNRs were dropped without a word
+    _one_error_line(capsys, code, "--snrs: ", why, "so SNRs would do nothing")
+    assert not (tmp_path / "c").exists()
+
+
+def test_snrs_with_clean_scenes_among_noisy_ones_still_count():
+    from neuroflow.vad.corpus import plan_corpus
+
+    plans = plan_corpus(0.5, durations=(3.0,), snrs=(7.0,), noises=("none", "white"))
+    assert {p.snr_db for p in plans} == {7.0, float("inf")}
