@@ -132,7 +132,7 @@ def _recipe_from_args(args):
     if args.recipe is None:  # start from the recipe of the shipped model of that kind
         settings = {**default_recipe(kind).to_dict(), **settings}
     try:
-        return Recipe.from_dict(settings)
+        recipe = Recipe.from_dict(settings)
     except ValueError as exc:  # named after the flag that set the setting, else the recipe file
         name, _, reason = str(exc).partition(": ")
         if name in flagged:
@@ -140,6 +140,11 @@ def _recipe_from_args(args):
         via = [f"{k} from {_FLAGS[k]}" for k in flagged if k != "kind" and f"{k}=" in reason]  # a bound a flag set
         message = str(exc) + (f" ({', '.join(via)})" if via else "")
         raise ValueError(f"--recipe: {args.recipe}: {message}" if args.recipe is not None else message) from None
+    if args.prune_epochs is not None and recipe.prune == 0:  # it was taken and did nothing: no round retrains
+        source = "--prune 0" if args.prune is not None else f"the recipe's prune 0 ({args.recipe})"
+        raise ValueError(f"--prune-epochs: retrains after each pruning round, and {source} prunes nothing; leave "
+                         f"--prune-epochs out or give --prune a fraction above 0")
+    return recipe
 
 
 def _distinct_folders(folders) -> list:
