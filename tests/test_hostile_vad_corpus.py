@@ -418,3 +418,17 @@ def test_snrs_with_clean_scenes_among_noisy_ones_still_count():
 
     plans = plan_corpus(0.5, durations=(3.0,), snrs=(7.0,), noises=("none", "white"))
     assert {p.snr_db for p in plans} == {7.0, float("inf")}
+
+
+@pytest.mark.parametrize("text, voice, error, message", [
+    ("", None, ValueError, "text: expected a non-empty string, got ''"),
+    ("  ", None, ValueError, "text: expected a non-empty string, got '  '"),
+    (b"hello", None, TypeError, "text: expected a non-empty string, got bytes"),
+    ("hello", "xx-nope", ValueError, "voice: eSpeak NG does not know 'xx-nope\\+m3'")])
+def test_a_bad_text_or_voice_to_speak_is_a_value_or_type_error(text, voice, error, message):
+    """They were SpeechError, a RuntimeError: eSpeak's own failures, not the caller's argument."""
+    from neuroflow.vad.speech import SpeechError, Voice, synthesize
+
+    with pytest.raises(error, match=f"^{message}") as exc:
+        synthesize(text, Voice(language=voice) if voice else Voice())
+    assert not isinstance(exc.value, SpeechError)
