@@ -432,3 +432,12 @@ def test_a_bad_text_or_voice_to_speak_is_a_value_or_type_error(text, voice, erro
     with pytest.raises(error, match=f"^{message}") as exc:
         synthesize(text, Voice(language=voice) if voice else Voice())
     assert not isinstance(exc.value, SpeechError)
+
+
+@pytest.mark.parametrize("specs", ["snu", b"bin", 3])
+def test_one_spec_where_a_list_belongs_is_named(specs):
+    from neuroflow.vad.registry import available_systems
+
+    with pytest.raises(ValueError, match="^specs: expected a list of system specs"):  # was "unknown spec 's'"
+        available_systems(specs)
+    assert [s.name for s in available_systems(iter(["energy", "bin"]))[0]] == ["energy", "bin"]
