@@ -329,3 +329,11 @@ def test_ctrl_c_inside_a_chunk_leaves_the_stream_where_it_stood(stage, long, mon
     assert calls["n"] > 2
     np.testing.assert_array_equal(np.concatenate(got), want)
     assert stream.segments == ref.segments and len(ref.segments) > 2
+
+
+@pytest.mark.parametrize("rule", ["threshold", "min_speech_s", "min_silence_s", "pad_s"])
+def test_a_segment_rule_past_the_float_range_is_a_value_error(rule):
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    with pytest.raises(ValueError, match=f"^{rule}: expected a .* got 1000000000.*\\.\\.\\.$"):
+        SpikingVADSystem("bin").stream(**{rule: 10**400})  # was OverflowError: int too large to convert to float
