@@ -337,3 +337,12 @@ def test_a_segment_rule_past_the_float_range_is_a_value_error(rule):
 
     with pytest.raises(ValueError, match=f"^{rule}: expected a .* got 1000000000.*\\.\\.\\.$"):
         SpikingVADSystem("bin").stream(**{rule: 10**400})  # was OverflowError: int too large to convert to float
+
+
+@pytest.mark.parametrize("threshold", [None, "0.5", 10**400, float("nan"), True],
+                         ids=["None", "str", "10**400", "nan", "True"])
+def test_a_metrics_threshold_that_is_no_finite_number_is_named(threshold):
+    from neuroflow.vad.metrics import frame_metrics
+
+    with pytest.raises(ValueError, match="^threshold: expected a finite number, got "):  # was numpy's TypeError
+        frame_metrics(np.array([0, 1]), np.array([0.2, 0.8]), threshold=threshold)

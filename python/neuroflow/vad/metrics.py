@@ -15,11 +15,12 @@ scenes at SNRs 15/10 dB ("low" noise), 5/0 dB ("medium") and -5/-10 dB ("high").
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import check_array
+from neuroflow._utils import check_array, is_number, short_repr
 
 #: weights of the detection cost function (miss, false alarm)
 DCF_WEIGHTS = (0.75, 0.25)
@@ -120,8 +121,12 @@ def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
     alarms); the other rate is kept.
     """
     y, s = _check_frames(labels, scores)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold: expected a finite number, got {threshold!r}")
+    try:  # np.isfinite of None or "0.5" was numpy's TypeError, and 10**400 an OverflowError in the comparison
+        finite = is_number(threshold) and math.isfinite(float(threshold))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError(f"threshold: expected a finite number, got {short_repr(threshold)}")
     decision = s >= threshold
     n_speech = int(y.sum())
     n_non = len(y) - n_speech
