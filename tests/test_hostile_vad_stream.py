@@ -346,3 +346,13 @@ def test_a_metrics_threshold_that_is_no_finite_number_is_named(threshold):
 
     with pytest.raises(ValueError, match="^threshold: expected a finite number, got "):  # was numpy's TypeError
         frame_metrics(np.array([0, 1]), np.array([0.2, 0.8]), threshold=threshold)
+
+
+@pytest.mark.parametrize("call", ["sr", "pj_per_sop"])
+def test_a_huge_number_is_named_in_a_short_line(call):
+    from neuroflow.vad.detect import detect
+    from neuroflow.vad.energy import model_info
+
+    with pytest.raises(ValueError, match=f"^{call}: expected ") as exc:
+        detect(np.zeros(1600, np.float32), 10**400) if call == "sr" else model_info("bin", None, 10**400)
+    assert len(str(exc.value)) < 200, str(exc.value)  # the 401 digits were all printed

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import NOT_A_REGULAR_FILE
+from neuroflow._utils import NOT_A_REGULAR_FILE, short_repr
 
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
@@ -105,7 +105,7 @@ def check_sample_rate(sr, name: str = "sr") -> int:
     if (isinstance(sr, bool) or not isinstance(sr, (int, np.integer))
             or not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE):
         raise AudioError(f"{name}: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz and at most "
-                         f"{MAX_SAMPLE_RATE} Hz, got {sr!r}")
+                         f"{MAX_SAMPLE_RATE} Hz, got {short_repr(sr)}")  # 10**400 as 400 digits
     return int(sr)
 
 
