@@ -22,7 +22,8 @@ def _model_spec(text: str) -> str:
 def _add_rules(p) -> None:
     """The segment options of `vad detect` (SegmentRules)."""
     p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
-                   help="a frame is speech where its score is at least this (default: %(default)s)")
+                   help="a frame is speech where its score is at least this; scores are scaled so that 0.5 is the "
+                        "model's own calibrated threshold (`vad info` shows it) (default: %(default)s)")
     p.add_argument("--min-speech", type=number(0.0, 3600.0), default=0.0, metavar="SECONDS",
                    help="drop speech segments shorter than this (default: %(default)s)")
     p.add_argument("--min-silence", type=number(0.0, 3600.0), default=0.0, metavar="SECONDS",
