@@ -356,3 +356,20 @@ def test_a_huge_number_is_named_in_a_short_line(call):
     with pytest.raises(ValueError, match=f"^{call}: expected ") as exc:
         detect(np.zeros(1600, np.float32), 10**400) if call == "sr" else model_info("bin", None, 10**400)
     assert len(str(exc.value)) < 200, str(exc.value)  # the 401 digits were all printed
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_mels": 10**8}, "n_mels: expected at most 257 bands (the FFT bins of n_fft=512), got 100000000"),
+    ({"n_mels": 200}, "n_mels: 3 of 200 mel bands between 0 and 8000 Hz hold no bin of a 512-point FFT"),
+    ({"n_mels": 40, "fmin": 7900.0}, "n_mels: 34 of 40 mel bands between 7900 and 8000 Hz hold no bin")])
+def test_mel_bands_without_fft_bins_are_refused_naming_n_mels(kwargs, message):
+    """10**8 bands built a 200 GB filter bank; bands without a bin printed librosa's warning and read as silence."""
+    import warnings
+
+    from neuroflow.vad.features import logmel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+            logmel(np.full(1600, 0.01, np.float32), 16000, **kwargs)
+        assert logmel(np.full(1600, 0.01, np.float32), 16000, n_mels=128).shape == (10, 128)
