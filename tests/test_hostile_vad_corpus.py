@@ -465,3 +465,15 @@ def test_a_second_of_room_tone_is_room_tone(family):
         tones = [room_tone(16000, seed=seed, family=family, level_db=-60.0) for seed in range(30)]
     rms = [float(np.sqrt(np.mean(np.square(t, dtype=np.float64)))) for t in tones]
     assert all(np.all(np.isfinite(t)) for t in tones) and min(rms) > 10 ** (-60 / 20) * 0.5, rms
+
+
+@pytest.mark.parametrize("score", ["evaluate", "compare"])
+def test_a_list_of_corpus_folders_where_scenes_belong_is_named(score, reference):
+    from neuroflow.vad.evaluation import compare_systems, evaluate_system
+
+    with pytest.raises(TypeError, match="^corpus: expected a Corpus, a corpus folder or a list of scenes, got a list "
+                                        "holding str"):  # was AttributeError: 'str' object has no attribute 'wav'
+        if score == "evaluate":
+            evaluate_system("energy", [str(reference)], progress=False)
+        else:
+            compare_systems([str(reference)], ["energy"], progress=False)
