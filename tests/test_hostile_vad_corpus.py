@@ -477,3 +477,14 @@ def test_a_list_of_corpus_folders_where_scenes_belong_is_named(score, reference)
             evaluate_system("energy", [str(reference)], progress=False)
         else:
             compare_systems([str(reference)], ["energy"], progress=False)
+
+
+@pytest.mark.parametrize("given, got", [("folder", "got str"), ("folders", "got a list holding str"),
+                                        ("none", "got NoneType")])
+def test_calibrating_on_a_folder_where_scenes_belong_is_named(given, got, reference):
+    from neuroflow.vad.calibration import calibrate
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    scenes = {"folder": str(reference), "folders": [str(reference)], "none": None}[given]
+    with pytest.raises(TypeError, match=f"^scenes: expected corpus scenes .*, {got}"):  # was an AttributeError
+        calibrate(SpikingVADSystem("bin"), scenes)
