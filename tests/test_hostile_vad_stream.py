@@ -373,3 +373,17 @@ def test_mel_bands_without_fft_bins_are_refused_naming_n_mels(kwargs, message):
         with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
             logmel(np.full(1600, 0.01, np.float32), 16000, **kwargs)
         assert logmel(np.full(1600, 0.01, np.float32), 16000, n_mels=128).shape == (10, 128)
+
+
+def test_detect_file_names_its_own_options_and_checks_them_before_reading(clip, monkeypatch):
+    import importlib
+
+    detect_module = importlib.import_module("neuroflow.vad.detect")  # neuroflow.vad.detect is also a function
+    system = detect_module.SpikingVADSystem("bin")
+    with pytest.raises(TypeError, match="detect_file\\(\\) got an unexpected keyword argument 'sr'"):
+        system.detect_file(clip("a.wav"), sr=8000)  # was "detect_array() got multiple values for argument 'sr'"
+    read = []
+    monkeypatch.setattr(detect_module, "load_audio", lambda *a, **k: read.append(a) or (np.zeros(1600), 16000))
+    with pytest.raises(ValueError, match="^pad_s: expected a duration in \\[0, 3600\\] s"):
+        system.detect_file(clip("b.wav"), pad_s=-1.0)
+    assert not read  # the file was decoded before the option was refused

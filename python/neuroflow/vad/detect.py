@@ -154,8 +154,15 @@ class SpikingVADSystem(VADSystem):
         return Detection(speech_prob=score, segments=stream.segments, duration_s=len(x) / SAMPLE_RATE,
                          model=self.name, rules=stream.rules)
 
-    def detect_file(self, path: str | Path, **rules) -> Detection:
-        """Read any audio file (any sample rate, mono or not) and detect speech in it; options as :meth:`stream`."""
+    def detect_file(self, path: str | Path, *, threshold: float = 0.5, min_speech_s: float = 0.0,
+                    min_silence_s: float = 0.0, pad_s: float = 0.0) -> Detection:
+        """Read any audio file (any sample rate, mono or not) and detect speech in it; options as :meth:`stream`.
+
+        The options are checked before the file is read (a bad one was met after decoding it), and the file's
+        sample rate comes from its header (``sr=`` was "detect_array() got multiple values for argument 'sr'").
+        """
+        rules = dict(threshold=threshold, min_speech_s=min_speech_s, min_silence_s=min_silence_s, pad_s=pad_s)
+        SegmentRules(**rules)
         wav, sr = load_audio(path)
         if len(wav) < HOP:
             raise AudioError(f"{path}: {len(wav) / SAMPLE_RATE * 1000:.1f} ms of audio is shorter than one "
