@@ -488,3 +488,13 @@ def test_calibrating_on_a_folder_where_scenes_belong_is_named(given, got, refere
     scenes = {"folder": str(reference), "folders": [str(reference)], "none": None}[given]
     with pytest.raises(TypeError, match=f"^scenes: expected corpus scenes .*, {got}"):  # was an AttributeError
         calibrate(SpikingVADSystem("bin"), scenes)
+
+
+@pytest.mark.parametrize("verb", [["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy"]])
+def test_a_benchmark_folder_given_as_one_corpus_names_its_corpora(verb, reference, tmp_path, capsys):
+    for name in ("music", "speech"):  # the layout `vad corpus --benchmark` writes
+        _copy(reference, tmp_path / "bench" / name)
+    code = main(verb + ["--quiet", "--corpus", str(tmp_path / "bench")])
+    # was "corpus manifest missing: .../corpus.json (generate with `neuroflow vad corpus`)", the command that made it
+    _one_error_line(capsys, code, "bench: holds 2 corpora (a `neuroflow vad corpus --benchmark` folder?), not one; "
+                                  f"give one of {tmp_path / 'bench' / 'music'}, {tmp_path / 'bench' / 'speech'}")

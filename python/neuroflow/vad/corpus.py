@@ -280,6 +280,13 @@ class Corpus:
         if not self.root.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.root}")
         if not path.exists():
+            # a `vad corpus --benchmark` folder holds three corpora; "generate with `neuroflow vad corpus`" of it
+            # sent the user back to the command that had made it
+            inner = sorted(p.parent.name for p in self.root.glob(f"*/{MANIFEST}"))
+            if inner:
+                given = ", ".join(str(self.root / name) for name in inner)
+                raise FileNotFoundError(f"{self.root}: holds {len(inner)} corpora (a `neuroflow vad corpus "
+                                        f"--benchmark` folder?), not one; give one of {given}")
             raise FileNotFoundError(f"corpus manifest missing: {path} (generate with `neuroflow vad corpus`)")
         self.manifest = read_manifest(path)
         missing, odd = [], []
