@@ -400,3 +400,101 @@ def test_sigterm_stops_a_corpus_run_as_ctrl_c_does_workers_included(tmp_path):
         time.sleep(0.2)
     assert workers and not any(_alive(pid) for pid in workers)
     assert _manifest(out)["scenes"]  # what was finished is kept
+
+
+# ----------------------------------------------------------------------------- a sixth pass
+@pytest.mark.parametrize("plan, why", [(["--noises", "none"], "every scene is clean (the only noise is 'none')"),
+                                       (["--speech", "none"], "a speech-free corpus (speech is 'none') has no SNR"),
+                                       (["--speech", "none", "--noises", "music", "none"], "speech is 'none'")])
+def test_snrs_that_would_do_nothing_are_refused_naming_both(plan, why, tmp_path, capsys):
+    code = main(["vad", "corpus", "--out", str(tmp_path / "c"), "--quiet", "--minutes", "0.05", "--durations", "3",
+                 "--snrs", "5", "10"] + plan)  # the SNRs were dropped without a word
+    _one_error_line(capsys, code, "--snrs: ", why, "so SNRs would do nothing")
+    assert not (tmp_path / "c").exists()
+
+
+def test_snrs_with_clean_scenes_among_noisy_ones_still_count():
+    from neuroflow.vad.corpus import plan_corpus
+
+    plans = plan_corpus(0.5, durations=(3.0,), snrs=(7.0,), noises=("none", "white"))
+    assert {p.snr_db for p in plans} == {7.0, float("inf")}
+
+
+@pytest.mark.parametrize("text, voice, error, message", [
+    ("", None, ValueError, "text: expected a non-empty string, got ''"),
+    ("  ", None, ValueError, "text: expected a non-empty string, got '  '"),
+    (b"hello", None, TypeError, "text: expected a non-empty string, got bytes"),
+    ("hello", "xx-nope", ValueError, "voice: eSpeak NG does not know 'xx-nope\\+m3'")])
+def test_a_bad_text_or_voice_to_speak_is_a_value_or_type_error(text, voice, error, message):
+    """They were SpeechError, a RuntimeError: eSpeak's own failures, not the caller's argument."""
+    from neuroflow.vad.speech import SpeechError, Voice, synthesize
+
+    with pytest.raises(error, match=f"^{message}") as exc:
+        synthesize(text, Voice(language=voice) if voice else Voice())
+    assert not isinstance(exc.value, SpeechError)
+
+
+@pytest.mark.parametrize("specs", ["snu", b"bin", 3])
+def test_one_spec_where_a_list_belongs_is_named(specs):
+    from neuroflow.vad.registry import available_systems
+
+    with pytest.raises(ValueError, match="^specs: expected a list of system specs"):  # was "unknown spec 's'"
+        available_systems(specs)
+    assert [s.name for s in available_systems(iter(["energy", "bin"]))[0]] == ["energy", "bin"]
+
+
+@pytest.mark.parametrize("make", ["noise", "room tone"])
+def test_noise_past_the_memory_is_refused_naming_n_samples(make):
+    from neuroflow.vad.noise import make_noise
+    from neuroflow.vad.roomtone import room_tone
+
+    with pytest.raises(ValueError, match="^n_samples: this run needs about .* GiB of memory, more than"):
+        make_noise("white", 10**13) if make == "noise" else room_tone(10**13)  # was numpy's MemoryError
+    assert len(make_noise("white", 1600) if make == "noise" else room_tone(1600, seed=0)) == 1600
+
+
+@pytest.mark.parametrize("family", ["train", "test"])
+def test_a_second_of_room_tone_is_room_tone(family):
+    """Its slow gain curve, normalised over a clip far shorter than its smoothing, overflowed: 1 s of room tone was
+    NaN or digital silence in about 1 of 5 seeds (a `vad corpus --speech none --durations 1` scene over room tone
+    came out silent)."""
+    from neuroflow.vad.roomtone import room_tone
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "overflow encountered in power"
+        tones = [room_tone(16000, seed=seed, family=family, level_db=-60.0) for seed in range(30)]
+    rms = [float(np.sqrt(np.mean(np.square(t, dtype=np.float64)))) for t in tones]
+    assert all(np.all(np.isfinite(t)) for t in tones) and min(rms) > 10 ** (-60 / 20) * 0.5, rms
+
+
+@pytest.mark.parametrize("score", ["evaluate", "compare"])
+def test_a_list_of_corpus_folders_where_scenes_belong_is_named(score, reference):
+    from neuroflow.vad.evaluation import compare_systems, evaluate_system
+
+    with pytest.raises(TypeError, match="^corpus: expected a Corpus, a corpus folder or a list of scenes, got a list "
+                                        "holding str"):  # was AttributeError: 'str' object has no attribute 'wav'
+        if score == "evaluate":
+            evaluate_system("energy", [str(reference)], progress=False)
+        else:
+            compare_systems([str(reference)], ["energy"], progress=False)
+
+
+@pytest.mark.parametrize("given, got", [("folder", "got str"), ("folders", "got a list holding str"),
+                                        ("none", "got NoneType")])
+def test_calibrating_on_a_folder_where_scenes_belong_is_named(given, got, reference):
+    from neuroflow.vad.calibration import calibrate
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    scenes = {"folder": str(reference), "folders": [str(reference)], "none": None}[given]
+    with pytest.raises(TypeError, match=f"^scenes: expected corpus scenes .*, {got}"):  # was an AttributeError
+        calibrate(SpikingVADSystem("bin"), scenes)
+
+
+@pytest.mark.parametrize("verb", [["vad", "eval", "--system", "energy"], ["vad", "compare", "--systems", "energy"]])
+def test_a_benchmark_folder_given_as_one_corpus_names_its_corpora(verb, reference, tmp_path, capsys):
+    for name in ("music", "speech"):  # the layout `vad corpus --benchmark` writes
+        _copy(reference, tmp_path / "bench" / name)
+    code = main(verb + ["--quiet", "--corpus", str(tmp_path / "bench")])
+    # was "corpus manifest missing: .../corpus.json (generate with `neuroflow vad corpus`)", the command that made it
+    _one_error_line(capsys, code, "bench: holds 2 corpora (a `neuroflow vad corpus --benchmark` folder?), not one; "
+                                  f"give one of {tmp_path / 'bench' / 'music'}, {tmp_path / 'bench' / 'speech'}")

@@ -263,3 +263,127 @@ def test_a_warning_made_an_error_is_one_line(clip, tmp_path, capsys):
         assert main(["vad", "detect", clip("a.wav"), "--plot", str(tmp_path / "p.eps")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: {tmp_path / 'p.eps'}: The PostScript"), err
+
+
+# ----------------------------------------------------------------------------- a sixth pass
+@pytest.mark.parametrize("rate", [7999, 0])
+def test_a_file_whose_header_gives_a_rate_out_of_range_is_named_not_an_argument_sr(rate, clip, capsys):
+    import struct
+
+    path = clip("rate.wav")
+    with open(path, "r+b") as f:  # the fmt chunk's sample rate (a 0 Hz header is read by libsndfile as it stands)
+        f.seek(24)
+        f.write(struct.pack("<I", rate))
+    assert main(["vad", "detect", path, "--quiet"]) == 2
+    err = capsys.readouterr().err  # was "rate.wav: sr: expected an integer sample rate ...", of no flag --sr
+    assert err.count("\n") == 1, err
+    assert f"rate.wav: its header gives a sample rate of {rate} Hz; expected 8000 to 768000 Hz" in err, err
+
+
+def test_a_sample_rate_given_with_a_file_is_refused_not_ignored(clip):
+    from neuroflow.vad.detect import detect
+
+    path = clip("a.wav")
+    with pytest.raises(ValueError, match="^sr: is the sample rate of an array of samples; a file's rate comes from"):
+        detect(path, 8000)  # was read at the header's 16 kHz, the 8000 dropped without a word
+    assert detect(path).duration_s == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("stage", ["extractor", "runner", "post"])
+@pytest.mark.parametrize("long", [False, True], ids=["chunk", "long-chunk"])
+def test_ctrl_c_inside_a_chunk_leaves_the_stream_where_it_stood(stage, long, monkeypatch):
+    """Ctrl-C inside process() had advanced part of the stream (the features, not the network; or the first pieces of a
+    long chunk): fed again, the chunk gave other scores and segments (27 segments for 15). Now the chunk goes through
+    whole or not at all."""
+    from neuroflow.vad.detect import SpikingVADSystem
+    from neuroflow.vad.frontend import FEED_CHUNK
+
+    rng = np.random.default_rng(0)
+    loud = np.repeat(rng.random(24) < 0.5, 8000)[: FEED_CHUNK + 32000]  # 0.5 s bursts of loud noise
+    wav = (rng.standard_normal(len(loud)) * np.where(loud, 0.3, 0.003)).astype(np.float32)
+    system = SpikingVADSystem("bin")
+    ref = system.stream(min_silence_s=0.1)
+    want = np.concatenate([ref.process(wav[:16000]), ref.process(wav[16000:]), ref.flush()])
+    cuts = [0, 16000, len(wav)] if long else list(range(0, len(wav), 4000)) + [len(wav)]
+    target, name = {"extractor": (system.extractor, "step"), "runner": (system.runner, "run"),
+                    "post": (system.post, "step")}[stage]
+    calls = {"n": 0}
+    step = getattr(target, name)
+
+    def interrupted(*args, **kwargs):
+        out = step(*args, **kwargs)  # the work done, then Ctrl-C before the stream takes it
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return out
+
+    stream = system.stream(min_silence_s=0.1)
+    got = [stream.process(wav[:cuts[1]])]
+    monkeypatch.setattr(target, name, interrupted)
+    for a, b in zip(cuts[1:], cuts[2:]):
+        try:
+            got.append(stream.process(wav[a:b]))
+        except KeyboardInterrupt:
+            got.append(stream.process(wav[a:b]))  # the same chunk again
+    got.append(stream.flush())
+    assert calls["n"] > 2
+    np.testing.assert_array_equal(np.concatenate(got), want)
+    assert stream.segments == ref.segments and len(ref.segments) > 2
+
+
+@pytest.mark.parametrize("rule", ["threshold", "min_speech_s", "min_silence_s", "pad_s"])
+def test_a_segment_rule_past_the_float_range_is_a_value_error(rule):
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    with pytest.raises(ValueError, match=f"^{rule}: expected a .* got 1000000000.*\\.\\.\\.$"):
+        SpikingVADSystem("bin").stream(**{rule: 10**400})  # was OverflowError: int too large to convert to float
+
+
+@pytest.mark.parametrize("threshold", [None, "0.5", 10**400, float("nan"), True],
+                         ids=["None", "str", "10**400", "nan", "True"])
+def test_a_metrics_threshold_that_is_no_finite_number_is_named(threshold):
+    from neuroflow.vad.metrics import frame_metrics
+
+    with pytest.raises(ValueError, match="^threshold: expected a finite number, got "):  # was numpy's TypeError
+        frame_metrics(np.array([0, 1]), np.array([0.2, 0.8]), threshold=threshold)
+
+
+@pytest.mark.parametrize("call", ["sr", "pj_per_sop"])
+def test_a_huge_number_is_named_in_a_short_line(call):
+    from neuroflow.vad.detect import detect
+    from neuroflow.vad.energy import model_info
+
+    with pytest.raises(ValueError, match=f"^{call}: expected ") as exc:
+        detect(np.zeros(1600, np.float32), 10**400) if call == "sr" else model_info("bin", None, 10**400)
+    assert len(str(exc.value)) < 200, str(exc.value)  # the 401 digits were all printed
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_mels": 10**8}, "n_mels: expected at most 257 bands (the FFT bins of n_fft=512), got 100000000"),
+    ({"n_mels": 200}, "n_mels: 3 of 200 mel bands between 0 and 8000 Hz hold no bin of a 512-point FFT"),
+    ({"n_mels": 40, "fmin": 7900.0}, "n_mels: 34 of 40 mel bands between 7900 and 8000 Hz hold no bin")])
+def test_mel_bands_without_fft_bins_are_refused_naming_n_mels(kwargs, message):
+    """10**8 bands built a 200 GB filter bank; bands without a bin printed librosa's warning and read as silence."""
+    import warnings
+
+    from neuroflow.vad.features import logmel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+            logmel(np.full(1600, 0.01, np.float32), 16000, **kwargs)
+        assert logmel(np.full(1600, 0.01, np.float32), 16000, n_mels=128).shape == (10, 128)
+
+
+def test_detect_file_names_its_own_options_and_checks_them_before_reading(clip, monkeypatch):
+    import importlib
+
+    detect_module = importlib.import_module("neuroflow.vad.detect")  # neuroflow.vad.detect is also a function
+    system = detect_module.SpikingVADSystem("bin")
+    with pytest.raises(TypeError, match="detect_file\\(\\) got an unexpected keyword argument 'sr'"):
+        system.detect_file(clip("a.wav"), sr=8000)  # was "detect_array() got multiple values for argument 'sr'"
+    read = []
+    monkeypatch.setattr(detect_module, "load_audio", lambda *a, **k: read.append(a) or (np.zeros(1600), 16000))
+    with pytest.raises(ValueError, match="^pad_s: expected a duration in \\[0, 3600\\] s"):
+        system.detect_file(clip("b.wav"), pad_s=-1.0)
+    assert not read  # the file was decoded before the option was refused

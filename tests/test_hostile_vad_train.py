@@ -565,3 +565,17 @@ def test_a_recipe_or_manifest_with_a_key_twice_is_refused_naming_the_key(corpus,
     (other / "corpus.json").write_text(text.replace('"scenes": [', '"scenes": [], "scenes": [', 1))
     assert main(["vad", "eval", "--quiet", "--system", "energy", "--corpus", str(other)]) == 2
     assert "gives 'scenes' twice in one object" in _error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- a sixth pass
+@pytest.mark.parametrize("where", ["flag", "recipe"])
+def test_prune_epochs_without_pruning_is_refused_naming_both(where, corpus, tmp_path, recipe_file, capsys):
+    """--prune-epochs retrains after each pruning round; with prune 0 there is none, and the flag was taken and did
+    nothing (the model trained as if it were not there)."""
+    extra = ["--recipe", recipe_file(FAST), "--prune", "0"] if where == "flag" else \
+        ["--recipe", recipe_file({**FAST, "prune": 0})]
+    assert _train(corpus, tmp_path / "m.pt", *extra, "--prune-epochs", "3") == 2
+    line = _error_line(capsys)
+    assert line.startswith("neuroflow: error: --prune-epochs: retrains after each pruning round, and ")
+    assert ("--prune 0 prunes nothing" if where == "flag" else "the recipe's prune 0 (") in line, line
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.pt.ckpt").exists()

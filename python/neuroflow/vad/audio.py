@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import NOT_A_REGULAR_FILE
+from neuroflow._utils import NOT_A_REGULAR_FILE, short_repr
 
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
@@ -105,7 +105,7 @@ def check_sample_rate(sr, name: str = "sr") -> int:
     if (isinstance(sr, bool) or not isinstance(sr, (int, np.integer))
             or not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE):
         raise AudioError(f"{name}: expected an integer sample rate of at least {MIN_SAMPLE_RATE} Hz and at most "
-                         f"{MAX_SAMPLE_RATE} Hz, got {sr!r}")
+                         f"{MAX_SAMPLE_RATE} Hz, got {short_repr(sr)}")  # 10**400 as 400 digits
     return int(sr)
 
 
@@ -183,6 +183,9 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
         except Exception as exc:
             errors.append(f"librosa: {type(exc).__name__}" + (f": {exc}" if str(exc) else " (no decoder for it)"))
             raise AudioError(f"{path}: cannot read audio ({'; '.join(errors)}){_ffmpeg_hint(path)}") from None
+    if not MIN_SAMPLE_RATE <= int(native_sr) <= MAX_SAMPLE_RATE:  # said of the file, not of an argument "sr"
+        raise AudioError(f"{path}: its header gives a sample rate of {int(native_sr)} Hz; expected {MIN_SAMPLE_RATE} "
+                         f"to {MAX_SAMPLE_RATE} Hz")
     if np.ndim(data) == 2:  # the layout is known here: soundfile's (frames, channels), librosa's (channels, frames)
         data = data.mean(axis=1 if from_soundfile else 0)
     try:

@@ -31,12 +31,13 @@ lowers the error.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_list, is_integer, is_number
+from neuroflow._utils import as_list, is_integer, is_number, short_repr
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, PostProcessor, hold_scores, release_problem
 from neuroflow.vad.scoring import THRESHOLDS
@@ -261,7 +262,15 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
     # before the network runs; each grid read once (a generator checked here came to the search empty, "got none")
     medians, hangovers, thresholds, releases, low_snr_dbs, _ = _read_grids(medians, hangovers, thresholds, releases,
                                                                            low_snr_dbs)
+    # a folder, None or a list of folders failed later with "'str' object has no attribute 'path'" or "not iterable"
+    if isinstance(scenes, (str, bytes, os.PathLike)) or not hasattr(scenes, "__iter__"):
+        raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
+                        f"got {type(scenes).__name__} {short_repr(scenes)}")
     scenes = list(scenes)
+    other = next((s for s in scenes if not all(hasattr(s, a) for a in ("path", "wav", "labels"))), None)
+    if other is not None:
+        raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
+                        f"got a list holding {type(other).__name__} {short_repr(other)}")
     folders = sorted({str(Path(scene.path).parent) for scene in scenes})
     outputs = network_outputs(system, scenes, progress=progress)
     best = search_rule(outputs, medians=medians, hangovers=hangovers, thresholds=thresholds, releases=releases,

@@ -261,7 +261,7 @@ def register(verbs) -> None:
 
     p = verbs.add_parser("sources", help="list (or install) the Debian packages with real speech and music")
     p.add_argument("--install", action="store_true",
-                   help="apt-get install the missing packages (root or password-less sudo; about 150 MB installed)")
+                   help="apt-get install the missing packages (root or password-less sudo; about 370 MB installed)")
     add_common_options(p)
     p.set_defaults(func=_sources)
 

@@ -124,7 +124,8 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
         One of :data:`SPEECH_KINDS`.
     durations, snrs, noises : sequence, optional
         Scene lengths (s, within [:data:`MIN_DURATION_S`, 3600]), SNRs (dB, within [-30, 60]) and noises
-        (of :data:`CORPUS_NOISES`); defaults depend on ``speech`` (module docstring).
+        (of :data:`CORPUS_NOISES`); defaults depend on ``speech`` (module docstring). ``snrs`` given for a
+        speech-free corpus or one of only clean scenes is refused: they would do nothing.
 
     Returns
     -------
@@ -133,6 +134,7 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
     check_positive(minutes, "minutes")
     split = as_split(split)
     check_choice(speech, "speech", SPEECH_KINDS)
+    given_snrs = snrs is not None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     durations, snrs, noises = _defaults(speech, durations, snrs, noises)
@@ -143,6 +145,10 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
         raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got none")
     for kind in noises:
         check_choice(kind, "noises", CORPUS_NOISES)
+    if given_snrs and (speech == "none" or set(noises) == {"none"}):  # they were dropped without a word
+        why = "a speech-free corpus (speech is 'none') has no SNR" if speech == "none" else \
+            "every scene is clean (the only noise is 'none')"
+        raise ValueError(f"snrs: {why}, so SNRs would do nothing; leave them out")
     if minutes * 60.0 / min(durations) > MAX_SCENES:
         raise ValueError(f"minutes: {minutes:g} minutes of {min(durations):g} s scenes would be more than "
                          f"{MAX_SCENES} scenes; ask for fewer minutes or longer --durations")
@@ -274,6 +280,13 @@ class Corpus:
         if not self.root.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.root}")
         if not path.exists():
+            # a `vad corpus --benchmark` folder holds three corpora; "generate with `neuroflow vad corpus`" of it
+            # sent the user back to the command that had made it
+            inner = sorted(p.parent.name for p in self.root.glob(f"*/{MANIFEST}"))
+            if inner:
+                given = ", ".join(str(self.root / name) for name in inner)
+                raise FileNotFoundError(f"{self.root}: holds {len(inner)} corpora (a `neuroflow vad corpus "
+                                        f"--benchmark` folder?), not one; give one of {given}")
             raise FileNotFoundError(f"corpus manifest missing: {path} (generate with `neuroflow vad corpus`)")
         self.manifest = read_manifest(path)
         missing, odd = [], []

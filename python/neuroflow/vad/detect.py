@@ -19,6 +19,7 @@ the whole file as one chunk. So chunked streaming gives exactly the scores and s
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +154,15 @@ class SpikingVADSystem(VADSystem):
         return Detection(speech_prob=score, segments=stream.segments, duration_s=len(x) / SAMPLE_RATE,
                          model=self.name, rules=stream.rules)
 
-    def detect_file(self, path: str | Path, **rules) -> Detection:
-        """Read any audio file (any sample rate, mono or not) and detect speech in it; options as :meth:`stream`."""
+    def detect_file(self, path: str | Path, *, threshold: float = 0.5, min_speech_s: float = 0.0,
+                    min_silence_s: float = 0.0, pad_s: float = 0.0) -> Detection:
+        """Read any audio file (any sample rate, mono or not) and detect speech in it; options as :meth:`stream`.
+
+        The options are checked before the file is read (a bad one was met after decoding it), and the file's
+        sample rate comes from its header (``sr=`` was "detect_array() got multiple values for argument 'sr'").
+        """
+        rules = dict(threshold=threshold, min_speech_s=min_speech_s, min_silence_s=min_silence_s, pad_s=pad_s)
+        SegmentRules(**rules)
         wav, sr = load_audio(path)
         if len(wav) < HOP:
             raise AudioError(f"{path}: {len(wav) / SAMPLE_RATE * 1000:.1f} ms of audio is shorter than one "
@@ -175,7 +183,8 @@ class VADStream:
     Chunks are mono audio at 16 kHz (resample upstream). Each call returns the scores of the frames
     completed so far (a frame is complete 17.5 ms after its start, when its window is full);
     ``frames_done`` counts them. ``segments`` lists the speech segments (seconds) that no later audio
-    can change, and :meth:`pop_segments` returns those finished since its last call.
+    can change, and :meth:`pop_segments` returns those finished since its last call. A chunk goes through whole
+    or not at all: after Ctrl-C or an error inside ``process``, the stream stands where it stood before that chunk.
     """
 
     def __init__(self, system: SpikingVADSystem, rules: SegmentRules | None = None, sr: int = SAMPLE_RATE):
@@ -227,18 +236,34 @@ class VADStream:
         if x.dtype.kind in "iu":
             x = prepare(x, SAMPLE_RATE, name="chunk") if x.size else np.zeros(0, np.float32)
         x = x.astype(np.float32, copy=False)
-        if len(x) <= FEED_CHUNK:
-            return self._advance(x, final=False)
-        # a long chunk (a whole file) in FEED_CHUNK pieces: the same scores, in the memory of one piece (at once,
-        # ~2.7 MB per second of audio: 10 GB for an hour)
-        return np.concatenate([self._advance(x[i:i + FEED_CHUNK], final=False) for i in range(0, len(x), FEED_CHUNK)])
+        with self._whole_or_nothing():
+            if len(x) <= FEED_CHUNK:
+                return self._advance(x, final=False)
+            # a long chunk (a whole file) in FEED_CHUNK pieces: the same scores, in the memory of one piece (at once,
+            # ~2.7 MB per second of audio: 10 GB for an hour)
+            return np.concatenate([self._advance(x[i:i + FEED_CHUNK], final=False)
+                                   for i in range(0, len(x), FEED_CHUNK)])
 
     def flush(self) -> np.ndarray:
         """End of input: scores of the remaining frames (``n_samples // 160`` frames in all); closes the
         last segment."""
-        out = self._advance(np.zeros(0, np.float32), final=True)
+        with self._whole_or_nothing():
+            out = self._advance(np.zeros(0, np.float32), final=True)
         self._closed = True
         return out
+
+    @contextlib.contextmanager
+    def _whole_or_nothing(self):
+        """A chunk goes through whole or not at all: Ctrl-C (or an error) inside it puts the stream back where it
+        stood before it (every step returns a new state and leaves the old one as it was), so feeding the same
+        chunk again gives the scores and segments of an uninterrupted stream (it had half-advanced the stream)."""
+        saved = self._front, self._net, self._post, self._seg, self.frames_done, len(self.segments)
+        try:
+            yield
+        except BaseException:
+            self._front, self._net, self._post, self._seg, self.frames_done, n_segments = saved
+            del self.segments[n_segments:]
+            raise
 
     def pop_segments(self) -> list[list[float]]:
         """Segments finished since the last call."""
@@ -273,8 +298,12 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
     if isinstance(path_or_wav, bytes):  # as an array it was one "sample" of dtype S, "sr: required"
         raise TypeError("path_or_wav: expected an audio file path (str or path object) or an array of samples, "
                         "got bytes")
+    is_path = isinstance(path_or_wav, (str, os.PathLike))  # a PurePath or DirEntry was taken for an array of samples
+    if is_path and sr is not None:  # was ignored: the file's header gives its rate, and the file is resampled from it
+        raise ValueError(f"sr: is the sample rate of an array of samples; a file's rate comes from its header, got "
+                         f"sr={sr!r} with the file {path_or_wav}")
     system = SpikingVADSystem(model)
-    if isinstance(path_or_wav, (str, os.PathLike)):  # a PurePath or DirEntry was taken for an array of samples
+    if is_path:
         return system.detect_file(path_or_wav, **rules)
     if sr is None:
         raise ValueError("sr: required when detecting on an array")

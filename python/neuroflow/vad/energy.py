@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import exception_reason
+from neuroflow._utils import exception_reason, short_repr
 
 #: energy per synaptic operation, Intel Loihi (Davies et al., IEEE Micro 2018, Table 2), picojoule
 LOIHI_PJ_PER_SOP = 23.6
@@ -110,7 +110,7 @@ def energy_report(model, rates: dict, *, frame_rate: float = 100.0,
         raise ValueError(f"frame_rate: expected a positive number of frames per second, got {frame_rate!r}")
     if not 0 < pj_per_sop <= MAX_PJ_PER_SOP:  # NaN too
         raise ValueError(f"pj_per_sop: expected an energy per operation in (0, {MAX_PJ_PER_SOP:g}] pJ, "
-                         f"got {pj_per_sop!r}")
+                         f"got {short_repr(pj_per_sop)}")
     layers = list(model.layers)
     hidden = [np.asarray(h, dtype=np.float64) for h in rates["hidden"]]
     inputs = [np.asarray(rates["input"], dtype=np.float64), *hidden]
@@ -162,7 +162,7 @@ def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict
     if pj_per_sop is not None and not (isinstance(pj_per_sop, (int, float)) and not isinstance(pj_per_sop, bool)
                                        and 0 < pj_per_sop <= MAX_PJ_PER_SOP):
         raise ValueError(f"pj_per_sop: expected an energy per operation in (0, {MAX_PJ_PER_SOP:g}] pJ, "
-                         f"got {pj_per_sop!r}")
+                         f"got {short_repr(pj_per_sop)}")
     loaded = load_model(model_path(model))
     if audio is not None:
         from neuroflow.vad.audio import load_audio

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import progress as progress_bar
+from neuroflow._utils import progress as progress_bar, short_repr
 from neuroflow.vad.metrics import EvalResult, check_collar, summarize
 from neuroflow.vad.systems import check_threshold
 
@@ -75,6 +75,11 @@ def _check_corpus(corpus) -> None:
                             f"{type(corpus).__name__}")
         if len(corpus) == 0:  # was "labels: expected at least one scene", an argument no caller passes
             raise ValueError("corpus: expected at least one scene, got an empty list")
+        other = next((item for item in corpus if not (hasattr(item, "wav") and hasattr(item, "labels"))), None)
+        if other is not None:  # a list of corpus folders failed at the first with "'str' object has no attribute 'wav'"
+            raise TypeError(f"corpus: expected a Corpus, a corpus folder or a list of scenes, got a list holding "
+                            f"{type(other).__name__} {short_repr(other)} (scenes of several folders: "
+                            f"[s for f in folders for s in load_corpus(f)])")
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")

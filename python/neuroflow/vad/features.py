@@ -54,6 +54,7 @@ steady noise that starts after digital silence reads as steady noise from its fi
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -217,6 +218,9 @@ def logmel(
         raise ValueError(f"n_fft: expected at least the window length {WIN}, got {n_fft}")
     if n_fft > MAX_N_FFT:  # the mel filters alone: 75 GiB at 10**9 points
         raise ValueError(f"n_fft: expected at most {MAX_N_FFT} points, got {n_fft}")
+    if n_mels > n_fft // 2 + 1:  # bands of no FFT bin: librosa's "empty filters" warning, and 10**8 of them 200 GB
+        raise ValueError(f"n_mels: expected at most {n_fft // 2 + 1} bands (the FFT bins of n_fft={n_fft}), "
+                         f"got {n_mels}")
     # a NaN, a negative fmin or one above fmax, an fmax past the Nyquist frequency: filters of nothing, read silently
     nyquist = SAMPLE_RATE / 2
     if not (is_number(fmin, finite=True) and 0.0 <= fmin < nyquist):
@@ -224,11 +228,19 @@ def logmel(
     if fmax is not None and not (is_number(fmax, finite=True) and fmin < fmax <= nyquist):
         raise ValueError(f"fmax: expected a frequency in (fmin={fmin:g}, {nyquist:g}] Hz or None, got {fmax!r}")
     check_choice(norm, "norm", NORMS)
+    with warnings.catch_warnings():  # librosa's multi-line "Empty filters detected": said below in one line
+        warnings.simplefilter("ignore", UserWarning)
+        basis = mel_basis(n_fft, n_mels, fmin, fmax)
+    empty = int(np.sum(~basis.any(axis=1)))
+    if empty:  # bands that hold no FFT bin read as LOG_FLOOR forever
+        raise ValueError(f"n_mels: {empty} of {n_mels} mel bands between {fmin:g} and "
+                         f"{SAMPLE_RATE / 2 if fmax is None else fmax:g} Hz hold no bin of a {n_fft}-point FFT; ask "
+                         f"for fewer bands, a wider band or a larger n_fft")
     x = prepare(wav, sr)
     frames = frame_signal(x, WIN)
     if len(frames) == 0:
         return np.zeros((0, n_mels), dtype=np.float32)
-    return normalize(log_mel(frames, mel_basis(n_fft, n_mels, fmin, fmax)), norm)
+    return normalize(log_mel(frames, basis), norm)
 
 
 # ============================================================================= normalisation steps

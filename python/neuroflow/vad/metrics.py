@@ -19,6 +19,7 @@ matter of labelling convention, and a collar scores detection rather than bounda
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -156,8 +157,12 @@ def frame_metrics(labels, scores, threshold: float = 0.5) -> FrameMetrics:
     alarms); the other rate is kept.
     """
     y, s = _check_frames(labels, scores)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold: expected a finite number, got {threshold!r}")
+    try:  # np.isfinite of None or "0.5" was numpy's TypeError, and 10**400 an OverflowError in the comparison
+        finite = is_number(threshold) and math.isfinite(float(threshold))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError(f"threshold: expected a finite number, got {short_repr(threshold)}")
     decision = s >= threshold
     n_speech = int(y.sum())
     n_non = len(y) - n_speech

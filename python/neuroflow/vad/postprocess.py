@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from neuroflow._utils import is_number, short_repr
 from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, noise_floor
 from neuroflow.vad.audio import SAMPLE_RATE
 
@@ -302,15 +303,14 @@ class SegmentRules:
     def __post_init__(self):
         for name in ("threshold", "min_speech_s", "min_silence_s", "pad_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(float(value)):
-                raise ValueError(f"{name}: expected a finite number, got {value!r}")
+            if not is_number(value, finite=True):  # float(10**400) raised OverflowError here
+                raise ValueError(f"{name}: expected a finite number, got {short_repr(value)}")
         if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold: expected a score threshold in [0, 1], got {self.threshold!r}")
+            raise ValueError(f"threshold: expected a score threshold in [0, 1], got {short_repr(self.threshold)}")
         for name in ("min_speech_s", "min_silence_s", "pad_s"):
             value = getattr(self, name)
             if not 0.0 <= value <= 3600.0:
-                raise ValueError(f"{name}: expected a duration in [0, 3600] s, got {value!r}")
+                raise ValueError(f"{name}: expected a duration in [0, 3600] s, got {short_repr(value)}")
 
     @property
     def frames(self) -> tuple[int, int, int]:

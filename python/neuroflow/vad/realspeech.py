@@ -4,7 +4,7 @@ The sources (Debian packages, the speakers of each split) are described in :mod:
 a conversation scene's layout in :mod:`neuroflow.vad.conversation`; the labelling rule in
 :mod:`neuroflow.vad.labels`. Install once, then build corpora::
 
-    neuroflow vad sources --install           # apt-get, about 150 MB installed, a minute or two
+    neuroflow vad sources --install           # apt-get, about 370 MB installed, a minute or two
     neuroflow vad corpus --speech real --split train --minutes 60 --out corpora/real-train     # ~20 s
     neuroflow vad corpus --speech mixed --split train --minutes 120 --out corpora/mixed-train  # ~3 min
     neuroflow vad corpus --speech none --split train --noises music none --minutes 20 \

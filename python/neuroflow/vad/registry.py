@@ -121,7 +121,8 @@ def available_systems(specs=DEFAULT_SPECS) -> tuple[list[VADSystem], list[str]]:
 
     The same system given twice is refused (ValueError naming ``specs``); systems whose names would collide (model
     files of one name in two folders) are named by their specs instead."""
-    specs = list(specs)
+    if not isinstance(specs, (str, bytes)) and hasattr(specs, "__iter__"):  # a string was listed letter by letter
+        specs = list(specs)
     distinct_systems(specs)
     systems, built, skipped = [], [], []
     for spec in specs:

@@ -22,7 +22,8 @@ def _model_spec(text: str) -> str:
 def _add_rules(p) -> None:
     """The segment options of `vad detect` (SegmentRules)."""
     p.add_argument("--threshold", type=number(0.0, 1.0), default=0.5,
-                   help="a frame is speech where its score is at least this (default: %(default)s)")
+                   help="a frame is speech where its score is at least this; scores are scaled so that 0.5 is the "
+                        "model's own calibrated threshold (`vad info` shows it) (default: %(default)s)")
     p.add_argument("--min-speech", type=number(0.0, 3600.0), default=0.0, metavar="SECONDS",
                    help="drop speech segments shorter than this (default: %(default)s)")
     p.add_argument("--min-silence", type=number(0.0, 3600.0), default=0.0, metavar="SECONDS",
@@ -132,7 +133,7 @@ def _recipe_from_args(args):
     if args.recipe is None:  # start from the recipe of the shipped model of that kind
         settings = {**default_recipe(kind).to_dict(), **settings}
     try:
-        return Recipe.from_dict(settings)
+        recipe = Recipe.from_dict(settings)
     except ValueError as exc:  # named after the flag that set the setting, else the recipe file
         name, _, reason = str(exc).partition(": ")
         if name in flagged:
@@ -140,6 +141,11 @@ def _recipe_from_args(args):
         via = [f"{k} from {_FLAGS[k]}" for k in flagged if k != "kind" and f"{k}=" in reason]  # a bound a flag set
         message = str(exc) + (f" ({', '.join(via)})" if via else "")
         raise ValueError(f"--recipe: {args.recipe}: {message}" if args.recipe is not None else message) from None
+    if args.prune_epochs is not None and recipe.prune == 0:  # it was taken and did nothing: no round retrains
+        source = "--prune 0" if args.prune is not None else f"the recipe's prune 0 ({args.recipe})"
+        raise ValueError(f"--prune-epochs: retrains after each pruning round, and {source} prunes nothing; leave "
+                         f"--prune-epochs out or give --prune a fraction above 0")
+    return recipe
 
 
 def _distinct_folders(folders) -> list:

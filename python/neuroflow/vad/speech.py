@@ -44,7 +44,7 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 
 
 class SpeechError(RuntimeError):
-    """eSpeak NG could not be loaded or refused a voice or a text."""
+    """eSpeak NG could not be loaded or failed to speak (a bad text or voice is a ValueError or TypeError)."""
 
 
 @dataclass(frozen=True)
@@ -206,17 +206,20 @@ class ESpeak:
 
     def synthesize(self, text: str, voice: Voice = Voice(), *, sr: int = SAMPLE_RATE) -> np.ndarray:
         """Speak ``text`` with ``voice``; returns float32 mono audio at ``sr`` (peak-normalised to 0.5)."""
-        if not isinstance(text, str) or not text.strip():
-            raise SpeechError(f"text: expected a non-empty string, got {text!r}")
+        # the caller's arguments: ValueError / TypeError naming them (SpeechError, a RuntimeError, is eSpeak's own)
+        if not isinstance(text, str):
+            raise TypeError(f"text: expected a non-empty string, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError(f"text: expected a non-empty string, got {text!r}")
         if "\0" in text:  # eSpeak reads a C string: it would speak only what comes before the NUL
-            raise SpeechError(f"text: contains a NUL character (at {text.index(chr(0))}), got {text[:40]!r}")
+            raise ValueError(f"text: contains a NUL character (at {text.index(chr(0))}), got {text[:40]!r}")
         check_sample_rate(sr)  # before any work: resampling to 1 GHz asked for more memory than any machine has
         check_voice(voice)
         encoded = text.encode("utf-8")
         with self._lock:
             lib = self._lib
             if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
-                raise SpeechError(f"voice: eSpeak NG does not know {voice.name!r}")
+                raise ValueError(f"voice: eSpeak NG does not know {voice.name!r}")
             for param, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range),
                                  (_WORDGAP, voice.word_gap), (_VOLUME, 100)):
                 lib.espeak_SetParameter(param, int(value), 0)
