@@ -74,6 +74,22 @@ def test_a_scheduler_address_is_checked_while_parsing(argv, capsys, tmp_path, mo
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.parametrize("argv", [
+    ["maze", "sweep", "--seeds", "2", "--episodes", "5", "--n-jobs", "2"],
+    ["maze", "ablation", "--seeds", "2", "--episodes", "5", "--sweep", "--n-jobs", "1"],
+    ["vad", "corpus", "--out", "c", "--n-jobs", "-1"],
+    ["identify", "bench", "--n-jobs", "2"],
+])
+def test_n_jobs_beside_a_scheduler_is_refused_naming_both(argv, capsys, tmp_path, monkeypatch):
+    """--n-jobs with --scheduler was taken and did nothing (the cluster's workers run the jobs)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv + ["--scheduler", "tcp://127.0.0.1:8786"])
+    err = _one_error_line(capsys, exit_.value.code, "--n-jobs, --scheduler: ")
+    assert "would do nothing" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
 def test_json_nested_past_pythons_limit_names_the_file(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)

@@ -413,6 +413,15 @@ def test_snrs_that_would_do_nothing_are_refused_naming_both(plan, why, tmp_path,
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.parametrize("flag, values, shown", [("--noises", ["white", "pink", "white"], "'white'"),
+                                                ("--snrs", ["5", "10", "5.0"], "5"),
+                                                ("--durations", ["3", "3"], "3")])
+def test_a_value_given_twice_is_refused_naming_the_flag(flag, values, shown, tmp_path, capsys):
+    code = main(["vad", "corpus", "--out", str(tmp_path / "c"), "--quiet", "--minutes", "0.05", flag, *values])
+    _one_error_line(capsys, code, f"{flag}: {shown} given twice", "give each value once")  # it counted twice
+    assert not (tmp_path / "c").exists()
+
+
 def test_snrs_with_clean_scenes_among_noisy_ones_still_count():
     from neuroflow.vad.corpus import plan_corpus
 

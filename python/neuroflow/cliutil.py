@@ -41,7 +41,18 @@ class Parser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
         self._check_outputs_apart(namespace)
+        self._check_jobs_or_cluster(namespace)
         return namespace, extras
+
+    def _check_jobs_or_cluster(self, namespace) -> None:
+        """``--n-jobs`` beside ``--scheduler`` was taken and did nothing (the cluster's workers run the jobs):
+        refused, naming both, on the verbs that take both."""
+        actions = {a.dest: a for a in self._actions}
+        if not {"n_jobs", "scheduler"} <= set(actions) or getattr(namespace, "scheduler", None) is None:
+            return
+        if getattr(namespace, "n_jobs", actions["n_jobs"].default) != actions["n_jobs"].default:
+            self.error("--n-jobs, --scheduler: the Dask cluster's workers run the jobs, so --n-jobs would do nothing; "
+                       "give one of them")
 
     def _check_outputs_apart(self, namespace) -> None:
         """Two output flags naming one path (``--checkpoint q.png --plot q.png``, ``--out x --checkpoint x``) would

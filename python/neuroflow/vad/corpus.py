@@ -104,7 +104,19 @@ def _check_list(values, name: str, lo: float, hi: float, unit: str) -> tuple[flo
         out.append(float(v))
     if not out:
         raise ValueError(f"{name}: expected at least one value, got none")
+    _check_distinct(out, name)
     return tuple(out)
+
+
+def _check_distinct(values, name: str) -> None:
+    """ValueError naming ``name`` when a value comes twice: scenes are drawn evenly over the values given, so
+    ``white white`` made white noise count twice without a word."""
+    seen = set()
+    for v in values:
+        if v in seen:
+            shown = f"{v:g}" if isinstance(v, float) else repr(v)
+            raise ValueError(f"{name}: {shown} given twice; give each value once (scenes are spread evenly over them)")
+        seen.add(v)
 
 
 def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: str = "espeak", durations=None,
@@ -145,6 +157,7 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
         raise ValueError(f"noises: expected a list of noise names from {list(CORPUS_NOISES)}, got none")
     for kind in noises:
         check_choice(kind, "noises", CORPUS_NOISES)
+    _check_distinct(noises, "noises")
     if given_snrs and (speech == "none" or set(noises) == {"none"}):  # they were dropped without a word
         why = "a speech-free corpus (speech is 'none') has no SNR" if speech == "none" else \
             "every scene is clean (the only noise is 'none')"
