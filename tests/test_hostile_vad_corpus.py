@@ -422,6 +422,17 @@ def test_a_value_given_twice_is_refused_naming_the_flag(flag, values, shown, tmp
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.parametrize("field, value", [("speech", "espek"), ("background", "rooomtone")])
+def test_a_hand_made_scene_plan_with_a_misspelt_kind_is_refused(field, value):
+    """make_scene made a plan of speech 'espek' speech-free, and one of background 'rooomtone' had none."""
+    from neuroflow.vad.scenes import ScenePlan, make_scene
+
+    plan = ScenePlan(index=0, name="x", group="B", duration_s=2.0, snr_db=5.0, noise="white", stratum=0,
+                     target_fraction=0.5, seed=[1], **{field: value})
+    with pytest.raises(ValueError, match=f"^plan.{field}: expected one of .*, got '{value}'$"):
+        make_scene(plan)
+
+
 def test_snrs_with_clean_scenes_among_noisy_ones_still_count():
     from neuroflow.vad.corpus import plan_corpus
 

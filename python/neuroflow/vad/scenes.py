@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from neuroflow._utils import check_choice
 from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.features import HOP
 
@@ -39,7 +40,10 @@ ACTIVE_LEVEL_DBOV = -26.0
 CONVERSATION_LEVEL_DBOV = (-36.0, -18.0)
 #: level range of the noise in speech-free scenes (dBFS RMS)
 NOISE_ONLY_LEVEL_DBFS = (-40.0, -20.0)
+#: what a scene plays under its speech: room tone, digital silence before the noise starts, or nothing
 BACKGROUNDS = ("roomtone", "silence", "none")
+#: the speech of one scene ("mixed" in a corpus is one of the first three per scene)
+SCENE_SPEECH = ("espeak", "real", "festival", "none")
 #: noise level name -> SNRs (dB) it covers
 LEVELS = {"low": (15, 10), "medium": (5, 0), "high": (-5, -10)}
 
@@ -109,6 +113,9 @@ def make_scene(plan: ScenePlan):
         The mixture at 16 kHz, 0/1 labels per 10 ms frame (``len // 160``), and a dict of what the scene
         holds (speakers, utterances, levels, ``skipped_files``), which the corpus manifest records.
     """
+    # a hand-made plan of speech "espek" was made speech-free, and one of background "rooomtone" had none
+    check_choice(plan.speech, "plan.speech", SCENE_SPEECH)
+    check_choice(plan.background, "plan.background", BACKGROUNDS)
     rng = np.random.default_rng(plan.seed)
     n = int(round(plan.duration_s * SAMPLE_RATE))
     skipped: list[str] = []
