@@ -1080,3 +1080,70 @@ def test_a_maze_checkpoint_or_sweep_point_that_is_no_regular_file_is_refused(tmp
             assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "2", "--quiet", "--checkpoint",
                         str(check)]) == 2
             assert f"checkpoint: {check / 'tmaze_memristor.npz'}: is not a regular file" in _one_error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- sixth pass: the public API
+@pytest.mark.parametrize("kwargs, words", [
+    ({"seed": -1}, "seed: expected a non-negative integer"),
+    ({"seed": 1.5}, "seed: expected a non-negative integer"),
+    ({"options": [1]}, "options: expected None or a dict, got list"),
+    ({"options": {"strat": [4.0, 4.0]}}, "options: unknown key(s) 'strat'; WaterMaze takes ['start']"),
+    ({"options": {"start": [np.nan, 4.0]}}, "options['start']: expected finite values"),
+    ({"options": {"start": [1.0, 2.0, 3.0]}}, "options['start']: expected shape (2), got (3,)"),
+    ({"options": {"start": [0.0, 0.0]}}, "options['start']: [0.0, 0.0] lies on the platform"),
+    ({"options": {"start": [100.0, 100.0]}}, "outside the arena [-6, 6]^2"),
+])
+def test_water_maze_reset_names_a_bad_seed_or_start(kwargs, words):
+    """reset(seed=1.5) ended in numpy's TypeError, options=[1] in AttributeError, a start of three numbers in
+    blocked()'s TypeError; a misspelt key was ignored (a random start), a NaN start accepted (NaN positions for
+    the whole episode) and a start on the platform began an episode already over."""
+    from neuroflow.rl import TMaze, WaterMaze
+
+    with pytest.raises(ValueError) as exc:
+        WaterMaze().reset(**kwargs)
+    assert words in str(exc.value)
+    if "seed" in kwargs or "strat" in str(kwargs):   # the deterministic T-maze checks its arguments all the same
+        with pytest.raises(ValueError, match="seed: expected|options: unknown key"):
+            TMaze().reset(**kwargs)
+    assert WaterMaze().reset(seed=0, options={"start": [4.0, 4.0]})[0].tolist() == [4.0, 4.0]
+
+
+def test_a_water_maze_step_before_any_reset_says_none_was_started():
+    from neuroflow.rl import WaterMaze
+
+    with pytest.raises(ValueError, match="no episode is running .none was started, or the last one ended.; "
+                                         "call reset"):
+        WaterMaze().step(0)
+
+
+def test_actor_critic_names_a_device_that_is_no_device_and_a_progress_that_is_no_bool():
+    """device=5 ended in "'int' object is not iterable"; fit(progress="no") showed the bar; a numpy integer episode
+    count ended in json's "Object of type int64 is not JSON serializable" (the checkpoint key)."""
+    from neuroflow.memristor import Crossbar
+    from neuroflow.rl import ActorCritic
+
+    for device in (5, 2.5):
+        with pytest.raises(ValueError, match="device: expected a VCMDevice, a sequence of them or a preset name"):
+            ActorCritic(synapse="memristor", device=device)
+        with pytest.raises(ValueError, match="device: expected a VCMDevice"):
+            Crossbar(2, 1, device)
+    with pytest.raises(ValueError, match="progress: expected True or False, got 'no'"):
+        ActorCritic().fit(2, progress="no")
+    a = ActorCritic().fit(np.int64(3), np.int64(2), np.int64(1), progress=False).result_.steps
+    b = ActorCritic().fit(3, 2, 1, progress=False).result_.steps
+    assert np.array_equal(a, b)
+
+
+def test_train_refuses_a_backend_it_would_ignore_for_an_objective():
+    """train(objective, theta0, backend="torch") ran on the objective's own computation and said nothing; a backend
+    that does not exist ("jax") was not even checked."""
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    for backend in ("torch", "jax"):
+        with pytest.raises(ValueError, match=r"backend: an Objective computes its own .*got '"):
+            train(net.objective(X, X[:, :1]), net.init_params(seed=0), backend=backend)
+    assert train(net, net.init_params(seed=0), X, X[:, :1], backend="numpy", maxiterations_ode=5,
+                 maxiterations_optim=0).loss >= 0

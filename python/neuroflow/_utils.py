@@ -301,8 +301,12 @@ def serial_blas():
 
 # ----------------------------------------------------------------------------- progress
 def progress(iterable=None, *, enabled: bool = True, **kwargs):
-    """tqdm progress bar that can be switched off (``progress=False`` / ``--quiet``)."""
+    """tqdm progress bar that can be switched off (``progress=False`` / ``--quiet``); ``enabled`` is the caller's
+    ``progress`` argument, refused unless True or False (``progress="no"`` showed the bar)."""
     from tqdm.auto import tqdm
+
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise ValueError(f"progress: expected True or False, got {enabled!r}")
 
     return tqdm(iterable, disable=not enabled, dynamic_ncols=True, **kwargs)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,9 @@ class ActorCritic:
             device = get_device(device)
         else:
             self._preset = None
-        self.devices = (device,) if isinstance(device, VCMDevice) else tuple(device)
+        # device_table names a device that is no device (device=5 ended in "'int' object is not iterable")
+        self.devices = (device,) if isinstance(device, VCMDevice) else tuple(device) \
+            if isinstance(device, Iterable) else device
         self.table = device_table(self.devices)
         if variability is None:
             variability = d["variability"] if self.table.has_cycles else "device"
@@ -206,8 +209,9 @@ class ActorCritic:
         any work. Ctrl-C keeps what finished (``interrupted=True``; unfinished entries are NaN). ``checkpoint``
         (an ``.npz`` path) saves the finished seed batches after each one; a run with the same settings resumes
         from it and gives the numbers of an uninterrupted run."""
-        check_positive(n_episodes, "n_episodes", integer=True)
-        check_positive(n_seeds, "n_seeds", integer=True)
+        # numpy integers as Python ints: an np.int64 count ended in json's TypeError writing the checkpoint key
+        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
+        n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
         seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
         first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
         # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
