@@ -1147,3 +1147,22 @@ def test_train_refuses_a_backend_it_would_ignore_for_an_objective():
             train(net.objective(X, X[:, :1]), net.init_params(seed=0), backend=backend)
     assert train(net, net.init_params(seed=0), X, X[:, :1], backend="numpy", maxiterations_ode=5,
                  maxiterations_optim=0).loss >= 0
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--method-ode", "none", "--max-iterations-ode", "50"], "--method-ode none, --max-iterations-ode 50: 'none' "
+                                                            "skips the phase"),
+    (["--method-optim", "none", "--max-iterations-optim", "7"], "--method-optim none, --max-iterations-optim 7: "),
+    (["--max-iterations-optim", "0", "--method-optim", "bfgs"], "--max-iterations-optim 0, --method-optim bfgs: a "
+                                                                "budget of 0 skips the phase, so bfgs would never run"),
+    (["--max-iterations-ode", "0", "--method-ode", "RK45"], "--max-iterations-ode 0, --method-ode RK45: "),
+])
+def test_flow_train_names_a_phase_asked_both_to_run_and_to_be_skipped(extra, start, capsys):
+    """--method-ode none --max-iterations-ode 50 skipped the ODE and ignored its budget; --max-iterations-optim 0
+    --method-optim bfgs skipped the BFGS it named; both exit 0 as if all was well."""
+    assert _rc(["flow", "train", "--quiet", "--n-samples", "30", *extra]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+    assert _rc(["flow", "train", "--quiet", "--n-samples", "30", "--json", "--max-iterations-ode", "0",
+                "--method-optim", "none"]) == 0   # 0 with "auto", and "none" with the default budget, are fine
+    out = json.loads(capsys.readouterr().out)
+    assert out["ode_stopped_by"] == "skipped" and out["optim_stopped_by"] == "skipped"
