@@ -1166,3 +1166,22 @@ def test_flow_train_names_a_phase_asked_both_to_run_and_to_be_skipped(extra, sta
                 "--method-optim", "none"]) == 0   # 0 with "auto", and "none" with the default budget, are fine
     out = json.loads(capsys.readouterr().out)
     assert out["ode_stopped_by"] == "skipped" and out["optim_stopped_by"] == "skipped"
+
+
+@pytest.mark.parametrize("activation, scale", [("tanh", "1e-320"), ("sigmoid", "1e-17")])
+def test_make_teacher_refuses_a_weight_scale_whose_teacher_every_run_refuses(activation, scale, tmp_path, capsys):
+    """--weight-scale 1e-17 wrote a teacher (exit 0) whose outputs do not vary, which identify run then refused as
+    constant; make_teacher(weight_scale=1e300) one whose incoming norms overflow. Now the scale is named, and no
+    file is written."""
+    from neuroflow.identify.problems import make_teacher
+
+    out = tmp_path / "t.npz"
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(out), "--activation", activation,
+                "--weight-scale", scale]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: --weight-scale: {float(scale)!r} makes a teacher "
+                                              "that cannot be identified: its outputs are the same on every Gaussian")
+    assert not out.exists()
+    with pytest.raises(ValueError, match="weight_scale: 1e[+]300 makes a teacher .* overflow"):
+        make_teacher(3, 2, activation, weight_scale=1e300)
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(out), "--activation", activation,
+                "--weight-scale", "1e-3"]) == 0 and out.exists()

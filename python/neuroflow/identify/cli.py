@@ -374,14 +374,17 @@ def _bench(args) -> int:
 
 def _make_teacher(args) -> int:
     from neuroflow._utils import check_memory
-    from neuroflow.cliutil import emit
+    from neuroflow.cliutil import emit, flag_error
     from neuroflow.identify import save_teacher
     from neuroflow.identify.problems import make_teacher
 
     # the weights and a few working copies of the (width, input-dim) matrix, before any is drawn
     check_memory(32 * args.width * (args.input_dim + 3), "--input-dim, --width")
-    t = make_teacher(args.input_dim, args.width, args.activation, weight_scale=args.weight_scale,
-                     alignment=args.alignment, seed=args.seed)
+    try:
+        t = make_teacher(args.input_dim, args.width, args.activation, weight_scale=args.weight_scale,
+                         alignment=args.alignment, seed=args.seed)
+    except ValueError as exc:   # a --weight-scale so small that the teacher is constant
+        raise flag_error(exc, {"weight_scale": "--weight-scale"}) from None
     save_teacher(t, args.out)
     emit(args, {"path": str(args.out), **t.to_dict()}, [f"wrote {args.out}: {t.to_dict()}"])
     return 0
