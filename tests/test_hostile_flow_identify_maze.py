@@ -136,6 +136,7 @@ def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
     (["maze", "tmaze", "--synapse", "ideal", "--device", "linear-noisy"], "--synapse ideal, --device"),
     (["maze", "watermaze", "--synapse", "ideal", "--device", "portner2025"], "--synapse ideal, --device"),
     (["maze", "sweep", "--synapse", "ideal", "--devices", "ideal", "linear-noisy"], "--synapse ideal, --devices"),
+    (["maze", "tmaze", "--compare", "--synapse", "ideal"], "--compare, --synapse ideal"),   # was one run, exit 0
 ])
 def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
     assert _rc(argv + ["--quiet", "--seeds", "2"]) == 2
