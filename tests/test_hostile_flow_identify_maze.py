@@ -1186,3 +1186,30 @@ def test_make_teacher_refuses_a_weight_scale_whose_teacher_every_run_refuses(act
         make_teacher(3, 2, activation, weight_scale=1e300)
     assert _rc(["identify", "make-teacher", "--quiet", "--out", str(out), "--activation", activation,
                 "--weight-scale", "1e-3"]) == 0 and out.exists()
+
+
+def test_parallel_map_takes_numpy_job_counts_and_names_what_it_cannot_call():
+    """ExpandAndCluster(n_jobs=np.int64(2)) passed its own check, then parallel_map refused "expected a positive
+    integer ..., got np.int64(2)"; on_result=5 failed only after the first job had run; a timeout of 1e300 ended in
+    the socket's OverflowError."""
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.identify.problems import make_teacher
+    from neuroflow.parallel import connect, parallel_map
+
+    assert parallel_map(abs, [(-1,), (-2,)], n_jobs=np.int64(2)) == [1, 2]
+    ran = []
+    with pytest.raises(ValueError, match="on_result: expected a callable or None, got int"):
+        parallel_map(ran.append, [(1,)], on_result=5)
+    assert ran == []
+    with pytest.raises(ValueError, match="fn: expected a callable, got str"):
+        parallel_map("abs", [(1,)])
+    with pytest.raises(ValueError, match=r"timeout: expected a positive number of seconds up to 9.2\d*e\+09, got "
+                                         r"1e\+300"):
+        connect("tcp://127.0.0.1:1", timeout=1e300)
+    t = make_teacher(3, 2, "tanh", seed=0)
+    X = np.random.default_rng(0).normal(size=(120, 3))
+    est = ExpandAndCluster(n_students=4, hidden_sizes=[2], n_jobs=np.int64(2), finetune=False, seed=0,
+                           train_options={"maxiterations_ode": 20, "maxiterations_optim": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert est.fit(X, t.forward(X)).predict(X).shape == (120, 1)
