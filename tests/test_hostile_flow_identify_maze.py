@@ -1213,3 +1213,71 @@ def test_parallel_map_takes_numpy_job_counts_and_names_what_it_cannot_call():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert est.fit(X, t.forward(X)).predict(X).shape == (120, 1)
+
+
+def _measurement():
+    from neuroflow.memristor import get_device, simulate_measurement
+
+    return simulate_measurement(get_device("linear-noisy"), n_cycles=3, seed=0)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: {"g_set": m.g_set.tolist()}, "g_set: expected a float64 array of conductances in siemens, got list"),
+    (lambda m: {"g_set": m.g_set.astype(np.float16)}, "g_set: expected a float64 array .* got float16"),
+    (lambda m: {"g_set": m.g_set[:, :-1]}, r"g_set: expected shape \(n_cycles >= 1, n_pulses \+ 1 = 201\), got "
+                                            r"\(3, 200\)"),
+    (lambda m: {"n_pulses": m.n_pulses + 5}, r"g_set: expected shape \(n_cycles >= 1, n_pulses \+ 1 = 206\)"),
+    (lambda m: {"n_pulses": float(m.n_pulses)}, "n_pulses: expected a positive integer, got 200.0"),
+    (lambda m: {"g_set": m.g_set[:0], "g_reset": m.g_reset[:0]}, r"g_set: expected shape .*, got \(0, 201\)"),
+    (lambda m: {"g_reset": m.g_reset[:2]}, r"g_set, g_reset: expected one SET and one RESET sweep per cycle, got "
+                                           r"shapes \(3, 201\) and \(2, 201\)"),
+])
+def test_fit_device_names_a_measurement_built_with_the_wrong_layout(edit, words):
+    """A PulseMeasurement of lists ended in TypeError inside check_measurement, one read short or a wrong N in
+    IndexError inside the fit, a float N in numpy's "only integers ... are valid indices", no cycles in "high state
+    (nan uS)", float16 reads in G0 = inf, and fewer RESET than SET sweeps was fitted on the first two cycles."""
+    import dataclasses
+
+    from neuroflow.memristor import fit_device
+
+    m = _measurement()
+    with pytest.raises(ValueError, match="simulated from linear-noisy: " + words):
+        fit_device(dataclasses.replace(m, **edit(m)))
+
+
+def test_memristor_api_names_arguments_that_failed_late_or_not_at_all(tmp_path):
+    """fit_device(None) said "expected str, bytes or os.PathLike object, not NoneType", cycles="no" kept the table,
+    name=5 was refused only after the fit; simulate_measurement(n_cycles=1e9) ended in numpy's MemoryError;
+    save_devices(5) in "'int' object is not iterable", a folder in IsADirectoryError, a .txt name and a device whose
+    G1 of 1e-6 uS load_devices refuses were written; Crossbar.read(noisy="no") read with noise."""
+    from neuroflow.memristor import Crossbar, VCMDevice, fit_device, get_device, save_devices, simulate_measurement
+
+    m = _measurement()
+    for kwargs, words in [({"measurement": None}, "measurement: expected a PulseMeasurement or a .json / .csv file, "
+                                                  "got NoneType"),
+                          ({"measurement": m, "cycles": "no"}, "cycles: expected True or False, got 'no'"),
+                          ({"measurement": m, "name": 5}, "^name: expected a non-empty name")]:
+        with pytest.raises(ValueError, match=words):
+            fit_device(**kwargs)
+    with pytest.raises(ValueError, match="n_cycles: this run needs about .* GiB of memory"):
+        simulate_measurement(get_device("linear-noisy"), n_cycles=10**9)
+    dev = get_device("linear-noisy")
+    for devices, path, words in [(5, "d.json", "devices: expected a VCMDevice or a non-empty sequence"),
+                                 (dev, ".", r"path: .*: is a folder; expected a file path"),
+                                 (dev, "d.txt", "path: .*d.txt: expected a file name ending in one of .json"),
+                                 (VCMDevice(G0_uS=0.0, G1_uS=1e-6, name="tiny"), "d.json",
+                                  r"devices: device 1 \(tiny\): G1_uS: 1e-06 uS, far below any memristor's")]:
+        with pytest.raises(ValueError, match=words):
+            save_devices(devices, tmp_path / path if path != "." else tmp_path)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="noisy: expected True or False, got 'no'"):
+        Crossbar(2, 1, "linear-noisy", seed=0).read(np.ones(2), noisy="no")
+
+
+@pytest.mark.parametrize("devices, got", [("ideal", "str 'ideal'"), (None, "NoneType None")])
+def test_maze_sweep_names_devices_that_are_no_list(devices, got):
+    """devices="ideal" was read letter by letter ("device: expected one of [...], got 'i'")."""
+    from neuroflow.rl import maze_sweep
+
+    with pytest.raises(ValueError, match=f"devices: expected a list with one entry per grid point .*, got {got}"):
+        maze_sweep(devices=devices, n_seeds=2, n_episodes=2)

@@ -143,6 +143,14 @@ def as_list(values, name: str, what: str) -> list:
     return list(values)
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool, or ValueError naming ``name`` unless it is True or False (numpy's too): a switch given
+    "no" or 2 is truthy, and was taken as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 def check_choice(value: Any, name: str, choices: Iterable[str]):
     choices = list(choices)
     if value not in choices:
@@ -305,8 +313,7 @@ def progress(iterable=None, *, enabled: bool = True, **kwargs):
     ``progress`` argument, refused unless True or False (``progress="no"`` showed the bar)."""
     from tqdm.auto import tqdm
 
-    if not isinstance(enabled, (bool, np.bool_)):
-        raise ValueError(f"progress: expected True or False, got {enabled!r}")
+    check_bool(enabled, "progress")
 
     return tqdm(iterable, disable=not enabled, dynamic_ncols=True, **kwargs)
 
