@@ -1281,3 +1281,53 @@ def test_maze_sweep_names_devices_that_are_no_list(devices, got):
 
     with pytest.raises(ValueError, match=f"devices: expected a list with one entry per grid point .*, got {got}"):
         maze_sweep(devices=devices, n_seeds=2, n_episodes=2)
+
+
+def _api_cases():
+    from neuroflow.flow import hessian_spectrum, levenberg_marquardt, mlp_least_squares
+    from neuroflow.flow.teacher_student import teacher_student_run
+    from neuroflow.rl import experiments as ex
+    from neuroflow.rl import optimal as op
+
+    theta = np.zeros((121, 8))
+    return [
+        (lambda: hessian_spectrum(np.arange(9.0).reshape(3, 3)), r"H: expected a symmetric matrix \(a Hessian\)"),
+        (lambda: levenberg_marquardt(5, 6, np.zeros(2), max_iter=3), "normal: expected a callable, got int"),
+        (lambda: mlp_least_squares(None, np.zeros(2), np.ones((3, 1)), np.ones((3, 1)), max_iter=3),
+         "net: expected a neuroflow.mlp.MLP, got NoneType"),
+        (lambda: teacher_student_run(n_samples=20, adam_too="x"), "adam_too: expected True or False, got 'x'"),
+        (lambda: ex.value_map_error(np.ones(5)), "critic_weights: expected 9 T-maze weights per seed, got 5"),
+        (lambda: ex.value_map_error(np.ones(9), gamma=2), r"gamma: expected a discount factor in \[0, 1\], got 2"),
+        (lambda: ex.tmaze_optimal_values(float("nan")), "gamma: expected a non-negative number, got nan"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0], level=1), r"level: expected a confidence level in \(0, 1\), got 1"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0], n_boot=0), "n_boot: expected a positive integer, got 0"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0] * 100, n_boot=10**12), "n_boot: this run needs about"),
+        (lambda: ex.bootstrap_ci(np.ones((3, 3))), r"values: expected a 1-d array, got shape \(3, 3\)"),
+        (lambda: ex.noise_sweep([], n_seeds=2), "sigmas: expected at least one noise level, got none"),
+        (lambda: ex.noise_sweep([0.1, 2.0], n_seeds=2), r"sigmas: expected non-negative noise levels of at most"),
+        (lambda: ex.self_correction(2.0, n_seeds=2), r"^sigma: expected a write noise of at most the whole range"),
+        (lambda: op.watermaze_steps_to_goal(np.ones(3)), r"points: expected \(x, y\) positions, .*got shape \(3,\)"),
+        (lambda: op.watermaze_steps_to_goal([[np.nan, 0.0]]), "points: expected finite values"),
+        (lambda: op.watermaze_optimal_values(gamma=2.0), r"gamma: expected a discount factor in \(0, 1\]"),
+        (lambda: op.watermaze_optimal_values(resolution=10**6), "resolution: this run needs about"),
+        (lambda: op.softmax_policy_steps(theta, [[2.0, 0.0]]), r"starts\[0\]: \[2.0, 0.0\] lies inside a wall"),
+        (lambda: op.softmax_policy_steps(theta, [[4.0, 4.0]], max_steps=0), "max_steps: expected a positive integer"),
+        (lambda: op.sample_starts(10**12), "n: this run needs about"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(21))
+def test_flow_and_maze_helpers_name_arguments_they_took_or_failed_on(case, monkeypatch):
+    """Each case was accepted with a wrong answer (a non-symmetric 'Hessian' symmetrised, gamma 2 or NaN values,
+    level 1 the range, a matrix flattened, a NaN position counted as a wall, a start in a wall walked 300 steps,
+    max_steps 0 zero steps, no noise levels an empty result, adam_too='x' running Adam) or ended in another
+    library's error (broadcast, reshape, IndexError, MemoryError, AttributeError, hours of drawing starts)."""
+    from neuroflow.rl.envs import WaterMaze
+
+    def no_draws(*_):   # sample_starts(1e12) drew starts one by one for hours: fail at once instead of hanging
+        raise RuntimeError("a start was drawn")
+
+    monkeypatch.setattr(WaterMaze, "sample_start", no_draws)
+    call, words = _api_cases()[case]
+    with pytest.raises(ValueError, match=words):
+        call()
