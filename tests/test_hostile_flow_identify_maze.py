@@ -1331,3 +1331,31 @@ def test_flow_and_maze_helpers_name_arguments_they_took_or_failed_on(case, monke
     call, words = _api_cases()[case]
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def test_a_numba_threading_layer_of_no_use_is_one_line_naming_the_variable(tmp_path, monkeypatch):
+    """NUMBA_THREADING_LAYER=abc (or '') ran until the first parallel kernel (the water-maze floor's search) and
+    ended there with numba's "The threading layer requested 'abc' is unknown to Numba.", naming no variable."""
+    import importlib.util
+    import subprocess
+
+    from neuroflow.cliutil import environment_problems
+
+    monkeypatch.setenv("NUMBA_THREADING_LAYER", "workqueue")
+    assert environment_problems() == []
+    for value in ("abc", ""):
+        monkeypatch.setenv("NUMBA_THREADING_LAYER", value)
+        assert environment_problems() == [f"environment variable NUMBA_THREADING_LAYER: expected one of default, safe, "
+                                          f"forksafe, threadsafe, tbb, omp, workqueue, got {value!r}"]
+    try:
+        importlib.import_module("numba.np.ufunc.tbbpool")
+    except ImportError:   # no Intel TBB here: asking for it is refused up front too
+        monkeypatch.setenv("NUMBA_THREADING_LAYER", "tbb")
+        assert environment_problems()[0].startswith("environment variable NUMBA_THREADING_LAYER: 'tbb': numba cannot "
+                                                    "load that threading layer here")
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "abc"}
+    out = subprocess.run([sys.executable, "-m", "neuroflow", "maze", "floor", "--starts", "20", "--search-starts", "10",
+                          "--sweeps", "1", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and out.stderr.strip().startswith(
+        "neuroflow: error: environment variable NUMBA_THREADING_LAYER: expected one of"), out.stderr
