@@ -1359,3 +1359,18 @@ def test_a_numba_threading_layer_of_no_use_is_one_line_naming_the_variable(tmp_p
                          timeout=120)
     assert out.returncode == 2 and out.stderr.strip().startswith(
         "neuroflow: error: environment variable NUMBA_THREADING_LAYER: expected one of"), out.stderr
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--width", "3", "--refine-rounds", "2"], "--refine-rounds, --width 3: --refine-rounds only acts on the inner "
+                                               "layers of students with two or more hidden layers"),
+    (["--width", "3", "--layer-probes", "0.3"], "--layer-probes, --width 3: "),
+    (["--width", "teacher", "--layer-probes", "0.2"], "--layer-probes, --width teacher: "),
+    (["--depth", "1", "--refine-rounds", "1", "--layer-probes", "0"], "--refine-rounds, --layer-probes, --depth 1: "),
+    (["--max-depth", "1", "--refine-rounds", "1"], "--refine-rounds, --max-depth 1: "),
+])
+def test_identify_run_names_deep_net_flags_given_for_one_hidden_layer(extra, start, teacher, capsys):
+    """--refine-rounds and --layer-probes act only on inner layers; with one hidden layer they were ignored, exit 0."""
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
