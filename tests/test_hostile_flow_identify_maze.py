@@ -1374,3 +1374,28 @@ def test_identify_run_names_deep_net_flags_given_for_one_hidden_layer(extra, sta
     argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
     assert _rc(argv + extra) == 2
     assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: {"x": d["x"][:3]}, "x, init, ode_x, n_params: expected n_params = 9 numbers in each, got 3, 9, 9"),
+    (lambda d: {"loss": "1.0"}, "loss: expected a number, got '1.0'"),
+    (lambda d: {"converged": "yes"}, "converged: expected true or false, got 'yes'"),
+    (lambda d: {"ode_iterations": -2}, "ode_iterations: expected a non-negative integer, got -2"),
+    (lambda d: {"optim_stopped_by": 3}, "optim_stopped_by: expected a string, got 3"),
+])
+def test_a_result_file_whose_fields_are_not_what_save_writes_is_refused_naming_the_field(edit, words, tmp_path):
+    """TrainResult.load took a result of 3 parameters for a net of 9, converged "yes" (truthy), a loss read from
+    text and a negative iteration count, without a word; a file of an older version (no n_params) still loads."""
+    from neuroflow.flow import TrainResult, train
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    good = train(net, net.init_params(seed=0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0)
+    path = good.save(tmp_path / "r.json")
+    d = json.loads(path.read_text())
+    (tmp_path / "bad.json").write_text(json.dumps({**d, **edit(d)}))
+    with pytest.raises(ValueError, match="bad.json: not a TrainResult file written by save .*" + re.escape(words)):
+        TrainResult.load(tmp_path / "bad.json")
+    (tmp_path / "old.json").write_text(json.dumps({k: v for k, v in d.items() if k != "n_params"}))
+    assert np.array_equal(TrainResult.load(tmp_path / "old.json").x, good.x)
