@@ -1399,3 +1399,21 @@ def test_a_result_file_whose_fields_are_not_what_save_writes_is_refused_naming_t
         TrainResult.load(tmp_path / "bad.json")
     (tmp_path / "old.json").write_text(json.dumps({k: v for k, v in d.items() if k != "n_params"}))
     assert np.array_equal(TrainResult.load(tmp_path / "old.json").x, good.x)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"activation": "tanh", "method": "quadrature", "nodes": 200_000}, "nodes: expected an integer from 2 to 100000"),
+    ({"activation": "tanh", "nodes": 2.5}, "nodes: expected an integer from 2 to 100000 .*got 2.5"),
+    ({"activation": "relu", "nodes": 40}, "nodes: the closed form of 'relu' uses no quadrature nodes"),
+])
+def test_gaussian_quadrature_nodes_of_no_use_are_named(kwargs, words):
+    """nodes=1e9 computed a Gauss-Hermite rule for hours (2e5, here, for seconds); pair_expectation took nodes=-1
+    unchecked; nodes with a closed form were ignored."""
+    from neuroflow.flow import GaussianTeacherStudent
+    from neuroflow.flow.gaussian.kernel import pair_expectation
+
+    with pytest.raises(ValueError, match=words):
+        GaussianTeacherStudent(np.eye(2), np.ones(2), 2, **kwargs)
+    with pytest.raises(ValueError, match=words):
+        pair_expectation(kwargs["activation"], np.ones(2), np.ones(2), nodes=kwargs["nodes"])
+    assert pair_expectation("tanh", np.ones(2), np.ones(2), nodes=np.int64(80)) > 0

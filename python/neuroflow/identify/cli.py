@@ -120,7 +120,8 @@ def register(verbs) -> None:
     # default None: a share given for a net of one hidden layer, where it does nothing, is told from the default
     p.add_argument("--layer-probes", type=number(0, 1, hi_open=True), default=None, metavar="SHARE",
                    help="deep teachers: share of the probes replaced, from the second hidden layer on, by probes "
-                        f"designed from the reconstructed first layer (0: Gaussian probes only; default: {LAYER_PROBES})")
+                        "designed from the reconstructed first layer (0: Gaussian probes only; default: "
+                        f"{LAYER_PROBES})")
     add_common_options(p)
     p.set_defaults(func=_run)
 
@@ -191,8 +192,8 @@ def _conflicts(args) -> str | None:
 def _deep_only_flags(args, guess) -> str | None:
     """--refine-rounds and --layer-probes act on the inner layers of deep students; with one hidden layer (a one-layer
     --width, --width teacher of a one-layer teacher, --depth 1 or --max-depth 1) they did nothing, exit 0."""
-    given = [f for f, on in (("--refine-rounds", args.refine_rounds > 0), ("--layer-probes", args.layer_probes is not None))
-             if on]
+    given = [f for f, on in (("--refine-rounds", args.refine_rounds > 0),
+                             ("--layer-probes", args.layer_probes is not None)) if on]
     if guess is not None and len(guess) == 1:
         one = "--width teacher (a teacher of one hidden layer)" if args.width == ["teacher"] else \
             f"--width {' '.join(map(str, args.width))}"

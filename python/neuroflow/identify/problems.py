@@ -87,7 +87,7 @@ def make_teacher(input_dim: int, width: int, activation: str = "tanh", *, output
     A = rng.choice([-1.0, 1.0], size=(output_dim, width)) * rng.uniform(0.5, 1.5, size=(output_dim, width))
     teacher = Teacher(activation, [W, A], [b, np.zeros(output_dim)])
     problem = output_problem(teacher)
-    if problem:   # a tiny scale (1e-17) makes a constant teacher, a huge one (1e300) overflows: load_teacher refuses both
+    if problem:   # a scale of 1e-17 makes a constant teacher, one of 1e300 overflows: load_teacher refuses both
         raise ValueError(f"weight_scale: {weight_scale!r} makes a teacher that cannot be identified: {problem}")
     return teacher
 
