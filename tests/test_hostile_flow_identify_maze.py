@@ -1417,3 +1417,22 @@ def test_gaussian_quadrature_nodes_of_no_use_are_named(kwargs, words):
     with pytest.raises(ValueError, match=words):
         pair_expectation(kwargs["activation"], np.ones(2), np.ones(2), nodes=kwargs["nodes"])
     assert pair_expectation("tanh", np.ones(2), np.ones(2), nodes=np.int64(80)) > 0
+
+
+def test_save_teacher_writes_only_what_load_teacher_reads(tmp_path):
+    """save_teacher(t, folder) ended in IsADirectoryError, wrote t.txt or a suffix-less file, and wrote a teacher of
+    zero weights that load_teacher then refused; Teacher("tanh", 5, 5) said "object of type 'int' has no len()"."""
+    from neuroflow.identify import Teacher, load_teacher, save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    t = make_teacher(3, 2, seed=0)
+    zero = Teacher("tanh", [np.zeros((2, 3)), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    for teacher, path, words in [(t, tmp_path, "path: .*: is a folder; expected a file path"),
+                                 (t, tmp_path / "t.txt", "path: .*t.txt: expected a file name ending in one of .npz"),
+                                 (zero, tmp_path / "z.npz", "teacher: its outputs are the same on every Gaussian")]:
+        with pytest.raises(ValueError, match=words):
+            save_teacher(teacher, path)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="teacher weights: expected a list with one entry per layer, got int"):
+        Teacher("tanh", 5, 5)
+    assert np.array_equal(load_teacher(save_teacher(t, tmp_path / "t.npz")).weights[0], t.weights[0])

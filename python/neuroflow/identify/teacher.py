@@ -51,6 +51,9 @@ class Teacher:
 
     def __post_init__(self):
         check_activation(self.activation, "teacher activation")
+        for name, value in (("weights", self.weights), ("biases", self.biases)):   # 5: "object of type 'int' has no len()"
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"teacher {name}: expected a list with one entry per layer, got {type(value).__name__}")
         if len(self.weights) < 2:
             raise ValueError(f"teacher weights: expected at least 2 layers (one hidden layer), got {len(self.weights)}")
         if len(self.biases) != len(self.weights):
@@ -167,7 +170,13 @@ def save_teacher(teacher: Teacher, path) -> Path:
     """Write ``teacher`` as an ``.npz`` (activation, weight_l (out, in), bias_l where the layer has one)."""
     if not isinstance(teacher, Teacher):
         raise ValueError(f"teacher: expected a Teacher, got {type(teacher).__name__}")
-    path = Path(path)
+    from neuroflow.cliutil import check_output_file
+
+    # a folder ended in IsADirectoryError, a .txt or suffix-less name was written where the CLI takes only .npz
+    path = check_output_file(path, "path", (".npz",))
+    problem = output_problem(teacher)
+    if problem:   # a teacher load_teacher refuses (zero weights, overflowing outputs) is not written
+        raise ValueError(f"teacher: {problem}")
     arrays = {"activation": np.array(teacher.activation)}
     for l, (w, b) in enumerate(zip(teacher.weights, teacher.biases)):
         arrays[f"weight_{l}"] = w
