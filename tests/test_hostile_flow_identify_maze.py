@@ -1436,3 +1436,33 @@ def test_save_teacher_writes_only_what_load_teacher_reads(tmp_path):
     with pytest.raises(ValueError, match="teacher weights: expected a list with one entry per layer, got int"):
         Teacher("tanh", 5, 5)
     assert np.array_equal(load_teacher(save_teacher(t, tmp_path / "t.npz")).weights[0], t.weights[0])
+
+
+def test_a_fitted_actor_critic_names_a_seed_index_resolution_or_rollout_it_cannot_serve(monkeypatch):
+    """policy(seed_index=5) of 3 seeds ended in IndexError and -1 took the last seed; value_map(0) gave an empty map
+    and 1e6 numpy's MemoryError; rollout(seed=-1) numpy's "expected non-negative integer", rollout("3") a TypeError,
+    rollout(1e9) ran for hours; init_state(0, 5) gave an empty state."""
+    from neuroflow.rl import ActorCritic
+
+    tm = ActorCritic().fit(3, 3, progress=False)
+    wm = ActorCritic("watermaze").fit(2, 2, progress=False)
+    for call, words in [(lambda: tm.policy(0, seed_index=5), r"seed_index: expected an integer in \[0, 2\] .*got 5"),
+                        (lambda: tm.policy(0, seed_index=-1), r"seed_index: expected an integer in \[0, 2\]"),
+                        (lambda: wm.value_map(0), "resolution: expected a positive integer, got 0"),
+                        (lambda: wm.value_map(10**6), "resolution: this run needs about"),
+                        (lambda: tm.rollout(1, seed=-1), "seed: expected a non-negative integer"),
+                        (lambda: tm.rollout("3"), "n_episodes: expected a non-negative integer, got '3'"),
+                        (lambda: tm.rollout(1, seed_index=3), "seed_index: expected an integer"),
+                        (lambda: tm.init_state(0, 5), "n_seeds: expected a positive integer, got 0"),
+                        (lambda: tm.init_state(2, 5, seed=-1), "seed: expected a non-negative integer")]:
+        with pytest.raises(ValueError, match=words):
+            call()
+    assert tm.policy(0, seed_index=np.int64(2)).shape == (2,) and len(tm.rollout(2, seed=0)) == 2
+    from neuroflow.rl.envs import TMaze
+
+    def no_steps(*_):   # rollout(1e9) walked episodes for hours: fail at once instead of hanging
+        raise RuntimeError("an episode was walked")
+
+    monkeypatch.setattr(TMaze, "step", no_steps)
+    with pytest.raises(ValueError, match="n_episodes: this run needs about"):
+        tm.rollout(10**9)
