@@ -1466,3 +1466,14 @@ def test_a_fitted_actor_critic_names_a_seed_index_resolution_or_rollout_it_canno
     monkeypatch.setattr(TMaze, "step", no_steps)
     with pytest.raises(ValueError, match="n_episodes: this run needs about"):
         tm.rollout(10**9)
+
+
+@pytest.mark.parametrize("episode", [0, -1])
+def test_at_episodes_names_an_episode_number_below_one(episode):
+    """Episode numbers are 1-based: 0 and -1 were dropped silently, as if beyond the run (an empty answer)."""
+    from neuroflow.rl import ActorCritic
+
+    r = ActorCritic().fit(3, 2, progress=False).result_
+    with pytest.raises(ValueError, match=f"episodes: expected whole 1-based episode numbers, got {episode}"):
+        r.at_episodes([1, episode])
+    assert list(r.at_episodes([1, 3, 200])) == [1, 3]   # numbers beyond the run are still left out
