@@ -1477,3 +1477,18 @@ def test_at_episodes_names_an_episode_number_below_one(episode):
     with pytest.raises(ValueError, match=f"episodes: expected whole 1-based episode numbers, got {episode}"):
         r.at_episodes([1, episode])
     assert list(r.at_episodes([1, 3, 200])) == [1, 3]   # numbers beyond the run are still left out
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_progress_bar_that_cannot_be_written_does_not_end_the_run(stderr, tmp_path):
+    """With stderr on a full device (2>/dev/full) or closed (2>&-), the first progress bar's write ended the run:
+    exit 1, the result never printed. The bar is best effort: the run ends as usual, its result on stdout."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "neuroflow", "maze", "tmaze", "--seeds", "2", "--episodes", "2"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(argv, cwd=tmp_path, stdout=subprocess.PIPE, text=True, timeout=120,
+                             stderr=full if stderr == "full" else None,
+                             preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None)
+    assert out.returncode == 0 and "tmaze, memristor synapses, 2 seeds x 2 episodes" in out.stdout
