@@ -1492,3 +1492,13 @@ def test_a_progress_bar_that_cannot_be_written_does_not_end_the_run(stderr, tmp_
                              stderr=full if stderr == "full" else None,
                              preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None)
     assert out.returncode == 0 and "tmaze, memristor synapses, 2 seeds x 2 episodes" in out.stdout
+
+
+def test_an_mlp_names_a_device_its_backend_cannot_use():
+    """MLP(..., device="cuda") on the numpy backend kept the device and ran on the CPU without a word."""
+    from neuroflow.mlp import MLP
+
+    with pytest.raises(ValueError, match="device: only the torch backend places a net on a device; this net's backend "
+                                         "is 'numpy' .got device='cuda'."):
+        MLP(2, [(1, "tanh", True)], backend="numpy", device="cuda")
+    assert MLP(2, [(1, "tanh", True)], backend="numpy").device is None
