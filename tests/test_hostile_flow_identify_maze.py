@@ -136,6 +136,7 @@ def test_ctrl_c_in_ablation_still_reaches_the_cli(capsys, monkeypatch):
     (["maze", "tmaze", "--synapse", "ideal", "--device", "linear-noisy"], "--synapse ideal, --device"),
     (["maze", "watermaze", "--synapse", "ideal", "--device", "portner2025"], "--synapse ideal, --device"),
     (["maze", "sweep", "--synapse", "ideal", "--devices", "ideal", "linear-noisy"], "--synapse ideal, --devices"),
+    (["maze", "tmaze", "--compare", "--synapse", "ideal"], "--compare, --synapse ideal"),   # was one run, exit 0
 ])
 def test_flags_without_effect_end_in_one_line_naming_them(argv, flags, capsys):
     assert _rc(argv + ["--quiet", "--seeds", "2"]) == 2
@@ -1080,3 +1081,424 @@ def test_a_maze_checkpoint_or_sweep_point_that_is_no_regular_file_is_refused(tmp
             assert _rc(["maze", "tmaze", "--seeds", "2", "--episodes", "2", "--quiet", "--checkpoint",
                         str(check)]) == 2
             assert f"checkpoint: {check / 'tmaze_memristor.npz'}: is not a regular file" in _one_error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- sixth pass: the public API
+@pytest.mark.parametrize("kwargs, words", [
+    ({"seed": -1}, "seed: expected a non-negative integer"),
+    ({"seed": 1.5}, "seed: expected a non-negative integer"),
+    ({"options": [1]}, "options: expected None or a dict, got list"),
+    ({"options": {"strat": [4.0, 4.0]}}, "options: unknown key(s) 'strat'; WaterMaze takes ['start']"),
+    ({"options": {"start": [np.nan, 4.0]}}, "options['start']: expected finite values"),
+    ({"options": {"start": [1.0, 2.0, 3.0]}}, "options['start']: expected shape (2), got (3,)"),
+    ({"options": {"start": [0.0, 0.0]}}, "options['start']: [0.0, 0.0] lies on the platform"),
+    ({"options": {"start": [100.0, 100.0]}}, "outside the arena [-6, 6]^2"),
+])
+def test_water_maze_reset_names_a_bad_seed_or_start(kwargs, words):
+    """reset(seed=1.5) ended in numpy's TypeError, options=[1] in AttributeError, a start of three numbers in
+    blocked()'s TypeError; a misspelt key was ignored (a random start), a NaN start accepted (NaN positions for
+    the whole episode) and a start on the platform began an episode already over."""
+    from neuroflow.rl import TMaze, WaterMaze
+
+    with pytest.raises(ValueError) as exc:
+        WaterMaze().reset(**kwargs)
+    assert words in str(exc.value)
+    if "seed" in kwargs or "strat" in str(kwargs):   # the deterministic T-maze checks its arguments all the same
+        with pytest.raises(ValueError, match="seed: expected|options: unknown key"):
+            TMaze().reset(**kwargs)
+    assert WaterMaze().reset(seed=0, options={"start": [4.0, 4.0]})[0].tolist() == [4.0, 4.0]
+
+
+def test_a_water_maze_step_before_any_reset_says_none_was_started():
+    from neuroflow.rl import WaterMaze
+
+    with pytest.raises(ValueError, match="no episode is running .none was started, or the last one ended.; "
+                                         "call reset"):
+        WaterMaze().step(0)
+
+
+def test_actor_critic_names_a_device_that_is_no_device_and_a_progress_that_is_no_bool():
+    """device=5 ended in "'int' object is not iterable"; fit(progress="no") showed the bar; a numpy integer episode
+    count ended in json's "Object of type int64 is not JSON serializable" (the checkpoint key)."""
+    from neuroflow.memristor import Crossbar
+    from neuroflow.rl import ActorCritic
+
+    for device in (5, 2.5):
+        with pytest.raises(ValueError, match="device: expected a VCMDevice, a sequence of them or a preset name"):
+            ActorCritic(synapse="memristor", device=device)
+        with pytest.raises(ValueError, match="device: expected a VCMDevice"):
+            Crossbar(2, 1, device)
+    with pytest.raises(ValueError, match="progress: expected True or False, got 'no'"):
+        ActorCritic().fit(2, progress="no")
+    a = ActorCritic().fit(np.int64(3), np.int64(2), np.int64(1), progress=False).result_.steps
+    b = ActorCritic().fit(3, 2, 1, progress=False).result_.steps
+    assert np.array_equal(a, b)
+
+
+def test_train_refuses_a_backend_it_would_ignore_for_an_objective():
+    """train(objective, theta0, backend="torch") ran on the objective's own computation and said nothing; a backend
+    that does not exist ("jax") was not even checked."""
+    from neuroflow.flow import train
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    for backend in ("torch", "jax"):
+        with pytest.raises(ValueError, match=r"backend: an Objective computes its own .*got '"):
+            train(net.objective(X, X[:, :1]), net.init_params(seed=0), backend=backend)
+    assert train(net, net.init_params(seed=0), X, X[:, :1], backend="numpy", maxiterations_ode=5,
+                 maxiterations_optim=0).loss >= 0
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--method-ode", "none", "--max-iterations-ode", "50"], "--method-ode none, --max-iterations-ode 50: 'none' "
+                                                            "skips the phase"),
+    (["--method-optim", "none", "--max-iterations-optim", "7"], "--method-optim none, --max-iterations-optim 7: "),
+    (["--max-iterations-optim", "0", "--method-optim", "bfgs"], "--max-iterations-optim 0, --method-optim bfgs: a "
+                                                                "budget of 0 skips the phase, so bfgs would never run"),
+    (["--max-iterations-ode", "0", "--method-ode", "RK45"], "--max-iterations-ode 0, --method-ode RK45: "),
+])
+def test_flow_train_names_a_phase_asked_both_to_run_and_to_be_skipped(extra, start, capsys):
+    """--method-ode none --max-iterations-ode 50 skipped the ODE and ignored its budget; --max-iterations-optim 0
+    --method-optim bfgs skipped the BFGS it named; both exit 0 as if all was well."""
+    assert _rc(["flow", "train", "--quiet", "--n-samples", "30", *extra]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+    assert _rc(["flow", "train", "--quiet", "--n-samples", "30", "--json", "--max-iterations-ode", "0",
+                "--method-optim", "none"]) == 0   # 0 with "auto", and "none" with the default budget, are fine
+    out = json.loads(capsys.readouterr().out)
+    assert out["ode_stopped_by"] == "skipped" and out["optim_stopped_by"] == "skipped"
+
+
+@pytest.mark.parametrize("activation, scale", [("tanh", "1e-320"), ("sigmoid", "1e-17")])
+def test_make_teacher_refuses_a_weight_scale_whose_teacher_every_run_refuses(activation, scale, tmp_path, capsys):
+    """--weight-scale 1e-17 wrote a teacher (exit 0) whose outputs do not vary, which identify run then refused as
+    constant; make_teacher(weight_scale=1e300) one whose incoming norms overflow. Now the scale is named, and no
+    file is written."""
+    from neuroflow.identify.problems import make_teacher
+
+    out = tmp_path / "t.npz"
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(out), "--activation", activation,
+                "--weight-scale", scale]) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: --weight-scale: {float(scale)!r} makes a teacher "
+                                              "that cannot be identified: its outputs are the same on every Gaussian")
+    assert not out.exists()
+    with pytest.raises(ValueError, match="weight_scale: 1e[+]300 makes a teacher .* overflow"):
+        make_teacher(3, 2, activation, weight_scale=1e300)
+    assert _rc(["identify", "make-teacher", "--quiet", "--out", str(out), "--activation", activation,
+                "--weight-scale", "1e-3"]) == 0 and out.exists()
+
+
+def test_parallel_map_takes_numpy_job_counts_and_names_what_it_cannot_call():
+    """ExpandAndCluster(n_jobs=np.int64(2)) passed its own check, then parallel_map refused "expected a positive
+    integer ..., got np.int64(2)"; on_result=5 failed only after the first job had run; a timeout of 1e300 ended in
+    the socket's OverflowError."""
+    from neuroflow.identify import ExpandAndCluster
+    from neuroflow.identify.problems import make_teacher
+    from neuroflow.parallel import connect, parallel_map
+
+    assert parallel_map(abs, [(-1,), (-2,)], n_jobs=np.int64(2)) == [1, 2]
+    ran = []
+    with pytest.raises(ValueError, match="on_result: expected a callable or None, got int"):
+        parallel_map(ran.append, [(1,)], on_result=5)
+    assert ran == []
+    with pytest.raises(ValueError, match="fn: expected a callable, got str"):
+        parallel_map("abs", [(1,)])
+    with pytest.raises(ValueError, match=r"timeout: expected a positive number of seconds up to 9.2\d*e\+09, got "
+                                         r"1e\+300"):
+        connect("tcp://127.0.0.1:1", timeout=1e300)
+    t = make_teacher(3, 2, "tanh", seed=0)
+    X = np.random.default_rng(0).normal(size=(120, 3))
+    est = ExpandAndCluster(n_students=4, hidden_sizes=[2], n_jobs=np.int64(2), finetune=False, seed=0,
+                           train_options={"maxiterations_ode": 20, "maxiterations_optim": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert est.fit(X, t.forward(X)).predict(X).shape == (120, 1)
+
+
+def _measurement():
+    from neuroflow.memristor import get_device, simulate_measurement
+
+    return simulate_measurement(get_device("linear-noisy"), n_cycles=3, seed=0)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: {"g_set": m.g_set.tolist()}, "g_set: expected a float64 array of conductances in siemens, got list"),
+    (lambda m: {"g_set": m.g_set.astype(np.float16)}, "g_set: expected a float64 array .* got float16"),
+    (lambda m: {"g_set": m.g_set[:, :-1]}, r"g_set: expected shape \(n_cycles >= 1, n_pulses \+ 1 = 201\), got "
+                                            r"\(3, 200\)"),
+    (lambda m: {"n_pulses": m.n_pulses + 5}, r"g_set: expected shape \(n_cycles >= 1, n_pulses \+ 1 = 206\)"),
+    (lambda m: {"n_pulses": float(m.n_pulses)}, "n_pulses: expected a positive integer, got 200.0"),
+    (lambda m: {"g_set": m.g_set[:0], "g_reset": m.g_reset[:0]}, r"g_set: expected shape .*, got \(0, 201\)"),
+    (lambda m: {"g_reset": m.g_reset[:2]}, r"g_set, g_reset: expected one SET and one RESET sweep per cycle, got "
+                                           r"shapes \(3, 201\) and \(2, 201\)"),
+])
+def test_fit_device_names_a_measurement_built_with_the_wrong_layout(edit, words):
+    """A PulseMeasurement of lists ended in TypeError inside check_measurement, one read short or a wrong N in
+    IndexError inside the fit, a float N in numpy's "only integers ... are valid indices", no cycles in "high state
+    (nan uS)", float16 reads in G0 = inf, and fewer RESET than SET sweeps was fitted on the first two cycles."""
+    import dataclasses
+
+    from neuroflow.memristor import fit_device
+
+    m = _measurement()
+    with pytest.raises(ValueError, match="simulated from linear-noisy: " + words):
+        fit_device(dataclasses.replace(m, **edit(m)))
+
+
+def test_memristor_api_names_arguments_that_failed_late_or_not_at_all(tmp_path):
+    """fit_device(None) said "expected str, bytes or os.PathLike object, not NoneType", cycles="no" kept the table,
+    name=5 was refused only after the fit; simulate_measurement(n_cycles=1e9) ended in numpy's MemoryError;
+    save_devices(5) in "'int' object is not iterable", a folder in IsADirectoryError, a .txt name and a device whose
+    G1 of 1e-6 uS load_devices refuses were written; Crossbar.read(noisy="no") read with noise."""
+    from neuroflow.memristor import Crossbar, VCMDevice, fit_device, get_device, save_devices, simulate_measurement
+
+    m = _measurement()
+    for kwargs, words in [({"measurement": None}, "measurement: expected a PulseMeasurement or a .json / .csv file, "
+                                                  "got NoneType"),
+                          ({"measurement": m, "cycles": "no"}, "cycles: expected True or False, got 'no'"),
+                          ({"measurement": m, "name": 5}, "^name: expected a non-empty name")]:
+        with pytest.raises(ValueError, match=words):
+            fit_device(**kwargs)
+    with pytest.raises(ValueError, match="n_cycles: this run needs about .* GiB of memory"):
+        simulate_measurement(get_device("linear-noisy"), n_cycles=10**9)
+    dev = get_device("linear-noisy")
+    for devices, path, words in [(5, "d.json", "devices: expected a VCMDevice or a non-empty sequence"),
+                                 (dev, ".", r"path: .*: is a folder; expected a file path"),
+                                 (dev, "d.txt", "path: .*d.txt: expected a file name ending in one of .json"),
+                                 (VCMDevice(G0_uS=0.0, G1_uS=1e-6, name="tiny"), "d.json",
+                                  r"devices: device 1 \(tiny\): G1_uS: 1e-06 uS, far below any memristor's")]:
+        with pytest.raises(ValueError, match=words):
+            save_devices(devices, tmp_path / path if path != "." else tmp_path)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="noisy: expected True or False, got 'no'"):
+        Crossbar(2, 1, "linear-noisy", seed=0).read(np.ones(2), noisy="no")
+
+
+@pytest.mark.parametrize("devices, got", [("ideal", "str 'ideal'"), (None, "NoneType None")])
+def test_maze_sweep_names_devices_that_are_no_list(devices, got):
+    """devices="ideal" was read letter by letter ("device: expected one of [...], got 'i'")."""
+    from neuroflow.rl import maze_sweep
+
+    with pytest.raises(ValueError, match=f"devices: expected a list with one entry per grid point .*, got {got}"):
+        maze_sweep(devices=devices, n_seeds=2, n_episodes=2)
+
+
+def _api_cases():
+    from neuroflow.flow import hessian_spectrum, levenberg_marquardt, mlp_least_squares
+    from neuroflow.flow.teacher_student import teacher_student_run
+    from neuroflow.rl import experiments as ex
+    from neuroflow.rl import optimal as op
+
+    theta = np.zeros((121, 8))
+    return [
+        (lambda: hessian_spectrum(np.arange(9.0).reshape(3, 3)), r"H: expected a symmetric matrix \(a Hessian\)"),
+        (lambda: levenberg_marquardt(5, 6, np.zeros(2), max_iter=3), "normal: expected a callable, got int"),
+        (lambda: mlp_least_squares(None, np.zeros(2), np.ones((3, 1)), np.ones((3, 1)), max_iter=3),
+         "net: expected a neuroflow.mlp.MLP, got NoneType"),
+        (lambda: teacher_student_run(n_samples=20, adam_too="x"), "adam_too: expected True or False, got 'x'"),
+        (lambda: ex.value_map_error(np.ones(5)), "critic_weights: expected 9 T-maze weights per seed, got 5"),
+        (lambda: ex.value_map_error(np.ones(9), gamma=2), r"gamma: expected a discount factor in \[0, 1\], got 2"),
+        (lambda: ex.tmaze_optimal_values(float("nan")), "gamma: expected a non-negative number, got nan"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0], level=1), r"level: expected a confidence level in \(0, 1\), got 1"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0], n_boot=0), "n_boot: expected a positive integer, got 0"),
+        (lambda: ex.bootstrap_ci([1.0, 2.0] * 100, n_boot=10**12), "n_boot: this run needs about"),
+        (lambda: ex.bootstrap_ci(np.ones((3, 3))), r"values: expected a 1-d array, got shape \(3, 3\)"),
+        (lambda: ex.noise_sweep([], n_seeds=2), "sigmas: expected at least one noise level, got none"),
+        (lambda: ex.noise_sweep([0.1, 2.0], n_seeds=2), r"sigmas: expected non-negative noise levels of at most"),
+        (lambda: ex.self_correction(2.0, n_seeds=2), r"^sigma: expected a write noise of at most the whole range"),
+        (lambda: op.watermaze_steps_to_goal(np.ones(3)), r"points: expected \(x, y\) positions, .*got shape \(3,\)"),
+        (lambda: op.watermaze_steps_to_goal([[np.nan, 0.0]]), "points: expected finite values"),
+        (lambda: op.watermaze_optimal_values(gamma=2.0), r"gamma: expected a discount factor in \(0, 1\]"),
+        (lambda: op.watermaze_optimal_values(resolution=10**6), "resolution: this run needs about"),
+        (lambda: op.softmax_policy_steps(theta, [[2.0, 0.0]]), r"starts\[0\]: \[2.0, 0.0\] lies inside a wall"),
+        (lambda: op.softmax_policy_steps(theta, [[4.0, 4.0]], max_steps=0), "max_steps: expected a positive integer"),
+        (lambda: op.sample_starts(10**12), "n: this run needs about"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(21))
+def test_flow_and_maze_helpers_name_arguments_they_took_or_failed_on(case, monkeypatch):
+    """Each case was accepted with a wrong answer (a non-symmetric 'Hessian' symmetrised, gamma 2 or NaN values,
+    level 1 the range, a matrix flattened, a NaN position counted as a wall, a start in a wall walked 300 steps,
+    max_steps 0 zero steps, no noise levels an empty result, adam_too='x' running Adam) or ended in another
+    library's error (broadcast, reshape, IndexError, MemoryError, AttributeError, hours of drawing starts)."""
+    from neuroflow.rl.envs import WaterMaze
+
+    def no_draws(*_):   # sample_starts(1e12) drew starts one by one for hours: fail at once instead of hanging
+        raise RuntimeError("a start was drawn")
+
+    monkeypatch.setattr(WaterMaze, "sample_start", no_draws)
+    call, words = _api_cases()[case]
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+def test_a_numba_threading_layer_of_no_use_is_one_line_naming_the_variable(tmp_path, monkeypatch):
+    """NUMBA_THREADING_LAYER=abc (or '') ran until the first parallel kernel (the water-maze floor's search) and
+    ended there with numba's "The threading layer requested 'abc' is unknown to Numba.", naming no variable."""
+    import importlib.util
+    import subprocess
+
+    from neuroflow.cliutil import environment_problems
+
+    monkeypatch.setenv("NUMBA_THREADING_LAYER", "workqueue")
+    assert environment_problems() == []
+    for value in ("abc", ""):
+        monkeypatch.setenv("NUMBA_THREADING_LAYER", value)
+        assert environment_problems() == [f"environment variable NUMBA_THREADING_LAYER: expected one of default, safe, "
+                                          f"forksafe, threadsafe, tbb, omp, workqueue, got {value!r}"]
+    try:
+        importlib.import_module("numba.np.ufunc.tbbpool")
+    except ImportError:   # no Intel TBB here: asking for it is refused up front too
+        monkeypatch.setenv("NUMBA_THREADING_LAYER", "tbb")
+        assert environment_problems()[0].startswith("environment variable NUMBA_THREADING_LAYER: 'tbb': numba cannot "
+                                                    "load that threading layer here")
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "abc"}
+    out = subprocess.run([sys.executable, "-m", "neuroflow", "maze", "floor", "--starts", "20", "--search-starts", "10",
+                          "--sweeps", "1", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and out.stderr.strip().startswith(
+        "neuroflow: error: environment variable NUMBA_THREADING_LAYER: expected one of"), out.stderr
+
+
+@pytest.mark.parametrize("extra, start", [
+    (["--width", "3", "--refine-rounds", "2"], "--refine-rounds, --width 3: --refine-rounds only acts on the inner "
+                                               "layers of students with two or more hidden layers"),
+    (["--width", "3", "--layer-probes", "0.3"], "--layer-probes, --width 3: "),
+    (["--width", "teacher", "--layer-probes", "0.2"], "--layer-probes, --width teacher: "),
+    (["--depth", "1", "--refine-rounds", "1", "--layer-probes", "0"], "--refine-rounds, --layer-probes, --depth 1: "),
+    (["--max-depth", "1", "--refine-rounds", "1"], "--refine-rounds, --max-depth 1: "),
+])
+def test_identify_run_names_deep_net_flags_given_for_one_hidden_layer(extra, start, teacher, capsys):
+    """--refine-rounds and --layer-probes act only on inner layers; with one hidden layer they were ignored, exit 0."""
+    argv = ["identify", "run", "--quiet", "--n-samples", "50", "--n-students", "4", "--teacher", str(teacher)]
+    assert _rc(argv + extra) == 2
+    assert _one_error_line(capsys).startswith(f"neuroflow: error: {start}")
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: {"x": d["x"][:3]}, "x, init, ode_x, n_params: expected n_params = 9 numbers in each, got 3, 9, 9"),
+    (lambda d: {"loss": "1.0"}, "loss: expected a number, got '1.0'"),
+    (lambda d: {"converged": "yes"}, "converged: expected true or false, got 'yes'"),
+    (lambda d: {"ode_iterations": -2}, "ode_iterations: expected a non-negative integer, got -2"),
+    (lambda d: {"optim_stopped_by": 3}, "optim_stopped_by: expected a string, got 3"),
+])
+def test_a_result_file_whose_fields_are_not_what_save_writes_is_refused_naming_the_field(edit, words, tmp_path):
+    """TrainResult.load took a result of 3 parameters for a net of 9, converged "yes" (truthy), a loss read from
+    text and a negative iteration count, without a word; a file of an older version (no n_params) still loads."""
+    from neuroflow.flow import TrainResult, train
+    from neuroflow.mlp import MLP
+
+    net = MLP(2, [(2, "tanh", True), (1, "identity", True)])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    good = train(net, net.init_params(seed=0), X, X[:, :1], maxiterations_ode=3, maxiterations_optim=0)
+    path = good.save(tmp_path / "r.json")
+    d = json.loads(path.read_text())
+    (tmp_path / "bad.json").write_text(json.dumps({**d, **edit(d)}))
+    with pytest.raises(ValueError, match="bad.json: not a TrainResult file written by save .*" + re.escape(words)):
+        TrainResult.load(tmp_path / "bad.json")
+    (tmp_path / "old.json").write_text(json.dumps({k: v for k, v in d.items() if k != "n_params"}))
+    assert np.array_equal(TrainResult.load(tmp_path / "old.json").x, good.x)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"activation": "tanh", "method": "quadrature", "nodes": 200_000}, "nodes: expected an integer from 2 to 100000"),
+    ({"activation": "tanh", "nodes": 2.5}, "nodes: expected an integer from 2 to 100000 .*got 2.5"),
+    ({"activation": "relu", "nodes": 40}, "nodes: the closed form of 'relu' uses no quadrature nodes"),
+])
+def test_gaussian_quadrature_nodes_of_no_use_are_named(kwargs, words):
+    """nodes=1e9 computed a Gauss-Hermite rule for hours (2e5, here, for seconds); pair_expectation took nodes=-1
+    unchecked; nodes with a closed form were ignored."""
+    from neuroflow.flow import GaussianTeacherStudent
+    from neuroflow.flow.gaussian.kernel import pair_expectation
+
+    with pytest.raises(ValueError, match=words):
+        GaussianTeacherStudent(np.eye(2), np.ones(2), 2, **kwargs)
+    with pytest.raises(ValueError, match=words):
+        pair_expectation(kwargs["activation"], np.ones(2), np.ones(2), nodes=kwargs["nodes"])
+    assert pair_expectation("tanh", np.ones(2), np.ones(2), nodes=np.int64(80)) > 0
+
+
+def test_save_teacher_writes_only_what_load_teacher_reads(tmp_path):
+    """save_teacher(t, folder) ended in IsADirectoryError, wrote t.txt or a suffix-less file, and wrote a teacher of
+    zero weights that load_teacher then refused; Teacher("tanh", 5, 5) said "object of type 'int' has no len()"."""
+    from neuroflow.identify import Teacher, load_teacher, save_teacher
+    from neuroflow.identify.problems import make_teacher
+
+    t = make_teacher(3, 2, seed=0)
+    zero = Teacher("tanh", [np.zeros((2, 3)), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    for teacher, path, words in [(t, tmp_path, "path: .*: is a folder; expected a file path"),
+                                 (t, tmp_path / "t.txt", "path: .*t.txt: expected a file name ending in one of .npz"),
+                                 (zero, tmp_path / "z.npz", "teacher: its outputs are the same on every Gaussian")]:
+        with pytest.raises(ValueError, match=words):
+            save_teacher(teacher, path)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="teacher weights: expected a list with one entry per layer, got int"):
+        Teacher("tanh", 5, 5)
+    assert np.array_equal(load_teacher(save_teacher(t, tmp_path / "t.npz")).weights[0], t.weights[0])
+
+
+def test_a_fitted_actor_critic_names_a_seed_index_resolution_or_rollout_it_cannot_serve(monkeypatch):
+    """policy(seed_index=5) of 3 seeds ended in IndexError and -1 took the last seed; value_map(0) gave an empty map
+    and 1e6 numpy's MemoryError; rollout(seed=-1) numpy's "expected non-negative integer", rollout("3") a TypeError,
+    rollout(1e9) ran for hours; init_state(0, 5) gave an empty state."""
+    from neuroflow.rl import ActorCritic
+
+    tm = ActorCritic().fit(3, 3, progress=False)
+    wm = ActorCritic("watermaze").fit(2, 2, progress=False)
+    for call, words in [(lambda: tm.policy(0, seed_index=5), r"seed_index: expected an integer in \[0, 2\] .*got 5"),
+                        (lambda: tm.policy(0, seed_index=-1), r"seed_index: expected an integer in \[0, 2\]"),
+                        (lambda: wm.value_map(0), "resolution: expected a positive integer, got 0"),
+                        (lambda: wm.value_map(10**6), "resolution: this run needs about"),
+                        (lambda: tm.rollout(1, seed=-1), "seed: expected a non-negative integer"),
+                        (lambda: tm.rollout("3"), "n_episodes: expected a non-negative integer, got '3'"),
+                        (lambda: tm.rollout(1, seed_index=3), "seed_index: expected an integer"),
+                        (lambda: tm.init_state(0, 5), "n_seeds: expected a positive integer, got 0"),
+                        (lambda: tm.init_state(2, 5, seed=-1), "seed: expected a non-negative integer")]:
+        with pytest.raises(ValueError, match=words):
+            call()
+    assert tm.policy(0, seed_index=np.int64(2)).shape == (2,) and len(tm.rollout(2, seed=0)) == 2
+    from neuroflow.rl.envs import TMaze
+
+    def no_steps(*_):   # rollout(1e9) walked episodes for hours: fail at once instead of hanging
+        raise RuntimeError("an episode was walked")
+
+    monkeypatch.setattr(TMaze, "step", no_steps)
+    with pytest.raises(ValueError, match="n_episodes: this run needs about"):
+        tm.rollout(10**9)
+
+
+@pytest.mark.parametrize("episode", [0, -1])
+def test_at_episodes_names_an_episode_number_below_one(episode):
+    """Episode numbers are 1-based: 0 and -1 were dropped silently, as if beyond the run (an empty answer)."""
+    from neuroflow.rl import ActorCritic
+
+    r = ActorCritic().fit(3, 2, progress=False).result_
+    with pytest.raises(ValueError, match=f"episodes: expected whole 1-based episode numbers, got {episode}"):
+        r.at_episodes([1, episode])
+    assert list(r.at_episodes([1, 3, 200])) == [1, 3]   # numbers beyond the run are still left out
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_progress_bar_that_cannot_be_written_does_not_end_the_run(stderr, tmp_path):
+    """With stderr on a full device (2>/dev/full) or closed (2>&-), the first progress bar's write ended the run:
+    exit 1, the result never printed. The bar is best effort: the run ends as usual, its result on stdout."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "neuroflow", "maze", "tmaze", "--seeds", "2", "--episodes", "2"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(argv, cwd=tmp_path, stdout=subprocess.PIPE, text=True, timeout=120,
+                             stderr=full if stderr == "full" else None,
+                             preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None)
+    assert out.returncode == 0 and "tmaze, memristor synapses, 2 seeds x 2 episodes" in out.stdout
+
+
+def test_an_mlp_names_a_device_its_backend_cannot_use():
+    """MLP(..., device="cuda") on the numpy backend kept the device and ran on the CPU without a word."""
+    from neuroflow.mlp import MLP
+
+    with pytest.raises(ValueError, match="device: only the torch backend places a net on a device; this net's backend "
+                                         "is 'numpy' .got device='cuda'."):
+        MLP(2, [(1, "tanh", True)], backend="numpy", device="cuda")
+    assert MLP(2, [(1, "tanh", True)], backend="numpy").device is None

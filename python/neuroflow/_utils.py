@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -141,6 +142,14 @@ def as_list(values, name: str, what: str) -> list:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"{name}: expected a list of {what}, got {values!r:.60}")
     return list(values)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool, or ValueError naming ``name`` unless it is True or False (numpy's too): a switch given
+    "no" or 2 is truthy, and was taken as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]):
@@ -300,11 +309,40 @@ def serial_blas():
 
 
 # ----------------------------------------------------------------------------- progress
+class _BestEffortStream:
+    """A progress bar's stream (stderr): a write that fails, on a closed stream or a full device (``2>/dev/full``),
+    switches the bar's output off; it ended the run (exit 1, the result never printed)."""
+
+    def __init__(self, stream):
+        self._stream, self._broken = stream, False
+
+    def _try(self, method, *args):
+        if not self._broken:
+            try:
+                return getattr(self._stream, method)(*args)
+            except (OSError, ValueError):   # ENOSPC, EPIPE, "I/O operation on closed file"
+                self._broken = True
+        return None
+
+    def write(self, text):
+        self._try("write", text)
+
+    def flush(self):
+        self._try("flush")
+
+    def __getattr__(self, name):   # isatty, fileno, encoding: what tqdm asks of its file
+        return getattr(self._stream, name)
+
+
 def progress(iterable=None, *, enabled: bool = True, **kwargs):
-    """tqdm progress bar that can be switched off (``progress=False`` / ``--quiet``)."""
+    """tqdm progress bar that can be switched off (``progress=False`` / ``--quiet``); ``enabled`` is the caller's
+    ``progress`` argument, refused unless True or False (``progress="no"`` showed the bar)."""
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, disable=not enabled, dynamic_ncols=True, **kwargs)
+    check_bool(enabled, "progress")
+    stream = sys.stderr   # None when the process started with stderr closed (2>&-)
+    return tqdm(iterable, disable=not enabled or stream is None, dynamic_ncols=True,
+                file=None if stream is None else _BestEffortStream(stream), **kwargs)
 
 
 # ----------------------------------------------------------------------------- files

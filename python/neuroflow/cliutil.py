@@ -13,6 +13,7 @@ can import it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import sys
@@ -373,6 +374,24 @@ def _omp_threads_problem(value: str) -> str | None:
     return None
 
 
+#: the values numba's NUMBA_THREADING_LAYER takes: its layers, and the kinds it picks one of
+NUMBA_THREADING_LAYERS = ("default", "safe", "forksafe", "threadsafe", "tbb", "omp", "workqueue")
+
+
+def _numba_layer_problem(value: str) -> str | None:
+    """numba reads the layer only at its first parallel kernel: "abc" ended a run there with "The threading layer
+    requested 'abc' is unknown to Numba." and "tbb" without Intel TBB with "No threading layer could be loaded",
+    neither naming the variable."""
+    if value not in NUMBA_THREADING_LAYERS:
+        return f"expected one of {', '.join(NUMBA_THREADING_LAYERS)}, got {value!r}"
+    if value in ("tbb", "omp"):
+        try:
+            importlib.import_module(f"numba.np.ufunc.{value}pool")
+        except ImportError as exc:   # a missing libtbb / libgomp
+            return f"{value!r}: numba cannot load that threading layer here ({exc}); use workqueue or unset it"
+    return None
+
+
 def _source_date_problem(value: str) -> str | None:
     if not _whole_numbers_in(value, 0, MAX_SOURCE_DATE) or "," in value:
         return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {value!r}"
@@ -387,6 +406,7 @@ def _source_date_problem(value: str) -> str | None:
 #: an OverflowError traceback
 ENVIRONMENT_CHECKS: dict[str, Callable[[str], str | None]] = {"NUMBA_NUM_THREADS": _numba_threads_problem,
                                                               "OMP_NUM_THREADS": _omp_threads_problem,
+                                                              "NUMBA_THREADING_LAYER": _numba_layer_problem,
                                                               "SOURCE_DATE_EPOCH": _source_date_problem}
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 from typing import Any, Callable, Iterable
 
-from neuroflow._utils import exception_reason, is_number
+from neuroflow._utils import exception_reason, is_integer, is_number
 
 __all__ = ["parallel_map", "connect", "SchedulerError", "DEFAULT_TIMEOUT_S"]
 
@@ -35,8 +36,11 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT_S):
     naming the address within about ``timeout`` seconds."""
     if not isinstance(address, str) or not address.strip():
         raise SchedulerError(f"scheduler: expected an address such as 'tcp://127.0.0.1:8786', got {address!r}")
-    if not is_number(timeout, finite=True) or timeout <= 0:  # 0, -1 or NaN said "no scheduler answered within -1 s"
-        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+    # 0, -1 or NaN said "no scheduler answered within -1 s"; past threading's limit (1e12) the socket raised
+    # OverflowError "timestamp out of range for platform time_t"
+    if not is_number(timeout, finite=True) or not 0 < timeout <= threading.TIMEOUT_MAX:
+        raise ValueError(f"timeout: expected a positive number of seconds up to {threading.TIMEOUT_MAX:.4g}, got "
+                         f"{timeout!r}")
     try:
         from distributed import Client
     except ImportError:
@@ -114,8 +118,15 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
             items.append(job)
         else:
             items.append((tuple(job) if isinstance(job, (tuple, list)) else (job,), {}))
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+    # a numpy integer too: ExpandAndCluster and maze_sweep accept n_jobs=np.int64(2), which was refused here, after
+    # their checks, as "expected a positive integer ..., got np.int64(2)"
+    if not is_integer(n_jobs) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    for name, f in (("fn", fn), ("on_result", on_result)):   # on_result=5 failed only once the first job had run
+        if not callable(f) and not (name == "on_result" and f is None):
+            raise ValueError(f"{name}: expected a callable{' or None' if name == 'on_result' else ''}, got "
+                             f"{type(f).__name__}")
     results: list = []
     client = connect(scheduler, timeout) if scheduler is not None else None
     with contextlib.ExitStack() as stack:

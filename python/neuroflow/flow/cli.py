@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, emit, flag_error, integer, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
+from neuroflow.cliutil import add_common_options, emit, fail, flag_error, integer, output_file
+from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, phase_conflict, train_options
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",
@@ -19,6 +19,9 @@ def _train(args) -> int:
     from neuroflow._utils import check_memory
     from neuroflow.flow.teacher_student import TEACHER_STUDENT_SIZES, teacher_student_memory, teacher_student_run
 
+    conflict = phase_conflict(args)
+    if conflict:
+        return fail(conflict)
     try:
         get_backend(args.backend)
         check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples),

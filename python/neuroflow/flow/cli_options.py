@@ -6,7 +6,7 @@ import inspect
 
 from neuroflow.cliutil import integer, number
 
-__all__ = ["add_net_options", "add_train_options", "train_options", "exit_status"]
+__all__ = ["add_net_options", "add_train_options", "train_options", "phase_conflict", "exit_status"]
 
 
 def _default(name: str):
@@ -31,11 +31,13 @@ def add_net_options(p, *, input_dim: int, teacher_width: int, student_width: int
 
 def add_train_options(p) -> None:
     """``--max-iterations-ode``, ``--max-iterations-optim``, ``--max-time`` and ``--min-gnorm``."""
-    p.add_argument("--max-iterations-ode", type=integer(0), default=_default("maxiterations_ode"), metavar="N",
-                   help="step budget of the gradient-flow ODE phase; 0 skips it (default: %(default)s)")
-    p.add_argument("--max-iterations-optim", type=integer(0), default=_default("maxiterations_optim"),
-                   metavar="N", help="iteration budget of the Newton/BFGS polishing phase; 0 skips it "
-                                     "(default: %(default)s)")
+    # default None, so that a budget given for a phase --method-ode/--method-optim none skips is told from the default
+    p.add_argument("--max-iterations-ode", type=integer(0), default=None, metavar="N",
+                   help=f"step budget of the gradient-flow ODE phase; 0 skips it (default: "
+                        f"{_default('maxiterations_ode')})")
+    p.add_argument("--max-iterations-optim", type=integer(0), default=None, metavar="N",
+                   help=f"iteration budget of the Newton/BFGS polishing phase; 0 skips it (default: "
+                        f"{_default('maxiterations_optim')})")
     p.add_argument("--max-time", type=number(0, lo_open=True), default=None, metavar="SECONDS",
                    help="optional wall-clock cap on each phase (so at most about twice this in all); a phase "
                         "it stops says maxtime and the run is no longer reproducible (default: no cap)")
@@ -46,8 +48,24 @@ def add_train_options(p) -> None:
 
 def train_options(args) -> dict:
     """The keyword arguments of :func:`neuroflow.flow.train` that the options above set."""
-    return dict(maxiterations_ode=args.max_iterations_ode, maxiterations_optim=args.max_iterations_optim,
-                maxtime_ode=args.max_time, maxtime_optim=args.max_time, min_gnorm=args.min_gnorm)
+    budgets = {f"maxiterations_{phase}": _default(f"maxiterations_{phase}") if given is None else given
+               for phase, given in (("ode", args.max_iterations_ode), ("optim", args.max_iterations_optim))}
+    return dict(**budgets, maxtime_ode=args.max_time, maxtime_optim=args.max_time, min_gnorm=args.min_gnorm)
+
+
+def phase_conflict(args) -> str | None:
+    """The flags that ask a phase both to run and to be skipped, for ``flow train``'s ``--method-ode`` /
+    ``--method-optim``: ``--method-ode none --max-iterations-ode 500`` skipped the ODE phase and said nothing of
+    its budget, ``--max-iterations-optim 0 --method-optim bfgs`` skipped the BFGS it asked for."""
+    for phase in ("ode", "optim"):
+        method, budget = getattr(args, f"method_{phase}"), getattr(args, f"max_iterations_{phase}")
+        if method == "none" and budget is not None and budget > 0:
+            return (f"--method-{phase} none, --max-iterations-{phase} {budget}: 'none' skips the phase, so its "
+                    f"budget would go unused; drop one")
+        if budget == 0 and method not in ("auto", "none"):
+            return (f"--max-iterations-{phase} 0, --method-{phase} {method}: a budget of 0 skips the phase, so "
+                    f"{method} would never run; drop one")
+    return None
 
 
 def exit_status(result, payload: dict) -> int:

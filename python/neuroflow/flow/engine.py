@@ -228,7 +228,8 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         Show tqdm progress bars (in decades of the gradient norm down to ``min_gnorm``).
     backend : str, optional
         Backend for an MLP ("auto", "numpy", "torch", "julia"); default: the net's own. A backend with
-        its own pipeline (Julia) runs the whole of ``train`` natively.
+        its own pipeline (Julia) runs the whole of ``train`` natively. Refused with an Objective, which
+        computes with whatever it was built on.
 
     Returns
     -------
@@ -267,6 +268,10 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     else:
         if X is not None or Y is not None or weights is not None:
             raise ValueError("X, Y, weights: an Objective carries its own data; pass X=Y=weights=None")
+        if backend is not None:   # was ignored: backend="torch" ran on whatever the objective computes with
+            raise ValueError(f"backend: an Objective computes its own loss, gradient and Hessian; a backend "
+                             f"(got {backend!r}) is chosen only for an MLP: train(net, theta0, X, Y, backend=...) "
+                             f"or net.with_backend(...).objective(X, Y)")
         objective = check_objective(net_or_objective)
         theta0 = check_array(theta0, "theta0", shape=(int(objective.n_params),))
     P = int(objective.n_params)

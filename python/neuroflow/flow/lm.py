@@ -64,6 +64,9 @@ def levenberg_marquardt(normal, value, x0, *, max_iter: int, min_value: float = 
     mu0 : float
         Initial damping, relative to Marquardt's scaling.
     """
+    for name, f in (("normal", normal), ("value", value)):   # normal=5 ended in "'int' object is not callable"
+        if not callable(f):
+            raise ValueError(f"{name}: expected a callable, got {type(f).__name__}")
     if not is_integer(max_iter) or max_iter < 0:
         raise ValueError(f"max_iter: expected a non-negative integer, got {max_iter!r}")
     if not is_number(min_value) or math.isnan(min_value):
@@ -115,6 +118,10 @@ def levenberg_marquardt(normal, value, x0, *, max_iter: int, min_value: float = 
 def mlp_least_squares(net, theta, X, Y, *, max_iter: int, min_loss: float = 0.0) -> LMResult:
     """:func:`levenberg_marquardt` on ``net``'s loss on (X, Y) from ``theta``; ``min_loss`` is in the
     loss's own units (mean over samples of the summed squared error), and so is the result's ``value``."""
+    from neuroflow.mlp import MLP
+
+    if not isinstance(net, MLP):   # None ended in "'NoneType' object has no attribute 'check_data'"
+        raise ValueError(f"net: expected a neuroflow.mlp.MLP, got {type(net).__name__}")
     if not is_number(min_loss) or math.isnan(min_loss):  # checked here: levenberg_marquardt sees it rescaled
         raise ValueError(f"min_loss: expected a number (or -inf), got {min_loss!r}")
     X, Y, _ = net.check_data(X, Y)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import exception_reason, read_json, to_jsonable, write_text_atomic
+from neuroflow._utils import exception_reason, is_integer, is_number, read_json, to_jsonable, write_text_atomic
 
 __all__ = ["TrainResult", "LOSS_CURVE_COLUMNS"]
 
@@ -163,9 +163,28 @@ class TrainResult:
                 return float(v)
             return v
 
+        # what save writes, field by field: a file edited or of another program gave a result of 3 parameters for a
+        # net of 33, converged "yes", a loss read from text, or a negative iteration count, all without a word
         for k in ("x", "init", "ode_x", "trajectory_t"):
             d[k] = np.asarray(d[k], dtype=np.float64)
+            if d[k].ndim != 1:
+                raise ValueError(f"{k}: expected a list of numbers, got shape {d[k].shape}")
         P = len(d["x"])
+        n_params = d.get("n_params", P)   # files of older versions lack n_params
+        if not is_integer(n_params) or n_params != P or len(d["init"]) != P or len(d["ode_x"]) != P:
+            raise ValueError(f"x, init, ode_x, n_params: expected n_params = {n_params!r} numbers in each, got "
+                             f"{P}, {len(d['init'])}, {len(d['ode_x'])}")
+        for k in ("loss", "gnorm", "ode_loss", "ode_gnorm", "ode_t", "ode_time_s", "optim_time_s"):
+            if k in d and not (d[k] is None or is_number(d[k]) or d[k] in ("inf", "-inf")):
+                raise ValueError(f"{k}: expected a number, got {d[k]!r}")
+        for k in ("ode_iterations", "optim_iterations"):
+            if not is_integer(d[k]) or d[k] < 0:
+                raise ValueError(f"{k}: expected a non-negative integer, got {d[k]!r}")
+        if not isinstance(d["converged"], bool):
+            raise ValueError(f"converged: expected true or false, got {d['converged']!r}")
+        for k in ("ode_stopped_by", "optim_stopped_by", "method_ode", "method_optim"):
+            if k in d and not isinstance(d[k], str):
+                raise ValueError(f"{k}: expected a string, got {d[k]!r}")
         d["trajectory"] = np.asarray(d["trajectory"], dtype=np.float64).reshape(-1, P)
         d["loss_curve"] = np.asarray([[num(v) for v in row] for row in d["loss_curve"]],
                                      dtype=np.float64).reshape(-1, len(LOSS_CURVE_COLUMNS))

@@ -12,11 +12,17 @@ def hessian_spectrum(H) -> np.ndarray:
     """Eigenvalues of the symmetric matrix ``H``, ascending.
 
     ``H`` is symmetrised first (``(H + H.T) / 2``) so that round-off asymmetry does not produce
-    complex eigenvalues.
+    complex eigenvalues; an asymmetry beyond round-off (``sqrt(eps)`` of the largest entry) is refused:
+    a matrix that is no Hessian had its asymmetric part dropped, and its "spectrum" returned.
     """
     H = check_array(H, "H", ndim=2)
     if H.shape[0] != H.shape[1]:
         raise ValueError(f"H: expected a square matrix, got shape {H.shape}")
+    skew = float(np.max(np.abs(H - H.T), initial=0.0))
+    scale = float(np.max(np.abs(H), initial=0.0))
+    if skew > np.sqrt(np.finfo(float).eps) * scale:
+        raise ValueError(f"H: expected a symmetric matrix (a Hessian), got |H - H.T| up to {skew:.3g} with entries up "
+                         f"to {scale:.3g}")
     return np.linalg.eigvalsh(0.5 * (H + H.T))
 
 

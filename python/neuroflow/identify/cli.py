@@ -24,6 +24,8 @@ SUITE_NAMES = ("quick", "paper", "deep", "digits")
 MAX_WIDTH, MAX_DEPTH = 64, 3
 #: default of --expansion (students of a width guess)
 EXPANSION = 4.0
+#: default of --layer-probes (ExpandAndCluster's own)
+LAYER_PROBES = 0.5
 
 
 def n_jobs_type(text: str) -> int:
@@ -115,9 +117,11 @@ def register(verbs) -> None:
     _add_parallel(p, "students")
     p.add_argument("--checkpoint", type=output_dir(), default=None, metavar="DIR",
                    help="save every finished student here; a rerun with the same data and settings resumes")
-    p.add_argument("--layer-probes", type=number(0, 1, hi_open=True), default=0.5, metavar="SHARE",
+    # default None: a share given for a net of one hidden layer, where it does nothing, is told from the default
+    p.add_argument("--layer-probes", type=number(0, 1, hi_open=True), default=None, metavar="SHARE",
                    help="deep teachers: share of the probes replaced, from the second hidden layer on, by probes "
-                        "designed from the reconstructed first layer (0: Gaussian probes only; default: %(default)s)")
+                        "designed from the reconstructed first layer (0: Gaussian probes only; default: "
+                        f"{LAYER_PROBES})")
     add_common_options(p)
     p.set_defaults(func=_run)
 
@@ -183,6 +187,23 @@ def _conflicts(args) -> str | None:
         return ("--engine flow, --student-lm-steps: Levenberg-Marquardt steps belong to the torch engine only; "
                 "use --engine torch (or auto) or drop --student-lm-steps")
     return None
+
+
+def _deep_only_flags(args, guess) -> str | None:
+    """--refine-rounds and --layer-probes act on the inner layers of deep students; with one hidden layer (a one-layer
+    --width, --width teacher of a one-layer teacher, --depth 1 or --max-depth 1) they did nothing, exit 0."""
+    given = [f for f, on in (("--refine-rounds", args.refine_rounds > 0),
+                             ("--layer-probes", args.layer_probes is not None)) if on]
+    if guess is not None and len(guess) == 1:
+        one = "--width teacher (a teacher of one hidden layer)" if args.width == ["teacher"] else \
+            f"--width {' '.join(map(str, args.width))}"
+    else:
+        one = "--depth 1" if args.depth == 1 else "--max-depth 1" if guess is None and args.max_depth == 1 else None
+    if not given or one is None:
+        return None
+    return (f"{', '.join(given)}, {one.split(' (')[0]}: {' and '.join(given)} only "
+            f"act{'s' if len(given) == 1 else ''} on the inner layers of students with two or more hidden layers, and "
+            f"{one} gives one; drop {' and '.join(given)}")
 
 
 def _student_memory(args, teacher, guess) -> None:
@@ -252,6 +273,9 @@ def _run(args) -> int:
                          f"got {args.max_students}")
     teacher = load_teacher(args.teacher)
     guess = _guess(args.width, teacher)
+    shallow = _deep_only_flags(args, guess)
+    if shallow:
+        return fail(shallow)
     _student_memory(args, teacher, guess)
     if args.gamma * args.n_students < 2:  # the library's check (clustering.min_students), in flags
         raise ValueError(f"--gamma, --n-students: a neuron must be found by at least 2 students for a cluster to mean "
@@ -272,7 +296,8 @@ def _run(args) -> int:
                            max_width=args.max_width or MAX_WIDTH, max_depth=args.max_depth or MAX_DEPTH,
                            engine=args.engine,
                            torch_options=torch_options or None, checkpoint=args.checkpoint, progress=not args.quiet,
-                           layer_probes=args.layer_probes, scheduler=args.scheduler, refine_rounds=args.refine_rounds,
+                           layer_probes=LAYER_PROBES if args.layer_probes is None else args.layer_probes,
+                           scheduler=args.scheduler, refine_rounds=args.refine_rounds,
                            recut=args.recut)
     t0 = time.perf_counter()
     try:
@@ -374,14 +399,17 @@ def _bench(args) -> int:
 
 def _make_teacher(args) -> int:
     from neuroflow._utils import check_memory
-    from neuroflow.cliutil import emit
+    from neuroflow.cliutil import emit, flag_error
     from neuroflow.identify import save_teacher
     from neuroflow.identify.problems import make_teacher
 
     # the weights and a few working copies of the (width, input-dim) matrix, before any is drawn
     check_memory(32 * args.width * (args.input_dim + 3), "--input-dim, --width")
-    t = make_teacher(args.input_dim, args.width, args.activation, weight_scale=args.weight_scale,
-                     alignment=args.alignment, seed=args.seed)
+    try:
+        t = make_teacher(args.input_dim, args.width, args.activation, weight_scale=args.weight_scale,
+                         alignment=args.alignment, seed=args.seed)
+    except ValueError as exc:   # a --weight-scale so small that the teacher is constant
+        raise flag_error(exc, {"weight_scale": "--weight-scale"}) from None
     save_teacher(t, args.out)
     emit(args, {"path": str(args.out), **t.to_dict()}, [f"wrote {args.out}: {t.to_dict()}"])
     return 0

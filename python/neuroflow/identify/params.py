@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, check_positive, is_integer, is_number
+from neuroflow._utils import check_array, check_bool, check_choice, check_positive, is_integer, is_number
 from neuroflow.identify.budgets import TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
 from neuroflow.identify.lstsq import constant_outputs, output_variance
@@ -19,11 +19,6 @@ from neuroflow.identify.teacher import check_activation
 __all__ = ["check_estimator_params", "check_data", "torch_options_per_layer"]
 
 _TORCH_KEYS = ("adam_steps", "batch_size", "lr", "lr_end", "max_iter", "maxtime", "threads", "lm_steps")
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}: expected True or False, got {value!r}")
 
 
 def _check_fraction(value, name, *, lo_open=True, hi_open=False, what="a fraction in (0, 1]"):
@@ -101,7 +96,7 @@ def check_estimator_params(est) -> None:
     if not (is_integer(est.refine_rounds) and est.refine_rounds >= 0):
         raise ValueError(f"refine_rounds: expected a non-negative integer (0: never), got {est.refine_rounds!r}")
     for name in ("finetune", "polish", "prune", "progress", "recut"):
-        _check_bool(getattr(est, name), name)
+        check_bool(getattr(est, name), name)
     keys = _train_keys()
     _check_options(est.train_options, "train_options", keys)
     _check_options(est.finetune_options, "finetune_options", keys)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroflow._utils import as_rng, check_positive
-from neuroflow.identify.teacher import Teacher, check_activation
+from neuroflow.identify.teacher import Teacher, check_activation, output_problem
 
 SUITES = ("quick", "paper", "deep", "digits")
 #: activations the paper suite draws from (smooth ones: students reach zero loss with Newton steps)
@@ -85,7 +85,11 @@ def make_teacher(input_dim: int, width: int, activation: str = "tanh", *, output
     W = D * (weight_scale * rng.uniform(0.7, 1.3, size=(width, 1)))
     b = weight_scale * rng.uniform(-0.5, 0.5, size=width)
     A = rng.choice([-1.0, 1.0], size=(output_dim, width)) * rng.uniform(0.5, 1.5, size=(output_dim, width))
-    return Teacher(activation, [W, A], [b, np.zeros(output_dim)])
+    teacher = Teacher(activation, [W, A], [b, np.zeros(output_dim)])
+    problem = output_problem(teacher)
+    if problem:   # a scale of 1e-17 makes a constant teacher, one of 1e300 overflows: load_teacher refuses both
+        raise ValueError(f"weight_scale: {weight_scale!r} makes a teacher that cannot be identified: {problem}")
+    return teacher
 
 
 def make_problem(input_dim: int, width: int, activation: str = "tanh", n_samples: int = 1000, *,

@@ -51,6 +51,9 @@ class Teacher:
 
     def __post_init__(self):
         check_activation(self.activation, "teacher activation")
+        for name, value in (("weights", self.weights), ("biases", self.biases)):   # 5: "object of type 'int' has no len()"
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"teacher {name}: expected a list with one entry per layer, got {type(value).__name__}")
         if len(self.weights) < 2:
             raise ValueError(f"teacher weights: expected at least 2 layers (one hidden layer), got {len(self.weights)}")
         if len(self.biases) != len(self.weights):
@@ -167,7 +170,13 @@ def save_teacher(teacher: Teacher, path) -> Path:
     """Write ``teacher`` as an ``.npz`` (activation, weight_l (out, in), bias_l where the layer has one)."""
     if not isinstance(teacher, Teacher):
         raise ValueError(f"teacher: expected a Teacher, got {type(teacher).__name__}")
-    path = Path(path)
+    from neuroflow.cliutil import check_output_file
+
+    # a folder ended in IsADirectoryError, a .txt or suffix-less name was written where the CLI takes only .npz
+    path = check_output_file(path, "path", (".npz",))
+    problem = output_problem(teacher)
+    if problem:   # a teacher load_teacher refuses (zero weights, overflowing outputs) is not written
+        raise ValueError(f"teacher: {problem}")
     arrays = {"activation": np.array(teacher.activation)}
     for l, (w, b) in enumerate(zip(teacher.weights, teacher.biases)):
         arrays[f"weight_{l}"] = w
@@ -242,10 +251,11 @@ def load_teacher(path) -> Teacher:
     return teacher
 
 
-def _check_outputs(teacher: Teacher, path: Path) -> None:
-    """Refuse (ValueError naming the file) weights so large that the teacher's outputs on Gaussian probes, or the
-    norms of its incoming vectors (which the report's angles divide by), overflow, and a teacher whose outputs
-    do not vary over the probes."""
+def output_problem(teacher: Teacher) -> str | None:
+    """What makes ``teacher`` of no use to identify, or None: weights so large that its outputs on Gaussian probes,
+    or the norms of its incoming vectors (which the report's angles divide by), overflow, or outputs that do not
+    vary over the probes. Read by :func:`load_teacher` and by :func:`neuroflow.identify.problems.make_teacher`,
+    which wrote teachers of ``weight_scale=1e-17`` that every run then refused."""
     X = np.random.default_rng(0).standard_normal((64, teacher.input_dim))
     try:
         with np.errstate(over="raise", invalid="raise"):
@@ -256,9 +266,16 @@ def _check_outputs(teacher: Teacher, path: Path) -> None:
         Y = None
     if Y is None or not np.all(np.isfinite(Y)):
         big = max(float(np.max(np.abs(a), initial=0.0)) for a in teacher.weights + teacher.biases if a is not None)
-        raise ValueError(f"teacher: {str(path)!r}: weights too large (largest magnitude {big:.3g}): its outputs "
-                         "on Gaussian probes or the norms of its incoming vectors overflow")
+        return (f"weights too large (largest magnitude {big:.3g}): its outputs on Gaussian probes or the norms of its "
+                "incoming vectors overflow")
     if constant_outputs(Y):  # zero weights, or every unit dead: relative losses would divide by a zero variance
-        raise ValueError(f"teacher: {str(path)!r}: its outputs are the same on every Gaussian probe (to float "
-                         "precision; weights of zero or every unit dead?): a constant function has no neurons to "
-                         "identify")
+        return ("its outputs are the same on every Gaussian probe (to float precision; weights of zero or every unit "
+                "dead?): a constant function has no neurons to identify")
+    return None
+
+
+def _check_outputs(teacher: Teacher, path: Path) -> None:
+    """Refuse (ValueError naming the file) a teacher of no use to identify (:func:`output_problem`)."""
+    problem = output_problem(teacher)
+    if problem:
+        raise ValueError(f"teacher: {str(path)!r}: {problem}")

@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive
+from neuroflow._utils import as_rng, check_array, check_bool, check_choice, check_memory, check_positive
 from neuroflow.backend import get_backend
 from neuroflow.memristor import kernels
 from neuroflow.memristor.device import DeviceTable, VCMDevice, device_table
@@ -91,7 +91,7 @@ class Crossbar:
         device's read noise when ``noisy``."""
         x = check_array(x, "x", shape=(self.rows,)) if np.ndim(x) == 1 else check_array(x, "x", shape=(None, self.rows))
         w = self.weights
-        if noisy:
+        if check_bool(noisy, "noisy"):   # noisy="no" was truthy: noisy reads
             sd = self.table.read_noise[self.assignment]
             if np.any(sd > 0):
                 w = w + sd * self._read_rng.standard_normal(w.shape)

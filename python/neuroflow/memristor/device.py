@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -244,7 +244,8 @@ def device_table(devices: VCMDevice | Sequence[VCMDevice] | str) -> DeviceTable:
         devices = get_device(devices)
     if isinstance(devices, VCMDevice):
         devices = (devices,)
-    devices = tuple(devices)
+    # device=5 ended in "'int' object is not iterable"
+    devices = tuple(devices) if isinstance(devices, Iterable) else ()
     if not devices or not all(isinstance(d, VCMDevice) for d in devices):
         raise ValueError(f"device: expected a VCMDevice, a sequence of them or a preset name {list(PRESETS)}")
     ns = {d.n_pulses for d in devices}

@@ -31,13 +31,14 @@ Device files (:func:`save_devices`, :func:`load_devices`) hold one or more devic
 from __future__ import annotations
 
 import math
+from os import PathLike
 from dataclasses import dataclass, field, fields as dataclass_fields
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from neuroflow._utils import is_number, read_json, short_repr
+from neuroflow._utils import check_bool, is_number, read_json, short_repr
 from neuroflow.memristor.device import VCMDevice, _g2, _g4
 from neuroflow.memristor.measurement import (MAX_CONDUCTANCE_S, MIN_CONDUCTANCE_S, PulseMeasurement, check_measurement,
                                              read_measurement)
@@ -179,6 +180,12 @@ def fit_device(measurement, *, name: str | None = None, cycles: bool = True) -> 
     DeviceFit
         ``.device`` is the fitted :class:`VCMDevice` (``n_pulses`` = N of the sweeps).
     """
+    cycles = check_bool(cycles, "cycles")
+    if name not in (None, ""):   # checked before the fit (name=5 was refused by VCMDevice once the fit had run)
+        VCMDevice(name=name)
+    if not isinstance(measurement, (PulseMeasurement, str, PathLike)):   # None: "expected str, bytes or os.PathLike"
+        raise ValueError(f"measurement: expected a PulseMeasurement or a .json / .csv file, got "
+                         f"{type(measurement).__name__}")
     m = measurement if isinstance(measurement, PulseMeasurement) else read_measurement(measurement, name=name)
     check_measurement(m)
     where = m.source or m.name
@@ -270,13 +277,31 @@ def save_devices(devices: VCMDevice | Sequence[VCMDevice], path, *, fits: Sequen
     """Write one or more devices (and, optionally, their fit diagnostics) as a device file (JSON)."""
     from neuroflow._utils import dumps, write_text_atomic
 
-    devs = [devices] if isinstance(devices, VCMDevice) else list(devices)
-    if not devs or not all(isinstance(d, VCMDevice) for d in devs):
+    from neuroflow.cliutil import check_output_file
+
+    devs = [devices] if isinstance(devices, VCMDevice) else list(devices) if isinstance(devices, Iterable) else []
+    if not devs or not all(isinstance(d, VCMDevice) for d in devs):   # devices=5: "'int' object is not iterable"
         raise ValueError("devices: expected a VCMDevice or a non-empty sequence of them")
+    for i, dev in enumerate(devs):   # what load_devices refuses is not written (a file no maze verb would read)
+        problem = _conductance_problem(dev)
+        if problem:
+            raise ValueError(f"devices: device {i + 1} ({dev.name}): {problem}")
+    path = check_output_file(path, "path", (".json",))   # a folder ended in IsADirectoryError, .txt was written
     payload = {"format": DEVICE_FILE_FORMAT, "version": 1, "devices": [d.to_dict() for d in devs]}
     if fits is not None:
         payload["fits"] = [{k: v for k, v in f.to_dict().items() if k != "device"} for f in fits]
     return write_text_atomic(path, dumps(payload, indent=1))
+
+
+def _conductance_problem(dev: VCMDevice) -> str | None:
+    """G0 or G1 outside the range read_measurement accepts (so fit-device, device files and --device agree)."""
+    lo_uS, hi_uS = 1e6 * MIN_CONDUCTANCE_S, 1e6 * MAX_CONDUCTANCE_S
+    for key in ("G0_uS", "G1_uS"):
+        value = getattr(dev, key)
+        if abs(value) > hi_uS or (key == "G1_uS" and value < lo_uS):
+            return (f"{key}: {value:.3g} uS, far {'above' if abs(value) > hi_uS else 'below'} any memristor's "
+                    f"conductance (expected {lo_uS:g} to {hi_uS:g} uS)")
+    return None
 
 
 def load_devices(path) -> tuple[VCMDevice, ...]:
@@ -293,7 +318,6 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
     if not data["devices"]:
         raise ValueError(f"{path}: the device file holds no devices")
     fields = [f.name for f in dataclass_fields(VCMDevice)]
-    lo_uS, hi_uS = 1e6 * MIN_CONDUCTANCE_S, 1e6 * MAX_CONDUCTANCE_S
     out = []
     for i, d in enumerate(data["devices"]):
         try:
@@ -301,11 +325,9 @@ def load_devices(path) -> tuple[VCMDevice, ...]:
             missing = [k for k in fields if k not in d]   # save_devices writes every field: a default would hide it
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
-            for key in ("G0_uS", "G1_uS"):  # the range read_measurement accepts, so fit-device and --device agree
-                value = getattr(dev, key)
-                if abs(value) > hi_uS or (key == "G1_uS" and value < lo_uS):
-                    raise ValueError(f"{key}: {value:.3g} uS, far {'above' if abs(value) > hi_uS else 'below'} any "
-                                     f"memristor's conductance (expected {lo_uS:g} to {hi_uS:g} uS)")
+            problem = _conductance_problem(dev)
+            if problem:
+                raise ValueError(problem)
             out.append(dev)
         except (TypeError, ValueError) as exc:
             name = d.get("name") if isinstance(d, dict) else None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, check_regular_file, loads_json, write_text_atomic
+from neuroflow._utils import JSONContentError, check_regular_file, is_integer, loads_json, write_text_atomic
 from neuroflow.memristor.device import VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
@@ -228,10 +228,33 @@ def _parse_csv(text: str, where: str):
     return n, np.array(set_rows[:k]), np.array(reset_rows[:k])
 
 
+def _check_layout(m: PulseMeasurement, where: str) -> None:
+    """The shapes a fit indexes by: a PulseMeasurement built by hand with lists, a wrong N, sweeps one read short or
+    cycles of different counts ended in TypeError or IndexError inside the fit, or were cut silently."""
+    if not is_integer(m.n_pulses) or m.n_pulses < 1:
+        raise ValueError(f"{where}: n_pulses: expected a positive integer, got {m.n_pulses!r}")
+    shapes = []
+    for key in ("g_set", "g_reset"):
+        g = getattr(m, key)
+        if not isinstance(g, np.ndarray) or g.dtype != np.float64:
+            raise ValueError(f"{where}: {key}: expected a float64 array of conductances in siemens, got "
+                             f"{type(g).__name__ if not isinstance(g, np.ndarray) else g.dtype}")
+        if g.ndim != 2 or g.shape[0] < 1 or g.shape[1] != m.n_pulses + 1:
+            raise ValueError(f"{where}: {key}: expected shape (n_cycles >= 1, n_pulses + 1 = {m.n_pulses + 1}), got "
+                             f"{g.shape}")
+        shapes.append(g.shape)
+    if shapes[0] != shapes[1]:
+        raise ValueError(f"{where}: g_set, g_reset: expected one SET and one RESET sweep per cycle, got shapes "
+                         f"{shapes[0]} and {shapes[1]}")
+
+
 def check_measurement(m: PulseMeasurement) -> None:
     """Refuse, naming the problem, a measurement a fit cannot use: too few pulses, or a sweep whose
     conductance does not rise (SET) or fall (RESET)."""
+    if not isinstance(m, PulseMeasurement):
+        raise ValueError(f"measurement: expected a PulseMeasurement or a .json / .csv file, got {type(m).__name__}")
     where = m.source or m.name
+    _check_layout(m, where)
     if m.n_pulses < MIN_PULSES:
         raise ValueError(f"{where}: too few pulses: sweeps of {m.n_pulses} pulses; a fit needs at least "
                          f"{MIN_PULSES} per sweep")
@@ -283,7 +306,7 @@ def simulate_measurement(device: VCMDevice, *, n_cycles: int | None = None, seed
     -------
     PulseMeasurement
     """
-    from neuroflow._utils import as_rng, check_positive
+    from neuroflow._utils import as_rng, check_memory, check_positive
 
     if not isinstance(device, VCMDevice):
         raise ValueError(f"device: expected a VCMDevice, got {type(device).__name__}")
@@ -293,6 +316,7 @@ def simulate_measurement(device: VCMDevice, *, n_cycles: int | None = None, seed
     table = None if device.cycles is None else np.asarray(device.cycles)
     k = (len(table) if table is not None else 10) if n_cycles is None else int(check_positive(n_cycles, "n_cycles",
                                                                                                 integer=True))
+    check_memory(4 * 8 * k * (n + 1), "n_cycles")   # both sweeps, and their noise (1e9 cycles: numpy's MemoryError)
     g_set, g_reset = np.empty((k, n + 1)), np.empty((k, n + 1))
     for c in range(k):
         if table is not None:

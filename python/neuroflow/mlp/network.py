@@ -86,7 +86,10 @@ class MLP:
         self.n_params = int(sum(o * i for o, i in self.shapes))
         self._spec = tuple(spec)
         self.backend = get_backend(backend)
-        self.device = _check_device(device) if device is not None and self.backend.name == "torch" else device
+        if device is not None and self.backend.name != "torch":   # was kept and ignored: the net ran on the CPU
+            raise ValueError(f"device: only the torch backend places a net on a device; this net's backend is "
+                             f"{self.backend.name!r} (got device={device!r}); use backend='torch' or drop device")
+        self.device = None if device is None else _check_device(device)
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
@@ -106,7 +109,8 @@ class MLP:
 
     def with_backend(self, backend: str) -> "MLP":
         """The same architecture on another backend."""
-        return MLP(self.input_dim, self.layers, backend=backend, device=self.device)
+        chosen = get_backend(backend)   # a device goes only to a torch net
+        return MLP(self.input_dim, self.layers, backend=chosen, device=self.device if chosen.name == "torch" else None)
 
     # ------------------------------------------------------------------ layout
     def pack(self, matrices: Sequence) -> np.ndarray:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_memory, check_positive
+from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, is_integer
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -105,7 +106,9 @@ class ActorCritic:
             device = get_device(device)
         else:
             self._preset = None
-        self.devices = (device,) if isinstance(device, VCMDevice) else tuple(device)
+        # device_table names a device that is no device (device=5 ended in "'int' object is not iterable")
+        self.devices = (device,) if isinstance(device, VCMDevice) else tuple(device) \
+            if isinstance(device, Iterable) else device
         self.table = device_table(self.devices)
         if variability is None:
             variability = d["variability"] if self.table.has_cycles else "device"
@@ -188,6 +191,13 @@ class ActorCritic:
     def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> kernels.MazeState:
         """Fresh per-seed simulation state (weights at 0, devices at G0, cycle not drawn yet), a
         :class:`neuroflow.rl.kernels.MazeState` of arrays updated in place by :meth:`td_step`."""
+        # as fit checks them: 0 seeds gave an empty state, seed=-1 numpy's "expected non-negative integer"
+        n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
+        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
+        seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+        problem = memory_problem(self.task, n_seeds, n_episodes)
+        if problem:
+            raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
         return self._new_state(seed_states(seed, n_seeds), n_episodes)
 
     # ------------------------------------------------------------------ learning
@@ -206,8 +216,9 @@ class ActorCritic:
         any work. Ctrl-C keeps what finished (``interrupted=True``; unfinished entries are NaN). ``checkpoint``
         (an ``.npz`` path) saves the finished seed batches after each one; a run with the same settings resumes
         from it and gives the numbers of an uninterrupted run."""
-        check_positive(n_episodes, "n_episodes", integer=True)
-        check_positive(n_seeds, "n_seeds", integer=True)
+        # numpy integers as Python ints: an np.int64 count ended in json's TypeError writing the checkpoint key
+        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
+        n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
         seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
         first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
         # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
@@ -295,19 +306,32 @@ class ActorCritic:
         w = self.critic_weights_.mean(0)
         if self.task == "tmaze":
             return w.copy()
+        resolution = int(check_positive(resolution, "resolution", integer=True))   # 0 gave an empty map
+        check_memory(8 * resolution ** 2 * (4 + self.n_features), "resolution")   # 1e6: numpy's MemoryError
         return (self.encoder(WaterMaze.grid(resolution)) @ w).reshape(resolution, resolution)
+
+    def _seed_index(self, seed_index) -> int:
+        """``seed_index`` checked against the fitted seeds: 5 of 3 ended in IndexError, -1 took the last seed."""
+        n = self.actor_weights_.shape[0]
+        if not is_integer(seed_index) or not 0 <= seed_index < n:
+            raise ValueError(f"seed_index: expected an integer in [0, {n - 1}] (one of the {n} fitted seeds), got "
+                             f"{seed_index!r}")
+        return int(seed_index)
 
     def policy(self, obs, seed_index: int = 0) -> np.ndarray:
         """Action probabilities of the stored actor weights of one seed."""
         self._fitted()
-        h = self.encoder(obs) @ self.actor_weights_[seed_index]
+        h = self.encoder(obs) @ self.actor_weights_[self._seed_index(seed_index)]
         z = np.exp((h - h.max(-1, keepdims=True)) / self.temperature)
         return z / z.sum(-1, keepdims=True)
 
     def rollout(self, n_episodes: int = 1, seed=None, seed_index: int = 0) -> list[np.ndarray]:
         """Trajectories of the learned policy (no learning) in a fresh environment, via the Gym API."""
         self._fitted()
-        rng = np.random.default_rng(seed)
+        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True, allow_zero=True))
+        check_memory(16 * n_episodes * (self.max_steps + 1), "n_episodes")   # each path: up to max_steps + 1 states
+        self._seed_index(seed_index)
+        rng = as_rng(seed)   # seed=-1 was numpy's "expected non-negative integer"
         env = TMaze(self.max_steps) if self.task == "tmaze" else WaterMaze(self.max_steps)
         out = []
         for _ in range(n_episodes):

@@ -152,7 +152,11 @@ def _run_maze(args, task) -> int:
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
 
-    arms = 2 if args.compare and args.synapse != "ideal" else 1
+    if args.compare and args.synapse == "ideal":   # was a single run, exit 0, as if compared
+        return fail("--compare, --synapse ideal: --compare runs ideal synapses beside memristive ones, so with "
+                    "--synapse ideal there is nothing to compare; use --synapse memristor (or memristor-open-loop) "
+                    "or drop --compare")
+    arms = 2 if args.compare else 1
     code = _unused_devices(args.synapse, None if args.device is None else [args.device], "--device") or \
         _memory_check(task, args.seeds, args.episodes, arms)
     if code is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_positive, is_number
+from neuroflow._utils import as_rng, check_array, check_positive, is_number
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
 
 __all__ = ["Discrete", "Box", "TMaze", "WaterMaze", "TMAZE_TRANSITIONS", "WATERMAZE_MOVES"]
@@ -64,12 +64,30 @@ WATERMAZE_MOVES = np.array([[0, 1], [_S, _S], [1, 0], [_S, -_S], [0, -1], [-_S, 
 
 class _Env:
     max_steps = 300
+    reset_options: tuple = ()
+
+    def _check_reset(self, seed, options) -> dict:
+        """``reset``'s arguments checked once: a seed as every seed of the library (a negative or fractional one was
+        ignored by the T-maze and ended in numpy's TypeError in the water maze), ``options`` a dict of known keys
+        (a misspelt ``'strat'`` was ignored, a list ended in AttributeError)."""
+        if seed is not None:
+            as_rng(seed)
+        if options is None:
+            return {}
+        if not isinstance(options, dict):
+            raise ValueError(f"options: expected None or a dict, got {type(options).__name__}")
+        unknown = sorted(map(repr, set(options) - set(self.reset_options)))
+        if unknown:
+            raise ValueError(f"options: unknown key(s) {', '.join(unknown)}; {type(self).__name__} takes "
+                             f"{list(self.reset_options) or 'none'}")
+        return options
 
     def _check_action(self, action):
         if not self.action_space.contains(action):
             raise ValueError(f"action: expected an integer in [0, {self.action_space.n - 1}], got {action!r}")
         if self._done:
-            raise ValueError("action: the episode has ended; call reset() first")
+            raise ValueError("action: no episode is running (none was started, or the last one ended); call reset() "
+                             "first")
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -96,6 +114,7 @@ class TMaze(_Env):
         self._done = False
 
     def reset(self, *, seed=None, options=None):
+        self._check_reset(seed, options)   # the T-maze is deterministic: the seed is checked, then of no use
         self.state, self._t, self._done = self.start_state, 0, False
         return self.state, {"step": 0}
 
@@ -116,6 +135,7 @@ class WaterMaze(_Env):
     obstacle and platform; r = 1 on reaching the platform; at most 300 steps."""
 
     n_actions = 8
+    reset_options = ("start",)
     half_size = 6.0
     platform_radius = 0.5
     step_length = 1.5
@@ -154,12 +174,18 @@ class WaterMaze(_Env):
                 return p
 
     def reset(self, *, seed=None, options=None):
+        start = self._check_reset(seed, options).get("start")
+        if start is not None:
+            start = check_array(start, "options['start']", shape=(2,)).copy()
+            if self.blocked(*start):
+                raise ValueError(f"options['start']: {start.tolist()} lies inside a wall or outside the arena "
+                                 f"[-{self.half_size:g}, {self.half_size:g}]^2")
+            if self.on_platform(*start):   # the episode would be over before its first step
+                raise ValueError(f"options['start']: {start.tolist()} lies on the platform; expected a start "
+                                 f"outside it")
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        start = None if options is None else options.get("start")
-        self.position = self.sample_start() if start is None else np.asarray(start, dtype=float).copy()
-        if self.blocked(*self.position):
-            raise ValueError(f"options['start']: {self.position.tolist()} lies inside a wall")
+        self.position = self.sample_start() if start is None else start
         self._t, self._done = 0, False
         return self.position.copy(), {"step": 0}
 

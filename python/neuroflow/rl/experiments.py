@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive, is_number
 from neuroflow.memristor import _portner2025
 from neuroflow.memristor.device import VCMDevice
 from neuroflow.memristor.kernels import rng_uniform, seed_states
@@ -31,6 +31,9 @@ ABLATION_DEFAULTS = {"tmaze": dict(n_episodes=200, tail=20), "watermaze": dict(n
 def tmaze_optimal_values(gamma: float = 0.9) -> np.ndarray:
     """Values of the optimal policy on the rewarded path 0..6 under the reference convention (the reward is
     credited in the terminal state's own update, so V(6) = 1 and V(s) = gamma^(6 - s))."""
+    check_positive(gamma, "gamma", allow_zero=True)
+    if gamma > 1:   # 2 or NaN gave values above 1 or NaN, -1 alternating signs
+        raise ValueError(f"gamma: expected a discount factor in [0, 1], got {gamma!r}")
     return gamma ** (TMaze.reward_state - np.arange(TMaze.reward_state + 1, dtype=float))
 
 
@@ -49,9 +52,11 @@ def value_map_error(critic_weights, gamma: float | None = None, task: str = "tma
     :attr:`MazeResult.value_map`) replaces the optimal values as the reference."""
     check_choice(task, "task", ["tmaze", "watermaze"])
     w = check_array(critic_weights, "critic_weights")
-    w = w.reshape(-1, w.shape[-1])
+    w = w.reshape(-1, w.shape[-1]) if w.ndim else w.reshape(1, 1)
     if task == "tmaze":
         v = tmaze_optimal_values(0.9 if gamma is None else gamma)
+        if w.shape[1] != TMaze.n_states:   # 5 weights ended in "operands could not be broadcast together"
+            raise ValueError(f"critic_weights: expected {TMaze.n_states} T-maze weights per seed, got {w.shape[1]}")
         return np.sqrt(np.mean((w[:, : v.size] - v) ** 2, axis=1))
     v, mask = watermaze_optimal_values(0.975 if gamma is None else gamma, resolution)
     if target is not None:
@@ -70,11 +75,16 @@ def _noisy_device(sigma: float) -> VCMDevice:
 
 
 def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean of ``values`` (one value per seed)."""
-    v = np.asarray(values, dtype=float)
+    """Percentile bootstrap confidence interval of the mean of ``values`` (one value per seed; NaN values, seeds
+    an interruption left unfinished, are left out: none left gives ``(nan, nan)``)."""
+    v = check_array(values, "values", ndim=1, finite=False)   # a matrix was flattened, text was numpy's message
+    if not is_number(level, finite=True) or not 0 < level < 1:   # 1 gave the range, NaN numpy's "Percentiles must"
+        raise ValueError(f"level: expected a confidence level in (0, 1), got {level!r}")
+    check_positive(n_boot, "n_boot", integer=True)   # 0 ended in IndexError
     v = v[np.isfinite(v)]
     if v.size == 0:
         return float("nan"), float("nan")
+    check_memory(16 * int(n_boot) * v.size, "n_boot")   # 1e12 ended in numpy's MemoryError
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(1)
     lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
@@ -171,7 +181,10 @@ def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds:
     if sigma is None:
         device = "portner2025" if device is None else device
     else:
-        device = _noisy_device(float(check_positive(sigma, "sigma", allow_zero=True)))
+        check_positive(sigma, "sigma", allow_zero=True)
+        if sigma > 1:   # was refused as "sigma_set: ..." by the device
+            raise ValueError(f"sigma: expected a write noise of at most the whole range (1.0), got {sigma!r}")
+        device = _noisy_device(float(sigma))
     res = {}
     for synapse in ("memristor", "memristor-open-loop"):
         agent = ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
@@ -234,8 +247,11 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaz
     n_episodes = ABLATION_DEFAULTS[task]["n_episodes"] if n_episodes is None else n_episodes
     tail = ABLATION_DEFAULTS[task]["tail"] if tail is None else tail
     sig = check_array(sigmas, "sigmas", ndim=1)
-    if np.any(sig < 0):
-        raise ValueError(f"sigmas: expected non-negative noise levels, got {sig.tolist()}")
+    if sig.size == 0:   # returned an empty result
+        raise ValueError("sigmas: expected at least one noise level, got none")
+    if np.any(sig < 0) or np.any(sig > 1):   # 2.0 failed inside its job, after the levels before it had run
+        raise ValueError(f"sigmas: expected non-negative noise levels of at most the whole range (1.0), got "
+                         f"{sig.tolist()}")
     t0 = time.perf_counter()
     rows, interrupted = [], False
     jobs = [(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs, task) for s in sig]

@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
-from neuroflow._utils import check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive
 from neuroflow._utils import progress as _progress
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
@@ -114,10 +114,19 @@ def _bfs_many(points, moves, step_len, half, radius, max_depth, out):
         out[i] = _bfs_steps(points[i, 0], points[i, 1], moves, step_len, half, radius, max_depth)
 
 
+def _positions(points, name: str) -> np.ndarray:
+    """``points`` as a C-contiguous (n, 2) array of finite positions (one (2,) position too), or ValueError naming
+    ``name``: a (3,) array was "cannot reshape array of size 3 into shape (2)", a NaN position counted as a wall."""
+    pts = check_array(points, name)
+    if pts.ndim not in (1, 2) or pts.shape[-1] != 2:
+        raise ValueError(f"{name}: expected (x, y) positions, shape (n, 2) or (2,), got shape {pts.shape}")
+    return np.ascontiguousarray(pts.reshape(-1, 2))
+
+
 def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
     """Exact fewest steps from each free position (rows of ``points``, (n, 2)) onto the platform; 0 for a
     position on the platform, -1 for one inside a wall or needing more than ``max_depth`` steps."""
-    pts = np.ascontiguousarray(np.asarray(points, dtype=float).reshape(-1, 2))
+    pts = _positions(points, "points")
     check_positive(max_depth, "max_depth", integer=True)
     out = np.full(pts.shape[0], -1, np.int64)
     free = np.array([not wm_blocked(x, y, WaterMaze.half_size) for x, y in pts], dtype=bool)
@@ -142,7 +151,10 @@ def watermaze_optimal_values(gamma: float = 0.975, resolution: int = 25) -> tupl
     from -6 to 6, columns = x) and the mask of grid points that count (free, off the platform). The agent's
     convention credits the reward on the step onto the platform, so one step away V* = 1."""
     check_positive(gamma, "gamma")
+    if gamma > 1:   # values would grow with the distance to the platform
+        raise ValueError(f"gamma: expected a discount factor in (0, 1], got {gamma!r}")
     check_positive(resolution, "resolution", integer=True)
+    check_memory(64 * int(resolution) ** 2, "resolution")   # 1e6 ended in numpy's MemoryError (7.3 TiB)
     pts, n = _optimal_grid(int(resolution))
     mask = n > 0
     v = np.where(mask, float(gamma) ** (np.maximum(n, 1) - 1.0), np.nan)
@@ -251,7 +263,12 @@ def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int 
     if th.shape != (enc.n_features, WATERMAZE_MOVES.shape[0]):
         raise ValueError(f"theta: expected shape {(enc.n_features, WATERMAZE_MOVES.shape[0])}, got {th.shape}")
     check_positive(temperature, "temperature")
-    st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
+    check_positive(max_steps, "max_steps", integer=True)   # 0 gave every start 0 steps
+    st = _positions(starts, "starts")
+    for i, (x, y) in enumerate(st):   # a start in a wall (or NaN) was walked for max_steps steps, counted as capped
+        if wm_blocked(x, y, WaterMaze.half_size) or wm_in_platform(x, y, WaterMaze.platform_radius):
+            raise ValueError(f"starts[{i}]: {[float(x), float(y)]} lies inside a wall, outside the arena or on the "
+                             "platform; expected a free start (see sample_starts)")
     out = np.zeros(st.shape[0], np.int64)
     _softmax_rollouts(st, th, float(temperature), enc.centres, enc.sigma, enc.scale, WATERMAZE_MOVES,
                       WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius, int(max_steps),
@@ -262,6 +279,7 @@ def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int 
 def sample_starts(n: int, seed: int = 0) -> np.ndarray:
     """``n`` start positions drawn like the environment's: uniform over the arena, outside walls and platform."""
     check_positive(n, "n", integer=True)
+    check_memory(32 * int(n), "n")   # 1e12 drew starts one by one for hours
     rng = np.random.default_rng(seed)
     env = WaterMaze()
     return np.array([env.sample_start(rng) for _ in range(int(n))])

@@ -77,8 +77,8 @@ class MazeResult:
         """Mean steps over seeds at 1-based episode numbers (those within the run); ``capped`` as in
         :meth:`scored_steps`."""
         episodes = list(episodes) if isinstance(episodes, (list, tuple, range, np.ndarray)) else [episodes]
-        bad = [e for e in episodes if not is_integer(e)]
-        if bad:  # 1.5 ended in numpy's IndexError, "a" in a TypeError
+        bad = [e for e in episodes if not is_integer(e) or e < 1]
+        if bad:  # 1.5 ended in numpy's IndexError, "a" in a TypeError; 0 and -1 were dropped as "not within the run"
             raise ValueError(f"episodes: expected whole 1-based episode numbers, got {bad[0]!r}")
         with np.errstate(all="ignore"):
             m = np.nanmean(self.scored_steps(capped), axis=0) if self.steps.size else np.zeros(0)

@@ -24,8 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason
+from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason, short_repr
 from neuroflow._utils import progress as _progress
+from neuroflow.memristor.device import VCMDevice
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
 from neuroflow.rl.experiments import bootstrap_ci
@@ -155,6 +156,10 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     check_choice(task, "task", ["tmaze", "watermaze"])
     a = check_array(alphas, "alphas", ndim=1)
     t = check_array(temperatures, "temperatures", ndim=1)
+    if isinstance(devices, (str, bytes, VCMDevice)) or not isinstance(devices, Sequence):
+        # devices="ideal" was read letter by letter ("got 'i'"), one VCMDevice or a generator ended in len()'s TypeError
+        raise ValueError(f"devices: expected a list with one entry per grid point (a preset name, a VCMDevice or a "
+                         f"sequence of them), got {type(devices).__name__} {short_repr(devices, 40)}")
     if a.size == 0 or t.size == 0 or len(devices) == 0:
         raise ValueError("alphas, temperatures, devices: expected at least one value each")
     if np.any(a <= 0) or np.any(a > 1):

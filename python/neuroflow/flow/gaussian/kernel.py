@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import check_array, check_choice, serial_blas
+from neuroflow._utils import check_array, check_choice, is_integer, serial_blas
 from neuroflow.flow.gaussian.moments import CLOSED_FORM_ACTIVATIONS, CLOSED_PAIR, CLOSED_SELF, Moments
 from neuroflow.flow.gaussian.quadrature import (NODE_LADDER, QUADRATURE_ACTIVATIONS, gauss_hermite_rule,
                                                 quadrature_nodes, quadrature_pair, quadrature_self)
@@ -17,6 +17,9 @@ __all__ = ["METHODS", "Kernel", "method_problem", "directions", "geometry", "pai
 #: ways to compute the expectations: closed form, 2-D Gauss–Hermite quadrature, or the Hermite
 #: series of the correlated pair with 1-D Gauss–Hermite coefficients ("auto": closed, else quadrature)
 METHODS = ("auto", "closed", "quadrature", "series")
+#: the most Gauss-Hermite nodes a caller may ask for (25 times the automatic rule's largest; a rule of 1e5 takes
+#: about a second to compute, one of 1e9 hours)
+MAX_NODES = 100_000
 
 def method_problem(activation: str, method: str) -> tuple[str, str, str | None] | None:
     """Why ``method`` cannot compute the expectations of ``activation`` (a name; ``method`` not "auto"), or None:
@@ -41,9 +44,17 @@ class Kernel:
 
         self.act = get_activation(activation)
         self.name = self.act.name
+        if nodes is not None:   # pair_expectation(nodes=-1) went on unchecked, 1e9 computed a rule for hours
+            if not is_integer(nodes) or not 2 <= nodes <= MAX_NODES:
+                raise ValueError(f"nodes: expected an integer from 2 to {MAX_NODES} Gauss-Hermite nodes (the automatic "
+                                 f"rule takes at most {NODE_LADDER[-1]}), got {nodes!r}")
+            nodes = int(nodes)
         self.nodes = nodes
         if method == "auto":
             method = "closed" if self.name in CLOSED_PAIR else "quadrature"
+        if nodes is not None and method == "closed":   # was ignored
+            raise ValueError(f"nodes: the closed form of {self.name!r} uses no quadrature nodes; drop nodes or use "
+                             "method='quadrature' or 'series'")
         problem = method_problem(self.name, method)
         if problem is not None:
             arg, reason, instead = problem

@@ -77,11 +77,7 @@ class GaussianTeacherStudent:
             b = b[0]
         b = check_array(b, "teacher_a", shape=(k,))
         check_positive(student_width, "student_width", integer=True)
-        check_choice(method, "method", METHODS)
-        if nodes is not None:
-            check_positive(nodes, "nodes", integer=True)
-            if nodes < 2:
-                raise ValueError(f"nodes: expected at least 2 quadrature nodes, got {nodes}")
+        check_choice(method, "method", METHODS)   # nodes: checked by the Kernel
         from neuroflow.mlp import MLP
 
         self._kernel = Kernel(activation, method, nodes)
