@@ -59,34 +59,25 @@ def test_an_empty_output_path_says_so():
         check_output_file("", "out")
 
 
-@pytest.mark.parametrize("argv", [
-    ["maze", "sweep", "--seeds", "2", "--episodes", "5", "--scheduler", "foo"],
-    ["maze", "ablation", "--seeds", "2", "--episodes", "5", "--sweep", "--scheduler", "foo"],
-    ["vad", "corpus", "--out", "c", "--scheduler", "foo"],
-    ["identify", "bench", "--scheduler", "host:99999"],
-])
-def test_a_scheduler_address_is_checked_while_parsing(argv, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    err = _one_error_line(capsys, exit_.value.code, "--scheduler")
-    assert "tcp://127.0.0.1:8786" in err
-    assert list(tmp_path.iterdir()) == []  # nothing written
+_CLUSTER_VERBS = [["maze", "sweep", "--seeds", "2", "--episodes", "5"],
+                  ["maze", "ablation", "--seeds", "2", "--episodes", "5", "--sweep"],
+                  ["vad", "corpus", "--out", "c"],
+                  ["identify", "bench"]]
 
 
-@pytest.mark.parametrize("argv", [
-    ["maze", "sweep", "--seeds", "2", "--episodes", "5", "--n-jobs", "2"],
-    ["maze", "ablation", "--seeds", "2", "--episodes", "5", "--sweep", "--n-jobs", "1"],
-    ["vad", "corpus", "--out", "c", "--n-jobs", "-1"],
-    ["identify", "bench", "--n-jobs", "2"],
+@pytest.mark.parametrize("extra, words", [
+    (["--scheduler", "foo"], ("--scheduler", "tcp://127.0.0.1:8786")),
+    (["--scheduler", "host:99999"], ("--scheduler", "tcp://127.0.0.1:8786")),
+    # taken and did nothing: the cluster's workers run the jobs
+    (["--n-jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"], ("--n-jobs, --scheduler: ", "would do nothing")),
 ])
-def test_n_jobs_beside_a_scheduler_is_refused_naming_both(argv, capsys, tmp_path, monkeypatch):
-    """--n-jobs with --scheduler was taken and did nothing (the cluster's workers run the jobs)."""
+@pytest.mark.parametrize("verb", _CLUSTER_VERBS, ids=lambda v: " ".join(v[:2]))
+def test_scheduler_flags_are_checked_while_parsing(verb, extra, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
-        main(argv + ["--scheduler", "tcp://127.0.0.1:8786"])
-    err = _one_error_line(capsys, exit_.value.code, "--n-jobs, --scheduler: ")
-    assert "would do nothing" in err
+        main(verb + extra)
+    err = _one_error_line(capsys, exit_.value.code, words[0])
+    assert words[1] in err
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
