@@ -358,6 +358,32 @@ def test_a_teacher_whose_outputs_overflow_is_refused_naming_the_file(teacher, tm
     assert f"teacher: {str(big)!r}: weights too large" in err and "overflow" in err
 
 
+def test_a_teacher_that_unpacks_past_the_memory_is_refused_before_it_is_unpacked(teacher, tmp_path, monkeypatch):
+    """A small archive of zeros that unpacks to more than the machine holds (a 7 MB file of 7 GB was read for 51 s at
+    a 15 GB peak) is refused from the zip's listing; here 64 MiB of zeros, on a machine said to hold 128 MiB."""
+    from neuroflow.identify.teacher import load_teacher
+
+    bomb = tmp_path / "bomb.npz"
+    rows = 2048
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in _members(teacher).items():
+            if k != "weight_0":
+                buf = io.BytesIO()
+                np.save(buf, v)
+                z.writestr(f"{k}.npy", buf.getvalue())
+        with z.open("weight_0.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (rows, 4096)})
+            for _ in range(rows):
+                f.write(bytes(8 * 4096))
+    assert bomb.stat().st_size < 2**20
+    real_sysconf = os.sysconf
+    machine = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**15}  # 128 MiB
+    monkeypatch.setattr(os, "sysconf", lambda name: machine[name] if name in machine else real_sysconf(name))
+    with pytest.raises(ValueError, match=rf"^teacher: {re.escape(repr(str(bomb)))} \(its arrays unpack to 0\.1 GiB\): "
+                                         r"this run needs about 0\.2 GiB of memory, more than the 0\.1 GiB"):
+        load_teacher(bomb)
+
+
 # ----------------------------------------------------------------------------- identify: sizes, flags
 def test_absurd_sizes_are_refused_naming_the_flags(teacher, tmp_path, capsys):
     assert _rc(["identify", "make-teacher", "--quiet", "--out", str(tmp_path / "t2.npz"), "--width", "1e12"]) == 2
