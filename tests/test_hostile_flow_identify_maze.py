@@ -1232,6 +1232,9 @@ def test_parallel_map_takes_numpy_job_counts_and_names_what_it_cannot_call():
     with pytest.raises(ValueError, match=r"timeout: expected a positive number of seconds up to 9.2\d*e\+09, got "
                                          r"1e\+300"):
         connect("tcp://127.0.0.1:1", timeout=1e300)
+    with pytest.raises(ValueError, match="timeout: expected a positive number of seconds .*, got nan"):
+        parallel_map(ran.append, [(1,)], timeout=float("nan"))  # without a scheduler too (it was taken)
+    assert ran == []
     t = make_teacher(3, 2, "tanh", seed=0)
     X = np.random.default_rng(0).normal(size=(120, 3))
     est = ExpandAndCluster(n_students=4, hidden_sizes=[2], n_jobs=np.int64(2), finetune=False, seed=0,

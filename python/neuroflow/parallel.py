@@ -31,16 +31,20 @@ class SchedulerError(ValueError):
     """The Dask scheduler could not be reached (or dask.distributed is not installed)."""
 
 
+def _check_timeout(timeout) -> None:
+    """0, -1 or NaN said "no scheduler answered within -1 s"; past threading's limit (1e12) the socket raised
+    OverflowError "timestamp out of range for platform time_t"."""
+    if not is_number(timeout, finite=True) or not 0 < timeout <= threading.TIMEOUT_MAX:
+        raise ValueError(f"timeout: expected a positive number of seconds up to {threading.TIMEOUT_MAX:.4g}, got "
+                         f"{timeout!r}")
+
+
 def connect(address: str, timeout: float = DEFAULT_TIMEOUT_S):
     """A ``distributed.Client`` connected to the scheduler at ``address``, or :class:`SchedulerError`
     naming the address within about ``timeout`` seconds."""
     if not isinstance(address, str) or not address.strip():
         raise SchedulerError(f"scheduler: expected an address such as 'tcp://127.0.0.1:8786', got {address!r}")
-    # 0, -1 or NaN said "no scheduler answered within -1 s"; past threading's limit (1e12) the socket raised
-    # OverflowError "timestamp out of range for platform time_t"
-    if not is_number(timeout, finite=True) or not 0 < timeout <= threading.TIMEOUT_MAX:
-        raise ValueError(f"timeout: expected a positive number of seconds up to {threading.TIMEOUT_MAX:.4g}, got "
-                         f"{timeout!r}")
+    _check_timeout(timeout)
     try:
         from distributed import Client
     except ImportError:
@@ -123,6 +127,7 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
     if not is_integer(n_jobs) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected a positive integer or -1 (all cores), got {n_jobs!r}")
     n_jobs = int(n_jobs)
+    _check_timeout(timeout)  # also without a scheduler, where it is not used: a NaN there was taken
     for name, f in (("fn", fn), ("on_result", on_result)):   # on_result=5 failed only once the first job had run
         if not callable(f) and not (name == "on_result" and f is None):
             raise ValueError(f"{name}: expected a callable{' or None' if name == 'on_result' else ''}, got "
