@@ -45,3 +45,19 @@ def test_a_backend_variable_of_no_backend_is_named_not_called_an_argument(monkey
         resolve_backend(None)
     assert main(["info"]) == 0  # the command that shows the set-up says so too
     assert "environment variable NEUROFLOW_BACKEND: expected one of" in capsys.readouterr().out
+
+
+def test_ctrl_c_and_errors_with_stderr_closed_leave_stdout_to_the_results(monkeypatch, capsys):
+    """Started with 2>&- (sys.stderr None), Ctrl-C in a verb ended in AttributeError (None.isatty) and an error line
+    went to stdout among the results (print(file=None)); both notes are now dropped, the exit statuses kept."""
+    import neuroflow.flow.cli as flow_cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(flow_cli, "_bench", interrupted)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(["flow", "bench"]) == 130
+    monkeypatch.setenv("OMP_NUM_THREADS", "abc")
+    assert main(["flow", "bench"]) == 2  # an environment problem: cliutil.fail
+    assert capsys.readouterr().out == ""

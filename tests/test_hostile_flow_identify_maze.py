@@ -1523,6 +1523,24 @@ def test_a_progress_bar_that_cannot_be_written_does_not_end_the_run(stderr, tmp_
     assert out.returncode == 0 and "tmaze, memristor synapses, 2 seeds x 2 episodes" in out.stdout
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_an_error_that_cannot_be_printed_still_ends_with_status_2(stderr, tmp_path):
+    """With stderr full, a verb's error line (cliutil.fail) raised OSError on the way out: exit status 1, as for a
+    crash; with stderr closed it went to stdout, among the results. The line is lost; the status still says "bad
+    input"."""
+    import subprocess
+
+    bad = tmp_path / "bad.npz"
+    bad.write_text("junk")
+    argv = [sys.executable, "-m", "neuroflow", "identify", "run", "--teacher", str(bad), "--n-samples", "50", "--quiet"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(argv, cwd=tmp_path, stdout=subprocess.PIPE, text=True, timeout=120,
+                             stderr=full if stderr == "full" else None,
+                             preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None)
+    assert out.returncode == 2 and out.stdout == ""
+
+
 def test_an_mlp_names_a_device_its_backend_cannot_use():
     """MLP(..., device="cuda") on the numpy backend kept the device and ran on the CPU without a word."""
     from neuroflow.mlp import MLP

@@ -21,7 +21,7 @@ from pathlib import Path
 from neuroflow import __version__
 from neuroflow._utils import dumps, exclusive_lock, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
-from neuroflow.cliutil import environment_problems, fail, one_line, say
+from neuroflow.cliutil import environment_problems, fail, note, one_line, say
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -96,7 +96,7 @@ def _demo_locked(args, outdir: Path) -> int:
     except KeyboardInterrupt:
         kept = (f"the plots and summary.json of the {len(report)} finished part{'s' if len(report) != 1 else ''} "
                 f"are in {outdir.resolve()}" if report else "no part had finished")
-        print(("\n" if sys.stderr.isatty() else "") + f"interrupted; {kept}", file=sys.stderr)
+        note(f"interrupted; {kept}", new_line_on_terminal=True)
         return 130
     say(f"\nplots and summary.json written to {outdir.resolve()}")
     return 0
@@ -270,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         # on a terminal a progress bar may hold the line: start a new one; in a log, one line
         # verbs that keep partial results (checkpoints, output folders) catch Ctrl-C themselves and say what they
         # kept; the rest write their results only at the end
-        print(("\n" if sys.stderr.isatty() else "") + "interrupted; nothing written (this command writes its results "
-              "only when it finishes)", file=sys.stderr)
+        note("interrupted; nothing written (this command writes its results only when it finishes)",
+             new_line_on_terminal=True)
         return 128 + signal.SIGTERM if terminated() else 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os

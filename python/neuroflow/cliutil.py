@@ -25,7 +25,7 @@ from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, file_pr
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
-           "environment_problems", "say", "as_flag_error", "flag_error"]
+           "environment_problems", "say", "note", "as_flag_error", "flag_error"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -113,6 +113,20 @@ def say(text: str) -> None:
         raise
     except OSError as exc:
         raise OSError(f"standard output: cannot print ({exc.strerror or exc})") from None
+
+
+def note(text: str, *, new_line_on_terminal: bool = False) -> None:
+    """``text`` on standard error, for a person: lost quietly where there is none to write to. Started with
+    ``2>&-``, ``sys.stderr`` is None and ``print(file=None)`` put the text on stdout among the results; a full or
+    broken one raised OSError, ending the run with exit status 1. ``new_line_on_terminal``: start a new line first
+    where stderr is a terminal (a progress bar may hold the line)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        print(("\n" if new_line_on_terminal and stream.isatty() else "") + text, file=stream, flush=True)
+    except (OSError, ValueError):  # full or broken; closed since
+        pass
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -340,8 +354,10 @@ def one_line(message) -> str:
 
 
 def fail(message: str, code: int = 2) -> int:
-    """Print ``neuroflow: error: message`` (on one line) on stderr and return ``code`` (for a verb's ``return``)."""
-    print(f"neuroflow: error: {one_line(message)}", file=sys.stderr)
+    """Print ``neuroflow: error: message`` (on one line) on stderr and return ``code`` (for a verb's ``return``).
+    A stderr that is full (``2>/dev/full``) or closed loses the line but not the code (the write's OSError made it
+    exit status 1, and with ``2>&-`` the line went to stdout, among the results): :func:`note`."""
+    note(f"neuroflow: error: {one_line(message)}")
     return code
 
 

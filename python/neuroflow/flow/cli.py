@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuroflow.cliutil import add_common_options, emit, fail, flag_error, integer, output_file
+from neuroflow.cliutil import add_common_options, emit, fail, flag_error, integer, note, output_file
 from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, phase_conflict, train_options
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
@@ -61,13 +61,11 @@ def _bench(args) -> int:
     from neuroflow._utils import dumps, write_text_atomic
     from neuroflow.flow.bench import gradient_benchmark
 
-    import sys
-
     def report(p):  # one line per grid point as it finishes: the full grid takes minutes
         if not args.quiet:
             hs = f", Hessian {p['hessian_speedup']:.0f}x" if "hessian_speedup" in p else ""
-            print(f"  hidden {'-'.join(map(str, p['hidden']))}, N={p['n_samples']}: gradient "
-                  f"{p['gradient_speedup']:.1f}x{hs}", file=sys.stderr, flush=True)
+            note(f"  hidden {'-'.join(map(str, p['hidden']))}, N={p['n_samples']}: gradient "
+                 f"{p['gradient_speedup']:.1f}x{hs}")
 
     res = gradient_benchmark(quick=not args.full, repeats=args.repeats, on_point=report)
     if args.out:

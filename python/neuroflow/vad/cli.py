@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from neuroflow._utils import file_problem
-from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, flag_error, input_dir, integer, number,
-                               output_dir, scheduler_address)
+from neuroflow.cliutil import (add_common_options, choice_list, emit, fail, flag_error, input_dir, integer, note,
+                               number, output_dir, scheduler_address)
 
 
 def _n_jobs(text: str) -> int:
@@ -74,7 +73,6 @@ def _corpus(args) -> int:
 def _interrupted(args) -> int:
     """Ctrl-C during `vad corpus`: say what was kept (the manifest lists every finished scene), exit 130."""
     import json
-    import sys as _sys
 
     from neuroflow.vad.corpus_store import MANIFEST
 
@@ -87,8 +85,7 @@ def _interrupted(args) -> int:
     payload = {"root": str(args.out), "interrupted": True, "n_finished": kept}
     if args.json:
         emit(args, payload)
-    print(f"interrupted; {kept} finished scenes kept in {args.out} (rerun the same command to resume)",
-          file=_sys.stderr)
+    note(f"interrupted; {kept} finished scenes kept in {args.out} (rerun the same command to resume)")
     return 130
 
 
@@ -99,7 +96,7 @@ def _sources(args) -> int:
     lines: list[str] = []
     if args.install:
         if packages.scan_sources().missing and not args.quiet:
-            print("installing the speech and music packages with apt-get (a minute or two)...", file=sys.stderr)
+            note("installing the speech and music packages with apt-get (a minute or two)...")
         result = packages.install_sources()
         payload["installed"] = result.installed
         payload["install_command"] = result.command
@@ -206,7 +203,7 @@ def _compare(args) -> int:
     except ValueError as exc:  # the same system twice, or a collar that covers everything: named after the flag
         raise flag_error(exc, {"specs": "--systems", "collar": "--collar"}) from None
     for line in skipped:
-        print(line, file=sys.stderr)
+        note(line)
     payload = {"corpus": str(args.corpus), "threshold": args.threshold, "collar_s": args.collar, "skipped": skipped,
                "systems": {}}
     lines = [f"{'system':<10} {'HTER':>6} {'MR':>6} {'FAR':>6} {'AUC':>6} {'EER':>6} {'low':>6} {'medium':>6} "
