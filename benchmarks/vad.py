@@ -79,13 +79,6 @@ def cpu_speed(system, wav: np.ndarray, repeats: int = 3) -> float:
     return len(wav) / 16000 / max(best, 1e-9)
 
 
-def _counts_rates(counts) -> dict:
-    """MR, FAR and HTER from per-scene [misses, speech frames, false alarms, non-speech frames]."""
-    k = np.sum(counts, axis=0)
-    mr, far = k[0] / max(k[1], 1), k[2] / max(k[3], 1)
-    return {"MR": float(mr), "FAR": float(far), "HTER": float((mr + far) / 2)}
-
-
 def _rates(decisions: list[np.ndarray], labels: list[np.ndarray]) -> dict:
     from neuroflow.vad.metrics import error_rates
 
@@ -112,8 +105,9 @@ def real_speech(systems: dict, root: Path) -> dict:
         t0 = time.perf_counter()
         dec = {c: [] for c in conditions}
         lab = {c: [] for c in conditions}
+        dec_c = {c: [] for c in conditions}  # decisions and labels outside the collars
+        lab_c = {c: [] for c in conditions}
         counts = {c: [] for c in conditions}  # per scene: misses, speech frames, false alarms, non-speech frames
-        collared = {c: [] for c in conditions}  # the same outside the collars
         for s, keep in zip(scenes, collars):
             score = system.score(s.wav, s.sr)
             d, lb = score >= 0.5, np.asarray(s.labels[: len(score)], dtype=bool)
@@ -121,10 +115,10 @@ def real_speech(systems: dict, root: Path) -> dict:
             lab[s.condition].append(lb)
             counts[s.condition].append([int((~d & lb).sum()), int(lb.sum()), int((d & ~lb).sum()), int((~lb).sum())])
             k = keep[: len(lb)]
-            collared[s.condition].append([int((~d & lb & k).sum()), int((lb & k).sum()), int((d & ~lb & k).sum()),
-                                          int((~lb & k).sum())])
+            dec_c[s.condition].append(d[k])
+            lab_c[s.condition].append(lb[k])
         per = {c: _rates(dec[c], lab[c]) for c in conditions}
-        per_collar = {c: _counts_rates(collared[c]) for c in conditions}
+        per_collar = {c: _rates(dec_c[c], lab_c[c]) for c in conditions}
         snrs = sorted({c.split("@")[1] for c in conditions if "@" in c}, key=float, reverse=True)
         per_snr = {snr: _rates(sum((dec[c] for c in conditions if c.endswith(f"@{snr}")), []),
                                sum((lab[c] for c in conditions if c.endswith(f"@{snr}")), [])) for snr in snrs}
