@@ -201,8 +201,6 @@ def loads_json(text: str):
     except (JSONContentError, json.JSONDecodeError):
         raise
     except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion ..."
-        import sys
-
         limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
         raise JSONContentError(f"holds a number of more than {limit} digits, too long to read") from None
 
@@ -543,8 +541,6 @@ def _import_matplotlib():
     MPLBACKEND that names no backend must not fail a plot after the work (matplotlib refuses it at import), and a
     config or cache folder that cannot be written (MPLCONFIGDIR, HOME read-only or unset) gets a temporary one
     without matplotlib's two-line warning."""
-    import sys
-
     if "matplotlib" in sys.modules:
         return sys.modules["matplotlib"]
     if os.environ.get("MPLCONFIGDIR"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from neuroflow import __version__
 from neuroflow._utils import dumps, exclusive_lock, write_text_atomic
 from neuroflow.cliutil import Parser, add_common_options, emit, integer, output_dir  # noqa: F401 (re-exported)
-from neuroflow.cliutil import environment_problems, fail, note, one_line, say
+from neuroflow.cliutil import check_output_file, environment_problems, fail, note, one_line, say
 
 #: area -> (help text, modules contributing verbs/demos, in demo order)
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -74,8 +74,6 @@ DEMO_SECONDS: dict[str, tuple[float, float]] = {  # (quick, full), measured 2026
 
 
 def _demo(args) -> int:
-    from neuroflow.cliutil import check_output_file
-
     outdir = Path(args.out)
     check_output_file(outdir / "summary.json", "--out")  # written after the first part: a folder there failed then
     outdir.mkdir(parents=True, exist_ok=True)

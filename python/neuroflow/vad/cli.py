@@ -153,7 +153,7 @@ def _system_spec(text: str) -> str:
 
 
 def _collar_note(collar: float) -> str:
-    return f"; frames within {collar:g} s of each label change not scored" if collar else ""
+    return f"frames within {collar:g} s of each label change not scored"
 
 
 def _add_collar(p) -> None:
@@ -163,7 +163,6 @@ def _add_collar(p) -> None:
 
 
 def _eval(args) -> int:
-    from neuroflow.cliutil import fail
     from neuroflow.vad.evaluation import evaluate_system
     from neuroflow.vad.registry import get_system
     from neuroflow.vad.systems import SystemUnavailable
@@ -181,7 +180,7 @@ def _eval(args) -> int:
     if not args.per_scene:
         d.pop("per_scene")
     lines = [f"{d['system']} on {args.corpus} ({d['n_scenes']} scenes, {d['audio_seconds'] / 60:.1f} min, "
-             f"{d['realtime_factor']:.0f}x real time{_collar_note(args.collar)})",
+             f"{d['realtime_factor']:.0f}x real time{f'; {_collar_note(args.collar)}' if args.collar else ''})",
              "  " + "  ".join(f"{k} {_rate(d[k])}" for k in ("HTER", "MR", "FAR", "AUC", "EER", "DCF", "F1"))
              ] + _level_lines(d)
     if args.plot:
@@ -209,7 +208,7 @@ def _compare(args) -> int:
     lines = [f"{'system':<10} {'HTER':>6} {'MR':>6} {'FAR':>6} {'AUC':>6} {'EER':>6} {'low':>6} {'medium':>6} "
              f"{'high':>6} {'x RT':>7}"]
     if args.collar:
-        lines.insert(0, _collar_note(args.collar)[2:])
+        lines.insert(0, _collar_note(args.collar))
     for r in results:
         d = r.to_dict()
         d.pop("per_scene")
