@@ -171,6 +171,26 @@ def test_cli_eval_and_compare_take_a_collar(one_minute_corpus, capsys):
     assert exit_.value.code == 2 and "--collar: expected a number in [0, 10], got '-1'" in capsys.readouterr().err
 
 
+def test_demo_scores_the_real_conversation_with_and_without_a_collar(tmp_path):
+    """The demo's real-speech part: one held-out conversation, the bin model's HTER on every frame and with 0.25 s
+    around each label change unscored (the same scores, summarized twice)."""
+    import re
+
+    from neuroflow.vad.cli import _demo_real_speech
+    from neuroflow.vad.sources import SourceMissing, require
+
+    try:
+        require("test", real=True)
+    except SourceMissing as exc:
+        pytest.skip(str(exc))
+    line = _demo_real_speech(tmp_path, 0)
+    found = re.search(r"bin model HTER (\d\.\d{3}), (\d\.\d{3}) with the frames within 0\.25 s of each label change "
+                      r"unscored", line)
+    assert found, line
+    assert all(0.0 <= float(v) <= 0.5 for v in found.groups())
+    assert (tmp_path / "vad_real_scene.png").stat().st_size > 0
+
+
 def test_cli_corpus_resumes(tmp_path, capsys):
     from neuroflow.cli import main
 

@@ -324,7 +324,9 @@ def _demo_real_speech(outdir: Path, seed: int) -> str:
     import tempfile
 
     from neuroflow.vad.corpus import generate_corpus, load_corpus
+    from neuroflow.vad.metrics import summarize
     from neuroflow.vad.realspeech import plot_scene
+    from neuroflow.vad.registry import get_system
     from neuroflow.vad.sources import SourceMissing, require
 
     try:
@@ -337,5 +339,10 @@ def _demo_real_speech(outdir: Path, seed: int) -> str:
         scene = load_corpus(tmp)[0]
         plot_scene(scene, Path(outdir) / "vad_real_scene.png")
         who = ", ".join(s["name"] for s in scene.info["speakers"])
+        score = get_system("bin").score(scene.wav, scene.sr)  # scored once, then with and without a collar
+        hter = [summarize([scene.labels], [score], [scene.snr_db], [scene.noise], collar=c).overall.HTER
+                for c in (0.0, 0.25)]
     background = {"roomtone": "room tone", "silence": "digital silence"}[scene.info["background"]]
-    return f"real speech: {who} over {background}, speech fraction {scene.speech_fraction:.2f}; plot: vad_real_scene.png"
+    return (f"real speech: {who} over {background}, speech fraction {scene.speech_fraction:.2f}; bin model HTER "
+            f"{hter[0]:.3f}, {hter[1]:.3f} with the frames within 0.25 s of each label change unscored (`vad eval "
+            f"--collar`); plot: vad_real_scene.png")
