@@ -46,9 +46,21 @@ class VADSystem(ABC):
         n = len(x) // HOP
         if n == 0:
             return np.zeros(0)
-        out = np.asarray(self._score16k(x), dtype=np.float64)
-        if len(out) != n:  # pragma: no cover - guards subclasses
+        raw = self._score16k(x)
+        try:
+            out = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        # guards subclasses: NaN scores went on through np.clip (and were met by the metrics as "scores: expected
+        # finite values", without the system), text scores failed in numpy, one column of scores passed as frames
+        if out is None or out.ndim != 1:
+            got = f"an array of shape {raw.shape} and dtype {raw.dtype}" if isinstance(raw, np.ndarray) else \
+                type(raw).__name__
+            raise RuntimeError(f"{self.name}: produced {got}, expected {n} scores (a 1-d array of numbers)")
+        if len(out) != n:
             raise RuntimeError(f"{self.name}: produced {len(out)} frames, expected {n}")
+        if np.isnan(out).any():
+            raise RuntimeError(f"{self.name}: produced {int(np.isnan(out).sum())} NaN scores of {n} frames")
         return np.clip(out, 0.0, 1.0)
 
     def detect(self, wav, sr: int = SAMPLE_RATE, threshold: float = 0.5) -> np.ndarray:
