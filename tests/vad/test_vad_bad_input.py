@@ -457,3 +457,32 @@ def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tmp_path):
     assert not (tmp_path / "c" / "corpus.json").exists()
     with pytest.raises(TypeError, match="^resume: expected True or False, got 'no'"):
         train_vad(tmp_path / "c", tmp_path / "m.pt", resume="no")
+
+
+def test_plot_functions_name_arguments_of_the_wrong_kind(tmp_path):
+    """The figures of the area refused a wrong argument with the drawing library's words, or drew it: one
+    EvalResult "is not iterable", a string "has no attribute 'per_snr'", det=None "no attribute 'segments'", a
+    history record without its keys a KeyError, a scene shorter than a frame "index -1 is out of bounds", and a
+    2-d waveform was drawn as lines."""
+    from neuroflow.vad.detect import Detection
+    from neuroflow.vad.metrics import summarize
+    from neuroflow.vad.plots import plot_detection, plot_history, plot_hter, plot_scene
+
+    y, s = np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.6, 0.2])
+    result = summarize([y], [s], [5.0], ["white"], system="x")
+    det = Detection(speech_prob=s, segments=[[0.01, 0.03]], duration_s=0.04, model="bin")
+    png = tmp_path / "f.png"
+    for call, error, match in (
+            (lambda: plot_hter(result, png), TypeError, "^results: .*give \\[result\\]"),
+            (lambda: plot_hter("abc", png), ValueError, "^results: "),
+            (lambda: plot_hter([result, "x"], png), TypeError, "^results: .*holding 'x'"),
+            (lambda: plot_detection(np.zeros(640), None, png), TypeError, "^det: expected a Detection"),
+            (lambda: plot_detection(np.zeros((2, 640)), det, png), ValueError, "^wav: expected a 1-d"),
+            (lambda: plot_detection(np.zeros(640), det, png, labels="ab"), ValueError, "^labels: "),
+            (lambda: plot_history([{"val_hter": 0.1}], png), ValueError, "^history: .*sparsity"),
+            (lambda: plot_scene(np.zeros(100), [0], {}, png, "t"), ValueError, "^wav: 100 samples is shorter"),
+            (lambda: plot_scene(np.zeros(1600), [0] * 10, [0.5] * 10, png, "t"), TypeError, "^scores: ")):
+        with pytest.raises(error, match=match):
+            call()
+    assert not png.exists()
+    assert plot_hter(iter([result]), png) == png and png.stat().st_size > 0
