@@ -507,6 +507,29 @@ def test_a_second_training_run_into_the_same_out_is_refused_at_once(corpus, tmp_
     assert not out.exists() and not lock.exists()  # the lock file goes with its run
 
 
+@pytest.mark.parametrize("prune", [0.0, 0.5])
+def test_training_into_the_file_of_its_own_teacher_is_refused(corpus, tmp_path, recipe_file, capsys, prune):
+    """--out at the recipe's teacher (or the unpruned model beside it at the teacher) replaced the network the run
+    learnt from, so the same command run again learnt from that new model: another model each time, none matching
+    the teacher it records."""
+    import shutil
+
+    from neuroflow.vad.detect import MODELS_DIR
+    from neuroflow.vad.recipe import default_recipe
+
+    out = tmp_path / "m.pt"
+    teacher = tmp_path / ("m.dense.pt" if prune else "m.pt")
+    shutil.copy(MODELS_DIR / "bin.pt", teacher)
+    before = teacher.read_bytes()
+    recipe = {**default_recipe("bin").to_dict(), **FAST, "prune": prune, "teacher": str(teacher),
+              "teacher_weight": 0.5}
+    assert _train(corpus, out, "--recipe", recipe_file(recipe)) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: --out: {out} would write its {'unpruned ' if prune else ''}model over "
+                           f"{teacher}, the recipe's teacher"), line
+    assert teacher.read_bytes() == before and not (tmp_path / "m.json").exists()
+
+
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from neuroflow._utils import exclusive_lock
 

@@ -111,6 +111,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     ckpt_path = out.with_name(out.name + ".ckpt")
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
     _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
+    _check_not_teacher(recipe, out, dense_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
@@ -166,6 +167,23 @@ def _check_outputs(out: Path, ckpt_path: Path, dense_path: Path | None) -> None:
         except ValueError as exc:
             raise ValueError(f"{exc} (where training writes its {what}{'' if path == out else ' for ' + out.name})"
                              ) from None
+
+
+def _check_not_teacher(recipe: Recipe, out: Path, dense_path: Path | None) -> None:
+    """ValueError naming ``out`` when a model this run writes is the file of the recipe's teacher: the run replaced
+    the network it learnt from, and the same command run again learnt from that new model (another result each
+    time, none matching the teacher it records)."""
+    if recipe.teacher_weight <= 0:
+        return
+    try:
+        teacher = teacher_file(recipe).resolve()
+    except (ValueError, OSError):  # a teacher that cannot be read is named when training loads it
+        return
+    for path, what in ((out, "model"), (dense_path, "unpruned model")):
+        if path is not None and path.resolve() == teacher:
+            raise ValueError(f"out: {out} would write its {what} over {recipe.teacher}, the recipe's teacher; "
+                             f"training would replace the network it learns from (a rerun would learn from "
+                             f"another); write to another path")
 
 
 def _check_classes(data: SequenceSet, corpora: str) -> None:
