@@ -530,6 +530,27 @@ def test_training_into_the_file_of_its_own_teacher_is_refused(corpus, tmp_path, 
     assert teacher.read_bytes() == before and not (tmp_path / "m.json").exists()
 
 
+def test_a_report_over_a_corpus_manifest_is_refused(corpus, tmp_path, recipe_file, capsys):
+    """--out corpus/corpus.pt wrote the training report over corpus/corpus.json, the manifest: the corpus could no
+    longer be read ("not a valid corpus manifest") nor resumed; another corpus's manifest went the same way."""
+    import shutil
+
+    from neuroflow.vad.corpus import load_corpus
+
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus, copy)
+    manifest = (copy / "corpus.json").read_bytes()
+    recipe = recipe_file(FAST)
+    for trained_on in (copy, corpus):  # the corpus it trains on, or another one
+        assert _train(trained_on, copy / "corpus.pt", "--recipe", recipe) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"neuroflow: error: --out: {copy / 'corpus.pt'} would write its report over "
+                               f"{copy / 'corpus.json'}"), line
+    assert (copy / "corpus.json").read_bytes() == manifest and not (copy / "corpus.pt").exists()
+    with pytest.raises(ValueError, match="^out: .*the manifest of the corpus it trains on"):
+        training.train_vad(load_corpus(copy), copy / "corpus.pt", Recipe.from_dict(FAST), progress=False)
+
+
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from neuroflow._utils import exclusive_lock
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr, write_text_atomic
+from neuroflow._utils import check_memory, exception_reason, exclusive_lock, read_json, short_repr, write_text_atomic
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -112,6 +112,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
     _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
     _check_not_teacher(recipe, out, dense_path)
+    _check_not_manifest(corpus, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
@@ -184,6 +185,29 @@ def _check_not_teacher(recipe: Recipe, out: Path, dense_path: Path | None) -> No
             raise ValueError(f"out: {out} would write its {what} over {recipe.teacher}, the recipe's teacher; "
                              f"training would replace the network it learns from (a rerun would learn from "
                              f"another); write to another path")
+
+
+def _check_not_manifest(corpus, out: Path) -> None:
+    """ValueError naming ``out`` when the report a run writes beside the model (``out`` with ``.json``) is the manifest
+    of a corpus it trains on: ``--out corpus/corpus.pt`` replaced ``corpus/corpus.json`` with the report, and the
+    corpus could no longer be read ("not a valid corpus manifest") nor resumed."""
+    from neuroflow.vad.corpus_store import MANIFEST
+
+    report = out.with_suffix(".json")
+    if report.name != MANIFEST:
+        return
+    for c in [] if corpus is None else corpus if isinstance(corpus, (list, tuple)) else [corpus]:
+        root = Path(c) if isinstance(c, (str, os.PathLike)) else getattr(c, "root", None)
+        if isinstance(root, (str, os.PathLike)) and (Path(root) / MANIFEST).resolve() == report.resolve():
+            raise ValueError(f"out: {out} would write its report over {Path(root) / MANIFEST}, the manifest of the "
+                             f"corpus it trains on; write the model to another path")
+    try:  # another corpus's manifest (a report of an earlier run here is replaced, as always)
+        held = read_json(report, "report") if report.is_file() else None
+    except ValueError:
+        held = None
+    if isinstance(held, dict) and "scenes" in held:
+        raise ValueError(f"out: {out} would write its report over {report}, a corpus manifest; write the model to "
+                         f"another path")
 
 
 def _check_classes(data: SequenceSet, corpora: str) -> None:
