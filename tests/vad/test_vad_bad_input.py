@@ -486,3 +486,19 @@ def test_plot_functions_name_arguments_of_the_wrong_kind(tmp_path):
             call()
     assert not png.exists()
     assert plot_hter(iter([result]), png) == png and png.stat().st_size > 0
+
+
+def test_held_out_scene_names_its_own_arguments():
+    """A bad duration was "minutes: ..." or "durations: ..." of the plan behind it (5 s too), a text one a
+    TypeError, an unknown noise or a NaN SNR "durations: ..." or "snrs: ...", and a clean scene (noise "none")
+    with the default SNR "snrs: ... would do nothing"."""
+    from neuroflow.vad.evaluation import held_out_scene
+
+    for kwargs, match in ((dict(duration_s=-5), "^duration_s: "), (dict(duration_s="30"), "^duration_s: "),
+                          (dict(duration_s=5.0), "^duration_s: expected seconds in \\[10, 3600\\], got 5.0"),
+                          (dict(noise="xx"), "^noise: .*got 'xx'"), (dict(snr_db=float("nan")), "^snr_db: "),
+                          (dict(snr_db="5"), "^snr_db: ")):
+        with pytest.raises(ValueError, match=match):
+            held_out_scene(0, **kwargs)
+    plan, wav, labels, _, _ = held_out_scene(0, 12.0, noise="none")
+    assert plan.noise == "none" and plan.snr_db == float("inf") and len(wav) == 12 * 16000

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import progress as progress_bar, short_repr
+from neuroflow._utils import is_number, progress as progress_bar, short_repr
 from neuroflow.vad.metrics import EvalResult, check_collar, summarize
 from neuroflow.vad.systems import check_threshold
 
@@ -158,11 +158,21 @@ def held_out_scene(seed: int = 0, duration_s: float = 30.0, noise: str = "street
         ``(plan, wav, labels, info, note)``: the scene's plan, its mixture and 0/1 labels per frame, what it
         holds (speakers, utterances) and ``None``, or a line saying what was skipped and how to install it.
     """
-    from neuroflow.vad.corpus import plan_corpus
+    from neuroflow.vad.corpus import CORPUS_NOISES, MAX_DURATION_S, MIN_DURATION_S, plan_corpus
     from neuroflow.vad.corpus_store import check_sources
     from neuroflow.vad.scenes import make_scene
 
-    kw = dict(durations=(float(duration_s),), snrs=(float(snr_db),), noises=(noise,))
+    # named as given here: a bad one was "minutes: ...", "durations: ..." or "snrs: ..." of plan_corpus (5 s was
+    # refused as durations, an unknown noise or a NaN SNR too), and a duration given as text a TypeError
+    low, high = MIN_DURATION_S["real"], MAX_DURATION_S
+    if not (is_number(duration_s, finite=True) and low <= duration_s <= high):
+        raise ValueError(f"duration_s: expected seconds in [{low:g}, {high:g}], got {short_repr(duration_s)}")
+    if not (is_number(snr_db, finite=True) and -30.0 <= snr_db <= 60.0):
+        raise ValueError(f"snr_db: expected an SNR in [-30, 60] dB, got {short_repr(snr_db)}")
+    if not isinstance(noise, str) or noise not in CORPUS_NOISES:
+        raise ValueError(f"noise: expected one of {', '.join(CORPUS_NOISES)}, got {short_repr(noise)}")
+    # a clean scene has no SNR ("none" with the default 5 dB was "snrs: ... would do nothing")
+    kw = dict(durations=(float(duration_s),), snrs=None if noise == "none" else (float(snr_db),), noises=(noise,))
     plan = plan_corpus(duration_s / 60, "test", seed, speech="real", **kw)[0]
     note = None
     try:
