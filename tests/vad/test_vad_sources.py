@@ -432,3 +432,14 @@ def test_a_decoders_notes_on_a_damaged_frame_stay_off_the_terminal(fake_sources,
     x = sources.music_excerpt("train", 16000, np.random.default_rng(0))
     assert len(x) == 16000
     assert "libmpg123" not in capfd.readouterr().err
+
+
+def test_the_sources_variable_set_empty_is_unset(tmp_path, monkeypatch):
+    """NEUROFLOW_VAD_SOURCES= (empty, as `VAR= cmd` or an unset shell variable exported gives it) put the sources
+    under the current folder: every package read as "not installed", and installing them could not help."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEUROFLOW_VAD_SOURCES", raising=False)
+    unset = packages.scan_sources().to_dict()
+    monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", "")
+    assert sources.under_root("/usr/share/x") == Path("/usr/share/x")
+    assert packages.scan_sources().to_dict() == unset and sources.root_note() == ""
