@@ -200,6 +200,15 @@ API_ERRORS = [
         _clip(), 16000, threshold=-1), "threshold"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(margin_db=float("nan")), "margin_db"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(floor_percentile="10"), "floor_percentile"),
+    # a hangover of 10**9 frames allocated 7.5 GiB at the first score; Silero's threads met torch only when scoring
+    # (-1: torch's RuntimeError, "x": int()'s ValueError), 2.5 ran as 2, and 10**6 crashed the process
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(hangover_frames=10**9),
+     "^hangover_frames: .*\\[0, 1000\\], got 1000000000"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(hangover_frames=2.0), "^hangover_frames"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=-1), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads="x"), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=2.5), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=10**6), "^threads: .*1000000"),
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(-1600), "n_samples"),  # was -10 frames
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600.5), "n_samples"),
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600, sr=0), "sr"),  # ZeroDivisionError
