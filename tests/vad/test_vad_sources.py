@@ -443,3 +443,21 @@ def test_the_sources_variable_set_empty_is_unset(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", "")
     assert sources.under_root("/usr/share/x") == Path("/usr/share/x")
     assert packages.scan_sources().to_dict() == unset and sources.root_note() == ""
+
+
+def test_plots_of_real_speech_name_their_bad_arguments(fake_sources, tmp_path):
+    """plot_prompt_labels: seed "x" was int()'s error and 1.5 drawn as seed 1, per_speaker -1 numpy's "negative
+    dimensions", and a split "B" (the test split's older name) or "dev" picked no speaker and was called "no real
+    speaker is installed"; plot_scene of a folder was "'str' object has no attribute 'wav'"."""
+    from neuroflow.vad.realspeech import plot_prompt_labels, plot_scene
+
+    png = tmp_path / "p.png"
+    for kwargs, match in ((dict(seed="x"), "^seed: "), (dict(seed=1.5), "^seed: "), (dict(seed=-1), "^seed: "),
+                          (dict(per_speaker=-1), "^per_speaker: "), (dict(per_speaker=0), "^per_speaker: "),
+                          (dict(split="dev"), "^split: ")):
+        with pytest.raises(ValueError, match=match):
+            plot_prompt_labels(png, **kwargs)
+    assert not png.exists()
+    assert plot_prompt_labels(png, per_speaker=1, split="B", seed=np.int64(1)) == png and png.stat().st_size > 0
+    with pytest.raises(TypeError, match="^scene: expected a corpus scene"):
+        plot_scene(str(tmp_path), png)
