@@ -551,6 +551,14 @@ def test_a_report_over_a_corpus_manifest_is_refused(corpus, tmp_path, recipe_fil
         training.train_vad(load_corpus(copy), copy / "corpus.pt", Recipe.from_dict(FAST), progress=False)
 
 
+def test_an_out_ending_in_upper_case_pt_is_trained_as_the_parser_took_it(corpus, tmp_path, recipe_file, capsys):
+    """--out M.PT passed the parser (and vad calibrate writes it), then training refused it: "expected a .pt model
+    path"."""
+    assert _train(corpus, tmp_path / "M.PT", "--recipe", recipe_file(FAST)) == 0
+    assert (tmp_path / "M.PT").is_file() and (tmp_path / "M.json").is_file()
+    assert not (tmp_path / "M.PT.ckpt").exists()
+
+
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from neuroflow._utils import exclusive_lock
 

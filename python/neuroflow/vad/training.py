@@ -106,7 +106,7 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
                             f"{type(c).__name__}")
     recipe = Recipe() if recipe is None else recipe
     out = Path(out)
-    if out.suffix != ".pt":
+    if out.suffix.lower() != ".pt":  # as the CLI's --out and vad calibrate take it (M.PT was refused only here)
         raise ValueError(f"out: expected a .pt model path, got {str(out)!r}")
     ckpt_path = out.with_name(out.name + ".ckpt")
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
