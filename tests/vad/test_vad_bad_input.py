@@ -511,3 +511,27 @@ def test_held_out_scene_names_its_own_arguments():
             held_out_scene(0, **kwargs)
     plan, wav, labels, _, _ = held_out_scene(0, 12.0, noise="none")
     assert plan.noise == "none" and plan.snr_db == float("inf") and len(wav) == 12 * 16000
+
+
+def test_a_list_of_scenes_is_checked_without_reading_them_and_each_field_is_named(calibration_scenes):
+    """The check of a list of scenes read (and kept) every scene's audio and labels before the first was scored (all
+    of a large corpus in memory at once); a scene of one's own without sr, snr_db, noise or name failed with an
+    AttributeError after the scenes before it were scored, and one whose labels disagreed with its frames with
+    "no attribute 'labels_path'"."""
+    from types import SimpleNamespace
+
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.evaluation import _check_corpus, evaluate_system
+
+    fresh = list(load_corpus(calibration_scenes[0].path.parent))
+    _check_corpus(fresh)
+    assert not any("wav" in s.__dict__ or "labels" in s.__dict__ for s in fresh)
+    scene = calibration_scenes[0]
+    full = dict(wav=scene.wav, labels=scene.labels, sr=16000, snr_db=0.0, noise="white", name="mine")
+    for field in ("sr", "snr_db", "noise", "name"):
+        partial = {k: v for k, v in full.items() if k != field}
+        with pytest.raises(TypeError, match=f"^corpus: scene 1 \\(SimpleNamespace\\) has no {field}; "):
+            evaluate_system("energy", [SimpleNamespace(**full), SimpleNamespace(**partial)], progress=False)
+    short = SimpleNamespace(**{**full, "labels": scene.labels[:-3]})
+    with pytest.raises(ValueError, match="^scene mine: .* labels, but system energy gave"):
+        evaluate_system("energy", [short], progress=False)

@@ -282,7 +282,9 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
         raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
                         f"got {type(scenes).__name__} {short_repr(scenes)}")
     scenes = list(scenes)
-    other = next((s for s in scenes if not all(hasattr(s, a) for a in ("path", "wav", "labels"))), None)
+    from neuroflow.vad.evaluation import has_field  # hasattr read (and kept) every scene's audio before the first ran
+
+    other = next((s for s in scenes if not all(has_field(s, a) for a in ("path", "wav", "labels"))), None)
     if other is not None:
         raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
                         f"got a list holding {type(other).__name__} {short_repr(other)}")

@@ -75,15 +75,32 @@ def _check_corpus(corpus) -> None:
                             f"{type(corpus).__name__}")
         if len(corpus) == 0:  # was "labels: expected at least one scene", an argument no caller passes
             raise ValueError("corpus: expected at least one scene, got an empty list")
-        other = next((item for item in corpus if not (hasattr(item, "wav") and hasattr(item, "labels"))), None)
+        other = next((item for item in corpus if not (has_field(item, "wav") and has_field(item, "labels"))), None)
         if other is not None:  # a list of corpus folders failed at the first with "'str' object has no attribute 'wav'"
             raise TypeError(f"corpus: expected a Corpus, a corpus folder or a list of scenes, got a list holding "
                             f"{type(other).__name__} {short_repr(other)} (scenes of several folders: "
                             f"[s for f in folders for s in load_corpus(f)])")
+        for i, item in enumerate(corpus):  # one without them failed with an AttributeError, after the scenes before it
+            missing = [name for name in SCENE_FIELDS if not has_field(item, name)]
+            if missing:
+                raise TypeError(f"corpus: scene {i} ({type(item).__name__}) has no {', '.join(missing)}; expected "
+                                f"scenes with {', '.join(SCENE_FIELDS)} (load_corpus(folder) gives them)")
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
     warn_unfinished(corpus, "scoring those", stacklevel=4)
+
+
+#: what :func:`evaluate_system` reads of each scene of a list
+SCENE_FIELDS = ("wav", "sr", "labels", "snr_db", "noise", "name")
+
+
+def has_field(item, name: str) -> bool:
+    """Whether ``item`` has the attribute ``name``, without reading it: ``hasattr`` evaluated a scene's ``wav`` and
+    ``labels`` (reading and hashing every file of a list of scenes, and keeping all its audio in memory, before the
+    first was scored)."""
+    return name in getattr(item, "__dict__", {}) or hasattr(type(item), name) or (
+        not hasattr(item, "__dict__") and hasattr(item, name))
 
 
 def warn_unfinished(corpus, doing: str, *, stacklevel: int = 3) -> None:
@@ -109,9 +126,10 @@ def _evaluate(system, corpus, threshold: float, progress: bool, collar: float = 
         t0 = time.perf_counter()
         s = np.asarray(system.score(wav, scene.sr), dtype=np.float64)
         spent += time.perf_counter() - t0
-        if len(s) != len(y):
-            raise ValueError(f"{scene.labels_path}: {len(y)} labels, but system {system.name} gave {len(s)} "
-                             f"frames for {scene.path}")
+        if len(s) != len(y):  # a scene of one's own may have no files: named then (it was an AttributeError)
+            where = getattr(scene, "labels_path", None) or f"scene {scene.name}"
+            audio = f" for {scene.path}" if getattr(scene, "path", None) else ""
+            raise ValueError(f"{where}: {len(y)} labels, but system {system.name} gave {len(s)} frames{audio}")
         labels.append(y)
         scores.append(s)
         snrs.append(scene.snr_db)
