@@ -364,6 +364,13 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         if problem:
             raise CheckpointRefused(ckpt_path, f"damaged training checkpoint ({problem})")
         resumed = True
+        # the dense model is written once, when its round ends; gone since (removed by hand), the run reported it
+        # written all the same ("dense model: m.dense.pt", dense_path in the report) though no file was there
+        if dense_path is not None and state["dense_val"] is not None and not dense_path.is_file():
+            warnings.warn(f"{dense_path}: the unpruned model this checkpoint's run wrote is gone and cannot be made "
+                          f"again from the checkpoint (it holds the pruned network); the run goes on without it "
+                          f"(--no-resume trains both again)", stacklevel=2)
+            dense_path = None
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
     bar = progress_bar(total=total_epochs, initial=done_epochs, enabled=progress,
