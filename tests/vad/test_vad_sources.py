@@ -461,3 +461,29 @@ def test_plots_of_real_speech_name_their_bad_arguments(fake_sources, tmp_path):
     assert plot_prompt_labels(png, per_speaker=1, split="B", seed=np.int64(1)) == png and png.stat().st_size > 0
     with pytest.raises(TypeError, match="^scene: expected a corpus scene"):
         plot_scene(str(tmp_path), png)
+
+
+def test_a_dpkg_query_that_does_not_answer_is_an_error_not_versions_of_none(fake_sources, tmp_path, monkeypatch,
+                                                                          capsys):
+    """A dpkg-query past its 30 s (or one that could not run) gave no versions at all: the manifest of a real-speech
+    corpus recorded every source at version None, and a resumed run was refused as "a corpus with other settings"."""
+    import subprocess
+
+    from neuroflow.cli import main
+
+    def slow(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(packages.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(packages.subprocess, "run", slow)
+    packages._package_versions.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="^dpkg-query gave no answer within 30 s"):
+            generate_corpus(tmp_path / "c", minutes=0.2, split="train", speech="real", durations=(12.0,),
+                            progress=False)
+        assert not (tmp_path / "c").exists()
+        assert main(["vad", "sources", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "dpkg-query gave no answer" in err, err
+    finally:
+        packages._package_versions.cache_clear()
