@@ -387,3 +387,31 @@ def test_detect_file_names_its_own_options_and_checks_them_before_reading(clip, 
     with pytest.raises(ValueError, match="^pad_s: expected a duration in \\[0, 3600\\] s"):
         system.detect_file(clip("b.wav"), pad_s=-1.0)
     assert not read  # the file was decoded before the option was refused
+
+
+@pytest.mark.parametrize("argv", [["vad", "detect", "~nouser/a.wav"],
+                                  ["vad", "detect", "{clip}", "--model", "~nouser/m.pt"],
+                                  ["vad", "eval", "--corpus", "~nouser/c"],
+                                  ["vad", "eval", "--corpus", "~nouser/c", "--system", "bin:~nouser/m.pt"],
+                                  ["vad", "info", "--audio", "~nouser/a.wav"]])
+def test_a_path_under_the_home_of_no_user_is_taken_as_written(argv, clip, tmp_path, monkeypatch, capsys):
+    """~nouser/... (a user this machine does not have; a shell leaves it as it is) ended every path flag in a
+    traceback: Path.expanduser's RuntimeError "Could not determine home directory"."""
+    monkeypatch.chdir(tmp_path)
+    path = clip("a.wav")
+    with pytest.raises(SystemExit) as exit_:
+        main([a.format(clip=path) for a in argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "~nouser/" in err and "no such" in err and "Traceback" not in err, err
+
+
+def test_outputs_under_the_home_of_no_user_are_written_where_a_shell_puts_them(clip, tmp_path, monkeypatch):
+    from neuroflow.vad.detect import detect
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "~nouser").mkdir()
+    path = clip("~nouser/a.wav")
+    assert main(["vad", "detect", "~nouser/a.wav", "--model", "bin", "--plot", "~nouser/p.png"]) == 0
+    assert (tmp_path / "~nouser" / "p.png").is_file()
+    assert detect("~nouser/a.wav", model="bin").segments == detect(path, model="bin").segments

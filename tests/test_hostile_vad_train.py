@@ -507,6 +507,58 @@ def test_a_second_training_run_into_the_same_out_is_refused_at_once(corpus, tmp_
     assert not out.exists() and not lock.exists()  # the lock file goes with its run
 
 
+@pytest.mark.parametrize("prune", [0.0, 0.5])
+def test_training_into_the_file_of_its_own_teacher_is_refused(corpus, tmp_path, recipe_file, capsys, prune):
+    """--out at the recipe's teacher (or the unpruned model beside it at the teacher) replaced the network the run
+    learnt from, so the same command run again learnt from that new model: another model each time, none matching
+    the teacher it records."""
+    import shutil
+
+    from neuroflow.vad.detect import MODELS_DIR
+    from neuroflow.vad.recipe import default_recipe
+
+    out = tmp_path / "m.pt"
+    teacher = tmp_path / ("m.dense.pt" if prune else "m.pt")
+    shutil.copy(MODELS_DIR / "bin.pt", teacher)
+    before = teacher.read_bytes()
+    recipe = {**default_recipe("bin").to_dict(), **FAST, "prune": prune, "teacher": str(teacher),
+              "teacher_weight": 0.5}
+    assert _train(corpus, out, "--recipe", recipe_file(recipe)) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"neuroflow: error: --out: {out} would write its {'unpruned ' if prune else ''}model over "
+                           f"{teacher}, the recipe's teacher"), line
+    assert teacher.read_bytes() == before and not (tmp_path / "m.json").exists()
+
+
+def test_a_report_over_a_corpus_manifest_is_refused(corpus, tmp_path, recipe_file, capsys):
+    """--out corpus/corpus.pt wrote the training report over corpus/corpus.json, the manifest: the corpus could no
+    longer be read ("not a valid corpus manifest") nor resumed; another corpus's manifest went the same way."""
+    import shutil
+
+    from neuroflow.vad.corpus import load_corpus
+
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus, copy)
+    manifest = (copy / "corpus.json").read_bytes()
+    recipe = recipe_file(FAST)
+    for trained_on in (copy, corpus):  # the corpus it trains on, or another one
+        assert _train(trained_on, copy / "corpus.pt", "--recipe", recipe) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"neuroflow: error: --out: {copy / 'corpus.pt'} would write its report over "
+                               f"{copy / 'corpus.json'}"), line
+    assert (copy / "corpus.json").read_bytes() == manifest and not (copy / "corpus.pt").exists()
+    with pytest.raises(ValueError, match="^out: .*the manifest of the corpus it trains on"):
+        training.train_vad(load_corpus(copy), copy / "corpus.pt", Recipe.from_dict(FAST), progress=False)
+
+
+def test_an_out_ending_in_upper_case_pt_is_trained_as_the_parser_took_it(corpus, tmp_path, recipe_file, capsys):
+    """--out M.PT passed the parser (and vad calibrate writes it), then training refused it: "expected a .pt model
+    path"."""
+    assert _train(corpus, tmp_path / "M.PT", "--recipe", recipe_file(FAST)) == 0
+    assert (tmp_path / "M.PT").is_file() and (tmp_path / "M.json").is_file()
+    assert not (tmp_path / "M.PT.ckpt").exists()
+
+
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from neuroflow._utils import exclusive_lock
 

@@ -159,9 +159,16 @@ def check_choice(value: Any, name: str, choices: Iterable[str]):
     return value
 
 
+def expanded(path: str | os.PathLike) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, as a shell does: left as it is where that user has no home
+    here (``Path.expanduser`` raised RuntimeError "Could not determine home directory", a traceback from every path
+    flag given ``~nouser/...``)."""
+    return Path(os.path.expanduser(path))
+
+
 def file_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as a file ("no such file", "is not a regular file", "not readable"), or None."""
-    p = Path(path).expanduser()
+    p = expanded(path)
     try:
         if not p.exists():
             if p.is_symlink():  # exists() is False for a link to nothing, and for a loop of links, which is there

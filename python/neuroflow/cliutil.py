@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, file_problem
+from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, expanded, file_problem
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
@@ -268,7 +268,7 @@ def check_output_file(path, name: str = "path", suffixes=None) -> Path:
     """``path`` as a Path if a file can be written there (parents may be missing), else ValueError naming ``name``."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name}: expected a path, got {type(path).__name__}")
-    p = Path(path).expanduser()
+    p = expanded(path)
     try:
         if str(path) == "":
             raise ValueError("expected a file path, got ''")
@@ -290,7 +290,7 @@ def check_output_dir(path, name: str = "path") -> Path:
     """``path`` as a Path if a folder exists or can be created there, else ValueError naming ``name``."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name}: expected a path, got {type(path).__name__}")
-    p = Path(path).expanduser()
+    p = expanded(path)
     try:
         if str(path) == "":
             raise ValueError("expected a folder path, got ''")
@@ -332,14 +332,14 @@ def input_file(text: str) -> Path:
     problem = file_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(f"{text}: {problem}")
-    return Path(text).expanduser()
+    return expanded(text)
 
 
 def input_dir(text: str) -> Path:
     """An argparse type: an existing folder."""
     if text == "":
         raise argparse.ArgumentTypeError("expected a folder, got ''")
-    p = Path(text).expanduser()
+    p = expanded(text)
     try:
         if not p.is_dir():
             raise argparse.ArgumentTypeError(f"{text}: no such folder" if not p.exists() else f"{text}: is not a folder")

@@ -1,6 +1,7 @@
 """A tiny BPTT recipe on a generated corpus: loss falls, pruning reaches its target, runs resume exactly."""
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pytest
@@ -374,3 +375,22 @@ def test_a_checkpoint_resumes_only_with_the_same_teacher_network(tiny_corpus, ti
     assert teacher.read_bytes() != first.path.read_bytes()
     res = train_vad(tiny_corpus, tmp_path / "m.pt", recipe, data=tiny_data, progress=False)
     assert res.resumed and [h["epoch"] for h in res.history] == [1, 2]
+
+
+def test_a_resumed_run_whose_unpruned_model_is_gone_says_so_and_reports_none(tiny_corpus, tiny_data, tmp_path,
+                                                                             monkeypatch):
+    """The unpruned model is written once, when its round ends; removed by hand before the run resumed in a pruning
+    round, the run reported it written all the same (dense_path and "(dense model: ...)" named a missing file)."""
+    recipe = _tiny(kind="bin", n_bins=4, epochs=1, prune=0.5, prune_epochs=2)
+    out = tmp_path / "p.pt"
+    _stopped_in_second_epoch(monkeypatch, tiny_corpus, tiny_data, out, recipe)  # in the first pruning round
+    dense = tmp_path / "p.dense.pt"
+    assert dense.is_file() and (tmp_path / "p.pt.ckpt").is_file()
+    dense.unlink()
+    with pytest.warns(UserWarning, match="p.dense.pt: the unpruned model this checkpoint's run wrote is gone"):
+        res = train_vad(tiny_corpus, out, recipe, data=tiny_data, progress=False)
+    assert res.resumed and res.dense_path is None and not dense.exists()
+    assert json.loads((tmp_path / "p.json").read_text())["dense_path"] is None
+    ref = train_vad(tiny_corpus, tmp_path / "r.pt", recipe, data=tiny_data, progress=False)
+    assert torch.equal(load_model(out).model.state_dict()["layers.0.weight"],
+                       load_model(ref.path).model.state_dict()["layers.0.weight"])

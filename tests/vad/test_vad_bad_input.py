@@ -200,6 +200,15 @@ API_ERRORS = [
         _clip(), 16000, threshold=-1), "threshold"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(margin_db=float("nan")), "margin_db"),
     (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(floor_percentile="10"), "floor_percentile"),
+    # a hangover of 10**9 frames allocated 7.5 GiB at the first score; Silero's threads met torch only when scoring
+    # (-1: torch's RuntimeError, "x": int()'s ValueError), 2.5 ran as 2, and 10**6 crashed the process
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(hangover_frames=10**9),
+     "^hangover_frames: .*\\[0, 1000\\], got 1000000000"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).EnergyVAD(hangover_frames=2.0), "^hangover_frames"),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=-1), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads="x"), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=2.5), "^threads: "),
+    (lambda: __import__("neuroflow.vad.systems", fromlist=["x"]).SileroVAD(threads=10**6), "^threads: .*1000000"),
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(-1600), "n_samples"),  # was -10 frames
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600.5), "n_samples"),
     (lambda: __import__("neuroflow.vad.features", fromlist=["x"]).n_frames(1600, sr=0), "sr"),  # ZeroDivisionError
@@ -457,3 +466,72 @@ def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tmp_path):
     assert not (tmp_path / "c" / "corpus.json").exists()
     with pytest.raises(TypeError, match="^resume: expected True or False, got 'no'"):
         train_vad(tmp_path / "c", tmp_path / "m.pt", resume="no")
+
+
+def test_plot_functions_name_arguments_of_the_wrong_kind(tmp_path):
+    """The figures of the area refused a wrong argument with the drawing library's words, or drew it: one
+    EvalResult "is not iterable", a string "has no attribute 'per_snr'", det=None "no attribute 'segments'", a
+    history record without its keys a KeyError, a scene shorter than a frame "index -1 is out of bounds", and a
+    2-d waveform was drawn as lines."""
+    from neuroflow.vad.detect import Detection
+    from neuroflow.vad.metrics import summarize
+    from neuroflow.vad.plots import plot_detection, plot_history, plot_hter, plot_scene
+
+    y, s = np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.6, 0.2])
+    result = summarize([y], [s], [5.0], ["white"], system="x")
+    det = Detection(speech_prob=s, segments=[[0.01, 0.03]], duration_s=0.04, model="bin")
+    png = tmp_path / "f.png"
+    for call, error, match in (
+            (lambda: plot_hter(result, png), TypeError, "^results: .*give \\[result\\]"),
+            (lambda: plot_hter("abc", png), ValueError, "^results: "),
+            (lambda: plot_hter([result, "x"], png), TypeError, "^results: .*holding 'x'"),
+            (lambda: plot_detection(np.zeros(640), None, png), TypeError, "^det: expected a Detection"),
+            (lambda: plot_detection(np.zeros((2, 640)), det, png), ValueError, "^wav: expected a 1-d"),
+            (lambda: plot_detection(np.zeros(640), det, png, labels="ab"), ValueError, "^labels: "),
+            (lambda: plot_history([{"val_hter": 0.1}], png), ValueError, "^history: .*sparsity"),
+            (lambda: plot_scene(np.zeros(100), [0], {}, png, "t"), ValueError, "^wav: 100 samples is shorter"),
+            (lambda: plot_scene(np.zeros(1600), [0] * 10, [0.5] * 10, png, "t"), TypeError, "^scores: ")):
+        with pytest.raises(error, match=match):
+            call()
+    assert not png.exists()
+    assert plot_hter(iter([result]), png) == png and png.stat().st_size > 0
+
+
+def test_held_out_scene_names_its_own_arguments():
+    """A bad duration was "minutes: ..." or "durations: ..." of the plan behind it (5 s too), a text one a
+    TypeError, an unknown noise or a NaN SNR "durations: ..." or "snrs: ...", and a clean scene (noise "none")
+    with the default SNR "snrs: ... would do nothing"."""
+    from neuroflow.vad.evaluation import held_out_scene
+
+    for kwargs, match in ((dict(duration_s=-5), "^duration_s: "), (dict(duration_s="30"), "^duration_s: "),
+                          (dict(duration_s=5.0), "^duration_s: expected seconds in \\[10, 3600\\], got 5.0"),
+                          (dict(noise="xx"), "^noise: .*got 'xx'"), (dict(snr_db=float("nan")), "^snr_db: "),
+                          (dict(snr_db="5"), "^snr_db: ")):
+        with pytest.raises(ValueError, match=match):
+            held_out_scene(0, **kwargs)
+    plan, wav, labels, _, _ = held_out_scene(0, 12.0, noise="none")
+    assert plan.noise == "none" and plan.snr_db == float("inf") and len(wav) == 12 * 16000
+
+
+def test_a_list_of_scenes_is_checked_without_reading_them_and_each_field_is_named(calibration_scenes):
+    """The check of a list of scenes read (and kept) every scene's audio and labels before the first was scored (all
+    of a large corpus in memory at once); a scene of one's own without sr, snr_db, noise or name failed with an
+    AttributeError after the scenes before it were scored, and one whose labels disagreed with its frames with
+    "no attribute 'labels_path'"."""
+    from types import SimpleNamespace
+
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.evaluation import _check_corpus, evaluate_system
+
+    fresh = list(load_corpus(calibration_scenes[0].path.parent))
+    _check_corpus(fresh)
+    assert not any("wav" in s.__dict__ or "labels" in s.__dict__ for s in fresh)
+    scene = calibration_scenes[0]
+    full = dict(wav=scene.wav, labels=scene.labels, sr=16000, snr_db=0.0, noise="white", name="mine")
+    for field in ("sr", "snr_db", "noise", "name"):
+        partial = {k: v for k, v in full.items() if k != field}
+        with pytest.raises(TypeError, match=f"^corpus: scene 1 \\(SimpleNamespace\\) has no {field}; "):
+            evaluate_system("energy", [SimpleNamespace(**full), SimpleNamespace(**partial)], progress=False)
+    short = SimpleNamespace(**{**full, "labels": scene.labels[:-3]})
+    with pytest.raises(ValueError, match="^scene mine: .* labels, but system energy gave"):
+        evaluate_system("energy", [short], progress=False)

@@ -180,3 +180,26 @@ def test_ties_go_to_the_first_rule_in_the_grids_order():
     assert rule["hter"] == 0.0
     assert (rule["median"], rule["hangover"], rule["release"], rule["low_snr_db"]) == (1, 0, None, None)
     assert rule["threshold"] == min(t for t in np.round(THRESHOLDS, 6) if t > 0)
+
+
+def test_two_corpora_of_one_folder_name_keep_their_conditions_apart(tmp_path):
+    """Conditions were keyed by the corpus folder's name alone: two corpora in folders of one name (a/real, b/real)
+    pooled their scenes of each condition, so that renaming one folder changed the chosen rule."""
+    import shutil
+
+    from neuroflow.vad.calibration import corpus_names
+    from neuroflow.vad.corpus import generate_corpus, load_corpus
+
+    kw = dict(minutes=0.5, durations=(15.0,), snrs=(0.0,), noises=("white",), progress=False)
+    generate_corpus(tmp_path / "a" / "real", seed=1, **kw)
+    generate_corpus(tmp_path / "b" / "real", seed=2, **kw)
+    shutil.copytree(tmp_path / "b" / "real", tmp_path / "b" / "other")
+    same_name = [s for f in ("a/real", "b/real") for s in load_corpus(tmp_path / f)]
+    renamed = [s for f in ("a/real", "b/other") for s in load_corpus(tmp_path / f)]
+    assert corpus_names(renamed) == {(tmp_path / "a" / "real").resolve(): "real",
+                                     (tmp_path / "b" / "other").resolve(): "other"}
+    system = SpikingVADSystem("bin")
+    first, second = (calibrate(system, s, medians=MEDIANS, hangovers=HANGOVERS) for s in (same_name, renamed))
+    assert len(first.conditions) == len(second.conditions) == 2
+    assert first.conditions[0].endswith("/a/real/white@0") and second.conditions == ["other/white@0", "real/white@0"]
+    assert (first.threshold, first.smoothing, first.hter) == (second.threshold, second.smoothing, second.hter)

@@ -200,3 +200,18 @@ def test_corpus_errors_name_files(tmp_path):
     np.save(root / "B_0000.labels.npy", np.array([[1, 2]]))
     with pytest.raises(ValueError, match="B_0000.labels.npy"):
         c[0].labels
+
+
+def test_a_corpus_is_indexed_like_a_list_and_names_a_bad_index(tmp_path):
+    """A slice of a corpus was "'list' object has no attribute 'items'", a scene past its end numpy-less
+    "list index out of range", a text index "list indices must be integers"."""
+    generate_corpus(tmp_path, seed=1, **TINY)
+    corpus = load_corpus(tmp_path)
+    names = [s.name for s in corpus]
+    assert [s.name for s in corpus[1:]] == names[1:] and corpus[-1].name == names[-1]
+    assert corpus[np.int64(0)].name == names[0]
+    with pytest.raises(IndexError, match=f"no scene {len(names)}; it holds {len(names)}"):
+        corpus[len(names)]
+    for index in ("x", 1.0, True):
+        with pytest.raises(TypeError, match="^corpus index: expected a whole number or a slice"):
+            corpus[index]

@@ -108,3 +108,23 @@ def test_collar_leaves_the_frames_around_each_label_change_unscored():
 def test_auc_eer_refuses_bad_input_naming_the_argument(labels, scores, match):
     with pytest.raises(ValueError, match=match):
         auc_eer(labels, scores)
+
+
+def test_summarize_names_each_bad_argument():
+    y, s = np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.8, 0.3, 0.2])
+    # a NaN SNR failed with "need at least one array to concatenate", a text SNR with "Unknown format code 'g'",
+    # names of fewer scenes with an IndexError, seconds as text with a TypeError, generators with "no len()"
+    for kwargs, match in ((dict(snrs=[float("nan")]), "^snrs: .*got nan for scene 0"),
+                          (dict(snrs=["x"]), "^snrs: "), (dict(snrs=[None]), "^snrs: "),
+                          (dict(noises=[3]), "^noises: "), (dict(names=["x", "y"]), "^names: "),
+                          (dict(seconds="x"), "^seconds: "), (dict(seconds=float("nan")), "^seconds: "),
+                          (dict(system=5), "^system: "), (dict(scores=[None]), "^scores of scene 0: "),
+                          (dict(labels=[y[None]]), "^labels of scene 0: "), (dict(snrs=0.0), "^snrs: ")):
+        args = {"labels": [y], "scores": [s], "snrs": [0.0], "noises": ["white"], **kwargs}
+        with pytest.raises(ValueError, match=match):
+            summarize(args.pop("labels"), args.pop("scores"), args.pop("snrs"), args.pop("noises"), **args)
+    with pytest.raises(ValueError, match="got 1, 1, 2 and 1"):
+        summarize([y], [s], [0.0, 5.0], ["white"])
+    once = summarize((a for a in [y]), (a for a in [s]), (v for v in [float("inf")]), iter(["none"]))
+    assert once.overall.HTER == summarize([y], [s], [float("inf")], ["none"]).overall.HTER
+    assert list(once.per_level) == ["low"]

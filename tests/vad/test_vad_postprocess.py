@@ -225,3 +225,37 @@ def test_snr_estimate_is_peak_over_floor_and_streams():
 def test_snr_dependent_hangover_refuses_bad_settings_naming_them(kwargs, says):
     with pytest.raises(ValueError, match=says):
         PostProcessor(0.5, **kwargs)
+
+
+@pytest.mark.parametrize("args, name", [((float("nan"),), "threshold"), ((1.5,), "threshold"), (("0.5",), "threshold"),
+                                        ((0.5, 0), "median"), ((0.5, 2.7), "median"), ((0.5, -5), "median"),
+                                        ((0.5, 1, 10**9), "hangover"), ((0.5, 1, -3), "hangover"),
+                                        ((0.5, 1, True), "hangover")])
+def test_post_processor_refuses_settings_no_model_file_may_hold(args, name):
+    # a NaN threshold made every score NaN, median 2.7 ran as 2 and -5 as none, and a hangover of 10**9 frames
+    # allocated gigabytes per frame (the process was killed)
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        PostProcessor(*args)
+    assert PostProcessor(0.5, np.int64(3), np.int32(4)).smoothing == {"median": 3, "hangover": 4}
+
+
+def test_post_processor_and_segments_name_bad_scores():
+    p = np.array([0.1, 0.9, 0.8, 0.2, 0.95, 0.1])
+    post = PostProcessor(0.5, 3)
+    for bad, match in ((np.array([np.nan, 0.5]), "^prob: expected finite"), (p[None], "^prob: expected a 1-d"),
+                       ("abc", "^prob: expected an array")):
+        with pytest.raises(ValueError, match=match):
+            post(bad)
+    with pytest.raises(ValueError, match="^energy_db: expected 6 frame energies"):
+        post(p, np.zeros(3))
+    with pytest.raises(ValueError, match="^energy_db: .*NaN"):
+        post(p, np.full(6, np.nan))
+    assert np.array_equal(post(p, np.full(6, -np.inf)), np.zeros(6))  # -inf dB: digital silence
+    # NaN scores were a silent gap in the segments; a rules dict an AttributeError
+    for bad, match in ((np.array([1.0, np.nan, 1.0]), "^scores: expected finite"), (np.ones((2, 3)), "^scores: "),
+                       (0.7, "^scores: expected a 1-d")):
+        with pytest.raises(ValueError, match=match):
+            segments_from_scores(bad)
+    with pytest.raises(TypeError, match="^rules: expected a SegmentRules"):
+        segments_from_scores(p, {"threshold": 0.3})
+    assert segments_from_scores(p) == segments_from_scores(list(p)) == [[0.01, 0.03], [0.04, 0.05]]

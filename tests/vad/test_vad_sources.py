@@ -432,3 +432,58 @@ def test_a_decoders_notes_on_a_damaged_frame_stay_off_the_terminal(fake_sources,
     x = sources.music_excerpt("train", 16000, np.random.default_rng(0))
     assert len(x) == 16000
     assert "libmpg123" not in capfd.readouterr().err
+
+
+def test_the_sources_variable_set_empty_is_unset(tmp_path, monkeypatch):
+    """NEUROFLOW_VAD_SOURCES= (empty, as `VAR= cmd` or an unset shell variable exported gives it) put the sources
+    under the current folder: every package read as "not installed", and installing them could not help."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEUROFLOW_VAD_SOURCES", raising=False)
+    unset = packages.scan_sources().to_dict()
+    monkeypatch.setenv("NEUROFLOW_VAD_SOURCES", "")
+    assert sources.under_root("/usr/share/x") == Path("/usr/share/x")
+    assert packages.scan_sources().to_dict() == unset and sources.root_note() == ""
+
+
+def test_plots_of_real_speech_name_their_bad_arguments(fake_sources, tmp_path):
+    """plot_prompt_labels: seed "x" was int()'s error and 1.5 drawn as seed 1, per_speaker -1 numpy's "negative
+    dimensions", and a split "B" (the test split's older name) or "dev" picked no speaker and was called "no real
+    speaker is installed"; plot_scene of a folder was "'str' object has no attribute 'wav'"."""
+    from neuroflow.vad.realspeech import plot_prompt_labels, plot_scene
+
+    png = tmp_path / "p.png"
+    for kwargs, match in ((dict(seed="x"), "^seed: "), (dict(seed=1.5), "^seed: "), (dict(seed=-1), "^seed: "),
+                          (dict(per_speaker=-1), "^per_speaker: "), (dict(per_speaker=0), "^per_speaker: "),
+                          (dict(split="dev"), "^split: ")):
+        with pytest.raises(ValueError, match=match):
+            plot_prompt_labels(png, **kwargs)
+    assert not png.exists()
+    assert plot_prompt_labels(png, per_speaker=1, split="B", seed=np.int64(1)) == png and png.stat().st_size > 0
+    with pytest.raises(TypeError, match="^scene: expected a corpus scene"):
+        plot_scene(str(tmp_path), png)
+
+
+def test_a_dpkg_query_that_does_not_answer_is_an_error_not_versions_of_none(fake_sources, tmp_path, monkeypatch,
+                                                                          capsys):
+    """A dpkg-query past its 30 s (or one that could not run) gave no versions at all: the manifest of a real-speech
+    corpus recorded every source at version None, and a resumed run was refused as "a corpus with other settings"."""
+    import subprocess
+
+    from neuroflow.cli import main
+
+    def slow(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(packages.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(packages.subprocess, "run", slow)
+    packages._package_versions.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="^dpkg-query gave no answer within 30 s"):
+            generate_corpus(tmp_path / "c", minutes=0.2, split="train", speech="real", durations=(12.0,),
+                            progress=False)
+        assert not (tmp_path / "c").exists()
+        assert main(["vad", "sources", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "dpkg-query gave no answer" in err, err
+    finally:
+        packages._package_versions.cache_clear()

@@ -96,19 +96,34 @@ def network_outputs(system, scenes, *, progress: bool = False) -> list[tuple]:
     """``(probability, window energy dB, labels, condition)`` per scene: the network's output and what the
     post-processor needs, computed once for the whole search."""
     out = []
-    for scene in progress_bar(list(scenes), enabled=progress, desc="calibrate: scenes", unit="scene"):
+    scenes = list(scenes)
+    names = corpus_names(scenes)
+    for scene in progress_bar(scenes, enabled=progress, desc="calibrate: scenes", unit="scene"):
         feats, energy = system.extractor.features_and_energy(scene.wav, scene.sr)  # a chunk's memory at a time
         prob = system.runner.run(feats)[0]
         if len(scene.labels) != len(prob):  # a damaged scene: its audio and labels disagree (as eval says)
             raise ValueError(f"{scene.labels_path}: {len(scene.labels)} labels, but {scene.path} has {len(prob)} "
                              f"frames")
-        out.append((prob, energy, np.asarray(scene.labels, dtype=bool), condition_of(scene)))
+        out.append((prob, energy, np.asarray(scene.labels, dtype=bool),
+                    condition_of(scene, names[Path(scene.path).parent.resolve()])))
     return out
 
 
-def condition_of(scene) -> str:
-    """``"<corpus folder name>/<condition>"`` of a corpus scene."""
-    return f"{Path(scene.path).parent.name}/{scene.condition}"
+def corpus_names(scenes) -> dict[Path, str]:
+    """The name of each corpus folder of ``scenes`` (resolved path -> name) in their conditions: the folder's name, or
+    its whole path where two folders share a name (their conditions were pooled as one, so that the chosen rule
+    changed when a folder was renamed)."""
+    folders = {Path(scene.path).parent.resolve() for scene in scenes}
+    count: dict[str, int] = {}
+    for folder in folders:
+        count[folder.name] = count.get(folder.name, 0) + 1
+    return {folder: folder.name if count[folder.name] == 1 else str(folder) for folder in folders}
+
+
+def condition_of(scene, corpus: str | None = None) -> str:
+    """``"<corpus>/<condition>"`` of a corpus scene; ``corpus`` is the name of its folder unless given
+    (:func:`corpus_names`)."""
+    return f"{Path(scene.path).parent.name if corpus is None else corpus}/{scene.condition}"
 
 
 def _fronts(outputs, median: int, release: float | None, snr: bool = False) -> list:
@@ -267,7 +282,9 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
         raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
                         f"got {type(scenes).__name__} {short_repr(scenes)}")
     scenes = list(scenes)
-    other = next((s for s in scenes if not all(hasattr(s, a) for a in ("path", "wav", "labels"))), None)
+    from neuroflow.vad.evaluation import has_field  # hasattr read (and kept) every scene's audio before the first ran
+
+    other = next((s for s in scenes if not all(has_field(s, a) for a in ("path", "wav", "labels"))), None)
     if other is not None:
         raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
                         f"got a list holding {type(other).__name__} {short_repr(other)}")

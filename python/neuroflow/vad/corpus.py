@@ -324,8 +324,16 @@ class Corpus:
         for entry in self.manifest["scenes"]:
             yield self._scene(entry)
 
-    def __getitem__(self, i: int) -> Scene:
-        return self._scene(self.manifest["scenes"][i])
+    def __getitem__(self, i: int | slice) -> Scene | list[Scene]:
+        """Scene ``i`` (negative: from the end), or a list of the scenes of a slice."""
+        entries = self.manifest["scenes"]
+        if isinstance(i, slice):  # was "'list' object has no attribute 'items'"
+            return [self._scene(entry) for entry in entries[i]]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"corpus index: expected a whole number or a slice, got {type(i).__name__}")
+        if not -len(entries) <= i < len(entries):
+            raise IndexError(f"corpus {self.root}: no scene {i}; it holds {len(entries)}")
+        return self._scene(entries[i])
 
     def _scene(self, entry: dict) -> Scene:
         extra = {k: v for k, v in entry.items() if k not in {"name", "wav", "labels", "snr_db", "noise", "group",

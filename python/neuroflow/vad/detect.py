@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import file_problem
+from neuroflow._utils import expanded, file_problem
 from neuroflow.vad.audio import MAX_SAMPLE, SAMPLE_RATE, AudioError, load_audio, prepare
 from neuroflow.vad.features import HOP
 from neuroflow.vad.frontend import FEED_CHUNK, FeatureExtractor
@@ -49,7 +49,7 @@ def model_path(kind_or_path: str | Path) -> Path:
         raise TypeError(f"model: expected 'snu', 'bin' or a model file path, got {type(kind_or_path).__name__}")
     if str(kind_or_path) == "":  # Path("") is the current folder
         raise ValueError("model: expected 'snu', 'bin' or a model file path, got ''")
-    path = Path(kind_or_path).expanduser()  # as file_problem and the CLI's checks read it: "~/m.pt" is found
+    path = expanded(kind_or_path)  # as file_problem and the CLI's checks read it: "~/m.pt" is found
     problem = file_problem(path)
     if problem:
         raise FileNotFoundError(f"model: expected 'snu', 'bin' or a model file, got {str(kind_or_path)!r} ({problem})")

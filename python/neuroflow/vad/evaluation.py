@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import progress as progress_bar, short_repr
+from neuroflow._utils import is_number, progress as progress_bar, short_repr
 from neuroflow.vad.metrics import EvalResult, check_collar, summarize
 from neuroflow.vad.systems import check_threshold
 
@@ -75,15 +75,32 @@ def _check_corpus(corpus) -> None:
                             f"{type(corpus).__name__}")
         if len(corpus) == 0:  # was "labels: expected at least one scene", an argument no caller passes
             raise ValueError("corpus: expected at least one scene, got an empty list")
-        other = next((item for item in corpus if not (hasattr(item, "wav") and hasattr(item, "labels"))), None)
+        other = next((item for item in corpus if not (has_field(item, "wav") and has_field(item, "labels"))), None)
         if other is not None:  # a list of corpus folders failed at the first with "'str' object has no attribute 'wav'"
             raise TypeError(f"corpus: expected a Corpus, a corpus folder or a list of scenes, got a list holding "
                             f"{type(other).__name__} {short_repr(other)} (scenes of several folders: "
                             f"[s for f in folders for s in load_corpus(f)])")
+        for i, item in enumerate(corpus):  # one without them failed with an AttributeError, after the scenes before it
+            missing = [name for name in SCENE_FIELDS if not has_field(item, name)]
+            if missing:
+                raise TypeError(f"corpus: scene {i} ({type(item).__name__}) has no {', '.join(missing)}; expected "
+                                f"scenes with {', '.join(SCENE_FIELDS)} (load_corpus(folder) gives them)")
         return
     if len(corpus) == 0:
         raise ValueError(f"{corpus.root}: the corpus holds no scenes (its manifest lists none)")
     warn_unfinished(corpus, "scoring those", stacklevel=4)
+
+
+#: what :func:`evaluate_system` reads of each scene of a list
+SCENE_FIELDS = ("wav", "sr", "labels", "snr_db", "noise", "name")
+
+
+def has_field(item, name: str) -> bool:
+    """Whether ``item`` has the attribute ``name``, without reading it: ``hasattr`` evaluated a scene's ``wav`` and
+    ``labels`` (reading and hashing every file of a list of scenes, and keeping all its audio in memory, before the
+    first was scored)."""
+    return name in getattr(item, "__dict__", {}) or hasattr(type(item), name) or (
+        not hasattr(item, "__dict__") and hasattr(item, name))
 
 
 def warn_unfinished(corpus, doing: str, *, stacklevel: int = 3) -> None:
@@ -109,9 +126,10 @@ def _evaluate(system, corpus, threshold: float, progress: bool, collar: float = 
         t0 = time.perf_counter()
         s = np.asarray(system.score(wav, scene.sr), dtype=np.float64)
         spent += time.perf_counter() - t0
-        if len(s) != len(y):
-            raise ValueError(f"{scene.labels_path}: {len(y)} labels, but system {system.name} gave {len(s)} "
-                             f"frames for {scene.path}")
+        if len(s) != len(y):  # a scene of one's own may have no files: named then (it was an AttributeError)
+            where = getattr(scene, "labels_path", None) or f"scene {scene.name}"
+            audio = f" for {scene.path}" if getattr(scene, "path", None) else ""
+            raise ValueError(f"{where}: {len(y)} labels, but system {system.name} gave {len(s)} frames{audio}")
         labels.append(y)
         scores.append(s)
         snrs.append(scene.snr_db)
@@ -158,11 +176,21 @@ def held_out_scene(seed: int = 0, duration_s: float = 30.0, noise: str = "street
         ``(plan, wav, labels, info, note)``: the scene's plan, its mixture and 0/1 labels per frame, what it
         holds (speakers, utterances) and ``None``, or a line saying what was skipped and how to install it.
     """
-    from neuroflow.vad.corpus import plan_corpus
+    from neuroflow.vad.corpus import CORPUS_NOISES, MAX_DURATION_S, MIN_DURATION_S, plan_corpus
     from neuroflow.vad.corpus_store import check_sources
     from neuroflow.vad.scenes import make_scene
 
-    kw = dict(durations=(float(duration_s),), snrs=(float(snr_db),), noises=(noise,))
+    # named as given here: a bad one was "minutes: ...", "durations: ..." or "snrs: ..." of plan_corpus (5 s was
+    # refused as durations, an unknown noise or a NaN SNR too), and a duration given as text a TypeError
+    low, high = MIN_DURATION_S["real"], MAX_DURATION_S
+    if not (is_number(duration_s, finite=True) and low <= duration_s <= high):
+        raise ValueError(f"duration_s: expected seconds in [{low:g}, {high:g}], got {short_repr(duration_s)}")
+    if not (is_number(snr_db, finite=True) and -30.0 <= snr_db <= 60.0):
+        raise ValueError(f"snr_db: expected an SNR in [-30, 60] dB, got {short_repr(snr_db)}")
+    if not isinstance(noise, str) or noise not in CORPUS_NOISES:
+        raise ValueError(f"noise: expected one of {', '.join(CORPUS_NOISES)}, got {short_repr(noise)}")
+    # a clean scene has no SNR ("none" with the default 5 dB was "snrs: ... would do nothing")
+    kw = dict(durations=(float(duration_s),), snrs=None if noise == "none" else (float(snr_db),), noises=(noise,))
     plan = plan_corpus(duration_s / 60, "test", seed, speech="real", **kw)[0]
     note = None
     try:

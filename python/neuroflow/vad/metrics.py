@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import check_array, is_number, short_repr
+from neuroflow._utils import as_list, check_array, is_number, short_repr
 
 #: weights of the detection cost function (miss, false alarm)
 DCF_WEIGHTS = (0.75, 0.25)
@@ -225,14 +225,38 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
     from neuroflow.vad.corpus import LEVELS, noise_level
 
     collar = check_collar(collar)
-
+    # each list read once (a generator had "no len()"); a NaN SNR matched no scene of its own and failed with
+    # "need at least one array to concatenate", a text SNR with "Unknown format code 'g'", names of fewer scenes
+    # with an IndexError, seconds given as text with a comparison's TypeError
+    labels, scores = as_list(labels, "labels", "0/1 label arrays"), as_list(scores, "scores", "score arrays")
+    snrs, noises = as_list(snrs, "snrs", "SNRs in dB"), as_list(noises, "noises", "noise names")
     if not (len(labels) == len(scores) == len(snrs) == len(noises)):
-        raise ValueError("summarize: labels, scores, snrs and noises must have one entry per scene")
+        raise ValueError(f"summarize: labels, scores, snrs and noises must have one entry per scene, got "
+                         f"{len(labels)}, {len(scores)}, {len(snrs)} and {len(noises)}")
     if not labels:
         raise ValueError("labels: expected at least one scene, got none")
+    for i, snr in enumerate(snrs):
+        if not is_number(snr) or math.isnan(snr):
+            raise ValueError(f"snrs: expected SNRs in dB (inf: clean, -inf: no speech), got {short_repr(snr)} "
+                             f"for scene {i}")
+    for i, noise in enumerate(noises):
+        if not isinstance(noise, str):
+            raise ValueError(f"noises: expected noise names, got {short_repr(noise)} for scene {i}")
+    if names is not None:
+        names = as_list(names, "names", "scene names")
+        if len(names) != len(labels) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"names: expected one name (a string) per scene, {len(labels)} in all, got "
+                             f"{short_repr(names)}")
+    if not (is_number(seconds, finite=True) and seconds >= 0):
+        raise ValueError(f"seconds: expected a non-negative number of seconds, got {short_repr(seconds)}")
+    if not isinstance(system, str):
+        raise ValueError(f"system: expected a system name, got {short_repr(system)}")
     for i, (y, s) in enumerate(zip(labels, scores)):
+        who = names[i] if names else f"scene {i}"
+        for what, value in (("labels", y), ("scores", s)):
+            if np.ndim(value) != 1:  # None had "no len()", a dict was read as one frame
+                raise ValueError(f"{what} of {who}: expected a 1-d array of frames, got {short_repr(value)}")
         if len(y) != len(s):
-            who = names[i] if names else f"scene {i}"
             raise ValueError(f"scores of {who}: expected {len(y)} frames (as many as labels), got {len(s)}")
 
     audio_seconds = sum(len(y) for y in labels) * FRAME_SECONDS

@@ -24,6 +24,10 @@ def package_version(package: str) -> str | None:
     return _package_versions().get(package)
 
 
+#: seconds to wait for ``dpkg-query`` (it answers in well under a second)
+DPKG_TIMEOUT_S = 30.0
+
+
 @lru_cache(maxsize=1)
 def _package_versions() -> dict[str, str]:
     exe = shutil.which("dpkg-query")
@@ -31,9 +35,14 @@ def _package_versions() -> dict[str, str]:
         return {}
     try:
         out = subprocess.run([exe, "-W", "-f", "${Package}\t${Version}\t${db:Status-Abbrev}\n"] + all_packages(),
-                             capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {}
+                             capture_output=True, text=True, timeout=DPKG_TIMEOUT_S).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        # was {} (every version None): a slow dpkg-query changed what a corpus manifest records of its sources, so
+        # that a resumed run was refused as "a corpus with other settings", and a new one recorded no versions
+        why = f"gave no answer within {DPKG_TIMEOUT_S:g} s" if isinstance(exc, subprocess.TimeoutExpired) else \
+            f"could not run ({exc})"
+        raise ValueError(f"dpkg-query {why}, so the versions of the speech and music packages cannot be read; "
+                         f"try again") from None
     versions = {}
     for line in out.splitlines():
         parts = line.split("\t")

@@ -9,13 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import plain_text, pyplot, save_figure
+from neuroflow._utils import as_list, check_array, plain_text, pyplot, save_figure, short_repr
 from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.features import frame_times
 
 
 def plot_hter(results, path, title: str = "Frame-level HTER against SNR") -> Path:
     """HTER (%) against SNR (dB), one line per :class:`~neuroflow.vad.metrics.EvalResult`."""
+    from neuroflow.vad.metrics import EvalResult
+
+    if isinstance(results, EvalResult):  # was "'EvalResult' object is not iterable"
+        raise TypeError("results: expected a list of EvalResult, got one EvalResult (give [result])")
+    results = as_list(results, "results", "EvalResult")
+    other = next((r for r in results if not (hasattr(r, "system") and isinstance(getattr(r, "per_snr", None), dict))),
+                 None)  # an EvalResult, or anything with its system and per_snr
+    if other is not None:  # a string was drawn letter by letter into "'str' object has no attribute 'per_snr'"
+        raise TypeError(f"results: expected a list of EvalResult, got one holding {short_repr(other)}")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in results:
@@ -33,9 +42,16 @@ def plot_hter(results, path, title: str = "Frame-level HTER against SNR") -> Pat
 def plot_detection(wav, det, path, title: str = "", labels=None) -> Path:
     """Waveform with the detected segments shaded and the speech score against the threshold;
     ``labels`` (0/1 per 10 ms frame), when known, are drawn under the score as the reference."""
+    from neuroflow.vad.detect import Detection
+
+    if not isinstance(det, Detection):  # was "'NoneType' object has no attribute 'segments'" past the drawing
+        raise TypeError(f"det: expected a Detection (SpikingVADSystem.detect_array / detect_file), got "
+                        f"{type(det).__name__}")
+    wav = check_array(wav, "wav", ndim=1)  # 16 kHz mono, as detection read it; a 2-d array was drawn as lines
+    if labels is not None:
+        labels = check_array(labels, "labels", ndim=1)
     plt = pyplot()
     fig, ax = plt.subplots(2, 1, figsize=(10, 4.2), sharex=True)
-    wav = np.asarray(wav)
     t = np.arange(len(wav)) / SAMPLE_RATE
     step = max(1, len(wav) // 20000)
     ax[0].plot(t[::step], wav[::step], lw=0.5, color="k", label="waveform")
@@ -62,6 +78,12 @@ def plot_detection(wav, det, path, title: str = "", labels=None) -> Path:
 
 def plot_history(history: list[dict], path) -> Path:
     """Validation HTER and pruned fraction (left) and hidden spike rate (right) per epoch of a training run."""
+    history = as_list(history, "history", "epoch records")
+    keys = ("val_hter", "sparsity", "train_spike_rate")
+    odd = next((h for h in history if not (isinstance(h, dict) and all(k in h for k in keys))), None)
+    if odd is not None:  # was a KeyError of the first missing key
+        raise ValueError(f"history: expected epoch records with {', '.join(keys)} (TrainResult.history), got "
+                         f"{short_repr(odd)}")
     plt = pyplot()
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
     x = range(1, len(history) + 1)
@@ -88,8 +110,13 @@ def plot_scene(wav, labels, scores: dict, path, title: str) -> Path:
     """Log-mel spectrogram of a scene over its labels and the scores of several systems (``{name: scores}``)."""
     from neuroflow.vad.features import logmel
 
-    plt = pyplot()
     feats = logmel(wav)
+    if len(feats) == 0:  # was "index -1 is out of bounds" at the time axis
+        raise ValueError(f"wav: {np.size(wav)} samples is shorter than one 10 ms frame; nothing to draw")
+    labels = check_array(labels, "labels", ndim=1)
+    if not isinstance(scores, dict):
+        raise TypeError(f"scores: expected a dict of system name -> scores, got {type(scores).__name__}")
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
     t = frame_times(len(feats))
     a1.imshow(feats.T, origin="lower", aspect="auto", extent=(0, t[-1] + 0.01, 0, feats.shape[1]))

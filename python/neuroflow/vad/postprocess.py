@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neuroflow._utils import is_number, short_repr
+from neuroflow._utils import check_array, is_integer, is_number, short_repr
 from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, noise_floor
 from neuroflow.vad.audio import SAMPLE_RATE
 
@@ -223,6 +223,14 @@ class PostProcessor:
 
     def __init__(self, threshold: float, median: int = 1, hangover: int = 0, release: float | None = None, *,
                  low_snr_db: float | None = None, low_snr_hangover: int | None = None):
+        # as a model file's fields (neuroflow.vad.snn): a NaN threshold made every score NaN, a hangover of 10**9
+        # frames allocated gigabytes per frame (the process was killed), median 2.7 ran as 2 and -5 as none
+        if not (is_number(threshold, finite=True) and 0.0 <= threshold <= 1.0):
+            raise ValueError(f"threshold: expected a decision threshold in [0, 1], got {short_repr(threshold)}")
+        for name, value, lo in (("median", median, 1), ("hangover", hangover, 0)):
+            if not (is_integer(value) and lo <= value <= MAX_SMOOTHING_FRAMES):
+                raise ValueError(f"{name}: expected a whole number of frames in [{lo}, {MAX_SMOOTHING_FRAMES}], got "
+                                 f"{short_repr(value)}")
         self.threshold, self.median, self.hangover = float(threshold), int(median), int(hangover)
         problem = release_problem(release)
         if problem:
@@ -273,6 +281,14 @@ class PostProcessor:
         return rescale(p, self.threshold), silent, estimate, state
 
     def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
+        prob = check_array(prob, "prob", ndim=1)  # NaN came out as a NaN score, a 2-d array as numpy's broadcast error
+        if energy_db is not None:
+            energy_db = check_array(energy_db, "energy_db", ndim=1, finite=False)
+            if len(energy_db) != len(prob):
+                raise ValueError(f"energy_db: expected {len(prob)} frame energies (one per probability), got "
+                                 f"{len(energy_db)}")
+            if np.isnan(energy_db).any():
+                raise ValueError("energy_db: expected frame energies in dB, found NaN")
         if len(prob) == 0:
             return np.zeros(0), self.front(prob, None, state)[3]
         score, silent, estimate, state = self.front(prob, energy_db, state, snr=self.low_snr_db is not None)
@@ -327,6 +343,8 @@ class SegmentTracker:
     and ``finish(state)`` at the end of the input. Segments are ``[start_frame, end_frame)`` pairs."""
 
     def __init__(self, rules: SegmentRules | None = None):
+        if rules is not None and not isinstance(rules, SegmentRules):  # a dict failed later: "no attribute 'frames'"
+            raise TypeError(f"rules: expected a SegmentRules (or None), got {type(rules).__name__}")
         self.rules = SegmentRules() if rules is None else rules
         self.min_speech, min_silence, self.pad = self.rules.frames
         self.join = max(min_silence, 1)  # a gap of 0 frames is the same run
@@ -345,7 +363,8 @@ class SegmentTracker:
     def step(self, scores: np.ndarray, state: dict | None = None) -> tuple[list[list[int]], dict]:
         state = {"t": 0, "run": None, "pending": None} if state is None else state
         t0, run, pending = state["t"], state["run"], state["pending"]
-        d = np.asarray(scores) >= self.rules.threshold
+        # NaN compared as non-speech (a gap in the segments, silently), a 2-d array or text failed inside numpy
+        d = check_array(scores, "scores", ndim=1) >= self.rules.threshold
         out: list[list[int]] = []
         if len(d):
             edges = np.diff(np.concatenate([[0], d.astype(np.int8), [0]]))

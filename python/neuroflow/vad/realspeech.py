@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import short_repr
 from neuroflow.vad.corpus import (FORMAT_VERSION, GROUPS, MAX_DURATION_S, MAX_SCENES, REAL_SNRS_DB, _check_list,
-                                  plan_corpus)
+                                  as_split, plan_corpus)
 from neuroflow.vad.corpus_store import CorpusResult, write_corpus
 from neuroflow.vad.scenes import ScenePlan
 from neuroflow.vad.noise import NOISE_TYPES, RECORDED_NOISES
@@ -174,6 +175,13 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
     from neuroflow.vad.labels import FLOOR_MARGIN_DB, PROMPT_THRESHOLD_DB, frame_activity, smooth_activity
     from neuroflow.vad.sources import SPEAKERS, SourceMissing, load_recording, root_note, usable_prompts
 
+    # seed "x" was int()'s error and 1.5 drawn as seed 1; per_speaker -1 numpy's "negative dimensions"; a split "B" or
+    # "dev" picked no speaker and was called "no real speaker is installed"
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {short_repr(seed)}")
+    if isinstance(per_speaker, bool) or not isinstance(per_speaker, (int, np.integer)) or not 1 <= per_speaker <= 100:
+        raise ValueError(f"per_speaker: expected a whole number of prompts in [1, 100], got {short_repr(per_speaker)}")
+    split = None if split is None else as_split(split)
     rng = np.random.default_rng([int(seed), 0x91A7])
     pool = [s for s in SPEAKERS if split is None or s.split == split]
     picks = []
@@ -221,6 +229,9 @@ def plot_scene(scene, path: str | Path) -> Path:
     from neuroflow._utils import pyplot, save_figure
     from neuroflow.vad.features import frame_energy_db, frame_times, logmel
 
+    if not all(hasattr(scene, a) for a in ("wav", "labels", "info")):  # a corpus folder: "no attribute 'wav'"
+        raise TypeError(f"scene: expected a corpus scene (load_corpus(folder)[i]), got {type(scene).__name__} "
+                        f"{short_repr(scene)}")
     wav, labels = scene.wav, scene.labels
     feats = logmel(wav)
     t = frame_times(len(feats))

@@ -78,10 +78,10 @@ def spec_key(spec) -> tuple:
     if kind == "webrtc":
         return kind, arg or "3"
     if kind in ("snu", "bin") and arg:
-        from pathlib import Path
+        from neuroflow._utils import expanded
 
         try:
-            return kind, str(Path(arg).expanduser().resolve())
+            return kind, str(expanded(arg).resolve())
         except (OSError, RuntimeError):
             return kind, arg
     return kind, ""

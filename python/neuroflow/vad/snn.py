@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import (atomic_output, check_choice, check_positive, exception_reason, is_integer,
+from neuroflow._utils import (atomic_output, check_choice, check_positive, exception_reason, expanded, is_integer,
                               is_number)
 from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
@@ -557,7 +557,7 @@ def _state_problem(state: dict) -> str | None:
 
 def load_model(path: str | Path) -> LoadedModel:
     """Read a file written by :func:`save_model`; clear errors for a missing or foreign file."""
-    path = Path(path).expanduser()
+    path = expanded(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     try:

@@ -166,8 +166,9 @@ def all_packages() -> list[str]:
 
 # ----------------------------------------------------------------------------- where files are
 def _root() -> Path:
-    """Prefix of every source path: ``/``, or ``$NEUROFLOW_VAD_SOURCES`` (a test tree built like it)."""
-    return Path(os.environ.get("NEUROFLOW_VAD_SOURCES", "/"))
+    """Prefix of every source path: ``/``, or ``$NEUROFLOW_VAD_SOURCES`` (a test tree built like it). Set empty it is
+    unset, as an empty variable is to a shell (``VAR= cmd``): it was the current folder, where no package is."""
+    return Path(os.environ.get("NEUROFLOW_VAD_SOURCES") or "/")
 
 
 def under_root(folder: str) -> Path:
@@ -343,7 +344,7 @@ def root_note() -> str:
     """What a message about missing sources adds while ``NEUROFLOW_VAD_SOURCES`` is set ("" otherwise): installed
     packages are not seen while the files are looked for elsewhere."""
     root = os.environ.get("NEUROFLOW_VAD_SOURCES")
-    if root is None:
+    if not root:
         return ""
     where = "" if Path(root).is_dir() else ", which is no folder"
     return f"; looked for under environment variable NEUROFLOW_VAD_SOURCES={root!r}{where}"

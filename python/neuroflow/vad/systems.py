@@ -19,10 +19,13 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from neuroflow._utils import check_positive, is_number
+from neuroflow._utils import check_positive, is_integer, is_number, short_repr
 from neuroflow.vad.audio import SAMPLE_RATE, prepare
 from neuroflow.vad.features import HOP, frame_energy_db
-from neuroflow.vad.postprocess import causal_max
+from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, causal_max
+
+#: most intra-op threads a Silero system may ask torch for (as a training recipe's ``threads``)
+MAX_THREADS = 256
 
 
 def check_threshold(threshold) -> None:
@@ -46,9 +49,21 @@ class VADSystem(ABC):
         n = len(x) // HOP
         if n == 0:
             return np.zeros(0)
-        out = np.asarray(self._score16k(x), dtype=np.float64)
-        if len(out) != n:  # pragma: no cover - guards subclasses
+        raw = self._score16k(x)
+        try:
+            out = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        # guards subclasses: NaN scores went on through np.clip (and were met by the metrics as "scores: expected
+        # finite values", without the system), text scores failed in numpy, one column of scores passed as frames
+        if out is None or out.ndim != 1:
+            got = f"an array of shape {raw.shape} and dtype {raw.dtype}" if isinstance(raw, np.ndarray) else \
+                type(raw).__name__
+            raise RuntimeError(f"{self.name}: produced {got}, expected {n} scores (a 1-d array of numbers)")
+        if len(out) != n:
             raise RuntimeError(f"{self.name}: produced {len(out)} frames, expected {n}")
+        if np.isnan(out).any():
+            raise RuntimeError(f"{self.name}: produced {int(np.isnan(out).sum())} NaN scores of {n} frames")
         return np.clip(out, 0.0, 1.0)
 
     def detect(self, wav, sr: int = SAMPLE_RATE, threshold: float = 0.5) -> np.ndarray:
@@ -81,7 +96,11 @@ class EnergyVAD(VADSystem):
             raise ValueError(f"floor_percentile: expected a number in [0, 100], got {floor_percentile!r}")
         self.floor_percentile = float(floor_percentile)
         self.slope_db = float(check_positive(slope_db, "slope_db"))
-        self.hangover_frames = int(check_positive(hangover_frames, "hangover_frames", integer=True, allow_zero=True))
+        # bounded as a model file's hangover: 10**9 frames allocated 7.5 GiB of history before the first frame
+        if not (is_integer(hangover_frames) and 0 <= hangover_frames <= MAX_SMOOTHING_FRAMES):
+            raise ValueError(f"hangover_frames: expected a whole number of frames in [0, {MAX_SMOOTHING_FRAMES}], got "
+                             f"{short_repr(hangover_frames)}")
+        self.hangover_frames = int(hangover_frames)
         self.name = "energy"
 
     def _score16k(self, wav):
@@ -131,6 +150,11 @@ class SileroVAD(VADSystem):
     CHUNK = 512
 
     def __init__(self, threads: int | None = None):
+        # torch.set_num_threads met -1 or "x" only when scoring (its own RuntimeError, or int()'s), took 2.5 as 2, and
+        # 10**6 crashed the process
+        if threads is not None and not (is_integer(threads) and 1 <= threads <= MAX_THREADS):
+            raise ValueError(f"threads: expected None or a whole number of threads in [1, {MAX_THREADS}], got "
+                             f"{short_repr(threads)}")
         try:
             import silero_vad
             import torch  # noqa: F401

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, exclusive_lock, short_repr, write_text_atomic
+from neuroflow._utils import check_memory, exception_reason, exclusive_lock, read_json, short_repr, write_text_atomic
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -106,11 +106,13 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
                             f"{type(c).__name__}")
     recipe = Recipe() if recipe is None else recipe
     out = Path(out)
-    if out.suffix != ".pt":
+    if out.suffix.lower() != ".pt":  # as the CLI's --out and vad calibrate take it (M.PT was refused only here)
         raise ValueError(f"out: expected a .pt model path, got {str(out)!r}")
     ckpt_path = out.with_name(out.name + ".ckpt")
     dense_path = out.with_name(out.stem + ".dense.pt") if recipe.prune > 0 else None
     _check_outputs(out, ckpt_path, dense_path)  # a folder at any of them would fail the run after its work
+    _check_not_teacher(recipe, out, dense_path)
+    _check_not_manifest(corpus, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     check_memory(batch_bytes(recipe), "batch_size, seq_frames")  # at once, not after minutes of features
     # two runs into one out would write one checkpoint, the later model replacing the earlier that reported success
@@ -166,6 +168,46 @@ def _check_outputs(out: Path, ckpt_path: Path, dense_path: Path | None) -> None:
         except ValueError as exc:
             raise ValueError(f"{exc} (where training writes its {what}{'' if path == out else ' for ' + out.name})"
                              ) from None
+
+
+def _check_not_teacher(recipe: Recipe, out: Path, dense_path: Path | None) -> None:
+    """ValueError naming ``out`` when a model this run writes is the file of the recipe's teacher: the run replaced
+    the network it learnt from, and the same command run again learnt from that new model (another result each
+    time, none matching the teacher it records)."""
+    if recipe.teacher_weight <= 0:
+        return
+    try:
+        teacher = teacher_file(recipe).resolve()
+    except (ValueError, OSError):  # a teacher that cannot be read is named when training loads it
+        return
+    for path, what in ((out, "model"), (dense_path, "unpruned model")):
+        if path is not None and path.resolve() == teacher:
+            raise ValueError(f"out: {out} would write its {what} over {recipe.teacher}, the recipe's teacher; "
+                             f"training would replace the network it learns from (a rerun would learn from "
+                             f"another); write to another path")
+
+
+def _check_not_manifest(corpus, out: Path) -> None:
+    """ValueError naming ``out`` when the report a run writes beside the model (``out`` with ``.json``) is the manifest
+    of a corpus it trains on: ``--out corpus/corpus.pt`` replaced ``corpus/corpus.json`` with the report, and the
+    corpus could no longer be read ("not a valid corpus manifest") nor resumed."""
+    from neuroflow.vad.corpus_store import MANIFEST
+
+    report = out.with_suffix(".json")
+    if report.name != MANIFEST:
+        return
+    for c in [] if corpus is None else corpus if isinstance(corpus, (list, tuple)) else [corpus]:
+        root = Path(c) if isinstance(c, (str, os.PathLike)) else getattr(c, "root", None)
+        if isinstance(root, (str, os.PathLike)) and (Path(root) / MANIFEST).resolve() == report.resolve():
+            raise ValueError(f"out: {out} would write its report over {Path(root) / MANIFEST}, the manifest of the "
+                             f"corpus it trains on; write the model to another path")
+    try:  # another corpus's manifest (a report of an earlier run here is replaced, as always)
+        held = read_json(report, "report") if report.is_file() else None
+    except ValueError:
+        held = None
+    if isinstance(held, dict) and "scenes" in held:
+        raise ValueError(f"out: {out} would write its report over {report}, a corpus manifest; write the model to "
+                         f"another path")
 
 
 def _check_classes(data: SequenceSet, corpora: str) -> None:
@@ -322,6 +364,13 @@ def _run(recipe, train_set, val_set, out, ckpt_path, dense_path, resume, progres
         if problem:
             raise CheckpointRefused(ckpt_path, f"damaged training checkpoint ({problem})")
         resumed = True
+        # the dense model is written once, when its round ends; gone since (removed by hand), the run reported it
+        # written all the same ("dense model: m.dense.pt", dense_path in the report) though no file was there
+        if dense_path is not None and state["dense_val"] is not None and not dense_path.is_file():
+            warnings.warn(f"{dense_path}: the unpruned model this checkpoint's run wrote is gone and cannot be made "
+                          f"again from the checkpoint (it holds the pruned network); the run goes on without it "
+                          f"(--no-resume trains both again)", stacklevel=2)
+            dense_path = None
     total_epochs = sum(rounds)
     done_epochs = sum(rounds[:state["round"]]) + state["epoch"]
     bar = progress_bar(total=total_epochs, initial=done_epochs, enabled=progress,
