@@ -37,3 +37,73 @@ def test_step_budgets_and_options_of_no_use_are_named_before_any_student_trains(
     with pytest.raises(ValueError) as info:
         est.fit(X, t.forward(X))
     assert str(info.value).startswith(start), info.value
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"settings": {"n_students": "8"}}, "settings n_students: expected a positive integer, got '8'"),
+    ({"settings": {"gamma": 0.1}}, "settings gamma: gamma * n_students must be at least 2"),
+    ({"settings": {"n_student": 8}}, "settings: 'n_student' is not a setting a suite run takes"),
+    ({"settings": {"seed": 3}}, "settings: 'seed' is not a setting a suite run takes"),
+    ({"settings": {"width": "guess"}}, "settings width: expected 'teacher' or 'search', got 'guess'"),
+    ({"settings": [("gamma", 0.5)]}, "settings: expected None or a dict"),
+    ({"seed": None}, "seed: expected a non-negative integer, got None"),
+    ({"seed": -1}, "seed: expected a non-negative integer, got -1"),
+    ({"out": "."}, "out: .: is a folder; expected a file path"),
+    ({"checkpoint": "rows.jsonl"}, "checkpoint: rows.jsonl: is a file; expected a folder"),
+    ({"rows": ()}, "rows: expected None or a list"),
+])
+def test_run_suite_names_what_no_problem_can_run_with_before_any_runs(kwargs, start, tmp_path, monkeypatch):
+    """A setting of no use made every problem a failed row, written to ``out``, where a rerun with the setting
+    corrected skipped them as done; an ``out`` that is a folder failed (IsADirectoryError) once the first problem had
+    run; seed=None wrote rows that say nothing of how to rerun them."""
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.jsonl").write_text("")
+    ran = []
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: ran.append(p) or {"name": p.name, "error": "ran"})
+    with pytest.raises(ValueError) as info:
+        B.run_suite(suite("quick", n_problems=2), progress=False, **kwargs)
+    assert str(info.value).startswith(start), info.value
+    assert ran == [] and (tmp_path / "rows.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize("problems, start", [
+    ("quick", "problems: expected a list of neuroflow.identify.problems.Problem, got str"),
+    ([None], "problems: expected a list of neuroflow.identify.problems.Problem, got a NoneType among them"),
+    (None, "problems: two or more problems are named 'tanh-d2-k2-N500-s1-a0-0'"),
+])
+def test_run_suite_names_problems_it_cannot_run_or_tell_apart(problems, start):
+    """A string was taken letter by letter ("'str' object has no attribute 'name'"); two problems of one name shared
+    one row in the file, so a rerun skipped the second as done."""
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    if problems is None:
+        problems = suite("quick", n_problems=1) * 2
+    with pytest.raises(ValueError) as info:
+        B.run_suite(problems, progress=False)
+    assert str(info.value).startswith(start), info.value
+
+
+def test_a_row_that_cannot_be_written_names_the_rows_file(tmp_path, monkeypatch):
+    """A full disk while a row was appended ended in "[Errno 28] No space left on device", naming no file."""
+    import builtins
+    import errno
+
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    out = tmp_path / "rows.jsonl"
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: {"name": p.name, "error": "ran"})
+
+    def full(path, mode="r", *args, **kwargs):
+        if "a" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(B, "open", full, raising=False)
+    with pytest.raises(OSError) as info:
+        B.run_suite(suite("quick", n_problems=1), out=out, progress=False)
+    assert str(out) in str(info.value) and "No space left on device" in str(info.value)

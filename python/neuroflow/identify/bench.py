@@ -199,6 +199,55 @@ def read_rows(path) -> list[dict]:
     return rows
 
 
+#: what :func:`run_problem` sets itself, never from ``settings``
+_OWN_SETTINGS = ("activation", "hidden_sizes", "seed", "n_jobs", "backend")
+
+
+def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
+    """ValueError naming the first argument of :func:`run_suite` that no problem can run with, before any runs: a
+    setting of no use made every problem a failed row (written to ``out``, where a rerun skipped them), and an
+    ``out`` that is a folder failed once the first problem had finished."""
+    import inspect
+
+    from neuroflow.cliutil import check_output_dir, check_output_file
+    from neuroflow.identify.estimator import ExpandAndCluster
+
+    if not isinstance(problems, (list, tuple)) or not all(isinstance(p, Problem) for p in problems):
+        got = type(problems).__name__ if not isinstance(problems, (list, tuple)) else \
+            f"a {type(next(p for p in problems if not isinstance(p, Problem))).__name__} among them"
+        raise ValueError(f"problems: expected a list of neuroflow.identify.problems.Problem, got {got}")
+    names = [p.name for p in problems]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # rows are matched to problems by name (the file's rows, the order of the result)
+        raise ValueError(f"problems: two or more problems are named {twice[0]!r}; rows are matched to problems by "
+                         "name: give each its own")
+    if not (is_integer(seed) and seed >= 0):  # a row records it (run_seed): a Generator or None is no number to rerun
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got {type(settings).__name__}")
+    allowed = set(inspect.signature(ExpandAndCluster).parameters) - set(_OWN_SETTINGS)
+    unknown = sorted(set(settings or {}) - allowed - {"width"}, key=str)
+    if unknown:
+        raise ValueError(f"settings: {', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not a "
+                         f"setting a suite run takes; expected some of {sorted(allowed | {'width'})}")
+    for p in problems:
+        merged = problem_settings(p, settings)
+        if merged.get("width") not in ("teacher", "search"):
+            raise ValueError(f"settings width: expected 'teacher' or 'search', got {merged.get('width')!r}")
+        est = ExpandAndCluster(activation=p.teacher.activation, seed=seed, backend="numpy",
+                               **{k: v for k, v in merged.items() if k not in ("width", "checkpoint")})
+        try:
+            est._check_params()
+        except ValueError as exc:
+            raise ValueError(f"settings {exc}") from None
+    if out is not None:
+        check_output_file(out, "out")
+    if checkpoint is not None:
+        check_output_dir(checkpoint, "checkpoint")
+    if rows is not None and not isinstance(rows, list):
+        raise ValueError(f"rows: expected None or a list to fill with the rows, got {type(rows).__name__}")
+
+
 def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: str | None = None, seed: int = 0,
               settings: dict | None = None, progress: bool = True, rows: list | None = None,
               checkpoint=None) -> list[dict]:
@@ -207,10 +256,13 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
     problems already in the file are skipped. ``rows`` (a list), if given, is filled as rows come in, so a
     caller still holds the finished ones when ``KeyboardInterrupt`` ends the run. ``checkpoint`` (a folder):
     every problem's finished students too (:func:`run_problem`), so a problem cut short resumes student by
-    student (the workers must see the folder)."""
+    student (the workers must see the folder). Every argument is checked before any problem runs (ValueError
+    naming it): the problems (a list, one name each), ``settings`` (ExpandAndCluster's, for every problem),
+    ``seed`` (a non-negative integer), ``out``, ``checkpoint`` and ``rows``."""
     from neuroflow._utils import progress as bar
     from neuroflow.parallel import parallel_map
 
+    _check_suite_run(problems, settings, seed, out, checkpoint, rows)
     rows = [] if rows is None else rows
     done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
     for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
@@ -233,8 +285,12 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
             rows.append(row)
             pbar.update(1)
             if out is not None:
-                with open(out, "a") as fh:
-                    fh.write(dumps(row) + "\n")
+                try:
+                    with open(out, "a") as fh:
+                        fh.write(dumps(row) + "\n")
+                except OSError as exc:  # a full disk said "[Errno 28] No space left on device", naming no file
+                    raise OSError(exc.errno, f"{exc.strerror or exc} (writing a row of {row['name']})",
+                                  str(out)) from None
 
         parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
                                     for p in todo], n_jobs=n_jobs,
