@@ -107,3 +107,26 @@ def test_a_row_that_cannot_be_written_names_the_rows_file(tmp_path, monkeypatch)
     with pytest.raises(OSError) as info:
         B.run_suite(suite("quick", n_problems=1), out=out, progress=False)
     assert str(out) in str(info.value) and "No space left on device" in str(info.value)
+
+
+def test_run_suite_refuses_rows_computed_with_other_settings(tmp_path):
+    """Rows written with one set of settings (n_students, clusterer, beta, ...; benchmarks/identify.py's --clusterer,
+    --beta, --max-expansion) were taken as another run's result: only the width and the seed were compared."""
+    import warnings
+
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import make_problem
+
+    probs = [make_problem(2, 2, "tanh", 200, seed=0)]
+    out = tmp_path / "rows.jsonl"
+    quick = {"train_options": {"maxiterations_ode": 60, "maxiterations_optim": 10}, "finetune": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = B.run_suite(probs, out=out, progress=False, settings={**quick, "n_students": 4})
+    text = out.read_text()
+    with pytest.raises(ValueError, match=r"rows.jsonl: its row of tanh-d2-k2-N200-s1-a0-0 was computed with other "
+                                         r"settings than this run's \(n_students 4.0 against 6.0\); use another --out"):
+        B.run_suite(probs, out=out, progress=False, settings={**quick, "n_students": 6})
+    assert out.read_text() == text
+    again = B.run_suite(probs, out=out, progress=False, settings={**quick, "n_students": 4})  # resumes, nothing run
+    assert B.without_timing(again) == B.without_timing(first) and out.read_text() == text

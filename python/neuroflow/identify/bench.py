@@ -9,6 +9,7 @@ and no partial one, and a rerun skips them.
 from __future__ import annotations
 
 import json
+import math
 import time
 import traceback
 import warnings
@@ -32,6 +33,24 @@ def problem_settings(problem: Problem, settings: dict | None = None) -> dict:
     return {**BENCH_SETTINGS, **problem.settings, **(settings or {})}
 
 
+def settings_record(settings: dict) -> dict:
+    """The estimator settings a row was computed with, as JSON values a rerun can compare (numbers as floats, so
+    ``expansion`` 4 and 4.0 agree; tuples as lists); ``width`` (the row's ``width_guess``) and ``checkpoint`` (where
+    students are kept, not what they are) left out."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [plain(x) for x in v]
+        if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, str):
+            return v if not isinstance(v, np.bool_) else bool(v)
+        if is_number(v):
+            return float(v) if math.isfinite(float(v)) else repr(float(v))
+        return repr(v)
+
+    return plain({k: v for k, v in settings.items() if k not in ("width", "checkpoint")})
+
+
 def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1,
                 checkpoint=None) -> dict:
     """Identify one problem (the teacher answers designed probes for a deep net's later layers); returns a
@@ -41,6 +60,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     from neuroflow.identify.estimator import ExpandAndCluster
 
     settings = problem_settings(problem, settings)
+    record = settings_record(settings)
     if checkpoint is not None:
         settings["checkpoint"] = str(Path(checkpoint) / problem.name)
     width = settings.pop("width")
@@ -48,6 +68,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     row["teacher_sizes"] = problem.teacher.hidden_sizes
     row["width_guess"] = width
     row["run_seed"] = seed  # with width_guess: what a rerun appending to the same file must share (run_suite)
+    row["run_settings"] = record   # ... and the rest of the settings
     t0 = time.perf_counter()
     try:
         X = problem.probes()
@@ -273,6 +294,15 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
             if field in r and r[field] != now:
                 raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
                                  f"{now!r} (--width / --seed); use another --out or delete it")
+        now = settings_record(problem_settings(p, settings))
+        then = r.get("run_settings", now)   # (rows written before settings were recorded: width and seed only)
+        if then != now:   # other settings (another clusterer, beta, n_students...) were taken as this run's rows
+            keys = sorted(k for k in set(now) | set(then) if now.get(k, "(unset)") != then.get(k, "(unset)")) \
+                if isinstance(then, dict) else ["run_settings"]
+            diff = ", ".join(f"{k} {then.get(k, '(unset)')!r} against {now.get(k, '(unset)')!r}"
+                             if isinstance(then, dict) else f"{k} {then!r}" for k in keys)
+            raise ValueError(f"{out}: its row of {p.name} was computed with other settings than this run's ({diff}); "
+                             "use another --out or delete it")
     rows.extend(done[p.name] for p in problems if p.name in done)
     todo = [p for p in problems if p.name not in done]
     if out is not None:
