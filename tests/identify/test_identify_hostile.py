@@ -130,3 +130,31 @@ def test_run_suite_refuses_rows_computed_with_other_settings(tmp_path):
     assert out.read_text() == text
     again = B.run_suite(probs, out=out, progress=False, settings={**quick, "n_students": 4})  # resumes, nothing run
     assert B.without_timing(again) == B.without_timing(first) and out.read_text() == text
+
+
+@pytest.mark.parametrize("call, start", [
+    (lambda P: P.make_problem(3, 2, "tanh", -5), "n_samples: expected a positive integer, got -5"),
+    (lambda P: P.make_problem(3, 2, "tanh", 2.7), "n_samples: expected a positive integer, got 2.7"),
+    (lambda P: P.make_problem(3, 2, "tanh", 0), "n_samples: expected a positive integer, got 0"),
+    (lambda P: P.make_problem(3, 2, "tanh", 10, seed=None), "seed: expected a non-negative integer, got None"),
+    (lambda P: P.make_problem(3, 2, "tanh", 10, name=""), "name: expected None or a non-empty one-line name"),
+    (lambda P: P.make_problem(3, 2, "tanh", 10**13).probes(), "n_samples: this run needs about"),
+    (lambda P: P.make_problem(3, 2, "tanh", 10).probes(n=-1), "n: expected a positive integer, got -1"),
+    (lambda P: P.make_teacher(3, 2, output_dim=2.5), "output_dim: expected a positive integer, got 2.5"),
+    (lambda P: P.make_teacher(3, 2, alignment="0.3"), "alignment: expected a number in [0, 1), got '0.3'"),
+    (lambda P: P.make_deep_teacher(3, []), "hidden: expected a non-empty list of positive integers"),
+    (lambda P: P.paper_suite(-3), "n_problems: expected a positive integer, got -3"),
+    (lambda P: P.paper_suite(2, max_samples=0), "max_samples: expected a positive integer, got 0"),
+    (lambda P: P.suite("quick", n_problems=1.5), "n_problems: expected None (all) or a positive integer, got 1.5"),
+    (lambda P: P.suite("paper", seed=None), "seed: expected a non-negative integer, got None"),
+    (lambda P: P.deep_suite(n_problems=0), "n_problems: expected a positive integer, got 0"),
+])
+def test_problems_of_no_use_are_refused_where_they_are_made(call, start):
+    """make_problem(n_samples=-5) made a problem whose probes failed as "negative dimensions are not allowed", 2.7
+    probes were taken as 2 and a seed of None failed in int(); paper_suite(-3) was an empty suite, suite(n_problems=1.5)
+    one problem, suite('paper', seed=None) a TypeError; probes past the memory asked numpy for petabytes."""
+    from neuroflow.identify import problems as P
+
+    with pytest.raises(ValueError) as info:
+        call(P)
+    assert str(info.value).startswith(start), info.value
