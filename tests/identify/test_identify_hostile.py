@@ -158,3 +158,82 @@ def test_problems_of_no_use_are_refused_where_they_are_made(call, start):
     with pytest.raises(ValueError) as info:
         call(P)
     assert str(info.value).startswith(start), info.value
+
+
+_PARALLEL_SCRIPT = """
+import io, os, sys, time
+from neuroflow.parallel import parallel_map
+
+def job(i):
+    from tqdm import tqdm
+    for _ in tqdm(range(3), file=io.StringIO()):   # a bar, as the students' training makes
+        pass
+    if i >= 2:
+        time.sleep(60)
+    return os.getpid()
+
+if __name__ == "__main__":
+    try:
+        parallel_map(job, [(i,) for i in range(6)], n_jobs=2, on_result=lambda i, pid: print(pid, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+"""
+
+
+def _start_parallel(tmp_path):
+    """A process whose parallel_map runs two quick jobs (their workers' ids printed), then jobs of a minute."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(_PARALLEL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True, text=True)
+    pids = {int(proc.stdout.readline()) for _ in range(2)}
+    return proc, pids
+
+
+def _running(pid) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads /proc")
+def test_workers_of_a_killed_run_end_with_it(tmp_path):
+    """After kill -9 of a run with n_jobs=2, its workers lived on for loky's idle timeout (five minutes), holding the
+    run's output pipe open: whatever read it (a pipe into tee, a CI step) waited for them."""
+    import os
+    import signal
+    import time
+
+    proc, pids = _start_parallel(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in pids if _running(p)]
+    for p in alive:   # (before the fix: not to leave them behind)
+        os.kill(p, signal.SIGKILL)
+    proc.stdout.close()
+    proc.stderr.close()
+    assert not alive
+
+
+def test_ctrl_c_of_a_parallel_run_reports_no_leaked_semaphores(tmp_path):
+    """Ctrl-C of a run with n_jobs=2 ended in two lines of Python's resource tracker: "There appear to be 2 leaked
+    semaphore objects to clean up at shutdown" (tqdm's multiprocessing lock in each worker ended mid-job)."""
+    import os
+    import signal
+
+    proc, _ = _start_parallel(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)   # a terminal's Ctrl-C: the whole process group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in out
+    assert "leaked" not in err and "Traceback" not in err, err
