@@ -237,3 +237,27 @@ def test_ctrl_c_of_a_parallel_run_reports_no_leaked_semaphores(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in out
     assert "leaked" not in err and "Traceback" not in err, err
+
+
+def test_a_checkpoint_is_not_resumed_under_another_backend(tmp_path, monkeypatch):
+    """The students' checkpoint key left out the backend, whose arithmetic differs in the last bits: a run resumed
+    under NEUROFLOW_BACKEND=torch took the numpy run's students as its own (and the reverse)."""
+    import warnings
+
+    from neuroflow.backend import torch_available
+
+    if not torch_available():
+        pytest.skip("needs torch")
+    t = make_teacher(2, 2, "tanh", seed=0)
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    kw = dict(n_students=4, hidden_sizes=[2], seed=0, finetune=False, checkpoint=tmp_path,
+              train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ExpandAndCluster(backend="numpy", **kw).fit(X, t.forward(X))
+        numpy_files = sorted(p.name for p in tmp_path.iterdir())
+        ExpandAndCluster(backend="numpy", **kw).fit(X, t.forward(X))   # the same backend: the same file, resumed
+        assert sorted(p.name for p in tmp_path.iterdir()) == numpy_files
+        monkeypatch.setenv("NEUROFLOW_BACKEND", "torch")
+        ExpandAndCluster(**kw).fit(X, t.forward(X))
+    assert len(list(tmp_path.iterdir())) == 2 * len(numpy_files)

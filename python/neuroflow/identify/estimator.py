@@ -461,8 +461,11 @@ class ExpandAndCluster:
         train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var,
                       "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var), **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
+        settings = (net.layers, self.engine, train_opts, torch_opts, self.train_options)
+        # the backend computes the students too (its last bits differ): a run resumed under another one (say
+        # NEUROFLOW_BACKEND=torch) took the first's students as its own. Numpy's key is the one it always was
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
-                             (net.layers, self.engine, train_opts, torch_opts, self.train_options))
+                             settings if backend == "numpy" else (*settings, backend))
         saved = StudentCheckpoint(self.checkpoint, layer, key)
         memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
         saved.fits.update(memo)
