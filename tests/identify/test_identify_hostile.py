@@ -261,3 +261,41 @@ def test_a_checkpoint_is_not_resumed_under_another_backend(tmp_path, monkeypatch
         monkeypatch.setenv("NEUROFLOW_BACKEND", "torch")
         ExpandAndCluster(**kw).fit(X, t.forward(X))
     assert len(list(tmp_path.iterdir())) == 2 * len(numpy_files)
+
+
+@pytest.mark.parametrize("call, start", [
+    (lambda t, est: t.incoming(-1), "layer: expected an integer in [0, 0] (a hidden layer), got -1"),
+    (lambda t, est: t.incoming(1), "layer: expected an integer in [0, 0] (a hidden layer), got 1"),
+    (lambda t, est: type(t).from_mlp("net", None), "net: expected a neuroflow.MLP, got str"),
+    (lambda t, est: est.report(t, n_test=10**13), "n_test: this run needs about"),
+    (lambda t, est: ExpandAndCluster(n_students=4, hidden_sizes=[2]).fit_teacher(lambda X: np.ones((3, 1)), 3, 100),
+     "f: expected outputs of shape (100,) or (100, d_out) for 100 probes, got shape (3, 1)"),
+    (lambda t, est: ExpandAndCluster(n_students=4, hidden_sizes=[2]).fit_teacher(lambda X: "abc", 3, 100),
+     "f: expected numeric outputs, one row per probe, got str"),
+    (lambda t, est: __import__("neuroflow.identify.report", fromlist=["x"]).relative_mse(np.ones(3), np.ones((3, 1))),
+     "y_pred: expected the shape of y_true (3,), got (3, 1)"),
+    (lambda t, est: __import__("neuroflow.identify.report", fromlist=["x"]).compare_networks(t, [np.ones((2, 7))],
+                                                                                              "tanh"),
+     "recovered[0]: expected 4 columns ([w | b] over the inputs), got shape (2, 7)"),
+    (lambda t, est: __import__("neuroflow.identify.report", fromlist=["x"]).compare_networks(t, "abc", "tanh"),
+     "recovered: expected a list of (m, d + 1) arrays"),
+    (lambda t, est: __import__("neuroflow.identify.report", fromlist=["x"]).recovery_by_feature([{"name": "p"}]),
+     "rows[0]: expected a suite row"),
+])
+def test_teacher_report_and_fit_teacher_name_what_they_cannot_use(call, start):
+    """Teacher.incoming(-1) gave the output layer's weights as a hidden layer's (1: IndexError); an f answering 3 rows
+    for 100 probes was refused as "the target's outputs are the same on all 3 Gaussian probes", one answering a string
+    with "could not convert string to float"; report(n_test=1e13) asked numpy for 218 TiB; relative_mse broadcast a
+    (3,) against a (3, 1) into a number; compare_networks and recovery_by_feature failed with a matmul error, a
+    KeyError or an AttributeError."""
+    import warnings
+
+    t = make_teacher(3, 2, "tanh", seed=0)
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0, finetune=False,
+                               train_options={"maxiterations_ode": 20, "maxiterations_optim": 2}).fit(X, t.forward(X))
+    with pytest.raises(ValueError) as info:
+        call(t, est)
+    assert str(info.value).startswith(start), info.value

@@ -269,7 +269,14 @@ class ExpandAndCluster:
         check_memory(4 * 8 * int(n_samples) * (int(input_dim) + 1), "n_samples")
         rng = as_rng(self.seed)
         X = gaussian_probes(n_samples, input_dim, rng, scale=probe_scale)
-        Y = np.asarray(f(X), dtype=float)
+        answer = f(X)
+        try:   # a string said "could not convert string to float"; 3 rows for 100 probes "the outputs are the same"
+            Y = np.asarray(answer, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"f: expected numeric outputs, one row per probe, got {type(answer).__name__}") from None
+        if Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"f: expected outputs of shape ({X.shape[0]},) or ({X.shape[0]}, d_out) for "
+                             f"{X.shape[0]} probes, got shape {Y.shape}")
         if not np.all(np.isfinite(Y)):
             raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
         if constant_outputs(Y):
@@ -747,6 +754,9 @@ class ExpandAndCluster:
         check_positive(match_tol_deg, "match_tol_deg")
         if X_test is None:
             check_positive(n_test, "n_test", integer=True)
+            # the probes and both networks' activations on them ("Unable to allocate 218. TiB" for 1e13)
+            check_memory(8 * int(n_test) * (teacher.input_dim + 2 * sum(teacher.hidden_sizes) + 2 * teacher.output_dim),
+                         "n_test")
             X_test = gaussian_probes(n_test, teacher.input_dim, seed)
         X_test = check_array(X_test, "X_test", shape=(None, teacher.input_dim))
         recovered = [self.incoming(l) for l in range(len(self.layer_sizes_))]
