@@ -168,8 +168,7 @@ def job(i):
     from tqdm import tqdm
     for _ in tqdm(range(3), file=io.StringIO()):   # a bar, as the students' training makes
         pass
-    if i >= 2:
-        time.sleep(60)
+    time.sleep(0.2 if i < 4 else 60)
     return os.getpid()
 
 if __name__ == "__main__":
@@ -182,17 +181,23 @@ if __name__ == "__main__":
 
 
 def _start_parallel(tmp_path):
-    """A process whose parallel_map runs two quick jobs (their workers' ids printed), then jobs of a minute."""
+    """A process whose parallel_map runs four short jobs (their workers' ids printed), then jobs of a minute; returned
+    once both workers ran one (or all four ran), and a second later (so that neither is still starting)."""
     import os
     import subprocess
     import sys
+    import time
 
     script = tmp_path / "run.py"
     script.write_text(_PARALLEL_SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             start_new_session=True, text=True)
-    pids = {int(proc.stdout.readline()) for _ in range(2)}
+    pids, lines = set(), 0
+    while len(pids) < 2 and lines < 4:
+        pids.add(int(proc.stdout.readline()))
+        lines += 1
+    time.sleep(1.0)
     return proc, pids
 
 
@@ -299,3 +304,30 @@ def test_teacher_report_and_fit_teacher_name_what_they_cannot_use(call, start):
     with pytest.raises(ValueError) as info:
         call(t, est)
     assert str(info.value).startswith(start), info.value
+
+
+def test_a_fit_cut_short_leaves_no_earlier_network_behind(monkeypatch):
+    """A second fit stopped by Ctrl-C (or an IdentificationError) kept the first fit's network: predict answered for
+    the earlier target, beside this fit's (empty) students."""
+    import warnings
+
+    import neuroflow.identify.estimator as E
+
+    t, t2 = make_teacher(3, 2, "tanh", seed=0), make_teacher(3, 3, "tanh", seed=5)
+    X = np.random.default_rng(0).normal(size=(150, 3))
+    est = ExpandAndCluster(n_students=4, hidden_sizes=[2], seed=0, finetune=False,
+                           train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, t.forward(X))
+    assert est.predict(X).shape == (150, 1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(E, "train_students", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, t2.forward(X))
+    with pytest.raises(ValueError, match="not fitted yet"):
+        est.predict(X)
+    assert est.students_ == [[]]   # what this fit finished: nothing

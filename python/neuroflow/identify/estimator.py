@@ -302,6 +302,11 @@ class ExpandAndCluster:
         if query is not None and not callable(query):
             raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
+        # a fit cut short (Ctrl-C, IdentificationError) left the previous fit's network beside this fit's students:
+        # predict answered with the earlier target's network. Learned attributes go now; a fit that ends early
+        # leaves an estimator that says it is not fitted
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
         self._trained = {}  # students of this fit by stage and checkpoint key: the second fit reuses them
         again = copy.deepcopy(rng)
         self._fit_once(X, Y, query, rng, backend, at_floor=False)
