@@ -331,3 +331,27 @@ def test_a_fit_cut_short_leaves_no_earlier_network_behind(monkeypatch):
     with pytest.raises(ValueError, match="not fitted yet"):
         est.predict(X)
     assert est.students_ == [[]]   # what this fit finished: nothing
+
+
+def test_a_checkpoint_student_of_the_wrong_size_is_trained_again(tmp_path):
+    """A checkpoint whose saved parameters were cut (or edited by hand) under the right key ended the run with
+    "theta: expected a flat vector of length n_params=...", naming no file; now a warning names the file and its
+    students are trained again, to the uninterrupted run's result."""
+    import warnings
+
+    t = make_teacher(2, 2, "tanh", seed=0)
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    kw = dict(n_students=4, hidden_sizes=[2], seed=0, finetune=False, checkpoint=tmp_path,
+              train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = ExpandAndCluster(**kw).fit(X, t.forward(X))
+    (path,) = tmp_path.iterdir()
+    with np.load(path) as data:
+        saved = dict(data)
+    saved["theta_1"] = saved["theta_1"][:5]
+    with open(path, "wb") as fh:
+        np.savez(fh, **saved)
+    with pytest.warns(UserWarning, match=f"{path.name}: checkpoint holds what no run writes; its students are trained"):
+        again = ExpandAndCluster(**kw).fit(X, t.forward(X))
+    assert np.array_equal(again.theta_, first.theta_)

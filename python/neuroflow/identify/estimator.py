@@ -478,7 +478,7 @@ class ExpandAndCluster:
         # NEUROFLOW_BACKEND=torch) took the first's students as its own. Numpy's key is the one it always was
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
                              settings if backend == "numpy" else (*settings, backend))
-        saved = StudentCheckpoint(self.checkpoint, layer, key)
+        saved = StudentCheckpoint(self.checkpoint, layer, key, n_params=net.n_params)
         memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
         saved.fits.update(memo)
         fits = [saved.fits[i] for i in sorted(saved.fits) if i < len(seeds)]
