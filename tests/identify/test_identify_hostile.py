@@ -355,3 +355,20 @@ def test_a_checkpoint_student_of_the_wrong_size_is_trained_again(tmp_path):
     with pytest.warns(UserWarning, match=f"{path.name}: checkpoint holds what no run writes; its students are trained"):
         again = ExpandAndCluster(**kw).fit(X, t.forward(X))
     assert np.array_equal(again.theta_, first.theta_)
+
+
+def test_identify_run_gives_the_searchs_advice_in_flags(tmp_path, capsys):
+    """The warning of a width search that missed the floor named the flags, but the summary line printed after it
+    said "raise max_width / max_depth", the API's names."""
+    from neuroflow.cli import main
+    from neuroflow.identify import save_teacher
+
+    path = tmp_path / "t.npz"
+    save_teacher(make_teacher(3, 3, "tanh", seed=0), path)
+    with pytest.warns(RuntimeWarning):
+        code = main(["identify", "run", "--teacher", str(path), "--n-samples", "200", "--n-students", "4",
+                     "--max-width", "2", "--max-depth", "1", "--student-steps", "10", "--student-iterations", "1",
+                     "--quiet"])
+    out = capsys.readouterr().out
+    (line,) = [l for l in out.splitlines() if l.startswith("width search:")]
+    assert code == 0 and "raise --max-width / --max-depth" in line and "max_width" not in line, line

@@ -235,17 +235,22 @@ _NO_NEURON_FLAGS = ("try more probes (--n-samples), more students (--n-students)
                     "--beta-deg or longer training (--student-steps, --student-iterations)")
 
 
+def _in_flags(text: str) -> str:
+    """``text`` with the estimator's advice (ADVICE) in flags, not in its argument names."""
+    from neuroflow.identify.estimator import ADVICE
+
+    for key, phrase in ADVICE.items():
+        text = text.replace(phrase, _ADVICE_FLAGS[key])
+    return text
+
+
 @contextlib.contextmanager
 def _advice_in_flags():
     """Warnings shown meanwhile give the estimator's advice (ADVICE) in flags, not in its argument names."""
-    from neuroflow.identify.estimator import ADVICE
-
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message)
-        for key, phrase in ADVICE.items():
-            text = text.replace(phrase, _ADVICE_FLAGS[key])
+        text = _in_flags(str(message))
         shown(category(text) if text != str(message) else message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
@@ -335,7 +340,8 @@ def _run(args) -> int:
     lines = [f"teacher sizes {rep.teacher_sizes}, recovered {rep.layer_sizes} "
              f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
     if est.search_ is not None:
-        lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {est.search_.message}")
+        # (the search's sentence gave its advice in the API's names: "raise max_width / max_depth")
+        lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {_in_flags(est.search_.message)}")
     if est.retry_ is not None:
         r = est.retry_
         lines.append(f"second fit on the students at the floor: relative loss {r['rel_loss_second_fit']:.2e} against "
