@@ -171,6 +171,9 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
     """
     from joblib import Parallel, delayed, parallel_config
 
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):   # None or 5: "'int' object is not iterable"
+        raise ValueError(f"jobs: expected an iterable of argument tuples (or (args, kwargs) pairs), got "
+                         f"{type(jobs).__name__}")
     items = []
     for job in jobs:
         if isinstance(job, tuple) and len(job) == 2 and isinstance(job[0], tuple) and isinstance(job[1], dict):

@@ -372,3 +372,24 @@ def test_identify_run_gives_the_searchs_advice_in_flags(tmp_path, capsys):
     out = capsys.readouterr().out
     (line,) = [l for l in out.splitlines() if l.startswith("width search:")]
     assert code == 0 and "raise --max-width / --max-depth" in line and "max_width" not in line, line
+
+
+@pytest.mark.parametrize("call, start", [
+    (lambda B, P, tmp: B.summarize([{"name": "a", "error": "x", "difficulty": 1.0}], n_bins=-1),
+     "n_bins: expected a positive integer, got -1"),
+    (lambda B, P, tmp: B.summarize([], n_bins=1.5), "n_bins: expected a positive integer, got 1.5"),
+    (lambda B, P, tmp: B.summarize("rows"), "rows: expected a list of suite rows, got str"),
+    (lambda B, P, tmp: B.read_rows(tmp), "is not a rows file (a folder or another non-file)"),
+    (lambda B, P, tmp: P.parallel_map(abs, 5), "jobs: expected an iterable of argument tuples"),
+    (lambda B, P, tmp: P.parallel_map(abs, None), "jobs: expected an iterable of argument tuples"),
+])
+def test_suite_helpers_name_arguments_they_took_silently(call, start, tmp_path):
+    """summarize(n_bins=-1) gave no difficulty bins without a word (1.5: a TypeError once a row had a difficulty);
+    read_rows of a folder read as a fresh file without rows; parallel_map(fn, 5) said "'int' object is not
+    iterable"."""
+    from neuroflow import parallel as P
+    from neuroflow.identify import bench as B
+
+    with pytest.raises(ValueError) as info:
+        call(B, P, tmp_path)
+    assert start in str(info.value), info.value

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, dumps, is_integer, is_number, loads_json
+from neuroflow._utils import JSONContentError, check_positive, dumps, is_integer, is_number, loads_json
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -187,6 +187,8 @@ def read_rows(path) -> list[dict]:
     problem runs again). ValueError when the file is not a rows file: not text, a line that is neither JSON nor a
     row cut short, or no line that is a row."""
     path = Path(path)
+    if path.exists() and not path.is_file():   # a folder read as no rows at all: a fresh start, silently
+        raise ValueError(f"{path}: is not a rows file (a folder or another non-file); use another --out")
     if not path.is_file():
         return []
     try:
@@ -331,7 +333,10 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
 
 
 def summarize(rows: list[dict], n_bins: int = 5) -> dict:
-    """Rates against the targets, and success along the difficulty axis (equal-count bins)."""
+    """Rates against the targets, and success along the difficulty axis (``n_bins`` equal-count bins)."""
+    check_positive(n_bins, "n_bins", integer=True)   # -1 gave no bins, silently; 1.5 a TypeError once rows had any
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, (list, tuple)):
+        raise ValueError(f"rows: expected a list of suite rows, got {type(rows).__name__}")
     n = len(rows)
     if n == 0:
         return {"n_problems": 0}
