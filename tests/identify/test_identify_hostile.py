@@ -393,3 +393,27 @@ def test_suite_helpers_name_arguments_they_took_silently(call, start, tmp_path):
     with pytest.raises(ValueError) as info:
         call(B, P, tmp_path)
     assert start in str(info.value), info.value
+
+
+@pytest.mark.parametrize("call, start", [
+    (lambda: __import__("neuroflow.identify.probes", fromlist=["x"]).gaussian_probes(-1, 3),
+     "n: expected a positive integer, got -1"),
+    (lambda: __import__("neuroflow.identify.probes", fromlist=["x"]).gaussian_probes(2.5, 3),
+     "n: expected a positive integer, got 2.5"),
+    (lambda: __import__("neuroflow.identify.probes", fromlist=["x"]).gaussian_probes(5, 3, scale=float("nan")),
+     "scale: expected a positive number, got nan"),
+    (lambda: __import__("neuroflow.identify.probes", fromlist=["x"]).gaussian_probes(10**13, 3),
+     "n: this run needs about"),
+    (lambda: __import__("neuroflow.identify.probes", fromlist=["x"]).designed_probes(np.ones((2, 4)), 10**13),
+     "n: this run needs about"),
+    (lambda: __import__("neuroflow.identify.symmetry", fromlist=["x"]).angles_deg(np.ones((2, 3)), np.ones((2, 4)),
+                                                                                   "tanh"),
+     "u, v: expected rows of one length"),
+])
+def test_probe_and_angle_helpers_name_what_they_cannot_use(call, start):
+    """gaussian_probes(-1) said "negative dimensions are not allowed", took 2.5 probes as 2, drew NaN probes for a
+    NaN scale and asked numpy for 218 TiB for 1e13 probes (designed_probes too); angles_deg of vectors of different
+    lengths failed in matmul."""
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value).startswith(start), info.value
