@@ -417,3 +417,19 @@ def test_probe_and_angle_helpers_name_what_they_cannot_use(call, start):
     with pytest.raises(ValueError) as info:
         call()
     assert str(info.value).startswith(start), info.value
+
+
+def test_bench_refuses_a_problems_checkpoint_folder_taken_by_a_file(tmp_path, capsys):
+    """A file where a problem's checkpoint subfolder goes made that problem a failed row, written to --out (exit 0),
+    where every rerun skipped it as done."""
+    from neuroflow.cli import main
+    from neuroflow.identify.problems import suite
+
+    folder, out = tmp_path / "ck", tmp_path / "rows.jsonl"
+    folder.mkdir()
+    (folder / suite("quick", n_problems=1)[0].name).write_text("")
+    code = main(["identify", "bench", "--n-problems", "1", "--quiet", "--checkpoint", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("neuroflow: error: --checkpoint: ") and "is a file; expected a folder" in err
+    assert not out.exists()

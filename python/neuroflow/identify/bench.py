@@ -248,6 +248,8 @@ def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     if settings is not None and not isinstance(settings, dict):
         raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got {type(settings).__name__}")
+    if checkpoint is not None:
+        check_output_dir(checkpoint, "checkpoint")
     allowed = set(inspect.signature(ExpandAndCluster).parameters) - set(_OWN_SETTINGS)
     unknown = sorted(set(settings or {}) - allowed - {"width"}, key=str)
     if unknown:
@@ -263,10 +265,12 @@ def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
             est._check_params()
         except ValueError as exc:
             raise ValueError(f"settings {exc}") from None
+        # the folder of this problem's students (a file there made the problem a failed row, kept as done)
+        folder = Path(checkpoint) / p.name if checkpoint is not None else merged.get("checkpoint")
+        if folder is not None:
+            check_output_dir(folder, "checkpoint")
     if out is not None:
         check_output_file(out, "out")
-    if checkpoint is not None:
-        check_output_dir(checkpoint, "checkpoint")
     if rows is not None and not isinstance(rows, list):
         raise ValueError(f"rows: expected None or a list to fill with the rows, got {type(rows).__name__}")
 

@@ -380,6 +380,8 @@ def _bench(args) -> int:
                   settings=settings, progress=not args.quiet, rows=rows, checkpoint=args.checkpoint)
     except KeyboardInterrupt:
         interrupted = True
+    except ValueError as exc:   # e.g. a problem's checkpoint folder taken by a file: named as the flag
+        raise flag_error(exc, {"checkpoint": "--checkpoint", "out": "--out"}) from None
     summary = summarize(rows)
     if args.plot and rows:
         from neuroflow.identify.plotting import plot_difficulty
