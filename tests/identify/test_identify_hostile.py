@@ -433,3 +433,31 @@ def test_bench_refuses_a_problems_checkpoint_folder_taken_by_a_file(tmp_path, ca
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith("neuroflow: error: --checkpoint: ") and "is a file; expected a folder" in err
     assert not out.exists()
+
+
+def test_a_problem_the_machine_failed_is_not_kept_as_done(tmp_path, monkeypatch):
+    """A full disk under a problem's checkpoint (or memory running out) made the problem a failed row "OSError: [Errno
+    28] No space left on device", kept in the rows file as done: a rerun after freeing the disk skipped it."""
+    import errno
+    import warnings
+
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import make_problem
+
+    probs = [make_problem(2, 2, "tanh", 200, seed=0)]
+    out = tmp_path / "rows.jsonl"
+    quick = {"train_options": {"maxiterations_ode": 60, "maxiterations_optim": 10}, "finetune": False,
+             "n_students": 4}
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(ExpandAndCluster, "fit", full)
+        with pytest.raises(OSError, match="No space left on device"):
+            B.run_suite(probs, out=out, progress=False, settings=quick)
+    assert not out.exists() or B.read_rows(out) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (row,) = B.run_suite(probs, out=out, progress=False, settings=quick)   # freed: the problem runs
+    assert row["error"] is None and len(B.read_rows(out)) == 1

@@ -54,7 +54,8 @@ def settings_record(settings: dict) -> dict:
 def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1,
                 checkpoint=None) -> dict:
     """Identify one problem (the teacher answers designed probes for a deep net's later layers); returns a
-    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt`` is not caught). With
+    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt``, and ``OSError`` or ``MemoryError``,
+    the machine's failures rather than the problem's, are not caught, so no row claims the problem done). With
     ``checkpoint`` (a folder), the problem's finished students are kept in its subfolder named after the
     problem, and a rerun loads them (:mod:`.checkpoint`)."""
     from neuroflow.identify.estimator import ExpandAndCluster
@@ -103,6 +104,10 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],
             "warnings": [str(w.message)[:200] for w in caught], "error": None,
         })
+    except (OSError, MemoryError):
+        # the machine's failure, not the problem's (a full disk under the checkpoint, memory): a row saying so was kept
+        # as done, and a rerun after freeing the disk skipped the problem; the run ends instead, its rows kept
+        raise
     except Exception as exc:  # a failed problem is a row too; the suite goes on
         row.update({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:],
                     "exact_size": False})
