@@ -461,3 +461,21 @@ def test_a_problem_the_machine_failed_is_not_kept_as_done(tmp_path, monkeypatch)
         warnings.simplefilter("ignore")
         (row,) = B.run_suite(probs, out=out, progress=False, settings=quick)   # freed: the problem runs
     assert row["error"] is None and len(B.read_rows(out)) == 1
+
+
+def test_two_suite_runs_never_append_to_one_rows_file_at_once(tmp_path, monkeypatch):
+    """Two runs given one --out both ran every problem the file lacked and appended their rows side by side."""
+    from neuroflow._utils import exclusive_lock
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    out = tmp_path / "rows.jsonl"
+    ran = []
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: ran.append(p) or {"name": p.name, "error": "ran"})
+    with exclusive_lock(tmp_path / ".rows.jsonl.lock", "held"):   # another run, writing the file
+        with pytest.raises(ValueError, match=r"out: .*rows.jsonl is being written by another suite run \(pid \d+\); "
+                                             r"wait for it to end or use another --out"):
+            B.run_suite(suite("quick", n_problems=1), out=out, progress=False)
+    assert ran == []
+    B.run_suite(suite("quick", n_problems=1), out=out, progress=False)   # that run ended: this one goes on
+    assert len(ran) == 1 and not (tmp_path / ".rows.jsonl.lock").exists()

@@ -8,6 +8,7 @@ and no partial one, and a rerun skips them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, check_positive, dumps, is_integer, is_number, loads_json
+from neuroflow._utils import (JSONContentError, check_positive, dumps, exclusive_lock, is_integer, is_number,
+                              loads_json)
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -252,7 +254,8 @@ def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
     if not (is_integer(seed) and seed >= 0):  # a row records it (run_seed): a Generator or None is no number to rerun
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     if settings is not None and not isinstance(settings, dict):
-        raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got {type(settings).__name__}")
+        raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got "
+                         f"{type(settings).__name__}")
     if checkpoint is not None:
         check_output_dir(checkpoint, "checkpoint")
     allowed = set(inspect.signature(ExpandAndCluster).parameters) - set(_OWN_SETTINGS)
@@ -295,50 +298,55 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
     from neuroflow.parallel import parallel_map
 
     _check_suite_run(problems, settings, seed, out, checkpoint, rows)
-    rows = [] if rows is None else rows
-    done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
-    for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
-        r = done.get(p.name)
-        if r is None:
-            continue
-        for field, now in (("width_guess", problem_settings(p, settings)["width"]), ("run_seed", seed)):
-            if field in r and r[field] != now:
-                raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
-                                 f"{now!r} (--width / --seed); use another --out or delete it")
-        now = settings_record(problem_settings(p, settings))
-        then = r.get("run_settings", now)   # (rows written before settings were recorded: width and seed only)
-        if then != now:   # other settings (another clusterer, beta, n_students...) were taken as this run's rows
-            keys = sorted(k for k in set(now) | set(then) if now.get(k, "(unset)") != then.get(k, "(unset)")) \
-                if isinstance(then, dict) else ["run_settings"]
-            diff = ", ".join(f"{k} {then.get(k, '(unset)')!r} against {now.get(k, '(unset)')!r}"
-                             if isinstance(then, dict) else f"{k} {then!r}" for k in keys)
-            raise ValueError(f"{out}: its row of {p.name} was computed with other settings than this run's ({diff}); "
-                             "use another --out or delete it")
-    rows.extend(done[p.name] for p in problems if p.name in done)
-    todo = [p for p in problems if p.name not in done]
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        if Path(out).is_file() and Path(out).stat().st_size and not Path(out).read_bytes().endswith(b"\n"):
-            with open(out, "a") as fh:  # a line cut short by an interrupt: the next row starts on its own line
-                fh.write("\n")
-    with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
-        def collected(_, row):
-            rows.append(row)
-            pbar.update(1)
-            if out is not None:
-                try:
-                    with open(out, "a") as fh:
-                        fh.write(dumps(row) + "\n")
-                except OSError as exc:  # a full disk said "[Errno 28] No space left on device", naming no file
-                    raise OSError(exc.errno, f"{exc.strerror or exc} (writing a row of {row['name']})",
-                                  str(out)) from None
+    with contextlib.ExitStack() as stack:
+        if out is not None:   # two runs appending to one file ran the same problems twice, rows interleaved
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive_lock(Path(out).with_name(f".{Path(out).name}.lock"),
+                                               f"out: {out} is being written by another suite run (pid {{pid}}); "
+                                               "wait for it to end or use another --out"))
+        rows = [] if rows is None else rows
+        done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
+        for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
+            r = done.get(p.name)
+            if r is None:
+                continue
+            for field, now in (("width_guess", problem_settings(p, settings)["width"]), ("run_seed", seed)):
+                if field in r and r[field] != now:
+                    raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
+                                     f"{now!r} (--width / --seed); use another --out or delete it")
+            now = settings_record(problem_settings(p, settings))
+            then = r.get("run_settings", now)   # (rows written before settings were recorded: width and seed only)
+            if then != now:   # other settings (another clusterer, beta, n_students...) were taken as this run's rows
+                keys = sorted(k for k in set(now) | set(then) if now.get(k, "(unset)") != then.get(k, "(unset)")) \
+                    if isinstance(then, dict) else ["run_settings"]
+                diff = ", ".join(f"{k} {then.get(k, '(unset)')!r} against {now.get(k, '(unset)')!r}"
+                                 if isinstance(then, dict) else f"{k} {then!r}" for k in keys)
+                raise ValueError(f"{out}: its row of {p.name} was computed with other settings than this run's "
+                                 f"({diff}); use another --out or delete it")
+        rows.extend(done[p.name] for p in problems if p.name in done)
+        todo = [p for p in problems if p.name not in done]
+        if out is not None:
+            if Path(out).is_file() and Path(out).stat().st_size and not Path(out).read_bytes().endswith(b"\n"):
+                with open(out, "a") as fh:  # a line cut short by an interrupt: the next row starts on its own line
+                    fh.write("\n")
+        with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
+            def collected(_, row):
+                rows.append(row)
+                pbar.update(1)
+                if out is not None:
+                    try:
+                        with open(out, "a") as fh:
+                            fh.write(dumps(row) + "\n")
+                    except OSError as exc:  # a full disk said "[Errno 28] No space left on device", naming no file
+                        raise OSError(exc.errno, f"{exc.strerror or exc} (writing a row of {row['name']})",
+                                      str(out)) from None
 
-        parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
-                                    for p in todo], n_jobs=n_jobs,
-                     scheduler=scheduler, on_result=collected)
-    order = {p.name: i for i, p in enumerate(problems)}
-    rows.sort(key=lambda r: order.get(r["name"], 10**9))
-    return rows
+            parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
+                                        for p in todo], n_jobs=n_jobs,
+                         scheduler=scheduler, on_result=collected)
+        order = {p.name: i for i, p in enumerate(problems)}
+        rows.sort(key=lambda r: order.get(r["name"], 10**9))
+        return rows
 
 
 def summarize(rows: list[dict], n_bins: int = 5) -> dict:

@@ -282,7 +282,8 @@ def make_deep_teacher(input_dim: int, hidden, activation: str = "tanh", *, outpu
     """
     check_positive(input_dim, "input_dim", integer=True)
     if not isinstance(hidden, (list, tuple)) or not hidden:
-        raise ValueError(f"hidden: expected a non-empty list of positive integers (one per hidden layer), got {hidden!r}")
+        raise ValueError(f"hidden: expected a non-empty list of positive integers (one per hidden layer), got "
+                         f"{hidden!r}")
     hidden = [int(check_positive(h, "hidden", integer=True)) for h in hidden]
     check_positive(output_dim, "output_dim", integer=True)
     check_activation(activation)
