@@ -482,3 +482,32 @@ def test_two_suite_runs_never_append_to_one_rows_file_at_once(tmp_path, monkeypa
     assert ran == []
     B.run_suite(suite("quick", n_problems=1), out=out, progress=False)   # that run ended: this one goes on
     assert len(ran) == 1 and not (tmp_path / ".rows.jsonl.lock").exists()
+
+
+def test_ctrl_c_while_a_run_is_plotted_says_what_was_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while `identify run` compared or plotted its fit said "interrupted; nothing written (this command writes
+    its results only when it finishes)", with every student in --checkpoint."""
+    import json
+    import warnings
+
+    import neuroflow.identify.plotting as plotting
+    from neuroflow.cli import main
+    from neuroflow.identify import save_teacher
+
+    path, ck = tmp_path / "t.npz", tmp_path / "ck"
+    save_teacher(make_teacher(2, 2, "tanh", seed=0), path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plotting, "plot_weights", interrupted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["identify", "run", "--teacher", str(path), "--n-samples", "150", "--n-students", "4", "--width",
+                     "teacher", "--student-steps", "30", "--student-iterations", "5", "--quiet", "--json",
+                     "--checkpoint", str(ck), "--plot", str(tmp_path / "w.png")])
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert code == 130 and payload["interrupted"] and payload["finished_students"] == [4]
+    assert "nothing written" not in captured.err and any(ck.iterdir())
+

@@ -260,6 +260,18 @@ def _advice_in_flags():
         warnings.showwarning = shown
 
 
+def _interrupted(args, est, t0) -> int:
+    """What an interrupted ``identify run`` kept: the finished students per stage (in --checkpoint, if given)."""
+    from neuroflow.cliutil import emit
+
+    done = [len(fits) for fits in getattr(est, "students_", [])]
+    kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
+    payload = {"interrupted": True, "finished_students": done, "checkpoint": args.checkpoint,
+               "time_s": time.perf_counter() - t0}
+    emit(args, payload, [f"interrupted: {sum(done)} finished students per stage {done} ({kept})"])
+    return 130
+
+
 def _run(args) -> int:
     from neuroflow.cliutil import emit, fail, flag_error
     from neuroflow.identify import ExpandAndCluster, load_teacher
@@ -313,14 +325,16 @@ def _run(args) -> int:
     except IdentificationError as exc:  # the run failed on these data and settings: one line, what to try, exit 1
         return fail(str(exc).replace(NO_NEURON_ADVICE, _NO_NEURON_FLAGS), code=1)
     except KeyboardInterrupt:
-        done = [len(fits) for fits in getattr(est, "students_", [])]
-        kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
-        payload = {"interrupted": True, "finished_students": done, "checkpoint": args.checkpoint,
-                   "time_s": time.perf_counter() - t0}
-        emit(args, payload, [f"interrupted: {sum(done)} finished students per stage {done} ({kept})"])
-        return 130
+        return _interrupted(args, est, t0)
     elapsed = time.perf_counter() - t0
-    rep = est.report(teacher, seed=args.seed + 1)
+    try:   # Ctrl-C while the fit is compared or plotted: said "nothing written", with the students in --checkpoint
+        rep = est.report(teacher, seed=args.seed + 1)
+        if args.plot:
+            from neuroflow.identify.plotting import plot_weights
+
+            plot_weights(est, teacher, args.plot, report=rep)
+    except KeyboardInterrupt:
+        return _interrupted(args, est, t0)
     search = None if est.search_ is None else est.search_.to_dict()
     payload = {"interrupted": False, "layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes,
                "overhead_pct": rep.overhead_pct, "max_angle_deg": rep.max_angle_deg,
@@ -333,9 +347,6 @@ def _run(args) -> int:
                "retry": est.retry_, "floor_students": est.floor_students_, "refined": est.refined_,
                "recut": est.recut_}
     if args.plot:
-        from neuroflow.identify.plotting import plot_weights
-
-        plot_weights(est, teacher, args.plot, report=rep)
         payload["plot"] = str(args.plot)
     lines = [f"teacher sizes {rep.teacher_sizes}, recovered {rep.layer_sizes} "
              f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
