@@ -511,3 +511,25 @@ def test_ctrl_c_while_a_run_is_plotted_says_what_was_kept(tmp_path, capsys, monk
     assert code == 130 and payload["interrupted"] and payload["finished_students"] == [4]
     assert "nothing written" not in captured.err and any(ck.iterdir())
 
+
+
+def test_ctrl_c_while_a_suite_is_plotted_says_what_was_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while `identify bench` plotted its rows said "interrupted; nothing written", with every row in --out."""
+    import json
+
+    import neuroflow.identify.plotting as plotting
+    from neuroflow.cli import main
+    from neuroflow.identify import bench as B
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: {"name": p.name, "error": "failed", "activation": "tanh"})
+    monkeypatch.setattr(plotting, "plot_difficulty", interrupted)
+    out = tmp_path / "rows.jsonl"
+    code = main(["identify", "bench", "--n-problems", "2", "--quiet", "--json", "--out", str(out), "--plot",
+                 str(tmp_path / "d.png")])
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert code == 130 and payload["interrupted"] and payload["n_finished"] == 2
+    assert "nothing written" not in captured.err and len(B.read_rows(out)) == 2

@@ -397,7 +397,10 @@ def _bench(args) -> int:
     if args.plot and rows:
         from neuroflow.identify.plotting import plot_difficulty
 
-        plot_difficulty(rows, args.plot)
+        try:   # Ctrl-C here said "nothing written", with every row in --out
+            plot_difficulty(rows, args.plot)
+        except KeyboardInterrupt:
+            interrupted = True
     payload = {"suite": args.suite, "interrupted": interrupted, "n_finished": len(rows), "n_problems": len(probs),
                "summary": summary, "time_s": time.perf_counter() - t0,
                "rows": [{k: v for k, v in r.items() if k not in ("traceback", "warnings")} for r in rows]}
