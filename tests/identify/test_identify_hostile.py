@@ -533,3 +533,20 @@ def test_ctrl_c_while_a_suite_is_plotted_says_what_was_kept(tmp_path, capsys, mo
     payload = json.loads(captured.out)
     assert code == 130 and payload["interrupted"] and payload["n_finished"] == 2
     assert "nothing written" not in captured.err and len(B.read_rows(out)) == 2
+
+
+def test_bench_refuses_another_programs_json_lines_with_names(tmp_path, capsys):
+    """--out naming another program's JSON lines whose objects have a "name" gave a warning per line (thousands for a
+    large file), then appended this run's rows to that file."""
+    import json
+
+    from neuroflow.cli import main
+
+    out = tmp_path / "results.jsonl"
+    text = "".join(json.dumps({"name": f"run{i}", "score": i}) + "\n" for i in range(500))
+    out.write_text(text)
+    code = main(["identify", "bench", "--n-problems", "1", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err[:500]
+    assert "not a rows file of `identify bench` (none of its 500 objects is a row a run writes; line 1:" in err
+    assert out.read_text() == text

@@ -192,7 +192,7 @@ def read_rows(path) -> list[dict]:
     """The rows of a suite's .jsonl file, one JSON object per line. A line cut short by an interrupted run is
     skipped; so is a row that lacks fields or holds what no run writes, after a warning naming its line (its
     problem runs again). ValueError when the file is not a rows file: not text, a line that is neither JSON nor a
-    row cut short, or no line that is a row."""
+    row cut short, no line that is a row, or named objects none of which is a row (another program's JSON lines)."""
     path = Path(path)
     if path.exists() and not path.is_file():   # a folder read as no rows at all: a fresh start, silently
         raise ValueError(f"{path}: is not a rows file (a folder or another non-file); use another --out")
@@ -202,7 +202,7 @@ def read_rows(path) -> list[dict]:
         text = path.read_text()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a rows file (JSON lines); use another --out or delete it") from None
-    rows, rowlike = [], 0
+    rows, rowlike, skipped = [], 0, []
     for i, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
@@ -220,12 +220,20 @@ def read_rows(path) -> list[dict]:
         problem = _row_problem(row)
         rowlike += isinstance(row, dict) and isinstance(row.get("name"), str)
         if problem:
-            warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
+            skipped.append((i, problem))
             continue
         rows.append(row)
     if text.strip() and not rowlike:
         raise ValueError(f"{path}: not a rows file of `identify bench` (none of its lines is a row); use another "
                          "--out or delete it")
+    if skipped and not rows:
+        # objects with a name but none a row (another program's JSON lines): a warning per line, thousands of them,
+        # and then this run's rows appended to that program's file
+        i, problem = skipped[0]
+        raise ValueError(f"{path}: not a rows file of `identify bench` (none of its {len(skipped)} objects is a row "
+                         f"a run writes; line {i}: {problem}); use another --out or delete it")
+    for i, problem in skipped:
+        warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
     return rows
 
 
