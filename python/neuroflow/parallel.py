@@ -86,9 +86,64 @@ def _single_threaded(fn: Callable, args: tuple, kwargs: dict):
         return fn(*args, **kwargs)
 
 
-def _in_worker(fn: Callable, args: tuple, kwargs: dict):
+#: set in a local worker process once it has been prepared (:func:`_local_worker`)
+_LOCAL_WORKER = False
+
+
+def _local_worker(parent: int) -> None:
+    """Prepare a local worker process (joblib's loky) once, as it starts (``parent``: the id of the process that
+    started it, read there: a worker still starting when that process was killed is already an orphan here).
+
+    - Ctrl-C is left to that process, which stops the run and ends its workers;
+    - tqdm's lock is a thread lock: its default, a multiprocessing lock (a named semaphore), was left behind by every
+      worker ended mid-job, and Python's resource tracker reported them after each Ctrl-C of a parallel run ("There
+      appear to be 2 leaked semaphore objects to clean up at shutdown", two lines after the run's last);
+    - the worker ends within a second once that process is gone: after ``kill -9`` workers lived on for loky's idle
+      timeout (five minutes), holding the command's output pipe open, so whatever read it waited for them.
+    """
+    global _LOCAL_WORKER
+    if _LOCAL_WORKER or os.getpid() == parent:   # (a thread of that process: joblib's threading backend)
+        return
+    _LOCAL_WORKER = True
+    import signal
+    import time
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="neuroflow-parent-watch", daemon=True).start()
+
+
+def _initializer() -> dict:
+    """``Parallel``'s keywords that run :func:`_local_worker` as each local worker starts, where the backend is loky
+    (the default) and this joblib passes them on to it; else each worker is prepared at its first job."""
+    import inspect
+
+    from joblib import Parallel
+    from joblib._parallel_backends import LokyBackend
+    from joblib.parallel import get_active_backend
+
+    takes = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(Parallel).parameters.values())
+    loky = isinstance(get_active_backend()[0], LokyBackend)
+    return {"initializer": _local_worker, "initargs": (os.getpid(),)} if takes and loky else {}
+
+
+def _in_worker(fn: Callable, args: tuple, kwargs: dict, local: int | None = None):
     """:func:`_single_threaded` in a worker process: ``(result, warnings)``, the warnings it raised as ``(message,
-    category)`` for this process to raise again (a worker printed them itself, in Python's two-line format)."""
+    category)`` for this process to raise again (a worker printed them itself, in Python's two-line format).
+    ``local``: a worker process of this machine, started by the process of this id, prepared by :func:`_local_worker`
+    (if its start did not)."""
+    if local is not None:
+        _local_worker(local)
     with warnings.catch_warnings(record=True) as caught:
         result = _single_threaded(fn, args, kwargs)
     return result, [(str(w.message), w.category) for w in caught]
@@ -116,6 +171,9 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
     """
     from joblib import Parallel, delayed, parallel_config
 
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):   # None or 5: "'int' object is not iterable"
+        raise ValueError(f"jobs: expected an iterable of argument tuples (or (args, kwargs) pairs), got "
+                         f"{type(jobs).__name__}")
     items = []
     for job in jobs:
         if isinstance(job, tuple) and len(job) == 2 and isinstance(job[0], tuple) and isinstance(job[1], dict):
@@ -144,7 +202,9 @@ def parallel_map(fn: Callable[..., Any], jobs: Iterable, *, n_jobs: int = 1, sch
         if n == 1:
             stream = (_single_threaded(fn, a, k) for a, k in items)
         else:
-            stream = Parallel(n_jobs=n, return_as="generator")(delayed(_in_worker)(fn, a, k) for a, k in items)
+            local = os.getpid() if client is None else None
+            stream = Parallel(n_jobs=n, return_as="generator", **(_initializer() if local else {}))(
+                delayed(_in_worker)(fn, a, k, local) for a, k in items)
         try:
             for i, res in enumerate(stream):
                 if n != 1:  # a worker's warnings, raised here: one line each on the command line, like this process's

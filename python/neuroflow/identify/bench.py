@@ -8,7 +8,9 @@ and no partial one, and a rerun skips them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import time
 import traceback
 import warnings
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import JSONContentError, dumps, is_integer, is_number, loads_json
+from neuroflow._utils import (JSONContentError, check_positive, dumps, exclusive_lock, is_integer, is_number,
+                              loads_json)
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -32,15 +35,35 @@ def problem_settings(problem: Problem, settings: dict | None = None) -> dict:
     return {**BENCH_SETTINGS, **problem.settings, **(settings or {})}
 
 
+def settings_record(settings: dict) -> dict:
+    """The estimator settings a row was computed with, as JSON values a rerun can compare (numbers as floats, so
+    ``expansion`` 4 and 4.0 agree; tuples as lists); ``width`` (the row's ``width_guess``) and ``checkpoint`` (where
+    students are kept, not what they are) left out."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [plain(x) for x in v]
+        if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, str):
+            return v if not isinstance(v, np.bool_) else bool(v)
+        if is_number(v):
+            return float(v) if math.isfinite(float(v)) else repr(float(v))
+        return repr(v)
+
+    return plain({k: v for k, v in settings.items() if k not in ("width", "checkpoint")})
+
+
 def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None, n_jobs: int = 1,
                 checkpoint=None) -> dict:
     """Identify one problem (the teacher answers designed probes for a deep net's later layers); returns a
-    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt`` is not caught). With
+    JSON-ready row (with ``error`` set if the run failed; ``KeyboardInterrupt``, and ``OSError`` or ``MemoryError``,
+    the machine's failures rather than the problem's, are not caught, so no row claims the problem done). With
     ``checkpoint`` (a folder), the problem's finished students are kept in its subfolder named after the
     problem, and a rerun loads them (:mod:`.checkpoint`)."""
     from neuroflow.identify.estimator import ExpandAndCluster
 
     settings = problem_settings(problem, settings)
+    record = settings_record(settings)
     if checkpoint is not None:
         settings["checkpoint"] = str(Path(checkpoint) / problem.name)
     width = settings.pop("width")
@@ -48,6 +71,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     row["teacher_sizes"] = problem.teacher.hidden_sizes
     row["width_guess"] = width
     row["run_seed"] = seed  # with width_guess: what a rerun appending to the same file must share (run_suite)
+    row["run_settings"] = record   # ... and the rest of the settings
     t0 = time.perf_counter()
     try:
         X = problem.probes()
@@ -82,6 +106,10 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],
             "warnings": [str(w.message)[:200] for w in caught], "error": None,
         })
+    except (OSError, MemoryError):
+        # the machine's failure, not the problem's (a full disk under the checkpoint, memory): a row saying so was kept
+        # as done, and a rerun after freeing the disk skipped the problem; the run ends instead, its rows kept
+        raise
     except Exception as exc:  # a failed problem is a row too; the suite goes on
         row.update({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:],
                     "exact_size": False})
@@ -164,15 +192,17 @@ def read_rows(path) -> list[dict]:
     """The rows of a suite's .jsonl file, one JSON object per line. A line cut short by an interrupted run is
     skipped; so is a row that lacks fields or holds what no run writes, after a warning naming its line (its
     problem runs again). ValueError when the file is not a rows file: not text, a line that is neither JSON nor a
-    row cut short, or no line that is a row."""
+    row cut short, no line that is a row, or named objects none of which is a row (another program's JSON lines)."""
     path = Path(path)
+    if path.exists() and not path.is_file():   # a folder read as no rows at all: a fresh start, silently
+        raise ValueError(f"{path}: is not a rows file (a folder or another non-file); use another --out")
     if not path.is_file():
         return []
     try:
         text = path.read_text()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a rows file (JSON lines); use another --out or delete it") from None
-    rows, rowlike = [], 0
+    rows, rowlike, skipped = [], 0, []
     for i, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
@@ -190,13 +220,75 @@ def read_rows(path) -> list[dict]:
         problem = _row_problem(row)
         rowlike += isinstance(row, dict) and isinstance(row.get("name"), str)
         if problem:
-            warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
+            skipped.append((i, problem))
             continue
         rows.append(row)
     if text.strip() and not rowlike:
         raise ValueError(f"{path}: not a rows file of `identify bench` (none of its lines is a row); use another "
                          "--out or delete it")
+    if skipped and not rows:
+        # objects with a name but none a row (another program's JSON lines): a warning per line, thousands of them,
+        # and then this run's rows appended to that program's file
+        i, problem = skipped[0]
+        raise ValueError(f"{path}: not a rows file of `identify bench` (none of its {len(skipped)} objects is a row "
+                         f"a run writes; line {i}: {problem}); use another --out or delete it")
+    for i, problem in skipped:
+        warnings.warn(f"{path}:{i}: {problem}; skipped", stacklevel=2)
     return rows
+
+
+#: what :func:`run_problem` sets itself, never from ``settings``
+_OWN_SETTINGS = ("activation", "hidden_sizes", "seed", "n_jobs", "backend")
+
+
+def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
+    """ValueError naming the first argument of :func:`run_suite` that no problem can run with, before any runs: a
+    setting of no use made every problem a failed row (written to ``out``, where a rerun skipped them), and an
+    ``out`` that is a folder failed once the first problem had finished."""
+    import inspect
+
+    from neuroflow.cliutil import check_output_dir, check_output_file
+    from neuroflow.identify.estimator import ExpandAndCluster
+
+    if not isinstance(problems, (list, tuple)) or not all(isinstance(p, Problem) for p in problems):
+        got = type(problems).__name__ if not isinstance(problems, (list, tuple)) else \
+            f"a {type(next(p for p in problems if not isinstance(p, Problem))).__name__} among them"
+        raise ValueError(f"problems: expected a list of neuroflow.identify.problems.Problem, got {got}")
+    names = [p.name for p in problems]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # rows are matched to problems by name (the file's rows, the order of the result)
+        raise ValueError(f"problems: two or more problems are named {twice[0]!r}; rows are matched to problems by "
+                         "name: give each its own")
+    if not (is_integer(seed) and seed >= 0):  # a row records it (run_seed): a Generator or None is no number to rerun
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got "
+                         f"{type(settings).__name__}")
+    if checkpoint is not None:
+        check_output_dir(checkpoint, "checkpoint")
+    allowed = set(inspect.signature(ExpandAndCluster).parameters) - set(_OWN_SETTINGS)
+    unknown = sorted(set(settings or {}) - allowed - {"width"}, key=str)
+    if unknown:
+        raise ValueError(f"settings: {', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not a "
+                         f"setting a suite run takes; expected some of {sorted(allowed | {'width'})}")
+    for p in problems:
+        merged = problem_settings(p, settings)
+        if merged.get("width") not in ("teacher", "search"):
+            raise ValueError(f"settings width: expected 'teacher' or 'search', got {merged.get('width')!r}")
+        est = ExpandAndCluster(activation=p.teacher.activation, seed=seed, backend="numpy",
+                               **{k: v for k, v in merged.items() if k not in ("width", "checkpoint")})
+        try:
+            est._check_params()
+        except ValueError as exc:
+            raise ValueError(f"settings {exc}") from None
+        # the folder of this problem's students (a file there made the problem a failed row, kept as done)
+        folder = Path(checkpoint) / p.name if checkpoint is not None else merged.get("checkpoint")
+        if folder is not None:
+            check_output_dir(folder, "checkpoint")
+    if out is not None:
+        check_output_file(out, "out")
+    if rows is not None and not isinstance(rows, list):
+        raise ValueError(f"rows: expected None or a list to fill with the rows, got {type(rows).__name__}")
 
 
 def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: str | None = None, seed: int = 0,
@@ -207,45 +299,69 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
     problems already in the file are skipped. ``rows`` (a list), if given, is filled as rows come in, so a
     caller still holds the finished ones when ``KeyboardInterrupt`` ends the run. ``checkpoint`` (a folder):
     every problem's finished students too (:func:`run_problem`), so a problem cut short resumes student by
-    student (the workers must see the folder)."""
+    student (the workers must see the folder). Every argument is checked before any problem runs (ValueError
+    naming it): the problems (a list, one name each), ``settings`` (ExpandAndCluster's, for every problem),
+    ``seed`` (a non-negative integer), ``out``, ``checkpoint`` and ``rows``."""
     from neuroflow._utils import progress as bar
     from neuroflow.parallel import parallel_map
 
-    rows = [] if rows is None else rows
-    done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
-    for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
-        r = done.get(p.name)
-        if r is None:
-            continue
-        for field, now in (("width_guess", problem_settings(p, settings)["width"]), ("run_seed", seed)):
-            if field in r and r[field] != now:
-                raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
-                                 f"{now!r} (--width / --seed); use another --out or delete it")
-    rows.extend(done[p.name] for p in problems if p.name in done)
-    todo = [p for p in problems if p.name not in done]
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        if Path(out).is_file() and Path(out).stat().st_size and not Path(out).read_bytes().endswith(b"\n"):
-            with open(out, "a") as fh:  # a line cut short by an interrupt: the next row starts on its own line
-                fh.write("\n")
-    with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
-        def collected(_, row):
-            rows.append(row)
-            pbar.update(1)
-            if out is not None:
-                with open(out, "a") as fh:
-                    fh.write(dumps(row) + "\n")
+    _check_suite_run(problems, settings, seed, out, checkpoint, rows)
+    with contextlib.ExitStack() as stack:
+        if out is not None:   # two runs appending to one file ran the same problems twice, rows interleaved
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive_lock(Path(out).with_name(f".{Path(out).name}.lock"),
+                                               f"out: {out} is being written by another suite run (pid {{pid}}); "
+                                               "wait for it to end or use another --out"))
+        rows = [] if rows is None else rows
+        done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
+        for p in problems:  # a row of the same problem run otherwise must not stand in for this run's
+            r = done.get(p.name)
+            if r is None:
+                continue
+            for field, now in (("width_guess", problem_settings(p, settings)["width"]), ("run_seed", seed)):
+                if field in r and r[field] != now:
+                    raise ValueError(f"{out}: its row of {p.name} was computed with {field} {r[field]!r}, this run has "
+                                     f"{now!r} (--width / --seed); use another --out or delete it")
+            now = settings_record(problem_settings(p, settings))
+            then = r.get("run_settings", now)   # (rows written before settings were recorded: width and seed only)
+            if then != now:   # other settings (another clusterer, beta, n_students...) were taken as this run's rows
+                keys = sorted(k for k in set(now) | set(then) if now.get(k, "(unset)") != then.get(k, "(unset)")) \
+                    if isinstance(then, dict) else ["run_settings"]
+                diff = ", ".join(f"{k} {then.get(k, '(unset)')!r} against {now.get(k, '(unset)')!r}"
+                                 if isinstance(then, dict) else f"{k} {then!r}" for k in keys)
+                raise ValueError(f"{out}: its row of {p.name} was computed with other settings than this run's "
+                                 f"({diff}); use another --out or delete it")
+        rows.extend(done[p.name] for p in problems if p.name in done)
+        todo = [p for p in problems if p.name not in done]
+        if out is not None:
+            if Path(out).is_file() and Path(out).stat().st_size and not Path(out).read_bytes().endswith(b"\n"):
+                with open(out, "a") as fh:  # a line cut short by an interrupt: the next row starts on its own line
+                    fh.write("\n")
+        with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
+            def collected(_, row):
+                rows.append(row)
+                pbar.update(1)
+                if out is not None:
+                    try:
+                        with open(out, "a") as fh:
+                            fh.write(dumps(row) + "\n")
+                    except OSError as exc:  # a full disk said "[Errno 28] No space left on device", naming no file
+                        raise OSError(exc.errno, f"{exc.strerror or exc} (writing a row of {row['name']})",
+                                      str(out)) from None
 
-        parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
-                                    for p in todo], n_jobs=n_jobs,
-                     scheduler=scheduler, on_result=collected)
-    order = {p.name: i for i, p in enumerate(problems)}
-    rows.sort(key=lambda r: order.get(r["name"], 10**9))
-    return rows
+            parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
+                                        for p in todo], n_jobs=n_jobs,
+                         scheduler=scheduler, on_result=collected)
+        order = {p.name: i for i, p in enumerate(problems)}
+        rows.sort(key=lambda r: order.get(r["name"], 10**9))
+        return rows
 
 
 def summarize(rows: list[dict], n_bins: int = 5) -> dict:
-    """Rates against the targets, and success along the difficulty axis (equal-count bins)."""
+    """Rates against the targets, and success along the difficulty axis (``n_bins`` equal-count bins)."""
+    check_positive(n_bins, "n_bins", integer=True)   # -1 gave no bins, silently; 1.5 a TypeError once rows had any
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, (list, tuple)):
+        raise ValueError(f"rows: expected a list of suite rows, got {type(rows).__name__}")
     n = len(rows)
     if n == 0:
         return {"n_problems": 0}

@@ -37,9 +37,11 @@ def checkpoint_key(arrays, settings) -> str:
 
 class StudentCheckpoint:
     """The finished students of one stage (hidden layer ``layer``, settings digest ``key``) in ``folder``
-    (None: keep nothing); ``fits`` maps a student's index to its StudentFit."""
+    (None: keep nothing); ``fits`` maps a student's index to its StudentFit. ``n_params``: the students' parameter
+    count, which a saved student's parameters must have (a file cut or edited by hand ended the run with "theta:
+    expected a flat vector of length n_params=61", naming no file)."""
 
-    def __init__(self, folder, layer: int, key: str):
+    def __init__(self, folder, layer: int, key: str, n_params: int | None = None):
         self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.npz"
         self.key = key
         self.fits: dict = {}
@@ -57,7 +59,7 @@ class StudentCheckpoint:
                               f"trained again", stacklevel=2)
                 return
             if isinstance(meta, dict) and meta.get("key") == key:
-                fits = _fits(meta.get("fits"), thetas)
+                fits = _fits(meta.get("fits"), thetas, n_params)
                 if fits is None:
                     warnings.warn(f"{self.path}: checkpoint holds what no run writes; its students are trained "
                                   f"again", stacklevel=2)
@@ -84,7 +86,7 @@ def _record(fit) -> dict:
             "steps": [int(s) for s in fit.steps], "time_s": float(fit.time_s)}
 
 
-def _fits(records, thetas: dict) -> dict | None:
+def _fits(records, thetas: dict, n_params: int | None = None) -> dict | None:
     """The StudentFits of a checkpoint's records and parameter arrays, or None if they are not what
     :meth:`StudentCheckpoint.add` writes."""
     if not isinstance(records, list):
@@ -99,7 +101,8 @@ def _fits(records, thetas: dict) -> dict | None:
                 and isinstance(r["engine"], str) and isinstance(r["stopped_by"], str)
                 and isinstance(r["steps"], list) and all(isinstance(s, int) for s in r["steps"])
                 and isinstance(r["time_s"], float)
-                and isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1):
+                and isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1
+                and (n_params is None or theta.size == n_params)):
             return None
         fits[index] = StudentFit(index=index, seed=r["seed"], theta=theta, loss=r["loss"], gnorm=r["gnorm"],
                                  converged=r["converged"], engine=r["engine"], time_s=r["time_s"],

@@ -235,17 +235,22 @@ _NO_NEURON_FLAGS = ("try more probes (--n-samples), more students (--n-students)
                     "--beta-deg or longer training (--student-steps, --student-iterations)")
 
 
+def _in_flags(text: str) -> str:
+    """``text`` with the estimator's advice (ADVICE) in flags, not in its argument names."""
+    from neuroflow.identify.estimator import ADVICE
+
+    for key, phrase in ADVICE.items():
+        text = text.replace(phrase, _ADVICE_FLAGS[key])
+    return text
+
+
 @contextlib.contextmanager
 def _advice_in_flags():
     """Warnings shown meanwhile give the estimator's advice (ADVICE) in flags, not in its argument names."""
-    from neuroflow.identify.estimator import ADVICE
-
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message)
-        for key, phrase in ADVICE.items():
-            text = text.replace(phrase, _ADVICE_FLAGS[key])
+        text = _in_flags(str(message))
         shown(category(text) if text != str(message) else message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
@@ -253,6 +258,18 @@ def _advice_in_flags():
         yield
     finally:
         warnings.showwarning = shown
+
+
+def _interrupted(args, est, t0) -> int:
+    """What an interrupted ``identify run`` kept: the finished students per stage (in --checkpoint, if given)."""
+    from neuroflow.cliutil import emit
+
+    done = [len(fits) for fits in getattr(est, "students_", [])]
+    kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
+    payload = {"interrupted": True, "finished_students": done, "checkpoint": args.checkpoint,
+               "time_s": time.perf_counter() - t0}
+    emit(args, payload, [f"interrupted: {sum(done)} finished students per stage {done} ({kept})"])
+    return 130
 
 
 def _run(args) -> int:
@@ -308,14 +325,16 @@ def _run(args) -> int:
     except IdentificationError as exc:  # the run failed on these data and settings: one line, what to try, exit 1
         return fail(str(exc).replace(NO_NEURON_ADVICE, _NO_NEURON_FLAGS), code=1)
     except KeyboardInterrupt:
-        done = [len(fits) for fits in getattr(est, "students_", [])]
-        kept = f"kept in {args.checkpoint}" if args.checkpoint else "not kept: no --checkpoint"
-        payload = {"interrupted": True, "finished_students": done, "checkpoint": args.checkpoint,
-                   "time_s": time.perf_counter() - t0}
-        emit(args, payload, [f"interrupted: {sum(done)} finished students per stage {done} ({kept})"])
-        return 130
+        return _interrupted(args, est, t0)
     elapsed = time.perf_counter() - t0
-    rep = est.report(teacher, seed=args.seed + 1)
+    try:   # Ctrl-C while the fit is compared or plotted: said "nothing written", with the students in --checkpoint
+        rep = est.report(teacher, seed=args.seed + 1)
+        if args.plot:
+            from neuroflow.identify.plotting import plot_weights
+
+            plot_weights(est, teacher, args.plot, report=rep)
+    except KeyboardInterrupt:
+        return _interrupted(args, est, t0)
     search = None if est.search_ is None else est.search_.to_dict()
     payload = {"interrupted": False, "layer_sizes": rep.layer_sizes, "teacher_sizes": rep.teacher_sizes,
                "overhead_pct": rep.overhead_pct, "max_angle_deg": rep.max_angle_deg,
@@ -328,14 +347,12 @@ def _run(args) -> int:
                "retry": est.retry_, "floor_students": est.floor_students_, "refined": est.refined_,
                "recut": est.recut_}
     if args.plot:
-        from neuroflow.identify.plotting import plot_weights
-
-        plot_weights(est, teacher, args.plot, report=rep)
         payload["plot"] = str(args.plot)
     lines = [f"teacher sizes {rep.teacher_sizes}, recovered {rep.layer_sizes} "
              f"(clusters {est.cluster_sizes_}, overhead {['%.0f%%' % o for o in rep.overhead_pct]})"]
     if est.search_ is not None:
-        lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {est.search_.message}")
+        # (the search's sentence gave its advice in the API's names: "raise max_width / max_depth")
+        lines.append(f"{'width' if est.expansion_ is None else 'expansion'} search: {_in_flags(est.search_.message)}")
     if est.retry_ is not None:
         r = est.retry_
         lines.append(f"second fit on the students at the floor: relative loss {r['rel_loss_second_fit']:.2e} against "
@@ -374,11 +391,16 @@ def _bench(args) -> int:
                   settings=settings, progress=not args.quiet, rows=rows, checkpoint=args.checkpoint)
     except KeyboardInterrupt:
         interrupted = True
+    except ValueError as exc:   # e.g. a problem's checkpoint folder taken by a file: named as the flag
+        raise flag_error(exc, {"checkpoint": "--checkpoint", "out": "--out"}) from None
     summary = summarize(rows)
     if args.plot and rows:
         from neuroflow.identify.plotting import plot_difficulty
 
-        plot_difficulty(rows, args.plot)
+        try:   # Ctrl-C here said "nothing written", with every row in --out
+            plot_difficulty(rows, args.plot)
+        except KeyboardInterrupt:
+            interrupted = True
     payload = {"suite": args.suite, "interrupted": interrupted, "n_finished": len(rows), "n_problems": len(probs),
                "summary": summary, "time_s": time.perf_counter() - t0,
                "rows": [{k: v for k, v in r.items() if k not in ("traceback", "warnings")} for r in rows]}

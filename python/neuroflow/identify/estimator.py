@@ -269,7 +269,14 @@ class ExpandAndCluster:
         check_memory(4 * 8 * int(n_samples) * (int(input_dim) + 1), "n_samples")
         rng = as_rng(self.seed)
         X = gaussian_probes(n_samples, input_dim, rng, scale=probe_scale)
-        Y = np.asarray(f(X), dtype=float)
+        answer = f(X)
+        try:   # a string said "could not convert string to float"; 3 rows for 100 probes "the outputs are the same"
+            Y = np.asarray(answer, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"f: expected numeric outputs, one row per probe, got {type(answer).__name__}") from None
+        if Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"f: expected outputs of shape ({X.shape[0]},) or ({X.shape[0]}, d_out) for "
+                             f"{X.shape[0]} probes, got shape {Y.shape}")
         if not np.all(np.isfinite(Y)):
             raise ValueError("f: the target returned NaN/inf outputs on the Gaussian probes")
         if constant_outputs(Y):
@@ -295,6 +302,11 @@ class ExpandAndCluster:
         if query is not None and not callable(query):
             raise ValueError(f"query: expected None or a callable X -> Y (the target), got {type(query).__name__}")
         backend = resolve_backend(self.backend)
+        # a fit cut short (Ctrl-C, IdentificationError) left the previous fit's network beside this fit's students:
+        # predict answered with the earlier target's network. Learned attributes go now; a fit that ends early
+        # leaves an estimator that says it is not fitted
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
         self._trained = {}  # students of this fit by stage and checkpoint key: the second fit reuses them
         again = copy.deepcopy(rng)
         self._fit_once(X, Y, query, rng, backend, at_floor=False)
@@ -461,9 +473,12 @@ class ExpandAndCluster:
         train_opts = {**STUDENT_TRAIN_OPTIONS, "min_loss": 1e-14 * y_var,
                       "min_gnorm": STUDENT_MIN_GNORM * min(1.0, y_var), **(self.train_options or {})}
         theta0s = [net.pack(m) for m in starts]
+        settings = (net.layers, self.engine, train_opts, torch_opts, self.train_options)
+        # the backend computes the students too (its last bits differ): a run resumed under another one (say
+        # NEUROFLOW_BACKEND=torch) took the first's students as its own. Numpy's key is the one it always was
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
-                             (net.layers, self.engine, train_opts, torch_opts, self.train_options))
-        saved = StudentCheckpoint(self.checkpoint, layer, key)
+                             settings if backend == "numpy" else (*settings, backend))
+        saved = StudentCheckpoint(self.checkpoint, layer, key, n_params=net.n_params)
         memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
         saved.fits.update(memo)
         fits = [saved.fits[i] for i in sorted(saved.fits) if i < len(seeds)]
@@ -744,6 +759,9 @@ class ExpandAndCluster:
         check_positive(match_tol_deg, "match_tol_deg")
         if X_test is None:
             check_positive(n_test, "n_test", integer=True)
+            # the probes and both networks' activations on them ("Unable to allocate 218. TiB" for 1e13)
+            check_memory(8 * int(n_test) * (teacher.input_dim + 2 * sum(teacher.hidden_sizes) + 2 * teacher.output_dim),
+                         "n_test")
             X_test = gaussian_probes(n_test, teacher.input_dim, seed)
         X_test = check_array(X_test, "X_test", shape=(None, teacher.input_dim))
         recovered = [self.incoming(l) for l in range(len(self.layer_sizes_))]

@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 
 from neuroflow._utils import check_array, check_bool, check_choice, check_positive, is_integer, is_number
-from neuroflow.identify.budgets import TORCH_OPTIONS
+from neuroflow.identify.budgets import FINETUNE_OPTIONS, STUDENT_TRAIN_OPTIONS, TORCH_OPTIONS
 from neuroflow.identify.clustering import CLUSTERERS, check_beta, min_students
 from neuroflow.identify.lstsq import constant_outputs, output_variance
 from neuroflow.identify.students import ENGINES
@@ -38,10 +38,28 @@ def _check_options(options, name, allowed) -> None:
         raise ValueError(f"{name}: unknown option(s) {unknown}; expected some of {sorted(allowed)}")
 
 
-def _train_keys() -> list[str]:
+def _train_defaults() -> dict:
+    """:func:`neuroflow.train`'s keyword-only options and their defaults."""
     from neuroflow.flow import train
 
-    return [k for k, p in inspect.signature(inspect.unwrap(train)).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    return {k: p.default for k, p in inspect.signature(inspect.unwrap(train)).parameters.items()
+            if p.kind is p.KEYWORD_ONLY}
+
+
+def _train_keys() -> list[str]:
+    return list(_train_defaults())
+
+
+def _check_train_values(options, name, base: dict) -> None:
+    """The values of ``options`` (``train_options`` / ``finetune_options``, merged over ``base``) as
+    :func:`neuroflow.train` checks them, named: a NaN step budget of ``finetune_options`` failed only after every
+    student had trained, as "cannot convert float NaN to integer"; one of ``train_options`` named no argument."""
+    from neuroflow.flow.engine import _check_options as check_train
+
+    try:
+        check_train({**_train_defaults(), **base, **(options or {})})
+    except ValueError as exc:
+        raise ValueError(f"{name} {exc}") from None
 
 
 def check_estimator_params(est) -> None:
@@ -100,6 +118,8 @@ def check_estimator_params(est) -> None:
     keys = _train_keys()
     _check_options(est.train_options, "train_options", keys)
     _check_options(est.finetune_options, "finetune_options", keys)
+    _check_train_values(est.train_options, "train_options", STUDENT_TRAIN_OPTIONS)
+    _check_train_values(est.finetune_options, "finetune_options", FINETUNE_OPTIONS)
     opts = est.torch_options
     for o in (opts if isinstance(opts, (list, tuple)) else [opts]):
         if o is not None and not isinstance(o, dict):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive
 
 __all__ = ["DESIGN_P_ON", "DESIGN_ON", "DESIGN_OFF", "DESIGN_MIN_NORM", "DESIGN_RCOND", "gaussian_probes",
            "designed_probes", "unsteered_directions", "mix_designed_probes", "query_designed_probes"]
@@ -46,7 +46,13 @@ DESIGN_RCOND = 0.02
 
 
 def gaussian_probes(n: int, input_dim: int, seed=None, *, scale: float = 1.0) -> np.ndarray:
-    """``n`` probes drawn from N(0, scale^2 I) in ``input_dim`` dimensions."""
+    """``n`` probes drawn from N(0, scale^2 I) in ``input_dim`` dimensions (ValueError naming a count or scale of no
+    use: -1 said "negative dimensions are not allowed", 2.5 was taken as 2, a NaN scale gave NaN probes, 1e13 probes
+    asked numpy for 218 TiB)."""
+    check_positive(n, "n", integer=True)
+    check_positive(input_dim, "input_dim", integer=True)
+    check_positive(scale, "scale")
+    check_memory(8 * int(n) * int(input_dim), "n")
     return scale * as_rng(seed).standard_normal((int(n), int(input_dim)))
 
 
@@ -73,6 +79,8 @@ def designed_probes(first, n: int, seed=None, *, p_on: float = DESIGN_P_ON, on=D
     """
     rng = as_rng(seed)
     first = check_array(first, "first", ndim=2)
+    check_positive(n, "n", integer=True)
+    check_memory(8 * 4 * int(n) * (first.shape[0] + first.shape[1]), "n")   # Z, X, noise and a product
     W, b = first[:, :-1], first[:, -1]
     k = W.shape[0]
     Z = np.where(rng.random((n, k)) < p_on, rng.uniform(on[0], on[1], (n, k)), off)

@@ -18,12 +18,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_positive
+from neuroflow._utils import as_rng, check_memory, check_positive, is_integer, is_number
 from neuroflow.identify.teacher import Teacher, check_activation, output_problem
 
 SUITES = ("quick", "paper", "deep", "digits")
 #: activations the paper suite draws from (smooth ones: students reach zero loss with Newton steps)
 PAPER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "softplus", "gelu", "g")
+
+
+def _check_seed(seed, name: str = "seed") -> int:
+    """A problem's seed: a non-negative integer (it draws the problem's probes, and rows record it)."""
+    if not (is_integer(seed) and seed >= 0):
+        raise ValueError(f"{name}: expected a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_count(value, name: str) -> int:
+    """A number of problems or probes: a positive integer (1.5 was taken as 1, -3 as none, 0 probes as a problem)."""
+    return int(check_positive(value, name, integer=True))
 
 
 @dataclass
@@ -46,7 +58,9 @@ class Problem:
     def probes(self, n: int | None = None, seed=None) -> np.ndarray:
         """Inputs for identification (``n`` defaults to ``n_samples``; ``seed`` to the problem's)."""
         rng = as_rng(self.seed if seed is None else seed)
-        n = self.n_samples if n is None else int(n)
+        name = "n_samples" if n is None else "n"
+        n = _check_count(self.n_samples if n is None else n, name)
+        check_memory(8 * n * self.teacher.input_dim, name)   # 1e15 probes: "Unable to allocate 21.3 PiB"
         return rng.standard_normal((n, self.teacher.input_dim))
 
     def to_dict(self) -> dict:
@@ -57,6 +71,7 @@ class Problem:
 def difficulty(teacher: Teacher, n_samples: int, alignment: float = 0.0, weight_scale: float = 1.0) -> float:
     """Ease-of-identifiability axis (larger = harder): log10 of parameters per probe, plus the distance of
     the weight scale from 1 in octaves, plus twice the alignment, plus log2 of the widest layer."""
+    _check_count(n_samples, "n_samples")
     return float(math.log10(teacher.n_params / n_samples) + abs(math.log2(weight_scale)) + 2.0 * alignment
                  + math.log2(max(teacher.hidden_sizes)))
 
@@ -72,8 +87,9 @@ def make_teacher(input_dim: int, width: int, activation: str = "tanh", *, output
     check_positive(input_dim, "input_dim", integer=True)
     check_positive(width, "width", integer=True)
     check_positive(weight_scale, "weight_scale")
+    check_positive(output_dim, "output_dim", integer=True)
     check_activation(activation)
-    if not 0.0 <= alignment < 1.0:
+    if not (is_number(alignment, finite=True) and 0.0 <= alignment < 1.0):
         raise ValueError(f"alignment: expected a number in [0, 1), got {alignment!r}")
     rng = as_rng(seed)
     shared = rng.standard_normal(input_dim)
@@ -95,6 +111,13 @@ def make_teacher(input_dim: int, width: int, activation: str = "tanh", *, output
 def make_problem(input_dim: int, width: int, activation: str = "tanh", n_samples: int = 1000, *,
                  weight_scale: float = 1.0, alignment: float = 0.0, output_dim: int = 1, seed: int = 0,
                  name: str | None = None) -> Problem:
+    """A random one-hidden-layer teacher (:func:`make_teacher`) to identify from ``n_samples`` Gaussian probes
+    drawn with ``seed`` (ValueError naming a count, seed or name of no use: -5 probes made a problem whose probes
+    failed as "negative dimensions are not allowed", 2.7 probes were taken as 2, a seed of None failed in int())."""
+    _check_count(n_samples, "n_samples")
+    _check_seed(seed)
+    if name is not None and not (isinstance(name, str) and name.strip() and "\n" not in name):
+        raise ValueError(f"name: expected None or a non-empty one-line name, got {name!r}")
     teacher = make_teacher(input_dim, width, activation, output_dim=output_dim, weight_scale=weight_scale,
                            alignment=alignment, seed=seed)
     factors = {"input_dim": input_dim, "width": width, "activation": activation, "output_dim": output_dim,
@@ -117,6 +140,8 @@ def paper_suite(n_problems: int = 150, seed: int = 0, *, max_samples: int = 1000
     alignment {0, 0.3, 0.6}. (Sizes are kept small so that 150 problems run in about an hour on two
     cores.)
     """
+    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    _check_count(max_samples, "max_samples")
     rng = as_rng(seed)
     problems = []
     for i in range(int(n_problems)):
@@ -141,6 +166,7 @@ def widened_paper_suite(n_problems: int = 60, seed: int = 0, *, max_probe_values
     cores; they do not (``results/identify_paper_widened.json``: 46 problems took 68 min of problem time, but
     w034 and w047 each ran past 40 min). The Hessian cap changes the probe count of four of the 60 problems
     (16-10, 16-8 and 12-10 teachers), none of the first 34."""
+    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
     rng = as_rng(seed + 7919)  # a stream of its own: not the paper suite's problems
     problems = []
     for i in range(int(n_problems)):
@@ -219,6 +245,7 @@ def digits_problem(n_samples: int = DIGITS_N_SAMPLES, *, seed: int = 0) -> Probl
 def digits_suite(seed: int = 0, n_problems: int = 5) -> list[Problem]:
     """Digits teachers with seeds ``seed``, ``seed + 1``, ... (seed 0 is the one the designed probes' numbers
     were picked on; the others test them)."""
+    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
     return [digits_problem(seed=seed + i) for i in range(int(n_problems))]
 
 
@@ -254,7 +281,11 @@ def make_deep_teacher(input_dim: int, hidden, activation: str = "tanh", *, outpu
     constant, whatever the depth. Output weights +-U(0.5, 1.5), zero output bias.
     """
     check_positive(input_dim, "input_dim", integer=True)
+    if not isinstance(hidden, (list, tuple)) or not hidden:
+        raise ValueError(f"hidden: expected a non-empty list of positive integers (one per hidden layer), got "
+                         f"{hidden!r}")
     hidden = [int(check_positive(h, "hidden", integer=True)) for h in hidden]
+    check_positive(output_dim, "output_dim", integer=True)
     check_activation(activation)
     from neuroflow.mlp.activations import get_activation
 
@@ -281,6 +312,7 @@ def deep_suite(seed: int = 0, n_problems: int = 24) -> list[Problem]:
     :data:`DEEP_ACTIVATIONS`, two hidden layers (two in three) or three, widths 3-10 (non-increasing: later
     layers no wider than earlier ones, as in the digits teacher), inputs 4-16, probes 20 per teacher parameter
     (2000-8000). Seed 0 is the reported suite; seed 1 the development set."""
+    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
     rng = as_rng(seed)
     problems = []
     for i in range(int(n_problems)):
@@ -302,6 +334,9 @@ def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Probl
     it has fewer)."""
     if name not in SUITES:
         raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
+    seed = _check_seed(seed)
+    if n_problems is not None and not is_integer(n_problems):   # 1.5 was taken as 1
+        raise ValueError(f"n_problems: expected None (all) or a positive integer, got {n_problems!r}")
     quick = quick_suite(seed) if name == "quick" else None
     size = len(quick) if quick is not None else {"paper": 150, "deep": 24, "digits": 5}[name]
     if n_problems is not None and not 1 <= n_problems <= size:

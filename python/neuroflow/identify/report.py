@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from neuroflow._utils import check_array, is_number, short_repr
 from neuroflow.identify.symmetry import angles_deg, symmetry_class
 
 
@@ -106,6 +107,8 @@ def compare_layer(teacher_u, recovered_u, activation: str, *, match_tol_deg: flo
 def relative_mse(y_true, y_pred) -> float:
     """sum |y_pred - y_true|^2 / sum |y_true - mean(y_true)|^2."""
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if y_true.shape != y_pred.shape:   # numpy broadcast (3,) against (3, 1) into a (3, 3) "error" without a word
+        raise ValueError(f"y_pred: expected the shape of y_true {y_true.shape}, got {y_pred.shape}")
     den = float(np.sum((y_true - y_true.mean(axis=0)) ** 2))
     return float(np.sum((y_pred - y_true) ** 2) / max(den, 1e-300))
 
@@ -138,6 +141,17 @@ def recovery_by_feature(rows, features=("input_dim", "width", "width_per_input",
     width per input is its first hidden layer's width over the input dimension (an overcomplete first layer,
     more neurons than inputs, is where deep students stall); it and the probes per parameter are binned
     (:data:`FEATURE_BINS`)."""
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, (list, tuple)):
+        raise ValueError(f"rows: expected a list of suite rows, got {type(rows).__name__}")
+    for i, r in enumerate(rows):   # what a feature reads (a KeyError, or AttributeError, named nothing)
+        teacher = r.get("teacher") if isinstance(r, dict) else None
+        ok = (isinstance(r, dict) and isinstance(teacher, dict) and is_number(teacher.get("n_params"))
+              and teacher["n_params"] > 0 and is_number(r.get("n_samples")) and r["n_samples"] > 0
+              and is_number(r.get("input_dim")) and r["input_dim"] > 0 and isinstance(r.get("teacher_sizes"), list)
+              and bool(r["teacher_sizes"]) and all(is_number(w) for w in r["teacher_sizes"]))
+        if not ok:
+            raise ValueError(f"rows[{i}]: expected a suite row (run_problem's: n_samples, input_dim, teacher_sizes, "
+                             f"teacher n_params), got {short_repr(r)}")
     table = {}
     for feature in features:
         groups: dict = {}
@@ -164,6 +178,21 @@ def compare_networks(teacher, recovered, activation: str, *, match_tol_deg: floa
     fully matched (the flips judged in that layer's common basis); otherwise, and for layers one network has
     and the other lacks, every teacher neuron of the layer counts as missing and every recovered one as
     excess."""
+    from neuroflow.identify.teacher import Teacher
+
+    if not isinstance(teacher, Teacher):
+        raise ValueError(f"teacher: expected a neuroflow.identify.Teacher, got {type(teacher).__name__}")
+    if isinstance(recovered, np.ndarray) or not isinstance(recovered, (list, tuple)):
+        raise ValueError(f"recovered: expected a list of (m, d + 1) arrays, one per hidden layer, got "
+                         f"{type(recovered).__name__}")
+    cols = teacher.input_dim + 1
+    for l, r_u in enumerate(recovered):   # a matmul error (or AttributeError) named neither argument nor layer
+        r_u = check_array(r_u, f"recovered[{l}]", ndim=2)
+        if r_u.shape[1] != cols:
+            raise ValueError(f"recovered[{l}]: expected {cols} columns ([w | b] over "
+                             f"{'the inputs' if l == 0 else f'the {cols - 1} units of recovered[{l - 1}]'}), got "
+                             f"shape {r_u.shape}")
+        cols = r_u.shape[0] + 1
     layers, prev = [], None
     for l in range(max(len(teacher.hidden_sizes), len(recovered))):
         t_u = teacher.incoming(l) if l < len(teacher.hidden_sizes) else np.zeros((0, 1))

@@ -148,6 +148,9 @@ def angles_deg(u: np.ndarray, v: np.ndarray, activation: str, *, sign: bool | No
     arccos|cos| where the activation has a sign symmetry, arccos(cos) otherwise."""
     u = np.atleast_2d(u)
     v = np.atleast_2d(v)
+    if u.ndim != 2 or v.ndim != 2 or u.shape[1] != v.shape[1]:   # a matmul error named neither argument
+        raise ValueError(f"u, v: expected rows of one length (vectors [w | b] over the same inputs), got shapes "
+                         f"{u.shape} and {v.shape}")
     nu = np.linalg.norm(u, axis=1)
     nv = np.linalg.norm(v, axis=1)
     cos = (u @ v.T) / np.maximum(nu[:, None] * nv[None, :], 1e-300)

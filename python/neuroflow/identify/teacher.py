@@ -103,6 +103,10 @@ class Teacher:
 
     def incoming(self, layer: int) -> np.ndarray:
         """Incoming vectors of hidden layer ``layer``: rows [w | b] (b = 0 where the layer has no bias)."""
+        n = len(self.hidden_sizes)
+        # -1 gave the output layer's weights as a hidden layer's, 5 an IndexError
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < n:
+            raise ValueError(f"layer: expected an integer in [0, {n - 1}] (a hidden layer), got {layer!r}")
         w, b = self.weights[layer], self.biases[layer]
         return np.hstack([w, (np.zeros(w.shape[0]) if b is None else b)[:, None]])
 
@@ -151,6 +155,11 @@ class Teacher:
 
     @classmethod
     def from_mlp(cls, net, theta) -> "Teacher":
+        from neuroflow.mlp import MLP
+
+        if not isinstance(net, MLP):
+            raise ValueError(f"net: expected a neuroflow.MLP, got {type(net).__name__}")
+        theta = net.check_theta(theta, name="theta")
         acts = {a for (_, a, _) in net.layers[:-1]}
         if len(acts) != 1 or net.layers[-1][1] != "identity":
             raise ValueError("net: expected one hidden activation and a linear output layer, "
