@@ -61,3 +61,27 @@ def test_ctrl_c_and_errors_with_stderr_closed_leave_stdout_to_the_results(monkey
     monkeypatch.setenv("OMP_NUM_THREADS", "abc")
     assert main(["flow", "bench"]) == 2  # an environment problem: cliutil.fail
     assert capsys.readouterr().out == ""
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130():
+    """The console script imported neuroflow.cli (numpy, the shared helpers) before main() could catch anything:
+    Ctrl-C in that first tenth of a second ended in an import traceback."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["neuroflow"] == "neuroflow.__main__:main"
+    code = ("import sys\n"
+            "class Interrupt:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'neuroflow.cli':\n"
+            "            raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Interrupt())\n"
+            "from neuroflow.__main__ import main\n"
+            "sys.exit(main())\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 130, run.stderr
+    assert run.stderr == "interrupted; nothing written\n" and run.stdout == ""
+    # and the entry point runs the CLI when nothing interrupts it
+    ok = subprocess.run([sys.executable, "-m", "neuroflow", "--version"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.startswith("neuroflow ")
