@@ -1549,3 +1549,26 @@ def test_an_mlp_names_a_device_its_backend_cannot_use():
                                          "is 'numpy' .got device='cuda'."):
         MLP(2, [(1, "tanh", True)], backend="numpy", device="cuda")
     assert MLP(2, [(1, "tanh", True)], backend="numpy").device is None
+
+
+# ----------------------------------------------------------------------------- seventh pass: reproducibility
+def test_a_device_file_refitted_under_the_same_name_is_no_resume_of_the_old_one(tmp_path, capsys):
+    """A checkpoint and the points of a sweep recorded a device file's devices by name only: after the file was
+    refitted (same names, other parameters) a rerun resumed the old device's batches and reported the old
+    sweep points as finished, numbers of a device no longer given. Now the fields are part of the settings."""
+    from neuroflow.memristor import get_device, save_devices
+
+    dev = get_device("linear-noisy").replace(name="mine")
+    path = tmp_path / "dev.json"
+    save_devices(dev, path)
+    run = ["--device", str(path), "--seeds", "2", "--episodes", "3", "--quiet", "--checkpoint", str(tmp_path / "ck")]
+    sweep = ["maze", "sweep", "--devices", str(path), "--seeds", "2", "--episodes", "3", "--alphas", "0.2",
+             "--quiet", "--out", str(tmp_path / "sw")]
+    assert _rc(["maze", "tmaze", *run]) == 0 and _rc(sweep) == 0
+    assert _rc(["maze", "tmaze", *run]) == 0 and _rc(sweep) == 0   # the same file: resumed, not refused
+    capsys.readouterr()
+    save_devices(dev.replace(sigma_set=0.5, sigma_reset=0.5), path)
+    assert _rc(["maze", "tmaze", *run]) == 2
+    assert "was written by a run with other settings" in _one_error_line(capsys)
+    assert _rc(sweep) == 2
+    assert "--out: " in (err := _one_error_line(capsys)) and "other settings" in err

@@ -24,7 +24,7 @@ import numpy as np
 
 from neuroflow._utils import check_choice, check_positive, short_repr
 
-__all__ = ["VCMDevice", "DeviceTable", "PRESETS", "get_device", "device_table", "portner2025_roles"]
+__all__ = ["VCMDevice", "DeviceTable", "PRESETS", "get_device", "device_table", "portner2025_roles", "device_digest"]
 
 
 def _g2(p, a, b, n, reset):
@@ -214,6 +214,17 @@ def get_device(name: str, **overrides):
     if overrides:
         devices = tuple(d.replace(**overrides) for d in devices)
     return devices
+
+
+def device_digest(devices: VCMDevice | Sequence[VCMDevice]) -> str:
+    """A short hash of every field of ``devices`` (one device or a sequence of them, in order): what a checkpoint
+    or a sweep point records so that a device file refitted under the same device names is told apart."""
+    import hashlib
+    import json
+
+    devs = (devices,) if isinstance(devices, VCMDevice) else tuple(devices)
+    text = json.dumps([d.to_dict() for d in devs], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- tables for the kernels

@@ -11,7 +11,7 @@ from neuroflow._utils import as_rng, check_choice, check_memory, check_positive,
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
-from neuroflow.memristor.device import VCMDevice, device_table, get_device, portner2025_roles
+from neuroflow.memristor.device import VCMDevice, device_digest, device_table, get_device, portner2025_roles
 from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_states
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, WATERMAZE_MOVES, TMaze, WaterMaze
@@ -285,9 +285,12 @@ class ActorCritic:
     def _checkpoint_key(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> str:
         import json
 
+        # devices other than a preset are named by their names and by a hash of their fields: a device file
+        # refitted under the same names resumed the batches of the old devices as if they were its own
+        digest = {} if self._preset is not None else {"device_digest": device_digest(self.devices)}
         return json.dumps({"task": self.task, "synapse": self.synapse, **self.get_params(), "n_episodes": n_episodes,
-                           "n_seeds": n_seeds, "seed": seed, "seed_batch": seed_batch, "first_seed": first_seed},
-                          sort_keys=True)
+                           "n_seeds": n_seeds, "seed": seed, "seed_batch": seed_batch, "first_seed": first_seed,
+                           **digest}, sort_keys=True)
 
     def get_params(self) -> dict:
         return {"alpha": self.alpha, "temperature": self.temperature, "gamma": self.gamma,

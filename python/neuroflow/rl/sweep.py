@@ -26,7 +26,7 @@ import numpy as np
 
 from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason, short_repr
 from neuroflow._utils import progress as _progress
-from neuroflow.memristor.device import VCMDevice
+from neuroflow.memristor.device import VCMDevice, device_digest
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
 from neuroflow.rl.experiments import bootstrap_ci
@@ -194,7 +194,11 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
     computed = []
     jobs, owners = [], []
     for k, (alpha, temp, d) in enumerate(points):
-        key = json.dumps({**settings, "alpha": alpha, "temperature": temp, "device": labels[d]}, sort_keys=True)
+        # a device (not a preset) also by a hash of its fields: a device file refitted under the same name
+        # reused the old device's points as finished
+        digest = {} if isinstance(devices[d], str) else {"device_digest": device_digest(devices[d])}
+        key = json.dumps({**settings, "alpha": alpha, "temperature": temp, "device": labels[d], **digest},
+                         sort_keys=True)
         path = None if out is None else out / f"point_{k:03d}.npz"
         saved = None if path is None or not path.exists() else _saved_point(path, key, steps[k].shape)
         if saved is not None:
