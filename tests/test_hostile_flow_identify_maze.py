@@ -1572,3 +1572,27 @@ def test_a_device_file_refitted_under_the_same_name_is_no_resume_of_the_old_one(
     assert "was written by a run with other settings" in _one_error_line(capsys)
     assert _rc(sweep) == 2
     assert "--out: " in (err := _one_error_line(capsys)) and "other settings" in err
+
+
+def test_ctrl_c_before_any_episode_finished_still_reports_the_interrupted_run(monkeypatch, capsys):
+    """Ctrl-C before the first chunk of episodes ended (in the water maze: the first second) ended in a
+    ZeroDivisionError traceback (energy per update of no step), exit 1 and no JSON; every Ctrl-C also printed
+    nanmean's "Mean of empty slice" warnings for the episodes not reached. Now: exit 130, the JSON of the
+    interrupted run (energy per update NaN, null in JSON) and nothing else on stderr."""
+    from neuroflow.memristor.energy import update_cost
+    from neuroflow.rl import ActorCritic
+
+    def interrupted(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", interrupted)
+    assert _rc(["maze", "watermaze", "--seeds", "2", "--episodes", "3", "--quiet", "--json"]) == 130
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["interrupted"] is True and data["completed_seeds"] == 0 and err.strip() == "", err
+    assert data["energy"]["per_update"]["crossbar_energy_J"] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = ActorCritic("tmaze", synapse="ideal").fit(4, 2, progress=False).result_
+        res.to_dict(), res.capped_fraction()
+        assert np.isnan(update_cost(res).per_update()["digital_energy_J"])
