@@ -1596,3 +1596,34 @@ def test_ctrl_c_before_any_episode_finished_still_reports_the_interrupted_run(mo
         res = ActorCritic("tmaze", synapse="ideal").fit(4, 2, progress=False).result_
         res.to_dict(), res.capped_fraction()
         assert np.isnan(update_cost(res).per_update()["digital_energy_J"])
+
+
+def test_ctrl_c_with_plot_prints_the_interrupted_run_and_draws_only_what_finished(monkeypatch, tmp_path, capsys):
+    """`maze watermaze --plot` interrupted before any episode finished ended in matplotlib's "Data cannot be
+    log-scaled" (exit 2) and printed none of the interrupted run; a plot of a partly finished run warned "All-NaN
+    slice encountered" on stderr. Now: exit 130, the run's lines and "no plot: no episode finished"; a partial
+    run is drawn without warnings."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.plots import plot_maze_result
+
+    real = ActorCritic._advance
+    calls = {"n": 0, "allow": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= calls["allow"]:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    plot = tmp_path / "wm.png"
+    assert _rc(["maze", "watermaze", "--seeds", "2", "--episodes", "3", "--quiet", "--plot", str(plot)]) == 130
+    out, err = capsys.readouterr()
+    assert "no plot: no episode finished" in out and "interrupted: 0 seeds finished" in out and err.strip() == ""
+    assert not plot.exists()
+    calls["allow"] = 1
+    agent = ActorCritic("watermaze", synapse="memristor").fit(6, 2, progress=False, chunk=2)
+    assert agent.result_.interrupted and np.isnan(agent.result_.steps[:, -1]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_maze_result(agent, agent.result_, plot).is_file()

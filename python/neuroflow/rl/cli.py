@@ -148,6 +148,8 @@ def _energy_lines(report) -> list[str]:
 
 
 def _run_maze(args, task) -> int:
+    import numpy as np
+
     from neuroflow.cliutil import as_flag_error
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
@@ -190,10 +192,13 @@ def _run_maze(args, task) -> int:
         payload["ideal_steps_mean"] = others["ideal"].steps_mean
         payload["ideal_steps_at_episode"] = others["ideal"].at_episodes()
         payload["interrupted"] = others["ideal"].interrupted
-    if args.plot:
+    # Ctrl-C before any episode finished: nothing to draw (the water maze's log axis ended in matplotlib's
+    # "Data cannot be log-scaled", exit 2, and the interrupted run's results were never printed)
+    plot = args.plot if args.plot and np.isfinite(res.steps).any() else None
+    if plot:
         from neuroflow.rl.plots import plot_maze_result
 
-        payload["plot"] = str(plot_maze_result(agent, res, args.plot, others=others, seed=0))
+        payload["plot"] = str(plot_maze_result(agent, res, plot, others=others, seed=0))
     fm, fs = res.final_steps
     lines = [f"{task}, {args.synapse} synapses, {res.n_seeds} seeds x {res.n_episodes} episodes "
              f"({res.time_s:.1f} s, {res.seed_episodes_per_s:.0f} seed-episodes/s)"]
@@ -205,8 +210,10 @@ def _run_maze(args, task) -> int:
     lines += _energy_lines(energy)
     if payload["interrupted"]:
         lines.append(f"  interrupted: {res.completed_seeds} seeds finished")
-    if args.plot:
+    if plot:
         lines.append(f"  plot: {payload['plot']}")
+    elif args.plot:
+        lines.append("  no plot: no episode finished")
     emit(args, payload, lines)
     return 130 if payload["interrupted"] else 0
 
