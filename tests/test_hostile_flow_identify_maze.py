@@ -1627,3 +1627,22 @@ def test_ctrl_c_with_plot_prints_the_interrupted_run_and_draws_only_what_finishe
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert plot_maze_result(agent, agent.result_, plot).is_file()
+
+
+def test_memristor_api_switches_cut_offs_and_a_renamed_preset():
+    """td_error_current took terminal="no" / noisy="no" as True (V(s') dropped, read noise added); a Crossbar
+    took min_update=5 and dropped every change; get_device("ideal", name="mine") was a TypeError ("got multiple
+    values for argument 'name'"), though name is a device field like the others."""
+    from neuroflow.memristor import Crossbar, get_device, td_error_current
+
+    cb = Crossbar(3, 1, "linear-noisy", seed=1)
+    for kwargs, word in (({"terminal": "no"}, "terminal"), ({"noisy": "no"}, "noisy"), ({"terminal": 1}, "terminal")):
+        with pytest.raises(ValueError, match=f"^{word}: expected True or False"):
+            td_error_current(cb, np.ones(3), np.ones(3), 1.0, 0.5, 0.9, **kwargs)
+    assert td_error_current(cb, np.ones(3), np.ones(3), 1.0, 0.5, 0.9, terminal=np.bool_(False), noisy=False) == \
+        pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"^min_update: expected a cut-off in \[0, 1\]"):
+        Crossbar(2, 2, min_update=5)
+    assert Crossbar(2, 2, min_update=1).min_update == 1.0
+    assert get_device("ideal", name="mine").name == "mine"
+    assert {d.name for d in get_device("portner2025", name="chip")} == {"chip"}

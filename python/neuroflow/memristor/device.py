@@ -198,10 +198,11 @@ def portner2025_roles(task: str) -> list[str]:
 PRESETS = ("ideal", "linear-noisy", "portner2025")
 
 
-def get_device(name: str, **overrides):
+def get_device(name: str, /, **overrides):
     """A preset by name: ``"ideal"`` (linear, noiseless), ``"linear-noisy"`` (linear, 5 % write noise) or
     ``"portner2025"`` (tuple of the 27 measured devices). Keyword overrides replace :class:`VCMDevice` fields (of
-    every device of the preset); any other keyword is refused with a ValueError naming it."""
+    every device of the preset), ``name`` among them (it was a TypeError, "got multiple values for argument
+    'name'"); any other keyword is refused with a ValueError naming it."""
     check_choice(name, "device", PRESETS)
     _check_fields(overrides)
     if name == "ideal":
