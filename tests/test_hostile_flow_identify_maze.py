@@ -1646,3 +1646,37 @@ def test_memristor_api_switches_cut_offs_and_a_renamed_preset():
     assert Crossbar(2, 2, min_update=1).min_update == 1.0
     assert get_device("ideal", name="mine").name == "mine"
     assert {d.name for d in get_device("portner2025", name="chip")} == {"chip"}
+
+
+def test_maze_experiment_helpers_name_seeds_caps_and_windows_they_failed_on(tmp_path):
+    """random_walker took max_steps 0 or -1 (0 steps, every episode "capped") and ended NaN / 1e30 / seed -1 /
+    1e12 seeds in int()'s, numpy's or a MemoryError; bootstrap_ci(seed=-1) named no argument; an ablation's
+    window(0.5, 2.5) was "slice indices must be integers"; self_correction(synapse=...) a TypeError; maze_sweep
+    (seed=np.int64(3), out=...) json's TypeError after making the folder."""
+    from neuroflow.rl.experiments import bootstrap_ci, random_walker, self_correction
+    from neuroflow.rl.sweep import maze_sweep
+
+    for kwargs, words in (({"max_steps": 0}, "max_steps: expected a positive integer"),
+                          ({"max_steps": -1}, "max_steps: expected a positive integer"),
+                          ({"max_steps": np.nan}, "max_steps: expected a positive integer"),
+                          ({"max_steps": 10**30}, "max_steps: expected at most"),
+                          ({"seed": -1}, "seed: expected a non-negative integer"),
+                          ({"n_seeds": 10**12}, "n_seeds, n_episodes: ")):
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            random_walker("tmaze", **{"n_seeds": 2, "n_episodes": 2, **kwargs})
+    assert random_walker("tmaze", n_seeds=2, n_episodes=2, max_steps=np.int64(50))["max_steps"] == 50
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        bootstrap_ci([1.0, 2.0, 3.0], seed=-1)
+    assert bootstrap_ci([1.0, 2.0, 3.0], seed=4) == bootstrap_ci([1.0, 2.0, 3.0], seed=np.int64(4))
+    ab = self_correction(0.1, n_seeds=2, n_episodes=4)
+    for start, stop in ((0.5, 2.5), ("0", "2"), (0, 5)):
+        with pytest.raises(ValueError, match=r"^start, stop: expected 0 <= start < stop <= 4"):
+            ab.window(start, stop)
+    assert ab.window(np.int64(0), 2)["episodes"] == [0, 2]
+    with pytest.raises(ValueError, match="^synapse: the ablation runs both arms itself"):
+        self_correction(0.1, n_seeds=2, n_episodes=2, synapse="ideal")
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        maze_sweep(n_seeds=1, n_episodes=1, seed=-1, out=tmp_path / "sw")
+    assert not (tmp_path / "sw").exists()
+    res = maze_sweep(n_seeds=1, n_episodes=1, seed=np.int64(3), out=tmp_path / "sw")
+    assert res.params["seed"] == 3 and res.computed == [0, 1]

@@ -166,6 +166,9 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
         raise ValueError(f"alphas: expected learning rates in (0, 1], got {a.tolist()}")
     if np.any(t <= 0):
         raise ValueError(f"temperatures: expected positive temperatures, got {t.tolist()}")
+    # before any work or folder: seed=np.int64(3) ended in json's TypeError writing the point key (after out was
+    # made), -1 in the first job's ValueError
+    seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
     n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
     n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
     seed_batch = n_seeds if seed_batch is None else min(n_seeds, int(check_positive(seed_batch, "seed_batch",
