@@ -1680,3 +1680,28 @@ def test_maze_experiment_helpers_name_seeds_caps_and_windows_they_failed_on(tmp_
     assert not (tmp_path / "sw").exists()
     res = maze_sweep(n_seeds=1, n_episodes=1, seed=np.int64(3), out=tmp_path / "sw")
     assert res.params["seed"] == 3 and res.computed == [0, 1]
+
+
+def test_an_interrupted_runs_value_map_leaves_out_the_seeds_that_never_ran(monkeypatch):
+    """Ctrl-C in the second of three seed batches: the step curves leave out the 20 seeds that never ran (NaN), but
+    the value map and the mean weights averaged in their initial weights (0): V of the goal 0.33 where every
+    seed that ran had learned about 1. Now the mean is over the seeds that finished an episode."""
+    from neuroflow.rl import ActorCritic
+
+    real, calls = ActorCritic._advance, {"n": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= 4:   # batch 1 (4 chunks) done, Ctrl-C as batch 2 starts
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    whole = ActorCritic("tmaze", synapse="ideal").fit(100, 10, seed=1, progress=False)
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    cut = ActorCritic("tmaze", synapse="ideal").fit(100, 30, seed=1, seed_batch=10, chunk=25, progress=False)
+    res = cut.result_
+    assert res.interrupted and res.completed_seeds == 10 and np.isnan(res.steps[10:]).all()
+    np.testing.assert_allclose(res.value_map, whole.result_.value_map)
+    np.testing.assert_allclose(cut.value_map(), whole.value_map())
+    np.testing.assert_allclose(res.actor_weights, whole.result_.actor_weights)
+    assert res.value_map[6] > 0.9

@@ -276,10 +276,11 @@ class ActorCritic:
             bar.close()
         elapsed = time.perf_counter() - t0
         self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
+        ran = self._ran()
         self.result_ = MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
-                                  critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=seed,
-                                  params=self.get_params(), interrupted=interrupted, seed_critic_weights=wc,
-                                  op_counts=counts)
+                                  critic_weights=wc[ran].mean(0), actor_weights=wa[ran].mean(0), time_s=elapsed,
+                                  seed=seed, params=self.get_params(), interrupted=interrupted,
+                                  seed_critic_weights=wc, op_counts=counts)
         return self
 
     def _checkpoint_key(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> str:
@@ -302,11 +303,18 @@ class ActorCritic:
         if not hasattr(self, "critic_weights_"):
             raise ValueError("this ActorCritic is not fitted yet: call fit() first")
 
+    def _ran(self) -> np.ndarray:
+        """Seeds that learned (finished an episode); all seeds when none did. An interrupted run's seeds that never
+        started keep their initial weights (0): averaged in, they pulled its value map towards 0 (a third of the
+        seeds run: V of the goal 0.33 instead of 1), while its step curves leave them out."""
+        ran = np.isfinite(self.steps_).any(1)
+        return ran if ran.any() else np.ones_like(ran)
+
     def value_map(self, resolution: int = 25) -> np.ndarray:
-        """Mean over seeds of the learned value: per state (T-maze) or on a resolution^2 grid over the arena
-        (water maze, rows = y from -6 to 6, columns = x)."""
+        """Mean over seeds (those that finished an episode, where a run was interrupted) of the learned value: per
+        state (T-maze) or on a resolution^2 grid over the arena (water maze, rows = y from -6 to 6, columns = x)."""
         self._fitted()
-        w = self.critic_weights_.mean(0)
+        w = self.critic_weights_[self._ran()].mean(0)
         if self.task == "tmaze":
             return w.copy()
         resolution = int(check_positive(resolution, "resolution", integer=True))   # 0 gave an empty map
