@@ -1705,3 +1705,19 @@ def test_an_interrupted_runs_value_map_leaves_out_the_seeds_that_never_ran(monke
     np.testing.assert_allclose(cut.value_map(), whole.value_map())
     np.testing.assert_allclose(res.actor_weights, whole.result_.actor_weights)
     assert res.value_map[6] > 0.9
+
+
+def test_an_environment_objects_step_cap_is_the_agents():
+    """ActorCritic(TMaze(5)) kept its own default cap of 300 steps: episodes the environment given ends after 5
+    steps ran for up to 112, silently. Now the environment's cap is the agent's; a max_steps that contradicts
+    it is refused, naming both."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.envs import TMaze, WaterMaze
+
+    agent = ActorCritic(TMaze(5), synapse="ideal")
+    assert agent.max_steps == 5 and agent.get_params()["max_steps"] == 5
+    assert agent.fit(20, 30, progress=False).result_.steps.max() == 5
+    assert ActorCritic(WaterMaze(40)).max_steps == 40 and ActorCritic(TMaze(7), max_steps=7).max_steps == 7
+    assert ActorCritic("tmaze").max_steps == 300 and ActorCritic("watermaze", max_steps=50).env.max_steps == 50
+    with pytest.raises(ValueError, match=r"^max_steps, env: the environment caps episodes at 5 steps"):
+        ActorCritic(TMaze(5), max_steps=300)

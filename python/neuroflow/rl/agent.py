@@ -61,7 +61,8 @@ class ActorCritic:
     Defaults (``None``) are the published ones for the task: T-maze alpha 0.2, T 0.3, gamma 0.9, every update
     written, per-cycle device fits; water maze alpha 0.04, T 0.15, gamma 0.975, updates below 0.0025 (half a
     pulse) dropped on memristors, mean device model. ``device`` defaults to the 27 measured devices
-    ("portner2025") with the published device-to-weight assignment.
+    ("portner2025") with the published device-to-weight assignment. ``max_steps`` (the step cap of an episode)
+    defaults to the cap of ``env`` when it is a :class:`TMaze` / :class:`WaterMaze` object, else 300.
 
     Open loop follows the published ``update_emulated_no_self_correction``: the shadow weight becomes
     ``clip(w_shadow + dw, 0, 1)`` and the device is programmed with the same ``dw`` from its own state (a SET
@@ -70,9 +71,15 @@ class ActorCritic:
 
     def __init__(self, env="tmaze", synapse: str = "ideal", device=None, *, alpha: float | None = None,
                  temperature: float | None = None, gamma: float | None = None, actor_rule: str = "reference",
-                 min_update: float | None = None, variability: str | None = None, max_steps: int = 300,
+                 min_update: float | None = None, variability: str | None = None, max_steps: int | None = None,
                  backend: str = "numpy"):
         self.task = _task_of(env)
+        # an environment object's own cap was ignored: ActorCritic(TMaze(5)) ran episodes of up to 300 steps
+        if max_steps is None:
+            max_steps = 300 if isinstance(env, str) else env.max_steps
+        elif not isinstance(env, str) and max_steps != env.max_steps:
+            raise ValueError(f"max_steps, env: the environment caps episodes at {env.max_steps} steps, max_steps "
+                             f"asks for {max_steps!r}; give one of them")
         self.env = env if not isinstance(env, str) else (TMaze(max_steps) if self.task == "tmaze"
                                                           else WaterMaze(max_steps))
         check_choice(synapse, "synapse", SYNAPSES)
