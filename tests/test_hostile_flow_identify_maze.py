@@ -1721,3 +1721,40 @@ def test_an_environment_objects_step_cap_is_the_agents():
     assert ActorCritic("tmaze").max_steps == 300 and ActorCritic("watermaze", max_steps=50).env.max_steps == 50
     with pytest.raises(ValueError, match=r"^max_steps, env: the environment caps episodes at 5 steps"):
         ActorCritic(TMaze(5), max_steps=300)
+
+
+def test_the_water_maze_floor_helpers_check_what_their_kernels_index():
+    """search_softmax_policy took actor weights of any shape: a (3, 8) array let the kernels write outside it and
+    the process died ("corrupted size vs. prev_size", abort). Its starts, sweeps and seed, and the other floor
+    helpers' seeds, encoders, sample counts and caps, ended in numpy's, numba's or int()'s errors (or a draw that
+    never ended, or took NaN weights and 1.5 as a seed without a word). Each is now a ValueError naming it."""
+    from neuroflow.rl.optimal import (sample_starts, search_softmax_policy, softmax_policy_steps,
+                                      watermaze_greedy_actions, watermaze_optimal_steps, watermaze_steps_to_goal)
+    from neuroflow.rl.place_cells import PlaceCells
+
+    th, st = np.zeros((121, 8)), sample_starts(4, 1)
+    cases = [
+        (lambda: search_softmax_policy(np.zeros((3, 8)), st, sweeps=1), "theta0: expected shape (121, 8), got (3, 8)"),
+        (lambda: search_softmax_policy(th, [[0.0, 0.0]], sweeps=1), "starts[0]: [0.0, 0.0] lies inside a wall"),
+        (lambda: search_softmax_policy(th, [[np.nan, 1.0]], sweeps=1), "starts: expected finite values"),
+        (lambda: search_softmax_policy(th, st, sweeps=-1), "sweeps: expected a non-negative integer"),
+        (lambda: search_softmax_policy(th, st, sweeps=1, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: search_softmax_policy(th, st, sweeps=1, temperature=0), "temperature: expected a positive"),
+        (lambda: softmax_policy_steps(np.full((121, 8), np.nan), st), "theta: expected finite values"),
+        (lambda: softmax_policy_steps(th, st, seed=1.5), "seed: expected a non-negative integer"),
+        (lambda: softmax_policy_steps(th, st, max_steps=10**30), "max_steps: expected at most"),
+        (lambda: softmax_policy_steps(np.zeros((9, 8)), st, encoder=PlaceCells.one_hot(9)), "encoder: expected grid"),
+        (lambda: watermaze_greedy_actions(2, encoder=5), "encoder: expected grid place cells"),
+        (lambda: watermaze_greedy_actions(10**12), "n_samples: "),
+        (lambda: watermaze_greedy_actions(2, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: sample_starts(3, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: watermaze_optimal_steps(3, seed=-1, sweeps=0), "seed: expected a non-negative integer"),
+        (lambda: watermaze_optimal_steps(3, sweeps=0, search_starts=0), "search_starts: expected a positive"),
+        (lambda: watermaze_optimal_steps(10**6, rollouts=10**6, sweeps=0), "n_starts, rollouts: "),
+    ]
+    for call, words in cases:
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            call()
+    theta, history = search_softmax_policy(th, st, sweeps=1, seed=np.int64(2))
+    assert theta.shape == (121, 8) and len(history) == 2
+    assert (watermaze_steps_to_goal(st, max_depth=10**308) == watermaze_steps_to_goal(st)).all()
