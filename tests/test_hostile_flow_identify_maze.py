@@ -1758,3 +1758,25 @@ def test_the_water_maze_floor_helpers_check_what_their_kernels_index():
     theta, history = search_softmax_policy(th, st, sweeps=1, seed=np.int64(2))
     assert theta.shape == (121, 8) and len(history) == 2
     assert (watermaze_steps_to_goal(st, max_depth=10**308) == watermaze_steps_to_goal(st)).all()
+
+
+def test_td_step_refuses_a_state_it_would_write_past():
+    """td_step(st, 50) on a state of 3 episodes stepped on to episode 50, writing episode lengths and operation
+    counts past the state's arrays (memory not theirs, silently); a water-maze state in a T-maze agent ended in
+    numba's many-line TypingError. Now: a ValueError naming e_end or the field of st."""
+    from neuroflow.rl import ActorCritic
+
+    agent = ActorCritic("tmaze", synapse="memristor")
+    st = agent.init_state(2, 3, seed=1)
+    for e_end in (4, 50, -1, 1.5, "3"):
+        with pytest.raises(ValueError, match=r"^e_end: expected an integer in \[0, 3\] \(the state holds 3"):
+            agent.td_step(st, e_end)
+    with pytest.raises(ValueError, match=r"^st: pos: expected int64 \(2,\)"):
+        agent.td_step(ActorCritic("watermaze").init_state(2, 3), 3)
+    with pytest.raises(ValueError, match="^st: expected the MazeState"):
+        agent.td_step({"ep": st.ep}, 3)
+    with pytest.raises(ValueError, match=r"^st: wc: expected float64 \(2, 9\)"):
+        agent.td_step(st._replace(wc=st.wc[:, :4]), 3)
+    while st.ep.min() < 3:
+        agent.td_step(st, np.int64(3))
+    assert np.array_equal(st.steps_out, agent.fit(3, 2, seed=1, progress=False).result_.steps)

@@ -190,9 +190,43 @@ class ActorCritic:
         # one call steps every seed to e_end (inside Julia with the Julia backend)
         self.backend.td_run(self.task, *self._args(e_end, st))
 
+    def _check_state(self, st, e_end) -> int:
+        """``st`` as :meth:`init_state` of this agent makes it, and ``e_end`` within its episodes: an ``e_end``
+        beyond them let the kernels write episode lengths and counts past the state's arrays (memory not
+        theirs, silently), a water-maze state (or none) in a T-maze agent ended in numba's many-line TypingError."""
+        if not isinstance(st, kernels.MazeState):
+            raise ValueError(f"st: expected the MazeState of this agent's init_state(), got {type(st).__name__}")
+        n = st.ep.shape[0] if isinstance(st.ep, np.ndarray) and st.ep.ndim == 1 else -1
+        nf, na = self.n_features, self.n_actions
+        tmaze = self.task == "tmaze"
+        want = {"ep": ((n,), np.int64), "t": ((n,), np.int64), "pos": ((n,) if tmaze else (n, 2), np.int64 if tmaze
+                                                                       else np.float64),
+                "rew": ((n,), np.float64), "feat": ((n, 0 if tmaze else nf), np.float64),
+                "wc": ((n, nf), np.float64), "wa": ((n, nf, na), np.float64), "wc_sh": ((n, nf), np.float64),
+                "wa_sh": ((n, nf, na), np.float64), "cstate": ((n, nf * (1 + na), 4), np.int64),
+                "rng": ((n,), np.uint64)}
+        for field_name, (shape, dtype) in want.items():
+            a = getattr(st, field_name)
+            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+                got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise ValueError(f"st: {field_name}: expected {np.dtype(dtype)} {shape} (the state of this "
+                                 f"{self.task} agent's init_state()), got {got}")
+        out = st.steps_out
+        if not isinstance(out, np.ndarray) or out.dtype != np.int64 or out.ndim != 2 or out.shape[0] != n:
+            raise ValueError(f"st: steps_out: expected int64 ({n}, n_episodes), the state of init_state()")
+        n_ep = out.shape[1]
+        c = st.counts_out
+        if not isinstance(c, np.ndarray) or c.dtype != np.int64 or c.shape != (n, n_ep, kernels.N_COUNTS):
+            raise ValueError(f"st: counts_out: expected int64 {(n, n_ep, kernels.N_COUNTS)}, the state of init_state()")
+        if not is_integer(e_end) or not 0 <= e_end <= n_ep:
+            raise ValueError(f"e_end: expected an integer in [0, {n_ep}] (the state holds {n_ep} episodes), got "
+                             f"{e_end!r}")
+        return int(e_end)
+
     def td_step(self, st, e_end):
         """One batched TD step of every seed whose episode index is below ``e_end`` (state from
-        :meth:`init_state`); the unit the Julia ``td_step!`` mirrors."""
+        :meth:`init_state`, ``e_end`` at most its episodes); the unit the Julia ``td_step!`` mirrors."""
+        e_end = self._check_state(st, e_end)
         self.backend.td_step(self.task, *self._args(e_end, st))
 
     def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> kernels.MazeState:
