@@ -1780,3 +1780,50 @@ def test_td_step_refuses_a_state_it_would_write_past():
     while st.ep.min() < 3:
         agent.td_step(st, np.int64(3))
     assert np.array_equal(st.steps_out, agent.fit(3, 2, seed=1, progress=False).result_.steps)
+
+
+def test_a_sweep_folder_or_checkpoint_in_use_by_another_run_is_refused(tmp_path):
+    """Two sweeps with other settings in one --out folder (or two runs on one checkpoint) ran side by side: the
+    second found no point file yet, computed its own and wrote it over the first one's, both reporting their
+    points "saved; a rerun skips them", and a rerun of the first was then refused ("other settings"). Now the
+    folder (the checkpoint) is held while a run uses it: another run is refused at once, naming it and the pid."""
+    import subprocess
+    import time
+
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.sweep import maze_sweep
+
+    import neuroflow
+
+    here = os.path.dirname(os.path.dirname(neuroflow.__file__))   # the neuroflow under test, in the child too
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    sweep_dir, ck_dir = tmp_path / "sw", tmp_path / "ck"
+    runs = [(["maze", "sweep", "--seeds", "100000", "--episodes", "200", "--out", str(sweep_dir)],
+             sweep_dir / ".neuroflow-sweep.lock"),
+            (["maze", "tmaze", "--seeds", "100000", "--episodes", "200", "--seed-batch", "100", "--checkpoint",
+              str(ck_dir)], ck_dir / ".tmaze_memristor.npz.lock")]
+    for argv, lock in runs:
+        proc = subprocess.Popen([sys.executable, "-m", "neuroflow", *argv, "--quiet"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not lock.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            assert lock.exists(), "the first run never started"
+            if argv[1] == "sweep":
+                with pytest.raises(ValueError, match=rf"^out: {re.escape(str(sweep_dir))} is being written by "
+                                                     rf"another sweep \(pid {proc.pid}\)"):
+                    maze_sweep(n_seeds=2, n_episodes=2, out=sweep_dir)
+                assert not list(sweep_dir.glob("point_*"))
+            else:
+                with pytest.raises(ValueError, match=rf"^checkpoint: .* is being written by another run \(pid "
+                                                     rf"{proc.pid}\)"):
+                    ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False,
+                                                                  checkpoint=ck_dir / "tmaze_memristor.npz")
+        finally:
+            proc.kill()
+            proc.wait()
+    # the lock a killed run leaves behind is taken over
+    assert maze_sweep(n_seeds=2, n_episodes=2, alphas=(0.2,), out=sweep_dir).computed == [0]
+    assert not (sweep_dir / ".neuroflow-sweep.lock").exists()
+    ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False, checkpoint=ck_dir / "tmaze_memristor.npz")

@@ -1,13 +1,14 @@
 """Actor-critic TD(0) agent with ideal or memristive synapses, simulated for many seeds at once."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, is_integer
+from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, exclusive_lock, is_integer
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -278,43 +279,52 @@ class ActorCritic:
         counts = np.zeros((n_episodes, kernels.N_COUNTS), np.int64)   # summed over the seeds that finished
         done_seeds = np.zeros(n_seeds, bool)
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
+        guard = contextlib.ExitStack()
         if checkpoint is not None:
             from neuroflow.cliutil import check_output_file
 
             # a folder, '' (the current folder) or a path under a file is refused here, before it is read as a
             # damaged checkpoint ("...; delete it") or written after the first batch
             checkpoint = check_output_file(checkpoint, "checkpoint")
-            if checkpoint.exists():
+            # one run at a time per checkpoint: two runs with other settings saved over each other's batches (each
+            # then refused to resume the other's file), the promise of a checkpoint broken without a word
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            guard.enter_context(exclusive_lock(
+                checkpoint.with_name(f".{checkpoint.name}.lock"),
+                f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it to end or use "
+                "another path"))
+        with guard:
+            if checkpoint is not None and checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
-        interrupted = False
-        t0 = time.perf_counter()
-        bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
-                        unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
-        try:
-            for lo in range(0, n_seeds, seed_batch):
-                hi = min(n_seeds, lo + seed_batch)
-                if done_seeds[lo:hi].all():
-                    continue
-                st = self._new_state(streams[lo:hi], n_episodes)
-                done = 0
-                try:
-                    while done < n_episodes:
-                        e_end = min(n_episodes, done + chunk)
-                        self._advance(e_end, st)
-                        bar.update((hi - lo) * (e_end - done))
-                        done = e_end
-                finally:
-                    finished = int(st.ep.min())
-                    steps[lo:hi, :finished] = st.steps_out[:, :finished]
-                    counts[:finished] += st.counts_out[:, :finished].sum(0)
-                    wc[lo:hi], wa[lo:hi] = st.wc, st.wa
-                done_seeds[lo:hi] = True
-                if checkpoint is not None:
-                    save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            bar.close()
+            interrupted = False
+            t0 = time.perf_counter()
+            bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
+                            unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
+            try:
+                for lo in range(0, n_seeds, seed_batch):
+                    hi = min(n_seeds, lo + seed_batch)
+                    if done_seeds[lo:hi].all():
+                        continue
+                    st = self._new_state(streams[lo:hi], n_episodes)
+                    done = 0
+                    try:
+                        while done < n_episodes:
+                            e_end = min(n_episodes, done + chunk)
+                            self._advance(e_end, st)
+                            bar.update((hi - lo) * (e_end - done))
+                            done = e_end
+                    finally:
+                        finished = int(st.ep.min())
+                        steps[lo:hi, :finished] = st.steps_out[:, :finished]
+                        counts[:finished] += st.counts_out[:, :finished].sum(0)
+                        wc[lo:hi], wa[lo:hi] = st.wc, st.wa
+                    done_seeds[lo:hi] = True
+                    if checkpoint is not None:
+                        save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                bar.close()
         elapsed = time.perf_counter() - t0
         self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
         ran = self._ran()
