@@ -1827,3 +1827,27 @@ def test_a_sweep_folder_or_checkpoint_in_use_by_another_run_is_refused(tmp_path)
     assert maze_sweep(n_seeds=2, n_episodes=2, alphas=(0.2,), out=sweep_dir).computed == [0]
     assert not (sweep_dir / ".neuroflow-sweep.lock").exists()
     ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False, checkpoint=ck_dir / "tmaze_memristor.npz")
+
+
+def test_fit_device_writes_no_device_file_that_no_maze_verb_takes(tmp_path, capsys):
+    """fit-device of two measurements with other pulses per sweep wrote a device file and said "use it as
+    --device"; every verb then ended in "device: all devices of one crossbar need the same n_pulses", naming
+    neither the flag nor the file (devices with and without cycle tables likewise). Now fit-device refuses to
+    write it, naming the measurements' pulses, and --device / --devices name such a file."""
+    from neuroflow.memristor import get_device, save_devices, simulate_measurement
+    from neuroflow.memristor.measurement import write_measurement_csv
+
+    dev = get_device("portner2025")[0]
+    a, b = tmp_path / "chip_D1_R1_B1.csv", tmp_path / "chip_D2_R2_B2.csv"
+    write_measurement_csv(simulate_measurement(dev, seed=1), a)
+    write_measurement_csv(simulate_measurement(dev.replace(n_pulses=100, cycles=None), seed=1), b)
+    out = tmp_path / "ab.json"
+    assert _rc(["maze", "fit-device", str(a), str(b), "--out", str(out), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert "FILE: all devices of one crossbar need the same n_pulses" in err and "D2_R2_B2 100" in err
+    assert not out.exists()
+    save_devices([dev, get_device("ideal")], out)
+    for argv in (["maze", "tmaze", "--device"], ["maze", "sweep", "--devices", "portner2025"]):
+        assert _rc([*argv, str(out), "--seeds", "2", "--episodes", "2", "--quiet"]) == 2
+        assert f"--device{'s' if 'sweep' in argv else ''}: {out}: either every device or none carries a cycles " \
+               "table" in _one_error_line(capsys)

@@ -39,12 +39,15 @@ def _device(text: str):
         raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
     if problem:  # a device file that is not there (or a folder): say so, not just what is expected
         raise argparse.ArgumentTypeError(f"{text}: {problem}; expected {want}")
+    from neuroflow.memristor.device import device_table
     from neuroflow.memristor.fitting import load_devices
 
     try:
-        return load_devices(path)
+        devices = load_devices(path)
+        device_table(devices)  # devices no crossbar takes together were refused later, naming neither flag nor file
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(str(exc).replace("device: ", f"{text}: ", 1)) from None
+    return devices
 
 
 _device.__name__ = "device"
@@ -351,7 +354,7 @@ def _sweep(args) -> int:
 
 
 def _fit_device(args) -> int:
-    from neuroflow.memristor.device import get_device
+    from neuroflow.memristor.device import device_table, get_device
     from neuroflow.memristor.fitting import compare_fits, fit_device, save_devices
 
     if args.name is not None and len(args.files) > 1:
@@ -362,6 +365,13 @@ def _fit_device(args) -> int:
     names = [f.device.name for f in fits]
     if len(set(names)) < len(names):
         return fail("FILE: two measurements give the same device name; rename the files or fit them one by one")
+    try:  # a file of devices no crossbar takes together was written, and refused by every verb it was given to
+        device_table([f.device for f in fits])
+    except ValueError as exc:
+        pulses = ", ".join(f"{f.device.name} {f.device.n_pulses}" for f in fits)
+        cycles = ", ".join(f"{f.device.name} {'with' if f.device.cycles is not None else 'without'}" for f in fits)
+        return fail(f"FILE: {str(exc).replace('device: ', '', 1)} (pulses per sweep: {pulses}; cycle tables: "
+                    f"{cycles}); the devices of one device file run together, so fit these into separate files")
     path = save_devices([f.device for f in fits], args.out, fits=fits)
     preset = {d.name: d for d in get_device("portner2025")}
     payload = {"out": str(path), "fits": [f.to_dict() for f in fits], "vs_preset": {}}
