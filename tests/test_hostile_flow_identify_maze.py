@@ -1851,3 +1851,17 @@ def test_fit_device_writes_no_device_file_that_no_maze_verb_takes(tmp_path, caps
         assert _rc([*argv, str(out), "--seeds", "2", "--episodes", "2", "--quiet"]) == 2
         assert f"--device{'s' if 'sweep' in argv else ''}: {out}: either every device or none carries a cycles " \
                "table" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("pulse", ["1000000000000", "1e300", "100001"])
+def test_a_measurement_of_more_pulses_than_any_device_takes_is_refused_naming_the_file(pulse, tmp_path, capsys):
+    """A four-line CSV whose pulse column says 1e12 made fit-device allocate rows of 1e12 reads (numpy's
+    MemoryError: "ask for fewer samples, seeds, ..."), 1e300 numpy's "Maximum allowed dimension exceeded", naming
+    no file. Now the file is named with the most pulses per sweep a device model takes, before any allocation."""
+    from neuroflow.memristor.device import MAX_PULSES
+
+    path = tmp_path / "big_D9_R9_B9.csv"
+    path.write_text(f"pulse,conductance_uS,direction\n0,10,set\n{pulse},50,set\n0,50,reset\n{pulse},10,reset\n")
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    assert f"{path}: sweeps of {int(float(pulse))} pulses; a device model takes at most {MAX_PULSES}" in \
+        _one_error_line(capsys)
