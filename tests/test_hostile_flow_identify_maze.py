@@ -1865,3 +1865,18 @@ def test_a_measurement_of_more_pulses_than_any_device_takes_is_refused_naming_th
     assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
     assert f"{path}: sweeps of {int(float(pulse))} pulses; a device model takes at most {MAX_PULSES}" in \
         _one_error_line(capsys)
+
+
+def test_best_of_a_sweep_with_no_finished_point_says_so(monkeypatch):
+    """SweepResult.best() of a sweep interrupted before any point finished was numpy's "All-NaN slice
+    encountered"; now a ValueError saying no grid point finished (to_dict keeps best None)."""
+    from neuroflow.rl import sweep
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "_batch_job", interrupted)
+    res = sweep.maze_sweep("tmaze", alphas=(0.1,), n_seeds=2, n_episodes=2)
+    assert res.interrupted and res.to_dict()["best"] is None
+    with pytest.raises(ValueError, match="^best: no grid point finished"):
+        res.best()

@@ -62,7 +62,9 @@ class SweepResult:
     interrupted: bool = False
 
     def best(self) -> dict:
-        """The grid point with the fewest final steps."""
+        """The grid point with the fewest final steps (of those that finished)."""
+        if not np.isfinite(self.final_steps).any():  # an interrupted sweep: was numpy's "All-NaN slice encountered"
+            raise ValueError("best: no grid point finished (the sweep was interrupted before any point's last batch)")
         k = int(np.nanargmin(self.final_steps))
         a, t, d = self.points[k]
         return {"alpha": a, "temperature": t, "device": d, "final_steps": float(self.final_steps[k])}
