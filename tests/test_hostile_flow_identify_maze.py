@@ -1880,3 +1880,22 @@ def test_best_of_a_sweep_with_no_finished_point_says_so(monkeypatch):
     assert res.interrupted and res.to_dict()["best"] is None
     with pytest.raises(ValueError, match="^best: no grid point finished"):
         res.best()
+
+
+def test_write_measurement_csv_names_a_path_it_cannot_write_a_measurement_file_to(tmp_path):
+    """write_measurement_csv into a named pipe waited for a reader for ever; a folder was IsADirectoryError; a .json
+    name got CSV text that read_measurement then refused as broken JSON; "abc" was an AttributeError. Now each
+    is a ValueError naming path or measurement."""
+    from neuroflow.memristor import get_device, read_measurement, simulate_measurement, write_measurement_csv
+
+    m = simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=1)
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "folder.csv").mkdir()
+    for name, words in (("pipe.csv", "is not a regular file"), ("folder.csv", "is a folder"),
+                        ("m.json", "expected a file name ending in one of .csv")):
+        with pytest.raises(ValueError, match=f"^path: {re.escape(str(tmp_path / name))}: {words}"):
+            write_measurement_csv(m, tmp_path / name)
+    with pytest.raises(ValueError, match="^measurement: expected a PulseMeasurement, got str"):
+        write_measurement_csv("abc", tmp_path / "x.csv")
+    back = read_measurement(write_measurement_csv(m, tmp_path / "m.csv"))
+    np.testing.assert_allclose(back.g_set, m.g_set, rtol=1e-8)

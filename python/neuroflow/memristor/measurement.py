@@ -288,7 +288,14 @@ def check_measurement(m: PulseMeasurement) -> None:
 def write_measurement_csv(measurement: PulseMeasurement, path) -> Path:
     """Write a measurement in the CSV layout :func:`read_measurement` reads (``pulse, conductance_uS,
     direction``; each cycle's SET sweep, then its RESET sweep in the order of the pulses)."""
-    path = Path(path)
+    from neuroflow.cliutil import check_output_file
+
+    if not isinstance(measurement, PulseMeasurement):   # "abc" was "'str' object has no attribute 'n_pulses'"
+        raise ValueError(f"measurement: expected a PulseMeasurement, got {type(measurement).__name__}")
+    _check_layout(measurement, measurement.source or measurement.name)
+    # a named pipe there was written into and waited for a reader for ever; a folder was IsADirectoryError, a
+    # .json name got CSV text that read_measurement then read as broken JSON
+    path = check_output_file(path, "path", (".csv",))
     n = measurement.n_pulses
     lines = ["pulse,conductance_uS,direction"]
     for gs, gr in zip(measurement.g_set, measurement.g_reset):
