@@ -1899,3 +1899,18 @@ def test_write_measurement_csv_names_a_path_it_cannot_write_a_measurement_file_t
         write_measurement_csv("abc", tmp_path / "x.csv")
     back = read_measurement(write_measurement_csv(m, tmp_path / "m.csv"))
     np.testing.assert_allclose(back.g_set, m.g_set, rtol=1e-8)
+
+
+def test_a_figure_path_taken_by_a_named_pipe_or_a_folder_is_refused(tmp_path):
+    """plot_device_fits (any plot through save_figure) into a named pipe wrote into it and waited for a reader for
+    ever; a folder named like a figure was IsADirectoryError. Now a ValueError naming path, before any write."""
+    from neuroflow.memristor import fit_device, get_device, simulate_measurement
+    from neuroflow.memristor.plots import plot_device_fits
+
+    fit = fit_device(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=1))
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    for name, words in (("pipe.png", "is not a regular file"), ("folder.png", "is a folder")):
+        with pytest.raises(ValueError, match=f"^path: {re.escape(str(tmp_path / name))}: {words}"):
+            plot_device_fits([fit], tmp_path / name)
+    assert plot_device_fits([fit], tmp_path / "ok.png").stat().st_size > 0
