@@ -1914,3 +1914,20 @@ def test_a_figure_path_taken_by_a_named_pipe_or_a_folder_is_refused(tmp_path):
         with pytest.raises(ValueError, match=f"^path: {re.escape(str(tmp_path / name))}: {words}"):
             plot_device_fits([fit], tmp_path / name)
     assert plot_device_fits([fit], tmp_path / "ok.png").stat().st_size > 0
+
+
+def test_a_checkpoint_or_point_of_other_settings_says_which_settings_differ(tmp_path, capsys):
+    """A checkpoint written with --seed-batch 2 and resumed without it was refused as "written by a run with other
+    settings; ... delete it", the user left to guess that giving --seed-batch 2 back resumes the finished batches.
+    Now the settings that differ are named (the sweep's point files likewise)."""
+    ck = ["maze", "tmaze", "--seeds", "4", "--episodes", "5", "--quiet", "--checkpoint", str(tmp_path / "ck")]
+    assert _rc([*ck, "--seed-batch", "2"]) == 0
+    capsys.readouterr()
+    assert _rc(ck) == 2
+    assert "other settings (seed_batch 2 there, 4 now); use another path" in _one_error_line(capsys)
+    sweep = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--alphas", "0.2", "--quiet", "--out",
+             str(tmp_path / "sw")]
+    assert _rc(sweep) == 0
+    capsys.readouterr()
+    assert _rc([*sweep, "--min-update", "0.01"]) == 2
+    assert "other settings (min_update None there, 0.01 now); use another path" in _one_error_line(capsys)

@@ -32,6 +32,7 @@ from neuroflow.memristor.device import VCMDevice, device_digest
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
 from neuroflow.rl.experiments import bootstrap_ci
+from neuroflow.rl.runs import settings_differences
 
 __all__ = ["maze_sweep", "SweepResult"]
 
@@ -101,8 +102,8 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
         problem = exception_reason(exc)
     else:
         if saved != key:
-            raise ValueError(f"out: {path} was written by a sweep with other settings; use another path or delete "
-                             "it")
+            raise ValueError(f"out: {path} was written by a sweep with other settings"
+                             f"{settings_differences(saved, key)}; use another path or delete it")
         bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0))) if steps.shape == shape else 0
         if steps.shape != shape:
             problem = f"ValueError: steps of shape {steps.shape}, expected {shape}"
