@@ -107,8 +107,8 @@ def test_a_sweep_refuses_points_of_a_sweep_with_other_settings_and_resumes_its_o
     assert _rc(["maze", "sweep", "--task", "watermaze", "--seeds", "2", "--episodes", "3", "--alphas", "0.1",
                 "--quiet", "--out", str(out)]) == 2
     err = _one_error_line(capsys)
-    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings; use another path or " \
-           "delete it" in err
+    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings (n_episodes 4 there, 3 now; " \
+           "task 'tmaze' there, 'watermaze' now); use another path or delete it" in err
     assert (out / "point_000.npz").read_bytes() == before
     assert _rc(first) == 0                       # the same settings still resume
     assert json.loads(capsys.readouterr().out)["computed_points"] == []
