@@ -1931,3 +1931,19 @@ def test_a_checkpoint_or_point_of_other_settings_says_which_settings_differ(tmp_
     capsys.readouterr()
     assert _rc([*sweep, "--min-update", "0.01"]) == 2
     assert "other settings (min_update None there, 0.01 now); use another path" in _one_error_line(capsys)
+
+
+def test_ablation_sweep_plot_beside_plot_is_checked_before_the_work(tmp_path, capsys, monkeypatch):
+    """`maze ablation --sweep --plot a.png` draws the noise sweep into a_sweep.png; a folder (or a named pipe) there
+    ended the command after all its work ("path: a_sweep.png: is a folder"), the results never printed. Now
+    refused before any work, naming --plot."""
+    from neuroflow.rl import experiments
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the ablation ran")
+
+    monkeypatch.setattr(experiments, "self_correction", no_work)
+    (tmp_path / "a_sweep.png").mkdir()
+    assert _rc(["maze", "ablation", "--seeds", "2", "--episodes", "2", "--quiet", "--sweep", "--sigmas", "0",
+                "--plot", str(tmp_path / "a.png")]) == 2
+    assert f"--plot: {tmp_path / 'a_sweep.png'}: is a folder" in _one_error_line(capsys)

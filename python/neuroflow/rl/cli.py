@@ -235,7 +235,7 @@ def _ablation(args) -> int:
     seeds = args.seeds if args.seeds is not None else (200 if args.task == "tmaze" else 50)
     episodes = args.episodes if args.episodes is not None else ABLATION_DEFAULTS[args.task]["n_episodes"]
     code = _repeated(sigmas=args.sigmas) or _tail_check(args.tail, episodes) or \
-        _memory_check(args.task, seeds, episodes, 2)
+        _memory_check(args.task, seeds, episodes, 2) or _sweep_plot_problem(args)
     if code is not None:
         return code
     kw = _agent_kwargs(args)
@@ -276,11 +276,30 @@ def _ablation(args) -> int:
         payload["plot"] = str(plot_ablation(ab, args.plot))
         lines.append(f"  plot: {payload['plot']}")
         if sw is not None and len(sw.sigmas):
-            p2 = Path(args.plot).with_name(Path(args.plot).stem + "_sweep" + Path(args.plot).suffix)
+            p2 = _sweep_plot(args.plot)
             payload["plot_sweep"] = str(plot_noise_sweep(sw, p2))
             lines.append(f"  plot: {p2}")
     emit(args, payload, lines)
     return 130 if payload["interrupted"] else 0
+
+
+def _sweep_plot(plot) -> Path:
+    """Where ``maze ablation --sweep --plot PATH`` draws the noise sweep: PATH with ``_sweep`` before its suffix."""
+    return Path(plot).with_name(Path(plot).stem + "_sweep" + Path(plot).suffix)
+
+
+def _sweep_plot_problem(args):
+    """``fail`` naming --plot when the sweep's figure (beside it) cannot be written: a folder or a named pipe
+    there ended the command after all its work, the results never printed."""
+    from neuroflow.cliutil import check_output_file
+
+    if not (args.plot and args.sweep):
+        return None
+    try:
+        check_output_file(_sweep_plot(args.plot), "--plot")
+    except ValueError as exc:
+        return fail(f"{exc} (the noise sweep's figure, beside --plot {args.plot})")
+    return None
 
 
 def _floor(args) -> int:
