@@ -1947,3 +1947,40 @@ def test_ablation_sweep_plot_beside_plot_is_checked_before_the_work(tmp_path, ca
     assert _rc(["maze", "ablation", "--seeds", "2", "--episodes", "2", "--quiet", "--sweep", "--sigmas", "0",
                 "--plot", str(tmp_path / "a.png")]) == 2
     assert f"--plot: {tmp_path / 'a_sweep.png'}: is a folder" in _one_error_line(capsys)
+
+
+def test_maze_plot_functions_name_what_they_were_given_instead_of_a_result():
+    """plot_maze_result(None, ...), a dict for a result, another task's agent (matplotlib's "Invalid shape (9,) for
+    image data"), others={"x": 5}, plot_ablation / plot_sweep / plot_noise_sweep of the wrong thing: each ended in
+    an AttributeError or matplotlib's error; now a ValueError naming the argument, before any figure."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.plots import plot_ablation, plot_maze_result, plot_noise_sweep, plot_sweep
+
+    t = ActorCritic("tmaze").fit(3, 2, progress=False)
+    w = ActorCritic("watermaze").fit(2, 2, progress=False)
+    for call, words in ((lambda: plot_maze_result(None, t.result_, "x.png"), "agent: expected an ActorCritic"),
+                        (lambda: plot_maze_result(t, {}, "x.png"), "result: expected a MazeResult, got dict"),
+                        (lambda: plot_maze_result(w, t.result_, "x.png"), "result, agent: a tmaze result and a "
+                                                                          "watermaze agent"),
+                        (lambda: plot_maze_result(t, t.result_, "x.png", others={"x": 5}), "others: expected"),
+                        (lambda: plot_maze_result(t, t.result_, "x.png", smooth=0), "smooth: expected a positive"),
+                        (lambda: plot_ablation({}, "x.png"), "ablation: expected an AblationResult"),
+                        (lambda: plot_sweep(None, "x.png"), "sweep: expected a SweepResult"),
+                        (lambda: plot_noise_sweep(None, "x.png"), "sweep: expected a NoiseSweepResult")):
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            call()
+
+
+def test_plot_device_fits_names_fits_and_references_it_cannot_draw(tmp_path):
+    """plot_device_fits([]) was a ZeroDivisionError, one DeviceFit "has no len()", a VCMDevice or a reference of
+    {"name": 5} an AttributeError. Now a ValueError naming fits or reference; one DeviceFit is drawn."""
+    from neuroflow.memristor import fit_device, get_device, simulate_measurement
+    from neuroflow.memristor.plots import plot_device_fits
+
+    dev = get_device("portner2025")[0]
+    fit = fit_device(simulate_measurement(dev, n_cycles=2, seed=1))
+    for fits, ref, word in (([], None, "fits"), ([dev], None, "fits"), (5, None, "fits"),
+                            ([fit], {dev.name: 5}, "reference")):
+        with pytest.raises(ValueError, match=f"^{word}: expected"):
+            plot_device_fits(fits, tmp_path / "f.png", reference=ref)
+    assert plot_device_fits(fit, tmp_path / "f.png", reference={dev.name: dev}).is_file()
