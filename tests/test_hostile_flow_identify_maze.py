@@ -1917,14 +1917,14 @@ def test_a_figure_path_taken_by_a_named_pipe_or_a_folder_is_refused(tmp_path):
 
 
 def test_a_checkpoint_or_point_of_other_settings_says_which_settings_differ(tmp_path, capsys):
-    """A checkpoint written with --seed-batch 2 and resumed without it was refused as "written by a run with other
-    settings; ... delete it", the user left to guess that giving --seed-batch 2 back resumes the finished batches.
-    Now the settings that differ are named (the sweep's point files likewise)."""
+    """A checkpoint or a sweep point of other settings was refused as "written by a run with other settings; ...
+    delete it", the user left to guess which flag to give back to resume the finished work. Now the settings
+    that differ are named."""
     ck = ["maze", "tmaze", "--seeds", "4", "--episodes", "5", "--quiet", "--checkpoint", str(tmp_path / "ck")]
-    assert _rc([*ck, "--seed-batch", "2"]) == 0
+    assert _rc([*ck, "--alpha", "0.3"]) == 0
     capsys.readouterr()
     assert _rc(ck) == 2
-    assert "other settings (seed_batch 2 there, 4 now); use another path" in _one_error_line(capsys)
+    assert "other settings (alpha 0.3 there, 0.2 now); use another path" in _one_error_line(capsys)
     sweep = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--alphas", "0.2", "--quiet", "--out",
              str(tmp_path / "sw")]
     assert _rc(sweep) == 0
@@ -1984,3 +1984,35 @@ def test_plot_device_fits_names_fits_and_references_it_cannot_draw(tmp_path):
         with pytest.raises(ValueError, match=f"^{word}: expected"):
             plot_device_fits(fits, tmp_path / "f.png", reference=ref)
     assert plot_device_fits(fit, tmp_path / "f.png", reference={dev.name: dev}).is_file()
+
+
+def test_a_checkpoint_resumes_under_another_seed_batch_with_the_uninterrupted_numbers(tmp_path, monkeypatch):
+    """A run interrupted with --seed-batch 2 and resumed with the default (or any other) seed batch was refused as
+    "written by a run with other settings ... delete it", though the numbers do not depend on the seed batch
+    (every seed has its own stream): the finished batches were to be thrown away. Now the finished seeds are
+    taken and the others run in the new batches; steps, weights and operation counts equal an uninterrupted run."""
+    from neuroflow.rl import ActorCritic
+
+    real, calls = ActorCritic._advance, {"n": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= 1:   # batch 1 (seeds 0, 1) done in one chunk, Ctrl-C in batch 2
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    ck = tmp_path / "ck.npz"
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    cut = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, seed_batch=2, chunk=6, progress=False,
+                                                         checkpoint=ck).result_
+    assert cut.interrupted and cut.completed_seeds == 2
+    monkeypatch.undo()
+    whole = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, progress=False)
+    for batch in (3, 7, 1):
+        again = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, seed_batch=batch, progress=False,
+                                                               checkpoint=ck)
+        assert not again.result_.interrupted
+        np.testing.assert_array_equal(again.result_.steps, whole.result_.steps)
+        np.testing.assert_array_equal(again.result_.op_counts, whole.result_.op_counts)
+        np.testing.assert_array_equal(again.critic_weights_, whole.critic_weights_)
+        np.testing.assert_array_equal(again.actor_weights_, whole.actor_weights_)

@@ -302,23 +302,25 @@ class ActorCritic:
                             unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
             try:
                 for lo in range(0, n_seeds, seed_batch):
-                    hi = min(n_seeds, lo + seed_batch)
-                    if done_seeds[lo:hi].all():
+                    # the seeds of this batch a checkpoint has not finished (all of them, unless it was written with
+                    # another seed batch: seeds are independent streams, so a resume may batch them otherwise)
+                    todo = lo + np.flatnonzero(~done_seeds[lo:min(n_seeds, lo + seed_batch)])
+                    if todo.size == 0:
                         continue
-                    st = self._new_state(streams[lo:hi], n_episodes)
+                    st = self._new_state(streams[todo], n_episodes)
                     done = 0
                     try:
                         while done < n_episodes:
                             e_end = min(n_episodes, done + chunk)
                             self._advance(e_end, st)
-                            bar.update((hi - lo) * (e_end - done))
+                            bar.update(todo.size * (e_end - done))
                             done = e_end
                     finally:
                         finished = int(st.ep.min())
-                        steps[lo:hi, :finished] = st.steps_out[:, :finished]
+                        steps[todo, :finished] = st.steps_out[:, :finished]
                         counts[:finished] += st.counts_out[:, :finished].sum(0)
-                        wc[lo:hi], wa[lo:hi] = st.wc, st.wa
-                    done_seeds[lo:hi] = True
+                        wc[todo], wa[todo] = st.wc, st.wa
+                    done_seeds[todo] = True
                     if checkpoint is not None:
                         save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
             except KeyboardInterrupt:

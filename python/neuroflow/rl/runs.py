@@ -67,6 +67,23 @@ def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
     return f"need about {need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available"
 
 
+def _same_but_seed_batch(saved: str, key: str) -> bool:
+    """The checkpoint keys ``saved`` and ``key`` differ in the seed batch only: the numbers do not depend on it (every
+    seed has its own stream), so a run resumed with another --seed-batch takes the finished seeds (it was refused
+    as "other settings", the finished batches to be deleted)."""
+    import json
+
+    try:
+        a, b = json.loads(saved), json.loads(key)
+    except ValueError:
+        return False
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    a.pop("seed_batch", None)
+    b.pop("seed_batch", None)
+    return a == b
+
+
 def settings_differences(saved: str, key: str, limit: int = 3) -> str:
     """`` (n_episodes 100 there, 200 now; ...)`` for the settings in which the JSON keys ``saved`` (a file's) and
     ``key`` (this run's) differ, at most ``limit`` of them, or "" where ``saved`` cannot be read: the message that
@@ -111,7 +128,7 @@ def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
     except Exception as exc:
         raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exception_reason(exc)}); delete it") \
             from None
-    if saved != key:
+    if saved != key and not _same_but_seed_batch(saved, key):
         raise ValueError(f"checkpoint: {path} was written by a run with other settings{settings_differences(saved, key)}"
                          "; use another path or delete it")
     if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))) or arrays[4].shape != (len(steps),):
