@@ -2016,3 +2016,15 @@ def test_a_checkpoint_resumes_under_another_seed_batch_with_the_uninterrupted_nu
         np.testing.assert_array_equal(again.result_.op_counts, whole.result_.op_counts)
         np.testing.assert_array_equal(again.critic_weights_, whole.critic_weights_)
         np.testing.assert_array_equal(again.actor_weights_, whole.actor_weights_)
+
+
+def test_one_hot_place_cells_of_many_states_encode_without_a_square_matrix():
+    """PlaceCells.one_hot(200000)(3) built np.eye(200000) to take one row of it: numpy's MemoryError (298 GiB).
+    Now only the rows asked for are made (the same values as np.eye(n)[obs])."""
+    from neuroflow.rl.place_cells import PlaceCells
+
+    big = PlaceCells.one_hot(200_000)(3)
+    assert big.shape == (200_000,) and big[3] == 1.0 and big.sum() == 1.0
+    pc = PlaceCells.one_hot(9)
+    for obs in (np.array([1, 2]), np.int64(3), np.arange(9), np.array([[0, 1], [2, 8]]), 0):
+        np.testing.assert_array_equal(pc(obs), np.eye(9)[obs])
