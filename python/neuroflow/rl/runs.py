@@ -129,8 +129,8 @@ def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
         raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exception_reason(exc)}); delete it") \
             from None
     if saved != key and not _same_but_seed_batch(saved, key):
-        raise ValueError(f"checkpoint: {path} was written by a run with other settings{settings_differences(saved, key)}"
-                         "; use another path or delete it")
+        raise ValueError(f"checkpoint: {path} was written by a run with other settings"
+                         f"{settings_differences(saved, key)}; use another path or delete it")
     if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))) or arrays[4].shape != (len(steps),):
         raise ValueError(f"checkpoint: {path} holds arrays of other shapes")
     if arrays[4].dtype != bool or any(a.dtype.kind not in "fiu" for a in arrays[:4]) \
