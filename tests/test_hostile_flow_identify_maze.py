@@ -2028,3 +2028,24 @@ def test_one_hot_place_cells_of_many_states_encode_without_a_square_matrix():
     pc = PlaceCells.one_hot(9)
     for obs in (np.array([1, 2]), np.int64(3), np.arange(9), np.array([[0, 1], [2, 8]]), 0):
         np.testing.assert_array_equal(pc(obs), np.eye(9)[obs])
+
+
+def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_still_resume(tmp_path, monkeypatch):
+    """The lock that keeps two runs off one checkpoint (sweep folder) must not cost a run that only reads finished
+    work from a folder no one can write (a read-only share): there the lock file cannot be made (PermissionError)
+    and the run goes on without it."""
+    from neuroflow.rl import ActorCritic, agent, sweep
+
+    ck = tmp_path / "ck.npz"
+    first = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
+    points = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")
+
+    def unwritable(path, busy):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    for module in (agent, sweep):
+        monkeypatch.setattr(module, "exclusive_lock", unwritable)
+    again = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
+    np.testing.assert_array_equal(again.steps, first.steps)
+    resumed = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")
+    assert resumed.computed == [] and np.array_equal(resumed.curves, points.curves)

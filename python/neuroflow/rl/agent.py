@@ -288,11 +288,12 @@ class ActorCritic:
             checkpoint = check_output_file(checkpoint, "checkpoint")
             # one run at a time per checkpoint: two runs with other settings saved over each other's batches (each
             # then refused to resume the other's file), the promise of a checkpoint broken without a word
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            guard.enter_context(exclusive_lock(
-                checkpoint.with_name(f".{checkpoint.name}.lock"),
-                f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it to end or use "
-                "another path"))
+            with contextlib.suppress(OSError):  # a folder no one can write (a finished run read from a read-only
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)   # share) needs no lock: it is not written
+                guard.enter_context(exclusive_lock(
+                    checkpoint.with_name(f".{checkpoint.name}.lock"),
+                    f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it to end or "
+                    "use another path"))
         with guard:
             if checkpoint is not None and checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
