@@ -2049,3 +2049,17 @@ def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_sti
     np.testing.assert_array_equal(again.steps, first.steps)
     resumed = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")
     assert resumed.computed == [] and np.array_equal(resumed.curves, points.curves)
+
+
+def test_a_device_file_under_the_home_of_no_user_is_a_plain_path(tmp_path, capsys, monkeypatch):
+    """--device ~nouser/dev.json ended in a traceback (Path.expanduser's RuntimeError "Could not determine home
+    directory"); now the path is taken as written, as a shell leaves it: one line if there is no such file, the
+    device file if a folder named ~nouser holds it."""
+    from neuroflow.memristor import get_device, save_devices
+
+    monkeypatch.chdir(tmp_path)
+    for verb in (["maze", "tmaze", "--device"], ["maze", "sweep", "--devices"]):
+        assert _rc([*verb, "~nouser_h7/dev.json", "--seeds", "2", "--episodes", "2", "--quiet"]) == 2
+        assert "~nouser_h7/dev.json: no such file" in _one_error_line(capsys)
+    save_devices(get_device("linear-noisy"), tmp_path / "~nouser_h7" / "dev.json")
+    assert _rc(["maze", "tmaze", "--device", "~nouser_h7/dev.json", "--seeds", "2", "--episodes", "2", "--quiet"]) == 0

@@ -10,6 +10,7 @@ calls the library and prints.)
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from neuroflow._utils import file_problem
@@ -30,7 +31,10 @@ def _device(text: str):
     """A device preset name, or a device file (.json) written by ``neuroflow maze fit-device``."""
     if text in PRESETS:
         return text
-    path = Path(text).expanduser()
+    # os.path.expanduser leaves ~nouser/... as it is, as a shell does (a relative path, anchored here so that no
+    # later Path.expanduser sees the ~); Path.expanduser raised RuntimeError "Could not determine home directory"
+    expanded = os.path.expanduser(text)
+    path = Path.cwd() / expanded if expanded.startswith("~") else Path(expanded)
     want = f"one of {', '.join(PRESETS)} or a device file (.json) written by `neuroflow maze fit-device`"
     problem = file_problem(path) if text else None
     if problem == "is not a regular file" and path.is_dir():
