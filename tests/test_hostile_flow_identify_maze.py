@@ -107,8 +107,8 @@ def test_a_sweep_refuses_points_of_a_sweep_with_other_settings_and_resumes_its_o
     assert _rc(["maze", "sweep", "--task", "watermaze", "--seeds", "2", "--episodes", "3", "--alphas", "0.1",
                 "--quiet", "--out", str(out)]) == 2
     err = _one_error_line(capsys)
-    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings; use another path or " \
-           "delete it" in err
+    assert f"--out: {out / 'point_000.npz'} was written by a sweep with other settings (n_episodes 4 there, 3 now; " \
+           "task 'tmaze' there, 'watermaze' now); use another path or delete it" in err
     assert (out / "point_000.npz").read_bytes() == before
     assert _rc(first) == 0                       # the same settings still resume
     assert json.loads(capsys.readouterr().out)["computed_points"] == []
@@ -1549,3 +1549,517 @@ def test_an_mlp_names_a_device_its_backend_cannot_use():
                                          "is 'numpy' .got device='cuda'."):
         MLP(2, [(1, "tanh", True)], backend="numpy", device="cuda")
     assert MLP(2, [(1, "tanh", True)], backend="numpy").device is None
+
+
+# ----------------------------------------------------------------------------- seventh pass: reproducibility
+def test_a_device_file_refitted_under_the_same_name_is_no_resume_of_the_old_one(tmp_path, capsys):
+    """A checkpoint and the points of a sweep recorded a device file's devices by name only: after the file was
+    refitted (same names, other parameters) a rerun resumed the old device's batches and reported the old
+    sweep points as finished, numbers of a device no longer given. Now the fields are part of the settings."""
+    from neuroflow.memristor import get_device, save_devices
+
+    dev = get_device("linear-noisy").replace(name="mine")
+    path = tmp_path / "dev.json"
+    save_devices(dev, path)
+    run = ["--device", str(path), "--seeds", "2", "--episodes", "3", "--quiet", "--checkpoint", str(tmp_path / "ck")]
+    sweep = ["maze", "sweep", "--devices", str(path), "--seeds", "2", "--episodes", "3", "--alphas", "0.2",
+             "--quiet", "--out", str(tmp_path / "sw")]
+    assert _rc(["maze", "tmaze", *run]) == 0 and _rc(sweep) == 0
+    assert _rc(["maze", "tmaze", *run]) == 0 and _rc(sweep) == 0   # the same file: resumed, not refused
+    capsys.readouterr()
+    save_devices(dev.replace(sigma_set=0.5, sigma_reset=0.5), path)
+    assert _rc(["maze", "tmaze", *run]) == 2
+    assert "was written by a run with other settings" in _one_error_line(capsys)
+    assert _rc(sweep) == 2
+    assert "--out: " in (err := _one_error_line(capsys)) and "other settings" in err
+
+
+def test_ctrl_c_before_any_episode_finished_still_reports_the_interrupted_run(monkeypatch, capsys):
+    """Ctrl-C before the first chunk of episodes ended (in the water maze: the first second) ended in a
+    ZeroDivisionError traceback (energy per update of no step), exit 1 and no JSON; every Ctrl-C also printed
+    nanmean's "Mean of empty slice" warnings for the episodes not reached. Now: exit 130, the JSON of the
+    interrupted run (energy per update NaN, null in JSON) and nothing else on stderr."""
+    from neuroflow.memristor.energy import update_cost
+    from neuroflow.rl import ActorCritic
+
+    def interrupted(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", interrupted)
+    assert _rc(["maze", "watermaze", "--seeds", "2", "--episodes", "3", "--quiet", "--json"]) == 130
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["interrupted"] is True and data["completed_seeds"] == 0 and err.strip() == "", err
+    assert data["energy"]["per_update"]["crossbar_energy_J"] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = ActorCritic("tmaze", synapse="ideal").fit(4, 2, progress=False).result_
+        res.to_dict(), res.capped_fraction()
+        assert np.isnan(update_cost(res).per_update()["digital_energy_J"])
+
+
+def test_ctrl_c_with_plot_prints_the_interrupted_run_and_draws_only_what_finished(monkeypatch, tmp_path, capsys):
+    """`maze watermaze --plot` interrupted before any episode finished ended in matplotlib's "Data cannot be
+    log-scaled" (exit 2) and printed none of the interrupted run; a plot of a partly finished run warned "All-NaN
+    slice encountered" on stderr. Now: exit 130, the run's lines and "no plot: no episode finished"; a partial
+    run is drawn without warnings."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.plots import plot_maze_result
+
+    real = ActorCritic._advance
+    calls = {"n": 0, "allow": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= calls["allow"]:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    plot = tmp_path / "wm.png"
+    assert _rc(["maze", "watermaze", "--seeds", "2", "--episodes", "3", "--quiet", "--plot", str(plot)]) == 130
+    out, err = capsys.readouterr()
+    assert "no plot: no episode finished" in out and "interrupted: 0 seeds finished" in out and err.strip() == ""
+    assert not plot.exists()
+    calls["allow"] = 1
+    agent = ActorCritic("watermaze", synapse="memristor").fit(6, 2, progress=False, chunk=2)
+    assert agent.result_.interrupted and np.isnan(agent.result_.steps[:, -1]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_maze_result(agent, agent.result_, plot).is_file()
+
+
+def test_memristor_api_switches_cut_offs_and_a_renamed_preset():
+    """td_error_current took terminal="no" / noisy="no" as True (V(s') dropped, read noise added); a Crossbar
+    took min_update=5 and dropped every change; get_device("ideal", name="mine") was a TypeError ("got multiple
+    values for argument 'name'"), though name is a device field like the others."""
+    from neuroflow.memristor import Crossbar, get_device, td_error_current
+
+    cb = Crossbar(3, 1, "linear-noisy", seed=1)
+    for kwargs, word in (({"terminal": "no"}, "terminal"), ({"noisy": "no"}, "noisy"), ({"terminal": 1}, "terminal")):
+        with pytest.raises(ValueError, match=f"^{word}: expected True or False"):
+            td_error_current(cb, np.ones(3), np.ones(3), 1.0, 0.5, 0.9, **kwargs)
+    assert td_error_current(cb, np.ones(3), np.ones(3), 1.0, 0.5, 0.9, terminal=np.bool_(False), noisy=False) == \
+        pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"^min_update: expected a cut-off in \[0, 1\]"):
+        Crossbar(2, 2, min_update=5)
+    assert Crossbar(2, 2, min_update=1).min_update == 1.0
+    assert get_device("ideal", name="mine").name == "mine"
+    assert {d.name for d in get_device("portner2025", name="chip")} == {"chip"}
+
+
+def test_maze_experiment_helpers_name_seeds_caps_and_windows_they_failed_on(tmp_path):
+    """random_walker took max_steps 0 or -1 (0 steps, every episode "capped") and ended NaN / 1e30 / seed -1 /
+    1e12 seeds in int()'s, numpy's or a MemoryError; bootstrap_ci(seed=-1) named no argument; an ablation's
+    window(0.5, 2.5) was "slice indices must be integers"; self_correction(synapse=...) a TypeError; maze_sweep
+    (seed=np.int64(3), out=...) json's TypeError after making the folder."""
+    from neuroflow.rl.experiments import bootstrap_ci, random_walker, self_correction
+    from neuroflow.rl.sweep import maze_sweep
+
+    for kwargs, words in (({"max_steps": 0}, "max_steps: expected a positive integer"),
+                          ({"max_steps": -1}, "max_steps: expected a positive integer"),
+                          ({"max_steps": np.nan}, "max_steps: expected a positive integer"),
+                          ({"max_steps": 10**30}, "max_steps: expected at most"),
+                          ({"seed": -1}, "seed: expected a non-negative integer"),
+                          ({"n_seeds": 10**12}, "n_seeds, n_episodes: ")):
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            random_walker("tmaze", **{"n_seeds": 2, "n_episodes": 2, **kwargs})
+    assert random_walker("tmaze", n_seeds=2, n_episodes=2, max_steps=np.int64(50))["max_steps"] == 50
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        bootstrap_ci([1.0, 2.0, 3.0], seed=-1)
+    assert bootstrap_ci([1.0, 2.0, 3.0], seed=4) == bootstrap_ci([1.0, 2.0, 3.0], seed=np.int64(4))
+    ab = self_correction(0.1, n_seeds=2, n_episodes=4)
+    for start, stop in ((0.5, 2.5), ("0", "2"), (0, 5)):
+        with pytest.raises(ValueError, match=r"^start, stop: expected 0 <= start < stop <= 4"):
+            ab.window(start, stop)
+    assert ab.window(np.int64(0), 2)["episodes"] == [0, 2]
+    with pytest.raises(ValueError, match="^synapse: the ablation runs both arms itself"):
+        self_correction(0.1, n_seeds=2, n_episodes=2, synapse="ideal")
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        maze_sweep(n_seeds=1, n_episodes=1, seed=-1, out=tmp_path / "sw")
+    assert not (tmp_path / "sw").exists()
+    res = maze_sweep(n_seeds=1, n_episodes=1, seed=np.int64(3), out=tmp_path / "sw")
+    assert res.params["seed"] == 3 and res.computed == [0, 1]
+
+
+def test_an_interrupted_runs_value_map_leaves_out_the_seeds_that_never_ran(monkeypatch):
+    """Ctrl-C in the second of three seed batches: the step curves leave out the 20 seeds that never ran (NaN), but
+    the value map and the mean weights averaged in their initial weights (0): V of the goal 0.33 where every
+    seed that ran had learned about 1. Now the mean is over the seeds that finished an episode."""
+    from neuroflow.rl import ActorCritic
+
+    real, calls = ActorCritic._advance, {"n": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= 4:   # batch 1 (4 chunks) done, Ctrl-C as batch 2 starts
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    whole = ActorCritic("tmaze", synapse="ideal").fit(100, 10, seed=1, progress=False)
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    cut = ActorCritic("tmaze", synapse="ideal").fit(100, 30, seed=1, seed_batch=10, chunk=25, progress=False)
+    res = cut.result_
+    assert res.interrupted and res.completed_seeds == 10 and np.isnan(res.steps[10:]).all()
+    np.testing.assert_allclose(res.value_map, whole.result_.value_map)
+    np.testing.assert_allclose(cut.value_map(), whole.value_map())
+    np.testing.assert_allclose(res.actor_weights, whole.result_.actor_weights)
+    assert res.value_map[6] > 0.9
+
+
+def test_an_environment_objects_step_cap_is_the_agents():
+    """ActorCritic(TMaze(5)) kept its own default cap of 300 steps: episodes the environment given ends after 5
+    steps ran for up to 112, silently. Now the environment's cap is the agent's; a max_steps that contradicts
+    it is refused, naming both."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.envs import TMaze, WaterMaze
+
+    agent = ActorCritic(TMaze(5), synapse="ideal")
+    assert agent.max_steps == 5 and agent.get_params()["max_steps"] == 5
+    assert agent.fit(20, 30, progress=False).result_.steps.max() == 5
+    assert ActorCritic(WaterMaze(40)).max_steps == 40 and ActorCritic(TMaze(7), max_steps=7).max_steps == 7
+    assert ActorCritic("tmaze").max_steps == 300 and ActorCritic("watermaze", max_steps=50).env.max_steps == 50
+    with pytest.raises(ValueError, match=r"^max_steps, env: the environment caps episodes at 5 steps"):
+        ActorCritic(TMaze(5), max_steps=300)
+
+
+def test_the_water_maze_floor_helpers_check_what_their_kernels_index():
+    """search_softmax_policy took actor weights of any shape: a (3, 8) array let the kernels write outside it and
+    the process died ("corrupted size vs. prev_size", abort). Its starts, sweeps and seed, and the other floor
+    helpers' seeds, encoders, sample counts and caps, ended in numpy's, numba's or int()'s errors (or a draw that
+    never ended, or took NaN weights and 1.5 as a seed without a word). Each is now a ValueError naming it."""
+    from neuroflow.rl.optimal import (sample_starts, search_softmax_policy, softmax_policy_steps,
+                                      watermaze_greedy_actions, watermaze_optimal_steps, watermaze_steps_to_goal)
+    from neuroflow.rl.place_cells import PlaceCells
+
+    th, st = np.zeros((121, 8)), sample_starts(4, 1)
+    cases = [
+        (lambda: search_softmax_policy(np.zeros((3, 8)), st, sweeps=1), "theta0: expected shape (121, 8), got (3, 8)"),
+        (lambda: search_softmax_policy(th, [[0.0, 0.0]], sweeps=1), "starts[0]: [0.0, 0.0] lies inside a wall"),
+        (lambda: search_softmax_policy(th, [[np.nan, 1.0]], sweeps=1), "starts: expected finite values"),
+        (lambda: search_softmax_policy(th, st, sweeps=-1), "sweeps: expected a non-negative integer"),
+        (lambda: search_softmax_policy(th, st, sweeps=1, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: search_softmax_policy(th, st, sweeps=1, temperature=0), "temperature: expected a positive"),
+        (lambda: softmax_policy_steps(np.full((121, 8), np.nan), st), "theta: expected finite values"),
+        (lambda: softmax_policy_steps(th, st, seed=1.5), "seed: expected a non-negative integer"),
+        (lambda: softmax_policy_steps(th, st, max_steps=10**30), "max_steps: expected at most"),
+        (lambda: softmax_policy_steps(np.zeros((9, 8)), st, encoder=PlaceCells.one_hot(9)), "encoder: expected grid"),
+        (lambda: watermaze_greedy_actions(2, encoder=5), "encoder: expected grid place cells"),
+        (lambda: watermaze_greedy_actions(10**12), "n_samples: "),
+        (lambda: watermaze_greedy_actions(2, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: sample_starts(3, seed=-1), "seed: expected a non-negative integer"),
+        (lambda: watermaze_optimal_steps(3, seed=-1, sweeps=0), "seed: expected a non-negative integer"),
+        (lambda: watermaze_optimal_steps(3, sweeps=0, search_starts=0), "search_starts: expected a positive"),
+        (lambda: watermaze_optimal_steps(10**6, rollouts=10**6, sweeps=0), "n_starts, rollouts: "),
+    ]
+    for call, words in cases:
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            call()
+    theta, history = search_softmax_policy(th, st, sweeps=1, seed=np.int64(2))
+    assert theta.shape == (121, 8) and len(history) == 2
+    assert (watermaze_steps_to_goal(st, max_depth=10**308) == watermaze_steps_to_goal(st)).all()
+
+
+def test_td_step_refuses_a_state_it_would_write_past():
+    """td_step(st, 50) on a state of 3 episodes stepped on to episode 50, writing episode lengths and operation
+    counts past the state's arrays (memory not theirs, silently); a water-maze state in a T-maze agent ended in
+    numba's many-line TypingError. Now: a ValueError naming e_end or the field of st."""
+    from neuroflow.rl import ActorCritic
+
+    agent = ActorCritic("tmaze", synapse="memristor")
+    st = agent.init_state(2, 3, seed=1)
+    for e_end in (4, 50, -1, 1.5, "3"):
+        with pytest.raises(ValueError, match=r"^e_end: expected an integer in \[0, 3\] \(the state holds 3"):
+            agent.td_step(st, e_end)
+    with pytest.raises(ValueError, match=r"^st: pos: expected int64 \(2,\)"):
+        agent.td_step(ActorCritic("watermaze").init_state(2, 3), 3)
+    with pytest.raises(ValueError, match="^st: expected the MazeState"):
+        agent.td_step({"ep": st.ep}, 3)
+    with pytest.raises(ValueError, match=r"^st: wc: expected float64 \(2, 9\)"):
+        agent.td_step(st._replace(wc=st.wc[:, :4]), 3)
+    while st.ep.min() < 3:
+        agent.td_step(st, np.int64(3))
+    assert np.array_equal(st.steps_out, agent.fit(3, 2, seed=1, progress=False).result_.steps)
+
+
+def test_a_sweep_folder_or_checkpoint_in_use_by_another_run_is_refused(tmp_path):
+    """Two sweeps with other settings in one --out folder (or two runs on one checkpoint) ran side by side: the
+    second found no point file yet, computed its own and wrote it over the first one's, both reporting their
+    points "saved; a rerun skips them", and a rerun of the first was then refused ("other settings"). Now the
+    folder (the checkpoint) is held while a run uses it: another run is refused at once, naming it and the pid."""
+    import subprocess
+    import time
+
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.sweep import maze_sweep
+
+    import neuroflow
+
+    here = os.path.dirname(os.path.dirname(neuroflow.__file__))   # the neuroflow under test, in the child too
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    sweep_dir, ck_dir = tmp_path / "sw", tmp_path / "ck"
+    runs = [(["maze", "sweep", "--seeds", "100000", "--episodes", "200", "--out", str(sweep_dir)],
+             sweep_dir / ".neuroflow-sweep.lock"),
+            (["maze", "tmaze", "--seeds", "100000", "--episodes", "200", "--seed-batch", "100", "--checkpoint",
+              str(ck_dir)], ck_dir / ".tmaze_memristor.npz.lock")]
+    for argv, lock in runs:
+        proc = subprocess.Popen([sys.executable, "-m", "neuroflow", *argv, "--quiet"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not lock.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            assert lock.exists(), "the first run never started"
+            if argv[1] == "sweep":
+                with pytest.raises(ValueError, match=rf"^out: {re.escape(str(sweep_dir))} is being written by "
+                                                     rf"another sweep \(pid {proc.pid}\)"):
+                    maze_sweep(n_seeds=2, n_episodes=2, out=sweep_dir)
+                assert not list(sweep_dir.glob("point_*"))
+            else:
+                with pytest.raises(ValueError, match=rf"^checkpoint: .* is being written by another run \(pid "
+                                                     rf"{proc.pid}\)"):
+                    ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False,
+                                                                  checkpoint=ck_dir / "tmaze_memristor.npz")
+        finally:
+            proc.kill()
+            proc.wait()
+    # the lock a killed run leaves behind is taken over
+    assert maze_sweep(n_seeds=2, n_episodes=2, alphas=(0.2,), out=sweep_dir).computed == [0]
+    assert not (sweep_dir / ".neuroflow-sweep.lock").exists()
+    ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False, checkpoint=ck_dir / "tmaze_memristor.npz")
+
+
+def test_fit_device_writes_no_device_file_that_no_maze_verb_takes(tmp_path, capsys):
+    """fit-device of two measurements with other pulses per sweep wrote a device file and said "use it as
+    --device"; every verb then ended in "device: all devices of one crossbar need the same n_pulses", naming
+    neither the flag nor the file (devices with and without cycle tables likewise). Now fit-device refuses to
+    write it, naming the measurements' pulses, and --device / --devices name such a file."""
+    from neuroflow.memristor import get_device, save_devices, simulate_measurement
+    from neuroflow.memristor.measurement import write_measurement_csv
+
+    dev = get_device("portner2025")[0]
+    a, b = tmp_path / "chip_D1_R1_B1.csv", tmp_path / "chip_D2_R2_B2.csv"
+    write_measurement_csv(simulate_measurement(dev, seed=1), a)
+    write_measurement_csv(simulate_measurement(dev.replace(n_pulses=100, cycles=None), seed=1), b)
+    out = tmp_path / "ab.json"
+    assert _rc(["maze", "fit-device", str(a), str(b), "--out", str(out), "--quiet"]) == 2
+    err = _one_error_line(capsys)
+    assert "FILE: all devices of one crossbar need the same n_pulses" in err and "D2_R2_B2 100" in err
+    assert not out.exists()
+    save_devices([dev, get_device("ideal")], out)
+    for argv in (["maze", "tmaze", "--device"], ["maze", "sweep", "--devices", "portner2025"]):
+        assert _rc([*argv, str(out), "--seeds", "2", "--episodes", "2", "--quiet"]) == 2
+        assert f"--device{'s' if 'sweep' in argv else ''}: {out}: either every device or none carries a cycles " \
+               "table" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("pulse", ["1000000000000", "1e300", "100001"])
+def test_a_measurement_of_more_pulses_than_any_device_takes_is_refused_naming_the_file(pulse, tmp_path, capsys):
+    """A four-line CSV whose pulse column says 1e12 made fit-device allocate rows of 1e12 reads (numpy's
+    MemoryError: "ask for fewer samples, seeds, ..."), 1e300 numpy's "Maximum allowed dimension exceeded", naming
+    no file. Now the file is named with the most pulses per sweep a device model takes, before any allocation."""
+    from neuroflow.memristor.device import MAX_PULSES
+
+    path = tmp_path / "big_D9_R9_B9.csv"
+    path.write_text(f"pulse,conductance_uS,direction\n0,10,set\n{pulse},50,set\n0,50,reset\n{pulse},10,reset\n")
+    assert _rc(["maze", "fit-device", str(path), "--out", str(tmp_path / "d.json"), "--quiet"]) == 2
+    assert f"{path}: sweeps of {int(float(pulse))} pulses; a device model takes at most {MAX_PULSES}" in \
+        _one_error_line(capsys)
+
+
+def test_best_of_a_sweep_with_no_finished_point_says_so(monkeypatch):
+    """SweepResult.best() of a sweep interrupted before any point finished was numpy's "All-NaN slice
+    encountered"; now a ValueError saying no grid point finished (to_dict keeps best None)."""
+    from neuroflow.rl import sweep
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "_batch_job", interrupted)
+    res = sweep.maze_sweep("tmaze", alphas=(0.1,), n_seeds=2, n_episodes=2)
+    assert res.interrupted and res.to_dict()["best"] is None
+    with pytest.raises(ValueError, match="^best: no grid point finished"):
+        res.best()
+
+
+def test_write_measurement_csv_names_a_path_it_cannot_write_a_measurement_file_to(tmp_path):
+    """write_measurement_csv into a named pipe waited for a reader for ever; a folder was IsADirectoryError; a .json
+    name got CSV text that read_measurement then refused as broken JSON; "abc" was an AttributeError. Now each
+    is a ValueError naming path or measurement."""
+    from neuroflow.memristor import get_device, read_measurement, simulate_measurement, write_measurement_csv
+
+    m = simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=1)
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "folder.csv").mkdir()
+    for name, words in (("pipe.csv", "is not a regular file"), ("folder.csv", "is a folder"),
+                        ("m.json", "expected a file name ending in one of .csv")):
+        with pytest.raises(ValueError, match=f"^path: {re.escape(str(tmp_path / name))}: {words}"):
+            write_measurement_csv(m, tmp_path / name)
+    with pytest.raises(ValueError, match="^measurement: expected a PulseMeasurement, got str"):
+        write_measurement_csv("abc", tmp_path / "x.csv")
+    back = read_measurement(write_measurement_csv(m, tmp_path / "m.csv"))
+    np.testing.assert_allclose(back.g_set, m.g_set, rtol=1e-8)
+
+
+def test_a_figure_path_taken_by_a_named_pipe_or_a_folder_is_refused(tmp_path):
+    """plot_device_fits (any plot through save_figure) into a named pipe wrote into it and waited for a reader for
+    ever; a folder named like a figure was IsADirectoryError. Now a ValueError naming path, before any write."""
+    from neuroflow.memristor import fit_device, get_device, simulate_measurement
+    from neuroflow.memristor.plots import plot_device_fits
+
+    fit = fit_device(simulate_measurement(get_device("portner2025")[0], n_cycles=2, seed=1))
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    for name, words in (("pipe.png", "is not a regular file"), ("folder.png", "is a folder")):
+        with pytest.raises(ValueError, match=f"^path: {re.escape(str(tmp_path / name))}: {words}"):
+            plot_device_fits([fit], tmp_path / name)
+    assert plot_device_fits([fit], tmp_path / "ok.png").stat().st_size > 0
+
+
+def test_a_checkpoint_or_point_of_other_settings_says_which_settings_differ(tmp_path, capsys):
+    """A checkpoint or a sweep point of other settings was refused as "written by a run with other settings; ...
+    delete it", the user left to guess which flag to give back to resume the finished work. Now the settings
+    that differ are named."""
+    ck = ["maze", "tmaze", "--seeds", "4", "--episodes", "5", "--quiet", "--checkpoint", str(tmp_path / "ck")]
+    assert _rc([*ck, "--alpha", "0.3"]) == 0
+    capsys.readouterr()
+    assert _rc(ck) == 2
+    assert "other settings (alpha 0.3 there, 0.2 now); use another path" in _one_error_line(capsys)
+    sweep = ["maze", "sweep", "--seeds", "2", "--episodes", "3", "--alphas", "0.2", "--quiet", "--out",
+             str(tmp_path / "sw")]
+    assert _rc(sweep) == 0
+    capsys.readouterr()
+    assert _rc([*sweep, "--min-update", "0.01"]) == 2
+    assert "other settings (min_update None there, 0.01 now); use another path" in _one_error_line(capsys)
+
+
+def test_ablation_sweep_plot_beside_plot_is_checked_before_the_work(tmp_path, capsys, monkeypatch):
+    """`maze ablation --sweep --plot a.png` draws the noise sweep into a_sweep.png; a folder (or a named pipe) there
+    ended the command after all its work ("path: a_sweep.png: is a folder"), the results never printed. Now
+    refused before any work, naming --plot."""
+    from neuroflow.rl import experiments
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the ablation ran")
+
+    monkeypatch.setattr(experiments, "self_correction", no_work)
+    (tmp_path / "a_sweep.png").mkdir()
+    assert _rc(["maze", "ablation", "--seeds", "2", "--episodes", "2", "--quiet", "--sweep", "--sigmas", "0",
+                "--plot", str(tmp_path / "a.png")]) == 2
+    assert f"--plot: {tmp_path / 'a_sweep.png'}: is a folder" in _one_error_line(capsys)
+
+
+def test_maze_plot_functions_name_what_they_were_given_instead_of_a_result():
+    """plot_maze_result(None, ...), a dict for a result, another task's agent (matplotlib's "Invalid shape (9,) for
+    image data"), others={"x": 5}, plot_ablation / plot_sweep / plot_noise_sweep of the wrong thing: each ended in
+    an AttributeError or matplotlib's error; now a ValueError naming the argument, before any figure."""
+    from neuroflow.rl import ActorCritic
+    from neuroflow.rl.plots import plot_ablation, plot_maze_result, plot_noise_sweep, plot_sweep
+
+    t = ActorCritic("tmaze").fit(3, 2, progress=False)
+    w = ActorCritic("watermaze").fit(2, 2, progress=False)
+    for call, words in ((lambda: plot_maze_result(None, t.result_, "x.png"), "agent: expected an ActorCritic"),
+                        (lambda: plot_maze_result(t, {}, "x.png"), "result: expected a MazeResult, got dict"),
+                        (lambda: plot_maze_result(w, t.result_, "x.png"), "result, agent: a tmaze result and a "
+                                                                          "watermaze agent"),
+                        (lambda: plot_maze_result(t, t.result_, "x.png", others={"x": 5}), "others: expected"),
+                        (lambda: plot_maze_result(t, t.result_, "x.png", smooth=0), "smooth: expected a positive"),
+                        (lambda: plot_ablation({}, "x.png"), "ablation: expected an AblationResult"),
+                        (lambda: plot_sweep(None, "x.png"), "sweep: expected a SweepResult"),
+                        (lambda: plot_noise_sweep(None, "x.png"), "sweep: expected a NoiseSweepResult")):
+        with pytest.raises(ValueError, match="^" + re.escape(words)):
+            call()
+
+
+def test_plot_device_fits_names_fits_and_references_it_cannot_draw(tmp_path):
+    """plot_device_fits([]) was a ZeroDivisionError, one DeviceFit "has no len()", a VCMDevice or a reference of
+    {"name": 5} an AttributeError. Now a ValueError naming fits or reference; one DeviceFit is drawn."""
+    from neuroflow.memristor import fit_device, get_device, simulate_measurement
+    from neuroflow.memristor.plots import plot_device_fits
+
+    dev = get_device("portner2025")[0]
+    fit = fit_device(simulate_measurement(dev, n_cycles=2, seed=1))
+    for fits, ref, word in (([], None, "fits"), ([dev], None, "fits"), (5, None, "fits"),
+                            ([fit], {dev.name: 5}, "reference")):
+        with pytest.raises(ValueError, match=f"^{word}: expected"):
+            plot_device_fits(fits, tmp_path / "f.png", reference=ref)
+    assert plot_device_fits(fit, tmp_path / "f.png", reference={dev.name: dev}).is_file()
+
+
+def test_a_checkpoint_resumes_under_another_seed_batch_with_the_uninterrupted_numbers(tmp_path, monkeypatch):
+    """A run interrupted with --seed-batch 2 and resumed with the default (or any other) seed batch was refused as
+    "written by a run with other settings ... delete it", though the numbers do not depend on the seed batch
+    (every seed has its own stream): the finished batches were to be thrown away. Now the finished seeds are
+    taken and the others run in the new batches; steps, weights and operation counts equal an uninterrupted run."""
+    from neuroflow.rl import ActorCritic
+
+    real, calls = ActorCritic._advance, {"n": 0}
+
+    def advance(self, e_end, st):
+        if calls["n"] >= 1:   # batch 1 (seeds 0, 1) done in one chunk, Ctrl-C in batch 2
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real(self, e_end, st)
+
+    ck = tmp_path / "ck.npz"
+    monkeypatch.setattr(ActorCritic, "_advance", advance)
+    cut = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, seed_batch=2, chunk=6, progress=False,
+                                                         checkpoint=ck).result_
+    assert cut.interrupted and cut.completed_seeds == 2
+    monkeypatch.undo()
+    whole = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, progress=False)
+    for batch in (3, 7, 1):
+        again = ActorCritic("tmaze", synapse="memristor").fit(6, 7, seed=3, seed_batch=batch, progress=False,
+                                                               checkpoint=ck)
+        assert not again.result_.interrupted
+        np.testing.assert_array_equal(again.result_.steps, whole.result_.steps)
+        np.testing.assert_array_equal(again.result_.op_counts, whole.result_.op_counts)
+        np.testing.assert_array_equal(again.critic_weights_, whole.critic_weights_)
+        np.testing.assert_array_equal(again.actor_weights_, whole.actor_weights_)
+
+
+def test_one_hot_place_cells_of_many_states_encode_without_a_square_matrix():
+    """PlaceCells.one_hot(200000)(3) built np.eye(200000) to take one row of it: numpy's MemoryError (298 GiB).
+    Now only the rows asked for are made (the same values as np.eye(n)[obs])."""
+    from neuroflow.rl.place_cells import PlaceCells
+
+    big = PlaceCells.one_hot(200_000)(3)
+    assert big.shape == (200_000,) and big[3] == 1.0 and big.sum() == 1.0
+    pc = PlaceCells.one_hot(9)
+    for obs in (np.array([1, 2]), np.int64(3), np.arange(9), np.array([[0, 1], [2, 8]]), 0):
+        np.testing.assert_array_equal(pc(obs), np.eye(9)[obs])
+
+
+def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_still_resume(tmp_path, monkeypatch):
+    """The lock that keeps two runs off one checkpoint (sweep folder) must not cost a run that only reads finished
+    work from a folder no one can write (a read-only share): there the lock file cannot be made (PermissionError)
+    and the run goes on without it."""
+    from neuroflow.rl import ActorCritic, agent, sweep
+
+    ck = tmp_path / "ck.npz"
+    first = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
+    points = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")
+
+    def unwritable(path, busy):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    for module in (agent, sweep):
+        monkeypatch.setattr(module, "exclusive_lock", unwritable)
+    again = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
+    np.testing.assert_array_equal(again.steps, first.steps)
+    resumed = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")
+    assert resumed.computed == [] and np.array_equal(resumed.curves, points.curves)
+
+
+def test_a_device_file_under_the_home_of_no_user_is_a_plain_path(tmp_path, capsys, monkeypatch):
+    """--device ~nouser/dev.json ended in a traceback (Path.expanduser's RuntimeError "Could not determine home
+    directory"); now the path is taken as written, as a shell leaves it: one line if there is no such file, the
+    device file if a folder named ~nouser holds it."""
+    from neuroflow.memristor import get_device, save_devices
+
+    monkeypatch.chdir(tmp_path)
+    for verb in (["maze", "tmaze", "--device"], ["maze", "sweep", "--devices"]):
+        assert _rc([*verb, "~nouser_h7/dev.json", "--seeds", "2", "--episodes", "2", "--quiet"]) == 2
+        assert "~nouser_h7/dev.json: no such file" in _one_error_line(capsys)
+    save_devices(get_device("linear-noisy"), tmp_path / "~nouser_h7" / "dev.json")
+    assert _rc(["maze", "tmaze", "--device", "~nouser_h7/dev.json", "--seeds", "2", "--episodes", "2", "--quiet"]) == 0

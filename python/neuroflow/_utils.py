@@ -513,6 +513,13 @@ def save_figure(fig, path: str | Path) -> Path:
     if path.suffix.lower() not in FIGURE_SUFFIXES:  # matplotlib's own error names neither the path nor the argument
         plt.close(fig)
         raise ValueError(f"path: {path}: expected a file name ending in one of {', '.join(FIGURE_SUFFIXES)}")
+    from neuroflow.cliutil import check_output_file
+
+    try:  # a named pipe there was written into and waited for a reader for ever; a folder was IsADirectoryError
+        path = check_output_file(path, "path")
+    except ValueError:
+        plt.close(fig)
+        raise
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"

@@ -57,6 +57,8 @@ class Crossbar:
         n = self.table.n_pulses
         self.min_update = 0.5 / n if min_update is None else float(check_positive(min_update, "min_update",
                                                                                       allow_zero=True))
+        if self.min_update > 1:  # 5 was taken: every change (at most the whole range, 1) silently dropped
+            raise ValueError(f"min_update: expected a cut-off in [0, 1] (weights live in [0, 1]), got {min_update!r}")
         gen = as_rng(seed)
         self._rng_state = np.array([gen.integers(0, 2**63, dtype=np.int64)], dtype=np.uint64)
         self._read_rng = np.random.default_rng(gen.integers(0, 2**63))
@@ -167,6 +169,8 @@ def td_error_current(critic: Crossbar, x_t, x_next, reward: float, alpha: float,
         raise ValueError(f"reward: expected a finite number, got {reward!r}")
     if isinstance(column, bool) or not isinstance(column, (int, np.integer)) or not 0 <= column < critic.cols:
         raise ValueError(f"column: expected an integer in [0, {critic.cols - 1}], got {column!r}")
+    # terminal="no" and noisy="no" were truthy: V(s') dropped and noise added, the opposite of what was asked
+    terminal, noisy = check_bool(terminal, "terminal"), check_bool(noisy, "noisy")
     x_t = check_array(x_t, "x_t", shape=(critic.rows,))
     x_next = np.zeros(critic.rows) if terminal else check_array(x_next, "x_next", shape=(critic.rows,))
     a = critic.assignment[:, column]

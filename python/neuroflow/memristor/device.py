@@ -24,7 +24,7 @@ import numpy as np
 
 from neuroflow._utils import check_choice, check_positive, short_repr
 
-__all__ = ["VCMDevice", "DeviceTable", "PRESETS", "get_device", "device_table", "portner2025_roles"]
+__all__ = ["VCMDevice", "DeviceTable", "PRESETS", "get_device", "device_table", "portner2025_roles", "device_digest"]
 
 
 def _g2(p, a, b, n, reset):
@@ -198,10 +198,11 @@ def portner2025_roles(task: str) -> list[str]:
 PRESETS = ("ideal", "linear-noisy", "portner2025")
 
 
-def get_device(name: str, **overrides):
+def get_device(name: str, /, **overrides):
     """A preset by name: ``"ideal"`` (linear, noiseless), ``"linear-noisy"`` (linear, 5 % write noise) or
     ``"portner2025"`` (tuple of the 27 measured devices). Keyword overrides replace :class:`VCMDevice` fields (of
-    every device of the preset); any other keyword is refused with a ValueError naming it."""
+    every device of the preset), ``name`` among them (it was a TypeError, "got multiple values for argument
+    'name'"); any other keyword is refused with a ValueError naming it."""
     check_choice(name, "device", PRESETS)
     _check_fields(overrides)
     if name == "ideal":
@@ -214,6 +215,17 @@ def get_device(name: str, **overrides):
     if overrides:
         devices = tuple(d.replace(**overrides) for d in devices)
     return devices
+
+
+def device_digest(devices: VCMDevice | Sequence[VCMDevice]) -> str:
+    """A short hash of every field of ``devices`` (one device or a sequence of them, in order): what a checkpoint
+    or a sweep point records so that a device file refitted under the same device names is told apart."""
+    import hashlib
+    import json
+
+    devs = (devices,) if isinstance(devices, VCMDevice) else tuple(devices)
+    text = json.dumps([d.to_dict() for d in devs], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- tables for the kernels

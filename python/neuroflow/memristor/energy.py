@@ -97,7 +97,14 @@ class EnergyReport:
         return None if a is None else float(np.nansum(a))
 
     def per_update(self) -> dict:
+        """Means per TD update (per step); NaN where the run took no step (interrupted before any episode
+        finished: this was a ZeroDivisionError, a traceback after Ctrl-C instead of the interrupted run's JSON)."""
         steps = float(np.nansum(self.episode_steps))
+        if steps == 0:
+            keys = ["digital_energy_J", "digital_time_s"] + (["crossbar_energy_J", "crossbar_time_s",
+                                                              "energy_ratio_digital_over_crossbar"]
+                                                             if self.crossbar_energy_J is not None else [])
+            return dict.fromkeys(keys, float("nan"))
         out = {"digital_energy_J": self._total(self.digital_energy_J) / steps,
                "digital_time_s": self._total(self.digital_time_s) / steps}
         if self.crossbar_energy_J is not None:

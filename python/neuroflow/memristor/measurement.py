@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import JSONContentError, check_regular_file, is_integer, loads_json, write_text_atomic
-from neuroflow.memristor.device import VCMDevice, _g4
+from neuroflow.memristor.device import MAX_PULSES, VCMDevice, _g4
 
 __all__ = ["PulseMeasurement", "read_measurement", "write_measurement_csv", "simulate_measurement", "check_measurement",
            "MIN_PULSES"]
@@ -124,6 +124,9 @@ def _parse_json(text: str, where: str):
     if isinstance(n, bool) or not isinstance(n, int) or isinstance(reps, bool) or not isinstance(reps, int) \
             or n < 1 or reps < 1:
         raise ValueError(f"{where}: N and repeats: expected positive integers, got {n!r}, {reps!r}")
+    if n > MAX_PULSES:   # as in a CSV file: no device model takes more pulses per sweep
+        raise ValueError(f"{where}: N: sweeps of {n} pulses; a device model takes at most {MAX_PULSES} pulses per "
+                         "sweep (the measured devices: 200)")
     out = []
     for key, pkey, reverse in (("Gset", "pset", False), ("Greset", "preset", True)):
         try:
@@ -210,6 +213,10 @@ def _parse_csv(text: str, where: str):
             raise ValueError(f"{where}: no {name} sweep (rows with direction {name.lower()}): a fit needs both "
                              "directions")
     n = max(s[1][-1] for s in sweeps)
+    if n > MAX_PULSES:  # rows of n + 1 reads are allocated below: pulse 1e12 was numpy's MemoryError, 1e300 its
+        # "Maximum allowed dimension exceeded", naming no file
+        raise ValueError(f"{where}: sweeps of {n} pulses; a device model takes at most {MAX_PULSES} pulses per sweep "
+                         "(the measured devices: 200)")
     lengths = sorted({s[1][-1] for s in sweeps})
     if len(lengths) > 1:
         raise ValueError(f"{where}: sweeps of different lengths ({', '.join(map(str, lengths))} pulses); every "
@@ -281,7 +288,14 @@ def check_measurement(m: PulseMeasurement) -> None:
 def write_measurement_csv(measurement: PulseMeasurement, path) -> Path:
     """Write a measurement in the CSV layout :func:`read_measurement` reads (``pulse, conductance_uS,
     direction``; each cycle's SET sweep, then its RESET sweep in the order of the pulses)."""
-    path = Path(path)
+    from neuroflow.cliutil import check_output_file
+
+    if not isinstance(measurement, PulseMeasurement):   # "abc" was "'str' object has no attribute 'n_pulses'"
+        raise ValueError(f"measurement: expected a PulseMeasurement, got {type(measurement).__name__}")
+    _check_layout(measurement, measurement.source or measurement.name)
+    # a named pipe there was written into and waited for a reader for ever; a folder was IsADirectoryError, a
+    # .json name got CSV text that read_measurement then read as broken JSON
+    path = check_output_file(path, "path", (".csv",))
     n = measurement.n_pulses
     lines = ["pulse,conductance_uS,direction"]
     for gs, gr in zip(measurement.g_set, measurement.g_reset):

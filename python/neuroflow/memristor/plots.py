@@ -19,6 +19,17 @@ def plot_device_fits(fits: Sequence, path: str | Path, *, reference: dict | None
     the SET and RESET sweeps (dots), the fitted mean responses (lines) and, for devices named in ``reference``
     (name -> :class:`~neuroflow.memristor.VCMDevice`), the reference responses (dashed black, labelled
     ``reference_label``)."""
+    from neuroflow.memristor.device import VCMDevice
+    from neuroflow.memristor.fitting import DeviceFit
+
+    # [] was a ZeroDivisionError, one DeviceFit "object of type 'DeviceFit' has no len()", a VCMDevice an
+    # AttributeError; reference={"D1": 5} an AttributeError after the figure was drawn
+    fits = [fits] if isinstance(fits, DeviceFit) else list(fits) if isinstance(fits, (list, tuple)) else None
+    if not fits or not all(isinstance(f, DeviceFit) for f in fits):
+        raise ValueError("fits: expected a DeviceFit (fit_device's result) or a non-empty list of them")
+    if reference is not None and (not isinstance(reference, dict)
+                                  or not all(isinstance(d, VCMDevice) for d in reference.values())):
+        raise ValueError("reference: expected a dict of VCMDevices by device name, or None")
     plt = pyplot()
     n = len(fits)
     cols = min(n, 6)

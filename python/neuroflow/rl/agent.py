@@ -1,17 +1,18 @@
 """Actor-critic TD(0) agent with ideal or memristive synapses, simulated for many seeds at once."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, is_integer
+from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, exclusive_lock, is_integer
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
-from neuroflow.memristor.device import VCMDevice, device_table, get_device, portner2025_roles
+from neuroflow.memristor.device import VCMDevice, device_digest, device_table, get_device, portner2025_roles
 from neuroflow.memristor.kernels import MODE_CYCLE, MODE_IDEAL, MODE_MEAN, seed_states
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, WATERMAZE_MOVES, TMaze, WaterMaze
@@ -61,7 +62,8 @@ class ActorCritic:
     Defaults (``None``) are the published ones for the task: T-maze alpha 0.2, T 0.3, gamma 0.9, every update
     written, per-cycle device fits; water maze alpha 0.04, T 0.15, gamma 0.975, updates below 0.0025 (half a
     pulse) dropped on memristors, mean device model. ``device`` defaults to the 27 measured devices
-    ("portner2025") with the published device-to-weight assignment.
+    ("portner2025") with the published device-to-weight assignment. ``max_steps`` (the step cap of an episode)
+    defaults to the cap of ``env`` when it is a :class:`TMaze` / :class:`WaterMaze` object, else 300.
 
     Open loop follows the published ``update_emulated_no_self_correction``: the shadow weight becomes
     ``clip(w_shadow + dw, 0, 1)`` and the device is programmed with the same ``dw`` from its own state (a SET
@@ -70,9 +72,15 @@ class ActorCritic:
 
     def __init__(self, env="tmaze", synapse: str = "ideal", device=None, *, alpha: float | None = None,
                  temperature: float | None = None, gamma: float | None = None, actor_rule: str = "reference",
-                 min_update: float | None = None, variability: str | None = None, max_steps: int = 300,
+                 min_update: float | None = None, variability: str | None = None, max_steps: int | None = None,
                  backend: str = "numpy"):
         self.task = _task_of(env)
+        # an environment object's own cap was ignored: ActorCritic(TMaze(5)) ran episodes of up to 300 steps
+        if max_steps is None:
+            max_steps = 300 if isinstance(env, str) else env.max_steps
+        elif not isinstance(env, str) and max_steps != env.max_steps:
+            raise ValueError(f"max_steps, env: the environment caps episodes at {env.max_steps} steps, max_steps "
+                             f"asks for {max_steps!r}; give one of them")
         self.env = env if not isinstance(env, str) else (TMaze(max_steps) if self.task == "tmaze"
                                                           else WaterMaze(max_steps))
         check_choice(synapse, "synapse", SYNAPSES)
@@ -183,9 +191,43 @@ class ActorCritic:
         # one call steps every seed to e_end (inside Julia with the Julia backend)
         self.backend.td_run(self.task, *self._args(e_end, st))
 
+    def _check_state(self, st, e_end) -> int:
+        """``st`` as :meth:`init_state` of this agent makes it, and ``e_end`` within its episodes: an ``e_end``
+        beyond them let the kernels write episode lengths and counts past the state's arrays (memory not
+        theirs, silently), a water-maze state (or none) in a T-maze agent ended in numba's many-line TypingError."""
+        if not isinstance(st, kernels.MazeState):
+            raise ValueError(f"st: expected the MazeState of this agent's init_state(), got {type(st).__name__}")
+        n = st.ep.shape[0] if isinstance(st.ep, np.ndarray) and st.ep.ndim == 1 else -1
+        nf, na = self.n_features, self.n_actions
+        tmaze = self.task == "tmaze"
+        want = {"ep": ((n,), np.int64), "t": ((n,), np.int64), "pos": ((n,) if tmaze else (n, 2), np.int64 if tmaze
+                                                                       else np.float64),
+                "rew": ((n,), np.float64), "feat": ((n, 0 if tmaze else nf), np.float64),
+                "wc": ((n, nf), np.float64), "wa": ((n, nf, na), np.float64), "wc_sh": ((n, nf), np.float64),
+                "wa_sh": ((n, nf, na), np.float64), "cstate": ((n, nf * (1 + na), 4), np.int64),
+                "rng": ((n,), np.uint64)}
+        for field_name, (shape, dtype) in want.items():
+            a = getattr(st, field_name)
+            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+                got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise ValueError(f"st: {field_name}: expected {np.dtype(dtype)} {shape} (the state of this "
+                                 f"{self.task} agent's init_state()), got {got}")
+        out = st.steps_out
+        if not isinstance(out, np.ndarray) or out.dtype != np.int64 or out.ndim != 2 or out.shape[0] != n:
+            raise ValueError(f"st: steps_out: expected int64 ({n}, n_episodes), the state of init_state()")
+        n_ep = out.shape[1]
+        c = st.counts_out
+        if not isinstance(c, np.ndarray) or c.dtype != np.int64 or c.shape != (n, n_ep, kernels.N_COUNTS):
+            raise ValueError(f"st: counts_out: expected int64 {(n, n_ep, kernels.N_COUNTS)}, the state of init_state()")
+        if not is_integer(e_end) or not 0 <= e_end <= n_ep:
+            raise ValueError(f"e_end: expected an integer in [0, {n_ep}] (the state holds {n_ep} episodes), got "
+                             f"{e_end!r}")
+        return int(e_end)
+
     def td_step(self, st, e_end):
         """One batched TD step of every seed whose episode index is below ``e_end`` (state from
-        :meth:`init_state`); the unit the Julia ``td_step!`` mirrors."""
+        :meth:`init_state`, ``e_end`` at most its episodes); the unit the Julia ``td_step!`` mirrors."""
+        e_end = self._check_state(st, e_end)
         self.backend.td_step(self.task, *self._args(e_end, st))
 
     def init_state(self, n_seeds: int, n_episodes: int, seed: int = 0) -> kernels.MazeState:
@@ -237,57 +279,73 @@ class ActorCritic:
         counts = np.zeros((n_episodes, kernels.N_COUNTS), np.int64)   # summed over the seeds that finished
         done_seeds = np.zeros(n_seeds, bool)
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
+        guard = contextlib.ExitStack()
         if checkpoint is not None:
             from neuroflow.cliutil import check_output_file
 
             # a folder, '' (the current folder) or a path under a file is refused here, before it is read as a
             # damaged checkpoint ("...; delete it") or written after the first batch
             checkpoint = check_output_file(checkpoint, "checkpoint")
-            if checkpoint.exists():
+            # one run at a time per checkpoint: two runs with other settings saved over each other's batches (each
+            # then refused to resume the other's file), the promise of a checkpoint broken without a word
+            with contextlib.suppress(OSError):  # a folder no one can write (a finished run read from a read-only
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)   # share) needs no lock: it is not written
+                guard.enter_context(exclusive_lock(
+                    checkpoint.with_name(f".{checkpoint.name}.lock"),
+                    f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it to end or "
+                    "use another path"))
+        with guard:
+            if checkpoint is not None and checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)
-        interrupted = False
-        t0 = time.perf_counter()
-        bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
-                        unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
-        try:
-            for lo in range(0, n_seeds, seed_batch):
-                hi = min(n_seeds, lo + seed_batch)
-                if done_seeds[lo:hi].all():
-                    continue
-                st = self._new_state(streams[lo:hi], n_episodes)
-                done = 0
-                try:
-                    while done < n_episodes:
-                        e_end = min(n_episodes, done + chunk)
-                        self._advance(e_end, st)
-                        bar.update((hi - lo) * (e_end - done))
-                        done = e_end
-                finally:
-                    finished = int(st.ep.min())
-                    steps[lo:hi, :finished] = st.steps_out[:, :finished]
-                    counts[:finished] += st.counts_out[:, :finished].sum(0)
-                    wc[lo:hi], wa[lo:hi] = st.wc, st.wa
-                done_seeds[lo:hi] = True
-                if checkpoint is not None:
-                    save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            bar.close()
+            interrupted = False
+            t0 = time.perf_counter()
+            bar = _progress(total=n_seeds * n_episodes, enabled=progress, desc=f"{self.task} {self.synapse}",
+                            unit="seed-ep", initial=int(done_seeds.sum()) * n_episodes)
+            try:
+                for lo in range(0, n_seeds, seed_batch):
+                    # the seeds of this batch a checkpoint has not finished (all of them, unless it was written with
+                    # another seed batch: seeds are independent streams, so a resume may batch them otherwise)
+                    todo = lo + np.flatnonzero(~done_seeds[lo:min(n_seeds, lo + seed_batch)])
+                    if todo.size == 0:
+                        continue
+                    st = self._new_state(streams[todo], n_episodes)
+                    done = 0
+                    try:
+                        while done < n_episodes:
+                            e_end = min(n_episodes, done + chunk)
+                            self._advance(e_end, st)
+                            bar.update(todo.size * (e_end - done))
+                            done = e_end
+                    finally:
+                        finished = int(st.ep.min())
+                        steps[todo, :finished] = st.steps_out[:, :finished]
+                        counts[:finished] += st.counts_out[:, :finished].sum(0)
+                        wc[todo], wa[todo] = st.wc, st.wa
+                    done_seeds[todo] = True
+                    if checkpoint is not None:
+                        save_checkpoint(checkpoint, key, steps, wc, wa, counts, done_seeds)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                bar.close()
         elapsed = time.perf_counter() - t0
         self.critic_weights_, self.actor_weights_, self.steps_ = wc, wa, steps
+        ran = self._ran()
         self.result_ = MazeResult(task=self.task, synapse=self.synapse, steps=steps, value_map=self.value_map(),
-                                  critic_weights=wc.mean(0), actor_weights=wa.mean(0), time_s=elapsed, seed=seed,
-                                  params=self.get_params(), interrupted=interrupted, seed_critic_weights=wc,
-                                  op_counts=counts)
+                                  critic_weights=wc[ran].mean(0), actor_weights=wa[ran].mean(0), time_s=elapsed,
+                                  seed=seed, params=self.get_params(), interrupted=interrupted,
+                                  seed_critic_weights=wc, op_counts=counts)
         return self
 
     def _checkpoint_key(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> str:
         import json
 
+        # devices other than a preset are named by their names and by a hash of their fields: a device file
+        # refitted under the same names resumed the batches of the old devices as if they were its own
+        digest = {} if self._preset is not None else {"device_digest": device_digest(self.devices)}
         return json.dumps({"task": self.task, "synapse": self.synapse, **self.get_params(), "n_episodes": n_episodes,
-                           "n_seeds": n_seeds, "seed": seed, "seed_batch": seed_batch, "first_seed": first_seed},
-                          sort_keys=True)
+                           "n_seeds": n_seeds, "seed": seed, "seed_batch": seed_batch, "first_seed": first_seed,
+                           **digest}, sort_keys=True)
 
     def get_params(self) -> dict:
         return {"alpha": self.alpha, "temperature": self.temperature, "gamma": self.gamma,
@@ -299,11 +357,18 @@ class ActorCritic:
         if not hasattr(self, "critic_weights_"):
             raise ValueError("this ActorCritic is not fitted yet: call fit() first")
 
+    def _ran(self) -> np.ndarray:
+        """Seeds that learned (finished an episode); all seeds when none did. An interrupted run's seeds that never
+        started keep their initial weights (0): averaged in, they pulled its value map towards 0 (a third of the
+        seeds run: V of the goal 0.33 instead of 1), while its step curves leave them out."""
+        ran = np.isfinite(self.steps_).any(1)
+        return ran if ran.any() else np.ones_like(ran)
+
     def value_map(self, resolution: int = 25) -> np.ndarray:
-        """Mean over seeds of the learned value: per state (T-maze) or on a resolution^2 grid over the arena
-        (water maze, rows = y from -6 to 6, columns = x)."""
+        """Mean over seeds (those that finished an episode, where a run was interrupted) of the learned value: per
+        state (T-maze) or on a resolution^2 grid over the arena (water maze, rows = y from -6 to 6, columns = x)."""
         self._fitted()
-        w = self.critic_weights_.mean(0)
+        w = self.critic_weights_[self._ran()].mean(0)
         if self.task == "tmaze":
             return w.copy()
         resolution = int(check_positive(resolution, "resolution", integer=True))   # 0 gave an empty map

@@ -10,6 +10,7 @@ calls the library and prints.)
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from neuroflow._utils import file_problem
@@ -30,7 +31,10 @@ def _device(text: str):
     """A device preset name, or a device file (.json) written by ``neuroflow maze fit-device``."""
     if text in PRESETS:
         return text
-    path = Path(text).expanduser()
+    # os.path.expanduser leaves ~nouser/... as it is, as a shell does (a relative path, anchored here so that no
+    # later Path.expanduser sees the ~); Path.expanduser raised RuntimeError "Could not determine home directory"
+    expanded = os.path.expanduser(text)
+    path = Path.cwd() / expanded if expanded.startswith("~") else Path(expanded)
     want = f"one of {', '.join(PRESETS)} or a device file (.json) written by `neuroflow maze fit-device`"
     problem = file_problem(path) if text else None
     if problem == "is not a regular file" and path.is_dir():
@@ -39,12 +43,15 @@ def _device(text: str):
         raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
     if problem:  # a device file that is not there (or a folder): say so, not just what is expected
         raise argparse.ArgumentTypeError(f"{text}: {problem}; expected {want}")
+    from neuroflow.memristor.device import device_table
     from neuroflow.memristor.fitting import load_devices
 
     try:
-        return load_devices(path)
+        devices = load_devices(path)
+        device_table(devices)  # devices no crossbar takes together were refused later, naming neither flag nor file
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(str(exc).replace("device: ", f"{text}: ", 1)) from None
+    return devices
 
 
 _device.__name__ = "device"
@@ -148,6 +155,8 @@ def _energy_lines(report) -> list[str]:
 
 
 def _run_maze(args, task) -> int:
+    import numpy as np
+
     from neuroflow.cliutil import as_flag_error
     from neuroflow.memristor.energy import update_cost
     from neuroflow.rl.agent import ActorCritic
@@ -190,10 +199,13 @@ def _run_maze(args, task) -> int:
         payload["ideal_steps_mean"] = others["ideal"].steps_mean
         payload["ideal_steps_at_episode"] = others["ideal"].at_episodes()
         payload["interrupted"] = others["ideal"].interrupted
-    if args.plot:
+    # Ctrl-C before any episode finished: nothing to draw (the water maze's log axis ended in matplotlib's
+    # "Data cannot be log-scaled", exit 2, and the interrupted run's results were never printed)
+    plot = args.plot if args.plot and np.isfinite(res.steps).any() else None
+    if plot:
         from neuroflow.rl.plots import plot_maze_result
 
-        payload["plot"] = str(plot_maze_result(agent, res, args.plot, others=others, seed=0))
+        payload["plot"] = str(plot_maze_result(agent, res, plot, others=others, seed=0))
     fm, fs = res.final_steps
     lines = [f"{task}, {args.synapse} synapses, {res.n_seeds} seeds x {res.n_episodes} episodes "
              f"({res.time_s:.1f} s, {res.seed_episodes_per_s:.0f} seed-episodes/s)"]
@@ -205,8 +217,10 @@ def _run_maze(args, task) -> int:
     lines += _energy_lines(energy)
     if payload["interrupted"]:
         lines.append(f"  interrupted: {res.completed_seeds} seeds finished")
-    if args.plot:
+    if plot:
         lines.append(f"  plot: {payload['plot']}")
+    elif args.plot:
+        lines.append("  no plot: no episode finished")
     emit(args, payload, lines)
     return 130 if payload["interrupted"] else 0
 
@@ -225,7 +239,7 @@ def _ablation(args) -> int:
     seeds = args.seeds if args.seeds is not None else (200 if args.task == "tmaze" else 50)
     episodes = args.episodes if args.episodes is not None else ABLATION_DEFAULTS[args.task]["n_episodes"]
     code = _repeated(sigmas=args.sigmas) or _tail_check(args.tail, episodes) or \
-        _memory_check(args.task, seeds, episodes, 2)
+        _memory_check(args.task, seeds, episodes, 2) or _sweep_plot_problem(args)
     if code is not None:
         return code
     kw = _agent_kwargs(args)
@@ -266,11 +280,30 @@ def _ablation(args) -> int:
         payload["plot"] = str(plot_ablation(ab, args.plot))
         lines.append(f"  plot: {payload['plot']}")
         if sw is not None and len(sw.sigmas):
-            p2 = Path(args.plot).with_name(Path(args.plot).stem + "_sweep" + Path(args.plot).suffix)
+            p2 = _sweep_plot(args.plot)
             payload["plot_sweep"] = str(plot_noise_sweep(sw, p2))
             lines.append(f"  plot: {p2}")
     emit(args, payload, lines)
     return 130 if payload["interrupted"] else 0
+
+
+def _sweep_plot(plot) -> Path:
+    """Where ``maze ablation --sweep --plot PATH`` draws the noise sweep: PATH with ``_sweep`` before its suffix."""
+    return Path(plot).with_name(Path(plot).stem + "_sweep" + Path(plot).suffix)
+
+
+def _sweep_plot_problem(args):
+    """``fail`` naming --plot when the sweep's figure (beside it) cannot be written: a folder or a named pipe
+    there ended the command after all its work, the results never printed."""
+    from neuroflow.cliutil import check_output_file
+
+    if not (args.plot and args.sweep):
+        return None
+    try:
+        check_output_file(_sweep_plot(args.plot), "--plot")
+    except ValueError as exc:
+        return fail(f"{exc} (the noise sweep's figure, beside --plot {args.plot})")
+    return None
 
 
 def _floor(args) -> int:
@@ -344,7 +377,7 @@ def _sweep(args) -> int:
 
 
 def _fit_device(args) -> int:
-    from neuroflow.memristor.device import get_device
+    from neuroflow.memristor.device import device_table, get_device
     from neuroflow.memristor.fitting import compare_fits, fit_device, save_devices
 
     if args.name is not None and len(args.files) > 1:
@@ -355,6 +388,13 @@ def _fit_device(args) -> int:
     names = [f.device.name for f in fits]
     if len(set(names)) < len(names):
         return fail("FILE: two measurements give the same device name; rename the files or fit them one by one")
+    try:  # a file of devices no crossbar takes together was written, and refused by every verb it was given to
+        device_table([f.device for f in fits])
+    except ValueError as exc:
+        pulses = ", ".join(f"{f.device.name} {f.device.n_pulses}" for f in fits)
+        cycles = ", ".join(f"{f.device.name} {'with' if f.device.cycles is not None else 'without'}" for f in fits)
+        return fail(f"FILE: {str(exc).replace('device: ', '', 1)} (pulses per sweep: {pulses}; cycle tables: "
+                    f"{cycles}); the devices of one device file run together, so fit these into separate files")
     path = save_devices([f.device for f in fits], args.out, fits=fits)
     preset = {d.name: d for d in get_device("portner2025")}
     payload = {"out": str(path), "fits": [f.to_dict() for f in fits], "vs_preset": {}}

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from neuroflow._utils import check_array, check_choice, check_memory, check_positive, is_number
+from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive, is_integer, is_number
 from neuroflow.memristor import _portner2025
 from neuroflow.memristor.device import VCMDevice
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.parallel import parallel_map
-from neuroflow.rl.agent import ActorCritic, MazeResult
+from neuroflow.rl.agent import MAX_EPISODE_STEPS, ActorCritic, MazeResult
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
 from neuroflow.rl.optimal import WaterMazeFloor, watermaze_optimal_steps, watermaze_optimal_values
@@ -81,11 +81,11 @@ def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed: int =
     if not is_number(level, finite=True) or not 0 < level < 1:   # 1 gave the range, NaN numpy's "Percentiles must"
         raise ValueError(f"level: expected a confidence level in (0, 1), got {level!r}")
     check_positive(n_boot, "n_boot", integer=True)   # 0 ended in IndexError
+    rng = as_rng(seed)   # -1 was numpy's "expected non-negative integer", naming no argument
     v = v[np.isfinite(v)]
     if v.size == 0:
         return float("nan"), float("nan")
     check_memory(16 * int(n_boot) * v.size, "n_boot")   # 1e12 ended in numpy's MemoryError
-    rng = np.random.default_rng(seed)
     means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(1)
     lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)
@@ -132,7 +132,8 @@ class AblationResult:
         """Mean steps over episodes ``start`` .. ``stop - 1`` (0-based) per arm, each with a 95 % bootstrap
         interval over seeds, and closed minus open paired by seed: how the arms compare earlier in learning."""
         n = self.closed.n_episodes
-        if not 0 <= start < stop <= n:
+        # 0.5 ended in "slice indices must be integers", "0" in a TypeError of '<='
+        if not is_integer(start) or not is_integer(stop) or not 0 <= start < stop <= n:
             raise ValueError(f"start, stop: expected 0 <= start < stop <= {n}, got {start}, {stop}")
         c = np.nanmean(self.closed.steps[:, start:stop], axis=1)
         o = np.nanmean(self.open.steps[:, start:stop], axis=1)
@@ -178,6 +179,9 @@ def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds:
     check_positive(tail, "tail", integer=True)
     if sigma is not None and device is not None:
         raise ValueError("sigma, device: give a write noise for a linear device or a device, not both")
+    if "synapse" in agent_kwargs:  # was ActorCritic's TypeError "got multiple values for keyword argument"
+        raise ValueError(f"synapse: the ablation runs both arms itself (memristor, memristor-open-loop); drop "
+                         f"synapse={agent_kwargs['synapse']!r}")
     if sigma is None:
         device = "portner2025" if device is None else device
     else:
@@ -305,6 +309,13 @@ def random_walker(task: str = "watermaze", *, n_seeds: int = 100, n_episodes: in
     check_choice(task, "task", ["tmaze", "watermaze"])
     check_positive(n_seeds, "n_seeds", integer=True)
     check_positive(n_episodes, "n_episodes", integer=True)
+    # max_steps 0 or -1 gave 0 steps (every episode "capped"), NaN and 1e30 int()'s errors; seed -1 numpy's
+    # "expected non-negative integer"; 1e12 seeds numpy's MemoryError
+    check_positive(max_steps, "max_steps", integer=True)
+    if max_steps > MAX_EPISODE_STEPS:
+        raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode, got {max_steps!r}")
+    seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+    check_memory(8 * int(n_seeds) * (int(n_episodes) + 2), "n_seeds, n_episodes")
     out = np.zeros((n_seeds, n_episodes), np.int64)
     rng = seed_states(seed, n_seeds)
     if task == "watermaze":

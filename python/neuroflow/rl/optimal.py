@@ -123,6 +123,52 @@ def _positions(points, name: str) -> np.ndarray:
     return np.ascontiguousarray(pts.reshape(-1, 2))
 
 
+def _free_starts(starts, name: str = "starts") -> np.ndarray:
+    """``_positions`` of starts, each free (not in a wall, outside the arena or on the platform)."""
+    st = _positions(starts, name)
+    for i, (x, y) in enumerate(st):   # a start in a wall (or NaN) was walked for max_steps steps, counted as capped
+        if wm_blocked(x, y, WaterMaze.half_size) or wm_in_platform(x, y, WaterMaze.platform_radius):
+            raise ValueError(f"{name}[{i}]: {[float(x), float(y)]} lies inside a wall, outside the arena or on the "
+                             "platform; expected a free start (see sample_starts)")
+    return st
+
+
+def _grid_encoder(encoder) -> PlaceCells:
+    """The place cells of a policy (default the agent's 11 x 11 grid): 5 or a one-hot encoder ended in
+    AttributeError ('int' object has no attribute 'n_features', no attribute 'sigma')."""
+    if encoder is None:
+        return PlaceCells.grid()
+    if not isinstance(encoder, PlaceCells) or encoder.kind != "grid":
+        raise ValueError(f"encoder: expected grid place cells (PlaceCells.grid(...)) or None, got {encoder!r}")
+    return encoder
+
+
+def _seed(seed) -> int:
+    """A seed of the library's streams: -1 was numpy's "expected non-negative integer" naming no argument, 1.5
+    SeedSequence's TypeError or, where cast with int(), the seed 1."""
+    return int(check_positive(seed, "seed", integer=True, allow_zero=True))
+
+
+def _theta(theta, enc: PlaceCells, name: str) -> np.ndarray:
+    """Actor weights (n_features, 8), finite: a (3, 8) array in the search corrupted the heap (the kernels index
+    ``theta`` by place cell without bounds checks: "corrupted size vs. prev_size", an abort); NaN weights gave
+    every start the cap."""
+    want = (enc.n_features, WATERMAZE_MOVES.shape[0])
+    th = check_array(theta, name)
+    if th.shape != want:
+        raise ValueError(f"{name}: expected shape {want}, got {th.shape}")
+    return np.ascontiguousarray(th)
+
+
+def _max_steps(max_steps) -> int:
+    from neuroflow.rl.agent import MAX_EPISODE_STEPS
+
+    check_positive(max_steps, "max_steps", integer=True)   # 0 gave every start 0 steps
+    if max_steps > MAX_EPISODE_STEPS:   # 1e30 ended in int()'s OverflowError inside the kernel call
+        raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode, got {max_steps!r}")
+    return int(max_steps)
+
+
 def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
     """Exact fewest steps from each free position (rows of ``points``, (n, 2)) onto the platform; 0 for a
     position on the platform, -1 for one inside a wall or needing more than ``max_depth`` steps."""
@@ -134,7 +180,7 @@ def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
     idx = np.flatnonzero(free & ~on)
     res = np.empty(idx.size, np.int64)
     _bfs_many(pts[idx], WATERMAZE_MOVES, WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius,
-              int(max_depth), res)
+              int(min(max_depth, 2**31)), res)   # 1e308 was int64's OverflowError; no start needs 2**31 moves
     out[idx] = res
     out[free & on] = 0
     return out
@@ -177,8 +223,10 @@ def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceC
     positions drawn from the cell's Gaussian field (``n*(s') = 0`` when the move reaches the platform).
     Returns the actions (n_cells,) and the mean action costs (n_cells, 8)."""
     check_positive(n_samples, "n_samples", integer=True)
-    enc = PlaceCells.grid() if encoder is None else encoder
-    rng = np.random.default_rng(seed)
+    enc = _grid_encoder(encoder)
+    # samples and their eight moves: 1e12 drew positions one by one for ever
+    check_memory(16 * 10 * enc.n_features * int(n_samples), "n_samples")
+    rng = np.random.default_rng(_seed(seed))
     samples = np.concatenate([_field_samples(c, enc.sigma, n_samples, rng) for c in enc.centres])
     nxt, done = [], []
     for a in range(WATERMAZE_MOVES.shape[0]):
@@ -258,17 +306,12 @@ def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int 
                          encoder: PlaceCells | None = None) -> np.ndarray:
     """Steps to the platform of the fixed softmax policy ``softmax(theta^T x(s) / T)`` from each start (rows),
     one episode per start, no learning; capped episodes count as ``max_steps``."""
-    enc = PlaceCells.grid() if encoder is None else encoder
-    th = np.ascontiguousarray(np.asarray(theta, dtype=float))
-    if th.shape != (enc.n_features, WATERMAZE_MOVES.shape[0]):
-        raise ValueError(f"theta: expected shape {(enc.n_features, WATERMAZE_MOVES.shape[0])}, got {th.shape}")
+    enc = _grid_encoder(encoder)
+    th = _theta(theta, enc, "theta")
     check_positive(temperature, "temperature")
-    check_positive(max_steps, "max_steps", integer=True)   # 0 gave every start 0 steps
-    st = _positions(starts, "starts")
-    for i, (x, y) in enumerate(st):   # a start in a wall (or NaN) was walked for max_steps steps, counted as capped
-        if wm_blocked(x, y, WaterMaze.half_size) or wm_in_platform(x, y, WaterMaze.platform_radius):
-            raise ValueError(f"starts[{i}]: {[float(x), float(y)]} lies inside a wall, outside the arena or on the "
-                             "platform; expected a free start (see sample_starts)")
+    max_steps = _max_steps(max_steps)
+    seed = _seed(seed)
+    st = _free_starts(starts)
     out = np.zeros(st.shape[0], np.int64)
     _softmax_rollouts(st, th, float(temperature), enc.centres, enc.sigma, enc.scale, WATERMAZE_MOVES,
                       WaterMaze.step_length, WaterMaze.half_size, WaterMaze.platform_radius, int(max_steps),
@@ -280,7 +323,7 @@ def sample_starts(n: int, seed: int = 0) -> np.ndarray:
     """``n`` start positions drawn like the environment's: uniform over the arena, outside walls and platform."""
     check_positive(n, "n", integer=True)
     check_memory(32 * int(n), "n")   # 1e12 drew starts one by one for hours
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     env = WaterMaze()
     return np.array([env.sample_start(rng) for _ in range(int(n))])
 
@@ -319,7 +362,12 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     changed to a multiple of 0.25. Returns the weights and the mean steps after each pass (on ``starts``:
     optimistic, evaluate on fresh starts)."""
     check_choice(rows, "rows", ["binary", "graded"])
-    enc = PlaceCells.grid() if encoder is None else encoder
+    enc = _grid_encoder(encoder)
+    theta0 = _theta(theta0, enc, "theta0")
+    starts = _free_starts(starts)
+    check_positive(temperature, "temperature")
+    check_positive(sweeps, "sweeps", integer=True, allow_zero=True)   # -1 ran no pass, 1.5 one and a half bars
+    seed, max_steps = _seed(seed), _max_steps(max_steps)
     bar = _progress(total=int(sweeps) * enc.n_features, enabled=progress, desc="floor search", unit="cell")
     try:
         theta, history, _ = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar, None)
@@ -427,6 +475,10 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
     search's wall-clock time (``None``: no cap); ``stopped_by`` in the result says what ended it."""
     check_positive(n_starts, "n_starts", integer=True)
     check_positive(rollouts, "rollouts", integer=True)
+    check_positive(search_starts, "search_starts", integer=True)
+    check_positive(n_samples, "n_samples", integer=True)
+    seed = _seed(seed)   # -1 failed in numpy once the exact search had run
+    check_memory(48 * int(n_starts) * int(rollouts), "n_starts, rollouts")   # repeated starts, steps, scores
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)
     check_positive(graded_sweeps, "graded_sweeps", integer=True, allow_zero=True)

@@ -46,7 +46,11 @@ class PlaceCells:
             idx = np.asarray(obs)
             if not np.issubdtype(idx.dtype, np.integer) or np.any((idx < 0) | (idx >= self.n_features)):
                 raise ValueError(f"obs: expected state indices in [0, {self.n_features - 1}], got {obs!r}")
-            return np.eye(self.n_features)[idx]
+            # the rows asked for, not np.eye(n)[idx]: one_hot(200000)(3) allocated 298 GiB (numpy's MemoryError)
+            check_memory(8 * (idx.size + 1) * self.n_features, "obs")
+            out = np.zeros(idx.shape + (self.n_features,))
+            np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
+            return out
         pos = check_array(obs, "obs")
         if pos.shape[-1] != 2:
             raise ValueError(f"obs: expected (x, y) positions, got shape {pos.shape}")

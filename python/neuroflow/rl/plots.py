@@ -1,11 +1,12 @@
 """Figures: learning curves with a 10-90 % band over seeds, value maps, policy arrows, example trajectories, ablations."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import pyplot, save_figure
+from neuroflow._utils import check_positive, pyplot, save_figure, short_repr
 from neuroflow.rl.envs import TMaze, WATERMAZE_MOVES, WaterMaze
 
 __all__ = ["plot_learning_curves", "plot_maze_result", "plot_ablation", "plot_noise_sweep", "plot_sweep"]
@@ -25,7 +26,8 @@ def plot_learning_curves(ax, results: dict, smooth: int = 1, log: bool = False):
 
     Steps are skewed (a few long episodes), so a mean +- SD band would reach below zero; percentiles never do."""
     for label, r in results.items():
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():   # episodes an interrupt left all NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
             q_lo, q_hi = np.nanpercentile(r.steps, [10, 90], axis=0) if r.steps.size else (np.zeros(0), np.zeros(0))
         m = _smooth(r.steps_mean, smooth)
         x = np.arange(1, m.size + 1) + (smooth - 1) / 2
@@ -49,10 +51,30 @@ def _draw_watermaze(ax):
     ax.set_aspect("equal")
 
 
+def _expect(value, kind, name: str) -> None:
+    """ValueError naming ``name`` unless ``value`` is a ``kind``: None, a dict or another task's agent ended in
+    AttributeError ('NoneType' object has no attribute 'task') or matplotlib's "Invalid shape (9,) for image data"."""
+    if not isinstance(value, kind):
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise ValueError(f"{name}: expected {article} {kind.__name__}, got {type(value).__name__}")
+
+
 def plot_maze_result(agent, result, path: str | Path, *, others: dict | None = None, smooth: int | None = None,
                      seed: int = 0) -> Path:
     """Four panels: learning curve (mean, 10-90 % band over seeds), value map, policy arrows of seed 0, example
     trajectories."""
+    from neuroflow.rl.agent import ActorCritic, MazeResult
+
+    _expect(agent, ActorCritic, "agent")
+    _expect(result, MazeResult, "result")
+    if result.task != agent.task:
+        raise ValueError(f"result, agent: a {result.task} result and a {agent.task} agent; give the agent that "
+                         "made the result")
+    if others is not None and (not isinstance(others, dict) or not all(isinstance(r, MazeResult) and r.task ==
+                                                                        result.task for r in others.values())):
+        raise ValueError(f"others: expected a dict of {result.task} MazeResults by label, got {short_repr(others)}")
+    if smooth is not None:
+        check_positive(smooth, "smooth", integer=True)
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
     curves = {result.synapse: result, **(others or {})}
@@ -116,8 +138,9 @@ def plot_maze_result(agent, result, path: str | Path, *, others: dict | None = N
 
 
 def plot_ablation(ablation, path: str | Path) -> Path:
-    from neuroflow.rl.experiments import value_map_error
+    from neuroflow.rl.experiments import AblationResult, value_map_error
 
+    _expect(ablation, AblationResult, "ablation")
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     plot_learning_curves(axes[0], {"closed loop (self-correcting)": ablation.closed,
@@ -135,6 +158,9 @@ def plot_ablation(ablation, path: str | Path) -> Path:
 
 
 def plot_noise_sweep(sweep, path: str | Path) -> Path:
+    from neuroflow.rl.experiments import NoiseSweepResult
+
+    _expect(sweep, NoiseSweepResult, "sweep")
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     x = 100 * sweep.sigmas
@@ -159,6 +185,9 @@ def plot_noise_sweep(sweep, path: str | Path) -> Path:
 def plot_sweep(sweep, path: str | Path) -> Path:
     """Final steps per grid point of :func:`neuroflow.rl.sweep.maze_sweep`: one panel per device, learning rate
     on the x-axis, one line per temperature, 95 % bootstrap intervals over seeds."""
+    from neuroflow.rl.sweep import SweepResult
+
+    _expect(sweep, SweepResult, "sweep")
     plt = pyplot()
     devices = list(dict.fromkeys(d for _, _, d in sweep.points))
     temps = sorted({t for _, t, _ in sweep.points})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import exception_reason
+from neuroflow._utils import exception_reason, short_repr
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
@@ -67,6 +67,46 @@ def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
     return f"need about {need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available"
 
 
+def _same_but_seed_batch(saved: str, key: str) -> bool:
+    """The checkpoint keys ``saved`` and ``key`` differ in the seed batch only: the numbers do not depend on it (every
+    seed has its own stream), so a run resumed with another --seed-batch takes the finished seeds (it was refused
+    as "other settings", the finished batches to be deleted)."""
+    import json
+
+    try:
+        a, b = json.loads(saved), json.loads(key)
+    except ValueError:
+        return False
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    a.pop("seed_batch", None)
+    b.pop("seed_batch", None)
+    return a == b
+
+
+def settings_differences(saved: str, key: str, limit: int = 3) -> str:
+    """`` (n_episodes 100 there, 200 now; ...)`` for the settings in which the JSON keys ``saved`` (a file's) and
+    ``key`` (this run's) differ, at most ``limit`` of them, or "" where ``saved`` cannot be read: the message that
+    refuses a file now says which flag to give back to resume it (a --seed-batch differing was a guess)."""
+    import json
+
+    try:
+        a, b = json.loads(saved), json.loads(key)
+    except ValueError:
+        return ""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return ""
+    names = sorted(k for k in set(a) | set(b) if a.get(k, "unset") != b.get(k, "unset"))
+
+    def show(v):
+        return "unset" if v == "unset" else short_repr(v, 40) if not isinstance(v, (int, float)) else f"{v:g}" \
+            if isinstance(v, float) else str(v)
+
+    parts = [f"{k} {show(a.get(k, 'unset'))} there, {show(b.get(k, 'unset'))} now" for k in names[:limit]]
+    more = f"; {len(names) - limit} more" if len(names) > limit else ""
+    return f" ({'; '.join(parts)}{more})" if parts else ""
+
+
 def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> None:
     """Write the finished seed batches atomically (a crash mid-write leaves the previous file)."""
     from neuroflow._utils import atomic_output
@@ -88,9 +128,9 @@ def load_checkpoint(path: Path, key: str, steps, wc, wa, counts):
     except Exception as exc:
         raise ValueError(f"checkpoint: {path} is not a maze checkpoint ({exception_reason(exc)}); delete it") \
             from None
-    if saved != key:
-        raise ValueError(f"checkpoint: {path} was written by a run with other settings; use another path or "
-                         "delete it")
+    if saved != key and not _same_but_seed_batch(saved, key):
+        raise ValueError(f"checkpoint: {path} was written by a run with other settings"
+                         f"{settings_differences(saved, key)}; use another path or delete it")
     if any(a.shape != b.shape for a, b in zip(arrays, (steps, wc, wa, counts))) or arrays[4].shape != (len(steps),):
         raise ValueError(f"checkpoint: {path} holds arrays of other shapes")
     if arrays[4].dtype != bool or any(a.dtype.kind not in "fiu" for a in arrays[:4]) \

@@ -14,6 +14,7 @@ work (ValueError naming ``out``), never overwritten.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
@@ -24,12 +25,14 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import atomic_output, check_array, check_choice, check_positive, exception_reason, short_repr
+from neuroflow._utils import (atomic_output, check_array, check_choice, check_positive, exception_reason,
+                              exclusive_lock, short_repr)
 from neuroflow._utils import progress as _progress
-from neuroflow.memristor.device import VCMDevice
+from neuroflow.memristor.device import VCMDevice, device_digest
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
 from neuroflow.rl.agent import ActorCritic
 from neuroflow.rl.experiments import bootstrap_ci
+from neuroflow.rl.runs import settings_differences
 
 __all__ = ["maze_sweep", "SweepResult"]
 
@@ -60,7 +63,9 @@ class SweepResult:
     interrupted: bool = False
 
     def best(self) -> dict:
-        """The grid point with the fewest final steps."""
+        """The grid point with the fewest final steps (of those that finished)."""
+        if not np.isfinite(self.final_steps).any():  # an interrupted sweep: was numpy's "All-NaN slice encountered"
+            raise ValueError("best: no grid point finished (the sweep was interrupted before any point's last batch)")
         k = int(np.nanargmin(self.final_steps))
         a, t, d = self.points[k]
         return {"alpha": a, "temperature": t, "device": d, "final_steps": float(self.final_steps[k])}
@@ -97,8 +102,8 @@ def _saved_point(path: Path, key: str, shape) -> np.ndarray | None:
         problem = exception_reason(exc)
     else:
         if saved != key:
-            raise ValueError(f"out: {path} was written by a sweep with other settings; use another path or delete "
-                             "it")
+            raise ValueError(f"out: {path} was written by a sweep with other settings"
+                             f"{settings_differences(saved, key)}; use another path or delete it")
         bad = int(np.count_nonzero(~np.isfinite(steps) | (steps < 0))) if steps.shape == shape else 0
         if steps.shape != shape:
             problem = f"ValueError: steps of shape {steps.shape}, expected {shape}"
@@ -166,6 +171,9 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
         raise ValueError(f"alphas: expected learning rates in (0, 1], got {a.tolist()}")
     if np.any(t <= 0):
         raise ValueError(f"temperatures: expected positive temperatures, got {t.tolist()}")
+    # before any work or folder: seed=np.int64(3) ended in json's TypeError writing the point key (after out was
+    # made), -1 in the first job's ValueError
+    seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
     n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
     n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
     seed_batch = n_seeds if seed_batch is None else min(n_seeds, int(check_positive(seed_batch, "seed_batch",
@@ -183,50 +191,61 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
                          "own name (maze fit-device --name)")
     settings = {"task": task, "synapse": synapse, "n_seeds": n_seeds, "n_episodes": n_episodes, "seed": seed,
                 "min_update": min_update}
+    guard = contextlib.ExitStack()
     if out is not None:
         from neuroflow.cliutil import check_output_dir
 
         out = check_output_dir(out, "out")  # a file there, '', a path under a file: ValueError naming out
         out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    steps = {k: np.full((n_seeds, n_episodes), np.nan) for k in range(len(points))}
-    finished = {}
-    computed = []
-    jobs, owners = [], []
-    for k, (alpha, temp, d) in enumerate(points):
-        key = json.dumps({**settings, "alpha": alpha, "temperature": temp, "device": labels[d]}, sort_keys=True)
-        path = None if out is None else out / f"point_{k:03d}.npz"
-        saved = None if path is None or not path.exists() else _saved_point(path, key, steps[k].shape)
-        if saved is not None:
-            steps[k] = saved
-            finished[k] = True
-            continue
-        for lo in range(0, n_seeds, seed_batch):
-            hi = min(n_seeds, lo + seed_batch)
-            jobs.append((task, synapse, devices[d], alpha, temp, min_update, n_episodes, seed, lo, hi - lo))
-            owners.append((k, lo, hi, key, path))
-    remaining = {k: sum(1 for o in owners if o[0] == k) for k in range(len(points))}
-    bar = _progress(total=len(jobs), enabled=progress, desc=f"{task} sweep", unit="batch")
+        # one sweep at a time per folder: a sweep with other settings started beside a running one found no point
+        # file yet, computed its own and wrote it over the first one's (both said "saved; a rerun skips them")
+        with contextlib.suppress(OSError):  # a folder no one can write (finished points on a read-only share)
+            guard.enter_context(exclusive_lock(out / ".neuroflow-sweep.lock", f"out: {out} is being written by "
+                                               "another sweep (pid {pid}); wait for it to end or use another folder"))
+    with guard:
+        t0 = time.perf_counter()
+        steps = {k: np.full((n_seeds, n_episodes), np.nan) for k in range(len(points))}
+        finished = {}
+        computed = []
+        jobs, owners = [], []
+        for k, (alpha, temp, d) in enumerate(points):
+            # a device (not a preset) also by a hash of its fields: a device file refitted under the same name
+            # reused the old device's points as finished
+            digest = {} if isinstance(devices[d], str) else {"device_digest": device_digest(devices[d])}
+            key = json.dumps({**settings, "alpha": alpha, "temperature": temp, "device": labels[d], **digest},
+                             sort_keys=True)
+            path = None if out is None else out / f"point_{k:03d}.npz"
+            saved = None if path is None or not path.exists() else _saved_point(path, key, steps[k].shape)
+            if saved is not None:
+                steps[k] = saved
+                finished[k] = True
+                continue
+            for lo in range(0, n_seeds, seed_batch):
+                hi = min(n_seeds, lo + seed_batch)
+                jobs.append((task, synapse, devices[d], alpha, temp, min_update, n_episodes, seed, lo, hi - lo))
+                owners.append((k, lo, hi, key, path))
+        remaining = {k: sum(1 for o in owners if o[0] == k) for k in range(len(points))}
+        bar = _progress(total=len(jobs), enabled=progress, desc=f"{task} sweep", unit="batch")
 
-    def collect(i, res):
-        k, lo, hi, key, path = owners[i]
-        steps[k][lo:hi] = res[0]
-        remaining[k] -= 1
-        bar.update(1)
-        if remaining[k] == 0:
-            finished[k] = True
-            computed.append(k)
-            if path is not None:
-                with atomic_output(path, "wb") as fh:  # whole or not there, and no temporary left by Ctrl-C
-                    np.savez(fh, key=np.array(key), steps=steps[k].astype(np.int32))
+        def collect(i, res):
+            k, lo, hi, key, path = owners[i]
+            steps[k][lo:hi] = res[0]
+            remaining[k] -= 1
+            bar.update(1)
+            if remaining[k] == 0:
+                finished[k] = True
+                computed.append(k)
+                if path is not None:
+                    with atomic_output(path, "wb") as fh:  # whole or not there, and no temporary left by Ctrl-C
+                        np.savez(fh, key=np.array(key), steps=steps[k].astype(np.int32))
 
-    interrupted = False
-    try:
-        parallel_map(_batch_job, jobs, n_jobs=n_jobs, scheduler=scheduler, on_result=collect, timeout=timeout)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
+        interrupted = False
+        try:
+            parallel_map(_batch_job, jobs, n_jobs=n_jobs, scheduler=scheduler, on_result=collect, timeout=timeout)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
     curves = np.full((len(points), n_episodes), np.nan)
     final = np.full(len(points), np.nan)
     ci = np.full((len(points), 2), np.nan)
