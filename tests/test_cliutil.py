@@ -33,6 +33,17 @@ def test_bad_numbers_one_line_naming_the_flag(argv, flag, capsys):
     assert err.count("\n") == 1 and f"argument {flag}:" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--x", "--n"])
+def test_a_bad_value_of_thousands_of_characters_is_cut_in_the_error_line(flag, capsys):
+    """A 5000-character value was echoed whole: one 'line' of 5000 characters."""
+    with pytest.raises(SystemExit):
+        _parser().parse_args([flag, "9" * 5000 + "x"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 300 and f"argument {flag}: expected" in err and "9..." in err
+    threads = cliutil.environment_problems({"OMP_NUM_THREADS": "7" * 5000})
+    assert len(threads) == 1 and len(threads[0]) < 300
+
+
 def test_good_numbers():
     a = _parser().parse_args(["--x", "0.5", "--n", "1e3"])
     assert a.x == 0.5 and a.n == 1000

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, expanded, file_problem
+from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, expanded, file_problem, short_repr
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
@@ -149,11 +149,11 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {want}, got {short_repr(text)}") from None
         bad = (not math.isfinite(value) or (lo is not None and (value < lo or (lo_open and value == lo)))
                or (hi is not None and (value > hi or (hi_open and value == hi))))
         if bad:
-            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {want}, got {short_repr(text)}")
         return value
 
     parse.__name__ = "number"
@@ -178,12 +178,12 @@ def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int
             try:
                 f = float(text)
             except ValueError:
-                raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+                raise argparse.ArgumentTypeError(f"expected {want}, got {short_repr(text)}") from None
             if not math.isfinite(f) or f != int(f):
-                raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}") from None
+                raise argparse.ArgumentTypeError(f"expected {want}, got {short_repr(text)}") from None
             value = int(f)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise argparse.ArgumentTypeError(f"expected {want}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {want}, got {short_repr(text)}")
         return value
 
     parse.__name__ = "integer"
@@ -196,7 +196,7 @@ def choice_list(choices) -> Callable[[str], str]:
 
     def parse(text: str) -> str:
         if text not in choices:
-            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {short_repr(text)}")
         return text
 
     parse.__name__ = "choice"
@@ -210,7 +210,7 @@ def scheduler_address(text: str) -> str:
     host, _, port = rest.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://127.0.0.1:8786, "
-                                         f"got {text!r}")
+                                         f"got {short_repr(text)}")
     return text
 
 
@@ -378,7 +378,7 @@ def _whole_numbers_in(text: str, low: int, high: int) -> bool:
 
 def _numba_threads_problem(value: str) -> str | None:
     if not _whole_numbers_in(value, 1, MAX_THREADS) or "," in value:
-        return f"expected a whole number of threads from 1 to {MAX_THREADS}, got {value!r}"
+        return f"expected a whole number of threads from 1 to {MAX_THREADS}, got {short_repr(value)}"
     return None
 
 
@@ -386,7 +386,7 @@ def _omp_threads_problem(value: str) -> str | None:
     """OpenMP reads a comma-separated list, one count per level of nested parallelism (empty: its default)."""
     if value.strip() and not _whole_numbers_in(value, 1, MAX_THREADS):
         return (f"expected a whole number of threads from 1 to {MAX_THREADS} (or a comma-separated list of them), "
-                f"got {value!r}")
+                f"got {short_repr(value)}")
     return None
 
 
@@ -399,18 +399,19 @@ def _numba_layer_problem(value: str) -> str | None:
     requested 'abc' is unknown to Numba." and "tbb" without Intel TBB with "No threading layer could be loaded",
     neither naming the variable."""
     if value not in NUMBA_THREADING_LAYERS:
-        return f"expected one of {', '.join(NUMBA_THREADING_LAYERS)}, got {value!r}"
+        return f"expected one of {', '.join(NUMBA_THREADING_LAYERS)}, got {short_repr(value)}"
     if value in ("tbb", "omp"):
         try:
             importlib.import_module(f"numba.np.ufunc.{value}pool")
         except ImportError as exc:   # a missing libtbb / libgomp
-            return f"{value!r}: numba cannot load that threading layer here ({exc}); use workqueue or unset it"
+            return (f"{short_repr(value)}: numba cannot load that threading layer here ({exc}); use workqueue or "
+                    "unset it")
     return None
 
 
 def _source_date_problem(value: str) -> str | None:
     if not _whole_numbers_in(value, 0, MAX_SOURCE_DATE) or "," in value:
-        return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {value!r}"
+        return f"expected seconds since 1970 (a whole number from 0 to {MAX_SOURCE_DATE}), got {short_repr(value)}"
     return None
 
 
