@@ -294,6 +294,7 @@ MODEL_DAMAGES = {  # fields no training run writes: were read silently (a string
 }
 
 
+@pytest.mark.filterwarnings("error")  # refused before torch copies the weights (complex ones drew its cast warning)
 @pytest.mark.parametrize("damage", list(MODEL_DAMAGES))
 @pytest.mark.parametrize("verb", ["info", "detect"])
 def test_a_model_file_with_a_field_of_the_wrong_type_is_refused_naming_it(damage, verb, tmp_path, capsys):

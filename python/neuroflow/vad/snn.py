@@ -530,15 +530,29 @@ def _config_problem(config: dict) -> str | None:
     return None
 
 
-def _state_problem(state: dict) -> str | None:
-    """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
-    nothing): every weight of a float type, every value finite, every mask 0 or 1, the input scales positive and the
-    bin edges of each input in increasing order."""
-    # complex bin edges stopped detection with a NotImplementedError; integer or bfloat16 weights were read rounded
-    not_float = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
-                 if v.dtype not in (torch.float16, torch.float32, torch.float64) and not k.endswith("_mask")]
+def _dtype_problem(state: dict) -> str | None:
+    """Weights of a type no training run writes (None: every weight float16, float32 or float64), checked before they
+    are loaded: complex bin edges stopped detection with a NotImplementedError (and torch warned while copying them),
+    integer or bfloat16 weights were read rounded."""
+    def kind(v):
+        dtype = getattr(v, "dtype", None)
+        return str(dtype).replace("torch.", "") if isinstance(dtype, torch.dtype) else type(v).__name__
+
+    not_float = [f"{k} ({kind(v)})" for k, v in state.items()
+                 if getattr(v, "dtype", None) not in (torch.float16, torch.float32, torch.float64)
+                 and not k.endswith("_mask")]
     if not_float:
         return f"state_dict {', '.join(not_float[:3])}: expected float16, float32 or float64 weights"
+    return None
+
+
+def _state_problem(state: dict) -> str | None:
+    """What in a model file's weights (loaded into a model: the names and shapes fit) no training run writes (None:
+    nothing): every weight of a float type (:func:`_dtype_problem`), every value finite, every mask 0 or 1, the input
+    scales positive and the bin edges of each input in increasing order."""
+    problem = _dtype_problem(state)
+    if problem:
+        return problem
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         return f"NaN or infinite values in {', '.join(bad[:3])}"
@@ -566,7 +580,8 @@ def load_model(path: str | Path) -> LoadedModel:
         raise ValueError(f"{path}: not a readable neuroflow spiking-VAD model ({exception_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuroflow spiking-VAD model (expected format {FORMAT!r})")
-    problem = _payload_problem(payload) or _config_problem(payload.get("config", {}))
+    problem = (_payload_problem(payload) or _config_problem(payload.get("config", {}))
+               or _dtype_problem(payload.get("state_dict", {})))
     if problem:
         raise ValueError(f"{path}: damaged spiking-VAD model ({problem})")
     try:
