@@ -264,3 +264,31 @@ def test_maze_demo_hook(tmp_path):
     assert any(line.startswith("energy per TD update") for line in lines)
     assert any(line.startswith("device fitting:") for line in lines)
     assert {p.name for p in tmp_path.iterdir()} >= {"maze_tmaze.png", "maze_watermaze.png", "maze_self_correction.png"}
+
+
+def test_ctrl_c_in_the_floor_search_keeps_the_policy_found_so_far(capsys, monkeypatch):
+    """The search takes minutes (about 7 by default); Ctrl-C in it printed 'nothing written' and lost them. Now the
+    best policy found so far is scored and printed, stopped_by 'interrupted', exit 130."""
+    from neuroflow.rl import optimal
+
+    real, calls = optimal._softmax_rollouts, [0]
+
+    def interrupted_once(*args):
+        calls[0] += 1
+        if calls[0] == 40:  # in the search, after some cells
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(optimal, "_softmax_rollouts", interrupted_once)
+    rc = main(["maze", "floor", "--starts", "60", "--search-starts", "8", "--sweeps", "2", "--graded-sweeps", "1",
+               "--rollouts", "1", "--field-samples", "2", "--json", "--quiet"])
+    assert rc == 130 and calls[0] > 40
+    f = json.loads(capsys.readouterr().out)["floor"]
+    assert f["stopped_by"] == "interrupted" and 1.0 <= f["optimal_mean"] <= f["softmax_mean"]
+    assert len(f["search_history"]) >= 2
+    # the public search has no field to say it was cut short: Ctrl-C goes on to its caller
+    calls[0] = 0
+    enc = optimal.PlaceCells.grid()
+    theta = optimal.np.ones((enc.n_features, optimal.WATERMAZE_MOVES.shape[0]))
+    with pytest.raises(KeyboardInterrupt):
+        optimal.search_softmax_policy(theta, optimal.sample_starts(8, 0), sweeps=1)

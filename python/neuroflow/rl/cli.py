@@ -328,7 +328,7 @@ def _floor(args) -> int:
              f"{f.softmax_std:.2f} steps (an upper bound on the policy class's floor; published ideal 6.65 +- 3.16)",
              f"  search stopped by: {f.stopped_by}"]
     emit(args, payload, lines)
-    return 0
+    return 130 if f.stopped_by == "interrupted" else 0  # Ctrl-C: the policy found so far, printed, and its exit status
 
 
 def _sweep(args) -> int:

@@ -370,15 +370,19 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     seed, max_steps = _seed(seed), _max_steps(max_steps)
     bar = _progress(total=int(sweeps) * enc.n_features, enabled=progress, desc="floor search", unit="cell")
     try:
-        theta, history, _ = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar, None)
+        theta, history, stopped_by = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar,
+                                             None)
     finally:
         bar.close()
+    if stopped_by == "interrupted":  # this function's result has no field to say so: Ctrl-C goes on to the caller
+        raise KeyboardInterrupt
     return theta, history
 
 
 def _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar, deadline):
     """The search of :func:`search_softmax_policy`; ``bar`` advances by one per cell, ``deadline`` (a
-    ``time.perf_counter()`` value or None) stops it between cells. Returns (theta, history, stopped_by)."""
+    ``time.perf_counter()`` value or None) stops it between cells, and so does Ctrl-C, keeping the best policy found
+    (stopped_by "interrupted"). Returns (theta, history, stopped_by)."""
     theta = np.array(theta0, dtype=float, copy=True)
     st = np.ascontiguousarray(np.asarray(starts, dtype=float).reshape(-1, 2))
     rng0 = seed_states(seed, st.shape[0])
@@ -401,13 +405,17 @@ def _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar
             if deadline is not None and time.perf_counter() > deadline:
                 return theta, history + [best], "max_time"
             keep = theta[i].copy()
-            for row in (cands if rows == "binary" else _graded_rows(keep)):
-                if np.array_equal(row, keep):
-                    continue
-                theta[i] = row
-                c = cost()
-                if c < best - 1e-12:
-                    best, keep, changed = c, row.copy(), changed + 1
+            try:
+                for row in (cands if rows == "binary" else _graded_rows(keep)):
+                    if np.array_equal(row, keep):
+                        continue
+                    theta[i] = row
+                    c = cost()
+                    if c < best - 1e-12:
+                        best, keep, changed = c, row.copy(), changed + 1
+            except KeyboardInterrupt:  # minutes of search kept: the best rows so far (this cell's trial row undone)
+                theta[i] = keep
+                return theta, history + [best], "interrupted"
             theta[i] = keep
             bar.update(1)
         history.append(best)
@@ -424,7 +432,8 @@ class WaterMazeFloor:
     starts; ``softmax_greedy_mean`` is the policy before the search (each cell's greedy move only),
     ``softmax_binary_mean`` the policy after the search over weights in {0, 1} (before any graded refinement);
     ``stopped_by`` says what ended the search: ``"sweeps"`` (the budget of passes), ``"converged"`` (a pass changed
-    nothing) or ``"max_time"`` (the optional wall-clock cap)."""
+    nothing), ``"max_time"`` (the optional wall-clock cap) or ``"interrupted"`` (Ctrl-C during the search: the best
+    policy found until then, scored as usual)."""
 
     n_starts: int
     optimal_mean: float
@@ -472,7 +481,8 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
 
     The passes (``sweeps``, ``graded_sweeps``) are the budget; one progress bar counts the cells of all passes
     (each cell tries up to 24 candidate rows on ``search_starts`` starts). ``max_time_s`` optionally caps the
-    search's wall-clock time (``None``: no cap); ``stopped_by`` in the result says what ended it."""
+    search's wall-clock time (``None``: no cap); Ctrl-C during the search ends it too, keeping the policy found so
+    far; ``stopped_by`` in the result says what ended it."""
     check_positive(n_starts, "n_starts", integer=True)
     check_positive(rollouts, "rollouts", integer=True)
     check_positive(search_starts, "search_starts", integer=True)
@@ -504,7 +514,7 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
             theta, history, stopped_by = _search(theta, search, temperature, sweeps, seed + 3, 300, "binary", enc,
                                                  bar, deadline)
         binary = softmax_policy_steps(theta, many, temperature=temperature, seed=seed + 1)
-        if graded_sweeps > 0 and stopped_by != "max_time":
+        if graded_sweeps > 0 and stopped_by not in ("max_time", "interrupted"):
             theta, more, stopped_by = _search(theta, search, temperature, graded_sweeps, seed + 3, 300, "graded",
                                               enc, bar, deadline)
             history += more[1:]
