@@ -244,6 +244,13 @@ def test_ctrl_c_of_a_parallel_run_reports_no_leaked_semaphores(tmp_path):
     assert "leaked" not in err and "Traceback" not in err, err
 
 
+def _small_checkpointed_problem(tmp_path):
+    """A 2-2 tanh teacher, 100 probes and the settings of a short run with its students checkpointed in tmp_path."""
+    kw = dict(n_students=4, hidden_sizes=[2], seed=0, finetune=False, checkpoint=tmp_path,
+              train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    return make_teacher(2, 2, "tanh", seed=0), np.random.default_rng(0).normal(size=(100, 2)), kw
+
+
 def test_a_checkpoint_is_not_resumed_under_another_backend(tmp_path, monkeypatch):
     """The students' checkpoint key left out the backend, whose arithmetic differs in the last bits: a run resumed
     under NEUROFLOW_BACKEND=torch took the numpy run's students as its own (and the reverse)."""
@@ -253,10 +260,7 @@ def test_a_checkpoint_is_not_resumed_under_another_backend(tmp_path, monkeypatch
 
     if not torch_available():
         pytest.skip("needs torch")
-    t = make_teacher(2, 2, "tanh", seed=0)
-    X = np.random.default_rng(0).normal(size=(100, 2))
-    kw = dict(n_students=4, hidden_sizes=[2], seed=0, finetune=False, checkpoint=tmp_path,
-              train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    t, X, kw = _small_checkpointed_problem(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ExpandAndCluster(backend="numpy", **kw).fit(X, t.forward(X))
@@ -339,10 +343,7 @@ def test_a_checkpoint_student_of_the_wrong_size_is_trained_again(tmp_path):
     students are trained again, to the uninterrupted run's result."""
     import warnings
 
-    t = make_teacher(2, 2, "tanh", seed=0)
-    X = np.random.default_rng(0).normal(size=(100, 2))
-    kw = dict(n_students=4, hidden_sizes=[2], seed=0, finetune=False, checkpoint=tmp_path,
-              train_options={"maxiterations_ode": 30, "maxiterations_optim": 5})
+    t, X, kw = _small_checkpointed_problem(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = ExpandAndCluster(**kw).fit(X, t.forward(X))
