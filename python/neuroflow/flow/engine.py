@@ -26,8 +26,8 @@ import numpy as np
 import scipy.integrate
 
 
-from neuroflow._utils import check_array, check_choice, check_positive, serial_blas
-from neuroflow.backend import get_backend
+from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow.backend import get_backend, serial
 from neuroflow.flow._tracking import PhaseProgress, Problem, Thinned
 from neuroflow.flow.objective import check_objective
 from neuroflow.flow.polish import OPTIM_METHODS, optim_phase
@@ -284,8 +284,8 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     # hundreds of steps last-bit differences grow into another end point (20 000 probes, a 64-40-20-10 net:
     # relative loss 0.86 on one thread and 0.77 on two after 300 L-BFGS steps), so a run would differ from one
     # machine to the next; on a busy machine extra threads only wait for each other (the README snippet: 3.0 s
-    # instead of 21 s at load 12 on 2 cores)
-    with serial_blas():
+    # instead of 21 s at load 12 on 2 cores); a torch net also keeps torch's own threads at one
+    with serial(objective):
         return _run(objective, theta0, P, options, net_dict, method_ode=method_ode, method_optim=method_optim,
                     maxT=maxT, maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim,
                     maxiterations_ode=maxiterations_ode, maxiterations_optim=maxiterations_optim,
