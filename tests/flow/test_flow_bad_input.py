@@ -348,3 +348,37 @@ def test_parameters_that_cannot_fit_in_memory_are_named_by_init_params():
     net = MLP(10**6, [(10**6, "tanh", True), (1, "identity", True)], backend="numpy")
     with pytest.raises(ValueError, match="^input_dim, layers: this run needs about"):
         net.init_params(0)
+
+
+@pytest.mark.parametrize("seed", [None, np.random.default_rng(0), -1, 1.5])
+@pytest.mark.parametrize("call", ["teacher_student_run", "run_gaussian"])
+def test_runs_that_start_the_student_from_seed_plus_something_name_a_seed_that_is_no_integer(call, seed):
+    """seed=None or a Generator (which as_rng takes elsewhere) ended in "unsupported operand type(s) for +" from
+    the student's start (10_000 + seed, seed + 1)."""
+    from neuroflow.flow import teacher_student_run
+    from neuroflow.flow.gaussian.experiment import run_gaussian
+
+    calls = {"teacher_student_run": lambda: teacher_student_run(2, 2, 2, n_samples=10, seed=seed, maxiterations_ode=2),
+             "run_gaussian": lambda: run_gaussian(3, 2, 2, seed=seed, maxiterations_ode=2)}
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        calls[call]()
+
+
+@pytest.mark.parametrize("d, words", [({}, "d: expected a dict with input_dim"), ([1, 2], "d: expected a dict"),
+                                      ({"input_dim": 2}, "d: expected a dict with input_dim and a list of layers"),
+                                      ({"input_dim": "x", "layers": [[2, "tanh", True]]}, "d: input_dim: expected"),
+                                      ({"input_dim": 2, "layers": [[2, "tanh"]]}, "d: layers[0]: expected")])
+def test_mlp_from_dict_names_a_description_that_is_not_one(d, words):
+    """MLP.from_dict (for TrainResult.net) raised KeyError 'input_dim', "list indices must be integers" or int()'s
+    "invalid literal for int() with base 10: 'x'"."""
+    with pytest.raises(ValueError, match="^" + re.escape(words)):
+        MLP.from_dict(d, backend="numpy")
+    net = MLP.from_dict({"input_dim": 2.0, "layers": [[3, "tanh", True], [1, "identity", True]]}, backend="numpy")
+    assert net.input_dim == 2 and net.n_params == 13
+
+
+def test_gaussian_teacher_output_weights_that_are_no_numbers_are_named():
+    """teacher_a="ab" was numpy's bare "could not convert string to float: 'ab'"."""
+    with pytest.raises(ValueError, match="^teacher_a: expected an array of numbers"):
+        GaussianTeacherStudent(np.eye(2), "ab", 2)
+    assert np.array_equal(GaussianTeacherStudent(np.eye(2), [[1.0, 2.0]], 2).teacher_a, [1.0, 2.0])

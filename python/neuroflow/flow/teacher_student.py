@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_bool, check_memory, check_positive, to_jsonable
+from neuroflow._utils import as_rng, check_bool, check_memory, check_positive, is_integer, to_jsonable
 from neuroflow.mlp import MLP
 
 __all__ = ["teacher_student_problem", "teacher_student_run", "TeacherStudentRun", "teacher_student_memory"]
@@ -121,6 +121,9 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
                         ("student_width", student_width), ("n_samples", n_samples)):
         check_positive(value, name, integer=True)
     check_bool(adam_too, "adam_too")   # "x" was truthy: Adam ran too
+    if not (is_integer(seed) and seed >= 0):  # None or a Generator ended in a TypeError from 10_000 + seed
+        raise ValueError(f"seed: expected a non-negative integer (the student starts from seed 10000 + seed), "
+                         f"got {seed!r}")
     check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), TEACHER_STUDENT_SIZES)
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
     student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)

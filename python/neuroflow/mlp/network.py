@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_memory, check_positive
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive, short_repr
 from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
@@ -105,7 +105,21 @@ class MLP:
 
     @classmethod
     def from_dict(cls, d: dict, backend: str = "auto") -> "MLP":
-        return cls(int(d["input_dim"]), [tuple(l) for l in d["layers"]], backend=backend)
+        """The net :meth:`to_dict` describes (``TrainResult.net``); anything else is a ValueError naming ``d``
+        (a dict without input_dim was a KeyError, a list a TypeError, input_dim "x" int()'s own message)."""
+        if not isinstance(d, dict) or "input_dim" not in d or not isinstance(d.get("layers"), (list, tuple)):
+            raise ValueError(f"d: expected a dict with input_dim and a list of layers (what MLP.to_dict() gives), "
+                             f"got {short_repr(d)}")
+        dim = d["input_dim"]
+        if isinstance(dim, float) and dim.is_integer():  # a whole number read back as a float
+            dim = int(dim)
+        layers = [tuple(l) if isinstance(l, (list, tuple)) else l for l in d["layers"]]
+        try:
+            return cls(dim, layers, backend=backend)
+        except ValueError as exc:
+            if str(exc).startswith("backend:"):
+                raise
+            raise ValueError(f"d: {exc}") from None
 
     def with_backend(self, backend: str) -> "MLP":
         """The same architecture on another backend."""

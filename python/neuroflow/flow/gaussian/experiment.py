@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import check_memory, check_positive, to_jsonable
+from neuroflow._utils import check_memory, check_positive, is_integer, to_jsonable
 from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, random_teacher
 
 __all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
@@ -93,6 +93,8 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width)):
         check_positive(value, name, integer=True)
+    if not (is_integer(seed) and seed >= 0):  # None or a Generator ended in a TypeError from seed + 1
+        raise ValueError(f"seed: expected a non-negative integer (the student starts from seed + 1), got {seed!r}")
     check_memory(gaussian_run_memory(input_dim, teacher_width, student_width), GAUSSIAN_SIZES)
     W, a = random_teacher(input_dim, teacher_width, seed=seed)
     obj = GaussianTeacherStudent(W, a, student_width, activation, method=method)

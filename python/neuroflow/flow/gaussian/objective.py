@@ -72,7 +72,7 @@ class GaussianTeacherStudent:
             raise ValueError(f"teacher_W: expected input dimension d >= 1, got shape {V.shape}")
         if k < 1:
             raise ValueError(f"teacher_W: expected at least one teacher unit (row), got shape {V.shape}")
-        b = np.asarray(teacher_a, dtype=np.float64) if not isinstance(teacher_a, np.ndarray) else teacher_a
+        b = check_array(teacher_a, "teacher_a", finite=False)   # text was numpy's bare "could not convert ..."
         if b.ndim == 2 and b.shape[0] == 1:  # accept the (1, k) output-layer matrix as well
             b = b[0]
         b = check_array(b, "teacher_a", shape=(k,))
