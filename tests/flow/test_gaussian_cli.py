@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from neuroflow import cli
 
 
@@ -50,3 +52,24 @@ def test_flow_demo_part_quick(tmp_path, capsys):
     assert "-> a minimum" in "\n".join(lines)
     names = {p.name for p in tmp_path.glob("*.png")}
     assert names == {"flow_teacher_student.png", "flow_gaussian_relu_closed.png", "flow_gaussian_tanh_series.png"}
+
+
+@pytest.mark.parametrize("verb", ["train", "gaussian"])
+def test_a_plot_that_fails_to_write_keeps_the_result(verb, tmp_path, capsys, monkeypatch):
+    """flow gaussian drew --plot before it saved --out, so a plot that failed to write (a full disk, the folder
+    removed meanwhile) lost the trained result with it; both verbs now save the result first."""
+    from neuroflow import cli
+    import neuroflow.flow.plots as plots
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plots, "plot_train", failing)
+    out = tmp_path / "r.json"
+    argv = ["flow", verb, "--quiet", "--out", str(out), "--plot", str(tmp_path / "p.png"), "--max-iterations-ode", "3",
+            "--max-iterations-optim", "2"] + (["--n-samples", "50"] if verb == "train" else ["--input-dim", "3"])
+    assert cli.main(argv) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    from neuroflow.flow import TrainResult
+
+    assert TrainResult.load(out).ode_iterations == 3

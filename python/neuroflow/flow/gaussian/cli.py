@@ -49,16 +49,16 @@ def _gaussian(args) -> int:
     payload = run.to_dict()
     status = exit_status(run.result, payload)
     lines = _describe(run)
+    if args.out:  # the result first, as flow train: a plot that fails to write must not lose it
+        run.result.save(args.out)
+        lines.append(f"  result: {args.out}")
+        payload["out"] = str(args.out)
     if args.plot:
         plot_train(run.result, args.plot, cosines=run.teacher_cosines,
                    title=f"{payload['activation']}: d={args.input_dim}, k={args.teacher_width}, "
                          f"m={args.student_width}, infinite data")
         lines.append(f"  plot: {args.plot}")
         payload["plot"] = str(args.plot)
-    if args.out:
-        run.result.save(args.out)
-        lines.append(f"  result: {args.out}")
-        payload["out"] = str(args.out)
     emit(args, payload, lines)
     return status
 
