@@ -382,3 +382,62 @@ def test_gaussian_teacher_output_weights_that_are_no_numbers_are_named():
     with pytest.raises(ValueError, match="^teacher_a: expected an array of numbers"):
         GaussianTeacherStudent(np.eye(2), "ab", 2)
     assert np.array_equal(GaussianTeacherStudent(np.eye(2), [[1.0, 2.0]], 2).teacher_a, [1.0, 2.0])
+
+
+def _gaussian_objective():
+    W, a = random_teacher(3, 2, seed=0)
+    return GaussianTeacherStudent(W, a, 2, "erf")
+
+
+@pytest.fixture
+def two_gib_machine(monkeypatch):
+    """check_memory sees a machine of 2 GiB, so that the sizes below are past it on any machine (and nothing the
+    test asks for is large)."""
+    import os
+
+    real = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 2**31 // 4096 if name == "SC_PHYS_PAGES" else
+                        4096 if name == "SC_PAGE_SIZE" else real(name))
+
+
+@pytest.mark.parametrize("call, start", [
+    # np.empty of the (N, 1, 4001) result: 10^6 probes filled 16 GB of forward pass for a minute before numpy's
+    # MemoryError for its 29.8 GiB
+    (lambda: MLP(2, [(1000, "tanh", True), (1, "identity", True)], backend="numpy").jacobian(
+        np.zeros(4001), np.zeros((10**5, 2))), "X, layers (the Jacobian has N x outputs x 4001 entries): this run"),
+    (lambda: MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy").hessian(
+        np.zeros(160001), np.zeros((10, 2)), np.zeros((10, 1))), "X, layers (the Hessian has 160001 x 160001"),
+    (lambda: MLP(2, [(1000, "tanh", True), (1, "identity", True)], backend="numpy").hessian(
+        np.zeros(4001), np.zeros((10**5, 2)), np.zeros((10**5, 1))), "X, layers (the Hessian has 4001 x 4001"),
+    (lambda: train(MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy"), np.zeros(160001),
+                   np.zeros((10, 2)), np.zeros((10, 1)), method_ode="BDF", method_optim="bfgs"),
+     "method_ode, method_optim (BDF and bfgs keep a 160001 x 160001 matrix, on 10 samples; RK45, DOP853 and lbfgs"),
+    (lambda: GaussianTeacherStudent(np.ones((2, 3)), np.ones(2), 10**6), "teacher_W, student_width: this run"),
+    (lambda: GaussianTeacherStudent(np.ones((10**5, 2)), np.ones(10**5), 2), "teacher_W, student_width: this run"),
+    (lambda: _gaussian_objective().sample(10**12), "n_samples: this run needs"),
+    (lambda: __import__("neuroflow.flow", fromlist=["x"]).teacher_student_problem(2, 4, 10**12),
+     "input_dim, teacher_width, n_samples: this run needs"),
+])
+def test_sizes_past_this_machines_memory_are_named_before_any_allocation(call, start, two_gib_machine):
+    """numpy's MemoryError ("Unable to allocate 191. GiB for an array with shape (160001, 160001)") named no
+    argument, and the Jacobian's np.empty let a forward pass fill 16 GB first; each is now refused up front."""
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        call()
+
+
+def test_a_large_net_trains_without_the_hessian_it_would_not_fit():
+    """The memory check of train counts a P x P matrix only for the methods that keep one."""
+    net = MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy")
+    res = train(net, net.init_params(seed=0), np.ones((4, 2)), np.ones((4, 1)), maxiterations_ode=1,
+                maxiterations_optim=1)   # auto: DOP853 and lbfgs
+    assert (res.method_ode, res.method_optim) == ("DOP853", "lbfgs")
+
+
+def test_flow_gaussian_counts_the_teacher_teacher_term_in_its_memory_check(capsys, two_gib_machine):
+    """The k x k x d components orthogonal to each teacher unit were left out of the estimate: --input-dim 1200
+    --teacher-width 1500 --student-width 1 passed the check on 23.5 GiB and was killed by the kernel filling 21 GB
+    (here: 1.3 GiB of them on a 2 GiB machine, where the estimate without them said 0.06 GiB)."""
+    assert cli.main(["flow", "gaussian", "--input-dim", "300", "--teacher-width", "750", "--student-width", "1",
+                     "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--input-dim, --teacher-width, --student-width: this run needs" in err and len(err.splitlines()) == 1

@@ -37,6 +37,8 @@ __all__ = ["train", "TrainResult", "default_methods", "ODE_METHODS", "OPTIM_METH
 
 ODE_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA")
 _STIFF = ("Radau", "BDF", "LSODA")
+#: polishers that keep a P x P matrix: the exact Hessian, or BFGS's dense estimate of its inverse
+_HESSIAN_OPTIM = ("newton", "trust-exact", "trust-krylov", "bfgs")
 #: above this many parameters "auto" integrates with DOP853 instead of LSODA
 AUTO_STIFF_MAX_PARAMS = 500
 #: above this many parameters "auto" polishes with L-BFGS instead of Newton (mirrored in Julia)
@@ -278,6 +280,14 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     auto_ode, auto_optim = default_methods(P)
     method_ode = auto_ode if method_ode == "auto" else method_ode
     method_optim = auto_optim if method_optim == "auto" else method_optim
+    hessian_users = [m for m, runs in (
+        (method_ode, method_ode in _STIFF and maxiterations_ode > 0 and maxtime_ode != 0),
+        (method_optim, method_optim in _HESSIAN_OPTIM and maxiterations_optim > 0 and maxtime_optim != 0)) if runs]
+    if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
+        net.check_hessian_memory(objective.n_samples, f"method_ode, method_optim ({' and '.join(hessian_users)} "
+                                                      f"keep{'s' if len(hessian_users) == 1 else ''} a {P} x {P} "
+                                                      f"matrix, on {objective.n_samples} samples; RK45, DOP853 and "
+                                                      f"lbfgs do not)")
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
     # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over

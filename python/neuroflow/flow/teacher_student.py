@@ -33,6 +33,10 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
         ``(teacher_net, teacher_theta, X, Y)`` with ``X`` (N, input_dim) and ``Y`` (N, 1).
     """
     check_positive(n_samples, "n_samples", integer=True)
+    for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width)):
+        check_positive(value, name, integer=True)
+    # numpy's MemoryError named no argument (n_samples=10**12: "Unable to allocate 14.6 TiB")
+    check_memory(8 * n_samples * (input_dim + 3 * teacher_width + 2), "input_dim, teacher_width, n_samples")
     rng = as_rng(seed)
     teacher = MLP(input_dim, [(teacher_width, activation, True), (1, "identity", True)], backend="numpy")
     mats = teacher.unpack(teacher.init_params(seed=rng))

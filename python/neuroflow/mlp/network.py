@@ -213,6 +213,7 @@ class MLP:
         """Exact Hessian of :meth:`loss` (P x P, symmetric)."""
         theta = self.check_theta(theta)
         X, Y, wbar = self._check_targets(X, Y, weights)
+        self.check_hessian_memory(X.shape[0])
         return self._hessian(theta, X, Y, wbar, weights)
 
     def jacobian(self, theta, X) -> np.ndarray:
@@ -221,7 +222,18 @@ class MLP:
         Gauss-Newton or Levenberg-Marquardt step needs, see :func:`neuroflow.flow.levenberg_marquardt`)."""
         theta = self.check_theta(theta)
         X, _, _ = self.check_data(X)
+        # np.empty of the (N, out, P) result does not fail at once: 10^6 probes of a 1000-unit net filled 16 GB
+        # for a minute before numpy's MemoryError for its 29.8 GiB
+        check_memory(npk.jacobian_memory(self._spec, X.shape[0]), "X, layers (the Jacobian has N x outputs x "
+                                                                    f"{self.n_params} entries)")
         return self._jacobian(theta, X)[0]
+
+    def check_hessian_memory(self, n_samples: int, name: str | None = None) -> None:
+        """ValueError naming ``name`` (default: X, layers) when the exact Hessian on ``n_samples`` samples needs
+        more memory than this machine has (:meth:`hessian`, and :func:`neuroflow.flow.train` with a method that
+        uses it)."""
+        check_memory(npk.hessian_memory(self._spec, int(n_samples)),
+                     name or f"X, layers (the Hessian has {self.n_params} x {self.n_params} entries)")
 
     def objective(self, X, Y, weights=None) -> "BoundObjective":
         """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuroflow._utils import check_memory, check_positive, is_integer, to_jsonable
-from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, random_teacher
+from neuroflow.flow.gaussian.objective import GaussianTeacherStudent, gaussian_memory, random_teacher
 
 __all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
 
@@ -19,12 +19,8 @@ GAUSSIAN_SIZES = "input_dim, teacher_width, student_width"
 
 def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int) -> int:
     """Peak memory of one loss + gradient + Hessian evaluation, in bytes (an upper estimate): the
-    Hessian and its copies, the per-pair moment and geometry arrays, and the teacher-teacher term
-    computed once (about a dozen k x k arrays: measured 81 bytes per pair at k = 4000)."""
-    P = student_width * (input_dim + 1)
-    pairs = student_width * (student_width + teacher_width)
-    return 8 * (4 * P * P + pairs * (12 + 2 * input_dim) + 12 * teacher_width * teacher_width
-                + 2 * teacher_width * input_dim)
+    Hessian and its copies (:func:`~neuroflow.flow.gaussian.objective.gaussian_memory` adds the rest)."""
+    return gaussian_memory(input_dim, teacher_width, student_width, hessian=True)
 
 
 @dataclass
