@@ -285,9 +285,9 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
         (method_optim, method_optim in _HESSIAN_OPTIM and maxiterations_optim > 0 and maxtime_optim != 0)) if runs]
     if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
         net.check_hessian_memory(objective.n_samples, f"method_ode, method_optim ({' and '.join(hessian_users)} "
-                                                      f"keep{'s' if len(hessian_users) == 1 else ''} a {P} x {P} "
-                                                      f"matrix, on {objective.n_samples} samples; RK45, DOP853 and "
-                                                      f"lbfgs do not)")
+                                                      f"build{'s' if len(hessian_users) == 1 else ''} a {P} x {P} "
+                                                      f"matrix from the {objective.n_samples} samples; RK45, DOP853 "
+                                                      f"and lbfgs do not)")
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
     # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over

@@ -53,10 +53,11 @@ TEACHER_STUDENT_SIZES = "input_dim, teacher_width, student_width, n_samples"
 def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
     """Peak memory of :func:`teacher_student_run`, in bytes (an upper estimate): the data and one
     (N, width) array per activation, derivative and back-propagated error of both nets, plus the
-    student's Hessian."""
+    student's Hessian and its working arrays (:func:`neuroflow.mlp._numpy_kernels.hessian_memory`: about
+    4 numbers per parameter and sample, which train's own check counts too)."""
     per_sample = 2 * input_dim + 3 + 4 * (teacher_width + student_width)
     P = student_width * (input_dim + 2) + 1
-    return 8 * (n_samples * per_sample + 3 * P * P)
+    return 8 * (n_samples * (per_sample + 4 * P) + 3 * P * P)
 
 
 @dataclass
