@@ -344,6 +344,27 @@ def test_bench_point_measures_both_sides_on_the_same_numbers():
     assert p["gradient_neuroflow_s"] > 0 and p["hessian_torch_autograd_s"] > 0
 
 
+def test_an_interrupted_gradient_benchmark_gives_torch_its_threads_back(monkeypatch):
+    """gradient_benchmark sets torch to one thread and set it back only when it finished: Ctrl-C or an error
+    left the caller's torch on one thread."""
+    torch = pytest.importorskip("torch")
+    from neuroflow.flow import bench
+
+    def interrupted(*args, **kwargs):
+        assert torch.get_num_threads() == 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "bench_point", interrupted)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bench.gradient_benchmark(quick=True, repeats=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_cli_bad_activation_is_an_error(capsys):
     from neuroflow.cli import main
 
