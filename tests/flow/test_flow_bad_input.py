@@ -114,6 +114,35 @@ def test_objective_returning_wrong_shapes_is_refused(stub, kwargs, match):
         train(stub, theta0, **kwargs)
 
 
+class ComplexStub(Stub):
+    """An Objective answering complex numbers (a gradient or Hessian through a complex step, say)."""
+
+    def __init__(self, part):
+        super().__init__()
+        self.part = part
+
+    def gradient(self, x):
+        return 2 * x + (1e-3j if self.part == "gradient" else 0)
+
+    def hessian(self, x):
+        return 2 * np.eye(2) + (1e-3j if self.part == "hessian" else 0)
+
+
+@pytest.mark.parametrize("part, kwargs", [("gradient", {}), ("hessian", {"method_ode": "LSODA"}),
+                                          ("hessian", {"method_ode": "none", "method_optim": "newton"})])
+def test_an_objective_answering_complex_numbers_is_refused(part, kwargs, recwarn):
+    """Complex gradients and Hessians were cast to their real parts with numpy's ComplexWarning, and the run went
+    on as if nothing had been said."""
+    with pytest.raises(ValueError, match=f"^net_or_objective: (the Hessian|loss and gradient) must be real numbers"):
+        train(ComplexStub(part), np.ones(2), **kwargs)
+    from neuroflow.flow import adam
+
+    if part == "gradient":
+        with pytest.raises(ValueError, match="^net_or_objective: loss and gradient must be real numbers"):
+            adam(ComplexStub(part), np.ones(2), maxiterations=3)
+    assert not [w for w in recwarn if "Complex" in w.category.__name__]
+
+
 @pytest.mark.parametrize("kwargs, name", [
     *[({k: v}, k) for k in ("reltol", "abstol") for v in (0.0, -1e-3, math.nan, math.inf, "1e-3", None)],
     ({"maxtime_ode": -1.0}, "maxtime_ode"), ({"maxtime_optim": math.nan}, "maxtime_optim"),
