@@ -479,3 +479,11 @@ def test_flow_train_counts_the_hessians_working_arrays_under_the_size_flags(caps
     assert cli.main(["flow", "train", "--n-samples", "3000000", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--input-dim, --teacher-width, --student-width, --n-samples: this run needs" in err, err
+
+
+@pytest.mark.parametrize("matrices", [None, 5, "ab"])
+def test_mlp_pack_names_matrices_that_are_no_list(matrices):
+    """net.pack(None) or pack(5) said "object of type 'NoneType' has no len()"."""
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^matrices: expected a list of 2 layer matrices"):
+        net.pack(matrices)

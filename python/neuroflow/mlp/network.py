@@ -129,6 +129,9 @@ class MLP:
     # ------------------------------------------------------------------ layout
     def pack(self, matrices: Sequence) -> np.ndarray:
         """Flat parameters from per-layer matrices of shape ``(out, in + has_bias)`` (bias last column)."""
+        if isinstance(matrices, (str, bytes)) or not hasattr(matrices, "__len__"):  # was "has no len()"
+            raise ValueError(f"matrices: expected a list of {len(self.shapes)} layer matrices, got "
+                             f"{short_repr(matrices)}")
         if len(matrices) != len(self.shapes):
             raise ValueError(f"matrices: expected {len(self.shapes)} layer matrices, got {len(matrices)}")
         parts = []
