@@ -487,3 +487,19 @@ def test_mlp_pack_names_matrices_that_are_no_list(matrices):
     net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
     with pytest.raises(ValueError, match="^matrices: expected a list of 2 layer matrices"):
         net.pack(matrices)
+
+
+@pytest.mark.parametrize("Y, start", [(None, "Y: expected targets of shape (N, 1), got None"),
+                                      ("big", "net (Levenberg-Marquardt keeps 160001 x 160001 matrices): this run")])
+def test_mlp_least_squares_names_targets_and_sizes(Y, start, two_gib_machine):
+    """mlp_least_squares(net, theta, X, None) ended in "'NoneType' object is not subscriptable", and a net of
+    160001 parameters in numpy's "Unable to allocate 191. GiB"."""
+    from neuroflow.flow import mlp_least_squares
+
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    if Y == "big":
+        net, Y = MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy"), X[:, :1]
+    else:
+        net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        mlp_least_squares(net, np.zeros(net.n_params), X, Y, max_iter=2)
