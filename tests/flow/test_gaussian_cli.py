@@ -73,3 +73,29 @@ def test_a_plot_that_fails_to_write_keeps_the_result(verb, tmp_path, capsys, mon
     from neuroflow.flow import TrainResult
 
     assert TrainResult.load(out).ode_iterations == 3
+
+
+@pytest.mark.parametrize("verb", ["train", "gaussian"])
+@pytest.mark.parametrize("with_out", [True, False])
+def test_ctrl_c_while_the_plot_is_drawn_says_where_the_result_is(verb, with_out, tmp_path, capsys, monkeypatch):
+    """Ctrl-C while --plot was drawn, after --out had been saved, ended in 'interrupted; nothing written (this
+    command writes its results only when it finishes)' beside the finished result file; it now says where the
+    result is (exit 130). Without --out nothing was written, and the line says so."""
+    from neuroflow import cli
+    from neuroflow.flow import TrainResult
+    import neuroflow.flow.plots as plots
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_train", interrupted)
+    out = tmp_path / "r.json"
+    argv = ["flow", verb, "--quiet", "--plot", str(tmp_path / "p.png"), "--max-iterations-ode", "3",
+            "--max-iterations-optim", "2"] + (["--n-samples", "50"] if verb == "train" else ["--input-dim", "3"])
+    assert cli.main(argv + (["--out", str(out)] if with_out else [])) == 130
+    err = capsys.readouterr().err.strip()
+    if with_out:
+        assert err == f"interrupted while drawing {tmp_path / 'p.png'}; the result is in {out}"
+        assert TrainResult.load(out).ode_iterations == 3
+    else:
+        assert err.startswith("interrupted; nothing written") and not list(tmp_path.iterdir())

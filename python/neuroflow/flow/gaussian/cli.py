@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuroflow.cliutil import add_common_options, as_flag_error, emit, fail, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
+from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, plot_kept, train_options
 
 #: API arguments whose ValueErrors are reported under their flag
 _FLAGS = {"method": "--method", "activation": "--activation", "input_dim": "--input-dim",
@@ -54,9 +54,11 @@ def _gaussian(args) -> int:
         lines.append(f"  result: {args.out}")
         payload["out"] = str(args.out)
     if args.plot:
-        plot_train(run.result, args.plot, cosines=run.teacher_cosines,
-                   title=f"{payload['activation']}: d={args.input_dim}, k={args.teacher_width}, "
-                         f"m={args.student_width}, infinite data")
+        if not plot_kept(args, lambda: plot_train(
+                run.result, args.plot, cosines=run.teacher_cosines,
+                title=f"{payload['activation']}: d={args.input_dim}, k={args.teacher_width}, m={args.student_width}, "
+                      f"infinite data")):
+            return 130
         lines.append(f"  plot: {args.plot}")
         payload["plot"] = str(args.plot)
     emit(args, payload, lines)
