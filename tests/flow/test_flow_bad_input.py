@@ -2,6 +2,7 @@
 bad API argument raises a ValueError naming it."""
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -503,3 +504,18 @@ def test_mlp_least_squares_names_targets_and_sizes(Y, start, two_gib_machine):
         net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
     with pytest.raises(ValueError, match="^" + re.escape(start)):
         mlp_least_squares(net, np.zeros(net.n_params), X, Y, max_iter=2)
+
+
+def test_a_large_student_trained_without_a_square_matrix_is_not_refused_for_one(capsys):
+    """flow train (and teacher_student_run) counted the student's P x P Hessian in every run, so a student of
+    102001 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 235.6 GiB; the matrix
+    now counts only for methods that keep one."""
+    from neuroflow.flow.teacher_student import teacher_student_memory
+
+    assert teacher_student_memory(100, 4, 1000, 1000) < 2**30
+    assert teacher_student_memory(100, 4, 1000, 1000, method_optim="newton") > 200 * 2**30
+    assert teacher_student_memory(100, 4, 1000, 1000, method_ode="LSODA", method_optim="lbfgs") > 200 * 2**30
+    assert cli.main(["flow", "train", "--input-dim", "100", "--student-width", "1000", "--n-samples", "100",
+                     "--max-iterations-ode", "1", "--max-iterations-optim", "1", "--quiet", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert (payload["n_params"], payload["method_ode"], payload["method_optim"]) == (102001, "DOP853", "lbfgs")

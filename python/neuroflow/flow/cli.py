@@ -25,7 +25,8 @@ def _train(args) -> int:
         return fail(conflict)
     try:
         get_backend(args.backend)
-        check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples),
+        check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples,
+                                            method_ode=args.method_ode, method_optim=args.method_optim),
                      TEACHER_STUDENT_SIZES)
         run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
                                   args.n_samples, seed=args.seed, backend=args.backend, progress=not args.quiet,

@@ -33,7 +33,7 @@ from neuroflow.flow.objective import check_objective
 from neuroflow.flow.polish import OPTIM_METHODS, optim_phase
 from neuroflow.flow.result import TrainResult
 
-__all__ = ["train", "TrainResult", "default_methods", "ODE_METHODS", "OPTIM_METHODS"]
+__all__ = ["train", "TrainResult", "default_methods", "square_matrix_methods", "ODE_METHODS", "OPTIM_METHODS"]
 
 ODE_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA")
 _STIFF = ("Radau", "BDF", "LSODA")
@@ -66,6 +66,16 @@ def default_methods(n_params: int) -> tuple[str, str]:
     ode = "LSODA" if n_params <= AUTO_STIFF_MAX_PARAMS else "DOP853"
     optim = "newton" if n_params <= AUTO_NEWTON_MAX_PARAMS else "lbfgs"
     return ode, optim
+
+
+def square_matrix_methods(n_params: int, method_ode: str, method_optim: str) -> list[str]:
+    """The methods of a run (after "auto" is resolved by :func:`default_methods`) that keep an
+    ``n_params x n_params`` matrix: a stiff ODE solver's Jacobian or a polisher's exact Hessian (or BFGS's
+    dense estimate of its inverse)."""
+    auto_ode, auto_optim = default_methods(n_params)
+    ode = auto_ode if method_ode == "auto" else method_ode
+    optim = auto_optim if method_optim == "auto" else method_optim
+    return [m for m, keeps in ((ode, ode in _STIFF), (optim, optim in _HESSIAN_OPTIM)) if keeps]
 
 
 # ----------------------------------------------------------------------------- phase 1
@@ -280,9 +290,8 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     auto_ode, auto_optim = default_methods(P)
     method_ode = auto_ode if method_ode == "auto" else method_ode
     method_optim = auto_optim if method_optim == "auto" else method_optim
-    hessian_users = [m for m, runs in (
-        (method_ode, method_ode in _STIFF and maxiterations_ode > 0 and maxtime_ode != 0),
-        (method_optim, method_optim in _HESSIAN_OPTIM and maxiterations_optim > 0 and maxtime_optim != 0)) if runs]
+    hessian_users = square_matrix_methods(P, method_ode if maxiterations_ode > 0 and maxtime_ode != 0 else "none",
+                                          method_optim if maxiterations_optim > 0 and maxtime_optim != 0 else "none")
     if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
         net.check_hessian_memory(objective.n_samples, f"method_ode, method_optim ({' and '.join(hessian_users)} "
                                                       f"build{'s' if len(hessian_users) == 1 else ''} a {P} x {P} "

@@ -50,14 +50,21 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
 TEACHER_STUDENT_SIZES = "input_dim, teacher_width, student_width, n_samples"
 
 
-def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
+def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int, *,
+                           method_ode: str = "auto", method_optim: str = "auto") -> int:
     """Peak memory of :func:`teacher_student_run`, in bytes (an upper estimate): the data and one
-    (N, width) array per activation, derivative and back-propagated error of both nets, plus the
-    student's Hessian and its working arrays (:func:`neuroflow.mlp._numpy_kernels.hessian_memory`: about
-    4 numbers per parameter and sample, which train's own check counts too)."""
+    (N, width) array per activation, derivative and back-propagated error of both nets, plus, where the
+    methods keep a P x P matrix (:func:`neuroflow.flow.engine.square_matrix_methods`), the student's Hessian
+    and its working arrays (:func:`neuroflow.mlp._numpy_kernels.hessian_memory`: about 4 numbers per parameter
+    and sample, which train's own check counts too)."""
+    from neuroflow.flow.engine import square_matrix_methods
+
     per_sample = 2 * input_dim + 3 + 4 * (teacher_width + student_width)
     P = student_width * (input_dim + 2) + 1
-    return 8 * (n_samples * (per_sample + 4 * P) + 3 * P * P)
+    # a student of 10^5 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 235 GiB
+    square = bool(square_matrix_methods(P, method_ode, method_optim))
+    # and ~250 vectors of P: the kept trajectory (2 n_trajectory), the solver's stages, L-BFGS's history
+    return 8 * (n_samples * (per_sample + (4 * P if square else 0)) + (3 * P * P if square else 0) + 250 * P)
 
 
 @dataclass
@@ -129,7 +136,10 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
     if not (is_integer(seed) and seed >= 0):  # None or a Generator ended in a TypeError from 10_000 + seed
         raise ValueError(f"seed: expected a non-negative integer (the student starts from seed 10000 + seed), "
                          f"got {seed!r}")
-    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), TEACHER_STUDENT_SIZES)
+    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples,
+                                        method_ode=train_options.get("method_ode", "auto"),
+                                        method_optim=train_options.get("method_optim", "auto")),
+                 TEACHER_STUDENT_SIZES)
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
     student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)
     theta0 = student.init_params(seed=10_000 + seed)
