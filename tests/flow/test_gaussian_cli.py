@@ -99,3 +99,20 @@ def test_ctrl_c_while_the_plot_is_drawn_says_where_the_result_is(verb, with_out,
         assert TrainResult.load(out).ode_iterations == 3
     else:
         assert err.startswith("interrupted; nothing written") and not list(tmp_path.iterdir())
+
+
+def test_a_large_gaussian_student_trained_without_a_hessian_is_not_refused_for_one(capsys):
+    """flow gaussian counted the student's Hessian (4 P^2 numbers) in every run, and timed one evaluation of it, so
+    a student of 100100 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 299 GiB; the
+    Hessian now counts (and is timed) only where train takes one, and the line says which evaluation was timed."""
+    from neuroflow.flow.gaussian.experiment import gaussian_run_memory
+
+    assert gaussian_run_memory(1000, 4, 100) < 2**30
+    assert gaussian_run_memory(1000, 4, 100, method_optim="newton") > 200 * 2**30
+    assert cli.main(["flow", "gaussian", "--input-dim", "1000", "--student-width", "100", "--max-iterations-ode", "1",
+                     "--max-iterations-optim", "1", "--quiet", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert (p["n_params"], p["method_ode"], p["method_optim"], p["evaluation"]) == (100100, "DOP853", "lbfgs",
+                                                                                  "loss+gradient")
+    assert cli.main(["flow", "gaussian", "--quiet", "--json", "--max-iterations-ode", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluation"] == "loss+gradient+Hessian"

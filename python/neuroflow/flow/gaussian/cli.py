@@ -20,7 +20,7 @@ def _describe(run) -> list[str]:
         f"  loss {p['loss']:.3e}  gnorm {p['gnorm']:.2e}  converged {p['converged']}  ({p['time_s']:.2f} s: "
         f"ODE {p['ode_iterations']} steps, stopped by {p['ode_stopped_by']}; polish {p['optim_iterations']} "
         f"iterations, stopped by {p['optim_stopped_by']})",
-        f"  one loss+gradient+Hessian evaluation: {p['evaluation_ms']:.2f} ms",
+        f"  one {p['evaluation']} evaluation: {p['evaluation_ms']:.2f} ms",
         "  best |cosine| per teacher unit: " + ", ".join(f"{c:.4f}" for c in p["teacher_best_cosines"]),
     ]
 

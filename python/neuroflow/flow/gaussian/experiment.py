@@ -17,10 +17,17 @@ __all__ = ["GaussianRun", "run_gaussian", "gaussian_run_memory"]
 GAUSSIAN_SIZES = "input_dim, teacher_width, student_width"
 
 
-def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int) -> int:
-    """Peak memory of one loss + gradient + Hessian evaluation, in bytes (an upper estimate): the
-    Hessian and its copies (:func:`~neuroflow.flow.gaussian.objective.gaussian_memory` adds the rest)."""
-    return gaussian_memory(input_dim, teacher_width, student_width, hessian=True)
+def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int, *, method_ode: str = "auto",
+                        method_optim: str = "auto") -> int:
+    """Peak memory of :func:`run_gaussian`, in bytes (an upper estimate): one loss + gradient evaluation
+    (:func:`~neuroflow.flow.gaussian.objective.gaussian_memory`), and the Hessian and its copies where the
+    methods of ``train`` keep a P x P matrix (:func:`neuroflow.flow.engine.square_matrix_methods`; a student of
+    100100 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 299 GiB)."""
+    from neuroflow.flow.engine import square_matrix_methods
+
+    P = int(student_width) * (int(input_dim) + 1)
+    square = bool(square_matrix_methods(P, method_ode, method_optim))
+    return gaussian_memory(input_dim, teacher_width, student_width, hessian=square) + 8 * 250 * P
 
 
 @dataclass
@@ -32,7 +39,8 @@ class GaussianRun:
     objective : GaussianTeacherStudent
     result : TrainResult
     evaluation_ms : float
-        Wall time of one loss + gradient + Hessian evaluation at a fresh point (informative only).
+        Wall time of one loss + gradient + Hessian evaluation at a fresh point (informative only); of one loss +
+        gradient evaluation where the run's methods take no Hessian (``evaluation`` says which).
     settings : dict
         The arguments of :func:`run_gaussian`.
     """
@@ -41,6 +49,7 @@ class GaussianRun:
     result: object
     evaluation_ms: float
     settings: dict
+    evaluation: str = "loss+gradient+Hessian"
 
     @property
     def teacher_cosines(self) -> np.ndarray:
@@ -52,7 +61,7 @@ class GaussianRun:
         obj = self.objective
         d = dict(self.settings, activation=obj.activation, method=obj.method, n_params=obj.n_params)
         d.update(self.result.summary())
-        d.update(evaluation_ms=self.evaluation_ms, teacher_loss=obj.teacher_norm2,
+        d.update(evaluation_ms=self.evaluation_ms, evaluation=self.evaluation, teacher_loss=obj.teacher_norm2,
                  # the best-aligned student unit per teacher unit, up to sign (odd activations such as
                  # tanh and erf absorb the sign into the output weight)
                  teacher_best_cosines=np.abs(self.teacher_cosines).max(axis=1).tolist())
@@ -84,22 +93,28 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     -------
     GaussianRun
     """
-    from neuroflow.flow.engine import train
+    from neuroflow.flow.engine import square_matrix_methods, train
 
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width)):
         check_positive(value, name, integer=True)
     if not (is_integer(seed) and seed >= 0):  # None or a Generator ended in a TypeError from seed + 1
         raise ValueError(f"seed: expected a non-negative integer (the student starts from seed + 1), got {seed!r}")
-    check_memory(gaussian_run_memory(input_dim, teacher_width, student_width), GAUSSIAN_SIZES)
+    methods = dict(method_ode=train_options.get("method_ode", "auto"),
+                   method_optim=train_options.get("method_optim", "auto"))
+    check_memory(gaussian_run_memory(input_dim, teacher_width, student_width, **methods), GAUSSIAN_SIZES)
     W, a = random_teacher(input_dim, teacher_width, seed=seed)
     obj = GaussianTeacherStudent(W, a, student_width, activation, method=method)
     theta0 = obj.random_student(seed=seed + 1)
-    obj.loss_gradient_hessian(theta0)  # warm-up: quadrature rules and the numba kernel are built on first use
+    # the Hessian is timed where train takes it: a run without one is not refused for its memory
+    hessian = bool(square_matrix_methods(obj.n_params, **methods))
+    evaluate = obj.loss_gradient_hessian if hessian else obj.loss_and_gradient
+    evaluate(theta0)  # warm-up: quadrature rules and the numba kernel are built on first use
     t0 = time.perf_counter()
-    obj.loss_gradient_hessian(theta0 * (1.0 + 1e-12))  # a new point: the evaluation cache cannot answer
+    evaluate(theta0 * (1.0 + 1e-12))  # a new point: the evaluation cache cannot answer
     eval_ms = (time.perf_counter() - t0) * 1e3
     train_options.setdefault("min_loss", -np.inf)
     res = train(obj, theta0, progress=progress, **train_options)
     settings = dict(input_dim=input_dim, teacher_width=teacher_width, student_width=student_width, seed=seed)
-    return GaussianRun(objective=obj, result=res, evaluation_ms=eval_ms, settings=settings)
+    return GaussianRun(objective=obj, result=res, evaluation_ms=eval_ms, settings=settings,
+                       evaluation="loss+gradient+Hessian" if hessian else "loss+gradient")
