@@ -93,12 +93,13 @@ def gradient(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
 
 
 def jacobian_memory(spec: Spec, n_samples: int) -> int:
-    """Peak memory of :func:`jacobian`, bytes (an upper estimate): the (N, out, P) result, the forward cache
-    and the back-propagated ``delta``."""
+    """Peak memory of :func:`jacobian`, bytes (an upper estimate): the (N, out, P) result, the forward cache,
+    the back-propagated ``delta`` and the activation derivatives' temporaries (measured 1.60 GB for 20 000
+    probes of a 1000-unit net, estimated 1.76)."""
     P = sum((d_in + b) * o for d_in, o, _, b in spec)
     widths = sum(o for _, o, _, _ in spec)
-    return 8 * n_samples * (spec[-1][1] * P + 3 * widths + spec[-1][1] * max(o for _, o, _, _ in spec)
-                            + spec[0][0])
+    d_out = spec[-1][1]
+    return 8 * n_samples * (d_out * P + 3 * widths + (d_out + 3) * max(o for _, o, _, _ in spec) + spec[0][0])
 
 
 def hessian_memory(spec: Spec, n_samples: int) -> int:
