@@ -519,3 +519,19 @@ def test_a_large_student_trained_without_a_square_matrix_is_not_refused_for_one(
                      "--max-iterations-ode", "1", "--max-iterations-optim", "1", "--quiet", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert (payload["n_params"], payload["method_ode"], payload["method_optim"]) == (102001, "DOP853", "lbfgs")
+
+
+def test_a_student_unit_of_huge_norm_is_no_overflow_error():
+    """A Gaussian student whose unit went to a norm past 1e152 (a caller's start, or a step that far) ended loss,
+    gradient and train in OverflowError "cannot convert float infinity to integer" from the node count (the
+    square of the norm); the count stops at its largest rule, and train ends with a reason."""
+    from neuroflow.flow.gaussian import quadrature_nodes
+
+    obj = GaussianTeacherStudent(np.array([[1.0, 0.0]]), [1.0], 1, "tanh")
+    assert math.isfinite(obj.loss(np.array([1e200, 0.0, 1.0])))
+    res = train(obj, np.array([1e200, 0.0, 1.0]), method_ode="none", method_optim="newton")
+    assert res.optim_stopped_by.startswith("skipped")
+    assert quadrature_nodes("tanh", 1e300) == quadrature_nodes("tanh", math.inf) == 4000
+    for bad in (math.nan, -1.0, "a", None):
+        with pytest.raises(ValueError, match="^max_norm: expected a weight norm >= 0"):
+            quadrature_nodes("tanh", bad)
