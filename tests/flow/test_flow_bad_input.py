@@ -535,3 +535,15 @@ def test_a_student_unit_of_huge_norm_is_no_overflow_error():
     for bad in (math.nan, -1.0, "a", None):
         with pytest.raises(ValueError, match="^max_norm: expected a weight norm >= 0"):
             quadrature_nodes("tanh", bad)
+
+
+def test_bfgs_is_checked_for_its_matrix_only(two_gib_machine):
+    """BFGS keeps a P x P estimate but forms no exact Hessian: its memory check counts that matrix, not the
+    Hessian's working arrays over the samples (which refused 300 000 probes of a 401-parameter net here)."""
+    net = MLP(2, [(100, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(300_000, 2))
+    res = train(net, net.init_params(seed=0), X, X[:, :1], method_ode="RK45", method_optim="bfgs",
+                maxiterations_ode=1, maxiterations_optim=1)
+    assert res.method_optim == "bfgs" and res.optim_iterations <= 1
+    with pytest.raises(ValueError, match=r"^method_ode, method_optim \(LSODA builds a 401 x 401 matrix"):
+        train(net, net.init_params(seed=0), X, X[:, :1], method_ode="LSODA", method_optim="lbfgs")

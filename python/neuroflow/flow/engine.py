@@ -26,7 +26,7 @@ import numpy as np
 import scipy.integrate
 
 
-from neuroflow._utils import check_array, check_choice, check_positive
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive
 from neuroflow.backend import get_backend, serial
 from neuroflow.flow._tracking import PhaseProgress, Problem, Thinned
 from neuroflow.flow.objective import check_objective
@@ -293,10 +293,12 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     hessian_users = square_matrix_methods(P, method_ode if maxiterations_ode > 0 and maxtime_ode != 0 else "none",
                                           method_optim if maxiterations_optim > 0 and maxtime_optim != 0 else "none")
     if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
-        net.check_hessian_memory(objective.n_samples, f"method_ode, method_optim ({' and '.join(hessian_users)} "
-                                                      f"build{'s' if len(hessian_users) == 1 else ''} a {P} x {P} "
-                                                      f"matrix from the {objective.n_samples} samples; RK45, DOP853 "
-                                                      f"and lbfgs do not)")
+        name = (f"method_ode, method_optim ({' and '.join(hessian_users)} build{'s' if len(hessian_users) == 1 else ''}"
+                f" a {P} x {P} matrix from the {objective.n_samples} samples; RK45, DOP853 and lbfgs do not)")
+        if hessian_users == ["bfgs"]:  # BFGS's estimate (and its update's temporaries), no exact Hessian
+            check_memory(8 * 3 * P * P, name)
+        else:
+            net.check_hessian_memory(objective.n_samples, name)
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
     # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over
