@@ -2,6 +2,7 @@
 bad API argument raises a ValueError naming it."""
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -112,6 +113,35 @@ def test_objective_returning_wrong_shapes_is_refused(stub, kwargs, match):
     theta0 = np.ones(2)
     with pytest.raises(ValueError, match="net_or_objective: (the )?" + match):
         train(stub, theta0, **kwargs)
+
+
+class ComplexStub(Stub):
+    """An Objective answering complex numbers (a gradient or Hessian through a complex step, say)."""
+
+    def __init__(self, part):
+        super().__init__()
+        self.part = part
+
+    def gradient(self, x):
+        return 2 * x + (1e-3j if self.part == "gradient" else 0)
+
+    def hessian(self, x):
+        return 2 * np.eye(2) + (1e-3j if self.part == "hessian" else 0)
+
+
+@pytest.mark.parametrize("part, kwargs", [("gradient", {}), ("hessian", {"method_ode": "LSODA"}),
+                                          ("hessian", {"method_ode": "none", "method_optim": "newton"})])
+def test_an_objective_answering_complex_numbers_is_refused(part, kwargs, recwarn):
+    """Complex gradients and Hessians were cast to their real parts with numpy's ComplexWarning, and the run went
+    on as if nothing had been said."""
+    with pytest.raises(ValueError, match=f"^net_or_objective: (the Hessian|loss and gradient) must be real numbers"):
+        train(ComplexStub(part), np.ones(2), **kwargs)
+    from neuroflow.flow import adam
+
+    if part == "gradient":
+        with pytest.raises(ValueError, match="^net_or_objective: loss and gradient must be real numbers"):
+            adam(ComplexStub(part), np.ones(2), maxiterations=3)
+    assert not [w for w in recwarn if "Complex" in w.category.__name__]
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -348,3 +378,172 @@ def test_parameters_that_cannot_fit_in_memory_are_named_by_init_params():
     net = MLP(10**6, [(10**6, "tanh", True), (1, "identity", True)], backend="numpy")
     with pytest.raises(ValueError, match="^input_dim, layers: this run needs about"):
         net.init_params(0)
+
+
+@pytest.mark.parametrize("seed", [None, np.random.default_rng(0), -1, 1.5])
+@pytest.mark.parametrize("call", ["teacher_student_run", "run_gaussian"])
+def test_runs_that_start_the_student_from_seed_plus_something_name_a_seed_that_is_no_integer(call, seed):
+    """seed=None or a Generator (which as_rng takes elsewhere) ended in "unsupported operand type(s) for +" from
+    the student's start (10_000 + seed, seed + 1)."""
+    from neuroflow.flow import teacher_student_run
+    from neuroflow.flow.gaussian.experiment import run_gaussian
+
+    calls = {"teacher_student_run": lambda: teacher_student_run(2, 2, 2, n_samples=10, seed=seed, maxiterations_ode=2),
+             "run_gaussian": lambda: run_gaussian(3, 2, 2, seed=seed, maxiterations_ode=2)}
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        calls[call]()
+
+
+@pytest.mark.parametrize("d, words", [({}, "d: expected a dict with input_dim"), ([1, 2], "d: expected a dict"),
+                                      ({"input_dim": 2}, "d: expected a dict with input_dim and a list of layers"),
+                                      ({"input_dim": "x", "layers": [[2, "tanh", True]]}, "d: input_dim: expected"),
+                                      ({"input_dim": 2, "layers": [[2, "tanh"]]}, "d: layers[0]: expected")])
+def test_mlp_from_dict_names_a_description_that_is_not_one(d, words):
+    """MLP.from_dict (for TrainResult.net) raised KeyError 'input_dim', "list indices must be integers" or int()'s
+    "invalid literal for int() with base 10: 'x'"."""
+    with pytest.raises(ValueError, match="^" + re.escape(words)):
+        MLP.from_dict(d, backend="numpy")
+    net = MLP.from_dict({"input_dim": 2.0, "layers": [[3, "tanh", True], [1, "identity", True]]}, backend="numpy")
+    assert net.input_dim == 2 and net.n_params == 13
+
+
+def test_gaussian_teacher_output_weights_that_are_no_numbers_are_named():
+    """teacher_a="ab" was numpy's bare "could not convert string to float: 'ab'"."""
+    with pytest.raises(ValueError, match="^teacher_a: expected an array of numbers"):
+        GaussianTeacherStudent(np.eye(2), "ab", 2)
+    assert np.array_equal(GaussianTeacherStudent(np.eye(2), [[1.0, 2.0]], 2).teacher_a, [1.0, 2.0])
+
+
+def _gaussian_objective():
+    W, a = random_teacher(3, 2, seed=0)
+    return GaussianTeacherStudent(W, a, 2, "erf")
+
+
+@pytest.fixture
+def two_gib_machine(monkeypatch):
+    """check_memory sees a machine of 2 GiB, so that the sizes below are past it on any machine (and nothing the
+    test asks for is large)."""
+    import os
+
+    real = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 2**31 // 4096 if name == "SC_PHYS_PAGES" else
+                        4096 if name == "SC_PAGE_SIZE" else real(name))
+
+
+@pytest.mark.parametrize("call, start", [
+    # np.empty of the (N, 1, 4001) result: 10^6 probes filled 16 GB of forward pass for a minute before numpy's
+    # MemoryError for its 29.8 GiB
+    (lambda: MLP(2, [(1000, "tanh", True), (1, "identity", True)], backend="numpy").jacobian(
+        np.zeros(4001), np.zeros((10**5, 2))), "X, layers (the Jacobian has N x outputs x 4001 entries): this run"),
+    (lambda: MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy").hessian(
+        np.zeros(160001), np.zeros((10, 2)), np.zeros((10, 1))), "X, layers (the Hessian has 160001 x 160001"),
+    (lambda: MLP(2, [(1000, "tanh", True), (1, "identity", True)], backend="numpy").hessian(
+        np.zeros(4001), np.zeros((10**5, 2)), np.zeros((10**5, 1))), "X, layers (the Hessian has 4001 x 4001"),
+    (lambda: train(MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy"), np.zeros(160001),
+                   np.zeros((10, 2)), np.zeros((10, 1)), method_ode="BDF", method_optim="bfgs"),
+     "method_ode, method_optim (BDF and bfgs build a 160001 x 160001 matrix from the 10 samples; RK45, DOP853 and"),
+    (lambda: GaussianTeacherStudent(np.ones((2, 3)), np.ones(2), 10**6), "teacher_W, student_width: this run"),
+    (lambda: GaussianTeacherStudent(np.ones((10**5, 2)), np.ones(10**5), 2), "teacher_W, student_width: this run"),
+    (lambda: _gaussian_objective().sample(10**12), "n_samples: this run needs"),
+    (lambda: __import__("neuroflow.flow", fromlist=["x"]).teacher_student_problem(2, 4, 10**12),
+     "input_dim, teacher_width, n_samples: this run needs"),
+])
+def test_sizes_past_this_machines_memory_are_named_before_any_allocation(call, start, two_gib_machine):
+    """numpy's MemoryError ("Unable to allocate 191. GiB for an array with shape (160001, 160001)") named no
+    argument, and the Jacobian's np.empty let a forward pass fill 16 GB first; each is now refused up front."""
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        call()
+
+
+def test_a_large_net_trains_without_the_hessian_it_would_not_fit():
+    """The memory check of train counts a P x P matrix only for the methods that keep one."""
+    net = MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy")
+    res = train(net, net.init_params(seed=0), np.ones((4, 2)), np.ones((4, 1)), maxiterations_ode=1,
+                maxiterations_optim=1)   # auto: DOP853 and lbfgs
+    assert (res.method_ode, res.method_optim) == ("DOP853", "lbfgs")
+
+
+def test_flow_gaussian_counts_the_teacher_teacher_term_in_its_memory_check(capsys, two_gib_machine):
+    """The k x k x d components orthogonal to each teacher unit were left out of the estimate: --input-dim 1200
+    --teacher-width 1500 --student-width 1 passed the check on 23.5 GiB and was killed by the kernel filling 21 GB
+    (here: 1.3 GiB of them on a 2 GiB machine, where the estimate without them said 0.06 GiB)."""
+    assert cli.main(["flow", "gaussian", "--input-dim", "300", "--teacher-width", "750", "--student-width", "1",
+                     "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--input-dim, --teacher-width, --student-width: this run needs" in err and len(err.splitlines()) == 1
+
+
+def test_flow_train_counts_the_hessians_working_arrays_under_the_size_flags(capsys, two_gib_machine):
+    """The Hessian of a one-hidden-layer net works on about 4 numbers per parameter and sample, which flow train's
+    estimate left out: 3 million probes passed it on a 2 GiB machine (1.3 GiB said) and train itself refused them
+    after drawing the data, naming --method-ode, --method-optim; the size flags are named before any work."""
+    assert cli.main(["flow", "train", "--n-samples", "3000000", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--input-dim, --teacher-width, --student-width, --n-samples: this run needs" in err, err
+
+
+@pytest.mark.parametrize("matrices", [None, 5, "ab"])
+def test_mlp_pack_names_matrices_that_are_no_list(matrices):
+    """net.pack(None) or pack(5) said "object of type 'NoneType' has no len()"."""
+    net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^matrices: expected a list of 2 layer matrices"):
+        net.pack(matrices)
+
+
+@pytest.mark.parametrize("Y, start", [(None, "Y: expected targets of shape (N, 1), got None"),
+                                      ("big", "net (Levenberg-Marquardt keeps 160001 x 160001 matrices): this run")])
+def test_mlp_least_squares_names_targets_and_sizes(Y, start, two_gib_machine):
+    """mlp_least_squares(net, theta, X, None) ended in "'NoneType' object is not subscriptable", and a net of
+    160001 parameters in numpy's "Unable to allocate 191. GiB"."""
+    from neuroflow.flow import mlp_least_squares
+
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    if Y == "big":
+        net, Y = MLP(2, [(40000, "tanh", True), (1, "identity", True)], backend="numpy"), X[:, :1]
+    else:
+        net = MLP(2, [(3, "tanh", True), (1, "identity", True)], backend="numpy")
+    with pytest.raises(ValueError, match="^" + re.escape(start)):
+        mlp_least_squares(net, np.zeros(net.n_params), X, Y, max_iter=2)
+
+
+def test_a_large_student_trained_without_a_square_matrix_is_not_refused_for_one(capsys):
+    """flow train (and teacher_student_run) counted the student's P x P Hessian in every run, so a student of
+    102001 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 235.6 GiB; the matrix
+    now counts only for methods that keep one."""
+    from neuroflow.flow.teacher_student import teacher_student_memory
+
+    assert teacher_student_memory(100, 4, 1000, 1000) < 2**30
+    assert teacher_student_memory(100, 4, 1000, 1000, method_optim="newton") > 200 * 2**30
+    assert teacher_student_memory(100, 4, 1000, 1000, method_ode="LSODA", method_optim="lbfgs") > 200 * 2**30
+    assert cli.main(["flow", "train", "--input-dim", "100", "--student-width", "1000", "--n-samples", "100",
+                     "--max-iterations-ode", "1", "--max-iterations-optim", "1", "--quiet", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert (payload["n_params"], payload["method_ode"], payload["method_optim"]) == (102001, "DOP853", "lbfgs")
+
+
+def test_a_student_unit_of_huge_norm_is_no_overflow_error():
+    """A Gaussian student whose unit went to a norm past 1e152 (a caller's start, or a step that far) ended loss,
+    gradient and train in OverflowError "cannot convert float infinity to integer" from the node count (the
+    square of the norm); the count stops at its largest rule, and train ends with a reason."""
+    from neuroflow.flow.gaussian import quadrature_nodes
+
+    obj = GaussianTeacherStudent(np.array([[1.0, 0.0]]), [1.0], 1, "tanh")
+    assert math.isfinite(obj.loss(np.array([1e200, 0.0, 1.0])))
+    res = train(obj, np.array([1e200, 0.0, 1.0]), method_ode="none", method_optim="newton")
+    assert res.optim_stopped_by.startswith("skipped")
+    assert quadrature_nodes("tanh", 1e300) == quadrature_nodes("tanh", math.inf) == 4000
+    for bad in (math.nan, -1.0, "a", None):
+        with pytest.raises(ValueError, match="^max_norm: expected a weight norm >= 0"):
+            quadrature_nodes("tanh", bad)
+
+
+def test_bfgs_is_checked_for_its_matrix_only(two_gib_machine):
+    """BFGS keeps a P x P estimate but forms no exact Hessian: its memory check counts that matrix, not the
+    Hessian's working arrays over the samples (which refused 300 000 probes of a 401-parameter net here)."""
+    net = MLP(2, [(100, "tanh", True), (1, "identity", True)], backend="numpy")
+    X = np.random.default_rng(0).normal(size=(300_000, 2))
+    res = train(net, net.init_params(seed=0), X, X[:, :1], method_ode="RK45", method_optim="bfgs",
+                maxiterations_ode=1, maxiterations_optim=1)
+    assert res.method_optim == "bfgs" and res.optim_iterations <= 1
+    with pytest.raises(ValueError, match=r"^method_ode, method_optim \(LSODA builds a 401 x 401 matrix"):
+        train(net, net.init_params(seed=0), X, X[:, :1], method_ode="LSODA", method_optim="lbfgs")

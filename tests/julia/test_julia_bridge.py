@@ -318,3 +318,29 @@ def test_a_julia_variable_set_to_no_program_is_named(value, monkeypatch, tmp_pat
     monkeypatch.setenv("PYTHON_JULIACALL_EXE", str(exe))
     monkeypatch.setenv("NEUROFLOW_JULIA_AFTER_TORCH", "1")  # whether or not another test imported torch
     assert available()[1] == f"juliacall with Julia at {exe}"
+
+
+def test_a_julia_that_cannot_load_neuroflow_is_one_line_naming_the_backend(fresh_bridge, monkeypatch, capsys):
+    """Julia found, but `using NeuroFlow` failing in it (or juliapkg failing to resolve) ended flow train --backend
+    julia in a juliacall traceback; load() now raises JuliaStartError (a RuntimeError as its other refusals, and a
+    ValueError naming backend), which the command line says in one line naming --backend."""
+    from neuroflow import cli
+
+    class JuliaError(Exception):
+        pass
+
+    def seval(code):
+        raise JuliaError("ArgumentError: Package NeuroFlow not found in current path.\n- Run `import Pkg`")
+
+    fake = types.ModuleType("juliacall")
+    fake.Main = types.SimpleNamespace(seval=seval)
+    monkeypatch.setitem(sys.modules, "juliacall", fake)   # imported already: load's torch-order check is satisfied
+    monkeypatch.setattr(bridge, "available", lambda: (True, "stand-in"))
+    monkeypatch.setattr("neuroflow.backend.julia_status", lambda: (True, "stand-in"))
+    with pytest.raises(RuntimeError, match="^backend: 'julia' could not start NeuroFlow.jl \\(JuliaError: "
+                                           "ArgumentError: Package NeuroFlow not found in current path\\.\\)"):
+        bridge.load()
+    assert not bridge.is_loaded()
+    assert cli.main(["flow", "train", "--quiet", "--backend", "julia", "--n-samples", "20"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("neuroflow: error: --backend: 'julia' could not start"), err

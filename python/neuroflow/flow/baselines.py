@@ -16,6 +16,7 @@ import numpy as np
 
 from neuroflow._utils import as_rng, check_array, check_positive, to_jsonable, write_text_atomic
 from neuroflow._utils import progress as _progress_bar
+from neuroflow.backend import serial
 from neuroflow.flow.objective import check_objective, checked_loss_and_gradient, loss_and_gradient
 
 __all__ = ["AdamResult", "adam", "gradient_descent"]
@@ -76,6 +77,14 @@ def _run(update, net_or_objective, theta0, X, Y, weights, *, maxtime, maxiterati
         check_positive(batch_size, "batch_size", integer=True)
         if data is None:
             raise ValueError("batch_size: minibatches need an MLP with data, got an Objective")
+    with serial(objective):  # as train: the same numbers whatever the machine's thread count
+        return _steps(update, objective, theta, data, maxtime=maxtime, maxiterations=maxiterations,
+                      batch_size=batch_size, seed=seed, progress=progress, record_every=record_every, method=method,
+                      lr=lr)
+
+
+def _steps(update, objective, theta, data, *, maxtime, maxiterations, batch_size, seed, progress, record_every,
+           method, lr):
     rng = as_rng(seed)
     x = np.array(theta, dtype=np.float64, copy=True)
     init = x.copy()

@@ -173,12 +173,15 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
     for n in ([100, 1000] if quick else [100, 1000, 10_000]):
         grid.append(([20, 20], n, True))
     results = []
-    with threadpool_limits(limits=1):
-        for hidden, n, hess in grid:
-            point = bench_point(hidden, n, hessian=hess, repeats=repeats, budget_s=budget_s)
-            results.append(point)
-            if on_point is not None:
-                on_point(point)
+    try:  # the caller's torch threads back also after Ctrl-C or an error (they stayed at 1)
+        with threadpool_limits(limits=1):
+            for hidden, n, hess in grid:
+                point = bench_point(hidden, n, hessian=hess, repeats=repeats, budget_s=budget_s)
+                results.append(point)
+                if on_point is not None:
+                    on_point(point)
+    finally:
+        torch.set_num_threads(torch_threads)
     one = [p for p in results if len(p["hidden"]) == 1]
     two = [p for p in results if len(p["hidden"]) == 2]
     summary = {
@@ -190,7 +193,6 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
     summary["targets"] = {"gradient_speedup>=1.5": summary["min_gradient_speedup"] >= 1.5,
                           "hessian_speedup_one_hidden>=20": summary["min_hessian_speedup_one_hidden"] >= 20,
                           "hessian_speedup_two_hidden>=10": summary["min_hessian_speedup_two_hidden"] >= 10}
-    torch.set_num_threads(torch_threads)
     return {"benchmark": "gradients", "quick": quick, "threads": {"torch": 1, "blas": 1},
             "dtype": "float64", "torch": torch.__version__, "numpy": np.__version__,
             "machine": platform.processor() or platform.machine(), "repeats": repeats,

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuroflow.cliutil import add_common_options, emit, fail, flag_error, integer, note, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, phase_conflict, train_options
+from neuroflow.flow.cli_options import (add_net_options, add_train_options, exit_status, phase_conflict, plot_kept,
+                                        train_options)
 
 #: API arguments of teacher_student_run / train whose ValueErrors are reported under their flag
 _TRAIN_FLAGS = {"method_ode": "--method-ode", "method_optim": "--method-optim", "backend": "--backend",
@@ -24,7 +25,8 @@ def _train(args) -> int:
         return fail(conflict)
     try:
         get_backend(args.backend)
-        check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples),
+        check_memory(teacher_student_memory(args.input_dim, args.teacher_width, args.student_width, args.n_samples,
+                                            method_ode=args.method_ode, method_optim=args.method_optim),
                      TEACHER_STUDENT_SIZES)
         run = teacher_student_run(args.input_dim, args.teacher_width, args.student_width, args.activation,
                                   args.n_samples, seed=args.seed, backend=args.backend, progress=not args.quiet,
@@ -49,8 +51,9 @@ def _train(args) -> int:
         payload["out"] = str(args.out)
         lines.append(f"  result: {args.out}")
     if args.plot:
-        plot_train(res, args.plot, title=f"student {args.student_width} on teacher {args.teacher_width}, "
-                                         f"N={args.n_samples}")
+        if not plot_kept(args, lambda: plot_train(res, args.plot, title=f"student {args.student_width} on teacher "
+                                                                          f"{args.teacher_width}, N={args.n_samples}")):
+            return 130
         payload["plot"] = str(args.plot)
         lines.append(f"  plot: {args.plot}")
     emit(args, payload, lines)

@@ -6,7 +6,7 @@ import inspect
 
 from neuroflow.cliutil import integer, number
 
-__all__ = ["add_net_options", "add_train_options", "train_options", "phase_conflict", "exit_status"]
+__all__ = ["add_net_options", "add_train_options", "train_options", "phase_conflict", "exit_status", "plot_kept"]
 
 
 def _default(name: str):
@@ -74,3 +74,19 @@ def exit_status(result, payload: dict) -> int:
     interrupted = "interrupted" in (result.ode_stopped_by, result.optim_stopped_by)
     payload["interrupted"] = interrupted
     return 130 if interrupted else 0
+
+
+def plot_kept(args, draw) -> bool:
+    """``draw()`` (the --plot figure, drawn after --out was saved); False when Ctrl-C (or SIGTERM) cut it short,
+    after a line saying where the result is: the command line's own line said "nothing written" while --out held
+    the finished result."""
+    from neuroflow.cliutil import note
+
+    try:
+        draw()
+    except KeyboardInterrupt:
+        if not args.out:
+            raise  # nothing was written: the command line's own line says so
+        note(f"interrupted while drawing {args.plot}; the result is in {args.out}", new_line_on_terminal=True)
+        return False
+    return True

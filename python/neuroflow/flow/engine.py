@@ -26,17 +26,19 @@ import numpy as np
 import scipy.integrate
 
 
-from neuroflow._utils import check_array, check_choice, check_positive, serial_blas
-from neuroflow.backend import get_backend
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive
+from neuroflow.backend import get_backend, serial
 from neuroflow.flow._tracking import PhaseProgress, Problem, Thinned
 from neuroflow.flow.objective import check_objective
 from neuroflow.flow.polish import OPTIM_METHODS, optim_phase
 from neuroflow.flow.result import TrainResult
 
-__all__ = ["train", "TrainResult", "default_methods", "ODE_METHODS", "OPTIM_METHODS"]
+__all__ = ["train", "TrainResult", "default_methods", "square_matrix_methods", "ODE_METHODS", "OPTIM_METHODS"]
 
 ODE_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA")
 _STIFF = ("Radau", "BDF", "LSODA")
+#: polishers that keep a P x P matrix: the exact Hessian, or BFGS's dense estimate of its inverse
+_HESSIAN_OPTIM = ("newton", "trust-exact", "trust-krylov", "bfgs")
 #: above this many parameters "auto" integrates with DOP853 instead of LSODA
 AUTO_STIFF_MAX_PARAMS = 500
 #: above this many parameters "auto" polishes with L-BFGS instead of Newton (mirrored in Julia)
@@ -64,6 +66,16 @@ def default_methods(n_params: int) -> tuple[str, str]:
     ode = "LSODA" if n_params <= AUTO_STIFF_MAX_PARAMS else "DOP853"
     optim = "newton" if n_params <= AUTO_NEWTON_MAX_PARAMS else "lbfgs"
     return ode, optim
+
+
+def square_matrix_methods(n_params: int, method_ode: str, method_optim: str) -> list[str]:
+    """The methods of a run (after "auto" is resolved by :func:`default_methods`) that keep an
+    ``n_params x n_params`` matrix: a stiff ODE solver's Jacobian or a polisher's exact Hessian (or BFGS's
+    dense estimate of its inverse)."""
+    auto_ode, auto_optim = default_methods(n_params)
+    ode = auto_ode if method_ode == "auto" else method_ode
+    optim = auto_optim if method_optim == "auto" else method_optim
+    return [m for m, keeps in ((ode, ode in _STIFF), (optim, optim in _HESSIAN_OPTIM)) if keeps]
 
 
 # ----------------------------------------------------------------------------- phase 1
@@ -278,14 +290,23 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     auto_ode, auto_optim = default_methods(P)
     method_ode = auto_ode if method_ode == "auto" else method_ode
     method_optim = auto_optim if method_optim == "auto" else method_optim
+    hessian_users = square_matrix_methods(P, method_ode if maxiterations_ode > 0 and maxtime_ode != 0 else "none",
+                                          method_optim if maxiterations_optim > 0 and maxtime_optim != 0 else "none")
+    if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
+        name = (f"method_ode, method_optim ({' and '.join(hessian_users)} build{'s' if len(hessian_users) == 1 else ''}"
+                f" a {P} x {P} matrix from the {objective.n_samples} samples; RK45, DOP853 and lbfgs do not)")
+        if hessian_users == ["bfgs"]:  # BFGS's estimate (and its update's temporaries), no exact Hessian
+            check_memory(8 * 3 * P * P, name)
+        else:
+            net.check_hessian_memory(objective.n_samples, name)
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
     # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over
     # hundreds of steps last-bit differences grow into another end point (20 000 probes, a 64-40-20-10 net:
     # relative loss 0.86 on one thread and 0.77 on two after 300 L-BFGS steps), so a run would differ from one
     # machine to the next; on a busy machine extra threads only wait for each other (the README snippet: 3.0 s
-    # instead of 21 s at load 12 on 2 cores)
-    with serial_blas():
+    # instead of 21 s at load 12 on 2 cores); a torch net also keeps torch's own threads at one
+    with serial(objective):
         return _run(objective, theta0, P, options, net_dict, method_ode=method_ode, method_optim=method_optim,
                     maxT=maxT, maxtime_ode=maxtime_ode, maxtime_optim=maxtime_optim,
                     maxiterations_ode=maxiterations_ode, maxiterations_optim=maxiterations_optim,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from neuroflow._utils import check_array, is_integer, is_number
+from neuroflow._utils import check_array, check_memory, is_integer, is_number
 
 __all__ = ["LMResult", "levenberg_marquardt", "mlp_least_squares"]
 
@@ -124,9 +124,11 @@ def mlp_least_squares(net, theta, X, Y, *, max_iter: int, min_loss: float = 0.0)
         raise ValueError(f"net: expected a neuroflow.mlp.MLP, got {type(net).__name__}")
     if not is_number(min_loss) or math.isnan(min_loss):  # checked here: levenberg_marquardt sees it rescaled
         raise ValueError(f"min_loss: expected a number (or -inf), got {min_loss!r}")
-    X, Y, _ = net.check_data(X, Y)
+    X, Y, _ = net._check_targets(X, Y, None)   # Y=None was "'NoneType' object is not subscriptable"
     N = X.shape[0]
     rows = max(1, CHUNK_ENTRIES // max(1, net.n_params * net.output_dim))
+    P = net.n_params  # A, its Cholesky factor and the damped copy: numpy's MemoryError named nothing before
+    check_memory(8 * (3 * P * P + 2 * rows * net.output_dim * P), f"net (Levenberg-Marquardt keeps {P} x {P} matrices)")
 
     def value(th):
         r = net._forward(th, X) - Y

@@ -64,6 +64,9 @@ def checked_loss_and_gradient(objective, theta: np.ndarray, name: str = "net_or_
     fn = getattr(objective, "loss_and_gradient", None)
     L, g = fn(theta) if fn is not None else (objective.loss(theta), objective.gradient(theta))
     P = int(objective.n_params)
+    if any(np.iscomplexobj(v) for v in (L, g)):  # a complex gradient was cast to its real part with a ComplexWarning
+        raise ValueError(f"{name}: loss and gradient must be real numbers, got {type(L).__name__} and "
+                         f"{type(g).__name__} of complex values")
     try:
         L_arr, g = np.asarray(L, dtype=np.float64), np.asarray(g, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -89,6 +92,8 @@ def check_hessian(H, n_params: int, name: str = "net_or_objective") -> np.ndarra
     -------
     array (n_params, n_params)
     """
+    if np.iscomplexobj(H):
+        raise ValueError(f"{name}: the Hessian must be real numbers, got complex values")
     H = np.asarray(H, dtype=np.float64)
     if H.shape != (n_params, n_params):
         raise ValueError(f"{name}: the Hessian must have shape ({n_params}, {n_params}) (n_params), got {H.shape}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_bool, check_memory, check_positive, to_jsonable
+from neuroflow._utils import as_rng, check_bool, check_memory, check_positive, is_integer, to_jsonable
 from neuroflow.mlp import MLP
 
 __all__ = ["teacher_student_problem", "teacher_student_run", "TeacherStudentRun", "teacher_student_memory"]
@@ -33,6 +33,10 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
         ``(teacher_net, teacher_theta, X, Y)`` with ``X`` (N, input_dim) and ``Y`` (N, 1).
     """
     check_positive(n_samples, "n_samples", integer=True)
+    for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width)):
+        check_positive(value, name, integer=True)
+    # numpy's MemoryError named no argument (n_samples=10**12: "Unable to allocate 14.6 TiB")
+    check_memory(8 * n_samples * (input_dim + 3 * teacher_width + 2), "input_dim, teacher_width, n_samples")
     rng = as_rng(seed)
     teacher = MLP(input_dim, [(teacher_width, activation, True), (1, "identity", True)], backend="numpy")
     mats = teacher.unpack(teacher.init_params(seed=rng))
@@ -46,13 +50,22 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
 TEACHER_STUDENT_SIZES = "input_dim, teacher_width, student_width, n_samples"
 
 
-def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int) -> int:
+def teacher_student_memory(input_dim: int, teacher_width: int, student_width: int, n_samples: int, *,
+                           method_ode: str = "auto", method_optim: str = "auto") -> int:
     """Peak memory of :func:`teacher_student_run`, in bytes (an upper estimate): the data and one
-    (N, width) array per activation, derivative and back-propagated error of both nets, plus the
-    student's Hessian."""
+    (N, width) array per activation, derivative and back-propagated error of both nets, plus, where the
+    methods keep a P x P matrix (:func:`neuroflow.flow.engine.square_matrix_methods`), the student's Hessian
+    and its working arrays (:func:`neuroflow.mlp._numpy_kernels.hessian_memory`: about 4 numbers per parameter
+    and sample, which train's own check counts too)."""
+    from neuroflow.flow.engine import square_matrix_methods
+
     per_sample = 2 * input_dim + 3 + 4 * (teacher_width + student_width)
     P = student_width * (input_dim + 2) + 1
-    return 8 * (n_samples * per_sample + 3 * P * P)
+    # a student of 10^5 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 235 GiB
+    square = square_matrix_methods(P, method_ode, method_optim)
+    exact = [m for m in square if m != "bfgs"]  # the exact Hessian's working arrays; BFGS keeps only its estimate
+    # and ~250 vectors of P: the kept trajectory (2 n_trajectory), the solver's stages, L-BFGS's history
+    return 8 * (n_samples * (per_sample + (4 * P if exact else 0)) + (3 * P * P if square else 0) + 250 * P)
 
 
 @dataclass
@@ -121,7 +134,13 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
                         ("student_width", student_width), ("n_samples", n_samples)):
         check_positive(value, name, integer=True)
     check_bool(adam_too, "adam_too")   # "x" was truthy: Adam ran too
-    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples), TEACHER_STUDENT_SIZES)
+    if not (is_integer(seed) and seed >= 0):  # None or a Generator ended in a TypeError from 10_000 + seed
+        raise ValueError(f"seed: expected a non-negative integer (the student starts from seed 10000 + seed), "
+                         f"got {seed!r}")
+    check_memory(teacher_student_memory(input_dim, teacher_width, student_width, n_samples,
+                                        method_ode=train_options.get("method_ode", "auto"),
+                                        method_optim=train_options.get("method_optim", "auto")),
+                 TEACHER_STUDENT_SIZES)
     _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
     student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend=backend)
     theta0 = student.init_params(seed=10_000 + seed)

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow._utils import exception_reason
 from neuroflow.julia import AFTER_TORCH_VAR, available, find_julia_executable
 
-__all__ = ["load", "is_loaded", "juliapkg_file", "julia_source_dir", "mlp_forward", "mlp_loss", "mlp_gradient",
+__all__ = ["load", "is_loaded", "JuliaStartError", "juliapkg_file", "julia_source_dir", "mlp_forward", "mlp_loss", "mlp_gradient",
            "mlp_loss_and_gradient", "mlp_hessian", "activations", "train", "crossbar_program", "td_step", "td_run",
            "JULIA_ODE_METHODS", "JULIA_OPTIM_METHODS"]
 
@@ -91,11 +92,21 @@ def load():
     # so that it shadows nothing.
     if str(_HERE) not in sys.path:
         sys.path.append(str(_HERE))
-    from juliacall import Main as jl  # noqa: PLC0415 - the lazy import is the point
+    try:
+        from juliacall import Main as jl  # noqa: PLC0415 - the lazy import is the point
 
-    jl.seval("using NeuroFlow")
+        jl.seval("using NeuroFlow")
+    except Exception as exc:  # juliapkg's resolution, Julia failing to load NeuroFlow (not instantiated, no network)
+        raise JuliaStartError(
+            f"backend: 'julia' could not start NeuroFlow.jl ({exception_reason(exc, 200)}); it needs Julia >= 1.10 "
+            f"and the package at {julia_source_dir()}; `neuroflow info` shows what was found") from None
     _STATE["module"] = jl.NeuroFlow
     return _STATE["module"]
+
+
+class JuliaStartError(RuntimeError, ValueError):
+    """Julia was found but did not start NeuroFlow.jl. A RuntimeError as :func:`load`'s other refusals, and a
+    ValueError naming ``backend``, so that a command line says it in one line (it was a juliacall traceback)."""
 
 
 # ----------------------------------------------------------------------------- conversions

@@ -92,6 +92,23 @@ def gradient(spec: Spec, theta, X, Y, wbar) -> np.ndarray:
     return loss_and_gradient(spec, theta, X, Y, wbar)[1]
 
 
+def jacobian_memory(spec: Spec, n_samples: int) -> int:
+    """Peak memory of :func:`jacobian`, bytes (an upper estimate): the (N, out, P) result, the forward cache,
+    the back-propagated ``delta`` and the activation derivatives' temporaries (measured 1.60 GB for 20 000
+    probes of a 1000-unit net, estimated 1.76)."""
+    P = sum((d_in + b) * o for d_in, o, _, b in spec)
+    widths = sum(o for _, o, _, _ in spec)
+    d_out = spec[-1][1]
+    return 8 * n_samples * (d_out * P + 3 * widths + (d_out + 3) * max(o for _, o, _, _ in spec) + spec[0][0])
+
+
+def hessian_memory(spec: Spec, n_samples: int) -> int:
+    """Peak memory of :func:`hessian`, bytes (an upper estimate): the P x P result and working arrays of
+    O(N P) (measured 3.3 N P for one hidden layer, 7.6 N P for two)."""
+    P = sum((d_in + b) * o for d_in, o, _, b in spec)
+    return 8 * (P * P + (4 if len(spec) == 2 else 8) * n_samples * P)
+
+
 # ----------------------------------------------------------------------------- Hessian
 def jacobian(spec: Spec, theta, X) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample Jacobian of the outputs, shape ``(N, out_dim, P)``: ``J[n, o] = d yhat_no / d theta``, and

@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_memory, check_positive
+from neuroflow._utils import as_rng, check_array, check_memory, check_positive, short_repr
 from neuroflow.backend import get_backend
 from neuroflow.mlp import _numpy_kernels as npk
 from neuroflow.mlp.activations import get_activation
@@ -105,7 +105,21 @@ class MLP:
 
     @classmethod
     def from_dict(cls, d: dict, backend: str = "auto") -> "MLP":
-        return cls(int(d["input_dim"]), [tuple(l) for l in d["layers"]], backend=backend)
+        """The net :meth:`to_dict` describes (``TrainResult.net``); anything else is a ValueError naming ``d``
+        (a dict without input_dim was a KeyError, a list a TypeError, input_dim "x" int()'s own message)."""
+        if not isinstance(d, dict) or "input_dim" not in d or not isinstance(d.get("layers"), (list, tuple)):
+            raise ValueError(f"d: expected a dict with input_dim and a list of layers (what MLP.to_dict() gives), "
+                             f"got {short_repr(d)}")
+        dim = d["input_dim"]
+        if isinstance(dim, float) and dim.is_integer():  # a whole number read back as a float
+            dim = int(dim)
+        layers = [tuple(l) if isinstance(l, (list, tuple)) else l for l in d["layers"]]
+        try:
+            return cls(dim, layers, backend=backend)
+        except ValueError as exc:
+            if str(exc).startswith("backend:"):
+                raise
+            raise ValueError(f"d: {exc}") from None
 
     def with_backend(self, backend: str) -> "MLP":
         """The same architecture on another backend."""
@@ -115,6 +129,9 @@ class MLP:
     # ------------------------------------------------------------------ layout
     def pack(self, matrices: Sequence) -> np.ndarray:
         """Flat parameters from per-layer matrices of shape ``(out, in + has_bias)`` (bias last column)."""
+        if isinstance(matrices, (str, bytes)) or not hasattr(matrices, "__len__"):  # was "has no len()"
+            raise ValueError(f"matrices: expected a list of {len(self.shapes)} layer matrices, got "
+                             f"{short_repr(matrices)}")
         if len(matrices) != len(self.shapes):
             raise ValueError(f"matrices: expected {len(self.shapes)} layer matrices, got {len(matrices)}")
         parts = []
@@ -199,6 +216,7 @@ class MLP:
         """Exact Hessian of :meth:`loss` (P x P, symmetric)."""
         theta = self.check_theta(theta)
         X, Y, wbar = self._check_targets(X, Y, weights)
+        self.check_hessian_memory(X.shape[0])
         return self._hessian(theta, X, Y, wbar, weights)
 
     def jacobian(self, theta, X) -> np.ndarray:
@@ -207,7 +225,18 @@ class MLP:
         Gauss-Newton or Levenberg-Marquardt step needs, see :func:`neuroflow.flow.levenberg_marquardt`)."""
         theta = self.check_theta(theta)
         X, _, _ = self.check_data(X)
+        # np.empty of the (N, out, P) result does not fail at once: 10^6 probes of a 1000-unit net filled 16 GB
+        # for a minute before numpy's MemoryError for its 29.8 GiB
+        check_memory(npk.jacobian_memory(self._spec, X.shape[0]), "X, layers (the Jacobian has N x outputs x "
+                                                                    f"{self.n_params} entries)")
         return self._jacobian(theta, X)[0]
+
+    def check_hessian_memory(self, n_samples: int, name: str | None = None) -> None:
+        """ValueError naming ``name`` (default: X, layers) when the exact Hessian on ``n_samples`` samples needs
+        more memory than this machine has (:meth:`hessian`, and :func:`neuroflow.flow.train` with a method that
+        uses it)."""
+        check_memory(npk.hessian_memory(self._spec, int(n_samples)),
+                     name or f"X, layers (the Hessian has {self.n_params} x {self.n_params} entries)")
 
     def objective(self, X, Y, weights=None) -> "BoundObjective":
         """The loss on fixed data as an :class:`~neuroflow.flow.objective.Objective` (validated once)."""

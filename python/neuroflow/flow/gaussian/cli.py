@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuroflow.cliutil import add_common_options, as_flag_error, emit, fail, output_file
-from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, train_options
+from neuroflow.flow.cli_options import add_net_options, add_train_options, exit_status, plot_kept, train_options
 
 #: API arguments whose ValueErrors are reported under their flag
 _FLAGS = {"method": "--method", "activation": "--activation", "input_dim": "--input-dim",
@@ -20,7 +20,7 @@ def _describe(run) -> list[str]:
         f"  loss {p['loss']:.3e}  gnorm {p['gnorm']:.2e}  converged {p['converged']}  ({p['time_s']:.2f} s: "
         f"ODE {p['ode_iterations']} steps, stopped by {p['ode_stopped_by']}; polish {p['optim_iterations']} "
         f"iterations, stopped by {p['optim_stopped_by']})",
-        f"  one loss+gradient+Hessian evaluation: {p['evaluation_ms']:.2f} ms",
+        f"  one {p['evaluation']} evaluation: {p['evaluation_ms']:.2f} ms",
         "  best |cosine| per teacher unit: " + ", ".join(f"{c:.4f}" for c in p["teacher_best_cosines"]),
     ]
 
@@ -49,16 +49,18 @@ def _gaussian(args) -> int:
     payload = run.to_dict()
     status = exit_status(run.result, payload)
     lines = _describe(run)
-    if args.plot:
-        plot_train(run.result, args.plot, cosines=run.teacher_cosines,
-                   title=f"{payload['activation']}: d={args.input_dim}, k={args.teacher_width}, "
-                         f"m={args.student_width}, infinite data")
-        lines.append(f"  plot: {args.plot}")
-        payload["plot"] = str(args.plot)
-    if args.out:
+    if args.out:  # the result first, as flow train: a plot that fails to write must not lose it
         run.result.save(args.out)
         lines.append(f"  result: {args.out}")
         payload["out"] = str(args.out)
+    if args.plot:
+        if not plot_kept(args, lambda: plot_train(
+                run.result, args.plot, cosines=run.teacher_cosines,
+                title=f"{payload['activation']}: d={args.input_dim}, k={args.teacher_width}, m={args.student_width}, "
+                      f"infinite data")):
+            return 130
+        lines.append(f"  plot: {args.plot}")
+        payload["plot"] = str(args.plot)
     emit(args, payload, lines)
     return status
 

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_array, check_choice, check_positive
+from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive
 from neuroflow.flow.gaussian.hessian import assemble_hessian
 from neuroflow.flow.gaussian.kernel import METHODS, Kernel, directions, geometry
 from neuroflow.flow.gaussian.moments import SWAP
 
-__all__ = ["GaussianTeacherStudent", "random_teacher"]
+__all__ = ["GaussianTeacherStudent", "random_teacher", "gaussian_memory"]
 
 
 def random_teacher(input_dim: int, teacher_width: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
@@ -23,6 +23,17 @@ def random_teacher(input_dim: int, teacher_width: int, seed=None) -> tuple[np.nd
     W /= np.linalg.norm(W, axis=1, keepdims=True)
     return W, np.ones(int(teacher_width))
 
+
+
+def gaussian_memory(input_dim: int, teacher_width: int, student_width: int, *, hessian: bool) -> int:
+    """Peak memory of :class:`GaussianTeacherStudent`, in bytes (an upper estimate): the teacher-teacher term
+    computed once (the k x k x d components orthogonal to each teacher unit, and their product's temporary; about
+    a dozen k x k arrays: measured 81 bytes per pair at k = 4000), the per-pair moment and geometry arrays of an
+    evaluation, and with ``hessian`` the Hessian and its copies."""
+    d, k, m = int(input_dim), int(teacher_width), int(student_width)
+    P = m * (d + 1)
+    pairs = m * (m + k)
+    return 8 * ((4 * P * P if hessian else 0) + pairs * (12 + 2 * d) + 2 * k * k * d + 12 * k * k + 2 * k * d)
 
 
 # ----------------------------------------------------------------------------- the objective
@@ -72,12 +83,14 @@ class GaussianTeacherStudent:
             raise ValueError(f"teacher_W: expected input dimension d >= 1, got shape {V.shape}")
         if k < 1:
             raise ValueError(f"teacher_W: expected at least one teacher unit (row), got shape {V.shape}")
-        b = np.asarray(teacher_a, dtype=np.float64) if not isinstance(teacher_a, np.ndarray) else teacher_a
+        b = check_array(teacher_a, "teacher_a", finite=False)   # text was numpy's bare "could not convert ..."
         if b.ndim == 2 and b.shape[0] == 1:  # accept the (1, k) output-layer matrix as well
             b = b[0]
         b = check_array(b, "teacher_a", shape=(k,))
         check_positive(student_width, "student_width", integer=True)
         check_choice(method, "method", METHODS)   # nodes: checked by the Kernel
+        # numpy's MemoryError named no argument (student_width 10**6: "Unable to allocate 931 GiB ... bool")
+        check_memory(gaussian_memory(d, k, student_width, hessian=False), "teacher_W, student_width")
         from neuroflow.mlp import MLP
 
         self._kernel = Kernel(activation, method, nodes)
@@ -146,6 +159,7 @@ class GaussianTeacherStudent:
     def sample(self, n_samples: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
         """``n_samples`` standard Gaussian inputs X (N, d) and teacher outputs Y (N, 1), for finite-data runs."""
         check_positive(n_samples, "n_samples", integer=True)
+        check_memory(8 * n_samples * (self.input_dim + 3 * self.teacher_width + 1), "n_samples")  # numpy's MemoryError
         X = as_rng(seed).standard_normal((int(n_samples), self.input_dim))
         return X, self.teacher_output(X)
 
@@ -188,10 +202,12 @@ class GaussianTeacherStudent:
 
     def hessian(self, theta) -> np.ndarray:
         """Exact Hessian of :meth:`loss` (n_params x n_params, symmetric)."""
-        return self._evaluate(self._theta(theta), 2)[2]
+        return self.loss_gradient_hessian(theta)[2]
 
     def loss_gradient_hessian(self, theta) -> tuple[float, np.ndarray, np.ndarray]:
         """All three at the cost of one Hessian evaluation."""
+        check_memory(gaussian_memory(self.input_dim, self.teacher_width, self.student_width, hessian=True),
+                     f"teacher_W, student_width (the Hessian has {self.n_params} x {self.n_params} entries)")
         return self._evaluate(self._theta(theta), 2)
 
     # ------------------------------------------------------------------ the computation

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from neuroflow._utils import is_number
 from neuroflow.flow.gaussian.moments import TWO_PI, Moments
 
 __all__ = ["QUADRATURE_ACTIVATIONS", "NODE_LADDER", "gauss_hermite_rule", "quadrature_nodes", "quadrature_pair",
@@ -68,8 +69,12 @@ def quadrature_nodes(activation: str, max_norm: float) -> int:
     (polynomials, gelu) need few nodes. The count keeps a margin for the second derivatives;
     between 60 and 4000 nodes.
     """
+    if not is_number(max_norm) or math.isnan(max_norm) or max_norm < 0:
+        raise ValueError(f"max_norm: expected a weight norm >= 0, got {max_norm!r}")
     tau = QUADRATURE_ACTIVATIONS.get(activation, math.pi / 4.0)
     r = max(float(max_norm), 1e-3)
+    if r > 1e100:  # past every count below (the square of a norm of 1e155 overflowed: a student unit that a Newton
+        return _MAX_NODES  # step sent that far ended the loss and train in "cannot convert float infinity to integer")
     if math.isinf(tau):
         n = 40.0 + 40.0 * r * r
     else:
