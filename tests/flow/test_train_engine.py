@@ -521,3 +521,33 @@ def test_ctrl_c_after_the_last_iteration_is_still_an_interrupt(monkeypatch):
     res = train(Quadratic(np.diag([1.0, 1e-3]), [1.0, 1.0]), np.zeros(2), method_ode="none", method_optim="bfgs",
                 maxiterations_optim=2, min_gnorm=0.0)
     assert res.optim_stopped_by == "interrupted"
+
+
+def test_adam_beside_a_run_gets_its_work_in_steps_and_the_same_numbers_every_time(tmp_path):
+    """The demo's Adam ran for train's wall time: its steps and loss changed from run to run (3628 steps, then 3745).
+    Now it takes one step per gradient train evaluated, a Hessian counted as n_params gradients."""
+    from neuroflow.flow.teacher_student import teacher_student_run
+
+    runs = [teacher_student_run(2, 3, 4, "tanh", 300, seed=1, adam_too=True, maxiterations_ode=200,
+                                maxiterations_optim=20) for _ in range(2)]
+    r, ad = runs[0].result, runs[0].adam
+    assert r.n_gradients > 0 and r.n_hessians >= 0
+    assert ad.iterations == r.gradient_equivalents == r.n_gradients + r.n_params * r.n_hessians
+    assert r.same_work() == {"maxiterations": r.gradient_equivalents, "maxtime": None}
+    assert ad.stopped_by == "maxiterations" and ad.loss == runs[1].adam.loss
+    assert np.array_equal(ad.x, runs[1].adam.x)
+    d = runs[0].to_dict()
+    assert d["n_gradients"] == r.n_gradients and d["adam_iterations"] == ad.iterations
+    # saved and loaded with the counts; a file of an older version (no counts) loads with 0 and an Adam budget
+    # of train's wall time
+    back = TrainResult.load(r.save(tmp_path / "r.json"))
+    assert (back.n_gradients, back.n_hessians) == (r.n_gradients, r.n_hessians)
+    old = json.loads((tmp_path / "r.json").read_text())
+    del old["n_gradients"], old["n_hessians"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    older = TrainResult.load(tmp_path / "old.json")
+    assert older.gradient_equivalents == 0 and older.same_work()["maxtime"] > 0
+    old["n_hessians"] = -1
+    (tmp_path / "bad.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="n_hessians: expected a non-negative integer"):
+        TrainResult.load(tmp_path / "bad.json")

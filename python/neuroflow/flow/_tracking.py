@@ -118,7 +118,8 @@ class Problem:
         self.best_total = math.inf  # loss + barrier at the best point, and its gradient norm
         self.best_total_gnorm = math.inf
         self.floor = None  # ROUNDOFF * |loss + barrier| at the first finite point
-        self.n_evals = 0
+        self.n_evals = 0  # evaluations of loss and gradient, and of the Hessian (TrainResult.n_gradients, n_hessians)
+        self.n_hessians = 0
         self._checked_lg = False
         self._checked_h = False
 
@@ -143,6 +144,7 @@ class Problem:
         if not np.all(np.isfinite(x)):
             return np.full((self.P, self.P), math.nan)
         H = self.obj.hessian(x)
+        self.n_hessians += 1
         if self._checked_h:
             return np.asarray(H, dtype=np.float64)
         self._checked_h = True

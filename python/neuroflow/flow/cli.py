@@ -124,7 +124,7 @@ def register(verbs) -> None:
 
 # ----------------------------------------------------------------------------- demo
 def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
-    """Teacher-student: gradient flow + Newton to a fixed point (Adam beside it at the same wall time),
+    """Teacher-student: gradient flow + Newton to a fixed point (Adam beside it with the same work),
     its Hessian spectrum, and the infinite-data flow; plots into ``outdir``."""
     from neuroflow.flow.gaussian.cli import demo_part
     from neuroflow.flow.plots import plot_train
@@ -135,7 +135,7 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
 
     n = 1000 if quick else 2000
     print(f"  finite data: an 8-unit softplus student on {n} probes of a random 4-unit teacher, gradient flow "
-          "then Newton, and Adam for as long...", flush=True)
+          "then Newton, and Adam with as many gradients...", flush=True)
     with serial_blas():  # train does this itself; Adam beside it gets the same conditions
         run = teacher_student_run(2, 4, 8, "softplus", n, seed=seed, adam_too=True)
     res, ad = run.result, run.adam
@@ -146,7 +146,8 @@ def demo(outdir: Path, quick: bool, seed: int) -> list[str]:
     lines = [f"teacher 4 softplus units -> student 8 units, N={n}: gradient flow ({res.ode_iterations} steps, "
              f"{res.ode_stopped_by}) + {res.method_optim} ({res.optim_iterations} iterations): loss {res.loss:.2e}, "
              f"gnorm {res.gnorm:.1e} in {res.time_s:.1f} s",
-             f"Adam (lr 1e-3, same time, {ad.iterations} steps): loss {ad.loss:.2e} "
+             f"Adam (lr 1e-3, {ad.iterations} steps = train's {res.n_gradients} gradients + {res.n_hessians} "
+             f"Hessians x {res.n_params} parameters; {ad.time_s:.1f} s): loss {ad.loss:.2e} "
              f"({ad.loss / max(res.loss, 1e-300):.1e}x higher)",
              f"Hessian spectrum at the end: min {ev[0]:.1e}, max {ev[-1]:.1e} -> {kind}",
              f"plot: {path.name}"]

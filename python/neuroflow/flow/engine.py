@@ -366,4 +366,5 @@ def _run(objective, theta0, P, options, net_dict, *, method_ode, method_optim, m
         optim_time_s=opt["time"], ode_iterations=int(ode["steps"]), optim_iterations=int(opt["steps"]),
         trajectory=traj, loss_curve=np.array(curve.items, dtype=np.float64).reshape(-1, 4), trajectory_t=traj_t,
         ode_loss=float(ode["loss"]), ode_gnorm=float(ode["gnorm"]), ode_t=float(ode["t"]), method_ode=method_ode,
-        method_optim=method_optim, n_params=P, options=options, net=net_dict)
+        method_optim=method_optim, n_params=P, n_gradients=prob.n_evals, n_hessians=prob.n_hessians, options=options,
+        net=net_dict)

@@ -26,7 +26,7 @@ def plot_train(result, path=None, *, baseline=None, cosines=None, title: str = "
     path : str or Path, optional
         Where to save the figure (the format follows the suffix); None returns it unsaved.
     baseline : AdamResult, optional
-        Drawn as a grey line in the loss panel (e.g. Adam at the same wall time).
+        Drawn as a grey line in the loss panel (e.g. Adam with the same number of gradient evaluations).
     cosines : array (k, m), optional
         cos(teacher unit i, student unit j), drawn as a third panel.
     title : str
@@ -69,7 +69,7 @@ def plot_train(result, path=None, *, baseline=None, cosines=None, title: str = "
     if baseline is not None and len(baseline.loss_curve):
         bc = np.asarray(baseline.loss_curve)
         ax_loss.loglog(np.maximum(bc[:, 0], 1e-4), np.maximum(bc[:, 1], 1e-300), "-", color="grey",
-                       label=f"{baseline.method.capitalize()} (lr {baseline.lr:g}), same time")
+                       label=f"{baseline.method.capitalize()} (lr {baseline.lr:g}), {baseline.iterations} steps")
     min_gnorm = (result.options or {}).get("min_gnorm")
     if min_gnorm:
         ax_grad.axhline(min_gnorm, color="k", ls=":", lw=1, label=f"min_gnorm {min_gnorm:g}")

@@ -51,6 +51,9 @@ class TrainResult:
     method_ode, method_optim : str
         The methods used (after "auto" was resolved).
     n_params : int
+    n_gradients, n_hessians : int
+        Evaluations of loss and gradient, and of the Hessian, over both phases (what the run cost, in the same
+        numbers on any machine; 0 where a backend ran the whole pipeline itself, as Julia does).
     options : dict
         The options ``train`` was called with.
     net : dict or None
@@ -78,12 +81,30 @@ class TrainResult:
     method_ode: str = ""
     method_optim: str = ""
     n_params: int = 0
+    n_gradients: int = 0
+    n_hessians: int = 0
     options: dict = field(default_factory=dict)
     net: dict | None = None
 
     @property
     def time_s(self) -> float:
         return self.ode_time_s + self.optim_time_s
+
+    @property
+    def gradient_equivalents(self) -> int:
+        """What the run cost in gradient evaluations, a Hessian counted as ``n_params`` of them (what one costs by
+        forward-over-reverse differentiation): a budget that gives another optimiser the same work in the same
+        numbers on any machine (0 where the counts are not known: a pipeline run by the backend itself)."""
+        return int(self.n_gradients) + int(self.n_params) * int(self.n_hessians)
+
+    def same_work(self) -> dict:
+        """``maxiterations`` and ``maxtime`` that give :func:`~neuroflow.flow.adam` (or ``gradient_descent``) the work
+        of this run: one step per :attr:`gradient_equivalents`, the same on any machine; where the counts are not
+        known (a pipeline run by the backend itself), as long as this run took, which varies with the machine."""
+        budget = self.gradient_equivalents
+        if budget > 0:
+            return {"maxiterations": budget, "maxtime": None}
+        return {"maxiterations": 10**9, "maxtime": max(self.time_s, 1e-3)}
 
     @property
     def loss_curve_columns(self) -> tuple[str, ...]:
@@ -107,7 +128,7 @@ class TrainResult:
         """The scalar fields only (what a CLI prints)."""
         keep = ("loss", "gnorm", "converged", "ode_stopped_by", "optim_stopped_by", "ode_time_s",
                 "optim_time_s", "ode_iterations", "optim_iterations", "ode_loss", "ode_gnorm", "ode_t",
-                "method_ode", "method_optim", "n_params")
+                "method_ode", "method_optim", "n_params", "n_gradients", "n_hessians")
         d = {k: getattr(self, k) for k in keep}
         d["time_s"] = self.time_s
         d["reproducible"] = self.reproducible
@@ -177,7 +198,9 @@ class TrainResult:
         for k in ("loss", "gnorm", "ode_loss", "ode_gnorm", "ode_t", "ode_time_s", "optim_time_s"):
             if k in d and not (d[k] is None or is_number(d[k]) or d[k] in ("inf", "-inf")):
                 raise ValueError(f"{k}: expected a number, got {d[k]!r}")
-        for k in ("ode_iterations", "optim_iterations"):
+        d.setdefault("n_gradients", 0)   # files of older versions lack the counts
+        d.setdefault("n_hessians", 0)
+        for k in ("ode_iterations", "optim_iterations", "n_gradients", "n_hessians"):
             if not is_integer(d[k]) or d[k] < 0:
                 raise ValueError(f"{k}: expected a non-negative integer, got {d[k]!r}")
         if not isinstance(d["converged"], bool):

@@ -96,7 +96,8 @@ class TeacherStudentRun:
         d.update(self.result.summary())
         d["backend"] = self.student.backend.name
         if self.adam is not None:
-            d.update(adam_loss=self.adam.loss, adam_iterations=self.adam.iterations)
+            d.update(adam_loss=self.adam.loss, adam_iterations=self.adam.iterations,
+                     adam_stopped_by=self.adam.stopped_by)
         return to_jsonable(d)
 
 
@@ -104,7 +105,7 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
                         activation: str = "softplus", n_samples: int = 1000, *, seed: int = 0,
                         backend: str = "numpy", adam_too: bool = False, progress: bool = False,
                         **train_options) -> TeacherStudentRun:
-    """Draw a seeded random teacher, train a student on its labels; optionally Adam at the same wall time.
+    """Draw a seeded random teacher, train a student on its labels; optionally Adam with the same work.
 
     Parameters
     ----------
@@ -117,7 +118,9 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
     backend : str
         Backend of the student ("numpy", "torch", "julia", "auto").
     adam_too : bool
-        Also run full-batch Adam (lr 1e-3) from the same start for as long as ``train`` took.
+        Also run full-batch Adam (lr 1e-3) from the same start, one step per gradient evaluation that ``train``
+        made, a Hessian counted as ``n_params`` of them, so its numbers are the same on any machine
+        (:meth:`TrainResult.same_work`).
     progress : bool
         Progress bars.
     **train_options
@@ -149,6 +152,5 @@ def teacher_student_run(input_dim: int = 2, teacher_width: int = 4, student_widt
                     activation=activation, n_samples=n_samples, seed=seed)
     run = TeacherStudentRun(result=result, student=student, X=X, Y=Y, settings=settings)
     if adam_too:
-        run.adam = adam(student, theta0, X, Y, lr=1e-3, maxiterations=10**9, maxtime=max(result.time_s, 1e-3),
-                        progress=progress)
+        run.adam = adam(student, theta0, X, Y, lr=1e-3, progress=progress, **result.same_work())
     return run
