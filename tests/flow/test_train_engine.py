@@ -551,3 +551,18 @@ def test_adam_beside_a_run_gets_its_work_in_steps_and_the_same_numbers_every_tim
     (tmp_path / "bad.json").write_text(json.dumps(old))
     with pytest.raises(ValueError, match="n_hessians: expected a non-negative integer"):
         TrainResult.load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("error", [ZeroDivisionError, OverflowError, ValueError])
+def test_an_error_in_polishing_keeps_the_run_so_far_as_in_the_ode_phase(error):
+    """An ArithmeticError or ValueError in the ODE phase ends it with a reason and keeps its best point; in the
+    polishing phase it went on to the caller, and the ODE phase's result was lost."""
+
+    class FailingHessian(Quadratic):
+        def hessian(self, x):
+            raise error("the Hessian failed")
+
+    obj = FailingHessian(np.diag([1.0, 10.0]), [1.0, -2.0])
+    res = train(obj, np.zeros(2), method_ode="RK45", maxiterations_ode=5, method_optim="newton", min_gnorm=1e-14)
+    assert res.optim_stopped_by == f"solver error: {error.__name__}: the Hessian failed"
+    assert res.ode_stopped_by == "maxiterations" and res.loss <= res.ode_loss and np.isfinite(res.loss)

@@ -223,6 +223,10 @@ def optim_phase(prob: Problem, x0, *, method: str, maxtime: float | None, maxite
         reason = "interrupted"
     except np.linalg.LinAlgError as exc:
         reason = f"linear algebra failure: {exc}"
+    except (ArithmeticError, ValueError) as exc:  # as in the ODE phase: the run so far (its best point) is kept
+        if isinstance(exc, ValueError) and str(exc).startswith(prob.name):
+            raise  # the objective returned wrongly shaped values: the user's error, not the solver's
+        reason = f"solver error: {type(exc).__name__}: {exc}"
     finally:
         bar.close()
     if iters[0] >= maxiterations and reason and not reason.startswith(("min_", "converged", "maxtime", "interrupted")):
