@@ -173,7 +173,7 @@ class _StandIn:
             optim_stopped_by="skipped (min_gnorm reached in the ODE phase)", ode_time_s=0.1, optim_time_s=0.0,
             ode_iterations=7, optim_iterations=0, trajectory=np.zeros((3, P), order="F"),
             loss_curve=np.zeros((4, 4), order="F"), trajectory_t=np.arange(3.0), ode_loss=0.5, ode_gnorm=1e-13,
-            ode_t=2.0, method_ode="dp5", method_optim="newton")
+            ode_t=2.0, method_ode="dp5", method_optim="newton", n_gradients=40, n_hessians=3)
 
 
 @pytest.fixture
@@ -222,6 +222,8 @@ def test_train_wrapper_validates_methods_and_returns_plain_fields(stand_in):
     assert "maxtime_optim" not in kw  # None (no cap) is Julia's default: not passed on
     assert stand_in.calls[-1][1] == (3, 6)
     assert r.converged and r.ode_iterations == 7 and r.method_ode == "dp5 (julia)"
+    assert (r.n_gradients, r.n_hessians) == (40, 3) and r.same_work() == {"maxiterations": 40 + 3 * net.n_params,
+                                                                          "maxtime": None}
     np.testing.assert_array_equal(r.x, theta0 + 1)
     np.testing.assert_array_equal(r.init, theta0)
     assert r.trajectory.shape == (3, net.n_params) and r.loss_curve.shape == (4, 4)

@@ -273,7 +273,12 @@ function train(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; method_ode::Abstract
 
     init = Vector{Float64}(θ0)
     rec = Recorder(P, progress)
-    obj = BarrierObjective(fg!, h!, Float64(maxnorm), rec)
+    # what the run cost, as Python's TrainResult counts it: evaluations of loss and gradient, and of the Hessian
+    n_gradients = Ref(0)
+    n_hessians = Ref(0)
+    counted_fg! = (gout, θ) -> (n_gradients[] += 1; fg!(gout, θ))
+    counted_h! = (Hm, θ) -> (n_hessians[] += 1; h!(Hm, θ))
+    obj = BarrierObjective(counted_fg!, counted_h!, Float64(maxnorm), rec)
     g = zeros(P)
     traj = Thinned{Tuple{Float64,Vector{Float64}}}(n_trajectory)
 
@@ -391,5 +396,6 @@ function train(fg!::F, h!::FH, θ0::AbstractVector{<:Real}; method_ode::Abstract
             ode_stopped_by=ode_reason, optim_stopped_by=optim_reason, ode_time_s=ode_time,
             optim_time_s=optim_time, ode_iterations=ode_steps, optim_iterations=optim_steps,
             trajectory=trajectory, loss_curve=loss_curve, trajectory_t=trajectory_t, ode_loss=ode_loss,
-            ode_gnorm=ode_gnorm, ode_t=ode_t[], method_ode=ode_method, method_optim=optim_method, n_params=P)
+            ode_gnorm=ode_gnorm, ode_t=ode_t[], method_ode=ode_method, method_optim=optim_method, n_params=P,
+            n_gradients=n_gradients[], n_hessians=n_hessians[])
 end

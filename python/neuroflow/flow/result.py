@@ -53,7 +53,7 @@ class TrainResult:
     n_params : int
     n_gradients, n_hessians : int
         Evaluations of loss and gradient, and of the Hessian, over both phases (what the run cost, in the same
-        numbers on any machine; 0 where a backend ran the whole pipeline itself, as Julia does).
+        numbers on any machine; the Julia backend counts its own; 0 in files saved before they were counted).
     options : dict
         The options ``train`` was called with.
     net : dict or None
@@ -94,13 +94,13 @@ class TrainResult:
     def gradient_equivalents(self) -> int:
         """What the run cost in gradient evaluations, a Hessian counted as ``n_params`` of them (what one costs by
         forward-over-reverse differentiation): a budget that gives another optimiser the same work in the same
-        numbers on any machine (0 where the counts are not known: a pipeline run by the backend itself)."""
+        numbers on any machine (0 where the counts are not known: a file saved before they were counted)."""
         return int(self.n_gradients) + int(self.n_params) * int(self.n_hessians)
 
     def same_work(self) -> dict:
         """``maxiterations`` and ``maxtime`` that give :func:`~neuroflow.flow.adam` (or ``gradient_descent``) the work
         of this run: one step per :attr:`gradient_equivalents`, the same on any machine; where the counts are not
-        known (a pipeline run by the backend itself), as long as this run took, which varies with the machine."""
+        known (a file saved before they were counted), as long as this run took, which varies with the machine."""
         budget = self.gradient_equivalents
         if budget > 0:
             return {"maxiterations": budget, "maxtime": None}

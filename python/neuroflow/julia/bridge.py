@@ -258,7 +258,7 @@ def train(net, theta0, X, Y, weights, options: dict):
     f = {name: _field(r, name) for name in (
         "loss", "gnorm", "converged", "x", "ode_x", "ode_stopped_by", "optim_stopped_by", "ode_time_s",
         "optim_time_s", "ode_iterations", "optim_iterations", "trajectory", "loss_curve", "trajectory_t",
-        "ode_loss", "ode_gnorm", "ode_t", "method_ode", "method_optim")}
+        "ode_loss", "ode_gnorm", "ode_t", "method_ode", "method_optim", "n_gradients", "n_hessians")}
     return dict(
         loss=float(f["loss"]), gnorm=float(f["gnorm"]), converged=bool(f["converged"]),
         x=np.array(f["x"], dtype=np.float64), ode_x=np.array(f["ode_x"], dtype=np.float64),
@@ -269,7 +269,8 @@ def train(net, theta0, X, Y, weights, options: dict):
         loss_curve=np.array(f["loss_curve"], dtype=np.float64).reshape(-1, 4),
         trajectory_t=np.array(f["trajectory_t"], dtype=np.float64), ode_loss=float(f["ode_loss"]),
         ode_gnorm=float(f["ode_gnorm"]), ode_t=float(f["ode_t"]), method_ode=f"{f['method_ode']} (julia)",
-        method_optim=f"{f['method_optim']} (julia)")
+        method_optim=f"{f['method_optim']} (julia)", n_gradients=int(f["n_gradients"]),
+        n_hessians=int(f["n_hessians"]))
 
 
 # ----------------------------------------------------------------------------- memristors
