@@ -155,7 +155,7 @@ def test_ctrl_c_in_a_verb_exits_130_with_one_line(capsys, monkeypatch):
                                        "finishes)\n")
 
 
-@pytest.mark.filterwarnings("ignore:The PostScript backend does not support transparency")  # the fill's alpha
+@pytest.mark.filterwarnings("ignore:.*The PostScript backend does not support transparency")  # the fill's alpha
 @pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".eps"])
 def test_a_plot_is_the_same_bytes_every_time(tmp_path, suffix):
     from neuroflow._utils import pyplot, save_figure
