@@ -129,11 +129,15 @@ def _initializer() -> dict:
     import inspect
 
     from joblib import Parallel
-    from joblib._parallel_backends import LokyBackend
-    from joblib.parallel import get_active_backend
 
+    try:  # joblib's private modules: where another joblib moved them, each worker is prepared at its first job
+        from joblib._parallel_backends import LokyBackend
+        from joblib.parallel import get_active_backend
+
+        loky = isinstance(get_active_backend()[0], LokyBackend)
+    except (ImportError, AttributeError, TypeError, IndexError):
+        return {}
     takes = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(Parallel).parameters.values())
-    loky = isinstance(get_active_backend()[0], LokyBackend)
     return {"initializer": _local_worker, "initargs": (os.getpid(),)} if takes and loky else {}
 
 
