@@ -513,13 +513,11 @@ def save_figure(fig, path: str | Path) -> Path:
     if path.suffix.lower() not in FIGURE_SUFFIXES:  # matplotlib's own error names neither the path nor the argument
         plt.close(fig)
         raise ValueError(f"path: {path}: expected a file name ending in one of {', '.join(FIGURE_SUFFIXES)}")
-    from neuroflow.cliutil import check_output_file
-
-    try:  # a named pipe there was written into and waited for a reader for ever; a folder was IsADirectoryError
-        path = check_output_file(path, "path")
-    except ValueError:
+    # a named pipe there was written into and waited for a reader for ever; a folder was IsADirectoryError
+    taken = "is a folder" if path.is_dir() else NOT_A_REGULAR_FILE if path.exists() and not path.is_file() else None
+    if taken:
         plt.close(fig)
-        raise
+        raise ValueError(f"path: {path}: {taken}; expected a file path")
     ours = "SOURCE_DATE_EPOCH" not in os.environ  # a date the caller set is kept
     if ours:
         os.environ["SOURCE_DATE_EPOCH"] = "0"

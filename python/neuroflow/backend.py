@@ -257,7 +257,8 @@ def serial(net_or_objective):
     """The one-thread context (:meth:`Backend.serial`) of what an iterative solver is about to evaluate: an
     MLP's backend, the backend of the net behind an MLP's ``objective(X, Y)``, else (any other Objective)
     BLAS on one thread."""
-    from neuroflow.mlp import MLP
-
-    net = net_or_objective if isinstance(net_or_objective, MLP) else getattr(net_or_objective, "net", None)
-    return (net.backend if isinstance(net, MLP) else get_backend("numpy")).serial()
+    for holder in (net_or_objective, getattr(net_or_objective, "net", None)):  # read by duck type: the MLP module
+        backend = getattr(holder, "backend", None)                               # imports this one
+        if isinstance(backend, Backend):
+            return backend.serial()
+    return get_backend("numpy").serial()
