@@ -279,7 +279,7 @@ def voice_pool(group: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def random_voice(group: str, rng) -> Voice:
     """A random speaker of ``group``: variety, variant, pitch 25..75, range 30..80, rate 140..230 wpm."""
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     languages, variants = voice_pool(group)
     return Voice(language=str(rng.choice(languages)), variant=str(rng.choice(variants)),
                  pitch=int(rng.integers(25, 76)), pitch_range=int(rng.integers(30, 81)),
