@@ -333,7 +333,7 @@ def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Probl
     """A named suite ("quick", "paper", "deep" or "digits"), or its first ``n_problems`` problems (ValueError if
     it has fewer)."""
     if name not in SUITES:
-        raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
+        raise ValueError(f"name: expected one of {list(SUITES)}, got {name!r}")
     seed = _check_seed(seed)
     if n_problems is not None and not is_integer(n_problems):   # 1.5 was taken as 1
         raise ValueError(f"n_problems: expected None (all) or a positive integer, got {n_problems!r}")
