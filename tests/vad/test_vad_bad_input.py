@@ -543,6 +543,8 @@ def _name_cases():
     from neuroflow.vad import augment, calibration, energy, features, level, metrics, modulation, noise, speech, \
         tonality
 
+    from neuroflow.vad import packages, snn
+
     detect = importlib.import_module("neuroflow.vad.detect")  # neuroflow.vad.detect is also the function
 
     rng = np.random.default_rng(0)
@@ -566,12 +568,25 @@ def _name_cases():
         (lambda: metrics.summarize([np.zeros(3)], [], [], []), "labels, scores, snrs, noises"),  # was "summarize"
         (lambda: calibration.search_rule([]), "outputs"),           # was "scenes", an argument of calibrate
         (lambda: calibration.calibrate(detect.SpikingVADSystem("bin"), []), "scenes"),
+        # these named nothing: "'int' object is not iterable", "invalid literal for int()", numpy's
+        # "negative dimensions are not allowed", "could not convert string to float"
+        (lambda: snn.SNUVAD(hidden=-1), "hidden"),
+        (lambda: snn.SNUVAD(seed="x"), "seed"),
+        (lambda: snn.BinSNNVAD(features=-1), "features"),
+        (lambda: features.mel_basis(n_fft=-1), "n_fft"),
+        (lambda: features.mel_basis(n_mels=-1), "n_mels"),
+        (lambda: features.mel_basis(fmin="x"), "fmin"),
+        (lambda: features.mel_basis(fmax="x"), "fmax"),
+        (lambda: speech.SentenceGenerator(exclude=-1), "exclude"),
+        (lambda: packages.install_sources(-1), "packages"),
     ]
 
 
-@pytest.mark.parametrize("case", range(19))
+@pytest.mark.parametrize("case", range(28))
 def test_api_errors_name_the_argument_the_caller_passed(case):
-    call, name = _name_cases()[case]
+    cases = _name_cases()
+    assert len(cases) == 28
+    call, name = cases[case]
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert str(info.value).startswith(f"{name}: "), str(info.value)

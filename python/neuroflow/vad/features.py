@@ -173,6 +173,14 @@ _HANN = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
 
 def mel_basis(n_fft: int = 512, n_mels: int = 40, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """librosa's Slaney mel filters (n_mels, n_fft // 2 + 1) at 16 kHz, built once per setting."""
+    # -1 was numpy's "negative dimensions are not allowed", "x" "could not convert string to float"
+    check_positive(n_fft, "n_fft", integer=True)
+    if n_fft > MAX_N_FFT:
+        raise ValueError(f"n_fft: expected at most {MAX_N_FFT} points, got {n_fft}")
+    check_positive(n_mels, "n_mels", integer=True)
+    check_positive(fmin, "fmin", allow_zero=True)
+    if fmax is not None and not (is_number(fmax, finite=True) and fmax > fmin):
+        raise ValueError(f"fmax: expected None or a frequency above fmin ({fmin!r} Hz), got {fmax!r}")
     fmax = SAMPLE_RATE / 2 if fmax is None else float(fmax)
     key = (int(n_fft), int(n_mels), float(fmin), fmax)
     if key not in _MEL_CACHE:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, is_integer
+from neuroflow._utils import as_list, as_rng, check_choice, is_integer
 from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, resample
 
 #: English varieties eSpeak NG ships (identifiers accepted by ``espeak_SetVoiceByName``)
@@ -321,7 +321,7 @@ class SentenceGenerator:
     def __init__(self, group: str = "A", seed=None, exclude=()):
         self.group = check_choice(group, "group", GROUPS)
         self.rng = as_rng(seed)
-        self.used: set[str] = set(exclude)
+        self.used: set[str] = set(as_list(exclude, "exclude", "sentences"))  # -1: "'int' object is not iterable"
 
     def _pick(self, words):
         return words[int(self.rng.integers(len(words)))]
