@@ -543,7 +543,7 @@ def _name_cases():
     from neuroflow.vad import augment, calibration, energy, features, level, metrics, modulation, noise, speech, \
         tonality
 
-    from neuroflow.vad import packages, snn
+    from neuroflow.vad import packages, roomtone, snn
 
     detect = importlib.import_module("neuroflow.vad.detect")  # neuroflow.vad.detect is also the function
 
@@ -579,13 +579,14 @@ def _name_cases():
         (lambda: features.mel_basis(fmax="x"), "fmax"),
         (lambda: speech.SentenceGenerator(exclude=-1), "exclude"),
         (lambda: packages.install_sources(-1), "packages"),
+        (lambda: roomtone.room_tone(100, level_db="x"), "level_db"),
     ]
 
 
-@pytest.mark.parametrize("case", range(28))
+@pytest.mark.parametrize("case", range(29))
 def test_api_errors_name_the_argument_the_caller_passed(case):
     cases = _name_cases()
-    assert len(cases) == 28
+    assert len(cases) == 29
     call, name = cases[case]
     with pytest.raises((ValueError, TypeError)) as info:
         call()
