@@ -1673,7 +1673,7 @@ def test_maze_experiment_helpers_name_seeds_caps_and_windows_they_failed_on(tmp_
         with pytest.raises(ValueError, match=r"^start, stop: expected 0 <= start < stop <= 4"):
             ab.window(start, stop)
     assert ab.window(np.int64(0), 2)["episodes"] == [0, 2]
-    with pytest.raises(ValueError, match="^synapse: the ablation runs both arms itself"):
+    with pytest.raises(ValueError, match="^agent_kwargs synapse: the ablation runs both arms itself"):
         self_correction(0.1, n_seeds=2, n_episodes=2, synapse="ideal")
     with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
         maze_sweep(n_seeds=1, n_episodes=1, seed=-1, out=tmp_path / "sw")

@@ -547,3 +547,21 @@ def test_bfgs_is_checked_for_its_matrix_only(two_gib_machine):
     assert res.method_optim == "bfgs" and res.optim_iterations <= 1
     with pytest.raises(ValueError, match=r"^method_ode, method_optim \(LSODA builds a 401 x 401 matrix"):
         train(net, net.init_params(seed=0), X, X[:, :1], method_ode="LSODA", method_optim="lbfgs")
+
+
+@pytest.mark.parametrize("call, name", [
+    # each was met inside the first run under another function's name, or as a bare Python error
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).flow_vs_adam(seeds=-1), "seeds"),
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).flow_vs_adam(student_width=-1), "student_width"),
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).flow_vs_adam(activation=-1), "activation"),
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).flow_vs_adam(budget_s=-1), "budget_s"),
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).flow_vs_adam(on_run=3), "on_run"),
+    (lambda: __import__("neuroflow.flow.bench", fromlist=["x"]).gradient_benchmark(on_point=-1), "on_point"),
+    (lambda: __import__("neuroflow.flow.teacher_student", fromlist=["x"]).teacher_student_run(activation=-1),
+     "activation"),
+    (lambda: __import__("neuroflow.flow.teacher_student", fromlist=["x"]).teacher_student_problem(2, 3, 10, "bogus"),
+     "activation"),
+])
+def test_api_errors_name_the_argument_the_caller_passed(call, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        call()

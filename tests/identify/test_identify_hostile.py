@@ -551,3 +551,25 @@ def test_bench_refuses_another_programs_json_lines_with_names(tmp_path, capsys):
     assert code == 2 and len(err.splitlines()) == 1, err[:500]
     assert "not a rows file of `identify bench` (none of its 500 objects is a row a run writes; line 1:" in err
     assert out.read_text() == text
+
+
+@pytest.mark.parametrize("call, name", [
+    # cluster_neurons said "clusterer:", ExpandAndCluster's name for its method argument
+    (lambda: __import__("neuroflow.identify.clustering", fromlist=["x"]).cluster_neurons(
+        np.ones((6, 3)), np.repeat(np.arange(3), 2), 3, "tanh", gamma=1.0, method="kmeans"), "method"),
+    # suite(name) said "suite:", the CLI's flag without its dashes
+    (lambda: __import__("neuroflow.identify.problems", fromlist=["x"]).suite("bogus"), "name"),
+    # check_gap's refit passes its clusterer on as cluster_neurons' method: named as check_gap's argument
+    (lambda: __import__("neuroflow.identify.selection", fromlist=["x"]).check_gap(
+        None, None, None, None, None, None, activation="tanh", n_students=2, gamma=1.0, clusterer="kmeans",
+        sign=None, loss_tol=1e-6), "clusterer"),
+    # these named nothing: "'int' object is not iterable", "'<=' not supported between 'int' and 'str'"
+    (lambda: __import__("neuroflow.identify.problems", fromlist=["x"]).make_digits_teacher(hidden=-1), "hidden"),
+    (lambda: __import__("neuroflow.identify.problems", fromlist=["x"]).widened_paper_suite(max_probe_values="x"),
+     "max_probe_values"),
+    (lambda: __import__("neuroflow.identify.problems", fromlist=["x"]).widened_paper_suite(max_hessian_cost="x"),
+     "max_hessian_cost"),
+])
+def test_api_errors_name_the_argument_the_caller_passed(call, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        call()

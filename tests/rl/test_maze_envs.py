@@ -99,3 +99,15 @@ def test_sizes_past_the_memory_are_named_before_allocating():
         PlaceCells(n=10**6)
     with pytest.raises(ValueError, match="^rows, cols: this run needs about"):
         Crossbar(10**6, 10**6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: Discrete(3).sample(-1),
+    lambda: Box(0.0, 1.0, (2,)).sample(-1),
+    lambda: WaterMaze().sample_start(-1),
+    lambda: WaterMaze().sample_start(1.5),
+])
+def test_sample_errors_name_the_rng_argument(call):
+    # sample(rng) / sample_start(rng) said "seed: expected ...", an argument the caller never passed
+    with pytest.raises(ValueError, match="^rng: expected a non-negative integer, None or a numpy Generator"):
+        call()

@@ -536,3 +536,60 @@ def test_a_list_of_scenes_is_checked_without_reading_them_and_each_field_is_name
     short = SimpleNamespace(**{**full, "labels": scene.labels[:-3]})
     with pytest.raises(ValueError, match="^scene mine: .* labels, but system energy gave"):
         evaluate_system("energy", [short], progress=False)
+
+
+def _name_cases():
+    import importlib
+
+    from neuroflow.vad import augment, calibration, energy, features, level, metrics, modulation, noise, speech, \
+        tonality
+
+    from neuroflow.vad import packages, roomtone, snn
+
+    detect = importlib.import_module("neuroflow.vad.detect")  # neuroflow.vad.detect is also the function
+
+    rng = np.random.default_rng(0)
+    return [  # (call, the argument its message must name); each named another one before
+        (lambda: augment.room_tone_piece(100, -1), "rng"),          # was room_tone's "seed"
+        (lambda: augment.room_tone_piece(0, rng), "n"),             # was room_tone's "n_samples"
+        (lambda: augment.gated_piece(100, -1), "rng"),              # was an AttributeError ('int' has no 'random')
+        (lambda: augment.gated_piece(-1, rng), "n"),                # was make_noise's "n_samples"
+        (lambda: noise.room_impulse_response(-1), "rng"),           # was "seed"
+        (lambda: speech.random_voice("A", -1), "rng"),              # was "seed"
+        (lambda: energy.model_info("snu", audio=3), "audio"),       # was load_audio's "path"
+        (lambda: energy.model_info("snu", audio=""), "audio"),
+        (lambda: detect.detect(np.full(1600, np.nan), sr=16000), "path_or_wav"),  # was detect_array's "wav"
+        (lambda: features.noise_floor(np.zeros((10, 4)), window=0), "window"),     # was the recipe's "floor_window"
+        (lambda: features.noise_floor(np.zeros((10, 4)), smooth=2.0), "smooth"),   # was "floor_smooth"
+        (lambda: level.level_inputs(np.zeros(3), window=0, smooth=0.5), "window"),  # was "floor_window"
+        (lambda: tonality.tonality_step(np.zeros((2, 1024)), measure="x"), "measure"),  # was "tonality_measure"
+        (lambda: tonality.tonality_inputs(np.zeros(3), window=0), "window"),       # was "tonality_window"
+        (lambda: tonality.excerpt_similarity(np.zeros(3), measure="x"), "measure"),
+        (lambda: modulation.modulation_inputs(np.zeros((3, 40)), np.zeros(3), window=0), "window"),  # "modulation_window"
+        (lambda: metrics.summarize([np.zeros(3)], [], [], []), "labels, scores, snrs, noises"),  # was "summarize"
+        (lambda: calibration.search_rule([]), "outputs"),           # was "scenes", an argument of calibrate
+        (lambda: calibration.calibrate(detect.SpikingVADSystem("bin"), []), "scenes"),
+        # these named nothing: "'int' object is not iterable", "invalid literal for int()", numpy's
+        # "negative dimensions are not allowed", "could not convert string to float"
+        (lambda: snn.SNUVAD(hidden=-1), "hidden"),
+        (lambda: snn.SNUVAD(seed="x"), "seed"),
+        (lambda: snn.BinSNNVAD(features=-1), "features"),
+        (lambda: features.mel_basis(n_fft=-1), "n_fft"),
+        (lambda: features.mel_basis(n_mels=-1), "n_mels"),
+        (lambda: features.mel_basis(fmin="x"), "fmin"),
+        (lambda: features.mel_basis(fmax="x"), "fmax"),
+        (lambda: speech.SentenceGenerator(exclude=-1), "exclude"),
+        (lambda: packages.install_sources(-1), "packages"),
+        (lambda: roomtone.room_tone(100, level_db="x"), "level_db"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(29))
+def test_api_errors_name_the_argument_the_caller_passed(case):
+    cases = _name_cases()
+    assert len(cases) == 29
+    call, name = cases[case]
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert str(info.value).startswith(f"{name}: "), str(info.value)
+

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from neuroflow._utils import check_positive
+from neuroflow._utils import as_list, check_positive
 from neuroflow.mlp import MLP
 
 
@@ -159,6 +159,7 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
     """
     check_positive(repeats, "repeats", integer=True)
     check_positive(budget_s, "budget_s")
+    _check_callback(on_point, "on_point")  # -1 ended, after the first point, in "'int' object is not callable"
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -200,6 +201,11 @@ def gradient_benchmark(quick: bool = False, repeats: int = 7, budget_s: float = 
 
 
 # ----------------------------------------------------------------------------- flow vs Adam
+def _check_callback(fn, name: str) -> None:
+    if fn is not None and not callable(fn):
+        raise ValueError(f"{name}: expected None or a callable, got {type(fn).__name__}")
+
+
 def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
                  student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
                  on_run=None) -> dict:
@@ -232,7 +238,18 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
     from neuroflow.flow.baselines import adam
     from neuroflow.flow.engine import train
     from neuroflow.flow.teacher_student import teacher_student_problem
+    from neuroflow.mlp.activations import get_activation
 
+    # checked here, under these names: they were met inside the first seed's run as "layers[0] width",
+    # "layers[0] activation" (the student MLP's), "maxtime" (adam's) or "'int' object is not iterable"
+    seeds = as_list(seeds, "seeds", "seeds")
+    for name, value in (("n_samples", n_samples), ("input_dim", input_dim), ("teacher_width", teacher_width),
+                        ("student_width", student_width)):
+        check_positive(value, name, integer=True)
+    get_activation(activation)
+    check_positive(budget_s, "budget_s")
+    check_positive(lr, "lr")
+    _check_callback(on_run, "on_run")
     runs = []
     with threadpool_limits(limits=1):
         for seed in seeds:

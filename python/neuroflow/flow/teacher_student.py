@@ -9,6 +9,7 @@ import numpy as np
 
 from neuroflow._utils import as_rng, check_bool, check_memory, check_positive, is_integer, to_jsonable
 from neuroflow.mlp import MLP
+from neuroflow.mlp.activations import get_activation
 
 __all__ = ["teacher_student_problem", "teacher_student_run", "TeacherStudentRun", "teacher_student_memory"]
 
@@ -35,6 +36,7 @@ def teacher_student_problem(input_dim: int, teacher_width: int, n_samples: int, 
     check_positive(n_samples, "n_samples", integer=True)
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width)):
         check_positive(value, name, integer=True)
+    get_activation(activation)  # "activation: ..." (the MLP's own check said "layers[0] activation")
     # numpy's MemoryError named no argument (n_samples=10**12: "Unable to allocate 14.6 TiB")
     check_memory(8 * n_samples * (input_dim + 3 * teacher_width + 2), "input_dim, teacher_width, n_samples")
     rng = as_rng(seed)

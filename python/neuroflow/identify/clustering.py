@@ -296,7 +296,7 @@ def cluster_neurons(u, student_ids, n_students: int, activation: str, *, gamma: 
     need = min_students(gamma, n_students)
     beta = check_beta(beta)
     if method not in CLUSTERERS:
-        raise ValueError(f"clusterer: expected one of {list(CLUSTERERS)}, got {method!r}")
+        raise ValueError(f"method: expected one of {list(CLUSTERERS)}, got {method!r}")
     if cut not in CUTS:
         raise ValueError(f"cut: expected one of {list(CUTS)}, got {cut!r}")
     if isinstance(persist_ratio, bool) or not (isinstance(persist_ratio, (int, float)) and persist_ratio > 1):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_memory, check_positive, is_integer, is_number
+from neuroflow._utils import as_list, as_rng, check_memory, check_positive, is_integer, is_number
 from neuroflow.identify.teacher import Teacher, check_activation, output_problem
 
 SUITES = ("quick", "paper", "deep", "digits")
@@ -167,6 +167,8 @@ def widened_paper_suite(n_problems: int = 60, seed: int = 0, *, max_probe_values
     w034 and w047 each ran past 40 min). The Hessian cap changes the probe count of four of the 60 problems
     (16-10, 16-8 and 12-10 teachers), none of the first 34."""
     n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    check_positive(max_probe_values, "max_probe_values")  # "x" was "'<=' not supported between ..."
+    check_positive(max_hessian_cost, "max_hessian_cost")
     rng = as_rng(seed + 7919)  # a stream of its own: not the paper suite's problems
     problems = []
     for i in range(int(n_problems)):
@@ -206,6 +208,9 @@ def make_digits_teacher(hidden=(20, 20), activation: str = "g", *, seed: int = 0
     from neuroflow.mlp import MLP
 
     check_activation(activation)
+    hidden = as_list(hidden, "hidden", "hidden layer widths")  # -1 was "'int' object is not iterable"
+    for i, h in enumerate(hidden):
+        check_positive(h, f"hidden[{i}]", integer=True)
     X, Y = digits_data()
     net = MLP(64, [(int(h), activation, True) for h in hidden] + [(10, "identity", True)], backend="numpy")
     theta, *_ = torch_fit(net, net.init_params(seed=seed), X, Y, max_iter=1000)
@@ -333,7 +338,7 @@ def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Probl
     """A named suite ("quick", "paper", "deep" or "digits"), or its first ``n_problems`` problems (ValueError if
     it has fewer)."""
     if name not in SUITES:
-        raise ValueError(f"suite: expected one of {list(SUITES)}, got {name!r}")
+        raise ValueError(f"name: expected one of {list(SUITES)}, got {name!r}")
     seed = _check_seed(seed)
     if n_problems is not None and not is_integer(n_problems):   # 1.5 was taken as 1
         raise ValueError(f"n_problems: expected None (all) or a positive integer, got {n_problems!r}")

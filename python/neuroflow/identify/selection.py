@@ -61,7 +61,8 @@ import math
 
 import numpy as np
 
-from neuroflow.identify.clustering import AUTO_FALLBACK, ClusterResult, cluster_neurons
+from neuroflow._utils import check_choice
+from neuroflow.identify.clustering import AUTO_FALLBACK, CLUSTERERS, ClusterResult, cluster_neurons
 from neuroflow.identify.lstsq import features, layer_forward, ls_rel_residual, output_variance
 
 __all__ = ["AUTO_LS_FACTOR", "check_gap", "judge_inner_cut", "next_preactivations", "forward_from", "substitution",
@@ -88,6 +89,7 @@ def check_gap(result: ClusterResult, u, ids, H, X_skip, targets, level=math.inf,
     loss on the targets) if lower: loose clusters that merge two target neurons express the targets poorly
     too, yet the students show that the function is there. Otherwise the loose side carries part of the
     function, the cut is rejected and pi/6 applies (rule "gap rejected")."""
+    check_choice(clusterer, "clusterer", list(CLUSTERERS))  # under this name, not cluster_neurons' "method"
     if result.beta_rule != "gap":
         return result
     loose = _loose(result)

@@ -26,7 +26,7 @@ class Discrete:
         return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 0 <= int(x) < self.n
 
     def sample(self, rng=None) -> int:
-        return int(as_rng(rng).integers(self.n))
+        return int(as_rng(rng, "rng").integers(self.n))
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Box:
         return x.shape == self.shape and bool(np.all((x >= self.low) & (x <= self.high)))
 
     def sample(self, rng=None) -> np.ndarray:
-        return as_rng(rng).uniform(self.low, self.high, self.shape)
+        return as_rng(rng, "rng").uniform(self.low, self.high, self.shape)
 
 
 #: next state of the T-maze for (state, action): stem 0-4 (action 0 back / 1 forward; the start wall at 0 keeps
@@ -167,7 +167,7 @@ class WaterMaze(_Env):
         return bool(wm_in_platform(float(x), float(y), WaterMaze.platform_radius))
 
     def sample_start(self, rng=None) -> np.ndarray:
-        rng = self._rng if rng is None else as_rng(rng)
+        rng = self._rng if rng is None else as_rng(rng, "rng")
         while True:
             p = rng.uniform(-self.half_size, self.half_size, 2)
             if not self.blocked(*p) and not self.on_platform(*p):

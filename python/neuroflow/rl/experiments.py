@@ -180,7 +180,7 @@ def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds:
     if sigma is not None and device is not None:
         raise ValueError("sigma, device: give a write noise for a linear device or a device, not both")
     if "synapse" in agent_kwargs:  # was ActorCritic's TypeError "got multiple values for keyword argument"
-        raise ValueError(f"synapse: the ablation runs both arms itself (memristor, memristor-open-loop); drop "
+        raise ValueError(f"agent_kwargs synapse: the ablation runs both arms itself (memristor, memristor-open-loop); drop "
                          f"synapse={agent_kwargs['synapse']!r}")
     if sigma is None:
         device = "portner2025" if device is None else device

@@ -135,18 +135,18 @@ def prepare(wav, sr: int, name: str = "wav") -> np.ndarray:
     return np.ascontiguousarray(resample(arr, int(sr)), dtype=np.float32)
 
 
-def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+def load_audio(path: str | Path, sr: int = SAMPLE_RATE, *, name: str = "path") -> tuple[np.ndarray, int]:
     """Read an audio file as ``(wav, sr)``: mono float32 in [-1, 1] resampled to ``sr`` (16 kHz).
 
     Raises FileNotFoundError for a missing file and :class:`AudioError` (a ValueError) for a file
     that no decoder reads, that holds no samples, or whose samples are not finite; the message names
-    the file.
+    the file, or ``name`` (the caller's argument) for a value that is no path at all.
     """
     check_sample_rate(sr)
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected an audio file path, got {type(path).__name__}")
+        raise TypeError(f"{name}: expected an audio file path, got {type(path).__name__}")
     if str(path) == "":  # Path("") is the current folder: "is a folder" would say nothing useful
-        raise AudioError("path: expected an audio file path, got ''")
+        raise AudioError(f"{name}: expected an audio file path, got ''")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"audio file not found: {path}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow._utils import as_rng, check_positive
 from neuroflow.vad.audio import SAMPLE_RATE
 from neuroflow.vad.features import FRAME_RATE
 
@@ -48,11 +49,17 @@ def excerpt_bounds(n: int, rng: np.random.Generator) -> tuple[int, int]:
     return start, start + length
 
 
+def _check_piece(n, rng) -> tuple[int, np.random.Generator]:
+    """``(n, rng)`` of a ``*_piece`` call, checked under the names the caller gave them."""
+    return int(check_positive(n, "n", integer=True)), as_rng(rng, "rng")
+
+
 def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples of training-family room tone (-80 to -55 dBFS, faint transients, hum); with
     probability 0.3 its first 0.2-3 s are digital silence."""
     from neuroflow.vad.roomtone import room_tone
 
+    n, rng = _check_piece(n, rng)  # room_tone's own check named its seed and n_samples
     tone = room_tone(n, rng, family="train")
     if rng.random() < 0.3:
         tone[: min(n, int(rng.uniform(0.2, 3.0) * SAMPLE_RATE))] = 0.0
@@ -205,6 +212,7 @@ def gated_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     from neuroflow.vad.noise import make_noise
     from neuroflow.vad.sources import music_excerpt
 
+    n, rng = _check_piece(n, rng)  # make_noise's own check named its seed and n_samples
     if rng.random() < 0.6:
         wav = music_excerpt("train", n, rng).astype(np.float64)
     else:

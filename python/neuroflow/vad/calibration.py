@@ -207,7 +207,7 @@ def search_rule(outputs, *, medians=MEDIANS, hangovers=HANGOVERS, thresholds=THR
     ``conditions`` scored and ``left_out`` (those without both speech and non-speech frames, which have no HTER).
     ValueError if no condition is left, naming ``source`` (where the scenes came from: the corpus folders)."""
     if not outputs:
-        raise ValueError("scenes: expected at least one scene, got none")
+        raise ValueError("outputs: expected at least one scene's outputs, got none")
     medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers = _read_grids(
         medians, hangovers, thresholds, releases, low_snr_dbs, low_snr_hangovers)
     thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)  # the values saved are those scored
@@ -282,6 +282,8 @@ def calibrate(system, scenes, *, medians=MEDIANS, hangovers=HANGOVERS, threshold
         raise TypeError(f"scenes: expected corpus scenes (a Corpus, or a list of its scenes: load_corpus(folder)), "
                         f"got {type(scenes).__name__} {short_repr(scenes)}")
     scenes = list(scenes)
+    if not scenes:  # search_rule's own check names its outputs, which the caller of calibrate never saw
+        raise ValueError("scenes: expected at least one scene, got none")
     from neuroflow.vad.evaluation import has_field  # hasattr read (and kept) every scene's audio before the first ran
 
     other = next((s for s in scenes if not all(has_field(s, a) for a in ("path", "wav", "labels"))), None)

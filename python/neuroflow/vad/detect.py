@@ -145,11 +145,15 @@ class SpikingVADSystem(VADSystem):
     def detect_array(self, wav, sr: int, *, threshold: float = 0.5, min_speech_s: float = 0.0,
                      min_silence_s: float = 0.0, pad_s: float = 0.0) -> Detection:
         """Scores and segments of an in-memory signal (any rate, mono or not); options as :meth:`stream`."""
-        stream = self.stream(threshold=threshold, min_speech_s=min_speech_s, min_silence_s=min_silence_s,
-                             pad_s=pad_s)
-        x = prepare(wav, sr)
+        return self._detect_array(wav, sr, "wav", threshold=threshold, min_speech_s=min_speech_s,
+                                  min_silence_s=min_silence_s, pad_s=pad_s)
+
+    def _detect_array(self, wav, sr: int, name: str, **rules) -> Detection:
+        """:meth:`detect_array`, its errors naming the samples ``name`` (the caller's argument)."""
+        stream = self.stream(**rules)
+        x = prepare(wav, sr, name)
         if len(x) < HOP:
-            raise AudioError(f"wav: {len(x)} samples at 16 kHz is shorter than one 10 ms frame ({HOP} samples)")
+            raise AudioError(f"{name}: {len(x)} samples at 16 kHz is shorter than one 10 ms frame ({HOP} samples)")
         score = _feed(stream, x)
         return Detection(speech_prob=score, segments=stream.segments, duration_s=len(x) / SAMPLE_RATE,
                          model=self.name, rules=stream.rules)
@@ -307,4 +311,4 @@ def detect(path_or_wav, sr: int | None = None, model: str | Path = "snu", *, thr
         return system.detect_file(path_or_wav, **rules)
     if sr is None:
         raise ValueError("sr: required when detecting on an array")
-    return system.detect_array(path_or_wav, sr, **rules)
+    return system._detect_array(path_or_wav, sr, "path_or_wav", **rules)

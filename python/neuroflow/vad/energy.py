@@ -168,7 +168,7 @@ def model_info(model="snu", audio=None, pj_per_sop: float | None = None) -> dict
         from neuroflow.vad.audio import load_audio
         from neuroflow.vad.frontend import FeatureExtractor
 
-        wav, sr = load_audio(audio)
+        wav, sr = load_audio(audio, name="audio")
         feats = FeatureExtractor(loaded.model.features).transform(wav, sr)
         if len(feats) == 0:
             raise ValueError(f"audio: {audio} is shorter than one 10 ms frame")

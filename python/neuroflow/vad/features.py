@@ -173,6 +173,14 @@ _HANN = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
 
 def mel_basis(n_fft: int = 512, n_mels: int = 40, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """librosa's Slaney mel filters (n_mels, n_fft // 2 + 1) at 16 kHz, built once per setting."""
+    # -1 was numpy's "negative dimensions are not allowed", "x" "could not convert string to float"
+    check_positive(n_fft, "n_fft", integer=True)
+    if n_fft > MAX_N_FFT:
+        raise ValueError(f"n_fft: expected at most {MAX_N_FFT} points, got {n_fft}")
+    check_positive(n_mels, "n_mels", integer=True)
+    check_positive(fmin, "fmin", allow_zero=True)
+    if fmax is not None and not (is_number(fmax, finite=True) and fmax > fmin):
+        raise ValueError(f"fmax: expected None or a frequency above fmin ({fmin!r} Hz), got {fmax!r}")
     fmax = SAMPLE_RATE / 2 if fmax is None else float(fmax)
     key = (int(n_fft), int(n_mels), float(fmin), fmax)
     if key not in _MEL_CACHE:
@@ -244,11 +252,12 @@ def logmel(
 
 
 # ============================================================================= normalisation steps
-def check_floor_settings(window, smooth) -> tuple[int, float]:
-    """Validated ``(window, smooth)`` of the "floor" normalisation."""
-    check_positive(window, "floor_window", integer=True)
+def check_floor_settings(window, smooth, names: tuple[str, str] = ("floor_window", "floor_smooth")) -> tuple[int, float]:
+    """Validated ``(window, smooth)`` of the "floor" normalisation; a ValueError names ``names`` (the recipe's
+    fields, or the caller's arguments)."""
+    check_positive(window, names[0], integer=True)
     if not 0.0 <= float(smooth) < 1.0:
-        raise ValueError(f"floor_smooth: expected an averaging factor in [0, 1), got {smooth!r}")
+        raise ValueError(f"{names[1]}: expected an averaging factor in [0, 1), got {smooth!r}")
     return int(window), float(smooth)
 
 
@@ -297,7 +306,7 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     from scipy.ndimage import minimum_filter1d
     from scipy.signal import lfilter
 
-    window, smooth = check_floor_settings(window, smooth)
+    window, smooth = check_floor_settings(window, smooth, ("window", "smooth"))
     x = np.asarray(feats, dtype=np.float64)
     n_bands = x.shape[1]
     if fall is not None and not float(fall) >= 0.0:
@@ -391,6 +400,7 @@ def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = ALPH
     if norm == "none" or len(feats) == 0:
         return feats
     if norm == "floor":
+        check_floor_settings(floor_window, floor_smooth)  # under this function's names, not noise_floor's
         floor, _ = noise_floor(feats, floor_window, floor_smooth)
         return (feats - floor).astype(np.float32)
     if norm == "utterance":

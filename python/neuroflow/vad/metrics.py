@@ -231,7 +231,7 @@ def summarize(labels: list[np.ndarray], scores: list[np.ndarray], snrs: list[flo
     labels, scores = as_list(labels, "labels", "0/1 label arrays"), as_list(scores, "scores", "score arrays")
     snrs, noises = as_list(snrs, "snrs", "SNRs in dB"), as_list(noises, "noises", "noise names")
     if not (len(labels) == len(scores) == len(snrs) == len(noises)):
-        raise ValueError(f"summarize: labels, scores, snrs and noises must have one entry per scene, got "
+        raise ValueError(f"labels, scores, snrs, noises: expected one entry per scene in each, got "
                          f"{len(labels)}, {len(scores)}, {len(snrs)} and {len(noises)}")
     if not labels:
         raise ValueError("labels: expected at least one scene, got none")

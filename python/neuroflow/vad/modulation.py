@@ -77,10 +77,10 @@ _MIN_DB = -100.0
 _FRAME_RATE = 100.0
 
 
-def check_window(window) -> float:
+def check_window(window, name: str = "modulation_window") -> float:
     """``window`` (seconds) as a float, if it spans at least two 10 ms frames; else a ValueError naming
-    ``modulation_window``."""
-    return check_window_seconds(window, "modulation_window", 2)
+    ``name`` (the recipe's field, or the caller's argument)."""
+    return check_window_seconds(window, name, 2)
 
 
 def _bandpass() -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +110,7 @@ def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None
     bands = clip_below_peak(raw, MOD_RANGE_DB)
     x = np.concatenate([level[:, None], bands], axis=1)[keep]  # (kept, 1 + n_bands)
     b, a = _bandpass()
-    width = int(round(check_window(window) * _FRAME_RATE))
+    width = int(round(check_window(window, "window") * _FRAME_RATE))
     box = np.full(width, 1.0 / width)
     if state is None:  # band-pass in its steady state for the first frame; the reference window full of
         # that frame, the windows of squares empty

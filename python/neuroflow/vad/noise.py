@@ -153,7 +153,7 @@ def room_impulse_response(rng, rt60: float | None = None, sr: int = SAMPLE_RATE)
     ``rt60`` (s, the time the tail takes to decay by 60 dB) is drawn from U(0.3, 0.9) unless given.
     The response is normalised to unit energy.
     """
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     rt60 = float(rng.uniform(0.3, 0.9)) if rt60 is None else float(check_positive(rt60, "rt60"))
     length = int(min(rt60 * 1.2, 2.0) * sr)
     t = np.arange(length) / sr

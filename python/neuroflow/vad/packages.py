@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from neuroflow._utils import check_choice
+from neuroflow._utils import as_list, check_choice
 from neuroflow.vad.sources import (FESTIVAL_PACKAGE, FESTIVAL_VOICES, MUSIC, SPEAKERS, all_packages,
                                    festival_available, music_files, nominal_seconds, prompt_files, under_root)
 
@@ -133,7 +133,7 @@ def install_sources(packages=None, *, update: bool = True, runner=subprocess.run
     installed are left alone. Raises OSError with the command and apt's last message when apt-get is
     missing or fails (not root and no password-less sudo, no network to the Debian mirror, ...).
     """
-    wanted = list(all_packages() if packages is None else packages)
+    wanted = list(all_packages()) if packages is None else as_list(packages, "packages", "package names")
     for p in wanted:
         check_choice(p, "packages", all_packages())
     before = set(_installed_now(wanted))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, check_memory, check_positive
+from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, is_number
 from neuroflow.vad.audio import SAMPLE_RATE
 
 FAMILIES = ("train", "test")
@@ -255,6 +255,8 @@ def room_tone(n_samples: int, seed=None, family: str = "train", level_db: float 
     check_memory(BYTES_PER_SAMPLE * int(n_samples), "n_samples")  # 10**13 was numpy's MemoryError
     check_choice(family, "family", FAMILIES)
     rng = as_rng(seed)
+    if level_db is not None and not is_number(level_db):  # "x" was "could not convert string to float: 'x'"
+        raise ValueError(f"level_db: expected a finite level in dBFS (<= 0), got {level_db!r}")
     level = float(rng.uniform(*LEVEL_RANGE_DB)) if level_db is None else float(level_db)
     if not np.isfinite(level) or level > 0:
         raise ValueError(f"level_db: expected a finite level in dBFS (<= 0), got {level_db!r}")

@@ -48,8 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import (atomic_output, check_choice, check_positive, exception_reason, expanded, is_integer,
-                              is_number)
+from neuroflow._utils import (as_list, atomic_output, check_choice, check_positive, exception_reason, expanded,
+                              is_integer, is_number, short_repr)
 from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
@@ -207,7 +207,13 @@ class SpikingVAD(nn.Module):
     def __init__(self, n_inputs: int, hidden: tuple[int, ...], *, recurrent: bool, tau: float, slope: float,
                  seed: int, features: dict | None):
         super().__init__()
+        # hidden=-1 was "'int' object is not iterable", seed="x" "invalid literal for int() with base 10"
+        hidden = as_list(hidden, "hidden", "hidden layer sizes")
+        if not all(is_number(h, finite=True) for h in hidden):
+            raise ValueError(f"hidden: expected a list of hidden layer sizes, got {short_repr(hidden)}")
         hidden = tuple(int(h) for h in hidden)
+        if not is_integer(seed) or seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, got {short_repr(seed)}")
         if not hidden:
             raise ValueError("hidden: expected at least one hidden layer size, got ()")
         for h in hidden:
@@ -271,6 +277,13 @@ class SpikingVAD(nn.Module):
         return sum(layer.n_out for layer in self.layers)
 
 
+def _features(features) -> dict:
+    """A model's ``features`` argument as a dict of its own (the defaults for None)."""
+    if features is not None and not isinstance(features, dict):  # -1 was "'int' object is not iterable"
+        raise ValueError(f"features: expected None or a dict of feature settings, got {short_repr(features)}")
+    return dict(DEFAULT_FEATURES if features is None else features)
+
+
 class SNUVAD(SpikingVAD):
     """SNU network over standardised feature frames: ``n_features -> hidden... (spiking) -> 1 (soft)``.
 
@@ -282,7 +295,7 @@ class SNUVAD(SpikingVAD):
 
     def __init__(self, n_mels: int = 40, hidden: tuple[int, ...] = (48,), *, recurrent: bool = False,
                  tau: float = 4.0, slope: float = 5.0, seed: int = 0, features: dict | None = None):
-        feats = dict(DEFAULT_FEATURES if features is None else features)
+        feats = _features(features)
         feats["n_mels"] = int(check_positive(n_mels, "n_mels", integer=True))
         width = feature_width(feats)
         super().__init__(width, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed, features=feats)
@@ -320,7 +333,7 @@ class BinSNNVAD(SpikingVAD):
         check_positive(n_bins, "n_bins", integer=True)
         if n_bins < 2:
             raise ValueError(f"n_bins: expected at least 2, got {n_bins}")
-        feats = dict(DEFAULT_FEATURES if features is None else features)
+        feats = _features(features)
         feats["n_mels"] = int(n_mels)
         width = feature_width(feats)
         super().__init__(width * n_bins, hidden, recurrent=recurrent, tau=tau, slope=slope, seed=seed,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, is_integer
+from neuroflow._utils import as_list, as_rng, check_choice, is_integer
 from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, resample
 
 #: English varieties eSpeak NG ships (identifiers accepted by ``espeak_SetVoiceByName``)
@@ -279,7 +279,7 @@ def voice_pool(group: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def random_voice(group: str, rng) -> Voice:
     """A random speaker of ``group``: variety, variant, pitch 25..75, range 30..80, rate 140..230 wpm."""
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     languages, variants = voice_pool(group)
     return Voice(language=str(rng.choice(languages)), variant=str(rng.choice(variants)),
                  pitch=int(rng.integers(25, 76)), pitch_range=int(rng.integers(30, 81)),
@@ -321,7 +321,7 @@ class SentenceGenerator:
     def __init__(self, group: str = "A", seed=None, exclude=()):
         self.group = check_choice(group, "group", GROUPS)
         self.rng = as_rng(seed)
-        self.used: set[str] = set(exclude)
+        self.used: set[str] = set(as_list(exclude, "exclude", "sentences"))  # -1: "'int' object is not iterable"
 
     def _pick(self, words):
         return words[int(self.rng.integers(len(words)))]

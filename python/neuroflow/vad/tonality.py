@@ -89,10 +89,10 @@ _BINS = (int(round(TONAL_BAND_HZ[0] * TONAL_FFT / 16000)), int(round(TONAL_BAND_
 _PEAK_BINS = (int(round(PARTIAL_BAND_HZ[0] * TONAL_FFT / 16000)), int(round(PARTIAL_BAND_HZ[1] * TONAL_FFT / 16000)))
 
 
-def check_window(window) -> float:
+def check_window(window, name: str = "tonality_window") -> float:
     """``window`` (seconds) as a float, if it spans at least one 10 ms frame; else a ValueError naming
-    ``tonality_window``."""
-    return check_window_seconds(window, "tonality_window", 1)
+    ``name`` (the recipe's field, or the caller's argument)."""
+    return check_window_seconds(window, name, 1)
 
 
 def _log_power(windows: np.ndarray) -> np.ndarray:
@@ -118,9 +118,10 @@ def spectral_detail(windows: np.ndarray) -> np.ndarray:
     return (detail / np.maximum(norm, 1e-12)[:, None]).astype(np.float32)
 
 
-def check_measure(measure) -> str:
-    """``measure`` if it is one of :data:`TONAL_MEASURES`; else a ValueError naming ``tonality_measure``."""
-    return check_choice(measure, "tonality_measure", TONAL_MEASURES)
+def check_measure(measure, name: str = "tonality_measure") -> str:
+    """``measure`` if it is one of :data:`TONAL_MEASURES`; else a ValueError naming ``name`` (the recipe's field,
+    or the caller's argument)."""
+    return check_choice(measure, name, TONAL_MEASURES)
 
 
 def spectral_peaks(windows: np.ndarray) -> np.ndarray:
@@ -159,7 +160,7 @@ def partial_persistence(peaks: np.ndarray, state: np.ndarray | None = None) -> t
 def tonality_step(windows: np.ndarray, state=None, measure: str = "detail") -> tuple[np.ndarray, np.ndarray]:
     """The per-frame value the tonality input averages, from (n, 1024) windows: the detail similarity
     (``"detail"``) or the partials' persistence (``"partials"``); ``(values (n,), state)``."""
-    if check_measure(measure) == "partials":
+    if check_measure(measure, "measure") == "partials":
         return partial_persistence(spectral_peaks(windows), state)
     return detail_similarity(spectral_detail(windows), state)
 
@@ -185,7 +186,7 @@ def tonality_inputs(similarity: np.ndarray, state: dict | None = None, *, silent
     keep = np.ones(len(sim), bool) if silent is None else ~np.asarray(silent, bool)
     if not keep.any():
         return out.astype(np.float32), state
-    width = int(round(check_window(window) * _FRAME_RATE))
+    width = int(round(check_window(window, "window") * _FRAME_RATE))
     zi = np.zeros(width - 1) if state is None else state["z"]
     mean, zi = lfilter(np.full(width, 1.0 / width), [1.0], sim[keep], zi=zi)
     out[keep, 0] = mean
@@ -197,6 +198,6 @@ def excerpt_similarity(similarity: np.ndarray, measure: str = "detail") -> np.nd
     starting at the excerpt computes them: its first frames compare with nothing (0) -- :data:`TONAL_LAG` of
     them for ``"detail"``, ``max(PARTIAL_LAGS)`` for ``"partials"``."""
     out = np.array(similarity, dtype=np.float64)
-    out[:TONAL_LAG if check_measure(measure) == "detail" else max(PARTIAL_LAGS)] = 0.0
+    out[:TONAL_LAG if check_measure(measure, "measure") == "detail" else max(PARTIAL_LAGS)] = 0.0
     return out
 
