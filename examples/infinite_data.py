@@ -10,7 +10,6 @@ infinite-data loss of the finite-N solution, which is quadratic in that distance
 """
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
@@ -19,19 +18,22 @@ import matplotlib
 import numpy as np
 
 import neuroflow
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.flow import GaussianTeacherStudent, random_teacher
+from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, QUADRATURE_ACTIVATIONS
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one data set per N (about 10 s)")
-    ap.add_argument("--out", type=Path, default=Path("neuroflow-out/infinite_data"),
+    ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/infinite_data"),
                     help="folder for the plot (default: %(default)s)")
-    ap.add_argument("--activation", default="erf", help="hidden activation (default: erf, a closed form)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of teacher, student and samples (default: 0)")
+    ap.add_argument("--activation", default="erf", choices=sorted({*CLOSED_FORM_ACTIVATIONS, *QUADRATURE_ACTIVATIONS}),
+                    help="hidden activation (default: erf, a closed form)")
+    ap.add_argument("--seed", type=integer(0), default=0, help="seed of teacher, student and samples (default: 0)")
     args = ap.parse_args(argv)
 
     d, k, m = 5, 3, 2  # teacher 3 units, student 2: not realisable

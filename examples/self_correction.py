@@ -5,15 +5,15 @@ minus open, paired by seed, with 95 % bootstrap intervals.
 
     python examples/self_correction.py --quick --out plots/
 """
-import argparse
 from pathlib import Path
 
+from neuroflow.cliutil import Parser, output_dir
 from neuroflow.rl.experiments import noise_sweep, self_correction
 from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="fewer seeds, episodes and noise levels")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/self_correction"),
+ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/self_correction"),
                 help="folder for the figures (default: %(default)s)")
 args = ap.parse_args()
 sigmas = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)

@@ -4,16 +4,16 @@
 
 Also prints the estimated energy and latency of one TD update on the crossbar and on a digital processor.
 """
-import argparse
 from pathlib import Path
 
+from neuroflow.cliutil import Parser, output_dir
 from neuroflow.memristor import update_cost
 from neuroflow.rl import ActorCritic
 from neuroflow.rl.plots import plot_maze_result
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="100 seeds instead of 1000")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/tmaze"), help="folder for the figure (default: %(default)s)")
+ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/tmaze"), help="folder for the figure (default: %(default)s)")
 args = ap.parse_args()
 n_seeds = 100 if args.quick else 1000
 

@@ -20,3 +20,25 @@ def test_example_quick(script: Path, tmp_path: Path):
     )
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert list(tmp_path.rglob("*.png")), f"{script.name} --quick wrote no plot into --out"
+
+
+SEEDED = [p for p in EXAMPLES if '"--seed"' in p.read_text()]
+BAD_FLAGS = ([(p, ["--out", "{file}/x"], "--out") for p in EXAMPLES]
+             + [(p, ["--seed", "-1"], "--seed") for p in SEEDED]
+             + [(EXAMPLES[[p.stem for p in EXAMPLES].index("infinite_data")], ["--activation", "nope"], "--activation"),
+                (EXAMPLES[[p.stem for p in EXAMPLES].index("fit_device")], ["{tmp}/none.csv"], "files"),
+                (EXAMPLES[[p.stem for p in EXAMPLES].index("fit_device")], ["{file}"], "files")])
+
+
+@pytest.mark.parametrize("script, argv, flag", BAD_FLAGS,
+                         ids=[f"{p.stem}-{' '.join(a)}" for p, a, _ in BAD_FLAGS])
+def test_example_refuses_a_bad_flag_in_one_line(script: Path, argv, flag, tmp_path: Path):
+    """A bad flag, path or file ends in one line naming it, exit status 2, before any work (a negative --seed, an
+    --out under a regular file, a measurement file that is not one were library tracebacks after parsing)."""
+    file = tmp_path / "file.csv"
+    file.write_text("a,b\n1,2\n")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(script.parents[1] / "python"))
+    proc = subprocess.run([sys.executable, str(script), *[a.format(tmp=tmp_path, file=file) for a in argv]],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr[-2000:]
+    assert f"argument {flag}: " in proc.stderr
