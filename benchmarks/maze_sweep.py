@@ -11,7 +11,6 @@ between one process and two. The Dask result must equal the local one number for
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -24,13 +23,15 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
+from neuroflow.cliutil import Parser, integer, output_file  # noqa: E402
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # flags checked while parsing: --workers 0 or -1 ended in Dask's traceback after the local sweep
+    ap = Parser(prog="benchmarks/maze_sweep.py", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a small grid (seconds)")
-    ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (default: %(default)s)")
-    ap.add_argument("--out", default=None, help="also write the JSON here")
+    ap.add_argument("--workers", type=integer(1, 64), default=2, help="Dask worker processes (default: %(default)s)")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     from distributed import LocalCluster
 

@@ -260,3 +260,43 @@ def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
                           *[a.format(tmp=tmp_path) for a in argv]], capture_output=True, text=True, timeout=60,
                          cwd=tmp_path)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and f"argument {flag}: " in run.stderr, run.stderr
+
+
+BAD_FLAGS = [
+    ("flow_reproducible", ["--busy", "-1"], "--busy"), ("flow_reproducible", ["--out", "{tmp}"], "--out"),
+    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--budget", "nan"], "--budget"),
+    ("flow_vs_adam", ["--out", "{file}/x.json"], "--out"),
+    ("gradients", ["--repeats", "0"], "--repeats"), ("gradients", ["--out", "{tmp}/x.txt"], "--out"),
+    ("gaussian", ["--repeats", "0"], "--repeats"), ("gaussian", ["--seed", "-1"], "--seed"),
+    ("gaussian", ["--max-iterations-ode", "-1"], "--max-iterations-ode"),
+    ("maze_sweep", ["--workers", "0"], "--workers"), ("maze_sweep", ["--out", "{tmp}"], "--out"),
+    ("maze", ["--threads", "0"], "--threads"), ("maze", ["--seed-batch", "0"], "--seed-batch"),
+    ("maze", ["--merge", "{file}"], "--merge"), ("maze", ["--merge", "{tmp}/a.json", "--out", "{tmp}/b.json"], "--out"),
+    ("maze", ["--only", "energy", "--plot", "{tmp}/p.png"], "--plot"),
+    ("identify", ["suite", "--seed", "-1"], "--seed"), ("identify", ["digits", "--n-jobs", "0"], "--n-jobs"),
+    ("identify", ["suite", "--max-expansion", "0.5"], "--max-expansion"),
+    ("identify", ["digits", "--out", "{file}/x.json"], "--out"), ("identify", ["suite", "--checkpoint", "{file}"],
+                                                                  "--checkpoint"),
+    ("identify", ["difficulty"], "rows"), ("identify", ["difficulty", "{file}"], "file.json"),
+    ("identify", ["deep-control", "--layer-probes", "0"], "--layer-probes"),
+    ("identify", ["suite", "--suite", "deep", "--widen"], "--widen"),
+    ("vad_corpus", ["--systems", "energy,bogus"], "--systems"), ("vad_corpus", ["--real", "--minutes", "1"], "--minutes"),
+    ("vad_music", ["--real", "{tmp}/none", "--train", "{tmp}", "--music", "{tmp}"], "--real"),
+    ("vad_music", ["--real", "{tmp}", "--train", "{tmp}", "--music", "{tmp}"], "--train"),
+    ("vad_rule_bound", ["--calibration", "{tmp}", "--real", "{tmp}"], "--calibration"),
+    ("vad_rule_bound", ["--systems", "bin:{tmp}/none.pt", "--calibration", "{tmp}", "--real", "{tmp}"], "--systems"),
+]
+
+
+@pytest.mark.parametrize("name, argv, flag", BAD_FLAGS, ids=[f"{n}-{' '.join(a)}" for n, a, _ in BAD_FLAGS])
+def test_benchmark_refuses_a_bad_flag_in_one_line(name, argv, flag, tmp_path):
+    """A bad flag, path or file ends in one line naming it, exit status 2, before any work: these were tracebacks
+    after parsing (some after every measurement: --out, --merge), or ran on with nonsense (--seeds 0 and --budget 0
+    ran the defaults, --busy -1 no busy load, --only without the section --plot draws ignored it)."""
+    file = tmp_path / "file.json"
+    file.write_text("not JSON\n")
+    env = dict(__import__("os").environ, PYTHONPATH=str(ROOT / "python"))
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"),
+                          *[a.format(tmp=tmp_path, file=file) for a in argv]],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and flag in run.stderr, run.stderr[-2000:]
