@@ -300,3 +300,73 @@ def test_benchmark_refuses_a_bad_flag_in_one_line(name, argv, flag, tmp_path):
                           *[a.format(tmp=tmp_path, file=file) for a in argv]],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and flag in run.stderr, run.stderr[-2000:]
+
+
+def _script(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _swallowing_ctrl_c(result):
+    """A run as the library's (ActorCritic.fit, neuroflow.train): Ctrl-C caught inside, what it had returned."""
+    import os
+    import signal
+    import time
+
+    def run(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        return result
+    return run
+
+
+@pytest.fixture
+def own_sigint():
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_maze_benchmark_keeps_finished_sections_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch, own_sigint,
+                                                                                  capsys):
+    """Ctrl-C in a section, which the library catches and returns half a run from: the benchmark went on and
+    recorded it as finished (exit 0); now the finished sections are merged into --merge, the half-run one is not,
+    and the exit status is 130."""
+    maze = _script("maze")
+    monkeypatch.setattr(maze, "bench_tmaze", lambda quick: {"finished": True})
+    monkeypatch.setattr(maze, "bench_floor", _swallowing_ctrl_c({"half_run": True}))
+    monkeypatch.setattr(maze, "bench_energy", lambda quick: pytest.fail("ran on after Ctrl-C"))
+    merge = tmp_path / "maze.json"
+    merge.write_text('{"earlier": 1}\n')
+    assert maze.main(["--quick", "--only", "tmaze", "floor", "energy", "--merge", str(merge)]) == 130
+    merged = json.loads(merge.read_text())
+    assert merged["earlier"] == 1 and merged["tmaze"] == {"finished": True} and "watermaze_floor" not in merged
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch,
+                                                                                    own_sigint, capsys):
+    gaussian = _script("gaussian")
+    done = {"method": "closed", "lgh_speedup": 20.0, "infinite_lgh_ms": 1.0, "finite_lgh_ms": 20.0,
+            "infinite_lg_ms": 1.0, "finite_lg_ms": 2.0, "infinite_train": {"time_to_gnorm_s": 1.0},
+            "finite_train": {"time_to_gnorm_s": 2.0}}
+    calls = []
+
+    def run_case(*args, **kwargs):
+        calls.append(1)
+        return done if len(calls) == 1 else _swallowing_ctrl_c({**done, "half_run": True})()
+
+    monkeypatch.setattr(gaussian, "run_case", run_case)
+    out = tmp_path / "g.json"
+    assert gaussian.main(["--quick", "--out", str(out)]) == 130
+    report = json.loads(capsys.readouterr().out)
+    assert report["interrupted"] and report["cases"] == [done] and len(calls) == 2 and not out.exists()
