@@ -23,7 +23,23 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, output_file  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
+
+
+def _interrupts() -> list:
+    """A list that records each Ctrl-C. ActorCritic.fit and maze_sweep catch KeyboardInterrupt and return what they
+    finished, so the benchmark went on to the Dask sweep and reported a half-run grid as a mismatch (exit 1)."""
+    import signal
+
+    seen = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
+        signal.signal(signal.SIGINT, on_sigint)
+    return seen
 
 
 def main(argv=None) -> int:
@@ -45,6 +61,7 @@ def main(argv=None) -> int:
     grid = dict(alphas=alphas, temperatures=temps, devices=("portner2025",), n_seeds=n_seeds, n_episodes=n_ep,
                 seed=0)
     n_points = len(alphas) * len(temps)
+    interrupts = _interrupts()
     ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False)          # compile (cached on disk)
     t0 = time.perf_counter()
     ActorCritic("tmaze", synapse="memristor", alpha=alphas[0], temperature=temps[0]).fit(n_ep, n_seeds, seed=0,
@@ -53,6 +70,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     local = maze_sweep("tmaze", **grid)
     t_local = time.perf_counter() - t0
+    if interrupts:
+        note("interrupted: no result (a half-run sweep is neither timed nor compared)")
+        return 130
     t0 = time.perf_counter()
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster:
@@ -60,6 +80,9 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         remote = maze_sweep("tmaze", scheduler=cluster.scheduler_address, **grid)
         t_dask = time.perf_counter() - t1
+    if interrupts:  # a run stopped by Ctrl-C returned half its grid: nothing to compare or time
+        note("interrupted: no result (a half-run sweep is neither timed nor compared)")
+        return 130
     same = bool(np.array_equal(local.curves, remote.curves) and np.array_equal(local.final_steps, remote.final_steps))
     reference = t_local                 # = 16 x the mean single-process time of one grid point
     report = {"quick": args.quick, "grid": f"{len(alphas)} alphas x {len(temps)} temperatures x 1 device",

@@ -370,3 +370,15 @@ def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ct
     assert gaussian.main(["--quick", "--out", str(out)]) == 130
     report = json.loads(capsys.readouterr().out)
     assert report["interrupted"] and report["cases"] == [done] and len(calls) == 2 and not out.exists()
+
+
+def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatch, own_sigint, capsys):
+    """maze_sweep catches Ctrl-C and returns half its grid: the benchmark went on to start a Dask cluster and run
+    the whole sweep again, then reported the half grid as a mismatch (exit 1); now it stops, exit 130."""
+    import neuroflow.rl.sweep
+
+    bench = _script("maze_sweep")
+    monkeypatch.setattr(neuroflow.rl.sweep, "maze_sweep", _swallowing_ctrl_c(None))
+    monkeypatch.setattr("distributed.LocalCluster", lambda *a, **k: pytest.fail("went on to the Dask sweep"))
+    assert bench.main(["--quick"]) == 130
+    assert "interrupted" in capsys.readouterr().err
