@@ -110,6 +110,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.rows and args.what != "difficulty" or args.what == "difficulty" and not args.rows:
         ap.error("argument rows: suite row files (.jsonl) or results (.json) are read by difficulty, and only there")
+    if args.out is not None and any(p.resolve() == args.out.resolve() for p in args.rows):
+        ap.error(f"rows, --out: both name {args.out}; the table would be written over the rows it is read from")
     if args.widen and (args.what != "suite" or args.quick or args.suite != "paper"):
         ap.error("argument --widen: widens the paper suite (suite --suite paper, without --quick) and nothing else")
     if args.what == "deep-control" and args.layer_probes == 0:

@@ -473,6 +473,9 @@ def _merge_file(text: str):
     return path
 
 
+_merge_file.writes_output = True  # the parser refuses another output flag on the same path
+
+
 def _sections(args) -> list:
     """(key in the report, section name, runner) in the order they run."""
     return [("tmaze", "tmaze", lambda: bench_tmaze(args.quick)),

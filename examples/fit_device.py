@@ -20,6 +20,8 @@ ap.add_argument("--quick", action="store_true", help="100 T-maze seeds instead o
 ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/fit_device"),
                 help="folder for the files written (default: %(default)s)")
 args = ap.parse_args()
+if any(f.resolve() in ((args.out / "devices.json").resolve(), (args.out / "fits.png").resolve()) for f in args.files):
+    ap.error(f"argument files: a measurement in --out {args.out} would be written over (devices.json, fits.png)")
 args.out.mkdir(parents=True, exist_ok=True)
 
 truth = None
