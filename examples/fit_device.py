@@ -50,6 +50,8 @@ print("figure:", plot_device_fits(fits, args.out / "fits.png", reference={truth.
 devices = [f.device for f in fits]
 n_seeds = 100 if args.quick else 1000
 res = ActorCritic("tmaze", synapse="memristor", device=devices).fit(200, n_seeds, seed=0).result_
+if res.interrupted:  # fit catches Ctrl-C and returns the seeds it finished
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 print(f"T-maze on the fitted device(s), {n_seeds} seeds, mean steps at episodes 1/10/50/100/200:",
       " / ".join(f"{v:.1f}" for v in res.at_episodes().values()))
 cost = update_cost(res).per_update()

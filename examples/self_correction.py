@@ -32,6 +32,8 @@ for task, n_seeds, n_episodes, tail in runs:
         print(f"  {name:12s} final steps {s['final_steps_mean']:.2f} [{s['final_steps_ci95'][0]:.2f}, "
               f"{s['final_steps_ci95'][1]:.2f}]   value-map error {s['value_map_error_mean']:.3f}")
     sweep = noise_sweep(sigmas if task == "tmaze" or not args.quick else (0.1,), **kw)
+    if sweep.params["interrupted"]:  # the sweep catches Ctrl-C and keeps the finished noise levels: stop here
+        raise SystemExit("interrupted (Ctrl-C): the noise sweep is unfinished, so nothing more is run")
     for i, sg in enumerate(sweep.sigmas):
         lo, hi = sweep.steps_diff_ci[i]
         print(f"  sigma {100 * sg:4.0f} %: steps {sweep.closed_steps[i]:.2f} / {sweep.open_steps[i]:.2f} "

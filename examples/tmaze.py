@@ -20,6 +20,8 @@ n_seeds = 100 if args.quick else 1000
 memristor = ActorCritic("tmaze", synapse="memristor")          # the 27 measured devices, published settings
 mem = memristor.fit(n_episodes=200, n_seeds=n_seeds, seed=0).result_
 ideal = ActorCritic("tmaze", synapse="ideal").fit(n_episodes=200, n_seeds=n_seeds, seed=0).result_
+if mem.interrupted or ideal.interrupted:  # fit catches Ctrl-C and returns the seeds it finished
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 
 print(f"{n_seeds} seeds; mean steps at episodes 1/10/50/100/200 (an episode that hits the 300-step cap counts as 300)")
 print("  memristor:", " / ".join(f"{v:.1f}" for v in mem.at_episodes().values()))

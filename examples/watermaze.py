@@ -18,7 +18,11 @@ n_seeds, n_episodes = (4, 300) if args.quick else (20, 5000)
 
 agent = ActorCritic("watermaze", synapse="memristor")   # alpha 0.04, T 0.15, gamma 0.975, |update| < 0.0025 dropped
 res = agent.fit(n_episodes=n_episodes, n_seeds=n_seeds, seed=0).result_
+if res.interrupted:  # fit catches Ctrl-C and returns the seeds it finished: stop here, not after the rest
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 ideal = ActorCritic("watermaze", synapse="ideal").fit(n_episodes=n_episodes, n_seeds=n_seeds, seed=0).result_
+if ideal.interrupted:
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 walker = random_walker("watermaze", n_seeds=n_seeds, n_episodes=20)
 tail = max(1, n_episodes // 20)     # single-episode means over few seeds are noisy: also show a window mean
 for name, r in (("memristors", res), ("ideal     ", ideal)):

@@ -45,3 +45,27 @@ def test_example_refuses_a_bad_flag_in_one_line(script: Path, argv, flag, tmp_pa
                           capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr[-2000:]
     assert f"argument {flag}" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["tmaze", "watermaze", "fit_device"])
+def test_rl_example_stops_when_ctrl_c_ends_a_run(name, tmp_path, monkeypatch):
+    """ActorCritic.fit catches Ctrl-C and returns the seeds it finished: the examples went on (the water maze to
+    minutes of its floor search), printed NaN steps as results and drew them; now they stop with one line."""
+    import runpy
+    import types
+
+    import neuroflow.rl
+
+    class Interrupted:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def fit(self, *args, **kwargs):
+            self.result_ = types.SimpleNamespace(interrupted=True)
+            return self
+
+    monkeypatch.setattr(neuroflow.rl, "ActorCritic", Interrupted)
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--quick", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="interrupted"):
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"), run_name="__main__")
+    assert not (tmp_path / f"{name}.png").exists()
