@@ -26,6 +26,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 
+def stop_if_interrupted(result) -> None:
+    """train catches Ctrl-C and returns the point it had: stop here rather than go on with the next runs."""
+    if "interrupted" in (result.ode_stopped_by, result.optim_stopped_by):
+        raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
+
+
 def main(argv=None) -> int:
     ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one data set per N (about 10 s)")
@@ -44,6 +50,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     best = neuroflow.train(infinite, theta0, **opts)
+    stop_if_interrupted(best)
     print(f"infinite data: loss {best.loss:.6f}, gnorm {best.gnorm:.1e}, {time.perf_counter() - t0:.2f} s")
 
     sizes = [1_000, 10_000, 100_000]
@@ -54,6 +61,7 @@ def main(argv=None) -> int:
             X, Y = infinite.sample(N, seed=1000 * rep + N)
             t0 = time.perf_counter()
             res = neuroflow.train(infinite.student_net, theta0, X, Y, **opts)
+            stop_if_interrupted(res)
             dist = float(np.linalg.norm(res.x - best.x))
             excess = infinite.loss(res.x) - best.loss
             rows.append((N, dist, excess))

@@ -69,3 +69,21 @@ def test_rl_example_stops_when_ctrl_c_ends_a_run(name, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="interrupted"):
         runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"), run_name="__main__")
     assert not (tmp_path / f"{name}.png").exists()
+
+
+@pytest.mark.parametrize("name", ["gradient_flow", "infinite_data"])
+def test_flow_example_stops_when_ctrl_c_ends_a_run(name, tmp_path, monkeypatch):
+    """train catches Ctrl-C and returns the point it had: infinite_data went on with the next of its 15 runs (each
+    Ctrl-C ended one), gradient_flow on to Adam; now they stop with one line."""
+    import runpy
+    import types
+
+    import neuroflow
+
+    def interrupted(*args, **kwargs):
+        return types.SimpleNamespace(ode_stopped_by="interrupted", optim_stopped_by="skipped (interrupted)")
+
+    monkeypatch.setattr(neuroflow, "train", interrupted)
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--quick", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="interrupted"):
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"), run_name="__main__")
