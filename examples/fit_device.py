@@ -6,7 +6,6 @@ give (``simulate_measurement``) and fits that, so the fit can be checked against
     python examples/fit_device.py --quick --out plots/
     python examples/fit_device.py my_device.csv other_device.json --out plots/
 """
-from pathlib import Path
 
 from neuroflow.cliutil import Parser, input_file, output_dir
 from neuroflow.memristor import (compare_fits, fit_device, get_device, save_devices, simulate_measurement,
@@ -17,7 +16,7 @@ from neuroflow.rl import ActorCritic
 ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("files", nargs="*", type=input_file, help="measurements (.json as the shipped raw files, or .csv)")
 ap.add_argument("--quick", action="store_true", help="100 T-maze seeds instead of 1000")
-ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/fit_device"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/fit_device",
                 help="folder for the files written (default: %(default)s)")
 args = ap.parse_args()
 if any(f.resolve() in ((args.out / "devices.json").resolve(), (args.out / "fits.png").resolve()) for f in args.files):

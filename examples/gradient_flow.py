@@ -11,7 +11,6 @@ too.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from neuroflow.flow import adam, hessian_spectrum, is_minimum, plot_train, teach
 def main(argv=None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1000 samples instead of 10000 (a few seconds)")
-    parser.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/gradient_flow"),
+    parser.add_argument("--out", type=output_dir(), default="neuroflow-out/gradient_flow",
                         help="folder for the plot and the result (default: %(default)s)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed of teacher, data and student (default: 0)")
     args = parser.parse_args(argv)

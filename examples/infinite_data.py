@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -35,7 +34,7 @@ def stop_if_interrupted(result) -> None:
 def main(argv=None) -> int:
     ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one data set per N (about 10 s)")
-    ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/infinite_data"),
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/infinite_data",
                     help="folder for the plot (default: %(default)s)")
     ap.add_argument("--activation", default="erf", choices=sorted({*CLOSED_FORM_ACTIVATIONS, *QUADRATURE_ACTIVATIONS}),
                     help="hidden activation (default: erf, a closed form)")

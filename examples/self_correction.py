@@ -5,7 +5,6 @@ minus open, paired by seed, with 95 % bootstrap intervals.
 
     python examples/self_correction.py --quick --out plots/
 """
-from pathlib import Path
 
 from neuroflow.cliutil import Parser, output_dir
 from neuroflow.rl.experiments import noise_sweep, self_correction
@@ -13,7 +12,7 @@ from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
 ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="fewer seeds, episodes and noise levels")
-ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/self_correction"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/self_correction",
                 help="folder for the figures (default: %(default)s)")
 args = ap.parse_args()
 sigmas = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)

@@ -32,7 +32,7 @@ from neuroflow.vad.registry import available_systems
 def main() -> None:
     ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a 20 s scene, no training (a few seconds)")
-    ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/spiking_vad"), help="folder for the plots")
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/spiking_vad", help="folder for the plots")
     ap.add_argument("--seed", type=integer(0), default=0, help="seed of the scene (and of the training)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@
 
 Also prints the estimated energy and latency of one TD update on the crossbar and on a digital processor.
 """
-from pathlib import Path
 
 from neuroflow.cliutil import Parser, output_dir
 from neuroflow.memristor import update_cost
@@ -13,7 +12,7 @@ from neuroflow.rl.plots import plot_maze_result
 
 ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="100 seeds instead of 1000")
-ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/tmaze"), help="folder for the figure (default: %(default)s)")
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/tmaze", help="folder for the figure (default: %(default)s)")
 args = ap.parse_args()
 n_seeds = 100 if args.quick else 1000
 

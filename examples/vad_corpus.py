@@ -9,7 +9,6 @@ labels the corpus gives them). Real speech needs the Debian packages: `neuroflow
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib
 
@@ -27,7 +26,7 @@ from neuroflow.vad.registry import available_systems  # noqa: E402
 def main() -> None:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 s of each corpus instead of 6 minutes")
-    parser.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/vad_corpus"), help="output folder")
+    parser.add_argument("--out", type=output_dir(), default="neuroflow-out/vad_corpus", help="output folder")
     parser.add_argument("--seed", type=integer(0), default=0, help="random seed")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

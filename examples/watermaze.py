@@ -2,7 +2,6 @@
 
     python examples/watermaze.py --quick --out plots/
 """
-from pathlib import Path
 
 from neuroflow.cliutil import Parser, output_dir
 from neuroflow.rl import ActorCritic
@@ -11,7 +10,7 @@ from neuroflow.rl.plots import plot_maze_result
 
 ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="4 seeds x 300 episodes instead of 20 x 5000")
-ap.add_argument("--out", type=output_dir(), default=Path("neuroflow-out/watermaze"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/watermaze",
                 help="folder for the figure (default: %(default)s)")
 args = ap.parse_args()
 n_seeds, n_episodes = (4, 300) if args.quick else (20, 5000)
