@@ -498,7 +498,10 @@ def _deep_control(args, beta) -> int:
 
     probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
     if len(probs) != 1:
-        raise SystemExit(f"--problem: expected a prefix of one deep-suite problem name, got {args.problem!r}")
+        from neuroflow.cliutil import fail
+
+        names = ", ".join(p.name.split("-")[0] for p in P.deep_suite(args.seed))
+        return fail(f"--problem: expected a prefix of one deep-suite problem name ({names}), got {args.problem!r}")
     prob, cfg = probs[0], P.DEEP_SETTINGS
     T = prob.teacher
     topts = {**cfg["torch_options"], **({"adam_steps": 500, "max_iter": 50, "lm_steps": 50} if args.quick else {})}

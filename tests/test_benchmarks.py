@@ -280,6 +280,7 @@ BAD_FLAGS = [
     ("identify", ["difficulty"], "rows"), ("identify", ["difficulty", "{file}"], "file.json"),
     ("identify", ["deep-control", "--layer-probes", "0"], "--layer-probes"),
     ("identify", ["suite", "--suite", "deep", "--widen"], "--widen"),
+    ("identify", ["deep-control", "--problem", "zzz"], "--problem"),
     ("identify", ["difficulty", "{file}", "--out", "{file}"], "rows, --out"),
     ("vad_corpus", ["--systems", "energy,bogus"], "--systems"), ("vad_corpus", ["--real", "--minutes", "1"], "--minutes"),
     ("vad_music", ["--real", "{tmp}/none", "--train", "{tmp}", "--music", "{tmp}"], "--real"),
