@@ -21,7 +21,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, output_file  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
 from neuroflow.flow.bench import gradient_benchmark  # noqa: E402
 
 
@@ -32,9 +32,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = p.parse_args(argv)
     keys = ("hidden", "n_samples", "gradient_speedup", "hessian_speedup")
-    res = gradient_benchmark(args.quick, args.repeats,
-                             on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
-                                                       file=sys.stderr, flush=True))
+    try:
+        res = gradient_benchmark(args.quick, args.repeats,
+                                 on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
+                                                           file=sys.stderr, flush=True))
+    except KeyboardInterrupt:  # was a traceback below the finished points
+        note("interrupted: the finished points are the lines above; --out is left unwritten")
+        return 130
     print_json(res, args.out)
     return 0
 

@@ -384,3 +384,17 @@ def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatc
     monkeypatch.setattr("distributed.LocalCluster", lambda *a, **k: pytest.fail("went on to the Dask sweep"))
     assert bench.main(["--quick"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_gradients_benchmark_ends_ctrl_c_in_one_line_below_the_finished_points(monkeypatch, capsys, tmp_path):
+    bench = _script("gradients")
+
+    def interrupted(quick, repeats, on_point):
+        on_point({"hidden": [10], "n_samples": 100, "gradient_speedup": 2.0})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "gradient_benchmark", interrupted)
+    assert bench.main(["--quick", "--out", str(tmp_path / "g.json")]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert json.loads(err[0])["n_samples"] == 100 and err[1].startswith("interrupted") and len(err) == 2
+    assert not (tmp_path / "g.json").exists()
