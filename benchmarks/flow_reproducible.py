@@ -12,7 +12,6 @@ Prints one JSON document on stdout.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -64,9 +63,15 @@ def _run(args: list[str]) -> tuple[dict, float]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--busy", type=int, default=2, help="spinning processes beside the busy runs (default 2)")
-    ap.add_argument("--out", default=None, help="also write the JSON here")
+    from neuroflow._utils import write_text_atomic
+    from neuroflow.cliutil import Parser, integer, output_file
+
+    # flags checked while parsing: --busy -1 ran no busy load, --busy 100000 started that many processes, and a bad
+    # --out was found after both runs
+    ap = Parser(prog="benchmarks/flow_reproducible.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--busy", type=integer(0, 64), default=2,
+                    help="spinning processes beside the busy runs (default 2)")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     runs = {}
     for load in ("quiet", "busy"):
@@ -91,7 +96,7 @@ def main(argv=None) -> int:
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        write_text_atomic(args.out, text + "\n")  # whole or not at all
     return 0 if report["targets_met"] else 1
 
 

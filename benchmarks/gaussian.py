@@ -24,7 +24,6 @@ the finite-data engine. Prints one JSON document on stdout.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import platform
@@ -41,6 +40,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import neuroflow  # noqa: E402
 from neuroflow._utils import print_json  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
 from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher  # noqa: E402
 
 
@@ -114,21 +114,25 @@ def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: i
     return case
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="relu, erf, tanh; m = 4 only for training; short budgets")
-    ap.add_argument("--repeats", type=int, default=15, help="timed evaluations per measurement (median)")
-    ap.add_argument("--max-iterations-ode", type=int, default=None, help="ODE steps per run (2000; quick 500)")
-    ap.add_argument("--max-iterations-optim", type=int, default=None, help="Newton iterations per run (2000)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=None, help="also write the JSON here")
-    args = ap.parse_args(argv)
-    acts = ["relu", "erf", "tanh"] if args.quick else ["relu", "erf", "normal_cdf", "tanh", "softplus"]
-    repeats = min(args.repeats, 5) if args.quick else args.repeats
-    maxiterations_ode = args.max_iterations_ode or (500 if args.quick else 2000)
-    maxiterations_optim = args.max_iterations_optim or 2000
-    d, k, N = 10, 4, 10_000
-    cases = []
+def _interrupts() -> list:
+    """A list that records each Ctrl-C. The library catches KeyboardInterrupt inside a run and returns what it
+    finished (ActorCritic.fit, neuroflow.train), so a section went on, half-run, and the benchmark with it."""
+    import signal
+
+    seen = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
+        signal.signal(signal.SIGINT, on_sigint)
+    return seen
+
+
+def _run_cases(cases, acts, args, d, k, N, repeats, maxiterations_ode, maxiterations_optim) -> None:
+    """Append each measured case to ``cases`` as it finishes (Ctrl-C keeps the finished ones)."""
+    interrupts = _interrupts()
     with threadpool_limits(1):
         for act in acts:
             # activations without a closed form: the 2-D quadrature (the default) and the Hermite series
@@ -140,6 +144,8 @@ def main(argv=None) -> int:
                                     maxiterations_ode=maxiterations_ode,
                                     maxiterations_optim=maxiterations_optim,
                                     do_train=do_train, method=method)
+                    if interrupts:  # train returned what it had at Ctrl-C: this case is not kept
+                        raise KeyboardInterrupt
                     cases.append(case)
                     print(f"{act:>10} {case['method']:>10} m={m:>2}: L+g+H {case['infinite_lgh_ms']:.2f} ms vs "
                           f"{case['finite_lgh_ms']:.2f} ms ({case['lgh_speedup']:.1f}x), L+g "
@@ -147,6 +153,30 @@ def main(argv=None) -> int:
                           + (f", to gnorm 1e-10 {case['infinite_train']['time_to_gnorm_s']} s vs "
                              f"{case['finite_train']['time_to_gnorm_s']} s" if do_train else ""),
                           file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    # flags checked while parsing: --repeats 0 or --seed -1 ended in a traceback, --max-iterations-ode 0 ran the default
+    ap = Parser(prog="benchmarks/gaussian.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="relu, erf, tanh; m = 4 only for training; short budgets")
+    ap.add_argument("--repeats", type=integer(1), default=15, help="timed evaluations per measurement (median)")
+    ap.add_argument("--max-iterations-ode", type=integer(0), default=None, help="ODE steps per run (2000; quick 500)")
+    ap.add_argument("--max-iterations-optim", type=integer(0), default=None, help="Newton iterations per run (2000)")
+    ap.add_argument("--seed", type=integer(0), default=0)
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
+    args = ap.parse_args(argv)
+    acts = ["relu", "erf", "tanh"] if args.quick else ["relu", "erf", "normal_cdf", "tanh", "softplus"]
+    repeats = min(args.repeats, 5) if args.quick else args.repeats
+    maxiterations_ode = args.max_iterations_ode
+    if maxiterations_ode is None:
+        maxiterations_ode = 500 if args.quick else 2000
+    maxiterations_optim = args.max_iterations_optim if args.max_iterations_optim is not None else 2000
+    d, k, N = 10, 4, 10_000
+    cases, interrupted = [], False
+    try:
+        _run_cases(cases, acts, args, d, k, N, repeats, maxiterations_ode, maxiterations_optim)
+    except KeyboardInterrupt:  # Ctrl-C lost every finished case: they are printed (--out is left as it was)
+        interrupted = True
     closed = [c for c in cases if c["method"] == "closed"]
     report = {
         "benchmark": "gaussian teacher-student: infinite data vs finite data (N = 1e4)",
@@ -161,6 +191,11 @@ def main(argv=None) -> int:
                    "required": 10.0,
                    "met": bool(closed) and min(c["lgh_speedup"] for c in closed) >= 10.0},
     }
+    if interrupted:
+        report["interrupted"] = True
+        note(f"interrupted: the {len(cases)} finished cases are printed; --out is left unwritten")
+        print_json(report)
+        return 130
     print_json(report, args.out)
     return 0
 

@@ -13,7 +13,6 @@ Prints one JSON document on stdout (progress lines on stderr).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -22,19 +21,24 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from neuroflow._utils import print_json  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
 from neuroflow.flow.bench import gradient_benchmark  # noqa: E402
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="gradient/Hessian speed against torch")
+    p = Parser(prog="benchmarks/gradients.py", description="gradient/Hessian speed against torch")
     p.add_argument("--quick", action="store_true", help="small grid (k in {10, 50}, N in {1e2, 1e3})")
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--out", default=None, help="also write the JSON here")
+    p.add_argument("--repeats", type=integer(1), default=7)
+    p.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = p.parse_args(argv)
     keys = ("hidden", "n_samples", "gradient_speedup", "hessian_speedup")
-    res = gradient_benchmark(args.quick, args.repeats,
-                             on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
-                                                       file=sys.stderr, flush=True))
+    try:
+        res = gradient_benchmark(args.quick, args.repeats,
+                                 on_point=lambda pt: print(json.dumps({k: pt[k] for k in keys if k in pt}),
+                                                           file=sys.stderr, flush=True))
+    except KeyboardInterrupt:  # was a traceback below the finished points
+        note("interrupted: the finished points are the lines above; --out is left unwritten")
+        return 130
     print_json(res, args.out)
     return 0
 

@@ -66,39 +66,57 @@ def _env(args) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from neuroflow._utils import FIGURE_SUFFIXES
+    from neuroflow.cliutil import Parser, input_file, integer, number, output_dir, output_file
+    from neuroflow.identify.cli import n_jobs_type
+
+    # flags checked while parsing: a bad value ended in a traceback, some only after the students were trained
+    ap = Parser(prog="benchmarks/identify.py", description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["suite", "time", "digits", "digits-inner", "digits-control", "digits-cuts",
                                      "deep-control", "difficulty", "repro", "budgets", "lm"])
-    ap.add_argument("rows", nargs="*", help="difficulty: suite row files (.jsonl) or suite results (.json)")
+    ap.add_argument("rows", nargs="*", type=input_file,
+                    help="difficulty: suite row files (.jsonl) or suite results (.json)")
     ap.add_argument("--suite", default="paper", choices=["quick", "paper", "deep"])
     ap.add_argument("--width", default="teacher", choices=["teacher", "search"],
                     help="suite: students from the teacher's widths, or grown until they reach the floor")
     ap.add_argument("--widen", action="store_true", help="suite paper: the widened factor ranges")
-    ap.add_argument("--max-expansion", type=float, default=None,
+    ap.add_argument("--max-expansion", type=number(1), default=None,
                     help="suite, --width teacher: grow the first stage's students up to this expansion")
-    ap.add_argument("--max-students", type=int, default=None,
+    ap.add_argument("--max-students", type=integer(2), default=None,
                     help="suite: a fit that misses the floor is repeated on the students at the floor (up to N)")
-    ap.add_argument("--n-problems", type=int, default=None, help="first N problems of the suite")
-    ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=None, help="suite: JSON-lines rows (resumable); otherwise a JSON file")
-    ap.add_argument("--checkpoint", default=None, help="suite, digits: folder for finished students (resumable)")
-    ap.add_argument("--plot", default=None, help="suite, difficulty: PNG of recovery along the difficulty axis")
+    ap.add_argument("--n-problems", type=integer(1), default=None, help="first N problems of the suite")
+    ap.add_argument("--n-jobs", type=n_jobs_type, default=2)
+    ap.add_argument("--threads", type=integer(1, 1024), default=1)
+    ap.add_argument("--out", type=output_file(), default=None,
+                    help="suite: JSON-lines rows (resumable); otherwise a JSON file")
+    ap.add_argument("--checkpoint", type=output_dir(), default=None,
+                    help="suite, digits: folder for finished students (resumable)")
+    ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
+                    help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+    ap.add_argument("--seed", type=integer(0), default=0)
+    ap.add_argument("--seeds", type=integer(0), nargs="+", default=[0, 1, 2, 3, 4],
                     help="digits-cuts: the teachers' seeds")
-    ap.add_argument("--widths", type=int, nargs="+", default=None,
+    ap.add_argument("--widths", type=integer(1), nargs="+", default=None,
                     help="digits-control: one student per width given (default: the digits run's students)")
-    ap.add_argument("--layer-probes", type=float, default=0.5,
+    ap.add_argument("--layer-probes", type=number(0, 1, hi_open=True), default=0.5,
                     help="digits, digits-control: share of the probes replaced, from the second hidden layer on, "
                          "by probes designed from the (reconstructed / teacher's) first layer (0: Gaussian only)")
     ap.add_argument("--problem", default="d14", help="deep-control: the deep-suite problem (name prefix)")
-    ap.add_argument("--n-students", type=int, default=3, help="deep-control: students per kind of probes")
+    ap.add_argument("--n-students", type=integer(1), default=3, help="deep-control: students per kind of probes")
     ap.add_argument("--clusterer", default="hierarchical", choices=["hierarchical", "hdbscan"])
     ap.add_argument("--beta-deg", default="auto",
                     help='largest cluster spread, degrees, or "auto" (default; the cut at the clear gap, else 30)')
     args = ap.parse_args(argv)
+    if args.rows and args.what != "difficulty" or args.what == "difficulty" and not args.rows:
+        ap.error("argument rows: suite row files (.jsonl) or results (.json) are read by difficulty, and only there")
+    if args.out is not None and any(p.resolve() == args.out.resolve() for p in args.rows):
+        ap.error(f"rows, --out: both name {args.out}; the table would be written over the rows it is read from")
+    if args.widen and (args.what != "suite" or args.quick or args.suite != "paper"):
+        ap.error("argument --widen: widens the paper suite (suite --suite paper, without --quick) and nothing else")
+    if args.what == "deep-control" and args.layer_probes == 0:
+        ap.error("argument --layer-probes: deep-control compares the given probes with a share of designed ones; "
+                 "expected a share in (0, 1), got 0")
     _limit_threads(args.threads)
 
     import numpy as np
@@ -119,6 +137,7 @@ def main(argv=None) -> int:
 # ---------------------------------------------------------------------- suites
 def _suite(args, beta) -> int:
     from neuroflow._utils import dumps
+    from neuroflow.cliutil import fail, flag_error
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_suite, summarize
 
@@ -134,8 +153,13 @@ def _suite(args, beta) -> int:
         settings["max_expansion"] = args.max_expansion
     if args.max_students is not None:
         settings["max_students"] = args.max_students
-    rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                     settings=settings, checkpoint=args.checkpoint)
+    try:  # every argument is checked before any problem runs; a problem's own error is kept in its row
+        rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
+                         settings=settings, checkpoint=args.checkpoint)
+    except ValueError as exc:  # was a traceback: one line naming the flag
+        flags = {"max_expansion": "--max-expansion", "max_students": "--max-students", "out": "--out",
+                 "checkpoint": "--checkpoint", "seed": "--seed", "width": "--width"}
+        return fail(str(flag_error(ValueError(str(exc).removeprefix("settings ")), flags)))
     summary = summarize(rows)
     if args.plot:
         from neuroflow.identify.plotting import plot_difficulty
@@ -181,14 +205,22 @@ def _time(args, beta) -> int:
 
 def _difficulty(args, beta) -> int:
     """Recovery against the paper's problem features, from one or more suites' row files."""
-    from neuroflow._utils import print_json
+    from neuroflow._utils import print_json, read_json
+    from neuroflow.cliutil import fail
     from neuroflow.identify.bench import read_rows
     from neuroflow.identify.plotting import plot_features
     from neuroflow.identify.report import recovery_by_feature
 
-    import json
-
-    rows = [r for path in args.rows for r in (json.load(open(path))["rows"] if path.endswith(".json") else read_rows(path))]
+    rows = []
+    for path in args.rows:  # a file that is not a suite's rows: one line naming it (was a traceback)
+        try:
+            found = read_json(path, "suite result").get("rows") if path.suffix == ".json" else read_rows(path)
+        except (ValueError, AttributeError):
+            found = None
+        if not found or not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+            return fail(f"{path}: expected suite rows (.jsonl) or a suite result (.json) with a list of rows")
+        rows += found
+    args.rows = [str(p) for p in args.rows]
     table = recovery_by_feature(rows)
     if args.plot:
         plot_features(rows, args.plot)
@@ -277,8 +309,6 @@ def _digits_cuts(args, beta) -> int:
     from neuroflow.identify.report import compare_networks
     from neuroflow.identify.symmetry import sign_mode
 
-    if any(seed < 0 for seed in args.seeds):
-        raise SystemExit(f"--seeds: expected non-negative integers, got {args.seeds}")
     t0 = time.perf_counter()
     rows = []
     for seed in args.seeds:
@@ -466,13 +496,12 @@ def _deep_control(args, beta) -> int:
     from neuroflow.identify.students import train_students
     from neuroflow.mlp import MLP
 
-    if args.n_students < 1:
-        raise SystemExit(f"--n-students: expected a positive integer, got {args.n_students}")
-    if not 0.0 < args.layer_probes < 1.0:
-        raise SystemExit(f"--layer-probes: expected a share in (0, 1), got {args.layer_probes}")
     probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
     if len(probs) != 1:
-        raise SystemExit(f"--problem: expected a prefix of one deep-suite problem name, got {args.problem!r}")
+        from neuroflow.cliutil import fail
+
+        names = ", ".join(p.name.split("-")[0] for p in P.deep_suite(args.seed))
+        return fail(f"--problem: expected a prefix of one deep-suite problem name ({names}), got {args.problem!r}")
     prob, cfg = probs[0], P.DEEP_SETTINGS
     T = prob.teacher
     topts = {**cfg["torch_options"], **({"adam_steps": 500, "max_iter": 50, "lm_steps": 50} if args.quick else {})}
@@ -594,7 +623,7 @@ def _lm(args, beta) -> int:
     import numpy as np
     from scipy.optimize import least_squares
 
-    from neuroflow._utils import dumps
+    from neuroflow._utils import print_json
     from neuroflow.flow.lm import mlp_least_squares
     from neuroflow.identify.problems import DEEP_SETTINGS, deep_suite
     from neuroflow.identify.students import torch_fit
@@ -629,11 +658,7 @@ def _lm(args, beta) -> int:
     out = {"benchmark": "identify-lm-polish", "env": _env(args), "problem": prob.name, "n_params": net.n_params,
            "student_widths": [2 * w for w in prob.teacher.hidden_sizes], "torch_options": torch_opts,
            "step_budget": steps, "students": rows}
-    text = dumps(out, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    print_json(out, args.out, indent=1)  # written whole or not at all (open(.., "w") left it half-written)
     return 0
 
 

@@ -437,68 +437,128 @@ SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_wa
             "selfcorr_watermaze_sweep_long", "floor", "min_update", "fit_devices", "energy")
 
 
+def _interrupts() -> list:
+    """A list that records each Ctrl-C. The library catches KeyboardInterrupt inside a run and returns what it
+    finished (ActorCritic.fit, neuroflow.train), so a section went on, half-run, and the benchmark with it."""
+    import signal
+
+    seen = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
+        signal.signal(signal.SIGINT, on_sigint)
+    return seen
+
+
+def _merge_file(text: str):
+    """--merge: an earlier result (a JSON object) to update, or a new .json file; checked before the sections run
+    (a foreign or corrupt file was a traceback after all of them, their results lost)."""
+    import argparse
+    from pathlib import Path
+
+    from neuroflow._utils import read_json
+    from neuroflow.cliutil import output_file
+
+    path = output_file((".json",))(text)
+    if Path(path).exists():
+        try:
+            merged = read_json(path, "earlier maze benchmark result")
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not isinstance(merged, dict):
+            raise argparse.ArgumentTypeError(f"{text}: expected an earlier maze benchmark result (a JSON object)")
+    return path
+
+
+_merge_file.writes_output = True  # the parser refuses another output flag on the same path
+
+
+def _sections(args) -> list:
+    """(key in the report, section name, runner) in the order they run."""
+    return [("tmaze", "tmaze", lambda: bench_tmaze(args.quick)),
+            ("watermaze", "watermaze", lambda: bench_watermaze(args.quick, args.seed_batch, args.checkpoint,
+                                                               args.progress, args.synapses)),
+            ("self_correction", "selfcorr", lambda: bench_self_correction(args.quick)),
+            ("self_correction_watermaze", "selfcorr_watermaze", lambda: bench_self_correction_watermaze(args.quick)),
+            ("self_correction_watermaze_long", "selfcorr_watermaze_long",
+             lambda: bench_self_correction_watermaze_long(args.quick)),
+            ("self_correction_watermaze_sweep_long", "selfcorr_watermaze_sweep_long",
+             lambda: bench_self_correction_watermaze(args.quick, (4, 300, 100) if args.quick else (30, 20000, 1000),
+                                                     devices=False)),
+            ("watermaze_floor", "floor", lambda: bench_floor(args.quick)),
+            ("min_update", "min_update", lambda: bench_min_update(args.quick)),
+            ("fit_devices", "fit_devices", lambda: bench_fit_devices(args.quick, args.plot)),
+            ("energy", "energy", lambda: bench_energy(args.quick))]
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from neuroflow._utils import FIGURE_SUFFIXES
+    from neuroflow.cliutil import Parser, integer, note, output_file
+
+    # flags checked while parsing: a bad value was a traceback, some (--merge, --out, --plot) after every section
+    ap = Parser(prog="benchmarks/maze.py", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", nargs="+", default=None, choices=SECTIONS, metavar="SECTION",
                     help=f"sections to run, space-separated ({', '.join(SECTIONS)}); default: all")
-    ap.add_argument("--merge", default=None,
+    ap.add_argument("--merge", type=_merge_file, default=None,
                     help="JSON file of an earlier run: the sections run now replace theirs there, the rest is kept, "
                          "and the merged result is written back to it")
-    ap.add_argument("--threads", type=int, default=2, help="numba threads")
-    ap.add_argument("--out", default=None, help="also write the JSON here")
-    ap.add_argument("--seed-batch", type=int, default=None, help="water maze: seeds simulated together per batch")
-    ap.add_argument("--checkpoint", default=None, help="water maze: save finished seed batches to PREFIX_*.npz")
+    ap.add_argument("--threads", type=integer(1, 1024), default=2, help="numba threads")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
+    ap.add_argument("--seed-batch", type=integer(1), default=None,
+                    help="water maze: seeds simulated together per batch")
+    ap.add_argument("--checkpoint", type=output_file(), default=None,
+                    help="water maze: save finished seed batches to PREFIX_*.npz")
     ap.add_argument("--progress", action="store_true", help="progress bars on stderr")
     ap.add_argument("--synapses", nargs="+", default=["memristor", "ideal"], choices=["memristor", "ideal"],
                     help="water maze: which synapse kinds to run")
-    ap.add_argument("--plot", default=None, help="fit_devices: write the fitted curves of every device here (.png)")
+    ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
+                    help="fit_devices: write the fitted curves of every device here (.png)")
     args = ap.parse_args(argv)
+    only = SECTIONS if args.only is None else tuple(args.only)
+    if args.merge is not None and args.out is not None:
+        ap.error("--merge, --out: --merge writes the merged result back to its file; give one of them")
+    for flag, value, section in (("--plot", args.plot, "fit_devices"), ("--checkpoint", args.checkpoint, "watermaze"),
+                                 ("--seed-batch", args.seed_batch, "watermaze")):
+        if value is not None and section not in only:
+            ap.error(f"{flag}: only the {section} section uses it, and --only leaves it out")
     import numba
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     report = {"quick": args.quick, "numba_threads": numba.get_num_threads(), "blas_threads": 1,
               "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
-    only = SECTIONS if args.only is None else tuple(args.only)
     t0 = time.perf_counter()
-    if "tmaze" in only:
-        report["tmaze"] = bench_tmaze(args.quick)
-    if "watermaze" in only:
-        report["watermaze"] = bench_watermaze(args.quick, args.seed_batch, args.checkpoint, args.progress,
-                                              args.synapses)
-    if "selfcorr" in only:
-        report["self_correction"] = bench_self_correction(args.quick)
-    if "selfcorr_watermaze" in only:
-        report["self_correction_watermaze"] = bench_self_correction_watermaze(args.quick)
-    if "selfcorr_watermaze_long" in only:
-        report["self_correction_watermaze_long"] = bench_self_correction_watermaze_long(args.quick)
-    if "selfcorr_watermaze_sweep_long" in only:
-        report["self_correction_watermaze_sweep_long"] = bench_self_correction_watermaze(
-            args.quick, (4, 300, 100) if args.quick else (30, 20000, 1000), devices=False)
-    if "floor" in only:
-        report["watermaze_floor"] = bench_floor(args.quick)
-    if "min_update" in only:
-        report["min_update"] = bench_min_update(args.quick)
-    if "fit_devices" in only:
-        report["fit_devices"] = bench_fit_devices(args.quick, args.plot)
-    if "energy" in only:
-        report["energy"] = bench_energy(args.quick)
+    keys, interrupts = [], _interrupts()
+    try:
+        for key, section, run in _sections(args):
+            if section in only:
+                result = run()
+                if interrupts:  # the section ran on after Ctrl-C on what it had finished: not kept
+                    raise KeyboardInterrupt
+                report[key] = result
+                keys.append(key)
+    except KeyboardInterrupt:  # Ctrl-C lost every finished section: they are kept (merged, or printed)
+        report["interrupted"] = True
+        note(f"interrupted: the finished sections ({', '.join(keys) or 'none'}) are "
+             + ("merged into --merge" if args.merge else "printed; --out is left unwritten"))
     report["total_time_s"] = round(time.perf_counter() - t0, 1)
     if args.merge:
-        import json
-        from pathlib import Path
+        from neuroflow._utils import read_json
 
-        merged = json.loads(Path(args.merge).read_text()) if Path(args.merge).exists() else {}
+        merged = read_json(args.merge) if args.merge.exists() else {}
         runs = merged.setdefault("section_runs", {})
         meta = {k: report[k] for k in ("quick", "numba_threads", "cpu_count", "load_average", "total_time_s")}
-        for key in ("tmaze", "watermaze", "self_correction", "self_correction_watermaze",
-                    "self_correction_watermaze_long", "self_correction_watermaze_sweep_long", "watermaze_floor",
-                    "min_update", "fit_devices", "energy"):
-            if key in report:
-                merged[key] = report[key]
-                runs[key] = meta
+        for key in keys:
+            merged[key] = report[key]
+            runs[key] = meta
         print_json(merged, args.merge)
-        return 0
+        return 130 if report.get("interrupted") else 0
+    if report.get("interrupted"):
+        print_json(report)
+        return 130
     print_json(report, args.out)
     return 0
 

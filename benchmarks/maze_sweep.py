@@ -11,7 +11,6 @@ between one process and two. The Dask result must equal the local one number for
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -24,13 +23,31 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
+
+
+def _interrupts() -> list:
+    """A list that records each Ctrl-C. ActorCritic.fit and maze_sweep catch KeyboardInterrupt and return what they
+    finished, so the benchmark went on to the Dask sweep and reported a half-run grid as a mismatch (exit 1)."""
+    import signal
+
+    seen = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
+        signal.signal(signal.SIGINT, on_sigint)
+    return seen
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # flags checked while parsing: --workers 0 or -1 ended in Dask's traceback after the local sweep
+    ap = Parser(prog="benchmarks/maze_sweep.py", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a small grid (seconds)")
-    ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (default: %(default)s)")
-    ap.add_argument("--out", default=None, help="also write the JSON here")
+    ap.add_argument("--workers", type=integer(1, 64), default=2, help="Dask worker processes (default: %(default)s)")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     from distributed import LocalCluster
 
@@ -44,6 +61,7 @@ def main(argv=None) -> int:
     grid = dict(alphas=alphas, temperatures=temps, devices=("portner2025",), n_seeds=n_seeds, n_episodes=n_ep,
                 seed=0)
     n_points = len(alphas) * len(temps)
+    interrupts = _interrupts()
     ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False)          # compile (cached on disk)
     t0 = time.perf_counter()
     ActorCritic("tmaze", synapse="memristor", alpha=alphas[0], temperature=temps[0]).fit(n_ep, n_seeds, seed=0,
@@ -52,6 +70,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     local = maze_sweep("tmaze", **grid)
     t_local = time.perf_counter() - t0
+    if interrupts:
+        note("interrupted: no result (a half-run sweep is neither timed nor compared)")
+        return 130
     t0 = time.perf_counter()
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster:
@@ -59,6 +80,9 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         remote = maze_sweep("tmaze", scheduler=cluster.scheduler_address, **grid)
         t_dask = time.perf_counter() - t1
+    if interrupts:  # a run stopped by Ctrl-C returned half its grid: nothing to compare or time
+        note("interrupted: no result (a half-run sweep is neither timed nor compared)")
+        return 130
     same = bool(np.array_equal(local.curves, remote.curves) and np.array_equal(local.final_steps, remote.final_steps))
     reference = t_local                 # = 16 x the mean single-process time of one grid point
     report = {"quick": args.quick, "grid": f"{len(alphas)} alphas x {len(temps)} temperatures x 1 device",

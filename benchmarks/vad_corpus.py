@@ -18,7 +18,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -26,6 +25,14 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
+
+
+def _system_list(text: str) -> list[str]:
+    """--systems: comma-separated system specs, each checked while parsing (a bad one was a traceback after the
+    corpus was built)."""
+    from neuroflow.vad.cli import _system_spec
+
+    return [_system_spec(spec) for spec in text.split(",")]
 
 
 def main() -> int:
@@ -39,10 +46,14 @@ def main() -> int:
     parser.add_argument("--seed", type=integer(0), default=0)
     parser.add_argument("--keep", type=output_dir(), default=None,
                         help="write the corpus here instead of a temp folder")
-    parser.add_argument("--systems", default="energy,webrtc:0,webrtc:3,silero")
+    parser.add_argument("--systems", type=_system_list, default="energy,webrtc:0,webrtc:3,silero")
     parser.add_argument("--real", action="store_true", help="benchmark the real-speech corpora instead")
     parser.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = parser.parse_args()
+    if len(set(args.systems)) < len(args.systems):
+        parser.error(f"argument --systems: a system given twice in {','.join(args.systems)}")
+    if args.real and args.minutes is not None:
+        parser.error("--minutes, --real: the real-speech mode builds its own sizes (--quick for the small ones)")
     if args.real:
         return real_speech(args)
     minutes = args.minutes if args.minutes is not None else (6.0 if args.quick else 30.0)
@@ -78,7 +89,7 @@ def main() -> int:
     read_s = time.perf_counter() - t0
     scenes = list(corpus)
 
-    systems, skipped = available_systems(args.systems.split(","))
+    systems, skipped = available_systems(args.systems)
     evals = {}
     for system in systems:
         t0 = time.perf_counter()
@@ -151,7 +162,7 @@ def real_speech(args) -> int:
     train_minutes = 2.0 if args.quick else 10.0
     train = generate_corpus(root / "train", minutes=train_minutes, split="train", speech="real", seed=args.seed,
                             progress=False)
-    systems, skipped = available_systems(args.systems.split(","))
+    systems, skipped = available_systems(args.systems)
     speech = load_corpus(made.speech)
     scores = {}
     for system in systems:

@@ -158,15 +158,35 @@ def models(specs, real: Path) -> dict:
             | training_report(name) for name, v in r["systems"].items()}
 
 
+def _corpus_dir(text: str) -> Path:
+    """argparse type: a corpus folder (with its corpus.json); a folder without one was a traceback after parsing."""
+    from neuroflow.cliutil import input_dir
+
+    path = input_dir(text)
+    if not (path / "corpus.json").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no corpus.json, so not a corpus (build one: neuroflow vad corpus)")
+    return path
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, required=True, help="the benchmark set (vad corpus --benchmark): speech/, music/")
-    ap.add_argument("--train", type=Path, nargs="+", required=True, help="training corpora whose speech frames count")
-    ap.add_argument("--music", type=Path, nargs="+", required=True, help="speech-free training music corpora")
-    ap.add_argument("--models", nargs="+", default=[], metavar="SPEC", help="models to benchmark (e.g. bin:path.pt)")
-    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    from neuroflow.cliutil import Parser, input_dir, output_file
+    from neuroflow.vad.cli import _system_spec
+
+    # folders, specs and --out checked while parsing: a missing one was a traceback, --out after every measurement
+    ap = Parser(prog="benchmarks/vad_music.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--real", type=input_dir, required=True,
+                    help="the benchmark set (vad corpus --benchmark): speech/, music/")
+    ap.add_argument("--train", type=_corpus_dir, nargs="+", required=True,
+                    help="training corpora whose speech frames count")
+    ap.add_argument("--music", type=_corpus_dir, nargs="+", required=True, help="speech-free training music corpora")
+    ap.add_argument("--models", type=_system_spec, nargs="+", default=[], metavar="SPEC",
+                    help="models to benchmark (e.g. bin:path.pt)")
+    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     ap.add_argument("--note", default=None, help="a note stored with the results (how the models were made)")
     args = ap.parse_args()
+    for sub in ("speech", "music"):
+        if not (args.real / sub / "corpus.json").is_file():
+            ap.error(f"argument --real: {args.real}: no {sub}/ corpus (build it with neuroflow vad corpus --benchmark)")
     import torch
 
     torch.set_num_threads(1)
@@ -188,10 +208,7 @@ def main() -> int:
         result["models"] = models(args.models, args.real)
     if args.note:
         result["note"] = args.note
-    print_json(result)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(__import__("json").dumps(result, indent=1) + "\n")
+    print_json(result, args.out)  # written whole or not at all (write_text could leave half a file)
     return 0
 
 

@@ -36,7 +36,6 @@ import argparse
 import os
 import re
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -214,28 +213,44 @@ def after_each_speaker(system, held, scenes, reference: str | None = None) -> di
     return {"bins (frames after speech)": [str(e) for e in AFTER_EDGES], **out}
 
 
+def _corpus_dir(text: str) :
+    """argparse type: a corpus folder (with its corpus.json); a folder without one was a traceback after parsing."""
+    from neuroflow.cliutil import input_dir
+
+    path = input_dir(text)
+    if not (path / "corpus.json").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no corpus.json, so not a corpus (build one: neuroflow vad corpus)")
+    return path
+
+
 def main(argv=None) -> dict:
     from neuroflow.vad.calibration import network_outputs
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.registry import get_system
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--calibration", type=Path, required=True, metavar="DIR",
+    from neuroflow.cliutil import Parser, input_dir, output_file
+    from neuroflow.vad.cli import _system_spec
+
+    def reference_spec(text: str) -> str:
+        return text if text == "none" else _system_spec(text)
+
+    # folders, specs and --out checked while parsing: a bad --systems spec or --out was a traceback after the
+    # calibration corpus was scored
+    p = Parser(prog="benchmarks/vad_rule_bound.py", description=__doc__.split("\n")[0])
+    p.add_argument("--calibration", type=_corpus_dir, required=True, metavar="DIR",
                    help="the calibration corpus (real speech of the training speakers)")
-    p.add_argument("--real", type=Path, required=True, metavar="DIR",
+    p.add_argument("--real", type=input_dir, required=True, metavar="DIR",
                    help="the held-out benchmark folder (neuroflow vad corpus --benchmark), with speech/")
-    p.add_argument("--systems", nargs="+", default=["snu", "bin"], metavar="SPEC",
+    p.add_argument("--systems", type=_system_spec, nargs="+", default=["snu", "bin"], metavar="SPEC",
                    help="spiking models (snu[:PATH], bin[:PATH])")
-    p.add_argument("--reference", default="webrtc:3", metavar="SPEC",
+    p.add_argument("--reference", type=reference_spec, default="webrtc:3", metavar="SPEC",
                    help="the baseline each condition's best rule is set against (default webrtc:3; 'none': no "
                         "baseline)")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="also write the JSON here")
+    p.add_argument("--out", type=output_file((".json",)), default=None, metavar="FILE", help="also write the JSON here")
     args = p.parse_args(argv)
-    if not args.calibration.is_dir():
-        p.error(f"argument --calibration: {args.calibration}: no such folder")
     speech = args.real / "speech"
-    if not speech.is_dir():
-        p.error(f"argument --real: {args.real}: no speech/ folder (build it with neuroflow vad corpus --benchmark)")
+    if not (speech / "corpus.json").is_file():
+        p.error(f"argument --real: {args.real}: no speech/ corpus (build it with neuroflow vad corpus --benchmark)")
     dev_scenes, held_scenes = list(load_corpus(args.calibration)), list(load_corpus(speech))
     t0 = time.perf_counter()
     result = {"benchmark": "vad-rule-bound", "calibration": str(args.calibration), "real": str(speech),

@@ -14,10 +14,10 @@ the same numbers on any machine.
 """
 from __future__ import annotations
 
-import argparse
 import warnings
 from pathlib import Path
 
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.identify import ExpandAndCluster
 from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
 from neuroflow.identify.plotting import plot_weights
@@ -25,10 +25,11 @@ from neuroflow.identify.problems import make_deep_teacher
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tiny teacher (a few seconds)")
-    ap.add_argument("--out", default="neuroflow-out/deep_expand_and_cluster", help="folder for the plot")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/deep_expand_and_cluster",
+                    help="folder for the plot")
+    ap.add_argument("--seed", type=integer(0), default=0)
     args = ap.parse_args()
 
     d, hidden, n = (3, [4, 3], 600) if args.quick else (6, [6, 4], 4000)

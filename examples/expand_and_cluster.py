@@ -8,9 +8,9 @@ weights are compared with the teacher's.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.identify import ExpandAndCluster
 from neuroflow.identify.budgets import QUICK_STUDENT_OPTIONS
 from neuroflow.identify.plotting import plot_weights
@@ -18,10 +18,11 @@ from neuroflow.identify.problems import make_problem
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tiny problem (a few seconds)")
-    ap.add_argument("--out", default="neuroflow-out/expand_and_cluster", help="folder for the plot")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/expand_and_cluster",
+                    help="folder for the plot")
+    ap.add_argument("--seed", type=integer(0), default=0)
     args = ap.parse_args()
 
     d, k, n = (2, 3, 400) if args.quick else (4, 4, 1000)

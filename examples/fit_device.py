@@ -6,20 +6,21 @@ give (``simulate_measurement``) and fits that, so the fit can be checked against
     python examples/fit_device.py --quick --out plots/
     python examples/fit_device.py my_device.csv other_device.json --out plots/
 """
-import argparse
-from pathlib import Path
 
+from neuroflow.cliutil import Parser, input_file, output_dir
 from neuroflow.memristor import (compare_fits, fit_device, get_device, save_devices, simulate_measurement,
                                  update_cost, write_measurement_csv)
 from neuroflow.memristor.plots import plot_device_fits
 from neuroflow.rl import ActorCritic
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument("files", nargs="*", type=Path, help="measurements (.json as the shipped raw files, or .csv)")
+ap = Parser(description=__doc__.splitlines()[0])
+ap.add_argument("files", nargs="*", type=input_file, help="measurements (.json as the shipped raw files, or .csv)")
 ap.add_argument("--quick", action="store_true", help="100 T-maze seeds instead of 1000")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/fit_device"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/fit_device",
                 help="folder for the files written (default: %(default)s)")
 args = ap.parse_args()
+if any(f.resolve() in ((args.out / "devices.json").resolve(), (args.out / "fits.png").resolve()) for f in args.files):
+    ap.error(f"argument files: a measurement in --out {args.out} would be written over (devices.json, fits.png)")
 args.out.mkdir(parents=True, exist_ok=True)
 
 truth = None
@@ -29,7 +30,10 @@ if not files:
     files = [write_measurement_csv(simulate_measurement(truth, seed=0), args.out / f"{truth.name}_simulated.csv")]
     print(f"no measurement given: simulated 10 cycles of {truth.name} into {files[0]}")
 
-fits = [fit_device(f) for f in files]
+try:
+    fits = [fit_device(f) for f in files]
+except ValueError as exc:  # not a measurement file: one line naming it
+    ap.error(f"argument files: {exc}")
 for fit in fits:
     d = fit.device
     print(f"{d.name}: G0 {d.G0_uS:.1f} uS, G1 {d.G1_uS:.1f} uS, SET (a, b) = ({d.a_set:.4f}, {d.b_set:.4f}), "
@@ -45,6 +49,8 @@ print("figure:", plot_device_fits(fits, args.out / "fits.png", reference={truth.
 devices = [f.device for f in fits]
 n_seeds = 100 if args.quick else 1000
 res = ActorCritic("tmaze", synapse="memristor", device=devices).fit(200, n_seeds, seed=0).result_
+if res.interrupted:  # fit catches Ctrl-C and returns the seeds it finished
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 print(f"T-maze on the fitted device(s), {n_seeds} seeds, mean steps at episodes 1/10/50/100/200:",
       " / ".join(f"{v:.1f}" for v in res.at_episodes().values()))
 cost = update_cost(res).per_update()

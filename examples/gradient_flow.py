@@ -11,21 +11,20 @@ too.
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 
 from neuroflow import MLP, train
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.flow import adam, hessian_spectrum, is_minimum, plot_train, teacher_student_problem
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1000 samples instead of 10000 (a few seconds)")
-    parser.add_argument("--out", type=Path, default=Path("neuroflow-out/gradient_flow"),
+    parser.add_argument("--out", type=output_dir(), default="neuroflow-out/gradient_flow",
                         help="folder for the plot and the result (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of teacher, data and student (default: 0)")
+    parser.add_argument("--seed", type=integer(0), default=0, help="seed of teacher, data and student (default: 0)")
     args = parser.parse_args(argv)
     n_samples = 1000 if args.quick else 10_000
 
@@ -36,6 +35,8 @@ def main(argv=None) -> int:
 
     # phase 1: gradient-flow ODE; phase 2: Newton trust region with the exact Hessian
     result = train(student, theta0, X, Y)
+    if "interrupted" in (result.ode_stopped_by, result.optim_stopped_by):  # train caught Ctrl-C: stop, no Adam run
+        raise SystemExit("interrupted (Ctrl-C): the run is unfinished, so nothing is reported")
     baseline = adam(student, theta0, X, Y, lr=1e-3, **result.same_work())
 
     eigenvalues = hessian_spectrum(student.hessian(result.x, X, Y))

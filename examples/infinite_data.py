@@ -10,28 +10,35 @@ infinite-data loss of the finite-N solution, which is quadratic in that distance
 """
 from __future__ import annotations
 
-import argparse
 import math
 import time
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 
 import neuroflow
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.flow import GaussianTeacherStudent, random_teacher
+from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, QUADRATURE_ACTIVATIONS
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 
+def stop_if_interrupted(result) -> None:
+    """train catches Ctrl-C and returns the point it had: stop here rather than go on with the next runs."""
+    if "interrupted" in (result.ode_stopped_by, result.optim_stopped_by):
+        raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one data set per N (about 10 s)")
-    ap.add_argument("--out", type=Path, default=Path("neuroflow-out/infinite_data"),
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/infinite_data",
                     help="folder for the plot (default: %(default)s)")
-    ap.add_argument("--activation", default="erf", help="hidden activation (default: erf, a closed form)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of teacher, student and samples (default: 0)")
+    ap.add_argument("--activation", default="erf", choices=sorted({*CLOSED_FORM_ACTIVATIONS, *QUADRATURE_ACTIVATIONS}),
+                    help="hidden activation (default: erf, a closed form)")
+    ap.add_argument("--seed", type=integer(0), default=0, help="seed of teacher, student and samples (default: 0)")
     args = ap.parse_args(argv)
 
     d, k, m = 5, 3, 2  # teacher 3 units, student 2: not realisable
@@ -42,6 +49,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     best = neuroflow.train(infinite, theta0, **opts)
+    stop_if_interrupted(best)
     print(f"infinite data: loss {best.loss:.6f}, gnorm {best.gnorm:.1e}, {time.perf_counter() - t0:.2f} s")
 
     sizes = [1_000, 10_000, 100_000]
@@ -52,6 +60,7 @@ def main(argv=None) -> int:
             X, Y = infinite.sample(N, seed=1000 * rep + N)
             t0 = time.perf_counter()
             res = neuroflow.train(infinite.student_net, theta0, X, Y, **opts)
+            stop_if_interrupted(res)
             dist = float(np.linalg.norm(res.x - best.x))
             excess = infinite.loss(res.x) - best.loss
             rows.append((N, dist, excess))

@@ -5,15 +5,14 @@ minus open, paired by seed, with 95 % bootstrap intervals.
 
     python examples/self_correction.py --quick --out plots/
 """
-import argparse
-from pathlib import Path
 
+from neuroflow.cliutil import Parser, output_dir
 from neuroflow.rl.experiments import noise_sweep, self_correction
 from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="fewer seeds, episodes and noise levels")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/self_correction"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/self_correction",
                 help="folder for the figures (default: %(default)s)")
 args = ap.parse_args()
 sigmas = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
@@ -32,6 +31,8 @@ for task, n_seeds, n_episodes, tail in runs:
         print(f"  {name:12s} final steps {s['final_steps_mean']:.2f} [{s['final_steps_ci95'][0]:.2f}, "
               f"{s['final_steps_ci95'][1]:.2f}]   value-map error {s['value_map_error_mean']:.3f}")
     sweep = noise_sweep(sigmas if task == "tmaze" or not args.quick else (0.1,), **kw)
+    if sweep.params["interrupted"]:  # the sweep catches Ctrl-C and keeps the finished noise levels: stop here
+        raise SystemExit("interrupted (Ctrl-C): the noise sweep is unfinished, so nothing more is run")
     for i, sg in enumerate(sweep.sigmas):
         lo, hi = sweep.steps_diff_ci[i]
         print(f"  sigma {100 * sg:4.0f} %: steps {sweep.closed_steps[i]:.2f} / {sweep.open_steps[i]:.2f} "

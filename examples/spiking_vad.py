@@ -12,13 +12,13 @@ its teacher like the shipped SNU.
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from neuroflow.cliutil import Parser, integer, output_dir
 from neuroflow.vad.calibration import calibrate, rule_text
 from neuroflow.vad.corpus import generate_corpus, load_corpus
 from neuroflow.vad.detect import SpikingVADSystem
@@ -30,10 +30,10 @@ from neuroflow.vad.registry import available_systems
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a 20 s scene, no training (a few seconds)")
-    ap.add_argument("--out", type=Path, default=Path("neuroflow-out/spiking_vad"), help="folder for the plots")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the scene (and of the training)")
+    ap.add_argument("--out", type=output_dir(), default="neuroflow-out/spiking_vad", help="folder for the plots")
+    ap.add_argument("--seed", type=integer(0), default=0, help="seed of the scene (and of the training)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -4,22 +4,23 @@
 
 Also prints the estimated energy and latency of one TD update on the crossbar and on a digital processor.
 """
-import argparse
-from pathlib import Path
 
+from neuroflow.cliutil import Parser, output_dir
 from neuroflow.memristor import update_cost
 from neuroflow.rl import ActorCritic
 from neuroflow.rl.plots import plot_maze_result
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="100 seeds instead of 1000")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/tmaze"), help="folder for the figure (default: %(default)s)")
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/tmaze", help="folder for the figure (default: %(default)s)")
 args = ap.parse_args()
 n_seeds = 100 if args.quick else 1000
 
 memristor = ActorCritic("tmaze", synapse="memristor")          # the 27 measured devices, published settings
 mem = memristor.fit(n_episodes=200, n_seeds=n_seeds, seed=0).result_
 ideal = ActorCritic("tmaze", synapse="ideal").fit(n_episodes=200, n_seeds=n_seeds, seed=0).result_
+if mem.interrupted or ideal.interrupted:  # fit catches Ctrl-C and returns the seeds it finished
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 
 print(f"{n_seeds} seeds; mean steps at episodes 1/10/50/100/200 (an episode that hits the 300-step cap counts as 300)")
 print("  memristor:", " / ".join(f"{v:.1f}" for v in mem.at_episodes().values()))

@@ -9,14 +9,13 @@ labels the corpus gives them). Real speech needs the Debian packages: `neuroflow
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from neuroflow.cliutil import Parser, integer, output_dir  # noqa: E402
 from neuroflow.vad.corpus import generate_corpus, load_corpus  # noqa: E402
 from neuroflow.vad.evaluation import evaluate_system  # noqa: E402
 from neuroflow.vad.realspeech import plot_prompt_labels, plot_scene  # noqa: E402
@@ -25,10 +24,10 @@ from neuroflow.vad.registry import available_systems  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 s of each corpus instead of 6 minutes")
-    parser.add_argument("--out", type=Path, default=Path("neuroflow-out/vad_corpus"), help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--out", type=output_dir(), default="neuroflow-out/vad_corpus", help="output folder")
+    parser.add_argument("--seed", type=integer(0), default=0, help="random seed")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     minutes, espeak_s, real_s = (0.5, 5.0, 15.0) if args.quick else (6.0, 60.0, 30.0)

@@ -2,23 +2,26 @@
 
     python examples/watermaze.py --quick --out plots/
 """
-import argparse
-from pathlib import Path
 
+from neuroflow.cliutil import Parser, output_dir
 from neuroflow.rl import ActorCritic
 from neuroflow.rl.experiments import random_walker, watermaze_optimal_steps
 from neuroflow.rl.plots import plot_maze_result
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap = Parser(description=__doc__.splitlines()[0])
 ap.add_argument("--quick", action="store_true", help="4 seeds x 300 episodes instead of 20 x 5000")
-ap.add_argument("--out", type=Path, default=Path("neuroflow-out/watermaze"),
+ap.add_argument("--out", type=output_dir(), default="neuroflow-out/watermaze",
                 help="folder for the figure (default: %(default)s)")
 args = ap.parse_args()
 n_seeds, n_episodes = (4, 300) if args.quick else (20, 5000)
 
 agent = ActorCritic("watermaze", synapse="memristor")   # alpha 0.04, T 0.15, gamma 0.975, |update| < 0.0025 dropped
 res = agent.fit(n_episodes=n_episodes, n_seeds=n_seeds, seed=0).result_
+if res.interrupted:  # fit catches Ctrl-C and returns the seeds it finished: stop here, not after the rest
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 ideal = ActorCritic("watermaze", synapse="ideal").fit(n_episodes=n_episodes, n_seeds=n_seeds, seed=0).result_
+if ideal.interrupted:
+    raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 walker = random_walker("watermaze", n_seeds=n_seeds, n_episodes=20)
 tail = max(1, n_episodes // 20)     # single-episode means over few seeds are noisy: also show a window mean
 for name, r in (("memristors", res), ("ideal     ", ideal)):

@@ -260,3 +260,141 @@ def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
                           *[a.format(tmp=tmp_path) for a in argv]], capture_output=True, text=True, timeout=60,
                          cwd=tmp_path)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and f"argument {flag}: " in run.stderr, run.stderr
+
+
+BAD_FLAGS = [
+    ("flow_reproducible", ["--busy", "-1"], "--busy"), ("flow_reproducible", ["--out", "{tmp}"], "--out"),
+    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--budget", "nan"], "--budget"),
+    ("flow_vs_adam", ["--out", "{file}/x.json"], "--out"),
+    ("gradients", ["--repeats", "0"], "--repeats"), ("gradients", ["--out", "{tmp}/x.txt"], "--out"),
+    ("gaussian", ["--repeats", "0"], "--repeats"), ("gaussian", ["--seed", "-1"], "--seed"),
+    ("gaussian", ["--max-iterations-ode", "-1"], "--max-iterations-ode"),
+    ("maze_sweep", ["--workers", "0"], "--workers"), ("maze_sweep", ["--out", "{tmp}"], "--out"),
+    ("maze", ["--threads", "0"], "--threads"), ("maze", ["--seed-batch", "0"], "--seed-batch"),
+    ("maze", ["--merge", "{file}"], "--merge"), ("maze", ["--merge", "{tmp}/a.json", "--out", "{tmp}/b.json"], "--out"),
+    ("maze", ["--only", "energy", "--plot", "{tmp}/p.png"], "--plot"),
+    ("identify", ["suite", "--seed", "-1"], "--seed"), ("identify", ["digits", "--n-jobs", "0"], "--n-jobs"),
+    ("identify", ["suite", "--max-expansion", "0.5"], "--max-expansion"),
+    ("identify", ["digits", "--out", "{file}/x.json"], "--out"), ("identify", ["suite", "--checkpoint", "{file}"],
+                                                                  "--checkpoint"),
+    ("identify", ["difficulty"], "rows"), ("identify", ["difficulty", "{file}"], "file.json"),
+    ("identify", ["deep-control", "--layer-probes", "0"], "--layer-probes"),
+    ("identify", ["suite", "--suite", "deep", "--widen"], "--widen"),
+    ("identify", ["deep-control", "--problem", "zzz"], "--problem"),
+    ("identify", ["difficulty", "{file}", "--out", "{file}"], "rows, --out"),
+    ("vad_corpus", ["--systems", "energy,bogus"], "--systems"), ("vad_corpus", ["--real", "--minutes", "1"], "--minutes"),
+    ("vad_music", ["--real", "{tmp}/none", "--train", "{tmp}", "--music", "{tmp}"], "--real"),
+    ("vad_music", ["--real", "{tmp}", "--train", "{tmp}", "--music", "{tmp}"], "--train"),
+    ("vad_rule_bound", ["--calibration", "{tmp}", "--real", "{tmp}"], "--calibration"),
+    ("vad_rule_bound", ["--systems", "bin:{tmp}/none.pt", "--calibration", "{tmp}", "--real", "{tmp}"], "--systems"),
+]
+
+
+@pytest.mark.parametrize("name, argv, flag", BAD_FLAGS, ids=[f"{n}-{' '.join(a)}" for n, a, _ in BAD_FLAGS])
+def test_benchmark_refuses_a_bad_flag_in_one_line(name, argv, flag, tmp_path):
+    """A bad flag, path or file ends in one line naming it, exit status 2, before any work: these were tracebacks
+    after parsing (some after every measurement: --out, --merge), or ran on with nonsense (--seeds 0 and --budget 0
+    ran the defaults, --busy -1 no busy load, --only without the section --plot draws ignored it)."""
+    file = tmp_path / "file.json"
+    file.write_text("not JSON\n")
+    env = dict(__import__("os").environ, PYTHONPATH=str(ROOT / "python"))
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"),
+                          *[a.format(tmp=tmp_path, file=file) for a in argv]],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and flag in run.stderr, run.stderr[-2000:]
+
+
+def _script(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _swallowing_ctrl_c(result):
+    """A run as the library's (ActorCritic.fit, neuroflow.train): Ctrl-C caught inside, what it had returned."""
+    import os
+    import signal
+    import time
+
+    def run(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        return result
+    return run
+
+
+@pytest.fixture
+def own_sigint():
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_maze_benchmark_keeps_finished_sections_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch, own_sigint,
+                                                                                  capsys):
+    """Ctrl-C in a section, which the library catches and returns half a run from: the benchmark went on and
+    recorded it as finished (exit 0); now the finished sections are merged into --merge, the half-run one is not,
+    and the exit status is 130."""
+    maze = _script("maze")
+    monkeypatch.setattr(maze, "bench_tmaze", lambda quick: {"finished": True})
+    monkeypatch.setattr(maze, "bench_floor", _swallowing_ctrl_c({"half_run": True}))
+    monkeypatch.setattr(maze, "bench_energy", lambda quick: pytest.fail("ran on after Ctrl-C"))
+    merge = tmp_path / "maze.json"
+    merge.write_text('{"earlier": 1}\n')
+    assert maze.main(["--quick", "--only", "tmaze", "floor", "energy", "--merge", str(merge)]) == 130
+    merged = json.loads(merge.read_text())
+    assert merged["earlier"] == 1 and merged["tmaze"] == {"finished": True} and "watermaze_floor" not in merged
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch,
+                                                                                    own_sigint, capsys):
+    gaussian = _script("gaussian")
+    done = {"method": "closed", "lgh_speedup": 20.0, "infinite_lgh_ms": 1.0, "finite_lgh_ms": 20.0,
+            "infinite_lg_ms": 1.0, "finite_lg_ms": 2.0, "infinite_train": {"time_to_gnorm_s": 1.0},
+            "finite_train": {"time_to_gnorm_s": 2.0}}
+    calls = []
+
+    def run_case(*args, **kwargs):
+        calls.append(1)
+        return done if len(calls) == 1 else _swallowing_ctrl_c({**done, "half_run": True})()
+
+    monkeypatch.setattr(gaussian, "run_case", run_case)
+    out = tmp_path / "g.json"
+    assert gaussian.main(["--quick", "--out", str(out)]) == 130
+    report = json.loads(capsys.readouterr().out)
+    assert report["interrupted"] and report["cases"] == [done] and len(calls) == 2 and not out.exists()
+
+
+def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatch, own_sigint, capsys):
+    """maze_sweep catches Ctrl-C and returns half its grid: the benchmark went on to start a Dask cluster and run
+    the whole sweep again, then reported the half grid as a mismatch (exit 1); now it stops, exit 130."""
+    import neuroflow.rl.sweep
+
+    bench = _script("maze_sweep")
+    monkeypatch.setattr(neuroflow.rl.sweep, "maze_sweep", _swallowing_ctrl_c(None))
+    monkeypatch.setattr("distributed.LocalCluster", lambda *a, **k: pytest.fail("went on to the Dask sweep"))
+    assert bench.main(["--quick"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_gradients_benchmark_ends_ctrl_c_in_one_line_below_the_finished_points(monkeypatch, capsys, tmp_path):
+    bench = _script("gradients")
+
+    def interrupted(quick, repeats, on_point):
+        on_point({"hidden": [10], "n_samples": 100, "gradient_speedup": 2.0})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "gradient_benchmark", interrupted)
+    assert bench.main(["--quick", "--out", str(tmp_path / "g.json")]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert json.loads(err[0])["n_samples"] == 100 and err[1].startswith("interrupted") and len(err) == 2
+    assert not (tmp_path / "g.json").exists()
