@@ -11,7 +11,6 @@ too.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from neuroflow import MLP, train

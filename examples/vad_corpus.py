@@ -9,7 +9,6 @@ labels the corpus gives them). Real speech needs the Debian packages: `neuroflow
 """
 from __future__ import annotations
 
-
 import matplotlib
 
 matplotlib.use("Agg")
