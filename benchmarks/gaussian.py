@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import neuroflow  # noqa: E402
 from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts  # noqa: E402
 from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher  # noqa: E402
 
 
@@ -114,25 +114,10 @@ def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: i
     return case
 
 
-def _interrupts() -> list:
-    """A list that records each Ctrl-C. The library catches KeyboardInterrupt inside a run and returns what it
-    finished (ActorCritic.fit, neuroflow.train), so a section went on, half-run, and the benchmark with it."""
-    import signal
-
-    seen = []
-
-    def on_sigint(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
-        signal.signal(signal.SIGINT, on_sigint)
-    return seen
-
 
 def _run_cases(cases, acts, args, d, k, N, repeats, maxiterations_ode, maxiterations_optim) -> None:
     """Append each measured case to ``cases`` as it finishes (Ctrl-C keeps the finished ones)."""
-    interrupts = _interrupts()
+    interrupts = record_interrupts()
     with threadpool_limits(1):
         for act in acts:
             # activations without a closed form: the 2-D quadrature (the default) and the Hermite series

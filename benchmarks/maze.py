@@ -437,21 +437,6 @@ SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_wa
             "selfcorr_watermaze_sweep_long", "floor", "min_update", "fit_devices", "energy")
 
 
-def _interrupts() -> list:
-    """A list that records each Ctrl-C. The library catches KeyboardInterrupt inside a run and returns what it
-    finished (ActorCritic.fit, neuroflow.train), so a section went on, half-run, and the benchmark with it."""
-    import signal
-
-    seen = []
-
-    def on_sigint(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
-        signal.signal(signal.SIGINT, on_sigint)
-    return seen
-
 
 def _merge_file(text: str):
     """--merge: an earlier result (a JSON object) to update, or a new .json file; checked before the sections run
@@ -496,7 +481,7 @@ def _sections(args) -> list:
 
 def main(argv=None) -> int:
     from neuroflow._utils import FIGURE_SUFFIXES
-    from neuroflow.cliutil import Parser, integer, note, output_file
+    from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts
 
     # flags checked while parsing: a bad value was a traceback, some (--merge, --out, --plot) after every section
     ap = Parser(prog="benchmarks/maze.py", description=__doc__.splitlines()[0])
@@ -531,7 +516,7 @@ def main(argv=None) -> int:
     report = {"quick": args.quick, "numba_threads": numba.get_num_threads(), "blas_threads": 1,
               "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
     t0 = time.perf_counter()
-    keys, interrupts = [], _interrupts()
+    keys, interrupts = [], record_interrupts()
     try:
         for key, section, run in _sections(args):
             if section in only:

@@ -23,23 +23,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
+from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts  # noqa: E402
 
-
-def _interrupts() -> list:
-    """A list that records each Ctrl-C. ActorCritic.fit and maze_sweep catch KeyboardInterrupt and return what they
-    finished, so the benchmark went on to the Dask sweep and reported a half-run grid as a mismatch (exit 1)."""
-    import signal
-
-    seen = []
-
-    def on_sigint(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # started in the background with SIGINT ignored
-        signal.signal(signal.SIGINT, on_sigint)
-    return seen
 
 
 def main(argv=None) -> int:
@@ -61,7 +46,7 @@ def main(argv=None) -> int:
     grid = dict(alphas=alphas, temperatures=temps, devices=("portner2025",), n_seeds=n_seeds, n_episodes=n_ep,
                 seed=0)
     n_points = len(alphas) * len(temps)
-    interrupts = _interrupts()
+    interrupts = record_interrupts()
     ActorCritic("tmaze", synapse="memristor").fit(2, 2, progress=False)          # compile (cached on disk)
     t0 = time.perf_counter()
     ActorCritic("tmaze", synapse="memristor", alpha=alphas[0], temperature=temps[0]).fit(n_ep, n_seeds, seed=0,

@@ -25,7 +25,7 @@ from neuroflow._utils import FIGURE_SUFFIXES, NOT_A_REGULAR_FILE, dumps, expande
 
 __all__ = ["Parser", "add_common_options", "emit", "number", "integer", "choice_list", "output_file",
            "output_dir", "input_file", "input_dir", "check_output_file", "check_output_dir", "fail",
-           "environment_problems", "say", "note", "as_flag_error", "flag_error"]
+           "environment_problems", "say", "note", "as_flag_error", "flag_error", "record_interrupts"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -437,3 +437,22 @@ def environment_problems(environ=None) -> list[str]:
         if problem:
             problems.append(f"environment variable {name}: {problem}")
     return problems
+
+
+def record_interrupts() -> list:
+    """A list that gets an entry at each Ctrl-C (SIGINT, still raised as KeyboardInterrupt). The library catches
+    KeyboardInterrupt inside a run and returns what it finished (``neuroflow.train``, ``ActorCritic.fit``,
+    ``maze_sweep``), so a script that runs many of them cannot tell a finished run from one cut short: it checks this
+    list after each (the benchmarks keep their finished parts and stop). Left alone where SIGINT is ignored (a job
+    started in the background)."""
+    import signal
+
+    seen: list = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, on_sigint)
+    return seen
