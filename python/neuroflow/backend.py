@@ -66,6 +66,10 @@ class Backend:
     def __reduce__(self):  # pickles as its name, so joblib workers get the same backend
         return (get_backend, (self.name,))
 
+    def device(self, net) -> str:
+        """Where this backend computes ``net`` (results record it: a GPU rounds otherwise than a CPU)."""
+        return "cpu"
+
     def serial(self):
         """A context in which this backend's MLP kernels compute on one thread: a reduction's order, and so its
         last bits, depend on the thread count, and an iterative solver turns those into another result."""
@@ -129,6 +133,10 @@ class TorchBackend(Backend):
         from neuroflow.mlp import _torch_kernels
 
         return _torch_kernels
+
+    def device(self, net) -> str:
+        """The net's ``device``, or where torch puts it by default: the first GPU where there is one."""
+        return str(self._k().device_of(net))
 
     def serial(self):
         """BLAS and torch's own intra-op threads on one thread. torch's default is one thread per core, which

@@ -566,3 +566,19 @@ def test_an_error_in_polishing_keeps_the_run_so_far_as_in_the_ode_phase(error):
     res = train(obj, np.zeros(2), method_ode="RK45", maxiterations_ode=5, method_optim="newton", min_gnorm=1e-14)
     assert res.optim_stopped_by == f"solver error: {error.__name__}: the Hessian failed"
     assert res.ode_stopped_by == "maxiterations" and res.loss <= res.ode_loss and np.isfinite(res.loss)
+
+
+def test_a_run_records_where_it_computed():
+    """torch computes on a GPU where there is one, which rounds otherwise than a CPU; the JSON named the backend only."""
+    from neuroflow.backend import torch_available
+    from neuroflow.flow.teacher_student import teacher_student_run
+
+    backends = ["numpy"] + (["torch"] if torch_available() else [])
+    for backend in backends:
+        d = teacher_student_run(2, 2, 2, "tanh", 50, seed=0, backend=backend, maxiterations_ode=5,
+                                maxiterations_optim=2).to_dict()
+        assert d["backend"] == backend and d["device"] in ("cpu", "cuda:0", "cuda")
+        if backend == "torch":
+            import torch
+
+            assert d["device"].startswith("cuda" if torch.cuda.is_available() else "cpu")

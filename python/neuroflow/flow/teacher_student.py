@@ -97,6 +97,7 @@ class TeacherStudentRun:
         d = dict(self.settings or {})
         d.update(self.result.summary())
         d["backend"] = self.student.backend.name
+        d["device"] = self.student.backend.device(self.student)  # torch computes on a GPU where there is one
         if self.adam is not None:
             d.update(adam_loss=self.adam.loss, adam_iterations=self.adam.iterations,
                      adam_stopped_by=self.adam.stopped_by)
