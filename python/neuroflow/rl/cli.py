@@ -10,10 +10,9 @@ calls the library and prints.)
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from neuroflow._utils import file_problem
+from neuroflow._utils import expanded, file_problem
 from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir, output_file,
                                scheduler_address)
 from neuroflow.memristor.device import PRESETS
@@ -31,10 +30,7 @@ def _device(text: str):
     """A device preset name, or a device file (.json) written by ``neuroflow maze fit-device``."""
     if text in PRESETS:
         return text
-    # os.path.expanduser leaves ~nouser/... as it is, as a shell does (a relative path, anchored here so that no
-    # later Path.expanduser sees the ~); Path.expanduser raised RuntimeError "Could not determine home directory"
-    expanded = os.path.expanduser(text)
-    path = Path.cwd() / expanded if expanded.startswith("~") else Path(expanded)
+    path = expanded(text)  # ~nouser/... as it is, as a shell takes it (Path.expanduser raised RuntimeError)
     want = f"one of {', '.join(PRESETS)} or a device file (.json) written by `neuroflow maze fit-device`"
     problem = file_problem(path) if text else None
     if problem == "is not a regular file" and path.is_dir():
