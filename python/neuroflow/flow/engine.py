@@ -33,7 +33,8 @@ from neuroflow.flow.objective import check_objective
 from neuroflow.flow.polish import OPTIM_METHODS, optim_phase
 from neuroflow.flow.result import TrainResult
 
-__all__ = ["train", "TrainResult", "default_methods", "square_matrix_methods", "ODE_METHODS", "OPTIM_METHODS"]
+__all__ = ["train", "TrainResult", "default_methods", "square_matrix_methods", "exact_hessian_methods", "ODE_METHODS",
+           "OPTIM_METHODS"]
 
 ODE_METHODS = ("RK45", "DOP853", "RK23", "Radau", "BDF", "LSODA")
 _STIFF = ("Radau", "BDF", "LSODA")
@@ -76,6 +77,12 @@ def square_matrix_methods(n_params: int, method_ode: str, method_optim: str) -> 
     ode = auto_ode if method_ode == "auto" else method_ode
     optim = auto_optim if method_optim == "auto" else method_optim
     return [m for m, keeps in ((ode, ode in _STIFF), (optim, optim in _HESSIAN_OPTIM)) if keeps]
+
+
+def exact_hessian_methods(n_params: int, method_ode: str, method_optim: str) -> list[str]:
+    """Those of :func:`square_matrix_methods` that evaluate the exact Hessian (with its working arrays over the
+    samples): all but BFGS, which keeps only its own estimate."""
+    return [m for m in square_matrix_methods(n_params, method_ode, method_optim) if m != "bfgs"]
 
 
 # ----------------------------------------------------------------------------- phase 1
@@ -290,15 +297,16 @@ def train(net_or_objective, theta0, X=None, Y=None, *, weights=None, method_ode:
     auto_ode, auto_optim = default_methods(P)
     method_ode = auto_ode if method_ode == "auto" else method_ode
     method_optim = auto_optim if method_optim == "auto" else method_optim
-    hessian_users = square_matrix_methods(P, method_ode if maxiterations_ode > 0 and maxtime_ode != 0 else "none",
-                                          method_optim if maxiterations_optim > 0 and maxtime_optim != 0 else "none")
+    used = (method_ode if maxiterations_ode > 0 and maxtime_ode != 0 else "none",
+            method_optim if maxiterations_optim > 0 and maxtime_optim != 0 else "none")
+    hessian_users = square_matrix_methods(P, *used)
     if hessian_users and isinstance(net_or_objective, MLP):  # a P x P matrix per step: refused before any step
         name = (f"method_ode, method_optim ({' and '.join(hessian_users)} build{'s' if len(hessian_users) == 1 else ''}"
                 f" a {P} x {P} matrix from the {objective.n_samples} samples; RK45, DOP853 and lbfgs do not)")
-        if hessian_users == ["bfgs"]:  # BFGS's estimate (and its update's temporaries), no exact Hessian
-            check_memory(8 * 3 * P * P, name)
-        else:
+        if exact_hessian_methods(P, *used):
             net.check_hessian_memory(objective.n_samples, name)
+        else:  # BFGS's estimate (and its update's temporaries), no exact Hessian
+            check_memory(8 * 3 * P * P, name)
 
     theta0 = np.array(theta0, dtype=np.float64, copy=True)
     # one BLAS thread, whatever the caller's: the order of a product's sums depends on the thread count, and over

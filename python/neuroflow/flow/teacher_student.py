@@ -59,13 +59,13 @@ def teacher_student_memory(input_dim: int, teacher_width: int, student_width: in
     methods keep a P x P matrix (:func:`neuroflow.flow.engine.square_matrix_methods`), the student's Hessian
     and its working arrays (:func:`neuroflow.mlp._numpy_kernels.hessian_memory`: about 4 numbers per parameter
     and sample, which train's own check counts too)."""
-    from neuroflow.flow.engine import square_matrix_methods
+    from neuroflow.flow.engine import exact_hessian_methods, square_matrix_methods
 
     per_sample = 2 * input_dim + 3 + 4 * (teacher_width + student_width)
     P = student_width * (input_dim + 2) + 1
     # a student of 10^5 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 235 GiB
     square = square_matrix_methods(P, method_ode, method_optim)
-    exact = [m for m in square if m != "bfgs"]  # the exact Hessian's working arrays; BFGS keeps only its estimate
+    exact = exact_hessian_methods(P, method_ode, method_optim)  # their working arrays; BFGS keeps only its estimate
     # and ~250 vectors of P: the kept trajectory (2 n_trajectory), the solver's stages, L-BFGS's history
     return 8 * (n_samples * (per_sample + (4 * P if exact else 0)) + (3 * P * P if square else 0) + 250 * P)
 

@@ -23,11 +23,11 @@ def gaussian_run_memory(input_dim: int, teacher_width: int, student_width: int, 
     (:func:`~neuroflow.flow.gaussian.objective.gaussian_memory`), and the Hessian and its copies where the
     methods of ``train`` keep a P x P matrix (:func:`neuroflow.flow.engine.square_matrix_methods`; a student of
     100100 parameters, which "auto" trains with DOP853 and L-BFGS, was refused as needing 299 GiB)."""
-    from neuroflow.flow.engine import square_matrix_methods
+    from neuroflow.flow.engine import exact_hessian_methods, square_matrix_methods
 
     P = int(student_width) * (int(input_dim) + 1)
     square = square_matrix_methods(P, method_ode, method_optim)
-    exact = [m for m in square if m != "bfgs"]  # BFGS keeps its estimate of the inverse, no exact Hessian
+    exact = exact_hessian_methods(P, method_ode, method_optim)  # BFGS keeps its estimate of the inverse, no Hessian
     return (gaussian_memory(input_dim, teacher_width, student_width, hessian=bool(exact))
             + 8 * (250 * P + (3 * P * P if square and not exact else 0)))
 
@@ -95,7 +95,7 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     -------
     GaussianRun
     """
-    from neuroflow.flow.engine import square_matrix_methods, train
+    from neuroflow.flow.engine import exact_hessian_methods, train
 
     for name, value in (("input_dim", input_dim), ("teacher_width", teacher_width),
                         ("student_width", student_width)):
@@ -109,7 +109,7 @@ def run_gaussian(input_dim: int, teacher_width: int, student_width: int, activat
     obj = GaussianTeacherStudent(W, a, student_width, activation, method=method)
     theta0 = obj.random_student(seed=seed + 1)
     # the Hessian is timed where train takes it: a run without one is not refused for its memory
-    hessian = any(m != "bfgs" for m in square_matrix_methods(obj.n_params, **methods))
+    hessian = bool(exact_hessian_methods(obj.n_params, **methods))
     evaluate = obj.loss_gradient_hessian if hessian else obj.loss_and_gradient
     evaluate(theta0)  # warm-up: quadrature rules and the numba kernel are built on first use
     t0 = time.perf_counter()
