@@ -91,6 +91,15 @@ def check_positive(value: Any, name: str, *, integer: bool = False, allow_zero: 
     return value
 
 
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an int if it is a non-negative integer (the seeds of the library's random streams), else ValueError
+    naming ``name``: -1 was numpy's "expected non-negative integer" naming no argument, 1.5 taken as 1 by int(),
+    None or a Generator a TypeError from ``seed + 1``."""
+    if not (is_integer(seed) and seed >= 0):
+        raise ValueError(f"{name}: expected a non-negative integer, got {short_repr(seed)}")
+    return int(seed)
+
+
 def check_memory(needed: int, name: str) -> None:
     """Raise ValueError naming ``name`` when ``needed`` bytes exceed the machine's physical memory
     (a request refused up front, from an estimate, instead of failing minutes later).

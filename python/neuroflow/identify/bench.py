@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import (JSONContentError, check_positive, dumps, exclusive_lock, is_integer, is_number,
-                              loads_json)
+from neuroflow._utils import (JSONContentError, check_positive, check_seed, dumps, exclusive_lock, is_integer,
+                              is_number, loads_json)
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -259,8 +259,7 @@ def _check_suite_run(problems, settings, seed, out, checkpoint, rows) -> None:
     if twice:  # rows are matched to problems by name (the file's rows, the order of the result)
         raise ValueError(f"problems: two or more problems are named {twice[0]!r}; rows are matched to problems by "
                          "name: give each its own")
-    if not (is_integer(seed) and seed >= 0):  # a row records it (run_seed): a Generator or None is no number to rerun
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    check_seed(seed)  # a row records it (run_seed): a Generator or None is no number to rerun
     if settings is not None and not isinstance(settings, dict):
         raise ValueError(f"settings: expected None or a dict of ExpandAndCluster settings, got "
                          f"{type(settings).__name__}")

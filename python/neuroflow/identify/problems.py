@@ -18,19 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuroflow._utils import as_list, as_rng, check_memory, check_positive, is_integer, is_number
+from neuroflow._utils import as_list, as_rng, check_memory, check_positive, check_seed, is_integer, is_number
 from neuroflow.identify.teacher import Teacher, check_activation, output_problem
 
 SUITES = ("quick", "paper", "deep", "digits")
 #: activations the paper suite draws from (smooth ones: students reach zero loss with Newton steps)
 PAPER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "softplus", "gelu", "g")
 
-
-def _check_seed(seed, name: str = "seed") -> int:
-    """A problem's seed: a non-negative integer (it draws the problem's probes, and rows record it)."""
-    if not (is_integer(seed) and seed >= 0):
-        raise ValueError(f"{name}: expected a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def _check_count(value, name: str) -> int:
@@ -115,7 +109,7 @@ def make_problem(input_dim: int, width: int, activation: str = "tanh", n_samples
     drawn with ``seed`` (ValueError naming a count, seed or name of no use: -5 probes made a problem whose probes
     failed as "negative dimensions are not allowed", 2.7 probes were taken as 2, a seed of None failed in int())."""
     _check_count(n_samples, "n_samples")
-    _check_seed(seed)
+    check_seed(seed)
     if name is not None and not (isinstance(name, str) and name.strip() and "\n" not in name):
         raise ValueError(f"name: expected None or a non-empty one-line name, got {name!r}")
     teacher = make_teacher(input_dim, width, activation, output_dim=output_dim, weight_scale=weight_scale,
@@ -140,7 +134,7 @@ def paper_suite(n_problems: int = 150, seed: int = 0, *, max_samples: int = 1000
     alignment {0, 0.3, 0.6}. (Sizes are kept small so that 150 problems run in about an hour on two
     cores.)
     """
-    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    n_problems, seed = _check_count(n_problems, "n_problems"), check_seed(seed)
     _check_count(max_samples, "max_samples")
     rng = as_rng(seed)
     problems = []
@@ -166,7 +160,7 @@ def widened_paper_suite(n_problems: int = 60, seed: int = 0, *, max_probe_values
     cores; they do not (``results/identify_paper_widened.json``: 46 problems took 68 min of problem time, but
     w034 and w047 each ran past 40 min). The Hessian cap changes the probe count of four of the 60 problems
     (16-10, 16-8 and 12-10 teachers), none of the first 34."""
-    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    n_problems, seed = _check_count(n_problems, "n_problems"), check_seed(seed)
     check_positive(max_probe_values, "max_probe_values")  # "x" was "'<=' not supported between ..."
     check_positive(max_hessian_cost, "max_hessian_cost")
     rng = as_rng(seed + 7919)  # a stream of its own: not the paper suite's problems
@@ -250,7 +244,7 @@ def digits_problem(n_samples: int = DIGITS_N_SAMPLES, *, seed: int = 0) -> Probl
 def digits_suite(seed: int = 0, n_problems: int = 5) -> list[Problem]:
     """Digits teachers with seeds ``seed``, ``seed + 1``, ... (seed 0 is the one the designed probes' numbers
     were picked on; the others test them)."""
-    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    n_problems, seed = _check_count(n_problems, "n_problems"), check_seed(seed)
     return [digits_problem(seed=seed + i) for i in range(int(n_problems))]
 
 
@@ -317,7 +311,7 @@ def deep_suite(seed: int = 0, n_problems: int = 24) -> list[Problem]:
     :data:`DEEP_ACTIVATIONS`, two hidden layers (two in three) or three, widths 3-10 (non-increasing: later
     layers no wider than earlier ones, as in the digits teacher), inputs 4-16, probes 20 per teacher parameter
     (2000-8000). Seed 0 is the reported suite; seed 1 the development set."""
-    n_problems, seed = _check_count(n_problems, "n_problems"), _check_seed(seed)
+    n_problems, seed = _check_count(n_problems, "n_problems"), check_seed(seed)
     rng = as_rng(seed)
     problems = []
     for i in range(int(n_problems)):
@@ -339,7 +333,7 @@ def suite(name: str, seed: int = 0, n_problems: int | None = None) -> list[Probl
     it has fewer)."""
     if name not in SUITES:
         raise ValueError(f"name: expected one of {list(SUITES)}, got {name!r}")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if n_problems is not None and not is_integer(n_problems):   # 1.5 was taken as 1
         raise ValueError(f"n_problems: expected None (all) or a positive integer, got {n_problems!r}")
     quick = quick_suite(seed) if name == "quick" else None

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, check_memory, check_positive, exclusive_lock, is_integer
+from neuroflow._utils import (as_rng, check_choice, check_memory, check_positive, check_seed, exclusive_lock,
+                              is_integer)
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -236,7 +237,7 @@ class ActorCritic:
         # as fit checks them: 0 seeds gave an empty state, seed=-1 numpy's "expected non-negative integer"
         n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
         n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
-        seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+        seed = check_seed(seed)
         problem = memory_problem(self.task, n_seeds, n_episodes)
         if problem:
             raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
@@ -261,7 +262,7 @@ class ActorCritic:
         # numpy integers as Python ints: an np.int64 count ended in json's TypeError writing the checkpoint key
         n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
         n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
-        seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+        seed = check_seed(seed)
         first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
         # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
         # whole family (16 bytes each while drawn): 1e20 ended in numpy's 'Maximum allowed dimension exceeded'

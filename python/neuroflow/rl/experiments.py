@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from neuroflow._utils import as_rng, check_array, check_choice, check_memory, check_positive, is_integer, is_number
+from neuroflow._utils import (as_rng, check_array, check_choice, check_memory, check_positive, check_seed, is_integer,
+                              is_number)
 from neuroflow.memristor import _portner2025
 from neuroflow.memristor.device import VCMDevice
 from neuroflow.memristor.kernels import rng_uniform, seed_states
@@ -314,7 +315,7 @@ def random_walker(task: str = "watermaze", *, n_seeds: int = 100, n_episodes: in
     check_positive(max_steps, "max_steps", integer=True)
     if max_steps > MAX_EPISODE_STEPS:
         raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode, got {max_steps!r}")
-    seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+    seed = check_seed(seed)
     check_memory(8 * int(n_seeds) * (int(n_episodes) + 2), "n_seeds, n_episodes")
     out = np.zeros((n_seeds, n_episodes), np.int64)
     rng = seed_states(seed, n_seeds)

@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
-from neuroflow._utils import check_array, check_choice, check_memory, check_positive
+from neuroflow._utils import check_array, check_choice, check_memory, check_positive, check_seed
 from neuroflow._utils import progress as _progress
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
@@ -143,11 +143,6 @@ def _grid_encoder(encoder) -> PlaceCells:
     return encoder
 
 
-def _seed(seed) -> int:
-    """A seed of the library's streams: -1 was numpy's "expected non-negative integer" naming no argument, 1.5
-    SeedSequence's TypeError or, where cast with int(), the seed 1."""
-    return int(check_positive(seed, "seed", integer=True, allow_zero=True))
-
 
 def _theta(theta, enc: PlaceCells, name: str) -> np.ndarray:
     """Actor weights (n_features, 8), finite: a (3, 8) array in the search corrupted the heap (the kernels index
@@ -226,7 +221,7 @@ def watermaze_greedy_actions(n_samples: int = 16, seed: int = 0, encoder: PlaceC
     enc = _grid_encoder(encoder)
     # samples and their eight moves: 1e12 drew positions one by one for ever
     check_memory(16 * 10 * enc.n_features * int(n_samples), "n_samples")
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     samples = np.concatenate([_field_samples(c, enc.sigma, n_samples, rng) for c in enc.centres])
     nxt, done = [], []
     for a in range(WATERMAZE_MOVES.shape[0]):
@@ -310,7 +305,7 @@ def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int 
     th = _theta(theta, enc, "theta")
     check_positive(temperature, "temperature")
     max_steps = _max_steps(max_steps)
-    seed = _seed(seed)
+    seed = check_seed(seed)
     st = _free_starts(starts)
     out = np.zeros(st.shape[0], np.int64)
     _softmax_rollouts(st, th, float(temperature), enc.centres, enc.sigma, enc.scale, WATERMAZE_MOVES,
@@ -323,7 +318,7 @@ def sample_starts(n: int, seed: int = 0) -> np.ndarray:
     """``n`` start positions drawn like the environment's: uniform over the arena, outside walls and platform."""
     check_positive(n, "n", integer=True)
     check_memory(32 * int(n), "n")   # 1e12 drew starts one by one for hours
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     env = WaterMaze()
     return np.array([env.sample_start(rng) for _ in range(int(n))])
 
@@ -367,7 +362,7 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     starts = _free_starts(starts)
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)   # -1 ran no pass, 1.5 one and a half bars
-    seed, max_steps = _seed(seed), _max_steps(max_steps)
+    seed, max_steps = check_seed(seed), _max_steps(max_steps)
     bar = _progress(total=int(sweeps) * enc.n_features, enabled=progress, desc="floor search", unit="cell")
     try:
         theta, history, stopped_by = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar,
@@ -487,7 +482,7 @@ def watermaze_optimal_steps(n_starts: int = 4000, *, temperature: float = 0.15, 
     check_positive(rollouts, "rollouts", integer=True)
     check_positive(search_starts, "search_starts", integer=True)
     check_positive(n_samples, "n_samples", integer=True)
-    seed = _seed(seed)   # -1 failed in numpy once the exact search had run
+    seed = check_seed(seed)   # -1 failed in numpy once the exact search had run
     check_memory(48 * int(n_starts) * int(rollouts), "n_starts, rollouts")   # repeated starts, steps, scores
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)

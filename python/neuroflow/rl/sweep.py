@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neuroflow._utils import (atomic_output, check_array, check_choice, check_positive, exception_reason,
+from neuroflow._utils import (atomic_output, check_array, check_choice, check_positive, check_seed, exception_reason,
                               exclusive_lock, short_repr)
 from neuroflow._utils import progress as _progress
 from neuroflow.memristor.device import VCMDevice, device_digest
@@ -173,7 +173,7 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
         raise ValueError(f"temperatures: expected positive temperatures, got {t.tolist()}")
     # before any work or folder: seed=np.int64(3) ended in json's TypeError writing the point key (after out was
     # made), -1 in the first job's ValueError
-    seed = int(check_positive(seed, "seed", integer=True, allow_zero=True))
+    seed = check_seed(seed)
     n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
     n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
     seed_batch = n_seeds if seed_batch is None else min(n_seeds, int(check_positive(seed_batch, "seed_batch",

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import as_list, check_choice, check_positive
+from neuroflow._utils import as_list, check_choice, check_positive, check_seed
 from neuroflow.vad.audio import SAMPLE_RATE, load_audio
 from neuroflow.vad.corpus_store import MANIFEST, CorpusResult, file_hash, read_manifest, write_corpus  # noqa: F401
 from neuroflow.vad.features import HOP
@@ -147,8 +147,7 @@ def plan_corpus(minutes: float, split: str = "train", seed: int = 0, *, speech: 
     split = as_split(split)
     check_choice(speech, "speech", SPEECH_KINDS)
     given_snrs = snrs is not None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    check_seed(seed)
     durations, snrs, noises = _defaults(speech, durations, snrs, noises)
     durations = _check_list(durations, "durations", MIN_DURATION_S[speech], MAX_DURATION_S, "seconds")
     snrs = _check_list(snrs, "snrs", -30.0, 60.0, "dB")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import short_repr
+from neuroflow._utils import check_seed, short_repr
 from neuroflow.vad.corpus import (FORMAT_VERSION, GROUPS, MAX_DURATION_S, MAX_SCENES, REAL_SNRS_DB, _check_list,
                                   as_split, plan_corpus)
 from neuroflow.vad.corpus_store import CorpusResult, write_corpus
@@ -84,8 +84,7 @@ def benchmark_plans(seed: int = 0, *, scenes_per_condition: int = 2, duration_s:
         raise ValueError(f"duration_s: expected at least 10 s (a lead-in and a few prompts), got {duration_s!r}")
     if duration_s > MAX_DURATION_S:  # as a corpus's scenes: an hour at most
         raise ValueError(f"duration_s: expected at most {MAX_DURATION_S:g} s, got {duration_s!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    check_seed(seed)
     noises = as_list(noises, "noises", f"noise names from {list(BENCHMARK_NOISES)}")  # "music": not letter by letter
     for kind in noises:
         check_choice(kind, "noises", BENCHMARK_NOISES)
@@ -177,8 +176,7 @@ def plot_prompt_labels(path: str | Path, *, per_speaker: int = 2, seed: int = 0,
 
     # seed "x" was int()'s error and 1.5 drawn as seed 1; per_speaker -1 numpy's "negative dimensions"; a split "B" or
     # "dev" picked no speaker and was called "no real speaker is installed"
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {short_repr(seed)}")
+    check_seed(seed)
     if isinstance(per_speaker, bool) or not isinstance(per_speaker, (int, np.integer)) or not 1 <= per_speaker <= 100:
         raise ValueError(f"per_speaker: expected a whole number of prompts in [1, 100], got {short_repr(per_speaker)}")
     split = None if split is None else as_split(split)

@@ -48,8 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroflow._utils import (as_list, atomic_output, check_choice, check_positive, exception_reason, expanded,
-                              is_integer, is_number, short_repr)
+from neuroflow._utils import (as_list, atomic_output, check_choice, check_positive, check_seed, exception_reason,
+                              expanded, is_integer, is_number, short_repr)
 from neuroflow.vad.features import MAX_N_FFT  # the largest FFT a model's features may ask for
 from neuroflow.vad.frontend import feature_width
 from neuroflow.vad.postprocess import MAX_SMOOTHING_FRAMES, low_snr_problem, release_problem
@@ -212,8 +212,7 @@ class SpikingVAD(nn.Module):
         if not all(is_number(h, finite=True) for h in hidden):
             raise ValueError(f"hidden: expected a list of hidden layer sizes, got {short_repr(hidden)}")
         hidden = tuple(int(h) for h in hidden)
-        if not is_integer(seed) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {short_repr(seed)}")
+        check_seed(seed)
         if not hidden:
             raise ValueError("hidden: expected at least one hidden layer size, got ()")
         for h in hidden:
