@@ -2043,8 +2043,8 @@ def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_sti
     def unwritable(path, busy):
         raise PermissionError(13, "Permission denied", str(path))
 
-    for module in (agent, sweep):
-        monkeypatch.setattr(module, "exclusive_lock", unwritable)
+    monkeypatch.setattr(agent, "lock_beside", unwritable)
+    monkeypatch.setattr(sweep, "exclusive_lock", unwritable)
     again = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
     np.testing.assert_array_equal(again.steps, first.steps)
     resumed = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")

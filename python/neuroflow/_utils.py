@@ -462,6 +462,13 @@ def exclusive_lock(path: str | Path, busy: str):
         os.close(fd)
 
 
+def lock_beside(path: str | Path, busy: str):
+    """:func:`exclusive_lock` on ``.<name>.lock`` beside the file ``path`` a run writes (a model, a checkpoint, a rows
+    file): a second run writing the same file is refused with ``busy``."""
+    path = Path(path)
+    return exclusive_lock(path.with_name(f".{path.name}.lock"), busy)
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`: the file is whole or unchanged."""
     with atomic_output(path, "w", encoding="utf-8") as fh:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import (JSONContentError, check_positive, check_seed, dumps, exclusive_lock, is_integer,
-                              is_number, loads_json)
+from neuroflow._utils import (JSONContentError, check_positive, check_seed, dumps, is_integer, is_number,
+                              loads_json, lock_beside)
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -308,9 +308,8 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
     with contextlib.ExitStack() as stack:
         if out is not None:   # two runs appending to one file ran the same problems twice, rows interleaved
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(exclusive_lock(Path(out).with_name(f".{Path(out).name}.lock"),
-                                               f"out: {out} is being written by another suite run (pid {{pid}}); "
-                                               "wait for it to end or use another --out"))
+            stack.enter_context(lock_beside(out, f"out: {out} is being written by another suite run (pid {{pid}}); "
+                                                 "wait for it to end or use another --out"))
         rows = [] if rows is None else rows
         done = {r["name"]: r for r in read_rows(out)} if out is not None else {}
         for p in problems:  # a row of the same problem run otherwise must not stand in for this run's

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import (as_rng, check_choice, check_memory, check_positive, check_seed, exclusive_lock,
-                              is_integer)
+from neuroflow._utils import (as_rng, check_choice, check_memory, check_positive, check_seed, is_integer,
+                              lock_beside)
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -291,10 +291,9 @@ class ActorCritic:
             # then refused to resume the other's file), the promise of a checkpoint broken without a word
             with contextlib.suppress(OSError):  # a folder no one can write (a finished run read from a read-only
                 checkpoint.parent.mkdir(parents=True, exist_ok=True)   # share) needs no lock: it is not written
-                guard.enter_context(exclusive_lock(
-                    checkpoint.with_name(f".{checkpoint.name}.lock"),
-                    f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it to end or "
-                    "use another path"))
+                guard.enter_context(lock_beside(
+                    checkpoint, f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it "
+                    "to end or use another path"))
         with guard:
             if checkpoint is not None and checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroflow._utils import check_memory, exception_reason, exclusive_lock, read_json, short_repr, write_text_atomic
+from neuroflow._utils import check_memory, exception_reason, lock_beside, read_json, short_repr, write_text_atomic
 from neuroflow._utils import progress as progress_bar
 from neuroflow.vad import pruning
 from neuroflow.vad.detect import model_path
@@ -123,9 +123,8 @@ def train_vad(corpus, out: str | Path, recipe: Recipe | None = None, *, resume: 
 def out_lock(out: Path, name: str = "out"):
     """The lock a run writing the model ``out`` holds (training, calibration): a second run into the same file is
     refused at once (ValueError naming ``name``, ``out`` and the holder's process id)."""
-    return exclusive_lock(out.with_name(f".{out.name}.lock"),
-                          f"{name}: {out} is being written by another run (pid {{pid}}); wait for it to finish or "
-                          f"write to another path")
+    return lock_beside(out, f"{name}: {out} is being written by another run (pid {{pid}}); wait for it to finish or "
+                            f"write to another path")
 
 
 def _train_locked(corpus, out, recipe, resume, progress, data, ckpt_path, dense_path) -> TrainingReport:
