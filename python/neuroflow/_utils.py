@@ -265,6 +265,13 @@ def short_repr(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def differing_keys(a: dict, b: dict) -> list[str]:
+    """The keys (sorted) whose values differ between the settings ``a`` and ``b``, a key missing on one side included:
+    what a refusal to resume another run's file names."""
+    unset = object()
+    return sorted((k for k in set(a) | set(b) if a.get(k, unset) != b.get(k, unset)), key=str)
+
+
 def exception_reason(exc: BaseException, limit: int = 100) -> str:
     """``"Type: first sentence"`` of an exception, for a one-line message: a library's own text may run to
     paragraphs (torch's unpickling advice, a C++ trace); its first sentence, cut to ``limit`` characters, is enough."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import (JSONContentError, check_positive, check_seed, dumps, is_integer, is_number,
-                              loads_json, lock_beside)
+from neuroflow._utils import (JSONContentError, check_positive, check_seed, differing_keys, dumps, is_integer,
+                              is_number, loads_json, lock_beside)
 from neuroflow.identify.budgets import BENCH_STUDENT_OPTIONS
 from neuroflow.identify.problems import Problem
 
@@ -323,8 +323,7 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
             now = settings_record(problem_settings(p, settings))
             then = r.get("run_settings", now)   # (rows written before settings were recorded: width and seed only)
             if then != now:   # other settings (another clusterer, beta, n_students...) were taken as this run's rows
-                keys = sorted(k for k in set(now) | set(then) if now.get(k, "(unset)") != then.get(k, "(unset)")) \
-                    if isinstance(then, dict) else ["run_settings"]
+                keys = differing_keys(then, now) if isinstance(then, dict) else ["run_settings"]
                 diff = ", ".join(f"{k} {then.get(k, '(unset)')!r} against {now.get(k, '(unset)')!r}"
                                  if isinstance(then, dict) else f"{k} {then!r}" for k in keys)
                 raise ValueError(f"{out}: its row of {p.name} was computed with other settings than this run's "

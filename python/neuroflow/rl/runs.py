@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import exception_reason, short_repr
+from neuroflow._utils import differing_keys, exception_reason, short_repr
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
@@ -67,36 +67,35 @@ def memory_problem(task: str, n_seeds: int, n_episodes: int) -> str | None:
     return f"need about {need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available"
 
 
-def _same_but_seed_batch(saved: str, key: str) -> bool:
-    """The checkpoint keys ``saved`` and ``key`` differ in the seed batch only: the numbers do not depend on it (every
-    seed has its own stream), so a run resumed with another --seed-batch takes the finished seeds (it was refused
-    as "other settings", the finished batches to be deleted)."""
+def _settings(saved: str, key: str) -> tuple[dict, dict] | None:
+    """The settings of the JSON keys ``saved`` (a file's) and ``key`` (this run's), or None where one is no JSON
+    object."""
     import json
 
     try:
         a, b = json.loads(saved), json.loads(key)
     except ValueError:
-        return False
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return False
-    a.pop("seed_batch", None)
-    b.pop("seed_batch", None)
-    return a == b
+        return None
+    return (a, b) if isinstance(a, dict) and isinstance(b, dict) else None
+
+
+def _same_but_seed_batch(saved: str, key: str) -> bool:
+    """The checkpoint keys ``saved`` and ``key`` differ in the seed batch only: the numbers do not depend on it (every
+    seed has its own stream), so a run resumed with another --seed-batch takes the finished seeds (it was refused
+    as "other settings", the finished batches to be deleted)."""
+    pair = _settings(saved, key)
+    return pair is not None and set(differing_keys(*pair)) <= {"seed_batch"}
 
 
 def settings_differences(saved: str, key: str, limit: int = 3) -> str:
     """`` (n_episodes 100 there, 200 now; ...)`` for the settings in which the JSON keys ``saved`` (a file's) and
     ``key`` (this run's) differ, at most ``limit`` of them, or "" where ``saved`` cannot be read: the message that
     refuses a file now says which flag to give back to resume it (a --seed-batch differing was a guess)."""
-    import json
-
-    try:
-        a, b = json.loads(saved), json.loads(key)
-    except ValueError:
+    pair = _settings(saved, key)
+    if pair is None:
         return ""
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return ""
-    names = sorted(k for k in set(a) | set(b) if a.get(k, "unset") != b.get(k, "unset"))
+    a, b = pair
+    names = differing_keys(a, b)
 
     def show(v):
         return "unset" if v == "unset" else short_repr(v, 40) if not isinstance(v, (int, float)) else f"{v:g}" \
