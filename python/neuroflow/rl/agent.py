@@ -50,6 +50,16 @@ def _task_of(env) -> str:
 MAX_EPISODE_STEPS = 10**9
 
 
+def check_max_steps(max_steps) -> int:
+    """An episode's step cap as an int in [1, :data:`MAX_EPISODE_STEPS`], else ValueError naming ``max_steps`` (0 gave
+    every episode 0 steps, 1e20 numba's TypingError or int()'s OverflowError inside a kernel call)."""
+    check_positive(max_steps, "max_steps", integer=True)
+    if max_steps > MAX_EPISODE_STEPS:
+        raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode (the published "
+                         f"tasks cap at 300; one capped episode of more runs for hours), got {max_steps!r}")
+    return int(max_steps)
+
+
 class ActorCritic:
     """Actor-critic TD(0) learner: critic ``V = w . x``, actor ``h = theta^T x``, softmax policy with temperature T.
 
@@ -101,10 +111,7 @@ class ActorCritic:
         self.min_update = float(check_positive(min_update, "min_update", allow_zero=True))
         if self.min_update > 1:
             raise ValueError(f"min_update: expected a cut-off in [0, 1] (weights live in [0, 1]), got {min_update!r}")
-        self.max_steps = int(check_positive(max_steps, "max_steps", integer=True))
-        if self.max_steps > MAX_EPISODE_STEPS:  # 1e20 ended in numba's TypingError inside fit
-            raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode (the published "
-                             f"tasks cap at 300; one capped episode of more runs for hours), got {max_steps!r}")
+        self.max_steps = check_max_steps(max_steps)
         self.encoder = PlaceCells.one_hot(TMaze.n_states) if self.task == "tmaze" else PlaceCells.grid()
         self.n_features = self.encoder.n_features
         self.n_actions = self.env.action_space.n

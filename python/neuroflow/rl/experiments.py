@@ -15,7 +15,7 @@ from neuroflow.memristor import _portner2025
 from neuroflow.memristor.device import VCMDevice
 from neuroflow.memristor.kernels import rng_uniform, seed_states
 from neuroflow.parallel import parallel_map
-from neuroflow.rl.agent import MAX_EPISODE_STEPS, ActorCritic, MazeResult
+from neuroflow.rl.agent import ActorCritic, MazeResult, check_max_steps
 from neuroflow.rl.envs import TMAZE_TRANSITIONS, TMaze, WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import wm_blocked, wm_in_platform, wm_move
 from neuroflow.rl.optimal import WaterMazeFloor, watermaze_optimal_steps, watermaze_optimal_values
@@ -312,9 +312,7 @@ def random_walker(task: str = "watermaze", *, n_seeds: int = 100, n_episodes: in
     check_positive(n_episodes, "n_episodes", integer=True)
     # max_steps 0 or -1 gave 0 steps (every episode "capped"), NaN and 1e30 int()'s errors; seed -1 numpy's
     # "expected non-negative integer"; 1e12 seeds numpy's MemoryError
-    check_positive(max_steps, "max_steps", integer=True)
-    if max_steps > MAX_EPISODE_STEPS:
-        raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode, got {max_steps!r}")
+    max_steps = check_max_steps(max_steps)
     seed = check_seed(seed)
     check_memory(8 * int(n_seeds) * (int(n_episodes) + 2), "n_seeds, n_episodes")
     out = np.zeros((n_seeds, n_episodes), np.int64)

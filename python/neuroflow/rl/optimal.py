@@ -35,6 +35,7 @@ from numba import njit, prange
 from neuroflow._utils import check_array, check_choice, check_memory, check_positive, check_seed
 from neuroflow._utils import progress as _progress
 from neuroflow.memristor.kernels import rng_uniform, seed_states
+from neuroflow.rl.agent import check_max_steps
 from neuroflow.rl.envs import WATERMAZE_MOVES, WaterMaze
 from neuroflow.rl.kernels import place_features, wm_blocked, wm_in_platform, wm_move
 from neuroflow.rl.place_cells import PlaceCells
@@ -154,14 +155,6 @@ def _theta(theta, enc: PlaceCells, name: str) -> np.ndarray:
         raise ValueError(f"{name}: expected shape {want}, got {th.shape}")
     return np.ascontiguousarray(th)
 
-
-def _max_steps(max_steps) -> int:
-    from neuroflow.rl.agent import MAX_EPISODE_STEPS
-
-    check_positive(max_steps, "max_steps", integer=True)   # 0 gave every start 0 steps
-    if max_steps > MAX_EPISODE_STEPS:   # 1e30 ended in int()'s OverflowError inside the kernel call
-        raise ValueError(f"max_steps: expected at most {MAX_EPISODE_STEPS:.0e} steps per episode, got {max_steps!r}")
-    return int(max_steps)
 
 
 def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
@@ -304,7 +297,7 @@ def softmax_policy_steps(theta, starts, *, temperature: float = 0.15, seed: int 
     enc = _grid_encoder(encoder)
     th = _theta(theta, enc, "theta")
     check_positive(temperature, "temperature")
-    max_steps = _max_steps(max_steps)
+    max_steps = check_max_steps(max_steps)
     seed = check_seed(seed)
     st = _free_starts(starts)
     out = np.zeros(st.shape[0], np.int64)
@@ -362,7 +355,7 @@ def search_softmax_policy(theta0, starts, *, temperature: float = 0.15, sweeps: 
     starts = _free_starts(starts)
     check_positive(temperature, "temperature")
     check_positive(sweeps, "sweeps", integer=True, allow_zero=True)   # -1 ran no pass, 1.5 one and a half bars
-    seed, max_steps = check_seed(seed), _max_steps(max_steps)
+    seed, max_steps = check_seed(seed), check_max_steps(max_steps)
     bar = _progress(total=int(sweeps) * enc.n_features, enabled=progress, desc="floor search", unit="cell")
     try:
         theta, history, stopped_by = _search(theta0, starts, temperature, sweeps, seed, max_steps, rows, enc, bar,
