@@ -1,13 +1,13 @@
 """Figures: learning curves with a 10-90 % band over seeds, value maps, policy arrows, example trajectories, ablations."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from neuroflow._utils import check_positive, pyplot, save_figure, short_repr
 from neuroflow.rl.envs import TMaze, WATERMAZE_MOVES, WaterMaze
+from neuroflow.rl.result import quiet_nans
 
 __all__ = ["plot_learning_curves", "plot_maze_result", "plot_ablation", "plot_noise_sweep", "plot_sweep"]
 
@@ -26,8 +26,7 @@ def plot_learning_curves(ax, results: dict, smooth: int = 1, log: bool = False):
 
     Steps are skewed (a few long episodes), so a mean +- SD band would reach below zero; percentiles never do."""
     for label, r in results.items():
-        with np.errstate(all="ignore"), warnings.catch_warnings():   # episodes an interrupt left all NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet_nans():   # episodes an interrupt left all NaN
             q_lo, q_hi = np.nanpercentile(r.steps, [10, 90], axis=0) if r.steps.size else (np.zeros(0), np.zeros(0))
         m = _smooth(r.steps_mean, smooth)
         x = np.arange(1, m.size + 1) + (smooth - 1) / 2

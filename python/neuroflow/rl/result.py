@@ -15,7 +15,7 @@ CHECKPOINT_EPISODES = (1, 10, 50, 100, 200)
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_nans():
     """No warnings for the episodes an interrupted run did not get to (all-NaN columns): np.errstate alone let
     nanmean's "Mean of empty slice" and nanstd's "Degrees of freedom <= 0" through, three lines on the command
     line's stderr after every Ctrl-C."""
@@ -68,12 +68,12 @@ class MazeResult:
 
     @property
     def steps_mean(self) -> np.ndarray:
-        with _quiet():
+        with quiet_nans():
             return np.nanmean(self.steps, axis=0) if self.steps.size else np.zeros(0)
 
     @property
     def steps_std(self) -> np.ndarray:
-        with _quiet():
+        with quiet_nans():
             return np.nanstd(self.steps, axis=0) if self.steps.size else np.zeros(0)
 
     def scored_steps(self, capped: str = "cap") -> np.ndarray:
@@ -92,14 +92,14 @@ class MazeResult:
         bad = [e for e in episodes if not is_integer(e) or e < 1]
         if bad:  # 1.5 ended in numpy's IndexError, "a" in a TypeError; 0 and -1 were dropped as "not within the run"
             raise ValueError(f"episodes: expected whole 1-based episode numbers, got {bad[0]!r}")
-        with _quiet():
+        with quiet_nans():
             m = np.nanmean(self.scored_steps(capped), axis=0) if self.steps.size else np.zeros(0)
         return {int(e): float(m[e - 1]) for e in episodes if 1 <= e <= m.size}
 
     def capped_fraction(self) -> np.ndarray:
         """Fraction of seeds whose episode hit the step cap, per episode."""
         cap = self.params.get("max_steps", 300)
-        with _quiet():
+        with quiet_nans():
             return np.nanmean(np.where(np.isfinite(self.steps), self.steps >= cap, np.nan), axis=0)
 
     @property
@@ -113,7 +113,7 @@ class MazeResult:
         """Mean over seeds of the operations of each episode: ``set_pulses``, ``reset_pulses``, ``weight_reads``,
         ``weight_updates`` (arrays of length ``n_episodes``, NaN for episodes no seed finished) and ``steps``."""
         n = np.isfinite(self.steps).sum(0).astype(float)
-        with _quiet():
+        with quiet_nans():
             c = self.op_counts / n[:, None] if self.op_counts is not None else np.full((self.n_episodes, 4), np.nan)
             c[n == 0] = np.nan
         return {"steps": self.steps_mean, "set_pulses": c[:, 0], "reset_pulses": c[:, 1], "weight_reads": c[:, 2],
