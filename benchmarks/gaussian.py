@@ -114,7 +114,6 @@ def run_case(activation: str, m: int, *, d: int, k: int, n_samples: int, seed: i
     return case
 
 
-
 def _run_cases(cases, acts, args, d, k, N, repeats, maxiterations_ode, maxiterations_optim) -> None:
     """Append each measured case to ``cases`` as it finishes (Ctrl-C keeps the finished ones)."""
     interrupts = record_interrupts()

@@ -437,7 +437,6 @@ SECTIONS = ("tmaze", "watermaze", "selfcorr", "selfcorr_watermaze", "selfcorr_wa
             "selfcorr_watermaze_sweep_long", "floor", "min_update", "fit_devices", "energy")
 
 
-
 def _merge_file(text: str):
     """--merge: an earlier result (a JSON object) to update, or a new .json file; checked before the sections run
     (a foreign or corrupt file was a traceback after all of them, their results lost)."""

@@ -26,7 +26,6 @@ from neuroflow._utils import print_json  # noqa: E402
 from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts  # noqa: E402
 
 
-
 def main(argv=None) -> int:
     # flags checked while parsing: --workers 0 or -1 ended in Dask's traceback after the local sweep
     ap = Parser(prog="benchmarks/maze_sweep.py", description=__doc__.splitlines()[0])

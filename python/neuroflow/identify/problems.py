@@ -26,7 +26,6 @@ SUITES = ("quick", "paper", "deep", "digits")
 PAPER_ACTIVATIONS = ("tanh", "erf", "sigmoid", "softplus", "gelu", "g")
 
 
-
 def _check_count(value, name: str) -> int:
     """A number of problems or probes: a positive integer (1.5 was taken as 1, -3 as none, 0 probes as a problem)."""
     return int(check_positive(value, name, integer=True))

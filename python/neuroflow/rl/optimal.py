@@ -144,7 +144,6 @@ def _grid_encoder(encoder) -> PlaceCells:
     return encoder
 
 
-
 def _theta(theta, enc: PlaceCells, name: str) -> np.ndarray:
     """Actor weights (n_features, 8), finite: a (3, 8) array in the search corrupted the heap (the kernels index
     ``theta`` by place cell without bounds checks: "corrupted size vs. prev_size", an abort); NaN weights gave
@@ -154,7 +153,6 @@ def _theta(theta, enc: PlaceCells, name: str) -> np.ndarray:
     if th.shape != want:
         raise ValueError(f"{name}: expected shape {want}, got {th.shape}")
     return np.ascontiguousarray(th)
-
 
 
 def watermaze_steps_to_goal(points, *, max_depth: int = 40) -> np.ndarray:
