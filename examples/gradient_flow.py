@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     # phase 1: gradient-flow ODE; phase 2: Newton trust region with the exact Hessian
     result = train(student, theta0, X, Y)
-    if "interrupted" in (result.ode_stopped_by, result.optim_stopped_by):  # train caught Ctrl-C: stop, no Adam run
+    if result.interrupted:  # train caught Ctrl-C: stop, no Adam run
         raise SystemExit("interrupted (Ctrl-C): the run is unfinished, so nothing is reported")
     baseline = adam(student, theta0, X, Y, lr=1e-3, **result.same_work())
 

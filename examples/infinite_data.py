@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interacti
 
 def stop_if_interrupted(result) -> None:
     """train catches Ctrl-C and returns the point it had: stop here rather than go on with the next runs."""
-    if "interrupted" in (result.ode_stopped_by, result.optim_stopped_by):
+    if result.interrupted:
         raise SystemExit("interrupted (Ctrl-C): the runs are unfinished, so nothing is reported")
 
 

@@ -91,9 +91,13 @@ def test_flow_example_stops_when_ctrl_c_ends_a_run(name, tmp_path, monkeypatch):
     import types
 
     import neuroflow
+    from neuroflow.flow import TrainResult
+
+    class Cut(types.SimpleNamespace):  # what train returns after Ctrl-C, read through TrainResult's own rule
+        interrupted = TrainResult.interrupted
 
     def interrupted(*args, **kwargs):
-        return types.SimpleNamespace(ode_stopped_by="interrupted", optim_stopped_by="skipped (interrupted)")
+        return Cut(ode_stopped_by="interrupted", optim_stopped_by="skipped (interrupted)")
 
     monkeypatch.setattr(neuroflow, "train", interrupted)
     monkeypatch.setattr(sys, "argv", [f"{name}.py", "--quick", "--out", str(tmp_path)])

@@ -71,7 +71,7 @@ def phase_conflict(args) -> str | None:
 def exit_status(result, payload: dict) -> int:
     """0, or 130 when Ctrl-C cut the run short (``train`` then ends the phase and keeps the best point;
     the result says ``"interrupted"`` and the payload gets ``interrupted: true``)."""
-    interrupted = "interrupted" in (result.ode_stopped_by, result.optim_stopped_by)
+    interrupted = result.interrupted
     payload["interrupted"] = interrupted
     return 130 if interrupted else 0
 

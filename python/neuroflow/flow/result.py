@@ -111,6 +111,12 @@ class TrainResult:
         return LOSS_CURVE_COLUMNS
 
     @property
+    def interrupted(self) -> bool:
+        """True when Ctrl-C (or SIGTERM) ended a phase: ``train`` returns the point it had, so a caller running more
+        than one run checks this before going on."""
+        return "interrupted" in (self.ode_stopped_by, self.optim_stopped_by)
+
+    @property
     def reproducible(self) -> bool:
         """True when no phase ended on the clock (a ``maxtime`` cap or Ctrl-C): the same arguments
         then give the same numbers on any load."""
