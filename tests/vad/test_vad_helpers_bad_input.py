@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuroflow.vad import audio, augment, features, noise
+from neuroflow.vad import audio, augment, features, labels, noise
 
 WAV = np.zeros(1600, np.float32)
 
@@ -58,10 +58,15 @@ def _cases():
         (lambda: augment.speech_free_pieces("noise", "x"), "seconds"),  # "'<' not supported", when read
         (lambda: augment.speech_free_pieces("noise", 3.0, seed=-1), "seed"),  # numpy's "expected non-negative ..."
         (lambda: augment.speech_free_pieces("noise", 3.0, group="Z"), "group"),
+        (lambda: labels.trim_silence(None), "wav"),         # "bad operand type for abs(): 'NoneType'"
+        (lambda: labels.trim_silence(np.ones((2, 5))), "wav"),  # cut by flat indices, silently
+        (lambda: labels.trim_silence(WAV, "x"), "threshold_db"),
+        (lambda: features.check_floor_settings(150, "x"), "floor_smooth"),  # float()'s "could not convert"
+        (lambda: features.floor_state("x"), "n_bands"),     # "invalid literal for int()"
     ]
 
 
-N_CASES = 44
+N_CASES = 49
 
 
 @pytest.mark.parametrize("case", range(N_CASES))

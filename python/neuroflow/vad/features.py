@@ -267,7 +267,7 @@ def check_floor_settings(window, smooth, names: tuple[str, str] = ("floor_window
     """Validated ``(window, smooth)`` of the "floor" normalisation; a ValueError names ``names`` (the recipe's
     fields, or the caller's arguments)."""
     check_positive(window, names[0], integer=True)
-    if not 0.0 <= float(smooth) < 1.0:
+    if not (is_number(smooth) and 0.0 <= smooth < 1.0):  # "x" and None were float()'s errors, naming nothing
         raise ValueError(f"{names[1]}: expected an averaging factor in [0, 1), got {smooth!r}")
     return int(window), float(smooth)
 
@@ -282,6 +282,7 @@ def check_floor_fall(rate) -> float | None:
 
 def floor_state(n_bands: int) -> dict:
     """Empty state of :func:`noise_floor` (nothing seen yet)."""
+    check_positive(n_bands, "n_bands", integer=True, allow_zero=True)  # "x" was int()'s "invalid literal"
     return {"ema": np.zeros(int(n_bands)), "seen": 0, "tail": np.zeros((0, int(n_bands)))}
 
 
