@@ -264,7 +264,9 @@ def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
 
 BAD_FLAGS = [
     ("flow_reproducible", ["--busy", "-1"], "--busy"), ("flow_reproducible", ["--out", "{tmp}"], "--out"),
-    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--budget", "nan"], "--budget"),
+    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--adam-seconds", "nan"], "--adam-seconds"),
+    ("flow_vs_adam", ["--adam-steps", "0"], "--adam-steps"),
+    ("flow_vs_adam", ["--adam-steps", "10", "--adam-seconds", "1"], "--adam-seconds"),
     ("flow_vs_adam", ["--out", "{file}/x.json"], "--out"),
     ("gradients", ["--repeats", "0"], "--repeats"), ("gradients", ["--out", "{tmp}/x.txt"], "--out"),
     ("gaussian", ["--repeats", "0"], "--repeats"), ("gaussian", ["--seed", "-1"], "--seed"),
@@ -384,6 +386,34 @@ def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatc
     monkeypatch.setattr("distributed.LocalCluster", lambda *a, **k: pytest.fail("went on to the Dask sweep"))
     assert bench.main(["--quick"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_flow_vs_adam_benchmark_prints_the_finished_seeds_at_ctrl_c(monkeypatch, capsys, tmp_path):
+    """Ctrl-C inside train, which returns what it had: the seed went on to Adam and, but for the script's own
+    check, into the report; now the finished seeds' document is printed marked interrupted, --out is left
+    unwritten, exit 130."""
+    import dataclasses
+
+    import neuroflow.flow.engine
+
+    bench = _script("flow_vs_adam")
+    real_train, real_bench, calls = neuroflow.flow.engine.train, bench.flow_vs_adam, []
+
+    def train(*args, **kwargs):
+        calls.append(1)
+        r = real_train(*args, **kwargs)
+        return r if len(calls) == 1 else dataclasses.replace(r, optim_stopped_by="interrupted")
+
+    monkeypatch.setattr(neuroflow.flow.engine, "train", train)
+    monkeypatch.setattr(bench, "flow_vs_adam", lambda seeds, **kw: real_bench(seeds, **{**kw, "n_samples": 200}))
+    out = tmp_path / "f.json"
+    assert bench.main(["--quick", "--seeds", "3", "--adam-steps", "20", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    report, err = json.loads(captured.out), captured.err.splitlines()
+    assert report["interrupted"] and [r["seed"] for r in report["runs"]] == [0] and len(calls) == 2
+    assert report["adam_budget"] == "steps" and report["runs"][0]["adam_steps"] == 20
+    assert json.loads(err[0]) == report["runs"][0] and err[1].startswith("interrupted") and len(err) == 2
+    assert not out.exists()
 
 
 def test_gradients_benchmark_ends_ctrl_c_in_one_line_below_the_finished_points(monkeypatch, capsys, tmp_path):

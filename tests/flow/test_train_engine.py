@@ -344,6 +344,60 @@ def test_bench_point_measures_both_sides_on_the_same_numbers():
     assert p["gradient_neuroflow_s"] > 0 and p["hessian_torch_autograd_s"] > 0
 
 
+def _without_timings(report):
+    timing = set(report["timing_fields"])
+    return {**report, "runs": [{k: v for k, v in r.items() if k not in timing} for r in report["runs"]]}
+
+
+def test_flow_vs_adam_gives_adam_trains_work_in_steps_and_repeats_itself():
+    """Adam got 60 s of wall time per seed, so its loss, and the ratio the benchmark reports, moved with the
+    machine's load; now it gets train's work in steps (or a given number of steps) and a second run gives the same
+    report, its timings apart."""
+    from neuroflow.flow.bench import flow_vs_adam
+
+    first = flow_vs_adam(seeds=(0,), n_samples=200)
+    assert _without_timings(flow_vs_adam(seeds=(0,), n_samples=200)) == _without_timings(first)
+    (run,) = first["runs"]
+    assert first["adam_budget"] == "same_work" and first["reproducible"] and "interrupted" not in first
+    assert run["adam_steps"] == run["train_gradient_equivalents"] > 0
+    n_grad, n_hess = run["train_n_gradients"], run["train_n_hessians"]
+    assert run["train_gradient_equivalents"] == n_grad + run["train_n_params"] * n_hess
+    assert run["train_n_hessians"] > 0 and run["adam_stopped_by"] == "maxiterations"
+    assert run["loss_ratio_adam_over_train"] == run["adam_loss"] / run["train_loss"]
+    fixed = flow_vs_adam(seeds=(0,), n_samples=200, adam_steps=30)
+    assert fixed["adam_budget"] == "steps" and fixed["runs"][0]["adam_steps"] == 30 and fixed["reproducible"]
+    assert fixed["runs"][0]["train_loss"] == run["train_loss"]
+    with pytest.raises(ValueError, match="adam_steps, budget_s"):
+        flow_vs_adam(seeds=(0,), adam_steps=30, budget_s=1.0)
+
+
+def test_flow_vs_adam_keeps_the_finished_seeds_at_ctrl_c_and_gives_adam_no_half_run(monkeypatch):
+    """train returns what it had at Ctrl-C: the seed went on to Adam with the half run's work and was reported
+    as finished; now the finished seeds come back, marked interrupted, and the half-run seed is dropped."""
+    import dataclasses
+
+    import neuroflow.flow.baselines
+    import neuroflow.flow.engine
+    from neuroflow.flow.bench import flow_vs_adam
+
+    real_train, real_adam, adams, seen = neuroflow.flow.engine.train, neuroflow.flow.baselines.adam, [], []
+
+    def train(*args, **kwargs):
+        r = real_train(*args, **kwargs)
+        return r if len(adams) == 0 else dataclasses.replace(r, ode_stopped_by="interrupted")
+
+    def adam(*args, **kwargs):
+        adams.append(1)
+        return real_adam(*args, **kwargs)
+
+    monkeypatch.setattr(neuroflow.flow.engine, "train", train)
+    monkeypatch.setattr(neuroflow.flow.baselines, "adam", adam)
+    report = flow_vs_adam(seeds=(0, 1, 2), n_samples=200, adam_steps=20, on_run=seen.append)
+    assert report["interrupted"] and not report["reproducible"] and len(adams) == 1
+    assert [r["seed"] for r in report["runs"]] == [0] and seen == report["runs"]
+    assert report["summary"]["n_seeds"] == 1
+
+
 def test_an_interrupted_gradient_benchmark_gives_torch_its_threads_back(monkeypatch):
     """gradient_benchmark sets torch to one thread and set it back only when it finished: Ctrl-C or an error
     left the caller's torch on one thread."""

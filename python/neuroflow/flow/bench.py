@@ -3,7 +3,7 @@
 * :func:`gradient_benchmark`: gradient and exact-Hessian speed of the NumPy kernels against torch
   (``loss.backward()`` and ``torch.autograd.functional.hessian``), float64, one thread each side.
 * :func:`flow_vs_adam`: ``train`` (gradient flow + Newton, on its default step budgets) against
-  full-batch Adam given a fixed wall-time budget, on a teacher-student problem.
+  full-batch Adam given the same work in steps (or a fixed number of steps), on a teacher-student problem.
 """
 from __future__ import annotations
 
@@ -206,14 +206,40 @@ def _check_callback(fn, name: str) -> None:
         raise ValueError(f"{name}: expected None or a callable, got {type(fn).__name__}")
 
 
-def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
-                 student_width: int = 8, activation: str = "softplus", budget_s: float = 60.0, lr: float = 1e-3,
-                 on_run=None) -> dict:
-    """``train`` against full-batch Adam (lr ``lr``), per seed.
+def _adam_budget(tr, adam_steps, budget_s) -> dict:
+    """``maxiterations`` and ``maxtime`` for Adam after a ``train`` run ``tr``."""
+    if budget_s is not None:
+        return {"maxiterations": 10**9, "maxtime": budget_s}
+    if adam_steps is not None:
+        return {"maxiterations": adam_steps, "maxtime": None}
+    return tr.same_work()
 
-    ``train`` runs on its default step budgets (deterministic: the same numbers on any load) and
-    stops at a fixed point; Adam gets ``budget_s`` seconds of wall time. Both use the same NumPy
-    kernels, one BLAS thread.
+
+def _flow_vs_adam_summary(runs: list) -> dict:
+    if not runs:
+        return {"n_seeds": 0, "fixed_points": 0, "targets": {}}
+    ratios = [r["loss_ratio_adam_over_train"] for r in runs]
+    summary = {"median_loss_ratio": float(np.median(ratios)), "min_loss_ratio": float(np.min(ratios)),
+               "fixed_points": int(sum(r["train_fixed_point"] for r in runs)), "n_seeds": len(runs),
+               "max_train_gnorm": float(max(r["train_gnorm"] for r in runs)),
+               "train_gradient_equivalents": [r["train_gradient_equivalents"] for r in runs],
+               "adam_steps": [r["adam_steps"] for r in runs]}
+    summary["targets"] = {"all_fixed_points(gnorm<=1e-10)": summary["fixed_points"] == len(runs),
+                          "loss_ratio>=100_every_seed": summary["min_loss_ratio"] >= 100}
+    return summary
+
+
+def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: int = 2, teacher_width: int = 4,
+                 student_width: int = 8, activation: str = "softplus", adam_steps: int | None = None,
+                 budget_s: float | None = None, lr: float = 1e-3, on_run=None) -> dict:
+    """``train`` against full-batch Adam (lr ``lr``) from the same start, per seed.
+
+    ``train`` runs on its default step budgets and stops at a fixed point; Adam gets, by default, the same work in
+    steps: one step per gradient evaluation ``train`` made, a Hessian counted as ``n_params`` of them
+    (:meth:`TrainResult.same_work`), or ``adam_steps`` steps. Both budgets count work, not seconds, so the report is
+    the same on any machine and load, its ``*_time_s`` fields apart. ``budget_s`` gives Adam wall-clock seconds
+    instead (the older comparison at equal wall time, which depends on the load). Both use the same NumPy kernels,
+    one BLAS thread.
 
     Parameters
     ----------
@@ -221,8 +247,10 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
         One teacher, data set and student start per seed.
     n_samples, input_dim, teacher_width, student_width : int
     activation : str
-    budget_s : float
-        Adam's wall-clock budget per seed.
+    adam_steps : int, optional
+        Adam's steps per seed (None: the work of that seed's ``train`` run).
+    budget_s : float, optional
+        Adam's wall-clock seconds per seed instead of a step budget (not reproducible; not with ``adam_steps``).
     lr : float
         Adam's step size.
     on_run : callable, optional
@@ -231,7 +259,9 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
     Returns
     -------
     dict
-        JSON-able: settings, ``summary`` (loss ratios, fixed points reached, targets) and ``runs``.
+        JSON-able: settings (``adam_budget``: "same_work", "steps" or "wall_time"), ``summary`` (loss ratios, fixed
+        points reached, targets) and ``runs``; ``reproducible`` is False with a wall-clock budget or after Ctrl-C.
+        Ctrl-C stops at the seed it lands in and returns the finished seeds, with ``interrupted``: True.
     """
     from threadpoolctl import threadpool_limits
 
@@ -247,35 +277,58 @@ def flow_vs_adam(seeds=(0, 1, 2, 3, 4), *, n_samples: int = 10_000, input_dim: i
                         ("student_width", student_width)):
         check_positive(value, name, integer=True)
     get_activation(activation)
-    check_positive(budget_s, "budget_s")
+    if adam_steps is not None:
+        check_positive(adam_steps, "adam_steps", integer=True)
+    if budget_s is not None:
+        check_positive(budget_s, "budget_s")
+    if adam_steps is not None and budget_s is not None:
+        raise ValueError(f"adam_steps, budget_s: give Adam one budget, steps or seconds; got {adam_steps!r} steps "
+                         f"and {budget_s!r} s")
     check_positive(lr, "lr")
     _check_callback(on_run, "on_run")
+    kind = "wall_time" if budget_s is not None else "steps" if adam_steps is not None else "same_work"
     runs = []
-    with threadpool_limits(limits=1):
-        for seed in seeds:
-            _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
-            student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)], backend="numpy")
-            theta0 = student.init_params(seed=10_000 + seed)
-            tr = train(student, theta0, X, Y)
-            ad = adam(student, theta0, X, Y, lr=lr, maxiterations=10**9, maxtime=budget_s)
-            ev = np.linalg.eigvalsh(student.hessian(tr.x, X, Y))
-            run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
-                   "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
-                   "ode_iterations": tr.ode_iterations, "optim_iterations": tr.optim_iterations,
-                   "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
-                   "train_hessian_min_eig": float(ev[0]), "train_hessian_max_eig": float(ev[-1]),
-                   "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
-                   "adam_iterations": ad.iterations,
-                   "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
-            runs.append(run)
-            if on_run is not None:
-                on_run(run)
-    ratios = [r["loss_ratio_adam_over_train"] for r in runs]
-    summary = {"median_loss_ratio": float(np.median(ratios)), "min_loss_ratio": float(np.min(ratios)),
-               "fixed_points": int(sum(r["train_fixed_point"] for r in runs)), "n_seeds": len(runs),
-               "max_train_gnorm": float(max(r["train_gnorm"] for r in runs))}
-    summary["targets"] = {"all_fixed_points(gnorm<=1e-10)": summary["fixed_points"] == len(runs),
-                          "loss_ratio>=100_every_seed": summary["min_loss_ratio"] >= 100}
-    return {"benchmark": "flow_vs_adam", "n_samples": n_samples, "input_dim": input_dim,
-            "teacher_width": teacher_width, "student_width": student_width, "activation": activation,
-            "adam_budget_s": budget_s, "train_budgets": "defaults (step budgets, no time cap)", "adam_lr": lr, "threads": {"blas": 1}, "summary": summary, "runs": runs}
+    interrupted = False
+    try:
+        with threadpool_limits(limits=1):
+            for seed in seeds:
+                _, _, X, Y = teacher_student_problem(input_dim, teacher_width, n_samples, activation, seed=seed)
+                student = MLP(input_dim, [(student_width, activation, True), (1, "identity", True)],
+                              backend="numpy")
+                theta0 = student.init_params(seed=10_000 + seed)
+                tr = train(student, theta0, X, Y)
+                if tr.interrupted:  # train returned what it had at Ctrl-C: Adam would run on a half-run's count
+                    raise KeyboardInterrupt
+                ad = adam(student, theta0, X, Y, lr=lr, **_adam_budget(tr, adam_steps, budget_s))
+                if ad.stopped_by == "interrupted":
+                    raise KeyboardInterrupt
+                ev = np.linalg.eigvalsh(student.hessian(tr.x, X, Y))
+                run = {"seed": int(seed), "train_loss": tr.loss, "train_gnorm": tr.gnorm, "train_time_s": tr.time_s,
+                       "train_converged": tr.converged, "train_fixed_point": bool(tr.gnorm <= 1e-10),
+                       "ode_iterations": tr.ode_iterations, "optim_iterations": tr.optim_iterations,
+                       "ode_stopped_by": tr.ode_stopped_by, "optim_stopped_by": tr.optim_stopped_by,
+                       "train_n_params": tr.n_params, "train_n_gradients": tr.n_gradients,
+                       "train_n_hessians": tr.n_hessians, "train_gradient_equivalents": tr.gradient_equivalents,
+                       "train_hessian_min_eig": float(ev[0]), "train_hessian_max_eig": float(ev[-1]),
+                       "adam_loss": ad.loss, "adam_gnorm": ad.gnorm, "adam_time_s": ad.time_s,
+                       "adam_steps": ad.iterations, "adam_stopped_by": ad.stopped_by,
+                       "loss_ratio_adam_over_train": ad.loss / max(tr.loss, 1e-300)}
+                runs.append(run)
+                if on_run is not None:
+                    on_run(run)
+    except KeyboardInterrupt:  # the seed it landed in is dropped; the finished ones are returned
+        interrupted = True
+    budget = {"same_work": "train's work per seed: n_gradients + n_params * n_hessians steps",
+              "steps": f"{adam_steps} steps per seed",
+              "wall_time": f"{budget_s} s of wall time per seed (depends on the machine's load)"}[kind]
+    report = {"benchmark": "flow_vs_adam", "n_samples": n_samples, "input_dim": input_dim,
+              "teacher_width": teacher_width, "student_width": student_width, "activation": activation,
+              "adam_budget": kind, "adam_budget_note": budget, "adam_fixed_steps": adam_steps,
+              "adam_budget_s": budget_s,
+              "train_budgets": "defaults (step budgets, no time cap)", "adam_lr": lr, "threads": {"blas": 1},
+              "reproducible": kind != "wall_time" and not interrupted,
+              "timing_fields": ["train_time_s", "adam_time_s"],
+              "summary": _flow_vs_adam_summary(runs), "runs": runs}
+    if interrupted:
+        report["interrupted"] = True
+    return report

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import NOT_A_REGULAR_FILE, short_repr
+from neuroflow._utils import NOT_A_REGULAR_FILE, check_array, short_repr
 
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
@@ -32,6 +32,20 @@ MAX_SAMPLE_RATE = 768000
 
 class AudioError(ValueError):
     """An audio file or array that cannot be used (unreadable, empty, wrong sample format)."""
+
+
+def check_samples(wav, name: str = "wav", ndim: int = 1) -> np.ndarray:
+    """``wav`` as an array of ``ndim`` dimensions of real numbers in its own dtype (float32 stays float32, so results
+    do not move), or ValueError naming ``name``: the low-level helpers' raw errors from deep inside numpy or scipy
+    ("len() of unsized object", "in1 and in2 should have the same dimensionality", an AttributeError) said neither
+    the argument nor what was expected. Checked once per call at the entry, without copying an array, and without a
+    pass over the samples (NaN is not looked for here: :func:`prepare` does that for a whole input)."""
+    if wav is None or isinstance(wav, (str, bytes, int, float)):  # "got shape ()" would not say what came
+        raise ValueError(f"{name}: expected a {ndim}-d array of numbers, got {short_repr(wav)}")
+    arr = check_array(wav, name, ndim=ndim, dtype=None, finite=False)
+    if arr.dtype.kind not in "fiu":  # text, objects, bools
+        raise ValueError(f"{name}: expected an array of numbers, got dtype {arr.dtype}")
+    return arr
 
 
 def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:
@@ -71,6 +85,11 @@ def _as_float(wav: np.ndarray, name: str) -> np.ndarray:
 
 def resample(wav: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
     """Resample 1-d audio from ``sr`` to ``target_sr`` with a polyphase filter (exact for rational ratios)."""
+    # were "invalid literal for int()", scipy's "Invalid cutoff frequency" or "tuple index out of range"; a 2-d
+    # array was resampled along its last axis, which to_mono's (n_samples, n_channels) layout made the channels
+    wav = check_samples(wav)
+    check_sample_rate(sr)
+    check_sample_rate(target_sr, "target_sr")
     if int(sr) == int(target_sr):
         return wav
     from math import gcd
@@ -300,6 +319,8 @@ def write_audio(path: str | Path, wav: np.ndarray, sr: int = SAMPLE_RATE) -> Pat
     """Write mono audio as 16-bit PCM WAV (written to a temporary name first, so a crash never leaves half a file)."""
     import soundfile as sf
 
+    wav = check_samples(wav)  # before any folder is made: "could not convert string to float" named nothing
+    check_sample_rate(sr)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_positive
-from neuroflow.vad.audio import SAMPLE_RATE
+from neuroflow._utils import as_rng, check_choice, check_positive, check_seed, is_integer, is_number
+from neuroflow.vad.audio import SAMPLE_RATE, check_samples
 from neuroflow.vad.features import FRAME_RATE
 
 #: noises of the speech-free sequences, and their level range (dBFS)
@@ -37,6 +37,10 @@ EXCERPT_S = (3.0, 8.0)
 
 def random_gain(wav: np.ndarray, gain_db: float, rng: np.random.Generator) -> np.ndarray:
     """``wav`` scaled by a random gain, uniform in [-gain_db, +gain_db] dB (unchanged for ``gain_db <= 0``)."""
+    # were "'int' object has no attribute 'uniform'", "'<=' not supported" or "can't multiply sequence"
+    wav, rng = check_samples(wav), as_rng(rng, "rng")
+    if not is_number(gain_db, finite=True):
+        raise ValueError(f"gain_db: expected a finite number of dB, got {gain_db!r}")
     if gain_db <= 0:
         return wav
     return wav * np.float32(10 ** (rng.uniform(-gain_db, gain_db) / 20))
@@ -44,6 +48,9 @@ def random_gain(wav: np.ndarray, gain_db: float, rng: np.random.Generator) -> np
 
 def excerpt_bounds(n: int, rng: np.random.Generator) -> tuple[int, int]:
     """``(start, stop)`` frames of a random 3-8 s excerpt of ``n`` frames (all of it if shorter)."""
+    if not is_integer(n) or n < 0:  # -3 gave (0, -3), "x" and None a TypeError from min()
+        raise ValueError(f"n: expected a non-negative whole number of frames, got {n!r}")
+    rng = as_rng(rng, "rng")
     length = min(n, int(rng.uniform(*EXCERPT_S) * FRAME_RATE))
     start = int(rng.integers(0, n - length + 1))
     return start, start + length
@@ -110,6 +117,7 @@ def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples (float32, 16 kHz, unit RMS) of synthetic music: a key and scale, a tempo of 60-180
     beats per minute, a melody, sustained chords and a bass line (each present with probability 0.5-0.9,
     each with its own random timbre) and, with probability 0.5, a drum pattern. No voice in it."""
+    n, rng = _check_piece(n, rng)  # were numpy's "'str' object cannot be interpreted as an integer", an AttributeError
     out = np.zeros(n)
     beat = 60.0 / rng.uniform(60, 180)
     root = rng.uniform(40, 60)  # MIDI note of the key
@@ -189,7 +197,9 @@ def gate_bands(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     switched off and on in blocks of 0.5-3 s, with 20 ms ramps; the first block is full-band or not at random."""
     from scipy.signal import butter, sosfiltfilt
 
-    x = np.asarray(wav, dtype=np.float64)
+    # an int rng was an AttributeError, a 2-d wav a broadcasting error after the filtering
+    x = np.asarray(check_samples(wav), dtype=np.float64)
+    rng = as_rng(rng, "rng")
     if rng.random() < 0.7:
         sos = butter(6, rng.uniform(1000.0, 5000.0), "lowpass", fs=SAMPLE_RATE, output="sos")
     else:
@@ -245,10 +255,20 @@ def speech_free_pieces(kind: str, seconds: float, seed: int = 0, group: str = "A
         2-10 s of babble or cafe noise (eSpeak talkers of ``group``) at -70 to -30 dBFS;
     ``"gated"``
         4-12 s of :func:`gated_piece`, half of them over training-family room tone.
+
+    The arguments are checked at the call, not at the first piece: as a generator it named an unknown kind only
+    when read, and "x" seconds or seed -1 were a TypeError or numpy's "expected non-negative integer".
     """
-    from neuroflow._utils import check_choice
+    from neuroflow.vad.speech import GROUPS
 
     check_choice(kind, "kind", SPEECH_FREE)
+    if not is_number(seconds, finite=True) or seconds < 0:
+        raise ValueError(f"seconds: expected a non-negative finite number, got {seconds!r}")
+    check_choice(group, "group", GROUPS)
+    return _speech_free_pieces(kind, seconds, check_seed(seed), group)
+
+
+def _speech_free_pieces(kind: str, seconds: float, seed: int, group: str):
     make, tag = _PIECES[kind]
     rng = np.random.default_rng([int(seed), tag])
     total = 0.0

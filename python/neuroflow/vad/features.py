@@ -58,8 +58,8 @@ import warnings
 
 import numpy as np
 
-from neuroflow._utils import check_choice, check_positive, is_integer, is_number
-from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, prepare
+from neuroflow._utils import check_array, check_choice, check_positive, is_integer, is_number
+from neuroflow.vad.audio import SAMPLE_RATE, check_sample_rate, check_samples, prepare
 
 #: samples per 10 ms frame at 16 kHz
 HOP = 160
@@ -94,6 +94,8 @@ def n_frames(n_samples: int, sr: int = SAMPLE_RATE) -> int:
 
 def frame_times(n: int) -> np.ndarray:
     """Start time (s) of each of ``n`` frames."""
+    if not is_integer(n) or n < 0:  # "x" was int()'s "invalid literal", 2.7 taken as 2 frames, -3 as none
+        raise ValueError(f"n: expected a non-negative whole number of frames, got {n!r}")
     return np.arange(int(n)) * (HOP / SAMPLE_RATE)
 
 
@@ -149,7 +151,16 @@ def check_window_seconds(window, name: str, min_frames: int) -> float:
 def frame_signal(wav: np.ndarray, frame_length: int = WIN, history: int = 0) -> np.ndarray:
     """(n_frames, history + frame_length) windows of ``wav``: frame t's centred on samples [160 t, 160 t + 160),
     with ``history`` samples of the past before it (:func:`frame_step`)."""
-    return frame_step(np.asarray(wav), final=True, frame_length=frame_length, history=history)[0]
+    # checked here, once per signal (frame_step, a stream's step, is not): None or a string was "len() of unsized
+    # object", a 2-d array numpy's "all the input arrays must have same number of dimensions", frame_length -4
+    # "negative dimensions", and history -1 cut every window a sample short
+    wav = check_samples(wav)
+    check_positive(frame_length, "frame_length", integer=True)
+    check_positive(history, "history", integer=True, allow_zero=True)
+    if frame_length // 2 - HOP // 2 + history < 0:  # a window that ends before its frame's labelled samples do
+        raise ValueError(f"frame_length: expected at least {HOP - 2 * int(history)} samples with history "
+                         f"{history} (a window centred on a {HOP}-sample frame covers it), got {frame_length}")
+    return frame_step(wav, final=True, frame_length=frame_length, history=history)[0]
 
 
 def window_energy_db(frames: np.ndarray) -> np.ndarray:
@@ -160,7 +171,7 @@ def window_energy_db(frames: np.ndarray) -> np.ndarray:
 
 def frame_energy_db(wav: np.ndarray, frame_length: int = WIN) -> np.ndarray:
     """Mean-square energy (dB re full scale) of each frame's window, ``frame_signal`` alignment."""
-    return window_energy_db(frame_signal(np.asarray(wav, dtype=np.float64), frame_length))
+    return window_energy_db(frame_signal(np.asarray(check_samples(wav), dtype=np.float64), frame_length))
 
 
 # ============================================================================= log-mel
@@ -256,7 +267,7 @@ def check_floor_settings(window, smooth, names: tuple[str, str] = ("floor_window
     """Validated ``(window, smooth)`` of the "floor" normalisation; a ValueError names ``names`` (the recipe's
     fields, or the caller's arguments)."""
     check_positive(window, names[0], integer=True)
-    if not 0.0 <= float(smooth) < 1.0:
+    if not (is_number(smooth) and 0.0 <= smooth < 1.0):  # "x" and None were float()'s errors, naming nothing
         raise ValueError(f"{names[1]}: expected an averaging factor in [0, 1), got {smooth!r}")
     return int(window), float(smooth)
 
@@ -271,6 +282,7 @@ def check_floor_fall(rate) -> float | None:
 
 def floor_state(n_bands: int) -> dict:
     """Empty state of :func:`noise_floor` (nothing seen yet)."""
+    check_positive(n_bands, "n_bands", integer=True, allow_zero=True)  # "x" was int()'s "invalid literal"
     return {"ema": np.zeros(int(n_bands)), "seen": 0, "tail": np.zeros((0, int(n_bands)))}
 
 
@@ -396,7 +408,9 @@ def normalize(feats: np.ndarray, norm: str = "utterance", *, alpha: float = ALPH
     ``alpha``, :func:`running_zscore`) or "floor" (minus :func:`noise_floor` with ``floor_window`` /
     ``floor_smooth``)."""
     check_choice(norm, "norm", NORMS)
-    feats = np.asarray(feats, dtype=np.float32)
+    # a 1-d array was an IndexError ("floor", "running") or normalised as one band ("utterance"), text numpy's
+    # "could not convert string to float"
+    feats = check_array(feats, "feats", ndim=2, dtype=np.float32, finite=False)
     if norm == "none" or len(feats) == 0:
         return feats
     if norm == "floor":

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow.vad.audio import SAMPLE_RATE
+from neuroflow._utils import is_number
+from neuroflow.vad.audio import SAMPLE_RATE, check_samples
 from neuroflow.vad.features import HOP, frame_energy_db
 
 #: threshold (dB below the reference) for synthetic speech and for real prompts
@@ -102,6 +103,10 @@ def speech_labels(clean: np.ndarray, *, threshold_db: float = SYNTHETIC_THRESHOL
 
 def trim_silence(wav: np.ndarray, threshold_db: float = 50.0) -> np.ndarray:
     """Cut leading and trailing near-silence (eSpeak and Festival pad their output)."""
+    # None or text were "bad operand type for abs()" or a UFuncTypeError, a 2-d array was cut by flat indices
+    wav = check_samples(wav)
+    if not (is_number(threshold_db, finite=True) and threshold_db > 0):
+        raise ValueError(f"threshold_db: expected a positive number of dB below the peak, got {threshold_db!r}")
     env = np.abs(wav)
     peak = float(env.max()) if len(env) else 0.0
     if peak == 0:

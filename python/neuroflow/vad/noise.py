@@ -12,11 +12,23 @@ from __future__ import annotations
 import numpy as np
 
 from neuroflow._utils import as_rng, check_choice, check_memory, check_positive
-from neuroflow.vad.audio import SAMPLE_RATE
+from neuroflow.vad.audio import SAMPLE_RATE, check_samples
 
 NOISE_TYPES = ("white", "pink", "brown", "babble", "cafe", "street", "car", "reverb")
 #: noises read from installed packages rather than generated
 RECORDED_NOISES = ("music",)
+
+
+def check_generator_args(n, rng, group) -> tuple[int, np.random.Generator]:
+    """``(n, rng)`` of a generator call ``make(n_samples, rng, group)``, or ValueError naming ``n``, ``rng`` or
+    ``group``: a string, None or -5 samples, or a seed where a Generator belongs, were numpy's TypeError or "negative
+    dimensions", or an AttributeError ("'int' object has no attribute 'standard_normal'"), and a group other than A
+    or B was taken as B by "music". An int seed is taken as :func:`~neuroflow._utils.as_rng` takes it; a Generator is
+    used as it is, so a seeded call draws what it drew before."""
+    from neuroflow.vad.speech import GROUPS
+
+    check_choice(group, "group", GROUPS)
+    return int(check_positive(n, "n", integer=True)), as_rng(rng, "rng")
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
@@ -34,14 +46,17 @@ def _shaped_noise(n: int, rng, exponent: float, f_low: float = 20.0) -> np.ndarr
 
 
 def white(n: int, rng, group: str = "A") -> np.ndarray:
+    n, rng = check_generator_args(n, rng, group)
     return _unit_rms(rng.standard_normal(n))
 
 
 def pink(n: int, rng, group: str = "A") -> np.ndarray:
+    n, rng = check_generator_args(n, rng, group)
     return _unit_rms(_shaped_noise(n, rng, 1.0))
 
 
 def brown(n: int, rng, group: str = "A") -> np.ndarray:
+    n, rng = check_generator_args(n, rng, group)
     return _unit_rms(_shaped_noise(n, rng, 2.0))
 
 
@@ -66,6 +81,7 @@ def _talker_stream(n: int, rng, group: str, max_seconds: float = 20.0) -> np.nda
 
 def babble(n: int, rng, group: str = "A", talkers: int | None = None) -> np.ndarray:
     """Several eSpeak talkers of ``group`` (4 to 7 unless given) summed with random levels."""
+    n, rng = check_generator_args(n, rng, group)
     from neuroflow.vad.speech import engine
 
     engine().reset()  # synthesis then depends only on rng (see ESpeak.reset)
@@ -94,6 +110,7 @@ def _clatter(n: int, rng, rate_hz: float) -> np.ndarray:
 
 def cafe(n: int, rng, group: str = "A") -> np.ndarray:
     """Babble of 5-9 talkers, a little pink room noise, and clatter transients (about 1.5 per second)."""
+    n, rng = check_generator_args(n, rng, group)
     base = babble(n, rng, group, talkers=int(rng.integers(5, 10)))
     clat = _clatter(n, rng, rate_hz=rng.uniform(0.8, 2.5))
     clat_rms = float(np.sqrt(np.mean(clat**2))) or 1.0
@@ -114,6 +131,7 @@ def _bandpass(x: np.ndarray, lo: float, hi: float, order: int = 2) -> np.ndarray
 
 def street(n: int, rng, group: str = "A") -> np.ndarray:
     """Traffic: low-frequency rumble with slow level changes, vehicles passing by, and the odd horn."""
+    n, rng = check_generator_args(n, rng, group)
     t = np.arange(n) / SAMPLE_RATE
     rumble = _lowpass(brown(n, rng), 250.0)
     rumble *= 1.0 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.02, 0.1) * t + rng.uniform(0, 2 * np.pi))
@@ -137,6 +155,7 @@ def street(n: int, rng, group: str = "A") -> np.ndarray:
 
 def car(n: int, rng, group: str = "A") -> np.ndarray:
     """Inside a car: engine harmonics that follow a slowly wandering RPM, plus low-passed road noise."""
+    n, rng = check_generator_args(n, rng, group)
     t = np.arange(n) / SAMPLE_RATE
     rpm = rng.uniform(1500, 3000) * (1.0 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.01, 0.05) * t
                                                          + rng.uniform(0, 2 * np.pi)))
@@ -171,11 +190,13 @@ def reverberate(wav: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """Convolve ``wav`` with ``rir`` (FFT), keeping the original length."""
     from scipy.signal import fftconvolve
 
+    wav, rir = check_samples(wav, "wav"), check_samples(rir, "rir")  # "in1 and in2 should have the same ..."
     return fftconvolve(wav, rir)[: len(wav)].astype(np.float32)
 
 
 def reverb(n: int, rng, group: str = "A") -> np.ndarray:
     """The noise of the reverberant-room condition: pink noise and a faint babble heard through a room."""
+    n, rng = check_generator_args(n, rng, group)
     rir = room_impulse_response(rng)
     base = pink(n, rng) + 0.5 * babble(n, rng, group, talkers=3)
     return _unit_rms(reverberate(base, rir))
@@ -183,6 +204,7 @@ def reverb(n: int, rng, group: str = "A") -> np.ndarray:
 
 def music(n: int, rng, group: str = "A") -> np.ndarray:
     """Recorded music: the training music of :mod:`neuroflow.vad.sources` for group A, ``asc-music`` for group B."""
+    n, rng = check_generator_args(n, rng, group)
     from neuroflow.vad.sources import music_excerpt
 
     return music_excerpt("train" if group == "A" else "test", n, rng)
