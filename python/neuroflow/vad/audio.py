@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import NOT_A_REGULAR_FILE, check_array, short_repr
+from neuroflow._utils import NOT_A_REGULAR_FILE, as_rng, check_array, check_positive, short_repr
 
 #: the sample rate every VAD function works at (Hz)
 SAMPLE_RATE = 16000
@@ -46,6 +46,13 @@ def check_samples(wav, name: str = "wav", ndim: int = 1) -> np.ndarray:
     if arr.dtype.kind not in "fiu":  # text, objects, bools
         raise ValueError(f"{name}: expected an array of numbers, got dtype {arr.dtype}")
     return arr
+
+
+def check_piece(n, rng) -> tuple[int, np.random.Generator]:
+    """``(n, rng)`` of a call that draws ``n`` samples from ``rng`` (a noise generator, a training piece), or
+    ValueError naming ``n`` or ``rng``; an int seed is taken as :func:`~neuroflow._utils.as_rng` takes it, a Generator
+    is used as it is."""
+    return int(check_positive(n, "n", integer=True)), as_rng(rng, "rng")
 
 
 def to_mono(wav: np.ndarray, name: str = "wav") -> np.ndarray:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow._utils import as_rng, check_choice, check_positive, check_seed, is_integer, is_number
-from neuroflow.vad.audio import SAMPLE_RATE, check_samples
+from neuroflow._utils import as_rng, check_choice, check_seed, is_integer, is_number
+from neuroflow.vad.audio import SAMPLE_RATE, check_piece, check_samples
 from neuroflow.vad.features import FRAME_RATE
 
 #: noises of the speech-free sequences, and their level range (dBFS)
@@ -56,17 +56,12 @@ def excerpt_bounds(n: int, rng: np.random.Generator) -> tuple[int, int]:
     return start, start + length
 
 
-def _check_piece(n, rng) -> tuple[int, np.random.Generator]:
-    """``(n, rng)`` of a ``*_piece`` call, checked under the names the caller gave them."""
-    return int(check_positive(n, "n", integer=True)), as_rng(rng, "rng")
-
-
 def room_tone_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples of training-family room tone (-80 to -55 dBFS, faint transients, hum); with
     probability 0.3 its first 0.2-3 s are digital silence."""
     from neuroflow.vad.roomtone import room_tone
 
-    n, rng = _check_piece(n, rng)  # room_tone's own check named its seed and n_samples
+    n, rng = check_piece(n, rng)  # room_tone's own check named its seed and n_samples
     tone = room_tone(n, rng, family="train")
     if rng.random() < 0.3:
         tone[: min(n, int(rng.uniform(0.2, 3.0) * SAMPLE_RATE))] = 0.0
@@ -117,7 +112,7 @@ def music_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples (float32, 16 kHz, unit RMS) of synthetic music: a key and scale, a tempo of 60-180
     beats per minute, a melody, sustained chords and a bass line (each present with probability 0.5-0.9,
     each with its own random timbre) and, with probability 0.5, a drum pattern. No voice in it."""
-    n, rng = _check_piece(n, rng)  # were numpy's "'str' object cannot be interpreted as an integer", an AttributeError
+    n, rng = check_piece(n, rng)  # were numpy's "'str' object cannot be interpreted as an integer", an AttributeError
     out = np.zeros(n)
     beat = 60.0 / rng.uniform(60, 180)
     root = rng.uniform(40, 60)  # MIDI note of the key
@@ -222,7 +217,7 @@ def gated_piece(n: int, rng: np.random.Generator) -> np.ndarray:
     from neuroflow.vad.noise import make_noise
     from neuroflow.vad.sources import music_excerpt
 
-    n, rng = _check_piece(n, rng)  # make_noise's own check named its seed and n_samples
+    n, rng = check_piece(n, rng)  # make_noise's own check named its seed and n_samples
     if rng.random() < 0.6:
         wav = music_excerpt("train", n, rng).astype(np.float64)
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuroflow._utils import as_rng, check_choice, check_memory, check_positive
-from neuroflow.vad.audio import SAMPLE_RATE, check_samples
+from neuroflow.vad.audio import SAMPLE_RATE, check_piece, check_samples
 
 NOISE_TYPES = ("white", "pink", "brown", "babble", "cafe", "street", "car", "reverb")
 #: noises read from installed packages rather than generated
@@ -28,7 +28,7 @@ def check_generator_args(n, rng, group) -> tuple[int, np.random.Generator]:
     from neuroflow.vad.speech import GROUPS
 
     check_choice(group, "group", GROUPS)
-    return int(check_positive(n, "n", integer=True)), as_rng(rng, "rng")
+    return check_piece(n, rng)
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
