@@ -471,12 +471,24 @@ def synthetic(systems: dict, root: Path, keep=_now) -> dict:
 
 
 # ============================================================================= main
-def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
-    from neuroflow.vad.realspeech import benchmark_set
+def _scenes_in(folder: Path) -> int | None:
+    """How many finished scenes the corpus manifest in ``folder`` lists (None: no readable manifest)."""
+    try:
+        scenes = read_json(folder / "corpus.json", "corpus manifest").get("scenes")
+    except (ValueError, AttributeError):
+        return None
+    return len(scenes) if isinstance(scenes, list) else None
 
-    if (root / "speech" / "corpus.json").exists() and (root / "roomtone" / "corpus.json").exists():
-        return root
+
+def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
+    """The held-out set ``root`` (built, or finished where a build was cut short), or why it was skipped."""
+    from neuroflow.vad.realspeech import benchmark_plans, benchmark_set
+
     settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
+    # whole only with every planned scene: the manifest is written from the first scene on, so a build cut short
+    # (Ctrl-C) was taken as the set, and the next run benchmarked a part of it without a word
+    if all(_scenes_in(root / name) == len(plans) for name, plans in benchmark_plans(seed, **settings).items()):
+        return root
     try:
         benchmark_set(root, seed=seed, progress=False, **settings)
     except ValueError as exc:  # a missing source package: one line naming it and the install command

@@ -358,6 +358,23 @@ def test_vad_benchmark_refuses_a_second_run_into_the_same_out_at_once(tmp_path):
     assert run.returncode == 2 and "--fresh" in run.stderr.strip().splitlines()[-1]
 
 
+def test_vad_benchmark_finishes_a_held_out_set_whose_build_was_cut_short(tmp_path, monkeypatch):
+    """The held-out set built in $TMPDIR was taken as whole once speech/ and roomtone/ had a manifest, which is
+    written from the first scene on: after a Ctrl-C in its build the next run benchmarked part of the set, silently.
+    Now it is whole with every planned scene in its manifests; otherwise the build resumes."""
+    import neuroflow.vad.realspeech as realspeech
+
+    bench = _vad_bench()
+    calls = []
+    monkeypatch.setattr(realspeech, "benchmark_set", lambda root, **kw: calls.append(kw))
+    for name, plans in realspeech.benchmark_plans(0, **bench.REAL_SETTINGS[True]).items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corpus.json").write_text(json.dumps({"scenes": [{}] * len(plans)}))
+    assert bench._build_real(tmp_path, True) == tmp_path and not calls  # whole: used as it is
+    (tmp_path / "roomtone" / "corpus.json").write_text(json.dumps({"scenes": [{}]}))  # cut short in room tone
+    assert bench._build_real(tmp_path, True) == tmp_path
+    assert calls == [{"seed": 0, "progress": False, **bench.REAL_SETTINGS[True]}]
+
 def test_vad_rule_bound_splits_errors_by_the_speaker_of_the_last_utterance():
     import importlib.util
     from types import SimpleNamespace
