@@ -28,15 +28,28 @@ Measures, for the targets of issue 15:
 torch and BLAS use one thread. Usage::
 
     python benchmarks/vad.py [--quick] [--real DIR | --real-seed S --real-scenes N] [--synthetic DIR]
-                             [--extra SPEC ...] [--out result.json]
+                             [--extra SPEC ...] [--out result.json [--fresh]]
 
 ``--real`` / ``--synthetic`` reuse corpus folders; without them the script builds them (in $TMPDIR)
 with the same seeds every time (``--real-seed`` / ``--real-scenes``: another draw of held-out scenes).
 ``--extra`` adds systems (e.g. ``snu:old.pt``) to every comparison.
+
+Ctrl-C and crashes lose nothing finished: with ``--out FILE``, every finished part (a section's result for one
+system: real speech, speech-free files, noise after silence, the alsa clips and tracks, group B, CPU speed) is
+saved as it finishes to ``FILE.progress`` beside it (atomically), and the same command run again resumes from
+there (Ctrl-C: exit status 130 and one line saying what is kept); the file is removed once ``FILE`` is written.
+A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips)
+is refused in one line naming them; ``--fresh`` starts afresh instead. One run at a time per ``--out``. The
+resumed result equals an uninterrupted run's but for the timings (``realtime_factor_one_core``, and each
+model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are those measured when each part ran.
+The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--out`` nothing is kept.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
 import os
 import sys
 import time
@@ -48,7 +61,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from neuroflow._utils import print_json  # noqa: E402
+from neuroflow._utils import differing_keys, print_json, read_json, short_repr, write_text_atomic  # noqa: E402
+from neuroflow.cliutil import fail, note  # noqa: E402
 
 ALSA = Path("/usr/share/sounds/alsa")
 BASELINES = ("energy", "webrtc:3", "silero")
@@ -65,6 +79,154 @@ BOOTSTRAPS = 2000
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+# ============================================================================= keeping finished parts
+#: what a progress file says it is: a file without it is not this script's (refused, not overwritten)
+PROGRESS_FORMAT = "benchmarks/vad.py progress"
+#: the settings given by flags, known before any corpus is built: a progress file of others is refused at once
+FLAG_SETTINGS = ("quick", "real", "real_seed", "real_scenes", "synthetic", "extra")
+
+
+def _now(section: str, name: str, compute):
+    """A section's ``keep`` where nothing is kept: score now."""
+    return compute()
+
+
+def progress_path(out: Path) -> Path:
+    """Where a run with ``--out FILE`` keeps its finished parts: ``FILE.progress`` beside it."""
+    return out.with_name(out.name + ".progress")
+
+
+def _plain(value):
+    """``value`` as it reads back from a progress file (NumPy numbers as Python's, tuples as lists, NaN kept), so a
+    part scored now and one taken from the file give the same result."""
+    def default(obj):
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(f"{type(obj).__name__} is not JSON")
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def corpus_identity(root: Path) -> str:
+    """What a corpus folder holds, in 16 hex digits: the SHA-256 of its manifests (``corpus.json`` there and one
+    level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's file hashes and the
+    settings and source packages they were made with."""
+    h = hashlib.sha256()
+    for manifest in sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")]):
+        h.update(str(manifest.relative_to(root)).encode())
+        h.update(json.dumps(read_json(manifest, "corpus manifest"), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def files_identity(paths) -> str:
+    """The names and bytes of ``paths``, in 16 hex digits (model files, the alsa clips)."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def system_identity(system) -> str:
+    """A system's class and, for a trained model, its file's identity: a retrained model is another system."""
+    path = getattr(system, "path", None)
+    kind = type(system).__name__
+    return f"{kind} {files_identity([path])}" if isinstance(path, Path) and path.is_file() else kind
+
+
+class Progress:
+    """The finished parts of a run (section -> system name -> result), saved to ``path`` (None: kept in memory only)
+    after each one, atomically; ``settings`` (JSON values) say what the parts were scored with. ``interrupts``
+    (:func:`neuroflow.cliutil.record_interrupts`): a part that ran on after a Ctrl-C some library caught is not
+    kept. ``keep`` is what the section functions take."""
+
+    def __init__(self, path: Path | None, settings: dict, interrupts=()):
+        self.path, self.settings, self.interrupts = path, dict(settings), interrupts
+        self.parts: dict = {}
+        self._saved: dict | None = None
+
+    def read(self, fresh: bool = False) -> None:
+        """Read the progress file, if any (``fresh``: delete it), and compare the flag settings: ValueError naming the
+        file when it is unreadable or not this script's, or was scored with other settings."""
+        if self.path is None or not self.path.exists():
+            return
+        if fresh:  # dropped now: a fresh run stopped before its first part left another run's parts to resume
+            self.path.unlink()
+            return
+        what = "progress file of benchmarks/vad.py"
+        try:
+            saved = read_json(self.path, what)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; delete it or give --fresh") from None
+        parts = saved.get("parts") if isinstance(saved, dict) else None
+        if not (isinstance(saved, dict) and saved.get("format") == PROGRESS_FORMAT
+                and isinstance(saved.get("settings"), dict) and isinstance(parts, dict)
+                and all(isinstance(v, dict) for v in parts.values())):
+            raise ValueError(f"{self.path}: not a {what} (another program's file?); delete it or give --fresh")
+        self._saved = saved
+        self._compare(FLAG_SETTINGS)
+        self.parts = parts  # (taken once :meth:`settle` finds the rest of the settings the same)
+
+    def settle(self, settings: dict) -> None:
+        """Add the settings known once the corpora and systems are there (their identities) and compare all of them
+        with the file's: its finished parts are then this run's."""
+        self.settings.update(settings)
+        if self._saved is not None:
+            self._compare(None)
+            note(f"resuming from {self.path}: {self.summary()} finished")
+
+    def _compare(self, keys) -> None:
+        then, now = self._saved["settings"], self.settings
+        if keys is not None:
+            then, now = ({k: v for k, v in d.items() if k in keys} for d in (then, now))
+        differ = differing_keys(then, now)
+        if differ:
+            def show(d, k):
+                return short_repr(d[k], 40) if k in d else "unset"
+
+            diff = "; ".join(f"{'--' + k.replace('_', '-') if k in FLAG_SETTINGS else k} {show(then, k)} there, "
+                             f"{show(now, k)} now" for k in differ)
+            raise ValueError(f"{self.path}: its finished parts were scored with other settings than this run's "
+                             f"({diff}); rerun with its settings to resume, or give --fresh to start afresh")
+
+    def __call__(self, section: str, name: str, compute):
+        """``section``'s result for the system ``name``: the kept one, or ``compute()`` kept as it finishes."""
+        done = self.parts.get(section, {})
+        if name in done:
+            return done[name]
+        value = _plain(compute())
+        if self.interrupts:  # the part ran on after a Ctrl-C that some library caught: it may be cut short
+            raise KeyboardInterrupt
+        self.parts.setdefault(section, {})[name] = value
+        if self.path is not None:
+            write_text_atomic(self.path, json.dumps({"format": PROGRESS_FORMAT, "settings": self.settings,
+                                                     "parts": self.parts}) + "\n")
+        return value
+
+    def summary(self) -> str:
+        """``section (system, ...), ...``: the finished parts, for one line."""
+        return ", ".join(f"{section} ({', '.join(done)})" for section, done in self.parts.items() if done) \
+            or "no part"
+
+    def interrupted(self) -> str:
+        """The line an interrupted run ends with: what is kept, and how to resume."""
+        if self.path is None:
+            return f"interrupted: {self.summary()} had finished, not kept (no --out); give --out FILE to keep " \
+                   "finished parts and resume"
+        if not self.parts:
+            return f"interrupted: no part had finished, nothing kept in {self.path}; rerun the same command"
+        return f"interrupted: kept in {self.path}: {self.summary()}; the same command resumes from there"
+
+    def finish(self) -> None:
+        """The result is written: the finished parts are no longer needed."""
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
 
 def cpu_speed(system, wav: np.ndarray, repeats: int = 3) -> float:
@@ -87,9 +249,10 @@ def _rates(decisions: list[np.ndarray], labels: list[np.ndarray]) -> dict:
 
 
 # ============================================================================= real speech
-def real_speech(systems: dict, root: Path) -> dict:
+def real_speech(systems: dict, root: Path, keep=_now) -> dict:
     """Per-condition rates of every system on ``root/speech``, speech fractions on ``music`` and ``roomtone``;
-    ``collar``: the same rates with the frames within COLLAR_S of each label change unscored."""
+    ``collar``: the same rates with the frames within COLLAR_S of each label change unscored. ``keep(section,
+    name, compute)`` gives each system's result (:class:`Progress`: kept as it finishes, or taken as kept)."""
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.metrics import collar_mask
 
@@ -101,7 +264,7 @@ def real_speech(systems: dict, root: Path) -> dict:
                  "speakers": sorted({sp["name"] for s in scenes for sp in s.info.get("speakers", [])}), "systems": {}}
     nonspeech = {name: list(load_corpus(root / name)) for name in ("music", "roomtone")}
     collars = [collar_mask(np.asarray(s.labels), COLLAR_S) for s in scenes]
-    for name, system in systems.items():
+    def score_system(name, system) -> dict:
         t0 = time.perf_counter()
         dec = {c: [] for c in conditions}
         lab = {c: [] for c in conditions}
@@ -126,15 +289,19 @@ def real_speech(systems: dict, root: Path) -> dict:
         per_noise = {k: float(np.mean([per[c]["HTER"] for c in conditions if c.startswith(f"{k}@")])) for k in noises}
         fractions = {part: float(np.mean(np.concatenate([system.score(s.wav, s.sr) >= 0.5 for s in files])))
                      for part, files in nonspeech.items()}
-        out["systems"][name] = {"mean_HTER": float(np.mean([per[c]["HTER"] for c in conditions])),
-                                "clean": per["clean"], "per_condition": per, "per_snr_pooled": per_snr,
-                                "per_noise_mean_HTER": per_noise, "music_speech_fraction": fractions["music"],
-                                "roomtone_speech_fraction": fractions["roomtone"], "scene_counts": counts,
-                                "collar": {"collar_s": COLLAR_S, "per_condition": per_collar,
-                                           "mean_HTER": float(np.mean([per_collar[c]["HTER"] for c in conditions]))}}
-        log(f"real {name}: mean HTER {100 * out['systems'][name]['mean_HTER']:.1f}%, clean FAR "
+        result = {"mean_HTER": float(np.mean([per[c]["HTER"] for c in conditions])),
+                  "clean": per["clean"], "per_condition": per, "per_snr_pooled": per_snr,
+                  "per_noise_mean_HTER": per_noise, "music_speech_fraction": fractions["music"],
+                  "roomtone_speech_fraction": fractions["roomtone"], "scene_counts": counts,
+                  "collar": {"collar_s": COLLAR_S, "per_condition": per_collar,
+                             "mean_HTER": float(np.mean([per_collar[c]["HTER"] for c in conditions]))}}
+        log(f"real {name}: mean HTER {100 * result['mean_HTER']:.1f}%, clean FAR "
             f"{100 * per['clean']['FAR']:.1f}%, music {100 * fractions['music']:.1f}%, room tone "
             f"{100 * fractions['roomtone']:.1f}% ({time.perf_counter() - t0:.0f} s)")
+        return result
+
+    for name, system in systems.items():
+        out["systems"][name] = keep("real_speech", name, lambda: score_system(name, system))
     return out
 
 
@@ -188,7 +355,7 @@ def real_targets(real: dict) -> dict:
 
 
 # ============================================================================= noise after digital silence
-def after_silence(systems: dict) -> dict:
+def after_silence(systems: dict, keep=_now) -> dict:
     from neuroflow.vad.noise import make_noise
 
     clips = []
@@ -197,15 +364,18 @@ def after_silence(systems: dict) -> dict:
             noise = make_noise(kind, 4 * 16000, seed=np.random.SeedSequence([5, db + 100]), group="B") * np.float32(10 ** (db / 20))
             clips.append(np.concatenate([np.zeros(24000, np.float32), noise.astype(np.float32)]))
     out: dict = {"clips": "white/pink/brown/car noise at -60/-40/-20 dBFS, 4 s after 1.5 s of zeros"}
-    for name, system in systems.items():
+    def score_system(system) -> dict:
         scores = [system.score(c, 16000)[150:] for c in clips]
-        out[name] = {"speech_fraction": float(np.mean(np.concatenate(scores) >= 0.5)),
-                     "speech_fraction_first_0.5s": float(np.mean(np.concatenate([s[:50] for s in scores]) >= 0.5))}
+        return {"speech_fraction": float(np.mean(np.concatenate(scores) >= 0.5)),
+                "speech_fraction_first_0.5s": float(np.mean(np.concatenate([s[:50] for s in scores]) >= 0.5))}
+
+    for name, system in systems.items():
+        out[name] = keep("noise_after_digital_silence", name, lambda: score_system(system))
     return out
 
 
 # ============================================================================= alsa-utils clips
-def alsa_clips(systems: dict) -> dict:
+def alsa_clips(systems: dict, keep=_now) -> dict:
     from neuroflow.vad.audio import load_audio
     from neuroflow.vad.corpus import speech_labels
 
@@ -214,7 +384,7 @@ def alsa_clips(systems: dict) -> dict:
     files = sorted(ALSA.glob("*.wav"))
     out: dict = {"files": [f.name for f in files], "labels": "speech_labels(clean clip), Noise.wav all non-speech"}
     clips = [(f.stem, *load_audio(f)) for f in files]
-    for name, system in systems.items():
+    def score_system(system) -> dict:
         per, dec_all, lab_all, noise_far = {}, [], [], None
         for stem, wav, sr in clips:
             score = system.score(wav, sr)
@@ -225,7 +395,10 @@ def alsa_clips(systems: dict) -> dict:
             per[stem] = round(_rates([score >= 0.5], [lab])["HTER"], 4)
             dec_all.append(score >= 0.5)
             lab_all.append(lab)
-        out[name] = {**_rates(dec_all, lab_all), "per_clip_HTER": per, "noise_wav_FAR": noise_far}
+        return {**_rates(dec_all, lab_all), "per_clip_HTER": per, "noise_wav_FAR": noise_far}
+
+    for name, system in systems.items():
+        out[name] = keep("alsa_clips", name, lambda: score_system(system))
     return out
 
 
@@ -248,7 +421,7 @@ def alsa_track(seed: int = 0):
     return track * (10 ** (ACTIVE_LEVEL_DBOV / 20) / rms), labels
 
 
-def alsa_in_noise(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
+def alsa_in_noise(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0, keep=_now) -> dict:
     """HTER of each system on the alsa speech track mixed with every generated test-split noise, per SNR."""
     from neuroflow.vad.corpus import ACTIVE_LEVEL_DBOV
     from neuroflow.vad.noise import NOISE_TYPES, make_noise
@@ -263,40 +436,59 @@ def alsa_in_noise(systems: dict, snrs=(20, 10, 5, 0), seed: int = 0) -> dict:
             mixes[(snr, kind)] = (speech + noise * 10 ** ((ACTIVE_LEVEL_DBOV - snr) / 20)).astype(np.float32)
     out: dict = {"track_s": len(speech) / 16000, "speech_fraction": float(labels.mean()), "snrs_db": list(snrs),
                  "noises": list(NOISE_TYPES), "seed": seed}
-    for name, system in systems.items():
+    def score_system(system) -> dict:
         per_snr = {}
         for snr in snrs:
             dec = [system.score(mixes[(snr, kind)], 16000) >= 0.5 for kind in NOISE_TYPES]
             per_snr[str(snr)] = _rates(dec, [labels[: len(d)] for d in dec])["HTER"]
-        out[name] = {"HTER_per_snr": per_snr, "HTER_mean": float(np.mean(list(per_snr.values())))}
+        return {"HTER_per_snr": per_snr, "HTER_mean": float(np.mean(list(per_snr.values())))}
+
+    for name, system in systems.items():
+        out[name] = keep("alsa_in_noise", name, lambda: score_system(system))
     return out
 
 
 # ============================================================================= synthetic group B
-def synthetic(systems: dict, root: Path) -> dict:
+def synthetic(systems: dict, root: Path, keep=_now) -> dict:
     from neuroflow.vad.corpus import load_corpus
     from neuroflow.vad.evaluation import evaluate_system
 
     corpus = load_corpus(root)
     out: dict = {"root": str(root), "minutes": corpus.minutes, "scenes": len(corpus), "systems": {}}
-    for name, system in systems.items():
+    def score_system(name, system) -> dict:
         r = evaluate_system(system, corpus, progress=False)
         levels = {k: v.HTER for k, v in r.per_level.items()}
-        out["systems"][name] = {"HTER_mean_over_levels": float(np.mean(list(levels.values()))),
-                                "HTER_pooled": r.overall.HTER, "HTER_per_level": levels,
-                                "HTER_per_snr": {k: v.HTER for k, v in r.per_snr.items()},
-                                "MR": r.overall.MR, "FAR": r.overall.FAR, "AUC": r.overall.AUC}
-        log(f"synthetic {name}: mean over levels {100 * out['systems'][name]['HTER_mean_over_levels']:.1f}%")
+        result = {"HTER_mean_over_levels": float(np.mean(list(levels.values()))),
+                  "HTER_pooled": r.overall.HTER, "HTER_per_level": levels,
+                  "HTER_per_snr": {k: v.HTER for k, v in r.per_snr.items()},
+                  "MR": r.overall.MR, "FAR": r.overall.FAR, "AUC": r.overall.AUC}
+        log(f"synthetic {name}: mean over levels {100 * result['HTER_mean_over_levels']:.1f}%")
+        return result
+
+    for name, system in systems.items():
+        out["systems"][name] = keep("synthetic_group_B", name, lambda: score_system(name, system))
     return out
 
 
 # ============================================================================= main
-def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
-    from neuroflow.vad.realspeech import benchmark_set
+def _scenes_in(folder: Path) -> int | None:
+    """How many finished scenes the corpus manifest in ``folder`` lists (None: no readable manifest)."""
+    try:
+        scenes = read_json(folder / "corpus.json", "corpus manifest").get("scenes")
+    except (ValueError, AttributeError):
+        return None
+    return len(scenes) if isinstance(scenes, list) else None
 
-    if (root / "speech" / "corpus.json").exists() and (root / "roomtone" / "corpus.json").exists():
-        return root
+
+def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
+    """The held-out set ``root`` (built, or finished where a build was cut short), or why it was skipped."""
+    from neuroflow.vad.realspeech import benchmark_plans, benchmark_set
+
     settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
+    # whole only with every planned scene: the manifest is written from the first scene on, so a build cut short
+    # (Ctrl-C) was taken as the set, and the next run benchmarked a part of it without a word
+    if all(_scenes_in(root / name) == len(plans) for name, plans in benchmark_plans(seed, **settings).items()):
+        return root
     try:
         benchmark_set(root, seed=seed, progress=False, **settings)
     except ValueError as exc:  # a missing source package: one line naming it and the install command
@@ -304,8 +496,66 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
     return root
 
 
+def run_parts(systems: dict, unpruned: dict, real_root: Path | str, syn_root: Path, quick: bool, skipped: list,
+              keep=_now) -> dict:
+    """Every section on ``systems`` (``unpruned`` too on group B; ``real_root``: the held-out set, or why it was
+    skipped): the result printed. ``keep`` gives each system's part of each section (:class:`Progress`)."""
+    from neuroflow.vad.corpus import load_corpus
+    from neuroflow.vad.energy import model_info
+
+    payload: dict = {"threads": 1, "skipped": skipped}
+    if isinstance(real_root, Path):
+        payload["real_speech"] = real_speech(systems, real_root, keep)
+        payload["real_targets"] = real_targets(payload["real_speech"])
+    else:
+        payload["real_speech"] = {"skipped": real_root}
+    payload["noise_after_digital_silence"] = after_silence(systems, keep)
+    payload["alsa_clips"] = alsa_clips(systems, keep)
+    payload["alsa_in_noise"] = alsa_in_noise(systems, snrs=(10, 0) if quick else (20, 10, 5, 0), keep=keep)
+    payload["synthetic_group_B"] = synthetic({**systems, **unpruned}, syn_root, keep)
+    probe = np.concatenate([s.wav for s in list(load_corpus(syn_root))[:2]])[: 60 * 16000]
+    payload["realtime_factor_one_core"] = {name: keep("realtime_factor_one_core", name, lambda: cpu_speed(s, probe))
+                                           for name, s in systems.items()}
+    models = {}
+    for kind in SPIKING:
+        if kind not in systems:  # its model is missing (named in "skipped"): a KeyError here lost the whole run
+            continue
+        info = model_info(kind)
+        syn = payload["synthetic_group_B"]["systems"]
+        models[kind] = {"sparsity": info["sparsity"], "power_uW": info["power_uW"],
+                        "spikes_per_neuron_per_frame": info["spikes_per_neuron_per_frame"],
+                        "spikes_per_frame": info["spikes_per_frame"], "sops_per_s": info["sops_per_s"],
+                        "realtime_factor_one_core": payload["realtime_factor_one_core"][kind],
+                        "train_seconds_recorded": info["train_seconds"],
+                        "synthetic_mean_HTER": syn[kind]["HTER_mean_over_levels"],
+                        "pruning_HTER_loss_points": 100 * (syn[kind]["HTER_pooled"] - syn[f"{kind}:unpruned"]["HTER_pooled"])
+                        if f"{kind}:unpruned" in syn else None,
+                        "targets": {"sparsity_ok": info["sparsity"] >= 0.85, "power_ok": info["power_uW"] <= 5.0,
+                                    "speed_ok": payload["realtime_factor_one_core"][kind] >= 200.0}}
+    payload["models"] = models
+    return payload
+
+
+def finish(progress: Progress, out: Path | None, compute) -> int:
+    """Print the result ``compute()`` returns (and write it to ``out``), then drop the kept parts; Ctrl-C: exit status
+    130 and one line saying what is kept and how to resume (it lost every finished section)."""
+    try:
+        payload = compute()
+    except KeyboardInterrupt:
+        note(progress.interrupted())
+        return 130
+    except Exception:  # a crash: its traceback follows, and the finished parts are still there
+        if progress.path is not None and progress.parts:
+            note(f"failed: kept in {progress.path}: {progress.summary()}; the same command resumes from there")
+        raise
+    print_json(payload, out, indent=1)
+    progress.finish()
+    return 0
+
+
 def main() -> int:
-    from neuroflow.cliutil import Parser, input_dir, integer, output_file
+    from neuroflow._utils import lock_beside
+    from neuroflow.cliutil import Parser, input_dir, integer, output_file, record_interrupts
     from neuroflow.vad.cli import _system_spec
 
     # flags checked while parsing: a bad --out, --extra or --real ended the run after minutes of work
@@ -320,17 +570,41 @@ def main() -> int:
     ap.add_argument("--synthetic", type=input_dir, default=None, help="an existing test-split eSpeak corpus")
     ap.add_argument("--extra", type=_system_spec, nargs="+", default=[], metavar="SPEC",
                     help="more systems to compare (e.g. snu:old.pt)")
-    ap.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
+    ap.add_argument("--out", type=output_file((".json",)), default=None,
+                    help="also write the JSON here; finished parts are kept in OUT.progress until then, and the same "
+                         "command resumes from them")
+    ap.add_argument("--fresh", action="store_true",
+                    help="with --out: start afresh, discarding the parts OUT.progress kept (of this run or another's)")
     args = ap.parse_args()
     if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
         ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
+    if args.fresh and args.out is None:
+        ap.error("argument --fresh: only with --out (without it nothing is kept to start afresh from)")
 
+    interrupts = record_interrupts()
+    flags = {"quick": args.quick, "real": None if args.real is None else str(args.real.resolve()),
+             "real_seed": args.real_seed, "real_scenes": args.real_scenes,
+             "synthetic": None if args.synthetic is None else str(args.synthetic.resolve()), "extra": args.extra}
+    progress = Progress(None if args.out is None else progress_path(args.out), flags, interrupts)
+    with contextlib.ExitStack() as stack:
+        try:  # before any work: a second run into the same --out, a corrupt, foreign or other run's progress file
+            if args.out is not None:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(lock_beside(args.out, f"--out: {args.out} is being written by another run (pid "
+                                                          "{pid}); wait for it to end or use another --out"))
+            progress.read(fresh=args.fresh)
+        except (ValueError, OSError) as exc:
+            return fail(str(exc))
+        return finish(progress, args.out, lambda: _run(args, progress))
+
+
+def _run(args, progress: Progress) -> dict:
+    """Build (or find) the corpora and systems, check them against the kept parts' settings and run every section."""
     import torch
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus
     from neuroflow.vad.detect import MODELS_DIR, SpikingVADSystem
-    from neuroflow.vad.energy import model_info
     from neuroflow.vad.registry import get_system
     from neuroflow.vad.systems import SystemUnavailable
 
@@ -352,37 +626,16 @@ def main() -> int:
             skipped.append(str(exc))
     unpruned = {f"{k}:unpruned": SpikingVADSystem(MODELS_DIR / f"{k}.dense.pt") for k in SPIKING
                 if (MODELS_DIR / f"{k}.dense.pt").exists()}
-
-    payload: dict = {"threads": 1, "skipped": skipped}
-    if isinstance(real_root, Path):
-        payload["real_speech"] = real_speech(systems, real_root)
-        payload["real_targets"] = real_targets(payload["real_speech"])
-    else:
-        payload["real_speech"] = {"skipped": real_root}
-    payload["noise_after_digital_silence"] = after_silence(systems)
-    payload["alsa_clips"] = alsa_clips(systems)
-    payload["alsa_in_noise"] = alsa_in_noise(systems, snrs=(10, 0) if args.quick else (20, 10, 5, 0))
-    payload["synthetic_group_B"] = synthetic({**systems, **unpruned}, syn_root)
-    probe = np.concatenate([s.wav for s in list(__import__("neuroflow.vad.corpus", fromlist=["x"])
-                                                .load_corpus(syn_root))[:2]])[: 60 * 16000]
-    payload["realtime_factor_one_core"] = {name: cpu_speed(s, probe) for name, s in systems.items()}
-    models = {}
-    for kind in SPIKING:
-        info = model_info(kind)
-        syn = payload["synthetic_group_B"]["systems"]
-        models[kind] = {"sparsity": info["sparsity"], "power_uW": info["power_uW"],
-                        "spikes_per_neuron_per_frame": info["spikes_per_neuron_per_frame"],
-                        "spikes_per_frame": info["spikes_per_frame"], "sops_per_s": info["sops_per_s"],
-                        "realtime_factor_one_core": payload["realtime_factor_one_core"][kind],
-                        "train_seconds_recorded": info["train_seconds"],
-                        "synthetic_mean_HTER": syn[kind]["HTER_mean_over_levels"],
-                        "pruning_HTER_loss_points": 100 * (syn[kind]["HTER_pooled"] - syn[f"{kind}:unpruned"]["HTER_pooled"])
-                        if f"{kind}:unpruned" in syn else None,
-                        "targets": {"sparsity_ok": info["sparsity"] >= 0.85, "power_ok": info["power_uW"] <= 5.0,
-                                    "speed_ok": payload["realtime_factor_one_core"][kind] >= 200.0}}
-    payload["models"] = models
-    print_json(payload, args.out, indent=1)
-    return 0
+    try:
+        progress.settle({
+            "real_corpus": corpus_identity(real_root) if isinstance(real_root, Path) else real_root,
+            "synthetic_corpus": corpus_identity(syn_root),
+            "systems": {name: system_identity(s) for name, s in {**systems, **unpruned}.items()},
+            "skipped": skipped,
+            "alsa_clips": files_identity(sorted(ALSA.glob("*.wav"))) if ALSA.is_dir() else None})
+    except ValueError as exc:  # other corpora, systems or model files than the kept parts'
+        raise SystemExit(fail(str(exc))) from None
+    return run_parts(systems, unpruned, real_root, syn_root, args.quick, skipped, progress)
 
 
 if __name__ == "__main__":

@@ -208,6 +208,173 @@ def test_vad_benchmark_rejects_a_bad_draw_in_one_line(tmp_path):
         assert run.returncode == 2 and flag in run.stderr.strip().splitlines()[-1], argv
 
 
+def _vad_bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vad_bench", ROOT / "benchmarks" / "vad.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+#: samples per clip each section of the stand-in run below scores: which section a call came from
+REAL_S, SILENCE_S, SYNTHETIC_S = 80000, 88000, 96000
+
+
+def _vad_systems(stop=None):
+    """Three stand-ins for the systems (speech where a frame is loud enough), each recording the length of every
+    clip it scores; ``stop``: (name, samples, exception) raised when that system is given a clip of that length."""
+    from neuroflow.vad.systems import VADSystem
+
+    class Loud(VADSystem):
+        def __init__(self, name, gain):
+            self.name, self.gain, self.lengths = name, gain, []
+
+        def _score16k(self, wav):
+            self.lengths.append(len(wav))
+            if stop is not None and (self.name, len(wav)) == stop[:2]:
+                raise stop[2]
+            frames = np.asarray(wav[: len(wav) // 160 * 160], dtype=float).reshape(-1, 160)
+            return np.clip(self.gain * np.sqrt(np.mean(frames ** 2, axis=1)), 0.0, 1.0)
+
+    return {name: Loud(name, gain) for name, gain in (("energy", 30.0), ("webrtc:3", 10.0), ("silero", 100.0))}
+
+
+def test_vad_benchmark_keeps_finished_parts_and_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, capsys):
+    """Ctrl-C or a crash lost every system scored (tens of minutes): each system's part of each section is kept in
+    OUT.progress as it finishes; Ctrl-C ends with 130 and one line saying what is kept; the same run again scores
+    only what is missing, prints what an uninterrupted run prints (but the timings) and drops the file."""
+    from neuroflow.vad.corpus import generate_corpus
+
+    bench = _vad_bench()
+    monkeypatch.setattr(bench, "ALSA", tmp_path / "no-alsa")  # the alsa sections say "skipped"
+    real, syn = tmp_path / "real", tmp_path / "syn"
+    generate_corpus(real / "speech", minutes=0.25, split="test", seed=3, durations=(REAL_S / 16000,), snrs=(20.0,),
+                    noises=("white", "none"), progress=False)
+    for part in ("music", "roomtone"):
+        generate_corpus(real / part, minutes=0.1, split="test", seed=3, durations=(REAL_S / 16000,), speech="none",
+                        progress=False)
+    generate_corpus(syn, minutes=0.3, split="test", seed=4, durations=(SYNTHETIC_S / 16000,), snrs=(10.0, -5.0),
+                    noises=("white",), progress=False)
+
+    def run(out, systems):
+        progress = bench.Progress(bench.progress_path(out), {"quick": True, "real": str(real)})
+        progress.read()
+        progress.settle({"systems": list(systems)})
+        return bench.finish(progress, out, lambda: bench.run_parts(systems, {}, real, syn, True, [], progress))
+
+    def without_timings(result):
+        return {k: v for k, v in result.items() if k != "realtime_factor_one_core"}
+
+    assert run(tmp_path / "whole.json", _vad_systems()) == 0
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert not bench.progress_path(tmp_path / "whole.json").exists() and whole["real_speech"]["systems"]
+    out = tmp_path / "vad.json"
+    kept = bench.progress_path(out)
+    capsys.readouterr()
+    # Ctrl-C in webrtc:3's real speech: energy's is kept
+    assert run(out, _vad_systems(stop=("webrtc:3", REAL_S, KeyboardInterrupt()))) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"interrupted: kept in {kept}: real_speech (energy); the same command resumes from there"
+    assert not out.exists() and list(json.loads(kept.read_text())["parts"]) == ["real_speech"]
+    # a crash in silero's group B: what finished before it is kept, and energy's real speech was not scored again
+    systems = _vad_systems(stop=("silero", SYNTHETIC_S, RuntimeError("crash")))
+    with pytest.raises(RuntimeError, match="crash"):
+        run(out, systems)
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"failed: kept in {kept}: real_speech (energy, "
+                                                                       "webrtc:3, silero)")
+    assert REAL_S not in systems["energy"].lengths and REAL_S in systems["silero"].lengths
+    parts = json.loads(kept.read_text())["parts"]
+    every = ["energy", "webrtc:3", "silero"]
+    assert {k: list(v) for k, v in parts.items()} == {"real_speech": every, "noise_after_digital_silence": every,
+                                                      "synthetic_group_B": ["energy", "webrtc:3"]}
+    # resumed: only silero's group B and the CPU speeds are scored; the result is the uninterrupted one's
+    systems = _vad_systems()
+    assert run(out, systems) == 0
+    assert not kept.exists()
+    assert all(REAL_S not in s.lengths and SILENCE_S not in s.lengths for s in systems.values())
+    assert [SYNTHETIC_S in s.lengths for s in systems.values()] == [False, False, True]
+    resumed = json.loads(out.read_text())
+    assert without_timings(resumed) == without_timings(whole)
+    assert set(resumed["realtime_factor_one_core"]) == set(whole["realtime_factor_one_core"])
+
+
+def test_vad_benchmark_refuses_to_resume_other_settings_or_a_foreign_progress_file(tmp_path):
+    """A progress file of a run with other settings (flags, corpora, systems) is refused in one line naming them,
+    before any work; --fresh drops it; a corrupt or foreign file is named (it was never read: every run started
+    afresh and wrote over it)."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    done = bench.Progress(path, {"quick": True, "real": None, "extra": []})
+    done.settle({"systems": {"energy": "EnergyVAD"}})
+    done("real_speech", "energy", lambda: {"mean_HTER": np.float64(0.25), "nan": float("nan")})
+    again = bench.Progress(path, {"quick": False, "real": None, "extra": ["snu:old.pt"]})
+    with pytest.raises(ValueError) as exc:
+        again.read()
+    message = str(exc.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and "--fresh" in message
+    assert "--quick True there, False now" in message and "--extra" in message and "--real " not in message
+    same = bench.Progress(path, {"quick": True, "real": None, "extra": []})
+    same.read()  # the flags agree; the systems do not
+    with pytest.raises(ValueError, match="systems"):
+        same.settle({"systems": {"energy": "EnergyVAD", "bin": "SpikingVADSystem 0123"}})
+    resumed = bench.Progress(path, {"quick": True, "real": None, "extra": []})
+    resumed.read()
+    resumed.settle({"systems": {"energy": "EnergyVAD"}})
+    calls = []
+    value = resumed("real_speech", "energy", lambda: calls.append(1))
+    assert not calls and value["mean_HTER"] == 0.25 and math.isnan(value["nan"])  # NaN kept, as scored
+    again.read(fresh=True)
+    assert not path.exists()
+    with pytest.raises(KeyboardInterrupt):  # a part that ran on after a Ctrl-C some library caught is not kept
+        bench.Progress(path, {}, interrupts=[2])("real_speech", "energy", lambda: {"mean_HTER": 0.5})
+    assert not path.exists()
+    for text in ("not JSON\n", '{"rows": []}\n', '{"format": "benchmarks/vad.py progress", "settings": {}}\n'):
+        path.write_text(text)
+        with pytest.raises(ValueError) as exc:
+            bench.Progress(path, {}).read()
+        assert str(exc.value).startswith(f"{path}: ") and "\n" not in str(exc.value), text
+
+
+def test_vad_benchmark_refuses_a_second_run_into_the_same_out_at_once(tmp_path):
+    """Two runs into one --out scored the same systems twice and wrote over each other's progress: the second is
+    refused in one line naming --out (exit status 2), as is a corrupt progress file, before any corpus is built."""
+    from neuroflow._utils import lock_beside
+
+    script = str(ROOT / "benchmarks" / "vad.py")
+    env = dict(__import__("os").environ, PYTHONPATH=str(ROOT / "python"))
+    out = tmp_path / "vad.json"
+    with lock_beside(out, "busy"):
+        run = subprocess.run([sys.executable, script, "--out", str(out)], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--out: " in run.stderr and "another run" in \
+        run.stderr, run.stderr
+    (tmp_path / "vad.json.progress").write_text("{")
+    run = subprocess.run([sys.executable, script, "--out", str(out)], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "vad.json.progress" in run.stderr, run.stderr
+    run = subprocess.run([sys.executable, script, "--fresh"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env=env)
+    assert run.returncode == 2 and "--fresh" in run.stderr.strip().splitlines()[-1]
+
+
+def test_vad_benchmark_finishes_a_held_out_set_whose_build_was_cut_short(tmp_path, monkeypatch):
+    """The held-out set built in $TMPDIR was taken as whole once speech/ and roomtone/ had a manifest, which is
+    written from the first scene on: after a Ctrl-C in its build the next run benchmarked part of the set, silently.
+    Now it is whole with every planned scene in its manifests; otherwise the build resumes."""
+    import neuroflow.vad.realspeech as realspeech
+
+    bench = _vad_bench()
+    calls = []
+    monkeypatch.setattr(realspeech, "benchmark_set", lambda root, **kw: calls.append(kw))
+    for name, plans in realspeech.benchmark_plans(0, **bench.REAL_SETTINGS[True]).items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corpus.json").write_text(json.dumps({"scenes": [{}] * len(plans)}))
+    assert bench._build_real(tmp_path, True) == tmp_path and not calls  # whole: used as it is
+    (tmp_path / "roomtone" / "corpus.json").write_text(json.dumps({"scenes": [{}]}))  # cut short in room tone
+    assert bench._build_real(tmp_path, True) == tmp_path
+    assert calls == [{"seed": 0, "progress": False, **bench.REAL_SETTINGS[True]}]
+
 def test_vad_rule_bound_splits_errors_by_the_speaker_of_the_last_utterance():
     import importlib.util
     from types import SimpleNamespace
