@@ -46,7 +46,6 @@ The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--ou
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -132,11 +131,26 @@ def files_identity(paths) -> str:
     return h.hexdigest()[:16]
 
 
+#: the distributions a baseline system's model comes from: a new release of one is another system
+SYSTEM_PACKAGES = {"WebRTCVAD": "webrtcvad-wheels", "SileroVAD": "silero-vad"}
+
+
 def system_identity(system) -> str:
-    """A system's class and, for a trained model, its file's identity: a retrained model is another system."""
+    """A system's class and, for a trained model, its file's identity, or for a baseline, its package's version: a
+    retrained model or an upgraded webrtcvad or silero-vad is another system."""
+    from importlib.metadata import PackageNotFoundError, version
+
     path = getattr(system, "path", None)
     kind = type(system).__name__
-    return f"{kind} {files_identity([path])}" if isinstance(path, Path) and path.is_file() else kind
+    if isinstance(path, Path) and path.is_file():
+        return f"{kind} {files_identity([path])}"
+    package = SYSTEM_PACKAGES.get(kind)
+    if package is None:
+        return kind
+    try:
+        return f"{kind} {package} {version(package)}"
+    except PackageNotFoundError:
+        return kind
 
 
 class Progress:

@@ -358,6 +358,29 @@ def test_vad_benchmark_refuses_a_second_run_into_the_same_out_at_once(tmp_path):
     assert run.returncode == 2 and "--fresh" in run.stderr.strip().splitlines()[-1]
 
 
+def test_vad_benchmark_takes_an_upgraded_baseline_package_for_another_system(monkeypatch):
+    """A resumed run compared the baselines by class only: results of webrtcvad or silero-vad before an upgrade were
+    kept as the new release's."""
+    import importlib.metadata
+
+    from neuroflow.vad.systems import SileroVAD, WebRTCVAD
+
+    bench = _script("vad")
+    webrtc, silero = object.__new__(WebRTCVAD), object.__new__(SileroVAD)
+    monkeypatch.setattr(importlib.metadata, "version", lambda package: "1.0")
+    before = bench.system_identity(webrtc), bench.system_identity(silero)
+    monkeypatch.setattr(importlib.metadata, "version", lambda package: "2.0")
+    after = bench.system_identity(webrtc), bench.system_identity(silero)
+    assert before == ("WebRTCVAD webrtcvad-wheels 1.0", "SileroVAD silero-vad 1.0") and after[0] != before[0] \
+        and after[1] != before[1]
+
+    def missing(package):
+        raise importlib.metadata.PackageNotFoundError(package)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert bench.system_identity(webrtc) == "WebRTCVAD"
+
+
 def test_vad_benchmark_finishes_a_held_out_set_whose_build_was_cut_short(tmp_path, monkeypatch):
     """The held-out set built in $TMPDIR was taken as whole once speech/ and roomtone/ had a manifest, which is
     written from the first scene on: after a Ctrl-C in its build the next run benchmarked part of the set, silently.
