@@ -24,7 +24,8 @@ on the machine's load; only the recorded seconds do).
   python benchmarks/identify.py digits-cuts --seeds 0 1 2 3 4 5 --checkpoint DIR --out results/identify_digits_cuts.json
       the digits runs up to the last hidden layer's clusters (no fine-tune; students from --checkpoint, trained
       if missing), that layer cut again by each rule: the most clusters at one height, and the persistent cut
-      with ratios 1.5, 2 and 3 (clusters, cut height, each teacher neuron's angle to the nearest cluster).
+      with ratios 1.5, 2 and 3 (clusters, cut height, each teacher neuron's angle to the nearest cluster);
+      resumable seed by seed with --checkpoint (each finished seed's row is kept there as it finishes).
   python benchmarks/identify.py deep-control --problem d14 --out results/identify_deep_control.json
       second-stage students of a deep-suite teacher (deep_suite(0), the suite's student settings) with the
       teacher's own first layer frozen, on the given probes and on half designed probes (--layer-probes): their
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=output_file(), default=None,
                     help="suite: JSON-lines rows (resumable); otherwise a JSON file")
     ap.add_argument("--checkpoint", type=output_dir(), default=None,
-                    help="suite, digits: folder for finished students (resumable)")
+                    help="suite, digits, digits-cuts: folder for finished students (and digits-cuts' rows; resumable)")
     ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
                     help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
@@ -240,11 +241,18 @@ def _digits_setup(args):
     """The digits teacher of ``--seed``: probe count, problem, estimator settings, probes and answers."""
     from neuroflow.identify import problems as P
 
-    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    n, cfg = _digits_config(args)
     prob = P.digits_problem(n_samples=n, seed=args.seed)
-    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
     X = prob.probes()
     return n, prob, cfg, X, prob.teacher(X)
+
+
+def _digits_config(args):
+    """The probe count and estimator settings of a digits run (those of every digits teacher, without training one)."""
+    from neuroflow.identify import problems as P
+
+    return (4000 if args.quick else P.DIGITS_N_SAMPLES,
+            {**(DIGITS_QUICK if args.quick else P.DIGITS_SETTINGS), "layer_probes": args.layer_probes})
 
 
 def _digits(args, beta) -> int:
@@ -296,51 +304,132 @@ def _digits(args, beta) -> int:
     return 0
 
 
+#: digits-cuts' rows file in --checkpoint: every finished teacher seed's row, rewritten whole as each finishes
+CUTS_ROWS = "digits_cuts_rows.json"
+
+
 def _digits_cuts(args, beta) -> int:
-    """Each digits teacher's last hidden layer, clustered from the same students by each cut rule."""
+    """Each digits teacher's last hidden layer, clustered from the same students by each cut rule. With
+    --checkpoint each finished seed's row is kept there (:data:`CUTS_ROWS`, beside the students) as it finishes, and
+    a rerun with the same settings takes the rows kept instead of computing them again; rows of other settings are
+    refused, naming them. Ctrl-C ends the run with exit status 130, the finished rows printed and --out unwritten.
+    (The rows were written only after the last seed: Ctrl-C or a crash in seed 5 lost seeds 0 to 4.)"""
+    import contextlib
+    from pathlib import Path
+
+    from neuroflow._utils import dumps, lock_beside, print_json, write_text_atomic
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify.bench import settings_record
+
+    t0 = time.perf_counter()
+    n, cfg = _digits_config(args)
+    settings = settings_record({"n_samples": n, "beta": beta, **cfg, "finetune": False})
+    path = None if args.checkpoint is None else Path(args.checkpoint) / CUTS_ROWS
+    rows, interrupted, interrupts = [], False, record_interrupts()
+    with contextlib.ExitStack() as stack:
+        kept = {}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # two runs rewriting one rows file each dropped the other's rows
+            stack.enter_context(lock_beside(path, f"--checkpoint: {path} is being written by another digits-cuts "
+                                                  "run (pid {pid}); wait for it to end or use another --checkpoint"))
+            try:
+                kept = _kept_cuts_rows(path, settings)
+            except ValueError as exc:
+                return fail(str(exc))
+            if kept:
+                note(f"resuming: the rows of seeds {', '.join(map(str, sorted(kept)))} are taken from {path}")
+        try:
+            for seed in args.seeds:
+                row = kept.get(seed)
+                if row is None:
+                    row = _cuts_row(args, beta, seed)
+                    if interrupts:  # a stage that caught Ctrl-C and returned early: not this seed's row
+                        raise KeyboardInterrupt
+                    if path is not None:
+                        kept[seed] = row
+                        write_text_atomic(path, dumps({"benchmark": "identify-digits-cuts rows", "settings": settings,
+                                                       "rows": [kept[s] for s in sorted(kept)]}, indent=1) + "\n")
+                    log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
+                    print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
+                rows.append(row)
+        except KeyboardInterrupt:
+            interrupted = True
+    out = {"benchmark": "identify-digits-cuts", "env": _env(args), "layer": "last hidden (second)",
+           "clusters_of": "clusters of at least ceil(gamma * n) students, no spread cut (beta = pi)",
+           "rows": rows, "time_s": time.perf_counter() - t0}
+    if interrupted:
+        done = ", ".join(str(r["seed"]) for r in rows)
+        where = (f"kept in {path} (a rerun with the same settings resumes from them)" if path is not None else
+                 "not kept for a rerun (no --checkpoint)")
+        note(f"interrupted: the rows of the finished seeds ({done or 'none'}) are printed and {where}; --out is left "
+             "unwritten", new_line_on_terminal=True)
+        print_json({**out, "interrupted": True}, indent=1)
+        return 130
+    print_json(out, args.out, indent=1)
+    return 0
+
+
+def _kept_cuts_rows(path, settings) -> dict:
+    """The rows (by seed) that digits-cuts kept in ``path``, none if there is no such file; ValueError, one line,
+    when the file is no rows file or its rows were computed with other settings (naming those settings)."""
+    from neuroflow._utils import differing_keys, read_json, short_repr
+
+    if not path.exists():
+        return {}
+    saved = read_json(path, "digits-cuts rows file")
+    rows = saved.get("rows") if isinstance(saved, dict) else None
+    if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict) and isinstance(rows, list)
+            and all(isinstance(r, dict) and type(r.get("seed")) is int and isinstance(r.get("rules"), dict)
+                    for r in rows)):
+        raise ValueError(f"--checkpoint: {path} is not a digits-cuts rows file; use another --checkpoint or delete it")
+    then = saved["settings"]
+    keys = differing_keys(then, settings)
+    if keys:  # another --quick, --layer-probes or --beta-deg (or a changed DIGITS_SETTINGS): not this run's rows
+        diff = "; ".join(f"{k} {short_repr(then.get(k, 'unset'), 40)} there, {short_repr(settings.get(k, 'unset'), 40)}"
+                         " now" for k in keys[:3]) + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
+        raise ValueError(f"--checkpoint: {path} holds rows computed with other settings ({diff}); rerun with the "
+                         "flags of that run (--quick, --layer-probes, --beta-deg), use another --checkpoint or "
+                         "delete it")
+    return {r["seed"]: r for r in rows}
+
+
+def _cuts_row(args, beta, seed) -> dict:
+    """digits-cuts' row of the digits teacher of ``seed``: its students (from --checkpoint, trained if missing)
+    up to the last hidden layer's clusters, that layer cut again by each rule."""
     import math
     import warnings
 
     import numpy as np
 
-    from neuroflow._utils import print_json
     from neuroflow.identify.clustering import cluster_neurons
     from neuroflow.identify.estimator import ExpandAndCluster
     from neuroflow.identify.report import compare_networks
     from neuroflow.identify.symmetry import sign_mode
 
-    t0 = time.perf_counter()
-    rows = []
-    for seed in args.seeds:
-        args.seed = seed
-        n, prob, cfg, X, Y = _digits_setup(args)
-        ck = None if args.checkpoint is None else os.path.join(args.checkpoint, prob.name)
-        est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=0,
-                               checkpoint=ck, progress=sys.stderr.isatty(), **{**cfg, "finetune": False})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            est.fit(X, Y, query=prob.teacher)
-        last, sign = est.clusters_[-1], sign_mode(2, "g")
-        n_st = len(est.students_[-1])
-        row = {"seed": seed, "problem": prob.name, "first_layer_clusters": est.clusters_[0].size,
-               "student_rel_losses": [f.loss / est.target_var_[-1] for f in est.students_[-1]], "rules": {}}
-        for rule, ratio in (("most", None), ("persistent 1.5", 1.5), ("persistent 2", 2.0), ("persistent 3", 3.0)):
-            res = cluster_neurons(last.vectors, last.student_ids, n_st, "g", gamma=max(est.gamma, 2.0 / n_st),
-                                  beta=math.pi, sign=sign, cut="most" if ratio is None else "persistent",
-                                  **({} if ratio is None else {"persist_ratio": ratio}))
-            rep = compare_networks(prob.teacher, [est.incoming(0), res.centres], "g", match_tol_deg=180.0, sign=sign)
-            nearest = np.asarray(rep[1].to_dict()["min_angle_deg"], dtype=float)
-            row["rules"][rule] = {"clusters": res.size, "cut_deg": math.degrees(res.cut_height),
-                                  "max_angle_deg": float(np.nanmax(nearest)),
-                                  "teacher_neurons_over_5deg": int(np.sum(nearest > 5.0)),
-                                  "nearest_cluster_deg": nearest.round(4).tolist()}
-        rows.append(row)
-        log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
-        print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
-    print_json({"benchmark": "identify-digits-cuts", "env": _env(args), "layer": "last hidden (second)",
-                "clusters_of": "clusters of at least ceil(gamma * n) students, no spread cut (beta = pi)",
-                "rows": rows, "time_s": time.perf_counter() - t0}, args.out, indent=1)
-    return 0
+    args.seed = seed
+    n, prob, cfg, X, Y = _digits_setup(args)
+    ck = None if args.checkpoint is None else os.path.join(args.checkpoint, prob.name)
+    est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=0,
+                           checkpoint=ck, progress=sys.stderr.isatty(), **{**cfg, "finetune": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, Y, query=prob.teacher)
+    last, sign = est.clusters_[-1], sign_mode(2, "g")
+    n_st = len(est.students_[-1])
+    row = {"seed": seed, "problem": prob.name, "first_layer_clusters": est.clusters_[0].size,
+           "student_rel_losses": [f.loss / est.target_var_[-1] for f in est.students_[-1]], "rules": {}}
+    for rule, ratio in (("most", None), ("persistent 1.5", 1.5), ("persistent 2", 2.0), ("persistent 3", 3.0)):
+        res = cluster_neurons(last.vectors, last.student_ids, n_st, "g", gamma=max(est.gamma, 2.0 / n_st),
+                              beta=math.pi, sign=sign, cut="most" if ratio is None else "persistent",
+                              **({} if ratio is None else {"persist_ratio": ratio}))
+        rep = compare_networks(prob.teacher, [est.incoming(0), res.centres], "g", match_tol_deg=180.0, sign=sign)
+        nearest = np.asarray(rep[1].to_dict()["min_angle_deg"], dtype=float)
+        row["rules"][rule] = {"clusters": res.size, "cut_deg": math.degrees(res.cut_height),
+                              "max_angle_deg": float(np.nanmax(nearest)),
+                              "teacher_neurons_over_5deg": int(np.sum(nearest > 5.0)),
+                              "nearest_cluster_deg": nearest.round(4).tolist()}
+    return row
 
 
 def _digits_inner(args, beta) -> int:

@@ -398,3 +398,47 @@ def test_gradients_benchmark_ends_ctrl_c_in_one_line_below_the_finished_points(m
     err = capsys.readouterr().err.splitlines()
     assert json.loads(err[0])["n_samples"] == 100 and err[1].startswith("interrupted") and len(err) == 2
     assert not (tmp_path / "g.json").exists()
+
+
+def _cuts_row(seed):
+    return {"seed": seed, "problem": f"digits-seed{seed}", "first_layer_clusters": 20, "student_rel_losses": [0.1],
+            "rules": {"most": {"clusters": 20, "max_angle_deg": 1.5}}}
+
+
+def test_identify_digits_cuts_keeps_finished_seeds_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, own_sigint,
+                                                                              capsys):
+    """digits-cuts wrote its rows only after the last seed: Ctrl-C (or a crash) in seed 1 lost seed 0's. Now each
+    finished row is kept in --checkpoint as it finishes, Ctrl-C exits 130 saying so (--out unwritten), a rerun
+    takes the kept rows and computes the rest, and a rerun with other settings is refused in one line naming them."""
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    calls = []
+
+    def first_run(args, beta, seed):
+        calls.append(seed)
+        return _cuts_row(seed) if seed == 0 else _swallowing_ctrl_c(_cuts_row(seed))()
+
+    monkeypatch.setattr(bench, "_cuts_row", first_run)
+    ck, out = tmp_path / "ck", tmp_path / "cuts.json"
+    argv = ["digits-cuts", "--quick", "--seeds", "0", "1", "2", "--checkpoint", str(ck), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert calls == [0, 1] and not out.exists()
+    assert json.loads(captured.out)["rows"] == [_cuts_row(0)] and json.loads(captured.out)["interrupted"]
+    line = captured.err.strip().splitlines()[-1]
+    assert line.startswith("interrupted") and "(0)" in line and str(ck / bench.CUTS_ROWS) in line
+
+    def second_run(args, beta, seed):
+        assert seed != 0, "seed 0 computed again"
+        calls.append(seed)
+        return _cuts_row(seed)
+
+    monkeypatch.setattr(bench, "_cuts_row", second_run)
+    assert bench.main(argv) == 0
+    assert calls == [0, 1, 1, 2]
+    assert json.loads(out.read_text())["rows"] == [_cuts_row(s) for s in (0, 1, 2)]
+    capsys.readouterr()
+    monkeypatch.setattr(bench, "_cuts_row", lambda *a: pytest.fail("ran with other settings"))
+    assert bench.main([*argv, "--layer-probes", "0.25"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "layer_probes 0.5 there, 0.25 now" in err and "--checkpoint" in err
