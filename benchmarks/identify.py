@@ -91,7 +91,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=output_file(), default=None,
                     help="suite: JSON-lines rows (resumable); otherwise a JSON file")
     ap.add_argument("--checkpoint", type=output_dir(), default=None,
-                    help="suite, digits, digits-cuts: folder for finished students (and digits-cuts' rows; resumable)")
+                    help="suite, digits, digits-cuts, digits-control, deep-control: folder for finished students "
+                         "(and digits-cuts' rows; resumable)")
     ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
                     help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
@@ -304,6 +305,77 @@ def _digits(args, beta) -> int:
     return 0
 
 
+class _KeptRows:
+    """The finished parts of a long subcommand (rows, students) kept in one JSON file in --checkpoint, rewritten whole
+    (atomically) as each finishes, with the settings that computed them: a rerun with the same settings takes them,
+    one with other settings is refused in one line naming those (ValueError), and while a run writes the file a
+    second run is refused (a lock beside it). ``path`` None (no --checkpoint): nothing is kept. ``ok(part)`` says
+    whether a part read back is one this subcommand writes."""
+
+    def __init__(self, path, what: str, settings: dict, key: str, ok, flags: str):
+        self.path, self.what, self.settings, self.key, self.flags = path, what, settings, key, flags
+        self.parts: dict = {}
+        self._ok = ok
+
+    def __enter__(self):
+        import contextlib
+
+        from neuroflow._utils import lock_beside
+
+        self._stack = contextlib.ExitStack()
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # two runs rewriting one file each dropped the other's parts
+            self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by another "
+                                                             f"{self.what} run (pid {{pid}}); wait for it to end or "
+                                                             "use another --checkpoint"))
+            try:
+                self._read()
+            except BaseException:
+                self._stack.close()
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        return False
+
+    def _read(self) -> None:
+        from neuroflow._utils import differing_keys, read_json, short_repr
+
+        if not self.path.exists():
+            return
+        saved = read_json(self.path, f"{self.what} file")
+        parts = saved.get("parts") if isinstance(saved, dict) else None
+        if not (isinstance(saved, dict) and saved.get("benchmark") == self.what
+                and isinstance(saved.get("settings"), dict) and isinstance(parts, list)
+                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)):
+            raise ValueError(f"--checkpoint: {self.path} is not a {self.what} file; use another --checkpoint or "
+                             "delete it")
+        then, now = saved["settings"], self.settings
+        keys = differing_keys(then, now)
+        if keys:  # not this run's parts
+            diff = "; ".join(f"{k} {short_repr(then.get(k, 'unset'), 40)} there, {short_repr(now.get(k, 'unset'), 40)}"
+                             " now" for k in keys[:3]) + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
+            raise ValueError(f"--checkpoint: {self.path} holds {self.what} computed with other settings ({diff}); "
+                             f"rerun with the flags of that run ({self.flags}), use another --checkpoint or delete it")
+        self.parts = {r[self.key]: r for r in parts}
+
+    def keep(self, part: dict) -> None:
+        """Record one finished part (and rewrite the file, when there is one)."""
+        from neuroflow._utils import dumps, write_text_atomic
+
+        self.parts[part[self.key]] = part
+        if self.path is not None:
+            write_text_atomic(self.path, dumps({"benchmark": self.what, "settings": self.settings,
+                                                "parts": [self.parts[k] for k in sorted(self.parts)]}, indent=1) + "\n")
+
+    def where(self) -> str:
+        """Where the finished parts are, for the line an interrupted run ends with."""
+        return (f"kept in {self.path} (a rerun with the same settings resumes from them)" if self.path is not None
+                else "not kept for a rerun (no --checkpoint)")
+
+
 #: digits-cuts' rows file in --checkpoint: every finished teacher seed's row, rewritten whole as each finishes
 CUTS_ROWS = "digits_cuts_rows.json"
 
@@ -317,7 +389,7 @@ def _digits_cuts(args, beta) -> int:
     import contextlib
     from pathlib import Path
 
-    from neuroflow._utils import dumps, lock_beside, print_json, write_text_atomic
+    from neuroflow._utils import print_json
     from neuroflow.cliutil import fail, note, record_interrupts
     from neuroflow.identify.bench import settings_record
 
@@ -326,30 +398,24 @@ def _digits_cuts(args, beta) -> int:
     settings = settings_record({"n_samples": n, "beta": beta, **cfg, "finetune": False})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CUTS_ROWS
     rows, interrupted, interrupts = [], False, record_interrupts()
-    with contextlib.ExitStack() as stack:
-        kept = {}
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # two runs rewriting one rows file each dropped the other's rows
-            stack.enter_context(lock_beside(path, f"--checkpoint: {path} is being written by another digits-cuts "
-                                                  "run (pid {pid}); wait for it to end or use another --checkpoint"))
-            try:
-                kept = _kept_cuts_rows(path, settings)
-            except ValueError as exc:
-                return fail(str(exc))
-            if kept:
-                note(f"resuming: the rows of seeds {', '.join(map(str, sorted(kept)))} are taken from {path}")
+    kept, stack = _KeptRows(path, "identify-digits-cuts rows", settings, "seed",
+                            lambda r: isinstance(r.get("rules"), dict),
+                            "--quick, --layer-probes, --beta-deg"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    with stack:
+        if kept.parts:
+            note(f"resuming: the rows of seeds {', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
         try:
             for seed in args.seeds:
-                row = kept.get(seed)
+                row = kept.parts.get(seed)
                 if row is None:
                     row = _cuts_row(args, beta, seed)
                     if interrupts:  # a stage that caught Ctrl-C and returned early: not this seed's row
                         raise KeyboardInterrupt
-                    if path is not None:
-                        kept[seed] = row
-                        write_text_atomic(path, dumps({"benchmark": "identify-digits-cuts rows", "settings": settings,
-                                                       "rows": [kept[s] for s in sorted(kept)]}, indent=1) + "\n")
+                    kept.keep(row)
                     log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
                     print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
                 rows.append(row)
@@ -360,38 +426,12 @@ def _digits_cuts(args, beta) -> int:
            "rows": rows, "time_s": time.perf_counter() - t0}
     if interrupted:
         done = ", ".join(str(r["seed"]) for r in rows)
-        where = (f"kept in {path} (a rerun with the same settings resumes from them)" if path is not None else
-                 "not kept for a rerun (no --checkpoint)")
-        note(f"interrupted: the rows of the finished seeds ({done or 'none'}) are printed and {where}; --out is left "
-             "unwritten", new_line_on_terminal=True)
+        note(f"interrupted: the rows of the finished seeds ({done or 'none'}) are printed and {kept.where()}; --out "
+             "is left unwritten", new_line_on_terminal=True)
         print_json({**out, "interrupted": True}, indent=1)
         return 130
     print_json(out, args.out, indent=1)
     return 0
-
-
-def _kept_cuts_rows(path, settings) -> dict:
-    """The rows (by seed) that digits-cuts kept in ``path``, none if there is no such file; ValueError, one line,
-    when the file is no rows file or its rows were computed with other settings (naming those settings)."""
-    from neuroflow._utils import differing_keys, read_json, short_repr
-
-    if not path.exists():
-        return {}
-    saved = read_json(path, "digits-cuts rows file")
-    rows = saved.get("rows") if isinstance(saved, dict) else None
-    if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict) and isinstance(rows, list)
-            and all(isinstance(r, dict) and type(r.get("seed")) is int and isinstance(r.get("rules"), dict)
-                    for r in rows)):
-        raise ValueError(f"--checkpoint: {path} is not a digits-cuts rows file; use another --checkpoint or delete it")
-    then = saved["settings"]
-    keys = differing_keys(then, settings)
-    if keys:  # another --quick, --layer-probes or --beta-deg (or a changed DIGITS_SETTINGS): not this run's rows
-        diff = "; ".join(f"{k} {short_repr(then.get(k, 'unset'), 40)} there, {short_repr(settings.get(k, 'unset'), 40)}"
-                         " now" for k in keys[:3]) + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
-        raise ValueError(f"--checkpoint: {path} holds rows computed with other settings ({diff}); rerun with the "
-                         "flags of that run (--quick, --layer-probes, --beta-deg), use another --checkpoint or "
-                         "delete it")
-    return {r["seed"]: r for r in rows}
 
 
 def _cuts_row(args, beta, seed) -> dict:
@@ -486,16 +526,60 @@ def _digits_inner(args, beta) -> int:
     return 0
 
 
-def _digits_control(args, beta) -> int:
-    from neuroflow._utils import print_json
-    from neuroflow.identify import problems as P
+#: digits-control's students file in --checkpoint (per teacher seed): every finished student, kept as it finishes
+CONTROL_STUDENTS = "digits_control_seed{seed}.json"
 
-    cfg = DIGITS_QUICK if args.quick else P.DIGITS_SETTINGS
-    prob = P.digits_problem(n_samples=4000 if args.quick else P.DIGITS_N_SAMPLES, seed=args.seed)
+
+def _digits_control(args, beta) -> int:
+    """Second-stage students on the digits teacher's own first layer. With --checkpoint each finished student is
+    kept there (:data:`CONTROL_STUDENTS`) as it finishes and a rerun with the same settings trains only the rest;
+    students of other settings are refused, naming them. Ctrl-C ends the run with exit status 130, the finished
+    students printed and --out unwritten. (The students, 4 to 10 minutes each, were written only after the last:
+    Ctrl-C or a crash lost them all.)"""
+    import contextlib
+    from pathlib import Path
+
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.bench import settings_record
+
+    n, cfg = _digits_config(args)
     stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
-    cfg = {**cfg, "torch_options": stage2, "layer_probes": args.layer_probes}
-    out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
-                         seed=args.seed, n_jobs=args.n_jobs)
+    cfg = {**cfg, "torch_options": stage2}
+    widths = args.widths or [cfg["expansion"] * 20] * cfg["n_students"]
+    settings = settings_record({"n_samples": n, "seed": args.seed, "widths": widths, "torch_options": stage2,
+                                "layer_probes": args.layer_probes})
+    path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
+    kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
+                            lambda r: isinstance(r.get("found_mask"), list) and isinstance(r.get("loss"), float),
+                            "--quick, --widths, --layer-probes"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+
+    def finished(i, student):
+        if interrupts:  # collected after Ctrl-C: not kept as finished
+            raise KeyboardInterrupt
+        kept.keep({"index": i, **student})
+
+    with stack:
+        if kept.parts:
+            note(f"resuming: students {', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
+        done = {i: {k: v for k, v in s.items() if k != "index"} for i, s in kept.parts.items()}
+        try:
+            prob = P.digits_problem(n_samples=n, seed=args.seed)
+            out = digits_control(prob, cfg, widths=widths, seed=args.seed, n_jobs=args.n_jobs, done=done,
+                                 on_student=finished)
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {len(widths)} students finished, printed and {kept.where()}; "
+                 "--out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg,
+                        "interrupted": True, "finished_students": [kept.parts[i] for i in sorted(kept.parts)]},
+                       indent=1)
+            return 130
     print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
                indent=1)
     return 0
@@ -518,11 +602,12 @@ def _control_student(i, width, X, Y, first, second, activation, seed, torch_opti
             "time_s": time.perf_counter() - t1}
 
 
-def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dict:
+def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1, done=None, on_student=None) -> dict:
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
     second-layer neuron counts as found by a student if one of its units is within ``match_deg`` degrees
-    (symmetry-aware angles between incoming vectors, bias included)."""
+    (symmetry-aware angles between incoming vectors, bias included). ``done``: students finished earlier (by
+    index, as ``on_student`` got them), not trained again; ``on_student(index, student)`` as each finishes."""
     import numpy as np
 
     from neuroflow.identify.probes import mix_designed_probes
@@ -544,9 +629,18 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
     near = near_parallel(second, H1)
-    students = parallel_map(_control_student, [(i, w, X, Y, first, second, T.activation, seed, cfg["torch_options"],
-                                                match_deg) for i, w in enumerate(widths)], n_jobs=n_jobs)
-    found = np.array([s.pop("found_mask") for s in students])
+    done = dict(done or {})
+    todo = [i for i in range(len(widths)) if i not in done]
+
+    def collected(k, student):
+        done[todo[k]] = student
+        if on_student is not None:
+            on_student(todo[k], student)
+
+    parallel_map(_control_student, [(i, widths[i], X, Y, first, second, T.activation, seed, cfg["torch_options"],
+                                     match_deg) for i in todo], n_jobs=n_jobs, on_result=collected)
+    students = [dict(done[i]) for i in range(len(widths))]
+    found = np.array([s.pop("found_mask") for s in students], dtype=bool)
     for s, f in zip(students, found):
         s["found"] = int(f.sum())
         s["rel_loss"] = s.pop("loss") / y_var
@@ -576,10 +670,20 @@ def near_parallel(U, H) -> list[dict]:
 
 
 def _deep_control(args, beta) -> int:
+    """Second-stage students of a deep-suite teacher on its own first layer, given probes against a share of
+    designed ones. With --checkpoint each finished student is kept there (``deep_control_<problem>``, the
+    estimator's student checkpoint: a student of other settings is trained anew beside it, never taken) and a rerun
+    trains only the rest; Ctrl-C ends the run with exit status 130, the finished runs printed and --out unwritten.
+    (The students, 12 minutes a run of three, were written only at the end: Ctrl-C or a crash lost them all.)"""
+    import contextlib
+    from pathlib import Path
+
     import numpy as np
 
-    from neuroflow._utils import print_json
+    from neuroflow._utils import lock_beside, print_json
+    from neuroflow.cliutil import note, record_interrupts
     from neuroflow.identify import problems as P
+    from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
     from neuroflow.identify.lstsq import output_variance
     from neuroflow.identify.probes import query_designed_probes
     from neuroflow.identify.students import train_students
@@ -598,24 +702,55 @@ def _deep_control(args, beta) -> int:
     sizes = [first.shape[0]] + [int(np.ceil(cfg["expansion"] * w)) for w in T.hidden_sizes[1:]]
     layers = [(w, T.activation, True) for w in sizes] + [(T.output_dim, "identity", True)]
     X0 = prob.probes()
-    runs = []
-    for share in (0.0, args.layer_probes):
-        X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
-        net = MLP(X.shape[1], layers, backend="numpy")
-        seeds = list(range(args.n_students))
-        starts = []
-        for s in seeds:
-            mats = net.unpack(net.init_params(seed=100 + s))
-            mats[0] = first.copy()
-            starts.append(net.pack(mats))
-        y_var = output_variance(Y)
-        t0 = time.perf_counter()
-        fits = train_students(X.shape[1], layers, X, Y, seeds, starts, engine="torch", frozen_layers=1,
-                              train_options={"min_loss": 1e-14 * y_var}, torch_options=topts, n_jobs=args.n_jobs)
-        rel = [f.loss / y_var for f in fits]
-        runs.append({"designed_probes": n_new, "target_variance": y_var, "rel_losses": rel,
-                     "at_floor_1e-10": int(sum(r <= 1e-10 for r in rel)), "stopped_by": [f.stopped_by for f in fits],
-                     "time_s": time.perf_counter() - t0})
+    folder = None if args.checkpoint is None else Path(args.checkpoint) / f"deep_control_{prob.name}"
+    runs, stages, interrupts = [], [], record_interrupts()
+    with contextlib.ExitStack() as stack:
+        if folder is not None:   # two runs rewriting one student file each dropped the other's students
+            folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another deep-control "
+                                                    "run (pid {pid}); wait for it to end or use another --checkpoint"))
+        try:
+            for share in (0.0, args.layer_probes):
+                X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
+                net = MLP(X.shape[1], layers, backend="numpy")
+                seeds = list(range(args.n_students))
+                starts = []
+                for s in seeds:
+                    mats = net.unpack(net.init_params(seed=100 + s))
+                    mats[0] = first.copy()
+                    starts.append(net.pack(mats))
+                y_var = output_variance(Y)
+                options = {"min_loss": 1e-14 * y_var}
+                key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *starts],
+                                     (layers, "torch", options, topts, "first layer frozen"))
+                saved = StudentCheckpoint(folder, 1, key, n_params=net.n_params)
+                stages.append((saved, len(seeds)))
+
+                def finished(fit, saved=saved):
+                    if interrupts:  # collected after Ctrl-C: not kept as finished
+                        raise KeyboardInterrupt
+                    saved.add(fit)
+
+                t0 = time.perf_counter()
+                train_students(X.shape[1], layers, X, Y, seeds, starts, indices=[i for i in range(len(seeds))
+                                                                                 if i not in saved.fits],
+                               engine="torch", frozen_layers=1, train_options=options, torch_options=topts,
+                               n_jobs=args.n_jobs, on_result=finished)
+                fits = [saved.fits[i] for i in range(len(seeds))]
+                rel = [f.loss / y_var for f in fits]
+                runs.append({"designed_probes": n_new, "target_variance": y_var, "rel_losses": rel,
+                             "at_floor_1e-10": int(sum(r <= 1e-10 for r in rel)),
+                             "stopped_by": [f.stopped_by for f in fits], "time_s": time.perf_counter() - t0})
+        except KeyboardInterrupt:
+            done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
+                             for name, (saved, n) in zip(("given probes", "designed"), stages))
+            where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
+                     else "not kept for a rerun (no --checkpoint)")
+            note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "
+                 "left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
+                        "interrupted": True, "runs": runs}, indent=1)
+            return 130
     print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
                 "first_layer": "teacher's own, frozen", "student_sizes": sizes, "torch_options": topts,
                 "runs": runs}, args.out, indent=1)

@@ -442,3 +442,101 @@ def test_identify_digits_cuts_keeps_finished_seeds_at_ctrl_c_and_resumes_them(tm
     assert bench.main([*argv, "--layer-probes", "0.25"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "layer_probes 0.5 there, 0.25 now" in err and "--checkpoint" in err
+
+
+def test_identify_digits_control_trains_only_the_students_not_kept(tmp_path):
+    """digits_control's students, 4 to 10 minutes each, were all lost at Ctrl-C or a crash; now each is handed on
+    as it finishes, and those given back as done are not trained again: the result equals one uninterrupted run's
+    (timings apart)."""
+    pytest.importorskip("torch")
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    prob = Problem("tiny", make_deep_teacher(3, [4, 3], "tanh", seed=1), 300, 0)
+    cfg = {"torch_options": {"adam_steps": 20, "batch_size": 64, "max_iter": 5}, "layer_probes": 0.5}
+
+    def untimed(out):
+        return {k: v if k != "students" else [{**s, "time_s": 0} for s in v] for k, v in out.items() if k != "time_s"}
+
+    whole = bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2)
+    kept = {}
+
+    def interrupted_after_two(i, student):
+        kept[i] = json.loads(json.dumps(student, default=lambda a: a.tolist()))   # as the file keeps it
+        if len(kept) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2, on_student=interrupted_after_two)
+    trained = []
+    resumed = bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2, done=dict(kept),
+                                   on_student=lambda i, s: trained.append(i))
+    assert sorted(kept) == [0, 1] and trained == [2]
+    assert untimed(resumed) == untimed(whole)
+
+
+def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """`digits-control --checkpoint DIR`: Ctrl-C exits 130 in one line saying how many students are kept (--out
+    unwritten); the rerun hands them to digits_control as done; other --widths are refused in one line naming them."""
+    import neuroflow.identify.problems as P
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: "teacher")
+    student = {"width": 5, "seed": 0, "loss": 0.5, "stopped": "steps", "steps": [1, 2], "found_mask": [True, False],
+               "min_angle_deg": [1.0, 9.0], "time_s": 1.0}
+    seen = []
+
+    def first(prob, cfg, *, widths, seed, n_jobs, done, on_student):
+        seen.append(dict(done))
+        on_student(0, student)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "digits_control", first)
+    out = tmp_path / "c.json"
+    argv = ["digits-control", "--quick", "--widths", "5", "6", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    assert json.loads(captured.out)["finished_students"] == [{"index": 0, **student}] and not out.exists()
+    monkeypatch.setattr(bench, "digits_control", lambda prob, cfg, **k: seen.append(k["done"]) or {"students": []})
+    assert bench.main(argv) == 0 and seen == [{}, {0: student}] and out.exists()
+    capsys.readouterr()
+    assert bench.main([*argv[:3], "7", *argv[4:]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "widths [5.0, 6.0] there, [7.0, 6.0] now" in err, err
+
+
+def test_identify_deep_control_keeps_finished_students_and_resumes_them(tmp_path, monkeypatch, capsys):
+    """deep-control's students (12 minutes a run) were all lost at Ctrl-C or a crash; now --checkpoint keeps each as
+    it finishes, Ctrl-C exits 130 in one line saying how many, and the rerun trains only the rest, with the numbers of
+    an uninterrupted run."""
+    pytest.importorskip("torch")
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    argv = ["deep-control", "--quick", "--n-students", "2", "--n-jobs", "1"]
+
+    def runs(text):
+        return [{k: v for k, v in r.items() if k != "time_s"} for r in json.loads(text)["runs"]]
+
+    assert bench.main(argv) == 0
+    whole = runs(capsys.readouterr().out)
+    real, added = StudentCheckpoint.add, []
+
+    def add(self, fit):
+        real(self, fit)
+        added.append(fit.index)
+        if len(added) == 3:      # both students on the given probes, the first on the designed ones
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(StudentCheckpoint, "add", add)
+    resumable = [*argv, "--checkpoint", str(tmp_path / "ck")]
+    assert bench.main(resumable) == 130
+    captured = capsys.readouterr()
+    assert "given probes: 2 of 2, designed: 1 of 2" in captured.err.strip().splitlines()[-1]
+    assert runs(captured.out) == whole[:1]
+    added.clear()
+    assert bench.main(resumable) == 0
+    assert added == [1] and runs(capsys.readouterr().out) == whole
