@@ -133,13 +133,23 @@ def main(argv=None) -> int:
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
            "digits-control": _digits_control, "digits-cuts": _digits_cuts, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
-    return run(args, beta)
+    try:
+        return run(args, beta)
+    except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
+        from neuroflow.cliutil import note
+
+        kept = ("nothing is kept (this subcommand writes its result only when it finishes)"
+                if args.what not in ("digits", "digits-inner") else "the finished students are not kept (no --checkpoint)"
+                if args.checkpoint is None else
+                f"the finished students are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
+        note(f"interrupted: {kept}", new_line_on_terminal=True)
+        return 130
 
 
 # ---------------------------------------------------------------------- suites
 def _suite(args, beta) -> int:
     from neuroflow._utils import dumps
-    from neuroflow.cliutil import fail, flag_error
+    from neuroflow.cliutil import fail, flag_error, note
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_suite, summarize
 
@@ -150,6 +160,7 @@ def _suite(args, beta) -> int:
     else:
         probs = P.suite(name, seed=args.seed, n_problems=args.n_problems)
     t0 = time.perf_counter()
+    rows = []   # filled as rows come in: Ctrl-C keeps the finished ones
     settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
     if args.max_expansion is not None:
         settings["max_expansion"] = args.max_expansion
@@ -157,7 +168,15 @@ def _suite(args, beta) -> int:
         settings["max_students"] = args.max_students
     try:  # every argument is checked before any problem runs; a problem's own error is kept in its row
         rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                         settings=settings, checkpoint=args.checkpoint)
+                         settings=settings, checkpoint=args.checkpoint, rows=rows)
+    except KeyboardInterrupt:  # was a traceback: one line saying where the finished rows are
+        where = (f"kept in {args.out} (a rerun with the same settings skips them)" if args.out is not None
+                 else "not kept for a rerun (no --out)")
+        note(f"interrupted: {len(rows)} of {len(probs)} problems finished; their rows are printed and {where}",
+             new_line_on_terminal=True)
+        print(dumps({"benchmark": f"identify-suite-{name}", "interrupted": True, "n_problems": len(probs),
+                     "rows": [{k: v for k, v in r.items() if k != "traceback"} for r in rows]}, indent=1))
+        return 130
     except ValueError as exc:  # was a traceback: one line naming the flag
         flags = {"max_expansion": "--max-expansion", "max_students": "--max-students", "out": "--out",
                  "checkpoint": "--checkpoint", "seed": "--seed", "width": "--width"}

@@ -540,3 +540,31 @@ def test_identify_deep_control_keeps_finished_students_and_resumes_them(tmp_path
     added.clear()
     assert bench.main(resumable) == 0
     assert added == [1] and runs(capsys.readouterr().out) == whole
+
+
+def test_identify_benchmark_ends_ctrl_c_in_one_line_saying_what_is_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in `suite` or `digits` ended in a traceback; now in one line, exit 130: the suite's finished rows
+    printed (and in --out), the digits run's students in --checkpoint."""
+    import neuroflow.identify.bench
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def one_row_then_ctrl_c(probs, *, rows, **kwargs):
+        rows.append({"name": probs[0].name, "error": None, "traceback": "..."})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(neuroflow.identify.bench, "run_suite", one_row_then_ctrl_c)
+    out = tmp_path / "rows.jsonl"
+    assert bench.main(["suite", "--quick", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["rows"][0]["error"] is None and "traceback" not in json.loads(captured.out)["rows"][0]
+    assert captured.err.count("\n") == 1 and captured.err.startswith("interrupted: 1 of ") and str(out) in captured.err
+
+    def ctrl_c(args, beta):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_digits", ctrl_c)
+    assert bench.main(["digits", "--quick", "--checkpoint", str(tmp_path / "ck")]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"students are kept in {tmp_path / 'ck'}" in err
