@@ -47,6 +47,10 @@ on the machine's load; only the recorded seconds do).
       same point by Levenberg-Marquardt (neuroflow.flow.lm) and by MINPACK's lmder (scipy least_squares,
       method "lm"), the same step budget: relative loss and seconds of each.
   --quick shrinks each to a small size. BLAS/torch threads are limited to --threads (default 1).
+  --checkpoint DIR: the long subcommands (suite's students, digits, digits-inner, digits-cuts, digits-control,
+  deep-control, budgets, lm) keep each finished student or row there as it finishes; a rerun with the same settings
+  resumes from them, one with other settings is refused in one line naming them. Ctrl-C ends any subcommand with
+  exit status 130 and one line saying what is kept (the finished part is printed; --out is left unwritten).
 """
 from __future__ import annotations
 
@@ -91,8 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=output_file(), default=None,
                     help="suite: JSON-lines rows (resumable); otherwise a JSON file")
     ap.add_argument("--checkpoint", type=output_dir(), default=None,
-                    help="suite, digits, digits-cuts, digits-control, deep-control: folder for finished students "
-                         "(and digits-cuts' rows; resumable)")
+                    help="suite, digits, digits-inner, digits-cuts, digits-control, deep-control, budgets, lm: folder "
+                         "for finished students and rows; a rerun with the same settings resumes from them")
     ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
                     help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
@@ -571,7 +575,7 @@ def _digits_control(args, beta) -> int:
                                 "layer_probes": args.layer_probes})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
     kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
-                            lambda r: isinstance(r.get("found_mask"), list) and isinstance(r.get("loss"), float),
+                            lambda r: isinstance(r.get("found_mask"), list) and "loss" in r,
                             "--quick, --widths, --layer-probes"), contextlib.ExitStack()
     try:
         stack.enter_context(kept)
@@ -822,15 +826,18 @@ def _repro(args, beta) -> int:
 
 def _budgets(args, beta) -> int:
     """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
+    import contextlib
     import functools
     import types
+    from pathlib import Path
 
     import numpy as np
 
     import neuroflow.flow as flow
     from neuroflow._utils import print_json
+    from neuroflow.cliutil import fail, note, record_interrupts
     from neuroflow.identify import problems as P
-    from neuroflow.identify.bench import run_problem
+    from neuroflow.identify.bench import run_problem, settings_record
 
     for name, module in list(sys.modules.items()):  # budget checks count CPU seconds in every engine module
         if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
@@ -850,9 +857,34 @@ def _budgets(args, beta) -> int:
     settings = {"train_options": {**huge, "maxtime_ode": 1.5, "maxtime_optim": 2.5},
                 "finetune_options": {**huge, "maxtime_ode": 5.0, "maxtime_optim": 30.0}}
     probs = P.paper_suite(150, seed=args.seed)[:: 3 if not args.quick else 50]
-    for p in probs:
-        label[0] = p.name
-        run_problem(p, seed=args.seed, settings=settings)
+    # each finished problem's calls kept in --checkpoint as it finishes (about a minute a problem, 50 of them, were
+    # all lost at Ctrl-C or a crash); its students are not: they are what is measured
+    path = None if args.checkpoint is None else Path(args.checkpoint) / "budgets_problems.json"
+    kept, stack = _KeptRows(path, "identify-budgets problems",
+                            settings_record({"seed": args.seed, "quick": args.quick, **settings}), "index",
+                            lambda r: isinstance(r.get("calls"), list), "--quick, --seed"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+    with stack:
+        try:
+            for i, p in enumerate(probs):
+                if i in kept.parts:
+                    continue
+                label[0], first = p.name, len(calls)
+                run_problem(p, seed=args.seed, settings=settings)
+                if interrupts:  # a stage that caught Ctrl-C and returned early: not this problem's calls
+                    raise KeyboardInterrupt
+                kept.keep({"index": i, "problem": p.name, "calls": calls[first:]})
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {len(probs)} problems finished, their calls printed and "
+                 f"{kept.where()}; --out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-budgets", "interrupted": True,
+                        "calls": [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]}, indent=1)
+            return 130
+    calls = [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]
     at_cap = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5] and c["stopped_by"][0] == "maxtime"]
     all_ode = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5]]
     print_json({"benchmark": "identify-budgets", "method": "CPU-second caps, step budgets lifted",
@@ -863,13 +895,16 @@ def _budgets(args, beta) -> int:
 
 # ---------------------------------------------------------------------- Levenberg-Marquardt polish
 def _lm(args, beta) -> int:
-    import numpy as np
-    from scipy.optimize import least_squares
+    """Levenberg-Marquardt and MINPACK polishing torch's students. With --checkpoint each finished student's row is
+    kept there and a rerun with the same settings computes only the rest; Ctrl-C ends the run with exit status 130,
+    the finished rows printed and --out unwritten."""
+    import contextlib
+    from pathlib import Path
 
     from neuroflow._utils import print_json
-    from neuroflow.flow.lm import mlp_least_squares
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify.bench import settings_record
     from neuroflow.identify.problems import DEEP_SETTINGS, deep_suite
-    from neuroflow.identify.students import torch_fit
     from neuroflow.mlp import MLP
 
     prob = deep_suite(1)[1]
@@ -882,27 +917,58 @@ def _lm(args, beta) -> int:
     net = MLP(X.shape[1], [(2 * w, act, True) for w in prob.teacher.hidden_sizes] + [(1, "identity", True)],
               backend="numpy")
     y_var = float(Y.var())
-    rows = []
-    for s in range(n_students):
-        t0 = time.perf_counter()
-        theta, loss, _, _ = torch_fit(net, net.init_params(seed=100 + s), X, Y, seed=100 + s, **torch_opts)
-        t1 = time.perf_counter()
-        ours = mlp_least_squares(net, theta, X, Y, max_iter=steps)
-        t2 = time.perf_counter()
-        mp = least_squares(lambda th: net.forward(th, X)[:, 0] - Y[:, 0], theta,
-                           jac=lambda th: net.jacobian(th, X)[:, 0, :], method="lm", max_nfev=steps,
-                           ftol=1e-15, xtol=1e-15, gtol=1e-15)
-        t3 = time.perf_counter()
-        rows.append({"student": s, "torch_rel_loss": loss / y_var, "torch_s": t1 - t0,
-                     "lm_rel_loss": ours.value / y_var, "lm_s": t2 - t1, "lm_steps": ours.iterations,
-                     "lm_stopped_by": ours.stopped_by,
-                     "minpack_rel_loss": float(net.loss(mp.x, X, Y)) / y_var, "minpack_s": t3 - t2,
-                     "minpack_evaluations": int(mp.nfev)})
+    # each finished student's row kept in --checkpoint as it finishes (two or three minutes each)
+    path = None if args.checkpoint is None else Path(args.checkpoint) / "lm_students.json"
+    kept, stack = _KeptRows(path, "identify-lm students",
+                            settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps}),
+                            "student", lambda r: "lm_rel_loss" in r, "--quick"), \
+        contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+    with stack:
+        try:
+            for s in range(n_students):
+                if s not in kept.parts:
+                    kept.keep(_lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts))
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {n_students} students finished, printed and {kept.where()}; "
+                 "--out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-lm-polish", "interrupted": True,
+                        "students": [kept.parts[i] for i in sorted(kept.parts)]}, indent=1)
+            return 130
+    rows = [kept.parts[i] for i in range(n_students)]
     out = {"benchmark": "identify-lm-polish", "env": _env(args), "problem": prob.name, "n_params": net.n_params,
            "student_widths": [2 * w for w in prob.teacher.hidden_sizes], "torch_options": torch_opts,
            "step_budget": steps, "students": rows}
     print_json(out, args.out, indent=1)  # written whole or not at all (open(.., "w") left it half-written)
     return 0
+
+
+def _lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts) -> dict:
+    """lm's row of student ``s``: torch's fit, then Levenberg-Marquardt and MINPACK from its end point."""
+    from scipy.optimize import least_squares
+
+    from neuroflow.flow.lm import mlp_least_squares
+    from neuroflow.identify.students import torch_fit
+
+    t0 = time.perf_counter()
+    theta, loss, _, _ = torch_fit(net, net.init_params(seed=100 + s), X, Y, seed=100 + s, **torch_opts)
+    t1 = time.perf_counter()
+    ours = mlp_least_squares(net, theta, X, Y, max_iter=steps)
+    t2 = time.perf_counter()
+    mp = least_squares(lambda th: net.forward(th, X)[:, 0] - Y[:, 0], theta,
+                       jac=lambda th: net.jacobian(th, X)[:, 0, :], method="lm", max_nfev=steps,
+                       ftol=1e-15, xtol=1e-15, gtol=1e-15)
+    t3 = time.perf_counter()
+    if interrupts:  # a phase that caught Ctrl-C and returned early: not this student's row
+        raise KeyboardInterrupt
+    return {"student": s, "torch_rel_loss": loss / y_var, "torch_s": t1 - t0, "lm_rel_loss": ours.value / y_var,
+            "lm_s": t2 - t1, "lm_steps": ours.iterations, "lm_stopped_by": ours.stopped_by,
+            "minpack_rel_loss": float(net.loss(mp.x, X, Y)) / y_var, "minpack_s": t3 - t2,
+            "minpack_evaluations": int(mp.nfev)}
 
 
 if __name__ == "__main__":

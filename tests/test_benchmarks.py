@@ -568,3 +568,65 @@ def test_identify_benchmark_ends_ctrl_c_in_one_line_saying_what_is_kept(tmp_path
     assert bench.main(["digits", "--quick", "--checkpoint", str(tmp_path / "ck")]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"students are kept in {tmp_path / 'ck'}" in err
+
+
+def test_identify_lm_keeps_finished_students_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def row(s):
+        return {"student": s, "torch_rel_loss": 1e-3, "lm_rel_loss": 1e-9, "lm_stopped_by": "steps"}
+
+    def first(s, *args):
+        if s == 1:
+            raise KeyboardInterrupt
+        return row(s)
+
+    monkeypatch.setattr(bench, "_lm_student", first)
+    out = tmp_path / "lm.json"
+    argv = ["lm", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["students"] == [row(0)] and not out.exists()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: row(s) if s == 1 else pytest.fail("student 0 again"))
+    assert bench.main(argv) == 0 and json.loads(out.read_text())["students"] == [row(0), row(1)]
+
+
+def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):
+    import time
+    import types
+
+    import neuroflow.flow as flow
+    import neuroflow.identify.bench
+    import neuroflow.identify.cli
+    import neuroflow.identify.estimator  # noqa: F401  (the engine modules _budgets finds are loaded now)
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    for name, module in list(sys.modules.items()):   # _budgets points the engines' clocks at CPU time: put back after
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", time)
+    monkeypatch.setattr(flow, "train", lambda *a, **k: types.SimpleNamespace(
+        method_optim="lbfgs", ode_iterations=10, optim_iterations=5, ode_stopped_by="maxtime",
+        optim_stopped_by="maxiterations"))
+    ran = []
+
+    def run_problem(p, seed, settings):
+        ran.append(p.name)
+        if len(ran) == 2:
+            raise KeyboardInterrupt
+        flow.train(None, maxtime_ode=1.5, maxtime_optim=2.5)
+
+    monkeypatch.setattr(neuroflow.identify.bench, "run_problem", run_problem)
+    out = tmp_path / "b.json"
+    argv = ["budgets", "--quick", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["calls"]) == 1 and not out.exists()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 3 problems finished")
+    assert bench.main(argv) == 0
+    assert ran[2:] == ran[1:2] + [ran[-1]] and len(ran) == 4     # the first problem is not run again
+    assert len(json.loads(out.read_text())["calls"]) == 3
+    monkeypatch.undo()
+    assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
