@@ -430,7 +430,8 @@ def _digits_cuts(args, beta) -> int:
         return fail(str(exc))
     with stack:
         if kept.parts:
-            note(f"resuming: the rows of seeds {', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
+            note(f"resuming: the rows of seed{'s' if len(kept.parts) > 1 else ''} "
+                 f"{', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
         try:
             for seed in args.seeds:
                 row = kept.parts.get(seed)
@@ -590,7 +591,8 @@ def _digits_control(args, beta) -> int:
 
     with stack:
         if kept.parts:
-            note(f"resuming: students {', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
+            note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} {', '.join(map(str, sorted(kept.parts)))} "
+                 f"{'are' if len(kept.parts) > 1 else 'is'} taken from {path}")
         done = {i: {k: v for k, v in s.items() if k != "index"} for i, s in kept.parts.items()}
         try:
             prob = P.digits_problem(n_samples=n, seed=args.seed)
