@@ -24,7 +24,8 @@ on the machine's load; only the recorded seconds do).
   python benchmarks/identify.py digits-cuts --seeds 0 1 2 3 4 5 --checkpoint DIR --out results/identify_digits_cuts.json
       the digits runs up to the last hidden layer's clusters (no fine-tune; students from --checkpoint, trained
       if missing), that layer cut again by each rule: the most clusters at one height, and the persistent cut
-      with ratios 1.5, 2 and 3 (clusters, cut height, each teacher neuron's angle to the nearest cluster).
+      with ratios 1.5, 2 and 3 (clusters, cut height, each teacher neuron's angle to the nearest cluster);
+      resumable seed by seed with --checkpoint (each finished seed's row is kept there as it finishes).
   python benchmarks/identify.py deep-control --problem d14 --out results/identify_deep_control.json
       second-stage students of a deep-suite teacher (deep_suite(0), the suite's student settings) with the
       teacher's own first layer frozen, on the given probes and on half designed probes (--layer-probes): their
@@ -46,6 +47,10 @@ on the machine's load; only the recorded seconds do).
       same point by Levenberg-Marquardt (neuroflow.flow.lm) and by MINPACK's lmder (scipy least_squares,
       method "lm"), the same step budget: relative loss and seconds of each.
   --quick shrinks each to a small size. BLAS/torch threads are limited to --threads (default 1).
+  --checkpoint DIR: the long subcommands (suite's students, digits, digits-inner, digits-cuts, digits-control,
+  deep-control, budgets, lm) keep each finished student or row there as it finishes; a rerun with the same settings
+  resumes from them, one with other settings is refused in one line naming them. Ctrl-C ends any subcommand with
+  exit status 130 and one line saying what is kept (the finished part is printed; --out is left unwritten).
 """
 from __future__ import annotations
 
@@ -90,7 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=output_file(), default=None,
                     help="suite: JSON-lines rows (resumable); otherwise a JSON file")
     ap.add_argument("--checkpoint", type=output_dir(), default=None,
-                    help="suite, digits: folder for finished students (resumable)")
+                    help="suite, digits, digits-inner, digits-cuts, digits-control, deep-control, budgets, lm: folder "
+                         "for finished students and rows; a rerun with the same settings resumes from them")
     ap.add_argument("--plot", type=output_file(FIGURE_SUFFIXES), default=None,
                     help="suite, difficulty: PNG of recovery along the difficulty axis")
     ap.add_argument("--quick", action="store_true")
@@ -131,13 +137,23 @@ def main(argv=None) -> int:
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
            "digits-control": _digits_control, "digits-cuts": _digits_cuts, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
-    return run(args, beta)
+    try:
+        return run(args, beta)
+    except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
+        from neuroflow.cliutil import note
+
+        kept = ("nothing is kept (this subcommand writes its result only when it finishes)"
+                if args.what not in ("digits", "digits-inner") else "the finished students are not kept (no --checkpoint)"
+                if args.checkpoint is None else
+                f"the finished students are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
+        note(f"interrupted: {kept}", new_line_on_terminal=True)
+        return 130
 
 
 # ---------------------------------------------------------------------- suites
 def _suite(args, beta) -> int:
     from neuroflow._utils import dumps
-    from neuroflow.cliutil import fail, flag_error
+    from neuroflow.cliutil import fail, flag_error, note
     from neuroflow.identify import problems as P
     from neuroflow.identify.bench import BENCH_SETTINGS, run_suite, summarize
 
@@ -148,6 +164,7 @@ def _suite(args, beta) -> int:
     else:
         probs = P.suite(name, seed=args.seed, n_problems=args.n_problems)
     t0 = time.perf_counter()
+    rows = []   # filled as rows come in: Ctrl-C keeps the finished ones
     settings = {"clusterer": args.clusterer, "beta": beta, "width": args.width}
     if args.max_expansion is not None:
         settings["max_expansion"] = args.max_expansion
@@ -155,7 +172,15 @@ def _suite(args, beta) -> int:
         settings["max_students"] = args.max_students
     try:  # every argument is checked before any problem runs; a problem's own error is kept in its row
         rows = run_suite(probs, out=args.out, n_jobs=args.n_jobs, seed=args.seed, progress=sys.stderr.isatty(),
-                         settings=settings, checkpoint=args.checkpoint)
+                         settings=settings, checkpoint=args.checkpoint, rows=rows)
+    except KeyboardInterrupt:  # was a traceback: one line saying where the finished rows are
+        where = (f"kept in {args.out} (a rerun with the same settings skips them)" if args.out is not None
+                 else "not kept for a rerun (no --out)")
+        note(f"interrupted: {len(rows)} of {len(probs)} problems finished; their rows are printed and {where}",
+             new_line_on_terminal=True)
+        print(dumps({"benchmark": f"identify-suite-{name}", "interrupted": True, "n_problems": len(probs),
+                     "rows": [{k: v for k, v in r.items() if k != "traceback"} for r in rows]}, indent=1))
+        return 130
     except ValueError as exc:  # was a traceback: one line naming the flag
         flags = {"max_expansion": "--max-expansion", "max_students": "--max-students", "out": "--out",
                  "checkpoint": "--checkpoint", "seed": "--seed", "width": "--width"}
@@ -240,11 +265,18 @@ def _digits_setup(args):
     """The digits teacher of ``--seed``: probe count, problem, estimator settings, probes and answers."""
     from neuroflow.identify import problems as P
 
-    n = 4000 if args.quick else P.DIGITS_N_SAMPLES
+    n, cfg = _digits_config(args)
     prob = P.digits_problem(n_samples=n, seed=args.seed)
-    cfg = {**(DIGITS_QUICK if args.quick else prob.settings), "layer_probes": args.layer_probes}
     X = prob.probes()
     return n, prob, cfg, X, prob.teacher(X)
+
+
+def _digits_config(args):
+    """The probe count and estimator settings of a digits run (those of every digits teacher, without training one)."""
+    from neuroflow.identify import problems as P
+
+    return (4000 if args.quick else P.DIGITS_N_SAMPLES,
+            {**(DIGITS_QUICK if args.quick else P.DIGITS_SETTINGS), "layer_probes": args.layer_probes})
 
 
 def _digits(args, beta) -> int:
@@ -296,51 +328,172 @@ def _digits(args, beta) -> int:
     return 0
 
 
+class _KeptRows:
+    """The finished parts of a long subcommand (rows, students) kept in one JSON file in --checkpoint, rewritten whole
+    (atomically) as each finishes, with the settings that computed them: a rerun with the same settings takes them,
+    one with other settings is refused in one line naming those (ValueError), and while a run writes the file a
+    second run is refused (a lock beside it). ``path`` None (no --checkpoint): nothing is kept. ``ok(part)`` says
+    whether a part read back is one this subcommand writes."""
+
+    def __init__(self, path, what: str, settings: dict, key: str, ok, flags: str):
+        self.path, self.what, self.settings, self.key, self.flags = path, what, settings, key, flags
+        self.parts: dict = {}
+        self._ok = ok
+
+    def __enter__(self):
+        import contextlib
+
+        from neuroflow._utils import lock_beside
+
+        self._stack = contextlib.ExitStack()
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # two runs rewriting one file each dropped the other's parts
+            self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by another "
+                                                             f"{self.what} run (pid {{pid}}); wait for it to end or "
+                                                             "use another --checkpoint"))
+            try:
+                self._read()
+            except BaseException:
+                self._stack.close()
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        return False
+
+    def _read(self) -> None:
+        from neuroflow._utils import differing_keys, read_json, short_repr
+
+        if not self.path.exists():
+            return
+        saved = read_json(self.path, f"{self.what} file")
+        parts = saved.get("parts") if isinstance(saved, dict) else None
+        if not (isinstance(saved, dict) and saved.get("benchmark") == self.what
+                and isinstance(saved.get("settings"), dict) and isinstance(parts, list)
+                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)):
+            raise ValueError(f"--checkpoint: {self.path} is not a {self.what} file; use another --checkpoint or "
+                             "delete it")
+        then, now = saved["settings"], self.settings
+        keys = differing_keys(then, now)
+        if keys:  # not this run's parts
+            diff = "; ".join(f"{k} {short_repr(then.get(k, 'unset'), 40)} there, {short_repr(now.get(k, 'unset'), 40)}"
+                             " now" for k in keys[:3]) + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
+            raise ValueError(f"--checkpoint: {self.path} holds {self.what} computed with other settings ({diff}); "
+                             f"rerun with the flags of that run ({self.flags}), use another --checkpoint or delete it")
+        self.parts = {r[self.key]: r for r in parts}
+
+    def keep(self, part: dict) -> None:
+        """Record one finished part (and rewrite the file, when there is one)."""
+        from neuroflow._utils import dumps, write_text_atomic
+
+        self.parts[part[self.key]] = part
+        if self.path is not None:
+            write_text_atomic(self.path, dumps({"benchmark": self.what, "settings": self.settings,
+                                                "parts": [self.parts[k] for k in sorted(self.parts)]}, indent=1) + "\n")
+
+    def where(self) -> str:
+        """Where the finished parts are, for the line an interrupted run ends with."""
+        return (f"kept in {self.path} (a rerun with the same settings resumes from them)" if self.path is not None
+                else "not kept for a rerun (no --checkpoint)")
+
+
+#: digits-cuts' rows file in --checkpoint: every finished teacher seed's row, rewritten whole as each finishes
+CUTS_ROWS = "digits_cuts_rows.json"
+
+
 def _digits_cuts(args, beta) -> int:
-    """Each digits teacher's last hidden layer, clustered from the same students by each cut rule."""
+    """Each digits teacher's last hidden layer, clustered from the same students by each cut rule. With
+    --checkpoint each finished seed's row is kept there (:data:`CUTS_ROWS`, beside the students) as it finishes, and
+    a rerun with the same settings takes the rows kept instead of computing them again; rows of other settings are
+    refused, naming them. Ctrl-C ends the run with exit status 130, the finished rows printed and --out unwritten.
+    (The rows were written only after the last seed: Ctrl-C or a crash in seed 5 lost seeds 0 to 4.)"""
+    import contextlib
+    from pathlib import Path
+
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify.bench import settings_record
+
+    t0 = time.perf_counter()
+    n, cfg = _digits_config(args)
+    settings = settings_record({"n_samples": n, "beta": beta, **cfg, "finetune": False})
+    path = None if args.checkpoint is None else Path(args.checkpoint) / CUTS_ROWS
+    rows, interrupted, interrupts = [], False, record_interrupts()
+    kept, stack = _KeptRows(path, "identify-digits-cuts rows", settings, "seed",
+                            lambda r: isinstance(r.get("rules"), dict),
+                            "--quick, --layer-probes, --beta-deg"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    with stack:
+        if kept.parts:
+            note(f"resuming: the rows of seed{'s' if len(kept.parts) > 1 else ''} "
+                 f"{', '.join(map(str, sorted(kept.parts)))} are taken from {path}")
+        try:
+            for seed in args.seeds:
+                row = kept.parts.get(seed)
+                if row is None:
+                    row = _cuts_row(args, beta, seed)
+                    if interrupts:  # a stage that caught Ctrl-C and returned early: not this seed's row
+                        raise KeyboardInterrupt
+                    kept.keep(row)
+                    log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
+                    print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
+                rows.append(row)
+        except KeyboardInterrupt:
+            interrupted = True
+    out = {"benchmark": "identify-digits-cuts", "env": _env(args), "layer": "last hidden (second)",
+           "clusters_of": "clusters of at least ceil(gamma * n) students, no spread cut (beta = pi)",
+           "rows": rows, "time_s": time.perf_counter() - t0}
+    if interrupted:
+        done = ", ".join(str(r["seed"]) for r in rows)
+        note(f"interrupted: the rows of the finished seeds ({done or 'none'}) are printed and {kept.where()}; --out "
+             "is left unwritten", new_line_on_terminal=True)
+        print_json({**out, "interrupted": True}, indent=1)
+        return 130
+    print_json(out, args.out, indent=1)
+    return 0
+
+
+def _cuts_row(args, beta, seed) -> dict:
+    """digits-cuts' row of the digits teacher of ``seed``: its students (from --checkpoint, trained if missing)
+    up to the last hidden layer's clusters, that layer cut again by each rule."""
     import math
     import warnings
 
     import numpy as np
 
-    from neuroflow._utils import print_json
     from neuroflow.identify.clustering import cluster_neurons
     from neuroflow.identify.estimator import ExpandAndCluster
     from neuroflow.identify.report import compare_networks
     from neuroflow.identify.symmetry import sign_mode
 
-    t0 = time.perf_counter()
-    rows = []
-    for seed in args.seeds:
-        args.seed = seed
-        n, prob, cfg, X, Y = _digits_setup(args)
-        ck = None if args.checkpoint is None else os.path.join(args.checkpoint, prob.name)
-        est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=0,
-                               checkpoint=ck, progress=sys.stderr.isatty(), **{**cfg, "finetune": False})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            est.fit(X, Y, query=prob.teacher)
-        last, sign = est.clusters_[-1], sign_mode(2, "g")
-        n_st = len(est.students_[-1])
-        row = {"seed": seed, "problem": prob.name, "first_layer_clusters": est.clusters_[0].size,
-               "student_rel_losses": [f.loss / est.target_var_[-1] for f in est.students_[-1]], "rules": {}}
-        for rule, ratio in (("most", None), ("persistent 1.5", 1.5), ("persistent 2", 2.0), ("persistent 3", 3.0)):
-            res = cluster_neurons(last.vectors, last.student_ids, n_st, "g", gamma=max(est.gamma, 2.0 / n_st),
-                                  beta=math.pi, sign=sign, cut="most" if ratio is None else "persistent",
-                                  **({} if ratio is None else {"persist_ratio": ratio}))
-            rep = compare_networks(prob.teacher, [est.incoming(0), res.centres], "g", match_tol_deg=180.0, sign=sign)
-            nearest = np.asarray(rep[1].to_dict()["min_angle_deg"], dtype=float)
-            row["rules"][rule] = {"clusters": res.size, "cut_deg": math.degrees(res.cut_height),
-                                  "max_angle_deg": float(np.nanmax(nearest)),
-                                  "teacher_neurons_over_5deg": int(np.sum(nearest > 5.0)),
-                                  "nearest_cluster_deg": nearest.round(4).tolist()}
-        rows.append(row)
-        log = {k: (v["clusters"], round(v["max_angle_deg"], 2)) for k, v in row["rules"].items()}
-        print(f"seed {seed}: {log}", file=sys.stderr, flush=True)
-    print_json({"benchmark": "identify-digits-cuts", "env": _env(args), "layer": "last hidden (second)",
-                "clusters_of": "clusters of at least ceil(gamma * n) students, no spread cut (beta = pi)",
-                "rows": rows, "time_s": time.perf_counter() - t0}, args.out, indent=1)
-    return 0
+    args.seed = seed
+    n, prob, cfg, X, Y = _digits_setup(args)
+    ck = None if args.checkpoint is None else os.path.join(args.checkpoint, prob.name)
+    est = ExpandAndCluster(activation="g", beta=beta, hidden_sizes=[20, 20], n_jobs=args.n_jobs, seed=0,
+                           checkpoint=ck, progress=sys.stderr.isatty(), **{**cfg, "finetune": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est.fit(X, Y, query=prob.teacher)
+    last, sign = est.clusters_[-1], sign_mode(2, "g")
+    n_st = len(est.students_[-1])
+    row = {"seed": seed, "problem": prob.name, "first_layer_clusters": est.clusters_[0].size,
+           "student_rel_losses": [f.loss / est.target_var_[-1] for f in est.students_[-1]], "rules": {}}
+    for rule, ratio in (("most", None), ("persistent 1.5", 1.5), ("persistent 2", 2.0), ("persistent 3", 3.0)):
+        res = cluster_neurons(last.vectors, last.student_ids, n_st, "g", gamma=max(est.gamma, 2.0 / n_st),
+                              beta=math.pi, sign=sign, cut="most" if ratio is None else "persistent",
+                              **({} if ratio is None else {"persist_ratio": ratio}))
+        rep = compare_networks(prob.teacher, [est.incoming(0), res.centres], "g", match_tol_deg=180.0, sign=sign)
+        nearest = np.asarray(rep[1].to_dict()["min_angle_deg"], dtype=float)
+        row["rules"][rule] = {"clusters": res.size, "cut_deg": math.degrees(res.cut_height),
+                              "max_angle_deg": float(np.nanmax(nearest)),
+                              "teacher_neurons_over_5deg": int(np.sum(nearest > 5.0)),
+                              "nearest_cluster_deg": nearest.round(4).tolist()}
+    return row
 
 
 def _digits_inner(args, beta) -> int:
@@ -397,16 +550,61 @@ def _digits_inner(args, beta) -> int:
     return 0
 
 
-def _digits_control(args, beta) -> int:
-    from neuroflow._utils import print_json
-    from neuroflow.identify import problems as P
+#: digits-control's students file in --checkpoint (per teacher seed): every finished student, kept as it finishes
+CONTROL_STUDENTS = "digits_control_seed{seed}.json"
 
-    cfg = DIGITS_QUICK if args.quick else P.DIGITS_SETTINGS
-    prob = P.digits_problem(n_samples=4000 if args.quick else P.DIGITS_N_SAMPLES, seed=args.seed)
+
+def _digits_control(args, beta) -> int:
+    """Second-stage students on the digits teacher's own first layer. With --checkpoint each finished student is
+    kept there (:data:`CONTROL_STUDENTS`) as it finishes and a rerun with the same settings trains only the rest;
+    students of other settings are refused, naming them. Ctrl-C ends the run with exit status 130, the finished
+    students printed and --out unwritten. (The students, 4 to 10 minutes each, were written only after the last:
+    Ctrl-C or a crash lost them all.)"""
+    import contextlib
+    from pathlib import Path
+
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.bench import settings_record
+
+    n, cfg = _digits_config(args)
     stage2 = cfg["torch_options"] if isinstance(cfg["torch_options"], dict) else cfg["torch_options"][-1]
-    cfg = {**cfg, "torch_options": stage2, "layer_probes": args.layer_probes}
-    out = digits_control(prob, cfg, widths=args.widths or [cfg["expansion"] * 20] * cfg["n_students"],
-                         seed=args.seed, n_jobs=args.n_jobs)
+    cfg = {**cfg, "torch_options": stage2}
+    widths = args.widths or [cfg["expansion"] * 20] * cfg["n_students"]
+    settings = settings_record({"n_samples": n, "seed": args.seed, "widths": widths, "torch_options": stage2,
+                                "layer_probes": args.layer_probes})
+    path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
+    kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
+                            lambda r: isinstance(r.get("found_mask"), list) and "loss" in r,
+                            "--quick, --widths, --layer-probes"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+
+    def finished(i, student):
+        if interrupts:  # collected after Ctrl-C: not kept as finished
+            raise KeyboardInterrupt
+        kept.keep({"index": i, **student})
+
+    with stack:
+        if kept.parts:
+            note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} {', '.join(map(str, sorted(kept.parts)))} "
+                 f"{'are' if len(kept.parts) > 1 else 'is'} taken from {path}")
+        done = {i: {k: v for k, v in s.items() if k != "index"} for i, s in kept.parts.items()}
+        try:
+            prob = P.digits_problem(n_samples=n, seed=args.seed)
+            out = digits_control(prob, cfg, widths=widths, seed=args.seed, n_jobs=args.n_jobs, done=done,
+                                 on_student=finished)
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {len(widths)} students finished, printed and {kept.where()}; "
+                 "--out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg,
+                        "interrupted": True, "finished_students": [kept.parts[i] for i in sorted(kept.parts)]},
+                       indent=1)
+            return 130
     print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
                indent=1)
     return 0
@@ -429,11 +627,12 @@ def _control_student(i, width, X, Y, first, second, activation, seed, torch_opti
             "time_s": time.perf_counter() - t1}
 
 
-def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dict:
+def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1, done=None, on_student=None) -> dict:
     """Second-stage students of the digits run (minibatch Adam then L-BFGS, ``cfg``'s torch options) with
     the teacher's exact first layer frozen, one per width (seeds ``seed``, ``seed + 1``, ...). A teacher
     second-layer neuron counts as found by a student if one of its units is within ``match_deg`` degrees
-    (symmetry-aware angles between incoming vectors, bias included)."""
+    (symmetry-aware angles between incoming vectors, bias included). ``done``: students finished earlier (by
+    index, as ``on_student`` got them), not trained again; ``on_student(index, student)`` as each finishes."""
     import numpy as np
 
     from neuroflow.identify.probes import mix_designed_probes
@@ -455,9 +654,18 @@ def digits_control(prob, cfg, *, widths, seed=0, match_deg=5.0, n_jobs=1) -> dic
     resid = H2 - F @ np.linalg.lstsq(F, H2, rcond=None)[0]
     signal = np.sum(T.weights[2] ** 2, axis=0) * resid.var(axis=0) / y_var
     near = near_parallel(second, H1)
-    students = parallel_map(_control_student, [(i, w, X, Y, first, second, T.activation, seed, cfg["torch_options"],
-                                                match_deg) for i, w in enumerate(widths)], n_jobs=n_jobs)
-    found = np.array([s.pop("found_mask") for s in students])
+    done = dict(done or {})
+    todo = [i for i in range(len(widths)) if i not in done]
+
+    def collected(k, student):
+        done[todo[k]] = student
+        if on_student is not None:
+            on_student(todo[k], student)
+
+    parallel_map(_control_student, [(i, widths[i], X, Y, first, second, T.activation, seed, cfg["torch_options"],
+                                     match_deg) for i in todo], n_jobs=n_jobs, on_result=collected)
+    students = [dict(done[i]) for i in range(len(widths))]
+    found = np.array([s.pop("found_mask") for s in students], dtype=bool)
     for s, f in zip(students, found):
         s["found"] = int(f.sum())
         s["rel_loss"] = s.pop("loss") / y_var
@@ -487,10 +695,20 @@ def near_parallel(U, H) -> list[dict]:
 
 
 def _deep_control(args, beta) -> int:
+    """Second-stage students of a deep-suite teacher on its own first layer, given probes against a share of
+    designed ones. With --checkpoint each finished student is kept there (``deep_control_<problem>``, the
+    estimator's student checkpoint: a student of other settings is trained anew beside it, never taken) and a rerun
+    trains only the rest; Ctrl-C ends the run with exit status 130, the finished runs printed and --out unwritten.
+    (The students, 12 minutes a run of three, were written only at the end: Ctrl-C or a crash lost them all.)"""
+    import contextlib
+    from pathlib import Path
+
     import numpy as np
 
-    from neuroflow._utils import print_json
+    from neuroflow._utils import lock_beside, print_json
+    from neuroflow.cliutil import note, record_interrupts
     from neuroflow.identify import problems as P
+    from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
     from neuroflow.identify.lstsq import output_variance
     from neuroflow.identify.probes import query_designed_probes
     from neuroflow.identify.students import train_students
@@ -509,24 +727,55 @@ def _deep_control(args, beta) -> int:
     sizes = [first.shape[0]] + [int(np.ceil(cfg["expansion"] * w)) for w in T.hidden_sizes[1:]]
     layers = [(w, T.activation, True) for w in sizes] + [(T.output_dim, "identity", True)]
     X0 = prob.probes()
-    runs = []
-    for share in (0.0, args.layer_probes):
-        X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
-        net = MLP(X.shape[1], layers, backend="numpy")
-        seeds = list(range(args.n_students))
-        starts = []
-        for s in seeds:
-            mats = net.unpack(net.init_params(seed=100 + s))
-            mats[0] = first.copy()
-            starts.append(net.pack(mats))
-        y_var = output_variance(Y)
-        t0 = time.perf_counter()
-        fits = train_students(X.shape[1], layers, X, Y, seeds, starts, engine="torch", frozen_layers=1,
-                              train_options={"min_loss": 1e-14 * y_var}, torch_options=topts, n_jobs=args.n_jobs)
-        rel = [f.loss / y_var for f in fits]
-        runs.append({"designed_probes": n_new, "target_variance": y_var, "rel_losses": rel,
-                     "at_floor_1e-10": int(sum(r <= 1e-10 for r in rel)), "stopped_by": [f.stopped_by for f in fits],
-                     "time_s": time.perf_counter() - t0})
+    folder = None if args.checkpoint is None else Path(args.checkpoint) / f"deep_control_{prob.name}"
+    runs, stages, interrupts = [], [], record_interrupts()
+    with contextlib.ExitStack() as stack:
+        if folder is not None:   # two runs rewriting one student file each dropped the other's students
+            folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another deep-control "
+                                                    "run (pid {pid}); wait for it to end or use another --checkpoint"))
+        try:
+            for share in (0.0, args.layer_probes):
+                X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
+                net = MLP(X.shape[1], layers, backend="numpy")
+                seeds = list(range(args.n_students))
+                starts = []
+                for s in seeds:
+                    mats = net.unpack(net.init_params(seed=100 + s))
+                    mats[0] = first.copy()
+                    starts.append(net.pack(mats))
+                y_var = output_variance(Y)
+                options = {"min_loss": 1e-14 * y_var}
+                key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *starts],
+                                     (layers, "torch", options, topts, "first layer frozen"))
+                saved = StudentCheckpoint(folder, 1, key, n_params=net.n_params)
+                stages.append((saved, len(seeds)))
+
+                def finished(fit, saved=saved):
+                    if interrupts:  # collected after Ctrl-C: not kept as finished
+                        raise KeyboardInterrupt
+                    saved.add(fit)
+
+                t0 = time.perf_counter()
+                train_students(X.shape[1], layers, X, Y, seeds, starts, indices=[i for i in range(len(seeds))
+                                                                                 if i not in saved.fits],
+                               engine="torch", frozen_layers=1, train_options=options, torch_options=topts,
+                               n_jobs=args.n_jobs, on_result=finished)
+                fits = [saved.fits[i] for i in range(len(seeds))]
+                rel = [f.loss / y_var for f in fits]
+                runs.append({"designed_probes": n_new, "target_variance": y_var, "rel_losses": rel,
+                             "at_floor_1e-10": int(sum(r <= 1e-10 for r in rel)),
+                             "stopped_by": [f.stopped_by for f in fits], "time_s": time.perf_counter() - t0})
+        except KeyboardInterrupt:
+            done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
+                             for name, (saved, n) in zip(("given probes", "designed"), stages))
+            where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
+                     else "not kept for a rerun (no --checkpoint)")
+            note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "
+                 "left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
+                        "interrupted": True, "runs": runs}, indent=1)
+            return 130
     print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
                 "first_layer": "teacher's own, frozen", "student_sizes": sizes, "torch_options": topts,
                 "runs": runs}, args.out, indent=1)
@@ -579,15 +828,18 @@ def _repro(args, beta) -> int:
 
 def _budgets(args, beta) -> int:
     """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
+    import contextlib
     import functools
     import types
+    from pathlib import Path
 
     import numpy as np
 
     import neuroflow.flow as flow
     from neuroflow._utils import print_json
+    from neuroflow.cliutil import fail, note, record_interrupts
     from neuroflow.identify import problems as P
-    from neuroflow.identify.bench import run_problem
+    from neuroflow.identify.bench import run_problem, settings_record
 
     for name, module in list(sys.modules.items()):  # budget checks count CPU seconds in every engine module
         if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
@@ -607,9 +859,34 @@ def _budgets(args, beta) -> int:
     settings = {"train_options": {**huge, "maxtime_ode": 1.5, "maxtime_optim": 2.5},
                 "finetune_options": {**huge, "maxtime_ode": 5.0, "maxtime_optim": 30.0}}
     probs = P.paper_suite(150, seed=args.seed)[:: 3 if not args.quick else 50]
-    for p in probs:
-        label[0] = p.name
-        run_problem(p, seed=args.seed, settings=settings)
+    # each finished problem's calls kept in --checkpoint as it finishes (about a minute a problem, 50 of them, were
+    # all lost at Ctrl-C or a crash); its students are not: they are what is measured
+    path = None if args.checkpoint is None else Path(args.checkpoint) / "budgets_problems.json"
+    kept, stack = _KeptRows(path, "identify-budgets problems",
+                            settings_record({"seed": args.seed, "quick": args.quick, **settings}), "index",
+                            lambda r: isinstance(r.get("calls"), list), "--quick, --seed"), contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+    with stack:
+        try:
+            for i, p in enumerate(probs):
+                if i in kept.parts:
+                    continue
+                label[0], first = p.name, len(calls)
+                run_problem(p, seed=args.seed, settings=settings)
+                if interrupts:  # a stage that caught Ctrl-C and returned early: not this problem's calls
+                    raise KeyboardInterrupt
+                kept.keep({"index": i, "problem": p.name, "calls": calls[first:]})
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {len(probs)} problems finished, their calls printed and "
+                 f"{kept.where()}; --out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-budgets", "interrupted": True,
+                        "calls": [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]}, indent=1)
+            return 130
+    calls = [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]
     at_cap = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5] and c["stopped_by"][0] == "maxtime"]
     all_ode = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5]]
     print_json({"benchmark": "identify-budgets", "method": "CPU-second caps, step budgets lifted",
@@ -620,13 +897,16 @@ def _budgets(args, beta) -> int:
 
 # ---------------------------------------------------------------------- Levenberg-Marquardt polish
 def _lm(args, beta) -> int:
-    import numpy as np
-    from scipy.optimize import least_squares
+    """Levenberg-Marquardt and MINPACK polishing torch's students. With --checkpoint each finished student's row is
+    kept there and a rerun with the same settings computes only the rest; Ctrl-C ends the run with exit status 130,
+    the finished rows printed and --out unwritten."""
+    import contextlib
+    from pathlib import Path
 
     from neuroflow._utils import print_json
-    from neuroflow.flow.lm import mlp_least_squares
+    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.identify.bench import settings_record
     from neuroflow.identify.problems import DEEP_SETTINGS, deep_suite
-    from neuroflow.identify.students import torch_fit
     from neuroflow.mlp import MLP
 
     prob = deep_suite(1)[1]
@@ -639,27 +919,58 @@ def _lm(args, beta) -> int:
     net = MLP(X.shape[1], [(2 * w, act, True) for w in prob.teacher.hidden_sizes] + [(1, "identity", True)],
               backend="numpy")
     y_var = float(Y.var())
-    rows = []
-    for s in range(n_students):
-        t0 = time.perf_counter()
-        theta, loss, _, _ = torch_fit(net, net.init_params(seed=100 + s), X, Y, seed=100 + s, **torch_opts)
-        t1 = time.perf_counter()
-        ours = mlp_least_squares(net, theta, X, Y, max_iter=steps)
-        t2 = time.perf_counter()
-        mp = least_squares(lambda th: net.forward(th, X)[:, 0] - Y[:, 0], theta,
-                           jac=lambda th: net.jacobian(th, X)[:, 0, :], method="lm", max_nfev=steps,
-                           ftol=1e-15, xtol=1e-15, gtol=1e-15)
-        t3 = time.perf_counter()
-        rows.append({"student": s, "torch_rel_loss": loss / y_var, "torch_s": t1 - t0,
-                     "lm_rel_loss": ours.value / y_var, "lm_s": t2 - t1, "lm_steps": ours.iterations,
-                     "lm_stopped_by": ours.stopped_by,
-                     "minpack_rel_loss": float(net.loss(mp.x, X, Y)) / y_var, "minpack_s": t3 - t2,
-                     "minpack_evaluations": int(mp.nfev)})
+    # each finished student's row kept in --checkpoint as it finishes (two or three minutes each)
+    path = None if args.checkpoint is None else Path(args.checkpoint) / "lm_students.json"
+    kept, stack = _KeptRows(path, "identify-lm students",
+                            settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps}),
+                            "student", lambda r: "lm_rel_loss" in r, "--quick"), \
+        contextlib.ExitStack()
+    try:
+        stack.enter_context(kept)
+    except ValueError as exc:
+        return fail(str(exc))
+    interrupts = record_interrupts()
+    with stack:
+        try:
+            for s in range(n_students):
+                if s not in kept.parts:
+                    kept.keep(_lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts))
+        except KeyboardInterrupt:
+            note(f"interrupted: {len(kept.parts)} of {n_students} students finished, printed and {kept.where()}; "
+                 "--out is left unwritten", new_line_on_terminal=True)
+            print_json({"benchmark": "identify-lm-polish", "interrupted": True,
+                        "students": [kept.parts[i] for i in sorted(kept.parts)]}, indent=1)
+            return 130
+    rows = [kept.parts[i] for i in range(n_students)]
     out = {"benchmark": "identify-lm-polish", "env": _env(args), "problem": prob.name, "n_params": net.n_params,
            "student_widths": [2 * w for w in prob.teacher.hidden_sizes], "torch_options": torch_opts,
            "step_budget": steps, "students": rows}
     print_json(out, args.out, indent=1)  # written whole or not at all (open(.., "w") left it half-written)
     return 0
+
+
+def _lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts) -> dict:
+    """lm's row of student ``s``: torch's fit, then Levenberg-Marquardt and MINPACK from its end point."""
+    from scipy.optimize import least_squares
+
+    from neuroflow.flow.lm import mlp_least_squares
+    from neuroflow.identify.students import torch_fit
+
+    t0 = time.perf_counter()
+    theta, loss, _, _ = torch_fit(net, net.init_params(seed=100 + s), X, Y, seed=100 + s, **torch_opts)
+    t1 = time.perf_counter()
+    ours = mlp_least_squares(net, theta, X, Y, max_iter=steps)
+    t2 = time.perf_counter()
+    mp = least_squares(lambda th: net.forward(th, X)[:, 0] - Y[:, 0], theta,
+                       jac=lambda th: net.jacobian(th, X)[:, 0, :], method="lm", max_nfev=steps,
+                       ftol=1e-15, xtol=1e-15, gtol=1e-15)
+    t3 = time.perf_counter()
+    if interrupts:  # a phase that caught Ctrl-C and returned early: not this student's row
+        raise KeyboardInterrupt
+    return {"student": s, "torch_rel_loss": loss / y_var, "torch_s": t1 - t0, "lm_rel_loss": ours.value / y_var,
+            "lm_s": t2 - t1, "lm_steps": ours.iterations, "lm_stopped_by": ours.stopped_by,
+            "minpack_rel_loss": float(net.loss(mp.x, X, Y)) / y_var, "minpack_s": t3 - t2,
+            "minpack_evaluations": int(mp.nfev)}
 
 
 if __name__ == "__main__":

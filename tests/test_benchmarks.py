@@ -618,3 +618,235 @@ def test_gradients_benchmark_ends_ctrl_c_in_one_line_below_the_finished_points(m
     err = capsys.readouterr().err.splitlines()
     assert json.loads(err[0])["n_samples"] == 100 and err[1].startswith("interrupted") and len(err) == 2
     assert not (tmp_path / "g.json").exists()
+
+
+def _cuts_row(seed):
+    return {"seed": seed, "problem": f"digits-seed{seed}", "first_layer_clusters": 20, "student_rel_losses": [0.1],
+            "rules": {"most": {"clusters": 20, "max_angle_deg": 1.5}}}
+
+
+def test_identify_digits_cuts_keeps_finished_seeds_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, own_sigint,
+                                                                              capsys):
+    """digits-cuts wrote its rows only after the last seed: Ctrl-C (or a crash) in seed 1 lost seed 0's. Now each
+    finished row is kept in --checkpoint as it finishes, Ctrl-C exits 130 saying so (--out unwritten), a rerun
+    takes the kept rows and computes the rest, and a rerun with other settings is refused in one line naming them."""
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    calls = []
+
+    def first_run(args, beta, seed):
+        calls.append(seed)
+        return _cuts_row(seed) if seed == 0 else _swallowing_ctrl_c(_cuts_row(seed))()
+
+    monkeypatch.setattr(bench, "_cuts_row", first_run)
+    ck, out = tmp_path / "ck", tmp_path / "cuts.json"
+    argv = ["digits-cuts", "--quick", "--seeds", "0", "1", "2", "--checkpoint", str(ck), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert calls == [0, 1] and not out.exists()
+    assert json.loads(captured.out)["rows"] == [_cuts_row(0)] and json.loads(captured.out)["interrupted"]
+    line = captured.err.strip().splitlines()[-1]
+    assert line.startswith("interrupted") and "(0)" in line and str(ck / bench.CUTS_ROWS) in line
+
+    def second_run(args, beta, seed):
+        assert seed != 0, "seed 0 computed again"
+        calls.append(seed)
+        return _cuts_row(seed)
+
+    monkeypatch.setattr(bench, "_cuts_row", second_run)
+    assert bench.main(argv) == 0
+    assert calls == [0, 1, 1, 2]
+    assert json.loads(out.read_text())["rows"] == [_cuts_row(s) for s in (0, 1, 2)]
+    capsys.readouterr()
+    monkeypatch.setattr(bench, "_cuts_row", lambda *a: pytest.fail("ran with other settings"))
+    assert bench.main([*argv, "--layer-probes", "0.25"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "layer_probes 0.5 there, 0.25 now" in err and "--checkpoint" in err
+
+
+def test_identify_digits_control_trains_only_the_students_not_kept(tmp_path):
+    """digits_control's students, 4 to 10 minutes each, were all lost at Ctrl-C or a crash; now each is handed on
+    as it finishes, and those given back as done are not trained again: the result equals one uninterrupted run's
+    (timings apart)."""
+    pytest.importorskip("torch")
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    prob = Problem("tiny", make_deep_teacher(3, [4, 3], "tanh", seed=1), 300, 0)
+    cfg = {"torch_options": {"adam_steps": 20, "batch_size": 64, "max_iter": 5}, "layer_probes": 0.5}
+
+    def untimed(out):
+        return {k: v if k != "students" else [{**s, "time_s": 0} for s in v] for k, v in out.items() if k != "time_s"}
+
+    whole = bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2)
+    kept = {}
+
+    def interrupted_after_two(i, student):
+        kept[i] = json.loads(json.dumps(student, default=lambda a: a.tolist()))   # as the file keeps it
+        if len(kept) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2, on_student=interrupted_after_two)
+    trained = []
+    resumed = bench.digits_control(prob, cfg, widths=[3, 4, 5], seed=2, done=dict(kept),
+                                   on_student=lambda i, s: trained.append(i))
+    assert sorted(kept) == [0, 1] and trained == [2]
+    assert untimed(resumed) == untimed(whole)
+
+
+def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """`digits-control --checkpoint DIR`: Ctrl-C exits 130 in one line saying how many students are kept (--out
+    unwritten); the rerun hands them to digits_control as done; other --widths are refused in one line naming them."""
+    import neuroflow.identify.problems as P
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: "teacher")
+    student = {"width": 5, "seed": 0, "loss": 0.5, "stopped": "steps", "steps": [1, 2], "found_mask": [True, False],
+               "min_angle_deg": [1.0, 9.0], "time_s": 1.0}
+    seen = []
+
+    def first(prob, cfg, *, widths, seed, n_jobs, done, on_student):
+        seen.append(dict(done))
+        on_student(0, student)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "digits_control", first)
+    out = tmp_path / "c.json"
+    argv = ["digits-control", "--quick", "--widths", "5", "6", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    assert json.loads(captured.out)["finished_students"] == [{"index": 0, **student}] and not out.exists()
+    monkeypatch.setattr(bench, "digits_control", lambda prob, cfg, **k: seen.append(k["done"]) or {"students": []})
+    assert bench.main(argv) == 0 and seen == [{}, {0: student}] and out.exists()
+    capsys.readouterr()
+    assert bench.main([*argv[:3], "7", *argv[4:]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "widths [5.0, 6.0] there, [7.0, 6.0] now" in err, err
+
+
+def test_identify_deep_control_keeps_finished_students_and_resumes_them(tmp_path, monkeypatch, capsys):
+    """deep-control's students (12 minutes a run) were all lost at Ctrl-C or a crash; now --checkpoint keeps each as
+    it finishes, Ctrl-C exits 130 in one line saying how many, and the rerun trains only the rest, with the numbers of
+    an uninterrupted run."""
+    pytest.importorskip("torch")
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    argv = ["deep-control", "--quick", "--n-students", "2", "--n-jobs", "1"]
+
+    def runs(text):
+        return [{k: v for k, v in r.items() if k != "time_s"} for r in json.loads(text)["runs"]]
+
+    assert bench.main(argv) == 0
+    whole = runs(capsys.readouterr().out)
+    real, added = StudentCheckpoint.add, []
+
+    def add(self, fit):
+        real(self, fit)
+        added.append(fit.index)
+        if len(added) == 3:      # both students on the given probes, the first on the designed ones
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(StudentCheckpoint, "add", add)
+    resumable = [*argv, "--checkpoint", str(tmp_path / "ck")]
+    assert bench.main(resumable) == 130
+    captured = capsys.readouterr()
+    assert "given probes: 2 of 2, designed: 1 of 2" in captured.err.strip().splitlines()[-1]
+    assert runs(captured.out) == whole[:1]
+    added.clear()
+    assert bench.main(resumable) == 0
+    assert added == [1] and runs(capsys.readouterr().out) == whole
+
+
+def test_identify_benchmark_ends_ctrl_c_in_one_line_saying_what_is_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in `suite` or `digits` ended in a traceback; now in one line, exit 130: the suite's finished rows
+    printed (and in --out), the digits run's students in --checkpoint."""
+    import neuroflow.identify.bench
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def one_row_then_ctrl_c(probs, *, rows, **kwargs):
+        rows.append({"name": probs[0].name, "error": None, "traceback": "..."})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(neuroflow.identify.bench, "run_suite", one_row_then_ctrl_c)
+    out = tmp_path / "rows.jsonl"
+    assert bench.main(["suite", "--quick", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["rows"][0]["error"] is None and "traceback" not in json.loads(captured.out)["rows"][0]
+    assert captured.err.count("\n") == 1 and captured.err.startswith("interrupted: 1 of ") and str(out) in captured.err
+
+    def ctrl_c(args, beta):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_digits", ctrl_c)
+    assert bench.main(["digits", "--quick", "--checkpoint", str(tmp_path / "ck")]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"students are kept in {tmp_path / 'ck'}" in err
+
+
+def test_identify_lm_keeps_finished_students_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def row(s):
+        return {"student": s, "torch_rel_loss": 1e-3, "lm_rel_loss": 1e-9, "lm_stopped_by": "steps"}
+
+    def first(s, *args):
+        if s == 1:
+            raise KeyboardInterrupt
+        return row(s)
+
+    monkeypatch.setattr(bench, "_lm_student", first)
+    out = tmp_path / "lm.json"
+    argv = ["lm", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["students"] == [row(0)] and not out.exists()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: row(s) if s == 1 else pytest.fail("student 0 again"))
+    assert bench.main(argv) == 0 and json.loads(out.read_text())["students"] == [row(0), row(1)]
+
+
+def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):
+    import time
+    import types
+
+    import neuroflow.flow as flow
+    import neuroflow.identify.bench
+    import neuroflow.identify.cli
+    import neuroflow.identify.estimator  # noqa: F401  (the engine modules _budgets finds are loaded now)
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    for name, module in list(sys.modules.items()):   # _budgets points the engines' clocks at CPU time: put back after
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", time)
+    monkeypatch.setattr(flow, "train", lambda *a, **k: types.SimpleNamespace(
+        method_optim="lbfgs", ode_iterations=10, optim_iterations=5, ode_stopped_by="maxtime",
+        optim_stopped_by="maxiterations"))
+    ran = []
+
+    def run_problem(p, seed, settings):
+        ran.append(p.name)
+        if len(ran) == 2:
+            raise KeyboardInterrupt
+        flow.train(None, maxtime_ode=1.5, maxtime_optim=2.5)
+
+    monkeypatch.setattr(neuroflow.identify.bench, "run_problem", run_problem)
+    out = tmp_path / "b.json"
+    argv = ["budgets", "--quick", "--checkpoint", str(tmp_path / "ck"), "--out", str(out)]
+    assert bench.main(argv) == 130
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["calls"]) == 1 and not out.exists()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 3 problems finished")
+    assert bench.main(argv) == 0
+    assert ran[2:] == ran[1:2] + [ran[-1]] and len(ran) == 4     # the first problem is not run again
+    assert len(json.loads(out.read_text())["calls"]) == 3
+    monkeypatch.undo()
+    assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))

@@ -292,3 +292,74 @@ def test_ctrl_c_in_the_floor_search_keeps_the_policy_found_so_far(capsys, monkey
     theta = optimal.np.ones((enc.n_features, optimal.WATERMAZE_MOVES.shape[0]))
     with pytest.raises(KeyboardInterrupt):
         optimal.search_softmax_policy(theta, optimal.sample_starts(8, 0), sweeps=1)
+
+
+def test_ablation_keeps_finished_seed_batches_and_resumes_them(tmp_path, capsys, monkeypatch):
+    """An interrupted `maze ablation` lost both arms' work (a half-run comparison is refused, and there was no
+    checkpoint): now --checkpoint keeps each arm's finished seed batches, Ctrl-C exits 130 in one line saying what is
+    kept, a rerun with the same settings resumes and prints the JSON of an uninterrupted run, and other settings
+    are refused in one line naming them."""
+    from neuroflow.rl.agent import ActorCritic
+
+    argv = ["maze", "ablation", "--seeds", "6", "--episodes", "20", "--seed", "3", "--json", "--quiet"]
+    assert main(argv) == 0
+    whole = json.loads(capsys.readouterr().out)
+    real, calls = ActorCritic._advance, []
+
+    def ctrl_c_in_open_loop(self, e_end, st):
+        if self.synapse == "memristor-open-loop":
+            calls.append(e_end)
+            if len(calls) == 25:            # the second seed batch of the open loop (20 chunks a batch)
+                raise KeyboardInterrupt
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c_in_open_loop)
+    ck = tmp_path / "ck"
+    resumable = [*argv, "--checkpoint", str(ck), "--seed-batch", "2"]
+    assert main(resumable) == 130
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("interrupted; the finished seed batches (closed "
+                                                                 "loop 6 of 6 seeds, open loop 2 of 6 seeds)")
+    monkeypatch.undo()
+    assert main(resumable) == 0
+    assert json.loads(capsys.readouterr().out) == whole
+    assert main([*resumable[:-4], "--episodes", "30", *resumable[-4:]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "n_episodes 20 there, 30 now" in err
+
+
+def test_ablation_sweep_resumes_its_noise_levels_from_the_checkpoint(tmp_path, capsys, monkeypatch):
+    """`maze ablation --sweep --checkpoint DIR`: Ctrl-C in a noise level keeps the finished levels' and that level's
+    finished seed batches (DIR/sweep); the rerun gives the JSON of an uninterrupted run (timings apart)."""
+    from neuroflow.rl.agent import ActorCritic
+
+    argv = ["maze", "ablation", "--seeds", "4", "--episodes", "10", "--sweep", "--sigmas", "0", "0.1", "--json",
+            "--quiet"]
+
+    def untimed(payload):
+        payload["noise_sweep"].pop("time_s")
+        return payload
+
+    assert main(argv) == 0
+    whole = untimed(json.loads(capsys.readouterr().out))
+    real, calls = ActorCritic._advance, []
+
+    def ctrl_c_at_the_second_level(self, e_end, st):
+        if self.devices[0].name == "linear sigma=0.1" and self.synapse == "memristor-open-loop":
+            calls.append(e_end)
+            if len(calls) == 15:            # the second seed batch (10 chunks a batch)
+                raise KeyboardInterrupt
+        real(self, e_end, st)
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c_at_the_second_level)
+    resumable = [*argv, "--checkpoint", str(tmp_path / "ck"), "--seed-batch", "2"]
+    assert main(resumable) == 130
+    cut = json.loads(capsys.readouterr().out)
+    assert cut["interrupted"] and cut["noise_sweep"]["sigmas"] == [0.0]
+    import numpy as np
+
+    with np.load(tmp_path / "ck" / "sweep" / "sigma_0.1" / "ablation_tmaze_open_loop.npz") as z:
+        assert z["done_seeds"].tolist() == [True, True, False, False]
+    monkeypatch.undo()
+    assert main(resumable) == 0
+    assert untimed(json.loads(capsys.readouterr().out)) == whole

@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from neuroflow._utils import expanded, file_problem
-from neuroflow.cliutil import (add_common_options, emit, fail, input_file, integer, number, output_dir, output_file,
-                               scheduler_address)
+from neuroflow.cliutil import (add_common_options, emit, fail, flag_error, input_file, integer, note, number,
+                               output_dir, output_file, scheduler_address)
 from neuroflow.memristor.device import PRESETS
 from neuroflow.rl.agent import SYNAPSES
 
@@ -239,8 +239,18 @@ def _ablation(args) -> int:
     if code is not None:
         return code
     kw = _agent_kwargs(args)
-    ab = self_correction(sigma, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed, tail=args.tail,
-                         progress=not args.quiet, device=args.device, **kw)
+    kept = {"seed_batch": args.seed_batch, "checkpoint": args.checkpoint}
+    try:
+        ab = self_correction(sigma, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
+                             tail=args.tail, progress=not args.quiet, device=args.device, **kept, **kw)
+    except KeyboardInterrupt:   # a half-run comparison is no result: nothing printed, the finished batches kept
+        if args.checkpoint is None:
+            raise
+        note(f"interrupted; {_kept_batches(args.checkpoint, args.task)} kept in {args.checkpoint}: rerun the same "
+             "command to resume", new_line_on_terminal=True)
+        return 130
+    except ValueError as exc:   # a checkpoint of other settings: one line naming them, and the flag
+        raise flag_error(exc, {"checkpoint": "--checkpoint", "seed_batch": "--seed-batch"}) from None
     payload = {"ablation": ab.to_dict(), "interrupted": False}
     s = ab.summary()
     name = "T-maze" if args.task == "tmaze" else "water maze"
@@ -258,8 +268,13 @@ def _ablation(args) -> int:
     sw = None
     if args.sweep:
         sigmas = _SIGMAS if args.sigmas is None else args.sigmas
-        sw = noise_sweep(sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
-                         tail=args.tail, n_jobs=args.n_jobs or 1, scheduler=args.scheduler, **kw)
+        try:
+            sw = noise_sweep(sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
+                             tail=args.tail, n_jobs=args.n_jobs or 1, scheduler=args.scheduler,
+                             seed_batch=args.seed_batch,
+                             checkpoint=None if args.checkpoint is None else Path(args.checkpoint) / "sweep", **kw)
+        except ValueError as exc:
+            raise flag_error(exc, {"checkpoint": "--checkpoint", "seed_batch": "--seed-batch"}) from None
         payload["noise_sweep"] = sw.to_dict()
         payload["interrupted"] = sw.params["interrupted"]
         lines.append("  sigma   steps closed/open   closed-open [95 % CI]   value error closed/open")
@@ -269,7 +284,9 @@ def _ablation(args) -> int:
                          f"{sw.steps_diff[i]:+.2f} [{lo:+.2f}, {hi:+.2f}]   "
                          f"{sw.closed_error[i]:.3f} / {sw.open_error[i]:.3f}")
         if payload["interrupted"]:
-            lines.append(f"  interrupted: {len(sw.sigmas)} of {len(sigmas)} noise levels finished")
+            lines.append(f"  interrupted: {len(sw.sigmas)} of {len(sigmas)} noise levels finished"
+                         + (f"; every finished seed batch is kept in {args.checkpoint}: rerun the same command to "
+                            "resume" if args.checkpoint is not None else ""))
     if args.plot:
         from neuroflow.rl.plots import plot_ablation, plot_noise_sweep
 
@@ -281,6 +298,23 @@ def _ablation(args) -> int:
             lines.append(f"  plot: {p2}")
     emit(args, payload, lines)
     return 130 if payload["interrupted"] else 0
+
+
+def _kept_batches(folder, task) -> str:
+    """What an interrupted ``maze ablation --checkpoint`` kept: "closed loop 40 of 200 seeds, open loop none"."""
+    import numpy as np
+
+    from neuroflow.rl.experiments import ablation_checkpoints
+
+    parts = []
+    for arm, path in ablation_checkpoints(folder, task).items():
+        try:
+            with np.load(path) as z:
+                done = z["done_seeds"]
+            parts.append(f"{arm.replace('_', ' ')} {int(done.sum())} of {done.size} seeds")
+        except (OSError, ValueError, KeyError):   # no batch of this arm finished (or an unreadable file)
+            parts.append(f"{arm.replace('_', ' ')} none")
+    return "the finished seed batches (" + ", ".join(parts) + ") are"
 
 
 def _sweep_plot(plot) -> Path:
@@ -442,6 +476,11 @@ def register(verbs) -> None:
     p.add_argument("--tail", type=integer(1), default=None,
                    help="final steps = mean of the last TAIL episodes (default: T-maze 20, water maze 500)")
     _add_learning_options(p, device_default_help="a linear device with --sigma write noise")
+    p.add_argument("--seed-batch", type=integer(1), default=None, metavar="N",
+                   help="seeds simulated together; Ctrl-C keeps finished batches (default: ~64 MiB of state)")
+    p.add_argument("--checkpoint", type=output_dir(), default=None, metavar="DIR",
+                   help="save each arm's finished seed batches here (the sweep's in DIR/sweep); rerunning the same "
+                        "command resumes, and gives the numbers of an uninterrupted run")
     p.add_argument("--sweep", action="store_true", help="also sweep the write noise over --sigmas")
     p.add_argument("--sigmas", type=number(0, 1), nargs="+", default=None, metavar="S",
                    help=f"noise levels of the sweep, space-separated (default: {_SIGMAS})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -23,7 +24,7 @@ from neuroflow.rl.place_cells import PlaceCells
 
 __all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
            "AblationResult", "NoiseSweepResult", "bootstrap_ci", "watermaze_optimal_steps", "WaterMazeFloor",
-           "ABLATION_DEFAULTS"]
+           "ABLATION_DEFAULTS", "ABLATION_ARMS", "ablation_checkpoints"]
 
 #: per task: episodes of one ablation run and the tail (last episodes) its final steps average over
 ABLATION_DEFAULTS = {"tmaze": dict(n_episodes=200, tail=20), "watermaze": dict(n_episodes=3000, tail=500)}
@@ -163,15 +164,29 @@ class AblationResult:
                 "closed_steps_mean": self.closed.steps_mean, "open_steps_mean": self.open.steps_mean}
 
 
+#: the arms of :func:`self_correction`: name (as in its summary) and synapse kind
+ABLATION_ARMS = {"closed_loop": "memristor", "open_loop": "memristor-open-loop"}
+
+
+def ablation_checkpoints(folder, task: str = "tmaze") -> dict:
+    """The checkpoint file of each arm of :func:`self_correction` ``task`` in ``folder``, by arm name: where its
+    finished seed batches are kept (``ablation_<task>_<arm>.npz``)."""
+    return {arm: Path(folder) / f"ablation_{task}_{arm}.npz" for arm in ABLATION_ARMS}
+
+
 def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds: int = 200,
                     n_episodes: int | None = None, seed: int = 0, tail: int | None = None, progress: bool = False,
-                    device=None, **agent_kwargs) -> AblationResult:
+                    device=None, seed_batch: int | None = None, checkpoint=None, **agent_kwargs) -> AblationResult:
     """Memristive synapses with the TD error from the stored conductances (closed loop) against an ideal shadow
     copy (open loop, "no self-correction") in the T-maze or the water maze (``task``). ``sigma`` sets a linear
     device with that write noise; ``None`` uses ``device`` (default: the 27 measured devices, "portner2025"; a
     preset name, a :class:`VCMDevice` or a sequence of them). Both arms use the same seeds.
     ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task (T-maze 200 / 20, water maze
-    3000 / 500). Ctrl-C in either arm raises KeyboardInterrupt (a half-run comparison means nothing)."""
+    3000 / 500). Ctrl-C in either arm raises KeyboardInterrupt (a half-run comparison means nothing).
+    ``checkpoint`` (a folder): each arm keeps its finished seed batches there (``seed_batch`` seeds each, see
+    :meth:`ActorCritic.fit`; :func:`ablation_checkpoints`) as they finish, so a rerun with the same settings resumes
+    and gives the numbers of an uninterrupted run; a file there of other settings is refused (ValueError naming
+    them). (An interrupted ablation lost both arms' work: the first arm's, however long, with the second's.)"""
     check_choice(task, "task", list(ABLATION_DEFAULTS))
     d = ABLATION_DEFAULTS[task]
     n_episodes = d["n_episodes"] if n_episodes is None else n_episodes
@@ -190,14 +205,15 @@ def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds:
         if sigma > 1:   # was refused as "sigma_set: ..." by the device
             raise ValueError(f"sigma: expected a write noise of at most the whole range (1.0), got {sigma!r}")
         device = _noisy_device(float(sigma))
+    files = {arm: None for arm in ABLATION_ARMS} if checkpoint is None else ablation_checkpoints(checkpoint, task)
     res = {}
-    for synapse in ("memristor", "memristor-open-loop"):
+    for arm, synapse in ABLATION_ARMS.items():
         agent = ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
-        res[synapse] = agent.fit(n_episodes, n_seeds, seed, progress=progress).result_
-        if res[synapse].interrupted:   # a comparison needs both arms whole: stop here
+        res[arm] = agent.fit(n_episodes, n_seeds, seed, progress=progress, seed_batch=seed_batch,
+                             checkpoint=files[arm]).result_
+        if res[arm].interrupted:   # a comparison needs both arms whole: stop here (the checkpoint keeps the batches)
             raise KeyboardInterrupt
-    return AblationResult(closed=res["memristor"], open=res["memristor-open-loop"], sigma=sigma,
-                          tail=min(tail, n_episodes))
+    return AblationResult(closed=res["closed_loop"], open=res["open_loop"], sigma=sigma, tail=min(tail, n_episodes))
 
 
 @dataclass
@@ -244,10 +260,13 @@ def _sweep_point(sigma, n_seeds, n_episodes, seed, tail, kwargs, task="tmaze"):
 
 def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaze", n_seeds: int = 200,
                 n_episodes: int | None = None, seed: int = 0, tail: int | None = None, n_jobs: int = 1,
-                scheduler: str | None = None, **agent_kwargs) -> NoiseSweepResult:
+                scheduler: str | None = None, seed_batch: int | None = None, checkpoint=None,
+                **agent_kwargs) -> NoiseSweepResult:
     """Self-correction ablation (:func:`self_correction`) for each write-noise level (fraction of the range),
     through :func:`neuroflow.parallel.parallel_map` (``n_jobs`` local processes, or a Dask ``scheduler``
-    address); ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task."""
+    address); ``n_episodes`` / ``tail`` default to :data:`ABLATION_DEFAULTS` of the task. ``checkpoint`` (a folder
+    the workers can reach): each level's arms keep their finished seed batches in ``sigma_<level>`` there, so a
+    rerun with the same settings resumes them (:func:`self_correction`)."""
     check_choice(task, "task", list(ABLATION_DEFAULTS))
     n_episodes = ABLATION_DEFAULTS[task]["n_episodes"] if n_episodes is None else n_episodes
     tail = ABLATION_DEFAULTS[task]["tail"] if tail is None else tail
@@ -259,7 +278,11 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaz
                          f"{sig.tolist()}")
     t0 = time.perf_counter()
     rows, interrupted = [], False
-    jobs = [(float(s), n_seeds, n_episodes, seed, tail, agent_kwargs, task) for s in sig]
+    def point_kwargs(s):   # where a level keeps its batches and how many seeds run together: not in params
+        kept = None if checkpoint is None else Path(checkpoint) / f"sigma_{s!r}"
+        return {**agent_kwargs, "seed_batch": seed_batch, "checkpoint": kept}
+
+    jobs = [(float(s), n_seeds, n_episodes, seed, tail, point_kwargs(float(s)), task) for s in sig]
     try:   # results are kept as they arrive, so an interruption keeps the finished levels
         parallel_map(_sweep_point, jobs, n_jobs=n_jobs, scheduler=scheduler, on_result=lambda i, r: rows.append(r))
     except KeyboardInterrupt:
