@@ -363,3 +363,16 @@ def test_ablation_sweep_resumes_its_noise_levels_from_the_checkpoint(tmp_path, c
     monkeypatch.undo()
     assert main(resumable) == 0
     assert untimed(json.loads(capsys.readouterr().out)) == whole
+
+
+def test_a_refused_checkpoint_names_only_the_settings_that_block_a_resume():
+    """The refusal listed a differing --seed-batch beside the settings that did differ, though a resume takes any seed
+    batch: the user was sent to give back a flag that did not matter."""
+    import json
+
+    from neuroflow.rl.runs import settings_differences
+
+    saved = json.dumps({"n_episodes": 20, "seed_batch": 2, "seed": 0})
+    now = json.dumps({"n_episodes": 30, "seed_batch": 4, "seed": 0})
+    assert settings_differences(saved, now) == " (n_episodes 20 there, 30 now)"
+    assert settings_differences(saved, json.dumps({"n_episodes": 20, "seed_batch": 4, "seed": 0})) == ""

@@ -95,7 +95,7 @@ def settings_differences(saved: str, key: str, limit: int = 3) -> str:
     if pair is None:
         return ""
     a, b = pair
-    names = differing_keys(a, b)
+    names = [k for k in differing_keys(a, b) if k != "seed_batch"]  # it does not block a resume: no flag to give back
 
     def show(v):
         return "unset" if v == "unset" else short_repr(v, 40) if not isinstance(v, (int, float)) else f"{v:g}" \
