@@ -218,3 +218,23 @@ def test_synthetic_music_is_music_not_silence():
     assert np.array_equal(x, music_piece(16000 * 4, np.random.default_rng(1)))  # a seed fixes it
     active = frame_energy_db(x) > -30
     assert active.mean() > 0.5
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (82,)])
+def test_moving_average_gives_scipy_s_floats_row_by_row_and_at_once(shape):
+    """A stream's 10 ms chunk (one row) is averaged without scipy's per-column convolutions, to the same floats."""
+    from scipy.signal import lfilter
+
+    from neuroflow.vad.features import moving_average
+
+    rng = np.random.default_rng(5)
+    for width in (2, 10, 50):
+        x = rng.standard_normal((300,) + shape) * rng.uniform(0.01, 100.0, (300,) + shape)
+        box = np.full(width, 1.0 / width)
+        zi = rng.standard_normal((width - 1,) + shape)
+        for n in (1, 1, 2, 7, 1):  # a row at a time (the fast path) and blocks (scipy's) mixed
+            parts, z_ref, z = [], zi, zi
+            for i in range(0, len(x), n):
+                want, z_ref = lfilter(box, [1.0], x[i:i + n], axis=0, zi=z_ref)
+                got, z = moving_average(x[i:i + n], width, z)
+                assert np.array_equal(got, want) and np.array_equal(z, z_ref), (width, n, i)
