@@ -288,6 +288,11 @@ def check_floor_fall(rate) -> float | None:
     return None if rate is None else float(rate)
 
 
+#: frames up to which :func:`noise_floor` takes each frame's window minimum directly (a stream's 10 ms chunks) rather
+#: than through scipy's running-minimum filter over the whole carried window
+_DIRECT_MINIMUM = 8
+
+
 def floor_state(n_bands: int) -> dict:
     """Empty state of :func:`noise_floor` (nothing seen yet)."""
     return {"ema": np.zeros(int(n_bands)), "seen": 0, "tail": np.zeros((0, int(n_bands)))}
@@ -353,12 +358,20 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     warm = int(round(1.0 / (1.0 - smooth)))
     cand = np.where((count > warm)[:, None], e, np.inf)
     ext = np.concatenate([state["tail"], cand])
-    # causal running minimum: pad ``window - 1`` frames of +inf in front; scipy's window for output i
-    # covers inputs [i - window // 2, i - window // 2 + window - 1], so output j + window // 2 covers
-    # exactly the padded frames j .. j + window - 1, i.e. ext[j - window + 1 .. j]
-    pad = np.full((window - 1, x.shape[1]), np.inf)
-    mins = minimum_filter1d(np.concatenate([pad, ext]), size=window, axis=0, mode="nearest")
-    floor = mins[window // 2: window // 2 + len(ext)][len(state["tail"]):]
+    # causal running minimum of ext[j - window + 1 .. j] (+inf before the first frame) at each new frame j
+    front = max(window - 1 - len(state["tail"]), 0)
+    if len(x) <= _DIRECT_MINIMUM:  # a stream's few frames: the minima of their windows, without filtering the
+        # whole padded tail (a minimum is exact, so the floats are the filter's)
+        padded = np.concatenate([np.full((front, x.shape[1]), np.inf), ext]) if front else ext
+        rows = padded[len(padded) - (len(x) + window - 1):]
+        floor = (rows.min(axis=0, keepdims=True) if len(x) == 1
+                 else np.lib.stride_tricks.sliding_window_view(rows, window, axis=0).min(axis=-1))
+    else:  # pad ``window - 1`` frames of +inf in front; scipy's window for output i covers inputs
+        # [i - window // 2, i - window // 2 + window - 1], so output j + window // 2 covers exactly the padded frames
+        # j .. j + window - 1, i.e. ext[j - window + 1 .. j]
+        pad = np.full((window - 1, x.shape[1]), np.inf)
+        mins = minimum_filter1d(np.concatenate([pad, ext]), size=window, axis=0, mode="nearest")
+        floor = mins[window // 2: window // 2 + len(ext)][len(state["tail"]):]
     floor = np.where((count > warm)[:, None], floor, e)
     tail = ext[-(window - 1):] if window > 1 else ext[:0]
     new = {"ema": raw[-1].copy(), "seen": int(count[-1]), "tail": tail.copy()}
