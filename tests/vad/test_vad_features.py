@@ -220,19 +220,21 @@ def test_synthetic_music_is_music_not_silence():
     assert active.mean() > 0.5
 
 
-@pytest.mark.parametrize("shape", [(), (3,), (82,)])
+@pytest.mark.parametrize("shape", [(), (3,), (82,), "strided"])
 def test_moving_average_gives_scipy_s_floats_row_by_row_and_at_once(shape):
-    """A stream's 10 ms chunk (one row) is averaged without scipy's per-column convolutions, to the same floats."""
+    """A stream's 10 ms chunk (one row) is averaged without scipy's per-column convolutions, and longer pieces
+    without ``apply_along_axis`` (~250 us a call for one row of 82 columns): the same floats as scipy."""
     from scipy.signal import lfilter
 
     from neuroflow.vad.features import moving_average
 
     rng = np.random.default_rng(5)
     for width in (2, 10, 50):
-        x = rng.standard_normal((300,) + shape) * rng.uniform(0.01, 100.0, (300,) + shape)
+        x = rng.standard_normal((300, 83)) * rng.uniform(0.01, 100.0, (300, 83))
+        x = x[:, 1:] if shape == "strided" else x[:, 0] if shape == () else x[:, :shape[0]]  # views, as callers pass
         box = np.full(width, 1.0 / width)
-        zi = rng.standard_normal((width - 1,) + shape)
-        for n in (1, 1, 2, 7, 1):  # a row at a time (the fast path) and blocks (scipy's) mixed
+        zi = rng.standard_normal((width - 1,) + x.shape[1:])
+        for n in (1, 1, 2, 7, 1, 300):  # a row at a time (the stream's 10 ms), small blocks, the whole
             parts, z_ref, z = [], zi, zi
             for i in range(0, len(x), n):
                 want, z_ref = lfilter(box, [1.0], x[i:i + n], axis=0, zi=z_ref)
