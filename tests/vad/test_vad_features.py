@@ -243,10 +243,11 @@ def test_moving_average_gives_scipy_s_floats_row_by_row_and_at_once(shape):
 
 
 def test_noise_floor_of_a_stream_s_few_frames_takes_their_window_minima_directly(monkeypatch):
-    """Fed one to eight frames at a time (a stream's 10 ms chunks), the floor is the window's minimum taken directly
+    """Fed a few frames at a time (a stream's chunks of 10 ms and up), the floor is the window's minimum taken directly
     (scipy's running-minimum filter ran over the whole padded window for each frame), with one call's floats."""
     import scipy.ndimage
 
+    from neuroflow.vad import features
     from neuroflow.vad.features import noise_floor
 
     rng = np.random.default_rng(11)
@@ -256,10 +257,10 @@ def test_noise_floor_of_a_stream_s_few_frames_takes_their_window_minima_directly
     for kw in ({}, {"skip": skip}, {"fall": 0.01, "reference": ref, "skip": skip}):
         whole = noise_floor(x, 150, 0.8, **kw)[0]
         filtered = scipy.ndimage.minimum_filter1d
-        monkeypatch.setattr(scipy.ndimage, "minimum_filter1d", None)  # not called for up to eight frames
+        monkeypatch.setattr(scipy.ndimage, "minimum_filter1d", None)  # not called for a few frames
         state, parts, i = None, [], 0
         while i < len(x):
-            n = int(rng.integers(1, 9))
+            n = int(rng.integers(1, features._DIRECT_MINIMUM + 1))
             part = {k: v[i:i + n] for k, v in kw.items() if k != "fall"}
             floor, state = noise_floor(x[i:i + n], 150, 0.8, state, fall=kw.get("fall"), **part)
             parts.append(floor)

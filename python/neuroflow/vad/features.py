@@ -298,9 +298,9 @@ def check_floor_fall(rate) -> float | None:
     return None if rate is None else float(rate)
 
 
-#: frames up to which :func:`noise_floor` takes each frame's window minimum directly (a stream's 10 ms chunks) rather
-#: than through scipy's running-minimum filter over the whole carried window
-_DIRECT_MINIMUM = 8
+#: frames up to which :func:`noise_floor` takes each frame's window minimum directly (a stream's chunks of up to
+#: 160 ms) rather than through scipy's running-minimum filter over the whole carried window (faster up to ~20 frames)
+_DIRECT_MINIMUM = 16
 
 
 def floor_state(n_bands: int) -> dict:

@@ -57,8 +57,9 @@ PEAK_DECAY_DB = 0.05
 MAX_SMOOTHING_FRAMES = 1000
 
 #: frames up to which :func:`causal_max` and :func:`causal_median` (odd windows) take each frame's window maximum or
-#: middle value directly (a stream's 10 ms chunks) rather than through scipy's running-maximum filter or ``np.median``
-_DIRECT_FRAMES = 8
+#: middle value directly (a stream's chunks of up to 160 ms) rather than through scipy's running-maximum filter or
+#: ``np.median``
+_DIRECT_FRAMES = 16
 
 
 # ============================================================================= causal filters
