@@ -231,11 +231,12 @@ def test_moving_average_gives_scipy_s_floats_row_by_row_and_at_once(shape):
     rng = np.random.default_rng(5)
     for width in (2, 10, 50):
         x = rng.standard_normal((300, 83)) * rng.uniform(0.01, 100.0, (300, 83))
-        x = x[:, 1:] if shape == "strided" else x[:, 0] if shape == () else x[:, :shape[0]]  # views, as callers pass
+        # contiguous rows (modulation's squares, tonality's similarities) and a view of columns (modulation's bands)
+        x = x[:, 1:] if shape == "strided" else np.ascontiguousarray(x[:, 0] if shape == () else x[:, :shape[0]])
         box = np.full(width, 1.0 / width)
         zi = rng.standard_normal((width - 1,) + x.shape[1:])
         for n in (1, 1, 2, 7, 1, 300):  # a row at a time (the stream's 10 ms), small blocks, the whole
-            parts, z_ref, z = [], zi, zi
+            z_ref = z = zi
             for i in range(0, len(x), n):
                 want, z_ref = lfilter(box, [1.0], x[i:i + n], axis=0, zi=z_ref)
                 got, z = moving_average(x[i:i + n], width, z)
