@@ -47,6 +47,21 @@ def test_vad_benchmark_quick_mode_scores_every_system(tmp_path):
         assert "conditions_not_beating_webrtc3_with_collar" in result["real_targets"]["bin"]
 
 
+def test_vad_stream_benchmark_quick_mode_times_every_model_and_chunk_size(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "stream.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad_stream.py"), "--quick", "--repeats", "1",
+                          "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert json.loads(run.stdout) == result
+    for name in ("snu", "bin"):
+        row = result["current"][name]
+        assert row["offline_rtf"] > 0 and set(row["chunks"]) == {"160", "320", "1600"}
+        for chunk in row["chunks"].values():
+            assert chunk["identical"] and chunk["stream_rtf"] > 0 and chunk["us_per_chunk"] > 0
+
+
 def test_identify_lm_benchmark_quick_mode_polishes_below_the_torch_phase(tmp_path):
     pytest.importorskip("torch")
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "identify.py"), "lm", "--quick"],
@@ -479,6 +494,7 @@ BAD_FLAGS = [
     ("vad_music", ["--real", "{tmp}", "--train", "{tmp}", "--music", "{tmp}"], "--train"),
     ("vad_rule_bound", ["--calibration", "{tmp}", "--real", "{tmp}"], "--calibration"),
     ("vad_rule_bound", ["--systems", "bin:{tmp}/none.pt", "--calibration", "{tmp}", "--real", "{tmp}"], "--systems"),
+    ("vad_stream", ["--baseline", "{tmp}"], "--baseline"), ("vad_stream", ["--repeats", "0"], "--repeats"),
 ]
 
 

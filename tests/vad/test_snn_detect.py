@@ -92,6 +92,37 @@ def test_streaming_in_chunks_equals_one_call(system, clip, rules):
     assert len(stream.process(wav[:1600])) > 0 and stream.segments == []
 
 
+def test_a_10_ms_chunk_is_checked_once_and_runs_no_scipy_filter(system, clip, monkeypatch):
+    """A microphone's 10 ms chunks cost ~1.4 ms each (6.5x real time against ~460x for a file): the network's own
+    probabilities and scores were checked again at every step, scipy's running-minimum and -maximum filters ran over
+    whole carried windows and its per-column convolutions over every column, for one frame. Now the chunk is checked
+    once, at ``process``, and one frame is computed directly (the same floats: ``np.array_equal`` with one call)."""
+    import scipy.ndimage
+
+    import neuroflow.vad.postprocess as post
+
+    wav = clip[0][: 16000 * 3]
+    whole = system.score(wav, 16000)
+    checked = []
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("called for a 10 ms chunk")
+
+    check_array = post.check_array
+    stream, out = system.stream(), []
+    monkeypatch.setattr(post, "check_array", lambda *a, **k: checked.append(a[1]) or check_array(*a, **k))
+    for name in ("minimum_filter1d", "maximum_filter1d"):
+        monkeypatch.setattr(scipy.ndimage, name, refuse)
+    monkeypatch.setattr(np, "apply_along_axis", refuse)  # scipy's FIR lfilter: one convolution per column
+    monkeypatch.setattr(np, "median", refuse)  # the bin model's 3-frame median: ~50 us of checks for one value
+    for i in range(0, len(wav), 160):
+        out.append(stream.process(wav[i:i + 160]))
+    monkeypatch.undo()
+    out.append(stream.flush())
+    assert checked == []
+    assert np.array_equal(np.concatenate(out), whole)
+
+
 def test_segment_options_change_segments_as_documented(system, clip):
     wav = clip[0][: 16000 * 6]
     plain = system.detect_array(wav, 16000).segments

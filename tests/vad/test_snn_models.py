@@ -55,6 +55,24 @@ def test_recurrent_cell_uses_previous_spikes():
     assert y[0].tolist() == [[1.0, 0.0], [0.0, 1.0]]  # neuron 1 fires a step after neuron 0
 
 
+def test_bin_first_projection_of_a_stream_s_few_frames_sums_the_bands_as_a_file_s():
+    """A stream's chunks (up to 64 frames) gather all bands' weight rows at once (the loop over the 48 bands cost
+    ~100 us a 10 ms chunk); their sum over the bands is the loop's, in the same order, bit for bit."""
+    from neuroflow.vad import inference
+    from neuroflow.vad.detect import SpikingVADSystem
+
+    runner = SpikingVADSystem("bin").runner
+    rng = np.random.default_rng(4)
+    feats = (rng.standard_normal((3000, runner.n_features)) * 2).astype(np.float32)
+    whole = runner._first_drive(feats)  # band by band (3000 frames)
+    parts, i = [], 0
+    while i < len(feats):
+        n = int(rng.integers(1, inference._GATHERED_FRAMES + 1))
+        parts.append(runner._first_drive(feats[i:i + n]))
+        i += n
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
 @pytest.mark.parametrize("kind", ["snu", "bin"])
 def test_models_run_learnable_and_numpy_matches_torch(kind):
     model = build_model(kind, n_mels=12, hidden=(10,), seed=3, recurrent=(kind == "snu"))

@@ -218,3 +218,53 @@ def test_synthetic_music_is_music_not_silence():
     assert np.array_equal(x, music_piece(16000 * 4, np.random.default_rng(1)))  # a seed fixes it
     active = frame_energy_db(x) > -30
     assert active.mean() > 0.5
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (82,), "strided"])
+def test_moving_average_gives_scipy_s_floats_row_by_row_and_at_once(shape):
+    """A stream's 10 ms chunk (one row) is averaged without scipy's per-column convolutions, and longer pieces
+    without ``apply_along_axis`` (~250 us a call for one row of 82 columns): the same floats as scipy."""
+    from scipy.signal import lfilter
+
+    from neuroflow.vad.features import moving_average
+
+    rng = np.random.default_rng(5)
+    for width in (2, 10, 50):
+        x = rng.standard_normal((300, 83)) * rng.uniform(0.01, 100.0, (300, 83))
+        # contiguous rows (modulation's squares, tonality's similarities) and a view of columns (modulation's bands)
+        x = x[:, 1:] if shape == "strided" else np.ascontiguousarray(x[:, 0] if shape == () else x[:, :shape[0]])
+        box = np.full(width, 1.0 / width)
+        zi = rng.standard_normal((width - 1,) + x.shape[1:])
+        for n in (1, 1, 2, 7, 1, 300):  # a row at a time (the stream's 10 ms), small blocks, the whole
+            z_ref = z = zi
+            for i in range(0, len(x), n):
+                want, z_ref = lfilter(box, [1.0], x[i:i + n], axis=0, zi=z_ref)
+                got, z = moving_average(x[i:i + n], width, z)
+                assert np.array_equal(got, want) and np.array_equal(z, z_ref), (width, n, i)
+
+
+def test_noise_floor_of_a_stream_s_few_frames_takes_their_window_minima_directly(monkeypatch):
+    """Fed a few frames at a time (a stream's chunks of 10 ms and up), the floor is the window's minimum taken directly
+    (scipy's running-minimum filter ran over the whole padded window for each frame), with one call's floats."""
+    import scipy.ndimage
+
+    from neuroflow.vad import features
+    from neuroflow.vad.features import noise_floor
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((700, 5)).cumsum(axis=0) * 0.1
+    ref = rng.standard_normal(700).cumsum() * 0.1
+    skip = rng.random(700) < 0.05
+    for kw in ({}, {"skip": skip}, {"fall": 0.01, "reference": ref, "skip": skip}):
+        whole = noise_floor(x, 150, 0.8, **kw)[0]
+        filtered = scipy.ndimage.minimum_filter1d
+        monkeypatch.setattr(scipy.ndimage, "minimum_filter1d", None)  # not called for a few frames
+        state, parts, i = None, [], 0
+        while i < len(x):
+            n = int(rng.integers(1, features._DIRECT_MINIMUM + 1))
+            part = {k: v[i:i + n] for k, v in kw.items() if k != "fall"}
+            floor, state = noise_floor(x[i:i + n], 150, 0.8, state, fall=kw.get("fall"), **part)
+            parts.append(floor)
+            i += n
+        monkeypatch.setattr(scipy.ndimage, "minimum_filter1d", filtered)
+        assert np.array_equal(np.concatenate(parts), whole), kw

@@ -133,3 +133,23 @@ def test_a_model_with_modulation_inputs_streams_like_one_call(tmp_path):
         i += n
     out.append(stream.flush())
     assert np.array_equal(np.concatenate(out), whole)
+
+
+def test_the_band_pass_is_designed_once_not_per_chunk(monkeypatch):
+    """A stream called scipy's filter design for every chunk (~400 us of a 10 ms chunk's ~1.4 ms)."""
+    import scipy.signal
+
+    from neuroflow.vad import modulation
+
+    calls = []
+    butter = scipy.signal.butter
+    monkeypatch.setattr(scipy.signal, "butter", lambda *a, **k: calls.append(1) or butter(*a, **k))
+    modulation._bandpass.cache_clear()
+    ex, x = FeatureExtractor(CONFIG), harmonic_tone(0.5, am_hz=4.0)
+    state, parts = None, []
+    for i in range(0, len(x), 160):
+        feats, _, state = ex.step(x[i:i + 160], state)
+        parts.append(feats)
+    parts.append(ex.step(np.zeros(0, np.float32), state, final=True)[0])
+    assert len(calls) == 1
+    assert np.array_equal(np.concatenate(parts), ex.transform(x))

@@ -52,11 +52,12 @@ pieces gives the numbers of one call on the whole.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
-from neuroflow.vad.features import check_window_seconds, clip_below_peak
+from neuroflow.vad.features import check_window_seconds, clip_below_peak, moving_average
 
 #: number of modulation inputs per frame (level_mod, band_mod, flux, spread)
 N_MOD = 4
@@ -83,11 +84,16 @@ def check_window(window, name: str = "modulation_window") -> float:
     return check_window_seconds(window, name, 2)
 
 
+@functools.cache
 def _bandpass() -> tuple[np.ndarray, np.ndarray]:
+    """The band-pass's ``(b, a)``, designed once (read-only): designing it took ~400 us, redone for every chunk of a
+    stream."""
     from scipy.signal import butter
 
     lo, hi = MOD_BAND_HZ
-    return butter(1, [lo / (_FRAME_RATE / 2), hi / (_FRAME_RATE / 2)], "bandpass")
+    b, a = butter(1, [lo / (_FRAME_RATE / 2), hi / (_FRAME_RATE / 2)], "bandpass")
+    b.flags.writeable = a.flags.writeable = False
+    return b, a
 
 
 def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None = None, *,
@@ -120,11 +126,11 @@ def modulation_inputs(raw: np.ndarray, energy_db: np.ndarray, state: dict | None
     bp, bp_z = lfilter(b, a, x, axis=0, zi=state["bp"])
     bands = x[:, 1:]
     diff = np.diff(bands, axis=0, prepend=state["prev"][None])
-    mean, mean_z = lfilter(box, [1.0], bands, axis=0, zi=state["mean_z"])
+    mean, mean_z = moving_average(bands, width, state["mean_z"])
     # deviation from the mean of the window before this frame (the frame itself not yet in it)
     before = np.concatenate([state["mean"][None], mean[:-1]])
     sq = np.concatenate([bp * bp, np.mean(diff * diff, axis=1, keepdims=True), (bands - before) ** 2], axis=1)
-    avg, avg_z = lfilter(box, [1.0], sq, axis=0, zi=state["avg_z"])
+    avg, avg_z = moving_average(sq, width, state["avg_z"])
     logs = np.log(avg + MOD_EPS)
     out[keep] = np.column_stack([logs[:, 0], logs[:, 1:1 + n_bands].mean(axis=1), logs[:, 1 + n_bands],
                                  logs[:, 2 + n_bands:].mean(axis=1)])

@@ -56,6 +56,11 @@ PEAK_DECAY_DB = 0.05
 #: the longest median and hangover (frames) a model file may ask for: 10 s
 MAX_SMOOTHING_FRAMES = 1000
 
+#: frames up to which :func:`causal_max` and :func:`causal_median` (odd windows) take each frame's window maximum or
+#: middle value directly (a stream's chunks of up to 160 ms) rather than through scipy's running-maximum filter or
+#: ``np.median``
+_DIRECT_FRAMES = 16
+
 
 # ============================================================================= causal filters
 def causal_median(x: np.ndarray, k: int, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -68,6 +73,9 @@ def causal_median(x: np.ndarray, k: int, state: np.ndarray | None = None) -> tup
         return x, state
     head = np.full(k - 1, x[0]) if state is None else state
     ext = np.concatenate([head, x])
+    if k % 2 and len(x) <= _DIRECT_FRAMES:  # np.median of an odd window is its middle value once sorted: the same
+        # float, without np.median's ~50 us of checks for a stream's frame
+        return np.sort(np.lib.stride_tricks.sliding_window_view(ext, k), axis=1)[:, k // 2], ext[-(k - 1):]
     return np.median(np.lib.stride_tricks.sliding_window_view(ext, k), axis=1), ext[-(k - 1):]
 
 
@@ -83,6 +91,10 @@ def causal_max(x: np.ndarray, h: int, state: np.ndarray | None = None) -> tuple[
         return x, state
     head = np.full(h, -np.inf) if state is None else state
     ext = np.concatenate([head, x])
+    if len(x) <= _DIRECT_FRAMES:  # a stream's few frames: their windows' maxima directly (exact: the same floats)
+        if len(x) == 1:
+            return ext[-(h + 1):].max(keepdims=True), ext[-h:]
+        return np.lib.stride_tricks.sliding_window_view(ext[-(len(x) + h):], h + 1).max(axis=1), ext[-h:]
     # scipy's window for output i covers ext[i - (h + 1) // 2 .. i - (h + 1) // 2 + h]: output t + (h + 1) // 2 is
     # the maximum over ext[t .. t + h], i.e. x[t - h .. t]
     first = (h + 1) // 2
@@ -116,6 +128,11 @@ def release_peak(p: np.ndarray, release: float, state: float | None = None) -> t
     p = np.asarray(p, dtype=np.float64)
     if len(p) == 0:
         return p, state
+    if len(p) == 1:  # a stream's 10 ms chunk: the frame's own value, or the open stretch's peak if higher
+        if not p[0] >= release:
+            return p, None
+        held = p if state is None or p[0] >= state else np.array([state])
+        return held, float(held[0])
     above = p >= release
     stretch = np.cumsum(np.concatenate([[0], above[1:] & ~above[:-1]]))  # stretch number of each frame
     if not above[0]:
@@ -281,6 +298,8 @@ class PostProcessor:
         return rescale(p, self.threshold), silent, estimate, state
 
     def step(self, prob: np.ndarray, energy_db: np.ndarray | None = None, state: dict | None = None):
+        """``(scores, state)`` of the network's probabilities ``prob`` of consecutive frames and their window energies
+        (dB; None: no silence gate and no SNR estimate), continuing ``state`` (None: a fresh start)."""
         prob = check_array(prob, "prob", ndim=1)  # NaN came out as a NaN score, a 2-d array as numpy's broadcast error
         if energy_db is not None:
             energy_db = check_array(energy_db, "energy_db", ndim=1, finite=False)
@@ -289,6 +308,11 @@ class PostProcessor:
                                  f"{len(energy_db)}")
             if np.isnan(energy_db).any():
                 raise ValueError("energy_db: expected frame energies in dB, found NaN")
+        return self._step(prob, energy_db, state)
+
+    def _step(self, prob: np.ndarray, energy_db: np.ndarray | None, state: dict | None):
+        """:meth:`step` of values already checked: a stream's, which its own network and front end computed
+        (float64 probabilities, finite, one energy per frame)."""
         if len(prob) == 0:
             return np.zeros(0), self.front(prob, None, state)[3]
         score, silent, estimate, state = self.front(prob, energy_db, state, snr=self.low_snr_db is not None)
@@ -361,10 +385,14 @@ class SegmentTracker:
         return seg
 
     def step(self, scores: np.ndarray, state: dict | None = None) -> tuple[list[list[int]], dict]:
+        # NaN compared as non-speech (a gap in the segments, silently), a 2-d array or text failed inside numpy
+        return self._step(check_array(scores, "scores", ndim=1), state)
+
+    def _step(self, scores: np.ndarray, state: dict | None) -> tuple[list[list[int]], dict]:
+        """:meth:`step` of scores already checked (a stream's own: finite, 1-d)."""
         state = {"t": 0, "run": None, "pending": None} if state is None else state
         t0, run, pending = state["t"], state["run"], state["pending"]
-        # NaN compared as non-speech (a gap in the segments, silently), a 2-d array or text failed inside numpy
-        d = check_array(scores, "scores", ndim=1) >= self.rules.threshold
+        d = scores >= self.rules.threshold
         out: list[list[int]] = []
         if len(d):
             edges = np.diff(np.concatenate([[0], d.astype(np.int8), [0]]))

@@ -53,7 +53,7 @@ import math
 import numpy as np
 
 from neuroflow._utils import check_choice
-from neuroflow.vad.features import WIN, check_window_seconds
+from neuroflow.vad.features import WIN, check_window_seconds, moving_average
 
 #: number of tonality inputs per frame
 N_TONAL = 1
@@ -179,8 +179,6 @@ def tonality_inputs(similarity: np.ndarray, state: dict | None = None, *, silent
                     window: float = TONAL_WINDOW) -> tuple[np.ndarray, dict | None]:
     """``(inputs (n, 1) float32, state)``: the mean of the frames' similarities over the last ``window``
     seconds of sound; ``silent`` frames read 0 and leave the state as it was."""
-    from scipy.signal import lfilter
-
     sim = np.asarray(similarity, dtype=np.float64)
     out = np.zeros((len(sim), N_TONAL))
     keep = np.ones(len(sim), bool) if silent is None else ~np.asarray(silent, bool)
@@ -188,7 +186,7 @@ def tonality_inputs(similarity: np.ndarray, state: dict | None = None, *, silent
         return out.astype(np.float32), state
     width = int(round(check_window(window, "window") * _FRAME_RATE))
     zi = np.zeros(width - 1) if state is None else state["z"]
-    mean, zi = lfilter(np.full(width, 1.0 / width), [1.0], sim[keep], zi=zi)
+    mean, zi = moving_average(sim[keep], width, zi)
     out[keep, 0] = mean
     return out.astype(np.float32), {"z": zi}
 
