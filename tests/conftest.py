@@ -58,3 +58,17 @@ def interruptible_popen():
         return subprocess.Popen(argv, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
     return popen
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """A script's ``main()`` run in-process (the benchmarks' ``cliutil.record_interrupts``) leaves its SIGINT handler
+    installed, as a script that ends with its process may: the runner's handlers are put back after each test, so the
+    next test starts as the suite did (a demo test that checks the demo restores Python's handler failed after one)."""
+    import signal
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in saved.items():
+        if handler is not None and signal.getsignal(s) is not handler:
+            signal.signal(s, handler)
