@@ -216,10 +216,11 @@ class Progress:
         value = _plain(compute())
         if self.interrupts:  # the part ran on after a Ctrl-C that some library caught: it may be cut short
             raise KeyboardInterrupt
-        self.parts.setdefault(section, {})[name] = value
-        if self.path is not None:
+        parts = {**self.parts, section: {**done, name: value}}
+        if self.path is not None:  # counted as kept once written: Ctrl-C in the write said it was kept, unwritten
             write_text_atomic(self.path, json.dumps({"format": PROGRESS_FORMAT, "settings": self.settings,
-                                                     "parts": self.parts}) + "\n")
+                                                     "parts": parts}) + "\n")
+        self.parts = parts
         return value
 
     def summary(self) -> str:

@@ -866,3 +866,26 @@ def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp
     assert len(json.loads(out.read_text())["calls"]) == 3
     monkeypatch.undo()
     assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
+
+
+def test_vad_benchmark_ctrl_c_while_a_part_is_written_does_not_call_it_kept(tmp_path, monkeypatch):
+    """A part was counted as kept before its progress file was written: Ctrl-C during the write (the file left as it
+    was) ended saying the part was kept, and the file held the part only when it had been written."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    progress = bench.Progress(path, {"quick": True})
+    progress("real_speech", "energy", lambda: {"mean_HTER": 0.25})
+    write = bench.write_text_atomic
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "write_text_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        progress("real_speech", "bin", lambda: {"mean_HTER": 0.5})
+    assert progress.interrupted() == f"interrupted: kept in {path}: real_speech (energy); the same command resumes " \
+                                     "from there"
+    assert json.loads(path.read_text())["parts"] == {"real_speech": {"energy": {"mean_HTER": 0.25}}}
+    monkeypatch.setattr(bench, "write_text_atomic", write)
+    assert progress("real_speech", "bin", lambda: {"mean_HTER": 0.5}) == {"mean_HTER": 0.5}
+    assert progress.summary() == "real_speech (energy, bin)"
