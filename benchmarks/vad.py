@@ -169,6 +169,9 @@ class Progress:
         file when it is unreadable or not this script's, or was scored with other settings."""
         if self.path is None or not self.path.exists():
             return
+        if self.path.is_dir():  # --fresh's unlink said only "[Errno 21] Is a directory", and the read "cannot read"
+            raise ValueError(f"{self.path}: is a folder, where this run keeps its finished parts; remove it or give "
+                             f"another --out")
         if fresh:  # dropped now: a fresh run stopped before its first part left another run's parts to resume
             self.path.unlink()
             return

@@ -889,3 +889,17 @@ def test_vad_benchmark_ctrl_c_while_a_part_is_written_does_not_call_it_kept(tmp_
     monkeypatch.setattr(bench, "write_text_atomic", write)
     assert progress("real_speech", "bin", lambda: {"mean_HTER": 0.5}) == {"mean_HTER": 0.5}
     assert progress.summary() == "real_speech (energy, bin)"
+
+
+def test_vad_benchmark_names_a_folder_where_its_progress_file_goes(tmp_path):
+    """A folder at OUT.progress: --fresh, which the refusal without it suggested, failed with "[Errno 21] Is a
+    directory" alone; both now say what the path is and what to do."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    path.mkdir()
+    for fresh in (False, True):
+        with pytest.raises(ValueError) as exc:
+            bench.Progress(path, {}).read(fresh=fresh)
+        assert str(exc.value) == f"{path}: is a folder, where this run keeps its finished parts; remove it or give " \
+                                 "another --out"
+    assert path.is_dir()
