@@ -575,6 +575,7 @@ def main() -> int:
     from neuroflow._utils import lock_beside
     from neuroflow.cliutil import Parser, input_dir, integer, output_file, record_interrupts
     from neuroflow.vad.cli import _system_spec
+    from neuroflow.vad.corpus_store import MANIFEST
 
     # flags checked while parsing: a bad --out, --extra or --real ended the run after minutes of work
     ap = Parser(prog="benchmarks/vad.py", description=__doc__.splitlines()[0])
@@ -596,6 +597,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
         ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
+    if args.out is not None and args.out.name == MANIFEST:  # the result replaced the manifest of --synthetic DIR (or
+        # of a set this script builds) with --out DIR/corpus.json, after the whole run: the corpus could not be read
+        ap.error(f"argument --out: {args.out}: the name of a corpus manifest, which the result would replace if a "
+                 f"corpus is there; give the result another name")
     if args.fresh and args.out is None:
         ap.error("argument --fresh: only with --out (without it nothing is kept to start afresh from)")
 

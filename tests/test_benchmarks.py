@@ -458,7 +458,9 @@ def test_vad_corpus_benchmark_writes_its_out_and_refuses_a_bad_flag_at_once(tmp_
 
 
 @pytest.mark.parametrize("argv, flag", [(["--out", "{tmp}"], "--out"), (["--extra", "snu:{tmp}/none.pt"], "--extra"),
-                                        (["--real", "{tmp}/none"], "--real")])
+                                        (["--real", "{tmp}/none"], "--real"),
+                                        # the result replaced the corpus's manifest after the whole run
+                                        (["--synthetic", "{tmp}", "--out", "{tmp}/corpus.json"], "--out")])
 def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
     # were found only when used: --out after the whole benchmark, --extra after its corpora were built
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad.py"),
