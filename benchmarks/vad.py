@@ -114,12 +114,32 @@ def _plain(value):
 
 def corpus_identity(root: Path) -> str:
     """What a corpus folder holds, in 16 hex digits: the SHA-256 of its manifests (``corpus.json`` there and one
-    level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's file hashes and the
-    settings and source packages they were made with."""
+    level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's settings and the source
+    packages they were made with, and of the scene files they list as they are now. Labels may be corrected by hand
+    (the corpus reads them as they are), so a resumed run's parts scored before such a change are not taken; a WAV
+    that differs from its recorded SHA-256 is a ValueError naming it, before any part is scored (it failed in the
+    middle of a section, with a traceback)."""
+    from neuroflow.vad.corpus_store import file_hash
+
     h = hashlib.sha256()
     for manifest in sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")]):
+        info = read_json(manifest, "corpus manifest")
         h.update(str(manifest.relative_to(root)).encode())
-        h.update(json.dumps(read_json(manifest, "corpus manifest"), sort_keys=True).encode())
+        h.update(json.dumps(info, sort_keys=True).encode())
+        scenes = info.get("scenes") if isinstance(info, dict) else None
+        for entry in scenes if isinstance(scenes, list) else []:
+            recorded = entry.get("sha256") if isinstance(entry, dict) else None
+            for key in ("wav", "labels"):
+                name = entry.get(key) if isinstance(entry, dict) else None
+                path = manifest.parent / name if isinstance(name, str) else None
+                if path is None or not path.is_file():  # loading the corpus names what is missing
+                    continue
+                digest = file_hash(path)
+                if key == "wav" and isinstance(recorded, dict) and recorded.get("wav") not in (None, digest):
+                    raise ValueError(f"{path}: differs from its corpus manifest (SHA-256), changed or cut short after "
+                                     f"it was written; make the corpus again (a set this script built in $TMPDIR: "
+                                     f"delete {root})")
+                h.update(f"{path.relative_to(root)}\0{digest}".encode())
     return h.hexdigest()[:16]
 
 

@@ -905,3 +905,30 @@ def test_vad_benchmark_names_a_folder_where_its_progress_file_goes(tmp_path):
         assert str(exc.value) == f"{path}: is a folder, where this run keeps its finished parts; remove it or give " \
                                  "another --out"
     assert path.is_dir()
+
+
+def test_vad_benchmark_corpus_identity_follows_the_scene_files(tmp_path):
+    """The corpora's identity was their manifests alone: a labels file corrected by hand (the corpus reads it as it
+    is) resumed parts scored with the old labels beside parts scored with the new, and a WAV changed after it was
+    written failed in the middle of a section with a traceback. Now the labels' bytes count, and such a WAV is one
+    ValueError naming it before any part is scored."""
+    from neuroflow.vad.corpus import generate_corpus
+
+    bench = _vad_bench()
+    root = tmp_path / "syn"
+    generate_corpus(root, minutes=0.05, split="test", seed=4, durations=(3.0,), snrs=(10.0,), noises=("white",),
+                    progress=False)
+    before = bench.corpus_identity(root)
+    assert bench.corpus_identity(root) == before
+    labels = sorted(root.glob("*.labels.npy"))[0]
+    values = np.load(labels)
+    values[:10] = 1 - values[:10]
+    np.save(labels, values)
+    assert bench.corpus_identity(root) != before
+    wav = sorted(root.glob("*.wav"))[0]
+    data = bytearray(wav.read_bytes())
+    data[-2:] = b"\x11\x22" if data[-2:] != b"\x11\x22" else b"\x33\x44"
+    wav.write_bytes(bytes(data))
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(root)
+    assert str(exc.value).startswith(f"{wav}: differs from its corpus manifest") and "\n" not in str(exc.value)
