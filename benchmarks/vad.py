@@ -38,8 +38,8 @@ Ctrl-C and crashes lose nothing finished: with ``--out FILE``, every finished pa
 system: real speech, speech-free files, noise after silence, the alsa clips and tracks, group B, CPU speed) is
 saved as it finishes to ``FILE.progress`` beside it (atomically), and the same command run again resumes from
 there (Ctrl-C: exit status 130 and one line saying what is kept); the file is removed once ``FILE`` is written.
-A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips)
-is refused in one line naming them; ``--fresh`` starts afresh instead. One run at a time per ``--out``. The
+A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips, the
+code of this script and of neuroflow.vad) is refused in one line naming them; ``--fresh`` starts afresh instead. One run at a time per ``--out``. The
 resumed result equals an uninterrupted run's but for the timings (``realtime_factor_one_core``, and each
 model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are those measured when each part ran.
 The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--out`` nothing is kept.
@@ -85,6 +85,22 @@ def log(msg: str) -> None:
 PROGRESS_FORMAT = "benchmarks/vad.py progress"
 #: the settings given by flags, known before any corpus is built: a progress file of others is refused at once
 FLAG_SETTINGS = ("quick", "real", "real_seed", "real_scenes", "synthetic", "extra")
+#: the other settings known before any corpus is built, and how a refusal names them
+EARLY_SETTINGS = {"code": "the code (benchmarks/vad.py and neuroflow.vad)"}
+
+
+def code_identity() -> str:
+    """This script's and :mod:`neuroflow.vad`'s sources (``*.py``, and ``*.json`` such as the shipped recipe), in 16 hex
+    digits: parts scored by another version of the sections, of the post-processing or of a baseline are not this
+    run's (a resumed run took them, e.g. after a ``git pull``, and printed one result of two versions)."""
+    import neuroflow.vad
+
+    package = Path(neuroflow.vad.__file__).resolve().parent
+    files = sorted(p for ext in ("*.py", "*.json") for p in package.rglob(ext))
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for path in files:
+        h.update(b"\0" + str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _now(section: str, name: str, compute):
@@ -206,7 +222,7 @@ class Progress:
                 and all(isinstance(v, dict) for v in parts.values())):
             raise ValueError(f"{self.path}: not a {what} (another program's file?); delete it or give --fresh")
         self._saved = saved
-        self._compare(FLAG_SETTINGS)
+        self._compare((*FLAG_SETTINGS, *EARLY_SETTINGS))
         self.parts = parts  # (taken once :meth:`settle` finds the rest of the settings the same)
 
     def settle(self, settings: dict) -> None:
@@ -226,7 +242,10 @@ class Progress:
             def show(d, k):
                 return short_repr(d[k], 40) if k in d else "unset"
 
-            diff = "; ".join(f"{'--' + k.replace('_', '-') if k in FLAG_SETTINGS else k} {show(then, k)} there, "
+            def label(k):
+                return "--" + k.replace("_", "-") if k in FLAG_SETTINGS else EARLY_SETTINGS.get(k, k)
+
+            diff = "; ".join(f"{label(k)} {show(then, k)} there, "
                              f"{show(now, k)} now" for k in differ)
             raise ValueError(f"{self.path}: its finished parts were scored with other settings than this run's "
                              f"({diff}); rerun with its settings to resume, or give --fresh to start afresh")
@@ -627,7 +646,8 @@ def main() -> int:
     interrupts = record_interrupts()
     flags = {"quick": args.quick, "real": None if args.real is None else str(args.real.resolve()),
              "real_seed": args.real_seed, "real_scenes": args.real_scenes,
-             "synthetic": None if args.synthetic is None else str(args.synthetic.resolve()), "extra": args.extra}
+             "synthetic": None if args.synthetic is None else str(args.synthetic.resolve()), "extra": args.extra,
+             "code": code_identity()}
     progress = Progress(None if args.out is None else progress_path(args.out), flags, interrupts)
     with contextlib.ExitStack() as stack:
         try:  # before any work: a second run into the same --out, a corrupt, foreign or other run's progress file

@@ -932,3 +932,33 @@ def test_vad_benchmark_corpus_identity_follows_the_scene_files(tmp_path):
     with pytest.raises(ValueError) as exc:
         bench.corpus_identity(root)
     assert str(exc.value).startswith(f"{wav}: differs from its corpus manifest") and "\n" not in str(exc.value)
+
+
+def test_vad_benchmark_refuses_parts_scored_by_other_code(tmp_path, monkeypatch):
+    """Nothing said which code scored the kept parts: after a `git pull` (another post-processing, another section)
+    or with the progress file of an earlier version of the script, a resumed run printed one result of two versions.
+    The code of the script and of neuroflow.vad is now a setting, compared before any corpus is built."""
+    import neuroflow.vad
+
+    bench = _vad_bench()
+    code = bench.code_identity()
+    assert len(code) == 16 and bench.code_identity() == code
+    path = tmp_path / "vad.json.progress"
+    done = bench.Progress(path, {"quick": True, "code": code})
+    done("real_speech", "energy", lambda: {"mean_HTER": 0.25})
+    package = tmp_path / "vad"
+    package.mkdir()
+    (package / "__init__.py").write_text("# another version\n")
+    monkeypatch.setattr(neuroflow.vad, "__file__", str(package / "__init__.py"))
+    other = bench.code_identity()
+    assert other != code
+    with pytest.raises(ValueError) as exc:
+        bench.Progress(path, {"quick": True, "code": other}).read()
+    message = str(exc.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and "--fresh" in message
+    assert f"the code (benchmarks/vad.py and neuroflow.vad) '{code}' there, '{other}' now" in message
+    earlier = json.loads(path.read_text())  # an earlier version's file: no code recorded
+    del earlier["settings"]["code"]
+    path.write_text(json.dumps(earlier))
+    with pytest.raises(ValueError, match="neuroflow.vad[)] unset there"):
+        bench.Progress(path, {"quick": True, "code": code}).read()
