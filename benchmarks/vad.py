@@ -108,6 +108,12 @@ def _now(section: str, name: str, compute):
     return compute()
 
 
+def _checksum(settings: dict, parts: dict) -> str:
+    """The SHA-256 a progress file is written with, of its settings and parts: a file edited since (a result changed,
+    a part of another shape, which failed at the end with a traceback) is refused."""
+    return hashlib.sha256(json.dumps({"settings": settings, "parts": parts}, sort_keys=True).encode()).hexdigest()
+
+
 def progress_path(out: Path) -> Path:
     """Where a run with ``--out FILE`` keeps its finished parts: ``FILE.progress`` beside it."""
     return out.with_name(out.name + ".progress")
@@ -221,6 +227,9 @@ class Progress:
                 and isinstance(saved.get("settings"), dict) and isinstance(parts, dict)
                 and all(isinstance(v, dict) for v in parts.values())):
             raise ValueError(f"{self.path}: not a {what} (another program's file?); delete it or give --fresh")
+        if saved.get("sha256") != _checksum(saved["settings"], parts):
+            raise ValueError(f"{self.path}: its contents do not match the checksum they were written with (edited, or "
+                             f"written by an earlier version of benchmarks/vad.py); delete it or give --fresh")
         self._saved = saved
         self._compare((*FLAG_SETTINGS, *EARLY_SETTINGS))
         self.parts = parts  # (taken once :meth:`settle` finds the rest of the settings the same)
@@ -261,7 +270,8 @@ class Progress:
         parts = {**self.parts, section: {**done, name: value}}
         if self.path is not None:  # counted as kept once written: Ctrl-C in the write said it was kept, unwritten
             write_text_atomic(self.path, json.dumps({"format": PROGRESS_FORMAT, "settings": self.settings,
-                                                     "parts": parts}) + "\n")
+                                                     "parts": parts,
+                                                     "sha256": _checksum(self.settings, parts)}) + "\n")
         self.parts = parts
         return value
 

@@ -959,6 +959,30 @@ def test_vad_benchmark_refuses_parts_scored_by_other_code(tmp_path, monkeypatch)
     assert f"the code (benchmarks/vad.py and neuroflow.vad) '{code}' there, '{other}' now" in message
     earlier = json.loads(path.read_text())  # an earlier version's file: no code recorded
     del earlier["settings"]["code"]
+    earlier["sha256"] = bench._checksum(earlier["settings"], earlier["parts"])
     path.write_text(json.dumps(earlier))
     with pytest.raises(ValueError, match="neuroflow.vad[)] unset there"):
         bench.Progress(path, {"quick": True, "code": code}).read()
+
+
+@pytest.mark.parametrize("edit", [lambda parts: parts["real_speech"].update(energy=5),  # another shape: a traceback
+                                  lambda parts: parts["real_speech"]["energy"].update(mean_HTER=0.1),  # silently
+                                  lambda parts: parts.update(synthetic_group_B={"energy": {}})])
+def test_vad_benchmark_refuses_a_progress_file_edited_by_hand(tmp_path, edit):
+    """The kept parts were taken as they read: one edited into another shape failed at the end of the resumed run with
+    a traceback, a changed number was printed as measured. The file now carries a checksum, and one that does not
+    match is refused in one line; NaN and inf written by the run read back as written."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    done = bench.Progress(path, {"quick": True})
+    done("real_speech", "energy", lambda: {"mean_HTER": 0.25, "nan": float("nan"), "inf": float("inf")})
+    resumed = bench.Progress(path, {"quick": True})
+    resumed.read()
+    resumed.settle({})
+    assert resumed.summary() == "real_speech (energy)"
+    saved = json.loads(path.read_text())
+    edit(saved["parts"])
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError) as exc:
+        bench.Progress(path, {"quick": True}).read()
+    assert str(exc.value).startswith(f"{path}: its contents do not match") and "--fresh" in str(exc.value)
