@@ -549,6 +549,7 @@ def _scenes_in(folder: Path) -> int | None:
 
 def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
     """The held-out set ``root`` (built, or finished where a build was cut short), or why it was skipped."""
+    from neuroflow.vad.corpus_store import CorpusLocked
     from neuroflow.vad.realspeech import benchmark_plans, benchmark_set
 
     settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
@@ -558,6 +559,8 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
         return root
     try:
         benchmark_set(root, seed=seed, progress=False, **settings)
+    except CorpusLocked:  # another run builds it now: a result without real speech was printed as the benchmark's
+        raise
     except ValueError as exc:  # a missing source package: one line naming it and the install command
         return f"skipped: {exc}"
     return root
@@ -677,6 +680,7 @@ def _run(args, progress: Progress) -> dict:
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus
+    from neuroflow.vad.corpus_store import CorpusLocked
     from neuroflow.vad.detect import MODELS_DIR, SpikingVADSystem
     from neuroflow.vad.registry import get_system
     from neuroflow.vad.systems import SystemUnavailable
@@ -684,11 +688,14 @@ def _run(args, progress: Progress) -> dict:
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
     real_root = args.real or tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
-    real_root = _build_real(real_root, args.quick, args.real_seed, args.real_scenes)
     minutes = 3.0 if args.quick else 30.0
     syn_root = args.synthetic or tmp / f"neuroflow_vad_bench_test_{minutes:g}min_seed1"
-    if args.synthetic is None:
-        generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
+    try:
+        real_root = _build_real(real_root, args.quick, args.real_seed, args.real_scenes)
+        if args.synthetic is None:
+            generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
+    except CorpusLocked as exc:  # a second run (another --out) while the first builds the corpora in $TMPDIR
+        raise SystemExit(fail(f"the benchmark's corpus {str(exc).removeprefix('out_dir: ')}")) from None
 
     systems: dict = {}
     skipped = []

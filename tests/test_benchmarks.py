@@ -986,3 +986,25 @@ def test_vad_benchmark_refuses_a_progress_file_edited_by_hand(tmp_path, edit):
     with pytest.raises(ValueError) as exc:
         bench.Progress(path, {"quick": True}).read()
     assert str(exc.value).startswith(f"{path}: its contents do not match") and "--fresh" in str(exc.value)
+
+
+def test_vad_benchmark_does_not_skip_real_speech_that_another_run_is_building(tmp_path, monkeypatch):
+    """Two runs at once (two --out): the second found the held-out set in $TMPDIR locked by the first's build, took
+    the lock for a missing package and printed a result without real speech, exit status 0. The lock is now raised
+    (one line naming the folder and the other run); a missing package is still a skipped section."""
+    import neuroflow.vad.realspeech as realspeech
+    from neuroflow.vad.corpus_store import CorpusLocked
+
+    bench = _vad_bench()
+
+    def build(exc):
+        def benchmark_set(root, **kw):
+            raise exc
+        return benchmark_set
+
+    monkeypatch.setattr(realspeech, "benchmark_set", build(CorpusLocked(f"out_dir: {tmp_path} is being written by "
+                                                                        "another corpus run (pid 1)")))
+    with pytest.raises(CorpusLocked):
+        bench._build_real(tmp_path, True)
+    monkeypatch.setattr(realspeech, "benchmark_set", build(ValueError("librispeech: not installed")))
+    assert bench._build_real(tmp_path, True) == "skipped: librispeech: not installed"
