@@ -1008,3 +1008,31 @@ def test_vad_benchmark_does_not_skip_real_speech_that_another_run_is_building(tm
         bench._build_real(tmp_path, True)
     monkeypatch.setattr(realspeech, "benchmark_set", build(ValueError("librispeech: not installed")))
     assert bench._build_real(tmp_path, True) == "skipped: librispeech: not installed"
+
+
+def test_vad_stream_benchmark_names_a_baseline_that_is_no_working_neuroflow_in_one_line(tmp_path):
+    """--baseline at a folder whose neuroflow cannot be measured (empty, broken, too old to stream) ended in the
+    child's traceback, ~2000 characters of it; now one line naming --baseline and the child's last line."""
+    (tmp_path / "neuroflow").mkdir()
+    (tmp_path / "neuroflow" / "__init__.py").write_text("")
+    env = dict(__import__("os").environ, PYTHONPATH=str(ROOT / "python"))
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad_stream.py"), "--quick", "--repeats", "1",
+                          "--baseline", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert f"argument --baseline: {tmp_path}: measuring its neuroflow package failed (ModuleNotFoundError: No " \
+           "module named 'neuroflow.vad')" in run.stderr and not run.stdout
+
+
+def test_vad_stream_benchmark_ctrl_c_is_one_line(monkeypatch, capsys):
+    """Ctrl-C ended in a traceback; now exit status 130 and one line saying nothing is kept."""
+    bench = _script("vad_stream")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "measure", interrupted)
+    monkeypatch.setattr(sys, "argv", ["vad_stream.py", "--quick"])
+    assert bench.main() == 130
+    captured = capsys.readouterr()
+    assert captured.err == "interrupted: nothing is kept (the figures are printed at the end); rerun the same " \
+                           "command\n" and not captured.out
