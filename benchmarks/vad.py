@@ -611,6 +611,7 @@ def finish(progress: Progress, out: Path | None, compute) -> int:
     130 and one line saying what is kept and how to resume (it lost every finished section)."""
     try:
         payload = compute()
+        print_json(payload, out, indent=1)  # Ctrl-C while the result is written (out stays as it was): a traceback
     except KeyboardInterrupt:
         note(progress.interrupted())
         return 130
@@ -618,7 +619,6 @@ def finish(progress: Progress, out: Path | None, compute) -> int:
         if progress.path is not None and progress.parts:
             note(f"failed: kept in {progress.path}: {progress.summary()}; the same command resumes from there")
         raise
-    print_json(payload, out, indent=1)
     progress.finish()
     return 0
 

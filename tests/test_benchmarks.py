@@ -1036,3 +1036,20 @@ def test_vad_stream_benchmark_ctrl_c_is_one_line(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.err == "interrupted: nothing is kept (the figures are printed at the end); rerun the same " \
                            "command\n" and not captured.out
+
+
+def test_vad_benchmark_ctrl_c_while_the_result_is_written_is_one_line(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the result was printed and written, after every part had finished, ended in a traceback; it is
+    now exit status 130 and the line saying what is kept (all of it: the same command prints the result)."""
+    bench = _vad_bench()
+    out = tmp_path / "vad.json"
+    progress = bench.Progress(bench.progress_path(out), {"quick": True})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "print_json", interrupted)
+    assert bench.finish(progress, out, lambda: {"parts": progress("real_speech", "energy", lambda: 0.25)}) == 130
+    assert capsys.readouterr().err == f"interrupted: kept in {bench.progress_path(out)}: real_speech (energy); the " \
+                                      "same command resumes from there\n"
+    assert bench.progress_path(out).is_file() and not out.exists()
