@@ -246,6 +246,17 @@ class Progress:
         then, now = self._saved["settings"], self.settings
         if keys is not None:
             then, now = ({k: v for k, v in d.items() if k in keys} for d in (then, now))
+
+        def entries(d):  # a table of settings (the systems) by entry: its repr, cut to 40 characters, hid which
+            out = {}
+            for k, v in d.items():
+                if isinstance(v, dict) and v:
+                    out.update({f"{k}[{e}]": w for e, w in v.items()})
+                else:
+                    out[k] = v
+            return out
+
+        then, now = entries(then), entries(now)
         differ = differing_keys(then, now)
         if differ:
             def show(d, k):

@@ -1053,3 +1053,27 @@ def test_vad_benchmark_ctrl_c_while_the_result_is_written_is_one_line(tmp_path, 
     assert capsys.readouterr().err == f"interrupted: kept in {bench.progress_path(out)}: real_speech (energy); the " \
                                       "same command resumes from there\n"
     assert bench.progress_path(out).is_file() and not out.exists()
+
+
+def test_vad_benchmark_refusal_names_the_system_whose_model_changed(tmp_path):
+    """A retrained model (or an upgraded baseline) was refused as "systems {'energy': 'EnergyVAD', 'webrtc:3': '...
+    there, {'energy': 'EnergyVAD', 'webrtc:3': '... now": the table cut to 40 characters, which system differed
+    unsaid. Each differing entry is now named with both values."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    systems = {"energy": "EnergyVAD", "webrtc:3": "WebRTCVAD webrtcvad-wheels 2.0.14",
+               "silero": "SileroVAD silero-vad 5.1.2", "snu": "SpikingVADSystem 0123456789abcdef",
+               "bin": "SpikingVADSystem 0123456789abcdef"}
+    done = bench.Progress(path, {"quick": True})
+    done.settle({"systems": systems})
+    done("real_speech", "energy", lambda: 0.25)
+    for now, named in [({**systems, "bin": "SpikingVADSystem ffff456789abcdef"},
+                        "systems[bin] 'SpikingVADSystem 0123456789abcdef' there, 'SpikingVADSystem ffff456789abcdef' "
+                        "now)"),
+                       ({k: v for k, v in systems.items() if k != "silero"},
+                        "systems[silero] 'SileroVAD silero-vad 5.1.2' there, unset now)")]:
+        again = bench.Progress(path, {"quick": True})
+        again.read()
+        with pytest.raises(ValueError) as exc:
+            again.settle({"systems": now})
+        assert named in str(exc.value) and "energy" not in str(exc.value), str(exc.value)
