@@ -139,8 +139,8 @@ def corpus_identity(root: Path) -> str:
     level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's settings and the source
     packages they were made with, and of the scene files they list as they are now. Labels may be corrected by hand
     (the corpus reads them as they are), so a resumed run's parts scored before such a change are not taken; a WAV
-    that differs from its recorded SHA-256 is a ValueError naming it, before any part is scored (it failed in the
-    middle of a section, with a traceback)."""
+    that differs from its recorded SHA-256, or a listed file that is missing, is a ValueError naming it, before any
+    part is scored (it failed in the middle of a section, with a traceback)."""
     from neuroflow.vad.corpus_store import file_hash
 
     h = hashlib.sha256()
@@ -153,14 +153,17 @@ def corpus_identity(root: Path) -> str:
             recorded = entry.get("sha256") if isinstance(entry, dict) else None
             for key in ("wav", "labels"):
                 name = entry.get(key) if isinstance(entry, dict) else None
-                path = manifest.parent / name if isinstance(name, str) else None
-                if path is None or not path.is_file():  # loading the corpus names what is missing
+                if not isinstance(name, str):  # loading the corpus names a manifest of another shape
                     continue
+                path = manifest.parent / name
+                again = f"make the corpus again (a set this script built in $TMPDIR: delete {root})"
+                if not path.is_file():  # was a traceback from the section that loaded the corpus, after other parts
+                    state = "not a file" if path.exists() else "missing"
+                    raise ValueError(f"{path}: listed in its corpus manifest but {state}; {again}")
                 digest = file_hash(path)
                 if key == "wav" and isinstance(recorded, dict) and recorded.get("wav") not in (None, digest):
                     raise ValueError(f"{path}: differs from its corpus manifest (SHA-256), changed or cut short after "
-                                     f"it was written; make the corpus again (a set this script built in $TMPDIR: "
-                                     f"delete {root})")
+                                     f"it was written; {again}")
                 h.update(f"{path.relative_to(root)}\0{digest}".encode())
     return h.hexdigest()[:16]
 

@@ -934,6 +934,23 @@ def test_vad_benchmark_corpus_identity_follows_the_scene_files(tmp_path):
     assert str(exc.value).startswith(f"{wav}: differs from its corpus manifest") and "\n" not in str(exc.value)
 
 
+def test_vad_benchmark_names_a_scene_file_missing_from_a_corpus_before_any_part(tmp_path):
+    """A scene file deleted from a corpus (a set in $TMPDIR, which the script then takes as whole) failed with a
+    traceback in the section that loaded it, every run; now one ValueError naming it before any part is scored."""
+    from neuroflow.vad.corpus import generate_corpus
+
+    bench = _vad_bench()
+    root = tmp_path / "syn"
+    generate_corpus(root, minutes=0.05, split="test", seed=4, durations=(3.0,), snrs=(10.0,), noises=("white",),
+                    progress=False)
+    wav = sorted(root.glob("*.wav"))[0]
+    wav.unlink()
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(root)
+    assert str(exc.value) == f"{wav}: listed in its corpus manifest but missing; make the corpus again (a set this " \
+                             f"script built in $TMPDIR: delete {root})"
+
+
 def test_vad_benchmark_refuses_parts_scored_by_other_code(tmp_path, monkeypatch):
     """Nothing said which code scored the kept parts: after a `git pull` (another post-processing, another section)
     or with the progress file of an earlier version of the script, a resumed run printed one result of two versions.
