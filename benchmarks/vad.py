@@ -144,7 +144,11 @@ def corpus_identity(root: Path) -> str:
     from neuroflow.vad.corpus_store import file_hash
 
     h = hashlib.sha256()
-    for manifest in sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")]):
+    manifests = sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")])
+    if not manifests:  # --real or --synthetic at a folder of something else: a traceback from the section loading it
+        raise ValueError(f"{root}: no corpus manifest (corpus.json) in it or its folders; expected a corpus folder "
+                         f"(neuroflow vad corpus)")
+    for manifest in manifests:
         info = read_json(manifest, "corpus manifest")
         h.update(str(manifest.relative_to(root)).encode())
         h.update(json.dumps(info, sort_keys=True).encode())

@@ -1094,3 +1094,14 @@ def test_vad_benchmark_refusal_names_the_system_whose_model_changed(tmp_path):
         with pytest.raises(ValueError) as exc:
             again.settle({"systems": now})
         assert named in str(exc.value) and "energy" not in str(exc.value), str(exc.value)
+
+
+def test_vad_benchmark_names_a_folder_that_holds_no_corpus_before_any_part(tmp_path):
+    """--synthetic (or --real) at a folder of something else was met by the section that loaded it, with a traceback
+    after the sections before it had run; the corpus identity now names it in one line before any part is scored."""
+    bench = _vad_bench()
+    (tmp_path / "notes.txt").write_text("no corpus here")
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(tmp_path)
+    assert str(exc.value) == f"{tmp_path}: no corpus manifest (corpus.json) in it or its folders; expected a corpus " \
+                             "folder (neuroflow vad corpus)"
