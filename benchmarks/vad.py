@@ -72,6 +72,8 @@ COLLAR_S = 0.25
 #: real-speech benchmark settings (full, quick)
 REAL_SETTINGS = {False: {"scenes_per_condition": 2, "duration_s": 30.0, "nonspeech_files": 6},
                  True: {"scenes_per_condition": 1, "duration_s": 10.0, "nonspeech_files": 2}}
+#: the corpora of a held-out set (``vad corpus --benchmark``), each in its folder
+REAL_PARTS = ("speech", "music", "roomtone")
 #: scene resamplings behind each lost condition's bootstrap share (:func:`loss_share`)
 BOOTSTRAPS = 2000
 
@@ -667,6 +669,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
         ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
+    lacking = [] if args.real is None else [name for name in REAL_PARTS if not (args.real / name / MANIFEST).is_file()]
+    if lacking:  # a folder of something else: a traceback at the first section, once the group B set was built
+        ap.error(f"argument --real: {args.real}: no {', '.join(f'{name}/{MANIFEST}' for name in lacking)} in it; "
+                 f"expected a held-out set (neuroflow vad corpus --benchmark)")
     if args.out is not None and args.out.name == MANIFEST:  # the result replaced the manifest of --synthetic DIR (or
         # of a set this script builds) with --out DIR/corpus.json, after the whole run: the corpus could not be read
         ap.error(f"argument --out: {args.out}: the name of a corpus manifest, which the result would replace if a "

@@ -459,6 +459,8 @@ def test_vad_corpus_benchmark_writes_its_out_and_refuses_a_bad_flag_at_once(tmp_
 
 @pytest.mark.parametrize("argv, flag", [(["--out", "{tmp}"], "--out"), (["--extra", "snu:{tmp}/none.pt"], "--extra"),
                                         (["--real", "{tmp}/none"], "--real"),
+                                        # a folder of no held-out set: a traceback at the first section
+                                        (["--real", "{tmp}"], "--real"),
                                         # the result replaced the corpus's manifest after the whole run
                                         (["--synthetic", "{tmp}", "--out", "{tmp}/corpus.json"], "--out")])
 def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
