@@ -218,6 +218,10 @@ class Progress:
     def read(self, fresh: bool = False) -> None:
         """Read the progress file, if any (``fresh``: delete it), and compare the flag settings: ValueError naming the
         file when it is unreadable or not this script's, or was scored with other settings."""
+        if self.path is not None and self.path.is_symlink():  # the parts went where it pointed (a dangling link: a
+            # new file there, left behind; a read-only place: a traceback after the first part), --fresh cut the link
+            raise ValueError(f"{self.path}: is a symbolic link, where this run keeps its finished parts in a file of "
+                             f"its own; remove it or give another --out")
         if self.path is None or not self.path.exists():
             return
         if self.path.is_dir():  # --fresh's unlink said only "[Errno 21] Is a directory", and the read "cannot read"

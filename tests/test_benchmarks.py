@@ -1107,3 +1107,19 @@ def test_vad_benchmark_names_a_folder_that_holds_no_corpus_before_any_part(tmp_p
         bench.corpus_identity(tmp_path)
     assert str(exc.value) == f"{tmp_path}: no corpus manifest (corpus.json) in it or its folders; expected a corpus " \
                              "folder (neuroflow vad corpus)"
+
+
+def test_vad_benchmark_refuses_a_symbolic_link_at_its_progress_file(tmp_path):
+    """A link at OUT.progress had the parts written where it pointed: through a dangling link into a new file there,
+    left behind when the run ended, into a read-only place with a traceback after the first part's work. It is
+    refused before any work, --fresh included."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    elsewhere = tmp_path / "elsewhere" / "parts.json"
+    path.symlink_to(elsewhere)
+    for fresh in (False, True):
+        with pytest.raises(ValueError) as exc:
+            bench.Progress(path, {}).read(fresh=fresh)
+        assert str(exc.value) == f"{path}: is a symbolic link, where this run keeps its finished parts in a file of " \
+                                 "its own; remove it or give another --out"
+    assert path.is_symlink() and not elsewhere.exists()
