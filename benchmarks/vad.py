@@ -39,9 +39,10 @@ system: real speech, speech-free files, noise after silence, the alsa clips and 
 saved as it finishes to ``FILE.progress`` beside it (atomically), and the same command run again resumes from
 there (Ctrl-C: exit status 130 and one line saying what is kept); the file is removed once ``FILE`` is written.
 A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips, the
-code of this script and of neuroflow.vad) is refused in one line naming them; ``--fresh`` starts afresh instead. One run at a time per ``--out``. The
-resumed result equals an uninterrupted run's but for the timings (``realtime_factor_one_core``, and each
-model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are those measured when each part ran.
+code of this script and of neuroflow.vad) is refused in one line naming them; ``--fresh`` starts afresh instead.
+One run at a time per ``--out``. The resumed result equals an uninterrupted run's but for the timings
+(``realtime_factor_one_core``, and each model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are
+those measured when each part ran.
 The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--out`` nothing is kept.
 """
 from __future__ import annotations
@@ -590,6 +591,18 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
     return root
 
 
+def _real_set(args, tmp: Path) -> Path | str:
+    """The held-out set of a run: ``--real DIR`` as it is, or the draw this script builds (or finishes) in ``tmp``;
+    a string says why it was skipped. ``--real`` went through the build's check too: a set of another size (a
+    ``--quick`` one without ``--quick``, the larger second draw) was handed to the build, which refused a folder of
+    other settings, and the benchmark printed its result without real speech ("skipped")."""
+    if args.real is not None:
+        return args.real
+    draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
+    root = tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
+    return _build_real(root, args.quick, args.real_seed, args.real_scenes)
+
+
 def run_parts(systems: dict, unpruned: dict, real_root: Path | str, syn_root: Path, quick: bool, skipped: list,
               keep=_now) -> dict:
     """Every section on ``systems`` (``unpruned`` too on group B; ``real_root``: the held-out set, or why it was
@@ -714,12 +727,10 @@ def _run(args, progress: Progress) -> dict:
     from neuroflow.vad.systems import SystemUnavailable
 
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
-    real_root = args.real or tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
     minutes = 3.0 if args.quick else 30.0
     syn_root = args.synthetic or tmp / f"neuroflow_vad_bench_test_{minutes:g}min_seed1"
     try:
-        real_root = _build_real(real_root, args.quick, args.real_seed, args.real_scenes)
+        real_root = _real_set(args, tmp)
         if args.synthetic is None:
             generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
     except CorpusLocked as exc:  # a second run (another --out) while the first builds the corpora in $TMPDIR

@@ -1123,3 +1123,26 @@ def test_vad_benchmark_refuses_a_symbolic_link_at_its_progress_file(tmp_path):
         assert str(exc.value) == f"{path}: is a symbolic link, where this run keeps its finished parts in a file of " \
                                  "its own; remove it or give another --out"
     assert path.is_symlink() and not elsewhere.exists()
+
+
+def test_vad_benchmark_takes_a_real_set_of_another_draw_as_it_is(tmp_path, monkeypatch):
+    """--real DIR went through the check of the set the script builds: a set of another size (a --quick one without
+    --quick, a larger draw) was handed to the build, which refused a folder of other settings, and the run printed its
+    result without real speech ("skipped"), exit status 0. --real is now taken as it is; the draw in $TMPDIR is still
+    built or finished."""
+    import argparse
+
+    import neuroflow.vad.realspeech as realspeech
+
+    bench = _vad_bench()
+    calls = []
+    monkeypatch.setattr(realspeech, "benchmark_set", lambda root, **kw: calls.append(root))
+    mine = tmp_path / "mine"
+    for name in bench.REAL_PARTS:  # one scene each: no draw the script plans
+        (mine / name).mkdir(parents=True)
+        (mine / name / "corpus.json").write_text(json.dumps({"scenes": [{}]}))
+    args = argparse.Namespace(real=mine, quick=False, real_seed=0, real_scenes=None)
+    assert bench._real_set(args, tmp_path) == mine and not calls
+    args = argparse.Namespace(real=None, quick=True, real_seed=0, real_scenes=None)
+    built = tmp_path / "neuroflow_vad_real_benchmark_quick_seed0"
+    assert bench._real_set(args, tmp_path) == built and calls == [built]
