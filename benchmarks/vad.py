@@ -574,8 +574,8 @@ def _scenes_in(folder: Path) -> int | None:
 
 def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
     """The held-out set ``root`` (built, or finished where a build was cut short), or why it was skipped."""
-    from neuroflow.vad.corpus_store import CorpusLocked
     from neuroflow.vad.realspeech import benchmark_plans, benchmark_set
+    from neuroflow.vad.sources import SourceMissing
 
     settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
     # whole only with every planned scene: the manifest is written from the first scene on, so a build cut short
@@ -584,10 +584,11 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
         return root
     try:
         benchmark_set(root, seed=seed, progress=False, **settings)
-    except CorpusLocked:  # another run builds it now: a result without real speech was printed as the benchmark's
-        raise
-    except ValueError as exc:  # a missing source package: one line naming it and the install command
+    except SourceMissing as exc:  # one line naming the package and the install command
         return f"skipped: {exc}"
+    # any other ValueError is raised: another run building the set now (CorpusLocked), a set of other settings left
+    # there by an earlier version, too little disk were each taken for a missing package, and the result was printed
+    # without real speech
     return root
 
 
@@ -721,7 +722,6 @@ def _run(args, progress: Progress) -> dict:
 
     torch.set_num_threads(1)
     from neuroflow.vad.corpus import generate_corpus
-    from neuroflow.vad.corpus_store import CorpusLocked
     from neuroflow.vad.detect import MODELS_DIR, SpikingVADSystem
     from neuroflow.vad.registry import get_system
     from neuroflow.vad.systems import SystemUnavailable
@@ -733,8 +733,9 @@ def _run(args, progress: Progress) -> dict:
         real_root = _real_set(args, tmp)
         if args.synthetic is None:
             generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
-    except CorpusLocked as exc:  # a second run (another --out) while the first builds the corpora in $TMPDIR
-        raise SystemExit(fail(f"the benchmark's corpus {str(exc).removeprefix('out_dir: ')}")) from None
+    except ValueError as exc:  # a second run (another --out) while the first builds them (CorpusLocked), a folder of
+        # other settings there, too little disk
+        raise SystemExit(fail(f"the benchmark's corpus: {str(exc).removeprefix('out_dir: ')}")) from None
 
     systems: dict = {}
     skipped = []

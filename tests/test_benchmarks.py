@@ -1008,11 +1008,13 @@ def test_vad_benchmark_refuses_a_progress_file_edited_by_hand(tmp_path, edit):
 
 
 def test_vad_benchmark_does_not_skip_real_speech_that_another_run_is_building(tmp_path, monkeypatch):
-    """Two runs at once (two --out): the second found the held-out set in $TMPDIR locked by the first's build, took
-    the lock for a missing package and printed a result without real speech, exit status 0. The lock is now raised
-    (one line naming the folder and the other run); a missing package is still a skipped section."""
+    """Every error of the held-out set's build was taken for a missing package and the section skipped: two runs at
+    once (two --out), the second finding the set in $TMPDIR locked by the first's build, or a set of other settings
+    left there by an earlier version, printed a result without real speech, exit status 0. Those are now raised
+    (one line naming the folder); only a missing source package is a skipped section."""
     import neuroflow.vad.realspeech as realspeech
     from neuroflow.vad.corpus_store import CorpusLocked
+    from neuroflow.vad.sources import SourceMissing
 
     bench = _vad_bench()
 
@@ -1021,12 +1023,13 @@ def test_vad_benchmark_does_not_skip_real_speech_that_another_run_is_building(tm
             raise exc
         return benchmark_set
 
-    monkeypatch.setattr(realspeech, "benchmark_set", build(CorpusLocked(f"out_dir: {tmp_path} is being written by "
-                                                                        "another corpus run (pid 1)")))
-    with pytest.raises(CorpusLocked):
-        bench._build_real(tmp_path, True)
-    monkeypatch.setattr(realspeech, "benchmark_set", build(ValueError("librispeech: not installed")))
-    assert bench._build_real(tmp_path, True) == "skipped: librispeech: not installed"
+    for exc in (CorpusLocked(f"out_dir: {tmp_path} is being written by another corpus run (pid 1)"),
+                ValueError(f"out_dir: {tmp_path}/speech/corpus.json holds a corpus with other settings")):
+        monkeypatch.setattr(realspeech, "benchmark_set", build(exc))
+        with pytest.raises(type(exc)):
+            bench._build_real(tmp_path, True)
+    monkeypatch.setattr(realspeech, "benchmark_set", build(SourceMissing("no real speaker is installed")))
+    assert bench._build_real(tmp_path, True) == "skipped: no real speaker is installed"
 
 
 def test_vad_stream_benchmark_names_a_baseline_that_is_no_working_neuroflow_in_one_line(tmp_path):
