@@ -38,10 +38,11 @@ Ctrl-C and crashes lose nothing finished: with ``--out FILE``, every finished pa
 system: real speech, speech-free files, noise after silence, the alsa clips and tracks, group B, CPU speed) is
 saved as it finishes to ``FILE.progress`` beside it (atomically), and the same command run again resumes from
 there (Ctrl-C: exit status 130 and one line saying what is kept); the file is removed once ``FILE`` is written.
-A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips)
-is refused in one line naming them; ``--fresh`` starts afresh instead. One run at a time per ``--out``. The
-resumed result equals an uninterrupted run's but for the timings (``realtime_factor_one_core``, and each
-model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are those measured when each part ran.
+A rerun with other settings (flags, the corpora's contents, the systems and their model files, the alsa clips, the
+code of this script and of neuroflow.vad) is refused in one line naming them; ``--fresh`` starts afresh instead.
+One run at a time per ``--out``. The resumed result equals an uninterrupted run's but for the timings
+(``realtime_factor_one_core``, and each model's ``realtime_factor_one_core`` and ``targets.speed_ok``), which are
+those measured when each part ran.
 The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--out`` nothing is kept.
 """
 from __future__ import annotations
@@ -72,6 +73,8 @@ COLLAR_S = 0.25
 #: real-speech benchmark settings (full, quick)
 REAL_SETTINGS = {False: {"scenes_per_condition": 2, "duration_s": 30.0, "nonspeech_files": 6},
                  True: {"scenes_per_condition": 1, "duration_s": 10.0, "nonspeech_files": 2}}
+#: the corpora of a held-out set (``vad corpus --benchmark``), each in its folder
+REAL_PARTS = ("speech", "music", "roomtone")
 #: scene resamplings behind each lost condition's bootstrap share (:func:`loss_share`)
 BOOTSTRAPS = 2000
 
@@ -85,11 +88,33 @@ def log(msg: str) -> None:
 PROGRESS_FORMAT = "benchmarks/vad.py progress"
 #: the settings given by flags, known before any corpus is built: a progress file of others is refused at once
 FLAG_SETTINGS = ("quick", "real", "real_seed", "real_scenes", "synthetic", "extra")
+#: the other settings known before any corpus is built, and how a refusal names them
+EARLY_SETTINGS = {"code": "the code (benchmarks/vad.py and neuroflow.vad)"}
+
+
+def code_identity() -> str:
+    """This script's and :mod:`neuroflow.vad`'s sources (``*.py``, and ``*.json`` such as the shipped recipe), in 16 hex
+    digits: parts scored by another version of the sections, of the post-processing or of a baseline are not this
+    run's (a resumed run took them, e.g. after a ``git pull``, and printed one result of two versions)."""
+    import neuroflow.vad
+
+    package = Path(neuroflow.vad.__file__).resolve().parent
+    files = sorted(p for ext in ("*.py", "*.json") for p in package.rglob(ext))
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for path in files:
+        h.update(b"\0" + str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _now(section: str, name: str, compute):
     """A section's ``keep`` where nothing is kept: score now."""
     return compute()
+
+
+def _checksum(settings: dict, parts: dict) -> str:
+    """The SHA-256 a progress file is written with, of its settings and parts: a file edited since (a result changed,
+    a part of another shape, which failed at the end with a traceback) is refused."""
+    return hashlib.sha256(json.dumps({"settings": settings, "parts": parts}, sort_keys=True).encode()).hexdigest()
 
 
 def progress_path(out: Path) -> Path:
@@ -114,12 +139,39 @@ def _plain(value):
 
 def corpus_identity(root: Path) -> str:
     """What a corpus folder holds, in 16 hex digits: the SHA-256 of its manifests (``corpus.json`` there and one
-    level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's file hashes and the
-    settings and source packages they were made with."""
+    level down, as a ``vad corpus --benchmark`` folder has three), which record every scene's settings and the source
+    packages they were made with, and of the scene files they list as they are now. Labels may be corrected by hand
+    (the corpus reads them as they are), so a resumed run's parts scored before such a change are not taken; a WAV
+    that differs from its recorded SHA-256, or a listed file that is missing, is a ValueError naming it, before any
+    part is scored (it failed in the middle of a section, with a traceback)."""
+    from neuroflow.vad.corpus_store import file_hash
+
     h = hashlib.sha256()
-    for manifest in sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")]):
+    manifests = sorted([*root.glob("corpus.json"), *root.glob("*/corpus.json")])
+    if not manifests:  # --real or --synthetic at a folder of something else: a traceback from the section loading it
+        raise ValueError(f"{root}: no corpus manifest (corpus.json) in it or its folders; expected a corpus folder "
+                         f"(neuroflow vad corpus)")
+    for manifest in manifests:
+        info = read_json(manifest, "corpus manifest")
         h.update(str(manifest.relative_to(root)).encode())
-        h.update(json.dumps(read_json(manifest, "corpus manifest"), sort_keys=True).encode())
+        h.update(json.dumps(info, sort_keys=True).encode())
+        scenes = info.get("scenes") if isinstance(info, dict) else None
+        for entry in scenes if isinstance(scenes, list) else []:
+            recorded = entry.get("sha256") if isinstance(entry, dict) else None
+            for key in ("wav", "labels"):
+                name = entry.get(key) if isinstance(entry, dict) else None
+                if not isinstance(name, str):  # loading the corpus names a manifest of another shape
+                    continue
+                path = manifest.parent / name
+                again = f"make the corpus again (a set this script built in $TMPDIR: delete {root})"
+                if not path.is_file():  # was a traceback from the section that loaded the corpus, after other parts
+                    state = "not a file" if path.exists() else "missing"
+                    raise ValueError(f"{path}: listed in its corpus manifest but {state}; {again}")
+                digest = file_hash(path)
+                if key == "wav" and isinstance(recorded, dict) and recorded.get("wav") not in (None, digest):
+                    raise ValueError(f"{path}: differs from its corpus manifest (SHA-256), changed or cut short after "
+                                     f"it was written; {again}")
+                h.update(f"{path.relative_to(root)}\0{digest}".encode())
     return h.hexdigest()[:16]
 
 
@@ -167,8 +219,15 @@ class Progress:
     def read(self, fresh: bool = False) -> None:
         """Read the progress file, if any (``fresh``: delete it), and compare the flag settings: ValueError naming the
         file when it is unreadable or not this script's, or was scored with other settings."""
+        if self.path is not None and self.path.is_symlink():  # the parts went where it pointed (a dangling link: a
+            # new file there, left behind; a read-only place: a traceback after the first part), --fresh cut the link
+            raise ValueError(f"{self.path}: is a symbolic link, where this run keeps its finished parts in a file of "
+                             f"its own; remove it or give another --out")
         if self.path is None or not self.path.exists():
             return
+        if self.path.is_dir():  # --fresh's unlink said only "[Errno 21] Is a directory", and the read "cannot read"
+            raise ValueError(f"{self.path}: is a folder, where this run keeps its finished parts; remove it or give "
+                             f"another --out")
         if fresh:  # dropped now: a fresh run stopped before its first part left another run's parts to resume
             self.path.unlink()
             return
@@ -182,8 +241,11 @@ class Progress:
                 and isinstance(saved.get("settings"), dict) and isinstance(parts, dict)
                 and all(isinstance(v, dict) for v in parts.values())):
             raise ValueError(f"{self.path}: not a {what} (another program's file?); delete it or give --fresh")
+        if saved.get("sha256") != _checksum(saved["settings"], parts):
+            raise ValueError(f"{self.path}: its contents do not match the checksum they were written with (edited, or "
+                             f"written by an earlier version of benchmarks/vad.py); delete it or give --fresh")
         self._saved = saved
-        self._compare(FLAG_SETTINGS)
+        self._compare((*FLAG_SETTINGS, *EARLY_SETTINGS))
         self.parts = parts  # (taken once :meth:`settle` finds the rest of the settings the same)
 
     def settle(self, settings: dict) -> None:
@@ -198,12 +260,26 @@ class Progress:
         then, now = self._saved["settings"], self.settings
         if keys is not None:
             then, now = ({k: v for k, v in d.items() if k in keys} for d in (then, now))
+
+        def entries(d):  # a table of settings (the systems) by entry: its repr, cut to 40 characters, hid which
+            out = {}
+            for k, v in d.items():
+                if isinstance(v, dict) and v:
+                    out.update({f"{k}[{e}]": w for e, w in v.items()})
+                else:
+                    out[k] = v
+            return out
+
+        then, now = entries(then), entries(now)
         differ = differing_keys(then, now)
         if differ:
             def show(d, k):
                 return short_repr(d[k], 40) if k in d else "unset"
 
-            diff = "; ".join(f"{'--' + k.replace('_', '-') if k in FLAG_SETTINGS else k} {show(then, k)} there, "
+            def label(k):
+                return "--" + k.replace("_", "-") if k in FLAG_SETTINGS else EARLY_SETTINGS.get(k, k)
+
+            diff = "; ".join(f"{label(k)} {show(then, k)} there, "
                              f"{show(now, k)} now" for k in differ)
             raise ValueError(f"{self.path}: its finished parts were scored with other settings than this run's "
                              f"({diff}); rerun with its settings to resume, or give --fresh to start afresh")
@@ -216,10 +292,12 @@ class Progress:
         value = _plain(compute())
         if self.interrupts:  # the part ran on after a Ctrl-C that some library caught: it may be cut short
             raise KeyboardInterrupt
-        self.parts.setdefault(section, {})[name] = value
-        if self.path is not None:
+        parts = {**self.parts, section: {**done, name: value}}
+        if self.path is not None:  # counted as kept once written: Ctrl-C in the write said it was kept, unwritten
             write_text_atomic(self.path, json.dumps({"format": PROGRESS_FORMAT, "settings": self.settings,
-                                                     "parts": self.parts}) + "\n")
+                                                     "parts": parts,
+                                                     "sha256": _checksum(self.settings, parts)}) + "\n")
+        self.parts = parts
         return value
 
     def summary(self) -> str:
@@ -497,6 +575,7 @@ def _scenes_in(folder: Path) -> int | None:
 def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = None) -> Path | str:
     """The held-out set ``root`` (built, or finished where a build was cut short), or why it was skipped."""
     from neuroflow.vad.realspeech import benchmark_plans, benchmark_set
+    from neuroflow.vad.sources import SourceMissing
 
     settings = {**REAL_SETTINGS[quick], **({} if scenes is None else {"scenes_per_condition": scenes})}
     # whole only with every planned scene: the manifest is written from the first scene on, so a build cut short
@@ -505,9 +584,24 @@ def _build_real(root: Path, quick: bool, seed: int = 0, scenes: int | None = Non
         return root
     try:
         benchmark_set(root, seed=seed, progress=False, **settings)
-    except ValueError as exc:  # a missing source package: one line naming it and the install command
+    except SourceMissing as exc:  # one line naming the package and the install command
         return f"skipped: {exc}"
+    # any other ValueError is raised: another run building the set now (CorpusLocked), a set of other settings left
+    # there by an earlier version, too little disk were each taken for a missing package, and the result was printed
+    # without real speech
     return root
+
+
+def _real_set(args, tmp: Path) -> Path | str:
+    """The held-out set of a run: ``--real DIR`` as it is, or the draw this script builds (or finishes) in ``tmp``;
+    a string says why it was skipped. ``--real`` went through the build's check too: a set of another size (a
+    ``--quick`` one without ``--quick``, the larger second draw) was handed to the build, which refused a folder of
+    other settings, and the benchmark printed its result without real speech ("skipped")."""
+    if args.real is not None:
+        return args.real
+    draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
+    root = tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
+    return _build_real(root, args.quick, args.real_seed, args.real_scenes)
 
 
 def run_parts(systems: dict, unpruned: dict, real_root: Path | str, syn_root: Path, quick: bool, skipped: list,
@@ -555,6 +649,7 @@ def finish(progress: Progress, out: Path | None, compute) -> int:
     130 and one line saying what is kept and how to resume (it lost every finished section)."""
     try:
         payload = compute()
+        print_json(payload, out, indent=1)  # Ctrl-C while the result is written (out stays as it was): a traceback
     except KeyboardInterrupt:
         note(progress.interrupted())
         return 130
@@ -562,7 +657,6 @@ def finish(progress: Progress, out: Path | None, compute) -> int:
         if progress.path is not None and progress.parts:
             note(f"failed: kept in {progress.path}: {progress.summary()}; the same command resumes from there")
         raise
-    print_json(payload, out, indent=1)
     progress.finish()
     return 0
 
@@ -571,6 +665,7 @@ def main() -> int:
     from neuroflow._utils import lock_beside
     from neuroflow.cliutil import Parser, input_dir, integer, output_file, record_interrupts
     from neuroflow.vad.cli import _system_spec
+    from neuroflow.vad.corpus_store import MANIFEST
 
     # flags checked while parsing: a bad --out, --extra or --real ended the run after minutes of work
     ap = Parser(prog="benchmarks/vad.py", description=__doc__.splitlines()[0])
@@ -592,13 +687,22 @@ def main() -> int:
     args = ap.parse_args()
     if args.real is not None and (args.real_seed != 0 or args.real_scenes is not None):
         ap.error("argument --real-seed/--real-scenes: not with --real (its folder is already one draw)")
+    lacking = [] if args.real is None else [name for name in REAL_PARTS if not (args.real / name / MANIFEST).is_file()]
+    if lacking:  # a folder of something else: a traceback at the first section, once the group B set was built
+        ap.error(f"argument --real: {args.real}: no {', '.join(f'{name}/{MANIFEST}' for name in lacking)} in it; "
+                 f"expected a held-out set (neuroflow vad corpus --benchmark)")
+    if args.out is not None and args.out.name == MANIFEST:  # the result replaced the manifest of --synthetic DIR (or
+        # of a set this script builds) with --out DIR/corpus.json, after the whole run: the corpus could not be read
+        ap.error(f"argument --out: {args.out}: the name of a corpus manifest, which the result would replace if a "
+                 f"corpus is there; give the result another name")
     if args.fresh and args.out is None:
         ap.error("argument --fresh: only with --out (without it nothing is kept to start afresh from)")
 
     interrupts = record_interrupts()
     flags = {"quick": args.quick, "real": None if args.real is None else str(args.real.resolve()),
              "real_seed": args.real_seed, "real_scenes": args.real_scenes,
-             "synthetic": None if args.synthetic is None else str(args.synthetic.resolve()), "extra": args.extra}
+             "synthetic": None if args.synthetic is None else str(args.synthetic.resolve()), "extra": args.extra,
+             "code": code_identity()}
     progress = Progress(None if args.out is None else progress_path(args.out), flags, interrupts)
     with contextlib.ExitStack() as stack:
         try:  # before any work: a second run into the same --out, a corrupt, foreign or other run's progress file
@@ -623,13 +727,15 @@ def _run(args, progress: Progress) -> dict:
     from neuroflow.vad.systems import SystemUnavailable
 
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    draw = f"_seed{args.real_seed}" + ("" if args.real_scenes is None else f"x{args.real_scenes}")
-    real_root = args.real or tmp / f"neuroflow_vad_real_benchmark{'_quick' if args.quick else ''}{draw}"
-    real_root = _build_real(real_root, args.quick, args.real_seed, args.real_scenes)
     minutes = 3.0 if args.quick else 30.0
     syn_root = args.synthetic or tmp / f"neuroflow_vad_bench_test_{minutes:g}min_seed1"
-    if args.synthetic is None:
-        generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
+    try:
+        real_root = _real_set(args, tmp)
+        if args.synthetic is None:
+            generate_corpus(syn_root, minutes=minutes, split="test", seed=1, progress=False)
+    except ValueError as exc:  # a second run (another --out) while the first builds them (CorpusLocked), a folder of
+        # other settings there, too little disk
+        raise SystemExit(fail(f"the benchmark's corpus: {str(exc).removeprefix('out_dir: ')}")) from None
 
     systems: dict = {}
     skipped = []

@@ -93,17 +93,34 @@ def measure(seconds: float, repeats: int) -> dict:
     return out
 
 
-def _child(python_dir: Path, seconds: float, repeats: int) -> dict:
-    """:func:`measure` in a fresh process importing ``neuroflow`` from ``python_dir``."""
+class MeasureFailed(Exception):
+    """A measurement in another process failed (its package is not a working neuroflow): one line, no traceback."""
+
+
+def _child(python_dir: Path, seconds: float, repeats: int, what: str) -> dict:
+    """:func:`measure` in a fresh process importing ``neuroflow`` from ``python_dir`` (``what``: how a failure names
+    it); :class:`MeasureFailed` with the child's last line of error (its traceback ended the run, ~2000 characters of
+    it, where ``--baseline`` was a folder of something else than a working neuroflow)."""
     import json
+    import signal
 
     env = {**os.environ, "PYTHONPATH": str(python_dir)}
     code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import vad_stream; "
             f"print(json.dumps(vad_stream.measure({seconds!r}, {repeats!r})))")
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    if run.returncode:
-        raise SystemExit(f"benchmarks/vad_stream.py: the run with {python_dir} failed:\n{run.stderr[-2000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    if run.returncode in (-signal.SIGINT, 128 + signal.SIGINT):  # Ctrl-C reached the child first
+        raise KeyboardInterrupt
+    result = None
+    if run.returncode == 0:
+        try:
+            result = json.loads(run.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            pass
+    if not isinstance(result, dict):
+        lines = run.stderr.strip().splitlines()
+        why = lines[-1] if lines else f"exit status {run.returncode}, no result printed"
+        raise MeasureFailed(f"{what}: measuring its neuroflow package failed ({why})")
+    return result
 
 
 def _best(a: dict | None, b: dict) -> dict:
@@ -123,8 +140,7 @@ def _best(a: dict | None, b: dict) -> dict:
 
 
 def main() -> int:
-    from neuroflow._utils import print_json
-    from neuroflow.cliutil import Parser, input_dir, integer, output_file
+    from neuroflow.cliutil import Parser, fail, input_dir, integer, note, output_file
 
     ap = Parser(prog="benchmarks/vad_stream.py", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10 s of audio instead of 60 s")
@@ -136,16 +152,28 @@ def main() -> int:
     seconds = 10.0 if args.quick else 60.0
     settings = {"audio_s": seconds, "repeats": args.repeats, "threads": 1, "models": list(MODELS),
                 "chunk_samples": list(CHUNKS), "sample_rate": SR}
+    if args.baseline is not None and not (args.baseline / "neuroflow" / "__init__.py").is_file():
+        ap.error(f"argument --baseline: {args.baseline}: no neuroflow package in it")
+    try:
+        return _measure_and_print(args, settings, seconds)
+    except KeyboardInterrupt:  # was a traceback (with --baseline, the child's failure as well)
+        note("interrupted: nothing is kept (the figures are printed at the end); rerun the same command")
+        return 130
+    except MeasureFailed as exc:
+        return fail(str(exc))
+
+
+def _measure_and_print(args, settings: dict, seconds: float) -> int:
+    from neuroflow._utils import print_json
+
     if args.baseline is None:
         print_json({"settings": settings, "current": measure(seconds, args.repeats)}, args.out)
         return 0
-    if not (args.baseline / "neuroflow" / "__init__.py").is_file():
-        ap.error(f"argument --baseline: {args.baseline}: no neuroflow package in it")
     here = Path(__file__).resolve().parent.parent / "python"
     base = current = None
     for _ in range(args.repeats):  # in turns, one run each, so both see the same load
-        base = _best(base, _child(args.baseline, seconds, 1))
-        current = _best(current, _child(here, seconds, 1))
+        base = _best(base, _child(args.baseline, seconds, 1, f"argument --baseline: {args.baseline}"))
+        current = _best(current, _child(here, seconds, 1, f"this checkout's {here}"))
     speedup = {name: {size: round(current[name]["chunks"][size]["stream_rtf"] / c["stream_rtf"], 2)
                       for size, c in row["chunks"].items()} for name, row in base.items()}
     print_json({"settings": {**settings, "baseline": str(args.baseline)}, "baseline": base, "current": current,

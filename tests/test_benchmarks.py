@@ -458,7 +458,11 @@ def test_vad_corpus_benchmark_writes_its_out_and_refuses_a_bad_flag_at_once(tmp_
 
 
 @pytest.mark.parametrize("argv, flag", [(["--out", "{tmp}"], "--out"), (["--extra", "snu:{tmp}/none.pt"], "--extra"),
-                                        (["--real", "{tmp}/none"], "--real")])
+                                        (["--real", "{tmp}/none"], "--real"),
+                                        # a folder of no held-out set: a traceback at the first section
+                                        (["--real", "{tmp}"], "--real"),
+                                        # the result replaced the corpus's manifest after the whole run
+                                        (["--synthetic", "{tmp}", "--out", "{tmp}/corpus.json"], "--out")])
 def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
     # were found only when used: --out after the whole benchmark, --extra after its corpora were built
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad.py"),
@@ -866,3 +870,282 @@ def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp
     assert len(json.loads(out.read_text())["calls"]) == 3
     monkeypatch.undo()
     assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
+
+
+def test_vad_benchmark_ctrl_c_while_a_part_is_written_does_not_call_it_kept(tmp_path, monkeypatch):
+    """A part was counted as kept before its progress file was written: Ctrl-C during the write (the file left as it
+    was) ended saying the part was kept, and the file held the part only when it had been written."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    progress = bench.Progress(path, {"quick": True})
+    progress("real_speech", "energy", lambda: {"mean_HTER": 0.25})
+    write = bench.write_text_atomic
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "write_text_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        progress("real_speech", "bin", lambda: {"mean_HTER": 0.5})
+    assert progress.interrupted() == f"interrupted: kept in {path}: real_speech (energy); the same command resumes " \
+                                     "from there"
+    assert json.loads(path.read_text())["parts"] == {"real_speech": {"energy": {"mean_HTER": 0.25}}}
+    monkeypatch.setattr(bench, "write_text_atomic", write)
+    assert progress("real_speech", "bin", lambda: {"mean_HTER": 0.5}) == {"mean_HTER": 0.5}
+    assert progress.summary() == "real_speech (energy, bin)"
+
+
+def test_vad_benchmark_names_a_folder_where_its_progress_file_goes(tmp_path):
+    """A folder at OUT.progress: --fresh, which the refusal without it suggested, failed with "[Errno 21] Is a
+    directory" alone; both now say what the path is and what to do."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    path.mkdir()
+    for fresh in (False, True):
+        with pytest.raises(ValueError) as exc:
+            bench.Progress(path, {}).read(fresh=fresh)
+        assert str(exc.value) == f"{path}: is a folder, where this run keeps its finished parts; remove it or give " \
+                                 "another --out"
+    assert path.is_dir()
+
+
+def test_vad_benchmark_corpus_identity_follows_the_scene_files(tmp_path):
+    """The corpora's identity was their manifests alone: a labels file corrected by hand (the corpus reads it as it
+    is) resumed parts scored with the old labels beside parts scored with the new, and a WAV changed after it was
+    written failed in the middle of a section with a traceback. Now the labels' bytes count, and such a WAV is one
+    ValueError naming it before any part is scored."""
+    from neuroflow.vad.corpus import generate_corpus
+
+    bench = _vad_bench()
+    root = tmp_path / "syn"
+    generate_corpus(root, minutes=0.05, split="test", seed=4, durations=(3.0,), snrs=(10.0,), noises=("white",),
+                    progress=False)
+    before = bench.corpus_identity(root)
+    assert bench.corpus_identity(root) == before
+    labels = sorted(root.glob("*.labels.npy"))[0]
+    values = np.load(labels)
+    values[:10] = 1 - values[:10]
+    np.save(labels, values)
+    assert bench.corpus_identity(root) != before
+    wav = sorted(root.glob("*.wav"))[0]
+    data = bytearray(wav.read_bytes())
+    data[-2:] = b"\x11\x22" if data[-2:] != b"\x11\x22" else b"\x33\x44"
+    wav.write_bytes(bytes(data))
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(root)
+    assert str(exc.value).startswith(f"{wav}: differs from its corpus manifest") and "\n" not in str(exc.value)
+
+
+def test_vad_benchmark_names_a_scene_file_missing_from_a_corpus_before_any_part(tmp_path):
+    """A scene file deleted from a corpus (a set in $TMPDIR, which the script then takes as whole) failed with a
+    traceback in the section that loaded it, every run; now one ValueError naming it before any part is scored."""
+    from neuroflow.vad.corpus import generate_corpus
+
+    bench = _vad_bench()
+    root = tmp_path / "syn"
+    generate_corpus(root, minutes=0.05, split="test", seed=4, durations=(3.0,), snrs=(10.0,), noises=("white",),
+                    progress=False)
+    wav = sorted(root.glob("*.wav"))[0]
+    wav.unlink()
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(root)
+    assert str(exc.value) == f"{wav}: listed in its corpus manifest but missing; make the corpus again (a set this " \
+                             f"script built in $TMPDIR: delete {root})"
+
+
+def test_vad_benchmark_refuses_parts_scored_by_other_code(tmp_path, monkeypatch):
+    """Nothing said which code scored the kept parts: after a `git pull` (another post-processing, another section)
+    or with the progress file of an earlier version of the script, a resumed run printed one result of two versions.
+    The code of the script and of neuroflow.vad is now a setting, compared before any corpus is built."""
+    import neuroflow.vad
+
+    bench = _vad_bench()
+    code = bench.code_identity()
+    assert len(code) == 16 and bench.code_identity() == code
+    path = tmp_path / "vad.json.progress"
+    done = bench.Progress(path, {"quick": True, "code": code})
+    done("real_speech", "energy", lambda: {"mean_HTER": 0.25})
+    package = tmp_path / "vad"
+    package.mkdir()
+    (package / "__init__.py").write_text("# another version\n")
+    monkeypatch.setattr(neuroflow.vad, "__file__", str(package / "__init__.py"))
+    other = bench.code_identity()
+    assert other != code
+    with pytest.raises(ValueError) as exc:
+        bench.Progress(path, {"quick": True, "code": other}).read()
+    message = str(exc.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and "--fresh" in message
+    assert f"the code (benchmarks/vad.py and neuroflow.vad) '{code}' there, '{other}' now" in message
+    earlier = json.loads(path.read_text())  # an earlier version's file: no code recorded
+    del earlier["settings"]["code"]
+    earlier["sha256"] = bench._checksum(earlier["settings"], earlier["parts"])
+    path.write_text(json.dumps(earlier))
+    with pytest.raises(ValueError, match="neuroflow.vad[)] unset there"):
+        bench.Progress(path, {"quick": True, "code": code}).read()
+
+
+@pytest.mark.parametrize("edit", [lambda parts: parts["real_speech"].update(energy=5),  # another shape: a traceback
+                                  lambda parts: parts["real_speech"]["energy"].update(mean_HTER=0.1),  # silently
+                                  lambda parts: parts.update(synthetic_group_B={"energy": {}})])
+def test_vad_benchmark_refuses_a_progress_file_edited_by_hand(tmp_path, edit):
+    """The kept parts were taken as they read: one edited into another shape failed at the end of the resumed run with
+    a traceback, a changed number was printed as measured. The file now carries a checksum, and one that does not
+    match is refused in one line; NaN and inf written by the run read back as written."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    done = bench.Progress(path, {"quick": True})
+    done("real_speech", "energy", lambda: {"mean_HTER": 0.25, "nan": float("nan"), "inf": float("inf")})
+    resumed = bench.Progress(path, {"quick": True})
+    resumed.read()
+    resumed.settle({})
+    assert resumed.summary() == "real_speech (energy)"
+    saved = json.loads(path.read_text())
+    edit(saved["parts"])
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError) as exc:
+        bench.Progress(path, {"quick": True}).read()
+    assert str(exc.value).startswith(f"{path}: its contents do not match") and "--fresh" in str(exc.value)
+
+
+def test_vad_benchmark_does_not_skip_real_speech_that_another_run_is_building(tmp_path, monkeypatch):
+    """Every error of the held-out set's build was taken for a missing package and the section skipped: two runs at
+    once (two --out), the second finding the set in $TMPDIR locked by the first's build, or a set of other settings
+    left there by an earlier version, printed a result without real speech, exit status 0. Those are now raised
+    (one line naming the folder); only a missing source package is a skipped section."""
+    import neuroflow.vad.realspeech as realspeech
+    from neuroflow.vad.corpus_store import CorpusLocked
+    from neuroflow.vad.sources import SourceMissing
+
+    bench = _vad_bench()
+
+    def build(exc):
+        def benchmark_set(root, **kw):
+            raise exc
+        return benchmark_set
+
+    for exc in (CorpusLocked(f"out_dir: {tmp_path} is being written by another corpus run (pid 1)"),
+                ValueError(f"out_dir: {tmp_path}/speech/corpus.json holds a corpus with other settings")):
+        monkeypatch.setattr(realspeech, "benchmark_set", build(exc))
+        with pytest.raises(type(exc)):
+            bench._build_real(tmp_path, True)
+    monkeypatch.setattr(realspeech, "benchmark_set", build(SourceMissing("no real speaker is installed")))
+    assert bench._build_real(tmp_path, True) == "skipped: no real speaker is installed"
+
+
+def test_vad_stream_benchmark_names_a_baseline_that_is_no_working_neuroflow_in_one_line(tmp_path):
+    """--baseline at a folder whose neuroflow cannot be measured (empty, broken, too old to stream) ended in the
+    child's traceback, ~2000 characters of it; now one line naming --baseline and the child's last line."""
+    (tmp_path / "neuroflow").mkdir()
+    (tmp_path / "neuroflow" / "__init__.py").write_text("")
+    env = dict(__import__("os").environ, PYTHONPATH=str(ROOT / "python"))
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vad_stream.py"), "--quick", "--repeats", "1",
+                          "--baseline", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert f"argument --baseline: {tmp_path}: measuring its neuroflow package failed (ModuleNotFoundError: No " \
+           "module named 'neuroflow.vad')" in run.stderr and not run.stdout
+
+
+def test_vad_stream_benchmark_ctrl_c_is_one_line(monkeypatch, capsys):
+    """Ctrl-C ended in a traceback; now exit status 130 and one line saying nothing is kept."""
+    bench = _script("vad_stream")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "measure", interrupted)
+    monkeypatch.setattr(sys, "argv", ["vad_stream.py", "--quick"])
+    assert bench.main() == 130
+    captured = capsys.readouterr()
+    assert captured.err == "interrupted: nothing is kept (the figures are printed at the end); rerun the same " \
+                           "command\n" and not captured.out
+
+
+def test_vad_benchmark_ctrl_c_while_the_result_is_written_is_one_line(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the result was printed and written, after every part had finished, ended in a traceback; it is
+    now exit status 130 and the line saying what is kept (all of it: the same command prints the result)."""
+    bench = _vad_bench()
+    out = tmp_path / "vad.json"
+    progress = bench.Progress(bench.progress_path(out), {"quick": True})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "print_json", interrupted)
+    assert bench.finish(progress, out, lambda: {"parts": progress("real_speech", "energy", lambda: 0.25)}) == 130
+    assert capsys.readouterr().err == f"interrupted: kept in {bench.progress_path(out)}: real_speech (energy); the " \
+                                      "same command resumes from there\n"
+    assert bench.progress_path(out).is_file() and not out.exists()
+
+
+def test_vad_benchmark_refusal_names_the_system_whose_model_changed(tmp_path):
+    """A retrained model (or an upgraded baseline) was refused as "systems {'energy': 'EnergyVAD', 'webrtc:3': '...
+    there, {'energy': 'EnergyVAD', 'webrtc:3': '... now": the table cut to 40 characters, which system differed
+    unsaid. Each differing entry is now named with both values."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    systems = {"energy": "EnergyVAD", "webrtc:3": "WebRTCVAD webrtcvad-wheels 2.0.14",
+               "silero": "SileroVAD silero-vad 5.1.2", "snu": "SpikingVADSystem 0123456789abcdef",
+               "bin": "SpikingVADSystem 0123456789abcdef"}
+    done = bench.Progress(path, {"quick": True})
+    done.settle({"systems": systems})
+    done("real_speech", "energy", lambda: 0.25)
+    for now, named in [({**systems, "bin": "SpikingVADSystem ffff456789abcdef"},
+                        "systems[bin] 'SpikingVADSystem 0123456789abcdef' there, 'SpikingVADSystem ffff456789abcdef' "
+                        "now)"),
+                       ({k: v for k, v in systems.items() if k != "silero"},
+                        "systems[silero] 'SileroVAD silero-vad 5.1.2' there, unset now)")]:
+        again = bench.Progress(path, {"quick": True})
+        again.read()
+        with pytest.raises(ValueError) as exc:
+            again.settle({"systems": now})
+        assert named in str(exc.value) and "energy" not in str(exc.value), str(exc.value)
+
+
+def test_vad_benchmark_names_a_folder_that_holds_no_corpus_before_any_part(tmp_path):
+    """--synthetic (or --real) at a folder of something else was met by the section that loaded it, with a traceback
+    after the sections before it had run; the corpus identity now names it in one line before any part is scored."""
+    bench = _vad_bench()
+    (tmp_path / "notes.txt").write_text("no corpus here")
+    with pytest.raises(ValueError) as exc:
+        bench.corpus_identity(tmp_path)
+    assert str(exc.value) == f"{tmp_path}: no corpus manifest (corpus.json) in it or its folders; expected a corpus " \
+                             "folder (neuroflow vad corpus)"
+
+
+def test_vad_benchmark_refuses_a_symbolic_link_at_its_progress_file(tmp_path):
+    """A link at OUT.progress had the parts written where it pointed: through a dangling link into a new file there,
+    left behind when the run ended, into a read-only place with a traceback after the first part's work. It is
+    refused before any work, --fresh included."""
+    bench = _vad_bench()
+    path = tmp_path / "vad.json.progress"
+    elsewhere = tmp_path / "elsewhere" / "parts.json"
+    path.symlink_to(elsewhere)
+    for fresh in (False, True):
+        with pytest.raises(ValueError) as exc:
+            bench.Progress(path, {}).read(fresh=fresh)
+        assert str(exc.value) == f"{path}: is a symbolic link, where this run keeps its finished parts in a file of " \
+                                 "its own; remove it or give another --out"
+    assert path.is_symlink() and not elsewhere.exists()
+
+
+def test_vad_benchmark_takes_a_real_set_of_another_draw_as_it_is(tmp_path, monkeypatch):
+    """--real DIR went through the check of the set the script builds: a set of another size (a --quick one without
+    --quick, a larger draw) was handed to the build, which refused a folder of other settings, and the run printed its
+    result without real speech ("skipped"), exit status 0. --real is now taken as it is; the draw in $TMPDIR is still
+    built or finished."""
+    import argparse
+
+    import neuroflow.vad.realspeech as realspeech
+
+    bench = _vad_bench()
+    calls = []
+    monkeypatch.setattr(realspeech, "benchmark_set", lambda root, **kw: calls.append(root))
+    mine = tmp_path / "mine"
+    for name in bench.REAL_PARTS:  # one scene each: no draw the script plans
+        (mine / name).mkdir(parents=True)
+        (mine / name / "corpus.json").write_text(json.dumps({"scenes": [{}]}))
+    args = argparse.Namespace(real=mine, quick=False, real_seed=0, real_scenes=None)
+    assert bench._real_set(args, tmp_path) == mine and not calls
+    args = argparse.Namespace(real=None, quick=True, real_seed=0, real_scenes=None)
+    built = tmp_path / "neuroflow_vad_real_benchmark_quick_seed0"
+    assert bench._real_set(args, tmp_path) == built and calls == [built]

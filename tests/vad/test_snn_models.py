@@ -73,6 +73,22 @@ def test_bin_first_projection_of_a_stream_s_few_frames_sums_the_bands_as_a_file_
     assert np.array_equal(np.concatenate(parts), whole)
 
 
+def test_bin_first_projection_of_one_hidden_unit_sums_a_stream_s_bands_as_a_file_s():
+    """With one first-layer unit the gathered rows' band axis is the innermost one, which NumPy sums pairwise (eight
+    partial sums): a stream of a bin model trained with --hidden 1 scored other floats than the file (up to 1e-3
+    here). Its few frames now add the bands in order too."""
+    from neuroflow.vad import inference
+
+    runner = NumpySNN(build_model("bin", n_mels=40, hidden=(1,), seed=3))
+    rng = np.random.default_rng(5)
+    runner.bin_rows = (rng.standard_normal(runner.bin_rows.shape) * 100).astype(np.float32)
+    feats = (rng.standard_normal((500, runner.n_features)) * 2).astype(np.float32)
+    whole = runner._first_drive(feats)  # band by band (500 frames)
+    for n in (1, 2, 17, inference._GATHERED_FRAMES):
+        parts = [runner._first_drive(feats[i:i + n]) for i in range(0, len(feats), n)]
+        assert np.array_equal(np.concatenate(parts), whole), n
+
+
 @pytest.mark.parametrize("kind", ["snu", "bin"])
 def test_models_run_learnable_and_numpy_matches_torch(kind):
     model = build_model(kind, n_mels=12, hidden=(10,), seed=3, recurrent=(kind == "snu"))

@@ -83,7 +83,12 @@ class NumpySNN:
         if len(feats) <= _GATHERED_FRAMES:  # a stream's few frames: all rows at once, summed over the bands, an
             # outer axis, which NumPy adds one band at a time in order (pairwise summation is only along the innermost
             # axis), as the loop below: the same floats
-            return self.bin_rows[np.arange(self.n_features), idx].sum(axis=1, dtype=np.float32)
+            rows = self.bin_rows[np.arange(self.n_features), idx]  # (T, n_features, n_hidden)
+            if rows.shape[2] > 1:
+                return rows.sum(axis=1, dtype=np.float32)
+            # one hidden unit: the bands are then the innermost axis, which sum() adds pairwise (other floats);
+            # a running sum adds them in order, as the loop
+            return np.cumsum(rows, axis=1, dtype=np.float32)[:, -1]
         drive = self.bin_rows[0, idx[:, 0]].copy()
         for k in range(1, self.n_features):  # one band at a time: the same sum order for any chunk length
             drive += self.bin_rows[k, idx[:, k]]
