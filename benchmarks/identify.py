@@ -576,7 +576,7 @@ def _digits_control(args, beta) -> int:
                                 "layer_probes": args.layer_probes})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
     kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
-                            lambda r: isinstance(r.get("found_mask"), list) and "loss" in r,
+                            lambda r: isinstance(r.get("found_mask"), list) and _json_float(r.get("loss")) is not None,
                             "--quick, --widths, --layer-probes"), contextlib.ExitStack()
     try:
         stack.enter_context(kept)
@@ -593,7 +593,10 @@ def _digits_control(args, beta) -> int:
         if kept.parts:
             note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} {', '.join(map(str, sorted(kept.parts)))} "
                  f"{'are' if len(kept.parts) > 1 else 'is'} taken from {path}")
-        done = {i: {k: v for k, v in s.items() if k != "index"} for i, s in kept.parts.items()}
+        # a loss as the file holds it: a NaN is null there, an infinity "inf" (a student whose L-BFGS ended
+        # non-finite), which digits_control divided as they were ("TypeError: ... 'NoneType' and 'float'")
+        done = {i: {**{k: v for k, v in s.items() if k != "index"}, "loss": _json_float(s["loss"])}
+                for i, s in kept.parts.items()}
         try:
             prob = P.digits_problem(n_samples=n, seed=args.seed)
             out = digits_control(prob, cfg, widths=widths, seed=args.seed, n_jobs=args.n_jobs, done=done,
@@ -608,6 +611,18 @@ def _digits_control(args, beta) -> int:
     print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
                indent=1)
     return 0
+
+
+def _json_float(value) -> float | None:
+    """A float as neuroflow's JSON writes it (a number, null for NaN, "inf" / "-inf") read back, or None if
+    ``value`` is none of those."""
+    import math
+
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"inf": math.inf, "-inf": -math.inf}.get(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _control_student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):

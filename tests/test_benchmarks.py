@@ -866,3 +866,43 @@ def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp
     assert len(json.loads(out.read_text())["calls"]) == 3
     monkeypatch.undo()
     assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
+
+
+def test_identify_digits_control_resumes_a_kept_student_whose_loss_is_not_finite(tmp_path, monkeypatch, own_sigint,
+                                                                                 capsys):
+    """A student whose L-BFGS ended non-finite has a NaN (or infinite) loss, which the kept-students file holds as
+    null (or "inf"): the rerun took it as done and ended in "TypeError: unsupported operand type(s) for /:
+    'NoneType' and 'float'". It now resumes to the JSON of an uninterrupted run (the NaN printed as null)."""
+    import neuroflow.identify.problems as P
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    prob = Problem("tiny", make_deep_teacher(3, [4, 3], "tanh", seed=1), 300, 0)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: prob)
+
+    def student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
+        loss = [float("nan"), float("inf"), 0.25][i]
+        return {"width": int(width), "seed": seed + i, "loss": loss, "stopped": "nonfinite", "steps": [3, 1],
+                "found_mask": np.array([i == 2, False, True]), "min_angle_deg": [1.0, 9.0, 2.0], "time_s": 0.5}
+
+    monkeypatch.setattr(bench, "_control_student", student)
+    argv = ["digits-control", "--quick", "--widths", "3", "4", "5", "--n-jobs", "1"]
+    assert bench.main(argv) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert [s["rel_loss"] for s in whole["students"]][:2] == [None, "inf"]
+
+    def cut_after_two(i, *args):
+        if i == 2:
+            raise KeyboardInterrupt
+        return student(i, *args)
+
+    monkeypatch.setattr(bench, "_control_student", cut_after_two)
+    resumable = [*argv, "--checkpoint", str(tmp_path / "ck")]
+    assert bench.main(resumable) == 130
+    capsys.readouterr()
+    monkeypatch.setattr(bench, "_control_student", lambda i, *a: student(i, *a) if i == 2 else pytest.fail("again"))
+    assert bench.main(resumable) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert {k: v for k, v in resumed.items() if k not in ("env", "time_s")} == \
+        {k: v for k, v in whole.items() if k not in ("env", "time_s")}
