@@ -388,10 +388,11 @@ class _KeptRows:
         """Record one finished part (and rewrite the file, when there is one)."""
         from neuroflow._utils import dumps, write_text_atomic
 
-        self.parts[part[self.key]] = part
-        if self.path is not None:
+        parts = {**self.parts, part[self.key]: part}
+        if self.path is not None:  # counted as kept once written: Ctrl-C mid-write left it counted, not in the file
             write_text_atomic(self.path, dumps({"benchmark": self.what, "settings": self.settings,
-                                                "parts": [self.parts[k] for k in sorted(self.parts)]}, indent=1) + "\n")
+                                                "parts": [parts[k] for k in sorted(parts)]}, indent=1) + "\n")
+        self.parts = parts
 
     def where(self) -> str:
         """Where the finished parts are, for the line an interrupted run ends with."""

@@ -906,3 +906,27 @@ def test_identify_digits_control_resumes_a_kept_student_whose_loss_is_not_finite
     resumed = json.loads(capsys.readouterr().out)
     assert {k: v for k, v in resumed.items() if k not in ("env", "time_s")} == \
         {k: v for k, v in whole.items() if k not in ("env", "time_s")}
+
+
+def test_identify_kept_rows_count_a_part_only_once_it_is_written(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while a finished student's row was being written: the row was already counted and printed as "kept in
+    DIR" though the file did not hold it (the rerun computed it again). Now it counts once the file holds it."""
+    import neuroflow._utils
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: {"student": s, "lm_rel_loss": 1e-9})
+    real = neuroflow._utils.write_text_atomic
+
+    def cut_mid_write(path, text):
+        if '"student": 1' in text:
+            raise KeyboardInterrupt
+        return real(path, text)
+
+    monkeypatch.setattr(neuroflow._utils, "write_text_atomic", cut_mid_write)
+    ck = tmp_path / "ck"
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    assert json.loads(captured.out)["students"] == [{"student": 0, "lm_rel_loss": 1e-9}]
+    assert [p["student"] for p in json.loads((ck / "lm_students.json").read_text())["parts"]] == [0]
