@@ -469,7 +469,8 @@ def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
 
 BAD_FLAGS = [
     ("flow_reproducible", ["--busy", "-1"], "--busy"), ("flow_reproducible", ["--out", "{tmp}"], "--out"),
-    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--adam-seconds", "nan"], "--adam-seconds"),
+    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--seeds", "99999999999999999999"], "--seeds"),
+    ("flow_vs_adam", ["--adam-seconds", "nan"], "--adam-seconds"),
     ("flow_vs_adam", ["--adam-steps", "0"], "--adam-steps"),
     ("flow_vs_adam", ["--adam-steps", "10", "--adam-seconds", "1"], "--adam-seconds"),
     ("flow_vs_adam", ["--out", "{file}/x.json"], "--out"),
