@@ -722,7 +722,7 @@ def _deep_control(args, beta) -> int:
     import numpy as np
 
     from neuroflow._utils import lock_beside, print_json
-    from neuroflow.cliutil import note, record_interrupts
+    from neuroflow.cliutil import check_output_dir, fail, note, record_interrupts
     from neuroflow.identify import problems as P
     from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
     from neuroflow.identify.lstsq import output_variance
@@ -732,8 +732,6 @@ def _deep_control(args, beta) -> int:
 
     probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
     if len(probs) != 1:
-        from neuroflow.cliutil import fail
-
         names = ", ".join(p.name.split("-")[0] for p in P.deep_suite(args.seed))
         return fail(f"--problem: expected a prefix of one deep-suite problem name ({names}), got {args.problem!r}")
     prob, cfg = probs[0], P.DEEP_SETTINGS
@@ -746,11 +744,16 @@ def _deep_control(args, beta) -> int:
     folder = None if args.checkpoint is None else Path(args.checkpoint) / f"deep_control_{prob.name}"
     runs, stages, interrupts = [], [], record_interrupts()
     with contextlib.ExitStack() as stack:
-        if folder is not None:   # two runs rewriting one student file each dropped the other's students
-            folder.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another deep-control "
-                                                    "run (pid {pid}); wait for it to end or use another --checkpoint"))
+        # the folder, the lock and both runs' student files before any student trains, each refused in one line: a
+        # file in the folder's place, a second run into it, or a folder where the designed run's students go ended
+        # in a traceback, the last after the given probes' students had trained
         try:
+            if folder is not None:   # two runs rewriting one student file each dropped the other's students
+                folder = check_output_dir(folder, "--checkpoint")
+                folder.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another "
+                                                        "deep-control run (pid {pid}); wait for it to end or use "
+                                                        "another --checkpoint"))
             for share in (0.0, args.layer_probes):
                 X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
                 net = MLP(X.shape[1], layers, backend="numpy")
@@ -764,9 +767,13 @@ def _deep_control(args, beta) -> int:
                 options = {"min_loss": 1e-14 * y_var}
                 key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *starts],
                                      (layers, "torch", options, topts, "first layer frozen"))
-                saved = StudentCheckpoint(folder, 1, key, n_params=net.n_params)
-                stages.append((saved, len(seeds)))
-
+                stages.append((StudentCheckpoint(folder, 1, key, n_params=net.n_params), len(seeds),
+                               (X, Y, n_new, seeds, starts, y_var, options)))
+        except (OSError, ValueError) as exc:
+            return fail(str(exc) if isinstance(exc, ValueError) else
+                        f"--checkpoint: {folder}: cannot be used ({exc.strerror or exc})")
+        try:
+            for saved, _, (X, Y, n_new, seeds, starts, y_var, options) in stages:
                 def finished(fit, saved=saved):
                     if interrupts:  # collected after Ctrl-C: not kept as finished
                         raise KeyboardInterrupt
@@ -784,7 +791,7 @@ def _deep_control(args, beta) -> int:
                              "stopped_by": [f.stopped_by for f in fits], "time_s": time.perf_counter() - t0})
         except KeyboardInterrupt:
             done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
-                             for name, (saved, n) in zip(("given probes", "designed"), stages))
+                             for name, (saved, n, _) in zip(("given probes", "designed"), stages))
             where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
                      else "not kept for a rerun (no --checkpoint)")
             note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "

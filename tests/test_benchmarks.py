@@ -931,3 +931,43 @@ def test_identify_kept_rows_count_a_part_only_once_it_is_written(tmp_path, monke
     assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
     assert json.loads(captured.out)["students"] == [{"student": 0, "lm_rel_loss": 1e-9}]
     assert [p["student"] for p in json.loads((ck / "lm_students.json").read_text())["parts"]] == [0]
+
+
+def test_identify_deep_control_refuses_an_unusable_checkpoint_in_one_line_before_any_student(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """deep-control --checkpoint DIR: a file where its folder goes (FileExistsError), a second run into it (the lock's
+    ValueError) and a folder where the designed probes' student file goes each ended in a traceback, the last after
+    the given probes' students had trained. Each is now refused in one line before any student trains."""
+    import neuroflow.identify.checkpoint as C
+    import neuroflow.identify.students
+    from neuroflow._utils import lock_beside
+    from neuroflow.identify.problems import deep_suite
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(neuroflow.identify.students, "train_students", lambda *a, **k: pytest.fail("trained"))
+    name = next(p.name for p in deep_suite(0) if p.name.startswith("d14"))
+    argv = ["deep-control", "--quick", "--n-students", "1", "--n-jobs", "1", "--checkpoint"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / f"deep_control_{name}").write_text("")
+    assert bench.main([*argv, str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "is a file; expected a folder" in err
+    (tmp_path / "b").mkdir()
+    with lock_beside(tmp_path / "b" / f"deep_control_{name}", "held"):
+        assert bench.main([*argv, str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "being written by another deep-control run" in err
+    real, made = C.StudentCheckpoint.__init__, []
+
+    def designed_file_is_a_folder(self, folder, layer, key, n_params=None):
+        made.append(key)
+        if len(made) == 2:
+            raise ValueError(f"checkpoint: {folder}/x.npz is a folder (or another non-file); expected this stage's "
+                             "checkpoint file there")
+        real(self, folder, layer, key, n_params)
+
+    monkeypatch.setattr(C.StudentCheckpoint, "__init__", designed_file_is_a_folder)
+    assert bench.main([*argv, str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "x.npz is a folder" in err and len(made) == 2
