@@ -120,6 +120,9 @@ def main(argv=None) -> int:
         ap.error(f"rows, --out: both name {args.out}; the table would be written over the rows it is read from")
     if args.widen and (args.what != "suite" or args.quick or args.suite != "paper"):
         ap.error("argument --widen: widens the paper suite (suite --suite paper, without --quick) and nothing else")
+    twice = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if args.what == "digits-cuts" and twice:   # the seed's row computed (hours) and reported twice
+        ap.error(f"argument --seeds: {twice[0]} appears twice; give each seed once")
     if args.what == "deep-control" and args.layer_probes == 0:
         ap.error("argument --layer-probes: deep-control compares the given probes with a share of designed ones; "
                  "expected a share in (0, 1), got 0")

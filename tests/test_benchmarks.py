@@ -489,6 +489,7 @@ BAD_FLAGS = [
     ("identify", ["deep-control", "--layer-probes", "0"], "--layer-probes"),
     ("identify", ["suite", "--suite", "deep", "--widen"], "--widen"),
     ("identify", ["deep-control", "--problem", "zzz"], "--problem"),
+    ("identify", ["digits-cuts", "--seeds", "0", "1", "0"], "--seeds"),
     ("identify", ["difficulty", "{file}", "--out", "{file}"], "rows, --out"),
     ("vad_corpus", ["--systems", "energy,bogus"], "--systems"), ("vad_corpus", ["--real", "--minutes", "1"], "--minutes"),
     ("vad_music", ["--real", "{tmp}/none", "--train", "{tmp}", "--music", "{tmp}"], "--real"),
