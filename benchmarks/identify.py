@@ -417,7 +417,8 @@ def _digits_cuts(args, beta) -> int:
     from pathlib import Path
 
     from neuroflow._utils import print_json
-    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.cliutil import check_output_dir, fail, note, record_interrupts
+    from neuroflow.identify import problems as P
     from neuroflow.identify.bench import settings_record
 
     t0 = time.perf_counter()
@@ -431,6 +432,13 @@ def _digits_cuts(args, beta) -> int:
     try:
         stack.enter_context(kept)
     except ValueError as exc:
+        return fail(str(exc))
+    try:   # each seed's students folder before any seed runs: a file there ended in a traceback once its turn came
+        for seed in args.seeds:
+            if path is not None and seed not in kept.parts:
+                check_output_dir(Path(args.checkpoint) / P.DIGITS_NAME.format(seed=seed), "--checkpoint")
+    except ValueError as exc:
+        stack.close()
         return fail(str(exc))
     with stack:
         if kept.parts:

@@ -972,3 +972,18 @@ def test_identify_deep_control_refuses_an_unusable_checkpoint_in_one_line_before
     assert bench.main([*argv, str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "x.npz is a folder" in err and len(made) == 2
+
+
+def test_identify_digits_cuts_refuses_a_file_where_a_seed_s_students_go_before_any_seed(tmp_path, monkeypatch, capsys):
+    """digits-cuts keeps each seed's students in DIR/<problem>: a file there ended in a traceback ("ValueError:
+    checkpoint: ...: is a file") when that seed's turn came, after the seeds before it had run. It is now refused in
+    one line before any seed runs."""
+    from neuroflow.identify.problems import DIGITS_NAME
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_cuts_row", lambda *a: pytest.fail("a seed ran"))
+    (tmp_path / DIGITS_NAME.format(seed=1)).write_text("")
+    assert bench.main(["digits-cuts", "--quick", "--seeds", "0", "1", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "seed1: is a file; expected a folder" in err
