@@ -145,10 +145,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
         from neuroflow.cliutil import note
 
-        kept = ("nothing is kept (this subcommand writes its result only when it finishes)"
-                if args.what not in ("digits", "digits-inner") else "the finished students are not kept (no --checkpoint)"
-                if args.checkpoint is None else
-                f"the finished students are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
+        # the subcommands that keep finished parts in --checkpoint say what they kept themselves; Ctrl-C before that
+        # (building the problems, the teacher) said "nothing is kept ... only when it finishes" of their checkpoint
+        keeps = {"digits": "students", "digits-inner": "students", "digits-cuts": "rows", "digits-control": "students",
+                 "deep-control": "students", "budgets": "problems", "lm": "students"}.get(args.what)
+        kept = ("nothing is kept (this subcommand writes its result only when it finishes)" if keeps is None
+                else f"the finished {keeps} are not kept (no --checkpoint)" if args.checkpoint is None else
+                f"the finished {keeps} are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
         note(f"interrupted: {kept}", new_line_on_terminal=True)
         return 130
 

@@ -987,3 +987,33 @@ def test_identify_digits_cuts_refuses_a_file_where_a_seed_s_students_go_before_a
     assert bench.main(["digits-cuts", "--quick", "--seeds", "0", "1", "--checkpoint", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--checkpoint: " in err and "seed1: is a file; expected a folder" in err
+
+
+def test_identify_ctrl_c_before_a_resumable_subcommand_keeps_anything_names_its_checkpoint(tmp_path, monkeypatch,
+                                                                                           capsys):
+    """Ctrl-C while budgets built its problems (or deep-control its suite, digits-control its teacher) ended in
+    "nothing is kept (this subcommand writes its result only when it finishes)", though what the runs before had kept
+    in --checkpoint stays there and a rerun resumes from it."""
+    import time
+
+    import neuroflow.flow as flow
+    import neuroflow.identify.estimator  # noqa: F401  (the engine modules _budgets finds are loaded now)
+    import neuroflow.identify.problems as P
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    for name, module in list(sys.modules.items()):   # _budgets points the engines' clocks at CPU time: put back after
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", time)
+    monkeypatch.setattr(flow, "train", flow.train)
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "paper_suite", ctrl_c)
+    assert bench.main(["budgets", "--quick", "--checkpoint", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"the finished problems are kept in {tmp_path}" in err
+    monkeypatch.setattr(P, "deep_suite", ctrl_c)
+    assert bench.main(["deep-control", "--quick"]) == 130
+    assert "the finished students are not kept (no --checkpoint)" in capsys.readouterr().err
