@@ -866,6 +866,10 @@ def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp
     assert bench.main(argv) == 0
     assert ran[2:] == ran[1:2] + [ran[-1]] and len(ran) == 4     # the first problem is not run again
     assert len(json.loads(out.read_text())["calls"]) == 3
+    kept = json.loads((tmp_path / "ck" / "budgets_problems.json").read_text())   # a part of no problem of this run
+    kept["parts"].append({**kept["parts"][0], "index": 99})
+    (tmp_path / "ck" / "budgets_problems.json").write_text(json.dumps(kept))
+    assert bench.main(argv) == 0 and len(json.loads(out.read_text())["calls"]) == 3
     monkeypatch.undo()
     assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
 
