@@ -353,11 +353,15 @@ class _KeptRows:
 
         self._stack = contextlib.ExitStack()
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # two runs rewriting one file each dropped the other's parts
-            self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by another "
-                                                             f"{self.what} run (pid {{pid}}); wait for it to end or "
-                                                             "use another --checkpoint"))
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # two runs rewriting one file each dropped the other's parts
+                self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by "
+                                                                 f"another {self.what} run (pid {{pid}}); wait for it "
+                                                                 "to end or use another --checkpoint"))
+            except OSError as exc:   # a folder that became read-only after the flags were checked: was a traceback
+                raise ValueError(f"--checkpoint: {self.path.parent}: cannot keep {self.what} there "
+                                 f"({exc.strerror or exc})") from None
             try:
                 self._read()
             except BaseException:

@@ -1021,3 +1021,22 @@ def test_identify_ctrl_c_before_a_resumable_subcommand_keeps_anything_names_its_
     monkeypatch.setattr(P, "deep_suite", ctrl_c)
     assert bench.main(["deep-control", "--quick"]) == 130
     assert "the finished students are not kept (no --checkpoint)" in capsys.readouterr().err
+
+
+def test_identify_kept_rows_in_a_folder_that_cannot_be_written_end_in_one_line(tmp_path, monkeypatch, capsys):
+    """--checkpoint DIR that cannot be written when the run starts (made read-only after the flags were checked; as
+    root nothing is read-only, so the lock's PermissionError is stood in for): a traceback, now one line."""
+    import neuroflow._utils
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_lm_student", lambda *a: pytest.fail("ran"))
+
+    def read_only(path, busy):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(neuroflow._utils, "lock_beside", read_only)
+    assert bench.main(["lm", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--checkpoint: {tmp_path}: cannot keep identify-lm students there" in err
+    assert "Permission denied" in err
