@@ -150,8 +150,9 @@ def main(argv=None) -> int:
         keeps = {"digits": "students", "digits-inner": "students", "digits-cuts": "rows", "digits-control": "students",
                  "deep-control": "students", "budgets": "problems", "lm": "students"}.get(args.what)
         kept = ("nothing is kept (this subcommand writes its result only when it finishes)" if keeps is None
-                else f"the finished {keeps} are not kept (no --checkpoint)" if args.checkpoint is None else
-                f"the finished {keeps} are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
+                else f"the finished {keeps} are not kept (no --checkpoint)" if args.checkpoint is None
+                else f"the finished {keeps} are kept in {args.checkpoint} (a rerun with the same settings resumes "
+                     "from them)")
         note(f"interrupted: {kept}", new_line_on_terminal=True)
         return 130
 
