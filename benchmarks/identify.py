@@ -183,6 +183,8 @@ def _suite(args, beta) -> int:
     except KeyboardInterrupt:  # was a traceback: one line saying where the finished rows are
         where = (f"kept in {args.out} (a rerun with the same settings skips them)" if args.out is not None
                  else "not kept for a rerun (no --out)")
+        if args.checkpoint is not None:   # was left unsaid: "not kept (no --out)" though a rerun takes the students
+            where += f"; the finished students are kept in {args.checkpoint}"
         note(f"interrupted: {len(rows)} of {len(probs)} problems finished; their rows are printed and {where}",
              new_line_on_terminal=True)
         print(dumps({"benchmark": f"identify-suite-{name}", "interrupted": True, "n_problems": len(probs),

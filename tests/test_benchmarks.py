@@ -798,6 +798,9 @@ def test_identify_benchmark_ends_ctrl_c_in_one_line_saying_what_is_kept(tmp_path
     captured = capsys.readouterr()
     assert json.loads(captured.out)["rows"][0]["error"] is None and "traceback" not in json.loads(captured.out)["rows"][0]
     assert captured.err.count("\n") == 1 and captured.err.startswith("interrupted: 1 of ") and str(out) in captured.err
+    assert bench.main(["suite", "--quick", "--checkpoint", str(tmp_path / "students")]) == 130
+    err = capsys.readouterr().err   # the students a rerun takes were left unsaid: "not kept for a rerun (no --out)"
+    assert err.count("\n") == 1 and f"the finished students are kept in {tmp_path / 'students'}" in err
 
     def ctrl_c(args, beta):
         raise KeyboardInterrupt
