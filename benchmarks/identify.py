@@ -604,23 +604,33 @@ def _digits_control(args, beta) -> int:
         stack.enter_context(kept)
     except ValueError as exc:
         return fail(str(exc))
-    interrupts = record_interrupts()
+    interrupts, teacher = record_interrupts(), []
 
     def finished(i, student):
         if interrupts:  # collected after Ctrl-C: not kept as finished
             raise KeyboardInterrupt
-        kept.keep({"index": i, **student})
+        kept.keep({"index": i, "teacher": teacher[0], **student})
 
     with stack:
-        if kept.parts:
-            note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} {', '.join(map(str, sorted(kept.parts)))} "
-                 f"{'are' if len(kept.parts) > 1 else 'is'} taken from {path}")
-        # a loss as the file holds it: a NaN is null there, an infinity "inf" (a student whose L-BFGS ended
-        # non-finite), which digits_control divided as they were ("TypeError: ... 'NoneType' and 'float'")
-        done = {i: {**{k: v for k, v in s.items() if k != "index"}, "loss": _json_float(s["loss"])}
-                for i, s in kept.parts.items()}
         try:
             prob = P.digits_problem(n_samples=n, seed=args.seed)
+            # the teacher is trained anew by each run (torch): one of other last bits (another torch or machine)
+            # had its students' found neurons counted with the kept students of the teacher before
+            teacher.append(_teacher_digest(prob.teacher))
+            other = sorted(i for i, s in kept.parts.items() if s.get("teacher", teacher[0]) != teacher[0])
+            if other:
+                return fail(f"--checkpoint: {path} holds student{'s' if len(other) > 1 else ''} "
+                            f"{', '.join(map(str, other))} of another teacher of seed {args.seed} than the one this "
+                            "run trained (another torch or machine can give other last bits); use another "
+                            "--checkpoint or delete it")
+            if kept.parts:
+                note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} "
+                     f"{', '.join(map(str, sorted(kept.parts)))} {'are' if len(kept.parts) > 1 else 'is'} taken "
+                     f"from {path}")
+            # a loss as the file holds it: a NaN is null there, an infinity "inf" (a student whose L-BFGS ended
+            # non-finite), which digits_control divided as they were ("TypeError: ... 'NoneType' and 'float'")
+            done = {i: {**{k: v for k, v in s.items() if k not in ("index", "teacher")}, "loss": _json_float(s["loss"])}
+                    for i, s in kept.parts.items()}
             out = digits_control(prob, cfg, widths=widths, seed=args.seed, n_jobs=args.n_jobs, done=done,
                                  on_student=finished)
         except KeyboardInterrupt:
@@ -633,6 +643,13 @@ def _digits_control(args, beta) -> int:
     print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
                indent=1)
     return 0
+
+
+def _teacher_digest(teacher) -> str:
+    """A digest of a teacher's weights and biases (bit for bit) and activation."""
+    from neuroflow.identify.checkpoint import checkpoint_key
+
+    return checkpoint_key([*teacher.weights, *(b for b in teacher.biases if b is not None)], teacher.activation)[:16]
 
 
 def _json_float(value) -> float | None:

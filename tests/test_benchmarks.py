@@ -716,11 +716,14 @@ def test_identify_digits_control_trains_only_the_students_not_kept(tmp_path):
 def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_path, monkeypatch, capsys):
     """`digits-control --checkpoint DIR`: Ctrl-C exits 130 in one line saying how many students are kept (--out
     unwritten); the rerun hands them to digits_control as done; other --widths are refused in one line naming them."""
+    import types
+
     import neuroflow.identify.problems as P
 
     bench = _script("identify")
     monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
-    monkeypatch.setattr(P, "digits_problem", lambda **k: "teacher")
+    teacher = P.make_deep_teacher(3, [4, 3], "tanh", seed=1)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: types.SimpleNamespace(teacher=teacher))
     student = {"width": 5, "seed": 0, "loss": 0.5, "stopped": "steps", "steps": [1, 2], "found_mask": [True, False],
                "min_angle_deg": [1.0, 9.0], "time_s": 1.0}
     seen = []
@@ -736,7 +739,8 @@ def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_p
     assert bench.main(argv) == 130
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
-    assert json.loads(captured.out)["finished_students"] == [{"index": 0, **student}] and not out.exists()
+    finished = json.loads(captured.out)["finished_students"]
+    assert finished == [{"index": 0, "teacher": bench._teacher_digest(teacher), **student}] and not out.exists()
     monkeypatch.setattr(bench, "digits_control", lambda prob, cfg, **k: seen.append(k["done"]) or {"students": []})
     assert bench.main(argv) == 0 and seen == [{}, {0: student}] and out.exists()
     capsys.readouterr()
@@ -1043,3 +1047,34 @@ def test_identify_kept_rows_in_a_folder_that_cannot_be_written_end_in_one_line(t
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"--checkpoint: {tmp_path}: cannot keep identify-lm students there" in err
     assert "Permission denied" in err
+
+
+def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_path, monkeypatch, own_sigint, capsys):
+    """digits-control trains its teacher anew each run (torch): a rerun whose teacher came out otherwise (another
+    torch or machine) took the kept students of the teacher before as its own and counted their found
+    neurons with its own. The kept students now carry their teacher's digest, and those of another are refused in
+    one line before any student trains."""
+    import neuroflow.identify.problems as P
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    teachers = [make_deep_teacher(3, [4, 3], "tanh", seed=1)]
+    monkeypatch.setattr(P, "digits_problem", lambda **k: Problem("tiny", teachers[-1], 300, 0))
+
+    def student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
+        if i == 1:
+            raise KeyboardInterrupt
+        return {"width": int(width), "seed": seed + i, "loss": 0.25, "stopped": "max_iter", "steps": [3, 1],
+                "found_mask": np.array([True, False, True]), "min_angle_deg": [1.0, 9.0, 2.0], "time_s": 0.5}
+
+    monkeypatch.setattr(bench, "_control_student", student)
+    argv = ["digits-control", "--quick", "--widths", "3", "4", "--n-jobs", "1", "--checkpoint", str(tmp_path)]
+    assert bench.main(argv) == 130
+    capsys.readouterr()
+    teachers.append(make_deep_teacher(3, [4, 3], "tanh", seed=1))
+    teachers[-1].weights[0][0, 0] = np.nextafter(teachers[-1].weights[0][0, 0], 1.0)   # one bit otherwise
+    monkeypatch.setattr(bench, "_control_student", lambda *a: pytest.fail("trained"))
+    assert bench.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds student 0 of another teacher of seed 0" in err and "--checkpoint: " in err
