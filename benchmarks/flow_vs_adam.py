@@ -38,7 +38,8 @@ def main(argv=None) -> int:
                         help="Adam's steps per seed (default: train's work on that seed, in gradient equivalents)")
     budget.add_argument("--adam-seconds", type=number(0, lo_open=True), default=None,
                         help="Adam's wall-clock seconds per seed instead of steps (results then vary with the load)")
-    p.add_argument("--seeds", type=integer(1), default=None, help="number of seeds (default 5; quick 2)")
+    # at most 1e5 (each seed takes seconds; a day is ~1e4): 1e11 ended in MemoryError, 1e20 in OverflowError
+    p.add_argument("--seeds", type=integer(1, 10**5), default=None, help="number of seeds (default 5; quick 2)")
     p.add_argument("--out", type=output_file((".json",)), default=None, help="also write the JSON here")
     args = p.parse_args(argv)
     n_seeds = args.seeds or (2 if args.quick else 5)

@@ -120,6 +120,9 @@ def main(argv=None) -> int:
         ap.error(f"rows, --out: both name {args.out}; the table would be written over the rows it is read from")
     if args.widen and (args.what != "suite" or args.quick or args.suite != "paper"):
         ap.error("argument --widen: widens the paper suite (suite --suite paper, without --quick) and nothing else")
+    twice = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if args.what == "digits-cuts" and twice:   # the seed's row computed (hours) and reported twice
+        ap.error(f"argument --seeds: {twice[0]} appears twice; give each seed once")
     if args.what == "deep-control" and args.layer_probes == 0:
         ap.error("argument --layer-probes: deep-control compares the given probes with a share of designed ones; "
                  "expected a share in (0, 1), got 0")
@@ -142,10 +145,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
         from neuroflow.cliutil import note
 
-        kept = ("nothing is kept (this subcommand writes its result only when it finishes)"
-                if args.what not in ("digits", "digits-inner") else "the finished students are not kept (no --checkpoint)"
-                if args.checkpoint is None else
-                f"the finished students are kept in {args.checkpoint} (a rerun with the same settings resumes from them)")
+        # the subcommands that keep finished parts in --checkpoint say what they kept themselves; Ctrl-C before that
+        # (building the problems, the teacher) said "nothing is kept ... only when it finishes" of their checkpoint
+        keeps = {"digits": "students", "digits-inner": "students", "digits-cuts": "rows", "digits-control": "students",
+                 "deep-control": "students", "budgets": "problems", "lm": "students"}.get(args.what)
+        kept = ("nothing is kept (this subcommand writes its result only when it finishes)" if keeps is None
+                else f"the finished {keeps} are not kept (no --checkpoint)" if args.checkpoint is None
+                else f"the finished {keeps} are kept in {args.checkpoint} (a rerun with the same settings resumes "
+                     "from them)")
         note(f"interrupted: {kept}", new_line_on_terminal=True)
         return 130
 
@@ -176,6 +183,8 @@ def _suite(args, beta) -> int:
     except KeyboardInterrupt:  # was a traceback: one line saying where the finished rows are
         where = (f"kept in {args.out} (a rerun with the same settings skips them)" if args.out is not None
                  else "not kept for a rerun (no --out)")
+        if args.checkpoint is not None:   # was left unsaid: "not kept (no --out)" though a rerun takes the students
+            where += f"; the finished students are kept in {args.checkpoint}"
         note(f"interrupted: {len(rows)} of {len(probs)} problems finished; their rows are printed and {where}",
              new_line_on_terminal=True)
         print(dumps({"benchmark": f"identify-suite-{name}", "interrupted": True, "n_problems": len(probs),
@@ -347,11 +356,15 @@ class _KeptRows:
 
         self._stack = contextlib.ExitStack()
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # two runs rewriting one file each dropped the other's parts
-            self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by another "
-                                                             f"{self.what} run (pid {{pid}}); wait for it to end or "
-                                                             "use another --checkpoint"))
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # two runs rewriting one file each dropped the other's parts
+                self._stack.enter_context(lock_beside(self.path, f"--checkpoint: {self.path} is being written by "
+                                                                 f"another {self.what} run (pid {{pid}}); wait for it "
+                                                                 "to end or use another --checkpoint"))
+            except OSError as exc:   # a folder that became read-only after the flags were checked: was a traceback
+                raise ValueError(f"--checkpoint: {self.path.parent}: cannot keep {self.what} there "
+                                 f"({exc.strerror or exc})") from None
             try:
                 self._read()
             except BaseException:
@@ -388,10 +401,11 @@ class _KeptRows:
         """Record one finished part (and rewrite the file, when there is one)."""
         from neuroflow._utils import dumps, write_text_atomic
 
-        self.parts[part[self.key]] = part
-        if self.path is not None:
+        parts = {**self.parts, part[self.key]: part}
+        if self.path is not None:  # counted as kept once written: Ctrl-C mid-write left it counted, not in the file
             write_text_atomic(self.path, dumps({"benchmark": self.what, "settings": self.settings,
-                                                "parts": [self.parts[k] for k in sorted(self.parts)]}, indent=1) + "\n")
+                                                "parts": [parts[k] for k in sorted(parts)]}, indent=1) + "\n")
+        self.parts = parts
 
     def where(self) -> str:
         """Where the finished parts are, for the line an interrupted run ends with."""
@@ -413,7 +427,8 @@ def _digits_cuts(args, beta) -> int:
     from pathlib import Path
 
     from neuroflow._utils import print_json
-    from neuroflow.cliutil import fail, note, record_interrupts
+    from neuroflow.cliutil import check_output_dir, fail, note, record_interrupts
+    from neuroflow.identify import problems as P
     from neuroflow.identify.bench import settings_record
 
     t0 = time.perf_counter()
@@ -427,6 +442,13 @@ def _digits_cuts(args, beta) -> int:
     try:
         stack.enter_context(kept)
     except ValueError as exc:
+        return fail(str(exc))
+    try:   # each seed's students folder before any seed runs: a file there ended in a traceback once its turn came
+        for seed in args.seeds:
+            if path is not None and seed not in kept.parts:
+                check_output_dir(Path(args.checkpoint) / P.DIGITS_NAME.format(seed=seed), "--checkpoint")
+    except ValueError as exc:
+        stack.close()
         return fail(str(exc))
     with stack:
         if kept.parts:
@@ -576,26 +598,39 @@ def _digits_control(args, beta) -> int:
                                 "layer_probes": args.layer_probes})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
     kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
-                            lambda r: isinstance(r.get("found_mask"), list) and "loss" in r,
+                            lambda r: isinstance(r.get("found_mask"), list) and _json_float(r.get("loss")) is not None,
                             "--quick, --widths, --layer-probes"), contextlib.ExitStack()
     try:
         stack.enter_context(kept)
     except ValueError as exc:
         return fail(str(exc))
-    interrupts = record_interrupts()
+    interrupts, teacher = record_interrupts(), []
 
     def finished(i, student):
         if interrupts:  # collected after Ctrl-C: not kept as finished
             raise KeyboardInterrupt
-        kept.keep({"index": i, **student})
+        kept.keep({"index": i, "teacher": teacher[0], **student})
 
     with stack:
-        if kept.parts:
-            note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} {', '.join(map(str, sorted(kept.parts)))} "
-                 f"{'are' if len(kept.parts) > 1 else 'is'} taken from {path}")
-        done = {i: {k: v for k, v in s.items() if k != "index"} for i, s in kept.parts.items()}
         try:
             prob = P.digits_problem(n_samples=n, seed=args.seed)
+            # the teacher is trained anew by each run (torch): one of other last bits (another torch or machine)
+            # had its students' found neurons counted with the kept students of the teacher before
+            teacher.append(_teacher_digest(prob.teacher))
+            other = sorted(i for i, s in kept.parts.items() if s.get("teacher", teacher[0]) != teacher[0])
+            if other:
+                return fail(f"--checkpoint: {path} holds student{'s' if len(other) > 1 else ''} "
+                            f"{', '.join(map(str, other))} of another teacher of seed {args.seed} than the one this "
+                            "run trained (another torch or machine can give other last bits); use another "
+                            "--checkpoint or delete it")
+            if kept.parts:
+                note(f"resuming: student{'s' if len(kept.parts) > 1 else ''} "
+                     f"{', '.join(map(str, sorted(kept.parts)))} {'are' if len(kept.parts) > 1 else 'is'} taken "
+                     f"from {path}")
+            # a loss as the file holds it: a NaN is null there, an infinity "inf" (a student whose L-BFGS ended
+            # non-finite), which digits_control divided as they were ("TypeError: ... 'NoneType' and 'float'")
+            done = {i: {**{k: v for k, v in s.items() if k not in ("index", "teacher")}, "loss": _json_float(s["loss"])}
+                    for i, s in kept.parts.items()}
             out = digits_control(prob, cfg, widths=widths, seed=args.seed, n_jobs=args.n_jobs, done=done,
                                  on_student=finished)
         except KeyboardInterrupt:
@@ -608,6 +643,25 @@ def _digits_control(args, beta) -> int:
     print_json({"benchmark": "identify-digits-control", "env": _env(args), "settings": cfg, **out}, args.out,
                indent=1)
     return 0
+
+
+def _teacher_digest(teacher) -> str:
+    """A digest of a teacher's weights and biases (bit for bit) and activation."""
+    from neuroflow.identify.checkpoint import checkpoint_key
+
+    return checkpoint_key([*teacher.weights, *(b for b in teacher.biases if b is not None)], teacher.activation)[:16]
+
+
+def _json_float(value) -> float | None:
+    """A float as neuroflow's JSON writes it (a number, null for NaN, "inf" / "-inf") read back, or None if
+    ``value`` is none of those."""
+    import math
+
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"inf": math.inf, "-inf": -math.inf}.get(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _control_student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
@@ -706,7 +760,7 @@ def _deep_control(args, beta) -> int:
     import numpy as np
 
     from neuroflow._utils import lock_beside, print_json
-    from neuroflow.cliutil import note, record_interrupts
+    from neuroflow.cliutil import check_output_dir, fail, note, record_interrupts
     from neuroflow.identify import problems as P
     from neuroflow.identify.checkpoint import StudentCheckpoint, checkpoint_key
     from neuroflow.identify.lstsq import output_variance
@@ -716,8 +770,6 @@ def _deep_control(args, beta) -> int:
 
     probs = [p for p in P.deep_suite(args.seed) if p.name.startswith(args.problem)]
     if len(probs) != 1:
-        from neuroflow.cliutil import fail
-
         names = ", ".join(p.name.split("-")[0] for p in P.deep_suite(args.seed))
         return fail(f"--problem: expected a prefix of one deep-suite problem name ({names}), got {args.problem!r}")
     prob, cfg = probs[0], P.DEEP_SETTINGS
@@ -730,11 +782,16 @@ def _deep_control(args, beta) -> int:
     folder = None if args.checkpoint is None else Path(args.checkpoint) / f"deep_control_{prob.name}"
     runs, stages, interrupts = [], [], record_interrupts()
     with contextlib.ExitStack() as stack:
-        if folder is not None:   # two runs rewriting one student file each dropped the other's students
-            folder.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another deep-control "
-                                                    "run (pid {pid}); wait for it to end or use another --checkpoint"))
+        # the folder, the lock and both runs' student files before any student trains, each refused in one line: a
+        # file in the folder's place, a second run into it, or a folder where the designed run's students go ended
+        # in a traceback, the last after the given probes' students had trained
         try:
+            if folder is not None:   # two runs rewriting one student file each dropped the other's students
+                folder = check_output_dir(folder, "--checkpoint")
+                folder.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(lock_beside(folder, f"--checkpoint: {folder} is being written by another "
+                                                        "deep-control run (pid {pid}); wait for it to end or use "
+                                                        "another --checkpoint"))
             for share in (0.0, args.layer_probes):
                 X, Y, n_new = query_designed_probes(X0, T(X0), T, first, share, np.random.default_rng(args.seed + 7))
                 net = MLP(X.shape[1], layers, backend="numpy")
@@ -748,9 +805,13 @@ def _deep_control(args, beta) -> int:
                 options = {"min_loss": 1e-14 * y_var}
                 key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *starts],
                                      (layers, "torch", options, topts, "first layer frozen"))
-                saved = StudentCheckpoint(folder, 1, key, n_params=net.n_params)
-                stages.append((saved, len(seeds)))
-
+                stages.append((StudentCheckpoint(folder, 1, key, n_params=net.n_params), len(seeds),
+                               (X, Y, n_new, seeds, starts, y_var, options)))
+        except (OSError, ValueError) as exc:
+            return fail(str(exc) if isinstance(exc, ValueError) else
+                        f"--checkpoint: {folder}: cannot be used ({exc.strerror or exc})")
+        try:
+            for saved, _, (X, Y, n_new, seeds, starts, y_var, options) in stages:
                 def finished(fit, saved=saved):
                     if interrupts:  # collected after Ctrl-C: not kept as finished
                         raise KeyboardInterrupt
@@ -768,7 +829,7 @@ def _deep_control(args, beta) -> int:
                              "stopped_by": [f.stopped_by for f in fits], "time_s": time.perf_counter() - t0})
         except KeyboardInterrupt:
             done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
-                             for name, (saved, n) in zip(("given probes", "designed"), stages))
+                             for name, (saved, n, _) in zip(("given probes", "designed"), stages))
             where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
                      else "not kept for a rerun (no --checkpoint)")
             note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "
@@ -884,9 +945,11 @@ def _budgets(args, beta) -> int:
             note(f"interrupted: {len(kept.parts)} of {len(probs)} problems finished, their calls printed and "
                  f"{kept.where()}; --out is left unwritten", new_line_on_terminal=True)
             print_json({"benchmark": "identify-budgets", "interrupted": True,
-                        "calls": [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]}, indent=1)
+                        "calls": [c for i in range(len(probs)) if i in kept.parts for c in kept.parts[i]["calls"]]},
+                       indent=1)
             return 130
-    calls = [c for i in sorted(kept.parts) for c in kept.parts[i]["calls"]]
+    # this run's problems only: a part of another index (a file edited by hand) was counted among them
+    calls = [c for i in range(len(probs)) for c in kept.parts[i]["calls"]]
     at_cap = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5] and c["stopped_by"][0] == "maxtime"]
     all_ode = [c["steps"][0] for c in calls if c["caps"] == [1.5, 2.5]]
     print_json({"benchmark": "identify-budgets", "method": "CPU-second caps, step budgets lifted",

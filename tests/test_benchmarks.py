@@ -473,7 +473,8 @@ def test_vad_benchmark_refuses_a_bad_flag_before_any_work(argv, flag, tmp_path):
 
 BAD_FLAGS = [
     ("flow_reproducible", ["--busy", "-1"], "--busy"), ("flow_reproducible", ["--out", "{tmp}"], "--out"),
-    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--adam-seconds", "nan"], "--adam-seconds"),
+    ("flow_vs_adam", ["--seeds", "0"], "--seeds"), ("flow_vs_adam", ["--seeds", "99999999999999999999"], "--seeds"),
+    ("flow_vs_adam", ["--adam-seconds", "nan"], "--adam-seconds"),
     ("flow_vs_adam", ["--adam-steps", "0"], "--adam-steps"),
     ("flow_vs_adam", ["--adam-steps", "10", "--adam-seconds", "1"], "--adam-seconds"),
     ("flow_vs_adam", ["--out", "{file}/x.json"], "--out"),
@@ -492,6 +493,7 @@ BAD_FLAGS = [
     ("identify", ["deep-control", "--layer-probes", "0"], "--layer-probes"),
     ("identify", ["suite", "--suite", "deep", "--widen"], "--widen"),
     ("identify", ["deep-control", "--problem", "zzz"], "--problem"),
+    ("identify", ["digits-cuts", "--seeds", "0", "1", "0"], "--seeds"),
     ("identify", ["difficulty", "{file}", "--out", "{file}"], "rows, --out"),
     ("vad_corpus", ["--systems", "energy,bogus"], "--systems"), ("vad_corpus", ["--real", "--minutes", "1"], "--minutes"),
     ("vad_music", ["--real", "{tmp}/none", "--train", "{tmp}", "--music", "{tmp}"], "--real"),
@@ -718,11 +720,14 @@ def test_identify_digits_control_trains_only_the_students_not_kept(tmp_path):
 def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_path, monkeypatch, capsys):
     """`digits-control --checkpoint DIR`: Ctrl-C exits 130 in one line saying how many students are kept (--out
     unwritten); the rerun hands them to digits_control as done; other --widths are refused in one line naming them."""
+    import types
+
     import neuroflow.identify.problems as P
 
     bench = _script("identify")
     monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
-    monkeypatch.setattr(P, "digits_problem", lambda **k: "teacher")
+    teacher = P.make_deep_teacher(3, [4, 3], "tanh", seed=1)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: types.SimpleNamespace(teacher=teacher))
     student = {"width": 5, "seed": 0, "loss": 0.5, "stopped": "steps", "steps": [1, 2], "found_mask": [True, False],
                "min_angle_deg": [1.0, 9.0], "time_s": 1.0}
     seen = []
@@ -738,7 +743,8 @@ def test_identify_digits_control_keeps_finished_students_in_the_checkpoint(tmp_p
     assert bench.main(argv) == 130
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
-    assert json.loads(captured.out)["finished_students"] == [{"index": 0, **student}] and not out.exists()
+    finished = json.loads(captured.out)["finished_students"]
+    assert finished == [{"index": 0, "teacher": bench._teacher_digest(teacher), **student}] and not out.exists()
     monkeypatch.setattr(bench, "digits_control", lambda prob, cfg, **k: seen.append(k["done"]) or {"students": []})
     assert bench.main(argv) == 0 and seen == [{}, {0: student}] and out.exists()
     capsys.readouterr()
@@ -800,6 +806,9 @@ def test_identify_benchmark_ends_ctrl_c_in_one_line_saying_what_is_kept(tmp_path
     captured = capsys.readouterr()
     assert json.loads(captured.out)["rows"][0]["error"] is None and "traceback" not in json.loads(captured.out)["rows"][0]
     assert captured.err.count("\n") == 1 and captured.err.startswith("interrupted: 1 of ") and str(out) in captured.err
+    assert bench.main(["suite", "--quick", "--checkpoint", str(tmp_path / "students")]) == 130
+    err = capsys.readouterr().err   # the students a rerun takes were left unsaid: "not kept for a rerun (no --out)"
+    assert err.count("\n") == 1 and f"the finished students are kept in {tmp_path / 'students'}" in err
 
     def ctrl_c(args, beta):
         raise KeyboardInterrupt
@@ -868,6 +877,10 @@ def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp
     assert bench.main(argv) == 0
     assert ran[2:] == ran[1:2] + [ran[-1]] and len(ran) == 4     # the first problem is not run again
     assert len(json.loads(out.read_text())["calls"]) == 3
+    kept = json.loads((tmp_path / "ck" / "budgets_problems.json").read_text())   # a part of no problem of this run
+    kept["parts"].append({**kept["parts"][0], "index": 99})
+    (tmp_path / "ck" / "budgets_problems.json").write_text(json.dumps(kept))
+    assert bench.main(argv) == 0 and len(json.loads(out.read_text())["calls"]) == 3
     monkeypatch.undo()
     assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
 
@@ -1149,3 +1162,202 @@ def test_vad_benchmark_takes_a_real_set_of_another_draw_as_it_is(tmp_path, monke
     args = argparse.Namespace(real=None, quick=True, real_seed=0, real_scenes=None)
     built = tmp_path / "neuroflow_vad_real_benchmark_quick_seed0"
     assert bench._real_set(args, tmp_path) == built and calls == [built]
+
+
+def test_identify_digits_control_resumes_a_kept_student_whose_loss_is_not_finite(tmp_path, monkeypatch, own_sigint,
+                                                                                 capsys):
+    """A student whose L-BFGS ended non-finite has a NaN (or infinite) loss, which the kept-students file holds as
+    null (or "inf"): the rerun took it as done and ended in "TypeError: unsupported operand type(s) for /:
+    'NoneType' and 'float'". It now resumes to the JSON of an uninterrupted run (the NaN printed as null)."""
+    import neuroflow.identify.problems as P
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    prob = Problem("tiny", make_deep_teacher(3, [4, 3], "tanh", seed=1), 300, 0)
+    monkeypatch.setattr(P, "digits_problem", lambda **k: prob)
+
+    def student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
+        loss = [float("nan"), float("inf"), 0.25][i]
+        return {"width": int(width), "seed": seed + i, "loss": loss, "stopped": "nonfinite", "steps": [3, 1],
+                "found_mask": np.array([i == 2, False, True]), "min_angle_deg": [1.0, 9.0, 2.0], "time_s": 0.5}
+
+    monkeypatch.setattr(bench, "_control_student", student)
+    argv = ["digits-control", "--quick", "--widths", "3", "4", "5", "--n-jobs", "1"]
+    assert bench.main(argv) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert [s["rel_loss"] for s in whole["students"]][:2] == [None, "inf"]
+
+    def cut_after_two(i, *args):
+        if i == 2:
+            raise KeyboardInterrupt
+        return student(i, *args)
+
+    monkeypatch.setattr(bench, "_control_student", cut_after_two)
+    resumable = [*argv, "--checkpoint", str(tmp_path / "ck")]
+    assert bench.main(resumable) == 130
+    capsys.readouterr()
+    monkeypatch.setattr(bench, "_control_student", lambda i, *a: student(i, *a) if i == 2 else pytest.fail("again"))
+    assert bench.main(resumable) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert {k: v for k, v in resumed.items() if k not in ("env", "time_s")} == \
+        {k: v for k, v in whole.items() if k not in ("env", "time_s")}
+
+
+def test_identify_kept_rows_count_a_part_only_once_it_is_written(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while a finished student's row was being written: the row was already counted and printed as "kept in
+    DIR" though the file did not hold it (the rerun computed it again). Now it counts once the file holds it."""
+    import neuroflow._utils
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: {"student": s, "lm_rel_loss": 1e-9})
+    real = neuroflow._utils.write_text_atomic
+
+    def cut_mid_write(path, text):
+        if '"student": 1' in text:
+            raise KeyboardInterrupt
+        return real(path, text)
+
+    monkeypatch.setattr(neuroflow._utils, "write_text_atomic", cut_mid_write)
+    ck = tmp_path / "ck"
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
+    assert json.loads(captured.out)["students"] == [{"student": 0, "lm_rel_loss": 1e-9}]
+    assert [p["student"] for p in json.loads((ck / "lm_students.json").read_text())["parts"]] == [0]
+
+
+def test_identify_deep_control_refuses_an_unusable_checkpoint_in_one_line_before_any_student(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """deep-control --checkpoint DIR: a file where its folder goes (FileExistsError), a second run into it (the lock's
+    ValueError) and a folder where the designed probes' student file goes each ended in a traceback, the last after
+    the given probes' students had trained. Each is now refused in one line before any student trains."""
+    import neuroflow.identify.checkpoint as C
+    import neuroflow.identify.students
+    from neuroflow._utils import lock_beside
+    from neuroflow.identify.problems import deep_suite
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(neuroflow.identify.students, "train_students", lambda *a, **k: pytest.fail("trained"))
+    name = next(p.name for p in deep_suite(0) if p.name.startswith("d14"))
+    argv = ["deep-control", "--quick", "--n-students", "1", "--n-jobs", "1", "--checkpoint"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / f"deep_control_{name}").write_text("")
+    assert bench.main([*argv, str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "is a file; expected a folder" in err
+    (tmp_path / "b").mkdir()
+    with lock_beside(tmp_path / "b" / f"deep_control_{name}", "held"):
+        assert bench.main([*argv, str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "being written by another deep-control run" in err
+    real, made = C.StudentCheckpoint.__init__, []
+
+    def designed_file_is_a_folder(self, folder, layer, key, n_params=None):
+        made.append(key)
+        if len(made) == 2:
+            raise ValueError(f"checkpoint: {folder}/x.npz is a folder (or another non-file); expected this stage's "
+                             "checkpoint file there")
+        real(self, folder, layer, key, n_params)
+
+    monkeypatch.setattr(C.StudentCheckpoint, "__init__", designed_file_is_a_folder)
+    assert bench.main([*argv, str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "x.npz is a folder" in err and len(made) == 2
+
+
+def test_identify_digits_cuts_refuses_a_file_where_a_seed_s_students_go_before_any_seed(tmp_path, monkeypatch, capsys):
+    """digits-cuts keeps each seed's students in DIR/<problem>: a file there ended in a traceback ("ValueError:
+    checkpoint: ...: is a file") when that seed's turn came, after the seeds before it had run. It is now refused in
+    one line before any seed runs."""
+    from neuroflow.identify.problems import DIGITS_NAME
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_cuts_row", lambda *a: pytest.fail("a seed ran"))
+    (tmp_path / DIGITS_NAME.format(seed=1)).write_text("")
+    assert bench.main(["digits-cuts", "--quick", "--seeds", "0", "1", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "seed1: is a file; expected a folder" in err
+
+
+def test_identify_ctrl_c_before_a_resumable_subcommand_keeps_anything_names_its_checkpoint(tmp_path, monkeypatch,
+                                                                                           capsys):
+    """Ctrl-C while budgets built its problems (or deep-control its suite, digits-control its teacher) ended in
+    "nothing is kept (this subcommand writes its result only when it finishes)", though what the runs before had kept
+    in --checkpoint stays there and a rerun resumes from it."""
+    import time
+
+    import neuroflow.flow as flow
+    import neuroflow.identify.estimator  # noqa: F401  (the engine modules _budgets finds are loaded now)
+    import neuroflow.identify.problems as P
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    for name, module in list(sys.modules.items()):   # _budgets points the engines' clocks at CPU time: put back after
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", time)
+    monkeypatch.setattr(flow, "train", flow.train)
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "paper_suite", ctrl_c)
+    assert bench.main(["budgets", "--quick", "--checkpoint", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"the finished problems are kept in {tmp_path}" in err
+    monkeypatch.setattr(P, "deep_suite", ctrl_c)
+    assert bench.main(["deep-control", "--quick"]) == 130
+    assert "the finished students are not kept (no --checkpoint)" in capsys.readouterr().err
+
+
+def test_identify_kept_rows_in_a_folder_that_cannot_be_written_end_in_one_line(tmp_path, monkeypatch, capsys):
+    """--checkpoint DIR that cannot be written when the run starts (made read-only after the flags were checked; as
+    root nothing is read-only, so the lock's PermissionError is stood in for): a traceback, now one line."""
+    import neuroflow._utils
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_lm_student", lambda *a: pytest.fail("ran"))
+
+    def read_only(path, busy):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(neuroflow._utils, "lock_beside", read_only)
+    assert bench.main(["lm", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--checkpoint: {tmp_path}: cannot keep identify-lm students there" in err
+    assert "Permission denied" in err
+
+
+def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_path, monkeypatch, own_sigint, capsys):
+    """digits-control trains its teacher anew each run (torch): a rerun whose teacher came out otherwise (another
+    torch or machine) took the kept students of the teacher before as its own and counted their found
+    neurons with its own. The kept students now carry their teacher's digest, and those of another are refused in
+    one line before any student trains."""
+    import neuroflow.identify.problems as P
+    from neuroflow.identify.problems import Problem, make_deep_teacher
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    teachers = [make_deep_teacher(3, [4, 3], "tanh", seed=1)]
+    monkeypatch.setattr(P, "digits_problem", lambda **k: Problem("tiny", teachers[-1], 300, 0))
+
+    def student(i, width, X, Y, first, second, activation, seed, torch_options, match_deg):
+        if i == 1:
+            raise KeyboardInterrupt
+        return {"width": int(width), "seed": seed + i, "loss": 0.25, "stopped": "max_iter", "steps": [3, 1],
+                "found_mask": np.array([True, False, True]), "min_angle_deg": [1.0, 9.0, 2.0], "time_s": 0.5}
+
+    monkeypatch.setattr(bench, "_control_student", student)
+    argv = ["digits-control", "--quick", "--widths", "3", "4", "--n-jobs", "1", "--checkpoint", str(tmp_path)]
+    assert bench.main(argv) == 130
+    capsys.readouterr()
+    teachers.append(make_deep_teacher(3, [4, 3], "tanh", seed=1))
+    teachers[-1].weights[0][0, 0] = np.nextafter(teachers[-1].weights[0][0, 0], 1.0)   # one bit otherwise
+    monkeypatch.setattr(bench, "_control_student", lambda *a: pytest.fail("trained"))
+    assert bench.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds student 0 of another teacher of seed 0" in err and "--checkpoint: " in err

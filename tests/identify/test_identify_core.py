@@ -470,6 +470,28 @@ def test_a_damaged_student_checkpoint_is_retrained_after_a_warning(tmp_path):
         assert StudentCheckpoint(tmp_path, 0, "k" * 64).fits == {}
 
 
+def test_a_student_counts_as_kept_only_once_the_checkpoint_file_holds_it(tmp_path, monkeypatch):
+    """Ctrl-C while a finished student was written: it was already in ``fits``, so deep-control's line counted it
+    as kept in the checkpoint, which did not hold it."""
+    import neuroflow.identify.checkpoint as C
+    from neuroflow.identify.students import StudentFit
+
+    def fit(i):
+        return StudentFit(index=i, seed=i, theta=np.zeros(3), loss=1e-12, gnorm=0.0, converged=True, engine="numpy",
+                          time_s=0.1)
+
+    saved = C.StudentCheckpoint(tmp_path, 1, "k" * 64)
+    saved.add(fit(0))
+
+    def ctrl_c_mid_write(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(C, "atomic_output", ctrl_c_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        saved.add(fit(1))
+    assert list(saved.fits) == [0] and list(C.StudentCheckpoint(tmp_path, 1, "k" * 64).fits) == [0]
+
+
 def test_a_student_checkpoint_round_trips_every_field_and_never_unpickles(tmp_path):
     """The checkpoint is plain data (JSON and float arrays in an npz): every field comes back exactly, and a file
     holding a pickled object array, which np.load would only read by running pickle, is refused unread."""

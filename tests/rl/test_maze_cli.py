@@ -376,3 +376,28 @@ def test_a_refused_checkpoint_names_only_the_settings_that_block_a_resume():
     now = json.dumps({"n_episodes": 30, "seed_batch": 4, "seed": 0})
     assert settings_differences(saved, now) == " (n_episodes 20 there, 30 now)"
     assert settings_differences(saved, json.dumps({"n_episodes": 20, "seed_batch": 4, "seed": 0})) == ""
+
+
+def test_ablation_refuses_a_later_arm_or_sweep_level_s_checkpoint_before_any_work(tmp_path, capsys, monkeypatch):
+    """The open loop's file (and each sweep level's) was read only when that arm or level started: a file of other
+    settings there was refused after the closed loop (and the ablation and the levels before it) had run, the work
+    thrown away. Every arm's and level's file is now checked before the first seed batch runs."""
+    from neuroflow.rl.agent import ActorCritic
+
+    base = ["maze", "ablation", "--seeds", "2", "--episodes", "4", "--json", "--quiet"]
+    assert main([*base, "--seed", "1", "--checkpoint", str(tmp_path / "other")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(ActorCritic, "_advance", lambda *a: pytest.fail("ran before the refusal"))
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    (tmp_path / "other" / "ablation_tmaze_open_loop.npz").rename(ck / "ablation_tmaze_open_loop.npz")
+    assert main([*base, "--seed", "2", "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ablation_tmaze_open_loop.npz was written by a run with other settings" in err
+    assert "seed 1 there, 2 now" in err and sorted(p.name for p in ck.iterdir()) == ["ablation_tmaze_open_loop.npz"]
+    sweep = tmp_path / "sweep_ck"
+    (sweep / "sweep" / "sigma_0.1" / "ablation_tmaze_open_loop.npz").mkdir(parents=True)
+    assert main([*base, "--sweep", "--sigmas", "0", "0.1", "--checkpoint", str(sweep)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint: " in err and "sigma_0.1/ablation_tmaze_open_loop.npz" in err
+    assert not list(sweep.glob("*.npz")) and not (sweep / "sweep" / "sigma_0.0").exists()

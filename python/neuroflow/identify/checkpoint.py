@@ -67,16 +67,17 @@ class StudentCheckpoint:
                     self.fits = fits
 
     def add(self, fit) -> None:
-        """Record one finished student (and rewrite the file)."""
-        self.fits[int(fit.index)] = fit
-        if self.path is None:
-            return
-        # the shared atomic write: an interrupted one never leaves a half file under the real name, nor a temporary,
-        # and two runs writing one checkpoint at once never take each other's temporary
-        meta = json.dumps({"key": self.key, "fits": [_record(fit) for fit in self.fits.values()]})
-        thetas = {f"theta_{i}": np.asarray(fit.theta, dtype=np.float64) for i, fit in self.fits.items()}
-        with atomic_output(self.path, "wb") as fh:
-            np.savez(fh, meta=np.array(meta), **thetas)
+        """Record one finished student (and rewrite the file): in ``fits`` once the file holds it (Ctrl-C mid-write
+        left it counted as kept, which the file did not hold)."""
+        fits = {**self.fits, int(fit.index): fit}
+        if self.path is not None:
+            # the shared atomic write: an interrupted one never leaves a half file under the real name, nor a
+            # temporary, and two runs writing one checkpoint at once never take each other's temporary
+            meta = json.dumps({"key": self.key, "fits": [_record(fit) for fit in fits.values()]})
+            thetas = {f"theta_{i}": np.asarray(fit.theta, dtype=np.float64) for i, fit in fits.items()}
+            with atomic_output(self.path, "wb") as fh:
+                np.savez(fh, meta=np.array(meta), **thetas)
+        self.fits = fits
 
 
 def _record(fit) -> dict:

@@ -227,6 +227,8 @@ DIGITS_SETTINGS = {"n_students": 8, "expansion": 4, "loss_tol": 1e-2, "engine": 
                    "torch_options": [DIGITS_TORCH, {**DIGITS_TORCH, "max_iter": 2640}],
                    "finetune_options": {"maxiterations_ode": 0, "maxiterations_optim": 7300, "method_optim": "lbfgs"}}
 DIGITS_N_SAMPLES = 20000
+#: the name of :func:`digits_problem`'s problem of teacher seed ``seed`` (``.format(seed=...)``)
+DIGITS_NAME = "digits-64-20-20-10-g-seed{seed}"
 
 
 def digits_problem(n_samples: int = DIGITS_N_SAMPLES, *, seed: int = 0) -> Problem:
@@ -236,7 +238,7 @@ def digits_problem(n_samples: int = DIGITS_N_SAMPLES, *, seed: int = 0) -> Probl
     teacher = make_digits_teacher(seed=seed)
     factors = {"input_dim": 64, "width": 20, "activation": "g", "output_dim": 10, "weight_scale": 1.0,
                "alignment": 0.0, "hidden": [20, 20]}
-    return Problem(f"digits-64-20-20-10-g-seed{seed}", teacher, int(n_samples), int(seed), factors,
+    return Problem(DIGITS_NAME.format(seed=seed), teacher, int(n_samples), int(seed), factors,
                    settings=dict(DIGITS_SETTINGS))
 
 

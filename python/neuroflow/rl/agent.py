@@ -36,6 +36,14 @@ _RULES = {"reference": 0, "softmax": 1}
 _MODES = {"ideal": MODE_IDEAL, "device": MODE_MEAN, "cycle": MODE_CYCLE}
 
 
+def _checkpoint_path(checkpoint) -> Path:
+    """:meth:`ActorCritic.fit`'s ``checkpoint`` as a Path: a folder, '' (the current folder) or a path under a file is
+    refused here, before it is read as a damaged checkpoint ("...; delete it") or written after the first batch."""
+    from neuroflow.cliutil import check_output_file
+
+    return check_output_file(checkpoint, "checkpoint")
+
+
 def _task_of(env) -> str:
     if isinstance(env, str):
         return check_choice(env, "env", ["tmaze", "watermaze"])
@@ -266,19 +274,8 @@ class ActorCritic:
         any work. Ctrl-C keeps what finished (``interrupted=True``; unfinished entries are NaN). ``checkpoint``
         (an ``.npz`` path) saves the finished seed batches after each one; a run with the same settings resumes
         from it and gives the numbers of an uninterrupted run."""
-        # numpy integers as Python ints: an np.int64 count ended in json's TypeError writing the checkpoint key
-        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
-        n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
-        seed = check_seed(seed)
-        first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
-        # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
-        # whole family (16 bytes each while drawn): 1e20 ended in numpy's 'Maximum allowed dimension exceeded'
-        check_memory(16 * (first_seed + int(n_seeds)), "first_seed, n_seeds")
-        problem = memory_problem(self.task, n_seeds, n_episodes)
-        if problem:
-            raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
-        seed_batch = default_seed_batch(self.task, n_seeds, n_episodes) if seed_batch is None else \
-            int(check_positive(seed_batch, "seed_batch", integer=True))
+        n_episodes, n_seeds, seed, seed_batch, first_seed = self._fit_args(n_episodes, n_seeds, seed, seed_batch,
+                                                                           first_seed)
         chunk = max(1, n_episodes // 50) if chunk is None else int(check_positive(chunk, "chunk", integer=True))
         streams = seed_states(seed, first_seed + n_seeds)[first_seed:]
         steps = np.full((n_seeds, n_episodes), np.nan)
@@ -289,11 +286,7 @@ class ActorCritic:
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
         guard = contextlib.ExitStack()
         if checkpoint is not None:
-            from neuroflow.cliutil import check_output_file
-
-            # a folder, '' (the current folder) or a path under a file is refused here, before it is read as a
-            # damaged checkpoint ("...; delete it") or written after the first batch
-            checkpoint = check_output_file(checkpoint, "checkpoint")
+            checkpoint = _checkpoint_path(checkpoint)
             # one run at a time per checkpoint: two runs with other settings saved over each other's batches (each
             # then refused to resume the other's file), the promise of a checkpoint broken without a word
             with contextlib.suppress(OSError):  # a folder no one can write (a finished run read from a read-only
@@ -343,6 +336,38 @@ class ActorCritic:
                                   seed=seed, params=self.get_params(), interrupted=interrupted,
                                   seed_critic_weights=wc, op_counts=counts)
         return self
+
+    def _fit_args(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> tuple:
+        """:meth:`fit`'s counts checked (n_episodes, n_seeds, seed, seed_batch, first_seed), the seed batch's
+        default filled in."""
+        # numpy integers as Python ints: an np.int64 count ended in json's TypeError writing the checkpoint key
+        n_episodes = int(check_positive(n_episodes, "n_episodes", integer=True))
+        n_seeds = int(check_positive(n_seeds, "n_seeds", integer=True))
+        seed = check_seed(seed)
+        first_seed = int(check_positive(first_seed, "first_seed", integer=True, allow_zero=True))
+        # the streams of agents 0 .. first_seed + n_seeds - 1 are drawn to keep the agents of a slice those of the
+        # whole family (16 bytes each while drawn): 1e20 ended in numpy's 'Maximum allowed dimension exceeded'
+        check_memory(16 * (first_seed + int(n_seeds)), "first_seed, n_seeds")
+        problem = memory_problem(self.task, n_seeds, n_episodes)
+        if problem:
+            raise ValueError(f"n_seeds, n_episodes: {n_seeds} seeds x {n_episodes} episodes {problem}")
+        seed_batch = default_seed_batch(self.task, n_seeds, n_episodes) if seed_batch is None else \
+            int(check_positive(seed_batch, "seed_batch", integer=True))
+        return n_episodes, n_seeds, seed, seed_batch, first_seed
+
+    def check_checkpoint(self, checkpoint: str | Path, n_episodes: int, n_seeds: int = 1, seed: int = 0, *,
+                         seed_batch: int | None = None, first_seed: int = 0) -> None:
+        """Raise the ValueError :meth:`fit` with these arguments would raise on ``checkpoint`` (a folder there, a
+        damaged file, one of other settings), without running anything or writing: a caller that runs several fits
+        checks each one's checkpoint before the first starts (a refusal after hours of another fit's work)."""
+        n_episodes, n_seeds, seed, seed_batch, first_seed = self._fit_args(n_episodes, n_seeds, seed, seed_batch,
+                                                                           first_seed)
+        path = _checkpoint_path(checkpoint)
+        if path.exists():
+            key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
+            nf, na = self.n_features, self.n_actions
+            load_checkpoint(path, key, np.empty((n_seeds, n_episodes)), np.empty((n_seeds, nf)),
+                            np.empty((n_seeds, nf, na)), np.empty((n_episodes, kernels.N_COUNTS), np.int64))
 
     def _checkpoint_key(self, n_episodes, n_seeds, seed, seed_batch, first_seed) -> str:
         import json

@@ -222,7 +222,7 @@ def _run_maze(args, task) -> int:
 
 
 def _ablation(args) -> int:
-    from neuroflow.rl.experiments import ABLATION_DEFAULTS, noise_sweep, self_correction
+    from neuroflow.rl.experiments import ABLATION_DEFAULTS, check_noise_sweep_checkpoint, noise_sweep, self_correction
 
     if args.sigma is not None and args.device is not None:
         return fail("--sigma, --device: give the write noise of a linear device or a device, not both")
@@ -240,7 +240,13 @@ def _ablation(args) -> int:
         return code
     kw = _agent_kwargs(args)
     kept = {"seed_batch": args.seed_batch, "checkpoint": args.checkpoint}
+    sigmas = _SIGMAS if args.sigmas is None else args.sigmas
+    sweep_checkpoint = None if args.checkpoint is None or not args.sweep else Path(args.checkpoint) / "sweep"
     try:
+        # the sweep's levels' files before any work (self_correction checks its arms' files): one of other settings
+        # was refused only once the ablation and the levels before it had run
+        check_noise_sweep_checkpoint(sweep_checkpoint, sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes,
+                                     seed=args.seed, seed_batch=args.seed_batch, **kw)
         ab = self_correction(sigma, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
                              tail=args.tail, progress=not args.quiet, device=args.device, **kept, **kw)
     except KeyboardInterrupt:   # a half-run comparison is no result: nothing printed, the finished batches kept
@@ -267,12 +273,10 @@ def _ablation(args) -> int:
                                              *d["value_map_error_ci95"]))
     sw = None
     if args.sweep:
-        sigmas = _SIGMAS if args.sigmas is None else args.sigmas
         try:
             sw = noise_sweep(sigmas, task=args.task, n_seeds=seeds, n_episodes=episodes, seed=args.seed,
                              tail=args.tail, n_jobs=args.n_jobs or 1, scheduler=args.scheduler,
-                             seed_batch=args.seed_batch,
-                             checkpoint=None if args.checkpoint is None else Path(args.checkpoint) / "sweep", **kw)
+                             seed_batch=args.seed_batch, checkpoint=sweep_checkpoint, **kw)
         except ValueError as exc:
             raise flag_error(exc, {"checkpoint": "--checkpoint", "seed_batch": "--seed-batch"}) from None
         payload["noise_sweep"] = sw.to_dict()

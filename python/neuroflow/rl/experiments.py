@@ -24,7 +24,7 @@ from neuroflow.rl.place_cells import PlaceCells
 
 __all__ = ["tmaze_optimal_values", "value_map_error", "self_correction", "noise_sweep", "random_walker",
            "AblationResult", "NoiseSweepResult", "bootstrap_ci", "watermaze_optimal_steps", "WaterMazeFloor",
-           "ABLATION_DEFAULTS", "ABLATION_ARMS", "ablation_checkpoints"]
+           "ABLATION_DEFAULTS", "ABLATION_ARMS", "ablation_checkpoints", "check_noise_sweep_checkpoint"]
 
 #: per task: episodes of one ablation run and the tail (last episodes) its final steps average over
 ABLATION_DEFAULTS = {"tmaze": dict(n_episodes=200, tail=20), "watermaze": dict(n_episodes=3000, tail=500)}
@@ -206,9 +206,13 @@ def self_correction(sigma: float | None = 0.05, *, task: str = "tmaze", n_seeds:
             raise ValueError(f"sigma: expected a write noise of at most the whole range (1.0), got {sigma!r}")
         device = _noisy_device(float(sigma))
     files = {arm: None for arm in ABLATION_ARMS} if checkpoint is None else ablation_checkpoints(checkpoint, task)
+    agents = {arm: ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
+              for arm, synapse in ABLATION_ARMS.items()}
+    for arm, agent in agents.items():   # every arm's file before any work: the open loop's was read only after the
+        if files[arm] is not None:      # closed loop had run, and a file of other settings refused then
+            agent.check_checkpoint(files[arm], n_episodes, n_seeds, seed, seed_batch=seed_batch)
     res = {}
-    for arm, synapse in ABLATION_ARMS.items():
-        agent = ActorCritic(task, synapse=synapse, device=device, **agent_kwargs)
+    for arm, agent in agents.items():
         res[arm] = agent.fit(n_episodes, n_seeds, seed, progress=progress, seed_batch=seed_batch,
                              checkpoint=files[arm]).result_
         if res[arm].interrupted:   # a comparison needs both arms whole: stop here (the checkpoint keeps the batches)
@@ -276,11 +280,13 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaz
     if np.any(sig < 0) or np.any(sig > 1):   # 2.0 failed inside its job, after the levels before it had run
         raise ValueError(f"sigmas: expected non-negative noise levels of at most the whole range (1.0), got "
                          f"{sig.tolist()}")
+    check_noise_sweep_checkpoint(checkpoint, sig, task=task, n_seeds=n_seeds, n_episodes=n_episodes, seed=seed,
+                                 seed_batch=seed_batch, **agent_kwargs)
     t0 = time.perf_counter()
     rows, interrupted = [], False
+
     def point_kwargs(s):   # where a level keeps its batches and how many seeds run together: not in params
-        kept = None if checkpoint is None else Path(checkpoint) / f"sigma_{s!r}"
-        return {**agent_kwargs, "seed_batch": seed_batch, "checkpoint": kept}
+        return {**agent_kwargs, "seed_batch": seed_batch, "checkpoint": _sweep_level_folder(checkpoint, s)}
 
     jobs = [(float(s), n_seeds, n_episodes, seed, tail, point_kwargs(float(s)), task) for s in sig]
     try:   # results are kept as they arrive, so an interruption keeps the finished levels
@@ -294,6 +300,29 @@ def noise_sweep(sigmas=(0.0, 0.02, 0.04, 0.06, 0.08, 0.10), *, task: str = "tmaz
                                     "tail": tail, "n_jobs": n_jobs, "interrupted": interrupted, **agent_kwargs},
                             closed_steps_ci=rows[:, 4:6], open_steps_ci=rows[:, 6:8], steps_diff=rows[:, 8],
                             steps_diff_ci=rows[:, 9:11], error_diff=rows[:, 11], error_diff_ci=rows[:, 12:14])
+
+
+def _sweep_level_folder(checkpoint, sigma: float):
+    """Where :func:`noise_sweep` keeps the seed batches of noise level ``sigma`` (None: nowhere)."""
+    return None if checkpoint is None else Path(checkpoint) / f"sigma_{float(sigma)!r}"
+
+
+def check_noise_sweep_checkpoint(checkpoint, sigmas, *, task: str = "tmaze", n_seeds: int = 200,
+                                 n_episodes: int | None = None, seed: int = 0, seed_batch: int | None = None,
+                                 **agent_kwargs) -> None:
+    """Raise the ValueError :func:`noise_sweep` with these arguments would raise on a file in ``checkpoint`` (each
+    level's arms, :func:`ablation_checkpoints` in ``sigma_<level>``), running nothing: a level's files were read only
+    when its turn came, so a file of other settings in the last level was refused after every level before it (and,
+    in ``maze ablation --sweep``, the ablation itself) had run."""
+    if checkpoint is None:
+        return
+    check_choice(task, "task", list(ABLATION_DEFAULTS))
+    n_episodes = ABLATION_DEFAULTS[task]["n_episodes"] if n_episodes is None else n_episodes
+    for s in check_array(sigmas, "sigmas", ndim=1):
+        files = ablation_checkpoints(_sweep_level_folder(checkpoint, s), task)
+        for arm, synapse in ABLATION_ARMS.items():
+            agent = ActorCritic(task, synapse=synapse, device=_noisy_device(float(s)), **agent_kwargs)
+            agent.check_checkpoint(files[arm], n_episodes, n_seeds, seed, seed_batch=seed_batch)
 
 
 # ----------------------------------------------------------------------------- random walker
