@@ -543,17 +543,7 @@ def _swallowing_ctrl_c(result):
     return run
 
 
-@pytest.fixture
-def own_sigint():
-    import signal
-
-    before = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
-def test_maze_benchmark_keeps_finished_sections_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch, own_sigint,
-                                                                                  capsys):
+def test_maze_benchmark_keeps_finished_sections_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch, capsys):
     """Ctrl-C in a section, which the library catches and returns half a run from: the benchmark went on and
     recorded it as finished (exit 0); now the finished sections are merged into --merge, the half-run one is not,
     and the exit status is 130."""
@@ -569,8 +559,7 @@ def test_maze_benchmark_keeps_finished_sections_and_drops_a_half_run_one_at_ctrl
     assert "interrupted" in capsys.readouterr().err
 
 
-def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch,
-                                                                                    own_sigint, capsys):
+def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ctrl_c(tmp_path, monkeypatch, capsys):
     gaussian = _script("gaussian")
     done = {"method": "closed", "lgh_speedup": 20.0, "infinite_lgh_ms": 1.0, "finite_lgh_ms": 20.0,
             "infinite_lg_ms": 1.0, "finite_lg_ms": 2.0, "infinite_train": {"time_to_gnorm_s": 1.0},
@@ -588,7 +577,7 @@ def test_gaussian_benchmark_prints_finished_cases_and_drops_a_half_run_one_at_ct
     assert report["interrupted"] and report["cases"] == [done] and len(calls) == 2 and not out.exists()
 
 
-def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatch, own_sigint, capsys):
+def test_maze_sweep_benchmark_stops_at_ctrl_c_caught_inside_the_sweep(monkeypatch, capsys):
     """maze_sweep catches Ctrl-C and returns half its grid: the benchmark went on to start a Dask cluster and run
     the whole sweep again, then reported the half grid as a mismatch (exit 1); now it stops, exit 130."""
     import neuroflow.rl.sweep
@@ -647,8 +636,7 @@ def _cuts_row(seed):
             "rules": {"most": {"clusters": 20, "max_angle_deg": 1.5}}}
 
 
-def test_identify_digits_cuts_keeps_finished_seeds_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, own_sigint,
-                                                                              capsys):
+def test_identify_digits_cuts_keeps_finished_seeds_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):
     """digits-cuts wrote its rows only after the last seed: Ctrl-C (or a crash) in seed 1 lost seed 0's. Now each
     finished row is kept in --checkpoint as it finishes, Ctrl-C exits 130 saying so (--out unwritten), a rerun
     takes the kept rows and computes the rest, and a rerun with other settings is refused in one line naming them."""
@@ -1164,8 +1152,7 @@ def test_vad_benchmark_takes_a_real_set_of_another_draw_as_it_is(tmp_path, monke
     assert bench._real_set(args, tmp_path) == built and calls == [built]
 
 
-def test_identify_digits_control_resumes_a_kept_student_whose_loss_is_not_finite(tmp_path, monkeypatch, own_sigint,
-                                                                                 capsys):
+def test_identify_digits_control_resumes_a_kept_student_whose_loss_is_not_finite(tmp_path, monkeypatch, capsys):
     """A student whose L-BFGS ended non-finite has a NaN (or infinite) loss, which the kept-students file holds as
     null (or "inf"): the rerun took it as done and ended in "TypeError: unsupported operand type(s) for /:
     'NoneType' and 'float'". It now resumes to the JSON of an uninterrupted run (the NaN printed as null)."""
@@ -1228,8 +1215,7 @@ def test_identify_kept_rows_count_a_part_only_once_it_is_written(tmp_path, monke
     assert [p["student"] for p in json.loads((ck / "lm_students.json").read_text())["parts"]] == [0]
 
 
-def test_identify_deep_control_refuses_an_unusable_checkpoint_in_one_line_before_any_student(tmp_path, monkeypatch,
-                                                                                             capsys):
+def test_identify_deep_control_refuses_an_unusable_checkpoint_in_one_line_before_any_student(tmp_path, monkeypatch, capsys):
     """deep-control --checkpoint DIR: a file where its folder goes (FileExistsError), a second run into it (the lock's
     ValueError) and a folder where the designed probes' student file goes each ended in a traceback, the last after
     the given probes' students had trained. Each is now refused in one line before any student trains."""
@@ -1283,8 +1269,7 @@ def test_identify_digits_cuts_refuses_a_file_where_a_seed_s_students_go_before_a
     assert err.count("\n") == 1 and "--checkpoint: " in err and "seed1: is a file; expected a folder" in err
 
 
-def test_identify_ctrl_c_before_a_resumable_subcommand_keeps_anything_names_its_checkpoint(tmp_path, monkeypatch,
-                                                                                           capsys):
+def test_identify_ctrl_c_before_a_resumable_subcommand_keeps_anything_names_its_checkpoint(tmp_path, monkeypatch, capsys):
     """Ctrl-C while budgets built its problems (or deep-control its suite, digits-control its teacher) ended in
     "nothing is kept (this subcommand writes its result only when it finishes)", though what the runs before had kept
     in --checkpoint stays there and a rerun resumes from it."""
@@ -1332,7 +1317,7 @@ def test_identify_kept_rows_in_a_folder_that_cannot_be_written_end_in_one_line(t
     assert "Permission denied" in err
 
 
-def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_path, monkeypatch, own_sigint, capsys):
+def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_path, monkeypatch, capsys):
     """digits-control trains its teacher anew each run (torch): a rerun whose teacher came out otherwise (another
     torch or machine) took the kept students of the teacher before as its own and counted their found
     neurons with its own. The kept students now carry their teacher's digest, and those of another are refused in
