@@ -140,8 +140,14 @@ def main(argv=None) -> int:
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
            "digits-control": _digits_control, "digits-cuts": _digits_cuts, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
+    from neuroflow.identify.checkpoint import CheckpointBusy
+
     try:
         return run(args, beta)
+    except CheckpointBusy as exc:   # another run writes the students (digits and digits-inner, say): was a traceback
+        from neuroflow.cliutil import fail, flag_error
+
+        return fail(str(flag_error(exc, {"checkpoint": "--checkpoint"})))
     except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
         from neuroflow.cliutil import note
 
