@@ -389,11 +389,15 @@ class _KeptRows:
             return
         saved = read_json(self.path, f"{self.what} file")
         parts = saved.get("parts") if isinstance(saved, dict) else None
+        # one part twice (a file edited by hand) silently took the last: no run writes that
         if not (isinstance(saved, dict) and saved.get("benchmark") == self.what
                 and isinstance(saved.get("settings"), dict) and isinstance(parts, list)
-                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)):
-            raise ValueError(f"--checkpoint: {self.path} is not a {self.what} file; use another --checkpoint or "
-                             "delete it")
+                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)
+                and len({r[self.key] for r in parts}) == len(parts)):
+            # "a identify-lm students file": every name here starts with a vowel
+            article = "an" if self.what[:1].lower() in "aeiou" else "a"
+            raise ValueError(f"--checkpoint: {self.path} is not {article} {self.what} file; use another --checkpoint "
+                             "or delete it")
         then, now = saved["settings"], self.settings
         keys = differing_keys(then, now)
         if keys:  # not this run's parts
@@ -414,9 +418,11 @@ class _KeptRows:
         self.parts = parts
 
     def where(self) -> str:
-        """Where the finished parts are, for the line an interrupted run ends with."""
-        return (f"kept in {self.path} (a rerun with the same settings resumes from them)" if self.path is not None
-                else "not kept for a rerun (no --checkpoint)")
+        """Where the finished parts are, for the line an interrupted run ends with ("0 of 4 students finished, printed
+        and kept in FILE" was said of a file not written: none is kept then)."""
+        return ("not kept for a rerun (no --checkpoint)" if self.path is None
+                else f"none is kept in {self.path} (none finished)" if not self.parts
+                else f"kept in {self.path} (a rerun with the same settings resumes from them)")
 
 
 #: digits-cuts' rows file in --checkpoint: every finished teacher seed's row, rewritten whole as each finishes
@@ -836,8 +842,9 @@ def _deep_control(args, beta) -> int:
         except KeyboardInterrupt:
             done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
                              for name, (saved, n, _) in zip(("given probes", "designed"), stages))
-            where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
-                     else "not kept for a rerun (no --checkpoint)")
+            where = ("not kept for a rerun (no --checkpoint)" if folder is None
+                     else f"none kept in {folder} (none finished)" if not any(saved.fits for saved, _, _ in stages)
+                     else f"kept in {folder} (a rerun with the same settings resumes from them)")
             note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "
                  "left unwritten", new_line_on_terminal=True)
             print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,

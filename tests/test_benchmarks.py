@@ -1346,3 +1346,33 @@ def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_pa
     assert bench.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds student 0 of another teacher of seed 0" in err and "--checkpoint: " in err
+
+
+def test_identify_kept_rows_say_nothing_is_kept_before_a_part_finishes_and_refuse_duplicate_parts(tmp_path,
+                                                                                                  monkeypatch, capsys):
+    """Ctrl-C before the first student finished said "0 of 2 students finished, printed and kept in FILE", a file not
+    written; a kept file holding one student twice (edited by hand) silently took the last; and the refusal of a
+    file this script does not write read "a identify-lm students file"."""
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def ctrl_c(*a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_lm_student", ctrl_c)
+    ck = tmp_path / "ck"
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    kept_file = ck / "lm_students.json"
+    assert err.startswith(f"interrupted: 0 of 2 students finished, printed and none is kept in {kept_file} (none "
+                          "finished)"), err
+    assert not kept_file.exists()
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: {"student": s, "lm_rel_loss": 1e-9 * (s + 1)})
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 0
+    capsys.readouterr()
+    kept = json.loads(kept_file.read_text())
+    kept["parts"].append({**kept["parts"][0], "lm_rel_loss": 0.5})   # student 0 twice
+    kept_file.write_text(json.dumps(kept))
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--checkpoint: {kept_file} is not an identify-lm students file" in err
