@@ -54,10 +54,15 @@ on the machine's load; only the recorded seconds do).
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
+
+# Ctrl-C at any moment ends in one line and exit status 130, as for `neuroflow` (neuroflow/__main__.py): main()
+# loads numpy and the library (half a second, which ended in an import traceback) under the guard at the end
+with ctrl_c_ends_in_one_line():
+    import argparse
+    import os
+    import sys
+    import time
 
 
 def _limit_threads(n: int) -> None:
@@ -1050,4 +1055,5 @@ def _lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

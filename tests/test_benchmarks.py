@@ -1376,3 +1376,57 @@ def test_identify_kept_rows_say_nothing_is_kept_before_a_part_finishes_and_refus
     assert bench.main(["lm", "--checkpoint", str(ck)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"--checkpoint: {kept_file} is not an identify-lm students file" in err
+
+
+_CTRL_C_AT_IMPORT = """
+import runpy, sys
+class Interrupt:   # Ctrl-C at the first import of {module!r}, wherever the script imports it
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv = [{script!r}]
+runpy.run_path({script!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_ends_ctrl_c_while_it_loads_in_one_line(name, tmp_path):
+    """Ctrl-C in a script's first half second (numpy and the library loading, at the top of the script or at the
+    start of its main) ended in an import traceback; now in one line and exit status 130, as the CLI's does."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    for module in ("numpy", "neuroflow.cliutil"):
+        code = _CTRL_C_AT_IMPORT.format(module=module, script=str(ROOT / "benchmarks" / f"{name}.py"))
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                             env=env)
+        assert run.returncode == 130 and run.stderr.startswith("interrupted"), (module, run.stderr[-2000:])
+        assert run.stderr.count("\n") == 1 and run.stdout == "", (module, run.stderr[-2000:])
+
+
+@pytest.mark.parametrize("argv", [["flow_vs_adam.py", "--quick"], ["identify.py", "time", "--quick"],
+                                  ["vad_stream.py", "--quick"]])
+def test_a_benchmark_script_sent_sigint_right_after_start_ends_in_one_line(argv, tmp_path, interruptible_popen):
+    """SIGINT as a terminal's Ctrl-C sends it, while the script loads numpy (its shared library just mapped):
+    exit status 130 and one line on stderr, no traceback."""
+    import os
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    proc = interruptible_popen([sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]], cwd=tmp_path,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/maps") as fh:
+                if "numpy" in fh.read():
+                    break
+        except OSError:
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert err.count("\n") == 1 and err.startswith("interrupted"), err[-2000:]
