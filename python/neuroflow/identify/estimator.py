@@ -160,7 +160,9 @@ class ExpandAndCluster:
         Progress bars (layers, students).
     checkpoint : path, optional
         A folder where every finished student is saved at once; a later fit with the same data, settings and
-        starting points loads them instead of retraining (an interrupted run resumes where it stopped).
+        starting points loads them instead of retraining (an interrupted run resumes where it stopped). A stage's
+        file is held by one fit at a time: another run writing it meanwhile raises
+        :class:`~neuroflow.identify.checkpoint.CheckpointBusy` (a ValueError) naming it and that run's pid.
     layer_probes : float in [0, 1)
         Deep nets with query access to the target (``fit(..., query=f)`` or :meth:`fit_teacher`): the share
         of the probes replaced, from the second hidden layer on, by probes designed from the reconstructed
