@@ -1430,3 +1430,23 @@ def test_a_benchmark_script_sent_sigint_right_after_start_ends_in_one_line(argv,
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
     assert err.count("\n") == 1 and err.startswith("interrupted"), err[-2000:]
+
+
+def test_identify_benchmark_refuses_students_another_run_writes_in_one_line(tmp_path, monkeypatch, capsys):
+    """digits and digits-inner given one --checkpoint at once: the second run's estimator is refused the stage's file
+    (CheckpointBusy), which ended the script in a traceback; now one line naming --checkpoint, exit status 2."""
+    from neuroflow.identify.checkpoint import CheckpointBusy
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def busy(args, beta):
+        raise CheckpointBusy(f"checkpoint: {tmp_path}/students_layer0_abc.npz is being written by another run (pid "
+                             "12); wait for it to end or use another checkpoint folder")
+
+    monkeypatch.setattr(bench, "_digits_inner", busy)
+    assert bench.main(["digits-inner", "--quick", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    stage = f"{tmp_path}/students_layer0_abc.npz"
+    assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: --checkpoint: {stage} is being written by "
+                                                   "another run (pid 12)"), err
