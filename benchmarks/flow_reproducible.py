@@ -12,12 +12,17 @@ Prints one JSON document on stdout.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
+
+# Ctrl-C at any moment ends in one line and exit status 130, as for `neuroflow` (neuroflow/__main__.py): main()
+# loads numpy and the library (half a second, which ended in an import traceback) under the guard at the end
+with ctrl_c_ends_in_one_line():
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,4 +106,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

@@ -24,24 +24,29 @@ the finite-data engine. Prints one JSON document on stdout.
 """
 from __future__ import annotations
 
-import math
-import os
-import platform
-import statistics
-import sys
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import math
+    import os
+    import platform
+    import statistics
+    import sys
+    import time
 
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import neuroflow  # noqa: E402
-from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts  # noqa: E402
-from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher  # noqa: E402
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import neuroflow
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts
+    from neuroflow.flow.gaussian import CLOSED_FORM_ACTIVATIONS, GaussianTeacherStudent, random_teacher
 
 
 MIN_GNORM = 1e-10
@@ -185,4 +190,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        raise SystemExit(main())

@@ -13,16 +13,21 @@ Prints one JSON document on stdout (progress lines on stderr).
 """
 from __future__ import annotations
 
-import json
-import os
-import sys
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import json
+    import os
+    import sys
 
-from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, note, output_file  # noqa: E402
-from neuroflow.flow.bench import gradient_benchmark  # noqa: E402
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import Parser, integer, note, output_file
+    from neuroflow.flow.bench import gradient_benchmark
 
 
 def main(argv=None) -> int:
@@ -44,4 +49,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

@@ -54,10 +54,15 @@ on the machine's load; only the recorded seconds do).
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
+
+# Ctrl-C at any moment ends in one line and exit status 130, as for `neuroflow` (neuroflow/__main__.py): main()
+# loads numpy and the library (half a second, which ended in an import traceback) under the guard at the end
+with ctrl_c_ends_in_one_line():
+    import argparse
+    import os
+    import sys
+    import time
 
 
 def _limit_threads(n: int) -> None:
@@ -140,8 +145,14 @@ def main(argv=None) -> int:
     run = {"suite": _suite, "time": _time, "digits": _digits, "digits-inner": _digits_inner,
            "digits-control": _digits_control, "digits-cuts": _digits_cuts, "deep-control": _deep_control,
            "difficulty": _difficulty, "repro": _repro, "budgets": _budgets, "lm": _lm}[args.what]
+    from neuroflow.identify.checkpoint import CheckpointBusy
+
     try:
         return run(args, beta)
+    except CheckpointBusy as exc:   # another run writes the students (digits and digits-inner, say): was a traceback
+        from neuroflow.cliutil import fail, flag_error
+
+        return fail(str(flag_error(exc, {"checkpoint": "--checkpoint"})))
     except KeyboardInterrupt:   # was a traceback; the subcommands that keep finished parts say so themselves
         from neuroflow.cliutil import note
 
@@ -383,11 +394,15 @@ class _KeptRows:
             return
         saved = read_json(self.path, f"{self.what} file")
         parts = saved.get("parts") if isinstance(saved, dict) else None
+        # one part twice (a file edited by hand) silently took the last: no run writes that
         if not (isinstance(saved, dict) and saved.get("benchmark") == self.what
                 and isinstance(saved.get("settings"), dict) and isinstance(parts, list)
-                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)):
-            raise ValueError(f"--checkpoint: {self.path} is not a {self.what} file; use another --checkpoint or "
-                             "delete it")
+                and all(isinstance(r, dict) and type(r.get(self.key)) is int and self._ok(r) for r in parts)
+                and len({r[self.key] for r in parts}) == len(parts)):
+            # "a identify-lm students file": every name here starts with a vowel
+            article = "an" if self.what[:1].lower() in "aeiou" else "a"
+            raise ValueError(f"--checkpoint: {self.path} is not {article} {self.what} file; use another --checkpoint "
+                             "or delete it")
         then, now = saved["settings"], self.settings
         keys = differing_keys(then, now)
         if keys:  # not this run's parts
@@ -408,9 +423,11 @@ class _KeptRows:
         self.parts = parts
 
     def where(self) -> str:
-        """Where the finished parts are, for the line an interrupted run ends with."""
-        return (f"kept in {self.path} (a rerun with the same settings resumes from them)" if self.path is not None
-                else "not kept for a rerun (no --checkpoint)")
+        """Where the finished parts are, for the line an interrupted run ends with ("0 of 4 students finished, printed
+        and kept in FILE" was said of a file not written: none is kept then)."""
+        return ("not kept for a rerun (no --checkpoint)" if self.path is None
+                else f"none is kept in {self.path} (none finished)" if not self.parts
+                else f"kept in {self.path} (a rerun with the same settings resumes from them)")
 
 
 #: digits-cuts' rows file in --checkpoint: every finished teacher seed's row, rewritten whole as each finishes
@@ -830,8 +847,9 @@ def _deep_control(args, beta) -> int:
         except KeyboardInterrupt:
             done = ", ".join(f"{name}: {len(saved.fits)} of {n}"
                              for name, (saved, n, _) in zip(("given probes", "designed"), stages))
-            where = (f"kept in {folder} (a rerun with the same settings resumes from them)" if folder is not None
-                     else "not kept for a rerun (no --checkpoint)")
+            where = ("not kept for a rerun (no --checkpoint)" if folder is None
+                     else f"none kept in {folder} (none finished)" if not any(saved.fits for saved, _, _ in stages)
+                     else f"kept in {folder} (a rerun with the same settings resumes from them)")
             note(f"interrupted: the finished students ({done}) are {where}; the finished runs are printed, --out is "
                  "left unwritten", new_line_on_terminal=True)
             print_json({"benchmark": "identify-deep-control", "env": _env(args), "problem": prob.name,
@@ -1037,4 +1055,5 @@ def _lm_student(s, net, X, Y, y_var, torch_opts, steps, interrupts) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

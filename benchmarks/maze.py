@@ -32,18 +32,23 @@ producing run is not in the repository.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import argparse
+    import os
+    import sys
+    import time
 
-import numpy as np  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from neuroflow._utils import print_json  # noqa: E402
+    import numpy as np
+
+    from neuroflow._utils import print_json
 
 REF_TMAZE_MEMRISTOR = {1: 36.1, 10: 17.1, 50: 9.5, 100: 8.7, 200: 7.7}
 REF_TMAZE_IDEAL = {1: 33.0, 50: 7.5, 200: 6.5}
@@ -548,4 +553,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

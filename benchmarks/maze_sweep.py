@@ -11,19 +11,24 @@ between one process and two. The Dask result must equal the local one number for
 """
 from __future__ import annotations
 
-import os
-import sys
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ["NUMBA_NUM_THREADS"] = "1"          # before numba is imported, here and in the workers
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import os
+    import sys
+    import time
 
-import numpy as np  # noqa: E402
+    os.environ["NUMBA_NUM_THREADS"] = "1"          # before numba is imported, here and in the workers
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts  # noqa: E402
+    import numpy as np
+
+    from neuroflow._utils import print_json
+    from neuroflow.cliutil import Parser, integer, note, output_file, record_interrupts
 
 
 def main(argv=None) -> int:
@@ -84,4 +89,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

@@ -47,22 +47,27 @@ The corpora built in $TMPDIR resume scene by scene by themselves. Without ``--ou
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import sys
-import time
-from pathlib import Path
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import contextlib
+    import hashlib
+    import json
+    import os
+    import sys
+    import time
+    from pathlib import Path
 
-import numpy as np  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from neuroflow._utils import differing_keys, print_json, read_json, short_repr, write_text_atomic  # noqa: E402
-from neuroflow.cliutil import fail, note  # noqa: E402
+    import numpy as np
+
+    from neuroflow._utils import differing_keys, print_json, read_json, short_repr, write_text_atomic
+    from neuroflow.cliutil import fail, note
 
 ALSA = Path("/usr/share/sounds/alsa")
 BASELINES = ("energy", "webrtc:3", "silero")
@@ -759,4 +764,5 @@ def _run(args, progress: Progress) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

@@ -13,18 +13,23 @@ The real-speech mode needs `neuroflow vad sources --install`.
 """
 from __future__ import annotations
 
-import os
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import os
 
-import platform  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
-from neuroflow._utils import print_json  # noqa: E402
+    import platform
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from neuroflow._utils import print_json
 
 
 def _system_list(text: str) -> list[str]:
@@ -213,4 +218,5 @@ class _Cached:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

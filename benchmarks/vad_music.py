@@ -32,19 +32,24 @@ corpora/mixed-train --music corpora/music-train``) and ``neuroflow vad corpus --
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from pathlib import Path
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import argparse
+    import os
+    import sys
+    from pathlib import Path
 
-import numpy as np  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from neuroflow._utils import print_json  # noqa: E402
-from neuroflow.vad.recipe import default_recipe  # noqa: E402
+    import numpy as np
+
+    from neuroflow._utils import print_json
+    from neuroflow.vad.recipe import default_recipe
 
 #: the shipped models' feature configuration (the bin model's recipe: bands, level, modulation, tonality, rhythm)
 FEATURES = default_recipe("bin").features()
@@ -213,4 +218,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

@@ -32,18 +32,23 @@ corpus --benchmark --seed 0`` (held-out speech in ``speech/``).
 """
 from __future__ import annotations
 
-import argparse
-import os
-import re
-import time
+from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import argparse
+    import os
+    import re
+    import time
 
-import numpy as np  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from neuroflow._utils import print_json  # noqa: E402
+    import numpy as np
+
+    from neuroflow._utils import print_json
 
 #: false-alarm distances to the nearest speech frame (frames), bin edges
 FA_EDGES = (0, 10, 30, 100, 300, np.inf)
@@ -279,4 +284,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        main()

@@ -22,17 +22,25 @@ the speed-up of each streamed figure. Usage::
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
+try:
+    from neuroflow.__main__ import ctrl_c_ends_in_one_line  # first: nothing but sys to load
+except ImportError:   # a --baseline child imports this script against an older neuroflow, without the guard
+    from contextlib import nullcontext as ctrl_c_ends_in_one_line
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Ctrl-C while the modules load (half a second: numpy, the library) ended in an import traceback: one line
+# and exit status 130 now, as for `neuroflow` (neuroflow/__main__.py)
+with ctrl_c_ends_in_one_line():
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
 
-import numpy as np  # noqa: E402
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+    import numpy as np
 
 SR = 16000
 MODELS = ("snu", "bin")
@@ -182,4 +190,5 @@ def _measure_and_print(args, settings: dict, seconds: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with ctrl_c_ends_in_one_line("interrupted"):  # what main() leaves uncaught (while parsing, say)
+        sys.exit(main())

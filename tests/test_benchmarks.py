@@ -1346,3 +1346,107 @@ def test_identify_digits_control_refuses_students_kept_of_another_teacher(tmp_pa
     assert bench.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds student 0 of another teacher of seed 0" in err and "--checkpoint: " in err
+
+
+def test_identify_kept_rows_say_nothing_is_kept_before_a_part_finishes_and_refuse_duplicate_parts(tmp_path,
+                                                                                                  monkeypatch, capsys):
+    """Ctrl-C before the first student finished said "0 of 2 students finished, printed and kept in FILE", a file not
+    written; a kept file holding one student twice (edited by hand) silently took the last; and the refusal of a
+    file this script does not write read "a identify-lm students file"."""
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def ctrl_c(*a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "_lm_student", ctrl_c)
+    ck = tmp_path / "ck"
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    kept_file = ck / "lm_students.json"
+    assert err.startswith(f"interrupted: 0 of 2 students finished, printed and none is kept in {kept_file} (none "
+                          "finished)"), err
+    assert not kept_file.exists()
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: {"student": s, "lm_rel_loss": 1e-9 * (s + 1)})
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 0
+    capsys.readouterr()
+    kept = json.loads(kept_file.read_text())
+    kept["parts"].append({**kept["parts"][0], "lm_rel_loss": 0.5})   # student 0 twice
+    kept_file.write_text(json.dumps(kept))
+    assert bench.main(["lm", "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--checkpoint: {kept_file} is not an identify-lm students file" in err
+
+
+_CTRL_C_AT_IMPORT = """
+import runpy, sys
+class Interrupt:   # Ctrl-C at the first import of {module!r}, wherever the script imports it
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv = [{script!r}]
+runpy.run_path({script!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_ends_ctrl_c_while_it_loads_in_one_line(name, tmp_path):
+    """Ctrl-C in a script's first half second (numpy and the library loading, at the top of the script or at the
+    start of its main) ended in an import traceback; now in one line and exit status 130, as the CLI's does."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    for module in ("numpy", "neuroflow.cliutil"):
+        code = _CTRL_C_AT_IMPORT.format(module=module, script=str(ROOT / "benchmarks" / f"{name}.py"))
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                             env=env)
+        assert run.returncode == 130 and run.stderr.startswith("interrupted"), (module, run.stderr[-2000:])
+        assert run.stderr.count("\n") == 1 and run.stdout == "", (module, run.stderr[-2000:])
+
+
+@pytest.mark.parametrize("argv", [["flow_vs_adam.py", "--quick"], ["identify.py", "time", "--quick"],
+                                  ["vad_stream.py", "--quick"]])
+def test_a_benchmark_script_sent_sigint_right_after_start_ends_in_one_line(argv, tmp_path, interruptible_popen):
+    """SIGINT as a terminal's Ctrl-C sends it, while the script loads numpy (its shared library just mapped):
+    exit status 130 and one line on stderr, no traceback."""
+    import os
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    proc = interruptible_popen([sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]], cwd=tmp_path,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/maps") as fh:
+                if "numpy" in fh.read():
+                    break
+        except OSError:
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert err.count("\n") == 1 and err.startswith("interrupted"), err[-2000:]
+
+
+def test_identify_benchmark_refuses_students_another_run_writes_in_one_line(tmp_path, monkeypatch, capsys):
+    """digits and digits-inner given one --checkpoint at once: the second run's estimator is refused the stage's file
+    (CheckpointBusy), which ended the script in a traceback; now one line naming --checkpoint, exit status 2."""
+    from neuroflow.identify.checkpoint import CheckpointBusy
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+
+    def busy(args, beta):
+        raise CheckpointBusy(f"checkpoint: {tmp_path}/students_layer0_abc.npz is being written by another run (pid "
+                             "12); wait for it to end or use another checkpoint folder")
+
+    monkeypatch.setattr(bench, "_digits_inner", busy)
+    assert bench.main(["digits-inner", "--quick", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    stage = f"{tmp_path}/students_layer0_abc.npz"
+    assert err.count("\n") == 1 and err.startswith(f"neuroflow: error: --checkpoint: {stage} is being written by "
+                                                   "another run (pid 12)"), err

@@ -573,3 +573,112 @@ def test_bench_refuses_another_programs_json_lines_with_names(tmp_path, capsys):
 def test_api_errors_name_the_argument_the_caller_passed(call, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         call()
+
+
+def test_a_second_run_writing_a_stage_checkpoint_is_refused_while_the_first_trains(tmp_path, monkeypatch):
+    """The student checkpoint had no lock: two runs sharing --checkpoint (digits and digits-inner, or one command
+    twice) each rewrote the stage's file with only their own students, so the other's finished students were lost.
+    A run now holds the file from reading it to its last student; a second one is refused, naming it and the pid."""
+    import os
+    import warnings
+
+    import neuroflow.identify.checkpoint as C
+
+    t, X, kw = _small_checkpointed_problem(tmp_path)
+    real_add, refused = C.StudentCheckpoint.add, []
+
+    def add_while_another_run_starts(self, fit):  # a second run reaching the same stage while this one trains
+        if not refused:
+            layer = int(self.path.name.split("_")[1].removeprefix("layer"))
+            with pytest.raises(ValueError) as exc, C.StudentCheckpoint.locked(tmp_path, layer, self.key):
+                pass
+            refused.append(str(exc.value))
+        real_add(self, fit)
+
+    monkeypatch.setattr(C.StudentCheckpoint, "add", add_while_another_run_starts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ExpandAndCluster(**kw).fit(X, t.forward(X))
+    assert len(refused) == 1 and "\n" not in refused[0]
+    assert refused[0].startswith(f"checkpoint: {tmp_path}{os.sep}students_layer0_")
+    assert f"is being written by another run (pid {os.getpid()})" in refused[0]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")]   # let go at the end
+
+
+_HOLD_SCRIPT = """
+import sys, time
+from neuroflow.identify.checkpoint import StudentCheckpoint
+with StudentCheckpoint.locked(sys.argv[1], 0, "k" * 64):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_stage_checkpoint_held_by_another_process_is_refused_until_it_is_killed(tmp_path):
+    """Another process holds the stage's file: refused in one line with its pid; once it is killed with kill -9 (its
+    lock file left behind) the next run takes the file over, and lets go of it at the end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from neuroflow.identify.checkpoint import StudentCheckpoint
+    from neuroflow.identify.students import StudentFit
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, env=env,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(ValueError, match=rf"^checkpoint: .*students_layer0_k+\.npz is being written by another "
+                                             rf"run \(pid {proc.pid}\); wait for it to end or use another checkpoint"):
+            with StudentCheckpoint.locked(tmp_path, 0, "k" * 64):
+                pass
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert [p.name for p in tmp_path.iterdir()] == [".students_layer0_kkkkkkkkkkkk.npz.lock"]   # left by kill -9
+    with StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as saved:
+        saved.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True,
+                             engine="numpy", time_s=0.0))
+    assert [p.name for p in tmp_path.iterdir()] == [saved.path.name]
+
+
+def test_identify_run_refuses_a_checkpoint_another_run_writes_in_one_line(tmp_path, capsys):
+    """`identify run --checkpoint DIR` while another run writes the same stage's students: refused in one line naming
+    the flag, the file and the other run's pid (no row or traceback), before any student of that stage trains."""
+    import os
+
+    from neuroflow._utils import lock_beside
+    from neuroflow.cli import main
+    from neuroflow.identify import save_teacher
+
+    save_teacher(make_teacher(2, 2, "tanh", seed=4), tmp_path / "t.npz")
+    ck = tmp_path / "ck"
+    run = ["identify", "run", "--teacher", str(tmp_path / "t.npz"), "--n-samples", "100", "--n-students", "4",
+           "--width", "teacher", "--student-steps", "30", "--student-iterations", "5", "--seed", "0", "--quiet",
+           "--checkpoint", str(ck)]
+    assert main(run) == 0
+    (stage,) = ck.glob("students_layer0_*.npz")
+    capsys.readouterr()
+    with lock_beside(stage, "held by pid {pid}"):
+        assert main(run) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"--checkpoint: {stage} is being written by another run (pid "
+                                            f"{os.getpid()}); wait for it to end or use another checkpoint folder")
+
+
+def test_a_suite_problem_whose_checkpoint_another_run_writes_ends_the_suite_without_a_row(monkeypatch):
+    """A problem's students written by another run (two suites sharing --checkpoint) is the run's failure, not the
+    problem's: kept as the problem's failed row, a rerun would skip the problem."""
+    from neuroflow.identify import bench
+    from neuroflow.identify import problems as P
+    from neuroflow.identify.checkpoint import CheckpointBusy
+
+    def busy(self, *a, **k):
+        raise CheckpointBusy("checkpoint: f is being written by another run (pid 1); wait for it to end")
+
+    monkeypatch.setattr(ExpandAndCluster, "fit", busy)
+    with pytest.raises(CheckpointBusy):
+        bench.run_problem(P.quick_suite()[0], checkpoint="ck")

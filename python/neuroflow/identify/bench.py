@@ -60,6 +60,7 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
     the machine's failures rather than the problem's, are not caught, so no row claims the problem done). With
     ``checkpoint`` (a folder), the problem's finished students are kept in its subfolder named after the
     problem, and a rerun loads them (:mod:`.checkpoint`)."""
+    from neuroflow.identify.checkpoint import CheckpointBusy
     from neuroflow.identify.estimator import ExpandAndCluster
 
     settings = problem_settings(problem, settings)
@@ -106,9 +107,10 @@ def run_problem(problem: Problem, *, seed: int = 0, settings: dict | None = None
             "student_stopped_by": [[f.stopped_by for f in fits] for fits in est.students_],
             "warnings": [str(w.message)[:200] for w in caught], "error": None,
         })
-    except (OSError, MemoryError):
-        # the machine's failure, not the problem's (a full disk under the checkpoint, memory): a row saying so was kept
-        # as done, and a rerun after freeing the disk skipped the problem; the run ends instead, its rows kept
+    except (OSError, MemoryError, CheckpointBusy):
+        # the machine's failure, not the problem's (a full disk under the checkpoint, memory, another run writing the
+        # problem's students): a row saying so was kept as done, and a rerun after freeing the disk skipped the
+        # problem; the run ends instead, its rows kept
         raise
     except Exception as exc:  # a failed problem is a row too; the suite goes on
         row.update({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:],

@@ -8,10 +8,15 @@ file put in the folder by someone else can be wrong but never runs code. A stude
 finished its whole budget: one cut short by Ctrl-C raises ``KeyboardInterrupt`` before it reaches
 :meth:`StudentCheckpoint.add`, so a resumed run retrains it from the start. The file is replaced atomically
 (write, then rename), so a crash mid-write leaves the previous version. A file saved under another key (other
-data, settings or starting points) is ignored.
+data, settings or starting points) is ignored. A run holds its stage's file with :meth:`StudentCheckpoint.locked`
+(a lock beside it, ``.<file name>.lock``) from reading it to its last student: a second run writing the same file
+meanwhile is refused in one line naming it and the first run's pid (two such runs each rewrote the file with only
+their own students, so the finished students of the other were lost). The system lets go of the lock when its
+holder ends, even by ``kill -9``, and the next run takes the lock file over.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
@@ -20,10 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import atomic_output
+from neuroflow._utils import atomic_output, lock_beside
 from neuroflow.identify.students import StudentFit
 
-__all__ = ["StudentCheckpoint", "checkpoint_key"]
+__all__ = ["CheckpointBusy", "StudentCheckpoint", "checkpoint_key"]
+
+
+class CheckpointBusy(ValueError):
+    """Another run is writing this stage's checkpoint file (:meth:`StudentCheckpoint.locked`): the run's failure, not
+    its problem's, so a suite ends rather than keeping a failed row for it (which a rerun would skip)."""
 
 
 def checkpoint_key(arrays, settings) -> str:
@@ -42,7 +52,7 @@ class StudentCheckpoint:
     expected a flat vector of length n_params=61", naming no file)."""
 
     def __init__(self, folder, layer: int, key: str, n_params: int | None = None):
-        self.path = None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.npz"
+        self.path = _stage_file(folder, layer, key)
         self.key = key
         self.fits: dict = {}
         if self.path is not None and self.path.exists() and not self.path.is_file():
@@ -66,6 +76,25 @@ class StudentCheckpoint:
                 else:
                     self.fits = fits
 
+    @classmethod
+    @contextlib.contextmanager
+    def locked(cls, folder, layer: int, key: str, n_params: int | None = None):
+        """The stage's checkpoint (as the constructor), read and written only by this run for the with-block: a
+        run entering it while another holds it gets :class:`CheckpointBusy` (a ValueError) at once, naming the file
+        and the other run's pid (``folder`` None: nothing kept, nothing locked). The folder is made if missing."""
+        path = _stage_file(folder, layer, key)
+        if path is None:
+            yield cls(folder, layer, key, n_params)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(lock_beside(path, f"checkpoint: {path} is being written by another run (pid "
+                                                      "{pid}); wait for it to end or use another checkpoint folder"))
+            except ValueError as exc:
+                raise CheckpointBusy(str(exc)) from None
+            yield cls(folder, layer, key, n_params)
+
     def add(self, fit) -> None:
         """Record one finished student (and rewrite the file): in ``fits`` once the file holds it (Ctrl-C mid-write
         left it counted as kept, which the file did not hold)."""
@@ -78,6 +107,10 @@ class StudentCheckpoint:
             with atomic_output(self.path, "wb") as fh:
                 np.savez(fh, meta=np.array(meta), **thetas)
         self.fits = fits
+
+
+def _stage_file(folder, layer: int, key: str) -> Path | None:
+    return None if folder is None else Path(folder) / f"students_layer{int(layer)}_{key[:12]}.npz"
 
 
 def _record(fit) -> dict:

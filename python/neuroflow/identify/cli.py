@@ -225,7 +225,7 @@ def _student_memory(args, teacher, guess) -> None:
 
 
 #: API arguments of ExpandAndCluster.fit_teacher behind the flags of ``identify run`` (X: the probes drawn)
-_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples", "depth": "--depth"}
+_RUN_FLAGS = {"X": "--n-samples", "n_samples": "--n-samples", "depth": "--depth", "checkpoint": "--checkpoint"}
 #: the estimator's advice in its warnings (neuroflow.identify.estimator.ADVICE), in flags
 _ADVICE_FLAGS = {"search": "raise --max-width / --max-depth", "expansion": "raise --max-expansion",
                  "budgets": "raise the step budgets (--student-steps, --student-iterations)",

@@ -160,7 +160,9 @@ class ExpandAndCluster:
         Progress bars (layers, students).
     checkpoint : path, optional
         A folder where every finished student is saved at once; a later fit with the same data, settings and
-        starting points loads them instead of retraining (an interrupted run resumes where it stopped).
+        starting points loads them instead of retraining (an interrupted run resumes where it stopped). A stage's
+        file is held by one fit at a time: another run writing it meanwhile raises
+        :class:`~neuroflow.identify.checkpoint.CheckpointBusy` (a ValueError) naming it and that run's pid.
     layer_probes : float in [0, 1)
         Deep nets with query access to the target (``fit(..., query=f)`` or :meth:`fit_teacher`): the share
         of the probes replaced, from the second hidden layer on, by probes designed from the reconstructed
@@ -478,30 +480,32 @@ class ExpandAndCluster:
         # NEUROFLOW_BACKEND=torch) took the first's students as its own. Numpy's key is the one it always was
         key = checkpoint_key([X, Y, np.asarray(seeds, dtype=float), *theta0s],
                              settings if backend == "numpy" else (*settings, backend))
-        saved = StudentCheckpoint(self.checkpoint, layer, key, n_params=net.n_params)
-        memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
-        saved.fits.update(memo)
-        fits = [saved.fits[i] for i in sorted(saved.fits) if i < len(seeds)]
-        self.students_.append(fits)
-        todo = [i for i in range(len(seeds)) if i not in saved.fits]
-        t = time.perf_counter()
+        # the stage's file is this run's until its last student (a second run writing it meanwhile is refused): two
+        # runs sharing a checkpoint each rewrote it with only their own students, losing the other's
+        with StudentCheckpoint.locked(self.checkpoint, layer, key, n_params=net.n_params) as saved:
+            memo = vars(self).setdefault("_trained", {}).setdefault((layer, key), {})
+            saved.fits.update(memo)
+            fits = [saved.fits[i] for i in sorted(saved.fits) if i < len(seeds)]
+            self.students_.append(fits)
+            todo = [i for i in range(len(seeds)) if i not in saved.fits]
+            t = time.perf_counter()
 
-        def finished(fit):
-            saved.add(fit)
-            memo[fit.index] = fit
-            fits.append(fit)
+            def finished(fit):
+                saved.add(fit)
+                memo[fit.index] = fit
+                fits.append(fit)
 
-        chunks = [todo] if hopeless is None else [[i for i in todo if i < hopeless[0]],
-                                                  [i for i in todo if i >= hopeless[0]]]
-        for chunk in chunks:
-            if hopeless is not None and chunk is chunks[-1] and hopeless[1](fits):
-                break
-            train_students(X.shape[1], net.layers, X, Y, seeds, theta0s, indices=chunk, engine=self.engine,
-                           train_options=train_opts, torch_options=torch_opts, n_jobs=self.n_jobs,
-                           scheduler=self.scheduler, backend=backend, progress=self.progress, frozen_layers=layer,
-                           polish_options=self.train_options if self.engine == "torch" else None,
-                           on_result=finished)
-            fits.sort(key=lambda f: f.index)
+            chunks = [todo] if hopeless is None else [[i for i in todo if i < hopeless[0]],
+                                                      [i for i in todo if i >= hopeless[0]]]
+            for chunk in chunks:
+                if hopeless is not None and chunk is chunks[-1] and hopeless[1](fits):
+                    break
+                train_students(X.shape[1], net.layers, X, Y, seeds, theta0s, indices=chunk, engine=self.engine,
+                               train_options=train_opts, torch_options=torch_opts, n_jobs=self.n_jobs,
+                               scheduler=self.scheduler, backend=backend, progress=self.progress, frozen_layers=layer,
+                               polish_options=self.train_options if self.engine == "torch" else None,
+                               on_result=finished)
+                fits.sort(key=lambda f: f.index)
         self.timings_["students_s"] += time.perf_counter() - t
         return fits
 
