@@ -360,6 +360,15 @@ class _KeptRows:
         self.parts: dict = {}
         self._ok = ok
 
+    @classmethod
+    def entered(cls, *args) -> tuple:
+        """``(kept, stack)``: a ``_KeptRows(*args)`` read and locked, held until ``stack`` closes (``with stack:``);
+        ValueError (one line) where the file is refused."""
+        import contextlib
+
+        stack = contextlib.ExitStack()
+        return stack.enter_context(cls(*args)), stack
+
     def __enter__(self):
         import contextlib
 
@@ -440,7 +449,6 @@ def _digits_cuts(args, beta) -> int:
     a rerun with the same settings takes the rows kept instead of computing them again; rows of other settings are
     refused, naming them. Ctrl-C ends the run with exit status 130, the finished rows printed and --out unwritten.
     (The rows were written only after the last seed: Ctrl-C or a crash in seed 5 lost seeds 0 to 4.)"""
-    import contextlib
     from pathlib import Path
 
     from neuroflow._utils import print_json
@@ -453,11 +461,10 @@ def _digits_cuts(args, beta) -> int:
     settings = settings_record({"n_samples": n, "beta": beta, **cfg, "finetune": False})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CUTS_ROWS
     rows, interrupted, interrupts = [], False, record_interrupts()
-    kept, stack = _KeptRows(path, "identify-digits-cuts rows", settings, "seed",
-                            lambda r: isinstance(r.get("rules"), dict),
-                            "--quick, --layer-probes, --beta-deg"), contextlib.ExitStack()
     try:
-        stack.enter_context(kept)
+        kept, stack = _KeptRows.entered(path, "identify-digits-cuts rows", settings, "seed",
+                                        lambda r: isinstance(r.get("rules"), dict),
+                                        "--quick, --layer-probes, --beta-deg")
     except ValueError as exc:
         return fail(str(exc))
     try:   # each seed's students folder before any seed runs: a file there ended in a traceback once its turn came
@@ -599,7 +606,6 @@ def _digits_control(args, beta) -> int:
     students of other settings are refused, naming them. Ctrl-C ends the run with exit status 130, the finished
     students printed and --out unwritten. (The students, 4 to 10 minutes each, were written only after the last:
     Ctrl-C or a crash lost them all.)"""
-    import contextlib
     from pathlib import Path
 
     from neuroflow._utils import print_json
@@ -614,11 +620,11 @@ def _digits_control(args, beta) -> int:
     settings = settings_record({"n_samples": n, "seed": args.seed, "widths": widths, "torch_options": stage2,
                                 "layer_probes": args.layer_probes})
     path = None if args.checkpoint is None else Path(args.checkpoint) / CONTROL_STUDENTS.format(seed=args.seed)
-    kept, stack = _KeptRows(path, "identify-digits-control students", settings, "index",
-                            lambda r: isinstance(r.get("found_mask"), list) and _json_float(r.get("loss")) is not None,
-                            "--quick, --widths, --layer-probes"), contextlib.ExitStack()
     try:
-        stack.enter_context(kept)
+        kept, stack = _KeptRows.entered(path, "identify-digits-control students", settings, "index",
+                                        lambda r: isinstance(r.get("found_mask"), list)
+                                        and _json_float(r.get("loss")) is not None,
+                                        "--quick, --widths, --layer-probes")
     except ValueError as exc:
         return fail(str(exc))
     interrupts, teacher = record_interrupts(), []
@@ -907,7 +913,6 @@ def _repro(args, beta) -> int:
 
 def _budgets(args, beta) -> int:
     """Steps each stage takes within CPU-second caps (the earlier wall-time budgets, on a quiet machine)."""
-    import contextlib
     import functools
     import types
     from pathlib import Path
@@ -941,11 +946,10 @@ def _budgets(args, beta) -> int:
     # each finished problem's calls kept in --checkpoint as it finishes (about a minute a problem, 50 of them, were
     # all lost at Ctrl-C or a crash); its students are not: they are what is measured
     path = None if args.checkpoint is None else Path(args.checkpoint) / "budgets_problems.json"
-    kept, stack = _KeptRows(path, "identify-budgets problems",
-                            settings_record({"seed": args.seed, "quick": args.quick, **settings}), "index",
-                            lambda r: isinstance(r.get("calls"), list), "--quick, --seed"), contextlib.ExitStack()
     try:
-        stack.enter_context(kept)
+        kept, stack = _KeptRows.entered(path, "identify-budgets problems",
+                                        settings_record({"seed": args.seed, "quick": args.quick, **settings}), "index",
+                                        lambda r: isinstance(r.get("calls"), list), "--quick, --seed")
     except ValueError as exc:
         return fail(str(exc))
     interrupts = record_interrupts()
@@ -981,7 +985,6 @@ def _lm(args, beta) -> int:
     """Levenberg-Marquardt and MINPACK polishing torch's students. With --checkpoint each finished student's row is
     kept there and a rerun with the same settings computes only the rest; Ctrl-C ends the run with exit status 130,
     the finished rows printed and --out unwritten."""
-    import contextlib
     from pathlib import Path
 
     from neuroflow._utils import print_json
@@ -1002,12 +1005,10 @@ def _lm(args, beta) -> int:
     y_var = float(Y.var())
     # each finished student's row kept in --checkpoint as it finishes (two or three minutes each)
     path = None if args.checkpoint is None else Path(args.checkpoint) / "lm_students.json"
-    kept, stack = _KeptRows(path, "identify-lm students",
-                            settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps}),
-                            "student", lambda r: "lm_rel_loss" in r, "--quick"), \
-        contextlib.ExitStack()
+    settings = settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps})
     try:
-        stack.enter_context(kept)
+        kept, stack = _KeptRows.entered(path, "identify-lm students", settings,
+                                        "student", lambda r: "lm_rel_loss" in r, "--quick")
     except ValueError as exc:
         return fail(str(exc))
     interrupts = record_interrupts()
