@@ -659,7 +659,8 @@ def test_identify_run_refuses_a_checkpoint_another_run_writes_in_one_line(tmp_pa
     run = ["identify", "run", "--teacher", str(tmp_path / "t.npz"), "--n-samples", "100", "--n-students", "4",
            "--width", "teacher", "--student-steps", "30", "--student-iterations", "5", "--seed", "0", "--quiet",
            "--checkpoint", str(ck)]
-    assert main(run) == 0
+    with pytest.warns(RuntimeWarning, match="did not reach low loss"):  # 30 steps: the lock is what is tested
+        assert main(run) == 0
     (stage,) = ck.glob("students_layer0_*.npz")
     capsys.readouterr()
     with lock_beside(stage, "held by pid {pid}"):
