@@ -68,6 +68,9 @@ def _signal_handlers_restored():
     import signal
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    if saved[signal.SIGINT] is signal.SIG_IGN:  # a suite started as a background job of a non-interactive shell:
+        # Python's own handler for the test, so the tests of Ctrl-C (a SIGINT sent to this process) hold there too
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     for s, handler in saved.items():
         if handler is not None and signal.getsignal(s) is not handler:
