@@ -109,6 +109,24 @@ def test_a_row_that_cannot_be_written_names_the_rows_file(tmp_path, monkeypatch)
     assert str(out) in str(info.value) and "No space left on device" in str(info.value)
 
 
+def test_a_row_cut_short_by_ctrl_c_while_written_is_not_among_the_finished_rows(tmp_path, monkeypatch):
+    """The caller's ``rows`` took a row before --out did: Ctrl-C while it was written (the file without it) left it
+    among the rows that benchmarks/identify.py's suite then said were "kept in" --out."""
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    out, rows = tmp_path / "rows.jsonl", []
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: {"name": p.name, "error": "ran"})
+
+    def ctrl_c(row):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(B, "dumps", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        B.run_suite(suite("quick", n_problems=1), out=out, progress=False, rows=rows)
+    assert rows == [] and B.read_rows(out) == []
+
+
 def test_run_suite_refuses_rows_computed_with_other_settings(tmp_path):
     """Rows written with one set of settings (n_students, clusterer, beta, ...; benchmarks/identify.py's --clusterer,
     --beta, --max-expansion) were taken as another run's result: only the width and the seed were compared."""
