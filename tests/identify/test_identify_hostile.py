@@ -663,6 +663,28 @@ def test_a_stage_checkpoint_held_by_another_process_is_refused_until_it_is_kille
     assert [p.name for p in tmp_path.iterdir()] == [saved.path.name]
 
 
+def test_a_finished_stage_checkpoint_in_a_folder_no_one_can_write_is_still_read(tmp_path, monkeypatch):
+    """The stage's lock beside its file could not be made where the folder is read-only (a finished run's checkpoint
+    on a shared read-only disk): a fit that only reads its students failed with PermissionError, where it had loaded
+    them before the lock came. As for the maze checkpoints, such a folder is read without a lock (it is not
+    written); a student still to train fails as it did, when its file is written."""
+    import errno
+
+    import neuroflow.identify.checkpoint as C
+    from neuroflow.identify.students import StudentFit
+
+    with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as saved:
+        saved.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True,
+                             engine="numpy", time_s=0.0))
+
+    def read_only(path, busy):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(C, "lock_beside", read_only)
+    with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as again:
+        assert list(again.fits) == [0]
+
+
 def test_identify_run_refuses_a_checkpoint_another_run_writes_in_one_line(tmp_path, capsys):
     """`identify run --checkpoint DIR` while another run writes the same stage's students: refused in one line naming
     the flag, the file and the other run's pid (no row or traceback), before any student of that stage trains."""
