@@ -944,12 +944,14 @@ def _budgets(args, beta) -> int:
                 "finetune_options": {**huge, "maxtime_ode": 5.0, "maxtime_optim": 30.0}}
     probs = P.paper_suite(150, seed=args.seed)[:: 3 if not args.quick else 50]
     # each finished problem's calls kept in --checkpoint as it finishes (about a minute a problem, 50 of them, were
-    # all lost at Ctrl-C or a crash); its students are not: they are what is measured
+    # all lost at Ctrl-C or a crash); its students are not: they are what is measured. --threads too: CPU-second caps
+    # count every thread's seconds, so calls kept under another thread count were reported with this run's
     path = None if args.checkpoint is None else Path(args.checkpoint) / "budgets_problems.json"
     try:
         kept, stack = _KeptRows.entered(path, "identify-budgets problems",
-                                        settings_record({"seed": args.seed, "quick": args.quick, **settings}), "index",
-                                        lambda r: isinstance(r.get("calls"), list), "--quick, --seed")
+                                        settings_record({"seed": args.seed, "quick": args.quick,
+                                                         "threads": args.threads, **settings}), "index",
+                                        lambda r: isinstance(r.get("calls"), list), "--quick, --seed, --threads")
     except ValueError as exc:
         return fail(str(exc))
     interrupts = record_interrupts()
@@ -1005,10 +1007,13 @@ def _lm(args, beta) -> int:
     y_var = float(Y.var())
     # each finished student's row kept in --checkpoint as it finishes (two or three minutes each)
     path = None if args.checkpoint is None else Path(args.checkpoint) / "lm_students.json"
-    settings = settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps})
+    # --threads too: the rows' seconds (what lm compares) move with it; rows timed under another thread count were
+    # reported as this run's
+    settings = settings_record({"problem": prob.name, "torch_options": torch_opts, "step_budget": steps,
+                                "threads": args.threads})
     try:
         kept, stack = _KeptRows.entered(path, "identify-lm students", settings,
-                                        "student", lambda r: "lm_rel_loss" in r, "--quick")
+                                        "student", lambda r: "lm_rel_loss" in r, "--quick, --threads")
     except ValueError as exc:
         return fail(str(exc))
     interrupts = record_interrupts()

@@ -2,6 +2,7 @@
 long for the suite; a script that stopped working would otherwise go unnoticed until someone reruns it)."""
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -828,6 +829,44 @@ def test_identify_lm_keeps_finished_students_at_ctrl_c_and_resumes_them(tmp_path
     assert captured.err.strip().splitlines()[-1].startswith("interrupted: 1 of 2 students finished")
     monkeypatch.setattr(bench, "_lm_student", lambda s, *a: row(s) if s == 1 else pytest.fail("student 0 again"))
     assert bench.main(argv) == 0 and json.loads(out.read_text())["students"] == [row(0), row(1)]
+
+
+def test_identify_lm_and_budgets_do_not_resume_parts_timed_with_other_threads(tmp_path, monkeypatch, capsys):
+    """lm's rows (seconds of each method) and budgets' calls (steps within CPU-second caps, which threads add up)
+    were resumed under another --threads and reported as one result, measured partly with one thread count and
+    partly with another: such a file is refused now, naming --threads."""
+    import time
+
+    import neuroflow.flow  # noqa: F401  (the engine modules _budgets finds are loaded now)
+    import neuroflow.identify.bench  # noqa: F401
+    import neuroflow.identify.cli  # noqa: F401
+    import neuroflow.identify.estimator  # noqa: F401
+
+    bench = _script("identify")
+    monkeypatch.setattr(bench, "_limit_threads", lambda n: None)
+    monkeypatch.setattr(bench, "_lm_student", lambda s, *a: {"student": s, "lm_rel_loss": 1e-9})
+    argv = ["lm", "--quick", "--checkpoint", str(tmp_path / "ck")]
+    assert bench.main(argv + ["--threads", "1"]) == 0 and (tmp_path / "ck" / "lm_students.json").exists()
+    capsys.readouterr()
+    assert bench.main(argv + ["--threads", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(r"threads 1(\.0)? there, 2(\.0)? now", err) and "--threads" in err
+    assert bench.main(argv + ["--threads", "1"]) == 0
+
+    for name, module in list(sys.modules.items()):   # _budgets points the engines' clocks at CPU time: put back after
+        if name.startswith("neuroflow.flow") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", time)
+    seen = []
+
+    def entered(path, what, settings, *rest):
+        seen.append(settings)
+        raise ValueError("stop")
+
+    monkeypatch.setattr(bench._KeptRows, "entered", staticmethod(entered))
+    assert bench.main(["budgets", "--quick", "--threads", "3", "--checkpoint", str(tmp_path / "ck")]) == 2
+    assert seen[0]["threads"] == 3
+    monkeypatch.undo()
+    assert all(getattr(m, "time", time) is time for n, m in list(sys.modules.items()) if n.startswith("neuroflow.flow"))
 
 
 def test_identify_budgets_keeps_finished_problems_at_ctrl_c_and_resumes_them(tmp_path, monkeypatch, capsys):

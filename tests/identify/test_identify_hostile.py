@@ -109,6 +109,24 @@ def test_a_row_that_cannot_be_written_names_the_rows_file(tmp_path, monkeypatch)
     assert str(out) in str(info.value) and "No space left on device" in str(info.value)
 
 
+def test_a_row_cut_short_by_ctrl_c_while_written_is_not_among_the_finished_rows(tmp_path, monkeypatch):
+    """The caller's ``rows`` took a row before --out did: Ctrl-C while it was written (the file without it) left it
+    among the rows that benchmarks/identify.py's suite then said were "kept in" --out."""
+    from neuroflow.identify import bench as B
+    from neuroflow.identify.problems import suite
+
+    out, rows = tmp_path / "rows.jsonl", []
+    monkeypatch.setattr(B, "run_problem", lambda p, **kw: {"name": p.name, "error": "ran"})
+
+    def ctrl_c(row):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(B, "dumps", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        B.run_suite(suite("quick", n_problems=1), out=out, progress=False, rows=rows)
+    assert rows == [] and B.read_rows(out) == []
+
+
 def test_run_suite_refuses_rows_computed_with_other_settings(tmp_path):
     """Rows written with one set of settings (n_students, clusterer, beta, ...; benchmarks/identify.py's --clusterer,
     --beta, --max-expansion) were taken as another run's result: only the width and the seed were compared."""
@@ -643,6 +661,28 @@ def test_a_stage_checkpoint_held_by_another_process_is_refused_until_it_is_kille
         saved.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True,
                              engine="numpy", time_s=0.0))
     assert [p.name for p in tmp_path.iterdir()] == [saved.path.name]
+
+
+def test_a_finished_stage_checkpoint_in_a_folder_no_one_can_write_is_still_read(tmp_path, monkeypatch):
+    """The stage's lock beside its file could not be made where the folder is read-only (a finished run's checkpoint
+    on a shared read-only disk): a fit that only reads its students failed with PermissionError, where it had loaded
+    them before the lock came. As for the maze checkpoints, such a folder is read without a lock (it is not
+    written); a student still to train fails as it did, when its file is written."""
+    import errno
+
+    import neuroflow.identify.checkpoint as C
+    from neuroflow.identify.students import StudentFit
+
+    with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as saved:
+        saved.add(StudentFit(index=0, seed=0, theta=np.zeros(2), loss=0.0, gnorm=0.0, converged=True,
+                             engine="numpy", time_s=0.0))
+
+    def read_only(path, busy):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(C, "lock_beside", read_only)
+    with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as again:
+        assert list(again.fits) == [0]
 
 
 def test_identify_run_refuses_a_checkpoint_another_run_writes_in_one_line(tmp_path, capsys):

@@ -338,8 +338,6 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
                     fh.write("\n")
         with bar(total=len(todo), enabled=progress, desc="problems", unit="problem") as pbar:
             def collected(_, row):
-                rows.append(row)
-                pbar.update(1)
                 if out is not None:
                     try:
                         with open(out, "a") as fh:
@@ -347,6 +345,9 @@ def run_suite(problems: list[Problem], *, out=None, n_jobs: int = 1, scheduler: 
                     except OSError as exc:  # a full disk said "[Errno 28] No space left on device", naming no file
                         raise OSError(exc.errno, f"{exc.strerror or exc} (writing a row of {row['name']})",
                                       str(out)) from None
+                # among the finished rows once --out holds it: Ctrl-C mid-write left it there, said to be kept
+                rows.append(row)
+                pbar.update(1)
 
             parallel_map(run_problem, [((p,), {"seed": seed, "settings": settings, "checkpoint": checkpoint})
                                         for p in todo], n_jobs=n_jobs,

@@ -81,18 +81,22 @@ class StudentCheckpoint:
     def locked(cls, folder, layer: int, key: str, n_params: int | None = None):
         """The stage's checkpoint (as the constructor), read and written only by this run for the with-block: a
         run entering it while another holds it gets :class:`CheckpointBusy` (a ValueError) at once, naming the file
-        and the other run's pid (``folder`` None: nothing kept, nothing locked). The folder is made if missing."""
+        and the other run's pid (``folder`` None: nothing kept, nothing locked). The folder is made if missing; one
+        that cannot be written (a finished run's, on a read-only share) is read without a lock, as it was before
+        the lock came (the lock's OSError failed such a fit): a student still to train fails when it is written."""
         path = _stage_file(folder, layer, key)
         if path is None:
             yield cls(folder, layer, key, n_params)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 stack.enter_context(lock_beside(path, f"checkpoint: {path} is being written by another run (pid "
                                                       "{pid}); wait for it to end or use another checkpoint folder"))
             except ValueError as exc:
                 raise CheckpointBusy(str(exc)) from None
+            except OSError:  # no lock file can be made there (read-only): read only; a write there fails in its turn
+                pass
             yield cls(folder, layer, key, n_params)
 
     def add(self, fit) -> None:
