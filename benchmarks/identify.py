@@ -397,7 +397,7 @@ class _KeptRows:
         return False
 
     def _read(self) -> None:
-        from neuroflow._utils import differing_keys, read_json, short_repr
+        from neuroflow._utils import describe_differences, read_json
 
         if not self.path.exists():
             return
@@ -413,10 +413,8 @@ class _KeptRows:
             raise ValueError(f"--checkpoint: {self.path} is not {article} {self.what} file; use another --checkpoint "
                              "or delete it")
         then, now = saved["settings"], self.settings
-        keys = differing_keys(then, now)
-        if keys:  # not this run's parts
-            diff = "; ".join(f"{k} {short_repr(then.get(k, 'unset'), 40)} there, {short_repr(now.get(k, 'unset'), 40)}"
-                             " now" for k in keys[:3]) + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
+        diff = describe_differences(then, now, limit=3)
+        if diff:  # not this run's parts
             raise ValueError(f"--checkpoint: {self.path} holds {self.what} computed with other settings ({diff}); "
                              f"rerun with the flags of that run ({self.flags}), use another --checkpoint or delete it")
         self.parts = {r[self.key]: r for r in parts}

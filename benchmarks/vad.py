@@ -66,7 +66,7 @@ with ctrl_c_ends_in_one_line():
 
     import numpy as np
 
-    from neuroflow._utils import differing_keys, print_json, read_json, short_repr, write_text_atomic
+    from neuroflow._utils import describe_differences, print_json, read_json, write_text_atomic
     from neuroflow.cliutil import fail, note
 
 ALSA = Path("/usr/share/sounds/alsa")
@@ -276,16 +276,9 @@ class Progress:
             return out
 
         then, now = entries(then), entries(now)
-        differ = differing_keys(then, now)
-        if differ:
-            def show(d, k):
-                return short_repr(d[k], 40) if k in d else "unset"
-
-            def label(k):
-                return "--" + k.replace("_", "-") if k in FLAG_SETTINGS else EARLY_SETTINGS.get(k, k)
-
-            diff = "; ".join(f"{label(k)} {show(then, k)} there, "
-                             f"{show(now, k)} now" for k in differ)
+        diff = describe_differences(then, now, label=lambda k: "--" + k.replace("_", "-") if k in FLAG_SETTINGS
+                                    else EARLY_SETTINGS.get(k, k))
+        if diff:
             raise ValueError(f"{self.path}: its finished parts were scored with other settings than this run's "
                              f"({diff}); rerun with its settings to resume, or give --fresh to start afresh")
 

@@ -172,3 +172,18 @@ def test_a_plot_is_the_same_bytes_every_time(tmp_path, suffix):
     first = draw("a")
     time.sleep(1.1)  # a creation date would now differ
     assert draw("b") == first
+
+
+def test_describe_differences_names_each_setting_with_both_values():
+    """The refusals to resume another run's file (maze checkpoints, the vad benchmark's progress, identify's kept rows)
+    each formatted "k A there, B now" themselves; one helper now, a float count shown as the number it is."""
+    from neuroflow._utils import describe_differences
+
+    then, now = {"n_episodes": 20, "threads": 1.0, "task": "tmaze", "seed": 0}, {"n_episodes": 30, "threads": 2.0,
+                                                                               "seed": 0, "extra": [1, 2]}
+    assert describe_differences(then, now) == ("extra unset there, [1, 2] now; n_episodes 20 there, 30 now; task "
+                                               "'tmaze' there, unset now; threads 1 there, 2 now")
+    assert describe_differences(then, now, limit=2) == "extra unset there, [1, 2] now; n_episodes 20 there, 30 now; " \
+                                                       "2 more"
+    assert describe_differences(then, now, ["threads"], label=lambda k: "--" + k) == "--threads 1 there, 2 now"
+    assert describe_differences(then, dict(then)) == ""

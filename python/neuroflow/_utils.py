@@ -272,6 +272,25 @@ def differing_keys(a: dict, b: dict) -> list[str]:
     return sorted((k for k in set(a) | set(b) if a.get(k, unset) != b.get(k, unset)), key=str)
 
 
+def describe_differences(a: dict, b: dict, keys=None, *, limit: int | None = None, label=None) -> str:
+    """``"n_episodes 100 there, 200 now; seed 0 there, 1 now; 2 more"``: the settings ``keys`` (default: all
+    :func:`differing_keys`) with ``a``'s value (a file's) and ``b``'s (this run's), at most ``limit`` of them, each key
+    shown as ``label(key)`` (a flag, say); "" where none differ. A value is "unset" where its side lacks the key, a
+    float in ``%g`` (a count written 1.0 reads 1), anything else cut to 40 characters."""
+    keys = differing_keys(a, b) if keys is None else list(keys)
+
+    def show(d, k):
+        if k not in d:
+            return "unset"
+        v = d[k]
+        return f"{v:g}" if isinstance(v, float) else short_repr(v, 40)
+
+    shown = keys if limit is None else keys[:limit]
+    parts = [f"{k if label is None else label(k)} {show(a, k)} there, {show(b, k)} now" for k in shown]
+    more = f"; {len(keys) - len(shown)} more" if len(keys) > len(shown) else ""
+    return "; ".join(parts) + more
+
+
 def exception_reason(exc: BaseException, limit: int = 100) -> str:
     """``"Type: first sentence"`` of an exception, for a one-line message: a library's own text may run to
     paragraphs (torch's unpickling advice, a C++ trace); its first sentence, cut to ``limit`` characters, is enough."""

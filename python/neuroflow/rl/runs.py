@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import differing_keys, exception_reason, short_repr
+from neuroflow._utils import describe_differences, differing_keys, exception_reason
 from neuroflow.rl import kernels
 from neuroflow.rl.envs import TMaze, WaterMaze
 from neuroflow.rl.place_cells import PlaceCells
@@ -96,14 +96,8 @@ def settings_differences(saved: str, key: str, limit: int = 3) -> str:
         return ""
     a, b = pair
     names = [k for k in differing_keys(a, b) if k != "seed_batch"]  # it does not block a resume: no flag to give back
-
-    def show(v):
-        return "unset" if v == "unset" else short_repr(v, 40) if not isinstance(v, (int, float)) else f"{v:g}" \
-            if isinstance(v, float) else str(v)
-
-    parts = [f"{k} {show(a.get(k, 'unset'))} there, {show(b.get(k, 'unset'))} now" for k in names[:limit]]
-    more = f"; {len(names) - limit} more" if len(names) > limit else ""
-    return f" ({'; '.join(parts)}{more})" if parts else ""
+    text = describe_differences(a, b, names, limit=limit)
+    return f" ({text})" if text else ""
 
 
 def save_checkpoint(path: Path, key: str, steps, wc, wa, counts, done_seeds) -> None:
