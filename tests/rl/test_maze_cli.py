@@ -401,3 +401,19 @@ def test_ablation_refuses_a_later_arm_or_sweep_level_s_checkpoint_before_any_wor
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--checkpoint: " in err and "sigma_0.1/ablation_tmaze_open_loop.npz" in err
     assert not list(sweep.glob("*.npz")) and not (sweep / "sweep" / "sigma_0.0").exists()
+
+
+def test_an_ablation_interrupted_before_any_seed_batch_says_nothing_is_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C before the first seed batch of `maze ablation --checkpoint` said "the finished seed batches (closed loop
+    none, open loop none) are kept"."""
+    from neuroflow.rl.agent import ActorCritic
+
+    def ctrl_c(self, e_end, st):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ActorCritic, "_advance", ctrl_c)
+    ck = tmp_path / "ck"
+    assert main(["maze", "ablation", "--seeds", "4", "--episodes", "20", "--json", "--quiet", "--checkpoint", str(ck),
+                 "--seed-batch", "2"]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.strip() == f"interrupted; no seed batch had finished, nothing is kept in {ck}"

@@ -252,8 +252,7 @@ def _ablation(args) -> int:
     except KeyboardInterrupt:   # a half-run comparison is no result: nothing printed, the finished batches kept
         if args.checkpoint is None:
             raise
-        note(f"interrupted; {_kept_batches(args.checkpoint, args.task)} kept in {args.checkpoint}: rerun the same "
-             "command to resume", new_line_on_terminal=True)
+        note(f"interrupted; {_kept_batches(args.checkpoint, args.task)}", new_line_on_terminal=True)
         return 130
     except ValueError as exc:   # a checkpoint of other settings: one line naming them, and the flag
         raise flag_error(exc, {"checkpoint": "--checkpoint", "seed_batch": "--seed-batch"}) from None
@@ -305,20 +304,25 @@ def _ablation(args) -> int:
 
 
 def _kept_batches(folder, task) -> str:
-    """What an interrupted ``maze ablation --checkpoint`` kept: "closed loop 40 of 200 seeds, open loop none"."""
+    """What an interrupted ``maze ablation --checkpoint`` kept: "the finished seed batches (closed loop 40 of 200
+    seeds, open loop none) are kept in DIR: ...", or that no batch had finished (it said "(closed loop none, open
+    loop none) are kept")."""
     import numpy as np
 
     from neuroflow.rl.experiments import ablation_checkpoints
 
-    parts = []
+    parts, any_done = [], False
     for arm, path in ablation_checkpoints(folder, task).items():
         try:
             with np.load(path) as z:
                 done = z["done_seeds"]
             parts.append(f"{arm.replace('_', ' ')} {int(done.sum())} of {done.size} seeds")
+            any_done = any_done or bool(done.any())
         except (OSError, ValueError, KeyError):   # no batch of this arm finished (or an unreadable file)
             parts.append(f"{arm.replace('_', ' ')} none")
-    return "the finished seed batches (" + ", ".join(parts) + ") are"
+    if not any_done:
+        return f"no seed batch had finished, nothing is kept in {folder}"
+    return f"the finished seed batches ({', '.join(parts)}) are kept in {folder}: rerun the same command to resume"
 
 
 def _sweep_plot(plot) -> Path:
