@@ -261,7 +261,7 @@ def test_noise_floor_of_a_stream_s_few_frames_takes_their_window_minima_directly
         monkeypatch.setattr(scipy.ndimage, "minimum_filter1d", None)  # not called for a few frames
         state, parts, i = None, [], 0
         while i < len(x):
-            n = int(rng.integers(1, features._DIRECT_MINIMUM + 1))
+            n = int(rng.integers(1, features.DIRECT_FRAMES + 1))
             part = {k: v[i:i + n] for k, v in kw.items() if k != "fall"}
             floor, state = noise_floor(x[i:i + n], 150, 0.8, state, fall=kw.get("fall"), **part)
             parts.append(floor)

@@ -309,9 +309,11 @@ def check_floor_fall(rate) -> float | None:
     return None if rate is None else float(rate)
 
 
-#: frames up to which :func:`noise_floor` takes each frame's window minimum directly (a stream's chunks of up to
-#: 160 ms) rather than through scipy's running-minimum filter over the whole carried window (faster up to ~20 frames)
-_DIRECT_MINIMUM = 16
+#: frames up to which a running filter over a chunk takes each frame's window directly (a stream's chunks of up to
+#: 160 ms): :func:`noise_floor`'s minimum here, the post-processor's maximum and odd median
+#: (:mod:`neuroflow.vad.postprocess`), rather than scipy's filter over the whole carried window or ``np.median``
+#: (faster up to ~20 frames)
+DIRECT_FRAMES = 16
 
 
 def floor_state(n_bands: int) -> dict:
@@ -382,7 +384,7 @@ def noise_floor(feats: np.ndarray, window: int = FLOOR_WINDOW, smooth: float = F
     ext = np.concatenate([state["tail"], cand])
     # causal running minimum of ext[j - window + 1 .. j] (+inf before the first frame) at each new frame j
     front = max(window - 1 - len(state["tail"]), 0)
-    if len(x) <= _DIRECT_MINIMUM:  # a stream's few frames: the minima of their windows, without filtering the
+    if len(x) <= DIRECT_FRAMES:  # a stream's few frames: the minima of their windows, without filtering the
         # whole padded tail (a minimum is exact, so the floats are the filter's)
         padded = np.concatenate([np.full((front, x.shape[1]), np.inf), ext]) if front else ext
         rows = padded[len(padded) - (len(x) + window - 1):]

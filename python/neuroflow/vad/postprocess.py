@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from neuroflow._utils import check_array, is_integer, is_number, short_repr
-from neuroflow.vad.features import FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, noise_floor
+from neuroflow.vad.features import DIRECT_FRAMES, FLOOR_SMOOTH, FLOOR_WINDOW, HOP, SILENCE_DB, noise_floor
 from neuroflow.vad.audio import SAMPLE_RATE
 
 #: seconds per frame
@@ -56,11 +56,6 @@ PEAK_DECAY_DB = 0.05
 #: the longest median and hangover (frames) a model file may ask for: 10 s
 MAX_SMOOTHING_FRAMES = 1000
 
-#: frames up to which :func:`causal_max` and :func:`causal_median` (odd windows) take each frame's window maximum or
-#: middle value directly (a stream's chunks of up to 160 ms) rather than through scipy's running-maximum filter or
-#: ``np.median``
-_DIRECT_FRAMES = 16
-
 
 # ============================================================================= causal filters
 def causal_median(x: np.ndarray, k: int, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -73,7 +68,7 @@ def causal_median(x: np.ndarray, k: int, state: np.ndarray | None = None) -> tup
         return x, state
     head = np.full(k - 1, x[0]) if state is None else state
     ext = np.concatenate([head, x])
-    if k % 2 and len(x) <= _DIRECT_FRAMES:  # np.median of an odd window is its middle value once sorted: the same
+    if k % 2 and len(x) <= DIRECT_FRAMES:  # np.median of an odd window is its middle value once sorted: the same
         # float, without np.median's ~50 us of checks for a stream's frame
         return np.sort(np.lib.stride_tricks.sliding_window_view(ext, k), axis=1)[:, k // 2], ext[-(k - 1):]
     return np.median(np.lib.stride_tricks.sliding_window_view(ext, k), axis=1), ext[-(k - 1):]
@@ -91,7 +86,7 @@ def causal_max(x: np.ndarray, h: int, state: np.ndarray | None = None) -> tuple[
         return x, state
     head = np.full(h, -np.inf) if state is None else state
     ext = np.concatenate([head, x])
-    if len(x) <= _DIRECT_FRAMES:  # a stream's few frames: their windows' maxima directly (exact: the same floats)
+    if len(x) <= DIRECT_FRAMES:  # a stream's few frames: their windows' maxima directly (exact: the same floats)
         if len(x) == 1:
             return ext[-(h + 1):].max(keepdims=True), ext[-h:]
         return np.lib.stride_tricks.sliding_window_view(ext[-(len(x) + h):], h + 1).max(axis=1), ext[-h:]
