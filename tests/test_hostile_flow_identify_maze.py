@@ -2034,7 +2034,8 @@ def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_sti
     """The lock that keeps two runs off one checkpoint (sweep folder) must not cost a run that only reads finished
     work from a folder no one can write (a read-only share): there the lock file cannot be made (PermissionError)
     and the run goes on without it."""
-    from neuroflow.rl import ActorCritic, agent, sweep
+    from neuroflow import _utils
+    from neuroflow.rl import ActorCritic, sweep
 
     ck = tmp_path / "ck.npz"
     first = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
@@ -2043,8 +2044,7 @@ def test_finished_checkpoints_and_points_in_a_folder_that_cannot_take_a_lock_sti
     def unwritable(path, busy):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(agent, "lock_beside", unwritable)
-    monkeypatch.setattr(sweep, "exclusive_lock", unwritable)
+    monkeypatch.setattr(_utils, "exclusive_lock", unwritable)   # the lock of the checkpoint and of the sweep's folder
     again = ActorCritic("tmaze", synapse="memristor").fit(3, 2, progress=False, checkpoint=ck).result_
     np.testing.assert_array_equal(again.steps, first.steps)
     resumed = sweep.maze_sweep(alphas=(0.2,), n_seeds=2, n_episodes=3, out=tmp_path / "sw")

@@ -491,8 +491,32 @@ def exclusive_lock(path: str | Path, busy: str):
 def lock_beside(path: str | Path, busy: str):
     """:func:`exclusive_lock` on ``.<name>.lock`` beside the file ``path`` a run writes (a model, a checkpoint, a rows
     file): a second run writing the same file is refused with ``busy``."""
+    return exclusive_lock(_lock_beside_path(path), busy)
+
+
+def _lock_beside_path(path: str | Path) -> Path:
     path = Path(path)
-    return exclusive_lock(path.with_name(f".{path.name}.lock"), busy)
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def lock_if_writable(path: str | Path, busy: str):
+    """:func:`exclusive_lock` on ``path`` for a run that reads files and may write them (a checkpoint, a sweep's
+    points), the lock's folder made if missing; where that folder cannot be written (a finished run's files on a
+    read-only share) no lock is taken, as reading needs none, and a write there fails in its own turn (the lock's
+    OSError failed such a run before it read)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive_lock(path, busy))
+        except OSError:
+            pass
+        yield
+
+
+def lock_beside_if_writable(path: str | Path, busy: str):
+    """:func:`lock_beside` as :func:`lock_if_writable` takes it: no lock where ``path``'s folder cannot be written."""
+    return lock_if_writable(_lock_beside_path(path), busy)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

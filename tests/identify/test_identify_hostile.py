@@ -671,6 +671,7 @@ def test_a_finished_stage_checkpoint_in_a_folder_no_one_can_write_is_still_read(
     import errno
 
     import neuroflow.identify.checkpoint as C
+    from neuroflow import _utils
     from neuroflow.identify.students import StudentFit
 
     with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as saved:
@@ -680,7 +681,7 @@ def test_a_finished_stage_checkpoint_in_a_folder_no_one_can_write_is_still_read(
     def read_only(path, busy):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr(C, "lock_beside", read_only)
+    monkeypatch.setattr(_utils, "exclusive_lock", read_only)
     with C.StudentCheckpoint.locked(tmp_path, 0, "k" * 64) as again:
         assert list(again.fits) == [0]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow._utils import atomic_output, lock_beside
+from neuroflow._utils import atomic_output, lock_beside_if_writable
 from neuroflow.identify.students import StudentFit
 
 __all__ = ["CheckpointBusy", "StudentCheckpoint", "checkpoint_key"]
@@ -90,13 +90,11 @@ class StudentCheckpoint:
             return
         with contextlib.ExitStack() as stack:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                stack.enter_context(lock_beside(path, f"checkpoint: {path} is being written by another run (pid "
-                                                      "{pid}); wait for it to end or use another checkpoint folder"))
+                stack.enter_context(lock_beside_if_writable(path, f"checkpoint: {path} is being written by another "
+                                                                  "run (pid {pid}); wait for it to end or use another "
+                                                                  "checkpoint folder"))
             except ValueError as exc:
                 raise CheckpointBusy(str(exc)) from None
-            except OSError:  # no lock file can be made there (read-only): read only; a write there fails in its turn
-                pass
             yield cls(folder, layer, key, n_params)
 
     def add(self, fit) -> None:

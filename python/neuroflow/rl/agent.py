@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroflow._utils import (as_rng, check_choice, check_memory, check_positive, check_seed, is_integer,
-                              lock_beside)
+                              lock_beside_if_writable)
 from neuroflow._utils import progress as _progress
 from neuroflow.backend import get_backend
 from neuroflow.memristor import _portner2025
@@ -284,16 +284,13 @@ class ActorCritic:
         counts = np.zeros((n_episodes, kernels.N_COUNTS), np.int64)   # summed over the seeds that finished
         done_seeds = np.zeros(n_seeds, bool)
         key = self._checkpoint_key(n_episodes, n_seeds, seed, seed_batch, first_seed)
-        guard = contextlib.ExitStack()
+        guard = contextlib.nullcontext()
         if checkpoint is not None:
             checkpoint = _checkpoint_path(checkpoint)
             # one run at a time per checkpoint: two runs with other settings saved over each other's batches (each
             # then refused to resume the other's file), the promise of a checkpoint broken without a word
-            with contextlib.suppress(OSError):  # a folder no one can write (a finished run read from a read-only
-                checkpoint.parent.mkdir(parents=True, exist_ok=True)   # share) needs no lock: it is not written
-                guard.enter_context(lock_beside(
-                    checkpoint, f"checkpoint: {checkpoint} is being written by another run (pid {{pid}}); wait for it "
-                    "to end or use another path"))
+            guard = lock_beside_if_writable(checkpoint, f"checkpoint: {checkpoint} is being written by another run "
+                                                        "(pid {pid}); wait for it to end or use another path")
         with guard:
             if checkpoint is not None and checkpoint.exists():
                 steps, wc, wa, counts, done_seeds = load_checkpoint(checkpoint, key, steps, wc, wa, counts)

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from neuroflow._utils import (atomic_output, check_array, check_choice, check_positive, check_seed, exception_reason,
-                              exclusive_lock, short_repr)
+                              lock_if_writable, short_repr)
 from neuroflow._utils import progress as _progress
 from neuroflow.memristor.device import VCMDevice, device_digest
 from neuroflow.parallel import DEFAULT_TIMEOUT_S, parallel_map
@@ -199,9 +199,8 @@ def maze_sweep(task: str = "tmaze", *, alphas: Sequence[float] = (0.1, 0.2), tem
         out.mkdir(parents=True, exist_ok=True)
         # one sweep at a time per folder: a sweep with other settings started beside a running one found no point
         # file yet, computed its own and wrote it over the first one's (both said "saved; a rerun skips them")
-        with contextlib.suppress(OSError):  # a folder no one can write (finished points on a read-only share)
-            guard.enter_context(exclusive_lock(out / ".neuroflow-sweep.lock", f"out: {out} is being written by "
-                                               "another sweep (pid {pid}); wait for it to end or use another folder"))
+        guard.enter_context(lock_if_writable(out / ".neuroflow-sweep.lock", f"out: {out} is being written by "
+                                             "another sweep (pid {pid}); wait for it to end or use another folder"))
     with guard:
         t0 = time.perf_counter()
         steps = {k: np.full((n_seeds, n_episodes), np.nan) for k in range(len(points))}
